@@ -1,0 +1,47 @@
+"""chainrule: neural networks trained by backpropagation, with gradient-flow diagnostics.
+
+Example::
+
+    import chainrule as cr
+    x = cr.randn(32, 4)
+    w = cr.randn(4, 1, requires_grad=True)
+    loss = ((x @ w) ** 2).mean()
+    loss.backward()          # w.grad now holds d loss / d w
+"""
+import importlib
+
+import numpy as np
+
+from . import ops
+from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
+                       set_grad_enabled)
+from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
+                       zeros, zeros_like)
+from .ops import *  # noqa: F401,F403  (every differentiable op: cr.exp, cr.matmul, ...)
+from .ops import abs, max, min, pow, sum  # noqa: F401  (names that shadow builtins, on purpose)
+from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor, get_default_dtype, set_default_dtype
+
+__version__ = "0.1.0"
+
+float16 = np.dtype(np.float16)
+float32 = float_ = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
+int64 = long = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)
+bool_ = bool = np.dtype(np.bool_)
+
+_SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd")
+
+
+def __getattr__(name):
+    # Submodules load on first use: the engine never pays for what it does not need.
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(".serialization", __name__), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -1,0 +1,263 @@
+"""The autograd engine: how operations are recorded and how backward applies the chain rule.
+
+Every differentiable op computes its result on arrays and, when some input needs a gradient,
+calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs (strong
+references: they are what backward walks to) and only a weak reference to its output, so a graph
+has no reference cycles and is freed as soon as the user drops the result.
+
+``backward`` is an iterative topological walk from the root: each node receives the sum of the
+gradients of its output, calls its op's vector-Jacobian product ``vjp(ctx, grad)`` and passes one
+gradient to each input. Gradients are arrays (fast path) or, with ``create_graph=True``, Tensors
+whose operations are recorded again, so that second derivatives come for free.
+"""
+import traceback
+import weakref
+
+import numpy as np
+
+from .grad_mode import _MODE, Mode
+
+
+class Node:
+    """One recorded operation: the ``grad_fn`` of the tensor it produced."""
+
+    __slots__ = ("vjp", "inputs", "needs", "saved", "out_data", "out_ref", "name",
+                 "versions", "graph", "created_at", "__weakref__")
+
+    def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly):
+        self.vjp = vjp
+        self.inputs = inputs
+        self.needs = tuple(t.requires_grad for t in inputs)
+        self.saved = saved
+        self.out_data = out.data
+        self.out_ref = weakref.ref(out)
+        self.name = name
+        # Version of each input the vjp reads, to catch in-place edits made before backward.
+        self.versions = tuple(t._vc[0] for t in inputs) if save_inputs else None
+        self.graph = False
+        self.created_at = _user_frame() if anomaly else None
+
+    # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
+    def input(self, i):
+        t = self.inputs[i]
+        return t if self.graph else t.data
+
+    def output(self):
+        if not self.graph:
+            return self.out_data
+        out = self.out_ref()
+        if out is None:   # only reachable if nothing downstream holds the output any more
+            raise RuntimeError(f"{self.name}: output was freed; cannot build a graph of its backward")
+        return out
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+def record(data, inputs, vjp, name, saved=None, save_inputs=True):
+    """Wrap ``data`` in a Tensor; attach a Node when grad mode is on and an input needs a gradient.
+
+    ``vjp(ctx, grad)`` returns one gradient per input (None where ``ctx.needs[i]`` is False);
+    ``ctx`` is the Node: ``ctx.input(i)``, ``ctx.output()``, ``ctx.saved``, ``ctx.inputs[i].shape``.
+    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked).
+    """
+    return attach(_tensor_class._wrap(data), inputs, vjp, name, saved, save_inputs)
+
+
+def attach(out, inputs, vjp, name, saved=None, save_inputs=True):
+    """Make ``out`` the result of a recorded op (see :func:`record`)."""
+    data = out.data
+    mode = _MODE.get()
+    if mode.grad:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out._node = Node(vjp, inputs, saved, out, name, save_inputs, mode.anomaly)
+                break
+    if mode.anomaly:
+        _check_finite(data, name, "forward", out._node)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# backward
+# ----------------------------------------------------------------------------------------------
+
+def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
+    """Propagate ``grads`` (one per root tensor) back through the graph.
+
+    With ``inputs=None`` gradients accumulate into every leaf's ``.grad`` (``Tensor.backward``).
+    Otherwise the gradients of exactly ``inputs`` are returned and no ``.grad`` is touched
+    (``cr.grad``); nodes that lead to none of them are skipped.
+    """
+    order = _topological_order(roots)
+    wanted = None if inputs is None else _leads_to(order, inputs)
+    pending = {}             # node -> summed gradient of its output, freed once consumed
+    leaf_grads = {}          # leaf tensor -> summed gradient
+    for root, g in zip(roots, grads):
+        _send(root, g, pending, leaf_grads)
+    mode = _MODE.get()
+    recorded = Mode(grad=create_graph, anomaly=mode.anomaly)
+    token = _MODE.set(recorded)
+    try:
+        for node in order:
+            g = pending.pop(node, None)
+            if g is None or (wanted is not None and node not in wanted):
+                continue
+            out = node.out_ref()
+            if out is not None:
+                g = _run_hooks(out, g, create_graph)
+                if out._retain and inputs is None:
+                    out.grad = _as_grad_tensor(g)
+            _apply(node, g, create_graph, pending, leaf_grads, wanted)
+            if not retain_graph:
+                node.inputs = node.saved = node.out_data = None
+    finally:
+        _MODE.reset(token)
+    if inputs is None:
+        _accumulate_into_leaves(leaf_grads, create_graph)
+        return None
+    return _collect(inputs, pending, leaf_grads, allow_unused, create_graph)
+
+
+def _apply(node, g, create_graph, pending, leaf_grads, wanted):
+    if node.inputs is None:
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time ({node.name}): its saved values "
+            "were freed by the first backward. Pass retain_graph=True to the first call.")
+    _check_versions(node)
+    node.graph = create_graph
+    input_grads = node.vjp(node, g)
+    for t, need, gi in zip(node.inputs, node.needs, input_grads):
+        if not need or gi is None:
+            continue
+        if gi.shape != t.shape:
+            raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
+                               f"{t.shape} (bug in the op's vjp)")
+        if node.created_at is not None:
+            _check_finite(gi.data if create_graph else gi, node.name, "backward", node)
+        if wanted is None or t._node is None or t._node in wanted:
+            _send(t, gi, pending, leaf_grads)
+
+
+def _send(t, g, pending, leaf_grads):
+    """Add ``g`` to what ``t`` has received so far."""
+    key, store = (t._node, pending) if t._node is not None else (t, leaf_grads)
+    prev = store.get(key)
+    store[key] = g if prev is None else prev + g
+
+
+def _topological_order(roots):
+    """Nodes reachable from the roots, each before all nodes it depends on. Iterative DFS."""
+    order, seen = [], set()
+    stack = [(r._node, False) for r in roots if r._node is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        if node.inputs is None:
+            continue
+        for t in node.inputs:
+            if t._node is not None and t._node not in seen:
+                stack.append((t._node, False))
+    order.reverse()
+    return order
+
+
+def _leads_to(order, inputs):
+    """The nodes from which some requested input can be reached (the rest need no work)."""
+    targets = {t._node for t in inputs if t._node is not None}
+    leaves = {id(t) for t in inputs if t._node is None}
+    useful = set()
+    for node in reversed(order):          # dependencies come first in reversed order
+        if node in targets or any(
+                (t._node in useful) if t._node is not None else (id(t) in leaves)
+                for t in (node.inputs or ())):
+            useful.add(node)
+    return useful
+
+
+def _run_hooks(t, g, create_graph):
+    if not t._hooks:
+        return g
+    Tensor = _tensor_class
+    gt = g if create_graph else Tensor(g)
+    for hook in list(t._hooks.values()):
+        new = hook(gt)
+        if new is not None:
+            gt = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
+    return gt if create_graph else gt.data
+
+
+def _accumulate_into_leaves(leaf_grads, create_graph):
+    handed_out = set()       # arrays given to a leaf already: a second leaf gets a copy
+    for leaf, g in leaf_grads.items():
+        if not leaf.requires_grad:
+            continue
+        g = _run_hooks(leaf, g, create_graph)
+        if not create_graph and (id(g) in handed_out or not g.flags.writeable):
+            g = g.copy()
+        handed_out.add(id(g))
+        if leaf.grad is None:
+            leaf.grad = _as_grad_tensor(g)
+        else:
+            leaf.grad = _as_grad_tensor(leaf.grad + g if create_graph else leaf.grad.data + g)
+
+
+def _collect(inputs, pending, leaf_grads, allow_unused, create_graph):
+    result = []
+    for i, t in enumerate(inputs):
+        g = pending.get(t._node) if t._node is not None else leaf_grads.get(t)
+        if g is None and not allow_unused:
+            raise RuntimeError(f"One of the differentiated tensors (input {i}, shape {t.shape}) "
+                               "was not used in the graph. Set allow_unused=True if this is intended.")
+        result.append(None if g is None else _as_grad_tensor(g))
+    return tuple(result)
+
+
+# ----------------------------------------------------------------------------------------------
+# safety checks
+# ----------------------------------------------------------------------------------------------
+
+def _check_versions(node):
+    if node.versions is None:
+        return
+    for i, (t, v) in enumerate(zip(node.inputs, node.versions)):
+        if t._vc[0] != v:
+            raise RuntimeError(
+                f"{node.name}: input {i} (shape {t.shape}) was modified by an in-place operation "
+                f"after it was used (version {t._vc[0]}, expected {v}); its gradient would be wrong. "
+                "Use an out-of-place operation (e.g. x = x + 1 instead of x += 1).")
+
+
+def _check_finite(data, name, phase, node):
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fc" or np.isfinite(data).all():
+        return
+    where = f", created at {node.created_at}" if node is not None and node.created_at else ""
+    kind = "NaN" if np.isnan(data).any() else "Inf"
+    raise FloatingPointError(f"detect_anomaly: '{name}' produced {kind} in its {phase} pass{where}")
+
+
+def _user_frame():
+    """'file:line in function' of the innermost frame outside chainrule's engine and ops."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        f = frame.filename.replace("\\", "/")
+        if "/chainrule/" not in f or "/chainrule/nn/" in f:
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return None
+
+
+_tensor_class = None   # set by chainrule.tensor at import (the engine must not import it back)
+
+
+def _new_tensor(data):
+    return _tensor_class._wrap(data)
+
+
+def _as_grad_tensor(g):
+    return g if isinstance(g, _tensor_class) else _tensor_class(g)

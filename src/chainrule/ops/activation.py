@@ -1,0 +1,45 @@
+"""Softmax and log-softmax: numerically stable primitives (the max is subtracted first)."""
+import numpy as np
+
+from ..autograd.engine import record
+from ._util import as_tensor, call
+
+
+def _softmax_array(x, dim):
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    e /= e.sum(axis=dim, keepdims=True)
+    return e
+
+
+def _softmax_vjp(ctx, g):
+    y = ctx.output()
+    return (y * (g - (g * y).sum(axis=ctx.saved, keepdims=True)),)
+
+
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along ``dim``; same shape as ``x``."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return record(np.ones_like(x.data), (x,), lambda ctx, g: (g * 0,), "Softmax")
+    return record(_softmax_array(x.data, dim), (x,), _softmax_vjp, "Softmax", saved=dim,
+                  save_inputs=False)
+
+
+def _log_softmax_array(x, dim):
+    shifted = x - x.max(axis=dim, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    return shifted
+
+
+def _log_softmax_vjp(ctx, g):
+    p = call("exp", ctx.output())
+    return (g - p * g.sum(axis=ctx.saved, keepdims=True),)
+
+
+def log_softmax(x, dim=-1):
+    """log(softmax(x)) without forming softmax (no log of 0); same shape as ``x``."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return record(np.zeros_like(x.data), (x,), lambda ctx, g: (g * 0,), "LogSoftmax")
+    return record(_log_softmax_array(x.data, dim), (x,), _log_softmax_vjp, "LogSoftmax",
+                  saved=dim, save_inputs=False)

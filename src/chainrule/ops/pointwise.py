@@ -1,0 +1,264 @@
+"""Elementwise ops: arithmetic with broadcasting, and the unary functions.
+
+Each op is a forward on arrays followed by its vjp. A vjp reads its inputs with ``ctx.input(i)``
+and its result with ``ctx.output()``: arrays on the fast path, Tensors when the backward pass is
+itself recorded (``create_graph=True``). Masks and signs are constants, so they always come from
+``.data``.
+"""
+import numpy as np
+
+from ..autograd.engine import record
+from ..tensor import Tensor
+from ._util import as_tensor, call, shape_error, tensor_operand, unbroadcast
+
+
+def _binary(a, b, fn, op):
+    if not isinstance(a, Tensor):
+        a = tensor_operand(a, b)
+    b = tensor_operand(b, a)
+    try:
+        return a, b, fn(a.data, b.data)
+    except ValueError as e:
+        raise shape_error(op, a.shape, b.shape, f" (cannot broadcast: {e})") from None
+
+
+# ---- arithmetic ----
+
+def _add_vjp(ctx, g):
+    return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, g)
+
+
+def add(a, b):
+    a, b, out = _binary(a, b, np.add, "add")
+    return record(out, (a, b), _add_vjp, "Add", save_inputs=False)
+
+
+def _sub_vjp(ctx, g):
+    return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, -g) if ctx.needs[1] else None
+
+
+def sub(a, b):
+    a, b, out = _binary(a, b, np.subtract, "sub")
+    return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False)
+
+
+def rsub(a, b):
+    return sub(b, a)
+
+
+def _mul_vjp(ctx, g):
+    ga = unbroadcast(ctx, 0, g * ctx.input(1)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, g * ctx.input(0)) if ctx.needs[1] else None
+    return ga, gb
+
+
+def mul(a, b):
+    a, b, out = _binary(a, b, np.multiply, "mul")
+    return record(out, (a, b), _mul_vjp, "Mul")
+
+
+def _div_vjp(ctx, g):
+    b = ctx.input(1)
+    ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, -g * ctx.input(0) / (b * b)) if ctx.needs[1] else None
+    return ga, gb
+
+
+def div(a, b):
+    a, b, out = _binary(a, b, np.true_divide, "div")
+    if out.dtype.kind != "f" and a.dtype.kind in "iub":
+        out = out.astype(np.result_type(a.data.dtype, b.data.dtype, np.float32))
+    return record(out, (a, b), _div_vjp, "Div")
+
+
+def rdiv(a, b):
+    return div(b, a)
+
+
+def _pow_vjp(ctx, g):
+    a, b = ctx.input(0), ctx.input(1)
+    ga = unbroadcast(ctx, 0, g * b * a ** (b - 1)) if ctx.needs[0] else None
+    if not ctx.needs[1]:
+        return ga, None
+    # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
+    safe_a = call("where", ctx.inputs[0].data > 0, a, 1)
+    return ga, unbroadcast(ctx, 1, g * ctx.output() * call("log", safe_a))
+
+
+def pow(a, b):
+    a, b, out = _binary(a, b, np.power, "pow")
+    return record(out, (a, b), _pow_vjp, "Pow")
+
+
+def rpow(a, b):
+    return pow(b, a)
+
+
+def _maximum_vjp(ctx, g):
+    a, b = ctx.inputs[0].data, ctx.inputs[1].data
+    wa = ((a > b) + 0.5 * (a == b)).astype(g.dtype)   # ties share the gradient, as in PyTorch
+    ga = unbroadcast(ctx, 0, g * wa) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, g * (1 - wa)) if ctx.needs[1] else None
+    return ga, gb
+
+
+def maximum(a, b):
+    a, b, out = _binary(a, b, np.maximum, "maximum")
+    return record(out, (a, b), _maximum_vjp, "Maximum")
+
+
+def minimum(a, b):
+    return neg(maximum(neg(as_tensor(a)), neg(tensor_operand(b, as_tensor(a)))))
+
+
+def _where_vjp(ctx, g):
+    cond = ctx.saved
+    ga = unbroadcast(ctx, 0, g * cond) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, g * ~cond) if ctx.needs[1] else None
+    return ga, gb
+
+
+def where(condition, a, b):
+    """Elementwise ``a`` where ``condition`` else ``b`` (broadcast); no gradient to condition."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)
+    a, b = (tensor_operand(a, b), b) if not isinstance(a, Tensor) else (a, tensor_operand(b, a))
+    try:
+        out = np.where(cond, a.data, b.data)
+    except ValueError:
+        raise shape_error("where", a.shape, b.shape, f" (condition {cond.shape})") from None
+    return record(out, (a, b), _where_vjp, "Where", saved=cond, save_inputs=False)
+
+
+# ---- unary ----
+
+def _unary(x, fn, vjp, name, saved=None, save_input=True):
+    x = as_tensor(x)
+    return record(fn(x.data), (x,), vjp, name, saved=saved, save_inputs=save_input)
+
+
+def neg(x):
+    return _unary(x, np.negative, lambda ctx, g: (-g,), "Neg", save_input=False)
+
+
+def exp(x):
+    return _unary(x, np.exp, lambda ctx, g: (g * ctx.output(),), "Exp", save_input=False)
+
+
+def log(x):
+    return _unary(x, np.log, lambda ctx, g: (g / ctx.input(0),), "Log")
+
+
+def log1p(x):
+    return _unary(x, np.log1p, lambda ctx, g: (g / (ctx.input(0) + 1),), "Log1p")
+
+
+def expm1(x):
+    return _unary(x, np.expm1, lambda ctx, g: (g * (ctx.output() + 1),), "Expm1", save_input=False)
+
+
+def sqrt(x):
+    return _unary(x, np.sqrt, lambda ctx, g: (g / (2 * ctx.output()),), "Sqrt", save_input=False)
+
+
+def _rsqrt_vjp(ctx, g):
+    y = ctx.output()
+    return (-0.5 * g * y * y * y,)
+
+
+def rsqrt(x):
+    x = as_tensor(x)
+    return record(1 / np.sqrt(x.data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
+
+
+def abs(x):
+    return _unary(x, np.abs, lambda ctx, g: (g * np.sign(ctx.inputs[0].data),), "Abs")
+
+
+def sign(x):
+    return _unary(x, np.sign, lambda ctx, g: (g * 0,), "Sign", save_input=False)
+
+
+def sin(x):
+    return _unary(x, np.sin, lambda ctx, g: (g * call("cos", ctx.input(0)),), "Sin")
+
+
+def cos(x):
+    return _unary(x, np.cos, lambda ctx, g: (-g * call("sin", ctx.input(0)),), "Cos")
+
+
+def _tanh_vjp(ctx, g):
+    y = ctx.output()
+    return (g * (1 - y * y),)
+
+
+def tanh(x):
+    return _unary(x, np.tanh, _tanh_vjp, "Tanh", save_input=False)
+
+
+def _sigmoid_array(x):
+    # exp of a negative number only: no overflow warning for large |x|.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _sigmoid_vjp(ctx, g):
+    y = ctx.output()
+    return (g * y * (1 - y),)
+
+
+def sigmoid(x):
+    return _unary(x, _sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
+
+
+def _relu_vjp(ctx, g):
+    return (g * (ctx.out_data > 0),)
+
+
+def relu(x):
+    x = as_tensor(x)
+    return record(np.maximum(x.data, 0), (x,), _relu_vjp, "Relu", save_inputs=False)
+
+
+def _clamp_vjp(ctx, g):
+    return (g * ctx.saved,)
+
+
+def clamp(x, min=None, max=None):
+    """Limit values to [min, max]; the gradient passes where min <= x <= max (as in PyTorch)."""
+    x = as_tensor(x)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    lo = -np.inf if min is None else (min.data if isinstance(min, Tensor) else min)
+    hi = np.inf if max is None else (max.data if isinstance(max, Tensor) else max)
+    inside = (x.data >= lo) & (x.data <= hi)
+    out = np.clip(x.data, lo, hi).astype(x.dtype, copy=False)
+    return record(out, (x,), _clamp_vjp, "Clamp", saved=inside, save_inputs=False)
+
+
+clip = clamp
+
+
+def square(x):
+    return mul(x, x)
+
+
+def _cast_vjp(ctx, g):
+    dtype = ctx.inputs[0].dtype
+    return (g.astype(dtype) if type(g) is np.ndarray else g.to(dtype),)
+
+
+def to_dtype(x, dtype):
+    """Cast; differentiable between floating dtypes."""
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    out = record(x.data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False)
+    if dtype.kind not in "fc":
+        out.requires_grad, out._node = False, None
+    return out
+
+
+def clone(x):
+    return record(x.data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False)

@@ -1,0 +1,223 @@
+"""Reductions over dimensions (``dim``/``keepdim``, NumPy's ``axis``/``keepdims`` accepted)."""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.engine import record
+from ..tensor import Tensor
+from ._util import as_tensor, broadcast_to, call, dim_kwargs, keepdim_shape, normalize_dims
+from .pointwise import sqrt
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _expand_back(ctx, g):
+    """Gradient of a reduction broadcast back to the input's shape."""
+    x_shape, kept = ctx.saved
+    return broadcast_to(g.reshape(kept), x_shape)
+
+
+def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None):
+    dims = normalize_dims(dim, x.ndim, name.lower())
+    out = fn(x.data, axis=dims, keepdims=keepdim)
+    saved = (x.shape, keepdim_shape(x.shape, dims)) if extra is None else extra(dims)
+    return record(out, (x,), vjp, name, saved=saved, save_inputs=save_inputs)
+
+
+def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
+    """Sum over ``dim`` (all dims when None). Shape: input with ``dim`` removed (or kept as 1)."""
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
+    if x.dtype.kind in "b":
+        x = Tensor._wrap(x.data.astype(np.int64))
+    out = _reduce(x, np.sum, lambda ctx, g: (_expand_back(ctx, g),), "Sum", dim, keepdim)
+    return out if dtype is None else out.to(dtype)
+
+
+def _mean_vjp(ctx, g):
+    x_shape, kept = ctx.saved
+    n = ctx.inputs[0].data.size // builtins.max(ctx.out_data.size, 1)
+    return (broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
+
+
+def mean(x, dim=None, keepdim=False, **kwargs):
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "mean")
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"mean: needs a floating point tensor, got {x.dtype}")
+    return _reduce(x, np.mean, _mean_vjp, "Mean", dim, keepdim)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
+    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "var")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "var")
+    n = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
+    centred = x - mean(x, dims, keepdim=True)
+    scale = 1.0 / (n - correction) if n > correction else np.nan
+    return sum(centred * centred, dims, keepdim=keepdim) * scale
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
+    return sqrt(var(x, dim, unbiased, keepdim, correction, **kwargs))
+
+
+def _extreme_vjp(ctx, g):
+    """amax/amin: the gradient is shared equally among tied extremes (PyTorch's rule)."""
+    x_shape, kept, dims = ctx.saved
+    x = ctx.inputs[0].data
+    hit = x == ctx.out_data.reshape(kept)
+    share = (hit / hit.sum(axis=dims, keepdims=True)).astype(x.dtype)
+    return (broadcast_to(g.reshape(kept), x_shape) * share,)
+
+
+def _extreme(x, fn, name, dim, keepdim, kwargs):
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name.lower())
+    if x.data.size == 0:
+        raise RuntimeError(f"{name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
+    return _reduce(x, fn, _extreme_vjp, name, dim, keepdim, save_inputs=True,
+                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims))
+
+
+def amax(x, dim=None, keepdim=False, **kwargs):
+    return _extreme(x, np.max, "Amax", dim, keepdim, kwargs)
+
+
+def amin(x, dim=None, keepdim=False, **kwargs):
+    return _extreme(x, np.min, "Amin", dim, keepdim, kwargs)
+
+
+def _pick_vjp(ctx, g):
+    """max(dim)/min(dim): the gradient goes to the returned index only."""
+    x_shape, kept, onehot = ctx.saved
+    return (broadcast_to(g.reshape(kept), x_shape) * onehot,)
+
+
+def _select(x, dim, keepdim, arg_fn, name):
+    x = as_tensor(x)
+    (d,) = normalize_dims(dim, x.ndim, name.lower())
+    idx = arg_fn(x.data, axis=d, keepdims=True)
+    values = np.take_along_axis(x.data, idx, axis=d)
+    onehot = np.arange(x.shape[d]).reshape([-1 if i == d else 1 for i in range(x.ndim)]) == idx
+    kept = values.shape
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    out = record(values, (x,), _pick_vjp, name, saved=(x.shape, kept, onehot.astype(x.dtype)),
+                 save_inputs=False)
+    return MaxResult(out, Tensor._wrap(idx.astype(np.int64)))
+
+
+def max(x, dim=None, keepdim=False, **kwargs):
+    """Largest value; with ``dim``, a ``(values, indices)`` pair like ``torch.max``."""
+    if isinstance(dim, Tensor):
+        from .pointwise import maximum
+        return maximum(x, dim)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "max")
+    if dim is None:
+        return amax(x)
+    return _select(x, dim, keepdim, np.argmax, "Max")
+
+
+def min(x, dim=None, keepdim=False, **kwargs):
+    if isinstance(dim, Tensor):
+        from .pointwise import minimum
+        return minimum(x, dim)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "min")
+    if dim is None:
+        return amin(x)
+    return _select(x, dim, keepdim, np.argmin, "Min")
+
+
+def argmax(x, dim=None, keepdim=False, **kwargs):
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "argmax")
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmax(x.data), dtype=np.int64))
+    return Tensor._wrap(np.argmax(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(x, dim=None, keepdim=False, **kwargs):
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "argmin")
+    if dim is None:
+        return Tensor._wrap(np.asarray(np.argmin(x.data), dtype=np.int64))
+    return Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+
+
+def _prod_vjp(ctx, g):
+    x_shape, kept, dims = ctx.saved
+    x = ctx.input(0)
+    g = broadcast_to(g.reshape(kept), x_shape)
+    if type(x) is np.ndarray:
+        return (g * _prod_of_others(x, dims),)
+    return (g * ctx.output().reshape(kept) / x,)   # recorded path: assumes no zeros
+
+
+def _prod_of_others(x, dims):
+    """For each element, the product of the other elements of its reduction group (zeros allowed)."""
+    moved = np.moveaxis(x, dims, tuple(range(-len(dims), 0)))
+    flat = moved.reshape(moved.shape[:moved.ndim - len(dims)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(dims), 0)), dims)
+
+
+def prod(x, dim=None, keepdim=False, **kwargs):
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
+    return _reduce(x, np.prod, _prod_vjp, "Prod", dim, keepdim, save_inputs=True,
+                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims))
+
+
+def _logsumexp_vjp(ctx, g):
+    x_shape, kept = ctx.saved
+    softmax = call("exp", ctx.input(0) - ctx.output().reshape(kept))
+    return (broadcast_to(g.reshape(kept), x_shape) * softmax,)
+
+
+def _logsumexp_array(x, axis, keepdims):
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else out.squeeze(axis)
+
+
+def logsumexp(x, dim=None, keepdim=False, **kwargs):
+    """log(sum(exp(x))) computed without overflow (the max is subtracted first)."""
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "logsumexp")
+    return _reduce(x, _logsumexp_array, _logsumexp_vjp, "Logsumexp", dim, keepdim, save_inputs=True)
+
+
+def _norm2_vjp(ctx, g):
+    x_shape, kept = ctx.saved
+    n = ctx.output().reshape(kept)
+    n = n + (ctx.out_data.reshape(kept) == 0)     # the subgradient at 0 is 0, not NaN
+    return (broadcast_to(g.reshape(kept), x_shape) * ctx.input(0) / n,)
+
+
+def _norm2_array(x, axis, keepdims):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def norm(x, p=2, dim=None, keepdim=False, **kwargs):
+    """Vector p-norm over ``dim`` (all elements when None); p may be a number, inf or -inf."""
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "norm")
+    if p in (2, "fro"):
+        return _reduce(x, _norm2_array, _norm2_vjp, "Norm", dim, keepdim, save_inputs=True)
+    from .pointwise import abs as abs_
+    if p == np.inf:
+        return amax(abs_(x), dim, keepdim)
+    if p == -np.inf:
+        return amin(abs_(x), dim, keepdim)
+    if p == 1:
+        return sum(abs_(x), dim, keepdim)
+    return sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
+

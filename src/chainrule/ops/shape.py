@@ -1,0 +1,296 @@
+"""Shape ops: views, transposes, broadcasting, indexing, joining and splitting."""
+import numpy as np
+
+from ..autograd.engine import record
+from ..tensor import Tensor
+from ._util import as_tensor, is_array, normalize_dims, permute as permute_any, sum_to
+
+
+def _shape_arg(shape):
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _view(x, out, vjp, name, saved=None):
+    """Record an op whose result may share memory with ``x`` (so it shares the version counter)."""
+    t = record(out, (x,), vjp, name, saved=saved, save_inputs=False)
+    if out.base is not None:
+        t._vc = x._vc
+    return t
+
+
+def _reshape_vjp(ctx, g):
+    return (g.reshape(ctx.inputs[0].shape),)
+
+
+def reshape(x, *shape):
+    """Same elements, new shape (one dim may be -1). A view when the memory allows."""
+    x = as_tensor(x)
+    shape = _shape_arg(shape)
+    try:
+        out = x.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.data.size} elements) into shape {shape}") from None
+    return _view(x, out, _reshape_vjp, "Reshape")
+
+
+view = reshape
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    x = as_tensor(x)
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = start_dim % x.ndim, end_dim % x.ndim
+    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
+
+
+def squeeze(x, dim=None):
+    x = as_tensor(x)
+    dims = normalize_dims(dim, x.ndim, "squeeze")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+
+
+def unsqueeze(x, dim):
+    x = as_tensor(x)
+    dim = dim % (x.ndim + 1)
+    return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def _permute_vjp(ctx, g):
+    return (permute_any(g, tuple(np.argsort(ctx.saved))),)
+
+
+def permute(x, *dims):
+    x = as_tensor(x)
+    dims = _shape_arg(dims)
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
+    dims = tuple(d % x.ndim for d in dims)
+    return _view(x, x.data.transpose(dims), _permute_vjp, "Permute", saved=dims)
+
+
+def transpose(x, dim0, dim1):
+    x = as_tensor(x)
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return permute(x, dims)
+
+
+swapaxes = transpose
+
+
+def _expand_vjp(ctx, g):
+    return (sum_to(g, ctx.inputs[0].shape),)
+
+
+def broadcast_to(x, shape):
+    x = as_tensor(x)
+    shape = tuple(shape)
+    try:
+        out = np.broadcast_to(x.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return _view(x, out, _expand_vjp, "Expand")
+
+
+def expand(x, *sizes):
+    """Broadcast to ``sizes``; -1 keeps a dim's size. No copy."""
+    x = as_tensor(x)
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def expand_as(x, other):
+    return broadcast_to(x, other.shape)
+
+
+def _repeat_vjp(ctx, g):
+    shape, reps = ctx.saved
+    split = tuple(v for r, n in zip(reps, shape) for v in (r, n))
+    return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx.inputs[0].shape),)
+
+
+def repeat(x, *reps):
+    """Tile ``x``; ``reps`` per dim (as torch.Tensor.repeat, i.e. numpy.tile)."""
+    x = as_tensor(x)
+    reps = _shape_arg(reps)
+    if len(reps) < x.ndim:
+        raise ValueError(f"repeat: {len(reps)} repeat counts for a tensor with {x.ndim} dims")
+    shape = (1,) * (len(reps) - x.ndim) + x.shape
+    return record(np.tile(x.data, reps), (x,), _repeat_vjp, "Repeat", saved=(shape, reps),
+                  save_inputs=False)
+
+
+def _flip_vjp(ctx, g):
+    return (flip(g, ctx.saved) if not is_array(g) else np.flip(g, ctx.saved),)
+
+
+def flip(x, dims):
+    x = as_tensor(x)
+    dims = normalize_dims(dims, x.ndim, "flip")
+    return _view(x, np.flip(x.data, dims), _flip_vjp, "Flip", saved=dims)
+
+
+def _pad_vjp(ctx, g):
+    return (g[ctx.saved],)
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad the last dims: ``pad = (left_last, right_last, left_2nd_last, ...)`` as in PyTorch."""
+    x = as_tensor(x)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: {pad} must hold a pair per padded dim (tensor has {x.ndim} dims)")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}.get(mode)
+    if np_mode is None:
+        raise ValueError(f"pad: unknown mode {mode!r}")
+    if np_mode != "constant":
+        return _pad_by_index(x, widths, np_mode)
+    out = np.pad(x.data, widths, mode="constant", constant_values=value)
+    crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+    return record(out, (x,), _pad_vjp, "Pad", saved=crop, save_inputs=False)
+
+
+def _pad_by_index(x, widths, mode):
+    """Non-constant padding is a gather: pad an index grid, then index (gradients accumulate)."""
+    idx = np.pad(np.arange(x.data.size).reshape(x.shape), widths, mode=mode)
+    return getitem(reshape(x, -1), idx)
+
+
+# ---- indexing ----
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
+def _raw_index(index):
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _getitem_vjp(ctx, g):
+    index, basic = ctx.saved
+    return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
+
+
+def getitem(x, index):
+    """``x[index]``: basic and advanced indexing; repeated indices accumulate their gradients."""
+    x = as_tensor(x)
+    index = _raw_index(index)
+    try:
+        out = x.data[index]
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
+    basic = _is_basic(index)
+    t = record(out, (x,), _getitem_vjp, "Index", saved=(index, basic), save_inputs=False)
+    if basic:
+        t._vc = x._vc
+    return t
+
+
+def _scatter_vjp(ctx, g):
+    index, _ = ctx.saved
+    return (g[index],)
+
+
+def index_add_into_zeros(g, index, shape, basic=False):
+    """Zeros of ``shape`` with ``g`` added at ``index``: the vjp of indexing (and differentiable)."""
+    if is_array(g):
+        out = np.zeros(shape, dtype=g.dtype)
+        if basic:
+            out[index] = g
+        else:
+            np.add.at(out, index, g)
+        return out
+    data = index_add_into_zeros(g.data, index, shape, basic)
+    return record(data, (g,), _scatter_vjp, "IndexAdd", saved=(index, basic), save_inputs=False)
+
+
+# ---- joining and splitting ----
+
+def _cat_vjp(ctx, g):
+    dim, bounds = ctx.saved
+    lead = (slice(None),) * dim
+    return tuple(g[lead + (slice(a, b),)] if need else None
+                 for need, a, b in zip(ctx.needs, bounds[:-1], bounds[1:]))
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim; all other dims must match."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    dim = dim % tensors[0].ndim
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=dim)
+    except ValueError:
+        raise ValueError(f"cat: shapes {[t.shape for t in tensors]} differ outside dim {dim}") from None
+    bounds = tuple(np.cumsum([0] + [t.shape[dim] for t in tensors]).tolist())
+    return record(out, tensors, _cat_vjp, "Cat", saved=(dim, bounds), save_inputs=False)
+
+
+concatenate = cat
+
+
+def _stack_vjp(ctx, g):
+    lead = (slice(None),) * ctx.saved
+    return tuple(g[lead + (i,)] if need else None for i, need in enumerate(ctx.needs))
+
+
+def stack(tensors, dim=0):
+    """Join same-shape tensors along a new dim."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    if len({t.shape for t in tensors}) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
+    dim = dim % (tensors[0].ndim + 1)
+    out = np.stack([t.data for t in tensors], axis=dim)
+    return record(out, tensors, _stack_vjp, "Stack", saved=dim, save_inputs=False)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of ``x`` along ``dim``: equal ``split_size`` pieces (last may be smaller) or sizes."""
+    x = as_tensor(x)
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        sizes = [min(step, n - a) for a in range(0, n, step)]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {dim} of {x.shape})")
+    lead = (slice(None),) * (dim % x.ndim)
+    bounds = np.cumsum([0] + sizes).tolist()
+    return tuple(getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def chunk(x, chunks, dim=0):
+    n = as_tensor(x).shape[dim]
+    return split(x, -(-n // chunks), dim)
+
+
+def unbind(x, dim=0):
+    x = as_tensor(x)
+    lead = (slice(None),) * (dim % x.ndim)
+    return tuple(getitem(x, lead + (i,)) for i in range(x.shape[dim]))
+
+
+__all__ = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
+           "broadcast_to", "expand", "expand_as", "repeat", "flip", "pad", "getitem",
+           "index_add_into_zeros", "cat", "concatenate", "stack", "split", "chunk", "unbind"]

@@ -1,0 +1,310 @@
+"""``Tensor``: an n-dimensional array that remembers how it was computed.
+
+A tensor wraps a ``numpy.ndarray`` (``.data``). When it ``requires_grad``, every operation on it
+records a node (``.grad_fn``) so that ``backward()`` can apply the chain rule. The operations
+themselves live in :mod:`chainrule.ops`; this module only holds the container and binds the
+operators and methods to those ops.
+"""
+import numpy as np
+
+_DEFAULT_DTYPE = [np.dtype(np.float32)]
+
+
+def get_default_dtype():
+    return _DEFAULT_DTYPE[0]
+
+
+def set_default_dtype(dtype):
+    """Dtype given to Python floats and lists (float32 unless changed), as in PyTorch."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {dtype}")
+    _DEFAULT_DTYPE[0] = dtype
+
+
+def to_array(data, dtype=None):
+    """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    if dtype is not None:
+        return np.array(data, dtype=dtype)
+    arr = np.array(data)
+    if arr.dtype == np.float64 and not isinstance(data, np.floating):
+        arr = arr.astype(_DEFAULT_DTYPE[0])
+    elif arr.dtype.kind == "O":
+        raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}")
+    return arr
+
+
+class Tensor:
+    """A differentiable n-dimensional array.
+
+    Example::
+
+        x = cr.tensor([[1.0, 2.0]], requires_grad=True)   # shape (1, 2), float32
+        y = (x * x).sum()
+        y.backward()
+        x.grad                                             # tensor([[2., 4.]])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "_hooks", "_retain",
+                 "__weakref__")
+    __array_ufunc__ = None       # make NumPy defer to our reflected operators (ndarray * Tensor)
+    __hash__ = object.__hash__   # tensors are hashable by identity, like torch's
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        self.data = to_array(data, dtype)
+        self.grad = None
+        self._node = None
+        self._vc = [0]           # version counter, shared with views of the same memory
+        self._hooks = None
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data):
+        """Fast constructor for op results: ``data`` is already the array to hold."""
+        t = object.__new__(Tensor)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.requires_grad = False
+        t._node = None
+        t._vc = [0]
+        t._hooks = None
+        t._retain = False
+        return t
+
+    # ---- attributes ----
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    grad_fn = property(lambda self: self._node)
+    is_leaf = property(lambda self: self._node is None)
+    device = property(lambda self: "cpu")
+    T = property(lambda self: self.permute(tuple(range(self.ndim - 1, -1, -1))))
+    mT = property(lambda self: self.transpose(-2, -1))
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    def _bump_version(self):
+        self._vc[0] += 1
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ---- conversion ----
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted, shape is {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        return bool(self.item())
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # ---- autograd ----
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating point tensors can require gradients, got {self.dtype}")
+        if self._node is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """Same memory (and version counter), no history, no gradient."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        self._node = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad")
+        self._retain = self._node is not None
+        return self
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed.
+
+        Returns a handle with ``.remove()``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = {}
+        return _HookHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (the chain rule, backwards)."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
+                                   f"tensor has shape {self.shape}: pass backward(gradient=...)")
+            gradient = np.ones_like(self.data)
+        elif isinstance(gradient, Tensor) and create_graph:
+            pass
+        else:
+            gradient = _grad_array(gradient, self)
+        if create_graph and not isinstance(gradient, Tensor):
+            gradient = Tensor._wrap(gradient)
+        if inputs is None:
+            engine.backward((self,), (gradient,), retain_graph or create_graph, create_graph)
+            return
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        grads = engine.backward((self,), (gradient,), retain_graph or create_graph, create_graph,
+                                inputs=inputs, allow_unused=True)
+        for t, g in zip(inputs, grads):     # accumulate into the named tensors only
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+
+    # ---- in-place operations (never recorded) ----
+    def _check_inplace(self, op):
+        if self.requires_grad and is_grad_enabled():
+            kind = "a leaf Variable that requires grad" if self._node is None else "a tensor in a graph"
+            raise RuntimeError(f"{op}: in-place operation on {kind}; wrap it in cr.no_grad() or "
+                               "use the out-of-place form")
+
+    def _inplace(self, op, result):
+        self._check_inplace(op)
+        np.copyto(self.data, result, casting="unsafe")
+        self._vc[0] += 1
+        return self
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        self.data[_index_array(index)] = value.data if isinstance(value, Tensor) else value
+        self._vc[0] += 1
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add_", self.data + alpha * _raw(other))
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub_", self.data - alpha * _raw(other))
+
+    def mul_(self, other):
+        return self._inplace("mul_", self.data * _raw(other))
+
+    def div_(self, other):
+        return self._inplace("div_", self.data / _raw(other))
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", np.clip(self.data, min, max))
+
+    def fill_(self, value):
+        return self._inplace("fill_", _raw(value))
+
+    def zero_(self):
+        return self._inplace("zero_", 0)
+
+    def copy_(self, src):
+        return self._inplace("copy_", np.broadcast_to(_raw(src), self.shape))
+
+    def uniform_(self, a=0.0, b=1.0):
+        from .random import default_generator
+        return self._inplace("uniform_", default_generator().uniform(a, b, self.shape))
+
+    def normal_(self, mean=0.0, std=1.0):
+        from .random import default_generator
+        return self._inplace("normal_", default_generator().normal(mean, std, self.shape))
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    # ---- display ----
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extra = ""
+        if self.dtype not in (_DEFAULT_DTYPE[0], np.dtype(np.int64), np.dtype(np.bool_)):
+            extra += f", dtype={self.dtype}"
+        if self._node is not None:
+            extra += f", grad_fn={self._node!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+
+class _HookHandle:
+    _next_id = 0
+
+    def __init__(self, hooks, hook):
+        _HookHandle._next_id += 1
+        self.id = _HookHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _index_array(index):
+    """Tensors inside an index become their arrays."""
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+def _grad_array(gradient, t):
+    g = to_array(gradient, t.dtype)
+    if g.shape != t.shape:
+        raise RuntimeError(f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}")
+    return g
+
+
+# Imported last: the autograd package imports Tensor from this module.
+from .autograd import engine  # noqa: E402
+from .autograd.grad_mode import is_grad_enabled  # noqa: E402
+
+engine._tensor_class = Tensor
