@@ -131,6 +131,8 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted):
     for t, need, gi in zip(node.inputs, node.needs, input_grads):
         if not need or gi is None:
             continue
+        if not create_graph and type(gi) is not np.ndarray:
+            gi = np.asarray(gi)           # NumPy returns scalars for 0-d results
         if gi.shape != t.shape:
             raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
                                f"{t.shape} (bug in the op's vjp)")

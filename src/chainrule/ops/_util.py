@@ -45,7 +45,7 @@ def unbroadcast(ctx, i, g):
 
 
 def is_array(x):
-    return type(x) is np.ndarray
+    return isinstance(x, (np.ndarray, np.generic))
 
 
 def call(name, x, *args):

@@ -81,7 +81,8 @@ def _pow_vjp(ctx, g):
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
-    safe_a = call("where", ctx.inputs[0].data > 0, a, 1)
+    positive = (ctx.inputs[0].data > 0).astype(ctx.inputs[0].dtype)
+    safe_a = a * positive + (1 - positive)
     return ga, unbroadcast(ctx, 1, g * ctx.output() * call("log", safe_a))
 
 

@@ -1,0 +1,579 @@
+"""Learning-rate schedulers with PyTorch's semantics (``torch.optim.lr_scheduler``).
+
+A scheduler owns nothing but a few counters: it reads and writes ``group['lr']`` of its optimizer.
+Creating one records ``group['initial_lr']`` and sets the learning rate for epoch 0; each
+``step()`` (called after ``optimizer.step()``) moves to the next epoch. Most schedulers are
+*chainable*: they update the current ``lr`` multiplicatively, so two of them can act on one
+optimizer, as in PyTorch.
+
+Example::
+
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = cr.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+    for epoch in range(100):
+        train_one_epoch(model, opt)
+        sched.step()
+"""
+import math
+import types
+import warnings
+from bisect import bisect_right
+
+from .optimizer import Optimizer
+
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
+           "CosineAnnealingLR", "LinearLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]
+
+
+def _lrs(optimizer):
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+class LRScheduler:
+    """Base class: subclasses compute the next learning rates in ``get_lr()``.
+
+    Args:
+        optimizer (Optimizer): the optimizer whose ``group['lr']`` this scheduler sets.
+        last_epoch (int): index of the last epoch seen; -1 (default) starts a new schedule.
+            Other values resume one and need ``'initial_lr'`` in every group.
+    """
+
+    _is_initial = False   # True only during the step made by __init__
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                               f"resuming a scheduler with last_epoch={last_epoch}: load the "
+                               "optimizer's state_dict first, or use last_epoch=-1")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        """The learning rates for ``self.last_epoch`` (one per group). Use ``get_last_lr()``."""
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The learning rates set by the most recent ``step()``, one per parameter group."""
+        return self._last_lr
+
+    def step(self, epoch=None):
+        """Advance one epoch and write the new learning rates into the optimizer's groups.
+
+        ``epoch`` (deprecated, as in PyTorch) jumps to that epoch using the closed form.
+        """
+        if self._step_count == 1 and not self.optimizer._opt_called:
+            warnings.warn("lr_scheduler.step() was called before optimizer.step(): the first "
+                          "learning rate of the schedule is skipped. Call optimizer.step() first.",
+                          UserWarning, stacklevel=2)
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn("passing an epoch to step() is deprecated; call step() once per epoch",
+                          UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = _lrs(self.optimizer)
+
+    def state_dict(self):
+        """Every attribute except the optimizer (plain values, so ``cr.save`` can store it)."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        """Restore attributes saved by ``state_dict()``."""
+        self.__dict__.update(state_dict)
+
+
+class LambdaLR(LRScheduler):
+    """``lr = initial_lr * lr_lambda(epoch)``, with one function or one per group.
+
+    Functions are not saved by ``state_dict()`` (only the attributes of callable objects).
+
+    Example::
+
+        sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.95 ** epoch)
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"Expected {n} lr_lambdas (one per param group), "
+                                 f"but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        # Plain functions cannot be saved; callable objects keep their attributes, like torch.
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn))
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved_lambdas = state.pop("lr_lambdas", [])
+        self.__dict__.update(state)
+        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
+            if saved is not None:
+                fn.__dict__.update(saved)
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    Example::
+
+        sched = StepLR(opt, step_size=30, gamma=0.1)   # lr 0.1, then 0.01 at epoch 30, ...
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` at each epoch listed in ``milestones``.
+
+    Example::
+
+        sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = sorted(int(m) for m in milestones)   # repeats multiply repeatedly
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        hits = self.milestones.count(self.last_epoch)
+        if hits == 0:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma ** hits for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        passed = bisect_right(self.milestones, self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` every epoch.
+
+    Example::
+
+        sched = ExponentialLR(opt, gamma=0.95)
+    """
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine from ``initial_lr`` down to ``eta_min`` over ``T_max`` epochs (then back up).
+
+    Closed form: ``eta_min + (initial_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``; like
+    PyTorch, each step applies it as a ratio to the current ``lr`` so it chains with others.
+
+    Example::
+
+        sched = CosineAnnealingLR(opt, T_max=100, eta_min=1e-5)
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e, T, eta_min = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        if self._step_count == 1 and e > 0:     # resumed at a later epoch: use the closed form
+            return self._get_closed_form_lr()
+        if (e - 1 - T) % (2 * T) == 0:          # at the bottom of the cosine: ratio would be 0/0
+            return [lr + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                    for base, lr in zip(self.base_lrs, _lrs(self.optimizer))]
+        ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+        return [ratio * (lr - eta_min) + eta_min for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        cos = math.cos(math.pi * self.last_epoch / self.T_max)
+        return [self.eta_min + (base - self.eta_min) * (1 + cos) / 2 for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the learning rate by a factor going linearly from ``start_factor`` to ``end_factor``
+    over ``total_iters`` epochs (a warm-up when ``start_factor < end_factor``).
+
+    Example::
+
+        sched = LinearLR(opt, start_factor=0.1, total_iters=5)   # 5 warm-up epochs
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if not 0 < start_factor <= 1.0:
+            raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
+        if not 0 <= end_factor <= 1.0:
+            raise ValueError(f"end_factor must be in [0, 1], got {end_factor}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in _lrs(self.optimizer)]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _lrs(self.optimizer)
+        # ratio of consecutive factors start + (end - start) * e / total_iters
+        change = self.end_factor - self.start_factor
+        ratio = 1.0 + change / (self.total_iters * self.start_factor
+                                + (self.last_epoch - 1) * change)
+        return [lr * ratio for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        factor = self.start_factor + (self.end_factor - self.start_factor) * frac
+        return [base * factor for base in self.base_lrs]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: warm up from ``max_lr / div_factor`` to ``max_lr``, then anneal to
+    ``initial_lr / final_div_factor``; momentum (or Adam's beta1) cycles the opposite way.
+
+    Call ``step()`` after every batch; ``total_steps`` (or ``epochs * steps_per_epoch``) steps.
+
+    Example::
+
+        sched = OneCycleLR(opt, max_lr=0.1, total_steps=1000)
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
+        if not 0 <= pct_start <= 1 or not isinstance(pct_start, float):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self._anneal_func_type = anneal_strategy
+        self._schedule_phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, _per_group("max_lr", optimizer, max_lr)):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(max_momentum, base_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+
+    def _init_momentum(self, max_momentum, base_momentum, last_epoch):
+        defaults = self.optimizer.defaults
+        if "momentum" not in defaults and "betas" not in defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in defaults
+        tops = _per_group("max_momentum", self.optimizer, max_momentum)
+        bottoms = _per_group("base_momentum", self.optimizer, base_momentum)
+        if last_epoch == -1:
+            for group, top, bottom in zip(self.optimizer.param_groups, tops, bottoms):
+                self._set_momentum(group, top)
+                group["max_momentum"] = top
+                group["base_momentum"] = bottom
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start, end, pct):
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"Tried to step {step} times. The specified number of total steps "
+                             f"is {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            phase, pct = self._phase_at(step)
+            lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+            if self.cycle_momentum:
+                self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
+                                                       group[phase["end_momentum"]], pct))
+        return lrs
+
+    def _phase_at(self, step):
+        """The phase containing ``step`` and how far into it (0..1) the step is."""
+        start = 0.0
+        for i, phase in enumerate(self._schedule_phases):
+            end = phase["end_step"]
+            if step <= end or i == len(self._schedule_phases) - 1:
+                return phase, (step - start) / (end - start)
+            start = end
+
+
+def _total_steps(total_steps, epochs, steps_per_epoch):
+    if total_steps is not None:
+        if not isinstance(total_steps, int) or total_steps <= 0:
+            raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+        return total_steps
+    if epochs is None or steps_per_epoch is None:
+        raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+    for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"Expected positive integer {name}, but got {value}")
+    return epochs * steps_per_epoch
+
+
+def _one_cycle_phases(total_steps, pct_start, three_phase):
+    """Phase boundaries (last step of each) and which group keys they go between."""
+    def phase(end_step, start_lr, end_lr, start_momentum, end_momentum):
+        return dict(end_step=end_step, start_lr=start_lr, end_lr=end_lr,
+                    start_momentum=start_momentum, end_momentum=end_momentum)
+    warm_end = float(pct_start * total_steps) - 1
+    if not three_phase:
+        return [phase(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+    return [phase(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            phase(float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
+                  "base_momentum", "max_momentum"),
+            phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+
+
+def _per_group(name, optimizer, value):
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} must have one value per param group ({n}), "
+                             f"got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted at its
+    epoch 0), and so on.
+
+    Example::
+
+        warmup = LinearLR(opt, start_factor=0.1, total_iters=5)
+        decay = CosineAnnealingLR(opt, T_max=95)
+        sched = SequentialLR(opt, schedulers=[warmup, decay], milestones=[5])
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_sequence(optimizer, schedulers, milestones)
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        # The schedulers already stepped once when they were built: undo that, start over.
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        _undo_one_epoch(self)
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)      # a fresh start of the next scheduler
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, sub_state in zip(self._schedulers, saved):
+            scheduler.load_state_dict(sub_state)
+
+
+def _check_sequence(optimizer, schedulers, milestones):
+    if len(schedulers) < 1:
+        raise ValueError("SequentialLR expects at least one scheduler, but got none")
+    for i, scheduler in enumerate(schedulers):
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(f"SequentialLR does not support ReduceLROnPlateau (scheduler {i}): "
+                             "its step() needs a metric")
+        if getattr(scheduler, "optimizer", None) is not optimizer:
+            raise ValueError(f"SequentialLR expects all schedulers to belong to the same "
+                             f"optimizer, but scheduler {i} ({type(scheduler).__name__}) does not")
+    if len(milestones) != len(schedulers) - 1:
+        raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, but got "
+                         f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+
+
+def _undo_one_epoch(scheduler):
+    if hasattr(scheduler, "_schedulers"):
+        for sub in scheduler._schedulers:
+            _undo_one_epoch(sub)
+    elif hasattr(scheduler, "last_epoch"):
+        scheduler.last_epoch -= 1
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the learning rate by ``factor`` when a metric stopped improving for
+    ``patience`` epochs. Call ``step(metric)`` once per epoch.
+
+    ``mode='min'`` means lower is better. "Improving" means beating the best value by more than
+    ``threshold`` (relative with ``threshold_mode='rel'``, absolute with ``'abs'``). After a
+    reduction, ``cooldown`` epochs pass before bad epochs count again. Never goes below
+    ``min_lr``; changes smaller than ``eps`` are skipped.
+
+    Example::
+
+        sched = ReduceLROnPlateau(opt, mode='min', factor=0.5, patience=3)
+        for epoch in range(50):
+            sched.step(validation_loss())
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError(f"Factor should be < 1.0, got {factor}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.factor = factor
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs (one per param group), got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
+        else:
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * n
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.last_epoch = 0
+        self._last_lr = _lrs(optimizer)
+        self._init_is_better(mode, threshold, threshold_mode)
+        self._reset()
+
+    def _reset(self):
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's metric; reduce the learning rates if it plateaued."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0      # bad epochs during cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = _lrs(self.optimizer)
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"the optimizer has {len(groups)} param groups but min_lr "
+                                   f"has {len(self.min_lrs)} values; update `min_lrs`")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old_lr = float(group["lr"])
+            new_lr = max(old_lr * self.factor, min_lr)
+            if old_lr - new_lr > self.eps:
+                group["lr"] = new_lr
+
+    def _is_better(self, a, best):
+        if self.threshold_mode == "rel":
+            scale = 1.0 - self.threshold if self.mode == "min" else 1.0 + self.threshold
+            return a < best * scale if self.mode == "min" else a > best * scale
+        if self.mode == "min":
+            return a < best - self.threshold
+        return a > best + self.threshold
+
+    def _init_is_better(self, mode, threshold, threshold_mode):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+
+    def load_state_dict(self, state_dict):
+        self.__dict__.update(state_dict)
+        self._init_is_better(self.mode, self.threshold, self.threshold_mode)

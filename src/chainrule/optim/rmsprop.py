@@ -1,0 +1,72 @@
+"""RMSprop, as in ``torch.optim.RMSprop``."""
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative, effective_grad
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running root-mean-square of recent gradients.
+
+    Per step (``v``, ``g_avg``, ``b`` start at zero)::
+
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g * g
+        g_avg = alpha * g_avg + (1 - alpha) * g          # centered only
+        d = sqrt(v - g_avg**2) if centered else sqrt(v)
+        b = momentum * b + g / (d + eps)                 # if momentum > 0
+        p = p - lr * b            (or p - lr * g / (d + eps) without momentum)
+
+    State per parameter: ``step``, ``square_avg``, plus ``momentum_buffer`` (momentum > 0) and
+    ``grad_avg`` (centered).
+
+    Example::
+
+        opt = cr.optim.RMSprop(model.parameters(), lr=1e-2, alpha=0.99, centered=True)
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, *, maximize=False):
+        check_nonnegative(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                          momentum=momentum)
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=centered, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, param, grad, state, group):
+        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
+        momentum = float(group["momentum"])
+        g = effective_grad(param, grad, group)
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(param)
+            if momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(param)
+        state["step"] += 1
+        square_avg = state["square_avg"]
+
+        tmp = np.multiply(g, g)            # the only scratch array of the step
+        tmp *= 1.0 - alpha
+        square_avg *= alpha
+        square_avg += tmp
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            np.subtract(g, grad_avg, out=tmp)
+            tmp *= 1.0 - alpha
+            grad_avg += tmp                # lerp towards g, like torch's
+            np.multiply(grad_avg, grad_avg, out=tmp)
+            np.subtract(square_avg, tmp, out=tmp)
+            np.sqrt(tmp, out=tmp)
+        else:
+            np.sqrt(square_avg, out=tmp)
+        tmp += eps
+        np.divide(g, tmp, out=tmp)
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += tmp
+            np.multiply(buf, lr, out=tmp)
+        else:
+            tmp *= lr
+        param -= tmp
