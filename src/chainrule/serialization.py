@@ -163,7 +163,7 @@ def load(path):
     if not os.path.isfile(path):
         raise CheckpointNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
     with open(path, "rb") as f:
-        _check_magic(path, f.read(4))
+        _check_magic(path, f.read(8))
         f.seek(0)
         try:
             meta_bytes, arrays = _read_zip(path, f)

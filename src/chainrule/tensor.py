@@ -187,7 +187,7 @@ class Tensor:
             if self.data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
                                    f"tensor has shape {self.shape}: pass backward(gradient=...)")
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self.data.shape, self.data.dtype)
         elif isinstance(gradient, Tensor) and create_graph:
             pass
         else:

@@ -27,13 +27,13 @@ class Node:
     def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly):
         self.vjp = vjp
         self.inputs = inputs
-        self.needs = tuple(t.requires_grad for t in inputs)
+        self.needs = [t.requires_grad for t in inputs]
         self.saved = saved
         self.out_data = out.data
         self.out_ref = weakref.ref(out)
         self.name = name
         # Version of each input the vjp reads, to catch in-place edits made before backward.
-        self.versions = tuple(t._vc[0] for t in inputs) if save_inputs else None
+        self.versions = [t._vc[0] for t in inputs] if save_inputs else None
         self.graph = False
         self.created_at = _user_frame() if anomaly else None
 
@@ -65,17 +65,16 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True):
 
 
 def attach(out, inputs, vjp, name, saved=None, save_inputs=True):
-    """Make ``out`` the result of a recorded op (see :func:`record`)."""
-    data = out.data
-    mode = _MODE.get()
-    if mode.grad:
+    """Make the tensor ``out`` the result of a recorded op (see :func:`record`)."""
+    grad_on, anomaly = _MODE.get()
+    if grad_on:
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(vjp, inputs, saved, out, name, save_inputs, mode.anomaly)
+                out._node = Node(vjp, inputs, saved, out, name, save_inputs, anomaly)
                 break
-    if mode.anomaly:
-        _check_finite(data, name, "forward", out._node)
+    if anomaly:
+        _check_finite(out.data, name, "forward", out._node)
     return out
 
 
@@ -96,16 +95,14 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     leaf_grads = {}          # leaf tensor -> summed gradient
     for root, g in zip(roots, grads):
         _send(root, g, pending, leaf_grads)
-    mode = _MODE.get()
-    recorded = Mode(grad=create_graph, anomaly=mode.anomaly)
-    token = _MODE.set(recorded)
+    token = _MODE.set(Mode(grad=create_graph, anomaly=_MODE.get().anomaly))
     try:
         for node in order:
             g = pending.pop(node, None)
             if g is None or (wanted is not None and node not in wanted):
                 continue
             out = node.out_ref()
-            if out is not None:
+            if out is not None and (out._hooks or out._retain):
                 g = _run_hooks(out, g, create_graph)
                 if out._retain and inputs is None:
                     out.grad = _as_grad_tensor(g)
@@ -121,25 +118,31 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
 
 
 def _apply(node, g, create_graph, pending, leaf_grads, wanted):
+    """Run one node's vjp and send each input its share of the gradient."""
     if node.inputs is None:
         raise RuntimeError(
             f"Trying to backward through the graph a second time ({node.name}): its saved values "
             "were freed by the first backward. Pass retain_graph=True to the first call.")
-    _check_versions(node)
+    if node.versions is not None:
+        _check_versions(node)
     node.graph = create_graph
-    input_grads = node.vjp(node, g)
-    for t, need, gi in zip(node.inputs, node.needs, input_grads):
+    for t, need, gi in zip(node.inputs, node.needs, node.vjp(node, g)):
         if not need or gi is None:
             continue
         if not create_graph and type(gi) is not np.ndarray:
             gi = np.asarray(gi)           # NumPy returns scalars for 0-d results
-        if gi.shape != t.shape:
+        if gi.shape != t.data.shape:
             raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
-                               f"{t.shape} (bug in the op's vjp)")
+                               f"{t.data.shape} (bug in the op's vjp)")
         if node.created_at is not None:
             _check_finite(gi.data if create_graph else gi, node.name, "backward", node)
-        if wanted is None or t._node is None or t._node in wanted:
-            _send(t, gi, pending, leaf_grads)
+        if t._node is not None:
+            if wanted is None or t._node in wanted:
+                prev = pending.get(t._node)
+                pending[t._node] = gi if prev is None else prev + gi
+        else:
+            prev = leaf_grads.get(t)
+            leaf_grads[t] = gi if prev is None else prev + gi
 
 
 def _send(t, g, pending, leaf_grads):
@@ -185,8 +188,6 @@ def _leads_to(order, inputs):
 
 
 def _run_hooks(t, g, create_graph):
-    if not t._hooks:
-        return g
     Tensor = _tensor_class
     gt = g if create_graph else Tensor(g)
     for hook in list(t._hooks.values()):
@@ -198,17 +199,19 @@ def _run_hooks(t, g, create_graph):
 
 def _accumulate_into_leaves(leaf_grads, create_graph):
     handed_out = set()       # arrays given to a leaf already: a second leaf gets a copy
+    wrap = _tensor_class._wrap
     for leaf, g in leaf_grads.items():
         if not leaf.requires_grad:
             continue
-        g = _run_hooks(leaf, g, create_graph)
-        if not create_graph and (id(g) in handed_out or not g.flags.writeable):
+        if leaf._hooks:
+            g = _run_hooks(leaf, g, create_graph)
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            continue
+        if id(g) in handed_out or not g.flags.writeable:
             g = g.copy()
         handed_out.add(id(g))
-        if leaf.grad is None:
-            leaf.grad = _as_grad_tensor(g)
-        else:
-            leaf.grad = _as_grad_tensor(leaf.grad + g if create_graph else leaf.grad.data + g)
+        leaf.grad = wrap(g if leaf.grad is None else leaf.grad.data + g)
 
 
 def _collect(inputs, pending, leaf_grads, allow_unused, create_graph):

@@ -37,8 +37,8 @@ def _scalarize(fn, inputs, directions):
 
 
 def _numeric_value(fn, inputs, directions):
-    # Grad mode stays on: gradgradcheck's function runs a backward pass inside.
-    with set_grad_enabled(getattr(fn, "needs_grad_mode", False)):
+    # Grad mode stays on: the function may itself run a backward pass (gradgradcheck does).
+    with set_grad_enabled(True):
         s, _ = _scalarize(fn, inputs, directions)
     return 0.0 if s is None else float(s.data)
 
@@ -140,6 +140,5 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
                                  inputs=[x for x in xs if any(x is w for w in wanted)], allow_unused=True)
         return tuple(g for g in grads if g is not None and g.requires_grad)
 
-    first_derivative.needs_grad_mode = True
     _, fixed = _scalarize(fn, inputs, None)
     return gradcheck(first_derivative, inputs, eps, atol, rtol, raise_exception)

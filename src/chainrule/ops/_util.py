@@ -57,7 +57,12 @@ def call(name, x, *args):
 
 
 def broadcast_to(g, shape):
-    return np.broadcast_to(g, shape) if is_array(g) else g.expand(shape)
+    """Broadcast a gradient; arrays are materialised (faster than NumPy's read-only view)."""
+    if not is_array(g):
+        return g.expand(shape)
+    out = np.empty(shape, g.dtype)
+    out[...] = g
+    return out
 
 
 def permute(g, axes):

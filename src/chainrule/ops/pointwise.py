@@ -17,9 +17,13 @@ def _binary(a, b, fn, op):
         a = tensor_operand(a, b)
     b = tensor_operand(b, a)
     try:
-        return a, b, fn(a.data, b.data)
+        out = fn(a.data, b.data)
     except ValueError as e:
         raise shape_error(op, a.shape, b.shape, f" (cannot broadcast: {e})") from None
+    if out.dtype != a.dtype and out.dtype != b.dtype and out.dtype.kind == "f":
+        # int with float32 gives float32 (as in PyTorch), where NumPy would widen to float64
+        out = out.astype(a.dtype if a.dtype.kind == "f" else b.dtype)
+    return a, b, out
 
 
 # ---- arithmetic ----

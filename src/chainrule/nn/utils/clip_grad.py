@@ -68,8 +68,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            "non-finite norm anyway, set `error_if_nonfinite=False`")
     clip_coef = max_norm / (total + 1e-6)     # computed in the gradients' dtype, like torch
     if not clip_coef >= 1.0:                  # also scales when NaN, as torch does
-        for g in grads:
-            g.data = g.data * clip_coef.astype(g.data.dtype)
+        with np.errstate(invalid="ignore"):   # inf * 0 -> NaN is torch's result too
+            for g in grads:
+                g.data = g.data * clip_coef.astype(g.data.dtype)
     return Tensor(np.asarray(total))
 
 

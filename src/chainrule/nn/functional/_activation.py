@@ -1,0 +1,198 @@
+"""Activation functions, PyTorch's ``torch.nn.functional`` names and defaults.
+
+Each is an elementwise primitive (one NumPy forward, one analytic vjp) unless it is a one-liner
+of existing ops. The vjps use the ``*_any`` helpers and read masks from ``.data``, so they also
+work when the backward pass is recorded (``create_graph=True``).
+"""
+import math
+import warnings
+
+import numpy as np
+
+from ...autograd.engine import record
+from ...ops import log_softmax as _log_softmax
+from ...ops import relu as _relu
+from ...ops import sigmoid as _sigmoid
+from ...ops import softmax as _softmax
+from ...ops import tanh as _tanh
+from ...ops._util import as_tensor
+from ._misc import erf_any, erf_array, exp_any, sigmoid_any, sigmoid_array, tanh_any, where_any
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_TANH_C = 0.044715
+
+
+def _elementwise(x, forward, vjp, name, saved=None):
+    x = as_tensor(x)
+    return record(forward(x.data), (x,), vjp, name, saved=saved)
+
+
+def _scalar(x, value):
+    """``value`` as a NumPy scalar of x's dtype, so float32 arrays stay float32."""
+    return x.dtype.type(value) if x.dtype.kind == "f" else value
+
+
+def relu(input, inplace=False):
+    """max(x, 0) elementwise. ``inplace`` is accepted for compatibility (never in place)."""
+    return _relu(input)
+
+
+def _leaky_relu_vjp(ctx, g):
+    slope = ctx.saved
+    x = ctx.inputs[0].data
+    return (g * np.where(x > 0, 1, slope).astype(x.dtype),)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, ``negative_slope * x`` otherwise."""
+    return _elementwise(input, lambda x: np.where(x > 0, x, x * _scalar(x, negative_slope)),
+                        _leaky_relu_vjp, "LeakyRelu", saved=negative_slope)
+
+
+def _elu_vjp(ctx, g):
+    alpha, scale = ctx.saved
+    positive = ctx.inputs[0].data > 0
+    # For x <= 0 the derivative scale * alpha * exp(x) equals output + scale * alpha.
+    return (g * where_any(positive, scale, ctx.output() + scale * alpha),)
+
+
+def _elu(input, alpha, scale, name):
+    def forward(x):
+        neg = np.expm1(np.minimum(x, 0)) * _scalar(x, alpha)
+        return np.where(x > 0, x, neg) * _scalar(x, scale)
+    return _elementwise(input, forward, _elu_vjp, name, saved=(alpha, scale))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    return _elu(input, alpha, 1.0, "Elu")
+
+
+def selu(input, inplace=False):
+    """``scale * elu(x, alpha)`` with the self-normalising constants of Klambauer et al."""
+    return _elu(input, SELU_ALPHA, SELU_SCALE, "Selu")
+
+
+def _gelu_exact_vjp(ctx, g):
+    x = ctx.input(0)
+    cdf = 0.5 * (1 + erf_any(x * (1 / math.sqrt(2.0))))
+    pdf = exp_any(-0.5 * (x * x)) * (1 / math.sqrt(2 * math.pi))
+    return (g * (cdf + x * pdf),)
+
+
+def _gelu_tanh_vjp(ctx, g):
+    x = ctx.input(0)
+    inner = _SQRT_2_OVER_PI * (x + _GELU_TANH_C * x * x * x)
+    t = tanh_any(inner)
+    d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_C * x * x)
+    return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
+
+
+def _gelu_tanh_array(x):
+    inner = _scalar(x, _SQRT_2_OVER_PI) * (x + _scalar(x, _GELU_TANH_C) * x * x * x)
+    return _scalar(x, 0.5) * x * (1 + np.tanh(inner))
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula."""
+    if approximate == "none":
+        return _elementwise(input, lambda x: _scalar(x, 0.5) * x * (1 + erf_array(x / _scalar(x, math.sqrt(2.0)))),
+                            _gelu_exact_vjp, "Gelu")
+    if approximate == "tanh":
+        return _elementwise(input, _gelu_tanh_array, _gelu_tanh_vjp, "GeluTanh")
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _silu_vjp(ctx, g):
+    x = ctx.input(0)
+    s = sigmoid_any(x)
+    return (g * s * (1 + x * (1 - s)),)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    return _elementwise(input, lambda x: x * sigmoid_array(x), _silu_vjp, "Silu")
+
+
+def sigmoid(input):
+    return _sigmoid(input)
+
+
+def tanh(input):
+    return _tanh(input)
+
+
+def _softplus_vjp(ctx, g):
+    beta, threshold = ctx.saved
+    x = ctx.input(0)
+    linear = ctx.inputs[0].data * beta > threshold
+    return (g * where_any(linear, 1, sigmoid_any(x * beta)),)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta * x)) / beta``; linear (x) where ``beta * x > threshold``."""
+    def forward(x):
+        bx = x * _scalar(x, beta)
+        smooth = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / _scalar(x, beta)
+        return np.where(bx > threshold, x, smooth)
+    return _elementwise(input, forward, _softplus_vjp, "Softplus", saved=(beta, threshold))
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    input = as_tensor(input)
+    return input / (input.abs() + 1)
+
+
+def _hardtanh_vjp(ctx, g):
+    lo, hi = ctx.saved
+    x = ctx.inputs[0].data
+    # Strict inequalities: at the corners the gradient is 0, as in PyTorch.
+    return (g * ((x > lo) & (x < hi)).astype(x.dtype),)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clipped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return _elementwise(input, lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
+                        _hardtanh_vjp, "Hardtanh", saved=(min_val, max_val))
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def _implicit_dim(name, ndim):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (numerically stable)."""
+    input = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)
+    if dim is None:
+        dim = _implicit_dim("softmax", input.ndim)
+    return _softmax(input, dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(x)) along ``dim``, computed without forming softmax."""
+    input = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)
+    if dim is None:
+        dim = _implicit_dim("log_softmax", input.ndim)
+    return _log_softmax(input, dim)
+
+
+def _logsigmoid_vjp(ctx, g):
+    return (g * sigmoid_any(-ctx.input(0)),)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    return _elementwise(input, lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+                        _logsigmoid_vjp, "LogSigmoid")

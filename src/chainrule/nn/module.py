@@ -1,0 +1,550 @@
+"""``Module``: the base class of every layer, holding parameters, buffers and submodules.
+
+Assigning a :class:`Parameter`, a ``Module`` or a registered buffer name as an attribute records
+it, so that ``parameters()``, ``state_dict()``, ``train()``, ``to()``... reach the whole tree.
+Hooks let code outside the model watch it run: forward pre-hooks and forward hooks see each
+call, full backward hooks see the gradients flowing in and out of a module.
+"""
+import functools
+import itertools
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ..autograd.engine import record
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..tensor import Tensor
+from .parameter import Parameter
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods: ``handle.remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _add_hook(hooks, hook):
+    if not callable(hook):
+        raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+class Module:
+    """Base class of all layers: subclass it, create submodules in ``__init__``, write ``forward``.
+
+    Example::
+
+        class MLP(cr.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = cr.nn.Linear(4, 8)
+                self.fc2 = cr.nn.Linear(8, 1)
+
+            def forward(self, x):                 # x: (N, 4) -> (N, 1)
+                return self.fc2(self.fc1(x).relu())
+
+        model = MLP()
+        [name for name, _ in model.named_parameters()]
+        # ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    """
+
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these dicts to exist already.
+        for name in ("_parameters", "_buffers", "_modules", "_forward_hooks",
+                     "_forward_pre_hooks", "_backward_hooks"):
+            object.__setattr__(self, name, OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
+
+    # ------------------------------------------------------------------------------------------
+    # attribute registration
+    # ------------------------------------------------------------------------------------------
+
+    def _require_init(self, what):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call "
+                                 f"(call super().__init__() first in {type(self).__name__})")
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Parameter):
+            self._require_init("parameters")
+            self._forget(name)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._require_init("a submodule")
+            self._forget(name)
+            self._modules[name] = value
+        elif "_parameters" in self.__dict__ and name in self._parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' of "
+                                f"{type(self).__name__} (a Parameter or None is required)")
+            self._parameters[name] = None
+        elif "_modules" in self.__dict__ and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
+                                f"of {type(self).__name__} (a Module or None is required)")
+            self._modules[name] = None
+        elif "_buffers" in self.__dict__ and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' of "
+                                f"{type(self).__name__} (a Tensor or None is required)")
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        """Drop ``name`` from every registry and the instance dict (before re-registering it)."""
+        self.__dict__.pop(name, None)
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        self._non_persistent_buffers.discard(name)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: registered names live in the three dicts.
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry in d and name in d[registry]:
+                return d[registry][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def _check_name(self, name, kind):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f'{kind} name can\'t be empty or contain ".", got "{name}"')
+        if hasattr(self, name) and name not in getattr(self, f"_{kind}s", {}):
+            raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
+
+    def register_parameter(self, name, param):
+        """Add ``param`` (a Parameter, or None for an absent one such as a disabled bias)."""
+        self._require_init("parameters")
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' "
+                            "(a Parameter or None is required)")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add a tensor that is state but not learnt (e.g. BatchNorm's running mean).
+
+        Buffers follow ``to()`` and, when ``persistent``, appear in ``state_dict()``.
+        """
+        self._require_init("buffers")
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer '{name}' "
+                            "(a Tensor or None is required)")
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Add a child module (None leaves an empty slot, as in PyTorch)."""
+        self._require_init("a submodule")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module")
+        self._forget(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The submodule at dotted path ``target`` (``""`` is the module itself)."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule '{part}' "
+                                     f"(looking up '{target}')")
+            module = child
+        return module
+
+    # ------------------------------------------------------------------------------------------
+    # iteration
+    # ------------------------------------------------------------------------------------------
+
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """``(dotted name, module)`` for this module and every descendant, depth first."""
+        memo = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                sub = f"{prefix}.{name}" if prefix else name
+                yield from child.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self):
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, registry).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """``(dotted name, Parameter)`` pairs; a shared parameter is listed once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ------------------------------------------------------------------------------------------
+    # modes, gradients, dtypes
+    # ------------------------------------------------------------------------------------------
+
+    def train(self, mode=True):
+        """Set training mode (dropout active, batch norm uses batch statistics) recursively."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset every parameter's ``.grad`` (to None, or to a fresh array of zeros)."""
+        for p in self.parameters():
+            if p.grad is not None:
+                # A new array, not an in-place write: the old gradient array may be shared.
+                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad.data))
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every child (recursively), then on this module; returns self.
+
+        Example: ``model.apply(lambda m: init.zeros_(m.bias) if isinstance(m, Linear) else None)``
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args, **kwargs):
+        """Cast floating parameters and buffers in place: ``to(cr.float64)``, ``to('cpu')``.
+
+        Parameters keep their identity (an optimizer holding them still works).
+        """
+        dtype = kwargs.pop("dtype", None)
+        for arg in list(args) + [kwargs.pop("device", None)]:
+            if arg is None or isinstance(arg, str):
+                if arg not in (None, "cpu"):
+                    raise RuntimeError(f"to({arg!r}): chainrule runs on the CPU only")
+            elif isinstance(arg, Tensor):
+                dtype = arg.dtype
+            else:
+                dtype = arg
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        if dtype is not None:
+            self._cast(np.dtype(dtype))
+        return self
+
+    def _cast(self, dtype):
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if t.dtype.kind == "f" and t.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def cpu(self):
+        return self
+
+    # ------------------------------------------------------------------------------------------
+    # state dict
+    # ------------------------------------------------------------------------------------------
+
+    def _state_items(self, prefix=""):
+        """Every (name, tensor) of the state dict, shared tensors under each of their names."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers:
+                yield prefix + name, b
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_items(f"{prefix}{name}.")
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """OrderedDict of parameters and persistent buffers by dotted name (PyTorch's names).
+
+        Values are detached tensors sharing memory with the module (``keep_vars=True`` gives
+        the Parameters themselves). Example: ``Linear(4, 3).state_dict()`` has ``weight`` (3, 4)
+        and ``bias`` (3,).
+        """
+        out = OrderedDict() if destination is None else destination
+        for name, t in self._state_items(prefix):
+            out[name] = t if keep_vars else t.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values (Tensors or NumPy arrays) into the parameters and buffers, in place.
+
+        Everything is checked before anything is written: a wrong shape always raises, and
+        with ``strict`` so do missing and unexpected keys (RuntimeError listing all of them).
+        Values are cast to each parameter's dtype. Returns ``(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        own = OrderedDict(self._state_items())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        arrays, errors = {}, []
+        for key, target in own.items():
+            if key in state_dict:
+                value = state_dict[key]
+                arrays[key] = np.asarray(value.data if isinstance(value, Tensor) else value)
+                if arrays[key].shape != target.shape:
+                    errors.append(f"size mismatch for {key}: copying a param with shape "
+                                  f"{arrays[key].shape} from checkpoint, the shape in current "
+                                  f"model is {target.shape}.")
+        if strict and unexpected:
+            errors.insert(0, "Unexpected key(s) in state_dict: " + _quoted(unexpected) + ".")
+        if strict and missing:
+            errors.insert(0, "Missing key(s) in state_dict: " + _quoted(missing) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        with no_grad():
+            for key, array in arrays.items():
+                target = own[key]
+                np.copyto(target.data, array, casting="unsafe")
+                target._bump_version()
+        return IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------------------------------
+    # calling and hooks
+    # ------------------------------------------------------------------------------------------
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args) -> None or new args`` runs before ``forward``.
+
+        ``args`` is the tuple of positional arguments; a returned non-tuple becomes ``(value,)``.
+        """
+        return _add_hook(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output) -> None or new output`` runs after ``forward``."""
+        return _add_hook(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output) -> None or new grad_input`` during backward.
+
+        ``grad_output`` holds the gradients w.r.t. the module's tensor outputs (top level of
+        a returned tuple), ``grad_input`` those w.r.t. its positional tensor arguments (None for
+        those that need no gradient). The hook runs once per call of the module and backward
+        pass, when all input gradients are known (when all output gradients are known if no
+        input needs one). Built on tensor hooks over identity ops wrapped around the inputs and
+        outputs, so the gradients are exactly those flowing through this module.
+
+        Limits: replacing ``grad_input`` is supported for modules with one tensor input; a
+        module called with no grad mode on, or whose outputs need no gradient, never fires; an
+        input that received no gradient (unused by the output) keeps the hook from firing when
+        other inputs do need one.
+        """
+        return _add_hook(self._backward_hooks, hook)
+
+    def __call__(self, *args, **kwargs):
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        watcher = None
+        if self._backward_hooks and is_grad_enabled():
+            watcher = _BackwardHookCall(self)
+            args = watcher.wrap_inputs(args)
+        out = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        if watcher is not None:
+            out = watcher.wrap_outputs(out)
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    # display
+    # ------------------------------------------------------------------------------------------
+
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr (its settings)."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra = self.extra_repr().split("\n") if self.extra_repr() else []
+        children = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                    for name, child in self._modules.items()]
+        if len(extra) == 1 and not children:
+            return f"{self._get_name()}({extra[0]})"
+        if not extra and not children:
+            return f"{self._get_name()}()"
+        return f"{self._get_name()}(\n  " + "\n  ".join(extra + children) + "\n)"
+
+
+def _quoted(keys):
+    return ", ".join(f'"{k}"' for k in keys)
+
+
+# ----------------------------------------------------------------------------------------------
+# full backward hooks
+# ----------------------------------------------------------------------------------------------
+
+def _pass_through_vjp(ctx, g):
+    return (g,)
+
+
+def _identity(t):
+    """A recorded copy-free identity, so a tensor hook sees only the gradient through here."""
+    out = record(t.data, (t,), _pass_through_vjp, "BackwardHookIdentity", save_inputs=False)
+    out._vc = t._vc      # same memory, same version counter
+    return out
+
+
+class _BackwardHookCall:
+    """The gradient bookkeeping of one call of a module that has full backward hooks."""
+
+    def __init__(self, module):
+        self.module = module
+        self.grad_inputs, self.grad_outputs = [], []
+        self.inputs_needed = self.outputs_needed = 0
+        self.inputs_seen = self.outputs_seen = 0
+
+    def wrap_inputs(self, args):
+        args = list(args)
+        slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.grad_inputs = [None] * len(slots)
+        for k, i in enumerate(slots):
+            if args[i].requires_grad:
+                args[i] = _identity(args[i])
+                args[i].register_hook(functools.partial(self._on_input, k))
+                self.inputs_needed += 1
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        outs = list(out) if isinstance(out, tuple) else [out]
+        slots = [i for i, o in enumerate(outs) if isinstance(o, Tensor)]
+        self.grad_outputs = [None] * len(slots)
+        for k, i in enumerate(slots):
+            if outs[i].requires_grad:
+                outs[i] = _identity(outs[i])
+                outs[i].register_hook(functools.partial(self._on_output, k))
+                self.outputs_needed += 1
+        return type(out)(outs) if isinstance(out, tuple) else outs[0]
+
+    def _on_output(self, k, grad):
+        self.grad_outputs[k] = grad
+        self.outputs_seen += 1
+        if self.inputs_needed == 0 and self.outputs_seen == self.outputs_needed:
+            self._fire()
+
+    def _on_input(self, k, grad):
+        self.grad_inputs[k] = grad
+        self.inputs_seen += 1
+        if self.inputs_seen < self.inputs_needed:
+            return None
+        new = self._fire()
+        if new is None:
+            return None
+        new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        if len(new) != len(self.grad_inputs):
+            raise RuntimeError(f"backward hook of {type(self.module).__name__} returned "
+                               f"{len(new)} gradients for {len(self.grad_inputs)} inputs")
+        if self.inputs_needed > 1:
+            raise RuntimeError(f"backward hook of {type(self.module).__name__}: replacing "
+                               "grad_input is only supported for modules with one tensor input "
+                               "that needs a gradient")
+        return new[k]
+
+    def _fire(self):
+        grad_in, grad_out = tuple(self.grad_inputs), tuple(self.grad_outputs)
+        # Reset first: with retain_graph a second backward pass fires the hooks again.
+        self.grad_inputs = [None] * len(self.grad_inputs)
+        self.grad_outputs = [None] * len(self.grad_outputs)
+        self.inputs_seen = self.outputs_seen = 0
+        result = None
+        for hook in tuple(self.module._backward_hooks.values()):
+            new = hook(self.module, grad_in, grad_out)
+            if new is not None:
+                result = grad_in = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        return result

@@ -1,0 +1,41 @@
+"""``Parameter``: a Tensor that a Module registers as a learnable weight."""
+import numpy as np
+
+from ..tensor import Tensor, to_array
+
+
+class Parameter(Tensor):
+    """A tensor that, assigned as a Module attribute, becomes one of its ``parameters()``.
+
+    ``data`` may be a Tensor (its memory is shared), a NumPy array (shared, dtype kept) or
+    anything ``cr.tensor`` accepts (lists get the default float dtype). Operations on a
+    Parameter return plain Tensors.
+
+    Example::
+
+        w = cr.nn.Parameter(cr.randn(3, 4))   # (3, 4) float32, requires_grad=True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        array = data.data if isinstance(data, Tensor) else to_array(data)
+        super().__init__(array, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        # Rebuild through the constructor: a pickle or deepcopy stays a Parameter with its flag.
+        return (Parameter, (self.data, self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        out = Parameter(self.data.copy(), self.requires_grad)
+        if self.grad is not None:
+            out.grad = Tensor(self.grad.data.copy())
+        memo[id(self)] = out
+        return out

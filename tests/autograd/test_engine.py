@@ -1,0 +1,299 @@
+"""The backward pass itself: graph walk, memory, accumulation, hooks, modes and its errors."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_chain_of_ten_thousand_ops_differentiates_without_recursion():
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0001 ** 10_000] * 2, rtol=1e-9)
+
+
+def test_graph_is_released_after_backward_and_has_no_cycles():
+    x = cr.randn(3, requires_grad=True)
+    hidden = x.exp()
+    probe = weakref.ref(hidden)
+    node_probe = weakref.ref(hidden.grad_fn)
+    loss = (hidden * 2).sum()
+    del hidden
+    assert probe() is not None, "the graph keeps intermediates alive until backward"
+    loss.backward()
+    del loss
+    assert probe() is None and node_probe() is None    # freed by refcounting alone, no gc pass
+    gc.collect()
+
+
+def test_graph_without_backward_is_freed_when_result_is_dropped():
+    gc.disable()
+    try:
+        x = cr.randn(3, requires_grad=True)
+        y = x.tanh() * 3
+        probe = weakref.ref(y.grad_fn)
+        del y
+        assert probe() is None
+    finally:
+        gc.enable()
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3 + 2, 3 + 4])
+
+
+def test_a_tensor_used_twice_gets_the_sum_of_both_paths():
+    x = cr.tensor(2.0, requires_grad=True)
+    y = x * x + x.exp() - x
+    y.backward()
+    assert x.grad.item() == pytest.approx(2 * 2 + np.exp(2) - 1, rel=1e-6)
+
+
+def test_shared_upstream_gradient_is_not_aliased_between_leaves():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.data += 10
+    np.testing.assert_allclose(b.grad.data, [1, 1])
+
+
+def test_second_backward_through_freed_graph_raises_clear_error():
+    x = cr.randn(3, requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = cr.randn(3, requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-6)
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = cr.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar outputs.*shape \\(3,\\)"):
+        (x * 2).backward()
+    (x * 2).backward(cr.ones(3))
+    np.testing.assert_allclose(x.grad.data, [2, 2, 2])
+
+
+def test_backward_without_grad_fn_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        cr.ones(2).sum().backward()
+
+
+def test_no_grad_records_nothing_and_enable_grad_restores():
+    x = cr.randn(3, requires_grad=True)
+    with cr.no_grad():
+        y = x * 2
+        with cr.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+
+
+def test_no_grad_as_decorator_and_is_restored_after_exceptions():
+    @cr.no_grad()
+    def f(t):
+        return t * 2
+
+    x = cr.randn(2, requires_grad=True)
+    assert not f(x).requires_grad
+    with pytest.raises(ZeroDivisionError):
+        with cr.no_grad():
+            1 / 0
+    assert cr.is_grad_enabled()
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = cr.randn(3, requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.data, 2 * h.data, rtol=1e-6)
+    assert (x * 3).grad is None
+
+
+def test_hook_sees_gradient_and_can_replace_it():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    seen = []
+    h.register_hook(lambda g: seen.append(g.data.copy()))
+    handle = h.register_hook(lambda g: g * 0 + 1)
+    (h * h).sum().backward()
+    np.testing.assert_allclose(seen[0], 2 * h.data)
+    np.testing.assert_allclose(x.grad.data, [3, 3])       # the replacement flowed on
+    handle.remove()
+    assert len(h._hooks) == 1
+
+
+def test_leaf_hook_runs_once_on_the_total_gradient():
+    x = cr.tensor([1.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(g.item()))
+    (x * 2 + x * 3).sum().backward()
+    assert calls == [5.0]
+
+
+def test_in_place_change_after_use_is_detected():
+    x = cr.randn(3, requires_grad=True)
+    h = x * 1
+    y = (h * h).sum()
+    with cr.no_grad():
+        h.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_in_place_change_through_a_view_is_detected():
+    x = cr.randn(2, 3, requires_grad=True)
+    h = x + 0
+    y = (h * h).sum()
+    with cr.no_grad():
+        h.view(6)[0] = 5.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def test_in_place_on_leaf_requiring_grad_is_refused():
+    x = cr.randn(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place operation on a leaf"):
+        x.add_(1)
+    with cr.no_grad():
+        x.add_(1)     # allowed: the optimizer's way
+
+
+def test_grad_returns_only_requested_gradients_and_leaves_grad_untouched():
+    x = cr.randn(3, requires_grad=True)
+    w = cr.randn(3, requires_grad=True)
+    (gx,) = cr.grad((x * w).sum(), [x])
+    np.testing.assert_allclose(gx.data, w.data)
+    assert x.grad is None and w.grad is None
+
+
+def test_grad_unused_input_raises_unless_allowed():
+    x, z = cr.randn(2, requires_grad=True), cr.randn(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="not used in the graph"):
+        cr.grad((x * 2).sum(), [x, z])
+    gx, gz = cr.grad((x * 2).sum(), [x, z], allow_unused=True)
+    assert gz is None
+
+
+def test_hessian_vector_product_with_create_graph():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 4))
+    A = cr.tensor(a + a.T, dtype=cr.float64)
+    x = cr.tensor(rng.standard_normal(4), requires_grad=True)
+    v = cr.tensor(rng.standard_normal(4))
+    f = 0.5 * (x @ (A @ x)) + x.sin().sum()
+    (g,) = cr.grad(f, [x], create_graph=True)
+    (hv,) = cr.grad((g * v).sum(), [x])
+    expected = (a + a.T) @ v.data - np.sin(x.data) * v.data
+    np.testing.assert_allclose(hv.data, expected, rtol=1e-10)
+
+
+def test_gradient_penalty_backward_through_grad():
+    x = cr.randn(5, dtype=cr.float64, requires_grad=True)
+    w = cr.randn(5, dtype=cr.float64, requires_grad=True)
+    out = (x * w).tanh().sum()
+    (gx,) = cr.grad(out, [x], create_graph=True)
+    penalty = (gx * gx).sum()
+    penalty.backward()
+    assert w.grad is not None and np.isfinite(w.grad.data).all()
+    assert cr.autograd.gradcheck(
+        lambda w_: (cr.grad((x * w_).tanh().sum(), [x], create_graph=True)[0] ** 2).sum(), (w,))
+
+
+def test_backward_inputs_argument_accumulates_only_there():
+    x, w = cr.randn(3, requires_grad=True), cr.randn(3, requires_grad=True)
+    (x * w).sum().backward(inputs=[w])
+    assert x.grad is None and w.grad is not None
+
+
+def test_detect_anomaly_names_the_op_and_user_line_forward():
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with cr.autograd.detect_anomaly():
+        with pytest.raises(FloatingPointError, match="'Log' produced Inf in its forward.*test_engine.py"):
+            cr.log(x)
+
+
+def test_detect_anomaly_catches_nan_first_appearing_in_backward():
+    x = cr.tensor([0.0, 4.0], requires_grad=True)
+    with cr.autograd.detect_anomaly():
+        y = cr.sqrt(x).sum()          # finite forward, but d sqrt / dx at 0 is inf
+        with pytest.raises(FloatingPointError, match="'Sqrt' produced Inf in its backward"):
+            y.backward()
+
+
+def test_without_anomaly_mode_nan_passes_silently():
+    x = cr.tensor([0.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        y = cr.log(x)
+    assert np.isinf(y.data).all()
+
+
+def test_shape_mismatch_names_op_and_shapes():
+    with pytest.raises(ValueError, match=r"add: incompatible shapes \(2, 3\) and \(4,\)"):
+        cr.ones(2, 3) + cr.ones(4)
+    with pytest.raises(ValueError, match=r"matmul: incompatible shapes \(2, 3\) and \(4, 5\)"):
+        cr.ones(2, 3) @ cr.ones(4, 5)
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape.*\(2, 3\).*\(4,\)"):
+        cr.ones(2, 3).reshape(4)
+    with pytest.raises(ValueError, match=r"cat: shapes"):
+        cr.cat([cr.ones(2, 3), cr.ones(3, 2)], 0)
+
+
+class Cube(cr.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return x * x * x * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x * x * ctx.scale, None
+
+
+def test_custom_function_first_and_second_derivatives():
+    x = cr.randn(4, dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: Cube.apply(t, 2.0), (x,))
+    assert cr.autograd.gradgradcheck(lambda t: Cube.apply(t, 2.0), (x,))
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name == "Cube"
+
+
+def test_gradcheck_reports_worst_element_of_a_wrong_gradient():
+    class Wrong(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 3
+
+    x = cr.randn(2, 3, dtype=cr.float64, requires_grad=True)
+    with pytest.raises(cr.autograd.GradcheckError, match=r"input 0 \(shape \(2, 3\)\), element \(\d, \d\): analytic"):
+        cr.autograd.gradcheck(Wrong.apply, (x,))
+    assert cr.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False) is False
+
+
+def test_repr_shows_grad_fn():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert "grad_fn=<MulBackward>" in repr(x * 2)
+    assert "requires_grad=True" in repr(x)

@@ -1,0 +1,131 @@
+"""Tensor construction, dtype rules, attributes and conversions."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import chainrule as cr
+
+
+def test_python_numbers_get_default_dtype_and_numpy_keeps_its_own():
+    assert cr.tensor([1.0, 2.0]).dtype == cr.float32
+    assert cr.tensor([1, 2]).dtype == cr.int64
+    assert cr.tensor([True]).dtype == cr.bool
+    assert cr.tensor(np.zeros(2)).dtype == cr.float64
+    assert cr.tensor(np.zeros(2, np.float32)).dtype == cr.float32
+
+
+def test_set_default_dtype():
+    try:
+        cr.set_default_dtype(cr.float64)
+        assert cr.tensor([1.5]).dtype == cr.float64 and cr.zeros(2).dtype == cr.float64
+    finally:
+        cr.set_default_dtype(cr.float32)
+    with pytest.raises(TypeError):
+        cr.set_default_dtype(cr.int64)
+
+
+def test_scalar_operations_keep_tensor_dtype_and_arrays_promote():
+    x = cr.ones(3)
+    assert (x * 2.5).dtype == cr.float32 and (2 - x).dtype == cr.float32
+    assert (cr.arange(3) * 2.5).dtype == cr.float32          # int tensor, float scalar
+    assert (cr.arange(3) + 1).dtype == cr.int64
+    assert (x + np.ones(3)).dtype == cr.float64              # NumPy promotion
+    assert (x + cr.ones(3, dtype=cr.float64)).dtype == cr.float64
+
+
+def test_constructors():
+    cr.manual_seed(0)
+    a = cr.randn(2, 3)
+    cr.manual_seed(0)
+    np.testing.assert_array_equal(a.data, cr.randn(2, 3).data)
+    assert cr.zeros(2, 3).shape == (2, 3) and cr.ones((4,)).data.sum() == 4
+    assert cr.full((2,), 7).dtype == cr.int64 and cr.full((2,), 7.0).dtype == cr.float32
+    assert cr.arange(5).tolist() == [0, 1, 2, 3, 4] and cr.arange(0, 1, 0.5).dtype == cr.float32
+    assert cr.linspace(0, 1, 5).data[-1] == 1 and cr.eye(3).data.trace() == 3
+    r = cr.rand(1000)
+    assert 0 <= r.data.min() and r.data.max() < 1 and r.dtype == cr.float32
+    i = cr.randint(0, 4, (100,))
+    assert i.dtype == cr.int64 and set(i.tolist()) <= {0, 1, 2, 3}
+    assert cr.zeros_like(a).shape == a.shape and cr.ones_like(a).data.all()
+    assert cr.empty(3).shape == (3,)
+    arr = np.arange(3.0)
+    t = cr.from_numpy(arr)
+    arr[0] = 9
+    assert t.data[0] == 9                                     # shares memory
+    assert cr.tensor(arr).data is not arr                     # copies
+
+
+def test_attributes_and_conversions():
+    x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert x.shape == (2, 2) and x.ndim == 2 and x.size(1) == 2 and x.numel() == 4
+    assert x.is_leaf and x.T.shape == (2, 2) and not x.T.is_leaf
+    assert x[0, 1].item() == 2.0 and x.tolist() == [[1, 2], [3, 4]]
+    assert float(x.sum()) == 10.0 and len(x) == 2
+    d = x.detach()
+    assert not d.requires_grad and d.data is x.data
+    assert isinstance(x.numpy(), np.ndarray)
+    with pytest.raises(ValueError, match="one-element"):
+        x.item()
+    with pytest.raises(RuntimeError, match="floating point"):
+        cr.tensor([1, 2], requires_grad=True)
+
+
+def test_comparisons_give_bool_tensors_without_grad():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == cr.bool and not m.requires_grad and m.tolist() == [False, True, True]
+    assert (x == 2).tolist() == [False, True, False]
+
+
+def test_argmax_argmin_have_no_gradient():
+    x = cr.tensor([[1.0, 5.0], [7.0, 2.0]], requires_grad=True)
+    assert x.argmax().item() == 2 and x.argmax(1).tolist() == [1, 0]
+    assert x.argmin(0).tolist() == [0, 1] and not x.argmax(1).requires_grad
+
+
+def test_max_ties_split_gradient_like_pytorch():
+    x = cr.tensor([3.0, 1.0, 3.0], requires_grad=True)
+    x.max().backward()
+    assert x.grad.tolist() == [0.5, 0.0, 0.5]
+    y = cr.tensor([[3.0, 3.0]], requires_grad=True)
+    y.max(1)[0].sum().backward()        # max(dim): the gradient goes to the returned index
+    assert y.grad.tolist() == [[1.0, 0.0]]
+
+
+def test_repeated_index_gradients_accumulate():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[[0, 0, 2, 0]].sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 1.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3))
+def test_broadcast_gradients_reduce_to_each_input_shape(shapes):
+    a_shape, b_shape = shapes.input_shapes
+    a = cr.randn(*a_shape, dtype=cr.float64, requires_grad=True)
+    b = cr.randn(*b_shape, dtype=cr.float64, requires_grad=True)
+    (a * b + a).sum().backward()
+    assert a.grad.shape == a_shape and b.grad.shape == b_shape
+    ones = np.ones(shapes.result_shape)
+    expected_b = (ones * a.data).sum(axis=tuple(range(len(shapes.result_shape) - len(b_shape))))
+    np.testing.assert_allclose(b.grad.data.sum(), expected_b.sum(), rtol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), st.data())
+def test_sum_over_random_dims_matches_numpy_and_gradient_is_ones(shape, data):
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    x = cr.randn(*shape, dtype=cr.float64, requires_grad=True)
+    out = x.sum(dim, keepdim=data.draw(st.booleans()))
+    np.testing.assert_allclose(out.data.reshape(-1), x.data.sum(dim).reshape(-1))
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones(shape))
+
+
+def test_numpy_axis_aliases():
+    x = cr.randn(2, 3)
+    np.testing.assert_allclose(x.sum(axis=1, keepdims=True).data, x.data.sum(1, keepdims=True), rtol=1e-6)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        x.sum(bogus=1)
