@@ -190,7 +190,7 @@ def _leads_to(order, inputs):
 def _run_hooks(t, g, create_graph):
     Tensor = _tensor_class
     gt = g if create_graph else Tensor(g)
-    for hook in list(t._hooks.values()):
+    for hook in list((t._hooks or {}).values()):
         new = hook(gt)
         if new is not None:
             gt = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
