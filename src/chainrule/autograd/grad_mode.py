@@ -13,7 +13,7 @@ class Mode(NamedTuple):
     anomaly: bool = False   # check every op's output for NaN/Inf and remember where it was made
 
 
-_MODE = contextvars.ContextVar("chainrule_autograd_mode", default=Mode())
+_MODE = contextvars.ContextVar("chainrule_autograd_mode", default=Mode())  # noqa: B039 (immutable)
 
 
 def current_mode():

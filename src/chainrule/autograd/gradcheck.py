@@ -76,7 +76,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             continue
         if t.dtype != np.float64:
             import warnings
-            warnings.warn(f"gradcheck: input {k} is {t.dtype}; use float64 for reliable results")
+            warnings.warn(f"gradcheck: input {k} is {t.dtype}; use float64 for reliable results",
+                          stacklevel=2)
         ok = _check_input(fn, inputs, directions, k, analytic[t], eps, atol, rtol, raise_exception)
         if not ok:
             return False

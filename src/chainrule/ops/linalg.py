@@ -1,5 +1,4 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, and the fused ``linear``."""
-import numpy as np
 
 from ..autograd.engine import record
 from ._util import as_tensor, shape_error, sum_to
