@@ -19,19 +19,29 @@ def _expand_back(ctx, g):
 
 
 def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None):
-    dims = normalize_dims(dim, x.ndim, name.lower())
-    out = fn(x.data, axis=dims, keepdims=keepdim)
-    saved = (x.shape, keepdim_shape(x.shape, dims)) if extra is None else extra(dims)
+    shape = x.data.shape
+    if dim is None and extra is None:          # the common full reduction: no dim bookkeeping
+        out = fn(x.data, None, keepdims=keepdim)
+        return record(out, (x,), vjp, name, saved=(shape, (1,) * len(shape)),
+                      save_inputs=save_inputs)
+    dims = normalize_dims(dim, len(shape), name.lower())
+    out = fn(x.data, dims, keepdims=keepdim)
+    saved = (shape, keepdim_shape(shape, dims)) if extra is None else extra(dims)
     return record(out, (x,), vjp, name, saved=saved, save_inputs=save_inputs)
+
+
+def _sum_vjp(ctx, g):
+    return (_expand_back(ctx, g),)
 
 
 def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
     """Sum over ``dim`` (all dims when None). Shape: input with ``dim`` removed (or kept as 1)."""
     x = as_tensor(x)
-    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
-    if x.dtype.kind in "b":
+    if kwargs:
+        dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
+    if x.data.dtype.kind == "b":
         x = Tensor._wrap(x.data.astype(np.int64))
-    out = _reduce(x, np.sum, lambda ctx, g: (_expand_back(ctx, g),), "Sum", dim, keepdim)
+    out = _reduce(x, np.ndarray.sum, _sum_vjp, "Sum", dim, keepdim)
     return out if dtype is None else out.to(dtype)
 
 
@@ -43,10 +53,11 @@ def _mean_vjp(ctx, g):
 
 def mean(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
-    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "mean")
-    if x.dtype.kind not in "fc":
+    if kwargs:
+        dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "mean")
+    if x.data.dtype.kind not in "fc":
         raise RuntimeError(f"mean: needs a floating point tensor, got {x.dtype}")
-    return _reduce(x, np.mean, _mean_vjp, "Mean", dim, keepdim)
+    return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim)
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
@@ -192,7 +203,8 @@ def logsumexp(x, dim=None, keepdim=False, **kwargs):
     """log(sum(exp(x))) computed without overflow (the max is subtracted first)."""
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "logsumexp")
-    return _reduce(x, _logsumexp_array, _logsumexp_vjp, "Logsumexp", dim, keepdim, save_inputs=True)
+    return _reduce(x, _logsumexp_array, _logsumexp_vjp, "Logsumexp", dim, keepdim, save_inputs=True,
+                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims)))
 
 
 def _norm2_vjp(ctx, g):
@@ -211,7 +223,8 @@ def norm(x, p=2, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "norm")
     if p in (2, "fro"):
-        return _reduce(x, _norm2_array, _norm2_vjp, "Norm", dim, keepdim, save_inputs=True)
+        return _reduce(x, _norm2_array, _norm2_vjp, "Norm", dim, keepdim, save_inputs=True,
+                       extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims)))
     from .pointwise import abs as abs_
     if p == np.inf:
         return amax(abs_(x), dim, keepdim)

@@ -1,0 +1,28 @@
+"""Stateless functions behind the layers: ``chainrule.nn.functional`` (import as ``F``).
+
+Example::
+
+    import chainrule.nn.functional as F
+    loss = F.cross_entropy(model(x), y)     # logits (N, C), labels (N,) int64 -> scalar
+"""
+from ._activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6,
+                          selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+from ._loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
+                    huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from ._misc import dropout, embedding, linear, one_hot, pad
+from ._norm import batch_norm, layer_norm
+
+try:   # convolution and pooling live in files written separately
+    from ._conv import conv1d, conv2d
+    from ._pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+except ImportError:
+    pass
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "elu",
+    "embedding", "gelu", "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss",
+    "nll_loss", "one_hot", "pad", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss",
+    "softmax", "softplus", "softsign", "tanh",
+]

@@ -1,0 +1,394 @@
+"""Loss functions with PyTorch's names, arguments and reductions ('mean', 'sum', 'none').
+
+Unlike PyTorch, a regression loss whose input and target shapes differ raises (PyTorch only
+warns and broadcasts, which silently computes the wrong loss for (N, 1) vs (N,)). A floating
+target of another dtype is cast to the input's dtype, so float32 models stay float32.
+
+Cross-entropy and NLL are one fused primitive each: every variant (class indices or
+probabilities, class weights, ignore_index, label smoothing) is written as
+``loss_i = -sum_c A_ic * log_softmax(x)_ic`` with a coefficient matrix ``A`` built from the
+target, whose gradient w.r.t. the logits is ``softmax(x) * sum_c A_ic - A`` in one step.
+"""
+import numpy as np
+
+from ...autograd.engine import record
+from ...ops._util import as_tensor, is_array
+from ...tensor import Tensor
+from ._misc import (log_softmax_array, moveaxis_any, sigmoid_any, softplus_any, softplus_array,
+                    where_any)
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """Map PyTorch's deprecated ``size_average``/``reduce`` flags onto ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def _check_reduction(name, reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{name}: reduction must be one of {', '.join(map(repr, allowed))}, "
+                         f"got {reduction!r}")
+
+
+def _reduce(loss, reduction, name):
+    _check_reduction(name, reduction)
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _pair(name, input, target):
+    """Input and target as Tensors of the same shape, the target in the input's float dtype."""
+    input, target = as_tensor(input), as_tensor(target)
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} "
+                         "differ; they must be equal (chainrule does not broadcast losses)")
+    if input.dtype.kind == "f" and target.dtype != input.dtype:
+        target = target.to(input.dtype)
+    return input, target
+
+
+def _constant(value, dtype, name, what):
+    """An optional weight-like argument as an array of ``dtype`` (no gradient flows into it)."""
+    if value is None:
+        return None
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: {what} must be numeric, got {array.dtype}")
+    return array.astype(dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# regression losses
+# ----------------------------------------------------------------------------------------------
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean squared error, ``(input - target)^2`` reduced. Shapes: input and target equal."""
+    input, target = _pair("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, _legacy_reduction(size_average, reduce, reduction), "mse_loss")
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean absolute error, ``|input - target|`` reduced (gradient 0 where they are equal)."""
+    input, target = _pair("l1_loss", input, target)
+    return _reduce((input - target).abs(), _legacy_reduction(size_average, reduce, reduction),
+                   "l1_loss")
+
+
+def _huber_vjp(ctx, g):
+    delta, scale = ctx.saved
+    d = ctx.input(0)
+    clipped = d.clip(-delta, delta) if not is_array(d) else np.clip(d, -delta, delta)
+    return (g * clipped * scale,)
+
+
+def _huber(diff, delta, scale, name):
+    """Elementwise ``0.5 d^2`` inside |d| < delta, ``delta (|d| - delta / 2)`` outside, * scale."""
+    d = diff.data
+    ad = np.abs(d)
+    out = np.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)) * d.dtype.type(scale)
+    return record(out.astype(d.dtype, copy=False), (diff,), _huber_vjp, name, saved=(delta, scale))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Quadratic for |input - target| < delta, linear (slope delta) beyond; reduced."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    input, target = _pair("huber_loss", input, target)
+    return _reduce(_huber(input - target, delta, 1.0, "Huber"), reduction, "huber_loss")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """``0.5 d^2 / beta`` for |d| < beta, ``|d| - beta / 2`` beyond (huber / beta); beta=0 is L1."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    input, target = _pair("smooth_l1_loss", input, target)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta == 0:
+        return _reduce((input - target).abs(), reduction, "smooth_l1_loss")
+    return _reduce(_huber(input - target, beta, 1.0 / beta, "SmoothL1"), reduction,
+                   "smooth_l1_loss")
+
+
+# ----------------------------------------------------------------------------------------------
+# cross-entropy and NLL
+# ----------------------------------------------------------------------------------------------
+
+def _to_rows(x):
+    """(N, C, d1, ...) or (C,) -> (M, C) rows of class scores (array or Tensor)."""
+    if x.ndim == 1:
+        return x.reshape((1, x.shape[0]))
+    return moveaxis_any(x, 1, -1).reshape((-1, x.shape[1]))
+
+
+def _from_rows(rows, shape):
+    if len(shape) == 1:
+        return rows.reshape(shape)
+    return moveaxis_any(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
+
+
+def _index_coefficients(name, shape, target, weight, ignore_index, smoothing, dtype):
+    """``A`` (M, C) and the 'mean' divisor for class-index targets; see the module docstring."""
+    expected = () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
+    if target.shape != expected:
+        raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
+                         f"{tuple(shape)}: class indices of shape {expected} were expected")
+    n_classes = shape[0] if len(shape) == 1 else shape[1]
+    t = target.reshape(-1).astype(np.int64)
+    valid = t != ignore_index
+    bad = t[valid & ((t < 0) | (t >= n_classes))]
+    if bad.size:
+        raise IndexError(f"{name}: target class {bad[0]} is out of bounds for {n_classes} classes")
+    w = np.ones(n_classes, dtype) if weight is None else weight
+    safe = np.where(valid, t, 0)
+    target_weight = np.where(valid, w[safe], 0).astype(dtype)
+    A = np.zeros((t.size, n_classes), dtype)
+    A[np.arange(t.size), safe] = target_weight * dtype.type(1 - smoothing)
+    if smoothing:
+        A += (valid[:, None] * w[None, :] * (smoothing / n_classes)).astype(dtype)
+    return A, float(target_weight.sum())
+
+
+def _prob_coefficients(target_rows, w, smoothing, n_classes):
+    """``A`` for probability targets (array or Tensor rows): weighted, smoothed targets."""
+    A = target_rows * (1 - smoothing) + smoothing / n_classes if smoothing else target_rows
+    return A if w is None else A * w
+
+
+def _per_row_grad(g, reduction, divisor):
+    """The upstream gradient as a factor for each of the M rows."""
+    if reduction == "none":
+        return g.reshape((-1, 1))
+    return g * (1.0 / divisor) if reduction == "mean" else g
+
+
+def _reduce_rows(per_row, reduction, divisor, target_shape):
+    if reduction == "none":
+        return per_row.reshape(target_shape)
+    total = per_row.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):   # all targets ignored: NaN, as torch
+        return total / per_row.dtype.type(divisor)
+
+
+def _cross_entropy_vjp(ctx, g):
+    A, divisor, reduction, logp, w, smoothing = ctx.saved
+    shape = ctx.inputs[0].shape
+    if ctx.graph:   # recorded backward: everything recomputed from the input Tensors
+        logp = _to_rows(ctx.input(0)).log_softmax(-1)
+        if len(ctx.inputs) > 1:
+            A = _prob_coefficients(_to_rows(ctx.input(1)), w, smoothing, shape[1 if len(shape) > 1 else 0])
+    gs = _per_row_grad(g, reduction, divisor)
+    p = np.exp(logp) if is_array(logp) else logp.exp()
+    gx = _from_rows((p * A.sum(axis=-1, keepdims=True) - A) * gs, shape) if ctx.needs[0] else None
+    if len(ctx.inputs) == 1 or not ctx.needs[1]:
+        return (gx,) if len(ctx.inputs) == 1 else (gx, None)
+    coef = (1 - smoothing) if w is None else w * (1 - smoothing)
+    return gx, _from_rows(-(logp * coef) * gs, shape)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of logits, fused (stable log-softmax forward, one-step backward).
+
+    Shapes: input (N, C) or (N, C, d1, ...) or (C,); target class indices (N,) / (N, d1, ...)
+    / () of an integer dtype, or class probabilities of the input's shape. ``weight`` (C,)
+    rescales classes; 'mean' then divides by the summed weights of the (non-ignored) targets.
+    ``ignore_index`` targets contribute nothing. ``label_smoothing`` mixes the target with the
+    uniform distribution. Example::
+
+        loss = F.cross_entropy(logits, labels)          # (N, C) float32, (N,) int64 -> ()
+    """
+    name = "cross_entropy"
+    input = as_tensor(input)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(name, reduction)
+    if input.ndim == 0 or input.dtype.kind != "f":
+        raise ValueError(f"{name}: input must be floating logits (C,) or (N, C, ...), got "
+                         f"shape {input.shape} dtype {input.dtype}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    dtype, shape = input.dtype, input.shape
+    n_classes = shape[1] if input.ndim > 1 else shape[0]
+    w = _constant(weight, dtype, name, "weight")
+    if w is not None and w.shape != (n_classes,):
+        raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    logp = log_softmax_array(_to_rows(input.data))
+    inputs = (input,)
+    if target.dtype.kind == "f":
+        if target.shape != shape:
+            raise ValueError(f"{name}: probability target shape {target.shape} must equal the "
+                             f"input shape {shape} (or give integer class indices)")
+        target = target.to(dtype)
+        A = _prob_coefficients(_to_rows(target.data), w, label_smoothing, n_classes)
+        divisor, target_shape = A.shape[0], shape[:1] + shape[2:]
+        inputs = (input, target)
+    elif target.dtype.kind in "iu":
+        A, divisor = _index_coefficients(name, shape, target.data, w, ignore_index,
+                                         label_smoothing, dtype)
+        target_shape = target.shape
+    else:
+        raise TypeError(f"{name}: target must hold integer class indices or float "
+                        f"probabilities, got {target.dtype}")
+    per_row = -(A * logp).sum(axis=1)
+    out = _reduce_rows(per_row, reduction, divisor, target_shape)
+    saved = (A, divisor, reduction, logp, w, label_smoothing)
+    return record(np.asarray(out, dtype=dtype), inputs, _cross_entropy_vjp, "CrossEntropy",
+                  saved=saved)
+
+
+def _nll_vjp(ctx, g):
+    A, divisor, reduction = ctx.saved
+    return (_from_rows(-A * _per_row_grad(g, reduction, divisor), ctx.inputs[0].shape),)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities: ``-input[n, target[n]]`` (weighted).
+
+    Shapes: input (N, C) or (N, C, d1, ...) or (C,); target int (N,) / (N, d1, ...) / ().
+    'mean' divides by the summed weights of the non-ignored targets. Pair with log_softmax.
+    """
+    name = "nll_loss"
+    input = as_tensor(input)
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(name, reduction)
+    if input.ndim == 0 or input.dtype.kind != "f":
+        raise ValueError(f"{name}: input must be floating log-probabilities (C,) or (N, C, ...), "
+                         f"got shape {input.shape} dtype {input.dtype}")
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
+    n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    w = _constant(weight, input.dtype, name, "weight")
+    if w is not None and w.shape != (n_classes,):
+        raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
+    A, divisor = _index_coefficients(name, input.shape, target, w, ignore_index, 0.0, input.dtype)
+    per_row = -(A * _to_rows(input.data)).sum(axis=1)
+    out = _reduce_rows(per_row, reduction, divisor, target.shape)
+    return record(np.asarray(out, dtype=input.dtype), (input,), _nll_vjp, "NllLoss",
+                  saved=(A, divisor, reduction), save_inputs=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# binary cross-entropy
+# ----------------------------------------------------------------------------------------------
+
+def _clamped_log(x):
+    """log(x) floored at -100, as PyTorch's BCE does (so log(0) stays finite)."""
+    if is_array(x):
+        with np.errstate(divide="ignore"):
+            return np.maximum(np.log(x), -100)
+    return x.log().clamp(min=-100)
+
+
+def _bce_vjp(ctx, g):
+    w = ctx.saved
+    x, y = ctx.input(0), ctx.input(1)
+    g = g if w is None else g * w
+    gx = gy = None
+    if ctx.needs[0]:
+        denom = x * (1 - x)
+        denom = np.maximum(denom, 1e-12) if is_array(denom) else denom.clamp(min=1e-12)
+        gx = g * (x - y) / denom
+    if ctx.needs[1]:
+        gy = g * (_clamped_log(1 - x) - _clamped_log(x))
+    return gx, gy
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """``-w (y log x + (1 - y) log(1 - x))`` for probabilities x in [0, 1] (logs >= -100).
+
+    Shapes: input and target equal; ``weight`` broadcastable to them. Prefer
+    :func:`binary_cross_entropy_with_logits`, which is stable.
+    """
+    name = "binary_cross_entropy"
+    input, target = _pair(name, input, target)
+    x, y = input.data, target.data
+    if x.size and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"{name}: all elements of input should be between 0 and 1 "
+                         f"(got min {x.min()}, max {x.max()})")
+    w = _constant(weight, x.dtype, name, "weight")
+    loss = -(y * _clamped_log(x) + (1 - y) * _clamped_log(1 - x))
+    if w is not None:
+        loss = loss * w
+    if loss.shape != x.shape:
+        raise ValueError(f"{name}: weight of shape {w.shape} does not broadcast to {x.shape} "
+                         "without growing it")
+    out = record(loss.astype(x.dtype, copy=False), (input, target), _bce_vjp, "BinaryCrossEntropy",
+                 saved=w)
+    return _reduce(out, _legacy_reduction(size_average, reduce, reduction), name)
+
+
+def _bce_logits_vjp(ctx, g):
+    w, pos_weight = ctx.saved
+    x, y = ctx.input(0), ctx.input(1)
+    g = g if w is None else g * w
+    gx = gy = None
+    if ctx.needs[0]:
+        # d/dx [(1 - y) x + lw softplus(-x)] = (1 - y) - lw sigmoid(-x)
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+        gx = g * ((1 - y) - lw * sigmoid_any(-x))
+    if ctx.needs[1]:
+        gy = -x if pos_weight is None else -x - (pos_weight - 1) * softplus_any(-x)
+        gy = g * gy
+    return gx, gy
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable formula (finite for logits of +-1000).
+
+    Elementwise ``(1 - y) x + lw * softplus(-x)`` with ``lw = 1 + (pos_weight - 1) y``, which
+    for ``pos_weight=None`` is ``max(x, 0) - x y + log1p(exp(-|x|))``. Shapes: input and target
+    equal; ``weight`` broadcastable to them, ``pos_weight`` (C,) broadcast over the last dim.
+    """
+    name = "binary_cross_entropy_with_logits"
+    input, target = _pair(name, input, target)
+    x, y = input.data, target.data
+    w = _constant(weight, x.dtype, name, "weight")
+    pw = _constant(pos_weight, x.dtype, name, "pos_weight")
+    lw = 1 if pw is None else 1 + (pw - 1) * y
+    loss = (1 - y) * x + lw * softplus_array(-x)
+    if w is not None:
+        loss = loss * w
+    if loss.shape != x.shape:
+        raise ValueError(f"{name}: weight/pos_weight do not broadcast to the input shape {x.shape}")
+    out = record(loss.astype(x.dtype, copy=False), (input, target), _bce_logits_vjp,
+                 "BinaryCrossEntropyWithLogits", saved=(w, pw))
+    return _reduce(out, _legacy_reduction(size_average, reduce, reduction), name)
+
+
+# ----------------------------------------------------------------------------------------------
+# KL divergence
+# ----------------------------------------------------------------------------------------------
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise: ``target (log target - input)``; input is log-probs.
+
+    ``log_target=True`` takes the target as log-probabilities. Reductions: 'batchmean' (sum /
+    batch size, the true KL divergence per sample), 'sum', 'mean' (over all elements), 'none'.
+    """
+    name = "kl_div"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(name, reduction, _REDUCTIONS + ("batchmean",))
+    input, target = _pair(name, input, target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = target.data > 0
+        # xlogy: 0 log 0 = 0, and no log of a non-positive number is ever evaluated.
+        safe = where_any(positive, target, 1.0)
+        loss = where_any(positive, target * safe.log(), 0.0) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction, name)
