@@ -297,3 +297,22 @@ def test_repr_shows_grad_fn():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     assert "grad_fn=<MulBackward>" in repr(x * 2)
     assert "requires_grad=True" in repr(x)
+
+
+def test_grad_with_respect_to_an_intermediate_tensor():
+    x = cr.randn(3, requires_grad=True)
+    h = x * 2
+    y = (h * h).sum()
+    (gh,) = cr.grad(y, [h], retain_graph=True)
+    np.testing.assert_allclose(gh.data, 2 * h.data, rtol=1e-6)
+    gh2, gx = cr.grad(y, [h, x])
+    np.testing.assert_allclose(gx.data, 8 * x.data, rtol=1e-6)
+    np.testing.assert_allclose(gh2.data, gh.data)
+
+
+def test_anomaly_error_carries_the_op_phase_and_inputs():
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with cr.autograd.detect_anomaly():
+        with pytest.raises(cr.autograd.engine.AnomalyError) as info:
+            cr.log(x)
+    assert info.value.op == "Log" and info.value.phase == "forward"

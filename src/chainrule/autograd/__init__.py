@@ -1,5 +1,6 @@
 """Reverse-mode automatic differentiation: the engine, grad modes, custom functions, checks."""
 from . import engine
+from .engine import AnomalyError
 from .function import Function, FunctionCtx
 from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,
                         set_grad_enabled)
@@ -55,6 +56,6 @@ def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False)
     engine.backward(tensors, grads, retain_graph or create_graph, create_graph)
 
 
-__all__ = ["Function", "FunctionCtx", "backward", "detect_anomaly", "enable_grad", "grad",
+__all__ = ["AnomalyError", "Function", "FunctionCtx", "backward", "detect_anomaly", "enable_grad", "grad",
            "gradcheck", "gradgradcheck", "GradcheckError", "is_anomaly_enabled",
            "is_grad_enabled", "no_grad", "set_grad_enabled"]

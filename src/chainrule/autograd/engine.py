@@ -90,23 +90,28 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     (``cr.grad``); nodes that lead to none of them are skipped.
     """
     order = _topological_order(roots)
-    wanted = None if inputs is None else _leads_to(order, inputs)
+    wanted, targets = (None, ()) if inputs is None else _leads_to(order, inputs)
     pending = {}             # node -> summed gradient of its output, freed once consumed
     leaf_grads = {}          # leaf tensor -> summed gradient
+    captured = {}            # requested non-leaf tensor's node -> its gradient
     for root, g in zip(roots, grads):
         _send(root, g, pending, leaf_grads)
     token = _MODE.set(Mode(grad=create_graph, anomaly=_MODE.get().anomaly))
     try:
         for node in order:
             g = pending.pop(node, None)
-            if g is None or (wanted is not None and node not in wanted):
+            if g is None:
                 continue
             out = node.out_ref()
             if out is not None and (out._hooks or out._retain):
                 g = _run_hooks(out, g, create_graph)
                 if out._retain and inputs is None:
                     out.grad = _as_grad_tensor(g)
-            _apply(node, g, create_graph, pending, leaf_grads, wanted)
+            if node in targets:
+                captured[node] = g
+            if wanted is not None and node not in wanted:
+                continue
+            _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
             if not retain_graph:
                 node.inputs = node.saved = node.out_data = None
     finally:
@@ -114,10 +119,10 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     if inputs is None:
         _accumulate_into_leaves(leaf_grads, create_graph)
         return None
-    return _collect(inputs, pending, leaf_grads, allow_unused, create_graph)
+    return _collect(inputs, captured, leaf_grads, allow_unused)
 
 
-def _apply(node, g, create_graph, pending, leaf_grads, wanted):
+def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
     """Run one node's vjp and send each input its share of the gradient."""
     if node.inputs is None:
         raise RuntimeError(
@@ -137,7 +142,7 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted):
         if node.created_at is not None:
             _check_finite(gi.data if create_graph else gi, node.name, "backward", node)
         if t._node is not None:
-            if wanted is None or t._node in wanted:
+            if wanted is None or t._node in wanted or t._node in targets:
                 prev = pending.get(t._node)
                 pending[t._node] = gi if prev is None else prev + gi
         else:
@@ -175,16 +180,15 @@ def _topological_order(roots):
 
 
 def _leads_to(order, inputs):
-    """The nodes from which some requested input can be reached (the rest need no work)."""
+    """Nodes whose vjp must run to reach a requested input (the rest need no work)."""
     targets = {t._node for t in inputs if t._node is not None}
     leaves = {id(t) for t in inputs if t._node is None}
     useful = set()
     for node in reversed(order):          # dependencies come first in reversed order
-        if node in targets or any(
-                (t._node in useful) if t._node is not None else (id(t) in leaves)
-                for t in (node.inputs or ())):
+        if any((t._node in useful or t._node in targets) if t._node is not None else id(t) in leaves
+               for t in (node.inputs or ())):
             useful.add(node)
-    return useful
+    return useful, targets
 
 
 def _run_hooks(t, g, create_graph):
@@ -214,10 +218,10 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
         leaf.grad = wrap(g if leaf.grad is None else leaf.grad.data + g)
 
 
-def _collect(inputs, pending, leaf_grads, allow_unused, create_graph):
+def _collect(inputs, captured, leaf_grads, allow_unused):
     result = []
     for i, t in enumerate(inputs):
-        g = pending.get(t._node) if t._node is not None else leaf_grads.get(t)
+        g = captured.get(t._node) if t._node is not None else leaf_grads.get(t)
         if g is None and not allow_unused:
             raise RuntimeError(f"One of the differentiated tensors (input {i}, shape {t.shape}) "
                                "was not used in the graph. Set allow_unused=True if this is intended.")
@@ -245,7 +249,18 @@ def _check_finite(data, name, phase, node):
         return
     where = f", created at {node.created_at}" if node is not None and node.created_at else ""
     kind = "NaN" if np.isnan(data).any() else "Inf"
-    raise FloatingPointError(f"detect_anomaly: '{name}' produced {kind} in its {phase} pass{where}")
+    raise AnomalyError(f"detect_anomaly: '{name}' produced {kind} in its {phase} pass{where}",
+                       name, phase, node)
+
+
+class AnomalyError(FloatingPointError):
+    """Raised in ``detect_anomaly`` mode; carries the op's ``name``, the ``phase`` and its ``node``
+    (``node.inputs`` are the op's inputs, ``node.created_at`` the user's line)."""
+
+    def __init__(self, message, name, phase, node):
+        super().__init__(message)
+        self.op, self.phase, self.node = name, phase, node
+        self.created_at = node.created_at if node is not None else None
 
 
 def _user_frame():

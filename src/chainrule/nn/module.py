@@ -89,11 +89,11 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             self._require_init("parameters")
-            self._forget(name)
+            self._forget(name, self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._require_init("a submodule")
-            self._forget(name)
+            self._forget(name, self._modules)
             self._modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
@@ -113,11 +113,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
-        """Drop ``name`` from every registry and the instance dict (before re-registering it)."""
+    def _forget(self, name, keep=None):
+        """Drop ``name`` from the instance dict and every registry but ``keep`` (where it is
+        about to be re-registered: assigning in place keeps its position in the order)."""
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -155,7 +157,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' "
                             "(a Parameter or None is required)")
-        self._forget(name)
+        self._forget(name, self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -168,7 +170,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign {type(tensor).__name__} as buffer '{name}' "
                             "(a Tensor or None is required)")
-        self._forget(name)
+        self._forget(name, self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -179,7 +181,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name(name, "module")
-        self._forget(name)
+        self._forget(name, self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -194,6 +196,23 @@ class Module:
                                      f"(looking up '{target}')")
             module = child
         return module
+
+    def _get_member(self, target, registry, kind):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        value = getattr(module, registry).get(name)
+        if value is None:
+            raise AttributeError(f"{type(module).__name__} has no {kind} '{name}' "
+                                 f"(looking up '{target}')")
+        return value
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target``, e.g. ``"0.weight"``."""
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target``, e.g. ``"bn.running_mean"``."""
+        return self._get_member(target, "_buffers", "buffer")
 
     # ------------------------------------------------------------------------------------------
     # iteration
@@ -412,8 +431,9 @@ class Module:
         a returned tuple), ``grad_input`` those w.r.t. its positional tensor arguments (None for
         those that need no gradient). The hook runs once per call of the module and backward
         pass, when all input gradients are known (when all output gradients are known if no
-        input needs one). Built on tensor hooks over identity ops wrapped around the inputs and
-        outputs, so the gradients are exactly those flowing through this module.
+        input needs one). Built like PyTorch's: identity ops wrapped around the tensor inputs
+        and outputs call back during backward (node-level hooks), so the gradients are exactly
+        those flowing through this module, even when an input is also used elsewhere.
 
         Limits: replacing ``grad_input`` is supported for modules with one tensor input; a
         module called with no grad mode on, or whose outputs need no gradient, never fires; an
@@ -470,13 +490,26 @@ def _quoted(keys):
 # full backward hooks
 # ----------------------------------------------------------------------------------------------
 
-def _pass_through_vjp(ctx, g):
-    return (g,)
+def _hook_vjp(ctx, g):
+    # The gradient reaching this identity is exactly the one flowing through the module's
+    # input or output; the callback may replace it. Arrays are shown to hooks as Tensors.
+    recorded = isinstance(g, Tensor)
+    new = ctx.saved(g if recorded else Tensor._wrap(g))
+    if new is None:
+        return (g,)
+    if recorded:
+        return (new if isinstance(new, Tensor) else Tensor(new),)
+    return (np.asarray(new.data if isinstance(new, Tensor) else new, dtype=g.dtype),)
 
 
-def _identity(t):
-    """A recorded copy-free identity, so a tensor hook sees only the gradient through here."""
-    out = record(t.data, (t,), _pass_through_vjp, "BackwardHookIdentity", save_inputs=False)
+def _hooked_identity(t, callback):
+    """A copy-free identity op whose backward calls ``callback(grad)`` first.
+
+    The callback lives on the graph node, not on a tensor: the engine runs tensor hooks only
+    while the Python tensor object is alive, and these wrappers are dropped as soon as the
+    ops that consumed them have run their backward.
+    """
+    out = record(t.data, (t,), _hook_vjp, "BackwardHook", saved=callback, save_inputs=False)
     out._vc = t._vc      # same memory, same version counter
     return out
 
@@ -496,8 +529,7 @@ class _BackwardHookCall:
         self.grad_inputs = [None] * len(slots)
         for k, i in enumerate(slots):
             if args[i].requires_grad:
-                args[i] = _identity(args[i])
-                args[i].register_hook(functools.partial(self._on_input, k))
+                args[i] = _hooked_identity(args[i], functools.partial(self._on_input, k))
                 self.inputs_needed += 1
         return tuple(args)
 
@@ -507,8 +539,7 @@ class _BackwardHookCall:
         self.grad_outputs = [None] * len(slots)
         for k, i in enumerate(slots):
             if outs[i].requires_grad:
-                outs[i] = _identity(outs[i])
-                outs[i].register_hook(functools.partial(self._on_output, k))
+                outs[i] = _hooked_identity(outs[i], functools.partial(self._on_output, k))
                 self.outputs_needed += 1
         return type(out)(outs) if isinstance(out, tuple) else outs[0]
 

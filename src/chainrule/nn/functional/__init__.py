@@ -7,16 +7,12 @@ Example::
 """
 from ._activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6,
                           selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+from ._conv import conv1d, conv2d
 from ._loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                     huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ._misc import dropout, embedding, linear, one_hot, pad
 from ._norm import batch_norm, layer_norm
-
-try:   # convolution and pooling live in files written separately
-    from ._conv import conv1d, conv2d
-    from ._pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
-except ImportError:
-    pass
+from ._pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",

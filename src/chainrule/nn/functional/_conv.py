@@ -137,12 +137,17 @@ def _conv_core(x, w, b, geo):
         out += b.data.reshape(1, -1, 1, 1)
     inputs = (x, w) if b is None else (x, w, b)
     keep = cols if w.requires_grad else None     # the columns are only needed for d loss / d w
-    return record(out, inputs, _conv_vjp, "Conv2d", saved=(geo, keep))
+    return record(out, inputs, _conv_vjp, "Convolution", saved=(geo, keep))
+
+
+def _conv_any(x, w, geo):
+    """The convolution itself: an array on the fast path, a recorded Tensor otherwise."""
+    return _conv_forward(x, w, geo)[0] if is_array(x) else _conv_core(x, w, None, geo)
 
 
 def _input_grad_vjp(ctx, h):
     geo, _ = ctx.saved
-    gg = _conv_core(h, ctx.input(1), None, geo) if ctx.needs[0] else None
+    gg = _conv_any(h, ctx.input(1), geo) if ctx.needs[0] else None
     gw = conv_weight_grad(h, ctx.input(0), ctx.inputs[1].shape, geo) if ctx.needs[1] else None
     return gg, gw
 
@@ -159,7 +164,7 @@ def _weight_grad_vjp(ctx, k):
     geo, _ = ctx.saved
     x_shape = ctx.inputs[0].shape
     gx = conv_input_grad(ctx.input(1), k, x_shape, geo) if ctx.needs[0] else None
-    gg = _conv_core(ctx.input(0), k, None, geo) if ctx.needs[1] else None
+    gg = _conv_any(ctx.input(0), k, geo) if ctx.needs[1] else None
     return gx, gg
 
 

@@ -6,8 +6,11 @@ target of another dtype is cast to the input's dtype, so float32 models stay flo
 
 Cross-entropy and NLL are one fused primitive each: every variant (class indices or
 probabilities, class weights, ignore_index, label smoothing) is written as
-``loss_i = -sum_c A_ic * log_softmax(x)_ic`` with a coefficient matrix ``A`` built from the
-target, whose gradient w.r.t. the logits is ``softmax(x) * sum_c A_ic - A`` in one step.
+``loss_i = -sum_c A_ic * log_softmax(x)_ic`` with coefficients ``A`` built from the target
+(one entry per row for class indices), whose gradient w.r.t. the logits is
+``softmax(x) * sum_c A_ic - A`` in one step. When the backward pass is recorded
+(``create_graph=True``) it is rebuilt from chainrule ops, so second derivatives w.r.t. the
+logits are exact; ``A`` counts as a constant there, except for probability targets.
 """
 import numpy as np
 
@@ -120,6 +123,10 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 # cross-entropy and NLL
 # ----------------------------------------------------------------------------------------------
 
+def _n_classes(shape):
+    return shape[1] if len(shape) > 1 else shape[0]
+
+
 def _to_rows(x):
     """(N, C, d1, ...) or (C,) -> (M, C) rows of class scores (array or Tensor)."""
     if x.ndim == 1:
@@ -133,26 +140,80 @@ def _from_rows(rows, shape):
     return moveaxis_any(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
 
 
+class _Coefficients:
+    """The matrix ``A`` (M, C) of ``loss_i = -sum_c A_ic logp_ic``, stored cheaply.
+
+    ``A = dense + index_weight_i * onehot(index_i)``: the sparse part covers class-index
+    targets (one entry per row, no (M, C) matrix needed), the dense part label smoothing and
+    probability targets. Either part may be absent.
+    """
+
+    def __init__(self, n_rows, dense=None, index=None, index_weight=None):
+        self.rows = np.arange(n_rows)
+        self.dense, self.index, self.index_weight = dense, index, index_weight
+
+    def row_dot(self, logp):
+        """``sum_c A_ic logp_ic`` for each row (logp an array, or a Tensor when recorded)."""
+        total = 0
+        if self.dense is not None:
+            total = (logp * self.dense).sum(axis=-1)
+        if self.index is not None:
+            total = total + logp[self.rows, self.index] * self.index_weight
+        return total
+
+    def row_sum(self):
+        total = 0
+        if self.dense is not None:
+            total = self.dense.sum(axis=-1)
+        if self.index is not None:
+            total = total + self.index_weight
+        return total
+
+    def as_dense(self, shape, dtype):
+        """``A`` as a full (M, C) matrix (for the NLL gradient and recorded backward passes)."""
+        A = np.zeros(shape, dtype)
+        if self.index is not None:
+            A[self.rows, self.index] = self.index_weight
+        return A if self.dense is None else A + self.dense
+
+    def grad(self, p, gs):
+        """d loss / d logits for rows of softmax ``p``: ``(p * sum_c A_ic - A) * gs``."""
+        row_sum = self.row_sum()
+        row_sum = row_sum.reshape((-1, 1)) if not isinstance(row_sum, int) else row_sum
+        if not is_array(p):
+            return (p * row_sum - self.as_dense(p.shape, p.dtype)) * gs
+        g = p * row_sum
+        if self.dense is not None:
+            g -= self.dense
+        if self.index is not None:
+            g[self.rows, self.index] -= self.index_weight
+        g *= gs
+        return g
+
+
 def _index_coefficients(name, shape, target, weight, ignore_index, smoothing, dtype):
-    """``A`` (M, C) and the 'mean' divisor for class-index targets; see the module docstring."""
+    """Coefficients and 'mean' divisor for class-index targets (see the module docstring)."""
     expected = () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
     if target.shape != expected:
         raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
                          f"{tuple(shape)}: class indices of shape {expected} were expected")
-    n_classes = shape[0] if len(shape) == 1 else shape[1]
+    n_classes = _n_classes(shape)
     t = target.reshape(-1).astype(np.int64)
     valid = t != ignore_index
     bad = t[valid & ((t < 0) | (t >= n_classes))]
     if bad.size:
         raise IndexError(f"{name}: target class {bad[0]} is out of bounds for {n_classes} classes")
-    w = np.ones(n_classes, dtype) if weight is None else weight
     safe = np.where(valid, t, 0)
-    target_weight = np.where(valid, w[safe], 0).astype(dtype)
-    A = np.zeros((t.size, n_classes), dtype)
-    A[np.arange(t.size), safe] = target_weight * dtype.type(1 - smoothing)
+    if weight is None:
+        target_weight = valid.astype(dtype)
+    else:
+        target_weight = np.where(valid, weight[safe], 0).astype(dtype)
+    dense = None
     if smoothing:
-        A += (valid[:, None] * w[None, :] * (smoothing / n_classes)).astype(dtype)
-    return A, float(target_weight.sum())
+        w = np.ones(n_classes, dtype) if weight is None else weight
+        dense = (valid[:, None] * w[None, :] * (smoothing / n_classes)).astype(dtype)
+    coef = _Coefficients(t.size, dense, safe, target_weight * dtype.type(1 - smoothing))
+    return coef, float(target_weight.sum())
 
 
 def _prob_coefficients(target_rows, w, smoothing, n_classes):
@@ -179,19 +240,20 @@ def _reduce_rows(per_row, reduction, divisor, target_shape):
 
 
 def _cross_entropy_vjp(ctx, g):
-    A, divisor, reduction, logp, w, smoothing = ctx.saved
+    coef, divisor, reduction, logp, w, smoothing = ctx.saved
     shape = ctx.inputs[0].shape
     if ctx.graph:   # recorded backward: everything recomputed from the input Tensors
         logp = _to_rows(ctx.input(0)).log_softmax(-1)
         if len(ctx.inputs) > 1:
-            A = _prob_coefficients(_to_rows(ctx.input(1)), w, smoothing, shape[1 if len(shape) > 1 else 0])
+            coef = _Coefficients(logp.shape[0], _prob_coefficients(
+                _to_rows(ctx.input(1)), w, smoothing, _n_classes(shape)))
     gs = _per_row_grad(g, reduction, divisor)
     p = np.exp(logp) if is_array(logp) else logp.exp()
-    gx = _from_rows((p * A.sum(axis=-1, keepdims=True) - A) * gs, shape) if ctx.needs[0] else None
+    gx = _from_rows(coef.grad(p, gs), shape) if ctx.needs[0] else None
     if len(ctx.inputs) == 1 or not ctx.needs[1]:
         return (gx,) if len(ctx.inputs) == 1 else (gx, None)
-    coef = (1 - smoothing) if w is None else w * (1 - smoothing)
-    return gx, _from_rows(-(logp * coef) * gs, shape)
+    scale = (1 - smoothing) if w is None else w * (1 - smoothing)
+    return gx, _from_rows(-(logp * scale) * gs, shape)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -202,7 +264,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     / () of an integer dtype, or class probabilities of the input's shape. ``weight`` (C,)
     rescales classes; 'mean' then divides by the summed weights of the (non-ignored) targets.
     ``ignore_index`` targets contribute nothing. ``label_smoothing`` mixes the target with the
-    uniform distribution. Example::
+    uniform distribution. No gradient flows into ``weight``. Example::
 
         loss = F.cross_entropy(logits, labels)          # (N, C) float32, (N,) int64 -> ()
     """
@@ -216,7 +278,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     dtype, shape = input.dtype, input.shape
-    n_classes = shape[1] if input.ndim > 1 else shape[0]
+    n_classes = _n_classes(shape)
     w = _constant(weight, dtype, name, "weight")
     if w is not None and w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
@@ -228,26 +290,28 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             raise ValueError(f"{name}: probability target shape {target.shape} must equal the "
                              f"input shape {shape} (or give integer class indices)")
         target = target.to(dtype)
-        A = _prob_coefficients(_to_rows(target.data), w, label_smoothing, n_classes)
-        divisor, target_shape = A.shape[0], shape[:1] + shape[2:]
+        coef = _Coefficients(logp.shape[0], _prob_coefficients(_to_rows(target.data), w,
+                                                                label_smoothing, n_classes))
+        divisor, target_shape = logp.shape[0], shape[:1] + shape[2:]
         inputs = (input, target)
     elif target.dtype.kind in "iu":
-        A, divisor = _index_coefficients(name, shape, target.data, w, ignore_index,
-                                         label_smoothing, dtype)
+        coef, divisor = _index_coefficients(name, shape, target.data, w, ignore_index,
+                                            label_smoothing, dtype)
         target_shape = target.shape
     else:
         raise TypeError(f"{name}: target must hold integer class indices or float "
                         f"probabilities, got {target.dtype}")
-    per_row = -(A * logp).sum(axis=1)
-    out = _reduce_rows(per_row, reduction, divisor, target_shape)
-    saved = (A, divisor, reduction, logp, w, label_smoothing)
+    out = _reduce_rows(-coef.row_dot(logp), reduction, divisor, target_shape)
+    saved = (coef, divisor, reduction, logp, w, label_smoothing)
     return record(np.asarray(out, dtype=dtype), inputs, _cross_entropy_vjp, "CrossEntropy",
                   saved=saved)
 
 
 def _nll_vjp(ctx, g):
-    A, divisor, reduction = ctx.saved
-    return (_from_rows(-A * _per_row_grad(g, reduction, divisor), ctx.inputs[0].shape),)
+    coef, divisor, reduction = ctx.saved
+    shape = ctx.inputs[0].shape
+    A = coef.as_dense((coef.rows.size, _n_classes(shape)), ctx.inputs[0].dtype)
+    return (_from_rows(-(A * _per_row_grad(g, reduction, divisor)), shape),)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -267,15 +331,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     target = np.asarray(target.data if isinstance(target, Tensor) else target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
-    n_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    n_classes = _n_classes(input.shape)
     w = _constant(weight, input.dtype, name, "weight")
     if w is not None and w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
-    A, divisor = _index_coefficients(name, input.shape, target, w, ignore_index, 0.0, input.dtype)
-    per_row = -(A * _to_rows(input.data)).sum(axis=1)
-    out = _reduce_rows(per_row, reduction, divisor, target.shape)
+    coef, divisor = _index_coefficients(name, input.shape, target, w, ignore_index, 0.0,
+                                        input.dtype)
+    out = _reduce_rows(-coef.row_dot(_to_rows(input.data)), reduction, divisor, target.shape)
     return record(np.asarray(out, dtype=input.dtype), (input,), _nll_vjp, "NllLoss",
-                  saved=(A, divisor, reduction), save_inputs=False)
+                  saved=(coef, divisor, reduction), save_inputs=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -339,7 +403,7 @@ def _bce_logits_vjp(ctx, g):
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
         gx = g * ((1 - y) - lw * sigmoid_any(-x))
     if ctx.needs[1]:
-        gy = -x if pos_weight is None else -x - (pos_weight - 1) * softplus_any(-x)
+        gy = -x if pos_weight is None else -x + (pos_weight - 1) * softplus_any(-x)
         gy = g * gy
     return gx, gy
 

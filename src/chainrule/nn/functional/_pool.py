@@ -53,42 +53,50 @@ def _output_hw(x_shape, k, s, p, d, op):
 # ---------------------------------------------------------------------------------------------
 
 def _gather_vjp(ctx, g):
-    idx = ctx.saved
     shape = ctx.inputs[0].shape
-    if is_array(g):    # bincount: a fast scatter-add (overlapping windows share elements)
-        flat = np.bincount(idx.ravel(), weights=g.ravel(), minlength=int(np.prod(shape)))
-        return (flat.astype(g.dtype, copy=False).reshape(shape),)
-    return (index_add_into_zeros(g.reshape(-1), idx.ravel(), (int(np.prod(shape)),)).reshape(shape),)
+    flat = index_add_into_zeros(g.reshape(-1), ctx.saved.ravel(), (int(np.prod(shape)),))
+    return (flat.reshape(shape),)   # a scatter-add: overlapping windows may share an element
 
 
-def _gather(x, idx):
-    """``x.reshape(-1)[idx]`` as a recorded op whose backward is a scatter-add."""
-    return record(x.data.reshape(-1)[idx], (x,), _gather_vjp, "MaxPool", saved=idx,
-                  save_inputs=False)
+def _gather(x, idx, values):
+    """``values = x.reshape(-1)[idx]`` as a recorded op whose backward is a scatter-add."""
+    return record(values, (x,), _gather_vjp, "MaxPool", saved=idx, save_inputs=False)
 
 
 def _argmax_positions(x, k, s, p, d, out_hw):
-    """Flat index into ``x`` (N, C, H, W) of every window's maximum, shape (N, C, Ho, Wo)."""
+    """Each window's maximum and its index, within its (H, W) plane and into all of ``x``.
+
+    ``x`` is (N, C, H, W); all three results are (N, C, Ho, Wo).
+    """
     n, c, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf) \
         if p[0] or p[1] else x
     sn, sc, sh, sw = xp.strides
     win = as_strided(xp, (n, c) + out_hw + k,
                      (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]), writeable=False)
-    arg = win.reshape((n, c) + out_hw + (-1,)).argmax(axis=-1)        # first max on ties
-    ki, kj = np.divmod(arg, k[1])
-    rows = np.arange(out_hw[0]).reshape(-1, 1) * s[0] - p[0] + ki * d[0]
-    cols = np.arange(out_hw[1]) * s[1] - p[1] + kj * d[1]
-    plane = rows * w + cols                                          # index within an (H, W) plane
-    return plane, plane + (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
+    taps = [win[..., t // k[1], t % k[1]] for t in range(k[0] * k[1])]
+    best = taps[0].copy()
+    for tap in taps[1:]:           # loops over window taps only, each a pass over the output
+        np.maximum(best, tap, out=best)                       # NaN propagates, as in PyTorch
+    arg, found = np.zeros(best.shape, dtype=np.intp), np.zeros(best.shape, dtype=bool)
+    for t, tap in enumerate(taps):  # the first tap holding the maximum (PyTorch's tie rule)
+        hit = (tap == best) | (tap != tap)
+        hit &= ~found
+        found |= hit
+        arg += hit * t
+    ki, kj = np.divmod(np.arange(k[0] * k[1]), k[1])
+    tap_offset = ki * d[0] * w + kj * d[1]                    # per tap, within the plane
+    corner = (np.arange(out_hw[0]).reshape(-1, 1) * s[0] - p[0]) * w + np.arange(out_hw[1]) * s[1] - p[1]
+    plane = corner + tap_offset[arg]                          # index within an (H, W) plane
+    return best, plane, plane + (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
 
 
 def _max_pool(x, k, s, p, d, return_indices, op):
     """Max pooling of a 4-d tensor with 2-d window arguments (see :func:`max_pool2d`)."""
     k, s, p, d = _pool_args(k, s, p, d, op)
     out_hw = _output_hw(x.shape, k, s, p, d, op)
-    plane, idx = _argmax_positions(x.data, k, s, p, d, out_hw)
-    out = _gather(x, idx)
+    best, plane, idx = _argmax_positions(x.data, k, s, p, d, out_hw)
+    out = _gather(x, idx, best)
     return (out, _int_tensor(plane)) if return_indices else out
 
 

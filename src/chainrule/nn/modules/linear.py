@@ -1,0 +1,50 @@
+"""``Linear``: the fully connected layer ``y = x W^T + b``."""
+import math
+
+from ...creation import empty
+from ...ops import linear
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias`` with PyTorch's layout and default initialisation.
+
+    Shapes: input (*, in_features) -> output (*, out_features); ``weight`` (out_features,
+    in_features), ``bias`` (out_features,). Weights start as ``kaiming_uniform_(a=sqrt(5))``,
+    i.e. U(-1/sqrt(in), 1/sqrt(in)), and so does the bias. Uses the engine's fused ``linear``.
+
+    Example::
+
+        layer = cr.nn.Linear(4, 3)
+        y = layer(cr.randn(8, 4))      # (8, 3)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(empty(self.out_features, self.in_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(self.out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        if input.ndim == 0 or input.shape[-1] != self.in_features:
+            raise ValueError(f"Linear(in_features={self.in_features}, out_features="
+                             f"{self.out_features}): input of shape {tuple(input.shape)} does not "
+                             f"end with {self.in_features} features")
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

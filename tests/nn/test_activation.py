@@ -1,0 +1,116 @@
+import math
+
+import numpy as np
+import pytest
+from helpers import check_grad, compare_with_torch
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+from chainrule.nn.functional._misc import erf, erf_array
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+# (our function, torch function, module pair, repr) for each activation
+CASES = {
+    "relu": (F.relu, TF.relu, nn.ReLU(), torch.nn.ReLU()),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2),
+                   nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), nn.ELU(0.7), torch.nn.ELU(0.7)),
+    "selu": (F.selu, TF.selu, nn.SELU(), torch.nn.SELU()),
+    "gelu": (F.gelu, TF.gelu, nn.GELU(), torch.nn.GELU()),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"),
+                  nn.GELU("tanh"), torch.nn.GELU("tanh")),
+    "silu": (F.silu, TF.silu, nn.SiLU(), torch.nn.SiLU()),
+    "sigmoid": (F.sigmoid, torch.sigmoid, nn.Sigmoid(), torch.nn.Sigmoid()),
+    "tanh": (F.tanh, torch.tanh, nn.Tanh(), torch.nn.Tanh()),
+    "softplus": (lambda x: F.softplus(x, 2.0, 3.0), lambda x: TF.softplus(x, 2.0, 3.0),
+                 nn.Softplus(2.0, 3.0), torch.nn.Softplus(2.0, 3.0)),
+    "softsign": (F.softsign, TF.softsign, nn.Softsign(), torch.nn.Softsign()),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 1.5), lambda x: TF.hardtanh(x, -0.5, 1.5),
+                 nn.Hardtanh(-0.5, 1.5), torch.nn.Hardtanh(-0.5, 1.5)),
+    "relu6": (F.relu6, TF.relu6, nn.ReLU6(), torch.nn.ReLU6()),
+    "softmax": (lambda x: F.softmax(x, 1), lambda x: TF.softmax(x, 1), nn.Softmax(1),
+                torch.nn.Softmax(1)),
+    "log_softmax": (lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1),
+                    nn.LogSoftmax(-1), torch.nn.LogSoftmax(-1)),
+    "logsigmoid": (F.logsigmoid, TF.logsigmoid, nn.LogSigmoid(), torch.nn.LogSigmoid()),
+}
+
+
+def _x(seed=0, shape=(4, 5, 3)):
+    # Wide range, and values kept away from the kinks where finite differences break down.
+    x = np.random.default_rng(seed).uniform(-4, 4, shape)
+    x[np.abs(x) < 0.05] = 0.3
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_function_and_module_match_torch_float32(name):
+    ours, theirs, module, tmodule = CASES[name]
+    x = _x().astype(np.float32)
+    out, *_ = compare_with_torch(ours, theirs, [x])
+    assert out[0].dtype == cr.float32
+    compare_with_torch(module, tmodule, [x])
+    assert repr(module) == repr(tmodule)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck_float64(name):
+    ours = CASES[name][0]
+    x = _x(1, (3, 4))
+    x[np.abs(np.abs(x) - 1.5) < 0.05] = 0.7       # off the hardtanh corners
+    check_grad(ours, x)
+
+
+@pytest.mark.parametrize("name", ["elu", "gelu", "gelu_tanh", "silu", "softplus", "logsigmoid",
+                                  "selu", "leaky_relu"])
+def test_second_derivatives(name):
+    check_grad(CASES[name][0], _x(2, (2, 3)), gradgrad=True)
+
+
+def test_extreme_inputs_stay_finite():
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=np.float32)
+    for name in ("gelu", "silu", "sigmoid", "softplus", "elu", "selu", "logsigmoid", "softsign"):
+        ours, theirs = CASES[name][:2]
+        compare_with_torch(ours, theirs, [x], atol=1e-4)
+
+
+def test_erf_accuracy_against_math_erf():
+    x = np.concatenate([np.linspace(-7, 7, 20001), np.logspace(-30, 0.9, 500),
+                        -np.logspace(-10, 0.9, 200), [0.0, 1.0, 3.0, 6.0, -6.0]])
+    ref = np.array([math.erf(v) for v in x])
+    got = erf_array(x)
+    assert got.dtype == np.float64
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)
+    assert rel.max() < 1e-7        # in fact about 2e-15
+    x32 = x.astype(np.float32)
+    got32 = erf_array(x32)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, np.array([math.erf(v) for v in x32.astype(np.float64)]),
+                               rtol=1e-6, atol=1e-30)
+
+
+def test_erf_primitive_gradient():
+    check_grad(erf, np.linspace(-3, 3, 13))
+    compare_with_torch(erf, torch.erf, [_x().astype(np.float32)])
+
+
+def test_gelu_bad_approximate():
+    with pytest.raises(ValueError, match="approximate"):
+        F.gelu(cr.zeros(2), approximate="fast")
+    with pytest.raises(ValueError, match="approximate"):
+        nn.GELU("fast")
+
+
+def test_softmax_implicit_dim_warns_like_torch():
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        out = F.softmax(cr.tensor(x))
+    np.testing.assert_allclose(out.numpy(), TF.softmax(torch.tensor(x), 1).numpy(), rtol=1e-6)
+
+
+def test_hardtanh_invalid_range():
+    with pytest.raises(ValueError, match="min_val"):
+        nn.Hardtanh(2.0, 1.0)

@@ -1,0 +1,220 @@
+"""Conv1d / Conv2d and their functional forms against PyTorch, plus gradchecks and errors."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule.autograd import gradcheck, gradgradcheck
+from chainrule.nn.modules.conv import Conv1d, Conv2d
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+rng = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # PyTorch's multi-threaded kernels spin for ~0.1 s per call on a busy machine.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _pair(shape, dtype=np.float32):
+    a = rng.standard_normal(shape).astype(dtype)
+    return cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def _assert_close(ours, theirs, tol=1e-4):
+    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours.data if hasattr(ours, "data") else ours, theirs, atol=tol, rtol=tol)
+
+
+def _backward_both(y, ty):
+    g = rng.standard_normal(ty.shape).astype(np.float32)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+
+
+GRID_2D = [(s, p, d, g, b) for s, p, d, g, b in itertools.product(
+    [1, 2], [0, 1, (2, 1), "same", "valid"], [1, (2, 1)], [1, 2], [True, False])
+    if not (p == "same" and s != 1)]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+@pytest.mark.parametrize("stride,padding,dilation,groups,bias", GRID_2D)
+def test_conv2d_matches_torch(stride, padding, dilation, groups, bias):
+    x, tx = _pair((2, 4, 7, 6))
+    w, tw = _pair((6, 4 // groups, 3, 2))
+    b, tb = _pair((6,)) if bias else (None, None)
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    ty = TF.conv2d(tx, tw, tb, stride, padding, dilation, groups)
+    _assert_close(y, ty)
+    _backward_both(y, ty)
+    _assert_close(x.grad, tx.grad)
+    _assert_close(w.grad, tw.grad)
+    if bias:
+        _assert_close(b.grad, tb.grad)
+    assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [
+    (1, 0, 1, 1), (2, 1, 1, 1), (1, "same", 2, 1), (3, 2, 2, 3), (1, "valid", 1, 3), (2, (1,), (2,), 1)])
+def test_conv1d_matches_torch(stride, padding, dilation, groups):
+    x, tx = _pair((3, 6, 11))
+    w, tw = _pair((9, 6 // groups, 4))
+    b, tb = _pair((9,))
+    y = F.conv1d(x, w, b, stride, padding, dilation, groups)
+    ty = TF.conv1d(tx, tw, tb, stride, padding, dilation, groups)
+    _assert_close(y, ty)
+    _backward_both(y, ty)
+    for ours, theirs in [(x, tx), (w, tw), (b, tb)]:
+        _assert_close(ours.grad, theirs.grad)
+
+
+def test_unbatched_inputs():
+    x, tx = _pair((3, 5, 5))
+    w, tw = _pair((4, 3, 3, 3))
+    _assert_close(F.conv2d(x, w, padding=1), TF.conv2d(tx, tw, padding=1))
+    x1, tx1 = _pair((3, 8))
+    w1, tw1 = _pair((4, 3, 3))
+    _assert_close(F.conv1d(x1, w1, stride=2), TF.conv1d(tx1, tw1, stride=2))
+
+
+def test_float64_is_kept():
+    x = cr.randn(1, 2, 5, 5, dtype=cr.float64, requires_grad=True)
+    w = cr.randn(3, 2, 3, 3, dtype=cr.float64)
+    y = F.conv2d(x, w)
+    y.sum().backward()
+    assert y.dtype == x.grad.dtype == np.float64
+
+
+def _t64(*shape):
+    return cr.tensor(rng.standard_normal(shape), dtype=cr.float64, requires_grad=True)
+
+
+def test_gradcheck_conv2d():
+    x, w, b = _t64(2, 4, 5, 5), _t64(6, 2, 3, 2), _t64(6)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2),
+                                              groups=2), (x, w, b))
+
+
+def test_gradcheck_conv1d():
+    x, w = _t64(2, 3, 7), _t64(4, 3, 3)
+    assert gradcheck(lambda x, w: F.conv1d(x, w, padding="same", dilation=2), (x, w))
+
+
+def test_second_derivatives_conv2d():
+    x, w, b = _t64(1, 2, 5, 4), _t64(2, 1, 2, 3), _t64(2)
+    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, groups=2),
+                         (x, w, b))
+
+
+def test_gradient_penalty_matches_torch():
+    # create_graph through a convolution: d/dw of |dL/dx|^2.
+    x, tx = _pair((2, 3, 6, 6))
+    w, tw = _pair((4, 3, 3, 3))
+    (gx,) = cr.grad((F.conv2d(x, w, padding=1) ** 2).sum(), [x], create_graph=True)
+    (tgx,) = torch.autograd.grad((TF.conv2d(tx, tw, padding=1) ** 2).sum(), [tx], create_graph=True)
+    _assert_close(gx, tgx)
+    (gx ** 2).sum().backward()
+    (tgx ** 2).sum().backward()
+    _assert_close(w.grad, tw.grad, tol=1e-3)
+
+
+# ---- modules ----
+
+def _copy_params(ours, theirs):
+    for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == tname
+        p.data[...] = tp.detach().numpy()
+
+
+@pytest.mark.parametrize("cls,tcls,kwargs,shape", [
+    (Conv2d, "Conv2d", dict(kernel_size=3, padding=1), (2, 3, 6, 5)),
+    (Conv2d, "Conv2d", dict(kernel_size=(2, 3), stride=2, bias=False, groups=3), (2, 3, 7, 7)),
+    (Conv2d, "Conv2d", dict(kernel_size=3, padding="same", dilation=2), (1, 3, 6, 6)),
+    (Conv1d, "Conv1d", dict(kernel_size=3, stride=2, padding=2), (2, 3, 9)),
+])
+def test_module_matches_torch(cls, tcls, kwargs, shape):
+    m, tm = cls(3, 6, **kwargs), getattr(torch.nn, tcls)(3, 6, **kwargs)
+    assert [k for k, _ in m.named_parameters()] == [k for k, _ in tm.named_parameters()]
+    assert m.extra_repr() == tm.extra_repr()
+    _copy_params(m, tm)
+    x, tx = _pair(shape)
+    y, ty = m(x), tm(tx)
+    _assert_close(y, ty)
+    _backward_both(y, ty)
+    _assert_close(x.grad, tx.grad)
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        _assert_close(p.grad, tp.grad)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("cls,tcls,padding,shape", [
+    (Conv2d, "Conv2d", (1, 2), (2, 2, 5, 6)), (Conv2d, "Conv2d", "same", (1, 2, 5, 5)),
+    (Conv1d, "Conv1d", 2, (2, 2, 7))])
+def test_padding_modes_match_torch(mode, cls, tcls, padding, shape):
+    m = cls(2, 3, kernel_size=3, padding=padding, padding_mode=mode)
+    tm = getattr(torch.nn, tcls)(2, 3, kernel_size=3, padding=padding, padding_mode=mode)
+    _copy_params(m, tm)
+    x, tx = _pair(shape)
+    y, ty = m(x), tm(tx)
+    _assert_close(y, ty)
+    _backward_both(y, ty)
+    _assert_close(x.grad, tx.grad)
+
+
+def test_default_init_bounds():
+    cr.manual_seed(0)
+    m = Conv2d(4, 16, kernel_size=3)
+    bound = 1 / math.sqrt(4 * 9)       # kaiming_uniform_(a=sqrt(5)) gives U(+-1/sqrt(fan_in))
+    w = np.abs(m.weight.data)
+    assert w.max() <= bound and w.max() > 0.9 * bound
+    assert np.abs(m.bias.data).max() <= bound
+    assert m.weight.dtype == m.bias.dtype == np.float32
+    assert m.weight.shape == (16, 4, 3, 3) and m.weight.requires_grad
+
+
+def test_reset_parameters_is_reproducible():
+    cr.manual_seed(3)
+    a = Conv1d(2, 4, 3)
+    cr.manual_seed(3)
+    b = Conv1d(2, 4, 3)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+
+
+# ---- errors ----
+
+def test_module_error_names_layer_expected_and_got():
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 8.*\(N, 3, H, W\).*\(2, 4, 8, 8\)"):
+        Conv2d(3, 8, 3)(cr.randn(2, 4, 8, 8))
+    with pytest.raises(ValueError, match=r"Conv1d\(2, 4.*\(N, 2, L\).*\(2, 2, 3, 3\)"):
+        Conv1d(2, 4, 3)(cr.randn(2, 2, 3, 3))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: F.conv2d(cr.randn(2, 3, 5), cr.randn(4, 3, 3)), "weight must have 4 dims"),
+    (lambda: F.conv2d(cr.randn(2, 3, 5, 5), cr.randn(4, 2, 3, 3)), "3 channels"),
+    (lambda: F.conv2d(cr.randn(2, 4, 5, 5), cr.randn(3, 2, 3, 3), groups=2), "divisible by groups"),
+    (lambda: F.conv2d(cr.randn(1, 1, 2, 2), cr.randn(1, 1, 3, 3)), "larger than the padded input"),
+    (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(1, 1, 3, 3), stride=2, padding="same"), "same"),
+    (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(1, 1, 3, 3), padding="full"), "padding must be"),
+    (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(2, 1, 3, 3), cr.randn(3)), "bias"),
+    (lambda: F.conv1d(cr.randn(1, 2, 5, 5), cr.randn(2, 2, 3)), r"\(N, C, L\)"),
+    (lambda: Conv2d(3, 4, 3, groups=2), "divisible by groups"),
+    (lambda: Conv2d(3, 4, 3, padding_mode="mirror"), "padding_mode"),
+])
+def test_clear_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_dtype_mismatch_is_an_error():
+    with pytest.raises(TypeError, match="dtype"):
+        F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(1, 1, 2, 2, dtype=cr.float64))

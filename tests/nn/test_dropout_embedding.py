@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+from helpers import check_grad, compare_modules, compare_with_torch
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+
+
+# ---- dropout ----
+
+def test_dropout_train_scales_and_eval_is_identity():
+    cr.manual_seed(0)
+    drop = nn.Dropout(0.25)
+    x = cr.ones(200, 500, requires_grad=True)
+    y = drop(x)
+    kept = y.numpy() != 0
+    assert y.dtype == cr.float32
+    assert abs(kept.mean() - 0.75) < 0.01
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)   # inverted scaling
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())           # same mask backward
+    drop.eval()
+    assert drop(x) is x
+    assert repr(drop) == repr(torch.nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"
+
+
+def test_dropout_reproducible_and_edge_probabilities():
+    cr.manual_seed(5)
+    a = F.dropout(cr.ones(10, 10), 0.5).numpy()
+    cr.manual_seed(5)
+    np.testing.assert_array_equal(a, F.dropout(cr.ones(10, 10), 0.5).numpy())
+    x = cr.randn(3, 3, requires_grad=True)
+    assert F.dropout(x, 0.0) is x and F.dropout(x, 0.9, training=False) is x
+    y = F.dropout(x, 1.0)
+    assert np.all(y.numpy() == 0)
+    y.sum().backward()
+    assert np.all(x.grad.numpy() == 0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout(1.5)
+
+
+def test_dropout_gradcheck_with_fixed_mask():
+    x = np.random.default_rng(0).standard_normal((4, 4))
+
+    def fn(t):
+        cr.manual_seed(11)          # same mask on every evaluation
+        return F.dropout(t, 0.3)
+    check_grad(fn, x)
+
+
+# ---- embedding ----
+
+@pytest.mark.parametrize("padding_idx", [None, 0, -1])
+def test_embedding_matches_torch(padding_idx):
+    idx = np.array([[0, 2, 4, 2], [9, 0, 1, 2]])
+    ours = nn.Embedding(10, 3, padding_idx=padding_idx)
+    theirs = torch.nn.Embedding(10, 3, padding_idx=padding_idx)
+    out, *_ = compare_modules(ours, theirs, [idx])
+    assert out[0].shape == (2, 4, 3) and out[0].dtype == cr.float32
+    assert repr(ours) == repr(theirs)
+    if padding_idx is not None:
+        assert np.all(ours.weight.grad.numpy()[padding_idx] == 0)
+
+
+def test_embedding_default_init_and_padding_row():
+    cr.manual_seed(0)
+    emb = nn.Embedding(1000, 64, padding_idx=3)
+    w = emb.weight.numpy()
+    assert np.all(w[3] == 0)
+    assert abs(np.delete(w, 3, 0).std() - 1.0) < 0.02
+
+
+def test_embedding_gradient_accumulates_repeated_rows():
+    emb = nn.Embedding(4, 2)
+    emb(cr.tensor([1, 1, 3, 1])).sum().backward()
+    np.testing.assert_allclose(emb.weight.grad.numpy(), [[0, 0], [3, 3], [0, 0], [1, 1]])
+    check_grad(lambda w: F.embedding(cr.tensor([[0, 2], [2, 2]]), w),
+               np.random.default_rng(0).standard_normal((3, 2)))
+
+
+def test_embedding_errors_and_from_pretrained():
+    emb = nn.Embedding(5, 2)
+    with pytest.raises(IndexError, match="index 5 is out of range for 5 embeddings"):
+        emb(cr.tensor([0, 5]))
+    with pytest.raises(TypeError, match="integer"):
+        emb(cr.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="padding_idx"):
+        nn.Embedding(5, 2, padding_idx=5)
+    table = cr.randn(4, 3)
+    frozen = nn.Embedding.from_pretrained(table)
+    assert not frozen.weight.requires_grad
+    np.testing.assert_array_equal(frozen(cr.tensor([2])).numpy(), table.numpy()[[2]])
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+
+
+# ---- one_hot ----
+
+def test_one_hot_matches_torch():
+    idx = np.array([[0, 3], [2, 1]])
+    compare_with_torch(F.one_hot, torch.nn.functional.one_hot, [idx], grad=False)
+    compare_with_torch(lambda t: F.one_hot(t, 6), lambda t: torch.nn.functional.one_hot(t, 6),
+                       [idx], grad=False)
+    with pytest.raises(ValueError, match="out of range"):
+        F.one_hot(cr.tensor([3]), 2)
+    with pytest.raises(TypeError, match="integer"):
+        F.one_hot(cr.tensor([1.0]))
+
+
+def test_pad_and_linear_reexported():
+    assert F.pad is cr.pad and F.linear is cr.linear
+    compare_with_torch(lambda x: F.pad(x, (1, 2)), lambda x: torch.nn.functional.pad(x, (1, 2)),
+                       [np.ones((2, 3), np.float32)])

@@ -1,0 +1,267 @@
+import numpy as np
+import pytest
+from helpers import check_grad, compare_with_torch
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+RNG = np.random.default_rng(0)
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def _f32(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+# ---- regression losses ----
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ours, theirs, kwargs", [
+    (nn.MSELoss, torch.nn.MSELoss, {}),
+    (nn.L1Loss, torch.nn.L1Loss, {}),
+    (nn.HuberLoss, torch.nn.HuberLoss, {"delta": 0.7}),
+    (nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.5}),
+    (nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.0}),
+])
+def test_regression_losses_match_torch(ours, theirs, kwargs, reduction):
+    x, y = _f32(6, 3), _f32(6, 3)
+    out, *_ = compare_with_torch(ours(reduction=reduction, **kwargs),
+                                 theirs(reduction=reduction, **kwargs), [x, y])
+    assert out[0].dtype == cr.float32
+
+
+@pytest.mark.parametrize("fn", [
+    F.mse_loss, F.l1_loss, lambda x, y: F.huber_loss(x, y, delta=0.5),
+    lambda x, y: F.smooth_l1_loss(x, y, beta=0.8, reduction="sum")])
+def test_regression_losses_gradcheck(fn):
+    x = RNG.standard_normal((3, 4))
+    check_grad(fn, x, x + RNG.uniform(0.1, 2, x.shape) * RNG.choice([-1, 1], x.shape))
+
+
+@pytest.mark.parametrize("loss", [nn.MSELoss(), nn.L1Loss(), nn.HuberLoss(), nn.SmoothL1Loss(),
+                                  nn.BCELoss(), nn.BCEWithLogitsLoss(), nn.KLDivLoss()])
+def test_shape_mismatch_is_an_error_naming_loss_and_shapes(loss):
+    name = type(loss).__name__
+    with pytest.raises(ValueError, match=rf"{name}: input shape \(4, 1\) and target shape \(4,\)"):
+        loss(cr.rand(4, 1) * 0.5, cr.rand(4) * 0.5)
+
+
+def test_functional_shape_mismatch_and_bad_reduction():
+    with pytest.raises(ValueError, match=r"mse_loss: input shape \(4, 1\).*\(4,\)"):
+        F.mse_loss(cr.zeros(4, 1), cr.zeros(4))
+    with pytest.raises(ValueError, match="reduction"):
+        F.mse_loss(cr.zeros(4), cr.zeros(4), reduction="avg")
+    with pytest.raises(ValueError, match="reduction"):
+        nn.CrossEntropyLoss(reduction="batchmean")
+
+
+def test_float64_target_does_not_upcast_float32_input():
+    out = F.mse_loss(cr.zeros(3, requires_grad=True), np.ones(3))
+    assert out.dtype == cr.float32
+
+
+def test_legacy_size_average_reduce_flags():
+    x, y = cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.0])
+    assert nn.MSELoss(reduce=False)(x, y).shape == (2,)
+    assert nn.MSELoss(size_average=False).reduction == "sum"
+
+
+# ---- cross-entropy ----
+
+CE_CASES = [
+    dict(),
+    dict(weight=True),
+    dict(ignore_index=1),
+    dict(weight=True, ignore_index=2),
+    dict(label_smoothing=0.2),
+    dict(label_smoothing=0.1, weight=True),
+    dict(label_smoothing=0.3, weight=True, ignore_index=0),
+]
+
+
+def _ce_kwargs(case, reduction, n_classes, lib):
+    kw = dict(case, reduction=reduction)
+    if kw.pop("weight", False):
+        w = np.linspace(0.5, 2.0, n_classes).astype(np.float32)
+        kw["weight"] = cr.tensor(w) if lib == "cr" else torch.tensor(w)
+    return kw
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", CE_CASES, ids=lambda c: "-".join(c) or "plain")
+@pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5), (2, 4, 3, 2)])
+def test_cross_entropy_class_indices_match_torch(case, reduction, shape):
+    x = _f32(*shape)
+    t = RNG.integers(0, shape[1], (shape[0],) + shape[2:])
+    ours = nn.CrossEntropyLoss(**_ce_kwargs(case, reduction, shape[1], "cr"))
+    theirs = torch.nn.CrossEntropyLoss(**_ce_kwargs(case, reduction, shape[1], "torch"))
+    out, *_ = compare_with_torch(ours, theirs, [x, t])
+    assert out[0].dtype == cr.float32
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", [dict(), dict(weight=True), dict(label_smoothing=0.25),
+                                  dict(weight=True, label_smoothing=0.1)],
+                         ids=lambda c: "-".join(c) or "plain")
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4)])
+def test_cross_entropy_probabilities_match_torch(case, reduction, shape):
+    x = _f32(*shape)
+    p = np.exp(_f32(*shape))
+    p /= p.sum(1, keepdims=True)
+    ours = lambda x, p: F.cross_entropy(x, p, **_ce_kwargs(case, reduction, shape[1], "cr"))  # noqa: E731
+    theirs = lambda x, p: TF.cross_entropy(x, p, **_ce_kwargs(case, reduction, shape[1], "torch"))  # noqa: E731
+    compare_with_torch(ours, theirs, [x, p])      # gradients w.r.t. the target too
+
+
+def test_cross_entropy_unbatched_and_all_ignored():
+    x, t = _f32(5), np.array(3)
+    compare_with_torch(F.cross_entropy, TF.cross_entropy, [x, t])
+    ours = F.cross_entropy(cr.tensor(_f32(2, 3)), cr.tensor([-100, -100]))
+    assert np.isnan(ours.item())                   # 0 / 0, as in torch
+
+
+def test_cross_entropy_gradcheck_and_second_derivatives():
+    x = RNG.standard_normal((4, 3))
+    t = np.array([0, 2, 1, 2])
+    check_grad(lambda x: F.cross_entropy(x, cr.tensor(t), label_smoothing=0.1,
+                                         weight=cr.tensor([1.0, 2.0, 0.5], dtype=cr.float64)),
+               x, gradgrad=True)
+    p = np.abs(RNG.standard_normal((4, 3))) + 0.1
+    check_grad(lambda x, p: F.cross_entropy(x, p, reduction="none"), x, p / p.sum(1, keepdims=True),
+               gradgrad=True)
+
+
+def test_cross_entropy_errors():
+    x = cr.randn(4, 3)
+    with pytest.raises(IndexError, match="target class 3 is out of bounds for 3 classes"):
+        F.cross_entropy(x, cr.tensor([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"target shape \(3,\) does not match input shape \(4, 3\)"):
+        F.cross_entropy(x, cr.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="probability target shape"):
+        F.cross_entropy(x, cr.rand(4, 2))
+    with pytest.raises(ValueError, match=r"weight must have shape \(3,\)"):
+        F.cross_entropy(x, cr.tensor([0, 1, 2, 0]), weight=cr.ones(4))
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    x = cr.tensor([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]], requires_grad=True)
+    loss = F.cross_entropy(x, cr.tensor([1, 1]))
+    loss.backward()
+    assert np.isfinite(loss.item()) and abs(loss.item() - 1000.0) < 1e-3
+    assert np.all(np.isfinite(x.grad.numpy()))
+
+
+# ---- NLL ----
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", [dict(), dict(weight=True), dict(ignore_index=1),
+                                  dict(weight=True, ignore_index=0)],
+                         ids=lambda c: "-".join(c) or "plain")
+def test_nll_loss_matches_torch(case, reduction):
+    x = np.log(np.abs(_f32(5, 4, 2)) + 0.1)
+    t = RNG.integers(0, 4, (5, 2))
+    ours = nn.NLLLoss(**_ce_kwargs(case, reduction, 4, "cr"))
+    theirs = torch.nn.NLLLoss(**_ce_kwargs(case, reduction, 4, "torch"))
+    compare_with_torch(ours, theirs, [x, t])
+    check_grad(lambda x: F.nll_loss(x, cr.tensor(t), reduction=reduction), x.astype(np.float64))
+
+
+def test_log_softmax_plus_nll_equals_cross_entropy():
+    x, t = cr.randn(6, 5), cr.tensor([0, 1, 2, 3, 4, 0])
+    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), t).item(),
+                               F.cross_entropy(x, t).item(), rtol=1e-6)
+
+
+# ---- binary cross-entropy ----
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_matches_torch(reduction):
+    p = RNG.uniform(0.02, 0.98, (4, 3)).astype(np.float32)
+    y = RNG.uniform(0, 1, (4, 3)).astype(np.float32)
+    w = RNG.uniform(0.5, 2, (3,)).astype(np.float32)
+    compare_with_torch(lambda p, y: F.binary_cross_entropy(p, y, cr.tensor(w), reduction=reduction),
+                       lambda p, y: TF.binary_cross_entropy(p, y, torch.tensor(w), reduction=reduction),
+                       [p, y])
+    check_grad(lambda p, y: F.binary_cross_entropy(p, y, reduction=reduction), p, y)
+
+
+def test_bce_clamps_log_like_torch_and_checks_range():
+    p, y = np.array([0.0, 1.0, 0.5], np.float32), np.array([1.0, 0.0, 1.0], np.float32)
+    out, *_ = compare_with_torch(nn.BCELoss(reduction="none"), torch.nn.BCELoss(reduction="none"),
+                                 [p, y], grad=False)
+    np.testing.assert_allclose(out[0].numpy()[:2], [100, 100])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.binary_cross_entropy(cr.tensor([1.5]), cr.tensor([1.0]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weights", [False, True])
+def test_bce_with_logits_matches_torch(reduction, weights):
+    x, y = _f32(5, 3) * 3, RNG.uniform(0, 1, (5, 3)).astype(np.float32)
+    kw_c, kw_t = {"reduction": reduction}, {"reduction": reduction}
+    if weights:
+        w, pw = RNG.uniform(0.5, 2, (5, 1)).astype(np.float32), np.array([1.0, 3.0, 0.5], np.float32)
+        kw_c.update(weight=cr.tensor(w), pos_weight=cr.tensor(pw))
+        kw_t.update(weight=torch.tensor(w), pos_weight=torch.tensor(pw))
+    compare_with_torch(nn.BCEWithLogitsLoss(**kw_c), torch.nn.BCEWithLogitsLoss(**kw_t), [x, y])
+    check_grad(lambda x, y: F.binary_cross_entropy_with_logits(
+        x, y, reduction=reduction, pos_weight=cr.tensor([1.0, 3.0, 0.5], dtype=cr.float64)),
+        x, y, gradgrad=True)
+
+
+def test_bce_with_logits_finite_at_1000():
+    x = np.array([1000.0, -1000.0, 1000.0, -1000.0], np.float32)
+    y = np.array([1.0, 1.0, 0.0, 0.0], np.float32)
+    out, _, xc, _ = compare_with_torch(
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, reduction="none"), [x, y])
+    np.testing.assert_allclose(out[0].numpy(), [0, 1000, 1000, 0])
+    assert np.all(np.isfinite(xc[0].grad.numpy()))
+
+
+def test_loss_buffers_in_state_dict_like_torch():
+    w = np.ones(3, np.float32)
+    assert list(nn.CrossEntropyLoss(weight=cr.tensor(w)).state_dict()) == \
+        list(torch.nn.CrossEntropyLoss(weight=torch.tensor(w)).state_dict()) == ["weight"]
+    assert list(nn.BCEWithLogitsLoss(pos_weight=cr.tensor(w)).state_dict()) == \
+        list(torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(w)).state_dict())
+    assert list(nn.CrossEntropyLoss().state_dict()) == []
+
+
+# ---- KL divergence ----
+
+@pytest.mark.filterwarnings("ignore:reduction")
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(reduction, log_target):
+    x = np.log(RNG.dirichlet(np.ones(4), 5)).astype(np.float32)
+    t = RNG.dirichlet(np.ones(4), 5).astype(np.float32)
+    if log_target:
+        t = np.log(t).astype(np.float32)
+    compare_with_torch(nn.KLDivLoss(reduction=reduction, log_target=log_target),
+                       torch.nn.KLDivLoss(reduction=reduction, log_target=log_target), [x, t])
+
+
+def test_kl_div_zero_target_is_zero_not_nan():
+    x = np.log(np.full((1, 2), 0.5, np.float32))
+    t = np.array([[0.0, 1.0]], np.float32)
+    out = F.kl_div(cr.tensor(x, requires_grad=True), cr.tensor(t), reduction="none")
+    np.testing.assert_allclose(out.numpy(), [[0.0, np.log(2)]], rtol=1e-6)
+    np.testing.assert_allclose(out.numpy(), TF.kl_div(torch.tensor(x), torch.tensor(t),
+                                                      reduction="none").numpy(), rtol=1e-6)
+
+
+def test_every_loss_keeps_float32():
+    x, y = cr.rand(4, 3, requires_grad=True), cr.rand(4, 3)
+    losses = [F.mse_loss(x, y), F.l1_loss(x, y), F.huber_loss(x, y), F.smooth_l1_loss(x, y),
+              F.binary_cross_entropy(x, y), F.binary_cross_entropy_with_logits(x, y),
+              F.kl_div(x, y, reduction="batchmean"), F.cross_entropy(x, cr.tensor([0, 1, 2, 0])),
+              F.nll_loss(x, cr.tensor([0, 1, 2, 0])), F.cross_entropy(x, y)]
+    for loss in losses:
+        assert loss.dtype == cr.float32
+        x.grad = None
+        loss.backward()
+        assert x.grad.dtype == cr.float32

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+from helpers import assert_state_dicts_match, check_grad, compare_modules, copy_torch_to_cr
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+RNG = np.random.default_rng(0)
+
+
+def _randomize(torch_module):
+    """Non-trivial affine parameters, so that their gradients and effect are tested."""
+    with torch.no_grad():
+        for p in torch_module.parameters():
+            p.copy_(torch.tensor(RNG.standard_normal(tuple(p.shape)).astype(np.float32)))
+    return torch_module
+
+
+# ---- LayerNorm ----
+
+@pytest.mark.parametrize("shape, normalized", [((4, 6), 6), ((2, 3, 5), (5,)), ((2, 3, 4), (3, 4))])
+@pytest.mark.parametrize("kwargs", [{}, {"elementwise_affine": False}, {"bias": False}])
+def test_layer_norm_matches_torch(shape, normalized, kwargs):
+    x = (RNG.standard_normal(shape) * 3 + 1).astype(np.float32)
+    ours, theirs = nn.LayerNorm(normalized, **kwargs), _randomize(torch.nn.LayerNorm(normalized, **kwargs))
+    out, *_ = compare_modules(ours, theirs, [x], atol=1e-5, rtol=1e-4)
+    assert out[0].dtype == cr.float32
+    assert repr(ours) == repr(theirs)
+
+
+def test_layer_norm_gradcheck_and_second_derivatives():
+    x, w, b = RNG.standard_normal((3, 4)), RNG.standard_normal(4), RNG.standard_normal(4)
+    check_grad(lambda x, w, b: F.layer_norm(x, (4,), w, b), x, w, b, gradgrad=True)
+    check_grad(lambda x: F.layer_norm(x, (2, 4)), RNG.standard_normal((2, 2, 4)))
+
+
+def test_layer_norm_shape_errors():
+    with pytest.raises(ValueError, match=r"does not end with normalized_shape \(5,\)"):
+        nn.LayerNorm(5)(cr.randn(2, 4))
+    with pytest.raises(ValueError, match="weight shape"):
+        F.layer_norm(cr.randn(2, 4), (4,), cr.ones(3))
+
+
+# ---- BatchNorm ----
+
+BN_CASES = [
+    (nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 3)),
+    (nn.BatchNorm1d, torch.nn.BatchNorm1d, (4, 3, 5)),
+    (nn.BatchNorm2d, torch.nn.BatchNorm2d, (4, 3, 5, 2)),
+]
+
+
+@pytest.mark.parametrize("ours_cls, theirs_cls, shape", BN_CASES)
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": None}, {"momentum": 0.3, "affine": False},
+                                    {"track_running_stats": False}, {"bias": False}])
+def test_batch_norm_train_then_eval_matches_torch(ours_cls, theirs_cls, shape, kwargs):
+    ours, theirs = ours_cls(3, **kwargs), _randomize(theirs_cls(3, **kwargs))
+    assert_state_dicts_match(ours, theirs)
+    copy_torch_to_cr(theirs, ours)
+    for step in range(4):                      # running stats follow torch's step after step
+        x = (RNG.standard_normal(shape) * (step + 1) + step).astype(np.float32)
+        compare_modules(ours, theirs, [x], copy=None, atol=1e-4, rtol=1e-4)
+        for name, buf in theirs.named_buffers():
+            np.testing.assert_allclose(ours.get_buffer(name).numpy(), buf.numpy(), rtol=1e-5,
+                                       atol=1e-6, err_msg=name)
+        ours.zero_grad()
+        theirs.zero_grad()
+    ours.eval()
+    theirs.eval()
+    x = RNG.standard_normal(shape).astype(np.float32)
+    out, *_ = compare_modules(ours, theirs, [x], copy=None, atol=1e-4, rtol=1e-4)
+    assert out[0].dtype == cr.float32
+    assert repr(ours) == repr(theirs)
+
+
+def test_batch_norm_eval_does_not_update_and_train_does():
+    bn = nn.BatchNorm1d(2)
+    bn.eval()
+    bn(cr.randn(5, 2))
+    assert bn.num_batches_tracked.item() == 0 and np.all(bn.running_mean.numpy() == 0)
+    bn.train()
+    x = cr.randn(5, 2) + 3
+    bn(x)
+    assert bn.num_batches_tracked.item() == 1
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * x.numpy().mean(0), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(),
+                               0.9 + 0.1 * x.numpy().var(0, ddof=1), rtol=1e-5)   # unbiased
+
+
+def test_batch_norm_state_dict_names():
+    assert list(nn.BatchNorm2d(4).state_dict()) == ["weight", "bias", "running_mean",
+                                                    "running_var", "num_batches_tracked"]
+    assert list(nn.BatchNorm1d(4, track_running_stats=False, affine=False).state_dict()) == []
+    assert nn.BatchNorm2d(4).num_batches_tracked.dtype == cr.int64
+
+
+def test_batch_norm_gradcheck_train_and_eval_and_second_derivatives():
+    x, w, b = RNG.standard_normal((4, 3, 2)), RNG.standard_normal(3), RNG.standard_normal(3)
+    check_grad(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b,
+               gradgrad=True)
+    rm, rv = cr.tensor(RNG.standard_normal(3)), cr.tensor(RNG.uniform(0.5, 2, 3))
+    check_grad(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), x, w, b,
+               gradgrad=True)
+
+
+def test_batch_norm_errors():
+    with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4D \(N, C, H, W\) input, got shape \(2, 3\)"):
+        nn.BatchNorm2d(3)(cr.randn(2, 3))
+    with pytest.raises(ValueError, match="has 4 channels"):
+        nn.BatchNorm1d(3)(cr.randn(2, 4))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm1d(3)(cr.randn(1, 3))
+    nn.BatchNorm1d(3).eval()(cr.randn(1, 3))   # fine in eval mode
+
+
+def test_batch_norm_double():
+    bn = nn.BatchNorm1d(3).double()
+    out = bn(cr.randn(4, 3, dtype=cr.float64))
+    assert out.dtype == cr.float64 and bn.running_mean.dtype == cr.float64

@@ -1,0 +1,291 @@
+"""RNN / LSTM / GRU layers and cells against PyTorch with the same weights."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd import gradcheck, gradgradcheck
+from chainrule.nn.functional import _rnn as R
+from chainrule.nn.modules import rnn as M
+
+torch = pytest.importorskip("torch")
+rng = np.random.default_rng(2)
+T, B, I, H = 5, 3, 4, 6
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    # PyTorch's multi-threaded LSTM kernels spin for ~0.3 s per call on a busy machine.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _both(shape):
+    a = rng.standard_normal(shape).astype(np.float32)
+    return cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def _close(ours, theirs, tol=1e-4):
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours.data, theirs, atol=tol, rtol=tol)
+
+
+def _twins(name, *args, **kwargs):
+    """Our module and PyTorch's with the same weights (copied from PyTorch's)."""
+    ours, theirs = getattr(M, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
+    for (_, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        p.data[...] = tp.detach().numpy()
+    return ours, theirs
+
+
+def _loss(outputs, weights):
+    """Sum of <output, fixed random weight> over a nest of outputs (works for both libraries)."""
+    if isinstance(outputs, (tuple, list)):
+        return sum(_loss(o, w) for o, w in zip(outputs, weights))
+    return (outputs * weights).sum()
+
+
+def _random_like(outputs):
+    if isinstance(outputs, (tuple, list)):
+        return [_random_like(o) for o in outputs]
+    return rng.standard_normal(tuple(outputs.shape)).astype(np.float32)
+
+
+def _as(weights, lib):
+    if isinstance(weights, list):
+        return [_as(w, lib) for w in weights]
+    return cr.tensor(weights) if lib == "cr" else torch.tensor(weights)
+
+
+def _flat(outputs):
+    if not isinstance(outputs, (tuple, list)):
+        return [outputs]
+    return [leaf for o in outputs for leaf in _flat(o)]
+
+
+def _check_against_torch(m, tm, x, tx, hx=None, thx=None, states=()):
+    out, tout = m(x, hx), tm(tx, thx)
+    w = _random_like(tout)
+    _loss(out, _as(w, "cr")).backward()
+    _loss(tout, _as(w, "torch")).backward()
+    for a, b in zip(_flat(out), _flat(tout)):
+        _close(a, b)
+        assert a.dtype == np.float32
+    _close(x.grad, tx.grad)
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        _close(p.grad, tp.grad)
+    for ours, theirs in states:
+        _close(ours.grad, theirs.grad)
+
+
+LAYER_GRID = list(itertools.product(["RNN", "LSTM", "GRU"], [1, 2], [False, True], [False, True]))
+
+
+@pytest.mark.parametrize("name,layers,batch_first,with_state", LAYER_GRID)
+def test_layers_match_torch(name, layers, batch_first, with_state):
+    m, tm = _twins(name, I, H, num_layers=layers, batch_first=batch_first)
+    x, tx = _both((B, T, I) if batch_first else (T, B, I))
+    hx = thx = None
+    states = []
+    if with_state:
+        h0, th0 = _both((layers, B, H))
+        states.append((h0, th0))
+        hx, thx = h0, th0
+        if name == "LSTM":
+            c0, tc0 = _both((layers, B, H))
+            states.append((c0, tc0))
+            hx, thx = (h0, c0), (th0, tc0)
+    _check_against_torch(m, tm, x, tx, hx, thx, states)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_bidirectional_and_no_bias_match_torch(name):
+    m, tm = _twins(name, I, H, num_layers=2, bidirectional=True, bias=False)
+    x, tx = _both((T, B, I))
+    _check_against_torch(m, tm, x, tx)
+
+
+def test_relu_rnn_matches_torch():
+    m, tm = _twins("RNN", I, H, nonlinearity="relu", num_layers=2)
+    x, tx = _both((T, B, I))
+    _check_against_torch(m, tm, x, tx)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_unbatched_sequence_matches_torch(name):
+    m, tm = _twins(name, I, H, num_layers=2)
+    x, tx = _both((T, I))
+    h0, th0 = _both((2, H))
+    if name == "LSTM":
+        c0, tc0 = _both((2, H))
+        _check_against_torch(m, tm, x, tx, (h0, c0), (th0, tc0), [(h0, th0), (c0, tc0)])
+    else:
+        _check_against_torch(m, tm, x, tx, h0, th0, [(h0, th0)])
+
+
+@pytest.mark.parametrize("name,kwargs", [("RNNCell", {}), ("RNNCell", dict(nonlinearity="relu")),
+                                         ("LSTMCell", {}), ("GRUCell", {}), ("GRUCell", dict(bias=False))])
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("batched", [True, False])
+def test_cells_match_torch(name, kwargs, with_state, batched):
+    m, tm = _twins(name, I, H, **kwargs)
+    assert m.extra_repr() == tm.extra_repr()
+    x, tx = _both((B, I) if batched else (I,))
+    hx = thx = None
+    states = []
+    if with_state:
+        hx, thx = _both((B, H) if batched else (H,))
+        states.append((hx, thx))
+        if name == "LSTMCell":
+            c, tc = _both((B, H) if batched else (H,))
+            states.append((c, tc))
+            hx, thx = (hx, c), (thx, tc)
+    _check_against_torch(m, tm, x, tx, hx, thx, states)
+
+
+def test_parameter_names_shapes_and_repr_match_torch():
+    for args, kwargs in [((3, 5), {}), ((3, 5, 3), dict(bidirectional=True, batch_first=True)),
+                         ((2, 4), dict(bias=False, dropout=0.5, num_layers=2))]:
+        for name in ("RNN", "LSTM", "GRU"):
+            m, tm = M.__dict__[name](*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+            assert [(k, p.shape) for k, p in m.named_parameters()] == \
+                [(k, tuple(p.shape)) for k, p in tm.named_parameters()]
+            assert m.extra_repr() == tm.extra_repr()
+            assert set(m.state_dict()) == set(tm.state_dict())
+
+
+def test_default_init_bounds():
+    cr.manual_seed(0)
+    for m in (M.LSTM(3, 16, num_layers=2), M.GRUCell(3, 16)):
+        values = np.concatenate([p.data.ravel() for p in m.parameters()])
+        bound = 1 / math.sqrt(16)
+        assert np.abs(values).max() <= bound and np.abs(values).max() > 0.95 * bound
+        assert all(p.dtype == np.float32 for p in m.parameters())
+
+
+# ---- gradient checks in float64 ----
+
+def _t64(*shape):
+    return cr.tensor(rng.standard_normal(shape) * 0.5, dtype=cr.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("mode,gates", [("RNN_TANH", 1), ("LSTM", 4), ("GRU", 3)])
+def test_gradcheck_two_layer_sequences(mode, gates):
+    h = 2
+    ws = [(_t64(gates * h, 3), _t64(gates * h, h), _t64(gates * h), _t64(gates * h)),
+          (_t64(gates * h, h), _t64(gates * h, h), None, None)]
+    x, h0, c0 = _t64(4, 2, 3), _t64(2, 2, h), _t64(2, 2, h)
+
+    def run(x, h0, c0, *flat):
+        weights = [tuple(flat[:4]), tuple(flat[4:6]) + (None, None)]
+        out, hn = R.recurrent(mode, x, (h0, c0) if mode == "LSTM" else h0, weights, num_layers=2)
+        return (out,) + (tuple(hn) if mode == "LSTM" else (hn,))
+
+    flat = ws[0] + ws[1][:2]
+    assert gradcheck(run, (x, h0, c0) + flat)
+
+
+def test_second_derivatives_of_cells():
+    xg, hh, c = _t64(3, 8), _t64(3, 8), _t64(3, 2)
+    assert gradgradcheck(R.lstm_cell_core, (xg, hh, c))
+    xg, hh, h = _t64(3, 6), _t64(3, 6), _t64(3, 2)
+    assert gradgradcheck(R.gru_cell_core, (xg, hh, h))
+
+
+def test_split_steps_values_and_gradient():
+    seq = _t64(7, 2, 3)
+    steps = R.split_steps(seq)
+    assert len(steps) == 7
+    for t, s in enumerate(steps):
+        np.testing.assert_array_equal(s.data, seq.data[t])
+    cr.stack(steps[::-1]).sum().backward()
+    np.testing.assert_array_equal(seq.grad.data, np.ones((7, 2, 3)))
+
+
+# ---- per-step hidden states for diagnostics ----
+
+def test_record_steps_exposes_per_step_states_with_torch_gradients():
+    m, tm = _twins("LSTM", I, H)
+    cell = torch.nn.LSTMCell(I, H)
+    with torch.no_grad():
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, kind).copy_(getattr(tm, kind + "_l0"))
+    x, tx = _both((T, B, I))
+    m.record_steps = True
+    out, _ = m(x)
+    hs = m.last_hidden_states[0]
+    assert len(m.last_hidden_states) == 1 and len(hs) == T and len(m.last_cell_states[0]) == T
+    for h in hs:
+        h.retain_grad()
+    (out[-1] ** 2).sum().backward()        # only the last output: gradient flows back in time
+    th, tc, th_list = torch.zeros(B, H), torch.zeros(B, H), []
+    for t in range(T):
+        th, tc = cell(tx[t], (th, tc))
+        th.retain_grad()
+        th_list.append(th)
+    (th ** 2).sum().backward()
+    for ours, theirs in zip(hs, th_list):
+        _close(ours, theirs)
+        _close(ours.grad, theirs.grad)
+
+
+def test_record_steps_off_keeps_nothing():
+    m = M.GRU(I, H, num_layers=2, record_steps=False)
+    m(cr.randn(T, B, I))
+    assert m.last_hidden_states is None
+    m.record_steps = True
+    m(cr.randn(T, B, I))
+    assert [len(s) for s in m.last_hidden_states] == [T, T]
+    assert m.last_cell_states is None
+
+
+# ---- dropout between layers ----
+
+def test_dropout_between_layers_only_in_training():
+    cr.manual_seed(0)
+    m = M.LSTM(I, H, num_layers=2, dropout=0.5)
+    x = cr.randn(T, B, I)
+    m.eval()
+    a, b = m(x)[0], m(x)[0]
+    np.testing.assert_array_equal(a.data, b.data)
+    m.train()
+    cr.manual_seed(1)
+    c = m(x)[0]
+    cr.manual_seed(1)
+    d = m(x)[0]
+    np.testing.assert_array_equal(c.data, d.data)           # reproducible under manual_seed
+    assert np.abs(c.data - a.data).max() > 1e-3              # and different from eval mode
+
+
+def test_dropout_with_one_layer_warns():
+    with pytest.warns(UserWarning, match="dropout"):
+        M.GRU(I, H, dropout=0.3)
+
+
+# ---- errors ----
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: M.LSTM(10, 20)(cr.randn(5, 3, 8)), r"LSTM\(10, 20\).*10 features.*\(5, 3, 8\)"),
+    (lambda: M.GRU(4, 6)(cr.randn(5, 3, 4, 1)), r"GRU\(4, 6\).*\(seq_len, batch, input_size\)"),
+    (lambda: M.RNN(4, 6)(cr.randn(5, 3, 4), cr.zeros(2, 3, 6)), r"RNN\(4, 6\).*h0.*\(1, 3, 6\).*\(2, 3, 6\)"),
+    (lambda: M.LSTM(4, 6)(cr.randn(5, 3, 4), cr.zeros(1, 3, 6)), r"\(h0, c0\)"),
+    (lambda: M.LSTM(4, 6)(cr.randn(5, 3, 4), (cr.zeros(1, 3, 6), cr.zeros(1, 2, 6))), "c0"),
+    (lambda: M.LSTMCell(4, 6)(cr.randn(3, 5)), r"LSTMCell\(4, 6\).*\(batch, 4\).*\(3, 5\)"),
+    (lambda: M.GRUCell(4, 6)(cr.randn(3, 4), cr.zeros(2, 6)), r"hidden state.*\(3, 6\).*\(2, 6\)"),
+    (lambda: M.RNN(4, 6, nonlinearity="sigmoid"), "nonlinearity"),
+])
+def test_clear_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_float64_module():
+    m = M.GRU(I, H, dtype=cr.float64)
+    out, h = m(cr.randn(T, B, I, dtype=cr.float64))
+    assert out.dtype == h.dtype == np.float64

@@ -1,0 +1,49 @@
+"""Smoke test of the benchmark suite: ``python -m benchmarks --quick`` runs and reports.
+
+No timing is asserted (CI machines are noisy); only that every case runs, both libraries agree
+on the first losses, and the table and the --out files are written.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--threads", "1",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    return done, out
+
+
+def test_quick_suite_exits_cleanly(quick_run):
+    done, _ = quick_run
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_quick_suite_prints_the_table(quick_run):
+    done, _ = quick_run
+    assert "ratio cr/torch" in done.stdout
+    for key in ("1-b32", "1-b256", "2", "3", "4", "5", "6-1-b32", "6-2"):
+        assert any(line.startswith(key + " ") for line in done.stdout.splitlines()), key
+    assert "Per-op overhead" in done.stdout
+    assert "ERROR" not in done.stdout
+
+
+def test_quick_suite_writes_json_and_markdown(quick_run):
+    _, out = quick_run
+    results = json.loads(out.with_name("results.json").read_text())
+    run = results["runs"][0]
+    assert run["threads"] == 1
+    cases = {c["key"]: c for c in run["cases"]}
+    assert cases["2"]["chainrule_steps_s"] > 0 and cases["2"]["torch_steps_s"] > 0
+    assert cases["3"]["chainrule_peak_bytes"] > 0
+    assert "| case |" in out.with_name("results.md").read_text()
