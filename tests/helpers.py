@@ -95,12 +95,13 @@ def _compare_input_grads(cr_in, t_in, cr_out, t_out, seed, atol, rtol):
 
 
 def assert_grads_close(cr_grad, torch_grad, what, atol=1e-5, rtol=1e-4):
-    """Gradients equal, where a missing gradient (None) on one side means zeros."""
+    """Gradients equal in value, shape and dtype; a missing gradient (None) means zeros."""
     if torch_grad is None and cr_grad is None:
         return
     ref = np.zeros_like(_to_numpy(cr_grad)) if torch_grad is None else _to_numpy(torch_grad)
     got = np.zeros_like(ref) if cr_grad is None else _to_numpy(cr_grad)
     assert got.shape == ref.shape, f"gradient of {what}: shape {got.shape} vs torch {ref.shape}"
+    assert got.dtype == ref.dtype, f"gradient of {what}: dtype {got.dtype} vs torch {ref.dtype}"
     np.testing.assert_allclose(got, ref, atol=atol, rtol=rtol, err_msg=f"gradient of {what}")
 
 

@@ -316,3 +316,13 @@ def test_anomaly_error_carries_the_op_phase_and_inputs():
         with pytest.raises(cr.autograd.engine.AnomalyError) as info:
             cr.log(x)
     assert info.value.op == "Log" and info.value.phase == "forward"
+
+
+def test_gradients_of_many_slices_are_summed_correctly():
+    x = cr.randn(6, 3, requires_grad=True)
+    parts = [x[t] * (t + 1) for t in range(6)] + [x[1:3].sum(0), x[::2][0]]
+    sum(p.sum() for p in parts).backward()
+    expected = np.repeat(np.arange(1, 7, dtype=np.float32)[:, None], 3, 1)
+    expected[1:3] += 1
+    expected[0] += 1
+    np.testing.assert_allclose(x.grad.data, expected)

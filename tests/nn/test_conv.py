@@ -218,3 +218,8 @@ def test_clear_errors(call, match):
 def test_dtype_mismatch_is_an_error():
     with pytest.raises(TypeError, match="dtype"):
         F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(1, 1, 2, 2, dtype=cr.float64))
+
+
+def test_public_names():
+    assert cr.nn.Conv2d is Conv2d and cr.nn.Conv1d is Conv1d
+    assert F.conv2d is not None and F.conv1d is not None

@@ -158,3 +158,10 @@ def test_max_pool_module_return_indices():
 def test_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_public_names():
+    for name in ("MaxPool2d", "MaxPool1d", "AvgPool2d", "AvgPool1d", "AdaptiveAvgPool2d"):
+        assert getattr(cr.nn, name) is getattr(M, name)
+    for name in ("max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d"):
+        assert getattr(F, name) is getattr(P, name)

@@ -289,3 +289,8 @@ def test_float64_module():
     m = M.GRU(I, H, dtype=cr.float64)
     out, h = m(cr.randn(T, B, I, dtype=cr.float64))
     assert out.dtype == h.dtype == np.float64
+
+
+def test_public_names():
+    for name in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"):
+        assert getattr(cr.nn, name) is getattr(M, name)

@@ -102,6 +102,8 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
             g = pending.pop(node, None)
             if g is None:
                 continue
+            if type(g) is SliceGrad:
+                g = g.dense()
             out = node.out_ref()
             if out is not None and (out._hooks or out._retain):
                 g = _run_hooks(out, g, create_graph)
@@ -134,13 +136,14 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
     for t, need, gi in zip(node.inputs, node.needs, node.vjp(node, g)):
         if not need or gi is None:
             continue
-        if not create_graph and type(gi) is not np.ndarray:
+        if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
             gi = np.asarray(gi)           # NumPy returns scalars for 0-d results
         if gi.shape != t.data.shape:
             raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
                                f"{t.data.shape} (bug in the op's vjp)")
         if node.created_at is not None:
-            _check_finite(gi.data if create_graph else gi, node.name, "backward", node)
+            dense = gi.data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
+            _check_finite(dense, node.name, "backward", node)
         if t._node is not None:
             if wanted is None or t._node in wanted or t._node in targets:
                 prev = pending.get(t._node)
@@ -207,6 +210,8 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
     for leaf, g in leaf_grads.items():
         if not leaf.requires_grad:
             continue
+        if type(g) is SliceGrad:
+            g = g.dense()
         if leaf._hooks:
             g = _run_hooks(leaf, g, create_graph)
         if create_graph:
@@ -222,11 +227,44 @@ def _collect(inputs, captured, leaf_grads, allow_unused):
     result = []
     for i, t in enumerate(inputs):
         g = captured.get(t._node) if t._node is not None else leaf_grads.get(t)
+        if type(g) is SliceGrad:
+            g = g.dense()
         if g is None and not allow_unused:
             raise RuntimeError(f"One of the differentiated tensors (input {i}, shape {t.shape}) "
                                "was not used in the graph. Set allow_unused=True if this is intended.")
         result.append(None if g is None else _as_grad_tensor(g))
     return tuple(result)
+
+
+class SliceGrad:
+    """The gradient of a tensor read through slices: (index, value) parts, summed only when used.
+
+    Differentiating ``x[0], x[1], ..., x[T-1]`` (an RNN's time steps) would otherwise build and
+    add T full-size arrays, O(T^2) work; kept sparse until the node consumes it, it costs O(T).
+    """
+
+    __slots__ = ("shape", "dtype", "parts")
+    __array_ufunc__ = None       # ndarray + SliceGrad goes to __radd__
+
+    def __init__(self, shape, dtype, index, value):
+        self.shape, self.dtype, self.parts = shape, dtype, [(index, value)]
+
+    def __add__(self, other):
+        if type(other) is SliceGrad:
+            self.parts.extend(other.parts)     # both were made by this backward pass: safe
+            return self
+        out = np.array(other, dtype=np.result_type(other, self.dtype), copy=True)
+        return self._add_into(out)
+
+    __radd__ = __add__
+
+    def _add_into(self, out):
+        for index, value in self.parts:
+            out[index] += value
+        return out
+
+    def dense(self):
+        return self._add_into(np.zeros(self.shape, self.dtype))
 
 
 # ----------------------------------------------------------------------------------------------

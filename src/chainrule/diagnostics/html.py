@@ -49,7 +49,8 @@ def finding_html(f, number):
 def layer_table_html(rows):
     if not rows:
         return ""
-    keys = [k for k, _ in LAYER_COLUMNS] + [k for k in rows[0] if k not in dict(LAYER_COLUMNS)]
+    extra = dict.fromkeys(k for r in rows for k in r if k not in dict(LAYER_COLUMNS))
+    keys = [k for k, _ in LAYER_COLUMNS] + list(extra)
     keys = [k for k in keys if any(r.get(k) is not None for r in rows)]
     titles = dict(LAYER_COLUMNS)
     head = "".join(f"<th>{_e(titles.get(k, k))}</th>" for k in keys)

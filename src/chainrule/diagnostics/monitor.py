@@ -32,6 +32,7 @@ Example::
 """
 import functools
 import math
+import warnings
 
 import numpy as np
 
@@ -43,6 +44,10 @@ PARAM_METRICS = ("grad_norm", "grad_rms", "grad_max", "weight_norm", "update_rat
 LAYER_METRICS = ("out_grad_norm", "out_rms", "act_mean", "act_std", "saturated_frac", "dead_frac")
 RECURRENT_METRICS = ("time_grad_first", "time_grad_last", "time_ratio", "time_steps")
 GLOBAL_METRICS = ("loss", "clip_total_norm", "clip_max_norm")
+
+# The monitor's own arithmetic meets NaN, Inf and huge values by design (that is what it
+# reports): NumPy's warnings about them would only repeat the report. Scoped to this module.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule\.diagnostics\.monitor")
 
 # Activation modules by class name, and graph-node names of functional activations.
 ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh",
@@ -207,17 +212,20 @@ class GradientMonitor:
         self._init_gain = [_init_gain(lay, self._params) for lay in self._layers]
         self._order = []                  # layer indices in forward order (first call)
         self._step = 0
-        self._recording = True
         self._snapshot = None
         self._snapshot_valid = False
         self._last_layer = None
         self.first_nonfinite = None
         self._clip = {"seen": 0, "acted": 0, "max_norm": self.clip_norm, "norms": []}
         self._handles = []
-        self._restore = []
-        self._attach()
-        self._data = _StepData(len(self._layers), len(self._recurrent))
-        self._take_snapshot()
+        self._closed = False
+        self._restore = [(lay.module, lay.module.record_steps) for lay in self._recurrent
+                         if hasattr(lay.module, "record_steps")]
+        for module, _ in self._restore:
+            module.record_steps = True    # keep the per-step hidden states for hooks
+        self._recording = False
+        self._data = None
+        self._start_recording()
 
     # ------------------------------------------------------------------------------------------
     # attaching
@@ -243,15 +251,13 @@ class GradientMonitor:
         return layers, acts, recurrent
 
     def _attach(self):
+        """Register the hooks. They live only during recorded steps: the others cost nothing."""
         layer_modules = set()
         for layer in self._layers:
             m = layer.module
             layer_modules.add(id(m))
             self._hook(m.register_forward_pre_hook(self._before_module))
             self._hook(m.register_forward_hook(functools.partial(self._after_layer, layer)))
-            if hasattr(m, "record_steps"):
-                self._restore.append((m, m.record_steps))
-                m.record_steps = True
         for module, kind in self._acts:
             self._hook(module.register_forward_hook(functools.partial(self._after_activation,
                                                                       kind)))
@@ -262,17 +268,30 @@ class GradientMonitor:
     def _hook(self, handle):
         self._handles.append(handle)
 
-    def close(self):
-        """Remove every hook and restore ``record_steps``; the history stays readable."""
+    def _detach(self):
         for h in self._handles:
             h.remove()
         self._handles = []
+
+    def _start_recording(self):
+        """Prepare a recorded step: hooks on, fresh accumulators, a copy of the weights."""
+        self._recording = True
+        self._data = _StepData(len(self._layers), len(self._recurrent))
+        self._last_layer = None
+        if not self._handles:
+            self._attach()
+        self._take_snapshot()
+
+    def close(self):
+        """Remove every hook and restore ``record_steps``; the history stays readable."""
+        self._detach()
         for module, value in self._restore:
             module.record_steps = value
         self._restore = []
         self._snapshot = None
         self._snapshot_valid = False
         self._recording = False
+        self._closed = True
 
     def __enter__(self):
         return self
@@ -286,7 +305,7 @@ class GradientMonitor:
 
     def _after_layer(self, layer, module, args, out):
         t = _first_tensor(out)
-        if not self._recording or t is None or not t.requires_grad:
+        if t is None or not t.requires_grad:
             return
         d, i = self._data, layer.index
         if layer.index not in self._order:
@@ -307,12 +326,11 @@ class GradientMonitor:
             self._watch_time(layer, module, t, call)
 
     def _before_module(self, module, args):
-        if self._recording and args:
+        if args:
             self._inspect(_first_tensor(args[0]))
 
     def _after_container(self, module, args, out):
-        if self._recording:
-            self._inspect(_first_tensor(out))
+        self._inspect(_first_tensor(out))
 
     def _inspect(self, x):
         """If ``x`` is a functional activation applied to a layer's output, record its stats."""
@@ -330,9 +348,7 @@ class GradientMonitor:
 
     def _after_activation(self, kind, module, args, out):
         t = _first_tensor(out)
-        if not self._recording or t is None or not t.requires_grad:
-            return
-        if id(t) in self._data.acts_seen:
+        if t is None or not t.requires_grad or id(t) in self._data.acts_seen:
             return
         x = _first_tensor(args[0]) if args else None
         owner = self._data.outputs.get(id(x))
@@ -410,14 +426,16 @@ class GradientMonitor:
         if grad_norm is not None:
             self.note_clipping(grad_norm, max_norm)
         bad_loss = value is not None and not math.isfinite(value)
-        if self._recording or (bad_loss and self.first_nonfinite is None):
+        if self._recording or (bad_loss and self.first_nonfinite is None and not self._closed):
             self._record(value, loss)
         self._step += 1
-        self._recording = bool(self._handles) and self._step % self.every == 0
-        self._data = _StepData(len(self._layers), len(self._recurrent))
-        self._last_layer = None
-        if self._recording:
-            self._take_snapshot()
+        if self._closed:
+            return
+        if self._step % self.every == 0:
+            self._start_recording()
+        elif self._recording:
+            self._recording = False
+            self._detach()
 
     def note_clipping(self, total_norm, max_norm=None):
         """Tell the monitor what gradient clipping saw: ``total_norm`` before clipping.
@@ -451,7 +469,7 @@ class GradientMonitor:
         self._snapshot_valid = True
 
     def _record(self, value, loss):
-        d = self._data
+        d = self._data if self._recording else _StepData(len(self._layers), len(self._recurrent))
         values = self._param_stats()
         values.update(self._layer_stats(d))
         values.update(self._time_stats(d))
@@ -478,17 +496,14 @@ class GradientMonitor:
         return out
 
     def _layer_stats(self, d):
-        out = {}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["out_grad_norm"] = np.where(d.grad_seen, np.sqrt(d.grad_ss), np.nan)
-            out["out_rms"] = np.where(d.out_n > 0, np.sqrt(d.out_ss / np.maximum(d.out_n, 1)),
-                                      np.nan)
-            cnt = d.act[:, 4]
-            out["act_mean"] = np.where(cnt > 0, d.act[:, 0] / cnt, np.nan)
-            out["act_std"] = np.where(cnt > 0, d.act[:, 1] / cnt, np.nan)
-            out["saturated_frac"] = np.where(d.act_sat_n > 0, d.act[:, 2] / d.act_sat_n, np.nan)
-            out["dead_frac"] = np.where(d.act_dead_n > 0, d.act[:, 3] / d.act_dead_n, np.nan)
-        return out
+        def mean(total, count):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        cnt = d.act[:, 4]
+        return {"out_grad_norm": np.where(d.grad_seen, np.sqrt(d.grad_ss), np.nan),
+                "out_rms": np.sqrt(mean(d.out_ss, d.out_n)),
+                "act_mean": mean(d.act[:, 0], cnt), "act_std": mean(d.act[:, 1], cnt),
+                "saturated_frac": mean(d.act[:, 2], d.act_sat_n),
+                "dead_frac": mean(d.act[:, 3], d.act_dead_n)}
 
     def _time_stats(self, d):
         R = len(self._recurrent)
@@ -500,8 +515,7 @@ class GradientMonitor:
             norms = np.sqrt(ss)
             self.history.time_profiles[layer.name] = norms
             out["time_grad_first"][r], out["time_grad_last"][r] = norms[0], norms[-1]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out["time_ratio"][r] = norms[0] / norms[-1]
+            out["time_ratio"][r] = norms[0] / norms[-1] if norms[-1] else np.nan
             out["time_steps"][r] = len(norms)
         return out
 
@@ -526,8 +540,7 @@ class GradientMonitor:
             event = self._backward_origin(d, values)
         if event is not None:
             event["step"] = self._step
-            event.setdefault("diverged", event["phase"] in ("backward", "update")
-                             or event.get("cause") == "nonfinite_weights")
+            event.setdefault("diverged", event["phase"] in ("backward", "update"))
             self.first_nonfinite = event
 
     def _backward_origin(self, d, values):
@@ -549,7 +562,7 @@ class GradientMonitor:
         if bad:
             name = self._params[bad[0]][0]
             return {"phase": "update", "layer": owner.get(name), "param": name,
-                    "cause": "nonfinite_weights", "explanation": f"the optimizer step made "
+                    "cause": "non-finite weights", "explanation": f"the optimizer step made "
                     f"{name!r} non-finite"}
         return None
 
@@ -650,12 +663,11 @@ def _sumsq(a):
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     flat = a.ravel()
-    with np.errstate(over="ignore", invalid="ignore"):
-        s = float(np.dot(flat, flat))
-        if math.isfinite(s) or not np.isfinite(flat).all():
-            return s
-        flat = flat.astype(np.float64)
-        return float(np.dot(flat, flat))
+    s = float(np.dot(flat, flat))
+    if math.isfinite(s) or not np.isfinite(flat).all():
+        return s
+    flat = flat.astype(np.float64)
+    return float(np.dot(flat, flat))
 
 
 def _grad_stats(g, out, k):
@@ -770,11 +782,15 @@ def _optimizer_membership(optimizer, params):
 def _forward_origin(layer, args, out, params):
     """Event dict for a layer whose output is non-finite: the op inside it, and why."""
     inputs = [a for a in args if isinstance(a, Tensor)]
-    if any(a.data.dtype.kind in "fc" and not np.isfinite(a.data).all() for a in inputs):
-        return {"phase": "forward", "layer": layer.name, "cause": "nonfinite_input",
+    bad = [a for a in inputs if a.data.dtype.kind in "fc" and not np.isfinite(a.data).all()]
+    if bad and bad[0]._node is None:
+        return {"phase": "forward", "layer": layer.name, "cause": "non-finite input",
                 "explanation": f"the input of {layer.name!r} already held NaN/Inf"}
-    event = trace_op(out, {id(p) for _, p in params})
-    event.update(phase="update" if event["cause"] == "nonfinite_weights" else "forward",
+    event = trace_op(bad[0] if bad else out, {id(p) for _, p in params})
+    if bad:            # made between two layers (a functional op in the parent's forward)
+        event["explanation"] = (f"{event['explanation']}, in the computation of the input of "
+                                f"{layer.name!r}")
+    event.update(phase="update" if event["cause"] == "non-finite weights" else "forward",
                  layer=layer.name)
     return event
 
@@ -810,8 +826,8 @@ def trace_op(t, param_ids, limit=100000):
             return _classify(node)
         if bad[0]._node is None:
             leaf = bad[0]
-            cause = "nonfinite_weights" if id(leaf) in param_ids else "nonfinite_input"
-            what = "weights" if cause == "nonfinite_weights" else "input"
+            cause = "non-finite weights" if id(leaf) in param_ids else "non-finite input"
+            what = "weights" if id(leaf) in param_ids else "input"
             return {"op": node.name, "cause": cause,
                     "explanation": f"its {what} (shape {tuple(leaf.shape)}) already held NaN/Inf"}
         node = bad[0]._node
@@ -819,28 +835,32 @@ def trace_op(t, param_ids, limit=100000):
 
 
 def _classify(node):
-    """Cause of a finite-in, non-finite-out op, from its name and input values."""
-    name = node.name
+    """Cause of a finite-in, non-finite-out op: the rules of ``nonfinite.py`` when present."""
+    try:
+        from .nonfinite import _forward_cause
+    except ImportError:
+        return _classify_here(node)
+    cause, detail = _forward_cause(node.name, node.inputs, {})
+    return _cause(node.name, cause, f"{cause} ({detail})" if detail else cause)
+
+
+def _classify_here(node):
+    name, lower = node.name, node.name.lower()
     x = node.inputs[0].data
-    lower = name.lower()
     with np.errstate(all="ignore"):
-        if lower in ("log", "log2", "log10"):
-            zeros = int(np.count_nonzero(x == 0))
-            if zeros:
-                return _cause(name, "log_of_zero", f"log of zero ({zeros} of {x.size} inputs are 0)")
-            return _cause(name, "log_of_negative", "log of a negative number")
-        if lower == "log1p":
-            return _cause(name, "log_of_zero", "log1p of -1 or less")
+        if lower in ("log", "log1p"):
+            x = x + 1 if lower == "log1p" else x
+            if np.any(x == 0):
+                return _cause(name, "log of zero", f"log of zero ({int(np.count_nonzero(x == 0))} "
+                              f"of {x.size} inputs are 0)")
+            return _cause(name, "log of a negative number", "log of a negative number")
         if lower in ("exp", "expm1"):
-            return _cause(name, "exp_overflow",
-                          f"overflow in exp (input up to {float(np.max(x)):.3g})")
-        if lower in ("div", "rdiv") and len(node.inputs) > 1:
-            zeros = int(np.count_nonzero(node.inputs[1].data == 0))
-            return _cause(name, "division_by_zero", f"division by zero ({zeros} zero divisors)")
-        if lower in ("rsqrt", "sqrt", "pow") and np.any(x <= 0):
-            if lower == "rsqrt" and np.any(x == 0):
-                return _cause(name, "division_by_zero", "rsqrt of zero (a near-zero variance)")
-            return _cause(name, "sqrt_of_negative", f"{lower} of a negative or zero number")
+            return _cause(name, "overflow in exp", f"overflow in exp (input up to {np.max(x):.3g})")
+        if lower == "div" and np.any(node.inputs[1].data == 0):
+            return _cause(name, "division by zero", "division by zero")
+        if lower in ("rsqrt", "sqrt") and np.any(x <= 0):
+            cause = "near-zero variance" if np.any(x == 0) else "sqrt of a negative number"
+            return _cause(name, cause, cause)
     return _cause(name, "overflow", f"overflow in {name} (values beyond the float range)")
 
 

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .report import RELU_LIKE, SATURATING, nanmedian
+from .report import RELU_LIKE, SATURATING, THRESHOLDS, nanmedian
 
 BAD = "red"          # colour of NaN/Inf everywhere
 
@@ -108,8 +108,7 @@ def plot_grad_heatmap(monitor, metric="out_grad_norm", ax=None):
     steps = history.steps
     logs = np.ma.masked_invalid(_log10(values))
     import matplotlib
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("lightgrey")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="lightgrey")
     extent = _extent(steps, len(names))
     if values.size and logs.count():
         im = ax.imshow(logs, aspect="auto", cmap=cmap, interpolation="nearest", extent=extent,
@@ -135,10 +134,10 @@ def _extent(steps, n_rows):
     return (lo - 0.5, hi + 0.5, 0, max(n_rows, 1))
 
 
-def plot_grad_flow(monitor, step=-1, ax=None):
-    """Bar chart at one recorded step (index into the history, -1 = last): per layer the norm
-    of the gradient at its output and of its weight gradient, log scale. Non-finite values are
-    drawn as red bars reaching the top, labelled NaN/Inf."""
+def plot_grad_flow(monitor, step=None, ax=None):
+    """Bar chart at one recorded step: per layer the norm of the gradient at its output and of
+    its weight gradient, log scale. ``step`` indexes the history (-1 = last); by default the
+    last step with a finite value. Non-finite values are red bars labelled NaN/Inf."""
     history, context = _source(monitor)
     order = context["layer_order"]
     names = [context["layers"][i]["name"] for i in order]
@@ -146,6 +145,9 @@ def plot_grad_flow(monitor, step=-1, ax=None):
     if not len(history):
         ax.set_title("gradient flow: nothing recorded yet")
         return fig
+    if step is None:
+        finite = np.isfinite(history.series("out_grad_norm")).any(axis=1)
+        step = int(np.flatnonzero(finite)[-1]) if finite.any() else -1
     out = history.series("out_grad_norm")[step][order]
     wgrad = _layer_weight_metric(history, context, "grad_norm", step)[order]
     x = np.arange(len(names))
@@ -215,6 +217,9 @@ def plot_loss(monitor, ax=None):
     steps = history.steps
     ax.plot(steps, np.where(np.isfinite(loss), loss, np.nan), lw=1.2, label="loss")
     n_bad = _mark_nonfinite_steps(ax, steps, loss)
+    shown = _finite_positive(loss)
+    if shown.size == np.isfinite(loss).sum() and shown.size and shown.max() > 1e3 * shown.min():
+        ax.set_yscale("log")          # a loss spanning decades (divergence) reads on a log axis
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     title = "loss"
@@ -241,6 +246,8 @@ def plot_saturation(monitor, ax=None, window=20):
     dead_v = np.array([dead[i] if a in RELU_LIKE else np.nan for i, a in zip(order, acts)])
     ax.bar(x - 0.2, np.nan_to_num(sat_v), width=0.4, label="saturated (sigmoid/tanh)")
     ax.bar(x + 0.2, np.nan_to_num(dead_v), width=0.4, label="dead (ReLU)")
+    ax.axhline(THRESHOLDS["saturated_share"], color="C0", ls=":", lw=1)
+    ax.axhline(THRESHOLDS["dead_share"], color="C1", ls=":", lw=1)
     ax.set_ylim(0, 1)
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=90, fontsize=7)
@@ -275,8 +282,8 @@ def plot_lr_test(result, ax=None):
     """The learning-rate range test curve (``result.lrs``, ``result.losses``; log x), with
     ``result.suggested_lr`` marked when present."""
     fig, ax = _axes(ax)
-    lrs = np.asarray(getattr(result, "lrs"), dtype=np.float64)
-    losses = np.asarray(getattr(result, "losses"), dtype=np.float64)
+    lrs = np.asarray(result.lrs, dtype=np.float64)
+    losses = np.asarray(result.losses, dtype=np.float64)
     ok = np.isfinite(losses)
     ax.plot(lrs[ok], losses[ok], lw=1.2, label="loss")
     if (~ok).any():

@@ -54,6 +54,9 @@ def check(model, loss_fn, batch, **thresholds):
             loss.backward(retain_graph=not math.isfinite(float(loss.data.reshape(()))))
         monitor._snapshot_valid = False            # no optimizer step: no update ratios
         monitor.step(loss)
+        if monitor.first_nonfinite is not None:
+            set_rng_state(rng)                     # the same dropout masks as the first pass
+            _trace_origin(monitor, model, lambda: _forward(model, loss_fn, x, target))
     finally:
         monitor.close()
         for p, g in zip(params, grads):
@@ -63,6 +66,22 @@ def check(model, loss_fn, batch, **thresholds):
                 np.copyto(b.data, saved)
         set_rng_state(rng)
     return _preflight_report(monitor, thresholds)
+
+
+def _trace_origin(monitor, model, run):
+    """Re-run the batch under ``trace_nonfinite`` (op, layer, pass, code line) when present."""
+    try:
+        from .nonfinite import trace_nonfinite
+    except ImportError:
+        return
+    origin = trace_nonfinite(run, model=model)
+    if origin is None:
+        return
+    monitor.first_nonfinite = {
+        "phase": origin.phase, "layer": origin.layer, "op": origin.op, "cause": origin.cause,
+        "explanation": f"{origin.cause} ({origin.detail})" if origin.detail else origin.cause,
+        "created_at": origin.created_at, "remedy": origin.remedy, "step": 0,
+        "diverged": False}
 
 
 def _split(batch):

@@ -268,7 +268,7 @@ def _layer_list(layers, limit=6):
 
 
 def _layer_table(rows):
-    extra = [k for k in rows[0] if k not in dict(LAYER_COLUMNS) and k not in ("params",)]
+    extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in dict(LAYER_COLUMNS)]
     cols = list(LAYER_COLUMNS) + [(k, k) for k in extra]
     cols = [(k, title) for k, title in cols if any(r.get(k) is not None for r in rows)]
     cells = [[title for _, title in cols]] + [[fmt(r.get(k)) for k, _ in cols] for r in rows]
@@ -549,8 +549,9 @@ def _time_finding(view, info, ratio, T):
     per_step = ratio ** (1 / (T - 1))
     name = info["name"]
     evidence = {"direction": "time", "steps": T, "ratio_first_to_last_step": ratio,
-                "gain_per_step": per_step, "sigma_max_weight_hh": info.get("sigma_max"),
-                "cell": info.get("type")}
+                "gain_per_step": per_step, "cell": info.get("type")}
+    if info.get("sigma_max") is not None:
+        evidence["sigma_max_weight_hh"] = info["sigma_max"]
     msg = (f"Through time in {name!r}: |dL/dh_1| is {fmt(ratio)} times |dL/dh_{T}| "
            f"({fmt(per_step)}x per step over {T} steps)")
     sigma = info.get("sigma_max")
@@ -621,21 +622,31 @@ def rule_saturated(view):
     return [Finding("saturated", names, msg, evidence, remedies, "warning")]
 
 
+def _dead_layers(view):
+    share = view.median("dead_frac")
+    return [i for i in view.order() if view.layer(i).get("activation") in RELU_LIKE
+            and np.isfinite(share[i]) and share[i] >= view.th["dead_share"]]
+
+
 def rule_dead(view):
     """ReLU layers with many units that never fire."""
     share = view.median("dead_frac")
-    hit = [i for i in view.order() if view.layer(i).get("activation") in RELU_LIKE
-           and np.isfinite(share[i]) and share[i] >= view.th["dead_share"]]
+    hit = _dead_layers(view)
     if not hit:
         return []
     names = [view.name(i) for i in hit]
     worst = max(hit, key=lambda i: share[i])
     evidence = {"dead_share": [float(share[i]) for i in hit], "threshold": view.th["dead_share"]}
+    zero = view.series("zero_frac")
+    starved = [p["name"] for k, p in enumerate(view.c.get("params", []))
+               if len(view.rows) and np.all(np.nan_to_num(zero[:, k], nan=0.0) >= 1.0)]
+    if starved:
+        evidence["params_with_only_zero_grads"] = starved
     msg = (f"{share[worst]:.0%} of the ReLU units after {view.name(worst)!r} output 0 for every "
            f"example of a batch (in {len(hit)} layer{'s' if len(hit) > 1 else ''}): they pass no "
            "gradient and their weights stop learning.")
-    remedies = [f"Lower the learning rate: one large update can push a unit's bias so far down "
-                f"that it never fires again.",
+    remedies = ["Lower the learning rate: one large update can push a unit's bias so far down "
+                "that it never fires again.",
                 f"Use LeakyReLU, ELU or GELU instead of ReLU after {_names(names)}.",
                 f"Initialise {_names(names)} with He init and zero (or slightly positive) biases.",
                 f"Add BatchNorm before the ReLU of {_names(names)}."]
@@ -650,12 +661,12 @@ def _weight_columns(view):
     return cols or list(range(len(params)))
 
 
-def _update_ratio(view):
+def _update_ratio(view, rows=None):
     """(median, max) of ||dW||/||W|| over the weight matrices and the window (0 ignored)."""
     cols = _weight_columns(view)
     if not cols:
         return float("nan"), float("nan")
-    r = view.series("update_ratio")[:, cols]
+    r = view.series("update_ratio", rows)[:, cols]
     r = r[np.isfinite(r) & (r > 0)]
     if not r.size:
         return float("nan"), float("nan")
@@ -713,9 +724,10 @@ def _lr_high(view, evidence, med, top, diverged, spike):
     if np.isfinite(med):
         why.append(f"weights change by {fmt(med)} of their norm per step (median; about "
                    f"{fmt(target)} is healthy)")
+    top = _update_ratio(view, view.finite_rows)[1] if diverged or spike else top
     ratio = top if np.isfinite(top) and top > target else med
     factor = target / ratio if np.isfinite(ratio) and ratio > target else 0.1
-    factor = min(factor, 0.1)
+    factor = float(np.clip(factor, 0.01, 0.1))
     layers = _layers_by_ratio(view, lambda r: r > view.th["update_ratio_high"]) or _all_layers(view)
     if lr:
         first = f"Lower the learning rate from {fmt(lr)} to about {fmt(lr * factor)}."
@@ -766,13 +778,14 @@ def rule_no_gradient(view):
         return []
     has = view.series("has_grad")
     zero = view.series("zero_frac")
+    starved = bool(_dead_layers(view))    # zeros explained by dead ReLUs: reported as 'dead'
     none, zeros, missing = [], [], []
     for k, p in enumerate(params):
         if not p.get("requires_grad", True):
             continue
         if not np.any(has[:, k] > 0):
             none.append(p)
-        elif np.all(np.nan_to_num(zero[:, k], nan=1.0) >= 1.0):
+        elif np.all(np.nan_to_num(zero[:, k], nan=1.0) >= 1.0) and not starved:
             zeros.append(p)
         if p.get("in_optimizer") is False:
             missing.append(p)
@@ -815,27 +828,30 @@ def _missing_finding(missing):
 
 # ---- non-finite values ----
 
+# Keys: the causes named by ``nonfinite.py`` (and the monitor's "non-finite weights").
 _CAUSE_REMEDIES = {
-    "log_of_zero": ["Compute log-probabilities with cr.nn.functional.log_softmax or the loss "
+    "log of zero": ["Compute log-probabilities with cr.nn.functional.log_softmax or the loss "
                     "from logits (cross_entropy, binary_cross_entropy_with_logits), never "
                     "log(softmax(x)).",
                     "Clamp the argument of the log: cr.log(p.clamp(min=1e-12))."],
-    "log_of_negative": ["The argument of the log became negative: check its sign (abs, softplus "
-                        "or exp before the log)."],
-    "exp_overflow": ["Subtract the maximum before exp (cr.logsumexp, log_softmax), or clamp the "
-                     "input of exp (x.clamp(max=80)).",
-                     "Lower the learning rate: large logits grow from large updates."],
-    "division_by_zero": ["Add an epsilon to the denominator (x / (s + 1e-8)); for a near-zero "
-                         "variance use LayerNorm/BatchNorm's eps."],
-    "sqrt_of_negative": ["The argument of sqrt/rsqrt is negative or zero: add an epsilon "
-                         "(sqrt(v + 1e-8)) or clamp it."],
+    "log of a negative number": ["The argument of the log became negative: check its sign "
+                                 "(abs, softplus or exp before the log)."],
+    "overflow in exp": ["Subtract the maximum before exp (cr.logsumexp, log_softmax), or clamp "
+                        "the input of exp (x.clamp(max=80)).",
+                        "Lower the learning rate: large logits grow from large updates."],
+    "division by zero": ["Add an epsilon to the denominator (x / (s + 1e-8)), or mask the "
+                         "zero entries."],
+    "near-zero variance": ["Add an epsilon inside the square root (sqrt(var + 1e-5)), as "
+                           "LayerNorm/BatchNorm do."],
+    "sqrt of a negative number": ["Clamp the argument of sqrt at 0 (or a small epsilon)."],
+    "power of a negative": ["A fractional power needs a non-negative base: clamp it or use abs()."],
     "overflow": ["Lower the learning rate and clip the gradient norm "
                  "(cr.nn.utils.clip_grad_norm_(model.parameters(), 1.0))."],
-    "nonfinite_weights": ["Clip the gradient norm (cr.nn.utils.clip_grad_norm_(model."
-                          "parameters(), 1.0)) between backward() and step().",
-                          "Lower the learning rate."],
-    "nonfinite_input": ["The input batch already holds NaN/Inf: clean the data (np.isfinite) "
-                        "before training."],
+    "non-finite weights": ["Clip the gradient norm (cr.nn.utils.clip_grad_norm_(model."
+                           "parameters(), 1.0)) between backward() and step().",
+                           "Lower the learning rate."],
+    "non-finite input": ["The input already held NaN/Inf: clean the data (np.isfinite) before "
+                         "training."],
 }
 
 
@@ -854,11 +870,17 @@ def rule_nonfinite(view):
     if event.get("op"):
         msg += f", produced by the op {event['op']!r} from finite inputs"
     msg += f": {event.get('explanation') or cause.replace('_', ' ')}."
-    remedies = list(_CAUSE_REMEDIES.get(cause, _CAUSE_REMEDIES["overflow"]))
+    if event.get("created_at"):
+        msg += f" (created at {event['created_at']})"
+    remedies = list(_CAUSE_REMEDIES.get(cause) or [])
+    if not remedies and event.get("remedy"):        # a cause only nonfinite.py knows
+        remedies.append(event["remedy"][0].upper() + event["remedy"][1:] + ".")
+    remedies = remedies or list(_CAUSE_REMEDIES["overflow"])
     if phase == "loss" and not event.get("op") and not event.get("diverged"):
         remedies.append("Find the op with cr.diagnostics.trace_nonfinite(lambda: "
                         "loss_fn(model(x), y)).")
-    evidence = {k: v for k, v in event.items() if k not in ("explanation",) and v is not None}
+    evidence = {k: v for k, v in event.items()
+                if k not in ("explanation", "remedy", "created_at") and v is not None}
     findings = [Finding("nonfinite", layers, msg, evidence, remedies, "error")]
     if event.get("diverged"):
         findings.append(_exploding_steps(view, event))
@@ -875,13 +897,31 @@ def _exploding_steps(view, event):
     if finite.size >= 2 and finite[0] > 0:
         evidence.update(grad_norm_first=float(finite[0]), grad_norm_peak=float(finite.max()))
         msg += f" (total gradient norm {fmt(finite[0])} at first, {fmt(finite.max())} at its peak)"
-    layer = event.get("layer")
+    layers = _growing_layers(view) or ([event["layer"]] if event.get("layer") else [])
     remedies = ["Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
                 "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).",
                 "Lower the learning rate."]
     if any(r.get("type") in ("RNN", "RNNCell") for r in view.c.get("recurrent", [])):
         remedies.append("Use an LSTM or GRU instead of the plain RNN.")
-    return Finding("exploding", [layer] if layer else [], msg + ".", evidence, remedies, "error")
+    return Finding("exploding", layers, msg + ".", evidence, remedies, "error")
+
+
+def _growing_layers(view):
+    """Layers whose weight-gradient norm grew the most before the first NaN/Inf, largest first."""
+    rows = view.finite_rows
+    if len(rows) < 2:
+        return []
+    norms = view.h.series("grad_norm")[rows]
+    growth = {}
+    for info in view.c["layers"]:
+        cols = info.get("param_columns") or []
+        if not cols:
+            continue
+        g = norms[:, cols[0]]
+        g = g[np.isfinite(g) & (g > 0)]
+        if g.size >= 2 and g.max() / g[0] > view.th["exploding_ratio"]:
+            growth[info["name"]] = g.max() / g[0]
+    return sorted(growth, key=growth.get, reverse=True)
 
 
 # ---- clipping ----

@@ -317,7 +317,8 @@ class Module:
         for arg in list(args) + [kwargs.pop("device", None)]:
             if arg is None or isinstance(arg, str):
                 if arg not in (None, "cpu"):
-                    raise RuntimeError(f"to({arg!r}): chainrule runs on the CPU only")
+                    raise RuntimeError(f"to({arg!r}): chainrule runs on the CPU only (for a dtype, "
+                                       "pass e.g. cr.float64)")
             elif isinstance(arg, Tensor):
                 dtype = arg.dtype
             else:
@@ -541,7 +542,9 @@ class _BackwardHookCall:
             if outs[i].requires_grad:
                 outs[i] = _hooked_identity(outs[i], functools.partial(self._on_output, k))
                 self.outputs_needed += 1
-        return type(out)(outs) if isinstance(out, tuple) else outs[0]
+        if not isinstance(out, tuple):
+            return outs[0]
+        return type(out)(*outs) if hasattr(out, "_fields") else type(out)(outs)   # namedtuple
 
     def _on_output(self, k, grad):
         self.grad_outputs[k] = grad

@@ -1,7 +1,7 @@
 """Shape ops: views, transposes, broadcasting, indexing, joining and splitting."""
 import numpy as np
 
-from ..autograd.engine import record
+from ..autograd.engine import SliceGrad, record
 from ..tensor import Tensor
 from ._util import as_tensor, is_array, normalize_dims, permute as permute_any, sum_to
 
@@ -185,6 +185,8 @@ def _raw_index(index):
 
 def _getitem_vjp(ctx, g):
     index, basic = ctx.saved
+    if basic and is_array(g):     # kept sparse until used: slicing every time step stays O(T)
+        return (SliceGrad(ctx.inputs[0].shape, g.dtype, index, g),)
     return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
 
 

@@ -10,6 +10,8 @@ on the saved ``xhat`` and ``rstd``. When the backward pass is recorded (``create
 the statistics are recomputed from the input Tensor with chainrule ops, so the same formula
 becomes differentiable and second derivatives are exact (slower, but only then).
 """
+import math
+
 import numpy as np
 
 from ...autograd.engine import record
@@ -22,11 +24,12 @@ def _rsqrt_any(v):
 
 
 def _normalize(x, axes, eps):
-    """``(xhat, rstd)`` over ``axes`` with the biased variance (array or Tensor)."""
+    """``(xhat, rstd, mean, var)`` over ``axes``, biased variance (array or Tensor)."""
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
-    rstd = _rsqrt_any((centred * centred).mean(axis=axes, keepdims=True) + eps)
-    return centred * rstd, rstd
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    rstd = _rsqrt_any(var + eps)
+    return centred * rstd, rstd, mean, var
 
 
 def _normalize_backward(gxhat, xhat, rstd, axes):
@@ -57,19 +60,28 @@ def _norm_vjp(ctx, g):
     if not ctx.graph:
         xhat, rstd = spec.stats
     elif spec.running is None:
-        xhat, rstd = _normalize(x, spec.axes, spec.eps)
+        xhat, rstd = _normalize(x, spec.axes, spec.eps)[:2]
     else:
         xhat, rstd = (x - spec.running[0]) * spec.running[1], spec.running[1]
-    gxhat = g * ctx.input(1).reshape(spec.param_shape) if spec.has_weight else g
+    weight = ctx.input(1).reshape(spec.param_shape) if spec.has_weight else None
+    param_axes = spec.param_axes(len(ctx.inputs[0].shape))
+    g_sum = g.sum(axis=param_axes, keepdims=True)
+    gxhat_sum = (g * xhat).sum(axis=param_axes, keepdims=True)
     grads = [None] * len(ctx.inputs)
     if ctx.needs[0]:
-        grads[0] = gxhat * rstd if spec.running is not None else \
-            _normalize_backward(gxhat, xhat, rstd, spec.axes)
-    param_axes = spec.param_axes(len(ctx.inputs[0].shape))
+        scale = rstd if weight is None else rstd * weight
+        if spec.running is not None:            # eval-mode batch norm: an affine map of x
+            grads[0] = g * scale
+        elif spec.axes == param_axes:           # batch norm: reuse the parameter sums
+            n = math.prod(ctx.inputs[0].shape[a] for a in spec.axes)
+            grads[0] = scale * (g - g_sum * (1 / n) - xhat * (gxhat_sum * (1 / n)))
+        else:
+            gxhat = g if weight is None else g * weight
+            grads[0] = _normalize_backward(gxhat, xhat, rstd, spec.axes)
     if spec.has_weight and ctx.needs[1]:
-        grads[1] = (g * xhat).sum(axis=param_axes).reshape(ctx.inputs[1].shape)
+        grads[1] = gxhat_sum.reshape(ctx.inputs[1].shape)
     if spec.has_bias and ctx.needs[-1]:
-        grads[-1] = g.sum(axis=param_axes).reshape(ctx.inputs[-1].shape)
+        grads[-1] = g_sum.reshape(ctx.inputs[-1].shape)
     return tuple(grads)
 
 
@@ -109,7 +121,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise ValueError(f"layer_norm: {what} shape {p.shape} must equal normalized_shape "
                              f"{normalized_shape}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, rstd = _normalize(x.data, axes, eps)
+    xhat, rstd, _, _ = _normalize(x.data, axes, eps)
     spec = _NormSpec(axes, eps, normalized_shape, weight is not None, bias is not None)
     return _affine_record(x, xhat, rstd, weight, bias, spec, "LayerNorm")
 
@@ -157,10 +169,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if n <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input size {x.shape}")
-    xhat, rstd = _normalize(x.data, axes, eps)
+    xhat, rstd, mean, var = _normalize(x.data, axes, eps)
     if running_mean is not None:
-        _update_running(running_mean, x.data.mean(axis=axes), momentum)
+        _update_running(running_mean, mean.reshape(channels), momentum)
     if running_var is not None:
-        _update_running(running_var, x.data.var(axis=axes) * (n / (n - 1)), momentum)
+        _update_running(running_var, var.reshape(channels) * (n / (n - 1)), momentum)
     spec = _NormSpec(axes, eps, param_shape, weight is not None, bias is not None)
     return _affine_record(x, xhat, rstd, weight, bias, spec, "BatchNorm")

@@ -1,8 +1,9 @@
 """Pooling: max over strided windows, averages as fixed linear maps.
 
-Max pooling finds each window's argmax on a strided view of the padded input (one copy) and then
-gathers those elements with a recorded op, so the gradient goes to the argmax (the first one on
-ties, as PyTorch picks) and second derivatives come for free.
+Max pooling reads the windows through a strided view of the (padded) input, with one pass per
+window tap to find each maximum and then the first tap that holds it (PyTorch's choice on ties).
+The recorded op is a gather, so the gradient is a scatter-add onto the argmax positions and
+second derivatives come for free.
 
 Average pooling is linear and separable: ``y = P_h @ x @ P_w^T`` with constant pooling matrices
 (one nonzero band per row). Non-overlapping windows, the common case, are a reshape and a mean.
@@ -13,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor, is_array
+from ...ops._util import as_tensor
 from ...ops.shape import index_add_into_zeros
 from ._conv import _pair, out_size
 
