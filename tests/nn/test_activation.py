@@ -92,6 +92,12 @@ def test_erf_accuracy_against_math_erf():
                                rtol=1e-6, atol=1e-30)
 
 
+def test_erf_special_values():
+    got = erf_array(np.array([np.nan, np.inf, -np.inf, -0.0, 40.0], np.float32))
+    assert np.isnan(got[0]) and list(got[1:4]) == [1.0, -1.0, 0.0] and got[4] == 1.0
+    assert np.isnan(F.gelu(cr.tensor([np.nan])).item())
+
+
 def test_erf_primitive_gradient():
     check_grad(erf, np.linspace(-3, 3, 13))
     compare_with_torch(erf, torch.erf, [_x().astype(np.float32)])

@@ -69,6 +69,7 @@ def erf_array(x):
         zm = z[m]
         out[m] = 1 - _horner(coefs, (2 / (b - a)) * zm - (a + b) / (b - a)) * np.exp(-zm * zm)
     np.copysign(out, x, out=out)
+    np.copyto(out, z, where=np.isnan(z))     # NaN in, NaN out (no mask above selects it)
     return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
 
 
