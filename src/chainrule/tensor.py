@@ -166,6 +166,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retain = self._node is not None
+        self._hook_dict()
         return self
 
     def register_hook(self, hook):
@@ -175,9 +176,15 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        return _HookHandle(self._hook_dict(), hook)
+
+    def _hook_dict(self):
+        """This tensor's hooks, shared with the node that made it (which outlives the tensor)."""
         if self._hooks is None:
             self._hooks = {}
-        return _HookHandle(self._hooks, hook)
+        if self._node is not None:
+            self._node.hooks = self._hooks
+        return self._hooks
 
     def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (the chain rule, backwards)."""

@@ -326,3 +326,17 @@ def test_gradients_of_many_slices_are_summed_correctly():
     expected[1:3] += 1
     expected[0] += 1
     np.testing.assert_allclose(x.grad.data, expected)
+
+
+def test_hook_on_an_intermediate_runs_after_the_tensor_object_is_gone():
+    x = cr.randn(3, requires_grad=True)
+    seen = []
+
+    def build():
+        y = x * 2
+        y.register_hook(lambda g: seen.append(g.data.copy()))
+        return (y * 3).sum()
+
+    build().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], [3, 3, 3])

@@ -22,7 +22,7 @@ class Node:
     """One recorded operation: the ``grad_fn`` of the tensor it produced."""
 
     __slots__ = ("vjp", "inputs", "needs", "saved", "out_data", "out_ref", "name",
-                 "versions", "graph", "created_at", "__weakref__")
+                 "versions", "graph", "created_at", "hooks", "__weakref__")
 
     def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly):
         self.vjp = vjp
@@ -35,6 +35,7 @@ class Node:
         # Version of each input the vjp reads, to catch in-place edits made before backward.
         self.versions = [t._vc[0] for t in inputs] if save_inputs else None
         self.graph = False
+        self.hooks = None        # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
 
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
@@ -104,10 +105,10 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                 continue
             if type(g) is SliceGrad:
                 g = g.dense()
-            out = node.out_ref()
-            if out is not None and (out._hooks or out._retain):
-                g = _run_hooks(out, g, create_graph)
-                if out._retain and inputs is None:
+            if node.hooks is not None:
+                g = _run_hooks(node.hooks, g, create_graph)
+                out = node.out_ref()
+                if out is not None and out._retain and inputs is None:
                     out.grad = _as_grad_tensor(g)
             if node in targets:
                 captured[node] = g
@@ -194,10 +195,10 @@ def _leads_to(order, inputs):
     return useful, targets
 
 
-def _run_hooks(t, g, create_graph):
+def _run_hooks(hooks, g, create_graph):
     Tensor = _tensor_class
     gt = g if create_graph else Tensor(g)
-    for hook in list((t._hooks or {}).values()):
+    for hook in list(hooks.values()):
         new = hook(gt)
         if new is not None:
             gt = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
@@ -213,7 +214,7 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
         if type(g) is SliceGrad:
             g = g.dense()
         if leaf._hooks:
-            g = _run_hooks(leaf, g, create_graph)
+            g = _run_hooks(leaf._hooks, g, create_graph)
         if create_graph:
             leaf.grad = g if leaf.grad is None else leaf.grad + g
             continue

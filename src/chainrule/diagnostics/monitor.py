@@ -147,6 +147,7 @@ class _Layer:
         self.activation = None
         self.act_bounds = None
         self.rec_index = None              # column in the recurrent series
+        self.ordered = False               # seen in a forward pass (self._order holds it)
         nonlin = getattr(module, "nonlinearity", None)
         if self.type in ("RNN", "RNNCell") and nonlin in ("tanh", "relu"):
             self.activation = nonlin       # the output of a plain RNN is its activation
@@ -308,7 +309,8 @@ class GradientMonitor:
         if t is None or not t.requires_grad:
             return
         d, i = self._data, layer.index
-        if layer.index not in self._order:
+        if not layer.ordered:
+            layer.ordered = True
             self._order.append(layer.index)
         call = d.calls[i]
         d.calls[i] += 1
@@ -366,7 +368,7 @@ class GradientMonitor:
             return
         d, i = self._data, layer.index
         n = a.size
-        mean = float(np.sum(a, dtype=np.float64)) / n
+        mean = float(a.sum()) / n
         var = max(_sumsq(a) / n - mean * mean, 0.0)
         d.act[i, 0] += mean
         d.act[i, 1] += math.sqrt(var) if math.isfinite(var) else float("nan")
@@ -459,13 +461,13 @@ class GradientMonitor:
     def _take_snapshot(self):
         """Copy the weights before a recorded step (into the same buffers after the first)."""
         if self._snapshot is None:
-            self._snapshot = [p.data.copy() for _, p in self._params]
-        else:
-            for k, (_, p) in enumerate(self._params):
-                if self._snapshot[k].shape == p.data.shape:
-                    np.copyto(self._snapshot[k], p.data, casting="unsafe")
-                else:
-                    self._snapshot[k] = p.data.copy()
+            self._snapshot = [None] * len(self._params)
+        for k, (_, p) in enumerate(self._params):
+            buf = self._snapshot[k]
+            if buf is not None and buf.shape == p.data.shape:
+                np.copyto(buf, p.data, casting="unsafe")
+            else:
+                self._snapshot[k] = p.data.copy()
         self._snapshot_valid = True
 
     def _record(self, value, loss):
@@ -481,15 +483,16 @@ class GradientMonitor:
     def _param_stats(self):
         P = len(self._params)
         out = {m: np.full(P, np.nan) for m in PARAM_METRICS}
+        wnorm, ratio, has = out["weight_norm"], out["update_ratio"], out["has_grad"]
+        snap = self._snapshot if self._snapshot_valid else None
         for k, (_, p) in enumerate(self._params):
             w = p.data
             wss = _sumsq(w)
-            out["weight_norm"][k] = math.sqrt(wss) if wss >= 0 else np.nan
-            if self._snapshot_valid and self._snapshot[k].shape == w.shape:
-                delta = np.subtract(w, self._snapshot[k], out=self._snapshot[k])
-                out["update_ratio"][k] = math.sqrt(_sumsq(delta) / wss) if wss > 0 else np.nan
+            wnorm[k] = math.sqrt(wss) if wss >= 0 else np.nan
+            if snap is not None and snap[k].shape == w.shape and wss > 0:
+                ratio[k] = math.sqrt(_sumsq(np.subtract(w, snap[k], out=snap[k])) / wss)
             g = p.grad
-            out["has_grad"][k] = g is not None
+            has[k] = g is not None
             if g is not None:
                 _grad_stats(g.data, out, k)
         self._snapshot_valid = False          # the buffers now hold the updates
@@ -671,12 +674,13 @@ def _sumsq(a):
 
 
 def _grad_stats(g, out, k):
+    """The statistics of one gradient ``g`` into column ``k``, counting NaN/Inf entries."""
     n = g.size
     if n == 0:
         return
     ss = _sumsq(g)
     bad = 0.0
-    if not math.isfinite(ss):
+    if not math.isfinite(ss):      # NaN/Inf entries: measure the finite ones, count the rest
         finite = np.isfinite(g)
         bad = 1.0 - np.count_nonzero(finite) / n
         g = g[finite]
@@ -703,13 +707,17 @@ def _saturated_share(kind, a, bounds):
 
 
 def _dead_share(a, sequence):
-    """Share of units that are 0 for every example (units: last axis for sequences, else axis 1)."""
+    """Share of units that are 0 for every example (units: last axis for sequences, else axis 1).
+
+    A ReLU-like unit is dead on the batch when its largest output is not positive."""
     if a.ndim < 2:
         return float(not np.any(a > 0))
-    fired = a > 0
-    axis = a.ndim - 1 if sequence or a.ndim == 2 else 1
-    others = tuple(d for d in range(a.ndim) if d != axis)
-    return 1.0 - float(np.mean(fired.any(axis=others)))
+    if a.ndim == 2:
+        peak = a.max(axis=0)
+    else:
+        axis = a.ndim - 1 if sequence else 1
+        peak = a.max(axis=tuple(d for d in range(a.ndim) if d != axis))
+    return np.count_nonzero(~(peak > 0)) / peak.size
 
 
 def _loss_value(loss):
