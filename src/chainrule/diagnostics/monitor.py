@@ -689,7 +689,7 @@ def _grad_stats(g, out, k):
     out["grad_norm"][k] = math.sqrt(ss) if bad == 0 else float("inf")
     out["grad_rms"][k] = math.sqrt(ss / n) if bad == 0 else float("inf")
     out["grad_max"][k] = max(float(g.max()), -float(g.min())) if g.size else float("nan")
-    out["zero_frac"][k] = 1.0 - np.count_nonzero(g) / n
+    out["zero_frac"][k] = np.count_nonzero(g == 0) / n     # (== 0 also counts -0.0)
 
 
 def _saturated_share(kind, a, bounds):
