@@ -289,6 +289,20 @@ def test_monitor_step_is_called_with_the_clipping_norm_when_it_accepts_it():
         _fit(monitor=object())
 
 
+def test_fit_feeds_the_gradient_monitor():
+    model = _model()
+    opt = cr.optim.SGD(model.parameters(), lr=0.05)
+    monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
+    try:
+        train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 2, clip_grad_norm=0.5,
+                  monitor=monitor, val_loader=_loader(shuffle=False), progress=False)
+        clipping = monitor.context()["clipping"]
+    finally:
+        monitor.close()
+    assert monitor.steps_seen == 2 * len(_loader())
+    assert clipping["seen"] == monitor.steps_seen and clipping["max_norm"] == 0.5
+
+
 def test_reduce_lr_on_plateau_gets_the_validation_loss():
     seen = []
 
@@ -379,3 +393,20 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="no batches"):
         _fit(loader=cr.data.DataLoader(cr.data.TensorDataset(X[:3], y[:3]), batch_size=4,
                                        drop_last=True))
+
+
+# ---- the examples still run (a short budget; the full runs are in examples/) ----
+def _example(name):
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name, epochs, floor", [("mlp_digits", 3, 0.85), ("cnn_digits", 1, 0.6)])
+def test_digit_examples_learn(name, epochs, floor, capsys):
+    assert _example(name).main(epochs=epochs) > floor
+    assert "test accuracy" in capsys.readouterr().out

@@ -167,7 +167,8 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
 
     Example::
 
-        cr.train.evaluate(model, cr.nn.CrossEntropyLoss(), test_loader)  # {'loss':.., 'accuracy':..}
+        cr.train.evaluate(model, cr.nn.CrossEntropyLoss(), test_loader)
+        # -> {'loss': 0.08, 'accuracy': 0.98}
     """
     meter = _Meter(_resolve_metrics(metrics))
     was_training = getattr(model, "training", True)
@@ -240,7 +241,8 @@ class History:
     def to_dict(self):
         """Everything as plain dicts and lists (JSON-friendly; ``History.from_dict`` inverts)."""
         return {"epochs": list(self.epochs), "train_loss": list(self.train_loss),
-                "val_loss": list(self.val_loss), "metrics": {k: list(v) for k, v in self.metrics.items()},
+                "val_loss": list(self.val_loss),
+                "metrics": {k: list(v) for k, v in self.metrics.items()},
                 "lr": list(self.lr), "epoch_time": list(self.epoch_time),
                 "interrupted": self.interrupted, "stopped_epoch": self.stopped_epoch}
 
@@ -305,7 +307,12 @@ class Callback:
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+    """A callback made of plain functions, one per hook you need.
+
+    Example::
+
+        printer = cr.train.LambdaCallback(on_epoch_end=lambda epoch, logs: print(logs))
+    """
 
     def __init__(self, on_train_begin=None, on_epoch_begin=None, on_step_end=None,
                  on_epoch_end=None, on_train_end=None):
@@ -404,9 +411,11 @@ class Trainer:
             raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got "
                              f"{scheduler_interval!r}")
         if scheduler_interval == "step" and isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError("ReduceLROnPlateau needs an epoch's loss: use scheduler_interval='epoch'")
+            raise ValueError("ReduceLROnPlateau needs an epoch's loss: use "
+                             "scheduler_interval='epoch'")
         if clip_grad_norm is not None and not clip_grad_norm > 0:
-            raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
+            raise ValueError(f"clip_grad_norm must be a positive number or None, got "
+                             f"{clip_grad_norm!r}")
         if monitor is not None and not callable(getattr(monitor, "step", None)):
             raise TypeError(f"monitor must have a step(loss) method, got {type(monitor).__name__}")
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
@@ -415,7 +424,8 @@ class Trainer:
         self.callbacks = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
         self.metric_fns = _resolve_metrics(metrics)
         self.progress, self.checkpoint = progress, checkpoint
-        self._monitor_takes_norm = monitor is not None and _accepts(monitor.step, ("grad_norm", "max_norm"))
+        self._monitor_takes_norm = (monitor is not None
+                                    and _accepts(monitor.step, ("grad_norm", "max_norm")))
         self.history = History()
 
     def fit(self, train_loader, epochs, val_loader=None, start_epoch=0, history=None):
@@ -454,9 +464,19 @@ class Trainer:
                 fn(*args)
 
     def _run_epoch(self, epoch, epochs, train_loader, val_loader):
-        start, lr = time.perf_counter(), float(self.optimizer.param_groups[0]["lr"])
         self.model.train()
         self._call("on_epoch_begin", epoch)
+        logs = self._train_epoch(epoch, epochs, train_loader, val_loader)
+        self.history.append(epoch, logs)
+        self._step_scheduler_epoch(logs)
+        self._call("on_epoch_end", epoch, logs)
+        self._epochs_done = epoch + 1
+        if self.checkpoint is not None:
+            self._save(train_loader)
+
+    def _train_epoch(self, epoch, epochs, train_loader, val_loader):
+        """One pass over ``train_loader`` under a progress bar, then validation; the epoch logs."""
+        start, lr = time.perf_counter(), float(self.optimizer.param_groups[0]["lr"])
         meter = _Meter(self.metric_fns)
         # The bar is updated by hand (not wrapped around the loader) so that it is still open
         # to show the validation results once the last batch is done.
@@ -472,12 +492,7 @@ class Trainer:
                 raise ValueError("fit: train_loader yielded no batches")
             logs = self._epoch_logs(meter, val_loader, lr, start)
             bar.set_postfix({k: v for k, v in logs.items() if k not in ("lr", "epoch_time")})
-        self.history.append(epoch, logs)
-        self._step_scheduler_epoch(logs)
-        self._call("on_epoch_end", epoch, logs)
-        self._epochs_done = epoch + 1
-        if self.checkpoint is not None:
-            self._save(train_loader)
+        return logs
 
     def _train_step(self, epoch, step, batch, meter):
         inputs, targets = _split_batch(batch)
@@ -493,7 +508,8 @@ class Trainer:
             self.scheduler.step()
         loss_value = meter.update(output, targets, loss)
         self._call("on_step_end", {"epoch": epoch, "step": step, "loss": loss_value,
-                                   "batch_size": _batch_size(targets), "grad_norm": grad_norm, "lr": lr})
+                                   "batch_size": _batch_size(targets), "grad_norm": grad_norm,
+                                   "lr": lr})
 
     def _clip(self):
         if self.clip_grad_norm is None:
@@ -543,7 +559,7 @@ class Trainer:
 def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,
         clip_grad_norm=None, callbacks=(), metrics=("accuracy",), monitor=None, progress=True,
         start_epoch=0, checkpoint=None, scheduler_interval="epoch", history=None):
-    """Train ``model`` by minimising ``loss_fn(model(inputs), targets)``; returns a :class:`History`.
+    """Train ``model`` to minimise ``loss_fn(model(inputs), targets)``; returns a :class:`History`.
 
     Each step: ``zero_grad``, forward, ``backward``, optional gradient clipping
     (``cr.nn.utils.clip_grad_norm_``), ``optimizer.step()``, ``monitor.step(loss)``, the
@@ -562,8 +578,10 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         scheduler_interval: ``'epoch'`` (default) or ``'step'`` (per batch, e.g. ``OneCycleLR``).
         clip_grad_norm (float): clip the gradients' total 2-norm to this value.
         callbacks: :class:`Callback` objects (or any objects with some of its hook methods).
-        metrics: names (``'accuracy'``, ``'mse'``, ``'mae'``) or callables
-            ``fn(output, targets) -> float``; logged as ``train_<name>`` and ``val_<name>``.
+        metrics: names (``'accuracy'``, ``'mse'``, ``'mae'``), callables
+            ``fn(output, targets) -> float`` (given Tensors; named by ``__name__``) or a dict
+            ``{name: fn}``; logged as ``train_<name>`` (on the training batches, in train mode)
+            and ``val_<name>``.
             Use ``metrics=('mse',)`` or ``()`` for regression.
         monitor: an object with ``step(loss)`` (e.g. the diagnostics' ``GradientMonitor``),
             called after each optimizer step; with ``clip_grad_norm`` it is called as
@@ -631,7 +649,8 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None, re
     ``loader``'s shuffling generator) and restore the global random state.
 
     Build the objects exactly as for the original run, then load; continue with
-    ``fit(..., start_epoch=state['epoch'], history=state['history'])``.
+    ``fit(..., start_epoch=state['epoch'], history=state['history'])``. ``optimizer=None``
+    loads the weights only; ``restore_rng=False`` leaves the global random state alone.
 
     Returns:
         dict: ``{'epoch': int, 'history': History or None, 'extra': ...}``.

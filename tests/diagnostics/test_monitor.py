@@ -9,7 +9,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
-from chainrule.diagnostics import GradientMonitor, History, to_csv, to_dict, to_numpy, to_tensorboard
+from chainrule.diagnostics import (GradientMonitor, History, to_csv, to_dict, to_numpy,
+                                   to_tensorboard)
 
 
 def mlp(seed=0, act=nn.Tanh):
@@ -241,6 +242,26 @@ def test_every_k_records_only_every_kth_step():
     assert np.isfinite(monitor.history.series("out_grad_norm")).all()
 
 
+def test_hooks_are_attached_only_for_recorded_steps():
+    model = mlp()
+    baseline = hook_counts(model)
+    monitor = GradientMonitor(model, every=3)
+    attached = hook_counts(model)
+    assert attached != baseline
+    for step in range(6):
+        monitor.step(1.0)
+        assert hook_counts(model) == (attached if (step + 1) % 3 == 0 else baseline)
+
+
+def test_forwards_without_step_do_not_pile_up_tensors():
+    model = mlp()
+    monitor = GradientMonitor(model)
+    x, _ = data()
+    for _ in range(5):
+        model(x)
+    assert len(monitor._data.outputs) == 2              # only the last forward's layer outputs
+
+
 def test_ring_buffer_keeps_the_last_capacity_rows():
     model = mlp()
     monitor = GradientMonitor(model, capacity=4)
@@ -350,7 +371,8 @@ def test_to_dict_is_json_and_matches_the_series():
     d = monitor.to_dict()
     json.dumps(d)
     assert d["steps"] == [0, 1, 2]
-    assert d["params"]["0.weight"]["grad_norm"] == monitor.history.series("grad_norm")[:, 0].tolist()
+    grad_norm = monitor.history.series("grad_norm")[:, 0].tolist()
+    assert d["params"]["0.weight"]["grad_norm"] == grad_norm
     assert d["layers"]["2"]["out_grad_norm"][0] > 0
     assert to_dict(monitor.history)["global"]["loss"] == d["global"]["loss"]
 

@@ -7,7 +7,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.diagnostics import SOURCES, THRESHOLDS, Finding, GradientMonitor, HealthReport, History
+from chainrule.diagnostics import (SOURCES, THRESHOLDS, Finding, GradientMonitor, HealthReport,
+                                   History)
 from chainrule.diagnostics.report import analyze, fmt
 
 

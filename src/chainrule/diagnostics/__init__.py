@@ -17,32 +17,16 @@ Example::
     print(cr.diagnostics.check(model, loss_fn, (x, y)))   # one-batch pre-flight at init
 """
 from . import plots
+from .explain import GradientPath, explain_gradient
 from .export import to_csv, to_dict, to_numpy, to_tensorboard
+from .graph import GraphDrawing, draw_graph
+from .lr_finder import LRRangeResult, lr_range_test
 from .monitor import GradientMonitor, History
+from .nonfinite import NonfiniteOrigin, NonfiniteTracer, trace_nonfinite
 from .preflight import check
 from .report import SOURCES, THRESHOLDS, Finding, HealthReport
 
-__all__ = ["plots", "GradientMonitor", "History", "HealthReport", "Finding", "THRESHOLDS", "SOURCES",
-           "check", "to_csv", "to_dict", "to_numpy", "to_tensorboard"]
-
-# Written alongside this package; exported when present.
-try:
-    from .explain import explain_gradient  # noqa: F401
-    __all__.append("explain_gradient")
-except ImportError:
-    pass
-try:
-    from .graph import draw_graph  # noqa: F401
-    __all__.append("draw_graph")
-except ImportError:
-    pass
-try:
-    from .lr_finder import lr_range_test  # noqa: F401
-    __all__.append("lr_range_test")
-except ImportError:
-    pass
-try:
-    from .nonfinite import trace_nonfinite  # noqa: F401
-    __all__.append("trace_nonfinite")
-except ImportError:
-    pass
+__all__ = ["GradientMonitor", "History", "HealthReport", "Finding", "THRESHOLDS", "SOURCES",
+           "check", "lr_range_test", "LRRangeResult", "explain_gradient", "GradientPath",
+           "draw_graph", "GraphDrawing", "trace_nonfinite", "NonfiniteTracer", "NonfiniteOrigin",
+           "plots", "to_csv", "to_dict", "to_numpy", "to_tensorboard"]

@@ -18,13 +18,17 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; }
 .finding { border-left: 6px solid #999; padding: .4em 1em; margin: 1em 0; background: #fafafa; }
-.error { border-color: #c0392b; } .warning { border-color: #e67e22; } .info { border-color: #2980b9; }
-.kind { font-weight: bold; font-family: monospace; } .sev { text-transform: uppercase; font-size: .8em; }
+.error { border-color: #c0392b; } .warning { border-color: #e67e22; }
+.info { border-color: #2980b9; }
+.kind { font-weight: bold; font-family: monospace; }
+.sev { text-transform: uppercase; font-size: .8em; }
 .healthy { border-left: 6px solid #27ae60; padding: .4em 1em; background: #f3fbf5; }
-table { border-collapse: collapse; font-size: .85em; } td, th { padding: .2em .6em; text-align: right; }
+table { border-collapse: collapse; font-size: .85em; }
+td, th { padding: .2em .6em; text-align: right; }
 th { background: #eee; } td:first-child, th:first-child { text-align: left; }
 .evidence { font-family: monospace; font-size: .85em; color: #444; }
-figure { margin: 1.5em 0; } figure img { max-width: 100%; } figcaption { font-size: .9em; color: #555; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; }
+figcaption { font-size: .9em; color: #555; }
 """
 
 

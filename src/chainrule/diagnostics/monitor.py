@@ -47,7 +47,8 @@ GLOBAL_METRICS = ("loss", "clip_total_norm", "clip_max_norm")
 
 # The monitor's own arithmetic meets NaN, Inf and huge values by design (that is what it
 # reports): NumPy's warnings about them would only repeat the report. Scoped to this module.
-warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule\.diagnostics\.monitor")
+warnings.filterwarnings("ignore", category=RuntimeWarning,
+                        module=r"chainrule\.diagnostics\.monitor")
 
 # Activation modules by class name, and graph-node names of functional activations.
 ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh",
@@ -265,6 +266,7 @@ class GradientMonitor:
         for _, module in self.model.named_modules():
             if id(module) not in layer_modules:
                 self._hook(module.register_forward_hook(self._after_container))
+        self._hook(self.model.register_forward_pre_hook(self._new_forward))
 
     def _hook(self, handle):
         self._handles.append(handle)
@@ -326,6 +328,12 @@ class GradientMonitor:
             self._activation_stats(layer, layer.activation, t.data)
         if layer.rec_index is not None:
             self._watch_time(layer, module, t, call)
+
+    def _new_forward(self, module, args):
+        """A forward of the whole model starts: forget the previous one's tensors (memory)."""
+        self._data.outputs.clear()
+        self._data.acts_seen.clear()
+        self._last_layer = None
 
     def _before_module(self, module, args):
         if args:
@@ -481,8 +489,8 @@ class GradientMonitor:
         self.history.append(self._step, values)
 
     def _param_stats(self):
-        P = len(self._params)
-        out = {m: np.full(P, np.nan) for m in PARAM_METRICS}
+        block = np.full((len(PARAM_METRICS), len(self._params)), np.nan)
+        out = dict(zip(PARAM_METRICS, block))
         wnorm, ratio, has = out["weight_norm"], out["update_ratio"], out["has_grad"]
         snap = self._snapshot if self._snapshot_valid else None
         for k, (_, p) in enumerate(self._params):
@@ -537,6 +545,8 @@ class GradientMonitor:
         if self.first_nonfinite is not None:
             return
         event = d.forward_event
+        if event is None and _all_finite(values, value):
+            return
         if event is None and value is not None and not math.isfinite(value):
             event = _loss_origin(loss, self.history.series("loss"))
         if event is None:
@@ -627,18 +637,22 @@ class GradientMonitor:
         return save_html(self, path, report=report, title=title)
 
     def to_numpy(self):
+        """The history as a dict of NumPy arrays (see :func:`~chainrule.diagnostics.to_numpy`)."""
         from .export import to_numpy
         return to_numpy(self.history)
 
     def to_dict(self):
+        """The history as nested plain-Python dicts and lists (JSON-friendly)."""
         from .export import to_dict
         return to_dict(self.history)
 
     def to_csv(self, path):
+        """Write the history as long-format CSV (``step,scope,name,metric,value``)."""
         from .export import to_csv
         return to_csv(self.history, path)
 
     def to_tensorboard(self, writer_or_logdir):
+        """Write the history as TensorBoard scalars (needs tensorboardX for a directory)."""
         from .export import to_tensorboard
         return to_tensorboard(self.history, writer_or_logdir)
 
@@ -650,6 +664,13 @@ class GradientMonitor:
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
+
+def _all_finite(values, loss):
+    """Loss, weights and gradients all finite (the usual case: nothing to trace)."""
+    return ((loss is None or math.isfinite(loss)) and not np.any(values["nonfinite_frac"] > 0)
+            and bool(np.isfinite(values["weight_norm"]).all())
+            and not np.any(np.isinf(values["grad_norm"])))
+
 
 def _first_tensor(x):
     if isinstance(x, Tensor):
@@ -829,7 +850,8 @@ def trace_op(t, param_ids, limit=100000):
     for _ in range(limit):
         if node is None or node.inputs is None:
             break
-        bad = [x for x in node.inputs if x.data.dtype.kind in "fc" and not np.isfinite(x.data).all()]
+        bad = [x for x in node.inputs
+               if x.data.dtype.kind in "fc" and not np.isfinite(x.data).all()]
         if not bad:
             return _classify(node)
         if bad[0]._node is None:

@@ -25,7 +25,8 @@ def _matplotlib():
         import matplotlib  # noqa: F401
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("chainrule's plots need matplotlib: pip install chainrule[plot]") from None
+        raise ImportError("chainrule's plots need matplotlib: "
+                          "pip install chainrule[plot]") from None
     return Figure
 
 

@@ -169,7 +169,8 @@ def _gain_finding(flagged, th):
     parts = []
     for rows, verb in ((shrink, "shrink"), (grow, "amplify")):
         if rows:
-            gains = ", ".join(f"{r['layer']!r} x{_report.fmt(r['backward_gain'])}" for r in rows[:4])
+            gains = ", ".join(f"{r['layer']!r} x{_report.fmt(r['backward_gain'])}"
+                              for r in rows[:4])
             parts.append(f"{len(rows)} layer{'s' if len(rows) > 1 else ''} {verb} the "
                          f"back-propagated signal's variance ({gains})")
     msg = ("; ".join(parts) + f": outside [{th['layer_gain_low']}, {th['layer_gain_high']}] per "

@@ -433,8 +433,9 @@ def rule_depth(view):
         hit = [view.name(i) for i in idx if med[i] / last > th["exploding_ratio"]]
         kind, verb = "exploding", "grows"
     wratio = _weight_grad_ratio(view, idx)
-    evidence = {"direction": "depth", "ratio_first_to_last": ratio, "first_layer": view.name(idx[0]),
-                "last_layer": view.name(idx[-1]), "gain_per_layer": per_layer,
+    evidence = {"direction": "depth", "ratio_first_to_last": ratio,
+                "first_layer": view.name(idx[0]), "last_layer": view.name(idx[-1]),
+                "gain_per_layer": per_layer,
                 "grad_at_output_relative_to_last": list(rel.values()),
                 "weight_grad_ratio_first_to_last": wratio}
     msg = (f"The gradient arriving at the output of layer {view.name(idx[0])!r} is "
@@ -486,7 +487,8 @@ def _init_remedy(view, idx, low):
               if act in RELU_LIKE else
               "Xavier (Glorot) init: cr.nn.init.xavier_uniform_(layer.weight)")
     return (f"Initialise layers {_names(view.name(i) for i in bad)} with {scheme}: their "
-            f"fan_in*Var(W) is {fmt(info['init_gain'])} where {act or 'a linear layer'} needs about "
+            f"fan_in*Var(W) is {fmt(info['init_gain'])} where {act or 'a linear layer'} needs "
+            "about "
             f"{fmt(want)} to keep the signal's scale (Glorot & Bengio 2010; He et al. 2015).")
 
 
@@ -505,8 +507,10 @@ def _vanishing_remedies(view, idx, hit):
         remedies.append(f"Replace {act} with ReLU in layers {where} and initialise them with He "
                         "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): ReLU passes "
                         f"the gradient with slope 1 where {act}'s slope is {slope}.")
-    remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers {where}.")
-    remedies.append(f"Add residual connections (cr.nn.Residual) around the blocks of layers {where}.")
+    remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers "
+                    f"{where}.")
+    remedies.append(f"Add residual connections (cr.nn.Residual) around the blocks of layers "
+                    f"{where}.")
     remedies.append(f"Use fewer layers: the signal shrinks over {len(idx)} layers.")
     return remedies
 
@@ -519,7 +523,8 @@ def _exploding_remedies(view, idx, hit):
         remedies.append(init)
     remedies.append("Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
                     "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).")
-    remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers {where}.")
+    remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers "
+                    f"{where}.")
     remedies.append("Lower the learning rate while the weights are this large.")
     return remedies
 
@@ -576,7 +581,8 @@ def _time_vanishing_remedies(info, sigma):
                         "memory (Jozefowicz et al. 2015).")
     if sigma is not None and sigma < 1:
         remedies.append(f"Initialise weight_hh of {name!r} orthogonal with gain 1 "
-                        f"(cr.nn.init.orthogonal_): its largest singular value is {fmt(sigma)} < 1, "
+                        f"(cr.nn.init.orthogonal_): its largest singular value is {fmt(sigma)} "
+                        "< 1, "
                         "which makes tanh gradients vanish (Pascanu et al. 2013).")
     remedies.append(f"Shorten the sequences {name!r} backpropagates through (truncated BPTT).")
     return remedies
@@ -609,7 +615,8 @@ def rule_saturated(view):
                 "threshold": view.th["saturated_share"]}
     worst = max(hit, key=lambda i: share[i])
     msg = (f"{len(hit)} {act} layer{'s saturate' if len(hit) > 1 else ' saturates'}: up to "
-           f"{share[worst]:.0%} of the outputs of {view.name(worst)!r} sit where the slope is under "
+           f"{share[worst]:.0%} of the outputs of {view.name(worst)!r} sit where the slope is "
+           "under "
            "10% of its maximum, so little gradient passes.")
     remedies = []
     init = _init_remedy(view, view.order(), low=False)
@@ -657,7 +664,8 @@ def rule_dead(view):
 
 def _weight_columns(view):
     params = view.c.get("params", [])
-    cols = [k for k, p in enumerate(params) if p.get("ndim", 2) >= 2 and p.get("requires_grad", True)]
+    cols = [k for k, p in enumerate(params)
+            if p.get("ndim", 2) >= 2 and p.get("requires_grad", True)]
     return cols or list(range(len(params)))
 
 
@@ -700,7 +708,7 @@ def rule_lr(view):
         return []
     enough = trend["steps"] >= th["min_steps_lr"]
     diverged = bool((view.c.get("first_nonfinite") or {}).get("diverged"))
-    spike = trend["loss_max"] > th["loss_spike"] * abs(trend["loss_first"]) and trend["loss_first"] > 0
+    spike = trend["loss_first"] > 0 and trend["loss_max"] > th["loss_spike"] * trend["loss_first"]
     stalled = trend["relative_improvement"] < th["loss_flat"]
     evidence = {"update_ratio_median": med, "update_ratio_max": top, **trend, "lr": _lr_text(view)}
     measured = enough and np.isfinite(med)
@@ -720,7 +728,8 @@ def _lr_high(view, evidence, med, top, diverged, spike):
     if diverged:
         why.append("training diverged to NaN/Inf")
     if spike:
-        why.append(f"the loss rose to {fmt(evidence['loss_max'])} from {fmt(evidence['loss_first'])}")
+        why.append(f"the loss rose to {fmt(evidence['loss_max'])} from "
+                   f"{fmt(evidence['loss_first'])}")
     if np.isfinite(med):
         why.append(f"weights change by {fmt(med)} of their norm per step (median; about "
                    f"{fmt(target)} is healthy)")

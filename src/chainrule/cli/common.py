@@ -1,0 +1,111 @@
+"""Helpers shared by the commands: text tables, files written whole, figures, interrupts."""
+import contextlib
+import math
+import os
+import secrets
+import signal
+import threading
+
+import click
+import numpy as np
+
+PLOT_HINT = "pip install chainrule[plot]"
+
+
+def fmt(x, digits=3):
+    """A number in short form: 3 significant digits; ints as ints; None as '-'."""
+    if x is None:
+        return "-"
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if math.isnan(x) or math.isinf(x):
+            return str(x)
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def percent(x):
+    return "-" if x is None or not math.isfinite(x) else f"{100 * x:.1f} %"
+
+
+def table(rows, columns):
+    """A plain-text table. ``columns``: ``[(key, title), ...]``; cells formatted by :func:`fmt`."""
+    cells = [[title for _, title in columns]]
+    cells += [[r[k] if isinstance(r.get(k), str) else fmt(r.get(k)) for k, _ in columns]
+              for r in rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    path = os.fspath(path)
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                       f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold back Ctrl-C while a file is written; raise it afterwards (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def matplotlib_available():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def new_figure(size=(7, 4), ncols=1):
+    """A matplotlib Figure (no pyplot, no window) and its axes."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
+
+
+def save_png(fig, path, dpi=100):
+    fig.savefig(os.fspath(path), format="png", dpi=dpi)
+    return path
+
+
+def echo(message="", err=False):
+    click.echo(message, err=err)
+
+
+def note(message):
+    """A remark on stdout, prefixed so it stands out from results."""
+    click.echo(f"note: {message}")
+
+
+def unique_folder(root, name):
+    """``root/name``, or ``root/name-2``, ``-3``... when taken (for timestamp names)."""
+    path, k = os.path.join(root, name), 2
+    while os.path.exists(path):
+        path, k = os.path.join(root, f"{name}-{k}"), k + 1
+    return path
