@@ -7,7 +7,7 @@ from helpers import check_grad, compare_with_torch
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
-from chainrule.nn.functional._misc import erf, erf_array
+from chainrule.ops.special import erf, erf_array
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

@@ -68,6 +68,7 @@ CASES = [
     ("cos", lambda m, x: m.cos(x), [(s,) for s in U], "any", SMOOTH),
     ("tanh", lambda m, x: m.tanh(x), [(s,) for s in U], "any", SMOOTH),
     ("sigmoid", lambda m, x: m.sigmoid(x), [(s,) for s in U], "any", SMOOTH),
+    ("erf", lambda m, x: m.erf(x), [(s,) for s in U], "any", SMOOTH),
     ("relu", lambda m, x: m.relu(x), [(s,) for s in U], "nonzero", ""),
     ("clamp", lambda m, x: m.clamp(x, -0.5, 0.7), [(s,) for s in U], "nonzero", ""),
     ("clamp_min", lambda m, x: x.clamp(min=0.1), [(s,) for s in U], "nonzero", ""),

@@ -5,6 +5,7 @@ from .linalg import dot, linear, matmul, outer
 from .pointwise import (abs, add, clamp, clip, clone, cos, div, exp, expm1, log, log1p, maximum,
                         minimum, mul, neg, pow, rdiv, relu, rpow, rsqrt, rsub, sigmoid, sign, sin,
                         sqrt, square, sub, tanh, to_dtype, where)
+from .special import erf
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
                         var)
 from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, flatten, flip,
@@ -45,7 +46,7 @@ def _bind_methods():
     T.__and__ = _compare(np.logical_and)
     T.__or__ = _compare(np.logical_or)
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__
-    for fn in (exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu,
+    for fn in (erf, exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu,
                clamp, clip, maximum, minimum, sum, mean, var, std, amax, amin, max, min, prod,
                logsumexp, norm, argmax, argmin, reshape, view, flatten, squeeze, unsqueeze,
                permute, transpose, swapaxes, expand, expand_as, broadcast_to, repeat, flip,

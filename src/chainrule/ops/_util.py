@@ -48,12 +48,21 @@ def is_array(x):
     return isinstance(x, (np.ndarray, np.generic))
 
 
-def call(name, x, *args):
-    """``np.<name>(x)`` for arrays, the chainrule op of the same name for Tensors."""
-    if is_array(x):
-        return getattr(np, name)(x, *args)
-    from .. import ops
-    return getattr(ops, name)(x, *args)
+# Array versions of functions NumPy lacks, registered by the ops that define them.
+ARRAY_FUNCTIONS = {}
+
+
+def call(name, *args):
+    """``np.<name>(*args)`` on arrays; the chainrule op of that name when any argument is a Tensor.
+
+    One vjp formula then serves the plain backward (arrays) and the recorded one (Tensors).
+    """
+    for a in args:
+        if isinstance(a, Tensor):
+            from .. import ops
+            return getattr(ops, name)(*args)
+    fn = ARRAY_FUNCTIONS.get(name)
+    return (fn or getattr(np, name))(*args)
 
 
 def broadcast_to(g, shape):

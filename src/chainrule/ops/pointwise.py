@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import as_tensor, call, shape_error, tensor_operand, unbroadcast
+from ._util import ARRAY_FUNCTIONS, as_tensor, call, shape_error, tensor_operand, unbroadcast
 
 
 def _binary(a, b, fn, op):
@@ -202,7 +202,7 @@ def tanh(x):
     return _unary(x, np.tanh, _tanh_vjp, "Tanh", save_input=False)
 
 
-def _sigmoid_array(x):
+def sigmoid_array(x):
     # exp of a negative number only: no overflow warning for large |x|.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -214,7 +214,10 @@ def _sigmoid_vjp(ctx, g):
 
 
 def sigmoid(x):
-    return _unary(x, _sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
+    return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
+
+
+ARRAY_FUNCTIONS["sigmoid"] = sigmoid_array
 
 
 def _relu_vjp(ctx, g):

@@ -1,7 +1,7 @@
 """Activation functions, PyTorch's ``torch.nn.functional`` names and defaults.
 
 Each is an elementwise primitive (one NumPy forward, one analytic vjp) unless it is a one-liner
-of existing ops. The vjps use the ``*_any`` helpers and read masks from ``.data``, so they also
+of existing ops. The vjps dispatch through ``ops._util.call`` and read masks from ``.data``, so they also
 work when the backward pass is recorded (``create_graph=True``).
 """
 import math
@@ -15,8 +15,9 @@ from ...ops import relu as _relu
 from ...ops import sigmoid as _sigmoid
 from ...ops import softmax as _softmax
 from ...ops import tanh as _tanh
-from ...ops._util import as_tensor
-from ._misc import erf_any, erf_array, exp_any, sigmoid_any, sigmoid_array, tanh_any, where_any
+from ...ops._util import as_tensor, call
+from ...ops.pointwise import sigmoid_array
+from ...ops.special import erf_array
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -55,7 +56,7 @@ def _elu_vjp(ctx, g):
     alpha, scale = ctx.saved
     positive = ctx.inputs[0].data > 0
     # For x <= 0 the derivative scale * alpha * exp(x) equals output + scale * alpha.
-    return (g * where_any(positive, scale, ctx.output() + scale * alpha),)
+    return (g * call("where", positive, scale, ctx.output() + scale * alpha),)
 
 
 def _elu(input, alpha, scale, name):
@@ -77,15 +78,15 @@ def selu(input, inplace=False):
 
 def _gelu_exact_vjp(ctx, g):
     x = ctx.input(0)
-    cdf = 0.5 * (1 + erf_any(x * (1 / math.sqrt(2.0))))
-    pdf = exp_any(-0.5 * (x * x)) * (1 / math.sqrt(2 * math.pi))
+    cdf = 0.5 * (1 + call("erf", x * (1 / math.sqrt(2.0))))
+    pdf = call("exp", -0.5 * (x * x)) * (1 / math.sqrt(2 * math.pi))
     return (g * (cdf + x * pdf),)
 
 
 def _gelu_tanh_vjp(ctx, g):
     x = ctx.input(0)
     inner = _SQRT_2_OVER_PI * (x + _GELU_TANH_C * x * x * x)
-    t = tanh_any(inner)
+    t = call("tanh", inner)
     d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_C * x * x)
     return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
 
@@ -107,7 +108,7 @@ def gelu(input, approximate="none"):
 
 def _silu_vjp(ctx, g):
     x = ctx.input(0)
-    s = sigmoid_any(x)
+    s = call("sigmoid", x)
     return (g * s * (1 + x * (1 - s)),)
 
 
@@ -128,7 +129,7 @@ def _softplus_vjp(ctx, g):
     beta, threshold = ctx.saved
     x = ctx.input(0)
     linear = ctx.inputs[0].data * beta > threshold
-    return (g * where_any(linear, 1, sigmoid_any(x * beta)),)
+    return (g * call("where", linear, 1, call("sigmoid", x * beta)),)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -189,7 +190,7 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 def _logsigmoid_vjp(ctx, g):
-    return (g * sigmoid_any(-ctx.input(0)),)
+    return (g * call("sigmoid", -ctx.input(0)),)
 
 
 def logsigmoid(input):

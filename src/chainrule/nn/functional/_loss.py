@@ -15,10 +15,9 @@ logits are exact; ``A`` counts as a constant there, except for probability targe
 import numpy as np
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor, is_array
+from ...ops._util import as_tensor, call, is_array
 from ...tensor import Tensor
-from ._misc import (log_softmax_array, moveaxis_any, sigmoid_any, softplus_any, softplus_array,
-                    where_any)
+from ._misc import log_softmax_array, moveaxis_any, softplus_any, softplus_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -401,7 +400,7 @@ def _bce_logits_vjp(ctx, g):
     if ctx.needs[0]:
         # d/dx [(1 - y) x + lw softplus(-x)] = (1 - y) - lw sigmoid(-x)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-        gx = g * ((1 - y) - lw * sigmoid_any(-x))
+        gx = g * ((1 - y) - lw * call("sigmoid", -x))
     if ctx.needs[1]:
         gy = -x if pos_weight is None else -x + (pos_weight - 1) * softplus_any(-x)
         gy = g * gy
@@ -451,8 +450,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     else:
         positive = target.data > 0
         # xlogy: 0 log 0 = 0, and no log of a non-positive number is ever evaluated.
-        safe = where_any(positive, target, 1.0)
-        loss = where_any(positive, target * safe.log(), 0.0) - target * input
+        safe = call("where", positive, target, 1.0)
+        loss = call("where", positive, target * safe.log(), 0.0) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction, name)

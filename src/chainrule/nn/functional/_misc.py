@@ -1,11 +1,10 @@
 """Functional pieces that are not activations, losses or norms: dropout, embedding, one_hot,
-and the array/Tensor helpers (erf, sigmoid, softplus, ...) the other functional files share.
+and a few array/Tensor helpers the other functional files share.
 
 Helpers named ``*_any`` accept a NumPy array (plain backward) or a Tensor (recorded backward,
-``create_graph=True``), so one vjp formula serves both.
+``create_graph=True``), so one vjp formula serves both; single functions go through
+``ops._util.call``.
 """
-import math
-
 import numpy as np
 
 from ...autograd.engine import record
@@ -16,99 +15,8 @@ from ...tensor import Tensor
 
 
 # ----------------------------------------------------------------------------------------------
-# erf: Chebyshev interpolants of math.erf, built once on first use
-# ----------------------------------------------------------------------------------------------
-# Two smooth, slowly varying functions are interpolated instead of erf itself:
-#   |x| <= 1:      erf(x) / x                  as a polynomial in t = x^2 (even, entire)
-#   1 < |x| <= 6:  erfc(x) * exp(x^2)          (about 1 / (x sqrt(pi)); on [1, 3] and [3, 6])
-# and erf(x) = 1 beyond 6 (erfc(6) ~ 2e-17). The interpolants (degree 12, 18, 14) are turned
-# into power series (in t, and in the interval mapped onto [-1, 1]) for a cheap in-place
-# Horner evaluation. Relative error stays below 1e-14 (tested against math.erf).
-
-_ERF_FITS = {}
-_ERF_INTERVALS = ((1.0, 3.0, 18), (3.0, 6.0, 14))
-
-
-def _power_series(f, a, b, deg):
-    """Power-series coefficients, in u = (2x - a - b) / (b - a), of f's interpolant on [a, b]."""
-    cheb = np.polynomial.chebyshev
-    return cheb.cheb2poly(cheb.chebinterpolate(lambda u: f(a + (u + 1) * (b - a) / 2), deg))
-
-
-def _erf_fits():
-    if not _ERF_FITS:
-        small = np.vectorize(lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0
-                             else 2 / math.sqrt(math.pi))
-        large = np.vectorize(lambda x: math.erfc(x) * math.exp(x * x))
-        in_u = _power_series(small, 0.0, 1.0, 12)
-        # Re-expand in t itself (u = 2t - 1), so the small range needs no mapping.
-        _ERF_FITS["small"] = np.polynomial.Polynomial(in_u, domain=[0, 1]).convert().coef
-        _ERF_FITS["large"] = [_power_series(large, a, b, deg) for a, b, deg in _ERF_INTERVALS]
-    return _ERF_FITS
-
-
-def _horner(coefs, u):
-    out = np.full_like(u, coefs[-1])
-    for c in coefs[-2::-1]:
-        out *= u
-        out += c
-    return out
-
-
-def erf_array(x):
-    """The error function of a NumPy array, computed in float64 and returned in x's dtype."""
-    x = np.asarray(x)
-    fits = _erf_fits()
-    z = np.abs(x, dtype=np.float64)
-    out = np.ones_like(z)
-    m = z <= 1
-    zm = z[m]
-    out[m] = zm * _horner(fits["small"], zm * zm)
-    for (a, b, _), coefs in zip(_ERF_INTERVALS, fits["large"]):
-        m = (z > a) & (z <= b)
-        zm = z[m]
-        out[m] = 1 - _horner(coefs, (2 / (b - a)) * zm - (a + b) / (b - a)) * np.exp(-zm * zm)
-    np.copysign(out, x, out=out)
-    np.copyto(out, z, where=np.isnan(z))     # NaN in, NaN out (no mask above selects it)
-    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
-
-
-def _erf_vjp(ctx, g):
-    x = ctx.input(0)
-    return (g * (2 / math.sqrt(math.pi)) * exp_any(-(x * x)),)
-
-
-def erf(x):
-    """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape)."""
-    x = as_tensor(x)
-    return record(erf_array(x.data), (x,), _erf_vjp, "Erf")
-
-
-# ----------------------------------------------------------------------------------------------
 # array-or-Tensor helpers
 # ----------------------------------------------------------------------------------------------
-
-def erf_any(x):
-    return erf_array(x) if is_array(x) else erf(x)
-
-
-def exp_any(x):
-    return np.exp(x) if is_array(x) else x.exp()
-
-
-def tanh_any(x):
-    return np.tanh(x) if is_array(x) else x.tanh()
-
-
-def sigmoid_array(x):
-    # exp of a non-positive number only: no overflow for large |x|.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
-def sigmoid_any(x):
-    return sigmoid_array(x) if is_array(x) else x.sigmoid()
-
 
 def softplus_array(x):
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
@@ -119,14 +27,6 @@ def softplus_any(x):
     if is_array(x):
         return softplus_array(x)
     return x.relu() + (-(x.abs())).exp().log1p()
-
-
-def where_any(mask, a, b):
-    """``np.where`` for arrays, ``cr.where`` for Tensors; ``mask`` is a boolean array."""
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        return np.where(mask, a, b)
-    from ...ops import where
-    return where(mask, a, b)
 
 
 def log_softmax_array(x, axis=-1):
