@@ -125,9 +125,10 @@ class Module:
     def __getattr__(self, name):
         # Only called when normal lookup fails: registered names live in the three dicts.
         d = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
-            if registry in d and name in d[registry]:
-                return d[registry][name]
+        for registry in ("_parameters", "_modules", "_buffers"):
+            found = d.get(registry)
+            if found is not None and name in found:
+                return found[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
@@ -444,6 +445,8 @@ class Module:
         return _add_hook(self._backward_hooks, hook)
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+            return self.forward(*args, **kwargs)     # the common case, kept cheap
         for hook in tuple(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:

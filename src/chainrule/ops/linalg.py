@@ -49,15 +49,15 @@ def linear(x, weight, bias=None):
     Shapes: x (..., in), weight (out, in), bias (out,) -> (..., out).
     """
     x, weight = as_tensor(x), as_tensor(weight)
-    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-        raise shape_error("linear", x.shape, weight.shape,
-                          " (expected input (..., in) and weight (out, in))")
+    xs, ws = x.data.shape, weight.data.shape
+    if not xs or len(ws) != 2 or xs[-1] != ws[1]:
+        raise shape_error("linear", xs, ws, " (expected input (..., in) and weight (out, in))")
     out = x.data @ weight.data.T
     if bias is None:
         return record(out, (x, weight), _linear_vjp, "Linear")
     bias = as_tensor(bias)
-    if bias.shape != (weight.shape[0],):
-        raise shape_error("linear", weight.shape, bias.shape, " (bias must be (out,))")
+    if bias.data.shape != (ws[0],):
+        raise shape_error("linear", ws, bias.data.shape, " (bias must be (out,))")
     out += bias.data
     return record(out, (x, weight, bias), _linear_vjp, "Linear")
 

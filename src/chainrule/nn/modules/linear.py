@@ -39,9 +39,10 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
+        shape = input.data.shape
+        if not shape or shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}, out_features="
-                             f"{self.out_features}): input of shape {tuple(input.shape)} does not "
+                             f"{self.out_features}): input of shape {tuple(shape)} does not "
                              f"end with {self.in_features} features")
         return linear(input, self.weight, self.bias)
 
