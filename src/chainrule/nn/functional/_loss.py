@@ -130,11 +130,13 @@ def _to_rows(x):
     """(N, C, d1, ...) or (C,) -> (M, C) rows of class scores (array or Tensor)."""
     if x.ndim == 1:
         return x.reshape((1, x.shape[0]))
+    if x.ndim == 2:
+        return x                       # already rows: the common case, no copy
     return moveaxis_any(x, 1, -1).reshape((-1, x.shape[1]))
 
 
 def _from_rows(rows, shape):
-    if len(shape) == 1:
+    if len(shape) <= 2:
         return rows.reshape(shape)
     return moveaxis_any(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
 
@@ -197,14 +199,16 @@ def _index_coefficients(name, shape, target, weight, ignore_index, smoothing, dt
         raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
                          f"{tuple(shape)}: class indices of shape {expected} were expected")
     n_classes = _n_classes(shape)
-    t = target.reshape(-1).astype(np.int64)
+    t = target.reshape(-1).astype(np.int64, copy=False)
     valid = t != ignore_index
-    bad = t[valid & ((t < 0) | (t >= n_classes))]
-    if bad.size:
-        raise IndexError(f"{name}: target class {bad[0]} is out of bounds for {n_classes} classes")
-    safe = np.where(valid, t, 0)
+    all_valid = bool(valid.all())
+    checked = t if all_valid else t[valid]
+    if checked.size and (checked.min() < 0 or checked.max() >= n_classes):
+        bad = checked[(checked < 0) | (checked >= n_classes)][0]
+        raise IndexError(f"{name}: target class {bad} is out of bounds for {n_classes} classes")
+    safe = t if all_valid else np.where(valid, t, 0)
     if weight is None:
-        target_weight = valid.astype(dtype)
+        target_weight = np.ones(t.size, dtype) if all_valid else valid.astype(dtype)
     else:
         target_weight = np.where(valid, weight[safe], 0).astype(dtype)
     dense = None
