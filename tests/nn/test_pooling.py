@@ -1,5 +1,6 @@
 """Max / average / adaptive pooling (functional and modules) against PyTorch."""
 import itertools
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -98,12 +99,55 @@ def test_return_indices_match_torch():
     np.testing.assert_array_equal(idx1.data, tidx1.numpy())
 
 
+def test_nan_windows_follow_torch():
+    # NaN propagates; PyTorch's index (and gradient) goes to the window's last NaN.
+    a = np.round(rng.standard_normal((2, 2, 6, 6))).astype(np.float32)
+    a[0, 0, 0, :2] = np.nan                        # two NaNs in one 2x2 window
+    a[1, 1, 3, 3] = np.nan
+    for args in [(2,), (3, 1, 1)]:
+        x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, idx = F.max_pool2d(x, *args, return_indices=True)
+        ty, tidx = TF.max_pool2d(tx, *args, return_indices=True)
+        np.testing.assert_array_equal(y.data, ty.detach().numpy())
+        np.testing.assert_array_equal(idx.data, tidx.numpy())
+        y.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+
+
+def test_window_of_more_than_256_taps():
+    # Tap indices no longer fit in one byte.
+    _compare(lambda x: F.max_pool2d(x, 17), lambda x: TF.max_pool2d(x, 17), (1, 2, 17, 18), ties=True)
+
+
+def test_max_pool_keeps_one_byte_per_output_for_backward():
+    x = cr.randn(8, 8, 32, 32, requires_grad=True)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        y = F.max_pool2d(x, 2)
+        held = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert held < y.data.nbytes * 1.25 + 10_000    # the output and a uint8 argmax
+    y.sum().backward()
+    assert x.grad.data.sum() == y.numel()
+
+
+def test_empty_batch():
+    x = cr.randn(0, 3, 8, 8, requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    y.sum().backward()
+    assert y.shape == (0, 3, 4, 4) and x.grad.shape == x.shape
+
+
 def _t64(*shape):
     return cr.tensor(rng.standard_normal(shape), dtype=cr.float64, requires_grad=True)
 
 
 @pytest.mark.parametrize("fn", [
     lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: F.max_pool2d(x, 2, dilation=2),
+    lambda x: F.max_pool2d(x, 2), lambda x: F.max_pool2d(x, (2, 3), (1, 2)),
     lambda x: F.avg_pool2d(x, 3, 2, 1), lambda x: F.avg_pool2d(x, 2),
     lambda x: F.adaptive_avg_pool2d(x, (2, 4)), lambda x: F.adaptive_avg_pool2d(x, 1)])
 def test_gradcheck_and_second_derivatives(fn):

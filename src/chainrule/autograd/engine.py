@@ -24,12 +24,12 @@ class Node:
     __slots__ = ("vjp", "inputs", "needs", "saved", "out_data", "out_ref", "name",
                  "versions", "graph", "created_at", "hooks", "__weakref__")
 
-    def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly):
+    def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly, save_output=True):
         self.vjp = vjp
         self.inputs = inputs
         self.needs = [t.requires_grad for t in inputs]
         self.saved = saved
-        self.out_data = out.data
+        self.out_data = out.data if save_output else None   # kept only if the vjp reads it
         self.out_ref = weakref.ref(out)
         self.name = name
         # Version of each input the vjp reads, to catch in-place edits made before backward.
@@ -55,24 +55,25 @@ class Node:
         return f"<{self.name}Backward>"
 
 
-def record(data, inputs, vjp, name, saved=None, save_inputs=True):
+def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
     """Wrap ``data`` in a Tensor; attach a Node when grad mode is on and an input needs a gradient.
 
     ``vjp(ctx, grad)`` returns one gradient per input (None where ``ctx.needs[i]`` is False);
     ``ctx`` is the Node: ``ctx.input(i)``, ``ctx.output()``, ``ctx.saved``, ``ctx.inputs[i].shape``.
-    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked).
+    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked);
+    ``save_output=False`` lets the result's memory go as soon as nothing else holds it.
     """
-    return attach(_tensor_class._wrap(data), inputs, vjp, name, saved, save_inputs)
+    return attach(_tensor_class._wrap(data), inputs, vjp, name, saved, save_inputs, save_output)
 
 
-def attach(out, inputs, vjp, name, saved=None, save_inputs=True):
+def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
     """Make the tensor ``out`` the result of a recorded op (see :func:`record`)."""
     grad_on, anomaly = _MODE.get()
     if grad_on:
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(vjp, inputs, saved, out, name, save_inputs, anomaly)
+                out._node = Node(vjp, inputs, saved, out, name, save_inputs, anomaly, save_output)
                 break
     if anomaly:
         _check_finite(out.data, name, "forward", out._node)

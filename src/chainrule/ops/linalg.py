@@ -31,7 +31,7 @@ def matmul(a, b):
     except ValueError:
         raise shape_error("matmul", a.shape, b.shape,
                           f": inner dims {a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ") from None
-    return record(out, (a, b), _matmul_vjp, "Matmul")
+    return record(out, (a, b), _matmul_vjp, "Matmul", save_output=False)
 
 
 def _linear_vjp(ctx, g):
@@ -54,12 +54,12 @@ def linear(x, weight, bias=None):
         raise shape_error("linear", xs, ws, " (expected input (..., in) and weight (out, in))")
     out = x.data @ weight.data.T
     if bias is None:
-        return record(out, (x, weight), _linear_vjp, "Linear")
+        return record(out, (x, weight), _linear_vjp, "Linear", save_output=False)
     bias = as_tensor(bias)
     if bias.data.shape != (ws[0],):
         raise shape_error("linear", ws, bias.data.shape, " (bias must be (out,))")
     out += bias.data
-    return record(out, (x, weight, bias), _linear_vjp, "Linear")
+    return record(out, (x, weight, bias), _linear_vjp, "Linear", save_output=False)
 
 
 def outer(a, b):

@@ -34,7 +34,7 @@ def _add_vjp(ctx, g):
 
 def add(a, b):
     a, b, out = _binary(a, b, np.add, "add")
-    return record(out, (a, b), _add_vjp, "Add", save_inputs=False)
+    return record(out, (a, b), _add_vjp, "Add", save_inputs=False, save_output=False)
 
 
 def _sub_vjp(ctx, g):
@@ -43,7 +43,7 @@ def _sub_vjp(ctx, g):
 
 def sub(a, b):
     a, b, out = _binary(a, b, np.subtract, "sub")
-    return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False)
+    return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False, save_output=False)
 
 
 def rsub(a, b):
@@ -58,7 +58,7 @@ def _mul_vjp(ctx, g):
 
 def mul(a, b):
     a, b, out = _binary(a, b, np.multiply, "mul")
-    return record(out, (a, b), _mul_vjp, "Mul")
+    return record(out, (a, b), _mul_vjp, "Mul", save_output=False)
 
 
 def _div_vjp(ctx, g):
@@ -72,7 +72,7 @@ def div(a, b):
     a, b, out = _binary(a, b, np.true_divide, "div")
     if out.dtype.kind != "f" and a.dtype.kind in "iub":
         out = out.astype(np.result_type(a.data.dtype, b.data.dtype, np.float32))
-    return record(out, (a, b), _div_vjp, "Div")
+    return record(out, (a, b), _div_vjp, "Div", save_output=False)
 
 
 def rdiv(a, b):
@@ -109,7 +109,7 @@ def _maximum_vjp(ctx, g):
 
 def maximum(a, b):
     a, b, out = _binary(a, b, np.maximum, "maximum")
-    return record(out, (a, b), _maximum_vjp, "Maximum")
+    return record(out, (a, b), _maximum_vjp, "Maximum", save_output=False)
 
 
 def minimum(a, b):
@@ -133,18 +133,22 @@ def where(condition, a, b):
         out = np.where(cond, a.data, b.data)
     except ValueError:
         raise shape_error("where", a.shape, b.shape, f" (condition {cond.shape})") from None
-    return record(out, (a, b), _where_vjp, "Where", saved=cond, save_inputs=False)
+    return record(out, (a, b), _where_vjp, "Where", saved=cond, save_inputs=False,
+                  save_output=False)
 
 
 # ---- unary ----
 
-def _unary(x, fn, vjp, name, saved=None, save_input=True):
+def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None):
     x = as_tensor(x)
-    return record(fn(x.data), (x,), vjp, name, saved=saved, save_inputs=save_input)
+    # These vjps read their input or their output, not both: keep only what is read.
+    keep_output = not save_input if save_output is None else save_output
+    return record(fn(x.data), (x,), vjp, name, saved=saved, save_inputs=save_input,
+                  save_output=keep_output)
 
 
 def neg(x):
-    return _unary(x, np.negative, lambda ctx, g: (-g,), "Neg", save_input=False)
+    return _unary(x, np.negative, lambda ctx, g: (-g,), "Neg", save_input=False, save_output=False)
 
 
 def exp(x):
@@ -182,7 +186,8 @@ def abs(x):
 
 
 def sign(x):
-    return _unary(x, np.sign, lambda ctx, g: (g * 0,), "Sign", save_input=False)
+    return _unary(x, np.sign, lambda ctx, g: (g * 0,), "Sign", save_input=False,
+                  save_output=False)
 
 
 def sin(x):
@@ -242,7 +247,8 @@ def clamp(x, min=None, max=None):
     hi = np.inf if max is None else (max.data if isinstance(max, Tensor) else max)
     inside = (x.data >= lo) & (x.data <= hi)
     out = np.clip(x.data, lo, hi).astype(x.dtype, copy=False)
-    return record(out, (x,), _clamp_vjp, "Clamp", saved=inside, save_inputs=False)
+    return record(out, (x,), _clamp_vjp, "Clamp", saved=inside, save_inputs=False,
+                  save_output=False)
 
 
 clip = clamp
@@ -262,11 +268,12 @@ def to_dtype(x, dtype):
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    out = record(x.data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False)
+    out = record(x.data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False, save_output=False)
     if dtype.kind not in "fc":
         out.requires_grad, out._node = False, None
     return out
 
 
 def clone(x):
-    return record(x.data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False)
+    return record(x.data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False,
+                  save_output=False)

@@ -1,5 +1,6 @@
 """Reductions over dimensions (``dim``/``keepdim``, NumPy's ``axis``/``keepdims`` accepted)."""
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -18,16 +19,17 @@ def _expand_back(ctx, g):
     return broadcast_to(g.reshape(kept), x_shape)
 
 
-def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None):
+def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_output=True):
     shape = x.data.shape
     if dim is None and extra is None:          # the common full reduction: no dim bookkeeping
         out = fn(x.data, None, keepdims=keepdim)
         return record(out, (x,), vjp, name, saved=(shape, (1,) * len(shape)),
-                      save_inputs=save_inputs)
+                      save_inputs=save_inputs, save_output=save_output)
     dims = normalize_dims(dim, len(shape), name.lower())
     out = fn(x.data, dims, keepdims=keepdim)
     saved = (shape, keepdim_shape(shape, dims)) if extra is None else extra(dims)
-    return record(out, (x,), vjp, name, saved=saved, save_inputs=save_inputs)
+    return record(out, (x,), vjp, name, saved=saved, save_inputs=save_inputs,
+                  save_output=save_output)
 
 
 def _sum_vjp(ctx, g):
@@ -41,13 +43,13 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
     if x.data.dtype.kind == "b":
         x = Tensor._wrap(x.data.astype(np.int64))
-    out = _reduce(x, np.ndarray.sum, _sum_vjp, "Sum", dim, keepdim)
+    out = _reduce(x, np.ndarray.sum, _sum_vjp, "Sum", dim, keepdim, save_output=False)
     return out if dtype is None else out.to(dtype)
 
 
 def _mean_vjp(ctx, g):
     x_shape, kept = ctx.saved
-    n = ctx.inputs[0].data.size // builtins.max(ctx.out_data.size, 1)
+    n = ctx.inputs[0].data.size // builtins.max(math.prod(kept), 1)
     return (broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
 
 
@@ -57,7 +59,7 @@ def mean(x, dim=None, keepdim=False, **kwargs):
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "mean")
     if x.data.dtype.kind not in "fc":
         raise RuntimeError(f"mean: needs a floating point tensor, got {x.dtype}")
-    return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim)
+    return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim, save_output=False)
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):

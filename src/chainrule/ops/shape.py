@@ -15,7 +15,7 @@ def _shape_arg(shape):
 
 def _view(x, out, vjp, name, saved=None):
     """Record an op whose result may share memory with ``x`` (so it shares the version counter)."""
-    t = record(out, (x,), vjp, name, saved=saved, save_inputs=False)
+    t = record(out, (x,), vjp, name, saved=saved, save_inputs=False, save_output=False)
     if out.base is not None:
         t._vc = x._vc
     return t
@@ -124,7 +124,7 @@ def repeat(x, *reps):
         raise ValueError(f"repeat: {len(reps)} repeat counts for a tensor with {x.ndim} dims")
     shape = (1,) * (len(reps) - x.ndim) + x.shape
     return record(np.tile(x.data, reps), (x,), _repeat_vjp, "Repeat", saved=(shape, reps),
-                  save_inputs=False)
+                  save_inputs=False, save_output=False)
 
 
 def _flip_vjp(ctx, g):
@@ -157,7 +157,7 @@ def pad(x, pad, mode="constant", value=0.0):
         return _pad_by_index(x, widths, np_mode)
     out = np.pad(x.data, widths, mode="constant", constant_values=value)
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-    return record(out, (x,), _pad_vjp, "Pad", saved=crop, save_inputs=False)
+    return record(out, (x,), _pad_vjp, "Pad", saved=crop, save_inputs=False, save_output=False)
 
 
 def _pad_by_index(x, widths, mode):
@@ -199,7 +199,8 @@ def getitem(x, index):
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
     basic = _is_basic(index)
-    t = record(out, (x,), _getitem_vjp, "Index", saved=(index, basic), save_inputs=False)
+    t = record(out, (x,), _getitem_vjp, "Index", saved=(index, basic), save_inputs=False,
+               save_output=False)
     if basic:
         t._vc = x._vc
     return t
@@ -243,7 +244,8 @@ def cat(tensors, dim=0):
     except ValueError:
         raise ValueError(f"cat: shapes {[t.shape for t in tensors]} differ outside dim {dim}") from None
     bounds = tuple(np.cumsum([0] + [t.shape[dim] for t in tensors]).tolist())
-    return record(out, tensors, _cat_vjp, "Cat", saved=(dim, bounds), save_inputs=False)
+    return record(out, tensors, _cat_vjp, "Cat", saved=(dim, bounds), save_inputs=False,
+                  save_output=False)
 
 
 concatenate = cat
@@ -263,7 +265,8 @@ def stack(tensors, dim=0):
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
     dim = dim % (tensors[0].ndim + 1)
     out = np.stack([t.data for t in tensors], axis=dim)
-    return record(out, tensors, _stack_vjp, "Stack", saved=dim, save_inputs=False)
+    return record(out, tensors, _stack_vjp, "Stack", saved=dim, save_inputs=False,
+                  save_output=False)
 
 
 def split(x, split_size_or_sections, dim=0):

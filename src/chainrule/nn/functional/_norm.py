@@ -96,7 +96,8 @@ def _affine_record(x, xhat, rstd, weight, bias, spec, name):
         out = out + bias.data.reshape(spec.param_shape)
         inputs.append(bias)
     spec.stats = (xhat, rstd)
-    return record(out.astype(x.dtype, copy=False), tuple(inputs), _norm_vjp, name, saved=spec)
+    return record(out.astype(x.dtype, copy=False), tuple(inputs), _norm_vjp, name, saved=spec,
+                  save_output=False)
 
 
 def _optional(t):

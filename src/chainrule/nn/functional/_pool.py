@@ -1,22 +1,24 @@
 """Pooling: max over strided windows, averages as fixed linear maps.
 
-Max pooling reads the windows through a strided view of the (padded) input, with one pass per
-window tap to find each maximum and then the first tap that holds it (PyTorch's choice on ties).
-The recorded op is a gather, so the gradient is a scatter-add onto the argmax positions and
-second derivatives come for free.
+Max pooling copies the windows of the (padded) input once, tap-major, then finds each maximum
+and the first tap that holds it (PyTorch's choice on ties) in passes over contiguous rows. Only
+that tap index (one byte per output for windows of up to 256 taps) is kept for backward, which
+writes each gradient into its tap's strided slice of the input. The recorded op is a gather and
+its vjp a scatter, each the other's vjp, so second derivatives come for free.
 
 Average pooling is linear and separable: ``y = P_h @ x @ P_w^T`` with constant pooling matrices
 (one nonzero band per row). Non-overlapping windows, the common case, are a reshape and a mean.
 Both are built from recorded ops (matmul, reshape, mean), so every derivative order works.
 1-d pooling is 2-d pooling with H = 1.
 """
+from typing import NamedTuple
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor
-from ...ops.shape import index_add_into_zeros
-from ._conv import _pair, out_size
+from ...ops._util import as_tensor, is_array
+from ._conv import _pair, _tap_slices, out_size
 
 
 def _pool_args(kernel_size, stride, padding, dilation, op):
@@ -53,52 +55,108 @@ def _output_hw(x_shape, k, s, p, d, op):
 # max pooling
 # ---------------------------------------------------------------------------------------------
 
-def _gather_vjp(ctx, g):
-    shape = ctx.inputs[0].shape
-    flat = index_add_into_zeros(g.reshape(-1), ctx.saved.ravel(), (int(np.prod(shape)),))
-    return (flat.reshape(shape),)   # a scatter-add: overlapping windows may share an element
+class Window(NamedTuple):
+    """A pooling window: (h, w) pairs of kernel size, stride, padding and dilation."""
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    dilation: tuple
 
 
-def _gather(x, idx, values):
-    """``values = x.reshape(-1)[idx]`` as a recorded op whose backward is a scatter-add."""
-    return record(values, (x,), _gather_vjp, "MaxPool", saved=idx, save_inputs=False)
+def _taps(x, win, out_hw):
+    """(T, N, C, Ho, Wo): the T taps of every window, tap-major and contiguous (one copy).
 
-
-def _argmax_positions(x, k, s, p, d, out_hw):
-    """Each window's maximum and its index, within its (H, W) plane and into all of ``x``.
-
-    ``x`` is (N, C, H, W); all three results are (N, C, Ho, Wo).
+    Tap ``t = i * kw + j`` is the window's element at row ``i``, column ``j``. After this copy
+    every pass of the max and the argmax runs over long contiguous rows, which NumPy does several
+    times faster than over the input's short strided ones.
     """
-    n, c, h, w = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=-np.inf) \
-        if p[0] or p[1] else x
+    (kh, kw), (s0, s1), (p0, p1), (d0, d1) = win
+    xp = x
+    if p0 or p1:                        # implicit -inf padding
+        n, c, h, w = x.shape
+        xp = np.full((n, c, h + 2 * p0, w + 2 * p1), -np.inf, x.dtype)
+        xp[:, :, p0:p0 + h, p1:p1 + w] = x
     sn, sc, sh, sw = xp.strides
-    win = as_strided(xp, (n, c) + out_hw + k,
-                     (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]), writeable=False)
-    taps = [win[..., t // k[1], t % k[1]] for t in range(k[0] * k[1])]
-    best = taps[0].copy()
-    for tap in taps[1:]:           # loops over window taps only, each a pass over the output
-        np.maximum(best, tap, out=best)                       # NaN propagates, as in PyTorch
-    arg, found = np.zeros(best.shape, dtype=np.intp), np.zeros(best.shape, dtype=bool)
-    for t, tap in enumerate(taps):  # the first tap holding the maximum (PyTorch's tie rule)
-        hit = (tap == best) | (tap != tap)
-        hit &= ~found
-        found |= hit
-        arg += hit * t
-    ki, kj = np.divmod(np.arange(k[0] * k[1]), k[1])
-    tap_offset = ki * d[0] * w + kj * d[1]                    # per tap, within the plane
-    corner = (np.arange(out_hw[0]).reshape(-1, 1) * s[0] - p[0]) * w + np.arange(out_hw[1]) * s[1] - p[1]
-    plane = corner + tap_offset[arg]                          # index within an (H, W) plane
-    return best, plane, plane + (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
+    view = as_strided(xp, (kh, kw) + x.shape[:2] + out_hw,
+                      (sh * d0, sw * d1, sn, sc, sh * s0, sw * s1), writeable=False)
+    return np.ascontiguousarray(view).reshape((kh * kw,) + x.shape[:2] + out_hw)
+
+
+def _max_and_argmax(taps):
+    """Max over the taps (axis 0) and the tap that holds it, PyTorch's choice: the first maximum,
+    or the last NaN (NaN propagates)."""
+    best = taps.max(axis=0)
+    still = taps[0] != best             # no maximum seen yet, up to tap t
+    arg = still.astype(np.min_scalar_type(len(taps) - 1))
+    for tap in taps[1:-1]:              # arg = how many leading taps miss the maximum
+        still &= tap != best
+        arg += still
+    nan = np.isnan(best)
+    if nan.any():
+        arg[nan] = len(taps) - 1 - np.argmax(np.isnan(taps[::-1, nan]), axis=0)
+    return best, arg
+
+
+def _scatter_taps(g, arg, win, x_shape):
+    """Adjoint of the gather: each window's gradient goes to its argmax tap (arrays)."""
+    n, c, h, w = x_shape
+    p0, p1 = win.padding
+    gx = np.zeros((n, c, h + 2 * p0, w + 2 * p1), g.dtype)
+    # Windows that do not overlap own disjoint slices: those are written, not added to.
+    apart = all((k - 1) * d < s for k, s, d in zip(win.kernel, win.stride, win.dilation))
+    for t, (_, rows, cols) in enumerate(_tap_slices(*win.kernel, win, arg.shape[2:])):
+        if apart:
+            np.multiply(arg == t, g, out=gx[:, :, rows, cols])
+        else:
+            gx[:, :, rows, cols] += (arg == t) * g
+    return gx[:, :, p0:p0 + h, p1:p1 + w] if p0 or p1 else gx
+
+
+def _gather_taps(x, arg, win):
+    """Each window's element at tap ``arg`` (arrays): max pooling with a known argmax."""
+    return np.take_along_axis(_taps(x, win, arg.shape[2:]), arg[None], axis=0)[0]
+
+
+# The two recorded primitives are each other's vjp, so every derivative order works.
+def _gather_vjp(ctx, g):
+    arg, win, x_shape = ctx.saved
+    return (_scatter(g, arg, win, x_shape),)
+
+
+def _scatter_vjp(ctx, h):
+    arg, win, _ = ctx.saved
+    return (_gather(h, arg, win),)
+
+
+def _gather(x, arg, win):
+    if is_array(x):
+        return _gather_taps(x, arg, win)
+    return record(_gather_taps(x.data, arg, win), (x,), _gather_vjp, "MaxPool",
+                  saved=(arg, win, x.shape), save_inputs=False)
+
+
+def _scatter(g, arg, win, x_shape):
+    if is_array(g):
+        return _scatter_taps(g, arg, win, x_shape)
+    return record(_scatter_taps(g.data, arg, win, x_shape), (g,), _scatter_vjp,
+                  "MaxPoolInputGrad", saved=(arg, win, x_shape), save_inputs=False)
+
+
+def _plane_indices(arg, win, width):
+    """PyTorch's ``return_indices``: each maximum's flat index within its (H, W) plane."""
+    (_, kw), (s0, s1), (p0, p1), (d0, d1) = win
+    i, j = np.divmod(arg.astype(np.int64), kw)
+    rows = (np.arange(arg.shape[2]) * s0 - p0).reshape(-1, 1) + i * d0
+    return rows * width + np.arange(arg.shape[3]) * s1 - p1 + j * d1
 
 
 def _max_pool(x, k, s, p, d, return_indices, op):
     """Max pooling of a 4-d tensor with 2-d window arguments (see :func:`max_pool2d`)."""
-    k, s, p, d = _pool_args(k, s, p, d, op)
-    out_hw = _output_hw(x.shape, k, s, p, d, op)
-    best, plane, idx = _argmax_positions(x.data, k, s, p, d, out_hw)
-    out = _gather(x, idx, best)
-    return (out, _int_tensor(plane)) if return_indices else out
+    win = Window(*_pool_args(k, s, p, d, op))
+    out_hw = _output_hw(x.shape, *win, op)
+    best, arg = _max_and_argmax(_taps(x.data, win, out_hw))
+    out = record(best, (x,), _gather_vjp, "MaxPool", saved=(arg, win, x.shape), save_inputs=False)
+    return (out, _int_tensor(_plane_indices(arg, win, x.shape[3]))) if return_indices else out
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
