@@ -43,8 +43,8 @@ class ChainruleGroup(click.Group):
     def _run(self, args, prog_name, complete_var, **extra):
         debug = _debug_requested(args)
         try:
-            super().main(args or ["--help"], prog_name, complete_var, standalone_mode=False,
-                         **extra)
+            code = super().main(args or ["--help"], prog_name, complete_var,
+                                standalone_mode=False, **extra)
         except click.UsageError as e:
             click.echo(f"Error: {_one_line(e.format_message())}{_usage_hint(e)}", err=True)
             return e.exit_code
@@ -60,7 +60,8 @@ class ChainruleGroup(click.Group):
             click.echo(f"Error: {type(e).__name__}: {_one_line(e)}"
                        + ("" if debug else " (run with --debug for the traceback)"), err=True)
             return 1
-        return 0
+        # Without an error, click returns what ctx.exit() set, else the command's return value.
+        return code if isinstance(code, int) else 0
 
 
 def debug_option(f):

@@ -28,6 +28,10 @@ def fmt(x, digits=3):
     return str(x)
 
 
+def seconds_text(s):
+    return "under 0.1 s" if s < 0.1 else f"{s:.1f} s"
+
+
 def percent(x):
     return "-" if x is None or not math.isfinite(x) else f"{100 * x:.1f} %"
 
@@ -43,18 +47,25 @@ def table(rows, columns):
     return "\n".join(lines)
 
 
-def write_text(path, text):
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename,
+    so readers see the old file or the new one, never half of one."""
     path = os.fspath(path)
     tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
                        f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` whole or not at all."""
+    with replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
     return path
 
 
@@ -82,20 +93,18 @@ def matplotlib_available():
     return True
 
 
-def new_figure(size=(7, 4), ncols=1):
+def new_figure(size=(7, 4)):
     """A matplotlib Figure (no pyplot, no window) and its axes."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=size, layout="constrained")
-    return fig, fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
+    return fig, fig.subplots()
 
 
 def save_png(fig, path, dpi=100):
-    fig.savefig(os.fspath(path), format="png", dpi=dpi)
+    """Save a figure as PNG, whole or not at all."""
+    with replacing(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
     return path
-
-
-def echo(message="", err=False):
-    click.echo(message, err=err)
 
 
 def note(message):

@@ -27,7 +27,7 @@ from click.core import ParameterSource
 MODELS = ("mlp", "cnn", "rnn", "lstm", "gru")
 RECURRENT = ("rnn", "lstm", "gru")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "linear")
-INITS = ("default", "normal", "xavier", "he", "lecun", "orthogonal")
+INITS = ("auto", "default", "normal", "xavier", "he", "lecun", "orthogonal")
 NORMS = ("none", "batch", "layer")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("none", "step", "cosine", "exponential", "onecycle", "plateau")
@@ -85,10 +85,11 @@ SPECS = [
     Spec("activation", "--activation", click.Choice(ACTIVATIONS), None,
          "Activation between layers [default: relu; tanh for rnn; fixed gates for lstm/gru].",
          "model"),
-    Spec("init", "--init", click.Choice(INITS), "default",
-         "Weight initialisation: default (PyTorch's), normal N(0,1), xavier (Glorot), he "
-         "(Kaiming, for ReLU), lecun, orthogonal. Biases start at 0 except with default.",
-         "model"),
+    Spec("init", "--init", click.Choice(INITS), "auto",
+         "Weight initialisation: auto (he after ReLU-like activations, xavier after tanh, "
+         "sigmoid or linear, default for rnn/lstm/gru), default (the layers' own, PyTorch's), "
+         "normal N(0,1), xavier (Glorot), he (Kaiming), lecun, orthogonal. Biases start at 0 "
+         "except with default.", "model"),
     Spec("recurrent_gain", "--recurrent-gain", _positive(float), None,
          "rnn/lstm/gru: re-initialise each recurrent matrix as orthogonal times this gain (its "
          "largest singular value; above 1 gradients can explode through time).", "model"),
@@ -96,7 +97,8 @@ SPECS = [
          "Normalisation after each hidden layer (mlp, cnn): none, batch (BatchNorm), layer "
          "(LayerNorm).", "model"),
     Spec("residual", "--residual/--no-residual", click.BOOL, False,
-         "Wrap hidden layers 2..depth in residual connections x + f(x) (mlp, cnn).", "model"),
+         "Make hidden layers 2..depth residual blocks x + layer(activation(norm(x))) (mlp, "
+         "cnn; pre-activation, He et al. 2016).", "model"),
     Spec("dropout", "--dropout", click.FloatRange(0, 1, max_open=True), 0.0,
          "Dropout probability after each hidden activation.", "model"),
     Spec("data", "--data", DataSpec(), "digits",
@@ -124,7 +126,7 @@ SPECS = [
     Spec("batch_size", "--batch-size", click.IntRange(min=1), 64, "Examples per batch.", "optim"),
     Spec("seed", "--seed", click.INT, 0,
          "Random seed (weights, shuffling, dropout, synthetic data).", "optim"),
-    Spec("epochs", "--epochs", click.IntRange(min=1), 20, "Epochs to train.", "train"),
+    Spec("epochs", "--epochs", click.IntRange(min=1), 30, "Epochs to train.", "train"),
     Spec("monitor_every", "--monitor-every", click.IntRange(min=1), 1,
          "Record the gradient statistics every N steps.", "train"),
     Spec("name", "--name", click.STRING, None,
@@ -138,8 +140,8 @@ SPECS = [
 ]
 SPEC = {s.key: s for s in SPECS}
 KEYS = tuple(SPEC)
-# Options that do not change what is computed: a resumed run may set them anew.
-RESUME_FREE = ("epochs", "monitor_every", "tensorboard", "plots", "runs_dir", "name")
+# Options a resumed run may set anew: they do not change what the finished epochs computed.
+RESUME_FREE = ("epochs", "monitor_every", "tensorboard", "plots")
 
 
 @dataclass
@@ -149,7 +151,7 @@ class TrainConfig:
     depth: int = 2
     width: int = 128
     activation: str = None
-    init: str = "default"
+    init: str = "auto"
     recurrent_gain: float = None
     norm: str = "none"
     residual: bool = False
@@ -165,7 +167,7 @@ class TrainConfig:
     clip_norm: float = None
     batch_size: int = 64
     seed: int = 0
-    epochs: int = 20
+    epochs: int = 30
     monitor_every: int = 1
     name: str = None
     runs_dir: str = "runs"
@@ -217,9 +219,8 @@ def read_config_file(path):
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         else:
-            import tomllib
             with open(path, "rb") as f:
-                data = tomllib.load(f)
+                data = _toml().load(f)
     except OSError as e:
         raise click.UsageError(f"config file {path}: {e.strerror}") from None
     except ValueError as e:       # json.JSONDecodeError and tomllib.TOMLDecodeError
@@ -231,8 +232,32 @@ def read_config_file(path):
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
+def _toml():
+    try:
+        import tomllib                       # Python 3.11+
+    except ImportError:
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise click.UsageError("TOML config files need Python 3.11 or the tomli package "
+                                   "(pip install tomli); a .json config works anywhere") from None
+    return tomllib
+
+
+# Other names people use for the same settings.
+SYNONYMS = {"learning_rate": "lr", "optimiser": "optimizer", "layers": "depth",
+            "num_layers": "depth", "n_layers": "depth", "hidden": "width", "hidden_size": "width",
+            "units": "width", "batch": "batch_size", "dataset": "data", "initialization": "init",
+            "initialisation": "init", "normalization": "norm", "normalisation": "norm",
+            "grad_clip": "clip_norm", "max_grad_norm": "clip_norm", "clip": "clip_norm",
+            "num_epochs": "epochs", "n_epochs": "epochs", "scheduler": "schedule",
+            "lr_schedule": "schedule", "lr_scheduler": "schedule", "architecture": "model"}
+
+
 def closest_key(key, valid=KEYS):
-    """The valid key most like ``key`` (difflib), for 'did you mean' messages."""
+    """The valid key most like ``key`` (a known synonym, else difflib), for 'did you mean'."""
+    if SYNONYMS.get(key) in valid:
+        return SYNONYMS[key]
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
     if close:
         return close[0]
@@ -272,23 +297,19 @@ def given_on_command_line(ctx, key):
                                              ParameterSource.ENVIRONMENT)
 
 
-def merge(ctx, params, config_path=None, base=None):
-    """``(config, given)``: ``base`` (or the defaults) < the config file < the command line.
+def merge(ctx, params, config_path=None):
+    """A :class:`TrainConfig`: the defaults < the config file < the command line.
 
     ``params`` are the command's keyword arguments; keys the command does not have keep their
-    config-file or default value. ``given`` is the set of keys set explicitly.
+    config-file or default value.
     """
-    values = (base or TrainConfig()).to_dict()
-    given = set()
+    values = TrainConfig().to_dict()
     if config_path is not None:
-        from_file = check_config_values(read_config_file(config_path), config_path, ctx)
-        values.update(from_file)
-        given.update(from_file)
+        values.update(check_config_values(read_config_file(config_path), config_path, ctx))
     for key in KEYS:
         if key in params and given_on_command_line(ctx, key):
             values[key] = params[key]
-            given.add(key)
-    return TrainConfig(**values), given
+    return TrainConfig(**values)
 
 
 def config_text(config, exclude=("name",)):
@@ -328,16 +349,16 @@ def _check_feedforward(c):
         _refuse("--residual wraps hidden layers 2..depth: it needs --depth 2 or more")
 
 
-def validate(c, given=()):
+def validate(c):
     """Refuse inconsistent options (``click.UsageError``); return notes on what will happen.
 
-    ``given`` are the keys set explicitly (command line or config file): an explicit option
-    that would be ignored is refused rather than silently dropped.
+    An option set to something other than its default that would be ignored is refused rather
+    than silently dropped.
     """
     (_check_recurrent if c.recurrent else _check_feedforward)(c)
-    if "momentum" in given and c.momentum and c.optimizer not in ("sgd", "rmsprop"):
+    if c.momentum and c.optimizer not in ("sgd", "rmsprop"):
         _refuse(f"--momentum applies to sgd and rmsprop, not to --optimizer {c.optimizer}")
-    if "seq_len" in given and c.data != "adding":
+    if c.seq_len != SPEC["seq_len"].default and c.data != "adding":
         _refuse("--seq-len sets the length of the adding problem: it needs --data adding")
     if c.norm == "batch" and c.batch_size < 2:
         _refuse("--norm batch needs --batch-size 2 or more (BatchNorm averages over the batch)")

@@ -33,10 +33,6 @@ class DataBundle:
     description: str
 
     @property
-    def n_train(self):
-        return len(self.train.dataset)
-
-    @property
     def n_test(self):
         return len(self.test.dataset)
 

@@ -32,8 +32,8 @@ CONFIG = "config.json"
 GRADIENT_HEADER = "step,scope,name,metric,value\n"
 
 
-def create_run_folder(config):
-    """A new folder ``runs_dir/name`` (refused when ``--name`` is taken)."""
+def run_folder_path(config):
+    """The path of a new run folder ``runs_dir/name`` (refused when ``--name`` is taken)."""
     root = config.runs_dir
     if config.name:
         if os.sep in config.name or config.name in (".", ".."):
@@ -44,7 +44,6 @@ def create_run_folder(config):
                                    f"--resume {path}, or choose another --name")
     else:
         path = unique_folder(root, time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(path)
     return path
 
 

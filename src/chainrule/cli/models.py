@@ -1,7 +1,9 @@
 """The model of a run, built from ``--model --depth --width --activation --init --norm --residual``.
 
 * mlp: ``depth`` hidden layers ``Linear -> norm -> activation (-> dropout)`` of ``width`` units,
-  then a linear head. With ``--residual`` hidden layers 2..depth become ``x + f(x)``.
+  then a linear head. With ``--residual`` hidden layers 2..depth become pre-activation residual
+  blocks ``x + Linear(activation(norm(x)))`` (He et al. 2016), and the norm and activation
+  follow the last block.
 * cnn: ``depth`` 3x3 convolutions of ``width`` channels (padding 1), a 2x2 max-pool after the
   first, then a linear head on the flattened maps. ``--residual`` as for the mlp.
 * rnn / lstm / gru: ``depth`` stacked recurrent layers of hidden size ``width`` read the
@@ -50,48 +52,70 @@ def activation_name(config):
     return {"rnn": "tanh", "lstm": None, "gru": None}.get(config.model, "relu")
 
 
+def init_name(config):
+    """The initialisation in use: ``auto`` resolved (He for ReLU-like activations, Xavier for
+    tanh/sigmoid/linear: Glorot & Bengio 2010, He et al. 2015; the layers' own for recurrent
+    models)."""
+    if config.init != "auto":
+        return config.init
+    if config.recurrent:
+        return "default"
+    return "xavier" if activation_name(config) in ("tanh", "sigmoid", "linear") else "he"
+
+
 def _norm(kind, shape):
     if kind == "batch":
         return nn.BatchNorm1d(shape[0]) if len(shape) == 1 else nn.BatchNorm2d(shape[0])
     return nn.LayerNorm(list(shape))
 
 
-def _block(layer, shape, config, act):
-    """``layer -> norm -> activation -> dropout`` as a list of modules."""
-    mods = [layer]
-    if config.norm != "none":
-        mods.append(_norm(config.norm, shape))
+def _after(shape, config, act):
+    """``norm -> activation -> dropout``: what follows a hidden layer."""
+    mods = [_norm(config.norm, shape)] if config.norm != "none" else []
     mods.append(ACTIVATION_MODULES[act]())
     if config.dropout:
         mods.append(nn.Dropout(config.dropout))
     return mods
 
 
-def _stack(first, rest, config):
-    """The first block as is, the others residual when asked."""
-    layers = list(first)
-    for mods in rest:
-        layers += [nn.Residual(nn.Sequential(*mods))] if config.residual else mods
-    return layers
+def _block(layer, shape, config, act):
+    return [layer] + _after(shape, config, act)
+
+
+def _preactivation(layer, shape, config, act):
+    """``norm -> activation -> dropout -> layer``: the inside of a residual block (He et al.
+    2016, "Identity mappings in deep residual networks"): the sum ``x + f(x)`` is never squashed,
+    so the identity path carries the gradient unchanged."""
+    return [nn.Residual(nn.Sequential(*_after(shape, config, act), layer))]
 
 
 def _mlp(config, sample_shape, n_out, act):
     n_in = math.prod(sample_shape)
     w = config.width
-    first = _block(nn.Linear(n_in, w), (w,), config, act)
-    rest = [_block(nn.Linear(w, w), (w,), config, act) for _ in range(config.depth - 1)]
     flatten = [nn.Flatten()] if len(sample_shape) > 1 else []
-    return nn.Sequential(*flatten, *_stack(first, rest, config), nn.Linear(w, n_out))
+    if not config.residual:
+        body = _block(nn.Linear(n_in, w), (w,), config, act)
+        for _ in range(config.depth - 1):
+            body += _block(nn.Linear(w, w), (w,), config, act)
+        return nn.Sequential(*flatten, *body, nn.Linear(w, n_out))
+    body = [nn.Linear(n_in, w)]
+    for _ in range(config.depth - 1):
+        body += _preactivation(nn.Linear(w, w), (w,), config, act)
+    return nn.Sequential(*flatten, *body, *_after((w,), config, act), nn.Linear(w, n_out))
 
 
 def _cnn(config, sample_shape, n_out, act):
     channels, height, width = sample_shape
     c = config.width
-    first = _block(nn.Conv2d(channels, c, 3, padding=1), (c, height, width), config, act)
     h, w = height // 2, width // 2
-    rest = [_block(nn.Conv2d(c, c, 3, padding=1), (c, h, w), config, act)
-            for _ in range(config.depth - 1)]
-    body = first + [nn.MaxPool2d(2)] + _stack([], rest, config)
+    first = _block(nn.Conv2d(channels, c, 3, padding=1), (c, height, width), config, act)
+    body = first + [nn.MaxPool2d(2)]
+    for _ in range(config.depth - 1):
+        conv = nn.Conv2d(c, c, 3, padding=1)
+        body += (_preactivation(conv, (c, h, w), config, act) if config.residual
+                 else _block(conv, (c, h, w), config, act))
+    if config.residual:
+        body += _after((c, h, w), config, act)
     return nn.Sequential(*body, nn.Flatten(), nn.Linear(c * h * w, n_out))
 
 
@@ -109,7 +133,7 @@ def build_model(config, sample_shape, n_outputs):
     else:
         model = SequenceModel(config.model, sample_shape[-1], config.width, n_outputs,
                               config.depth, act or "tanh", config.dropout)
-    initialise(model, config.init, act)
+    initialise(model, init_name(config), act)
     if config.recurrent_gain is not None:
         scale_recurrent(model, config.recurrent_gain)
     return model
@@ -128,11 +152,11 @@ def _weights(model):
 def initialise(model, scheme, activation=None):
     """Re-initialise every weight matrix with ``scheme`` and zero the biases.
 
-    ``default`` keeps the layers' own initialisation. ``normal`` is N(0, 1), ``xavier`` Glorot's
+    ``default`` (and ``auto``, resolved by :func:`init_name`) keeps the layers' own. ``normal`` is N(0, 1), ``xavier`` Glorot's
     uniform, ``he`` Kaiming's normal for ReLU (fan_in), ``lecun`` N(0, 1/fan_in),
     ``orthogonal`` an orthogonal matrix scaled by the activation's gain.
     """
-    if scheme == "default":
+    if scheme in ("default", "auto"):
         return
     gain = nn.init.calculate_gain(activation if activation in ("tanh", "relu", "sigmoid",
                                                                  "leaky_relu") else "linear")
@@ -177,7 +201,7 @@ def describe(config):
     else:
         unit = "hidden layers" if config.model == "mlp" else "conv layers"
         what = f"{config.model}, {config.depth} {unit} of {config.width}, {act}"
-    what += f", {config.init} init"
+    what += f", {init_name(config)} init"
     if config.recurrent_gain is not None:
         what += f", recurrent matrices orthogonal x{config.recurrent_gain:g}"
     if config.norm != "none":

@@ -22,7 +22,7 @@ from .. import diagnostics, nn, optim
 from .. import random as crrandom
 from .. import train as crtrain
 from ..optim import lr_scheduler
-from .common import fmt
+from .common import fmt, seconds_text
 from .datasets import load_data
 from .models import build_model
 
@@ -62,7 +62,7 @@ class Session:
     ``interval``, ``monitor``, ``history`` (after :meth:`fit`).
     """
 
-    def __init__(self, config, bundle=None, monitor=True, capacity=None):
+    def __init__(self, config, bundle=None, monitor=True):
         self.config = config
         crrandom.manual_seed(config.seed)
         self.bundle = bundle if bundle is not None else load_data(config)
@@ -73,20 +73,22 @@ class Session:
         self.metric = "mse" if regression else "accuracy"
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scheduler, self.interval = make_scheduler(config, self.optimizer, len(b.train))
-        per_epoch = -(-len(b.train) // config.monitor_every) + 1
-        self.monitor = None
-        if monitor:
-            self.monitor = diagnostics.GradientMonitor(
-                self.model, every=config.monitor_every, optimizer=self.optimizer,
-                capacity=capacity or max(1024, per_epoch), clip_norm=config.clip_norm)
+        self.monitor = self._monitor() if monitor else None
         self.history = None
 
-    def fit(self, callbacks=(), start_epoch=0, history=None, epochs=None):
-        """Train up to ``epochs`` (default: the config's); returns the History."""
+    def _monitor(self):
+        # The ring buffer holds at least one epoch: the run folder writes each epoch's rows.
+        per_epoch = -(-len(self.bundle.train) // self.config.monitor_every) + 1
+        return diagnostics.GradientMonitor(
+            self.model, every=self.config.monitor_every, optimizer=self.optimizer,
+            capacity=max(1024, per_epoch), clip_norm=self.config.clip_norm)
+
+    def fit(self, callbacks=(), start_epoch=0, history=None):
+        """Train to the config's epochs (from ``start_epoch``); returns the History."""
         with np.errstate(all="ignore"):   # overflow is reported by the monitor, not by NumPy
             self.history = crtrain.fit(
                 self.model, self.loss_fn, self.optimizer, self.bundle.train,
-                epochs or self.config.epochs, val_loader=self.bundle.test,
+                self.config.epochs, val_loader=self.bundle.test,
                 scheduler=self.scheduler, scheduler_interval=self.interval,
                 clip_grad_norm=self.config.clip_norm, callbacks=list(callbacks),
                 metrics=(self.metric,), monitor=self.monitor, progress=False,
@@ -164,7 +166,7 @@ class Progress(crtrain.Callback):
             self.bar = None
         else:
             print(f"epoch {epoch + 1}/{self.epochs}  " + "  ".join(
-                f"{k} {v}" for k, v in fields.items()) + f"  ({logs['epoch_time']:.1f} s)",
+                f"{k} {v}" for k, v in fields.items()) + f"  ({seconds_text(logs['epoch_time'])})",
                 file=self.out, flush=True)
 
     def on_train_end(self):

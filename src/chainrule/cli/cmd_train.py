@@ -1,0 +1,261 @@
+"""``chainrule train``: train a model with the gradient monitor attached, and write a run folder."""
+import html
+import os
+import sys
+import time
+
+import click
+
+from .. import diagnostics
+from .. import train as crtrain
+from .app import INTERRUPTED, cli, debug_option
+from .common import (PLOT_HINT, matplotlib_available, note, percent, save_png, seconds_text,
+                     table, write_text)
+from .config import (RESUME_FREE, SPEC, TrainConfig, check_config_values,
+                     given_on_command_line, merge, options, read_config_file, validate)
+from .folder import (CHECKPOINT, CONFIG, RunWriter, run_folder_path, truncate_gradients,
+                     write_config, write_json)
+from .models import activation_name, describe, init_name
+from .run import HealthFlags, Progress, Session, StopOnNonFinite
+
+EPOCH_DEPENDENT_SCHEDULES = ("onecycle", "cosine", "step")
+
+
+@cli.command("train")
+@options()
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Read options from a JSON or TOML file (keys as the options, e.g. "
+                   "clip_norm = 1.0); options on the command line override it.")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False), metavar="RUN_DIR",
+              help="Continue the run in RUN_DIR from its last checkpoint, with its own "
+                   "config; only --epochs (to train longer), --monitor-every, --tensorboard "
+                   "and --plots may be given.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar per epoch [default: when stderr is a terminal; otherwise "
+                   "one line per epoch].")
+@debug_option
+def train_command(config_path, resume, progress, **params):
+    """Train a network and report what its gradients did.
+
+    Trains on the bundled 8x8 digits by default (an MLP, seconds on 2 CPU cores), shows
+    loss, accuracy and a gradient-health flag per epoch, then prints the test accuracy and the
+    health report, and writes the run folder RUNS_DIR/NAME/: report.html, metrics.csv,
+    gradients.csv, config.json, checkpoint.npz, summary.json and figures/.
+
+    Recurrent models (rnn, lstm, gru) read sequences: on digits each 8x8 image is fed as 8
+    time steps of 8 features (its rows). Ctrl-C stops training; the checkpoint of the last
+    complete epoch stays, and --resume continues from it exactly (exit code 130).
+
+    \b
+    Examples:
+      chainrule train
+      chainrule train --depth 20 --activation sigmoid --init normal --optimizer sgd --lr 0.05
+      chainrule train --model lstm --epochs 10 --name lstm-digits
+      chainrule train --data adding --model rnn --recurrent-gain 3 --optimizer sgd --clip-norm 1
+      chainrule train --config my_run.toml --lr 0.01
+      chainrule train --resume runs/lstm-digits --epochs 20
+    """
+    ctx = click.get_current_context()
+    if resume:
+        config, state = _resume_config(ctx, resume, config_path, params)
+    else:
+        config, state = merge(ctx, params, config_path), None
+    notes = validate(config)
+    config = config.replace(lr=config.learning_rate, activation=activation_name(config),
+                            init=init_name(config))
+    started = time.perf_counter()
+    folder = resume or run_folder_path(config)      # refused now if the name is taken
+    session = Session(config)                       # data, model, optimizer, monitor
+    os.makedirs(folder, exist_ok=True)
+    write_config(folder, config)                    # on resume: with the new --epochs
+    _announce(config, session, folder, notes, state)
+    code = _train(config, session, folder, state, progress, started)
+    if code:
+        ctx.exit(code)
+
+
+# ---- resume ----
+
+def _resume_config(ctx, run_dir, config_path, params):
+    """The run's config with the allowed overrides, and its checkpoint's state (not yet loaded)."""
+    if config_path:
+        raise click.UsageError("--resume continues a run with its own config.json: --config "
+                               "cannot be combined with it")
+    for name in (CONFIG, CHECKPOINT):
+        if not os.path.isfile(os.path.join(run_dir, name)):
+            raise click.UsageError(f"--resume {run_dir}: no {name} there (not a run folder "
+                                   "written by chainrule train)")
+    path = os.path.join(run_dir, CONFIG)
+    values = check_config_values(read_config_file(path), path, ctx)
+    bad = [SPEC[k].flags.split("/")[0] for k in params
+           if given_on_command_line(ctx, k) and k not in RESUME_FREE]
+    if bad:
+        raise click.UsageError(f"--resume continues {run_dir} with its own settings: "
+                               f"{', '.join(bad)} cannot be changed (start a new run with "
+                               f"--config {path} instead)")
+    base = TrainConfig(**values)
+    overrides = {k: params[k] for k in RESUME_FREE if given_on_command_line(ctx, k)}
+    config = base.replace(**overrides, name=os.path.basename(os.path.normpath(run_dir)))
+    state = _checkpoint_epochs(run_dir)
+    _check_epochs(config, base, state, run_dir)
+    return config, state
+
+
+def _checkpoint_epochs(run_dir):
+    from ..serialization import load
+    ckpt = load(os.path.join(run_dir, CHECKPOINT))
+    return {"epoch": int(ckpt["epoch"]), "extra": ckpt.get("extra") or {}}
+
+
+def _check_epochs(config, base, state, run_dir):
+    done = state["epoch"]
+    if config.epochs != base.epochs and config.schedule in EPOCH_DEPENDENT_SCHEDULES:
+        raise click.UsageError(f"--epochs cannot change on resume with --schedule "
+                               f"{config.schedule}: its learning rates depend on the total")
+    if done >= config.epochs:
+        raise click.UsageError(f"{run_dir} already finished {done} epochs: give --epochs N "
+                               f"with N > {done} to train it further")
+
+
+# ---- training ----
+
+def _announce(config, session, folder, notes, state):
+    b = session.bundle
+    click.echo(f"model: {describe(config)} ({_n_params(session.model):,} parameters)")
+    click.echo(f"data: {b.description}")
+    click.echo(f"training: {config.optimizer} lr {config.learning_rate:g}, batch "
+               f"{config.batch_size}, {config.epochs} epochs"
+               + (f", {config.schedule} schedule" if config.schedule != "none" else "")
+               + (f", clip norm {config.clip_norm:g}" if config.clip_norm else "")
+               + f", seed {config.seed}")
+    for n in notes:
+        note(n)
+    if state is not None:
+        click.echo(f"resuming {folder} after epoch {state['epoch']}")
+    click.echo(f"run folder: {folder}")
+
+
+def _n_params(model):
+    return sum(p.data.size for p in model.parameters())
+
+
+def _train(config, session, folder, state, progress, started):
+    start_epoch, history, offset, flags = 0, None, 0, {}
+    if state is not None:
+        loaded = crtrain.load_checkpoint(os.path.join(folder, CHECKPOINT), session.model,
+                                         session.optimizer, session.scheduler,
+                                         loader=session.bundle.train)
+        start_epoch, history = loaded["epoch"], loaded["history"]
+        offset = int(state["extra"].get("global_step", 0))
+        flags = dict(state["extra"].get("health") or {})
+        truncate_gradients(os.path.join(folder, "gradients.csv"), offset)
+    health = HealthFlags(session.monitor, flags)
+    stop = StopOnNonFinite()
+    tb = _tensorboard(folder) if config.tensorboard else None
+    writer = RunWriter(folder, session, health, offset, tb)
+    bar = sys.stderr.isatty() if progress is None else progress
+    callbacks = [health, stop, writer, Progress(config.epochs, len(session.bundle.train),
+                                                session.metric, bar=bar)]
+    history = session.fit(callbacks, start_epoch=start_epoch, history=history)
+    if tb is not None:
+        tb.close()
+    return _finish(config, session, folder, writer, stop, history, started, start_epoch)
+
+
+def _tensorboard(folder):
+    from tensorboardX import SummaryWriter
+    return SummaryWriter(os.path.join(folder, "tensorboard"))
+
+
+def _finish(config, session, folder, writer, stop, history, started, start_epoch):
+    final = session.evaluate()
+    report = session.report()
+    status = ("interrupted" if history.interrupted else
+              "diverged" if stop.stopped_at is not None else "completed")
+    title = _title(folder, session, final, start_epoch)
+    figures = _write_report(config, session, folder, report, title)
+    seconds = time.perf_counter() - started
+    write_json(os.path.join(folder, "summary.json"), {
+        "status": status, "epochs_done": writer.epochs_saved, "epochs": config.epochs,
+        "test": final, "train_loss": history.train_loss[-1] if history.train_loss else None,
+        "seconds": seconds, "health": report.to_dict(), "figures": figures,
+        "resumed_from_epoch": start_epoch or None})
+    _print_result(session, final, report, seconds, folder, figures)
+    return _closing(status, folder, writer, stop, history)
+
+
+def _title(folder, session, final, start_epoch):
+    name = os.path.basename(os.path.normpath(folder))
+    what = _final_text(session.metric, final)
+    since = f" (gradient series since the resume after epoch {start_epoch})" if start_epoch else ""
+    return f"chainrule train: {name}, {what}{since}"
+
+
+def _final_text(metric, final):
+    if metric == "accuracy":
+        return f"test accuracy {percent(final['accuracy'])}"
+    return f"test MSE {final['mse']:.4g}"
+
+
+def _write_report(config, session, folder, report, title):
+    """report.html (with plots when matplotlib is there) and figures/*.png; returns PNG names."""
+    from ..diagnostics.html import render_page
+    figs, note_text = [], None
+    if not config.plots:
+        note_text = "Plots were turned off (--no-plots)."
+    elif not matplotlib_available():
+        note_text = f"No plots: matplotlib is not installed ({PLOT_HINT})."
+    else:
+        figs = diagnostics.plots.figures(session.monitor)
+    names = []
+    if figs:
+        os.makedirs(os.path.join(folder, "figures"), exist_ok=True)
+        for key, _, fig in figs:
+            names.append(f"figures/{key}.png")
+            save_png(fig, os.path.join(folder, names[-1]))
+    page = render_page(report, figs, title, note_text)
+    page = page.replace("</h1>", "</h1>" + _run_html(config, session), 1)
+    write_text(os.path.join(folder, "report.html"), page)
+    return names
+
+
+def _run_html(config, session):
+    """The run's settings and its per-epoch numbers, for the top of the report."""
+    h, metric = session.history, session.metric
+    rows = [{"epoch": e + 1, "train loss": h.train_loss[i],
+             f"train {metric}": h.metrics.get(f"train_{metric}", [None] * len(h))[i],
+             f"test {metric}": h.metrics.get(f"val_{metric}", [None] * len(h))[i]}
+            for i, e in enumerate(h.epochs)]
+    columns = [(k, k) for k in ("epoch", "train loss", f"train {metric}", f"test {metric}")]
+    lines = [f"model: {describe(config)}", f"data: {session.bundle.description}",
+             f"training: {config.optimizer}, lr {config.learning_rate:g}, batch "
+             f"{config.batch_size}, {config.epochs} epochs, seed {config.seed}"]
+    return ("<h2>Run</h2><p>" + "<br>".join(html.escape(x) for x in lines) + "</p><pre>"
+            + html.escape(table(rows, columns)) + "</pre>")
+
+
+def _print_result(session, final, report, seconds, folder, figures):
+    click.echo("")
+    click.echo(f"{_final_text(session.metric, final)} ({session.bundle.n_test} held-out "
+               f"examples), test loss {final['loss']:.4g}, {seconds_text(seconds)}")
+    click.echo("")
+    click.echo(str(report))
+    click.echo("")
+    click.echo(f"report: {os.path.join(folder, 'report.html')}")
+    if figures:
+        click.echo(f"figures: {', '.join(os.path.join(folder, f) for f in figures)}")
+    elif session.config.plots and not matplotlib_available():
+        note(f"figures need matplotlib: {PLOT_HINT}")
+
+
+def _closing(status, folder, writer, stop, history):
+    if status == "interrupted":
+        done = writer.epochs_saved
+        click.echo(f"Interrupted: {CHECKPOINT} holds the {done} complete epoch(s); continue "
+                   f"with: chainrule train --resume {folder}", err=True)
+        return INTERRUPTED
+    if status == "diverged":
+        raise click.ClickException(f"training diverged: the loss became non-finite in epoch "
+                                   f"{stop.stopped_at + 1} (see the health report above and "
+                                   f"{os.path.join(folder, 'report.html')})")
+    return 0
