@@ -164,3 +164,14 @@ def test_plot_without_matplotlib_says_how_to_install(monkeypatch):
     r = LRRangeResult(np.logspace(-3, 0, 5), np.ones(5), np.ones(5), None, {})
     with pytest.raises(ImportError, match=r"pip install chainrule\[plot\]"):
         r.plot()
+
+
+def test_noisy_flat_start_does_not_pull_the_suggestion_to_the_first_rate():
+    from chainrule.diagnostics.lr_finder import _steepest
+    rng = np.random.default_rng(0)
+    log_lr = np.linspace(-7, 1, 100)
+    loss = 2.3 - 0.8 / (1 + np.exp(-(log_lr + 1) * 3))          # falls around lr = 0.1
+    noisy = loss + rng.normal(0, 0.05, loss.shape)
+    noisy[:3] = [2.6, 2.1, 2.4]                                  # a jumpy warm-up
+    k, slope = _steepest(log_lr, noisy, smooth=0.05)
+    assert -2 < log_lr[k] < 0 and slope < 0

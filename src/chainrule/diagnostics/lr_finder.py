@@ -37,12 +37,14 @@ class LRRangeResult:
             (shape (S,); NaN where no update was made: the step that diverged).
     """
 
-    def __init__(self, lrs, losses, smoothed, diverged_at, update_ratios, diverge_factor=4.0):
+    def __init__(self, lrs, losses, smoothed, diverged_at, update_ratios, diverge_factor=4.0,
+                 smooth=0.05):
         self.lrs = np.asarray(lrs, dtype=np.float64)
         self.losses = np.asarray(losses, dtype=np.float64)
         self.smoothed_losses = np.asarray(smoothed, dtype=np.float64)
         self.diverged_at = diverged_at
         self.diverge_factor = diverge_factor
+        self.smooth = smooth
         self.update_ratios = {k: np.asarray(v, dtype=np.float64) for k, v in update_ratios.items()}
         self.suggested_lr, self.suggested_range, self.reasoning = _suggest(self)
 
@@ -119,7 +121,7 @@ def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, n
                        _schedule(start_lr, end_lr, num_steps), smooth, diverge_factor)
     finally:
         snapshot.restore()
-    return LRRangeResult(*curve, diverge_factor=diverge_factor)
+    return LRRangeResult(*curve, diverge_factor=diverge_factor, smooth=smooth)
 
 
 def _check_args(start_lr, end_lr, num_steps, smooth, diverge_factor):
@@ -258,11 +260,10 @@ def _suggest(res):
         lines.append(f"The smoothed loss never fell; it was lowest at the first rate, {lr:.3g}: "
                      "lower start_lr to see where it starts falling.")
         return lr, (lr / 10, lr), " ".join(lines)
-    slopes = np.gradient(s[:k_min + 1], np.log10(lrs[:k_min + 1]))
-    k = int(np.argmin(slopes))
+    k, slope = _steepest(np.log10(lrs[:k_min + 1]), s[:k_min + 1], res.smooth)
     lr, onset = float(lrs[k]), float(lrs[k_min])
     low, high = lr / 10, max(onset / 10, lr)
-    lines.append(f"The smoothed loss fell fastest at lr = {lr:.3g} ({slopes[k]:.3g} per decade "
+    lines.append(f"The smoothed loss fell fastest at lr = {lr:.3g} ({slope:.3g} per decade "
                  "of lr): that is the suggested rate (steepest descent).")
     lines.append(f"It was lowest ({s[k_min]:.4g}) at lr = {onset:.3g}"
                  + (f" and diverged (the smoothed loss passed {res.diverge_factor:g} x its best, "
@@ -273,6 +274,30 @@ def _suggest(res):
                  "still falls there, slowly) up to a decade below where it stopped falling "
                  "(the largest rate with a safety margin).")
     return lr, (low, high), " ".join(lines)
+
+
+def _steepest(log_lr, smoothed, smooth):
+    """Index and slope of the steepest fall, each slope taken across about half a decade.
+
+    A slope between neighbouring points is mostly batch noise when the loss is still flat, and
+    the moving average's first ~1/smooth points are its warm-up: both would put the "steepest"
+    point at the very start of the sweep. So the warm-up is skipped (as far as the curve
+    allows) and each slope spans +-0.25 decade of learning rate.
+    """
+    n = len(log_lr)
+    per_decade = (n - 1) / max(log_lr[-1] - log_lr[0], 1e-12)
+    half = max(1, int(round(per_decade / 4)))
+    start = min(int(round(1 / max(smooth, 1e-6))), n // 2)
+    best_k, best = None, np.inf
+    for k in range(max(start, half), n - half):
+        slope = (smoothed[k + half] - smoothed[k - half]) / (log_lr[k + half] - log_lr[k - half])
+        if slope < best:
+            best_k, best = k, slope
+    if best_k is None:                     # too few points for windows: neighbouring slopes
+        slopes = np.gradient(smoothed, log_lr)
+        best_k = int(np.argmin(slopes))
+        best = slopes[best_k]
+    return best_k, float(best)
 
 
 def _clip_ylim(ax, smoothed):

@@ -30,7 +30,8 @@ they come from:
 * ``update_ratio_target = 1e-3``: Karpathy's heuristic (CS231n, "Babysitting the learning
   process") that ``||dW|| / ||W||`` per step should be around 1e-3. ``update_ratio_high = 1e-2``
   with a loss that does not fall, or ``update_ratio_extreme = 1e-1`` alone, means the learning
-  rate is too high; ``update_ratio_low = 1e-4`` with a flat loss means it is too low.
+  rate is too high; ``update_ratio_low = 1e-4`` with a flat loss means it is too low, and
+  ``update_ratio_very_low = 1e-5`` means it is too low even while the loss still moves.
 * ``loss_spike = 2``: the loss rose above twice its first recorded value: divergence.
 * ``loss_flat = 0.01``: the loss improved by less than 1 % over the recorded window.
 * ``min_steps_lr = 5``: the update-ratio and flat-loss verdicts need this many recorded losses
@@ -58,6 +59,7 @@ THRESHOLDS = {
     "update_ratio_high": 1e-2,
     "update_ratio_extreme": 1e-1,
     "update_ratio_low": 1e-4,
+    "update_ratio_very_low": 1e-5,
     "loss_spike": 2.0,
     "loss_flat": 0.01,
     "min_steps_lr": 5,
@@ -76,6 +78,7 @@ SOURCES = {
     "update_ratio_high": "10x Karpathy's ~1e-3 update-to-weight ratio",
     "update_ratio_extreme": "100x Karpathy's ~1e-3 update-to-weight ratio",
     "update_ratio_low": "1/10 of Karpathy's ~1e-3 update-to-weight ratio",
+    "update_ratio_very_low": "1/100 of the ~1e-3 ratio: weights practically frozen, whatever the loss does",
     "loss_spike": "convention: loss above twice its starting value means divergence",
     "loss_flat": "convention: under 1 % improvement over the window",
     "min_steps_lr": "convention",
@@ -716,7 +719,7 @@ def rule_lr(view):
             or (measured and med > th["update_ratio_high"] and stalled))
     if high:
         return [_lr_high(view, evidence, med, top, diverged, spike)]
-    if measured and med < th["update_ratio_low"] and stalled:
+    if measured and (med < th["update_ratio_very_low"] or (med < th["update_ratio_low"] and stalled)):
         return [_lr_low(view, evidence, med)]
     return []
 
