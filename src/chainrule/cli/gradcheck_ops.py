@@ -165,6 +165,7 @@ CASES = [
     op("avg_pool2d", lambda x: F.avg_pool2d(x, 2), (1, 2, 4, 4)),
     op("avg_pool1d", lambda x: F.avg_pool1d(x, 2), (2, 2, 6)),
     op("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (2, 2)), (1, 2, 5, 5)),
+    op("adaptive_avg_pool1d", lambda x: F.adaptive_avg_pool1d(x, 3), (2, 2, 7)),
     op("batch_norm", _batch_norm, (4, 3), (3,), (3,)),
     op("layer_norm", lambda x, w, b: F.layer_norm(x, (3,), w, b), (4, 3), (3,), (3,)),
     op("dropout", _dropout, (3, 4)),

@@ -270,9 +270,11 @@ def _suggest(res):
                     f"or was not finite) at lr = {res.diverged_at:.3g}."
                     if res.diverged_at is not None else
                     "; it never diverged, raise end_lr to find the upper limit."))
-    lines.append(f"Range {low:.3g} to {high:.3g}: a decade below the steepest descent (the loss "
-                 "still falls there, slowly) up to a decade below where it stopped falling "
-                 "(the largest rate with a safety margin).")
+    top = ("a decade below where it stopped falling (the largest rate with a safety margin)"
+           if high > lr else "the suggestion itself (a decade below where the loss stopped "
+           f"falling, {onset / 10:.3g}, would lie under it)")
+    lines.append(f"Range {low:.3g} to {high:.3g}: from a decade below the steepest descent (the "
+                 f"loss still falls there, slowly) up to {top}.")
     return lr, (low, high), " ".join(lines)
 
 

@@ -109,7 +109,8 @@ class Finding:
 
     Attributes:
         kind: ``'vanishing'``, ``'exploding'``, ``'saturated'``, ``'dead'``, ``'lr_too_high'``,
-            ``'lr_too_low'``, ``'no_gradient'``, ``'nonfinite'`` or ``'clipping'``.
+            ``'lr_too_low'``, ``'no_gradient'``, ``'nonfinite'``, ``'clipping'``, or (from
+            the pre-flight :func:`check` only) ``'layer_gain'``.
         layers: names of the layers (modules) concerned, as in ``model.named_modules()``.
         message: one plain sentence.
         evidence: the supporting numbers (floats, lists, short strings).
@@ -357,9 +358,29 @@ def analyze(history, context, thresholds=None, source="monitor", extra_findings=
     findings = list(extra_findings)
     for rule in RULES:
         findings += rule(view)
+    findings = _explain_away(findings)
     layers = layer_summary(view, extra_columns)
     clipping = context.get("clipping")
     return HealthReport(findings, layers, source, len(history), clipping, th)
+
+
+def _explain_away(findings):
+    """Drop ``lr_too_low`` when ``vanishing`` explains it.
+
+    Layers the gradient no longer reaches barely move whatever the learning rate, so their
+    tiny update ratios are a symptom of the vanishing gradient: raising the rate (what the
+    ``lr_too_low`` remedy says) would blow up the healthy layers instead of fixing the flow.
+    """
+    vanishing = [f for f in findings if f.kind == "vanishing"]
+    if not vanishing:
+        return findings
+    for f in findings:
+        if f.kind == "lr_too_low":
+            vanishing[0].evidence["update_ratio_median"] = f.evidence.get("update_ratio_median")
+            vanishing[0].remedies.append("The starved layers' weights barely move (tiny update "
+                                         "ratios): fix the gradient flow before touching the "
+                                         "learning rate.")
+    return [f for f in findings if f.kind != "lr_too_low"]
 
 
 def layer_summary(view, extra_columns=None):
