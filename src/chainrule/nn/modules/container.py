@@ -5,7 +5,48 @@ from collections import OrderedDict
 from ..module import Module
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: positional access, len, iteration, append."""
+
+    def _key(self, idx):
+        """The child name at position ``idx`` (negative counts from the end)."""
+        n = len(self._modules)
+        idx = operator.index(idx)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
+        return list(self._modules)[idx % n]
+
+    def __setitem__(self, idx, module):
+        self.add_module(self._key(idx), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after another; ``model[i]``, slicing, ``len``, iteration, ``append``.
 
     Children are named "0", "1", ... (or by the keys of an OrderedDict), which gives the
@@ -24,48 +65,15 @@ class Sequential(Module):
             for i, module in enumerate(args):
                 self.add_module(str(i), module)
 
-    def _index(self, idx):
-        n = len(self._modules)
-        idx = operator.index(idx)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
-        return list(self._modules)[idx % n]
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return self._modules[self._index(idx)]
-
-    def __setitem__(self, idx, module):
-        self.add_module(self._index(idx), module)
+        return self._modules[self._key(idx)]
 
     def __delitem__(self, idx):
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]
+        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key(idx)]
         for key in keys:
             del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-        return self
 
     def forward(self, input):
         for module in self._modules.values():
@@ -73,7 +81,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (children "0", "1", ...).
 
     Example: ``self.blocks = cr.nn.ModuleList([Block() for _ in range(4)])``.
@@ -84,53 +92,18 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def _index(self, idx):
-        n = len(self._modules)
-        idx = operator.index(idx)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range for ModuleList of length {n}")
-        return str(idx % n)
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[self._index(idx)]
-
-    def __setitem__(self, idx, module):
-        self.add_module(self._index(idx), module)
+        return self._modules[self._key(idx)]
 
     def __delitem__(self, idx):
         modules = list(self._modules.values())
-        del modules[idx if isinstance(idx, slice) else int(self._index(idx))]
+        del modules[idx if isinstance(idx, slice) else int(self._key(idx))]
         self._renumber(modules)
-
-    def _renumber(self, modules):
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index, module):
-        modules = list(self._modules.values())
-        modules.insert(index, module)
-        self._renumber(modules)
 
 
 class ModuleDict(Module):
