@@ -208,6 +208,154 @@ def test_split_steps_values_and_gradient():
     np.testing.assert_array_equal(seq.grad.data, np.ones((7, 2, 3)))
 
 
+# ---- the fused whole-sequence path (the default) ----
+
+def _states(name, shape):
+    """(ours, theirs, pairs to compare) initial states requiring grad, (h0, c0) for LSTM."""
+    h0, th0 = _both(shape)
+    if name != "LSTM":
+        return h0, th0, [(h0, th0)]
+    c0, tc0 = _both(shape)
+    return (h0, c0), (th0, tc0), [(h0, th0), (c0, tc0)]
+
+
+@pytest.mark.parametrize("name,kwargs", [("RNN", {}), ("RNN", dict(nonlinearity="relu")),
+                                         ("LSTM", {}), ("GRU", {})])
+def test_fused_bidirectional_batch_first_with_states_match_torch(name, kwargs):
+    m, tm = _twins(name, I, H, num_layers=2, bidirectional=True, batch_first=True, **kwargs)
+    x, tx = _both((B, T, I))
+    hx, thx, states = _states(name, (4, B, H))
+    _check_against_torch(m, tm, x, tx, hx, thx, states)
+
+
+def _graph_size(t):
+    seen, todo = set(), [t._node]
+    while todo:
+        node = todo.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            todo.extend(i._node for i in node.inputs)
+    return len(seen)
+
+
+@pytest.mark.parametrize("name,kwargs", [("RNN", {}), ("RNN", dict(nonlinearity="relu")),
+                                         ("LSTM", {}), ("GRU", {}), ("GRU", dict(bias=False))])
+def test_fused_path_equals_per_step_path(name, kwargs):
+    m = getattr(M, name)(I, H, num_layers=2, bidirectional=True, **kwargs)
+    x = cr.tensor(rng.standard_normal((T, B, I)).astype(np.float32), requires_grad=True)
+    hx = _states(name, (4, B, H))[0]
+    results = []
+    for record_steps in (False, True):
+        m.record_steps = record_steps
+        out, state = m(x, hx)
+        outs, nodes = _flat((out, state)), _graph_size(out)
+        w = results[0][2] if results else [
+            cr.tensor(rng.standard_normal(o.shape).astype(np.float32)) for o in outs]
+        grads = cr.grad(_loss(outs, w), [x, *_flat(hx), *m.parameters()])
+        results.append(([o.data for o in outs], [g.data for g in grads], w, nodes))
+    (fused, fused_grads, _, fused_nodes), (steps, step_grads, _, step_nodes) = results
+    # the fused path records O(1) nodes per layer and direction, the per-step path O(T)
+    assert fused_nodes <= 24 and step_nodes >= 4 * 3 * T
+    for a, b in zip(fused + fused_grads, steps + step_grads):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
+
+
+def _fused_inputs(mode, bias=True, hidden=3, n_in=2, steps=4, batch=2):
+    g = {"LSTM": 4, "GRU": 3}.get(mode, 1) * hidden
+    x, h0, c0 = _t64(steps, batch, n_in), _t64(batch, hidden), _t64(batch, hidden)
+    weights = [_t64(g, n_in), _t64(g, hidden)] + ([_t64(g), _t64(g)] if bias else [None, None])
+    return [x, h0, c0 if mode == "LSTM" else None] + weights
+
+
+def _fused_fn(mode, reverse, present):
+    """fused_layer as a function of the tensors that are not None (for gradcheck)."""
+    def fn(*ts):
+        it = iter(ts)
+        args = [next(it) if p else None for p in present]
+        hs, h_n, c_n = R.fused_layer(mode, *args, reverse=reverse)
+        return (hs, h_n) + ((c_n,) if c_n is not None else ())
+    return fn
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_gradcheck_fused_layer(mode, reverse, bias):
+    args = _fused_inputs(mode, bias)
+    present = [a is not None for a in args]
+    assert gradcheck(_fused_fn(mode, reverse, present), [a for a in args if a is not None])
+
+
+@pytest.mark.parametrize("mode,reverse", [("RNN_TANH", True), ("LSTM", False), ("LSTM", True),
+                                          ("GRU", False)])
+def test_second_derivatives_of_fused_layer(mode, reverse):
+    # create_graph=True rebuilds the layer step by step and differentiates that
+    args = _fused_inputs(mode, hidden=2, steps=3)
+    present = [a is not None for a in args]
+    assert gradgradcheck(_fused_fn(mode, reverse, present), [a for a in args if a is not None])
+
+
+def test_fused_layer_with_one_tensor_in_two_slots():
+    x, h0, c0, w_ih, w_hh, b, _ = _fused_inputs("LSTM")
+
+    def run(x, h0, c0, w_ih, w_hh, b):
+        hs, _, c_n = R.fused_layer("LSTM", x, h0, c0, w_ih, w_hh, b, b)
+        return (hs * hs).sum() + (c_n * c_n).sum()
+    assert gradcheck(run, (x, h0, c0, w_ih, w_hh, b))
+    assert gradgradcheck(run, (x, h0, c0, w_ih, w_hh, b))
+
+
+def test_weight_gradient_products_in_serial_chunks():
+    a, b = rng.standard_normal((64, 2000)), rng.standard_normal((64, 2000))
+    chunks = R._step_chunks(2000, 10, 64 * 64 * 10)
+    assert len(chunks) > 1 and all(64 * 64 * len(range(2000)[c]) <= R._SERIAL_GEMM for c in chunks)
+    np.testing.assert_allclose(R._products_nt(a, b, 10), a @ b.T, rtol=1e-12, atol=1e-10)
+    assert R._step_chunks(2000, 10, R._SERIAL_GEMM + 1) == [slice(None)]   # big: one product
+
+
+def test_fused_matches_torch_with_chunked_gradient_products():
+    # big enough that the weight and input gradients are summed over several chunks of steps
+    m, tm = _twins("LSTM", 32, 32, num_layers=2)
+    assert len(R._step_chunks(20 * 16, 16, 4 * 32 * 65 * 16)) > 1
+    x, tx = _both((20, 16, 32))
+    _check_against_torch(m, tm, x, tx)
+
+
+def test_fused_scratch_buffers_survive_retained_graphs_and_other_passes():
+    m = M.LSTM(I, H)
+    x = cr.randn(T, B, I)
+    loss = (m(x)[0] ** 2).sum()
+    loss.backward(retain_graph=True)
+    first = [p.grad.data.copy() for p in m.parameters()]
+    m.zero_grad()
+    (m(2 * x)[0] ** 2).sum().backward()          # reuses pooled buffers meanwhile
+    m.zero_grad()
+    loss.backward()
+    for a, p in zip(first, m.parameters()):
+        np.testing.assert_array_equal(a, p.grad.data)
+
+
+def test_fused_backward_detects_weights_changed_in_place():
+    m = M.GRU(I, H)
+    out, _ = m(cr.randn(T, B, I))
+    with cr.no_grad():
+        m.weight_hh_l0.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        out.sum().backward()
+
+
+def test_fused_forward_under_no_grad_matches():
+    m = M.LSTM(I, H, num_layers=2)
+    x = cr.randn(T, B, I)
+    out, (h, c) = m(x)
+    with cr.no_grad():
+        out2, (h2, c2) = m(x)
+    assert not out2.requires_grad and out.requires_grad
+    for a, b in ((out, out2), (h, h2), (c, c2)):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 # ---- per-step hidden states for diagnostics ----
 
 def test_record_steps_exposes_per_step_states_with_torch_gradients():
@@ -279,6 +427,7 @@ def test_dropout_with_one_layer_warns():
     (lambda: M.LSTMCell(4, 6)(cr.randn(3, 5)), r"LSTMCell\(4, 6\).*\(batch, 4\).*\(3, 5\)"),
     (lambda: M.GRUCell(4, 6)(cr.randn(3, 4), cr.zeros(2, 6)), r"hidden state.*\(3, 6\).*\(2, 6\)"),
     (lambda: M.RNN(4, 6, nonlinearity="sigmoid"), "nonlinearity"),
+    (lambda: M.GRU(4, 6, batch_first=True)(cr.randn(3, 0, 4)), r"at least one step.*\(3, 0, 4\)"),
 ])
 def test_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):

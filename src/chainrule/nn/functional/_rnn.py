@@ -1,20 +1,25 @@
 """Recurrent cells and layers (Elman RNN, LSTM, GRU) with PyTorch's formulas and gate order.
 
-A layer runs in three parts:
+A layer (one layer and direction of ``recurrent``) runs one of two ways:
 
-1. the input projection of every time step at once, ``x @ W_ih^T + b_ih``: one GEMM;
-2. a Python loop over time, where each step does ``h @ W_hh^T + b_hh`` (one GEMM) and one fused
-   cell primitive (gate nonlinearities and state update, analytic backward);
-3. a stack of the per-step hidden states into the output sequence.
+* fused (the default): :func:`fused_layer` records the whole sequence as ONE graph node. Its
+  forward loops over time on NumPy arrays; its backward is hand-written BPTT that does per step
+  one GEMM and the gate derivatives, and every weight gradient as one GEMM over all T*B columns.
+* per step (``steps`` given, i.e. a module with ``record_steps=True``): the input projection is
+  one GEMM, then a Python loop where each step does ``h @ W_hh^T + b_hh`` and one fused cell
+  primitive, so every per-step hidden state is a real node of the graph and gradient flow through
+  time can be observed on it (``retain_grad()``, hooks). The projected sequence is cut into
+  per-step tensors by repeated halving (plain per-step indexing would make its backward O(T^2)).
 
-Every per-step hidden state is a real node of the graph, so gradient flow through time can be
-observed on it (``retain_grad()``, hooks). The projected sequence is cut into per-step tensors by
-repeated halving: the backward of plain per-step indexing would build one full-size gradient per
-step (O(T^2)); halving keeps it O(T log T).
+Both compute the same values (to float32 rounding). Second derivatives (``create_graph=True``)
+work on both: the fused backward then rebuilds the layer step by step and differentiates that.
 
 Gates (PyTorch's order): LSTM rows of W are [i, f, g, o]; GRU rows are [r, z, n] and
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
 """
+import threading
+import weakref
+
 import numpy as np
 
 from ...autograd.engine import record
@@ -185,6 +190,436 @@ def gru_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 
 
 # ---------------------------------------------------------------------------------------------
+# fused layers: a whole sequence (one layer, one direction) as one graph node
+# ---------------------------------------------------------------------------------------------
+#
+# The forward loops over time on arrays, keeping what backward needs in preallocated arrays; the
+# backward is a hand-written BPTT loop doing per step one GEMM and the gate derivatives, then the
+# weight and bias gradients as ONE GEMM over all T*B columns (for small layers a few, see
+# _step_chunks).
+#
+# Layout: feature-major. A step's state is h^T (H, B) and its gates (G*H, B), so every gate block
+# is a contiguous array (NumPy runs it as one flat loop; (B, G*H) column slices cost a loop per
+# row). ``hs`` (T + 2, H, B) holds h_t^T at row t + 1, h0 in the row before the first step (0
+# forward, T + 1 reverse) and c_T (LSTM) in the row after the last one, so the packed output
+# (hidden states in time order, then/before c_T) is one transposed view of it. dL/d(gates) is
+# written per step into (T, G*H, B) and transposed once after the loop into the (G*H, T*B)
+# operand of the weight-gradient GEMM (per-step writes into that layout would be strided).
+#
+# Big scratch arrays come from a small pool (``_SCRATCH``) and go back to it when no longer
+# needed: fresh multi-MB arrays cost page faults comparable to the arithmetic.
+#
+# Fewer NumPy calls: sigmoid(a) = (1 + tanh(a / 2)) / 2 with the 1/2 folded into the weights, so
+# one tanh call per step activates every gate.
+
+_LAYER_NAMES = {"RNN_TANH": "RNNTanh", "RNN_RELU": "RNNReLU", "LSTM": "LSTM", "GRU": "GRU"}
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_SLOTS = ("x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0")
+
+
+class _Scratch:
+    """Freed scratch arrays, handed out again for the same shape and dtype.
+
+    A multi-MB array fresh from the allocator is returned to the OS when freed, and the next one
+    page-faults on first touch: for these loops that costs about as much as the arithmetic.
+    """
+
+    def __init__(self, max_bytes):
+        self.arrays, self.max_bytes, self.lock = [], max_bytes, threading.Lock()
+
+    def take(self, shape, dtype):
+        with self.lock:
+            for k in range(len(self.arrays) - 1, -1, -1):
+                a = self.arrays[k]
+                if a.shape == shape and a.dtype == dtype:
+                    return self.arrays.pop(k)
+        return np.empty(shape, dtype=dtype)
+
+    def give(self, arrays):
+        with self.lock:
+            self.arrays.extend(arrays)
+            total = sum(a.nbytes for a in self.arrays)
+            while total > self.max_bytes:         # the oldest go first
+                total -= self.arrays.pop(0).nbytes
+
+
+_SCRATCH = _Scratch(64 << 20)
+
+
+def _row_blocks(w, n):
+    """``w`` cut into ``n`` blocks of rows, as (block, first row, end row)."""
+    bounds = np.linspace(0, len(w), n + 1).astype(int)
+    return [(w[lo:hi], lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+_SERIAL_GEMM = 1 << 18     # OpenBLAS keeps products up to about this many multiply-adds serial
+
+
+def _step_chunks(n_cols, step_cols, per_step):
+    """Column slices (whole time steps of ``step_cols`` columns) that split a product of
+    ``per_step`` multiply-adds per step into parts below _SERIAL_GEMM; one slice if a single step
+    is already above it. Bigger products go to OpenBLAS's worker threads, which on a busy machine
+    can stall for milliseconds per call: worth it for big layers, not for small ones (the
+    per-step path only ever made small products)."""
+    if per_step > _SERIAL_GEMM or per_step == 0:
+        return [slice(None)]
+    width = _SERIAL_GEMM // per_step * step_cols
+    return [slice(lo, lo + width) for lo in range(0, n_cols, width)]
+
+
+def _products_nt(a, b, step_cols):
+    """``a @ b.T`` for a (M, N), b (K, N) as a sum over :func:`_step_chunks` of the N columns."""
+    chunks = _step_chunks(a.shape[1], step_cols, len(a) * len(b) * step_cols)
+    out = a[:, chunks[0]] @ b[:, chunks[0]].T
+    for c in chunks[1:]:
+        out += a[:, c] @ b[:, c].T
+    return out
+
+
+def _matmul(blocks, x, out):
+    """``out = W @ x`` with W given by :func:`_row_blocks`. OpenBLAS runs a step's forward
+    product (G*H, H) @ (H, B) ~15% faster as one call per gate than as a single call."""
+    for w, lo, hi in blocks:
+        np.matmul(w, x, out=out[lo:hi])
+
+
+def _gate_scale(mode, hidden, dtype):
+    """(G, 1): 1/2 on the rows of sigmoid gates (computed as tanh(a / 2)), 1 elsewhere."""
+    scale = np.ones((_GATES[mode] * hidden, 1), dtype=dtype)
+    sigmoid = {"LSTM": (0, 1, 3), "GRU": (0, 1)}.get(mode, ())      # [i, f, g, o], [r, z, n]
+    for k in sigmoid:
+        scale[k * hidden:(k + 1) * hidden] = 0.5
+    return scale
+
+
+class _FusedRun:
+    """One fused forward pass (one layer and direction) and the arrays its backward reads."""
+
+    def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, reverse):
+        n_steps, batch, n_in = x.shape
+        hidden = w_hh.shape[1]
+        self.mode, self.reverse, self.hidden, self.x_shape = mode, reverse, hidden, x.shape
+        self.dtype = dtype = np.result_type(x, w_ih, w_hh)
+        self.w_ih = w_ih                                              # for dL/dx
+        self.scale = _gate_scale(mode, hidden, dtype)
+        self.w_fwd = _row_blocks((w_hh * self.scale).astype(dtype, copy=False), _GATES[mode])
+        self.w_back = np.ascontiguousarray(w_hh.T, dtype=dtype)       # (H, G): dh = W^T e
+        self.scratch = []                  # pooled arrays, given back when this run is freed
+        weakref.finalize(self, _SCRATCH.give, self.scratch)
+        # rows [h_{t-1}; x_t; 1] of every step: operand of the input projection (rows H:) now
+        # and of the weight-gradient GEMM (all rows) in backward, which fills rows :H
+        self.operand = self.take((hidden + n_in + 1, n_steps, batch))
+        self.operand[hidden:-1] = x.transpose(2, 0, 1)
+        self.operand[-1] = 1
+        self.pre = self._input_part(b_ih, b_hh)
+        self.b_hn = None
+        if mode == "GRU":      # b_hn stays inside r * (W_hn h + b_hn): added per step
+            b_hn = b_hh[2 * hidden:] if b_hh is not None else np.zeros(hidden, dtype)
+            self.b_hn = b_hn.astype(dtype)[:, None]
+        self.hs = np.empty((n_steps + 2, hidden, batch), dtype=dtype)
+        self.steps = range(n_steps - 1, -1, -1) if reverse else range(n_steps)
+        self.back = 1 if reverse else -1     # h_{t-1} (in processing order) is row t + 1 + back
+
+    def take(self, shape, keep=True):
+        """A scratch array from the pool; ``keep``: it goes back only when this run is freed."""
+        a = _SCRATCH.take(shape, self.dtype)
+        if keep:
+            self.scratch.append(a)
+        return a
+
+    def _input_part(self, b_ih, b_hh):
+        """Scaled pre-activations (T, G, B) from the input and the constant biases: one batched
+        GEMM against the operand rows [x_t; 1], the biases being the weights' last column."""
+        n_steps, batch, n_in = self.x_shape
+        weights = np.zeros((len(self.w_ih), n_in + 1), dtype=self.dtype)
+        weights[:, :-1] = self.w_ih
+        if b_ih is not None:
+            weights[:, -1] = b_ih
+        if b_hh is not None:             # GRU's b_hn is added per step, inside r * (...)
+            n_const = 2 * self.hidden if self.mode == "GRU" else len(b_hh)
+            weights[:n_const, -1] += b_hh[:n_const]
+        weights *= self.scale
+        pre = self.take((n_steps, len(self.w_ih), batch), keep=False)
+        np.matmul(weights, self.operand[self.hidden:].transpose(1, 0, 2), out=pre)
+        return pre
+
+    def forward(self, h0, c0):
+        """Run the recurrence; the packed output (T, B, H), for LSTM (T + 1, B, H) with c_T."""
+        self.hs[self.steps[0] + 1 + self.back] = h0.T
+        if self.mode == "LSTM":
+            _lstm_forward(self, c0)
+        elif self.mode == "GRU":
+            _gru_forward(self)
+        else:
+            _simple_forward(self)
+        _SCRATCH.give([self.pre])                 # backward does not need it
+        del self.pre
+        n, out = len(self.steps), self.hs.transpose(0, 2, 1)
+        if self.mode != "LSTM":
+            return out[1:n + 1]
+        return out[0:n + 1] if self.reverse else out[1:n + 2]
+
+    def unpack(self, packed):
+        """(hidden states (T, B, H), h_T, c_T or None) of the packed output (Tensor or array)."""
+        n, lo = len(self.steps), self.first_row()
+        c_n = packed[n if not self.reverse else 0] if self.mode == "LSTM" else None
+        return packed[lo:lo + n], packed[lo + self.steps[-1]], c_n
+
+    def first_row(self):
+        return 1 if self.mode == "LSTM" and self.reverse else 0
+
+    def gate_major(self, e):
+        """(T, G, B) -> (G, T * B), the GEMM operand layout (e goes back to the pool)."""
+        out = self.take((e.shape[1], e.shape[0], e.shape[2]), keep=False)
+        np.copyto(out, e.transpose(1, 0, 2))
+        _SCRATCH.give([e])
+        return out.reshape(len(out), -1)
+
+    def full_operand(self):
+        """The operand rows [h_{t-1}; x_t; 1] of every step in time order, as (H + I + 1, T * B)."""
+        start, n = 1 + self.back, len(self.steps)
+        np.copyto(self.operand[:self.hidden], self.hs[start:start + n].transpose(1, 0, 2))
+        return self.operand.reshape(len(self.operand), -1)
+
+
+def _lstm_forward(run, c0):
+    pre, hs, back, n_h = run.pre, run.hs, run.back, run.hidden
+    run.gates = gates = run.take(pre.shape)
+    run.cs = cs = run.take(hs.shape)
+    run.tanh_c = tanh_c = run.take((len(pre),) + hs.shape[1:])
+    cs[run.steps[0] + 1 + back] = c0.T
+    tmp = np.empty_like(hs[0])
+    for t in run.steps:
+        a = gates[t]
+        _matmul(run.w_fwd, hs[t + 1 + back], out=a)
+        a += pre[t]
+        np.tanh(a, out=a)
+        i_f, o = a[:2 * n_h], a[3 * n_h:]
+        i_f *= 0.5
+        i_f += 0.5                                          # i, f = sigmoid(...)
+        o *= 0.5
+        o += 0.5
+        c = cs[t + 1]
+        np.multiply(a[n_h:2 * n_h], cs[t + 1 + back], out=c)        # f * c_{t-1}
+        np.multiply(a[:n_h], a[2 * n_h:3 * n_h], out=tmp)           # + i * g
+        c += tmp
+        np.tanh(c, out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=hs[t + 1])                    # h = o * tanh(c)
+    last = run.steps[-1] + 1
+    hs[last - back] = cs[last]                                      # c_T beside the h's
+
+
+def _lstm_backward(run, gh, dc, need_h0):
+    """BPTT. gh (T, B, H): gradients of the hidden states; dc (H, B): of c_T (updated in place).
+    Returns dL/d(pre-activations) (T, 4H, B) and dL/dh0^T, dL/dc0^T."""
+    gates, hs, cs, tanh_c, back, n_h = run.gates, run.hs, run.cs, run.tanh_c, run.back, run.hidden
+    s2, s3 = 2 * n_h, 3 * n_h
+    e = run.take(gates.shape, keep=False)
+    dh, tmp = np.zeros_like(dc), np.empty_like(dc)
+    q, der = np.empty_like(gates[0]), np.empty_like(gates[0])
+    for t in reversed(run.steps):
+        dh += gh[t].T
+        a, tc = gates[t], tanh_c[t]
+        i, f, g, o = a[:n_h], a[n_h:s2], a[s2:s3], a[s3:]
+        np.multiply(hs[t + 1], tc, out=tmp)                 # o * tanh(c)^2
+        np.subtract(o, tmp, out=tmp)
+        tmp *= dh
+        dc += tmp                                           # dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(dc, g, out=q[:n_h])                     # dL/di, dL/df, dL/dg, dL/do
+        np.multiply(dc, cs[t + 1 + back], out=q[n_h:s2])
+        np.multiply(dc, i, out=q[s2:s3])
+        np.multiply(dh, tc, out=q[s3:])
+        for lo, hi in ((0, s2), (s3, None)):                # sigmoid' = s (1 - s)
+            np.subtract(1, a[lo:hi], out=der[lo:hi])
+            der[lo:hi] *= a[lo:hi]
+        np.multiply(g, g, out=der[s2:s3])                   # tanh' = 1 - g^2
+        np.subtract(1, der[s2:s3], out=der[s2:s3])
+        np.multiply(q, der, out=e[t])
+        dc *= f
+        if t != run.steps[0] or need_h0:
+            np.matmul(run.w_back, e[t], out=dh)
+    return e, e, dh, dc
+
+
+def _gru_forward(run):
+    pre, hs, back, n_h = run.pre, run.hs, run.back, run.hidden
+    s2 = 2 * n_h
+    run.gates = gates = run.take(pre.shape)
+    run.hn = hns = run.take((len(pre),) + hs.shape[1:])
+    for t in run.steps:
+        a = gates[t]
+        _matmul(run.w_fwd, hs[t + 1 + back], out=a)
+        np.add(a[s2:], run.b_hn, out=hns[t])                # W_hn h + b_hn
+        rz = a[:s2]
+        rz += pre[t, :s2]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5                                           # r, z = sigmoid(...)
+        n = a[s2:]
+        np.multiply(a[:n_h], hns[t], out=n)
+        n += pre[t, s2:]
+        np.tanh(n, out=n)                                   # n = tanh(W_in x + b_in + r * hn)
+        h = hs[t + 1]
+        np.subtract(hs[t + 1 + back], n, out=h)
+        h *= a[n_h:s2]
+        h += n                                              # h = n + z * (h_{t-1} - n)
+
+
+def _gru_backward(run, gh, need_h0):
+    """BPTT. Returns dL/d(input pre-activations) and dL/d(hidden pre-activations), each
+    (T, 3H, B) (they differ in the n block: dL/da_n vs r * dL/da_n), and dL/dh0^T."""
+    gates, hs, hns, back, n_h = run.gates, run.hs, run.hn, run.back, run.hidden
+    s2 = 2 * n_h
+    ex, eh = run.take(gates.shape, keep=False), run.take(gates.shape, keep=False)
+    dh, tmp = np.zeros_like(hs[0]), np.empty_like(hs[0])
+    q, der = np.empty_like(gates[0, :s2]), np.empty_like(gates[0, :s2])
+    for t in reversed(run.steps):
+        dh += gh[t].T
+        a = gates[t]
+        r, z, n = a[:n_h], a[n_h:s2], a[s2:]
+        np.multiply(n, n, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= dh
+        dan = ex[t, s2:]
+        np.subtract(1, z, out=dan)
+        dan *= tmp                                          # dL/da_n = dh (1 - z) (1 - n^2)
+        np.multiply(dan, hns[t], out=q[:n_h])               # dL/dr
+        np.subtract(hs[t + 1 + back], n, out=q[n_h:])
+        q[n_h:] *= dh                                       # dL/dz
+        np.subtract(1, a[:s2], out=der)
+        der *= a[:s2]
+        np.multiply(q, der, out=ex[t, :s2])
+        eh[t, :s2] = ex[t, :s2]
+        np.multiply(dan, r, out=eh[t, s2:])
+        if t != run.steps[0] or need_h0:
+            np.multiply(dh, z, out=tmp)
+            np.matmul(run.w_back, eh[t], out=dh)
+            dh += tmp
+    return ex, eh, dh, None
+
+
+def _simple_forward(run):
+    pre, hs, back = run.pre, run.hs, run.back
+    for t in run.steps:
+        h = hs[t + 1]
+        _matmul(run.w_fwd, hs[t + 1 + back], out=h)
+        h += pre[t]
+        if run.mode == "RNN_TANH":
+            np.tanh(h, out=h)
+        else:
+            np.maximum(h, 0, out=h)
+
+
+def _simple_backward(run, gh, need_h0):
+    hs = run.hs
+    e = run.take((len(gh),) + hs.shape[1:], keep=False)
+    dh, tmp = np.zeros_like(hs[0]), np.empty_like(hs[0])
+    for t in reversed(run.steps):
+        dh += gh[t].T
+        h = hs[t + 1]
+        if run.mode == "RNN_TANH":
+            np.multiply(h, h, out=tmp)
+            np.subtract(1, tmp, out=tmp)
+            np.multiply(tmp, dh, out=e[t])                  # dh * (1 - h^2)
+        else:
+            np.multiply(dh, h > 0, out=e[t])
+        if t != run.steps[0] or need_h0:
+            np.matmul(run.w_back, e[t], out=dh)
+    return e, e, dh, None
+
+
+def _fused_vjp(ctx, grad):
+    if ctx.graph:
+        return _recorded_fused_vjp(ctx, grad)
+    run = ctx.saved
+    need = dict(zip(run.slots, ctx.needs))
+    n, lo = len(run.steps), run.first_row()
+    gh = grad[lo:lo + n]
+    if run.mode == "LSTM":
+        gc = np.array(grad[n if not run.reverse else 0].T, dtype=run.dtype, order="C")
+        ex, eh, dh0, dc0 = _lstm_backward(run, gh, gc, need["h0"])
+    elif run.mode == "GRU":
+        ex, eh, dh0, dc0 = _gru_backward(run, gh, need["h0"])
+    else:
+        ex, eh, dh0, dc0 = _simple_backward(run, gh, need["h0"])
+    ex, eh = run.gate_major(ex), (None if eh is ex else run.gate_major(eh))
+    grads = _weight_grads(run, ex, eh, need)
+    _SCRATCH.give([ex.base] if eh is None else [ex.base, eh.base])
+    grads.update(h0=dh0.T, c0=None if dc0 is None else dc0.T)
+    return tuple(grads[s] if need[s] else None for s in need)
+
+
+def _weight_grads(run, ex, eh, need):
+    """Gradients of x, weights and biases from dL/d(pre-activations) ex (G, T * B) (and eh, for
+    GRU the different one of the hidden side): GEMMs against the operand rows [h_{t-1}; x_t; 1]."""
+    _, batch, n_in = run.x_shape
+    n_h, out = run.hidden, dict.fromkeys(_SLOTS)
+    if need["x"]:                     # dL/dx = ex^T W_ih
+        dx = np.empty((ex.shape[1], n_in), dtype=run.dtype)
+        for c in _step_chunks(len(dx), batch, len(ex) * n_in * batch):
+            np.matmul(ex[:, c].T, run.w_ih, out=dx[c])
+        out["x"] = dx.reshape(run.x_shape)
+    if not any(need.get(k) for k in ("w_ih", "w_hh", "b_ih", "b_hh")):
+        return out                    # frozen layer
+    operand = run.full_operand()
+    if eh is None:                    # one GEMM: [dW_hh | dW_ih | db] (G, H + I + 1)
+        d_ih = _products_nt(ex, operand, batch)
+        d_hh, db_hh, d_ih = d_ih[:, :n_h], d_ih[:, -1], d_ih[:, n_h:]
+    else:
+        d_hh, db_hh = _products_nt(eh, operand[:n_h], batch), eh.sum(axis=1)
+        d_ih = _products_nt(ex, operand[n_h:], batch)
+    out["w_hh"], out["b_hh"] = np.ascontiguousarray(d_hh), np.ascontiguousarray(db_hh)
+    out["w_ih"] = np.ascontiguousarray(d_ih[:, :n_in])
+    out["b_ih"] = np.ascontiguousarray(d_ih[:, -1])
+    return out
+
+
+def _recorded_fused_vjp(ctx, grad):
+    """Backward with ``create_graph=True``: the fused BPTT is plain NumPy and cannot be recorded,
+    so the layer is rebuilt from its inputs through the per-step path (cells with differentiable
+    backward) and differentiated; the gradients then carry their own graph."""
+    from ...autograd.engine import backward
+    run = ctx.saved
+    args = dict(zip(run.slots, ctx.inputs))
+    xproj = linear(args["x"], args["w_ih"], args.get("b_ih"))
+    hs, _, _, c = _run_direction(run.mode, xproj, args["h0"], args.get("c0"), args["w_hh"],
+                                 args.get("b_hh"), run.reverse)
+    if run.mode == "LSTM":
+        hs = [c] + hs if run.reverse else hs + [c]
+    wanted = list({id(t): t for t, need in zip(ctx.inputs, ctx.needs) if need}.values())
+    grads = backward([stack(hs)], [grad], retain_graph=True, create_graph=True, inputs=wanted,
+                     allow_unused=True)
+    by_id = dict(zip(map(id, wanted), grads))
+    # a tensor passed in two slots gets its whole gradient once
+    return tuple(by_id.pop(id(t), None) if need else None for t, need in zip(ctx.inputs, ctx.needs))
+
+
+def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """One layer and direction over a whole sequence as ONE graph node (fast; no per-step nodes).
+
+    Shapes: x (T, B, I); h0, c0 (B, H) (c0 only for LSTM, else None); weights and biases as in
+    :func:`recurrent`. Returns ``(hidden states (T, B, H), h_T (B, H), c_T (B, H) or None)``; in
+    reverse the sequence runs from t = T - 1 down to 0 and h_T is the state at t = 0. The
+    backward is hand-written BPTT; with ``create_graph=True`` it is recomputed step by step so
+    that second derivatives work.
+
+    Example::
+
+        hs, h_n, c_n = F.fused_layer("LSTM", cr.randn(7, 4, 3), cr.zeros(4, 5), cr.zeros(4, 5),
+                                     cr.randn(20, 3), cr.randn(20, 5))
+    """
+    tensors = dict(zip(_SLOTS, (x, w_ih, w_hh, b_ih, b_hh, h0, c0)))
+    tensors = {k: as_tensor(t) for k, t in tensors.items() if t is not None}
+    data = {k: t.data for k, t in tensors.items()}
+    run = _FusedRun(mode, data["x"], data["w_ih"], data["w_hh"], data.get("b_ih"),
+                    data.get("b_hh"), reverse)
+    run.slots = tuple(tensors)
+    packed = record(run.forward(data["h0"], data.get("c0")), tuple(tensors.values()), _fused_vjp,
+                    _LAYER_NAMES[mode], saved=run)
+    return run.unpack(packed)
+
+
+# ---------------------------------------------------------------------------------------------
 # layers (whole sequences)
 # ---------------------------------------------------------------------------------------------
 
@@ -235,8 +670,10 @@ def recurrent(mode, input, hx, weights, num_layers=1, dropout=0.0, training=Fals
     initial state (L*D, B, H) (for LSTM a pair ``(h0, c0)``) or None for zeros; ``weights`` one
     tuple ``(w_ih, w_hh, b_ih, b_hh)`` per layer and direction (biases may be None), in the
     order l0, l0_reverse, l1, ... Returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``),
-    output (T, B, D*H). When ``steps`` is a list, one dict per layer and direction is appended to
-    it: ``{"h": [h_0, ..., h_{T-1}], "c": [...] or None}`` (each (B, H), graph nodes).
+    output (T, B, D*H). Each layer and direction is one fused graph node (:func:`fused_layer`),
+    unless ``steps`` is a list: then the layers run step by step and one dict per layer and
+    direction is appended to it: ``{"h": [h_0, ..., h_{T-1}], "c": [...] or None}`` (each
+    (B, H), graph nodes).
 
     Example::
 
@@ -253,6 +690,9 @@ def recurrent(mode, input, hx, weights, num_layers=1, dropout=0.0, training=Fals
     if x.shape[-1] != weights[0][0].shape[1]:
         raise ValueError(f"{op}: expected input with {weights[0][0].shape[1]} features "
                          f"(last dim), got input of shape {tuple(x.shape)}")
+    if x.shape[1 if batch_first and x.ndim == 3 else 0] == 0:
+        raise ValueError(f"{op}: expected a sequence of at least one step, got input of shape "
+                         f"{tuple(x.shape)}")
     unbatched = x.ndim == 2
     if unbatched:
         x = x.unsqueeze(1)
@@ -268,10 +708,14 @@ def recurrent(mode, input, hx, weights, num_layers=1, dropout=0.0, training=Fals
             k = layer * dirs + d
             w_ih, w_hh, b_ih, b_hh = weights[k]
             c = None if c0 is None else c0[k]
-            hs, cs, h, c = _run_direction(mode, linear(x, w_ih, b_ih), h0[k], c, w_hh, b_hh, d == 1)
-            if steps is not None:
+            if steps is None:
+                seq, h, c = fused_layer(mode, x, h0[k], c, w_ih, w_hh, b_ih, b_hh, d == 1)
+            else:
+                hs, cs, h, c = _run_direction(mode, linear(x, w_ih, b_ih), h0[k], c, w_hh, b_hh,
+                                              d == 1)
                 steps.append({"h": hs, "c": cs if mode == "LSTM" else None})
-            outs.append(stack(hs))
+                seq = stack(hs)
+            outs.append(seq)
             h_last.append(h)
             c_last.append(c)
         x = outs[0] if dirs == 1 else cat(outs, dim=2)

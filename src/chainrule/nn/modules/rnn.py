@@ -1,11 +1,17 @@
 """Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their one-step cells (PyTorch's API).
 
+By default each layer and direction runs as one fused graph node over the whole sequence (see
+``nn.functional._rnn``): fast, but its per-step hidden states are not graph nodes.
+
 Per-step hidden states for gradient-flow diagnostics: set ``record_steps = True`` on an RNN, LSTM
-or GRU (or pass ``record_steps=True``) and each forward stores ``last_hidden_states``, a list with
-one entry per layer and direction (index ``layer * num_directions + direction``), each the list of
-the T per-step hidden states h_t (B, H) in time order (also for the reverse direction). They are nodes of the graph: call ``retain_grad()`` on
-them (or register hooks) before ``backward()`` to see dL/dh_t at every step. LSTMs also store
-``last_cell_states`` the same way. With ``record_steps = False`` (default) nothing is kept.
+or GRU (or pass ``record_steps=True``) and the layer runs step by step instead (slower; the
+GradientMonitor does this during the steps it records). Each forward then stores
+``last_hidden_states``, a list with one entry per layer and direction (index
+``layer * num_directions + direction``), each the list of the T per-step hidden states h_t (B, H)
+in time order (also for the reverse direction). They are nodes of the graph: call
+``retain_grad()`` on them (or register hooks) before ``backward()`` to see dL/dh_t at every step.
+LSTMs also store ``last_cell_states`` the same way. With ``record_steps = False`` (default)
+nothing is kept.
 """
 import math
 import warnings
