@@ -47,3 +47,17 @@ def test_quick_suite_writes_json_and_markdown(quick_run):
     assert cases["2"]["chainrule_steps_s"] > 0 and cases["2"]["torch_steps_s"] > 0
     assert cases["3"]["chainrule_peak_bytes"] > 0
     assert "| case |" in out.with_name("results.md").read_text()
+
+
+def test_perf_report_lines_are_parsed_and_classified():
+    from benchmarks.profiling import classify, parse_perf
+    text = ("# comment\n"
+            "    52.70%  libscipy_openblas64_-32a4b2a6.so  [.] sgemm_kernel_SKYLAKEX\n"
+            "     7.34%  _multiarray_umath.cpython-311-x86_64-linux-gnu.so  [.] FLOAT_multiply_X86_V3\n"
+            "     3.08%  libpython3.11.so.1.0  [.] _PyEval_EvalFrameDefault\n"
+            "     2.29%  libc.so.6  [.] __memset_avx512_unaligned_erms\n"
+            "     1.00%  [kernel.kallsyms]  [k] exc_page_fault\n")
+    rows = parse_perf(text)
+    assert [r[0] for r in rows] == [52.70, 7.34, 3.08, 2.29, 1.00]
+    assert [classify(dso, sym).split()[0] for _, dso, sym in rows] == [
+        "BLAS", "NumPy", "Python", "copies:", "OS"]

@@ -17,14 +17,6 @@ TF = torch.nn.functional
 rng = np.random.default_rng(0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # PyTorch's multi-threaded kernels spin for ~0.1 s per call on a busy machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(params=["planes", "batch_last"])
 def layout(request, monkeypatch):

@@ -15,14 +15,6 @@ rng = np.random.default_rng(2)
 T, B, I, H = 5, 3, 4, 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # PyTorch's multi-threaded LSTM kernels spin for ~0.3 s per call on a busy machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _both(shape):
     a = rng.standard_normal(shape).astype(np.float32)
