@@ -265,3 +265,18 @@ def test_every_loss_keeps_float32():
         x.grad = None
         loss.backward()
         assert x.grad.dtype == cr.float32
+
+
+def test_plain_cross_entropy_fast_path_matches_the_general_path_and_has_second_derivatives():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 4))
+    t = cr.tensor(rng.integers(0, 4, 6))
+    a = cr.tensor(x, requires_grad=True)
+    b = cr.tensor(x, requires_grad=True)
+    fast = cr.nn.functional.cross_entropy(a, t)                          # the fast path
+    general = cr.nn.functional.cross_entropy(b, t, weight=cr.ones(4, dtype=cr.float64))
+    fast.backward()
+    general.backward()
+    np.testing.assert_allclose(fast.item(), general.item(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
+    assert cr.autograd.gradgradcheck(lambda z: cr.nn.functional.cross_entropy(z, t), (a,))

@@ -17,6 +17,8 @@ import numpy as np
 
 from .grad_mode import _MODE, Mode
 
+_PLAIN_NO_GRAD = Mode(grad=False, anomaly=False)
+
 
 class Node:
     """One recorded operation: the ``grad_fn`` of the tensor it produced."""
@@ -63,7 +65,10 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
     ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked);
     ``save_output=False`` lets the result's memory go as soon as nothing else holds it.
     """
-    return attach(_tensor_class._wrap(data), inputs, vjp, name, saved, save_inputs, save_output)
+    out = _tensor_class._wrap(data)
+    if _MODE.get() == _PLAIN_NO_GRAD:     # inference: nothing to record or check
+        return out
+    return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
 
 
 def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):

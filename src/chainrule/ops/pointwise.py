@@ -20,7 +20,8 @@ def _binary(a, b, fn, op):
         out = fn(a.data, b.data)
     except ValueError as e:
         raise shape_error(op, a.shape, b.shape, f" (cannot broadcast: {e})") from None
-    if out.dtype != a.dtype and out.dtype != b.dtype and out.dtype.kind == "f":
+    dt = out.dtype
+    if dt is not a.data.dtype and dt != a.dtype and dt != b.dtype and dt.kind == "f":
         # int with float32 gives float32 (as in PyTorch), where NumPy would widen to float64
         out = out.astype(a.dtype if a.dtype.kind == "f" else b.dtype)
     return a, b, out
