@@ -290,3 +290,14 @@ def test_state_dict_survives_save_and_load(tmp_path):
     fresh.load_state_dict(loaded)
     np.testing.assert_array_equal(fresh.state[1]["max_exp_avg_sq"],
                                   opt.state[1]["max_exp_avg_sq"])
+
+
+def test_large_parameter_update_in_chunks_is_exact():
+    from chainrule.optim.optimizer import add_scaled_
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal((300, 500)).astype(np.float32)       # 150,000 > one chunk
+    g = rng.standard_normal((300, 500)).astype(np.float32)
+    expected = p - np.float32(0.1) * g
+    add_scaled_(p, -0.1, g)
+    np.testing.assert_array_equal(p, expected)
+    assert p.dtype == np.float32

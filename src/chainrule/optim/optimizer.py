@@ -181,6 +181,23 @@ class Optimizer:
 
 
 # ---- helpers shared by the optimizers ----
+_CHUNK = 1 << 16
+
+
+def add_scaled_(param, alpha, g):
+    """``param += alpha * g`` in place, through a temporary of at most 64K elements.
+
+    ``param -= lr * g`` would allocate a parameter-sized temporary on every step: for a large
+    layer that temporary is the optimizer's whole peak memory.
+    """
+    if param.size <= _CHUNK or not (param.flags.c_contiguous and g.flags.c_contiguous):
+        param += alpha * g
+        return
+    flat_p, flat_g = param.reshape(-1), g.reshape(-1)     # views: both are contiguous
+    for start in range(0, flat_p.size, _CHUNK):
+        flat_p[start:start + _CHUNK] += alpha * flat_g[start:start + _CHUNK]
+
+
 def effective_grad(param, grad, group):
     """``grad`` with ``maximize`` and L2 ``weight_decay`` applied; never writes into ``grad``.
 

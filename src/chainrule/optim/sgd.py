@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum, as in ``torch.optim.SGD``."""
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, add_scaled_, check_nonnegative, effective_grad
 
 
 class SGD(Optimizer):
@@ -42,4 +42,4 @@ class SGD(Optimizer):
                 dampening = float(group["dampening"])
                 buf += g if dampening == 0 else g * (1.0 - dampening)
             g = g + momentum * buf if group["nesterov"] else buf
-        param -= lr * g
+        add_scaled_(param, -lr, g)
