@@ -15,12 +15,17 @@ from . import _threads
 
 NOTE = ("Same model, data, batch, initial weights, float32 and optimizer on both sides; "
         "timed blocks interleaved A B / B A in rounds. ratio = chainrule steps/s / PyTorch "
-        "steps/s (> 1: chainrule faster). Peak memory: chainrule via tracemalloc, PyTorch via "
-        "its profiler's allocation events (see benchmarks/memory.py).")
+        "steps/s (> 1: chainrule faster), median [min-max] over rounds; best/best compares each "
+        "side's fastest block. At 1 thread steps are timed in process CPU time, at more threads "
+        "in wall time. Peak memory of one step above its start: chainrule via tracemalloc, "
+        "PyTorch via its profiler's allocation events (see benchmarks/memory.py). load = the "
+        "1-minute load average during the case (other processes on the machine).")
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks",
+                                description="chainrule vs PyTorch CPU, side by side: training "
+                                "and inference speed, per-op overhead, GEMM rate, peak memory.")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                    help="thread counts, one child process each (default: 1 2)")
     p.add_argument("--quick", action="store_true", help="tiny version of every case (CI smoke)")

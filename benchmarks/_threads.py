@@ -60,6 +60,8 @@ def summary_line(info):
     else:
         blas = f"{info['blas']} (threads per environment variables)"
     line = f"NumPy {info['numpy']} / {blas}"
+    if info["env"].get("OPENBLAS_CORETYPE"):
+        line += f" (OPENBLAS_CORETYPE={info['env']['OPENBLAS_CORETYPE']})"
     if "torch" in info:
         t = info["torch"]
         line += (f" | torch {t['version']} x{t['num_threads']} (MKL {t['mkl']}, "

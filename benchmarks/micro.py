@@ -11,6 +11,7 @@ gradient) and ``G.T @ X``. Timing exactly those products (same shapes, same tran
 NumPy gives the step time if nothing but BLAS ran: the practical limit for that case.
 """
 import statistics
+import time
 import timeit
 
 import numpy as np
@@ -18,40 +19,47 @@ import numpy as np
 OP_SIZE = 16
 
 
-def _per_call_us(stmt, env, number, repeats):
-    timer = timeit.Timer(stmt, globals=env)
-    return [timer.timeit(number) / number * 1e6 for _ in range(repeats)]
+OP_STMTS = {"no grad": "a * b", "grad, forward": "ag * bg",
+            "grad, forward + backward": "y = ag * bg; y.backward(g); ag.grad = None; bg.grad = None"}
 
 
-def op_overhead(cr, torch, quick=False):
-    """Median microseconds per call of ``a * b`` in NumPy, chainrule and PyTorch, three ways."""
-    number, repeats = (200, 2) if quick else (20000, 7)
+def _per_call_us(stmt, env, number, clock):
+    return timeit.Timer(stmt, globals=env, timer=clock).timeit(number) / number * 1e6
+
+
+def _op_envs(cr, torch):
+    """The operands of each library: plain, requiring grad, and the backward seed ``g``."""
     rng = np.random.default_rng(0)
-    a_np, b_np = (rng.standard_normal(OP_SIZE).astype(np.float32) for _ in range(2))
-    envs = {"numpy": {"a": a_np, "b": b_np}}
-    for name, lib, make in (("chainrule", cr, cr.tensor), ("torch", torch, torch.tensor)):
-        if lib is None:
-            continue
-        envs[name] = {"a": make(a_np), "b": make(b_np),
-                      "ag": make(a_np, requires_grad=True), "bg": make(b_np, requires_grad=True),
-                      "g": make(np.ones(OP_SIZE, np.float32))}
-    stmts = {"no grad": "a * b", "grad, forward": "ag * bg",
-             "grad, forward + backward": "y = ag * bg; y.backward(g); ag.grad = None; bg.grad = None"}
+    a, b = (rng.standard_normal(OP_SIZE).astype(np.float32) for _ in range(2))
+    envs = {"numpy": {"a": a, "b": b}}
+    for name, make in (("chainrule", cr.tensor), ("torch", torch.tensor)):
+        envs[name] = {"a": make(a), "b": make(b), "ag": make(a, requires_grad=True),
+                      "bg": make(b, requires_grad=True), "g": make(np.ones(OP_SIZE, np.float32))}
+    return envs
+
+
+def op_overhead(cr, torch, quick=False, clock=time.perf_counter):
+    """Median microseconds per call of ``a * b`` in NumPy, chainrule and PyTorch, three ways.
+
+    ``clock``: ``time.process_time`` at one thread (robust to other processes), else wall time.
+    Returns one dict per way: ``op``, ``numpy_us`` (no grad only), ``chainrule_us``,
+    ``torch_us`` and ``ratio`` = torch / chainrule (> 1: chainrule faster).
+    """
+    number, repeats = (200, 2) if quick else (20000, 7)
+    envs = _op_envs(cr, torch)
     times = {}
-    for _ in range(repeats):          # interleave frameworks inside each repeat
-        for op, stmt in stmts.items():
+    for rep in range(repeats + 1):    # libraries interleaved inside each repeat; 0 warms up
+        for op, stmt in OP_STMTS.items():
             for name, env in envs.items():
-                if name == "numpy" and op != "no grad":
-                    continue
-                times.setdefault((op, name), []).extend(_per_call_us(stmt, env, number, 1))
+                if name != "numpy" or op == "no grad":
+                    us = _per_call_us(stmt, env, number, clock)
+                    times.setdefault((op, name), []).extend([us] if rep else [])
     rows = []
-    for op in stmts:
+    for op in OP_STMTS:
         row = {"op": f"a * b ({OP_SIZE} float32), {op}"}
-        for name in envs:
-            if (op, name) in times:
-                row[f"{name}_us"] = statistics.median(times[(op, name)])
-        if "torch_us" in row:
-            row["ratio"] = row["torch_us"] / row["chainrule_us"]   # > 1: chainrule faster
+        row.update({f"{name}_us": statistics.median(times[(op, name)])
+                    for name in envs if (op, name) in times})
+        row["ratio"] = row["torch_us"] / row["chainrule_us"]
         rows.append(row)
     return rows
 

@@ -2,16 +2,19 @@
 
 Times full SGD steps (zero_grad, forward, cross-entropy, backward, step, monitor.step) of the
 digits MLP 64-128-128-10 (ReLU) without a monitor, with ``every=1`` and with ``every=10``, and
-prints the median time per step and the overhead. Blocks of steps are interleaved (plain,
-every=1, every=10, plain, ...) so that machine noise hits all variants alike; the median over
-blocks is reported. Time is CPU time of this process (``time.process_time``), which a busy
-machine disturbs less than wall time; BLAS runs on one thread unless the environment already
-says otherwise, so the two agree on a quiet machine.
+prints the median time per step and the overhead.
+
+Time is CPU time of this process (``time.process_time``), which a busy machine disturbs less
+than wall time; BLAS runs on one thread unless the environment already says otherwise. Blocks
+of steps are interleaved in rounds (plain, every=1, every=10, plain, ...): a round's overhead is
+its monitored block against its own plain block, so that a machine that slows down or speeds
+up between rounds moves both alike, and the overhead shown is the median over rounds. On a
+shared machine, use more rounds (``--blocks``) rather than longer blocks.
 
 Run::
 
     python benchmarks/monitor_overhead.py                 # batch 32 and 256
-    python benchmarks/monitor_overhead.py --batch 64 --blocks 9 --steps 100 --deep
+    python benchmarks/monitor_overhead.py --batch 64 --blocks 15 --steps 50 --deep
 """
 import argparse
 import os
@@ -29,6 +32,8 @@ import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.diagnostics import GradientMonitor  # noqa: E402
+
+VARIANTS = (("plain", None), ("every=1", 1), ("every=10", 10))
 
 
 def digits_mlp(deep=False):
@@ -55,7 +60,7 @@ def make_step(model, opt, monitor):
 def variants(deep):
     """name -> step function, each with its own model, optimizer and (maybe) monitor."""
     out = {}
-    for name, every in (("plain", None), ("every=1", 1), ("every=10", 10)):
+    for name, every in VARIANTS:
         model = digits_mlp(deep)
         opt = cr.optim.SGD(model.parameters(), lr=0.01)
         monitor = None if every is None else GradientMonitor(model, every=every, optimizer=opt)
@@ -71,6 +76,7 @@ def time_block(step, batches):
 
 
 def measure(batch, steps, blocks, deep):
+    """{name: (median seconds per step, median overhead against the same round's plain)}."""
     X, Y = cr.data.load_digits()
     rng = np.random.default_rng(0)
     idx = [rng.integers(0, len(X), batch) for _ in range(steps)]
@@ -82,29 +88,30 @@ def measure(batch, steps, blocks, deep):
     for _ in range(blocks):
         for name, step in runs.items():
             times[name].append(time_block(step, batches))
-    return {name: float(np.median(t)) for name, t in times.items()}
+    plain = np.array(times["plain"])
+    return {name: (float(np.median(t)), float(np.median(np.array(t) / plain - 1)))
+            for name, t in times.items()}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, nargs="+", default=[32, 256])
     p.add_argument("--steps", type=int, default=100, help="steps per timed block")
-    p.add_argument("--blocks", type=int, default=7, help="timed blocks per variant")
+    p.add_argument("--blocks", type=int, default=9, help="rounds of timed blocks")
     p.add_argument("--deep", action="store_true", help="also the 20 x 256 MLP")
     args = p.parse_args(argv)
     models = [False, True] if args.deep else [False]
     print(f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-          f"median of {args.blocks} blocks of {args.steps} steps")
+          f"medians over {args.blocks} rounds of {args.steps}-step blocks")
     print(f"{'model':<22}{'batch':>6}{'plain ms':>10}{'every=1 ms':>12}{'overhead':>10}"
           f"{'every=10 ms':>13}{'overhead':>10}")
     for deep in models:
         for batch in args.batch:
             t = measure(batch, args.steps, args.blocks, deep)
-            o1 = t["every=1"] / t["plain"] - 1
-            o10 = t["every=10"] / t["plain"] - 1
             name = "MLP 20x256" if deep else "MLP 64-128-128-10"
-            print(f"{name:<22}{batch:>6}{t['plain'] * 1e3:>10.3f}{t['every=1'] * 1e3:>12.3f}"
-                  f"{o1:>10.1%}{t['every=10'] * 1e3:>13.3f}{o10:>10.1%}")
+            print(f"{name:<22}{batch:>6}{t['plain'][0] * 1e3:>10.3f}"
+                  f"{t['every=1'][0] * 1e3:>12.3f}{t['every=1'][1]:>10.1%}"
+                  f"{t['every=10'][0] * 1e3:>13.3f}{t['every=10'][1]:>10.1%}")
 
 
 if __name__ == "__main__":

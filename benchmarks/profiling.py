@@ -1,7 +1,7 @@
 """Where chainrule's time goes, case by case: ``python -m benchmarks.profiling --cases 3 5``.
 
-Two views of the same training (or inference) steps, each in a fresh child process with the
-thread variables set:
+Three views of the same training (or inference) steps, each in a fresh child process with the
+thread variables set (CPU time is used at one thread, wall time otherwise):
 
 * **cProfile**: the engine's Python functions by self time per step (microseconds, calls per
   step). Caveat: NumPy operators written inline (``a @ b``, ``a + b``) are not function calls,
@@ -19,7 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from time import perf_counter
+from time import perf_counter, process_time
 
 from . import _threads
 
@@ -29,7 +29,8 @@ DEFAULT_CASES = ("1-b32", "1-b256", "2", "3", "4", "5", "6-1-b32", "6-2")
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.profiling",
-                                description=__doc__.splitlines()[0])
+                                description="Where chainrule's time goes, case by case "
+                                "(phases vs PyTorch, cProfile, perf).")
     p.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), metavar="KEY")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=3.0, help="profiled seconds per case")
@@ -52,7 +53,7 @@ def main(argv=None):
             if view == "perf":
                 perf_view(args, key)
             else:
-                _run_child(args, key, view)
+                subprocess.run(_child_cmd(args, key, view), env=_threads.child_env(args.threads))
     return 0
 
 
@@ -61,11 +62,6 @@ def _child_cmd(args, key, mode):
            "--threads", str(args.threads), "--seconds", str(args.seconds),
            "--top", str(args.top)]
     return cmd + (["--quick"] if args.quick else [])
-
-
-def _run_child(args, key, mode, prefix=(), extra=()):
-    return subprocess.run(list(prefix) + _child_cmd(args, key, mode) + list(extra),
-                          env=_threads.child_env(args.threads))
 
 
 # ---- in the child ----
@@ -89,22 +85,26 @@ def _sides(key, threads, quick):
 
 def child(args):
     case, side, torch_side, step_s = _sides(args.cases[0], args.threads, args.quick)
+    clock = process_time if args.threads == 1 else perf_counter
     if args.child == "phases":
-        return phases_view(case, side, torch_side, args.seconds)
+        return phases_view(side, torch_side, args.seconds, clock)
     n = max(3, int(args.seconds / step_s))
     print(f"{case.title}: {step_s * 1e6:.0f} us per step unprofiled; profiling {n} steps",
           flush=True)
     if args.child == "cprofile":
         cprofile_view(side, n, step_s, args.top)
     else:
-        with open(args.fifos[0], "w") as ctl, open(args.fifos[1]) as ack:
-            _perf_control(ctl, ack, "enable")
-            start = perf_counter()
-            side.run(n)
-            elapsed = perf_counter() - start
-            _perf_control(ctl, ack, "disable")
-        print(f"PERF_STEP_US {elapsed / n * 1e6:.3f}", flush=True)
+        _perf_child(side, n, args.fifos, clock)
     return 0
+
+
+def _perf_child(side, n, fifos, clock):
+    """Run ``n`` steps with perf recording only them; print the time per step for the parent."""
+    with open(fifos[0], "w") as ctl, open(fifos[1]) as ack:
+        _perf_control(ctl, ack, "enable")
+        elapsed = side.run(n, clock)
+        _perf_control(ctl, ack, "disable")
+    print(f"PERF_STEP_US {elapsed / n * 1e6:.3f}", flush=True)
 
 
 def _perf_control(ctl, ack, command):
@@ -118,16 +118,11 @@ def _perf_control(ctl, ack, command):
 PHASES = ("forward", "loss", "backward", "optimizer.step", "zero_grad")
 
 
-def _phase_times(side, n):
+def _phase_times(side, n, now):
     """Mean seconds of each phase over ``n`` training steps (forward only for inference)."""
-    from time import perf_counter as now
     totals = [0.0] * len(PHASES)
-    if side.parts is None:
-        for _ in range(n):
-            x, _ = side.next_batch()
-            t0 = now()
-            side._step(x, None)
-            totals[0] += now() - t0
+    if side.parts is None:             # inference: the step is the forward
+        totals[0] = side.run(n, now)
         return [t / n for t in totals]
     model, loss_fn, opt = side.parts
     for _ in range(n):
@@ -148,15 +143,17 @@ def _phase_times(side, n):
     return [t / n for t in totals]
 
 
-def phases_view(case, cr_side, torch_side, seconds, rounds=5):
+def phases_view(cr_side, torch_side, seconds, now, rounds=5):
+    """Print the median time of each phase in both libraries, timed on the clock ``now``."""
     import statistics
     n = max(3, int(seconds / rounds / 2 / max(cr_side.run(3) / 3, 1e-6)))
     got = {"chainrule": [], "torch": []}
     for r in range(rounds):
         for side in ((cr_side, torch_side) if r % 2 == 0 else (torch_side, cr_side)):
-            got[side.name].append(_phase_times(side, n))
+            got[side.name].append(_phase_times(side, n, now))
     med = {k: [statistics.median(col) for col in zip(*v)] for k, v in got.items()}
-    print("phases (median us per step; ratio > 1: chainrule faster):")
+    clock = "CPU" if now is process_time else "wall"
+    print(f"phases (median {clock} us per step; ratio > 1: chainrule faster):")
     print(f"  {'phase':16s} {'chainrule':>10s} {'torch':>10s} {'ratio':>6s}")
     for i, phase in enumerate(PHASES):
         c, t = med["chainrule"][i] * 1e6, med["torch"][i] * 1e6

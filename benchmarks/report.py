@@ -22,19 +22,20 @@ def case_row(r):
     return [r["key"], r["title"],
             f"{r['chainrule_steps_s']:.1f}", f"{r['torch_steps_s']:.1f}",
             f"{r['chainrule_steps_s'] * r['batch']:.0f}", f"{r['torch_steps_s'] * r['batch']:.0f}",
-            ratio, f">= {r['target']}", _met(r["ratio"], r["ratio"] >= r["target"]),
+            ratio, f"{r['ratio_best']:.2f}", f">= {r['target']}",
+            _met(r["ratio"], r["ratio"] >= r["target"]),
             f"{r['chainrule_peak_bytes'] / MIB:.2f}", f"{r['torch_peak_bytes'] / MIB:.2f}",
-            f"{mem_ratio:.2f}", _met(mem_ok, mem_ok) if mem_ok is not None else "-",
+            f"{mem_ratio:.2f}", _met(mem_ok, mem_ok),
             f"{r['load']:.1f}"]
 
 
 CASE_HEADER = ["case", "model", "cr steps/s", "torch steps/s", "cr samples/s", "torch samples/s",
-               "ratio cr/torch median [min-max]", "target", "met", "cr peak MiB",
+               "ratio cr/torch median [min-max]", "best/best", "target", "met", "cr peak MiB",
                "torch peak MiB", "mem ratio", f"mem <= {MEMORY_TARGET}x", "load"]
 OP_HEADER = ["op", "NumPy us", "chainrule us", "torch us", "torch/chainrule"]
 GEMM_HEADER = ["case", "MFLOP/step", "NumPy sgemm-only ms/step", "NumPy sgemm GFLOP/s",
-               "torch.mm GFLOP/s", "cr step GFLOP/s (of NumPy limit)",
-               "torch step GFLOP/s (of torch.mm limit)"]
+               "torch.mm GFLOP/s", "cr steps GFLOP/s (of NumPy sgemm)",
+               "torch steps GFLOP/s (of torch.mm)"]
 
 
 def op_row(r):
@@ -52,7 +53,8 @@ def gemm_row(g):
 
 
 def _text_table(header, rows):
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *[r + [""] * (len(header) - len(r)) for r in rows])]
+    full = [r for r in rows if len(r) == len(header)]     # error rows are not aligned
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *full)]
     fmt = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
     lines = [fmt(header), fmt(["-" * w for w in widths])]
     for r in rows:
@@ -76,7 +78,8 @@ def _sections(run):
             op_row(r) for r in run["op_overhead"]]
     if run.get("gemm"):
         ceiling = run.get("peak_sgemm_gflops")
-        title = "Matrix products vs NumPy sgemm at the same sizes (the practical limit)"
+        title = ("Matrix products: a step's GEMM flops over its fastest block, vs sgemm alone at "
+                 "the same sizes (the practical limit)")
         if ceiling:
             title += f"; large square sgemm: {ceiling:.1f} GFLOP/s"
         yield title, GEMM_HEADER, [gemm_row(g) for g in run["gemm"]]
@@ -84,17 +87,23 @@ def _sections(run):
 
 def text(run):
     """The terminal report of one thread count."""
-    out = [f"== {run['threads']} thread(s): {run['info_line']}"]
+    out = [f"== {run['threads']} thread(s), {_clock(run)}: {run['info_line']}"]
     for title, header, rows in _sections(run):
         out += ["", title, _text_table(header, rows)]
     return "\n".join(out)
+
+
+def _clock(run):
+    clocks = {r.get("clock") for r in run["cases"]} - {None}
+    names = {"cpu": "steps/s by process CPU time", "wall": "steps/s by wall time"}
+    return ", ".join(names[c] for c in sorted(clocks)) or "no timings"
 
 
 def markdown(results):
     """The whole report (every thread count) as Markdown."""
     out = ["# chainrule vs PyTorch CPU benchmarks", "", results.get("note", ""), ""]
     for run in results["runs"]:
-        out += [f"## {run['threads']} thread(s)", "", run["info_line"], ""]
+        out += [f"## {run['threads']} thread(s)", "", f"{run['info_line']}; {_clock(run)}", ""]
         for title, header, rows in _sections(run):
             out += [f"### {title}", "", _md_table(header, rows), ""]
     return "\n".join(out)

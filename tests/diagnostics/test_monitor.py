@@ -420,3 +420,22 @@ def test_to_tensorboard_without_tensorboardx_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match=r"pip install chainrule\[tensorboard\]"):
         to_tensorboard(recorded(steps=1), "runs/x")
+
+
+def test_recurrent_layers_keep_per_step_states_only_on_recorded_steps():
+    cr.manual_seed(0)
+    rnn = cr.nn.LSTM(3, 4, batch_first=True)
+    x = cr.randn(2, 5, 3)
+    opt = cr.optim.SGD(rnn.parameters(), lr=0.01)
+    seen = []
+    with cr.diagnostics.GradientMonitor(rnn, every=3, optimizer=opt) as monitor:
+        for _ in range(6):
+            seen.append(rnn.record_steps)
+            out, _ = rnn(x)
+            loss = (out * out).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            monitor.step(loss)
+    assert seen == [True, False, False, True, False, False]
+    assert rnn.record_steps is False                      # restored on close

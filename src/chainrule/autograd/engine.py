@@ -203,7 +203,7 @@ def _leads_to(order, inputs):
 
 def _run_hooks(hooks, g, create_graph):
     Tensor = _tensor_class
-    gt = g if create_graph else Tensor(g)
+    gt = g if create_graph else Tensor._wrap(g)
     for hook in list(hooks.values()):
         new = hook(gt)
         if new is not None:

@@ -18,6 +18,11 @@ At each recorded step it keeps scalar series (never histograms) in a bounded rin
 Nothing is computed on steps that are not recorded (``every``), except a finiteness check of the
 loss. Update ratios need a copy of the weights, taken only before recorded steps.
 
+Cost: a recorded step makes a handful of NumPy calls per array (one BLAS dot gives a sum of
+squares, the non-finite share is only counted when that sum is not finite), measures small
+parameters together in flat buffers, allocates no large temporaries and writes one row of
+preallocated arrays; ``python benchmarks/monitor_overhead.py`` measures the overhead.
+
 Example::
 
     with cr.diagnostics.GradientMonitor(model, optimizer=opt, every=1) as monitor:
@@ -31,7 +36,9 @@ Example::
         print(monitor.report())
 """
 import functools
+import itertools
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -44,6 +51,13 @@ PARAM_METRICS = ("grad_norm", "grad_rms", "grad_max", "weight_norm", "update_rat
 LAYER_METRICS = ("out_grad_norm", "out_rms", "act_mean", "act_std", "saturated_frac", "dead_frac")
 RECURRENT_METRICS = ("time_grad_first", "time_grad_last", "time_ratio", "time_steps")
 GLOBAL_METRICS = ("loss", "clip_total_norm", "clip_max_norm")
+_SCOPES = (("global", GLOBAL_METRICS), ("param", PARAM_METRICS), ("layer", LAYER_METRICS),
+           ("recurrent", RECURRENT_METRICS))
+# The order in which a parameter's row is measured and stored (see _ParamMeter).
+_PARAM_ROW = ("grad_norm", "grad_rms", "grad_max", "zero_frac", "nonfinite_frac", "weight_norm",
+              "update_ratio", "has_grad")
+_LAYOUT = {"global": GLOBAL_METRICS, "param": _PARAM_ROW, "layer": LAYER_METRICS,
+           "recurrent": RECURRENT_METRICS}
 
 # The monitor's own arithmetic meets NaN, Inf and huge values by design (that is what it
 # reports): NumPy's warnings about them would only repeat the report. Scoped to this module.
@@ -59,6 +73,8 @@ ACTIVATION_NODES = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "hardt
                     "softsign": "softsign", "leakyrelu": "leaky_relu", "elu": "elu",
                     "selu": "selu", "gelu": "gelu", "gelutanh": "gelu", "silu": "silu",
                     "softplus": "softplus"}
+
+NAN = float("nan")
 
 
 class History:
@@ -83,13 +99,14 @@ class History:
         self.param_names = list(param_names)
         self.layer_names = list(layer_names)
         self.recurrent_names = list(recurrent_names)
-        widths = {"param": len(self.param_names), "layer": len(self.layer_names),
+        # One block per scope, (capacity, columns, metrics): a recorded step writes each
+        # block's row in one assignment (_write) instead of one per metric.
+        widths = {"global": 1, "param": len(self.param_names), "layer": len(self.layer_names),
                   "recurrent": len(self.recurrent_names)}
-        self._arrays = {m: np.full((self.capacity,), np.nan) for m in GLOBAL_METRICS}
-        for scope, metrics in (("param", PARAM_METRICS), ("layer", LAYER_METRICS),
-                               ("recurrent", RECURRENT_METRICS)):
-            for m in metrics:
-                self._arrays[m] = np.full((self.capacity, widths[scope]), np.nan)
+        self._blocks = {s: np.full((self.capacity, widths[s], len(ms)), np.nan)
+                        for s, ms in _SCOPES}
+        self._flat = {s: b.reshape(self.capacity, -1) for s, b in self._blocks.items()}
+        self._where = {m: (s, _LAYOUT[s].index(m)) for s, ms in _SCOPES for m in ms}
         self._steps = np.zeros(self.capacity, dtype=np.int64)
         self._n = 0
         self.time_profiles = {}
@@ -99,13 +116,12 @@ class History:
 
     @property
     def metrics(self):
-        return tuple(self._arrays)
+        return tuple(self._where)
 
     @staticmethod
     def scope(metric):
         """'global', 'param', 'layer' or 'recurrent'."""
-        for scope, metrics in (("global", GLOBAL_METRICS), ("param", PARAM_METRICS),
-                               ("layer", LAYER_METRICS), ("recurrent", RECURRENT_METRICS)):
+        for scope, metrics in _SCOPES:
             if metric in metrics:
                 return scope
         raise KeyError(f"History: unknown metric {metric!r}")
@@ -125,17 +141,32 @@ class History:
         return self._steps[self._order()]
 
     def series(self, metric):
-        if metric not in self._arrays:
-            raise KeyError(f"History: unknown metric {metric!r}; known: {sorted(self._arrays)}")
-        return self._arrays[metric][self._order()]
+        if metric not in self._where:
+            raise KeyError(f"History: unknown metric {metric!r}; known: {sorted(self._where)}")
+        scope, j = self._where[metric]
+        rows = self._blocks[scope][self._order(), :, j]
+        return rows[:, 0] if scope == "global" else rows
 
     def append(self, step, values):
         """Write one row: ``values`` maps metrics to a float or an array of the scope's width."""
+        row = self._next_row(step)
+        for m, (scope, j) in self._where.items():
+            self._blocks[scope][row, :, j] = values.get(m, np.nan)
+
+    def _next_row(self, step):
         row = self._n % self.capacity
-        for m, arr in self._arrays.items():
-            arr[row] = values.get(m, np.nan)
         self._steps[row] = step
         self._n += 1
+        return row
+
+    def _write(self, step, rows):
+        """Write one step: ``rows`` maps a scope to its values flattened column by column (a
+        parameter's or layer's metrics together, in ``_LAYOUT`` order); a scope left out
+        stays NaN."""
+        row = self._next_row(step)
+        for scope, flat in self._flat.items():
+            if flat.shape[1]:
+                flat[row] = rows.get(scope, np.nan)
 
 
 class _Layer:
@@ -149,6 +180,7 @@ class _Layer:
         self.act_bounds = None
         self.rec_index = None              # column in the recurrent series
         self.ordered = False               # seen in a forward pass (self._order holds it)
+        self.on_grad = None                # its output's gradient hook, made once
         nonlin = getattr(module, "nonlinearity", None)
         if self.type in ("RNN", "RNNCell") and nonlin in ("tanh", "relu"):
             self.activation = nonlin       # the output of a plain RNN is its activation
@@ -156,20 +188,22 @@ class _Layer:
 
 
 class _StepData:
-    """What the hooks gather during one recorded step."""
+    """What the hooks gather during one recorded step, one list entry per layer.
+
+    Plain lists, not arrays: the hooks add Python floats one at a time, which lists do cheaply.
+    The activation sums are over calls of the layer (their mean is recorded).
+    """
 
     def __init__(self, n_layers, n_recurrent):
-        self.out_ss = np.zeros(n_layers)
-        self.out_n = np.zeros(n_layers)
-        self.grad_ss = np.zeros(n_layers)
-        self.grad_seen = np.zeros(n_layers, dtype=bool)
-        self.act = np.zeros((n_layers, 5))        # sums of mean, std, saturated, dead; count
-        self.act_sat_n = np.zeros(n_layers)
-        self.act_dead_n = np.zeros(n_layers)
+        zeros = [0.0] * n_layers
+        self.out_ss, self.out_n, self.grad_ss = zeros[:], zeros[:], zeros[:]
+        self.grad_seen = [False] * n_layers
+        self.act_mean, self.act_std, self.act_n = zeros[:], zeros[:], zeros[:]
+        self.sat, self.sat_n, self.dead, self.dead_n = zeros[:], zeros[:], zeros[:], zeros[:]
+        self.calls = [0] * n_layers
         self.time_ss = [None] * n_recurrent
         self.outputs = {}                         # id(layer output) -> (layer, tensor)
         self.acts_seen = set()
-        self.calls = np.zeros(n_layers, dtype=np.int64)
         self.forward_event = None
 
 
@@ -214,17 +248,17 @@ class GradientMonitor:
         self._init_gain = [_init_gain(lay, self._params) for lay in self._layers]
         self._order = []                  # layer indices in forward order (first call)
         self._step = 0
-        self._snapshot = None
+        self._scratch = _Scratch()
+        self._meter = _ParamMeter(self._params, self._scratch)   # + the weights before the step
         self._snapshot_valid = False
         self._last_layer = None
         self.first_nonfinite = None
         self._clip = {"seen": 0, "acted": 0, "max_norm": self.clip_norm, "norms": []}
         self._handles = []
+        self._plan = None                 # the hooks to register (see _hook_plan)
         self._closed = False
         self._restore = [(lay.module, lay.module.record_steps) for lay in self._recurrent
                          if hasattr(lay.module, "record_steps")]
-        for module, _ in self._restore:
-            module.record_steps = True    # keep the per-step hidden states for hooks
         self._recording = False
         self._data = None
         self._start_recording()
@@ -245,6 +279,7 @@ class GradientMonitor:
             if not own:
                 continue
             layer = _Layer(len(layers), name or type(module).__name__, module, own)
+            layer.on_grad = functools.partial(self._on_out_grad, layer.index)
             layers.append(layer)
             if hasattr(module, "record_steps") or (layer.type.endswith("Cell")
                                                    and hasattr(module, "weight_hh")):
@@ -254,27 +289,35 @@ class GradientMonitor:
 
     def _attach(self):
         """Register the hooks. They live only during recorded steps: the others cost nothing."""
-        layer_modules = set()
-        for layer in self._layers:
-            m = layer.module
-            layer_modules.add(id(m))
-            self._hook(m.register_forward_pre_hook(self._before_module))
-            self._hook(m.register_forward_hook(functools.partial(self._after_layer, layer)))
-        for module, kind in self._acts:
-            self._hook(module.register_forward_hook(functools.partial(self._after_activation,
-                                                                      kind)))
-        for _, module in self.model.named_modules():
-            if id(module) not in layer_modules:
-                self._hook(module.register_forward_hook(self._after_container))
-        self._hook(self.model.register_forward_pre_hook(self._new_forward))
+        if self._plan is None:
+            self._plan = self._hook_plan()
+        self._handles = [register(hook) for register, hook in self._plan]
 
-    def _hook(self, handle):
-        self._handles.append(handle)
+    def _hook_plan(self):
+        """(register method, hook) of every hook, made once so that attaching is cheap."""
+        plan = [(layer.module.register_forward_hook, functools.partial(self._after_layer, layer))
+                for layer in self._layers]
+        plan += [(module.register_forward_hook, functools.partial(self._after_activation, kind))
+                 for module, kind in self._acts]
+        # Containers (and other modules) only for functional activations at their output;
+        # layers and activation modules see their own outputs already.
+        seen = {id(lay.module) for lay in self._layers} | {id(m) for m, _ in self._acts}
+        plan += [(module.register_forward_hook, self._after_container)
+                 for _, module in self.model.named_modules() if id(module) not in seen]
+        plan.append((self.model.register_forward_pre_hook, self._new_forward))
+        return plan
 
     def _detach(self):
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._keep_steps(False)
+
+    def _keep_steps(self, on):
+        """Per-step hidden states (``record_steps``) only on recorded steps: the other steps
+        keep the recurrent layers' fused, much faster path."""
+        for module, original in self._restore:
+            module.record_steps = on or original
 
     def _start_recording(self):
         """Prepare a recorded step: hooks on, fresh accumulators, a copy of the weights."""
@@ -283,15 +326,16 @@ class GradientMonitor:
         self._last_layer = None
         if not self._handles:
             self._attach()
-        self._take_snapshot()
+        self._keep_steps(True)
+        if not self._snapshot_valid:      # (the last record may have refreshed it already)
+            self._take_snapshot()
 
     def close(self):
         """Remove every hook and restore ``record_steps``; the history stays readable."""
-        self._detach()
-        for module, value in self._restore:
-            module.record_steps = value
+        self._detach()                    # (restores record_steps too)
         self._restore = []
-        self._snapshot = None
+        self._meter.release()
+        self._scratch.release()
         self._snapshot_valid = False
         self._recording = False
         self._closed = True
@@ -307,25 +351,27 @@ class GradientMonitor:
     # ------------------------------------------------------------------------------------------
 
     def _after_layer(self, layer, module, args, out):
-        t = _first_tensor(out)
+        if args:                       # its input may be a functional activation of a layer
+            self._inspect(args[0])
+        t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad:
             return
-        d, i = self._data, layer.index
+        d, i, a = self._data, layer.index, t.data
         if not layer.ordered:
             layer.ordered = True
-            self._order.append(layer.index)
+            self._order.append(i)
         call = d.calls[i]
-        d.calls[i] += 1
-        ss = _sumsq(t.data)
+        d.calls[i] = call + 1
+        ss = _sumsq(a)
         d.out_ss[i] += ss
-        d.out_n[i] += t.data.size
+        d.out_n[i] += a.size
         if not math.isfinite(ss) and d.forward_event is None:
             d.forward_event = _forward_origin(layer, args, t, self._params)
-        t.register_hook(functools.partial(self._on_out_grad, i))
+        t.register_hook(layer.on_grad)
         d.outputs[id(t)] = (layer, t)
         self._last_layer = layer
         if layer.own_activation:
-            self._activation_stats(layer, layer.activation, t.data)
+            self._activation_stats(layer, layer.activation, a)
         if layer.rec_index is not None:
             self._watch_time(layer, module, t, call)
 
@@ -335,15 +381,14 @@ class GradientMonitor:
         self._data.acts_seen.clear()
         self._last_layer = None
 
-    def _before_module(self, module, args):
-        if args:
-            self._inspect(_first_tensor(args[0]))
-
     def _after_container(self, module, args, out):
-        self._inspect(_first_tensor(out))
+        self._inspect(out)
 
     def _inspect(self, x):
-        """If ``x`` is a functional activation applied to a layer's output, record its stats."""
+        """If ``x`` (or the first tensor in it) is a functional activation applied to a layer's
+        output, record its stats."""
+        if type(x) is not Tensor:
+            x = _first_tensor(x)
         node = getattr(x, "_node", None)
         if node is None or id(x) in self._data.acts_seen:
             return
@@ -357,7 +402,7 @@ class GradientMonitor:
         self._activation_stats(owner[0], kind, x.data, bounds)
 
     def _after_activation(self, kind, module, args, out):
-        t = _first_tensor(out)
+        t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad or id(t) in self._data.acts_seen:
             return
         x = _first_tensor(args[0]) if args else None
@@ -372,30 +417,36 @@ class GradientMonitor:
     def _activation_stats(self, layer, kind, a, bounds=None):
         if layer.activation is None:
             layer.activation, layer.act_bounds = kind, bounds
-        if a.size == 0:
+        n = a.size
+        if n == 0:
             return
         d, i = self._data, layer.index
-        n = a.size
-        mean = float(a.sum()) / n
-        var = max(_sumsq(a) / n - mean * mean, 0.0)
-        d.act[i, 0] += mean
-        d.act[i, 1] += math.sqrt(var) if math.isfinite(var) else float("nan")
-        d.act[i, 4] += 1
-        sat = _saturated_share(kind, a, bounds)
-        if sat is not None:
-            d.act[i, 2] += sat
-            d.act_sat_n[i] += 1
-        if kind in _report.RELU_LIKE:
-            d.act[i, 3] += _dead_share(a, layer.rec_index is not None)
-            d.act_dead_n[i] += 1
+        # Column sums (one BLAS call) give the mean and, for ReLU units (outputs >= 0), the
+        # dead ones too: a unit is 0 on the whole batch exactly when its column sums to 0.
+        cols = _column_sums(a) if a.ndim == 2 else None
+        total = float(np.add.reduce(cols)) if cols is not None else float(a.sum())
+        mean = total / n
+        var = _sumsq(a) / n - mean * mean
+        d.act_mean[i] += mean
+        d.act_std[i] += math.sqrt(max(var, 0.0)) if math.isfinite(var) else NAN
+        d.act_n[i] += 1
+        if kind in _report.SATURATING:
+            d.sat[i] += _saturated_share(kind, a, bounds, self._scratch)
+            d.sat_n[i] += 1
+        elif kind in _report.RELU_LIKE:
+            exact = cols is not None and math.isfinite(total)
+            d.dead[i] += ((cols.size - np.count_nonzero(cols)) / cols.size if exact
+                          else _dead_share(a, layer.rec_index is not None))
+            d.dead_n[i] += 1
 
     # ------------------------------------------------------------------------------------------
     # backward hooks
     # ------------------------------------------------------------------------------------------
 
     def _on_out_grad(self, i, grad):
-        self._data.grad_ss[i] += _sumsq(grad.data)
-        self._data.grad_seen[i] = True
+        d = self._data
+        d.grad_ss[i] += _sumsq(grad.data)
+        d.grad_seen[i] = True
 
     def _watch_time(self, layer, module, out, call):
         """Hooks on the per-step hidden states: ||dL/dh_t|| for every t."""
@@ -435,13 +486,15 @@ class GradientMonitor:
         value = _loss_value(loss)
         if grad_norm is not None:
             self.note_clipping(grad_norm, max_norm)
-        bad_loss = value is not None and not math.isfinite(value)
-        if self._recording or (bad_loss and self.first_nonfinite is None and not self._closed):
-            self._record(value, loss)
-        self._step += 1
         if self._closed:
+            self._step += 1
             return
-        if self._step % self.every == 0:
+        next_due = (self._step + 1) % self.every == 0
+        if self._recording or (value is not None and not math.isfinite(value)
+                               and self.first_nonfinite is None):
+            self._record(value, loss, next_due)      # (a NaN/Inf loss is recorded even off-cycle)
+        self._step += 1
+        if next_due:
             self._start_recording()
         elif self._recording:
             self._recording = False
@@ -468,82 +521,74 @@ class GradientMonitor:
 
     def _take_snapshot(self):
         """Copy the weights before a recorded step (into the same buffers after the first)."""
-        if self._snapshot is None:
-            self._snapshot = [None] * len(self._params)
-        for k, (_, p) in enumerate(self._params):
-            buf = self._snapshot[k]
-            if buf is not None and buf.shape == p.data.shape:
-                np.copyto(buf, p.data, casting="unsafe")
-            else:
-                self._snapshot[k] = p.data.copy()
+        self._meter.snapshot()
         self._snapshot_valid = True
 
-    def _record(self, value, loss):
+    def _record(self, value, loss, keep_snapshot):
+        """Measure the step and write it to the history. ``keep_snapshot``: the next step is
+        recorded too, so each weight is copied right after its update is measured (while it is
+        still in the CPU cache) instead of in a second pass."""
         d = self._data if self._recording else _StepData(len(self._layers), len(self._recurrent))
-        values = self._param_stats()
-        values.update(self._layer_stats(d))
-        values.update(self._time_stats(d))
-        values["loss"] = np.nan if value is None else value
-        self._clip_stats(values)
-        self._check_nonfinite(d, values, value, loss)
-        self.history.append(self._step, values)
+        params, finite = self._param_stats(keep_snapshot)
+        rows = {"param": params, "layer": self._layer_stats(d)}
+        if self._recurrent:
+            rows["recurrent"] = self._time_stats(d)
+        rows["global"] = [NAN if value is None else value, *self._clip_stats(params)]
+        if self.first_nonfinite is None and (d.forward_event is not None or not finite
+                                             or (value is not None and not math.isfinite(value))):
+            self._check_nonfinite(d, params, value, loss)
+        self.history._write(self._step, rows)
 
-    def _param_stats(self):
-        block = np.full((len(PARAM_METRICS), len(self._params)), np.nan)
-        out = dict(zip(PARAM_METRICS, block))
-        wnorm, ratio, has = out["weight_norm"], out["update_ratio"], out["has_grad"]
-        snap = self._snapshot if self._snapshot_valid else None
-        for k, (_, p) in enumerate(self._params):
-            w = p.data
-            wss = _sumsq(w)
-            wnorm[k] = math.sqrt(wss) if wss >= 0 else np.nan
-            if snap is not None and snap[k].shape == w.shape and wss > 0:
-                ratio[k] = math.sqrt(_sumsq(np.subtract(w, snap[k], out=snap[k])) / wss)
-            g = p.grad
-            has[k] = g is not None
-            if g is not None:
-                _grad_stats(g.data, out, k)
-        self._snapshot_valid = False          # the buffers now hold the updates
-        return out
+    def _param_stats(self, keep_snapshot):
+        """_PARAM_ROW of every parameter, parameter-major in one flat list, and whether
+        weights and gradients were all finite."""
+        rows, finite = self._meter.measure(self._snapshot_valid, keep_snapshot)
+        self._snapshot_valid = keep_snapshot      # otherwise the buffers now hold the updates
+        return list(itertools.chain.from_iterable(rows)), finite
 
     def _layer_stats(self, d):
-        def mean(total, count):
-            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        cnt = d.act[:, 4]
-        return {"out_grad_norm": np.where(d.grad_seen, np.sqrt(d.grad_ss), np.nan),
-                "out_rms": np.sqrt(mean(d.out_ss, d.out_n)),
-                "act_mean": mean(d.act[:, 0], cnt), "act_std": mean(d.act[:, 1], cnt),
-                "saturated_frac": mean(d.act[:, 2], d.act_sat_n),
-                "dead_frac": mean(d.act[:, 3], d.act_dead_n)}
+        """LAYER_METRICS of every layer, layer-major in one flat list."""
+        out = []
+        for grad_ss, seen, out_ss, out_n, mean, std, n, sat, sat_n, dead, dead_n in zip(
+                d.grad_ss, d.grad_seen, d.out_ss, d.out_n, d.act_mean, d.act_std, d.act_n,
+                d.sat, d.sat_n, d.dead, d.dead_n):
+            out += (math.sqrt(grad_ss) if seen else NAN,
+                    math.sqrt(out_ss / out_n) if out_n else NAN,
+                    mean / n if n else NAN, std / n if n else NAN,
+                    sat / sat_n if sat_n else NAN, dead / dead_n if dead_n else NAN)
+        return out
 
     def _time_stats(self, d):
-        R = len(self._recurrent)
-        out = {m: np.full(R, np.nan) for m in RECURRENT_METRICS}
+        """RECURRENT_METRICS of every recurrent layer, layer-major in one flat list."""
+        out = []
         for r, layer in enumerate(self._recurrent):
             ss = d.time_ss[r]
             if ss is None or not len(ss) or not ss.any():
+                out += (NAN,) * len(RECURRENT_METRICS)
                 continue
             norms = np.sqrt(ss)
             self.history.time_profiles[layer.name] = norms
-            out["time_grad_first"][r], out["time_grad_last"][r] = norms[0], norms[-1]
-            out["time_ratio"][r] = norms[0] / norms[-1] if norms[-1] else np.nan
-            out["time_steps"][r] = len(norms)
+            first, last = float(norms[0]), float(norms[-1])
+            out += (first, last, first / last if last else NAN, float(len(norms)))
         return out
 
-    def _clip_stats(self, values):
+    def _clip_stats(self, params):
+        """(clip_total_norm, clip_max_norm) of this step, NaN when clipping is not known."""
         total = self._clip.pop("pending", None)
         if total is None and self.clip_norm is not None:
-            total = _inferred_total(values["grad_norm"], self.clip_norm)
+            grad_norms = np.array(params[_PARAM_ROW.index("grad_norm")::len(_PARAM_ROW)])
+            total = _inferred_total(grad_norms, self.clip_norm)
             if total is not None:
                 self.note_clipping(total, self.clip_norm)
                 self._clip.pop("pending", None)
-        if total is not None:
-            values["clip_total_norm"] = total
-            values["clip_max_norm"] = self._clip["max_norm"]
+        if total is None:
+            return NAN, NAN
+        return total, self._clip["max_norm"]
 
-    def _check_nonfinite(self, d, values, value, loss):
-        if self.first_nonfinite is not None:
-            return
+    def _check_nonfinite(self, d, params, value, loss):
+        """Find where the first NaN/Inf came from (only called when something was not finite)."""
+        block = np.array(params, dtype=np.float64).reshape(len(self._params), len(_PARAM_ROW))
+        values = dict(zip(_PARAM_ROW, block.T))
         event = d.forward_event
         if event is None and _all_finite(values, value):
             return
@@ -662,6 +707,196 @@ class GradientMonitor:
 
 
 # ----------------------------------------------------------------------------------------------
+# parameter statistics
+# ----------------------------------------------------------------------------------------------
+
+# Parameters up to GROUP_PARAM elements are measured in flat groups of up to GROUP_SIZE: on
+# arrays this small a NumPy call costs more than its arithmetic, and a group needs a few calls
+# in all instead of a few per parameter. Larger ones are measured in place (no extra copy),
+# one at a time so that each stays in the CPU cache across its passes.
+GROUP_PARAM = 1 << 14
+GROUP_SIZE = 1 << 16
+
+_SIZE = operator.attrgetter("size")
+_DTYPE = operator.attrgetter("dtype")
+
+
+class _ParamMeter:
+    """Weight and gradient statistics of the parameters, and the weight snapshot that the
+    update ratio ``||W_after - W_before|| / ||W_after||`` needs.
+
+    A row per parameter, in ``_PARAM_ROW`` order: the gradient's (norm, RMS, max-abs, zero
+    share, non-finite share), then the weight norm, the update ratio and has-gradient.
+    """
+
+    def __init__(self, params, scratch):
+        self.params = [p for _, p in params]
+        self.scratch = scratch
+        self.units = None                # made when first needed (and again on a change)
+
+    def release(self):
+        """Free the buffers (the monitor is closed)."""
+        self.units = None
+
+    def snapshot(self):
+        """Copy the weights (before an optimizer step)."""
+        if self.units is None:
+            self.units = _units(self.params, self.scratch)
+        for unit in list(self.units):
+            arrays = [p.data for p in unit.params]
+            for fitting in [unit] if unit.fits(arrays) else self._remake(unit):
+                fitting.snapshot([p.data for p in fitting.params])
+
+    def measure(self, have_snapshot, keep_snapshot):
+        """(rows of every parameter, whether all weights and gradients were finite).
+        Afterwards the snapshot holds the current weights if ``keep_snapshot``."""
+        if self.units is None:
+            self.units, have_snapshot = _units(self.params, self.scratch), False
+        rows, finite, stale = [None] * len(self.params), True, []
+        for unit in self.units:
+            arrays = [p.data for p in unit.params]
+            if unit.fits(arrays):
+                finite &= unit.measure(rows, arrays, have_snapshot, keep_snapshot)
+            else:
+                stale.append(unit)
+        for unit in stale:                        # (remade units have no snapshot yet)
+            for fresh in self._remake(unit):
+                finite &= fresh.measure(rows, [p.data for p in fresh.params], False,
+                                        keep_snapshot)
+        return rows, finite
+
+    def _remake(self, unit):
+        """Replace a unit whose parameters changed size or dtype; returns the new units."""
+        fresh = _units(unit.params, self.scratch, unit.columns)
+        i = self.units.index(unit)
+        self.units[i:i + 1] = fresh
+        return fresh
+
+
+def _weight_part(wss, uss, has_grad):
+    """(weight norm, update ratio, has-gradient) from ||W||^2 and ||dW||^2 (None: unknown)."""
+    ratio = math.sqrt(uss / wss) if uss is not None and wss > 0 else NAN
+    return (math.sqrt(wss) if wss >= 0 else NAN), ratio, float(has_grad)
+
+
+def _units(params, scratch, columns=None):
+    """Split the parameters (``columns``: their row numbers, default 0, 1, ...) into flat
+    groups of small ones (one dtype each) and single large ones."""
+    columns = range(len(params)) if columns is None else columns
+    units, filling = [], {}          # dtype -> (group being filled, its elements)
+    for k, p in zip(columns, params):
+        a = p.data
+        if not 0 < a.size <= GROUP_PARAM or a.dtype.kind != "f":
+            units.append(_Single(k, p, scratch))
+            continue
+        group, size = filling.get(a.dtype, (None, GROUP_SIZE))
+        if size + a.size > GROUP_SIZE:
+            group, size = [], 0
+            units.append(group)
+        group.append((k, p))
+        filling[a.dtype] = (group, size + a.size)
+    return [u if isinstance(u, _Single) else _Group([k for k, _ in u], [p for _, p in u])
+            for u in units]
+
+
+class _Single:
+    """One parameter, measured on its own arrays; its snapshot is a copy of the same shape."""
+
+    def __init__(self, k, param, scratch):
+        self.columns, self.params = [k], [param]
+        self.snap, self.scratch = None, scratch
+
+    def fits(self, arrays):
+        return True
+
+    def snapshot(self, arrays):
+        self.snap = _copy_into(self.snap, arrays[0])
+
+    def measure(self, rows, arrays, have_snapshot, keep_snapshot):
+        """Fill its row; True if finite. The update is measured in place in the snapshot,
+        which then takes the current weights if ``keep_snapshot`` (while they are still in
+        the CPU cache)."""
+        g = self.params[0].grad
+        w, g, snap, uss = arrays[0], None if g is None else g.data, self.snap, None
+        wss = _sumsq(w)
+        if have_snapshot and snap is not None and snap.shape == w.shape:
+            np.subtract(w, snap, out=snap)
+            uss = _sumsq(snap)
+        if keep_snapshot:
+            self.snap = _copy_into(snap, w)
+        grad = _NO_GRAD if g is None else _grad_stats(g, self.scratch)
+        rows[self.columns[0]] = grad + _weight_part(wss, uss, g is not None)
+        return math.isfinite(wss) and (g is None or grad[4] == 0 and grad[0] != math.inf)
+
+
+class _Group:
+    """Small parameters of one dtype, concatenated into flat buffers: the weights before and
+    after the step (``old``/``new``, swapped after each measure, so the copy that measures the
+    update is also the next snapshot) and the gradients. ``*_views`` are the per-parameter
+    slices of each buffer, made once."""
+
+    def __init__(self, columns, params):
+        self.columns, self.params = columns, params
+        self.dtype = params[0].data.dtype
+        self.sizes = [p.data.size for p in params]
+        self.offsets = np.cumsum([0] + self.sizes[:-1])
+        n = sum(self.sizes)
+        self.old, self.new, self.grad = (np.empty(n, self.dtype) for _ in range(3))
+        self.zero = np.empty(n, dtype=bool)
+        self.old_views, self.new_views, self.grad_views, self.zero_views = (
+            self._views(b) for b in (self.old, self.new, self.grad, self.zero))
+
+    def _views(self, buf):
+        return [buf[o:o + n] for o, n in zip(self.offsets, self.sizes)]
+
+    def fits(self, arrays):
+        """Same sizes and dtype as when the buffers were made (cheap: runs every step)."""
+        try:
+            return list(map(_SIZE, arrays)) == self.sizes and set(map(_DTYPE, arrays)) == {
+                self.dtype}
+        except AttributeError:                    # a gradient is None
+            return False
+
+    def snapshot(self, arrays):
+        np.concatenate(arrays, axis=None, out=self.old)
+
+    def measure(self, rows, arrays, have_snapshot, keep_snapshot):
+        """Fill its rows with a few NumPy calls for the whole group; True if all finite."""
+        grads = [None if p.grad is None else p.grad.data for p in self.params]
+        np.concatenate(arrays, axis=None, out=self.new)
+        weights = _sums_of_squares(self.new_views)
+        updates = [None] * len(arrays)
+        if have_snapshot:
+            np.subtract(self.new, self.old, out=self.old)
+            updates = _sums_of_squares(self.old_views)
+        self.old, self.new = self.new, self.old
+        self.old_views, self.new_views = self.new_views, self.old_views
+        if not self.fits(grads):                  # some gradient is missing or changed
+            stats = [_NO_GRAD if g is None else _grad_stats(g) for g in grads]
+            finite = all(g is None or s[4] == 0 and s[0] != math.inf
+                         for g, s in zip(grads, stats))
+        else:
+            stats, finite = self._grad_stats(grads)
+        for k, s, w, u, g in zip(self.columns, stats, weights, updates, grads):
+            rows[k] = s + _weight_part(w, u, g is not None)
+        return finite and math.isfinite(sum(weights))
+
+    def _grad_stats(self, grads):
+        """(``_grad_stats`` of each gradient, all finite) for gradients that all fit."""
+        flat = np.concatenate(grads, axis=None, out=self.grad)
+        sums = _sums_of_squares(self.grad_views)
+        if not math.isfinite(sum(sums)):          # NaN/Inf entries: look at each gradient
+            return [_grad_stats(g) for g in grads], False
+        highs = np.maximum.reduceat(flat, self.offsets).tolist()
+        lows = np.minimum.reduceat(flat, self.offsets).tolist()
+        np.equal(flat, 0, out=self.zero)
+        return [(math.sqrt(ss), math.sqrt(ss / n), max(high, -low),
+                 np.count_nonzero(z) / n, 0.0)
+                for ss, n, z, high, low in zip(sums, self.sizes, self.zero_views, highs,
+                                               lows)], True
+
+
+# ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
 
@@ -673,7 +908,7 @@ def _all_finite(values, loss):
 
 
 def _first_tensor(x):
-    if isinstance(x, Tensor):
+    if type(x) is Tensor or isinstance(x, Tensor):
         return x
     if isinstance(x, (tuple, list)):
         for item in x:
@@ -687,44 +922,116 @@ def _sumsq(a):
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
     flat = a.ravel()
-    s = float(np.dot(flat, flat))
+    s = float(flat.dot(flat))
     if math.isfinite(s) or not np.isfinite(flat).all():
         return s
     flat = flat.astype(np.float64)
-    return float(np.dot(flat, flat))
+    return float(flat.dot(flat))
 
 
-def _grad_stats(g, out, k):
-    """The statistics of one gradient ``g`` into column ``k``, counting NaN/Inf entries."""
+_NO_GRAD = (NAN,) * 5
+
+
+def _sums_of_squares(views):
+    """Sum of squares of each 1-D float array as Python floats: one BLAS dot each, and a
+    second look (``_sumsq``: NaN/Inf, or float64 where float32 overflowed) only if needed."""
+    sums = [float(v.dot(v)) for v in views]
+    if not math.isfinite(sum(sums)):
+        sums = [s if math.isfinite(s) else _sumsq(v) for s, v in zip(sums, views)]
+    return sums
+
+
+def _grad_stats(g, scratch=None):
+    """(norm, RMS, max-abs, zero share, non-finite share) of one gradient array.
+
+    The sum of squares (one BLAS dot) is finite exactly when every entry is, so the NaN/Inf
+    entries are only looked for when it is not. ``scratch``: a ``_Scratch`` for the zero test.
+    """
     n = g.size
     if n == 0:
-        return
+        return _NO_GRAD
     ss = _sumsq(g)
-    bad = 0.0
-    if not math.isfinite(ss):      # NaN/Inf entries: measure the finite ones, count the rest
-        finite = np.isfinite(g)
-        bad = 1.0 - np.count_nonzero(finite) / n
-        g = g[finite]
-        ss = _sumsq(g) if g.size else float("nan")
-    out["nonfinite_frac"][k] = bad
-    out["grad_norm"][k] = math.sqrt(ss) if bad == 0 else float("inf")
-    out["grad_rms"][k] = math.sqrt(ss / n) if bad == 0 else float("inf")
-    out["grad_max"][k] = max(float(g.max()), -float(g.min())) if g.size else float("nan")
-    out["zero_frac"][k] = np.count_nonzero(g == 0) / n     # (== 0 also counts -0.0)
+    if not math.isfinite(ss):
+        return _nonfinite_grad_stats(g)
+    peak = max(float(np.maximum.reduce(g, axis=None)), -float(np.minimum.reduce(g, axis=None)))
+    # (g == 0) then a count of bools is several times faster than counting nonzero floats;
+    # == 0 also counts -0.0.
+    zeros = np.count_nonzero(np.equal(g, 0, out=None if scratch is None else scratch.bools(
+        g.shape)))
+    return math.sqrt(ss), math.sqrt(ss / n), peak, zeros / n, 0.0
 
 
-def _saturated_share(kind, a, bounds):
-    """Share of activation values where the slope is below 10 % of its maximum."""
-    if kind == "tanh":
-        return np.count_nonzero(np.abs(a) > 0.9487) / a.size
-    if kind == "sigmoid":
-        return np.count_nonzero((a < 0.0260) | (a > 0.9740)) / a.size
-    if kind == "softsign":
-        return np.count_nonzero(np.abs(a) > 0.6838) / a.size
-    if kind == "hardtanh":
-        lo, hi = bounds or (-1.0, 1.0)
-        return np.count_nonzero((a <= lo) | (a >= hi)) / a.size
-    return None
+def _nonfinite_grad_stats(g):
+    """As ``_grad_stats`` for a gradient with NaN/Inf entries: the finite ones are measured,
+    and the norm and RMS are infinite."""
+    n = g.size
+    finite = np.isfinite(g)
+    bad = 1.0 - np.count_nonzero(finite) / n
+    g = g[finite]
+    ss = _sumsq(g) if g.size else NAN
+    norm, rms = (math.sqrt(ss), math.sqrt(ss / n)) if bad == 0 else (math.inf, math.inf)
+    peak = max(float(g.max()), -float(g.min())) if g.size else NAN
+    return norm, rms, peak, np.count_nonzero(g == 0) / n, bad
+
+
+def _copy_into(buf, a):
+    """``a`` copied into ``buf`` (reused when it fits, else a new copy): no allocation per step."""
+    if buf is None or buf.shape != a.shape or buf.dtype != a.dtype:
+        return a.copy()
+    np.copyto(buf, a)
+    return buf
+
+
+class _Scratch:
+    """A bool buffer reused by the statistics of large arrays: a fresh temporary each time
+    would make the allocator map and unmap memory every step, and the page faults cost more
+    than the arithmetic."""
+
+    def __init__(self):
+        self.release()
+
+    def release(self):
+        self.buf = np.empty(0, dtype=bool)
+
+    def bools(self, shape):
+        n = math.prod(shape)
+        if self.buf.size < n:
+            self.buf = np.empty(n, dtype=bool)
+        return self.buf[:n].reshape(shape)
+
+
+_ONES = {}
+
+
+def _column_sums(a):
+    """Sums over axis 0 of a 2-D array, as ``ones @ a`` (BLAS: several times faster than
+    ``a.sum(axis=0)``)."""
+    if a.dtype.kind != "f":
+        return a.sum(axis=0, dtype=np.float64)
+    key = (a.shape[0], a.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 32:               # batch sizes vary little; keep the cache small
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(a.shape[0], dtype=a.dtype)
+    return ones.dot(a)
+
+
+# Where the slope of each saturating activation is below 10 % of its maximum: outside (lo, hi).
+_SATURATION = {"tanh": (-0.9487, 0.9487), "sigmoid": (0.0260, 0.9740),
+               "softsign": (-0.6838, 0.6838)}
+
+
+def _saturated_share(kind, a, bounds, scratch):
+    """Share of activation values where the slope is below 10 % of its maximum (``kind`` one
+    of ``SATURATING``); two comparisons into a reused buffer, no temporary arrays."""
+    if kind == "hardtanh":                        # flat outside [min_val, max_val]
+        (lo, hi), below, above = bounds or (-1.0, 1.0), np.less_equal, np.greater_equal
+    else:
+        (lo, hi), below, above = _SATURATION[kind], np.less, np.greater
+    out = scratch.bools(a.shape)
+    return (np.count_nonzero(below(a, lo, out=out)) + np.count_nonzero(above(a, hi, out=out))
+            ) / a.size
 
 
 def _dead_share(a, sequence):
