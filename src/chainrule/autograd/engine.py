@@ -15,9 +15,7 @@ import weakref
 
 import numpy as np
 
-from .grad_mode import _MODE, Mode
-
-_PLAIN_NO_GRAD = Mode(grad=False, anomaly=False)
+from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
 
 
 class Node:
@@ -66,7 +64,7 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
     ``save_output=False`` lets the result's memory go as soon as nothing else holds it.
     """
     out = _tensor_class._wrap(data)
-    if _MODE.get() == _PLAIN_NO_GRAD:     # inference: nothing to record or check
+    if _MODE.get() is PLAIN_NO_GRAD:      # inference: nothing to record or check
         return out
     return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
 
@@ -103,7 +101,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     captured = {}            # requested non-leaf tensor's node -> its gradient
     for root, g in zip(roots, grads):
         _send(root, g, pending, leaf_grads)
-    token = _MODE.set(Mode(grad=create_graph, anomaly=_MODE.get().anomaly))
+    token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
     try:
         for node in order:
             g = pending.pop(node, None)

@@ -13,7 +13,10 @@ class Mode(NamedTuple):
     anomaly: bool = False   # check every op's output for NaN/Inf and remember where it was made
 
 
-_MODE = contextvars.ContextVar("chainrule_autograd_mode", default=Mode())  # noqa: B039 (immutable)
+# One instance per combination, so that the hot path can test a mode with ``is``.
+_MODES = {(g, a): Mode(g, a) for g in (True, False) for a in (True, False)}
+_MODE = contextvars.ContextVar("chainrule_autograd_mode", default=_MODES[True, False])  # noqa: B039
+PLAIN_NO_GRAD = _MODES[False, False]
 
 
 def current_mode():
@@ -36,7 +39,8 @@ class _ModeSwitch:
         self._tokens = []
 
     def __enter__(self):
-        self._tokens.append(_MODE.set(_MODE.get()._replace(**self._fields)))
+        mode = _MODE.get()._replace(**self._fields)
+        self._tokens.append(_MODE.set(_MODES[mode.grad, mode.anomaly]))
         return self
 
     def __exit__(self, *exc):

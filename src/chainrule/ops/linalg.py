@@ -1,6 +1,7 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, and the fused ``linear``."""
 
 from ..autograd.engine import record
+from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
 from ._util import as_tensor, shape_error, sum_to
 
 
@@ -52,7 +53,14 @@ def linear(x, weight, bias=None):
     xs, ws = x.data.shape, weight.data.shape
     if not xs or len(ws) != 2 or xs[-1] != ws[1]:
         raise shape_error("linear", xs, ws, " (expected input (..., in) and weight (out, in))")
-    out = x.data @ weight.data.T
+    if len(xs) == 2 and ws[0] >= 64 and _MODE.get() is PLAIN_NO_GRAD:
+        # Inference: OpenBLAS computes (W @ x.T).T 5-25 % faster than x @ W.T at these sizes.
+        # The result is a transposed (F-ordered) view; elementwise ops and the next layer keep
+        # that layout cheaply. Training keeps the row-major product: its backward and the
+        # elementwise ops between layers are faster on row-major arrays.
+        out = (weight.data @ x.data.T).T
+    else:
+        out = x.data @ weight.data.T
     if bias is None:
         return record(out, (x, weight), _linear_vjp, "Linear", save_output=False)
     bias = as_tensor(bias)
