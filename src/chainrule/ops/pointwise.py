@@ -15,7 +15,8 @@ from ._util import ARRAY_FUNCTIONS, as_tensor, call, shape_error, tensor_operand
 def _binary(a, b, fn, op):
     if not isinstance(a, Tensor):
         a = tensor_operand(a, b)
-    b = tensor_operand(b, a)
+    if not isinstance(b, Tensor):
+        b = tensor_operand(b, a)
     try:
         out = fn(a.data, b.data)
     except ValueError as e:
