@@ -149,13 +149,8 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
         if node.created_at is not None:
             dense = gi.data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
             _check_finite(dense, node.name, "backward", node)
-        if t._node is not None:
-            if wanted is None or t._node in wanted or t._node in targets:
-                prev = pending.get(t._node)
-                pending[t._node] = gi if prev is None else prev + gi
-        else:
-            prev = leaf_grads.get(t)
-            leaf_grads[t] = gi if prev is None else prev + gi
+        if t._node is None or wanted is None or t._node in wanted or t._node in targets:
+            _send(t, gi, pending, leaf_grads)
 
 
 def _send(t, g, pending, leaf_grads):
