@@ -125,41 +125,44 @@ def _select(x, dim, keepdim, arg_fn, name):
     return MaxResult(out, Tensor._wrap(idx.astype(np.int64)))
 
 
+def _max_or_min(x, dim, keepdim, kwargs, pairwise, whole, arg_fn, name):
+    """``max``/``min``: elementwise with a tensor, whole-tensor, or (values, indices) per dim."""
+    if isinstance(dim, Tensor):
+        return pairwise(x, dim)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name.lower())
+    if dim is None:
+        return whole(x)
+    return _select(x, dim, keepdim, arg_fn, name)
+
+
 def max(x, dim=None, keepdim=False, **kwargs):
     """Largest value; with ``dim``, a ``(values, indices)`` pair like ``torch.max``."""
-    if isinstance(dim, Tensor):
-        from .pointwise import maximum
-        return maximum(x, dim)
-    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "max")
-    if dim is None:
-        return amax(x)
-    return _select(x, dim, keepdim, np.argmax, "Max")
+    from .pointwise import maximum
+    return _max_or_min(x, dim, keepdim, kwargs, maximum, amax, np.argmax, "Max")
 
 
 def min(x, dim=None, keepdim=False, **kwargs):
-    if isinstance(dim, Tensor):
-        from .pointwise import minimum
-        return minimum(x, dim)
-    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "min")
+    """Smallest value; with ``dim``, a ``(values, indices)`` pair like ``torch.min``."""
+    from .pointwise import minimum
+    return _max_or_min(x, dim, keepdim, kwargs, minimum, amin, np.argmin, "Min")
+
+
+def _index_of(x, dim, keepdim, kwargs, arg_fn, name):
+    x = as_tensor(x)
+    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name)
     if dim is None:
-        return amin(x)
-    return _select(x, dim, keepdim, np.argmin, "Min")
+        return Tensor._wrap(np.asarray(arg_fn(x.data), dtype=np.int64))
+    return Tensor._wrap(arg_fn(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False, **kwargs):
-    x = as_tensor(x)
-    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "argmax")
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmax(x.data), dtype=np.int64))
-    return Tensor._wrap(np.argmax(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+    """Index of the largest value (flattened when ``dim`` is None); int64, no gradient."""
+    return _index_of(x, dim, keepdim, kwargs, np.argmax, "argmax")
 
 
 def argmin(x, dim=None, keepdim=False, **kwargs):
-    x = as_tensor(x)
-    dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "argmin")
-    if dim is None:
-        return Tensor._wrap(np.asarray(np.argmin(x.data), dtype=np.int64))
-    return Tensor._wrap(np.argmin(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+    """Index of the smallest value (flattened when ``dim`` is None); int64, no gradient."""
+    return _index_of(x, dim, keepdim, kwargs, np.argmin, "argmin")
 
 
 def _prod_vjp(ctx, g):
