@@ -21,6 +21,16 @@ _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "con
                 "conv_transpose3d", "sigmoid")
 
 
+def default_layer_init_(weight, bias=None):
+    """PyTorch's default for Linear and Conv layers: ``kaiming_uniform_(weight, a=sqrt(5))`` and
+    ``bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
+
+
 def calculate_gain(nonlinearity, param=None):
     """The factor by which to scale a std so that ``nonlinearity`` keeps activations' scale.
 

@@ -24,24 +24,13 @@ import numpy as np
 
 from ...autograd.engine import record
 from ...ops import cat, linear, stack
-from ...ops._util import as_tensor, is_array
+from ...ops._util import as_tensor, call, is_array
 from ...random import default_generator
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers that accept arrays (fast backward) and Tensors (recorded backward) alike
 # ---------------------------------------------------------------------------------------------
-
-def _sigmoid(a):
-    if not is_array(a):
-        return a.sigmoid()
-    with np.errstate(over="ignore"):     # exp(-a) = inf for a << 0 gives the right limit, 0
-        return 1 / (1 + np.exp(-a))
-
-
-def _tanh(a):
-    return np.tanh(a) if is_array(a) else a.tanh()
-
 
 def _cat(parts):
     return np.concatenate(parts, axis=-1) if is_array(parts[0]) else cat(parts, dim=-1)
@@ -59,8 +48,8 @@ def _chunks(a, n):
 def _lstm_gates(xg, hh, c):
     """Gate activations and the new cell state, from the two projections (B, 4H) and c (B, H)."""
     a = xg + hh
-    i, f, _, o = _chunks(_sigmoid(a), 4)         # one pass over all gates (g's is unused)
-    g = _tanh(_chunks(a, 4)[2])
+    i, f, _, o = _chunks(call("sigmoid", a), 4)         # one pass over all gates (g's is unused)
+    g = call("tanh", _chunks(a, 4)[2])
     return i, f, g, o, f * c + i * g
 
 
@@ -69,7 +58,7 @@ def _lstm_vjp(ctx, grad):
         i, f, g, o, tc = ctx.saved
     else:   # recorded backward: recompute from the inputs so second derivatives see them
         i, f, g, o, c_new = _lstm_gates(ctx.input(0), ctx.input(1), ctx.input(2))
-        tc = _tanh(c_new)
+        tc = call("tanh", c_new)
     gh, gc = grad[0], grad[1]
     dc = gc + gh * o * (1 - tc * tc)
     da = _cat([dc * g * i * (1 - i), dc * ctx.input(2) * f * (1 - f), dc * i * (1 - g * g),
@@ -90,9 +79,9 @@ def lstm_cell_core(xg, hh, c):
 
 def _gru_gates(xg, hh):
     two = xg.shape[-1] * 2 // 3
-    r, z = _chunks(_sigmoid(xg[..., :two] + hh[..., :two]), 2)
+    r, z = _chunks(call("sigmoid", xg[..., :two] + hh[..., :two]), 2)
     hn = hh[..., two:]
-    return r, z, _tanh(xg[..., two:] + r * hn), hn
+    return r, z, call("tanh", xg[..., two:] + r * hn), hn
 
 
 def _gru_vjp(ctx, grad):

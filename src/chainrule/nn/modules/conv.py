@@ -1,5 +1,4 @@
 """``Conv1d`` and ``Conv2d``: convolution layers with PyTorch's parameters and initialisation."""
-import math
 
 from ...creation import empty
 from .. import init
@@ -53,11 +52,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) weights, U(+-1/sqrt(fan_in)) bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def _check_input(self, input):
         dims = ", ".join((str(self.in_channels),) + (("L",) if self.n == 1 else ("H", "W")))

@@ -1,5 +1,4 @@
 """``Linear``: the fully connected layer ``y = x W^T + b``."""
-import math
 
 from ...creation import empty
 from ...ops import linear
@@ -32,11 +31,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         shape = input.data.shape
