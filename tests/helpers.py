@@ -30,7 +30,7 @@ def _to_numpy(t):
     torch = _torch()
     if isinstance(t, torch.Tensor):
         return t.detach().numpy()
-    return t.data if isinstance(t, cr.Tensor) else np.asarray(t)
+    return t.numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
 
 
 def _weighted_sum(outs, weights, lib_tensor):

@@ -39,22 +39,22 @@ def test_constructors():
     cr.manual_seed(0)
     a = cr.randn(2, 3)
     cr.manual_seed(0)
-    np.testing.assert_array_equal(a.data, cr.randn(2, 3).data)
-    assert cr.zeros(2, 3).shape == (2, 3) and cr.ones((4,)).data.sum() == 4
+    np.testing.assert_array_equal(a.numpy(), cr.randn(2, 3).numpy())
+    assert cr.zeros(2, 3).shape == (2, 3) and cr.ones((4,)).numpy().sum() == 4
     assert cr.full((2,), 7).dtype == cr.int64 and cr.full((2,), 7.0).dtype == cr.float32
     assert cr.arange(5).tolist() == [0, 1, 2, 3, 4] and cr.arange(0, 1, 0.5).dtype == cr.float32
-    assert cr.linspace(0, 1, 5).data[-1] == 1 and cr.eye(3).data.trace() == 3
+    assert cr.linspace(0, 1, 5).numpy()[-1] == 1 and cr.eye(3).numpy().trace() == 3
     r = cr.rand(1000)
-    assert 0 <= r.data.min() and r.data.max() < 1 and r.dtype == cr.float32
+    assert 0 <= r.numpy().min() and r.numpy().max() < 1 and r.dtype == cr.float32
     i = cr.randint(0, 4, (100,))
     assert i.dtype == cr.int64 and set(i.tolist()) <= {0, 1, 2, 3}
-    assert cr.zeros_like(a).shape == a.shape and cr.ones_like(a).data.all()
+    assert cr.zeros_like(a).shape == a.shape and cr.ones_like(a).numpy().all()
     assert cr.empty(3).shape == (3,)
     arr = np.arange(3.0)
     t = cr.from_numpy(arr)
     arr[0] = 9
-    assert t.data[0] == 9                                     # shares memory
-    assert cr.tensor(arr).data is not arr                     # copies
+    assert t.numpy()[0] == 9                                     # shares memory
+    assert cr.tensor(arr).numpy() is not arr                     # copies
 
 
 def test_attributes_and_conversions():
@@ -64,7 +64,7 @@ def test_attributes_and_conversions():
     assert x[0, 1].item() == 2.0 and x.tolist() == [[1, 2], [3, 4]]
     assert float(x.sum()) == 10.0 and len(x) == 2
     d = x.detach()
-    assert not d.requires_grad and d.data is x.data
+    assert not d.requires_grad and d.numpy() is x.numpy()
     assert isinstance(x.numpy(), np.ndarray)
     with pytest.raises(ValueError, match="one-element"):
         x.item()
@@ -109,8 +109,8 @@ def test_broadcast_gradients_reduce_to_each_input_shape(shapes):
     (a * b + a).sum().backward()
     assert a.grad.shape == a_shape and b.grad.shape == b_shape
     ones = np.ones(shapes.result_shape)
-    expected_b = (ones * a.data).sum(axis=tuple(range(len(shapes.result_shape) - len(b_shape))))
-    np.testing.assert_allclose(b.grad.data.sum(), expected_b.sum(), rtol=1e-9)
+    expected_b = (ones * a.numpy()).sum(axis=tuple(range(len(shapes.result_shape) - len(b_shape))))
+    np.testing.assert_allclose(b.grad.numpy().sum(), expected_b.sum(), rtol=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
@@ -119,13 +119,38 @@ def test_sum_over_random_dims_matches_numpy_and_gradient_is_ones(shape, data):
     dim = data.draw(st.integers(0, len(shape) - 1))
     x = cr.randn(*shape, dtype=cr.float64, requires_grad=True)
     out = x.sum(dim, keepdim=data.draw(st.booleans()))
-    np.testing.assert_allclose(out.data.reshape(-1), x.data.sum(dim).reshape(-1))
+    np.testing.assert_allclose(out.numpy().reshape(-1), x.numpy().sum(dim).reshape(-1))
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.ones(shape))
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones(shape))
 
 
 def test_numpy_axis_aliases():
     x = cr.randn(2, 3)
-    np.testing.assert_allclose(x.sum(axis=1, keepdims=True).data, x.data.sum(1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(x.sum(axis=1, keepdims=True).numpy(), x.numpy().sum(1, keepdims=True), rtol=1e-6)
     with pytest.raises(TypeError, match="unexpected keyword"):
         x.sum(bogus=1)
+
+
+def test_data_is_a_detached_tensor_sharing_memory_as_in_torch():
+    torch = pytest.importorskip("torch")
+    values = [1.0, 2.0, 3.0, 4.0]
+    p, tp = cr.nn.Parameter(cr.tensor(values)), torch.nn.Parameter(torch.tensor(values))
+    p.grad, tp.grad = cr.full((4,), 0.5), torch.full((4,), 0.5)
+    assert isinstance(p.data, cr.Tensor) and not p.data.requires_grad and p.data.grad_fn is None
+    np.testing.assert_allclose(p.data.std().item(), tp.data.std().item(), rtol=1e-6)   # unbiased
+    p.data += -0.1 * p.grad                      # manual SGD, the textbook idiom
+    tp.data += -0.1 * tp.grad
+    p.data.add_(cr.ones(4))
+    tp.data.add_(torch.ones(4))
+    np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-6)
+    assert p.requires_grad and p.is_leaf
+    p.data = cr.zeros(2)                          # assignment replaces the values
+    assert p.shape == (2,) and p.requires_grad
+
+
+def test_assigning_data_makes_saved_values_stale():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    x.data = cr.tensor([5.0, 6.0])
+    with pytest.raises(RuntimeError):
+        y.sum().backward()

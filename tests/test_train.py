@@ -27,7 +27,7 @@ def _model(dropout=0.0):
 
 
 def _weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
 
 def _fit(model=None, epochs=2, lr=0.05, **kwargs):
@@ -254,7 +254,7 @@ def test_clip_grad_norm_is_applied():
 
     class GradNorm(train.Callback):  # the gradients are still there after optimizer.step()
         def on_step_end(self, step_info):
-            grads = [p.grad.data for p in self.model.parameters()]
+            grads = [p.grad.numpy() for p in self.model.parameters()]
             norms.append((step_info["grad_norm"], math.sqrt(sum(np.sum(g * g) for g in grads))))
 
     _fit(epochs=1, lr=1.0, clip_grad_norm=0.01, callbacks=[GradNorm()])
@@ -355,7 +355,7 @@ def test_regression_with_mse_metric_and_custom_metric():
     loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=32)
 
     def max_error(output, target):
-        return float(np.abs(output.data - target.data).max())
+        return float(np.abs(output.numpy() - target.numpy()).max())
 
     model = cr.nn.Linear(3, 1)
     opt = cr.optim.SGD(model.parameters(), lr=0.1)

@@ -77,7 +77,7 @@ def _encode(obj, arrays, where):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, Tensor):
-        arrays.append(_checked_array(obj.data, where))
+        arrays.append(_checked_array(obj._data, where))
         return {"type": "tensor", "index": len(arrays) - 1, "requires_grad": obj.requires_grad}
     if isinstance(obj, (np.ndarray, np.generic)):
         arrays.append(_checked_array(np.asarray(obj), where))

@@ -1,6 +1,6 @@
 """``Tensor``: an n-dimensional array that remembers how it was computed.
 
-A tensor wraps a ``numpy.ndarray`` (``.data``). When it ``requires_grad``, every operation on it
+A tensor wraps a ``numpy.ndarray`` (``._data``). When it ``requires_grad``, every operation on it
 records a node (``.grad_fn``) so that ``backward()`` can apply the chain rule. The operations
 themselves live in :mod:`chainrule.ops`; this module only holds the container and binds the
 operators and methods to those ops.
@@ -25,7 +25,7 @@ def set_default_dtype(dtype):
 def to_array(data, dtype=None):
     """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray):
         return data if dtype is None else data.astype(dtype, copy=False)
     if dtype is not None:
@@ -49,13 +49,13 @@ class Tensor:
         x.grad                                             # tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_vc", "_hooks", "_retain",
+    __slots__ = ("_data", "grad", "requires_grad", "_node", "_vc", "_hooks", "_retain",
                  "__weakref__")
     __array_ufunc__ = None       # make NumPy defer to our reflected operators (ndarray * Tensor)
     __hash__ = object.__hash__   # tensors are hashable by identity, like torch's
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        self.data = to_array(data, dtype)
+        self._data = to_array(data, dtype)
         self.grad = None
         self._node = None
         self._vc = [0]           # version counter, shared with views of the same memory
@@ -69,7 +69,7 @@ class Tensor:
     def _wrap(cls, data):
         """Fast constructor for op results: ``data`` is already the array to hold."""
         t = object.__new__(Tensor)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.requires_grad = False
         t._node = None
@@ -79,9 +79,24 @@ class Tensor:
         return t
 
     # ---- attributes ----
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
+    @property
+    def data(self):
+        """This tensor's values as a Tensor that shares its memory and has no history (as torch).
+
+        Edits through it (``p.data.add_(...)``, ``p.data += ...``) change this tensor without
+        being recorded; the shared version counter still lets backward catch a saved value that
+        was overwritten. Assigning ``t.data = other`` replaces the values (shape may change).
+        """
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._vc = [self._vc[0] + 1]     # new memory: saved reads of the old values are stale
+
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
     grad_fn = property(lambda self: self._node)
     is_leaf = property(lambda self: self._node is None)
     device = property(lambda self: "cpu")
@@ -96,33 +111,33 @@ class Tensor:
         self._vc[0] += 1
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ---- conversion ----
     def numpy(self):
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted, shape is {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self):
         return float(self.item())
@@ -152,7 +167,7 @@ class Tensor:
 
     def detach(self):
         """Same memory (and version counter), no history, no gradient."""
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self._data)
         t._vc = self._vc
         return t
 
@@ -191,10 +206,10 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
                                    f"tensor has shape {self.shape}: pass backward(gradient=...)")
-            gradient = np.ones(self.data.shape, self.data.dtype)
+            gradient = np.ones(self._data.shape, self._data.dtype)
         elif isinstance(gradient, Tensor) and create_graph:
             pass
         else:
@@ -220,29 +235,29 @@ class Tensor:
 
     def _inplace(self, op, result):
         self._check_inplace(op)
-        np.copyto(self.data, result, casting="unsafe")
+        np.copyto(self._data, result, casting="unsafe")
         self._vc[0] += 1
         return self
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        self.data[_index_array(index)] = value.data if isinstance(value, Tensor) else value
+        self._data[_index_array(index)] = value._data if isinstance(value, Tensor) else value
         self._vc[0] += 1
 
     def add_(self, other, alpha=1):
-        return self._inplace("add_", self.data + alpha * _raw(other))
+        return self._inplace("add_", self._data + alpha * _raw(other))
 
     def sub_(self, other, alpha=1):
-        return self._inplace("sub_", self.data - alpha * _raw(other))
+        return self._inplace("sub_", self._data - alpha * _raw(other))
 
     def mul_(self, other):
-        return self._inplace("mul_", self.data * _raw(other))
+        return self._inplace("mul_", self._data * _raw(other))
 
     def div_(self, other):
-        return self._inplace("div_", self.data / _raw(other))
+        return self._inplace("div_", self._data / _raw(other))
 
     def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", np.clip(self.data, min, max))
+        return self._inplace("clamp_", np.clip(self._data, min, max))
 
     def fill_(self, value):
         return self._inplace("fill_", _raw(value))
@@ -268,7 +283,7 @@ class Tensor:
 
     # ---- display ----
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extra = ""
         if self.dtype not in (_DEFAULT_DTYPE[0], np.dtype(np.int64), np.dtype(np.bool_)):
             extra += f", dtype={self.dtype}"
@@ -293,7 +308,7 @@ class _HookHandle:
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _index_array(index):

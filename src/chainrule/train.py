@@ -43,7 +43,7 @@ CHECKPOINT_VERSION = 1
 
 # ---- metrics ----
 def _array(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def accuracy(output, target):
@@ -369,7 +369,7 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
                 # Copies: the optimizer keeps updating the live arrays in place.
-                self._best_state = {k: v.data.copy() for k, v in self.model.state_dict().items()}
+                self._best_state = {k: v._data.copy() for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait >= self.patience:

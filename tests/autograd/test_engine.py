@@ -14,7 +14,7 @@ def test_chain_of_ten_thousand_ops_differentiates_without_recursion():
     for _ in range(10_000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0001 ** 10_000] * 2, rtol=1e-9)
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000] * 2, rtol=1e-9)
 
 
 def test_graph_is_released_after_backward_and_has_no_cycles():
@@ -47,7 +47,7 @@ def test_gradients_accumulate_across_backward_calls():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     (x * 3).sum().backward()
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3 + 2, 3 + 4])
+    np.testing.assert_allclose(x.grad.numpy(), [3 + 2, 3 + 4])
 
 
 def test_a_tensor_used_twice_gets_the_sum_of_both_paths():
@@ -62,7 +62,7 @@ def test_shared_upstream_gradient_is_not_aliased_between_leaves():
     b = cr.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
     a.grad.data += 10
-    np.testing.assert_allclose(b.grad.data, [1, 1])
+    np.testing.assert_allclose(b.grad.numpy(), [1, 1])
 
 
 def test_second_backward_through_freed_graph_raises_clear_error():
@@ -77,9 +77,9 @@ def test_retain_graph_allows_a_second_backward():
     x = cr.randn(3, requires_grad=True)
     y = (x.exp() * 2).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad.numpy().copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-6)
 
 
 def test_backward_on_non_scalar_needs_gradient():
@@ -87,7 +87,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(RuntimeError, match="scalar outputs.*shape \\(3,\\)"):
         (x * 2).backward()
     (x * 2).backward(cr.ones(3))
-    np.testing.assert_allclose(x.grad.data, [2, 2, 2])
+    np.testing.assert_allclose(x.grad.numpy(), [2, 2, 2])
 
 
 def test_backward_without_grad_fn_raises():
@@ -123,7 +123,7 @@ def test_retain_grad_keeps_intermediate_gradient():
     h = x * 2
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad.data, 2 * h.data, rtol=1e-6)
+    np.testing.assert_allclose(h.grad.numpy(), 2 * h.numpy(), rtol=1e-6)
     assert (x * 3).grad is None
 
 
@@ -131,11 +131,11 @@ def test_hook_sees_gradient_and_can_replace_it():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
     seen = []
-    h.register_hook(lambda g: seen.append(g.data.copy()))
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
     handle = h.register_hook(lambda g: g * 0 + 1)
     (h * h).sum().backward()
-    np.testing.assert_allclose(seen[0], 2 * h.data)
-    np.testing.assert_allclose(x.grad.data, [3, 3])       # the replacement flowed on
+    np.testing.assert_allclose(seen[0], 2 * h.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), [3, 3])       # the replacement flowed on
     handle.remove()
     assert len(h._hooks) == 1
 
@@ -180,7 +180,7 @@ def test_grad_returns_only_requested_gradients_and_leaves_grad_untouched():
     x = cr.randn(3, requires_grad=True)
     w = cr.randn(3, requires_grad=True)
     (gx,) = cr.grad((x * w).sum(), [x])
-    np.testing.assert_allclose(gx.data, w.data)
+    np.testing.assert_allclose(gx.numpy(), w.numpy())
     assert x.grad is None and w.grad is None
 
 
@@ -201,8 +201,8 @@ def test_hessian_vector_product_with_create_graph():
     f = 0.5 * (x @ (A @ x)) + x.sin().sum()
     (g,) = cr.grad(f, [x], create_graph=True)
     (hv,) = cr.grad((g * v).sum(), [x])
-    expected = (a + a.T) @ v.data - np.sin(x.data) * v.data
-    np.testing.assert_allclose(hv.data, expected, rtol=1e-10)
+    expected = (a + a.T) @ v.numpy() - np.sin(x.numpy()) * v.numpy()
+    np.testing.assert_allclose(hv.numpy(), expected, rtol=1e-10)
 
 
 def test_gradient_penalty_backward_through_grad():
@@ -212,7 +212,7 @@ def test_gradient_penalty_backward_through_grad():
     (gx,) = cr.grad(out, [x], create_graph=True)
     penalty = (gx * gx).sum()
     penalty.backward()
-    assert w.grad is not None and np.isfinite(w.grad.data).all()
+    assert w.grad is not None and np.isfinite(w.grad.numpy()).all()
     assert cr.autograd.gradcheck(
         lambda w_: (cr.grad((x * w_).tanh().sum(), [x], create_graph=True)[0] ** 2).sum(), (w,))
 
@@ -242,7 +242,7 @@ def test_without_anomaly_mode_nan_passes_silently():
     x = cr.tensor([0.0], requires_grad=True)
     with np.errstate(divide="ignore"):
         y = cr.log(x)
-    assert np.isinf(y.data).all()
+    assert np.isinf(y.numpy()).all()
 
 
 def test_shape_mismatch_names_op_and_shapes():
@@ -304,10 +304,10 @@ def test_grad_with_respect_to_an_intermediate_tensor():
     h = x * 2
     y = (h * h).sum()
     (gh,) = cr.grad(y, [h], retain_graph=True)
-    np.testing.assert_allclose(gh.data, 2 * h.data, rtol=1e-6)
+    np.testing.assert_allclose(gh.numpy(), 2 * h.numpy(), rtol=1e-6)
     gh2, gx = cr.grad(y, [h, x])
-    np.testing.assert_allclose(gx.data, 8 * x.data, rtol=1e-6)
-    np.testing.assert_allclose(gh2.data, gh.data)
+    np.testing.assert_allclose(gx.numpy(), 8 * x.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(gh2.numpy(), gh.numpy())
 
 
 def test_anomaly_error_carries_the_op_phase_and_inputs():
@@ -325,7 +325,7 @@ def test_gradients_of_many_slices_are_summed_correctly():
     expected = np.repeat(np.arange(1, 7, dtype=np.float32)[:, None], 3, 1)
     expected[1:3] += 1
     expected[0] += 1
-    np.testing.assert_allclose(x.grad.data, expected)
+    np.testing.assert_allclose(x.grad.numpy(), expected)
 
 
 def test_hook_on_an_intermediate_runs_after_the_tensor_object_is_gone():
@@ -334,7 +334,7 @@ def test_hook_on_an_intermediate_runs_after_the_tensor_object_is_gone():
 
     def build():
         y = x * 2
-        y.register_hook(lambda g: seen.append(g.data.copy()))
+        y.register_hook(lambda g: seen.append(g.numpy().copy()))
         return (y * 3).sum()
 
     build().backward()

@@ -98,7 +98,7 @@ def test_len_matches_torch(n, bs, drop_last):
 def test_batch_does_not_alias_dataset_memory():
     X, y = _data()
     xb, _ = next(iter(DataLoader(TensorDataset(X, y), batch_size=4)))
-    xb.data[:] = -1
+    xb.numpy()[:] = -1
     assert X.min() == 0
 
 

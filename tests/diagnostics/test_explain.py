@@ -25,9 +25,9 @@ def test_steps_follow_the_single_path_and_telescope():
     assert [s.shape for s in path.steps] == [(), (1, 1), (1, 1), (1, 1), (1, 4), (1, 4)]
     assert W1.grad is None                   # its own backward writes no .grad
     loss.backward()                          # and the graph is still usable
-    np.testing.assert_allclose(path.gradient.data, W1.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(path.gradient.numpy(), W1.grad.numpy(), rtol=1e-6)
     # One chain: the cumulative product is the norm of dL/d(input) at each depth.
-    assert path.steps[-1].cumulative == pytest.approx(np.linalg.norm(W1.grad.data), rel=1e-5)
+    assert path.steps[-1].cumulative == pytest.approx(np.linalg.norm(W1.grad.numpy()), rel=1e-5)
     for s in path.steps:
         assert s.local_gain == pytest.approx(s.grad_out_norm / s.grad_in_norm)
 
@@ -40,8 +40,8 @@ def test_scalar_chain_equals_backward():
     assert len(path.chain) == len(path.steps)           # one scalar factor per op
     assert path.chain_product == pytest.approx(float(np.prod([f.value for f in path.chain])))
     loss.backward()
-    assert path.backward_value == pytest.approx(float(W1.grad.data[0, 0]), rel=1e-6)
-    assert path.chain_product == pytest.approx(float(W1.grad.data[0, 0]), rel=1e-4)
+    assert path.backward_value == pytest.approx(float(W1.grad.numpy()[0, 0]), rel=1e-6)
+    assert path.chain_product == pytest.approx(float(W1.grad.numpy()[0, 0]), rel=1e-4)
     text = str(path)
     assert "∂L/∂w[0, 0] = ∂L/∂Pow[0, 0] · ∂Pow[0, 0]/∂Sub[0, 0]" in text and "matches" in text
 
@@ -61,7 +61,7 @@ def test_no_chain_when_the_batch_fans_out_at_once():
     path = explain_gradient(loss, W1, index=(0, 0))
     assert path.chain is None and path.chain_matches is None
     assert "no scalar chain" in path.chain_note and "5 elements" in path.chain_note
-    assert path.backward_value == pytest.approx(float(path.gradient.data[0, 0]))
+    assert path.backward_value == pytest.approx(float(path.gradient.numpy()[0, 0]))
 
 
 def test_dead_relu_gives_a_zero_chain():
@@ -100,7 +100,7 @@ def test_an_intermediate_tensor_as_the_target():
     assert [s.op for s in path.steps] == ["Mean", "Mul"] and path.n_paths == 2
     h.retain_grad()
     loss.backward()
-    np.testing.assert_allclose(path.gradient.data, h.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(path.gradient.numpy(), h.grad.numpy(), rtol=1e-6)
 
 
 def test_several_paths_are_counted_and_the_dominant_one_shown():
@@ -147,7 +147,7 @@ def test_gradient_matches_pytorch():
     w1 = torch.tensor(cr.randn(3, 4).numpy(), requires_grad=True)
     w2 = torch.tensor(cr.randn(4, 2).numpy())
     ((torch.tanh(x @ w1) @ w2 - 1.0) ** 2).mean().backward()
-    np.testing.assert_allclose(path.gradient.data, w1.grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(path.gradient.numpy(), w1.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_errors_name_the_problem():

@@ -51,7 +51,7 @@ def test_dot_structure_with_names_shapes_and_gradient_norms():
     assert all(p.grad is None for p in params.values())
     loss.backward()
     for name, leaf in leaves.items():
-        expected = f"|grad| {np.linalg.norm(params[name].grad.data.astype(np.float64)):.3g}"
+        expected = f"|grad| {np.linalg.norm(params[name].grad.numpy().astype(np.float64)):.3g}"
         assert nodes[leaf].endswith(expected)
 
 

@@ -33,8 +33,8 @@ def _train(model, opt, loader, steps):
 
 def _state(model, opt, loader):
     """Everything that must come back bit for bit, as bytes and plain values."""
-    tensors = {n: (t.data.dtype, t.data.tobytes()) for n, t in model.state_dict().items()}
-    grads = {n: None if p.grad is None else p.grad.data.tobytes()
+    tensors = {n: (t.numpy().dtype, t.numpy().tobytes()) for n, t in model.state_dict().items()}
+    grads = {n: None if p.grad is None else p.grad.numpy().tobytes()
              for n, p in model.named_parameters()}
     sd = opt.state_dict()
     opt_state = {i: {k: v.tobytes() if isinstance(v, np.ndarray) else v for k, v in s.items()}
@@ -70,7 +70,7 @@ def test_training_after_the_test_is_unchanged(digits):
         if sweep:
             lr_range_test(model, F.cross_entropy, opt, loader, num_steps=30)
         _train(model, opt, loader, 3)      # shuffling draws from the restored global RNG
-        runs.append([p.data.copy() for p in model.parameters()])
+        runs.append([p.numpy().copy() for p in model.parameters()])
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 
@@ -139,10 +139,10 @@ def test_bad_arguments_are_named(digits):
         lr_range_test(model, F.cross_entropy, opt, [], num_steps=1)
     with pytest.raises(ValueError, match="no batch"):
         lr_range_test(model, F.cross_entropy, opt, [])
-    w = model[0].weight.data.copy()
+    w = model[0].weight.numpy().copy()
     with pytest.raises(TypeError, match="tuple"):
         lr_range_test(model, F.cross_entropy, opt, [digits[0][:8]])
-    np.testing.assert_array_equal(model[0].weight.data, w)   # restored on errors too
+    np.testing.assert_array_equal(model[0].weight.numpy(), w)   # restored on errors too
 
 
 def test_plot_draws_curve_suggestion_and_divergence(digits):

@@ -73,8 +73,8 @@ def test_monitor_changes_neither_outputs_nor_gradients():
         loss.backward()
         monitor.step(loss)
     for p, q in zip(plain.parameters(), watched.parameters()):
-        np.testing.assert_array_equal(p.grad.data, q.grad.data)
-        assert q.data.dtype == np.float32 and q.grad.data.dtype == np.float32
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+        assert q.numpy().dtype == np.float32 and q.grad.numpy().dtype == np.float32
 
 
 def test_layers_params_and_names():
@@ -99,7 +99,7 @@ def test_parameter_gradient_statistics_are_exact():
     assert h.series("grad_max")[0, 0] == pytest.approx(4.0)
     assert h.series("zero_frac")[0, 0] == pytest.approx(30 / 32)
     assert h.series("nonfinite_frac")[0, 0] == 0
-    assert h.series("weight_norm")[0, 0] == pytest.approx(np.linalg.norm(model[0].weight.data))
+    assert h.series("weight_norm")[0, 0] == pytest.approx(np.linalg.norm(model[0].weight.numpy()))
     assert list(h.series("has_grad")[0]) == [1, 0, 0, 0]     # only one parameter got a grad
 
 
@@ -123,10 +123,10 @@ def test_update_ratio_is_measured_across_the_optimizer_step():
     loss = F.cross_entropy(model(x), y)
     loss.backward()
     w = model[0].weight
-    g = w.grad.data.copy()
+    g = w.grad.numpy().copy()
     opt.step()
     monitor.step(loss)
-    expected = np.linalg.norm(0.5 * g) / np.linalg.norm(w.data)
+    expected = np.linalg.norm(0.5 * g) / np.linalg.norm(w.numpy())
     assert monitor.history.series("update_ratio")[0, 0] == pytest.approx(expected, rel=1e-4)
 
 
@@ -142,10 +142,10 @@ def test_output_gradient_norm_is_the_back_propagated_signal():
     loss.backward()
     monitor.step(loss)
     got = monitor.history.series("out_grad_norm")[0]
-    np.testing.assert_allclose(got, [np.linalg.norm(h1.grad.data), np.linalg.norm(h2.grad.data)],
+    np.testing.assert_allclose(got, [np.linalg.norm(h1.grad.numpy()), np.linalg.norm(h2.grad.numpy())],
                                rtol=1e-5)
     np.testing.assert_allclose(monitor.history.series("out_rms")[0, 0],
-                               np.sqrt(np.mean(h1.data.astype(np.float64) ** 2)), rtol=1e-5)
+                               np.sqrt(np.mean(h1.numpy().astype(np.float64) ** 2)), rtol=1e-5)
 
 
 class FunctionalNet(nn.Module):
@@ -186,7 +186,7 @@ def test_functional_activation_is_detected_with_its_saturation():
     train(model, monitor, 1)
     ctx = monitor.context()
     assert ctx["layers"][0]["activation"] == "tanh"
-    a = model.hidden.data
+    a = model.hidden.numpy()
     assert monitor.history.series("saturated_frac")[0, 0] == pytest.approx(
         np.mean(np.abs(a) > 0.9487))
     assert monitor.history.series("act_mean")[0, 0] == pytest.approx(a.mean(), abs=1e-6)
@@ -198,7 +198,7 @@ def test_sigmoid_module_saturation_and_relu_dead_units():
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Sigmoid(),
                           nn.Linear(8, 3))
     with cr.no_grad():
-        model[0].bias.data[:4] = -100.0           # half the ReLU units can never fire
+        model[0].bias.numpy()[:4] = -100.0           # half the ReLU units can never fire
         model[2].weight.mul_(100.0)
     monitor = GradientMonitor(model)
     train(model, monitor, 1)

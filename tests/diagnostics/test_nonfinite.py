@@ -58,8 +58,8 @@ def test_overflow_in_exp():
 def test_nan_first_appearing_in_backward_sqrt_at_zero():
     model = Net(RowNorm())
     x = cr.ones(2, 3)
-    model.fc.weight.data[:] = 0
-    model.fc.bias.data[:] = -1                          # every unit off: norm of a zero row
+    model.fc.weight.numpy()[:] = 0
+    model.fc.bias.numpy()[:] = -1                          # every unit off: norm of a zero row
     origin = trace_nonfinite(lambda: model(x).sum(), model=model)
     assert (origin.op, origin.layer, origin.phase) == ("Sqrt", "tail", "backward")
     assert origin.cause == "near-zero variance"
@@ -68,14 +68,14 @@ def test_nan_first_appearing_in_backward_sqrt_at_zero():
 
 def test_everything_finite_gives_none_and_leaves_no_trace():
     model = Net(Log())
-    model.fc.bias.data[:] = 1.0
+    model.fc.bias.numpy()[:] = 1.0
     assert trace_nonfinite(lambda: model(cr.ones(2, 3)).sum(), model=model) is None
     assert model.fc.bias.grad is not None               # the loss was back-propagated
     assert not cr.autograd.is_anomaly_enabled()
-    model.fc.bias.data[:] = 0.0
+    model.fc.bias.numpy()[:] = 0.0
     with np.errstate(all="ignore"):
         out = model(cr.ones(2, 3))                      # no anomaly mode, no hook left behind
-    assert np.isneginf(out.data).all()
+    assert np.isneginf(out.numpy()).all()
 
 
 def test_context_manager_stops_the_block_and_can_reraise():
@@ -95,7 +95,7 @@ def test_context_manager_stops_the_block_and_can_reraise():
 
 def test_nan_already_in_a_parameter_is_a_nonfinite_input():
     model = Net(Log())
-    model.fc.weight.data[0, 0] = np.nan
+    model.fc.weight.numpy()[0, 0] = np.nan
     origin = trace_nonfinite(lambda: model(cr.ones(1, 3)).sum(), model=model)
     assert (origin.op, origin.layer, origin.cause) == ("Linear", "fc", "non-finite input")
     assert "'fc.weight'" in origin.detail
@@ -127,7 +127,7 @@ def test_a_nan_made_outside_recorded_ops_is_caught_by_the_module_hook():
     class Corrupt(nn.Module):
         def forward(self, x):
             y = x * 1.0
-            y.data[0] = np.nan       # not an op: anomaly mode cannot see it, the hook can
+            y.numpy()[0] = np.nan       # not an op: anomaly mode cannot see it, the hook can
             return y
 
     model = nn.Sequential(nn.Linear(3, 3), Corrupt(), nn.Tanh())

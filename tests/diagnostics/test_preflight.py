@@ -42,18 +42,18 @@ def test_check_leaves_model_gradients_buffers_and_rng_untouched():
     x, y = batch()
     for p in model.parameters():
         p.grad = cr.full(p.shape, 7.0)
-    weights = [p.data.copy() for p in model.parameters()]
-    buffers = [b.data.copy() for _, b in model.named_buffers()]
+    weights = [p.numpy().copy() for p in model.parameters()]
+    buffers = [b.numpy().copy() for _, b in model.named_buffers()]
     state = cr.get_rng_state()
     check(model, F.cross_entropy, (x, y))
     for p, w in zip(model.parameters(), weights):
-        np.testing.assert_array_equal(p.data, w)
-        assert np.all(p.grad.data == 7.0)
+        np.testing.assert_array_equal(p.numpy(), w)
+        assert np.all(p.grad.numpy() == 7.0)
     for (_, b), saved in zip(model.named_buffers(), buffers):
-        np.testing.assert_array_equal(b.data, saved)
-    drawn_after_check = cr.randn(5).data
+        np.testing.assert_array_equal(b.numpy(), saved)
+    drawn_after_check = cr.randn(5).numpy()
     cr.set_rng_state(state)
-    np.testing.assert_array_equal(drawn_after_check, cr.randn(5).data)
+    np.testing.assert_array_equal(drawn_after_check, cr.randn(5).numpy())
     assert not any(m._forward_hooks for m in model.modules())
 
 

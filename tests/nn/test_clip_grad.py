@@ -31,8 +31,8 @@ def assert_same_grads(cr_params, th_params):
         if q.grad is None:
             assert p.grad is None
             continue
-        assert p.grad.data.dtype == np.float32
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-6, atol=1e-7)
+        assert p.grad.numpy().dtype == np.float32
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, "inf"])
@@ -51,12 +51,12 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
 
 def test_clipped_norm_is_max_norm_and_grad_arrays_are_not_written_into():
     cr_params, _ = pair(scale=10.0, with_none=False)
-    originals = [p.grad.data for p in cr_params]
+    originals = [p.grad.numpy() for p in cr_params]
     copies = [a.copy() for a in originals]
     clip_grad_norm_(cr_params, 1.0)
     for a, c in zip(originals, copies):
         np.testing.assert_array_equal(a, c)
-    new_total = math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum())
+    new_total = math.sqrt(sum(float((p.grad.numpy().astype(np.float64) ** 2).sum())
                               for p in cr_params))
     assert new_total == pytest.approx(1.0, rel=1e-5)
 
@@ -66,16 +66,16 @@ def test_single_tensor_and_no_grads():
     assert clip_grad_norm_(p, 1.0).item() == 0.0
     p.grad = cr.tensor(np.array([3.0, 4.0, 0.0], np.float32))
     assert clip_grad_norm_(p, 1.0).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8, 0.0], rtol=1e-5)
 
 
 def test_nonfinite_norm():
     cr_params, th_params = pair(with_none=False)
-    cr_params[1].grad.data[0] = np.nan
+    cr_params[1].grad.numpy()[0] = np.nan
     th_params[1].grad[0] = float("nan")
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_(cr_params, 1.0, error_if_nonfinite=True)
-    np.testing.assert_array_equal(cr_params[0].grad.data, th_params[0].grad.numpy())  # untouched
+    np.testing.assert_array_equal(cr_params[0].grad.numpy(), th_params[0].grad.numpy())  # untouched
     total = clip_grad_norm_(cr_params, 1.0)
     expected = torch.nn.utils.clip_grad_norm_(th_params, 1.0)
     assert math.isnan(total.item()) and math.isnan(expected.item())
@@ -84,25 +84,25 @@ def test_nonfinite_norm():
 
 def test_inf_gradient_with_inf_norm():
     cr_params, th_params = pair(with_none=False)
-    cr_params[0].grad.data[0, 0] = np.inf
+    cr_params[0].grad.numpy()[0, 0] = np.inf
     th_params[0].grad[0, 0] = float("inf")
     total = clip_grad_norm_(cr_params, 1.0, norm_type="inf")
     expected = torch.nn.utils.clip_grad_norm_(th_params, 1.0, norm_type="inf")
     assert total.item() == expected.item() == math.inf
     for p, q in zip(cr_params, th_params):
-        np.testing.assert_array_equal(p.grad.data, q.grad.numpy())
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
 
 
 @pytest.mark.parametrize("clip_value", [0.3, 5.0])
 def test_clip_grad_value_matches_torch(clip_value):
     cr_params, th_params = pair(seed=1)
-    shared = cr_params[0].grad.data
+    shared = cr_params[0].grad.numpy()
     before = shared.copy()
     clip_grad_value_(cr_params, clip_value)
     torch.nn.utils.clip_grad_value_(th_params, clip_value)
     assert_same_grads(cr_params, th_params)
     np.testing.assert_array_equal(shared, before)
-    assert np.abs(cr_params[0].grad.data).max() <= clip_value
+    assert np.abs(cr_params[0].grad.numpy()).max() <= clip_value
 
 
 def test_tiny_norm_uses_the_epsilon_like_torch():
@@ -113,5 +113,5 @@ def test_tiny_norm_uses_the_epsilon_like_torch():
     p.grad, q.grad = cr.tensor(g.copy()), torch.tensor(g.copy())
     clip_grad_norm_(p, 1e-6)
     torch.nn.utils.clip_grad_norm_(q, 1e-6)
-    np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-6, atol=0)
-    np.testing.assert_allclose(p.grad.data, g / 3, rtol=1e-5, atol=0)
+    np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(p.grad.numpy(), g / 3, rtol=1e-5, atol=0)

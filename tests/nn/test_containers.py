@@ -80,7 +80,7 @@ def test_flatten_matches_torch():
 
 def test_residual_adds_block_output_and_passes_gradient_both_ways():
     block = nn.Linear(3, 3, bias=False)
-    block.weight.data[...] = 2 * np.eye(3, dtype=np.float32)
+    block.weight.numpy()[...] = 2 * np.eye(3, dtype=np.float32)
     res = nn.Residual(block)
     x = cr.ones(2, 3, requires_grad=True)
     y = res(x)

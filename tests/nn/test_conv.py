@@ -34,7 +34,7 @@ def _pair(shape, dtype=np.float32):
 def _assert_close(ours, theirs, tol=1e-4):
     theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
     assert ours.shape == theirs.shape
-    np.testing.assert_allclose(ours.data if hasattr(ours, "data") else ours, theirs, atol=tol, rtol=tol)
+    np.testing.assert_allclose(ours.numpy() if hasattr(ours, "data") else ours, theirs, atol=tol, rtol=tol)
 
 
 def _backward_both(y, ty):
@@ -153,7 +153,7 @@ def test_empty_batch(small_plane, monkeypatch):
     y = F.conv2d(x, w, padding=1)
     y.sum().backward()
     assert y.shape == (0, 4, 8, 8) and x.grad.shape == x.shape
-    assert np.all(w.grad.data == 0)
+    assert np.all(w.grad.numpy() == 0)
 
 
 def test_memory_of_a_training_step_stays_below_the_columns():
@@ -166,7 +166,7 @@ def test_memory_of_a_training_step_stays_below_the_columns():
     try:
         start = tracemalloc.get_traced_memory()[0]
         y = F.conv2d(x, w)
-        held = tracemalloc.get_traced_memory()[0] - start - y.data.nbytes
+        held = tracemalloc.get_traced_memory()[0] - start - y.numpy().nbytes
         y.sum().backward()
         peak = tracemalloc.get_traced_memory()[1] - start
     finally:
@@ -180,7 +180,7 @@ def test_memory_of_a_training_step_stays_below_the_columns():
 def _copy_params(ours, theirs):
     for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert name == tname
-        p.data[...] = tp.detach().numpy()
+        p.numpy()[...] = tp.detach().numpy()
 
 
 @pytest.mark.parametrize("cls,tcls,kwargs,shape", [
@@ -222,9 +222,9 @@ def test_default_init_bounds():
     cr.manual_seed(0)
     m = Conv2d(4, 16, kernel_size=3)
     bound = 1 / math.sqrt(4 * 9)       # kaiming_uniform_(a=sqrt(5)) gives U(+-1/sqrt(fan_in))
-    w = np.abs(m.weight.data)
+    w = np.abs(m.weight.numpy())
     assert w.max() <= bound and w.max() > 0.9 * bound
-    assert np.abs(m.bias.data).max() <= bound
+    assert np.abs(m.bias.numpy()).max() <= bound
     assert m.weight.dtype == m.bias.dtype == np.float32
     assert m.weight.shape == (16, 4, 3, 3) and m.weight.requires_grad
 
@@ -234,7 +234,7 @@ def test_reset_parameters_is_reproducible():
     a = Conv1d(2, 4, 3)
     cr.manual_seed(3)
     b = Conv1d(2, 4, 3)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
 
 
 # ---- errors ----

@@ -71,9 +71,9 @@ def test_orthogonal():
 
 def test_constant_zeros_ones_eye_keep_dtype_and_identity():
     w = _w(3, 3, dtype=cr.float64)
-    data = w.data
+    data = w.numpy()
     init.constant_(w, 0.5)
-    assert w.data is data and np.all(w.numpy() == 0.5) and w.dtype == cr.float64
+    assert w.numpy() is data and np.all(w.numpy() == 0.5) and w.dtype == cr.float64
     assert np.all(init.zeros_(w).numpy() == 0) and np.all(init.ones_(w).numpy() == 1)
     np.testing.assert_array_equal(init.eye_(w).numpy(), np.eye(3))
 

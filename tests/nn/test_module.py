@@ -28,7 +28,7 @@ def test_parameter_from_tensor_array_and_list():
     p = nn.Parameter(t)
     assert isinstance(p, cr.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.dtype == cr.float32
-    assert p.data is t.data                      # shares memory like torch
+    assert p.numpy() is t.numpy()                      # shares memory like torch
     assert nn.Parameter(np.zeros(3, dtype=np.float64)).dtype == cr.float64
     assert nn.Parameter([1.0, 2.0]).dtype == cr.float32
     assert not nn.Parameter(t, requires_grad=False).requires_grad
@@ -40,8 +40,8 @@ def test_parameter_deepcopy_and_pickle_stay_parameters():
     p = nn.Parameter(cr.randn(3))
     for q in (copy.deepcopy(p), pickle.loads(pickle.dumps(p))):
         assert isinstance(q, nn.Parameter) and q.requires_grad
-        np.testing.assert_array_equal(q.data, p.data)
-        assert q.data is not p.data
+        np.testing.assert_array_equal(q.numpy(), p.numpy())
+        assert q.numpy() is not p.numpy()
 
 
 # ---- registration and iteration ----
@@ -143,8 +143,8 @@ def test_zero_grad_and_requires_grad():
     assert all(p.grad is not None for p in net.parameters())
     old = net.fc1.weight.grad
     net.zero_grad(set_to_none=False)
-    assert np.all(net.fc1.weight.grad.data == 0) and net.fc1.weight.grad is not old
-    assert np.any(old.data != 0)                  # the old array was not overwritten
+    assert np.all(net.fc1.weight.grad.numpy() == 0) and net.fc1.weight.grad is not old
+    assert np.any(old.numpy() != 0)                  # the old array was not overwritten
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     net.requires_grad_(False)
@@ -172,8 +172,8 @@ def test_apply_order_and_to_double():
 def test_deepcopy_module_is_independent():
     net = Net()
     clone = copy.deepcopy(net)
-    clone.fc1.weight.data[...] = 0
-    assert np.any(net.fc1.weight.data != 0)
+    clone.fc1.weight.numpy()[...] = 0
+    assert np.any(net.fc1.weight.numpy() != 0)
     assert isinstance(clone.fc1.weight, nn.Parameter)
 
 
@@ -183,7 +183,7 @@ def test_state_dict_is_detached_and_shares_memory():
     net = Net()
     sd = net.state_dict()
     assert not sd["fc1.weight"].requires_grad
-    assert sd["fc1.weight"].data is net.fc1.weight.data
+    assert sd["fc1.weight"].numpy() is net.fc1.weight.numpy()
     assert net.state_dict(keep_vars=True)["fc1.weight"] is net.fc1.weight
 
 
@@ -192,7 +192,7 @@ def test_load_state_dict_roundtrip_numpy_and_tensors():
     result = b.load_state_dict({k: v.numpy().astype(np.float64) for k, v in a.state_dict().items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
     for (_, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
     assert b.fc1.weight.dtype == cr.float32        # cast to the parameter's dtype
     b.load_state_dict(Net().state_dict())
 
@@ -219,7 +219,7 @@ def test_load_state_dict_non_strict():
     partial = {"fc1.weight": np.ones((8, 4), np.float32), "other": np.zeros(2)}
     result = net.load_state_dict(partial, strict=False)
     assert "fc2.bias" in result.missing_keys and result.unexpected_keys == ["other"]
-    assert np.all(net.fc1.weight.data == 1)
+    assert np.all(net.fc1.weight.numpy() == 1)
     with pytest.raises(RuntimeError, match="size mismatch"):
         net.load_state_dict({"fc1.weight": np.ones((1, 4))}, strict=False)
 
@@ -244,7 +244,7 @@ def test_hooks_can_replace_input_and_output():
     lin.register_forward_pre_hook(lambda m, args: args[0] * 0)
     lin.register_forward_hook(lambda m, args, out: out + 100)
     out = lin(cr.randn(4, 3))
-    np.testing.assert_allclose(out.data, np.broadcast_to(lin.bias.data + 100, (4, 2)), rtol=1e-6)
+    np.testing.assert_allclose(out.numpy(), np.broadcast_to(lin.bias.numpy() + 100, (4, 2)), rtol=1e-6)
 
 
 def test_full_backward_hook_matches_torch_for_linear():
@@ -271,7 +271,7 @@ def test_full_backward_hook_matches_torch_for_linear():
 def test_full_backward_hook_sees_only_this_module_gradient():
     # x is also used outside the module: grad_input must hold only the module's share.
     lin = nn.Linear(2, 2, bias=False)
-    lin.weight.data[...] = np.eye(2, dtype=np.float32)
+    lin.weight.numpy()[...] = np.eye(2, dtype=np.float32)
     got = []
     lin.register_full_backward_hook(lambda m, gi, go: got.append(gi[0].numpy().copy()))
     x = cr.ones(1, 2, requires_grad=True)

@@ -25,11 +25,11 @@ def _compare(fn, tfn, shape, ties=False):
     x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     y, ty = fn(x), tfn(tx)
     assert y.shape == tuple(ty.shape)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-5, rtol=1e-5)
     g = rng.standard_normal(ty.shape).astype(np.float32)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=1e-5, rtol=1e-5)
     assert y.dtype == x.grad.dtype == np.float32
 
 
@@ -84,11 +84,11 @@ def test_return_indices_match_torch():
     a = np.round(rng.standard_normal((2, 3, 7, 8))).astype(np.float32)
     _, idx = F.max_pool2d(cr.tensor(a), 3, 2, 1, return_indices=True)
     _, tidx = TF.max_pool2d(torch.tensor(a), 3, 2, 1, return_indices=True)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
     assert idx.dtype == np.int64
     _, idx1 = F.max_pool1d(cr.tensor(a[0]), 2, return_indices=True)
     _, tidx1 = TF.max_pool1d(torch.tensor(a[0]), 2, return_indices=True)
-    np.testing.assert_array_equal(idx1.data, tidx1.numpy())
+    np.testing.assert_array_equal(idx1.numpy(), tidx1.numpy())
 
 
 def test_nan_windows_follow_torch():
@@ -100,11 +100,11 @@ def test_nan_windows_follow_torch():
         x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
         y, idx = F.max_pool2d(x, *args, return_indices=True)
         ty, tidx = TF.max_pool2d(tx, *args, return_indices=True)
-        np.testing.assert_array_equal(y.data, ty.detach().numpy())
-        np.testing.assert_array_equal(idx.data, tidx.numpy())
+        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
         y.sum().backward()
         ty.sum().backward()
-        np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
 
 
 def test_window_of_more_than_256_taps():
@@ -121,9 +121,9 @@ def test_max_pool_keeps_one_byte_per_output_for_backward():
         held = tracemalloc.get_traced_memory()[0] - start
     finally:
         tracemalloc.stop()
-    assert held < y.data.nbytes * 1.25 + 10_000    # the output and a uint8 argmax
+    assert held < y.numpy().nbytes * 1.25 + 10_000    # the output and a uint8 argmax
     y.sum().backward()
-    assert x.grad.data.sum() == y.numel()
+    assert x.grad.numpy().sum() == y.numel()
 
 
 def test_empty_batch():

@@ -24,7 +24,7 @@ def _both(shape):
 def _close(ours, theirs, tol=1e-4):
     theirs = theirs.detach().numpy()
     assert ours.shape == theirs.shape
-    np.testing.assert_allclose(ours.data, theirs, atol=tol, rtol=tol)
+    np.testing.assert_allclose(ours.numpy(), theirs, atol=tol, rtol=tol)
 
 
 def _twins(name, *args, **kwargs):
@@ -32,7 +32,7 @@ def _twins(name, *args, **kwargs):
     ours, theirs = getattr(M, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
     for (_, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
-        p.data[...] = tp.detach().numpy()
+        p.numpy()[...] = tp.detach().numpy()
     return ours, theirs
 
 
@@ -155,7 +155,7 @@ def test_parameter_names_shapes_and_repr_match_torch():
 def test_default_init_bounds():
     cr.manual_seed(0)
     for m in (M.LSTM(3, 16, num_layers=2), M.GRUCell(3, 16)):
-        values = np.concatenate([p.data.ravel() for p in m.parameters()])
+        values = np.concatenate([p.numpy().ravel() for p in m.parameters()])
         bound = 1 / math.sqrt(16)
         assert np.abs(values).max() <= bound and np.abs(values).max() > 0.95 * bound
         assert all(p.dtype == np.float32 for p in m.parameters())
@@ -195,9 +195,9 @@ def test_split_steps_values_and_gradient():
     steps = R.split_steps(seq)
     assert len(steps) == 7
     for t, s in enumerate(steps):
-        np.testing.assert_array_equal(s.data, seq.data[t])
+        np.testing.assert_array_equal(s.numpy(), seq.numpy()[t])
     cr.stack(steps[::-1]).sum().backward()
-    np.testing.assert_array_equal(seq.grad.data, np.ones((7, 2, 3)))
+    np.testing.assert_array_equal(seq.grad.numpy(), np.ones((7, 2, 3)))
 
 
 # ---- the fused whole-sequence path (the default) ----
@@ -244,7 +244,7 @@ def test_fused_path_equals_per_step_path(name, kwargs):
         w = results[0][2] if results else [
             cr.tensor(rng.standard_normal(o.shape).astype(np.float32)) for o in outs]
         grads = cr.grad(_loss(outs, w), [x, *_flat(hx), *m.parameters()])
-        results.append(([o.data for o in outs], [g.data for g in grads], w, nodes))
+        results.append(([o.numpy() for o in outs], [g.numpy() for g in grads], w, nodes))
     (fused, fused_grads, _, fused_nodes), (steps, step_grads, _, step_nodes) = results
     # the fused path records O(1) nodes per layer and direction, the per-step path O(T)
     assert fused_nodes <= 24 and step_nodes >= 4 * 3 * T
@@ -319,13 +319,13 @@ def test_fused_scratch_buffers_survive_retained_graphs_and_other_passes():
     x = cr.randn(T, B, I)
     loss = (m(x)[0] ** 2).sum()
     loss.backward(retain_graph=True)
-    first = [p.grad.data.copy() for p in m.parameters()]
+    first = [p.grad.numpy().copy() for p in m.parameters()]
     m.zero_grad()
     (m(2 * x)[0] ** 2).sum().backward()          # reuses pooled buffers meanwhile
     m.zero_grad()
     loss.backward()
     for a, p in zip(first, m.parameters()):
-        np.testing.assert_array_equal(a, p.grad.data)
+        np.testing.assert_array_equal(a, p.grad.numpy())
 
 
 def test_fused_backward_detects_weights_changed_in_place():
@@ -345,7 +345,7 @@ def test_fused_forward_under_no_grad_matches():
         out2, (h2, c2) = m(x)
     assert not out2.requires_grad and out.requires_grad
     for a, b in ((out, out2), (h, h2), (c, c2)):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 # ---- per-step hidden states for diagnostics ----
@@ -393,14 +393,14 @@ def test_dropout_between_layers_only_in_training():
     x = cr.randn(T, B, I)
     m.eval()
     a, b = m(x)[0], m(x)[0]
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
     m.train()
     cr.manual_seed(1)
     c = m(x)[0]
     cr.manual_seed(1)
     d = m(x)[0]
-    np.testing.assert_array_equal(c.data, d.data)           # reproducible under manual_seed
-    assert np.abs(c.data - a.data).max() > 1e-3              # and different from eval mode
+    np.testing.assert_array_equal(c.numpy(), d.numpy())           # reproducible under manual_seed
+    assert np.abs(c.numpy() - a.numpy()).max() > 1e-3              # and different from eval mode
 
 
 def test_dropout_with_one_layer_warns():

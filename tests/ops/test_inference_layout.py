@@ -14,6 +14,6 @@ def test_inference_linear_matches_the_recorded_product():
         inferred = cr.linear(x, w, b)
         chained = cr.linear(inferred.relu(), cr.ones(64, 80), None).reshape(-1)
     assert not inferred.requires_grad and inferred.dtype == np.float32
-    np.testing.assert_allclose(inferred.data, trained.data, rtol=1e-5, atol=1e-5)
-    expected = (np.maximum(trained.data, 0) @ np.ones((80, 64), np.float32)).reshape(-1)
-    np.testing.assert_allclose(chained.data, expected, rtol=1e-5)
+    np.testing.assert_allclose(inferred.numpy(), trained.numpy(), rtol=1e-5, atol=1e-5)
+    expected = (np.maximum(trained.numpy(), 0) @ np.ones((80, 64), np.float32)).reshape(-1)
+    np.testing.assert_allclose(chained.numpy(), expected, rtol=1e-5)

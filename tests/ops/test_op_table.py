@@ -177,7 +177,7 @@ def test_matches_torch_and_keeps_float32(name, fn, shapes, domain, flags):
     cx = [cr.tensor(a, requires_grad=True) for a in arrays]
     tx = [torch.tensor(a, requires_grad=True) for a in arrays]
     cout, tout = fn(cr, *cx), fn(torch, *tx)
-    np.testing.assert_allclose(cout.data, tout.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cout.numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-5)
     v = np.random.default_rng(3).standard_normal(cout.shape).astype(cout.dtype)
     (cout * cr.tensor(v)).sum().backward()
     (tout * torch.tensor(v)).sum().backward()
@@ -185,6 +185,6 @@ def test_matches_torch_and_keeps_float32(name, fn, shapes, domain, flags):
         assert cout.dtype == np.float32, f"{name} upcast its float32 result to {cout.dtype}"
     for c, t in zip(cx, tx):
         expected = np.zeros(c.shape, np.float32) if t.grad is None else t.grad.numpy()
-        got = np.zeros(c.shape, np.float32) if c.grad is None else c.grad.data
+        got = np.zeros(c.shape, np.float32) if c.grad is None else c.grad.numpy()
         assert got.dtype == np.float32 and got.shape == c.shape
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

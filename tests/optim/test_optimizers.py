@@ -71,13 +71,13 @@ def set_grads(cr_params, th_params, grads):
 
 def run(cr_params, cr_opt, th_params, th_opt, problem, steps, start=0, check_every_step=True):
     for k in range(start, start + steps):
-        grads = quadratic_grads([p.data for p in cr_params], problem, k)
+        grads = quadratic_grads([p.numpy() for p in cr_params], problem, k)
         set_grads(cr_params, th_params, grads)
         cr_opt.step()
         th_opt.step()
         if check_every_step:
             for p, q in zip(cr_params, th_params):
-                np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=RTOL, atol=ATOL,
+                np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=RTOL, atol=ATOL,
                                            err_msg=f"step {k}")
 
 
@@ -94,8 +94,8 @@ def test_matches_torch_for_100_steps(name, options):
     cr_params, cr_opt, th_params, th_opt = build(name, options, problem[0])
     run(cr_params, cr_opt, th_params, th_opt, problem, 100)
 
-    assert all(p.data.dtype == np.float32 for p in cr_params)
-    np.testing.assert_array_equal(cr_params[2].data, problem[0][2])   # no grad: untouched
+    assert all(p.numpy().dtype == np.float32 for p in cr_params)
+    np.testing.assert_array_equal(cr_params[2].numpy(), problem[0][2])   # no grad: untouched
     mine, theirs = cr_opt.state_dict()["state"], th_opt.state_dict()["state"]
     assert sorted(mine) == sorted(theirs)                              # same keys: 0, 1
     for i in theirs:
@@ -115,18 +115,18 @@ def test_state_dict_round_trip_continues_identically(name, options):
     run(params_a, opt_a, th_params, th_opt, problem, 10, check_every_step=False)
     saved = opt_a.state_dict()
 
-    params_b = [cr.tensor(p.data.copy(), requires_grad=True) for p in params_a]
+    params_b = [cr.tensor(p.numpy().copy(), requires_grad=True) for p in params_a]
     opt_b = getattr(optim, name)(groups(params_b, 123.0), **{**options, "lr": 123.0})
     opt_b.load_state_dict(saved)
     assert opt_b.param_groups[1]["lr"] == opt_a.param_groups[1]["lr"]
     for k in range(10, 20):
-        grads = quadratic_grads([p.data for p in params_a], problem, k)
+        grads = quadratic_grads([p.numpy() for p in params_a], problem, k)
         for pa, pb, g in zip(params_a, params_b, grads):
             pa.grad, pb.grad = cr.tensor(g.copy()), cr.tensor(g.copy())
         opt_a.step()
         opt_b.step()
     for pa, pb in zip(params_a, params_b):
-        np.testing.assert_array_equal(pa.data, pb.data)
+        np.testing.assert_array_equal(pa.numpy(), pb.numpy())
 
 
 def test_state_dict_is_a_snapshot():
@@ -167,8 +167,8 @@ def test_skips_params_without_grad_and_bumps_versions():
     p.grad = cr.tensor(np.ones(3, np.float32))
     v_p, v_q = p._version, q._version
     opt.step()
-    np.testing.assert_allclose(p.data, 0.5)
-    np.testing.assert_array_equal(q.data, 1.0)
+    np.testing.assert_allclose(p.numpy(), 0.5)
+    np.testing.assert_array_equal(q.numpy(), 1.0)
     assert (p._version, q._version) == (v_p + 1, v_q)
     assert list(opt.state) == [0]
 
@@ -188,8 +188,8 @@ def test_never_writes_into_grad(name, options):
     for _ in range(3):
         opt.step()
     np.testing.assert_array_equal(shared, [0.5, -1.0, 2.0, 0.0])
-    assert p.grad.data is shared
-    assert p.data.dtype == np.float32
+    assert p.grad.numpy() is shared
+    assert p.numpy().dtype == np.float32
 
 
 def test_float64_params_stay_float64():
@@ -197,7 +197,7 @@ def test_float64_params_stay_float64():
     opt = optim.Adam([p], lr=0.1)
     p.grad = cr.tensor(np.ones(3, np.float64))
     opt.step()
-    assert p.data.dtype == np.float64
+    assert p.numpy().dtype == np.float64
     assert opt.state[0]["exp_avg"].dtype == np.float64
 
 
@@ -207,7 +207,7 @@ def test_zero_grad():
     shared = np.ones(2, np.float32)
     p.grad = cr.from_numpy(shared)   # shares the array
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(p.grad.data, 0.0)
+    np.testing.assert_array_equal(p.grad.numpy(), 0.0)
     np.testing.assert_array_equal(shared, 1.0)          # the old array was not written into
     opt.zero_grad()
     assert p.grad is None
@@ -225,7 +225,7 @@ def test_step_with_closure_returns_its_loss():
 
     loss = opt.step(closure)
     assert loss.item() == pytest.approx(9.0)
-    np.testing.assert_allclose(p.data, [3.0 - 0.25 * 6.0])
+    np.testing.assert_allclose(p.numpy(), [3.0 - 0.25 * 6.0])
 
 
 def test_add_param_group_fills_defaults():
@@ -286,7 +286,7 @@ def test_state_dict_survives_save_and_load(tmp_path):
     loaded = cr.serialization.load(tmp_path / "opt.npz")
     assert sorted(loaded["state"]) == [0, 1]
     assert loaded["param_groups"][0]["betas"] == (0.9, 0.999)
-    fresh = optim.Adam(groups([cr.tensor(p.data.copy()) for p in params], 0.01), amsgrad=True)
+    fresh = optim.Adam(groups([cr.tensor(p.numpy().copy()) for p in params], 0.01), amsgrad=True)
     fresh.load_state_dict(loaded)
     np.testing.assert_array_equal(fresh.state[1]["max_exp_avg_sq"],
                                   opt.state[1]["max_exp_avg_sq"])

@@ -29,12 +29,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not o.requires_grad:
             raise RuntimeError("grad: an output does not require grad and has no grad_fn")
         if g is None:
-            if o.data.size != 1:
+            if o._data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
                                    f"(got shape {o.shape}); pass grad_outputs")
-            g = np.ones_like(o.data)
+            g = np.ones_like(o._data)
         g = g if isinstance(g, Tensor) else Tensor(g)
-        grads.append(g if create_graph else g.data)
+        grads.append(g if create_graph else g._data)
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError(f"grad: an input (shape {t.shape}) does not require grad")
@@ -49,7 +49,7 @@ def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False)
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     grad_tensors = grad_tensors or [None] * len(tensors)
     import numpy as np
-    grads = [np.ones_like(t.data) if g is None else (g.data if isinstance(g, Tensor) else np.asarray(g))
+    grads = [np.ones_like(t._data) if g is None else (g._data if isinstance(g, Tensor) else np.asarray(g))
              for t, g in zip(tensors, grad_tensors)]
     if create_graph:
         grads = [Tensor._wrap(g) for g in grads]

@@ -29,7 +29,7 @@ class Node:
         self.inputs = inputs
         self.needs = [t.requires_grad for t in inputs]
         self.saved = saved
-        self.out_data = out.data if save_output else None   # kept only if the vjp reads it
+        self.out_data = out._data if save_output else None   # kept only if the vjp reads it
         self.out_ref = weakref.ref(out)
         self.name = name
         # Version of each input the vjp reads, to catch in-place edits made before backward.
@@ -41,7 +41,7 @@ class Node:
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
     def input(self, i):
         t = self.inputs[i]
-        return t if self.graph else t.data
+        return t if self.graph else t._data
 
     def output(self):
         if not self.graph:
@@ -79,7 +79,7 @@ def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tru
                 out._node = Node(vjp, inputs, saved, out, name, save_inputs, anomaly, save_output)
                 break
     if anomaly:
-        _check_finite(out.data, name, "forward", out._node)
+        _check_finite(out._data, name, "forward", out._node)
     return out
 
 
@@ -143,11 +143,11 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
             continue
         if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
             gi = np.asarray(gi)           # NumPy returns scalars for 0-d results
-        if gi.shape != t.data.shape:
+        if gi.shape != t._data.shape:
             raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
-                               f"{t.data.shape} (bug in the op's vjp)")
+                               f"{t._data.shape} (bug in the op's vjp)")
         if node.created_at is not None:
-            dense = gi.data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
+            dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
             _check_finite(dense, node.name, "backward", node)
         if t._node is None or wanted is None or t._node in wanted or t._node in targets:
             _send(t, gi, pending, leaf_grads)
@@ -201,7 +201,7 @@ def _run_hooks(hooks, g, create_graph):
         new = hook(gt)
         if new is not None:
             gt = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
-    return gt if create_graph else gt.data
+    return gt if create_graph else gt._data
 
 
 def _accumulate_into_leaves(leaf_grads, create_graph):
@@ -220,7 +220,7 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
         if id(g) in handed_out or not g.flags.writeable:
             g = g.copy()
         handed_out.add(id(g))
-        leaf.grad = wrap(g if leaf.grad is None else leaf.grad.data + g)
+        leaf.grad = wrap(g if leaf.grad is None else leaf.grad._data + g)
 
 
 def _collect(inputs, captured, leaf_grads, allow_unused):

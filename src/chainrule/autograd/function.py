@@ -56,7 +56,7 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         inputs = tuple(args[i] for i in positions)
-        out = Tensor._wrap(out.data)
+        out = Tensor._wrap(out._data)
         return attach(out, inputs, _vjp_of(cls, ctx, positions), cls.__name__, save_inputs=True)
 
 
@@ -68,5 +68,5 @@ def _vjp_of(cls, ctx, positions):
         picked = [grads[i] if i < len(grads) else None for i in positions]
         if node.graph:
             return tuple(picked)
-        return tuple(None if p is None else (p.data if isinstance(p, Tensor) else p) for p in picked)
+        return tuple(None if p is None else (p._data if isinstance(p, Tensor) else p) for p in picked)
     return vjp

@@ -40,16 +40,16 @@ def _numeric_value(fn, inputs, directions):
     # Grad mode stays on: the function may itself run a backward pass (gradgradcheck does).
     with set_grad_enabled(True):
         s, _ = _scalarize(fn, inputs, directions)
-    return 0.0 if s is None else float(s.data)
+    return 0.0 if s is None else float(s._data)
 
 
 def _analytic(fn, inputs, create_graph=False):
     s, directions = _scalarize(fn, inputs, None)
     wanted = tuple(t for t in inputs if isinstance(t, Tensor) and t.requires_grad)
     if s is None or not s.requires_grad:
-        return {t: np.zeros_like(t.data) for t in wanted}, directions
-    grads = _engine_backward((s,), (np.ones_like(s.data),), inputs=wanted, allow_unused=True)
-    return {t: (np.zeros_like(t.data) if g is None else g.data) for t, g in zip(wanted, grads)}, directions
+        return {t: np.zeros_like(t._data) for t in wanted}, directions
+    grads = _engine_backward((s,), (np.ones_like(s._data),), inputs=wanted, allow_unused=True)
+    return {t: (np.zeros_like(t._data) if g is None else g._data) for t, g in zip(wanted, grads)}, directions
 
 
 def _fail(message, raise_exception):
@@ -86,9 +86,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
 def _check_input(fn, inputs, directions, k, analytic, eps, atol, rtol, raise_exception):
     t = inputs[k]
-    if t.data.size <= _MAX_ELEMENTWISE:
-        numeric = np.zeros_like(t.data)
-        flat = t.data.reshape(-1)        # a view: perturbing it perturbs the input in place
+    if t._data.size <= _MAX_ELEMENTWISE:
+        numeric = np.zeros_like(t._data)
+        flat = t._data.reshape(-1)        # a view: perturbing it perturbs the input in place
         for j in range(flat.size):
             old = flat[j]
             flat[j] = old + eps
@@ -103,14 +103,14 @@ def _check_input(fn, inputs, directions, k, analytic, eps, atol, rtol, raise_exc
 
 def _check_directions(fn, inputs, directions, k, analytic, eps, atol, rtol, raise_exception):
     t, rng = inputs[k], np.random.default_rng(99)
-    base = t.data.copy()
+    base = t._data.copy()
     for _ in range(3):
         d = rng.standard_normal(t.shape)
-        t.data[...] = base + eps * d
+        t._data[...] = base + eps * d
         hi = _numeric_value(fn, inputs, directions)
-        t.data[...] = base - eps * d
+        t._data[...] = base - eps * d
         lo = _numeric_value(fn, inputs, directions)
-        t.data[...] = base
+        t._data[...] = base
         numeric, exact = (hi - lo) / (2 * eps), float((analytic * d).sum())
         if abs(numeric - exact) > atol + rtol * abs(numeric):
             return _fail(f"gradcheck: input {k} (shape {t.shape}): directional derivative analytic "
@@ -137,7 +137,7 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
 
     def first_derivative(*xs):
         s, _ = _scalarize(fn, xs, fixed)
-        grads = _engine_backward((s,), (Tensor._wrap(np.ones_like(s.data)),), True, True,
+        grads = _engine_backward((s,), (Tensor._wrap(np.ones_like(s._data)),), True, True,
                                  inputs=[x for x in xs if any(x is w for w in wanted)], allow_unused=True)
         return tuple(g for g in grads if g is not None and g.requires_grad)
 

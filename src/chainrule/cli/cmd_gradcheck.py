@@ -29,8 +29,8 @@ def check_case(case, seed=0):
     analytic = grad((out * tensor(v, dtype=out.dtype)).sum(), inputs, allow_unused=True)
     worst_abs, worst_ratio = 0.0, 0.0
     for x, g in zip(inputs, analytic):
-        g = np.zeros_like(x.data) if g is None else g.numpy()
-        for i in _elements(x.data, rng):
+        g = np.zeros_like(x._data) if g is None else g.numpy()
+        for i in _elements(x._data, rng):
             numeric = _central(fn, x, i, v)
             err = abs(g[i] - numeric)
             worst_abs = max(worst_abs, err)
@@ -53,13 +53,13 @@ def _elements(a, rng):
 
 
 def _central(fn, x, i, v):
-    original = x.data[i]
+    original = x._data[i]
     with no_grad():
-        x.data[i] = original + EPS
+        x._data[i] = original + EPS
         up = float(np.sum(fn().numpy() * v))
-        x.data[i] = original - EPS
+        x._data[i] = original - EPS
         down = float(np.sum(fn().numpy() * v))
-    x.data[i] = original
+    x._data[i] = original
     return (up - down) / (2 * EPS)
 
 

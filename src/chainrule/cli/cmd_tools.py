@@ -240,13 +240,13 @@ def _vec(t):
 
 def _compare(path, weight, index, loss_at, eps=1e-6):
     backward = float(weight.grad.numpy()[index])
-    original = float(weight.data[index])
+    original = float(weight._data[index])
     with no_grad():
-        weight.data[index] = original + eps
+        weight._data[index] = original + eps
         up = loss_at()
-        weight.data[index] = original - eps
+        weight._data[index] = original - eps
         down = loss_at()
-        weight.data[index] = original
+        weight._data[index] = original
     numeric = (up - down) / (2 * eps)
     product = path.chain_product if path.chain_product is not None else float("nan")
     click.echo("")

@@ -136,7 +136,7 @@ def _announce(config, session, folder, notes, state):
 
 
 def _n_params(model):
-    return sum(p.data.size for p in model.parameters())
+    return sum(p._data.size for p in model.parameters())
 
 
 def _train(config, session, folder, state, progress, started):

@@ -41,7 +41,7 @@ def default_collate(batch):
         return _to_tensor(np.asarray(batch, dtype=np.int64))
     if isinstance(first, float):
         return cr.tensor(list(batch))  # takes chainrule's default float dtype
-    arrays = [s.data if isinstance(s, cr.Tensor) else np.asarray(s) for s in batch]
+    arrays = [s._data if isinstance(s, cr.Tensor) else np.asarray(s) for s in batch]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise ValueError(f"default_collate: cannot stack samples of different shapes {sorted(shapes)}; "

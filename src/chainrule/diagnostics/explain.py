@@ -75,7 +75,7 @@ class GradientPath:
 
     def __repr__(self):
         return (f"<GradientPath: {len(self.steps)} ops, {self.n_paths} path(s), "
-                f"‖grad‖ {norm(self.gradient.data):.3g}>")
+                f"‖grad‖ {norm(self.gradient._data):.3g}>")
 
     def __str__(self):
         paths = "1 path" if self.n_paths == 1 else f"{self.n_paths} paths, the dominant one shown"
@@ -88,7 +88,7 @@ class GradientPath:
                                                                         " <- blew up")
             lines.append(f"{i + 1:>3}  {s.op:<14}{str(s.shape):<16}{s.grad_in_norm:>11.3g}"
                          f"{s.grad_out_norm:>12.3g}{s.local_gain:>12.3g}{s.cumulative:>12.3g}{mark}")
-        lines.append(f"parameter gradient norm: {norm(self.gradient.data):.4g}")
+        lines.append(f"parameter gradient norm: {norm(self.gradient._data):.4g}")
         lines += self._verdict()
         if self.chain is not None:
             lines += self._chain_lines()
@@ -180,7 +180,7 @@ def _check_args(loss, param, index):
     if not isinstance(loss, Tensor) or not isinstance(param, Tensor):
         raise TypeError("explain_gradient(loss, param): both must be Tensors, got "
                         f"{type(loss).__name__} and {type(param).__name__}")
-    if loss.data.size != 1 or loss._node is None:
+    if loss._data.size != 1 or loss._node is None:
         raise ValueError(f"explain_gradient: loss must be a scalar computed from the parameters "
                          f"(got shape {tuple(loss.shape)}, grad_fn={loss._node!r})")
     if not param.requires_grad:

@@ -65,14 +65,14 @@ def output_grads(root, nodes, leaves):
     for node in nodes:
         out = node.out_ref()
         if out is not None and out.requires_grad:
-            handles.append(out.register_hook(lambda g, n=node: seen.__setitem__(n, g.data)))
+            handles.append(out.register_hook(lambda g, n=node: seen.__setitem__(n, g._data)))
     try:
         with np.errstate(all="ignore"):
             leaf_grads = _grad(root, list(leaves), retain_graph=True, allow_unused=True)
     finally:
         for h in handles:
             h.remove()
-    return seen, [None if g is None else g.data for g in leaf_grads]
+    return seen, [None if g is None else g._data for g in leaf_grads]
 
 
 def grad_leaves(nodes):
@@ -196,19 +196,19 @@ def draw_graph(tensor, show_grad=True, params=None):
 def _grads_for_drawing(tensor, nodes, leaves, show_grad):
     if not show_grad:
         return {}, [None] * len(leaves)
-    if tensor.requires_grad and tensor._node is not None and tensor.data.size == 1:
+    if tensor.requires_grad and tensor._node is not None and tensor._data.size == 1:
         return output_grads(tensor, nodes, leaves)
     retained = {}
     for node in nodes:
         out = node.out_ref()
         if out is not None and out.grad is not None:
-            retained[node] = out.grad.data
-    return retained, [None if t.grad is None else t.grad.data for t in leaves]
+            retained[node] = out.grad._data
+    return retained, [None if t.grad is None else t.grad._data for t in leaves]
 
 
 def _shape(node):
     out = node.out_ref()
-    data = node.out_data if out is None else out.data
+    data = node.out_data if out is None else out._data
     return "?" if data is None else str(tuple(data.shape))
 
 

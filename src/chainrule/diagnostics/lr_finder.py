@@ -162,10 +162,10 @@ def _sweep(model, loss_fn, optimizer, loader, named, schedule, smooth, diverge_f
             break
         best = min(best, s)
         loss.backward()
-        before = [p.data.copy() for _, p in named]
+        before = [p._data.copy() for _, p in named]
         optimizer.step()
         for (n, p), old in zip(named, before):
-            ratios[n].append(_ratio(p.data, old))
+            ratios[n].append(_ratio(p._data, old))
     return lrs, losses, smoothed, diverged_at, ratios
 
 
@@ -200,9 +200,9 @@ class _Snapshot:
     def __init__(self, model, optimizer, loader):
         tensors = {id(p): p for p in model.parameters()}
         tensors.update({id(p): p for g in optimizer.param_groups for p in g["params"]})
-        self.tensors = [(t, t.data.copy(), None if t.grad is None else t.grad.data.copy())
+        self.tensors = [(t, t._data.copy(), None if t.grad is None else t.grad._data.copy())
                         for t in tensors.values()]
-        self.buffers = [(m, name, b, b.data.copy()) for _, m in model.named_modules()
+        self.buffers = [(m, name, b, b._data.copy()) for _, m in model.named_modules()
                         for name, b in m.named_buffers(recurse=False) if b is not None]
         self.modes = [(m, m.training) for m in model.modules()]
         self.optimizer, self.opt_state = optimizer, copy.deepcopy(optimizer.state_dict())
@@ -229,10 +229,10 @@ class _Snapshot:
 
 
 def _put(t, data):
-    if t.data.shape == data.shape and t.data.dtype == data.dtype:
+    if t._data.shape == data.shape and t._data.dtype == data.dtype:
         t.copy_(data)                # in place: the optimizer and any views keep the same array
     else:
-        t.data = data.copy()
+        t._data = data.copy()
 
 
 # ---- reading the curve ----

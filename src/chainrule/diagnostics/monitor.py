@@ -356,7 +356,7 @@ class GradientMonitor:
         t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad:
             return
-        d, i, a = self._data, layer.index, t.data
+        d, i, a = self._data, layer.index, t._data
         if not layer.ordered:
             layer.ordered = True
             self._order.append(i)
@@ -399,7 +399,7 @@ class GradientMonitor:
             return
         self._data.acts_seen.add(id(x))
         bounds = node.saved if kind == "hardtanh" else None
-        self._activation_stats(owner[0], kind, x.data, bounds)
+        self._activation_stats(owner[0], kind, x._data, bounds)
 
     def _after_activation(self, kind, module, args, out):
         t = out if type(out) is Tensor else _first_tensor(out)
@@ -412,7 +412,7 @@ class GradientMonitor:
             return
         self._data.acts_seen.add(id(t))
         bounds = (module.min_val, module.max_val) if kind == "hardtanh" else None
-        self._activation_stats(layer, kind, t.data, bounds)
+        self._activation_stats(layer, kind, t._data, bounds)
 
     def _activation_stats(self, layer, kind, a, bounds=None):
         if layer.activation is None:
@@ -445,7 +445,7 @@ class GradientMonitor:
 
     def _on_out_grad(self, i, grad):
         d = self._data
-        d.grad_ss[i] += _sumsq(grad.data)
+        d.grad_ss[i] += _sumsq(grad._data)
         d.grad_seen[i] = True
 
     def _watch_time(self, layer, module, out, call):
@@ -468,7 +468,7 @@ class GradientMonitor:
     def _on_time_grad(self, r, t, grad):
         ss = self._data.time_ss[r]
         if ss is not None and t < len(ss):
-            ss[t] += _sumsq(grad.data)
+            ss[t] += _sumsq(grad._data)
 
     # ------------------------------------------------------------------------------------------
     # the step
@@ -641,7 +641,7 @@ class GradientMonitor:
         owner = self._param_layer()
         in_opt = _optimizer_membership(self.optimizer, self._params)
         layers = [self._layer_info(lay) for lay in self._layers]
-        params = [{"name": n, "layer": owner.get(n, n), "ndim": p.data.ndim,
+        params = [{"name": n, "layer": owner.get(n, n), "ndim": p._data.ndim,
                    "requires_grad": bool(p.requires_grad), "in_optimizer": in_opt[k]}
                   for k, (n, p) in enumerate(self._params)]
         recurrent = [layers[lay.index] for lay in self._recurrent]
@@ -743,9 +743,9 @@ class _ParamMeter:
         if self.units is None:
             self.units = _units(self.params, self.scratch)
         for unit in list(self.units):
-            arrays = [p.data for p in unit.params]
+            arrays = [p._data for p in unit.params]
             for fitting in [unit] if unit.fits(arrays) else self._remake(unit):
-                fitting.snapshot([p.data for p in fitting.params])
+                fitting.snapshot([p._data for p in fitting.params])
 
     def measure(self, have_snapshot, keep_snapshot):
         """(rows of every parameter, whether all weights and gradients were finite).
@@ -754,14 +754,14 @@ class _ParamMeter:
             self.units, have_snapshot = _units(self.params, self.scratch), False
         rows, finite, stale = [None] * len(self.params), True, []
         for unit in self.units:
-            arrays = [p.data for p in unit.params]
+            arrays = [p._data for p in unit.params]
             if unit.fits(arrays):
                 finite &= unit.measure(rows, arrays, have_snapshot, keep_snapshot)
             else:
                 stale.append(unit)
         for unit in stale:                        # (remade units have no snapshot yet)
             for fresh in self._remake(unit):
-                finite &= fresh.measure(rows, [p.data for p in fresh.params], False,
+                finite &= fresh.measure(rows, [p._data for p in fresh.params], False,
                                         keep_snapshot)
         return rows, finite
 
@@ -785,7 +785,7 @@ def _units(params, scratch, columns=None):
     columns = range(len(params)) if columns is None else columns
     units, filling = [], {}          # dtype -> (group being filled, its elements)
     for k, p in zip(columns, params):
-        a = p.data
+        a = p._data
         if not 0 < a.size <= GROUP_PARAM or a.dtype.kind != "f":
             units.append(_Single(k, p, scratch))
             continue
@@ -817,7 +817,7 @@ class _Single:
         which then takes the current weights if ``keep_snapshot`` (while they are still in
         the CPU cache)."""
         g = self.params[0].grad
-        w, g, snap, uss = arrays[0], None if g is None else g.data, self.snap, None
+        w, g, snap, uss = arrays[0], None if g is None else g._data, self.snap, None
         wss = _sumsq(w)
         if have_snapshot and snap is not None and snap.shape == w.shape:
             np.subtract(w, snap, out=snap)
@@ -837,8 +837,8 @@ class _Group:
 
     def __init__(self, columns, params):
         self.columns, self.params = columns, params
-        self.dtype = params[0].data.dtype
-        self.sizes = [p.data.size for p in params]
+        self.dtype = params[0]._data.dtype
+        self.sizes = [p._data.size for p in params]
         self.offsets = np.cumsum([0] + self.sizes[:-1])
         n = sum(self.sizes)
         self.old, self.new, self.grad = (np.empty(n, self.dtype) for _ in range(3))
@@ -862,7 +862,7 @@ class _Group:
 
     def measure(self, rows, arrays, have_snapshot, keep_snapshot):
         """Fill its rows with a few NumPy calls for the whole group; True if all finite."""
-        grads = [None if p.grad is None else p.grad.data for p in self.params]
+        grads = [None if p.grad is None else p.grad._data for p in self.params]
         np.concatenate(arrays, axis=None, out=self.new)
         weights = _sums_of_squares(self.new_views)
         updates = [None] * len(arrays)
@@ -1052,9 +1052,9 @@ def _loss_value(loss):
     if loss is None:
         return None
     if isinstance(loss, Tensor):
-        if loss.data.size != 1:
+        if loss._data.size != 1:
             raise ValueError(f"GradientMonitor.step: loss must be a scalar, got shape {loss.shape}")
-        return float(loss.data.reshape(()))
+        return float(loss._data.reshape(()))
     return float(loss)
 
 
@@ -1070,8 +1070,8 @@ def _inferred_total(grad_norms, max_norm):
 def _weight_of(layer, params):
     """The layer's main weight: its first parameter with 2 or more dims."""
     for k in layer.param_columns:
-        if params[k][1].data.ndim >= 2:
-            return params[k][1].data
+        if params[k][1]._data.ndim >= 2:
+            return params[k][1]._data
     return None
 
 
@@ -1082,7 +1082,7 @@ def _init_gain(layer, params):
         return None
     if layer.type.startswith(("RNN", "LSTM", "GRU")):
         w = getattr(layer.module, "weight_hh_l0", getattr(layer.module, "weight_hh", None))
-        w = None if w is None else w.data
+        w = None if w is None else w._data
         if w is None:
             return None
     fan_in = int(np.prod(w.shape[1:]))
@@ -1094,9 +1094,9 @@ def _sigma_max(module):
     if type(module).__name__ not in ("RNN", "RNNCell"):
         return None
     w = getattr(module, "weight_hh_l0", getattr(module, "weight_hh", None))
-    if w is None or not np.isfinite(w.data).all():
+    if w is None or not np.isfinite(w._data).all():
         return None
-    return float(np.linalg.norm(w.data.astype(np.float64), 2))
+    return float(np.linalg.norm(w._data.astype(np.float64), 2))
 
 
 def _lr(optimizer):
@@ -1118,7 +1118,7 @@ def _optimizer_membership(optimizer, params):
 def _forward_origin(layer, args, out, params):
     """Event dict for a layer whose output is non-finite: the op inside it, and why."""
     inputs = [a for a in args if isinstance(a, Tensor)]
-    bad = [a for a in inputs if a.data.dtype.kind in "fc" and not np.isfinite(a.data).all()]
+    bad = [a for a in inputs if a._data.dtype.kind in "fc" and not np.isfinite(a._data).all()]
     if bad and bad[0]._node is None:
         return {"phase": "forward", "layer": layer.name, "cause": "non-finite input",
                 "explanation": f"the input of {layer.name!r} already held NaN/Inf"}
@@ -1158,7 +1158,7 @@ def trace_op(t, param_ids, limit=100000):
         if node is None or node.inputs is None:
             break
         bad = [x for x in node.inputs
-               if x.data.dtype.kind in "fc" and not np.isfinite(x.data).all()]
+               if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()]
         if not bad:
             return _classify(node)
         if bad[0]._node is None:
@@ -1183,7 +1183,7 @@ def _classify(node):
 
 def _classify_here(node):
     name, lower = node.name, node.name.lower()
-    x = node.inputs[0].data
+    x = node.inputs[0]._data
     with np.errstate(all="ignore"):
         if lower in ("log", "log1p"):
             x = x + 1 if lower == "log1p" else x
@@ -1193,7 +1193,7 @@ def _classify_here(node):
             return _cause(name, "log of a negative number", "log of a negative number")
         if lower in ("exp", "expm1"):
             return _cause(name, "overflow in exp", f"overflow in exp (input up to {np.max(x):.3g})")
-        if lower == "div" and np.any(node.inputs[1].data == 0):
+        if lower == "div" and np.any(node.inputs[1]._data == 0):
             return _cause(name, "division by zero", "division by zero")
         if lower in ("rsqrt", "sqrt") and np.any(x <= 0):
             cause = "near-zero variance" if np.any(x == 0) else "sqrt of a negative number"

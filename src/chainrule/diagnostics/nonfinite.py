@@ -173,7 +173,7 @@ class NonfiniteTracer:
                 self.origin = NonfiniteOrigin(
                     None, name, "forward", "unknown",
                     detail="the module's inputs were finite and its output was not, without any "
-                           "recorded op failing (was .data changed in place?)",
+                           "recorded op failing (was ._data changed in place?)",
                     remedy=_REMEDIES["unknown"])
         return hook
 
@@ -229,7 +229,7 @@ def trace_nonfinite(fn, *args, model=None, backward=True, **kwargs):
         model = next((m for m in (fn, *args) if hasattr(m, "named_modules")), None)
     with NonfiniteTracer(model) as tracer:
         out = fn(*args, **kwargs)
-        if (backward and isinstance(out, Tensor) and out.requires_grad and out.data.size == 1
+        if (backward and isinstance(out, Tensor) and out.requires_grad and out._data.size == 1
                 and out._node is not None and out._node.inputs is not None):
             out.backward()
     return tracer.origin
@@ -290,7 +290,7 @@ def _user_line(tb):
 # ---- the rules ----
 
 def _forward_cause(op, inputs, params):
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in (inputs or ())]
+    arrays = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in (inputs or ())]
     for t, a in zip(inputs or (), arrays):
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             name = params.get(id(t))
@@ -365,7 +365,7 @@ def _backward_cause(op, node, grad, slot):
         return "non-finite gradient", f"the gradient arriving at {op} already held NaN/Inf"
     if node is None or node.inputs is None:
         return "unknown", ""
-    x = node.inputs[0].data.astype(np.float64)
+    x = node.inputs[0]._data.astype(np.float64)
     near_zero = np.abs(x) < 1e-12
     if op in ("Sqrt", "Norm") and (near_zero.any() or (np.asarray(node.out_data) == 0).any()):
         return "near-zero variance", (f"{op} of 0 has an infinite derivative (e.g. the norm or "
@@ -374,7 +374,7 @@ def _backward_cause(op, node, grad, slot):
         return "near-zero variance", "Rsqrt of ~0 has an infinite derivative"
     if op in ("Log", "BinaryCrossEntropy") and (x == 0).any():
         return "log of zero", f"{op}'s derivative 1/x is infinite at the zero input(s)"
-    if op == "Div" and (node.inputs[1].data == 0).any():
+    if op == "Div" and (node.inputs[1]._data == 0).any():
         if _made_by_sqrt(node.inputs[1]):
             return "near-zero variance", "the denominator (a square root) was 0"
         return "division by zero", "the derivative of a/b is infinite where b = 0"
@@ -397,7 +397,7 @@ def _tensors(obj):
 
 
 def _finite(t):
-    return t.data.dtype.kind not in "fc" or bool(np.isfinite(t.data).all())
+    return t._data.dtype.kind not in "fc" or bool(np.isfinite(t._data).all())
 
 
 def _absmax(a):

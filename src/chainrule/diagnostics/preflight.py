@@ -43,7 +43,7 @@ def check(model, loss_fn, batch, **thresholds):
     x, target = _split(batch)
     params = list(model.parameters())
     grads = [p.grad for p in params]
-    buffers = [(b, b.data.copy()) for _, b in model.named_buffers()]
+    buffers = [(b, b._data.copy()) for _, b in model.named_buffers()]
     rng = get_rng_state()
     monitor = GradientMonitor(model, every=1)
     try:
@@ -51,7 +51,7 @@ def check(model, loss_fn, batch, **thresholds):
             p.grad = None
         loss = _forward(model, loss_fn, x, target)
         if loss.requires_grad:
-            loss.backward(retain_graph=not math.isfinite(float(loss.data.reshape(()))))
+            loss.backward(retain_graph=not math.isfinite(float(loss._data.reshape(()))))
         monitor._snapshot_valid = False            # no optimizer step: no update ratios
         monitor.step(loss)
         if monitor.first_nonfinite is not None:
@@ -63,7 +63,7 @@ def check(model, loss_fn, batch, **thresholds):
             p.grad = g
         with no_grad():
             for b, saved in buffers:
-                np.copyto(b.data, saved)
+                np.copyto(b._data, saved)
         set_rng_state(rng)
     return _preflight_report(monitor, thresholds)
 
@@ -99,7 +99,7 @@ def _split(batch):
 def _forward(model, loss_fn, x, target):
     out = model(*x) if isinstance(x, tuple) else model(x)
     loss = loss_fn(out) if target is None else loss_fn(out, target)
-    if not isinstance(loss, Tensor) or loss.data.size != 1:
+    if not isinstance(loss, Tensor) or loss._data.size != 1:
         raise ValueError(f"check: loss_fn must return a scalar Tensor, got "
                          f"{getattr(loss, 'shape', type(loss).__name__)}")
     if not loss.requires_grad:

@@ -839,7 +839,7 @@ def _no_grad_finding(view, none, zeros):
         parts.append(f"{_names(p['name'] for p in zeros)} received only zeros")
     msg = " and ".join(parts) + f" in {len(view.rows)} recorded steps: they cannot learn."
     where = _names(layers)
-    remedies = [f"Check the forward path through {where}: a .detach(), .data, .numpy(), "
+    remedies = [f"Check the forward path through {where}: a .detach(), ._data, .numpy(), "
                 "cr.no_grad() or an integer cast cuts it off from the loss.",
                 f"Check that {where} is used in forward() and its output reaches the loss.",
                 f"If {where} is frozen on purpose, call requires_grad_(False) on its parameters."]

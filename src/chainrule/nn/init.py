@@ -1,6 +1,6 @@
 """Weight initialisation, in place, with PyTorch's names, gains and fan rules.
 
-Every function writes into ``tensor.data`` (its dtype kept), draws from
+Every function writes into ``tensor._data`` (its dtype kept), draws from
 ``chainrule.random.default_generator()`` (or the ``generator`` given) and returns the tensor.
 For a weight of shape (out, in, *kernel) the fans are ``fan_in = in * prod(kernel)`` and
 ``fan_out = out * prod(kernel)``.
@@ -75,7 +75,7 @@ def _calculate_correct_fan(tensor, mode):
 def _write(tensor, values):
     """Copy ``values`` into the tensor's array (cast to its dtype) as an untracked edit."""
     with no_grad():
-        np.copyto(tensor.data, values, casting="unsafe")
+        np.copyto(tensor._data, values, casting="unsafe")
         tensor._bump_version()
     return tensor
 
@@ -171,10 +171,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
                          f"got shape {tensor.shape}")
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

@@ -297,7 +297,7 @@ class Module:
         for p in self.parameters():
             if p.grad is not None:
                 # A new array, not an in-place write: the old gradient array may be shared.
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad.data))
+                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Call ``fn(module)`` on every child (recursively), then on this module; returns self.
@@ -335,9 +335,9 @@ class Module:
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
         for t in itertools.chain(self.parameters(), self.buffers()):
             if t.dtype.kind == "f" and t.dtype != dtype:
-                t.data = t.data.astype(dtype)
+                t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dtype))
+                    t.grad = Tensor(t.grad._data.astype(dtype))
 
     def float(self):
         return self.to(np.float32)
@@ -392,7 +392,7 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                arrays[key] = np.asarray(value.data if isinstance(value, Tensor) else value)
+                arrays[key] = np.asarray(value._data if isinstance(value, Tensor) else value)
                 if arrays[key].shape != target.shape:
                     errors.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{arrays[key].shape} from checkpoint, the shape in current "
@@ -407,7 +407,7 @@ class Module:
         with no_grad():
             for key, array in arrays.items():
                 target = own[key]
-                np.copyto(target.data, array, casting="unsafe")
+                np.copyto(target._data, array, casting="unsafe")
                 target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
@@ -503,7 +503,7 @@ def _hook_vjp(ctx, g):
         return (g,)
     if recorded:
         return (new if isinstance(new, Tensor) else Tensor(new),)
-    return (np.asarray(new.data if isinstance(new, Tensor) else new, dtype=g.dtype),)
+    return (np.asarray(new._data if isinstance(new, Tensor) else new, dtype=g.dtype),)
 
 
 def _hooked_identity(t, callback):
@@ -513,7 +513,7 @@ def _hooked_identity(t, callback):
     while the Python tensor object is alive, and these wrappers are dropped as soon as the
     ops that consumed them have run their backward.
     """
-    out = record(t.data, (t,), _hook_vjp, "BackwardHook", saved=callback, save_inputs=False)
+    out = record(t._data, (t,), _hook_vjp, "BackwardHook", saved=callback, save_inputs=False)
     out._vc = t._vc      # same memory, same version counter
     return out
 

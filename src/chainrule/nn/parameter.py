@@ -21,7 +21,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        array = data.data if isinstance(data, Tensor) else to_array(data)
+        array = data._data if isinstance(data, Tensor) else to_array(data)
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -29,13 +29,13 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         # Rebuild through the constructor: a pickle or deepcopy stays a Parameter with its flag.
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._data, self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self.data.copy(), self.requires_grad)
+        out = Parameter(self._data.copy(), self.requires_grad)
         if self.grad is not None:
-            out.grad = Tensor(self.grad.data.copy())
+            out.grad = Tensor(self.grad._data.copy())
         memo[id(self)] = out
         return out

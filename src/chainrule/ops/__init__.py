@@ -21,8 +21,8 @@ absolute = abs
 
 def _compare(fn):
     def method(self, other):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(fn(self.data, other))
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor._wrap(fn(self._data, other))
     return method
 
 
@@ -42,7 +42,7 @@ def _bind_methods():
     for name, fn in [("__lt__", np.less), ("__le__", np.less_equal), ("__gt__", np.greater),
                      ("__ge__", np.greater_equal), ("__eq__", np.equal), ("__ne__", np.not_equal)]:
         setattr(T, name, _compare(fn))
-    T.__invert__ = lambda self: Tensor._wrap(~self.data)
+    T.__invert__ = lambda self: Tensor._wrap(~self._data)
     T.__and__ = _compare(np.logical_and)
     T.__or__ = _compare(np.logical_or)
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__
@@ -70,11 +70,11 @@ def _bind_methods():
     T.masked_fill = lambda self, mask, value: where(mask, value, self)
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.any = lambda self, dim=None: Tensor._wrap(np.asarray(self.data.any(axis=dim)))
-    T.all = lambda self, dim=None: Tensor._wrap(np.asarray(self.data.all(axis=dim)))
-    T.isnan = lambda self: Tensor._wrap(np.isnan(self.data))
-    T.isinf = lambda self: Tensor._wrap(np.isinf(self.data))
-    T.isfinite = lambda self: Tensor._wrap(np.isfinite(self.data))
+    T.any = lambda self, dim=None: Tensor._wrap(np.asarray(self._data.any(axis=dim)))
+    T.all = lambda self, dim=None: Tensor._wrap(np.asarray(self._data.all(axis=dim)))
+    T.isnan = lambda self: Tensor._wrap(np.isnan(self._data))
+    T.isinf = lambda self: Tensor._wrap(np.isinf(self._data))
+    T.isfinite = lambda self: Tensor._wrap(np.isfinite(self._data))
 
 
 _bind_methods()

@@ -20,8 +20,8 @@ def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along ``dim``; same shape as ``x``."""
     x = as_tensor(x)
     if x.ndim == 0:
-        return record(np.ones_like(x.data), (x,), lambda ctx, g: (g * 0,), "Softmax")
-    return record(_softmax_array(x.data, dim), (x,), _softmax_vjp, "Softmax", saved=dim,
+        return record(np.ones_like(x._data), (x,), lambda ctx, g: (g * 0,), "Softmax")
+    return record(_softmax_array(x._data, dim), (x,), _softmax_vjp, "Softmax", saved=dim,
                   save_inputs=False)
 
 
@@ -40,6 +40,6 @@ def log_softmax(x, dim=-1):
     """log(softmax(x)) without forming softmax (no log of 0); same shape as ``x``."""
     x = as_tensor(x)
     if x.ndim == 0:
-        return record(np.zeros_like(x.data), (x,), lambda ctx, g: (g * 0,), "LogSoftmax")
-    return record(_log_softmax_array(x.data, dim), (x,), _log_softmax_vjp, "LogSoftmax",
+        return record(np.zeros_like(x._data), (x,), lambda ctx, g: (g * 0,), "LogSoftmax")
+    return record(_log_softmax_array(x._data, dim), (x,), _log_softmax_vjp, "LogSoftmax",
                   saved=dim, save_inputs=False)

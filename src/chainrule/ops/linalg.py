@@ -28,7 +28,7 @@ def matmul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
     try:
-        out = a.data @ b.data
+        out = a._data @ b._data
     except ValueError:
         raise shape_error("matmul", a.shape, b.shape,
                           f": inner dims {a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ") from None
@@ -50,7 +50,7 @@ def linear(x, weight, bias=None):
     Shapes: x (..., in), weight (out, in), bias (out,) -> (..., out).
     """
     x, weight = as_tensor(x), as_tensor(weight)
-    xs, ws = x.data.shape, weight.data.shape
+    xs, ws = x._data.shape, weight._data.shape
     if not xs or len(ws) != 2 or xs[-1] != ws[1]:
         raise shape_error("linear", xs, ws, " (expected input (..., in) and weight (out, in))")
     if len(xs) == 2 and ws[0] >= 64 and _MODE.get() is PLAIN_NO_GRAD:
@@ -58,15 +58,15 @@ def linear(x, weight, bias=None):
         # The result is a transposed (F-ordered) view; elementwise ops and the next layer keep
         # that layout cheaply. Training keeps the row-major product: its backward and the
         # elementwise ops between layers are faster on row-major arrays.
-        out = (weight.data @ x.data.T).T
+        out = (weight._data @ x._data.T).T
     else:
-        out = x.data @ weight.data.T
+        out = x._data @ weight._data.T
     if bias is None:
         return record(out, (x, weight), _linear_vjp, "Linear", save_output=False)
     bias = as_tensor(bias)
-    if bias.data.shape != (ws[0],):
-        raise shape_error("linear", ws, bias.data.shape, " (bias must be (out,))")
-    out += bias.data
+    if bias._data.shape != (ws[0],):
+        raise shape_error("linear", ws, bias._data.shape, " (bias must be (out,))")
+    out += bias._data
     return record(out, (x, weight, bias), _linear_vjp, "Linear", save_output=False)
 
 

@@ -3,7 +3,7 @@
 Each op is a forward on arrays followed by its vjp. A vjp reads its inputs with ``ctx.input(i)``
 and its result with ``ctx.output()``: arrays on the fast path, Tensors when the backward pass is
 itself recorded (``create_graph=True``). Masks and signs are constants, so they always come from
-``.data``.
+``._data``.
 """
 import numpy as np
 
@@ -18,11 +18,11 @@ def _binary(a, b, fn, op):
     if not isinstance(b, Tensor):
         b = tensor_operand(b, a)
     try:
-        out = fn(a.data, b.data)
+        out = fn(a._data, b._data)
     except ValueError as e:
         raise shape_error(op, a.shape, b.shape, f" (cannot broadcast: {e})") from None
     dt = out.dtype
-    if dt is not a.data.dtype and dt != a.dtype and dt != b.dtype and dt.kind == "f":
+    if dt is not a._data.dtype and dt != a.dtype and dt != b.dtype and dt.kind == "f":
         # int with float32 gives float32 (as in PyTorch), where NumPy would widen to float64
         out = out.astype(a.dtype if a.dtype.kind == "f" else b.dtype)
     return a, b, out
@@ -73,7 +73,7 @@ def _div_vjp(ctx, g):
 def div(a, b):
     a, b, out = _binary(a, b, np.true_divide, "div")
     if out.dtype.kind != "f" and a.dtype.kind in "iub":
-        out = out.astype(np.result_type(a.data.dtype, b.data.dtype, np.float32))
+        out = out.astype(np.result_type(a._data.dtype, b._data.dtype, np.float32))
     return record(out, (a, b), _div_vjp, "Div", save_output=False)
 
 
@@ -87,7 +87,7 @@ def _pow_vjp(ctx, g):
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
-    positive = (ctx.inputs[0].data > 0).astype(ctx.inputs[0].dtype)
+    positive = (ctx.inputs[0]._data > 0).astype(ctx.inputs[0].dtype)
     safe_a = a * positive + (1 - positive)
     return ga, unbroadcast(ctx, 1, g * ctx.output() * call("log", safe_a))
 
@@ -102,7 +102,7 @@ def rpow(a, b):
 
 
 def _maximum_vjp(ctx, g):
-    a, b = ctx.inputs[0].data, ctx.inputs[1].data
+    a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
     wa = ((a > b) + 0.5 * (a == b)).astype(g.dtype)   # ties share the gradient, as in PyTorch
     ga = unbroadcast(ctx, 0, g * wa) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, g * (1 - wa)) if ctx.needs[1] else None
@@ -127,12 +127,12 @@ def _where_vjp(ctx, g):
 
 def where(condition, a, b):
     """Elementwise ``a`` where ``condition`` else ``b`` (broadcast); no gradient to condition."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = (tensor_operand(a, b), b) if not isinstance(a, Tensor) else (a, tensor_operand(b, a))
     try:
-        out = np.where(cond, a.data, b.data)
+        out = np.where(cond, a._data, b._data)
     except ValueError:
         raise shape_error("where", a.shape, b.shape, f" (condition {cond.shape})") from None
     return record(out, (a, b), _where_vjp, "Where", saved=cond, save_inputs=False,
@@ -145,7 +145,7 @@ def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None):
     x = as_tensor(x)
     # These vjps read their input or their output, not both: keep only what is read.
     keep_output = not save_input if save_output is None else save_output
-    return record(fn(x.data), (x,), vjp, name, saved=saved, save_inputs=save_input,
+    return record(fn(x._data), (x,), vjp, name, saved=saved, save_inputs=save_input,
                   save_output=keep_output)
 
 
@@ -180,11 +180,11 @@ def _rsqrt_vjp(ctx, g):
 
 def rsqrt(x):
     x = as_tensor(x)
-    return record(1 / np.sqrt(x.data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
+    return record(1 / np.sqrt(x._data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
 def abs(x):
-    return _unary(x, np.abs, lambda ctx, g: (g * np.sign(ctx.inputs[0].data),), "Abs")
+    return _unary(x, np.abs, lambda ctx, g: (g * np.sign(ctx.inputs[0]._data),), "Abs")
 
 
 def sign(x):
@@ -233,7 +233,7 @@ def _relu_vjp(ctx, g):
 
 def relu(x):
     x = as_tensor(x)
-    return record(np.maximum(x.data, 0), (x,), _relu_vjp, "Relu", save_inputs=False)
+    return record(np.maximum(x._data, 0), (x,), _relu_vjp, "Relu", save_inputs=False)
 
 
 def _clamp_vjp(ctx, g):
@@ -245,10 +245,10 @@ def clamp(x, min=None, max=None):
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    lo = -np.inf if min is None else (min.data if isinstance(min, Tensor) else min)
-    hi = np.inf if max is None else (max.data if isinstance(max, Tensor) else max)
-    inside = (x.data >= lo) & (x.data <= hi)
-    out = np.clip(x.data, lo, hi).astype(x.dtype, copy=False)
+    lo = -np.inf if min is None else (min._data if isinstance(min, Tensor) else min)
+    hi = np.inf if max is None else (max._data if isinstance(max, Tensor) else max)
+    inside = (x._data >= lo) & (x._data <= hi)
+    out = np.clip(x._data, lo, hi).astype(x.dtype, copy=False)
     return record(out, (x,), _clamp_vjp, "Clamp", saved=inside, save_inputs=False,
                   save_output=False)
 
@@ -270,12 +270,12 @@ def to_dtype(x, dtype):
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    out = record(x.data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False, save_output=False)
+    out = record(x._data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False, save_output=False)
     if dtype.kind not in "fc":
         out.requires_grad, out._node = False, None
     return out
 
 
 def clone(x):
-    return record(x.data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False,
+    return record(x._data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False,
                   save_output=False)

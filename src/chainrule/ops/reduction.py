@@ -20,13 +20,13 @@ def _expand_back(ctx, g):
 
 
 def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_output=True):
-    shape = x.data.shape
+    shape = x._data.shape
     if dim is None and extra is None:          # the common full reduction: no dim bookkeeping
-        out = fn(x.data, None, keepdims=keepdim)
+        out = fn(x._data, None, keepdims=keepdim)
         return record(out, (x,), vjp, name, saved=(shape, (1,) * len(shape)),
                       save_inputs=save_inputs, save_output=save_output)
     dims = normalize_dims(dim, len(shape), name.lower())
-    out = fn(x.data, dims, keepdims=keepdim)
+    out = fn(x._data, dims, keepdims=keepdim)
     saved = (shape, keepdim_shape(shape, dims)) if extra is None else extra(dims)
     return record(out, (x,), vjp, name, saved=saved, save_inputs=save_inputs,
                   save_output=save_output)
@@ -41,15 +41,15 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
     x = as_tensor(x)
     if kwargs:
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
-    if x.data.dtype.kind == "b":
-        x = Tensor._wrap(x.data.astype(np.int64))
+    if x._data.dtype.kind == "b":
+        x = Tensor._wrap(x._data.astype(np.int64))
     out = _reduce(x, np.ndarray.sum, _sum_vjp, "Sum", dim, keepdim, save_output=False)
     return out if dtype is None else out.to(dtype)
 
 
 def _mean_vjp(ctx, g):
     x_shape, kept = ctx.saved
-    n = ctx.inputs[0].data.size // builtins.max(math.prod(kept), 1)
+    n = ctx.inputs[0]._data.size // builtins.max(math.prod(kept), 1)
     return (broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
 
 
@@ -57,7 +57,7 @@ def mean(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     if kwargs:
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "mean")
-    if x.data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(f"mean: needs a floating point tensor, got {x.dtype}")
     return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim, save_output=False)
 
@@ -82,7 +82,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
 def _extreme_vjp(ctx, g):
     """amax/amin: the gradient is shared equally among tied extremes (PyTorch's rule)."""
     x_shape, kept, dims = ctx.saved
-    x = ctx.inputs[0].data
+    x = ctx.inputs[0]._data
     hit = x == ctx.out_data.reshape(kept)
     share = (hit / hit.sum(axis=dims, keepdims=True)).astype(x.dtype)
     return (broadcast_to(g.reshape(kept), x_shape) * share,)
@@ -91,7 +91,7 @@ def _extreme_vjp(ctx, g):
 def _extreme(x, fn, name, dim, keepdim, kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name.lower())
-    if x.data.size == 0:
+    if x._data.size == 0:
         raise RuntimeError(f"{name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
     return _reduce(x, fn, _extreme_vjp, name, dim, keepdim, save_inputs=True,
                    extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims))
@@ -114,8 +114,8 @@ def _pick_vjp(ctx, g):
 def _select(x, dim, keepdim, arg_fn, name):
     x = as_tensor(x)
     (d,) = normalize_dims(dim, x.ndim, name.lower())
-    idx = arg_fn(x.data, axis=d, keepdims=True)
-    values = np.take_along_axis(x.data, idx, axis=d)
+    idx = arg_fn(x._data, axis=d, keepdims=True)
+    values = np.take_along_axis(x._data, idx, axis=d)
     onehot = np.arange(x.shape[d]).reshape([-1 if i == d else 1 for i in range(x.ndim)]) == idx
     kept = values.shape
     if not keepdim:
@@ -151,8 +151,8 @@ def _index_of(x, dim, keepdim, kwargs, arg_fn, name):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name)
     if dim is None:
-        return Tensor._wrap(np.asarray(arg_fn(x.data), dtype=np.int64))
-    return Tensor._wrap(arg_fn(x.data, axis=dim, keepdims=keepdim).astype(np.int64))
+        return Tensor._wrap(np.asarray(arg_fn(x._data), dtype=np.int64))
+    return Tensor._wrap(arg_fn(x._data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def argmax(x, dim=None, keepdim=False, **kwargs):

@@ -30,10 +30,10 @@ def reshape(x, *shape):
     x = as_tensor(x)
     shape = _shape_arg(shape)
     try:
-        out = x.data.reshape(shape)
+        out = x._data.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.data.size} elements) into shape {shape}") from None
+                         f"({x._data.size} elements) into shape {shape}") from None
     return _view(x, out, _reshape_vjp, "Reshape")
 
 
@@ -70,7 +70,7 @@ def permute(x, *dims):
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of {x.shape}")
     dims = tuple(d % x.ndim for d in dims)
-    return _view(x, x.data.transpose(dims), _permute_vjp, "Permute", saved=dims)
+    return _view(x, x._data.transpose(dims), _permute_vjp, "Permute", saved=dims)
 
 
 def transpose(x, dim0, dim1):
@@ -91,7 +91,7 @@ def broadcast_to(x, shape):
     x = as_tensor(x)
     shape = tuple(shape)
     try:
-        out = np.broadcast_to(x.data, shape)
+        out = np.broadcast_to(x._data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
     return _view(x, out, _expand_vjp, "Expand")
@@ -123,7 +123,7 @@ def repeat(x, *reps):
     if len(reps) < x.ndim:
         raise ValueError(f"repeat: {len(reps)} repeat counts for a tensor with {x.ndim} dims")
     shape = (1,) * (len(reps) - x.ndim) + x.shape
-    return record(np.tile(x.data, reps), (x,), _repeat_vjp, "Repeat", saved=(shape, reps),
+    return record(np.tile(x._data, reps), (x,), _repeat_vjp, "Repeat", saved=(shape, reps),
                   save_inputs=False, save_output=False)
 
 
@@ -134,7 +134,7 @@ def _flip_vjp(ctx, g):
 def flip(x, dims):
     x = as_tensor(x)
     dims = normalize_dims(dims, x.ndim, "flip")
-    return _view(x, np.flip(x.data, dims), _flip_vjp, "Flip", saved=dims)
+    return _view(x, np.flip(x._data, dims), _flip_vjp, "Flip", saved=dims)
 
 
 def _pad_vjp(ctx, g):
@@ -155,14 +155,14 @@ def pad(x, pad, mode="constant", value=0.0):
         raise ValueError(f"pad: unknown mode {mode!r}")
     if np_mode != "constant":
         return _pad_by_index(x, widths, np_mode)
-    out = np.pad(x.data, widths, mode="constant", constant_values=value)
+    out = np.pad(x._data, widths, mode="constant", constant_values=value)
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
     return record(out, (x,), _pad_vjp, "Pad", saved=crop, save_inputs=False, save_output=False)
 
 
 def _pad_by_index(x, widths, mode):
     """Non-constant padding is a gather: pad an index grid, then index (gradients accumulate)."""
-    idx = np.pad(np.arange(x.data.size).reshape(x.shape), widths, mode=mode)
+    idx = np.pad(np.arange(x._data.size).reshape(x.shape), widths, mode=mode)
     return getitem(reshape(x, -1), idx)
 
 
@@ -175,9 +175,9 @@ def _is_basic(index):
 
 def _raw_index(index):
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -195,7 +195,7 @@ def getitem(x, index):
     x = as_tensor(x)
     index = _raw_index(index)
     try:
-        out = x.data[index]
+        out = x._data[index]
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
     basic = _is_basic(index)
@@ -220,7 +220,7 @@ def index_add_into_zeros(g, index, shape, basic=False):
         else:
             np.add.at(out, index, g)
         return out
-    data = index_add_into_zeros(g.data, index, shape, basic)
+    data = index_add_into_zeros(g._data, index, shape, basic)
     return record(data, (g,), _scatter_vjp, "IndexAdd", saved=(index, basic), save_inputs=False)
 
 
@@ -240,7 +240,7 @@ def cat(tensors, dim=0):
         raise ValueError("cat: expected a non-empty list of tensors")
     dim = dim % tensors[0].ndim
     try:
-        out = np.concatenate([t.data for t in tensors], axis=dim)
+        out = np.concatenate([t._data for t in tensors], axis=dim)
     except ValueError:
         raise ValueError(f"cat: shapes {[t.shape for t in tensors]} differ outside dim {dim}") from None
     bounds = tuple(np.cumsum([0] + [t.shape[dim] for t in tensors]).tolist())
@@ -264,7 +264,7 @@ def stack(tensors, dim=0):
     if len({t.shape for t in tensors}) > 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
     dim = dim % (tensors[0].ndim + 1)
-    out = np.stack([t.data for t in tensors], axis=dim)
+    out = np.stack([t._data for t in tensors], axis=dim)
     return record(out, tensors, _stack_vjp, "Stack", saved=dim, save_inputs=False,
                   save_output=False)
 

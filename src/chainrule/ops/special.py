@@ -73,7 +73,7 @@ def _erf_vjp(ctx, g):
 def erf(x):
     """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape)."""
     x = as_tensor(x)
-    return record(erf_array(x.data), (x,), _erf_vjp, "Erf")
+    return record(erf_array(x._data), (x,), _erf_vjp, "Erf")
 
 
 ARRAY_FUNCTIONS["erf"] = erf_array

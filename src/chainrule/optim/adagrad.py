@@ -30,7 +30,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         # Like torch, state exists from the start (it shows in state_dict before any step).
         for index, group, p in self._indexed_params():
-            _init_state(self.state.setdefault(index, {}), p.data, group)
+            _init_state(self.state.setdefault(index, {}), p._data, group)
 
     def _update(self, param, grad, state, group):
         lr, eps = float(group["lr"]), float(group["eps"])

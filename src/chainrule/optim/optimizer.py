@@ -94,7 +94,7 @@ class Optimizer:
                 p.grad = None
             else:
                 # A fresh array: the old one may be shared with other tensors.
-                p.grad.data = np.zeros_like(p.grad.data)
+                p.grad._data = np.zeros_like(p.grad._data)
 
     def step(self, closure=None):
         """Update every parameter that has a ``.grad``, in place. Returns ``closure()`` if given.
@@ -110,7 +110,7 @@ class Optimizer:
             if p.grad is None:
                 continue
             grad = _grad_array(index, p)
-            self._update(p.data, grad, self.state.setdefault(index, {}), group)
+            self._update(p._data, grad, self.state.setdefault(index, {}), group)
             if hasattr(p, "_bump_version"):
                 p._bump_version()
         return loss
@@ -216,11 +216,11 @@ def effective_grad(param, grad, group):
 
 
 def _grad_array(index, p):
-    grad = p.grad.data
-    if grad.shape != p.data.shape:
-        raise ValueError(f"parameter {index} has shape {p.data.shape} but its .grad has shape "
+    grad = p.grad._data
+    if grad.shape != p._data.shape:
+        raise ValueError(f"parameter {index} has shape {p._data.shape} but its .grad has shape "
                          f"{grad.shape}")
-    return grad if grad.dtype == p.data.dtype else grad.astype(p.data.dtype)
+    return grad if grad.dtype == p._data.dtype else grad.astype(p._data.dtype)
 
 
 def _call_with_grad(closure):
@@ -244,10 +244,10 @@ def _load_value(name, value, param, position):
         return int(round(float(np.asarray(value))))
     if not isinstance(value, np.ndarray):
         return value
-    if value.shape != param.data.shape:
+    if value.shape != param._data.shape:
         raise ValueError(f"optimizer state '{name}' of parameter {position} has shape "
-                         f"{value.shape}, but the parameter has shape {param.data.shape}")
-    dtype = param.data.dtype if value.dtype.kind == "f" else value.dtype
+                         f"{value.shape}, but the parameter has shape {param._data.shape}")
+    dtype = param._data.dtype if value.dtype.kind == "f" else value.dtype
     return np.array(value, dtype=dtype, copy=True)
 
 

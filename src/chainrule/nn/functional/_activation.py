@@ -1,7 +1,7 @@
 """Activation functions, PyTorch's ``torch.nn.functional`` names and defaults.
 
 Each is an elementwise primitive (one NumPy forward, one analytic vjp) unless it is a one-liner
-of existing ops. The vjps dispatch through ``ops._util.call`` and read masks from ``.data``, so they also
+of existing ops. The vjps dispatch through ``ops._util.call`` and read masks from ``._data``, so they also
 work when the backward pass is recorded (``create_graph=True``).
 """
 import math
@@ -27,7 +27,7 @@ _GELU_TANH_C = 0.044715
 
 def _elementwise(x, forward, vjp, name, saved=None):
     x = as_tensor(x)
-    return record(forward(x.data), (x,), vjp, name, saved=saved)
+    return record(forward(x._data), (x,), vjp, name, saved=saved)
 
 
 def _scalar(x, value):
@@ -42,7 +42,7 @@ def relu(input, inplace=False):
 
 def _leaky_relu_vjp(ctx, g):
     slope = ctx.saved
-    x = ctx.inputs[0].data
+    x = ctx.inputs[0]._data
     return (g * np.where(x > 0, 1, slope).astype(x.dtype),)
 
 
@@ -54,7 +54,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def _elu_vjp(ctx, g):
     alpha, scale = ctx.saved
-    positive = ctx.inputs[0].data > 0
+    positive = ctx.inputs[0]._data > 0
     # For x <= 0 the derivative scale * alpha * exp(x) equals output + scale * alpha.
     return (g * call("where", positive, scale, ctx.output() + scale * alpha),)
 
@@ -128,7 +128,7 @@ def tanh(input):
 def _softplus_vjp(ctx, g):
     beta, threshold = ctx.saved
     x = ctx.input(0)
-    linear = ctx.inputs[0].data * beta > threshold
+    linear = ctx.inputs[0]._data * beta > threshold
     return (g * call("where", linear, 1, call("sigmoid", x * beta)),)
 
 
@@ -149,7 +149,7 @@ def softsign(input):
 
 def _hardtanh_vjp(ctx, g):
     lo, hi = ctx.saved
-    x = ctx.inputs[0].data
+    x = ctx.inputs[0]._data
     # Strict inequalities: at the corners the gradient is 0, as in PyTorch.
     return (g * ((x > lo) & (x < hi)).astype(x.dtype),)
 

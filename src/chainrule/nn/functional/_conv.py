@@ -230,9 +230,9 @@ def _conv_vjp(ctx, g):
 
 def _conv_core(x, w, b, geo):
     """Recorded convolution of 4-d tensors; ``b`` may be None."""
-    out = _conv_forward(x.data, w.data, geo)
+    out = _conv_forward(x._data, w._data, geo)
     if b is not None:
-        out += b.data.reshape(1, -1, 1, 1)
+        out += b._data.reshape(1, -1, 1, 1)
     inputs = (x, w) if b is None else (x, w, b)
     return record(out, inputs, _conv_vjp, "Convolution", saved=geo, save_output=False)
 
@@ -253,7 +253,7 @@ def conv_input_grad(g, w, x_shape, geo):
     """Gradient of a convolution with respect to its input (shape ``x_shape``)."""
     if is_array(g):
         return _input_grad(g, w, x_shape, geo)
-    return record(_input_grad(g.data, w.data, x_shape, geo), (g, w), _input_grad_vjp,
+    return record(_input_grad(g._data, w._data, x_shape, geo), (g, w), _input_grad_vjp,
                   "ConvInputGrad", saved=(geo, x_shape))
 
 
@@ -270,7 +270,7 @@ def conv_weight_grad(x, g, w_shape, geo):
     if is_array(x) and is_array(g):
         return _weight_grad(x, g, w_shape, geo)
     x, g = as_tensor(x), as_tensor(g)
-    return record(_weight_grad(x.data, g.data, w_shape, geo), (x, g), _weight_grad_vjp,
+    return record(_weight_grad(x._data, g._data, w_shape, geo), (x, g), _weight_grad_vjp,
                   "ConvWeightGrad", saved=(geo, w_shape))
 
 

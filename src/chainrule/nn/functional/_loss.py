@@ -59,7 +59,7 @@ def _constant(value, dtype, name, what):
     """An optional weight-like argument as an array of ``dtype`` (no gradient flows into it)."""
     if value is None:
         return None
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    array = np.asarray(value._data if isinstance(value, Tensor) else value)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{name}: {what} must be numeric, got {array.dtype}")
     return array.astype(dtype, copy=False)
@@ -92,7 +92,7 @@ def _huber_vjp(ctx, g):
 
 def _huber(diff, delta, scale, name):
     """Elementwise ``0.5 d^2`` inside |d| < delta, ``delta (|d| - delta / 2)`` outside, * scale."""
-    d = diff.data
+    d = diff._data
     ad = np.abs(d)
     out = np.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta)) * d.dtype.type(scale)
     return record(out.astype(d.dtype, copy=False), (diff,), _huber_vjp, name, saved=(delta, scale))
@@ -275,8 +275,8 @@ def _plain_cross_entropy_vjp(ctx, g):
 def _plain_cross_entropy(input, target):
     """The common case, (N, C) logits and in-range class indices, mean over the batch: ~half
     the work of the general path. Returns None when the case does not apply."""
-    x = input.data
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    x = input._data
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if x.ndim != 2 or x.dtype.kind != "f" or t.shape != x.shape[:1] or t.dtype.kind not in "iu":
         return None
     if not t.size or t.min() < 0 or t.max() >= x.shape[1]:
@@ -323,19 +323,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if w is not None and w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
-    logp = log_softmax_array(_to_rows(input.data))
+    logp = log_softmax_array(_to_rows(input._data))
     inputs = (input,)
     if target.dtype.kind == "f":
         if target.shape != shape:
             raise ValueError(f"{name}: probability target shape {target.shape} must equal the "
                              f"input shape {shape} (or give integer class indices)")
         target = target.to(dtype)
-        coef = _Coefficients(logp.shape[0], _prob_coefficients(_to_rows(target.data), w,
+        coef = _Coefficients(logp.shape[0], _prob_coefficients(_to_rows(target._data), w,
                                                                 label_smoothing, n_classes))
         divisor, target_shape = logp.shape[0], shape[:1] + shape[2:]
         inputs = (input, target)
     elif target.dtype.kind in "iu":
-        coef, divisor = _index_coefficients(name, shape, target.data, w, ignore_index,
+        coef, divisor = _index_coefficients(name, shape, target._data, w, ignore_index,
                                             label_smoothing, dtype)
         target_shape = target.shape
     else:
@@ -368,7 +368,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if input.ndim == 0 or input.dtype.kind != "f":
         raise ValueError(f"{name}: input must be floating log-probabilities (C,) or (N, C, ...), "
                          f"got shape {input.shape} dtype {input.dtype}")
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    target = np.asarray(target._data if isinstance(target, Tensor) else target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
     n_classes = _n_classes(input.shape)
@@ -377,7 +377,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
     coef, divisor = _index_coefficients(name, input.shape, target, w, ignore_index, 0.0,
                                         input.dtype)
-    out = _reduce_rows(-coef.row_dot(_to_rows(input.data)), reduction, divisor, target.shape)
+    out = _reduce_rows(-coef.row_dot(_to_rows(input._data)), reduction, divisor, target.shape)
     return record(np.asarray(out, dtype=input.dtype), (input,), _nll_vjp, "NllLoss",
                   saved=(coef, divisor, reduction), save_inputs=False)
 
@@ -417,7 +417,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """
     name = "binary_cross_entropy"
     input, target = _pair(name, input, target)
-    x, y = input.data, target.data
+    x, y = input._data, target._data
     if x.size and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"{name}: all elements of input should be between 0 and 1 "
                          f"(got min {x.min()}, max {x.max()})")
@@ -458,7 +458,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """
     name = "binary_cross_entropy_with_logits"
     input, target = _pair(name, input, target)
-    x, y = input.data, target.data
+    x, y = input._data, target._data
     w = _constant(weight, x.dtype, name, "weight")
     pw = _constant(pos_weight, x.dtype, name, "pos_weight")
     lw = 1 if pw is None else 1 + (pw - 1) * y
@@ -489,7 +489,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = target.data > 0
+        positive = target._data > 0
         # xlogy: 0 log 0 = 0, and no log of a non-positive number is ever evaluated.
         safe = call("where", positive, target, 1.0)
         loss = call("where", positive, target * safe.log(), 0.0) - target * input

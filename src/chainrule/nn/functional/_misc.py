@@ -74,7 +74,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     else:
         keep = default_generator().random(input.shape, dtype=np.float32) >= p
         mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    return record(input.data * mask, (input,), _scale_vjp, "Dropout", saved=mask,
+    return record(input._data * mask, (input,), _scale_vjp, "Dropout", saved=mask,
                   save_inputs=False)
 
 
@@ -95,7 +95,7 @@ def embedding(input, weight, padding_idx=None):
     gets none. Example: ``F.embedding(cr.tensor([[0, 2]]), w)`` has shape (1, 2, D).
     """
     weight = as_tensor(weight)
-    index = np.asarray(input.data if isinstance(input, Tensor) else input)
+    index = np.asarray(input._data if isinstance(input, Tensor) else input)
     if index.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {index.dtype}")
     if weight.ndim != 2:
@@ -106,7 +106,7 @@ def embedding(input, weight, padding_idx=None):
         raise IndexError(f"embedding: index {bad} is out of range for {num} embeddings")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
-    return record(weight.data[index], (weight,), _embedding_vjp, "Embedding",
+    return record(weight._data[index], (weight,), _embedding_vjp, "Embedding",
                   saved=(index, padding_idx), save_inputs=False)
 
 
@@ -115,7 +115,7 @@ def one_hot(tensor, num_classes=-1):
 
     Example: ``F.one_hot(cr.tensor([0, 2]), 3)`` is ``[[1, 0, 0], [0, 0, 1]]``.
     """
-    index = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    index = np.asarray(tensor._data if isinstance(tensor, Tensor) else tensor)
     if index.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor, got {index.dtype}")
     if index.size and index.min() < 0:

@@ -90,10 +90,10 @@ def _affine_record(x, xhat, rstd, weight, bias, spec, name):
     out = xhat
     inputs = [x]
     if weight is not None:
-        out = out * weight.data.reshape(spec.param_shape)
+        out = out * weight._data.reshape(spec.param_shape)
         inputs.append(weight)
     if bias is not None:
-        out = out + bias.data.reshape(spec.param_shape)
+        out = out + bias._data.reshape(spec.param_shape)
         inputs.append(bias)
     spec.stats = (xhat, rstd)
     return record(out.astype(x.dtype, copy=False), tuple(inputs), _norm_vjp, name, saved=spec,
@@ -122,14 +122,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise ValueError(f"layer_norm: {what} shape {p.shape} must equal normalized_shape "
                              f"{normalized_shape}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, rstd, _, _ = _normalize(x.data, axes, eps)
+    xhat, rstd, _, _ = _normalize(x._data, axes, eps)
     spec = _NormSpec(axes, eps, normalized_shape, weight is not None, bias is not None)
     return _affine_record(x, xhat, rstd, weight, bias, spec, "LayerNorm")
 
 
 def _update_running(buffer, value, momentum):
     """``buffer = (1 - momentum) * buffer + momentum * value``, in place, buffer dtype kept."""
-    data = buffer.data if isinstance(buffer, Tensor) else buffer
+    data = buffer._data if isinstance(buffer, Tensor) else buffer
     data *= data.dtype.type(1 - momentum)
     data += (momentum * value).astype(data.dtype)
     if isinstance(buffer, Tensor):
@@ -160,17 +160,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when not training")
-        mean = np.asarray(running_mean.data if isinstance(running_mean, Tensor) else running_mean)
-        var = np.asarray(running_var.data if isinstance(running_var, Tensor) else running_var)
+        mean = np.asarray(running_mean._data if isinstance(running_mean, Tensor) else running_mean)
+        var = np.asarray(running_var._data if isinstance(running_var, Tensor) else running_var)
         mean = mean.astype(x.dtype).reshape(param_shape)
         rstd = (1 / np.sqrt(var.astype(x.dtype) + x.dtype.type(eps))).reshape(param_shape)
         spec = _NormSpec(axes, eps, param_shape, weight is not None, bias is not None, (mean, rstd))
-        return _affine_record(x, (x.data - mean) * rstd, rstd, weight, bias, spec, "BatchNorm")
-    n = x.data.size // channels
+        return _affine_record(x, (x._data - mean) * rstd, rstd, weight, bias, spec, "BatchNorm")
+    n = x._data.size // channels
     if n <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input size {x.shape}")
-    xhat, rstd, mean, var = _normalize(x.data, axes, eps)
+    xhat, rstd, mean, var = _normalize(x._data, axes, eps)
     if running_mean is not None:
         _update_running(running_mean, mean.reshape(channels), momentum)
     if running_var is not None:

@@ -131,14 +131,14 @@ def _scatter_vjp(ctx, h):
 def _gather(x, arg, win):
     if is_array(x):
         return _gather_taps(x, arg, win)
-    return record(_gather_taps(x.data, arg, win), (x,), _gather_vjp, "MaxPool",
+    return record(_gather_taps(x._data, arg, win), (x,), _gather_vjp, "MaxPool",
                   saved=(arg, win, x.shape), save_inputs=False)
 
 
 def _scatter(g, arg, win, x_shape):
     if is_array(g):
         return _scatter_taps(g, arg, win, x_shape)
-    return record(_scatter_taps(g.data, arg, win, x_shape), (g,), _scatter_vjp,
+    return record(_scatter_taps(g._data, arg, win, x_shape), (g,), _scatter_vjp,
                   "MaxPoolInputGrad", saved=(arg, win, x_shape), save_inputs=False)
 
 
@@ -154,7 +154,7 @@ def _max_pool(x, k, s, p, d, return_indices, op):
     """Max pooling of a 4-d tensor with 2-d window arguments (see :func:`max_pool2d`)."""
     win = Window(*_pool_args(k, s, p, d, op))
     out_hw = _output_hw(x.shape, *win, op)
-    best, arg = _max_and_argmax(_taps(x.data, win, out_hw))
+    best, arg = _max_and_argmax(_taps(x._data, win, out_hw))
     out = record(best, (x,), _gather_vjp, "MaxPool", saved=(arg, win, x.shape), save_inputs=False)
     return (out, _int_tensor(_plane_indices(arg, win, x.shape[3]))) if return_indices else out
 

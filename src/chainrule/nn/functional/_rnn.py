@@ -69,7 +69,7 @@ def _lstm_vjp(ctx, grad):
 
 def lstm_cell_core(xg, hh, c):
     """One LSTM step from the projections: (B, 4H), (B, 4H), (B, H) -> packed (2, B, H) = [h, c]."""
-    i, f, g, o, c_new = _lstm_gates(xg.data, hh.data, c.data)
+    i, f, g, o, c_new = _lstm_gates(xg._data, hh._data, c._data)
     out = np.empty((2,) + c_new.shape, dtype=c_new.dtype)
     out[1] = c_new
     tc = np.tanh(c_new)
@@ -100,8 +100,8 @@ def _gru_vjp(ctx, grad):
 
 def gru_cell_core(xg, hh, h):
     """One GRU step from the projections: (B, 3H), (B, 3H), h (B, H) -> h' (B, H)."""
-    r, z, n, hn = _gru_gates(xg.data, hh.data)
-    out = n + z * (h.data - n)                   # (1 - z) * n + z * h
+    r, z, n, hn = _gru_gates(xg._data, hh._data)
+    out = n + z * (h._data - n)                   # (1 - z) * n + z * h
     return record(out, (xg, hh, h), _gru_vjp, "GRUCell", saved=(r, z, n, hn))
 
 
@@ -599,7 +599,7 @@ def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False
     """
     tensors = dict(zip(_SLOTS, (x, w_ih, w_hh, b_ih, b_hh, h0, c0)))
     tensors = {k: as_tensor(t) for k, t in tensors.items() if t is not None}
-    data = {k: t.data for k, t in tensors.items()}
+    data = {k: t._data for k, t in tensors.items()}
     run = _FusedRun(mode, data["x"], data["w_ih"], data["w_hh"], data.get("b_ih"),
                     data.get("b_hh"), reverse)
     run.slots = tuple(tensors)

@@ -40,12 +40,12 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
         """An Embedding holding a copy of ``embeddings`` (2-D), frozen unless ``freeze=False``."""
-        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        data = embeddings._data if isinstance(embeddings, Tensor) else embeddings
         if data.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got {data.shape}")
         return cls(data.shape[0], data.shape[1], padding_idx, _weight=Tensor(data.copy()),

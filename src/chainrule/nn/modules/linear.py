@@ -34,7 +34,7 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
-        shape = input.data.shape
+        shape = input._data.shape
         if not shape or shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}, out_features="
                              f"{self.out_features}): input of shape {tuple(shape)} does not "

@@ -1,6 +1,6 @@
 """Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``, as in ``torch.nn.utils``.
 
-Both replace ``p.grad.data`` with a new array instead of writing into it: a gradient array may be
+Both replace ``p.grad._data`` with a new array instead of writing into it: a gradient array may be
 shared with other tensors, which must not change.
 """
 import math
@@ -60,7 +60,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norm_type = float(norm_type)
     if not grads:
         return Tensor(np.zeros((), dtype=np.float32))
-    norms = np.stack([_vector_norm(g.data, norm_type) for g in grads])
+    norms = np.stack([_vector_norm(g._data, norm_type) for g in grads])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
@@ -70,7 +70,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not clip_coef >= 1.0:                  # also scales when NaN, as torch does
         with np.errstate(invalid="ignore"):   # inf * 0 -> NaN is torch's result too
             for g in grads:
-                g.data = g.data * clip_coef.astype(g.data.dtype)
+                g._data = g._data * clip_coef.astype(g._data.dtype)
     return Tensor(np.asarray(total))
 
 
@@ -83,4 +83,4 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        g.data = np.clip(g.data, -clip_value, clip_value)
+        g._data = np.clip(g._data, -clip_value, clip_value)
