@@ -123,6 +123,80 @@ def test_load_checkpoint_scheduler_mismatch(tmp_path):
         train.load_checkpoint(path, model, opt, StepLR(opt, 1))
 
 
+
+def _saved_run(tmp_path, scheduler_cls=ReduceLROnPlateau):
+    """A checkpoint of a short run, and fresh objects whose state differs from it."""
+    model = _model()
+    opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    sched = scheduler_cls(opt) if scheduler_cls is ReduceLROnPlateau else scheduler_cls(opt, 1)
+    train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 1, scheduler=sched,
+              progress=False)
+    path = tmp_path / "c.ckpt"
+    train.save_checkpoint(path, model, opt, sched, epoch=1)
+    fresh = _model()
+    fresh_opt = cr.optim.SGD(fresh.parameters(), lr=0.05, momentum=0.9)
+    return path, fresh, fresh_opt, scheduler_cls
+
+
+def _state_of(model, opt, sched):
+    return (_weights(model), {i: {k: np.copy(v) for k, v in s.items()} for i, s in
+                              opt.state.items()}, [dict(g) for g in opt.param_groups],
+            {k: v for k, v in sched.state_dict().items()}, cr.random.get_rng_state())
+
+
+def _assert_same_state(a, b):
+    for key in a[0]:
+        np.testing.assert_array_equal(a[0][key], b[0][key])
+    assert a[1].keys() == b[1].keys() and a[2] == b[2] and a[3] == b[3] and a[4] == b[4]
+
+
+@pytest.mark.parametrize("damage", ["optimizer group size", "scheduler of another type",
+                                    "scheduler value refused late", "bad rng state",
+                                    "model shape"])
+def test_load_checkpoint_is_all_or_nothing(tmp_path, damage):
+    """The model used to be written before the optimizer and scheduler were even looked at."""
+    path, model, opt, sched_cls = _saved_run(tmp_path)
+    ckpt = cr.load(path)
+    if damage == "optimizer group size":
+        ckpt["optimizer"]["param_groups"][0]["params"] = [0, 1, 2]
+    elif damage == "scheduler of another type":
+        ckpt["scheduler"] = StepLR(cr.optim.SGD(_model().parameters(), lr=1), 1).state_dict()
+    elif damage == "scheduler value refused late":
+        ckpt["scheduler"]["mode"] = "sideways"      # ReduceLROnPlateau raises after setting it
+    elif damage == "bad rng state":
+        ckpt["rng_state"] = {"bit_generator": "nonsense"}
+    else:
+        ckpt["model"]["2.bias"] = np.zeros(3, np.float32)     # a late key of the wrong shape
+    cr.save(ckpt, path)
+    sched = sched_cls(opt)
+    cr.manual_seed(123)
+    before = _state_of(model, opt, sched)
+    with pytest.raises((ValueError, RuntimeError, TypeError)):
+        train.load_checkpoint(path, model, opt, sched)
+    _assert_same_state(before, _state_of(model, opt, sched))
+    assert sched.mode == "min" and sched.optimizer is opt
+
+
+def test_load_checkpoint_refuses_incomplete_or_odd_structure(tmp_path):
+    path, model, opt, _ = _saved_run(tmp_path, StepLR)
+    ckpt = cr.load(path)
+    before = _weights(model)
+    for key, value, message in [("epoch", -1, "invalid epoch"), ("epoch", 1.5, "invalid epoch"),
+                                ("epoch", True, "invalid epoch"), ("history", [1], "history"),
+                                ("model", [1], "no model state"), ("version", 7, "version 7"),
+                                ("rng_state", None, "")]:
+        bad = dict(ckpt)
+        if key == "rng_state":
+            del bad[key]
+            message = "lacks.*rng_state"
+        else:
+            bad[key] = value
+        cr.save(bad, path)
+        with pytest.raises(ValueError, match=message):
+            train.load_checkpoint(path, model, opt, StepLR(opt, 1))
+        for k, v in _weights(model).items():
+            np.testing.assert_array_equal(v, before[k])
+
 # ---- interrupts ----
 class InterruptAt(train.Callback):
     def __init__(self, epoch, step):

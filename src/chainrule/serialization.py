@@ -1,4 +1,4 @@
-"""Checkpoint files: ``save(obj, path)`` and ``load(path)`` (exported as ``cr.save`` / ``cr.load``).
+"""Checkpoint files: ``save(obj, f)`` and ``load(f)`` (exported as ``cr.save`` / ``cr.load``).
 
 A checkpoint is a NumPy ``.npz`` (an uncompressed zip) that never needs pickle:
 
@@ -7,14 +7,27 @@ A checkpoint is a NumPy ``.npz`` (an uncompressed zip) that never needs pickle:
 * ``arr_0.npy``, ``arr_1.npy``, ...: the arrays, written with ``allow_pickle=False``;
 * ``chainrule.sha256``: a SHA-256 over the metadata bytes and every array's dtype, shape and bytes.
 
-Saving is atomic (temporary file in the same folder, fsync, rename, fsync the folder): a crash
-leaves either the old file or the new one, never half of one. Loading checks the checksum and
-refuses damaged, foreign and pickle files with an error naming the file.
+Saving to a path is atomic (a temporary file ``.NAME.PID.RANDOM.tmp`` in the same folder, fsync,
+rename, fsync the folder): a crash leaves either the old file or the new one, never half of one,
+and the next save to that path removes temporary files left by processes that died mid-save.
+
+Loading treats the file as untrusted. Every size the format declares (zip members, ``.npy``
+headers, storages) is checked against the bytes the file really holds before anything is
+allocated, compressed members are refused (chainrule never writes them), JSON nesting is
+bounded, and any damage, truncation or foreign content raises :class:`CheckpointError` naming
+the file. ``load`` also reads a state dict written by PyTorch's ``torch.save`` (its zip format)
+without PyTorch and without running pickled code: see :func:`load`.
 """
+import collections
 import hashlib
+import io
 import json
 import os
+import pickle
+import re
 import secrets
+import threading
+import time
 import zipfile
 
 import numpy as np
@@ -25,10 +38,12 @@ FORMAT = "chainrule"
 VERSION = 1
 _META = "chainrule.json"
 _CHECKSUM = "chainrule.sha256"
+_ARRAY_NAME = re.compile(r"arr_(0|[1-9][0-9]*)\.npy")
+MAX_JSON_DEPTH = 100          # nesting of lists/objects in chainrule.json (a state dict needs ~6)
 
 
 class CheckpointError(ValueError):
-    """``load`` refused a file: empty, truncated, corrupted, foreign or pickle."""
+    """``load`` refused a file: empty, truncated, corrupted, foreign, oversized or pickle."""
 
 
 class CheckpointNotFoundError(FileNotFoundError, ValueError):
@@ -36,36 +51,51 @@ class CheckpointNotFoundError(FileNotFoundError, ValueError):
 
 
 # ---- save ----
-def save(obj, path):
-    """Write ``obj`` to ``path`` atomically.
+def save(obj, f):
+    """Write ``obj`` to ``f``: a path (written atomically) or a binary file object.
 
     ``obj`` may nest dicts (str or int keys; int keys stay ints), lists and tuples of Tensors,
     NumPy arrays and scalars, and plain values (str, int, float, bool, None). Dtypes and shapes
-    are kept; Tensors come back as Tensors (with ``requires_grad``), arrays as arrays.
+    are kept; Tensors come back as Tensors (with ``requires_grad``), arrays as arrays. Objects
+    with a ``state_dict()`` (a whole Module, an optimizer) are refused: save their
+    ``state_dict()`` and load it into a freshly built object, because chainrule never stores
+    code.
 
     Example::
 
         cr.save({'model': model.state_dict(), 'optim': opt.state_dict(), 'epoch': 3}, 'ckpt.npz')
+        buffer = io.BytesIO(); cr.save(model.state_dict(), buffer)
     """
     arrays = []
     tree = _encode(obj, arrays, "obj")
     meta = json.dumps({"format": FORMAT, "version": VERSION, "root": tree}).encode("utf-8")
-    path = os.fspath(path)
+    if hasattr(f, "write"):
+        _write_zip(f, meta, arrays)
+        return
+    path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder {folder!r} does not exist (saving to {path!r})")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide, as open() does.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    base = os.path.basename(path)
+    _remove_stale_temps(folder, base)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(tmp)
     try:
-        with os.fdopen(fd, "wb") as f:
-            _write_zip(f, meta, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove_quietly(tmp)
-        raise
+        # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide, as open() does.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _write_zip(out, meta, arrays)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            _remove_quietly(tmp)
+            raise
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(tmp)
     _fsync_folder(folder)
 
 
@@ -90,7 +120,13 @@ def _encode(obj, arrays, where):
     if isinstance(obj, dict):
         return {"type": "dict", "items": [[_checked_key(k, where), _encode(v, arrays,
                                            f"{where}[{k!r}]")] for k, v in obj.items()]}
-    raise TypeError(f"save: cannot store {where} of type {type(obj).__name__}; only Tensors, "
+    kind = type(obj).__name__
+    if callable(getattr(obj, "state_dict", None)):
+        raise TypeError(f"save: {where} is a whole {kind}; chainrule saves values, never code or "
+                        f"objects. Save its weights with cr.save({kind.lower()}.state_dict(), f) "
+                        f"and restore them into a freshly built {kind} with "
+                        f".load_state_dict(cr.load(f))")
+    raise TypeError(f"save: cannot store {where} of type {kind}; only Tensors, "
                     "NumPy arrays, dicts, lists, tuples, str, int, float, bool and None")
 
 
@@ -124,6 +160,56 @@ def _hash_array(digest, i, array):
     digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
+# Temporary files of saves in progress in this process (never removed as stale).
+_ACTIVE = set()
+_ACTIVE_LOCK = threading.Lock()
+_LEGACY_TEMP_AGE = 3600.0     # seconds: temporaries of older versions carry no process id
+
+
+def _remove_stale_temps(folder, base):
+    """Remove ``.BASE.PID.RANDOM.tmp`` files of saves whose process is gone (killed mid-save).
+
+    A live process's temporary file is kept: it may be saving right now.
+    """
+    pattern = re.compile(r"\." + re.escape(base) + r"\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None:
+            continue
+        if match.group(1) is None:
+            stale = _age(entry) > _LEGACY_TEMP_AGE
+        else:
+            pid = int(match.group(1))
+            with _ACTIVE_LOCK:
+                mine = entry.path in _ACTIVE
+            stale = (not mine) if pid == os.getpid() else not _process_alive(pid)
+        if stale:
+            _remove_quietly(entry.path)
+
+
+def _age(entry):
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _process_alive(pid):
+    if os.name != "posix":
+        return True           # no safe probe: keep the file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True           # e.g. PermissionError: it exists, owned by someone else
+    return True
+
+
 def _remove_quietly(path):
     try:
         os.unlink(path)
@@ -146,101 +232,438 @@ def _fsync_folder(folder):
 
 
 # ---- load ----
-def load(path):
-    """Read a checkpoint written by :func:`save`; returns the same nested structure.
+def load(f, map_location=None, weights_only=None, mmap=None):
+    """Read a checkpoint written by :func:`save`, or a state dict written by ``torch.save``.
 
-    Raises :class:`CheckpointError` (a ``ValueError``) naming the file when it is empty, truncated, corrupted (checksum
-    mismatch), a pickle or PyTorch file, or not a chainrule checkpoint;
-    :class:`CheckpointNotFoundError` (a ``FileNotFoundError`` and ``ValueError``) when missing.
-    Never unpickles anything.
+    ``f`` is a path or a binary file object. The arguments of ``torch.load`` are accepted for
+    ported code: ``map_location`` may be None or the CPU (the one device chainrule has);
+    ``weights_only`` may be True, False or None and changes nothing, because chainrule only
+    ever loads values (tensors, arrays, numbers, strings, containers), never code; ``mmap``
+    is accepted and ignored (the file is read).
+
+    A PyTorch file (``torch.save(model.state_dict(), f)``, its zip format) is read without
+    PyTorch: its pickle is interpreted by an allow-list unpickler that accepts only tensor
+    records (``torch._utils._rebuild_tensor_v2`` and ``_rebuild_parameter``, the standard
+    storage types, ``collections.OrderedDict``); anything else is refused, never executed.
+    Its tensors come back as chainrule Tensors (bfloat16 as float32).
+
+    Raises :class:`CheckpointError` (a ``ValueError``) naming the file when it is empty,
+    truncated, corrupted (checksum mismatch), oversized for what it declares, a plain pickle
+    or an unsupported PyTorch file, or not a checkpoint; :class:`CheckpointNotFoundError`
+    (a ``FileNotFoundError`` and ``ValueError``) when missing.
 
     Example::
 
         ckpt = cr.load('ckpt.npz')
         model.load_state_dict(ckpt['model'])
+        model.load_state_dict(cr.load('resnet_weights.pt', map_location='cpu'))
     """
-    path = os.fspath(path)
+    _check_location(map_location)
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+    if hasattr(f, "read"):
+        name = repr(getattr(f, "name", "<file object>"))
+        return _load_stream(_seekable(f), name)
+    path = os.fspath(f)
     if not os.path.isfile(path):
         raise CheckpointNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
-    with open(path, "rb") as f:
-        _check_magic(path, f.read(8))
-        f.seek(0)
-        try:
-            meta_bytes, arrays = _read_zip(path, f)
-        except CheckpointError:
-            raise
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
-            raise CheckpointError(f"load: {path!r} is truncated or corrupted ({err})") from err
+    with open(path, "rb") as stream:
+        return _load_stream(stream, repr(path))
+
+
+def _check_location(map_location):
+    if map_location is None or callable(map_location) and not isinstance(map_location, type):
+        return        # a function maps storages to devices: every storage is on the CPU anyway
+    text = str(map_location)
+    if isinstance(map_location, dict):
+        text = ",".join(map(str, map_location.values())) or "cpu"
+    if all(part.strip().split(":")[0] == "cpu" for part in text.split(",")):
+        return
+    raise ValueError(f"load: map_location={map_location!r}: chainrule runs on the CPU only; "
+                     "use map_location='cpu' or leave it out")
+
+
+def _seekable(f):
     try:
-        return _decode(_parse_meta(path, meta_bytes)["root"], arrays, path)
+        if f.seekable():
+            return f
+    except (AttributeError, OSError):
+        pass
+    return io.BytesIO(f.read())
+
+
+def _load_stream(stream, name):
+    """Every failure while reading becomes a CheckpointError naming the file."""
+    try:
+        start = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - start
+        stream.seek(start)
+        head = stream.read(8)
+        stream.seek(start)
+        _check_magic(name, head)
+        if start:
+            stream = io.BytesIO(stream.read(size))
+        with zipfile.ZipFile(stream) as zf:
+            members = _checked_members(name, zf, size)
+            if _META in members:
+                return _load_chainrule(name, zf, members)
+            return _load_torch(name, zf, members)
     except CheckpointError:
         raise
-    except (ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(f"load: {path!r} has malformed {_META} ({err!r})") from err
+    except Exception as err:  # noqa: BLE001 - damaged files fail in many ways (zip, npy, JSON)
+        raise CheckpointError(f"load: {name} is truncated or corrupted "
+                              f"({type(err).__name__}: {err})") from err
 
 
-def _check_magic(path, head):
+def _check_magic(name, head):
     if not head:
-        raise CheckpointError(f"load: {path!r} is empty")
+        raise CheckpointError(f"load: {name} is empty")
     if head[0] == 0x80:
-        raise CheckpointError(f"load: {path!r} is a pickle file (e.g. from pickle.dump or an old "
-                         "torch.save); chainrule never unpickles files because that can run "
-                         "arbitrary code")
+        raise CheckpointError(f"load: {name} is a pickle file (e.g. from pickle.dump or a "
+                              "torch.save older than PyTorch 1.6); chainrule never unpickles such "
+                              "files because that can run arbitrary code. Re-save it with a "
+                              "recent torch.save (zip format), or as a chainrule checkpoint")
     if head.startswith(b"\x93NUMPY"):
-        raise CheckpointError(f"load: {path!r} is a single .npy array, not a chainrule checkpoint; "
-                         "use numpy.load")
+        raise CheckpointError(f"load: {name} is a single .npy array, not a chainrule checkpoint; "
+                              "use numpy.load")
     if not head.startswith(b"PK"):
-        raise CheckpointError(f"load: {path!r} is not a chainrule checkpoint (not a zip/npz file)")
+        raise CheckpointError(f"load: {name} is not a chainrule checkpoint (not a zip/npz file)")
 
 
-def _read_zip(path, f):
-    with zipfile.ZipFile(f) as zf:
-        names = zf.namelist()
-        if _META not in names:
-            if any(n.endswith("data.pkl") for n in names):
-                raise CheckpointError(f"load: {path!r} is a PyTorch checkpoint (torch.save), whose "
-                               "data is pickled; chainrule cannot read it")
-            raise CheckpointError(f"load: {path!r} is a zip/npz file but not a chainrule checkpoint "
-                           f"(no {_META} entry)")
-        meta = zf.read(_META)
-        digest = hashlib.sha256(meta)
-        arrays = []
-        for i in range(sum(n.startswith("arr_") for n in names)):
-            with zf.open(f"arr_{i}.npy") as member:
-                arrays.append(np.lib.format.read_array(member, allow_pickle=False))
-            _hash_array(digest, i, arrays[-1])
-        expected = zf.read(_CHECKSUM).decode("ascii", "replace")
-    if digest.hexdigest() != expected:
-        raise CheckpointError(f"load: {path!r} is corrupted: SHA-256 checksum mismatch")
-    return meta, arrays
+def _checked_members(name, zf, size):
+    """``{member name: ZipInfo}`` after checking every declared size against the file's size.
+
+    Only uncompressed (stored), unencrypted members are read: chainrule and torch.save both
+    write them that way, and it means no member can inflate beyond the bytes on disk.
+    """
+    members, total = {}, 0
+    for info in zf.infolist():
+        if info.filename in members:
+            raise CheckpointError(f"load: {name} holds the member {info.filename!r} twice")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(f"load: {name}: member {info.filename!r} is compressed "
+                                  f"(method {info.compress_type}); checkpoints are stored "
+                                  "uncompressed, so this file was not written by cr.save or "
+                                  "torch.save")
+        if info.flag_bits & 0x1:
+            raise CheckpointError(f"load: {name}: member {info.filename!r} is encrypted")
+        if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
+            raise CheckpointError(f"load: {name}: member {info.filename!r} declares "
+                                  f"{info.file_size} bytes, more than the file holds ({size})")
+        total += info.file_size
+        members[info.filename] = info
+    if total > size:
+        raise CheckpointError(f"load: {name}: its members declare {total} bytes in all, more "
+                              f"than the file holds ({size})")
+    return members
 
 
-def _parse_meta(path, meta_bytes):
-    meta = json.loads(meta_bytes.decode("utf-8"))
+# ---- chainrule's own format ----
+def _load_chainrule(name, zf, members):
+    arrays_named = {n for n in members if _ARRAY_NAME.fullmatch(n)}
+    count = len(arrays_named)
+    expected = {_META, _CHECKSUM} | {f"arr_{i}.npy" for i in range(count)}
+    if set(members) != expected:
+        odd = sorted(set(members) ^ expected)
+        raise CheckpointError(f"load: {name} is not a well-formed chainrule checkpoint "
+                              f"(unexpected or missing members {odd[:5]})")
+    meta = zf.read(_META)
+    digest = hashlib.sha256(meta)
+    arrays = []
+    for i in range(count):
+        arrays.append(_read_npy(name, zf.read(f"arr_{i}.npy"), f"arr_{i}.npy"))
+        _hash_array(digest, i, arrays[-1])
+    expected_digest = zf.read(_CHECKSUM).decode("ascii", "replace")
+    if digest.hexdigest() != expected_digest:
+        raise CheckpointError(f"load: {name} is corrupted: SHA-256 checksum mismatch")
+    root = _parse_meta(name, meta)["root"]
+    return _decode(root, arrays, name)
+
+
+def _read_npy(name, data, member):
+    """An array from ``.npy`` bytes, its header's shape checked against the bytes present."""
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise CheckpointError(f"load: {name}: {member} has .npy format version {version}")
+    if dtype.hasobject:
+        raise CheckpointError(f"load: {name}: {member} holds Python objects (pickle)")
+    count = 1
+    for dim in shape:
+        count *= dim          # Python ints: no overflow
+    offset = stream.tell()
+    if count * dtype.itemsize != len(data) - offset:
+        raise CheckpointError(f"load: {name}: {member} declares shape {shape} of {dtype} "
+                              f"({count * dtype.itemsize} bytes) but holds {len(data) - offset}")
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+
+
+def _json_depth(text):
+    """The deepest nesting of ``[``/``{`` in JSON ``text`` (strings skipped), without recursion."""
+    skeleton = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
+    codes = np.frombuffer(skeleton.encode("utf-8"), np.uint8)
+    step = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+            - np.isin(codes, (ord("]"), ord("}"))))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _parse_meta(name, meta_bytes):
+    text = meta_bytes.decode("utf-8")
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise CheckpointError(f"load: {name}: {_META} is nested deeper than {MAX_JSON_DEPTH}")
+    meta = json.loads(text)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "root" not in meta:
-        raise CheckpointError(f"load: {path!r} is not a chainrule checkpoint (bad {_META})")
+        raise CheckpointError(f"load: {name} is not a chainrule checkpoint (bad {_META})")
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"load: {path!r} has format version {meta.get('version')}; this "
-                         f"chainrule reads version {VERSION}")
+        raise CheckpointError(f"load: {name} has format version {meta.get('version')}; this "
+                              f"chainrule reads version {VERSION}")
     return meta
 
 
-def _decode(node, arrays, path):
+def _decode(node, arrays, name):
     if isinstance(node, list):
-        return [_decode(v, arrays, path) for v in node]
+        return [_decode(v, arrays, name) for v in node]
     if not isinstance(node, dict):
         return node
     kind = node.get("type")
     if kind == "tuple":
-        return tuple(_decode(v, arrays, path) for v in node["items"])
+        return tuple(_decode(v, arrays, name) for v in _field(node, "items", list, name))
     if kind == "dict":
-        return {key: _decode(v, arrays, path) for key, v in node["items"]}
+        items = _field(node, "items", list, name)
+        out = {}
+        for item in items:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
+                    and not isinstance(item[0], bool)):
+                raise CheckpointError(f"load: {name} has a malformed dict entry in {_META}")
+            out[item[0]] = _decode(item[1], arrays, name)
+        return out
     if kind in ("tensor", "array"):
-        index = node["index"]
-        if not 0 <= index < len(arrays):
-            raise CheckpointError(f"load: {path!r} refers to array {index}, but holds {len(arrays)}")
-        array = arrays[index]
+        index = _field(node, "index", int, name)
+        if isinstance(index, bool) or not 0 <= index < len(arrays):
+            raise CheckpointError(f"load: {name} refers to array {index}, but holds "
+                                  f"{len(arrays)}")
         if kind == "tensor":
-            return Tensor(array, requires_grad=node["requires_grad"])
-        return array[()] if node["scalar"] else array
-    raise CheckpointError(f"load: {path!r} has an unknown node type {kind!r} in {_META}")
+            return Tensor(arrays[index], requires_grad=_field(node, "requires_grad", bool, name))
+        return arrays[index][()] if _field(node, "scalar", bool, name) else arrays[index]
+    raise CheckpointError(f"load: {name} has an unknown node type {kind!r} in {_META}")
+
+
+def _field(node, key, kind, name):
+    value = node.get(key)
+    if not isinstance(value, kind):
+        raise CheckpointError(f"load: {name} has a malformed {node.get('type')!r} node in "
+                              f"{_META} ({key!r} is not a {kind.__name__})")
+    return value
+
+
+# ---- PyTorch's zip format, without PyTorch and without running pickled code ----
+_TORCH_DTYPES = {
+    "FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2", "BFloat16Storage": "bf16",
+    "LongStorage": "i8", "IntStorage": "i4", "ShortStorage": "i2", "CharStorage": "i1",
+    "ByteStorage": "u1", "BoolStorage": "?", "ComplexFloatStorage": "c8",
+    "ComplexDoubleStorage": "c16",
+}
+
+
+class _StorageType:
+    """What ``find_class`` gives for ``torch.FloatStorage`` etc.: a dtype, nothing callable."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+
+class _Storage:
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __setstate__(self, state):
+        raise CheckpointError("a pickle instruction tried to change a storage")
+
+
+class _Rebuilt:
+    """A tensor record of the pickle; turned into a Tensor once the whole pickle is read."""
+    __slots__ = ("array", "requires_grad", "parameter")
+
+    def __init__(self, array, requires_grad, parameter=False):
+        self.array, self.requires_grad, self.parameter = array, requires_grad, parameter
+
+    def __setstate__(self, state):
+        raise CheckpointError("a pickle instruction tried to change a tensor")
+
+
+class _TorchReader:
+    """Reads one torch.save zip: storages on demand, every size checked, a budget on copies."""
+
+    def __init__(self, name, zf, members, prefix):
+        self.name, self.zf, self.members, self.prefix = name, zf, members, prefix
+        self.storages = {}
+        storage_bytes = sum(info.file_size for n, info in members.items()
+                            if n.startswith(prefix + "data/"))
+        # Views may repeat storage bytes (e.g. two slices of one tensor), but not without end.
+        self.budget = 2 * storage_bytes + (1 << 20)
+        byteorder = prefix + "byteorder"
+        order = zf.read(byteorder).strip() if byteorder in members else b"little"
+        if order not in (b"little", b"big"):
+            raise CheckpointError(f"load: {name} declares byte order {order!r}")
+        self.order = "<" if order == b"little" else ">"
+
+    def storage(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise CheckpointError(f"load: {self.name}: unsupported PyTorch record {pid!r:.80}")
+        _, kind, key, location, numel = pid
+        if not isinstance(kind, _StorageType) or not isinstance(key, str) \
+                or not key.isdigit() or not isinstance(location, str) \
+                or isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
+            raise CheckpointError(f"load: {self.name}: malformed storage record {pid!r:.80}")
+        if key not in self.storages:
+            self.storages[key] = _Storage(self._read_storage(kind.kind, key, numel))
+        storage = self.storages[key]
+        if storage.array.size != numel:
+            raise CheckpointError(f"load: {self.name}: storage {key} is used with two sizes")
+        return storage
+
+    def _read_storage(self, kind, key, numel):
+        member = f"{self.prefix}data/{key}"
+        info = self.members.get(member)
+        itemsize = 2 if kind == "bf16" else np.dtype(kind).itemsize
+        if info is None or info.file_size != numel * itemsize:
+            held = "none" if info is None else f"{info.file_size} bytes"
+            raise CheckpointError(f"load: {self.name}: storage {key} declares {numel} elements "
+                                  f"({numel * itemsize} bytes) but the file holds {held}")
+        raw = self.zf.read(member)
+        if kind == "bf16":       # NumPy has no bfloat16: its bits are a float32's upper half
+            bits = np.frombuffer(raw, self.order + "u2").astype(np.uint32) << 16
+            return bits.view(np.float32)
+        dtype = np.dtype(kind).newbyteorder(self.order) if np.dtype(kind).itemsize > 1 \
+            else np.dtype(kind)
+        return np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="))
+
+    def rebuild_tensor(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
+        if not isinstance(storage, _Storage):
+            raise CheckpointError(f"load: {self.name}: a tensor record without a storage")
+        if not (_is_index(offset) and _is_shape(size) and _is_shape(stride)
+                and len(size) == len(stride) and isinstance(requires_grad, bool)
+                and isinstance(hooks, dict) and not hooks
+                and (metadata is None or isinstance(metadata, dict))):
+            raise CheckpointError(f"load: {self.name}: malformed tensor record "
+                                  f"(offset {offset!r:.40}, size {size!r:.60})")
+        array = storage.array
+        count = int(np.prod(size, dtype=object)) if size else 1
+        if count:
+            last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+            if last >= array.size:
+                raise CheckpointError(f"load: {self.name}: a tensor of size {tuple(size)} "
+                                      f"reaches past its storage of {array.size} elements")
+        self.budget -= count * array.itemsize
+        if self.budget < 0:
+            raise CheckpointError(f"load: {self.name}: its tensors add up to far more bytes "
+                                  "than its storages hold")
+        if not count:
+            return _Rebuilt(np.zeros(tuple(size), array.dtype), requires_grad)
+        strides = tuple(s * array.itemsize for s in stride)
+        view = np.lib.stride_tricks.as_strided(array[offset:], shape=tuple(size),
+                                               strides=strides, writeable=False)
+        return _Rebuilt(view.copy(), requires_grad)
+
+    def rebuild_parameter(self, data, requires_grad, hooks, *state):
+        if not isinstance(data, _Rebuilt) or not isinstance(requires_grad, bool) \
+                or not isinstance(hooks, dict) or hooks or len(state) > 1:
+            raise CheckpointError(f"load: {self.name}: malformed parameter record")
+        return _Rebuilt(data.array, requires_grad, parameter=True)
+
+
+def _is_index(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_shape(value):
+    return isinstance(value, tuple) and all(_is_index(v) for v in value)
+
+
+class _AllowListUnpickler(pickle.Unpickler):
+    """Resolves only the globals a tensor state dict needs; anything else is refused."""
+
+    def __init__(self, stream, reader):
+        super().__init__(stream)
+        self.reader = reader
+
+    def find_class(self, module, name):
+        if module == "collections" and name == "OrderedDict":
+            return collections.OrderedDict
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return self.reader.rebuild_tensor
+        if module == "torch._utils" and name in ("_rebuild_parameter",
+                                                 "_rebuild_parameter_with_state"):
+            return self.reader.rebuild_parameter
+        if module == "torch" and name in _TORCH_DTYPES:
+            return _StorageType(_TORCH_DTYPES[name])
+        raise CheckpointError(f"load: {self.reader.name}: the pickle asks for {module}.{name}, "
+                              "which is not a tensor record; chainrule loads only tensors and "
+                              "plain values, never pickled code or objects")
+
+    def persistent_load(self, pid):
+        return self.reader.storage(pid)
+
+
+def _load_torch(name, zf, members):
+    pickles = [n for n in members if n.endswith("/data.pkl") and n.count("/") == 1]
+    if len(pickles) != 1:
+        raise CheckpointError(f"load: {name} is a zip/npz file but not a chainrule checkpoint "
+                              f"(no {_META} entry) nor a PyTorch file")
+    prefix = pickles[0][:-len("data.pkl")]
+    reader = _TorchReader(name, zf, members, prefix)
+    obj = _AllowListUnpickler(io.BytesIO(zf.read(pickles[0])), reader).load()
+    return _Plain(name).convert(obj, 0)
+
+
+class _Plain:
+    """The unpickled object with tensor records as Tensors; only plain containers allowed.
+
+    An object met twice (tied weights, a shared list) is converted once and shared again, so a
+    pickle of repeated references cannot make the work grow exponentially; a container inside
+    itself is refused.
+    """
+
+    def __init__(self, name):
+        self.name, self.done, self.open = name, {}, set()
+
+    def convert(self, obj, depth):
+        if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+            return obj
+        if id(obj) in self.done:
+            return self.done[id(obj)][1]
+        if depth > MAX_JSON_DEPTH:
+            raise CheckpointError(f"load: {self.name}: the pickle is nested deeper than "
+                                  f"{MAX_JSON_DEPTH}")
+        if id(obj) in self.open:
+            raise CheckpointError(f"load: {self.name}: the pickle holds a container inside "
+                                  "itself")
+        self.open.add(id(obj))
+        result = self._convert(obj, depth)
+        self.open.discard(id(obj))
+        self.done[id(obj)] = (obj, result)     # obj kept alive: its id stays unique
+        return result
+
+    def _convert(self, obj, depth):
+        if isinstance(obj, _Rebuilt):
+            if obj.parameter:
+                from .nn.parameter import Parameter
+                return Parameter(obj.array, requires_grad=obj.requires_grad)
+            return Tensor(obj.array, requires_grad=obj.requires_grad)
+        if isinstance(obj, dict):
+            items = [(self.convert(k, depth + 1), self.convert(v, depth + 1))
+                     for k, v in obj.items()]
+            return collections.OrderedDict(items) if isinstance(obj, collections.OrderedDict) \
+                else dict(items)
+        if isinstance(obj, (list, tuple)):
+            values = [self.convert(v, depth + 1) for v in obj]
+            return tuple(values) if isinstance(obj, tuple) else values
+        raise CheckpointError(f"load: {self.name}: the pickle holds a {type(obj).__name__}, "
+                              "which is not a tensor or a plain value")

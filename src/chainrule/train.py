@@ -652,6 +652,10 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None, re
     ``fit(..., start_epoch=state['epoch'], history=state['history'])``. ``optimizer=None``
     loads the weights only; ``restore_rng=False`` leaves the global random state alone.
 
+    All or nothing: the file's structure is checked first, then everything is loaded; if any
+    part is refused (a wrong shape, a missing scheduler state...), every object loaded so far
+    is put back as it was before the call, and the error is raised.
+
     Returns:
         dict: ``{'epoch': int, 'history': History or None, 'extra': ...}``.
 
@@ -660,22 +664,85 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None, re
         state = cr.train.load_checkpoint('run.ckpt', model, opt, sched)
     """
     ckpt = load(path)
+    _check_checkpoint(path, ckpt, optimizer, scheduler)
+    history = ckpt["history"]
+    history = History.from_dict(history) if isinstance(history, dict) else history
+    generator = _loader_generator(loader)
+    undo = _snapshot(model, optimizer, scheduler, generator)
+    try:
+        model.load_state_dict(ckpt["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        _load_scheduler(path, scheduler, ckpt["scheduler"])
+        if generator is not None and ckpt["loader_rng_state"] is not None:
+            generator.bit_generator.state = ckpt["loader_rng_state"]
+        if restore_rng:
+            set_rng_state(ckpt["rng_state"])
+    except BaseException:
+        undo()
+        raise
+    return {"epoch": ckpt["epoch"], "extra": ckpt["extra"], "history": history}
+
+
+_CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "history", "rng_state",
+                    "loader_rng_state", "extra")
+
+
+def _check_checkpoint(path, ckpt, optimizer, scheduler):
+    """Refuse a file that is not a complete training checkpoint, before anything is loaded."""
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        keys = sorted(map(str, ckpt)) if isinstance(ckpt, dict) else type(ckpt).__name__
         raise ValueError(f"load_checkpoint: {path!r} is not a training checkpoint written by "
                          f"save_checkpoint (found {keys}); read it with cr.load")
-    model.load_state_dict(ckpt["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(ckpt["optimizer"])
-    _load_scheduler(path, scheduler, ckpt["scheduler"])
-    generator = _loader_generator(loader)
-    if generator is not None and ckpt["loader_rng_state"] is not None:
-        generator.bit_generator.state = ckpt["loader_rng_state"]
-    if restore_rng:
-        set_rng_state(ckpt["rng_state"])
+    if ckpt.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"load_checkpoint: {path!r} has training-checkpoint version "
+                         f"{ckpt.get('version')!r}; this chainrule reads {CHECKPOINT_VERSION}")
+    missing = [k for k in _CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise ValueError(f"load_checkpoint: {path!r} lacks {missing}")
+    epoch = ckpt["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"load_checkpoint: {path!r} has an invalid epoch {epoch!r}")
+    if not isinstance(ckpt["model"], dict):
+        raise ValueError(f"load_checkpoint: {path!r} holds no model state dict")
+    if optimizer is not None and not isinstance(ckpt["optimizer"], dict):
+        raise ValueError(f"load_checkpoint: {path!r} holds no optimizer state dict")
+    if scheduler is not None and ckpt["scheduler"] is None:
+        raise ValueError(f"load_checkpoint: a scheduler was given but {path!r} holds no "
+                         "scheduler state")
+    if ckpt["scheduler"] is not None and not isinstance(ckpt["scheduler"], dict):
+        raise ValueError(f"load_checkpoint: {path!r} has a scheduler state that is not a dict")
+    if scheduler is not None:
+        # A scheduler's load_state_dict sets attributes by name: only its own names may come in.
+        expected, found = set(scheduler.state_dict()), set(ckpt["scheduler"])
+        if expected != found:
+            raise ValueError(f"load_checkpoint: the scheduler state in {path!r} does not fit "
+                             f"{type(scheduler).__name__} (unexpected {sorted(found - expected)}, "
+                             f"missing {sorted(expected - found)})")
     history = ckpt["history"]
-    return {"epoch": ckpt["epoch"], "extra": ckpt["extra"],
-            "history": History.from_dict(history) if isinstance(history, dict) else history}
+    if history is not None and not isinstance(history, dict):
+        raise ValueError(f"load_checkpoint: {path!r} has a history that is not a dict")
+
+
+def _snapshot(model, optimizer, scheduler, generator):
+    """A function that puts the objects back as they are now (copies of every array)."""
+    import copy
+    weights = {k: v._data.copy() for k, v in model.state_dict().items()}
+    opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+    sched_state = copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None
+    gen_state = generator.bit_generator.state if generator is not None else None
+    rng_state = get_rng_state()
+
+    def undo():
+        model.load_state_dict(weights)
+        if optimizer is not None:
+            optimizer.load_state_dict(opt_state)
+        if scheduler is not None:
+            scheduler.load_state_dict(sched_state)
+        if generator is not None:
+            generator.bit_generator.state = gen_state
+        set_rng_state(rng_state)
+    return undo
 
 
 def _load_scheduler(path, scheduler, state):
@@ -684,7 +751,4 @@ def _load_scheduler(path, scheduler, state):
             warnings.warn(f"load_checkpoint: {path!r} holds a scheduler state but no scheduler "
                           "was given; it is not restored", stacklevel=3)
         return
-    if state is None:
-        raise ValueError(f"load_checkpoint: a scheduler was given but {path!r} holds no "
-                         "scheduler state")
     scheduler.load_state_dict(state)

@@ -33,7 +33,7 @@ def test_json_config_for_check(chainrule, workdir):
 @pytest.mark.parametrize("content, message", [
     ('learning_rate = 0.1\n', "unknown key 'learning_rate' (did you mean 'lr'?)"),
     ('optimiser = "sgd"\n', "unknown key 'optimiser' (did you mean 'optimizer'?)"),
-    ('epochs = "many"\n', "key 'epochs': 'many' is not a valid integer"),
+    ('epochs = "many"\n', "key 'epochs' must be an integer, got 'many'"),
     ('model = "transformer"\n', "key 'model': 'transformer' is not one of"),
     ('residual = "yes"\n', "key 'residual' must be true or false"),
     ('[model]\ndepth = 3\n', "key 'model' must be a single value, got a table"),
@@ -98,3 +98,58 @@ def test_tensorboard_without_tensorboardx_is_refused(chainrule, workdir, monkeyp
     assert result.exit_code == 2
     assert "pip install chainrule[tensorboard]" in one_line_error(result)
     assert not (workdir / "runs").exists()
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"epochs": 1.7}, "key 'epochs' must be an integer, got 1.7"),
+    ({"epochs": 2.0}, "key 'epochs' must be an integer, got 2.0"),
+    ({"depth": True}, "key 'depth' must be an integer, got True"),
+    ({"seed": 0.5}, "key 'seed' must be an integer, got 0.5"),
+    ({"seed": -3}, "key 'seed': -3 is not in the range x>=0"),
+    ({"width": "16"}, "key 'width' must be an integer, got '16'"),
+    ({"lr": True}, "key 'lr' must be a number, got True"),
+    ({"lr": "0.1"}, "key 'lr' must be a number, got '0.1'"),
+    ({"lr": float("nan")}, "key 'lr': nan is not a finite number"),
+    ({"clip_norm": float("inf")}, "key 'clip_norm': inf is not a finite number"),
+    ({"weight_decay": float("-inf")}, "key 'weight_decay'"),
+    ({"dropout": float("nan")}, "key 'dropout': nan is not a finite number"),
+    ({"model": 3}, "key 'model' must be a string, got 3"),
+    ({"plots": 1}, "key 'plots' must be true or false, got 1"),
+])
+def test_config_values_are_not_coerced(chainrule, workdir, values, message):
+    """1.7 epochs used to run 1 epoch, depth true gave depth 1, seed 0.5 gave seed 0."""
+    (workdir / "c.json").write_text(json.dumps(values))     # NaN/Infinity as Python writes them
+    result = chainrule("train", "--config", "c.json")
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert line.startswith("Error: config file c.json") and message in line
+    assert not (workdir / "runs").exists()
+
+
+def test_toml_nan_and_float_epochs_are_refused(chainrule, workdir):
+    for content, message in [("lr = nan\n", "not a finite number"),
+                             ("epochs = 3.0\n", "must be an integer")]:
+        (workdir / "c.toml").write_text(content)
+        result = chainrule("train", "--config", "c.toml")
+        assert result.exit_code == 2 and message in one_line_error(result)
+    assert not (workdir / "runs").exists()
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--lr", "nan"], "--lr"), (["--lr", "inf"], "--lr"), (["--clip-norm", "inf"], "--clip-norm"),
+    (["--momentum", "nan", "--optimizer", "sgd"], "--momentum"),
+    (["--weight-decay", "nan"], "--weight-decay"), (["--dropout", "nan"], "--dropout"),
+    (["--recurrent-gain", "inf", "--model", "rnn"], "--recurrent-gain"),
+])
+def test_non_finite_options_are_refused(chainrule, workdir, args, flag):
+    result = chainrule("train", *args)
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert f"Invalid value for '{flag}'" in line and "is not a finite number" in line
+    assert not (workdir / "runs").exists()
+
+
+def test_lr_finder_refuses_non_finite_bounds(chainrule, workdir):
+    for args in (["--start-lr", "nan"], ["--end-lr", "inf"]):
+        result = chainrule("lr-find", *args)
+        assert result.exit_code == 2 and "is not a finite number" in result.output

@@ -280,3 +280,76 @@ def test_plain_cross_entropy_fast_path_matches_the_general_path_and_has_second_d
     np.testing.assert_allclose(fast.item(), general.item(), rtol=1e-12)
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
     assert cr.autograd.gradgradcheck(lambda z: cr.nn.functional.cross_entropy(z, t), (a,))
+
+
+# ---- 'mean' over nothing: empty batches, every target ignored, all target weights 0 ----
+
+def _loss_and_grad(lib, fn, x, t, kwargs):
+    """Loss value and input gradient of ``fn`` in chainrule (lib=cr) or PyTorch (lib=torch)."""
+    xt = lib.tensor(x, requires_grad=True)
+    kw = {k: lib.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    loss = fn(xt, lib.tensor(t), **kw)
+    loss.sum().backward()
+    return np.asarray(loss.detach().numpy()), np.asarray(xt.grad.numpy())
+
+
+EMPTY_CASES = [
+    ("empty batch", np.zeros((0, 3)), np.zeros(0, np.int64), {}),
+    ("all ignored", RNG.standard_normal((2, 3)), np.array([-100, -100]), {}),
+    ("all ignored (N, C, d)", RNG.standard_normal((2, 3, 4)), np.full((2, 4), 5), {"ignore_index": 5}),
+    ("zero weights", RNG.standard_normal((2, 3)), np.array([0, 0]),
+     {"weight": np.array([0.0, 1.0, 1.0])}),
+    ("zero weight + ignored", RNG.standard_normal((2, 3)), np.array([0, -100]),
+     {"weight": np.array([0.0, 1.0, 1.0])}),
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("case", EMPTY_CASES, ids=lambda c: c[0])
+def test_mean_over_nothing_matches_torch(case, name, reduction):
+    """Was a ZeroDivisionError in backward; PyTorch gives NaN (mean) and zero gradients for
+    ignored rows, NaN for rows whose weight is 0."""
+    _, x, t, kwargs = case
+    kwargs = dict(kwargs, reduction=reduction)
+    ours = _loss_and_grad(cr, getattr(F, name), x, t, kwargs)
+    theirs = _loss_and_grad(torch, getattr(TF, name), x, t, kwargs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("kwargs", [dict(label_smoothing=0.2), dict(label_smoothing=0.2,
+                                    weight=np.array([0.0, 1.0, 1.0]))])
+def test_cross_entropy_smoothing_over_nothing_matches_torch(kwargs):
+    x, t = RNG.standard_normal((2, 3)), np.array([-100, -100]) if "weight" not in kwargs else \
+        np.array([0, 0])
+    for a, b in zip(_loss_and_grad(cr, F.cross_entropy, x, t, kwargs),
+                    _loss_and_grad(torch, TF.cross_entropy, x, t, kwargs)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, equal_nan=True)
+
+
+def test_cross_entropy_probability_targets_on_empty_batch():
+    ours = _loss_and_grad(cr, F.cross_entropy, np.zeros((0, 3)), np.zeros((0, 3)), {})
+    theirs = _loss_and_grad(torch, TF.cross_entropy, np.zeros((0, 3)), np.zeros((0, 3)), {})
+    assert np.isnan(ours[0]) and np.isnan(theirs[0]) and ours[1].shape == theirs[1].shape == (0, 3)
+
+
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss])
+def test_all_ignored_second_derivative_is_zero(fn):
+    x = cr.randn(2, 3, requires_grad=True)
+    (g,) = cr.autograd.grad(fn(x, cr.tensor([-100, -100])), x, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), 0)
+
+
+@pytest.mark.parametrize("p, y, what", [
+    ([float("nan")], [0.5], "input"), ([1.5], [0.5], "input"), ([-0.1], [0.5], "input"),
+    ([0.5], [1.5], "target"), ([0.5], [-0.1], "target"), ([0.5], [float("nan")], "target"),
+])
+def test_bce_refuses_values_outside_unit_interval_like_torch(p, y, what):
+    with pytest.raises(RuntimeError, match=f"elements of {what} should be between 0 and 1"):
+        TF.binary_cross_entropy(torch.tensor(p), torch.tensor(y))
+    with pytest.raises(ValueError, match=f"binary_cross_entropy: all elements of {what} should "
+                                         "be between 0 and 1"):
+        F.binary_cross_entropy(cr.tensor(p), cr.tensor(y))
+    with pytest.raises(ValueError, match=what):
+        nn.BCELoss()(cr.tensor(p), cr.tensor(y))

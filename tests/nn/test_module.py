@@ -224,6 +224,42 @@ def test_load_state_dict_non_strict():
         net.load_state_dict({"fc1.weight": np.ones((1, 4))}, strict=False)
 
 
+
+@pytest.mark.parametrize("bad_value, message", [
+    (np.array(["a"] * 2), "fc2.bias is not numeric"),
+    (None, "fc2.bias is not numeric"),
+    ({"nested": 1}, "fc2.bias is not numeric"),
+    (np.ones(2, np.complex64), "fc2.bias is complex"),
+    (np.ones(3, np.float32), "size mismatch for fc2.bias"),
+])
+@pytest.mark.parametrize("strict", [True, False])
+def test_load_state_dict_bad_last_value_writes_nothing(bad_value, message, strict):
+    """A bad value in a late key used to leave the earlier keys already overwritten."""
+    net = Net()
+    before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    versions = [p._version for p in net.parameters()]
+    new = {k: v.numpy() + 1 for k, v in Net().state_dict().items()}
+    new["fc2.bias"] = bad_value
+    with pytest.raises(RuntimeError, match=message):
+        net.load_state_dict(new, strict=strict)
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    assert [p._version for p in net.parameters()] == versions
+
+
+def test_load_state_dict_casts_ints_and_bools_and_shares_nothing():
+    net = Net()
+    sd = {k: np.ones(v.shape, np.int64) for k, v in net.state_dict().items()}
+    sd["fc1.bias"] = np.ones(8, bool)
+    net.load_state_dict(sd)
+    assert net.fc1.bias.dtype == cr.float32 and np.all(net.fc1.bias.numpy() == 1)
+    same = {k: v.numpy() for k, v in net.state_dict().items()}
+    same_arrays = {k: v.copy() for k, v in same.items()}
+    sd32 = {k: v.astype(np.float32) for k, v in same.items()}
+    net.load_state_dict(sd32)
+    sd32["fc1.weight"][...] = 5         # the module holds a copy, not the caller's array
+    np.testing.assert_array_equal(net.fc1.weight.numpy(), same_arrays["fc1.weight"])
+
 # ---- hooks ----
 
 def test_forward_hooks_and_removal():

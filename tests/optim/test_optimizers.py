@@ -278,6 +278,59 @@ def test_load_state_dict_rejects_mismatches():
         opt.load_state_dict({"state": {}})
 
 
+
+def _stepped_adam():
+    a = cr.tensor(np.ones(2, np.float32), requires_grad=True)
+    b = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.01)
+    a.grad, b.grad = cr.tensor(np.ones(2, np.float32)), cr.tensor(np.ones(3, np.float32))
+    opt.step()
+    return opt
+
+
+def _corrupt(saved, where):
+    import copy
+    bad = copy.deepcopy(saved)
+    if where == "last state shape":
+        bad["state"][1]["exp_avg"] = np.zeros(7, np.float32)
+    elif where == "last state dtype":
+        bad["state"][1]["exp_avg_sq"] = np.array(["x"] * 3)
+    elif where == "step nan":
+        bad["state"][1]["step"] = float("nan")
+    elif where == "lr not a number":
+        bad["param_groups"][0]["lr"] = "fast"
+    elif where == "flag not a bool":
+        bad["param_groups"][0]["amsgrad"] = 3.5
+    elif where == "group not a dict":
+        bad["param_groups"][0] = [0, 1]
+    elif where == "state key not an index":
+        bad["state"]["one"] = bad["state"].pop(1)
+    elif where == "state entry not a dict":
+        bad["state"][1] = 5
+    return bad
+
+
+@pytest.mark.parametrize("where", ["last state shape", "last state dtype", "step nan",
+                                   "lr not a number", "flag not a bool", "group not a dict",
+                                   "state key not an index", "state entry not a dict"])
+def test_load_state_dict_is_all_or_nothing(where):
+    """A bad late entry used to leave the state replaced and the groups half merged."""
+    source = _stepped_adam()
+    source.param_groups[0]["lr"] = 0.5
+    saved = source.state_dict()
+    opt = _stepped_adam()
+    before_state = {i: {k: np.copy(v) for k, v in s.items()} for i, s in opt.state.items()}
+    before_groups = [dict(g) for g in opt.param_groups]
+    with pytest.raises(ValueError):
+        opt.load_state_dict(_corrupt(saved, where))
+    assert opt.param_groups == before_groups
+    assert opt.state.keys() == before_state.keys()
+    for i, s in before_state.items():
+        for k, v in s.items():
+            np.testing.assert_array_equal(opt.state[i][k], v)
+    opt.load_state_dict(saved)           # the intact dict still loads
+    assert opt.param_groups[0]["lr"] == 0.5
+
 def test_state_dict_survives_save_and_load(tmp_path):
     problem = make_problem(3)
     params, opt, th_params, th_opt = build("Adam", dict(lr=0.01, amsgrad=True), problem[0])

@@ -10,7 +10,7 @@ from ..autograd import no_grad
 from ..creation import tensor
 from .app import cli, debug_option
 from .common import PLOT_HINT, matplotlib_available, new_figure, note, save_png, table
-from .config import merge, options, validate
+from .config import FiniteFloatRange, merge, options, validate
 from .models import ACTIVATION_MODULES, describe
 from .run import Session
 
@@ -74,9 +74,9 @@ def check_command(config_path, strict, **params):
 @cli.command("lr-find")
 @options("model", "data", "optim")
 @CONFIG_OPTION
-@click.option("--start-lr", type=click.FloatRange(min=0, min_open=True), default=1e-7,
+@click.option("--start-lr", type=FiniteFloatRange(min=0, min_open=True), default=1e-7,
               show_default=True, help="First learning rate of the sweep.")
-@click.option("--end-lr", type=click.FloatRange(min=0, min_open=True), default=10.0,
+@click.option("--end-lr", type=FiniteFloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Last learning rate of the sweep.")
 @click.option("--steps", type=click.IntRange(min=3), default=100, show_default=True,
               help="Steps of the sweep (one batch each).")

@@ -13,8 +13,8 @@ from .common import (PLOT_HINT, matplotlib_available, note, percent, save_png, s
                      table, write_text)
 from .config import (RESUME_FREE, SPEC, TrainConfig, check_config_values,
                      given_on_command_line, merge, options, read_config_file, validate)
-from .folder import (CHECKPOINT, CONFIG, RunWriter, run_folder_path, truncate_gradients,
-                     write_config, write_json)
+from .folder import (CHECKPOINT, CONFIG, RunWriter, check_run_name, create_run_folder,
+                     truncate_gradients, write_config, write_json)
 from .models import activation_name, describe, init_name
 from .run import HealthFlags, Progress, Session, StopOnNonFinite
 
@@ -64,9 +64,14 @@ def train_command(config_path, resume, progress, **params):
     config = config.replace(lr=config.learning_rate, activation=activation_name(config),
                             init=init_name(config))
     started = time.perf_counter()
-    folder = resume or run_folder_path(config)      # refused now if the name is taken
+    if not resume:
+        check_run_name(config)                      # refused now if the name is taken
     session = Session(config)                       # data, model, optimizer, monitor
-    os.makedirs(folder, exist_ok=True)
+    if resume:
+        folder = resume
+        state = _restore(folder, session, state)    # all or nothing, before config.json changes
+    else:
+        folder = create_run_folder(config)          # atomic: never shared with another run
     write_config(folder, config)                    # on resume: with the new --epochs
     _announce(config, session, folder, notes, state)
     code = _train(config, session, folder, state, progress, started)
@@ -103,8 +108,29 @@ def _resume_config(ctx, run_dir, config_path, params):
 
 def _checkpoint_epochs(run_dir):
     from ..serialization import load
-    ckpt = load(os.path.join(run_dir, CHECKPOINT))
-    return {"epoch": int(ckpt["epoch"]), "extra": ckpt.get("extra") or {}}
+    path = os.path.join(run_dir, CHECKPOINT)
+    try:
+        ckpt = load(path)
+    except ValueError as err:            # CheckpointError: damaged, truncated, foreign
+        raise click.ClickException(f"--resume {run_dir}: {err}") from None
+    epoch = ckpt.get("epoch") if isinstance(ckpt, dict) else None
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise click.ClickException(f"--resume {run_dir}: {path} is not a training checkpoint "
+                                   "of chainrule train")
+    extra = ckpt.get("extra")
+    return {"epoch": epoch, "extra": extra if isinstance(extra, dict) else {}}
+
+
+def _restore(run_dir, session, state):
+    """Load the checkpoint into the session's objects (all or nothing); the loaded state."""
+    try:
+        loaded = crtrain.load_checkpoint(os.path.join(run_dir, CHECKPOINT), session.model,
+                                         session.optimizer, session.scheduler,
+                                         loader=session.bundle.train)
+    except (ValueError, RuntimeError, TypeError) as err:
+        raise click.ClickException(f"--resume {run_dir}: the checkpoint does not fit its "
+                                   f"config.json: {err}") from None
+    return dict(state, epoch=loaded["epoch"], history=loaded["history"])
 
 
 def _check_epochs(config, base, state, run_dir):
@@ -142,10 +168,7 @@ def _n_params(model):
 def _train(config, session, folder, state, progress, started):
     start_epoch, history, offset, flags = 0, None, 0, {}
     if state is not None:
-        loaded = crtrain.load_checkpoint(os.path.join(folder, CHECKPOINT), session.model,
-                                         session.optimizer, session.scheduler,
-                                         loader=session.bundle.train)
-        start_epoch, history = loaded["epoch"], loaded["history"]
+        start_epoch, history = state["epoch"], state["history"]
         offset = int(state["extra"].get("global_step", 0))
         flags = dict(state["extra"].get("health") or {})
         truncate_gradients(os.path.join(folder, "gradients.csv"), offset)

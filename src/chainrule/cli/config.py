@@ -18,6 +18,7 @@ Example config (TOML)::
 import dataclasses
 import difflib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -58,8 +59,19 @@ class DataSpec(click.ParamType):
         return value
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses NaN and infinity (``--lr nan`` would pass a range check:
+    every comparison with NaN is false)."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return value
+
+
 def _positive(kind):
-    return click.FloatRange(min=0, min_open=True) if kind is float else click.IntRange(min=1)
+    return FiniteFloatRange(min=0, min_open=True) if kind is float else click.IntRange(min=1)
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,7 @@ SPECS = [
     Spec("residual", "--residual/--no-residual", click.BOOL, False,
          "Make hidden layers 2..depth residual blocks x + layer(activation(norm(x))) (mlp, "
          "cnn; pre-activation, He et al. 2016).", "model"),
-    Spec("dropout", "--dropout", click.FloatRange(0, 1, max_open=True), 0.0,
+    Spec("dropout", "--dropout", FiniteFloatRange(0, 1, max_open=True), 0.0,
          "Dropout probability after each hidden activation.", "model"),
     Spec("data", "--data", DataSpec(), "digits",
          "digits (bundled 8x8 images), spirals, moons, circles (2-D points), adding (the adding "
@@ -113,9 +125,9 @@ SPECS = [
     Spec("optimizer", "--optimizer", click.Choice(OPTIMIZERS), "adam", "Optimizer.", "optim"),
     Spec("lr", "--lr", _positive(float), None,
          "Learning rate [default: 0.1 sgd, 0.01 adagrad, 0.001 otherwise].", "optim"),
-    Spec("momentum", "--momentum", click.FloatRange(0, 1, max_open=True), 0.0,
+    Spec("momentum", "--momentum", FiniteFloatRange(0, 1, max_open=True), 0.0,
          "Momentum (sgd, rmsprop).", "optim"),
-    Spec("weight_decay", "--weight-decay", click.FloatRange(min=0), 0.0, "L2 weight decay.",
+    Spec("weight_decay", "--weight-decay", FiniteFloatRange(min=0), 0.0, "L2 weight decay.",
          "optim"),
     Spec("schedule", "--schedule", click.Choice(SCHEDULES), "none",
          "Learning-rate schedule: step (x0.1 every third of the epochs), cosine, exponential "
@@ -124,7 +136,7 @@ SPECS = [
     Spec("clip_norm", "--clip-norm", _positive(float), None,
          "Clip the gradients' total 2-norm to this value before each step.", "optim"),
     Spec("batch_size", "--batch-size", click.IntRange(min=1), 64, "Examples per batch.", "optim"),
-    Spec("seed", "--seed", click.INT, 0,
+    Spec("seed", "--seed", click.IntRange(min=0), 0,
          "Random seed (weights, shuffling, dropout, synthetic data).", "optim"),
     Spec("epochs", "--epochs", click.IntRange(min=1), 30, "Epochs to train.", "train"),
     Spec("monitor_every", "--monitor-every", click.IntRange(min=1), 1,
@@ -286,10 +298,32 @@ def _convert(spec, value, path, ctx):
     if spec.type is click.BOOL and not isinstance(value, bool):
         raise click.UsageError(f"config file {path}: key {spec.key!r} must be true or false, "
                                f"got {value!r}")
+    kind = _value_kind(spec.type)
+    # No silent coercion: 1.7 epochs is not 1, true is not a depth of 1, 0.5 is not seed 0.
+    if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise click.UsageError(f"config file {path}: key {spec.key!r} must be an integer, got "
+                               f"{value!r}")
+    if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise click.UsageError(f"config file {path}: key {spec.key!r} must be a number, got "
+                               f"{value!r}")
+    if kind == "string" and not isinstance(value, str):
+        raise click.UsageError(f"config file {path}: key {spec.key!r} must be a string, got "
+                               f"{value!r}")
     try:
         return spec.type.convert(value, None, ctx)
     except click.BadParameter as e:
         raise click.UsageError(f"config file {path}: key {spec.key!r}: {e.message}") from None
+
+
+def _value_kind(param_type):
+    """What a config value of this option must be in the file: integer, number, string, bool."""
+    if isinstance(param_type, click.types.BoolParamType):
+        return "bool"
+    if isinstance(param_type, click.types.IntParamType):
+        return "integer"
+    if isinstance(param_type, click.types.FloatParamType):
+        return "number"
+    return "string"
 
 
 def given_on_command_line(ctx, key):

@@ -24,7 +24,7 @@ import click
 import numpy as np
 
 from .. import train as crtrain
-from .common import interrupts_deferred, unique_folder, write_text
+from .common import interrupts_deferred, write_text
 from .config import config_text
 
 CHECKPOINT = "checkpoint.npz"
@@ -32,19 +32,51 @@ CONFIG = "config.json"
 GRADIENT_HEADER = "step,scope,name,metric,value\n"
 
 
-def run_folder_path(config):
-    """The path of a new run folder ``runs_dir/name`` (refused when ``--name`` is taken)."""
-    root = config.runs_dir
+def _named_path(config):
+    if os.sep in config.name or (os.altsep and os.altsep in config.name) \
+            or config.name in (".", ".."):
+        raise click.UsageError(f"--name {config.name!r}: use a plain folder name")
+    return os.path.join(config.runs_dir, config.name)
+
+
+def _taken(path):
+    return click.UsageError(f"run folder {path} already exists: continue it with --resume "
+                            f"{path}, or choose another --name")
+
+
+def check_run_name(config):
+    """Refuse a taken or malformed ``--name`` early, before the data are loaded (a courtesy:
+    :func:`create_run_folder` makes the decision that counts)."""
     if config.name:
-        if os.sep in config.name or config.name in (".", ".."):
-            raise click.UsageError(f"--name {config.name!r}: use a plain folder name")
-        path = os.path.join(root, config.name)
-        if os.path.exists(path):
-            raise click.UsageError(f"run folder {path} already exists: continue it with "
-                                   f"--resume {path}, or choose another --name")
-    else:
-        path = unique_folder(root, time.strftime("%Y%m%d-%H%M%S"))
-    return path
+        path = _named_path(config)
+        if os.path.lexists(path):
+            raise _taken(path)
+
+
+def create_run_folder(config):
+    """Create the new run folder ``runs_dir/name`` and return its path.
+
+    The folder is made with one ``os.mkdir`` (which fails when the path exists), so two runs
+    started at once can never share a folder: with ``--name`` the loser gets a clear error;
+    a date-and-time name that another run took is replaced by ``NAME-2``, ``NAME-3``...
+    """
+    os.makedirs(config.runs_dir, exist_ok=True)
+    if config.name:
+        path = _named_path(config)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            raise _taken(path) from None
+        return path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 10_000):
+        path = os.path.join(config.runs_dir, stamp if k == 1 else f"{stamp}-{k}")
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        return path
+    raise click.ClickException(f"no free run folder name {stamp}-N in {config.runs_dir}")
 
 
 def metrics_csv(history, flags):

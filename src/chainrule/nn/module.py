@@ -379,9 +379,15 @@ class Module:
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers, in place.
 
-        Everything is checked before anything is written: a wrong shape always raises, and
-        with ``strict`` so do missing and unexpected keys (RuntimeError listing all of them).
-        Values are cast to each parameter's dtype. Returns ``(missing_keys, unexpected_keys)``.
+        All or nothing: every value is checked and converted before the first one is written,
+        so a bad entry (wrong shape, a value that is not a number array, a complex value for a
+        real parameter) leaves the module untouched. With ``strict``, missing and unexpected
+        keys are errors too (RuntimeError listing every problem). Values are cast to each
+        parameter's dtype. Returns ``(missing_keys, unexpected_keys)``.
+
+        Example::
+
+            model.load_state_dict(cr.load('weights.npz'))
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
@@ -391,12 +397,11 @@ class Module:
         arrays, errors = {}, []
         for key, target in own.items():
             if key in state_dict:
-                value = state_dict[key]
-                arrays[key] = np.asarray(value._data if isinstance(value, Tensor) else value)
-                if arrays[key].shape != target.shape:
-                    errors.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{arrays[key].shape} from checkpoint, the shape in current "
-                                  f"model is {target.shape}.")
+                array, error = _converted(key, state_dict[key], target._data)
+                if error:
+                    errors.append(error)
+                else:
+                    arrays[key] = array
         if strict and unexpected:
             errors.insert(0, "Unexpected key(s) in state_dict: " + _quoted(unexpected) + ".")
         if strict and missing:
@@ -405,9 +410,9 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
         with no_grad():
-            for key, array in arrays.items():
+            for key, array in arrays.items():   # same shapes and dtypes: copying cannot fail
                 target = own[key]
-                np.copyto(target._data, array, casting="unsafe")
+                np.copyto(target._data, array)
                 target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
@@ -488,6 +493,24 @@ class Module:
 
 def _quoted(keys):
     return ", ".join(f'"{k}"' for k in keys)
+
+
+def _converted(key, value, target):
+    """``(array of target's shape and dtype, None)`` or ``(None, error message)``."""
+    try:
+        array = np.asarray(value._data if isinstance(value, Tensor) else value)
+    except Exception as err:        # noqa: BLE001 - any unconvertible object is reported
+        return None, f"value for {key} cannot be read as an array ({err})"
+    if array.dtype.kind not in "biufc":
+        return None, (f"value for {key} is not numeric (dtype {array.dtype}, "
+                      f"{type(value).__name__})")
+    if array.dtype.kind == "c" and target.dtype.kind != "c":
+        return None, f"value for {key} is complex ({array.dtype}) but the parameter is {target.dtype}"
+    if array.shape != target.shape:
+        return None, (f"size mismatch for {key}: copying a param with shape {array.shape} from "
+                      f"checkpoint, the shape in current model is {target.shape}.")
+    with np.errstate(all="ignore"):     # e.g. float -> int truncation, as copy_ does
+        return array.astype(target.dtype, copy=False), None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -140,24 +140,39 @@ class Optimizer:
         """Restore a ``state_dict()`` (ours or PyTorch's, with tensors converted to NumPy).
 
         Parameters are matched by position; floating state is cast to the parameter's dtype.
+        All or nothing: the whole dict is checked (group sizes, option types, state shapes and
+        dtypes) before anything is written, so a bad entry leaves the optimizer untouched.
+
+        Example::
+
+            opt.load_state_dict(cr.load('run.ckpt')['optimizer'])
         """
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             raise ValueError("optimizer state_dict must be a dict with the keys 'state' and "
                              "'param_groups'")
-        saved_groups = state_dict["param_groups"]
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise ValueError("optimizer state_dict: 'param_groups' must be a list and 'state' a "
+                             f"dict, got {type(saved_groups).__name__} and "
+                             f"{type(saved_state).__name__}")
         index_map = self._match_groups(saved_groups)
+        new_groups = [self._checked_group(i, mine, saved)
+                      for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups))]
         params = [p for _, _, p in self._indexed_params()]
         new_state = {}
-        for key, saved in state_dict["state"].items():
-            if int(key) not in index_map:
+        for key, saved in saved_state.items():
+            position = index_map.get(_as_index(key, "state key"))
+            if position is None:
                 raise ValueError(f"optimizer state_dict has state for parameter {key}, which is "
                                  "in none of its param_groups")
-            position = index_map[int(key)]
+            if not isinstance(saved, dict):
+                raise ValueError(f"optimizer state of parameter {key} must be a dict, got "
+                                 f"{type(saved).__name__}")
             new_state[position] = {name: _load_value(name, value, params[position], position)
                                    for name, value in saved.items()}
+        # Everything is checked: only now is anything replaced.
         self.state = new_state
-        self.param_groups = [{**mine, **saved, "params": mine["params"]}
-                             for mine, saved in zip(self.param_groups, saved_groups)]
+        self.param_groups = new_groups
 
     def _match_groups(self, saved_groups):
         """Check group sizes agree; map each saved parameter index to our position."""
@@ -166,11 +181,31 @@ class Optimizer:
                              f"the optimizer has {len(self.param_groups)}")
         saved_ids = []
         for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"loaded state dict's group {i} must be a dict with a 'params' "
+                                 "list")
             if len(saved["params"]) != len(mine["params"]):
                 raise ValueError(f"loaded state dict's group {i} has {len(saved['params'])} "
                                  f"parameters, but the optimizer's has {len(mine['params'])}")
-            saved_ids.extend(int(k) for k in saved["params"])
+            saved_ids.extend(_as_index(k, f"group {i} parameter index") for k in saved["params"])
+        if len(set(saved_ids)) != len(saved_ids):
+            raise ValueError("loaded state dict lists a parameter index in more than one place")
         return {saved_id: position for position, saved_id in enumerate(saved_ids)}
+
+    @staticmethod
+    def _checked_group(i, mine, saved):
+        """Our group with the saved options; an option must keep its kind (number, flag...)."""
+        for key, value in saved.items():
+            if key == "params" or key not in mine:
+                continue
+            ours = mine[key]
+            if _is_number(ours) and not _is_number(value):
+                raise ValueError(f"loaded state dict's group {i} option {key!r} must be a number "
+                                 f"(like {ours!r}), got {value!r}")
+            if isinstance(ours, bool) and not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"loaded state dict's group {i} option {key!r} must be True or "
+                                 f"False, got {value!r}")
+        return {**mine, **saved, "params": mine["params"]}
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -236,14 +271,47 @@ def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
+def _is_number(value):
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return True
+    if getattr(value, "shape", None) != ():      # a 0-d array or tensor may hold a number
+        return False
+    try:
+        return np.dtype(str(value.dtype).replace("torch.", "")).kind in "iuf"
+    except (AttributeError, TypeError):
+        return False
+
+
+def _as_index(key, what):
+    """A saved parameter index (an int, or a str/array of one) as an int."""
+    if isinstance(key, (bool, np.bool_)):
+        raise ValueError(f"optimizer state_dict: {what} {key!r} is not a parameter index")
+    try:
+        index = int(key)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"optimizer state_dict: {what} {key!r} is not a parameter index") from None
+    if index != key and str(index) != key:
+        raise ValueError(f"optimizer state_dict: {what} {key!r} is not a parameter index")
+    return index
+
+
 def _load_value(name, value, param, position):
     """One saved state entry as we store it: ``step`` an int, arrays copied in the param's dtype."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()          # a chainrule (or CPU torch) tensor
     if name == "step":
-        return int(round(float(np.asarray(value))))
+        step = np.asarray(value)
+        if step.shape != () or step.dtype.kind not in "iuf" or not np.isfinite(step):
+            raise ValueError(f"optimizer state 'step' of parameter {position} must be a finite "
+                             f"number, got {value!r}")
+        return int(round(float(step)))
     if not isinstance(value, np.ndarray):
         return value
+    if value.dtype.kind not in "biuf":
+        raise ValueError(f"optimizer state '{name}' of parameter {position} has dtype "
+                         f"{value.dtype}, not a real number type")
     if value.shape != param._data.shape:
         raise ValueError(f"optimizer state '{name}' of parameter {position} has shape "
                          f"{value.shape}, but the parameter has shape {param._data.shape}")

@@ -149,9 +149,10 @@ class _Coefficients:
     probability targets. Either part may be absent.
     """
 
-    def __init__(self, n_rows, dense=None, index=None, index_weight=None):
+    def __init__(self, n_rows, dense=None, index=None, index_weight=None, valid=None):
         self.rows = np.arange(n_rows)
         self.dense, self.index, self.index_weight = dense, index, index_weight
+        self.valid = valid      # bool (M,) of rows not ignored (ignore_index); None: all rows
 
     def row_dot(self, logp):
         """``sum_c A_ic logp_ic`` for each row (logp an array, or a Tensor when recorded)."""
@@ -215,7 +216,8 @@ def _index_coefficients(name, shape, target, weight, ignore_index, smoothing, dt
     if smoothing:
         w = np.ones(n_classes, dtype) if weight is None else weight
         dense = (valid[:, None] * w[None, :] * (smoothing / n_classes)).astype(dtype)
-    coef = _Coefficients(t.size, dense, safe, target_weight * dtype.type(1 - smoothing))
+    coef = _Coefficients(t.size, dense, safe, target_weight * dtype.type(1 - smoothing),
+                         valid=None if all_valid else valid)
     return coef, float(target_weight.sum())
 
 
@@ -225,11 +227,24 @@ def _prob_coefficients(target_rows, w, smoothing, n_classes):
     return A if w is None else A * w
 
 
-def _per_row_grad(g, reduction, divisor):
-    """The upstream gradient as a factor for each of the M rows."""
+def _per_row_grad(g, reduction, divisor, valid=None):
+    """The upstream gradient as a factor for each of the M rows.
+
+    With 'mean' over nothing (an empty batch, every target ignored, or all target weights 0)
+    the divisor is 0: as in PyTorch, ignored rows still get a zero gradient and the others
+    NaN (``0 * g / 0``, their weights being 0), instead of a ZeroDivisionError.
+    """
     if reduction == "none":
         return g.reshape((-1, 1))
-    return g * (1.0 / divisor) if reduction == "mean" else g
+    if reduction == "sum":
+        return g
+    if divisor:
+        return g * (1.0 / divisor)
+    dtype = g.dtype if hasattr(g, "dtype") else np.float64
+    factor = np.full((1 if valid is None else valid.size, 1), np.nan, dtype)
+    if valid is not None:
+        factor[~valid] = 0
+    return g * factor
 
 
 def _reduce_rows(per_row, reduction, divisor, target_shape):
@@ -238,8 +253,9 @@ def _reduce_rows(per_row, reduction, divisor, target_shape):
     total = per_row.sum()
     if reduction == "sum":
         return total
-    with np.errstate(invalid="ignore", divide="ignore"):   # all targets ignored: NaN, as torch
-        return total / per_row.dtype.type(divisor)
+    if not divisor:     # a mean over nothing (no rows, all ignored or weighted 0): NaN, as torch
+        return per_row.dtype.type(np.nan)
+    return total / per_row.dtype.type(divisor)
 
 
 def _cross_entropy_vjp(ctx, g):
@@ -250,13 +266,15 @@ def _cross_entropy_vjp(ctx, g):
         if len(ctx.inputs) > 1:
             coef = _Coefficients(logp.shape[0], _prob_coefficients(
                 _to_rows(ctx.input(1)), w, smoothing, _n_classes(shape)))
-    gs = _per_row_grad(g, reduction, divisor)
-    p = np.exp(logp) if is_array(logp) else logp.exp()
-    gx = _from_rows(coef.grad(p, gs), shape) if ctx.needs[0] else None
+    with np.errstate(invalid="ignore", over="ignore"):    # inf * 0 when 'mean' is over nothing
+        gs = _per_row_grad(g, reduction, divisor, coef.valid)
+        p = np.exp(logp) if is_array(logp) else logp.exp()
+        gx = _from_rows(coef.grad(p, gs), shape) if ctx.needs[0] else None
     if len(ctx.inputs) == 1 or not ctx.needs[1]:
         return (gx,) if len(ctx.inputs) == 1 else (gx, None)
     scale = (1 - smoothing) if w is None else w * (1 - smoothing)
-    return gx, _from_rows(-(logp * scale) * gs, shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return gx, _from_rows(-(logp * scale) * gs, shape)
 
 
 def _plain_cross_entropy_vjp(ctx, g):
@@ -350,8 +368,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 def _nll_vjp(ctx, g):
     coef, divisor, reduction = ctx.saved
     shape = ctx.inputs[0].shape
-    A = coef.as_dense((coef.rows.size, _n_classes(shape)), ctx.inputs[0].dtype)
-    return (_from_rows(-(A * _per_row_grad(g, reduction, divisor)), shape),)
+    M, C = coef.rows.size, _n_classes(shape)
+    with np.errstate(invalid="ignore", over="ignore"):   # 'mean' over nothing: g / 0
+        gs = _per_row_grad(g, reduction, divisor, coef.valid)
+        if not is_array(g):                                # recorded backward
+            A = coef.as_dense((M, C), ctx.inputs[0].dtype)
+            return (_from_rows(-(A * gs), shape),)
+        # Only each row's target entry gets a gradient (as in PyTorch): the others stay exactly
+        # 0 even when the 'mean' divides by 0, and ignored rows get 0.
+        grad = np.zeros((M, C), ctx.inputs[0].dtype)
+        keep = coef.rows if coef.valid is None else coef.rows[coef.valid]
+        per_row = np.broadcast_to(-(coef.index_weight.reshape((-1, 1)) * gs), (M, 1))[:, 0]
+        grad[keep, coef.index[keep]] = per_row[keep]
+    return (_from_rows(grad, shape),)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -408,6 +437,15 @@ def _bce_vjp(ctx, g):
     return gx, gy
 
 
+def _check_probabilities(name, what, array):
+    """Refuse values outside [0, 1], NaN included (PyTorch checks input and target alike)."""
+    inside = (array >= 0) & (array <= 1)
+    if not inside.all():
+        bad = array[~inside][0]
+        raise ValueError(f"{name}: all elements of {what} should be between 0 and 1 "
+                         f"(got {bad} at flat index {int(np.argmin(inside.reshape(-1)))})")
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """``-w (y log x + (1 - y) log(1 - x))`` for probabilities x in [0, 1] (logs >= -100).
@@ -418,9 +456,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     name = "binary_cross_entropy"
     input, target = _pair(name, input, target)
     x, y = input._data, target._data
-    if x.size and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"{name}: all elements of input should be between 0 and 1 "
-                         f"(got min {x.min()}, max {x.max()})")
+    _check_probabilities(name, "input", x)
+    _check_probabilities(name, "target", y)
     w = _constant(weight, x.dtype, name, "weight")
     loss = -(y * _clamped_log(x) + (1 - y) * _clamped_log(1 - x))
     if w is not None:
