@@ -101,11 +101,19 @@ def rpow(a, b):
     return pow(b, a)
 
 
+def _select(mask, g, other=0):
+    """``g`` where ``mask`` else ``other``: a select, never ``g * mask`` (NaN * 0 is NaN, and a
+    NaN gradient must not reach the entries or the branch that were not chosen)."""
+    return np.where(mask, g, other) if type(g) is np.ndarray else call("where", mask, g, other)
+
+
 def _maximum_vjp(ctx, g):
+    # PyTorch's rule: ties share the gradient; a NaN on either side sends it to both (neither
+    # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
     a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
-    wa = ((a > b) + 0.5 * (a == b)).astype(g.dtype)   # ties share the gradient, as in PyTorch
-    ga = unbroadcast(ctx, 0, g * wa) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, g * (1 - wa)) if ctx.needs[1] else None
+    g = _select(a == b, g * 0.5, g)
+    ga = unbroadcast(ctx, 0, _select(a < b, 0, g)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, _select(a > b, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -120,8 +128,8 @@ def minimum(a, b):
 
 def _where_vjp(ctx, g):
     cond = ctx.saved
-    ga = unbroadcast(ctx, 0, g * cond) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, g * ~cond) if ctx.needs[1] else None
+    ga = unbroadcast(ctx, 0, _select(cond, g)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, _select(cond, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -228,7 +236,8 @@ ARRAY_FUNCTIONS["sigmoid"] = sigmoid_array
 
 
 def _relu_vjp(ctx, g):
-    return (g * (ctx.out_data > 0),)
+    # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
+    return (_select(ctx.out_data <= 0, 0, g),)
 
 
 def relu(x):
@@ -237,7 +246,7 @@ def relu(x):
 
 
 def _clamp_vjp(ctx, g):
-    return (g * ctx.saved,)
+    return (_select(ctx.saved, g),)     # inside [min, max]; NaN inputs are not inside
 
 
 def clamp(x, min=None, max=None):
