@@ -8,7 +8,6 @@ exactly what was there before it.
 import contextvars
 import functools
 import inspect
-import sys
 from typing import NamedTuple
 
 
@@ -95,21 +94,24 @@ def _wrap_generator(fn, make_switch):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         gen = fn(*args, **kwargs)
-        with make_switch():
-            response = gen.send(None)        # StopIteration ends this generator too
-        while True:
-            try:
-                request = yield response
-            except GeneratorExit:
-                with make_switch():
-                    gen.close()
-                raise
-            except BaseException:
-                with make_switch():
-                    response = gen.throw(*sys.exc_info())
-            else:
-                with make_switch():
-                    response = gen.send(request)
+        try:
+            with make_switch():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_switch():
+                        gen.close()
+                    raise
+                except BaseException as exc:
+                    with make_switch():
+                        response = gen.throw(exc)
+                else:
+                    with make_switch():
+                        response = gen.send(request)
+        except StopIteration as stop:     # the wrapped generator returned
+            return stop.value
     return wrapper
 
 

@@ -101,9 +101,9 @@ def _view_base(t, op):
                 "shares memory with another one (a view) outside any graph; apply it to the base "
                 "tensor (base[idx] = ...) or to a .clone()")
         return None, None
-    if node.inputs is None or len(node.inputs) != 1 or node.inputs[0]._vc is not t._vc:
-        return None, None                 # owns its memory
-    base = node.inputs[0]
+    base = node.inputs[0] if node.inputs is not None and len(node.inputs) == 1 else None
+    if base is None or base is t or base._vc is not t._vc:
+        return None, None                 # owns its memory (base is t: an earlier in-place op)
     if node.vjp is not _getitem_vjp:
         raise RuntimeError(
             f"{op}: in-place operation on a view made by {node.name} of a tensor in a graph is "
