@@ -237,3 +237,22 @@ def test_hooks_and_retain_grad_across_an_in_place_op_follow_torch():
     assert [k for k, _ in ours[2]] == [k for k, _ in theirs[2]] == ["after", "before"]
     for (_, a), (_, b) in zip(ours[2], theirs[2]):
         np.testing.assert_allclose(a, b)
+
+
+def _stale_views(lib, x, w):        # views made before their base changed are re-made (replay)
+    h = x * 1
+    a, b, c = h[1:], h.reshape(2, 2), h.t() if hasattr(h, "t") else h.T
+    h.mul_(w)
+    return a.sum() + (b * 2).sum() + c[0] + h
+
+
+def _edit_one_view_use_another(lib, x, w):
+    h = x * 1
+    a, b = h[0:2], h[1:3]
+    a.mul_(w[0:2])
+    return (b * 3).sum() + h
+
+
+@pytest.mark.parametrize("program", [_stale_views, _edit_one_view_use_another])
+def test_views_of_a_tensor_changed_in_place_follow_its_new_history(program):
+    same_as_torch(program)

@@ -35,6 +35,9 @@ class Node:
     def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly, save_output=True):
         self.vjp = vjp
         self.inputs = inputs
+        if _INPLACE_RECORDED[0]:
+            for t in inputs:
+                _refresh_view(t)
         self.needs = [t.requires_grad for t in inputs]
         self.next = [t._node for t in inputs]
         self.saved = saved
@@ -108,6 +111,7 @@ def rebase(t, result, copy=True):
     Hooks registered on ``t`` before stay with the old node (they see the old value's gradient);
     ``retain_grad`` moves to the new one, as in PyTorch.
     """
+    _INPLACE_RECORDED[0] = True
     if copy:
         np.copyto(t._data, result._data, casting="unsafe")
         t._vc[0] += 1
@@ -129,6 +133,33 @@ def rebase(t, result, copy=True):
 
 def _dead_ref():
     return None
+
+
+# Set once an in-place op has been recorded in a graph: from then on a view may be stale (its
+# base got a new history after the view was made), and is refreshed when used. Until then the
+# check costs nothing.
+_INPLACE_RECORDED = [False]
+VIEW_REPLAY = {}     # a view op's vjp -> replay(base, node, view): the view re-made from base
+
+
+def _refresh_view(t):
+    """If ``t`` is a view whose base was changed in place by a recorded op after ``t`` was made,
+    give ``t`` the history of the view re-made from the base as it is now (PyTorch's view replay);
+    otherwise gradients through ``t`` would go to the base's old history."""
+    node = t._node
+    if node is None or node.inputs is None or len(node.inputs) != 1:
+        return
+    base = node.inputs[0]
+    if base is t or base._vc is not t._vc or node.next[0] is base._node:
+        return
+    replay = VIEW_REPLAY.get(node.vjp)
+    if replay is None:
+        raise RuntimeError(f"a view made by {node.name} is used after its base was changed by an "
+                           "in-place operation in the graph; make the view again after the change")
+    fresh = replay(base, node, t)
+    t._node, t.requires_grad = fresh._node, fresh.requires_grad
+    if fresh._node is not None:
+        fresh._node.out_ref = weakref.ref(t)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..autograd import engine
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from ._util import call, sum_to
+from . import shape
 from .shape import _getitem_vjp, getitem
 
 _LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation "
@@ -165,3 +166,13 @@ def fill(t, op, value):
     everywhere = np.ones(t.shape, dtype=bool)
     return apply(t, op, lambda old: where(everywhere, value, old), (value,), write=write,
                  casting="unsafe")
+
+
+# How each view op is re-made from its base (engine._refresh_view).
+engine.VIEW_REPLAY.update({
+    shape._getitem_vjp: lambda base, node, view: getitem(base, node.saved[0]),
+    shape._reshape_vjp: lambda base, node, view: shape.reshape(base, view.shape),
+    shape._permute_vjp: lambda base, node, view: shape.permute(base, node.saved),
+    shape._expand_vjp: lambda base, node, view: shape.broadcast_to(base, view.shape),
+    shape._flip_vjp: lambda base, node, view: shape.flip(base, node.saved),
+})
