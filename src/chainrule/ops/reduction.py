@@ -62,17 +62,45 @@ def mean(x, dim=None, keepdim=False, **kwargs):
     return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim, save_output=False)
 
 
+def _var_vjp(ctx, g):
+    # PyTorch's formula: 2 / (n - correction) * g * (x - mean). Written out rather than
+    # differentiated through the mean, whose term is zero but would turn an Inf input into NaN
+    # for every entry.
+    x_shape, kept, dims, dof = ctx.saved
+    x = ctx.input(0)
+    centred = x - (x.mean(axis=dims, keepdims=True) if type(x) is np.ndarray
+                   else mean(x, dims, keepdim=True))
+    factor = 2.0 / dof if dof else math.inf
+    return ((broadcast_to(g.reshape(kept), x_shape) * factor) * centred,)
+
+
+def _var_array(x, dims, keepdims, dof):
+    centred = x - x.mean(axis=dims, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((centred * centred).sum(axis=dims, keepdims=keepdims) / dof, x.dtype)
+
+
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
-    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
+    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch.
+
+    Shape: input with ``dim`` removed (or kept as 1). NaN when ``n <= correction``.
+
+    Example::
+
+        cr.tensor([1.0, 2.0, 3.0]).var()     # tensor(1.)
+    """
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "var")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"var: needs a floating point tensor, got {x.dtype}")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     dims = normalize_dims(dim, x.ndim, "var")
-    n = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
-    centred = x - mean(x, dims, keepdim=True)
-    scale = 1.0 / (n - correction) if n > correction else np.nan
-    return sum(centred * centred, dims, keepdim=keepdim) * scale
+    n = math.prod(x.shape[d] for d in dims)
+    dof = builtins.max(0, n - correction)
+    out = _var_array(x._data, dims, keepdim, dof)
+    return record(out, (x,), _var_vjp, "Var", saved=(x.shape, keepdim_shape(x.shape, dims), dims, dof),
+                  save_output=False)
 
 
 def _std_vjp(ctx, g):
@@ -181,14 +209,24 @@ def argmin(x, dim=None, keepdim=False, **kwargs):
 
 
 def _prod_vjp(ctx, g):
-    # d prod / d x_i is the product of the other elements: computed by products only (no
-    # division by x), so zeros are exact in both the plain and the recorded backward.
-    x_shape, kept, dims = ctx.saved
+    # d prod / d x_i is the product of the other elements. PyTorch's rule, followed exactly:
+    # result / x when the input holds no zero; otherwise the product of the others, computed by
+    # products only (exact at zeros, the same in the plain and the recorded backward); and for
+    # the whole-tensor prod with two or more zeros on the plain path, zeros.
+    x_shape, kept, dims, whole = ctx.saved
+    data = ctx.inputs[0]._data
+    if data.ndim == 0:
+        return (g,)
     x = ctx.input(0)
     g = broadcast_to(g.reshape(kept), x_shape)
-    if type(x) is np.ndarray:
-        return (g * _prod_of_others(x, dims),)
-    return (g * _prod_of_others_recorded(x, dims),)
+    zeros = np.count_nonzero(data == 0)
+    if not zeros:
+        return (g * (ctx.output().reshape(kept) / x),)
+    if type(x) is not np.ndarray:
+        return (g * _prod_of_others_recorded(x, dims),)
+    if whole and zeros > 1:
+        return (np.zeros_like(data),)
+    return (g * _prod_of_others(x, dims),)
 
 
 def _prod_of_others(x, dims):
@@ -231,7 +269,7 @@ def prod(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
     return _reduce(x, np.prod, _prod_vjp, "Prod", dim, keepdim, save_inputs=True,
-                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims))
+                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims, dim is None))
 
 
 def _logsumexp_vjp(ctx, g):
@@ -256,10 +294,14 @@ def logsumexp(x, dim=None, keepdim=False, **kwargs):
 
 
 def _norm2_vjp(ctx, g):
+    # PyTorch's rule: x * (g / norm), and 0 where the norm is 0 (selected, so an upstream NaN
+    # does not get through either).
     x_shape, kept = ctx.saved
+    zero = ctx.out_data.reshape(kept) == 0
     n = ctx.output().reshape(kept)
-    n = n + (ctx.out_data.reshape(kept) == 0)     # the subgradient at 0 is 0, not NaN
-    return (broadcast_to(g.reshape(kept), x_shape) * ctx.input(0) / n,)
+    safe = np.where(zero, 1, n) if type(n) is np.ndarray else call("where", zero, 1, n)
+    scaled = select(zero, 0, g.reshape(kept) / safe)
+    return (ctx.input(0) * broadcast_to(scaled, x_shape),)
 
 
 def _norm2_array(x, axis, keepdims):
