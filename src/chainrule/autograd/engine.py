@@ -45,7 +45,12 @@ class Node:
         self.name = name
         # Versions of every value the vjp reads (inputs and output), to catch in-place edits
         # made before backward; views and .detach() share the counter list with their base.
-        self.versions = [t._vc[0] for t in inputs] if save_inputs else None
+        if save_inputs is True:
+            self.versions = [t._vc[0] for t in inputs]
+        elif save_inputs:       # one flag per input: only those the vjp will read
+            self.versions = [t._vc[0] if s else None for t, s in zip(inputs, save_inputs)]
+        else:
+            self.versions = None
         if save_output:
             self.out_data, self.out_vc, self.out_version = out._data, out._vc, out._vc[0]
         else:
@@ -77,7 +82,8 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
 
     ``vjp(ctx, grad)`` returns one gradient per input (None where ``ctx.needs[i]`` is False);
     ``ctx`` is the Node: ``ctx.input(i)``, ``ctx.output()``, ``ctx.saved``, ``ctx.inputs[i].shape``.
-    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked);
+    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked), or
+    is one flag per input (e.g. ``a * b`` reads ``b`` only when ``a`` needs a gradient);
     ``save_output`` says it reads the result (kept, and its version checked); with False the
     result's memory goes as soon as nothing else holds it.
     """
@@ -362,7 +368,8 @@ class SliceGrad:
 def _check_versions(node):
     """Refuse to backward through a node whose saved input or output was overwritten in place."""
     checks = [] if node.versions is None else [
-        (f"input {i}", t._data, t._vc[0], v) for i, (t, v) in enumerate(zip(node.inputs, node.versions))]
+        (f"input {i}", t._data, t._vc[0], v)
+        for i, (t, v) in enumerate(zip(node.inputs, node.versions)) if v is not None]
     if node.out_vc is not None:
         checks.append(("output 0", node.out_data, node.out_vc[0], node.out_version))
     for what, data, now, expected in checks:
