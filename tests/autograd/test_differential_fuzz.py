@@ -14,6 +14,8 @@ Kept out on purpose (differences owned elsewhere or documented):
   separately: a float64 0-d tensor times a float32 tensor is float32 in PyTorch);
 * ``a ** b`` with a tensor exponent (at a = 0, b = 0 chainrule's d/da is NaN, PyTorch's 0);
 * ``amax``/``amin`` at NaN (chainrule follows ``max()``'s rule, PyTorch gives NaN to the group);
+* ``2.0 / t`` followed by an in-place edit of ``t`` (PyTorch's scalar division saves its result,
+  chainrule's saves ``t``: the programs use ``tensor(2.0) / t``);
 * in-place edits through ``flip`` results (a view in chainrule, a copy in PyTorch) and through
   reshape/transpose views (PyTorch records them, chainrule refuses with a clear error).
 """
@@ -39,7 +41,7 @@ UNARY = {
     "square": lambda lib, a: lib.square(a), "log1p": lambda lib, a: lib.log1p(a),
     "expm1": lambda lib, a: lib.expm1(a), "rsqrt": lambda lib, a: lib.rsqrt(a),
     "clamp": lambda lib, a: lib.clamp(a, -1.0, 1.0), "clamp_min": lambda lib, a: lib.clamp(a, min=0.0),
-    "scale": lambda lib, a: a * 2.5, "rsub": lambda lib, a: 1.5 - a, "rdiv": lambda lib, a: 2.0 / a,
+    "scale": lambda lib, a: a * 2.5, "rsub": lambda lib, a: 1.5 - a, "rdiv": lambda lib, a: lib.tensor(2.0) / a,
     "pow2": lambda lib, a: a ** 2, "pow_half": lambda lib, a: lib.abs(a) ** 0.5,
 }
 BINARY = {
@@ -216,9 +218,10 @@ class Program:
                       lambda lib, env, i=i, idx=idx: env.append(env[i][lib.tensor(idx)]),
                       (3,) + e.shape[1:], e.dtype, grad=e.grad)
         else:
-            self.flipped.add(e.family)
+            family = ("flip", len(self.entries))
+            self.flipped.update((e.family, family))
             self._new(f"t{i}.flip(0)", lambda lib, env, i=i: env.append(env[i].flip(0)), e.shape,
-                      e.dtype, ("flip", len(self.entries)), "flip", e.grad)
+                      e.dtype, family, "flip", e.grad)
 
     def _editable(self, e):
         return (not e.leaf and e.family[0] != "leaf" and e.kind in ("own", "index_view")
@@ -233,7 +236,9 @@ class Program:
         e = self.entries[i]
         choice = int(rng.integers(4))
         if choice == 0:
-            j = self._pick(lambda o: _broadcast(o.shape, e.shape) == e.shape)
+            # an operand that overlaps the target's memory is refused by PyTorch: not generated
+            j = self._pick(lambda o: _broadcast(o.shape, e.shape) == e.shape
+                           and (o is e or o.family != e.family))
             if j is not None:
                 self.steps.append((f"t{i} += t{j}", lambda lib, env, i=i, j=j: env[i].__iadd__(env[j])))
                 e.grad = e.grad or self.entries[j].grad
@@ -333,7 +338,10 @@ class _Env(list):
 def _array(t):
     if t is None:
         return None
-    data = t.detach().numpy() if hasattr(t, "detach") else t
+    try:
+        data = t.detach().numpy()
+    except RuntimeError:                  # PyTorch's ZeroTensor (a known-zero second gradient)
+        data = np.zeros(tuple(t.shape), dtype=str(t.dtype).replace("torch.", ""))
     return np.array(data, copy=True)
 
 
@@ -376,13 +384,22 @@ def check(seed):
             _close(a, b, f"{context}\n{key} of leaf {k}", rtol, atol)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny tensors: PyTorch's thread pool only adds overhead (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_fuzz_fast_tier():
     for seed in range(200):
         check(seed)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", range(10))
+@pytest.mark.parametrize("block", range(5))
 def test_fuzz_slow_tier(block):
-    for seed in range(1000 + 300 * block, 1300 + 300 * block):
+    for seed in range(1000 + 200 * block, 1200 + 200 * block):
         check(seed)

@@ -294,14 +294,12 @@ def logsumexp(x, dim=None, keepdim=False, **kwargs):
 
 
 def _norm2_vjp(ctx, g):
-    # PyTorch's rule: x * (g / norm), and 0 where the norm is 0 (selected, so an upstream NaN
-    # does not get through either).
+    # PyTorch's rule, as it is: g * (x / norm), with x / norm set to 0 where the norm is 0.
     x_shape, kept = ctx.saved
     zero = ctx.out_data.reshape(kept) == 0
-    n = ctx.output().reshape(kept)
-    safe = np.where(zero, 1, n) if type(n) is np.ndarray else call("where", zero, 1, n)
-    scaled = select(zero, 0, g.reshape(kept) / safe)
-    return (ctx.input(0) * broadcast_to(scaled, x_shape),)
+    with np.errstate(divide="ignore", invalid="ignore"):     # 0 / 0 where the norm is 0
+        unit = ctx.input(0) / ctx.output().reshape(kept)
+    return (broadcast_to(g.reshape(kept), x_shape) * select(zero, 0, unit),)
 
 
 def _norm2_array(x, axis, keepdims):
