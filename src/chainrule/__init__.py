@@ -15,6 +15,7 @@ import numpy as np
 from . import ops
 from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled)
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: F401
 from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
                        zeros, zeros_like)

@@ -23,19 +23,40 @@ def set_default_dtype(dtype):
 
 
 def to_array(data, dtype=None):
-    """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default."""
+    """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default.
+
+    Only numbers (bool, int, float, complex) are accepted: strings, None and other objects raise
+    a TypeError rather than becoming an array NumPy cannot compute with.
+    """
     if isinstance(data, Tensor):
         data = data._data
     if isinstance(data, np.ndarray):
-        return data if dtype is None else data.astype(dtype, copy=False)
-    if dtype is not None:
-        return np.array(data, dtype=dtype)
-    arr = np.array(data)
-    if arr.dtype == np.float64 and not isinstance(data, np.floating):
-        arr = arr.astype(_DEFAULT_DTYPE[0])
-    elif arr.dtype.kind == "O":
-        raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__}")
+        arr = data if dtype is None else data.astype(_numeric_dtype(dtype, data), copy=False)
+    elif dtype is not None:
+        arr = np.array(data, dtype=_numeric_dtype(dtype, data))
+    else:
+        arr = np.array(data)
+        if arr.dtype == np.float64 and not isinstance(data, np.floating):
+            arr = arr.astype(_DEFAULT_DTYPE[0])
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"tensor: cannot build a tensor from {_describe(data)} (dtype {arr.dtype}); "
+                        "only numbers and nested lists of numbers are accepted")
     return arr
+
+
+def _numeric_dtype(dtype, data):
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biufc":
+        raise TypeError(f"tensor: dtype {dtype} is not a numeric dtype (building from {_describe(data)})")
+    return dtype
+
+
+def _describe(data):
+    if isinstance(data, np.ndarray):
+        return f"an array of dtype {data.dtype}"
+    if isinstance(data, (list, tuple)) and data:
+        return f"a {type(data).__name__} holding {type(data[0]).__name__}"
+    return repr(data) if data is None else type(data).__name__
 
 
 class Tensor:
@@ -158,7 +179,10 @@ class Tensor:
 
     # ---- autograd ----
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.dtype.kind not in "fc":
+        if requires_grad and self.dtype.kind == "c":
+            raise RuntimeError(f"complex tensors ({self.dtype}) cannot require gradients in "
+                               "chainrule: complex autograd (conjugated vjps) is not implemented")
+        if requires_grad and self.dtype.kind != "f":
             raise RuntimeError(f"only floating point tensors can require gradients, got {self.dtype}")
         if self._node is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
@@ -226,55 +250,67 @@ class Tensor:
             if g is not None:
                 t.grad = g if t.grad is None else t.grad + g
 
-    # ---- in-place operations (never recorded) ----
-    def _check_inplace(self, op):
-        if self.requires_grad and is_grad_enabled():
-            kind = "a leaf Variable that requires grad" if self._node is None else "a tensor in a graph"
-            raise RuntimeError(f"{op}: in-place operation on {kind}; wrap it in cr.no_grad() or "
-                               "use the out-of-place form")
-
-    def _inplace(self, op, result):
-        self._check_inplace(op)
-        np.copyto(self._data, result, casting="unsafe")
-        self._vc[0] += 1
-        return self
-
+    # ---- in-place operations: plain writes outside a graph, recorded inside (ops/inplace.py) ----
     def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
-        self._data[_index_array(index)] = value._data if isinstance(value, Tensor) else value
-        self._vc[0] += 1
+        _inplace().setitem(self, index, value)
 
     def add_(self, other, alpha=1):
-        return self._inplace("add_", self._data + alpha * _raw(other))
+        return _inplace().apply(self, "add_", lambda t: t + (other if alpha == 1 else other * alpha),
+                                (other,))
 
     def sub_(self, other, alpha=1):
-        return self._inplace("sub_", self._data - alpha * _raw(other))
+        return _inplace().apply(self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha),
+                                (other,))
 
     def mul_(self, other):
-        return self._inplace("mul_", self._data * _raw(other))
+        return _inplace().apply(self, "mul_", lambda t: t * other, (other,))
 
     def div_(self, other):
-        return self._inplace("div_", self._data / _raw(other))
+        return _inplace().apply(self, "div_", lambda t: t / other, (other,))
+
+    def pow_(self, exponent):
+        return _inplace().apply(self, "pow_", lambda t: t ** exponent, (exponent,))
 
     def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", np.clip(self._data, min, max))
+        return _inplace().apply(self, "clamp_", lambda t: t.clamp(min, max), (min, max))
+
+    clip_ = clamp_
+
+    def relu_(self):
+        return _inplace().apply(self, "relu_", lambda t: t.relu())
+
+    def sigmoid_(self):
+        return _inplace().apply(self, "sigmoid_", lambda t: t.sigmoid())
+
+    def tanh_(self):
+        return _inplace().apply(self, "tanh_", lambda t: t.tanh())
+
+    def exp_(self):
+        return _inplace().apply(self, "exp_", lambda t: t.exp())
+
+    def neg_(self):
+        return _inplace().apply(self, "neg_", lambda t: -t)
+
+    def masked_fill_(self, mask, value):
+        return _inplace().apply(self, "masked_fill_", lambda t: t.masked_fill(mask, value),
+                                (value,), casting="unsafe")
 
     def fill_(self, value):
-        return self._inplace("fill_", _raw(value))
+        return _inplace().fill(self, "fill_", value)
 
     def zero_(self):
-        return self._inplace("zero_", 0)
+        return _inplace().fill(self, "zero_", 0)
 
     def copy_(self, src):
-        return self._inplace("copy_", np.broadcast_to(_raw(src), self.shape))
+        return _inplace().fill(self, "copy_", src)
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import default_generator
-        return self._inplace("uniform_", default_generator().uniform(a, b, self.shape))
+        return _inplace().fill(self, "uniform_", default_generator().uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0):
         from .random import default_generator
-        return self._inplace("normal_", default_generator().normal(mean, std, self.shape))
+        return _inplace().fill(self, "normal_", default_generator().normal(mean, std, self.shape))
 
     __iadd__ = add_
     __isub__ = sub_
@@ -307,15 +343,9 @@ class _HookHandle:
         self._hooks.pop(self.id, None)
 
 
-def _raw(x):
-    return x._data if isinstance(x, Tensor) else x
-
-
-def _index_array(index):
-    """Tensors inside an index become their arrays."""
-    if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
-    return _raw(index)
+def _inplace():
+    from .ops import inplace      # the ops import this module: bound on first use
+    return inplace
 
 
 def _grad_array(gradient, t):
@@ -327,6 +357,5 @@ def _grad_array(gradient, t):
 
 # Imported last: the autograd package imports Tensor from this module.
 from .autograd import engine  # noqa: E402
-from .autograd.grad_mode import is_grad_enabled  # noqa: E402
 
 engine._tensor_class = Tensor

@@ -170,7 +170,7 @@ def test_in_place_change_through_a_view_is_detected():
 
 def test_in_place_on_leaf_requiring_grad_is_refused():
     x = cr.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="in-place operation on a leaf"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
         x.add_(1)
     with cr.no_grad():
         x.add_(1)     # allowed: the optimizer's way

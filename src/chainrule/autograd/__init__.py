@@ -2,8 +2,8 @@
 from . import engine
 from .engine import AnomalyError
 from .function import Function, FunctionCtx
-from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad,
-                        set_grad_enabled)
+from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled,
+                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
@@ -57,5 +57,5 @@ def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False)
 
 
 __all__ = ["AnomalyError", "Function", "FunctionCtx", "backward", "detect_anomaly", "enable_grad", "grad",
-           "gradcheck", "gradgradcheck", "GradcheckError", "is_anomaly_enabled",
-           "is_grad_enabled", "no_grad", "set_grad_enabled"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "inference_mode", "is_anomaly_enabled",
+           "is_grad_enabled", "is_inference_mode_enabled", "no_grad", "set_grad_enabled"]

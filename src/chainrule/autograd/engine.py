@@ -10,6 +10,7 @@ gradients of its output, calls its op's vector-Jacobian product ``vjp(ctx, grad)
 gradient to each input. Gradients are arrays (fast path) or, with ``create_graph=True``, Tensors
 whose operations are recorded again, so that second derivatives come for free.
 """
+import os
 import traceback
 import weakref
 
@@ -19,22 +20,42 @@ from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
 
 
 class Node:
-    """One recorded operation: the ``grad_fn`` of the tensor it produced."""
+    """One recorded operation: the ``grad_fn`` of the tensor it produced.
 
-    __slots__ = ("vjp", "inputs", "needs", "saved", "out_data", "out_ref", "name",
-                 "versions", "graph", "created_at", "hooks", "__weakref__")
+    ``inputs`` are the input tensors (what the vjp reads); ``next`` holds, per input, the node
+    that had produced it when this op was recorded (None for a leaf). Backward follows ``next``,
+    not ``inputs[i]._node``: an in-place op later gives a tensor a new node, and the ops that
+    read its old value must still send their gradient to the old one.
+    """
+
+    __slots__ = ("vjp", "inputs", "needs", "next", "saved", "out_data", "out_ref", "name",
+                 "versions", "out_vc", "out_version", "graph", "created_at", "hooks",
+                 "__weakref__")
 
     def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly, save_output=True):
         self.vjp = vjp
         self.inputs = inputs
+        if _INPLACE_RECORDED[0]:
+            for t in inputs:
+                _refresh_view(t)
         self.needs = [t.requires_grad for t in inputs]
+        self.next = [t._node for t in inputs]
         self.saved = saved
-        self.out_data = out._data if save_output else None   # kept only if the vjp reads it
         self.out_ref = weakref.ref(out)
         self.name = name
-        # Version of each input the vjp reads, to catch in-place edits made before backward.
-        self.versions = [t._vc[0] for t in inputs] if save_inputs else None
-        self.graph = False
+        # Versions of every value the vjp reads (inputs and output), to catch in-place edits
+        # made before backward; views and .detach() share the counter list with their base.
+        if save_inputs is True:
+            self.versions = [t._vc[0] for t in inputs]
+        elif save_inputs:       # one flag per input: only those the vjp will read
+            self.versions = [t._vc[0] if s else None for t, s in zip(inputs, save_inputs)]
+        else:
+            self.versions = None
+        if save_output:
+            self.out_data, self.out_vc, self.out_version = out._data, out._vc, out._vc[0]
+        else:
+            self.out_data = self.out_vc = self.out_version = None
+        self.graph = False       # True while its vjp runs under create_graph=True
         self.hooks = None        # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
 
@@ -47,8 +68,9 @@ class Node:
         if not self.graph:
             return self.out_data
         out = self.out_ref()
-        if out is None:   # only reachable if nothing downstream holds the output any more
-            raise RuntimeError(f"{self.name}: output was freed; cannot build a graph of its backward")
+        if out is None or out._node is not self or out._data is not self.out_data:
+            raise RuntimeError(f"{self.name}: its output was freed, detached or replaced; cannot "
+                               "build a graph of its backward (create_graph=True)")
         return out
 
     def __repr__(self):
@@ -60,8 +82,10 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
 
     ``vjp(ctx, grad)`` returns one gradient per input (None where ``ctx.needs[i]`` is False);
     ``ctx`` is the Node: ``ctx.input(i)``, ``ctx.output()``, ``ctx.saved``, ``ctx.inputs[i].shape``.
-    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked);
-    ``save_output=False`` lets the result's memory go as soon as nothing else holds it.
+    ``save_inputs`` says the vjp reads the inputs' values (their versions are then checked), or
+    is one flag per input (e.g. ``a * b`` reads ``b`` only when ``a`` needs a gradient);
+    ``save_output`` says it reads the result (kept, and its version checked); with False the
+    result's memory goes as soon as nothing else holds it.
     """
     out = _tensor_class._wrap(data)
     if _MODE.get() is PLAIN_NO_GRAD:      # inference: nothing to record or check
@@ -83,6 +107,67 @@ def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tru
     return out
 
 
+def rebase(t, result, copy=True):
+    """Make tensor ``t`` hold ``result``: the last step of an in-place op recorded in a graph.
+
+    ``result`` was computed out of place from ``t`` (its node's edges point at ``t``'s old
+    history); its values are written into ``t``'s memory (unless ``copy=False``: already there),
+    ``t``'s version goes up (so ops that saved the old values refuse to backward) and ``t``
+    becomes the output of ``result``'s node.
+    Hooks registered on ``t`` before stay with the old node (they see the old value's gradient);
+    ``retain_grad`` moves to the new one, as in PyTorch.
+    """
+    _INPLACE_RECORDED[0] = True
+    if copy:
+        np.copyto(t._data, result._data, casting="unsafe")
+        t._vc[0] += 1
+    old, node = t._node, result._node
+    if old is not None:
+        old.out_ref = _dead_ref
+    t._node = node
+    t.requires_grad = result.requires_grad
+    if node is not None:
+        node.out_ref = weakref.ref(t)
+        if node.out_data is not None:     # the vjp reads the result: it now lives in t
+            node.out_data, node.out_vc, node.out_version = t._data, t._vc, t._vc[0]
+    if t._hooks is not None:
+        t._hooks = None
+        if t._retain:
+            t._hook_dict()
+    return t
+
+
+def _dead_ref():
+    return None
+
+
+# Set once an in-place op has been recorded in a graph: from then on a view may be stale (its
+# base got a new history after the view was made), and is refreshed when used. Until then the
+# check costs nothing.
+_INPLACE_RECORDED = [False]
+VIEW_REPLAY = {}     # a view op's vjp -> replay(base, node, view): the view re-made from base
+
+
+def _refresh_view(t):
+    """If ``t`` is a view whose base was changed in place by a recorded op after ``t`` was made,
+    give ``t`` the history of the view re-made from the base as it is now (PyTorch's view replay);
+    otherwise gradients through ``t`` would go to the base's old history."""
+    node = t._node
+    if node is None or node.inputs is None or len(node.inputs) != 1:
+        return
+    base = node.inputs[0]
+    if base is t or base._vc is not t._vc or node.next[0] is base._node:
+        return
+    replay = VIEW_REPLAY.get(node.vjp)
+    if replay is None:
+        raise RuntimeError(f"a view made by {node.name} is used after its base was changed by an "
+                           "in-place operation in the graph; make the view again after the change")
+    fresh = replay(base, node, t)
+    t._node, t.requires_grad = fresh._node, fresh.requires_grad
+    if fresh._node is not None:
+        fresh._node.out_ref = weakref.ref(t)
+
+
 # ----------------------------------------------------------------------------------------------
 # backward
 # ----------------------------------------------------------------------------------------------
@@ -100,7 +185,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     leaf_grads = {}          # leaf tensor -> summed gradient
     captured = {}            # requested non-leaf tensor's node -> its gradient
     for root, g in zip(roots, grads):
-        _send(root, g, pending, leaf_grads)
+        _send(root._node, root, g, pending, leaf_grads)
     token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
     try:
         for node in order:
@@ -120,7 +205,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                 continue
             _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
             if not retain_graph:
-                node.inputs = node.saved = node.out_data = None
+                node.inputs = node.next = node.saved = node.out_data = None
     finally:
         _MODE.reset(token)
     if inputs is None:
@@ -135,27 +220,36 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
         raise RuntimeError(
             f"Trying to backward through the graph a second time ({node.name}): its saved values "
             "were freed by the first backward. Pass retain_graph=True to the first call.")
-    if node.versions is not None:
+    if node.versions is not None or node.out_vc is not None:
         _check_versions(node)
     node.graph = create_graph
-    for t, need, gi in zip(node.inputs, node.needs, node.vjp(node, g)):
+    for t, nxt, need, gi in zip(node.inputs, node.next, node.needs, node.vjp(node, g)):
         if not need or gi is None:
             continue
         if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
             gi = np.asarray(gi)           # NumPy returns scalars for 0-d results
-        if gi.shape != t._data.shape:
+        data = t._data
+        if gi.shape != data.shape:
             raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
-                               f"{t._data.shape} (bug in the op's vjp)")
+                               f"{data.shape} (bug in the op's vjp)")
+        if gi.dtype != data.dtype:        # a gradient has its tensor's dtype (float16 stays so)
+            gi = _cast(gi, data.dtype)
         if node.created_at is not None:
             dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
             _check_finite(dense, node.name, "backward", node)
-        if t._node is None or wanted is None or t._node in wanted or t._node in targets:
-            _send(t, gi, pending, leaf_grads)
+        if nxt is None or wanted is None or nxt in wanted or nxt in targets:
+            _send(nxt, t, gi, pending, leaf_grads)
 
 
-def _send(t, g, pending, leaf_grads):
-    """Add ``g`` to what ``t`` has received so far."""
-    key, store = (t._node, pending) if t._node is not None else (t, leaf_grads)
+def _cast(g, dtype):
+    if type(g) is SliceGrad:
+        g = g.dense()
+    return g.astype(dtype) if type(g) is np.ndarray else g.to(dtype)
+
+
+def _send(node, t, g, pending, leaf_grads):
+    """Add ``g`` to what ``node`` (or the leaf ``t`` when node is None) has received so far."""
+    key, store = (node, pending) if node is not None else (t, leaf_grads)
     prev = store.get(key)
     store[key] = g if prev is None else prev + g
 
@@ -173,11 +267,9 @@ def _topological_order(roots):
             continue
         seen.add(node)
         stack.append((node, True))
-        if node.inputs is None:
-            continue
-        for t in node.inputs:
-            if t._node is not None and t._node not in seen:
-                stack.append((t._node, False))
+        for nxt in node.next or ():
+            if nxt is not None and nxt not in seen:
+                stack.append((nxt, False))
     order.reverse()
     return order
 
@@ -188,8 +280,8 @@ def _leads_to(order, inputs):
     leaves = {id(t) for t in inputs if t._node is None}
     useful = set()
     for node in reversed(order):          # dependencies come first in reversed order
-        if any((t._node in useful or t._node in targets) if t._node is not None else id(t) in leaves
-               for t in (node.inputs or ())):
+        if any((nxt in useful or nxt in targets) if nxt is not None else id(t) in leaves
+               for t, nxt in zip(node.inputs or (), node.next or ())):
             useful.add(node)
     return useful, targets
 
@@ -214,6 +306,8 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
             g = g.dense()
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, create_graph)
+        if g.dtype != leaf.dtype:         # a hook may return another dtype
+            g = _cast(g, leaf.dtype)
         if create_graph:
             leaf.grad = g if leaf.grad is None else leaf.grad + g
             continue
@@ -272,14 +366,20 @@ class SliceGrad:
 # ----------------------------------------------------------------------------------------------
 
 def _check_versions(node):
-    if node.versions is None:
-        return
-    for i, (t, v) in enumerate(zip(node.inputs, node.versions)):
-        if t._vc[0] != v:
+    """Refuse to backward through a node whose saved input or output was overwritten in place."""
+    checks = [] if node.versions is None else [
+        (f"input {i}", t._data, t._vc[0], v)
+        for i, (t, v) in enumerate(zip(node.inputs, node.versions)) if v is not None]
+    if node.out_vc is not None:
+        checks.append(("output 0", node.out_data, node.out_vc[0], node.out_version))
+    for what, data, now, expected in checks:
+        if now != expected:
             raise RuntimeError(
-                f"{node.name}: input {i} (shape {t.shape}) was modified by an in-place operation "
-                f"after it was used (version {t._vc[0]}, expected {v}); its gradient would be wrong. "
-                "Use an out-of-place operation (e.g. x = x + 1 instead of x += 1).")
+                f"one of the values needed for gradient computation has been modified by an "
+                f"in-place operation: the {data.dtype} tensor of shape {data.shape}, {what} of "
+                f"{node.name}Backward, is at version {now}; expected version {expected} instead. "
+                "Its gradient would be wrong: use an out-of-place operation (x = x * 3 instead of "
+                "x *= 3) or .clone() the value before changing it.")
 
 
 def _check_finite(data, name, phase, node):
@@ -301,20 +401,27 @@ class AnomalyError(FloatingPointError):
         self.created_at = node.created_at if node is not None else None
 
 
+# The installed package's own folder: a user's project may itself live in a folder named
+# "chainrule" (a git clone does), so the test is on this exact directory, not on the name.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NN_DIR = os.path.join(_PACKAGE_DIR, "nn")
+
+
+def is_library_file(filename):
+    """True for chainrule's own source files, except ``nn`` (whose layers are user-level code)."""
+    path = os.path.abspath(filename)
+    return path.startswith(_PACKAGE_DIR + os.sep) and not path.startswith(_NN_DIR + os.sep)
+
+
 def _user_frame():
     """'file:line in function' of the innermost frame outside chainrule's engine and ops."""
     for frame in reversed(traceback.extract_stack()[:-2]):
-        f = frame.filename.replace("\\", "/")
-        if "/chainrule/" not in f or "/chainrule/nn/" in f:
+        if not is_library_file(frame.filename):
             return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
     return None
 
 
 _tensor_class = None   # set by chainrule.tensor at import (the engine must not import it back)
-
-
-def _new_tensor(data):
-    return _tensor_class._wrap(data)
 
 
 def _as_grad_tensor(g):

@@ -1,10 +1,13 @@
-"""Global autograd switches (grad recording, anomaly detection), kept in a context variable.
+"""Global autograd switches (grad recording, anomaly detection), kept in context variables.
 
-A ``contextvars.ContextVar`` rather than a class attribute: each thread and asyncio task sees its
-own mode, and leaving a ``with`` block restores exactly what was there before.
+``contextvars`` rather than class attributes: each thread and asyncio task sees its own mode. A
+switch object (``no_grad()``, ...) keeps what it must restore in a context variable of its own,
+so one object may be entered by several threads at once, or nested, and each ``with`` restores
+exactly what was there before it.
 """
 import contextvars
 import functools
+import inspect
 from typing import NamedTuple
 
 
@@ -19,11 +22,8 @@ _MODE = contextvars.ContextVar("chainrule_autograd_mode", default=_MODES[True, F
 PLAIN_NO_GRAD = _MODES[False, False]
 
 
-def current_mode():
-    return _MODE.get()
-
-
 def is_grad_enabled():
+    """True when operations are recorded for backward (not inside ``no_grad``)."""
     return _MODE.get().grad
 
 
@@ -31,32 +31,94 @@ def is_anomaly_enabled():
     return _MODE.get().anomaly
 
 
+def is_inference_mode_enabled():
+    """True inside ``inference_mode()`` (here: grad recording is off, as in ``no_grad``)."""
+    return _INFERENCE.get()
+
+
+_INFERENCE = contextvars.ContextVar("chainrule_inference_mode", default=False)  # noqa: B039
+
+
+def _set_mode(mode):
+    _MODE.set(_MODES[bool(mode.grad), bool(mode.anomaly)])
+
+
 class _ModeSwitch:
-    """Context manager and decorator that sets some fields of the mode and restores them."""
+    """Context manager and decorator that sets some fields of the mode and restores them.
+
+    What each ``__enter__`` must restore is pushed on a stack held in this object's own context
+    variable: a stack per thread and per context, so sharing one object is safe.
+    """
 
     def __init__(self, **fields):
         self._fields = fields
-        self._tokens = []
+        self._saved = contextvars.ContextVar("chainrule_switch_saved", default=())  # noqa: B039
+
+    def _push(self, restore):
+        self._saved.set(self._saved.get() + ((restore, _INFERENCE.get()),))
 
     def __enter__(self):
-        mode = _MODE.get()._replace(**self._fields)
-        self._tokens.append(_MODE.set(_MODES[mode.grad, mode.anomaly]))
+        mode = _MODE.get()
+        self._push(mode)
+        _set_mode(mode._replace(**self._fields))
         return self
 
     def __exit__(self, *exc):
-        _MODE.reset(self._tokens.pop())
+        stack = self._saved.get()
+        if not stack:
+            raise RuntimeError(f"{type(self).__name__}: __exit__ without a matching __enter__")
+        mode, inference = stack[-1]
+        self._saved.set(stack[:-1])
+        _MODE.set(mode)
+        _INFERENCE.set(inference)
         return False
 
+    def _fresh(self):
+        """A new switch with the same settings (one per decorated call: safe under recursion)."""
+        return _ModeSwitch(**self._fields)
+
     def __call__(self, fn):
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(fn, self._fresh)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _ModeSwitch(**self._fields):   # a fresh switch per call: safe under recursion
+            with self._fresh():
                 return fn(*args, **kwargs)
         return wrapper
 
 
+def _wrap_generator(fn, make_switch):
+    """A generator function whose body runs under the switch at every resume (as torch does),
+    while the caller's code between two ``next`` calls runs under the caller's own mode."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with make_switch():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_switch():
+                        gen.close()
+                    raise
+                except BaseException as exc:
+                    with make_switch():
+                        response = gen.throw(exc)
+                else:
+                    with make_switch():
+                        response = gen.send(request)
+        except StopIteration as stop:     # the wrapped generator returned
+            return stop.value
+    return wrapper
+
+
 class no_grad(_ModeSwitch):
     """Inside it no graph is recorded: results have ``requires_grad=False``.
+
+    Works as a context manager and as a decorator (also of generator functions).
 
     Example::
 
@@ -69,17 +131,59 @@ class no_grad(_ModeSwitch):
 
 
 class enable_grad(_ModeSwitch):
-    """Turn recording back on inside a ``no_grad`` block."""
+    """Turn recording back on inside a ``no_grad`` block (context manager or decorator)."""
 
     def __init__(self):
         super().__init__(grad=True)
 
 
+class inference_mode(_ModeSwitch):
+    """``inference_mode()`` is ``no_grad()`` here (there is no separate inference tensor kind).
+
+    ``inference_mode(False)`` changes nothing. Context manager or decorator.
+
+    Example::
+
+        @cr.inference_mode()
+        def predict(x):
+            return model(x)
+    """
+
+    def __init__(self, mode=True):
+        self._inference = bool(mode)
+        super().__init__(**({"grad": False} if mode else {}))
+
+    def __enter__(self):
+        super().__enter__()
+        if self._inference:
+            _INFERENCE.set(True)
+        return self
+
+    def _fresh(self):
+        return inference_mode(self._inference)
+
+
 class set_grad_enabled(_ModeSwitch):
-    """``set_grad_enabled(False)`` is ``no_grad()``; usable as a context manager or decorator."""
+    """Turn grad recording on or off: at once when called, as in PyTorch.
+
+    ``cr.set_grad_enabled(False)`` as a plain statement switches recording off until switched
+    back on; ``with cr.set_grad_enabled(False):`` restores the previous mode at the end of the
+    block; as a decorator it applies to each call of the function only.
+    """
 
     def __init__(self, mode=True):
         super().__init__(grad=bool(mode))
+        self._before = _MODE.get()        # what the block form restores
+        _set_mode(self._before._replace(grad=bool(mode)))
+
+    def __enter__(self):
+        self._push(self._before)
+        _set_mode(_MODE.get()._replace(**self._fields))
+        return self
+
+    def __call__(self, fn):
+        _MODE.set(self._before)           # the decorator form does not switch anything now
+        return super().__call__(fn)
 
 
 class detect_anomaly(_ModeSwitch):

@@ -60,13 +60,16 @@ def _mul_vjp(ctx, g):
 
 def mul(a, b):
     a, b, out = _binary(a, b, np.multiply, "mul")
-    return record(out, (a, b), _mul_vjp, "Mul", save_output=False)
+    # a is read only for b's gradient and b for a's: only those versions are checked (as torch)
+    return record(out, (a, b), _mul_vjp, "Mul", save_inputs=(b.requires_grad, a.requires_grad),
+                  save_output=False)
 
 
 def _div_vjp(ctx, g):
     b = ctx.input(1)
     ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, -g * ctx.input(0) / (b * b)) if ctx.needs[1] else None
+    # PyTorch's form -g * ((a / b) / b): no b * b, which overflows and, recorded, gives 0 * Inf
+    gb = unbroadcast(ctx, 1, -g * ((ctx.input(0) / b) / b)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -74,7 +77,8 @@ def div(a, b):
     a, b, out = _binary(a, b, np.true_divide, "div")
     if out.dtype.kind != "f" and a.dtype.kind in "iub":
         out = out.astype(np.result_type(a._data.dtype, b._data.dtype, np.float32))
-    return record(out, (a, b), _div_vjp, "Div", save_output=False)
+    return record(out, (a, b), _div_vjp, "Div", save_inputs=(b.requires_grad, True),
+                  save_output=False)
 
 
 def rdiv(a, b):
@@ -94,34 +98,56 @@ def _pow_vjp(ctx, g):
 
 def pow(a, b):
     a, b, out = _binary(a, b, np.power, "pow")
-    return record(out, (a, b), _pow_vjp, "Pow")
+    return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
 def rpow(a, b):
     return pow(b, a)
 
 
+def _select(mask, g, other=0):
+    """``g`` where ``mask`` else ``other``: a select, never ``g * mask`` (NaN * 0 is NaN, and a
+    NaN gradient must not reach the entries or the branch that were not chosen)."""
+    return np.where(mask, g, other) if type(g) is np.ndarray else call("where", mask, g, other)
+
+
 def _maximum_vjp(ctx, g):
+    # PyTorch's rule: ties share the gradient; a NaN on either side sends it to both (neither
+    # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
     a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
-    wa = ((a > b) + 0.5 * (a == b)).astype(g.dtype)   # ties share the gradient, as in PyTorch
-    ga = unbroadcast(ctx, 0, g * wa) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, g * (1 - wa)) if ctx.needs[1] else None
+    a_lost, b_lost = (a < b, a > b) if ctx.saved == "max" else (a > b, a < b)
+    g = _select(a == b, g * 0.5, g)
+    ga = unbroadcast(ctx, 0, _select(a_lost, 0, g)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, _select(b_lost, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
 def maximum(a, b):
+    """Elementwise maximum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
+
+    Example::
+
+        cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))   # tensor([3., 5.])
+    """
     a, b, out = _binary(a, b, np.maximum, "maximum")
-    return record(out, (a, b), _maximum_vjp, "Maximum", save_output=False)
+    return record(out, (a, b), _maximum_vjp, "Maximum", saved="max", save_output=False)
 
 
 def minimum(a, b):
-    return neg(maximum(neg(as_tensor(a)), neg(tensor_operand(b, as_tensor(a)))))
+    """Elementwise minimum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
+
+    Example::
+
+        cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))   # tensor([1., 2.])
+    """
+    a, b, out = _binary(a, b, np.minimum, "minimum")
+    return record(out, (a, b), _maximum_vjp, "Minimum", saved="min", save_output=False)
 
 
 def _where_vjp(ctx, g):
     cond = ctx.saved
-    ga = unbroadcast(ctx, 0, g * cond) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, g * ~cond) if ctx.needs[1] else None
+    ga = unbroadcast(ctx, 0, _select(cond, g)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, _select(cond, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -183,8 +209,13 @@ def rsqrt(x):
     return record(1 / np.sqrt(x._data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
+def _abs_vjp(ctx, g):
+    x = ctx.inputs[0]._data
+    return (g * ((x > 0).astype(x.dtype) - (x < 0)),)   # sign, 0 at NaN (as PyTorch's sgn)
+
+
 def abs(x):
-    return _unary(x, np.abs, lambda ctx, g: (g * np.sign(ctx.inputs[0]._data),), "Abs")
+    return _unary(x, np.abs, _abs_vjp, "Abs")
 
 
 def sign(x):
@@ -228,7 +259,8 @@ ARRAY_FUNCTIONS["sigmoid"] = sigmoid_array
 
 
 def _relu_vjp(ctx, g):
-    return (g * (ctx.out_data > 0),)
+    # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
+    return (_select(ctx.out_data <= 0, 0, g),)
 
 
 def relu(x):
@@ -237,7 +269,9 @@ def relu(x):
 
 
 def _clamp_vjp(ctx, g):
-    return (g * ctx.saved,)
+    lo, hi = ctx.saved
+    x = ctx.inputs[0]._data
+    return (_select((x >= lo) & (x <= hi), g),)     # inside [min, max]; NaN is not inside
 
 
 def clamp(x, min=None, max=None):
@@ -247,10 +281,8 @@ def clamp(x, min=None, max=None):
         raise ValueError("clamp: at least one of min and max must be given")
     lo = -np.inf if min is None else (min._data if isinstance(min, Tensor) else min)
     hi = np.inf if max is None else (max._data if isinstance(max, Tensor) else max)
-    inside = (x._data >= lo) & (x._data <= hi)
     out = np.clip(x._data, lo, hi).astype(x.dtype, copy=False)
-    return record(out, (x,), _clamp_vjp, "Clamp", saved=inside, save_inputs=False,
-                  save_output=False)
+    return record(out, (x,), _clamp_vjp, "Clamp", saved=(lo, hi), save_output=False)
 
 
 clip = clamp

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd.engine import record
 from ..tensor import Tensor
 from ._util import as_tensor, broadcast_to, call, dim_kwargs, keepdim_shape, normalize_dims
-from .pointwise import sqrt
+from .pointwise import _select as select
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -62,30 +62,73 @@ def mean(x, dim=None, keepdim=False, **kwargs):
     return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim, save_output=False)
 
 
+def _var_vjp(ctx, g):
+    # PyTorch's formula: 2 / (n - correction) * g * (x - mean). Written out rather than
+    # differentiated through the mean, whose term is zero but would turn an Inf input into NaN
+    # for every entry.
+    x_shape, kept, dims, dof = ctx.saved
+    x = ctx.input(0)
+    centred = x - (x.mean(axis=dims, keepdims=True) if type(x) is np.ndarray
+                   else mean(x, dims, keepdim=True))
+    factor = 2.0 / dof if dof else math.inf
+    return ((broadcast_to(g.reshape(kept), x_shape) * factor) * centred,)
+
+
+def _var_array(x, dims, keepdims, dof):
+    centred = x - x.mean(axis=dims, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((centred * centred).sum(axis=dims, keepdims=keepdims) / dof, x.dtype)
+
+
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
-    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
+    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch.
+
+    Shape: input with ``dim`` removed (or kept as 1). NaN when ``n <= correction``.
+
+    Example::
+
+        cr.tensor([1.0, 2.0, 3.0]).var()     # tensor(1.)
+    """
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "var")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"var: needs a floating point tensor, got {x.dtype}")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     dims = normalize_dims(dim, x.ndim, "var")
-    n = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
-    centred = x - mean(x, dims, keepdim=True)
-    scale = 1.0 / (n - correction) if n > correction else np.nan
-    return sum(centred * centred, dims, keepdim=keepdim) * scale
+    n = math.prod(x.shape[d] for d in dims)
+    dof = builtins.max(0, n - correction)
+    out = _var_array(x._data, dims, keepdim, dof)
+    return record(out, (x,), _var_vjp, "Var", saved=(x.shape, keepdim_shape(x.shape, dims), dims, dof),
+                  save_output=False)
+
+
+def _std_vjp(ctx, g):
+    # d sqrt(v) = g / (2 sqrt(v)), taken as 0 where the std is 0 (PyTorch's rule: a constant
+    # input normalised as (x - mean) / (std + eps) gets gradient 0, not NaN). The denominator is
+    # made safe before dividing, so a recorded backward has no 0 * inf in its own gradient.
+    zero = ctx.out_data == 0
+    y = ctx.output()
+    safe = np.where(zero, 1, y) if type(y) is np.ndarray else call("where", zero, 1, y)
+    return (select(zero, 0, g / (2 * safe)),)
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
-    return sqrt(var(x, dim, unbiased, keepdim, correction, **kwargs))
+    """Standard deviation (Bessel-corrected by default); its gradient is 0 where it is 0."""
+    v = var(x, dim, unbiased, keepdim, correction, **kwargs)
+    return record(np.sqrt(v._data), (v,), _std_vjp, "Std", save_inputs=False)
 
 
 def _extreme_vjp(ctx, g):
-    """amax/amin: the gradient is shared equally among tied extremes (PyTorch's rule)."""
+    """amax/amin and the whole-tensor max/min: the gradient is shared equally among the entries
+    equal to the result (ties, as in PyTorch); when the result is NaN, among the NaN entries
+    (PyTorch's max() rule, also used for amax, where PyTorch gives NaN to every entry)."""
     x_shape, kept, dims = ctx.saved
     x = ctx.inputs[0]._data
-    hit = x == ctx.out_data.reshape(kept)
-    share = (hit / hit.sum(axis=dims, keepdims=True)).astype(x.dtype)
-    return (broadcast_to(g.reshape(kept), x_shape) * share,)
+    out = ctx.out_data.reshape(kept)
+    hit = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
+    count = hit.sum(axis=dims, keepdims=True).astype(x.dtype)
+    return (select(hit, broadcast_to(g.reshape(kept) / count, x_shape)),)
 
 
 def _extreme(x, fn, name, dim, keepdim, kwargs):
@@ -108,7 +151,7 @@ def amin(x, dim=None, keepdim=False, **kwargs):
 def _pick_vjp(ctx, g):
     """max(dim)/min(dim): the gradient goes to the returned index only."""
     x_shape, kept, onehot = ctx.saved
-    return (broadcast_to(g.reshape(kept), x_shape) * onehot,)
+    return (select(onehot, broadcast_to(g.reshape(kept), x_shape)),)
 
 
 def _select(x, dim, keepdim, arg_fn, name):
@@ -120,8 +163,8 @@ def _select(x, dim, keepdim, arg_fn, name):
     kept = values.shape
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
-    out = record(values, (x,), _pick_vjp, name, saved=(x.shape, kept, onehot.astype(x.dtype)),
-                 save_inputs=False)
+    out = record(values, (x,), _pick_vjp, name, saved=(x.shape, kept, onehot),
+                 save_inputs=False, save_output=False)
     return MaxResult(out, Tensor._wrap(idx.astype(np.int64)))
 
 
@@ -166,12 +209,24 @@ def argmin(x, dim=None, keepdim=False, **kwargs):
 
 
 def _prod_vjp(ctx, g):
-    x_shape, kept, dims = ctx.saved
+    # d prod / d x_i is the product of the other elements. PyTorch's rule, followed exactly:
+    # result / x when the input holds no zero; otherwise the product of the others, computed by
+    # products only (exact at zeros, the same in the plain and the recorded backward); and for
+    # the whole-tensor prod with two or more zeros on the plain path, zeros.
+    x_shape, kept, dims, whole = ctx.saved
+    data = ctx.inputs[0]._data
+    if data.ndim == 0:
+        return (g,)
     x = ctx.input(0)
     g = broadcast_to(g.reshape(kept), x_shape)
-    if type(x) is np.ndarray:
-        return (g * _prod_of_others(x, dims),)
-    return (g * ctx.output().reshape(kept) / x,)   # recorded path: assumes no zeros
+    zeros = np.count_nonzero(data == 0)
+    if not zeros:
+        return (g * (ctx.output().reshape(kept) / x),)
+    if type(x) is not np.ndarray:
+        return (g * _prod_of_others_recorded(x, dims),)
+    if whole and zeros > 1:
+        return (np.zeros_like(data),)
+    return (g * _prod_of_others(x, dims),)
 
 
 def _prod_of_others(x, dims):
@@ -184,11 +239,37 @@ def _prod_of_others(x, dims):
     return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(dims), 0)), dims)
 
 
+def _prod_of_others_recorded(x, dims):
+    """``_prod_of_others`` with recorded ops (differentiable again): exclusive prefix and suffix
+    products by a log-depth scan, ``s[i] *= s[i - d]`` for d = 1, 2, 4, ... (Hillis-Steele)."""
+    from .shape import cat, getitem, permute, reshape
+    rest = [d for d in range(x.ndim) if d not in dims]
+    moved = permute(x, rest + list(dims))
+    lead = moved.shape[:len(rest)]
+    flat = reshape(moved, lead + (-1,))
+    n = flat.shape[-1]
+
+    def exclusive_scan(seq):
+        ones = Tensor._wrap(np.ones(lead + (1,), x.dtype))
+        acc = cat([ones, getitem(seq, (Ellipsis, slice(0, n - 1)))], -1)
+        d = 1
+        while d < n:
+            pad = Tensor._wrap(np.ones(lead + (d,), x.dtype))
+            acc = acc * cat([pad, getitem(acc, (Ellipsis, slice(0, n - d)))], -1)
+            d *= 2
+        return acc
+
+    backwards = (Ellipsis, slice(None, None, -1))
+    others = exclusive_scan(flat) * getitem(exclusive_scan(getitem(flat, backwards)), backwards)
+    inverse = tuple(np.argsort(rest + list(dims)))
+    return permute(reshape(others, moved.shape), inverse)
+
+
 def prod(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
     return _reduce(x, np.prod, _prod_vjp, "Prod", dim, keepdim, save_inputs=True,
-                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims))
+                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims, dim is None))
 
 
 def _logsumexp_vjp(ctx, g):
@@ -213,10 +294,12 @@ def logsumexp(x, dim=None, keepdim=False, **kwargs):
 
 
 def _norm2_vjp(ctx, g):
+    # PyTorch's rule, as it is: g * (x / norm), with x / norm set to 0 where the norm is 0.
     x_shape, kept = ctx.saved
-    n = ctx.output().reshape(kept)
-    n = n + (ctx.out_data.reshape(kept) == 0)     # the subgradient at 0 is 0, not NaN
-    return (broadcast_to(g.reshape(kept), x_shape) * ctx.input(0) / n,)
+    zero = ctx.out_data.reshape(kept) == 0
+    with np.errstate(divide="ignore", invalid="ignore"):     # 0 / 0 where the norm is 0
+        unit = ctx.input(0) / ctx.output().reshape(kept)
+    return (broadcast_to(g.reshape(kept), x_shape) * select(zero, 0, unit),)
 
 
 def _norm2_array(x, axis, keepdims):

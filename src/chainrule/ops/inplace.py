@@ -1,0 +1,178 @@
+"""In-place operations (``add_``, ``relu_``, ``x[idx] = v`` ...) and how a graph records them.
+
+Outside a graph (grad mode off, or nothing involved requires grad) an in-place op writes into
+the tensor's memory and bumps its version counter; nothing else. Inside a graph they follow
+PyTorch:
+
+* the op is computed out of place from the tensor's current value and recorded as usual, then
+  its result is written into the tensor, which becomes that op's output (``engine.rebase``):
+  ``h += x`` gives ``h.grad_fn`` an ``AddBackward`` whose input is the old ``h``;
+* the version goes up, so a node that saved the old value refuses to backward (an error, never
+  a wrong gradient); nodes that did not need it are unaffected;
+* a leaf that requires grad (or a view of one) refuses in-place ops while grad mode is on;
+* an in-place op on a basic-indexing view ``h[1:]`` is recorded on its base as
+  ``h[1:] = op(h[1:])``, and the view is re-read from the base (PyTorch's CopySlices).
+
+Example::
+
+    h = x * 2
+    h[0] = w.sum()          # h now depends on x (except entry 0) and on w
+    h.relu_()               # recorded; h.grad_fn is <ReluBackward>
+"""
+import numpy as np
+
+from ..autograd import engine
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from ._util import call, sum_to
+from . import shape
+from .shape import _getitem_vjp, getitem
+
+_LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation "
+               "({op}); wrap it in `with cr.no_grad():` (as an optimizer does) or use the "
+               "out-of-place form")
+
+
+def apply(t, op, compute, operands=(), write=None, casting="same_kind"):
+    """Run the in-place op ``op`` on tensor ``t``.
+
+    ``compute(t)`` returns the new value as a Tensor, computed out of place with recorded ops
+    (it may read ``t``); ``write()``, when given, writes the values straight into ``t._data``
+    (used where recomputing the whole tensor would cost more, as for ``t[i] = v``). ``casting``
+    is NumPy's rule for storing the result in ``t``'s dtype.
+    """
+    if not is_grad_enabled() or not (t.requires_grad or any(_needs_grad(o) for o in operands)):
+        if write is not None:
+            write()
+        else:
+            _store(t, compute(t)._data, op, casting)
+        t._vc[0] += 1
+        return t
+    if t.requires_grad and t._node is None:
+        raise RuntimeError(_LEAF_ERROR.format(op=op))
+    base, index = _view_base(t, op)
+    if base is not None:                  # record on the base, then re-read the view from it
+        result = compute(t)
+        _keep_old_value(result._node, t)
+        setitem(base, index, result)
+        engine.rebase(t, getitem(base, index), copy=False)
+        return t
+    result = compute(t)
+    _check_cast(result._data.dtype, t, op, casting)
+    _keep_old_value(result._node, t)
+    if result.dtype != t.dtype:
+        result = result.to(t.dtype)
+    return engine.rebase(t, result)
+
+
+def _keep_old_value(node, t):
+    """If the op's vjp reads ``t``'s value (``h.mul_(w)`` needs the old ``h`` for ``w``'s
+    gradient), give it a copy: ``t`` is about to be overwritten (PyTorch saves a copy too)."""
+    if node is None or node.versions is None or not any(x is t for x in node.inputs):
+        return
+    old = Tensor._wrap(t._data.copy())
+    old._node, old.requires_grad, old._vc = t._node, t.requires_grad, [t._vc[0]]
+    node.inputs = tuple(old if x is t else x for x in node.inputs)
+
+
+def _needs_grad(x):
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def _store(t, values, op, casting):
+    _check_cast(np.asarray(values).dtype, t, op, casting)
+    np.copyto(t._data, values, casting="unsafe")
+
+
+def _check_cast(dtype, t, op, casting):
+    if casting != "unsafe" and not np.can_cast(dtype, t.dtype, casting=casting):
+        raise RuntimeError(f"{op}: result type {dtype} can't be cast to the desired output type "
+                           f"{t.dtype} (the tensor being modified in place)")
+
+
+def _view_base(t, op):
+    """(base, index) when ``t`` is a basic-indexing view of a tensor in a graph, else (None, None)."""
+    node = t._node
+    if node is None:
+        if not t.requires_grad and t._data.base is not None:
+            # Made without a node from some other tensor's memory: the base cannot be found,
+            # and writing a graph value into it would leave the base's history wrong.
+            raise RuntimeError(
+                f"{op}: in-place operation with an operand that requires grad on a tensor that "
+                "shares memory with another one (a view) outside any graph; apply it to the base "
+                "tensor (base[idx] = ...) or to a .clone()")
+        return None, None
+    base = node.inputs[0] if node.inputs is not None and len(node.inputs) == 1 else None
+    if base is None or base is t or base._vc is not t._vc:
+        return None, None                 # owns its memory (base is t: an earlier in-place op)
+    if node.vjp is not _getitem_vjp:
+        raise RuntimeError(
+            f"{op}: in-place operation on a view made by {node.name} of a tensor in a graph is "
+            "not supported; change the base tensor through indexing (base[idx] = ...) or work on "
+            "a .clone()")
+    if base.requires_grad and base._node is None:
+        raise RuntimeError("a view of " + _LEAF_ERROR.format(op=op))
+    return base, node.saved[0]
+
+
+# ---- x[index] = value ----
+
+def _index_put_vjp(ctx, g):
+    index, mask = ctx.saved
+    g_old = call("where", mask, 0, g) if ctx.needs[0] else None   # overwritten entries get 0
+    g_value = sum_to(g[index], ctx.inputs[1].shape) if ctx.needs[1] else None
+    return g_old, g_value
+
+
+def index_put(x, index, value):
+    """``x`` with ``x[index]`` replaced by ``value`` (out of place; the recorded form of setitem)."""
+    value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=x.dtype))
+    out = x._data.copy()
+    out[index] = value._data
+    mask = np.zeros(x.shape, dtype=bool)
+    mask[index] = True
+    return engine.record(out, (x, value), _index_put_vjp, "IndexPut", saved=(index, mask),
+                         save_inputs=False, save_output=False)
+
+
+def setitem(t, index, value):
+    """``t[index] = value`` (``Tensor.__setitem__``): a plain write, or recorded in a graph."""
+    index = _raw_index(index)
+
+    def write():
+        t._data[index] = value._data if isinstance(value, Tensor) else value
+
+    apply(t, "__setitem__", lambda old: index_put(old, index, value), (value,), write=write,
+          casting="unsafe")
+
+
+def _raw_index(index):
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def fill(t, op, value):
+    """``t`` filled with ``value`` (a number, an array or a Tensor broadcast to ``t``'s shape)."""
+    from .pointwise import where
+
+    def write():
+        np.copyto(t._data, value._data if isinstance(value, Tensor) else value, casting="unsafe")
+
+    everywhere = np.ones(t.shape, dtype=bool)
+    return apply(t, op, lambda old: where(everywhere, value, old), (value,), write=write,
+                 casting="unsafe")
+
+
+# How each view op is re-made from its base (engine._refresh_view).
+engine.VIEW_REPLAY.update({
+    shape._getitem_vjp: lambda base, node, view: getitem(base, node.saved[0]),
+    shape._reshape_vjp: lambda base, node, view: shape.reshape(base, view.shape),
+    shape._permute_vjp: lambda base, node, view: shape.permute(base, node.saved),
+    shape._expand_vjp: lambda base, node, view: shape.broadcast_to(base, view.shape),
+    shape._flip_vjp: lambda base, node, view: shape.flip(base, node.saved),
+})
