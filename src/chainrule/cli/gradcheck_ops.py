@@ -17,7 +17,11 @@ from ..ops import cat, stack, where
 
 F64 = np.dtype(np.float64)
 # Ops without a gradient to check: integer results, or an encoding of labels.
-NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot")
+NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
+                      # comparisons, logical and bitwise ops: bool or integer results
+                      "all", "any", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+                      "less", "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor",
+                      "bitwise_not", "rbitwise_and", "rbitwise_or", "rbitwise_xor")
 
 
 @dataclass
@@ -114,6 +118,16 @@ CASES = [
     op("tanh", lambda a: a.tanh(), S), op("sigmoid", lambda a: a.sigmoid(), S),
     op("relu", lambda a: a.relu(), S), op("square", lambda a: a.square(), S),
     op("clamp", lambda a: a.clamp(-0.5, 0.5), (3, 4), covers=("clamp", "clip")),
+    op("floor_divide", lambda a: a * (a // 0.3), S, covers=("floor_divide", "div")),
+    op("rfloor_divide", lambda a: a * (2.0 // a), S, domain="pos"),
+    op("remainder", lambda a, b: a % b, S, S, domain=("any", "pos")),
+    op("rremainder", lambda a: 5.0 % a, S, domain="pos"),
+    op("fmod", lambda a, b: a.fmod(b), S, S, domain=("any", "pos")),
+    op("log10", lambda a: a.log10(), S, domain="pos"), op("log2", lambda a: a.log2(), S, domain="pos"),
+    op("sinh", lambda a: a.sinh(), S), op("cosh", lambda a: a.cosh(), S),
+    op("tan", lambda a: a.tan(), S), op("atan", lambda a: a.atan(), S, covers=("atan", "arctan")),
+    op("asin", lambda a: a.asin(), S, domain="prob", covers=("asin", "arcsin")),
+    op("acos", lambda a: a.acos(), S, domain="prob", covers=("acos", "arccos")),
     op("maximum", lambda a, b: a.maximum(b), S, S), op("minimum", lambda a, b: a.minimum(b), S, S),
     op("where", lambda a, b: where(a > 0, a, b), S, S),
     op("clone", lambda a: a.clone() * 2, S),

@@ -1,10 +1,17 @@
 """Every differentiable op, and the binding of operators and methods onto ``Tensor``."""
+import numpy as _np
+
 from ..tensor import Tensor
 from .activation import log_softmax, softmax
+from .comparison import (all, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge,
+                         greater, greater_equal, gt, le, less, less_equal, lt, ne, not_equal,
+                         rbitwise_and, rbitwise_or, rbitwise_xor)
 from .linalg import dot, linear, matmul, outer
-from .pointwise import (abs, add, clamp, clip, clone, cos, div, exp, expm1, log, log1p, maximum,
-                        minimum, mul, neg, pow, rdiv, relu, rpow, rsqrt, rsub, sigmoid, sign, sin,
-                        sqrt, square, sub, tanh, to_dtype, where)
+from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, clamp, clip, clone, cos,
+                        cosh, log10, log2, sinh, tan, div, exp, expm1, floor_divide, fmod, log,
+                        log1p, maximum, minimum, mul, neg, pow, rdiv, relu, remainder,
+                        rfloor_divide, rpow, rremainder, rsqrt, rsub, sigmoid, sign, sin, sqrt,
+                        square, sub, tanh, to_dtype, where)
 from .special import erf
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
                         var)
@@ -19,15 +26,7 @@ negative = neg
 absolute = abs
 
 
-def _compare(fn):
-    def method(self, other):
-        other = other._data if isinstance(other, Tensor) else other
-        return Tensor._wrap(fn(self._data, other))
-    return method
-
-
 def _bind_methods():
-    import numpy as np
     T = Tensor
     T.__add__ = T.__radd__ = add
     T.__sub__, T.__rsub__ = sub, rsub
@@ -39,13 +38,17 @@ def _bind_methods():
     T.__neg__ = neg
     T.__abs__ = abs
     T.__getitem__ = getitem
-    for name, fn in [("__lt__", np.less), ("__le__", np.less_equal), ("__gt__", np.greater),
-                     ("__ge__", np.greater_equal), ("__eq__", np.equal), ("__ne__", np.not_equal)]:
-        setattr(T, name, _compare(fn))
-    T.__invert__ = lambda self: Tensor._wrap(~self._data)
-    T.__and__ = _compare(np.logical_and)
-    T.__or__ = _compare(np.logical_or)
-    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__
+    T.__floordiv__, T.__rfloordiv__ = floor_divide, rfloor_divide
+    T.__mod__, T.__rmod__ = remainder, rremainder
+    T.__lt__, T.__le__, T.__gt__, T.__ge__, T.__eq__, T.__ne__ = lt, le, gt, ge, eq, ne
+    T.__invert__ = bitwise_not
+    T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
+    T.__rand__, T.__ror__, T.__rxor__ = rbitwise_and, rbitwise_or, rbitwise_xor
+    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
+    T.logical_not = lambda self: Tensor._wrap(_np.logical_not(self._data))
+    for fn in (log10, log2, sinh, cosh, tan, asin, acos, atan, floor_divide, remainder, fmod, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+               all, any):
+        setattr(T, fn.__name__, fn)
     for fn in (erf, exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu,
                clamp, clip, maximum, minimum, sum, mean, var, std, amax, amin, max, min, prod,
                logsumexp, norm, argmax, argmin, reshape, view, flatten, squeeze, unsqueeze,
@@ -60,21 +63,20 @@ def _bind_methods():
     T.to = lambda self, dtype, *a, **k: to_dtype(self, dtype) if not isinstance(dtype, str) else self
     T.astype = to_dtype
     T.type = to_dtype
-    T.float = lambda self: to_dtype(self, np.float32)
-    T.double = lambda self: to_dtype(self, np.float64)
-    T.long = lambda self: to_dtype(self, np.int64)
-    T.int = lambda self: to_dtype(self, np.int32)
-    T.bool = lambda self: to_dtype(self, np.bool_)
+    T.float = lambda self: to_dtype(self, _np.float32)
+    T.half = lambda self: to_dtype(self, _np.float16)
+    T.double = lambda self: to_dtype(self, _np.float64)
+    T.long = lambda self: to_dtype(self, _np.int64)
+    T.int = lambda self: to_dtype(self, _np.int32)
+    T.bool = lambda self: to_dtype(self, _np.bool_)
     T.contiguous = lambda self: self
     T.cpu = lambda self: self
     T.masked_fill = lambda self, mask, value: where(mask, value, self)
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.any = lambda self, dim=None: Tensor._wrap(np.asarray(self._data.any(axis=dim)))
-    T.all = lambda self, dim=None: Tensor._wrap(np.asarray(self._data.all(axis=dim)))
-    T.isnan = lambda self: Tensor._wrap(np.isnan(self._data))
-    T.isinf = lambda self: Tensor._wrap(np.isinf(self._data))
-    T.isfinite = lambda self: Tensor._wrap(np.isfinite(self._data))
+    T.isnan = lambda self: Tensor._wrap(_np.isnan(self._data))
+    T.isinf = lambda self: Tensor._wrap(_np.isinf(self._data))
+    T.isfinite = lambda self: Tensor._wrap(_np.isfinite(self._data))
 
 
 _bind_methods()
