@@ -3,27 +3,70 @@ import numpy as _np
 
 from ..tensor import Tensor
 from .activation import log_softmax, softmax
-from .comparison import (all, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge,
-                         greater, greater_equal, gt, le, less, less_equal, lt, ne, not_equal,
+from .comparison import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq,
+                         equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan, le,
+                         less, less_equal, logical_and, logical_not, logical_or, lt, ne, not_equal,
                          rbitwise_and, rbitwise_or, rbitwise_xor)
-from .linalg import dot, linear, matmul, outer
+from .cumulative import cumprod, cumsum
+from .histogram import histc, histogram
+from .indexing import gather, index_select, masked_fill, scatter, scatter_add
+from .linalg import bmm, dot, einsum, linear, matmul, mm, outer
 from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, clamp, clip, clone, cos,
-                        cosh, log10, log2, sinh, tan, div, exp, expm1, floor_divide, fmod, log,
-                        log1p, maximum, minimum, mul, neg, pow, rdiv, relu, remainder,
-                        rfloor_divide, rpow, rremainder, rsqrt, rsub, sigmoid, sign, sin, sqrt,
-                        square, sub, tanh, to_dtype, where)
-from .special import erf
+                        cosh, div, exp, expm1, floor_divide, fmod, log, log1p, log2, log10, maximum,
+                        minimum, mul, neg, pow, rdiv, relu, remainder, rfloor_divide, rpow,
+                        rremainder, rsqrt, rsub, sigmoid, sign, sin, sinh, sqrt, square, sub, tan,
+                        tanh, to_dtype, where)
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
                         var)
 from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, flatten, flip,
-                    getitem, index_add_into_zeros, pad, permute, repeat, reshape, split, squeeze,
-                    stack, swapaxes, transpose, unbind, unsqueeze, view)
+                    getitem, index_add_into_zeros, meshgrid, narrow, pad, permute, repeat, reshape,
+                    roll, split, squeeze, stack, swapaxes, t, transpose, tril, triu, unbind,
+                    unsqueeze, view)
+from .sorting import argsort, sort, topk
+from .special import erf
 
 true_divide = divide = div
 multiply = mul
 subtract = sub
 negative = neg
 absolute = abs
+
+
+def _format(self, spec):
+    """``f"{loss:.2f}"``: a 0-d tensor formats as its number, as in PyTorch."""
+    if self._data.ndim == 0:
+        return format(self._data.item(), spec)
+    return format(str(self), spec)
+
+
+def _check_device(device):
+    if device is not None and not str(device).startswith("cpu"):
+        raise RuntimeError(f"device {device!r} is not available: chainrule runs on the CPU only")
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``data`` with this tensor's dtype unless ``dtype`` is given (torch's rule)."""
+    _check_device(device)
+    arr = _np.array(data._data if isinstance(data, Tensor) else data,
+                    dtype=self.dtype if dtype is None else dtype)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _new_filled(value):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of ``size`` filled with the value, with this tensor's dtype by default."""
+        size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return _new_full(self, size, value, dtype=dtype, device=device,
+                         requires_grad=requires_grad)
+    return new
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype by default."""
+    _check_device(device)
+    size = (size,) if isinstance(size, int) else tuple(size)
+    arr = _np.full(size, fill_value, dtype=self.dtype if dtype is None else dtype)
+    return Tensor(arr, requires_grad=requires_grad)
 
 
 def _bind_methods():
@@ -45,10 +88,17 @@ def _bind_methods():
     T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
     T.__rand__, T.__ror__, T.__rxor__ = rbitwise_and, rbitwise_or, rbitwise_xor
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
-    T.logical_not = lambda self: Tensor._wrap(_np.logical_not(self._data))
-    for fn in (log10, log2, sinh, cosh, tan, asin, acos, atan, floor_divide, remainder, fmod, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
-               all, any):
+    for fn in (log10, log2, sinh, cosh, tan, asin, acos, atan, floor_divide, remainder, fmod,
+               bitwise_and, bitwise_or, bitwise_xor, bitwise_not, all, any, isclose, allclose,
+               equal, isnan, isinf, isfinite, logical_not, logical_and, logical_or, cumsum,
+               cumprod, histc, histogram, gather, scatter, scatter_add, index_select, masked_fill,
+               mm, bmm, narrow, t, roll, tril, triu, sort, argsort, topk):
         setattr(T, fn.__name__, fn)
+    T.__format__ = _format
+    T.nelement = T.numel
+    T.new_tensor = _new_tensor
+    T.new_zeros, T.new_ones, T.new_empty = _new_filled(0), _new_filled(1), _new_filled(0)
+    T.new_full = _new_full
     for fn in (erf, exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu,
                clamp, clip, maximum, minimum, sum, mean, var, std, amax, amin, max, min, prod,
                logsumexp, norm, argmax, argmin, reshape, view, flatten, squeeze, unsqueeze,
@@ -71,12 +121,8 @@ def _bind_methods():
     T.bool = lambda self: to_dtype(self, _np.bool_)
     T.contiguous = lambda self: self
     T.cpu = lambda self: self
-    T.masked_fill = lambda self, mask, value: where(mask, value, self)
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.isnan = lambda self: Tensor._wrap(_np.isnan(self._data))
-    T.isinf = lambda self: Tensor._wrap(_np.isinf(self._data))
-    T.isfinite = lambda self: Tensor._wrap(_np.isfinite(self._data))
 
 
 _bind_methods()
