@@ -182,6 +182,20 @@ def test_dtype_aliases_match_torch():
         assert got.tolist() == want.tolist()
 
 
+def test_in_place_forms_match_torch():
+    for lib in (cr, torch):
+        x = lib.zeros(3, 4)
+        x.scatter_(1, lib.tensor([[1], [3], [0]]), 1.0)
+        x.scatter_add_(0, lib.tensor([[2, 2, 0, 1]]), lib.ones(1, 4))
+        x.masked_fill_(x > 1.5, -1.0)
+        if lib is cr:
+            got = x.numpy().copy()
+    np.testing.assert_array_equal(got, x.numpy())
+    w = cr.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w.masked_fill_(cr.tensor([True, False, True]), 1.0)
+
+
 BAD = [
     (lambda: cr.mm(cr.ones(2, 3, 4), cr.ones(4, 2)), ValueError, "mm: both operands"),
     (lambda: cr.bmm(cr.ones(2, 3, 4), cr.ones(3, 4, 2)), ValueError, "bmm"),

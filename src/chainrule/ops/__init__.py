@@ -95,6 +95,13 @@ def _bind_methods():
                mm, bmm, narrow, t, roll, tril, triu, sort, argsort, topk):
         setattr(T, fn.__name__, fn)
     T.__format__ = _format
+    # In-place forms: the out-of-place result written through the tensor's own in-place path.
+    T.masked_fill_ = lambda self, mask, value: self._inplace(
+        "masked_fill_", masked_fill(self.detach(), mask, value)._data)
+    T.scatter_ = lambda self, dim, index, src=None, value=None, reduce=None: self._inplace(
+        "scatter_", scatter(self.detach(), dim, index, src, value, reduce)._data)
+    T.scatter_add_ = lambda self, dim, index, src: self._inplace(
+        "scatter_add_", scatter_add(self.detach(), dim, index, src.detach())._data)
     T.nelement = T.numel
     T.new_tensor = _new_tensor
     T.new_zeros, T.new_ones, T.new_empty = _new_filled(0), _new_filled(1), _new_filled(0)

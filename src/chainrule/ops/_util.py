@@ -86,6 +86,13 @@ def cast(x, dtype):
     return to_dtype(x, dtype)
 
 
+def _operand(x):
+    """Arrays and lists count as tensors with dims; numbers stay numbers (they promote weakly)."""
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    return Tensor(x) if isinstance(x, (list, tuple)) else x
+
+
 def coerce(a, b, floating=False):
     """Both operands of a binary op as Tensors of their promoted dtype (``floating``: at least the
     default float dtype, as true division needs). Returns ``(a, b, dtype)``."""
@@ -100,8 +107,8 @@ def coerce(a, b, floating=False):
     elif type(a) in (float, int) and isinstance(b, Tensor) and b._data.dtype.kind == "f":
         dt = b._data.dtype
         return Tensor._wrap(np.asarray(a, dt)), b, dt
-    a = Tensor._wrap(a) if isinstance(a, np.ndarray) else a
-    b = Tensor._wrap(b) if isinstance(b, np.ndarray) else b
+    a = _operand(a)
+    b = _operand(b)
     dt = result_type(a, b)
     if floating and dt.kind not in "fc":
         dt = get_default_dtype()
