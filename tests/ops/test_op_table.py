@@ -75,6 +75,8 @@ CASES = [
     ("sin", lambda m, x: m.sin(x), [(s,) for s in U], "any", SMOOTH),
     ("cos", lambda m, x: m.cos(x), [(s,) for s in U], "any", SMOOTH),
     ("tanh", lambda m, x: m.tanh(x), [(s,) for s in U], "any", SMOOTH),
+    ("rounding", lambda m, x: (m.floor(x * 0.4) + x.ceil() * 0.1 + m.trunc(-x * 0.4)
+                               + m.round(x * 0.2)) * x, [(s,) for s in U], "pos", SMOOTH),
     ("log10", lambda m, x: m.log10(x), [(s,) for s in U], "pos", SMOOTH),
     ("log2", lambda m, x: x.log2(), [(s,) for s in U], "pos", SMOOTH),
     ("sinh", lambda m, x: m.sinh(x), [(s,) for s in U], "any", SMOOTH),

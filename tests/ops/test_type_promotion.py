@@ -107,7 +107,7 @@ def _unary(lib, name, make, arg, dtype):
 
 
 UNARY = ["exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sigmoid", "tanh", "sin", "cos", "erf",
-         "abs", "neg", "sign", "log10", "log2", "sinh", "cosh", "tan", "asin", "acos", "atan"]
+         "abs", "neg", "sign", "floor", "ceil", "trunc", "round", "log10", "log2", "sinh", "cosh", "tan", "asin", "acos", "atan"]
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -220,3 +220,15 @@ def test_gradients_flow_through_promotion_in_each_inputs_dtype(case):
 def test_comparisons_with_non_numbers_are_not_elementwise():
     assert (cr.tensor([1, 2]) == None) is False  # noqa: E711 (the operator itself is tested)
     assert (cr.tensor([1, 2]) != "a") is True
+
+
+def test_result_type_and_promote_types_match_torch():
+    for da in DTYPES:
+        for db in DTYPES:
+            want = torch.promote_types(getattr(torch, da), getattr(torch, db))
+            assert str(cr.promote_types(getattr(cr, da), getattr(cr, db))) == str(want)[6:]
+            a, b = cr.ones(2, dtype=getattr(cr, da)), cr.ones((), dtype=getattr(cr, db))
+            ta, tb = torch.ones(2, dtype=getattr(torch, da)), torch.ones((), dtype=getattr(torch, db))
+            assert str(cr.result_type(a, b)) == str(torch.result_type(ta, tb))[6:]
+            for s in SCALARS:
+                assert str(cr.result_type(a, s)) == str(torch.result_type(ta, s))[6:]

@@ -25,7 +25,9 @@ NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
                       "allclose", "equal", "isnan", "isinf", "isfinite", "logical_and",
                       "logical_or", "logical_not",
                       # integer results: counts and sorting indices
-                      "histc", "histogram", "argsort")
+                      "histc", "histogram", "argsort",
+                      # dtype rules, not ops
+                      "result_type", "promote_types")
 
 
 @dataclass
@@ -127,6 +129,8 @@ CASES = [
     op("remainder", lambda a, b: a % b, S, S, domain=("any", "pos")),
     op("rremainder", lambda a: 5.0 % a, S, domain="pos"),
     op("fmod", lambda a, b: a.fmod(b), S, S, domain=("any", "pos")),
+    op("floor", lambda a: a * (a * 3).floor(), S), op("ceil", lambda a: a * (a * 3).ceil(), S),
+    op("trunc", lambda a: a * (a * 3).trunc(), S), op("round", lambda a: a * (a * 3).round(), S),
     op("log10", lambda a: a.log10(), S, domain="pos"), op("log2", lambda a: a.log2(), S, domain="pos"),
     op("sinh", lambda a: a.sinh(), S), op("cosh", lambda a: a.cosh(), S),
     op("tan", lambda a: a.tan(), S), op("atan", lambda a: a.atan(), S, covers=("atan", "arctan")),

@@ -11,11 +11,12 @@ from .cumulative import cumprod, cumsum
 from .histogram import histc, histogram
 from .indexing import gather, index_select, masked_fill, scatter, scatter_add
 from .linalg import bmm, dot, einsum, linear, matmul, mm, outer
-from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, clamp, clip, clone, cos,
-                        cosh, div, exp, expm1, floor_divide, fmod, log, log1p, log2, log10, maximum,
-                        minimum, mul, neg, pow, rdiv, relu, remainder, rfloor_divide, rpow,
-                        rremainder, rsqrt, rsub, sigmoid, sign, sin, sinh, sqrt, square, sub, tan,
-                        tanh, to_dtype, where)
+from ._util import promote_types, result_type
+from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, ceil, clamp, clip, clone,
+                        cos, cosh, div, exp, expm1, floor, floor_divide, fmod, log, log1p, log2,
+                        log10, maximum, minimum, mul, neg, pow, rdiv, relu, remainder,
+                        rfloor_divide, round, rpow, rremainder, rsqrt, rsub, sigmoid, sign, sin,
+                        sinh, sqrt, square, sub, tan, tanh, to_dtype, trunc, where)
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
                         var)
 from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, flatten, flip,
@@ -88,7 +89,8 @@ def _bind_methods():
     T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
     T.__rand__, T.__ror__, T.__rxor__ = rbitwise_and, rbitwise_or, rbitwise_xor
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
-    for fn in (log10, log2, sinh, cosh, tan, asin, acos, atan, floor_divide, remainder, fmod,
+    for fn in (floor, ceil, trunc, round, log10, log2, sinh, cosh, tan, asin, acos, atan,
+               floor_divide, remainder, fmod,
                bitwise_and, bitwise_or, bitwise_xor, bitwise_not, all, any, isclose, allclose,
                equal, isnan, isinf, isfinite, logical_not, logical_and, logical_or, cumsum,
                cumprod, histc, histogram, gather, scatter, scatter_add, index_select, masked_fill,

@@ -374,6 +374,34 @@ def atan(x):
 arcsin, arccos, arctan = asin, acos, atan
 
 
+def _rounding(x, fn, name):
+    # Piecewise constant: zero gradient (as PyTorch); integers are returned as they are.
+    if as_tensor(x).dtype.kind == "b":
+        raise RuntimeError(f"{name.lower()}: not supported for bool tensors (as in PyTorch)")
+    return _unary(x, fn, lambda ctx, g: (g * 0,), name, save_input=False, save_output=False,
+                  floating=False)
+
+
+def floor(x):
+    """Largest integer <= x, elementwise (float in, float out; integers unchanged)."""
+    return _rounding(x, np.floor, "Floor")
+
+
+def ceil(x):
+    """Smallest integer >= x, elementwise."""
+    return _rounding(x, np.ceil, "Ceil")
+
+
+def trunc(x):
+    """x rounded toward zero, elementwise."""
+    return _rounding(x, np.trunc, "Trunc")
+
+
+def round(x, decimals=0):
+    """x rounded to ``decimals`` places; halves go to the even neighbour, as in PyTorch."""
+    return _rounding(x, lambda a: np.round(a, decimals), "Round")
+
+
 def _tanh_vjp(ctx, g):
     y = ctx.output()
     return (g * (1 - y * y),)
