@@ -227,3 +227,25 @@ def test_bad_input_gets_a_clear_error(case):
     fn, error, message = BAD[case]
     with pytest.raises(error, match=message):
         fn()
+
+
+EINSUM = [("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("i,i->", [(4,), (4,)]),
+          ("ij->j", [(3, 4)]), ("...ii->...i", [(2, 3, 3)]), ("bij,jk", [(2, 3, 4), (4, 5)]),
+          ("ii->", [(3, 3)]), ("iij->j", [(2, 2, 3)]), ("ij,ij,ij->i", [(2, 3)] * 3),
+          ("b...,b->...", [(2, 3, 4), (2,)]), ("...,...->...", [(3, 1), (1, 4)]),
+          ("ik,jk->ijk", [(2, 3), (4, 3)]), ("ijk->kji", [(2, 3, 4)])]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM, ids=[e for e, _ in EINSUM])
+def test_einsum_values_and_gradients_match_torch(equation, shapes):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    c = [cr.tensor(a, requires_grad=True) for a in arrays]
+    t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    cout, tout = cr.einsum(equation, *c), torch.einsum(equation, *t)
+    np.testing.assert_allclose(cout.numpy(), tout.detach().numpy(), rtol=1e-10)
+    v = rng.standard_normal(tuple(tout.shape))
+    (cout * cr.tensor(v)).sum().backward()
+    (tout * torch.tensor(v)).sum().backward()
+    for a, b in zip(c, t):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
