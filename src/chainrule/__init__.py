@@ -26,12 +26,13 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype
 
 __version__ = "0.1.0"
 
-float16 = np.dtype(np.float16)
-float32 = float_ = np.dtype(np.float32)
+# PyTorch's names, aliases included: cr.float is float32 and cr.int is int32, as torch.float/int.
+float16 = half = np.dtype(np.float16)
+float32 = float_ = float = np.dtype(np.float32)
 float64 = double = np.dtype(np.float64)
 int8 = np.dtype(np.int8)
-int16 = np.dtype(np.int16)
-int32 = np.dtype(np.int32)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = bool = np.dtype(np.bool_)

@@ -13,11 +13,21 @@ from .. import nn
 from .. import random as crrandom
 from ..creation import tensor
 from ..nn import functional as F
-from ..ops import cat, stack, where
+from ..ops import cat, einsum, meshgrid, stack, where
 
 F64 = np.dtype(np.float64)
 # Ops without a gradient to check: integer results, or an encoding of labels.
-NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot")
+NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
+                      # comparisons, logical and bitwise ops: bool or integer results
+                      "all", "any", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+                      "less", "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor",
+                      "bitwise_not", "rbitwise_and", "rbitwise_or", "rbitwise_xor", "isclose",
+                      "allclose", "equal", "isnan", "isinf", "isfinite", "logical_and",
+                      "logical_or", "logical_not",
+                      # integer results: counts and sorting indices
+                      "histc", "histogram", "argsort",
+                      # dtype rules, not ops
+                      "result_type", "promote_types")
 
 
 @dataclass
@@ -114,6 +124,18 @@ CASES = [
     op("tanh", lambda a: a.tanh(), S), op("sigmoid", lambda a: a.sigmoid(), S),
     op("relu", lambda a: a.relu(), S), op("square", lambda a: a.square(), S),
     op("clamp", lambda a: a.clamp(-0.5, 0.5), (3, 4), covers=("clamp", "clip")),
+    op("floor_divide", lambda a: a * (a // 0.3), S, covers=("floor_divide", "div")),
+    op("rfloor_divide", lambda a: a * (2.0 // a), S, domain="pos"),
+    op("remainder", lambda a, b: a % b, S, S, domain=("any", "pos")),
+    op("rremainder", lambda a: 5.0 % a, S, domain="pos"),
+    op("fmod", lambda a, b: a.fmod(b), S, S, domain=("any", "pos")),
+    op("floor", lambda a: a * (a * 3).floor(), S), op("ceil", lambda a: a * (a * 3).ceil(), S),
+    op("trunc", lambda a: a * (a * 3).trunc(), S), op("round", lambda a: a * (a * 3).round(), S),
+    op("log10", lambda a: a.log10(), S, domain="pos"), op("log2", lambda a: a.log2(), S, domain="pos"),
+    op("sinh", lambda a: a.sinh(), S), op("cosh", lambda a: a.cosh(), S),
+    op("tan", lambda a: a.tan(), S), op("atan", lambda a: a.atan(), S, covers=("atan", "arctan")),
+    op("asin", lambda a: a.asin(), S, domain="prob", covers=("asin", "arcsin")),
+    op("acos", lambda a: a.acos(), S, domain="prob", covers=("acos", "arccos")),
     op("maximum", lambda a, b: a.maximum(b), S, S), op("minimum", lambda a, b: a.minimum(b), S, S),
     op("where", lambda a, b: where(a > 0, a, b), S, S),
     op("clone", lambda a: a.clone() * 2, S),
@@ -123,6 +145,11 @@ CASES = [
     op("matmul_batched", lambda a, b: a @ b, (2, 2, 3), (3, 2), covers=("matmul",)),
     op("dot", lambda a, b: a.dot(b), (4,), (4,)), op("outer", lambda a, b: a.outer(b), (3,), (2,)),
     op("linear", lambda x, w, b: F.linear(x, w, b), (4, 3), (2, 3), (2,)),
+    op("mm", lambda a, b: a.mm(b), (2, 3), (3, 4)), op("bmm", lambda a, b: a.bmm(b), (2, 2, 3), (2, 3, 2)),
+    op("einsum", lambda a, b: einsum("bij,bkj->bik", a, b), (2, 2, 3), (2, 4, 3)),
+    op("einsum_trace", lambda a: einsum("ii", a), (3, 3), covers=("einsum",)),
+    op("einsum_ellipsis", lambda a, b: einsum("...ij,jk", a, b), (2, 2, 3), (3, 2),
+       covers=("einsum",)),
     # reductions
     op("sum", lambda a: a.sum(1), M), op("mean", lambda a: a.mean(0), M),
     op("var", lambda a: a.var(1), M), op("std", lambda a: a.std(0), M),
@@ -149,6 +176,19 @@ CASES = [
     op("stack", lambda a, b: stack([a, b], 0) * 2, S, S),
     op("split", lambda a: a.split(2, 1)[1] * 2, M), op("chunk", lambda a: a.chunk(2, 1)[0] * 2, M),
     op("unbind", lambda a: a.unbind(0)[1] * 2, M),
+    op("narrow", lambda a: a.narrow(1, 1, 2) * 2, M), op("t", lambda a: a.t() * 2, M),
+    op("roll", lambda a: a.roll(1, 1) * a, M), op("tril", lambda a: a.tril() * 2, M),
+    op("triu", lambda a: a.triu(1) * 2, M),
+    op("meshgrid", lambda a, b: meshgrid(a, b)[0] * meshgrid(a, b)[1], (3,), (2,)),
+    op("cumsum", lambda a: a.cumsum(1) * a, M), op("cumprod", lambda a: a.cumprod(1), M),
+    op("sort", lambda a: a.sort(1).values * tensor(np.arange(4.0)), M),
+    op("topk", lambda a: a.topk(2, 0).values * 2, M),
+    op("gather", lambda a: a.gather(1, tensor(np.array([[0, 3], [2, 2], [1, 0]]))) * 2, M),
+    op("scatter_add", lambda a, s: a.scatter_add(0, tensor(np.array([[0, 1, 0, 2]])), s) * 2,
+       M, (1, 4)),
+    op("scatter", lambda a, s: a.scatter(1, tensor(np.array([[3], [0], [1]])), s) * 2, M, (3, 1)),
+    op("index_select", lambda a: a.index_select(1, tensor(np.array([2, 0, 2]))) * 2, M),
+    op("masked_fill", lambda a: a.masked_fill(a > 0, 0.5) * a, M),
     # activations (nn.functional)
     op("leaky_relu", lambda a: F.leaky_relu(a, 0.1), S), op("elu", lambda a: F.elu(a), S),
     op("selu", lambda a: F.selu(a), S), op("gelu", lambda a: F.gelu(a), S),

@@ -1,16 +1,31 @@
 """Every differentiable op, and the binding of operators and methods onto ``Tensor``."""
+import numpy as _np
+
 from ..tensor import Tensor
 from .activation import log_softmax, softmax
-from .linalg import dot, linear, matmul, outer
-from .pointwise import (abs, add, clamp, clip, clone, cos, div, exp, expm1, log, log1p, maximum,
-                        minimum, mul, neg, pow, rdiv, relu, rpow, rsqrt, rsub, sigmoid, sign, sin,
-                        sqrt, square, sub, tanh, to_dtype, where)
-from .special import erf
+from .comparison import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq,
+                         equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan, le,
+                         less, less_equal, logical_and, logical_not, logical_or, lt, ne, not_equal,
+                         rbitwise_and, rbitwise_or, rbitwise_xor)
+from .cumulative import cumprod, cumsum
+from .histogram import histc, histogram
+from . import inplace
+from .indexing import gather, index_select, masked_fill, scatter, scatter_add
+from .linalg import bmm, dot, einsum, linear, matmul, mm, outer
+from ._util import promote_types, result_type
+from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, ceil, clamp, clip, clone,
+                        cos, cosh, div, exp, expm1, floor, floor_divide, fmod, log, log1p, log2,
+                        log10, maximum, minimum, mul, neg, pow, rdiv, relu, remainder,
+                        rfloor_divide, round, rpow, rremainder, rsqrt, rsub, sigmoid, sign, sin,
+                        sinh, sqrt, square, sub, tan, tanh, to_dtype, trunc, where)
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
                         var)
 from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, flatten, flip,
-                    getitem, index_add_into_zeros, pad, permute, repeat, reshape, split, squeeze,
-                    stack, swapaxes, transpose, unbind, unsqueeze, view)
+                    getitem, index_add_into_zeros, meshgrid, narrow, pad, permute, repeat, reshape,
+                    roll, split, squeeze, stack, swapaxes, t, transpose, tril, triu, unbind,
+                    unsqueeze, view)
+from .sorting import argsort, sort, topk
+from .special import erf
 
 true_divide = divide = div
 multiply = mul
@@ -19,15 +34,44 @@ negative = neg
 absolute = abs
 
 
-def _compare(fn):
-    def method(self, other):
-        other = other._data if isinstance(other, Tensor) else other
-        return Tensor._wrap(fn(self._data, other))
-    return method
+def _format(self, spec):
+    """``f"{loss:.2f}"``: a 0-d tensor formats as its number, as in PyTorch."""
+    if self._data.ndim == 0:
+        return format(self._data.item(), spec)
+    return format(str(self), spec)
+
+
+def _check_device(device):
+    if device is not None and not str(device).startswith("cpu"):
+        raise RuntimeError(f"device {device!r} is not available: chainrule runs on the CPU only")
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``data`` with this tensor's dtype unless ``dtype`` is given (torch's rule)."""
+    _check_device(device)
+    arr = _np.array(data._data if isinstance(data, Tensor) else data,
+                    dtype=self.dtype if dtype is None else dtype)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _new_filled(value):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of ``size`` filled with the value, with this tensor's dtype by default."""
+        size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return _new_full(self, size, value, dtype=dtype, device=device,
+                         requires_grad=requires_grad)
+    return new
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype by default."""
+    _check_device(device)
+    size = (size,) if isinstance(size, int) else tuple(size)
+    arr = _np.full(size, fill_value, dtype=self.dtype if dtype is None else dtype)
+    return Tensor(arr, requires_grad=requires_grad)
 
 
 def _bind_methods():
-    import numpy as np
     T = Tensor
     T.__add__ = T.__radd__ = add
     T.__sub__, T.__rsub__ = sub, rsub
@@ -39,13 +83,32 @@ def _bind_methods():
     T.__neg__ = neg
     T.__abs__ = abs
     T.__getitem__ = getitem
-    for name, fn in [("__lt__", np.less), ("__le__", np.less_equal), ("__gt__", np.greater),
-                     ("__ge__", np.greater_equal), ("__eq__", np.equal), ("__ne__", np.not_equal)]:
-        setattr(T, name, _compare(fn))
-    T.__invert__ = lambda self: Tensor._wrap(~self._data)
-    T.__and__ = _compare(np.logical_and)
-    T.__or__ = _compare(np.logical_or)
-    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__
+    T.__floordiv__, T.__rfloordiv__ = floor_divide, rfloor_divide
+    T.__mod__, T.__rmod__ = remainder, rremainder
+    T.__lt__, T.__le__, T.__gt__, T.__ge__, T.__eq__, T.__ne__ = lt, le, gt, ge, eq, ne
+    T.__invert__ = bitwise_not
+    T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
+    T.__rand__, T.__ror__, T.__rxor__ = rbitwise_and, rbitwise_or, rbitwise_xor
+    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
+    for fn in (floor, ceil, trunc, round, log10, log2, sinh, cosh, tan, asin, acos, atan,
+               floor_divide, remainder, fmod,
+               bitwise_and, bitwise_or, bitwise_xor, bitwise_not, all, any, isclose, allclose,
+               equal, isnan, isinf, isfinite, logical_not, logical_and, logical_or, cumsum,
+               cumprod, histc, histogram, gather, scatter, scatter_add, index_select, masked_fill,
+               mm, bmm, narrow, t, roll, tril, triu, sort, argsort, topk):
+        setattr(T, fn.__name__, fn)
+    T.__format__ = _format
+    # In-place forms: the out-of-place op run through the tensor's in-place path (recorded
+    # inside a graph, a plain write outside one). masked_fill_ is defined on Tensor itself.
+    T.scatter_ = lambda self, dim, index, src=None, value=None, reduce=None: inplace.apply(
+        self, "scatter_", lambda t: scatter(t, dim, index, src, value, reduce), (src,),
+        casting="unsafe")
+    T.scatter_add_ = lambda self, dim, index, src: inplace.apply(
+        self, "scatter_add_", lambda t: scatter_add(t, dim, index, src), (src,), casting="unsafe")
+    T.nelement = T.numel
+    T.new_tensor = _new_tensor
+    T.new_zeros, T.new_ones, T.new_empty = _new_filled(0), _new_filled(1), _new_filled(0)
+    T.new_full = _new_full
     for fn in (erf, exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu,
                clamp, clip, maximum, minimum, sum, mean, var, std, amax, amin, max, min, prod,
                logsumexp, norm, argmax, argmin, reshape, view, flatten, squeeze, unsqueeze,
@@ -60,21 +123,16 @@ def _bind_methods():
     T.to = lambda self, dtype, *a, **k: to_dtype(self, dtype) if not isinstance(dtype, str) else self
     T.astype = to_dtype
     T.type = to_dtype
-    T.float = lambda self: to_dtype(self, np.float32)
-    T.double = lambda self: to_dtype(self, np.float64)
-    T.long = lambda self: to_dtype(self, np.int64)
-    T.int = lambda self: to_dtype(self, np.int32)
-    T.bool = lambda self: to_dtype(self, np.bool_)
+    T.float = lambda self: to_dtype(self, _np.float32)
+    T.half = lambda self: to_dtype(self, _np.float16)
+    T.double = lambda self: to_dtype(self, _np.float64)
+    T.long = lambda self: to_dtype(self, _np.int64)
+    T.int = lambda self: to_dtype(self, _np.int32)
+    T.bool = lambda self: to_dtype(self, _np.bool_)
     T.contiguous = lambda self: self
     T.cpu = lambda self: self
-    T.masked_fill = lambda self, mask, value: where(mask, value, self)
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.any = lambda self, dim=None: Tensor._wrap(np.asarray(self._data.any(axis=dim)))
-    T.all = lambda self, dim=None: Tensor._wrap(np.asarray(self._data.all(axis=dim)))
-    T.isnan = lambda self: Tensor._wrap(np.isnan(self._data))
-    T.isinf = lambda self: Tensor._wrap(np.isinf(self._data))
-    T.isfinite = lambda self: Tensor._wrap(np.isfinite(self._data))
 
 
 _bind_methods()

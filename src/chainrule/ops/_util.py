@@ -8,20 +8,131 @@ import numpy as np
 from ..tensor import Tensor, get_default_dtype
 
 
+# ---- type promotion (PyTorch's rules, in one place) ----
+#
+# Dtypes fall in categories bool < integer < floating. Operands come in three kinds, from strongest
+# to weakest: tensors with dims, 0-d tensors, and Python numbers. A weaker kind only changes the
+# result when it is of a higher category than every stronger operand: ``int64 tensor * 2.5`` is the
+# default float dtype, ``float32 tensor + float64 0-d tensor`` stays float32, ``uint8 tensor + 300``
+# stays uint8 (the number wraps, as in PyTorch). Python floats count as the default dtype.
+
+_BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
+
+
+def _category(dtype):
+    return 0 if dtype.kind == "b" else 1 if dtype.kind in "iu" else 2
+
+
+def promote_types(a, b):
+    """The smallest dtype holding both: a float beats any integer (int64 + float32 is float32)."""
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """Result of a stronger operand group ``higher`` with a weaker group ``lower`` (None: empty)."""
+    if higher is None:
+        return lower
+    if lower is None or _category(higher) >= _category(lower):
+        return higher
+    return promote_types(higher, lower)
+
+
+def _scalar_dtype(x):
+    if isinstance(x, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(x, (int, np.integer)):
+        return _INT64
+    if isinstance(x, (float, np.floating)):
+        return get_default_dtype()
+    raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives an op over ``operands`` (Tensors, arrays, Python numbers).
+
+    Example: ``result_type(cr.arange(3), 2.5) == float32``; ``result_type(uint8_t, 300) == uint8``.
+    """
+    groups = [None, None, None]       # tensors with dims, 0-d tensors, Python numbers
+    for x in operands:
+        if isinstance(x, (Tensor, np.ndarray)):
+            dt, kind = x.dtype, 0 if x.ndim else 1
+        else:
+            dt, kind = _scalar_dtype(x), 2
+        groups[kind] = dt if groups[kind] is None else promote_types(groups[kind], dt)
+    return _combine(groups[0], _combine(groups[1], groups[2]))
+
+
+def scalar_array(x, dtype):
+    """A Python number as a 0-d array of ``dtype``; integers wrap around as in PyTorch (-1 -> 255
+    for uint8)."""
+    try:
+        return np.asarray(x, dtype=dtype)
+    except OverflowError:
+        return np.asarray(x).astype(dtype)
+
+
+def cast(x, dtype):
+    """``x`` (a Tensor) as ``dtype``; differentiable between floating dtypes."""
+    if x.dtype == dtype:
+        return x
+    if not x.requires_grad or dtype.kind not in "fc":
+        return Tensor._wrap(x._data.astype(dtype))
+    from .pointwise import to_dtype
+    return to_dtype(x, dtype)
+
+
+def _operand(x):
+    """Arrays and lists count as tensors with dims; numbers stay numbers (they promote weakly)."""
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    return Tensor(x) if isinstance(x, (list, tuple)) else x
+
+
+def coerce(a, b, floating=False):
+    """Both operands of a binary op as Tensors of their promoted dtype (``floating``: at least the
+    default float dtype, as true division needs). Returns ``(a, b, dtype)``."""
+    # The common cases first: same dtypes, or a float tensor with a Python number.
+    if isinstance(a, Tensor):
+        dt = a._data.dtype
+        if isinstance(b, Tensor):
+            if b._data.dtype == dt and (dt.kind == "f" or not floating):
+                return a, b, dt
+        elif type(b) in (float, int) and dt.kind == "f":
+            return a, Tensor._wrap(np.asarray(b, dt)), dt
+    elif type(a) in (float, int) and isinstance(b, Tensor) and b._data.dtype.kind == "f":
+        dt = b._data.dtype
+        return Tensor._wrap(np.asarray(a, dt)), b, dt
+    a = _operand(a)
+    b = _operand(b)
+    dt = result_type(a, b)
+    if floating and dt.kind not in "fc":
+        dt = get_default_dtype()
+    a = cast(a, dt) if isinstance(a, Tensor) else Tensor._wrap(scalar_array(a, dt))
+    b = cast(b, dt) if isinstance(b, Tensor) else Tensor._wrap(scalar_array(b, dt))
+    return a, b, dt
+
+
 def tensor_operand(x, like):
-    """``x`` as a Tensor; a Python number keeps ``like``'s dtype (float for an int tensor)."""
+    """``x`` as a Tensor; a Python number takes the dtype it promotes to with ``like``."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
-    if isinstance(x, (int, float, bool, np.number)):
-        dtype = like.dtype
-        if isinstance(x, float) and dtype.kind in "iub":
-            dtype = get_default_dtype()
-        elif isinstance(x, (int, float)) and not isinstance(x, bool) and dtype.kind == "b":
-            dtype = np.dtype(np.int64) if isinstance(x, int) else get_default_dtype()
-        return Tensor._wrap(np.asarray(x, dtype=dtype))
+    if isinstance(x, (int, float, bool, np.number, np.bool_)):
+        return Tensor._wrap(scalar_array(x, result_type(like, x)))
     return Tensor(x)
+
+
+def float_operand(x):
+    """``x`` as a Tensor of a floating dtype: integers and bools become the default float dtype,
+    as PyTorch's float functions (exp, sqrt, sigmoid, ...) do."""
+    x = as_tensor(x)
+    return x if x.dtype.kind in "fc" else Tensor._wrap(x._data.astype(get_default_dtype()))
 
 
 def as_tensor(x):

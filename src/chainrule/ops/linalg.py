@@ -1,8 +1,10 @@
-"""Matrix products: ``matmul`` for every rank NumPy accepts, and the fused ``linear``."""
+"""Matrix products: ``matmul`` for every rank NumPy accepts, ``mm``, ``bmm``, ``einsum``, and the
+fused ``linear``."""
+import numpy as np
 
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
-from ._util import as_tensor, shape_error, sum_to
+from ._util import as_tensor, is_array, shape_error, sum_to
 
 
 def _mT(a):
@@ -79,3 +81,119 @@ def dot(a, b):
     return matmul(as_tensor(a), as_tensor(b))
 
 
+
+def mm(a, b):
+    """Matrix product of two matrices: (n, k) @ (k, m) -> (n, m) (no broadcasting, as torch.mm)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: both operands must be matrices, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m) (no broadcasting, as torch.bmm)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got {a.shape} "
+                         f"and {b.shape}")
+    return matmul(a, b)
+
+
+# ---- einsum ----
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_array(spec, *arrays):
+    return np.einsum(spec, *arrays, optimize=len(arrays) > 2)
+
+
+def _parse_einsum(equation, tensors):
+    """Operand subscripts and output subscript with ``...`` spelt out as letters; operands whose
+    ``...`` dims broadcast are expanded first (so every letter has one size)."""
+    eq = equation.replace(" ", "")
+    lhs, rhs = eq.split("->") if "->" in eq else (eq, None)
+    subs = lhs.split(",")
+    if len(subs) != len(tensors):
+        raise ValueError(f"einsum: {equation!r} names {len(subs)} operands, {len(tensors)} given")
+    ell = ""
+    if "..." in eq:
+        free = [c for c in _LETTERS if c not in eq]
+        counts = [t.ndim - (len(s) - 3) if "..." in s else 0 for s, t in zip(subs, tensors)]
+        ell = "".join(free[:max(counts)])
+        shapes = [t.shape[s.index("..."):s.index("...") + n] if "..." in s else ()
+                  for s, t, n in zip(subs, tensors, counts)]
+        full = np.broadcast_shapes(*shapes)
+        for i, (s, t, n) in enumerate(zip(subs, tensors, counts)):
+            if "..." not in s:
+                continue
+            at = s.index("...")
+            subs[i] = s.replace("...", ell[len(ell) - n:] if n else "")
+            if shapes[i] != full[len(full) - n:] or n < len(full):
+                lead = t.shape[:at] + (1,) * (len(full) - n) + t.shape[at:]
+                target = t.shape[:at] + full + t.shape[at + n:]
+                tensors[i] = t.reshape(lead).expand(*target)
+                subs[i] = subs[i][:at] + ell + subs[i][at + n:]
+    for s, t in zip(subs, tensors):
+        if len(s) != t.ndim:
+            raise ValueError(f"einsum: subscripts {s!r} do not match an operand of shape {t.shape}")
+    if rhs is None:
+        once = sorted(c for c in set("".join(subs)) if "".join(subs).count(c) == 1 and c not in ell)
+        rhs = ell + "".join(once)
+    else:
+        rhs = rhs.replace("...", ell)
+    return subs, rhs
+
+
+def _einsum_vjp(ctx, g):
+    subs, rhs = ctx.saved
+    sizes = {c: n for s, t in zip(subs, ctx.inputs) for c, n in zip(s, t.shape)}
+    free = iter(c for c in _LETTERS if c not in sizes)
+    grads = []
+    for i, need in enumerate(ctx.needs):
+        if not need:
+            grads.append(None)
+            continue
+        specs, operands = [rhs], [g]
+        for j, s in enumerate(subs):
+            if j != i:
+                specs.append(s)
+                operands.append(ctx.input(j))
+        # A letter repeated in this operand (a diagonal) gets a fresh letter tied by an identity.
+        target, seen = "", set()
+        for c in subs[i]:
+            if c in seen:
+                new = next(free)
+                specs.append(c + new)
+                operands.append(np.eye(sizes[c], dtype=g.dtype))
+                c = new
+            seen.add(c)
+            target += c
+        # A letter only this operand has was summed away: its gradient is constant along it.
+        for c in target:
+            if c not in "".join(specs):
+                specs.append(c)
+                operands.append(np.ones(sizes.get(c, 0), dtype=g.dtype))
+        spec = ",".join(specs) + "->" + target
+        grads.append(_einsum_array(spec, *operands) if is_array(g) else einsum(spec, *operands))
+    return tuple(grads)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as torch.einsum: ``einsum("bij,bjk->bik", a, b)`` is a batched matmul.
+
+    Supports implicit output (``"ij,jk"``), ``...`` broadcasting, repeated subscripts (diagonals
+    and traces) and any number of operands; differentiable in every operand.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    tensors = [as_tensor(t) for t in operands]
+    subs, rhs = _parse_einsum(equation, tensors)
+    spec = ",".join(subs) + "->" + rhs
+    try:
+        out = _einsum_array(spec, *(t._data for t in tensors))
+    except ValueError as e:
+        raise ValueError(f"einsum: {equation!r} with shapes {[t.shape for t in tensors]}: "
+                         f"{e}") from None
+    return record(np.asarray(out), tuple(tensors), _einsum_vjp, "Einsum", saved=(subs, rhs),
+                  save_output=False)

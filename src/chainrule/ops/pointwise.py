@@ -9,23 +9,27 @@ import numpy as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import ARRAY_FUNCTIONS, as_tensor, call, shape_error, tensor_operand, unbroadcast
+from ._util import (ARRAY_FUNCTIONS, as_tensor, call, coerce, float_operand, shape_error,
+                    tensor_operand, unbroadcast)
 
 
-def _binary(a, b, fn, op):
-    if not isinstance(a, Tensor):
-        a = tensor_operand(a, b)
-    if not isinstance(b, Tensor):
-        b = tensor_operand(b, a)
+def _binary(a, b, fn, op, floating=False):
+    """Promote both operands (PyTorch's rules, see ``_util.result_type``), then ``fn`` on arrays."""
+    a, b, dt = coerce(a, b, floating)
+    if dt.kind == "b" and op in _NO_BOOL:
+        raise RuntimeError(f"{op}: not supported for two bool operands (as in PyTorch)")
     try:
         out = fn(a._data, b._data)
     except ValueError as e:
         raise shape_error(op, a.shape, b.shape, f" (cannot broadcast: {e})") from None
-    dt = out.dtype
-    if dt is not a._data.dtype and dt != a.dtype and dt != b.dtype and dt.kind == "f":
-        # int with float32 gives float32 (as in PyTorch), where NumPy would widen to float64
-        out = out.astype(a.dtype if a.dtype.kind == "f" else b.dtype)
     return a, b, out
+
+
+_NO_BOOL = ("pow", "floor_divide", "remainder")
+
+
+def _is_bool(x):
+    return (x.dtype.kind == "b") if isinstance(x, (Tensor, np.ndarray)) else isinstance(x, (bool, np.bool_))
 
 
 # ---- arithmetic ----
@@ -44,6 +48,9 @@ def _sub_vjp(ctx, g):
 
 
 def sub(a, b):
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("sub: subtraction (the - operator) with a bool tensor or number is not "
+                           "supported (as in PyTorch); to invert a mask use ~ or logical_not()")
     a, b, out = _binary(a, b, np.subtract, "sub")
     return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False, save_output=False)
 
@@ -73,10 +80,18 @@ def _div_vjp(ctx, g):
     return ga, gb
 
 
-def div(a, b):
-    a, b, out = _binary(a, b, np.true_divide, "div")
-    if out.dtype.kind != "f" and a.dtype.kind in "iub":
-        out = out.astype(np.result_type(a._data.dtype, b._data.dtype, np.float32))
+def div(a, b, rounding_mode=None):
+    """True division: always floating (``int_tensor / 2`` is float32, as in PyTorch).
+
+    ``rounding_mode="floor"`` is ``floor_divide``; ``"trunc"`` rounds toward zero (C division).
+    """
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return _trunc_divide(a, b)
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    a, b, out = _binary(a, b, np.true_divide, "div", floating=True)
     return record(out, (a, b), _div_vjp, "Div", save_inputs=(b.requires_grad, True),
                   save_output=False)
 
@@ -96,8 +111,26 @@ def _pow_vjp(ctx, g):
     return ga, unbroadcast(ctx, 1, g * ctx.output() * call("log", safe_a))
 
 
+def _int_power(a, b):
+    """Integer powers; a negative exponent gives 1/a**|b| truncated, i.e. 0 unless |a| == 1 (as
+    PyTorch's tensor exponents; NumPy refuses them)."""
+    negative = b < 0
+    if not negative.any():
+        return np.power(a, b)
+    out = np.power(a, np.where(negative, 0, b))
+    odd = (b % 2).astype(bool)
+    at_neg = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0)).astype(out.dtype)
+    return np.where(negative, at_neg, out)
+
+
 def pow(a, b):
-    a, b, out = _binary(a, b, np.power, "pow")
+    if isinstance(a, Tensor) and a.dtype.kind in "iub" and isinstance(b, (int, np.integer)):
+        if b < 0:
+            raise RuntimeError("pow: integers to negative integer powers are not allowed")
+        if a.dtype.kind == "b" and isinstance(b, (bool, np.bool_)):     # mask ** True is mask
+            return Tensor._wrap(a._data.copy() if b else np.ones_like(a._data))
+    a, b, out = _binary(a, b, lambda x, y: (_int_power if x.dtype.kind in "iu" else np.power)(x, y),
+                        "pow")
     return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
@@ -109,6 +142,96 @@ def _select(mask, g, other=0):
     """``g`` where ``mask`` else ``other``: a select, never ``g * mask`` (NaN * 0 is NaN, and a
     NaN gradient must not reach the entries or the branch that were not chosen)."""
     return np.where(mask, g, other) if type(g) is np.ndarray else call("where", mask, g, other)
+
+
+def _check_int_divisor(b, op):
+    if b.dtype.kind in "iub" and not np.all(b):
+        raise RuntimeError(f"{op}: integer division by zero (ZeroDivisionError)")
+
+
+def _floor_divide_array(a, b):
+    _check_int_divisor(b, "floor_divide")
+    with np.errstate(divide="ignore", invalid="ignore"):   # x // 0.0 is +-inf or nan, as in PyTorch
+        return np.floor_divide(a, b)
+
+
+def _zero_vjp(ctx, g):
+    # Piecewise constant: the derivative is 0 wherever it exists.
+    return tuple(unbroadcast(ctx, i, g * 0) for i in range(2))
+
+
+def floor_divide(a, b):
+    """``a // b`` rounded toward minus infinity, as Python's ``//`` (``-7 // 2 == -4``).
+
+    Integers stay integers; dividing an integer by 0 raises. Gradient: 0 (piecewise constant).
+    Example: ``cr.tensor([5, -5]) // 3`` is ``tensor([1, -2])``.
+    """
+    a, b, out = _binary(a, b, _floor_divide_array, "floor_divide")
+    return record(out, (a, b), _zero_vjp, "FloorDivide", save_inputs=False, save_output=False)
+
+
+def rfloor_divide(a, b):
+    return floor_divide(b, a)
+
+
+def _trunc_divide(a, b):
+    def trunc_div(x, y):
+        _check_int_divisor(y, "div")
+        if x.dtype.kind in "iu":
+            q = np.floor_divide(x, y)
+            return q + ((q < 0) & (q * y != x))      # floor -> toward zero for inexact negatives
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.trunc(x / y)
+    a, b, out = _binary(a, b, trunc_div, "floor_divide")
+    return record(out, (a, b), _zero_vjp, "TruncDivide", save_inputs=False, save_output=False)
+
+
+def _remainder_array(a, b):
+    _check_int_divisor(b, "remainder")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.remainder(a, b)
+
+
+def _remainder_vjp(ctx, g):
+    # a % b = a - b * floor(a / b); the quotient is piecewise constant.
+    ga = unbroadcast(ctx, 0, g) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, -g * ctx.saved) if ctx.needs[1] else None
+    return ga, gb
+
+
+def remainder(a, b):
+    """``a % b`` with the sign of ``b``, as Python's ``%`` (``-7 % 3 == 2``); also for floats.
+
+    Gradient: 1 for ``a``, ``-floor(a / b)`` for ``b``. Example: ``cr.tensor([5, -5]) % 3`` is
+    ``tensor([2, 1])``.
+    """
+    a, b, out = _binary(a, b, _remainder_array, "remainder")
+    quotient = None
+    if b.requires_grad:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.floor_divide(a._data, b._data)
+    return record(out, (a, b), _remainder_vjp, "Remainder", saved=quotient, save_inputs=False,
+                  save_output=False)
+
+
+def rremainder(a, b):
+    return remainder(b, a)
+
+
+def fmod(a, b):
+    """C's remainder: the sign of ``a`` (``fmod(-7, 3) == -1``). Gradient as ``remainder`` with
+    the quotient truncated toward zero."""
+    def fmod_array(x, y):
+        _check_int_divisor(y, "fmod")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(x, y)
+    a, b, out = _binary(a, b, fmod_array, "remainder")
+    quotient = None
+    if b.requires_grad:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.trunc(a._data / b._data).astype(out.dtype)
+    return record(out, (a, b), _remainder_vjp, "Fmod", saved=quotient, save_inputs=False,
+                  save_output=False)
 
 
 def _maximum_vjp(ctx, g):
@@ -167,8 +290,10 @@ def where(condition, a, b):
 
 # ---- unary ----
 
-def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None):
-    x = as_tensor(x)
+def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floating=True):
+    """``floating``: a float function, so integer and bool inputs become the default float dtype
+    first (``exp(int_tensor)`` is float32, as in PyTorch)."""
+    x = float_operand(x) if floating else as_tensor(x)
     # These vjps read their input or their output, not both: keep only what is read.
     keep_output = not save_input if save_output is None else save_output
     return record(fn(x._data), (x,), vjp, name, saved=saved, save_inputs=save_input,
@@ -176,7 +301,8 @@ def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None):
 
 
 def neg(x):
-    return _unary(x, np.negative, lambda ctx, g: (-g,), "Neg", save_input=False, save_output=False)
+    return _unary(x, np.negative, lambda ctx, g: (-g,), "Neg", save_input=False, save_output=False,
+                  floating=False)
 
 
 def exp(x):
@@ -205,7 +331,7 @@ def _rsqrt_vjp(ctx, g):
 
 
 def rsqrt(x):
-    x = as_tensor(x)
+    x = float_operand(x)
     return record(1 / np.sqrt(x._data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
@@ -215,12 +341,16 @@ def _abs_vjp(ctx, g):
 
 
 def abs(x):
-    return _unary(x, np.abs, _abs_vjp, "Abs")
+    if as_tensor(x).dtype.kind == "b":
+        raise RuntimeError("abs: not supported for bool tensors (as in PyTorch)")
+    return _unary(x, np.abs, _abs_vjp, "Abs", floating=False)
 
 
 def sign(x):
+    if as_tensor(x).dtype.kind == "b":
+        return as_tensor(x).clone()         # sign of a bool is itself, as in PyTorch
     return _unary(x, np.sign, lambda ctx, g: (g * 0,), "Sign", save_input=False,
-                  save_output=False)
+                  save_output=False, floating=False)
 
 
 def sin(x):
@@ -229,6 +359,77 @@ def sin(x):
 
 def cos(x):
     return _unary(x, np.cos, lambda ctx, g: (-g * call("sin", ctx.input(0)),), "Cos")
+
+
+_LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
+
+
+def log10(x):
+    return _unary(x, np.log10, lambda ctx, g: (g / (ctx.input(0) * _LN10),), "Log10")
+
+
+def log2(x):
+    return _unary(x, np.log2, lambda ctx, g: (g / (ctx.input(0) * _LN2),), "Log2")
+
+
+def sinh(x):
+    return _unary(x, np.sinh, lambda ctx, g: (g * call("cosh", ctx.input(0)),), "Sinh")
+
+
+def cosh(x):
+    return _unary(x, np.cosh, lambda ctx, g: (g * call("sinh", ctx.input(0)),), "Cosh")
+
+
+def _tan_vjp(ctx, g):
+    y = ctx.output()
+    return (g * (1 + y * y),)
+
+
+def tan(x):
+    return _unary(x, np.tan, _tan_vjp, "Tan", save_input=False)
+
+
+def asin(x):
+    return _unary(x, np.arcsin, lambda ctx, g: (g / call("sqrt", 1 - ctx.input(0) ** 2),), "Asin")
+
+
+def acos(x):
+    return _unary(x, np.arccos, lambda ctx, g: (-g / call("sqrt", 1 - ctx.input(0) ** 2),), "Acos")
+
+
+def atan(x):
+    return _unary(x, np.arctan, lambda ctx, g: (g / (1 + ctx.input(0) ** 2),), "Atan")
+
+
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def _rounding(x, fn, name):
+    # Piecewise constant: zero gradient (as PyTorch); integers are returned as they are.
+    if as_tensor(x).dtype.kind == "b":
+        raise RuntimeError(f"{name.lower()}: not supported for bool tensors (as in PyTorch)")
+    return _unary(x, fn, lambda ctx, g: (g * 0,), name, save_input=False, save_output=False,
+                  floating=False)
+
+
+def floor(x):
+    """Largest integer <= x, elementwise (float in, float out; integers unchanged)."""
+    return _rounding(x, np.floor, "Floor")
+
+
+def ceil(x):
+    """Smallest integer >= x, elementwise."""
+    return _rounding(x, np.ceil, "Ceil")
+
+
+def trunc(x):
+    """x rounded toward zero, elementwise."""
+    return _rounding(x, np.trunc, "Trunc")
+
+
+def round(x, decimals=0):
+    """x rounded to ``decimals`` places; halves go to the even neighbour, as in PyTorch."""
+    return _rounding(x, lambda a: np.round(a, decimals), "Round")
 
 
 def _tanh_vjp(ctx, g):

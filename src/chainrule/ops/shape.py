@@ -296,6 +296,98 @@ def unbind(x, dim=0):
     return tuple(getitem(x, lead + (i,)) for i in range(x.shape[dim]))
 
 
-__all__ = ["reshape", "view", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
+# ---- slices, rolls, triangles, grids ----
+
+def narrow(x, dim, start, length):
+    """``length`` entries of ``x`` along ``dim`` from ``start`` (a view, as torch.narrow)."""
+    x = as_tensor(x)
+    n = x.shape[dim]
+    start = int(start) + (n if int(start) < 0 else 0)
+    if not (0 <= start and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start {start} and length {length} are out of range for dim "
+                         f"{dim} of size {n}")
+    return getitem(x, (slice(None),) * (dim % x.ndim) + (slice(start, start + length),))
+
+
+def t(x):
+    """Transpose of a matrix (vectors and 0-d tensors are returned as they are), as torch.t."""
+    x = as_tensor(x)
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {x.shape}; use "
+                         "transpose(dim0, dim1)")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def _roll_vjp(ctx, g):
+    shifts, dims = ctx.saved
+    back = tuple(-s for s in shifts)
+    return (np.roll(g, back, dims) if is_array(g) else roll(g, back, dims),)
+
+
+def roll(x, shifts, dims=None):
+    """Shift entries circularly by ``shifts`` along ``dims`` (flattened when dims is None).
+
+    Example: ``cr.roll(cr.tensor([1, 2, 3]), 1)`` is ``tensor([3, 1, 2])``.
+    """
+    x = as_tensor(x)
+    if dims is None:
+        if not isinstance(shifts, int):
+            raise ValueError("roll: without dims, shifts must be one int")
+        return reshape(roll(reshape(x, -1), shifts, 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+    return record(np.roll(x._data, shifts, dims), (x,), _roll_vjp, "Roll", saved=(shifts, dims),
+                  save_inputs=False, save_output=False)
+
+
+def _triangle_vjp(ctx, g):
+    return (g * ctx.saved,)
+
+
+def _triangle(x, diagonal, lower, op):
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expects a tensor with at least 2 dims, got shape {x.shape}")
+    n, m = x.shape[-2:]
+    keep = np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
+    out = np.where(keep, x._data, np.zeros((), x.dtype))
+    return record(out, (x,), _triangle_vjp, op.capitalize(), saved=keep, save_inputs=False,
+                  save_output=False)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two dims (entries with ``col - row <= diagonal``), zeros
+    above. Example: a causal mask, ``cr.tril(cr.ones(T, T))``."""
+    return _triangle(x, diagonal, True, "tril")
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two dims (entries with ``col - row >= diagonal``)."""
+    return _triangle(x, diagonal, False, "triu")
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-d tensors: with ``indexing="ij"`` (the default, as torch's) output
+    ``k`` has shape ``(len(t0), len(t1), ...)`` and varies along dim ``k``; ``"xy"`` swaps the
+    first two dims (as NumPy's default). Differentiable (each grid is an expanded view)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = [reshape(as_tensor(v), -1) for v in tensors]
+    swap = indexing == "xy" and len(tensors) > 1
+    order = [1, 0] + list(range(2, len(tensors))) if swap else list(range(len(tensors)))
+    shape = tuple(tensors[k].shape[0] for k in order)
+    grids = []
+    for k, v in enumerate(tensors):
+        axis = order.index(k)
+        view_shape = tuple(len(v._data) if d == axis else 1 for d in range(len(shape)))
+        grids.append(broadcast_to(reshape(v, view_shape), shape))
+    return tuple(grids)
+
+
+__all__ = ["narrow", "t", "roll", "tril", "triu", "meshgrid", "reshape", "view", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
            "broadcast_to", "expand", "expand_as", "repeat", "flip", "pad", "getitem",
            "index_add_into_zeros", "cat", "concatenate", "stack", "split", "chunk", "unbind"]

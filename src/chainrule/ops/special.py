@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..autograd.engine import record
-from ._util import ARRAY_FUNCTIONS, as_tensor, call
+from ._util import ARRAY_FUNCTIONS, call, float_operand
 
 
 # ----------------------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def _erf_vjp(ctx, g):
 
 def erf(x):
     """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape)."""
-    x = as_tensor(x)
+    x = float_operand(x)
     return record(erf_array(x._data), (x,), _erf_vjp, "Erf")
 
 

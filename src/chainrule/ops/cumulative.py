@@ -1,0 +1,82 @@
+"""Running sums and products along a dim: ``cumsum`` and ``cumprod``."""
+import numpy as np
+
+from ..autograd.engine import record
+from ..tensor import Tensor
+from ._util import as_tensor, is_array
+from .indexing import _dim
+
+
+def _accumulator_input(x, dtype):
+    """Integers and bools accumulate in int64 (as PyTorch); ``dtype=`` casts first."""
+    x = as_tensor(x)
+    if dtype is not None:
+        return x.to(dtype)
+    if x.dtype.kind in "biu":
+        return Tensor._wrap(x._data.astype(np.int64))
+    return x
+
+
+def reverse_cumsum_array(g, dim):
+    """``out[i] = sum_{j >= i} g[j]`` along ``dim``: the vjp of ``cumsum``."""
+    return np.flip(np.cumsum(np.flip(g, dim), dim), dim)
+
+
+def _reverse_cumsum(g, dim):
+    if is_array(g):
+        return reverse_cumsum_array(g, dim)
+    from .shape import flip
+    return flip(cumsum(flip(g, (dim,)), dim), (dim,))
+
+
+def _cumsum_vjp(ctx, g):
+    return (_reverse_cumsum(g, ctx.saved),)
+
+
+def cumsum(x, dim, dtype=None):
+    """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]``; same shape as ``x``.
+
+    Example: ``cr.cumsum(cr.tensor([1, 2, 3]), 0)`` is ``tensor([1, 3, 6])``.
+    """
+    x = _accumulator_input(x, dtype)
+    if x.ndim == 0:
+        return x.clone()
+    dim = _dim(dim, x.ndim, "cumsum")
+    return record(np.cumsum(x._data, dim), (x,), _cumsum_vjp, "Cumsum", saved=dim,
+                  save_inputs=False, save_output=False)
+
+
+def _cumprod_grad_with_zeros(x, g, dim):
+    """Exact gradient when ``x`` has zeros: d out[j] / d x[i] = prod_{k <= j, k != i} x[k]."""
+    xm, gm = np.moveaxis(x, dim, -1), np.moveaxis(g, dim, -1)
+    out = np.empty_like(xm)
+    for i in range(xm.shape[-1]):
+        others = xm.copy()
+        others[..., i] = 1
+        out[..., i] = (np.cumprod(others, -1)[..., i:] * gm[..., i:]).sum(-1)
+    return np.moveaxis(out, -1, dim)
+
+
+def _cumprod_vjp(ctx, g):
+    dim = ctx.saved
+    x_data = ctx.inputs[0]._data
+    if not np.all(x_data):
+        if not is_array(g):
+            raise NotImplementedError("cumprod: second derivatives through zeros of the input "
+                                      "are not supported")
+        return (_cumprod_grad_with_zeros(x_data, g, dim),)
+    # No zeros: sum_{j >= i} g[j] * out[j] / x[i].
+    return (_reverse_cumsum(g * ctx.output(), dim) / ctx.input(0),)
+
+
+def cumprod(x, dim, dtype=None):
+    """Running product along ``dim``: ``out[i] = x[0] * ... * x[i]``; zeros in x are handled
+    exactly in the gradient. Example: ``cr.cumprod(cr.tensor([1., 2., 3.]), 0)`` is [1, 2, 6]."""
+    x = _accumulator_input(x, dtype)
+    if x.ndim == 0:
+        return x.clone()
+    dim = _dim(dim, x.ndim, "cumprod")
+    return record(np.cumprod(x._data, dim), (x,), _cumprod_vjp, "Cumprod", saved=dim)
+
+
+__all__ = ["cumsum", "cumprod"]

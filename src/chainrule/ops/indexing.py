@@ -1,0 +1,192 @@
+"""Indexing along one dim: ``gather``, ``scatter``, ``scatter_add``, ``index_select``, and
+``masked_fill``.
+
+``gather`` and ``scatter_add`` are each other's vjp, so one pair of array functions serves the
+plain backward (arrays) and the recorded one (Tensors, through ``call``).
+"""
+import numpy as np
+
+from ..autograd.engine import record
+from ..tensor import Tensor
+from ._util import ARRAY_FUNCTIONS, as_tensor, call, is_array
+from .shape import getitem
+
+
+def _dim(dim, ndim, op):
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims")
+    return dim % max(ndim, 1)
+
+
+def _index_array(index, op):
+    index = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
+    return index
+
+
+def _positions(index, dim):
+    """NumPy index tuple addressing, for every entry of ``index``, the element it names along
+    ``dim`` (and its own position along every other dim)."""
+    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    return tuple(index if d == dim else g for d, g in enumerate(grids))
+
+
+def _check_index(x_shape, index, dim, op, src_shape=None):
+    if index.ndim != len(x_shape) and not (index.ndim <= 1 and len(x_shape) <= 1):
+        raise ValueError(f"{op}: index has {index.ndim} dims but the tensor has {len(x_shape)}")
+    for d, n in enumerate(index.shape):
+        if d != dim and n > x_shape[d]:
+            raise ValueError(f"{op}: index shape {index.shape} is larger than the tensor's "
+                             f"{tuple(x_shape)} at dim {d}")
+        if src_shape is not None and n > src_shape[d]:
+            raise ValueError(f"{op}: index shape {index.shape} is larger than src's "
+                             f"{tuple(src_shape)} at dim {d}")
+    if index.size and (index.min() < -x_shape[dim] or index.max() >= x_shape[dim]):
+        raise IndexError(f"{op}: index out of range for dim {dim} of size {x_shape[dim]}")
+
+
+def gather_array(x, dim, index):
+    return x[_positions(index, dim)]
+
+
+def scatter_add_array(x, dim, index, src):
+    out = x.copy()
+    np.add.at(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
+    return out
+
+
+ARRAY_FUNCTIONS["gather"] = gather_array
+ARRAY_FUNCTIONS["scatter_add"] = scatter_add_array
+
+
+def _zeros_like(g, shape):
+    if is_array(g):
+        return np.zeros(shape, g.dtype)
+    return Tensor._wrap(np.zeros(shape, g.dtype))
+
+
+def _gather_vjp(ctx, g):
+    dim, index = ctx.saved
+    return (call("scatter_add", _zeros_like(g, ctx.inputs[0].shape), dim, index, g),)
+
+
+def gather(x, dim, index):
+    """``out[i][j][k] = x[index[i][j][k]][j][k]`` (for ``dim=0``): values picked along ``dim``.
+
+    Shapes: ``index`` has x's number of dims and is no larger than x outside ``dim``; the result
+    has ``index``'s shape. Example: ``cr.gather(x, 1, labels[:, None])`` picks one value per row.
+    """
+    x = as_tensor(x)
+    index = _index_array(index, "gather")
+    dim = _dim(dim, x.ndim, "gather")
+    _check_index(x.shape, index, dim, "gather")
+    return record(gather_array(x._data, dim, index), (x,), _gather_vjp, "Gather",
+                  saved=(dim, index), save_inputs=False, save_output=False)
+
+
+def _scatter_add_vjp(ctx, g):
+    dim, index = ctx.saved
+    return g if ctx.needs[0] else None, call("gather", g, dim, index) if ctx.needs[1] else None
+
+
+def scatter_add(x, dim, index, src):
+    """A copy of ``x`` with ``src[i][j][k]`` added at ``[index[i][j][k]][j][k]`` (``dim=0``);
+    repeated indices add up. ``src`` may be larger than ``index`` (its first entries are used)."""
+    x, src = as_tensor(x), as_tensor(src)
+    index = _index_array(index, "scatter_add")
+    dim = _dim(dim, x.ndim, "scatter_add")
+    _check_index(x.shape, index, dim, "scatter_add", src.shape)
+    if src.shape != index.shape:
+        src = getitem(src, tuple(slice(n) for n in index.shape))
+    out = scatter_add_array(x._data, dim, index, src._data.astype(x.dtype, copy=False))
+    return record(out, (x, src), _scatter_add_vjp, "ScatterAdd", saved=(dim, index),
+                  save_inputs=False, save_output=False)
+
+
+def _scatter_vjp(ctx, g):
+    dim, index, kept = ctx.saved
+    gx = g * kept if ctx.needs[0] else None
+    gsrc = call("gather", g, dim, index) if len(ctx.needs) > 1 and ctx.needs[1] else None
+    return (gx, gsrc) if len(ctx.needs) > 1 else (gx,)
+
+
+def scatter(x, dim, index, src=None, value=None, reduce=None):
+    """A copy of ``x`` with ``x[index[i][j][k]][j][k] = src[i][j][k]`` (``dim=0``); ``src`` may
+    be a number (or pass ``value=``). Example: one-hot rows,
+    ``cr.zeros(4, 3).scatter(1, labels[:, None], 1.0)``."""
+    if reduce is not None:
+        raise NotImplementedError("scatter: reduce= is not supported; use scatter_add")
+    x = as_tensor(x)
+    src = value if src is None else src
+    if src is None:
+        raise TypeError("scatter: needs src (a tensor or a number) or value=")
+    index = _index_array(index, "scatter")
+    dim = _dim(dim, x.ndim, "scatter")
+    where = _positions(index, dim)
+    kept = np.ones(x.shape, x.dtype)
+    kept[where] = 0                       # the overwritten entries get no gradient
+    out = x._data.copy()
+    if isinstance(src, Tensor) and src.ndim:
+        _check_index(x.shape, index, dim, "scatter", src.shape)
+        if src.shape != index.shape:
+            src = getitem(src, tuple(slice(n) for n in index.shape))
+        out[where] = src._data
+        return record(out, (x, src), _scatter_vjp, "Scatter", saved=(dim, index, kept),
+                      save_inputs=False, save_output=False)
+    _check_index(x.shape, index, dim, "scatter")
+    out[where] = src._data if isinstance(src, Tensor) else src
+    return record(out, (x,), _scatter_vjp, "Scatter", saved=(dim, index, kept),
+                  save_inputs=False, save_output=False)
+
+
+def index_select(x, dim, index):
+    """The entries ``index`` (1-d integers) of ``x`` along ``dim``; repeats allowed.
+
+    Example: ``cr.index_select(x, 0, cr.tensor([2, 0]))`` is rows 2 and 0 of x.
+    """
+    x = as_tensor(x)
+    index = _index_array(index, "index_select")
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 1-d, got shape {index.shape}")
+    dim = _dim(dim, x.ndim, "index_select")
+    if x.ndim == 0:
+        return getitem(x.reshape(1), index.reshape(-1)).reshape(())
+    return getitem(x, (slice(None),) * dim + (index.reshape(-1),))
+
+
+def _masked_fill_vjp(ctx, g):
+    mask = ctx.saved
+    gx = g * ~mask if ctx.needs[0] else None
+    if len(ctx.needs) == 1:
+        return (gx,)
+    masked = g * mask
+    return gx, (masked.sum() if is_array(masked) else masked.sum()) if ctx.needs[1] else None
+
+
+def masked_fill(x, mask, value):
+    """A copy of ``x`` with ``value`` where ``mask`` (bool, broadcast to x's shape) is True.
+
+    ``value`` is a number or a 0-d tensor (whose gradient is the sum over the filled places); the
+    result keeps x's dtype, as in PyTorch. Example: ``scores.masked_fill(~keep, float("-inf"))``.
+    """
+    x = as_tensor(x)
+    mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
+    try:
+        mask = np.broadcast_to(mask, x.shape)
+    except ValueError:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+                         f"tensor's {x.shape}") from None
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{value.shape}")
+    fill = value._data if isinstance(value, Tensor) else value
+    out = np.where(mask, np.asarray(fill).astype(x.dtype), x._data)
+    inputs = (x, value) if isinstance(value, Tensor) and value.requires_grad else (x,)
+    return record(out, inputs, _masked_fill_vjp, "MaskedFill", saved=mask, save_inputs=False,
+                  save_output=False)
+
+
+__all__ = ["gather", "scatter", "scatter_add", "index_select", "masked_fill"]
