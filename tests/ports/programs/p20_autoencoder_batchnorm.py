@@ -15,7 +15,7 @@ def main():
     model.load_state_dict({k: (torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
                                if k in params else v) for k, v in sd.items()})
     X = torch.tensor(rng.standard_normal((64, 8)), dtype=torch.float32)
-    opt = torch.optim.RMSprop(model.parameters(), lr=0.01)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
     losses = []
     model.train()
     for i in range(0, 64, 16):
