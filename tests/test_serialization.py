@@ -105,6 +105,8 @@ def test_missing_and_empty_files(tmp_path):
         load(tmp_path / "nope.npz")
     with pytest.raises(ValueError, match="nope.npz"):   # also a ValueError
         load(tmp_path / "nope.npz")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load(tmp_path)
     (tmp_path / "empty.npz").write_bytes(b"")
     with pytest.raises(CheckpointError, match="empty.npz.*empty"):
         load(tmp_path / "empty.npz")

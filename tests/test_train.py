@@ -183,6 +183,10 @@ def test_load_checkpoint_refuses_incomplete_or_odd_structure(tmp_path):
     before = _weights(model)
     for key, value, message in [("epoch", -1, "invalid epoch"), ("epoch", 1.5, "invalid epoch"),
                                 ("epoch", True, "invalid epoch"), ("history", [1], "history"),
+                                ("history", {"epochs": 3}, "epochs is not a list"),
+                                ("history", {"epochs": [0, 1], "train_loss": [0.5]},
+                                 "different lengths"),
+                                ("history", {"weights": []}, "unknown keys"),
                                 ("model", [1], "no model state"), ("version", 7, "version 7"),
                                 ("rng_state", None, "")]:
         bad = dict(ckpt)

@@ -265,6 +265,8 @@ def load(f, map_location=None, weights_only=None, mmap=None):
         name = repr(getattr(f, "name", "<file object>"))
         return _load_stream(_seekable(f), name)
     path = os.fspath(f)
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: {path!r} is a folder, not a checkpoint file")
     if not os.path.isfile(path):
         raise CheckpointNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
     with open(path, "rb") as stream:
