@@ -65,6 +65,14 @@ def test_round_trip_keeps_structure_types_and_dtypes(tmp_path):
     assert cr.load is load and cr.save is save
 
 
+def test_structured_and_string_arrays_round_trip(tmp_path):
+    obj = {"s": np.array(["ab", "ç"]), "b": np.array([b"x", b"yz"]),
+           "rec": np.zeros(3, dtype=[("λ", "<f4"), ("n", "<i8")]),
+           "when": np.array(["2024-01-02"], dtype="datetime64[D]")}
+    save(obj, tmp_path / "s.npz")
+    assert_same(obj, load(tmp_path / "s.npz"))
+
+
 def test_file_is_an_npz_without_pickles(tmp_path):
     save({"a": np.ones(3, np.float32)}, tmp_path / "c.npz")
     with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:

@@ -18,6 +18,7 @@ bounded, and any damage, truncation or foreign content raises :class:`Checkpoint
 the file. ``load`` also reads a state dict written by PyTorch's ``torch.save`` (its zip format)
 without PyTorch and without running pickled code: see :func:`load`.
 """
+import ast
 import collections
 import hashlib
 import io
@@ -28,6 +29,7 @@ import re
 import secrets
 import threading
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -149,7 +151,10 @@ def _write_zip(f, meta, arrays):
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr(_META, meta)
         for i, array in enumerate(arrays):
-            with zf.open(f"arr_{i}.npy", "w", force_zip64=True) as member:
+            with zf.open(f"arr_{i}.npy", "w", force_zip64=True) as member, \
+                    warnings.catch_warnings():
+                # format 3.0 (UTF-8 field names) is read by every NumPy chainrule supports
+                warnings.filterwarnings("ignore", "Stored array in format 3.0")
                 np.lib.format.write_array(member, array, allow_pickle=False)
             _hash_array(digest, i, array)
         zf.writestr(_CHECKSUM, digest.hexdigest())
@@ -390,6 +395,8 @@ def _read_npy(name, data, member):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
     elif version == (2, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    elif version == (3, 0):
+        shape, fortran, dtype = _npy3_header(name, stream, member)
     else:
         raise CheckpointError(f"load: {name}: {member} has .npy format version {version}")
     if dtype.hasobject:
@@ -403,6 +410,22 @@ def _read_npy(name, data, member):
                               f"({count * dtype.itemsize} bytes) but holds {len(data) - offset}")
     flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
     return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+
+
+def _npy3_header(name, stream, member):
+    """Version 3.0 ``.npy`` header (UTF-8; written for non-Latin-1 structured field names),
+    which NumPy reads only through a private function."""
+    length = int.from_bytes(stream.read(4), "little")
+    if length > 100_000:
+        raise CheckpointError(f"load: {name}: {member} has a {length}-byte .npy header")
+    header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"} \
+            or not isinstance(header["shape"], tuple) \
+            or not all(isinstance(d, int) and d >= 0 for d in header["shape"]) \
+            or not isinstance(header["fortran_order"], bool):
+        raise CheckpointError(f"load: {name}: {member} has a malformed .npy header")
+    dtype = np.lib.format.descr_to_dtype(header["descr"])
+    return header["shape"], header["fortran_order"], dtype
 
 
 def _json_depth(text):
@@ -480,10 +503,10 @@ class _StorageType:
 
 
 class _Storage:
-    __slots__ = ("array",)
+    __slots__ = ("array", "kind")
 
-    def __init__(self, array):
-        self.array = array
+    def __init__(self, array, kind):
+        self.array, self.kind = array, kind
 
     def __setstate__(self, state):
         raise CheckpointError("a pickle instruction tried to change a storage")
@@ -525,10 +548,11 @@ class _TorchReader:
                 or isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
             raise CheckpointError(f"load: {self.name}: malformed storage record {pid!r:.80}")
         if key not in self.storages:
-            self.storages[key] = _Storage(self._read_storage(kind.kind, key, numel))
+            self.storages[key] = _Storage(self._read_storage(kind.kind, key, numel), kind.kind)
         storage = self.storages[key]
-        if storage.array.size != numel:
-            raise CheckpointError(f"load: {self.name}: storage {key} is used with two sizes")
+        if storage.array.size != numel or storage.kind != kind.kind:
+            raise CheckpointError(f"load: {self.name}: storage {key} is used with two sizes or "
+                                  "types")
         return storage
 
     def _read_storage(self, kind, key, numel):
