@@ -713,12 +713,13 @@ def _check_checkpoint(path, ckpt, optimizer, scheduler):
     if ckpt["scheduler"] is not None and not isinstance(ckpt["scheduler"], dict):
         raise ValueError(f"load_checkpoint: {path!r} has a scheduler state that is not a dict")
     if scheduler is not None:
-        # A scheduler's load_state_dict sets attributes by name: only its own names may come in.
-        expected, found = set(scheduler.state_dict()), set(ckpt["scheduler"])
-        if expected != found:
+        # A scheduler's load_state_dict sets attributes by name: only its own names may come in
+        # (a state of another scheduler kind, or a crafted 'optimizer' entry, is refused).
+        unexpected = set(ckpt["scheduler"]) - set(scheduler.state_dict())
+        if unexpected:
             raise ValueError(f"load_checkpoint: the scheduler state in {path!r} does not fit "
-                             f"{type(scheduler).__name__} (unexpected {sorted(found - expected)}, "
-                             f"missing {sorted(expected - found)})")
+                             f"{type(scheduler).__name__} (unexpected entries "
+                             f"{sorted(map(str, unexpected))})")
     history = ckpt["history"]
     if history is not None:
         problem = _history_problem(history)
