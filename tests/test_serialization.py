@@ -619,3 +619,19 @@ def test_every_flipped_byte_of_a_torch_file_is_refused_or_harmless(tmp_path):
         assert list(back) == list(expected)
         for k in expected:
             np.testing.assert_array_equal(back[k].numpy(), expected[k].numpy())
+
+
+def test_torch_file_loads_where_torch_cannot_be_imported(tmp_path):
+    import subprocess
+    import sys
+    torch = _torch()
+    torch.save({"w": torch.arange(6.0).reshape(2, 3)}, tmp_path / "w.pt")
+    script = ("import sys; sys.modules['torch'] = None\n"      # `import torch` now fails
+              "import chainrule as cr\n"
+              f"w = cr.load({str(tmp_path / 'w.pt')!r})['w']\n"
+              "print(w.shape, float(w.sum()), 'torch' in sys.modules and sys.modules['torch'])\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(serialization.__file__)))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["(2,", "3)", "15.0", "None"]
