@@ -635,3 +635,18 @@ def test_torch_file_loads_where_torch_cannot_be_imported(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["(2,", "3)", "15.0", "None"]
+
+
+def test_loading_holds_an_array_in_memory_once(tmp_path):
+    import tracemalloc
+    array = np.ones(16 << 20, np.float32)                # 64 MiB
+    save({"a": array}, tmp_path / "big.npz")
+    del array
+    tracemalloc.start()
+    try:
+        back = load(tmp_path / "big.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert back["a"].nbytes == 64 << 20 and back["a"][-1] == 1
+    assert peak < 1.5 * (64 << 20)                       # no second full copy

@@ -378,7 +378,7 @@ def _load_chainrule(name, zf, members):
     digest = hashlib.sha256(meta)
     arrays = []
     for i in range(count):
-        arrays.append(_read_npy(name, zf.read(f"arr_{i}.npy"), f"arr_{i}.npy"))
+        arrays.append(_read_npy(name, zf, members[f"arr_{i}.npy"]))
         _hash_array(digest, i, arrays[-1])
     expected_digest = zf.read(_CHECKSUM).decode("ascii", "replace")
     if digest.hexdigest() != expected_digest:
@@ -387,29 +387,44 @@ def _load_chainrule(name, zf, members):
     return _decode(root, arrays, name)
 
 
-def _read_npy(name, data, member):
-    """An array from ``.npy`` bytes, its header's shape checked against the bytes present."""
-    stream = io.BytesIO(data)
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    elif version == (3, 0):
-        shape, fortran, dtype = _npy3_header(name, stream, member)
-    else:
-        raise CheckpointError(f"load: {name}: {member} has .npy format version {version}")
-    if dtype.hasobject:
-        raise CheckpointError(f"load: {name}: {member} holds Python objects (pickle)")
-    count = 1
-    for dim in shape:
-        count *= dim          # Python ints: no overflow
-    offset = stream.tell()
-    if count * dtype.itemsize != len(data) - offset:
-        raise CheckpointError(f"load: {name}: {member} declares shape {shape} of {dtype} "
-                              f"({count * dtype.itemsize} bytes) but holds {len(data) - offset}")
-    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+def _read_npy(name, zf, info):
+    """An array from a ``.npy`` member, its header's shape checked against the member's size
+    before the array is allocated; the bytes are read straight into it (no second copy)."""
+    member = info.filename
+    with zf.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        elif version == (3, 0):
+            shape, fortran, dtype = _npy3_header(name, stream, member)
+        else:
+            raise CheckpointError(f"load: {name}: {member} has .npy format version {version}")
+        if dtype.hasobject:
+            raise CheckpointError(f"load: {name}: {member} holds Python objects (pickle)")
+        count = 1
+        for dim in shape:
+            count *= dim          # Python ints: no overflow
+        held = info.file_size - stream.tell()
+        if count * dtype.itemsize != held:
+            raise CheckpointError(f"load: {name}: {member} declares shape {shape} of {dtype} "
+                                  f"({count * dtype.itemsize} bytes) but holds {held}")
+        flat = np.empty(count, dtype)
+        _read_exactly(stream, flat.view(np.uint8) if dtype.itemsize else flat[:0], name, member)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_exactly(stream, buffer, name, member, chunk=1 << 24):
+    view = memoryview(buffer).cast("B")
+    done = 0
+    while done < len(view):
+        n = stream.readinto(view[done:done + chunk])
+        if not n:
+            raise CheckpointError(f"load: {name}: {member} ends early")
+        done += n
+    if stream.read(1):
+        raise CheckpointError(f"load: {name}: {member} holds more bytes than its header says")
 
 
 def _npy3_header(name, stream, member):
