@@ -415,7 +415,7 @@ def _read_npy(name, zf, info):
     return flat.reshape(shape, order="F" if fortran else "C")
 
 
-def _read_exactly(stream, buffer, name, member, chunk=1 << 24):
+def _read_exactly(stream, buffer, name, member, chunk=1 << 20):
     view = memoryview(buffer).cast("B")
     done = 0
     while done < len(view):
