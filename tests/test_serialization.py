@@ -65,6 +65,14 @@ def test_round_trip_keeps_structure_types_and_dtypes(tmp_path):
     assert cr.load is load and cr.save is save
 
 
+def test_structured_and_string_arrays_round_trip(tmp_path):
+    obj = {"s": np.array(["ab", "ç"]), "b": np.array([b"x", b"yz"]),
+           "rec": np.zeros(3, dtype=[("λ", "<f4"), ("n", "<i8")]),
+           "when": np.array(["2024-01-02"], dtype="datetime64[D]")}
+    save(obj, tmp_path / "s.npz")
+    assert_same(obj, load(tmp_path / "s.npz"))
+
+
 def test_file_is_an_npz_without_pickles(tmp_path):
     save({"a": np.ones(3, np.float32)}, tmp_path / "c.npz")
     with np.load(tmp_path / "c.npz", allow_pickle=False) as npz:
@@ -105,6 +113,8 @@ def test_missing_and_empty_files(tmp_path):
         load(tmp_path / "nope.npz")
     with pytest.raises(ValueError, match="nope.npz"):   # also a ValueError
         load(tmp_path / "nope.npz")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load(tmp_path)
     (tmp_path / "empty.npz").write_bytes(b"")
     with pytest.raises(CheckpointError, match="empty.npz.*empty"):
         load(tmp_path / "empty.npz")
@@ -609,3 +619,34 @@ def test_every_flipped_byte_of_a_torch_file_is_refused_or_harmless(tmp_path):
         assert list(back) == list(expected)
         for k in expected:
             np.testing.assert_array_equal(back[k].numpy(), expected[k].numpy())
+
+
+def test_torch_file_loads_where_torch_cannot_be_imported(tmp_path):
+    import subprocess
+    import sys
+    torch = _torch()
+    torch.save({"w": torch.arange(6.0).reshape(2, 3)}, tmp_path / "w.pt")
+    script = ("import sys; sys.modules['torch'] = None\n"      # `import torch` now fails
+              "import chainrule as cr\n"
+              f"w = cr.load({str(tmp_path / 'w.pt')!r})['w']\n"
+              "print(w.shape, float(w.sum()), 'torch' in sys.modules and sys.modules['torch'])\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(serialization.__file__)))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["(2,", "3)", "15.0", "None"]
+
+
+def test_loading_holds_an_array_in_memory_once(tmp_path):
+    import tracemalloc
+    array = np.ones(16 << 20, np.float32)                # 64 MiB
+    save({"a": array}, tmp_path / "big.npz")
+    del array
+    tracemalloc.start()
+    try:
+        back = load(tmp_path / "big.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert back["a"].nbytes == 64 << 20 and back["a"][-1] == 1
+    assert peak < 1.5 * (64 << 20)                       # no second full copy

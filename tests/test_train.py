@@ -152,7 +152,7 @@ def _assert_same_state(a, b):
 
 @pytest.mark.parametrize("damage", ["optimizer group size", "scheduler of another type",
                                     "scheduler value refused late", "bad rng state",
-                                    "model shape"])
+                                    "model shape", "scheduler state replacing its optimizer"])
 def test_load_checkpoint_is_all_or_nothing(tmp_path, damage):
     """The model used to be written before the optimizer and scheduler were even looked at."""
     path, model, opt, sched_cls = _saved_run(tmp_path)
@@ -163,6 +163,8 @@ def test_load_checkpoint_is_all_or_nothing(tmp_path, damage):
         ckpt["scheduler"] = StepLR(cr.optim.SGD(_model().parameters(), lr=1), 1).state_dict()
     elif damage == "scheduler value refused late":
         ckpt["scheduler"]["mode"] = "sideways"      # ReduceLROnPlateau raises after setting it
+    elif damage == "scheduler state replacing its optimizer":
+        ckpt["scheduler"]["optimizer"] = "not an optimizer"
     elif damage == "bad rng state":
         ckpt["rng_state"] = {"bit_generator": "nonsense"}
     else:
@@ -183,6 +185,10 @@ def test_load_checkpoint_refuses_incomplete_or_odd_structure(tmp_path):
     before = _weights(model)
     for key, value, message in [("epoch", -1, "invalid epoch"), ("epoch", 1.5, "invalid epoch"),
                                 ("epoch", True, "invalid epoch"), ("history", [1], "history"),
+                                ("history", {"epochs": 3}, "epochs is not a list"),
+                                ("history", {"epochs": [0, 1], "train_loss": [0.5]},
+                                 "different lengths"),
+                                ("history", {"weights": []}, "unknown keys"),
                                 ("model", [1], "no model state"), ("version", 7, "version 7"),
                                 ("rng_state", None, "")]:
         bad = dict(ckpt)

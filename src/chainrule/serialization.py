@@ -18,6 +18,7 @@ bounded, and any damage, truncation or foreign content raises :class:`Checkpoint
 the file. ``load`` also reads a state dict written by PyTorch's ``torch.save`` (its zip format)
 without PyTorch and without running pickled code: see :func:`load`.
 """
+import ast
 import collections
 import hashlib
 import io
@@ -28,6 +29,7 @@ import re
 import secrets
 import threading
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -149,7 +151,10 @@ def _write_zip(f, meta, arrays):
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr(_META, meta)
         for i, array in enumerate(arrays):
-            with zf.open(f"arr_{i}.npy", "w", force_zip64=True) as member:
+            with zf.open(f"arr_{i}.npy", "w", force_zip64=True) as member, \
+                    warnings.catch_warnings():
+                # format 3.0 (UTF-8 field names) is read by every NumPy chainrule supports
+                warnings.filterwarnings("ignore", "Stored array in format 3.0")
                 np.lib.format.write_array(member, array, allow_pickle=False)
             _hash_array(digest, i, array)
         zf.writestr(_CHECKSUM, digest.hexdigest())
@@ -265,6 +270,8 @@ def load(f, map_location=None, weights_only=None, mmap=None):
         name = repr(getattr(f, "name", "<file object>"))
         return _load_stream(_seekable(f), name)
     path = os.fspath(f)
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: {path!r} is a folder, not a checkpoint file")
     if not os.path.isfile(path):
         raise CheckpointNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
     with open(path, "rb") as stream:
@@ -371,7 +378,7 @@ def _load_chainrule(name, zf, members):
     digest = hashlib.sha256(meta)
     arrays = []
     for i in range(count):
-        arrays.append(_read_npy(name, zf.read(f"arr_{i}.npy"), f"arr_{i}.npy"))
+        arrays.append(_read_npy(name, zf, members[f"arr_{i}.npy"]))
         _hash_array(digest, i, arrays[-1])
     expected_digest = zf.read(_CHECKSUM).decode("ascii", "replace")
     if digest.hexdigest() != expected_digest:
@@ -380,27 +387,60 @@ def _load_chainrule(name, zf, members):
     return _decode(root, arrays, name)
 
 
-def _read_npy(name, data, member):
-    """An array from ``.npy`` bytes, its header's shape checked against the bytes present."""
-    stream = io.BytesIO(data)
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
-        raise CheckpointError(f"load: {name}: {member} has .npy format version {version}")
-    if dtype.hasobject:
-        raise CheckpointError(f"load: {name}: {member} holds Python objects (pickle)")
-    count = 1
-    for dim in shape:
-        count *= dim          # Python ints: no overflow
-    offset = stream.tell()
-    if count * dtype.itemsize != len(data) - offset:
-        raise CheckpointError(f"load: {name}: {member} declares shape {shape} of {dtype} "
-                              f"({count * dtype.itemsize} bytes) but holds {len(data) - offset}")
-    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
-    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+def _read_npy(name, zf, info):
+    """An array from a ``.npy`` member, its header's shape checked against the member's size
+    before the array is allocated; the bytes are read straight into it (no second copy)."""
+    member = info.filename
+    with zf.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        elif version == (3, 0):
+            shape, fortran, dtype = _npy3_header(name, stream, member)
+        else:
+            raise CheckpointError(f"load: {name}: {member} has .npy format version {version}")
+        if dtype.hasobject:
+            raise CheckpointError(f"load: {name}: {member} holds Python objects (pickle)")
+        count = 1
+        for dim in shape:
+            count *= dim          # Python ints: no overflow
+        held = info.file_size - stream.tell()
+        if count * dtype.itemsize != held:
+            raise CheckpointError(f"load: {name}: {member} declares shape {shape} of {dtype} "
+                                  f"({count * dtype.itemsize} bytes) but holds {held}")
+        flat = np.empty(count, dtype)
+        _read_exactly(stream, flat.view(np.uint8) if dtype.itemsize else flat[:0], name, member)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_exactly(stream, buffer, name, member, chunk=1 << 20):
+    view = memoryview(buffer).cast("B")
+    done = 0
+    while done < len(view):
+        n = stream.readinto(view[done:done + chunk])
+        if not n:
+            raise CheckpointError(f"load: {name}: {member} ends early")
+        done += n
+    if stream.read(1):
+        raise CheckpointError(f"load: {name}: {member} holds more bytes than its header says")
+
+
+def _npy3_header(name, stream, member):
+    """Version 3.0 ``.npy`` header (UTF-8; written for non-Latin-1 structured field names),
+    which NumPy reads only through a private function."""
+    length = int.from_bytes(stream.read(4), "little")
+    if length > 100_000:
+        raise CheckpointError(f"load: {name}: {member} has a {length}-byte .npy header")
+    header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"} \
+            or not isinstance(header["shape"], tuple) \
+            or not all(isinstance(d, int) and d >= 0 for d in header["shape"]) \
+            or not isinstance(header["fortran_order"], bool):
+        raise CheckpointError(f"load: {name}: {member} has a malformed .npy header")
+    dtype = np.lib.format.descr_to_dtype(header["descr"])
+    return header["shape"], header["fortran_order"], dtype
 
 
 def _json_depth(text):
@@ -478,10 +518,10 @@ class _StorageType:
 
 
 class _Storage:
-    __slots__ = ("array",)
+    __slots__ = ("array", "kind")
 
-    def __init__(self, array):
-        self.array = array
+    def __init__(self, array, kind):
+        self.array, self.kind = array, kind
 
     def __setstate__(self, state):
         raise CheckpointError("a pickle instruction tried to change a storage")
@@ -523,10 +563,11 @@ class _TorchReader:
                 or isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
             raise CheckpointError(f"load: {self.name}: malformed storage record {pid!r:.80}")
         if key not in self.storages:
-            self.storages[key] = _Storage(self._read_storage(kind.kind, key, numel))
+            self.storages[key] = _Storage(self._read_storage(kind.kind, key, numel), kind.kind)
         storage = self.storages[key]
-        if storage.array.size != numel:
-            raise CheckpointError(f"load: {self.name}: storage {key} is used with two sizes")
+        if storage.array.size != numel or storage.kind != kind.kind:
+            raise CheckpointError(f"load: {self.name}: storage {key} is used with two sizes or "
+                                  "types")
         return storage
 
     def _read_storage(self, kind, key, numel):

@@ -713,15 +713,44 @@ def _check_checkpoint(path, ckpt, optimizer, scheduler):
     if ckpt["scheduler"] is not None and not isinstance(ckpt["scheduler"], dict):
         raise ValueError(f"load_checkpoint: {path!r} has a scheduler state that is not a dict")
     if scheduler is not None:
-        # A scheduler's load_state_dict sets attributes by name: only its own names may come in.
-        expected, found = set(scheduler.state_dict()), set(ckpt["scheduler"])
-        if expected != found:
+        # A scheduler's load_state_dict sets attributes by name: only its own names may come in
+        # (a state of another scheduler kind, or a crafted 'optimizer' entry, is refused).
+        unexpected = set(ckpt["scheduler"]) - set(scheduler.state_dict())
+        if unexpected:
             raise ValueError(f"load_checkpoint: the scheduler state in {path!r} does not fit "
-                             f"{type(scheduler).__name__} (unexpected {sorted(found - expected)}, "
-                             f"missing {sorted(expected - found)})")
+                             f"{type(scheduler).__name__} (unexpected entries "
+                             f"{sorted(map(str, unexpected))})")
     history = ckpt["history"]
-    if history is not None and not isinstance(history, dict):
-        raise ValueError(f"load_checkpoint: {path!r} has a history that is not a dict")
+    if history is not None:
+        problem = _history_problem(history)
+        if problem:
+            raise ValueError(f"load_checkpoint: {path!r} has a malformed history: {problem}")
+
+
+def _history_problem(history):
+    """What is wrong with a saved ``History.to_dict()``, or None."""
+    if not isinstance(history, dict):
+        return f"a {type(history).__name__}, not a dict"
+    series = {k: v for k, v in history.items() if k in ("epochs", *_BASE_KEYS)}
+    series.update((f"metrics[{k!r}]", v) for k, v in (history.get("metrics") or {}).items())
+    unknown = set(history) - {"epochs", *_BASE_KEYS, "metrics", "interrupted", "stopped_epoch"}
+    if unknown:
+        return f"unknown keys {sorted(map(str, unknown))}"
+    if not isinstance(history.get("metrics", {}), dict):
+        return "'metrics' is not a dict"
+    lengths = set()
+    for key, values in series.items():
+        if not isinstance(values, list):
+            return f"{key} is not a list"
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        return "its series have different lengths"
+    if not isinstance(history.get("interrupted", False), bool):
+        return "'interrupted' is not True or False"
+    stopped = history.get("stopped_epoch")
+    if stopped is not None and (isinstance(stopped, bool) or not isinstance(stopped, int)):
+        return "'stopped_epoch' is not an epoch number"
+    return None
 
 
 def _snapshot(model, optimizer, scheduler, generator):

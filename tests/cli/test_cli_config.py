@@ -153,3 +153,12 @@ def test_lr_finder_refuses_non_finite_bounds(chainrule, workdir):
     for args in (["--start-lr", "nan"], ["--end-lr", "inf"]):
         result = chainrule("lr-find", *args)
         assert result.exit_code == 2 and "is not a finite number" in result.output
+
+
+@pytest.mark.parametrize("name, content", [("deep.json", "[" * 100_000 + "]" * 100_000),
+                                           ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000)])
+def test_deeply_nested_config_is_a_one_line_usage_error(chainrule, workdir, name, content):
+    (workdir / name).write_text(content)
+    result = chainrule("train", "--config", name)
+    assert result.exit_code == 2
+    assert f"config file {name}" in one_line_error(result)

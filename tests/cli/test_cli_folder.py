@@ -115,3 +115,37 @@ def test_resume_of_a_damaged_checkpoint_is_one_clear_line(chainrule, workdir):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "checkpoint.npz" in lines[0]
     assert (run / "config.json").read_bytes() == config_before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_resume_of_a_run_in_use_is_refused(chainrule, workdir):
+    assert chainrule("train", *TINY, "--name", "busy").exit_code == 0
+    run = workdir / "runs" / "busy"
+    before = {name: (run / name).read_bytes() for name in ("config.json", "checkpoint.npz")}
+    with run_folder.run_lock(str(run)):              # as a training process holds it
+        result = chainrule("train", "--resume", "runs/busy", "--epochs", "3")
+    assert result.exit_code == 1
+    assert "is in use by another chainrule train process" in result.output
+    assert {name: (run / name).read_bytes() for name in before} == before
+    assert chainrule("train", "--resume", "runs/busy", "--epochs", "2").exit_code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_resume_while_the_run_trains_in_another_process_is_refused(module, workdir):
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--epochs", "500",
+                             "--width", "8", "--no-plots", "--no-progress", "--name", "live"],
+                            cwd=workdir, env=module.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("epoch 1/500"):
+                break
+        result = module("train", "--resume", "runs/live", "--epochs", "600")
+        assert result.returncode == 1 and "in use" in result.stderr
+    finally:
+        proc.kill()
+        proc.communicate()
+    # the kernel dropped the killed process's lock: the folder can be taken again
+    with run_folder.run_lock(str(workdir / "runs" / "live")):
+        pass

@@ -149,3 +149,48 @@ def test_mnist_truncated_image_file(tmp_path):
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(ValueError, match="train-images-idx3-ubyte.*truncated"):
         MNIST(tmp_path)
+
+
+# --- crafted headers: sizes are checked before anything is allocated or inflated ----------------
+
+@pytest.mark.parametrize("dims", [(0xFFFFFFFF,) * 3, (0xFFFFFFFF,) * 8, (1 << 31, 1 << 31)])
+@pytest.mark.parametrize("gz", [False, True])
+def test_absurd_dimensions_are_refused_naming_the_file(tmp_path, dims, gz):
+    """Overflowing dimensions used to surface as NumPy's messages without the file name."""
+    header = bytes([0, 0, 0x0E, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    path = write(tmp_path / "absurd.idx", header + bytes(64), gz)
+    with pytest.raises(ValueError, match=r"absurd.idx.*(needs|declares) \d+ bytes") as info:
+        load_idx(path)
+    assert str(np.prod(dims, dtype=object) * 8) in str(info.value)
+
+
+def test_gzip_bomb_behind_a_one_byte_header_is_not_inflated(tmp_path, monkeypatch):
+    """A gzip'd IDX whose header declares 1 byte used to inflate 9 MB into gigabytes."""
+    import tracemalloc
+
+    from chainrule.data import idx
+    monkeypatch.setattr(idx, "_TRAILING_CHECK", 4 << 20)      # stop counting after 4 MiB
+    payload = bytes([0, 0, 0x08, 1, 0, 0, 0, 1, 7]) + bytes(24 << 20)       # 24 MiB of zeros
+    path = write(tmp_path / "bomb.idx.gz", payload, gz=True)
+    assert path.stat().st_size < 50_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="bomb.idx.gz.*trailing bytes.*needs 1 bytes.*more than"):
+            load_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20                     # chunks are counted and dropped, never kept
+
+
+def test_gzip_header_declaring_more_than_deflate_can_hold_is_refused_early(tmp_path):
+    header = bytes([0, 0, 0x08, 2]) + (60000).to_bytes(4, "big") + (60000).to_bytes(4, "big")
+    path = write(tmp_path / "small.gz", header + bytes(100), gz=True)
+    with pytest.raises(ValueError, match="small.gz.*declares 3600000000 bytes.*gzip file of"):
+        load_idx(path)
+
+
+def test_gzip_trailing_bytes_are_counted_exactly_when_few(tmp_path):
+    raw = idx_bytes(np.arange(4, dtype=np.uint8), 0x08) + bytes(10)
+    with pytest.raises(ValueError, match="trailing bytes: needs 4 bytes after the header, found 14"):
+        load_idx(write(tmp_path / "t.gz", raw, gz=True))

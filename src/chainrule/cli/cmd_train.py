@@ -1,4 +1,5 @@
 """``chainrule train``: train a model with the gradient monitor attached, and write a run folder."""
+import contextlib
 import html
 import os
 import sys
@@ -14,7 +15,7 @@ from .common import (PLOT_HINT, matplotlib_available, note, percent, save_png, s
 from .config import (RESUME_FREE, SPEC, TrainConfig, check_config_values,
                      given_on_command_line, merge, options, read_config_file, validate)
 from .folder import (CHECKPOINT, CONFIG, RunWriter, check_run_name, create_run_folder,
-                     truncate_gradients, write_config, write_json)
+                     run_lock, truncate_gradients, write_config, write_json)
 from .models import activation_name, describe, init_name
 from .run import HealthFlags, Progress, Session, StopOnNonFinite
 
@@ -56,25 +57,28 @@ def train_command(config_path, resume, progress, **params):
       chainrule train --resume runs/lstm-digits --epochs 20
     """
     ctx = click.get_current_context()
-    if resume:
-        config, state = _resume_config(ctx, resume, config_path, params)
-    else:
-        config, state = merge(ctx, params, config_path), None
-    notes = validate(config)
-    config = config.replace(lr=config.learning_rate, activation=activation_name(config),
-                            init=init_name(config))
-    started = time.perf_counter()
-    if not resume:
-        check_run_name(config)                      # refused now if the name is taken
-    session = Session(config)                       # data, model, optimizer, monitor
-    if resume:
-        folder = resume
-        state = _restore(folder, session, state)    # all or nothing, before config.json changes
-    else:
-        folder = create_run_folder(config)          # atomic: never shared with another run
-    write_config(folder, config)                    # on resume: with the new --epochs
-    _announce(config, session, folder, notes, state)
-    code = _train(config, session, folder, state, progress, started)
+    with contextlib.ExitStack() as held:
+        if resume:
+            config, state = _resume_config(ctx, resume, config_path, params)
+            held.enter_context(run_lock(resume))    # no second process in this folder
+        else:
+            config, state = merge(ctx, params, config_path), None
+        notes = validate(config)
+        config = config.replace(lr=config.learning_rate, activation=activation_name(config),
+                                init=init_name(config))
+        started = time.perf_counter()
+        if not resume:
+            check_run_name(config)                  # refused now if the name is taken
+        session = Session(config)                   # data, model, optimizer, monitor
+        if resume:
+            folder = resume
+            state = _restore(folder, session, state)    # all or nothing, before config.json
+        else:
+            folder = create_run_folder(config)      # atomic: never shared with another run
+            held.enter_context(run_lock(folder))
+        write_config(folder, config)                # on resume: with the new --epochs
+        _announce(config, session, folder, notes, state)
+        code = _train(config, session, folder, state, progress, started)
     if code:
         ctx.exit(code)
 

@@ -238,6 +238,9 @@ def read_config_file(path):
     except ValueError as e:       # json.JSONDecodeError and tomllib.TOMLDecodeError
         raise click.UsageError(f"config file {path} is not valid {suffix[1:].upper()}: "
                                f"{str(e).splitlines()[0]}") from None
+    except RecursionError:        # both parsers recurse into nested lists
+        raise click.UsageError(f"config file {path}: values are nested too deeply (a config "
+                               "holds flat keys)") from None
     if not isinstance(data, dict):
         raise click.UsageError(f"config file {path}: expected a table of keys, got "
                                f"{type(data).__name__}")

@@ -11,8 +11,11 @@ Ctrl-C):
 * ``gradients.csv``: the monitor's series, long format ``step,scope,name,metric,value`` (as
   ``GradientMonitor.to_csv``), appended after every epoch;
 * ``report.html``, ``summary.json`` and ``figures/*.png`` at the end; ``tensorboard/`` with
-  ``--tensorboard``.
+  ``--tensorboard``;
+* ``.lock``: held (``flock``) by the process writing the folder, so that a ``--resume`` of a
+  run still training is refused.
 """
+import contextlib
 import csv
 import io
 import json
@@ -77,6 +80,34 @@ def create_run_folder(config):
             continue
         return path
     raise click.ClickException(f"no free run folder name {stamp}-N in {config.runs_dir}")
+
+
+LOCK = ".lock"
+
+
+@contextlib.contextmanager
+def run_lock(folder):
+    """Hold ``folder/.lock`` while a run writes the folder; a second holder is refused.
+
+    An advisory ``flock`` (POSIX): the kernel releases it when its process ends, however it
+    ends, so a killed run never leaves the folder locked. Elsewhere nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(os.path.join(folder, LOCK), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise click.ClickException(f"run folder {folder} is in use by another chainrule "
+                                       "train process; wait for it to finish (or stop it) "
+                                       "before resuming") from None
+        yield
+    finally:
+        os.close(fd)          # closing releases the lock
 
 
 def metrics_csv(history, flags):

@@ -18,45 +18,72 @@ IDX_DTYPES = {
 }
 
 
-def _read_bytes(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from e
+# Deflate cannot compress better than about 1032:1, so a gzip file of n bytes holds at most
+# this many times n bytes: a header declaring more is refused before anything is inflated.
+_MAX_GZIP_RATIO = 1100
+_CHUNK = 1 << 20
+_TRAILING_CHECK = 64 << 20    # bytes past the declared payload that are counted, at most
 
 
-def _parse_header(raw, path):
+def _parse_header(stream, path):
     """(dtype, shape, header length) from the magic number ``00 00 type ndim`` and the dims."""
-    if len(raw) < 4 or raw[:2] != b"\x00\x00":
-        raise ValueError(f"{path}: not an IDX file (expected magic bytes 00 00 <type> <ndim>, got {raw[:4].hex(' ')})")
-    type_code, ndim = raw[2], raw[3]
+    head = stream.read(4)
+    if len(head) < 4 or head[:2] != b"\x00\x00":
+        raise ValueError(f"{path}: not an IDX file (expected magic bytes 00 00 <type> <ndim>, "
+                         f"got {head[:4].hex(' ')})")
+    type_code, ndim = head[2], head[3]
     if type_code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
         raise ValueError(f"{path}: unknown IDX type code 0x{type_code:02X} (expected one of {known})")
     end = 4 + 4 * ndim
-    if len(raw) < end:
-        raise ValueError(f"{path}: truncated header, expected {ndim} dimension sizes ({end} bytes), file has {len(raw)}")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"{path}: truncated header, expected {ndim} dimension sizes ({end} bytes), "
+                         f"file has {4 + len(dims)}")
+    shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
     return IDX_DTYPES[type_code], shape, end
+
+
+def _read_payload(stream, expected, path):
+    """Exactly ``expected`` bytes, or a ValueError saying how many there really are."""
+    chunks, have = [], 0
+    while have < expected:
+        chunk = stream.read(min(_CHUNK, expected - have))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        have += len(chunk)
+    extra = 0
+    while have == expected and extra <= _TRAILING_CHECK:     # count, don't keep, what follows
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        extra += len(chunk)
+    if have != expected or extra:
+        problem = "truncated" if have < expected else "has trailing bytes"
+        found = f"more than {expected + _TRAILING_CHECK}" if extra > _TRAILING_CHECK \
+            else str(have + extra)
+        raise ValueError(f"{path}: payload {problem}: needs {expected} bytes after the header, "
+                         f"found {found}")
+    return b"".join(chunks)
 
 
 def load_idx(path):
     """Read an IDX file, plain or gzip-compressed (detected by the magic bytes 1f 8b).
 
     The header gives the element type (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
-    0x0D float32, 0x0E float64; stored big-endian) and the shape.
+    0x0D float32, 0x0E float64; stored big-endian) and the shape. The payload size the header
+    declares is checked against the file before it is read: a plain file must hold exactly
+    that many bytes, and a gzip file is inflated only up to it (never further), so a crafted
+    header or a compressed bomb cannot make chainrule allocate more than the file declares.
 
     Returns:
         A NumPy array in native byte order, e.g. uint8 ``(60000, 28, 28)`` for MNIST images.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: bad magic number, unknown type code, or a payload whose size does not
-            match the header.
+        ValueError (naming the file): bad magic number, unknown type code, a payload whose
+            size does not match the header, or a header declaring more than the file can hold.
 
     Example::
 
@@ -65,15 +92,39 @@ def load_idx(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"IDX file not found: {path}")
-    raw = _read_bytes(path)
-    dtype, shape, offset = _parse_header(raw, path)
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - offset != expected:
-        problem = "truncated" if len(raw) - offset < expected else "has trailing bytes"
-        raise ValueError(f"{path}: payload {problem}: header shape {shape} of {dtype.name} needs "
-                         f"{expected} bytes after the header, found {len(raw) - offset}")
-    array = np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape)
+    file_size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        stream = gzip.GzipFile(fileobj=f, mode="rb") if compressed else f
+        raw, dtype, shape = _read_file(stream, path, file_size, compressed)
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
+
+
+def _read_file(stream, path, file_size, compressed):
+    """``(payload bytes, dtype, shape)``; gzip damage becomes a ValueError naming the file."""
+    try:
+        with stream:
+            dtype, shape, offset = _parse_header(stream, path)
+            count = 1
+            for dim in shape:
+                count *= dim         # Python ints: no overflow, however absurd the dimensions
+            expected = count * dtype.itemsize
+            if not compressed and expected != file_size - offset:
+                problem = "truncated" if file_size - offset < expected else "has trailing bytes"
+                raise ValueError(f"{path}: payload {problem}: header shape {shape} of {dtype.name} "
+                                 f"needs {expected} bytes after the header, found "
+                                 f"{file_size - offset}")
+            if compressed and expected > _MAX_GZIP_RATIO * file_size:
+                raise ValueError(f"{path}: header shape {shape} of {dtype.name} declares "
+                                 f"{expected} bytes, more than a gzip file of {file_size} bytes "
+                                 "can hold")
+            return _read_payload(stream, expected, path), dtype, shape
+    except (OSError, EOFError, zlib.error) as e:
+        if not compressed:
+            raise
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({e})") from e
 
 
 def _find(folders, name):
