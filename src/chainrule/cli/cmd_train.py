@@ -9,8 +9,8 @@ import click
 from .. import diagnostics
 from .. import train as crtrain
 from .app import INTERRUPTED, cli, debug_option
-from .common import (PLOT_HINT, matplotlib_available, note, percent, save_png, seconds_text,
-                     table, write_text)
+from .common import (PLOT_HINT, fmt, matplotlib_available, note, percent, save_png,
+                     seconds_text, write_text)
 from .config import (RESUME_FREE, SPEC, TrainConfig, check_config_values,
                      given_on_command_line, merge, options, read_config_file, validate)
 from .folder import (CHECKPOINT, CONFIG, RunWriter, run_folder_path, truncate_gradients,
@@ -200,27 +200,33 @@ def _final_text(metric, final):
 def _write_report(config, session, folder, report, title):
     """report.html (with plots when matplotlib is there) and figures/*.png; returns PNG names."""
     from ..diagnostics.html import render_page
-    figs, note_text = [], None
+    from ..diagnostics.names import layer_labels
+    figs, note_text, curves = [], None, []
     if not config.plots:
         note_text = "Plots were turned off (--no-plots)."
     elif not matplotlib_available():
         note_text = f"No plots: matplotlib is not installed ({PLOT_HINT})."
     else:
-        figs = diagnostics.plots.figures(session.monitor)
+        figs = diagnostics.plots.figures(session.monitor, report=report)
+        if session.history is not None and len(session.history):
+            curves = [("learning_curves", "Learning curves per epoch (validation: the held-out "
+                       "test part)", diagnostics.plots.plot_learning_curves(
+                           session.history, session.metric))]
     names = []
     if figs:
         os.makedirs(os.path.join(folder, "figures"), exist_ok=True)
-        for key, _, fig in figs:
+        for key, _, fig in curves + figs:
             names.append(f"figures/{key}.png")
             save_png(fig, os.path.join(folder, names[-1]))
-    page = render_page(report, figs, title, note_text)
-    page = page.replace("</h1>", "</h1>" + _run_html(config, session), 1)
+    page = render_page(report, figs, title, note_text, run_html=_run_html(config, session, curves),
+                       labels=layer_labels(session.monitor))
     write_text(os.path.join(folder, "report.html"), page)
     return names
 
 
-def _run_html(config, session):
-    """The run's settings and its per-epoch numbers, for the top of the report."""
+def _run_html(config, session, curves=()):
+    """The run's settings, learning curves and per-epoch numbers, for the top of the report."""
+    from ..diagnostics.html import figures_html
     h, metric = session.history, session.metric
     rows = [{"epoch": e + 1, "train loss": h.train_loss[i],
              f"train {metric}": h.metrics.get(f"train_{metric}", [None] * len(h))[i],
@@ -230,8 +236,17 @@ def _run_html(config, session):
     lines = [f"model: {describe(config)}", f"data: {session.bundle.description}",
              f"training: {config.optimizer}, lr {config.learning_rate:g}, batch "
              f"{config.batch_size}, {config.epochs} epochs, seed {config.seed}"]
-    return ("<h2>Run</h2><p>" + "<br>".join(html.escape(x) for x in lines) + "</p><pre>"
-            + html.escape(table(rows, columns)) + "</pre>")
+    return ("<h2>Run</h2><p>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
+            + figures_html(list(curves)) + _html_table(rows, columns))
+
+
+def _html_table(rows, columns):
+    head = "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
+    body = "".join("<tr>" + "".join(
+        f"<td>{html.escape(r[k] if isinstance(r.get(k), str) else fmt(r.get(k)))}</td>"
+        for k, _ in columns) + "</tr>" for r in rows)
+    return (f'<details><summary>Numbers per epoch</summary><div class="table-wrap"><table>'
+            f"<tr>{head}</tr>{body}</table></div></details>")
 
 
 def _print_result(session, final, report, seconds, folder, figures):
