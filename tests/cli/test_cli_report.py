@@ -3,6 +3,8 @@ import os
 import re
 import tomllib
 
+import pytest
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
@@ -13,6 +15,7 @@ def test_matplotlib_is_a_core_dependency():
     assert any(re.match(r"matplotlib\b", d) for d in deps)
 
 
+@pytest.mark.slow
 def test_the_main_job_writes_a_report_with_figures(chainrule, workdir):
     result = chainrule("train", "--epochs", "2", "--name", "first")
     assert result.exit_code == 0, result.output
