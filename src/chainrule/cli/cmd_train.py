@@ -156,10 +156,25 @@ def _train(config, session, folder, state, progress, started):
     bar = sys.stderr.isatty() if progress is None else progress
     callbacks = [health, stop, writer, Progress(config.epochs, len(session.bundle.train),
                                                 session.metric, bar=bar)]
+    if tb is not None:
+        callbacks.insert(3, Histograms(tb, session))
     history = session.fit(callbacks, start_epoch=start_epoch, history=history)
     if tb is not None:
         tb.close()
     return _finish(config, session, folder, writer, stop, history, started, start_epoch)
+
+
+class Histograms(crtrain.Callback):
+    """After each epoch: TensorBoard histograms of the weights, their last gradients and every
+    layer's output on one test batch (``diagnostics.add_histograms``)."""
+
+    def __init__(self, writer, session):
+        self.writer = writer
+        self.model = session.model
+        self.batch = next(iter(session.bundle.test))[0]
+
+    def on_epoch_end(self, epoch, logs):
+        diagnostics.add_histograms(self.writer, self.model, epoch + 1, batch=self.batch)
 
 
 def _tensorboard(folder):
