@@ -5,6 +5,7 @@ import sys
 import time
 
 import click
+import numpy as np
 
 from .. import diagnostics
 from .. import train as crtrain
@@ -53,6 +54,7 @@ def train_command(config_path, resume, progress, **params):
       chainrule train --model lstm --epochs 10 --name lstm-digits
       chainrule train --data adding --model rnn --recurrent-gain 3 --optimizer sgd --clip-norm 1
       chainrule train --config my_run.toml --lr 0.01
+      chainrule train --lr auto                    # range test first, then train at its pick
       chainrule train --resume runs/lstm-digits --epochs 20
     """
     ctx = click.get_current_context()
@@ -61,17 +63,37 @@ def train_command(config_path, resume, progress, **params):
     else:
         config, state = merge(ctx, params, config_path), None
     notes = validate(config)
+    auto = config.lr == "auto"
+    config = config.replace(lr=None) if auto else config
     config = config.replace(lr=config.learning_rate, activation=activation_name(config),
                             init=init_name(config))
     started = time.perf_counter()
     folder = resume or run_folder_path(config)      # refused now if the name is taken
     session = Session(config)                       # data, model, optimizer, monitor
+    if auto:
+        config, session = _auto_lr(config, session)
     os.makedirs(folder, exist_ok=True)
     write_config(folder, config)                    # on resume: with the new --epochs
     _announce(config, session, folder, notes, state)
     code = _train(config, session, folder, state, progress, started)
     if code:
         ctx.exit(code)
+
+
+def _auto_lr(config, session):
+    """``--lr auto``: the learning-rate range test on this model and data (the model restored
+    afterwards), then a fresh session at its suggestion (same seed, so the same initial
+    weights)."""
+    with np.errstate(all="ignore"):
+        result = diagnostics.lr_range_test(session.model, session.loss_fn, session.optimizer,
+                                           session.bundle.train)
+    session.close()
+    lr = float(f"{result.suggested_lr:.3g}")
+    click.echo(f"--lr auto: the learning-rate range test suggests {lr:g} (range "
+               f"{result.suggested_range[0]:.3g} to {result.suggested_range[1]:.3g}); "
+               "training at it")
+    config = config.replace(lr=lr)
+    return config, Session(config)
 
 
 # ---- resume ----
@@ -191,7 +213,7 @@ def _finish(config, session, folder, writer, stop, history, started, start_epoch
     figures = _write_report(config, session, folder, report, title)
     seconds = time.perf_counter() - started
     write_json(os.path.join(folder, "summary.json"), {
-        "status": status, "epochs_done": writer.epochs_saved, "epochs": config.epochs,
+        "status": status, "epochs_done": _saved_epochs(folder, writer), "epochs": config.epochs,
         "test": final, "train_loss": history.train_loss[-1] if history.train_loss else None,
         "seconds": seconds, "health": report.to_dict(), "figures": figures,
         "resumed_from_epoch": start_epoch or None})
@@ -278,9 +300,19 @@ def _print_result(session, final, report, seconds, folder, figures):
         note(f"figures need matplotlib: {PLOT_HINT}")
 
 
+def _saved_epochs(folder, writer):
+    """The epochs the checkpoint on disk holds: what --resume continues from. Read back from
+    the file, because a Ctrl-C held back while it was written is raised just after it was
+    renamed into place, before the writer could note it."""
+    try:
+        return _checkpoint_epochs(folder)["epoch"]
+    except Exception:  # noqa: BLE001  (no readable checkpoint: fall back to the writer's count)
+        return writer.epochs_saved
+
+
 def _closing(status, folder, writer, stop, history):
     if status == "interrupted":
-        done = writer.epochs_saved
+        done = _saved_epochs(folder, writer)
         click.echo(f"Interrupted: {CHECKPOINT} holds the {done} complete epoch(s); continue "
                    f"with: chainrule train --resume {folder}", err=True)
         return INTERRUPTED
