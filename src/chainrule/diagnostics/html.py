@@ -50,6 +50,7 @@ td, th { padding: .25em .7em; text-align: right; border-bottom: 1px solid #eee;
          vertical-align: top; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 td.text, th.text { text-align: left; }
+table.results th { text-align: left; }
 .unit { color: #777; font-size: .9em; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 40em), 1fr));
          gap: 1.2em; }

@@ -207,8 +207,10 @@ class Page:
 
     def add_table(self, rows, columns):
         head = "".join(f"<th>{_escape(t)}</th>" for _, t in columns)
-        body = "".join("<tr>" + "".join(
-            f"<td>{_escape(_cell(r, k))}</td>" for k, _ in columns) + "</tr>" for r in rows)
+        def td(r, k):
+            numeric = isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
+            return f"<td{'' if numeric else ' class=text'}>{_escape(_cell(r, k))}</td>"
+        body = "".join("<tr>" + "".join(td(r, k) for k, _ in columns) + "</tr>" for r in rows)
         self.parts.append(f'<div class="table-wrap"><table class="results"><tr>{head}</tr>'
                           f"{body}</table></div>")
 
