@@ -28,3 +28,18 @@ def test_the_main_job_writes_a_report_with_figures(chainrule, workdir):
     assert "Linear 1 · 64→128 · relu" in page                      # layers named, not '0'
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert os.path.exists(workdir / "runs" / "first" / "figures" / "learning_curves.png")
+
+
+def test_every_option_of_every_command_has_help_text():
+    import click
+
+    from chainrule.cli import cli
+    missing = []
+
+    def walk(cmd, path):
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+        missing.extend(f"{path} {p.opts[0]}" for p in cmd.params
+                       if isinstance(p, click.Option) and not p.hidden and not p.help)
+    walk(cli, "chainrule")
+    assert missing == []

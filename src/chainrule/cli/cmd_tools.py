@@ -172,7 +172,8 @@ def _save_lr_plot(result, out):
               help="Which Linear layer's weight to follow (1 = the first).")
 @click.option("--index", default="0,0", show_default=True, metavar="ROW,COL",
               help="Which element of that weight.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed of the tiny network's weights.")
 @debug_option
 def explain_command(activation, depth, width, layer, index, seed):
     """The chain rule on a tiny network: one weight, every factor, checked.
@@ -259,7 +260,7 @@ def _forward_names(path, depth, layer, index, target):
 
     Walking down from the loss, Linear outputs are z_{depth+1}, z_depth, ..., z1 and the
     activation below z_k is h_{k-1}; the loss ops are L's own pieces."""
-    k, names, ops = depth + 1, {}, []
+    k, ops = depth + 1, []
     for step in path.steps:
         if step.op == "Linear":
             ops.append(f"Linear → z{k}")
@@ -271,25 +272,25 @@ def _forward_names(path, depth, layer, index, target):
     path.steps = [s._replace(op=o) for s, o in zip(path.steps, ops)]
     if path.chain is None:
         return path
-    k = depth + 1
+    # Op names repeat (every Linear output is 'Linear[0, 0]'), so name by position: each
+    # factor's top is the previous factor's bottom.
+    k, above, chain = depth + 1, None, []
     loss_parts = {"Sub": f"(z{depth + 1} - {target:g})", "Pow": f"(z{depth + 1} - {target:g})^2"}
     for f in path.chain:                     # top (loss side) first
-        name = f.bottom
-        op, _, element = name.partition("[")
+        op, _, element = f.bottom.partition("[")
         unit = element.rstrip("]").split(",")[-1].strip() if element else ""
-        if name in names or name == "L":
-            continue
         if op == "Linear":
-            names[name] = f"z{k}[{unit}]"
+            below = f"z{k}[{unit}]"
             k -= 1
         elif op in loss_parts:
-            names[name] = loss_parts[op]
+            below = loss_parts[op]
         elif op == "w":
-            names[name] = f"W{layer}[{index[0]}, {index[1]}]"
+            below = f"W{layer}[{index[0]}, {index[1]}]"
         else:
-            names[name] = f"h{k}[{unit}]"
-    path.chain = [type(f)(names.get(f.top, f.top), names.get(f.bottom, f.bottom), f.value)
-                  for f in path.chain]
+            below = f"h{k}[{unit}]"
+        chain.append(type(f)(above or f.top, below, f.value))
+        above = below
+    path.chain = chain
     return path
 
 
