@@ -180,14 +180,18 @@ def _value(key, v, unit):
     return fmt(v)
 
 
-def evidence_table(evidence):
-    """Evidence as a small table: quantity (plain words), value, unit."""
+def evidence_table(evidence, labels=None):
+    """Evidence as a small table: quantity (plain words), value, unit. A value that names a
+    layer (``first_layer = '0'``) is shown by the layer's readable name."""
     if not evidence:
         return ""
     rows = []
     for k, v in evidence.items():
         unit = _unit(k)
-        rows.append(f'<tr><td class="text">{_e(metric_words(k))}</td><td>{_e(_value(k, v, unit))}'
+        shown = _value(k, v, unit)
+        if labels and "layer" in str(k) and str(v) in labels:
+            shown = labels[str(v)]
+        rows.append(f'<tr><td class="text">{_e(metric_words(k))}</td><td>{_e(shown)}'
                     f'</td><td class="text unit">{_e(unit if unit != "share" else "")}</td></tr>')
     return ('<div class="table-wrap"><table class="evidence"><tr><th class="text">evidence</th>'
             '<th>value</th><th class="text">unit</th></tr>' + "".join(rows) + "</table></div>")
@@ -222,7 +226,7 @@ def finding_html(f, number, labels=None):
             f'<span class="kind">{_e(kind_words(f.kind))}</span> '
             f'<span class="muted">({_e(f.kind)})</span><br><span class="muted">where: {layers}'
             f"</span></p>{markdown_html(_named(f.message, labels))}"
-            + evidence_table(f.evidence)
+            + evidence_table(f.evidence, labels)
             + (f"<p>What to try, most promising first:</p><ol>{remedies}</ol>" if remedies else "")
             + "</section>")
 
