@@ -6,12 +6,13 @@ import sys
 import time
 
 import click
+import numpy as np
 
 from .. import diagnostics
 from .. import train as crtrain
 from .app import INTERRUPTED, cli, debug_option
-from .common import (PLOT_HINT, matplotlib_available, note, percent, save_png, seconds_text,
-                     table, write_text)
+from .common import (PLOT_HINT, fmt, matplotlib_available, note, percent, save_png,
+                     seconds_text, write_text)
 from .config import (RESUME_FREE, SPEC, TrainConfig, check_config_values,
                      given_on_command_line, merge, options, read_config_file, validate)
 from .folder import (CHECKPOINT, CONFIG, RunWriter, check_run_name, create_run_folder,
@@ -54,6 +55,7 @@ def train_command(config_path, resume, progress, **params):
       chainrule train --model lstm --epochs 10 --name lstm-digits
       chainrule train --data adding --model rnn --recurrent-gain 3 --optimizer sgd --clip-norm 1
       chainrule train --config my_run.toml --lr 0.01
+      chainrule train --lr auto                    # range test first, then train at its pick
       chainrule train --resume runs/lstm-digits --epochs 20
     """
     ctx = click.get_current_context()
@@ -64,12 +66,16 @@ def train_command(config_path, resume, progress, **params):
         else:
             config, state = merge(ctx, params, config_path), None
         notes = validate(config)
+        auto = config.lr == "auto"
+        config = config.replace(lr=None) if auto else config
         config = config.replace(lr=config.learning_rate, activation=activation_name(config),
                                 init=init_name(config))
         started = time.perf_counter()
         if not resume:
             check_run_name(config)                  # refused now if the name is taken
         session = Session(config)                   # data, model, optimizer, monitor
+        if auto:
+            config, session = _auto_lr(config, session)
         if resume:
             folder = resume
             state = _restore(folder, session, state)    # all or nothing, before config.json
@@ -81,6 +87,22 @@ def train_command(config_path, resume, progress, **params):
         code = _train(config, session, folder, state, progress, started)
     if code:
         ctx.exit(code)
+
+
+def _auto_lr(config, session):
+    """``--lr auto``: the learning-rate range test on this model and data (the model restored
+    afterwards), then a fresh session at its suggestion (same seed, so the same initial
+    weights)."""
+    with np.errstate(all="ignore"):
+        result = diagnostics.lr_range_test(session.model, session.loss_fn, session.optimizer,
+                                           session.bundle.train)
+    session.close()
+    lr = float(f"{result.suggested_lr:.3g}")
+    click.echo(f"--lr auto: the learning-rate range test suggests {lr:g} (range "
+               f"{result.suggested_range[0]:.3g} to {result.suggested_range[1]:.3g}); "
+               "training at it")
+    config = config.replace(lr=lr)
+    return config, Session(config)
 
 
 # ---- resume ----
@@ -183,10 +205,25 @@ def _train(config, session, folder, state, progress, started):
     bar = sys.stderr.isatty() if progress is None else progress
     callbacks = [health, stop, writer, Progress(config.epochs, len(session.bundle.train),
                                                 session.metric, bar=bar)]
+    if tb is not None:
+        callbacks.insert(3, Histograms(tb, session))
     history = session.fit(callbacks, start_epoch=start_epoch, history=history)
     if tb is not None:
         tb.close()
     return _finish(config, session, folder, writer, stop, history, started, start_epoch)
+
+
+class Histograms(crtrain.Callback):
+    """After each epoch: TensorBoard histograms of the weights, their last gradients and every
+    layer's output on one test batch (``diagnostics.add_histograms``)."""
+
+    def __init__(self, writer, session):
+        self.writer = writer
+        self.model = session.model
+        self.batch = next(iter(session.bundle.test))[0]
+
+    def on_epoch_end(self, epoch, logs):
+        diagnostics.add_histograms(self.writer, self.model, epoch + 1, batch=self.batch)
 
 
 def _tensorboard(folder):
@@ -203,7 +240,7 @@ def _finish(config, session, folder, writer, stop, history, started, start_epoch
     figures = _write_report(config, session, folder, report, title)
     seconds = time.perf_counter() - started
     write_json(os.path.join(folder, "summary.json"), {
-        "status": status, "epochs_done": writer.epochs_saved, "epochs": config.epochs,
+        "status": status, "epochs_done": _saved_epochs(folder, writer), "epochs": config.epochs,
         "test": final, "train_loss": history.train_loss[-1] if history.train_loss else None,
         "seconds": seconds, "health": report.to_dict(), "figures": figures,
         "resumed_from_epoch": start_epoch or None})
@@ -227,27 +264,33 @@ def _final_text(metric, final):
 def _write_report(config, session, folder, report, title):
     """report.html (with plots when matplotlib is there) and figures/*.png; returns PNG names."""
     from ..diagnostics.html import render_page
-    figs, note_text = [], None
+    from ..diagnostics.names import layer_labels
+    figs, note_text, curves = [], None, []
     if not config.plots:
         note_text = "Plots were turned off (--no-plots)."
     elif not matplotlib_available():
         note_text = f"No plots: matplotlib is not installed ({PLOT_HINT})."
     else:
-        figs = diagnostics.plots.figures(session.monitor)
+        figs = diagnostics.plots.figures(session.monitor, report=report)
+        if session.history is not None and len(session.history):
+            curves = [("learning_curves", "Learning curves per epoch (validation: the held-out "
+                       "test part)", diagnostics.plots.plot_learning_curves(
+                           session.history, session.metric))]
     names = []
     if figs:
         os.makedirs(os.path.join(folder, "figures"), exist_ok=True)
-        for key, _, fig in figs:
+        for key, _, fig in curves + figs:
             names.append(f"figures/{key}.png")
             save_png(fig, os.path.join(folder, names[-1]))
-    page = render_page(report, figs, title, note_text)
-    page = page.replace("</h1>", "</h1>" + _run_html(config, session), 1)
+    page = render_page(report, figs, title, note_text, run_html=_run_html(config, session, curves),
+                       labels=layer_labels(session.monitor))
     write_text(os.path.join(folder, "report.html"), page)
     return names
 
 
-def _run_html(config, session):
-    """The run's settings and its per-epoch numbers, for the top of the report."""
+def _run_html(config, session, curves=()):
+    """The run's settings, learning curves and per-epoch numbers, for the top of the report."""
+    from ..diagnostics.html import figures_html
     h, metric = session.history, session.metric
     rows = [{"epoch": e + 1, "train loss": h.train_loss[i],
              f"train {metric}": h.metrics.get(f"train_{metric}", [None] * len(h))[i],
@@ -257,8 +300,17 @@ def _run_html(config, session):
     lines = [f"model: {describe(config)}", f"data: {session.bundle.description}",
              f"training: {config.optimizer}, lr {config.learning_rate:g}, batch "
              f"{config.batch_size}, {config.epochs} epochs, seed {config.seed}"]
-    return ("<h2>Run</h2><p>" + "<br>".join(html.escape(x) for x in lines) + "</p><pre>"
-            + html.escape(table(rows, columns)) + "</pre>")
+    return ("<h2>Run</h2><p>" + "<br>".join(html.escape(x) for x in lines) + "</p>"
+            + figures_html(list(curves)) + _html_table(rows, columns))
+
+
+def _html_table(rows, columns):
+    head = "".join(f"<th>{html.escape(t)}</th>" for _, t in columns)
+    body = "".join("<tr>" + "".join(
+        f"<td>{html.escape(r[k] if isinstance(r.get(k), str) else fmt(r.get(k)))}</td>"
+        for k, _ in columns) + "</tr>" for r in rows)
+    return (f'<details><summary>Numbers per epoch</summary><div class="table-wrap"><table>'
+            f"<tr>{head}</tr>{body}</table></div></details>")
 
 
 def _print_result(session, final, report, seconds, folder, figures):
@@ -275,9 +327,19 @@ def _print_result(session, final, report, seconds, folder, figures):
         note(f"figures need matplotlib: {PLOT_HINT}")
 
 
+def _saved_epochs(folder, writer):
+    """The epochs the checkpoint on disk holds: what --resume continues from. Read back from
+    the file, because a Ctrl-C held back while it was written is raised just after it was
+    renamed into place, before the writer could note it."""
+    try:
+        return _checkpoint_epochs(folder)["epoch"]
+    except Exception:  # noqa: BLE001  (no readable checkpoint: fall back to the writer's count)
+        return writer.epochs_saved
+
+
 def _closing(status, folder, writer, stop, history):
     if status == "interrupted":
-        done = writer.epochs_saved
+        done = _saved_epochs(folder, writer)
         click.echo(f"Interrupted: {CHECKPOINT} holds the {done} complete epoch(s); continue "
                    f"with: chainrule train --resume {folder}", err=True)
         return INTERRUPTED

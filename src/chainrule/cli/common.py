@@ -118,3 +118,13 @@ def unique_folder(root, name):
     while os.path.exists(path):
         path, k = os.path.join(root, f"{name}-{k}"), k + 1
     return path
+
+
+def unique_file(path):
+    """``path``, or ``stem-2.ext``, ``stem-3.ext``... when taken: never overwrite a file the user
+    may want to keep."""
+    stem, ext = os.path.splitext(path)
+    k = 2
+    while os.path.exists(path):
+        path, k = f"{stem}-{k}{ext}", k + 1
+    return path

@@ -54,6 +54,9 @@ class DataSpec(click.ParamType):
         if value not in DATASETS:
             close = difflib.get_close_matches(value, DATASETS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if "mnist" in value.lower():          # MNIST-like: read from IDX files
+                hint = (f" (for {value}, download its IDX files and give idx:FOLDER, e.g. "
+                        f"idx:~/data/{value.lower()})")
             self.fail(f"{value!r} is not one of {', '.join(DATASETS)} or idx:FOLDER{hint}",
                       param, ctx)
         return value
@@ -72,6 +75,18 @@ class FiniteFloatRange(click.FloatRange):
 
 def _positive(kind):
     return FiniteFloatRange(min=0, min_open=True) if kind is float else click.IntRange(min=1)
+
+
+class LearningRate(click.ParamType):
+    """A positive float, or ``auto`` (chainrule train runs the range test and uses its
+    suggestion)."""
+
+    name = "FLOAT|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        return _positive(float).convert(value, param, ctx)
 
 
 @dataclass(frozen=True)
@@ -123,8 +138,9 @@ SPECS = [
     Spec("seq_len", "--seq-len", click.IntRange(min=2), 50,
          "Sequence length of the adding problem.", "data"),
     Spec("optimizer", "--optimizer", click.Choice(OPTIMIZERS), "adam", "Optimizer.", "optim"),
-    Spec("lr", "--lr", _positive(float), None,
-         "Learning rate [default: 0.1 sgd, 0.01 adagrad, 0.001 otherwise].", "optim"),
+    Spec("lr", "--lr", LearningRate(), None,
+         "Learning rate, or auto (train: run the learning-rate range test first and train at "
+         "its suggestion) [default: 0.1 sgd, 0.01 adagrad, 0.001 otherwise].", "optim"),
     Spec("momentum", "--momentum", FiniteFloatRange(0, 1, max_open=True), 0.0,
          "Momentum (sgd, rmsprop).", "optim"),
     Spec("weight_decay", "--weight-decay", FiniteFloatRange(min=0), 0.0, "L2 weight decay.",

@@ -18,7 +18,7 @@ Example::
 """
 from . import plots
 from .explain import GradientPath, explain_gradient
-from .export import to_csv, to_dict, to_numpy, to_tensorboard
+from .export import add_histograms, to_csv, to_dict, to_numpy, to_tensorboard
 from .graph import GraphDrawing, draw_graph
 from .lr_finder import LRRangeResult, lr_range_test
 from .monitor import GradientMonitor, History
@@ -29,4 +29,4 @@ from .report import SOURCES, THRESHOLDS, Finding, HealthReport
 __all__ = ["GradientMonitor", "History", "HealthReport", "Finding", "THRESHOLDS", "SOURCES",
            "check", "lr_range_test", "LRRangeResult", "explain_gradient", "GradientPath",
            "draw_graph", "GraphDrawing", "trace_nonfinite", "NonfiniteTracer", "NonfiniteOrigin",
-           "plots", "to_csv", "to_dict", "to_numpy", "to_tensorboard"]
+           "plots", "to_csv", "to_dict", "to_numpy", "to_tensorboard", "add_histograms"]

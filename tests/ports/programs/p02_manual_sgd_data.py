@@ -13,7 +13,7 @@ def main():
     w = torch.zeros((3, 1), requires_grad=True)
     b = torch.zeros(1, requires_grad=True)
     lr = 0.05
-    for step in range(200):
+    for _step in range(200):
         loss = ((X @ w + b - y) ** 2).mean()
         loss.backward()
         w.data -= lr * w.grad.data

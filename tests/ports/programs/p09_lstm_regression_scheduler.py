@@ -27,7 +27,7 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
     losses, lrs = [], []
-    for epoch in range(12):
+    for _epoch in range(12):
         opt.zero_grad()
         loss = nn.MSELoss()(model(x), y)
         loss.backward()

@@ -1,5 +1,4 @@
 """A custom Dataset with a WeightedRandomSampler, a BatchSampler, workers and random_split."""
-import numpy as np
 import torch
 from torch.utils.data import (BatchSampler, DataLoader, Dataset, SequentialSampler,
                               SubsetRandomSampler, WeightedRandomSampler, random_split)
@@ -24,7 +23,7 @@ def main():
     loader = DataLoader(ds, batch_size=8, num_workers=2, sampler=SequentialSampler(ds))
     total = 0
     n_batches = 0
-    for xb, yb in loader:
+    for _xb, yb in loader:
         total += int(yb.sum())
         n_batches += 1
     weights = [5.0 if i < 10 else 1.0 for i in range(40)]

@@ -3,6 +3,11 @@
 Each experiment trains a few setups side by side with the gradient monitor attached, prints a
 table, and writes to its output folder ``results.csv``, ``results.json``, ``figures/*.png`` and
 ``index.html`` (the table, the verdicts, the figures and each setup's findings).
+
+Every setup runs once per seed (``--seeds``); the table shows the median over the seeds with
+the range in brackets, and a prediction counts as holding only when it holds for every seed.
+Ctrl-C stops the experiment: the rows measured so far are written, the cut setup is marked
+``interrupted``, and the command exits with code 130.
 """
 import csv
 import io
@@ -14,8 +19,8 @@ from dataclasses import dataclass, field
 import click
 import numpy as np
 
-from ...diagnostics.html import STYLE, finding_html, png_base64
-from ..common import PLOT_HINT, matplotlib_available, note, save_png, table, write_text
+from ...diagnostics.html import figures_html, finding_html, markdown_html, page
+from ..common import PLOT_HINT, fmt, matplotlib_available, note, save_png, table, write_text
 from ..folder import write_json
 from ..run import HealthFlags, Session, StopOnNonFinite
 
@@ -65,10 +70,114 @@ def ratio(a, b):
     return a / b
 
 
-def verdict(report):
-    """The kinds of a report's warnings and errors, or 'healthy'."""
+def verdict(report, learned=True):
+    """The kinds of a report's warnings and errors, or 'healthy'. ``learned=False`` (the
+    setup failed its task) turns a clean report into 'no finding, but did not learn': the
+    gradients looked fine, the run is still not healthy."""
     kinds = [f.kind for f in report.findings if f.severity in ("error", "warning")]
-    return ", ".join(dict.fromkeys(kinds)) or "healthy"
+    if kinds:
+        return ", ".join(dict.fromkeys(kinds))
+    return "healthy" if learned else "no finding, but did not learn"
+
+
+def seed_list(seed, seeds):
+    """``seeds`` consecutive seeds from ``seed``."""
+    return [seed + k for k in range(seeds)]
+
+
+def combine(rows, numbers, formats=None):
+    """One row from the rows of one setup over several seeds: each key of ``numbers`` becomes
+    its median (``key``) with the range in ``key_range``; ``formats[key]`` (a function of
+    a number) makes the shown text ``median (min to max)`` under ``key_text``. Strings that
+    differ between seeds are joined with ' / '. ``as_expected`` is 'yes' only when it is 'yes'
+    for every seed ('k of n seeds' otherwise); interrupted rows are counted apart."""
+    formats = formats or {}
+    done = [r for r in rows if not r.get("interrupted")]
+    out = dict(rows[0])
+    out["seeds"] = [r["seed"] for r in done]
+    for key in {k for r in done for k in r} - set(numbers) - {"seed", "as_expected", "seeds"}:
+        values = list(dict.fromkeys(str(r.get(key)) for r in done if r.get(key) is not None))
+        if len(values) > 1 and all(isinstance(r.get(key), str) for r in done):
+            out[key] = " / ".join(values)
+    for key in numbers:
+        values = np.array([_float(r.get(key)) for r in done], dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        med = float(np.median(finite)) if finite.size else (float(values[0]) if values.size
+                                                              else float("nan"))
+        out[key] = med
+        out[f"{key}_range"] = ([float(finite.min()), float(finite.max())] if finite.size
+                               else [med, med])
+        out[f"{key}_seeds"] = [float(v) for v in values]
+        if key in formats:
+            text = formats[key](med)
+            if len(done) > 1 and finite.size > 1 and finite.min() != finite.max():
+                text += f" ({formats[key](finite.min())} to {formats[key](finite.max())})"
+            if 0 < finite.size < values.size:
+                text += f", {values.size - finite.size} nan"
+            out[f"{key}_text"] = text
+    judged = [r.get("as_expected") for r in done]
+    if not done:
+        out["as_expected"] = "interrupted"
+    elif all(j == "-" for j in judged):
+        out["as_expected"] = "-"
+    else:
+        hits = sum(j == "yes" for j in judged)
+        out["as_expected"] = ("yes" if hits == len(done) else "no" if hits == 0
+                              else f"{hits} of {len(done)} seeds")
+    if len(done) < len(rows):
+        out["as_expected"] += " (interrupted)"
+        out["interrupted"] = True
+    return out
+
+
+def _float(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def agreement(rows):
+    """'k of n setups behave as predicted', counting only finished, judged rows."""
+    judged = [r for r in rows if r["as_expected"] != "-" and not r.get("interrupted")]
+    agree = sum(r["as_expected"] == "yes" for r in judged)
+    text = f"{agree} of {len(judged)} setups behave as the literature predicts"
+    cut = sum(bool(r.get("interrupted")) for r in rows)
+    if cut:
+        text += f" ({cut} interrupted: not counted)"
+    return text + "."
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a setup: the experiment stops after writing what it has."""
+
+
+def run_seeds(label, config, seeds, measure_one, bundle=None, **kwargs):
+    """Run one setup once per seed; ``measure_one(outcome)`` makes a row. Returns
+    ``(outcomes, rows, interrupted)``: a run cut by Ctrl-C gives a row marked
+    ``interrupted`` and stops the loop."""
+    outcomes, rows = [], []
+    for seed in seeds:
+        outcome = run_setup(f"{label} (seed {seed})" if len(seeds) > 1 else label,
+                            config.replace(seed=seed), bundle, **kwargs)
+        outcome.label = label
+        row = measure_one(outcome)
+        row["seed"] = seed
+        outcomes.append(outcome)
+        if outcome.history.interrupted:
+            row["interrupted"] = True
+            row["as_expected"] = "interrupted"
+            rows.append(row)
+            return outcomes, rows, True
+        rows.append(row)
+    return outcomes, rows, False
+
+
+def interrupted_exit(folder):
+    """After the files are written: say so and exit with code 130 (as Ctrl-C does)."""
+    click.echo(f"Interrupted: the rows measured so far are in {folder} (the cut setup is "
+               "marked interrupted).", err=True)
+    click.get_current_context().exit(130)
 
 
 def output_folder(out, name):
@@ -88,35 +197,61 @@ def results_csv(rows, columns):
 
 @dataclass
 class Page:
-    """The experiment's HTML page, built up piece by piece."""
+    """The experiment's HTML page, built up piece by piece (one self-contained file)."""
     title: str
     intro: str
     parts: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+    findings: list = field(default_factory=list)
+    seen: set = field(default_factory=set)
 
     def add_table(self, rows, columns):
-        text = table(rows, columns)
-        self.parts.append(f"<pre>{_escape(text)}</pre>")
+        head = "".join(f"<th>{_escape(t)}</th>" for _, t in columns)
+        def td(r, k):
+            numeric = isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
+            return f"<td{'' if numeric else ' class=text'}>{_escape(_cell(r, k))}</td>"
+        body = "".join("<tr>" + "".join(td(r, k) for k, _ in columns) + "</tr>" for r in rows)
+        self.parts.append(f'<div class="table-wrap"><table class="results"><tr>{head}</tr>'
+                          f"{body}</table></div>")
 
     def add_paragraph(self, text):
-        self.parts.append(f"<p>{_escape(text)}</p>")
+        """A paragraph (markdown); one already on the page is not printed again."""
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        self.parts.append(markdown_html(text))
 
     def add_figure(self, key, caption, fig):
-        self.parts.append(f'<figure id="fig-{_escape(key)}"><img alt="{_escape(caption)}" '
-                          f'src="data:image/png;base64,{png_base64(fig)}"><figcaption>'
-                          f"{_escape(caption)}</figcaption></figure>")
+        self.figures.append((key, caption, fig))
 
     def add_findings(self, outcomes):
-        self.parts.append("<h2>Findings per setup</h2>")
+        from ...diagnostics.names import layer_labels
+        self.findings.append("<h2>Findings per setup</h2>")
         for o in outcomes:
-            blocks = "".join(finding_html(f, i) for i, f in enumerate(o.report.findings, 1))
-            self.parts.append(f"<h3>{_escape(o.label)}</h3>"
-                              + (blocks or '<p class="healthy">Healthy: no findings.</p>'))
+            try:
+                labels = layer_labels(o.session.monitor)
+            except Exception:  # noqa: BLE001  (names are a nicety: the findings still show)
+                labels = None
+            blocks = "".join(finding_html(f, i, labels)
+                             for i, f in enumerate(o.report.findings, 1))
+            self.findings.append(f"<h3>{_escape(o.label)}</h3>"
+                                 + (f'<div class="findings">{blocks}</div>' if blocks
+                                    else '<p class="muted">No findings.</p>'))
 
     def html(self):
-        return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
-                f"{_escape(self.title)}</title><style>{STYLE} pre {{ font-size: .85em; }}"
-                f"</style></head><body><h1>{_escape(self.title)}</h1><p>{_escape(self.intro)}"
-                f"</p>{''.join(self.parts)}</body></html>")
+        figs = figures_html(self.figures)
+        body = markdown_html(self.intro) + "<h2>Results</h2>" + "".join(self.parts)
+        if figs:
+            body += f"<h2>Figures</h2>{figs}"
+        return page(self.title, body + "".join(self.findings))
+
+
+def _cell(row, key):
+    text = row.get(f"{key}_text")
+    if text is not None:
+        return text
+    v = row.get(key)
+    return v if isinstance(v, str) else fmt(v)
 
 
 def _escape(text):
@@ -124,11 +259,18 @@ def _escape(text):
     return html.escape(str(text), quote=True)
 
 
+def text_rows(rows, columns):
+    """Rows with each shown cell as text (``key_text`` when the row has one)."""
+    return [{k: _cell(r, k) for k, _ in columns} for r in rows]
+
+
 def finish(folder, page, rows, columns, figures, verdicts, extra=None):
     """Print the table and verdicts, write every file; figures: ``[(key, caption, fn)]`` where
-    ``fn()`` draws a Figure (skipped, with a note, without matplotlib)."""
+    ``fn()`` draws a Figure (skipped, with a note, without matplotlib). The page shows the
+    table first, then the verdicts, the figures and the findings."""
+    shown = text_rows(rows, columns)
     click.echo("")
-    click.echo(table(rows, columns))
+    click.echo(table(shown, columns))
     click.echo("")
     for line in verdicts:
         click.echo(line)
@@ -136,7 +278,7 @@ def finish(folder, page, rows, columns, figures, verdicts, extra=None):
     for line in verdicts:
         page.add_paragraph(line)
     saved = _figures(folder, page, figures)
-    write_text(os.path.join(folder, "results.csv"), results_csv(rows, columns))
+    write_text(os.path.join(folder, "results.csv"), results_csv(rows, columns))   # medians
     write_json(os.path.join(folder, "results.json"), {"rows": rows, "verdicts": verdicts,
                                                        "figures": saved, **(extra or {})})
     return saved

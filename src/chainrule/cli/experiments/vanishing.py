@@ -12,14 +12,24 @@ The same 20-layer, 256-unit MLP is trained on the digits with plain SGD (momentu
 import click
 import numpy as np
 
-from ..common import new_figure, percent
+from ..common import fmt, new_figure, percent
 from ..config import TrainConfig
 from ..datasets import load_data
-from .common import (Page, finish, output_folder, ratio, run_setup, verdict, write_page)
+from .common import (Page, agreement, combine, finish, interrupted_exit, output_folder, ratio,
+                     run_seeds, seed_list, verdict, write_page)
 
-TRAINS = 0.8          # test accuracy that counts as "trains" on digits
-LEARNS = 0.5          # well above chance (10 %), "learns"
-SLOW = 0.8            # below: "learns slowly" or "does not learn"
+# One rule for every setup (this experiment's convention, stated on its page): on the digits
+# (10 classes, chance 10 %) a network "trains" when its test accuracy reaches 80 %: eight times
+# chance and within about 15 points of what the healthy setups reach here (94-97 %). It "does
+# not learn" below 20 % (twice chance). "Learns slowly" is below the 80 % of "trains".
+TRAINS = 0.8
+STUCK = 0.2
+RULE = ("Rule for every setup: 'trains' means test accuracy of at least 80 % (8x chance on 10 "
+        "classes, within ~15 points of the healthy setups' 94-97 %); 'does not learn' means "
+        "below 20 % (2x chance); 'learns slowly' means below 80 %. 'Vanishing' is the pre-flight "
+        "check's verdict: the gradient at the first layer below 1/100 of the one at the last "
+        "(cr.diagnostics.THRESHOLDS['vanishing_ratio'], Glorot & Bengio 2010). A prediction "
+        "holds when it holds for every seed.")
 
 
 def _flow_ok(row):
@@ -29,9 +39,9 @@ def _flow_ok(row):
 # (label, options, what the literature predicts, the test of that prediction on a result row)
 SETUPS = [
     ("sigmoid, N(0,1)", {"activation": "sigmoid", "init": "normal"},
-     "saturates, learns slowly", lambda r: "saturated" in r["at_init"] and r["acc"] < SLOW),
+     "saturates, learns slowly", lambda r: "saturated" in r["at_init"] and r["acc"] < TRAINS),
     ("sigmoid, Xavier", {"activation": "sigmoid", "init": "xavier"},
-     "vanishes, does not learn", lambda r: "vanishing" in r["at_init"] and r["acc"] < 0.2),
+     "vanishes, does not learn", lambda r: "vanishing" in r["at_init"] and r["acc"] < STUCK),
     ("tanh, Xavier", {"activation": "tanh", "init": "xavier"},
      "healthy, trains", lambda r: _flow_ok(r) and r["acc"] >= TRAINS),
     ("ReLU, He", {"activation": "relu", "init": "he"},
@@ -39,13 +49,15 @@ SETUPS = [
     ("sigmoid, Xavier + BatchNorm", {"activation": "sigmoid", "init": "xavier", "norm": "batch"},
      "no vanishing, trains", lambda r: _flow_ok(r) and r["acc"] >= TRAINS),
     ("sigmoid, Xavier + residual", {"activation": "sigmoid", "init": "xavier", "residual": True},
-     "no vanishing, learns", lambda r: _flow_ok(r) and r["acc"] >= LEARNS),
+     "no vanishing, trains", lambda r: _flow_ok(r) and r["acc"] >= TRAINS),
 ]
 COLUMNS = [("setup", "setup"), ("grad_ratio_init", "|g1|/|gL| init"),
-           ("grad_ratio_end", "|g1|/|gL| end"), ("test_accuracy", "test acc"),
+           ("grad_ratio_end", "|g1|/|gL| end"), ("acc", "test acc"),
            ("at_init", "check at init"), ("after", "report after training"),
            ("expected", "expected"), ("as_expected", "as expected")]
-QUICK = {"depth": 6, "width": 32, "epochs": 2}
+QUICK = {"depth": 6, "width": 32, "epochs": 2, "seeds": 1}
+FORMATS = {"grad_ratio_init": lambda v: fmt(v), "grad_ratio_end": lambda v: fmt(v),
+           "acc": percent}
 
 
 def weight_layers(monitor):
@@ -66,7 +78,7 @@ def measure(outcome, expected, prediction):
     row = {"setup": outcome.label, "grad_ratio_init": ratio(start[0], start[-1]),
            "grad_ratio_end": ratio(end[0], end[-1]), "acc": acc,
            "test_accuracy": percent(acc), "at_init": verdict(outcome.preflight),
-           "after": verdict(outcome.report), "expected": expected,
+           "after": verdict(outcome.report, learned=acc >= STUCK), "expected": expected,
            "seconds": round(outcome.seconds, 1)}
     row["as_expected"] = "yes" if prediction(row) else "no"
     return row
@@ -82,50 +94,66 @@ def measure(outcome, expected, prediction):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.003,
               show_default=True, help="SGD learning rate (momentum 0.9), the same for all.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed (weights, shuffling, data).")
-@click.option("--quick", is_flag=True, help="A small version (depth 6, width 32, 2 epochs).")
+              help="First random seed (weights, shuffling, data).")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Runs per setup, seeds --seed, --seed+1, ...: the table shows medians and "
+                   "ranges, and a prediction holds only when it holds for every seed.")
+@click.option("--quick", is_flag=True, help="A small version (depth 6, width 32, 2 epochs, "
+              "1 seed).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: runs/experiment-vanishing].")
-def vanishing(depth, width, epochs, lr, seed, quick, out):
+def vanishing(depth, width, epochs, lr, seed, seeds, quick, out):
     """Vanishing gradients: sigmoid vs tanh vs ReLU vs BatchNorm vs residual, side by side.
 
-    Trains the same deep MLP on the digits six times (sigmoid with N(0,1) and with Xavier init,
-    tanh with Xavier, ReLU with He, sigmoid + BatchNorm, sigmoid + residual connections) and
-    measures the back-propagated gradient at every layer. Prints a table (the ratio of the
-    gradient at the first layer to the last, test accuracy, the verdicts), saves the figures
-    and an HTML page. About 1 to 3 minutes on 2 CPU cores at the default size.
+    Trains the same deep MLP on the digits six times per seed (sigmoid with N(0,1) and with
+    Xavier init, tanh with Xavier, ReLU with He, sigmoid + BatchNorm, sigmoid + residual
+    connections) and measures the back-propagated gradient at every layer. Prints a table (the
+    ratio of the gradient at the first layer to the last, test accuracy: medians over the
+    seeds with their range; the verdicts), saves the figures and an HTML page. One rule
+    judges every setup (see the page). About 5 minutes on 2 CPU cores at the default size
+    (3 seeds).
 
     \b
     Examples:
       chainrule experiment vanishing
-      chainrule experiment vanishing --depth 30 --epochs 5
+      chainrule experiment vanishing --depth 30 --epochs 5 --seeds 5
       chainrule experiment vanishing --quick --out /tmp/vanishing
     """
     if quick:
-        depth, width, epochs = QUICK["depth"], QUICK["width"], QUICK["epochs"]
+        depth, width, epochs, seeds = (QUICK[k] for k in ("depth", "width", "epochs", "seeds"))
     folder = output_folder(out, "vanishing")
     base = TrainConfig(depth=depth, width=width, epochs=epochs, optimizer="sgd", lr=lr,
                        momentum=0.9, seed=seed, plots=False)
     bundle = load_data(base)
+    seeds = seed_list(seed, seeds)
     click.echo(f"vanishing gradients: MLP with {depth} hidden layers of {width}, SGD lr {lr:g} "
-               f"momentum 0.9, {epochs} epochs on {bundle.description}")
-    outcomes, rows = [], []
+               f"momentum 0.9, {epochs} epochs on {bundle.description}; seeds "
+               f"{', '.join(map(str, seeds))}")
+    outcomes, rows, cut = [], [], False
     for label, changes, expected, prediction in SETUPS:
-        outcome = run_setup(label, base.replace(**changes), bundle, preflight=True)
-        outcomes.append(outcome)
-        rows.append(measure(outcome, expected, prediction))
+        runs, per_seed, cut = run_seeds(label, base.replace(**changes), seeds,
+                                        lambda o, e=expected, p=prediction: measure(o, e, p),
+                                        bundle, preflight=True)
+        outcomes.append(runs[0])
+        rows.append(combine(per_seed, ["grad_ratio_init", "grad_ratio_end", "acc"], FORMATS))
+        if cut:
+            break
     page = Page("Vanishing gradients through depth", __doc__.split("\n\n", 1)[1].strip())
+    page.add_paragraph(RULE)
     finish(folder, page, rows, COLUMNS, _figures(outcomes), _verdicts(rows),
-           extra={"depth": depth, "width": width, "epochs": epochs, "lr": lr, "seed": seed})
+           extra={"depth": depth, "width": width, "epochs": epochs, "lr": lr, "seeds": seeds,
+                  "rule": RULE})
     write_page(folder, page, outcomes)
+    if cut:
+        interrupted_exit(folder)
 
 
 def _verdicts(rows):
     lines = [f"{r['setup']}: gradient at layer 1 / at the last layer = "
-             f"{r['grad_ratio_init']:.2g} at init; {r['at_init']} -> {r['after']}; test "
-             f"accuracy {r['test_accuracy']} (expected: {r['expected']})" for r in rows]
-    agree = sum(r["as_expected"] == "yes" for r in rows)
-    lines.append(f"{agree} of {len(rows)} setups behave as the literature predicts.")
+             f"{r['grad_ratio_init_text']} at init; {r['at_init']} -> {r['after']}; test "
+             f"accuracy {r['acc_text']} (expected: {r['expected']}; holds: {r['as_expected']})"
+             for r in rows]
+    lines.append(agreement(rows))
     return lines
 
 
