@@ -105,39 +105,17 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     captured = {}            # requested non-leaf tensor's node -> its gradient
     for root, g in zip(roots, grads):
         _send(root, g, pending, leaf_grads)
-    token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
-    _CALLBACKS.append([])
-    prev = None
+    _CALLBACKS.append([])            # what queue_callback adds during this pass
     try:
-        for node in order:
-            if early is not None and prev in early:
-                _flush_early(early.pop(prev), leaf_grads, create_graph, handed_out)
-            prev = node
-            g = pending.pop(node, None)
-            if g is None:
-                continue
-            if type(g) is SliceGrad:
-                g = g.dense()
-            if node.hooks is not None:
-                g = _run_hooks(node.hooks, g, create_graph)
-                out = node.out_ref()
-                if out is not None and out._retain and inputs is None:
-                    out.grad = _as_grad_tensor(g)
-            if node in targets:
-                captured[node] = g
-            if wanted is not None and node not in wanted:
-                continue
-            _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
-            if not retain_graph:
-                node.inputs = node.saved = node.out_data = None
+        _walk(order, pending, leaf_grads, captured, early, handed_out, retain_graph,
+              create_graph, inputs, wanted, targets)
+        if inputs is None:
+            _accumulate_into_leaves(leaf_grads, create_graph, handed_out)
+            if early is not None:
+                for leaf in leaf_grads:
+                    _run_post_hooks(leaf)
     finally:
-        _MODE.reset(token)
         callbacks = _CALLBACKS.pop()
-    if inputs is None:
-        _accumulate_into_leaves(leaf_grads, create_graph, handed_out)
-        if early is not None:
-            for leaf in leaf_grads:
-                _run_post_hooks(leaf)
     for callback in callbacks:           # queue_callback: after every .grad is in place
         callback()
     if inputs is None:
@@ -198,6 +176,37 @@ def _run_post_hooks(leaf):
     if hooks and leaf.requires_grad:
         for hook in list(hooks.values()):
             hook(leaf)
+
+
+def _walk(order, pending, leaf_grads, captured, early, handed_out, retain_graph, create_graph,
+          inputs, wanted, targets):
+    """Run every node in topological order, each once the gradient of its output is summed."""
+    token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
+    prev = None
+    try:
+        for node in order:
+            if early is not None and prev in early:
+                _flush_early(early.pop(prev), leaf_grads, create_graph, handed_out)
+            prev = node
+            g = pending.pop(node, None)
+            if g is None:
+                continue
+            if type(g) is SliceGrad:
+                g = g.dense()
+            if node.hooks is not None:
+                g = _run_hooks(node.hooks, g, create_graph)
+                out = node.out_ref()
+                if out is not None and out._retain and inputs is None:
+                    out.grad = _as_grad_tensor(g)
+            if node in targets:
+                captured[node] = g
+            if wanted is not None and node not in wanted:
+                continue
+            _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
+            if not retain_graph:
+                node.inputs = node.saved = node.out_data = None
+    finally:
+        _MODE.reset(token)
 
 
 def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
