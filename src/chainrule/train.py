@@ -474,8 +474,6 @@ class Trainer:
             sampler.set_epoch(epoch)      # DistributedSampler: this epoch's shuffle, all ranks
         self._call("on_epoch_begin", epoch)
         logs = self._train_epoch(epoch, epochs, train_loader, val_loader)
-        if self._world > 1:
-            logs = _average_over_ranks(logs)
         self.history.append(epoch, logs)
         self._step_scheduler_epoch(logs)
         self._call("on_epoch_end", epoch, logs)
@@ -541,6 +539,8 @@ class Trainer:
             logs.update((f"val_{name}", value) for name, value in val.items())
         logs["lr"] = lr
         logs["epoch_time"] = time.perf_counter() - start
+        if self._world > 1:
+            logs = _average_over_ranks(logs)
         return logs
 
     def _step_scheduler_epoch(self, logs):

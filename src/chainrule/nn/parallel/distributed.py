@@ -5,8 +5,8 @@ How a step goes (as PyTorch's DDP):
 
 * At wrap time rank 0's parameters and buffers are broadcast, so every replica starts equal.
 * Parameters are grouped into buckets in reverse order of ``parameters()`` (roughly the order
-  in which backward finishes their gradients): the first bucket holds about 1 MiB, the others
-  ``bucket_cap_mb``. A post-accumulate hook on each parameter copies its finished ``.grad``
+  in which backward finishes their gradients): the first bucket holds about 1 MiB (or
+  ``bucket_cap_mb`` if smaller), the others ``bucket_cap_mb``. A post-accumulate hook on each parameter copies its finished ``.grad``
   into its bucket's flat buffer; when a bucket is full its ``Iallreduce`` starts at once, while
   backward goes on with the layers below. Buckets are started strictly in bucket order on every
   rank, which is what MPI requires of non-blocking collectives.
@@ -44,7 +44,8 @@ class DistributedDataParallel(Module):
 
     Attributes: ``module`` (the wrapped model); ``comm_seconds`` (time spent in MPI calls for
     gradients since creation, a float) and ``wait_seconds`` (of which blocked waiting at the end
-    of backward) for benchmarks.
+    of backward) for benchmarks; ``buckets_started_early``: how many buckets of the last
+    backward started their all-reduce before backward reached its end.
 
     Example::
 
@@ -68,6 +69,7 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
         self.comm_seconds = 0.0
+        self.buckets_started_early = 0
         self.wait_seconds = 0.0
         self._world = dist.get_world_size()
         self._sync = True
@@ -139,6 +141,7 @@ class DistributedDataParallel(Module):
 
     def _finish(self):
         self._backward = None
+        self.buckets_started_early = self._next   # started during backward, before the end
         started = time.perf_counter()
         self._start_ready_buckets(force=True)
         for bucket in self._buckets:
@@ -209,7 +212,7 @@ class _Bucket:
 def _make_buckets(params, cap_bytes):
     """Buckets in reverse parameter order: ~1 MiB first, then ``cap_bytes``; one dtype each."""
     buckets, current, size = [], [], 0
-    limit = FIRST_BUCKET_BYTES
+    limit = min(FIRST_BUCKET_BYTES, cap_bytes)
     for p in reversed(params):
         if current and p.dtype != current[0].dtype:
             buckets.append(_Bucket(current, current[0].dtype))

@@ -1,0 +1,40 @@
+"""chainrule.distributed: the process group and collectives, on real MPI ranks."""
+import pytest
+
+import chainrule.distributed as dist
+
+from mpi_helpers import ok_ranks, require_mpi, run_mpi
+
+
+def test_errors_without_a_process_group():
+    assert not dist.is_initialized()
+    with pytest.raises(RuntimeError, match="not been initialized"):
+        dist.get_rank()
+    with pytest.raises(ValueError, match="backend 'nccl'"):
+        dist.init_process_group("nccl")
+    with pytest.raises(RuntimeError, match="init_process_group"):
+        import chainrule as cr
+        cr.nn.parallel.DistributedDataParallel(cr.nn.Linear(2, 2))
+
+
+def test_is_available_matches_mpi4py():
+    try:
+        import mpi4py  # noqa: F401
+        have = True
+    except ImportError:
+        have = False
+    assert dist.is_available() is have
+
+
+@pytest.mark.slow
+def test_collectives_on_two_ranks():
+    require_mpi()
+    done = run_mpi("collectives.py", n=2)
+    assert ok_ranks(done.stdout) == [0, 1]
+
+
+@pytest.mark.slow
+def test_collectives_on_three_ranks():
+    require_mpi()
+    done = run_mpi("collectives.py", n=3)
+    assert ok_ranks(done.stdout) == [0, 1, 2]
