@@ -97,7 +97,7 @@ alone = copy.deepcopy(bn_model)                      # what rank 0 alone would c
 bn = DDP(bn_model)
 assert all(k.startswith("module.") for k in bn.state_dict())
 assert "module.1.running_mean" in bn.state_dict()
-for step in range(3):
+for _step in range(3):
     bn(cr.tensor(X[mine] + rank)).sum().backward()  # different batch statistics per rank
     alone(cr.tensor(X[:per_rank]))
 assert not dist.replicas_agree(bn)                   # this forward's update is local...
