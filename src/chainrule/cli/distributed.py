@@ -1,0 +1,77 @@
+"""``--nproc N``: re-run the command under ``mpiexec -n N``; inside, each rank trains a replica.
+
+The launching process only starts ``mpiexec`` (with one BLAS thread per rank) and returns its
+exit code. In each rank: the process group is joined, the training loader reads the rank's
+share (:class:`~chainrule.data.DistributedSampler`, ``--batch-size`` per rank, as PyTorch),
+the model is wrapped in :class:`~chainrule.nn.parallel.DistributedDataParallel`, and only rank
+0 prints, writes the run folder, checkpoints, metrics and the report.
+"""
+import os
+import subprocess
+import sys
+
+import click
+
+from .. import data as crdata
+from .. import distributed as dist
+
+_RANK_VARS = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "SLURM_PROCID")
+MARKER = "CHAINRULE_NPROC"      # set by --nproc's relaunch: we are one of its ranks
+
+
+def under_mpi():
+    """True in a process started by mpiexec / srun for ``--nproc`` (or with several ranks)."""
+    return MARKER in os.environ or any(v in os.environ for v in _RANK_VARS[:4])
+
+
+def relaunch(nproc, argv=None):
+    """Run this command again as ``mpiexec -n nproc python -m chainrule ...``; its exit code."""
+    from ..distributed.launch import mpiexec_command, rank_env
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cmd = mpiexec_command(nproc, ["-m", "chainrule", *argv])
+    except RuntimeError as e:
+        raise click.ClickException(str(e)) from None
+    env = rank_env(threads=1)
+    env[MARKER] = str(nproc)
+    click.echo(f"launching {nproc} ranks: {' '.join(cmd[:3])} ...", err=True)
+    try:
+        return subprocess.run(cmd, env=env).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def join(nproc):
+    """Join the process group (started by mpiexec); rank 0 keeps stdout, the others go quiet."""
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    world = dist.get_world_size()
+    if nproc not in (None, world) and MARKER in os.environ:
+        raise click.ClickException(f"--nproc {nproc} but mpiexec started {world} ranks")
+    if dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")      # one report, not N
+    return dist.get_rank(), world
+
+
+def shard(bundle, seed):
+    """Replace the bundle's training loader by this rank's share of it (per-rank batch size)."""
+    loader = bundle.train
+    sampler = crdata.DistributedSampler(loader.dataset, shuffle=True, seed=seed)
+    bundle.train = crdata.DataLoader(loader.dataset, batch_size=loader.batch_size,
+                                     sampler=sampler, drop_last=loader.drop_last)
+    return bundle
+
+
+def wrap(session):
+    """Train through DistributedDataParallel; ``session.model`` stays the plain model (what the
+    monitor watches, the checkpoint stores and the report evaluates)."""
+    from ..nn.parallel import DistributedDataParallel
+    session.train_model = DistributedDataParallel(session.model)
+    return session
+
+
+def share_folder(folder):
+    """Rank 0's run folder name, on every rank."""
+    box = [folder]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
