@@ -157,7 +157,42 @@ def report(summary, allreduce, machine_text):
                      f"{allreduce['latency_s'] * 1e6:.1f} us (messages <= 1,000 floats), "
                      "bandwidth " + (f"{bw / 1e9:.2f} GB/s (slope over >= 100,000 floats)"
                                      if bw else "n/a (too few large sizes)"))
+        lines += [""] + projection(summary, allreduce)
     return "\n".join(lines)
+
+
+# Across machines the loopback numbers above are optimistic: also project for a common link.
+NETWORK = ("10 Gb/s Ethernet (assumed: 25 us, 1.1 GB/s)", 25e-6, 1.1e9)
+
+
+def ring_allreduce_seconds(nbytes, ranks, alpha, beta):
+    """Ring all-reduce: 2 (p - 1) messages of latency alpha, 2 (p - 1) / p of the data each way."""
+    if ranks == 1:
+        return 0.0
+    return 2 * (ranks - 1) * alpha + 2 * (ranks - 1) / ranks * nbytes / beta
+
+
+def projection(summary, allreduce, ranks=(2, 8, 64)):
+    """Scaling efficiency = compute / (compute + all-reduce), no overlap (a lower bound)."""
+    bw = allreduce.get("bandwidth_Bps")
+    if not bw:
+        return ["projection: n/a (no bandwidth fit; run without --quick)"]
+    # at p = 2 the ring sends 2 messages and n bytes: t2 = 2 alpha + n / beta
+    links = [("this machine (measured, shared memory)", allreduce["latency_s"] / 2, bw), NETWORK]
+    lines = ["PROJECTION (not measured): per-step efficiency of data parallelism with a ring "
+             "all-reduce,", "  E(p) = t_step / (t_step + t_allreduce(p)), t_step = 1 proc x 1 "
+             "thread step time at the per-rank batch, no overlap:"]
+    for key in CASES:
+        base = next(s for s in summary if s["case"] == key and s["config"] == CONFIGS[0][0])
+        step, nbytes = 1.0 / base["steps_per_s"], 4.0 * base["params"]
+        for name, alpha, beta in links:
+            cells = []
+            for p in ranks:
+                t = ring_allreduce_seconds(nbytes, p, alpha, beta)
+                cells.append(f"p={p}: {t * 1e3:.2f} ms, E {100 * step / (step + t):.0f}%")
+            lines.append(f"  {key} (step {step * 1e3:.1f} ms, {nbytes / 1e6:.2f} MB), {name}: "
+                         + "; ".join(cells))
+    return lines
 
 
 def machine():
