@@ -75,3 +75,47 @@ def share_folder(folder):
     box = [folder]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+# ---- experiments: setups spread over the ranks, results gathered on rank 0 ----
+
+class MonitorView:
+    """What an experiment's figures read from a finished monitor, without the model (picklable):
+    ``history`` and ``context()``."""
+
+    def __init__(self, monitor):
+        self.history = monitor.history
+        self._context = monitor.context()
+
+    def context(self):
+        return self._context
+
+
+class SessionView:
+    """A finished :class:`~chainrule.cli.run.Session` reduced to its monitor's view and its
+    history, to send to rank 0."""
+
+    def __init__(self, session):
+        self.monitor = MonitorView(session.monitor)
+        self.history = session.history
+        self.metric = session.metric
+
+
+def mine(index, world, rank):
+    """Setup ``index`` runs on rank ``index % world``."""
+    return index % world == rank
+
+
+def gather_results(pairs, world):
+    """Every rank's ``[(index, value)]`` -> all of them sorted by index, on rank 0 (None
+    elsewhere). Outcomes are sent as views (see :class:`SessionView`)."""
+    if world == 1:
+        return [value for _, value in sorted(pairs, key=lambda p: p[0])]
+    from dataclasses import replace
+    portable = [(i, (replace(o, session=SessionView(o.session)), row)) for i, (o, row) in pairs]
+    everyone = [None] * world
+    dist.all_gather_object(everyone, portable)
+    if dist.get_rank() != 0:
+        return None
+    merged = [p for part in everyone for p in part]
+    return [value for _, value in sorted(merged, key=lambda p: p[0])]

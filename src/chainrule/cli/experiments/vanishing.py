@@ -13,6 +13,7 @@ import click
 import numpy as np
 
 from ..common import new_figure, percent
+from .. import distributed
 from ..config import TrainConfig
 from ..datasets import load_data
 from .common import (Page, finish, output_folder, ratio, run_setup, verdict, write_page)
@@ -86,7 +87,10 @@ def measure(outcome, expected, prediction):
 @click.option("--quick", is_flag=True, help="A small version (depth 6, width 32, 2 epochs).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: runs/experiment-vanishing].")
-def vanishing(depth, width, epochs, lr, seed, quick, out):
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Spread the setups over N MPI ranks (mpiexec -n N, one setup per rank "
+                   "at a time); rank 0 gathers one table. Needs pip install \"chainrule[mpi]\".")
+def vanishing(depth, width, epochs, lr, seed, quick, out, nproc):
     """Vanishing gradients: sigmoid vs tanh vs ReLU vs BatchNorm vs residual, side by side.
 
     Trains the same deep MLP on the digits six times (sigmoid with N(0,1) and with Xavier init,
@@ -100,20 +104,28 @@ def vanishing(depth, width, epochs, lr, seed, quick, out):
       chainrule experiment vanishing
       chainrule experiment vanishing --depth 30 --epochs 5
       chainrule experiment vanishing --quick --out /tmp/vanishing
+      chainrule experiment vanishing --nproc 2
     """
+    if nproc > 1 and not distributed.under_mpi():
+        click.get_current_context().exit(distributed.relaunch(nproc))
+    rank, world = distributed.join(nproc) if distributed.under_mpi() else (0, 1)
     if quick:
         depth, width, epochs = QUICK["depth"], QUICK["width"], QUICK["epochs"]
-    folder = output_folder(out, "vanishing")
+    folder = output_folder(out, "vanishing") if rank == 0 else None
     base = TrainConfig(depth=depth, width=width, epochs=epochs, optimizer="sgd", lr=lr,
                        momentum=0.9, seed=seed, plots=False)
     bundle = load_data(base)
     click.echo(f"vanishing gradients: MLP with {depth} hidden layers of {width}, SGD lr {lr:g} "
                f"momentum 0.9, {epochs} epochs on {bundle.description}")
-    outcomes, rows = [], []
-    for label, changes, expected, prediction in SETUPS:
-        outcome = run_setup(label, base.replace(**changes), bundle, preflight=True)
-        outcomes.append(outcome)
-        rows.append(measure(outcome, expected, prediction))
+    done = []
+    for i, (label, changes, expected, prediction) in enumerate(SETUPS):
+        if distributed.mine(i, world, rank):        # setup i runs on rank i % world
+            outcome = run_setup(label, base.replace(**changes), bundle, preflight=True)
+            done.append((i, (outcome, measure(outcome, expected, prediction))))
+    gathered = distributed.gather_results(done, world)
+    if gathered is None:                            # not rank 0: rank 0 writes
+        return
+    outcomes, rows = [o for o, _ in gathered], [r for _, r in gathered]
     page = Page("Vanishing gradients through depth", __doc__.split("\n\n", 1)[1].strip())
     finish(folder, page, rows, COLUMNS, _figures(outcomes), _verdicts(rows),
            extra={"depth": depth, "width": width, "epochs": epochs, "lr": lr, "seed": seed})

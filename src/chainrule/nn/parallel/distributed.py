@@ -154,6 +154,8 @@ class DistributedDataParallel(Module):
             for p, offset in zip(bucket.params, bucket.offsets):
                 avg = bucket.buffer[offset:offset + p._data.size].reshape(p.shape)
                 if p.grad is None:
+                    if not avg.any():
+                        continue            # unused on every rank: stays None, as in torch
                     p.grad = Tensor._wrap(avg.copy())
                 elif p.grad._data.flags.writeable:
                     np.copyto(p.grad._data, avg)
