@@ -71,7 +71,9 @@ class _Prefixed:
         return self.model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
 
 
-def test_ctrl_c_on_one_rank_ends_all(tmp_path):
+@pytest.mark.parametrize("sig,message", [(signal.SIGINT, "was interrupted (Ctrl-C)"),
+                                         (signal.SIGTERM, "was terminated (SIGTERM)")])
+def test_ctrl_c_or_sigterm_on_one_rank_ends_all(tmp_path, sig, message):
     require_mpi()
     proc = subprocess.Popen(command("fault.py", "sigint", tmp_path, n=2), env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -82,12 +84,12 @@ def test_ctrl_c_on_one_rank_ends_all(tmp_path):
             assert time.monotonic() < deadline and proc.poll() is None, "rank 1 never started"
             time.sleep(0.05)
         started = time.monotonic()
-        os.kill(int(pid_file.read_text()), signal.SIGINT)
+        os.kill(int(pid_file.read_text()), sig)
         out, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-        pytest.fail("Ctrl-C on rank 1 did not end the job within 30 s")
+        pytest.fail(f"{sig.name} on rank 1 did not end the job within 30 s")
     assert proc.returncode != 0
     assert time.monotonic() - started < 20
-    assert "rank 1 of 2 was interrupted (Ctrl-C)" in err
+    assert f"rank 1 of 2 {message}" in err
     assert ok_ranks(out) == []
