@@ -27,7 +27,13 @@ def under_mpi():
 def relaunch(nproc, argv=None):
     """Run this command again as ``mpiexec -n nproc python -m chainrule ...``; its exit code."""
     from ..distributed.launch import mpiexec_command, rank_env
+    if not dist.is_available():
+        raise click.ClickException('--nproc needs mpi4py and an MPI: pip install "chainrule[mpi]"')
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--nproc" not in argv and not any(a.startswith("--nproc=") for a in argv):
+        # e.g. called in-process (CliRunner): sys.argv is not this command's line
+        raise click.ClickException("--nproc relaunches the command line it was given: run "
+                                   "chainrule from a shell, or mpiexec -n N chainrule ...")
     try:
         cmd = mpiexec_command(nproc, ["-m", "chainrule", *argv])
     except RuntimeError as e:
