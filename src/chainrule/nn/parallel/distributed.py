@@ -6,12 +6,13 @@ How a step goes (as PyTorch's DDP):
 * At wrap time rank 0's parameters and buffers are broadcast, so every replica starts equal.
 * Parameters are grouped into buckets in reverse order of ``parameters()`` (roughly the order
   in which backward finishes their gradients): the first bucket holds about 1 MiB (or
-  ``bucket_cap_mb`` if smaller), the others ``bucket_cap_mb``. A post-accumulate hook on each parameter copies its finished ``.grad``
-  into its bucket's flat buffer; when a bucket is full its ``Iallreduce`` starts at once, while
-  backward goes on with the layers below. Buckets are started strictly in bucket order on every
+  ``bucket_cap_mb`` if smaller), the others ``bucket_cap_mb``. A post-accumulate hook on each
+  parameter copies its finished ``.grad`` into its bucket's flat buffer; when a bucket is full
+  its ``Iallreduce`` starts at once, while backward goes on with the layers below. Buckets are started strictly in bucket order on every
   rank, which is what MPI requires of non-blocking collectives.
 * A callback queued for the end of backward starts any bucket still waiting (a parameter that
-  got no gradient counts as zero), waits for all of them and writes the averages back into
+  got no gradient on a rank counts as zero there; one unused on every rank keeps ``grad=None``),
+  waits for all of them and writes the averages back into
   ``.grad``. So ``loss.backward()`` returns with averaged gradients; ``optimizer.step()`` needs
   nothing special.
 * ``no_sync()`` skips the all-reduce: gradients accumulate locally and the next backward outside
@@ -150,7 +151,7 @@ class DistributedDataParallel(Module):
         self.comm_seconds += waited
         self.wait_seconds += waited
         for bucket in self._buckets:
-            bucket.buffer *= 1.0 / self._world
+            np.divide(bucket.buffer, self._world, out=bucket.buffer)
             for p, offset in zip(bucket.params, bucket.offsets):
                 avg = bucket.buffer[offset:offset + p._data.size].reshape(p.shape)
                 if p.grad is None:
@@ -161,10 +162,6 @@ class DistributedDataParallel(Module):
                     np.copyto(p.grad._data, avg)
                 else:
                     p.grad = Tensor._wrap(avg.copy())
-
-    def train(self, mode=True):
-        super().train(mode)
-        return self
 
     def extra_repr(self):
         return f"world_size={self._world}, buckets={len(self._buckets)}"
