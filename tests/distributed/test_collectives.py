@@ -38,3 +38,22 @@ def test_collectives_on_three_ranks():
     require_mpi()
     done = run_mpi("collectives.py", n=3)
     assert ok_ranks(done.stdout) == [0, 1, 2]
+
+
+def test_parameters_checksum_sees_any_change_without_mpi():
+    import copy
+
+    import numpy as np
+
+    import chainrule as cr
+    model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.BatchNorm1d(3))
+    base = dist.parameters_checksum(model)
+    assert base.shape == (7,) and base.dtype == np.float64     # 4 params, 3 buffers
+    twin = copy.deepcopy(model)
+    np.testing.assert_array_equal(dist.parameters_checksum(twin), base)
+    w = twin[0].weight.numpy()
+    w[0, 0], w[0, 1] = w[0, 1], w[0, 0]                          # same values, swapped
+    assert dist.parameters_checksum(twin)[0] != base[0]
+    twin[1].running_mean.numpy()[0] += 1e-6
+    changed = dist.parameters_checksum(twin) != base
+    assert changed.tolist() == [True, False, False, False, True, False, False]
