@@ -15,4 +15,5 @@ from .modules import *  # noqa: F401,F403  (every layer: nn.Linear, nn.ReLU, ...
 from .modules import __all__ as _layers
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter", "RemovableHandle", "functional", "init", "parallel", "utils"] + _layers
+__all__ = ["Module", "Parameter", "RemovableHandle", "functional", "init", "parallel",
+           "utils"] + _layers
