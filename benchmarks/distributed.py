@@ -125,7 +125,7 @@ def report(summary, allreduce, machine_text):
         lines.append(f"{case['title']}  ({base['params']:,} parameters, "
                      f"{base['params'] * 4 / 1e6:.2f} MB of gradients)")
         lines.append(f"  {'configuration':<22}{'batch/rank':>11}{'steps/s':>9}{'samples/s':>11}"
-                     f"{'speedup':>9}{'best':>7}{'comm':>7}{'exposed':>9}")
+                     f"{'speedup':>9}{'best':>7}{'comm':>7}{'exposed':>9}{'cpu est':>9}")
         for s in rows:
             ratio = s["best_steps_per_s"] / base["best_steps_per_s"]
             if s["split"] == "throughput":
@@ -140,7 +140,7 @@ def report(summary, allreduce, machine_text):
             exposed = f"{100 * s['wait_share']:.0f}%" if s.get("world", 1) > 1 else "-"
             lines.append(f"  {name:<22}{int(s['batch']):>11}{s['steps_per_s']:>9.1f}"
                          f"{s['samples_per_s']:>11.0f}{speed:>8.2f}x{best:>6.2f}x{comm:>7}"
-                         f"{exposed:>9}")
+                         f"{exposed:>9}{cpu_estimate(s, base):>8.2f}x")
         lines.append("")
     lines.append("speedup: samples/s over 1 proc x 1 thread (each rank keeps the batch, so 2 "
                  "ranks train on twice the samples per step);")
@@ -148,6 +148,9 @@ def report(summary, allreduce, machine_text):
                  "rounds; best: the same ratio of each configuration's fastest round.")
     lines.append("  comm: share of step time in MPI for gradients; exposed: of which blocked at "
                  "the end of backward (includes waiting for a slower rank).")
+    lines.append("  cpu est: the speedup an otherwise idle machine with a core per process would "
+                 "give if each process's CPU time per step stayed as measured (slowest rank; "
+                 "MPICH polls while it waits, so waiting counts as CPU time: pessimistic).")
     if allreduce:
         lines.append("")
         lines.append("blocking all-reduce on 2 ranks (float32, median): " + ", ".join(
@@ -193,6 +196,16 @@ def projection(summary, allreduce, ranks=(2, 8, 64)):
             lines.append(f"  {key} (step {step * 1e3:.1f} ms, {nbytes / 1e6:.2f} MB), {name}: "
                          + "; ".join(cells))
     return lines
+
+
+def cpu_estimate(s, base):
+    """Speedup from CPU time per step, assuming one idle core per process (see report)."""
+    world = s.get("world", 1)
+    per_step = s["cpu_s_per_step"]
+    if s["config"] == CONFIGS[1][0]:          # 2 threads: wall time = CPU time / 2 at best
+        per_step /= 2
+    samples = s["batch"] * world if s["split"] == "throughput" else base["batch"]
+    return (samples / per_step) / (base["batch"] / base["cpu_s_per_step"])
 
 
 def machine():
@@ -269,10 +282,12 @@ def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
         n_steps = int(counts.numpy()[0])
         dist.barrier()
         comm0, wait0 = net.comm_seconds, net.wait_seconds
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(n_steps):
         step()
     elapsed = time.perf_counter() - start
+    # CPU seconds per step of this process (all its threads; MPI's polling included)
+    cpu = (time.process_time() - cpu_start) / n_steps
     out = {"batch": batch, "params": params, "steps": n_steps}
     if world > 1:
         shares = cr.tensor([(net.comm_seconds - comm0) / elapsed,
@@ -282,6 +297,10 @@ def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
         elapsed = float(slowest.numpy()[0])
         out["comm_share"], out["wait_share"] = (float(v) for v in shares.numpy())
+        worst = cr.tensor([cpu], dtype=cr.float64)
+        dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+        cpu = float(worst.numpy()[0])
+    out["cpu_s_per_step"] = cpu
     out["world"] = world
     out["steps_per_s"] = n_steps / elapsed
     out["samples_per_s"] = n_steps * batch * world / elapsed
