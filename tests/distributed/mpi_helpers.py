@@ -19,9 +19,12 @@ def require_mpi():
         pytest.skip("mpiexec not found")
 
 
-def env():
-    from chainrule.distributed.launch import rank_env
+def env(threads=1):
+    from chainrule.distributed.launch import THREAD_VARS, rank_env
     out = rank_env(threads=1)
+    if threads is None:                 # no thread variable at all: init_process_group decides
+        for var in THREAD_VARS:
+            out.pop(var, None)
     out["PYTHONPATH"] = str(SRC) + os.pathsep + out.get("PYTHONPATH", "")
     return out
 
@@ -31,10 +34,11 @@ def command(script, *args, n=2):
     return mpiexec_command(n, [str(SCRIPTS / script), *map(str, args)])
 
 
-def run_mpi(script, *args, n=2, timeout=120, check=True):
+def run_mpi(script, *args, n=2, timeout=120, check=True, threads=1, extra_env=None):
     """Run ``scripts/<script>`` on n ranks; fail (not hang) after ``timeout`` seconds."""
     try:
-        done = subprocess.run(command(script, *args, n=n), env=env(), capture_output=True,
+        done = subprocess.run(command(script, *args, n=n),
+                              env={**env(threads), **(extra_env or {})}, capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{script} {args} hung: no exit after {timeout} s\n{e.stdout}\n{e.stderr}")

@@ -57,3 +57,11 @@ def test_parameters_checksum_sees_any_change_without_mpi():
     twin[1].running_mean.numpy()[0] += 1e-6
     changed = dist.parameters_checksum(twin) != base
     assert changed.tolist() == [True, False, False, False, True, False, False]
+
+
+@pytest.mark.slow
+def test_blas_threads_limited_per_rank_when_the_user_sets_none():
+    require_mpi()
+    pytest.importorskip("threadpoolctl")
+    done = run_mpi("collectives.py", n=2, threads=None, extra_env={"CHECK_BLAS_THREADS": "1"})
+    assert ok_ranks(done.stdout) == [0, 1]

@@ -4,7 +4,8 @@ import signal
 import sys
 import traceback
 
-_STATE = {"comm": None, "MPI": None, "excepthook": None, "sigterm": None}
+_STATE = {"comm": None, "MPI": None, "excepthook": None, "sigterm": None, "blas_limit": None}
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def is_available():
@@ -32,7 +33,10 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
 
     Only ``backend="mpi"`` exists: MPI itself knows the ranks, so ``init_method`` is ignored and
     ``world_size`` / ``rank``, when given, are checked against what MPI says. A process started
-    without ``mpiexec`` is a group of one. From here on an uncaught exception (or Ctrl-C) on any
+    without ``mpiexec`` is a group of one. Unless a thread variable (``OPENBLAS_NUM_THREADS``,
+    ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) is set, BLAS is limited to cores / ranks on this
+    machine threads per rank (with ``threadpoolctl``), so that ranks do not fight over cores.
+    From here on an uncaught exception (or Ctrl-C) on any
     rank prints its traceback and ends *every* rank with ``MPI_Abort`` instead of leaving the
     others waiting forever in a collective.
 
@@ -55,6 +59,24 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
         raise ValueError(f"init_process_group: rank={rank} but MPI says {comm.Get_rank()}")
     _STATE["comm"] = comm
     _install_abort_hook()
+    _limit_blas_threads(comm, MPI)
+
+
+def _limit_blas_threads(comm, MPI):
+    """N ranks on a machine of C cores: C // N BLAS threads each, unless the user chose."""
+    if any(os.environ.get(v) for v in THREAD_VARS):
+        return None
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)       # the ranks on this machine
+    ranks_here = local.Get_size()
+    local.Free()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, (cores or 1) // ranks_here)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    _STATE["blas_limit"] = threadpool_limits(limits=threads)
+    return threads
 
 
 def is_initialized():
@@ -86,6 +108,9 @@ def destroy_process_group(group=None):
     comm.Free()
     _STATE["comm"] = None
     _remove_abort_hook()
+    if _STATE["blas_limit"] is not None:
+        _STATE["blas_limit"].restore_original_limits()
+        _STATE["blas_limit"] = None
 
 
 # ---- one failing rank ends them all ----

@@ -3,7 +3,7 @@ import os
 import shutil
 import sys
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from .group import THREAD_VARS
 
 
 def find_mpiexec():
@@ -38,6 +38,6 @@ def rank_env(threads=1, env=None):
     (the default) is right when N equals the number of cores: more would oversubscribe them.
     """
     out = dict(os.environ if env is None else env)
-    for var in _THREAD_VARS:
+    for var in THREAD_VARS:
         out[var] = str(int(threads))
     return out

@@ -1,4 +1,6 @@
 """Every collective on 2+ ranks, checked against what it must give."""
+import os
+
 import numpy as np
 
 import chainrule as cr
@@ -6,6 +8,11 @@ import chainrule.distributed as dist
 
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
+if os.environ.get("CHECK_BLAS_THREADS"):            # started without any thread variable
+    from threadpoolctl import threadpool_info
+    cores = len(os.sched_getaffinity(0))
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == max(1, cores // world) for p in blas), blas
 assert dist.is_initialized() and world >= 2
 
 base = np.array([1.0, -2.0, 3.0], np.float32)
