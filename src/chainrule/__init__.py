@@ -37,7 +37,8 @@ int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = bool = np.dtype(np.bool_)
 
-_SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd")
+_SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd",
+               "distributed", "utils")
 
 
 def __getattr__(name):

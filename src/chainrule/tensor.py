@@ -217,6 +217,18 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         return _HookHandle(self._hook_dict(), hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor) -> None`` runs once this leaf's ``.grad`` holds this backward's result.
+
+        It runs during backward, as soon as no remaining node can add to the gradient (as
+        torch's): DistributedDataParallel starts its all-reduces from it. Returns a handle
+        with ``.remove()``.
+        """
+        if not self.requires_grad or self._node is not None:
+            raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors "
+                               "that require grad")
+        return _HookHandle(engine.post_hooks_of(self), hook)
+
     def _hook_dict(self):
         """This tensor's hooks, shared with the node that made it (which outlives the tensor)."""
         if self._hooks is None:

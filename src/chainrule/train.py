@@ -423,7 +423,9 @@ class Trainer:
         self.clip_grad_norm, self.monitor = clip_grad_norm, monitor
         self.callbacks = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
         self.metric_fns = _resolve_metrics(metrics)
-        self.progress, self.checkpoint = progress, checkpoint
+        # Under chainrule.distributed only rank 0 shows a bar and writes checkpoints.
+        self._rank, self._world = _process_group()
+        self.progress, self.checkpoint = progress and self._rank == 0, checkpoint
         self._monitor_takes_norm = (monitor is not None
                                     and _accepts(monitor.step, ("grad_norm", "max_norm")))
         self.history = History()
@@ -447,6 +449,8 @@ class Trainer:
             self._run(train_loader, epochs, val_loader, start_epoch)
         except KeyboardInterrupt:
             self._on_interrupt(train_loader)
+            if self._world > 1:
+                raise     # the other ranks wait in a collective: the abort hook ends them all
         self._call("on_train_end")
         return self.history
 
@@ -465,6 +469,9 @@ class Trainer:
 
     def _run_epoch(self, epoch, epochs, train_loader, val_loader):
         self.model.train()
+        sampler = getattr(train_loader, "sampler", None)
+        if callable(getattr(sampler, "set_epoch", None)):
+            sampler.set_epoch(epoch)      # DistributedSampler: this epoch's shuffle, all ranks
         self._call("on_epoch_begin", epoch)
         logs = self._train_epoch(epoch, epochs, train_loader, val_loader)
         self.history.append(epoch, logs)
@@ -532,6 +539,8 @@ class Trainer:
             logs.update((f"val_{name}", value) for name, value in val.items())
         logs["lr"] = lr
         logs["epoch_time"] = time.perf_counter() - start
+        if self._world > 1:
+            logs = _average_over_ranks(logs)
         return logs
 
     def _step_scheduler_epoch(self, logs):
@@ -543,9 +552,10 @@ class Trainer:
             self.scheduler.step()
 
     def _save(self, train_loader, extra=None):
-        save_checkpoint(self.checkpoint, self.model, self.optimizer, self.scheduler,
-                        epoch=self._epochs_done, history=self.history, extra=extra,
-                        loader=train_loader)
+        if self._rank == 0:
+            save_checkpoint(self.checkpoint, self.model, self.optimizer, self.scheduler,
+                            epoch=self._epochs_done, history=self.history, extra=extra,
+                            loader=train_loader)
 
     def _on_interrupt(self, train_loader):
         self.history.interrupted = True
@@ -554,6 +564,30 @@ class Trainer:
             self._save(train_loader, extra={"interrupted": True})
             message += f"; checkpoint saved to {self.checkpoint}"
         print(message, file=sys.stderr)
+
+
+def _process_group():
+    """(rank, world size) under chainrule.distributed, else (0, 1)."""
+    from . import distributed as dist
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _average_over_ranks(logs):
+    """Each rank's epoch logs -> their mean over ranks (epoch_time: the slowest rank's)."""
+    from . import distributed as dist
+    keys = sorted(logs)
+    values = Tensor(np.array([float(logs[k]) for k in keys], dtype=np.float64))
+    dist.all_reduce(values, op=dist.ReduceOp.AVG)
+    slowest = Tensor(np.array([float(logs.get("epoch_time", 0.0))], dtype=np.float64))
+    dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+    out = dict(zip(keys, (float(v) for v in values.numpy())))
+    if "epoch_time" in logs:
+        out["epoch_time"] = float(slowest.numpy()[0])
+    if "lr" in logs:
+        out["lr"] = logs["lr"]
+    return out
 
 
 def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,

@@ -181,14 +181,98 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     """
     order = _topological_order(roots)
     wanted, targets = (None, ()) if inputs is None else _leads_to(order, inputs)
+    # Leaves with post-accumulate hooks get their .grad as soon as their last consumer has run,
+    # so that a hook can start work (DDP's all-reduce) while the rest of backward goes on.
+    early = _last_consumers(order) if inputs is None and _POST_HOOKS else None
+    handed_out = set()       # arrays given to a leaf already: a second leaf gets a copy
     pending = {}             # node -> summed gradient of its output, freed once consumed
     leaf_grads = {}          # leaf tensor -> summed gradient
     captured = {}            # requested non-leaf tensor's node -> its gradient
     for root, g in zip(roots, grads):
         _send(root._node, root, g, pending, leaf_grads)
+    _CALLBACKS.append([])            # what queue_callback adds during this pass
+    try:
+        _walk(order, pending, leaf_grads, captured, early, handed_out, retain_graph,
+              create_graph, inputs, wanted, targets)
+        if inputs is None:
+            _accumulate_into_leaves(leaf_grads, create_graph, handed_out)
+            if early is not None:
+                for leaf in leaf_grads:
+                    _run_post_hooks(leaf)
+    finally:
+        callbacks = _CALLBACKS.pop()
+    for callback in callbacks:           # queue_callback: after every .grad is in place
+        callback()
+    if inputs is None:
+        return None
+    return _collect(inputs, captured, leaf_grads, allow_unused)
+
+
+# ---- hooks that run when a leaf's .grad is complete, and at the end of backward ----
+
+# id(leaf) -> (weak reference, {handle id: hook(leaf)}). Keyed by id, not by tensor: a Tensor's
+# == is elementwise. The entry goes when the leaf dies.
+_POST_HOOKS = {}
+_CALLBACKS = []                             # one list per running backward (innermost last)
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once, when the backward pass now running has finished (as torch's
+    ``Variable._execution_engine.queue_callback``). Call it from a hook during backward."""
+    if not _CALLBACKS:
+        raise RuntimeError("queue_callback: no backward pass is running (call it from a hook)")
+    _CALLBACKS[-1].append(callback)
+
+
+def post_hooks_of(leaf):
+    """The (mutable) dict of ``leaf``'s post-accumulate hooks, created on first use."""
+    entry = _POST_HOOKS.get(id(leaf))
+    if entry is None:
+        key = id(leaf)
+        entry = _POST_HOOKS[key] = (weakref.ref(leaf, lambda _: _POST_HOOKS.pop(key, None)), {})
+    return entry[1]
+
+
+def _last_consumers(order):
+    """node -> the hooked leaves for which it is the last node (in ``order``) that reads them."""
+    last = {}
+    for node in order:
+        for t in node.inputs or ():
+            if t._node is None and id(t) in _POST_HOOKS:
+                last[t] = node
+    early = {}
+    for leaf, node in last.items():
+        early.setdefault(node, []).append(leaf)
+    return early
+
+
+def _flush_early(leaves, leaf_grads, create_graph, handed_out):
+    """Accumulate these leaves' finished gradients into .grad now, then run their hooks."""
+    for leaf in leaves:
+        g = leaf_grads.pop(leaf, None)
+        if g is not None:
+            _accumulate_into_leaves({leaf: g}, create_graph, handed_out)
+            _run_post_hooks(leaf)
+
+
+def _run_post_hooks(leaf):
+    entry = _POST_HOOKS.get(id(leaf))
+    hooks = entry[1] if entry is not None else None
+    if hooks and leaf.requires_grad:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
+def _walk(order, pending, leaf_grads, captured, early, handed_out, retain_graph, create_graph,
+          inputs, wanted, targets):
+    """Run every node in topological order, each once the gradient of its output is summed."""
     token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
+    prev = None
     try:
         for node in order:
+            if early is not None and prev in early:
+                _flush_early(early.pop(prev), leaf_grads, create_graph, handed_out)
+            prev = node
             g = pending.pop(node, None)
             if g is None:
                 continue
@@ -208,10 +292,6 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                 node.inputs = node.next = node.saved = node.out_data = None
     finally:
         _MODE.reset(token)
-    if inputs is None:
-        _accumulate_into_leaves(leaf_grads, create_graph)
-        return None
-    return _collect(inputs, captured, leaf_grads, allow_unused)
 
 
 def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
@@ -296,8 +376,7 @@ def _run_hooks(hooks, g, create_graph):
     return gt if create_graph else gt._data
 
 
-def _accumulate_into_leaves(leaf_grads, create_graph):
-    handed_out = set()       # arrays given to a leaf already: a second leaf gets a copy
+def _accumulate_into_leaves(leaf_grads, create_graph, handed_out):
     wrap = _tensor_class._wrap
     for leaf, g in leaf_grads.items():
         if not leaf.requires_grad:

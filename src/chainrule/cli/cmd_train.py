@@ -9,6 +9,8 @@ import click
 import numpy as np
 
 from .. import diagnostics
+from .. import random as crrandom
+from . import distributed
 from .. import train as crtrain
 from .app import INTERRUPTED, cli, debug_option
 from .common import (PLOT_HINT, fmt, matplotlib_available, note, percent, save_png,
@@ -18,6 +20,7 @@ from .config import (RESUME_FREE, SPEC, TrainConfig, check_config_values,
 from .folder import (CHECKPOINT, CONFIG, RunWriter, check_run_name, create_run_folder,
                      run_lock, truncate_gradients, write_config, write_json)
 from .models import activation_name, describe, init_name
+from .datasets import load_data
 from .run import HealthFlags, Progress, Session, StopOnNonFinite
 
 EPOCH_DEPENDENT_SCHEDULES = ("onecycle", "cosine", "step")
@@ -35,8 +38,12 @@ EPOCH_DEPENDENT_SCHEDULES = ("onecycle", "cosine", "step")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar per epoch [default: when stderr is a terminal; otherwise "
                    "one line per epoch].")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train data-parallel on N MPI ranks of one BLAS thread each (runs "
+                   "mpiexec -n N itself; needs pip install \"chainrule[mpi]\"). "
+                   "--batch-size is per rank; rank 0 writes the run folder.")
 @debug_option
-def train_command(config_path, resume, progress, **params):
+def train_command(config_path, resume, progress, nproc, **params):
     """Train a network and report what its gradients did.
 
     Trains on the bundled 8x8 digits by default (an MLP, seconds on 2 CPU cores), shows
@@ -57,34 +64,55 @@ def train_command(config_path, resume, progress, **params):
       chainrule train --config my_run.toml --lr 0.01
       chainrule train --lr auto                    # range test first, then train at its pick
       chainrule train --resume runs/lstm-digits --epochs 20
+      chainrule train --nproc 2 --data mnist
     """
     ctx = click.get_current_context()
+    if nproc > 1 and not distributed.under_mpi():
+        ctx.exit(distributed.relaunch(nproc))
+    rank, world = distributed.join(nproc) if distributed.under_mpi() else (0, 1)
     with contextlib.ExitStack() as held:
         if resume:
             config, state = _resume_config(ctx, resume, config_path, params)
-            held.enter_context(run_lock(resume))    # no second process in this folder
+            if rank == 0:
+                held.enter_context(run_lock(resume))    # no second process in this folder
         else:
             config, state = merge(ctx, params, config_path), None
         notes = validate(config)
         auto = config.lr == "auto"
+        if auto and world > 1:
+            raise click.UsageError("--lr auto runs the range test in one process: run it "
+                                   "without --nproc, then pass its suggestion as --lr")
         config = config.replace(lr=None) if auto else config
         config = config.replace(lr=config.learning_rate, activation=activation_name(config),
                                 init=init_name(config))
         started = time.perf_counter()
-        if not resume:
-            check_run_name(config)                  # refused now if the name is taken
-        session = Session(config)                   # data, model, optimizer, monitor
-        if auto:
-            config, session = _auto_lr(config, session)
-        if resume:
-            folder = resume
-            state = _restore(folder, session, state)    # all or nothing, before config.json
+        if world > 1:
+            folder = resume or _shared_folder(config, rank)
+            crrandom.manual_seed(config.seed)
+            session = Session(config, distributed.shard(load_data(config), config.seed))
+            distributed.wrap(session)               # trains through DDP
+            if resume:
+                state = _restore(folder, session, state)
         else:
-            folder = create_run_folder(config)      # atomic: never shared with another run
-            held.enter_context(run_lock(folder))
-        write_config(folder, config)                # on resume: with the new --epochs
-        _announce(config, session, folder, notes, state)
-        code = _train(config, session, folder, state, progress, started)
+            if not resume:
+                check_run_name(config)              # refused now if the name is taken
+            session = Session(config)               # data, model, optimizer, monitor
+            if auto:
+                config, session = _auto_lr(config, session)
+            if resume:
+                folder = resume
+                state = _restore(folder, session, state)    # all or nothing, before config.json
+            else:
+                folder = create_run_folder(config)  # atomic: never shared with another run
+                held.enter_context(run_lock(folder))
+        if rank == 0:
+            write_config(folder, config)            # on resume: with the new --epochs
+            _announce(config, session, folder, notes, state)
+            if world > 1:
+                click.echo(f"distributed: {world} MPI ranks, batch {config.batch_size} per "
+                           f"rank (global {config.batch_size * world}); rank 0 writes the run "
+                           "folder")
+        code = _train(config, session, folder, state, progress, started, rank)
     if code:
         ctx.exit(code)
 
@@ -103,6 +131,21 @@ def _auto_lr(config, session):
                "training at it")
     config = config.replace(lr=lr)
     return config, Session(config)
+
+
+def _shared_folder(config, rank):
+    """Rank 0 picks the run folder (or the error), every rank gets the same answer."""
+    box = [None, None]
+    if rank == 0:
+        try:
+            check_run_name(config)
+            box[0] = create_run_folder(config)      # atomic, as in one process
+        except click.ClickException as e:
+            box[1] = e
+    box = [distributed.share_folder(box[0]), distributed.share_folder(box[1])]
+    if box[1] is not None:
+        raise box[1]
+    return box[0]
 
 
 # ---- resume ----
@@ -191,25 +234,30 @@ def _n_params(model):
     return sum(p._data.size for p in model.parameters())
 
 
-def _train(config, session, folder, state, progress, started):
+def _train(config, session, folder, state, progress, started, rank=0):
     start_epoch, history, offset, flags = 0, None, 0, {}
     if state is not None:
         start_epoch, history = state["epoch"], state["history"]
         offset = int(state["extra"].get("global_step", 0))
         flags = dict(state["extra"].get("health") or {})
-        truncate_gradients(os.path.join(folder, "gradients.csv"), offset)
+        if rank == 0:
+            truncate_gradients(os.path.join(folder, "gradients.csv"), offset)
     health = HealthFlags(session.monitor, flags)
     stop = StopOnNonFinite()
-    tb = _tensorboard(folder) if config.tensorboard else None
+    tb = _tensorboard(folder) if config.tensorboard and rank == 0 else None
     writer = RunWriter(folder, session, health, offset, tb)
     bar = sys.stderr.isatty() if progress is None else progress
     callbacks = [health, stop, writer, Progress(config.epochs, len(session.bundle.train),
                                                 session.metric, bar=bar)]
     if tb is not None:
         callbacks.insert(3, Histograms(tb, session))
+    if rank != 0:
+        callbacks = [health, stop]                  # rank 0 alone writes and shows progress
     history = session.fit(callbacks, start_epoch=start_epoch, history=history)
     if tb is not None:
         tb.close()
+    if rank != 0:
+        return _closing_other_rank(history, stop)
     return _finish(config, session, folder, writer, stop, history, started, start_epoch)
 
 
@@ -224,6 +272,12 @@ class Histograms(crtrain.Callback):
 
     def on_epoch_end(self, epoch, logs):
         diagnostics.add_histograms(self.writer, self.model, epoch + 1, batch=self.batch)
+
+
+def _closing_other_rank(history, stop):
+    if history.interrupted:
+        return INTERRUPTED
+    return 1 if stop.stopped_at is not None else 0
 
 
 def _tensorboard(folder):

@@ -87,7 +87,8 @@ class Session:
         """Train to the config's epochs (from ``start_epoch``); returns the History."""
         with np.errstate(all="ignore"):   # overflow is reported by the monitor, not by NumPy
             self.history = crtrain.fit(
-                self.model, self.loss_fn, self.optimizer, self.bundle.train,
+                getattr(self, "train_model", None) or self.model,   # DDP under --nproc
+                self.loss_fn, self.optimizer, self.bundle.train,
                 self.config.epochs, val_loader=self.bundle.test,
                 scheduler=self.scheduler, scheduler_interval=self.interval,
                 clip_grad_norm=self.config.clip_norm, callbacks=list(callbacks),

@@ -9,6 +9,7 @@ Example::
         ...
 """
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .digits import digits_split, load_digits
 from .idx import MNIST, FashionMNIST, load_idx
 from .loader import DataLoader, default_collate
@@ -23,6 +24,7 @@ from .synthetic import (
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+    "DistributedSampler",
     "load_digits", "digits_split", "load_idx", "MNIST", "FashionMNIST",
     "make_spirals", "make_moons", "make_circles", "adding_problem", "temporal_order",
     "TEMPORAL_ORDER_SYMBOLS",

@@ -68,6 +68,8 @@ class DataLoader:
         generator: ``numpy.random.Generator`` for shuffling.
         seed: seed of a private generator for shuffling (exclusive with ``generator``).
         collate_fn: turns a list of samples into a batch.
+        sampler: an iterable of indices with ``len`` (e.g. :class:`DistributedSampler`) that
+            gives the order instead of ``shuffle``.
 
     Example::
 
@@ -78,7 +80,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 seed=None, collate_fn=None):
+                 seed=None, collate_fn=None, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dataset = dataset
@@ -86,15 +88,20 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         resolve_rng(generator, seed)  # validate early
         # A seed makes one private generator, so successive epochs still differ.
         self.generator = np.random.default_rng(seed) if seed is not None else generator
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
+        if self.sampler is not None:
+            return self._batches(np.fromiter(iter(self.sampler), dtype=np.int64))
         n = len(self.dataset)
         # Drawn eagerly: the order depends only on the generator state at the start of the epoch.
         order = resolve_rng(self.generator).permutation(n) if self.shuffle else np.arange(n)

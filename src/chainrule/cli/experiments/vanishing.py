@@ -12,6 +12,7 @@ The same 20-layer, 256-unit MLP is trained on the digits with plain SGD (momentu
 import click
 import numpy as np
 
+from .. import distributed
 from ..common import fmt, new_figure, percent
 from ..config import TrainConfig
 from ..datasets import load_data
@@ -102,7 +103,10 @@ def measure(outcome, expected, prediction):
               "1 seed).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: runs/experiment-vanishing].")
-def vanishing(depth, width, epochs, lr, seed, seeds, quick, out):
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Spread the setups over N MPI ranks (mpiexec -n N, one setup per rank "
+                   "at a time); rank 0 gathers one table. Needs pip install \"chainrule[mpi]\".")
+def vanishing(depth, width, epochs, lr, seed, seeds, quick, out, nproc):
     """Vanishing gradients: sigmoid vs tanh vs ReLU vs BatchNorm vs residual, side by side.
 
     Trains the same deep MLP on the digits six times per seed (sigmoid with N(0,1) and with
@@ -118,10 +122,14 @@ def vanishing(depth, width, epochs, lr, seed, seeds, quick, out):
       chainrule experiment vanishing
       chainrule experiment vanishing --depth 30 --epochs 5 --seeds 5
       chainrule experiment vanishing --quick --out /tmp/vanishing
+      chainrule experiment vanishing --nproc 2
     """
+    if nproc > 1 and not distributed.under_mpi():
+        click.get_current_context().exit(distributed.relaunch(nproc))
+    rank, world = distributed.join(nproc) if distributed.under_mpi() else (0, 1)
     if quick:
         depth, width, epochs, seeds = (QUICK[k] for k in ("depth", "width", "epochs", "seeds"))
-    folder = output_folder(out, "vanishing")
+    folder = output_folder(out, "vanishing") if rank == 0 else None
     base = TrainConfig(depth=depth, width=width, epochs=epochs, optimizer="sgd", lr=lr,
                        momentum=0.9, seed=seed, plots=False)
     bundle = load_data(base)
@@ -129,15 +137,21 @@ def vanishing(depth, width, epochs, lr, seed, seeds, quick, out):
     click.echo(f"vanishing gradients: MLP with {depth} hidden layers of {width}, SGD lr {lr:g} "
                f"momentum 0.9, {epochs} epochs on {bundle.description}; seeds "
                f"{', '.join(map(str, seeds))}")
-    outcomes, rows, cut = [], [], False
-    for label, changes, expected, prediction in SETUPS:
+    done, cut = [], False
+    for i, (label, changes, expected, prediction) in enumerate(SETUPS):
+        if not distributed.mine(i, world, rank):    # setup i runs on rank i % world
+            continue
         runs, per_seed, cut = run_seeds(label, base.replace(**changes), seeds,
                                         lambda o, e=expected, p=prediction: measure(o, e, p),
                                         bundle, preflight=True)
-        outcomes.append(runs[0])
-        rows.append(combine(per_seed, ["grad_ratio_init", "grad_ratio_end", "acc"], FORMATS))
+        done.append((i, (runs[0], combine(per_seed, ["grad_ratio_init", "grad_ratio_end", "acc"],
+                                          FORMATS))))
         if cut:
             break
+    gathered = distributed.gather_results(done, world)
+    if gathered is None:                            # not rank 0: rank 0 writes
+        return
+    outcomes, rows = [o for o, _ in gathered], [r for _, r in gathered]
     page = Page("Vanishing gradients through depth", __doc__.split("\n\n", 1)[1].strip())
     page.add_paragraph(RULE)
     finish(folder, page, rows, COLUMNS, _figures(outcomes), _verdicts(rows),
