@@ -318,6 +318,9 @@ def _convert(spec, value, path, ctx):
         raise click.UsageError(f"config file {path}: key {spec.key!r} must be true or false, "
                                f"got {value!r}")
     kind = _value_kind(spec.type)
+    if isinstance(spec.type, LearningRate) and isinstance(value, str):
+        return spec.type.convert(value, None, ctx) if value.strip().lower() == "auto" else \
+            _convert_failed(spec, value, path)
     # No silent coercion: 1.7 epochs is not 1, true is not a depth of 1, 0.5 is not seed 0.
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
         raise click.UsageError(f"config file {path}: key {spec.key!r} must be an integer, got "
@@ -334,14 +337,19 @@ def _convert(spec, value, path, ctx):
         raise click.UsageError(f"config file {path}: key {spec.key!r}: {e.message}") from None
 
 
+def _convert_failed(spec, value, path):
+    raise click.UsageError(f"config file {path}: key {spec.key!r} must be a number, got "
+                           f"{value!r} (or the string \"auto\")")
+
+
 def _value_kind(param_type):
     """What a config value of this option must be in the file: integer, number, string, bool."""
     if isinstance(param_type, click.types.BoolParamType):
         return "bool"
     if isinstance(param_type, click.types.IntParamType):
         return "integer"
-    if isinstance(param_type, click.types.FloatParamType):
-        return "number"
+    if isinstance(param_type, (click.types.FloatParamType, LearningRate)):
+        return "number"         # --lr also takes "auto" (checked before the kind)
     return "string"
 
 
