@@ -20,7 +20,10 @@ from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_lik
                        zeros, zeros_like)
 from .ops import *  # noqa: F401,F403  (every differentiable op: cr.exp, cr.matmul, ...)
 from .ops import abs, max, min, pow, sum  # noqa: F401  (names that shadow builtins, on purpose)
-from .random import get_rng_state, manual_seed, set_rng_state
+from .devices import device, get_default_device, set_default_device
+from .random import (Generator, bernoulli, get_rng_state, initial_seed, manual_seed, multinomial,
+                     normal, poisson, seed, set_rng_state)
+from .random import _default as default_generator
 from .tensor import Tensor, get_default_dtype, set_default_dtype
 
 __version__ = "0.1.0"
@@ -35,7 +38,8 @@ int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = bool = np.dtype(np.bool_)
 
-_SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd")
+_SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd",
+               "utils", "cuda", "backends", "accelerator")
 
 
 def __getattr__(name):
