@@ -15,9 +15,9 @@ import numpy as np
 from . import ops
 from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
                        set_grad_enabled)
-from .creation import (arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor,
-                       zeros, zeros_like)
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like,
+                       randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .ops import *  # noqa: F401,F403  (every differentiable op: cr.exp, cr.matmul, ...)
 from .ops import abs, max, min, pow, sum  # noqa: F401  (names that shadow builtins, on purpose)
 from .devices import device, get_default_device, set_default_device

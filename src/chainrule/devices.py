@@ -113,3 +113,32 @@ def set_default_device(dev):
 
 def get_default_device():
     return _default_device[0]
+
+
+def parse_to(args, kwargs, where):
+    """``(dtype or None, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``:
+    ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, keywords
+    ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``. A device other than the CPU raises."""
+    from .tensor import Tensor
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = bool(kwargs.pop("copy", False))
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{where}() got unexpected keyword arguments {sorted(kwargs)}")
+    flags = []
+    for arg in args:
+        if isinstance(arg, bool):
+            flags.append(arg)                 # positional non_blocking, copy
+        elif isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (device, str, int)):    # a bare int is a CUDA index: refused below
+            dev = arg
+        elif arg is not None:
+            dtype = arg
+    if len(flags) > 1:
+        copy = copy or flags[1]
+    check_device(dev, where)
+    return dtype, copy

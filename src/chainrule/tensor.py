@@ -99,7 +99,8 @@ class Tensor:
     dtype = property(lambda self: self._data.dtype)
     grad_fn = property(lambda self: self._node)
     is_leaf = property(lambda self: self._node is None)
-    device = property(lambda self: "cpu")
+    is_cuda = property(lambda self: False)
+    is_cpu = property(lambda self: True)
     T = property(lambda self: self.permute(tuple(range(self.ndim - 1, -1, -1))))
     mT = property(lambda self: self.transpose(-2, -1))
 
@@ -123,6 +124,41 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
+
+    # ---- device and dtype conversion ----
+    @property
+    def device(self):
+        """Always ``cr.device('cpu')``: chainrule computes on the CPU only."""
+        from .devices import CPU
+        return CPU
+
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``, as torch.
+
+        Returns ``self`` when nothing changes (unless ``copy=True``); a dtype change is recorded
+        (differentiable). Any device but the CPU raises RuntimeError.
+
+        Example::
+
+            x = cr.zeros(3).to("cpu", cr.float64)      # float64
+        """
+        from .devices import parse_to
+        from .ops.pointwise import to_dtype
+        dtype, copy = parse_to(args, kwargs, "Tensor.to")
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            return to_dtype(self, dtype)
+        return self.clone() if copy else self
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises RuntimeError: chainrule has no CUDA support."""
+        from .devices import check_device
+        check_device("cuda", "Tensor.cuda")
+
+    def get_device(self):
+        return -1                 # torch's answer for a CPU tensor
 
     # ---- conversion ----
     def numpy(self):

@@ -57,7 +57,6 @@ def _bind_methods():
     T.swapaxes = transpose
     T.clip = clamp
     T.negative = neg
-    T.to = lambda self, dtype, *a, **k: to_dtype(self, dtype) if not isinstance(dtype, str) else self
     T.astype = to_dtype
     T.type = to_dtype
     T.float = lambda self: to_dtype(self, np.float32)
@@ -66,7 +65,6 @@ def _bind_methods():
     T.int = lambda self: to_dtype(self, np.int32)
     T.bool = lambda self: to_dtype(self, np.bool_)
     T.contiguous = lambda self: self
-    T.cpu = lambda self: self
     T.masked_fill = lambda self, mask, value: where(mask, value, self)
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
