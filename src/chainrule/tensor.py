@@ -304,13 +304,38 @@ class Tensor:
     def copy_(self, src):
         return self._inplace("copy_", np.broadcast_to(_raw(src), self.shape))
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .random import default_generator
-        return self._inplace("uniform_", default_generator().uniform(a, b, self.shape))
+    # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .random import resolve
+        return self._inplace("uniform_", resolve(generator).uniform(a, b, self.shape))
 
-    def normal_(self, mean=0.0, std=1.0):
-        from .random import default_generator
-        return self._inplace("normal_", default_generator().normal(mean, std, self.shape))
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .random import resolve
+        return self._inplace("normal_", resolve(generator).normal(mean, std, self.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        from .random import resolve
+        return self._inplace("bernoulli_", resolve(generator).random(self.shape) < _raw(p))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        from .random import resolve
+        return self._inplace("exponential_", resolve(generator).exponential(1.0 / lambd, self.shape))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers uniform in [from_, to - 1] (``random_(to)`` means [0, to - 1])."""
+        from .random import resolve
+        if to is None:
+            from_, to = 0, from_ if from_ else (2 ** (np.finfo(self.dtype).nmant + 1) + 1
+                                               if self.dtype.kind == "f" else np.iinfo(self.dtype).max)
+        return self._inplace("random_", resolve(generator).integers(from_, to, self.shape))
+
+    def bernoulli(self, p=None, *, generator=None):
+        from .random import bernoulli
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .random import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     __iadd__ = add_
     __isub__ = sub_
