@@ -137,3 +137,25 @@ def test_generator_device():
     assert cr.Generator("cpu").device == cr.device("cpu")
     with pytest.raises(RuntimeError, match="CPU only"):
         cr.Generator("cuda")
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: cr.nn.Linear(2, 3, device=d), lambda d: cr.nn.Conv2d(1, 2, 3, device=d),
+    lambda d: cr.nn.Embedding(5, 2, device=d), lambda d: cr.nn.LayerNorm(4, device=d),
+    lambda d: cr.nn.BatchNorm1d(4, device=d), lambda d: cr.nn.GroupNorm(2, 4, device=d),
+    lambda d: cr.nn.LSTM(3, 4, device=d), lambda d: cr.nn.GRUCell(3, 4, device=d),
+    lambda d: cr.nn.MultiheadAttention(4, 2, device=d),
+    lambda d: cr.nn.TransformerEncoderLayer(4, 2, 8, device=d),
+])
+def test_layers_take_device_cpu_and_refuse_cuda(make):
+    assert make("cpu") is not None and make(cr.device("cpu")) is not None
+    with pytest.raises(RuntimeError, match="CPU only"):
+        make("cuda")
+
+
+def test_device_as_context_manager():
+    with cr.device("cpu"):
+        assert cr.zeros(2).device == cr.device("cpu")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        with cr.device("cuda"):
+            pass

@@ -77,6 +77,14 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """``with cr.device("cpu"):`` works (the CPU is already the default); others raise."""
+        self._check_cpu("with device(...)")
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
     def _check_cpu(self, what):
         if self.type != "cpu":
             raise RuntimeError(f"{what}: device {str(self)!r} is not available: chainrule runs on the "

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ...creation import empty, full, zeros
+from ...devices import check_device
 from ...ops import cat, softmax
 from ...tensor import Tensor
 from .. import functional as F
@@ -71,6 +72,7 @@ class MultiheadAttention(Module):
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
                  dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
@@ -255,6 +257,7 @@ class TransformerEncoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
@@ -306,6 +309,7 @@ class TransformerDecoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
@@ -405,7 +409,6 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None):
         nn.Transformer.generate_square_subsequent_mask(3)
         # [[0, -inf, -inf], [0, 0, -inf], [0, 0, 0]]
     """
-    from ...devices import check_device
     check_device(device, "generate_square_subsequent_mask")
     mask = full((sz, sz), float("-inf"), dtype=dtype)
     return Tensor._wrap(np.triu(mask._data, k=1))
@@ -435,6 +438,7 @@ class Transformer(Module):
                  custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
                  bias=True, device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                        layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                        norm_first=norm_first, bias=bias, dtype=dtype)
