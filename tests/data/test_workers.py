@@ -230,3 +230,13 @@ def test_out_of_order_delivery_still_delivers_everything():
     loader = DataLoader(Slow(12, delay=0.005), batch_size=2, num_workers=3, in_order=False)
     values = np.concatenate([b[0].numpy() for b in loader])
     np.testing.assert_array_equal(np.sort(values), np.arange(12))
+
+
+def test_spawned_workers_and_readable_key_errors():
+    # "spawn" pickles the dataset and re-imports chainrule in each worker (macOS / Windows default).
+    loader = DataLoader(TensorDataset(np.arange(10)), batch_size=3, num_workers=2,
+                        multiprocessing_context="spawn", timeout=60)
+    assert [b[0].tolist() for b in loader] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    with pytest.raises(KeyError) as info:
+        list(DataLoader(Faulty(), batch_size=2, num_workers=1, timeout=20))
+    assert str(info.value).startswith("Caught KeyError in DataLoader worker process 0.\nOriginal Traceback")

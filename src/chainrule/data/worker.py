@@ -45,6 +45,13 @@ def get_worker_info():
     return _worker_info
 
 
+class _KeyErrorMessage(str):
+    """KeyError shows ``repr`` of its message; this keeps the worker's traceback readable."""
+
+    def __repr__(self):
+        return self
+
+
 class WorkerError:
     """An exception raised in a worker, carried to the main process with its traceback text."""
 
@@ -59,8 +66,9 @@ class WorkerError:
                         f"Original {traceback.format_exc()}")
 
     def reraise(self):
+        message = _KeyErrorMessage(self.message) if self.exc_type is KeyError else self.message
         try:
-            exc = self.exc_type(self.message)
+            exc = self.exc_type(message)
         except Exception:
             raise RuntimeError(self.message) from None
         try:
