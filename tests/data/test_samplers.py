@@ -154,3 +154,21 @@ def test_random_split_with_a_chainrule_generator_is_reproducible():
     b = d.random_split(ds, [15, 5], generator=cr.Generator().manual_seed(4))
     np.testing.assert_array_equal(a[0].indices, b[0].indices)
     assert sorted(a[0].indices.tolist() + a[1].indices.tolist()) == list(range(20))
+
+
+def test_dataset_and_sampler_can_be_subscripted_for_type_hints():
+    class Pairs(d.Dataset[tuple]):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return (i, float(i))
+
+    class Evens(d.Sampler[int]):
+        def __iter__(self):
+            return iter([0])
+
+        def __len__(self):
+            return 1
+
+    assert [b[0].tolist() for b in DataLoader(Pairs(), sampler=Evens())] == [[0]]

@@ -1,6 +1,7 @@
 """Datasets: map-style and iterable bases, in-memory tensors, subsets, concatenation, splits."""
 import bisect
 import math
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -13,8 +14,13 @@ def _as_array(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
-class Dataset:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
     """Map-style dataset: subclasses implement ``__getitem__(i)`` and ``__len__()``.
+
+    Like torch's, it can be subscripted for type hints: ``class Pairs(Dataset[tuple])``.
 
     Example::
 

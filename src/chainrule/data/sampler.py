@@ -5,6 +5,7 @@ or else from chainrule's default generator, once per epoch when ``iter()`` is ca
 order of an epoch depends only on the generator state at its start.
 """
 import numbers
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -23,7 +24,10 @@ def _check_bool(value, name):
     return value
 
 
-class Sampler:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
     """Base class: subclasses implement ``__iter__`` (indices) and usually ``__len__``.
 
     Example::
