@@ -173,3 +173,37 @@ def test_transformer_defaults_and_dropout_in_training():
         model(cr.randn(5, 2, 4), cr.randn(3, 2, 4))
     with pytest.raises(RuntimeError, match="relu/gelu"):
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("mask", ["none", "causal", "bool", "float"])
+def test_scaled_dot_product_attention_matches_torch(mask):
+    import chainrule.nn.functional as F
+    (q, k, v), (tq, tk, tv) = _pair(7, (2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 2))
+    kw, tkw = {}, {}
+    if mask == "causal":
+        kw = tkw = {"is_causal": True}
+    elif mask == "bool":
+        allowed = np.random.default_rng(1).random((5, 6)) > 0.3
+        allowed[:, 0] = True
+        kw, tkw = {"attn_mask": cr.tensor(allowed)}, {"attn_mask": torch.tensor(allowed)}
+    elif mask == "float":
+        m = np.random.default_rng(2).standard_normal((2, 1, 5, 6))
+        kw, tkw = {"attn_mask": cr.tensor(m)}, {"attn_mask": torch.tensor(m)}
+    out = F.scaled_dot_product_attention(q, k, v, scale=0.3, **kw)
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, scale=0.3, **tkw)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-12)
+    g = np.random.default_rng(3).standard_normal(tuple(tout.shape))
+    (out * cr.tensor(g)).sum().backward()
+    (tout * torch.tensor(g)).sum().backward()
+    for a, b in zip((q, k, v), (tq, tk, tv)):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-10)
+
+
+def test_scaled_dot_product_attention_gqa_and_errors():
+    import chainrule.nn.functional as F
+    (q, k, v), (tq, tk, tv) = _pair(8, (1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2), requires_grad=False)
+    out = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, enable_gqa=True)
+    np.testing.assert_allclose(out.numpy(), tout.numpy(), atol=1e-12)
+    with pytest.raises(RuntimeError, match="is_causal"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=cr.ones(3, 3), is_causal=True)

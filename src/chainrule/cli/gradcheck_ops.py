@@ -178,6 +178,9 @@ CASES = [
     op("dropout", _dropout, (3, 4)),
     op("dropout1d", _channel_dropout(F.dropout1d), (2, 3, 4)),
     op("dropout2d", _channel_dropout(F.dropout2d), (2, 3, 2, 2)),
+    op("scaled_dot_product_attention",
+       lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+       (2, 3, 4), (2, 3, 4), (2, 3, 5)),
     Case("embedding", _embedding, ("embedding",)),
     # losses
     _with_target("cross_entropy", F.cross_entropy, (4, 3),

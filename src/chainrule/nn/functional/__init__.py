@@ -7,6 +7,7 @@ Example::
 """
 from ._activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6,
                           selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d
 from ._conv import conv1d, conv2d
 from ._loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -21,6 +22,7 @@ __all__ = [
     "dropout1d", "dropout2d", "elu",
     "embedding", "gelu", "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm",
     "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss",
-    "nll_loss", "one_hot", "pad", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss",
+    "nll_loss", "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "selu",
+    "sigmoid", "silu", "smooth_l1_loss",
     "softmax", "softplus", "softsign", "tanh",
 ]
