@@ -5,6 +5,7 @@ One default :class:`Generator` is behind every draw in chainrule that is not giv
 (PCG64) with PyTorch's seeding methods, so it can be passed wherever chainrule or NumPy code
 expects either. Draws follow the same distributions as PyTorch, not the same bits.
 """
+import contextlib
 import json
 
 import numpy as np
@@ -123,6 +124,26 @@ def set_rng_state(state):
         _default.bit_generator.state = state
     else:
         _default.set_state(state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, device_type="cpu"):
+    """Draws inside the ``with`` block leave the default generator as it was before it
+    (``devices`` and ``device_type`` are accepted for torch's signature: there is only the CPU).
+
+    Example::
+
+        with cr.random.fork_rng():
+            noise = cr.randn(3)        # does not change what later draws give
+    """
+    if not enabled:
+        yield
+        return
+    state = _default.bit_generator.state
+    try:
+        yield
+    finally:
+        _default.bit_generator.state = state
 
 
 def resolve(generator=None, where="random"):
