@@ -1,14 +1,23 @@
-"""Tensor constructors: ``tensor``, ``zeros``, ``randn``... (PyTorch's names and dtype rules)."""
+"""Tensor constructors: ``tensor``, ``zeros``, ``randn``... (PyTorch's names and dtype rules).
+
+Every constructor takes ``device=``: None or ``"cpu"`` (the one device); anything else raises a
+clear RuntimeError. Random constructors take ``generator=`` (a ``cr.Generator``; default:
+chainrule's default generator).
+"""
 import numpy as np
 
-from .random import default_generator
+from .devices import check_device
+from .random import resolve
 from .tensor import Tensor, get_default_dtype
 
 
-def _shape(size):
+def _shape(size, where="size"):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    try:
+        return tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"{where}: size must be integers or one tuple of integers, got {size!r}") from None
 
 
 def _make(data, dtype, requires_grad):
@@ -16,7 +25,16 @@ def _make(data, dtype, requires_grad):
     return t.requires_grad_(True) if requires_grad else t
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def _size(size, kwargs_size, where):
+    """The shape from ``*size`` or a ``size=`` keyword (torch accepts both)."""
+    if kwargs_size is not None:
+        if size:
+            raise TypeError(f"{where}: size given both positionally and as size=")
+        size = (kwargs_size,)
+    return _shape(size, where)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (lists and numbers get the default float dtype).
 
     Example::
@@ -24,12 +42,23 @@ def tensor(data, dtype=None, requires_grad=False):
         cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)   # (2, 2) float32
     """
     from .tensor import to_array
+    check_device(device, "tensor")
     arr = np.array(to_array(data, dtype), copy=True)
     return _make(arr, None, requires_grad)
 
 
-def as_tensor(data, dtype=None):
-    return data if isinstance(data, Tensor) and dtype is None else Tensor(data, dtype=dtype)
+def as_tensor(data, dtype=None, device=None):
+    """``data`` itself when it already is a Tensor of that dtype, else a Tensor sharing memory
+    with an ndarray when possible (as torch.as_tensor).
+
+    Example::
+
+        cr.as_tensor(np.arange(3))     # int64, shares memory with the array
+    """
+    check_device(device, "as_tensor")
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return Tensor(data, dtype=dtype)
 
 
 def from_numpy(array):
@@ -43,81 +72,170 @@ def _dtype(dtype):
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _make(np.zeros(_shape(size), _dtype(dtype)), None, requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False, **kw):
+    """Zeros of shape ``size`` (default float dtype). Example: ``cr.zeros(2, 3)``."""
+    check_device(device, "zeros")
+    shape = _size(size, kw.pop("size", None), "zeros")
+    _no_extra(kw, "zeros")
+    return _make(np.zeros(shape, _dtype(dtype)), None, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _make(np.ones(_shape(size), _dtype(dtype)), None, requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False, **kw):
+    """Ones of shape ``size`` (default float dtype). Example: ``cr.ones(2, 3)``."""
+    check_device(device, "ones")
+    shape = _size(size, kw.pop("size", None), "ones")
+    _no_extra(kw, "ones")
+    return _make(np.ones(shape, _dtype(dtype)), None, requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return _make(np.empty(_shape(size), _dtype(dtype)), None, requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False, **kw):
+    """Uninitialised tensor of shape ``size``. Example: ``cr.empty(2, 3)``."""
+    check_device(device, "empty")
+    shape = _size(size, kw.pop("size", None), "empty")
+    _no_extra(kw, "empty")
+    return _make(np.empty(shape, _dtype(dtype)), None, requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
-    if dtype is None and isinstance(fill_value, bool):
+def _no_extra(kw, where):
+    kw.pop("layout", None)          # torch.strided is the only layout; accepted for porting
+    kw.pop("pin_memory", None)      # no GPU: nothing to pin
+    if kw:
+        raise TypeError(f"{where}() got unexpected keyword arguments {sorted(kw)}")
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` everywhere; bool and int fills give bool / int64 tensors, as in torch.
+
+    Example::
+
+        cr.full((2, 2), 7)      # int64
+    """
+    check_device(device, "full")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
         dtype = np.bool_
-    elif dtype is None and isinstance(fill_value, int):
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
         dtype = np.int64
     return _make(np.full(_shape((size,)), fill_value, _dtype(dtype)), None, requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def _like(t, dtype):
+    return t.dtype if dtype is None else dtype
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return zeros(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return ones(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return empty(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Like torch.arange: int64 for integer arguments, the default float dtype otherwise."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else get_default_dtype()
     return _make(np.arange(start, end, step, dtype=np.dtype(dtype)), None, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    check_device(device, "linspace")
     return _make(np.linspace(start, end, steps, dtype=_dtype(dtype)), None, requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    check_device(device, "logspace")
+    return _make(np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), None, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    check_device(device, "eye")
     return _make(np.eye(n, m, dtype=_dtype(dtype)), None, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None):
-    """Uniform on [0, 1), drawn from the global generator (see ``cr.manual_seed``)."""
-    rng = generator or default_generator()
-    return _make(rng.random(_shape(size), dtype=np.float64), _dtype(dtype), requires_grad)
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+    """Uniform on [0, 1), drawn from ``generator`` or the default one (see ``cr.manual_seed``)."""
+    check_device(device, "rand")
+    shape = _size(size, kw.pop("size", None), "rand")
+    _no_extra(kw, "rand")
+    rng = resolve(generator, "rand")
+    return _make(rng.random(shape, dtype=np.float64), _dtype(dtype), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False, generator=None):
-    rng = generator or default_generator()
-    return _make(rng.standard_normal(_shape(size)), _dtype(dtype), requires_grad)
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
+    """Standard normal draws of shape ``size``. Example: ``cr.randn(3, 4)``."""
+    check_device(device, "randn")
+    shape = _size(size, kw.pop("size", None), "randn")
+    _no_extra(kw, "randn")
+    rng = resolve(generator, "randn")
+    return _make(rng.standard_normal(shape), _dtype(dtype), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, generator=None):
+def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``.
+
+    Example::
+
+        cr.randint(10, (3,))          # int64, values in 0..9
+        cr.randint(3, 10, size=(2, 2))
+    """
+    check_device(device, "randint")
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if size is None:
+        raise TypeError("randint() missing the size argument (a tuple), e.g. cr.randint(10, (3,))")
+    if len(args) == 1:
+        low, high = 0, args[0]
+    elif len(args) == 2:
+        low, high = args
+    else:
+        raise TypeError(f"randint() takes (high, size) or (low, high, size), got {len(args)} bounds")
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}")
+    if high <= low:
+        raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
+    rng = resolve(generator, "randint")
+    data = rng.integers(low, high, size=_shape((size,)), dtype=np.int64)
+    return _make(data, np.dtype(dtype or np.int64), requires_grad)
+
+
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0..n-1 (int64). Example: ``cr.randperm(5)``."""
+    check_device(device, "randperm")
+    data = resolve(generator, "randperm").permutation(int(n))
+    return _make(data, np.dtype(dtype or np.int64), requires_grad)
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    return rand(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad,
+                generator=generator)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    return randn(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad,
+                 generator=generator)
+
+
+def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False, generator=None):
     if high is None:
         low, high = 0, low
-    rng = generator or default_generator()
-    return Tensor(rng.integers(low, high, size=_shape((size,)), dtype=np.dtype(dtype or np.int64)))
-
-
-def randperm(n, generator=None):
-    return Tensor((generator or default_generator()).permutation(n).astype(np.int64))
-
-
-def rand_like(t, dtype=None, requires_grad=False):
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
-
-
-def randn_like(t, dtype=None, requires_grad=False):
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return randint(low, high, tuple(t.shape), dtype=_like(t, dtype), device=device,
+                   requires_grad=requires_grad, generator=generator)

@@ -120,7 +120,8 @@ class Tensor:
     dtype = property(lambda self: self._data.dtype)
     grad_fn = property(lambda self: self._node)
     is_leaf = property(lambda self: self._node is None)
-    device = property(lambda self: "cpu")
+    is_cuda = property(lambda self: False)
+    is_cpu = property(lambda self: True)
     T = property(lambda self: self.permute(tuple(range(self.ndim - 1, -1, -1))))
     mT = property(lambda self: self.transpose(-2, -1))
 
@@ -144,6 +145,41 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
+
+    # ---- device and dtype conversion ----
+    @property
+    def device(self):
+        """Always ``cr.device('cpu')``: chainrule computes on the CPU only."""
+        from .devices import CPU
+        return CPU
+
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``, as torch.
+
+        Returns ``self`` when nothing changes (unless ``copy=True``); a dtype change is recorded
+        (differentiable). Any device but the CPU raises RuntimeError.
+
+        Example::
+
+            x = cr.zeros(3).to("cpu", cr.float64)      # float64
+        """
+        from .devices import parse_to
+        from .ops.pointwise import to_dtype
+        dtype, copy = parse_to(args, kwargs, "Tensor.to")
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            return to_dtype(self, dtype)
+        return self.clone() if copy else self
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises RuntimeError: chainrule has no CUDA support."""
+        from .devices import check_device
+        check_device("cuda", "Tensor.cuda")
+
+    def get_device(self):
+        return -1                 # torch's answer for a CPU tensor
 
     # ---- conversion ----
     def numpy(self):
@@ -316,13 +352,38 @@ class Tensor:
     def copy_(self, src):
         return _inplace().fill(self, "copy_", src)
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .random import default_generator
-        return _inplace().fill(self, "uniform_", default_generator().uniform(a, b, self.shape))
+    # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .random import resolve
+        return _inplace().fill(self, "uniform_", resolve(generator).uniform(a, b, self.shape))
 
-    def normal_(self, mean=0.0, std=1.0):
-        from .random import default_generator
-        return _inplace().fill(self, "normal_", default_generator().normal(mean, std, self.shape))
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .random import resolve
+        return _inplace().fill(self, "normal_", resolve(generator).normal(mean, std, self.shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        from .random import resolve
+        return _inplace().fill(self, "bernoulli_", resolve(generator).random(self.shape) < np.asarray(p))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        from .random import resolve
+        return _inplace().fill(self, "exponential_", resolve(generator).exponential(1.0 / lambd, self.shape))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        """Integers uniform in [from_, to - 1] (``random_(to)`` means [0, to - 1])."""
+        from .random import resolve
+        if to is None:
+            from_, to = 0, from_ if from_ else (2 ** (np.finfo(self.dtype).nmant + 1) + 1
+                                               if self.dtype.kind == "f" else np.iinfo(self.dtype).max)
+        return _inplace().fill(self, "random_", resolve(generator).integers(from_, to, self.shape))
+
+    def bernoulli(self, p=None, *, generator=None):
+        from .random import bernoulli
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .random import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     __iadd__ = add_
     __isub__ = sub_

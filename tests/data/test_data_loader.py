@@ -18,11 +18,20 @@ def _data(n=10):
     return X, y
 
 
-class NoSampleAccess(TensorDataset):
-    """A TensorDataset whose per-sample access fails: proves batches use the fast path."""
+@pytest.fixture
+def no_sample_access(monkeypatch):
+    """TensorDataset's per-sample access fails: proves batches use the fast path."""
+    def fail(self, index):
+        raise AssertionError("DataLoader indexed a TensorDataset sample by sample")
+    monkeypatch.setattr(TensorDataset, "__getitem__", fail)
+
+
+class Doubled(TensorDataset):
+    """A subclass with its own samples: the fast path must not bypass it."""
 
     def __getitem__(self, index):
-        raise AssertionError("DataLoader indexed a TensorDataset sample by sample")
+        x, y = super().__getitem__(index)
+        return x * 2, y
 
 
 class Squares(Dataset):
@@ -102,15 +111,23 @@ def test_batch_does_not_alias_dataset_memory():
     assert X.min() == 0
 
 
-def test_tensor_dataset_uses_one_fancy_index_per_batch():
+def test_tensor_dataset_uses_one_fancy_index_per_batch(no_sample_access):
     X, y = _data(50)
-    loader = DataLoader(NoSampleAccess(X, y), batch_size=8, shuffle=True, seed=0)
+    loader = DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True, seed=0)
     assert sum(b[0].shape[0] for b in loader) == 50
 
 
-def test_subset_of_tensor_dataset_keeps_fast_path():
+def test_subclass_overriding_getitem_is_not_bypassed():
+    X, y = _data(6)
+    xb, yb = next(iter(DataLoader(Doubled(X, y), batch_size=6)))
+    np.testing.assert_array_equal(xb.numpy(), 2 * X)
+    xb, _ = next(iter(DataLoader(Subset(Doubled(X, y), [3, 4]), batch_size=2)))
+    np.testing.assert_array_equal(xb.numpy(), 2 * X[[3, 4]])
+
+
+def test_subset_of_tensor_dataset_keeps_fast_path(no_sample_access):
     X, y = _data(20)
-    sub = Subset(NoSampleAccess(X, y), [5, 1, 7])
+    sub = Subset(TensorDataset(X, y), [5, 1, 7])
     xb, yb = next(iter(DataLoader(sub, batch_size=3)))
     np.testing.assert_array_equal(yb.numpy(), [5, 1, 7])
     np.testing.assert_array_equal(xb.numpy(), X[[5, 1, 7]])
@@ -134,7 +151,7 @@ def test_custom_collate_fn_receives_list_of_samples():
 def test_default_collate_fields_dicts_and_python_numbers():
     out = default_collate([{"x": np.ones(2, np.float32), "w": 0.5}, {"x": np.zeros(2, np.float32), "w": 1.5}])
     assert out["x"].shape == (2, 2) and out["x"].dtype == np.float32
-    assert out["w"].dtype == np.float32
+    assert out["w"].dtype == np.float64        # a batch of Python floats is float64, as in torch
     x, y, name = default_collate([(cr.tensor([1.0, 2.0]), 3, "a"), (cr.tensor([3.0, 4.0]), 4, "b")])
     assert x.shape == (2, 2) and x.dtype == np.float32
     assert y.dtype == np.int64 and name == ["a", "b"]
@@ -142,7 +159,7 @@ def test_default_collate_fields_dicts_and_python_numbers():
 
 
 def test_default_collate_ragged_samples_error_names_shapes():
-    with pytest.raises(ValueError, match=r"\(2,\), \(3,\)"):
+    with pytest.raises(RuntimeError, match=r"\(2,\), \(3,\)"):
         default_collate([np.zeros(2), np.zeros(3)])
 
 
@@ -210,6 +227,8 @@ def test_seed_and_generator_give_reproducible_private_orders():
         DataLoader(TensorDataset(X, y), generator=np.random.default_rng(0), seed=0)
     with pytest.raises(TypeError, match="Generator"):
         DataLoader(TensorDataset(X, y), shuffle=True, generator=7)
+    h = DataLoader(TensorDataset(X, y), batch_size=10, shuffle=True, generator=cr.Generator().manual_seed(7))
+    np.testing.assert_array_equal(_order(h), np.random.default_rng(7).permutation(50))
 
 
 # --- random_split -------------------------------------------------------------------------------

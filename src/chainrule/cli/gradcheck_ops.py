@@ -97,6 +97,13 @@ def _dropout(x):
     return F.dropout(x, 0.5, training=True)
 
 
+def _channel_dropout(fn):
+    def f(x):
+        crrandom.manual_seed(0)    # the same channel mask at every evaluation
+        return fn(x, 0.5, training=True)
+    return f
+
+
 def _embedding(rng):
     w = leaf(rng, (5, 3))
     idx = tensor(np.array([[0, 2, 4], [2, 2, 1]]))
@@ -209,6 +216,11 @@ CASES = [
     op("batch_norm", _batch_norm, (4, 3), (3,), (3,)),
     op("layer_norm", lambda x, w, b: F.layer_norm(x, (3,), w, b), (4, 3), (3,), (3,)),
     op("dropout", _dropout, (3, 4)),
+    op("dropout1d", _channel_dropout(F.dropout1d), (2, 3, 4)),
+    op("dropout2d", _channel_dropout(F.dropout2d), (2, 3, 2, 2)),
+    op("scaled_dot_product_attention",
+       lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+       (2, 3, 4), (2, 3, 4), (2, 3, 5)),
     Case("embedding", _embedding, ("embedding",)),
     # losses
     _with_target("cross_entropy", F.cross_entropy, (4, 3),

@@ -1,5 +1,8 @@
 """Datasets, the DataLoader and bundled / synthetic / IDX data for chainrule.
 
+The PyTorch-style part (``Dataset``, ``DataLoader``, samplers, ``default_collate``...) is also
+importable as ``chainrule.utils.data``, as in PyTorch.
+
 Example::
 
     import chainrule as cr
@@ -8,11 +11,15 @@ Example::
     for xb, yb in loader:                             # Tensors (64, 64) float32, (64,) int64
         ...
 """
-from .dataset import Dataset, Subset, TensorDataset, random_split
+from .collate import default_collate, default_convert
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
 from .distributed import DistributedSampler
 from .digits import digits_split, load_digits
 from .idx import MNIST, FashionMNIST, load_idx
-from .loader import DataLoader, default_collate
+from .loader import DataLoader
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 from .synthetic import (
     TEMPORAL_ORDER_SYMBOLS,
     adding_problem,
@@ -21,10 +28,13 @@ from .synthetic import (
     make_spirals,
     temporal_order,
 )
+from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
-    "DistributedSampler",
+    "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
+    "random_split", "DataLoader", "default_collate", "default_convert", "Sampler",
+    "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+    "BatchSampler", "get_worker_info", "WorkerInfo", "DistributedSampler",
     "load_digits", "digits_split", "load_idx", "MNIST", "FashionMNIST",
     "make_spirals", "make_moons", "make_circles", "adding_problem", "temporal_order",
     "TEMPORAL_ORDER_SYMBOLS",

@@ -7,14 +7,12 @@ from .. import random as _random
 def resolve_rng(generator=None, seed=None):
     """``generator`` if given, else a fresh one from ``seed``, else chainrule's global generator.
 
-    The global generator is looked up at call time because ``cr.manual_seed`` replaces it.
+    The default generator is reseeded in place by ``cr.manual_seed``.
     """
     if generator is not None and seed is not None:
         raise ValueError("pass either generator or seed, not both")
     if generator is not None:
-        if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"generator must be a numpy.random.Generator, got {type(generator).__name__}")
-        return generator
+        return _random.resolve(generator, "data")
     if seed is not None:
         return np.random.default_rng(seed)
     return _random.default_generator()

@@ -310,22 +310,13 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """Cast floating parameters and buffers in place: ``to(cr.float64)``, ``to('cpu')``.
+        """Cast floating parameters and buffers in place: ``to(cr.float64)``, ``to('cpu')``,
+        ``to(cr.device('cpu'))``; ``to('cuda')`` raises RuntimeError (CPU only).
 
         Parameters keep their identity (an optimizer holding them still works).
         """
-        dtype = kwargs.pop("dtype", None)
-        for arg in list(args) + [kwargs.pop("device", None)]:
-            if arg is None or isinstance(arg, str):
-                if arg not in (None, "cpu"):
-                    raise RuntimeError(f"to({arg!r}): chainrule runs on the CPU only (for a dtype, "
-                                       "pass e.g. cr.float64)")
-            elif isinstance(arg, Tensor):
-                dtype = arg.dtype
-            else:
-                dtype = arg
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        from ..devices import parse_to
+        dtype, _ = parse_to(args, kwargs, "Module.to")   # any device but the CPU raises
         if dtype is not None:
             self._cast(np.dtype(dtype))
         return self
@@ -341,6 +332,11 @@ class Module:
 
     def float(self):
         return self.to(np.float32)
+
+    def cuda(self, device=None):
+        """Raises RuntimeError: chainrule has no CUDA support."""
+        from ..devices import check_device
+        check_device("cuda", "Module.cuda")
 
     def double(self):
         return self.to(np.float64)

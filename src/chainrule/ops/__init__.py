@@ -120,7 +120,6 @@ def _bind_methods():
     T.swapaxes = transpose
     T.clip = clamp
     T.negative = neg
-    T.to = lambda self, dtype, *a, **k: to_dtype(self, dtype) if not isinstance(dtype, str) else self
     T.astype = to_dtype
     T.type = to_dtype
     T.float = lambda self: to_dtype(self, _np.float32)
@@ -130,7 +129,6 @@ def _bind_methods():
     T.int = lambda self: to_dtype(self, _np.int32)
     T.bool = lambda self: to_dtype(self, _np.bool_)
     T.contiguous = lambda self: self
-    T.cpu = lambda self: self
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
 

@@ -1,4 +1,4 @@
-"""PyTorch's ``torch.utils`` names: ``chainrule.utils.data`` is :mod:`chainrule.data`."""
+"""``chainrule.utils``: PyTorch's ``torch.utils`` namespace (``chainrule.utils.data``)."""
 from . import data
 
 __all__ = ["data"]

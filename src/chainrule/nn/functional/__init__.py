@@ -7,6 +7,8 @@ Example::
 """
 from ._activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6,
                           selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+from ._attention import scaled_dot_product_attention
+from ._channel_dropout import dropout1d, dropout2d
 from ._conv import conv1d, conv2d
 from ._loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                     huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
@@ -16,9 +18,11 @@ from ._pool import adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_poo
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "elu",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout",
+    "dropout1d", "dropout2d", "elu",
     "embedding", "gelu", "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm",
     "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mse_loss",
-    "nll_loss", "one_hot", "pad", "relu", "relu6", "selu", "sigmoid", "silu", "smooth_l1_loss",
+    "nll_loss", "one_hot", "pad", "relu", "relu6", "scaled_dot_product_attention", "selu",
+    "sigmoid", "silu", "smooth_l1_loss",
     "softmax", "softplus", "softsign", "tanh",
 ]

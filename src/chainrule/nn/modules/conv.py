@@ -1,6 +1,7 @@
 """``Conv1d`` and ``Conv2d``: convolution layers with PyTorch's parameters and initialisation."""
 
 from ...creation import empty
+from ...devices import check_device
 from .. import init
 from ..functional import _conv as C
 from ..module import Module
@@ -24,6 +25,7 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         layer = type(self).__name__
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels "

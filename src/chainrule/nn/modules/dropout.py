@@ -1,4 +1,4 @@
-"""``Dropout``: randomly zero activations while training."""
+"""``Dropout``, ``Dropout1d``, ``Dropout2d``: randomly zero activations (or channels) while training."""
 from .. import functional as F
 from ..module import Module
 
@@ -22,3 +22,20 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` in training, scaling the
+    rest by 1 / (1 - p); the identity in eval mode. Example: ``nn.Dropout1d(0.2)(x)``."""
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels (feature maps) of (N, C, H, W) or (C, H, W) with probability ``p`` in
+    training, scaling the rest by 1 / (1 - p); the identity in eval mode.
+    Example: ``nn.Dropout2d(0.25)(feature_maps)``."""
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training)

@@ -1,5 +1,6 @@
 """``Embedding``: a lookup table of learnable vectors."""
 from ...creation import empty
+from ...devices import check_device
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -20,6 +21,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:

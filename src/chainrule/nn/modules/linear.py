@@ -1,6 +1,7 @@
 """``Linear``: the fully connected layer ``y = x W^T + b``."""
 
 from ...creation import empty
+from ...devices import check_device
 from ...ops import linear
 from .. import init
 from ..module import Module
@@ -22,6 +23,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Parameter(empty(self.out_features, self.in_features, dtype=dtype))
         if bias:

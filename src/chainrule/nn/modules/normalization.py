@@ -2,6 +2,7 @@
 import numpy as np
 
 from ...creation import ones, tensor, zeros
+from ...devices import check_device
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -18,6 +19,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps = tuple(normalized_shape), eps
@@ -50,6 +52,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter("weight", Parameter(ones(self.num_features, dtype=dtype))
@@ -123,3 +126,49 @@ class BatchNorm2d(_BatchNorm):
 
     _input_dims = (4,)
     _layout = "4D (N, C, H, W)"
+
+
+class GroupNorm(Module):
+    """Normalize over groups of channels: input (N, C, *) is split into ``num_groups`` groups of
+    C / num_groups channels; each (sample, group) is normalized by its own mean and (biased)
+    variance, then scaled by the per-channel ``weight`` (ones) and shifted by ``bias`` (zeros).
+
+    Example::
+
+        gn = nn.GroupNorm(4, 32)
+        y = gn(cr.randn(8, 32, 16, 16))      # (8, 32, 16, 16)
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+        super().__init__()
+        check_device(device, type(self).__name__)
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        self.register_parameter("weight", Parameter(ones(self.num_channels, dtype=dtype))
+                                if affine else None)
+        self.register_parameter("bias", Parameter(zeros(self.num_channels, dtype=dtype))
+                                if affine else None)
+
+    def reset_parameters(self):
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        shape = tuple(input.shape)
+        if input.ndim < 2 or shape[1] != self.num_channels:
+            raise RuntimeError(f"GroupNorm({self.extra_repr()}): expected input of shape "
+                               f"(N, {self.num_channels}, *), got {shape}")
+        x = input.reshape(shape[0], self.num_groups, -1)
+        mean = x.mean(dim=2, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=2, keepdim=True)
+        y = ((x - mean) / (var + self.eps).sqrt()).reshape(shape)
+        if self.affine:
+            per_channel = (1, self.num_channels) + (1,) * (len(shape) - 2)
+            y = y * self.weight.reshape(per_channel) + self.bias.reshape(per_channel)
+        return y
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

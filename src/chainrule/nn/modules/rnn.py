@@ -17,6 +17,7 @@ import math
 import warnings
 
 from ...creation import empty
+from ...devices import check_device
 from .. import init
 from ..functional import _rnn as R
 from ..module import Module
@@ -32,6 +33,7 @@ class RNNBase(Module):
                  dropout=0.0, bidirectional=False, proj_size=0, record_steps=False, device=None,
                  dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         name = type(self).__name__
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size is not supported")
@@ -175,6 +177,7 @@ class RNNCellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
         self.weight_ih = Parameter(empty(num_chunks * hidden_size, input_size, dtype=dtype))
         self.weight_hh = Parameter(empty(num_chunks * hidden_size, hidden_size, dtype=dtype))

@@ -1,4 +1,5 @@
-"""Utilities that act on a model's parameters (gradient clipping)."""
+"""Utilities that act on a model's parameters (gradient clipping, flattening)."""
 from .clip_grad import clip_grad_norm_, clip_grad_value_
+from .convert_parameters import parameters_to_vector, vector_to_parameters
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]

@@ -1,0 +1,45 @@
+"""``dropout1d`` / ``dropout2d``: zero whole channels (feature maps) at random, as torch."""
+import warnings
+
+import numpy as np
+
+from ...random import default_generator
+from ...tensor import Tensor
+
+
+def _channel_dropout(input, p, training, batched_ndim, name):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (batched_ndim - 1, batched_ndim):
+        raise RuntimeError(f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
+                           f"received a {input.ndim}D input of shape {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    # One draw per (sample, channel), broadcast over the spatial dims.
+    lead = 2 if input.ndim == batched_ndim else 1
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    if p == 1.0:
+        mask = np.zeros(shape, input.dtype)
+    else:
+        keep = default_generator().random(shape) >= p
+        mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    return input * Tensor._wrap(mask)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero each channel of (N, C, L) or (C, L) with probability ``p``; scale kept ones by
+    1 / (1 - p). Example: ``F.dropout1d(x, 0.2, training=True)``."""
+    return _channel_dropout(input, p, training, 3, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero each channel of (N, C, H, W) or (C, H, W) with probability ``p``; scale kept ones
+    by 1 / (1 - p). Example: ``F.dropout2d(x, 0.2, training=True)``.
+
+    A 3-D input is read as (N, C, L), with a warning, as torch does."""
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L). "
+                      "Use dropout1d for that.", stacklevel=2)
+        return _channel_dropout(input, p, training, 3, "dropout2d")
+    return _channel_dropout(input, p, training, 4, "dropout2d")
