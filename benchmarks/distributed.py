@@ -155,11 +155,14 @@ def report(summary, allreduce, machine_text):
         lines.append("")
         lines.append("blocking all-reduce on 2 ranks (float32, median): " + ", ".join(
             f"{n:,} -> {t * 1e3:.3f} ms" for n, t in allreduce["times"]))
-        bw = allreduce["bandwidth_Bps"]
-        lines.append(f"cost model t = latency + bytes / bandwidth: latency "
-                     f"{allreduce['latency_s'] * 1e6:.1f} us (messages <= 1,000 floats), "
-                     "bandwidth " + (f"{bw / 1e9:.2f} GB/s (slope over >= 100,000 floats)"
-                                     if bw else "n/a (too few large sizes)"))
+        lines.append("fastest repetition (closest to an idle machine): " + ", ".join(
+            f"{n:,} -> {t * 1e3:.3f} ms" for n, t in allreduce["fastest_times"]))
+        for what, prefix in (("median", ""), ("fastest", "fastest_")):
+            bw = allreduce[prefix + "bandwidth_Bps"]
+            lines.append(f"cost model ({what}) t = latency + bytes / bandwidth: latency "
+                         f"{allreduce[prefix + 'latency_s'] * 1e6:.1f} us (messages <= 1,000 "
+                         "floats), bandwidth " + (f"{bw / 1e9:.2f} GB/s (slope over >= 100,000 "
+                                                  "floats)" if bw else "n/a (too few sizes)"))
         lines += [""] + projection(summary, allreduce)
     return "\n".join(lines)
 
@@ -181,7 +184,11 @@ def projection(summary, allreduce, ranks=(2, 8, 64)):
     if not bw:
         return ["projection: n/a (no bandwidth fit; run without --quick)"]
     # at p = 2 the ring sends 2 messages and n bytes: t2 = 2 alpha + n / beta
-    links = [("this machine (measured, shared memory)", allreduce["latency_s"] / 2, bw), NETWORK]
+    links = [("this machine, median all-reduce", allreduce["latency_s"] / 2, bw)]
+    if allreduce.get("fastest_bandwidth_Bps"):
+        links.append(("this machine, fastest all-reduce", allreduce["fastest_latency_s"] / 2,
+                      allreduce["fastest_bandwidth_Bps"]))
+    links.append(NETWORK)
     lines = ["PROJECTION (not measured): per-step efficiency of data parallelism with a ring "
              "all-reduce,", "  E(p) = t_step / (t_step + t_allreduce(p)), t_step = 1 proc x 1 "
              "thread step time at the per-rank batch, no overlap:"]
@@ -308,28 +315,36 @@ def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
 
 
 def time_allreduce(np, dist, cr, quick):
-    """Median time of a blocking all-reduce per size; least-squares latency and bandwidth."""
-    times = []
+    """Blocking all-reduce per size: median and fastest repetition (slowest rank), and for each
+    a fit of latency (small messages) and bandwidth (slope over >= 100k floats)."""
+    median, fastest = [], []
     for n in SIZES[:3] if quick else SIZES:
         t = cr.zeros(n)
-        reps = 3 if quick else max(5, min(200, int(2e7 / max(n, 1))))
+        reps = 3 if quick else max(10, min(200, int(2e7 / max(n, 1))))
         samples = []
         for _ in range(reps):
             dist.barrier()
             start = time.perf_counter()
             dist.all_reduce(t)
             samples.append(time.perf_counter() - start)
-        slowest = cr.tensor([statistics.median(samples)], dtype=cr.float64)
-        dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
-        times.append((n, float(slowest.numpy()[0])))
-    # latency: the small messages; bandwidth: the slope over the large ones (>= 100k floats)
+        both = cr.tensor([statistics.median(samples), min(samples)], dtype=cr.float64)
+        dist.all_reduce(both, op=dist.ReduceOp.MAX)
+        median.append((n, float(both.numpy()[0])))
+        fastest.append((n, float(both.numpy()[1])))
+    out = {"times": median, "fastest_times": fastest}
+    out.update(_fit(np, median))
+    out.update({f"fastest_{k}": v for k, v in _fit(np, fastest).items()})
+    return out
+
+
+def _fit(np, times):
     latency = statistics.median(t for n, t in times if n <= 1_000)
     large = [(4.0 * n, t) for n, t in times if n >= 100_000]
     bandwidth = None
     if len(large) >= 2:
         slope = np.polyfit([b for b, _ in large], [t for _, t in large], 1)[0]
         bandwidth = float(1.0 / slope) if slope > 0 else None
-    return {"times": times, "latency_s": float(latency), "bandwidth_Bps": bandwidth}
+    return {"latency_s": float(latency), "bandwidth_Bps": bandwidth}
 
 
 if __name__ == "__main__":
