@@ -578,13 +578,15 @@ class _TorchReader:
             held = "none" if info is None else f"{info.file_size} bytes"
             raise CheckpointError(f"load: {self.name}: storage {key} declares {numel} elements "
                                   f"({numel * itemsize} bytes) but the file holds {held}")
-        raw = self.zf.read(member)
+        stored = np.dtype(self.order + "u2" if kind == "bf16" else kind)
+        if stored.itemsize > 1:
+            stored = stored.newbyteorder(self.order)
+        array = np.empty(numel, stored)
+        with self.zf.open(info) as stream:
+            _read_exactly(stream, array.view(np.uint8), self.name, member)
         if kind == "bf16":       # NumPy has no bfloat16: its bits are a float32's upper half
-            bits = np.frombuffer(raw, self.order + "u2").astype(np.uint32) << 16
-            return bits.view(np.float32)
-        dtype = np.dtype(kind).newbyteorder(self.order) if np.dtype(kind).itemsize > 1 \
-            else np.dtype(kind)
-        return np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="))
+            return (array.astype(np.uint32) << 16).view(np.float32)
+        return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
     def rebuild_tensor(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
         if not isinstance(storage, _Storage):
@@ -602,12 +604,16 @@ class _TorchReader:
             if last >= array.size:
                 raise CheckpointError(f"load: {self.name}: a tensor of size {tuple(size)} "
                                       f"reaches past its storage of {array.size} elements")
+        if not count:
+            return _Rebuilt(np.zeros(tuple(size), array.dtype), requires_grad)
+        if offset == 0 and count == array.size and tuple(stride) == _c_strides(size):
+            # the whole storage in order (the usual state-dict entry): a view, no copy; tensors
+            # sharing such a storage share memory, as in PyTorch
+            return _Rebuilt(array.reshape(tuple(size)), requires_grad)
         self.budget -= count * array.itemsize
         if self.budget < 0:
             raise CheckpointError(f"load: {self.name}: its tensors add up to far more bytes "
                                   "than its storages hold")
-        if not count:
-            return _Rebuilt(np.zeros(tuple(size), array.dtype), requires_grad)
         strides = tuple(s * array.itemsize for s in stride)
         view = np.lib.stride_tricks.as_strided(array[offset:], shape=tuple(size),
                                                strides=strides, writeable=False)
@@ -618,6 +624,15 @@ class _TorchReader:
                 or not isinstance(hooks, dict) or hooks or len(state) > 1:
             raise CheckpointError(f"load: {self.name}: malformed parameter record")
         return _Rebuilt(data.array, requires_grad, parameter=True)
+
+
+def _c_strides(size):
+    """Element strides of a C-contiguous tensor of ``size`` (as PyTorch records them)."""
+    strides, step = [], 1
+    for n in reversed(size):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
 
 
 def _is_index(value):
