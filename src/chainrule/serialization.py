@@ -315,8 +315,8 @@ def _load_stream(stream, name):
             if _META in members:
                 return _load_chainrule(name, zf, members)
             return _load_torch(name, zf, members)
-    except CheckpointError:
-        raise
+    except (CheckpointError, MemoryError):
+        raise        # sizes are checked first: a MemoryError is a real shortage, not damage
     except Exception as err:  # noqa: BLE001 - damaged files fail in many ways (zip, npy, JSON)
         raise CheckpointError(f"load: {name} is truncated or corrupted "
                               f"({type(err).__name__}: {err})") from err
