@@ -25,6 +25,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import re
 import secrets
 import threading
@@ -635,6 +636,20 @@ def _c_strides(size):
     return tuple(reversed(strides))
 
 
+_ALLOWED_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+                    ("torch._utils", "_rebuild_parameter"),
+                    ("torch._utils", "_rebuild_parameter_with_state")}
+_ALLOWED_GLOBALS |= {("torch", storage) for storage in _TORCH_DTYPES}
+
+
+def _check_global(file_name, module, name):
+    if (module, name) not in _ALLOWED_GLOBALS:
+        raise CheckpointError(f"load: {file_name}: the pickle asks for {module}.{name}, which is "
+                              "not a tensor record; chainrule loads only tensors and plain "
+                              "values, never pickled code or objects (for a whole pickled "
+                              "model, save its state_dict() with torch.save instead)")
+
+
 def _is_index(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -651,21 +666,41 @@ class _AllowListUnpickler(pickle.Unpickler):
         self.reader = reader
 
     def find_class(self, module, name):
-        if module == "collections" and name == "OrderedDict":
+        _check_global(self.reader.name, module, name)
+        if module == "collections":
             return collections.OrderedDict
-        if module == "torch._utils" and name == "_rebuild_tensor_v2":
-            return self.reader.rebuild_tensor
-        if module == "torch._utils" and name in ("_rebuild_parameter",
-                                                 "_rebuild_parameter_with_state"):
-            return self.reader.rebuild_parameter
         if module == "torch" and name in _TORCH_DTYPES:
             return _StorageType(_TORCH_DTYPES[name])
-        raise CheckpointError(f"load: {self.reader.name}: the pickle asks for {module}.{name}, "
-                              "which is not a tensor record; chainrule loads only tensors and "
-                              "plain values, never pickled code or objects")
+        if name == "_rebuild_tensor_v2":
+            return self.reader.rebuild_tensor
+        return self.reader.rebuild_parameter
 
     def persistent_load(self, pid):
         return self.reader.storage(pid)
+
+
+# Opcodes that build instances of classes: a tensor state dict never needs them.
+_REFUSED_OPCODES = {"INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4"}
+
+
+def _prescan_pickle(name, data):
+    """Walk the pickle's opcodes without running any of them.
+
+    Python's unpickler allocates the length a bytes/str opcode declares before reading it, so
+    a 20-byte pickle can ask for 1 TiB; ``pickletools`` checks every length against the bytes
+    present. Opcodes that instantiate classes are refused outright.
+    """
+    strings = []      # the last strings pushed: STACK_GLOBAL takes its names from them
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name == "GLOBAL":
+            _check_global(name, *arg.split(" ", 1))
+        elif opcode.name == "STACK_GLOBAL" and len(strings) == 2:
+            _check_global(name, *strings)
+        elif opcode.name in _REFUSED_OPCODES:
+            raise CheckpointError(f"load: {name}: the pickle uses {opcode.name}, which builds "
+                                  "objects; chainrule loads only tensors and plain values")
+        if isinstance(arg, str) and "UNICODE" in opcode.name:
+            strings = (strings + [arg])[-2:]
 
 
 def _load_torch(name, zf, members):
@@ -675,7 +710,9 @@ def _load_torch(name, zf, members):
                               f"(no {_META} entry) nor a PyTorch file")
     prefix = pickles[0][:-len("data.pkl")]
     reader = _TorchReader(name, zf, members, prefix)
-    obj = _AllowListUnpickler(io.BytesIO(zf.read(pickles[0])), reader).load()
+    data = zf.read(pickles[0])
+    _prescan_pickle(name, data)
+    obj = _AllowListUnpickler(io.BytesIO(data), reader).load()
     return _Plain(name).convert(obj, 0)
 
 
