@@ -650,3 +650,33 @@ def test_loading_holds_an_array_in_memory_once(tmp_path):
         tracemalloc.stop()
     assert back["a"].nbytes == 64 << 20 and back["a"][-1] == 1
     assert peak < 1.5 * (64 << 20)                       # no second full copy
+
+
+@pytest.mark.parametrize("declared", [1 << 62, 1 << 40])
+def test_pickle_declaring_a_huge_string_is_refused_before_allocating(tmp_path, declared):
+    """Python's unpickler allocates a declared BINBYTES8 length before reading it."""
+    _torch_layout(tmp_path / "long.pt", b"\x80\x04\x8e" + declared.to_bytes(8, "little") + b"abc")
+    with pytest.raises(CheckpointError, match=f"long.pt.*expected {declared} bytes"):
+        load(tmp_path / "long.pt")
+
+
+class _Plain:
+    pass
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_pickled_instances_are_refused_naming_their_class(tmp_path, protocol):
+    _torch_layout(tmp_path / "obj.pt", pickle.dumps({"w": _Plain()}, protocol=protocol))
+    named = r"copy_reg\._reconstructor" if protocol == 0 else r"test_serialization\._Plain"
+    with pytest.raises(CheckpointError, match=rf"obj.pt.*asks for {named}.*state_dict"):
+        load(tmp_path / "obj.pt")
+
+
+def test_instance_building_opcodes_are_refused_even_for_allowed_classes(tmp_path):
+    # OrderedDict is allowed, but only as PyTorch uses it (called, not built with NEWOBJ)
+    _torch_layout(tmp_path / "obj.pt", b"\x80\x02ccollections\nOrderedDict\nq\x00)\x81.")
+    with pytest.raises(CheckpointError, match="obj.pt.*NEWOBJ"):
+        load(tmp_path / "obj.pt")
+    _torch_layout(tmp_path / "inst.pt", pickle.dumps({"w": _Plain()}, protocol=0))  # INST
+    with pytest.raises(CheckpointError, match="inst.pt"):
+        load(tmp_path / "inst.pt")

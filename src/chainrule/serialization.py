@@ -25,6 +25,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import re
 import secrets
 import threading
@@ -315,8 +316,8 @@ def _load_stream(stream, name):
             if _META in members:
                 return _load_chainrule(name, zf, members)
             return _load_torch(name, zf, members)
-    except CheckpointError:
-        raise
+    except (CheckpointError, MemoryError):
+        raise        # sizes are checked first: a MemoryError is a real shortage, not damage
     except Exception as err:  # noqa: BLE001 - damaged files fail in many ways (zip, npy, JSON)
         raise CheckpointError(f"load: {name} is truncated or corrupted "
                               f"({type(err).__name__}: {err})") from err
@@ -578,13 +579,15 @@ class _TorchReader:
             held = "none" if info is None else f"{info.file_size} bytes"
             raise CheckpointError(f"load: {self.name}: storage {key} declares {numel} elements "
                                   f"({numel * itemsize} bytes) but the file holds {held}")
-        raw = self.zf.read(member)
+        stored = np.dtype(self.order + "u2" if kind == "bf16" else kind)
+        if stored.itemsize > 1:
+            stored = stored.newbyteorder(self.order)
+        array = np.empty(numel, stored)
+        with self.zf.open(info) as stream:
+            _read_exactly(stream, array.view(np.uint8), self.name, member)
         if kind == "bf16":       # NumPy has no bfloat16: its bits are a float32's upper half
-            bits = np.frombuffer(raw, self.order + "u2").astype(np.uint32) << 16
-            return bits.view(np.float32)
-        dtype = np.dtype(kind).newbyteorder(self.order) if np.dtype(kind).itemsize > 1 \
-            else np.dtype(kind)
-        return np.frombuffer(raw, dtype).astype(dtype.newbyteorder("="))
+            return (array.astype(np.uint32) << 16).view(np.float32)
+        return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
     def rebuild_tensor(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
         if not isinstance(storage, _Storage):
@@ -602,12 +605,16 @@ class _TorchReader:
             if last >= array.size:
                 raise CheckpointError(f"load: {self.name}: a tensor of size {tuple(size)} "
                                       f"reaches past its storage of {array.size} elements")
+        if not count:
+            return _Rebuilt(np.zeros(tuple(size), array.dtype), requires_grad)
+        if offset == 0 and count == array.size and tuple(stride) == _c_strides(size):
+            # the whole storage in order (the usual state-dict entry): a view, no copy; tensors
+            # sharing such a storage share memory, as in PyTorch
+            return _Rebuilt(array.reshape(tuple(size)), requires_grad)
         self.budget -= count * array.itemsize
         if self.budget < 0:
             raise CheckpointError(f"load: {self.name}: its tensors add up to far more bytes "
                                   "than its storages hold")
-        if not count:
-            return _Rebuilt(np.zeros(tuple(size), array.dtype), requires_grad)
         strides = tuple(s * array.itemsize for s in stride)
         view = np.lib.stride_tricks.as_strided(array[offset:], shape=tuple(size),
                                                strides=strides, writeable=False)
@@ -618,6 +625,29 @@ class _TorchReader:
                 or not isinstance(hooks, dict) or hooks or len(state) > 1:
             raise CheckpointError(f"load: {self.name}: malformed parameter record")
         return _Rebuilt(data.array, requires_grad, parameter=True)
+
+
+def _c_strides(size):
+    """Element strides of a C-contiguous tensor of ``size`` (as PyTorch records them)."""
+    strides, step = [], 1
+    for n in reversed(size):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+_ALLOWED_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+                    ("torch._utils", "_rebuild_parameter"),
+                    ("torch._utils", "_rebuild_parameter_with_state")}
+_ALLOWED_GLOBALS |= {("torch", storage) for storage in _TORCH_DTYPES}
+
+
+def _check_global(file_name, module, name):
+    if (module, name) not in _ALLOWED_GLOBALS:
+        raise CheckpointError(f"load: {file_name}: the pickle asks for {module}.{name}, which is "
+                              "not a tensor record; chainrule loads only tensors and plain "
+                              "values, never pickled code or objects (for a whole pickled "
+                              "model, save its state_dict() with torch.save instead)")
 
 
 def _is_index(value):
@@ -636,21 +666,41 @@ class _AllowListUnpickler(pickle.Unpickler):
         self.reader = reader
 
     def find_class(self, module, name):
-        if module == "collections" and name == "OrderedDict":
+        _check_global(self.reader.name, module, name)
+        if module == "collections":
             return collections.OrderedDict
-        if module == "torch._utils" and name == "_rebuild_tensor_v2":
-            return self.reader.rebuild_tensor
-        if module == "torch._utils" and name in ("_rebuild_parameter",
-                                                 "_rebuild_parameter_with_state"):
-            return self.reader.rebuild_parameter
         if module == "torch" and name in _TORCH_DTYPES:
             return _StorageType(_TORCH_DTYPES[name])
-        raise CheckpointError(f"load: {self.reader.name}: the pickle asks for {module}.{name}, "
-                              "which is not a tensor record; chainrule loads only tensors and "
-                              "plain values, never pickled code or objects")
+        if name == "_rebuild_tensor_v2":
+            return self.reader.rebuild_tensor
+        return self.reader.rebuild_parameter
 
     def persistent_load(self, pid):
         return self.reader.storage(pid)
+
+
+# Opcodes that build instances of classes: a tensor state dict never needs them.
+_REFUSED_OPCODES = {"INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4"}
+
+
+def _prescan_pickle(name, data):
+    """Walk the pickle's opcodes without running any of them.
+
+    Python's unpickler allocates the length a bytes/str opcode declares before reading it, so
+    a 20-byte pickle can ask for 1 TiB; ``pickletools`` checks every length against the bytes
+    present. Opcodes that instantiate classes are refused outright.
+    """
+    strings = []      # the last strings pushed: STACK_GLOBAL takes its names from them
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name == "GLOBAL":
+            _check_global(name, *arg.split(" ", 1))
+        elif opcode.name == "STACK_GLOBAL" and len(strings) == 2:
+            _check_global(name, *strings)
+        elif opcode.name in _REFUSED_OPCODES:
+            raise CheckpointError(f"load: {name}: the pickle uses {opcode.name}, which builds "
+                                  "objects; chainrule loads only tensors and plain values")
+        if isinstance(arg, str) and "UNICODE" in opcode.name:
+            strings = (strings + [arg])[-2:]
 
 
 def _load_torch(name, zf, members):
@@ -660,7 +710,9 @@ def _load_torch(name, zf, members):
                               f"(no {_META} entry) nor a PyTorch file")
     prefix = pickles[0][:-len("data.pkl")]
     reader = _TorchReader(name, zf, members, prefix)
-    obj = _AllowListUnpickler(io.BytesIO(zf.read(pickles[0])), reader).load()
+    data = zf.read(pickles[0])
+    _prescan_pickle(name, data)
+    obj = _AllowListUnpickler(io.BytesIO(data), reader).load()
     return _Plain(name).convert(obj, 0)
 
 
