@@ -44,7 +44,8 @@ def test_ci_runs_from_a_clone_named_chainrule(tmp_path):
     place = places.pop()
     assert os.path.basename(place) == "chainrule" and not place.startswith(ROOT)
     commands = [line.rsplit(" @ ", 1)[0] for line in lines]
-    assert "python -m pip install -e .[dev,plot,tensorboard,bench]" in commands
+    assert "python -m pip install -e .[dev,plot,tensorboard,bench,mpi]" in commands
     assert "ruff check src tests benchmarks examples" in commands
-    assert "python -m pytest -q -p no:cacheprovider" in commands
+    assert "python -m pytest -q -p no:cacheprovider" in commands                # fast tier
+    assert "python -m pytest -q -p no:cacheprovider -m slow --durations=20" in commands
     assert not os.path.exists(place)            # the temporary clone is removed afterwards
