@@ -16,6 +16,12 @@ Kept out on purpose (differences owned elsewhere or documented):
 * ``amax``/``amin`` at NaN (chainrule follows ``max()``'s rule, PyTorch gives NaN to the group);
 * ``2.0 / t`` followed by an in-place edit of ``t`` (PyTorch's scalar division saves its result,
   chainrule's saves ``t``: the programs use ``tensor(2.0) / t``);
+* the sign of ``relu(-0.0)`` (+0 in chainrule, which uses NumPy's fast ``maximum``; -0 in
+  PyTorch): the programs add 0.0 after relu, which makes both +0;
+* ``prod`` in programs that differentiate twice: where the input holds zeros and the upstream
+  gradient Inf, the second derivative's NaN places follow PyTorch's cumprod-based formula, which
+  chainrule does not copy (second derivatives of prod at zeros are checked against PyTorch in
+  test_gradient_edge_cases.py);
 * in-place edits through ``flip`` results (a view in chainrule, a copy in PyTorch) and through
   reshape/transpose views (PyTorch records them, chainrule refuses with a clear error).
 """
@@ -35,7 +41,7 @@ SHAPES = [(3, 4), (2, 3, 4), (5,), (4, 3)]
 UNARY = {
     "exp": lambda lib, a: lib.exp(a), "log": lambda lib, a: lib.log(a),
     "sqrt": lambda lib, a: lib.sqrt(a), "tanh": lambda lib, a: lib.tanh(a),
-    "sigmoid": lambda lib, a: lib.sigmoid(a), "relu": lambda lib, a: lib.relu(a),
+    "sigmoid": lambda lib, a: lib.sigmoid(a), "relu": lambda lib, a: lib.relu(a) + 0.0,
     "abs": lambda lib, a: lib.abs(a), "sin": lambda lib, a: lib.sin(a),
     "cos": lambda lib, a: lib.cos(a), "neg": lambda lib, a: -a,
     "square": lambda lib, a: lib.square(a), "log1p": lambda lib, a: lib.log1p(a),
@@ -110,9 +116,9 @@ class Program:
             shape = self._related_shape(base)
             self.leaves.append((self._values(shape), dtype))
             self.entries.append(Entry(shape, dtype, family=("leaf", i), leaf=True))
+        self.create_graph = rng.random() < 0.25
         for _ in range(steps):
             self._add_step()
-        self.create_graph = rng.random() < 0.25
         self.weights = {}
 
     # ---- inputs ----
@@ -173,8 +179,9 @@ class Program:
                       lambda lib, env, f=f, i=i, j=j: env.append(f(lib, env[i], env[j])),
                       _broadcast(e.shape, other.shape), dtype, grad=e.grad or other.grad)
         elif r < 0.65 and e.shape:
-            kind = ["sum", "mean", "max", "min", "prod", "std", "var", "logsumexp", "norm"][
-                int(rng.integers(9))]
+            kinds = ["sum", "mean", "max", "min", "std", "var", "logsumexp", "norm"]
+            kinds += [] if self.create_graph else ["prod"]
+            kind = kinds[int(rng.integers(len(kinds)))]
             dim = int(rng.integers(-len(e.shape), len(e.shape)))
             keepdim = bool(rng.random() < 0.5)
             shape = list(e.shape)
@@ -187,7 +194,8 @@ class Program:
                       lambda lib, env, f=f, i=i: env.append(f(lib, env[i])), shape, e.dtype,
                       grad=e.grad)
         elif r < 0.7:
-            name = list(WHOLE)[int(rng.integers(len(WHOLE)))]
+            names = [n for n in WHOLE if not (self.create_graph and n == "prod_all")]
+            name = names[int(rng.integers(len(names)))]
             f = WHOLE[name]
             self._new(f"{name}(t{i})", lambda lib, env, f=f, i=i: env.append(f(lib, env[i])), (),
                       e.dtype, grad=e.grad)
@@ -244,7 +252,7 @@ class Program:
                 e.grad = e.grad or self.entries[j].grad
                 return
         if choice == 1:
-            self.steps.append((f"t{i}.relu_()", lambda lib, env, i=i: env[i].relu_()))
+            self.steps.append((f"t{i}.relu_()", lambda lib, env, i=i: env[i].relu_().add_(0.0)))
         elif choice == 2:
             self.steps.append((f"t{i}.mul_(-1.5)", lambda lib, env, i=i: env[i].mul_(-1.5)))
         else:

@@ -1,14 +1,20 @@
 """The autograd engine: how operations are recorded and how backward applies the chain rule.
 
 Every differentiable op computes its result on arrays and, when some input needs a gradient,
-calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs (strong
-references: they are what backward walks to) and only a weak reference to its output, so a graph
-has no reference cycles and is freed as soon as the user drops the result.
+calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs and,
+per input, the node that produced it (its edge: what backward walks), and only a weak reference
+to its output, so a graph has no reference cycles and is freed as soon as the user drops the result.
 
 ``backward`` is an iterative topological walk from the root: each node receives the sum of the
 gradients of its output, calls its op's vector-Jacobian product ``vjp(ctx, grad)`` and passes one
-gradient to each input. Gradients are arrays (fast path) or, with ``create_graph=True``, Tensors
-whose operations are recorded again, so that second derivatives come for free.
+gradient to each input, cast to that input's dtype. Gradients are arrays (fast path) or, with
+``create_graph=True``, Tensors whose operations are recorded again, so second derivatives come
+for free.
+
+Safety: every value a vjp reads (inputs and output) has its version recorded; an in-place edit
+made before backward (``y.mul_(3)``, through a view or ``.detach()`` too, which share the counter)
+makes backward raise instead of returning a wrong gradient. In-place ops recorded in a graph
+(``h += x``) replace the tensor's node with :func:`rebase`; see ``chainrule/ops/inplace.py``.
 """
 import os
 import traceback
