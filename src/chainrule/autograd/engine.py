@@ -157,21 +157,29 @@ VIEW_REPLAY = {}     # a view op's vjp -> replay(base, node, view): the view re-
 def _refresh_view(t):
     """If ``t`` is a view whose base was changed in place by a recorded op after ``t`` was made,
     give ``t`` the history of the view re-made from the base as it is now (PyTorch's view replay);
-    otherwise gradients through ``t`` would go to the base's old history."""
-    node = t._node
-    if node is None or node.inputs is None or len(node.inputs) != 1:
-        return
-    base = node.inputs[0]
-    if base is t or base._vc is not t._vc or node.next[0] is base._node:
-        return
-    replay = VIEW_REPLAY.get(node.vjp)
-    if replay is None:
-        raise RuntimeError(f"a view made by {node.name} is used after its base was changed by an "
-                           "in-place operation in the graph; make the view again after the change")
-    fresh = replay(base, node, t)
-    t._node, t.requires_grad = fresh._node, fresh.requires_grad
-    if fresh._node is not None:
-        fresh._node.out_ref = weakref.ref(t)
+    otherwise gradients through ``t`` would go to the base's old history. A view of a view is
+    refreshed from the one nearest its base down."""
+    chain = []
+    v = t
+    while v._node is not None and v._node.inputs is not None and len(v._node.inputs) == 1:
+        base = v._node.inputs[0]
+        if base is v or base._vc is not v._vc:
+            break
+        chain.append(v)
+        v = base
+    for v in reversed(chain):
+        node = v._node
+        base = node.inputs[0]
+        if node.next[0] is base._node:
+            continue
+        replay = VIEW_REPLAY.get(node.vjp)
+        if replay is None:
+            raise RuntimeError(f"a view made by {node.name} is used after its base was changed by "
+                               "an in-place operation in the graph; make the view again after that")
+        fresh = replay(base, node, v)
+        v._node, v.requires_grad = fresh._node, fresh.requires_grad
+        if fresh._node is not None:
+            fresh._node.out_ref = weakref.ref(v)
 
 
 # ----------------------------------------------------------------------------------------------
