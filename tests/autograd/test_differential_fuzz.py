@@ -296,9 +296,10 @@ class Program:
                 result["grads"] = [_array(g) for g in grads]
                 if self.create_graph:
                     phase = "second"
-                    used = [g for g in grads if g is not None and g.requires_grad]
+                    # weights keyed by leaf: the same in both libraries whichever grads are recorded
+                    used = [(k, g) for k, g in enumerate(grads) if g is not None and g.requires_grad]
                     if used:
-                        total = sum((g * env.weight(100 + k, g)).sum() for k, g in enumerate(used))
+                        total = sum((g * env.weight(100 + k, g)).sum() for k, g in used)
                         second = lib.autograd.grad(total, env.leaves, allow_unused=True)
                         result["second"] = [_array(g) for g in second]
                     # A first gradient recorded without any dependence on the leaves (PyTorch
