@@ -18,6 +18,9 @@ Kept out on purpose (differences owned elsewhere or documented):
   chainrule's saves ``t``: the programs use ``tensor(2.0) / t``);
 * the sign of ``relu(-0.0)`` (+0 in chainrule, which uses NumPy's fast ``maximum``; -0 in
   PyTorch): the programs add 0.0 after relu, which makes both +0;
+* Inf inputs in programs that differentiate twice (they get NaN and zeros): chainrule's
+  sigmoid/tanh backward is differentiated by the product rule, PyTorch's has its own formula,
+  so at Inf one gives Inf - Inf = NaN where the other gives -Inf;
 * ``prod`` in programs that differentiate twice: where the input holds zeros and the upstream
   gradient Inf, the second derivative's NaN places follow PyTorch's cumprod-based formula, which
   chainrule does not copy (second derivatives of prod at zeros are checked against PyTorch in
@@ -110,13 +113,13 @@ class Program:
         self.seed = seed
         self.leaves, self.consts, self.steps, self.entries = [], [], [], []
         self.flipped = set()                 # memory families read through flip()
+        self.create_graph = rng.random() < 0.25
         base = SHAPES[rng.integers(len(SHAPES))]
         dtype = "float64" if rng.random() < 0.5 else "float32"
         for i in range(int(rng.integers(1, 4))):
             shape = self._related_shape(base)
             self.leaves.append((self._values(shape), dtype))
             self.entries.append(Entry(shape, dtype, family=("leaf", i), leaf=True))
-        self.create_graph = rng.random() < 0.25
         for _ in range(steps):
             self._add_step()
         self.weights = {}
@@ -135,7 +138,8 @@ class Program:
             values = values + rng.normal(0, 0.1, size=shape)        # not only exact grid values
         if (rng.random() < 0.3 if special is None else special) and values.size:
             mask = rng.random(shape) < 0.2
-            values = np.where(mask, rng.choice(SPECIALS, size=shape), values)
+            specials = SPECIALS[[0, 3]] if self.create_graph else SPECIALS
+            values = np.where(mask, rng.choice(specials, size=shape), values)
         return np.asarray(values, dtype=np.float64)
 
     def _const(self, shape, dtype):
