@@ -154,3 +154,24 @@ def test_assigning_data_makes_saved_values_stale():
     x.data = cr.tensor([5.0, 6.0])
     with pytest.raises(RuntimeError):
         y.sum().backward()
+
+
+def test_complex_tensors_cannot_require_grad():
+    with pytest.raises(RuntimeError, match="complex tensors.*cannot require gradients"):
+        cr.tensor([1 + 2j], requires_grad=True)
+    z = cr.tensor([1 + 2j, 3 - 1j])
+    with pytest.raises(RuntimeError, match="complex"):
+        z.requires_grad_()
+    assert z.dtype.kind == "c"           # complex values themselves are fine
+
+
+@pytest.mark.parametrize("bad", [["a"], "abc", None, [None, 1.0], np.array([object()]),
+                                 [{"a": 1}]])
+def test_tensor_refuses_non_numbers(bad):
+    with pytest.raises(TypeError, match="cannot build a tensor|not a numeric dtype"):
+        cr.tensor(bad)
+
+
+def test_tensor_refuses_non_numeric_dtype():
+    with pytest.raises(TypeError, match="not a numeric dtype"):
+        cr.tensor([1, 2], dtype=object)

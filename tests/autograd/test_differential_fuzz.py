@@ -16,6 +16,15 @@ Kept out on purpose (differences owned elsewhere or documented):
 * ``amax``/``amin`` at NaN (chainrule follows ``max()``'s rule, PyTorch gives NaN to the group);
 * ``2.0 / t`` followed by an in-place edit of ``t`` (PyTorch's scalar division saves its result,
   chainrule's saves ``t``: the programs use ``tensor(2.0) / t``);
+* the sign of ``relu(-0.0)`` (+0 in chainrule, which uses NumPy's fast ``maximum``; -0 in
+  PyTorch): the programs add 0.0 after relu, which makes both +0;
+* Inf inputs in programs that differentiate twice (they get NaN and zeros): chainrule's
+  sigmoid/tanh backward is differentiated by the product rule, PyTorch's has its own formula,
+  so at Inf one gives Inf - Inf = NaN where the other gives -Inf;
+* ``prod`` in programs that differentiate twice: where the input holds zeros and the upstream
+  gradient Inf, the second derivative's NaN places follow PyTorch's cumprod-based formula, which
+  chainrule does not copy (second derivatives of prod at zeros are checked against PyTorch in
+  test_gradient_edge_cases.py);
 * in-place edits through ``flip`` results (a view in chainrule, a copy in PyTorch) and through
   reshape/transpose views (PyTorch records them, chainrule refuses with a clear error).
 """
@@ -35,7 +44,7 @@ SHAPES = [(3, 4), (2, 3, 4), (5,), (4, 3)]
 UNARY = {
     "exp": lambda lib, a: lib.exp(a), "log": lambda lib, a: lib.log(a),
     "sqrt": lambda lib, a: lib.sqrt(a), "tanh": lambda lib, a: lib.tanh(a),
-    "sigmoid": lambda lib, a: lib.sigmoid(a), "relu": lambda lib, a: lib.relu(a),
+    "sigmoid": lambda lib, a: lib.sigmoid(a), "relu": lambda lib, a: lib.relu(a) + 0.0,
     "abs": lambda lib, a: lib.abs(a), "sin": lambda lib, a: lib.sin(a),
     "cos": lambda lib, a: lib.cos(a), "neg": lambda lib, a: -a,
     "square": lambda lib, a: lib.square(a), "log1p": lambda lib, a: lib.log1p(a),
@@ -104,6 +113,7 @@ class Program:
         self.seed = seed
         self.leaves, self.consts, self.steps, self.entries = [], [], [], []
         self.flipped = set()                 # memory families read through flip()
+        self.create_graph = rng.random() < 0.25
         base = SHAPES[rng.integers(len(SHAPES))]
         dtype = "float64" if rng.random() < 0.5 else "float32"
         for i in range(int(rng.integers(1, 4))):
@@ -112,7 +122,6 @@ class Program:
             self.entries.append(Entry(shape, dtype, family=("leaf", i), leaf=True))
         for _ in range(steps):
             self._add_step()
-        self.create_graph = rng.random() < 0.25
         self.weights = {}
 
     # ---- inputs ----
@@ -129,7 +138,8 @@ class Program:
             values = values + rng.normal(0, 0.1, size=shape)        # not only exact grid values
         if (rng.random() < 0.3 if special is None else special) and values.size:
             mask = rng.random(shape) < 0.2
-            values = np.where(mask, rng.choice(SPECIALS, size=shape), values)
+            specials = SPECIALS[[0, 3]] if self.create_graph else SPECIALS
+            values = np.where(mask, rng.choice(specials, size=shape), values)
         return np.asarray(values, dtype=np.float64)
 
     def _const(self, shape, dtype):
@@ -173,8 +183,9 @@ class Program:
                       lambda lib, env, f=f, i=i, j=j: env.append(f(lib, env[i], env[j])),
                       _broadcast(e.shape, other.shape), dtype, grad=e.grad or other.grad)
         elif r < 0.65 and e.shape:
-            kind = ["sum", "mean", "max", "min", "prod", "std", "var", "logsumexp", "norm"][
-                int(rng.integers(9))]
+            kinds = ["sum", "mean", "max", "min", "std", "var", "logsumexp", "norm"]
+            kinds += [] if self.create_graph else ["prod"]
+            kind = kinds[int(rng.integers(len(kinds)))]
             dim = int(rng.integers(-len(e.shape), len(e.shape)))
             keepdim = bool(rng.random() < 0.5)
             shape = list(e.shape)
@@ -187,7 +198,8 @@ class Program:
                       lambda lib, env, f=f, i=i: env.append(f(lib, env[i])), shape, e.dtype,
                       grad=e.grad)
         elif r < 0.7:
-            name = list(WHOLE)[int(rng.integers(len(WHOLE)))]
+            names = [n for n in WHOLE if not (self.create_graph and n == "prod_all")]
+            name = names[int(rng.integers(len(names)))]
             f = WHOLE[name]
             self._new(f"{name}(t{i})", lambda lib, env, f=f, i=i: env.append(f(lib, env[i])), (),
                       e.dtype, grad=e.grad)
@@ -244,7 +256,7 @@ class Program:
                 e.grad = e.grad or self.entries[j].grad
                 return
         if choice == 1:
-            self.steps.append((f"t{i}.relu_()", lambda lib, env, i=i: env[i].relu_()))
+            self.steps.append((f"t{i}.relu_()", lambda lib, env, i=i: env[i].relu_().add_(0.0)))
         elif choice == 2:
             self.steps.append((f"t{i}.mul_(-1.5)", lambda lib, env, i=i: env[i].mul_(-1.5)))
         else:
@@ -288,9 +300,10 @@ class Program:
                 result["grads"] = [_array(g) for g in grads]
                 if self.create_graph:
                     phase = "second"
-                    used = [g for g in grads if g is not None and g.requires_grad]
+                    # weights keyed by leaf: the same in both libraries whichever grads are recorded
+                    used = [(k, g) for k, g in enumerate(grads) if g is not None and g.requires_grad]
                     if used:
-                        total = sum((g * env.weight(100 + k, g)).sum() for k, g in enumerate(used))
+                        total = sum((g * env.weight(100 + k, g)).sum() for k, g in used)
                         second = lib.autograd.grad(total, env.leaves, allow_unused=True)
                         result["second"] = [_array(g) for g in second]
                     # A first gradient recorded without any dependence on the leaves (PyTorch

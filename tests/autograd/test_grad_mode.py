@@ -116,3 +116,13 @@ def test_enable_grad_decorating_a_generator_inside_no_grad():
         assert g.send("hi") == "hi"
         with pytest.raises(StopIteration):
             next(g)
+
+
+def test_switch_objects_leave_nothing_behind_in_the_context():
+    import contextvars
+    before = len(contextvars.copy_context())
+    for _ in range(1000):
+        with cr.no_grad():
+            with cr.enable_grad():
+                pass
+    assert len(contextvars.copy_context()) == before

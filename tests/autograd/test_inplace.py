@@ -253,6 +253,35 @@ def _edit_one_view_use_another(lib, x, w):
     return (b * 3).sum() + h
 
 
-@pytest.mark.parametrize("program", [_stale_views, _edit_one_view_use_another])
+def _view_of_a_view_after_the_base_changed(lib, x, w):
+    h = x * 1
+    inner = h[1:]
+    outer = inner.reshape(3, 1)
+    h += w
+    return outer.sum() * h
+
+
+@pytest.mark.parametrize("program", [_stale_views, _edit_one_view_use_another,
+                                     _view_of_a_view_after_the_base_changed])
 def test_views_of_a_tensor_changed_in_place_follow_its_new_history(program):
     same_as_torch(program)
+
+
+def _write_into_a_reshaped_fresh_buffer(lib, x, w):   # the buffer's base is gone: allowed
+    buf = lib.zeros(8, dtype=lib.float64).reshape(2, 4)
+    buf[0] = x * w
+    buf[1] = w
+    return buf.sum(0)
+
+
+def test_writing_graph_values_into_a_buffer_without_history_matches_torch():
+    same_as_torch(_write_into_a_reshaped_fresh_buffer)
+
+
+def test_writing_graph_values_into_memory_a_live_view_shares_is_refused():
+    w = cr.randn(2, requires_grad=True)
+    z = cr.zeros(4)
+    view = z[0:2]
+    with pytest.raises(RuntimeError, match="shares its memory with another live tensor"):
+        z[0:2] = w * 2            # view would silently miss its new dependence on w
+    assert view.grad_fn is None and not z.requires_grad

@@ -1,14 +1,20 @@
 """The autograd engine: how operations are recorded and how backward applies the chain rule.
 
 Every differentiable op computes its result on arrays and, when some input needs a gradient,
-calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs (strong
-references: they are what backward walks to) and only a weak reference to its output, so a graph
-has no reference cycles and is freed as soon as the user drops the result.
+calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs and,
+per input, the node that produced it (its edge: what backward walks), and only a weak reference
+to its output, so a graph has no reference cycles and is freed as soon as the user drops the result.
 
 ``backward`` is an iterative topological walk from the root: each node receives the sum of the
 gradients of its output, calls its op's vector-Jacobian product ``vjp(ctx, grad)`` and passes one
-gradient to each input. Gradients are arrays (fast path) or, with ``create_graph=True``, Tensors
-whose operations are recorded again, so that second derivatives come for free.
+gradient to each input, cast to that input's dtype. Gradients are arrays (fast path) or, with
+``create_graph=True``, Tensors whose operations are recorded again, so second derivatives come
+for free.
+
+Safety: every value a vjp reads (inputs and output) has its version recorded; an in-place edit
+made before backward (``y.mul_(3)``, through a view or ``.detach()`` too, which share the counter)
+makes backward raise instead of returning a wrong gradient. In-place ops recorded in a graph
+(``h += x``) replace the tensor's node with :func:`rebase`; see ``chainrule/ops/inplace.py``.
 """
 import os
 import traceback
@@ -151,21 +157,29 @@ VIEW_REPLAY = {}     # a view op's vjp -> replay(base, node, view): the view re-
 def _refresh_view(t):
     """If ``t`` is a view whose base was changed in place by a recorded op after ``t`` was made,
     give ``t`` the history of the view re-made from the base as it is now (PyTorch's view replay);
-    otherwise gradients through ``t`` would go to the base's old history."""
-    node = t._node
-    if node is None or node.inputs is None or len(node.inputs) != 1:
-        return
-    base = node.inputs[0]
-    if base is t or base._vc is not t._vc or node.next[0] is base._node:
-        return
-    replay = VIEW_REPLAY.get(node.vjp)
-    if replay is None:
-        raise RuntimeError(f"a view made by {node.name} is used after its base was changed by an "
-                           "in-place operation in the graph; make the view again after the change")
-    fresh = replay(base, node, t)
-    t._node, t.requires_grad = fresh._node, fresh.requires_grad
-    if fresh._node is not None:
-        fresh._node.out_ref = weakref.ref(t)
+    otherwise gradients through ``t`` would go to the base's old history. A view of a view is
+    refreshed from the one nearest its base down."""
+    chain = []
+    v = t
+    while v._node is not None and v._node.inputs is not None and len(v._node.inputs) == 1:
+        base = v._node.inputs[0]
+        if base is v or base._vc is not v._vc:
+            break
+        chain.append(v)
+        v = base
+    for v in reversed(chain):
+        node = v._node
+        base = node.inputs[0]
+        if node.next[0] is base._node:
+            continue
+        replay = VIEW_REPLAY.get(node.vjp)
+        if replay is None:
+            raise RuntimeError(f"a view made by {node.name} is used after its base was changed by "
+                               "an in-place operation in the graph; make the view again after that")
+        fresh = replay(base, node, v)
+        v._node, v.requires_grad = fresh._node, fresh.requires_grad
+        if fresh._node is not None:
+            fresh._node.out_ref = weakref.ref(v)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -55,7 +55,11 @@ class _ModeSwitch:
         self._saved = contextvars.ContextVar("chainrule_switch_saved", default=())  # noqa: B039
 
     def _push(self, restore):
-        self._saved.set(self._saved.get() + ((restore, _INFERENCE.get()),))
+        stack = self._saved.get()
+        # At the outermost level remember how to unset the variable again: a context must not
+        # keep one entry per switch object ever used (a training loop makes thousands).
+        unset = self._saved.set(()) if not stack else None
+        self._saved.set(stack + ((restore, _INFERENCE.get(), unset),))
 
     def __enter__(self):
         mode = _MODE.get()
@@ -67,8 +71,11 @@ class _ModeSwitch:
         stack = self._saved.get()
         if not stack:
             raise RuntimeError(f"{type(self).__name__}: __exit__ without a matching __enter__")
-        mode, inference = stack[-1]
-        self._saved.set(stack[:-1])
+        mode, inference, unset = stack[-1]
+        if unset is not None:
+            self._saved.reset(unset)
+        else:
+            self._saved.set(stack[:-1])
         _MODE.set(mode)
         _INFERENCE.set(inference)
         return False

@@ -19,6 +19,8 @@ Example::
     h[0] = w.sum()          # h now depends on x (except entry 0) and on w
     h.relu_()               # recorded; h.grad_fn is <ReluBackward>
 """
+import sys
+
 import numpy as np
 
 from ..autograd import engine
@@ -94,13 +96,14 @@ def _view_base(t, op):
     """(base, index) when ``t`` is a basic-indexing view of a tensor in a graph, else (None, None)."""
     node = t._node
     if node is None:
-        if not t.requires_grad and t._data.base is not None:
-            # Made without a node from some other tensor's memory: the base cannot be found,
-            # and writing a graph value into it would leave the base's history wrong.
+        # No history, so no way to find tensors sharing its memory (its base, its views): if
+        # any is alive (it holds the same version counter), writing a graph value here would
+        # leave their histories wrong. With none alive, t simply becomes part of the graph.
+        if sys.getrefcount(t._vc) > 2:     # t's own reference and the call's argument
             raise RuntimeError(
-                f"{op}: in-place operation with an operand that requires grad on a tensor that "
-                "shares memory with another one (a view) outside any graph; apply it to the base "
-                "tensor (base[idx] = ...) or to a .clone()")
+                f"{op}: in-place operation with an operand that requires grad on a tensor without "
+                "history that shares its memory with another live tensor (a view, its base or a "
+                ".detach()); apply it to a tensor that owns its memory (e.g. a .clone())")
         return None, None
     base = node.inputs[0] if node.inputs is not None and len(node.inputs) == 1 else None
     if base is None or base is t or base._vc is not t._vc:

@@ -104,13 +104,12 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
 
 
 def _std_vjp(ctx, g):
-    # d sqrt(v) = g / (2 sqrt(v)), taken as 0 where the std is 0 (PyTorch's rule: a constant
-    # input normalised as (x - mean) / (std + eps) gets gradient 0, not NaN). The denominator is
-    # made safe before dividing, so a recorded backward has no 0 * inf in its own gradient.
+    # d sqrt(v) = g / (2 sqrt(v)), set to 0 where the std is 0: PyTorch's rule, so a constant
+    # input normalised as (x - mean) / (std + eps) gets gradient 0, not NaN. Selected after an
+    # unguarded division, as PyTorch does, so second derivatives agree with PyTorch's too.
     zero = ctx.out_data == 0
-    y = ctx.output()
-    safe = np.where(zero, 1, y) if type(y) is np.ndarray else call("where", zero, 1, y)
-    return (select(zero, 0, g / (2 * safe)),)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (select(zero, 0, g / (2 * ctx.output())),)
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
