@@ -1,7 +1,10 @@
 """``chainrule compare``: run folders side by side on one page."""
 import re
 
+import pytest
 
+
+@pytest.mark.slow
 def test_compare_shows_settings_that_differ_verdicts_and_figures(chainrule, workdir):
     for name, extra in (("relu", []), ("sig", ["--activation", "sigmoid", "--depth", "6"])):
         result = chainrule("train", "--epochs", "2", "--width", "16", "--no-plots", "--name", name,

@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow          # each trains several small setups: seconds to a minute
+
 EXPERIMENTS = {
     "vanishing": (["sigmoid, N(0,1)", "sigmoid, Xavier", "tanh, Xavier", "ReLU, He",
                    "sigmoid, Xavier + BatchNorm", "sigmoid, Xavier + residual"],

@@ -2,6 +2,8 @@
 import csv
 import json
 
+import pytest
+
 import chainrule.train as crtrain
 from chainrule import serialization
 from chainrule.cli.experiments import common
@@ -19,6 +21,7 @@ class Interrupt(crtrain.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_an_experiment_stops_it_marks_the_row_and_exits_130(chainrule, workdir,
                                                                       monkeypatch):
     real = common.run_setup

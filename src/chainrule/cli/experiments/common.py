@@ -259,6 +259,13 @@ def _escape(text):
     return html.escape(str(text), quote=True)
 
 
+REPRODUCIBLE = ("Numbers are medians over the seeds, with their range in brackets. Every run is "
+                "seeded: the same command on the same machine with the same NumPy and BLAS "
+                "prints the same table; elsewhere the last digits differ and unstable runs can "
+                "end elsewhere, which is why a prediction counts only when it holds for every "
+                "seed.")
+
+
 def text_rows(rows, columns):
     """Rows with each shown cell as text (``key_text`` when the row has one)."""
     return [{k: _cell(r, k) for k, _ in columns} for r in rows]
@@ -275,6 +282,7 @@ def finish(folder, page, rows, columns, figures, verdicts, extra=None):
     for line in verdicts:
         click.echo(line)
     page.add_table(rows, columns)
+    page.add_paragraph(REPRODUCIBLE)
     for line in verdicts:
         page.add_paragraph(line)
     saved = _figures(folder, page, figures)
