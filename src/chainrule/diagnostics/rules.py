@@ -3,58 +3,18 @@
 ``analyze(history, context, thresholds)`` runs them all and returns a ``HealthReport``.
 """
 import math
-import warnings
 
 import numpy as np
 
-from .activations import RECOMMENDED_GAIN, RELU_LIKE, SATURATING
+from . import rules_training
+from .activations import ACTIVATIONS, RECOMMENDED_GAIN, RELU_LIKE, SATURATING
 from .findings import Finding, HealthReport
 from .render import fmt
 from .thresholds import THRESHOLDS
+from .view import View, finite_pos, names, nanmedian, per_layer
 
-def nanmedian(a, axis=0):
-    """Median ignoring NaN (and +-Inf); NaN where nothing is left. No warnings."""
-    a = np.asarray(a, dtype=np.float64)
-    a = np.where(np.isfinite(a), a, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(a, axis=axis) if a.size else np.full(a.shape[1:], np.nan)
-
-
-class View:
-    """What the rules read: the history, its context and the window of rows to judge.
-
-    ``context`` (a dict) describes the model: ``layers`` (one dict per history layer column:
-    name, type, activation, fan_in, init_gain, recurrent, sigma_max...), ``layer_order``
-    (column indices in forward order), ``params`` (name, layer, ndim, requires_grad,
-    in_optimizer), ``lr``, ``optimizer``, ``first_nonfinite``, ``clipping``.
-    """
-
-    def __init__(self, history, context, thresholds):
-        self.h, self.c, self.th = history, context, thresholds
-        n = len(history)
-        rows = np.arange(n)
-        first_bad = (context.get("first_nonfinite") or {}).get("step")
-        if first_bad is not None and n:
-            rows = rows[history.steps < first_bad]
-        self.finite_rows = rows
-        self.rows = rows[-int(thresholds["window"]):]
-
-    def series(self, metric, rows=None):
-        a = self.h.series(metric)
-        return a[self.rows if rows is None else rows]
-
-    def median(self, metric, rows=None):
-        return nanmedian(self.series(metric, rows), axis=0)
-
-    def layer(self, i):
-        return self.c["layers"][i]
-
-    def name(self, i):
-        return self.c["layers"][i]["name"]
-
-    def order(self):
-        return list(self.c.get("layer_order") or range(len(self.c["layers"])))
+__all__ = ["analyze", "View", "nanmedian", "RULES", "layer_summary", "init_mismatch"]
+_names, _finite_pos, _per_layer = names, finite_pos, per_layer
 
 
 # ----------------------------------------------------------------------------------------------
@@ -69,25 +29,31 @@ def analyze(history, context, thresholds=None, source="monitor", extra_findings=
     if unknown:
         raise TypeError(f"report(): unknown thresholds {sorted(unknown)}; known: {sorted(th)}")
     th.update(thresholds or {})
-    view = View(history, context, th)
+    view = View(history, dict(context, source=source), th)
     findings = list(extra_findings)
     for rule in RULES:
         findings += rule(view)
-    findings = _explain_away(findings)
+    findings = _explain_away(view, findings)
+    if not any(f.severity in ("error", "warning") for f in findings):
+        findings += rules_training.rule_not_learning(view)
     layers = layer_summary(view, extra_columns)
     clipping = context.get("clipping")
     return HealthReport(findings, layers, source, len(history), clipping, th)
 
 
-def _explain_away(findings):
-    """Drop ``lr_too_low`` when ``vanishing`` explains it.
+def _explain_away(view, findings):
+    """Drop ``lr_too_low`` when a vanishing gradient across depth explains it.
 
     Layers the gradient no longer reaches barely move whatever the learning rate, so their
-    tiny update ratios are a symptom of the vanishing gradient: raising the rate (what the
-    ``lr_too_low`` remedy says) would blow up the healthy layers instead of fixing the flow.
+    tiny update ratios are a symptom: raising the rate would blow up the healthy layers
+    instead. That holds only when the layers near the output do move: when the output layer's
+    updates are tiny too, the learning rate is low as well and the finding stays. Vanishing
+    through time never explains it (at init it is common, and training removes it).
     """
-    vanishing = [f for f in findings if f.kind == "vanishing"]
-    if not vanishing:
+    vanishing = [f for f in findings if f.kind == "vanishing" and f.severity == "error"
+                 and f.evidence.get("direction") == "depth"]
+    out = view.output_layer()
+    if not vanishing or out is None or not view.updates_healthy([out]):
         return findings
     for f in findings:
         if f.kind == "lr_too_low":
@@ -118,22 +84,6 @@ def layer_summary(view, extra_columns=None):
 
 def _num(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
-def _per_layer(view, metric):
-    """Median of a parameter metric for each layer's weight (its first parameter of ndim >= 2,
-    else its first parameter)."""
-    med = view.median(metric)
-    out = np.full(len(view.c["layers"]), np.nan)
-    for i, info in enumerate(view.c["layers"]):
-        cols = info.get("param_columns") or []
-        if cols:
-            out[i] = med[cols[0]]
-    return out
-
-
-def _finite_pos(x):
-    return x is not None and np.isfinite(x) and x > 0
 
 
 def _depth_profile(view):
@@ -185,19 +135,19 @@ def rule_depth(view):
                 "back-propagated signal shows the problem.")
     remedies = (_vanishing_remedies(view, idx, hit) if kind == "vanishing"
                 else _exploding_remedies(view, idx, hit))
-    return [Finding(kind, hit, msg, evidence, remedies, "error")]
+    severity = "error"
+    hit_idx = [i for i in idx if view.name(i) in hit]
+    if view.harmless(hit_idx):
+        severity = "info"
+        msg += (" The model learns anyway and these layers' updates are healthy (an adaptive "
+                "optimizer or normalisation compensates), so this is a note, not a problem.")
+    return [Finding(kind, hit, msg, evidence, remedies, severity)]
 
 
 def _weight_grad_ratio(view, idx):
     w = _per_layer(view, "grad_norm")
     a, b = w[idx[0]], w[idx[-1]]
     return float(a / b) if _finite_pos(a) and _finite_pos(b) else float("nan")
-
-
-def _names(names, limit=4):
-    names = list(names)
-    text = ", ".join(repr(n) for n in names[:limit])
-    return text + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def init_mismatch(info):
@@ -209,11 +159,14 @@ def init_mismatch(info):
 
 
 def _init_remedy(view, idx, low):
-    """Remedy text when the initial weight scale is off for the activation, else None.
-
-    The first layer is left out: what matters is the activation between two layers."""
+    """Remedy text when the initial weight scale of hidden layers is off for their activation,
+    else None. The first layer is left out (what matters is the activation between two
+    layers), and so is the output layer: a hidden-layer problem is never fixed there."""
+    out = view.output_layer()
     bad = []
     for i in idx[1:]:
+        if i == out:
+            continue
         m = init_mismatch(view.layer(i))
         if m is not None and ((low and m < 0.5) or (not low and m > 2)):
             bad.append(i)
@@ -236,16 +189,28 @@ def _activations(view, idx):
 
 
 def _vanishing_remedies(view, idx, hit):
+    """Ranked by what can work: an activation whose slope is below 1 everywhere (sigmoid: at
+    most 1/4) shrinks the gradient whatever the init, so the first remedy replaces it; init
+    comes first only when the activation could pass the gradient unchanged."""
     where = _names(hit)
+    weak = sorted(a for a in _activations(view, idx) & set(SATURATING)
+                  if ACTIVATIONS[a].max_slope < 1)
     init = _init_remedy(view, view.order(), low=True)
-    remedies = [init] if init else []
+    remedies = []
+    if weak:
+        act = weak[0]
+        remedies.append(f"Replace {act} with ReLU in layers {where} and initialise them with He "
+                        "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): "
+                        f"{act}'s slope is at most {fmt(ACTIVATIONS[act].max_slope)}, so each "
+                        "layer shrinks the gradient at least that much whatever the init.")
+    elif init:
+        remedies.append(init)
     acts = _activations(view, idx) & set(SATURATING)
-    if acts:
+    if acts and not weak:
         act = sorted(acts)[0]
-        slope = "at most 1/4 everywhere" if act == "sigmoid" else "below 1 away from 0"
         remedies.append(f"Replace {act} with ReLU in layers {where} and initialise them with He "
                         "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): ReLU passes "
-                        f"the gradient with slope 1 where {act}'s slope is {slope}.")
+                        f"the gradient with slope 1 where {act}'s slope is below 1 away from 0.")
     remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers "
                     f"{where}.")
     remedies.append(f"Add residual connections (cr.nn.Residual) around the blocks of layers "
@@ -254,14 +219,24 @@ def _vanishing_remedies(view, idx, hit):
     return remedies
 
 
+def _clip_remedy(view):
+    """Clipping, unless it is already on (then: the threshold or the learning rate)."""
+    clip = view.c.get("clipping")
+    if clip and clip.get("seen"):
+        return (f"Clipping is already on (max_norm {fmt(clip.get('max_norm'))}, it acted on "
+                f"{clip.get('acted')} of {clip.get('seen')} steps): lower the learning rate so "
+                "that the clipped steps stay small, or lower max_norm.")
+    return ("Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
+            "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).")
+
+
 def _exploding_remedies(view, idx, hit):
     where = _names(hit)
     remedies = []
     init = _init_remedy(view, view.order(), low=False)
     if init:
         remedies.append(init)
-    remedies.append("Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
-                    "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).")
+    remedies.append(_clip_remedy(view))
     remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers "
                     f"{where}.")
     remedies.append("Lower the learning rate while the weights are this large.")
@@ -305,8 +280,17 @@ def _time_finding(view, info, ratio, T):
     if kind == "vanishing":
         remedies = _time_vanishing_remedies(info, sigma)
     else:
-        remedies = _time_exploding_remedies(info, sigma)
-    return Finding(kind, [name], msg, evidence, remedies, "error")
+        remedies = _time_exploding_remedies(view, info, sigma)
+    severity = "error"
+    gated = info.get("type") in ("LSTM", "GRU", "LSTMCell", "GRUCell")
+    if view.harmless([view.c["layers"].index(info)] if info in view.c["layers"] else []):
+        severity = "info"
+        msg += " The model learns anyway and the layer's updates are healthy: a note."
+    elif kind == "vanishing" and gated and view.c.get("source") == "preflight":
+        severity = "info"
+        msg += (f" Common for a freshly initialised {info.get('type')}: its gates learn to keep "
+                "the memory during training; watch it with a GradientMonitor.")
+    return Finding(kind, [name], msg, evidence, remedies, severity)
 
 
 def _time_vanishing_remedies(info, sigma):
@@ -327,10 +311,9 @@ def _time_vanishing_remedies(info, sigma):
     return remedies
 
 
-def _time_exploding_remedies(info, sigma):
+def _time_exploding_remedies(view, info, sigma):
     name = info["name"]
-    remedies = ["Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
-                "max_norm=1.0) between backward() and step() (Pascanu et al. 2013)."]
+    remedies = [_clip_remedy(view)]
     if sigma is not None and sigma > 1:
         remedies.append(f"Rescale weight_hh of {name!r}: its largest singular value is "
                         f"{fmt(sigma)} > 1; orthogonal init with gain 1 (cr.nn.init.orthogonal_) "
@@ -341,8 +324,20 @@ def _time_exploding_remedies(info, sigma):
     return remedies
 
 
+def _pinned_layers(view):
+    """Saturating layers with almost every output on the flat ends (tanh at exactly +-1 after
+    a blow-up): no gradient passes them at all."""
+    share = view.median("saturated_frac")
+    return [i for i in view.order() if view.layer(i).get("activation") in SATURATING
+            and np.isfinite(share[i]) and share[i] >= view.th["saturated_pinned"]]
+
+
 def rule_saturated(view):
-    """sigmoid/tanh layers whose outputs sit on the flat ends."""
+    """sigmoid/tanh layers whose outputs sit on the flat ends.
+
+    A warning only when it hurts: the model does not learn, or these layers' updates are
+    tiny; otherwise a note. Pinned units (nearly all outputs on the ends, after the loss blew
+    up) are an error: no gradient passes and the zeros downstream are their doing."""
     share = view.median("saturated_frac")
     hit = [i for i in view.order() if view.layer(i).get("activation") in SATURATING
            and np.isfinite(share[i]) and share[i] >= view.th["saturated_share"]]
@@ -353,19 +348,39 @@ def rule_saturated(view):
     evidence = {"saturated_share": [float(share[i]) for i in hit], "activation": act,
                 "threshold": view.th["saturated_share"]}
     worst = max(hit, key=lambda i: share[i])
+    pinned = _pinned_layers(view)
+    prog = view.progress()
+    blew_up = bool(prog and prog["loss_first"] > 0
+                   and prog["max"] > view.th["loss_spike"] * prog["loss_first"])
     msg = (f"{len(hit)} {act} layer{'s saturate' if len(hit) > 1 else ' saturates'}: up to "
            f"{share[worst]:.0%} of the outputs of {view.name(worst)!r} sit where the slope is "
-           "under "
-           "10% of its maximum, so little gradient passes.")
+           "under 10% of its maximum, so little gradient passes.")
     remedies = []
-    init = _init_remedy(view, view.order(), low=False)
-    if init:
-        remedies.append(init)
+    severity = "warning"
+    if pinned:
+        severity = "error"
+        msg += (" The units are pinned at the flat ends: almost no gradient passes, the layers "
+                "before them stop learning")
+        msg += (f" (the loss rose to {fmt(prog['max'])} from {fmt(prog['loss_first'])}: a "
+                "too-large step drove the pre-activations out)." if blew_up else ".")
+        if blew_up:
+            evidence["cause"] = "exploding updates (learning rate)"
+        remedies += ["Lower the learning rate (about 10x) and restart from the weights before "
+                     "the blow-up: saturated units do not recover by themselves.",
+                     _clip_remedy(view)]
+    else:
+        init = _init_remedy(view, view.order(), low=False)
+        if init:
+            remedies.append(init)
     remedies += [f"Normalise the inputs of the activations of {_names(names)} (cr.nn.LayerNorm or "
                  "cr.nn.BatchNorm1d before the activation).",
-                 f"Replace {act} with ReLU and He init in {_names(names)}.",
-                 "Lower the learning rate if the saturation grew during training."]
-    return [Finding("saturated", names, msg, evidence, remedies, "warning")]
+                 f"Replace {act} with ReLU and He init in {_names(names)}."]
+    if not pinned:
+        remedies.append("Lower the learning rate if the saturation grew during training.")
+    if severity == "warning" and view.harmless(hit):
+        severity = "info"
+        msg += " The model learns and these layers' updates are healthy: a note, not a problem."
+    return [Finding("saturated", names, msg, evidence, remedies, severity)]
 
 
 def _dead_layers(view):
@@ -396,125 +411,11 @@ def rule_dead(view):
                 f"Use LeakyReLU, ELU or GELU instead of ReLU after {_names(names)}.",
                 f"Initialise {_names(names)} with He init and zero (or slightly positive) biases.",
                 f"Add BatchNorm before the ReLU of {_names(names)}."]
-    return [Finding("dead", names, msg, evidence, remedies, "warning")]
-
-
-# ---- learning rate ----
-
-def _weight_columns(view):
-    params = view.c.get("params", [])
-    cols = [k for k, p in enumerate(params)
-            if p.get("ndim", 2) >= 2 and p.get("requires_grad", True)]
-    return cols or list(range(len(params)))
-
-
-def _update_ratio(view, rows=None):
-    """(median, max) of ||dW||/||W|| over the weight matrices and the window (0 ignored)."""
-    cols = _weight_columns(view)
-    if not cols:
-        return float("nan"), float("nan")
-    r = view.series("update_ratio", rows)[:, cols]
-    r = r[np.isfinite(r) & (r > 0)]
-    if not r.size:
-        return float("nan"), float("nan")
-    return float(np.median(r)), float(r.max())
-
-
-def _loss_trend(view):
-    """(first, last, max, relative improvement) of the finite recorded losses."""
-    loss = view.h.series("loss")
-    loss = loss[np.isfinite(loss)]
-    if loss.size < 2:
-        return None
-    k = max(1, loss.size // 3)
-    head, tail = float(np.mean(loss[:k])), float(np.mean(loss[-k:]))
-    improve = (head - tail) / abs(head) if head else 0.0
-    return {"loss_first": float(loss[0]), "loss_last": float(loss[-1]),
-            "loss_max": float(loss.max()), "relative_improvement": improve, "steps": int(loss.size)}
-
-
-def _lr_text(view):
-    lr = view.c.get("lr")
-    return lr if lr is not None and np.isfinite(lr) and lr > 0 else None
-
-
-def rule_lr(view):
-    """lr_too_high / lr_too_low from update ratios and the loss curve."""
-    trend = _loss_trend(view)
-    med, top = _update_ratio(view)
-    th = view.th
-    if trend is None:
-        return []
-    enough = trend["steps"] >= th["min_steps_lr"]
-    diverged = bool((view.c.get("first_nonfinite") or {}).get("diverged"))
-    spike = trend["loss_first"] > 0 and trend["loss_max"] > th["loss_spike"] * trend["loss_first"]
-    stalled = trend["relative_improvement"] < th["loss_flat"]
-    evidence = {"update_ratio_median": med, "update_ratio_max": top, **trend, "lr": _lr_text(view)}
-    measured = enough and np.isfinite(med)
-    high = (diverged or spike or (measured and med > th["update_ratio_extreme"])
-            or (measured and med > th["update_ratio_high"] and stalled))
-    if high:
-        return [_lr_high(view, evidence, med, top, diverged, spike)]
-    if measured and (med < th["update_ratio_very_low"] or (med < th["update_ratio_low"] and stalled)):
-        return [_lr_low(view, evidence, med)]
-    return []
-
-
-def _lr_high(view, evidence, med, top, diverged, spike):
-    lr = _lr_text(view)
-    target = view.th["update_ratio_target"]
-    why = []
-    if diverged:
-        why.append("training diverged to NaN/Inf")
-    if spike:
-        why.append(f"the loss rose to {fmt(evidence['loss_max'])} from "
-                   f"{fmt(evidence['loss_first'])}")
-    if np.isfinite(med):
-        why.append(f"weights change by {fmt(med)} of their norm per step (median; about "
-                   f"{fmt(target)} is healthy)")
-    top = _update_ratio(view, view.finite_rows)[1] if diverged or spike else top
-    ratio = top if np.isfinite(top) and top > target else med
-    factor = target / ratio if np.isfinite(ratio) and ratio > target else 0.1
-    factor = float(np.clip(factor, 0.01, 0.1))
-    layers = _layers_by_ratio(view, lambda r: r > view.th["update_ratio_high"]) or _all_layers(view)
-    if lr:
-        first = f"Lower the learning rate from {fmt(lr)} to about {fmt(lr * factor)}."
-    else:
-        first = f"Lower the learning rate about {fmt(1 / factor)}x."
-    remedies = [first,
-                "Run cr.diagnostics.lr_range_test(model, loss_fn, optimizer, loader) and take "
-                "its suggested_lr.",
-                "Clip the gradient norm (cr.nn.utils.clip_grad_norm_(model.parameters(), 1.0)) "
-                "and/or warm the learning rate up over the first steps."]
-    msg = "The learning rate is too high: " + "; ".join(why) + "."
-    return Finding("lr_too_high", layers, msg, evidence, remedies, "error")
-
-
-def _lr_low(view, evidence, med):
-    lr = _lr_text(view)
-    target = view.th["update_ratio_target"]
-    factor = target / med
-    layers = _layers_by_ratio(view, lambda r: r < view.th["update_ratio_low"]) or _all_layers(view)
-    first = (f"Raise the learning rate from {fmt(lr)} to about {fmt(lr * factor)}." if lr else
-             f"Raise the learning rate about {fmt(factor)}x.")
-    remedies = [first, "Run cr.diagnostics.lr_range_test(model, loss_fn, optimizer, loader) and "
-                "take its suggested_lr."]
-    msg = (f"The learning rate is too low: weights change by only {fmt(med)} of their norm per "
-           f"step (median; about {fmt(target)} is healthy) and the loss improved by "
-           f"{evidence['relative_improvement']:.1%} over the recorded steps.")
-    return Finding("lr_too_low", layers, msg, evidence, remedies, "warning")
-
-
-def _layers_by_ratio(view, test):
-    med = view.median("update_ratio")
-    params = view.c.get("params", [])
-    hit = [p["layer"] for k, p in enumerate(params) if p.get("ndim", 2) >= 2
-           and np.isfinite(med[k]) and test(med[k])]
-    return list(dict.fromkeys(hit))
-
-
-def _all_layers(view):
-    return [view.name(i) for i in view.order()]
+    severity = "warning"
+    if view.harmless(hit) and not starved:
+        severity = "info"
+        msg += " The model learns and these layers' updates are healthy: a note, not a problem."
+    return [Finding("dead", names, msg, evidence, remedies, severity)]
 
 
 # ---- missing gradients ----
@@ -526,7 +427,9 @@ def rule_no_gradient(view):
         return []
     has = view.series("has_grad")
     zero = view.series("zero_frac")
-    starved = bool(_dead_layers(view))    # zeros explained by dead ReLUs: reported as 'dead'
+    # zeros explained by dead ReLUs or pinned tanh/sigmoid units: reported as 'dead' or
+    # 'saturated', with their causes (not as a cut graph)
+    starved = bool(_dead_layers(view)) or bool(_pinned_layers(view))
     none, zeros, missing = [], [], []
     for k, p in enumerate(params):
         if not p.get("requires_grad", True):
@@ -694,5 +597,5 @@ def rule_clipping(view):
     return [Finding("clipping", [], msg, evidence, remedies, severity)]
 
 
-RULES = (rule_nonfinite, rule_depth, rule_time, rule_saturated, rule_dead, rule_lr,
-         rule_no_gradient, rule_clipping)
+RULES = (rule_nonfinite, rule_depth, rule_time, rule_saturated, rule_dead, rule_no_gradient,
+         rule_clipping) + rules_training.RULES

@@ -59,6 +59,15 @@ THRESHOLDS = {
     "min_steps_lr": 5,
     "clip_often": 0.5,
     "window": 20,
+    "saturated_pinned": 0.95,
+    "learning_improvement": 0.1,
+    "loss_slow": 0.2,
+    "min_steps_learning": 30,
+    "baseline_margin": 0.9,
+    "oscillation_window": 50,
+    "oscillation_swing": 0.3,
+    "overfit_rise": 0.1,
+    "input_rms_high": 10.0,
 }
 
 SOURCES = {
@@ -78,4 +87,16 @@ SOURCES = {
     "min_steps_lr": "convention",
     "clip_often": "Pascanu et al. 2013 (clipping is meant for rare gradient spikes)",
     "window": "convention",
+    "saturated_pinned": "convention: (almost) every unit on the flat ends passes no gradient",
+    "learning_improvement": "convention: the loss fell 10 % (AUTOTRAINER reports gradient "
+                            "problems only when the model also fails to converge)",
+    "loss_slow": "convention: under 20 % improvement over the run is slow",
+    "min_steps_learning": "convention",
+    "baseline_margin": "convention: within 10 % of a trivial predictor's loss (DeepDiagnosis, "
+                       "UMLAUT)",
+    "oscillation_window": "convention",
+    "oscillation_swing": "AUTOTRAINER's unstable-loss check, on the loss: step-to-step changes "
+                         "of 30 % of its level",
+    "overfit_rise": "UMLAUT: validation loss rising while the training loss falls",
+    "input_rms_high": "UMLAUT: inputs far outside the unit range",
 }
