@@ -42,7 +42,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import rules as _rules
@@ -173,8 +173,10 @@ class GradientMonitor:
         self._val_losses, self._val_steps = [], []
         self._facts = {"stale_seen": 0, "stale_checked": 0, "inputs": None, "output": None,
                        "sharpness": []}
+        # one small parameter (held by the optimizer, which zeroes it) shows stale gradients
+        held = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else None
         self._probe = next((p for _, p in sorted(self._params, key=lambda np_: np_[1]._data.size)
-                            if p.requires_grad), None)
+                            if p.requires_grad and (held is None or id(p) in held)), None)
         self._handles = []
         self._plan = None                 # the hooks to register (see _hook_plan)
         self._closed = False
@@ -269,6 +271,8 @@ class GradientMonitor:
         the step's first forward, copy the weights (the update ratio's 'before') and look at
         the input."""
         d = self._data
+        if not is_grad_enabled():         # evaluation (no_grad): not a training forward
+            return
         d.outputs.clear()
         d.outputs_of_acts.clear()
         d.acts_seen.clear()
@@ -282,6 +286,8 @@ class GradientMonitor:
         d.forwards += 1
 
     def _after_model(self, module, args, out):
+        if not is_grad_enabled():
+            return
         self._inspect(out)
         t = _first_tensor(out)
         if t is not None:

@@ -2,6 +2,7 @@
 
 ``analyze(history, context, thresholds)`` runs them all and returns a ``HealthReport``.
 """
+import copy
 import math
 
 import numpy as np
@@ -50,6 +51,13 @@ def _explain_away(view, findings):
     updates are tiny too, the learning rate is low as well and the finding stays. Vanishing
     through time never explains it (at init it is common, and training removes it).
     """
+    if any(f.kind == "lr_too_low" for f in findings):
+        for f in findings:            # a gated cell's init-time ratio persists at a low rate
+            if (f.kind == "vanishing" and f.evidence.get("direction") == "time"
+                    and f.evidence.get("cell") in ("LSTM", "GRU", "LSTMCell", "GRUCell")):
+                f.severity = "info"
+                f.message += (" Its weights barely move (the learning rate is too low), so this "
+                              "is still the ratio at initialisation, which training removes.")
     vanishing = [f for f in findings if f.kind == "vanishing" and f.severity == "error"
                  and f.evidence.get("direction") == "depth"]
     out = view.output_layer()
@@ -103,7 +111,24 @@ def _depth_ratio(view, idx):
 
 
 def rule_depth(view):
-    """vanishing / exploding across layers, from the back-propagated signal at layer outputs."""
+    """vanishing / exploding across layers, from the back-propagated signal at layer outputs:
+    over the window, and over the first recorded steps when they came before it (a run can
+    explode first and then saturate into vanishing)."""
+    found = _rule_depth(view)
+    early = view.finite_rows[:3]
+    if len(early) and len(view.rows) and early[-1] < view.rows[0]:
+        first = copy.copy(view)
+        first.rows = early
+        kinds = {f.kind for f in found}
+        for f in _rule_depth(first):
+            if f.kind not in kinds:
+                f.evidence["when"] = "first recorded steps"
+                f.message = "During the first recorded steps: " + f.message
+                found.append(f)
+    return found
+
+
+def _rule_depth(view):
     idx, med = _depth_profile(view)
     idx = [i for i in idx if not view.layer(i).get("recurrent")] or idx
     if len(idx) < 2:
@@ -325,11 +350,7 @@ def _time_exploding_remedies(view, info, sigma):
 
 
 def _pinned_layers(view):
-    """Saturating layers with almost every output on the flat ends (tanh at exactly +-1 after
-    a blow-up): no gradient passes them at all."""
-    share = view.median("saturated_frac")
-    return [i for i in view.order() if view.layer(i).get("activation") in SATURATING
-            and np.isfinite(share[i]) and share[i] >= view.th["saturated_pinned"]]
+    return view.pinned_layers()
 
 
 def rule_saturated(view):
@@ -377,16 +398,15 @@ def rule_saturated(view):
                  f"Replace {act} with ReLU and He init in {_names(names)}."]
     if not pinned:
         remedies.append("Lower the learning rate if the saturation grew during training.")
-    if severity == "warning" and view.harmless(hit):
+    if severity == "warning" and view.harmless(hit) and (
+            share[worst] < view.th["saturated_severe"] or view.learned_well()):
         severity = "info"
         msg += " The model learns and these layers' updates are healthy: a note, not a problem."
     return [Finding("saturated", names, msg, evidence, remedies, severity)]
 
 
 def _dead_layers(view):
-    share = view.median("dead_frac")
-    return [i for i in view.order() if view.layer(i).get("activation") in RELU_LIKE
-            and np.isfinite(share[i]) and share[i] >= view.th["dead_share"]]
+    return view.dead_layers()
 
 
 def rule_dead(view):

@@ -87,12 +87,21 @@ def rule_lr(view):
             or (measured and med > th["update_ratio_high"] and stalled))
     if high:
         return [_lr_high(view, evidence, med, top, diverged, spike)]
-    _, t = _trend(view)
-    low = measured and not prog["learning"] and (
-        med < th["update_ratio_very_low"] or (med < th["update_ratio_low"] and slow))
-    # converged (a plateau near the floor) is not "too low": the loss no longer falls at all
-    if low and (stalled and t > -2 and med >= th["update_ratio_very_low"]):
-        low = False
+    # Too low: the model does not learn (or barely) while its weights move less than the
+    # ~1e-3 per step that trains (Karpathy), and nothing else explains the small steps (dead
+    # or pinned units starve the weights whatever the learning rate).
+    # dead or (heavily) saturated units starve the weights whatever the learning rate, and
+    # clipping on most steps sets the step size instead of the learning rate
+    share = view.median("saturated_frac")
+    saturated = [i for i in view.order() if np.isfinite(share[i])
+                 and share[i] >= th["saturated_severe"]]
+    clip = view.c.get("clipping") or {}
+    clipped = bool(clip.get("seen")) and clip["acted"] / clip["seen"] > th["clip_often"]
+    starved = bool(view.dead_layers() or saturated or clipped)
+    low = measured and not prog["learning"] and slow and not starved and (
+        med < th["update_ratio_low"] or med < th["update_ratio_target"] / 2)
+    low = low or (measured and med < th["update_ratio_very_low"] and not view.learned_well()
+                  and not starved)
     if low:
         return [_lr_low(view, evidence, med)]
     return []
@@ -178,21 +187,22 @@ def rule_oscillating(view):
     th = view.th
     _, loss = view.losses()
     loss = loss[np.isfinite(loss)][-int(th["oscillation_window"]):]
-    if prog is None or loss.size < 10 or prog["learning"]:
+    if prog is None or loss.size < 10 or view.learned_well():
         return []
     diff = np.diff(loss)
     level = float(np.median(np.abs(loss)))
     swing = float(np.median(np.abs(diff))) / level if level > 0 else 0.0
     flips = float(np.mean(np.sign(diff[1:]) != np.sign(diff[:-1])))
-    if swing < th["oscillation_swing"] or flips < 0.4:
+    ref = prog["baseline"] or prog["first"]
+    if swing < th["oscillation_swing"] or flips < 0.4 or not level > th["learned_share"] * ref:
         return []
     evidence = {"median_step_change_relative": swing, "direction_changes": flips,
                 "relative_improvement": prog["improvement"], "steps": int(loss.size),
                 "lr": _lr_text(view)}
     lr = _lr_text(view)
     msg = (f"The loss oscillates: from one step to the next it changes by {swing:.0%} of its "
-           f"level (median), changing direction on {flips:.0%} of the steps, and it improved "
-           f"by only {prog['improvement']:.1%}: the steps overshoot the minimum.")
+           f"level (median {fmt(level)} over the last {loss.size} steps), changing direction "
+           f"on {flips:.0%} of the steps: the steps overshoot the minimum.")
     remedies = [(f"Lower the learning rate from {fmt(lr)} to about {fmt(lr / 5)}." if lr else
                  "Lower the learning rate about 5x."),
                 "Use a larger batch (less noisy gradients) or momentum with a smaller step.",

@@ -60,6 +60,8 @@ THRESHOLDS = {
     "clip_often": 0.5,
     "window": 20,
     "saturated_pinned": 0.95,
+    "saturated_severe": 0.5,
+    "learned_share": 0.25,
     "learning_improvement": 0.1,
     "loss_slow": 0.2,
     "min_steps_learning": 30,
@@ -87,6 +89,10 @@ SOURCES = {
     "min_steps_lr": "convention",
     "clip_often": "Pascanu et al. 2013 (clipping is meant for rare gradient spikes)",
     "window": "convention",
+    "saturated_severe": "convention: half the units saturated is a warning even while the "
+                        "model learns (DeepDiagnosis: > 50 % of sigmoid/tanh pre-activations "
+                        "saturated)",
+    "learned_share": "convention: the loss fell below a quarter of a trivial predictor's",
     "saturated_pinned": "convention: (almost) every unit on the flat ends passes no gradient",
     "learning_improvement": "convention: the loss fell 10 % (AUTOTRAINER reports gradient "
                             "problems only when the model also fails to converge)",

@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from .activations import RELU_LIKE, SATURATING
+
 
 def nanmedian(a, axis=0):
     """Median ignoring NaN (and +-Inf); NaN where nothing is left. No warnings."""
@@ -65,6 +67,19 @@ class View:
         order = self.order()
         return order[-1] if order else None
 
+    def dead_layers(self):
+        """ReLU-like layers with at least ``dead_share`` of units dead (median over the window)."""
+        share = self.median("dead_frac")
+        return [i for i in self.order() if self.layer(i).get("activation") in RELU_LIKE
+                and np.isfinite(share[i]) and share[i] >= self.th["dead_share"]]
+
+    def pinned_layers(self):
+        """Saturating layers with almost every output on the flat ends (tanh at exactly +-1
+        after a blow-up): no gradient passes them at all."""
+        share = self.median("saturated_frac")
+        return [i for i in self.order() if self.layer(i).get("activation") in SATURATING
+                and np.isfinite(share[i]) and share[i] >= self.th["saturated_pinned"]]
+
     # ---- the loss ----
 
     def losses(self):
@@ -91,13 +106,26 @@ class View:
         first, last = float(np.mean(loss[:k])), float(np.mean(loss[-k:]))
         improve = (first - last) / abs(first) if first else 0.0
         base = self.c.get("baseline")
-        learning = improve >= self.th["learning_improvement"] or (
-            base is not None and base > 0 and last < 0.5 * base)
+        known = base is not None and base > 0
+        # learning: the loss fell, and (when a trivial predictor's loss is known) it is below
+        # that too: falling from a blown-up start to chance level is not learning
+        learning = (improve >= self.th["learning_improvement"]
+                    and not (known and last >= self.th["baseline_margin"] * base)) or (
+            known and last < 0.5 * base)
         self._progress = {"first": first, "last": last, "improvement": improve,
                           "max": float(loss.max()), "n": int(loss.size), "baseline": base,
                           "learning": bool(learning), "loss_first": float(loss[0]),
                           "loss_last": float(loss[-1])}
         return self._progress
+
+    def learned_well(self):
+        """The loss is far below where it started: under ``learned_share`` of the trivial
+        baseline when known, else of the first losses."""
+        p = self.progress()
+        if not p:
+            return False
+        ref = p["baseline"] if p["baseline"] else p["first"]
+        return bool(ref and ref > 0 and p["last"] < self.th["learned_share"] * ref)
 
     def learning(self):
         """True when the loss shows the model learns (see :meth:`progress`)."""
