@@ -281,8 +281,10 @@ def label(spec, phys, control):
         d = np.diff(tail)
         swing = np.median(np.abs(d)) / np.median(np.abs(tail))
         flips = np.mean(np.sign(d[1:]) != np.sign(d[:-1]))
-        return "oscillating" if (finite and swing > 0.3 and flips > 0.4 and better
-                                 and np.max(loss) < 2 * loss[0]) else "healthy"
+        if finite and better and np.max(loss) >= 2 * loss[0]:
+            return "lr_too_high"          # it blew up on the way: a too-high rate, measured
+        return "oscillating" if (finite and swing > 0.3 and flips > 0.4 and better) \
+            else "healthy"
     if kind == "no_gradient":
         return "no_gradient" if phys["frozen"] else "healthy"   # weights that never moved
     if kind == "not_learning":
@@ -449,6 +451,12 @@ def specs():
         dict(name="sgd_momentum_oscillating_relu", fault="oscillating",
              model=lambda: mlp(seed=8), opt=SGD(1.0, momentum=0.9),
              control=dict(opt=SGD(0.2, momentum=0.9))),
+        dict(name="sgd_momentum_oscillating_tanh2", fault="oscillating",
+             model=lambda: mlp(act=nn.Tanh, seed=13), opt=SGD(1.0, momentum=0.9),
+             control=dict(opt=SGD(0.2, momentum=0.9))),
+        dict(name="sgd_momentum95_oscillating", fault="oscillating",
+             model=lambda: mlp(seed=12), opt=SGD(0.5, momentum=0.95),
+             control=dict(opt=SGD(0.1, momentum=0.95))),
         dict(name="forgot_zero_grad_tanh", fault="stale_gradients",
              model=lambda: mlp(act=nn.Tanh, seed=9), opt=SGD(0.05), zero_grad=False,
              control=dict(zero_grad=True)),

@@ -193,6 +193,10 @@ def rule_oscillating(view):
     level = float(np.median(np.abs(loss)))
     swing = float(np.median(np.abs(diff))) / level if level > 0 else 0.0
     flips = float(np.mean(np.sign(diff[1:]) != np.sign(diff[:-1])))
+    # units saturated from the very start: the init is the cause, not the step size
+    early = view.median("saturated_frac", view.finite_rows[:3])
+    if np.any(np.nan_to_num(early, nan=0.0) >= th["saturated_severe"]):
+        return []
     ref = prog["baseline"] or prog["first"]
     if swing < th["oscillation_swing"] or flips < 0.4 or not level > th["learned_share"] * ref:
         return []
