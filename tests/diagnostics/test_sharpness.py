@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.diagnostics import GradientMonitor, sharpness
 

@@ -248,7 +248,7 @@ def test_forgotten_zero_grad_is_stale_gradients(digits):
         opt = cr.optim.SGD(model.parameters(), lr=0.05)
         X, y = digits
         monitor = GradientMonitor(model, optimizer=opt)
-        for k in range(6):
+        for _ in range(6):
             opt.zero_grad(set_to_none=set_to_none)
             F.cross_entropy(model(cr.tensor(X[:32])), cr.tensor(y[:32])).backward()
             opt.step()
@@ -323,7 +323,7 @@ def test_weights_are_snapshotted_at_each_recorded_step_so_a_resume_is_not_a_huge
     other = mlp(seed=5)
     model.load_state_dict(other.state_dict())            # e.g. --resume after creation
     X, y = digits
-    for k in range(8):
+    for _ in range(8):
         opt.zero_grad()
         loss = F.cross_entropy(model(cr.tensor(X[:64])), cr.tensor(y[:64]))
         loss.backward()
