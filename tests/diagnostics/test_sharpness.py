@@ -63,3 +63,34 @@ def test_monitor_cites_the_sharpness_in_its_lr_verdict():
     f = monitor.report().find("lr_too_low")
     assert f and f[0].evidence["stable_lr"] == result["stable_lr"]
     assert "2/λ_max" in f[0].message
+
+
+def test_step_quality_alpha_on_a_quadratic():
+    from chainrule.diagnostics.step_quality import alpha
+    # f(w) = w^2 from w = 1 along d = -2 lr: the minimum is at lr = 0.5
+    for lr, expected in ((0.25, -0.5), (0.5, 0.0), (1.0, 1.0)):
+        d = -2 * lr
+        w1 = 1 + d
+        assert alpha(1.0, 2 * 1 * d, w1 ** 2, 2 * w1 * d) == pytest.approx(expected, abs=1e-12)
+
+
+def test_monitor_measures_step_quality_of_consecutive_steps():
+    x, y = regression()
+    cr.manual_seed(0)
+    model = nn.Linear(3, 1, bias=False).to(cr.float64)
+    loss_fn = lambda o, t: 0.5 * ((o - t) ** 2).mean()   # noqa: E731
+    X = x.numpy()
+    top = np.linalg.eigvalsh(X.T @ X / len(X)).max()
+    for lr, sign in ((0.2 / top, -1), (1.9 / top, 1)):  # full batch GD: under/overshoot
+        model = nn.Linear(3, 1, bias=False).to(cr.float64)
+        opt = cr.optim.SGD(model.parameters(), lr=lr)
+        monitor = GradientMonitor(model, optimizer=opt, step_quality=True)
+        for _ in range(12):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            monitor.step(loss)
+        steps, alphas = monitor.step_alphas()
+        assert list(steps) == list(range(11))
+        assert np.sign(np.nanmedian(alphas)) == sign

@@ -52,6 +52,7 @@ from .history import GLOBAL_METRICS  # noqa: F401  (re-exported names)
 from .history import (_PARAM_ROW, LAYER_METRICS, PARAM_METRICS, RECURRENT_METRICS, History)
 from .nonfinite import classify_op
 from .statistics import ParamMeter, _column_sums, _Scratch, _sumsq
+from .step_quality import StepQuality
 
 __all__ = ["GradientMonitor", "History", "ACTIVATION_MODULES", "PARAM_METRICS", "LAYER_METRICS",
            "RECURRENT_METRICS", "GLOBAL_METRICS", "trace_op"]
@@ -128,6 +129,9 @@ class GradientMonitor:
             forward and backward of it).
         baseline (float): optional loss of a trivial predictor (the majority class, the mean);
             default for classifiers: log(number of classes).
+        step_quality (bool): measure Cockpit's step-size quality α of each recorded step
+            whose next step is recorded too (``every=1``); costs a copy of the weights and
+            two dot products per parameter (see ``step_quality.py``).
 
     Call :meth:`step` once per training step, after ``optimizer.step()`` and before the next
     ``zero_grad()``. Example::
@@ -140,7 +144,7 @@ class GradientMonitor:
     """
 
     def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
-                 time_every=10, baseline=None):
+                 time_every=10, baseline=None, step_quality=False):
         if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"GradientMonitor: model must be a cr.nn.Module, got "
                             f"{type(model).__name__}")
@@ -175,6 +179,7 @@ class GradientMonitor:
                        "sharpness": []}
         # one small parameter (held by the optimizer, which zeroes it) shows stale gradients
         held = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else None
+        self._quality = StepQuality([p for _, p in self._params]) if step_quality else None
         self._probe = next((p for _, p in sorted(self._params, key=lambda np_: np_[1]._data.size)
                             if p.requires_grad and (held is None or id(p) in held)), None)
         self._handles = []
@@ -280,6 +285,8 @@ class GradientMonitor:
         if d.forwards == 0:
             self._meter.snapshot()
             self._snapshot_valid = True
+            if self._quality is not None:
+                self._quality.start()
             x = _first_tensor(args)
             if x is not None:
                 self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
@@ -558,6 +565,8 @@ class GradientMonitor:
             self._check_nonfinite(d, params, value, loss)
         self.history._write(self._step, rows)
         self._recorded += 1
+        if self._quality is not None and self._recording:
+            self._quality.finish(self._step, value)
 
     def _param_stats(self):
         """_PARAM_ROW of every parameter, parameter-major in one flat list, and whether
@@ -704,6 +713,12 @@ class GradientMonitor:
         return np.asarray(self._val_steps, dtype=np.int64), np.asarray(self._val_losses,
                                                                        dtype=float)
 
+    def step_alphas(self):
+        """(steps, α) of Cockpit's step-size quality (``step_quality=True``), as arrays."""
+        values = [] if self._quality is None else self._quality.values
+        return (np.array([s for s, _ in values], dtype=np.int64),
+                np.array([a for _, a in values], dtype=np.float64))
+
     def measure_sharpness(self, loss_fn, batch, iters=20):
         """Measure the loss surface's sharpness λ_max now (see :func:`~chainrule.diagnostics.
         sharpness`) and keep it for the learning-rate verdicts. Returns the result dict."""
@@ -733,6 +748,7 @@ class GradientMonitor:
                 "stale": (facts["stale_seen"], facts["stale_checked"]),
                 "inputs": facts["inputs"], "output": facts["output"],
                 "sharpness": list(facts["sharpness"]),
+                "step_alpha": [] if self._quality is None else list(self._quality.values),
                 "normalised": any(lay.type.startswith(("BatchNorm", "LayerNorm", "GroupNorm"))
                                   for lay in self._layers)}
 

@@ -82,6 +82,10 @@ def rule_lr(view):
     sharp = _sharpness(view)
     if sharp:
         evidence.update(lambda_max=sharp["lambda_max"], stable_lr=sharp["stable_lr"])
+    alphas = np.array([a for _, a in view.c.get("step_alpha") or []], dtype=np.float64)
+    alphas = alphas[np.isfinite(alphas)][-int(th["window"]):]
+    if alphas.size:
+        evidence["step_alpha_median"] = float(np.median(alphas))
     measured = enough and np.isfinite(med)
     high = (diverged or spike or (measured and med > th["update_ratio_extreme"])
             or (measured and med > th["update_ratio_high"] and stalled))
@@ -142,6 +146,9 @@ def _lr_high(view, evidence, med, top, diverged, spike):
     else:
         remedies.append("Clip the gradient norm (cr.nn.utils.clip_grad_norm_(model.parameters(),"
                         " 1.0)) and/or warm the learning rate up over the first steps.")
+    if "step_alpha_median" in evidence and evidence["step_alpha_median"] > 0:
+        why.append(f"the steps overshoot the minimum along their direction (Cockpit's step "
+                   f"quality α = {fmt(evidence['step_alpha_median'])}, median; 0 lands on it)")
     msg = "The learning rate is too high: " + "; ".join(why) + "."
     return Finding("lr_too_high", layers, msg, evidence, remedies, "error")
 
@@ -161,6 +168,9 @@ def _lr_low(view, evidence, med):
     msg = (f"The learning rate is too low: weights change by only {fmt(med)} of their norm per "
            f"step (median; about {fmt(target)} is healthy) and the loss improved by "
            f"{evidence['relative_improvement']:.1%} over {evidence['steps']} steps.")
+    if evidence.get("step_alpha_median", 0) < 0:
+        msg += (f" The steps stop short of the minimum along their direction (Cockpit's step "
+                f"quality α = {fmt(evidence['step_alpha_median'])}, median; 0 lands on it).")
     if sharp and lr:
         msg += (f" The loss surface allows more: 2/λ_max = {fmt(sharp)} against the learning "
                 f"rate {fmt(lr)}.")
