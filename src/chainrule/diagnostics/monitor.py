@@ -288,7 +288,7 @@ class GradientMonitor:
             if self._quality is not None:
                 self._quality.start()
             x = _first_tensor(args)
-            if x is not None:
+            if x is not None and self._recorded % 16 == 0:      # data statistics drift slowly
                 self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
         d.forwards += 1
 
@@ -912,11 +912,15 @@ def _input_facts(x, old):
     a = x._data
     facts = {"dtype": str(a.dtype), "float": a.dtype.kind in "fc", "shape": tuple(a.shape)}
     if a.dtype.kind in "fc" and a.size:
-        finite = np.isfinite(a)
-        bad = 1.0 - np.count_nonzero(finite) / a.size
-        vals = a if bad == 0 else a[finite]
-        facts.update(nonfinite=bad, rms=math.sqrt(_sumsq(vals) / max(vals.size, 1)),
-                     max_abs=float(np.abs(vals).max()) if vals.size else NAN)
+        ss = _sumsq(a)                      # finite exactly when every entry is
+        bad, vals = 0.0, a
+        if not math.isfinite(ss):
+            finite = np.isfinite(a)
+            bad = 1.0 - np.count_nonzero(finite) / a.size
+            vals = a[finite]
+            ss = _sumsq(vals)
+        peak = max(float(vals.max()), -float(vals.min())) if vals.size else NAN
+        facts.update(nonfinite=bad, rms=math.sqrt(ss / max(vals.size, 1)), max_abs=peak)
     elif a.size:
         facts.update(nonfinite=0.0, rms=NAN, max_abs=float(np.abs(a).max()))
     if old:
