@@ -50,7 +50,9 @@ from .activations import (ACTIVATION_MODULES, RELU_LIKE, SATURATING, dead_share,
                           module_kind, node_kind, output_kind, saturated_share)
 from .history import GLOBAL_METRICS  # noqa: F401  (re-exported names)
 from .history import (_PARAM_ROW, LAYER_METRICS, PARAM_METRICS, RECURRENT_METRICS, History)
-from .nonfinite import classify_op
+from .model_facts import (_init_gain, _input_facts, _lr, _optimizer_membership,
+                          _sigma_max)
+from .origin import _all_finite, _loss_origin, trace_op
 from .statistics import ParamMeter, _column_sums, _Scratch, _sumsq
 from .step_quality import StepQuality
 
@@ -881,13 +883,6 @@ def _grad(outputs, inputs, grad_outputs):
     return grad(outputs, inputs, grad_outputs=grad_outputs, allow_unused=True)
 
 
-def _all_finite(values, loss):
-    """Loss, weights and gradients all finite (the usual case: nothing to trace)."""
-    return ((loss is None or math.isfinite(loss)) and not np.any(values["nonfinite_frac"] > 0)
-            and bool(np.isfinite(values["weight_norm"]).all())
-            and not np.any(np.isinf(values["grad_norm"])))
-
-
 def _first_tensor(x):
     if type(x) is Tensor or isinstance(x, Tensor):
         return x
@@ -905,30 +900,6 @@ def _tensors(obj):
     if isinstance(obj, (tuple, list)):
         return [t for o in obj for t in _tensors(o)]
     return []
-
-
-def _input_facts(x, old):
-    """dtype, RMS, largest |x| and non-finite share of a model input (the worst seen so far)."""
-    a = x._data
-    facts = {"dtype": str(a.dtype), "float": a.dtype.kind in "fc", "shape": tuple(a.shape)}
-    if a.dtype.kind in "fc" and a.size:
-        ss = _sumsq(a)                      # finite exactly when every entry is
-        bad, vals = 0.0, a
-        if not math.isfinite(ss):
-            finite = np.isfinite(a)
-            bad = 1.0 - np.count_nonzero(finite) / a.size
-            vals = a[finite]
-            ss = _sumsq(vals)
-        peak = max(float(vals.max()), -float(vals.min())) if vals.size else NAN
-        facts.update(nonfinite=bad, rms=math.sqrt(ss / max(vals.size, 1)), max_abs=peak)
-    elif a.size:
-        facts.update(nonfinite=0.0, rms=NAN, max_abs=float(np.abs(a).max()))
-    if old:
-        facts["nonfinite"] = max(facts.get("nonfinite", 0.0), old.get("nonfinite", 0.0))
-        for k in ("rms", "max_abs"):
-            if math.isfinite(old.get(k, NAN)) and not old.get(k, NAN) <= facts.get(k, NAN):
-                facts[k] = old[k]
-    return facts
 
 
 def _loss_kind(loss):
@@ -955,102 +926,3 @@ def _inferred_total(grad_norms, max_norm):
     return total if total < max_norm * (1 - 1e-4) else float("nan")
 
 
-def _weight_of(layer, params):
-    """The layer's main weight: its first parameter with 2 or more dims."""
-    for k in layer.param_columns:
-        if params[k][1]._data.ndim >= 2:
-            return params[k][1]._data
-    return None
-
-
-def _init_gain(layer, params):
-    """fan_in * Var(W) of the layer's weight (He et al. 2015 eq. 10 / Glorot & Bengio 2010)."""
-    w = _weight_of(layer, params)
-    if w is None or not w.size:
-        return None
-    if layer.type.startswith(("RNN", "LSTM", "GRU")):
-        w = getattr(layer.module, "weight_hh_l0", getattr(layer.module, "weight_hh", None))
-        w = None if w is None else w._data
-        if w is None:
-            return None
-    fan_in = int(np.prod(w.shape[1:]))
-    return float(fan_in * np.mean(np.square(w, dtype=np.float64)))
-
-
-def _sigma_max(module):
-    """Largest singular value of a plain RNN's recurrent matrix (Pascanu et al. 2013)."""
-    if type(module).__name__ not in ("RNN", "RNNCell"):
-        return None
-    w = getattr(module, "weight_hh_l0", getattr(module, "weight_hh", None))
-    if w is None or not np.isfinite(w._data).all():
-        return None
-    return float(np.linalg.norm(w._data.astype(np.float64), 2))
-
-
-def _lr(optimizer):
-    if optimizer is None or not optimizer.param_groups:
-        return None
-    lr = optimizer.param_groups[0].get("lr")
-    return float(lr) if isinstance(lr, (int, float, np.floating)) else None
-
-
-def _optimizer_membership(optimizer, params):
-    if optimizer is None:
-        return [None] * len(params)
-    held = {id(p) for g in optimizer.param_groups for p in g["params"]}
-    return [id(p) in held for _, p in params]
-
-
-def _loss_origin(loss, value, past, output):
-    """Event for a non-finite loss from finite layer outputs: traced when the graph is still
-    there; otherwise an overflow if the loss had been growing, else read from the value: a
-    log of 0 gives +-Inf, an invalid operation (log or sqrt of a negative number) gives NaN."""
-    past = past[np.isfinite(past)]
-    if isinstance(loss, Tensor) and loss._node is not None and loss._node.inputs is not None:
-        event = trace_op(loss, set())
-    elif past.size >= 2 and abs(past[-1]) > 1e6 * max(abs(past[0]), 1e-12):
-        event = {"cause": "overflow", "diverged": True,
-                 "explanation": f"the loss grew from {past[0]:.3g} to {past[-1]:.3g} over "
-                 f"{past.size} steps and overflowed: training diverged"}
-    elif math.isinf(value):
-        probs = (output or {}).get("kind") in ("softmax", "sigmoid")
-        event = {"cause": "log of zero", "explanation": "every layer's output was finite and "
-                 "the loss is Inf: the loss function took the log of 0" +
-                 (" (of a probability from the model's softmax/sigmoid output)" if probs
-                  else "")}
-    else:
-        event = {"cause": "invalid operation", "explanation": "every layer's output was finite "
-                 "and the loss is NaN: the loss function made an invalid operation (log or "
-                 "sqrt of a negative number, 0 * Inf, Inf - Inf)"}
-    event.update(phase="loss", layer=None)
-    return event
-
-
-def trace_op(t, param_ids, limit=100000, with_node=False):
-    """Walk back from non-finite ``t`` to the op whose inputs were finite but output was not.
-
-    Needs the graph (call before ``backward``). Returns ``{'op', 'cause', 'explanation'}``
-    (and the op's node too with ``with_node=True``). The cause comes from the one classifier,
-    :func:`chainrule.diagnostics.nonfinite.classify_op`.
-    """
-    node = t._node
-    for _ in range(limit):
-        if node is None or node.inputs is None:
-            break
-        bad = [x for x in node.inputs
-               if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()]
-        if not bad:
-            cause, detail = classify_op(node.name, node.inputs, {})
-            event = {"op": node.name, "cause": cause,
-                     "explanation": f"{cause} ({detail})" if detail else cause}
-            return (event, node) if with_node else event
-        if bad[0]._node is None:
-            leaf = bad[0]
-            cause = "non-finite weights" if id(leaf) in param_ids else "non-finite input"
-            what = "weights" if id(leaf) in param_ids else "input"
-            event = {"op": node.name, "cause": cause,
-                     "explanation": f"its {what} (shape {tuple(leaf.shape)}) already held NaN/Inf"}
-            return (event, node) if with_node else event
-        node = bad[0]._node
-    event = {"op": None, "cause": None, "explanation": None}
-    return (event, None) if with_node else event
