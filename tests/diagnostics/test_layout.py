@@ -60,7 +60,7 @@ def test_benchmark_labels_and_scoring_run_on_two_small_cases():
     specs = {s["name"]: s for s in fi.specs()}
     assert len(specs) >= 60
     assert sum(s.get("fault") is None for s in specs.values()) >= 20
-    healthy = dict(specs["mlp_relu_sgd"], steps=40)
+    healthy = specs["mlp_relu_sgd"]
     phys = fi.run(healthy)
     assert fi.label(healthy, phys, None) == "healthy"
     results = [{"name": "a", "label": "healthy", "monitor": fi.flagged(phys["monitor"].report()),
