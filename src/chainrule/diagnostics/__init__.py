@@ -24,6 +24,7 @@ from .lr_finder import LRRangeResult, lr_range_test
 from .monitor import GradientMonitor, History
 from .nonfinite import NonfiniteOrigin, NonfiniteTracer, trace_nonfinite
 from .preflight import check
+from .repair import RepairResult, repair
 from .findings import Finding, HealthReport
 from .sharpness import sharpness
 from .thresholds import SOURCES, THRESHOLDS
@@ -31,4 +32,4 @@ from .thresholds import SOURCES, THRESHOLDS
 __all__ = ["GradientMonitor", "History", "HealthReport", "Finding", "THRESHOLDS", "SOURCES",
            "check", "lr_range_test", "LRRangeResult", "explain_gradient", "GradientPath",
            "draw_graph", "GraphDrawing", "trace_nonfinite", "NonfiniteTracer", "NonfiniteOrigin",
-           "plots", "activations", "sharpness", "to_csv", "to_dict", "to_numpy", "to_tensorboard"]
+           "plots", "activations", "sharpness", "repair", "RepairResult", "to_csv", "to_dict", "to_numpy", "to_tensorboard"]
