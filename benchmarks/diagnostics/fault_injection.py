@@ -468,10 +468,47 @@ def specs():
     return out
 
 
+REPAIRABLE = ("vanishing", "exploding", "saturated", "dead", "lr_too_high", "lr_too_low",
+              "oscillating", "unscaled_input", "output_loss_mismatch", "clipping")
+
+
+def repair_rows(specs_, labels):
+    """``cr.diagnostics.repair`` on every run labelled with a repairable kind: the remedy it
+    recommends and the accuracy before and after (same budget, fresh copies)."""
+    from chainrule.diagnostics import repair
+    X, Y = digits()
+    rows = []
+    for spec in specs_:
+        lab = labels.get(spec["name"])
+        if lab not in REPAIRABLE:
+            continue
+        x = X[:1400] * spec.get("scale", 1.0)
+        x = x.reshape(-1, 8, 8) if spec.get("seq") else x
+        with np.errstate(all="ignore"):
+            result = repair(spec["model"], spec.get("loss", F.cross_entropy), (x, Y[:1400]),
+                            optimizer=spec.get("opt", SGD(0.1)), steps=spec.get("steps", 150),
+                            clip=spec.get("clip"))
+        best = result.recommended
+        rows.append({"name": spec["name"], "label": lab,
+                     "found": lab in result.original.kinds,
+                     "remedy": None if best is None else best.remedy,
+                     "acc_before": result.original.accuracy,
+                     "acc_after": None if best is None else best.accuracy})
+        r = rows[-1]
+        print(f"{r['name']:<30} {lab:<22} {str(r['remedy']):<55} "
+              f"{r['acc_before']:.2f} -> {r['acc_after'] if r['acc_after'] is None else round(r['acc_after'], 2)}",
+              flush=True)
+    fixed = sum(r["remedy"] is not None for r in rows)
+    print(f"repaired {fixed} of {len(rows)} runs with a repairable label")
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=None, help="run only names or faults containing this")
     ap.add_argument("--json", default=None, help="write the per-run results here")
+    ap.add_argument("--repair", action="store_true",
+                    help="then run cr.diagnostics.repair on the runs with a repairable label")
     ap.add_argument("--labels", default=os.path.join(os.path.dirname(__file__), "labels.json"),
                     help="where the frozen labels are written before diagnosis")
     args = ap.parse_args(argv)
@@ -498,6 +535,8 @@ def main(argv=None):
         print(f"{r['name']:<28} label={lab:<22} monitor={r['monitor']} check={r['check']} "
               f"acc={r['acc']:.2f}", flush=True)
     print(summary(results, time.time() - t0))
+    if args.repair:
+        repair_rows(runs, labels)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

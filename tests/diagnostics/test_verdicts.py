@@ -300,6 +300,13 @@ def test_overfitting_from_validation_losses():
         monitor.step(2.0 * math.exp(-k / 20), val_loss=val)
     f = monitor.report().find("overfitting")
     assert f and f[0].evidence["best_step"] == 24
+    after = GradientMonitor(mlp((4, 8, 3)))          # the same, told after each "epoch"
+    for k in range(60):
+        after.step(2.0 * math.exp(-k / 20))
+        if k % 5 == 4:
+            after.note_val_loss(1.0 - 0.1 * k / 5 if k < 25 else 0.5 + 0.1 * (k - 25) / 5)
+    g = after.report().find("overfitting")
+    assert g and g[0].evidence == f[0].evidence
 
 
 def test_oscillating_loss():

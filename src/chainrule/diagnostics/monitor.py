@@ -527,6 +527,18 @@ class GradientMonitor:
             self._recording = False
             self._detach()
 
+    def note_val_loss(self, val_loss):
+        """Log a validation loss measured after the last :meth:`step` (e.g. at the end of an
+        epoch, as ``cr.train.fit`` evaluates), for the ``overfitting`` verdict.
+
+        Example::
+
+            monitor.note_val_loss(evaluate(model, val_loader))
+        """
+        value = _loss_value(val_loss)
+        self._val_losses.append(value)
+        self._val_steps.append(max(self._step - 1, 0))
+
     def _log(self, values, steps, value):
         values.append(value)
         steps.append(self._step)
