@@ -330,7 +330,9 @@ def test_weights_are_snapshotted_at_each_recorded_step_so_a_resume_is_not_a_huge
     other = mlp(seed=5)
     model.load_state_dict(other.state_dict())            # e.g. --resume after creation
     X, y = digits
-    for _ in range(8):
+    for k in range(8):
+        if k == 4:                                        # and again between two steps
+            model.load_state_dict(mlp(seed=6).state_dict())
         opt.zero_grad()
         loss = F.cross_entropy(model(cr.tensor(X[:64])), cr.tensor(y[:64]))
         loss.backward()

@@ -519,7 +519,7 @@ class GradientMonitor:
                                and self.first_nonfinite is None):
             if self._recording and isinstance(loss, Tensor) and self._facts["output"]:
                 self._facts["output"]["loss_kind"] = _loss_kind(loss)
-            self._record(value, loss)          # (a NaN/Inf loss is recorded even off-cycle)
+            self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
         self._step += 1
         if next_due:
             self._start_recording()
@@ -564,10 +564,12 @@ class GradientMonitor:
         del self._clip["norms"][:-self.history.capacity]
         self._clip["pending"] = total
 
-    def _record(self, value, loss):
-        """Measure the step and write it to the history."""
+    def _record(self, value, loss, keep=False):
+        """Measure the step and write it to the history. ``keep``: the next step is recorded
+        too, so the measured weights stay as its snapshot (copied again at its first forward
+        only if a parameter changed in between)."""
         d = self._data if self._recording else _StepData(len(self._layers), len(self._recurrent))
-        params, finite = self._param_stats()
+        params, finite = self._param_stats(keep)
         if self._recording and self._recurrent and self._time_due():
             self._replay(d)
         rows = {"param": params, "layer": self._layer_stats(d)}
@@ -582,10 +584,10 @@ class GradientMonitor:
         if self._quality is not None and self._recording:
             self._quality.finish(self._step, value)
 
-    def _param_stats(self):
+    def _param_stats(self, keep=False):
         """_PARAM_ROW of every parameter, parameter-major in one flat list, and whether
         weights and gradients were all finite."""
-        rows, finite = self._meter.measure(self._snapshot_valid, False)
+        rows, finite = self._meter.measure(self._snapshot_valid, keep)
         self._snapshot_valid = False
         return list(itertools.chain.from_iterable(rows)), finite
 

@@ -34,13 +34,22 @@ class ParamMeter:
         self.params = [p for _, p in params]
         self.scratch = scratch
         self.units = None                # made when first needed (and again on a change)
+        self.kept = None                 # versions of the weights the snapshot holds
 
     def release(self):
         """Free the buffers (the monitor is closed)."""
-        self.units = None
+        self.units, self.kept = None, None
+
+    def _versions(self):
+        return [(id(p._data), p._vc[0]) for p in self.params]
 
     def snapshot(self):
-        """Copy the weights (before an optimizer step)."""
+        """Copy the weights (before an optimizer step). Skipped when the last measure kept
+        them and no parameter changed since (same arrays, same version counters: the
+        optimizer, ``load_state_dict`` and in-place edits bump them)."""
+        if self.kept is not None and self.kept == self._versions():
+            return
+        self.kept = None
         if self.units is None:
             self.units = _units(self.params, self.scratch)
         for unit in list(self.units):
@@ -64,6 +73,7 @@ class ParamMeter:
             for fresh in self._remake(unit):
                 finite &= fresh.measure(rows, [p._data for p in fresh.params], False,
                                         keep_snapshot)
+        self.kept = self._versions() if keep_snapshot else None
         return rows, finite
 
     def _remake(self, unit):

@@ -40,6 +40,24 @@ they come from:
   is set by the clipping threshold, not the learning rate (Pascanu et al. 2013 meant clipping for
   rare spikes).
 * ``window = 20``: verdicts use the median of the last 20 recorded (finite) steps.
+
+Learning evidence (a symptom that does not hurt learning is a note, not a warning; AUTOTRAINER
+reports gradient problems only when the model also fails to converge):
+
+* ``learning_improvement = 0.1``: the loss fell 10 % (and is below ``baseline_margin`` of a
+  trivial predictor's loss when that is known): the model learns.
+* ``learned_share = 0.25``: the loss is below a quarter of the trivial baseline (or of its
+  start): it learned well; oscillation and heavy saturation no longer matter.
+* ``loss_slow = 0.2``: under 20 % improvement over the run is slow (``lr_too_low``,
+  ``not_learning``); ``min_steps_learning = 30`` steps before ``not_learning``;
+  ``baseline_margin = 0.9``: within 10 % of the trivial predictor's loss (log K for K classes).
+* ``saturated_severe = 0.5``: half the units saturated is a warning even while the model learns
+  (DeepDiagnosis' > 50 %); ``saturated_pinned = 0.95``: the units pass no gradient (an error).
+* ``oscillation_window = 50``, ``oscillation_swing = 0.3``: the loss changes by 30 % of its
+  level from step to step over the last 50 steps (AUTOTRAINER's unstable loss, on the loss).
+* ``overfit_rise = 0.1``: the validation loss 10 % above its minimum while the training loss
+  falls (UMLAUT).
+* ``input_rms_high = 10``: inputs far outside the unit range (UMLAUT).
 """
 
 THRESHOLDS = {
