@@ -178,7 +178,7 @@ def _candidates(original, setup, report):
     if "vanishing" in kinds or "saturated" in kinds:
         out.append(("replace sigmoid/tanh by ReLU with He init",
                     {"model_changes": [_to_relu]}))
-    if "vanishing" in kinds or "exploding" in kinds or "saturated" in kinds:
+    if any(k in kinds for k in ("vanishing", "exploding", "saturated", "dead")):
         out.append(("re-initialise hidden layers (He after ReLU, Xavier otherwise)",
                     {"model_changes": [_reinit_hidden]}))
     if "dead" in kinds:
@@ -227,9 +227,17 @@ def _drop_final(model):
 
 
 def _reinit_hidden(model):
-    """He (after ReLU-like) or Xavier init for every weight layer but the last."""
+    """He (after ReLU-like) or Xavier init for every weight layer but the last; the output
+    layer too only when its own scale is far off (fan_in * Var(W) above 4: logits that large
+    saturate the loss whatever the hidden layers do)."""
     linear = [m for m in model.modules() if type(m).__name__ in ("Linear", "Conv1d", "Conv2d")]
     relu = any(type(m).__name__ in ("ReLU", "LeakyReLU", "ReLU6") for m in model.modules())
+    out = linear[-1:]
+    if out:
+        w = out[0].weight._data
+        gain = float(np.prod(w.shape[1:]) * np.mean(np.square(w, dtype=np.float64)))
+        if gain > 4:
+            nn.init.xavier_uniform_(out[0].weight)
     for m in linear[:-1]:
         if relu:
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
