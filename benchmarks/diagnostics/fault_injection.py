@@ -509,11 +509,14 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="write the per-run results here")
     ap.add_argument("--repair", action="store_true",
                     help="then run cr.diagnostics.repair on the runs with a repairable label")
-    ap.add_argument("--labels", default=os.path.join(os.path.dirname(__file__), "labels.json"),
-                    help="where the frozen labels are written before diagnosis")
+    ap.add_argument("--labels", default=None,
+                    help="where the frozen labels are written before diagnosis (default "
+                    "benchmarks/diagnostics/labels.json for a full run)")
     args = ap.parse_args(argv)
     runs = [s for s in specs() if args.only is None or args.only in s["name"]
             or args.only == s.get("fault")]
+    if args.labels is None and args.only is None:
+        args.labels = os.path.join(os.path.dirname(__file__), "labels.json")
     results, labels = [], {}
     t0 = time.time()
     for spec in runs:
@@ -523,8 +526,9 @@ def main(argv=None):
             control = run({**spec, **spec["control"], "fault": None})
         lab = label(spec, phys, control)
         labels[spec["name"]] = lab                     # frozen before the reports are read
-        with open(args.labels, "w") as f:
-            json.dump(labels, f, indent=1)
+        if args.labels:
+            with open(args.labels, "w") as f:
+                json.dump(labels, f, indent=1)
         report = phys["monitor"].report()
         results.append({"name": spec["name"], "fault": spec.get("fault"), "label": lab,
                         "monitor": flagged(report), "check": flagged(phys["check"]),

@@ -165,6 +165,11 @@ class _Runner:
 def _candidates(original, setup, report):
     kinds = original.kinds
     out = []
+    # wiring first: the data and the loss are causes that every other symptom follows from
+    if "unscaled_input" in kinds:
+        out.append(("standardise the inputs", {"standardise": True}))
+    if "output_loss_mismatch" in kinds:
+        out.append(("remove the final softmax/sigmoid", {"model_changes": [_drop_final]}))
     if "lr_too_high" in kinds or "oscillating" in kinds or "nonfinite" in kinds:
         out += [("lower the learning rate 10x", {"lr_scale": 0.1}),
                 ("lower the learning rate 100x", {"lr_scale": 0.01})]
@@ -189,10 +194,6 @@ def _candidates(original, setup, report):
     if "clipping" in kinds and setup["clip"]:
         out.append((f"raise max_norm 10x (to {fmt(setup['clip'] * 10)})",
                     {"clip": setup["clip"] * 10}))
-    if "unscaled_input" in kinds:
-        out.append(("standardise the inputs", {"standardise": True}))
-    if "output_loss_mismatch" in kinds:
-        out.append(("remove the final softmax/sigmoid", {"model_changes": [_drop_final]}))
     seen, ranked = set(), []
     for name, change in out:
         if name not in seen:
