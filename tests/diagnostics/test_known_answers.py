@@ -290,7 +290,9 @@ def test_log_of_zero_is_traced_to_its_op(digits):
     monitor = monitored(LogOfRelu(), [batch(digits, 32)])
     f = monitor.report().find("nonfinite")[0]
     assert f.evidence["op"] == "Log" and f.evidence["cause"] == "log of zero"
-    assert f.evidence["phase"] == "forward" and f.layers == ["fc2"]
+    # the producer: log is applied to the output of fc1 (fc2 only receives the NaN)
+    assert f.evidence["phase"] == "forward" and f.layers == ["fc1"]
+    assert "output of 'fc1'" in f.message
     assert "log_softmax" in f.remedies[0]
     # the pre-flight check on the loss side: log of a probability that underflowed to 0
     model = nn.Sequential(nn.Linear(64, 10))

@@ -16,7 +16,7 @@ Example::
 
     print(cr.diagnostics.check(model, loss_fn, (x, y)))   # one-batch pre-flight at init
 """
-from . import plots
+from . import activations, plots
 from .explain import GradientPath, explain_gradient
 from .export import add_histograms, to_csv, to_dict, to_numpy, to_tensorboard
 from .graph import GraphDrawing, draw_graph
@@ -24,9 +24,13 @@ from .lr_finder import LRRangeResult, lr_range_test
 from .monitor import GradientMonitor, History
 from .nonfinite import NonfiniteOrigin, NonfiniteTracer, trace_nonfinite
 from .preflight import check
-from .report import SOURCES, THRESHOLDS, Finding, HealthReport
+from .repair import RepairResult, repair
+from .findings import Finding, HealthReport
+from .sharpness import sharpness
+from .thresholds import SOURCES, THRESHOLDS
 
 __all__ = ["GradientMonitor", "History", "HealthReport", "Finding", "THRESHOLDS", "SOURCES",
            "check", "lr_range_test", "LRRangeResult", "explain_gradient", "GradientPath",
            "draw_graph", "GraphDrawing", "trace_nonfinite", "NonfiniteTracer", "NonfiniteOrigin",
-           "plots", "to_csv", "to_dict", "to_numpy", "to_tensorboard", "add_histograms"]
+           "plots", "activations", "sharpness", "repair", "RepairResult", "to_csv", "to_dict",
+           "to_numpy", "to_tensorboard", "add_histograms"]

@@ -1,27 +1,27 @@
 """``GradientMonitor``: records gradient flow through the user's model via hooks only.
 
 At each recorded step it keeps scalar series (never histograms) in a bounded ring buffer
-(:class:`History`):
+(:class:`~chainrule.diagnostics.history.History`):
 
 * per parameter: gradient norm, RMS and max-abs, weight norm, update-to-weight ratio
-  ``||dW|| / ||W||`` (measured across the optimizer step), share of zero and of non-finite
-  gradient entries, whether a gradient arrived at all;
+  ``||dW|| / ||W||`` (measured across the optimizer step, from a copy of the weights taken at
+  the step's first forward), share of zero and of non-finite gradient entries, whether a
+  gradient arrived at all;
 * per layer (a module that owns parameters): the norm of the gradient arriving at its output
-  (the back-propagated signal, through a tensor hook on the output), the RMS of its output, and
-  the mean/std of the activation that follows it (an activation module, or a functional
-  activation such as ``cr.tanh(self.fc(x))``) with the share of saturated (sigmoid/tanh-like) or
-  dead (ReLU-like) units;
-* per recurrent layer (RNN/LSTM/GRU, or a cell called once per time step): ``||dL/dh_t||`` at
-  the first and the last step, from tensor hooks on the per-step hidden states;
+  (through a tensor hook on the output), the RMS of its output, and the mean/std of the
+  activation that follows it (an activation module, or a functional activation such as
+  ``cr.tanh(self.fc(x))``, recognised by :mod:`.activations`) with the share of saturated or
+  dead units;
+* per recurrent layer: ``||dL/dh_t||`` for every step t (see "recurrent layers" below);
 * the loss, and the total gradient norm seen by gradient clipping.
 
-Nothing is computed on steps that are not recorded (``every``), except a finiteness check of the
-loss. Update ratios need a copy of the weights, taken only before recorded steps.
+Every step, recorded or not, the loss is logged (one float), so divergence between recorded
+steps is never missed; ``step(loss, val_loss=...)`` logs a validation loss too.
 
-Cost: a recorded step makes a handful of NumPy calls per array (one BLAS dot gives a sum of
-squares, the non-finite share is only counted when that sum is not finite), measures small
-parameters together in flat buffers, allocates no large temporaries and writes one row of
-preallocated arrays; ``python benchmarks/monitor_overhead.py`` measures the overhead.
+The monitor never changes what the model computes: hooks only read. Recurrent layers keep their
+fused path; on a recorded step (every ``time_every``-th) the layer is replayed step by step,
+apart from training, on the same input, random state and incoming gradient, to measure
+``||dL/dh_t||``; training stays bit for bit as without the monitor.
 
 Example::
 
@@ -38,135 +38,34 @@ Example::
 import functools
 import itertools
 import math
-import operator
 import warnings
 
 import numpy as np
 
+from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
-from . import report as _report
+from . import rules as _rules
+from .activations import (ACTIVATION_MODULES, RELU_LIKE, SATURATING, dead_share, module_bounds,
+                          module_kind, node_kind, output_kind, saturated_share)
+from .history import GLOBAL_METRICS  # noqa: F401  (re-exported names)
+from .history import (_PARAM_ROW, LAYER_METRICS, PARAM_METRICS, RECURRENT_METRICS, History)
+from .model_facts import (_init_gain, _input_facts, _lr, _optimizer_membership,
+                          _sigma_max)
+from .origin import _all_finite, _loss_origin, trace_op
+from .statistics import ParamMeter, _column_sums, _Scratch, _sumsq
+from .step_quality import StepQuality
 
-PARAM_METRICS = ("grad_norm", "grad_rms", "grad_max", "weight_norm", "update_ratio", "zero_frac",
-                 "nonfinite_frac", "has_grad")
-LAYER_METRICS = ("out_grad_norm", "out_rms", "act_mean", "act_std", "saturated_frac", "dead_frac")
-RECURRENT_METRICS = ("time_grad_first", "time_grad_last", "time_ratio", "time_steps")
-GLOBAL_METRICS = ("loss", "clip_total_norm", "clip_max_norm")
-_SCOPES = (("global", GLOBAL_METRICS), ("param", PARAM_METRICS), ("layer", LAYER_METRICS),
-           ("recurrent", RECURRENT_METRICS))
-# The order in which a parameter's row is measured and stored (see _ParamMeter).
-_PARAM_ROW = ("grad_norm", "grad_rms", "grad_max", "zero_frac", "nonfinite_frac", "weight_norm",
-              "update_ratio", "has_grad")
-_LAYOUT = {"global": GLOBAL_METRICS, "param": _PARAM_ROW, "layer": LAYER_METRICS,
-           "recurrent": RECURRENT_METRICS}
+__all__ = ["GradientMonitor", "History", "ACTIVATION_MODULES", "PARAM_METRICS", "LAYER_METRICS",
+           "RECURRENT_METRICS", "GLOBAL_METRICS", "trace_op"]
 
 # The monitor's own arithmetic meets NaN, Inf and huge values by design (that is what it
 # reports): NumPy's warnings about them would only repeat the report. Scoped to this module.
 warnings.filterwarnings("ignore", category=RuntimeWarning,
-                        module=r"chainrule\.diagnostics\.monitor")
-
-# Activation modules by class name, and graph-node names of functional activations.
-ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh",
-                      "Hardtanh": "hardtanh", "Softsign": "softsign", "LeakyReLU": "leaky_relu",
-                      "ELU": "elu", "SELU": "selu", "GELU": "gelu", "SiLU": "silu",
-                      "Softplus": "softplus"}
-ACTIVATION_NODES = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "hardtanh": "hardtanh",
-                    "softsign": "softsign", "leakyrelu": "leaky_relu", "elu": "elu",
-                    "selu": "selu", "gelu": "gelu", "gelutanh": "gelu", "silu": "silu",
-                    "softplus": "softplus"}
+                        module=r"chainrule\.diagnostics\.(monitor|statistics)")
 
 NAN = float("nan")
-
-
-class History:
-    """Bounded ring buffer of the recorded series; the oldest rows are overwritten.
-
-    ``series(metric)`` returns a float64 array in chronological order: shape ``(n,)`` for the
-    global metrics (``loss``...), ``(n, P)`` for parameter metrics (columns ``param_names``),
-    ``(n, L)`` for layer metrics (``layer_names``) and ``(n, R)`` for recurrent metrics
-    (``recurrent_names``). ``steps`` holds the training step of each row. ``time_profiles``
-    maps each recurrent layer to its latest ``||dL/dh_t||`` for t = 1..T.
-
-    Example::
-
-        h = monitor.history
-        h.series("out_grad_norm")[-1]     # back-propagated signal per layer, last recorded step
-    """
-
-    def __init__(self, capacity, param_names, layer_names, recurrent_names=()):
-        if int(capacity) < 1:
-            raise ValueError(f"History: capacity must be at least 1, got {capacity}")
-        self.capacity = int(capacity)
-        self.param_names = list(param_names)
-        self.layer_names = list(layer_names)
-        self.recurrent_names = list(recurrent_names)
-        # One block per scope, (capacity, columns, metrics): a recorded step writes each
-        # block's row in one assignment (_write) instead of one per metric.
-        widths = {"global": 1, "param": len(self.param_names), "layer": len(self.layer_names),
-                  "recurrent": len(self.recurrent_names)}
-        self._blocks = {s: np.full((self.capacity, widths[s], len(ms)), np.nan)
-                        for s, ms in _SCOPES}
-        self._flat = {s: b.reshape(self.capacity, -1) for s, b in self._blocks.items()}
-        self._where = {m: (s, _LAYOUT[s].index(m)) for s, ms in _SCOPES for m in ms}
-        self._steps = np.zeros(self.capacity, dtype=np.int64)
-        self._n = 0
-        self.time_profiles = {}
-
-    def __len__(self):
-        return min(self._n, self.capacity)
-
-    @property
-    def metrics(self):
-        return tuple(self._where)
-
-    @staticmethod
-    def scope(metric):
-        """'global', 'param', 'layer' or 'recurrent'."""
-        for scope, metrics in _SCOPES:
-            if metric in metrics:
-                return scope
-        raise KeyError(f"History: unknown metric {metric!r}")
-
-    def names(self, scope):
-        """Column names of a scope ('param', 'layer', 'recurrent'); [] for 'global'."""
-        return {"param": self.param_names, "layer": self.layer_names,
-                "recurrent": self.recurrent_names}.get(scope, [])
-
-    def _order(self):
-        if self._n <= self.capacity:
-            return np.arange(self._n)
-        return (np.arange(self.capacity) + self._n) % self.capacity
-
-    @property
-    def steps(self):
-        return self._steps[self._order()]
-
-    def series(self, metric):
-        if metric not in self._where:
-            raise KeyError(f"History: unknown metric {metric!r}; known: {sorted(self._where)}")
-        scope, j = self._where[metric]
-        rows = self._blocks[scope][self._order(), :, j]
-        return rows[:, 0] if scope == "global" else rows
-
-    def append(self, step, values):
-        """Write one row: ``values`` maps metrics to a float or an array of the scope's width."""
-        row = self._next_row(step)
-        for m, (scope, j) in self._where.items():
-            self._blocks[scope][row, :, j] = values.get(m, np.nan)
-
-    def _next_row(self, step):
-        row = self._n % self.capacity
-        self._steps[row] = step
-        self._n += 1
-        return row
-
-    def _write(self, step, rows):
-        """Write one step: ``rows`` maps a scope to its values flattened column by column (a
-        parameter's or layer's metrics together, in ``_LAYOUT`` order); a scope left out
-        stays NaN."""
-        row = self._next_row(step)
-        for scope, flat in self._flat.items():
-            if flat.shape[1]:
-                flat[row] = rows.get(scope, np.nan)
+LOSS_LOG = 1 << 17            # losses kept (every step); the oldest half is dropped when full
 
 
 class _Layer:
@@ -179,8 +78,10 @@ class _Layer:
         self.activation = None
         self.act_bounds = None
         self.rec_index = None              # column in the recurrent series
+        self.fused = hasattr(module, "record_steps")   # RNN/LSTM/GRU (not a cell)
         self.ordered = False               # seen in a forward pass (self._order holds it)
         self.on_grad = None                # its output's gradient hook, made once
+        self.feeder = None                 # index of the layer whose output feeds it directly
         nonlin = getattr(module, "nonlinearity", None)
         if self.type in ("RNN", "RNNCell") and nonlin in ("tanh", "relu"):
             self.activation = nonlin       # the output of a plain RNN is its activation
@@ -202,22 +103,37 @@ class _StepData:
         self.sat, self.sat_n, self.dead, self.dead_n = zeros[:], zeros[:], zeros[:], zeros[:]
         self.calls = [0] * n_layers
         self.time_ss = [None] * n_recurrent
+        self.replay = [None] * n_recurrent         # (rng state, args) of a fused recurrent layer
+        self.replay_grads = [None] * n_recurrent   # output index -> incoming gradient
         self.outputs = {}                         # id(layer output) -> (layer, tensor)
+        self.outputs_of_acts = {}                 # id(activation output) -> layer index
         self.acts_seen = set()
         self.forward_event = None
+        self.forwards = 0
+        self.probe_calls = 0
 
 
 class GradientMonitor:
     """Watch gradients flow through ``model`` during training, through hooks only.
 
     Args:
-        model: a ``cr.nn.Module``; it is not modified (hooks are removed by :meth:`close`).
-        every (int): record every ``every``-th step (1 = all). Other steps cost almost nothing.
+        model: a ``cr.nn.Module``; what it computes is not changed (hooks only read; they are
+            removed by :meth:`close`).
+        every (int): record every ``every``-th step (1 = all). Other steps cost one float (the
+            loss).
         capacity (int): recorded steps kept (a ring buffer: the oldest are dropped).
         optimizer: optional; gives the learning rate for the remedies and lets the report
             flag parameters missing from it.
         clip_norm (float): optional max_norm you clip the gradient norm at; when
             :meth:`step` gets no ``grad_norm``, clipping is inferred from the clipped norm.
+        time_every (int): recurrent layers' ``||dL/dh_t||`` is measured on every
+            ``time_every``-th recorded step (a replay of the layer: it costs about one more
+            forward and backward of it).
+        baseline (float): optional loss of a trivial predictor (the majority class, the mean);
+            default for classifiers: log(number of classes).
+        step_quality (bool): measure Cockpit's step-size quality α of each recorded step
+            whose next step is recorded too (``every=1``); costs a copy of the weights and
+            two dot products per parameter (see ``step_quality.py``).
 
     Call :meth:`step` once per training step, after ``optimizer.step()`` and before the next
     ``zero_grad()``. Example::
@@ -229,16 +145,20 @@ class GradientMonitor:
         monitor.close()
     """
 
-    def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None):
+    def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
+                 time_every=10, baseline=None, step_quality=False):
         if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"GradientMonitor: model must be a cr.nn.Module, got "
                             f"{type(model).__name__}")
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"GradientMonitor: every must be a positive int, got {every!r}")
+        for name, value in (("every", every), ("time_every", time_every)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"GradientMonitor: {name} must be a positive int, got {value!r}")
         if optimizer is not None and not hasattr(optimizer, "param_groups"):
             raise TypeError(f"GradientMonitor: optimizer must have param_groups, got "
                             f"{type(optimizer).__name__}")
         self.model, self.every, self.optimizer = model, int(every), optimizer
+        self.time_every = int(time_every)
+        self.baseline = None if baseline is None else float(baseline)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self._params = list(model.named_parameters())
         self._layers, self._acts, self._recurrent = self._discover(model)
@@ -248,17 +168,25 @@ class GradientMonitor:
         self._init_gain = [_init_gain(lay, self._params) for lay in self._layers]
         self._order = []                  # layer indices in forward order (first call)
         self._step = 0
+        self._recorded = 0                # recorded steps so far (for time_every)
         self._scratch = _Scratch()
-        self._meter = _ParamMeter(self._params, self._scratch)   # + the weights before the step
+        self._meter = ParamMeter(self._params, self._scratch)   # + the weights before the step
         self._snapshot_valid = False
         self._last_layer = None
         self.first_nonfinite = None
         self._clip = {"seen": 0, "acted": 0, "max_norm": self.clip_norm, "norms": []}
+        self._losses, self._loss_steps = [], []
+        self._val_losses, self._val_steps = [], []
+        self._facts = {"stale_seen": 0, "stale_checked": 0, "inputs": None, "output": None,
+                       "sharpness": []}
+        # one small parameter (held by the optimizer, which zeroes it) shows stale gradients
+        held = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else None
+        self._quality = StepQuality([p for _, p in self._params]) if step_quality else None
+        self._probe = next((p for _, p in sorted(self._params, key=lambda np_: np_[1]._data.size)
+                            if p.requires_grad and (held is None or id(p) in held)), None)
         self._handles = []
         self._plan = None                 # the hooks to register (see _hook_plan)
         self._closed = False
-        self._restore = [(lay.module, lay.module.record_steps) for lay in self._recurrent
-                         if hasattr(lay.module, "record_steps")]
         self._recording = False
         self._data = None
         self._start_recording()
@@ -271,7 +199,7 @@ class GradientMonitor:
         column = {id(p): k for k, (_, p) in enumerate(self._params)}
         layers, acts, recurrent = [], [], []
         for name, module in model.named_modules():
-            kind = ACTIVATION_MODULES.get(type(module).__name__)
+            kind = module_kind(module)
             if kind:
                 acts.append((module, kind))
             own = [column[id(p)] for _, p in module.named_parameters(recurse=False)
@@ -281,8 +209,7 @@ class GradientMonitor:
             layer = _Layer(len(layers), name or type(module).__name__, module, own)
             layer.on_grad = functools.partial(self._on_out_grad, layer.index)
             layers.append(layer)
-            if hasattr(module, "record_steps") or (layer.type.endswith("Cell")
-                                                   and hasattr(module, "weight_hh")):
+            if layer.fused or (layer.type.endswith("Cell") and hasattr(module, "weight_hh")):
                 layer.rec_index = len(recurrent)
                 recurrent.append(layer)
         return layers, acts, recurrent
@@ -297,43 +224,39 @@ class GradientMonitor:
         """(register method, hook) of every hook, made once so that attaching is cheap."""
         plan = [(layer.module.register_forward_hook, functools.partial(self._after_layer, layer))
                 for layer in self._layers]
+        plan += [(lay.module.register_forward_pre_hook, functools.partial(self._before_fused, lay))
+                 for lay in self._recurrent if lay.fused]
         plan += [(module.register_forward_hook, functools.partial(self._after_activation, kind))
                  for module, kind in self._acts]
         # Containers (and other modules) only for functional activations at their output;
         # layers and activation modules see their own outputs already.
         seen = {id(lay.module) for lay in self._layers} | {id(m) for m, _ in self._acts}
         plan += [(module.register_forward_hook, self._after_container)
-                 for _, module in self.model.named_modules() if id(module) not in seen]
+                 for _, module in self.model.named_modules()
+                 if id(module) not in seen and module is not self.model]
         plan.append((self.model.register_forward_pre_hook, self._new_forward))
+        plan.append((self.model.register_forward_hook, self._after_model))
+        if self._probe is not None:
+            plan.append((self._probe.register_hook, self._on_probe_grad))
         return plan
 
     def _detach(self):
         for h in self._handles:
             h.remove()
         self._handles = []
-        self._keep_steps(False)
-
-    def _keep_steps(self, on):
-        """Per-step hidden states (``record_steps``) only on recorded steps: the other steps
-        keep the recurrent layers' fused, much faster path."""
-        for module, original in self._restore:
-            module.record_steps = on or original
 
     def _start_recording(self):
-        """Prepare a recorded step: hooks on, fresh accumulators, a copy of the weights."""
+        """Prepare a recorded step: hooks on, fresh accumulators."""
         self._recording = True
         self._data = _StepData(len(self._layers), len(self._recurrent))
         self._last_layer = None
+        self._snapshot_valid = False
         if not self._handles:
             self._attach()
-        self._keep_steps(True)
-        if not self._snapshot_valid:      # (the last record may have refreshed it already)
-            self._take_snapshot()
 
     def close(self):
-        """Remove every hook and restore ``record_steps``; the history stays readable."""
-        self._detach()                    # (restores record_steps too)
-        self._restore = []
+        """Remove every hook; the history stays readable."""
+        self._detach()
         self._meter.release()
         self._scratch.release()
         self._snapshot_valid = False
@@ -350,6 +273,35 @@ class GradientMonitor:
     # forward hooks
     # ------------------------------------------------------------------------------------------
 
+    def _new_forward(self, module, args):
+        """A forward of the whole model starts: forget the previous one's tensors (memory); at
+        the step's first forward, copy the weights (the update ratio's 'before') and look at
+        the input."""
+        d = self._data
+        if not is_grad_enabled():         # evaluation (no_grad): not a training forward
+            return
+        d.outputs.clear()
+        d.outputs_of_acts.clear()
+        d.acts_seen.clear()
+        self._last_layer = None
+        if d.forwards == 0:
+            self._meter.snapshot()
+            self._snapshot_valid = True
+            if self._quality is not None:
+                self._quality.start()
+            x = _first_tensor(args)
+            if x is not None and self._recorded % 16 == 0:      # data statistics drift slowly
+                self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
+        d.forwards += 1
+
+    def _after_model(self, module, args, out):
+        if not is_grad_enabled():
+            return
+        self._inspect(out)
+        t = _first_tensor(out)
+        if t is not None:
+            self._facts["output"] = {"kind": output_kind(t._node), "shape": tuple(t.shape)}
+
     def _after_layer(self, layer, module, args, out):
         if args:                       # its input may be a functional activation of a layer
             self._inspect(args[0])
@@ -360,26 +312,37 @@ class GradientMonitor:
         if not layer.ordered:
             layer.ordered = True
             self._order.append(i)
+            layer.feeder = self._feeder(args)
         call = d.calls[i]
         d.calls[i] = call + 1
         ss = _sumsq(a)
         d.out_ss[i] += ss
         d.out_n[i] += a.size
         if not math.isfinite(ss) and d.forward_event is None:
-            d.forward_event = _forward_origin(layer, args, t, self._params)
+            d.forward_event = self._forward_origin(layer, args, t)
         t.register_hook(layer.on_grad)
         d.outputs[id(t)] = (layer, t)
         self._last_layer = layer
         if layer.own_activation:
             self._activation_stats(layer, layer.activation, a)
         if layer.rec_index is not None:
-            self._watch_time(layer, module, t, call)
+            self._watch_time(layer, module, out, call)
 
-    def _new_forward(self, module, args):
-        """A forward of the whole model starts: forget the previous one's tensors (memory)."""
-        self._data.outputs.clear()
-        self._data.acts_seen.clear()
-        self._last_layer = None
+    def _feeder(self, args):
+        """The layer whose output is this layer's input, directly or through one activation
+        (module or functional); None through anything else (a sum, a pooling, a norm...)."""
+        x = _first_tensor(args)
+        if x is None:
+            return None
+        d = self._data
+        owner = d.outputs.get(id(x))
+        if owner is not None and owner[1] is x:
+            return owner[0].index
+        if id(x) in d.outputs_of_acts:
+            return d.outputs_of_acts[id(x)]
+        _, src, _ = node_kind(x._node)
+        owner = d.outputs.get(id(src)) if src is not None else None
+        return owner[0].index if owner is not None and owner[1] is src else None
 
     def _after_container(self, module, args, out):
         self._inspect(out)
@@ -392,13 +355,12 @@ class GradientMonitor:
         node = getattr(x, "_node", None)
         if node is None or id(x) in self._data.acts_seen:
             return
-        kind = ACTIVATION_NODES.get(node.name.lower())
-        src = node.inputs[0] if kind and node.inputs else None
+        kind, src, bounds = node_kind(node)
         owner = self._data.outputs.get(id(src)) if src is not None else None
         if owner is None or owner[1] is not src:
             return
         self._data.acts_seen.add(id(x))
-        bounds = node.saved if kind == "hardtanh" else None
+        self._data.outputs_of_acts[id(x)] = owner[0].index
         self._activation_stats(owner[0], kind, x._data, bounds)
 
     def _after_activation(self, kind, module, args, out):
@@ -411,8 +373,9 @@ class GradientMonitor:
         if layer is None:
             return
         self._data.acts_seen.add(id(t))
-        bounds = (module.min_val, module.max_val) if kind == "hardtanh" else None
-        self._activation_stats(layer, kind, t._data, bounds)
+        if owner is not None and owner[1] is x:
+            self._data.outputs_of_acts[id(t)] = layer.index
+        self._activation_stats(layer, kind, t._data, module_bounds(module, kind))
 
     def _activation_stats(self, layer, kind, a, bounds=None):
         if layer.activation is None:
@@ -430,13 +393,13 @@ class GradientMonitor:
         d.act_mean[i] += mean
         d.act_std[i] += math.sqrt(max(var, 0.0)) if math.isfinite(var) else NAN
         d.act_n[i] += 1
-        if kind in _report.SATURATING:
-            d.sat[i] += _saturated_share(kind, a, bounds, self._scratch)
+        if kind in SATURATING:
+            d.sat[i] += saturated_share(kind, a, bounds, self._scratch.bools(a.shape))
             d.sat_n[i] += 1
-        elif kind in _report.RELU_LIKE:
-            exact = cols is not None and math.isfinite(total)
+        elif kind in RELU_LIKE:
+            exact = cols is not None and math.isfinite(total) and kind == "relu"
             d.dead[i] += ((cols.size - np.count_nonzero(cols)) / cols.size if exact
-                          else _dead_share(a, layer.rec_index is not None))
+                          else dead_share(a, layer.rec_index is not None))
             d.dead_n[i] += 1
 
     # ------------------------------------------------------------------------------------------
@@ -448,40 +411,98 @@ class GradientMonitor:
         d.grad_ss[i] += _sumsq(grad._data)
         d.grad_seen[i] = True
 
+    def _on_probe_grad(self, grad):
+        """The first gradient of the step for one parameter, before it is added to ``.grad``:
+        a ``.grad`` that still holds last step's values means ``zero_grad()`` was not called."""
+        d = self._data
+        if d.probe_calls == 0:
+            old = self._probe.grad
+            self._facts["stale_checked"] += 1
+            if old is not None and np.any(old._data != 0):
+                self._facts["stale_seen"] += 1
+        d.probe_calls += 1
+
+    def _before_fused(self, layer, module, args):
+        """Keep what a replay of this recurrent layer needs (only on steps that measure time)."""
+        if self._time_due():
+            self._data.replay[layer.rec_index] = (get_rng_state(), args)
+
+    def _time_due(self):
+        return self._recorded % self.time_every == 0
+
     def _watch_time(self, layer, module, out, call):
-        """Hooks on the per-step hidden states: ||dL/dh_t|| for every t."""
+        """Gradients through time: a fused layer's incoming gradients (for the replay), or a
+        cell's per-call output gradient."""
         r, d = layer.rec_index, self._data
-        states = getattr(module, "last_hidden_states", None)
-        if states:                          # RNN/LSTM/GRU: layer 0, forward direction
-            hs = [h for h in states[0] if getattr(h, "requires_grad", False)]
-            d.time_ss[r] = np.zeros(len(hs))
-            for t, h in enumerate(hs):
-                h.register_hook(functools.partial(self._on_time_grad, r, t))
-        elif not hasattr(module, "record_steps"):   # a cell: one call per time step
-            if d.time_ss[r] is None or call >= len(d.time_ss[r]):
-                grown = np.zeros(call + 1)
-                if d.time_ss[r] is not None:
-                    grown[:len(d.time_ss[r])] = d.time_ss[r]
-                d.time_ss[r] = grown
-            out.register_hook(functools.partial(self._on_time_grad, r, call))
+        if layer.fused:
+            if d.replay[r] is None or call:
+                return
+            d.replay_grads[r] = {}
+            for k, t in enumerate(_tensors(out)):
+                if t.requires_grad:
+                    t.register_hook(functools.partial(self._on_fused_grad, r, k))
+            return
+        if d.time_ss[r] is None or call >= len(d.time_ss[r]):
+            grown = np.zeros(call + 1)
+            if d.time_ss[r] is not None:
+                grown[:len(d.time_ss[r])] = d.time_ss[r]
+            d.time_ss[r] = grown
+        out = out if type(out) is Tensor else _first_tensor(out)
+        out.register_hook(functools.partial(self._on_time_grad, r, call))
+
+    def _on_fused_grad(self, r, k, grad):
+        grads = self._data.replay_grads[r]
+        if grads is not None:
+            grads[k] = grad._data.copy()
 
     def _on_time_grad(self, r, t, grad):
         ss = self._data.time_ss[r]
         if ss is not None and t < len(ss):
             ss[t] += _sumsq(grad._data)
 
+    def _replay(self, d):
+        """||dL/dh_t||^2 of each fused recurrent layer: run it again step by step (layer 0,
+        forward direction), apart from training, on the same input and random state, and
+        back-propagate the gradients its outputs received."""
+        for lay in self._recurrent:
+            r = lay.rec_index
+            if not lay.fused or d.replay[r] is None or not d.replay_grads[r]:
+                continue
+            rng, args = d.replay[r]
+            module, now = lay.module, get_rng_state()
+            kept = (module.record_steps, module.last_hidden_states, module.last_cell_states)
+            try:
+                set_rng_state(rng)
+                module.record_steps = True
+                with enable_grad():
+                    outs = _tensors(module.forward(*args))
+                    hs = [h for h in (module.last_hidden_states or [[]])[0] if h.requires_grad]
+                    pairs = [(outs[k], g) for k, g in d.replay_grads[r].items() if k < len(outs)
+                             and outs[k].requires_grad]
+                    if not hs or not pairs:
+                        continue
+                    grads = _grad([o for o, _ in pairs], hs, [Tensor(g) for _, g in pairs])
+                d.time_ss[r] = np.array([0.0 if g is None else _sumsq(g._data) for g in grads])
+            finally:
+                (module.record_steps, module.last_hidden_states,
+                 module.last_cell_states) = kept
+                set_rng_state(now)
+
     # ------------------------------------------------------------------------------------------
     # the step
     # ------------------------------------------------------------------------------------------
 
-    def step(self, loss=None, grad_norm=None, max_norm=None):
-        """Close one training step: record it (if due) and prepare the next.
+    def step(self, loss=None, grad_norm=None, max_norm=None, val_loss=None):
+        """Close one training step: log the loss, record the step (if due), prepare the next.
 
         Args:
-            loss: the step's loss (Tensor or float), for the loss curve and divergence checks.
+            loss: the step's loss (Tensor or float). It is logged on every step, recorded or
+                not, so that divergence is never missed.
             grad_norm: the total gradient norm before clipping, e.g. what
                 ``cr.nn.utils.clip_grad_norm_`` returned; counts whether clipping acted.
             max_norm: the clipping threshold (defaults to ``clip_norm`` given at construction).
+            val_loss: optional validation loss (for the ``overfitting`` verdict); pass it at
+                the steps where you evaluate.
         """
         value = _loss_value(loss)
         if grad_norm is not None:
@@ -489,16 +510,40 @@ class GradientMonitor:
         if self._closed:
             self._step += 1
             return
+        if value is not None:
+            self._log(self._losses, self._loss_steps, value)
+        if val_loss is not None:
+            self._log(self._val_losses, self._val_steps, _loss_value(val_loss))
         next_due = (self._step + 1) % self.every == 0
         if self._recording or (value is not None and not math.isfinite(value)
                                and self.first_nonfinite is None):
-            self._record(value, loss, next_due)      # (a NaN/Inf loss is recorded even off-cycle)
+            if self._recording and isinstance(loss, Tensor) and self._facts["output"]:
+                self._facts["output"]["loss_kind"] = _loss_kind(loss)
+            self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
         self._step += 1
         if next_due:
             self._start_recording()
         elif self._recording:
             self._recording = False
             self._detach()
+
+    def note_val_loss(self, val_loss):
+        """Log a validation loss measured after the last :meth:`step` (e.g. at the end of an
+        epoch, as ``cr.train.fit`` evaluates), for the ``overfitting`` verdict.
+
+        Example::
+
+            monitor.note_val_loss(evaluate(model, val_loader))
+        """
+        value = _loss_value(val_loss)
+        self._val_losses.append(value)
+        self._val_steps.append(max(self._step - 1, 0))
+
+    def _log(self, values, steps, value):
+        values.append(value)
+        steps.append(self._step)
+        if len(values) > LOSS_LOG:
+            del values[:LOSS_LOG // 2], steps[:LOSS_LOG // 2]
 
     def note_clipping(self, total_norm, max_norm=None):
         """Tell the monitor what gradient clipping saw: ``total_norm`` before clipping.
@@ -519,17 +564,14 @@ class GradientMonitor:
         del self._clip["norms"][:-self.history.capacity]
         self._clip["pending"] = total
 
-    def _take_snapshot(self):
-        """Copy the weights before a recorded step (into the same buffers after the first)."""
-        self._meter.snapshot()
-        self._snapshot_valid = True
-
-    def _record(self, value, loss, keep_snapshot):
-        """Measure the step and write it to the history. ``keep_snapshot``: the next step is
-        recorded too, so each weight is copied right after its update is measured (while it is
-        still in the CPU cache) instead of in a second pass."""
+    def _record(self, value, loss, keep=False):
+        """Measure the step and write it to the history. ``keep``: the next step is recorded
+        too, so the measured weights stay as its snapshot (copied again at its first forward
+        only if a parameter changed in between)."""
         d = self._data if self._recording else _StepData(len(self._layers), len(self._recurrent))
-        params, finite = self._param_stats(keep_snapshot)
+        params, finite = self._param_stats(keep)
+        if self._recording and self._recurrent and self._time_due():
+            self._replay(d)
         rows = {"param": params, "layer": self._layer_stats(d)}
         if self._recurrent:
             rows["recurrent"] = self._time_stats(d)
@@ -538,12 +580,15 @@ class GradientMonitor:
                                              or (value is not None and not math.isfinite(value))):
             self._check_nonfinite(d, params, value, loss)
         self.history._write(self._step, rows)
+        self._recorded += 1
+        if self._quality is not None and self._recording:
+            self._quality.finish(self._step, value)
 
-    def _param_stats(self, keep_snapshot):
+    def _param_stats(self, keep=False):
         """_PARAM_ROW of every parameter, parameter-major in one flat list, and whether
         weights and gradients were all finite."""
-        rows, finite = self._meter.measure(self._snapshot_valid, keep_snapshot)
-        self._snapshot_valid = keep_snapshot      # otherwise the buffers now hold the updates
+        rows, finite = self._meter.measure(self._snapshot_valid, keep)
+        self._snapshot_valid = False
         return list(itertools.chain.from_iterable(rows)), finite
 
     def _layer_stats(self, d):
@@ -585,6 +630,10 @@ class GradientMonitor:
             return NAN, NAN
         return total, self._clip["max_norm"]
 
+    # ------------------------------------------------------------------------------------------
+    # where the first NaN/Inf came from
+    # ------------------------------------------------------------------------------------------
+
     def _check_nonfinite(self, d, params, value, loss):
         """Find where the first NaN/Inf came from (only called when something was not finite)."""
         block = np.array(params, dtype=np.float64).reshape(len(self._params), len(_PARAM_ROW))
@@ -593,13 +642,48 @@ class GradientMonitor:
         if event is None and _all_finite(values, value):
             return
         if event is None and value is not None and not math.isfinite(value):
-            event = _loss_origin(loss, self.history.series("loss"))
+            event = _loss_origin(loss, value, np.asarray(self._losses[:-1]),
+                                 self._facts.get("output"))
         if event is None:
             event = self._backward_origin(d, values)
         if event is not None:
             event["step"] = self._step
             event.setdefault("diverged", event["phase"] in ("backward", "update"))
             self.first_nonfinite = event
+
+    def _forward_origin(self, layer, args, out):
+        """Event dict for a layer whose output is non-finite: the op that made the first
+        NaN/Inf, why, and the layer that produced it (not the one that received it)."""
+        inputs = [a for a in args if isinstance(a, Tensor)]
+        bad = [a for a in inputs if a._data.dtype.kind in "fc" and not np.isfinite(a._data).all()]
+        if bad and bad[0]._node is None:
+            return {"phase": "forward", "layer": layer.name, "cause": "non-finite input",
+                    "explanation": f"the input of {layer.name!r} already held NaN/Inf"}
+        event, node = trace_op(bad[0] if bad else out, {id(p) for _, p in self._params},
+                               with_node=True)
+        producer = layer.name
+        if bad:            # made between two layers (a functional op in the parent's forward)
+            upstream = self._upstream_layer(node)
+            producer = upstream or producer
+            where = (f"applied to the output of {upstream!r}" if upstream else
+                     f"in the computation of the input of {layer.name!r}")
+            event["explanation"] = f"{event['explanation']}, {where}"
+        event.update(phase="update" if event["cause"] == "non-finite weights" else "forward",
+                     layer=producer)
+        return event
+
+    def _upstream_layer(self, node, limit=64):
+        """The nearest layer whose output leads into ``node`` (walking back first inputs)."""
+        outputs = self._data.outputs
+        for _ in range(limit):
+            if node is None or not node.inputs:
+                return None
+            for x in node.inputs:
+                owner = outputs.get(id(x))
+                if owner is not None and owner[1] is x:
+                    return owner[0].name
+            node = node.inputs[0]._node
+        return None
 
     def _backward_origin(self, d, values):
         """The layer nearest the loss whose gradient (at its output or its weights) went bad."""
@@ -636,8 +720,32 @@ class GradientMonitor:
         """Number of calls to :meth:`step` so far."""
         return self._step
 
+    def losses(self):
+        """(steps, losses) of every step so far (not only the recorded ones), as arrays."""
+        return np.asarray(self._loss_steps, dtype=np.int64), np.asarray(self._losses, dtype=float)
+
+    def val_losses(self):
+        """(steps, validation losses) given to :meth:`step`."""
+        return np.asarray(self._val_steps, dtype=np.int64), np.asarray(self._val_losses,
+                                                                       dtype=float)
+
+    def step_alphas(self):
+        """(steps, α) of Cockpit's step-size quality (``step_quality=True``), as arrays."""
+        values = [] if self._quality is None else self._quality.values
+        return (np.array([s for s, _ in values], dtype=np.int64),
+                np.array([a for _, a in values], dtype=np.float64))
+
+    def measure_sharpness(self, loss_fn, batch, iters=20):
+        """Measure the loss surface's sharpness λ_max now (see :func:`~chainrule.diagnostics.
+        sharpness`) and keep it for the learning-rate verdicts. Returns the result dict."""
+        from .sharpness import sharpness
+        result = sharpness(self.model, loss_fn, batch, optimizer=self.optimizer, iters=iters)
+        result["step"] = self._step
+        self._facts["sharpness"].append(result)
+        return result
+
     def context(self):
-        """What the rules need to know about the model (see ``report.View``)."""
+        """What the rules need to know about the model (see ``rules.View``)."""
         owner = self._param_layer()
         in_opt = _optimizer_membership(self.optimizer, self._params)
         layers = [self._layer_info(lay) for lay in self._layers]
@@ -646,16 +754,35 @@ class GradientMonitor:
                   for k, (n, p) in enumerate(self._params)]
         recurrent = [layers[lay.index] for lay in self._recurrent]
         order = self._order + [i for i in range(len(self._layers)) if i not in self._order]
+        facts = self._facts
         return {"layers": layers, "layer_order": order, "params": params,
                 "recurrent": recurrent, "lr": _lr(self.optimizer),
                 "optimizer": type(self.optimizer).__name__ if self.optimizer else None,
                 "first_nonfinite": self.first_nonfinite, "clipping": self._clip_summary(),
-                "steps_seen": self._step}
+                "steps_seen": self._step, "losses": self.losses(),
+                "val_losses": self.val_losses(), "baseline": self._baseline(),
+                "stale": (facts["stale_seen"], facts["stale_checked"]),
+                "inputs": facts["inputs"], "output": facts["output"],
+                "sharpness": list(facts["sharpness"]),
+                "step_alpha": [] if self._quality is None else list(self._quality.values),
+                "normalised": any(lay.type.startswith(("BatchNorm", "LayerNorm", "GroupNorm"))
+                                  for lay in self._layers)}
+
+    def _baseline(self):
+        """The loss of a trivial predictor: given, or log(K) for a K-class classifier."""
+        if self.baseline is not None:
+            return self.baseline
+        out = self._facts["output"] or {}
+        shape, kind = out.get("shape") or (), out.get("loss_kind")
+        if kind in ("cross_entropy", "nll") and len(shape) == 2 and shape[1] > 1:
+            return math.log(shape[1])
+        return None
 
     def _layer_info(self, lay):
         return {"name": lay.name, "type": lay.type, "activation": lay.activation,
                 "init_gain": self._init_gain[lay.index], "recurrent": lay.rec_index is not None,
                 "param_columns": list(lay.param_columns),
+                "feeder": None if lay.feeder is None else self._layers[lay.feeder].name,
                 "sigma_max": _sigma_max(lay.module) if lay.rec_index is not None else None}
 
     def _clip_summary(self):
@@ -674,7 +801,62 @@ class GradientMonitor:
         Keyword arguments override entries of ``cr.diagnostics.THRESHOLDS``, e.g.
         ``monitor.report(vanishing_ratio=1e-3)``.
         """
-        return _report.analyze(self.history, self.context(), thresholds, source="monitor")
+        return _rules.analyze(self.history, self.context(), thresholds, source="monitor")
+
+    # ---- persistence ----
+
+    def state_dict(self):
+        """Everything the monitor has learnt (history, loss log, events, counters) as plain
+        arrays, lists and dicts: save it with the checkpoint, give it back to
+        :meth:`load_state_dict` of a new monitor on the resumed model, and the report covers
+        the whole run.
+
+        Example::
+
+            cr.save({"model": model.state_dict(), "monitor": monitor.state_dict()}, path)
+            ...
+            monitor = GradientMonitor(model, optimizer=opt)
+            monitor.load_state_dict(cr.load(path)["monitor"])
+        """
+        facts = dict(self._facts, sharpness=list(self._facts["sharpness"]))
+        return {"version": 1, "step": self._step, "recorded": self._recorded,
+                "history": self.history.state_dict(),
+                "losses": (list(self._loss_steps), list(self._losses)),
+                "val_losses": (list(self._val_steps), list(self._val_losses)),
+                "first_nonfinite": None if self.first_nonfinite is None
+                else dict(self.first_nonfinite),
+                "clip": {k: (list(v) if isinstance(v, list) else v)
+                         for k, v in self._clip.items() if k != "pending"},
+                "order": [self._layers[i].name for i in self._order],
+                "activations": {lay.name: lay.activation for lay in self._layers},
+                "facts": facts}
+
+    def load_state_dict(self, state):
+        """Continue from :meth:`state_dict` (the same model's layer and parameter names)."""
+        if not isinstance(state, dict) or state.get("version") != 1:
+            raise ValueError("GradientMonitor.load_state_dict: not a GradientMonitor state "
+                             "(from monitor.state_dict())")
+        self.history.load_state_dict(state["history"])
+        self._step, self._recorded = int(state["step"]), int(state["recorded"])
+        self._loss_steps, self._losses = (list(x) for x in state["losses"])
+        self._val_steps, self._val_losses = (list(x) for x in state["val_losses"])
+        self.first_nonfinite = state["first_nonfinite"]
+        self._clip = dict(state["clip"])
+        self._clip["norms"] = list(self._clip.get("norms", []))
+        index = {lay.name: lay.index for lay in self._layers}
+        self._order = [index[n] for n in state["order"] if n in index]
+        for lay in self._layers:
+            lay.ordered = lay.index in self._order
+            lay.activation = lay.activation or state["activations"].get(lay.name)
+        self._facts = dict(state["facts"])
+        self._facts["sharpness"] = list(self._facts.get("sharpness", []))
+        if self._recording:            # the next step is due at the restored step count
+            self._data = _StepData(len(self._layers), len(self._recurrent))
+        if self._step % self.every != 0 and self._recording:
+            self._recording = False
+            self._detach()
+        elif self._step % self.every == 0 and not self._recording and not self._closed:
+            self._start_recording()
 
     def save_report(self, path, report=None, title="chainrule health report"):
         """Write one self-contained HTML page (findings on top, plots inline). Returns the path."""
@@ -707,204 +889,12 @@ class GradientMonitor:
 
 
 # ----------------------------------------------------------------------------------------------
-# parameter statistics
-# ----------------------------------------------------------------------------------------------
-
-# Parameters up to GROUP_PARAM elements are measured in flat groups of up to GROUP_SIZE: on
-# arrays this small a NumPy call costs more than its arithmetic, and a group needs a few calls
-# in all instead of a few per parameter. Larger ones are measured in place (no extra copy),
-# one at a time so that each stays in the CPU cache across its passes.
-GROUP_PARAM = 1 << 14
-GROUP_SIZE = 1 << 16
-
-_SIZE = operator.attrgetter("size")
-_DTYPE = operator.attrgetter("dtype")
-
-
-class _ParamMeter:
-    """Weight and gradient statistics of the parameters, and the weight snapshot that the
-    update ratio ``||W_after - W_before|| / ||W_after||`` needs.
-
-    A row per parameter, in ``_PARAM_ROW`` order: the gradient's (norm, RMS, max-abs, zero
-    share, non-finite share), then the weight norm, the update ratio and has-gradient.
-    """
-
-    def __init__(self, params, scratch):
-        self.params = [p for _, p in params]
-        self.scratch = scratch
-        self.units = None                # made when first needed (and again on a change)
-
-    def release(self):
-        """Free the buffers (the monitor is closed)."""
-        self.units = None
-
-    def snapshot(self):
-        """Copy the weights (before an optimizer step)."""
-        if self.units is None:
-            self.units = _units(self.params, self.scratch)
-        for unit in list(self.units):
-            arrays = [p._data for p in unit.params]
-            for fitting in [unit] if unit.fits(arrays) else self._remake(unit):
-                fitting.snapshot([p._data for p in fitting.params])
-
-    def measure(self, have_snapshot, keep_snapshot):
-        """(rows of every parameter, whether all weights and gradients were finite).
-        Afterwards the snapshot holds the current weights if ``keep_snapshot``."""
-        if self.units is None:
-            self.units, have_snapshot = _units(self.params, self.scratch), False
-        rows, finite, stale = [None] * len(self.params), True, []
-        for unit in self.units:
-            arrays = [p._data for p in unit.params]
-            if unit.fits(arrays):
-                finite &= unit.measure(rows, arrays, have_snapshot, keep_snapshot)
-            else:
-                stale.append(unit)
-        for unit in stale:                        # (remade units have no snapshot yet)
-            for fresh in self._remake(unit):
-                finite &= fresh.measure(rows, [p._data for p in fresh.params], False,
-                                        keep_snapshot)
-        return rows, finite
-
-    def _remake(self, unit):
-        """Replace a unit whose parameters changed size or dtype; returns the new units."""
-        fresh = _units(unit.params, self.scratch, unit.columns)
-        i = self.units.index(unit)
-        self.units[i:i + 1] = fresh
-        return fresh
-
-
-def _weight_part(wss, uss, has_grad):
-    """(weight norm, update ratio, has-gradient) from ||W||^2 and ||dW||^2 (None: unknown)."""
-    ratio = math.sqrt(uss / wss) if uss is not None and wss > 0 else NAN
-    return (math.sqrt(wss) if wss >= 0 else NAN), ratio, float(has_grad)
-
-
-def _units(params, scratch, columns=None):
-    """Split the parameters (``columns``: their row numbers, default 0, 1, ...) into flat
-    groups of small ones (one dtype each) and single large ones."""
-    columns = range(len(params)) if columns is None else columns
-    units, filling = [], {}          # dtype -> (group being filled, its elements)
-    for k, p in zip(columns, params):
-        a = p._data
-        if not 0 < a.size <= GROUP_PARAM or a.dtype.kind != "f":
-            units.append(_Single(k, p, scratch))
-            continue
-        group, size = filling.get(a.dtype, (None, GROUP_SIZE))
-        if size + a.size > GROUP_SIZE:
-            group, size = [], 0
-            units.append(group)
-        group.append((k, p))
-        filling[a.dtype] = (group, size + a.size)
-    return [u if isinstance(u, _Single) else _Group([k for k, _ in u], [p for _, p in u])
-            for u in units]
-
-
-class _Single:
-    """One parameter, measured on its own arrays; its snapshot is a copy of the same shape."""
-
-    def __init__(self, k, param, scratch):
-        self.columns, self.params = [k], [param]
-        self.snap, self.scratch = None, scratch
-
-    def fits(self, arrays):
-        return True
-
-    def snapshot(self, arrays):
-        self.snap = _copy_into(self.snap, arrays[0])
-
-    def measure(self, rows, arrays, have_snapshot, keep_snapshot):
-        """Fill its row; True if finite. The update is measured in place in the snapshot,
-        which then takes the current weights if ``keep_snapshot`` (while they are still in
-        the CPU cache)."""
-        g = self.params[0].grad
-        w, g, snap, uss = arrays[0], None if g is None else g._data, self.snap, None
-        wss = _sumsq(w)
-        if have_snapshot and snap is not None and snap.shape == w.shape:
-            np.subtract(w, snap, out=snap)
-            uss = _sumsq(snap)
-        if keep_snapshot:
-            self.snap = _copy_into(snap, w)
-        grad = _NO_GRAD if g is None else _grad_stats(g, self.scratch)
-        rows[self.columns[0]] = grad + _weight_part(wss, uss, g is not None)
-        return math.isfinite(wss) and (g is None or grad[4] == 0 and grad[0] != math.inf)
-
-
-class _Group:
-    """Small parameters of one dtype, concatenated into flat buffers: the weights before and
-    after the step (``old``/``new``, swapped after each measure, so the copy that measures the
-    update is also the next snapshot) and the gradients. ``*_views`` are the per-parameter
-    slices of each buffer, made once."""
-
-    def __init__(self, columns, params):
-        self.columns, self.params = columns, params
-        self.dtype = params[0]._data.dtype
-        self.sizes = [p._data.size for p in params]
-        self.offsets = np.cumsum([0] + self.sizes[:-1])
-        n = sum(self.sizes)
-        self.old, self.new, self.grad = (np.empty(n, self.dtype) for _ in range(3))
-        self.zero = np.empty(n, dtype=bool)
-        self.old_views, self.new_views, self.grad_views, self.zero_views = (
-            self._views(b) for b in (self.old, self.new, self.grad, self.zero))
-
-    def _views(self, buf):
-        return [buf[o:o + n] for o, n in zip(self.offsets, self.sizes)]
-
-    def fits(self, arrays):
-        """Same sizes and dtype as when the buffers were made (cheap: runs every step)."""
-        try:
-            return list(map(_SIZE, arrays)) == self.sizes and set(map(_DTYPE, arrays)) == {
-                self.dtype}
-        except AttributeError:                    # a gradient is None
-            return False
-
-    def snapshot(self, arrays):
-        np.concatenate(arrays, axis=None, out=self.old)
-
-    def measure(self, rows, arrays, have_snapshot, keep_snapshot):
-        """Fill its rows with a few NumPy calls for the whole group; True if all finite."""
-        grads = [None if p.grad is None else p.grad._data for p in self.params]
-        np.concatenate(arrays, axis=None, out=self.new)
-        weights = _sums_of_squares(self.new_views)
-        updates = [None] * len(arrays)
-        if have_snapshot:
-            np.subtract(self.new, self.old, out=self.old)
-            updates = _sums_of_squares(self.old_views)
-        self.old, self.new = self.new, self.old
-        self.old_views, self.new_views = self.new_views, self.old_views
-        if not self.fits(grads):                  # some gradient is missing or changed
-            stats = [_NO_GRAD if g is None else _grad_stats(g) for g in grads]
-            finite = all(g is None or s[4] == 0 and s[0] != math.inf
-                         for g, s in zip(grads, stats))
-        else:
-            stats, finite = self._grad_stats(grads)
-        for k, s, w, u, g in zip(self.columns, stats, weights, updates, grads):
-            rows[k] = s + _weight_part(w, u, g is not None)
-        return finite and math.isfinite(sum(weights))
-
-    def _grad_stats(self, grads):
-        """(``_grad_stats`` of each gradient, all finite) for gradients that all fit."""
-        flat = np.concatenate(grads, axis=None, out=self.grad)
-        sums = _sums_of_squares(self.grad_views)
-        if not math.isfinite(sum(sums)):          # NaN/Inf entries: look at each gradient
-            return [_grad_stats(g) for g in grads], False
-        highs = np.maximum.reduceat(flat, self.offsets).tolist()
-        lows = np.minimum.reduceat(flat, self.offsets).tolist()
-        np.equal(flat, 0, out=self.zero)
-        return [(math.sqrt(ss), math.sqrt(ss / n), max(high, -low),
-                 np.count_nonzero(z) / n, 0.0)
-                for ss, n, z, high, low in zip(sums, self.sizes, self.zero_views, highs,
-                                               lows)], True
-
-
-# ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
 
-def _all_finite(values, loss):
-    """Loss, weights and gradients all finite (the usual case: nothing to trace)."""
-    return ((loss is None or math.isfinite(loss)) and not np.any(values["nonfinite_frac"] > 0)
-            and bool(np.isfinite(values["weight_norm"]).all())
-            and not np.any(np.isinf(values["grad_norm"])))
+def _grad(outputs, inputs, grad_outputs):
+    from ..autograd import grad
+    return grad(outputs, inputs, grad_outputs=grad_outputs, allow_unused=True)
 
 
 def _first_tensor(x):
@@ -917,135 +907,18 @@ def _first_tensor(x):
     return None
 
 
-def _sumsq(a):
-    """Sum of squares as a Python float (float64 if float32 would overflow)."""
-    if a.dtype.kind != "f":
-        a = a.astype(np.float64)
-    flat = a.ravel()
-    s = float(flat.dot(flat))
-    if math.isfinite(s) or not np.isfinite(flat).all():
-        return s
-    flat = flat.astype(np.float64)
-    return float(flat.dot(flat))
+def _tensors(obj):
+    """Every Tensor in a (nested) tuple/list, in order."""
+    if isinstance(obj, Tensor):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [t for o in obj for t in _tensors(o)]
+    return []
 
 
-_NO_GRAD = (NAN,) * 5
-
-
-def _sums_of_squares(views):
-    """Sum of squares of each 1-D float array as Python floats: one BLAS dot each, and a
-    second look (``_sumsq``: NaN/Inf, or float64 where float32 overflowed) only if needed."""
-    sums = [float(v.dot(v)) for v in views]
-    if not math.isfinite(sum(sums)):
-        sums = [s if math.isfinite(s) else _sumsq(v) for s, v in zip(sums, views)]
-    return sums
-
-
-def _grad_stats(g, scratch=None):
-    """(norm, RMS, max-abs, zero share, non-finite share) of one gradient array.
-
-    The sum of squares (one BLAS dot) is finite exactly when every entry is, so the NaN/Inf
-    entries are only looked for when it is not. ``scratch``: a ``_Scratch`` for the zero test.
-    """
-    n = g.size
-    if n == 0:
-        return _NO_GRAD
-    ss = _sumsq(g)
-    if not math.isfinite(ss):
-        return _nonfinite_grad_stats(g)
-    peak = max(float(np.maximum.reduce(g, axis=None)), -float(np.minimum.reduce(g, axis=None)))
-    # (g == 0) then a count of bools is several times faster than counting nonzero floats;
-    # == 0 also counts -0.0.
-    zeros = np.count_nonzero(np.equal(g, 0, out=None if scratch is None else scratch.bools(
-        g.shape)))
-    return math.sqrt(ss), math.sqrt(ss / n), peak, zeros / n, 0.0
-
-
-def _nonfinite_grad_stats(g):
-    """As ``_grad_stats`` for a gradient with NaN/Inf entries: the finite ones are measured,
-    and the norm and RMS are infinite."""
-    n = g.size
-    finite = np.isfinite(g)
-    bad = 1.0 - np.count_nonzero(finite) / n
-    g = g[finite]
-    ss = _sumsq(g) if g.size else NAN
-    norm, rms = (math.sqrt(ss), math.sqrt(ss / n)) if bad == 0 else (math.inf, math.inf)
-    peak = max(float(g.max()), -float(g.min())) if g.size else NAN
-    return norm, rms, peak, np.count_nonzero(g == 0) / n, bad
-
-
-def _copy_into(buf, a):
-    """``a`` copied into ``buf`` (reused when it fits, else a new copy): no allocation per step."""
-    if buf is None or buf.shape != a.shape or buf.dtype != a.dtype:
-        return a.copy()
-    np.copyto(buf, a)
-    return buf
-
-
-class _Scratch:
-    """A bool buffer reused by the statistics of large arrays: a fresh temporary each time
-    would make the allocator map and unmap memory every step, and the page faults cost more
-    than the arithmetic."""
-
-    def __init__(self):
-        self.release()
-
-    def release(self):
-        self.buf = np.empty(0, dtype=bool)
-
-    def bools(self, shape):
-        n = math.prod(shape)
-        if self.buf.size < n:
-            self.buf = np.empty(n, dtype=bool)
-        return self.buf[:n].reshape(shape)
-
-
-_ONES = {}
-
-
-def _column_sums(a):
-    """Sums over axis 0 of a 2-D array, as ``ones @ a`` (BLAS: several times faster than
-    ``a.sum(axis=0)``)."""
-    if a.dtype.kind != "f":
-        return a.sum(axis=0, dtype=np.float64)
-    key = (a.shape[0], a.dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 32:               # batch sizes vary little; keep the cache small
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(a.shape[0], dtype=a.dtype)
-    return ones.dot(a)
-
-
-# Where the slope of each saturating activation is below 10 % of its maximum: outside (lo, hi).
-_SATURATION = {"tanh": (-0.9487, 0.9487), "sigmoid": (0.0260, 0.9740),
-               "softsign": (-0.6838, 0.6838)}
-
-
-def _saturated_share(kind, a, bounds, scratch):
-    """Share of activation values where the slope is below 10 % of its maximum (``kind`` one
-    of ``SATURATING``); two comparisons into a reused buffer, no temporary arrays."""
-    if kind == "hardtanh":                        # flat outside [min_val, max_val]
-        (lo, hi), below, above = bounds or (-1.0, 1.0), np.less_equal, np.greater_equal
-    else:
-        (lo, hi), below, above = _SATURATION[kind], np.less, np.greater
-    out = scratch.bools(a.shape)
-    return (np.count_nonzero(below(a, lo, out=out)) + np.count_nonzero(above(a, hi, out=out))
-            ) / a.size
-
-
-def _dead_share(a, sequence):
-    """Share of units that are 0 for every example (units: last axis for sequences, else axis 1).
-
-    A ReLU-like unit is dead on the batch when its largest output is not positive."""
-    if a.ndim < 2:
-        return float(not np.any(a > 0))
-    if a.ndim == 2:
-        peak = a.max(axis=0)
-    else:
-        axis = a.ndim - 1 if sequence else 1
-        peak = a.max(axis=tuple(d for d in range(a.ndim) if d != axis))
-    return np.count_nonzero(~(peak > 0)) / peak.size
+def _loss_kind(loss):
+    from .activations import loss_kind
+    return loss_kind(loss._node)
 
 
 def _loss_value(loss):
@@ -1067,139 +940,3 @@ def _inferred_total(grad_norms, max_norm):
     return total if total < max_norm * (1 - 1e-4) else float("nan")
 
 
-def _weight_of(layer, params):
-    """The layer's main weight: its first parameter with 2 or more dims."""
-    for k in layer.param_columns:
-        if params[k][1]._data.ndim >= 2:
-            return params[k][1]._data
-    return None
-
-
-def _init_gain(layer, params):
-    """fan_in * Var(W) of the layer's weight (He et al. 2015 eq. 10 / Glorot & Bengio 2010)."""
-    w = _weight_of(layer, params)
-    if w is None or not w.size:
-        return None
-    if layer.type.startswith(("RNN", "LSTM", "GRU")):
-        w = getattr(layer.module, "weight_hh_l0", getattr(layer.module, "weight_hh", None))
-        w = None if w is None else w._data
-        if w is None:
-            return None
-    fan_in = int(np.prod(w.shape[1:]))
-    return float(fan_in * np.mean(np.square(w, dtype=np.float64)))
-
-
-def _sigma_max(module):
-    """Largest singular value of a plain RNN's recurrent matrix (Pascanu et al. 2013)."""
-    if type(module).__name__ not in ("RNN", "RNNCell"):
-        return None
-    w = getattr(module, "weight_hh_l0", getattr(module, "weight_hh", None))
-    if w is None or not np.isfinite(w._data).all():
-        return None
-    return float(np.linalg.norm(w._data.astype(np.float64), 2))
-
-
-def _lr(optimizer):
-    if optimizer is None or not optimizer.param_groups:
-        return None
-    lr = optimizer.param_groups[0].get("lr")
-    return float(lr) if isinstance(lr, (int, float, np.floating)) else None
-
-
-def _optimizer_membership(optimizer, params):
-    if optimizer is None:
-        return [None] * len(params)
-    held = {id(p) for g in optimizer.param_groups for p in g["params"]}
-    return [id(p) in held for _, p in params]
-
-
-# ---- where the first NaN/Inf came from ----
-
-def _forward_origin(layer, args, out, params):
-    """Event dict for a layer whose output is non-finite: the op inside it, and why."""
-    inputs = [a for a in args if isinstance(a, Tensor)]
-    bad = [a for a in inputs if a._data.dtype.kind in "fc" and not np.isfinite(a._data).all()]
-    if bad and bad[0]._node is None:
-        return {"phase": "forward", "layer": layer.name, "cause": "non-finite input",
-                "explanation": f"the input of {layer.name!r} already held NaN/Inf"}
-    event = trace_op(bad[0] if bad else out, {id(p) for _, p in params})
-    if bad:            # made between two layers (a functional op in the parent's forward)
-        event["explanation"] = (f"{event['explanation']}, in the computation of the input of "
-                                f"{layer.name!r}")
-    event.update(phase="update" if event["cause"] == "non-finite weights" else "forward",
-                 layer=layer.name)
-    return event
-
-
-def _loss_origin(loss, past):
-    """Event for a non-finite loss from finite layer outputs: traced when the graph is still
-    there; otherwise an overflow if the loss had been growing, else the loss function."""
-    past = past[np.isfinite(past)]
-    if isinstance(loss, Tensor) and loss._node is not None and loss._node.inputs is not None:
-        event = trace_op(loss, set())
-    elif past.size >= 2 and abs(past[-1]) > 1e6 * max(abs(past[0]), 1e-12):
-        event = {"cause": "overflow", "diverged": True,
-                 "explanation": f"the loss grew from {past[0]:.3g} to {past[-1]:.3g} over "
-                 f"{past.size} recorded steps and overflowed: training diverged"}
-    else:
-        event = {"cause": None, "explanation": "every layer's output was finite, so the loss "
-                 "function produced it (e.g. log of a probability that is 0)"}
-    event.update(phase="loss", layer=None)
-    return event
-
-
-def trace_op(t, param_ids, limit=100000):
-    """Walk back from non-finite ``t`` to the op whose inputs were finite but output was not.
-
-    Needs the graph (call before ``backward``). Returns ``{'op', 'cause', 'explanation'}``.
-    """
-    node = t._node
-    for _ in range(limit):
-        if node is None or node.inputs is None:
-            break
-        bad = [x for x in node.inputs
-               if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()]
-        if not bad:
-            return _classify(node)
-        if bad[0]._node is None:
-            leaf = bad[0]
-            cause = "non-finite weights" if id(leaf) in param_ids else "non-finite input"
-            what = "weights" if id(leaf) in param_ids else "input"
-            return {"op": node.name, "cause": cause,
-                    "explanation": f"its {what} (shape {tuple(leaf.shape)}) already held NaN/Inf"}
-        node = bad[0]._node
-    return {"op": None, "cause": None, "explanation": None}
-
-
-def _classify(node):
-    """Cause of a finite-in, non-finite-out op: the rules of ``nonfinite.py`` when present."""
-    try:
-        from .nonfinite import _forward_cause
-    except ImportError:
-        return _classify_here(node)
-    cause, detail = _forward_cause(node.name, node.inputs, {})
-    return _cause(node.name, cause, f"{cause} ({detail})" if detail else cause)
-
-
-def _classify_here(node):
-    name, lower = node.name, node.name.lower()
-    x = node.inputs[0]._data
-    with np.errstate(all="ignore"):
-        if lower in ("log", "log1p"):
-            x = x + 1 if lower == "log1p" else x
-            if np.any(x == 0):
-                return _cause(name, "log of zero", f"log of zero ({int(np.count_nonzero(x == 0))} "
-                              f"of {x.size} inputs are 0)")
-            return _cause(name, "log of a negative number", "log of a negative number")
-        if lower in ("exp", "expm1"):
-            return _cause(name, "overflow in exp", f"overflow in exp (input up to {np.max(x):.3g})")
-        if lower == "div" and np.any(node.inputs[1]._data == 0):
-            return _cause(name, "division by zero", "division by zero")
-        if lower in ("rsqrt", "sqrt") and np.any(x <= 0):
-            cause = "near-zero variance" if np.any(x == 0) else "sqrt of a negative number"
-            return _cause(name, cause, cause)
-    return _cause(name, "overflow", f"overflow in {name} (values beyond the float range)")
-
-
-def _cause(op, cause, explanation):
-    return {"op": op, "cause": cause, "explanation": explanation}

@@ -305,6 +305,13 @@ def _forward_cause(op, inputs, params):
                                  f"{max(_absmax(a) for a in arrays):.3g})")
 
 
+def classify_op(op, inputs, params):
+    """(cause, detail) of an op whose inputs were finite and whose output was not: the one
+    NaN/Inf classifier of the diagnostics (the tracer and the GradientMonitor both use it).
+    ``params`` maps id(parameter) -> name, to name a parameter that already held NaN/Inf."""
+    return _forward_cause(op, inputs, params)
+
+
 def _log_rule(x, arrays, inputs):
     if (x == 0).any():
         return "log of zero", f"{int((x == 0).sum())} input value(s) were exactly 0"

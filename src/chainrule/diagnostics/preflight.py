@@ -26,8 +26,12 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
-from . import report as _report
+from . import rules as _rules
+from .activations import ACTIVATION_FACTOR
+from .findings import Finding
 from .monitor import GradientMonitor
+from .render import fmt
+from .thresholds import THRESHOLDS
 
 
 def check(model, loss_fn, batch, **thresholds):
@@ -53,6 +57,7 @@ def check(model, loss_fn, batch, **thresholds):
         if loss.requires_grad:
             loss.backward(retain_graph=not math.isfinite(float(loss._data.reshape(()))))
         monitor._snapshot_valid = False            # no optimizer step: no update ratios
+        _note_labels(monitor, loss_fn, target)
         monitor.step(loss)
         if monitor.first_nonfinite is not None:
             set_rng_state(rng)                     # the same dropout masks as the first pass
@@ -84,6 +89,19 @@ def _trace_origin(monitor, model, run):
         "diverged": False}
 
 
+_REGRESSION = ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "mse_loss", "l1_loss",
+               "smooth_l1_loss", "huber_loss")
+
+
+def _note_labels(monitor, loss_fn, target):
+    """Integer class labels given to a regression loss (MSE, L1...)."""
+    name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+    out = monitor._facts.get("output")
+    if (out is not None and isinstance(target, Tensor) and target._data.dtype.kind in "iub"
+            and name in _REGRESSION):
+        out["labels_into_regression"] = name
+
+
 def _split(batch):
     if isinstance(batch, (tuple, list)):
         if len(batch) == 2:
@@ -111,26 +129,45 @@ def _forward(model, loss_fn, x, target):
 def layer_gains(history, context):
     """Per-layer measured forward/backward variance gains and the theory, in forward order.
 
-    Returns a list of dicts ``{'layer', 'forward_gain', 'backward_gain', 'theory_gain'}``.
+    Only for a layer fed directly by the previous weight layer (through at most one
+    activation): across a sum (residual), a pooling or a normalisation the theory does not
+    apply. Returns a list of dicts ``{'layer', 'forward_gain', 'backward_gain',
+    'theory_gain', 'activation_before', 'output'}`` (``output``: it is the last layer).
     """
     rms = history.series("out_rms")[-1]
     grad = history.series("out_grad_norm")[-1]
     layers = context["layers"]
-    chain = [i for i in context["layer_order"]
-             if layers[i].get("init_gain") and not layers[i].get("recurrent")
-             and np.isfinite(rms[i]) and rms[i] > 0 and np.isfinite(grad[i]) and grad[i] > 0]
+    index = {info["name"]: i for i, info in enumerate(layers)}
+    order = list(context["layer_order"])
+    last = order[-1] if order else None
     rows = []
-    for prev, i in zip(chain, chain[1:]):
+    for i in order:
+        prev = index.get(layers[i].get("feeder")) if layers[i].get("feeder") else None
+        if prev is None and "feeder" not in layers[i]:       # a hand-made context: chain order
+            k = order.index(i)
+            prev = order[k - 1] if k else None
+        if prev is None or not all(_usable(layers[j], rms[j], grad[j]) for j in (prev, i)):
+            continue
         act = layers[prev].get("activation")
-        factor = _report.ACTIVATION_FACTOR.get(act, 1.0)
+        factor = ACTIVATION_FACTOR.get(act, 1.0)
         rows.append({"layer": layers[i]["name"], "forward_gain": float((rms[i] / rms[prev]) ** 2),
                      "backward_gain": float((grad[prev] / grad[i]) ** 2),
                      "theory_gain": float(layers[i]["init_gain"] * factor),
-                     "activation_before": act})
+                     "activation_before": act, "output": i == last,
+                     "feeder": layers[prev]["name"]})
     return rows
 
 
+def _usable(info, rms, grad):
+    return bool(info.get("init_gain") and not info.get("recurrent") and np.isfinite(rms)
+                and rms > 0 and np.isfinite(grad) and grad > 0)
+
+
 def _verdict(row, th):
+    """'shrinks' / 'amplifies' / 'ok' for a hidden layer; the output layer is not judged (its
+    gain depends on the loss, not on the signal's scale)."""
+    if row.get("output"):
+        return "not judged"
     low, high = th["layer_gain_low"], th["layer_gain_high"]
     f, b = row["forward_gain"], row["backward_gain"]
     if b < low or f < low:
@@ -140,8 +177,18 @@ def _verdict(row, th):
     return "ok"
 
 
-def _preflight_report(monitor, thresholds):
-    th = dict(_report.THRESHOLDS)
+def _trigger(row, th):
+    """('forward' or 'backward', gain) that put the row outside the band (the worse one)."""
+    low, high = th["layer_gain_low"], th["layer_gain_high"]
+
+    def off(g):
+        return max(low / g, g / high, 1.0) if g > 0 else math.inf
+    f, b = row["forward_gain"], row["backward_gain"]
+    return ("forward", f) if off(f) > off(b) else ("backward", b)
+
+
+def _preflight_report(monitor, thresholds, extra=()):
+    th = dict(THRESHOLDS)
     th.update((k, v) for k, v in thresholds.items() if k in th)
     context = monitor.context()
     rows = layer_gains(monitor.history, context)
@@ -149,9 +196,9 @@ def _preflight_report(monitor, thresholds):
         r["verdict"] = _verdict(r, th)
     columns = {r["layer"]: {"fwd_gain": r["forward_gain"], "bwd_gain": r["backward_gain"],
                             "theory": r["theory_gain"], "verdict": r["verdict"]} for r in rows}
-    base = _report.analyze(monitor.history, context, thresholds, source="preflight",
-                           extra_columns=columns)
-    flagged = [r for r in rows if r["verdict"] != "ok"]
+    base = _rules.analyze(monitor.history, context, thresholds, source="preflight",
+                          extra_columns=columns, extra_findings=extra)
+    flagged = [r for r in rows if r["verdict"] in ("shrinks", "amplifies")]
     depth = [f for f in base.findings if f.kind in ("vanishing", "exploding")
              and f.evidence.get("direction") == "depth"]
     for f in depth:
@@ -159,34 +206,58 @@ def _preflight_report(monitor, thresholds):
         f.evidence["backward_gain_per_layer"] = [r["backward_gain"] for r in rows]
         f.evidence["theory_gain_per_layer"] = [r["theory_gain"] for r in rows]
     if flagged and not depth:
-        base.findings.append(_gain_finding(flagged, th))
+        finding = _gain_finding(flagged, rows, th)
+        if finding is not None:
+            base.findings.append(finding)
     return base
 
 
-def _gain_finding(flagged, th):
+def _chain_gain(rows, th):
+    """The most extreme product of trigger gains along a chain of directly connected judged
+    layers (a layer continues the chain of the layer that feeds it; a residual sum, pooling
+    or normalisation starts a new chain, so per-block gains do not compound)."""
+    product = {}
+    for r in rows:                      # forward order: a feeder's chain is already known
+        g = _trigger(r, th)[1]
+        if not g > 0 or not math.isfinite(g):
+            continue
+        product[r["layer"]] = product.get(r.get("feeder"), 1.0) * g
+    return max(product.values(), key=lambda p: abs(math.log(p)), default=1.0)
+
+
+def _gain_finding(flagged, rows, th):
+    """A warning when the per-layer gains compound: the product of the judged layers' gains
+    (the trigger of each) leaves [layer_gain_low, layer_gain_high] too, i.e. the deviation
+    does not cancel out over the chain; a single off layer in a shallow chain is a note."""
+    judged = [r for r in rows if r["verdict"] != "not judged"]
+    total = _chain_gain(judged, th)
+    compounding = not th["vanishing_ratio"] <= total <= th["exploding_ratio"]
     shrink = [r for r in flagged if r["verdict"] == "shrinks"]
     grow = [r for r in flagged if r["verdict"] == "amplifies"]
     parts = []
-    for rows, verb in ((shrink, "shrink"), (grow, "amplify")):
-        if rows:
-            gains = ", ".join(f"{r['layer']!r} x{_report.fmt(r['backward_gain'])}"
-                              for r in rows[:4])
-            parts.append(f"{len(rows)} layer{'s' if len(rows) > 1 else ''} {verb} the "
-                         f"back-propagated signal's variance ({gains})")
+    for group, verb in ((shrink, "shrink"), (grow, "amplify")):
+        if group:
+            gains = ", ".join(f"{r['layer']!r} {_trigger(r, th)[0]} x{fmt(_trigger(r, th)[1])}"
+                              for r in group[:4])
+            parts.append(f"{len(group)} layer{'s' if len(group) > 1 else ''} {verb} the "
+                         f"signal's variance ({gains})")
     msg = ("; ".join(parts) + f": outside [{th['layer_gain_low']}, {th['layer_gain_high']}] per "
-           "layer, which compounds with depth.")
-    evidence = {r["layer"]: f"forward {_report.fmt(r['forward_gain'])}, backward "
-                f"{_report.fmt(r['backward_gain'])}, theory {_report.fmt(r['theory_gain'])}"
+           f"layer; over the chain of {len(judged)} judged layers the variance changes "
+           f"{fmt(total)}x")
+    msg += ", which compounds with depth." if compounding else ", which stays harmless here."
+    evidence = {r["layer"]: f"forward {fmt(r['forward_gain'])}, backward "
+                f"{fmt(r['backward_gain'])}, theory {fmt(r['theory_gain'])}"
                 for r in flagged}
+    evidence["chain_gain"] = total
     remedies = []
     off = [r for r in flagged if not 0.5 <= r["theory_gain"] <= 2]
     if off:
         names = ", ".join(repr(r["layer"]) for r in off[:4])
         remedies.append(f"Re-initialise {names}: their fan_in*Var(W)*E[f'^2] is "
-                        f"{_report.fmt(off[0]['theory_gain'])} where 1 keeps the scale: He init "
+                        f"{fmt(off[0]['theory_gain'])} where 1 keeps the scale: He init "
                         "(kaiming_normal_) after ReLU, Xavier (xavier_uniform_) after tanh or "
                         "nothing (Glorot & Bengio 2010; He et al. 2015).")
     remedies.append("Add normalisation (cr.nn.LayerNorm / cr.nn.BatchNorm1d) after the flagged "
                     "layers.")
-    return _report.Finding("layer_gain", [r["layer"] for r in flagged], msg, evidence, remedies,
-                           "warning")
+    return Finding("layer_gain", [r["layer"] for r in flagged], msg, evidence, remedies,
+                   "warning" if compounding else "info")
