@@ -18,6 +18,7 @@ from ...devices import check_device
 from ...ops import cat, softmax, where
 from ...tensor import Tensor
 from .. import functional as F
+from ..functional._attention import safe_softmax
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
@@ -198,7 +199,9 @@ class MultiheadAttention(Module):
             if key_padding_mask is not None:
                 scores = scores + key_padding_mask.reshape(N, 1, 1, S)
             scores = scores.reshape(N * H, L, S)
-        weights = softmax(scores, -1)
+        # As torch: without weights asked for, the fused path gives a query that may see no key
+        # a zero row; with them, the plain softmax gives NaN.
+        weights = softmax(scores, -1) if need_weights else safe_softmax(scores)
         if self.dropout > 0.0 and self.training:
             weights = F.dropout(weights, self.dropout)
         out = (weights @ v).transpose(0, 1).reshape(L * N, E)        # heads side by side
