@@ -172,3 +172,11 @@ def test_dataset_and_sampler_can_be_subscripted_for_type_hints():
             return 1
 
     assert [b[0].tolist() for b in DataLoader(Pairs(), sampler=Evens())] == [[0]]
+
+
+def test_torch_submodule_paths_import():
+    from chainrule.utils.data.dataloader import DataLoader as DL
+    from chainrule.utils.data.dataloader import default_collate as dc
+    from chainrule.utils.data.dataset import Dataset as DS
+    from chainrule.utils.data.sampler import RandomSampler as RS
+    assert DL is DataLoader and dc is d.default_collate and DS is d.Dataset and RS is RandomSampler

@@ -240,3 +240,8 @@ def test_spawned_workers_and_readable_key_errors():
     with pytest.raises(KeyError) as info:
         list(DataLoader(Faulty(), batch_size=2, num_workers=1, timeout=20))
     assert str(info.value).startswith("Caught KeyError in DataLoader worker process 0.\nOriginal Traceback")
+
+
+def test_prefetch_factor_zero_still_loads_everything():
+    loader = DataLoader(TensorDataset(np.arange(10)), batch_size=3, num_workers=2, prefetch_factor=0)
+    assert [b[0].tolist() for b in loader][-1] == [9]

@@ -1,5 +1,7 @@
 """MultiheadAttention and the Transformer layers against PyTorch: same state-dict keys and
 shapes; with torch's weights loaded, the same outputs and gradients (float64, dropout off)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -207,3 +209,56 @@ def test_scaled_dot_product_attention_gqa_and_errors():
     np.testing.assert_allclose(out.numpy(), tout.numpy(), atol=1e-12)
     with pytest.raises(RuntimeError, match="is_causal"):
         F.scaled_dot_product_attention(q, q, q, attn_mask=cr.ones(3, 3), is_causal=True)
+
+
+@pytest.mark.parametrize("left_aligned", [True, False])
+@pytest.mark.parametrize("grad", [False, True])
+def test_encoder_eval_fast_path_zeros_padding_like_torch(left_aligned, grad):
+    """torch's inference fast path outputs 0 (then the final norm) at padded positions."""
+    E, H, S, N = 8, 2, 6, 3
+    kw = dict(dim_feedforward=16, dropout=0.1, batch_first=True)
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(E, H, **kw), 2,
+                                         norm=torch.nn.LayerNorm(E)).double().eval()
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, H, **kw), 2, norm=nn.LayerNorm(E)).to(cr.float64).eval()
+    _load(ours, theirs)
+    pad = np.zeros((N, S), bool)
+    pad[0, -2:] = True
+    pad[1, -1] = True
+    if not left_aligned:
+        pad[2, 0] = True
+    (x,), (tx,) = _pair(9, (N, S, E), requires_grad=False)
+    with warnings.catch_warnings(), torch.set_grad_enabled(grad), cr.set_grad_enabled(grad):
+        warnings.simplefilter("ignore")          # torch: "nested tensors are a prototype"
+        out = ours(x, src_key_padding_mask=cr.tensor(pad))
+        tout = theirs(tx, src_key_padding_mask=torch.tensor(pad))
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-10)
+    if left_aligned and not grad:    # the fast path: padded positions are the norm of zeros
+        np.testing.assert_allclose(out.numpy()[0, -1], ours.norm.bias.numpy(), atol=1e-12)
+
+
+def test_fully_masked_queries_match_torch():
+    """A query that may see no key: zeros through SDPA and the need_weights=False path, NaN with
+    need_weights=True -- torch's (uneven) rules, each matched; gradients stay finite."""
+    import chainrule.nn.functional as F
+    (q,), (tq,) = _pair(10, (1, 1, 3, 4))
+    allowed = np.array([[True, True, False], [False, False, False], [True, False, True]])
+    out = F.scaled_dot_product_attention(q, q, q, attn_mask=cr.tensor(allowed))
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tq, tq, attn_mask=torch.tensor(allowed))
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-12)
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_allclose(q.grad.numpy(), tq.grad.numpy(), atol=1e-10)
+
+    E, H, S, N = 8, 2, 4, 2
+    theirs = torch.nn.MultiheadAttention(E, H, batch_first=True).double()
+    ours = nn.MultiheadAttention(E, H, batch_first=True).to(cr.float64)
+    _load(ours, theirs)
+    (x,), (tx,) = _pair(11, (N, S, E))
+    pad = np.zeros((N, S), bool)
+    pad[1, :] = True
+    for need_weights in (False, True):
+        with np.errstate(invalid="ignore"):          # the NaN row of need_weights=True
+            o, _ = ours(x, x, x, key_padding_mask=cr.tensor(pad), need_weights=need_weights)
+        t, _ = theirs(tx, tx, tx, key_padding_mask=torch.tensor(pad), need_weights=need_weights)
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-12)
+        assert np.isnan(o.numpy()[1]).all() == need_weights

@@ -231,7 +231,7 @@ class _MultiProcessIter:
             self._indices = None
         else:
             self._indices = iter(self._loader._index_sampler)   # a random order is drawn now
-        for _ in range(self._loader.prefetch_factor * len(self._workers)):
+        for _ in range(max(1, self._loader.prefetch_factor) * len(self._workers)):
             if not self._dispatch():
                 break
 

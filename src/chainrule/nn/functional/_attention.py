@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ...ops import softmax
+from ...ops import softmax, where
 from ...tensor import Tensor
 from ._misc import dropout
 
@@ -41,7 +41,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if attn_mask.dtype == np.bool_:
             attn_mask = Tensor._wrap(np.where(attn_mask._data, 0.0, -np.inf).astype(scores.dtype))
         scores = scores + attn_mask
-    weights = softmax(scores, -1)
+    weights = safe_softmax(scores)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value
@@ -52,3 +52,13 @@ def _repeat_heads(t, groups):
     shape = tuple(t.shape)
     lead, (h, s, d) = shape[:-3], shape[-3:]
     return t.unsqueeze(-3).expand(*lead, h, groups, s, d).reshape(*lead, h * groups, s, d)
+
+
+def safe_softmax(scores):
+    """Softmax over the last dim, except that a row of only -inf gives zeros (not NaN) and passes
+    no gradient: torch's rule for attention in which a query may see no key."""
+    dead = np.all(scores._data == -np.inf, axis=-1, keepdims=True)
+    if not dead.any():
+        return softmax(scores, -1)
+    dead = Tensor._wrap(dead)
+    return where(dead, 0.0, softmax(where(dead, 0.0, scores), -1))

@@ -13,10 +13,12 @@ import math
 import numpy as np
 
 from ...creation import empty, full, zeros
+from ...autograd import is_grad_enabled
 from ...devices import check_device
-from ...ops import cat, softmax
+from ...ops import cat, softmax, where
 from ...tensor import Tensor
 from .. import functional as F
+from ..functional._attention import safe_softmax
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
@@ -197,7 +199,9 @@ class MultiheadAttention(Module):
             if key_padding_mask is not None:
                 scores = scores + key_padding_mask.reshape(N, 1, 1, S)
             scores = scores.reshape(N * H, L, S)
-        weights = softmax(scores, -1)
+        # As torch: without weights asked for, the fused path gives a query that may see no key
+        # a zero row; with them, the plain softmax gives NaN.
+        weights = softmax(scores, -1) if need_weights else safe_softmax(scores)
         if self.dropout > 0.0 and self.training:
             weights = F.dropout(weights, self.dropout)
         out = (weights @ v).transpose(0, 1).reshape(L * N, E)        # heads side by side
@@ -268,6 +272,8 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
+        self.activation_relu_or_gelu = (activation in ("relu", "gelu", F.relu, F.gelu)
+                                        or type(activation).__name__ in ("ReLU", "GELU"))
         self.activation = _activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -368,12 +374,48 @@ class TransformerEncoder(Module):
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers = num_layers
         self.norm = norm
+        layer = encoder_layer
+        attn = getattr(layer, "self_attn", None)
+        # torch's rule for its inference fast path ("nested tensors"), see forward.
+        self.use_nested_tensor = bool(
+            enable_nested_tensor and isinstance(layer, TransformerEncoderLayer)
+            and not layer.norm_first and attn.batch_first and attn._qkv_same_embed_dim
+            and attn.in_proj_bias is not None and layer.activation_relu_or_gelu
+            and layer.norm1.eps == layer.norm2.eps and attn.num_heads % 2 == 0)
+        self.mask_check = mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        keep = self._fast_path_keep(src, mask, src_key_padding_mask)
         out = src
         for layer in self.layers:
             out = layer(out, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
+        if keep is not None:
+            out = where(keep, out, 0.0)
         return self.norm(out) if self.norm is not None else out
+
+    def _fast_path_keep(self, src, mask, key_padding_mask):
+        """Where torch's encoder would take its inference fast path, the (N, S, 1) mask of real
+        (not padded) positions; else None.
+
+        On that path torch packs the unpadded tokens into a nested tensor and pads the result
+        with zeros, so padded positions come out as 0 (then ``norm``) instead of the values the
+        layers compute there. Reproduced here so eval-mode outputs match torch's exactly.
+        """
+        first = self.layers[0]
+        if (not self.use_nested_tensor or first.training or src.ndim != 3
+                or key_padding_mask is None or mask is not None):
+            return None
+        pad = np.asarray(key_padding_mask._data if isinstance(key_padding_mask, Tensor)
+                         else key_padding_mask)
+        keep = pad == 0 if pad.dtype != np.bool_ else ~pad
+        lengths = keep.sum(axis=1)
+        left_aligned = np.array_equal(keep, np.arange(keep.shape[1]) < lengths[:, None])
+        if self.mask_check and not left_aligned:
+            return None
+        if is_grad_enabled() and (src.requires_grad or any(p.requires_grad
+                                                           for p in first.parameters())):
+            return None
+        return Tensor._wrap(keep[:, :, None])
 
 
 class TransformerDecoder(Module):
