@@ -26,6 +26,7 @@ from ...autograd.engine import record
 from ...ops import cat, linear, stack
 from ...ops._util import as_tensor, call, is_array
 from ...random import default_generator
+from ._blas import serial_blas
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +245,7 @@ def _row_blocks(w, n):
 
 
 _SERIAL_GEMM = 1 << 18     # OpenBLAS keeps products up to about this many multiply-adds serial
+_SERIAL_STEP = 1 << 22     # multiply-adds of one time step's product run on one BLAS thread
 
 
 def _step_chunks(n_cols, step_cols, per_step):
@@ -319,6 +321,8 @@ class _FusedRun:
             self.b_hn = b_hn.astype(dtype)[:, None]
         self.hs = np.empty((n_steps + 2, hidden, batch), dtype=dtype)
         self.steps = range(n_steps - 1, -1, -1) if reverse else range(n_steps)
+        # per-step products this small run on one BLAS thread (see _blas.serial_blas)
+        self.serial = _GATES[mode] * hidden * hidden * batch <= _SERIAL_STEP
         self.back = 1 if reverse else -1     # h_{t-1} (in processing order) is row t + 1 + back
 
     def take(self, shape, keep=True):
@@ -341,13 +345,14 @@ class _FusedRun:
             weights[:n_const, -1] += b_hh[:n_const]
         weights *= self.scale
         pre = self.take((n_steps, len(self.w_ih), batch), keep=False)
-        np.matmul(weights, self.operand[self.hidden:].transpose(1, 0, 2), out=pre)
+        with serial_blas(len(weights) * (n_in + 1) * batch <= _SERIAL_STEP):   # T products
+            np.matmul(weights, self.operand[self.hidden:].transpose(1, 0, 2), out=pre)
         return pre
 
     def forward(self, h0, c0):
         """Run the recurrence; the packed output (T, B, H), for LSTM (T + 1, B, H) with c_T."""
         self.hs[self.steps[0] + 1 + self.back] = h0.T
-        with np.errstate(over="ignore"):      # exp(a) -> inf: sigmoid's limit 0, see above
+        with np.errstate(over="ignore"), serial_blas(self.serial):   # exp(a) -> inf: sigmoid's 0
             if self.mode == "LSTM":
                 _lstm_forward(self, c0)
             elif self.mode == "GRU":
@@ -533,13 +538,14 @@ def _fused_vjp(ctx, grad):
     need = dict(zip(run.slots, ctx.needs))
     n, lo = len(run.steps), run.first_row()
     gh = grad[lo:lo + n]
-    if run.mode == "LSTM":
-        gc = np.array(grad[n if not run.reverse else 0].T, dtype=run.dtype, order="C")
-        ex, eh, dh0, dc0 = _lstm_backward(run, gh, gc, need["h0"])
-    elif run.mode == "GRU":
-        ex, eh, dh0, dc0 = _gru_backward(run, gh, need["h0"])
-    else:
-        ex, eh, dh0, dc0 = _simple_backward(run, gh, need["h0"])
+    with serial_blas(run.serial):
+        if run.mode == "LSTM":
+            gc = np.array(grad[n if not run.reverse else 0].T, dtype=run.dtype, order="C")
+            ex, eh, dh0, dc0 = _lstm_backward(run, gh, gc, need["h0"])
+        elif run.mode == "GRU":
+            ex, eh, dh0, dc0 = _gru_backward(run, gh, need["h0"])
+        else:
+            ex, eh, dh0, dc0 = _simple_backward(run, gh, need["h0"])
     ex, eh = run.gate_major(ex), (None if eh is ex else run.gate_major(eh))
     grads = _weight_grads(run, ex, eh, need)
     _SCRATCH.give([ex.base] if eh is None else [ex.base, eh.base])
