@@ -16,7 +16,9 @@ from . import _threads
 NOTE = ("Same model, data, batch, initial weights, float32 and optimizer on both sides; "
         "timed blocks interleaved A B / B A in rounds. ratio = chainrule steps/s / PyTorch "
         "steps/s (> 1: chainrule faster), median [min-max] over rounds; best/best compares each "
-        "side's fastest block. At 1 thread steps are timed in process CPU time, at more threads "
+        "side's fastest block. MLP cases also time the same step written by hand in NumPy "
+        "(no autodiff, benchmarks/ceiling.py) in the same rounds: numpy/torch is that "
+        "ceiling's ratio; cr % of ceiling = chainrule steps/s / its steps/s. At 1 thread steps are timed in process CPU time, at more threads "
         "in wall time. Peak memory of one step above its start: chainrule via tracemalloc, "
         "PyTorch via its profiler's allocation events (see benchmarks/memory.py). load = the "
         "1-minute load average during the case (other processes on the machine).")

@@ -52,8 +52,12 @@ class Side:
 
 # ---- building ----
 
-def build_sides(case, cr, torch, quick):
-    """``(chainrule_side, torch_side)`` with identical weights, data and hyperparameters."""
+def build_sides(case, cr, torch, quick, ceiling=False):
+    """``(chainrule_side, torch_side)`` with identical weights, data and hyperparameters.
+
+    With ``ceiling=True`` a third item: the hand-written NumPy side (``benchmarks.ceiling``) for
+    an MLP case, None for the others.
+    """
     torch.manual_seed(0)
     t_model = case.build(torch.nn, quick)
     if case.init is not None:
@@ -65,10 +69,14 @@ def build_sides(case, cr, torch, quick):
     except (AttributeError, NotImplementedError, TypeError, RuntimeError) as e:
         raise CaseError(f"chainrule cannot build this model yet: {type(e).__name__}: {e}") from e
     batches = case.data(case.batch, quick)
-    return (_side("chainrule", cr, c_model, case, [(cr.from_numpy(x), cr.from_numpy(y))
-                                                 for x, y in batches]),
-            _side("torch", torch, t_model, case, [(torch.from_numpy(x), torch.from_numpy(y))
-                                                 for x, y in batches]))
+    sides = (_side("chainrule", cr, c_model, case, [(cr.from_numpy(x), cr.from_numpy(y))
+                                                  for x, y in batches]),
+             _side("torch", torch, t_model, case, [(torch.from_numpy(x), torch.from_numpy(y))
+                                                  for x, y in batches]))
+    if not ceiling:
+        return sides
+    from .ceiling import numpy_side
+    return sides + (numpy_side(case, state, batches) if case.mlp_sizes else None,)
 
 
 def _side(name, lib, model, case, batches):
@@ -97,21 +105,29 @@ def _side(name, lib, model, case, batches):
 
 # ---- checking ----
 
-def check_agreement(cr_side, torch_side, steps=CHECK_STEPS):
-    """Both sides compute the same losses (or inference outputs) for the first ``steps`` steps.
+def check_agreement(cr_side, torch_side, steps=CHECK_STEPS, others=()):
+    """Both sides compute the same losses (or inference outputs) for the first ``steps`` steps;
+    so does every side in ``others`` (the hand-written NumPy step), compared with PyTorch.
 
     Returns the largest relative difference seen; raises CaseError when they differ.
     """
     worst = 0.0
     for i in range(steps):
-        a = np.asarray(cr_side.step().detach().numpy(), dtype=np.float64)
-        b = np.asarray(torch_side.step().detach().numpy(), dtype=np.float64)
-        if a.shape != b.shape or not np.allclose(a, b, rtol=LOSS_RTOL, atol=LOSS_ATOL):
-            diff = np.max(np.abs(a - b)) if a.shape == b.shape else f"shapes {a.shape} {b.shape}"
-            raise CaseError(f"chainrule and PyTorch disagree at step {i + 1}: "
-                            f"{_short(a)} vs {_short(b)} (max abs diff {diff}); not timed")
-        worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12))))
+        b = _as_array(torch_side.step())
+        for side in (cr_side, *others):
+            a = _as_array(side.step())
+            if a.shape != b.shape or not np.allclose(a, b, rtol=LOSS_RTOL, atol=LOSS_ATOL):
+                diff = (np.max(np.abs(a - b)) if a.shape == b.shape
+                        else f"shapes {a.shape} {b.shape}")
+                raise CaseError(f"{side.name} and PyTorch disagree at step {i + 1}: "
+                                f"{_short(a)} vs {_short(b)} (max abs diff {diff}); not timed")
+            worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12))))
     return worst
+
+
+def _as_array(out):
+    out = out.detach().numpy() if hasattr(out, "detach") else out
+    return np.asarray(out, dtype=np.float64)
 
 
 def _short(a):
@@ -133,14 +149,16 @@ CLOCKS = {"wall": perf_counter, "cpu": process_time}
 
 
 def interleaved(cr_side, torch_side, rounds, block_s, fixed_steps=None, pause_s=0.0,
-                clock="wall"):
+                clock="wall", others=()):
     """Steps/s of each side per round, A B / B A alternating; and the per-round ratios.
 
-    ``pause_s`` of sleep before each block lets the other library's idle worker threads stop
-    spinning (OpenBLAS and OpenMP busy-wait a while after each parallel call), so that with
-    several threads one side's leftovers do not steal cores from the other side's block.
+    ``others`` (the hand-written NumPy side) join the rounds (A B C / C B A); their rates are
+    in ``rates`` under their names. ``pause_s`` of sleep before each block lets the other
+    library's idle worker threads stop spinning (OpenBLAS and OpenMP busy-wait a while after
+    each parallel call), so that with several threads one side's leftovers do not steal cores
+    from the other side's block.
     """
-    sides = [cr_side, torch_side]
+    sides = [cr_side, torch_side, *others]
     sizes = {s.name: fixed_steps or steps_per_block(s, block_s) for s in sides}
     rates = {s.name: [] for s in sides}
     for r in range(rounds):
@@ -166,4 +184,16 @@ def summarize(rates, ratios):
             "chainrule_best_steps_s": max(rates["chainrule"]),
             "torch_best_steps_s": max(rates["torch"]),
             "ratio_best": max(rates["chainrule"]) / max(rates["torch"]),
-            "spread": (max(ratios) - min(ratios)) / med, "ratios": ratios}
+            "spread": (max(ratios) - min(ratios)) / med, "ratios": ratios,
+            **_ceiling_summary(rates)}
+
+
+def _ceiling_summary(rates):
+    """chainrule as a share of the hand-written NumPy step (per round, median), if it ran."""
+    if "numpy" not in rates:
+        return {}
+    shares = [c / n for c, n in zip(rates["chainrule"], rates["numpy"])]
+    ceiling = [n / t for n, t in zip(rates["numpy"], rates["torch"])]
+    return {"numpy_steps_s": statistics.median(rates["numpy"]),
+            "of_ceiling": statistics.median(shares), "of_ceiling_min": min(shares),
+            "of_ceiling_max": max(shares), "ceiling_ratio": statistics.median(ceiling)}

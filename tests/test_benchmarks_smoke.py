@@ -35,6 +35,7 @@ def test_quick_suite_prints_the_table(quick_run):
     for key in ("1-b32", "1-b256", "2", "3", "4", "5", "6-1-b32", "6-2"):
         assert any(line.startswith(key + " ") for line in done.stdout.splitlines()), key
     assert "Per-op overhead" in done.stdout
+    assert "cr % of ceiling" in done.stdout
     assert "ERROR" not in done.stdout
 
 
@@ -46,6 +47,11 @@ def test_quick_suite_writes_json_and_markdown(quick_run):
     cases = {c["key"]: c for c in run["cases"]}
     assert cases["2"]["chainrule_steps_s"] > 0 and cases["2"]["torch_steps_s"] > 0
     assert cases["3"]["chainrule_peak_bytes"] > 0
+    # the hand-written NumPy ceiling ran (and agreed with PyTorch) on every MLP case only
+    for key in ("1-b32", "1-b256", "2", "3", "6-1-b32", "6-1-b256", "6-2"):
+        assert cases[key]["numpy_steps_s"] > 0 and 0 < cases[key]["of_ceiling"], key
+        assert cases[key]["numpy_peak_bytes"] > 0, key
+    assert "of_ceiling" not in cases["4"] and "of_ceiling" not in cases["5"]
     assert "| case |" in out.with_name("results.md").read_text()
 
 

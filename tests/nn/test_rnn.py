@@ -435,3 +435,18 @@ def test_float64_module():
 def test_public_names():
     for name in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"):
         assert getattr(cr.nn, name) is getattr(M, name)
+
+
+def test_serial_blas_runs_one_thread_and_restores_the_count():
+    from chainrule.nn.functional import _blas
+    if _blas._SET_LOCAL is None:
+        pytest.skip("NumPy's BLAS has no openblas_set_num_threads_local (serial_blas is a no-op)")
+    start = _blas._SET_LOCAL(3)              # this thread now asks for 3
+    try:
+        with _blas.serial_blas():
+            assert _blas._SET_LOCAL(1) == 1  # inside: one thread
+        assert _blas._SET_LOCAL(3) == 3      # restored after the block
+        with _blas.serial_blas(enabled=False):
+            assert _blas._SET_LOCAL(3) == 3  # disabled: untouched
+    finally:
+        _blas._SET_LOCAL(start)

@@ -26,6 +26,9 @@ class Adam(Optimizer):
         opt = cr.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
     """
 
+    _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
+    _flat_scratch = True
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
@@ -37,7 +40,7 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param, grad, state, group, scratch=None):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if group["decoupled_weight_decay"]:
@@ -51,7 +54,7 @@ class Adam(Optimizer):
         state["step"] += 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
 
-        tmp = np.subtract(g, m)            # the only scratch array of the step
+        tmp = np.subtract(g, m, out=scratch)   # the only scratch array of the step
         tmp *= 1.0 - beta1
         m += tmp                           # m <- m + (1 - beta1) (g - m), a lerp like torch's
         v *= beta2

@@ -3,7 +3,17 @@
 Subclasses only write ``_update(param, grad, state, group)``: one in-place NumPy update of one
 parameter array. The base class walks the groups, skips parameters without a gradient, bumps
 version counters, and converts state to and from PyTorch's ``state_dict`` layout.
+
+Multi-tensor steps (PyTorch's ``foreach``): in an optimizer whose update is elementwise
+(``_flat = True``: SGD, Adam, AdamW, RMSprop), the parameters of a group live as views into one
+contiguous buffer, and so does their state; a step gathers the gradients into one buffer and
+runs ``_update`` once on the whole group, a handful of NumPy calls instead of a handful per
+parameter. Elementwise arithmetic gives bit-identical results either way. See ``_FlatGroup``
+for when a group falls back to the per-parameter loop.
 """
+import sys
+from operator import is_
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -31,6 +41,7 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
         self._opt_called = False   # read by LR schedulers to warn about a wrong step order
+        self._flats = {}           # group position -> _FlatGroup (multi-tensor steps)
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
@@ -106,14 +117,51 @@ class Optimizer:
         if closure is not None:
             loss = _call_with_grad(closure)
         self._opt_called = True
-        for index, group, p in self._indexed_params():
-            if p.grad is None:
-                continue
-            grad = _grad_array(index, p)
-            self._update(p._data, grad, self.state.setdefault(index, {}), group)
-            if hasattr(p, "_bump_version"):
-                p._bump_version()
+        start = 0
+        for position, group in enumerate(self.param_groups):
+            params = group["params"]
+            if not (self._flat and self._step_flat(position, group, start)):
+                for index, p in enumerate(params, start):
+                    if p.grad is None:
+                        continue
+                    grad = _grad_array(index, p)
+                    self._update(p._data, grad, self.state.setdefault(index, {}), group)
+                    p._bump_version()
+            start += len(params)
         return loss
+
+    _flat = False    # subclasses whose _update is elementwise with per-group scalars set True
+    _flat_scratch = False   # ... and that accept a reusable ``scratch`` array in _update
+
+    def _step_flat(self, position, group, start):
+        """One multi-tensor update of a whole group; False (nothing done) where it cannot run.
+
+        It runs when every parameter of the group has a gradient of its shape and one floating
+        dtype, the parameters could be (or are) moved into one buffer, and their states agree
+        (same keys, same step count): then one ``_update`` on the flat arrays does exactly what
+        the per-parameter loop would.
+        """
+        params = group["params"]
+        grads = [p.grad for p in params]
+        if len(params) < 2 or _NoneType in map(type, grads):
+            return False
+        flat = self._flats.get(position)
+        if flat is None or not all(map(is_, [p._data for p in params], flat.views)):
+            flat = _FlatGroup.create(params, flat, self._flat_scratch)
+            if flat is None:
+                return False
+            self._flats[position] = flat
+        arrays = [g._data for g in grads]
+        if [a.shape for a in arrays] != flat.shapes:
+            return False                    # the per-parameter loop raises the clear error
+        indices = range(start, start + len(params))
+        if not flat.state_in_sync(self.state, indices) and not flat.load_state(self.state,
+                                                                             indices):
+            return False
+        flat.update(self._update, group, arrays)
+        for p in params:
+            p._bump_version()
+        return True
 
     def _update(self, param, grad, state, group):
         """Update ``param`` (ndarray) in place from ``grad`` (read only) and ``state`` (mutable)."""
@@ -174,6 +222,15 @@ class Optimizer:
         self.state = new_state
         self.param_groups = new_groups
 
+    def __getstate__(self):
+        # Copies and pickles keep the per-parameter state; the flat buffers are rebuilt from
+        # it at the next step (a deep copy would not keep the views tied to their buffers).
+        return {k: v for k, v in self.__dict__.items() if k != "_flats"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._flats = {}
+
     def _match_groups(self, saved_groups):
         """Check group sizes agree; map each saved parameter index to our position."""
         if len(saved_groups) != len(self.param_groups):
@@ -215,8 +272,207 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+class _FlatGroup:
+    """A group's parameters as views into one contiguous buffer, and their state likewise.
+
+    ``buffer`` holds the parameters (each ``p._data`` is a view into it); ``state`` holds the
+    optimizer state as flat arrays whose per-parameter views are what ``Optimizer.state`` (and
+    so ``state_dict``) holds.
+
+    The update runs piece by piece over ``plan``: each large parameter is one piece whose
+    gradient is used where it lies; consecutive small ones (up to ``_SMALL`` elements in all)
+    form one piece whose gradients are first copied side by side into ``grad``. Gathering
+    every gradient would copy megabytes per step on a large model, and one pass over a flat
+    buffer of several MB runs slower than per-parameter passes that stay in the CPU cache
+    (measured: Adam on the 20 x 256 MLP, SGD on 784-512-512-10), so the multi-tensor win is
+    where it pays: many small parameters become one NumPy call per update operation.
+
+    Parameters are user-visible: their arrays may be rebound (``p.data = ...``,
+    ``module.double()``) or shared. A parameter's array is moved into the buffer only when
+    nothing but the parameter refers to it (its reference count), so no array or tensor the
+    user holds stops aliasing the parameter; each step checks the views are still the
+    parameters' arrays and rebuilds (or falls back to the per-parameter loop) when not.
+    """
+
+    def __init__(self, params, buffer, with_scratch):
+        self.buffer = buffer
+        self.shapes = [p._data.shape for p in params]
+        self.views = _split(buffer, self.shapes)
+        for p, view in zip(params, self.views):
+            p._data = view
+        self.plan = _plan([p._data.size for p in params])       # (start, stop, first, last)
+        gathered = sum(b - a for a, b, k0, k1 in self.plan if k1 - k0 > 1)
+        self.grad = np.empty(gathered, buffer.dtype)
+        self.grad_at, offset = [], 0                              # a piece's part of ``grad``
+        for a, b, k0, k1 in self.plan:
+            self.grad_at.append(self.grad[offset:offset + b - a] if k1 - k0 > 1 else None)
+            offset += b - a if k1 - k0 > 1 else 0
+        self.param_at = [buffer[a:b] for a, b, _, _ in self.plan]
+        largest = max(b - a for a, b, _, _ in self.plan)
+        self.scratch = np.empty(largest, buffer.dtype) if with_scratch else None
+        self.state = None        # flat state arrays and scalars, once in sync
+        self.slots = []          # the per-parameter state dicts that share it
+        self.split = {}          # key -> the flat array whose views the dicts hold
+        self.shared = ([], [], [])   # dicts, keys, views: d[k] is v for every view handed out
+        self.pieces = None       # each piece's state: views of the flat state arrays
+
+    def update(self, update, group, grads):
+        """Run ``update(param, grad, state, group, scratch=...)`` on every piece.
+
+        Scalars (``step``) are the same in every piece. On the first update each piece creates
+        its own state arrays; they are then joined into the flat state.
+        """
+        state, dtype = self.state, self.buffer.dtype
+        fresh = self.pieces is None
+        pieces = [{} for _ in self.plan] if fresh else self.pieces
+        scalars = [k for k, v in state.items() if type(v) is not np.ndarray]
+        scratch = self.scratch
+        for (a, b, k0, k1), param, out, piece in zip(self.plan, self.param_at, self.grad_at,
+                                                      pieces):
+            if out is None:
+                grad = grads[k0].reshape(-1)
+                if grad.dtype != dtype:
+                    grad = grad.astype(dtype)
+            else:
+                grad = np.concatenate(grads[k0:k1], axis=None, out=out)
+            for k in scalars:
+                piece[k] = state[k]
+            update(param, grad, piece, group,
+                   scratch=None if scratch is None else scratch[:b - a])
+        if fresh:
+            for k, v in pieces[-1].items():
+                state[k] = (np.concatenate([p[k] for p in pieces]) if type(v) is np.ndarray
+                            else v)
+            self.share_state()
+            return
+        for k in scalars:
+            state[k] = piece[k]
+        for d in self.slots:
+            for k in scalars:
+                d[k] = state[k]
+
+    @classmethod
+    def create(cls, params, old, with_scratch):
+        """Move ``params`` into a new buffer (copying their current values), or None when one
+        of them cannot move (shared array, not a plain float array, mixed dtypes)."""
+        dtype = params[0]._data.dtype
+        if dtype.kind != "f":
+            return None
+        for i, p in enumerate(params):
+            if type(p._data) is not np.ndarray or p._data.dtype != dtype:
+                return None
+            if not _only_held_by(p, old, i):
+                return None
+        return cls(params, np.concatenate([p._data.reshape(-1) for p in params]), with_scratch)
+
+    def state_in_sync(self, state, indices):
+        """Do the per-parameter states still share this group's flat state?"""
+        if self.state is None:
+            return False
+        slots = [state.get(i) for i in indices]
+        if not all(map(is_, slots, self.slots)):
+            return False
+        n = len(self.state)
+        if any(len(d) != n for d in slots):
+            return False
+        dicts, keys, views = self.shared
+        if not all(map(is_, map(dict.get, dicts, keys), views)):
+            return False
+        return all(d[k] == v for k, v in self.state.items() if type(v) is not np.ndarray
+                   for d in slots)
+
+    def load_state(self, state, indices):
+        """(Re)build the flat state from the per-parameter states; False if they differ in
+        keys, step count or dtype (then the per-parameter loop runs)."""
+        slots = [state.setdefault(i, {}) for i in indices]
+        keys = slots[0].keys()
+        if any(d.keys() != keys for d in slots):
+            return False
+        flat = {}
+        for key in keys:
+            values = [d[key] for d in slots]
+            first = values[0]
+            if type(first) is np.ndarray:
+                if any(type(v) is not np.ndarray or v.dtype != self.buffer.dtype or
+                       v.shape != s for v, s in zip(values, self.shapes)):
+                    return False
+                flat[key] = np.concatenate([v.reshape(-1) for v in values])
+            elif all(type(v) is type(first) and v == first for v in values):
+                flat[key] = first
+            else:
+                return False
+        self.state, self.slots, self.split = flat, slots, {}
+        self.pieces = None if not flat else self.pieces
+        self.share_state()
+        return True
+
+    def share_state(self):
+        """Give each per-parameter state dict views of the flat state (and its scalars)."""
+        changed = False
+        for key, value in self.state.items():
+            if type(value) is not np.ndarray:
+                for d in self.slots:
+                    d[key] = value
+            elif self.split.get(key) is not value:     # new (first step) or replaced
+                self.split[key] = value
+                for d, view in zip(self.slots, _split(value, self.shapes)):
+                    d[key] = view
+                changed = True
+        if changed:
+            pairs = [(d, k) for k in self.split for d in self.slots]
+            self.shared = ([d for d, _ in pairs], [k for _, k in pairs],
+                           [d[k] for d, k in pairs])
+        if changed or self.pieces is None:
+            arrays = [(k, v) for k, v in self.state.items() if type(v) is np.ndarray]
+            self.pieces = [{k: v[a:b] for k, v in arrays} for a, b, _, _ in self.plan]
+            if not arrays:
+                self.pieces = None        # nothing to share yet: the next update creates it
+
+
+def _plan(sizes):
+    """Pieces of a multi-tensor update: ``(start, stop, first, last)`` flat ranges covering
+    parameters ``first..last-1``: a large parameter alone, consecutive small ones together."""
+    plan, first = [], 0
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    for k, size in enumerate(sizes):
+        if size > _SMALL or offsets[k + 1] - offsets[first] > _SMALL:
+            if k > first:
+                plan.append((offsets[first], offsets[k], first, k))
+            first = k
+        if size > _SMALL:
+            plan.append((offsets[k], offsets[k + 1], k, k + 1))
+            first = k + 1
+    if first < len(sizes):
+        plan.append((offsets[first], offsets[-1], first, len(sizes)))
+    return plan
+
+
+def _split(flat, shapes):
+    """Views of consecutive pieces of the 1-d ``flat`` with the given shapes."""
+    views, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape, dtype=np.int64))
+        views.append(flat[offset:offset + size].reshape(shape))
+        offset += size
+    return views
+
+
+def _only_held_by(p, old, i):
+    """True if nothing but the parameter ``p`` refers to its array (and, for a view of the
+    ``old`` flat buffer, nothing but the buffer's bookkeeping), so moving it is invisible."""
+    # sys.getrefcount counts its own argument: the parameter's slot plus that argument = 2.
+    if old is not None and i < len(old.views) and p._data is old.views[i]:
+        # Held by the parameter and the old views list; and no view of the old buffer but
+        # its own bookkeeping (views and pieces) may exist: each refers to it as its base.
+        return (sys.getrefcount(p._data) == 3 and
+                sys.getrefcount(old.buffer) == 2 + len(old.views) + len(old.param_at))
+    return p._data.base is None and sys.getrefcount(p._data) == 2
+
+
 # ---- helpers shared by the optimizers ----
 _CHUNK = 1 << 16
+_NoneType = type(None)
+_SMALL = 1 << 15     # elements: parameters up to this size share pieces of a multi-tensor update
 
 
 def add_scaled_(param, alpha, g):

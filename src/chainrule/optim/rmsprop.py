@@ -24,6 +24,9 @@ class RMSprop(Optimizer):
         opt = cr.optim.RMSprop(model.parameters(), lr=1e-2, alpha=0.99, centered=True)
     """
 
+    _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
+    _flat_scratch = True
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False):
         check_nonnegative(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
@@ -32,7 +35,7 @@ class RMSprop(Optimizer):
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param, grad, state, group, scratch=None):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         momentum = float(group["momentum"])
         g = effective_grad(param, grad, group)
@@ -46,7 +49,7 @@ class RMSprop(Optimizer):
         state["step"] += 1
         square_avg = state["square_avg"]
 
-        tmp = np.multiply(g, g)            # the only scratch array of the step
+        tmp = np.multiply(g, g, out=scratch)   # the only scratch array of the step
         tmp *= 1.0 - alpha
         square_avg *= alpha
         square_avg += tmp

@@ -21,6 +21,8 @@ class SGD(Optimizer):
         opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     """
 
+    _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -30,7 +32,7 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param, grad, state, group, scratch=None):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         g = effective_grad(param, grad, group)
         if momentum:
