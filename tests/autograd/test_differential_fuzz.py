@@ -25,6 +25,8 @@ Kept out on purpose (differences owned elsewhere or documented):
   gradient Inf, the second derivative's NaN places follow PyTorch's cumprod-based formula, which
   chainrule does not copy (second derivatives of prod at zeros are checked against PyTorch in
   test_gradient_edge_cases.py);
+* an in-place edit of a view after ``view.relu_()``: PyTorch refuses to backward (relu saved the
+  view's memory), chainrule's relu kept its own copy of the result and gives the right gradient;
 * in-place edits through ``flip`` results (a view in chainrule, a copy in PyTorch) and through
   reshape/transpose views (PyTorch records them, chainrule refuses with a clear error).
 """
@@ -255,7 +257,7 @@ class Program:
                 self.steps.append((f"t{i} += t{j}", lambda lib, env, i=i, j=j: env[i].__iadd__(env[j])))
                 e.grad = e.grad or self.entries[j].grad
                 return
-        if choice == 1:
+        if choice == 1 and e.kind == "own":
             self.steps.append((f"t{i}.relu_()", lambda lib, env, i=i: env[i].relu_().add_(0.0)))
         elif choice == 2:
             self.steps.append((f"t{i}.mul_(-1.5)", lambda lib, env, i=i: env[i].mul_(-1.5)))
