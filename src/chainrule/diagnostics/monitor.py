@@ -147,9 +147,7 @@ class GradientMonitor:
 
     def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
                  time_every=10, baseline=None, step_quality=False):
-        if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
-            raise TypeError(f"GradientMonitor: model must be a cr.nn.Module, got "
-                            f"{type(model).__name__}")
+        _check_model(model, "GradientMonitor")
         for name, value in (("every", every), ("time_every", time_every)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"GradientMonitor: {name} must be a positive int, got {value!r}")
@@ -891,6 +889,17 @@ class GradientMonitor:
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
+
+def _check_model(model, who):
+    """A chainrule Module, or a clear error (a PyTorch module has the same method names but
+    other tensors: without this it fails deep inside with an unrelated message)."""
+    if type(model).__module__.split(".")[0] == "torch" or any(
+            type(c).__module__.split(".")[0] == "torch" for c in type(model).__mro__):
+        raise TypeError(f"{who}: {type(model).__name__} is a PyTorch module; the diagnostics "
+                        "work on chainrule models (cr.nn.Module) only for now")
+    if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
+        raise TypeError(f"{who}: model must be a cr.nn.Module, got {type(model).__name__}")
+
 
 def _grad(outputs, inputs, grad_outputs):
     from ..autograd import grad

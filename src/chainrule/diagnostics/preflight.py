@@ -29,7 +29,7 @@ from ..tensor import Tensor
 from . import rules as _rules
 from .activations import ACTIVATION_FACTOR
 from .findings import Finding
-from .monitor import GradientMonitor
+from .monitor import GradientMonitor, _check_model
 from .render import fmt
 from .thresholds import THRESHOLDS
 
@@ -44,6 +44,7 @@ def check(model, loss_fn, batch, **thresholds):
         batch: ``(x, y)``, or ``x`` alone. ``x`` may be a tuple of model inputs.
         **thresholds: overrides of ``cr.diagnostics.THRESHOLDS``.
     """
+    _check_model(model, "check")
     x, target = _split(batch)
     params = list(model.parameters())
     grads = [p.grad for p in params]
