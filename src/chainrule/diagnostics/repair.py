@@ -338,6 +338,7 @@ _KEYWORDS = [
     (("glorot",), "xavier"),
     (("clip",), "clip"),
     (("range test",), "lr_range"),
+    (("lr_range_test",), "lr_range"),
     (("lr-find",), "lr_range"),
     (("standardi",), "standardize"),
     (("scale", "input"), "standardize"),
