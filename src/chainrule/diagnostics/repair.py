@@ -221,7 +221,7 @@ def _reinit(scheme):
             for m in weights:
                 if type(m).__name__ in LINEAR and id(m) not in hidden:
                     continue                      # never the output layer's init
-                for name, p in m.named_parameters(recurse=False):
+                for p in m.parameters(recurse=False):
                     if p.ndim < 2:
                         fw.nn.init.zeros_(p)
                     elif scheme == "xavier":
