@@ -145,6 +145,8 @@ class GradientMonitor:
 
     def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
                  time_every=10, baseline=None, step_quality=False):
+        from .torch_adapter import adapt          # a torch model is read through a facade
+        model, optimizer = adapt(model, optimizer)
         if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"GradientMonitor: model must be a cr.nn.Module, got "
                             f"{type(model).__name__}")
@@ -943,7 +945,7 @@ def _loss_value(loss):
         if loss._data.size != 1:
             raise ValueError(f"GradientMonitor.step: loss must be a scalar, got shape {loss.shape}")
         return float(loss._data.reshape(()))
-    return float(loss)
+    return float(loss.detach() if hasattr(loss, "detach") else loss)     # (a torch tensor)
 
 
 def _inferred_total(grad_norms, max_norm):
