@@ -429,7 +429,7 @@ class RepairResult:
         head = ("remedy", "verdicts after", "loss", "accuracy", "result")
         widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
         line = "  ".join("{:<%d}" % w for w in widths)
-        out = [line.format(*head), line.format(*("-" * w for w in widths))]
+        out = [line.format(*head).rstrip(), line.format(*("-" * w for w in widths))]
         out += [line.format(*r).rstrip() for r in rows]
         out += [f"not tried: {text} ({why})" for text, why in self.not_tried]
         out.append(f"best: {self.best.description}" if self.best else
