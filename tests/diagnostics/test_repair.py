@@ -135,3 +135,25 @@ def test_not_applicable_remedies_are_listed_not_run(digits):
 def test_bad_model_is_a_type_error(digits):
     with pytest.raises(TypeError, match="repair"):
         repair(lambda: object(), nn.functional.cross_entropy, digits, steps=2)
+
+
+def test_softmax_before_cross_entropy_is_proven_fixed_by_logits(digits):
+    def build():
+        return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), nn.Softmax(dim=1))
+    res = repair(build, nn.functional.cross_entropy, digits, steps=60, lr=0.1, max_trials=2)
+    assert "output_loss_mismatch" in res.original.problems
+    assert res.best is not None and res.best.remedy == "logits", res.table()
+    assert "output_loss_mismatch" not in res.best.problems
+    assert res.best.accuracy > res.original.accuracy + 0.2
+
+
+def test_unscaled_inputs_are_tried_first(digits):
+    X, y = digits
+    with np.errstate(all="ignore"):
+        res = repair(lambda: nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
+                     nn.functional.cross_entropy, (X * 1000 + 500, y), steps=40, lr=0.01,
+                     max_trials=1)
+    assert "unscaled_input" in res.original.problems
+    first = res.trials[0]
+    assert first.remedy == "standardize" and "unscaled_input" not in first.problems
+    assert first.accuracy > res.original.accuracy

@@ -9,7 +9,7 @@ Example::
     main(["train", "--epochs", "5", "--name", "demo"])     # exits like the command would
 """
 from . import cmd_gradcheck, cmd_tools, cmd_train, experiments  # noqa: F401  (importing registers the commands)
-from . import cmd_doctor  # noqa: F401,E402  (registers "chainrule doctor")
+from . import cmd_doctor  # noqa: F401  (registers "chainrule doctor")
 from .app import cli, main
 
 __all__ = ["cli", "main"]

@@ -226,6 +226,8 @@ def _reinit(scheme):
                         fw.nn.init.zeros_(p)
                     elif scheme == "xavier":
                         fw.nn.init.xavier_normal_(p)
+                    elif scheme == "he":
+                        fw.nn.init.kaiming_normal_(p, nonlinearity="relu")
                     else:                          # PyTorch's default: U(-1/sqrt(fan_in), ...)
                         bound = 1.0 / math.sqrt(p.shape[1])
                         fw.nn.init.uniform_(p, -bound, bound)
@@ -289,6 +291,7 @@ REMEDIES = {
     "residual": ("residual connections x + act(Wx)", _residual),
     "leaky_relu": ("LeakyReLU(0.01) in place of ReLU", _leaky_relu),
     "xavier": ("Xavier init of hidden layers", _reinit("xavier")),
+    "he_init": ("He init of hidden layers", _reinit("he")),
     "reinit_default": ("default (PyTorch) init of hidden/recurrent layers", _reinit("default")),
     "clip": ("gradient clipping (max_norm 1, or /10 if already clipping)", _clip),
     "lr_down": ("learning rate / 10", _lr(0.1)),
@@ -302,7 +305,7 @@ REMEDIES = {
 
 # remedies worth trying for each kind when the report's text does not name them
 KIND_DEFAULTS = {
-    "vanishing": ("relu_he", "batchnorm", "residual"),
+    "vanishing": ("relu_he", "batchnorm", "residual", "layernorm"),
     "exploding": ("clip", "lr_down", "lstm", "reinit_default"),
     "saturated": ("relu_he", "batchnorm"),
     "dead": ("leaky_relu", "lr_down"),
@@ -334,6 +337,7 @@ _KEYWORDS = [
     (("leaky",), "leaky_relu"),
     (("relu",), "relu_he"),
     (("kaiming",), "relu_he"),
+    (("he init",), "he_init"),
     (("xavier",), "xavier"),
     (("glorot",), "xavier"),
     (("clip",), "clip"),
@@ -553,10 +557,18 @@ def _restandardize(train_x, x):
     return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
+# kinds that cause others (bad inputs, a softmax before the loss, stale gradients): their
+# remedies are tried first, whatever the severity order of the report
+ROOT_CAUSES = ("unscaled_input", "output_loss_mismatch", "stale_gradients", "nonfinite")
+
+
 def _candidates(report, include_defaults=True):
-    """[(key, text, target kinds)] in the report's order, and [(text, why)] not tried."""
+    """[(key, text, target kinds)] in the report's order (root causes first), and
+    [(text, why)] not tried."""
     order, texts, targets, manual = [], {}, {}, []
-    for f in report.findings:
+    rank = {k: i for i, k in enumerate(ROOT_CAUSES)}
+    findings = sorted(report.findings, key=lambda f: rank.get(f.kind, len(rank)))
+    for f in findings:
         if f.severity not in ("error", "warning"):
             continue
         keys = []
