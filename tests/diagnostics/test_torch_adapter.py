@@ -225,3 +225,60 @@ def test_neither_chainrule_nor_torch_is_a_clear_type_error():
     opt = torch.optim.SGD(tnn.Linear(2, 2).parameters(), lr=0.1)
     with pytest.raises(TypeError, match="torch optimizer"):
         GradientMonitor(model, optimizer=opt)
+
+
+class CellLoop(nn.Module):
+    """A tanh RNNCell over the sequence (a loop: each call is one time step), a linear head."""
+
+    def __init__(self, gain, hidden=32):
+        super().__init__()
+        self.cell = nn.RNNCell(2, hidden)
+        nn.init.orthogonal_(self.cell.weight_hh, gain=gain)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        h = cr.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+        return self.head(h)
+
+
+class TorchCellLoop(tnn.Module):
+    def __init__(self, twin):
+        super().__init__()
+        self.cell = tnn.RNNCell(2, twin.cell.hidden_size)
+        self.head = tnn.Linear(twin.cell.hidden_size, 1)
+        with torch.no_grad():
+            for mine, theirs in ((self.cell, twin.cell), (self.head, twin.head)):
+                for name, p in mine.named_parameters():
+                    p.copy_(torch.from_numpy(getattr(theirs, name).numpy().copy()))
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+        return self.head(h)
+
+
+@pytest.mark.parametrize("gain,kind", [(3.0, "exploding"), (0.5, "vanishing")])
+def test_rnn_cell_through_time_in_both(gain, kind):
+    cr.manual_seed(0)
+    model = CellLoop(gain)
+    twin = TorchCellLoop(model)
+    X, Y = cr.data.adding_problem(40, 64, seed=0)
+    reports = []
+    for m, tensor in ((model, cr.tensor), (twin, torch.from_numpy)):
+        monitor = GradientMonitor(m)
+        for _ in range(2):
+            loss = ((m(tensor(X)) - tensor(Y)) ** 2).mean()
+            loss.backward()
+            monitor.step(loss)
+        reports.append(monitor.report())
+        monitor.close()
+    found = [[f for f in r.find(kind) if f.evidence.get("direction") == "time"] for r in reports]
+    assert found[0] and found[1], "\n".join(map(str, reports))
+    a, b = found[0][0], found[1][0]
+    assert a.layers == b.layers == ["cell"]
+    assert b.evidence["steps"] == a.evidence["steps"] == 40
+    assert b.evidence["ratio_first_to_last_step"] == pytest.approx(
+        a.evidence["ratio_first_to_last_step"], rel=0.05)

@@ -19,8 +19,8 @@ model is an instance of ``torch.nn.Module``.
 
 Limits: functional activations in a torch ``forward`` (``torch.tanh(self.fc(x))``) are not seen
 (their graph is torch's): use activation modules for saturation and dead-unit statistics; torch's
-fused RNN/LSTM/GRU layers get no per-time-step profile (RNNCell loops do not either); the
-sharpness measurement and Cockpit's step quality need a chainrule model.
+fused RNN/LSTM/GRU layers get no per-time-step profile (loops over RNNCell/LSTMCell/GRUCell
+do); the sharpness measurement and Cockpit's step quality need a chainrule model.
 
 Example::
 
