@@ -282,3 +282,10 @@ def test_rnn_cell_through_time_in_both(gain, kind):
     assert b.evidence["steps"] == a.evidence["steps"] == 40
     assert b.evidence["ratio_first_to_last_step"] == pytest.approx(
         a.evidence["ratio_first_to_last_step"], rel=0.05)
+
+
+def test_check_and_lr_range_test_refuse_a_non_module_clearly():
+    with pytest.raises(TypeError, match="check: model must be a cr.nn.Module or a torch"):
+        check(object(), TF.cross_entropy, (torch.zeros(2, 2), torch.zeros(2)))
+    with pytest.raises(TypeError, match="lr_range_test: model must be"):
+        lr_range_test("model", TF.cross_entropy, None, [])

@@ -45,6 +45,7 @@ def check(model, loss_fn, batch, **thresholds):
         **thresholds: overrides of ``cr.diagnostics.THRESHOLDS``.
     """
     from . import torch_adapter                   # a torch model: the same check, torch's passes
+    torch_adapter.adapt(model, where="check")   # a TypeError for a non-module
     if torch_adapter.is_torch_module(model):
         return torch_adapter.check(model, loss_fn, batch, **thresholds)
     x, target = _split(batch)

@@ -636,7 +636,7 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
            "x_raw_eval": ex, "optimizer": optimizer, "lr": float(lr), "clip": clip,
            "every": every, "seed": seed, "classify": classify,
            "batches": _batches(len(x), min(batch_size, len(x)), steps, seed)}
-    cfg["fw"] = _framework_of(_peek(build_model, seed))
+    cfg["fw"] = _framework_of(build_model())        # (each trial seeds before building)
     say = print if verbose else (lambda *a: None)
 
     original = _run(cfg, None, "original", (), None)
@@ -674,12 +674,6 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
             + (" RECOMMENDED" if trial.recommended else ""))
         trials.append(trial)
     return RepairResult(original, trials, not_tried, original.report)
-
-
-def _peek(build_model, seed):
-    """One model, to learn its framework (seeded like the trials, so it changes nothing)."""
-    model = build_model()
-    return model
 
 
 def _set_lr(value):
