@@ -157,3 +157,15 @@ def test_unscaled_inputs_are_tried_first(digits):
     first = res.trials[0]
     assert first.remedy == "standardize" and "unscaled_input" not in first.problems
     assert first.accuracy > res.original.accuracy
+
+
+def test_a_diverged_original_is_beaten_only_by_a_run_that_learned():
+    from chainrule.diagnostics.repair import RepairTrial, _judge
+    original = RepairTrial(None, "original", problems=("nonfinite",), loss=float("nan"),
+                           initial_loss=1.0)
+    learned = RepairTrial("lr_down", "lr / 10", ("nonfinite",), (), loss=0.2)
+    blew_up = RepairTrial("lstm", "LSTM", ("nonfinite",), ("lr_too_high",), loss=905.0)
+    for t in (learned, blew_up):
+        _judge(t, original, 0.05, 0.02)
+    assert learned.recommended
+    assert blew_up.fixed and not blew_up.better and not blew_up.recommended

@@ -393,6 +393,7 @@ class RepairTrial:
     recommended: bool = False
     error: str = None
     seconds: float = 0.0
+    initial_loss: float = None
     report: object = None
 
     def to_dict(self):
@@ -505,6 +506,8 @@ def _run(cfg, key, description, targets, transform):
     model = cfg["build"]()
     if transform is not None:
         model = transform(fw, model, setup) or model
+    if key is None:                # the untrained model's loss: a run must end below it
+        trial.initial_loss = _evaluate(fw, model, cfg["loss_fn"], setup, cfg)[0]
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _make_optimizer(fw, cfg["optimizer"], params, setup.lr)
@@ -699,21 +702,29 @@ def _lr_range_suggestion(cfg):
 
 
 def _judge(trial, original, loss_margin, acc_margin):
-    """fixed: the problems it was tried for are gone and the loss is finite; better: learns
-    better than the original by the margin, the other measure not worse."""
-    finite = math.isfinite(trial.loss)
+    """Set ``fixed``, ``better`` and ``recommended`` of ``trial``.
+
+    fixed: the problems it was tried for are gone and its loss is finite. better: it learned
+    (its loss ends below the untrained model's by the margin) and learns better than the
+    original: the loss lower by ``loss_margin`` (relative) or the accuracy higher by
+    ``acc_margin``, the other not worse. A diverged original (NaN loss) is beaten by any run
+    that learned.
+    """
+    loss, ref, start = trial.loss, original.loss, original.initial_loss
+    finite = math.isfinite(loss)
     trial.fixed = finite and not (set(trial.targets) & set(trial.problems))
-    o_loss = original.loss if math.isfinite(original.loss) else math.inf
-    loss_better = finite and trial.loss <= o_loss - loss_margin * abs(o_loss if
-                                                                      math.isfinite(o_loss)
-                                                                      else 1.0)
-    if not math.isfinite(o_loss):
-        loss_better = finite
-    loss_not_worse = finite and trial.loss <= o_loss * (1 + loss_margin) + 1e-12
-    if trial.accuracy is not None and original.accuracy is not None:
-        acc_better = trial.accuracy >= original.accuracy + acc_margin
-        acc_not_worse = trial.accuracy >= original.accuracy - 1e-12
-        trial.better = (acc_better and loss_not_worse) or (loss_better and acc_not_worse)
+    learned = finite and (start is None or not math.isfinite(start)
+                          or loss < start - loss_margin * abs(start))
+    if not math.isfinite(ref):
+        better = True
     else:
-        trial.better = loss_better
+        loss_better = loss < ref - loss_margin * abs(ref)
+        loss_not_worse = loss <= ref + loss_margin * abs(ref)
+        if trial.accuracy is not None and original.accuracy is not None:
+            acc_better = trial.accuracy >= original.accuracy + acc_margin
+            acc_not_worse = trial.accuracy >= original.accuracy
+            better = (acc_better and loss_not_worse) or (loss_better and acc_not_worse)
+        else:
+            better = loss_better
+    trial.better = learned and better
     trial.recommended = trial.fixed and trial.better
