@@ -91,10 +91,25 @@ class _TorchTensor(Tensor):
         self._t = t
         self._node = None
         self._hooks = None
+        self._view = None                    # (data_ptr, array) of a CPU tensor
 
     @property
     def _data(self):
-        return _numpy(self._t)
+        # One NumPy view per CPU storage (the monitor compares arrays by identity); a tensor
+        # elsewhere (GPU) is copied to the host at each read.
+        t = self._t
+        if t.device.type != "cpu":
+            return _numpy(t)
+        ptr = t.data_ptr()
+        view = self._view
+        if view is None or view[0] != ptr or view[1].shape != tuple(t.shape):
+            view = self._view = (ptr, _numpy(t))
+        return view[1]
+
+    @property
+    def _vc(self):
+        """torch's version counter (bumped by in-place changes), as chainrule's ``_vc[0]``."""
+        return (self._t._version,)
 
     @property
     def requires_grad(self):

@@ -4,7 +4,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.diagnostics.repair import RepairResult, remedy_key, repair
+from chainrule.diagnostics.remedy_trials import RepairResult, remedy_key, repair
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_unscaled_inputs_are_tried_first(digits):
 
 
 def test_a_diverged_original_is_beaten_only_by_a_run_that_learned():
-    from chainrule.diagnostics.repair import RepairTrial, _judge
+    from chainrule.diagnostics.remedy_trials import RepairTrial, _judge
     original = RepairTrial(None, "original", problems=("nonfinite",), loss=float("nan"),
                            initial_loss=1.0)
     learned = RepairTrial("lr_down", "lr / 10", ("nonfinite",), (), loss=0.2)

@@ -1,4 +1,4 @@
-"""``repair``: diagnose a model, then prove which remedy fixes it.
+"""``repair``: diagnose a model, then prove which remedy fixes it (``cr.diagnostics.repair``).
 
 The report's remedies are advice; a remedy is worth recommending only when, applied, the problem
 is gone *and* the model learns better. :func:`repair` checks exactly that:
