@@ -704,19 +704,19 @@ def _lr_range_suggestion(cfg):
 def _judge(trial, original, loss_margin, acc_margin):
     """Set ``fixed``, ``better`` and ``recommended`` of ``trial``.
 
-    fixed: the problems it was tried for are gone and its loss is finite. better: it learned
-    (its loss ends below the untrained model's by the margin) and learns better than the
-    original: the loss lower by ``loss_margin`` (relative) or the accuracy higher by
-    ``acc_margin``, the other not worse. A diverged original (NaN loss) is beaten by any run
-    that learned.
+    fixed: the problems it was tried for are gone and its loss is finite. better: the loss lower
+    than the original's by ``loss_margin`` (relative) or the accuracy higher by ``acc_margin``,
+    the other not worse. Against a diverged original (NaN loss) any finite loss would be
+    "better": there the trial must have learned, its loss below the untrained model's by the
+    margin.
     """
     loss, ref, start = trial.loss, original.loss, original.initial_loss
     finite = math.isfinite(loss)
     trial.fixed = finite and not (set(trial.targets) & set(trial.problems))
-    learned = finite and (start is None or not math.isfinite(start)
-                          or loss < start - loss_margin * abs(start))
-    if not math.isfinite(ref):
-        better = True
+    if not finite:
+        better = False
+    elif not math.isfinite(ref):
+        better = start is None or not math.isfinite(start) or loss < start - loss_margin * abs(start)
     else:
         loss_better = loss < ref - loss_margin * abs(ref)
         loss_not_worse = loss <= ref + loss_margin * abs(ref)
@@ -726,5 +726,5 @@ def _judge(trial, original, loss_margin, acc_margin):
             better = (acc_better and loss_not_worse) or (loss_better and acc_not_worse)
         else:
             better = loss_better
-    trial.better = learned and better
+    trial.better = better
     trial.recommended = trial.fixed and trial.better
