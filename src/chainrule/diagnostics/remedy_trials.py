@@ -45,6 +45,7 @@ class _Framework:
 
     def __init__(self, name):
         self.name = name
+        self.device = None                    # torch: where the model's parameters live
         if name == "torch":
             import torch
             self.lib, self.nn = torch, torch.nn
@@ -56,8 +57,15 @@ class _Framework:
         a = np.asarray(a)
         if self.name == "torch":
             t = self.lib.from_numpy(np.ascontiguousarray(a))
-            return t.float() if a.dtype.kind == "f" else t.long() if a.dtype.kind in "iu" else t
+            t = t.float() if a.dtype.kind == "f" else t.long() if a.dtype.kind in "iu" else t
+            return t if self.device is None else t.to(self.device)
         return self.lib.tensor(a.astype(np.float32) if a.dtype == np.float64 else a)
+
+    def follow(self, model):
+        """Put the batches where ``model`` is (a torch model on a GPU)."""
+        if self.name == "torch":
+            p = next(iter(model.parameters()), None)
+            self.device = None if p is None or p.device.type == "cpu" else p.device
 
     def seed(self, seed):
         self.lib.manual_seed(seed)
@@ -504,8 +512,11 @@ def _run(cfg, key, description, targets, transform):
     fw = cfg["fw"]
     fw.seed(cfg["seed"])
     model = cfg["build"]()
+    fw.follow(model)
     if transform is not None:
         model = transform(fw, model, setup) or model
+        if fw.device is not None:
+            model = model.to(fw.device)          # new modules (BatchNorm, LSTM) join the model
     if key is None:                # the untrained model's loss: a run must end below it
         trial.initial_loss = _evaluate(fw, model, cfg["loss_fn"], setup, cfg)[0]
     model.train()
@@ -513,8 +524,7 @@ def _run(cfg, key, description, targets, transform):
     opt = _make_optimizer(fw, cfg["optimizer"], params, setup.lr)
     loss_fn, y = cfg["loss_fn"], cfg["y"]
     monitor = GradientMonitor(model, optimizer=opt, every=cfg["every"], clip_norm=setup.clip)
-    clip_fn = (fw.lib.nn.utils.clip_grad_norm_ if fw.name == "torch"
-               else fw.lib.nn.utils.clip_grad_norm_)
+    clip_fn = fw.lib.nn.utils.clip_grad_norm_          # the same in both frameworks
     try:
         for idx in cfg["batches"]:
             opt.zero_grad()
@@ -691,6 +701,7 @@ def _lr_range_suggestion(cfg):
     fw = cfg["fw"]
     fw.seed(cfg["seed"])
     model = cfg["build"]()
+    fw.follow(model)
     opt = _make_optimizer(fw, cfg["optimizer"], [p for p in model.parameters()
                                                   if p.requires_grad], cfg["lr"])
     loader = [(fw.tensor(cfg["x"][i]), fw.tensor(cfg["y"][i])) for i in cfg["batches"][:50]]
