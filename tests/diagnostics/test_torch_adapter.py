@@ -226,6 +226,9 @@ def test_neither_chainrule_nor_torch_is_a_clear_type_error():
     opt = torch.optim.SGD(tnn.Linear(2, 2).parameters(), lr=0.1)
     with pytest.raises(TypeError, match="torch optimizer"):
         GradientMonitor(model, optimizer=opt)
+    twin = tnn.Linear(2, 2)
+    with pytest.raises(TypeError, match="needs its torch optimizer, got SGD"):
+        GradientMonitor(twin, optimizer=cr.optim.SGD(model.parameters(), lr=0.1))
 
 
 class CellLoop(nn.Module):

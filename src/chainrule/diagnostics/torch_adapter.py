@@ -65,6 +65,9 @@ def adapt(model, optimizer=None, where="GradientMonitor"):
             raise TypeError(f"diagnostics: a torch optimizer needs a torch.nn.Module model, got "
                             f"{type(model).__name__}")
         return model, optimizer
+    if optimizer is not None and not is_torch_optimizer(optimizer):
+        raise TypeError(f"{where}: a torch model needs its torch optimizer, got "
+                        f"{type(optimizer).__name__}")
     facade = TorchModel(model)
     if optimizer is not None:
         # a class with the torch optimizer's name: the report names the optimizer (SGD, Adam)
