@@ -169,3 +169,19 @@ def test_a_diverged_original_is_beaten_only_by_a_run_that_learned():
         _judge(t, original, 0.05, 0.02)
     assert learned.recommended
     assert blew_up.fixed and not blew_up.better and not blew_up.recommended
+
+
+def test_dead_relu_units_get_a_proven_remedy(digits):
+    def build():
+        m = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                          nn.Linear(64, 10))
+        with cr.no_grad():
+            m[0].bias.numpy()[:56] = -20.0            # 56 of 64 units never fire
+        return m
+    res = repair(build, nn.functional.cross_entropy, digits, steps=60, lr=0.1, max_trials=4)
+    assert "dead" in res.original.problems
+    assert res.best is not None and res.best.remedy in ("he_init", "batchnorm", "leaky_relu")
+    assert "dead" not in res.best.problems
+    assert res.best.accuracy > res.original.accuracy + 0.3
+    lower = next(t for t in res.trials if t.remedy == "lr_down")
+    assert "dead" in lower.problems and not lower.recommended     # a smaller step revives none
