@@ -362,12 +362,3 @@ def test_state_dict_round_trip_covers_the_whole_run(digits):
     assert len(resumed.losses()[1]) == 18
     with pytest.raises(ValueError, match="another model"):
         GradientMonitor(mlp((64, 32, 32, 10)), every=2).load_state_dict(state)
-
-
-def test_a_pytorch_model_gets_a_clear_error():
-    torch = pytest.importorskip("torch")
-    model = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.BatchNorm1d(2))
-    with pytest.raises(TypeError, match="PyTorch module"):
-        GradientMonitor(model)
-    with pytest.raises(TypeError, match="PyTorch module"):
-        check(model, torch.nn.functional.mse_loss, (torch.zeros(2, 4), torch.zeros(2, 2)))

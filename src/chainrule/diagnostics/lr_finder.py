@@ -113,6 +113,11 @@ def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, n
         res.suggested_lr          # e.g. 0.2
     """
     _check_args(start_lr, end_lr, num_steps, smooth, diverge_factor)
+    from . import torch_adapter                   # a torch model: the same sweep, torch's state
+    torch_adapter.adapt(model, where="lr_range_test")   # a TypeError for a non-module
+    if torch_adapter.is_torch_module(model):
+        return torch_adapter.lr_range_test(model, loss_fn, optimizer, loader, start_lr, end_lr,
+                                           num_steps, smooth, diverge_factor)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     snapshot = _Snapshot(model, optimizer, loader)
     try:

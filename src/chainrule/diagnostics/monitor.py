@@ -147,6 +147,8 @@ class GradientMonitor:
 
     def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
                  time_every=10, baseline=None, step_quality=False):
+        from .torch_adapter import adapt          # a torch model is read through a facade
+        model, optimizer = adapt(model, optimizer)
         _check_model(model, "GradientMonitor")
         for name, value in (("every", every), ("time_every", time_every)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -937,7 +939,7 @@ def _loss_value(loss):
         if loss._data.size != 1:
             raise ValueError(f"GradientMonitor.step: loss must be a scalar, got shape {loss.shape}")
         return float(loss._data.reshape(()))
-    return float(loss)
+    return float(loss.detach() if hasattr(loss, "detach") else loss)     # (a torch tensor)
 
 
 def _inferred_total(grad_norms, max_norm):

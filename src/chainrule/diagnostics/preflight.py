@@ -44,6 +44,9 @@ def check(model, loss_fn, batch, **thresholds):
         batch: ``(x, y)``, or ``x`` alone. ``x`` may be a tuple of model inputs.
         **thresholds: overrides of ``cr.diagnostics.THRESHOLDS``.
     """
+    from . import torch_adapter                   # a torch model: the same check, torch's passes
+    if torch_adapter.is_torch_module(model):
+        return torch_adapter.check(model, loss_fn, batch, **thresholds)
     _check_model(model, "check")
     x, target = _split(batch)
     params = list(model.parameters())

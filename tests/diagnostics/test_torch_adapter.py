@@ -1,0 +1,295 @@
+"""PyTorch models through the facade: the same known-answer cases give the same verdicts.
+
+Each case is built in chainrule, then copied weight for weight into the same torch
+architecture, trained on the same batches with the same optimizer, and both reports compared.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+from chainrule.diagnostics import GradientMonitor, check, lr_range_test
+from chainrule.diagnostics.remedy_trials import repair
+
+torch = pytest.importorskip("torch")
+tnn, TF = torch.nn, torch.nn.functional
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = cr.data.load_digits()
+    return X.astype(np.float32), y
+
+
+def to_torch(model):
+    """The same Sequential in torch, with the same weights."""
+    layers = []
+    for m in model:
+        name = type(m).__name__
+        if name == "Linear":
+            t = tnn.Linear(m.in_features, m.out_features)
+            with torch.no_grad():
+                t.weight.copy_(torch.from_numpy(m.weight.numpy().copy()))
+                t.bias.copy_(torch.from_numpy(m.bias.numpy().copy()))
+        else:
+            t = getattr(tnn, name)()
+        layers.append(t)
+    return tnn.Sequential(*layers)
+
+
+def deep_mlp(activation, init, depth=12, width=64, seed=0):
+    cr.manual_seed(seed)
+    dims = [64] + [width] * (depth - 1) + [10]
+    layers = []
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        lin = nn.Linear(a, b)
+        init(lin.weight)
+        nn.init.zeros_(lin.bias)
+        layers.append(lin)
+        if i < depth - 1:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+def batches(digits, steps, n=64, seed=0):
+    X, y = digits
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, len(X), n) for _ in range(steps)]
+
+
+def train_both(model, digits, steps, lr=None, zero_grad=True):
+    """Train the chainrule model and its torch twin on the same batches; both reports."""
+    twin = to_torch(model)
+    X, y = digits
+    idx = batches(digits, steps)
+    reports = []
+    for fw, m in (("cr", model), ("torch", twin)):
+        opt = None
+        if lr is not None:
+            opt = (cr.optim.SGD(m.parameters(), lr=lr) if fw == "cr"
+                   else torch.optim.SGD(m.parameters(), lr=lr))
+        monitor = GradientMonitor(m, optimizer=opt)
+        for i in idx:
+            if opt is not None and zero_grad:
+                opt.zero_grad()
+            if fw == "cr":
+                loss = F.cross_entropy(m(cr.tensor(X[i])), cr.tensor(y[i]))
+            else:
+                loss = TF.cross_entropy(m(torch.from_numpy(X[i])), torch.from_numpy(y[i]))
+            loss.backward()
+            if opt is not None:
+                with np.errstate(all="ignore"):
+                    opt.step()
+            monitor.step(loss)
+        reports.append(monitor.report())
+        monitor.close()
+    return reports
+
+
+def problems(report):
+    return {f.kind for f in report.findings if f.severity in ("error", "warning")}
+
+
+def test_deep_sigmoid_vanishes_in_both(digits):
+    cr_rep, t_rep = train_both(deep_mlp(nn.Sigmoid, nn.init.xavier_uniform_), digits, 2)
+    assert "vanishing" in problems(cr_rep) and "vanishing" in problems(t_rep), str(t_rep)
+    assert problems(cr_rep) == problems(t_rep)
+    a, b = cr_rep.find("vanishing")[0], t_rep.find("vanishing")[0]
+    assert a.layers == b.layers
+    assert b.evidence["ratio_first_to_last"] == pytest.approx(a.evidence["ratio_first_to_last"],
+                                                              rel=0.05)
+
+
+def test_large_init_tanh_explodes_in_both_checks(digits):
+    model = deep_mlp(nn.Tanh, lambda w: nn.init.normal_(w, 0.0, 1.0))
+    X, y = digits
+    a = check(model, F.cross_entropy, (cr.tensor(X[:64]), cr.tensor(y[:64])))
+    twin = to_torch(model)
+    before = [p.detach().clone() for p in twin.parameters()]
+    b = check(twin, TF.cross_entropy, (torch.from_numpy(X[:64]), torch.from_numpy(y[:64])))
+    assert "exploding" in a.kinds and "exploding" in b.kinds, str(b)
+    assert a.kinds == b.kinds
+    assert b.source == "preflight"
+    assert all(p.grad is None for p in twin.parameters())        # check leaves no trace
+    assert all(torch.equal(p, q) for p, q in zip(twin.parameters(), before))
+
+
+def test_relu_he_is_healthy_in_both(digits):
+    he = lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")
+    cr_rep, t_rep = train_both(deep_mlp(nn.ReLU, he), digits, 3, lr=0.01)
+    assert cr_rep.healthy and t_rep.healthy, str(t_rep)
+
+
+def test_dead_relu_in_both(digits):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    with cr.no_grad():
+        model[0].bias.numpy()[:48] = -100.0          # three quarters of the units never fire
+    cr_rep, t_rep = train_both(model, digits, 5, lr=0.1)
+    assert "dead" in problems(cr_rep), str(cr_rep)
+    assert problems(cr_rep) == problems(t_rep), str(t_rep)
+    assert cr_rep.find("dead")[0].layers == t_rep.find("dead")[0].layers == ["0"]
+
+
+def test_lr_too_high_in_both(digits):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                          nn.Linear(128, 10))
+    cr_rep, t_rep = train_both(model, digits, 30, lr=10.0)
+    assert "lr_too_high" in problems(cr_rep) and "lr_too_high" in problems(t_rep), str(t_rep)
+
+
+def test_forgotten_zero_grad_is_stale_in_torch(digits):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    cr_rep, t_rep = train_both(model, digits, 6, lr=0.01, zero_grad=False)
+    assert "stale_gradients" in problems(cr_rep) and "stale_gradients" in problems(t_rep)
+
+
+def test_monitor_leaves_the_torch_trajectory_unchanged(digits):
+    X, y = digits
+    idx = batches(digits, 5)
+    runs = []
+    for watch in (False, True):
+        torch.manual_seed(0)
+        m = tnn.Sequential(tnn.Linear(64, 32), tnn.Tanh(), tnn.Dropout(0.2), tnn.Linear(32, 10))
+        opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+        monitor = GradientMonitor(m, optimizer=opt) if watch else None
+        losses = []
+        for i in idx:
+            opt.zero_grad()
+            loss = TF.cross_entropy(m(torch.from_numpy(X[i])), torch.from_numpy(y[i]))
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if monitor:
+                monitor.step(loss)
+        runs.append((losses, [p.detach().clone() for p in m.parameters()]))
+        if monitor:
+            assert monitor.context()["optimizer"] == "Adam"
+            monitor.close()
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_hooks_are_removed_on_close():
+    m = tnn.Sequential(tnn.Linear(4, 4), tnn.Sigmoid(), tnn.Linear(4, 2))
+    monitor = GradientMonitor(m)
+    assert any(mod._forward_hooks for mod in m.modules())
+    monitor.close()
+    assert not any(mod._forward_hooks or mod._forward_pre_hooks for mod in m.modules())
+
+
+def test_lr_range_test_on_torch_restores_and_agrees(digits):
+    X, y = digits
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    twin = to_torch(model)
+    loader_cr = [(cr.tensor(X[i]), cr.tensor(y[i])) for i in batches(digits, 4)]
+    loader_t = [(torch.from_numpy(X[i]), torch.from_numpy(y[i])) for i in batches(digits, 4)]
+    a = lr_range_test(model, F.cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
+                      loader_cr, start_lr=1e-4, end_lr=10, num_steps=30)
+    before = [p.detach().clone() for p in twin.parameters()]
+    opt = torch.optim.SGD(twin.parameters(), lr=0.1)
+    b = lr_range_test(twin, TF.cross_entropy, opt, loader_t, start_lr=1e-4, end_lr=10,
+                      num_steps=30)
+    assert all(torch.equal(p, q) for p, q in zip(twin.parameters(), before))
+    assert opt.param_groups[0]["lr"] == 0.1
+    assert len(b.lrs) == len(a.lrs)
+    np.testing.assert_allclose(b.losses, a.losses, rtol=1e-3)
+    assert 0.25 < b.suggested_lr / a.suggested_lr < 4
+
+
+def test_repair_on_a_torch_model(digits):
+    X, y = digits
+
+    def build():
+        layers = [tnn.Linear(64, 32), tnn.Sigmoid()]
+        for _ in range(8):
+            layers += [tnn.Linear(32, 32), tnn.Sigmoid()]
+        return tnn.Sequential(*layers, tnn.Linear(32, 10))
+    res = repair(build, TF.cross_entropy, (X[:512], y[:512]), steps=60, lr=0.1, max_trials=2)
+    assert "vanishing" in res.original.problems
+    assert res.best is not None, res.table()
+    assert "vanishing" not in res.best.problems
+    assert res.best.accuracy >= res.original.accuracy + 0.02
+    assert math.isfinite(res.best.loss)
+
+
+def test_neither_chainrule_nor_torch_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="cr.nn.Module or a torch.nn.Module, got list"):
+        GradientMonitor([1, 2])
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(tnn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="torch optimizer"):
+        GradientMonitor(model, optimizer=opt)
+    twin = tnn.Linear(2, 2)
+    with pytest.raises(TypeError, match="needs its torch optimizer, got SGD"):
+        GradientMonitor(twin, optimizer=cr.optim.SGD(model.parameters(), lr=0.1))
+
+
+class CellLoop(nn.Module):
+    """A tanh RNNCell over the sequence (a loop: each call is one time step), a linear head."""
+
+    def __init__(self, gain, hidden=32):
+        super().__init__()
+        self.cell = nn.RNNCell(2, hidden)
+        nn.init.orthogonal_(self.cell.weight_hh, gain=gain)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        h = cr.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+        return self.head(h)
+
+
+class TorchCellLoop(tnn.Module):
+    def __init__(self, twin):
+        super().__init__()
+        self.cell = tnn.RNNCell(2, twin.cell.hidden_size)
+        self.head = tnn.Linear(twin.cell.hidden_size, 1)
+        with torch.no_grad():
+            for mine, theirs in ((self.cell, twin.cell), (self.head, twin.head)):
+                for name, p in mine.named_parameters():
+                    p.copy_(torch.from_numpy(getattr(theirs, name).numpy().copy()))
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+        return self.head(h)
+
+
+@pytest.mark.parametrize("gain,kind", [(3.0, "exploding"), (0.5, "vanishing")])
+def test_rnn_cell_through_time_in_both(gain, kind):
+    cr.manual_seed(0)
+    model = CellLoop(gain)
+    twin = TorchCellLoop(model)
+    X, Y = cr.data.adding_problem(40, 64, seed=0)
+    reports = []
+    for m, tensor in ((model, cr.tensor), (twin, torch.from_numpy)):
+        monitor = GradientMonitor(m)
+        for _ in range(2):
+            loss = ((m(tensor(X)) - tensor(Y)) ** 2).mean()
+            loss.backward()
+            monitor.step(loss)
+        reports.append(monitor.report())
+        monitor.close()
+    found = [[f for f in r.find(kind) if f.evidence.get("direction") == "time"] for r in reports]
+    assert found[0] and found[1], "\n".join(map(str, reports))
+    a, b = found[0][0], found[1][0]
+    assert a.layers == b.layers == ["cell"]
+    assert b.evidence["steps"] == a.evidence["steps"] == 40
+    assert b.evidence["ratio_first_to_last_step"] == pytest.approx(
+        a.evidence["ratio_first_to_last_step"], rel=0.05)
+
+
+def test_check_and_lr_range_test_refuse_a_non_module_clearly():
+    with pytest.raises(TypeError, match="check: model must be a cr.nn.Module"):
+        check(object(), TF.cross_entropy, (torch.zeros(2, 2), torch.zeros(2)))
+    with pytest.raises(TypeError, match="lr_range_test: model must be a cr.nn.Module"):
+        lr_range_test("model", TF.cross_entropy, None, [])
