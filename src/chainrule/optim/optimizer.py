@@ -146,7 +146,8 @@ class Optimizer:
         if len(params) < 2 or _NoneType in map(type, grads):
             return False
         flat = self._flats.get(position)
-        if flat is None or not all(map(is_, [p._data for p in params], flat.views)):
+        if (flat is None or len(params) != len(flat.views) or
+                not all(map(is_, [p._data for p in params], flat.views))):
             flat = _FlatGroup.create(params, flat, self._flat_scratch)
             if flat is None:
                 return False
