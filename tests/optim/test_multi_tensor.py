@@ -271,3 +271,23 @@ def test_parameter_groups_each_get_their_own_buffer():
     assert opt._flats[0].buffer is not opt._flats[1].buffer
     assert all(p._data.base is opt._flats[0].buffer for p in params[:3])
     assert all(p._data.base is opt._flats[1].buffer for p in params[3:])
+
+
+def test_parameters_added_to_a_group_later_are_updated():
+    init = arrays(0)
+    params = [cr.nn.Parameter(cr.tensor(a.copy())) for a in init]
+    th = [torch.nn.Parameter(torch.tensor(a.copy())) for a in init]
+    opt, th_opt = optim.SGD(params[:4], lr=0.1, momentum=0.9), torch.optim.SGD(th[:4], lr=0.1,
+                                                                                momentum=0.9)
+    for k in range(4):
+        if k == 2:                       # the user appends to the group, as torch allows
+            opt.param_groups[0]["params"].extend(params[4:])
+            th_opt.param_groups[0]["params"].extend(th[4:])
+        n = len(opt.param_groups[0]["params"])
+        for p, q, g in zip(params[:n], th[:n], arrays(k + 10)):
+            p.grad, q.grad = cr.tensor(g.copy()), torch.tensor(g.copy())
+        opt.step()
+        th_opt.step()
+    for p, q in zip(params, th):
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert flattened(opt, params)

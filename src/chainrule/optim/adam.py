@@ -27,7 +27,7 @@ class Adam(Optimizer):
     """
 
     _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
-    _flat_scratch = True
+    _flat_scratch = 1 << 62     # a scratch as large as any piece
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):

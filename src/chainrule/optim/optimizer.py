@@ -131,7 +131,7 @@ class Optimizer:
         return loss
 
     _flat = False    # subclasses whose _update is elementwise with per-group scalars set True
-    _flat_scratch = False   # ... and that accept a reusable ``scratch`` array in _update
+    _flat_scratch = 0   # elements of reusable ``scratch`` a flat _update may take (0: none)
 
     def _step_flat(self, position, group, start):
         """One multi-tensor update of a whole group; False (nothing done) where it cannot run.
@@ -146,7 +146,8 @@ class Optimizer:
         if len(params) < 2 or _NoneType in map(type, grads):
             return False
         flat = self._flats.get(position)
-        if flat is None or not all(map(is_, [p._data for p in params], flat.views)):
+        if (flat is None or len(params) != len(flat.views) or
+                not all(map(is_, [p._data for p in params], flat.views))):
             flat = _FlatGroup.create(params, flat, self._flat_scratch)
             if flat is None:
                 return False
@@ -309,7 +310,8 @@ class _FlatGroup:
             offset += b - a if k1 - k0 > 1 else 0
         self.param_at = [buffer[a:b] for a, b, _, _ in self.plan]
         largest = max(b - a for a, b, _, _ in self.plan)
-        self.scratch = np.empty(largest, buffer.dtype) if with_scratch else None
+        size = min(largest, with_scratch)      # the optimizer's cap (0: it takes none)
+        self.scratch = np.empty(size, buffer.dtype) if size else None
         self.state = None        # flat state arrays and scalars, once in sync
         self.slots = []          # the per-parameter state dicts that share it
         self.split = {}          # key -> the flat array whose views the dicts hold
@@ -327,6 +329,7 @@ class _FlatGroup:
         pieces = [{} for _ in self.plan] if fresh else self.pieces
         scalars = [k for k, v in state.items() if type(v) is not np.ndarray]
         scratch = self.scratch
+        room = 0 if scratch is None else scratch.size
         for (a, b, k0, k1), param, out, piece in zip(self.plan, self.param_at, self.grad_at,
                                                       pieces):
             if out is None:
@@ -337,8 +340,7 @@ class _FlatGroup:
                 grad = np.concatenate(grads[k0:k1], axis=None, out=out)
             for k in scalars:
                 piece[k] = state[k]
-            update(param, grad, piece, group,
-                   scratch=None if scratch is None else scratch[:b - a])
+            update(param, grad, piece, group, scratch=scratch[:b - a] if b - a <= room else None)
         if fresh:
             for k, v in pieces[-1].items():
                 state[k] = (np.concatenate([p[k] for p in pieces]) if type(v) is np.ndarray
@@ -475,12 +477,16 @@ _NoneType = type(None)
 _SMALL = 1 << 15     # elements: parameters up to this size share pieces of a multi-tensor update
 
 
-def add_scaled_(param, alpha, g):
-    """``param += alpha * g`` in place, through a temporary of at most 64K elements.
+def add_scaled_(param, alpha, g, scratch=None):
+    """``param += alpha * g`` in place, through a temporary of at most 64K elements (or
+    ``scratch``, an array of param's size, when given: then nothing is allocated).
 
     ``param -= lr * g`` would allocate a parameter-sized temporary on every step: for a large
     layer that temporary is the optimizer's whole peak memory.
     """
+    if scratch is not None:
+        param += np.multiply(g, alpha, out=scratch)
+        return
     if param.size <= _CHUNK or not (param.flags.c_contiguous and g.flags.c_contiguous):
         param += alpha * g
         return

@@ -25,7 +25,7 @@ class RMSprop(Optimizer):
     """
 
     _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
-    _flat_scratch = True
+    _flat_scratch = 1 << 62     # a scratch as large as any piece
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False):

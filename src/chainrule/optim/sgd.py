@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum, as in ``torch.optim.SGD``."""
 import numpy as np
 
-from .optimizer import Optimizer, add_scaled_, check_nonnegative, effective_grad
+from .optimizer import _CHUNK, Optimizer, add_scaled_, check_nonnegative, effective_grad
 
 
 class SGD(Optimizer):
@@ -22,6 +22,7 @@ class SGD(Optimizer):
     """
 
     _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
+    _flat_scratch = _CHUNK
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
@@ -44,4 +45,4 @@ class SGD(Optimizer):
                 dampening = float(group["dampening"])
                 buf += g if dampening == 0 else g * (1.0 - dampening)
             g = g + momentum * buf if group["nesterov"] else buf
-        add_scaled_(param, -lr, g)
+        add_scaled_(param, -lr, g, scratch)
