@@ -29,6 +29,11 @@ def F(m):
     return m if m is cr else torch.nn.functional
 
 
+def NF(m):
+    """``nn.functional`` of either library (for functions chainrule keeps only there)."""
+    return cr.nn.functional if m is cr else torch.nn.functional
+
+
 def _pad(m, x):
     return F(m).pad(x, (1, 2)) if x.ndim == 1 else F(m).pad(x, (1, 0, 0, 2))
 
@@ -193,6 +198,38 @@ CASES = [
     ("masked_fill_tensor", lambda m, x, v: x.masked_fill(x > 0.5, v) * x, [((3, 4), ())], "nonzero",
      ""),
     ("to_float64", lambda m, x: x.double() * 2, [((2, 3),)], "any", SMOOTH),
+    # layers of the official examples (dcgan, super_resolution, fast_neural_style, siamese)
+    ("conv_transpose2d", lambda m, x, w, b: NF(m).conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                                    output_padding=1),
+     [((2, 2, 3, 3), (2, 3, 3, 3), (3,))], "any", SMOOTH),
+    ("conv_transpose2d_groups", lambda m, x, w: NF(m).conv_transpose2d(x, w, groups=2, dilation=2),
+     [((1, 4, 2, 3), (4, 1, 2, 2))], "any", SMOOTH),
+    ("conv_transpose1d", lambda m, x, w: NF(m).conv_transpose1d(x, w, stride=3, padding=1),
+     [((2, 2, 4), (2, 3, 3))], "any", SMOOTH),
+    ("interpolate_nearest", lambda m, x: NF(m).interpolate(x, scale_factor=2) * x.sum(),
+     [((1, 2, 2, 3),), ((2, 1, 3),)], "any", SMOOTH),
+    ("interpolate_nearest_size", lambda m, x: NF(m).interpolate(x, size=(3, 5)) * 2,
+     [((1, 2, 4, 3),)], "any", SMOOTH),
+    ("interpolate_bilinear", lambda m, x: NF(m).interpolate(x, size=(5, 4), mode="bilinear",
+                                                            align_corners=False) * 2,
+     [((1, 2, 3, 3),)], "any", SMOOTH),
+    ("interpolate_bilinear_corners", lambda m, x: NF(m).interpolate(
+        x, scale_factor=1.5, mode="bilinear", align_corners=True) * 2, [((2, 1, 3, 2),)], "any", SMOOTH),
+    ("interpolate_linear", lambda m, x: NF(m).interpolate(x, scale_factor=2.5, mode="linear") * 2,
+     [((2, 2, 3),)], "any", SMOOTH),
+    ("pixel_shuffle", lambda m, x: NF(m).pixel_shuffle(x, 2) * 2, [((2, 8, 2, 3),)], "any", SMOOTH),
+    ("pixel_unshuffle", lambda m, x: NF(m).pixel_unshuffle(x, 2) * 2, [((1, 2, 4, 2),)], "any", SMOOTH),
+    ("mish", lambda m, x: NF(m).mish(x), [(s,) for s in U], "any", SMOOTH),
+    ("hardswish", lambda m, x: NF(m).hardswish(x * 3), [(s,) for s in ND], "nonzero", ""),
+    ("hardsigmoid", lambda m, x: NF(m).hardsigmoid(x * 3) * x, [(s,) for s in ND], "nonzero", ""),
+    ("prelu", lambda m, x, w: NF(m).prelu(x, w), [((2, 3, 4), (3,)), ((2, 3), (1,))], "nonzero", ""),
+    ("cosine_similarity", lambda m, a, b: NF(m).cosine_similarity(a, b), [((3, 4), (3, 4)), ((2, 3, 2), (1, 3, 2))],
+     "nonzero", SMOOTH),
+    ("pairwise_distance", lambda m, a, b: NF(m).pairwise_distance(a, b), [((3, 4), (3, 4)), ((4,), (4,))],
+     "nonzero", SMOOTH),
+    ("normalize", lambda m, x: NF(m).normalize(x, dim=-1), [((3, 4),), ((2, 3, 2),)], "nonzero", SMOOTH),
+    ("instance_norm", lambda m, x, w, b: NF(m).instance_norm(x, weight=w, bias=b),
+     [((2, 3, 4, 2), (3,), (3,)), ((2, 2, 5), (2,), (2,))], "any", SMOOTH),
 ]
 
 
