@@ -26,6 +26,8 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, fl
                     unsqueeze, view)
 from .sorting import argsort, sort, topk
 from .special import erf
+from .compat import (Size, addmm, clamp_max, clamp_min, finfo, iinfo, is_floating_point, is_tensor,
+                     lerp, nonzero, numel, reciprocal, tile, type_as)
 
 true_divide = divide = div
 multiply = mul
@@ -134,3 +136,13 @@ def _bind_methods():
 
 
 _bind_methods()
+
+
+def _bind_compat_methods():
+    for fn in (type_as, is_floating_point, reciprocal, clamp_min, clamp_max, lerp, nonzero, tile):
+        setattr(Tensor, fn.__name__, fn)
+    Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(self, mat1, mat2, beta=beta,
+                                                                      alpha=alpha)
+
+
+_bind_compat_methods()

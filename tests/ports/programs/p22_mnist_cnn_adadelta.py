@@ -1,6 +1,7 @@
 """The official mnist example, shrunk to 12x12 images: Conv2d/Dropout/max_pool2d, Adadelta with
 StepLR, train()/test() loops over DataLoaders. Dropout masks are random, so the numbers compared
 come from an eval-mode step on shared weights, the schedule and the test pass."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 import torch.nn as nn

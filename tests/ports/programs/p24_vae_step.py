@@ -1,5 +1,6 @@
 """The official vae example (fc encoder, reparameterize, BCE(reduction='sum') + KLD), shrunk to
 64-pixel inputs, a few Adam steps; the noise is drawn from shared numbers."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 from torch import nn, optim

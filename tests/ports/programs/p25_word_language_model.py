@@ -2,6 +2,7 @@
 batchify with narrow/view/t/contiguous, an LSTM model with tied encoder/decoder weights,
 repackage_hidden, clip_grad_norm_ and the manual SGD update ``p.data.add_(p.grad, alpha=-lr)``;
 plus its TransformerModel's positional encoding buffers and square subsequent mask."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import math
 
 import numpy as np

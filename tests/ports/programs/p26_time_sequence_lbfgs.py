@@ -1,5 +1,6 @@
 """The official time_sequence_prediction example, shrunk: two LSTMCells and a Linear in float64,
 trained by LBFGS with a closure, then predicting the future."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 import torch.nn as nn

@@ -2,6 +2,7 @@
 environment: a policy with action and value heads, Categorical sampling, returns normalized with
 the float32 eps, smooth_l1_loss for the critic, Adam. Sampled episodes differ between libraries
 (different random streams), so the update compared uses a fixed action sequence."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 from collections import namedtuple
 
 import numpy as np
@@ -95,7 +96,7 @@ def main():
     model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
                            for k, v in model.state_dict().items()})
     optimizer = optim.Adam(model.parameters(), lr=3e-2)
-    state, ep_reward = env.reset(), 0
+    state = env.reset()
     for t in range(1, 50):                       # a sampled episode: it must run
         action, _ = select_action(model, state)
         state, reward, done, _ = env.step(action)

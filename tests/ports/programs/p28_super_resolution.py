@@ -1,5 +1,6 @@
 """The official super_resolution example: Conv2d stack with orthogonal init and
 calculate_gain('relu'), PixelShuffle upscaling, MSELoss, Adam, PSNR with log10."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import math
 
 import numpy as np

@@ -2,6 +2,7 @@
 InstanceNorm2d(affine=True), residual blocks, nearest upsampling through F.interpolate,
 gram_matrix with bmm, normalize_batch with new_tensor and div_, Adam; plus ConvTranspose
 deconvolution as in the older version of the net."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 

@@ -1,5 +1,6 @@
 """The official regression example: fit a degree-4 polynomial with one Linear layer,
 smooth_l1_loss and the manual update ``param.data.add_(-0.1 * param.grad)``."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 import torch.nn.functional as F

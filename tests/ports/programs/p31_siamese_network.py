@@ -1,6 +1,7 @@
 """The official siamese_network example (a small CNN in place of resnet18): twin towers, features
 concatenated into a sigmoid head trained with BCELoss, Adadelta + StepLR; plus the contrastive
 variant with CosineSimilarity / PairwiseDistance and F.normalize, and xavier init through apply."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 import torch.nn as nn

@@ -3,6 +3,7 @@
 update under no_grad, then grad.zero_()), data.TensorDataset(*arrays) / DataLoader, and
 synthetic_data with torch.normal / torch.matmul; then the concise version with nn.Sequential,
 init_weights applied, CrossEntropyLoss(reduction='none')."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 from torch import nn

@@ -1,6 +1,7 @@
 """A variable-length sequence classifier as people write it: pad_sequence, pack_padded_sequence
 (enforce_sorted=False) through a bidirectional GRU, pad_packed_sequence, masked mean pooling,
 the final hidden state of both directions; trained with NAdam, RAdam and Adamax in turn."""
+# ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 import torch.nn as nn

@@ -5,7 +5,6 @@ in continuous-action RL and VAEs."""
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
 COMPARE = {"out": 1e-4, "loss": 1e-4, "grads": 1e-3, "keys": 0, "running_mean": 1e-5,
