@@ -90,7 +90,9 @@ def test_interpolate_errors():
 
 @pytest.mark.parametrize("make", [
     lambda m: m.PReLU(), lambda m: m.PReLU(3, init=0.1), lambda m: m.Mish(), lambda m: m.Hardswish(),
-    lambda m: m.Hardsigmoid(), lambda m: m.Softmin(dim=1),
+    lambda m: m.Hardsigmoid(), lambda m: m.Softmin(dim=1), lambda m: m.CELU(0.7), lambda m: m.GLU(0),
+    lambda m: m.Softshrink(0.3), lambda m: m.Hardshrink(0.3), lambda m: m.Tanhshrink(),
+    lambda m: m.Threshold(0.1, 2.0),
 ])
 def test_activations_match_torch(make):
     compare_modules(make(nn), make(torch.nn), [_x(4, 3, 5) * 3])
@@ -163,3 +165,28 @@ def test_parameter_list_and_dict_register_like_torch():
     assert isinstance(ours.ws[0], nn.Parameter)
     with pytest.raises(IndexError):
         ours.ws[5]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ranking_losses_match_torch(reduction):
+    a, b, c = _x(5, 6, seed=1), _x(5, 6, seed=2), _x(5, 6, seed=3)
+    y = np.array([1.0, -1.0, 1.0, -1.0, -1.0], np.float32)
+    compare_modules(nn.TripletMarginLoss(margin=2.0, reduction=reduction),
+                    torch.nn.TripletMarginLoss(margin=2.0, reduction=reduction), [a, b, c])
+    compare_modules(nn.TripletMarginLoss(margin=1.5, p=1, swap=True, reduction=reduction),
+                    torch.nn.TripletMarginLoss(margin=1.5, p=1, swap=True, reduction=reduction), [a, b, c])
+    for ours, theirs, inputs in [
+        (nn.MarginRankingLoss(0.3, reduction), torch.nn.MarginRankingLoss(0.3, reduction=reduction), (a[:, 0], b[:, 0])),
+        (nn.CosineEmbeddingLoss(0.1, reduction), torch.nn.CosineEmbeddingLoss(0.1, reduction=reduction), (a, b)),
+        (nn.SoftMarginLoss(reduction), torch.nn.SoftMarginLoss(reduction=reduction), (a[:, 0],)),
+    ]:
+        xs_c = [cr.tensor(v, requires_grad=True) for v in inputs]
+        xs_t = [torch.tensor(v, requires_grad=True) for v in inputs]
+        out_c, out_t = ours(*xs_c, cr.tensor(y)), theirs(*xs_t, torch.tensor(y))
+        np.testing.assert_allclose(out_c.numpy(), out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+        out_c.sum().backward()
+        out_t.sum().backward()
+        for p, q in zip(xs_c, xs_t):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="reduction"):
+        nn.MarginRankingLoss(reduction="avg")(cr.tensor(a[:, 0]), cr.tensor(b[:, 0]), cr.tensor(y))

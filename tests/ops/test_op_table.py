@@ -230,6 +230,21 @@ CASES = [
     ("normalize", lambda m, x: NF(m).normalize(x, dim=-1), [((3, 4),), ((2, 3, 2),)], "nonzero", SMOOTH),
     ("instance_norm", lambda m, x, w, b: NF(m).instance_norm(x, weight=w, bias=b),
      [((2, 3, 4, 2), (3,), (3,)), ((2, 2, 5), (2,), (2,))], "any", SMOOTH),
+    ("softmin", lambda m, x: NF(m).softmin(x, dim=-1), [((3, 4),), ((2, 3, 2),)], "any", SMOOTH),
+    ("celu", lambda m, x: NF(m).celu(x, 0.7), [(s,) for s in ND], "nonzero", ""),
+    ("glu", lambda m, x: NF(m).glu(x, -1), [((3, 4),), ((2, 3, 2),)], "any", SMOOTH),
+    ("softshrink", lambda m, x: NF(m).softshrink(x, 0.1) * x, [(s,) for s in ND], "nonzero", ""),
+    ("hardshrink", lambda m, x: NF(m).hardshrink(x, 0.1) * x, [(s,) for s in ND], "nonzero", ""),
+    ("tanhshrink", lambda m, x: NF(m).tanhshrink(x), [(s,) for s in U], "any", SMOOTH),
+    ("threshold", lambda m, x: NF(m).threshold(x, 0.1, 2.0) * x, [(s,) for s in ND], "nonzero", ""),
+    ("margin_ranking_loss", lambda m, a, b: NF(m).margin_ranking_loss(a, b, m.tensor([1.0, -1.0, 1.0]), margin=5.0),
+     [((3,), (3,))], "any", SMOOTH),
+    ("cosine_embedding_loss", lambda m, a, b: NF(m).cosine_embedding_loss(
+        a, b, m.tensor([1, -1, 1]), margin=-2.0), [((3, 4), (3, 4))], "nonzero", SMOOTH),
+    ("triplet_margin_loss", lambda m, a, p, n: NF(m).triplet_margin_loss(a, p, n, margin=9.0),
+     [((3, 4), (3, 4), (3, 4))], "nonzero", SMOOTH),
+    ("soft_margin_loss", lambda m, x: NF(m).soft_margin_loss(x, m.tensor([1.0, -1.0, 1.0])),
+     [((3,),)], "any", SMOOTH),
 ]
 
 

@@ -7,7 +7,8 @@ Example::
 """
 from ._activation import (elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6,
                           selu, sigmoid, silu, softmax, softplus, softsign, tanh)
-from ._activation_extra import hardsigmoid, hardswish, mish, prelu, softmin
+from ._activation_extra import (celu, glu, hardshrink, hardsigmoid, hardswish, mish, prelu,
+                                softmin, softshrink, tanhshrink, threshold)
 from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d
 from ._conv import conv1d, conv2d
@@ -16,6 +17,8 @@ from ._distance import cosine_similarity, normalize, pairwise_distance
 from ._instance_norm import instance_norm
 from ._loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                     huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from ._loss_extra import (cosine_embedding_loss, margin_ranking_loss, soft_margin_loss,
+                          triplet_margin_loss)
 from ._misc import dropout, embedding, linear, one_hot, pad
 from ._norm import batch_norm, layer_norm
 from ._upsample import interpolate, pixel_shuffle, pixel_unshuffle
@@ -33,4 +36,6 @@ __all__ = [
     "conv_transpose1d", "conv_transpose2d", "cosine_similarity", "hardsigmoid", "hardswish",
     "instance_norm", "interpolate", "mish", "normalize", "pairwise_distance", "pixel_shuffle",
     "pixel_unshuffle", "prelu", "softmin",
+    "celu", "cosine_embedding_loss", "glu", "hardshrink", "margin_ranking_loss", "soft_margin_loss",
+    "softshrink", "tanhshrink", "threshold", "triplet_margin_loss",
 ]

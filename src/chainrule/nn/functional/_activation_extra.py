@@ -1,5 +1,6 @@
 """More activations, built from recorded ops: ``mish``, ``hardswish``, ``hardsigmoid``, ``prelu``,
 ``softmin``. Their gradients (of any order) are those of the ops they are made of."""
+from ...ops import where
 from ...ops._util import as_tensor
 from ._activation import hardtanh, softmax, softplus, tanh
 
@@ -62,3 +63,47 @@ def softmin(input, dim=None, dtype=None):
         p = F.softmin(cr.randn(2, 5), dim=1)
     """
     return softmax(-as_tensor(input), dim=dim, dtype=dtype)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``. Example: ``F.celu(x, alpha=0.5)``."""
+    x = as_tensor(input)
+    return x.clamp(min=0) + ((x.clamp(max=0) / alpha).exp() - 1) * alpha
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: the first half of ``dim`` times the sigmoid of the second half.
+
+    Example::
+
+        y = F.glu(cr.randn(4, 10))      # (4, 5)
+    """
+    x = as_tensor(input)
+    if x.shape[dim] % 2:
+        raise ValueError(f"glu: dim {dim} of {tuple(x.shape)} must have an even size")
+    a, b = x.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def softshrink(input, lambd=0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0. Example: ``F.softshrink(x)``."""
+    x = as_tensor(input)
+    return (x - lambd).clamp(min=0) + (x + lambd).clamp(max=0)
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0. Example: ``F.hardshrink(x)``."""
+    x = as_tensor(input)
+    return where((x > lambd) | (x < -lambd), x, x * 0)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``. Example: ``F.tanhshrink(x)``."""
+    x = as_tensor(input)
+    return x - tanh(x)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, else ``value``. Example: ``F.threshold(x, 0.1, 20.0)``."""
+    x = as_tensor(input)
+    return where(x > threshold, x, x * 0 + value)

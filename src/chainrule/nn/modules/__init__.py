@@ -1,7 +1,8 @@
 """The layers of ``chainrule.nn`` (each also importable from ``chainrule.nn`` directly)."""
 from .activation import (ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU,
                          ReLU6, Sigmoid, SiLU, Softmax, Softplus, Softsign, Tanh)
-from .activation_extra import Hardsigmoid, Hardswish, Mish, PReLU, Softmin
+from .activation_extra import (CELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Mish, PReLU, Softmin,
+                               Softshrink, Tanhshrink, Threshold)
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
@@ -14,6 +15,7 @@ from .lazy import LazyConv1d, LazyConv2d, LazyLinear
 from .linear import Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MSELoss, NLLLoss, SmoothL1Loss)
+from .loss_extra import CosineEmbeddingLoss, MarginRankingLoss, SoftMarginLoss, TripletMarginLoss
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .padding import (ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
                       ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
@@ -41,4 +43,6 @@ __all__ = [
     "PairwiseDistance", "ParameterDict", "ParameterList", "PixelShuffle", "PixelUnshuffle",
     "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "Softmin",
     "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d",
+    "CELU", "CosineEmbeddingLoss", "GLU", "Hardshrink", "MarginRankingLoss", "SoftMarginLoss",
+    "Softshrink", "Tanhshrink", "Threshold", "TripletMarginLoss",
 ]

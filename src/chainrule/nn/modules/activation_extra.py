@@ -75,3 +75,64 @@ class Softmin(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class CELU(Module):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``. Example: ``cr.nn.CELU(0.5)(x)``."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input):
+        return A.celu(input, self.alpha)
+
+
+class GLU(Module):
+    """Gated linear unit over ``dim``: (…, 2n, …) -> (…, n, …). Example: ``cr.nn.GLU()(x)``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return A.glu(input, self.dim)
+
+
+class Softshrink(Module):
+    """Soft thresholding by ``lambd``. Example: ``cr.nn.Softshrink(0.5)(x)``."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return A.softshrink(input, self.lambd)
+
+
+class Hardshrink(Module):
+    """``x`` where ``|x| > lambd``, else 0. Example: ``cr.nn.Hardshrink(0.5)(x)``."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return A.hardshrink(input, self.lambd)
+
+
+class Tanhshrink(_Elementwise):
+    """``x - tanh(x)``. Example: ``cr.nn.Tanhshrink()(x)``."""
+
+    fn = staticmethod(A.tanhshrink)
+
+
+class Threshold(Module):
+    """``x`` where ``x > threshold``, else ``value``. Example: ``cr.nn.Threshold(0.1, 20)(x)``."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value = threshold, value
+
+    def forward(self, input):
+        return A.threshold(input, self.threshold, self.value)
