@@ -39,7 +39,7 @@ class Sequence(nn.Module):
 
 def main():
     np.random.seed(2)
-    T, L, N = 20, 30, 6
+    T, L, N = 20, 16, 6
     x = np.empty((N, L), 'int64')
     x[:] = np.array(range(L)) + np.random.randint(-4 * T, 4 * T, N).reshape(N, 1)
     data = np.sin(x / 1.0 / T).astype('float64')
@@ -53,7 +53,7 @@ def main():
     seq.load_state_dict({k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)))
                          for k, v in seq.state_dict().items()})
     criterion = nn.MSELoss()
-    optimizer = optim.LBFGS(seq.parameters(), lr=0.8)
+    optimizer = optim.LBFGS(seq.parameters(), lr=0.8, max_iter=10)
     losses = []
     for i in range(2):
         def closure():
