@@ -51,3 +51,41 @@ def test_values_dtypes_and_gradients_match_torch():
     assert cr.tensor([1, 2]).reciprocal().dtype == np.float32
     assert cr.autograd.gradcheck(lambda x, y: cr.lerp(x, y, 0.3) * x.reciprocal(),
                                  [cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)])
+
+
+def test_diagonals_and_repeat_interleave_match_torch():
+    rng = np.random.default_rng(1)
+    x, v = rng.standard_normal((3, 4)), rng.standard_normal(3)
+    cases = [(x, lambda t, a: t.repeat_interleave(a, 2)),
+             (x, lambda t, a: a.repeat_interleave(t.tensor([1, 0, 2]), dim=0)),
+             (x, lambda t, a: a.repeat_interleave(2, dim=1)), (x, lambda t, a: t.diagonal(a)),
+             (x, lambda t, a: a.diagonal(1)), (x, lambda t, a: a.diagonal(-2)),
+             (x, lambda t, a: t.diag(a)), (x, lambda t, a: t.diag(a, 2)),
+             (x, lambda t, a: t.trace(a[:, :3])), (v, lambda t, a: t.diag(a)),
+             (v, lambda t, a: t.diag(a, -1)), (rng.standard_normal((2, 3, 3)), lambda t, a: a.diagonal(0, 1, 2))]
+    for value, fn in cases:
+        outs = []
+        for lib in (cr, torch):
+            a = lib.tensor(value, requires_grad=True)
+            y = fn(lib, a)
+            (y * y).sum().backward()
+            outs.append((y.detach().numpy(), a.grad.numpy()))
+        (ya, ga), (yb, gb) = outs
+        assert ya.shape == yb.shape
+        np.testing.assert_allclose(ya, yb, atol=1e-12)
+        np.testing.assert_allclose(ga, gb, atol=1e-12)
+
+
+def test_unique_and_bincount_match_torch():
+    i = [3, 1, 3, 0, 1]
+    for a, b in zip(cr.unique(cr.tensor(i), return_inverse=True, return_counts=True),
+                    torch.unique(torch.tensor(i), return_inverse=True, return_counts=True)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(cr.bincount(cr.tensor(i), minlength=6).numpy(),
+                                  torch.bincount(torch.tensor(i), minlength=6).numpy())
+    w = [1.0, 2.0, 3.0, 4.0, 5.0]
+    ours, theirs = cr.bincount(cr.tensor(i), cr.tensor(w)), torch.bincount(torch.tensor(i), torch.tensor(w))
+    assert ours.dtype == np.float32
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(ValueError, match="repeats"):
+        cr.tensor([1, 2]).repeat_interleave(cr.tensor([1, 2, 3]))

@@ -245,6 +245,15 @@ CASES = [
      [((3, 4), (3, 4), (3, 4))], "nonzero", SMOOTH),
     ("soft_margin_loss", lambda m, x: NF(m).soft_margin_loss(x, m.tensor([1.0, -1.0, 1.0])),
      [((3,),)], "any", SMOOTH),
+    ("reciprocal", lambda m, x: m.reciprocal(x), [(s,) for s in U], "nonzero", SMOOTH),
+    ("lerp", lambda m, a, b: m.lerp(a, b, 0.3), B[:7], "any", SMOOTH),
+    ("addmm", lambda m, c, a, b: m.addmm(c, a, b, beta=0.5, alpha=2.0), [((2, 4), (2, 3), (3, 4)), ((4,), (2, 3), (3, 4))],
+     "any", SMOOTH),
+    ("tile", lambda m, x: m.tile(x, (2, 1)) * 2, [((3,),), ((2, 3),)], "any", SMOOTH),
+    ("repeat_interleave", lambda m, x: x.repeat_interleave(2, dim=0) * 2, [((3,),), ((2, 3),)], "any", SMOOTH),
+    ("diagonal", lambda m, x: m.diagonal(x, 1) * 2, [((3, 4),), ((2, 3, 3),)], "any", SMOOTH),
+    ("diag", lambda m, x: m.diag(x, -1) * 2, [((3,),), ((3, 4),)], "any", SMOOTH),
+    ("trace", lambda m, x: m.trace(x) * x, [((3, 3),), ((2, 4),)], "any", SMOOTH),
 ]
 
 

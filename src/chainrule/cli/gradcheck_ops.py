@@ -29,7 +29,8 @@ NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
                       # dtype rules, not ops
                       "result_type", "promote_types",
                       # predicates, sizes, limits and indices
-                      "Size", "finfo", "iinfo", "is_floating_point", "is_tensor", "numel", "nonzero")
+                      "Size", "finfo", "iinfo", "is_floating_point", "is_tensor", "numel", "nonzero",
+                      "unique", "bincount")
 
 
 @dataclass
@@ -257,6 +258,9 @@ CASES = [
     op("addmm", lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0), (2, 4), (2, 3), (3, 4)),
     op("tile", lambda a: a.tile((2, 1)) * 2, S),
     op("type_as", lambda a, b: a.type_as(b) * b.sum(), S, S),
+    op("repeat_interleave", lambda a: a.repeat_interleave(tensor(np.array([1, 0, 2])), dim=0) * 2, M),
+    op("diagonal", lambda a: a.diagonal(1) * 2, M), op("diag", lambda a: a.diag(-1) * 2, (3,)),
+    op("trace", lambda a: a.trace() * a, (3, 3)),
     # layers of the official examples
     op("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
                                                               output_padding=1),

@@ -26,8 +26,9 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, fl
                     unsqueeze, view)
 from .sorting import argsort, sort, topk
 from .special import erf
-from .compat import (Size, addmm, clamp_max, clamp_min, finfo, iinfo, is_floating_point, is_tensor,
-                     lerp, nonzero, numel, reciprocal, tile, type_as)
+from .compat import (Size, addmm, bincount, clamp_max, clamp_min, diag, diagonal, finfo, iinfo,
+                     is_floating_point, is_tensor, lerp, nonzero, numel, reciprocal,
+                     repeat_interleave, tile, trace, type_as, unique)
 
 true_divide = divide = div
 multiply = mul
@@ -139,7 +140,8 @@ _bind_methods()
 
 
 def _bind_compat_methods():
-    for fn in (type_as, is_floating_point, reciprocal, clamp_min, clamp_max, lerp, nonzero, tile):
+    for fn in (type_as, is_floating_point, reciprocal, clamp_min, clamp_max, lerp, nonzero, tile,
+               repeat_interleave, diagonal, diag, trace, unique, bincount):
         setattr(Tensor, fn.__name__, fn)
     Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(self, mat1, mat2, beta=beta,
                                                                       alpha=alpha)

@@ -111,3 +111,95 @@ def finfo(dtype=None):
 def iinfo(dtype):
     """Limits of an integer dtype (``max``, ``min``, ``bits``). Example: ``cr.iinfo(cr.int64).max``."""
     return np.iinfo(dtype)
+
+
+def repeat_interleave(input, repeats, dim=None):
+    """Repeat each element ``repeats`` times (an int or one count per element) along ``dim``
+    (the flattened input when ``dim`` is None), as ``torch.repeat_interleave``.
+
+    Example: ``cr.tensor([1, 2]).repeat_interleave(2)``  -> [1, 1, 2, 2]
+    """
+    x = as_tensor(input)
+    if dim is None:
+        x, dim = x.reshape(-1), 0
+    dim = dim % max(x.ndim, 1)
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    n = x.shape[dim]
+    if counts.ndim and counts.size not in (1, n):
+        raise ValueError(f"repeat_interleave: {counts.size} repeats for dim {dim} of size {n}")
+    index = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
+    from .indexing import index_select
+    return index_select(x, dim, Tensor(index.astype(np.int64)))
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims ``dim1``/``dim2`` (moved to the last dim), as ``torch.diagonal``.
+
+    Example: ``cr.diagonal(cr.eye(3) * 2)``  -> [2, 2, 2]
+    """
+    from .shape import getitem, permute
+    x = as_tensor(input)
+    dim1, dim2 = dim1 % x.ndim, dim2 % x.ndim
+    rest = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    x = permute(x, *rest, dim1, dim2)
+    rows, cols = x.shape[-2], x.shape[-1]
+    start_r, start_c = max(-offset, 0), max(offset, 0)
+    length = max(0, min(rows - start_r, cols - start_c))
+    r = np.arange(length) + start_r
+    c = np.arange(length) + start_c
+    return getitem(x, (Ellipsis, Tensor(r), Tensor(c)))
+
+
+def diag(input, diagonal=0):
+    """1-d input: a square matrix with it on the ``diagonal``; 2-d input: that diagonal (1-d).
+
+    Example: ``cr.diag(cr.tensor([1.0, 2.0]))``  -> [[1, 0], [0, 2]]
+    """
+    x = as_tensor(input)
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expected a 1-d or 2-d input, got shape {tuple(x.shape)}")
+    n = x.shape[0] + abs(diagonal)
+    place = np.zeros((x.shape[0], n * n), dtype=x.dtype)
+    rows = np.arange(x.shape[0]) + max(-diagonal, 0)
+    cols = np.arange(x.shape[0]) + max(diagonal, 0)
+    place[np.arange(x.shape[0]), rows * n + cols] = 1
+    from .linalg import matmul
+    return matmul(x, Tensor(place)).reshape(n, n)
+
+
+def trace(input):
+    """Sum of the main diagonal of a 2-d input. Example: ``cr.trace(cr.eye(3))``  -> 3."""
+    x = as_tensor(input)
+    if x.ndim != 2:
+        raise ValueError(f"trace: expected a 2-d input, got shape {tuple(x.shape)}")
+    return diagonal(x).sum()
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted), optionally with the inverse indices and the counts.
+
+    Example: ``cr.unique(cr.tensor([3, 1, 3]))``  -> [1, 3]
+    """
+    arr = as_tensor(input)._data
+    if dim is not None:
+        raise NotImplementedError("unique: dim= is not implemented in chainrule")
+    values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    out = [Tensor(values)]
+    if return_inverse:
+        out.append(Tensor(inverse.reshape(arr.shape).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts of each non-negative integer (weighted sums with ``weights``), as ``torch.bincount``.
+
+    Example: ``cr.bincount(cr.tensor([0, 2, 2]))``  -> [1, 0, 2]
+    """
+    arr = as_tensor(input)._data
+    w = None if weights is None else as_tensor(weights)._data
+    out = np.bincount(arr, weights=w, minlength=minlength)
+    return Tensor(out.astype(w.dtype) if w is not None else out.astype(np.int64))
