@@ -89,3 +89,31 @@ def test_unique_and_bincount_match_torch():
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     with pytest.raises(ValueError, match="repeats"):
         cr.tensor([1, 2]).repeat_interleave(cr.tensor([1, 2, 3]))
+
+
+def test_index_add_matches_torch_in_and_out_of_place():
+    rng = np.random.default_rng(2)
+    x, s, r = rng.standard_normal((3, 4)), rng.standard_normal((3, 3)), rng.standard_normal((3, 4))
+    outs = []
+    for lib in (cr, torch):
+        a, b, c = (lib.tensor(v, requires_grad=True) for v in (x, s, r))
+        y = a.index_add(1, lib.tensor([2, 0, 2]), b, alpha=2.0) * a
+        h = a * 1.0
+        h.index_add_(0, lib.tensor([1, 1, 0]), c)           # in place on a non-leaf, recorded
+        (y.sum() + (h ** 2).sum()).backward()
+        outs.append((y.detach().numpy(), h.detach().numpy(), a.grad.numpy(), b.grad.numpy(),
+                     c.grad.numpy()))
+    for ours, theirs in zip(*outs):
+        np.testing.assert_allclose(ours, theirs, atol=1e-12)
+    with pytest.raises(ValueError, match="index_add"):
+        cr.zeros(3).index_add(0, cr.tensor([0, 1]), cr.ones(3))
+
+
+def test_legacy_constructors():
+    assert cr.FloatTensor([1, 2]).dtype == np.float32 and cr.LongTensor([1, 2]).dtype == np.int64
+    assert cr.FloatTensor(2, 3).shape == (2, 3) and cr.DoubleTensor(2).dtype == np.float64
+    assert cr.ByteTensor([1]).dtype == np.uint8 and cr.BoolTensor([1, 0]).dtype == np.bool_
+    np.testing.assert_array_equal(cr.LongTensor(cr.tensor([1.7, 2.0])).numpy(),
+                                  torch.LongTensor(torch.tensor([1.7, 2.0]).tolist()).numpy())
+    with pytest.raises(TypeError, match="FloatTensor"):
+        cr.FloatTensor(2, "a")

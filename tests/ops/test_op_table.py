@@ -254,6 +254,8 @@ CASES = [
     ("diagonal", lambda m, x: m.diagonal(x, 1) * 2, [((3, 4),), ((2, 3, 3),)], "any", SMOOTH),
     ("diag", lambda m, x: m.diag(x, -1) * 2, [((3,),), ((3, 4),)], "any", SMOOTH),
     ("trace", lambda m, x: m.trace(x) * x, [((3, 3),), ((2, 4),)], "any", SMOOTH),
+    ("index_add", lambda m, x, s: x.index_add(1, m.tensor([2, 0, 2]), s, alpha=2.0) * x,
+     [((3, 4), (3, 3)), ((2, 4, 1), (2, 3, 1))], "any", SMOOTH),
 ]
 
 

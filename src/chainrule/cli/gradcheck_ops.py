@@ -30,7 +30,10 @@ NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
                       "result_type", "promote_types",
                       # predicates, sizes, limits and indices
                       "Size", "finfo", "iinfo", "is_floating_point", "is_tensor", "numel", "nonzero",
-                      "unique", "bincount")
+                      "unique", "bincount",
+                      # legacy constructors
+                      "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+                      "ByteTensor", "BoolTensor")
 
 
 @dataclass
@@ -261,6 +264,7 @@ CASES = [
     op("repeat_interleave", lambda a: a.repeat_interleave(tensor(np.array([1, 0, 2])), dim=0) * 2, M),
     op("diagonal", lambda a: a.diagonal(1) * 2, M), op("diag", lambda a: a.diag(-1) * 2, (3,)),
     op("trace", lambda a: a.trace() * a, (3, 3)),
+    op("index_add", lambda a, s: a.index_add(1, tensor(np.array([2, 0, 2])), s, alpha=2.0) * a, M, (3, 3)),
     # layers of the official examples
     op("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
                                                               output_padding=1),

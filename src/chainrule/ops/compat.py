@@ -203,3 +203,45 @@ def bincount(input, weights=None, minlength=0):
     w = None if weights is None else as_tensor(weights)._data
     out = np.bincount(arr, weights=w, minlength=minlength)
     return Tensor(out.astype(w.dtype) if w is not None else out.astype(np.int64))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``
+    (repeated indices accumulate), as ``torch.index_add``.
+
+    Example: ``cr.zeros(3).index_add(0, cr.tensor([0, 0]), cr.ones(2))``  -> [2, 0, 0]
+    """
+    from .shape import index_add_into_zeros
+    x, src = as_tensor(input), as_tensor(source)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    dim = dim % max(x.ndim, 1)
+    expected = tuple(x.shape[:dim]) + idx.shape + tuple(x.shape[dim + 1:])
+    if idx.ndim != 1 or (src.ndim and tuple(src.shape) != expected):
+        raise ValueError(f"index_add: index must be 1-d with one entry per slice of source along "
+                         f"dim {dim} (source {expected}), got index {idx.shape} and source "
+                         f"{tuple(src.shape)} for input {tuple(x.shape)}")
+    key = (slice(None),) * dim + (idx.astype(np.int64),)
+    added = index_add_into_zeros(src if alpha == 1 else src * alpha, key, tuple(x.shape))
+    return x + added
+
+
+def _legacy_constructor(name, dtype):
+    def make(*args):
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return as_tensor(args[0]).to(dtype) if isinstance(args[0], Tensor) else Tensor(np.array(args[0], dtype=dtype))
+        if all(isinstance(a, (int, np.integer)) for a in args):
+            return Tensor(np.zeros(tuple(int(a) for a in args), dtype=dtype))
+        raise TypeError(f"{name}: expected data (a list, array or tensor) or sizes, got {args!r}")
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"Legacy constructor ``{name}(data)`` or ``{name}(*sizes)`` (zeros): a tensor of "
+                    f"{np.dtype(dtype).name}. Example: ``cr.{name}([1, 2])``")
+    return make
+
+
+FloatTensor = _legacy_constructor("FloatTensor", np.float32)
+DoubleTensor = _legacy_constructor("DoubleTensor", np.float64)
+HalfTensor = _legacy_constructor("HalfTensor", np.float16)
+LongTensor = _legacy_constructor("LongTensor", np.int64)
+IntTensor = _legacy_constructor("IntTensor", np.int32)
+ByteTensor = _legacy_constructor("ByteTensor", np.uint8)
+BoolTensor = _legacy_constructor("BoolTensor", np.bool_)
