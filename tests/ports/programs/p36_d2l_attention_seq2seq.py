@@ -3,6 +3,7 @@ reshape, masked_softmax with repeat_interleave, additive and scaled dot-product 
 sinusoidal positional encoding filled by strided slice assignment, a GRU decoder fed its context
 with ``state[-1].repeat``, xavier init through ``_flat_weights_names``, MaskedSoftmaxCELoss
 subclassing CrossEntropyLoss with (N, C, L) logits, grad_clipping and Adam."""
+# ruff: noqa: B007, E721  (written as in the original chapters)
 import math
 
 import numpy as np
@@ -120,9 +121,9 @@ class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):
 
 
 def xavier_init_weights(m):
-    if type(m) == nn.Linear:  # noqa: E721
+    if type(m) == nn.Linear:
         nn.init.xavier_uniform_(m.weight)
-    if type(m) == nn.GRU:  # noqa: E721
+    if type(m) == nn.GRU:
         for param in m._flat_weights_names:
             if "weight" in param:
                 nn.init.xavier_uniform_(m._parameters[param])
