@@ -41,7 +41,7 @@ uint8 = np.dtype(np.uint8)
 bool_ = bool = np.dtype(np.bool_)
 
 _SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd",
-                "distributed", "utils", "cuda", "backends", "accelerator")
+                "distributed", "utils", "cuda", "backends", "accelerator", "distributions")
 
 
 def __getattr__(name):

@@ -183,11 +183,15 @@ def test_leaf_requiring_grad_refuses_in_place_in_grad_mode_only():
     assert w.is_leaf and w._version == 2
 
 
-def test_in_place_on_a_reshaped_view_in_a_graph_is_refused_clearly():
+def test_in_place_on_a_reshaped_view_in_a_graph_is_recorded_on_its_base():
     x = cr.randn(2, 3, requires_grad=True)
     h = x * 1
-    with pytest.raises(RuntimeError, match="view made by Reshape"):
-        h.reshape(6).mul_(2)
+    h.reshape(6).mul_(2)                 # as in PyTorch: h changes, and so does its gradient
+    np.testing.assert_array_equal(h.numpy(), 2 * x.numpy())
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
+    with pytest.raises(RuntimeError, match="view made by Permute"):
+        (x * 1).permute(1, 0).mul_(2)
 
 
 def test_no_grad_in_place_just_writes_and_bumps_the_version():

@@ -29,6 +29,11 @@ def F(m):
     return m if m is cr else torch.nn.functional
 
 
+def NF(m):
+    """``nn.functional`` of either library (for functions chainrule keeps only there)."""
+    return cr.nn.functional if m is cr else torch.nn.functional
+
+
 def _pad(m, x):
     return F(m).pad(x, (1, 2)) if x.ndim == 1 else F(m).pad(x, (1, 0, 0, 2))
 
@@ -193,6 +198,64 @@ CASES = [
     ("masked_fill_tensor", lambda m, x, v: x.masked_fill(x > 0.5, v) * x, [((3, 4), ())], "nonzero",
      ""),
     ("to_float64", lambda m, x: x.double() * 2, [((2, 3),)], "any", SMOOTH),
+    # layers of the official examples (dcgan, super_resolution, fast_neural_style, siamese)
+    ("conv_transpose2d", lambda m, x, w, b: NF(m).conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                                    output_padding=1),
+     [((2, 2, 3, 3), (2, 3, 3, 3), (3,))], "any", SMOOTH),
+    ("conv_transpose2d_groups", lambda m, x, w: NF(m).conv_transpose2d(x, w, groups=2, dilation=2),
+     [((1, 4, 2, 3), (4, 1, 2, 2))], "any", SMOOTH),
+    ("conv_transpose1d", lambda m, x, w: NF(m).conv_transpose1d(x, w, stride=3, padding=1),
+     [((2, 2, 4), (2, 3, 3))], "any", SMOOTH),
+    ("interpolate_nearest", lambda m, x: NF(m).interpolate(x, scale_factor=2) * x.sum(),
+     [((1, 2, 2, 3),), ((2, 1, 3),)], "any", SMOOTH),
+    ("interpolate_nearest_size", lambda m, x: NF(m).interpolate(x, size=(3, 5)) * 2,
+     [((1, 2, 4, 3),)], "any", SMOOTH),
+    ("interpolate_bilinear", lambda m, x: NF(m).interpolate(x, size=(5, 4), mode="bilinear",
+                                                            align_corners=False) * 2,
+     [((1, 2, 3, 3),)], "any", SMOOTH),
+    ("interpolate_bilinear_corners", lambda m, x: NF(m).interpolate(
+        x, scale_factor=1.5, mode="bilinear", align_corners=True) * 2, [((2, 1, 3, 2),)], "any", SMOOTH),
+    ("interpolate_linear", lambda m, x: NF(m).interpolate(x, scale_factor=2.5, mode="linear") * 2,
+     [((2, 2, 3),)], "any", SMOOTH),
+    ("pixel_shuffle", lambda m, x: NF(m).pixel_shuffle(x, 2) * 2, [((2, 8, 2, 3),)], "any", SMOOTH),
+    ("pixel_unshuffle", lambda m, x: NF(m).pixel_unshuffle(x, 2) * 2, [((1, 2, 4, 2),)], "any", SMOOTH),
+    ("mish", lambda m, x: NF(m).mish(x), [(s,) for s in U], "any", SMOOTH),
+    ("hardswish", lambda m, x: NF(m).hardswish(x * 3), [(s,) for s in ND], "nonzero", ""),
+    ("hardsigmoid", lambda m, x: NF(m).hardsigmoid(x * 3) * x, [(s,) for s in ND], "nonzero", ""),
+    ("prelu", lambda m, x, w: NF(m).prelu(x, w), [((2, 3, 4), (3,)), ((2, 3), (1,))], "nonzero", ""),
+    ("cosine_similarity", lambda m, a, b: NF(m).cosine_similarity(a, b), [((3, 4), (3, 4)), ((2, 3, 2), (1, 3, 2))],
+     "nonzero", SMOOTH),
+    ("pairwise_distance", lambda m, a, b: NF(m).pairwise_distance(a, b), [((3, 4), (3, 4)), ((4,), (4,))],
+     "nonzero", SMOOTH),
+    ("normalize", lambda m, x: NF(m).normalize(x, dim=-1), [((3, 4),), ((2, 3, 2),)], "nonzero", SMOOTH),
+    ("instance_norm", lambda m, x, w, b: NF(m).instance_norm(x, weight=w, bias=b),
+     [((2, 3, 4, 2), (3,), (3,)), ((2, 2, 5), (2,), (2,))], "any", SMOOTH),
+    ("softmin", lambda m, x: NF(m).softmin(x, dim=-1), [((3, 4),), ((2, 3, 2),)], "any", SMOOTH),
+    ("celu", lambda m, x: NF(m).celu(x, 0.7), [(s,) for s in ND], "nonzero", ""),
+    ("glu", lambda m, x: NF(m).glu(x, -1), [((3, 4),), ((2, 3, 2),)], "any", SMOOTH),
+    ("softshrink", lambda m, x: NF(m).softshrink(x, 0.1) * x, [(s,) for s in ND], "nonzero", ""),
+    ("hardshrink", lambda m, x: NF(m).hardshrink(x, 0.1) * x, [(s,) for s in ND], "nonzero", ""),
+    ("tanhshrink", lambda m, x: NF(m).tanhshrink(x), [(s,) for s in U], "any", SMOOTH),
+    ("threshold", lambda m, x: NF(m).threshold(x, 0.1, 2.0) * x, [(s,) for s in ND], "nonzero", ""),
+    ("margin_ranking_loss", lambda m, a, b: NF(m).margin_ranking_loss(a, b, m.tensor([1.0, -1.0, 1.0]), margin=5.0),
+     [((3,), (3,))], "any", SMOOTH),
+    ("cosine_embedding_loss", lambda m, a, b: NF(m).cosine_embedding_loss(
+        a, b, m.tensor([1, -1, 1]), margin=-2.0), [((3, 4), (3, 4))], "nonzero", SMOOTH),
+    ("triplet_margin_loss", lambda m, a, p, n: NF(m).triplet_margin_loss(a, p, n, margin=9.0),
+     [((3, 4), (3, 4), (3, 4))], "nonzero", SMOOTH),
+    ("soft_margin_loss", lambda m, x: NF(m).soft_margin_loss(x, m.tensor([1.0, -1.0, 1.0])),
+     [((3,),)], "any", SMOOTH),
+    ("reciprocal", lambda m, x: m.reciprocal(x), [(s,) for s in U], "nonzero", SMOOTH),
+    ("lerp", lambda m, a, b: m.lerp(a, b, 0.3), B[:7], "any", SMOOTH),
+    ("addmm", lambda m, c, a, b: m.addmm(c, a, b, beta=0.5, alpha=2.0), [((2, 4), (2, 3), (3, 4)), ((4,), (2, 3), (3, 4))],
+     "any", SMOOTH),
+    ("tile", lambda m, x: m.tile(x, (2, 1)) * 2, [((3,),), ((2, 3),)], "any", SMOOTH),
+    ("repeat_interleave", lambda m, x: x.repeat_interleave(2, dim=0) * 2, [((3,),), ((2, 3),)], "any", SMOOTH),
+    ("diagonal", lambda m, x: m.diagonal(x, 1) * 2, [((3, 4),), ((2, 3, 3),)], "any", SMOOTH),
+    ("diag", lambda m, x: m.diag(x, -1) * 2, [((3,),), ((3, 4),)], "any", SMOOTH),
+    ("trace", lambda m, x: m.trace(x) * x, [((3, 3),), ((2, 4),)], "any", SMOOTH),
+    ("index_add", lambda m, x, s: x.index_add(1, m.tensor([2, 0, 2]), s, alpha=2.0) * x,
+     [((3, 4), (3, 3)), ((2, 4, 1), (2, 3, 1))], "any", SMOOTH),
 ]
 
 

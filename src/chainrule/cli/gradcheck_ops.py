@@ -27,7 +27,13 @@ NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
                       # integer results: counts and sorting indices
                       "histc", "histogram", "argsort",
                       # dtype rules, not ops
-                      "result_type", "promote_types")
+                      "result_type", "promote_types",
+                      # predicates, sizes, limits and indices
+                      "Size", "finfo", "iinfo", "is_floating_point", "is_tensor", "numel", "nonzero",
+                      "unique", "bincount",
+                      # legacy constructors
+                      "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+                      "ByteTensor", "BoolTensor")
 
 
 @dataclass
@@ -247,5 +253,50 @@ CASES = [
     module("RNNCell", lambda: nn.RNNCell(3, 4), (2, 3)),
     module("LSTMCell", lambda: nn.LSTMCell(3, 4), (2, 3)),
     module("GRUCell", lambda: nn.GRUCell(3, 4), (2, 3)),
+    # small tensor functions (ops/compat.py)
+    op("reciprocal", lambda a: a.reciprocal(), S, domain="pos"),
+    op("clamp_min_max", lambda a: a.clamp_min(-0.5) * a.clamp_max(0.5), S,
+       covers=("clamp_min", "clamp_max")),
+    op("lerp", lambda a, b: a.lerp(b, 0.3), S, S),
+    op("addmm", lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0), (2, 4), (2, 3), (3, 4)),
+    op("tile", lambda a: a.tile((2, 1)) * 2, S),
+    op("type_as", lambda a, b: a.type_as(b) * b.sum(), S, S),
+    op("repeat_interleave", lambda a: a.repeat_interleave(tensor(np.array([1, 0, 2])), dim=0) * 2, M),
+    op("diagonal", lambda a: a.diagonal(1) * 2, M), op("diag", lambda a: a.diag(-1) * 2, (3,)),
+    op("trace", lambda a: a.trace() * a, (3, 3)),
+    op("index_add", lambda a, s: a.index_add(1, tensor(np.array([2, 0, 2])), s, alpha=2.0) * a, M, (3, 3)),
+    # layers of the official examples
+    op("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                              output_padding=1),
+       (2, 2, 3, 3), (2, 3, 3, 3), (3,)),
+    op("conv_transpose1d", lambda x, w: F.conv_transpose1d(x, w, stride=2), (2, 2, 4), (2, 3, 3)),
+    op("interpolate_nearest", lambda x: F.interpolate(x, scale_factor=2) * x.sum(), (1, 2, 2, 3),
+       covers=("interpolate",)),
+    op("interpolate_bilinear", lambda x: F.interpolate(x, size=(5, 4), mode="bilinear") * 2,
+       (1, 2, 3, 3), covers=("interpolate",)),
+    op("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2) * 2, (1, 8, 2, 3)),
+    op("pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2) * 2, (1, 2, 4, 2)),
+    op("mish", lambda a: F.mish(a), S), op("hardswish", lambda a: F.hardswish(a * 3), S),
+    op("hardsigmoid", lambda a: F.hardsigmoid(a * 3) * a, S),
+    op("prelu", lambda x, w: F.prelu(x, w), (2, 3, 4), (3,)),
+    op("softmin", lambda a: F.softmin(a, dim=1), M),
+    op("celu", lambda a: F.celu(a, 0.7), S), op("glu", lambda a: F.glu(a, 1), M),
+    op("softshrink", lambda a: F.softshrink(a, 0.25), S),
+    op("hardshrink", lambda a: F.hardshrink(a, 0.25) * a, S),
+    op("tanhshrink", lambda a: F.tanhshrink(a), S),
+    op("threshold", lambda a: F.threshold(a, 0.25, 2.0) * a, S),
+    op("cosine_similarity", lambda a, b: F.cosine_similarity(a, b), M, M),
+    op("pairwise_distance", lambda a, b: F.pairwise_distance(a, b), M, M),
+    op("normalize", lambda a: F.normalize(a, dim=1), M),
+    op("instance_norm", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 4, 2), (3,), (3,)),
+    op("margin_ranking_loss", lambda a, b: F.margin_ranking_loss(a, b, tensor(np.array([1.0, -1.0, 1.0]),
+                                                                             dtype=F64), margin=0.1),
+       (3,), (3,)),
+    op("cosine_embedding_loss", lambda a, b: F.cosine_embedding_loss(a, b, tensor(np.array([1, -1, 1])),
+                                                                     margin=-0.5), M, M),
+    op("triplet_margin_loss", lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=3.0, swap=True),
+       M, M, M),
+    op("soft_margin_loss", lambda a: F.soft_margin_loss(a, tensor(np.array([1.0, -1.0, 1.0]), dtype=F64)),
+       (3,)),
 ]
 

@@ -26,6 +26,11 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, fl
                     unsqueeze, view)
 from .sorting import argsort, sort, topk
 from .special import erf
+from .compat import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                     LongTensor, index_add)
+from .compat import (Size, addmm, bincount, clamp_max, clamp_min, diag, diagonal, finfo, iinfo,
+                     is_floating_point, is_tensor, lerp, nonzero, numel, reciprocal,
+                     repeat_interleave, tile, trace, type_as, unique)
 
 true_divide = divide = div
 multiply = mul
@@ -134,3 +139,16 @@ def _bind_methods():
 
 
 _bind_methods()
+
+
+def _bind_compat_methods():
+    for fn in (type_as, is_floating_point, reciprocal, clamp_min, clamp_max, lerp, nonzero, tile,
+               repeat_interleave, diagonal, diag, trace, unique, bincount, index_add):
+        setattr(Tensor, fn.__name__, fn)
+    Tensor.index_add_ = lambda self, dim, index, source, *, alpha=1: inplace.apply(
+        self, "index_add_", lambda t: index_add(t, dim, index, source, alpha=alpha), (source,))
+    Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(self, mat1, mat2, beta=beta,
+                                                                      alpha=alpha)
+
+
+_bind_compat_methods()

@@ -53,6 +53,12 @@ def apply(t, op, compute, operands=(), write=None, casting="same_kind"):
     if t.requires_grad and t._node is None:
         raise RuntimeError(_LEAF_ERROR.format(op=op))
     base, index = _view_base(t, op)
+    if index is _WHOLE_RESHAPE:           # a reshape view (d2l's masked_softmax): the new view,
+        result = compute(t)               # reshaped back, is the base's new value
+        _keep_old_value(result._node, t)
+        apply(base, op, lambda b: shape.reshape(result, b.shape), (result,), casting=casting)
+        engine.rebase(t, shape.reshape(base, t.shape), copy=False)
+        return t
     if base is not None:                  # record on the base, then re-read the view from it
         result = compute(t)
         _keep_old_value(result._node, t)
@@ -92,6 +98,9 @@ def _check_cast(dtype, t, op, casting):
                            f"{t.dtype} (the tensor being modified in place)")
 
 
+_WHOLE_RESHAPE = object()   # _view_base's index for a view made by reshape/view of its base
+
+
 def _view_base(t, op):
     """(base, index) when ``t`` is a basic-indexing view of a tensor in a graph, else (None, None)."""
     node = t._node
@@ -108,6 +117,10 @@ def _view_base(t, op):
     base = node.inputs[0] if node.inputs is not None and len(node.inputs) == 1 else None
     if base is None or base is t or base._vc is not t._vc:
         return None, None                 # owns its memory (base is t: an earlier in-place op)
+    if node.vjp is shape._reshape_vjp:
+        if base.requires_grad and base._node is None:
+            raise RuntimeError("a view of " + _LEAF_ERROR.format(op=op))
+        return base, _WHOLE_RESHAPE
     if node.vjp is not _getitem_vjp:
         raise RuntimeError(
             f"{op}: in-place operation on a view made by {node.name} of a tensor in a graph is "

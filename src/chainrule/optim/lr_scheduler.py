@@ -577,3 +577,8 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+from .lr_scheduler_extra import CosineAnnealingWarmRestarts, CyclicLR  # noqa: E402  (they subclass LRScheduler)
+
+__all__ += ["CosineAnnealingWarmRestarts", "CyclicLR"]

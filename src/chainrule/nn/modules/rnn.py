@@ -16,12 +16,16 @@ nothing is kept.
 import math
 import warnings
 
-from ...creation import empty
+import numpy as np
+
+from ...creation import empty, tensor, zeros
+from ...ops import cat
 from ...devices import check_device
 from .. import init
 from ..functional import _rnn as R
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, _pack, pad_packed_sequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -84,6 +88,8 @@ class RNNBase(Module):
         return [tuple(ws) + (None, None) if len(ws) == 2 else tuple(ws) for ws in self.all_weights]
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         steps = [] if self.record_steps else None
         out = R.recurrent(self.mode, input, hx, self._weights(), self.num_layers, self.dropout,
                           self.training, self.bidirectional, self.batch_first, steps,
@@ -92,6 +98,39 @@ class RNNBase(Module):
             self.last_hidden_states = [s["h"] for s in steps]
             self.last_cell_states = [s["c"] for s in steps] if self.mode == "LSTM" else None
         return out
+
+    def _forward_packed(self, packed, hx):
+        """A PackedSequence: the sequences of each length run together as one plain batch (so a
+        reverse direction starts at each sequence's true end); results go back in batch order."""
+        padded, lengths = pad_packed_sequence(packed)            # (T, B, *), original order
+        lens = lengths.numpy()
+        steps = padded.shape[0]
+        outs, h_parts, c_parts, order = [], [], [], []
+        for length in sorted(set(lens.tolist()), reverse=True):
+            idx = np.nonzero(lens == length)[0]
+            rows = tensor(idx)
+            h_g = None
+            if hx is not None:
+                h_g = (tuple(h.index_select(1, rows) for h in hx) if self.mode == "LSTM"
+                       else hx.index_select(1, rows))
+            out, h = R.recurrent(self.mode, padded[:length].index_select(1, rows), h_g,
+                                 self._weights(), self.num_layers, self.dropout, self.training,
+                                 self.bidirectional, False, None,
+                                 name=f"{self._get_name()}({self.extra_repr()})")
+            if length < steps:
+                out = cat([out, zeros(steps - length, *out.shape[1:], dtype=out.dtype)], 0)
+            outs.append(out)
+            h_parts.append(h[0] if self.mode == "LSTM" else h)
+            c_parts.append(h[1] if self.mode == "LSTM" else None)
+            order.append(idx)
+        back = tensor(np.argsort(np.concatenate(order)))
+        out = cat(outs, 1).index_select(1, back)
+        h_n = cat(h_parts, 1).index_select(1, back)
+        sorting = None if packed.sorted_indices is None else packed.sorted_indices.numpy()
+        packed_out = _pack(out, lens, sorting)
+        if self.mode == "LSTM":
+            return packed_out, (h_n, cat(c_parts, 1).index_select(1, back))
+        return packed_out, h_n
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -1,0 +1,109 @@
+"""More activations, built from recorded ops: ``mish``, ``hardswish``, ``hardsigmoid``, ``prelu``,
+``softmin``. Their gradients (of any order) are those of the ops they are made of."""
+from ...ops import where
+from ...ops._util import as_tensor
+from ._activation import hardtanh, softmax, softplus, tanh
+
+
+def mish(input, inplace=False):
+    """``x * tanh(softplus(x))`` elementwise (Misra, 2019).
+
+    Example::
+
+        y = F.mish(cr.randn(4, 8))
+    """
+    x = as_tensor(input)
+    return x * tanh(softplus(x))
+
+
+def hardsigmoid(input, inplace=False):
+    """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, linear between.
+
+    Example::
+
+        y = F.hardsigmoid(cr.randn(4, 8))
+    """
+    return hardtanh(as_tensor(input) + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input, inplace=False):
+    """``x * relu6(x + 3) / 6`` (MobileNetV3).
+
+    Example::
+
+        y = F.hardswish(cr.randn(4, 8))
+    """
+    x = as_tensor(input)
+    return x * hardsigmoid(x)
+
+
+def prelu(input, weight):
+    """``x`` where ``x > 0``, else ``weight * x``; ``weight`` has 1 entry or one per channel (dim 1).
+
+    Example::
+
+        y = F.prelu(cr.randn(4, 3, 5), cr.full((3,), 0.25))
+    """
+    x, w = as_tensor(input), as_tensor(weight)
+    if w.ndim != 1:
+        raise ValueError(f"prelu: weight must be 1-d, got shape {tuple(w.shape)}")
+    if w.shape[0] != 1:
+        if x.ndim < 2 or x.shape[1] != w.shape[0]:
+            raise ValueError(f"prelu: weight has {w.shape[0]} entries but input {tuple(x.shape)} "
+                             f"has {x.shape[1] if x.ndim > 1 else 1} channels (dim 1)")
+        w = w.reshape((1, -1) + (1,) * (x.ndim - 2))
+    return x.clamp(min=0) + w * x.clamp(max=0)
+
+
+def softmin(input, dim=None, dtype=None):
+    """``softmax(-x, dim)``.
+
+    Example::
+
+        p = F.softmin(cr.randn(2, 5), dim=1)
+    """
+    return softmax(-as_tensor(input), dim=dim, dtype=dtype)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``. Example: ``F.celu(x, alpha=0.5)``."""
+    x = as_tensor(input)
+    return x.clamp(min=0) + ((x.clamp(max=0) / alpha).exp() - 1) * alpha
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: the first half of ``dim`` times the sigmoid of the second half.
+
+    Example::
+
+        y = F.glu(cr.randn(4, 10))      # (4, 5)
+    """
+    x = as_tensor(input)
+    if x.shape[dim] % 2:
+        raise ValueError(f"glu: dim {dim} of {tuple(x.shape)} must have an even size")
+    a, b = x.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def softshrink(input, lambd=0.5):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0. Example: ``F.softshrink(x)``."""
+    x = as_tensor(input)
+    return (x - lambd).clamp(min=0) + (x + lambd).clamp(max=0)
+
+
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0. Example: ``F.hardshrink(x)``."""
+    x = as_tensor(input)
+    return where((x > lambd) | (x < -lambd), x, x * 0)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``. Example: ``F.tanhshrink(x)``."""
+    x = as_tensor(input)
+    return x - tanh(x)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """``x`` where ``x > threshold``, else ``value``. Example: ``F.threshold(x, 0.1, 20.0)``."""
+    x = as_tensor(input)
+    return where(x > threshold, x, x * 0 + value)

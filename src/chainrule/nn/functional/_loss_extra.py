@@ -1,0 +1,77 @@
+"""Metric-learning and ranking losses (siamese and triplet networks): ``margin_ranking_loss``,
+``cosine_embedding_loss``, ``triplet_margin_loss``, ``soft_margin_loss``. Built from recorded
+ops with PyTorch's formulas (eps placement included)."""
+from ...ops import where
+from ...ops._util import as_tensor
+from ._activation import softplus
+from ._distance import pairwise_distance
+
+
+def _reduce(loss, reduction, op):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """``max(0, -y * (x1 - x2) + margin)`` with ``y`` in {1, -1}: (N,), (N,), (N,) -> scalar.
+
+    Example::
+
+        loss = F.margin_ranking_loss(s_pos, s_neg, cr.ones(8), margin=0.5)
+    """
+    x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
+    return _reduce((-y * (x1 - x2) + margin).clamp(min=0), reduction, "margin_ranking_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos(x1, x2) - margin)`` where ``y == -1``.
+
+    Shapes (N, D), (N, D), (N,) -> scalar; the cosine is PyTorch's
+    ``sum(x1 x2) / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))``.
+
+    Example::
+
+        loss = F.cosine_embedding_loss(a, b, cr.tensor([1, -1, 1]))
+    """
+    x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
+    eps = 1e-12
+    dot = (x1 * x2).sum(-1)
+    cos = dot / (((x1 * x1).sum(-1) + eps) * ((x2 * x2).sum(-1) + eps)).sqrt()
+    zeros = cos * 0
+    loss = where(y == 1, 1 - cos, zeros) + where(y == -1, (cos - margin).clamp(min=0), zeros)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm distance (+eps), (N, D) each.
+
+    With ``swap`` the negative distance is ``min(d(a, n), d(p, n))``.
+
+    Example::
+
+        loss = F.triplet_margin_loss(emb_a, emb_p, emb_n, margin=1.0)
+    """
+    a, pos, neg = as_tensor(anchor), as_tensor(positive), as_tensor(negative)
+    d_ap = pairwise_distance(a, pos, p, eps)
+    d_an = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_pn = pairwise_distance(pos, neg, p, eps)
+        d_an = where(d_pn < d_an, d_pn, d_an)
+    return _reduce((margin + d_ap - d_an).clamp(min=0), reduction, "triplet_margin_loss")
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """``log(1 + exp(-y x))`` with ``y`` in {1, -1}.
+
+    Example::
+
+        loss = F.soft_margin_loss(scores, cr.tensor([1.0, -1.0]))
+    """
+    x, y = as_tensor(input), as_tensor(target)
+    return _reduce(softplus(-y * x), reduction, "soft_margin_loss")

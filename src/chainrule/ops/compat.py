@@ -1,0 +1,247 @@
+"""Small PyTorch functions that real programs call, built from the ops above (their gradients
+are those ops'): ``is_tensor``, ``numel``, ``type_as``, ``is_floating_point``, ``reciprocal``,
+``clamp_min`` / ``clamp_max``, ``lerp``, ``addmm``, ``tile``, ``nonzero``, ``finfo`` / ``iinfo``,
+``Size``."""
+import numpy as np
+
+from ..tensor import Tensor
+from ._util import as_tensor
+from .linalg import mm
+from .pointwise import clamp, rdiv, to_dtype
+
+
+class Size(tuple):
+    """A shape, as ``torch.Size``: a tuple of ints. Example: ``cr.Size([2, 3]) == (2, 3)``."""
+
+    def numel(self):
+        return int(np.prod(self)) if self else 1
+
+    def __repr__(self):
+        return f"chainrule.Size({list(self)})"
+
+
+def is_tensor(obj):
+    """True for a chainrule Tensor. Example: ``cr.is_tensor(cr.zeros(2))``."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    """Number of elements. Example: ``cr.numel(cr.zeros(2, 3)) == 6``."""
+    return as_tensor(input).numel()
+
+
+def type_as(self, other):
+    """``self`` in ``other``'s dtype. Example: ``mask.type_as(x)``."""
+    return to_dtype(self, other.dtype)
+
+
+def is_floating_point(input):
+    """True when the dtype is a float. Example: ``cr.zeros(2).is_floating_point()``."""
+    return as_tensor(input).dtype.kind == "f"
+
+
+def reciprocal(input):
+    """``1 / x`` elementwise (integers give the default float dtype, as in PyTorch).
+
+    Example: ``cr.tensor([2.0, 4.0]).reciprocal()``  -> [0.5, 0.25]
+    """
+    return rdiv(as_tensor(input), 1.0)
+
+
+def clamp_min(input, min):
+    """``max(x, min)``. Example: ``x.clamp_min(1e-8)``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """``min(x, max)``. Example: ``x.clamp_max(1.0)``."""
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``. Example: ``cr.lerp(a, b, 0.5)``."""
+    start = as_tensor(input)
+    return start + weight * (end - start)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * mat1 @ mat2``. Example: ``cr.addmm(b, x, w)``."""
+    prod = mm(mat1, mat2)
+    prod = prod if alpha == 1 else prod * alpha
+    return prod + (input if beta == 1 else as_tensor(input) * beta)
+
+
+def tile(input, dims):
+    """Repeat ``input`` along each dim; fewer ``dims`` than dims count from the last one.
+
+    Example: ``cr.tile(cr.tensor([1, 2]), (2,))``  -> [1, 2, 1, 2]
+    """
+    x = as_tensor(input)
+    dims = tuple(dims)
+    if len(dims) < x.ndim:
+        dims = (1,) * (x.ndim - len(dims)) + dims
+    return x.repeat(*dims)
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of the non-zero entries: (count, ndim) int64, or a tuple of 1-d index tensors.
+
+    Example: ``cr.tensor([0, 3, 0, 5]).nonzero()``  -> [[1], [3]]
+    """
+    arr = as_tensor(input)._data
+    if arr.ndim == 0:                      # PyTorch: shape (1, 0) or (0, 0); as a tuple, 1-d
+        if as_tuple:
+            return (Tensor(np.zeros(int(arr != 0), np.int64)),)
+        return Tensor(np.zeros((int(arr != 0), 0), np.int64))
+    idx = np.nonzero(arr)
+    if as_tuple:
+        return tuple(Tensor(i.astype(np.int64)) for i in idx)
+    return Tensor(np.stack(idx, axis=1).astype(np.int64))
+
+
+def finfo(dtype=None):
+    """Machine limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``), as ``torch.finfo``.
+
+    Example: ``cr.finfo(cr.float32).eps``
+    """
+    from ..tensor import get_default_dtype
+    return np.finfo(get_default_dtype() if dtype is None else dtype)
+
+
+def iinfo(dtype):
+    """Limits of an integer dtype (``max``, ``min``, ``bits``). Example: ``cr.iinfo(cr.int64).max``."""
+    return np.iinfo(dtype)
+
+
+def repeat_interleave(input, repeats, dim=None):
+    """Repeat each element ``repeats`` times (an int or one count per element) along ``dim``
+    (the flattened input when ``dim`` is None), as ``torch.repeat_interleave``.
+
+    Example: ``cr.tensor([1, 2]).repeat_interleave(2)``  -> [1, 1, 2, 2]
+    """
+    x = as_tensor(input)
+    if dim is None:
+        x, dim = x.reshape(-1), 0
+    dim = dim % max(x.ndim, 1)
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    n = x.shape[dim]
+    if counts.ndim and counts.size not in (1, n):
+        raise ValueError(f"repeat_interleave: {counts.size} repeats for dim {dim} of size {n}")
+    index = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
+    from .indexing import index_select
+    return index_select(x, dim, Tensor(index.astype(np.int64)))
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of dims ``dim1``/``dim2`` (moved to the last dim), as ``torch.diagonal``.
+
+    Example: ``cr.diagonal(cr.eye(3) * 2)``  -> [2, 2, 2]
+    """
+    from .shape import getitem, permute
+    x = as_tensor(input)
+    dim1, dim2 = dim1 % x.ndim, dim2 % x.ndim
+    rest = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    x = permute(x, *rest, dim1, dim2)
+    rows, cols = x.shape[-2], x.shape[-1]
+    start_r, start_c = max(-offset, 0), max(offset, 0)
+    length = max(0, min(rows - start_r, cols - start_c))
+    r = np.arange(length) + start_r
+    c = np.arange(length) + start_c
+    return getitem(x, (Ellipsis, Tensor(r), Tensor(c)))
+
+
+def diag(input, diagonal=0):
+    """1-d input: a square matrix with it on the ``diagonal``; 2-d input: that diagonal (1-d).
+
+    Example: ``cr.diag(cr.tensor([1.0, 2.0]))``  -> [[1, 0], [0, 2]]
+    """
+    x = as_tensor(input)
+    if x.ndim == 2:
+        return globals()["diagonal"](x, diagonal)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expected a 1-d or 2-d input, got shape {tuple(x.shape)}")
+    n = x.shape[0] + abs(diagonal)
+    place = np.zeros((x.shape[0], n * n), dtype=x.dtype)
+    rows = np.arange(x.shape[0]) + max(-diagonal, 0)
+    cols = np.arange(x.shape[0]) + max(diagonal, 0)
+    place[np.arange(x.shape[0]), rows * n + cols] = 1
+    from .linalg import matmul
+    return matmul(x, Tensor(place)).reshape(n, n)
+
+
+def trace(input):
+    """Sum of the main diagonal of a 2-d input. Example: ``cr.trace(cr.eye(3))``  -> 3."""
+    x = as_tensor(input)
+    if x.ndim != 2:
+        raise ValueError(f"trace: expected a 2-d input, got shape {tuple(x.shape)}")
+    return diagonal(x).sum()
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted), optionally with the inverse indices and the counts.
+
+    Example: ``cr.unique(cr.tensor([3, 1, 3]))``  -> [1, 3]
+    """
+    arr = as_tensor(input)._data
+    if dim is not None:
+        raise NotImplementedError("unique: dim= is not implemented in chainrule")
+    values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
+    out = [Tensor(values)]
+    if return_inverse:
+        out.append(Tensor(inverse.reshape(arr.shape).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    """Counts of each non-negative integer (weighted sums with ``weights``), as ``torch.bincount``.
+
+    Example: ``cr.bincount(cr.tensor([0, 2, 2]))``  -> [1, 0, 2]
+    """
+    arr = as_tensor(input)._data
+    w = None if weights is None else as_tensor(weights)._data
+    out = np.bincount(arr, weights=w, minlength=minlength)
+    return Tensor(out.astype(w.dtype) if w is not None else out.astype(np.int64))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``
+    (repeated indices accumulate), as ``torch.index_add``.
+
+    Example: ``cr.zeros(3).index_add(0, cr.tensor([0, 0]), cr.ones(2))``  -> [2, 0, 0]
+    """
+    from .shape import index_add_into_zeros
+    x, src = as_tensor(input), as_tensor(source)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    dim = dim % max(x.ndim, 1)
+    expected = tuple(x.shape[:dim]) + idx.shape + tuple(x.shape[dim + 1:])
+    if idx.ndim != 1 or (src.ndim and tuple(src.shape) != expected):
+        raise ValueError(f"index_add: index must be 1-d with one entry per slice of source along "
+                         f"dim {dim} (source {expected}), got index {idx.shape} and source "
+                         f"{tuple(src.shape)} for input {tuple(x.shape)}")
+    key = (slice(None),) * dim + (idx.astype(np.int64),)
+    added = index_add_into_zeros(src if alpha == 1 else src * alpha, key, tuple(x.shape))
+    return x + added
+
+
+def _legacy_constructor(name, dtype):
+    def make(*args):
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return as_tensor(args[0]).to(dtype) if isinstance(args[0], Tensor) else Tensor(np.array(args[0], dtype=dtype))
+        if all(isinstance(a, (int, np.integer)) for a in args):
+            return Tensor(np.zeros(tuple(int(a) for a in args), dtype=dtype))
+        raise TypeError(f"{name}: expected data (a list, array or tensor) or sizes, got {args!r}")
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"Legacy constructor ``{name}(data)`` or ``{name}(*sizes)`` (zeros): a tensor of "
+                    f"{np.dtype(dtype).name}. Example: ``cr.{name}([1, 2])``")
+    return make
+
+
+FloatTensor = _legacy_constructor("FloatTensor", np.float32)
+DoubleTensor = _legacy_constructor("DoubleTensor", np.float64)
+HalfTensor = _legacy_constructor("HalfTensor", np.float16)
+LongTensor = _legacy_constructor("LongTensor", np.int64)
+IntTensor = _legacy_constructor("IntTensor", np.int32)
+ByteTensor = _legacy_constructor("ByteTensor", np.uint8)
+BoolTensor = _legacy_constructor("BoolTensor", np.bool_)

@@ -1,0 +1,46 @@
+"""Adamax: Adam with the infinity norm in place of the squared-gradient average (``torch.optim.Adamax``)."""
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative, effective_grad
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba, 2015, section 7.1). Per step ``t``::
+
+        g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g
+        u = max(beta2 * u, |g| + eps)
+        p = p - lr / (1 - beta1**t) * m / u
+
+    State per parameter: ``step``, ``exp_avg``, ``exp_inf``.
+
+    Example::
+
+        opt = cr.optim.Adamax(model.parameters(), lr=2e-3)
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
+                 maximize=False):
+        check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
+        _check_betas(betas)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _update(self, param, grad, state, group):
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        g = effective_grad(param, grad, group)
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(param), exp_inf=np.zeros_like(param))
+        state["step"] += 1
+        m, u = state["exp_avg"], state["exp_inf"]
+        m += (g - m) * (1.0 - beta1)
+        u *= beta2
+        np.maximum(u, np.abs(g) + eps, out=u)
+        param -= (lr / (1.0 - beta1 ** state["step"])) * m / u
+
+
+def _check_betas(betas):
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
