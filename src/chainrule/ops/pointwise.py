@@ -9,8 +9,8 @@ import numpy as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import (ARRAY_FUNCTIONS, as_tensor, call, coerce, float_operand, shape_error,
-                    tensor_operand, unbroadcast)
+from ._util import (ARRAY_FUNCTIONS, as_tensor, call, cast, coerce, float_operand, result_type,
+                    shape_error, tensor_operand, unbroadcast)
 
 
 def _binary(a, b, fn, op, floating=False):
@@ -102,7 +102,13 @@ def rdiv(a, b):
 
 def _pow_vjp(ctx, g):
     a, b = ctx.input(0), ctx.input(1)
-    ga = unbroadcast(ctx, 0, g * b * a ** (b - 1)) if ctx.needs[0] else None
+    ga = None
+    if ctx.needs[0]:
+        # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g * b * a ** (b - 1)
+        zero_b = ctx.inputs[1]._data == 0
+        ga = unbroadcast(ctx, 0, _select(zero_b, 0, ga) if zero_b.any() else ga)
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
@@ -280,6 +286,9 @@ def where(condition, a, b):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = (tensor_operand(a, b), b) if not isinstance(a, Tensor) else (a, tensor_operand(b, a))
+    if a.dtype != b.dtype:      # where(mask, int_tensor, 0.5) is float32, as in PyTorch
+        dt = result_type(a, b)
+        a, b = cast(a, dt), cast(b, dt)
     try:
         out = np.where(cond, a._data, b._data)
     except ValueError:
@@ -466,7 +475,8 @@ def _relu_vjp(ctx, g):
 
 def relu(x):
     x = as_tensor(x)
-    return record(np.maximum(x._data, 0), (x,), _relu_vjp, "Relu", save_inputs=False)
+    # maximum(0, x), not (x, 0): NumPy returns the second on a tie, so relu(-0.0) is -0.0 (torch)
+    return record(np.maximum(0, x._data), (x,), _relu_vjp, "Relu", save_inputs=False)
 
 
 def _clamp_vjp(ctx, g):
@@ -480,6 +490,10 @@ def clamp(x, min=None, max=None):
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    # The result takes the promoted dtype of x and the bounds: clamp(int_tensor, 0.5) is float32.
+    dt = result_type(x, *(v for v in (min, max) if v is not None))
+    if dt != x.dtype:
+        x = cast(x, dt)
     lo = -np.inf if min is None else (min._data if isinstance(min, Tensor) else min)
     hi = np.inf if max is None else (max._data if isinstance(max, Tensor) else max)
     out = np.clip(x._data, lo, hi).astype(x.dtype, copy=False)

@@ -32,6 +32,13 @@ def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_
                   save_output=save_output)
 
 
+def _int64_accumulator(x):
+    """Bools and unsigned integers sum and multiply in int64, as in PyTorch (NumPy: uint64)."""
+    if x._data.dtype.kind in "bu":
+        return Tensor._wrap(x._data.astype(np.int64))
+    return x
+
+
 def _sum_vjp(ctx, g):
     return (_expand_back(ctx, g),)
 
@@ -41,8 +48,7 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
     x = as_tensor(x)
     if kwargs:
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
-    if x._data.dtype.kind == "b":
-        x = Tensor._wrap(x._data.astype(np.int64))
+    x = _int64_accumulator(x)
     out = _reduce(x, np.ndarray.sum, _sum_vjp, "Sum", dim, keepdim, save_output=False)
     return out if dtype is None else out.to(dtype)
 
@@ -267,6 +273,7 @@ def _prod_of_others_recorded(x, dims):
 def prod(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
+    x = _int64_accumulator(x)
     return _reduce(x, np.prod, _prod_vjp, "Prod", dim, keepdim, save_inputs=True,
                    extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims, dim is None))
 
