@@ -9,8 +9,9 @@ import numpy as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import (ARRAY_FUNCTIONS, as_tensor, call, cast, coerce, float_operand, result_type,
-                    shape_error, tensor_operand, unbroadcast)
+from . import dispatch as d
+from ._util import (as_tensor, cast, coerce, float_operand, result_type, shape_error,
+                    tensor_operand, unbroadcast)
 
 
 def _binary(a, b, fn, op, floating=False):
@@ -108,13 +109,13 @@ def _pow_vjp(ctx, g):
         with np.errstate(divide="ignore", invalid="ignore"):
             ga = g * b * a ** (b - 1)
         zero_b = ctx.inputs[1]._data == 0
-        ga = unbroadcast(ctx, 0, _select(zero_b, 0, ga) if zero_b.any() else ga)
+        ga = unbroadcast(ctx, 0, d.where(zero_b, 0, ga) if zero_b.any() else ga)
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
     positive = (ctx.inputs[0]._data > 0).astype(ctx.inputs[0].dtype)
     safe_a = a * positive + (1 - positive)
-    return ga, unbroadcast(ctx, 1, g * ctx.output() * call("log", safe_a))
+    return ga, unbroadcast(ctx, 1, g * ctx.output() * d.log(safe_a))
 
 
 def _int_power(a, b):
@@ -144,10 +145,8 @@ def rpow(a, b):
     return pow(b, a)
 
 
-def _select(mask, g, other=0):
-    """``g`` where ``mask`` else ``other``: a select, never ``g * mask`` (NaN * 0 is NaN, and a
-    NaN gradient must not reach the entries or the branch that were not chosen)."""
-    return np.where(mask, g, other) if type(g) is np.ndarray else call("where", mask, g, other)
+# Gradients are masked with a select (d.where), never ``g * mask``: NaN * 0 is NaN, and a NaN
+# gradient must not reach the entries or the branch that were not chosen.
 
 
 def _check_int_divisor(b, op):
@@ -245,9 +244,9 @@ def _maximum_vjp(ctx, g):
     # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
     a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
     a_lost, b_lost = (a < b, a > b) if ctx.saved == "max" else (a > b, a < b)
-    g = _select(a == b, g * 0.5, g)
-    ga = unbroadcast(ctx, 0, _select(a_lost, 0, g)) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, _select(b_lost, 0, g)) if ctx.needs[1] else None
+    g = d.where(a == b, g * 0.5, g)
+    ga = unbroadcast(ctx, 0, d.where(a_lost, 0, g)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, d.where(b_lost, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -275,8 +274,8 @@ def minimum(a, b):
 
 def _where_vjp(ctx, g):
     cond = ctx.saved
-    ga = unbroadcast(ctx, 0, _select(cond, g)) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, _select(cond, 0, g)) if ctx.needs[1] else None
+    ga = unbroadcast(ctx, 0, d.where(cond, g, 0)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, d.where(cond, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -363,11 +362,11 @@ def sign(x):
 
 
 def sin(x):
-    return _unary(x, np.sin, lambda ctx, g: (g * call("cos", ctx.input(0)),), "Sin")
+    return _unary(x, np.sin, lambda ctx, g: (g * d.cos(ctx.input(0)),), "Sin")
 
 
 def cos(x):
-    return _unary(x, np.cos, lambda ctx, g: (-g * call("sin", ctx.input(0)),), "Cos")
+    return _unary(x, np.cos, lambda ctx, g: (-g * d.sin(ctx.input(0)),), "Cos")
 
 
 _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
@@ -382,11 +381,11 @@ def log2(x):
 
 
 def sinh(x):
-    return _unary(x, np.sinh, lambda ctx, g: (g * call("cosh", ctx.input(0)),), "Sinh")
+    return _unary(x, np.sinh, lambda ctx, g: (g * d.cosh(ctx.input(0)),), "Sinh")
 
 
 def cosh(x):
-    return _unary(x, np.cosh, lambda ctx, g: (g * call("sinh", ctx.input(0)),), "Cosh")
+    return _unary(x, np.cosh, lambda ctx, g: (g * d.sinh(ctx.input(0)),), "Cosh")
 
 
 def _tan_vjp(ctx, g):
@@ -399,11 +398,11 @@ def tan(x):
 
 
 def asin(x):
-    return _unary(x, np.arcsin, lambda ctx, g: (g / call("sqrt", 1 - ctx.input(0) ** 2),), "Asin")
+    return _unary(x, np.arcsin, lambda ctx, g: (g / d.sqrt(1 - ctx.input(0) ** 2),), "Asin")
 
 
 def acos(x):
-    return _unary(x, np.arccos, lambda ctx, g: (-g / call("sqrt", 1 - ctx.input(0) ** 2),), "Acos")
+    return _unary(x, np.arccos, lambda ctx, g: (-g / d.sqrt(1 - ctx.input(0) ** 2),), "Acos")
 
 
 def atan(x):
@@ -465,12 +464,10 @@ def sigmoid(x):
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
-ARRAY_FUNCTIONS["sigmoid"] = sigmoid_array
-
 
 def _relu_vjp(ctx, g):
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
-    return (_select(ctx.out_data <= 0, 0, g),)
+    return (d.where(ctx.out_data <= 0, 0, g),)
 
 
 def relu(x):
@@ -482,7 +479,7 @@ def relu(x):
 def _clamp_vjp(ctx, g):
     lo, hi = ctx.saved
     x = ctx.inputs[0]._data
-    return (_select((x >= lo) & (x <= hi), g),)     # inside [min, max]; NaN is not inside
+    return (d.where((x >= lo) & (x <= hi), g, 0),)     # inside [min, max]; NaN is not inside
 
 
 def clamp(x, min=None, max=None):
@@ -509,7 +506,7 @@ def square(x):
 
 def _cast_vjp(ctx, g):
     dtype = ctx.inputs[0].dtype
-    return (g.astype(dtype) if type(g) is np.ndarray else g.to(dtype),)
+    return (d.astype(g, dtype),)
 
 
 def to_dtype(x, dtype):
