@@ -2,7 +2,7 @@
 
 The arithmetic a vjp does on arrays or Tensors lives in :mod:`chainrule.ops.dispatch`.
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor, get_default_dtype
 from . import dispatch

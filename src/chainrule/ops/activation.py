@@ -1,5 +1,5 @@
 """Softmax and log-softmax: numerically stable primitives (the max is subtracted first)."""
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from . import dispatch as d

@@ -1,5 +1,5 @@
 """Running sums and products along a dim: ``cumsum`` and ``cumprod``."""
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor

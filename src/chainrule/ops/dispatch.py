@@ -17,7 +17,7 @@ Example::
     def _sin_vjp(ctx, g):
         return (g * d.cos(ctx.input(0)),)
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor
 

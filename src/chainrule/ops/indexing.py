@@ -4,7 +4,8 @@
 ``gather`` and ``scatter_add`` are each other's vjp, so one pair of array functions serves the
 plain backward (arrays) and the recorded one (Tensors, through :mod:`.dispatch`).
 """
-import numpy as np
+from .. import backend
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
@@ -53,7 +54,7 @@ def gather_array(x, dim, index):
 
 def scatter_add_array(x, dim, index, src):
     out = x.copy()
-    np.add.at(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
+    backend.scatter_add(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
     return out
 
 

@@ -21,7 +21,7 @@ Example::
 """
 import sys
 
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd import engine
 from ..autograd.grad_mode import is_grad_enabled

@@ -1,6 +1,6 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, ``mm``, ``bmm``, ``einsum``, and the
 fused ``linear``."""
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD

@@ -5,7 +5,7 @@ and its result with ``ctx.output()``: arrays on the fast path, Tensors when the 
 itself recorded (``create_graph=True``). Masks and signs are constants, so they always come from
 ``._data``.
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor

@@ -3,7 +3,7 @@ import builtins
 import math
 from collections import namedtuple
 
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor

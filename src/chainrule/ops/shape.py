@@ -1,5 +1,6 @@
 """Shape ops: views, transposes, broadcasting, indexing, joining and splitting."""
-import numpy as np
+from .. import backend
+from ..backend import xp as np
 
 from ..autograd.engine import SliceGrad, record
 from ..tensor import Tensor
@@ -219,7 +220,7 @@ def index_add_into_zeros(g, index, shape, basic=False):
         if basic:
             out[index] = g
         else:
-            np.add.at(out, index, g)
+            backend.scatter_add(out, index, g)
         return out
     data = index_add_into_zeros(g._data, index, shape, basic)
     return record(data, (g,), _scatter_vjp, "IndexAdd", saved=(index, basic), save_inputs=False)

@@ -1,7 +1,7 @@
 """Special functions: the error function (needed by the exact GELU)."""
 import math
 
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from . import dispatch as d

@@ -11,9 +11,9 @@ Layouts are PyTorch's: input (N, C, H, W), weight (out, in/groups, kh, kw), outp
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ...autograd.engine import record
+from ...backend import as_strided
 from ...ops import dispatch as d
 from ...ops._util import as_tensor
 from ...ops.shape import pad as _pad_op

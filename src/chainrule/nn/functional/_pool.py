@@ -14,9 +14,9 @@ Both are built from recorded ops (matmul, reshape, mean), so every derivative or
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ...autograd.engine import record
+from ...backend import as_strided
 from ...ops import dispatch as d
 from ...ops._util import as_tensor
 from ._conv import _pair, _tap_slices, out_size
