@@ -106,8 +106,7 @@ def _pow_vjp(ctx, g):
     ga = None
     if ctx.needs[0]:
         # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ga = g * b * a ** (b - 1)
+        ga = g * b * a ** (b - 1)
         zero_b = ctx.inputs[1]._data == 0
         ga = unbroadcast(ctx, 0, d.where(zero_b, 0, ga) if zero_b.any() else ga)
     if not ctx.needs[1]:
@@ -488,9 +487,10 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     # The result takes the promoted dtype of x and the bounds: clamp(int_tensor, 0.5) is float32.
-    dt = result_type(x, *(v for v in (min, max) if v is not None))
-    if dt != x.dtype:
-        x = cast(x, dt)
+    if x.dtype.kind != "f" or isinstance(min, Tensor) or isinstance(max, Tensor):
+        dt = result_type(x, *(v for v in (min, max) if v is not None))
+        if dt != x.dtype:       # (a Python number never widens a float tensor)
+            x = cast(x, dt)
     lo = -np.inf if min is None else (min._data if isinstance(min, Tensor) else min)
     hi = np.inf if max is None else (max._data if isinstance(max, Tensor) else max)
     out = np.clip(x._data, lo, hi).astype(x.dtype, copy=False)
