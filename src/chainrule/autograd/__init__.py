@@ -15,8 +15,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
         (dx,) = cr.grad(y.sum(), [x], create_graph=True)   # dx is itself differentiable
     """
-    import numpy as np
-
+    from ..backend import xp as np
     from ..tensor import Tensor
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -48,7 +47,7 @@ def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False)
     from ..tensor import Tensor
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     grad_tensors = grad_tensors or [None] * len(tensors)
-    import numpy as np
+    from ..backend import xp as np
     grads = [np.ones_like(t._data) if g is None else (g._data if isinstance(g, Tensor) else np.asarray(g))
              for t, g in zip(tensors, grad_tensors)]
     if create_graph:

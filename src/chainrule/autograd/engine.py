@@ -20,7 +20,7 @@ import os
 import traceback
 import weakref
 
-import numpy as np
+from ..backend import xp as np
 
 from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
 

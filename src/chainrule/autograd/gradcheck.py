@@ -5,7 +5,7 @@ backward gives the analytic gradient of ``s`` for every input element, and each 
 numerical derivative is ``(s(x + eps) - s(x - eps)) / 2 eps``. Large inputs are checked along a
 few random directions instead of element by element.
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor
 from .engine import backward as _engine_backward

@@ -1,5 +1,5 @@
 """Every differentiable op, and the binding of operators and methods onto ``Tensor``."""
-import numpy as _np
+from ..backend import xp as _np
 
 from ..tensor import Tensor
 from .activation import log_softmax, softmax

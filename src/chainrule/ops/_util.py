@@ -1,11 +1,12 @@
-"""Helpers shared by the ops: operand coercion, broadcast reduction and array/tensor dispatch.
+"""Helpers shared by the ops: type promotion, operand coercion, dims and error messages.
 
-A vjp receives arrays on the fast path and Tensors when ``create_graph=True``. The helpers here
-accept either, so each vjp is written once.
+The arithmetic a vjp does on arrays or Tensors lives in :mod:`chainrule.ops.dispatch`.
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor, get_default_dtype
+from . import dispatch
+from .dispatch import broadcast_to, sum_to  # noqa: F401  (re-exported for older imports)
 
 
 # ---- type promotion (PyTorch's rules, in one place) ----
@@ -139,54 +140,19 @@ def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def sum_to(g, shape):
-    """Sum a broadcast gradient back down to ``shape`` (the one place broadcasting is undone)."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape) if lead else g
-
-
 def unbroadcast(ctx, i, g):
     """Gradient for input ``i`` reduced to its shape, or None when it needs none."""
     return sum_to(g, ctx.inputs[i].shape) if ctx.needs[i] else None
 
 
 def is_array(x):
+    """Kept for ``nn/functional/_rnn.py``; vjps use :mod:`chainrule.ops.dispatch` instead."""
     return isinstance(x, (np.ndarray, np.generic))
 
 
-# Array versions of functions NumPy lacks, registered by the ops that define them.
-ARRAY_FUNCTIONS = {}
-
-
 def call(name, *args):
-    """``np.<name>(*args)`` on arrays; the chainrule op of that name when any argument is a Tensor.
-
-    One vjp formula then serves the plain backward (arrays) and the recorded one (Tensors).
-    """
-    for a in args:
-        if isinstance(a, Tensor):
-            from .. import ops
-            return getattr(ops, name)(*args)
-    fn = ARRAY_FUNCTIONS.get(name)
-    return (fn or getattr(np, name))(*args)
-
-
-def broadcast_to(g, shape):
-    """Broadcast a gradient; arrays are materialised (faster than NumPy's read-only view)."""
-    if not is_array(g):
-        return g.expand(shape)
-    out = np.empty(shape, g.dtype)
-    out[...] = g
-    return out
-
-
-def permute(g, axes):
-    return g.transpose(axes) if is_array(g) else g.permute(axes)
+    """``dispatch.<name>(*args)``; kept for ``nn/functional/_rnn.py`` (vjps call ``d.<name>``)."""
+    return getattr(dispatch, name)(*args)
 
 
 def normalize_dims(dim, ndim, op):

@@ -2,7 +2,7 @@
 
 Operands are promoted as in arithmetic (``_util.result_type``) before they are compared.
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor
 from ._util import as_tensor, normalize_dims, result_type, scalar_array

@@ -1,9 +1,10 @@
 """Running sums and products along a dim: ``cumsum`` and ``cumprod``."""
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import as_tensor, is_array
+from . import dispatch as d
+from ._util import as_tensor
 from .indexing import _dim
 
 
@@ -17,20 +18,8 @@ def _accumulator_input(x, dtype):
     return x
 
 
-def reverse_cumsum_array(g, dim):
-    """``out[i] = sum_{j >= i} g[j]`` along ``dim``: the vjp of ``cumsum``."""
-    return np.flip(np.cumsum(np.flip(g, dim), dim), dim)
-
-
-def _reverse_cumsum(g, dim):
-    if is_array(g):
-        return reverse_cumsum_array(g, dim)
-    from .shape import flip
-    return flip(cumsum(flip(g, (dim,)), dim), (dim,))
-
-
 def _cumsum_vjp(ctx, g):
-    return (_reverse_cumsum(g, ctx.saved),)
+    return (d.reverse_cumsum(g, ctx.saved),)
 
 
 def cumsum(x, dim, dtype=None):
@@ -61,12 +50,12 @@ def _cumprod_vjp(ctx, g):
     dim = ctx.saved
     x_data = ctx.inputs[0]._data
     if not np.all(x_data):
-        if not is_array(g):
+        if d.is_recorded(g):
             raise NotImplementedError("cumprod: second derivatives through zeros of the input "
                                       "are not supported")
         return (_cumprod_grad_with_zeros(x_data, g, dim),)
     # No zeros: sum_{j >= i} g[j] * out[j] / x[i].
-    return (_reverse_cumsum(g * ctx.output(), dim) / ctx.input(0),)
+    return (d.reverse_cumsum(g * ctx.output(), dim) / ctx.input(0),)
 
 
 def cumprod(x, dim, dtype=None):

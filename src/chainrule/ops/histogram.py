@@ -4,7 +4,7 @@ Results carry no gradient (counts are piecewise constant), as in PyTorch.
 """
 from collections import namedtuple
 
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor
 from ._util import as_tensor

@@ -2,13 +2,15 @@
 ``masked_fill``.
 
 ``gather`` and ``scatter_add`` are each other's vjp, so one pair of array functions serves the
-plain backward (arrays) and the recorded one (Tensors, through ``call``).
+plain backward (arrays) and the recorded one (Tensors, through :mod:`.dispatch`).
 """
-import numpy as np
+from .. import backend
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import ARRAY_FUNCTIONS, as_tensor, call, is_array
+from . import dispatch as d
+from ._util import as_tensor
 from .shape import getitem
 
 
@@ -35,13 +37,13 @@ def _positions(index, dim):
 def _check_index(x_shape, index, dim, op, src_shape=None):
     if index.ndim != len(x_shape) and not (index.ndim <= 1 and len(x_shape) <= 1):
         raise ValueError(f"{op}: index has {index.ndim} dims but the tensor has {len(x_shape)}")
-    for d, n in enumerate(index.shape):
-        if d != dim and n > x_shape[d]:
+    for k, n in enumerate(index.shape):
+        if k != dim and n > x_shape[k]:
             raise ValueError(f"{op}: index shape {index.shape} is larger than the tensor's "
-                             f"{tuple(x_shape)} at dim {d}")
-        if src_shape is not None and n > src_shape[d]:
+                             f"{tuple(x_shape)} at dim {k}")
+        if src_shape is not None and n > src_shape[k]:
             raise ValueError(f"{op}: index shape {index.shape} is larger than src's "
-                             f"{tuple(src_shape)} at dim {d}")
+                             f"{tuple(src_shape)} at dim {k}")
     if index.size and (index.min() < -x_shape[dim] or index.max() >= x_shape[dim]):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x_shape[dim]}")
 
@@ -52,23 +54,13 @@ def gather_array(x, dim, index):
 
 def scatter_add_array(x, dim, index, src):
     out = x.copy()
-    np.add.at(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
+    backend.scatter_add(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
     return out
-
-
-ARRAY_FUNCTIONS["gather"] = gather_array
-ARRAY_FUNCTIONS["scatter_add"] = scatter_add_array
-
-
-def _zeros_like(g, shape):
-    if is_array(g):
-        return np.zeros(shape, g.dtype)
-    return Tensor._wrap(np.zeros(shape, g.dtype))
 
 
 def _gather_vjp(ctx, g):
     dim, index = ctx.saved
-    return (call("scatter_add", _zeros_like(g, ctx.inputs[0].shape), dim, index, g),)
+    return (d.scatter_add(d.zeros(ctx.inputs[0].shape, g), dim, index, g),)
 
 
 def gather(x, dim, index):
@@ -87,7 +79,7 @@ def gather(x, dim, index):
 
 def _scatter_add_vjp(ctx, g):
     dim, index = ctx.saved
-    return g if ctx.needs[0] else None, call("gather", g, dim, index) if ctx.needs[1] else None
+    return g if ctx.needs[0] else None, d.gather(g, dim, index) if ctx.needs[1] else None
 
 
 def scatter_add(x, dim, index, src):
@@ -107,7 +99,7 @@ def scatter_add(x, dim, index, src):
 def _scatter_vjp(ctx, g):
     dim, index, kept = ctx.saved
     gx = g * kept if ctx.needs[0] else None
-    gsrc = call("gather", g, dim, index) if len(ctx.needs) > 1 and ctx.needs[1] else None
+    gsrc = d.gather(g, dim, index) if len(ctx.needs) > 1 and ctx.needs[1] else None
     return (gx, gsrc) if len(ctx.needs) > 1 else (gx,)
 
 
@@ -161,7 +153,7 @@ def _masked_fill_vjp(ctx, g):
     if len(ctx.needs) == 1:
         return (gx,)
     masked = g * mask
-    return gx, (masked.sum() if is_array(masked) else masked.sum()) if ctx.needs[1] else None
+    return gx, masked.sum() if ctx.needs[1] else None
 
 
 def masked_fill(x, mask, value):

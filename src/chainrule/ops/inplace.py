@@ -21,13 +21,14 @@ Example::
 """
 import sys
 
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd import engine
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from ._util import call, sum_to
+from . import dispatch as d
 from . import shape
+from ._util import sum_to
 from .shape import _getitem_vjp, getitem
 
 _LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation "
@@ -135,7 +136,7 @@ def _view_base(t, op):
 
 def _index_put_vjp(ctx, g):
     index, mask = ctx.saved
-    g_old = call("where", mask, 0, g) if ctx.needs[0] else None   # overwritten entries get 0
+    g_old = d.where(mask, 0, g) if ctx.needs[0] else None   # overwritten entries get 0
     g_value = sum_to(g[index], ctx.inputs[1].shape) if ctx.needs[1] else None
     return g_old, g_value
 

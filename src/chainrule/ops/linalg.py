@@ -1,10 +1,11 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, ``mm``, ``bmm``, ``einsum``, and the
 fused ``linear``."""
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
-from ._util import as_tensor, is_array, shape_error, sum_to
+from . import dispatch as d
+from ._util import as_tensor, shape_error, sum_to
 
 
 def _mT(a):
@@ -175,7 +176,7 @@ def _einsum_vjp(ctx, g):
                 specs.append(c)
                 operands.append(np.ones(sizes.get(c, 0), dtype=g.dtype))
         spec = ",".join(specs) + "->" + target
-        grads.append(_einsum_array(spec, *operands) if is_array(g) else einsum(spec, *operands))
+        grads.append(d.einsum(spec, *operands))
     return tuple(grads)
 
 

@@ -5,11 +5,12 @@ and its result with ``ctx.output()``: arrays on the fast path, Tensors when the 
 itself recorded (``create_graph=True``). Masks and signs are constants, so they always come from
 ``._data``.
 """
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import (ARRAY_FUNCTIONS, as_tensor, call, coerce, float_operand, shape_error,
+from . import dispatch as d
+from ._util import (as_tensor, cast, coerce, float_operand, result_type, shape_error,
                     tensor_operand, unbroadcast)
 
 
@@ -102,13 +103,18 @@ def rdiv(a, b):
 
 def _pow_vjp(ctx, g):
     a, b = ctx.input(0), ctx.input(1)
-    ga = unbroadcast(ctx, 0, g * b * a ** (b - 1)) if ctx.needs[0] else None
+    ga = None
+    if ctx.needs[0]:
+        # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
+        ga = g * b * a ** (b - 1)
+        zero_b = ctx.inputs[1]._data == 0
+        ga = unbroadcast(ctx, 0, d.where(zero_b, 0, ga) if zero_b.any() else ga)
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
     positive = (ctx.inputs[0]._data > 0).astype(ctx.inputs[0].dtype)
     safe_a = a * positive + (1 - positive)
-    return ga, unbroadcast(ctx, 1, g * ctx.output() * call("log", safe_a))
+    return ga, unbroadcast(ctx, 1, g * ctx.output() * d.log(safe_a))
 
 
 def _int_power(a, b):
@@ -138,10 +144,8 @@ def rpow(a, b):
     return pow(b, a)
 
 
-def _select(mask, g, other=0):
-    """``g`` where ``mask`` else ``other``: a select, never ``g * mask`` (NaN * 0 is NaN, and a
-    NaN gradient must not reach the entries or the branch that were not chosen)."""
-    return np.where(mask, g, other) if type(g) is np.ndarray else call("where", mask, g, other)
+# Gradients are masked with a select (d.where), never ``g * mask``: NaN * 0 is NaN, and a NaN
+# gradient must not reach the entries or the branch that were not chosen.
 
 
 def _check_int_divisor(b, op):
@@ -239,9 +243,9 @@ def _maximum_vjp(ctx, g):
     # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
     a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
     a_lost, b_lost = (a < b, a > b) if ctx.saved == "max" else (a > b, a < b)
-    g = _select(a == b, g * 0.5, g)
-    ga = unbroadcast(ctx, 0, _select(a_lost, 0, g)) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, _select(b_lost, 0, g)) if ctx.needs[1] else None
+    g = d.where(a == b, g * 0.5, g)
+    ga = unbroadcast(ctx, 0, d.where(a_lost, 0, g)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, d.where(b_lost, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -269,8 +273,8 @@ def minimum(a, b):
 
 def _where_vjp(ctx, g):
     cond = ctx.saved
-    ga = unbroadcast(ctx, 0, _select(cond, g)) if ctx.needs[0] else None
-    gb = unbroadcast(ctx, 1, _select(cond, 0, g)) if ctx.needs[1] else None
+    ga = unbroadcast(ctx, 0, d.where(cond, g, 0)) if ctx.needs[0] else None
+    gb = unbroadcast(ctx, 1, d.where(cond, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -280,6 +284,9 @@ def where(condition, a, b):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = (tensor_operand(a, b), b) if not isinstance(a, Tensor) else (a, tensor_operand(b, a))
+    if a.dtype != b.dtype:      # where(mask, int_tensor, 0.5) is float32, as in PyTorch
+        dt = result_type(a, b)
+        a, b = cast(a, dt), cast(b, dt)
     try:
         out = np.where(cond, a._data, b._data)
     except ValueError:
@@ -354,11 +361,11 @@ def sign(x):
 
 
 def sin(x):
-    return _unary(x, np.sin, lambda ctx, g: (g * call("cos", ctx.input(0)),), "Sin")
+    return _unary(x, np.sin, lambda ctx, g: (g * d.cos(ctx.input(0)),), "Sin")
 
 
 def cos(x):
-    return _unary(x, np.cos, lambda ctx, g: (-g * call("sin", ctx.input(0)),), "Cos")
+    return _unary(x, np.cos, lambda ctx, g: (-g * d.sin(ctx.input(0)),), "Cos")
 
 
 _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
@@ -373,11 +380,11 @@ def log2(x):
 
 
 def sinh(x):
-    return _unary(x, np.sinh, lambda ctx, g: (g * call("cosh", ctx.input(0)),), "Sinh")
+    return _unary(x, np.sinh, lambda ctx, g: (g * d.cosh(ctx.input(0)),), "Sinh")
 
 
 def cosh(x):
-    return _unary(x, np.cosh, lambda ctx, g: (g * call("sinh", ctx.input(0)),), "Cosh")
+    return _unary(x, np.cosh, lambda ctx, g: (g * d.sinh(ctx.input(0)),), "Cosh")
 
 
 def _tan_vjp(ctx, g):
@@ -390,11 +397,11 @@ def tan(x):
 
 
 def asin(x):
-    return _unary(x, np.arcsin, lambda ctx, g: (g / call("sqrt", 1 - ctx.input(0) ** 2),), "Asin")
+    return _unary(x, np.arcsin, lambda ctx, g: (g / d.sqrt(1 - ctx.input(0) ** 2),), "Asin")
 
 
 def acos(x):
-    return _unary(x, np.arccos, lambda ctx, g: (-g / call("sqrt", 1 - ctx.input(0) ** 2),), "Acos")
+    return _unary(x, np.arccos, lambda ctx, g: (-g / d.sqrt(1 - ctx.input(0) ** 2),), "Acos")
 
 
 def atan(x):
@@ -456,23 +463,22 @@ def sigmoid(x):
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
-ARRAY_FUNCTIONS["sigmoid"] = sigmoid_array
-
 
 def _relu_vjp(ctx, g):
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
-    return (_select(ctx.out_data <= 0, 0, g),)
+    return (d.where(ctx.out_data <= 0, 0, g),)
 
 
 def relu(x):
     x = as_tensor(x)
-    return record(np.maximum(x._data, 0), (x,), _relu_vjp, "Relu", save_inputs=False)
+    # maximum(0, x), not (x, 0): NumPy returns the second on a tie, so relu(-0.0) is -0.0 (torch)
+    return record(np.maximum(0, x._data), (x,), _relu_vjp, "Relu", save_inputs=False)
 
 
 def _clamp_vjp(ctx, g):
     lo, hi = ctx.saved
     x = ctx.inputs[0]._data
-    return (_select((x >= lo) & (x <= hi), g),)     # inside [min, max]; NaN is not inside
+    return (d.where((x >= lo) & (x <= hi), g, 0),)     # inside [min, max]; NaN is not inside
 
 
 def clamp(x, min=None, max=None):
@@ -480,6 +486,11 @@ def clamp(x, min=None, max=None):
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    # The result takes the promoted dtype of x and the bounds: clamp(int_tensor, 0.5) is float32.
+    if x.dtype.kind != "f" or isinstance(min, Tensor) or isinstance(max, Tensor):
+        dt = result_type(x, *(v for v in (min, max) if v is not None))
+        if dt != x.dtype:       # (a Python number never widens a float tensor)
+            x = cast(x, dt)
     lo = -np.inf if min is None else (min._data if isinstance(min, Tensor) else min)
     hi = np.inf if max is None else (max._data if isinstance(max, Tensor) else max)
     out = np.clip(x._data, lo, hi).astype(x.dtype, copy=False)
@@ -495,7 +506,7 @@ def square(x):
 
 def _cast_vjp(ctx, g):
     dtype = ctx.inputs[0].dtype
-    return (g.astype(dtype) if type(g) is np.ndarray else g.to(dtype),)
+    return (d.astype(g, dtype),)
 
 
 def to_dtype(x, dtype):

@@ -3,12 +3,12 @@ import builtins
 import math
 from collections import namedtuple
 
-import numpy as np
+from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..tensor import Tensor
-from ._util import as_tensor, broadcast_to, call, dim_kwargs, keepdim_shape, normalize_dims
-from .pointwise import _select as select
+from . import dispatch as d
+from ._util import as_tensor, dim_kwargs, keepdim_shape, normalize_dims
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -16,7 +16,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 def _expand_back(ctx, g):
     """Gradient of a reduction broadcast back to the input's shape."""
     x_shape, kept = ctx.saved
-    return broadcast_to(g.reshape(kept), x_shape)
+    return d.broadcast_to(g.reshape(kept), x_shape)
 
 
 def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_output=True):
@@ -32,6 +32,13 @@ def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_
                   save_output=save_output)
 
 
+def _int64_accumulator(x):
+    """Bools and unsigned integers sum and multiply in int64, as in PyTorch (NumPy: uint64)."""
+    if x._data.dtype.kind in "bu":
+        return Tensor._wrap(x._data.astype(np.int64))
+    return x
+
+
 def _sum_vjp(ctx, g):
     return (_expand_back(ctx, g),)
 
@@ -41,8 +48,7 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
     x = as_tensor(x)
     if kwargs:
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
-    if x._data.dtype.kind == "b":
-        x = Tensor._wrap(x._data.astype(np.int64))
+    x = _int64_accumulator(x)
     out = _reduce(x, np.ndarray.sum, _sum_vjp, "Sum", dim, keepdim, save_output=False)
     return out if dtype is None else out.to(dtype)
 
@@ -50,7 +56,7 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
 def _mean_vjp(ctx, g):
     x_shape, kept = ctx.saved
     n = ctx.inputs[0]._data.size // builtins.max(math.prod(kept), 1)
-    return (broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
+    return (d.broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
 
 
 def mean(x, dim=None, keepdim=False, **kwargs):
@@ -68,10 +74,9 @@ def _var_vjp(ctx, g):
     # for every entry.
     x_shape, kept, dims, dof = ctx.saved
     x = ctx.input(0)
-    centred = x - (x.mean(axis=dims, keepdims=True) if type(x) is np.ndarray
-                   else mean(x, dims, keepdim=True))
+    centred = x - x.mean(axis=dims, keepdims=True)
     factor = 2.0 / dof if dof else math.inf
-    return ((broadcast_to(g.reshape(kept), x_shape) * factor) * centred,)
+    return ((d.broadcast_to(g.reshape(kept), x_shape) * factor) * centred,)
 
 
 def _var_array(x, dims, keepdims, dof):
@@ -109,7 +114,7 @@ def _std_vjp(ctx, g):
     # unguarded division, as PyTorch does, so second derivatives agree with PyTorch's too.
     zero = ctx.out_data == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (select(zero, 0, g / (2 * ctx.output())),)
+        return (d.where(zero, 0, g / (2 * ctx.output())),)
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
@@ -127,7 +132,7 @@ def _extreme_vjp(ctx, g):
     out = ctx.out_data.reshape(kept)
     hit = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
     count = hit.sum(axis=dims, keepdims=True).astype(x.dtype)
-    return (select(hit, broadcast_to(g.reshape(kept) / count, x_shape)),)
+    return (d.where(hit, d.broadcast_to(g.reshape(kept) / count, x_shape), 0),)
 
 
 def _extreme(x, fn, name, dim, keepdim, kwargs):
@@ -150,7 +155,7 @@ def amin(x, dim=None, keepdim=False, **kwargs):
 def _pick_vjp(ctx, g):
     """max(dim)/min(dim): the gradient goes to the returned index only."""
     x_shape, kept, onehot = ctx.saved
-    return (select(onehot, broadcast_to(g.reshape(kept), x_shape)),)
+    return (d.where(onehot, d.broadcast_to(g.reshape(kept), x_shape), 0),)
 
 
 def _select(x, dim, keepdim, arg_fn, name):
@@ -210,22 +215,17 @@ def argmin(x, dim=None, keepdim=False, **kwargs):
 def _prod_vjp(ctx, g):
     # d prod / d x_i is the product of the other elements. PyTorch's rule, followed exactly:
     # result / x when the input holds no zero; otherwise the product of the others, computed by
-    # products only (exact at zeros, the same in the plain and the recorded backward); and for
-    # the whole-tensor prod with two or more zeros on the plain path, zeros.
+    # products only (exact at zeros, the same in the plain and the recorded backward).
     x_shape, kept, dims, whole = ctx.saved
     data = ctx.inputs[0]._data
     if data.ndim == 0:
         return (g,)
     x = ctx.input(0)
-    g = broadcast_to(g.reshape(kept), x_shape)
+    g = d.broadcast_to(g.reshape(kept), x_shape)
     zeros = np.count_nonzero(data == 0)
     if not zeros:
         return (g * (ctx.output().reshape(kept) / x),)
-    if type(x) is not np.ndarray:
-        return (g * _prod_of_others_recorded(x, dims),)
-    if whole and zeros > 1:
-        return (np.zeros_like(data),)
-    return (g * _prod_of_others(x, dims),)
+    return (g * d.prod_of_others(x, dims),)
 
 
 def _prod_of_others(x, dims):
@@ -267,14 +267,15 @@ def _prod_of_others_recorded(x, dims):
 def prod(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
+    x = _int64_accumulator(x)
     return _reduce(x, np.prod, _prod_vjp, "Prod", dim, keepdim, save_inputs=True,
                    extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims, dim is None))
 
 
 def _logsumexp_vjp(ctx, g):
     x_shape, kept = ctx.saved
-    softmax = call("exp", ctx.input(0) - ctx.output().reshape(kept))
-    return (broadcast_to(g.reshape(kept), x_shape) * softmax,)
+    softmax = d.exp( ctx.input(0) - ctx.output().reshape(kept))
+    return (d.broadcast_to(g.reshape(kept), x_shape) * softmax,)
 
 
 def _logsumexp_array(x, axis, keepdims):
@@ -298,7 +299,7 @@ def _norm2_vjp(ctx, g):
     zero = ctx.out_data.reshape(kept) == 0
     with np.errstate(divide="ignore", invalid="ignore"):     # 0 / 0 where the norm is 0
         unit = ctx.input(0) / ctx.output().reshape(kept)
-    return (broadcast_to(g.reshape(kept), x_shape) * select(zero, 0, unit),)
+    return (d.broadcast_to(g.reshape(kept), x_shape) * d.where(zero, 0, unit),)
 
 
 def _norm2_array(x, axis, keepdims):

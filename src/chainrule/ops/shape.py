@@ -1,9 +1,11 @@
 """Shape ops: views, transposes, broadcasting, indexing, joining and splitting."""
-import numpy as np
+from .. import backend
+from ..backend import xp as np
 
 from ..autograd.engine import SliceGrad, record
 from ..tensor import Tensor
-from ._util import as_tensor, is_array, normalize_dims, permute as permute_any, sum_to
+from . import dispatch as d
+from ._util import as_tensor, normalize_dims, sum_to
 
 
 def _shape_arg(shape):
@@ -61,7 +63,7 @@ def unsqueeze(x, dim):
 
 
 def _permute_vjp(ctx, g):
-    return (permute_any(g, tuple(np.argsort(ctx.saved))),)
+    return (d.permute(g, tuple(np.argsort(ctx.saved))),)
 
 
 def permute(x, *dims):
@@ -128,7 +130,7 @@ def repeat(x, *reps):
 
 
 def _flip_vjp(ctx, g):
-    return (flip(g, ctx.saved) if not is_array(g) else np.flip(g, ctx.saved),)
+    return (d.flip(g, ctx.saved),)
 
 
 def flip(x, dims):
@@ -185,7 +187,7 @@ def _raw_index(index):
 
 def _getitem_vjp(ctx, g):
     index, basic = ctx.saved
-    if basic and is_array(g):     # kept sparse until used: slicing every time step stays O(T)
+    if basic and not d.is_recorded(g):     # kept sparse until used: slicing every time step stays O(T)
         return (SliceGrad(ctx.inputs[0].shape, g.dtype, index, g),)
     return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
 
@@ -213,12 +215,12 @@ def _scatter_vjp(ctx, g):
 
 def index_add_into_zeros(g, index, shape, basic=False):
     """Zeros of ``shape`` with ``g`` added at ``index``: the vjp of indexing (and differentiable)."""
-    if is_array(g):
+    if not d.is_recorded(g):
         out = np.zeros(shape, dtype=g.dtype)
         if basic:
             out[index] = g
         else:
-            np.add.at(out, index, g)
+            backend.scatter_add(out, index, g)
         return out
     data = index_add_into_zeros(g._data, index, shape, basic)
     return record(data, (g,), _scatter_vjp, "IndexAdd", saved=(index, basic), save_inputs=False)
@@ -321,7 +323,7 @@ def t(x):
 def _roll_vjp(ctx, g):
     shifts, dims = ctx.saved
     back = tuple(-s for s in shifts)
-    return (np.roll(g, back, dims) if is_array(g) else roll(g, back, dims),)
+    return (d.roll(g, back, dims),)
 
 
 def roll(x, shifts, dims=None):

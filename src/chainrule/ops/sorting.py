@@ -5,7 +5,7 @@ the places they came from (through ``gather``).
 """
 from collections import namedtuple
 
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor
 from ._util import as_tensor

@@ -15,7 +15,8 @@ from ...ops import relu as _relu
 from ...ops import sigmoid as _sigmoid
 from ...ops import softmax as _softmax
 from ...ops import tanh as _tanh
-from ...ops._util import as_tensor, call
+from ...ops import dispatch as d
+from ...ops._util import as_tensor
 from ...ops.pointwise import sigmoid_array
 from ...ops.special import erf_array
 
@@ -56,7 +57,7 @@ def _elu_vjp(ctx, g):
     alpha, scale = ctx.saved
     positive = ctx.inputs[0]._data > 0
     # For x <= 0 the derivative scale * alpha * exp(x) equals output + scale * alpha.
-    return (g * call("where", positive, scale, ctx.output() + scale * alpha),)
+    return (g * d.where(positive, scale, ctx.output() + scale * alpha),)
 
 
 def _elu(input, alpha, scale, name):
@@ -78,15 +79,15 @@ def selu(input, inplace=False):
 
 def _gelu_exact_vjp(ctx, g):
     x = ctx.input(0)
-    cdf = 0.5 * (1 + call("erf", x * (1 / math.sqrt(2.0))))
-    pdf = call("exp", -0.5 * (x * x)) * (1 / math.sqrt(2 * math.pi))
+    cdf = 0.5 * (1 + d.erf(x * (1 / math.sqrt(2.0))))
+    pdf = d.exp(-0.5 * (x * x)) * (1 / math.sqrt(2 * math.pi))
     return (g * (cdf + x * pdf),)
 
 
 def _gelu_tanh_vjp(ctx, g):
     x = ctx.input(0)
     inner = _SQRT_2_OVER_PI * (x + _GELU_TANH_C * x * x * x)
-    t = call("tanh", inner)
+    t = d.tanh(inner)
     d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_TANH_C * x * x)
     return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
 
@@ -108,7 +109,7 @@ def gelu(input, approximate="none"):
 
 def _silu_vjp(ctx, g):
     x = ctx.input(0)
-    s = call("sigmoid", x)
+    s = d.sigmoid(x)
     return (g * s * (1 + x * (1 - s)),)
 
 
@@ -129,7 +130,7 @@ def _softplus_vjp(ctx, g):
     beta, threshold = ctx.saved
     x = ctx.input(0)
     linear = ctx.inputs[0]._data * beta > threshold
-    return (g * call("where", linear, 1, call("sigmoid", x * beta)),)
+    return (g * d.where(linear, 1, d.sigmoid(x * beta)),)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -190,7 +191,7 @@ def log_softmax(input, dim=None, dtype=None):
 
 
 def _logsigmoid_vjp(ctx, g):
-    return (g * call("sigmoid", -ctx.input(0)),)
+    return (g * d.sigmoid(-ctx.input(0)),)
 
 
 def logsigmoid(input):

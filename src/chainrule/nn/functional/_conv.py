@@ -11,10 +11,11 @@ Layouts are PyTorch's: input (N, C, H, W), weight (out, in/groups, kh, kw), outp
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor, is_array
+from ...backend import as_strided
+from ...ops import dispatch as d
+from ...ops._util import as_tensor
 from ...ops.shape import pad as _pad_op
 
 
@@ -237,9 +238,12 @@ def _conv_core(x, w, b, geo):
     return record(out, inputs, _conv_vjp, "Convolution", saved=geo, save_output=False)
 
 
-def _conv_any(x, w, geo):
-    """The convolution itself: an array on the fast path, a recorded Tensor otherwise."""
-    return _conv_forward(x, w, geo) if is_array(x) else _conv_core(x, w, None, geo)
+def _conv_recorded(x, w, geo):
+    return _conv_core(x, w, None, geo)
+
+
+# The convolution itself, on arrays or (recorded) on Tensors.
+_conv_any = d.primitive(_conv_forward, _conv_recorded)
 
 
 def _input_grad_vjp(ctx, h):
@@ -249,10 +253,8 @@ def _input_grad_vjp(ctx, h):
     return gg, gw
 
 
-def conv_input_grad(g, w, x_shape, geo):
-    """Gradient of a convolution with respect to its input (shape ``x_shape``)."""
-    if is_array(g):
-        return _input_grad(g, w, x_shape, geo)
+def _input_grad_recorded(g, w, x_shape, geo):
+    g, w = as_tensor(g), as_tensor(w)
     return record(_input_grad(g._data, w._data, x_shape, geo), (g, w), _input_grad_vjp,
                   "ConvInputGrad", saved=(geo, x_shape))
 
@@ -265,13 +267,16 @@ def _weight_grad_vjp(ctx, k):
     return gx, gg
 
 
-def conv_weight_grad(x, g, w_shape, geo):
-    """Gradient of a convolution with respect to its weight (shape ``w_shape``)."""
-    if is_array(x) and is_array(g):
-        return _weight_grad(x, g, w_shape, geo)
+def _weight_grad_recorded(x, g, w_shape, geo):
     x, g = as_tensor(x), as_tensor(g)
     return record(_weight_grad(x._data, g._data, w_shape, geo), (x, g), _weight_grad_vjp,
                   "ConvWeightGrad", saved=(geo, w_shape))
+
+
+# Gradients of a convolution with respect to its input (shape ``x_shape``) and its weight
+# (shape ``w_shape``); recorded, hence differentiable again, when an argument is a Tensor.
+conv_input_grad = d.primitive(_input_grad, _input_grad_recorded)
+conv_weight_grad = d.primitive(_weight_grad, _weight_grad_recorded)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ logits are exact; ``A`` counts as a constant there, except for probability targe
 import numpy as np
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor, call, is_array
+from ...ops import dispatch as d
+from ...ops._util import as_tensor
 from ...tensor import Tensor
-from ._misc import log_softmax_array, moveaxis_any, softplus_any, softplus_array
+from ._misc import log_softmax_array, softplus_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -85,9 +86,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 def _huber_vjp(ctx, g):
     delta, scale = ctx.saved
-    d = ctx.input(0)
-    clipped = d.clip(-delta, delta) if not is_array(d) else np.clip(d, -delta, delta)
-    return (g * clipped * scale,)
+    return (g * d.clip(ctx.input(0), -delta, delta) * scale,)
 
 
 def _huber(diff, delta, scale, name):
@@ -132,13 +131,13 @@ def _to_rows(x):
         return x.reshape((1, x.shape[0]))
     if x.ndim == 2:
         return x                       # already rows: the common case, no copy
-    return moveaxis_any(x, 1, -1).reshape((-1, x.shape[1]))
+    return d.moveaxis(x, 1, -1).reshape((-1, x.shape[1]))
 
 
 def _from_rows(rows, shape):
     if len(shape) <= 2:
         return rows.reshape(shape)
-    return moveaxis_any(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
+    return d.moveaxis(rows.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
 
 
 class _Coefficients:
@@ -182,7 +181,7 @@ class _Coefficients:
         """d loss / d logits for rows of softmax ``p``: ``(p * sum_c A_ic - A) * gs``."""
         row_sum = self.row_sum()
         row_sum = row_sum.reshape((-1, 1)) if not isinstance(row_sum, int) else row_sum
-        if not is_array(p):
+        if d.is_recorded(p):     # recorded: dense; the plain path edits its own arrays in place
             return (p * row_sum - self.as_dense(p.shape, p.dtype)) * gs
         g = p * row_sum
         if self.dense is not None:
@@ -261,14 +260,16 @@ def _reduce_rows(per_row, reduction, divisor, target_shape):
 def _cross_entropy_vjp(ctx, g):
     coef, divisor, reduction, logp, w, smoothing = ctx.saved
     shape = ctx.inputs[0].shape
-    if ctx.graph:   # recorded backward: everything recomputed from the input Tensors
+    # The plain backward reuses the forward's arrays; the recorded one recomputes everything from
+    # the input Tensors, so that it is differentiable again (same formula).
+    if d.is_recorded(g):
         logp = _to_rows(ctx.input(0)).log_softmax(-1)
         if len(ctx.inputs) > 1:
             coef = _Coefficients(logp.shape[0], _prob_coefficients(
                 _to_rows(ctx.input(1)), w, smoothing, _n_classes(shape)))
     with np.errstate(invalid="ignore", over="ignore"):    # inf * 0 when 'mean' is over nothing
         gs = _per_row_grad(g, reduction, divisor, coef.valid)
-        p = np.exp(logp) if is_array(logp) else logp.exp()
+        p = d.exp(logp)
         gx = _from_rows(coef.grad(p, gs), shape) if ctx.needs[0] else None
     if len(ctx.inputs) == 1 or not ctx.needs[1]:
         return (gx,) if len(ctx.inputs) == 1 else (gx, None)
@@ -279,7 +280,7 @@ def _cross_entropy_vjp(ctx, g):
 
 def _plain_cross_entropy_vjp(ctx, g):
     rows, t, p = ctx.saved
-    if ctx.graph:               # recorded backward: through the composed formula
+    if d.is_recorded(g):        # recorded backward: through the composed formula
         logp = ctx.input(0).log_softmax(-1)
         onehot = np.zeros(p.shape, p.dtype)
         onehot[rows, t] = 1
@@ -371,7 +372,7 @@ def _nll_vjp(ctx, g):
     M, C = coef.rows.size, _n_classes(shape)
     with np.errstate(invalid="ignore", over="ignore"):   # 'mean' over nothing: g / 0
         gs = _per_row_grad(g, reduction, divisor, coef.valid)
-        if not is_array(g):                                # recorded backward
+        if d.is_recorded(g):                               # recorded backward: dense
             A = coef.as_dense((M, C), ctx.inputs[0].dtype)
             return (_from_rows(-(A * gs), shape),)
         # Only each row's target entry gets a gradient (as in PyTorch): the others stay exactly
@@ -417,10 +418,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 def _clamped_log(x):
     """log(x) floored at -100, as PyTorch's BCE does (so log(0) stays finite)."""
-    if is_array(x):
-        with np.errstate(divide="ignore"):
-            return np.maximum(np.log(x), -100)
-    return x.log().clamp(min=-100)
+    with np.errstate(divide="ignore"):
+        return d.clip(d.log(x), -100, None)
 
 
 def _bce_vjp(ctx, g):
@@ -430,7 +429,7 @@ def _bce_vjp(ctx, g):
     gx = gy = None
     if ctx.needs[0]:
         denom = x * (1 - x)
-        denom = np.maximum(denom, 1e-12) if is_array(denom) else denom.clamp(min=1e-12)
+        denom = d.clip(denom, 1e-12, None)
         gx = g * (x - y) / denom
     if ctx.needs[1]:
         gy = g * (_clamped_log(1 - x) - _clamped_log(x))
@@ -478,9 +477,9 @@ def _bce_logits_vjp(ctx, g):
     if ctx.needs[0]:
         # d/dx [(1 - y) x + lw softplus(-x)] = (1 - y) - lw sigmoid(-x)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
-        gx = g * ((1 - y) - lw * call("sigmoid", -x))
+        gx = g * ((1 - y) - lw * d.sigmoid(-x))
     if ctx.needs[1]:
-        gy = -x if pos_weight is None else -x + (pos_weight - 1) * softplus_any(-x)
+        gy = -x if pos_weight is None else -x + (pos_weight - 1) * d.softplus(-x)
         gy = g * gy
     return gx, gy
 
@@ -528,8 +527,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     else:
         positive = target._data > 0
         # xlogy: 0 log 0 = 0, and no log of a non-positive number is ever evaluated.
-        safe = call("where", positive, target, 1.0)
-        loss = call("where", positive, target * safe.log(), 0.0) - target * input
+        safe = d.where(positive, target, 1.0)
+        loss = d.where(positive, target * safe.log(), 0.0) - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction, name)

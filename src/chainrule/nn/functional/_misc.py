@@ -1,15 +1,13 @@
 """Functional pieces that are not activations, losses or norms: dropout, embedding, one_hot,
 and a few array/Tensor helpers the other functional files share.
 
-Helpers named ``*_any`` accept a NumPy array (plain backward) or a Tensor (recorded backward,
-``create_graph=True``), so one vjp formula serves both; single functions go through
-``ops._util.call``.
+What a vjp computes on arrays or Tensors goes through ``chainrule.ops.dispatch``.
 """
 import numpy as np
 
 from ...autograd.engine import record
 from ...ops import linear, pad  # noqa: F401  (re-exported by nn.functional)
-from ...ops._util import as_tensor, is_array
+from ...ops._util import as_tensor
 from ...random import default_generator
 from ...tensor import Tensor
 
@@ -23,30 +21,11 @@ def softplus_array(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def softplus_any(x):
-    if is_array(x):
-        return softplus_array(x)
-    return x.relu() + (-(x.abs())).exp().log1p()
-
-
 def log_softmax_array(x, axis=-1):
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def softmax_any(x, axis=-1):
-    if is_array(x):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
-    return x.softmax(axis)
-
-
-def moveaxis_any(x, source, dest):
-    if is_array(x):
-        return np.moveaxis(x, source, dest)
-    order = list(range(x.ndim))
-    order.insert(dest % x.ndim, order.pop(source % x.ndim))
-    return x.permute(order)
 
 
 # ----------------------------------------------------------------------------------------------

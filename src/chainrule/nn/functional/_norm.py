@@ -15,12 +15,9 @@ import math
 import numpy as np
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor, is_array
+from ...ops import dispatch as d
+from ...ops._util import as_tensor
 from ...tensor import Tensor
-
-
-def _rsqrt_any(v):
-    return 1 / np.sqrt(v) if is_array(v) else v.rsqrt()
 
 
 def _normalize(x, axes, eps):
@@ -28,7 +25,7 @@ def _normalize(x, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(axis=axes, keepdims=True)
-    rstd = _rsqrt_any(var + eps)
+    rstd = d.rsqrt(var + eps)
     return centred * rstd, rstd, mean, var
 
 
@@ -57,7 +54,7 @@ class _NormSpec:
 def _norm_vjp(ctx, g):
     spec = ctx.saved
     x = ctx.input(0)
-    if not ctx.graph:
+    if not d.is_recorded(x):       # plain backward: the forward's statistics, as arrays
         xhat, rstd = spec.stats
     elif spec.running is None:
         xhat, rstd = _normalize(x, spec.axes, spec.eps)[:2]

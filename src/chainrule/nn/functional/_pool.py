@@ -14,10 +14,11 @@ Both are built from recorded ops (matmul, reshape, mean), so every derivative or
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ...autograd.engine import record
-from ...ops._util import as_tensor, is_array
+from ...backend import as_strided
+from ...ops import dispatch as d
+from ...ops._util import as_tensor
 from ._conv import _pair, _tap_slices, out_size
 
 
@@ -128,18 +129,18 @@ def _scatter_vjp(ctx, h):
     return (_gather(h, arg, win),)
 
 
-def _gather(x, arg, win):
-    if is_array(x):
-        return _gather_taps(x, arg, win)
+def _gather_recorded(x, arg, win):
     return record(_gather_taps(x._data, arg, win), (x,), _gather_vjp, "MaxPool",
                   saved=(arg, win, x.shape), save_inputs=False)
 
 
-def _scatter(g, arg, win, x_shape):
-    if is_array(g):
-        return _scatter_taps(g, arg, win, x_shape)
+def _scatter_recorded(g, arg, win, x_shape):
     return record(_scatter_taps(g._data, arg, win, x_shape), (g,), _scatter_vjp,
                   "MaxPoolInputGrad", saved=(arg, win, x_shape), save_inputs=False)
+
+
+_gather = d.primitive(_gather_taps, _gather_recorded)
+_scatter = d.primitive(_scatter_taps, _scatter_recorded)
 
 
 def _plane_indices(arg, win, width):

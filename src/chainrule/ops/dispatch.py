@@ -1,0 +1,206 @@
+"""The one contract for a vjp: its arithmetic runs on arrays or on Tensors, through this module.
+
+A vjp receives arrays on the plain backward (fast: no graph is built) and Tensors when the
+backward is itself recorded (``create_graph=True``). Python operators (``g * y``, ``g.sum(...)``,
+``g.reshape(...)``) already work on both; everything else a vjp needs comes from here, as
+``d.exp(x)``, ``d.where(mask, g, 0)``, ``d.sum_to(g, shape)``... Each function takes arrays or
+Tensors and returns the same kind: NumPy on arrays, the recorded chainrule op on Tensors. So a
+vjp is written once, the two paths compute the same formula, and no vjp tests which kind it got.
+
+Masks, signs and indices are constants of the backward: they are plain arrays on both paths
+(read from ``ctx.inputs[i]._data`` / ``ctx.out_data``), never Tensors.
+
+Example::
+
+    from . import dispatch as d
+
+    def _sin_vjp(ctx, g):
+        return (g * d.cos(ctx.input(0)),)
+"""
+from ..backend import xp as np
+
+from ..tensor import Tensor
+
+
+def primitive(array_fn, recorded_fn):
+    """One function from a pair: ``array_fn`` on arrays, ``recorded_fn`` (which records a node,
+    so it is differentiable again) when any argument is a Tensor. For the functions that are
+    each other's vjp (a convolution and its input gradient, a gather and its scatter)."""
+    def fn(*args):
+        return recorded_fn(*args) if is_recorded(*args) else array_fn(*args)
+    fn.__name__ = getattr(array_fn, "__name__", "primitive")
+    fn.__doc__ = array_fn.__doc__
+    return fn
+
+
+def is_recorded(*xs):
+    """True when any of ``xs`` is a Tensor (the backward is being recorded)."""
+    for x in xs:
+        if isinstance(x, Tensor):
+            return True
+    return False
+
+
+def _ops():
+    from .. import ops      # the ops import this module: resolved at call time (Tensor path only)
+    return ops
+
+
+# ---- elementwise functions ----
+
+def _unary(name, array_fn):
+    def fn(x):
+        return getattr(_ops(), name)(x) if isinstance(x, Tensor) else array_fn(x)
+    fn.__name__ = name
+    fn.__doc__ = f"``{name}(x)`` on an array or a Tensor (same kind back)."
+    return fn
+
+
+def _sigmoid_array(x):
+    from .pointwise import sigmoid_array
+    return sigmoid_array(x)
+
+
+def _erf_array(x):
+    from .special import erf_array
+    return erf_array(x)
+
+
+exp = _unary("exp", np.exp)
+log = _unary("log", np.log)
+sqrt = _unary("sqrt", np.sqrt)
+sin = _unary("sin", np.sin)
+cos = _unary("cos", np.cos)
+sinh = _unary("sinh", np.sinh)
+cosh = _unary("cosh", np.cosh)
+tanh = _unary("tanh", np.tanh)
+sigmoid = _unary("sigmoid", _sigmoid_array)
+erf = _unary("erf", _erf_array)
+
+
+def rsqrt(x):
+    """``1 / sqrt(x)``."""
+    return x.rsqrt() if isinstance(x, Tensor) else 1 / np.sqrt(x)
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` without overflow."""
+    if isinstance(x, Tensor):
+        return x.relu() + (-(x.abs())).exp().log1p()
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (the max subtracted first)."""
+    if isinstance(x, Tensor):
+        return x.softmax(axis)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def where(mask, a, b):
+    """``a`` where ``mask`` else ``b`` (a select: a NaN in the branch not chosen stays out)."""
+    if is_recorded(a, b):
+        return _ops().where(mask, a, b)
+    return np.where(mask, a, b)
+
+
+def clip(x, lo, hi):
+    """``x`` limited to ``[lo, hi]`` (either may be None)."""
+    if isinstance(x, Tensor):
+        return x.clamp(lo, hi)
+    return np.clip(x, lo, hi)
+
+
+def astype(x, dtype):
+    """``x`` cast to ``dtype`` (differentiable between floating dtypes)."""
+    return x.to(dtype) if isinstance(x, Tensor) else x.astype(dtype)
+
+
+# ---- shapes ----
+
+def sum_to(g, shape):
+    """Sum a broadcast gradient back down to ``shape`` (the one place broadcasting is undone)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if lead else g
+
+
+def broadcast_to(g, shape):
+    """``g`` broadcast to ``shape``; an array is materialised (faster downstream than NumPy's
+    read-only view)."""
+    if isinstance(g, Tensor):
+        return g.expand(shape)
+    out = np.empty(shape, g.dtype)
+    out[...] = g
+    return out
+
+
+def permute(g, axes):
+    return g.permute(axes) if isinstance(g, Tensor) else g.transpose(axes)
+
+
+def moveaxis(g, source, dest):
+    if not isinstance(g, Tensor):
+        return np.moveaxis(g, source, dest)
+    order = list(range(g.ndim))
+    order.insert(dest % g.ndim, order.pop(source % g.ndim))
+    return g.permute(order)
+
+
+def flip(g, dims):
+    return _ops().flip(g, dims) if isinstance(g, Tensor) else np.flip(g, dims)
+
+
+def roll(g, shifts, dims):
+    return _ops().roll(g, shifts, dims) if isinstance(g, Tensor) else np.roll(g, shifts, dims)
+
+
+def zeros(shape, like):
+    """Zeros of ``shape`` with ``like``'s dtype and kind (a constant Tensor on the recorded path)."""
+    out = np.zeros(shape, like.dtype)
+    return Tensor._wrap(out) if isinstance(like, Tensor) else out
+
+
+def reverse_cumsum(g, dim):
+    """``out[i] = sum_{j >= i} g[j]`` along ``dim``: the vjp of ``cumsum``."""
+    if isinstance(g, Tensor):
+        ops = _ops()
+        return ops.flip(ops.cumsum(ops.flip(g, (dim,)), dim), (dim,))
+    return np.flip(np.cumsum(np.flip(g, dim), dim), dim)
+
+
+def prod_of_others(x, dims):
+    """For each element, the product of the other elements of its group over ``dims`` (exact
+    with zeros: products only, no division)."""
+    from .reduction import _prod_of_others, _prod_of_others_recorded
+    return (_prod_of_others_recorded if isinstance(x, Tensor) else _prod_of_others)(x, dims)
+
+
+# ---- indexing ----
+
+def gather(x, dim, index):
+    """``x`` picked along ``dim`` at ``index`` (an int array)."""
+    if isinstance(x, Tensor):
+        return _ops().gather(x, dim, index)
+    from .indexing import gather_array
+    return gather_array(x, dim, index)
+
+
+def scatter_add(x, dim, index, src):
+    """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    if is_recorded(x, src):
+        return _ops().scatter_add(x, dim, index, src)
+    from .indexing import scatter_add_array
+    return scatter_add_array(x, dim, index, src)
+
+
+def einsum(spec, *operands):
+    if is_recorded(*operands):
+        return _ops().einsum(spec, *operands)
+    from .linalg import _einsum_array
+    return _einsum_array(spec, *operands)

@@ -1,0 +1,51 @@
+"""The array-backend seam: autograd/ and ops/ take NumPy only from chainrule.backend."""
+import ast
+import pathlib
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import backend
+
+SRC = pathlib.Path(cr.__file__).parent
+
+
+def _numpy_imports(path):
+    """(line, text) of every import of numpy (or a numpy submodule) in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        if any(n == "numpy" or n.startswith("numpy.") for n in names):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_autograd_and_ops_import_numpy_only_through_the_backend():
+    files = sorted((SRC / "autograd").glob("*.py")) + sorted((SRC / "ops").glob("*.py"))
+    assert len(files) > 10
+    offenders = [f"{p.relative_to(SRC)}:{line}: {text}" for p in files
+                 for line, text in _numpy_imports(p)]
+    assert not offenders, ("import the array module from chainrule.backend "
+                           "(from ..backend import xp as np):\n" + "\n".join(offenders))
+
+
+def test_the_checker_sees_numpy_imports(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import numpy as np\nfrom numpy.lib import stride_tricks\nfrom ..backend import xp\n")
+    assert [line for line, _ in _numpy_imports(bad)] == [1, 2]
+
+
+def test_backend_functions():
+    out = backend.xp.zeros(3)
+    backend.scatter_add(out, np.array([0, 0, 2]), np.array([1.0, 2.0, 5.0]))
+    np.testing.assert_array_equal(out, [3.0, 0.0, 5.0])
+    x = np.arange(6.0)
+    windows = backend.as_strided(x, (4, 3), (8, 8))
+    np.testing.assert_array_equal(windows[2], [2.0, 3.0, 4.0])
+    assert not windows.flags.writeable
+    assert backend.is_array(x) and backend.is_array(x.sum()) and not backend.is_array(cr.tensor(x))
