@@ -117,3 +117,20 @@ def test_legacy_constructors():
                                   torch.LongTensor(torch.tensor([1.7, 2.0]).tolist()).numpy())
     with pytest.raises(TypeError, match="FloatTensor"):
         cr.FloatTensor(2, "a")
+
+
+def test_where_alone_method_form_and_std_var_mean_match_torch():
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    for a, b in zip(cr.where(cr.tensor(x) > 0), torch.where(torch.tensor(x) > 0)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(cr.tensor(x).where(cr.tensor(x) > 0, cr.tensor(0.0)).numpy(),
+                                  torch.tensor(x).where(torch.tensor(x) > 0, torch.tensor(0.0)).numpy())
+    with pytest.raises(TypeError, match="where"):
+        cr.where(cr.tensor(x) > 0, cr.tensor(x))
+    for name in ("std_mean", "var_mean"):
+        for args, kw in [((), {}), ((0,), {}), ((1,), dict(correction=0, keepdim=True))]:
+            ours = getattr(cr, name)(cr.tensor(x), *args, **kw)
+            theirs = getattr(torch, name)(torch.tensor(x), *args, **kw)
+            for a, b in zip(ours, theirs):
+                assert a.shape == tuple(b.shape)
+                np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)

@@ -13,7 +13,7 @@ from .. import nn
 from .. import random as crrandom
 from ..creation import tensor
 from ..nn import functional as F
-from ..ops import cat, einsum, meshgrid, stack, where
+from ..ops import cat, einsum, meshgrid, stack, std_mean, var_mean, where
 
 F64 = np.dtype(np.float64)
 # Ops without a gradient to check: integer results, or an encoding of labels.
@@ -264,6 +264,8 @@ CASES = [
     op("repeat_interleave", lambda a: a.repeat_interleave(tensor(np.array([1, 0, 2])), dim=0) * 2, M),
     op("diagonal", lambda a: a.diagonal(1) * 2, M), op("diag", lambda a: a.diag(-1) * 2, (3,)),
     op("trace", lambda a: a.trace() * a, (3, 3)),
+    op("std_var_mean", lambda a: cat([std_mean(a, 0)[0], std_mean(a, 0)[1], var_mean(a, 1)[0] * 2]), M,
+       covers=("std_mean", "var_mean")),
     op("index_add", lambda a, s: a.index_add(1, tensor(np.array([2, 0, 2])), s, alpha=2.0) * a, M, (3, 3)),
     # layers of the official examples
     op("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,

@@ -17,7 +17,7 @@ from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, ceil
                         cos, cosh, div, exp, expm1, floor, floor_divide, fmod, log, log1p, log2,
                         log10, maximum, minimum, mul, neg, pow, rdiv, relu, remainder,
                         rfloor_divide, round, rpow, rremainder, rsqrt, rsub, sigmoid, sign, sin,
-                        sinh, sqrt, square, sub, tan, tanh, to_dtype, trunc, where)
+                        sinh, sqrt, square, sub, tan, tanh, to_dtype, trunc)
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
                         var)
 from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, flatten, flip,
@@ -27,11 +27,13 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, fl
 from .sorting import argsort, sort, topk
 from .special import erf
 from .compat import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
-                     LongTensor, index_add)
+                     LongTensor, index_add, std_mean, var_mean)
+from . import compat as _compat
 from .compat import (Size, addmm, bincount, clamp_max, clamp_min, diag, diagonal, finfo, iinfo,
                      is_floating_point, is_tensor, lerp, nonzero, numel, reciprocal,
                      repeat_interleave, tile, trace, type_as, unique)
 
+where = _compat.where          # also where(cond) alone, as torch.where
 true_divide = divide = div
 multiply = mul
 subtract = sub
@@ -145,6 +147,7 @@ def _bind_compat_methods():
     for fn in (type_as, is_floating_point, reciprocal, clamp_min, clamp_max, lerp, nonzero, tile,
                repeat_interleave, diagonal, diag, trace, unique, bincount, index_add):
         setattr(Tensor, fn.__name__, fn)
+    Tensor.where = lambda self, condition, other: where(condition, self, other)
     Tensor.index_add_ = lambda self, dim, index, source, *, alpha=1: inplace.apply(
         self, "index_add_", lambda t: index_add(t, dim, index, source, alpha=alpha), (source,))
     Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(self, mat1, mat2, beta=beta,

@@ -245,3 +245,31 @@ LongTensor = _legacy_constructor("LongTensor", np.int64)
 IntTensor = _legacy_constructor("IntTensor", np.int32)
 ByteTensor = _legacy_constructor("ByteTensor", np.uint8)
 BoolTensor = _legacy_constructor("BoolTensor", np.bool_)
+
+
+def where(condition, input=None, other=None):
+    """``where(cond, a, b)``: elementwise choice (see ``ops.pointwise.where``); ``where(cond)``
+    alone: the indices of the true entries, as ``nonzero(cond, as_tuple=True)``.
+
+    Example: ``cr.where(x > 0, x, 0.0)``; ``rows, cols = cr.where(mask)``
+    """
+    from .pointwise import where as choose
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither")
+    return choose(condition, input, other)
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``. Example: ``s, m = cr.std_mean(x, 0)``."""
+    x = as_tensor(input)
+    return (x.std(dim=dim, correction=correction, keepdim=keepdim),
+            x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean())
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``. Example: ``v, m = cr.var_mean(x, 0)``."""
+    x = as_tensor(input)
+    return (x.var(dim=dim, correction=correction, keepdim=keepdim),
+            x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean())
