@@ -58,7 +58,9 @@ def test_plain_and_recorded_backward_agree_on_ties_and_zeros(name, fn, shapes, d
     tg = torch.autograd.grad((tout * torch.tensor(v)).sum(), tx, allow_unused=True)
     for i, (p, t, x) in enumerate(zip(plain, tg, tx, strict=True)):
         expected = np.zeros(x.shape) if t is None else t.numpy()
-        np.testing.assert_allclose(p, expected, rtol=1e-10, atol=1e-12,
+        # atol 1e-7: some of torch's float64 kernels use float32 constants (hardsigmoid's 1/6,
+        # celu's alpha), which leaves ~1e-8 where the exact derivative is 0.
+        np.testing.assert_allclose(p, expected, rtol=1e-10, atol=1e-7,
                                    err_msg=f"{name}: input {i}, chainrule vs torch")
 
 

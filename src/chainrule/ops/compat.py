@@ -2,7 +2,7 @@
 are those ops'): ``is_tensor``, ``numel``, ``type_as``, ``is_floating_point``, ``reciprocal``,
 ``clamp_min`` / ``clamp_max``, ``lerp``, ``addmm``, ``tile``, ``nonzero``, ``finfo`` / ``iinfo``,
 ``Size``."""
-import numpy as np
+from ..backend import xp as np
 
 from ..tensor import Tensor
 from ._util import as_tensor
