@@ -67,6 +67,9 @@ class _Prefixed:
     def __init__(self, model):
         self.model = model
 
+    def state_dict(self):               # load_checkpoint snapshots it to roll back on refusal
+        return {"module." + k: v for k, v in self.model.state_dict().items()}
+
     def load_state_dict(self, state, strict=True):
         return self.model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
 

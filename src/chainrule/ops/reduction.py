@@ -225,6 +225,10 @@ def _prod_vjp(ctx, g):
     zeros = np.count_nonzero(data == 0)
     if not zeros:
         return (g * (ctx.output().reshape(kept) / x),)
+    if whole and zeros > 1 and not d.is_recorded(x):
+        # PyTorch's plain backward: a whole-tensor product with two zeros has a zero gradient
+        # whatever arrives (a NaN included); its recorded backward multiplies, as below.
+        return (d.zeros(x_shape, x),)
     return (g * d.prod_of_others(x, dims),)
 
 
