@@ -171,11 +171,14 @@ def test_a_diverged_original_is_beaten_only_by_a_run_that_learned():
     original = RepairTrial(None, "original", problems=("nonfinite",), loss=float("nan"),
                            initial_loss=1.0)
     learned = RepairTrial("lr_down", "lr / 10", ("nonfinite",), (), loss=0.2)
-    blew_up = RepairTrial("lstm", "LSTM", ("nonfinite",), ("lr_too_high",), loss=905.0)
-    for t in (learned, blew_up):
+    blew_up = RepairTrial("lstm", "LSTM", ("nonfinite",), (), loss=905.0)
+    traded = RepairTrial("lr_down100", "lr / 100", ("nonfinite",), ("exploding",), loss=0.2)
+    for t in (learned, blew_up, traded):
         _judge(t, original, 0.05, 0.02)
     assert learned.recommended
     assert blew_up.fixed and not blew_up.better and not blew_up.recommended
+    # a problem the original did not have is not a fix, however low the loss
+    assert traded.better and not traded.fixed and not traded.recommended
 
 
 def test_dead_relu_units_get_a_proven_remedy(digits):
@@ -200,7 +203,7 @@ def test_too_low_learning_rate_is_raised_by_the_measured_factor(digits):
                  nn.functional.cross_entropy, digits, steps=120, lr=1e-4, lr_range=False)
     assert "lr_too_low" in res.original.problems
     assert res.best is not None, res.table()
-    assert res.best.remedy in ("lr_up", "lr_measured")
+    assert res.best.remedy in ("lr_up", "lr_measured", "lr_measured10")
     assert res.best.accuracy >= res.original.accuracy + 0.02
     measured = [t for t in res.trials if t.remedy == "lr_measured"]
     # x10 is tried as lr_up; the measured factor is a larger power of 10 (1e-4 -> ~1e-1)

@@ -333,6 +333,8 @@ REMEDIES = {
     "lr_down100": ("learning rate / 100", _lr(0.01)),
     "lr_up": ("learning rate x 10", _lr(10.0)),
     "lr_measured": ("learning rate raised by the factor the update ratios call for", None),
+    "lr_measured10": ("learning rate raised by 10x the factor the update ratios call for",
+                      None),
     "lr_range": ("learning rate from the LR range test", None),
     "clip_up": ("a higher max_norm (clipping acted on most steps)", None),
     "reinit_hidden": ("re-initialise hidden layers (He after ReLU, Xavier otherwise)",
@@ -350,10 +352,10 @@ KIND_DEFAULTS = {
     "saturated": ("relu_he", "batchnorm", "reinit_hidden"),
     "dead": ("leaky_relu", "lr_down", "reinit_hidden"),
     "lr_too_high": ("lr_down", "clip", "lr_range", "lr_down100"),
-    "lr_too_low": ("lr_up", "lr_range", "lr_measured"),
+    "lr_too_low": ("lr_up", "lr_range", "lr_measured", "lr_measured10"),
     "nonfinite": ("logits", "lr_down", "clip"),
     "oscillating": ("lr_down", "lr_down100"),
-    "not_learning": ("lr_up", "lr_range", "relu_he", "lr_measured"),
+    "not_learning": ("lr_up", "lr_range", "relu_he", "lr_measured", "lr_measured10"),
     "clipping": ("clip_up", "lr_down"),
     "output_loss_mismatch": ("logits",),
     "stale_gradients": ("zero_grad",),
@@ -419,7 +421,7 @@ class RepairTrial:
         targets: the finding kinds that proposed it.
         problems: the warning/error kinds of the report after training.
         loss, accuracy: on the evaluation data after training (accuracy None for regression).
-        fixed: the targeted problems are gone (and the loss is finite).
+        fixed: the targeted problems are gone, no new one appeared, the loss is finite.
         better: the model learns better than the original by the margin.
         recommended: ``fixed and better``.
         error: why the run failed (a trial that raised), else None.
@@ -469,8 +471,10 @@ class RepairResult:
         rows = [("original", _kinds(self.original.problems), _num(self.original.loss),
                  _acc(self.original.accuracy), "")]
         for t in self.trials:
+            remains = set(t.targets) & set(t.problems) or not math.isfinite(t.loss)
             verdict = ("RECOMMENDED" if t.recommended else f"error: {t.error}" if t.error
-                       else "problem remains" if not t.fixed else "no better")
+                       else "problem remains" if remains else "new problem" if not t.fixed
+                       else "no better")
             rows.append((t.description, _kinds(t.problems), _num(t.loss), _acc(t.accuracy),
                          verdict))
         head = ("remedy", "verdicts after", "loss", "accuracy", "result")
@@ -707,13 +711,16 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
                 continue
             transform = _set_lr(suggested)
             description = f"learning rate {suggested:.3g} (LR range test)"
-        elif key == "lr_measured":
-            factor = _measured_lr_factor(original.report)
-            if factor in (10.0, 0.1):          # the same run as lr_up / lr_down
+        elif key in ("lr_measured", "lr_measured10"):
+            # the 1e-3 update ratio is a rule of thumb; a short budget may need 10x more
+            factor = _measured_lr_factor(original.report) * (10 if key == "lr_measured10" else 1)
+            if factor in (1.0, 10.0, 0.1):     # the original again, or lr_up / lr_down
                 not_tried.append((description, f"the measured factor is {factor:g}"))
                 continue
             transform = _lr(factor)
             description = f"learning rate x {factor:g} (from the update ratios)"
+            if key == "lr_measured10":
+                description = f"learning rate x {factor:g} (10x the update ratios' factor)"
         elif key == "clip_up":
             if clip is None:
                 not_tried.append((description, "not applicable: no clipping to relax"))
@@ -788,7 +795,9 @@ def _lr_range_suggestion(cfg):
 def _judge(trial, original, loss_margin, acc_margin):
     """Set ``fixed``, ``better`` and ``recommended`` of ``trial``.
 
-    fixed: the problems it was tried for are gone and its loss is finite. better: the loss lower
+    fixed: the problems it was tried for are gone, no problem the original did not have
+    appeared (``clipping`` excepted for a remedy that sets the clipping: there clipping is
+    the remedy at work) and its loss is finite. better: the loss lower
     than the original's by ``loss_margin`` (relative) or the accuracy higher by ``acc_margin``,
     the other not worse. Against a diverged original (NaN loss) any finite loss would be
     "better": there the trial must have learned, its loss below the untrained model's by the
@@ -796,7 +805,10 @@ def _judge(trial, original, loss_margin, acc_margin):
     """
     loss, ref, start = trial.loss, original.loss, original.initial_loss
     finite = math.isfinite(loss)
-    trial.fixed = finite and not (set(trial.targets) & set(trial.problems))
+    new = set(trial.problems) - set(original.problems)
+    if trial.remedy in ("clip", "clip_up"):
+        new.discard("clipping")
+    trial.fixed = finite and not (set(trial.targets) & set(trial.problems)) and not new
     if not finite:
         better = False
     elif not math.isfinite(ref):
