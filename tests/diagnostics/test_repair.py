@@ -99,7 +99,7 @@ def test_clipping_is_proven_on_an_rnn_with_a_large_recurrent_matrix():
     X, Y = cr.data.adding_problem(30, 512, seed=0)
     with np.errstate(all="ignore"):
         res = repair(lambda: SequenceRegressor(gain=2.0), mse, (X, Y), steps=30, lr=0.1,
-                     batch_size=32, max_trials=2)
+                     batch_size=32, max_trials=3)
     assert "lr_too_high" in res.original.problems
     clip = next(t for t in res.trials if t.remedy == "clip")
     assert clip.recommended, res.table()

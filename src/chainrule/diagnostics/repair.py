@@ -608,9 +608,11 @@ def _restandardize(train_x, x):
     return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
 
 
-# kinds that cause others (bad inputs, a softmax before the loss, stale gradients): their
-# remedies are tried first, whatever the severity order of the report
-ROOT_CAUSES = ("unscaled_input", "output_loss_mismatch", "stale_gradients", "nonfinite")
+# kinds that cause others (bad inputs, a softmax before the loss, stale gradients, a learning
+# rate so high that it pins units in saturation): their remedies are tried first, whatever the
+# severity order of the report
+ROOT_CAUSES = ("unscaled_input", "output_loss_mismatch", "stale_gradients", "nonfinite",
+               "lr_too_high")
 
 
 def _candidates(report, include_defaults=True):
