@@ -472,9 +472,22 @@ REPAIRABLE = ("vanishing", "exploding", "saturated", "dead", "lr_too_high", "lr_
               "oscillating", "unscaled_input", "output_loss_mismatch", "clipping")
 
 
+def _optimizer_with_lr(factory):
+    """A spec's ``opt`` (``params -> optimizer``) as ``repair``'s ``(params, lr) -> optimizer``
+    and its learning rate, read from an optimizer built on a probe parameter."""
+    lr = factory([nn.Parameter(cr.zeros(1))]).param_groups[0]["lr"]
+
+    def make(params, lr_):
+        opt = factory(params)
+        for g in opt.param_groups:
+            g["lr"] = lr_
+        return opt
+    return make, lr
+
+
 def repair_rows(specs_, labels):
     """``cr.diagnostics.repair`` on every run labelled with a repairable kind: the remedy it
-    recommends and the accuracy before and after (same budget, fresh copies)."""
+    recommends and the held-out accuracy before and after (same budget, fresh copies)."""
     from chainrule.diagnostics import repair
     X, Y = digits()
     rows = []
@@ -482,22 +495,26 @@ def repair_rows(specs_, labels):
         lab = labels.get(spec["name"])
         if lab not in REPAIRABLE:
             continue
-        x = X[:1400] * spec.get("scale", 1.0)
-        x = x.reshape(-1, 8, 8) if spec.get("seq") else x
+        shape = (-1, 8, 8) if spec.get("seq") else (-1, 64)
+        scale = spec.get("scale", 1.0)
+        x, xv = (a * scale for a in (X[:1400], X[1400:]))
+        optimizer, lr = _optimizer_with_lr(spec.get("opt", SGD(0.1)))
         with np.errstate(all="ignore"):
-            result = repair(spec["model"], spec.get("loss", F.cross_entropy), (x, Y[:1400]),
-                            optimizer=spec.get("opt", SGD(0.1)), steps=spec.get("steps", 150),
-                            clip=spec.get("clip"))
-        best = result.recommended
+            result = repair(spec["model"], spec.get("loss", F.cross_entropy),
+                            (x.reshape(shape), Y[:1400]), eval_data=(xv.reshape(shape), Y[1400:]),
+                            optimizer=optimizer, lr=lr, clip=spec.get("clip"),
+                            steps=spec.get("steps", 150))
+        best = result.best
         rows.append({"name": spec["name"], "label": lab,
-                     "found": lab in result.original.kinds,
-                     "remedy": None if best is None else best.remedy,
+                     "found": lab in result.original.problems,
+                     "remedy": None if best is None else best.description,
+                     "tried": len(result.trials),
                      "acc_before": result.original.accuracy,
                      "acc_after": None if best is None else best.accuracy})
         r = rows[-1]
-        print(f"{r['name']:<30} {lab:<22} {str(r['remedy']):<55} "
-              f"{r['acc_before']:.2f} -> {r['acc_after'] if r['acc_after'] is None else round(r['acc_after'], 2)}",
-              flush=True)
+        after = "-" if r["acc_after"] is None else f"{r['acc_after']:.2f}"
+        print(f"{r['name']:<30} {lab:<22} {str(r['remedy']):<62} "
+              f"{r['acc_before']:.2f} -> {after}", flush=True)
     fixed = sum(r["remedy"] is not None for r in rows)
     print(f"repaired {fixed} of {len(rows)} runs with a repairable label")
     return rows

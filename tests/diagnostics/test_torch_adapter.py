@@ -12,7 +12,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.diagnostics import GradientMonitor, check, lr_range_test
-from chainrule.diagnostics.remedy_trials import repair
+from chainrule.diagnostics.repair import repair
 
 torch = pytest.importorskip("torch")
 tnn, TF = torch.nn, torch.nn.functional

@@ -4,7 +4,7 @@ import json
 import click
 
 from .. import nn
-from ..diagnostics import remedy_trials
+from ..diagnostics.repair import repair
 from .app import cli, debug_option
 from .common import note, write_text
 from .config import merge, options, validate
@@ -66,7 +66,7 @@ def doctor_command(config_path, steps, max_trials, every, json_path, **params):
     click.echo(f"doctor: {config.model} depth {config.depth} width {config.width} "
                f"({config.activation or 'fixed gates'}, init {config.init}), "
                f"{config.optimizer} lr {config.lr:g} on {config.data}; {steps} steps per trial")
-    result = remedy_trials.repair(build, loss_fn, (X_train, y_train), eval_data=(X_test, y_test),
+    result = repair(build, loss_fn, (X_train, y_train), eval_data=(X_test, y_test),
                                 optimizer=optimizer, lr=config.lr, clip=config.clip_norm,
                                 steps=steps, batch_size=config.batch_size, every=every,
                                 seed=config.seed, max_trials=max_trials)

@@ -24,7 +24,7 @@ from .lr_finder import LRRangeResult, lr_range_test
 from .monitor import GradientMonitor, History
 from .nonfinite import NonfiniteOrigin, NonfiniteTracer, trace_nonfinite
 from .preflight import check
-from .remedy_trials import RepairResult, repair
+from .repair import RepairResult, repair
 from .findings import Finding, HealthReport
 from .sharpness import sharpness
 from .thresholds import SOURCES, THRESHOLDS
