@@ -106,9 +106,13 @@ def _pow_vjp(ctx, g):
     ga = None
     if ctx.needs[0]:
         # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
-        ga = g * b * a ** (b - 1)
         zero_b = ctx.inputs[1]._data == 0
-        ga = unbroadcast(ctx, 0, d.where(zero_b, 0, ga) if zero_b.any() else ga)
+        if zero_b.any():        # rare: 0 ** -1 there is inf and is not used (no warning)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = d.where(zero_b, 0, g * b * a ** (b - 1))
+        else:
+            ga = g * b * a ** (b - 1)
+        ga = unbroadcast(ctx, 0, ga)
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
