@@ -136,6 +136,22 @@ def test_flipped_byte_in_array_payload_refused(good_file):
         load(good_file)
 
 
+@pytest.mark.parametrize("offset", [6, 7, 8, 9], ids=["flags-lo", "flags-hi", "method-lo",
+                                                       "method-hi"])
+def test_damaged_local_header_refused(good_file, offset):
+    # zipfile reads through the local headers but ignores their flags: they must match the
+    # zip directory, or damage there would load silently.
+    with zipfile.ZipFile(good_file) as zf:
+        starts = [info.header_offset for info in zf.infolist()]
+    for start in starts:
+        data = bytearray(good_file.read_bytes())
+        data[start + offset] ^= 0xFF
+        damaged = good_file.with_name("damaged.npz")
+        damaged.write_bytes(bytes(data))
+        with pytest.raises(CheckpointError, match="damaged.npz.*(corrupted|compressed)"):
+            load(damaged)
+
+
 def test_checksum_catches_tampering_with_valid_zip(good_file):
     # Rewrite the zip with one changed array value: zip CRCs are valid, only our SHA-256 is not.
     with zipfile.ZipFile(good_file) as zf:

@@ -28,6 +28,7 @@ import pickle
 import pickletools
 import re
 import secrets
+import struct
 import threading
 import time
 import warnings
@@ -358,12 +359,27 @@ def _checked_members(name, zf, size):
         if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
             raise CheckpointError(f"load: {name}: member {info.filename!r} declares "
                                   f"{info.file_size} bytes, more than the file holds ({size})")
+        _check_local_header(name, zf.fp, info)
         total += info.file_size
         members[info.filename] = info
     if total > size:
         raise CheckpointError(f"load: {name}: its members declare {total} bytes in all, more "
                               f"than the file holds ({size})")
     return members
+
+
+def _check_local_header(name, fp, info):
+    """The member's local header must agree with the zip directory on flags and method.
+
+    ``zipfile`` reads the data through the local header but ignores most of it, so damage
+    there would otherwise load silently.
+    """
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04" \
+            or struct.unpack("<HH", header[6:10]) != (info.flag_bits, info.compress_type):
+        raise CheckpointError(f"load: {name} is corrupted: the local header of member "
+                              f"{info.filename!r} does not match the zip directory")
 
 
 # ---- chainrule's own format ----
