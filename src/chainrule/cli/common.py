@@ -112,14 +112,6 @@ def note(message):
     click.echo(f"note: {message}")
 
 
-def unique_folder(root, name):
-    """``root/name``, or ``root/name-2``, ``-3``... when taken (for timestamp names)."""
-    path, k = os.path.join(root, name), 2
-    while os.path.exists(path):
-        path, k = os.path.join(root, f"{name}-{k}"), k + 1
-    return path
-
-
 def unique_file(path):
     """``path``, or ``stem-2.ext``, ``stem-3.ext``... when taken: never overwrite a file the user
     may want to keep."""
