@@ -331,6 +331,27 @@ def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     assert os.listdir(tmp_path) == ["c.npz"]
 
 
+def test_replacing_names_its_temporary_with_the_pid_and_removes_dead_ones(tmp_path):
+    path = tmp_path / "page.html"
+    dead = tmp_path / f".page.html.{_dead_pid()}.0123abcd.tmp"
+    live = tmp_path / f".page.html.{os.getppid()}.0123abcd.tmp"
+    for p in (dead, live):
+        p.write_bytes(b"x")
+    with serialization.replacing(path) as tmp:
+        name = os.path.basename(tmp)
+        assert name.startswith(f".page.html.{os.getpid()}.") and name.endswith(".tmp")
+        assert not dead.exists() and live.exists()
+        with open(tmp, "w") as f:
+            f.write("new")
+    assert path.read_text() == "new"
+    with pytest.raises(RuntimeError), serialization.replacing(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise RuntimeError
+    assert path.read_text() == "new"            # the old file stays whole
+    assert sorted(os.listdir(tmp_path)) == sorted(["page.html", live.name])
+
+
 # ---- crafted files: every declared size is checked before allocating ----
 
 def _chainrule_zip(path, members, compress=zipfile.ZIP_STORED):

@@ -20,6 +20,7 @@ without PyTorch and without running pickled code: see :func:`load`.
 """
 import ast
 import collections
+import contextlib
 import hashlib
 import io
 import json
@@ -165,6 +166,36 @@ def _write_zip(f, meta, arrays):
 def _hash_array(digest, i, array):
     digest.update(f"|{i}|{array.dtype.str}|{array.shape}|".encode())
     digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path next to ``path`` to write the new file to; on success it replaces
+    ``path`` in one rename, so readers see the old file or the new one, never half of one.
+
+    The temporary is named ``.NAME.PID.RANDOM.tmp`` like :func:`save`'s, and those left by
+    processes that died mid-write (killed, power cut) are removed first. It is removed if the
+    block raises.
+
+    Example::
+
+        with replacing("out/figure.png") as tmp:
+            fig.savefig(tmp, format="png")
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    _remove_stale_temps(folder, base)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        _remove_quietly(tmp)
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(tmp)
 
 
 # Temporary files of saves in progress in this process (never removed as stale).
