@@ -562,7 +562,19 @@ def _example(name):
     return module
 
 
-@pytest.mark.parametrize("name, epochs, floor", [("mlp_digits", 3, 0.85), ("cnn_digits", 1, 0.6)])
-def test_digit_examples_learn(name, epochs, floor, capsys):
-    assert _example(name).main(epochs=epochs) > floor
+# Measured with the examples' seed 0 (2026-12-03, 2 cores): 3 epochs of the MLP 0.9359
+# (336/359), 1 epoch of the CNN 0.9164 (329/359). Tolerance 0.015 (about 5 test images) for
+# BLAS rounding differences between machines.
+@pytest.mark.parametrize("name, epochs, expected", [("mlp_digits", 3, 0.9359),
+                                                    ("cnn_digits", 1, 0.9164)])
+def test_digit_examples_learn(name, epochs, expected, capsys):
+    assert _example(name).main(epochs=epochs) == pytest.approx(expected, abs=0.015)
     assert "test accuracy" in capsys.readouterr().out
+
+
+# The README's claims: 98.6 % (MLP, 60 epochs) and 99.4 % (CNN, 20 epochs), measured 0.98607
+# (354/359) and 0.99443 (357/359); tolerance 0.006 (about 2 test images).
+@pytest.mark.slow
+@pytest.mark.parametrize("name, expected", [("mlp_digits", 0.986), ("cnn_digits", 0.994)])
+def test_digit_examples_reach_the_readme_accuracy(name, expected, capsys):
+    assert _example(name).main() == pytest.approx(expected, abs=0.006)
