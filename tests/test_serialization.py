@@ -136,6 +136,22 @@ def test_flipped_byte_in_array_payload_refused(good_file):
         load(good_file)
 
 
+@pytest.mark.parametrize("offset", [6, 7, 8, 9], ids=["flags-lo", "flags-hi", "method-lo",
+                                                       "method-hi"])
+def test_damaged_local_header_refused(good_file, offset):
+    # zipfile reads through the local headers but ignores their flags: they must match the
+    # zip directory, or damage there would load silently.
+    with zipfile.ZipFile(good_file) as zf:
+        starts = [info.header_offset for info in zf.infolist()]
+    for start in starts:
+        data = bytearray(good_file.read_bytes())
+        data[start + offset] ^= 0xFF
+        damaged = good_file.with_name("damaged.npz")
+        damaged.write_bytes(bytes(data))
+        with pytest.raises(CheckpointError, match="damaged.npz.*(corrupted|compressed)"):
+            load(damaged)
+
+
 def test_checksum_catches_tampering_with_valid_zip(good_file):
     # Rewrite the zip with one changed array value: zip CRCs are valid, only our SHA-256 is not.
     with zipfile.ZipFile(good_file) as zf:
@@ -313,6 +329,27 @@ def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     assert len(leftovers) == 1 and leftovers[0].startswith(".c.npz.")
     save({"v": 2}, tmp_path / "c.npz")
     assert os.listdir(tmp_path) == ["c.npz"]
+
+
+def test_replacing_names_its_temporary_with_the_pid_and_removes_dead_ones(tmp_path):
+    path = tmp_path / "page.html"
+    dead = tmp_path / f".page.html.{_dead_pid()}.0123abcd.tmp"
+    live = tmp_path / f".page.html.{os.getppid()}.0123abcd.tmp"
+    for p in (dead, live):
+        p.write_bytes(b"x")
+    with serialization.replacing(path) as tmp:
+        name = os.path.basename(tmp)
+        assert name.startswith(f".page.html.{os.getpid()}.") and name.endswith(".tmp")
+        assert not dead.exists() and live.exists()
+        with open(tmp, "w") as f:
+            f.write("new")
+    assert path.read_text() == "new"
+    with pytest.raises(RuntimeError), serialization.replacing(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise RuntimeError
+    assert path.read_text() == "new"            # the old file stays whole
+    assert sorted(os.listdir(tmp_path)) == sorted(["page.html", live.name])
 
 
 # ---- crafted files: every declared size is checked before allocating ----

@@ -20,6 +20,7 @@ without PyTorch and without running pickled code: see :func:`load`.
 """
 import ast
 import collections
+import contextlib
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ import pickle
 import pickletools
 import re
 import secrets
+import struct
 import threading
 import time
 import warnings
@@ -164,6 +166,36 @@ def _write_zip(f, meta, arrays):
 def _hash_array(digest, i, array):
     digest.update(f"|{i}|{array.dtype.str}|{array.shape}|".encode())
     digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+
+
+@contextlib.contextmanager
+def replacing(path):
+    """Yield a temporary path next to ``path`` to write the new file to; on success it replaces
+    ``path`` in one rename, so readers see the old file or the new one, never half of one.
+
+    The temporary is named ``.NAME.PID.RANDOM.tmp`` like :func:`save`'s, and those left by
+    processes that died mid-write (killed, power cut) are removed first. It is removed if the
+    block raises.
+
+    Example::
+
+        with replacing("out/figure.png") as tmp:
+            fig.savefig(tmp, format="png")
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    _remove_stale_temps(folder, base)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        _remove_quietly(tmp)
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(tmp)
 
 
 # Temporary files of saves in progress in this process (never removed as stale).
@@ -358,12 +390,27 @@ def _checked_members(name, zf, size):
         if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
             raise CheckpointError(f"load: {name}: member {info.filename!r} declares "
                                   f"{info.file_size} bytes, more than the file holds ({size})")
+        _check_local_header(name, zf.fp, info)
         total += info.file_size
         members[info.filename] = info
     if total > size:
         raise CheckpointError(f"load: {name}: its members declare {total} bytes in all, more "
                               f"than the file holds ({size})")
     return members
+
+
+def _check_local_header(name, fp, info):
+    """The member's local header must agree with the zip directory on flags and method.
+
+    ``zipfile`` reads the data through the local header but ignores most of it, so damage
+    there would otherwise load silently.
+    """
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04" \
+            or struct.unpack("<HH", header[6:10]) != (info.flag_bits, info.compress_type):
+        raise CheckpointError(f"load: {name} is corrupted: the local header of member "
+                              f"{info.filename!r} does not match the zip directory")
 
 
 # ---- chainrule's own format ----

@@ -2,12 +2,13 @@
 import contextlib
 import math
 import os
-import secrets
 import signal
 import threading
 
 import click
 import numpy as np
+
+from ..serialization import replacing
 
 PLOT_HINT = "pip install chainrule[plot]"
 
@@ -45,21 +46,6 @@ def table(rows, columns):
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-@contextlib.contextmanager
-def replacing(path):
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` in one rename,
-    so readers see the old file or the new one, never half of one."""
-    path = os.fspath(path)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
-                       f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def write_text(path, text):
@@ -110,14 +96,6 @@ def save_png(fig, path, dpi=100):
 def note(message):
     """A remark on stdout, prefixed so it stands out from results."""
     click.echo(f"note: {message}")
-
-
-def unique_folder(root, name):
-    """``root/name``, or ``root/name-2``, ``-3``... when taken (for timestamp names)."""
-    path, k = os.path.join(root, name), 2
-    while os.path.exists(path):
-        path, k = os.path.join(root, f"{name}-{k}"), k + 1
-    return path
 
 
 def unique_file(path):

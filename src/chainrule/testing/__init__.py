@@ -1,0 +1,2 @@
+"""Helpers for testing chainrule and code built on it: the declarative op table
+(:mod:`chainrule.testing.op_table`)."""

@@ -1,0 +1,185 @@
+"""Training callbacks: the :class:`Callback` protocol, :class:`LambdaCallback`,
+:class:`EarlyStopping`, and :class:`MonitorCallback`, through which the gradient monitor
+(``cr.diagnostics.GradientMonitor``) follows a run.
+
+Example::
+
+    monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
+    cr.train.fit(model, loss_fn, opt, loader, 5, callbacks=[cr.train.MonitorCallback(monitor)])
+    monitor.report()
+"""
+import math
+
+__all__ = ["Callback", "LambdaCallback", "EarlyStopping", "MonitorCallback"]
+
+
+class Callback:
+    """Base class of training callbacks; override the hooks you need (all do nothing here).
+
+    ``fit`` calls, in this order: ``on_train_begin()``; per epoch ``on_epoch_begin(epoch)``,
+    per batch ``on_optimizer_step(loss, grad_norm)`` right after ``optimizer.step()`` (``loss``
+    is the step's 0-d loss Tensor, its gradients are still in place, the scheduler has not
+    stepped yet) and ``on_step_end(step_info)``, then ``on_epoch_end(epoch, logs)``; finally
+    ``on_train_end()`` (also after an interrupt). Any object with some of these methods works
+    as a callback; instances of this class also get ``.trainer``, ``.model``, ``.optimizer``
+    and ``.history`` set before ``on_train_begin``. Setting ``self.stop_training = True`` ends
+    training after the current epoch.
+
+    A callback with a ``state_key`` (a str) and ``state_dict()`` / ``load_state_dict(state)``
+    is saved in the training checkpoints under that key, and restored by
+    ``load_checkpoint(..., callbacks=[...])`` (see :class:`MonitorCallback`).
+
+    ``step_info`` is ``{'epoch', 'step' (batch index), 'loss', 'batch_size', 'grad_norm' (None
+    without clip_grad_norm), 'lr'}``; ``logs`` is ``{'train_loss', 'train_<metric>',
+    'val_loss', 'val_<metric>' (with a val_loader), 'lr', 'epoch_time'}``.
+
+    Example::
+
+        class PrintLoss(cr.train.Callback):
+            def on_epoch_end(self, epoch, logs):
+                print(epoch, logs['train_loss'])
+    """
+
+    trainer = model = optimizer = history = None
+    stop_training = False
+
+    def set_trainer(self, trainer):
+        self.trainer, self.model, self.optimizer = trainer, trainer.model, trainer.optimizer
+        self.history = trainer.history
+
+    def on_train_begin(self):
+        pass
+
+    def on_epoch_begin(self, epoch):
+        pass
+
+    def on_optimizer_step(self, loss, grad_norm):
+        pass
+
+    def on_step_end(self, step_info):
+        pass
+
+    def on_epoch_end(self, epoch, logs):
+        pass
+
+    def on_train_end(self):
+        pass
+
+
+class LambdaCallback(Callback):
+    """A callback made of plain functions, one per hook you need.
+
+    Example::
+
+        printer = cr.train.LambdaCallback(on_epoch_end=lambda epoch, logs: print(logs))
+    """
+
+    def __init__(self, on_train_begin=None, on_epoch_begin=None, on_step_end=None,
+                 on_epoch_end=None, on_train_end=None, on_optimizer_step=None):
+        hooks = dict(on_train_begin=on_train_begin, on_epoch_begin=on_epoch_begin,
+                     on_optimizer_step=on_optimizer_step, on_step_end=on_step_end,
+                     on_epoch_end=on_epoch_end, on_train_end=on_train_end)
+        for name, fn in hooks.items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    An epoch improves when its value beats the best so far by more than ``min_delta`` (lower is
+    better with ``mode='min'``, higher with ``'max'``; NaN never improves). With
+    ``restore_best`` the model gets the weights of the best epoch back when training ends.
+
+    Attributes after training: ``best``, ``best_epoch``, ``stopped_epoch`` (None if it never
+    stopped training).
+
+    Example::
+
+        stop = cr.train.EarlyStopping(monitor='val_accuracy', mode='max', patience=5)
+        cr.train.fit(model, loss_fn, opt, train, 100, val_loader=val, callbacks=[stop])
+    """
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="min",
+                 restore_best=True):
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
+        if patience < 0 or min_delta < 0:
+            raise ValueError(f"EarlyStopping: patience ({patience}) and min_delta ({min_delta}) "
+                             "must be >= 0")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode, self.restore_best = mode, restore_best
+        self.on_train_begin()
+
+    def on_train_begin(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = self.stopped_epoch = self._best_state = None
+        self.wait, self.stop_training = 0, False
+
+    def _improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs):
+        value = logs.get(self.monitor)
+        if value is None:
+            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not in the epoch logs "
+                           f"{sorted(logs)} (val_* entries need a val_loader)")
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                # Copies: the optimizer keeps updating the live arrays in place.
+                self._best_state = {k: v._data.copy() for k, v in self.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stop_training, self.stopped_epoch = True, epoch
+
+    def on_train_end(self):
+        if self.restore_best and self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+
+
+class MonitorCallback(Callback):
+    """Feed a gradient monitor (``cr.diagnostics.GradientMonitor``) from the training loop.
+
+    After every ``optimizer.step()`` it calls ``monitor.step(loss)``, or, when the trainer
+    clips gradients, ``monitor.step(loss, grad_norm=norm_before_clipping, max_norm=clip)``.
+    Its ``state_key`` is ``'monitor'``: training checkpoints carry ``monitor.state_dict()``
+    (when the monitor has one), and ``load_checkpoint(..., monitor=monitor)`` gives it back,
+    so that a resumed run is judged on its whole history.
+
+    ``fit(..., monitor=m)`` is a shorthand for ``callbacks=[MonitorCallback(m), ...]``.
+
+    Example::
+
+        monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt, clip_norm=1.0)
+        cr.train.fit(model, loss_fn, opt, loader, 5, clip_grad_norm=1.0,
+                     callbacks=[cr.train.MonitorCallback(monitor)])
+    """
+
+    state_key = "monitor"
+
+    def __init__(self, monitor):
+        if not callable(getattr(monitor, "step", None)):
+            raise TypeError(f"monitor must have a step(loss) method, got "
+                            f"{type(monitor).__name__}")
+        self.monitor = monitor
+
+    def on_optimizer_step(self, loss, grad_norm):
+        if grad_norm is None:
+            self.monitor.step(loss)
+        else:
+            max_norm = self.trainer.clip_grad_norm if self.trainer is not None else None
+            self.monitor.step(loss, grad_norm=grad_norm, max_norm=max_norm)
+
+    def state_dict(self):
+        """The monitor's ``state_dict()``, or None for a monitor without one."""
+        state_dict = getattr(self.monitor, "state_dict", None)
+        return state_dict() if callable(state_dict) else None
+
+    def load_state_dict(self, state):
+        """Give the monitor back a state saved by :meth:`state_dict` (None: nothing to load)."""
+        if state is not None:
+            self.monitor.load_state_dict(state)

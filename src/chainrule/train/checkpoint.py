@@ -1,0 +1,197 @@
+"""Full training checkpoints: ``save_checkpoint`` / ``load_checkpoint`` store everything needed
+to resume a run *exactly*: model, optimizer, scheduler, epoch, history, the random state, and the
+state of stateful callbacks (the gradient monitor's history).
+
+Example::
+
+    cr.train.save_checkpoint('run.ckpt', model, opt, sched, epoch=5, history=history)
+    state = cr.train.load_checkpoint('run.ckpt', model, opt, sched)
+"""
+import copy
+import warnings
+
+import numpy as np
+
+from ..random import get_rng_state, set_rng_state
+from ..serialization import load, save
+from .callbacks import MonitorCallback
+from .history import TrainingHistory, history_problem
+
+__all__ = ["save_checkpoint", "load_checkpoint"]
+
+CHECKPOINT_FORMAT = "chainrule.train"
+CHECKPOINT_VERSION = 1
+
+
+def _loader_generator(loader):
+    generator = getattr(loader, "generator", None)
+    return generator if isinstance(generator, np.random.Generator) else None
+
+
+def save_checkpoint(path, model, optimizer, scheduler=None, epoch=0, history=None, extra=None,
+                    loader=None, callbacks=(), monitor=None):
+    """Save everything needed to resume training exactly, with ``cr.save`` (atomic, checksummed).
+
+    Stored: the model's and optimizer's state dicts, the scheduler's (if any), ``epoch`` (the
+    number of complete epochs), ``history`` (a :class:`TrainingHistory` or dict), the global random
+    state (``chainrule.random.get_rng_state()``), the private shuffling generator of ``loader``
+    if it has one (``DataLoader(seed=...)``), ``extra`` (any value ``cr.save`` accepts), and
+    the state of each callback with a ``state_key`` (see :class:`Callback`); ``monitor=m`` is
+    short for ``callbacks=[MonitorCallback(m)]`` (the gradient monitor's ``state_dict()``).
+
+    Example::
+
+        cr.train.save_checkpoint('run.ckpt', model, opt, sched, epoch=5, history=history)
+    """
+    generator = _loader_generator(loader)
+    states = {cb.state_key: cb.state_dict() for cb in _stateful(callbacks, monitor)}
+    save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "epoch": int(epoch),
+          "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+          "scheduler": scheduler.state_dict() if scheduler is not None else None,
+          "history": history.to_dict() if isinstance(history, TrainingHistory) else history,
+          "rng_state": get_rng_state(),
+          "loader_rng_state": generator.bit_generator.state if generator is not None else None,
+          "extra": extra, "callbacks": states}, path)
+
+
+def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None, restore_rng=True,
+                    callbacks=(), monitor=None):
+    """Load a :func:`save_checkpoint` file into ``model`` (and ``optimizer``, ``scheduler``,
+    ``loader``'s shuffling generator) and restore the global random state.
+
+    Build the objects exactly as for the original run, then load; continue with
+    ``fit(..., start_epoch=state['epoch'], history=state['history'])``. ``optimizer=None``
+    loads the weights only; ``restore_rng=False`` leaves the global random state alone.
+    ``callbacks`` with a ``state_key`` get their saved state back; ``monitor=m`` is short for
+    ``callbacks=[MonitorCallback(m)]`` (then pass ``monitor=m`` to ``fit`` too).
+
+    All or nothing: the file's structure is checked first, then everything is loaded; if any
+    part is refused (a wrong shape, a missing scheduler state...), every object loaded so far
+    is put back as it was before the call, and the error is raised.
+
+    Returns:
+        dict: ``{'epoch': int, 'history': TrainingHistory or None, 'extra': ...}``.
+
+    Example::
+
+        state = cr.train.load_checkpoint('run.ckpt', model, opt, sched)
+    """
+    ckpt = load(path)
+    _check_checkpoint(path, ckpt, optimizer, scheduler)
+    history = ckpt["history"]
+    history = TrainingHistory.from_dict(history) if isinstance(history, dict) else history
+    generator = _loader_generator(loader)
+    stateful = _stateful(callbacks, monitor)
+    undo = _snapshot(model, optimizer, scheduler, generator, stateful)
+    try:
+        model.load_state_dict(ckpt["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        _load_scheduler(path, scheduler, ckpt["scheduler"])
+        if generator is not None and ckpt["loader_rng_state"] is not None:
+            generator.bit_generator.state = ckpt["loader_rng_state"]
+        if restore_rng:
+            set_rng_state(ckpt["rng_state"])
+        _load_callbacks(path, stateful, ckpt.get("callbacks") or {})
+    except BaseException:
+        undo()
+        raise
+    return {"epoch": ckpt["epoch"], "extra": ckpt["extra"], "history": history}
+
+
+_CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "history", "rng_state",
+                    "loader_rng_state", "extra")
+
+
+def _check_checkpoint(path, ckpt, optimizer, scheduler):
+    """Refuse a file that is not a complete training checkpoint, before anything is loaded."""
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        keys = sorted(map(str, ckpt)) if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise ValueError(f"load_checkpoint: {path!r} is not a training checkpoint written by "
+                         f"save_checkpoint (found {keys}); read it with cr.load")
+    if ckpt.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"load_checkpoint: {path!r} has training-checkpoint version "
+                         f"{ckpt.get('version')!r}; this chainrule reads {CHECKPOINT_VERSION}")
+    missing = [k for k in _CHECKPOINT_KEYS if k not in ckpt]  # 'callbacks' may be absent (older files)
+    if missing:
+        raise ValueError(f"load_checkpoint: {path!r} lacks {missing}")
+    epoch = ckpt["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"load_checkpoint: {path!r} has an invalid epoch {epoch!r}")
+    if not isinstance(ckpt["model"], dict):
+        raise ValueError(f"load_checkpoint: {path!r} holds no model state dict")
+    if optimizer is not None and not isinstance(ckpt["optimizer"], dict):
+        raise ValueError(f"load_checkpoint: {path!r} holds no optimizer state dict")
+    if scheduler is not None and ckpt["scheduler"] is None:
+        raise ValueError(f"load_checkpoint: a scheduler was given but {path!r} holds no "
+                         "scheduler state")
+    if ckpt["scheduler"] is not None and not isinstance(ckpt["scheduler"], dict):
+        raise ValueError(f"load_checkpoint: {path!r} has a scheduler state that is not a dict")
+    if scheduler is not None:
+        # A scheduler's load_state_dict sets attributes by name: only its own names may come in
+        # (a state of another scheduler kind, or a crafted 'optimizer' entry, is refused).
+        unexpected = set(ckpt["scheduler"]) - set(scheduler.state_dict())
+        if unexpected:
+            raise ValueError(f"load_checkpoint: the scheduler state in {path!r} does not fit "
+                             f"{type(scheduler).__name__} (unexpected entries "
+                             f"{sorted(map(str, unexpected))})")
+    if not isinstance(ckpt.get("callbacks", {}), dict):
+        raise ValueError(f"load_checkpoint: {path!r} has callback states that are not a dict")
+    history = ckpt["history"]
+    if history is not None:
+        problem = history_problem(history)
+        if problem:
+            raise ValueError(f"load_checkpoint: {path!r} has a malformed history: {problem}")
+
+
+def _snapshot(model, optimizer, scheduler, generator, callbacks):
+    """A function that puts the objects back as they are now (copies of every array)."""
+    weights = {k: v._data.copy() for k, v in model.state_dict().items()}
+    opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+    sched_state = copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None
+    gen_state = generator.bit_generator.state if generator is not None else None
+    rng_state = get_rng_state()
+    cb_states = [copy.deepcopy(cb.state_dict()) for cb in callbacks]
+
+    def undo():
+        model.load_state_dict(weights)
+        if optimizer is not None:
+            optimizer.load_state_dict(opt_state)
+        if scheduler is not None:
+            scheduler.load_state_dict(sched_state)
+        if generator is not None:
+            generator.bit_generator.state = gen_state
+        set_rng_state(rng_state)
+        for cb, state in zip(callbacks, cb_states):
+            cb.load_state_dict(state)
+    return undo
+
+
+def _load_scheduler(path, scheduler, state):
+    if scheduler is None:
+        if state is not None:
+            warnings.warn(f"load_checkpoint: {path!r} holds a scheduler state but no scheduler "
+                          "was given; it is not restored", stacklevel=3)
+        return
+    scheduler.load_state_dict(state)
+
+
+def _stateful(callbacks, monitor):
+    """The callbacks whose state goes into a checkpoint (``monitor`` wrapped as one)."""
+    callbacks = list(callbacks)
+    if monitor is not None:
+        callbacks.insert(0, MonitorCallback(monitor))
+    stateful = [cb for cb in callbacks if isinstance(getattr(cb, "state_key", None), str)]
+    keys = [cb.state_key for cb in stateful]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"checkpoint: two callbacks share a state_key: {keys}")
+    return stateful
+
+
+def _load_callbacks(path, callbacks, states):
+    for cb in callbacks:
+        if cb.state_key in states:
+            cb.load_state_dict(states[cb.state_key])
+        else:
+            warnings.warn(f"load_checkpoint: {path!r} holds no {cb.state_key!r} state; "
+                          f"{type(cb).__name__} starts afresh", stacklevel=3)
