@@ -258,8 +258,8 @@ def test_lr_test_plot_is_clipped_to_the_useful_range():
 
 
 def test_learning_curves_show_training_and_validation_per_epoch():
-    from chainrule.train import History
-    h = History()
+    from chainrule.train import TrainingHistory
+    h = TrainingHistory()
     for e, (tl, vl, ta, va) in enumerate([(2.0, 1.8, 0.3, 0.35), (1.0, 1.1, 0.7, 0.66)]):
         h.epochs.append(e)
         h.train_loss.append(tl)
