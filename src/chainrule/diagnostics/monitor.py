@@ -134,6 +134,9 @@ class GradientMonitor:
         step_quality (bool): measure Cockpit's step-size quality α of each recorded step
             whose next step is recorded too (``every=1``); costs a copy of the weights and
             two dot products per parameter (see ``step_quality.py``).
+        replica_every (int): under ``cr.distributed`` with several ranks, compare a checksum
+            of the replicas' parameters and buffers every ``replica_every`` steps (a
+            collective: every rank's monitor must step alike); 0 turns it off.
 
     Call :meth:`step` once per training step, after ``optimizer.step()`` and before the next
     ``zero_grad()``. Example::
@@ -146,7 +149,7 @@ class GradientMonitor:
     """
 
     def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
-                 time_every=10, baseline=None, step_quality=False):
+                 time_every=10, baseline=None, step_quality=False, replica_every=100):
         from .torch_adapter import adapt          # a torch model is read through a facade
         model, optimizer = adapt(model, optimizer)
         _check_model(model, "GradientMonitor")
@@ -158,6 +161,11 @@ class GradientMonitor:
                             f"{type(optimizer).__name__}")
         self.model, self.every, self.optimizer = model, int(every), optimizer
         self.time_every = int(time_every)
+        if isinstance(replica_every, bool) or not isinstance(replica_every, (int, np.integer)) \
+                or replica_every < 0:
+            raise ValueError(f"GradientMonitor: replica_every must be an int >= 0, got "
+                             f"{replica_every!r}")
+        self.replica_every = int(replica_every)
         self.baseline = None if baseline is None else float(baseline)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self._params = list(model.named_parameters())
@@ -178,7 +186,8 @@ class GradientMonitor:
         self._losses, self._loss_steps = [], []
         self._val_losses, self._val_steps = [], []
         self._facts = {"stale_seen": 0, "stale_checked": 0, "inputs": None, "output": None,
-                       "sharpness": []}
+                       "sharpness": [], "replica_checks": 0, "replica_diverged": [],
+                       "replica_first_step": None}
         # one small parameter (held by the optimizer, which zeroes it) shows stale gradients
         held = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else None
         self._quality = StepQuality([p for _, p in self._params]) if step_quality else None
@@ -521,11 +530,26 @@ class GradientMonitor:
                 self._facts["output"]["loss_kind"] = _loss_kind(loss)
             self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
         self._step += 1
+        if self.replica_every and self._step % self.replica_every == 0:
+            self._check_replicas()
         if next_due:
             self._start_recording()
         elif self._recording:
             self._recording = False
             self._detach()
+
+    def _check_replicas(self):
+        """Data-parallel runs: do the ranks still hold the same weights? (``rank_divergence``)"""
+        from .. import distributed as dist
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+            return
+        names = dist.rank_divergence(self.model)
+        facts = self._facts                    # (a state saved before this check: keys missing)
+        facts["replica_checks"] = facts.get("replica_checks", 0) + 1
+        if names:
+            if facts.get("replica_first_step") is None:
+                facts["replica_first_step"] = self._step
+            facts["replica_diverged"] = sorted(set(facts.get("replica_diverged", [])) | set(names))
 
     def note_val_loss(self, val_loss):
         """Log a validation loss measured after the last :meth:`step` (e.g. at the end of an
@@ -762,6 +786,8 @@ class GradientMonitor:
                 "steps_seen": self._step, "losses": self.losses(),
                 "val_losses": self.val_losses(), "baseline": self._baseline(),
                 "stale": (facts["stale_seen"], facts["stale_checked"]),
+                "replicas": (facts.get("replica_checks", 0), facts.get("replica_diverged", []),
+                             facts.get("replica_first_step")),
                 "inputs": facts["inputs"], "output": facts["output"],
                 "sharpness": list(facts["sharpness"]),
                 "step_alpha": [] if self._quality is None else list(self._quality.values),

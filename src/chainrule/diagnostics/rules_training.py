@@ -306,6 +306,28 @@ def rule_stale_gradients(view):
     return [Finding("stale_gradients", _all_layers(view), msg, evidence, remedies, "error")]
 
 
+def rule_rank_divergence(view):
+    """Data-parallel replicas whose parameters or buffers drifted apart (distributed runs)."""
+    checks, names, first = view.c.get("replicas") or (0, [], None)
+    if not names:
+        return []
+    shown = ", ".join(repr(n) for n in names[:6]) + (f" and {len(names) - 6} more"
+                                                      if len(names) > 6 else "")
+    evidence = {"tensors_that_differ": len(names), "first_seen_at_step": first,
+                "checks": int(checks)}
+    msg = (f"The ranks no longer hold the same model: {shown} differ between replicas (first "
+           f"seen at step {first}). Each rank now trains its own model, and the averaged "
+           "gradients belong to none of them.")
+    remedies = ["Wrap the model in cr.nn.parallel.DistributedDataParallel before training (it "
+                "broadcasts rank 0's weights and averages the gradients), and do not change "
+                "parameters outside optimizer.step().",
+                "Buffers updated in forward (BatchNorm running statistics) must be kept in "
+                "step: DistributedDataParallel(broadcast_buffers=True).",
+                "Seed every rank alike (cr.manual_seed(seed), not seed + rank) where the model "
+                "is built or re-initialised."]
+    return [Finding("rank_divergence", [], msg, evidence, remedies, "error")]
+
+
 def rule_inputs(view):
     """Inputs that are not floats, hold NaN/Inf, or are far outside the unit range."""
     facts = view.c.get("inputs")
@@ -377,5 +399,6 @@ def finite_median(x):
     return float(nanmedian(np.asarray(x, dtype=np.float64)))
 
 
-RULES = (rule_lr, rule_oscillating, rule_overfitting, rule_stale_gradients, rule_inputs,
+RULES = (rule_lr, rule_oscillating, rule_overfitting, rule_stale_gradients, rule_rank_divergence,
+         rule_inputs,
          rule_output_loss)
