@@ -6,6 +6,7 @@ shapes), the batch size, the loss and the optimizer. PyTorch builds the model fi
 initialisation, seeded); chainrule's copy then receives the very same weights through
 ``load_state_dict`` from NumPy arrays, so both start from identical float32 parameters.
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,10 +40,11 @@ class Case:
 
 # ---- models (``nn`` is torch.nn or chainrule.nn) ----
 
+
 def mlp(nn, sizes):
     """Linear-ReLU stack, e.g. sizes (64, 128, 128, 10): 3 Linear layers, ReLU between them."""
     layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         if i:
             layers.append(nn.ReLU())
         layers.append(nn.Linear(fan_in, fan_out))
@@ -52,12 +54,19 @@ def mlp(nn, sizes):
 def lenet(nn):
     """LeNet-style CNN for (N, 1, 28, 28): conv 6@5x5, pool, conv 16@5x5, pool, 120, 84, 10."""
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(16 * 4 * 4, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
-        nn.Linear(84, N_CLASSES))
+        nn.Linear(16 * 4 * 4, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, N_CLASSES),
+    )
 
 
 def lstm_classifier(nn, input_size=32, hidden=128):
@@ -87,12 +96,14 @@ def deep_init(torch_model, torch):
 
 # ---- data ----
 
+
 def digits_batches(batch, quick, limit=16):
     """Consecutive batches of the bundled 8x8 digits: x (batch, 64) float32, y (batch,) int64."""
     from chainrule.data import load_digits
+
     X, y = load_digits()
     n = min(len(X) // batch, 2 if quick else limit)
-    return [(X[i * batch:(i + 1) * batch], y[i * batch:(i + 1) * batch]) for i in range(n)]
+    return [(X[i * batch : (i + 1) * batch], y[i * batch : (i + 1) * batch]) for i in range(n)]
 
 
 def synthetic_batches(shape, batch, quick, uniform=False, count=4):
@@ -138,25 +149,81 @@ def all_cases(quick=False):
     mnist = lambda nn, q: mlp(nn, MNIST)
     mnist_data = lambda b, q: synthetic_batches((784,), b, q, uniform=True)
     return [
-        Case("1-b32", "MLP 64-128-128-10, digits, batch 32", 2.0, 32, small, digits_batches,
-             mlp_sizes=SMALL),
-        Case("1-b256", "MLP 64-128-128-10, digits, batch 256", 1.3, 256, small, digits_batches,
-             mlp_sizes=SMALL),
-        Case("2", "MLP 784-512-512-10, batch 128", 0.95, 128, mnist, mnist_data,
-             mlp_sizes=MNIST),
-        Case("3", f"deep MLP {len(deep) - 1} x {DEEP_WIDTH}, batch 64, Adam", 1.0, 64,
-             lambda nn, q: mlp(nn, deep_sizes(q)),
-             lambda b, q: synthetic_batches((DEEP_WIDTH,), b, q),
-             optimizer="adam", mlp_sizes=deep, init=deep_init),
-        Case("4", "LeNet CNN 1x28x28, batch 64", 0.8, 64, lambda nn, q: lenet(nn),
-             lambda b, q: synthetic_batches((1, 28, 28), b, q, uniform=True)),
-        Case("5", f"LSTM h128 seq {seq} in {LSTM_INPUT}, batch 32, Adam", 0.8, 32,
-             lambda nn, q: lstm_classifier(nn, LSTM_INPUT),
-             lambda b, q: sequence_batches(seq, b, LSTM_INPUT, q), optimizer="adam"),
-        Case("6-1-b32", "inference (no_grad) case 1, batch 32", 1.5, 32, small, digits_batches,
-             inference=True, mlp_sizes=SMALL),
-        Case("6-1-b256", "inference (no_grad) case 1, batch 256", 1.5, 256, small,
-             digits_batches, inference=True, mlp_sizes=SMALL),
-        Case("6-2", "inference (no_grad) case 2, batch 128", 0.95, 128, mnist, mnist_data,
-             inference=True, mlp_sizes=MNIST),
+        Case(
+            "1-b32",
+            "MLP 64-128-128-10, digits, batch 32",
+            2.0,
+            32,
+            small,
+            digits_batches,
+            mlp_sizes=SMALL,
+        ),
+        Case(
+            "1-b256",
+            "MLP 64-128-128-10, digits, batch 256",
+            1.3,
+            256,
+            small,
+            digits_batches,
+            mlp_sizes=SMALL,
+        ),
+        Case("2", "MLP 784-512-512-10, batch 128", 0.95, 128, mnist, mnist_data, mlp_sizes=MNIST),
+        Case(
+            "3",
+            f"deep MLP {len(deep) - 1} x {DEEP_WIDTH}, batch 64, Adam",
+            1.0,
+            64,
+            lambda nn, q: mlp(nn, deep_sizes(q)),
+            lambda b, q: synthetic_batches((DEEP_WIDTH,), b, q),
+            optimizer="adam",
+            mlp_sizes=deep,
+            init=deep_init,
+        ),
+        Case(
+            "4",
+            "LeNet CNN 1x28x28, batch 64",
+            0.8,
+            64,
+            lambda nn, q: lenet(nn),
+            lambda b, q: synthetic_batches((1, 28, 28), b, q, uniform=True),
+        ),
+        Case(
+            "5",
+            f"LSTM h128 seq {seq} in {LSTM_INPUT}, batch 32, Adam",
+            0.8,
+            32,
+            lambda nn, q: lstm_classifier(nn, LSTM_INPUT),
+            lambda b, q: sequence_batches(seq, b, LSTM_INPUT, q),
+            optimizer="adam",
+        ),
+        Case(
+            "6-1-b32",
+            "inference (no_grad) case 1, batch 32",
+            1.5,
+            32,
+            small,
+            digits_batches,
+            inference=True,
+            mlp_sizes=SMALL,
+        ),
+        Case(
+            "6-1-b256",
+            "inference (no_grad) case 1, batch 256",
+            1.5,
+            256,
+            small,
+            digits_batches,
+            inference=True,
+            mlp_sizes=SMALL,
+        ),
+        Case(
+            "6-2",
+            "inference (no_grad) case 2, batch 128",
+            0.95,
+            128,
+            mnist,
+            mnist_data,
+            inference=True,
+            mlp_sizes=MNIST,
+        ),
     ]

@@ -11,6 +11,7 @@ place, softmax cross-entropy from the logits, backward with the three GEMMs per 
 ReLU mask, then SGD with momentum (or Adam) in place, parameter by parameter. It starts from
 the very same weights as the two libraries (the agreement check covers it too).
 """
+
 import math
 
 import numpy as np
@@ -24,15 +25,15 @@ class HandMLP:
     def __init__(self, weights, biases, optimizer, lr):
         self.weights = [np.array(w, dtype=np.float32) for w in weights]
         self.biases = [np.array(b, dtype=np.float32) for b in biases]
-        self.params = [a for pair in zip(self.weights, self.biases) for a in pair]
+        self.params = [a for pair in zip(self.weights, self.biases, strict=True) for a in pair]
         self.optimizer, self.lr, self.t = optimizer, lr, 0
-        self.m = [None] * len(self.params)           # momentum buffer / Adam's first moment
+        self.m = [None] * len(self.params)  # momentum buffer / Adam's first moment
         self.v = [np.zeros_like(p) for p in self.params] if optimizer == "adam" else None
 
     def forward(self, x):
         """Logits (N, classes) of x (N, in); ReLU between layers, none after the last."""
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             z = x @ w.T
             z += b
             if i < last:
@@ -42,9 +43,9 @@ class HandMLP:
 
     def train_step(self, x, y):
         """One step on (x, y): forward, mean softmax cross-entropy, backward, update. The loss."""
-        acts = [x]                 # the input of each layer (post-ReLU output of the previous)
+        acts = [x]  # the input of each layer (post-ReLU output of the previous)
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             z = acts[-1] @ w.T
             z += b
             if i < last:
@@ -57,7 +58,7 @@ class HandMLP:
         np.exp(g, out=g)
         total = g.sum(axis=1, keepdims=True)
         loss = np.mean(np.log(total[:, 0]) - shifted_target)
-        g /= total                 # softmax
+        g /= total  # softmax
         g[rows, y] -= 1.0
         g *= np.float32(1.0 / n)
         grads = [None] * len(self.params)
@@ -67,14 +68,14 @@ class HandMLP:
             grads[2 * i + 1] = g.sum(axis=0)
             if i:
                 g = g @ self.weights[i]
-                g *= h > 0         # ReLU's derivative: where its output is positive
+                g *= h > 0  # ReLU's derivative: where its output is positive
         self._update(grads)
         return loss
 
     def _update(self, grads):
         self.t += 1
-        if self.optimizer == "sgd":            # momentum 0.9, as the cases use
-            for k, (p, g) in enumerate(zip(self.params, grads)):
+        if self.optimizer == "sgd":  # momentum 0.9, as the cases use
+            for k, (p, g) in enumerate(zip(self.params, grads, strict=True)):
                 if self.m[k] is None:
                     self.m[k] = g.copy()
                 else:
@@ -82,10 +83,10 @@ class HandMLP:
                     self.m[k] += g
                 p -= self.lr * self.m[k]
             return
-        b1, b2, eps = 0.9, 0.999, 1e-8             # Adam, PyTorch's defaults
-        step = self.lr / (1 - b1 ** self.t)
-        root = math.sqrt(1 - b2 ** self.t)
-        for k, (p, g) in enumerate(zip(self.params, grads)):
+        b1, b2, eps = 0.9, 0.999, 1e-8  # Adam, PyTorch's defaults
+        step = self.lr / (1 - b1**self.t)
+        root = math.sqrt(1 - b2**self.t)
+        for k, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if self.m[k] is None:
                 self.m[k] = np.zeros_like(p)
             m, v = self.m[k], self.v[k]
@@ -102,8 +103,12 @@ class HandMLP:
 def numpy_side(case, state, batches):
     """The hand-written side of an MLP case, from PyTorch's initial ``state`` (NumPy arrays)."""
     linears = sorted({k.rsplit(".", 1)[0] for k in state}, key=lambda name: int(name))
-    model = HandMLP([state[f"{k}.weight"] for k in linears], [state[f"{k}.bias"] for k in linears],
-                    case.optimizer, lr=0.01 if case.optimizer == "sgd" else 1e-3)
+    model = HandMLP(
+        [state[f"{k}.weight"] for k in linears],
+        [state[f"{k}.bias"] for k in linears],
+        case.optimizer,
+        lr=0.01 if case.optimizer == "sgd" else 1e-3,
+    )
     if case.inference:
         return Side("numpy", lambda x, y: model.forward(x), batches, lambda: None)
     return Side("numpy", model.train_step, batches, lambda: None)

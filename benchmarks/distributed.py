@@ -20,6 +20,7 @@ Every configuration is a fresh process (BLAS reads its thread count at load), st
 thread variables set and ``threadpoolctl`` limiting the pools; configurations are interleaved
 in rounds and the median of the rounds reported. Wall-clock time.
 """
+
 import argparse
 import json
 import os
@@ -32,40 +33,54 @@ import time
 from . import _threads
 
 CASES = {
-    "784-512-512": {"title": "MLP 784-512-512-10, batch 128, SGD momentum", "sizes":
-                    (784, 512, 512, 10), "batch": 128, "optimizer": "sgd"},
-    "20x256": {"title": "deep MLP 20 x 256, batch 64, Adam", "sizes": (256,) * 20 + (10,),
-               "batch": 64, "optimizer": "adam"},
+    "784-512-512": {
+        "title": "MLP 784-512-512-10, batch 128, SGD momentum",
+        "sizes": (784, 512, 512, 10),
+        "batch": 128,
+        "optimizer": "sgd",
+    },
+    "20x256": {
+        "title": "deep MLP 20 x 256, batch 64, Adam",
+        "sizes": (256,) * 20 + (10,),
+        "batch": 64,
+        "optimizer": "adam",
+    },
 }
 CONFIGS = [("1 proc x 1 thread", 1, 1), ("1 proc x 2 threads", 1, 2), ("2 ranks x 1 thread", 2, 1)]
-SIZES = (1, 1_000, 10_000, 100_000, 1_000_000, 2_000_000)     # float32 elements, all-reduce
+SIZES = (1, 1_000, 10_000, 100_000, 1_000_000, 2_000_000)  # float32 elements, all-reduce
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.distributed",
-                                description="steps/s of 1 process x 1 thread, 1 process x 2 "
-                                "threads and 2 MPI ranks x 1 thread (DistributedDataParallel)")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.distributed",
+        description="steps/s of 1 process x 1 thread, 1 process x 2 "
+        "threads and 2 MPI ranks x 1 thread (DistributedDataParallel)",
+    )
     p.add_argument("--quick", action="store_true", help="a few steps only (CI smoke test)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument("--seconds", type=float, default=3.0, help="timed seconds per measurement")
     p.add_argument("--out", help="also write the results as JSON here")
-    p.add_argument("--child", help=argparse.SUPPRESS)        # internal: "<split>,<json path>"
+    p.add_argument("--child", help=argparse.SUPPRESS)  # internal: "<split>,<json path>"
     return p.parse_args(argv)
 
 
 # ---- parent: start each configuration, collect, print ----
+
 
 def main(argv=None):
     args = parse_args(argv)
     if args.child:
         return child(args)
     from chainrule.distributed.launch import find_mpiexec
+
     if find_mpiexec() is None:
-        print('benchmarks.distributed: mpiexec not found (pip install "chainrule[mpi]")',
-              file=sys.stderr)
+        print(
+            'benchmarks.distributed: mpiexec not found (pip install "chainrule[mpi]")',
+            file=sys.stderr,
+        )
         return 1
     rounds = 1 if args.quick else args.rounds
-    runs = {}                     # (label, split) -> list of per-round results
+    runs = {}  # (label, split) -> list of per-round results
     allreduce = None
     loads = []
     for r in range(rounds):
@@ -79,22 +94,36 @@ def main(argv=None):
                     allreduce = result.get("allreduce")
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
     summary = summarise(runs)
-    text = report(summary, allreduce, machine() + ", 1-min load average during the run "
-                  + "/".join(f"{x:.1f}" for x in loads) + " (other processes)")
+    text = report(
+        summary,
+        allreduce,
+        machine()
+        + ", 1-min load average during the run "
+        + "/".join(f"{x:.1f}" for x in loads)
+        + " (other processes)",
+    )
     print(text)
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"summary": summary, "allreduce": allreduce, "machine": machine()}, f,
-                      indent=1)
+            json.dump(
+                {"summary": summary, "allreduce": allreduce, "machine": machine()}, f, indent=1
+            )
     return 0
 
 
 def spawn(nproc, threads, split, args):
     from chainrule.distributed.launch import mpiexec_command, rank_env
+
     fd, path = tempfile.mkstemp(suffix=".json", prefix="chainrule-dist-bench-")
     os.close(fd)
-    argv = ["-m", "benchmarks.distributed", "--child", f"{split},{path}",
-            "--seconds", str(args.seconds)] + (["--quick"] if args.quick else [])
+    argv = [
+        "-m",
+        "benchmarks.distributed",
+        "--child",
+        f"{split},{path}",
+        "--seconds",
+        str(args.seconds),
+    ] + (["--quick"] if args.quick else [])
     cmd = mpiexec_command(nproc, argv) if nproc > 1 else [sys.executable, *argv]
     try:
         subprocess.run(cmd, env=rank_env(threads), check=True, timeout=600)
@@ -109,11 +138,21 @@ def summarise(runs):
     for (label, split), results in runs.items():
         for key in CASES:
             rows = [r["cases"][key] for r in results]
-            med = {f: statistics.median(row[f] for row in rows) for f in rows[0]
-                   if isinstance(rows[0][f], (int, float))}
-            out.append({"config": label, "split": split, "case": key, **med,
-                        "best_steps_per_s": max(row["steps_per_s"] for row in rows),
-                        "rounds": [row["steps_per_s"] for row in rows]})
+            med = {
+                f: statistics.median(row[f] for row in rows)
+                for f in rows[0]
+                if isinstance(rows[0][f], (int, float))
+            }
+            out.append(
+                {
+                    "config": label,
+                    "split": split,
+                    "case": key,
+                    **med,
+                    "best_steps_per_s": max(row["steps_per_s"] for row in rows),
+                    "rounds": [row["steps_per_s"] for row in rows],
+                }
+            )
     return out
 
 
@@ -122,10 +161,14 @@ def report(summary, allreduce, machine_text):
     for key, case in CASES.items():
         rows = [s for s in summary if s["case"] == key]
         base = next(s for s in rows if s["config"] == CONFIGS[0][0])
-        lines.append(f"{case['title']}  ({base['params']:,} parameters, "
-                     f"{base['params'] * 4 / 1e6:.2f} MB of gradients)")
-        lines.append(f"  {'configuration':<22}{'batch/rank':>11}{'steps/s':>9}{'samples/s':>11}"
-                     f"{'speedup':>9}{'best':>7}{'comm':>7}{'exposed':>9}{'cpu est':>9}")
+        lines.append(
+            f"{case['title']}  ({base['params']:,} parameters, "
+            f"{base['params'] * 4 / 1e6:.2f} MB of gradients)"
+        )
+        lines.append(
+            f"  {'configuration':<22}{'batch/rank':>11}{'steps/s':>9}{'samples/s':>11}"
+            f"{'speedup':>9}{'best':>7}{'comm':>7}{'exposed':>9}{'cpu est':>9}"
+        )
         for s in rows:
             ratio = s["best_steps_per_s"] / base["best_steps_per_s"]
             if s["split"] == "throughput":
@@ -138,31 +181,51 @@ def report(summary, allreduce, machine_text):
                 name = s["config"] + " *"
             comm = f"{100 * s['comm_share']:.0f}%" if s.get("world", 1) > 1 else "-"
             exposed = f"{100 * s['wait_share']:.0f}%" if s.get("world", 1) > 1 else "-"
-            lines.append(f"  {name:<22}{int(s['batch']):>11}{s['steps_per_s']:>9.1f}"
-                         f"{s['samples_per_s']:>11.0f}{speed:>8.2f}x{best:>6.2f}x{comm:>7}"
-                         f"{exposed:>9}{cpu_estimate(s, base):>8.2f}x")
+            lines.append(
+                f"  {name:<22}{int(s['batch']):>11}{s['steps_per_s']:>9.1f}"
+                f"{s['samples_per_s']:>11.0f}{speed:>8.2f}x{best:>6.2f}x{comm:>7}"
+                f"{exposed:>9}{cpu_estimate(s, base):>8.2f}x"
+            )
         lines.append("")
-    lines.append("speedup: samples/s over 1 proc x 1 thread (each rank keeps the batch, so 2 "
-                 "ranks train on twice the samples per step);")
-    lines.append("  * same global batch split over the ranks: speedup in steps/s. Medians over "
-                 "rounds; best: the same ratio of each configuration's fastest round.")
-    lines.append("  comm: share of step time in MPI for gradients; exposed: of which blocked at "
-                 "the end of backward (includes waiting for a slower rank).")
-    lines.append("  cpu est: the speedup an otherwise idle machine with a core per process would "
-                 "give if each process's CPU time per step stayed as measured (slowest rank; "
-                 "MPICH polls while it waits, so waiting counts as CPU time: pessimistic).")
+    lines.append(
+        "speedup: samples/s over 1 proc x 1 thread (each rank keeps the batch, so 2 "
+        "ranks train on twice the samples per step);"
+    )
+    lines.append(
+        "  * same global batch split over the ranks: speedup in steps/s. Medians over "
+        "rounds; best: the same ratio of each configuration's fastest round."
+    )
+    lines.append(
+        "  comm: share of step time in MPI for gradients; exposed: of which blocked at "
+        "the end of backward (includes waiting for a slower rank)."
+    )
+    lines.append(
+        "  cpu est: the speedup an otherwise idle machine with a core per process would "
+        "give if each process's CPU time per step stayed as measured (slowest rank; "
+        "MPICH polls while it waits, so waiting counts as CPU time: pessimistic)."
+    )
     if allreduce:
         lines.append("")
-        lines.append("blocking all-reduce on 2 ranks (float32, median): " + ", ".join(
-            f"{n:,} -> {t * 1e3:.3f} ms" for n, t in allreduce["times"]))
-        lines.append("fastest repetition (closest to an idle machine): " + ", ".join(
-            f"{n:,} -> {t * 1e3:.3f} ms" for n, t in allreduce["fastest_times"]))
+        lines.append(
+            "blocking all-reduce on 2 ranks (float32, median): "
+            + ", ".join(f"{n:,} -> {t * 1e3:.3f} ms" for n, t in allreduce["times"])
+        )
+        lines.append(
+            "fastest repetition (closest to an idle machine): "
+            + ", ".join(f"{n:,} -> {t * 1e3:.3f} ms" for n, t in allreduce["fastest_times"])
+        )
         for what, prefix in (("median", ""), ("fastest", "fastest_")):
             bw = allreduce[prefix + "bandwidth_Bps"]
-            lines.append(f"cost model ({what}) t = latency + bytes / bandwidth: latency "
-                         f"{allreduce[prefix + 'latency_s'] * 1e6:.1f} us (messages <= 1,000 "
-                         "floats), bandwidth " + (f"{bw / 1e9:.2f} GB/s (slope over >= 100,000 "
-                                                  "floats)" if bw else "n/a (too few sizes)"))
+            lines.append(
+                f"cost model ({what}) t = latency + bytes / bandwidth: latency "
+                f"{allreduce[prefix + 'latency_s'] * 1e6:.1f} us (messages <= 1,000 "
+                "floats), bandwidth "
+                + (
+                    f"{bw / 1e9:.2f} GB/s (slope over >= 100,000 floats)"
+                    if bw
+                    else "n/a (too few sizes)"
+                )
+            )
         lines += [""] + projection(summary, allreduce)
     return "\n".join(lines)
 
@@ -186,12 +249,20 @@ def projection(summary, allreduce, ranks=(2, 8, 64)):
     # at p = 2 the ring sends 2 messages and n bytes: t2 = 2 alpha + n / beta
     links = [("this machine, median all-reduce", allreduce["latency_s"] / 2, bw)]
     if allreduce.get("fastest_bandwidth_Bps"):
-        links.append(("this machine, fastest all-reduce", allreduce["fastest_latency_s"] / 2,
-                      allreduce["fastest_bandwidth_Bps"]))
+        links.append(
+            (
+                "this machine, fastest all-reduce",
+                allreduce["fastest_latency_s"] / 2,
+                allreduce["fastest_bandwidth_Bps"],
+            )
+        )
     links.append(NETWORK)
-    lines = ["PROJECTION (not measured): per-step efficiency of data parallelism with a ring "
-             "all-reduce,", "  E(p) = t_step / (t_step + t_allreduce(p)), t_step = 1 proc x 1 "
-             "thread step time at the per-rank batch, no overlap:"]
+    lines = [
+        "PROJECTION (not measured): per-step efficiency of data parallelism with a ring "
+        "all-reduce,",
+        "  E(p) = t_step / (t_step + t_allreduce(p)), t_step = 1 proc x 1 "
+        "thread step time at the per-rank batch, no overlap:",
+    ]
     for key in CASES:
         base = next(s for s in summary if s["case"] == key and s["config"] == CONFIGS[0][0])
         step, nbytes = 1.0 / base["steps_per_s"], 4.0 * base["params"]
@@ -200,8 +271,10 @@ def projection(summary, allreduce, ranks=(2, 8, 64)):
             for p in ranks:
                 t = ring_allreduce_seconds(nbytes, p, alpha, beta)
                 cells.append(f"p={p}: {t * 1e3:.2f} ms, E {100 * step / (step + t):.0f}%")
-            lines.append(f"  {key} (step {step * 1e3:.1f} ms, {nbytes / 1e6:.2f} MB), {name}: "
-                         + "; ".join(cells))
+            lines.append(
+                f"  {key} (step {step * 1e3:.1f} ms, {nbytes / 1e6:.2f} MB), {name}: "
+                + "; ".join(cells)
+            )
     return lines
 
 
@@ -209,7 +282,7 @@ def cpu_estimate(s, base):
     """Speedup from CPU time per step, assuming one idle core per process (see report)."""
     world = s.get("world", 1)
     per_step = s["cpu_s_per_step"]
-    if s["config"] == CONFIGS[1][0]:          # 2 threads: wall time = CPU time / 2 at best
+    if s["config"] == CONFIGS[1][0]:  # 2 threads: wall time = CPU time / 2 at best
         per_step /= 2
     samples = s["batch"] * world if s["split"] == "throughput" else base["batch"]
     return (samples / per_step) / (base["batch"] / base["cpu_s_per_step"])
@@ -218,14 +291,17 @@ def cpu_estimate(s, base):
 def machine():
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
-                         "unknown CPU")
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                "unknown CPU",
+            )
     except OSError:
         model = "unknown CPU"
     return f"{model}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
 # ---- child: one configuration ----
+
 
 def child(args):
     split, path = args.child.split(",", 1)
@@ -240,8 +316,7 @@ def child(args):
     from .cases import mlp
 
     world, rank = 1, 0
-    if "PMI_RANK" in os.environ or "OMPI_COMM_WORLD_RANK" in os.environ or \
-            "PMI_SIZE" in os.environ:
+    if "PMI_RANK" in os.environ or "OMPI_COMM_WORLD_RANK" in os.environ or "PMI_SIZE" in os.environ:
         dist.init_process_group("mpi")
         world, rank = dist.get_world_size(), dist.get_rank()
     results = {"threads": n_threads, "world": world, "cases": {}}
@@ -263,8 +338,11 @@ def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
     model = mlp(nn, case["sizes"])
     params = sum(p._data.size for p in model.parameters())
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    opt = (cr.optim.SGD(net.parameters(), lr=0.01, momentum=0.9) if case["optimizer"] == "sgd"
-           else cr.optim.Adam(net.parameters(), lr=1e-3))
+    opt = (
+        cr.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        if case["optimizer"] == "sgd"
+        else cr.optim.Adam(net.parameters(), lr=1e-3)
+    )
     rng = np.random.default_rng(1)
     x = cr.tensor(rng.standard_normal((batch, case["sizes"][0])).astype(np.float32))
     y = cr.tensor(rng.integers(0, 10, batch))
@@ -297,8 +375,10 @@ def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
     cpu = (time.process_time() - cpu_start) / n_steps
     out = {"batch": batch, "params": params, "steps": n_steps}
     if world > 1:
-        shares = cr.tensor([(net.comm_seconds - comm0) / elapsed,
-                            (net.wait_seconds - wait0) / elapsed], dtype=cr.float64)
+        shares = cr.tensor(
+            [(net.comm_seconds - comm0) / elapsed, (net.wait_seconds - wait0) / elapsed],
+            dtype=cr.float64,
+        )
         dist.all_reduce(shares, op=dist.ReduceOp.AVG)
         slowest = cr.tensor([elapsed], dtype=cr.float64)
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)

@@ -9,12 +9,13 @@ Clock: every block records wall time and the process's CPU time (all its threads
 thread the suite rates steps by CPU time, which time spent descheduled by other processes does
 not inflate; with more threads only wall time shows the parallel speedup, so it rates by wall.
 """
+
 import statistics
 from time import perf_counter, process_time, sleep
 
 import numpy as np
 
-LOSS_RTOL, LOSS_ATOL = 1e-3, 1e-5    # float32, different BLAS summation orders
+LOSS_RTOL, LOSS_ATOL = 1e-3, 1e-5  # float32, different BLAS summation orders
 CHECK_STEPS = 3
 
 
@@ -29,8 +30,8 @@ class Side:
         self.name = name
         self._step = step
         self.batches = batches
-        self.before_step = before_step   # zero_grad, so memory is measured from a clean start
-        self.parts = parts               # (model, loss_fn, optimizer) of a training side
+        self.before_step = before_step  # zero_grad, so memory is measured from a clean start
+        self.parts = parts  # (model, loss_fn, optimizer) of a training side
         self._i = 0
 
     def next_batch(self):
@@ -52,6 +53,7 @@ class Side:
 
 # ---- building ----
 
+
 def build_sides(case, cr, torch, quick, ceiling=False):
     """``(chainrule_side, torch_side)`` with identical weights, data and hyperparameters.
 
@@ -69,13 +71,26 @@ def build_sides(case, cr, torch, quick, ceiling=False):
     except (AttributeError, NotImplementedError, TypeError, RuntimeError) as e:
         raise CaseError(f"chainrule cannot build this model yet: {type(e).__name__}: {e}") from e
     batches = case.data(case.batch, quick)
-    sides = (_side("chainrule", cr, c_model, case, [(cr.from_numpy(x), cr.from_numpy(y))
-                                                  for x, y in batches]),
-             _side("torch", torch, t_model, case, [(torch.from_numpy(x), torch.from_numpy(y))
-                                                  for x, y in batches]))
+    sides = (
+        _side(
+            "chainrule",
+            cr,
+            c_model,
+            case,
+            [(cr.from_numpy(x), cr.from_numpy(y)) for x, y in batches],
+        ),
+        _side(
+            "torch",
+            torch,
+            t_model,
+            case,
+            [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches],
+        ),
+    )
     if not ceiling:
         return sides
     from .ceiling import numpy_side
+
     return sides + (numpy_side(case, state, batches) if case.mlp_sizes else None,)
 
 
@@ -87,6 +102,7 @@ def _side(name, lib, model, case, batches):
         def infer(x, y):
             with no_grad():
                 return model(x)
+
         return Side(name, infer, batches, lambda: None)
     loss_fn = lib.nn.CrossEntropyLoss() if case.loss == "cross_entropy" else lib.nn.MSELoss()
     if case.optimizer == "sgd":
@@ -100,10 +116,12 @@ def _side(name, lib, model, case, batches):
         loss.backward()
         opt.step()
         return loss
+
     return Side(name, train, batches, opt.zero_grad, parts=(model, loss_fn, opt))
 
 
 # ---- checking ----
+
 
 def check_agreement(cr_side, torch_side, steps=CHECK_STEPS, others=()):
     """Both sides compute the same losses (or inference outputs) for the first ``steps`` steps;
@@ -117,10 +135,13 @@ def check_agreement(cr_side, torch_side, steps=CHECK_STEPS, others=()):
         for side in (cr_side, *others):
             a = _as_array(side.step())
             if a.shape != b.shape or not np.allclose(a, b, rtol=LOSS_RTOL, atol=LOSS_ATOL):
-                diff = (np.max(np.abs(a - b)) if a.shape == b.shape
-                        else f"shapes {a.shape} {b.shape}")
-                raise CaseError(f"{side.name} and PyTorch disagree at step {i + 1}: "
-                                f"{_short(a)} vs {_short(b)} (max abs diff {diff}); not timed")
+                diff = (
+                    np.max(np.abs(a - b)) if a.shape == b.shape else f"shapes {a.shape} {b.shape}"
+                )
+                raise CaseError(
+                    f"{side.name} and PyTorch disagree at step {i + 1}: "
+                    f"{_short(a)} vs {_short(b)} (max abs diff {diff}); not timed"
+                )
             worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12))))
     return worst
 
@@ -136,6 +157,7 @@ def _short(a):
 
 # ---- timing ----
 
+
 def steps_per_block(side, block_s, min_warmup_s=0.1):
     """Warm up (at least 3 steps and ``min_warmup_s``) and size a block to ``block_s`` seconds."""
     n, elapsed = 0, 0.0
@@ -148,8 +170,9 @@ def steps_per_block(side, block_s, min_warmup_s=0.1):
 CLOCKS = {"wall": perf_counter, "cpu": process_time}
 
 
-def interleaved(cr_side, torch_side, rounds, block_s, fixed_steps=None, pause_s=0.0,
-                clock="wall", others=()):
+def interleaved(
+    cr_side, torch_side, rounds, block_s, fixed_steps=None, pause_s=0.0, clock="wall", others=()
+):
     """Steps/s of each side per round, A B / B A alternating; and the per-round ratios.
 
     ``others`` (the hand-written NumPy side) join the rounds (A B C / C B A); their rates are
@@ -162,11 +185,11 @@ def interleaved(cr_side, torch_side, rounds, block_s, fixed_steps=None, pause_s=
     sizes = {s.name: fixed_steps or steps_per_block(s, block_s) for s in sides}
     rates = {s.name: [] for s in sides}
     for r in range(rounds):
-        for s in (sides if r % 2 == 0 else sides[::-1]):
+        for s in sides if r % 2 == 0 else sides[::-1]:
             if pause_s:
                 sleep(pause_s)
             rates[s.name].append(sizes[s.name] / s.run(sizes[s.name], CLOCKS[clock]))
-    ratios = [c / t for c, t in zip(rates["chainrule"], rates["torch"])]
+    ratios = [c / t for c, t in zip(rates["chainrule"], rates["torch"], strict=True)]
     return rates, ratios, sizes
 
 
@@ -178,22 +201,31 @@ def summarize(rates, ratios):
     when the spread is wide.
     """
     med = statistics.median(ratios)
-    return {"chainrule_steps_s": statistics.median(rates["chainrule"]),
-            "torch_steps_s": statistics.median(rates["torch"]),
-            "ratio": med, "ratio_min": min(ratios), "ratio_max": max(ratios),
-            "chainrule_best_steps_s": max(rates["chainrule"]),
-            "torch_best_steps_s": max(rates["torch"]),
-            "ratio_best": max(rates["chainrule"]) / max(rates["torch"]),
-            "spread": (max(ratios) - min(ratios)) / med, "ratios": ratios,
-            **_ceiling_summary(rates)}
+    return {
+        "chainrule_steps_s": statistics.median(rates["chainrule"]),
+        "torch_steps_s": statistics.median(rates["torch"]),
+        "ratio": med,
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "chainrule_best_steps_s": max(rates["chainrule"]),
+        "torch_best_steps_s": max(rates["torch"]),
+        "ratio_best": max(rates["chainrule"]) / max(rates["torch"]),
+        "spread": (max(ratios) - min(ratios)) / med,
+        "ratios": ratios,
+        **_ceiling_summary(rates),
+    }
 
 
 def _ceiling_summary(rates):
     """chainrule as a share of the hand-written NumPy step (per round, median), if it ran."""
     if "numpy" not in rates:
         return {}
-    shares = [c / n for c, n in zip(rates["chainrule"], rates["numpy"])]
-    ceiling = [n / t for n, t in zip(rates["numpy"], rates["torch"])]
-    return {"numpy_steps_s": statistics.median(rates["numpy"]),
-            "of_ceiling": statistics.median(shares), "of_ceiling_min": min(shares),
-            "of_ceiling_max": max(shares), "ceiling_ratio": statistics.median(ceiling)}
+    shares = [c / n for c, n in zip(rates["chainrule"], rates["numpy"], strict=True)]
+    ceiling = [n / t for n, t in zip(rates["numpy"], rates["torch"], strict=True)]
+    return {
+        "numpy_steps_s": statistics.median(rates["numpy"]),
+        "of_ceiling": statistics.median(shares),
+        "of_ceiling_min": min(shares),
+        "of_ceiling_max": max(shares),
+        "ceiling_ratio": statistics.median(ceiling),
+    }

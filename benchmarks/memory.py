@@ -15,6 +15,7 @@ BLAS, oneDNN or OpenMP take privately (packing buffers, scratchpads, thread stac
 to both; PyTorch's Python objects are not counted (chainrule's are, and are small). Process RSS
 is not used: it is page-granular, includes freed-but-cached heap and is polluted by imports.
 """
+
 import gc
 import itertools
 import tracemalloc
@@ -39,6 +40,7 @@ def chainrule_peak(side):
 def torch_peak(side, torch):
     """Bytes: peak of the running sum of PyTorch's CPU allocations during one step."""
     from torch.profiler import ProfilerActivity, profile
+
     side.before_step()
     gc.collect()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:

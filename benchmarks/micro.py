@@ -10,6 +10,7 @@ GEMM: an MLP step does, per Linear layer ``(in -> out)`` at batch ``B``, the for
 gradient) and ``G.T @ X``. Timing exactly those products (same shapes, same transposes) with
 NumPy gives the step time if nothing but BLAS ran: the practical limit for that case.
 """
+
 import statistics
 import time
 import timeit
@@ -19,8 +20,11 @@ import numpy as np
 OP_SIZE = 16
 
 
-OP_STMTS = {"no grad": "a * b", "grad, forward": "ag * bg",
-            "grad, forward + backward": "y = ag * bg; y.backward(g); ag.grad = None; bg.grad = None"}
+OP_STMTS = {
+    "no grad": "a * b",
+    "grad, forward": "ag * bg",
+    "grad, forward + backward": "y = ag * bg; y.backward(g); ag.grad = None; bg.grad = None",
+}
 
 
 def _per_call_us(stmt, env, number, clock):
@@ -33,8 +37,13 @@ def _op_envs(cr, torch):
     a, b = (rng.standard_normal(OP_SIZE).astype(np.float32) for _ in range(2))
     envs = {"numpy": {"a": a, "b": b}}
     for name, make in (("chainrule", cr.tensor), ("torch", torch.tensor)):
-        envs[name] = {"a": make(a), "b": make(b), "ag": make(a, requires_grad=True),
-                      "bg": make(b, requires_grad=True), "g": make(np.ones(OP_SIZE, np.float32))}
+        envs[name] = {
+            "a": make(a),
+            "b": make(b),
+            "ag": make(a, requires_grad=True),
+            "bg": make(b, requires_grad=True),
+            "g": make(np.ones(OP_SIZE, np.float32)),
+        }
     return envs
 
 
@@ -48,7 +57,7 @@ def op_overhead(cr, torch, quick=False, clock=time.perf_counter):
     number, repeats = (200, 2) if quick else (20000, 7)
     envs = _op_envs(cr, torch)
     times = {}
-    for rep in range(repeats + 1):    # libraries interleaved inside each repeat; 0 warms up
+    for rep in range(repeats + 1):  # libraries interleaved inside each repeat; 0 warms up
         for op, stmt in OP_STMTS.items():
             for name, env in envs.items():
                 if name != "numpy" or op == "no grad":
@@ -57,8 +66,13 @@ def op_overhead(cr, torch, quick=False, clock=time.perf_counter):
     rows = []
     for op in OP_STMTS:
         row = {"op": f"a * b ({OP_SIZE} float32), {op}"}
-        row.update({f"{name}_us": statistics.median(times[(op, name)])
-                    for name in envs if (op, name) in times})
+        row.update(
+            {
+                f"{name}_us": statistics.median(times[(op, name)])
+                for name in envs
+                if (op, name) in times
+            }
+        )
         row["ratio"] = row["torch_us"] / row["chainrule_us"]
         rows.append(row)
     return rows
@@ -66,17 +80,39 @@ def op_overhead(cr, torch, quick=False, clock=time.perf_counter):
 
 # ---- GEMM ----
 
+
 def mlp_gemms(sizes, batch):
     """``(label, a_shape, b_shape, transpose_a, transpose_b)`` for every product of one step."""
     gemms = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        gemms.append((f"fwd {batch}x{fan_in} @ ({fan_out}x{fan_in}).T",
-                      (batch, fan_in), (fan_out, fan_in), False, True))
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        gemms.append(
+            (
+                f"fwd {batch}x{fan_in} @ ({fan_out}x{fan_in}).T",
+                (batch, fan_in),
+                (fan_out, fan_in),
+                False,
+                True,
+            )
+        )
         if i:
-            gemms.append((f"dX {batch}x{fan_out} @ {fan_out}x{fan_in}",
-                          (batch, fan_out), (fan_out, fan_in), False, False))
-        gemms.append((f"dW ({batch}x{fan_out}).T @ {batch}x{fan_in}",
-                      (batch, fan_out), (batch, fan_in), True, False))
+            gemms.append(
+                (
+                    f"dX {batch}x{fan_out} @ {fan_out}x{fan_in}",
+                    (batch, fan_out),
+                    (fan_out, fan_in),
+                    False,
+                    False,
+                )
+            )
+        gemms.append(
+            (
+                f"dW ({batch}x{fan_out}).T @ {batch}x{fan_in}",
+                (batch, fan_out),
+                (batch, fan_in),
+                True,
+                False,
+            )
+        )
     return gemms
 
 
@@ -114,8 +150,11 @@ def gemm_limit(sizes, batch, inference=False, quick=False, torch=None):
     flops = sum(gemm_flops(*g[1:]) for g in gemms)
     kwargs = {"min_s": 0.005, "repeats": 2} if quick else {}
     seconds = sum(time_gemm(*g[1:], **kwargs) for g in gemms)
-    out = {"flops_per_step": flops, "gemm_s_per_step": seconds,
-           "numpy_sgemm_gflops": flops / seconds / 1e9}
+    out = {
+        "flops_per_step": flops,
+        "gemm_s_per_step": seconds,
+        "numpy_sgemm_gflops": flops / seconds / 1e9,
+    }
     if torch is not None:
         t_seconds = sum(time_gemm(*g[1:], torch=torch, **kwargs) for g in gemms)
         out["torch_gemm_s_per_step"] = t_seconds
@@ -126,4 +165,4 @@ def gemm_limit(sizes, batch, inference=False, quick=False, torch=None):
 def peak_sgemm_gflops(n=1024, quick=False):
     """NumPy's float32 GEMM rate on a large square product (the machine's BLAS ceiling)."""
     n = 256 if quick else n
-    return 2 * n ** 3 / time_gemm((n, n), (n, n), False, False) / 1e9
+    return 2 * n**3 / time_gemm((n, n), (n, n), False, False) / 1e9

@@ -16,13 +16,14 @@ Run::
     python benchmarks/monitor_overhead.py                 # batch 32 and 256
     python benchmarks/monitor_overhead.py --batch 64 --blocks 15 --steps 50 --deep
 """
+
 import argparse
 import os
 import sys
 import time
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")      # before NumPy loads: one BLAS thread, stable timings
+    os.environ.setdefault(_var, "1")  # before NumPy loads: one BLAS thread, stable timings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
@@ -41,7 +42,7 @@ def digits_mlp(deep=False):
     cr.manual_seed(0)
     widths = [64] + ([256] * 19 if deep else [128, 128]) + [10]
     layers = []
-    for a, b in zip(widths[:-1], widths[1:]):
+    for a, b in zip(widths[:-1], widths[1:], strict=True):
         layers += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*layers[:-1])
 
@@ -54,6 +55,7 @@ def make_step(model, opt, monitor):
         opt.step()
         if monitor is not None:
             monitor.step(loss)
+
     return step
 
 
@@ -82,15 +84,17 @@ def measure(batch, steps, blocks, deep):
     idx = [rng.integers(0, len(X), batch) for _ in range(steps)]
     batches = [(cr.tensor(X[i]), cr.tensor(Y[i])) for i in idx]
     runs = variants(deep)
-    for step in runs.values():                 # warm-up: first allocations, caches
+    for step in runs.values():  # warm-up: first allocations, caches
         time_block(step, batches[:10])
     times = {name: [] for name in runs}
     for _ in range(blocks):
         for name, step in runs.items():
             times[name].append(time_block(step, batches))
     plain = np.array(times["plain"])
-    return {name: (float(np.median(t)), float(np.median(np.array(t) / plain - 1)))
-            for name, t in times.items()}
+    return {
+        name: (float(np.median(t)), float(np.median(np.array(t) / plain - 1)))
+        for name, t in times.items()
+    }
 
 
 def main(argv=None):
@@ -101,17 +105,23 @@ def main(argv=None):
     p.add_argument("--deep", action="store_true", help="also the 20 x 256 MLP")
     args = p.parse_args(argv)
     models = [False, True] if args.deep else [False]
-    print(f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-          f"medians over {args.blocks} rounds of {args.steps}-step blocks")
-    print(f"{'model':<22}{'batch':>6}{'plain ms':>10}{'every=1 ms':>12}{'overhead':>10}"
-          f"{'every=10 ms':>13}{'overhead':>10}")
+    print(
+        f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+        f"medians over {args.blocks} rounds of {args.steps}-step blocks"
+    )
+    print(
+        f"{'model':<22}{'batch':>6}{'plain ms':>10}{'every=1 ms':>12}{'overhead':>10}"
+        f"{'every=10 ms':>13}{'overhead':>10}"
+    )
     for deep in models:
         for batch in args.batch:
             t = measure(batch, args.steps, args.blocks, deep)
             name = "MLP 20x256" if deep else "MLP 64-128-128-10"
-            print(f"{name:<22}{batch:>6}{t['plain'][0] * 1e3:>10.3f}"
-                  f"{t['every=1'][0] * 1e3:>12.3f}{t['every=1'][1]:>10.1%}"
-                  f"{t['every=10'][0] * 1e3:>13.3f}{t['every=10'][1]:>10.1%}")
+            print(
+                f"{name:<22}{batch:>6}{t['plain'][0] * 1e3:>10.3f}"
+                f"{t['every=1'][0] * 1e3:>12.3f}{t['every=1'][1]:>10.1%}"
+                f"{t['every=10'][0] * 1e3:>13.3f}{t['every=10'][1]:>10.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ thread variables set (CPU time is used at one thread, wall time otherwise):
   (engine overhead), memory management (malloc/free, page faults in the kernel). Only the timed
   steps are recorded (``--control`` fifo), not imports or model building.
 """
+
 import argparse
 import os
 import re
@@ -28,15 +29,22 @@ DEFAULT_CASES = ("1-b32", "1-b256", "2", "3", "4", "5", "6-1-b32", "6-2")
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.profiling",
-                                description="Where chainrule's time goes, case by case "
-                                "(phases vs PyTorch, cProfile, perf).")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.profiling",
+        description="Where chainrule's time goes, case by case "
+        "(phases vs PyTorch, cProfile, perf).",
+    )
     p.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), metavar="KEY")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=3.0, help="profiled seconds per case")
     p.add_argument("--top", type=int, default=15, help="functions / symbols listed")
-    p.add_argument("--views", nargs="+", choices=VIEWS, default=list(VIEWS),
-                   help="which views to print (default: all)")
+    p.add_argument(
+        "--views",
+        nargs="+",
+        choices=VIEWS,
+        default=list(VIEWS),
+        help="which views to print (default: all)",
+    )
     p.add_argument("--quick", action="store_true", help="tiny cases (for testing this tool)")
     p.add_argument("--child", choices=("cprofile", "perf", "phases"), help=argparse.SUPPRESS)
     p.add_argument("--fifos", nargs=2, help=argparse.SUPPRESS)
@@ -58,13 +66,26 @@ def main(argv=None):
 
 
 def _child_cmd(args, key, mode):
-    cmd = [sys.executable, "-m", "benchmarks.profiling", "--child", mode, "--cases", key,
-           "--threads", str(args.threads), "--seconds", str(args.seconds),
-           "--top", str(args.top)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.profiling",
+        "--child",
+        mode,
+        "--cases",
+        key,
+        "--threads",
+        str(args.threads),
+        "--seconds",
+        str(args.seconds),
+        "--top",
+        str(args.top),
+    ]
     return cmd + (["--quick"] if args.quick else [])
 
 
 # ---- in the child ----
+
 
 def _sides(key, threads, quick):
     import torch
@@ -73,6 +94,7 @@ def _sides(key, threads, quick):
 
     from . import harness
     from .cases import all_cases
+
     _threads.apply(threads, torch)
     case = next((c for c in all_cases(quick) if c.key == key), None)
     if case is None:
@@ -89,8 +111,9 @@ def child(args):
     if args.child == "phases":
         return phases_view(side, torch_side, args.seconds, clock)
     n = max(3, int(args.seconds / step_s))
-    print(f"{case.title}: {step_s * 1e6:.0f} us per step unprofiled; profiling {n} steps",
-          flush=True)
+    print(
+        f"{case.title}: {step_s * 1e6:.0f} us per step unprofiled; profiling {n} steps", flush=True
+    )
     if args.child == "cprofile":
         cprofile_view(side, n, step_s, args.top)
     else:
@@ -121,7 +144,7 @@ PHASES = ("forward", "loss", "backward", "optimizer.step", "zero_grad")
 def _phase_times(side, n, now):
     """Mean seconds of each phase over ``n`` training steps (forward only for inference)."""
     totals = [0.0] * len(PHASES)
-    if side.parts is None:             # inference: the step is the forward
+    if side.parts is None:  # inference: the step is the forward
         totals[0] = side.run(n, now)
         return [t / n for t in totals]
     model, loss_fn, opt = side.parts
@@ -146,12 +169,13 @@ def _phase_times(side, n, now):
 def phases_view(cr_side, torch_side, seconds, now, rounds=5):
     """Print the median time of each phase in both libraries, timed on the clock ``now``."""
     import statistics
+
     n = max(3, int(seconds / rounds / 2 / max(cr_side.run(3) / 3, 1e-6)))
     got = {"chainrule": [], "torch": []}
     for r in range(rounds):
-        for side in ((cr_side, torch_side) if r % 2 == 0 else (torch_side, cr_side)):
+        for side in (cr_side, torch_side) if r % 2 == 0 else (torch_side, cr_side):
             got[side.name].append(_phase_times(side, n, now))
-    med = {k: [statistics.median(col) for col in zip(*v)] for k, v in got.items()}
+    med = {k: [statistics.median(col) for col in zip(*v, strict=True)] for k, v in got.items()}
     clock = "CPU" if now is process_time else "wall"
     print(f"phases (median {clock} us per step; ratio > 1: chainrule faster):")
     print(f"  {'phase':16s} {'chainrule':>10s} {'torch':>10s} {'ratio':>6s}")
@@ -165,6 +189,7 @@ def phases_view(cr_side, torch_side, seconds, now, rounds=5):
 
 
 # ---- cProfile ----
+
 
 def _group(filename):
     f = filename.replace("\\", "/")
@@ -185,6 +210,7 @@ def _group(filename):
 def cprofile_view(side, n, step_s, top):
     import cProfile
     import pstats
+
     prof = cProfile.Profile()
     start = perf_counter()
     prof.enable()
@@ -199,22 +225,32 @@ def cprofile_view(side, n, step_s, top):
         short = filename.split("/src/")[-1] if "/chainrule/" in filename else filename
         rows.append((tottime, ncalls, f"{short}:{line}({name})" if filename != "~" else name))
     total = sum(groups.values())
-    print(f"cProfile: {profiled_s * 1e6:.0f} us per step profiled ({profiled_s / step_s:.1f}x "
-          "the unprofiled step); self time per step by group (share of profiled time):")
+    print(
+        f"cProfile: {profiled_s * 1e6:.0f} us per step profiled ({profiled_s / step_s:.1f}x "
+        "the unprofiled step); self time per step by group (share of profiled time):"
+    )
     for group, t in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"  {t / n * 1e6:10.1f} us  {t / total:6.1%}  {group}")
-    print(f"top {top} functions by self time (NumPy operators written inline count in their "
-          "caller):\n  us/step  calls/step  us/call  function")
+    print(
+        f"top {top} functions by self time (NumPy operators written inline count in their "
+        "caller):\n  us/step  calls/step  us/call  function"
+    )
     for tottime, ncalls, label in sorted(rows, reverse=True)[:top]:
-        print(f"  {tottime / n * 1e6:8.1f}  {ncalls / n:9.1f}  {tottime / ncalls * 1e6:7.2f}  {label}")
+        print(
+            f"  {tottime / n * 1e6:8.1f}  {ncalls / n:9.1f}  {tottime / ncalls * 1e6:7.2f}  {label}"
+        )
 
 
 # ---- perf ----
 
-_COPY = re.compile(r"memmove|memcpy|memset|_contig_to_contig|raw_array_assign|Transfer|_cast_"
-                   r"|_strided_to|_to_contig|copy")
-_KERNEL = re.compile(r"^(FLOAT|DOUBLE|HALF|U?LONGLONG|U?LONG|U?INT|U?SHORT|U?BYTE|BOOL|C?FLOAT|"
-                     r"C?DOUBLE)_|simd_|pairwise|reduce_loop|bincount|ArgMinMax|mapiter|npy_")
+_COPY = re.compile(
+    r"memmove|memcpy|memset|_contig_to_contig|raw_array_assign|Transfer|_cast_"
+    r"|_strided_to|_to_contig|copy"
+)
+_KERNEL = re.compile(
+    r"^(FLOAT|DOUBLE|HALF|U?LONGLONG|U?LONG|U?INT|U?SHORT|U?BYTE|BOOL|C?FLOAT|"
+    r"C?DOUBLE)_|simd_|pairwise|reduce_loop|bincount|ArgMinMax|mapiter|npy_"
+)
 
 
 def classify(dso, sym):
@@ -241,23 +277,54 @@ def perf_view(args, key):
         ctl, ack, data = (os.path.join(tmp, n) for n in ("ctl", "ack", "perf.data"))
         os.mkfifo(ctl)
         os.mkfifo(ack)
-        prefix = ["perf", "record", "-F", "1999", "-D", "-1", "--control", f"fifo:{ctl},{ack}",
-                  "-o", data, "--"]
+        prefix = [
+            "perf",
+            "record",
+            "-F",
+            "1999",
+            "-D",
+            "-1",
+            "--control",
+            f"fifo:{ctl},{ack}",
+            "-o",
+            data,
+            "--",
+        ]
         try:
-            done = subprocess.run(prefix + _child_cmd(args, key, "perf") + ["--fifos", ctl, ack],
-                                  env=_threads.child_env(args.threads), capture_output=True,
-                                  text=True, timeout=600)
+            done = subprocess.run(
+                prefix + _child_cmd(args, key, "perf") + ["--fifos", ctl, ack],
+                env=_threads.child_env(args.threads),
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
         except (FileNotFoundError, subprocess.TimeoutExpired) as e:
             print(f"perf view skipped: {e}")
             return
-        step_us = [float(line.split()[1]) for line in done.stdout.splitlines()
-                   if line.startswith("PERF_STEP_US")]
+        step_us = [
+            float(line.split()[1])
+            for line in done.stdout.splitlines()
+            if line.startswith("PERF_STEP_US")
+        ]
         if done.returncode != 0 or not step_us:
             print(f"perf view skipped (perf exit {done.returncode}): {done.stderr.strip()[-300:]}")
             return
-        report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort",
-                                 "dso,sym", "--stdio", "-F", "overhead,dso,sym"],
-                                capture_output=True, text=True)
+        report = subprocess.run(
+            [
+                "perf",
+                "report",
+                "-i",
+                data,
+                "--no-children",
+                "--sort",
+                "dso,sym",
+                "--stdio",
+                "-F",
+                "overhead,dso,sym",
+            ],
+            capture_output=True,
+            text=True,
+        )
     print_perf(parse_perf(report.stdout), step_us[0], args.top)
 
 

@@ -10,6 +10,7 @@ Run::
 
     python examples/cnn_digits.py [--epochs 20] [--seed 0]
 """
+
 import argparse
 import time
 
@@ -21,9 +22,12 @@ from chainrule.data import DataLoader, TensorDataset
 
 
 def print_epoch(epoch, logs):
-    print(f"epoch {epoch + 1:3d}  train loss {logs['train_loss']:.4f}  "
-          f"train accuracy {logs['train_accuracy']:.2%}  lr {logs['lr']:.2e}  "
-          f"({logs['epoch_time']:.2f} s)", flush=True)
+    print(
+        f"epoch {epoch + 1:3d}  train loss {logs['train_loss']:.4f}  "
+        f"train accuracy {logs['train_accuracy']:.2%}  lr {logs['lr']:.2e}  "
+        f"({logs['epoch_time']:.2f} s)",
+        flush=True,
+    )
 
 
 def as_images(X, mean, std):
@@ -33,11 +37,16 @@ def as_images(X, mean, std):
 
 def make_model():
     return nn.Sequential(
-        nn.Conv2d(1, 16, kernel_size=3, padding=1), nn.ReLU(),    # (N, 16, 8, 8)
-        nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(),   # (N, 32, 8, 8)
-        nn.MaxPool2d(2),                                          # (N, 32, 4, 4)
-        nn.Flatten(), nn.Dropout(0.3),
-        nn.Linear(32 * 4 * 4, 128), nn.ReLU(), nn.Dropout(0.3),
+        nn.Conv2d(1, 16, kernel_size=3, padding=1),
+        nn.ReLU(),  # (N, 16, 8, 8)
+        nn.Conv2d(16, 32, kernel_size=3, padding=1),
+        nn.ReLU(),  # (N, 32, 8, 8)
+        nn.MaxPool2d(2),  # (N, 32, 4, 4)
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(32 * 4 * 4, 128),
+        nn.ReLU(),
+        nn.Dropout(0.3),
         nn.Linear(128, 10),
     )
 
@@ -45,7 +54,7 @@ def make_model():
 def main(epochs=20, seed=0):
     cr.manual_seed(seed)  # weights, dropout masks and shuffling all draw from this generator
     X_train, y_train, X_test, y_test = cr.data.digits_split()
-    mean, std = X_train.mean(), X_train.std()   # one scalar pair from the training images
+    mean, std = X_train.mean(), X_train.std()  # one scalar pair from the training images
     X_train, X_test = as_images(X_train, mean, std), as_images(X_test, mean, std)
     train_loader = DataLoader(TensorDataset(X_train, y_train), batch_size=32, shuffle=True)
     test_loader = DataLoader(TensorDataset(X_test, y_test), batch_size=512)
@@ -56,12 +65,22 @@ def main(epochs=20, seed=0):
     scheduler = cr.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    cr.train.fit(model, loss_fn, optimizer, train_loader, epochs, scheduler=scheduler,
-                 callbacks=[cr.train.LambdaCallback(on_epoch_end=print_epoch)], progress=False)
+    cr.train.fit(
+        model,
+        loss_fn,
+        optimizer,
+        train_loader,
+        epochs,
+        scheduler=scheduler,
+        callbacks=[cr.train.LambdaCallback(on_epoch_end=print_epoch)],
+        progress=False,
+    )
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     test = cr.train.evaluate(model, loss_fn, test_loader)
-    print(f"CNN on digits: test accuracy {test['accuracy']:.2%} on {len(y_test)} images; "
-          f"training took {seconds:.1f} s ({cpu_seconds:.1f} s CPU)")
+    print(
+        f"CNN on digits: test accuracy {test['accuracy']:.2%} on {len(y_test)} images; "
+        f"training took {seconds:.1f} s ({cpu_seconds:.1f} s CPU)"
+    )
     return test["accuracy"]
 
 

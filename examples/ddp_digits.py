@@ -9,6 +9,7 @@ stay identical. Rank 0 alone prints and writes the checkpoint. Launch with MPI::
 (``pip install "chainrule[mpi]"`` brings mpi4py and mpiexec.) Run as ``python
 examples/ddp_digits.py`` it is a world of one and trains as usual.
 """
+
 import argparse
 
 import chainrule as cr
@@ -29,18 +30,28 @@ def main():
     rank, world = dist.get_rank(), dist.get_world_size()
     cr.manual_seed(0)
     X_train, y_train, X_test, y_test = cr.data.digits_split()
-    train_set = TensorDataset(X_train, y_train)          # pixels in [0, 1]
+    train_set = TensorDataset(X_train, y_train)  # pixels in [0, 1]
     sampler = DistributedSampler(train_set, shuffle=True, seed=0)
     train = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
     test = DataLoader(TensorDataset(X_test, y_test), batch_size=256)
 
     model = DDP(nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)))
-    opt = cr.optim.SGD(model.parameters(), lr=0.05 * world, momentum=0.9)   # linear scaling
-    history = cr.train.fit(model, nn.CrossEntropyLoss(), opt, train, args.epochs,
-                           val_loader=test, progress=rank == 0, checkpoint=args.checkpoint)
+    opt = cr.optim.SGD(model.parameters(), lr=0.05 * world, momentum=0.9)  # linear scaling
+    history = cr.train.fit(
+        model,
+        nn.CrossEntropyLoss(),
+        opt,
+        train,
+        args.epochs,
+        val_loader=test,
+        progress=rank == 0,
+        checkpoint=args.checkpoint,
+    )
     if rank == 0:
-        print(f"{world} rank(s), global batch {args.batch_size * world}: test accuracy "
-              f"{history['val_accuracy'][-1]:.1%}")
+        print(
+            f"{world} rank(s), global batch {args.batch_size * world}: test accuracy "
+            f"{history['val_accuracy'][-1]:.1%}"
+        )
     assert dist.replicas_agree(model), "replicas drifted apart"
     dist.destroy_process_group()
 

@@ -16,6 +16,7 @@ Run::
 
     python examples/lstm_adding.py [--epochs 15] [--seed 0]
 """
+
 import argparse
 import time
 
@@ -36,8 +37,8 @@ class SequenceRegressor(nn.Module):
         self.rnn = rnn
         self.head = nn.Linear(rnn.hidden_size, 1)
 
-    def forward(self, x):               # x: (N, T, 2) -> (N, 1)
-        outputs, _ = self.rnn(x)        # (N, T, hidden)
+    def forward(self, x):  # x: (N, T, 2) -> (N, 1)
+        outputs, _ = self.rnn(x)  # (N, T, hidden)
         return self.head(outputs[:, -1])
 
 
@@ -56,14 +57,26 @@ def train(name, rnn, epochs):
     train_loader, val_loader, test_loader = loaders()
 
     def print_epoch(epoch, logs):
-        print(f"{name} epoch {epoch + 1:2d}  train MSE {logs['train_loss']:.4f}  "
-              f"validation MSE {logs['val_loss']:.4f}  ({logs['epoch_time']:.1f} s)", flush=True)
+        print(
+            f"{name} epoch {epoch + 1:2d}  train MSE {logs['train_loss']:.4f}  "
+            f"validation MSE {logs['val_loss']:.4f}  ({logs['epoch_time']:.1f} s)",
+            flush=True,
+        )
 
     optimizer = cr.optim.Adam(model.parameters(), lr=1e-2)
     start, cpu_start = time.perf_counter(), time.process_time()
-    cr.train.fit(model, nn.MSELoss(), optimizer, train_loader, epochs, val_loader=val_loader,
-                 clip_grad_norm=1.0, metrics=(), progress=False,
-                 callbacks=[cr.train.LambdaCallback(on_epoch_end=print_epoch)])
+    cr.train.fit(
+        model,
+        nn.MSELoss(),
+        optimizer,
+        train_loader,
+        epochs,
+        val_loader=val_loader,
+        clip_grad_norm=1.0,
+        metrics=(),
+        progress=False,
+        callbacks=[cr.train.LambdaCallback(on_epoch_end=print_epoch)],
+    )
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     test_mse = cr.train.evaluate(model, nn.MSELoss(), test_loader, metrics=())["loss"]
     return test_mse, seconds, cpu_seconds
@@ -80,8 +93,10 @@ def main(epochs=15, seed=0):
     print(f"\nadding problem, length {SEQ_LEN}: test MSE of always predicting 1.0 = {baseline:.4f}")
     for name, (mse, seconds, cpu_seconds) in results.items():
         verdict = "solved" if mse < 0.01 else "not solved"
-        print(f"{name:>8}: test MSE {mse:.4f} ({verdict}); training took {seconds:.1f} s "
-              f"({cpu_seconds:.1f} s CPU)")
+        print(
+            f"{name:>8}: test MSE {mse:.4f} ({verdict}); training took {seconds:.1f} s "
+            f"({cpu_seconds:.1f} s CPU)"
+        )
     return {name: r[0] for name, r in results.items()}
 
 

@@ -8,6 +8,7 @@ Run::
 
     python examples/mlp_digits.py [--epochs 60] [--seed 0]
 """
+
 import argparse
 import time
 
@@ -19,9 +20,12 @@ from chainrule.data import DataLoader, TensorDataset
 
 
 def print_epoch(epoch, logs):
-    print(f"epoch {epoch + 1:3d}  train loss {logs['train_loss']:.4f}  "
-          f"train accuracy {logs['train_accuracy']:.2%}  lr {logs['lr']:.2e}  "
-          f"({logs['epoch_time']:.2f} s)", flush=True)
+    print(
+        f"epoch {epoch + 1:3d}  train loss {logs['train_loss']:.4f}  "
+        f"train accuracy {logs['train_accuracy']:.2%}  lr {logs['lr']:.2e}  "
+        f"({logs['epoch_time']:.2f} s)",
+        flush=True,
+    )
 
 
 def standardise(X_train, X_test):
@@ -38,8 +42,12 @@ def main(epochs=60, seed=0):
     test_loader = DataLoader(TensorDataset(X_test, y_test), batch_size=512)
 
     model = nn.Sequential(
-        nn.Linear(64, 256), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.3),
+        nn.Linear(64, 256),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(256, 256),
+        nn.ReLU(),
+        nn.Dropout(0.3),
         nn.Linear(256, 10),
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
@@ -47,12 +55,22 @@ def main(epochs=60, seed=0):
     scheduler = cr.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    cr.train.fit(model, loss_fn, optimizer, train_loader, epochs, scheduler=scheduler,
-                 callbacks=[cr.train.LambdaCallback(on_epoch_end=print_epoch)], progress=False)
+    cr.train.fit(
+        model,
+        loss_fn,
+        optimizer,
+        train_loader,
+        epochs,
+        scheduler=scheduler,
+        callbacks=[cr.train.LambdaCallback(on_epoch_end=print_epoch)],
+        progress=False,
+    )
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     test = cr.train.evaluate(model, loss_fn, test_loader)
-    print(f"MLP on digits: test accuracy {test['accuracy']:.2%} on {len(y_test)} images; "
-          f"training took {seconds:.1f} s ({cpu_seconds:.1f} s CPU)")
+    print(
+        f"MLP on digits: test accuracy {test['accuracy']:.2%} on {len(y_test)} images; "
+        f"training took {seconds:.1f} s ({cpu_seconds:.1f} s CPU)"
+    )
     return test["accuracy"]
 
 

@@ -4,6 +4,7 @@ One BLAS thread (and one PyTorch thread) because the suite's matrices are tiny: 
 OpenBLAS thread spin-waits and turns microsecond products into milliseconds. Set before NumPy is
 imported; an explicit OPENBLAS_NUM_THREADS in the environment wins.
 """
+
 import os
 import sys
 
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
     """PyTorch's multi-threaded kernels spin for ~0.1 s per call on a busy machine."""
-    torch = sys.modules.get("torch")      # only when the test module imported it
+    torch = sys.modules.get("torch")  # only when the test module imported it
     if torch is not None:
         torch.set_num_threads(1)
     yield

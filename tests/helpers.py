@@ -5,6 +5,7 @@ and checks the forward outputs (values and dtypes) and the gradients of a random
 of the outputs w.r.t. every floating input. ``compare_modules`` does the same for a layer and
 its PyTorch twin, copying the weights across first. ``check_grad`` gradchecks in float64.
 """
+
 import numpy as np
 
 import chainrule as cr
@@ -12,6 +13,7 @@ import chainrule as cr
 
 def _torch():
     import torch
+
     return torch
 
 
@@ -35,7 +37,7 @@ def _to_numpy(t):
 
 def _weighted_sum(outs, weights, lib_tensor):
     total = 0
-    for o, w in zip(outs, weights):
+    for o, w in zip(outs, weights, strict=True):
         if w is not None:
             total = total + (o * lib_tensor(w)).sum()
     return total
@@ -43,12 +45,17 @@ def _weighted_sum(outs, weights, lib_tensor):
 
 def _out_weights(outs, seed):
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(_to_numpy(o).shape).astype(_to_numpy(o).dtype)
-            if _to_numpy(o).dtype.kind == "f" else None for o in outs]
+    return [
+        rng.standard_normal(_to_numpy(o).shape).astype(_to_numpy(o).dtype)
+        if _to_numpy(o).dtype.kind == "f"
+        else None
+        for o in outs
+    ]
 
 
-def compare_with_torch(cr_fn, torch_fn, inputs, grad=True, atol=1e-5, rtol=1e-4, seed=0,
-                       check_dtype=True):
+def compare_with_torch(
+    cr_fn, torch_fn, inputs, grad=True, atol=1e-5, rtol=1e-4, seed=0, check_dtype=True
+):
     """Run ``cr_fn`` and ``torch_fn`` on tensors built from the same ``inputs`` and compare.
 
     ``inputs``: NumPy arrays (float arrays become tensors requiring grad when ``grad``; other
@@ -58,13 +65,19 @@ def compare_with_torch(cr_fn, torch_fn, inputs, grad=True, atol=1e-5, rtol=1e-4,
     ``(cr_outputs, torch_outputs, cr_inputs, torch_inputs)`` for further checks.
     """
     torch = _torch()
-    cr_in = [cr.tensor(a.copy(), requires_grad=grad and _is_float(a))
-             if isinstance(a, np.ndarray) else a for a in inputs]
-    t_in = [torch.tensor(a.copy(), requires_grad=grad and _is_float(a))
-            if isinstance(a, np.ndarray) else a for a in inputs]
+    cr_in = [
+        cr.tensor(a.copy(), requires_grad=grad and _is_float(a)) if isinstance(a, np.ndarray) else a
+        for a in inputs
+    ]
+    t_in = [
+        torch.tensor(a.copy(), requires_grad=grad and _is_float(a))
+        if isinstance(a, np.ndarray)
+        else a
+        for a in inputs
+    ]
     cr_out, t_out = _flat(cr_fn(*cr_in)), _flat(torch_fn(*t_in))
     assert len(cr_out) == len(t_out), f"{len(cr_out)} chainrule outputs vs {len(t_out)} torch"
-    for i, (c, t) in enumerate(zip(cr_out, t_out)):
+    for i, (c, t) in enumerate(zip(cr_out, t_out, strict=True)):
         c_np, t_np = _to_numpy(c), _to_numpy(t)
         assert c_np.shape == t_np.shape, f"output {i}: shape {c_np.shape} vs torch {t_np.shape}"
         if check_dtype:
@@ -88,7 +101,7 @@ def _backward_both(cr_out, t_out, seed):
 
 def _compare_input_grads(cr_in, t_in, cr_out, t_out, seed, atol, rtol):
     _backward_both(cr_out, t_out, seed)
-    for k, (c, t) in enumerate(zip(cr_in, t_in)):
+    for k, (c, t) in enumerate(zip(cr_in, t_in, strict=True)):
         if not isinstance(c, cr.Tensor) or not c.requires_grad:
             continue
         assert_grads_close(c.grad, t.grad, f"input {k}", atol, rtol)
@@ -115,18 +128,21 @@ def assert_state_dicts_match(cr_module, torch_module):
 
 def copy_torch_to_cr(torch_module, cr_module):
     """Load the PyTorch module's state (as NumPy arrays) into the chainrule module."""
-    cr_module.load_state_dict({k: v.detach().numpy().copy()
-                               for k, v in torch_module.state_dict().items()})
+    cr_module.load_state_dict(
+        {k: v.detach().numpy().copy() for k, v in torch_module.state_dict().items()}
+    )
 
 
 def copy_cr_to_torch(cr_module, torch_module):
     torch = _torch()
-    torch_module.load_state_dict({k: torch.tensor(v.numpy().copy())
-                                  for k, v in cr_module.state_dict().items()})
+    torch_module.load_state_dict(
+        {k: torch.tensor(v.numpy().copy()) for k, v in cr_module.state_dict().items()}
+    )
 
 
-def compare_modules(cr_module, torch_module, inputs, grad=True, atol=1e-5, rtol=1e-4, seed=0,
-                    copy="torch_to_cr"):
+def compare_modules(
+    cr_module, torch_module, inputs, grad=True, atol=1e-5, rtol=1e-4, seed=0, copy="torch_to_cr"
+):
     """Check a layer against its PyTorch twin: state-dict names/shapes, outputs, gradients.
 
     The weights are copied across first (``copy``: "torch_to_cr", "cr_to_torch" or None).

@@ -1,4 +1,5 @@
 """The array-backend seam: autograd/ and ops/ take NumPy only from chainrule.backend."""
+
 import ast
 import pathlib
 
@@ -28,15 +29,20 @@ def _numpy_imports(path):
 def test_autograd_and_ops_import_numpy_only_through_the_backend():
     files = sorted((SRC / "autograd").glob("*.py")) + sorted((SRC / "ops").glob("*.py"))
     assert len(files) > 10
-    offenders = [f"{p.relative_to(SRC)}:{line}: {text}" for p in files
-                 for line, text in _numpy_imports(p)]
-    assert not offenders, ("import the array module from chainrule.backend "
-                           "(from ..backend import xp as np):\n" + "\n".join(offenders))
+    offenders = [
+        f"{p.relative_to(SRC)}:{line}: {text}" for p in files for line, text in _numpy_imports(p)
+    ]
+    assert not offenders, (
+        "import the array module from chainrule.backend "
+        "(from ..backend import xp as np):\n" + "\n".join(offenders)
+    )
 
 
 def test_the_checker_sees_numpy_imports(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import numpy as np\nfrom numpy.lib import stride_tricks\nfrom ..backend import xp\n")
+    bad.write_text(
+        "import numpy as np\nfrom numpy.lib import stride_tricks\nfrom ..backend import xp\n"
+    )
     assert [line for line, _ in _numpy_imports(bad)] == [1, 2]
 
 

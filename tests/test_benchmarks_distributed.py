@@ -1,4 +1,5 @@
 """Smoke test of ``python -m benchmarks.distributed --quick`` (no timing is asserted)."""
+
 import json
 import os
 import subprocess
@@ -14,13 +15,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_distributed_benchmark_quick(tmp_path):
     pytest.importorskip("mpi4py")
     from chainrule.distributed.launch import find_mpiexec
+
     if find_mpiexec() is None:
         pytest.skip("mpiexec not found")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + str(ROOT))
     out = tmp_path / "dist.json"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.distributed", "--quick", "--out",
-                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.distributed", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     for label in ("1 proc x 1 thread", "1 proc x 2 threads", "2 ranks x 1 thread"):
         assert label in done.stdout

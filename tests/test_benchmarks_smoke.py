@@ -3,6 +3,7 @@
 No timing is asserted (CI machines are noisy); only that every case runs, both libraries agree
 on the first losses, and the table and the --out files are written.
 """
+
 import json
 import subprocess
 import sys
@@ -18,9 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "results"
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--threads", "1",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--threads", "1", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done, out
 
 
@@ -57,13 +62,21 @@ def test_quick_suite_writes_json_and_markdown(quick_run):
 
 def test_perf_report_lines_are_parsed_and_classified():
     from benchmarks.profiling import classify, parse_perf
-    text = ("# comment\n"
-            "    52.70%  libscipy_openblas64_-32a4b2a6.so  [.] sgemm_kernel_SKYLAKEX\n"
-            "     7.34%  _multiarray_umath.cpython-311-x86_64-linux-gnu.so  [.] FLOAT_multiply_X86_V3\n"
-            "     3.08%  libpython3.11.so.1.0  [.] _PyEval_EvalFrameDefault\n"
-            "     2.29%  libc.so.6  [.] __memset_avx512_unaligned_erms\n"
-            "     1.00%  [kernel.kallsyms]  [k] exc_page_fault\n")
+
+    text = (
+        "# comment\n"
+        "    52.70%  libscipy_openblas64_-32a4b2a6.so  [.] sgemm_kernel_SKYLAKEX\n"
+        "     7.34%  _multiarray_umath.cpython-311-x86_64-linux-gnu.so  [.] FLOAT_multiply_X86_V3\n"
+        "     3.08%  libpython3.11.so.1.0  [.] _PyEval_EvalFrameDefault\n"
+        "     2.29%  libc.so.6  [.] __memset_avx512_unaligned_erms\n"
+        "     1.00%  [kernel.kallsyms]  [k] exc_page_fault\n"
+    )
     rows = parse_perf(text)
     assert [r[0] for r in rows] == [52.70, 7.34, 3.08, 2.29, 1.00]
     assert [classify(dso, sym).split()[0] for _, dso, sym in rows] == [
-        "BLAS", "NumPy", "Python", "copies:", "OS"]
+        "BLAS",
+        "NumPy",
+        "Python",
+        "copies:",
+        "OS",
+    ]

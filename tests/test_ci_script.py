@@ -1,4 +1,5 @@
 """.ci/run tests a fresh clone in a folder named ``chainrule``, as the README's commands assume."""
+
 import os
 import shutil
 import subprocess
@@ -21,11 +22,14 @@ fi
 """
 
 
-@pytest.mark.skipif(shutil.which("git") is None or shutil.which("bash") is None,
-                    reason="needs git and bash")
-@pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, ".git"))
-                    and not os.path.isfile(os.path.join(ROOT, ".git")),
-                    reason="needs a git checkout")
+@pytest.mark.skipif(
+    shutil.which("git") is None or shutil.which("bash") is None, reason="needs git and bash"
+)
+@pytest.mark.skipif(
+    not os.path.isdir(os.path.join(ROOT, ".git"))
+    and not os.path.isfile(os.path.join(ROOT, ".git")),
+    reason="needs a git checkout",
+)
 @pytest.mark.slow
 def test_ci_runs_from_a_clone_named_chainrule(tmp_path):
     bin_dir = tmp_path / "bin"
@@ -33,10 +37,13 @@ def test_ci_runs_from_a_clone_named_chainrule(tmp_path):
     (bin_dir / "python3").write_text(FAKE_PYTHON3)
     (bin_dir / "python3").chmod(0o755)
     log = tmp_path / "log"
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", CI_LOG=str(log),
-               TMPDIR=str(tmp_path))
-    result = subprocess.run(["bash", SCRIPT], env=env, capture_output=True, text=True,
-                            timeout=120)
+    env = dict(
+        os.environ,
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        CI_LOG=str(log),
+        TMPDIR=str(tmp_path),
+    )
+    result = subprocess.run(["bash", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = log.read_text().splitlines()
     places = {line.rsplit(" @ ", 1)[1] for line in lines}
@@ -46,6 +53,7 @@ def test_ci_runs_from_a_clone_named_chainrule(tmp_path):
     commands = [line.rsplit(" @ ", 1)[0] for line in lines]
     assert "python -m pip install -e .[dev,plot,tensorboard,bench,mpi]" in commands
     assert "ruff check src tests benchmarks examples" in commands
-    assert "python -m pytest -q -p no:cacheprovider" in commands                # fast tier
+    assert "ruff format --check src tests benchmarks examples" in commands
+    assert "python -m pytest -q -p no:cacheprovider" in commands  # fast tier
     assert "python -m pytest -q -p no:cacheprovider -m slow --durations=20" in commands
-    assert not os.path.exists(place)            # the temporary clone is removed afterwards
+    assert not os.path.exists(place)  # the temporary clone is removed afterwards

@@ -1,4 +1,5 @@
 """Devices: the CPU is the one device, and asking for another one is a clear error."""
+
 import pickle
 
 import numpy as np
@@ -52,9 +53,11 @@ def test_device_object_matches_torch():
         ours, theirs = cr.device(*args), torch.device(*args)
         assert repr(ours) == repr(theirs) and str(ours) == str(theirs)
         assert (ours.type, ours.index) == (theirs.type, theirs.index)
-    assert cr.device("cpu") == cr.device(cr.device("cpu")) and hash(cr.device("cpu")) == hash(cr.device("cpu"))
+    assert cr.device("cpu") == cr.device(cr.device("cpu")) and hash(cr.device("cpu")) == hash(
+        cr.device("cpu")
+    )
     assert cr.device("cpu") != cr.device("cuda")
-    assert (cr.device("cpu") == "cpu") == (torch.device("cpu") == "cpu")      # False in torch too
+    assert (cr.device("cpu") == "cpu") == (torch.device("cpu") == "cpu")  # False in torch too
     assert pickle.loads(pickle.dumps(cr.device("cpu"))) == cr.device("cpu")
     with pytest.raises(RuntimeError, match="Expected one of cpu"):
         cr.device("gpu")
@@ -82,10 +85,18 @@ def test_to_keeps_the_graph():
     assert w.grad.dtype == np.float32 and w.grad.tolist() == [1.0, 1.0]
 
 
-@pytest.mark.parametrize("call", [lambda x: x.to("cuda"), lambda x: x.to("cuda:0"),
-                                  lambda x: x.to(cr.device("cuda")), lambda x: x.to("mps"),
-                                  lambda x: x.to(device="cuda", dtype=cr.float64),
-                                  lambda x: x.to(0), lambda x: x.cuda()])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.to("cuda"),
+        lambda x: x.to("cuda:0"),
+        lambda x: x.to(cr.device("cuda")),
+        lambda x: x.to("mps"),
+        lambda x: x.to(device="cuda", dtype=cr.float64),
+        lambda x: x.to(0),
+        lambda x: x.cuda(),
+    ],
+)
 def test_tensor_to_other_devices_raises(call):
     with pytest.raises(RuntimeError, match="CPU only"):
         call(cr.ones(2))
@@ -113,12 +124,15 @@ def test_queries_say_there_is_only_the_cpu():
     assert cr.accelerator.is_available() is False and cr.accelerator.current_accelerator() is None
     assert cr.backends.mps.is_available() is False
     import chainrule.backends.cudnn as cudnn
+
     cudnn.benchmark = True
     cudnn.deterministic = True
     assert cr.backends.cudnn.benchmark is True
     # The idioms programs use to pick a device all land on the CPU, as torch's do here.
     assert torch.cuda.is_available() is False
-    dev = cr.device("cuda" if cr.cuda.is_available() else "mps" if cr.backends.mps.is_available() else "cpu")
+    dev = cr.device(
+        "cuda" if cr.cuda.is_available() else "mps" if cr.backends.mps.is_available() else "cpu"
+    )
     assert dev == cr.device("cpu")
     acc = cr.accelerator.current_accelerator() or cr.device("cpu")
     assert acc.type == "cpu"
@@ -139,14 +153,21 @@ def test_generator_device():
         cr.Generator("cuda")
 
 
-@pytest.mark.parametrize("make", [
-    lambda d: cr.nn.Linear(2, 3, device=d), lambda d: cr.nn.Conv2d(1, 2, 3, device=d),
-    lambda d: cr.nn.Embedding(5, 2, device=d), lambda d: cr.nn.LayerNorm(4, device=d),
-    lambda d: cr.nn.BatchNorm1d(4, device=d), lambda d: cr.nn.GroupNorm(2, 4, device=d),
-    lambda d: cr.nn.LSTM(3, 4, device=d), lambda d: cr.nn.GRUCell(3, 4, device=d),
-    lambda d: cr.nn.MultiheadAttention(4, 2, device=d),
-    lambda d: cr.nn.TransformerEncoderLayer(4, 2, 8, device=d),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: cr.nn.Linear(2, 3, device=d),
+        lambda d: cr.nn.Conv2d(1, 2, 3, device=d),
+        lambda d: cr.nn.Embedding(5, 2, device=d),
+        lambda d: cr.nn.LayerNorm(4, device=d),
+        lambda d: cr.nn.BatchNorm1d(4, device=d),
+        lambda d: cr.nn.GroupNorm(2, 4, device=d),
+        lambda d: cr.nn.LSTM(3, 4, device=d),
+        lambda d: cr.nn.GRUCell(3, 4, device=d),
+        lambda d: cr.nn.MultiheadAttention(4, 2, device=d),
+        lambda d: cr.nn.TransformerEncoderLayer(4, 2, 8, device=d),
+    ],
+)
 def test_layers_take_device_cpu_and_refuse_cuda(make):
     assert make("cpu") is not None and make(cr.device("cpu")) is not None
     with pytest.raises(RuntimeError, match="CPU only"):

@@ -1,4 +1,5 @@
 """Generators and sampling: reproducible seeding, and the right distributions (within tolerance)."""
+
 import numpy as np
 import pytest
 
@@ -12,7 +13,7 @@ def test_manual_seed_returns_the_default_generator_and_replays_draws():
     a = (cr.rand(3), cr.randn(2), cr.randint(0, 10, (4,)), cr.randperm(6))
     cr.manual_seed(5)
     b = (cr.rand(3), cr.randn(2), cr.randint(0, 10, (4,)), cr.randperm(6))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
@@ -22,10 +23,10 @@ def test_generator_objects_are_independent_of_the_default():
     cr.manual_seed(0)
     state = cr.random.get_rng_state()
     x = cr.rand(4, generator=g)
-    assert cr.random.get_rng_state() == state           # the default generator was not used
+    assert cr.random.get_rng_state() == state  # the default generator was not used
     g.manual_seed(1)
     np.testing.assert_array_equal(cr.rand(4, generator=g).numpy(), x.numpy())
-    assert cr.Generator().initial_seed() == 67280421310721   # torch's default seed
+    assert cr.Generator().initial_seed() == 67280421310721  # torch's default seed
 
 
 def test_generator_state_roundtrip_and_seed():
@@ -46,14 +47,17 @@ def test_generator_state_roundtrip_and_seed():
 
 def test_every_random_function_takes_a_generator():
     calls = [
-        lambda g: cr.rand(3, generator=g), lambda g: cr.randn(3, generator=g),
-        lambda g: cr.randint(5, (3,), generator=g), lambda g: cr.randperm(5, generator=g),
+        lambda g: cr.rand(3, generator=g),
+        lambda g: cr.randn(3, generator=g),
+        lambda g: cr.randint(5, (3,), generator=g),
+        lambda g: cr.randperm(5, generator=g),
         lambda g: cr.multinomial(cr.ones(4), 2, generator=g),
         lambda g: cr.normal(cr.zeros(3), 1.0, generator=g),
         lambda g: cr.bernoulli(cr.full((3,), 0.5), generator=g),
         lambda g: cr.poisson(cr.full((3,), 2.0), generator=g),
         lambda g: cr.rand_like(cr.zeros(3), generator=g),
-        lambda g: cr.zeros(3).uniform_(generator=g), lambda g: cr.zeros(3).normal_(generator=g),
+        lambda g: cr.zeros(3).uniform_(generator=g),
+        lambda g: cr.zeros(3).normal_(generator=g),
         lambda g: cr.zeros(3).bernoulli_(0.5, generator=g),
         lambda g: cr.zeros(3).exponential_(generator=g),
         lambda g: cr.zeros(3).random_(0, 10, generator=g),
@@ -96,24 +100,31 @@ def test_multinomial_without_replacement_matches_torch_distribution():
     ours = cr.multinomial(cr.tensor([w] * n), 2, generator=g).numpy()
     theirs = torch.multinomial(torch.tensor([w] * n), 2).numpy()
     assert np.all(ours[:, 0] != ours[:, 1])
+
     def pair_freq(a):
         return np.bincount(a[:, 0] * 4 + a[:, 1], minlength=16) / len(a)
+
     # Exact probability of the ordered pair (i, j): w_i * w_j / (1 - w_i).
-    exact = np.array([[w[i] * w[j] / (1 - w[i]) if i != j else 0 for j in range(4)] for i in range(4)])
+    exact = np.array(
+        [[w[i] * w[j] / (1 - w[i]) if i != j else 0 for j in range(4)] for i in range(4)]
+    )
     np.testing.assert_allclose(pair_freq(ours), exact.ravel(), atol=0.02)
     np.testing.assert_allclose(pair_freq(theirs), exact.ravel(), atol=0.02)
     full = cr.multinomial(cr.tensor(w), 4, generator=g)
     assert sorted(full.tolist()) == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("bad,match", [
-    (lambda: cr.multinomial(cr.tensor([1.0, 0.0]), 2), "not enough"),
-    (lambda: cr.multinomial(cr.tensor([1.0, -1.0]), 1), "element < 0"),
-    (lambda: cr.multinomial(cr.tensor([0.0, 0.0]), 1, True), "sum"),
-    (lambda: cr.multinomial(cr.ones(2), 3), "n_sample"),
-    (lambda: cr.multinomial(cr.ones(2, 2, 2), 1), "1 or 2 dim"),
-    (lambda: cr.multinomial(cr.ones(2), 0), "num_samples"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (lambda: cr.multinomial(cr.tensor([1.0, 0.0]), 2), "not enough"),
+        (lambda: cr.multinomial(cr.tensor([1.0, -1.0]), 1), "element < 0"),
+        (lambda: cr.multinomial(cr.tensor([0.0, 0.0]), 1, True), "sum"),
+        (lambda: cr.multinomial(cr.ones(2), 3), "n_sample"),
+        (lambda: cr.multinomial(cr.ones(2, 2, 2), 1), "1 or 2 dim"),
+        (lambda: cr.multinomial(cr.ones(2), 0), "num_samples"),
+    ],
+)
 def test_multinomial_bad_input_raises(bad, match):
     with pytest.raises(RuntimeError, match=match):
         bad()
@@ -122,7 +133,11 @@ def test_multinomial_bad_input_raises(bad, match):
 def test_normal_forms():
     g = cr.Generator().manual_seed(2)
     a = cr.normal(cr.full((20000,), 3.0), 2.0, generator=g)
-    assert a.dtype == np.float32 and abs(a.numpy().mean() - 3) < 0.05 and abs(a.numpy().std() - 2) < 0.05
+    assert (
+        a.dtype == np.float32
+        and abs(a.numpy().mean() - 3) < 0.05
+        and abs(a.numpy().std() - 2) < 0.05
+    )
     b = cr.normal(0.0, cr.tensor([1.0, 10.0]).expand(10000, 2), generator=g).numpy()
     np.testing.assert_allclose(b.std(axis=0), [1.0, 10.0], rtol=0.05)
     c = cr.normal(1.0, 0.5, size=(4, 5), generator=g)
@@ -158,12 +173,13 @@ def test_cuda_seeding_is_an_honest_no_op():
     cr.manual_seed(0)
     x = cr.rand(3)
     cr.manual_seed(0)
-    cr.cuda.manual_seed_all(123)        # must not disturb chainrule's generator
+    cr.cuda.manual_seed_all(123)  # must not disturb chainrule's generator
     np.testing.assert_array_equal(cr.rand(3).numpy(), x.numpy())
 
 
 def test_generator_pickles_and_fork_rng_restores_state():
     import pickle
+
     g = cr.Generator().manual_seed(9)
     cr.rand(2, generator=g)
     h = pickle.loads(pickle.dumps(g))

@@ -1,4 +1,5 @@
 """cr.save / cr.load: round trips, refusal of damaged or foreign files, atomic writes."""
+
 import io
 import json
 import os
@@ -16,12 +17,17 @@ from chainrule.serialization import CheckpointError, load, save
 def nested():
     rng = np.random.default_rng(0)
     return {
-        "model": {"w": cr.tensor(rng.standard_normal((3, 4)).astype(np.float32),
-                                 requires_grad=True),
-                  "b": cr.tensor(np.zeros(4, np.float64))},
-        "optim": {"state": {0: {"step": 7, "exp_avg": rng.standard_normal(5).astype(np.float32)},
-                            12: {"step": 3, "mask": np.array([True, False])}},
-                  "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 12]}]},
+        "model": {
+            "w": cr.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True),
+            "b": cr.tensor(np.zeros(4, np.float64)),
+        },
+        "optim": {
+            "state": {
+                0: {"step": 7, "exp_avg": rng.standard_normal(5).astype(np.float32)},
+                12: {"step": 3, "mask": np.array([True, False])},
+            },
+            "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 12]}],
+        },
         "counts": np.arange(6, dtype=np.int64).reshape(2, 3),
         "zero_d": np.array(2.5, np.float32),
         "np_scalar": np.float32(1.25),
@@ -46,7 +52,7 @@ def assert_same(a, b):
             assert_same(a[k], b[k])
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             assert_same(x, y)
     else:
         assert a == b
@@ -57,7 +63,7 @@ def test_round_trip_keeps_structure_types_and_dtypes(tmp_path):
     save(obj, tmp_path / "ckpt.npz")
     back = load(tmp_path / "ckpt.npz")
     assert_same(obj, back)
-    assert list(back["optim"]["state"]) == [0, 12]          # int keys stay ints
+    assert list(back["optim"]["state"]) == [0, 12]  # int keys stay ints
     assert isinstance(back["model"]["w"], cr.Tensor) and back["model"]["w"].requires_grad
     assert isinstance(back["counts"], np.ndarray)
     assert back["zero_d"].shape == () and isinstance(back["zero_d"], np.ndarray)
@@ -66,9 +72,12 @@ def test_round_trip_keeps_structure_types_and_dtypes(tmp_path):
 
 
 def test_structured_and_string_arrays_round_trip(tmp_path):
-    obj = {"s": np.array(["ab", "ç"]), "b": np.array([b"x", b"yz"]),
-           "rec": np.zeros(3, dtype=[("λ", "<f4"), ("n", "<i8")]),
-           "when": np.array(["2024-01-02"], dtype="datetime64[D]")}
+    obj = {
+        "s": np.array(["ab", "ç"]),
+        "b": np.array([b"x", b"yz"]),
+        "rec": np.zeros(3, dtype=[("λ", "<f4"), ("n", "<i8")]),
+        "when": np.array(["2024-01-02"], dtype="datetime64[D]"),
+    }
     save(obj, tmp_path / "s.npz")
     assert_same(obj, load(tmp_path / "s.npz"))
 
@@ -103,15 +112,16 @@ def test_unsupported_values_are_named(tmp_path):
 @pytest.fixture
 def good_file(tmp_path):
     path = tmp_path / "ckpt.npz"
-    save({"big": np.random.default_rng(1).standard_normal(20000).astype(np.float32),
-          "step": 3}, path)
+    save(
+        {"big": np.random.default_rng(1).standard_normal(20000).astype(np.float32), "step": 3}, path
+    )
     return path
 
 
 def test_missing_and_empty_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.npz"):
         load(tmp_path / "nope.npz")
-    with pytest.raises(ValueError, match="nope.npz"):   # also a ValueError
+    with pytest.raises(ValueError, match="nope.npz"):  # also a ValueError
         load(tmp_path / "nope.npz")
     with pytest.raises(CheckpointError, match="is a folder"):
         load(tmp_path)
@@ -123,21 +133,22 @@ def test_missing_and_empty_files(tmp_path):
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.999])
 def test_truncated_file_refused(good_file, keep):
     data = good_file.read_bytes()
-    good_file.write_bytes(data[:int(len(data) * keep)])
+    good_file.write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(CheckpointError, match="ckpt.npz"):
         load(good_file)
 
 
 def test_flipped_byte_in_array_payload_refused(good_file):
     data = bytearray(good_file.read_bytes())
-    data[len(data) // 2] ^= 0x01          # the 80 kB array fills the middle of the file
+    data[len(data) // 2] ^= 0x01  # the 80 kB array fills the middle of the file
     good_file.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="ckpt.npz.*corrupted"):
         load(good_file)
 
 
-@pytest.mark.parametrize("offset", [6, 7, 8, 9], ids=["flags-lo", "flags-hi", "method-lo",
-                                                       "method-hi"])
+@pytest.mark.parametrize(
+    "offset", [6, 7, 8, 9], ids=["flags-lo", "flags-hi", "method-lo", "method-hi"]
+)
 def test_damaged_local_header_refused(good_file, offset):
     # zipfile reads through the local headers but ignores their flags: they must match the
     # zip directory, or damage there would load silently.
@@ -181,7 +192,7 @@ def test_pickle_and_foreign_files_refused(tmp_path):
     np.save(tmp_path / "one.npy", np.ones(2))
     with pytest.raises(CheckpointError, match="one.npy.*numpy.load"):
         load(tmp_path / "one.npy")
-    with zipfile.ZipFile(tmp_path / "torch.pt", "w") as zf:     # torch.save's zip layout
+    with zipfile.ZipFile(tmp_path / "torch.pt", "w") as zf:  # torch.save's zip layout
         zf.writestr("archive/data.pkl", pickle.dumps({"a": io.StringIO}))
     with pytest.raises(CheckpointError, match="torch.pt.*_io.StringIO.*not a tensor record"):
         load(tmp_path / "torch.pt")
@@ -194,6 +205,7 @@ def test_pickle_and_foreign_files_refused(tmp_path):
 def test_pickle_is_never_called(good_file, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("pickle used")
+
     monkeypatch.setattr(pickle, "load", forbidden)
     monkeypatch.setattr(pickle, "loads", forbidden)
     assert load(good_file)["step"] == 3
@@ -202,12 +214,13 @@ def test_pickle_is_never_called(good_file, monkeypatch):
 def test_crash_at_rename_keeps_old_file(good_file, monkeypatch):
     def crash(src, dst):
         raise OSError("simulated crash before rename")
+
     monkeypatch.setattr(serialization.os, "replace", crash)
     with pytest.raises(OSError, match="simulated"):
         save({"step": 99}, good_file)
     monkeypatch.undo()
     assert load(good_file)["step"] == 3
-    assert os.listdir(good_file.parent) == [good_file.name]    # no temporary file left
+    assert os.listdir(good_file.parent) == [good_file.name]  # no temporary file left
 
 
 def test_crash_mid_write_keeps_old_file(good_file, monkeypatch):
@@ -215,7 +228,7 @@ def test_crash_mid_write_keeps_old_file(good_file, monkeypatch):
 
     def write_half_then_crash(fp, array, **kwargs):
         real_write(fp, array[: array.size // 2], **kwargs)
-        raise KeyboardInterrupt    # e.g. Ctrl-C while writing
+        raise KeyboardInterrupt  # e.g. Ctrl-C while writing
 
     monkeypatch.setattr(np.lib.format, "write_array", write_half_then_crash)
     with pytest.raises(KeyboardInterrupt):
@@ -226,6 +239,7 @@ def test_crash_mid_write_keeps_old_file(good_file, monkeypatch):
 
 
 # ---- file objects, torch.load's arguments, whole objects ----
+
 
 def test_save_and_load_through_file_objects(tmp_path):
     obj = nested()
@@ -238,7 +252,7 @@ def test_save_and_load_through_file_objects(tmp_path):
     with open(tmp_path / "c.npz", "rb") as f:
         assert_same(obj, load(f))
 
-    class Stream(io.RawIOBase):             # a pipe-like stream: readable, not seekable
+    class Stream(io.RawIOBase):  # a pipe-like stream: readable, not seekable
         def __init__(self, data):
             self.data = io.BytesIO(data)
 
@@ -247,10 +261,11 @@ def test_save_and_load_through_file_objects(tmp_path):
 
         def readinto(self, b):
             chunk = self.data.read(len(b))
-            b[:len(chunk)] = chunk
+            b[: len(chunk)] = chunk
             return len(chunk)
+
     assert_same(obj, load(io.BufferedReader(Stream(buffer.getvalue()))))
-    prefixed = io.BytesIO(b"header" + buffer.getvalue())       # read from the current position
+    prefixed = io.BytesIO(b"header" + buffer.getvalue())  # read from the current position
     prefixed.seek(6)
     assert_same(obj, load(prefixed))
 
@@ -264,10 +279,17 @@ def test_damage_through_a_file_object_names_it(tmp_path):
         load(io.BytesIO(b"PK\x05\x06"))
 
 
-@pytest.mark.parametrize("kwargs", [dict(weights_only=True), dict(weights_only=False),
-                                    dict(map_location="cpu"), dict(map_location=None, mmap=True),
-                                    dict(map_location={"cuda:0": "cpu"}),
-                                    dict(map_location=lambda storage, loc: storage)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(weights_only=True),
+        dict(weights_only=False),
+        dict(map_location="cpu"),
+        dict(map_location=None, mmap=True),
+        dict(map_location={"cuda:0": "cpu"}),
+        dict(map_location=lambda storage, loc: storage),
+    ],
+)
 def test_torch_load_arguments_are_accepted(good_file, kwargs):
     assert load(good_file, **kwargs)["step"] == 3
 
@@ -279,11 +301,14 @@ def test_map_location_other_than_cpu_is_refused(good_file):
         load(good_file, weights_only="yes")
 
 
-@pytest.mark.parametrize("make", [
-    lambda: cr.nn.Linear(2, 3),
-    lambda: {"model": cr.nn.Sequential(cr.nn.Linear(2, 3))},
-    lambda: cr.optim.SGD(cr.nn.Linear(2, 3).parameters(), lr=0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: cr.nn.Linear(2, 3),
+        lambda: {"model": cr.nn.Sequential(cr.nn.Linear(2, 3))},
+        lambda: cr.optim.SGD(cr.nn.Linear(2, 3).parameters(), lr=0.1),
+    ],
+)
 def test_saving_a_whole_module_or_optimizer_points_to_state_dict(tmp_path, make):
     with pytest.raises(TypeError, match=r"whole .*state_dict\(\).*load_state_dict"):
         save(make(), tmp_path / "m.npz")
@@ -292,9 +317,11 @@ def test_saving_a_whole_module_or_optimizer_points_to_state_dict(tmp_path, make)
 
 # ---- temporary files of killed saves ----
 
+
 def _dead_pid():
     import subprocess
     import sys
+
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
@@ -303,9 +330,9 @@ def _dead_pid():
 def test_save_removes_temporaries_of_dead_processes_only(tmp_path):
     path = tmp_path / "c.npz"
     dead = tmp_path / f".c.npz.{_dead_pid()}.0123abcd.tmp"
-    live = tmp_path / f".c.npz.{os.getppid()}.0123abcd.tmp"        # a running process
-    mine = tmp_path / f".c.npz.{os.getpid()}.89abcdef.tmp"         # not a save in progress
-    other = tmp_path / f".d.npz.{_dead_pid()}.0123abcd.tmp"        # another file's temporary
+    live = tmp_path / f".c.npz.{os.getppid()}.0123abcd.tmp"  # a running process
+    mine = tmp_path / f".c.npz.{os.getpid()}.89abcdef.tmp"  # not a save in progress
+    other = tmp_path / f".d.npz.{_dead_pid()}.0123abcd.tmp"  # another file's temporary
     for p in (dead, live, mine, other):
         p.write_bytes(b"x" * 1000)
     save({"v": 1}, path)
@@ -316,11 +343,13 @@ def test_save_removes_temporaries_of_dead_processes_only(tmp_path):
 def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     import subprocess
     import sys
+
     script = (
         "import os, signal, numpy as np\n"
         "import chainrule.serialization as s\n"
         "s.os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)\n"
-        f"s.save({{'big': np.zeros(100000)}}, {str(tmp_path / 'c.npz')!r})\n")
+        f"s.save({{'big': np.zeros(100000)}}, {str(tmp_path / 'c.npz')!r})\n"
+    )
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(serialization.__file__)))
     for _ in range(2):
         subprocess.run([sys.executable, "-c", script], env=env, timeout=60)
@@ -348,11 +377,12 @@ def test_replacing_names_its_temporary_with_the_pid_and_removes_dead_ones(tmp_pa
         with open(tmp, "w") as f:
             f.write("half")
         raise RuntimeError
-    assert path.read_text() == "new"            # the old file stays whole
+    assert path.read_text() == "new"  # the old file stays whole
     assert sorted(os.listdir(tmp_path)) == sorted(["page.html", live.name])
 
 
 # ---- crafted files: every declared size is checked before allocating ----
+
 
 def _chainrule_zip(path, members, compress=zipfile.ZIP_STORED):
     with zipfile.ZipFile(path, "w") as zf:
@@ -367,7 +397,7 @@ def _members(path):
 
 def test_compressed_json_bomb_is_refused_without_inflating(tmp_path, good_file):
     members = _members(good_file)
-    members["chainrule.json"] = b" " * (64 << 20) + members["chainrule.json"]   # 64 MiB
+    members["chainrule.json"] = b" " * (64 << 20) + members["chainrule.json"]  # 64 MiB
     _chainrule_zip(tmp_path / "bomb.npz", members, zipfile.ZIP_DEFLATED)
     assert os.path.getsize(tmp_path / "bomb.npz") < 1 << 20
     with pytest.raises(CheckpointError, match="bomb.npz.*compressed"):
@@ -389,8 +419,9 @@ def test_compressed_array_is_refused(tmp_path):
 def test_npy_header_larger_than_its_bytes_is_refused(tmp_path, good_file, shape):
     members = _members(good_file)
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
-                                                 "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
     members["arr_0.npy"] = header.getvalue() + b"\0" * 16
     _chainrule_zip(tmp_path / "huge.npz", members)
     with pytest.raises(CheckpointError, match=r"huge.npz.*declares shape"):
@@ -411,11 +442,15 @@ def test_object_array_and_stray_members_are_refused(tmp_path, good_file):
 
 @pytest.mark.parametrize("depth", [101, 100_000])
 def test_deeply_nested_json_is_a_checkpoint_error(tmp_path, depth):
-    meta = ('{"format": "chainrule", "version": 1, "root": ' + "[" * depth + "]" * depth
-            + "}").encode()
+    meta = (
+        '{"format": "chainrule", "version": 1, "root": ' + "[" * depth + "]" * depth + "}"
+    ).encode()
     import hashlib
-    _chainrule_zip(tmp_path / "deep.npz", {"chainrule.json": meta,
-                                           "chainrule.sha256": hashlib.sha256(meta).hexdigest()})
+
+    _chainrule_zip(
+        tmp_path / "deep.npz",
+        {"chainrule.json": meta, "chainrule.sha256": hashlib.sha256(meta).hexdigest()},
+    )
     with pytest.raises(CheckpointError, match="deep.npz.*nested deeper"):
         load(tmp_path / "deep.npz")
 
@@ -428,35 +463,52 @@ def test_moderate_nesting_still_loads(tmp_path):
     assert load(tmp_path / "n.npz") == obj
 
 
-@pytest.mark.parametrize("bad_root", [
-    {"type": "dict", "items": [[1.5, 0]]}, {"type": "dict", "items": "x"},
-    {"type": "tensor", "index": "0", "requires_grad": False},
-    {"type": "tensor", "index": True, "requires_grad": False},
-    {"type": "array", "index": 0, "scalar": "no"}, {"type": "set"}, {"no type": 1},
-])
+@pytest.mark.parametrize(
+    "bad_root",
+    [
+        {"type": "dict", "items": [[1.5, 0]]},
+        {"type": "dict", "items": "x"},
+        {"type": "tensor", "index": "0", "requires_grad": False},
+        {"type": "tensor", "index": True, "requires_grad": False},
+        {"type": "array", "index": 0, "scalar": "no"},
+        {"type": "set"},
+        {"no type": 1},
+    ],
+)
 def test_malformed_structure_is_a_checkpoint_error(tmp_path, bad_root):
     import hashlib
+
     meta = json.dumps({"format": "chainrule", "version": 1, "root": bad_root}).encode()
     buffer = io.BytesIO()
     np.save(buffer, np.ones(2), allow_pickle=False)
     digest = hashlib.sha256(meta)
     serialization._hash_array(digest, 0, np.ones(2))
-    _chainrule_zip(tmp_path / "m.npz", {"chainrule.json": meta, "arr_0.npy": buffer.getvalue(),
-                                        "chainrule.sha256": digest.hexdigest()})
+    _chainrule_zip(
+        tmp_path / "m.npz",
+        {
+            "chainrule.json": meta,
+            "arr_0.npy": buffer.getvalue(),
+            "chainrule.sha256": digest.hexdigest(),
+        },
+    )
     with pytest.raises(CheckpointError, match="m.npz"):
         load(tmp_path / "m.npz")
 
 
 def _small_checkpoint(path):
-    obj = {"w": cr.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True),
-           "step": 3, "names": ("a", "b"), "i": np.arange(3)}
+    obj = {
+        "w": cr.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True),
+        "step": 3,
+        "names": ("a", "b"),
+        "i": np.arange(3),
+    }
     save(obj, path)
     return obj
 
 
 def _named_stream(data, name):
     stream = io.BytesIO(data)
-    stream.name = name            # as an open file has: errors must name it
+    stream.name = name  # as an open file has: errors must name it
     return stream
 
 
@@ -484,8 +536,8 @@ def test_every_flipped_byte_and_every_truncation_is_refused_or_harmless(tmp_path
             outcomes[_loads_or_refuses(bytes(flipped), expected)] += 1
     for cut in range(len(data)):
         outcomes[_loads_or_refuses(data[:cut], expected)] += 1
-    assert outcomes[False] > len(data)      # most damage is caught, the rest changed nothing
-    (tmp_path / "cut.npz").write_bytes(data[:len(data) // 2])     # and through a path
+    assert outcomes[False] > len(data)  # most damage is caught, the rest changed nothing
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])  # and through a path
     with pytest.raises(CheckpointError, match="cut.npz"):
         load(tmp_path / "cut.npz")
 
@@ -502,10 +554,11 @@ def _torch():
 def test_torch_state_dict_loads_into_an_identical_chainrule_model(tmp_path):
     torch = _torch()
     torch.manual_seed(0)
-    theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
-                                 torch.nn.Linear(8, 3))
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
     theirs.train()
-    theirs(torch.randn(16, 4))                       # non-trivial running statistics
+    theirs(torch.randn(16, 4))  # non-trivial running statistics
     theirs.eval()
     torch.save(theirs.state_dict(), tmp_path / "weights.pt")
     state = load(tmp_path / "weights.pt", map_location="cpu", weights_only=True)
@@ -514,26 +567,36 @@ def test_torch_state_dict_loads_into_an_identical_chainrule_model(tmp_path):
         assert isinstance(state[key], cr.Tensor)
         assert str(state[key].dtype) == str(value.dtype).replace("torch.", "")
         np.testing.assert_array_equal(state[key].numpy(), value.numpy())
-    ours = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.BatchNorm1d(8), cr.nn.ReLU(),
-                            cr.nn.Linear(8, 3))
+    ours = cr.nn.Sequential(
+        cr.nn.Linear(4, 8), cr.nn.BatchNorm1d(8), cr.nn.ReLU(), cr.nn.Linear(8, 3)
+    )
     ours.load_state_dict(state)
     ours.eval()
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    np.testing.assert_allclose(ours(cr.tensor(x)).numpy(),
-                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_torch_dtypes_views_and_parameters(tmp_path):
     torch = _torch()
     base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
     values = {
-        "f64": torch.randn(3, dtype=torch.float64), "f16": torch.randn(3).half(),
-        "bf16": torch.tensor([1.5, -2.25, 3e38]).bfloat16(), "i64": torch.arange(5),
-        "i32": torch.arange(5, dtype=torch.int32), "i16": torch.arange(5, dtype=torch.int16),
-        "i8": torch.arange(-2, 3, dtype=torch.int8), "u8": torch.arange(5, dtype=torch.uint8),
-        "bool": torch.tensor([True, False]), "scalar": torch.tensor(2.5),
-        "empty": torch.zeros(0, 3), "transposed": base.t(), "slice": base[1:3, 2:5],
-        "base": base, "expanded": torch.ones(1, 3).expand(4, 3),
+        "f64": torch.randn(3, dtype=torch.float64),
+        "f16": torch.randn(3).half(),
+        "bf16": torch.tensor([1.5, -2.25, 3e38]).bfloat16(),
+        "i64": torch.arange(5),
+        "i32": torch.arange(5, dtype=torch.int32),
+        "i16": torch.arange(5, dtype=torch.int16),
+        "i8": torch.arange(-2, 3, dtype=torch.int8),
+        "u8": torch.arange(5, dtype=torch.uint8),
+        "bool": torch.tensor([True, False]),
+        "scalar": torch.tensor(2.5),
+        "empty": torch.zeros(0, 3),
+        "transposed": base.t(),
+        "slice": base[1:3, 2:5],
+        "base": base,
+        "expanded": torch.ones(1, 3).expand(4, 3),
         "param": torch.nn.Parameter(torch.ones(2)),
         "nested": [torch.ones(1), (2, "x", None), {"lr": 0.1, "betas": (0.9, 0.999)}],
     }
@@ -548,7 +611,7 @@ def test_torch_dtypes_views_and_parameters(tmp_path):
     assert isinstance(back["param"], cr.nn.Parameter) and back["param"].requires_grad
     assert back["bf16"].dtype == cr.float32
     assert back["nested"][1] == (2, "x", None) and back["nested"][2]["betas"] == (0.9, 0.999)
-    back["slice"].numpy()[...] = -1                 # loaded views own their memory
+    back["slice"].numpy()[...] = -1  # loaded views own their memory
     assert back["base"].numpy().min() == 0
 
 
@@ -622,13 +685,14 @@ def test_torch_records_are_checked_against_their_storages(tmp_path):
     data = _torch_bytes(tmp_path, {"w": torch.arange(6.0)})
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         members = {info.filename: zf.read(info) for info in zf.infolist()}
-    prefix = next(n for n in members if n.endswith("data.pkl"))[:-len("data.pkl")]
+    prefix = next(n for n in members if n.endswith("data.pkl"))[: -len("data.pkl")]
     pkl = members[prefix + "data.pkl"]
     # The storage record says 6 elements; claim 2**40 instead (same pickle opcode width).
     assert b"K\x06t" in pkl
     cases = {
         "declares 1099511627776 elements": pkl.replace(
-            b"K\x06t", b"\x8a\x06\x00\x00\x00\x00\x00\x01t", 1),
+            b"K\x06t", b"\x8a\x06\x00\x00\x00\x00\x00\x01t", 1
+        ),
         "reaches past its storage": pkl.replace(b"K\x06\x85", b"K\x07\x85", 1),
     }
     for message, bad in cases.items():
@@ -661,22 +725,27 @@ def test_every_flipped_byte_of_a_torch_file_is_refused_or_harmless(tmp_path):
 def test_torch_file_loads_where_torch_cannot_be_imported(tmp_path):
     import subprocess
     import sys
+
     torch = _torch()
     torch.save({"w": torch.arange(6.0).reshape(2, 3)}, tmp_path / "w.pt")
-    script = ("import sys; sys.modules['torch'] = None\n"      # `import torch` now fails
-              "import chainrule as cr\n"
-              f"w = cr.load({str(tmp_path / 'w.pt')!r})['w']\n"
-              "print(w.shape, float(w.sum()), 'torch' in sys.modules and sys.modules['torch'])\n")
+    script = (
+        "import sys; sys.modules['torch'] = None\n"  # `import torch` now fails
+        "import chainrule as cr\n"
+        f"w = cr.load({str(tmp_path / 'w.pt')!r})['w']\n"
+        "print(w.shape, float(w.sum()), 'torch' in sys.modules and sys.modules['torch'])\n"
+    )
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(serialization.__file__)))
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["(2,", "3)", "15.0", "None"]
 
 
 def test_loading_holds_an_array_in_memory_once(tmp_path):
     import tracemalloc
-    array = np.ones(16 << 20, np.float32)                # 64 MiB
+
+    array = np.ones(16 << 20, np.float32)  # 64 MiB
     save({"a": array}, tmp_path / "big.npz")
     del array
     tracemalloc.start()
@@ -686,7 +755,7 @@ def test_loading_holds_an_array_in_memory_once(tmp_path):
     finally:
         tracemalloc.stop()
     assert back["a"].nbytes == 64 << 20 and back["a"][-1] == 1
-    assert peak < 1.5 * (64 << 20)                       # no second full copy
+    assert peak < 1.5 * (64 << 20)  # no second full copy
 
 
 @pytest.mark.parametrize("declared", [1 << 62, 1 << 40])

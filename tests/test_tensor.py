@@ -1,4 +1,5 @@
 """Tensor construction, dtype rules, attributes and conversions."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,9 +30,9 @@ def test_set_default_dtype():
 def test_scalar_operations_keep_tensor_dtype_and_arrays_promote():
     x = cr.ones(3)
     assert (x * 2.5).dtype == cr.float32 and (2 - x).dtype == cr.float32
-    assert (cr.arange(3) * 2.5).dtype == cr.float32          # int tensor, float scalar
+    assert (cr.arange(3) * 2.5).dtype == cr.float32  # int tensor, float scalar
     assert (cr.arange(3) + 1).dtype == cr.int64
-    assert (x + np.ones(3)).dtype == cr.float64              # NumPy promotion
+    assert (x + np.ones(3)).dtype == cr.float64  # NumPy promotion
     assert (x + cr.ones(3, dtype=cr.float64)).dtype == cr.float64
 
 
@@ -53,8 +54,8 @@ def test_constructors():
     arr = np.arange(3.0)
     t = cr.from_numpy(arr)
     arr[0] = 9
-    assert t.numpy()[0] == 9                                     # shares memory
-    assert cr.tensor(arr).numpy() is not arr                     # copies
+    assert t.numpy()[0] == 9  # shares memory
+    assert cr.tensor(arr).numpy() is not arr  # copies
 
 
 def test_attributes_and_conversions():
@@ -90,7 +91,7 @@ def test_max_ties_split_gradient_like_pytorch():
     x.max().backward()
     assert x.grad.tolist() == [0.5, 0.0, 0.5]
     y = cr.tensor([[3.0, 3.0]], requires_grad=True)
-    y.max(1)[0].sum().backward()        # max(dim): the gradient goes to the returned index
+    y.max(1)[0].sum().backward()  # max(dim): the gradient goes to the returned index
     assert y.grad.tolist() == [[1.0, 0.0]]
 
 
@@ -126,7 +127,9 @@ def test_sum_over_random_dims_matches_numpy_and_gradient_is_ones(shape, data):
 
 def test_numpy_axis_aliases():
     x = cr.randn(2, 3)
-    np.testing.assert_allclose(x.sum(axis=1, keepdims=True).numpy(), x.numpy().sum(1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(
+        x.sum(axis=1, keepdims=True).numpy(), x.numpy().sum(1, keepdims=True), rtol=1e-6
+    )
     with pytest.raises(TypeError, match="unexpected keyword"):
         x.sum(bogus=1)
 
@@ -137,14 +140,14 @@ def test_data_is_a_detached_tensor_sharing_memory_as_in_torch():
     p, tp = cr.nn.Parameter(cr.tensor(values)), torch.nn.Parameter(torch.tensor(values))
     p.grad, tp.grad = cr.full((4,), 0.5), torch.full((4,), 0.5)
     assert isinstance(p.data, cr.Tensor) and not p.data.requires_grad and p.data.grad_fn is None
-    np.testing.assert_allclose(p.data.std().item(), tp.data.std().item(), rtol=1e-6)   # unbiased
-    p.data += -0.1 * p.grad                      # manual SGD, the textbook idiom
+    np.testing.assert_allclose(p.data.std().item(), tp.data.std().item(), rtol=1e-6)  # unbiased
+    p.data += -0.1 * p.grad  # manual SGD, the textbook idiom
     tp.data += -0.1 * tp.grad
     p.data.add_(cr.ones(4))
     tp.data.add_(torch.ones(4))
     np.testing.assert_allclose(p.numpy(), tp.detach().numpy(), rtol=1e-6)
     assert p.requires_grad and p.is_leaf
-    p.data = cr.zeros(2)                          # assignment replaces the values
+    p.data = cr.zeros(2)  # assignment replaces the values
     assert p.shape == (2,) and p.requires_grad
 
 
@@ -162,11 +165,10 @@ def test_complex_tensors_cannot_require_grad():
     z = cr.tensor([1 + 2j, 3 - 1j])
     with pytest.raises(RuntimeError, match="complex"):
         z.requires_grad_()
-    assert z.dtype.kind == "c"           # complex values themselves are fine
+    assert z.dtype.kind == "c"  # complex values themselves are fine
 
 
-@pytest.mark.parametrize("bad", [["a"], "abc", None, [None, 1.0], np.array([object()]),
-                                 [{"a": 1}]])
+@pytest.mark.parametrize("bad", [["a"], "abc", None, [None, 1.0], np.array([object()]), [{"a": 1}]])
 def test_tensor_refuses_non_numbers(bad):
     with pytest.raises(TypeError, match="cannot build a tensor|not a numeric dtype"):
         cr.tensor(bad)

@@ -1,4 +1,5 @@
 """Tests for chainrule.train: the fit loop, callbacks, metrics, history and training checkpoints."""
+
 import math
 
 import numpy as np
@@ -17,13 +18,15 @@ def _digits(n=240):
 
 def _loader(n=240, batch_size=32, shuffle=True, seed=None):
     X, y = _digits(n)
-    return cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=batch_size,
-                              shuffle=shuffle, seed=seed)
+    return cr.data.DataLoader(
+        cr.data.TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, seed=seed
+    )
 
 
 def _model(dropout=0.0):
-    return cr.nn.Sequential(cr.nn.Linear(64, 32), cr.nn.ReLU(), cr.nn.Dropout(dropout),
-                            cr.nn.Linear(32, 10))
+    return cr.nn.Sequential(
+        cr.nn.Linear(64, 32), cr.nn.ReLU(), cr.nn.Dropout(dropout), cr.nn.Linear(32, 10)
+    )
 
 
 def _weights(model):
@@ -34,8 +37,9 @@ def _fit(model=None, epochs=2, lr=0.05, **kwargs):
     model = model if model is not None else _model()
     opt = cr.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     kwargs.setdefault("progress", False)
-    history = train.fit(model, cr.nn.CrossEntropyLoss(), opt, kwargs.pop("loader", _loader()),
-                        epochs, **kwargs)
+    history = train.fit(
+        model, cr.nn.CrossEntropyLoss(), opt, kwargs.pop("loader", _loader()), epochs, **kwargs
+    )
     return model, opt, history
 
 
@@ -74,22 +78,48 @@ def test_resume_from_checkpoint_is_bitwise_identical(tmp_path, seed_loader):
     val = _loader(shuffle=False)
     cr.manual_seed(0)
     model, opt, sched, loader = _setup(seed_loader)
-    full = train.fit(model, cr.nn.CrossEntropyLoss(), opt, loader, 4, val_loader=val,
-                     scheduler=sched, progress=False)
+    full = train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        loader,
+        4,
+        val_loader=val,
+        scheduler=sched,
+        progress=False,
+    )
     reference = _weights(model)
 
     cr.manual_seed(0)
     model, opt, sched, loader = _setup(seed_loader)
     path = tmp_path / "run.ckpt"
-    train.fit(model, cr.nn.CrossEntropyLoss(), opt, loader, 2, val_loader=val, scheduler=sched,
-              progress=False, checkpoint=path)
+    train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        loader,
+        2,
+        val_loader=val,
+        scheduler=sched,
+        progress=False,
+        checkpoint=path,
+    )
     cr.manual_seed(99)  # fresh objects, different random state: the checkpoint must restore it
     model, opt, sched, loader = _setup(seed_loader)
     state = train.load_checkpoint(path, model, opt, sched, loader=loader)
     assert state["epoch"] == 2 and len(state["history"]) == 2
-    resumed = train.fit(model, cr.nn.CrossEntropyLoss(), opt, loader, 4, val_loader=val,
-                        scheduler=sched, progress=False, start_epoch=state["epoch"],
-                        history=state["history"])
+    resumed = train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        loader,
+        4,
+        val_loader=val,
+        scheduler=sched,
+        progress=False,
+        start_epoch=state["epoch"],
+        history=state["history"],
+    )
     for key, array in _weights(model).items():
         assert array.dtype == np.float32
         assert np.array_equal(array, reference[key]), key
@@ -123,14 +153,12 @@ def test_load_checkpoint_scheduler_mismatch(tmp_path):
         train.load_checkpoint(path, model, opt, StepLR(opt, 1))
 
 
-
 def _saved_run(tmp_path, scheduler_cls=ReduceLROnPlateau):
     """A checkpoint of a short run, and fresh objects whose state differs from it."""
     model = _model()
     opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     sched = scheduler_cls(opt) if scheduler_cls is ReduceLROnPlateau else scheduler_cls(opt, 1)
-    train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 1, scheduler=sched,
-              progress=False)
+    train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 1, scheduler=sched, progress=False)
     path = tmp_path / "c.ckpt"
     train.save_checkpoint(path, model, opt, sched, epoch=1)
     fresh = _model()
@@ -139,9 +167,13 @@ def _saved_run(tmp_path, scheduler_cls=ReduceLROnPlateau):
 
 
 def _state_of(model, opt, sched):
-    return (_weights(model), {i: {k: np.copy(v) for k, v in s.items()} for i, s in
-                              opt.state.items()}, [dict(g) for g in opt.param_groups],
-            {k: v for k, v in sched.state_dict().items()}, cr.random.get_rng_state())
+    return (
+        _weights(model),
+        {i: {k: np.copy(v) for k, v in s.items()} for i, s in opt.state.items()},
+        [dict(g) for g in opt.param_groups],
+        {k: v for k, v in sched.state_dict().items()},
+        cr.random.get_rng_state(),
+    )
 
 
 def _assert_same_state(a, b):
@@ -150,9 +182,17 @@ def _assert_same_state(a, b):
     assert a[1].keys() == b[1].keys() and a[2] == b[2] and a[3] == b[3] and a[4] == b[4]
 
 
-@pytest.mark.parametrize("damage", ["optimizer group size", "scheduler of another type",
-                                    "scheduler value refused late", "bad rng state",
-                                    "model shape", "scheduler state replacing its optimizer"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "optimizer group size",
+        "scheduler of another type",
+        "scheduler value refused late",
+        "bad rng state",
+        "model shape",
+        "scheduler state replacing its optimizer",
+    ],
+)
 def test_load_checkpoint_is_all_or_nothing(tmp_path, damage):
     """The model used to be written before the optimizer and scheduler were even looked at."""
     path, model, opt, sched_cls = _saved_run(tmp_path)
@@ -162,13 +202,13 @@ def test_load_checkpoint_is_all_or_nothing(tmp_path, damage):
     elif damage == "scheduler of another type":
         ckpt["scheduler"] = StepLR(cr.optim.SGD(_model().parameters(), lr=1), 1).state_dict()
     elif damage == "scheduler value refused late":
-        ckpt["scheduler"]["mode"] = "sideways"      # ReduceLROnPlateau raises after setting it
+        ckpt["scheduler"]["mode"] = "sideways"  # ReduceLROnPlateau raises after setting it
     elif damage == "scheduler state replacing its optimizer":
         ckpt["scheduler"]["optimizer"] = "not an optimizer"
     elif damage == "bad rng state":
         ckpt["rng_state"] = {"bit_generator": "nonsense"}
     else:
-        ckpt["model"]["2.bias"] = np.zeros(3, np.float32)     # a late key of the wrong shape
+        ckpt["model"]["2.bias"] = np.zeros(3, np.float32)  # a late key of the wrong shape
     cr.save(ckpt, path)
     sched = sched_cls(opt)
     cr.manual_seed(123)
@@ -183,14 +223,18 @@ def test_load_checkpoint_refuses_incomplete_or_odd_structure(tmp_path):
     path, model, opt, _ = _saved_run(tmp_path, StepLR)
     ckpt = cr.load(path)
     before = _weights(model)
-    for key, value, message in [("epoch", -1, "invalid epoch"), ("epoch", 1.5, "invalid epoch"),
-                                ("epoch", True, "invalid epoch"), ("history", [1], "history"),
-                                ("history", {"epochs": 3}, "epochs is not a list"),
-                                ("history", {"epochs": [0, 1], "train_loss": [0.5]},
-                                 "different lengths"),
-                                ("history", {"weights": []}, "unknown keys"),
-                                ("model", [1], "no model state"), ("version", 7, "version 7"),
-                                ("rng_state", None, "")]:
+    for key, value, message in [
+        ("epoch", -1, "invalid epoch"),
+        ("epoch", 1.5, "invalid epoch"),
+        ("epoch", True, "invalid epoch"),
+        ("history", [1], "history"),
+        ("history", {"epochs": 3}, "epochs is not a list"),
+        ("history", {"epochs": [0, 1], "train_loss": [0.5]}, "different lengths"),
+        ("history", {"weights": []}, "unknown keys"),
+        ("model", [1], "no model state"),
+        ("version", 7, "version 7"),
+        ("rng_state", None, ""),
+    ]:
         bad = dict(ckpt)
         if key == "rng_state":
             del bad[key]
@@ -202,6 +246,7 @@ def test_load_checkpoint_refuses_incomplete_or_odd_structure(tmp_path):
             train.load_checkpoint(path, model, opt, StepLR(opt, 1))
         for k, v in _weights(model).items():
             np.testing.assert_array_equal(v, before[k])
+
 
 # ---- interrupts ----
 class InterruptAt(train.Callback):
@@ -239,9 +284,16 @@ def test_keyboard_interrupt_without_checkpoint():
 def test_history_contents():
     model = _model()
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
-    history = train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 3,
-                        val_loader=_loader(shuffle=False), scheduler=StepLR(opt, 1, gamma=0.5),
-                        progress=False)
+    history = train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        _loader(),
+        3,
+        val_loader=_loader(shuffle=False),
+        scheduler=StepLR(opt, 1, gamma=0.5),
+        progress=False,
+    )
     assert len(history) == 3 and history.epochs == [0, 1, 2]
     assert history.lr == pytest.approx([0.1, 0.05, 0.025])
     assert sorted(history.metrics) == ["train_accuracy", "val_accuracy"]
@@ -265,14 +317,31 @@ def test_history_without_validation_has_none_val_loss():
 def test_callback_order_and_payloads():
     rec = Recorder()
     loader = _loader(n=96, batch_size=32)
-    model, opt, history = _fit(epochs=2, loader=loader, callbacks=[rec],
-                               val_loader=_loader(n=64, shuffle=False))
+    model, opt, history = _fit(
+        epochs=2, loader=loader, callbacks=[rec], val_loader=_loader(n=64, shuffle=False)
+    )
     steps = ["step"] * 3
     keys = ["epoch_time", "lr", "train_accuracy", "train_loss", "val_accuracy", "val_loss"]
-    assert rec.events == (["train_begin", ("epoch_begin", 0), *steps, ("epoch_end", 0, keys),
-                           ("epoch_begin", 1), *steps, ("epoch_end", 1, keys), "train_end"])
-    assert rec.steps[4] == {"epoch": 1, "step": 1, "loss": pytest.approx(rec.steps[4]["loss"]),
-                            "batch_size": 32, "grad_norm": None, "lr": 0.05}
+    assert rec.events == (
+        [
+            "train_begin",
+            ("epoch_begin", 0),
+            *steps,
+            ("epoch_end", 0, keys),
+            ("epoch_begin", 1),
+            *steps,
+            ("epoch_end", 1, keys),
+            "train_end",
+        ]
+    )
+    assert rec.steps[4] == {
+        "epoch": 1,
+        "step": 1,
+        "loss": pytest.approx(rec.steps[4]["loss"]),
+        "batch_size": 32,
+        "grad_norm": None,
+        "lr": 0.05,
+    }
     assert rec.model is model and rec.optimizer is opt and rec.history is history
 
 
@@ -292,8 +361,7 @@ def test_duck_typed_and_lambda_callbacks():
 def test_model_is_in_train_mode_for_steps_and_eval_mode_for_validation():
     modes = []
     model = _model()
-    model.register_forward_hook(lambda m, args, out: modes.append((m.training,
-                                                                    out.requires_grad)))
+    model.register_forward_hook(lambda m, args, out: modes.append((m.training, out.requires_grad)))
     _fit(model=model, epochs=1, loader=_loader(n=64), val_loader=_loader(n=32, shuffle=False))
     assert modes == [(True, True), (True, True), (False, False)]
     assert model.training
@@ -359,7 +427,7 @@ def test_monitor_callback_gets_the_clipping_norm():
 
 
 def test_fit_monitor_argument_is_a_monitor_callback():
-    class LossOnlyMonitor:       # without clipping, step(loss) is all a monitor needs
+    class LossOnlyMonitor:  # without clipping, step(loss) is all a monitor needs
         def __init__(self):
             self.losses = []
 
@@ -367,9 +435,14 @@ def test_fit_monitor_argument_is_a_monitor_callback():
             self.losses.append(loss.item())
 
     rec, plain = Recorder(), LossOnlyMonitor()
-    trainer = train.Trainer(_model(), cr.nn.CrossEntropyLoss(),
-                            cr.optim.SGD(_model().parameters(), lr=0.1), callbacks=[rec],
-                            monitor=plain, progress=False)
+    trainer = train.Trainer(
+        _model(),
+        cr.nn.CrossEntropyLoss(),
+        cr.optim.SGD(_model().parameters(), lr=0.1),
+        callbacks=[rec],
+        monitor=plain,
+        progress=False,
+    )
     assert isinstance(trainer.callbacks[0], train.MonitorCallback)
     assert trainer.callbacks[0].monitor is plain and trainer.callbacks[1:] == [rec]
     _fit(epochs=1, monitor=plain, callbacks=[rec])
@@ -384,14 +457,26 @@ def test_on_optimizer_step_sees_the_loss_tensor_before_the_scheduler_steps():
     model = _model()
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
     sched = OneCycleLR(opt, max_lr=0.1, epochs=1, steps_per_epoch=len(_loader()))
-    spy = train.LambdaCallback(on_optimizer_step=lambda loss, norm: seen.append(
-        (type(loss), loss.grad_fn is not None, norm, opt.param_groups[0]["lr"])))
+    spy = train.LambdaCallback(
+        on_optimizer_step=lambda loss, norm: seen.append(
+            (type(loss), loss.grad_fn is not None, norm, opt.param_groups[0]["lr"])
+        )
+    )
     rec = Recorder()
-    train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 1, scheduler=sched,
-              scheduler_interval="step", callbacks=[spy, rec], progress=False)
+    train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        _loader(),
+        1,
+        scheduler=sched,
+        scheduler_interval="step",
+        callbacks=[spy, rec],
+        progress=False,
+    )
     assert len(seen) == len(_loader())
     assert all(t is cr.Tensor and attached and norm is None for t, attached, norm, _ in seen)
-    assert [lr for *_, lr in seen] == [s["lr"] for s in rec.steps]   # lr of the step, not next
+    assert [lr for *_, lr in seen] == [s["lr"] for s in rec.steps]  # lr of the step, not next
 
 
 def test_fit_feeds_the_gradient_monitor():
@@ -399,8 +484,17 @@ def test_fit_feeds_the_gradient_monitor():
     opt = cr.optim.SGD(model.parameters(), lr=0.05)
     monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
     try:
-        train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 2, clip_grad_norm=0.5,
-                  monitor=monitor, val_loader=_loader(shuffle=False), progress=False)
+        train.fit(
+            model,
+            cr.nn.CrossEntropyLoss(),
+            opt,
+            _loader(),
+            2,
+            clip_grad_norm=0.5,
+            monitor=monitor,
+            val_loader=_loader(shuffle=False),
+            progress=False,
+        )
         clipping = monitor.context()["clipping"]
     finally:
         monitor.close()
@@ -420,8 +514,18 @@ def _monitored_run(epochs, checkpoint=None, resume_from=None):
         state = train.load_checkpoint(resume_from, model, opt, loader=loader, monitor=monitor)
         start, history = state["epoch"], state["history"]
     try:
-        train.fit(model, cr.nn.CrossEntropyLoss(), opt, loader, epochs, monitor=monitor,
-                  checkpoint=checkpoint, start_epoch=start, history=history, progress=False)
+        train.fit(
+            model,
+            cr.nn.CrossEntropyLoss(),
+            opt,
+            loader,
+            epochs,
+            monitor=monitor,
+            checkpoint=checkpoint,
+            start_epoch=start,
+            history=history,
+            progress=False,
+        )
     finally:
         monitor.close()
     return monitor
@@ -436,7 +540,7 @@ def test_checkpoint_carries_the_monitor_so_a_resumed_run_has_its_whole_history(t
     assert resumed.steps_seen == full.steps_seen == 4 * len(_loader())
     for a, b in zip(resumed.losses(), full.losses(), strict=True):
         assert np.array_equal(a, b)
-    assert np.array_equal(resumed.history.steps, full.history.steps)   # the recorded steps
+    assert np.array_equal(resumed.history.steps, full.history.steps)  # the recorded steps
     assert len(resumed.history.steps) == 4 * len(_loader())
 
 
@@ -469,8 +573,16 @@ def test_reduce_lr_on_plateau_gets_the_validation_loss():
 
     model = _model()
     opt = cr.optim.SGD(model.parameters(), lr=0.05)
-    history = train.fit(model, cr.nn.CrossEntropyLoss(), opt, _loader(), 3,
-                        val_loader=_loader(shuffle=False), scheduler=Spy(opt), progress=False)
+    history = train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        _loader(),
+        3,
+        val_loader=_loader(shuffle=False),
+        scheduler=Spy(opt),
+        progress=False,
+    )
     assert seen == history.val_loss
 
 
@@ -480,14 +592,28 @@ def test_per_step_scheduler():
     loader = _loader()
     sched = OneCycleLR(opt, max_lr=0.1, epochs=2, steps_per_epoch=len(loader))
     rec = Recorder()
-    train.fit(model, cr.nn.CrossEntropyLoss(), opt, loader, 2, scheduler=sched,
-              scheduler_interval="step", callbacks=[rec], progress=False)
+    train.fit(
+        model,
+        cr.nn.CrossEntropyLoss(),
+        opt,
+        loader,
+        2,
+        scheduler=sched,
+        scheduler_interval="step",
+        callbacks=[rec],
+        progress=False,
+    )
     assert sched.last_epoch == 2 * len(loader)
     lrs = [s["lr"] for s in rec.steps]
     assert lrs[0] < max(lrs) and lrs[-1] < max(lrs)
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
-        train.Trainer(model, cr.nn.CrossEntropyLoss(), opt, scheduler=ReduceLROnPlateau(opt),
-                      scheduler_interval="step")
+        train.Trainer(
+            model,
+            cr.nn.CrossEntropyLoss(),
+            opt,
+            scheduler=ReduceLROnPlateau(opt),
+            scheduler_interval="step",
+        )
 
 
 # ---- metrics, regression, evaluation ----
@@ -515,8 +641,16 @@ def test_regression_with_mse_metric_and_custom_metric():
 
     model = cr.nn.Linear(3, 1)
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
-    history = train.fit(model, cr.nn.MSELoss(), opt, loader, 20, val_loader=loader,
-                        metrics=("mse", max_error), progress=False)
+    history = train.fit(
+        model,
+        cr.nn.MSELoss(),
+        opt,
+        loader,
+        20,
+        val_loader=loader,
+        metrics=("mse", max_error),
+        progress=False,
+    )
     assert history["train_mse"] == pytest.approx(history.train_loss, rel=1e-5)
     assert history["val_mse"][-1] < 1e-3 < history["val_mse"][0]
     assert history["val_max_error"][-1] < 0.1
@@ -547,14 +681,18 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="clip_grad_norm"):
         _fit(clip_grad_norm=-1.0)
     with pytest.raises(ValueError, match="no batches"):
-        _fit(loader=cr.data.DataLoader(cr.data.TensorDataset(X[:3], y[:3]), batch_size=4,
-                                       drop_last=True))
+        _fit(
+            loader=cr.data.DataLoader(
+                cr.data.TensorDataset(X[:3], y[:3]), batch_size=4, drop_last=True
+            )
+        )
 
 
 # ---- the examples still run (a short budget; the full runs are in examples/) ----
 def _example(name):
     import importlib.util
     import pathlib
+
     path = pathlib.Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"example_{name}", path)
     module = importlib.util.module_from_spec(spec)
@@ -565,8 +703,9 @@ def _example(name):
 # Measured with the examples' seed 0 (2026-12-03, 2 cores): 3 epochs of the MLP 0.9359
 # (336/359), 1 epoch of the CNN 0.9164 (329/359). Tolerance 0.015 (about 5 test images) for
 # BLAS rounding differences between machines.
-@pytest.mark.parametrize("name, epochs, expected", [("mlp_digits", 3, 0.9359),
-                                                    ("cnn_digits", 1, 0.9164)])
+@pytest.mark.parametrize(
+    "name, epochs, expected", [("mlp_digits", 3, 0.9359), ("cnn_digits", 1, 0.9164)]
+)
 def test_digit_examples_learn(name, epochs, expected, capsys):
     assert _example(name).main(epochs=epochs) == pytest.approx(expected, abs=0.015)
     assert "test accuracy" in capsys.readouterr().out

@@ -20,6 +20,7 @@ Run::
     python -m benchmarks.diagnostics.fault_injection            # all runs, a table
     python -m benchmarks.diagnostics.fault_injection --json out.json --only dead
 """
+
 import argparse
 import json
 import math
@@ -41,8 +42,15 @@ from chainrule.diagnostics import GradientMonitor, check  # noqa: E402
 
 # what a label accepts besides its own kind: consequences of the same fault
 ACCEPTS = {
-    "lr_too_high": {"nonfinite", "exploding", "saturated", "oscillating", "dead", "clipping",
-                    "vanishing"},
+    "lr_too_high": {
+        "nonfinite",
+        "exploding",
+        "saturated",
+        "oscillating",
+        "dead",
+        "clipping",
+        "vanishing",
+    },
     "exploding": {"nonfinite", "lr_too_high", "saturated", "clipping", "vanishing"},
     "vanishing": {"saturated", "layer_gain"},
     "saturated": {"vanishing", "exploding", "layer_gain"},
@@ -99,11 +107,20 @@ NAN = float("nan")
 
 # ---- models ----
 
-def mlp(widths=(64, 64, 10), act=nn.ReLU, init=None, bias=None, norm=None, dropout=0.0,
-        seed=0, final=None):
+
+def mlp(
+    widths=(64, 64, 10),
+    act=nn.ReLU,
+    init=None,
+    bias=None,
+    norm=None,
+    dropout=0.0,
+    seed=0,
+    final=None,
+):
     cr.manual_seed(seed)
     layers = []
-    for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+    for k, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         lin = nn.Linear(a, b)
         if init is not None:
             init(lin.weight)
@@ -127,9 +144,14 @@ class ResMLP(nn.Module):
         super().__init__()
         cr.manual_seed(seed)
         self.inp = nn.Linear(64, width)
-        self.blocks = nn.ModuleList([nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width),
-                                                   nn.ReLU(), nn.Linear(width, width))
-                                     for _ in range(depth)])
+        self.blocks = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.LayerNorm(width), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)
+                )
+                for _ in range(depth)
+            ]
+        )
         self.out = nn.Linear(width, 10)
 
     def forward(self, x):
@@ -204,6 +226,7 @@ class FunctionalActs(nn.Module):
 
 # ---- one run ----
 
+
 def run(spec):
     """Train as ``spec`` says; returns physics (losses, accuracy...) and the monitor."""
     model = spec["model"]()
@@ -213,16 +236,24 @@ def run(spec):
     start = [p.numpy().copy() for p in model.parameters()]
     x0, y0 = next(batches(1, seed=99, seq=seq, scale=scale, labels=spec.get("labels")))
     pre = check(model, loss_fn, (x0, y0))
-    monitor = GradientMonitor(model, optimizer=opt, every=spec.get("every", 1),
-                              clip_norm=spec.get("clip"))
+    monitor = GradientMonitor(
+        model, optimizer=opt, every=spec.get("every", 1), clip_norm=spec.get("clip")
+    )
     losses, val, grad_norms, clipped = [], [], [], 0
     steps = spec.get("steps", 150)
     val_every = spec.get("val_every")
     with np.errstate(all="ignore"):
-        for k, (x, y) in enumerate(batches(steps, batch=spec.get("batch", 64),
-                                           seed=spec.get("seed", 0), seq=seq, scale=scale,
-                                           train=spec.get("train", 1400),
-                                           labels=spec.get("labels"))):
+        for k, (x, y) in enumerate(
+            batches(
+                steps,
+                batch=spec.get("batch", 64),
+                seed=spec.get("seed", 0),
+                seq=seq,
+                scale=scale,
+                train=spec.get("train", 1400),
+                labels=spec.get("labels"),
+            )
+        ):
             if spec.get("zero_grad", True):
                 opt.zero_grad()
             loss = loss_fn(model(x), y)
@@ -231,8 +262,15 @@ def run(spec):
             if spec.get("clip"):
                 total = nn.utils.clip_grad_norm_(model.parameters(), spec["clip"])
                 clipped += float(total) > spec["clip"]
-            grad_norms.append(math.sqrt(sum(float((p.grad.numpy().astype(np.float64) ** 2).sum())
-                                            for p in model.parameters() if p.grad is not None)))
+            grad_norms.append(
+                math.sqrt(
+                    sum(
+                        float((p.grad.numpy().astype(np.float64) ** 2).sum())
+                        for p in model.parameters()
+                        if p.grad is not None
+                    )
+                )
+            )
             opt.step()
             v = None
             if val_every and (k + 1) % val_every == 0:
@@ -245,9 +283,19 @@ def run(spec):
             monitor.step(loss, grad_norm=total, max_norm=spec.get("clip"), val_loss=v)
             losses.append(float(loss.numpy()))
     acc = evaluate(model, seq=seq, scale=scale) if math.isfinite(losses[-1]) else 0.0
-    frozen = sum(np.array_equal(w, p.numpy()) for w, p in zip(start, model.parameters()))
-    return {"losses": losses, "val": val, "acc": acc, "grad_norms": grad_norms, "frozen": frozen,
-            "clipped": clipped, "monitor": monitor, "check": pre}
+    frozen = sum(
+        np.array_equal(w, p.numpy()) for w, p in zip(start, model.parameters(), strict=True)
+    )
+    return {
+        "losses": losses,
+        "val": val,
+        "acc": acc,
+        "grad_norms": grad_norms,
+        "frozen": frozen,
+        "clipped": clipped,
+        "monitor": monitor,
+        "check": pre,
+    }
 
 
 def learns(phys, acc=0.8):
@@ -273,25 +321,25 @@ def label(spec, phys, control):
         return "overfitting" if (v[-1] > 1.1 * v[b] and len(v) - b >= 3) else "healthy"
     if kind == "clipping":
         return "clipping" if phys["clipped"] > 0.5 * len(loss) else "healthy"
-    if kind == "stale_gradients":    # .grad grows step after step (the sum of all gradients)
+    if kind == "stale_gradients":  # .grad grows step after step (the sum of all gradients)
         g = np.asarray(phys["grad_norms"])
         return "stale_gradients" if np.median(g[-20:]) > 5 * np.median(g[:5]) else "healthy"
-    if kind == "oscillating":       # big step-to-step swings, no blow-up, the control better
+    if kind == "oscillating":  # big step-to-step swings, no blow-up, the control better
         tail = loss[-50:]
         d = np.diff(tail)
         swing = np.median(np.abs(d)) / np.median(np.abs(tail))
         flips = np.mean(np.sign(d[1:]) != np.sign(d[:-1]))
         if finite and better and np.max(loss) >= 2 * loss[0]:
-            return "lr_too_high"          # it blew up on the way: a too-high rate, measured
-        return "oscillating" if (finite and swing > 0.3 and flips > 0.4 and better) \
-            else "healthy"
+            return "lr_too_high"  # it blew up on the way: a too-high rate, measured
+        return "oscillating" if (finite and swing > 0.3 and flips > 0.4 and better) else "healthy"
     if kind == "no_gradient":
-        return "no_gradient" if phys["frozen"] else "healthy"   # weights that never moved
+        return "no_gradient" if phys["frozen"] else "healthy"  # weights that never moved
     if kind == "not_learning":
         return "not_learning" if phys["acc"] < 0.25 else "healthy"
     if kind == "lr_too_high":
-        return "lr_too_high" if (not finite or np.nanmax(loss) > 2 * loss[0] or better) \
-            else "healthy"
+        return (
+            "lr_too_high" if (not finite or np.nanmax(loss) > 2 * loss[0] or better) else "healthy"
+        )
     # every other fault: it hurts when the repaired control learns clearly better
     return kind if better else "healthy"
 
@@ -302,9 +350,9 @@ def flagged(report):
 
 # ---- the runs ----
 
-SGD = lambda lr, **kw: (lambda p: cr.optim.SGD(p, lr=lr, **kw))      # noqa: E731
-ADAM = lambda lr, **kw: (lambda p: cr.optim.Adam(p, lr=lr, **kw))    # noqa: E731
-he = lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")      # noqa: E731
+SGD = lambda lr, **kw: lambda p: cr.optim.SGD(p, lr=lr, **kw)  # noqa: E731
+ADAM = lambda lr, **kw: lambda p: cr.optim.Adam(p, lr=lr, **kw)  # noqa: E731
+he = lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")  # noqa: E731
 
 
 def _uniform_small(w):
@@ -321,155 +369,349 @@ def specs():
         dict(name="mlp_relu_sgd", model=lambda: mlp(init=he)),
         dict(name="mlp_relu_adam3e-4", model=lambda: mlp(), opt=ADAM(3e-4), steps=300, acc=0.7),
         dict(name="mlp_tanh_xavier", model=lambda: mlp(act=nn.Tanh, init=nn.init.xavier_uniform_)),
-        dict(name="mlp_sigmoid_shallow", model=lambda: mlp(act=nn.Sigmoid), opt=SGD(1.0),
-             steps=200),
+        dict(
+            name="mlp_sigmoid_shallow", model=lambda: mlp(act=nn.Sigmoid), opt=SGD(1.0), steps=200
+        ),
         dict(name="mlp_batchnorm", model=lambda: mlp((64, 128, 128, 10), norm=nn.BatchNorm1d)),
         dict(name="resmlp_34", model=lambda: ResMLP(16), opt=ADAM(1e-3)),
         dict(name="cnn", model=CNN, opt=SGD(0.05, momentum=0.9)),
-        dict(name="lstm", model=lambda: SeqNet(nn.LSTM), opt=ADAM(1e-2), seq=True, steps=150,
-             acc=0.6),
-        dict(name="gru", model=lambda: SeqNet(nn.GRU), opt=ADAM(1e-2), seq=True, steps=150,
-             acc=0.6),
+        dict(
+            name="lstm", model=lambda: SeqNet(nn.LSTM), opt=ADAM(1e-2), seq=True, steps=150, acc=0.6
+        ),
+        dict(
+            name="gru", model=lambda: SeqNet(nn.GRU), opt=ADAM(1e-2), seq=True, steps=150, acc=0.6
+        ),
         dict(name="mlp_dropout", model=lambda: mlp((64, 128, 10), dropout=0.3)),
         dict(name="mlp_leaky", model=lambda: mlp(act=nn.LeakyReLU)),
         dict(name="mlp_gelu_adam", model=lambda: mlp(act=nn.GELU), opt=ADAM(1e-3)),
         dict(name="mlp_layernorm", model=lambda: mlp((64, 128, 128, 10), norm=nn.LayerNorm)),
-        dict(name="mlp_plateau_100", model=lambda: mlp((64, 128, 10)), opt=ADAM(1e-2),
-             train=200, steps=400),
+        dict(
+            name="mlp_plateau_100",
+            model=lambda: mlp((64, 128, 10)),
+            opt=ADAM(1e-2),
+            train=200,
+            steps=400,
+        ),
         dict(name="mlp_clip_on", model=lambda: mlp(), clip=5.0),
-        dict(name="mlp_adamw_wd", model=lambda: mlp(), opt=lambda p: cr.optim.AdamW(
-            p, lr=1e-3, weight_decay=1e-2)),
+        dict(
+            name="mlp_adamw_wd",
+            model=lambda: mlp(),
+            opt=lambda p: cr.optim.AdamW(p, lr=1e-3, weight_decay=1e-2),
+        ),
         dict(name="mlp_softsign_fn", model=lambda: FunctionalActs(F.softsign), opt=SGD(0.2)),
         dict(name="mlp_relu6_fn", model=lambda: FunctionalActs(F.relu6)),
         dict(name="mlp_elu_momentum", model=lambda: mlp(act=nn.ELU), opt=SGD(0.05, momentum=0.9)),
         dict(name="mlp_tanh_every10", model=lambda: mlp(act=nn.Tanh), every=10, steps=300),
-        dict(name="rnn_tanh_short", model=lambda: SeqNet(nn.RNN), opt=ADAM(3e-3), seq=True,
-             acc=0.6),
+        dict(
+            name="rnn_tanh_short", model=lambda: SeqNet(nn.RNN), opt=ADAM(3e-3), seq=True, acc=0.6
+        ),
         dict(name="deep_relu_he_sgd", model=lambda: mlp(deep, init=he), opt=SGD(0.02)),
-        dict(name="mlp_silu_rmsprop", model=lambda: mlp(act=nn.SiLU),
-             opt=lambda p: cr.optim.RMSprop(p, lr=1e-3)),
-        dict(name="mlp_sigmoid_adam", model=lambda: mlp((64, 128, 128, 10), act=nn.Sigmoid),
-             opt=ADAM(3e-3)),
+        dict(
+            name="mlp_silu_rmsprop",
+            model=lambda: mlp(act=nn.SiLU),
+            opt=lambda p: cr.optim.RMSprop(p, lr=1e-3),
+        ),
+        dict(
+            name="mlp_sigmoid_adam",
+            model=lambda: mlp((64, 128, 128, 10), act=nn.Sigmoid),
+            opt=ADAM(3e-3),
+        ),
         dict(name="mlp_selu", model=lambda: mlp(act=nn.SELU), opt=SGD(0.05)),
         # ---- vanishing ----
-        dict(name="deep_sigmoid_xavier", fault="vanishing",
-             model=lambda: mlp((64,) + (128,) * 15 + (10,), act=nn.Sigmoid,
-                               init=nn.init.xavier_uniform_),
-             control=dict(model=lambda: mlp((64,) + (128,) * 15 + (10,), init=he))),
-        dict(name="deep_sigmoid_default", fault="vanishing",
-             model=lambda: mlp((64,) + (128,) * 12 + (10,), act=nn.Sigmoid, seed=1),
-             control=dict(model=lambda: mlp((64,) + (128,) * 12 + (10,), init=he, seed=1))),
-        dict(name="deep_tanh_small_init", fault="vanishing",
-             model=lambda: mlp(deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 0.02)),
-             control=dict(model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_))),
+        dict(
+            name="deep_sigmoid_xavier",
+            fault="vanishing",
+            model=lambda: mlp(
+                (64,) + (128,) * 15 + (10,), act=nn.Sigmoid, init=nn.init.xavier_uniform_
+            ),
+            control=dict(model=lambda: mlp((64,) + (128,) * 15 + (10,), init=he)),
+        ),
+        dict(
+            name="deep_sigmoid_default",
+            fault="vanishing",
+            model=lambda: mlp((64,) + (128,) * 12 + (10,), act=nn.Sigmoid, seed=1),
+            control=dict(model=lambda: mlp((64,) + (128,) * 12 + (10,), init=he, seed=1)),
+        ),
+        dict(
+            name="deep_tanh_small_init",
+            fault="vanishing",
+            model=lambda: mlp(deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 0.02)),
+            control=dict(model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_)),
+        ),
         # ---- exploding ----
-        dict(name="deep_tanh_normal1", fault="exploding",
-             model=lambda: mlp(deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0)),
-             control=dict(model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_))),
-        dict(name="deep_relu_big_init", fault="exploding",
-             model=lambda: mlp(deep, init=lambda w: nn.init.normal_(w, 0, 0.3)), opt=SGD(0.01),
-             control=dict(model=lambda: mlp(deep, init=he))),
-        dict(name="deep_relu_big_init2", fault="exploding",
-             model=lambda: mlp(deep, init=lambda w: nn.init.normal_(w, 0, 0.3), seed=1),
-             opt=SGD(0.01), control=dict(model=lambda: mlp(deep, init=he, seed=1))),
-        dict(name="deep_tanh_normal1_adam", fault="exploding", opt=ADAM(1e-3),
-             model=lambda: mlp(deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0),
-                               seed=2),
-             control=dict(model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_,
-                                            seed=2))),
+        dict(
+            name="deep_tanh_normal1",
+            fault="exploding",
+            model=lambda: mlp(deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0)),
+            control=dict(model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_)),
+        ),
+        dict(
+            name="deep_relu_big_init",
+            fault="exploding",
+            model=lambda: mlp(deep, init=lambda w: nn.init.normal_(w, 0, 0.3)),
+            opt=SGD(0.01),
+            control=dict(model=lambda: mlp(deep, init=he)),
+        ),
+        dict(
+            name="deep_relu_big_init2",
+            fault="exploding",
+            model=lambda: mlp(deep, init=lambda w: nn.init.normal_(w, 0, 0.3), seed=1),
+            opt=SGD(0.01),
+            control=dict(model=lambda: mlp(deep, init=he, seed=1)),
+        ),
+        dict(
+            name="deep_tanh_normal1_adam",
+            fault="exploding",
+            opt=ADAM(1e-3),
+            model=lambda: mlp(deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0), seed=2),
+            control=dict(
+                model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_, seed=2)
+            ),
+        ),
         # ---- saturated ----
-        dict(name="tanh_big_init", fault="saturated",
-             model=lambda: mlp((64, 128, 128, 10), act=nn.Tanh,
-                               init=lambda w: nn.init.normal_(w, 0, 2.0)),
-             control=dict(model=lambda: mlp((64, 128, 128, 10), act=nn.Tanh,
-                                            init=nn.init.xavier_uniform_))),
-        dict(name="sigmoid_big_init", fault="saturated",
-             model=lambda: mlp((64, 128, 128, 10), act=nn.Sigmoid,
-                               init=lambda w: nn.init.normal_(w, 0, 3.0)), opt=SGD(0.5),
-             control=dict(model=lambda: mlp((64, 128, 128, 10), act=nn.Sigmoid), opt=SGD(0.5))),
+        dict(
+            name="tanh_big_init",
+            fault="saturated",
+            model=lambda: mlp(
+                (64, 128, 128, 10), act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 2.0)
+            ),
+            control=dict(
+                model=lambda: mlp((64, 128, 128, 10), act=nn.Tanh, init=nn.init.xavier_uniform_)
+            ),
+        ),
+        dict(
+            name="sigmoid_big_init",
+            fault="saturated",
+            model=lambda: mlp(
+                (64, 128, 128, 10), act=nn.Sigmoid, init=lambda w: nn.init.normal_(w, 0, 3.0)
+            ),
+            opt=SGD(0.5),
+            control=dict(model=lambda: mlp((64, 128, 128, 10), act=nn.Sigmoid), opt=SGD(0.5)),
+        ),
         # ---- dead ----
-        dict(name="relu_negative_bias", fault="dead",
-             model=lambda: mlp((64, 128, 128, 10), bias=-3.0),
-             control=dict(model=lambda: mlp((64, 128, 128, 10)))),
-        dict(name="relu_negative_bias_adam", fault="dead", opt=ADAM(1e-3),
-             model=lambda: mlp((64, 128, 128, 10), bias=-4.0, seed=2),
-             control=dict(model=lambda: mlp((64, 128, 128, 10), seed=2))),
+        dict(
+            name="relu_negative_bias",
+            fault="dead",
+            model=lambda: mlp((64, 128, 128, 10), bias=-3.0),
+            control=dict(model=lambda: mlp((64, 128, 128, 10))),
+        ),
+        dict(
+            name="relu_negative_bias_adam",
+            fault="dead",
+            opt=ADAM(1e-3),
+            model=lambda: mlp((64, 128, 128, 10), bias=-4.0, seed=2),
+            control=dict(model=lambda: mlp((64, 128, 128, 10), seed=2)),
+        ),
         # ---- learning rate ----
-        dict(name="sgd_lr10", fault="lr_too_high", model=lambda: mlp(), opt=SGD(10.0),
-             control=dict(opt=SGD(0.1))),
-        dict(name="sgd_lr3_tanh", fault="lr_too_high", model=lambda: mlp(act=nn.Tanh),
-             opt=SGD(30.0), control=dict(opt=SGD(0.1))),
-        dict(name="adam_lr1", fault="lr_too_high", model=lambda: mlp(), opt=ADAM(1.0),
-             control=dict(opt=ADAM(1e-3))),
-        dict(name="sgd_lr1e-4", fault="lr_too_low", model=lambda: mlp(), opt=SGD(1e-4),
-             control=dict(opt=SGD(0.1))),
-        dict(name="sgd_lr3e-3", fault="lr_too_low", model=lambda: mlp(), opt=SGD(3e-3),
-             control=dict(opt=SGD(0.1))),
-        dict(name="adam_lr1e-6", fault="lr_too_low", model=lambda: mlp(), opt=ADAM(1e-6),
-             control=dict(opt=ADAM(1e-3))),
-        dict(name="lstm_lr_low", fault="lr_too_low", model=lambda: SeqNet(nn.LSTM),
-             opt=SGD(0.01), seq=True, control=dict(opt=SGD(1.0))),
+        dict(
+            name="sgd_lr10",
+            fault="lr_too_high",
+            model=lambda: mlp(),
+            opt=SGD(10.0),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="sgd_lr3_tanh",
+            fault="lr_too_high",
+            model=lambda: mlp(act=nn.Tanh),
+            opt=SGD(30.0),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="adam_lr1",
+            fault="lr_too_high",
+            model=lambda: mlp(),
+            opt=ADAM(1.0),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="sgd_lr1e-4",
+            fault="lr_too_low",
+            model=lambda: mlp(),
+            opt=SGD(1e-4),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="sgd_lr3e-3",
+            fault="lr_too_low",
+            model=lambda: mlp(),
+            opt=SGD(3e-3),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="adam_lr1e-6",
+            fault="lr_too_low",
+            model=lambda: mlp(),
+            opt=ADAM(1e-6),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="lstm_lr_low",
+            fault="lr_too_low",
+            model=lambda: SeqNet(nn.LSTM),
+            opt=SGD(0.01),
+            seq=True,
+            control=dict(opt=SGD(1.0)),
+        ),
         # ---- gradients that do not arrive ----
         dict(name="detached_branch", fault="no_gradient", model=Detached),
-        dict(name="not_in_optimizer", fault="no_gradient", model=lambda: mlp(),
-             opt=lambda p: cr.optim.SGD(list(p)[:2], lr=0.1)),
+        dict(
+            name="not_in_optimizer",
+            fault="no_gradient",
+            model=lambda: mlp(),
+            opt=lambda p: cr.optim.SGD(list(p)[:2], lr=0.1),
+        ),
         # ---- NaN ----
         dict(name="log_of_relu", fault="nonfinite", model=LogRelu),
-        dict(name="log_softmax_manual", fault="nonfinite", model=lambda: mlp(),
-             loss=lambda out, y: -cr.log(F.softmax(out * 1e4, dim=1)[
-                 np.arange(len(y.numpy())), y.numpy()]).mean()),
-        dict(name="sqrt_negative", fault="nonfinite", model=lambda: mlp(),
-             loss=lambda out, y: cr.sqrt(out.mean(dim=1) - 1.0).mean()
-             + F.cross_entropy(out, y)),
+        dict(
+            name="log_softmax_manual",
+            fault="nonfinite",
+            model=lambda: mlp(),
+            loss=lambda out, y: (
+                -cr.log(F.softmax(out * 1e4, dim=1)[np.arange(len(y.numpy())), y.numpy()]).mean()
+            ),
+        ),
+        dict(
+            name="sqrt_negative",
+            fault="nonfinite",
+            model=lambda: mlp(),
+            loss=lambda out, y: cr.sqrt(out.mean(dim=1) - 1.0).mean() + F.cross_entropy(out, y),
+        ),
         # ---- new kinds ----
-        dict(name="forgot_zero_grad", fault="stale_gradients", model=lambda: mlp(),
-             zero_grad=False, control=dict(zero_grad=True)),
-        dict(name="forgot_zero_grad_adam", fault="stale_gradients", model=lambda: mlp(seed=3),
-             opt=ADAM(1e-3), zero_grad=False, control=dict(zero_grad=True)),
-        dict(name="random_labels", fault="not_learning", model=lambda: mlp((64, 32, 10)),
-             labels=random_labels, train=1797),
-        dict(name="random_labels_adam", fault="not_learning",
-             model=lambda: mlp((64, 32, 10), seed=4), opt=ADAM(1e-3), labels=random_labels,
-             train=1797),
-        dict(name="overfit_small_train", fault="overfitting", model=lambda: mlp((64, 256, 10)),
-             opt=ADAM(3e-3), train=40, steps=400, val_every=20),
-        dict(name="overfit_small_train2", fault="overfitting",
-             model=lambda: mlp((64, 256, 256, 10), seed=6), opt=ADAM(3e-3), train=30, steps=400,
-             val_every=20),
-        dict(name="pixels_x255", fault="unscaled_input", model=lambda: mlp(), scale=255.0,
-             control=dict(scale=1.0)),
-        dict(name="pixels_x100_tanh", fault="unscaled_input", model=lambda: mlp(act=nn.Tanh),
-             scale=100.0, control=dict(scale=1.0)),
-        dict(name="softmax_before_ce", fault="output_loss_mismatch",
-             model=lambda: mlp(final=nn.Softmax(dim=1)), control=dict(model=lambda: mlp())),
-        dict(name="softmax_before_ce_adam", fault="output_loss_mismatch", opt=ADAM(1e-3),
-             model=lambda: mlp(final=nn.Softmax(dim=1), seed=7),
-             control=dict(model=lambda: mlp(seed=7))),
-        dict(name="sgd_momentum_oscillating", fault="oscillating",
-             model=lambda: mlp(act=nn.Tanh), opt=SGD(1.0, momentum=0.9),
-             control=dict(opt=SGD(0.2, momentum=0.9))),
-        dict(name="sgd_momentum_oscillating_relu", fault="oscillating",
-             model=lambda: mlp(seed=8), opt=SGD(1.0, momentum=0.9),
-             control=dict(opt=SGD(0.2, momentum=0.9))),
-        dict(name="sgd_momentum_oscillating_tanh2", fault="oscillating",
-             model=lambda: mlp(act=nn.Tanh, seed=13), opt=SGD(1.0, momentum=0.9),
-             control=dict(opt=SGD(0.2, momentum=0.9))),
-        dict(name="sgd_momentum95_oscillating", fault="oscillating",
-             model=lambda: mlp(seed=12), opt=SGD(0.5, momentum=0.95),
-             control=dict(opt=SGD(0.1, momentum=0.95))),
-        dict(name="forgot_zero_grad_tanh", fault="stale_gradients",
-             model=lambda: mlp(act=nn.Tanh, seed=9), opt=SGD(0.05), zero_grad=False,
-             control=dict(zero_grad=True)),
-        dict(name="softmax_before_ce_deep", fault="output_loss_mismatch",
-             model=lambda: mlp((64, 128, 128, 10), final=nn.Softmax(dim=1), seed=10),
-             control=dict(model=lambda: mlp((64, 128, 128, 10), seed=10))),
+        dict(
+            name="forgot_zero_grad",
+            fault="stale_gradients",
+            model=lambda: mlp(),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="forgot_zero_grad_adam",
+            fault="stale_gradients",
+            model=lambda: mlp(seed=3),
+            opt=ADAM(1e-3),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="random_labels",
+            fault="not_learning",
+            model=lambda: mlp((64, 32, 10)),
+            labels=random_labels,
+            train=1797,
+        ),
+        dict(
+            name="random_labels_adam",
+            fault="not_learning",
+            model=lambda: mlp((64, 32, 10), seed=4),
+            opt=ADAM(1e-3),
+            labels=random_labels,
+            train=1797,
+        ),
+        dict(
+            name="overfit_small_train",
+            fault="overfitting",
+            model=lambda: mlp((64, 256, 10)),
+            opt=ADAM(3e-3),
+            train=40,
+            steps=400,
+            val_every=20,
+        ),
+        dict(
+            name="overfit_small_train2",
+            fault="overfitting",
+            model=lambda: mlp((64, 256, 256, 10), seed=6),
+            opt=ADAM(3e-3),
+            train=30,
+            steps=400,
+            val_every=20,
+        ),
+        dict(
+            name="pixels_x255",
+            fault="unscaled_input",
+            model=lambda: mlp(),
+            scale=255.0,
+            control=dict(scale=1.0),
+        ),
+        dict(
+            name="pixels_x100_tanh",
+            fault="unscaled_input",
+            model=lambda: mlp(act=nn.Tanh),
+            scale=100.0,
+            control=dict(scale=1.0),
+        ),
+        dict(
+            name="softmax_before_ce",
+            fault="output_loss_mismatch",
+            model=lambda: mlp(final=nn.Softmax(dim=1)),
+            control=dict(model=lambda: mlp()),
+        ),
+        dict(
+            name="softmax_before_ce_adam",
+            fault="output_loss_mismatch",
+            opt=ADAM(1e-3),
+            model=lambda: mlp(final=nn.Softmax(dim=1), seed=7),
+            control=dict(model=lambda: mlp(seed=7)),
+        ),
+        dict(
+            name="sgd_momentum_oscillating",
+            fault="oscillating",
+            model=lambda: mlp(act=nn.Tanh),
+            opt=SGD(1.0, momentum=0.9),
+            control=dict(opt=SGD(0.2, momentum=0.9)),
+        ),
+        dict(
+            name="sgd_momentum_oscillating_relu",
+            fault="oscillating",
+            model=lambda: mlp(seed=8),
+            opt=SGD(1.0, momentum=0.9),
+            control=dict(opt=SGD(0.2, momentum=0.9)),
+        ),
+        dict(
+            name="sgd_momentum_oscillating_tanh2",
+            fault="oscillating",
+            model=lambda: mlp(act=nn.Tanh, seed=13),
+            opt=SGD(1.0, momentum=0.9),
+            control=dict(opt=SGD(0.2, momentum=0.9)),
+        ),
+        dict(
+            name="sgd_momentum95_oscillating",
+            fault="oscillating",
+            model=lambda: mlp(seed=12),
+            opt=SGD(0.5, momentum=0.95),
+            control=dict(opt=SGD(0.1, momentum=0.95)),
+        ),
+        dict(
+            name="forgot_zero_grad_tanh",
+            fault="stale_gradients",
+            model=lambda: mlp(act=nn.Tanh, seed=9),
+            opt=SGD(0.05),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="softmax_before_ce_deep",
+            fault="output_loss_mismatch",
+            model=lambda: mlp((64, 128, 128, 10), final=nn.Softmax(dim=1), seed=10),
+            control=dict(model=lambda: mlp((64, 128, 128, 10), seed=10)),
+        ),
         dict(name="clip_tiny", fault="clipping", model=lambda: mlp(), clip=0.01, opt=SGD(0.1)),
     ]
     return out
 
 
-REPAIRABLE = ("vanishing", "exploding", "saturated", "dead", "lr_too_high", "lr_too_low",
-              "oscillating", "unscaled_input", "output_loss_mismatch", "clipping")
+REPAIRABLE = (
+    "vanishing",
+    "exploding",
+    "saturated",
+    "dead",
+    "lr_too_high",
+    "lr_too_low",
+    "oscillating",
+    "unscaled_input",
+    "output_loss_mismatch",
+    "clipping",
+)
 
 
 def _optimizer_with_lr(factory):
@@ -482,6 +724,7 @@ def _optimizer_with_lr(factory):
         for g in opt.param_groups:
             g["lr"] = lr_
         return opt
+
     return make, lr
 
 
@@ -489,6 +732,7 @@ def repair_rows(specs_, labels):
     """``cr.diagnostics.repair`` on every run labelled with a repairable kind: the remedy it
     recommends and the held-out accuracy before and after (same budget, fresh copies)."""
     from chainrule.diagnostics import repair
+
     X, Y = digits()
     rows = []
     for spec in specs_:
@@ -500,21 +744,34 @@ def repair_rows(specs_, labels):
         x, xv = (a * scale for a in (X[:1400], X[1400:]))
         optimizer, lr = _optimizer_with_lr(spec.get("opt", SGD(0.1)))
         with np.errstate(all="ignore"):
-            result = repair(spec["model"], spec.get("loss", F.cross_entropy),
-                            (x.reshape(shape), Y[:1400]), eval_data=(xv.reshape(shape), Y[1400:]),
-                            optimizer=optimizer, lr=lr, clip=spec.get("clip"),
-                            steps=spec.get("steps", 150))
+            result = repair(
+                spec["model"],
+                spec.get("loss", F.cross_entropy),
+                (x.reshape(shape), Y[:1400]),
+                eval_data=(xv.reshape(shape), Y[1400:]),
+                optimizer=optimizer,
+                lr=lr,
+                clip=spec.get("clip"),
+                steps=spec.get("steps", 150),
+            )
         best = result.best
-        rows.append({"name": spec["name"], "label": lab,
-                     "found": lab in result.original.problems,
-                     "remedy": None if best is None else best.description,
-                     "tried": len(result.trials),
-                     "acc_before": result.original.accuracy,
-                     "acc_after": None if best is None else best.accuracy})
+        rows.append(
+            {
+                "name": spec["name"],
+                "label": lab,
+                "found": lab in result.original.problems,
+                "remedy": None if best is None else best.description,
+                "tried": len(result.trials),
+                "acc_before": result.original.accuracy,
+                "acc_after": None if best is None else best.accuracy,
+            }
+        )
         r = rows[-1]
         after = "-" if r["acc_after"] is None else f"{r['acc_after']:.2f}"
-        print(f"{r['name']:<30} {lab:<22} {str(r['remedy']):<62} "
-              f"{r['acc_before']:.2f} -> {after}", flush=True)
+        print(
+            f"{r['name']:<30} {lab:<22} {str(r['remedy']):<62} {r['acc_before']:.2f} -> {after}",
+            flush=True,
+        )
     fixed = sum(r["remedy"] is not None for r in rows)
     print(f"repaired {fixed} of {len(rows)} runs with a repairable label")
     return rows
@@ -524,14 +781,23 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=None, help="run only names or faults containing this")
     ap.add_argument("--json", default=None, help="write the per-run results here")
-    ap.add_argument("--repair", action="store_true",
-                    help="then run cr.diagnostics.repair on the runs with a repairable label")
-    ap.add_argument("--labels", default=None,
-                    help="where the frozen labels are written before diagnosis (default "
-                    "benchmarks/diagnostics/labels.json for a full run)")
+    ap.add_argument(
+        "--repair",
+        action="store_true",
+        help="then run cr.diagnostics.repair on the runs with a repairable label",
+    )
+    ap.add_argument(
+        "--labels",
+        default=None,
+        help="where the frozen labels are written before diagnosis (default "
+        "benchmarks/diagnostics/labels.json for a full run)",
+    )
     args = ap.parse_args(argv)
-    runs = [s for s in specs() if args.only is None or args.only in s["name"]
-            or args.only == s.get("fault")]
+    runs = [
+        s
+        for s in specs()
+        if args.only is None or args.only in s["name"] or args.only == s.get("fault")
+    ]
     if args.labels is None and args.only is None:
         args.labels = os.path.join(os.path.dirname(__file__), "labels.json")
     results, labels = [], {}
@@ -542,19 +808,30 @@ def main(argv=None):
         if spec.get("control"):
             control = run({**spec, **spec["control"], "fault": None})
         lab = label(spec, phys, control)
-        labels[spec["name"]] = lab                     # frozen before the reports are read
+        labels[spec["name"]] = lab  # frozen before the reports are read
         if args.labels:
             with open(args.labels, "w") as f:
                 json.dump(labels, f, indent=1)
         report = phys["monitor"].report()
-        results.append({"name": spec["name"], "fault": spec.get("fault"), "label": lab,
-                        "monitor": flagged(report), "check": flagged(phys["check"]),
-                        "acc": phys["acc"], "control_acc": None if control is None
-                        else control["acc"], "loss_last": phys["losses"][-1],
-                        "report": str(report) if args.json else None})
+        results.append(
+            {
+                "name": spec["name"],
+                "fault": spec.get("fault"),
+                "label": lab,
+                "monitor": flagged(report),
+                "check": flagged(phys["check"]),
+                "acc": phys["acc"],
+                "control_acc": None if control is None else control["acc"],
+                "loss_last": phys["losses"][-1],
+                "report": str(report) if args.json else None,
+            }
+        )
         r = results[-1]
-        print(f"{r['name']:<28} label={lab:<22} monitor={r['monitor']} check={r['check']} "
-              f"acc={r['acc']:.2f}", flush=True)
+        print(
+            f"{r['name']:<28} label={lab:<22} monitor={r['monitor']} check={r['check']} "
+            f"acc={r['acc']:.2f}",
+            flush=True,
+        )
     print(summary(results, time.time() - t0))
     if args.repair:
         repair_rows(runs, labels)
@@ -565,10 +842,13 @@ def main(argv=None):
 
 
 def summary(results, seconds=None):
-    kinds = sorted({r["label"] for r in results} - {"healthy"}
-                   | {k for r in results for k in r["monitor"]})
-    lines = [f"{len(results)} runs" + (f" in {seconds:.0f} s" if seconds else ""),
-             f"{'kind':<22}{'labelled':>9}{'flagged':>9}{'precision':>11}{'recall':>8}"]
+    kinds = sorted(
+        {r["label"] for r in results} - {"healthy"} | {k for r in results for k in r["monitor"]}
+    )
+    lines = [
+        f"{len(results)} runs" + (f" in {seconds:.0f} s" if seconds else ""),
+        f"{'kind':<22}{'labelled':>9}{'flagged':>9}{'precision':>11}{'recall':>8}",
+    ]
     for k in kinds:
         labelled = [r for r in results if r["label"] == k]
         flag = [r for r in results if k in r["monitor"]]
@@ -578,16 +858,24 @@ def summary(results, seconds=None):
         rec = len(hit) / len(labelled) if labelled else float("nan")
         lines.append(f"{k:<22}{len(labelled):>9}{len(flag):>9}{prec:>11.2f}{rec:>8.2f}")
     flags = [k for r in results for k in r["monitor"]]
-    good = [k for r in results for k in r["monitor"]
-            if k == r["label"] or k in ACCEPTS.get(r["label"], ())]
+    good = [
+        k
+        for r in results
+        for k in r["monitor"]
+        if k == r["label"] or k in ACCEPTS.get(r["label"], ())
+    ]
     faulty = [r for r in results if r["label"] != "healthy"]
     found = [r for r in faulty if r["label"] in r["monitor"]]
     healthy = [r for r in results if r["label"] == "healthy"]
-    lines.append(f"overall precision {len(good) / max(len(flags), 1):.2f}, recall "
-                 f"{len(found) / max(len(faulty), 1):.2f}")
-    lines.append(f"healthy runs flagged by the monitor: {sum(bool(r['monitor']) for r in healthy)}"
-                 f" of {len(healthy)}; warned by check(): "
-                 f"{sum(bool(r['check']) for r in healthy)} of {len(healthy)}")
+    lines.append(
+        f"overall precision {len(good) / max(len(flags), 1):.2f}, recall "
+        f"{len(found) / max(len(faulty), 1):.2f}"
+    )
+    lines.append(
+        f"healthy runs flagged by the monitor: {sum(bool(r['monitor']) for r in healthy)}"
+        f" of {len(healthy)}; warned by check(): "
+        f"{sum(bool(r['check']) for r in healthy)} of {len(healthy)}"
+    )
     return "\n".join(lines)
 
 

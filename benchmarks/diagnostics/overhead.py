@@ -10,6 +10,7 @@ Run::
 
     python -m benchmarks.diagnostics.overhead [--steps 40 --blocks 7]
 """
+
 import argparse
 import os
 import sys
@@ -29,10 +30,12 @@ from chainrule.diagnostics import GradientMonitor  # noqa: E402
 
 from .fault_injection import CNN, SeqNet, mlp  # noqa: E402
 
-CASES = {"MLP 64-128-128-10, batch 32": (lambda: mlp((64, 128, 128, 10)), 32, False),
-         "MLP 64-128-128-10, batch 256": (lambda: mlp((64, 128, 128, 10)), 256, False),
-         "CNN 2 conv, batch 64": (CNN, 64, False),
-         "LSTM 8x8 -> 32, batch 64": (lambda: SeqNet(nn.LSTM), 64, True)}
+CASES = {
+    "MLP 64-128-128-10, batch 32": (lambda: mlp((64, 128, 128, 10)), 32, False),
+    "MLP 64-128-128-10, batch 256": (lambda: mlp((64, 128, 128, 10)), 256, False),
+    "CNN 2 conv, batch 64": (CNN, 64, False),
+    "LSTM 8x8 -> 32, batch 64": (lambda: SeqNet(nn.LSTM), 64, True),
+}
 VARIANTS = (("plain", None), ("every=1", 1), ("every=10", 10))
 
 
@@ -48,6 +51,7 @@ def stepper(build, every):
         opt.step()
         if monitor is not None:
             monitor.step(loss)
+
     return step
 
 
@@ -71,8 +75,10 @@ def measure(build, batch, seq, steps, blocks):
                 step(x, y)
             times[name].append((time.process_time() - t) / steps)
     plain = np.array(times["plain"])
-    return {name: (float(np.median(t)), float(np.median(np.array(t) / plain - 1)))
-            for name, t in times.items()}
+    return {
+        name: (float(np.median(t)), float(np.median(np.array(t) / plain - 1)))
+        for name, t in times.items()
+    }
 
 
 def main(argv=None):
@@ -85,8 +91,11 @@ def main(argv=None):
     for name, (build, batch, seq) in CASES.items():
         t = measure(build, batch, seq, args.steps, args.blocks)
         rows[name] = t
-        print(f"{name:<30}{t['plain'][0] * 1e3:>10.2f}{t['every=1'][1]:>10.1%}"
-              f"{t['every=10'][1]:>10.1%}", flush=True)
+        print(
+            f"{name:<30}{t['plain'][0] * 1e3:>10.2f}{t['every=1'][1]:>10.1%}"
+            f"{t['every=10'][1]:>10.1%}",
+            flush=True,
+        )
     return rows
 
 

@@ -8,22 +8,61 @@ Example::
     loss = ((x @ w) ** 2).mean()
     loss.backward()          # w.grad now holds d loss / d w
 """
+
 import importlib
 
 import numpy as np
 
 from . import ops
-from .autograd import (detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad,
-                       set_grad_enabled)
-from .autograd import inference_mode, is_inference_mode_enabled  # noqa: F401
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, logspace, ones, ones_like, rand, rand_like, randint, randint_like,
-                       randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .autograd import (  # noqa: F401
+    detect_anomaly,
+    enable_grad,
+    grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .devices import device, get_default_device, set_default_device
 from .ops import *  # noqa: F401,F403  (every differentiable op: cr.exp, cr.matmul, ...)
 from .ops import abs, max, min, pow, sum  # noqa: F401  (names that shadow builtins, on purpose)
-from .devices import device, get_default_device, set_default_device
-from .random import (Generator, bernoulli, get_rng_state, initial_seed, manual_seed, multinomial,
-                     normal, poisson, seed, set_rng_state)
+from .random import (
+    Generator,
+    bernoulli,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    multinomial,
+    normal,
+    poisson,
+    seed,
+    set_rng_state,
+)
 from .random import _default as default_generator
 from .tensor import Tensor, get_default_dtype, set_default_dtype
 
@@ -40,8 +79,22 @@ int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = bool = np.dtype(np.bool_)
 
-_SUBMODULES = ("nn", "optim", "data", "diagnostics", "train", "serialization", "cli", "autograd",
-                "distributed", "utils", "cuda", "backends", "accelerator", "distributions")
+_SUBMODULES = (
+    "nn",
+    "optim",
+    "data",
+    "diagnostics",
+    "train",
+    "serialization",
+    "cli",
+    "autograd",
+    "distributed",
+    "utils",
+    "cuda",
+    "backends",
+    "accelerator",
+    "distributions",
+)
 
 
 def __getattr__(name):

@@ -11,6 +11,7 @@ Example::
     out = xp.zeros(3)
     scatter_add(out, xp.array([0, 0, 2]), xp.ones(3))     # out == [2., 0., 1.]
 """
+
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided as _as_strided
 

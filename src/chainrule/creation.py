@@ -4,6 +4,7 @@ Every constructor takes ``device=``: None or ``"cpu"`` (the one device); anythin
 clear RuntimeError. Random constructors take ``generator=`` (a ``cr.Generator``; default:
 chainrule's default generator).
 """
+
 import numpy as np
 
 from .devices import check_device
@@ -17,7 +18,9 @@ def _shape(size, where="size"):
     try:
         return tuple(int(s) for s in size)
     except TypeError:
-        raise TypeError(f"{where}: size must be integers or one tuple of integers, got {size!r}") from None
+        raise TypeError(
+            f"{where}: size must be integers or one tuple of integers, got {size!r}"
+        ) from None
 
 
 def _make(data, dtype, requires_grad):
@@ -42,6 +45,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)   # (2, 2) float32
     """
     from .tensor import to_array
+
     check_device(device, "tensor")
     arr = np.array(to_array(data, dtype), copy=True)
     return _make(arr, None, requires_grad)
@@ -97,8 +101,8 @@ def empty(*size, dtype=None, device=None, requires_grad=False, **kw):
 
 
 def _no_extra(kw, where):
-    kw.pop("layout", None)          # torch.strided is the only layout; accepted for porting
-    kw.pop("pin_memory", None)      # no GPU: nothing to pin
+    kw.pop("layout", None)  # torch.strided is the only layout; accepted for porting
+    kw.pop("pin_memory", None)  # no GPU: nothing to pin
     if kw:
         raise TypeError(f"{where}() got unexpected keyword arguments {sorted(kw)}")
 
@@ -137,7 +141,9 @@ def empty_like(t, dtype=None, device=None, requires_grad=False):
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
+    return full(
+        t.shape, fill_value, dtype=_like(t, dtype), device=device, requires_grad=requires_grad
+    )
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -161,7 +167,9 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
     check_device(device, "logspace")
-    return _make(np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), None, requires_grad)
+    return _make(
+        np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), None, requires_grad
+    )
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -206,7 +214,9 @@ def randint(*args, size=None, generator=None, dtype=None, device=None, requires_
     elif len(args) == 2:
         low, high = args
     else:
-        raise TypeError(f"randint() takes (high, size) or (low, high, size), got {len(args)} bounds")
+        raise TypeError(
+            f"randint() takes (high, size) or (low, high, size), got {len(args)} bounds"
+        )
     for name, v in (("low", low), ("high", high)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}")
@@ -225,17 +235,34 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
-    return rand(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad,
-                generator=generator)
+    return rand(
+        t.shape,
+        dtype=_like(t, dtype),
+        device=device,
+        requires_grad=requires_grad,
+        generator=generator,
+    )
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
-    return randn(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad,
-                 generator=generator)
+    return randn(
+        t.shape,
+        dtype=_like(t, dtype),
+        device=device,
+        requires_grad=requires_grad,
+        generator=generator,
+    )
 
 
 def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False, generator=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(t.shape), dtype=_like(t, dtype), device=device,
-                   requires_grad=requires_grad, generator=generator)
+    return randint(
+        low,
+        high,
+        tuple(t.shape),
+        dtype=_like(t, dtype),
+        device=device,
+        requires_grad=requires_grad,
+        generator=generator,
+    )

@@ -11,8 +11,10 @@ Example::
 
 
 def _no_cuda(what):
-    raise RuntimeError(f"cr.cuda.{what}: chainrule runs on the CPU only; there is no CUDA device "
-                       "(cr.cuda.is_available() is False)")
+    raise RuntimeError(
+        f"cr.cuda.{what}: chainrule runs on the CPU only; there is no CUDA device "
+        "(cr.cuda.is_available() is False)"
+    )
 
 
 def is_available():

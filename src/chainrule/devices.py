@@ -6,8 +6,28 @@ it -- ``t.to("cuda")``, ``cr.zeros(3, device="cuda")``, ``model.to("mps")`` -- r
 """
 
 # Device types PyTorch knows; anything else is a typo and is refused when the device is built.
-_KNOWN_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "mtia", "hpu", "ipu", "mkldnn",
-                "vulkan", "lazy", "ve", "fpga", "maia", "opengl", "opencl", "ideep", "privateuseone")
+_KNOWN_TYPES = (
+    "cpu",
+    "cuda",
+    "mps",
+    "xpu",
+    "meta",
+    "hip",
+    "xla",
+    "mtia",
+    "hpu",
+    "ipu",
+    "mkldnn",
+    "vulkan",
+    "lazy",
+    "ve",
+    "fpga",
+    "maia",
+    "opengl",
+    "opencl",
+    "ideep",
+    "privateuseone",
+)
 
 
 class device:
@@ -32,24 +52,31 @@ class device:
                 raise TypeError("device(): index given with a device object")
             type, index = type.type, type.index
         elif isinstance(type, int) and not isinstance(type, bool):
-            raise RuntimeError(f"device({type}): a bare index means a CUDA device; chainrule runs "
-                               "on the CPU only")
+            raise RuntimeError(
+                f"device({type}): a bare index means a CUDA device; chainrule runs on the CPU only"
+            )
         elif not isinstance(type, str):
             raise TypeError(f"device(): expected a string or device, got {type.__class__.__name__}")
         else:
             name, sep, num = type.partition(":")
             if sep:
                 if index is not None:
-                    raise RuntimeError(f"device(): type (string) {type!r} must not include an index "
-                                       "because index was passed explicitly")
+                    raise RuntimeError(
+                        f"device(): type (string) {type!r} must not include an index "
+                        "because index was passed explicitly"
+                    )
                 if not num.isdigit():
                     raise RuntimeError(f"Invalid device string: {type!r}")
                 index = int(num)
             if name not in _KNOWN_TYPES:
-                raise RuntimeError(f"Expected one of {', '.join(_KNOWN_TYPES)} device type at start "
-                                   f"of device string: {type}")
+                raise RuntimeError(
+                    f"Expected one of {', '.join(_KNOWN_TYPES)} device type at start "
+                    f"of device string: {type}"
+                )
             type = name
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
+        if index is not None and (
+            isinstance(index, bool) or not isinstance(index, int) or index < 0
+        ):
             raise RuntimeError(f"device(): index must be a non-negative integer, got {index!r}")
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "index", index)
@@ -87,8 +114,10 @@ class device:
 
     def _check_cpu(self, what):
         if self.type != "cpu":
-            raise RuntimeError(f"{what}: device {str(self)!r} is not available: chainrule runs on the "
-                               "CPU only (cr.cuda.is_available() is False); use 'cpu'")
+            raise RuntimeError(
+                f"{what}: device {str(self)!r} is not available: chainrule runs on the "
+                "CPU only (cr.cuda.is_available() is False); use 'cpu'"
+            )
         return self
 
 
@@ -128,6 +157,7 @@ def parse_to(args, kwargs, where):
     ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, keywords
     ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``. A device other than the CPU raises."""
     from .tensor import Tensor
+
     kwargs = dict(kwargs)
     dtype = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
@@ -139,10 +169,10 @@ def parse_to(args, kwargs, where):
     flags = []
     for arg in args:
         if isinstance(arg, bool):
-            flags.append(arg)                 # positional non_blocking, copy
+            flags.append(arg)  # positional non_blocking, copy
         elif isinstance(arg, Tensor):
             dtype = arg.dtype
-        elif isinstance(arg, (device, str, int)):    # a bare int is a CUDA index: refused below
+        elif isinstance(arg, (device, str, int)):  # a bare int is a CUDA index: refused below
             dev = arg
         elif arg is not None:
             dtype = arg

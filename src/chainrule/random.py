@@ -5,6 +5,7 @@ One default :class:`Generator` is behind every draw in chainrule that is not giv
 (PCG64) with PyTorch's seeding methods, so it can be passed wherever chainrule or NumPy code
 expects either. Draws follow the same distributions as PyTorch, not the same bits.
 """
+
 import contextlib
 import json
 
@@ -27,13 +28,15 @@ class Generator(np.random.Generator):
 
     def __init__(self, device="cpu"):
         from .devices import device as _device
+
         _device(device)._check_cpu("Generator")
-        self._initial_seed = 67280421310721          # PyTorch's default seed for a new Generator
+        self._initial_seed = 67280421310721  # PyTorch's default seed for a new Generator
         super().__init__(np.random.PCG64(self._initial_seed))
 
     @property
     def device(self):
         from .devices import device as _device
+
         return _device("cpu")
 
     def manual_seed(self, seed):
@@ -45,7 +48,7 @@ class Generator(np.random.Generator):
                 raise TypeError(f"manual_seed expected an integer seed, got {seed!r}") from None
         seed = int(seed)
         if seed < 0:
-            seed &= (1 << 64) - 1      # PyTorch maps negative seeds onto uint64 the same way
+            seed &= (1 << 64) - 1  # PyTorch maps negative seeds onto uint64 the same way
         self._initial_seed = seed
         self.bit_generator.state = np.random.PCG64(seed).state
         return self
@@ -63,6 +66,7 @@ class Generator(np.random.Generator):
     def get_state(self):
         """The full state as a uint8 Tensor (PyTorch returns a ByteTensor too)."""
         from .tensor import Tensor
+
         state = {"bit_generator": self.bit_generator.state, "initial_seed": self._initial_seed}
         return Tensor(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy())
 
@@ -73,7 +77,9 @@ class Generator(np.random.Generator):
             state = json.loads(raw.decode())
             self.bit_generator.state = state["bit_generator"]
         except (ValueError, KeyError, TypeError) as err:
-            raise RuntimeError(f"Generator.set_state: not a state from Generator.get_state ({err})") from None
+            raise RuntimeError(
+                f"Generator.set_state: not a state from Generator.get_state ({err})"
+            ) from None
         self._initial_seed = state.get("initial_seed", self._initial_seed)
         return self
 
@@ -151,15 +157,19 @@ def resolve(generator=None, where="random"):
     if generator is None:
         return _default
     if not isinstance(generator, np.random.Generator):
-        raise TypeError(f"{where}: generator must be a chainrule.Generator (or numpy.random.Generator), "
-                        f"got {type(generator).__name__}")
+        raise TypeError(
+            f"{where}: generator must be a chainrule.Generator (or numpy.random.Generator), "
+            f"got {type(generator).__name__}"
+        )
     return generator
 
 
 # ---- sampling functions -------------------------------------------------------------------------
 
+
 def _array(x):
     from .tensor import Tensor
+
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
@@ -176,26 +186,37 @@ def multinomial(input, num_samples, replacement=False, generator=None):
         cr.multinomial(probs, 4, replacement=True)     # e.g. tensor([2, 2, 0, 2])
     """
     from .tensor import Tensor
+
     w = _array(input).astype(np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {w.shape}")
     if isinstance(num_samples, bool) or int(num_samples) != num_samples or num_samples <= 0:
-        raise RuntimeError(f"multinomial: cannot sample num_samples={num_samples!r} (need a positive integer)")
+        raise RuntimeError(
+            f"multinomial: cannot sample num_samples={num_samples!r} (need a positive integer)"
+        )
     num_samples = int(num_samples)
     rows = w.reshape(-1, w.shape[-1])
     if w.shape[-1] == 0:
         raise RuntimeError("multinomial: number of categories cannot be zero")
     if not np.all(np.isfinite(rows)) or np.any(rows < 0):
-        raise RuntimeError("multinomial: probability tensor contains either inf, nan or element < 0")
+        raise RuntimeError(
+            "multinomial: probability tensor contains either inf, nan or element < 0"
+        )
     sums = rows.sum(axis=1)
     if np.any(sums <= 0):
-        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+        raise RuntimeError(
+            "multinomial: invalid multinomial distribution (sum of probabilities <= 0)"
+        )
     if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError(f"multinomial: cannot sample n_sample={num_samples} > prob_dist.size(-1)="
-                           f"{rows.shape[1]} samples without replacement")
+        raise RuntimeError(
+            f"multinomial: cannot sample n_sample={num_samples} > prob_dist.size(-1)="
+            f"{rows.shape[1]} samples without replacement"
+        )
     if not replacement and np.any((rows > 0).sum(axis=1) < num_samples):
-        raise RuntimeError("multinomial: invalid multinomial distribution (with replacement=False, "
-                           "not enough non-negative category to sample)")
+        raise RuntimeError(
+            "multinomial: invalid multinomial distribution (with replacement=False, "
+            "not enough non-negative category to sample)"
+        )
     rng = resolve(generator, "multinomial")
     p = rows / sums[:, None]
     if replacement:
@@ -203,7 +224,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
         cdf = np.cumsum(p, axis=1)
         cdf[:, -1] = 1.0
         u = rng.random((rows.shape[0], num_samples))
-        out = np.stack([np.searchsorted(c, ui, side="right") for c, ui in zip(cdf, u)])
+        out = np.stack([np.searchsorted(c, ui, side="right") for c, ui in zip(cdf, u, strict=True)])
         out = np.minimum(out, rows.shape[1] - 1)
     else:
         # Exponential-race (Gumbel-top-k): the k smallest E_i / p_i are a draw without replacement.
@@ -213,8 +234,17 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     return Tensor(out.astype(np.int64).reshape(w.shape[:-1] + (num_samples,)))
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
-           device=None, out=None):
+def normal(
+    mean=0.0,
+    std=1.0,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    requires_grad=False,
+    device=None,
+    out=None,
+):
     """Normal draws: ``normal(mean_tensor, std_tensor)`` elementwise (broadcast), or
     ``normal(mean, std, size)`` with float mean and std.
 
@@ -225,6 +255,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
     """
     from .devices import check_device
     from .tensor import Tensor, get_default_dtype
+
     check_device(device, "normal")
     if out is not None:
         raise TypeError("normal: out= is not supported")
@@ -256,6 +287,7 @@ def bernoulli(input, p=None, *, generator=None):
         cr.bernoulli(cr.full((2, 3), 0.25))
     """
     from .tensor import Tensor
+
     probs = _array(input)
     if p is not None:
         probs = np.full(probs.shape, float(p))
@@ -274,6 +306,7 @@ def poisson(input, generator=None):
         cr.poisson(cr.full((3,), 4.0))
     """
     from .tensor import Tensor
+
     rates = _array(input)
     if np.any(rates < 0) or np.any(np.isnan(rates)):
         raise RuntimeError("poisson: expected all rates >= 0")

@@ -18,6 +18,7 @@ bounded, and any damage, truncation or foreign content raises :class:`Checkpoint
 the file. ``load`` also reads a state dict written by PyTorch's ``torch.save`` (its zip format)
 without PyTorch and without running pickled code: see :func:`load`.
 """
+
 import ast
 import collections
 import contextlib
@@ -44,7 +45,7 @@ VERSION = 1
 _META = "chainrule.json"
 _CHECKSUM = "chainrule.sha256"
 _ARRAY_NAME = re.compile(r"arr_(0|[1-9][0-9]*)\.npy")
-MAX_JSON_DEPTH = 100          # nesting of lists/objects in chainrule.json (a state dict needs ~6)
+MAX_JSON_DEPTH = 100  # nesting of lists/objects in chainrule.json (a state dict needs ~6)
 
 
 class CheckpointError(ValueError):
@@ -120,32 +121,47 @@ def _encode(obj, arrays, where):
     if isinstance(obj, list):
         return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, tuple):
-        return {"type": "tuple", "items": [_encode(v, arrays, f"{where}[{i}]")
-                                           for i, v in enumerate(obj)]}
+        return {
+            "type": "tuple",
+            "items": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)],
+        }
     if isinstance(obj, dict):
-        return {"type": "dict", "items": [[_checked_key(k, where), _encode(v, arrays,
-                                           f"{where}[{k!r}]")] for k, v in obj.items()]}
+        return {
+            "type": "dict",
+            "items": [
+                [_checked_key(k, where), _encode(v, arrays, f"{where}[{k!r}]")]
+                for k, v in obj.items()
+            ],
+        }
     kind = type(obj).__name__
     if callable(getattr(obj, "state_dict", None)):
-        raise TypeError(f"save: {where} is a whole {kind}; chainrule saves values, never code or "
-                        f"objects. Save its weights with cr.save({kind.lower()}.state_dict(), f) "
-                        f"and restore them into a freshly built {kind} with "
-                        f".load_state_dict(cr.load(f))")
-    raise TypeError(f"save: cannot store {where} of type {kind}; only Tensors, "
-                    "NumPy arrays, dicts, lists, tuples, str, int, float, bool and None")
+        raise TypeError(
+            f"save: {where} is a whole {kind}; chainrule saves values, never code or "
+            f"objects. Save its weights with cr.save({kind.lower()}.state_dict(), f) "
+            f"and restore them into a freshly built {kind} with "
+            f".load_state_dict(cr.load(f))"
+        )
+    raise TypeError(
+        f"save: cannot store {where} of type {kind}; only Tensors, "
+        "NumPy arrays, dicts, lists, tuples, str, int, float, bool and None"
+    )
 
 
 def _checked_array(array, where):
     if array.dtype.hasobject:
-        raise TypeError(f"save: {where} is an array of Python objects (dtype {array.dtype}), "
-                        "which cannot be stored without pickle")
+        raise TypeError(
+            f"save: {where} is an array of Python objects (dtype {array.dtype}), "
+            "which cannot be stored without pickle"
+        )
     return array
 
 
 def _checked_key(key, where):
     if isinstance(key, bool) or not isinstance(key, (str, int)):
-        raise TypeError(f"save: dict keys must be str or int, but {where} has a key {key!r} "
-                        f"of type {type(key).__name__}")
+        raise TypeError(
+            f"save: dict keys must be str or int, but {where} has a key {key!r} "
+            f"of type {type(key).__name__}"
+        )
     return key
 
 
@@ -154,8 +170,10 @@ def _write_zip(f, meta, arrays):
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr(_META, meta)
         for i, array in enumerate(arrays):
-            with zf.open(f"arr_{i}.npy", "w", force_zip64=True) as member, \
-                    warnings.catch_warnings():
+            with (
+                zf.open(f"arr_{i}.npy", "w", force_zip64=True) as member,
+                warnings.catch_warnings(),
+            ):
                 # format 3.0 (UTF-8 field names) is read by every NumPy chainrule supports
                 warnings.filterwarnings("ignore", "Stored array in format 3.0")
                 np.lib.format.write_array(member, array, allow_pickle=False)
@@ -201,7 +219,7 @@ def replacing(path):
 # Temporary files of saves in progress in this process (never removed as stale).
 _ACTIVE = set()
 _ACTIVE_LOCK = threading.Lock()
-_LEGACY_TEMP_AGE = 3600.0     # seconds: temporaries of older versions carry no process id
+_LEGACY_TEMP_AGE = 3600.0  # seconds: temporaries of older versions carry no process id
 
 
 def _remove_stale_temps(folder, base):
@@ -238,13 +256,13 @@ def _age(entry):
 
 def _process_alive(pid):
     if os.name != "posix":
-        return True           # no safe probe: keep the file
+        return True  # no safe probe: keep the file
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:
-        return True           # e.g. PermissionError: it exists, owned by someone else
+        return True  # e.g. PermissionError: it exists, owned by someone else
     return True
 
 
@@ -313,14 +331,16 @@ def load(f, map_location=None, weights_only=None, mmap=None):
 
 def _check_location(map_location):
     if map_location is None or callable(map_location) and not isinstance(map_location, type):
-        return        # a function maps storages to devices: every storage is on the CPU anyway
+        return  # a function maps storages to devices: every storage is on the CPU anyway
     text = str(map_location)
     if isinstance(map_location, dict):
         text = ",".join(map(str, map_location.values())) or "cpu"
     if all(part.strip().split(":")[0] == "cpu" for part in text.split(",")):
         return
-    raise ValueError(f"load: map_location={map_location!r}: chainrule runs on the CPU only; "
-                     "use map_location='cpu' or leave it out")
+    raise ValueError(
+        f"load: map_location={map_location!r}: chainrule runs on the CPU only; "
+        "use map_location='cpu' or leave it out"
+    )
 
 
 def _seekable(f):
@@ -349,23 +369,27 @@ def _load_stream(stream, name):
                 return _load_chainrule(name, zf, members)
             return _load_torch(name, zf, members)
     except (CheckpointError, MemoryError):
-        raise        # sizes are checked first: a MemoryError is a real shortage, not damage
+        raise  # sizes are checked first: a MemoryError is a real shortage, not damage
     except Exception as err:  # noqa: BLE001 - damaged files fail in many ways (zip, npy, JSON)
-        raise CheckpointError(f"load: {name} is truncated or corrupted "
-                              f"({type(err).__name__}: {err})") from err
+        raise CheckpointError(
+            f"load: {name} is truncated or corrupted ({type(err).__name__}: {err})"
+        ) from err
 
 
 def _check_magic(name, head):
     if not head:
         raise CheckpointError(f"load: {name} is empty")
     if head[0] == 0x80:
-        raise CheckpointError(f"load: {name} is a pickle file (e.g. from pickle.dump or a "
-                              "torch.save older than PyTorch 1.6); chainrule never unpickles such "
-                              "files because that can run arbitrary code. Re-save it with a "
-                              "recent torch.save (zip format), or as a chainrule checkpoint")
+        raise CheckpointError(
+            f"load: {name} is a pickle file (e.g. from pickle.dump or a "
+            "torch.save older than PyTorch 1.6); chainrule never unpickles such "
+            "files because that can run arbitrary code. Re-save it with a "
+            "recent torch.save (zip format), or as a chainrule checkpoint"
+        )
     if head.startswith(b"\x93NUMPY"):
-        raise CheckpointError(f"load: {name} is a single .npy array, not a chainrule checkpoint; "
-                              "use numpy.load")
+        raise CheckpointError(
+            f"load: {name} is a single .npy array, not a chainrule checkpoint; use numpy.load"
+        )
     if not head.startswith(b"PK"):
         raise CheckpointError(f"load: {name} is not a chainrule checkpoint (not a zip/npz file)")
 
@@ -381,21 +405,27 @@ def _checked_members(name, zf, size):
         if info.filename in members:
             raise CheckpointError(f"load: {name} holds the member {info.filename!r} twice")
         if info.compress_type != zipfile.ZIP_STORED:
-            raise CheckpointError(f"load: {name}: member {info.filename!r} is compressed "
-                                  f"(method {info.compress_type}); checkpoints are stored "
-                                  "uncompressed, so this file was not written by cr.save or "
-                                  "torch.save")
+            raise CheckpointError(
+                f"load: {name}: member {info.filename!r} is compressed "
+                f"(method {info.compress_type}); checkpoints are stored "
+                "uncompressed, so this file was not written by cr.save or "
+                "torch.save"
+            )
         if info.flag_bits & 0x1:
             raise CheckpointError(f"load: {name}: member {info.filename!r} is encrypted")
         if info.file_size != info.compress_size or info.header_offset + info.file_size > size:
-            raise CheckpointError(f"load: {name}: member {info.filename!r} declares "
-                                  f"{info.file_size} bytes, more than the file holds ({size})")
+            raise CheckpointError(
+                f"load: {name}: member {info.filename!r} declares "
+                f"{info.file_size} bytes, more than the file holds ({size})"
+            )
         _check_local_header(name, zf.fp, info)
         total += info.file_size
         members[info.filename] = info
     if total > size:
-        raise CheckpointError(f"load: {name}: its members declare {total} bytes in all, more "
-                              f"than the file holds ({size})")
+        raise CheckpointError(
+            f"load: {name}: its members declare {total} bytes in all, more "
+            f"than the file holds ({size})"
+        )
     return members
 
 
@@ -407,10 +437,15 @@ def _check_local_header(name, fp, info):
     """
     fp.seek(info.header_offset)
     header = fp.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04" \
-            or struct.unpack("<HH", header[6:10]) != (info.flag_bits, info.compress_type):
-        raise CheckpointError(f"load: {name} is corrupted: the local header of member "
-                              f"{info.filename!r} does not match the zip directory")
+    if (
+        len(header) != 30
+        or header[:4] != b"PK\x03\x04"
+        or struct.unpack("<HH", header[6:10]) != (info.flag_bits, info.compress_type)
+    ):
+        raise CheckpointError(
+            f"load: {name} is corrupted: the local header of member "
+            f"{info.filename!r} does not match the zip directory"
+        )
 
 
 # ---- chainrule's own format ----
@@ -420,8 +455,10 @@ def _load_chainrule(name, zf, members):
     expected = {_META, _CHECKSUM} | {f"arr_{i}.npy" for i in range(count)}
     if set(members) != expected:
         odd = sorted(set(members) ^ expected)
-        raise CheckpointError(f"load: {name} is not a well-formed chainrule checkpoint "
-                              f"(unexpected or missing members {odd[:5]})")
+        raise CheckpointError(
+            f"load: {name} is not a well-formed chainrule checkpoint "
+            f"(unexpected or missing members {odd[:5]})"
+        )
     meta = zf.read(_META)
     digest = hashlib.sha256(meta)
     arrays = []
@@ -453,11 +490,13 @@ def _read_npy(name, zf, info):
             raise CheckpointError(f"load: {name}: {member} holds Python objects (pickle)")
         count = 1
         for dim in shape:
-            count *= dim          # Python ints: no overflow
+            count *= dim  # Python ints: no overflow
         held = info.file_size - stream.tell()
         if count * dtype.itemsize != held:
-            raise CheckpointError(f"load: {name}: {member} declares shape {shape} of {dtype} "
-                                  f"({count * dtype.itemsize} bytes) but holds {held}")
+            raise CheckpointError(
+                f"load: {name}: {member} declares shape {shape} of {dtype} "
+                f"({count * dtype.itemsize} bytes) but holds {held}"
+            )
         flat = np.empty(count, dtype)
         _read_exactly(stream, flat.view(np.uint8) if dtype.itemsize else flat[:0], name, member)
     return flat.reshape(shape, order="F" if fortran else "C")
@@ -467,7 +506,7 @@ def _read_exactly(stream, buffer, name, member, chunk=1 << 20):
     view = memoryview(buffer).cast("B")
     done = 0
     while done < len(view):
-        n = stream.readinto(view[done:done + chunk])
+        n = stream.readinto(view[done : done + chunk])
         if not n:
             raise CheckpointError(f"load: {name}: {member} ends early")
         done += n
@@ -482,10 +521,13 @@ def _npy3_header(name, stream, member):
     if length > 100_000:
         raise CheckpointError(f"load: {name}: {member} has a {length}-byte .npy header")
     header = ast.literal_eval(stream.read(length).decode("utf-8"))
-    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"} \
-            or not isinstance(header["shape"], tuple) \
-            or not all(isinstance(d, int) and d >= 0 for d in header["shape"]) \
-            or not isinstance(header["fortran_order"], bool):
+    if (
+        not isinstance(header, dict)
+        or set(header) != {"descr", "fortran_order", "shape"}
+        or not isinstance(header["shape"], tuple)
+        or not all(isinstance(d, int) and d >= 0 for d in header["shape"])
+        or not isinstance(header["fortran_order"], bool)
+    ):
         raise CheckpointError(f"load: {name}: {member} has a malformed .npy header")
     dtype = np.lib.format.descr_to_dtype(header["descr"])
     return header["shape"], header["fortran_order"], dtype
@@ -495,8 +537,9 @@ def _json_depth(text):
     """The deepest nesting of ``[``/``{`` in JSON ``text`` (strings skipped), without recursion."""
     skeleton = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
     codes = np.frombuffer(skeleton.encode("utf-8"), np.uint8)
-    step = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
-            - np.isin(codes, (ord("]"), ord("}"))))
+    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int64) - np.isin(
+        codes, (ord("]"), ord("}"))
+    )
     return int(np.cumsum(step).max(initial=0))
 
 
@@ -508,8 +551,10 @@ def _parse_meta(name, meta_bytes):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "root" not in meta:
         raise CheckpointError(f"load: {name} is not a chainrule checkpoint (bad {_META})")
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"load: {name} has format version {meta.get('version')}; this "
-                              f"chainrule reads version {VERSION}")
+        raise CheckpointError(
+            f"load: {name} has format version {meta.get('version')}; this "
+            f"chainrule reads version {VERSION}"
+        )
     return meta
 
 
@@ -525,16 +570,19 @@ def _decode(node, arrays, name):
         items = _field(node, "items", list, name)
         out = {}
         for item in items:
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
-                    and not isinstance(item[0], bool)):
+            if not (
+                isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], (str, int))
+                and not isinstance(item[0], bool)
+            ):
                 raise CheckpointError(f"load: {name} has a malformed dict entry in {_META}")
             out[item[0]] = _decode(item[1], arrays, name)
         return out
     if kind in ("tensor", "array"):
         index = _field(node, "index", int, name)
         if isinstance(index, bool) or not 0 <= index < len(arrays):
-            raise CheckpointError(f"load: {name} refers to array {index}, but holds "
-                                  f"{len(arrays)}")
+            raise CheckpointError(f"load: {name} refers to array {index}, but holds {len(arrays)}")
         if kind == "tensor":
             return Tensor(arrays[index], requires_grad=_field(node, "requires_grad", bool, name))
         return arrays[index][()] if _field(node, "scalar", bool, name) else arrays[index]
@@ -544,16 +592,26 @@ def _decode(node, arrays, name):
 def _field(node, key, kind, name):
     value = node.get(key)
     if not isinstance(value, kind):
-        raise CheckpointError(f"load: {name} has a malformed {node.get('type')!r} node in "
-                              f"{_META} ({key!r} is not a {kind.__name__})")
+        raise CheckpointError(
+            f"load: {name} has a malformed {node.get('type')!r} node in "
+            f"{_META} ({key!r} is not a {kind.__name__})"
+        )
     return value
 
 
 # ---- PyTorch's zip format, without PyTorch and without running pickled code ----
 _TORCH_DTYPES = {
-    "FloatStorage": "f4", "DoubleStorage": "f8", "HalfStorage": "f2", "BFloat16Storage": "bf16",
-    "LongStorage": "i8", "IntStorage": "i4", "ShortStorage": "i2", "CharStorage": "i1",
-    "ByteStorage": "u1", "BoolStorage": "?", "ComplexFloatStorage": "c8",
+    "FloatStorage": "f4",
+    "DoubleStorage": "f8",
+    "HalfStorage": "f2",
+    "BFloat16Storage": "bf16",
+    "LongStorage": "i8",
+    "IntStorage": "i4",
+    "ShortStorage": "i2",
+    "CharStorage": "i1",
+    "ByteStorage": "u1",
+    "BoolStorage": "?",
+    "ComplexFloatStorage": "c8",
     "ComplexDoubleStorage": "c16",
 }
 
@@ -577,6 +635,7 @@ class _Storage:
 
 class _Rebuilt:
     """A tensor record of the pickle; turned into a Tensor once the whole pickle is read."""
+
     __slots__ = ("array", "requires_grad", "parameter")
 
     def __init__(self, array, requires_grad, parameter=False):
@@ -592,8 +651,9 @@ class _TorchReader:
     def __init__(self, name, zf, members, prefix):
         self.name, self.zf, self.members, self.prefix = name, zf, members, prefix
         self.storages = {}
-        storage_bytes = sum(info.file_size for n, info in members.items()
-                            if n.startswith(prefix + "data/"))
+        storage_bytes = sum(
+            info.file_size for n, info in members.items() if n.startswith(prefix + "data/")
+        )
         # Views may repeat storage bytes (e.g. two slices of one tensor), but not without end.
         self.budget = 2 * storage_bytes + (1 << 20)
         byteorder = prefix + "byteorder"
@@ -606,16 +666,23 @@ class _TorchReader:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
             raise CheckpointError(f"load: {self.name}: unsupported PyTorch record {pid!r:.80}")
         _, kind, key, location, numel = pid
-        if not isinstance(kind, _StorageType) or not isinstance(key, str) \
-                or not key.isdigit() or not isinstance(location, str) \
-                or isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
+        if (
+            not isinstance(kind, _StorageType)
+            or not isinstance(key, str)
+            or not key.isdigit()
+            or not isinstance(location, str)
+            or isinstance(numel, bool)
+            or not isinstance(numel, int)
+            or numel < 0
+        ):
             raise CheckpointError(f"load: {self.name}: malformed storage record {pid!r:.80}")
         if key not in self.storages:
             self.storages[key] = _Storage(self._read_storage(kind.kind, key, numel), kind.kind)
         storage = self.storages[key]
         if storage.array.size != numel or storage.kind != kind.kind:
-            raise CheckpointError(f"load: {self.name}: storage {key} is used with two sizes or "
-                                  "types")
+            raise CheckpointError(
+                f"load: {self.name}: storage {key} is used with two sizes or types"
+            )
         return storage
 
     def _read_storage(self, kind, key, numel):
@@ -624,34 +691,46 @@ class _TorchReader:
         itemsize = 2 if kind == "bf16" else np.dtype(kind).itemsize
         if info is None or info.file_size != numel * itemsize:
             held = "none" if info is None else f"{info.file_size} bytes"
-            raise CheckpointError(f"load: {self.name}: storage {key} declares {numel} elements "
-                                  f"({numel * itemsize} bytes) but the file holds {held}")
+            raise CheckpointError(
+                f"load: {self.name}: storage {key} declares {numel} elements "
+                f"({numel * itemsize} bytes) but the file holds {held}"
+            )
         stored = np.dtype(self.order + "u2" if kind == "bf16" else kind)
         if stored.itemsize > 1:
             stored = stored.newbyteorder(self.order)
         array = np.empty(numel, stored)
         with self.zf.open(info) as stream:
             _read_exactly(stream, array.view(np.uint8), self.name, member)
-        if kind == "bf16":       # NumPy has no bfloat16: its bits are a float32's upper half
+        if kind == "bf16":  # NumPy has no bfloat16: its bits are a float32's upper half
             return (array.astype(np.uint32) << 16).view(np.float32)
         return array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
 
     def rebuild_tensor(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
         if not isinstance(storage, _Storage):
             raise CheckpointError(f"load: {self.name}: a tensor record without a storage")
-        if not (_is_index(offset) and _is_shape(size) and _is_shape(stride)
-                and len(size) == len(stride) and isinstance(requires_grad, bool)
-                and isinstance(hooks, dict) and not hooks
-                and (metadata is None or isinstance(metadata, dict))):
-            raise CheckpointError(f"load: {self.name}: malformed tensor record "
-                                  f"(offset {offset!r:.40}, size {size!r:.60})")
+        if not (
+            _is_index(offset)
+            and _is_shape(size)
+            and _is_shape(stride)
+            and len(size) == len(stride)
+            and isinstance(requires_grad, bool)
+            and isinstance(hooks, dict)
+            and not hooks
+            and (metadata is None or isinstance(metadata, dict))
+        ):
+            raise CheckpointError(
+                f"load: {self.name}: malformed tensor record "
+                f"(offset {offset!r:.40}, size {size!r:.60})"
+            )
         array = storage.array
         count = int(np.prod(size, dtype=object)) if size else 1
         if count:
-            last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+            last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
             if last >= array.size:
-                raise CheckpointError(f"load: {self.name}: a tensor of size {tuple(size)} "
-                                      f"reaches past its storage of {array.size} elements")
+                raise CheckpointError(
+                    f"load: {self.name}: a tensor of size {tuple(size)} "
+                    f"reaches past its storage of {array.size} elements"
+                )
         if not count:
             return _Rebuilt(np.zeros(tuple(size), array.dtype), requires_grad)
         if offset == 0 and count == array.size and tuple(stride) == _c_strides(size):
@@ -660,16 +739,23 @@ class _TorchReader:
             return _Rebuilt(array.reshape(tuple(size)), requires_grad)
         self.budget -= count * array.itemsize
         if self.budget < 0:
-            raise CheckpointError(f"load: {self.name}: its tensors add up to far more bytes "
-                                  "than its storages hold")
+            raise CheckpointError(
+                f"load: {self.name}: its tensors add up to far more bytes than its storages hold"
+            )
         strides = tuple(s * array.itemsize for s in stride)
-        view = np.lib.stride_tricks.as_strided(array[offset:], shape=tuple(size),
-                                               strides=strides, writeable=False)
+        view = np.lib.stride_tricks.as_strided(
+            array[offset:], shape=tuple(size), strides=strides, writeable=False
+        )
         return _Rebuilt(view.copy(), requires_grad)
 
     def rebuild_parameter(self, data, requires_grad, hooks, *state):
-        if not isinstance(data, _Rebuilt) or not isinstance(requires_grad, bool) \
-                or not isinstance(hooks, dict) or hooks or len(state) > 1:
+        if (
+            not isinstance(data, _Rebuilt)
+            or not isinstance(requires_grad, bool)
+            or not isinstance(hooks, dict)
+            or hooks
+            or len(state) > 1
+        ):
             raise CheckpointError(f"load: {self.name}: malformed parameter record")
         return _Rebuilt(data.array, requires_grad, parameter=True)
 
@@ -683,18 +769,23 @@ def _c_strides(size):
     return tuple(reversed(strides))
 
 
-_ALLOWED_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
-                    ("torch._utils", "_rebuild_parameter"),
-                    ("torch._utils", "_rebuild_parameter_with_state")}
+_ALLOWED_GLOBALS = {
+    ("collections", "OrderedDict"),
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_parameter"),
+    ("torch._utils", "_rebuild_parameter_with_state"),
+}
 _ALLOWED_GLOBALS |= {("torch", storage) for storage in _TORCH_DTYPES}
 
 
 def _check_global(file_name, module, name):
     if (module, name) not in _ALLOWED_GLOBALS:
-        raise CheckpointError(f"load: {file_name}: the pickle asks for {module}.{name}, which is "
-                              "not a tensor record; chainrule loads only tensors and plain "
-                              "values, never pickled code or objects (for a whole pickled "
-                              "model, save its state_dict() with torch.save instead)")
+        raise CheckpointError(
+            f"load: {file_name}: the pickle asks for {module}.{name}, which is "
+            "not a tensor record; chainrule loads only tensors and plain "
+            "values, never pickled code or objects (for a whole pickled "
+            "model, save its state_dict() with torch.save instead)"
+        )
 
 
 def _is_index(value):
@@ -737,15 +828,17 @@ def _prescan_pickle(name, data):
     a 20-byte pickle can ask for 1 TiB; ``pickletools`` checks every length against the bytes
     present. Opcodes that instantiate classes are refused outright.
     """
-    strings = []      # the last strings pushed: STACK_GLOBAL takes its names from them
+    strings = []  # the last strings pushed: STACK_GLOBAL takes its names from them
     for opcode, arg, _ in pickletools.genops(data):
         if opcode.name == "GLOBAL":
             _check_global(name, *arg.split(" ", 1))
         elif opcode.name == "STACK_GLOBAL" and len(strings) == 2:
             _check_global(name, *strings)
         elif opcode.name in _REFUSED_OPCODES:
-            raise CheckpointError(f"load: {name}: the pickle uses {opcode.name}, which builds "
-                                  "objects; chainrule loads only tensors and plain values")
+            raise CheckpointError(
+                f"load: {name}: the pickle uses {opcode.name}, which builds "
+                "objects; chainrule loads only tensors and plain values"
+            )
         if isinstance(arg, str) and "UNICODE" in opcode.name:
             strings = (strings + [arg])[-2:]
 
@@ -753,9 +846,11 @@ def _prescan_pickle(name, data):
 def _load_torch(name, zf, members):
     pickles = [n for n in members if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pickles) != 1:
-        raise CheckpointError(f"load: {name} is a zip/npz file but not a chainrule checkpoint "
-                              f"(no {_META} entry) nor a PyTorch file")
-    prefix = pickles[0][:-len("data.pkl")]
+        raise CheckpointError(
+            f"load: {name} is a zip/npz file but not a chainrule checkpoint "
+            f"(no {_META} entry) nor a PyTorch file"
+        )
+    prefix = pickles[0][: -len("data.pkl")]
     reader = _TorchReader(name, zf, members, prefix)
     data = zf.read(pickles[0])
     _prescan_pickle(name, data)
@@ -780,30 +875,37 @@ class _Plain:
         if id(obj) in self.done:
             return self.done[id(obj)][1]
         if depth > MAX_JSON_DEPTH:
-            raise CheckpointError(f"load: {self.name}: the pickle is nested deeper than "
-                                  f"{MAX_JSON_DEPTH}")
+            raise CheckpointError(
+                f"load: {self.name}: the pickle is nested deeper than {MAX_JSON_DEPTH}"
+            )
         if id(obj) in self.open:
-            raise CheckpointError(f"load: {self.name}: the pickle holds a container inside "
-                                  "itself")
+            raise CheckpointError(f"load: {self.name}: the pickle holds a container inside itself")
         self.open.add(id(obj))
         result = self._convert(obj, depth)
         self.open.discard(id(obj))
-        self.done[id(obj)] = (obj, result)     # obj kept alive: its id stays unique
+        self.done[id(obj)] = (obj, result)  # obj kept alive: its id stays unique
         return result
 
     def _convert(self, obj, depth):
         if isinstance(obj, _Rebuilt):
             if obj.parameter:
                 from .nn.parameter import Parameter
+
                 return Parameter(obj.array, requires_grad=obj.requires_grad)
             return Tensor(obj.array, requires_grad=obj.requires_grad)
         if isinstance(obj, dict):
-            items = [(self.convert(k, depth + 1), self.convert(v, depth + 1))
-                     for k, v in obj.items()]
-            return collections.OrderedDict(items) if isinstance(obj, collections.OrderedDict) \
+            items = [
+                (self.convert(k, depth + 1), self.convert(v, depth + 1)) for k, v in obj.items()
+            ]
+            return (
+                collections.OrderedDict(items)
+                if isinstance(obj, collections.OrderedDict)
                 else dict(items)
+            )
         if isinstance(obj, (list, tuple)):
             values = [self.convert(v, depth + 1) for v in obj]
             return tuple(values) if isinstance(obj, tuple) else values
-        raise CheckpointError(f"load: {self.name}: the pickle holds a {type(obj).__name__}, "
-                              "which is not a tensor or a plain value")
+        raise CheckpointError(
+            f"load: {self.name}: the pickle holds a {type(obj).__name__}, "
+            "which is not a tensor or a plain value"
+        )

@@ -5,6 +5,7 @@ records a node (``.grad_fn``) so that ``backward()`` can apply the chain rule. T
 themselves live in :mod:`chainrule.ops`; this module only holds the container and binds the
 operators and methods to those ops.
 """
+
 import numpy as np
 
 _DEFAULT_DTYPE = [np.dtype(np.float32)]
@@ -39,15 +40,19 @@ def to_array(data, dtype=None):
         if arr.dtype == np.float64 and not isinstance(data, np.floating):
             arr = arr.astype(_DEFAULT_DTYPE[0])
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"tensor: cannot build a tensor from {_describe(data)} (dtype {arr.dtype}); "
-                        "only numbers and nested lists of numbers are accepted")
+        raise TypeError(
+            f"tensor: cannot build a tensor from {_describe(data)} (dtype {arr.dtype}); "
+            "only numbers and nested lists of numbers are accepted"
+        )
     return arr
 
 
 def _numeric_dtype(dtype, data):
     dtype = np.dtype(dtype)
     if dtype.kind not in "biufc":
-        raise TypeError(f"tensor: dtype {dtype} is not a numeric dtype (building from {_describe(data)})")
+        raise TypeError(
+            f"tensor: dtype {dtype} is not a numeric dtype (building from {_describe(data)})"
+        )
     return dtype
 
 
@@ -70,16 +75,24 @@ class Tensor:
         x.grad                                             # tensor([[2., 4.]])
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_node", "_vc", "_hooks", "_retain",
-                 "__weakref__")
-    __array_ufunc__ = None       # make NumPy defer to our reflected operators (ndarray * Tensor)
-    __hash__ = object.__hash__   # tensors are hashable by identity, like torch's
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "_node",
+        "_vc",
+        "_hooks",
+        "_retain",
+        "__weakref__",
+    )
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
+    __hash__ = object.__hash__  # tensors are hashable by identity, like torch's
 
     def __init__(self, data, dtype=None, requires_grad=False):
         self._data = to_array(data, dtype)
         self.grad = None
         self._node = None
-        self._vc = [0]           # version counter, shared with views of the same memory
+        self._vc = [0]  # version counter, shared with views of the same memory
         self._hooks = None
         self._retain = False
         self.requires_grad = False
@@ -113,7 +126,7 @@ class Tensor:
     @data.setter
     def data(self, value):
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
-        self._vc = [self._vc[0] + 1]     # new memory: saved reads of the old values are stale
+        self._vc = [self._vc[0] + 1]  # new memory: saved reads of the old values are stale
 
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
@@ -151,6 +164,7 @@ class Tensor:
     def device(self):
         """Always ``cr.device('cpu')``: chainrule computes on the CPU only."""
         from .devices import CPU
+
         return CPU
 
     def to(self, *args, **kwargs):
@@ -165,6 +179,7 @@ class Tensor:
         """
         from .devices import parse_to
         from .ops.pointwise import to_dtype
+
         dtype, copy = parse_to(args, kwargs, "Tensor.to")
         if dtype is not None and np.dtype(dtype) != self.dtype:
             return to_dtype(self, dtype)
@@ -176,10 +191,11 @@ class Tensor:
     def cuda(self, device=None, non_blocking=False):
         """Raises RuntimeError: chainrule has no CUDA support."""
         from .devices import check_device
+
         check_device("cuda", "Tensor.cuda")
 
     def get_device(self):
-        return -1                 # torch's answer for a CPU tensor
+        return -1  # torch's answer for a CPU tensor
 
     # ---- conversion ----
     def numpy(self):
@@ -187,7 +203,9 @@ class Tensor:
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item(): only one-element tensors can be converted, shape is {self.shape}")
+            raise ValueError(
+                f"item(): only one-element tensors can be converted, shape is {self.shape}"
+            )
         return self._data.item()
 
     def tolist(self):
@@ -216,10 +234,14 @@ class Tensor:
     # ---- autograd ----
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.dtype.kind == "c":
-            raise RuntimeError(f"complex tensors ({self.dtype}) cannot require gradients in "
-                               "chainrule: complex autograd (conjugated vjps) is not implemented")
+            raise RuntimeError(
+                f"complex tensors ({self.dtype}) cannot require gradients in "
+                "chainrule: complex autograd (conjugated vjps) is not implemented"
+            )
         if requires_grad and self.dtype.kind != "f":
-            raise RuntimeError(f"only floating point tensors can require gradients, got {self.dtype}")
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, got {self.dtype}"
+            )
         if self._node is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
         self.requires_grad = bool(requires_grad)
@@ -261,8 +283,10 @@ class Tensor:
         with ``.remove()``.
         """
         if not self.requires_grad or self._node is not None:
-            raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors "
-                               "that require grad")
+            raise RuntimeError(
+                "post accumulate grad hooks can only be registered on leaf tensors "
+                "that require grad"
+            )
         return _HookHandle(engine.post_hooks_of(self), hook)
 
     def _hook_dict(self):
@@ -276,11 +300,15 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (the chain rule, backwards)."""
         if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
         if gradient is None:
             if self._data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; this "
-                                   f"tensor has shape {self.shape}: pass backward(gradient=...)")
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this "
+                    f"tensor has shape {self.shape}: pass backward(gradient=...)"
+                )
             gradient = np.ones(self._data.shape, self._data.dtype)
         elif isinstance(gradient, Tensor) and create_graph:
             pass
@@ -292,9 +320,15 @@ class Tensor:
             engine.backward((self,), (gradient,), retain_graph or create_graph, create_graph)
             return
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-        grads = engine.backward((self,), (gradient,), retain_graph or create_graph, create_graph,
-                                inputs=inputs, allow_unused=True)
-        for t, g in zip(inputs, grads):     # accumulate into the named tensors only
+        grads = engine.backward(
+            (self,),
+            (gradient,),
+            retain_graph or create_graph,
+            create_graph,
+            inputs=inputs,
+            allow_unused=True,
+        )
+        for t, g in zip(inputs, grads, strict=True):  # accumulate into the named tensors only
             if g is not None:
                 t.grad = g if t.grad is None else t.grad + g
 
@@ -303,12 +337,14 @@ class Tensor:
         _inplace().setitem(self, index, value)
 
     def add_(self, other, alpha=1):
-        return _inplace().apply(self, "add_", lambda t: t + (other if alpha == 1 else other * alpha),
-                                (other,))
+        return _inplace().apply(
+            self, "add_", lambda t: t + (other if alpha == 1 else other * alpha), (other,)
+        )
 
     def sub_(self, other, alpha=1):
-        return _inplace().apply(self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha),
-                                (other,))
+        return _inplace().apply(
+            self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha), (other,)
+        )
 
     def mul_(self, other):
         return _inplace().apply(self, "mul_", lambda t: t * other, (other,))
@@ -317,7 +353,7 @@ class Tensor:
         return _inplace().apply(self, "div_", lambda t: t / other, (other,))
 
     def pow_(self, exponent):
-        return _inplace().apply(self, "pow_", lambda t: t ** exponent, (exponent,))
+        return _inplace().apply(self, "pow_", lambda t: t**exponent, (exponent,))
 
     def clamp_(self, min=None, max=None):
         return _inplace().apply(self, "clamp_", lambda t: t.clamp(min, max), (min, max))
@@ -340,8 +376,9 @@ class Tensor:
         return _inplace().apply(self, "neg_", lambda t: -t)
 
     def masked_fill_(self, mask, value):
-        return _inplace().apply(self, "masked_fill_", lambda t: t.masked_fill(mask, value),
-                                (value,), casting="unsafe")
+        return _inplace().apply(
+            self, "masked_fill_", lambda t: t.masked_fill(mask, value), (value,), casting="unsafe"
+        )
 
     def fill_(self, value):
         return _inplace().fill(self, "fill_", value)
@@ -355,34 +392,53 @@ class Tensor:
     # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         from .random import resolve
+
         return _inplace().fill(self, "uniform_", resolve(generator).uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         from .random import resolve
+
         return _inplace().fill(self, "normal_", resolve(generator).normal(mean, std, self.shape))
 
     def bernoulli_(self, p=0.5, *, generator=None):
         from .random import resolve
-        return _inplace().fill(self, "bernoulli_", resolve(generator).random(self.shape) < np.asarray(p))
+
+        return _inplace().fill(
+            self, "bernoulli_", resolve(generator).random(self.shape) < np.asarray(p)
+        )
 
     def exponential_(self, lambd=1.0, *, generator=None):
         from .random import resolve
-        return _inplace().fill(self, "exponential_", resolve(generator).exponential(1.0 / lambd, self.shape))
+
+        return _inplace().fill(
+            self, "exponential_", resolve(generator).exponential(1.0 / lambd, self.shape)
+        )
 
     def random_(self, from_=0, to=None, *, generator=None):
         """Integers uniform in [from_, to - 1] (``random_(to)`` means [0, to - 1])."""
         from .random import resolve
+
         if to is None:
-            from_, to = 0, from_ if from_ else (2 ** (np.finfo(self.dtype).nmant + 1) + 1
-                                               if self.dtype.kind == "f" else np.iinfo(self.dtype).max)
+            from_, to = (
+                0,
+                from_
+                if from_
+                else (
+                    2 ** (np.finfo(self.dtype).nmant + 1) + 1
+                    if self.dtype.kind == "f"
+                    else np.iinfo(self.dtype).max
+                ),
+            )
         return _inplace().fill(self, "random_", resolve(generator).integers(from_, to, self.shape))
 
     def bernoulli(self, p=None, *, generator=None):
         from .random import bernoulli
+
         return bernoulli(self, p, generator=generator)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         from .random import multinomial
+
         return multinomial(self, num_samples, replacement, generator=generator)
 
     __iadd__ = add_
@@ -417,14 +473,17 @@ class _HookHandle:
 
 
 def _inplace():
-    from .ops import inplace      # the ops import this module: bound on first use
+    from .ops import inplace  # the ops import this module: bound on first use
+
     return inplace
 
 
 def _grad_array(gradient, t):
     g = to_array(gradient, t.dtype)
     if g.shape != t.shape:
-        raise RuntimeError(f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}")
+        raise RuntimeError(
+            f"backward: gradient has shape {g.shape} but the tensor has shape {t.shape}"
+        )
     return g
 
 

@@ -30,6 +30,7 @@ Kept out on purpose (differences owned elsewhere or documented):
 * in-place edits through ``flip`` results (a view in chainrule, a copy in PyTorch) and through
   reshape/transpose views (PyTorch records them, chainrule refuses with a clear error).
 """
+
 import warnings
 
 import numpy as np
@@ -44,21 +45,35 @@ SPECIALS = np.array([np.nan, np.inf, -np.inf, 0.0])
 SHAPES = [(3, 4), (2, 3, 4), (5,), (4, 3)]
 
 UNARY = {
-    "exp": lambda lib, a: lib.exp(a), "log": lambda lib, a: lib.log(a),
-    "sqrt": lambda lib, a: lib.sqrt(a), "tanh": lambda lib, a: lib.tanh(a),
-    "sigmoid": lambda lib, a: lib.sigmoid(a), "relu": lambda lib, a: lib.relu(a) + 0.0,
-    "abs": lambda lib, a: lib.abs(a), "sin": lambda lib, a: lib.sin(a),
-    "cos": lambda lib, a: lib.cos(a), "neg": lambda lib, a: -a,
-    "square": lambda lib, a: lib.square(a), "log1p": lambda lib, a: lib.log1p(a),
-    "expm1": lambda lib, a: lib.expm1(a), "rsqrt": lambda lib, a: lib.rsqrt(a),
-    "clamp": lambda lib, a: lib.clamp(a, -1.0, 1.0), "clamp_min": lambda lib, a: lib.clamp(a, min=0.0),
-    "scale": lambda lib, a: a * 2.5, "rsub": lambda lib, a: 1.5 - a, "rdiv": lambda lib, a: lib.tensor(2.0) / a,
-    "pow2": lambda lib, a: a ** 2, "pow_half": lambda lib, a: lib.abs(a) ** 0.5,
+    "exp": lambda lib, a: lib.exp(a),
+    "log": lambda lib, a: lib.log(a),
+    "sqrt": lambda lib, a: lib.sqrt(a),
+    "tanh": lambda lib, a: lib.tanh(a),
+    "sigmoid": lambda lib, a: lib.sigmoid(a),
+    "relu": lambda lib, a: lib.relu(a) + 0.0,
+    "abs": lambda lib, a: lib.abs(a),
+    "sin": lambda lib, a: lib.sin(a),
+    "cos": lambda lib, a: lib.cos(a),
+    "neg": lambda lib, a: -a,
+    "square": lambda lib, a: lib.square(a),
+    "log1p": lambda lib, a: lib.log1p(a),
+    "expm1": lambda lib, a: lib.expm1(a),
+    "rsqrt": lambda lib, a: lib.rsqrt(a),
+    "clamp": lambda lib, a: lib.clamp(a, -1.0, 1.0),
+    "clamp_min": lambda lib, a: lib.clamp(a, min=0.0),
+    "scale": lambda lib, a: a * 2.5,
+    "rsub": lambda lib, a: 1.5 - a,
+    "rdiv": lambda lib, a: lib.tensor(2.0) / a,
+    "pow2": lambda lib, a: a**2,
+    "pow_half": lambda lib, a: lib.abs(a) ** 0.5,
 }
 BINARY = {
-    "add": lambda lib, a, b: a + b, "sub": lambda lib, a, b: a - b,
-    "mul": lambda lib, a, b: a * b, "div": lambda lib, a, b: a / b,
-    "maximum": lambda lib, a, b: lib.maximum(a, b), "minimum": lambda lib, a, b: lib.minimum(a, b),
+    "add": lambda lib, a, b: a + b,
+    "sub": lambda lib, a, b: a - b,
+    "mul": lambda lib, a, b: a * b,
+    "div": lambda lib, a, b: a / b,
+    "maximum": lambda lib, a, b: lib.maximum(a, b),
+    "minimum": lambda lib, a, b: lib.minimum(a, b),
     "where": lambda lib, a, b: lib.where(a > b, a, b),
     "where_const": lambda lib, a, b: lib.where(b > 0, a, lib.zeros_like(a)),
 }
@@ -83,12 +98,18 @@ def _reduction(kind, dim, keepdim):
         if kind == "logsumexp":
             return a.logsumexp(dim, keepdim=keepdim)
         return a.norm(2, dim, keepdim=keepdim)
+
     return f
 
 
-WHOLE = {"sum_all": lambda lib, a: a.sum(), "max_all": lambda lib, a: a.max(),
-         "min_all": lambda lib, a: a.min(), "mean_all": lambda lib, a: a.mean(),
-         "prod_all": lambda lib, a: a.prod(), "std_all": lambda lib, a: a.std()}
+WHOLE = {
+    "sum_all": lambda lib, a: a.sum(),
+    "max_all": lambda lib, a: a.max(),
+    "min_all": lambda lib, a: a.min(),
+    "mean_all": lambda lib, a: a.mean(),
+    "prod_all": lambda lib, a: a.prod(),
+    "std_all": lambda lib, a: a.std(),
+}
 
 
 def _broadcast(s1, s2):
@@ -114,7 +135,7 @@ class Program:
         self.rng = rng = np.random.default_rng(seed)
         self.seed = seed
         self.leaves, self.consts, self.steps, self.entries = [], [], [], []
-        self.flipped = set()                 # memory families read through flip()
+        self.flipped = set()  # memory families read through flip()
         self.create_graph = rng.random() < 0.25
         base = SHAPES[rng.integers(len(SHAPES))]
         dtype = "float64" if rng.random() < 0.5 else "float32"
@@ -137,7 +158,7 @@ class Program:
         rng = self.rng
         values = rng.choice(GRID, size=shape)
         if rng.random() < 0.3:
-            values = values + rng.normal(0, 0.1, size=shape)        # not only exact grid values
+            values = values + rng.normal(0, 0.1, size=shape)  # not only exact grid values
         if (rng.random() < 0.3 if special is None else special) and values.size:
             mask = rng.random(shape) < 0.2
             specials = SPECIALS[[0, 3]] if self.create_graph else SPECIALS
@@ -166,24 +187,37 @@ class Program:
         if r < 0.25:
             name = list(UNARY)[int(rng.integers(len(UNARY)))]
             f = UNARY[name]
-            self._new(f"{name}(t{i})", lambda lib, env, f=f, i=i: env.append(f(lib, env[i])),
-                      e.shape, e.dtype, grad=e.grad)
+            self._new(
+                f"{name}(t{i})",
+                lambda lib, env, f=f, i=i: env.append(f(lib, env[i])),
+                e.shape,
+                e.dtype,
+                grad=e.grad,
+            )
         elif r < 0.5:
             name = list(BINARY)[int(rng.integers(len(BINARY)))]
             f = BINARY[name]
             j = self._pick(lambda o: _broadcast(o.shape, e.shape) is not None)
             other = self.entries[j]
-            if rng.random() < 0.3:              # a constant operand, maybe broadcast
+            if rng.random() < 0.3:  # a constant operand, maybe broadcast
                 shape = self._related_shape(e.shape)
                 c = self._const(shape, e.dtype)
-                self._new(f"{name}(t{i}, c{c})",
-                          lambda lib, env, f=f, i=i, c=c: env.append(f(lib, env[i], env.const(c))),
-                          _broadcast(e.shape, shape), e.dtype, grad=e.grad)
+                self._new(
+                    f"{name}(t{i}, c{c})",
+                    lambda lib, env, f=f, i=i, c=c: env.append(f(lib, env[i], env.const(c))),
+                    _broadcast(e.shape, shape),
+                    e.dtype,
+                    grad=e.grad,
+                )
                 return
             dtype = "float64" if "float64" in (e.dtype, other.dtype) else "float32"
-            self._new(f"{name}(t{i}, t{j})",
-                      lambda lib, env, f=f, i=i, j=j: env.append(f(lib, env[i], env[j])),
-                      _broadcast(e.shape, other.shape), dtype, grad=e.grad or other.grad)
+            self._new(
+                f"{name}(t{i}, t{j})",
+                lambda lib, env, f=f, i=i, j=j: env.append(f(lib, env[i], env[j])),
+                _broadcast(e.shape, other.shape),
+                dtype,
+                grad=e.grad or other.grad,
+            )
         elif r < 0.65 and e.shape:
             kinds = ["sum", "mean", "max", "min", "std", "var", "logsumexp", "norm"]
             kinds += [] if self.create_graph else ["prod"]
@@ -196,15 +230,24 @@ class Program:
             else:
                 del shape[dim]
             f = _reduction(kind, dim, keepdim)
-            self._new(f"{kind}(t{i}, dim={dim}, keepdim={keepdim})",
-                      lambda lib, env, f=f, i=i: env.append(f(lib, env[i])), shape, e.dtype,
-                      grad=e.grad)
+            self._new(
+                f"{kind}(t{i}, dim={dim}, keepdim={keepdim})",
+                lambda lib, env, f=f, i=i: env.append(f(lib, env[i])),
+                shape,
+                e.dtype,
+                grad=e.grad,
+            )
         elif r < 0.7:
             names = [n for n in WHOLE if not (self.create_graph and n == "prod_all")]
             name = names[int(rng.integers(len(names)))]
             f = WHOLE[name]
-            self._new(f"{name}(t{i})", lambda lib, env, f=f, i=i: env.append(f(lib, env[i])), (),
-                      e.dtype, grad=e.grad)
+            self._new(
+                f"{name}(t{i})",
+                lambda lib, env, f=f, i=i: env.append(f(lib, env[i])),
+                (),
+                e.dtype,
+                grad=e.grad,
+            )
         elif r < 0.85 and e.shape:
             self._view_step(i, e)
         elif r < 0.95:
@@ -216,30 +259,66 @@ class Program:
         rng = self.rng
         choice = int(rng.integers(5))
         if choice == 0:
-            self._new(f"t{i}.reshape(-1)", lambda lib, env, i=i: env.append(env[i].reshape(-1)),
-                      (int(np.prod(e.shape)),), e.dtype, e.family, "other_view", e.grad)
+            self._new(
+                f"t{i}.reshape(-1)",
+                lambda lib, env, i=i: env.append(env[i].reshape(-1)),
+                (int(np.prod(e.shape)),),
+                e.dtype,
+                e.family,
+                "other_view",
+                e.grad,
+            )
         elif choice == 1 and len(e.shape) >= 2:
             shape = (e.shape[-1],) + e.shape[1:-1] + (e.shape[0],)
-            self._new(f"t{i}.transpose(0, -1)",
-                      lambda lib, env, i=i: env.append(env[i].transpose(0, -1)), shape, e.dtype,
-                      e.family, "other_view", e.grad)
+            self._new(
+                f"t{i}.transpose(0, -1)",
+                lambda lib, env, i=i: env.append(env[i].transpose(0, -1)),
+                shape,
+                e.dtype,
+                e.family,
+                "other_view",
+                e.grad,
+            )
         elif choice == 2 and e.shape[0] >= 2:
-            self._new(f"t{i}[1:]", lambda lib, env, i=i: env.append(env[i][1:]),
-                      (e.shape[0] - 1,) + e.shape[1:], e.dtype, e.family, "index_view", e.grad)
+            self._new(
+                f"t{i}[1:]",
+                lambda lib, env, i=i: env.append(env[i][1:]),
+                (e.shape[0] - 1,) + e.shape[1:],
+                e.dtype,
+                e.family,
+                "index_view",
+                e.grad,
+            )
         elif choice == 3:
-            idx = [int(k) for k in rng.integers(0, e.shape[0], size=3)]   # repeats accumulate
-            self._new(f"t{i}[{idx}]",
-                      lambda lib, env, i=i, idx=idx: env.append(env[i][lib.tensor(idx)]),
-                      (3,) + e.shape[1:], e.dtype, grad=e.grad)
+            idx = [int(k) for k in rng.integers(0, e.shape[0], size=3)]  # repeats accumulate
+            self._new(
+                f"t{i}[{idx}]",
+                lambda lib, env, i=i, idx=idx: env.append(env[i][lib.tensor(idx)]),
+                (3,) + e.shape[1:],
+                e.dtype,
+                grad=e.grad,
+            )
         else:
             family = ("flip", len(self.entries))
             self.flipped.update((e.family, family))
-            self._new(f"t{i}.flip(0)", lambda lib, env, i=i: env.append(env[i].flip(0)), e.shape,
-                      e.dtype, family, "flip", e.grad)
+            self._new(
+                f"t{i}.flip(0)",
+                lambda lib, env, i=i: env.append(env[i].flip(0)),
+                e.shape,
+                e.dtype,
+                family,
+                "flip",
+                e.grad,
+            )
 
     def _editable(self, e):
-        return (not e.leaf and e.family[0] != "leaf" and e.kind in ("own", "index_view")
-                and e.family not in self.flipped and e.shape)
+        return (
+            not e.leaf
+            and e.family[0] != "leaf"
+            and e.kind in ("own", "index_view")
+            and e.family not in self.flipped
+            and e.shape
+        )
 
     def _inplace_step(self):
         """An in-place op recorded in the graph, on a tensor that PyTorch and chainrule both allow."""
@@ -251,10 +330,15 @@ class Program:
         choice = int(rng.integers(4))
         if choice == 0:
             # an operand that overlaps the target's memory is refused by PyTorch: not generated
-            j = self._pick(lambda o: _broadcast(o.shape, e.shape) == e.shape
-                           and (o is e or o.family != e.family))
+            j = self._pick(
+                lambda o: (
+                    _broadcast(o.shape, e.shape) == e.shape and (o is e or o.family != e.family)
+                )
+            )
             if j is not None:
-                self.steps.append((f"t{i} += t{j}", lambda lib, env, i=i, j=j: env[i].__iadd__(env[j])))
+                self.steps.append(
+                    (f"t{i} += t{j}", lambda lib, env, i=i, j=j: env[i].__iadd__(env[j]))
+                )
                 e.grad = e.grad or self.entries[j].grad
                 return
         if choice == 1 and e.kind == "own":
@@ -265,11 +349,16 @@ class Program:
             j = self._pick(lambda o: o.shape == ())
             k = int(rng.integers(e.shape[0]))
             if j is None:
-                self.steps.append((f"t{i}[{k}] = 0.25",
-                                   lambda lib, env, i=i, k=k: env[i].__setitem__(k, 0.25)))
+                self.steps.append(
+                    (f"t{i}[{k}] = 0.25", lambda lib, env, i=i, k=k: env[i].__setitem__(k, 0.25))
+                )
             else:
-                self.steps.append((f"t{i}[{k}] = t{j}",
-                                   lambda lib, env, i=i, j=j, k=k: env[i].__setitem__(k, env[j])))
+                self.steps.append(
+                    (
+                        f"t{i}[{k}] = t{j}",
+                        lambda lib, env, i=i, j=j, k=k: env[i].__setitem__(k, env[j]),
+                    )
+                )
                 e.grad = e.grad or self.entries[j].grad
 
     def _no_grad_edit_step(self):
@@ -282,6 +371,7 @@ class Program:
         def step(lib, env, i=i):
             with lib.no_grad():
                 env[i].mul_(2.0)
+
         self.steps.append((desc, step))
 
     # ---- running ----
@@ -297,22 +387,28 @@ class Program:
             phase = "backward"
             if targets:
                 loss = sum((t * env.weight(len(env) + k, t)).sum() for k, t in enumerate(targets))
-                grads = lib.autograd.grad(loss, env.leaves, allow_unused=True,
-                                          create_graph=self.create_graph)
+                grads = lib.autograd.grad(
+                    loss, env.leaves, allow_unused=True, create_graph=self.create_graph
+                )
                 result["grads"] = [_array(g) for g in grads]
                 if self.create_graph:
                     phase = "second"
                     # weights keyed by leaf: the same in both libraries whichever grads are recorded
-                    used = [(k, g) for k, g in enumerate(grads) if g is not None and g.requires_grad]
+                    used = [
+                        (k, g) for k, g in enumerate(grads) if g is not None and g.requires_grad
+                    ]
                     if used:
                         total = sum((g * env.weight(100 + k, g)).sum() for k, g in used)
                         second = lib.autograd.grad(total, env.leaves, allow_unused=True)
                         result["second"] = [_array(g) for g in second]
                     # A first gradient recorded without any dependence on the leaves (PyTorch
                     # records relu's backward through its result, chainrule does not): zeros.
-                    result["second"] = [np.zeros(tuple(t.shape), _array(t).dtype) if g is None else g
-                                        for t, g in zip(env.leaves, result["second"] or
-                                                        [None] * len(env.leaves))]
+                    result["second"] = [
+                        np.zeros(tuple(t.shape), _array(t).dtype) if g is None else g
+                        for t, g in zip(
+                            env.leaves, result["second"] or [None] * len(env.leaves), strict=True
+                        )
+                    ]
         except RuntimeError as error:
             result["error"] = (phase, str(error).splitlines()[0][:200])
         result["values"] = [_array(t) for t in env]
@@ -329,8 +425,10 @@ class _Env(list):
     def __init__(self, lib, program):
         super().__init__()
         self.lib, self.program = lib, program
-        self.leaves = [lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
-                       for values, dtype in program.leaves]
+        self.leaves = [
+            lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+            for values, dtype in program.leaves
+        ]
         self.extend(self.leaves)
 
     def const(self, c):
@@ -355,7 +453,7 @@ def _array(t):
         return None
     try:
         data = t.detach().numpy()
-    except RuntimeError:                  # PyTorch's ZeroTensor (a known-zero second gradient)
+    except RuntimeError:  # PyTorch's ZeroTensor (a known-zero second gradient)
         data = np.zeros(tuple(t.shape), dtype=str(t.dtype).replace("torch.", ""))
     return np.array(data, copy=True)
 
@@ -368,11 +466,13 @@ def _close(a, b, what, rtol, atol):
     assert a.dtype == b.dtype, f"{what}: dtype {a.dtype} vs torch {b.dtype}"
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=f"{what}: NaN places differ")
     finite = np.isfinite(b)
-    np.testing.assert_array_equal(np.where(finite, 0, a), np.where(finite, 0, b),
-                                  err_msg=f"{what}: Inf places differ")
+    np.testing.assert_array_equal(
+        np.where(finite, 0, a), np.where(finite, 0, b), err_msg=f"{what}: Inf places differ"
+    )
     scale = max(1.0, float(np.max(np.abs(b[finite]), initial=0.0)))
-    np.testing.assert_allclose(a[finite], b[finite], rtol=rtol, atol=atol * scale,
-                               err_msg=f"{what}: values differ")
+    np.testing.assert_allclose(
+        a[finite], b[finite], rtol=rtol, atol=atol * scale, err_msg=f"{what}: values differ"
+    )
 
 
 def check(seed):
@@ -385,17 +485,19 @@ def check(seed):
     mixed = any(dtype == "float32" for _, dtype in program.leaves)
     tol = (2e-4, 1e-4) if mixed else (1e-9, 1e-9)
     if theirs["error"] is not None or ours["error"] is not None:
-        assert (ours["error"] is None) == (theirs["error"] is None), \
+        assert (ours["error"] is None) == (theirs["error"] is None), (
             f"{context}\nchainrule error: {ours['error']}\ntorch error: {theirs['error']}"
-        assert ours["error"][0] == theirs["error"][0], \
+        )
+        assert ours["error"][0] == theirs["error"][0], (
             f"{context}\nraised in {ours['error']} vs torch {theirs['error']}"
+        )
         return
-    for k, (a, b) in enumerate(zip(ours["values"], theirs["values"])):
+    for k, (a, b) in enumerate(zip(ours["values"], theirs["values"], strict=True)):
         _close(a, b, f"{context}\nvalue of t{k}", *tol)
     for key in ("grads", "second"):
         assert (ours[key] is None) == (theirs[key] is None), f"{context}\n{key} present in one only"
-        rtol, atol = tol if key == "grads" else (tol[0] * 10, tol[1] * 10)   # more rounding
-        for k, (a, b) in enumerate(zip(ours[key] or (), theirs[key] or ())):
+        rtol, atol = tol if key == "grads" else (tol[0] * 10, tol[1] * 10)  # more rounding
+        for k, (a, b) in enumerate(zip(ours[key] or (), theirs[key] or (), strict=True)):
             _close(a, b, f"{context}\n{key} of leaf {k}", rtol, atol)
 
 

@@ -1,4 +1,5 @@
 """The backward pass itself: graph walk, memory, accumulation, hooks, modes and its errors."""
+
 import gc
 import weakref
 
@@ -14,7 +15,7 @@ def test_chain_of_ten_thousand_ops_differentiates_without_recursion():
     for _ in range(10_000):
         y = y * 1.0001
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000] * 2, rtol=1e-9)
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001**10_000] * 2, rtol=1e-9)
 
 
 def test_graph_is_released_after_backward_and_has_no_cycles():
@@ -27,7 +28,7 @@ def test_graph_is_released_after_backward_and_has_no_cycles():
     assert probe() is not None, "the graph keeps intermediates alive until backward"
     loss.backward()
     del loss
-    assert probe() is None and node_probe() is None    # freed by refcounting alone, no gc pass
+    assert probe() is None and node_probe() is None  # freed by refcounting alone, no gc pass
     gc.collect()
 
 
@@ -135,7 +136,7 @@ def test_hook_sees_gradient_and_can_replace_it():
     handle = h.register_hook(lambda g: g * 0 + 1)
     (h * h).sum().backward()
     np.testing.assert_allclose(seen[0], 2 * h.numpy())
-    np.testing.assert_allclose(x.grad.numpy(), [3, 3])       # the replacement flowed on
+    np.testing.assert_allclose(x.grad.numpy(), [3, 3])  # the replacement flowed on
     handle.remove()
     assert len(h._hooks) == 1
 
@@ -170,10 +171,13 @@ def test_in_place_change_through_a_view_is_detected():
 
 def test_in_place_on_leaf_requiring_grad_is_refused():
     x = cr.randn(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+    with pytest.raises(
+        RuntimeError,
+        match="a leaf Variable that requires grad is being used in an in-place operation",
+    ):
         x.add_(1)
     with cr.no_grad():
-        x.add_(1)     # allowed: the optimizer's way
+        x.add_(1)  # allowed: the optimizer's way
 
 
 def test_grad_returns_only_requested_gradients_and_leaves_grad_untouched():
@@ -214,7 +218,8 @@ def test_gradient_penalty_backward_through_grad():
     penalty.backward()
     assert w.grad is not None and np.isfinite(w.grad.numpy()).all()
     assert cr.autograd.gradcheck(
-        lambda w_: (cr.grad((x * w_).tanh().sum(), [x], create_graph=True)[0] ** 2).sum(), (w,))
+        lambda w_: (cr.grad((x * w_).tanh().sum(), [x], create_graph=True)[0] ** 2).sum(), (w,)
+    )
 
 
 def test_backward_inputs_argument_accumulates_only_there():
@@ -226,14 +231,16 @@ def test_backward_inputs_argument_accumulates_only_there():
 def test_detect_anomaly_names_the_op_and_user_line_forward():
     x = cr.tensor([0.0, 1.0], requires_grad=True)
     with cr.autograd.detect_anomaly():
-        with pytest.raises(FloatingPointError, match="'Log' produced Inf in its forward.*test_engine.py"):
+        with pytest.raises(
+            FloatingPointError, match="'Log' produced Inf in its forward.*test_engine.py"
+        ):
             cr.log(x)
 
 
 def test_detect_anomaly_catches_nan_first_appearing_in_backward():
     x = cr.tensor([0.0, 4.0], requires_grad=True)
     with cr.autograd.detect_anomaly():
-        y = cr.sqrt(x).sum()          # finite forward, but d sqrt / dx at 0 is inf
+        y = cr.sqrt(x).sum()  # finite forward, but d sqrt / dx at 0 is inf
         with pytest.raises(FloatingPointError, match="'Sqrt' produced Inf in its backward"):
             y.backward()
 
@@ -288,7 +295,10 @@ def test_gradcheck_reports_worst_element_of_a_wrong_gradient():
             return grad * 3
 
     x = cr.randn(2, 3, dtype=cr.float64, requires_grad=True)
-    with pytest.raises(cr.autograd.GradcheckError, match=r"input 0 \(shape \(2, 3\)\), element \(\d, \d\): analytic"):
+    with pytest.raises(
+        cr.autograd.GradcheckError,
+        match=r"input 0 \(shape \(2, 3\)\), element \(\d, \d\): analytic",
+    ):
         cr.autograd.gradcheck(Wrong.apply, (x,))
     assert cr.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False) is False
 

@@ -1,4 +1,5 @@
 """Grad switches: per thread and context, plain calls, decorators of functions and generators."""
+
 import threading
 
 import pytest
@@ -18,7 +19,7 @@ def test_one_no_grad_object_shared_by_threads_is_independent_per_thread():
                 with shared:
                     inside.append(cr.is_grad_enabled())
             inside.append(("after", cr.is_grad_enabled()))
-        except Exception as e:     # the bug: ValueError from a token of another context
+        except Exception as e:  # the bug: ValueError from a token of another context
             errors.append(e)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -64,7 +65,7 @@ def test_set_grad_enabled_as_block_and_decorator_restore():
     def f():
         return cr.is_grad_enabled()
 
-    assert cr.is_grad_enabled()          # decorating switches nothing
+    assert cr.is_grad_enabled()  # decorating switches nothing
     assert f() is False and cr.is_grad_enabled()
 
 
@@ -95,7 +96,7 @@ def test_no_grad_decorating_a_generator_applies_inside_it_only():
     seen = []
     for item in gen():
         seen.append(item)
-        assert cr.is_grad_enabled()       # the caller's loop body keeps its own mode
+        assert cr.is_grad_enabled()  # the caller's loop body keeps its own mode
     assert seen == [(False, False)] * 3
 
 
@@ -120,6 +121,7 @@ def test_enable_grad_decorating_a_generator_inside_no_grad():
 
 def test_switch_objects_leave_nothing_behind_in_the_context():
     import contextvars
+
     before = len(contextvars.copy_context())
     for _ in range(1000):
         with cr.no_grad():

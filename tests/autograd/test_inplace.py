@@ -3,6 +3,7 @@
 Each case runs the same program under PyTorch and chainrule and compares values and gradients,
 or checks that both refuse.
 """
+
 import numpy as np
 import pytest
 
@@ -26,7 +27,7 @@ def run(lib, program):
 
 def same_as_torch(program):
     ours, theirs = run(cr, program), run(torch, program)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         if b is None:
             assert a is None
         else:
@@ -63,20 +64,20 @@ def _mul_by_number(lib, x, w):
     return h
 
 
-def _mul_by_tensor(lib, x, w):      # the old h is needed for w's gradient: a copy is kept
+def _mul_by_tensor(lib, x, w):  # the old h is needed for w's gradient: a copy is kept
     h = x * 1
     h.mul_(w)
     return h
 
 
-def _view_edit(lib, x, w):           # an edit through a view is recorded on its base
+def _view_edit(lib, x, w):  # an edit through a view is recorded on its base
     h = x * 1
     h[1:] += w[1:]
     h[0:2].mul_(3)
     return h
 
 
-def _zero_leaf_gets_history(lib, x, w):   # a leaf without grad becomes part of the graph
+def _zero_leaf_gets_history(lib, x, w):  # a leaf without grad becomes part of the graph
     z = lib.zeros(4, dtype=lib.float64)
     z[0:2] = w[2:] * 2
     return z + x
@@ -89,9 +90,20 @@ def _fill_and_clamp(lib, x, w):
     return h
 
 
-@pytest.mark.parametrize("program", [_iadd, _setitem_tensor, _setitem_advanced, _relu_,
-                                     _mul_by_number, _mul_by_tensor, _view_edit,
-                                     _zero_leaf_gets_history, _fill_and_clamp])
+@pytest.mark.parametrize(
+    "program",
+    [
+        _iadd,
+        _setitem_tensor,
+        _setitem_advanced,
+        _relu_,
+        _mul_by_number,
+        _mul_by_tensor,
+        _view_edit,
+        _zero_leaf_gets_history,
+        _fill_and_clamp,
+    ],
+)
 def test_in_place_ops_in_a_graph_match_torch(program):
     same_as_torch(program)
 
@@ -116,13 +128,13 @@ def _refusal(lib, program):
 
 def _overwrite_saved_input(lib, x, w):
     h = x + 0
-    y = h * w            # Mul saves h
+    y = h * w  # Mul saves h
     h.add_(1)
     return y
 
 
 def _overwrite_saved_output(lib, x, w):
-    h = x.exp()          # Exp saves its output
+    h = x.exp()  # Exp saves its output
     h.mul_(2)
     return h
 
@@ -147,10 +159,16 @@ def _overwrite_saved_output_of_relu_view(lib, x, w):
     return h
 
 
-@pytest.mark.parametrize("program", [_overwrite_saved_input, _overwrite_saved_output,
-                                     _overwrite_saved_output_no_grad,
-                                     _overwrite_saved_output_through_detach,
-                                     _overwrite_saved_output_of_relu_view])
+@pytest.mark.parametrize(
+    "program",
+    [
+        _overwrite_saved_input,
+        _overwrite_saved_output,
+        _overwrite_saved_output_no_grad,
+        _overwrite_saved_output_through_detach,
+        _overwrite_saved_output_of_relu_view,
+    ],
+)
 def test_overwriting_a_saved_value_raises_at_backward_like_torch(program):
     theirs = _refusal(torch, program)
     ours = _refusal(cr, program)
@@ -165,8 +183,11 @@ def test_saved_output_edited_under_no_grad_names_the_op(op):
     y = getattr(x, op)()
     with cr.no_grad():
         y.mul_(3)
-    with pytest.raises(RuntimeError, match=rf"output 0 of {op.capitalize()}Backward.*version 1; "
-                                           "expected version 0"):
+    with pytest.raises(
+        RuntimeError,
+        match=rf"output 0 of {op.capitalize()}Backward.*version 1; "
+        "expected version 0",
+    ):
         y.sum().backward()
 
 
@@ -186,7 +207,7 @@ def test_leaf_requiring_grad_refuses_in_place_in_grad_mode_only():
 def test_in_place_on_a_reshaped_view_in_a_graph_is_recorded_on_its_base():
     x = cr.randn(2, 3, requires_grad=True)
     h = x * 1
-    h.reshape(6).mul_(2)                 # as in PyTorch: h changes, and so does its gradient
+    h.reshape(6).mul_(2)  # as in PyTorch: h changes, and so does its gradient
     np.testing.assert_array_equal(h.numpy(), 2 * x.numpy())
     h.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
@@ -214,12 +235,12 @@ def test_second_derivative_through_an_in_place_op():
     def f(lib):
         x = lib.tensor([0.3, -0.7], dtype=lib.float64, requires_grad=True)
         h = x * x
-        h.mul_(x)                       # h = x^3, recorded in place
+        h.mul_(x)  # h = x^3, recorded in place
         (g,) = lib.autograd.grad(h.sum(), [x], create_graph=True)
         (gg,) = lib.autograd.grad(g.sum(), [x])
         return np.asarray(g.detach().numpy()), np.asarray(gg.numpy())
 
-    for a, b in zip(f(cr), f(torch)):
+    for a, b in zip(f(cr), f(torch), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
@@ -239,11 +260,11 @@ def test_hooks_and_retain_grad_across_an_in_place_op_follow_torch():
     np.testing.assert_allclose(ours[0], theirs[0])
     np.testing.assert_allclose(ours[1], theirs[1])
     assert [k for k, _ in ours[2]] == [k for k, _ in theirs[2]] == ["after", "before"]
-    for (_, a), (_, b) in zip(ours[2], theirs[2]):
+    for (_, a), (_, b) in zip(ours[2], theirs[2], strict=True):
         np.testing.assert_allclose(a, b)
 
 
-def _stale_views(lib, x, w):        # views made before their base changed are re-made (replay)
+def _stale_views(lib, x, w):  # views made before their base changed are re-made (replay)
     h = x * 1
     a, b, c = h[1:], h.reshape(2, 2), h.t() if hasattr(h, "t") else h.T
     h.mul_(w)
@@ -265,13 +286,14 @@ def _view_of_a_view_after_the_base_changed(lib, x, w):
     return outer.sum() * h
 
 
-@pytest.mark.parametrize("program", [_stale_views, _edit_one_view_use_another,
-                                     _view_of_a_view_after_the_base_changed])
+@pytest.mark.parametrize(
+    "program", [_stale_views, _edit_one_view_use_another, _view_of_a_view_after_the_base_changed]
+)
 def test_views_of_a_tensor_changed_in_place_follow_its_new_history(program):
     same_as_torch(program)
 
 
-def _write_into_a_reshaped_fresh_buffer(lib, x, w):   # the buffer's base is gone: allowed
+def _write_into_a_reshaped_fresh_buffer(lib, x, w):  # the buffer's base is gone: allowed
     buf = lib.zeros(8, dtype=lib.float64).reshape(2, 4)
     buf[0] = x * w
     buf[1] = w
@@ -287,5 +309,5 @@ def test_writing_graph_values_into_memory_a_live_view_shares_is_refused():
     z = cr.zeros(4)
     view = z[0:2]
     with pytest.raises(RuntimeError, match="shares its memory with another live tensor"):
-        z[0:2] = w * 2            # view would silently miss its new dependence on w
+        z[0:2] = w * 2  # view would silently miss its new dependence on w
     assert view.grad_fn is None and not z.requires_grad

@@ -1,4 +1,5 @@
 """Post-accumulate grad hooks and queue_callback: the engine points DDP builds on."""
+
 import numpy as np
 import pytest
 
@@ -19,10 +20,10 @@ def test_hook_runs_early_with_final_grad_and_callback_runs_last():
     w2.register_post_accumulate_grad_hook(on_w2)
     x = cr.randn(5, 3)
     ((x @ w1).relu() @ w2).sum().backward()
-    assert [e[0] for e in events] == ["w2", "w1", "end"]     # w2's grad is final first
+    assert [e[0] for e in events] == ["w2", "w1", "end"]  # w2's grad is final first
     np.testing.assert_array_equal(events[0][1], w2.grad.numpy())
     np.testing.assert_array_equal(events[1][1], w1.grad.numpy())
-    assert events[2][1] is True                               # every .grad set before callbacks
+    assert events[2][1] is True  # every .grad set before callbacks
 
 
 def test_hook_sees_accumulated_grad_and_leaf_used_twice():
@@ -30,7 +31,7 @@ def test_hook_sees_accumulated_grad_and_leaf_used_twice():
     seen = []
     handle = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.numpy().copy()))
     (w * 2).sum().backward()
-    ((w * 3).sum() + (w * w).sum()).backward()       # w read by two nodes: one call, full grad
+    ((w * 3).sum() + (w * w).sum()).backward()  # w read by two nodes: one call, full grad
     np.testing.assert_allclose(seen[0], [2, 2, 2])
     np.testing.assert_allclose(seen[1], [2 + 3 + 2, 7, 7])
     assert len(seen) == 2

@@ -1,4 +1,5 @@
 """Fixtures of the command-line tests: run ``chainrule`` in a temporary folder."""
+
 import gzip
 import os
 import subprocess
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from chainrule.cli import cli
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
-FAST = ["--epochs", "2", "--width", "16", "--no-plots"]     # a train run of well under a second
+FAST = ["--epochs", "2", "--width", "16", "--no-plots"]  # a train run of well under a second
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ def chainrule(workdir):
 
     def run(*args):
         return runner.invoke(cli, [str(a) for a in args], prog_name="chainrule")
+
     return run
 
 
@@ -45,9 +47,15 @@ def module(workdir):
     env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
 
     def run(*args, timeout=120):
-        return subprocess.run([sys.executable, "-m", "chainrule", *map(str, args)],
-                              cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "chainrule", *map(str, args)],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     run.env = env
     return run
 
@@ -55,7 +63,8 @@ def module(workdir):
 def write_idx(path, array):
     """An IDX file (gzip-compressed) holding ``array`` (uint8)."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
     with gzip.open(path, "wb") as f:
         f.write(header + array.astype(np.uint8).tobytes())
 
@@ -69,8 +78,8 @@ def idx_folder(tmp_path):
     for prefix, n in (("train", 60), ("t10k", 20)):
         labels = np.arange(n) % 3
         images = rng.integers(0, 60, (n, 28, 28))
-        for k in range(3):                       # a bright band per class: learnable
-            images[labels == k, 9 * k:9 * k + 9, :] += 180
+        for k in range(3):  # a bright band per class: learnable
+            images[labels == k, 9 * k : 9 * k + 9, :] += 180
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return folder

@@ -1,10 +1,20 @@
 """The command group: help, exit codes, one-line errors, --debug, python -m chainrule."""
+
 import pytest
 
 from chainrule.cli import cli
 
-COMMANDS = [["train"], ["experiment"], ["experiment", "vanishing"], ["experiment", "exploding"],
-            ["experiment", "learning-rate"], ["lr-find"], ["explain"], ["check"], ["gradcheck"]]
+COMMANDS = [
+    ["train"],
+    ["experiment"],
+    ["experiment", "vanishing"],
+    ["experiment", "exploding"],
+    ["experiment", "learning-rate"],
+    ["lr-find"],
+    ["explain"],
+    ["check"],
+    ["gradcheck"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -16,7 +26,7 @@ def test_every_command_has_help_with_examples(chainrule, command):
 
 
 def test_the_group_lists_every_command(chainrule):
-    result = chainrule()                       # no arguments: the help
+    result = chainrule()  # no arguments: the help
     assert result.exit_code == 0
     for name in ("train", "experiment", "lr-find", "explain", "check", "gradcheck"):
         assert name in result.output
@@ -27,14 +37,17 @@ def test_version(chainrule):
     assert result.exit_code == 0 and "chainrule, version" in result.output
 
 
-@pytest.mark.parametrize("args, message, help_of", [
-    (["trian"], "No such command 'trian'", "chainrule"),
-    (["train", "--lrr", "0.1"], "Did you mean", "chainrule train"),
-    (["train", "--model", "transformer"], "'transformer' is not one of", "chainrule train"),
-    (["train", "--epochs", "0"], "0 is not in the range x>=1", "chainrule train"),
-    (["train", "--data", "digitz"], "did you mean 'digits'?", "chainrule train"),
-    (["experiment", "vanish"], "No such command 'vanish'", "chainrule experiment"),
-])
+@pytest.mark.parametrize(
+    "args, message, help_of",
+    [
+        (["trian"], "No such command 'trian'", "chainrule"),
+        (["train", "--lrr", "0.1"], "Did you mean", "chainrule train"),
+        (["train", "--model", "transformer"], "'transformer' is not one of", "chainrule train"),
+        (["train", "--epochs", "0"], "0 is not in the range x>=1", "chainrule train"),
+        (["train", "--data", "digitz"], "did you mean 'digits'?", "chainrule train"),
+        (["experiment", "vanish"], "No such command 'vanish'", "chainrule experiment"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(chainrule, args, message, help_of):
     # The line points to the help of the command that was misused: the group for an unknown
     # subcommand, the command itself for a bad option.
@@ -52,11 +65,13 @@ def test_failure_is_one_line_and_debug_shows_the_traceback(chainrule, monkeypatc
 
     def broken(self, *a, **k):
         raise RuntimeError("the disk is full")
+
     monkeypatch.setattr(run.Session, "fit", broken)
     plain = chainrule("train", *fast)
     assert plain.exit_code == 1
     assert plain.output.strip().splitlines()[-1] == (
-        "Error: RuntimeError: the disk is full (run with --debug for the traceback)")
+        "Error: RuntimeError: the disk is full (run with --debug for the traceback)"
+    )
     assert "Traceback" not in plain.output
     debug = chainrule("train", *fast, "--debug")
     assert debug.exit_code == 1

@@ -1,5 +1,6 @@
 """Smaller things a new user meets: --lr auto, lr-find's output file, check's gains, explain's
 notation, the hint for --data mnist."""
+
 import json
 import re
 
@@ -7,13 +8,14 @@ import re
 def test_train_lr_auto_trains_at_the_range_tests_suggestion(chainrule, workdir, fast):
     result = chainrule("train", *fast, "--lr", "auto", "--name", "auto")
     assert result.exit_code == 0, result.output
-    match = re.search(r"--lr auto: the learning-rate range test suggests ([0-9.e+-]+)",
-                      result.output)
+    match = re.search(
+        r"--lr auto: the learning-rate range test suggests ([0-9.e+-]+)", result.output
+    )
     assert match
     lr = float(match[1])
-    assert f"adam lr {lr:g}," in result.output                      # trained at it
+    assert f"adam lr {lr:g}," in result.output  # trained at it
     config = json.loads((workdir / "runs" / "auto" / "config.json").read_text())
-    assert config["lr"] == lr                                       # --resume reproduces it
+    assert config["lr"] == lr  # --resume reproduces it
 
 
 def test_lr_auto_is_refused_where_it_means_nothing(chainrule):
@@ -35,8 +37,9 @@ def test_lr_find_never_overwrites_a_plot_and_every_column_has_a_header(chainrule
 
 
 def test_check_explains_variance_gain_and_norm_gain(chainrule):
-    result = chainrule("check", "--depth", "4", "--width", "16", "--activation", "tanh",
-                       "--init", "normal")
+    result = chainrule(
+        "check", "--depth", "4", "--width", "16", "--activation", "tanh", "--init", "normal"
+    )
     assert result.exit_code == 0, result.output
     assert "bwd_gain" in result.output
     assert "variance gains" in result.output and "square root" in result.output

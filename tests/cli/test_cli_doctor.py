@@ -1,8 +1,23 @@
 """``chainrule doctor``: the repair table for a training configuration."""
+
 import json
 
-DEEP = ["--depth", "10", "--width", "32", "--activation", "sigmoid", "--init", "xavier",
-        "--optimizer", "sgd", "--samples", "512", "--steps", "60"]
+DEEP = [
+    "--depth",
+    "10",
+    "--width",
+    "32",
+    "--activation",
+    "sigmoid",
+    "--init",
+    "xavier",
+    "--optimizer",
+    "sgd",
+    "--samples",
+    "512",
+    "--steps",
+    "60",
+]
 
 
 def test_doctor_proves_a_remedy_for_a_deep_sigmoid_net(chainrule, workdir):
@@ -16,12 +31,13 @@ def test_doctor_proves_a_remedy_for_a_deep_sigmoid_net(chainrule, workdir):
     best = next(t for t in data["trials"] if t["remedy"] == data["best"])
     assert best["recommended"] and "vanishing" not in best["problems"]
     assert best["accuracy"] > data["original"]["accuracy"]
-    assert not (workdir / "runs").exists()                      # doctor writes no run folder
+    assert not (workdir / "runs").exists()  # doctor writes no run folder
 
 
 def test_doctor_on_a_healthy_net_recommends_nothing(chainrule):
-    result = chainrule("doctor", "--width", "32", "--samples", "512", "--steps", "60", "--lr",
-                       "0.01")
+    result = chainrule(
+        "doctor", "--width", "32", "--samples", "512", "--steps", "60", "--lr", "0.01"
+    )
     assert result.exit_code == 0, result.output
     assert "original  healthy" in result.output and "RECOMMENDED" not in result.output
     assert "best: none" in result.output

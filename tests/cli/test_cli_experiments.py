@@ -1,21 +1,33 @@
 """``chainrule experiment ...`` in --quick mode: tables, files, the HTML page."""
+
 import csv
 import json
 import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow          # each trains several small setups: seconds to a minute
+pytestmark = pytest.mark.slow  # each trains several small setups: seconds to a minute
 
 EXPERIMENTS = {
-    "vanishing": (["sigmoid, N(0,1)", "sigmoid, Xavier", "tanh, Xavier", "ReLU, He",
-                   "sigmoid, Xavier + BatchNorm", "sigmoid, Xavier + residual"],
-                  {"gradient_flow.png", "accuracy.png"}),
-    "exploding": (["RNN, recurrent gain 1.5", "RNN, recurrent gain 1.5, clip 1", "LSTM", "GRU"],
-                  {"grad_norms.png", "through_time.png", "loss.png"}),
-    "learning-rate": (["lr 0.0001", "lr 0.1", "lr 10", "LR test: suggested",
-                       "LR test: low end of range"],
-                      {"loss_curves.png", "lr_range_test.png", "accuracy_vs_lr.png"}),
+    "vanishing": (
+        [
+            "sigmoid, N(0,1)",
+            "sigmoid, Xavier",
+            "tanh, Xavier",
+            "ReLU, He",
+            "sigmoid, Xavier + BatchNorm",
+            "sigmoid, Xavier + residual",
+        ],
+        {"gradient_flow.png", "accuracy.png"},
+    ),
+    "exploding": (
+        ["RNN, recurrent gain 1.5", "RNN, recurrent gain 1.5, clip 1", "LSTM", "GRU"],
+        {"grad_norms.png", "through_time.png", "loss.png"},
+    ),
+    "learning-rate": (
+        ["lr 0.0001", "lr 0.1", "lr 10", "LR test: suggested", "LR test: low end of range"],
+        {"loss_curves.png", "lr_range_test.png", "accuracy_vs_lr.png"},
+    ),
 }
 
 
@@ -68,8 +80,7 @@ def test_exploding_unclipped_rnn_goes_nan_and_clipping_keeps_it_finite(chainrule
         assert (r["as_expected"] == "yes") == (learned == claim)
 
 
-def test_experiment_without_matplotlib_says_how_to_get_figures(chainrule, workdir,
-                                                               monkeypatch):
+def test_experiment_without_matplotlib_says_how_to_get_figures(chainrule, workdir, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     result = chainrule("experiment", "learning-rate", "--quick", "--out", "l")
     assert result.exit_code == 0, result.output

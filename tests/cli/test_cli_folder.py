@@ -1,5 +1,6 @@
 """Run folders: created atomically, so parallel runs never share one; a failed --resume changes
 nothing."""
+
 import json
 import os
 import subprocess
@@ -12,8 +13,18 @@ import pytest
 from chainrule.cli import folder as run_folder
 from chainrule.cli.config import TrainConfig
 
-TINY = ["--epochs", "1", "--width", "8", "--no-plots", "--no-progress", "--data", "moons",
-        "--samples", "40"]
+TINY = [
+    "--epochs",
+    "1",
+    "--width",
+    "8",
+    "--no-plots",
+    "--no-progress",
+    "--data",
+    "moons",
+    "--samples",
+    "40",
+]
 
 
 def _race(n, config):
@@ -26,6 +37,7 @@ def _race(n, config):
             paths.append(run_folder.create_run_folder(config))
         except click.UsageError as err:
             errors.append(str(err))
+
     threads = [threading.Thread(target=worker) for _ in range(n)]
     for t in threads:
         t.start()
@@ -49,9 +61,14 @@ def test_one_name_claimed_at_once_has_exactly_one_winner(tmp_path):
 
 
 def _spawn(workdir, env, *args):
-    return subprocess.Popen([sys.executable, "-m", "chainrule", "train", *TINY, *map(str, args)],
-                            cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "chainrule", "train", *TINY, *map(str, args)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -67,7 +84,7 @@ def test_parallel_runs_keep_their_own_config_and_checkpoint(module, workdir):
         folder = out.split("run folder: ", 1)[1].splitlines()[0].strip()
         config = json.loads((workdir / folder / "config.json").read_text())
         seeds.add(config["seed"])
-        assert f"seed {config['seed']}" in out           # the folder holds this run's config
+        assert f"seed {config['seed']}" in out  # the folder holds this run's config
     assert seeds == {0, 1, 2, 3}
 
 
@@ -93,7 +110,7 @@ def test_failed_resume_leaves_config_and_checkpoint_untouched(chainrule, workdir
     assert chainrule("train", *TINY, "--name", "r").exit_code == 0
     run = workdir / "runs" / "r"
     config = json.loads((run / "config.json").read_text())
-    config["width"] = 9                       # the checkpoint's weights no longer fit
+    config["width"] = 9  # the checkpoint's weights no longer fit
     (run / "config.json").write_text(json.dumps(config))
     before = {name: (run / name).read_bytes() for name in ("config.json", "checkpoint.npz")}
     result = chainrule("train", "--resume", "runs/r", "--epochs", "3")
@@ -122,7 +139,7 @@ def test_resume_of_a_run_in_use_is_refused(chainrule, workdir):
     assert chainrule("train", *TINY, "--name", "busy").exit_code == 0
     run = workdir / "runs" / "busy"
     before = {name: (run / name).read_bytes() for name in ("config.json", "checkpoint.npz")}
-    with run_folder.run_lock(str(run)):              # as a training process holds it
+    with run_folder.run_lock(str(run)):  # as a training process holds it
         result = chainrule("train", "--resume", "runs/busy", "--epochs", "3")
     assert result.exit_code == 1
     assert "is in use by another chainrule train process" in result.output
@@ -133,10 +150,27 @@ def test_resume_of_a_run_in_use_is_refused(chainrule, workdir):
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="flock")
 def test_resume_while_the_run_trains_in_another_process_is_refused(module, workdir):
-    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--epochs", "500",
-                             "--width", "8", "--no-plots", "--no-progress", "--name", "live"],
-                            cwd=workdir, env=module.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chainrule",
+            "train",
+            "--epochs",
+            "500",
+            "--width",
+            "8",
+            "--no-plots",
+            "--no-progress",
+            "--name",
+            "live",
+        ],
+        cwd=workdir,
+        env=module.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in proc.stdout:
             if line.startswith("epoch 1/500"):

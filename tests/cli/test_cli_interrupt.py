@@ -1,4 +1,5 @@
 """Ctrl-C: train and the experiments stop, say what they kept, and exit with 130."""
+
 import csv
 import json
 
@@ -22,13 +23,15 @@ class Interrupt(crtrain.Callback):
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_an_experiment_stops_it_marks_the_row_and_exits_130(chainrule, workdir,
-                                                                      monkeypatch):
+def test_ctrl_c_in_an_experiment_stops_it_marks_the_row_and_exits_130(
+    chainrule, workdir, monkeypatch
+):
     real = common.run_setup
 
     def run_setup(label, config, bundle=None, callbacks=(), **kwargs):
         extra = [Interrupt()] if label.startswith("tanh") else []
         return real(label, config, bundle, callbacks=[*callbacks, *extra], **kwargs)
+
     monkeypatch.setattr(common, "run_setup", run_setup)
     result = chainrule("experiment", "vanishing", "--quick", "--out", "v")
     assert result.exit_code == 130, result.output
@@ -37,13 +40,14 @@ def test_ctrl_c_in_an_experiment_stops_it_marks_the_row_and_exits_130(chainrule,
     assert [r["setup"] for r in rows] == ["sigmoid, N(0,1)", "sigmoid, Xavier", "tanh, Xavier"]
     assert rows[-1]["interrupted"] and rows[-1]["as_expected"].startswith("interrupted")
     assert not rows[0].get("interrupted")
-    assert "ReLU, He" not in result.output                  # the rest did not run
+    assert "ReLU, He" not in result.output  # the rest did not run
     assert "1 interrupted: not counted" in result.output
     assert "tanh, Xavier" in (workdir / "v" / "index.html").read_text()
 
 
 def test_ctrl_c_while_a_checkpoint_is_written_reports_what_the_checkpoint_holds(
-        chainrule, workdir, monkeypatch, fast):
+    chainrule, workdir, monkeypatch, fast
+):
     # The held-back Ctrl-C fires just after checkpoint.npz of epoch 2 is in place: the message,
     # metrics.csv and --resume must all say 2 epochs.
     real = crtrain.save_checkpoint
@@ -52,6 +56,7 @@ def test_ctrl_c_while_a_checkpoint_is_written_reports_what_the_checkpoint_holds(
         real(path, *args, epoch=epoch, **kwargs)
         if epoch == 2:
             raise KeyboardInterrupt
+
     monkeypatch.setattr(crtrain, "save_checkpoint", save_checkpoint)
     result = chainrule("train", *fast, "--epochs", "4", "--name", "cut")
     assert result.exit_code == 130, result.output

@@ -1,4 +1,5 @@
 """Ctrl-C and ``--resume``: an interrupted run continues to the weights of an uninterrupted one."""
+
 import csv
 import json
 import signal
@@ -13,8 +14,17 @@ import chainrule as cr
 from chainrule import train as crtrain
 
 # Dropout and a schedule: the random state and the scheduler must both be restored exactly.
-RUN = ["--epochs", "4", "--width", "16", "--dropout", "0.2", "--schedule", "exponential",
-       "--no-plots"]
+RUN = [
+    "--epochs",
+    "4",
+    "--width",
+    "16",
+    "--dropout",
+    "0.2",
+    "--schedule",
+    "exponential",
+    "--no-plots",
+]
 STEPS_PER_EPOCH = 23
 
 
@@ -37,14 +47,14 @@ def interrupt_at_step(monkeypatch, step):
         if calls["n"] == step:
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
+
     monkeypatch.setattr(crtrain.Trainer, "_train_step", step_or_interrupt)
     return lambda: monkeypatch.setattr(crtrain.Trainer, "_train_step", original)
 
 
-def test_interrupt_then_resume_ends_at_the_uninterrupted_weights(chainrule, workdir,
-                                                                 monkeypatch):
+def test_interrupt_then_resume_ends_at_the_uninterrupted_weights(chainrule, workdir, monkeypatch):
     assert chainrule("train", *RUN, "--name", "full").exit_code == 0
-    restore = interrupt_at_step(monkeypatch, 2 * STEPS_PER_EPOCH + 7)    # inside epoch 3
+    restore = interrupt_at_step(monkeypatch, 2 * STEPS_PER_EPOCH + 7)  # inside epoch 3
     stopped = chainrule("train", *RUN, "--name", "part")
     restore()
     assert stopped.exit_code == 130
@@ -57,7 +67,7 @@ def test_interrupt_then_resume_ends_at_the_uninterrupted_weights(chainrule, work
     assert "resuming runs/part after epoch 2" in resumed.output
     assert "epoch 3/4" in resumed.output and "epoch 1/4" not in resumed.output
     assert same_weights(weights("full"), weights("part"))
-    for name in ("metrics.csv", "gradients.csv"):            # the same series, no duplicates
+    for name in ("metrics.csv", "gradients.csv"):  # the same series, no duplicates
         full = (workdir / "runs/full" / name).read_text().splitlines()
         part = (workdir / "runs/part" / name).read_text().splitlines()
         assert len(full) == len(part) and full[0] == part[0]
@@ -86,15 +96,20 @@ def test_interrupt_in_the_first_epoch_resumes_from_the_start(chainrule, workdir,
     assert same_weights(weights("full"), weights("part"))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--lr", "0.5"], "--lr cannot be changed"),
-    (["--config", "x.toml"], "--config cannot be combined with it"),
-    (["--epochs", "1"], "already finished 1 epochs: give --epochs N with N > 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "0.5"], "--lr cannot be changed"),
+        (["--config", "x.toml"], "--config cannot be combined with it"),
+        (["--epochs", "1"], "already finished 1 epochs: give --epochs N with N > 1"),
+    ],
+)
 def test_resume_refuses_what_would_break_it(chainrule, workdir, fast, args, message):
     (workdir / "x.toml").write_text("depth = 2\n")
-    assert chainrule("train", "--epochs", "1", "--width", "8", "--no-plots",
-                     "--name", "r").exit_code == 0
+    assert (
+        chainrule("train", "--epochs", "1", "--width", "8", "--no-plots", "--name", "r").exit_code
+        == 0
+    )
     result = chainrule("train", "--resume", "runs/r", *args)
     assert result.exit_code == 2
     assert message in result.output
@@ -110,10 +125,23 @@ def test_resume_needs_a_run_folder(chainrule, workdir):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_ctrl_c_in_a_real_process_saves_and_resumes(module, workdir):
     """A real SIGINT while training: exit 130, the checkpoint is complete, --resume finishes."""
-    args = [sys.executable, "-m", "chainrule", "train", "--epochs", "200", "--width", "16",
-            "--no-plots", "--no-progress", "--name", "sig"]
-    proc = subprocess.Popen(args, cwd=workdir, env=module.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        sys.executable,
+        "-m",
+        "chainrule",
+        "train",
+        "--epochs",
+        "200",
+        "--width",
+        "16",
+        "--no-plots",
+        "--no-progress",
+        "--name",
+        "sig",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=workdir, env=module.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 60
     for line in proc.stdout:
         if line.startswith("epoch 2/200") or time.time() > deadline:

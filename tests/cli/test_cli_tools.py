@@ -1,4 +1,5 @@
 """``chainrule check``, ``lr-find``, ``explain`` and ``gradcheck``."""
+
 import re
 import sys
 
@@ -22,14 +23,17 @@ def test_check_names_a_vanishing_network_and_strict_fails(chainrule, workdir):
     strict = chainrule("check", *deep, "--strict")
     assert strict.exit_code == 1
     assert strict.output.strip().splitlines()[-1].startswith("Error: the check found: vanishing")
-    assert not (workdir / "runs").exists()                      # check writes nothing
+    assert not (workdir / "runs").exists()  # check writes nothing
 
 
 def test_lr_find_prints_the_curve_and_the_suggestion_and_saves_the_plot(chainrule, workdir):
     result = chainrule("lr-find", "--steps", "40", "--out", "lr.png")
     assert result.exit_code == 0, result.output
-    match = re.search(r"suggested learning rate: ([0-9.e+-]+) \(range ([0-9.e+-]+) to "
-                      r"([0-9.e+-]+)\)", result.output)
+    match = re.search(
+        r"suggested learning rate: ([0-9.e+-]+) \(range ([0-9.e+-]+) to "
+        r"([0-9.e+-]+)\)",
+        result.output,
+    )
     assert match
     low, best, high = float(match[2]), float(match[1]), float(match[3])
     assert 1e-7 < low < best <= high <= 10
@@ -38,8 +42,9 @@ def test_lr_find_prints_the_curve_and_the_suggestion_and_saves_the_plot(chainrul
     assert (workdir / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_lr_find_refuses_an_empty_sweep_and_works_without_matplotlib(chainrule, workdir,
-                                                                       monkeypatch):
+def test_lr_find_refuses_an_empty_sweep_and_works_without_matplotlib(
+    chainrule, workdir, monkeypatch
+):
     bad = chainrule("lr-find", "--start-lr", "1", "--end-lr", "0.1")
     assert bad.exit_code == 2 and "must be below --end-lr" in bad.output
     monkeypatch.setitem(sys.modules, "matplotlib", None)
@@ -54,8 +59,10 @@ def test_explain_checks_the_chain_rule_three_ways(chainrule):
     out = result.output
     assert "z1  = W1 x + b1" in out and "h1  = tanh(z1)" in out
     assert "scalar chain rule:" in out and "matches" in out
-    numbers = {k: float(re.search(rf"{k}\s+(-?[0-9.e+-]+)", out)[1])
-               for k in ("chain-rule product", r"backward \(W.grad\)", "finite difference")}
+    numbers = {
+        k: float(re.search(rf"{k}\s+(-?[0-9.e+-]+)", out)[1])
+        for k in ("chain-rule product", r"backward \(W.grad\)", "finite difference")
+    }
     values = list(numbers.values())
     assert abs(values[0] - values[1]) <= 1e-12 and abs(values[0] - values[2]) < 1e-7
     assert "all three agree" in out
@@ -99,8 +106,7 @@ def test_gradcheck_fails_with_exit_1_on_a_wrong_gradient(chainrule, monkeypatch)
     result = chainrule("gradcheck")
     assert result.exit_code == 1
     assert re.search(r"^half_square\s.*FAIL$", result.output, re.M)
-    assert result.output.strip().splitlines()[-1] == \
-        "Error: gradient check failed for: half_square"
+    assert result.output.strip().splitlines()[-1] == "Error: gradient check failed for: half_square"
 
 
 def _function(name):
@@ -111,8 +117,12 @@ def test_gradcheck_covers_every_built_in_op():
     """Every differentiable function of cr.ops and nn.functional, and the recurrent layers, is
     checked by some case (aliases such as cr.ops.multiply count as their function)."""
     covered = {_function(name) for case in gradcheck_ops.CASES for name in case.covers}
-    ops = {name for name in dir(cr.ops) if callable(getattr(cr.ops, name))
-           and getattr(getattr(cr.ops, name), "__module__", "").startswith("chainrule.ops.")}
+    ops = {
+        name
+        for name in dir(cr.ops)
+        if callable(getattr(cr.ops, name))
+        and getattr(getattr(cr.ops, name), "__module__", "").startswith("chainrule.ops.")
+    }
     layers = {"RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"}
     wanted = (ops | set(F.__all__) | layers) - set(gradcheck_ops.NOT_DIFFERENTIABLE)
     missing = sorted(name for name in wanted if _function(name) not in covered)

@@ -1,4 +1,5 @@
 """default_collate / default_convert against PyTorch's, case by case (values, dtypes, structure)."""
+
 import collections
 
 import numpy as np
@@ -39,7 +40,10 @@ def _compare(ours, theirs):
     torch = pytest.importorskip("torch")
     if isinstance(theirs, torch.Tensor):
         assert isinstance(ours, cr.Tensor), f"expected a Tensor, got {type(ours).__name__}"
-        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (ours.dtype, theirs.dtype)
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (
+            ours.dtype,
+            theirs.dtype,
+        )
         assert ours.shape == tuple(theirs.shape)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     elif isinstance(theirs, dict):
@@ -49,7 +53,7 @@ def _compare(ours, theirs):
     elif isinstance(theirs, (list, tuple)):
         assert type(ours) is type(theirs), (type(ours), type(theirs))
         assert len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
+        for a, b in zip(ours, theirs, strict=True):
             _compare(a, b)
     else:
         assert ours == theirs
@@ -59,6 +63,7 @@ def _compare(ours, theirs):
 def test_default_collate_matches_torch(name):
     pytest.importorskip("torch")
     from torch.utils.data import default_collate as torch_collate
+
     _compare(default_collate(CASES[name]), torch_collate(CASES[name]))
 
 
@@ -78,8 +83,10 @@ def test_issue_9_labels_are_promoted_not_truncated():
     np.testing.assert_array_equal(default_collate([True, 7]).numpy(), [1, 7])
 
 
-@pytest.mark.parametrize("batch", [[None, None], [1, None], [np.array(["a"]), np.array(["b"])],
-                                   [object(), object()], [1, "a"]])
+@pytest.mark.parametrize(
+    "batch",
+    [[None, None], [1, None], [np.array(["a"]), np.array(["b"])], [object(), object()], [1, "a"]],
+)
 def test_uncollatable_batches_raise_type_error(batch):
     with pytest.raises(TypeError, match="default_collate"):
         default_collate(batch)
@@ -99,9 +106,11 @@ def test_collated_batch_owns_its_memory():
     assert a.sum() == 0 and b.sum() == 3
 
 
-@pytest.mark.parametrize("value", [np.arange(3), (np.array(1.5),), 3, {"k": np.float32(2)}, "s",
-                                   Pair(np.zeros(2), 1)])
+@pytest.mark.parametrize(
+    "value", [np.arange(3), (np.array(1.5),), 3, {"k": np.float32(2)}, "s", Pair(np.zeros(2), 1)]
+)
 def test_default_convert_matches_torch(value):
     pytest.importorskip("torch")
     from torch.utils.data import default_convert as torch_convert
+
     _compare(default_convert(value), torch_convert(value))

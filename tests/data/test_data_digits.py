@@ -57,10 +57,14 @@ def test_load_digits_works_from_a_zipped_package(tmp_path):
         for path in src.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 zf.write(path, Path("chainrule") / path.relative_to(src))
-    code = ("import chainrule.data as d; X, y = d.load_digits(); "
-            "assert d.__file__.startswith(%r), d.__file__; print(X.shape, int(y.sum()))" % str(archive))
+    code = (
+        "import chainrule.data as d; X, y = d.load_digits(); "
+        f"assert d.__file__.startswith({str(archive)!r}), d.__file__; print(X.shape, int(y.sum()))"
+    )
     env = dict(os.environ, PYTHONPATH=str(archive))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["(1797,", "64)", str(int(load_digits()[1].sum()))]
 

@@ -32,6 +32,7 @@ def mnist_files(folder, prefix, n_images=6, n_labels=6, gz=False, label_code=0x0
 
 # --- load_idx ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("gz", [False, True])
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_load_idx_every_type_code_plain_and_gzip(tmp_path, code, gz):
@@ -57,14 +58,20 @@ def test_load_idx_missing_file(tmp_path):
         load_idx(tmp_path / "nope.idx")
 
 
-@pytest.mark.parametrize("raw,message", [
-    (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "magic bytes 00 00"),
-    (b"\x00", "magic bytes"),
-    (b"\x00\x00\x0a\x01\x00\x00\x00\x01\x05", "type code 0x0A"),
-    (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated header"),
-    (b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x03" + bytes(5), "truncated.*needs 6 bytes.*found 5"),
-    (b"\x00\x00\x0c\x01\x00\x00\x00\x02" + bytes(9), "trailing bytes.*needs 8 bytes.*found 9"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "magic bytes 00 00"),
+        (b"\x00", "magic bytes"),
+        (b"\x00\x00\x0a\x01\x00\x00\x00\x01\x05", "type code 0x0A"),
+        (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated header"),
+        (
+            b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x03" + bytes(5),
+            "truncated.*needs 6 bytes.*found 5",
+        ),
+        (b"\x00\x00\x0c\x01\x00\x00\x00\x02" + bytes(9), "trailing bytes.*needs 8 bytes.*found 9"),
+    ],
+)
 @pytest.mark.parametrize("gz", [False, True])
 def test_load_idx_malformed_files_name_file_and_expectation(tmp_path, raw, message, gz):
     path = write(tmp_path / "bad-file.idx", raw, gz)
@@ -82,6 +89,7 @@ def test_load_idx_truncated_gzip_stream(tmp_path):
 
 
 # --- MNIST ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("train,prefix,gz", [(True, "train", True), (False, "t10k", False)])
 def test_mnist_reads_images_and_labels(tmp_path, train, prefix, gz):
@@ -153,6 +161,7 @@ def test_mnist_truncated_image_file(tmp_path):
 
 # --- crafted headers: sizes are checked before anything is allocated or inflated ----------------
 
+
 @pytest.mark.parametrize("dims", [(0xFFFFFFFF,) * 3, (0xFFFFFFFF,) * 8, (1 << 31, 1 << 31)])
 @pytest.mark.parametrize("gz", [False, True])
 def test_absurd_dimensions_are_refused_naming_the_file(tmp_path, dims, gz):
@@ -169,18 +178,21 @@ def test_gzip_bomb_behind_a_one_byte_header_is_not_inflated(tmp_path, monkeypatc
     import tracemalloc
 
     from chainrule.data import idx
-    monkeypatch.setattr(idx, "_TRAILING_CHECK", 4 << 20)      # stop counting after 4 MiB
-    payload = bytes([0, 0, 0x08, 1, 0, 0, 0, 1, 7]) + bytes(24 << 20)       # 24 MiB of zeros
+
+    monkeypatch.setattr(idx, "_TRAILING_CHECK", 4 << 20)  # stop counting after 4 MiB
+    payload = bytes([0, 0, 0x08, 1, 0, 0, 0, 1, 7]) + bytes(24 << 20)  # 24 MiB of zeros
     path = write(tmp_path / "bomb.idx.gz", payload, gz=True)
     assert path.stat().st_size < 50_000
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match="bomb.idx.gz.*trailing bytes.*needs 1 bytes.*more than"):
+        with pytest.raises(
+            ValueError, match="bomb.idx.gz.*trailing bytes.*needs 1 bytes.*more than"
+        ):
             load_idx(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 8 << 20                     # chunks are counted and dropped, never kept
+    assert peak < 8 << 20  # chunks are counted and dropped, never kept
 
 
 def test_gzip_header_declaring_more_than_deflate_can_hold_is_refused_early(tmp_path):
@@ -192,5 +204,7 @@ def test_gzip_header_declaring_more_than_deflate_can_hold_is_refused_early(tmp_p
 
 def test_gzip_trailing_bytes_are_counted_exactly_when_few(tmp_path):
     raw = idx_bytes(np.arange(4, dtype=np.uint8), 0x08) + bytes(10)
-    with pytest.raises(ValueError, match="trailing bytes: needs 4 bytes after the header, found 14"):
+    with pytest.raises(
+        ValueError, match="trailing bytes: needs 4 bytes after the header, found 14"
+    ):
         load_idx(write(tmp_path / "t.gz", raw, gz=True))

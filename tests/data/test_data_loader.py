@@ -21,8 +21,10 @@ def _data(n=10):
 @pytest.fixture
 def no_sample_access(monkeypatch):
     """TensorDataset's per-sample access fails: proves batches use the fast path."""
+
     def fail(self, index):
         raise AssertionError("DataLoader indexed a TensorDataset sample by sample")
+
     monkeypatch.setattr(TensorDataset, "__getitem__", fail)
 
 
@@ -43,6 +45,7 @@ class Squares(Dataset):
 
 
 # --- datasets -------------------------------------------------------------------------------
+
 
 def test_tensor_dataset_indexing_returns_tuple_of_rows():
     X, y = _data()
@@ -76,6 +79,7 @@ def test_base_dataset_methods_must_be_overridden():
 
 # --- loader: batches ------------------------------------------------------------------------
 
+
 def test_batches_are_tensors_keeping_dtype_and_order():
     X, y = _data(10)
     loader = DataLoader(TensorDataset(X, y), batch_size=4)
@@ -96,7 +100,9 @@ def test_drop_last_and_len():
     assert [b[1].shape[0] for b in loader] == [4, 4]
 
 
-@pytest.mark.parametrize("n,bs,drop_last", [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, True)])
+@pytest.mark.parametrize(
+    "n,bs,drop_last", [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, True)]
+)
 def test_len_matches_torch(n, bs, drop_last):
     torch = pytest.importorskip("torch")
     ours = DataLoader(TensorDataset(np.zeros(n)), batch_size=bs, drop_last=drop_last)
@@ -143,15 +149,19 @@ def test_general_dataset_is_collated_by_stacking():
 def test_custom_collate_fn_receives_list_of_samples():
     X, y = _data(6)
     seen = []
-    loader = DataLoader(TensorDataset(X, y), batch_size=4, collate_fn=lambda s: seen.append(len(s)) or s)
+    loader = DataLoader(
+        TensorDataset(X, y), batch_size=4, collate_fn=lambda s: seen.append(len(s)) or s
+    )
     list(loader)
     assert seen == [4, 2]
 
 
 def test_default_collate_fields_dicts_and_python_numbers():
-    out = default_collate([{"x": np.ones(2, np.float32), "w": 0.5}, {"x": np.zeros(2, np.float32), "w": 1.5}])
+    out = default_collate(
+        [{"x": np.ones(2, np.float32), "w": 0.5}, {"x": np.zeros(2, np.float32), "w": 1.5}]
+    )
     assert out["x"].shape == (2, 2) and out["x"].dtype == np.float32
-    assert out["w"].dtype == np.float64        # a batch of Python floats is float64, as in torch
+    assert out["w"].dtype == np.float64  # a batch of Python floats is float64, as in torch
     x, y, name = default_collate([(cr.tensor([1.0, 2.0]), 3, "a"), (cr.tensor([3.0, 4.0]), 4, "b")])
     assert x.shape == (2, 2) and x.dtype == np.float32
     assert y.dtype == np.int64 and name == ["a", "b"]
@@ -170,6 +180,7 @@ def test_bad_batch_size_raises(bad):
 
 
 # --- loader: shuffling ----------------------------------------------------------------------
+
 
 def _order(loader):
     return np.concatenate([b[1].numpy() for b in loader])
@@ -195,10 +206,10 @@ def test_shuffle_order_replays_from_rng_state_at_epoch_start():
     X, y = _data(40)
     loader = DataLoader(TensorDataset(X, y), batch_size=8, shuffle=True)
     cr.manual_seed(0)
-    _order(loader)                      # epoch 0
+    _order(loader)  # epoch 0
     state = cr.random.get_rng_state()
     epoch1 = _order(loader)
-    cr.random.default_generator().random(5)   # unrelated draws after the epoch
+    cr.random.default_generator().random(5)  # unrelated draws after the epoch
     cr.random.set_rng_state(state)
     np.testing.assert_array_equal(_order(loader), epoch1)
 
@@ -218,20 +229,25 @@ def test_seed_and_generator_give_reproducible_private_orders():
     a = DataLoader(TensorDataset(X, y), batch_size=10, shuffle=True, seed=7)
     b = DataLoader(TensorDataset(X, y), batch_size=10, shuffle=True, seed=7)
     np.testing.assert_array_equal(_order(a), _order(b))
-    g = DataLoader(TensorDataset(X, y), batch_size=10, shuffle=True, generator=np.random.default_rng(7))
+    g = DataLoader(
+        TensorDataset(X, y), batch_size=10, shuffle=True, generator=np.random.default_rng(7)
+    )
     cr.manual_seed(0)
     state = cr.random.get_rng_state()
     np.testing.assert_array_equal(_order(g), np.random.default_rng(7).permutation(50))
-    assert cr.random.get_rng_state() == state   # the global generator was not touched
+    assert cr.random.get_rng_state() == state  # the global generator was not touched
     with pytest.raises(ValueError, match="not both"):
         DataLoader(TensorDataset(X, y), generator=np.random.default_rng(0), seed=0)
     with pytest.raises(TypeError, match="Generator"):
         DataLoader(TensorDataset(X, y), shuffle=True, generator=7)
-    h = DataLoader(TensorDataset(X, y), batch_size=10, shuffle=True, generator=cr.Generator().manual_seed(7))
+    h = DataLoader(
+        TensorDataset(X, y), batch_size=10, shuffle=True, generator=cr.Generator().manual_seed(7)
+    )
     np.testing.assert_array_equal(_order(h), np.random.default_rng(7).permutation(50))
 
 
 # --- random_split -------------------------------------------------------------------------------
+
 
 def test_random_split_counts_are_disjoint_and_cover():
     X, y = _data(20)
@@ -253,10 +269,18 @@ def test_random_split_is_deterministic_given_generator_or_global_seed():
     np.testing.assert_array_equal(c[1].indices, d[1].indices)
 
 
-@pytest.mark.parametrize("n,fractions", [(10, [0.3, 0.3, 0.4]), (7, [0.5, 0.5]), (101, [0.8, 0.1, 0.1]), (5, [1 / 3] * 3)])
+@pytest.mark.parametrize(
+    "n,fractions",
+    [(10, [0.3, 0.3, 0.4]), (7, [0.5, 0.5]), (101, [0.8, 0.1, 0.1]), (5, [1 / 3] * 3)],
+)
 def test_random_split_fraction_lengths_match_torch(n, fractions):
     torch = pytest.importorskip("torch")
-    ours = [len(s) for s in random_split(TensorDataset(np.zeros(n)), fractions, generator=np.random.default_rng(0))]
+    ours = [
+        len(s)
+        for s in random_split(
+            TensorDataset(np.zeros(n)), fractions, generator=np.random.default_rng(0)
+        )
+    ]
     theirs = [len(s) for s in torch.utils.data.random_split(range(n), fractions)]
     assert ours == theirs and sum(ours) == n
 

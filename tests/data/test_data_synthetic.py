@@ -67,7 +67,7 @@ def test_circles_radii_without_noise():
 
 def test_noise_is_gaussian_with_std_noise():
     X, y = make_circles(n_samples=4000, noise=0.05, seed=0)
-    radial = np.hypot(*X[y == 0].T) - 1      # radial part of isotropic noise has std 0.05
+    radial = np.hypot(*X[y == 0].T) - 1  # radial part of isotropic noise has std 0.05
     assert abs(radial.mean()) < 0.01 and 0.045 < radial.std() < 0.055
 
 
@@ -83,6 +83,7 @@ def test_toy_sets_reject_bad_arguments():
 
 
 # --- adding problem ---------------------------------------------------------------------------
+
 
 def test_adding_problem_shapes_dtypes_and_targets():
     X, y = adding_problem(seq_len=20, n=500, seed=0)
@@ -101,7 +102,7 @@ def test_adding_problem_deterministic_and_uses_all_positions():
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], adding_problem(10, 2000, seed=2)[0])
-    assert (a[0][..., 1].sum(0) > 0).all()   # every step gets marked sometimes
+    assert (a[0][..., 1].sum(0) > 0).all()  # every step gets marked sometimes
     # Constant prediction 1.0 has MSE var(U1 + U2) = 1/6.
     assert abs(np.mean((a[1] - 1) ** 2) - 1 / 6) < 0.02
 
@@ -113,19 +114,20 @@ def test_adding_problem_short_sequence_error():
 
 # --- temporal order ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seq_len", [4, 7, 100])
 def test_temporal_order_labels_follow_the_two_relevant_symbols(seq_len):
     X, y = temporal_order(seq_len, 400, seed=0)
     assert X.shape == (400, seq_len, 8) and X.dtype == np.float32
     assert y.shape == (400,) and y.dtype == np.int64
-    np.testing.assert_array_equal(X.sum(-1), 1)          # exactly one-hot
+    np.testing.assert_array_equal(X.sum(-1), 1)  # exactly one-hot
     symbols = X.argmax(-1)
     assert (symbols[:, 0] == TEMPORAL_ORDER_SYMBOLS.index("B")).all()
     assert (symbols[:, -1] == TEMPORAL_ORDER_SYMBOLS.index("E")).all()
-    is_relevant = (symbols == 4) | (symbols == 5)                # X or Y
+    is_relevant = (symbols == 4) | (symbols == 5)  # X or Y
     np.testing.assert_array_equal(is_relevant.sum(1), 2)
     rows, steps = np.nonzero(is_relevant)
-    relevant = symbols[is_relevant].reshape(400, 2) - 4          # 0 for X, 1 for Y, in time order
+    relevant = symbols[is_relevant].reshape(400, 2) - 4  # 0 for X, 1 for Y, in time order
     np.testing.assert_array_equal(y, 2 * relevant[:, 0] + relevant[:, 1])
     assert set(np.unique(y)) == {0, 1, 2, 3}
     if seq_len == 100:

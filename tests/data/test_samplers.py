@@ -1,12 +1,21 @@
 """Samplers, DataLoader argument checks and the chainrule.utils.data import path, against PyTorch."""
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 import chainrule.utils.data as d
-from chainrule.utils.data import (BatchSampler, ConcatDataset, DataLoader, IterableDataset,
-                                  RandomSampler, SequentialSampler, SubsetRandomSampler,
-                                  TensorDataset, WeightedRandomSampler)
+from chainrule.utils.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+)
 
 
 class Stream(IterableDataset):
@@ -17,9 +26,23 @@ class Stream(IterableDataset):
 def test_utils_data_is_the_same_implementation():
     assert d.DataLoader is cr.data.DataLoader and d.default_collate is cr.data.default_collate
     assert cr.utils.data.TensorDataset is cr.data.TensorDataset
-    for name in ("Dataset", "TensorDataset", "DataLoader", "Subset", "random_split", "ConcatDataset",
-                 "IterableDataset", "Sampler", "RandomSampler", "SequentialSampler", "BatchSampler",
-                 "SubsetRandomSampler", "WeightedRandomSampler", "default_collate", "get_worker_info"):
+    for name in (
+        "Dataset",
+        "TensorDataset",
+        "DataLoader",
+        "Subset",
+        "random_split",
+        "ConcatDataset",
+        "IterableDataset",
+        "Sampler",
+        "RandomSampler",
+        "SequentialSampler",
+        "BatchSampler",
+        "SubsetRandomSampler",
+        "WeightedRandomSampler",
+        "default_collate",
+        "get_worker_info",
+    ):
         assert getattr(d, name) is getattr(cr.data, name)
 
 
@@ -35,8 +58,16 @@ def test_tensor_dataset_items_are_tensors_like_torch():
 
 def test_batches_of_tuple_samples_are_lists_like_torch():
     torch = pytest.importorskip("torch")
-    ours = next(iter(DataLoader(TensorDataset(np.zeros((4, 2), np.float32), np.arange(4)), batch_size=2)))
-    theirs = next(iter(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 2), torch.arange(4)), batch_size=2)))
+    ours = next(
+        iter(DataLoader(TensorDataset(np.zeros((4, 2), np.float32), np.arange(4)), batch_size=2))
+    )
+    theirs = next(
+        iter(
+            torch.utils.data.DataLoader(
+                torch.utils.data.TensorDataset(torch.zeros(4, 2), torch.arange(4)), batch_size=2
+            )
+        )
+    )
     assert type(ours) is type(theirs) is list
 
 
@@ -116,13 +147,19 @@ BAD = [
 def test_argument_errors_match_torch(kwargs):
     torch = pytest.importorskip("torch")
     ours = _error(lambda: DataLoader(TensorDataset(np.zeros(4)), **kwargs))
-    theirs = _error(lambda: torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4)), **kwargs))
+    theirs = _error(
+        lambda: torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(torch.zeros(4)), **kwargs
+        )
+    )
     assert ours is not None and theirs is not None
     assert ours[0] == theirs[0]
     assert ours[1].split(",")[0] == theirs[1].split(",")[0]
 
 
-@pytest.mark.parametrize("kwargs", [dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])])
+@pytest.mark.parametrize(
+    "kwargs", [dict(shuffle=True), dict(sampler=[0]), dict(batch_sampler=[[0]])]
+)
 def test_iterable_dataset_refuses_samplers_like_torch(kwargs):
     torch = pytest.importorskip("torch")
 
@@ -140,7 +177,7 @@ def test_attributes_are_frozen_after_init():
     loader = DataLoader(TensorDataset(np.zeros(4)), batch_size=2)
     with pytest.raises(ValueError, match="batch_size attribute"):
         loader.batch_size = 3
-    loader.num_workers = 0          # not frozen in torch either
+    loader.num_workers = 0  # not frozen in torch either
 
 
 def test_pin_memory_is_accepted():
@@ -179,4 +216,5 @@ def test_torch_submodule_paths_import():
     from chainrule.utils.data.dataloader import default_collate as dc
     from chainrule.utils.data.dataset import Dataset as DS
     from chainrule.utils.data.sampler import RandomSampler as RS
+
     assert DL is DataLoader and dc is d.default_collate and DS is d.Dataset and RS is RandomSampler

@@ -1,4 +1,5 @@
 """DataLoader with num_workers > 0: real worker processes, order, seeding, errors, no hangs."""
+
 import os
 import random
 import time
@@ -7,8 +8,13 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.utils.data import (DataLoader, Dataset, IterableDataset, TensorDataset,
-                                  get_worker_info)
+from chainrule.utils.data import (
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    TensorDataset,
+    get_worker_info,
+)
 
 
 class Slow(Dataset):
@@ -64,7 +70,7 @@ class Count(IterableDataset):
 def _init(worker_id):
     info = get_worker_info()
     assert info.id == worker_id
-    info.dataset.init_by = worker_id      # each worker has its own copy of the dataset
+    info.dataset.init_by = worker_id  # each worker has its own copy of the dataset
 
 
 class Unpicklable(Dataset):
@@ -117,29 +123,41 @@ def test_slow_getitem_gets_a_real_speedup():
     list(loader)
     parallel = time.perf_counter() - t0
     assert serial > 1.2
-    assert parallel < serial / 2, (serial, parallel)      # ideal: serial / 4
+    assert parallel < serial / 2, (serial, parallel)  # ideal: serial / 4
 
 
 def test_shuffled_epochs_with_workers_cover_the_data():
     X = np.arange(30, dtype=np.float32).reshape(30, 1)
-    loader = DataLoader(TensorDataset(X, np.arange(30)), batch_size=4, shuffle=True, num_workers=2,
-                        generator=cr.Generator().manual_seed(0))
+    loader = DataLoader(
+        TensorDataset(X, np.arange(30)),
+        batch_size=4,
+        shuffle=True,
+        num_workers=2,
+        generator=cr.Generator().manual_seed(0),
+    )
     orders = [np.concatenate([b[1].numpy() for b in loader]) for _ in range(2)]
     for order in orders:
         np.testing.assert_array_equal(np.sort(order), np.arange(30))
     assert not np.array_equal(orders[0], orders[1])
-    again = DataLoader(TensorDataset(X, np.arange(30)), batch_size=4, shuffle=True, num_workers=2,
-                       generator=cr.Generator().manual_seed(0))
+    again = DataLoader(
+        TensorDataset(X, np.arange(30)),
+        batch_size=4,
+        shuffle=True,
+        num_workers=2,
+        generator=cr.Generator().manual_seed(0),
+    )
     np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in again]), orders[0])
 
 
 def test_workers_are_seeded_distinctly_and_reproducibly():
     def run():
-        loader = DataLoader(Draws(), batch_size=None, num_workers=2,
-                            generator=cr.Generator().manual_seed(3))
+        loader = DataLoader(
+            Draws(), batch_size=None, num_workers=2, generator=cr.Generator().manual_seed(3)
+        )
         return list(loader)
+
     a, b = run(), run()
-    assert a == b                                        # same generator seed: same draws
+    assert a == b  # same generator seed: same draws
     by_worker = {}
     for u, r, wid, n, seed in a:
         assert n == 2
@@ -148,7 +166,7 @@ def test_workers_are_seeded_distinctly_and_reproducibly():
     seeds = {wid: {s for _, _, s in rows} for wid, rows in by_worker.items()}
     assert len(seeds[0]) == len(seeds[1]) == 1 and seeds[0] != seeds[1]
     first = [rows[0][:2] for rows in by_worker.values()]
-    assert first[0] != first[1]                          # the workers' streams differ
+    assert first[0] != first[1]  # the workers' streams differ
 
 
 def test_worker_init_fn_runs_in_each_worker():
@@ -163,7 +181,7 @@ def test_worker_init_fn_runs_in_each_worker():
 
     got = [b.item() for b in DataLoader(Who(), batch_size=1, num_workers=2, worker_init_fn=_init)]
     assert sorted(set(got)) == [0, 1]
-    assert get_worker_info() is None                     # in the main process
+    assert get_worker_info() is None  # in the main process
 
 
 def test_worker_error_is_reraised_with_its_traceback():
@@ -184,7 +202,11 @@ def test_worker_init_fn_error_is_reraised():
 
 def test_unpicklable_sample_is_an_error_not_a_hang():
     with pytest.raises(Exception, match="sending a batch"):
-        list(DataLoader(Unpicklable(), batch_size=1, num_workers=1, collate_fn=lambda b: b, timeout=20))
+        list(
+            DataLoader(
+                Unpicklable(), batch_size=1, num_workers=1, collate_fn=lambda b: b, timeout=20
+            )
+        )
 
 
 def test_dead_worker_raises():
@@ -211,7 +233,7 @@ def test_iterable_dataset_with_workers_yields_each_value_once():
 def test_iterable_dataset_in_main_process_with_drop_last():
     batches = list(DataLoader(Count(10), batch_size=4, drop_last=True))
     assert [b.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7]]
-    assert list(DataLoader(Count(3), batch_size=None)) == [0, 1, 2]      # ints stay ints, as in torch
+    assert list(DataLoader(Count(3), batch_size=None)) == [0, 1, 2]  # ints stay ints, as in torch
 
 
 def test_persistent_workers_survive_epochs_and_restart_passes():
@@ -219,7 +241,7 @@ def test_persistent_workers_survive_epochs_and_restart_passes():
     pids = [set(np.concatenate([b[1].numpy() for b in loader]).tolist()) for _ in range(3)]
     assert pids[0] == pids[1] == pids[2]
     it = iter(loader)
-    next(it)                                  # abandon a pass halfway
+    next(it)  # abandon a pass halfway
     np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in loader]), np.arange(10))
     stream = DataLoader(Count(7), batch_size=2, num_workers=2, persistent_workers=True)
     for _ in range(2):
@@ -234,14 +256,23 @@ def test_out_of_order_delivery_still_delivers_everything():
 
 def test_spawned_workers_and_readable_key_errors():
     # "spawn" pickles the dataset and re-imports chainrule in each worker (macOS / Windows default).
-    loader = DataLoader(TensorDataset(np.arange(10)), batch_size=3, num_workers=2,
-                        multiprocessing_context="spawn", timeout=60)
+    loader = DataLoader(
+        TensorDataset(np.arange(10)),
+        batch_size=3,
+        num_workers=2,
+        multiprocessing_context="spawn",
+        timeout=60,
+    )
     assert [b[0].tolist() for b in loader] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     with pytest.raises(KeyError) as info:
         list(DataLoader(Faulty(), batch_size=2, num_workers=1, timeout=20))
-    assert str(info.value).startswith("Caught KeyError in DataLoader worker process 0.\nOriginal Traceback")
+    assert str(info.value).startswith(
+        "Caught KeyError in DataLoader worker process 0.\nOriginal Traceback"
+    )
 
 
 def test_prefetch_factor_zero_still_loads_everything():
-    loader = DataLoader(TensorDataset(np.arange(10)), batch_size=3, num_workers=2, prefetch_factor=0)
+    loader = DataLoader(
+        TensorDataset(np.arange(10)), batch_size=3, num_workers=2, prefetch_factor=0
+    )
     assert [b[0].tolist() for b in loader][-1] == [9]

@@ -5,6 +5,7 @@ JavaScript errors, one at the end that measures the page after it has loaded), r
 ``chromium --headless --dump-dom`` on the copy and reads the measurements back from the dumped
 DOM. The page under test itself has no script; only the copy gets these.
 """
+
 import json
 import os
 import re
@@ -12,11 +13,25 @@ import shutil
 import subprocess
 import tempfile
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser",
-                             shutil.which("chromium") or "") if p and os.path.exists(p)), None)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--no-first-run", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--virtual-time-budget=10000"]
+CHROMIUM = next(
+    (
+        p
+        for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "")
+        if p and os.path.exists(p)
+    ),
+    None,
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=10000",
+]
 
 ERRORS = """<script>window.__errors = [];
 window.addEventListener('error', function (e) {
@@ -57,16 +72,27 @@ def render(path, width=1400, height=2400, screenshot=None):
         page = os.path.join(tmp, "page.html")
         with open(page, "w", encoding="utf-8") as f:
             f.write(text)
-        base = [CHROMIUM, *FLAGS, f"--user-data-dir={os.path.join(tmp, 'profile')}",
-                f"--window-size={width},{height}"]
-        dom = subprocess.run(base + ["--dump-dom", f"file://{page}"], capture_output=True,
-                             text=True, timeout=120)
+        base = [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={os.path.join(tmp, 'profile')}",
+            f"--window-size={width},{height}",
+        ]
+        dom = subprocess.run(
+            base + ["--dump-dom", f"file://{page}"], capture_output=True, text=True, timeout=120
+        )
         if screenshot:
-            subprocess.run(base + [f"--screenshot={screenshot}", f"file://{os.path.join(tmp, 'page.html')}"],
-                           capture_output=True, text=True, timeout=120)
+            subprocess.run(
+                base + [f"--screenshot={screenshot}", f"file://{os.path.join(tmp, 'page.html')}"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
     found = re.search(r'<pre id="__checks">(.*?)</pre>', dom.stdout, re.S)
     if not found:
-        raise AssertionError(f"chromium gave no measurements (exit {dom.returncode}): "
-                             f"{dom.stderr[-2000:]}")
+        raise AssertionError(
+            f"chromium gave no measurements (exit {dom.returncode}): {dom.stderr[-2000:]}"
+        )
     import html
+
     return json.loads(html.unescape(found.group(1)))

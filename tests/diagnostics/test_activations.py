@@ -1,5 +1,6 @@
 """The activation table: bands from each function's formula, typed recognition of functional
 activations (relu6, softsign)."""
+
 import numpy as np
 import pytest
 
@@ -7,11 +8,19 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.diagnostics import GradientMonitor
-from chainrule.diagnostics.activations import (ACTIVATIONS, SATURATING, module_kind, node_kind,
-                                               saturation_band)
+from chainrule.diagnostics.activations import (
+    ACTIVATIONS,
+    SATURATING,
+    module_kind,
+    node_kind,
+    saturation_band,
+)
 
-FUNCTIONS = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
-             "softsign": lambda z: z / (1 + np.abs(z))}
+FUNCTIONS = {
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "softsign": lambda z: z / (1 + np.abs(z)),
+}
 
 
 @pytest.mark.parametrize("kind", sorted(FUNCTIONS))
@@ -31,16 +40,16 @@ def test_saturation_band_is_where_the_slope_is_below_a_tenth_of_its_maximum(kind
 
 def test_sigmoid_band_is_the_stated_slope_criterion():
     lo, hi = saturation_band("sigmoid")
-    assert lo == pytest.approx((1 - np.sqrt(0.9)) / 2, abs=1e-12)     # 0.0257, not 0.0260
+    assert lo == pytest.approx((1 - np.sqrt(0.9)) / 2, abs=1e-12)  # 0.0257, not 0.0260
     assert hi == pytest.approx(1 - lo, abs=1e-12)
 
 
 def test_functional_activations_are_recognised_by_their_op_not_their_name():
     x = cr.randn(4, 3, requires_grad=True)
-    assert node_kind(F.relu6(x)._node)[0] == "relu6"         # records Hardtanh(0, 6)
+    assert node_kind(F.relu6(x)._node)[0] == "relu6"  # records Hardtanh(0, 6)
     assert node_kind(F.hardtanh(x)._node)[0] == "hardtanh"
-    assert node_kind(F.softsign(x)._node)[0] == "softsign"   # records Div
-    assert node_kind((x / (x.abs() + 2))._node)[0] is None   # a Div that is not softsign
+    assert node_kind(F.softsign(x)._node)[0] == "softsign"  # records Div
+    assert node_kind((x / (x.abs() + 2))._node)[0] is None  # a Div that is not softsign
     assert node_kind((x / x.abs())._node)[0] is None
     assert node_kind(F.selu(x)._node)[0] == "selu" and node_kind(F.elu(x)._node)[0] == "elu"
     assert module_kind(nn.ReLU6()) == "relu6" and module_kind(nn.Softsign()) == "softsign"
@@ -79,5 +88,5 @@ def test_functional_relu6_counts_dead_units_not_saturation_and_softsign_is_seen(
     monitor.step(0.0)
     h = model.hidden.numpy().astype(np.float64)
     assert monitor.context()["layers"][0]["activation"] == "softsign"
-    slope = (1 - np.abs(h)) ** 2                      # d softsign / dz in terms of the output
+    slope = (1 - np.abs(h)) ** 2  # d softsign / dz in terms of the output
     assert monitor.history.series("saturated_frac")[0, 0] == pytest.approx(np.mean(slope < 0.1))

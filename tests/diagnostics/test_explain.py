@@ -23,8 +23,8 @@ def test_steps_follow_the_single_path_and_telescope():
     assert path.gradient.dtype == cr.float32
     assert [s.op for s in path.steps] == ["Mean", "Pow", "Sub", "Matmul", "Tanh", "Matmul"]
     assert [s.shape for s in path.steps] == [(), (1, 1), (1, 1), (1, 1), (1, 4), (1, 4)]
-    assert W1.grad is None                   # its own backward writes no .grad
-    loss.backward()                          # and the graph is still usable
+    assert W1.grad is None  # its own backward writes no .grad
+    loss.backward()  # and the graph is still usable
     np.testing.assert_allclose(path.gradient.numpy(), W1.grad.numpy(), rtol=1e-6)
     # One chain: the cumulative product is the norm of dL/d(input) at each depth.
     assert path.steps[-1].cumulative == pytest.approx(np.linalg.norm(W1.grad.numpy()), rel=1e-5)
@@ -37,7 +37,7 @@ def test_scalar_chain_equals_backward():
     path = explain_gradient(loss, W1, index=(0, 0))
     assert path.chain_matches is True
     assert [f.top for f in path.chain][0] == "L" and path.chain[-1].bottom == "w[0, 0]"
-    assert len(path.chain) == len(path.steps)           # one scalar factor per op
+    assert len(path.chain) == len(path.steps)  # one scalar factor per op
     assert path.chain_product == pytest.approx(float(np.prod([f.value for f in path.chain])))
     loss.backward()
     assert path.backward_value == pytest.approx(float(W1.grad.numpy()[0, 0]), rel=1e-6)
@@ -51,7 +51,10 @@ def test_scalar_chain_ends_with_the_backward_gradient_where_the_weight_fans_out(
     path = explain_gradient(loss, W1, index=(2, 1))
     # w -> h[0, 1] -> tanh[0, 1] -> both outputs: the chain stops at tanh[0, 1].
     assert [(f.top, f.bottom) for f in path.chain] == [
-        ("L", "Tanh[0, 1]"), ("Tanh[0, 1]", "Matmul[0, 1]"), ("Matmul[0, 1]", "w[2, 1]")]
+        ("L", "Tanh[0, 1]"),
+        ("Tanh[0, 1]", "Matmul[0, 1]"),
+        ("Matmul[0, 1]", "w[2, 1]"),
+    ]
     assert path.chain_matches is True
     assert "reaches 2 elements" in path.chain_note
 
@@ -76,11 +79,11 @@ def test_collapse_and_blow_up_are_marked():
     w = cr.tensor(1.0, requires_grad=True)
     h = w
     for _ in range(8):
-        h = cr.sigmoid(h)                    # each sigmoid passes on at most 1/4
+        h = cr.sigmoid(h)  # each sigmoid passes on at most 1/4
     path = explain_gradient(h * 1.0, w)
     assert path.collapsed_at is not None and path.exploded_at is None
     assert path.steps[path.collapsed_at].cumulative < 1e-3
-    assert all(s.cumulative >= 1e-3 for s in path.steps[:path.collapsed_at])
+    assert all(s.cumulative >= 1e-3 for s in path.steps[: path.collapsed_at])
     assert "collapsed" in str(path)
     h = w
     for _ in range(5):
@@ -107,7 +110,7 @@ def test_several_paths_are_counted_and_the_dominant_one_shown():
     cr.manual_seed(0)
     x = cr.randn(4, 3)
     W = cr.randn(3, 3, requires_grad=True)
-    loss = ((x @ W) @ W).sum() + 0.001 * W.sum()    # three paths to W
+    loss = ((x @ W) @ W).sum() + 0.001 * W.sum()  # three paths to W
     path = explain_gradient(loss, W, index=(0, 0))
     assert path.n_paths == 3 and len(path.paths) == 3
     finals = [p[-1].cumulative for p in path.paths]
@@ -124,18 +127,18 @@ def test_module_hook_identities_are_skipped():
     path = explain_gradient(loss, model[0].weight, index=(1, 2))
     assert [s.op for s in path.steps] == ["Sum", "Linear", "Tanh", "Linear"]
     assert path.chain_matches is True
-    assert len(calls) == 1        # the one side backward pass; the per-op probes call no hook
+    assert len(calls) == 1  # the one side backward pass; the per-op probes call no hook
 
 
 def test_many_paths_follow_one_greedy_path():
     w = cr.tensor(1.1, requires_grad=True)
     h = w
     for _ in range(5):
-        h = h * h                            # 2**5 = 32 paths to w
+        h = h * h  # 2**5 = 32 paths to w
     path = explain_gradient(h, w)
     assert path.n_paths == 32 and len(path.paths) == 1
     assert [s.op for s in path.steps] == ["Mul"] * 5
-    assert path.gradient.item() == pytest.approx(32 * 1.1 ** 31, rel=1e-5)
+    assert path.gradient.item() == pytest.approx(32 * 1.1**31, rel=1e-5)
 
 
 def test_gradient_matches_pytorch():

@@ -1,4 +1,5 @@
 """TensorBoard histograms of weights, gradients and activations (tensorboardX optional)."""
+
 import numpy as np
 import pytest
 
@@ -31,16 +32,23 @@ def test_histograms_of_weights_gradients_and_activations():
     running = model[2].running_mean.numpy().copy()
     n = add_histograms(w, model, 7, batch=x)
     tags = set(w.calls)
-    assert {"weights/0.weight", "gradients/0.weight", "weights/3.bias",
-            "activations/0", "activations/1", "activations/3"} <= tags
+    assert {
+        "weights/0.weight",
+        "gradients/0.weight",
+        "weights/3.bias",
+        "activations/0",
+        "activations/1",
+        "activations/3",
+    } <= tags
     assert n == len(tags)
     np.testing.assert_array_equal(w.calls["weights/0.weight"][0], model[0].weight.numpy().ravel())
-    np.testing.assert_array_equal(w.calls["gradients/0.weight"][0],
-                                  model[0].weight.grad.numpy().ravel())
-    assert (w.calls["activations/1"][0] >= 0).all()                     # after the ReLU
+    np.testing.assert_array_equal(
+        w.calls["gradients/0.weight"][0], model[0].weight.grad.numpy().ravel()
+    )
+    assert (w.calls["activations/1"][0] >= 0).all()  # after the ReLU
     assert all(step == 7 for _, step in w.calls.values())
-    np.testing.assert_array_equal(model[2].running_mean.numpy(), running)   # eval mode
-    assert model.training                                                 # mode restored
+    np.testing.assert_array_equal(model[2].running_mean.numpy(), running)  # eval mode
+    assert model.training  # mode restored
 
 
 def test_nonfinite_values_are_left_out_and_missing_gradients_skipped():

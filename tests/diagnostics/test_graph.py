@@ -39,10 +39,10 @@ def test_dot_structure_with_names_shapes_and_gradient_norms():
     assert sorted(ops.values()) == ["CrossEntropy", "Linear", "Linear", "Relu"]
     leaves = {v.split("\\n")[0]: k for k, v in nodes.items() if k.startswith("leaf")}
     assert set(leaves) == set(params)
-    assert {s for s, _ in edges} | {d for _, d in edges} <= set(nodes)   # no dangling edge
-    assert len(edges) == 3 + 4                 # op-to-op chain, one edge per parameter
+    assert {s for s, _ in edges} | {d for _, d in edges} <= set(nodes)  # no dangling edge
+    assert len(edges) == 3 + 4  # op-to-op chain, one edge per parameter
     assert "(5, 3)" in nodes[next(k for k, v in ops.items() if v == "Relu")]
-    assert "peripheries=2" in source.splitlines()[2]          # the root is drawn first, bold
+    assert "peripheries=2" in source.splitlines()[2]  # the root is drawn first, bold
     for name, leaf in leaves.items():
         consumer = [d for s, d in edges if s == leaf]
         assert len(consumer) == 1 and ops[consumer[0]] == "Linear"
@@ -60,8 +60,10 @@ def test_without_grad_and_without_names():
     source = draw_graph(loss, show_grad=False).source
     assert "|grad|" not in source
     nodes, _ = _parse(source)
-    assert sorted(v.split("\\n")[0] for k, v in nodes.items() if k.startswith("leaf")) == \
-        ["parameter"] * 4
+    assert (
+        sorted(v.split("\\n")[0] for k, v in nodes.items() if k.startswith("leaf"))
+        == ["parameter"] * 4
+    )
 
 
 def test_hook_identities_are_seen_through():
@@ -78,7 +80,7 @@ def test_nonscalar_root_shows_retained_grads_and_nonfinite_in_red():
     y = cr.sqrt(w * w)
     y.retain_grad()
     with np.errstate(all="ignore"):
-        y.backward(cr.ones(2), retain_graph=True)     # d sqrt at 0: NaN
+        y.backward(cr.ones(2), retain_graph=True)  # d sqrt at 0: NaN
     source = draw_graph(y, params={"w": w}).source
     nodes, edges = _parse(source)
     assert nodes["op0"] == "Sqrt\\n(2,)\\n|grad| 1.41"

@@ -5,16 +5,18 @@ renders the page of a train run and of a broken run, takes a screenshot, and che
 page raised no JavaScript error, has no broken image, does not overflow sideways, and shows
 the verdict at the top.
 """
+
 import os
 
 import numpy as np
 import pytest
-
 from browser import CHROMIUM, render
 
 pytest.importorskip("matplotlib")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
+]
 
 
 def check_page(path, tmp_path, name):
@@ -24,7 +26,7 @@ def check_page(path, tmp_path, name):
     assert seen["images"] > 0 and seen["broken"] == 0
     assert seen["scrollWidth"] <= seen["width"], seen["tooWide"]
     assert seen["tooWide"] == []
-    assert seen["verdictTop"] is not None and seen["verdictTop"] < 200     # the banner on top
+    assert seen["verdictTop"] is not None and seen["verdictTop"] < 200  # the banner on top
     # the plots share the width: at 1400 px two sit side by side, each under half the page
     assert max(seen["imageWidths"]) < seen["width"] / 2 + 50
     assert shot.exists() and shot.stat().st_size > 10_000
@@ -35,9 +37,11 @@ def test_train_report_renders_cleanly(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from chainrule.cli import cli
+
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["train", "--epochs", "2", "--width", "16", "--depth", "6",
-                                      "--name", "r"])
+    result = CliRunner().invoke(
+        cli, ["train", "--epochs", "2", "--width", "16", "--depth", "6", "--name", "r"]
+    )
     assert result.exit_code == 0, result.output
     check_page(tmp_path / "runs" / "r" / "report.html", tmp_path, "train")
 
@@ -47,9 +51,11 @@ def test_broken_run_report_renders_cleanly(tmp_path):
     import chainrule as cr
     from chainrule import nn
     from chainrule.diagnostics import GradientMonitor
+
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
-                          nn.Linear(32, 1))
+    model = nn.Sequential(
+        nn.Linear(4, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1)
+    )
     opt = cr.optim.SGD(model.parameters(), lr=1e4)
     monitor = GradientMonitor(model, optimizer=opt)
     x, y = cr.randn(16, 4), cr.randn(16, 1)
@@ -65,4 +71,5 @@ def test_broken_run_report_renders_cleanly(tmp_path):
     check_page(path, tmp_path, "broken")
     if os.environ.get("CHAINRULE_KEEP_SCREENSHOTS"):
         import shutil
+
         shutil.copy(tmp_path / "broken.png", os.environ["CHAINRULE_KEEP_SCREENSHOTS"])

@@ -1,4 +1,5 @@
 """Plots (robust to NaN/Inf, clear error without matplotlib) and the self-contained HTML page."""
+
 import html
 import re
 import sys
@@ -52,27 +53,35 @@ def healthy_run():
 @pytest.fixture(scope="module")
 def broken_run():
     monitor = run(1e6)
-    assert monitor.first_nonfinite is not None          # the point of this fixture
+    assert monitor.first_nonfinite is not None  # the point of this fixture
     return monitor
 
 
-ALL_PLOTS = [plots.plot_grad_heatmap, plots.plot_grad_flow, plots.plot_update_ratios,
-             plots.plot_loss, plots.plot_saturation, plots.plot_time_gradients]
+ALL_PLOTS = [
+    plots.plot_grad_heatmap,
+    plots.plot_grad_flow,
+    plots.plot_update_ratios,
+    plots.plot_loss,
+    plots.plot_saturation,
+    plots.plot_time_gradients,
+]
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("plot", ALL_PLOTS, ids=lambda f: f.__name__)
 def test_every_plot_draws_healthy_and_nonfinite_runs(plot, healthy_run, broken_run):
     from matplotlib.figure import Figure
+
     for monitor in (healthy_run, broken_run):
         fig = plot(monitor)
         assert isinstance(fig, Figure) and fig.axes
-        fig.savefig(__import__("io").BytesIO(), format="png")   # renders without error
-    assert isinstance(plot(broken_run.history), Figure)         # a bare History works too
+        fig.savefig(__import__("io").BytesIO(), format="png")  # renders without error
+    assert isinstance(plot(broken_run.history), Figure)  # a bare History works too
 
 
 def test_plots_draw_into_a_given_axes(healthy_run):
     from matplotlib.figure import Figure
+
     fig = Figure()
     ax = fig.subplots()
     assert plots.plot_loss(healthy_run, ax=ax) is fig
@@ -98,6 +107,7 @@ def test_lr_test_plot_tolerates_nan_losses():
         lrs = np.logspace(-5, 1, 20)
         losses = np.r_[np.linspace(2, 1, 18), np.nan, np.inf]
         suggested_lr = 1e-3
+
     fig = plots.plot_lr_test(Result())
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
@@ -113,7 +123,7 @@ def test_plots_without_matplotlib_say_how_to_install(monkeypatch, healthy_run):
 
 def page_checks(text):
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
-    assert "http://" not in text and "https://" not in text      # nothing fetched from a network
+    assert "http://" not in text and "https://" not in text  # nothing fetched from a network
     assert "<script" not in text and "<link" not in text
 
 
@@ -135,7 +145,7 @@ def test_html_report_contains_every_finding_and_figure(broken_run, tmp_path):
         assert f'id="fig-{k}"' in text
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert len(images) == len(keys) and all(len(b) > 1000 for b in images)
-    assert text.index("finding-1") < text.index("fig-grad_heatmap")   # findings on top
+    assert text.index("finding-1") < text.index("fig-grad_heatmap")  # findings on top
 
 
 def test_html_report_without_matplotlib_still_has_the_findings(monkeypatch, healthy_run, tmp_path):
@@ -144,7 +154,7 @@ def test_html_report_without_matplotlib_still_has_the_findings(monkeypatch, heal
     text = open(healthy_run.save_report(tmp_path / "r.html"), encoding="utf-8").read()
     page_checks(text)
     assert "pip install chainrule[plot]" in text and "<img" not in text
-    assert '<table class="layers">' in text                   # the layer table
+    assert '<table class="layers">' in text  # the layer table
 
 
 def test_report_renders_in_notebooks(healthy_run):
@@ -162,19 +172,27 @@ from chainrule.diagnostics.report import Finding, HealthReport  # noqa: E402
 
 def test_markdown_bullets_become_lists_and_text_is_escaped():
     out = crhtml.markdown_html("Two cases:\n\n* a <b>\n* `x.grad`\n\n1. one\n2. two\n\nEnd.")
-    assert out == ("<p>Two cases:</p><ul><li>a &lt;b&gt;</li><li><code>x.grad</code></li></ul>"
-                   "<ol><li>one</li><li>two</li></ol><p>End.</p>")
+    assert out == (
+        "<p>Two cases:</p><ul><li>a &lt;b&gt;</li><li><code>x.grad</code></li></ul>"
+        "<ol><li>one</li><li>two</li></ol><p>End.</p>"
+    )
     assert "* " not in crhtml.markdown_html("* a\n* b")
 
 
 def test_banner_names_the_problem_where_and_the_first_remedy():
-    f = Finding("vanishing", ["0", "2"], "The gradient shrinks.", {"ratio": 1e-4},
-                ["Use ReLU with He init.", "Add BatchNorm."], "error")
+    f = Finding(
+        "vanishing",
+        ["0", "2"],
+        "The gradient shrinks.",
+        {"ratio": 1e-4},
+        ["Use ReLU with He init.", "Add BatchNorm."],
+        "error",
+    )
     report = HealthReport([f], [], steps=30)
     banner = crhtml.verdict_banner(report, {"0": "Linear 1 · 64→128 · sigmoid"})
     assert 'data-verdict="vanishing"' in banner and "Vanishing gradients" in banner
     assert "Linear 1 · 64→128 · sigmoid" in banner and "Use ReLU with He init." in banner
-    assert "Add BatchNorm." not in banner                         # only the first remedy
+    assert "Add BatchNorm." not in banner  # only the first remedy
     ok = crhtml.verdict_banner(HealthReport([], [], steps=30))
     assert 'data-verdict="healthy"' in ok and "30 recorded steps" in ok
 
@@ -193,7 +211,7 @@ def test_sequential_layers_are_named_by_type_shape_and_activation():
     loss.backward()
     monitor.step(loss)
     assert layer_labels(monitor) == {"0": "Linear 1 · 4→6 · tanh", "2": "Linear 2 · 6→3"}
-    text = monitor.report()._repr_html_()             # no monitor there: no shapes
+    text = monitor.report()._repr_html_()  # no monitor there: no shapes
     assert "Linear 1 · tanh" in text and "module 0" in text
 
 
@@ -214,11 +232,17 @@ def test_every_axis_of_the_report_plots_is_labelled(healthy_run, broken_run):
 
 def test_thresholds_are_drawn_and_named_in_legends(healthy_run):
     report = healthy_run.report(vanishing_ratio=1e-3)
-    legend = [t.get_text() for t in plots.plot_grad_flow(
-        healthy_run, thresholds=report.thresholds).axes[0].get_legend().get_texts()]
+    legend = [
+        t.get_text()
+        for t in plots.plot_grad_flow(healthy_run, thresholds=report.thresholds)
+        .axes[0]
+        .get_legend()
+        .get_texts()
+    ]
     assert any("vanishing below: 0.001" in t for t in legend)
-    legend = [t.get_text() for t in plots.plot_saturation(healthy_run).axes[0].get_legend()
-              .get_texts()]
+    legend = [
+        t.get_text() for t in plots.plot_saturation(healthy_run).axes[0].get_legend().get_texts()
+    ]
     assert any("saturated threshold 25%" in t for t in legend)
 
 
@@ -236,7 +260,7 @@ def test_many_weights_are_a_heatmap_not_lines():
         monitor.step(loss)
     fig = plots.plot_update_ratios(monitor)
     ax = fig.axes[0]
-    assert ax.images and not ax.get_lines()                     # one row per weight
+    assert ax.images and not ax.get_lines()  # one row per weight
     assert len(ax.get_yticklabels()) == 10
     _all_axes_labelled(fig)
 
@@ -249,16 +273,18 @@ def test_lr_test_plot_is_clipped_to_the_useful_range():
         suggested_lr = 1e-3
         suggested_range = (1e-4, 1e-2)
         diverged_at = float(lrs[40])
+
     ax = plots.plot_lr_test(Result()).axes[0]
     assert ax.get_xscale() == "log"
-    assert ax.get_xlim()[1] <= Result.diverged_at * 3 + 1e-12    # not out to lr 100
-    assert ax.get_ylim()[1] < 10                                # not up to a loss of 2e5
+    assert ax.get_xlim()[1] <= Result.diverged_at * 3 + 1e-12  # not out to lr 100
+    assert ax.get_ylim()[1] < 10  # not up to a loss of 2e5
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(t.startswith("diverged at") for t in legend) and "suggested range" in legend
 
 
 def test_learning_curves_show_training_and_validation_per_epoch():
     from chainrule.train import TrainingHistory
+
     h = TrainingHistory()
     for e, (tl, vl, ta, va) in enumerate([(2.0, 1.8, 0.3, 0.35), (1.0, 1.1, 0.7, 0.66)]):
         h.epochs.append(e)

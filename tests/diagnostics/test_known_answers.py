@@ -5,6 +5,7 @@ Bengio 2010), ReLU with He init (He et al. 2015), tanh RNNs with a scaled orthog
 matrix (Pascanu et al. 2013), the adding problem (Hochreiter & Schmidhuber 1997). The report must
 name the phenomenon. Models are CPU-sized: 20 layers of width 256 on digits batches, few steps.
 """
+
 import math
 
 import numpy as np
@@ -26,7 +27,7 @@ def digits():
 
 def batch(digits, n=64, start=0):
     X, y = digits
-    return cr.tensor(X[start:start + n]), cr.tensor(y[start:start + n])
+    return cr.tensor(X[start : start + n]), cr.tensor(y[start : start + n])
 
 
 def uniform_fan_in(w):
@@ -39,7 +40,7 @@ def deep_mlp(activation, init, depth=DEPTH, width=WIDTH, seed=0):
     cr.manual_seed(seed)
     dims = [64] + [width] * (depth - 1) + [10]
     layers = []
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
         lin = nn.Linear(a, b)
         init(lin.weight)
         nn.init.zeros_(lin.bias)
@@ -72,34 +73,36 @@ def depth_finding(report, kind):
 
 # ---- deep feed-forward stacks ----
 
+
 def test_sigmoid_with_glorot_is_vanishing(digits):
     model = deep_mlp(nn.Sigmoid, nn.init.xavier_uniform_)
     monitor = monitored(model, [batch(digits, 64, 0), batch(digits, 64, 64)])
     f = depth_finding(monitor.report(), "vanishing")
-    assert f.evidence["ratio_first_to_last"] < 1e-8          # about 0.25 per layer, 20 layers
-    assert "0" in f.layers and "38" not in f.layers           # the first layers suffer
+    assert f.evidence["ratio_first_to_last"] < 1e-8  # about 0.25 per layer, 20 layers
+    assert "0" in f.layers and "38" not in f.layers  # the first layers suffer
     assert any("ReLU" in r and "'0'" in r for r in f.remedies)
-    assert "vanishing" in check(deep_mlp(nn.Sigmoid, nn.init.xavier_uniform_),
-                                F.cross_entropy, batch(digits))
+    assert "vanishing" in check(
+        deep_mlp(nn.Sigmoid, nn.init.xavier_uniform_), F.cross_entropy, batch(digits)
+    )
 
 
 def test_tanh_with_uniform_fan_in_is_vanishing_although_weight_grads_look_flat(digits):
     model = deep_mlp(nn.Tanh, uniform_fan_in)
     monitor = monitored(model, [batch(digits, 64, 0), batch(digits, 64, 64)])
     f = depth_finding(monitor.report(), "vanishing")
-    assert 1e-7 < f.evidence["ratio_first_to_last"] < 1e-3   # about 1e-5 from last to first
-    assert 0.1 < f.evidence["weight_grad_ratio_first_to_last"] < 10   # flat weight gradients
+    assert 1e-7 < f.evidence["ratio_first_to_last"] < 1e-3  # about 1e-5 from last to first
+    assert 0.1 < f.evidence["weight_grad_ratio_first_to_last"] < 10  # flat weight gradients
     assert "look flat" in f.message
-    assert "Xavier" in f.remedies[0]                          # fan_in*Var(W) = 1/3 for tanh
+    assert "Xavier" in f.remedies[0]  # fan_in*Var(W) = 1/3 for tanh
 
 
 def test_tanh_with_standard_normal_weights_is_exploding(digits):
     model = deep_mlp(nn.Tanh, lambda w: nn.init.normal_(w, 0.0, 1.0))
     report = check(model, F.cross_entropy, batch(digits))
     f = depth_finding(report, "exploding")
-    assert f.evidence["ratio_first_to_last"] > 1e7           # about 1e9 towards the input
+    assert f.evidence["ratio_first_to_last"] > 1e7  # about 1e9 towards the input
     assert "Xavier" in f.remedies[0]
-    assert "saturated" in report                              # and the tanh units saturate
+    assert "saturated" in report  # and the tanh units saturate
 
 
 def test_relu_with_he_init_is_healthy(digits):
@@ -115,6 +118,7 @@ def test_relu_with_he_init_is_healthy(digits):
 
 
 # ---- recurrent: through time ----
+
 
 class SequenceRegressor(nn.Module):
     """RNN over the sequence, a linear head on the last hidden state."""
@@ -195,8 +199,9 @@ def test_adding_problem_unclipped_goes_nonfinite_and_is_reported():
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_adding_problem_clipped_stays_finite_and_reports_clipping():
     cr.manual_seed(0)
-    monitor = run_sequence(SequenceRegressor(64), steps=20, seq_len=50, lr=1.0, clip=1.0,
-                           batch_size=32)
+    monitor = run_sequence(
+        SequenceRegressor(64), steps=20, seq_len=50, lr=1.0, clip=1.0, batch_size=32
+    )
     report = monitor.report()
     assert "nonfinite" not in report, str(report)
     assert np.isfinite(monitor.history.series("loss")).all()
@@ -209,10 +214,12 @@ def test_adding_problem_clipped_stays_finite_and_reports_clipping():
 
 # ---- learning rate ----
 
+
 def small_mlp(seed=0):
     cr.manual_seed(seed)
-    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                         nn.Linear(128, 10))
+    return nn.Sequential(
+        nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
 
 
 def train_digits(digits, lr, steps=30, seed=0):
@@ -228,7 +235,7 @@ def train_digits(digits, lr, steps=30, seed=0):
         return monitored(model, batches, opt).report()
 
 
-GOOD_LR = 0.1      # SGD on this MLP: update ratios around Karpathy's 1e-3, the loss falls
+GOOD_LR = 0.1  # SGD on this MLP: update ratios around Karpathy's 1e-3, the loss falls
 
 
 def test_good_learning_rate_gets_no_lr_finding(digits):
@@ -253,6 +260,7 @@ def test_learning_rate_1000x_too_low_is_reported(digits):
 
 # ---- missing gradients, NaN origin ----
 
+
 class DetachedBranch(nn.Module):
     def __init__(self):
         super().__init__()
@@ -260,7 +268,7 @@ class DetachedBranch(nn.Module):
         self.side = nn.Linear(64, 10)
 
     def forward(self, x):
-        return self.main(x) + self.side(x).detach()     # the side branch never gets a gradient
+        return self.main(x) + self.side(x).detach()  # the side branch never gets a gradient
 
 
 def test_detached_branch_is_reported_no_gradient(digits):
@@ -281,7 +289,7 @@ class LogOfRelu(nn.Module):
         self.fc2 = nn.Linear(32, 10)
 
     def forward(self, x):
-        return self.fc2(cr.log(F.relu(self.fc1(x))))   # relu outputs exact zeros: log(0)
+        return self.fc2(cr.log(F.relu(self.fc1(x))))  # relu outputs exact zeros: log(0)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

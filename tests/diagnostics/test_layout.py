@@ -1,4 +1,5 @@
 """The diagnostics package: modules by responsibility, no import cycles, old names kept."""
+
 import ast
 import os
 
@@ -17,8 +18,9 @@ def _imports():
             deps = set()
             for node in tree.body:
                 if isinstance(node, ast.ImportFrom) and node.level == 1:
-                    deps |= ({node.module.split(".")[0]} if node.module
-                             else {a.name for a in node.names})
+                    deps |= (
+                        {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+                    )
             graph[name[:-3]] = deps
     return graph
 
@@ -28,7 +30,7 @@ def test_no_module_level_import_cycles():
     done, path = set(), []
 
     def visit(m):
-        assert m not in path, f"import cycle: {' -> '.join(path[path.index(m):] + [m])}"
+        assert m not in path, f"import cycle: {' -> '.join(path[path.index(m) :] + [m])}"
         if m in done:
             return
         path.append(m)
@@ -43,14 +45,27 @@ def test_no_module_level_import_cycles():
 
 def test_report_module_keeps_the_old_names():
     from chainrule.diagnostics import report
-    for name in ("Finding", "HealthReport", "THRESHOLDS", "SOURCES", "analyze", "fmt",
-                 "LAYER_COLUMNS", "RELU_LIKE", "SATURATING", "nanmedian", "render_text"):
+
+    for name in (
+        "Finding",
+        "HealthReport",
+        "THRESHOLDS",
+        "SOURCES",
+        "analyze",
+        "fmt",
+        "LAYER_COLUMNS",
+        "RELU_LIKE",
+        "SATURATING",
+        "nanmedian",
+        "render_text",
+    ):
         assert hasattr(report, name), name
     assert report.Finding is diagnostics.Finding
 
 
 def test_benchmark_labels_and_scoring_run_on_two_small_cases():
     import sys
+
     root = os.path.join(PACKAGE, "..", "..", "..")
     sys.path.insert(0, os.path.abspath(root))
     try:
@@ -63,6 +78,12 @@ def test_benchmark_labels_and_scoring_run_on_two_small_cases():
     healthy = specs["mlp_relu_sgd"]
     phys = fi.run(healthy)
     assert fi.label(healthy, phys, None) == "healthy"
-    results = [{"name": "a", "label": "healthy", "monitor": fi.flagged(phys["monitor"].report()),
-                "check": fi.flagged(phys["check"])}]
+    results = [
+        {
+            "name": "a",
+            "label": "healthy",
+            "monitor": fi.flagged(phys["monitor"].report()),
+            "check": fi.flagged(phys["check"]),
+        }
+    ]
     assert "healthy runs flagged by the monitor: 0 of 1" in fi.summary(results)

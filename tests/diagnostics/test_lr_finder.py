@@ -25,7 +25,7 @@ def _mlp(seed=0, extras=False):
 
 
 def _train(model, opt, loader, steps):
-    for _, (x, y) in zip(range(steps), loader):
+    for _, (x, y) in zip(range(steps), loader, strict=False):
         opt.zero_grad()
         F.cross_entropy(model(x), y).backward()
         opt.step()
@@ -34,27 +34,35 @@ def _train(model, opt, loader, steps):
 def _state(model, opt, loader):
     """Everything that must come back bit for bit, as bytes and plain values."""
     tensors = {n: (t.numpy().dtype, t.numpy().tobytes()) for n, t in model.state_dict().items()}
-    grads = {n: None if p.grad is None else p.grad.numpy().tobytes()
-             for n, p in model.named_parameters()}
+    grads = {
+        n: None if p.grad is None else p.grad.numpy().tobytes() for n, p in model.named_parameters()
+    }
     sd = opt.state_dict()
-    opt_state = {i: {k: v.tobytes() if isinstance(v, np.ndarray) else v for k, v in s.items()}
-                 for i, s in sd["state"].items()}
-    return (tensors, grads, opt_state, copy.deepcopy(sd["param_groups"]),
-            [m.training for m in model.modules()], copy.deepcopy(cr.get_rng_state()),
-            copy.deepcopy(loader.generator.bit_generator.state))
+    opt_state = {
+        i: {k: v.tobytes() if isinstance(v, np.ndarray) else v for k, v in s.items()}
+        for i, s in sd["state"].items()
+    }
+    return (
+        tensors,
+        grads,
+        opt_state,
+        copy.deepcopy(sd["param_groups"]),
+        [m.training for m in model.modules()],
+        copy.deepcopy(cr.get_rng_state()),
+        copy.deepcopy(loader.generator.bit_generator.state),
+    )
 
 
 def test_restores_model_optimizer_and_rngs_bit_for_bit(digits):
     X, y = digits
     model = _mlp(extras=True)
-    loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=64, shuffle=True,
-                                seed=3)
+    loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=64, shuffle=True, seed=3)
     opt = cr.optim.Adam(model.parameters(), lr=1e-3)
-    _train(model, opt, loader, 5)          # non-empty Adam state, running stats, grads
-    model[1].eval()                        # a mode the sweep changes and must put back
+    _train(model, opt, loader, 5)  # non-empty Adam state, running stats, grads
+    model[1].eval()  # a mode the sweep changes and must put back
     before = _state(model, opt, loader)
     result = lr_range_test(model, F.cross_entropy, opt, loader, end_lr=1e3)
-    assert len(result.lrs) > 10            # it did train for a while
+    assert len(result.lrs) > 10  # it did train for a while
     assert _state(model, opt, loader) == before
     assert opt.param_groups[0]["lr"] == 1e-3
 
@@ -69,9 +77,9 @@ def test_training_after_the_test_is_unchanged(digits):
         _train(model, opt, loader, 3)
         if sweep:
             lr_range_test(model, F.cross_entropy, opt, loader, num_steps=30)
-        _train(model, opt, loader, 3)      # shuffling draws from the restored global RNG
+        _train(model, opt, loader, 3)  # shuffling draws from the restored global RNG
         runs.append([p.numpy().copy() for p in model.parameters()])
-    for a, b in zip(*runs):
+    for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -93,7 +101,7 @@ def test_stops_on_divergence_and_suggests_below_it(digits):
     assert set(r.update_ratios) == {n for n, _ in model.named_parameters()}
     w = r.update_ratios["0.weight"]
     assert w.shape == r.lrs.shape and np.isnan(w[-1]) and np.all(w[:-1] > 0)
-    assert w[-2] > 1e3 * w[0]             # the update grows with the rate
+    assert w[-2] > 1e3 * w[0]  # the update grows with the rate
 
 
 def test_nonfinite_loss_stops_the_sweep():
@@ -103,19 +111,23 @@ def test_nonfinite_loss_stops_the_sweep():
     loader = [(x, 3 * x)]
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
     with np.errstate(all="ignore"):
-        r = lr_range_test(model, F.mse_loss, opt, loader, end_lr=1e6, smooth=1.0,
-                          diverge_factor=np.inf)
+        r = lr_range_test(
+            model, F.mse_loss, opt, loader, end_lr=1e6, smooth=1.0, diverge_factor=np.inf
+        )
     assert not np.isfinite(r.losses[-1]) and r.diverged_at == r.lrs[-1]
     assert np.all(np.isfinite(r.losses[:-1]))
-    np.testing.assert_array_equal(r.smoothed_losses[:-1], r.losses[:-1])   # smooth=1: raw
+    np.testing.assert_array_equal(r.smoothed_losses[:-1], r.losses[:-1])  # smooth=1: raw
     assert np.isfinite(r.suggested_lr) and r.suggested_lr < r.diverged_at
 
 
 def test_suggestion_on_a_known_curve():
     lrs = np.logspace(-6, 1, 71)
     # Falls fastest at 1e-3 (a logistic in log10(lr)), lowest near 1e-1, then rises.
-    curve = 2 - 1.5 / (1 + np.exp(-3 * (np.log10(lrs) + 3))) + 0.5 * np.maximum(
-        np.log10(lrs) + 1, 0) ** 2
+    curve = (
+        2
+        - 1.5 / (1 + np.exp(-3 * (np.log10(lrs) + 3)))
+        + 0.5 * np.maximum(np.log10(lrs) + 1, 0) ** 2
+    )
     r = LRRangeResult(lrs, curve, curve, None, {})
     assert r.suggested_lr == pytest.approx(1e-3, rel=0.01)
     lo, hi = r.suggested_range
@@ -142,7 +154,7 @@ def test_bad_arguments_are_named(digits):
     w = model[0].weight.numpy().copy()
     with pytest.raises(TypeError, match="tuple"):
         lr_range_test(model, F.cross_entropy, opt, [digits[0][:8]])
-    np.testing.assert_array_equal(model[0].weight.numpy(), w)   # restored on errors too
+    np.testing.assert_array_equal(model[0].weight.numpy(), w)  # restored on errors too
 
 
 def test_plot_draws_curve_suggestion_and_divergence(digits):
@@ -168,10 +180,11 @@ def test_plot_without_matplotlib_says_how_to_install(monkeypatch):
 
 def test_noisy_flat_start_does_not_pull_the_suggestion_to_the_first_rate():
     from chainrule.diagnostics.lr_finder import _steepest
+
     rng = np.random.default_rng(0)
     log_lr = np.linspace(-7, 1, 100)
-    loss = 2.3 - 0.8 / (1 + np.exp(-(log_lr + 1) * 3))          # falls around lr = 0.1
+    loss = 2.3 - 0.8 / (1 + np.exp(-(log_lr + 1) * 3))  # falls around lr = 0.1
     noisy = loss + rng.normal(0, 0.05, loss.shape)
-    noisy[:3] = [2.6, 2.1, 2.4]                                  # a jumpy warm-up
+    noisy[:3] = [2.6, 2.1, 2.4]  # a jumpy warm-up
     k, slope = _steepest(log_lr, noisy, smooth=0.05)
     assert -2 < log_lr[k] < 0 and slope < 0

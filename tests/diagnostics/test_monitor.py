@@ -1,4 +1,5 @@
 """GradientMonitor: hooks only, exact per-step statistics, the ring buffer, exports."""
+
 import csv
 import json
 import math
@@ -9,8 +10,14 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
-from chainrule.diagnostics import (GradientMonitor, History, to_csv, to_dict, to_numpy,
-                                   to_tensorboard)
+from chainrule.diagnostics import (
+    GradientMonitor,
+    History,
+    to_csv,
+    to_dict,
+    to_numpy,
+    to_tensorboard,
+)
 
 
 def mlp(seed=0, act=nn.Tanh):
@@ -20,8 +27,10 @@ def mlp(seed=0, act=nn.Tanh):
 
 def data(n=16, seed=0):
     rng = np.random.default_rng(seed)
-    return (cr.tensor(rng.standard_normal((n, 4)).astype(np.float32)),
-            cr.tensor(rng.integers(0, 3, n)))
+    return (
+        cr.tensor(rng.standard_normal((n, 4)).astype(np.float32)),
+        cr.tensor(rng.integers(0, 3, n)),
+    )
 
 
 def train(model, monitor, steps, opt=None, seed=0):
@@ -42,12 +51,13 @@ def hook_counts(model):
 
 # ---- attaching ----
 
+
 def test_close_removes_every_hook_and_leaves_record_steps_alone():
     model = nn.Sequential(nn.RNN(2, 4), nn.Linear(4, 1))
     before = hook_counts(model)
     monitor = GradientMonitor(model)
     assert hook_counts(model) != before
-    assert model[0].record_steps is False         # the fused path stays (nothing is changed)
+    assert model[0].record_steps is False  # the fused path stays (nothing is changed)
     monitor.close()
     assert hook_counts(model) == before
     assert model[0].record_steps is False
@@ -60,7 +70,7 @@ def test_context_manager_detaches_and_history_stays_readable():
         train(model, monitor, 2)
     assert hook_counts(model) == before
     assert len(monitor.history) == 2
-    train(model, monitor, 1)                      # after close nothing more is recorded
+    train(model, monitor, 1)  # after close nothing more is recorded
     assert len(monitor.history) == 2
 
 
@@ -72,7 +82,7 @@ def test_monitor_changes_neither_outputs_nor_gradients():
         loss = F.cross_entropy(watched(x), y)
         loss.backward()
         monitor.step(loss)
-    for p, q in zip(plain.parameters(), watched.parameters()):
+    for p, q in zip(plain.parameters(), watched.parameters(), strict=True):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
         assert q.numpy().dtype == np.float32 and q.grad.numpy().dtype == np.float32
 
@@ -87,6 +97,7 @@ def test_layers_params_and_names():
 
 # ---- what is measured ----
 
+
 def test_parameter_gradient_statistics_are_exact():
     model = mlp()
     monitor = GradientMonitor(model)
@@ -100,7 +111,7 @@ def test_parameter_gradient_statistics_are_exact():
     assert h.series("zero_frac")[0, 0] == pytest.approx(30 / 32)
     assert h.series("nonfinite_frac")[0, 0] == 0
     assert h.series("weight_norm")[0, 0] == pytest.approx(np.linalg.norm(model[0].weight.numpy()))
-    assert list(h.series("has_grad")[0]) == [1, 0, 0, 0]     # only one parameter got a grad
+    assert list(h.series("has_grad")[0]) == [1, 0, 0, 0]  # only one parameter got a grad
 
 
 def test_nonfinite_gradient_share():
@@ -142,10 +153,14 @@ def test_output_gradient_norm_is_the_back_propagated_signal():
     loss.backward()
     monitor.step(loss)
     got = monitor.history.series("out_grad_norm")[0]
-    np.testing.assert_allclose(got, [np.linalg.norm(h1.grad.numpy()), np.linalg.norm(h2.grad.numpy())],
-                               rtol=1e-5)
-    np.testing.assert_allclose(monitor.history.series("out_rms")[0, 0],
-                               np.sqrt(np.mean(h1.numpy().astype(np.float64) ** 2)), rtol=1e-5)
+    np.testing.assert_allclose(
+        got, [np.linalg.norm(h1.grad.numpy()), np.linalg.norm(h2.grad.numpy())], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        monitor.history.series("out_rms")[0, 0],
+        np.sqrt(np.mean(h1.numpy().astype(np.float64) ** 2)),
+        rtol=1e-5,
+    )
 
 
 class FunctionalNet(nn.Module):
@@ -181,7 +196,7 @@ def test_functional_activation_is_detected_with_its_saturation():
     cr.manual_seed(0)
     model = FunctionalTanh()
     with cr.no_grad():
-        model.fc1.weight.mul_(10.0)                # push the tanh into its flat ends
+        model.fc1.weight.mul_(10.0)  # push the tanh into its flat ends
     monitor = GradientMonitor(model)
     train(model, monitor, 1)
     ctx = monitor.context()
@@ -189,18 +204,18 @@ def test_functional_activation_is_detected_with_its_saturation():
     a = model.hidden.numpy().astype(np.float64)
     # saturated: tanh's slope 1 - y^2 below 10 % of its maximum 1, from the derivative itself
     slope = 1 - a * a
-    assert monitor.history.series("saturated_frac")[0, 0] == pytest.approx(
-        np.mean(slope < 0.1))
+    assert monitor.history.series("saturated_frac")[0, 0] == pytest.approx(np.mean(slope < 0.1))
     assert monitor.history.series("act_mean")[0, 0] == pytest.approx(a.mean(), abs=1e-6)
     assert monitor.history.series("act_std")[0, 0] == pytest.approx(a.std(), rel=1e-4)
 
 
 def test_sigmoid_module_saturation_and_relu_dead_units():
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Sigmoid(),
-                          nn.Linear(8, 3))
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 3)
+    )
     with cr.no_grad():
-        model[0].bias.numpy()[:4] = -100.0           # half the ReLU units can never fire
+        model[0].bias.numpy()[:4] = -100.0  # half the ReLU units can never fire
         model[2].weight.mul_(100.0)
     monitor = GradientMonitor(model)
     train(model, monitor, 1)
@@ -226,7 +241,7 @@ def test_rnn_time_profile_and_lstm_cell_loop():
     cell = nn.LSTMCell(2, 5)
     m2 = GradientMonitor(cell)
     h = c = cr.zeros(3, 5)
-    for t in range(6):                            # one call per time step
+    for t in range(6):  # one call per time step
         h, c = cell(x[:, t % 7], (h, c))
     h.sum().backward()
     m2.step(0.0)
@@ -234,6 +249,7 @@ def test_rnn_time_profile_and_lstm_cell_loop():
 
 
 # ---- when and how much is kept ----
+
 
 def test_every_k_records_only_every_kth_step():
     model = mlp()
@@ -261,7 +277,7 @@ def test_forwards_without_step_do_not_pile_up_tensors():
     x, _ = data()
     for _ in range(5):
         model(x)
-    assert len(monitor._data.outputs) == 2              # only the last forward's layer outputs
+    assert len(monitor._data.outputs) == 2  # only the last forward's layer outputs
 
 
 def test_ring_buffer_keeps_the_last_capacity_rows():
@@ -292,7 +308,7 @@ def test_clipping_is_counted_from_step_and_note_clipping():
         monitor.step(1.0, grad_norm=cr.tensor(total), max_norm=1.0)
     monitor.note_clipping(2.0, 1.0)
     summary = monitor.context()["clipping"]
-    assert summary["seen"] == 4 and summary["acted"] == 3     # NaN counts as clipped, like torch
+    assert summary["seen"] == 4 and summary["acted"] == 3  # NaN counts as clipped, like torch
     assert summary["max_seen_norm"] == 3.0
     np.testing.assert_array_equal(monitor.history.series("clip_total_norm")[:2], [0.5, 3.0])
 
@@ -324,12 +340,16 @@ def test_optimizer_membership_and_learning_rate():
 
 # ---- bad input ----
 
-@pytest.mark.parametrize("kwargs, error, text", [
-    ({"every": 0}, ValueError, "every"),
-    ({"every": 1.5}, ValueError, "every"),
-    ({"capacity": 0}, ValueError, "capacity"),
-    ({"optimizer": object()}, TypeError, "param_groups"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, error, text",
+    [
+        ({"every": 0}, ValueError, "every"),
+        ({"every": 1.5}, ValueError, "every"),
+        ({"capacity": 0}, ValueError, "capacity"),
+        ({"optimizer": object()}, TypeError, "param_groups"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, error, text):
     with pytest.raises(error, match=text):
         GradientMonitor(mlp(), **kwargs)
@@ -349,6 +369,7 @@ def test_bad_model_loss_and_metric_are_named():
 
 # ---- exports ----
 
+
 def recorded(steps=3):
     model = mlp()
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
@@ -365,7 +386,11 @@ def test_to_numpy_has_every_metric_with_its_width():
     assert arrays["loss"].shape == (3,)
     assert arrays["layer_names"].tolist() == ["0", "2"]
     assert set(History.scope(m) for m in monitor.history.metrics) == {
-        "global", "param", "layer", "recurrent"}
+        "global",
+        "param",
+        "layer",
+        "recurrent",
+    }
 
 
 def test_to_dict_is_json_and_matches_the_series():
@@ -389,7 +414,7 @@ def test_to_csv_long_format(tmp_path):
     assert len(rows) == 2 * sum(widths[h.scope(m)] for m in h.metrics)
     loss = [float(r["value"]) for r in rows if r["metric"] == "loss"]
     np.testing.assert_allclose(loss, h.series("loss"))
-    assert any(r["value"] == "nan" for r in rows)           # act_* of the output layer: none
+    assert any(r["value"] == "nan" for r in rows)  # act_* of the output layer: none
 
 
 class FakeWriter:
@@ -407,7 +432,7 @@ def test_to_tensorboard_writes_every_series_to_a_writer():
     assert n == len(writer.scalars) > 0
     tags = {t for t, _, _ in writer.scalars}
     assert "loss" in tags and "param/0.weight/grad_norm" in tags and "layer/2/out_grad_norm" in tags
-    assert "clip_total_norm" not in tags                  # no clipping reported: skipped
+    assert "clip_total_norm" not in tags  # no clipping reported: skipped
 
 
 def test_to_tensorboard_with_tensorboardx(tmp_path):
@@ -419,6 +444,7 @@ def test_to_tensorboard_with_tensorboardx(tmp_path):
 
 def test_to_tensorboard_without_tensorboardx_says_how_to_install(monkeypatch):
     import sys
+
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match=r"pip install chainrule\[tensorboard\]"):
         to_tensorboard(recorded(steps=1), "runs/x")
@@ -442,8 +468,11 @@ def _trajectory(cell, monitor_every):
     rng = np.random.default_rng(1)
     x = cr.tensor(rng.standard_normal((4, 6, 3)).astype(np.float32))
     y = cr.tensor(rng.integers(0, 2, 4))
-    monitor = None if monitor_every is None else GradientMonitor(model, every=monitor_every,
-                                                                 optimizer=opt, time_every=1)
+    monitor = (
+        None
+        if monitor_every is None
+        else GradientMonitor(model, every=monitor_every, optimizer=opt, time_every=1)
+    )
     for _ in range(5):
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
@@ -460,8 +489,8 @@ def test_monitoring_leaves_recurrent_training_bit_for_bit_identical(cell):
     for every in (1, 2):
         watched, monitor = _trajectory(cell, every)
         assert len(plain) == len(watched)
-        for p, q in zip(plain, watched):
-            np.testing.assert_array_equal(p, q)         # exactly, not approximately
+        for p, q in zip(plain, watched, strict=True):
+            np.testing.assert_array_equal(p, q)  # exactly, not approximately
         profile = monitor.history.time_profiles["rnn"]
         assert profile.shape == (6,) and np.all(profile > 0)
         assert monitor.model.rnn.record_steps is False

@@ -1,4 +1,5 @@
 """repair(): the remedies are tried on fresh copies and only proven ones are recommended."""
+
 import re
 
 import numpy as np
@@ -40,8 +41,7 @@ def mse(out, target):
 
 
 def test_deep_sigmoid_gets_a_proven_remedy(digits):
-    res = repair(deep_sigmoid, nn.functional.cross_entropy, digits, steps=60, lr=0.1,
-                 max_trials=3)
+    res = repair(deep_sigmoid, nn.functional.cross_entropy, digits, steps=60, lr=0.1, max_trials=3)
     assert isinstance(res, RepairResult)
     assert "vanishing" in res.original.problems
     assert res.best is not None, res.table()
@@ -70,6 +70,7 @@ def test_healthy_model_gets_no_recommendation():
 
     def build():
         return nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2))
+
     res = repair(build, nn.functional.cross_entropy, (X, y), steps=60, lr=0.1)
     assert res.original.problems == (), res.report
     assert res.original.accuracy > 0.9
@@ -81,8 +82,7 @@ def test_healthy_model_gets_no_recommendation():
 def test_exploding_rnn_gets_a_proven_remedy():
     X, Y = cr.data.adding_problem(20, 512, seed=0)
     with np.errstate(all="ignore"):
-        res = repair(SequenceRegressor, mse, (X, Y), steps=30, lr=1.0, batch_size=32,
-                     max_trials=3)
+        res = repair(SequenceRegressor, mse, (X, Y), steps=30, lr=1.0, batch_size=32, max_trials=3)
     assert {"exploding", "nonfinite"} <= set(res.original.problems)
     assert not np.isfinite(res.original.loss)
     assert res.best is not None, res.table()
@@ -98,8 +98,15 @@ def test_exploding_rnn_gets_a_proven_remedy():
 def test_clipping_is_proven_on_an_rnn_with_a_large_recurrent_matrix():
     X, Y = cr.data.adding_problem(30, 512, seed=0)
     with np.errstate(all="ignore"):
-        res = repair(lambda: SequenceRegressor(gain=2.0), mse, (X, Y), steps=30, lr=0.1,
-                     batch_size=32, max_trials=3)
+        res = repair(
+            lambda: SequenceRegressor(gain=2.0),
+            mse,
+            (X, Y),
+            steps=30,
+            lr=0.1,
+            batch_size=32,
+            max_trials=3,
+        )
     assert "lr_too_high" in res.original.problems
     clip = next(t for t in res.trials if t.remedy == "clip")
     assert clip.recommended, res.table()
@@ -115,9 +122,14 @@ def test_remedy_texts_map_to_transformations():
     assert remedy_key("Use fewer layers") is None
     # clipping on most steps: the threshold or the rate, never a tighter clip
     assert remedy_key("Or raise max_norm towards the typical norm (0.375).") == "clip_up"
-    assert remedy_key("Clipping acts on most steps, so max_norm, not the learning rate, sets "
-                      "the step size: lower the learning rate until clipping only catches "
-                      "spikes.") == "lr_down"
+    assert (
+        remedy_key(
+            "Clipping acts on most steps, so max_norm, not the learning rate, sets "
+            "the step size: lower the learning rate until clipping only catches "
+            "spikes."
+        )
+        == "lr_down"
+    )
 
 
 def test_not_applicable_remedies_are_listed_not_run(digits):
@@ -125,15 +137,18 @@ def test_not_applicable_remedies_are_listed_not_run(digits):
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.layers = nn.ModuleList([nn.Linear(64, 32)] +
-                                            [nn.Linear(32, 32) for _ in range(8)])
+                self.layers = nn.ModuleList(
+                    [nn.Linear(64, 32)] + [nn.Linear(32, 32) for _ in range(8)]
+                )
                 self.out = nn.Linear(32, 10)
 
             def forward(self, x):
                 for lay in self.layers:
                     x = cr.sigmoid(lay(x))
                 return self.out(x)
+
         return Net()
+
     res = repair(functional, nn.functional.cross_entropy, digits, steps=20, max_trials=2)
     assert "vanishing" in res.original.problems
     assert any("ReLU" in text and "not applicable" in why for text, why in res.not_tried)
@@ -147,6 +162,7 @@ def test_bad_model_is_a_type_error(digits):
 def test_softmax_before_cross_entropy_is_proven_fixed_by_logits(digits):
     def build():
         return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10), nn.Softmax(dim=1))
+
     res = repair(build, nn.functional.cross_entropy, digits, steps=60, lr=0.1, max_trials=2)
     assert "output_loss_mismatch" in res.original.problems
     assert res.best is not None and res.best.remedy == "logits", res.table()
@@ -157,9 +173,14 @@ def test_softmax_before_cross_entropy_is_proven_fixed_by_logits(digits):
 def test_unscaled_inputs_are_tried_first(digits):
     X, y = digits
     with np.errstate(all="ignore"):
-        res = repair(lambda: nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
-                     nn.functional.cross_entropy, (X * 1000 + 500, y), steps=40, lr=0.01,
-                     max_trials=1)
+        res = repair(
+            lambda: nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
+            nn.functional.cross_entropy,
+            (X * 1000 + 500, y),
+            steps=40,
+            lr=0.01,
+            max_trials=1,
+        )
     assert "unscaled_input" in res.original.problems
     first = res.trials[0]
     assert first.remedy == "standardize" and "unscaled_input" not in first.problems
@@ -168,8 +189,10 @@ def test_unscaled_inputs_are_tried_first(digits):
 
 def test_a_diverged_original_is_beaten_only_by_a_run_that_learned():
     from chainrule.diagnostics.repair import RepairTrial, _judge
-    original = RepairTrial(None, "original", problems=("nonfinite",), loss=float("nan"),
-                           initial_loss=1.0)
+
+    original = RepairTrial(
+        None, "original", problems=("nonfinite",), loss=float("nan"), initial_loss=1.0
+    )
     learned = RepairTrial("lr_down", "lr / 10", ("nonfinite",), (), loss=0.2)
     blew_up = RepairTrial("lstm", "LSTM", ("nonfinite",), (), loss=905.0)
     traded = RepairTrial("lr_down100", "lr / 100", ("nonfinite",), ("exploding",), loss=0.2)
@@ -183,24 +206,36 @@ def test_a_diverged_original_is_beaten_only_by_a_run_that_learned():
 
 def test_dead_relu_units_get_a_proven_remedy(digits):
     def build():
-        m = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                          nn.Linear(64, 10))
+        m = nn.Sequential(
+            nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)
+        )
         with cr.no_grad():
-            m[0].bias.numpy()[:56] = -20.0            # 56 of 64 units never fire
+            m[0].bias.numpy()[:56] = -20.0  # 56 of 64 units never fire
         return m
+
     res = repair(build, nn.functional.cross_entropy, digits, steps=60, lr=0.1, max_trials=4)
     assert "dead" in res.original.problems
-    assert res.best is not None and res.best.remedy in ("he_init", "batchnorm", "leaky_relu",
-                                                        "reinit_hidden")
+    assert res.best is not None and res.best.remedy in (
+        "he_init",
+        "batchnorm",
+        "leaky_relu",
+        "reinit_hidden",
+    )
     assert "dead" not in res.best.problems
     assert res.best.accuracy > res.original.accuracy + 0.3
     lower = next(t for t in res.trials if t.remedy == "lr_down")
-    assert "dead" in lower.problems and not lower.recommended     # a smaller step revives none
+    assert "dead" in lower.problems and not lower.recommended  # a smaller step revives none
 
 
 def test_too_low_learning_rate_is_raised_by_the_measured_factor(digits):
-    res = repair(lambda: nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
-                 nn.functional.cross_entropy, digits, steps=120, lr=1e-4, lr_range=False)
+    res = repair(
+        lambda: nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)),
+        nn.functional.cross_entropy,
+        digits,
+        steps=120,
+        lr=1e-4,
+        lr_range=False,
+    )
     assert "lr_too_low" in res.original.problems
     assert res.best is not None, res.table()
     assert res.best.remedy in ("lr_up", "lr_measured", "lr_measured10")
@@ -208,41 +243,46 @@ def test_too_low_learning_rate_is_raised_by_the_measured_factor(digits):
     measured = [t for t in res.trials if t.remedy == "lr_measured"]
     # x10 is tried as lr_up; the measured factor is a larger power of 10 (1e-4 -> ~1e-1)
     assert measured, res.not_tried
-    factor = float(re.search(r"x ([0-9.e+]+) \(from the update ratios\)",
-                             measured[0].description).group(1))
+    factor = float(
+        re.search(r"x ([0-9.e+]+) \(from the update ratios\)", measured[0].description).group(1)
+    )
     assert factor >= 100
-    for t in res.trials:             # recommended exactly when fixed and better
+    for t in res.trials:  # recommended exactly when fixed and better
         assert t.recommended == (t.fixed and t.better)
 
 
 def test_clipping_on_every_step_is_relaxed_not_tightened(digits):
     def build():
         return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    res = repair(build, nn.functional.cross_entropy, digits, steps=60, lr=0.1, clip=0.01,
-                 max_trials=2)
+
+    res = repair(
+        build, nn.functional.cross_entropy, digits, steps=60, lr=0.1, clip=0.01, max_trials=2
+    )
     assert "clipping" in res.original.problems
     relaxed = next(t for t in res.trials if t.remedy == "clip_up")
     assert "in place of 0.01" in relaxed.description
     assert relaxed.recommended and "clipping" not in relaxed.problems, res.table()
     assert relaxed.accuracy > res.original.accuracy + 0.2
-    assert all(t.remedy != "clip" for t in res.trials)       # never a tighter clip here
+    assert all(t.remedy != "clip" for t in res.trials)  # never a tighter clip here
 
 
 def test_hidden_reinit_rescales_an_output_layer_far_off_but_not_a_normal_one():
     from chainrule.diagnostics.repair import REMEDIES, _Framework, _Setup
+
     apply = REMEDIES["reinit_hidden"][1]
     fw = _Framework("chainrule")
     setup = _Setup(0.1, None, np.zeros((1, 8), np.float32))
     for std, rescaled in ((1.0, True), (0.05, False)):
         cr.manual_seed(0)
-        m = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
-                          nn.Linear(16, 4))
+        m = nn.Sequential(
+            nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 4)
+        )
         for lay in (m[0], m[2], m[4]):
             nn.init.normal_(lay.weight, 0, std)
             nn.init.constant_(lay.bias, 0.5)
         before = m[4].weight.numpy().copy()
         apply(fw, m, setup)
-        for lay in (m[0], m[2]):       # Xavier (tanh): Var = 2 / (fan_in + fan_out)
+        for lay in (m[0], m[2]):  # Xavier (tanh): Var = 2 / (fan_in + fan_out)
             w = lay.weight.numpy()
             bound = np.sqrt(6 / sum(w.shape))
             assert np.abs(w).max() <= bound and np.all(lay.bias.numpy() == 0)
@@ -253,6 +293,7 @@ def test_hidden_reinit_rescales_an_output_layer_far_off_but_not_a_normal_one():
 
 def test_trailing_sigmoid_is_dropped_for_a_logits_loss():
     from chainrule.diagnostics.repair import REMEDIES, _Framework, _Setup
+
     m = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())
     REMEDIES["logits"][1](_Framework("chainrule"), m, _Setup(0.1, None, None))
     assert type(m[1]).__name__ == "Identity"

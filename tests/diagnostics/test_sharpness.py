@@ -1,4 +1,5 @@
 """λ_max of the loss Hessian by power iteration on Hessian-vector products."""
+
 import numpy as np
 import pytest
 
@@ -17,13 +18,14 @@ def test_lambda_max_of_least_squares_is_the_top_eigenvalue_of_xtx():
     x, y = regression()
     cr.manual_seed(0)
     model = nn.Linear(3, 1, bias=False).to(cr.float64)
-    out = sharpness(model, lambda o, t: 0.5 * ((o - t) ** 2).mean() * 1, (x, y), iters=200,
-                    tol=1e-10)
+    out = sharpness(
+        model, lambda o, t: 0.5 * ((o - t) ** 2).mean() * 1, (x, y), iters=200, tol=1e-10
+    )
     X = x.numpy()
-    top = np.linalg.eigvalsh(X.T @ X / len(X)).max()   # the Hessian of 0.5 * mean((Xw - y)^2)
+    top = np.linalg.eigvalsh(X.T @ X / len(X)).max()  # the Hessian of 0.5 * mean((Xw - y)^2)
     assert out["lambda_max"] == pytest.approx(top, rel=1e-6)
     assert out["stable_lr"] == pytest.approx(2 / top, rel=1e-6)
-    assert model.weight.grad is None                      # .grad untouched
+    assert model.weight.grad is None  # .grad untouched
 
 
 def test_adam_sharpness_is_preconditioned():
@@ -31,7 +33,7 @@ def test_adam_sharpness_is_preconditioned():
     cr.manual_seed(0)
     model = nn.Linear(3, 1, bias=False).to(cr.float64)
     opt = cr.optim.Adam(model.parameters(), lr=0.01)
-    loss_fn = lambda o, t: 0.5 * ((o - t) ** 2).mean()   # noqa: E731
+    loss_fn = lambda o, t: 0.5 * ((o - t) ** 2).mean()  # noqa: E731
     for _ in range(3):
         opt.zero_grad()
         loss_fn(model(x), y).backward()
@@ -51,7 +53,7 @@ def test_monitor_cites_the_sharpness_in_its_lr_verdict():
     cr.manual_seed(0)
     model = nn.Linear(3, 1).to(cr.float64)
     opt = cr.optim.SGD(model.parameters(), lr=1e-4)
-    loss_fn = lambda o, t: ((o - t) ** 2).mean()          # noqa: E731
+    loss_fn = lambda o, t: ((o - t) ** 2).mean()  # noqa: E731
     monitor = GradientMonitor(model, optimizer=opt)
     for _ in range(40):
         opt.zero_grad()
@@ -67,18 +69,19 @@ def test_monitor_cites_the_sharpness_in_its_lr_verdict():
 
 def test_step_quality_alpha_on_a_quadratic():
     from chainrule.diagnostics.step_quality import alpha
+
     # f(w) = w^2 from w = 1 along d = -2 lr: the minimum is at lr = 0.5
     for lr, expected in ((0.25, -0.5), (0.5, 0.0), (1.0, 1.0)):
         d = -2 * lr
         w1 = 1 + d
-        assert alpha(1.0, 2 * 1 * d, w1 ** 2, 2 * w1 * d) == pytest.approx(expected, abs=1e-12)
+        assert alpha(1.0, 2 * 1 * d, w1**2, 2 * w1 * d) == pytest.approx(expected, abs=1e-12)
 
 
 def test_monitor_measures_step_quality_of_consecutive_steps():
     x, y = regression()
     cr.manual_seed(0)
     model = nn.Linear(3, 1, bias=False).to(cr.float64)
-    loss_fn = lambda o, t: 0.5 * ((o - t) ** 2).mean()   # noqa: E731
+    loss_fn = lambda o, t: 0.5 * ((o - t) ** 2).mean()  # noqa: E731
     X = x.numpy()
     top = np.linalg.eigvalsh(X.T @ X / len(X)).max()
     for lr, sign in ((0.2 / top, -1), (1.9 / top, 1)):  # full batch GD: under/overshoot

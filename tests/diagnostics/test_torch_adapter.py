@@ -3,6 +3,7 @@
 Each case is built in chainrule, then copied weight for weight into the same torch
 architecture, trained on the same batches with the same optimizer, and both reports compared.
 """
+
 import math
 
 import numpy as np
@@ -44,7 +45,7 @@ def deep_mlp(activation, init, depth=12, width=64, seed=0):
     cr.manual_seed(seed)
     dims = [64] + [width] * (depth - 1) + [10]
     layers = []
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
         lin = nn.Linear(a, b)
         init(lin.weight)
         nn.init.zeros_(lin.bias)
@@ -69,8 +70,11 @@ def train_both(model, digits, steps, lr=None, zero_grad=True):
     for fw, m in (("cr", model), ("torch", twin)):
         opt = None
         if lr is not None:
-            opt = (cr.optim.SGD(m.parameters(), lr=lr) if fw == "cr"
-                   else torch.optim.SGD(m.parameters(), lr=lr))
+            opt = (
+                cr.optim.SGD(m.parameters(), lr=lr)
+                if fw == "cr"
+                else torch.optim.SGD(m.parameters(), lr=lr)
+            )
         monitor = GradientMonitor(m, optimizer=opt)
         for i in idx:
             if opt is not None and zero_grad:
@@ -99,8 +103,9 @@ def test_deep_sigmoid_vanishes_in_both(digits):
     assert problems(cr_rep) == problems(t_rep)
     a, b = cr_rep.find("vanishing")[0], t_rep.find("vanishing")[0]
     assert a.layers == b.layers
-    assert b.evidence["ratio_first_to_last"] == pytest.approx(a.evidence["ratio_first_to_last"],
-                                                              rel=0.05)
+    assert b.evidence["ratio_first_to_last"] == pytest.approx(
+        a.evidence["ratio_first_to_last"], rel=0.05
+    )
 
 
 def test_large_init_tanh_explodes_in_both_checks(digits):
@@ -113,8 +118,8 @@ def test_large_init_tanh_explodes_in_both_checks(digits):
     assert "exploding" in a.kinds and "exploding" in b.kinds, str(b)
     assert a.kinds == b.kinds
     assert b.source == "preflight"
-    assert all(p.grad is None for p in twin.parameters())        # check leaves no trace
-    assert all(torch.equal(p, q) for p, q in zip(twin.parameters(), before))
+    assert all(p.grad is None for p in twin.parameters())  # check leaves no trace
+    assert all(torch.equal(p, q) for p, q in zip(twin.parameters(), before, strict=True))
 
 
 def test_relu_he_is_healthy_in_both(digits):
@@ -127,7 +132,7 @@ def test_dead_relu_in_both(digits):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     with cr.no_grad():
-        model[0].bias.numpy()[:48] = -100.0          # three quarters of the units never fire
+        model[0].bias.numpy()[:48] = -100.0  # three quarters of the units never fire
     cr_rep, t_rep = train_both(model, digits, 5, lr=0.1)
     assert "dead" in problems(cr_rep), str(cr_rep)
     assert problems(cr_rep) == problems(t_rep), str(t_rep)
@@ -136,8 +141,9 @@ def test_dead_relu_in_both(digits):
 
 def test_lr_too_high_in_both(digits):
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                          nn.Linear(128, 10))
+    model = nn.Sequential(
+        nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
     cr_rep, t_rep = train_both(model, digits, 30, lr=10.0)
     assert "lr_too_high" in problems(cr_rep) and "lr_too_high" in problems(t_rep), str(t_rep)
 
@@ -172,7 +178,7 @@ def test_monitor_leaves_the_torch_trajectory_unchanged(digits):
             assert monitor.context()["optimizer"] == "Adam"
             monitor.close()
     assert runs[0][0] == runs[1][0]
-    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1], strict=True))
 
 
 def test_hooks_are_removed_on_close():
@@ -190,13 +196,19 @@ def test_lr_range_test_on_torch_restores_and_agrees(digits):
     twin = to_torch(model)
     loader_cr = [(cr.tensor(X[i]), cr.tensor(y[i])) for i in batches(digits, 4)]
     loader_t = [(torch.from_numpy(X[i]), torch.from_numpy(y[i])) for i in batches(digits, 4)]
-    a = lr_range_test(model, F.cross_entropy, cr.optim.SGD(model.parameters(), lr=0.1),
-                      loader_cr, start_lr=1e-4, end_lr=10, num_steps=30)
+    a = lr_range_test(
+        model,
+        F.cross_entropy,
+        cr.optim.SGD(model.parameters(), lr=0.1),
+        loader_cr,
+        start_lr=1e-4,
+        end_lr=10,
+        num_steps=30,
+    )
     before = [p.detach().clone() for p in twin.parameters()]
     opt = torch.optim.SGD(twin.parameters(), lr=0.1)
-    b = lr_range_test(twin, TF.cross_entropy, opt, loader_t, start_lr=1e-4, end_lr=10,
-                      num_steps=30)
-    assert all(torch.equal(p, q) for p, q in zip(twin.parameters(), before))
+    b = lr_range_test(twin, TF.cross_entropy, opt, loader_t, start_lr=1e-4, end_lr=10, num_steps=30)
+    assert all(torch.equal(p, q) for p, q in zip(twin.parameters(), before, strict=True))
     assert opt.param_groups[0]["lr"] == 0.1
     assert len(b.lrs) == len(a.lrs)
     np.testing.assert_allclose(b.losses, a.losses, rtol=1e-3)
@@ -211,6 +223,7 @@ def test_repair_on_a_torch_model(digits):
         for _ in range(8):
             layers += [tnn.Linear(32, 32), tnn.Sigmoid()]
         return tnn.Sequential(*layers, tnn.Linear(32, 10))
+
     res = repair(build, TF.cross_entropy, (X[:512], y[:512]), steps=60, lr=0.1, max_trials=2)
     assert "vanishing" in res.original.problems
     assert res.best is not None, res.table()
@@ -285,7 +298,8 @@ def test_rnn_cell_through_time_in_both(gain, kind):
     assert a.layers == b.layers == ["cell"]
     assert b.evidence["steps"] == a.evidence["steps"] == 40
     assert b.evidence["ratio_first_to_last_step"] == pytest.approx(
-        a.evidence["ratio_first_to_last_step"], rel=0.05)
+        a.evidence["ratio_first_to_last_step"], rel=0.05
+    )
 
 
 def test_check_and_lr_range_test_refuse_a_non_module_clearly():

@@ -1,6 +1,7 @@
 """Verdicts people can trust (issue 11): symptoms gated on evidence that matters, the right
 kind and remedy for the cases that went wrong, the new kinds, and a monitor whose state
 persists."""
+
 import math
 
 import numpy as np
@@ -23,7 +24,7 @@ def digits():
 def mlp(widths=(64, 64, 10), act=nn.ReLU, seed=0, final=None, init=None):
     cr.manual_seed(seed)
     layers = []
-    for k, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+    for k, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if init is not None:
             init(layers[-1].weight)
@@ -34,8 +35,19 @@ def mlp(widths=(64, 64, 10), act=nn.ReLU, seed=0, final=None, init=None):
     return nn.Sequential(*layers)
 
 
-def train(model, digits, opt, steps=60, every=1, zero_grad=True, scale=1.0, loss_fn=None,
-          clip=None, seed=0, **kw):
+def train(
+    model,
+    digits,
+    opt,
+    steps=60,
+    every=1,
+    zero_grad=True,
+    scale=1.0,
+    loss_fn=None,
+    clip=None,
+    seed=0,
+    **kw,
+):
     X, y = digits
     rng = np.random.default_rng(seed)
     loss_fn = loss_fn or F.cross_entropy
@@ -59,27 +71,54 @@ def warnings_of(report):
 
 # ---- symptoms that do not hurt learning are notes ----
 
+
 def test_moderately_saturated_tanh_that_learns_is_a_note_not_a_warning():
     # 30 % of the units in the low-slope band, as in the healthy tanh nets of the issue, while
     # the loss falls from 2.3 to 0.3 and the updates are ~1e-3
     h = History(64, ["0.weight", "2.weight"], ["0", "2"])
     for k in range(40):
-        h.append(k, {"loss": 2.3 * math.exp(-k / 8) + 0.1, "update_ratio": 1e-3, "has_grad": 1,
-                     "zero_frac": 0.0, "out_grad_norm": 1.0,
-                     "saturated_frac": np.array([0.3, np.nan])})
-    ctx = {"layers": [{"name": "0", "type": "Linear", "activation": "tanh", "param_columns": [0]},
-                      {"name": "2", "type": "Linear", "activation": None, "param_columns": [1]}],
-           "layer_order": [0, 1], "params": [{"name": "0.weight", "layer": "0", "ndim": 2},
-                                             {"name": "2.weight", "layer": "2", "ndim": 2}],
-           "recurrent": [], "lr": 0.1, "baseline": math.log(10)}
+        h.append(
+            k,
+            {
+                "loss": 2.3 * math.exp(-k / 8) + 0.1,
+                "update_ratio": 1e-3,
+                "has_grad": 1,
+                "zero_frac": 0.0,
+                "out_grad_norm": 1.0,
+                "saturated_frac": np.array([0.3, np.nan]),
+            },
+        )
+    ctx = {
+        "layers": [
+            {"name": "0", "type": "Linear", "activation": "tanh", "param_columns": [0]},
+            {"name": "2", "type": "Linear", "activation": None, "param_columns": [1]},
+        ],
+        "layer_order": [0, 1],
+        "params": [
+            {"name": "0.weight", "layer": "0", "ndim": 2},
+            {"name": "2.weight", "layer": "2", "ndim": 2},
+        ],
+        "recurrent": [],
+        "lr": 0.1,
+        "baseline": math.log(10),
+    }
     report = analyze(h, ctx)
     assert report.healthy, str(report)
     assert [f.severity for f in report.find("saturated")] == ["info"]
     # the same share while nothing is learnt is a warning
     flat = History(64, ["0.weight", "2.weight"], ["0", "2"])
     for k in range(40):
-        flat.append(k, {"loss": 2.3, "update_ratio": 1e-3, "has_grad": 1, "zero_frac": 0.0,
-                        "out_grad_norm": 1.0, "saturated_frac": np.array([0.3, np.nan])})
+        flat.append(
+            k,
+            {
+                "loss": 2.3,
+                "update_ratio": 1e-3,
+                "has_grad": 1,
+                "zero_frac": 0.0,
+                "out_grad_norm": 1.0,
+                "saturated_frac": np.array([0.3, np.nan]),
+            },
+        )
     assert [f.severity for f in analyze(flat, ctx).find("saturated")] == ["warning"]
 
 
@@ -89,17 +128,37 @@ def test_check_does_not_warn_on_working_architectures_at_init(name, digits):
     x, t = cr.tensor(X[:64]), cr.tensor(y[:64])
     cr.manual_seed(0)
     if name == "batchnorm":
-        model = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(),
-                              nn.Linear(128, 128), nn.BatchNorm1d(128), nn.ReLU(),
-                              nn.Linear(128, 10))
+        model = nn.Sequential(
+            nn.Linear(64, 128),
+            nn.BatchNorm1d(128),
+            nn.ReLU(),
+            nn.Linear(128, 128),
+            nn.BatchNorm1d(128),
+            nn.ReLU(),
+            nn.Linear(128, 10),
+        )
     elif name == "residual":
-        model = nn.Sequential(nn.Linear(64, 64), *[nn.Residual(nn.Sequential(
-            nn.LayerNorm(64), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64)))
-            for _ in range(12)], nn.Linear(64, 10))
+        model = nn.Sequential(
+            nn.Linear(64, 64),
+            *[
+                nn.Residual(
+                    nn.Sequential(nn.LayerNorm(64), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64))
+                )
+                for _ in range(12)
+            ],
+            nn.Linear(64, 10),
+        )
     elif name == "cnn":
-        model = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 8, 3, padding=1),
-                              nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
-                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 10))
+        model = nn.Sequential(
+            nn.Unflatten(1, (1, 8, 8)),
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, 10),
+        )
     else:
         cell = nn.LSTM if name == "lstm" else nn.GRU
 
@@ -110,6 +169,7 @@ def test_check_does_not_warn_on_working_architectures_at_init(name, digits):
 
             def forward(self, x):
                 return self.head(self.rnn(x.reshape(-1, 8, 8))[0][:, -1])
+
         model = Seq()
     report = check(model, F.cross_entropy, (x, t))
     assert report.healthy, str(report)
@@ -119,8 +179,9 @@ def test_check_messages_quote_the_gain_that_triggered_them():
     cr.manual_seed(0)
     # a large bias makes layer '2' amplify the forward signal while its backward gain (set by
     # its Xavier weights) stays near 1
-    model = nn.Sequential(nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
-                          nn.Linear(64, 4))
+    model = nn.Sequential(
+        nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 4)
+    )
     for k in (0, 2):
         nn.init.xavier_uniform_(model[k].weight)
     nn.init.constant_(model[2].bias, 1.0)
@@ -129,11 +190,12 @@ def test_check_messages_quote_the_gain_that_triggered_them():
     f = report.find("layer_gain")
     assert f, str(report)
     row = [r for r in report.layers if r["layer"] == "2"][0]
-    assert row["fwd_gain"] > 2 and row["bwd_gain"] < 2                # the forward one fired
+    assert row["fwd_gain"] > 2 and row["bwd_gain"] < 2  # the forward one fired
     assert f"'2' forward x{cr.diagnostics.report.fmt(row['fwd_gain'])}" in f[0].message
 
 
 # ---- the right kind ----
+
 
 def test_tanh_pinned_at_one_after_a_blow_up_is_saturation_not_a_cut_graph(digits):
     model = mlp(act=nn.Tanh)
@@ -149,8 +211,7 @@ def test_tanh_pinned_at_one_after_a_blow_up_is_saturation_not_a_cut_graph(digits
 
 def test_lr_too_low_between_the_ratio_thresholds_with_a_loss_that_moved(digits):
     model = mlp()
-    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=3e-3),
-                   steps=150).report()
+    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=3e-3), steps=150).report()
     f = report.find("lr_too_low")
     assert f, str(report)
     assert 1e-5 < f[0].evidence["update_ratio_median"] < 1e-3
@@ -166,9 +227,9 @@ def test_lstm_with_a_low_learning_rate_is_lr_too_low_not_vanishing(digits):
 
         def forward(self, x):
             return self.head(self.rnn(x.reshape(-1, 8, 8))[0][:, -1])
+
     model = Seq()
-    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=0.01),
-                   steps=100).report()
+    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=0.01), steps=100).report()
     assert "lr_too_low" in warnings_of(report), str(report)
     assert "vanishing" not in warnings_of(report)
 
@@ -176,10 +237,10 @@ def test_lstm_with_a_low_learning_rate_is_lr_too_low_not_vanishing(digits):
 def test_divergence_between_recorded_steps_is_caught_with_every_10():
     model = mlp((4, 8, 3))
     monitor = GradientMonitor(model, every=10)
-    for k in range(30):                       # the loss jumps on unrecorded steps only
+    for k in range(30):  # the loss jumps on unrecorded steps only
         monitor.step(50.0 if k in (13, 14, 15) else 1.0 - 0.01 * k)
     assert list(monitor.history.steps) == [0, 10, 20]
-    assert np.all(monitor.history.series("loss") < 2)     # the samples never saw it
+    assert np.all(monitor.history.series("loss") < 2)  # the samples never saw it
     f = monitor.report().find("lr_too_high")
     assert f and f[0].evidence["loss_max"] == 50.0
 
@@ -202,10 +263,10 @@ def test_nonfinite_loss_cause_is_read_from_the_value_when_the_graph_is_gone(shif
     x = cr.tensor(np.ones((2, 4), dtype=np.float32))
     out = model(x)
     if shift is None:
-        loss = -cr.log(out * 0).mean()           # log of 0: +Inf
+        loss = -cr.log(out * 0).mean()  # log of 0: +Inf
     else:
-        loss = cr.log(out + shift).mean()        # log of a negative number: NaN
-    loss.backward()                               # frees the graph
+        loss = cr.log(out + shift).mean()  # log of a negative number: NaN
+    loss.backward()  # frees the graph
     monitor.step(loss)
     f = monitor.report().find("nonfinite")[0]
     assert f.evidence["cause"] == cause and f.evidence["phase"] == "loss"
@@ -215,20 +276,21 @@ def test_nonfinite_loss_cause_is_read_from_the_value_when_the_graph_is_gone(shif
 
 # ---- remedies that fit ----
 
+
 def test_deep_sigmoid_first_remedy_changes_the_activation_and_never_touches_the_output(digits):
     X, y = digits
     model = mlp((64,) + (64,) * 12 + (10,), act=nn.Sigmoid, init=nn.init.xavier_uniform_)
     f = check(model, F.cross_entropy, (cr.tensor(X[:64]), cr.tensor(y[:64]))).find("vanishing")[0]
     assert f.remedies[0].startswith("Replace sigmoid with ReLU")
-    assert "0.25" in f.remedies[0]                     # its maximum slope, 1/4
-    assert not any("'24'" in r and "nitialise" in r for r in f.remedies)   # the output layer
+    assert "0.25" in f.remedies[0]  # its maximum slope, 1/4
+    assert not any("'24'" in r and "nitialise" in r for r in f.remedies)  # the output layer
 
 
 def test_exploding_remedy_with_clipping_already_on_is_not_clip_at_one(digits):
-    model = mlp((64,) + (128,) * 8 + (10,), act=nn.Tanh,
-                init=lambda w: nn.init.normal_(w, 0, 1.0))
-    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=0.01), steps=6,
-                   clip=1.0).report()
+    model = mlp((64,) + (128,) * 8 + (10,), act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0))
+    report = train(
+        model, digits, cr.optim.SGD(model.parameters(), lr=0.01), steps=6, clip=1.0
+    ).report()
     f = [f for f in report.find("exploding")]
     assert f, str(report)
     assert not any("max_norm=1.0)" in r for r in f[0].remedies)
@@ -236,6 +298,7 @@ def test_exploding_remedy_with_clipping_already_on_is_not_clip_at_one(digits):
 
 
 # ---- new kinds ----
+
 
 def test_forgotten_zero_grad_is_stale_gradients(digits):
     model = mlp()
@@ -263,13 +326,14 @@ def test_softmax_before_cross_entropy_is_an_output_loss_mismatch(digits):
     assert f and "Remove the final softmax" in f[0].remedies[0]
     X, y = digits
     pre = check(mlp((64, 16, 1)), nn.MSELoss(), (cr.tensor(X[:32]), cr.tensor(y[:32, None])))
-    assert "output_loss_mismatch" in pre                  # class labels into MSE
+    assert "output_loss_mismatch" in pre  # class labels into MSE
 
 
 def test_unscaled_and_broken_inputs(digits):
     model = mlp()
-    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=0.1), steps=20,
-                   scale=255.0).report()
+    report = train(
+        model, digits, cr.optim.SGD(model.parameters(), lr=0.1), steps=20, scale=255.0
+    ).report()
     f = report.find("unscaled_input")
     assert f and f[0].severity == "warning" and f[0].evidence["rms"] > 10
     X, y = digits
@@ -284,8 +348,7 @@ def test_not_learning_against_the_trivial_baseline(digits):
     X, _ = digits
     noise = np.random.default_rng(0).integers(0, 10, len(X))
     model = mlp((64, 16, 10))
-    report = train(model, (X, noise), cr.optim.SGD(model.parameters(), lr=0.05),
-                   steps=80).report()
+    report = train(model, (X, noise), cr.optim.SGD(model.parameters(), lr=0.05), steps=80).report()
     f = report.find("not_learning")
     assert f, str(report)
     assert f[0].evidence["baseline"] == pytest.approx(math.log(10))
@@ -300,7 +363,7 @@ def test_overfitting_from_validation_losses():
         monitor.step(2.0 * math.exp(-k / 20), val_loss=val)
     f = monitor.report().find("overfitting")
     assert f and f[0].evidence["best_step"] == 24
-    after = GradientMonitor(mlp((4, 8, 3)))          # the same, told after each "epoch"
+    after = GradientMonitor(mlp((4, 8, 3)))  # the same, told after each "epoch"
     for k in range(60):
         after.step(2.0 * math.exp(-k / 20))
         if k % 5 == 4:
@@ -323,15 +386,16 @@ def test_oscillating_loss():
 
 # ---- the monitor's state ----
 
+
 def test_weights_are_snapshotted_at_each_recorded_step_so_a_resume_is_not_a_huge_update(digits):
     model = mlp()
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
     monitor = GradientMonitor(model, optimizer=opt)
     other = mlp(seed=5)
-    model.load_state_dict(other.state_dict())            # e.g. --resume after creation
+    model.load_state_dict(other.state_dict())  # e.g. --resume after creation
     X, y = digits
     for k in range(8):
-        if k == 4:                                        # and again between two steps
+        if k == 4:  # and again between two steps
             model.load_state_dict(mlp(seed=6).state_dict())
         opt.zero_grad()
         loss = F.cross_entropy(model(cr.tensor(X[:64])), cr.tensor(y[:64]))

@@ -1,4 +1,5 @@
 """tests/distributed: mpi_helpers is importable (scripts/ hold what runs on each rank)."""
+
 import os
 import sys
 

@@ -1,9 +1,9 @@
 """chainrule.distributed: the process group and collectives, on real MPI ranks."""
+
 import pytest
+from mpi_helpers import ok_ranks, require_mpi, run_mpi
 
 import chainrule.distributed as dist
-
-from mpi_helpers import ok_ranks, require_mpi, run_mpi
 
 
 def test_errors_without_a_process_group():
@@ -14,12 +14,14 @@ def test_errors_without_a_process_group():
         dist.init_process_group("nccl")
     with pytest.raises(RuntimeError, match="init_process_group"):
         import chainrule as cr
+
         cr.nn.parallel.DistributedDataParallel(cr.nn.Linear(2, 2))
 
 
 def test_is_available_matches_mpi4py():
     try:
         import mpi4py  # noqa: F401
+
         have = True
     except ImportError:
         have = False
@@ -46,13 +48,14 @@ def test_parameters_checksum_sees_any_change_without_mpi():
     import numpy as np
 
     import chainrule as cr
+
     model = cr.nn.Sequential(cr.nn.Linear(4, 3), cr.nn.BatchNorm1d(3))
     base = dist.parameters_checksum(model)
-    assert base.shape == (7,) and base.dtype == np.float64     # 4 params, 3 buffers
+    assert base.shape == (7,) and base.dtype == np.float64  # 4 params, 3 buffers
     twin = copy.deepcopy(model)
     np.testing.assert_array_equal(dist.parameters_checksum(twin), base)
     w = twin[0].weight.numpy()
-    w[0, 0], w[0, 1] = w[0, 1], w[0, 0]                          # same values, swapped
+    w[0, 0], w[0, 1] = w[0, 1], w[0, 0]  # same values, swapped
     assert dist.parameters_checksum(twin)[0] != base[0]
     twin[1].running_mean.numpy()[0] += 1e-6
     changed = dist.parameters_checksum(twin) != base

@@ -1,4 +1,5 @@
 """DistributedDataParallel and fit() on two real MPI ranks; failures end every rank."""
+
 import os
 import signal
 import subprocess
@@ -6,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-
 from mpi_helpers import command, env, ok_ranks, require_mpi, run_mpi
 
 pytestmark = pytest.mark.slow
@@ -50,14 +50,15 @@ def test_exception_on_one_rank_ends_all(tmp_path):
 def test_exception_inside_ddp_fit_ends_all_and_keeps_last_checkpoint(tmp_path):
     require_mpi()
     import chainrule as cr
+
     started = time.monotonic()
     done = run_mpi("fault.py", "fit", tmp_path, n=2, timeout=60, check=False)
     _ends_promptly(done, started)
     assert "rank 1 of 2 failed with RuntimeError: rank 1 lost its data in epoch 2" in done.stderr
-    assert os.listdir(tmp_path) == ["run.ckpt"]           # no temporary file left behind
+    assert os.listdir(tmp_path) == ["run.ckpt"]  # no temporary file left behind
     model = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.ReLU(), cr.nn.Linear(8, 2))
     state = cr.train.load_checkpoint(tmp_path / "run.ckpt", _Prefixed(model), restore_rng=False)
-    assert state["epoch"] == 1                            # the complete first epoch
+    assert state["epoch"] == 1  # the complete first epoch
     assert np.isfinite(model[0].weight.numpy()).all()
 
 
@@ -67,19 +68,26 @@ class _Prefixed:
     def __init__(self, model):
         self.model = model
 
-    def state_dict(self):               # load_checkpoint snapshots it to roll back on refusal
+    def state_dict(self):  # load_checkpoint snapshots it to roll back on refusal
         return {"module." + k: v for k, v in self.model.state_dict().items()}
 
     def load_state_dict(self, state, strict=True):
         return self.model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
 
 
-@pytest.mark.parametrize("sig,message", [(signal.SIGINT, "was interrupted (Ctrl-C)"),
-                                         (signal.SIGTERM, "was terminated (SIGTERM)")])
+@pytest.mark.parametrize(
+    "sig,message",
+    [(signal.SIGINT, "was interrupted (Ctrl-C)"), (signal.SIGTERM, "was terminated (SIGTERM)")],
+)
 def test_ctrl_c_or_sigterm_on_one_rank_ends_all(tmp_path, sig, message):
     require_mpi()
-    proc = subprocess.Popen(command("fault.py", "sigint", tmp_path, n=2), env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command("fault.py", "sigint", tmp_path, n=2),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         pid_file = tmp_path / "pid"
         deadline = time.monotonic() + 60

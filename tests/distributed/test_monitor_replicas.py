@@ -1,17 +1,19 @@
 """GradientMonitor across ranks: ``rank_divergence`` when replicas drift apart, silence when
 DistributedDataParallel keeps them one model."""
+
 import re
 
 import pytest
-
 from mpi_helpers import ok_ranks, require_mpi, run_mpi
 
 pytestmark = pytest.mark.slow
 
 
 def kinds_by_rank(stdout):
-    return {int(r): set(k for k in ks.split(",") if k)
-            for r, ks in re.findall(r"<KINDS rank (\d+)> ?([\w,]*)", stdout)}
+    return {
+        int(r): set(k for k in ks.split(",") if k)
+        for r, ks in re.findall(r"<KINDS rank (\d+)> ?([\w,]*)", stdout)
+    }
 
 
 def test_replicas_seeded_by_rank_are_reported_on_every_rank():

@@ -15,26 +15,50 @@ TF = torch.nn.functional
 # (our function, torch function, module pair, repr) for each activation
 CASES = {
     "relu": (F.relu, TF.relu, nn.ReLU(), torch.nn.ReLU()),
-    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2),
-                   nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
+    "leaky_relu": (
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: TF.leaky_relu(x, 0.2),
+        nn.LeakyReLU(0.2),
+        torch.nn.LeakyReLU(0.2),
+    ),
     "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), nn.ELU(0.7), torch.nn.ELU(0.7)),
     "selu": (F.selu, TF.selu, nn.SELU(), torch.nn.SELU()),
     "gelu": (F.gelu, TF.gelu, nn.GELU(), torch.nn.GELU()),
-    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh"),
-                  nn.GELU("tanh"), torch.nn.GELU("tanh")),
+    "gelu_tanh": (
+        lambda x: F.gelu(x, approximate="tanh"),
+        lambda x: TF.gelu(x, approximate="tanh"),
+        nn.GELU("tanh"),
+        torch.nn.GELU("tanh"),
+    ),
     "silu": (F.silu, TF.silu, nn.SiLU(), torch.nn.SiLU()),
     "sigmoid": (F.sigmoid, torch.sigmoid, nn.Sigmoid(), torch.nn.Sigmoid()),
     "tanh": (F.tanh, torch.tanh, nn.Tanh(), torch.nn.Tanh()),
-    "softplus": (lambda x: F.softplus(x, 2.0, 3.0), lambda x: TF.softplus(x, 2.0, 3.0),
-                 nn.Softplus(2.0, 3.0), torch.nn.Softplus(2.0, 3.0)),
+    "softplus": (
+        lambda x: F.softplus(x, 2.0, 3.0),
+        lambda x: TF.softplus(x, 2.0, 3.0),
+        nn.Softplus(2.0, 3.0),
+        torch.nn.Softplus(2.0, 3.0),
+    ),
     "softsign": (F.softsign, TF.softsign, nn.Softsign(), torch.nn.Softsign()),
-    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 1.5), lambda x: TF.hardtanh(x, -0.5, 1.5),
-                 nn.Hardtanh(-0.5, 1.5), torch.nn.Hardtanh(-0.5, 1.5)),
+    "hardtanh": (
+        lambda x: F.hardtanh(x, -0.5, 1.5),
+        lambda x: TF.hardtanh(x, -0.5, 1.5),
+        nn.Hardtanh(-0.5, 1.5),
+        torch.nn.Hardtanh(-0.5, 1.5),
+    ),
     "relu6": (F.relu6, TF.relu6, nn.ReLU6(), torch.nn.ReLU6()),
-    "softmax": (lambda x: F.softmax(x, 1), lambda x: TF.softmax(x, 1), nn.Softmax(1),
-                torch.nn.Softmax(1)),
-    "log_softmax": (lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1),
-                    nn.LogSoftmax(-1), torch.nn.LogSoftmax(-1)),
+    "softmax": (
+        lambda x: F.softmax(x, 1),
+        lambda x: TF.softmax(x, 1),
+        nn.Softmax(1),
+        torch.nn.Softmax(1),
+    ),
+    "log_softmax": (
+        lambda x: F.log_softmax(x, -1),
+        lambda x: TF.log_softmax(x, -1),
+        nn.LogSoftmax(-1),
+        torch.nn.LogSoftmax(-1),
+    ),
     "logsigmoid": (F.logsigmoid, TF.logsigmoid, nn.LogSigmoid(), torch.nn.LogSigmoid()),
 }
 
@@ -60,12 +84,13 @@ def test_function_and_module_match_torch_float32(name):
 def test_gradcheck_float64(name):
     ours = CASES[name][0]
     x = _x(1, (3, 4))
-    x[np.abs(np.abs(x) - 1.5) < 0.05] = 0.7       # off the hardtanh corners
+    x[np.abs(np.abs(x) - 1.5) < 0.05] = 0.7  # off the hardtanh corners
     check_grad(ours, x)
 
 
-@pytest.mark.parametrize("name", ["elu", "gelu", "gelu_tanh", "silu", "softplus", "logsigmoid",
-                                  "selu", "leaky_relu"])
+@pytest.mark.parametrize(
+    "name", ["elu", "gelu", "gelu_tanh", "silu", "softplus", "logsigmoid", "selu", "leaky_relu"]
+)
 def test_second_derivatives(name):
     check_grad(CASES[name][0], _x(2, (2, 3)), gradgrad=True)
 
@@ -78,18 +103,25 @@ def test_extreme_inputs_stay_finite():
 
 
 def test_erf_accuracy_against_math_erf():
-    x = np.concatenate([np.linspace(-7, 7, 20001), np.logspace(-30, 0.9, 500),
-                        -np.logspace(-10, 0.9, 200), [0.0, 1.0, 3.0, 6.0, -6.0]])
+    x = np.concatenate(
+        [
+            np.linspace(-7, 7, 20001),
+            np.logspace(-30, 0.9, 500),
+            -np.logspace(-10, 0.9, 200),
+            [0.0, 1.0, 3.0, 6.0, -6.0],
+        ]
+    )
     ref = np.array([math.erf(v) for v in x])
     got = erf_array(x)
     assert got.dtype == np.float64
     rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)
-    assert rel.max() < 1e-7        # in fact about 2e-15
+    assert rel.max() < 1e-7  # in fact about 2e-15
     x32 = x.astype(np.float32)
     got32 = erf_array(x32)
     assert got32.dtype == np.float32
-    np.testing.assert_allclose(got32, np.array([math.erf(v) for v in x32.astype(np.float64)]),
-                               rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(
+        got32, np.array([math.erf(v) for v in x32.astype(np.float64)]), rtol=1e-6, atol=1e-30
+    )
 
 
 def test_erf_special_values():

@@ -1,4 +1,5 @@
 """clip_grad_norm_ / clip_grad_value_ against torch.nn.utils."""
+
 import math
 
 import numpy as np
@@ -27,7 +28,7 @@ def pair(seed=0, scale=1.0, with_none=True):
 
 
 def assert_same_grads(cr_params, th_params):
-    for p, q in zip(cr_params, th_params):
+    for p, q in zip(cr_params, th_params, strict=True):
         if q.grad is None:
             assert p.grad is None
             continue
@@ -46,7 +47,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     assert total.item() == pytest.approx(expected.item(), rel=1e-6)
     assert_same_grads(cr_params, th_params)
     clipped = total.item() > max_norm
-    assert clipped == (max_norm == 0.5)         # one case clips, the other must not
+    assert clipped == (max_norm == 0.5)  # one case clips, the other must not
 
 
 def test_clipped_norm_is_max_norm_and_grad_arrays_are_not_written_into():
@@ -54,10 +55,11 @@ def test_clipped_norm_is_max_norm_and_grad_arrays_are_not_written_into():
     originals = [p.grad.numpy() for p in cr_params]
     copies = [a.copy() for a in originals]
     clip_grad_norm_(cr_params, 1.0)
-    for a, c in zip(originals, copies):
+    for a, c in zip(originals, copies, strict=True):
         np.testing.assert_array_equal(a, c)
-    new_total = math.sqrt(sum(float((p.grad.numpy().astype(np.float64) ** 2).sum())
-                              for p in cr_params))
+    new_total = math.sqrt(
+        sum(float((p.grad.numpy().astype(np.float64) ** 2).sum()) for p in cr_params)
+    )
     assert new_total == pytest.approx(1.0, rel=1e-5)
 
 
@@ -79,7 +81,7 @@ def test_nonfinite_norm():
     total = clip_grad_norm_(cr_params, 1.0)
     expected = torch.nn.utils.clip_grad_norm_(th_params, 1.0)
     assert math.isnan(total.item()) and math.isnan(expected.item())
-    assert_same_grads(cr_params, th_params)      # torch scales by NaN too: all NaN
+    assert_same_grads(cr_params, th_params)  # torch scales by NaN too: all NaN
 
 
 def test_inf_gradient_with_inf_norm():
@@ -89,7 +91,7 @@ def test_inf_gradient_with_inf_norm():
     total = clip_grad_norm_(cr_params, 1.0, norm_type="inf")
     expected = torch.nn.utils.clip_grad_norm_(th_params, 1.0, norm_type="inf")
     assert total.item() == expected.item() == math.inf
-    for p, q in zip(cr_params, th_params):
+    for p, q in zip(cr_params, th_params, strict=True):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
 
 

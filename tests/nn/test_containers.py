@@ -16,7 +16,7 @@ def test_sequential_indexing_len_iteration_append():
     assert seq[2] is c and list(seq.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
     sub = seq[1:]
     assert isinstance(sub, nn.Sequential) and list(sub) == [b, c]
-    assert [n for n, _ in sub.named_children()] == ["1", "2"]     # keys kept, as in torch
+    assert [n for n, _ in sub.named_children()] == ["1", "2"]  # keys kept, as in torch
     with pytest.raises(IndexError, match="out of range"):
         seq[3]
     seq[1] = nn.Tanh()
@@ -28,11 +28,18 @@ def test_sequential_indexing_len_iteration_append():
 
 def test_sequential_ordered_dict_and_matches_torch():
     torch = pytest.importorskip("torch")
-    ours = nn.Sequential(OrderedDict([("fc", nn.Linear(4, 3)), ("act", nn.Tanh()),
-                                      ("out", nn.Linear(3, 2))]))
-    theirs = torch.nn.Sequential(OrderedDict([("fc", torch.nn.Linear(4, 3)),
-                                              ("act", torch.nn.Tanh()),
-                                              ("out", torch.nn.Linear(3, 2))]))
+    ours = nn.Sequential(
+        OrderedDict([("fc", nn.Linear(4, 3)), ("act", nn.Tanh()), ("out", nn.Linear(3, 2))])
+    )
+    theirs = torch.nn.Sequential(
+        OrderedDict(
+            [
+                ("fc", torch.nn.Linear(4, 3)),
+                ("act", torch.nn.Tanh()),
+                ("out", torch.nn.Linear(3, 2)),
+            ]
+        )
+    )
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     compare_modules(ours, theirs, [x])
     assert repr(ours) == repr(theirs)
@@ -86,7 +93,7 @@ def test_residual_adds_block_output_and_passes_gradient_both_ways():
     y = res(x)
     np.testing.assert_allclose(y.numpy(), 3 * np.ones((2, 3)))
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 3 * np.ones((2, 3)))   # 1 (skip) + 2 (block)
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.ones((2, 3)))  # 1 (skip) + 2 (block)
     assert list(res.state_dict()) == ["block.weight"]
     assert repr(res).startswith("Residual(\n  (block): Linear(")
     with pytest.raises(ValueError, match="must keep the shape"):

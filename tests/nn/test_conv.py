@@ -1,4 +1,5 @@
 """Conv1d / Conv2d and their functional forms against PyTorch, plus gradchecks and errors."""
+
 import itertools
 import math
 import tracemalloc
@@ -17,11 +18,10 @@ TF = torch.nn.functional
 rng = np.random.default_rng(0)
 
 
-
 @pytest.fixture(params=["planes", "batch_last"])
 def layout(request, monkeypatch):
     """Force one of the two kernel layouts; one sample per chunk, so the chunk loops run too."""
-    monkeypatch.setattr(C, "SMALL_PLANE", 0 if request.param == "planes" else 10 ** 9)
+    monkeypatch.setattr(C, "SMALL_PLANE", 0 if request.param == "planes" else 10**9)
     monkeypatch.setattr(C, "CHUNK_BYTES", 1)
     return request.param
 
@@ -34,7 +34,9 @@ def _pair(shape, dtype=np.float32):
 def _assert_close(ours, theirs, tol=1e-4):
     theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
     assert ours.shape == theirs.shape
-    np.testing.assert_allclose(ours.numpy() if hasattr(ours, "data") else ours, theirs, atol=tol, rtol=tol)
+    np.testing.assert_allclose(
+        ours.numpy() if hasattr(ours, "data") else ours, theirs, atol=tol, rtol=tol
+    )
 
 
 def _backward_both(y, ty):
@@ -43,9 +45,13 @@ def _backward_both(y, ty):
     ty.backward(torch.tensor(g))
 
 
-GRID_2D = [(s, p, d, g, b) for s, p, d, g, b in itertools.product(
-    [1, 2], [0, 1, (2, 1), "same", "valid"], [1, (2, 1)], [1, 2], [True, False])
-    if not (p == "same" and s != 1)]
+GRID_2D = [
+    (s, p, d, g, b)
+    for s, p, d, g, b in itertools.product(
+        [1, 2], [0, 1, (2, 1), "same", "valid"], [1, (2, 1)], [1, 2], [True, False]
+    )
+    if not (p == "same" and s != 1)
+]
 
 
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")
@@ -65,8 +71,17 @@ def test_conv2d_matches_torch(stride, padding, dilation, groups, bias, layout):
     assert y.dtype == x.grad.dtype == w.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("stride,padding,dilation,groups", [
-    (1, 0, 1, 1), (2, 1, 1, 1), (1, "same", 2, 1), (3, 2, 2, 3), (1, "valid", 1, 3), (2, (1,), (2,), 1)])
+@pytest.mark.parametrize(
+    "stride,padding,dilation,groups",
+    [
+        (1, 0, 1, 1),
+        (2, 1, 1, 1),
+        (1, "same", 2, 1),
+        (3, 2, 2, 3),
+        (1, "valid", 1, 3),
+        (2, (1,), (2,), 1),
+    ],
+)
 def test_conv1d_matches_torch(stride, padding, dilation, groups, layout):
     x, tx = _pair((3, 6, 11))
     w, tw = _pair((9, 6 // groups, 4))
@@ -102,8 +117,9 @@ def _t64(*shape):
 
 def test_gradcheck_conv2d(layout):
     x, w, b = _t64(2, 4, 5, 5), _t64(6, 2, 3, 2), _t64(6)
-    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2),
-                                              groups=2), (x, w, b))
+    assert gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, dilation=(1, 2), groups=2), (x, w, b)
+    )
 
 
 def test_gradcheck_conv1d():
@@ -113,8 +129,9 @@ def test_gradcheck_conv1d():
 
 def test_second_derivatives_conv2d(layout):
     x, w, b = _t64(1, 2, 5, 4), _t64(2, 1, 2, 3), _t64(2)
-    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, groups=2),
-                         (x, w, b))
+    assert gradgradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, groups=2), (x, w, b)
+    )
 
 
 def test_gradient_penalty_matches_torch():
@@ -124,12 +141,12 @@ def test_gradient_penalty_matches_torch():
     (gx,) = cr.grad((F.conv2d(x, w, padding=1) ** 2).sum(), [x], create_graph=True)
     (tgx,) = torch.autograd.grad((TF.conv2d(tx, tw, padding=1) ** 2).sum(), [tx], create_graph=True)
     _assert_close(gx, tgx)
-    (gx ** 2).sum().backward()
-    (tgx ** 2).sum().backward()
+    (gx**2).sum().backward()
+    (tgx**2).sum().backward()
     _assert_close(w.grad, tw.grad, tol=1e-3)
 
 
-@pytest.mark.parametrize("small_plane", [0, 10 ** 9])
+@pytest.mark.parametrize("small_plane", [0, 10**9])
 @pytest.mark.parametrize("chunk_bytes", [1, 3 * 2 * 9 * 36 * 4, 1 << 30])
 def test_chunks_of_any_size_give_the_same_result(small_plane, chunk_bytes, monkeypatch):
     # 5 samples in chunks of 1, of 3 + 2 (the columns of 3 samples: C*kh*kw*Ho*Wo float32s
@@ -145,7 +162,7 @@ def test_chunks_of_any_size_give_the_same_result(small_plane, chunk_bytes, monke
     _assert_close(w.grad, tw.grad)
 
 
-@pytest.mark.parametrize("small_plane", [0, 10 ** 9])
+@pytest.mark.parametrize("small_plane", [0, 10**9])
 def test_empty_batch(small_plane, monkeypatch):
     monkeypatch.setattr(C, "SMALL_PLANE", small_plane)
     x = cr.randn(0, 3, 8, 8, requires_grad=True)
@@ -171,24 +188,30 @@ def test_memory_of_a_training_step_stays_below_the_columns():
         peak = tracemalloc.get_traced_memory()[1] - start
     finally:
         tracemalloc.stop()
-    assert held < cols_bytes / 50            # nothing but small objects kept for backward
+    assert held < cols_bytes / 50  # nothing but small objects kept for backward
     assert peak < cols_bytes / 2
 
 
 # ---- modules ----
 
+
 def _copy_params(ours, theirs):
-    for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (name, p), (tname, tp) in zip(
+        ours.named_parameters(), theirs.named_parameters(), strict=True
+    ):
         assert name == tname
         p.numpy()[...] = tp.detach().numpy()
 
 
-@pytest.mark.parametrize("cls,tcls,kwargs,shape", [
-    (Conv2d, "Conv2d", dict(kernel_size=3, padding=1), (2, 3, 6, 5)),
-    (Conv2d, "Conv2d", dict(kernel_size=(2, 3), stride=2, bias=False, groups=3), (2, 3, 7, 7)),
-    (Conv2d, "Conv2d", dict(kernel_size=3, padding="same", dilation=2), (1, 3, 6, 6)),
-    (Conv1d, "Conv1d", dict(kernel_size=3, stride=2, padding=2), (2, 3, 9)),
-])
+@pytest.mark.parametrize(
+    "cls,tcls,kwargs,shape",
+    [
+        (Conv2d, "Conv2d", dict(kernel_size=3, padding=1), (2, 3, 6, 5)),
+        (Conv2d, "Conv2d", dict(kernel_size=(2, 3), stride=2, bias=False, groups=3), (2, 3, 7, 7)),
+        (Conv2d, "Conv2d", dict(kernel_size=3, padding="same", dilation=2), (1, 3, 6, 6)),
+        (Conv1d, "Conv1d", dict(kernel_size=3, stride=2, padding=2), (2, 3, 9)),
+    ],
+)
 def test_module_matches_torch(cls, tcls, kwargs, shape):
     m, tm = cls(3, 6, **kwargs), getattr(torch.nn, tcls)(3, 6, **kwargs)
     assert [k for k, _ in m.named_parameters()] == [k for k, _ in tm.named_parameters()]
@@ -199,14 +222,19 @@ def test_module_matches_torch(cls, tcls, kwargs, shape):
     _assert_close(y, ty)
     _backward_both(y, ty)
     _assert_close(x.grad, tx.grad)
-    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters(), strict=True):
         _assert_close(p.grad, tp.grad)
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-@pytest.mark.parametrize("cls,tcls,padding,shape", [
-    (Conv2d, "Conv2d", (1, 2), (2, 2, 5, 6)), (Conv2d, "Conv2d", "same", (1, 2, 5, 5)),
-    (Conv1d, "Conv1d", 2, (2, 2, 7))])
+@pytest.mark.parametrize(
+    "cls,tcls,padding,shape",
+    [
+        (Conv2d, "Conv2d", (1, 2), (2, 2, 5, 6)),
+        (Conv2d, "Conv2d", "same", (1, 2, 5, 5)),
+        (Conv1d, "Conv1d", 2, (2, 2, 7)),
+    ],
+)
 def test_padding_modes_match_torch(mode, cls, tcls, padding, shape):
     m = cls(2, 3, kernel_size=3, padding=padding, padding_mode=mode)
     tm = getattr(torch.nn, tcls)(2, 3, kernel_size=3, padding=padding, padding_mode=mode)
@@ -221,7 +249,7 @@ def test_padding_modes_match_torch(mode, cls, tcls, padding, shape):
 def test_default_init_bounds():
     cr.manual_seed(0)
     m = Conv2d(4, 16, kernel_size=3)
-    bound = 1 / math.sqrt(4 * 9)       # kaiming_uniform_(a=sqrt(5)) gives U(+-1/sqrt(fan_in))
+    bound = 1 / math.sqrt(4 * 9)  # kaiming_uniform_(a=sqrt(5)) gives U(+-1/sqrt(fan_in))
     w = np.abs(m.weight.numpy())
     assert w.max() <= bound and w.max() > 0.9 * bound
     assert np.abs(m.bias.numpy()).max() <= bound
@@ -239,6 +267,7 @@ def test_reset_parameters_is_reproducible():
 
 # ---- errors ----
 
+
 def test_module_error_names_layer_expected_and_got():
     with pytest.raises(ValueError, match=r"Conv2d\(3, 8.*\(N, 3, H, W\).*\(2, 4, 8, 8\)"):
         Conv2d(3, 8, 3)(cr.randn(2, 4, 8, 8))
@@ -246,18 +275,33 @@ def test_module_error_names_layer_expected_and_got():
         Conv1d(2, 4, 3)(cr.randn(2, 2, 3, 3))
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: F.conv2d(cr.randn(2, 3, 5), cr.randn(4, 3, 3)), "weight must have 4 dims"),
-    (lambda: F.conv2d(cr.randn(2, 3, 5, 5), cr.randn(4, 2, 3, 3)), "3 channels"),
-    (lambda: F.conv2d(cr.randn(2, 4, 5, 5), cr.randn(3, 2, 3, 3), groups=2), "divisible by groups"),
-    (lambda: F.conv2d(cr.randn(1, 1, 2, 2), cr.randn(1, 1, 3, 3)), "larger than the padded input"),
-    (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(1, 1, 3, 3), stride=2, padding="same"), "same"),
-    (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(1, 1, 3, 3), padding="full"), "padding must be"),
-    (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(2, 1, 3, 3), cr.randn(3)), "bias"),
-    (lambda: F.conv1d(cr.randn(1, 2, 5, 5), cr.randn(2, 2, 3)), r"\(N, C, L\)"),
-    (lambda: Conv2d(3, 4, 3, groups=2), "divisible by groups"),
-    (lambda: Conv2d(3, 4, 3, padding_mode="mirror"), "padding_mode"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: F.conv2d(cr.randn(2, 3, 5), cr.randn(4, 3, 3)), "weight must have 4 dims"),
+        (lambda: F.conv2d(cr.randn(2, 3, 5, 5), cr.randn(4, 2, 3, 3)), "3 channels"),
+        (
+            lambda: F.conv2d(cr.randn(2, 4, 5, 5), cr.randn(3, 2, 3, 3), groups=2),
+            "divisible by groups",
+        ),
+        (
+            lambda: F.conv2d(cr.randn(1, 1, 2, 2), cr.randn(1, 1, 3, 3)),
+            "larger than the padded input",
+        ),
+        (
+            lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(1, 1, 3, 3), stride=2, padding="same"),
+            "same",
+        ),
+        (
+            lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(1, 1, 3, 3), padding="full"),
+            "padding must be",
+        ),
+        (lambda: F.conv2d(cr.randn(1, 1, 5, 5), cr.randn(2, 1, 3, 3), cr.randn(3)), "bias"),
+        (lambda: F.conv1d(cr.randn(1, 2, 5, 5), cr.randn(2, 2, 3)), r"\(N, C, L\)"),
+        (lambda: Conv2d(3, 4, 3, groups=2), "divisible by groups"),
+        (lambda: Conv2d(3, 4, 3, padding_mode="mirror"), "padding_mode"),
+    ],
+)
 def test_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 # ---- dropout ----
 
+
 def test_dropout_train_scales_and_eval_is_identity():
     cr.manual_seed(0)
     drop = nn.Dropout(0.25)
@@ -19,9 +20,9 @@ def test_dropout_train_scales_and_eval_is_identity():
     kept = y.numpy() != 0
     assert y.dtype == cr.float32
     assert abs(kept.mean() - 0.75) < 0.01
-    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)   # inverted scaling
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)  # inverted scaling
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())           # same mask backward
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())  # same mask backward
     drop.eval()
     assert drop(x) is x
     assert repr(drop) == repr(torch.nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"
@@ -46,12 +47,14 @@ def test_dropout_gradcheck_with_fixed_mask():
     x = np.random.default_rng(0).standard_normal((4, 4))
 
     def fn(t):
-        cr.manual_seed(11)          # same mask on every evaluation
+        cr.manual_seed(11)  # same mask on every evaluation
         return F.dropout(t, 0.3)
+
     check_grad(fn, x)
 
 
 # ---- embedding ----
+
 
 @pytest.mark.parametrize("padding_idx", [None, 0, -1])
 def test_embedding_matches_torch(padding_idx):
@@ -77,8 +80,10 @@ def test_embedding_gradient_accumulates_repeated_rows():
     emb = nn.Embedding(4, 2)
     emb(cr.tensor([1, 1, 3, 1])).sum().backward()
     np.testing.assert_allclose(emb.weight.grad.numpy(), [[0, 0], [3, 3], [0, 0], [1, 1]])
-    check_grad(lambda w: F.embedding(cr.tensor([[0, 2], [2, 2]]), w),
-               np.random.default_rng(0).standard_normal((3, 2)))
+    check_grad(
+        lambda w: F.embedding(cr.tensor([[0, 2], [2, 2]]), w),
+        np.random.default_rng(0).standard_normal((3, 2)),
+    )
 
 
 def test_embedding_errors_and_from_pretrained():
@@ -98,11 +103,13 @@ def test_embedding_errors_and_from_pretrained():
 
 # ---- one_hot ----
 
+
 def test_one_hot_matches_torch():
     idx = np.array([[0, 3], [2, 1]])
     compare_with_torch(F.one_hot, torch.nn.functional.one_hot, [idx], grad=False)
-    compare_with_torch(lambda t: F.one_hot(t, 6), lambda t: torch.nn.functional.one_hot(t, 6),
-                       [idx], grad=False)
+    compare_with_torch(
+        lambda t: F.one_hot(t, 6), lambda t: torch.nn.functional.one_hot(t, 6), [idx], grad=False
+    )
     with pytest.raises(ValueError, match="out of range"):
         F.one_hot(cr.tensor([3]), 2)
     with pytest.raises(TypeError, match="integer"):
@@ -111,5 +118,8 @@ def test_one_hot_matches_torch():
 
 def test_pad_and_linear_reexported():
     assert F.pad is cr.pad and F.linear is cr.linear
-    compare_with_torch(lambda x: F.pad(x, (1, 2)), lambda x: torch.nn.functional.pad(x, (1, 2)),
-                       [np.ones((2, 3), np.float32)])
+    compare_with_torch(
+        lambda x: F.pad(x, (1, 2)),
+        lambda x: torch.nn.functional.pad(x, (1, 2)),
+        [np.ones((2, 3), np.float32)],
+    )

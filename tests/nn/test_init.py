@@ -14,10 +14,19 @@ def _w(*shape, dtype=cr.float32):
 
 def test_calculate_gain_values():
     torch = pytest.importorskip("torch")
-    for name, param in [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None),
-                        ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)]:
+    for name, param in [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ]:
         assert init.calculate_gain(name, param) == pytest.approx(
-            torch.nn.init.calculate_gain(name, param))
+            torch.nn.init.calculate_gain(name, param)
+        )
     with pytest.raises(ValueError, match="unsupported nonlinearity"):
         init.calculate_gain("swish")
 
@@ -30,16 +39,19 @@ def test_fans_for_linear_and_conv_weights():
         init._calculate_fan_in_and_fan_out(_w(5))
 
 
-@pytest.mark.parametrize("fn, kwargs, expected_std", [
-    (init.kaiming_normal_, {}, math.sqrt(2 / 512)),
-    (init.kaiming_normal_, {"nonlinearity": "relu", "mode": "fan_out"}, math.sqrt(2 / 512)),
-    (init.kaiming_uniform_, {"a": math.sqrt(5)}, 1 / math.sqrt(512) / math.sqrt(3)),
-    (init.xavier_uniform_, {}, math.sqrt(2 / 1024)),
-    (init.xavier_normal_, {"gain": 2.0}, 2 * math.sqrt(2 / 1024)),
-    (init.normal_, {"std": 0.02}, 0.02),
-    (init.uniform_, {"a": -1.0, "b": 1.0}, 1 / math.sqrt(3)),
-    (init.trunc_normal_, {"std": 1.0}, 0.8796),   # std of N(0, 1) truncated to [-2, 2]
-])
+@pytest.mark.parametrize(
+    "fn, kwargs, expected_std",
+    [
+        (init.kaiming_normal_, {}, math.sqrt(2 / 512)),
+        (init.kaiming_normal_, {"nonlinearity": "relu", "mode": "fan_out"}, math.sqrt(2 / 512)),
+        (init.kaiming_uniform_, {"a": math.sqrt(5)}, 1 / math.sqrt(512) / math.sqrt(3)),
+        (init.xavier_uniform_, {}, math.sqrt(2 / 1024)),
+        (init.xavier_normal_, {"gain": 2.0}, 2 * math.sqrt(2 / 1024)),
+        (init.normal_, {"std": 0.02}, 0.02),
+        (init.uniform_, {"a": -1.0, "b": 1.0}, 1 / math.sqrt(3)),
+        (init.trunc_normal_, {"std": 1.0}, 0.8796),  # std of N(0, 1) truncated to [-2, 2]
+    ],
+)
 def test_init_statistics_on_512x512(fn, kwargs, expected_std):
     cr.manual_seed(0)
     w = _w(512, 512)
@@ -81,7 +93,7 @@ def test_constant_zeros_ones_eye_keep_dtype_and_identity():
 def test_init_inside_grad_mode_on_parameter_and_version_bump():
     w = nn.Parameter(cr.zeros(4, 4))
     v = w._version
-    init.normal_(w)                    # a leaf that requires grad: allowed, not recorded
+    init.normal_(w)  # a leaf that requires grad: allowed, not recorded
     assert w.grad_fn is None and w._version == v + 1
 
 
@@ -91,5 +103,6 @@ def test_reproducible_with_seed_and_generator():
     cr.manual_seed(3)
     np.testing.assert_array_equal(a, init.normal_(_w(5, 5)).numpy())
     g1, g2 = np.random.default_rng(1), np.random.default_rng(1)
-    np.testing.assert_array_equal(init.uniform_(_w(3), generator=g1).numpy(),
-                                  init.uniform_(_w(3), generator=g2).numpy())
+    np.testing.assert_array_equal(
+        init.uniform_(_w(3), generator=g1).numpy(), init.uniform_(_w(3), generator=g2).numpy()
+    )

@@ -1,12 +1,13 @@
 """Layers the official PyTorch examples use (dcgan, super_resolution, fast_neural_style, siamese,
 RL): transposed convolutions, resizing, PReLU & co., distances, instance norm, padding layers,
 parameter containers — each against its PyTorch twin (state dict, outputs, gradients)."""
+
 import numpy as np
 import pytest
+from tests.helpers import compare_modules
 
 import chainrule as cr
 from chainrule import nn
-from tests.helpers import compare_modules
 
 torch = pytest.importorskip("torch")
 
@@ -15,23 +16,33 @@ def _x(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("args,kwargs,shape", [
-    ((8, 4, 4), dict(stride=2, padding=1), (2, 8, 3, 3)),                       # dcgan block
-    ((8, 4, 4), dict(stride=1, padding=0, bias=False), (2, 8, 1, 1)),          # dcgan first layer
-    ((4, 6, 3), dict(stride=2, padding=1, output_padding=1, groups=2), (1, 4, 5, 4)),
-    ((3, 2, (2, 3)), dict(dilation=2), (2, 3, 4, 4)),
-])
+@pytest.mark.parametrize(
+    "args,kwargs,shape",
+    [
+        ((8, 4, 4), dict(stride=2, padding=1), (2, 8, 3, 3)),  # dcgan block
+        ((8, 4, 4), dict(stride=1, padding=0, bias=False), (2, 8, 1, 1)),  # dcgan first layer
+        ((4, 6, 3), dict(stride=2, padding=1, output_padding=1, groups=2), (1, 4, 5, 4)),
+        ((3, 2, (2, 3)), dict(dilation=2), (2, 3, 4, 4)),
+    ],
+)
 def test_conv_transpose2d_matches_torch(args, kwargs, shape):
     torch.manual_seed(0)
-    compare_modules(nn.ConvTranspose2d(*args, **kwargs), torch.nn.ConvTranspose2d(*args, **kwargs),
-                    [_x(*shape)])
+    compare_modules(
+        nn.ConvTranspose2d(*args, **kwargs), torch.nn.ConvTranspose2d(*args, **kwargs), [_x(*shape)]
+    )
 
 
 def test_conv_transpose1d_and_output_size_match_torch():
     torch.manual_seed(0)
-    compare_modules(nn.ConvTranspose1d(3, 5, 3, stride=2), torch.nn.ConvTranspose1d(3, 5, 3, stride=2),
-                    [_x(2, 3, 7)])
-    ours, theirs = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1), torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    compare_modules(
+        nn.ConvTranspose1d(3, 5, 3, stride=2),
+        torch.nn.ConvTranspose1d(3, 5, 3, stride=2),
+        [_x(2, 3, 7)],
+    )
+    ours, theirs = (
+        nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+        torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1),
+    )
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     x = _x(1, 2, 4, 4)
     out = ours(cr.tensor(x), output_size=[8, 8])
@@ -54,24 +65,35 @@ def test_conv_transpose_errors():
     with pytest.raises(ValueError, match="channels"):
         nn.ConvTranspose2d(3, 4, 3)(cr.randn(1, 2, 5, 5))
     with pytest.raises(ValueError, match="output_padding"):
-        cr.nn.functional.conv_transpose2d(cr.randn(1, 2, 3, 3), cr.randn(2, 2, 3, 3), output_padding=2)
+        cr.nn.functional.conv_transpose2d(
+            cr.randn(1, 2, 3, 3), cr.randn(2, 2, 3, 3), output_padding=2
+        )
 
 
-@pytest.mark.parametrize("kwargs,shape", [
-    (dict(scale_factor=2), (1, 2, 3, 4)),
-    (dict(scale_factor=2, mode="nearest"), (2, 2, 5)),
-    (dict(size=(7, 5), mode="bilinear", align_corners=False), (1, 2, 3, 4)),
-    (dict(scale_factor=3, mode="bilinear", align_corners=True), (1, 1, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "kwargs,shape",
+    [
+        (dict(scale_factor=2), (1, 2, 3, 4)),
+        (dict(scale_factor=2, mode="nearest"), (2, 2, 5)),
+        (dict(size=(7, 5), mode="bilinear", align_corners=False), (1, 2, 3, 4)),
+        (dict(scale_factor=3, mode="bilinear", align_corners=True), (1, 1, 3, 3)),
+    ],
+)
 def test_upsample_matches_torch(kwargs, shape):
     compare_modules(nn.Upsample(**kwargs), torch.nn.Upsample(**kwargs), [_x(*shape)])
 
 
 def test_upsampling_aliases_and_pixel_shuffle_match_torch():
-    compare_modules(nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2),
-                    [_x(1, 2, 3, 3)])
-    compare_modules(nn.UpsamplingNearest2d(size=(5, 6)), torch.nn.UpsamplingNearest2d(size=(5, 6)),
-                    [_x(1, 2, 3, 3)])
+    compare_modules(
+        nn.UpsamplingBilinear2d(scale_factor=2),
+        torch.nn.UpsamplingBilinear2d(scale_factor=2),
+        [_x(1, 2, 3, 3)],
+    )
+    compare_modules(
+        nn.UpsamplingNearest2d(size=(5, 6)),
+        torch.nn.UpsamplingNearest2d(size=(5, 6)),
+        [_x(1, 2, 3, 3)],
+    )
     compare_modules(nn.PixelShuffle(3), torch.nn.PixelShuffle(3), [_x(2, 18, 2, 3)])
     compare_modules(nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), [_x(2, 3, 4, 6)])
 
@@ -88,12 +110,23 @@ def test_interpolate_errors():
         F.pixel_shuffle(cr.randn(1, 5, 2, 2), 2)
 
 
-@pytest.mark.parametrize("make", [
-    lambda m: m.PReLU(), lambda m: m.PReLU(3, init=0.1), lambda m: m.Mish(), lambda m: m.Hardswish(),
-    lambda m: m.Hardsigmoid(), lambda m: m.Softmin(dim=1), lambda m: m.CELU(0.7), lambda m: m.GLU(0),
-    lambda m: m.Softshrink(0.3), lambda m: m.Hardshrink(0.3), lambda m: m.Tanhshrink(),
-    lambda m: m.Threshold(0.1, 2.0),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.PReLU(),
+        lambda m: m.PReLU(3, init=0.1),
+        lambda m: m.Mish(),
+        lambda m: m.Hardswish(),
+        lambda m: m.Hardsigmoid(),
+        lambda m: m.Softmin(dim=1),
+        lambda m: m.CELU(0.7),
+        lambda m: m.GLU(0),
+        lambda m: m.Softshrink(0.3),
+        lambda m: m.Hardshrink(0.3),
+        lambda m: m.Tanhshrink(),
+        lambda m: m.Threshold(0.1, 2.0),
+    ],
+)
 def test_activations_match_torch(make):
     compare_modules(make(nn), make(torch.nn), [_x(4, 3, 5) * 3])
 
@@ -101,14 +134,21 @@ def test_activations_match_torch(make):
 def test_distances_match_torch():
     a, b = _x(6, 8, seed=1), _x(6, 8, seed=2)
     compare_modules(nn.CosineSimilarity(dim=1), torch.nn.CosineSimilarity(dim=1), [a, b])
-    compare_modules(nn.CosineSimilarity(dim=0, eps=1e-6), torch.nn.CosineSimilarity(dim=0, eps=1e-6), [a, b])
+    compare_modules(
+        nn.CosineSimilarity(dim=0, eps=1e-6), torch.nn.CosineSimilarity(dim=0, eps=1e-6), [a, b]
+    )
     compare_modules(nn.PairwiseDistance(), torch.nn.PairwiseDistance(), [a, b])
-    compare_modules(nn.PairwiseDistance(p=1, keepdim=True), torch.nn.PairwiseDistance(p=1, keepdim=True),
-                    [a, b])
+    compare_modules(
+        nn.PairwiseDistance(p=1, keepdim=True), torch.nn.PairwiseDistance(p=1, keepdim=True), [a, b]
+    )
 
 
-@pytest.mark.parametrize("cls,shape", [("InstanceNorm2d", (3, 4, 5, 5)), ("InstanceNorm1d", (3, 4, 7))])
-@pytest.mark.parametrize("kwargs", [{}, dict(affine=True), dict(affine=True, track_running_stats=True)])
+@pytest.mark.parametrize(
+    "cls,shape", [("InstanceNorm2d", (3, 4, 5, 5)), ("InstanceNorm1d", (3, 4, 7))]
+)
+@pytest.mark.parametrize(
+    "kwargs", [{}, dict(affine=True), dict(affine=True, track_running_stats=True)]
+)
 def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
     ours, theirs = getattr(nn, cls)(4, **kwargs), getattr(torch.nn, cls)(4, **kwargs)
     if kwargs.get("affine"):
@@ -118,19 +158,28 @@ def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
     x = _x(*shape) * 2 + 1
     compare_modules(ours, theirs, [x])
     for name, buf in theirs.named_buffers():
-        np.testing.assert_allclose(dict(ours.named_buffers())[name].numpy(), buf.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            dict(ours.named_buffers())[name].numpy(), buf.numpy(), rtol=1e-5, atol=1e-6
+        )
     ours.eval()
     theirs.eval()
     compare_modules(ours, theirs, [x], copy=None)
 
 
-@pytest.mark.parametrize("make,shape", [
-    (lambda m: m.ReflectionPad2d(2), (1, 2, 4, 5)), (lambda m: m.ReflectionPad2d((1, 0, 2, 1)), (1, 2, 4, 5)),
-    (lambda m: m.ReflectionPad1d(2), (2, 3, 5)), (lambda m: m.ReplicationPad2d((1, 2, 0, 1)), (1, 2, 3, 3)),
-    (lambda m: m.ReplicationPad1d(1), (2, 3, 5)), (lambda m: m.ZeroPad2d(1), (1, 2, 3, 3)),
-    (lambda m: m.ConstantPad2d((1, 0, 0, 2), 3.5), (1, 2, 3, 3)), (lambda m: m.ConstantPad1d(2, -1.0), (2, 3, 4)),
-    (lambda m: m.ZeroPad1d((0, 2)), (2, 3, 4)),
-])
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda m: m.ReflectionPad2d(2), (1, 2, 4, 5)),
+        (lambda m: m.ReflectionPad2d((1, 0, 2, 1)), (1, 2, 4, 5)),
+        (lambda m: m.ReflectionPad1d(2), (2, 3, 5)),
+        (lambda m: m.ReplicationPad2d((1, 2, 0, 1)), (1, 2, 3, 3)),
+        (lambda m: m.ReplicationPad1d(1), (2, 3, 5)),
+        (lambda m: m.ZeroPad2d(1), (1, 2, 3, 3)),
+        (lambda m: m.ConstantPad2d((1, 0, 0, 2), 3.5), (1, 2, 3, 3)),
+        (lambda m: m.ConstantPad1d(2, -1.0), (2, 3, 4)),
+        (lambda m: m.ZeroPad1d((0, 2)), (2, 3, 4)),
+    ],
+)
 def test_padding_layers_match_torch(make, shape):
     compare_modules(make(nn), make(torch.nn), [_x(*shape)])
 
@@ -141,7 +190,9 @@ def test_parameter_list_and_dict_register_like_torch():
             super().__init__()
             self.ws = nn.ParameterList([nn.Parameter(cr.randn(3, 3)) for _ in range(2)])
             self.ws.append(nn.Parameter(cr.randn(3)))
-            self.scales = nn.ParameterDict({"a": nn.Parameter(cr.ones(3)), "b": nn.Parameter(cr.zeros(3))})
+            self.scales = nn.ParameterDict(
+                {"a": nn.Parameter(cr.ones(3)), "b": nn.Parameter(cr.zeros(3))}
+            )
 
         def forward(self, x):
             return (x @ self.ws[0] @ self.ws[1] + self.ws[-1]) * self.scales["a"] + self.scales["b"]
@@ -149,10 +200,13 @@ def test_parameter_list_and_dict_register_like_torch():
     class Theirs(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.ws = torch.nn.ParameterList([torch.nn.Parameter(torch.randn(3, 3)) for _ in range(2)])
+            self.ws = torch.nn.ParameterList(
+                [torch.nn.Parameter(torch.randn(3, 3)) for _ in range(2)]
+            )
             self.ws.append(torch.nn.Parameter(torch.randn(3)))
-            self.scales = torch.nn.ParameterDict({"a": torch.nn.Parameter(torch.ones(3)),
-                                                  "b": torch.nn.Parameter(torch.zeros(3))})
+            self.scales = torch.nn.ParameterDict(
+                {"a": torch.nn.Parameter(torch.ones(3)), "b": torch.nn.Parameter(torch.zeros(3))}
+            )
 
         def forward(self, x):
             return (x @ self.ws[0] @ self.ws[1] + self.ws[-1]) * self.scales["a"] + self.scales["b"]
@@ -161,7 +215,7 @@ def test_parameter_list_and_dict_register_like_torch():
     compare_modules(ours, Theirs(), [_x(4, 3)])
     assert len(ours.ws) == 3 and list(ours.scales) == ["a", "b"] and "a" in ours.scales
     assert len(list(ours.parameters())) == 5
-    ours.ws[0] = cr.zeros(3, 3)                       # plain tensors become Parameters
+    ours.ws[0] = cr.zeros(3, 3)  # plain tensors become Parameters
     assert isinstance(ours.ws[0], nn.Parameter)
     with pytest.raises(IndexError):
         ours.ws[5]
@@ -171,13 +225,27 @@ def test_parameter_list_and_dict_register_like_torch():
 def test_ranking_losses_match_torch(reduction):
     a, b, c = _x(5, 6, seed=1), _x(5, 6, seed=2), _x(5, 6, seed=3)
     y = np.array([1.0, -1.0, 1.0, -1.0, -1.0], np.float32)
-    compare_modules(nn.TripletMarginLoss(margin=2.0, reduction=reduction),
-                    torch.nn.TripletMarginLoss(margin=2.0, reduction=reduction), [a, b, c])
-    compare_modules(nn.TripletMarginLoss(margin=1.5, p=1, swap=True, reduction=reduction),
-                    torch.nn.TripletMarginLoss(margin=1.5, p=1, swap=True, reduction=reduction), [a, b, c])
+    compare_modules(
+        nn.TripletMarginLoss(margin=2.0, reduction=reduction),
+        torch.nn.TripletMarginLoss(margin=2.0, reduction=reduction),
+        [a, b, c],
+    )
+    compare_modules(
+        nn.TripletMarginLoss(margin=1.5, p=1, swap=True, reduction=reduction),
+        torch.nn.TripletMarginLoss(margin=1.5, p=1, swap=True, reduction=reduction),
+        [a, b, c],
+    )
     for ours, theirs, inputs in [
-        (nn.MarginRankingLoss(0.3, reduction), torch.nn.MarginRankingLoss(0.3, reduction=reduction), (a[:, 0], b[:, 0])),
-        (nn.CosineEmbeddingLoss(0.1, reduction), torch.nn.CosineEmbeddingLoss(0.1, reduction=reduction), (a, b)),
+        (
+            nn.MarginRankingLoss(0.3, reduction),
+            torch.nn.MarginRankingLoss(0.3, reduction=reduction),
+            (a[:, 0], b[:, 0]),
+        ),
+        (
+            nn.CosineEmbeddingLoss(0.1, reduction),
+            torch.nn.CosineEmbeddingLoss(0.1, reduction=reduction),
+            (a, b),
+        ),
         (nn.SoftMarginLoss(reduction), torch.nn.SoftMarginLoss(reduction=reduction), (a[:, 0],)),
     ]:
         xs_c = [cr.tensor(v, requires_grad=True) for v in inputs]
@@ -186,7 +254,7 @@ def test_ranking_losses_match_torch(reduction):
         np.testing.assert_allclose(out_c.numpy(), out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
         out_c.sum().backward()
         out_t.sum().backward()
-        for p, q in zip(xs_c, xs_t):
+        for p, q in zip(xs_c, xs_t, strict=True):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="reduction"):
         nn.MarginRankingLoss(reduction="avg")(cr.tensor(a[:, 0]), cr.tensor(b[:, 0]), cr.tensor(y))

@@ -1,4 +1,5 @@
 """GroupNorm, Dropout1d/2d, lazy layers and parameters_to_vector, against PyTorch."""
+
 import warnings
 
 import numpy as np
@@ -10,7 +11,9 @@ from chainrule import nn
 torch = pytest.importorskip("torch")
 
 
-@pytest.mark.parametrize("shape,groups", [((3, 6, 5), 3), ((2, 4, 3, 3), 2), ((2, 4), 4), ((2, 6, 2, 2, 2), 1)])
+@pytest.mark.parametrize(
+    "shape,groups", [((3, 6, 5), 3), ((2, 4, 3, 3), 2), ((2, 4), 4), ((2, 6, 2, 2, 2), 1)]
+)
 @pytest.mark.parametrize("affine", [True, False])
 def test_group_norm_matches_torch(shape, groups, affine):
     rng = np.random.default_rng(0)
@@ -42,8 +45,10 @@ def test_group_norm_errors():
         nn.GroupNorm(2, 4)(cr.randn(2, 3, 5))
 
 
-@pytest.mark.parametrize("layer,shape", [(nn.Dropout1d, (40, 30, 7)), (nn.Dropout1d, (30, 7)),
-                                         (nn.Dropout2d, (40, 30, 3, 3))])
+@pytest.mark.parametrize(
+    "layer,shape",
+    [(nn.Dropout1d, (40, 30, 7)), (nn.Dropout1d, (30, 7)), (nn.Dropout2d, (40, 30, 3, 3))],
+)
 def test_channel_dropout_zeros_whole_channels(layer, shape):
     cr.manual_seed(0)
     drop = layer(p=0.3)
@@ -54,7 +59,7 @@ def test_channel_dropout_zeros_whole_channels(layer, shape):
     assert np.all((per_channel == 0).all(-1) | np.isclose(per_channel, 1 / 0.7).all(-1))
     assert abs((per_channel[..., 0] == 0).mean() - 0.3) < 0.06
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), y.numpy())      # d y / d x is the mask itself
+    np.testing.assert_allclose(x.grad.numpy(), y.numpy())  # d y / d x is the mask itself
     drop.eval()
     assert drop(x) is x or np.array_equal(drop(x).numpy(), x.numpy())
 
@@ -65,7 +70,7 @@ def test_dropout2d_on_3d_input_is_channelwise_1d_like_torch():
         warnings.simplefilter("always")
         y = nn.Dropout2d(0.5)(cr.ones(20, 10, 4)).numpy()
     assert any("3D input" in str(w.message) for w in caught)
-    assert np.all(y.min(-1) == y.max(-1))               # one draw per (sample, channel)
+    assert np.all(y.min(-1) == y.max(-1))  # one draw per (sample, channel)
     with pytest.raises(RuntimeError, match="Expected 2D or 3D"):
         nn.Dropout1d()(cr.ones(2, 3, 4, 5))
 
@@ -74,7 +79,7 @@ def test_lazy_linear_infers_size_and_becomes_linear():
     cr.manual_seed(0)
     layer = nn.LazyLinear(4)
     assert layer.has_uninitialized_params()
-    opt = cr.optim.SGD(layer.parameters(), lr=0.1)     # built before the first call, as people do
+    opt = cr.optim.SGD(layer.parameters(), lr=0.1)  # built before the first call, as people do
     x = cr.randn(3, 7)
     y = layer(x)
     assert type(layer) is nn.Linear and layer.in_features == 7 and y.shape == (3, 4)
@@ -83,15 +88,19 @@ def test_lazy_linear_infers_size_and_becomes_linear():
     before = layer.weight.numpy().copy()
     y.sum().backward()
     opt.step()
-    assert not np.array_equal(before, layer.weight.numpy())   # the optimizer holds the real weight
+    assert not np.array_equal(before, layer.weight.numpy())  # the optimizer holds the real weight
     theirs = torch.nn.Linear(7, 4).double()
     layer.to(cr.float64).load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     xs = np.random.default_rng(0).standard_normal((2, 7))
-    np.testing.assert_allclose(layer(cr.tensor(xs)).numpy(), theirs(torch.tensor(xs)).detach().numpy())
+    np.testing.assert_allclose(
+        layer(cr.tensor(xs)).numpy(), theirs(torch.tensor(xs)).detach().numpy()
+    )
 
 
-@pytest.mark.parametrize("lazy,plain,shape", [(nn.LazyConv1d, nn.Conv1d, (2, 5, 12)),
-                                              (nn.LazyConv2d, nn.Conv2d, (2, 6, 8, 8))])
+@pytest.mark.parametrize(
+    "lazy,plain,shape",
+    [(nn.LazyConv1d, nn.Conv1d, (2, 5, 12)), (nn.LazyConv2d, nn.Conv2d, (2, 6, 8, 8))],
+)
 def test_lazy_conv_infers_channels(lazy, plain, shape):
     conv = lazy(4, kernel_size=3, padding=1, groups=2 if shape[1] % 2 == 0 else 1)
     y = conv(cr.randn(*shape))
@@ -99,7 +108,8 @@ def test_lazy_conv_infers_channels(lazy, plain, shape):
     assert conv.weight.shape == (4, shape[1] // conv.groups) + conv.kernel_size
     assert y.shape[:2] == (2, 4)
     tconv = (torch.nn.Conv1d if plain is nn.Conv1d else torch.nn.Conv2d)(
-        shape[1], 4, 3, padding=1, groups=conv.groups)
+        shape[1], 4, 3, padding=1, groups=conv.groups
+    )
     assert conv.state_dict()["weight"].shape == tuple(tconv.state_dict()["weight"].shape)
 
 
@@ -110,15 +120,19 @@ def test_parameters_to_vector_roundtrip_and_gradient():
     vec = nn.utils.parameters_to_vector(model.parameters())
     tvec = torch.nn.utils.parameters_to_vector(tmodel.parameters())
     np.testing.assert_array_equal(vec.numpy(), tvec.detach().numpy())
-    (vec ** 2).sum().backward()
+    (vec**2).sum().backward()
     for p in model.parameters():
         np.testing.assert_allclose(p.grad.numpy(), 2 * p.numpy())
     new = cr.arange(vec.shape[0], dtype=cr.float32)
     weight = model[0].weight
     nn.utils.vector_to_parameters(new, model.parameters())
     assert model[0].weight is weight
-    np.testing.assert_array_equal(nn.utils.parameters_to_vector(model.parameters()).numpy(), new.numpy())
-    torch.nn.utils.vector_to_parameters(torch.arange(tvec.shape[0], dtype=torch.float32), tmodel.parameters())
+    np.testing.assert_array_equal(
+        nn.utils.parameters_to_vector(model.parameters()).numpy(), new.numpy()
+    )
+    torch.nn.utils.vector_to_parameters(
+        torch.arange(tvec.shape[0], dtype=torch.float32), tmodel.parameters()
+    )
     np.testing.assert_array_equal(model[2].bias.numpy(), tmodel[2].bias.detach().numpy())
     with pytest.raises(RuntimeError, match="hold"):
         nn.utils.vector_to_parameters(cr.zeros(3), model.parameters())

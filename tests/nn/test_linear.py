@@ -37,10 +37,13 @@ def test_linear_default_init_bounds_and_repr():
     w = lin.weight.numpy()
     assert w.shape == (300, 400) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.98 * bound
-    assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound    # U(-b, b) has std b / sqrt(3)
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound  # U(-b, b) has std b / sqrt(3)
     assert np.abs(lin.bias.numpy()).max() <= bound
-    assert repr(lin) == repr(torch.nn.Linear(400, 300)) == \
-        "Linear(in_features=400, out_features=300, bias=True)"
+    assert (
+        repr(lin)
+        == repr(torch.nn.Linear(400, 300))
+        == "Linear(in_features=400, out_features=300, bias=True)"
+    )
     assert repr(nn.Linear(2, 1, bias=False)) == "Linear(in_features=2, out_features=1, bias=False)"
 
 
@@ -59,5 +62,7 @@ def test_linear_bad_input_names_shapes():
 def test_linear_dtype_argument_and_state_dict():
     lin = nn.Linear(3, 2, dtype=cr.float64)
     assert lin.weight.dtype == cr.float64
-    assert {k: v.shape for k, v in nn.Linear(3, 2).state_dict().items()} == \
-        {"weight": (2, 3), "bias": (2,)}
+    assert {k: v.shape for k, v in nn.Linear(3, 2).state_dict().items()} == {
+        "weight": (2, 3),
+        "bias": (2,),
+    }

@@ -18,31 +18,52 @@ def _f32(*shape):
 
 # ---- regression losses ----
 
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("ours, theirs, kwargs", [
-    (nn.MSELoss, torch.nn.MSELoss, {}),
-    (nn.L1Loss, torch.nn.L1Loss, {}),
-    (nn.HuberLoss, torch.nn.HuberLoss, {"delta": 0.7}),
-    (nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.5}),
-    (nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.0}),
-])
+@pytest.mark.parametrize(
+    "ours, theirs, kwargs",
+    [
+        (nn.MSELoss, torch.nn.MSELoss, {}),
+        (nn.L1Loss, torch.nn.L1Loss, {}),
+        (nn.HuberLoss, torch.nn.HuberLoss, {"delta": 0.7}),
+        (nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.5}),
+        (nn.SmoothL1Loss, torch.nn.SmoothL1Loss, {"beta": 0.0}),
+    ],
+)
 def test_regression_losses_match_torch(ours, theirs, kwargs, reduction):
     x, y = _f32(6, 3), _f32(6, 3)
-    out, *_ = compare_with_torch(ours(reduction=reduction, **kwargs),
-                                 theirs(reduction=reduction, **kwargs), [x, y])
+    out, *_ = compare_with_torch(
+        ours(reduction=reduction, **kwargs), theirs(reduction=reduction, **kwargs), [x, y]
+    )
     assert out[0].dtype == cr.float32
 
 
-@pytest.mark.parametrize("fn", [
-    F.mse_loss, F.l1_loss, lambda x, y: F.huber_loss(x, y, delta=0.5),
-    lambda x, y: F.smooth_l1_loss(x, y, beta=0.8, reduction="sum")])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        F.mse_loss,
+        F.l1_loss,
+        lambda x, y: F.huber_loss(x, y, delta=0.5),
+        lambda x, y: F.smooth_l1_loss(x, y, beta=0.8, reduction="sum"),
+    ],
+)
 def test_regression_losses_gradcheck(fn):
     x = RNG.standard_normal((3, 4))
     check_grad(fn, x, x + RNG.uniform(0.1, 2, x.shape) * RNG.choice([-1, 1], x.shape))
 
 
-@pytest.mark.parametrize("loss", [nn.MSELoss(), nn.L1Loss(), nn.HuberLoss(), nn.SmoothL1Loss(),
-                                  nn.BCELoss(), nn.BCEWithLogitsLoss(), nn.KLDivLoss()])
+@pytest.mark.parametrize(
+    "loss",
+    [
+        nn.MSELoss(),
+        nn.L1Loss(),
+        nn.HuberLoss(),
+        nn.SmoothL1Loss(),
+        nn.BCELoss(),
+        nn.BCEWithLogitsLoss(),
+        nn.KLDivLoss(),
+    ],
+)
 def test_shape_mismatch_is_an_error_naming_loss_and_shapes(loss):
     name = type(loss).__name__
     with pytest.raises(ValueError, match=rf"{name}: input shape \(4, 1\) and target shape \(4,\)"):
@@ -103,9 +124,11 @@ def test_cross_entropy_class_indices_match_torch(case, reduction, shape):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("case", [dict(), dict(weight=True), dict(label_smoothing=0.25),
-                                  dict(weight=True, label_smoothing=0.1)],
-                         ids=lambda c: "-".join(c) or "plain")
+@pytest.mark.parametrize(
+    "case",
+    [dict(), dict(weight=True), dict(label_smoothing=0.25), dict(weight=True, label_smoothing=0.1)],
+    ids=lambda c: "-".join(c) or "plain",
+)
 @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4)])
 def test_cross_entropy_probabilities_match_torch(case, reduction, shape):
     x = _f32(*shape)
@@ -113,32 +136,45 @@ def test_cross_entropy_probabilities_match_torch(case, reduction, shape):
     p /= p.sum(1, keepdims=True)
     ours = lambda x, p: F.cross_entropy(x, p, **_ce_kwargs(case, reduction, shape[1], "cr"))  # noqa: E731
     theirs = lambda x, p: TF.cross_entropy(x, p, **_ce_kwargs(case, reduction, shape[1], "torch"))  # noqa: E731
-    compare_with_torch(ours, theirs, [x, p])      # gradients w.r.t. the target too
+    compare_with_torch(ours, theirs, [x, p])  # gradients w.r.t. the target too
 
 
 def test_cross_entropy_unbatched_and_all_ignored():
     x, t = _f32(5), np.array(3)
     compare_with_torch(F.cross_entropy, TF.cross_entropy, [x, t])
     ours = F.cross_entropy(cr.tensor(_f32(2, 3)), cr.tensor([-100, -100]))
-    assert np.isnan(ours.item())                   # 0 / 0, as in torch
+    assert np.isnan(ours.item())  # 0 / 0, as in torch
 
 
 def test_cross_entropy_gradcheck_and_second_derivatives():
     x = RNG.standard_normal((4, 3))
     t = np.array([0, 2, 1, 2])
-    check_grad(lambda x: F.cross_entropy(x, cr.tensor(t), label_smoothing=0.1,
-                                         weight=cr.tensor([1.0, 2.0, 0.5], dtype=cr.float64)),
-               x, gradgrad=True)
+    check_grad(
+        lambda x: F.cross_entropy(
+            x,
+            cr.tensor(t),
+            label_smoothing=0.1,
+            weight=cr.tensor([1.0, 2.0, 0.5], dtype=cr.float64),
+        ),
+        x,
+        gradgrad=True,
+    )
     p = np.abs(RNG.standard_normal((4, 3))) + 0.1
-    check_grad(lambda x, p: F.cross_entropy(x, p, reduction="none"), x, p / p.sum(1, keepdims=True),
-               gradgrad=True)
+    check_grad(
+        lambda x, p: F.cross_entropy(x, p, reduction="none"),
+        x,
+        p / p.sum(1, keepdims=True),
+        gradgrad=True,
+    )
 
 
 def test_cross_entropy_errors():
     x = cr.randn(4, 3)
     with pytest.raises(IndexError, match="target class 3 is out of bounds for 3 classes"):
         F.cross_entropy(x, cr.tensor([0, 1, 2, 3]))
-    with pytest.raises(ValueError, match=r"target shape \(3,\) does not match input shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"target shape \(3,\) does not match input shape \(4, 3\)"
+    ):
         F.cross_entropy(x, cr.tensor([0, 1, 2]))
     with pytest.raises(ValueError, match="probability target shape"):
         F.cross_entropy(x, cr.rand(4, 2))
@@ -156,10 +192,13 @@ def test_cross_entropy_is_stable_for_huge_logits():
 
 # ---- NLL ----
 
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("case", [dict(), dict(weight=True), dict(ignore_index=1),
-                                  dict(weight=True, ignore_index=0)],
-                         ids=lambda c: "-".join(c) or "plain")
+@pytest.mark.parametrize(
+    "case",
+    [dict(), dict(weight=True), dict(ignore_index=1), dict(weight=True, ignore_index=0)],
+    ids=lambda c: "-".join(c) or "plain",
+)
 def test_nll_loss_matches_torch(case, reduction):
     x = np.log(np.abs(_f32(5, 4, 2)) + 0.1)
     t = RNG.integers(0, 4, (5, 2))
@@ -171,27 +210,32 @@ def test_nll_loss_matches_torch(case, reduction):
 
 def test_log_softmax_plus_nll_equals_cross_entropy():
     x, t = cr.randn(6, 5), cr.tensor([0, 1, 2, 3, 4, 0])
-    np.testing.assert_allclose(F.nll_loss(F.log_softmax(x, 1), t).item(),
-                               F.cross_entropy(x, t).item(), rtol=1e-6)
+    np.testing.assert_allclose(
+        F.nll_loss(F.log_softmax(x, 1), t).item(), F.cross_entropy(x, t).item(), rtol=1e-6
+    )
 
 
 # ---- binary cross-entropy ----
+
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_bce_matches_torch(reduction):
     p = RNG.uniform(0.02, 0.98, (4, 3)).astype(np.float32)
     y = RNG.uniform(0, 1, (4, 3)).astype(np.float32)
     w = RNG.uniform(0.5, 2, (3,)).astype(np.float32)
-    compare_with_torch(lambda p, y: F.binary_cross_entropy(p, y, cr.tensor(w), reduction=reduction),
-                       lambda p, y: TF.binary_cross_entropy(p, y, torch.tensor(w), reduction=reduction),
-                       [p, y])
+    compare_with_torch(
+        lambda p, y: F.binary_cross_entropy(p, y, cr.tensor(w), reduction=reduction),
+        lambda p, y: TF.binary_cross_entropy(p, y, torch.tensor(w), reduction=reduction),
+        [p, y],
+    )
     check_grad(lambda p, y: F.binary_cross_entropy(p, y, reduction=reduction), p, y)
 
 
 def test_bce_clamps_log_like_torch_and_checks_range():
     p, y = np.array([0.0, 1.0, 0.5], np.float32), np.array([1.0, 0.0, 1.0], np.float32)
-    out, *_ = compare_with_torch(nn.BCELoss(reduction="none"), torch.nn.BCELoss(reduction="none"),
-                                 [p, y], grad=False)
+    out, *_ = compare_with_torch(
+        nn.BCELoss(reduction="none"), torch.nn.BCELoss(reduction="none"), [p, y], grad=False
+    )
     np.testing.assert_allclose(out[0].numpy()[:2], [100, 100])
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.binary_cross_entropy(cr.tensor([1.5]), cr.tensor([1.0]))
@@ -203,13 +247,21 @@ def test_bce_with_logits_matches_torch(reduction, weights):
     x, y = _f32(5, 3) * 3, RNG.uniform(0, 1, (5, 3)).astype(np.float32)
     kw_c, kw_t = {"reduction": reduction}, {"reduction": reduction}
     if weights:
-        w, pw = RNG.uniform(0.5, 2, (5, 1)).astype(np.float32), np.array([1.0, 3.0, 0.5], np.float32)
+        w, pw = (
+            RNG.uniform(0.5, 2, (5, 1)).astype(np.float32),
+            np.array([1.0, 3.0, 0.5], np.float32),
+        )
         kw_c.update(weight=cr.tensor(w), pos_weight=cr.tensor(pw))
         kw_t.update(weight=torch.tensor(w), pos_weight=torch.tensor(pw))
     compare_with_torch(nn.BCEWithLogitsLoss(**kw_c), torch.nn.BCEWithLogitsLoss(**kw_t), [x, y])
-    check_grad(lambda x, y: F.binary_cross_entropy_with_logits(
-        x, y, reduction=reduction, pos_weight=cr.tensor([1.0, 3.0, 0.5], dtype=cr.float64)),
-        x, y, gradgrad=True)
+    check_grad(
+        lambda x, y: F.binary_cross_entropy_with_logits(
+            x, y, reduction=reduction, pos_weight=cr.tensor([1.0, 3.0, 0.5], dtype=cr.float64)
+        ),
+        x,
+        y,
+        gradgrad=True,
+    )
 
 
 def test_bce_with_logits_finite_at_1000():
@@ -217,21 +269,28 @@ def test_bce_with_logits_finite_at_1000():
     y = np.array([1.0, 1.0, 0.0, 0.0], np.float32)
     out, _, xc, _ = compare_with_torch(
         lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
-        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, reduction="none"), [x, y])
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        [x, y],
+    )
     np.testing.assert_allclose(out[0].numpy(), [0, 1000, 1000, 0])
     assert np.all(np.isfinite(xc[0].grad.numpy()))
 
 
 def test_loss_buffers_in_state_dict_like_torch():
     w = np.ones(3, np.float32)
-    assert list(nn.CrossEntropyLoss(weight=cr.tensor(w)).state_dict()) == \
-        list(torch.nn.CrossEntropyLoss(weight=torch.tensor(w)).state_dict()) == ["weight"]
-    assert list(nn.BCEWithLogitsLoss(pos_weight=cr.tensor(w)).state_dict()) == \
-        list(torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(w)).state_dict())
+    assert (
+        list(nn.CrossEntropyLoss(weight=cr.tensor(w)).state_dict())
+        == list(torch.nn.CrossEntropyLoss(weight=torch.tensor(w)).state_dict())
+        == ["weight"]
+    )
+    assert list(nn.BCEWithLogitsLoss(pos_weight=cr.tensor(w)).state_dict()) == list(
+        torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(w)).state_dict()
+    )
     assert list(nn.CrossEntropyLoss().state_dict()) == []
 
 
 # ---- KL divergence ----
+
 
 @pytest.mark.filterwarnings("ignore:reduction")
 @pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
@@ -241,8 +300,11 @@ def test_kl_div_matches_torch(reduction, log_target):
     t = RNG.dirichlet(np.ones(4), 5).astype(np.float32)
     if log_target:
         t = np.log(t).astype(np.float32)
-    compare_with_torch(nn.KLDivLoss(reduction=reduction, log_target=log_target),
-                       torch.nn.KLDivLoss(reduction=reduction, log_target=log_target), [x, t])
+    compare_with_torch(
+        nn.KLDivLoss(reduction=reduction, log_target=log_target),
+        torch.nn.KLDivLoss(reduction=reduction, log_target=log_target),
+        [x, t],
+    )
 
 
 def test_kl_div_zero_target_is_zero_not_nan():
@@ -250,16 +312,27 @@ def test_kl_div_zero_target_is_zero_not_nan():
     t = np.array([[0.0, 1.0]], np.float32)
     out = F.kl_div(cr.tensor(x, requires_grad=True), cr.tensor(t), reduction="none")
     np.testing.assert_allclose(out.numpy(), [[0.0, np.log(2)]], rtol=1e-6)
-    np.testing.assert_allclose(out.numpy(), TF.kl_div(torch.tensor(x), torch.tensor(t),
-                                                      reduction="none").numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        out.numpy(),
+        TF.kl_div(torch.tensor(x), torch.tensor(t), reduction="none").numpy(),
+        rtol=1e-6,
+    )
 
 
 def test_every_loss_keeps_float32():
     x, y = cr.rand(4, 3, requires_grad=True), cr.rand(4, 3)
-    losses = [F.mse_loss(x, y), F.l1_loss(x, y), F.huber_loss(x, y), F.smooth_l1_loss(x, y),
-              F.binary_cross_entropy(x, y), F.binary_cross_entropy_with_logits(x, y),
-              F.kl_div(x, y, reduction="batchmean"), F.cross_entropy(x, cr.tensor([0, 1, 2, 0])),
-              F.nll_loss(x, cr.tensor([0, 1, 2, 0])), F.cross_entropy(x, y)]
+    losses = [
+        F.mse_loss(x, y),
+        F.l1_loss(x, y),
+        F.huber_loss(x, y),
+        F.smooth_l1_loss(x, y),
+        F.binary_cross_entropy(x, y),
+        F.binary_cross_entropy_with_logits(x, y),
+        F.kl_div(x, y, reduction="batchmean"),
+        F.cross_entropy(x, cr.tensor([0, 1, 2, 0])),
+        F.nll_loss(x, cr.tensor([0, 1, 2, 0])),
+        F.cross_entropy(x, y),
+    ]
     for loss in losses:
         assert loss.dtype == cr.float32
         x.grad = None
@@ -273,7 +346,7 @@ def test_plain_cross_entropy_fast_path_matches_the_general_path_and_has_second_d
     t = cr.tensor(rng.integers(0, 4, 6))
     a = cr.tensor(x, requires_grad=True)
     b = cr.tensor(x, requires_grad=True)
-    fast = cr.nn.functional.cross_entropy(a, t)                          # the fast path
+    fast = cr.nn.functional.cross_entropy(a, t)  # the fast path
     general = cr.nn.functional.cross_entropy(b, t, weight=cr.ones(4, dtype=cr.float64))
     fast.backward()
     general.backward()
@@ -283,6 +356,7 @@ def test_plain_cross_entropy_fast_path_matches_the_general_path_and_has_second_d
 
 
 # ---- 'mean' over nothing: empty batches, every target ignored, all target weights 0 ----
+
 
 def _loss_and_grad(lib, fn, x, t, kwargs):
     """Loss value and input gradient of ``fn`` in chainrule (lib=cr) or PyTorch (lib=torch)."""
@@ -296,11 +370,24 @@ def _loss_and_grad(lib, fn, x, t, kwargs):
 EMPTY_CASES = [
     ("empty batch", np.zeros((0, 3)), np.zeros(0, np.int64), {}),
     ("all ignored", RNG.standard_normal((2, 3)), np.array([-100, -100]), {}),
-    ("all ignored (N, C, d)", RNG.standard_normal((2, 3, 4)), np.full((2, 4), 5), {"ignore_index": 5}),
-    ("zero weights", RNG.standard_normal((2, 3)), np.array([0, 0]),
-     {"weight": np.array([0.0, 1.0, 1.0])}),
-    ("zero weight + ignored", RNG.standard_normal((2, 3)), np.array([0, -100]),
-     {"weight": np.array([0.0, 1.0, 1.0])}),
+    (
+        "all ignored (N, C, d)",
+        RNG.standard_normal((2, 3, 4)),
+        np.full((2, 4), 5),
+        {"ignore_index": 5},
+    ),
+    (
+        "zero weights",
+        RNG.standard_normal((2, 3)),
+        np.array([0, 0]),
+        {"weight": np.array([0.0, 1.0, 1.0])},
+    ),
+    (
+        "zero weight + ignored",
+        RNG.standard_normal((2, 3)),
+        np.array([0, -100]),
+        {"weight": np.array([0.0, 1.0, 1.0])},
+    ),
 ]
 
 
@@ -314,17 +401,24 @@ def test_mean_over_nothing_matches_torch(case, name, reduction):
     kwargs = dict(kwargs, reduction=reduction)
     ours = _loss_and_grad(cr, getattr(F, name), x, t, kwargs)
     theirs = _loss_and_grad(torch, getattr(TF, name), x, t, kwargs)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, equal_nan=True)
 
 
-@pytest.mark.parametrize("kwargs", [dict(label_smoothing=0.2), dict(label_smoothing=0.2,
-                                    weight=np.array([0.0, 1.0, 1.0]))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(label_smoothing=0.2), dict(label_smoothing=0.2, weight=np.array([0.0, 1.0, 1.0]))],
+)
 def test_cross_entropy_smoothing_over_nothing_matches_torch(kwargs):
-    x, t = RNG.standard_normal((2, 3)), np.array([-100, -100]) if "weight" not in kwargs else \
-        np.array([0, 0])
-    for a, b in zip(_loss_and_grad(cr, F.cross_entropy, x, t, kwargs),
-                    _loss_and_grad(torch, TF.cross_entropy, x, t, kwargs)):
+    x, t = (
+        RNG.standard_normal((2, 3)),
+        np.array([-100, -100]) if "weight" not in kwargs else np.array([0, 0]),
+    )
+    for a, b in zip(
+        _loss_and_grad(cr, F.cross_entropy, x, t, kwargs),
+        _loss_and_grad(torch, TF.cross_entropy, x, t, kwargs),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-6, equal_nan=True)
 
 
@@ -341,15 +435,23 @@ def test_all_ignored_second_derivative_is_zero(fn):
     np.testing.assert_array_equal(g.detach().numpy(), 0)
 
 
-@pytest.mark.parametrize("p, y, what", [
-    ([float("nan")], [0.5], "input"), ([1.5], [0.5], "input"), ([-0.1], [0.5], "input"),
-    ([0.5], [1.5], "target"), ([0.5], [-0.1], "target"), ([0.5], [float("nan")], "target"),
-])
+@pytest.mark.parametrize(
+    "p, y, what",
+    [
+        ([float("nan")], [0.5], "input"),
+        ([1.5], [0.5], "input"),
+        ([-0.1], [0.5], "input"),
+        ([0.5], [1.5], "target"),
+        ([0.5], [-0.1], "target"),
+        ([0.5], [float("nan")], "target"),
+    ],
+)
 def test_bce_refuses_values_outside_unit_interval_like_torch(p, y, what):
     with pytest.raises(RuntimeError, match=f"elements of {what} should be between 0 and 1"):
         TF.binary_cross_entropy(torch.tensor(p), torch.tensor(y))
-    with pytest.raises(ValueError, match=f"binary_cross_entropy: all elements of {what} should "
-                                         "be between 0 and 1"):
+    with pytest.raises(
+        ValueError, match=f"binary_cross_entropy: all elements of {what} should be between 0 and 1"
+    ):
         F.binary_cross_entropy(cr.tensor(p), cr.tensor(y))
     with pytest.raises(ValueError, match=what):
         nn.BCELoss()(cr.tensor(p), cr.tensor(y))

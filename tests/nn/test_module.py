@@ -23,16 +23,17 @@ class Net(nn.Module):
 
 # ---- Parameter ----
 
+
 def test_parameter_from_tensor_array_and_list():
     t = cr.randn(2, 3)
     p = nn.Parameter(t)
     assert isinstance(p, cr.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.dtype == cr.float32
-    assert p.numpy() is t.numpy()                      # shares memory like torch
+    assert p.numpy() is t.numpy()  # shares memory like torch
     assert nn.Parameter(np.zeros(3, dtype=np.float64)).dtype == cr.float64
     assert nn.Parameter([1.0, 2.0]).dtype == cr.float32
     assert not nn.Parameter(t, requires_grad=False).requires_grad
-    assert type(p * 2) is cr.Tensor              # ops give plain tensors
+    assert type(p * 2) is cr.Tensor  # ops give plain tensors
     assert repr(p).startswith("Parameter containing:\ntensor(")
 
 
@@ -46,10 +47,15 @@ def test_parameter_deepcopy_and_pickle_stay_parameters():
 
 # ---- registration and iteration ----
 
+
 def test_registration_and_names():
     net = Net()
-    assert [n for n, _ in net.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight",
-                                                     "fc2.bias"]
+    assert [n for n, _ in net.named_parameters()] == [
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+    ]
     assert [n for n, _ in net.named_buffers()] == ["steps", "scratch"]
     assert [n for n, _ in net.named_children()] == ["fc1", "act", "fc2"]
     assert [n for n, _ in net.named_modules()] == ["", "fc1", "act", "fc2"]
@@ -74,10 +80,10 @@ def test_state_dict_order_matches_torch():
 
 def test_setattr_replaces_and_none_slots():
     net = Net()
-    net.fc1 = nn.Linear(4, 8)                      # re-registering keeps the position
+    net.fc1 = nn.Linear(4, 8)  # re-registering keeps the position
     assert [n for n, _ in net.named_children()] == ["fc1", "act", "fc2"]
     with pytest.raises(TypeError, match="parameter 'weight'"):
-        net.fc1.weight = cr.randn(8, 4)            # a plain tensor cannot replace a Parameter
+        net.fc1.weight = cr.randn(8, 4)  # a plain tensor cannot replace a Parameter
     net.fc1.bias = None
     assert "fc1.bias" not in net.state_dict()
     with pytest.raises(TypeError, match="buffer 'steps'"):
@@ -126,6 +132,7 @@ def test_forward_missing_raises():
 
 # ---- modes, gradients, dtypes ----
 
+
 def test_train_eval_recursive():
     net = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5)))
     assert net.training
@@ -144,7 +151,7 @@ def test_zero_grad_and_requires_grad():
     old = net.fc1.weight.grad
     net.zero_grad(set_to_none=False)
     assert np.all(net.fc1.weight.grad.numpy() == 0) and net.fc1.weight.grad is not old
-    assert np.any(old.numpy() != 0)                  # the old array was not overwritten
+    assert np.any(old.numpy() != 0)  # the old array was not overwritten
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     net.requires_grad_(False)
@@ -166,7 +173,7 @@ def test_apply_order_and_to_double():
     with pytest.raises(RuntimeError, match="CPU"):
         net.to("cuda")
     bn = nn.BatchNorm1d(3).double()
-    assert bn.num_batches_tracked.dtype == cr.int64   # integer buffers are not cast
+    assert bn.num_batches_tracked.dtype == cr.int64  # integer buffers are not cast
 
 
 def test_deepcopy_module_is_independent():
@@ -178,6 +185,7 @@ def test_deepcopy_module_is_independent():
 
 
 # ---- state dict ----
+
 
 def test_state_dict_is_detached_and_shares_memory():
     net = Net()
@@ -191,9 +199,9 @@ def test_load_state_dict_roundtrip_numpy_and_tensors():
     a, b = Net(), Net()
     result = b.load_state_dict({k: v.numpy().astype(np.float64) for k, v in a.state_dict().items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
-    for (_, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (_, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
-    assert b.fc1.weight.dtype == cr.float32        # cast to the parameter's dtype
+    assert b.fc1.weight.dtype == cr.float32  # cast to the parameter's dtype
     b.load_state_dict(Net().state_dict())
 
 
@@ -211,7 +219,7 @@ def test_load_state_dict_reports_everything_and_changes_nothing():
     assert 'Unexpected key(s) in state_dict: "extra"' in msg
     assert "size mismatch for fc1.weight" in msg and "(3, 3)" in msg and "(8, 4)" in msg
     for k, v in net.state_dict().items():
-        np.testing.assert_array_equal(v.numpy(), before[k])   # nothing was written
+        np.testing.assert_array_equal(v.numpy(), before[k])  # nothing was written
 
 
 def test_load_state_dict_non_strict():
@@ -224,14 +232,16 @@ def test_load_state_dict_non_strict():
         net.load_state_dict({"fc1.weight": np.ones((1, 4))}, strict=False)
 
 
-
-@pytest.mark.parametrize("bad_value, message", [
-    (np.array(["a"] * 2), "fc2.bias is not numeric"),
-    (None, "fc2.bias is not numeric"),
-    ({"nested": 1}, "fc2.bias is not numeric"),
-    (np.ones(2, np.complex64), "fc2.bias is complex"),
-    (np.ones(3, np.float32), "size mismatch for fc2.bias"),
-])
+@pytest.mark.parametrize(
+    "bad_value, message",
+    [
+        (np.array(["a"] * 2), "fc2.bias is not numeric"),
+        (None, "fc2.bias is not numeric"),
+        ({"nested": 1}, "fc2.bias is not numeric"),
+        (np.ones(2, np.complex64), "fc2.bias is complex"),
+        (np.ones(3, np.float32), "size mismatch for fc2.bias"),
+    ],
+)
 @pytest.mark.parametrize("strict", [True, False])
 def test_load_state_dict_bad_last_value_writes_nothing(bad_value, message, strict):
     """A bad value in a late key used to leave the earlier keys already overwritten."""
@@ -257,10 +267,12 @@ def test_load_state_dict_casts_ints_and_bools_and_shares_nothing():
     same_arrays = {k: v.copy() for k, v in same.items()}
     sd32 = {k: v.astype(np.float32) for k, v in same.items()}
     net.load_state_dict(sd32)
-    sd32["fc1.weight"][...] = 5         # the module holds a copy, not the caller's array
+    sd32["fc1.weight"][...] = 5  # the module holds a copy, not the caller's array
     np.testing.assert_array_equal(net.fc1.weight.numpy(), same_arrays["fc1.weight"])
 
+
 # ---- hooks ----
+
 
 def test_forward_hooks_and_removal():
     lin = nn.Linear(3, 2)
@@ -280,7 +292,9 @@ def test_hooks_can_replace_input_and_output():
     lin.register_forward_pre_hook(lambda m, args: args[0] * 0)
     lin.register_forward_hook(lambda m, args, out: out + 100)
     out = lin(cr.randn(4, 3))
-    np.testing.assert_allclose(out.numpy(), np.broadcast_to(lin.bias.numpy() + 100, (4, 2)), rtol=1e-6)
+    np.testing.assert_allclose(
+        out.numpy(), np.broadcast_to(lin.bias.numpy() + 100, (4, 2)), rtol=1e-6
+    )
 
 
 def test_full_backward_hook_matches_torch_for_linear():
@@ -320,7 +334,7 @@ def test_full_backward_hook_without_input_grad_and_replacement():
     lin = nn.Linear(3, 2)
     calls = []
     lin.register_full_backward_hook(lambda m, gi, go: calls.append((gi, go)))
-    lin(cr.randn(4, 3)).sum().backward()          # input needs no grad: fires on grad_output
+    lin(cr.randn(4, 3)).sum().backward()  # input needs no grad: fires on grad_output
     assert len(calls) == 1 and calls[0][0] == (None,) and calls[0][1][0].shape == (4, 2)
 
     doubler = nn.Linear(3, 3)
@@ -342,7 +356,7 @@ def test_full_backward_hook_fires_per_call_and_handle_removes():
     assert len(count) == 2
     with cr.no_grad():
         lin.register_full_backward_hook(lambda m, gi, go: count.append(1))
-        lin(x)                                    # no graph, nothing wrapped, no error
+        lin(x)  # no graph, nothing wrapped, no error
 
 
 def test_full_backward_hook_multi_input_module():
@@ -356,17 +370,29 @@ def test_full_backward_hook_multi_input_module():
     a, b = cr.randn(3, requires_grad=True), cr.randn(3)
     m(a, 2.0, b).sum().backward()
     gi = got[0]
-    assert len(gi) == 2 and gi[1] is None          # one entry per tensor argument
+    assert len(gi) == 2 and gi[1] is None  # one entry per tensor argument
     np.testing.assert_allclose(gi[0].numpy(), 2 * np.ones(3))
 
 
 # ---- repr ----
 
+
 def test_repr_matches_torch_format():
     torch = pytest.importorskip("torch")
-    ours = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Sequential(nn.Dropout(0.1), nn.Tanh()),
-                         nn.LayerNorm(3), nn.BatchNorm1d(3), nn.Flatten())
-    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(),
-                                 torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Tanh()),
-                                 torch.nn.LayerNorm(3), torch.nn.BatchNorm1d(3), torch.nn.Flatten())
+    ours = nn.Sequential(
+        nn.Linear(4, 3),
+        nn.ReLU(),
+        nn.Sequential(nn.Dropout(0.1), nn.Tanh()),
+        nn.LayerNorm(3),
+        nn.BatchNorm1d(3),
+        nn.Flatten(),
+    )
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(4, 3),
+        torch.nn.ReLU(),
+        torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Tanh()),
+        torch.nn.LayerNorm(3),
+        torch.nn.BatchNorm1d(3),
+        torch.nn.Flatten(),
+    )
     assert repr(ours) == repr(theirs)

@@ -20,11 +20,15 @@ def _randomize(torch_module):
 
 # ---- LayerNorm ----
 
+
 @pytest.mark.parametrize("shape, normalized", [((4, 6), 6), ((2, 3, 5), (5,)), ((2, 3, 4), (3, 4))])
 @pytest.mark.parametrize("kwargs", [{}, {"elementwise_affine": False}, {"bias": False}])
 def test_layer_norm_matches_torch(shape, normalized, kwargs):
     x = (RNG.standard_normal(shape) * 3 + 1).astype(np.float32)
-    ours, theirs = nn.LayerNorm(normalized, **kwargs), _randomize(torch.nn.LayerNorm(normalized, **kwargs))
+    ours, theirs = (
+        nn.LayerNorm(normalized, **kwargs),
+        _randomize(torch.nn.LayerNorm(normalized, **kwargs)),
+    )
     out, *_ = compare_modules(ours, theirs, [x], atol=1e-5, rtol=1e-4)
     assert out[0].dtype == cr.float32
     assert repr(ours) == repr(theirs)
@@ -53,18 +57,27 @@ BN_CASES = [
 
 
 @pytest.mark.parametrize("ours_cls, theirs_cls, shape", BN_CASES)
-@pytest.mark.parametrize("kwargs", [{}, {"momentum": None}, {"momentum": 0.3, "affine": False},
-                                    {"track_running_stats": False}, {"bias": False}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"momentum": None},
+        {"momentum": 0.3, "affine": False},
+        {"track_running_stats": False},
+        {"bias": False},
+    ],
+)
 def test_batch_norm_train_then_eval_matches_torch(ours_cls, theirs_cls, shape, kwargs):
     ours, theirs = ours_cls(3, **kwargs), _randomize(theirs_cls(3, **kwargs))
     assert_state_dicts_match(ours, theirs)
     copy_torch_to_cr(theirs, ours)
-    for step in range(4):                      # running stats follow torch's step after step
+    for step in range(4):  # running stats follow torch's step after step
         x = (RNG.standard_normal(shape) * (step + 1) + step).astype(np.float32)
         compare_modules(ours, theirs, [x], copy=None, atol=1e-4, rtol=1e-4)
         for name, buf in theirs.named_buffers():
-            np.testing.assert_allclose(ours.get_buffer(name).numpy(), buf.numpy(), rtol=1e-5,
-                                       atol=1e-6, err_msg=name)
+            np.testing.assert_allclose(
+                ours.get_buffer(name).numpy(), buf.numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+            )
         ours.zero_grad()
         theirs.zero_grad()
     ours.eval()
@@ -85,34 +98,44 @@ def test_batch_norm_eval_does_not_update_and_train_does():
     bn(x)
     assert bn.num_batches_tracked.item() == 1
     np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * x.numpy().mean(0), rtol=1e-5)
-    np.testing.assert_allclose(bn.running_var.numpy(),
-                               0.9 + 0.1 * x.numpy().var(0, ddof=1), rtol=1e-5)   # unbiased
+    np.testing.assert_allclose(
+        bn.running_var.numpy(), 0.9 + 0.1 * x.numpy().var(0, ddof=1), rtol=1e-5
+    )  # unbiased
 
 
 def test_batch_norm_state_dict_names():
-    assert list(nn.BatchNorm2d(4).state_dict()) == ["weight", "bias", "running_mean",
-                                                    "running_var", "num_batches_tracked"]
+    assert list(nn.BatchNorm2d(4).state_dict()) == [
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
     assert list(nn.BatchNorm1d(4, track_running_stats=False, affine=False).state_dict()) == []
     assert nn.BatchNorm2d(4).num_batches_tracked.dtype == cr.int64
 
 
 def test_batch_norm_gradcheck_train_and_eval_and_second_derivatives():
     x, w, b = RNG.standard_normal((4, 3, 2)), RNG.standard_normal(3), RNG.standard_normal(3)
-    check_grad(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b,
-               gradgrad=True)
+    check_grad(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b, gradgrad=True
+    )
     rm, rv = cr.tensor(RNG.standard_normal(3)), cr.tensor(RNG.uniform(0.5, 2, 3))
-    check_grad(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), x, w, b,
-               gradgrad=True)
+    check_grad(
+        lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), x, w, b, gradgrad=True
+    )
 
 
 def test_batch_norm_errors():
-    with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4D \(N, C, H, W\) input, got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm2d: expected 4D \(N, C, H, W\) input, got shape \(2, 3\)"
+    ):
         nn.BatchNorm2d(3)(cr.randn(2, 3))
     with pytest.raises(ValueError, match="has 4 channels"):
         nn.BatchNorm1d(3)(cr.randn(2, 4))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(cr.randn(1, 3))
-    nn.BatchNorm1d(3).eval()(cr.randn(1, 3))   # fine in eval mode
+    nn.BatchNorm1d(3).eval()(cr.randn(1, 3))  # fine in eval mode
 
 
 def test_batch_norm_double():

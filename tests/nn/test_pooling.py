@@ -1,4 +1,5 @@
 """Max / average / adaptive pooling (functional and modules) against PyTorch."""
+
 import itertools
 import tracemalloc
 
@@ -16,11 +17,10 @@ TF = torch.nn.functional
 rng = np.random.default_rng(1)
 
 
-
 def _compare(fn, tfn, shape, ties=False):
     """Forward and input gradient of ``fn`` equal PyTorch's ``tfn``; float32 is kept."""
     a = rng.standard_normal(shape).astype(np.float32)
-    if ties:            # few distinct values: windows with several maxima
+    if ties:  # few distinct values: windows with several maxima
         a = np.round(a)
     x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     y, ty = fn(x), tfn(tx)
@@ -33,43 +33,68 @@ def _compare(fn, tfn, shape, ties=False):
     assert y.dtype == x.grad.dtype == np.float32
 
 
-WINDOWS = [(k, s, p) for k, s, p in itertools.product([1, 2, 3], [None, 1, 2], [0, 1]) if p <= k // 2]
+WINDOWS = [
+    (k, s, p) for k, s, p in itertools.product([1, 2, 3], [None, 1, 2], [0, 1]) if p <= k // 2
+]
 
 
 @pytest.mark.parametrize("k,s,p", WINDOWS)
 @pytest.mark.parametrize("d", [1, 2])
 def test_max_pool_matches_torch_including_ties(k, s, p, d):
-    _compare(lambda x: F.max_pool2d(x, k, s, p, d), lambda x: TF.max_pool2d(x, k, s, p, d),
-             (2, 3, 7, 8), ties=True)
-    _compare(lambda x: F.max_pool1d(x, k, s, p, d), lambda x: TF.max_pool1d(x, k, s, p, d),
-             (2, 3, 9), ties=True)
+    _compare(
+        lambda x: F.max_pool2d(x, k, s, p, d),
+        lambda x: TF.max_pool2d(x, k, s, p, d),
+        (2, 3, 7, 8),
+        ties=True,
+    )
+    _compare(
+        lambda x: F.max_pool1d(x, k, s, p, d),
+        lambda x: TF.max_pool1d(x, k, s, p, d),
+        (2, 3, 9),
+        ties=True,
+    )
 
 
 @pytest.mark.parametrize("k,s,p", WINDOWS + [((2, 3), (1, 2), (1, 0))])
 @pytest.mark.parametrize("include_pad", [True, False])
 def test_avg_pool_matches_torch(k, s, p, include_pad):
-    _compare(lambda x: F.avg_pool2d(x, k, s, p, count_include_pad=include_pad),
-             lambda x: TF.avg_pool2d(x, k, s, p, count_include_pad=include_pad), (2, 3, 7, 8))
+    _compare(
+        lambda x: F.avg_pool2d(x, k, s, p, count_include_pad=include_pad),
+        lambda x: TF.avg_pool2d(x, k, s, p, count_include_pad=include_pad),
+        (2, 3, 7, 8),
+    )
     if isinstance(k, int):
-        _compare(lambda x: F.avg_pool1d(x, k, s, p, count_include_pad=include_pad),
-                 lambda x: TF.avg_pool1d(x, k, s, p, count_include_pad=include_pad), (2, 3, 9))
+        _compare(
+            lambda x: F.avg_pool1d(x, k, s, p, count_include_pad=include_pad),
+            lambda x: TF.avg_pool1d(x, k, s, p, count_include_pad=include_pad),
+            (2, 3, 9),
+        )
 
 
 def test_avg_pool_divisor_override():
-    _compare(lambda x: F.avg_pool2d(x, 3, 1, 1, divisor_override=2),
-             lambda x: TF.avg_pool2d(x, 3, 1, 1, divisor_override=2), (1, 2, 5, 5))
+    _compare(
+        lambda x: F.avg_pool2d(x, 3, 1, 1, divisor_override=2),
+        lambda x: TF.avg_pool2d(x, 3, 1, 1, divisor_override=2),
+        (1, 2, 5, 5),
+    )
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, (2, 5), (None, 3), 7, (4, 8)])
 def test_adaptive_avg_pool2d_matches_torch(size):
-    _compare(lambda x: F.adaptive_avg_pool2d(x, size), lambda x: TF.adaptive_avg_pool2d(x, size),
-             (2, 3, 7, 8))
+    _compare(
+        lambda x: F.adaptive_avg_pool2d(x, size),
+        lambda x: TF.adaptive_avg_pool2d(x, size),
+        (2, 3, 7, 8),
+    )
 
 
 @pytest.mark.parametrize("size", [1, 3, 4, 9])
 def test_adaptive_avg_pool1d_matches_torch(size):
-    _compare(lambda x: P.adaptive_avg_pool1d(x, size), lambda x: TF.adaptive_avg_pool1d(x, size),
-             (2, 3, 9))
+    _compare(
+        lambda x: P.adaptive_avg_pool1d(x, size),
+        lambda x: TF.adaptive_avg_pool1d(x, size),
+        (2, 3, 9),
+    )
 
 
 def test_unbatched_inputs():
@@ -77,7 +102,9 @@ def test_unbatched_inputs():
     _compare(lambda x: F.avg_pool2d(x, 2, 1), lambda x: TF.avg_pool2d(x, 2, 1), (3, 6, 5))
     _compare(lambda x: F.max_pool1d(x, 2), lambda x: TF.max_pool1d(x, 2), (3, 7))
     _compare(lambda x: F.avg_pool1d(x, 3, 2, 1), lambda x: TF.avg_pool1d(x, 3, 2, 1), (3, 7))
-    _compare(lambda x: F.adaptive_avg_pool2d(x, 2), lambda x: TF.adaptive_avg_pool2d(x, 2), (3, 5, 5))
+    _compare(
+        lambda x: F.adaptive_avg_pool2d(x, 2), lambda x: TF.adaptive_avg_pool2d(x, 2), (3, 5, 5)
+    )
 
 
 def test_return_indices_match_torch():
@@ -94,7 +121,7 @@ def test_return_indices_match_torch():
 def test_nan_windows_follow_torch():
     # NaN propagates; PyTorch's index (and gradient) goes to the window's last NaN.
     a = np.round(rng.standard_normal((2, 2, 6, 6))).astype(np.float32)
-    a[0, 0, 0, :2] = np.nan                        # two NaNs in one 2x2 window
+    a[0, 0, 0, :2] = np.nan  # two NaNs in one 2x2 window
     a[1, 1, 3, 3] = np.nan
     for args in [(2,), (3, 1, 1)]:
         x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
@@ -109,7 +136,9 @@ def test_nan_windows_follow_torch():
 
 def test_window_of_more_than_256_taps():
     # Tap indices no longer fit in one byte.
-    _compare(lambda x: F.max_pool2d(x, 17), lambda x: TF.max_pool2d(x, 17), (1, 2, 17, 18), ties=True)
+    _compare(
+        lambda x: F.max_pool2d(x, 17), lambda x: TF.max_pool2d(x, 17), (1, 2, 17, 18), ties=True
+    )
 
 
 def test_max_pool_keeps_one_byte_per_output_for_backward():
@@ -121,7 +150,7 @@ def test_max_pool_keeps_one_byte_per_output_for_backward():
         held = tracemalloc.get_traced_memory()[0] - start
     finally:
         tracemalloc.stop()
-    assert held < y.numpy().nbytes * 1.25 + 10_000    # the output and a uint8 argmax
+    assert held < y.numpy().nbytes * 1.25 + 10_000  # the output and a uint8 argmax
     y.sum().backward()
     assert x.grad.numpy().sum() == y.numel()
 
@@ -137,11 +166,19 @@ def _t64(*shape):
     return cr.tensor(rng.standard_normal(shape), dtype=cr.float64, requires_grad=True)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: F.max_pool2d(x, 3, 2, 1), lambda x: F.max_pool2d(x, 2, dilation=2),
-    lambda x: F.max_pool2d(x, 2), lambda x: F.max_pool2d(x, (2, 3), (1, 2)),
-    lambda x: F.avg_pool2d(x, 3, 2, 1), lambda x: F.avg_pool2d(x, 2),
-    lambda x: F.adaptive_avg_pool2d(x, (2, 4)), lambda x: F.adaptive_avg_pool2d(x, 1)])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: F.max_pool2d(x, 3, 2, 1),
+        lambda x: F.max_pool2d(x, 2, dilation=2),
+        lambda x: F.max_pool2d(x, 2),
+        lambda x: F.max_pool2d(x, (2, 3), (1, 2)),
+        lambda x: F.avg_pool2d(x, 3, 2, 1),
+        lambda x: F.avg_pool2d(x, 2),
+        lambda x: F.adaptive_avg_pool2d(x, (2, 4)),
+        lambda x: F.adaptive_avg_pool2d(x, 1),
+    ],
+)
 def test_gradcheck_and_second_derivatives(fn):
     x = _t64(2, 2, 5, 6)
     assert gradcheck(fn, (x,))
@@ -156,16 +193,20 @@ def test_float64_is_kept():
 
 # ---- modules ----
 
-@pytest.mark.parametrize("name,args,kwargs,shape", [
-    ("MaxPool2d", (2,), {}, (2, 3, 6, 7)),
-    ("MaxPool2d", (3,), dict(stride=2, padding=1, dilation=1), (2, 3, 6, 7)),
-    ("MaxPool1d", (3,), dict(stride=1, padding=1), (2, 3, 8)),
-    ("AvgPool2d", (2,), dict(stride=1, padding=1, count_include_pad=False), (2, 3, 6, 7)),
-    ("AvgPool2d", ((2, 3),), {}, (2, 3, 6, 7)),
-    ("AvgPool1d", (3,), dict(stride=2, padding=1), (2, 3, 8)),
-    ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
-    ("AdaptiveAvgPool1d", (3,), {}, (2, 3, 8)),
-])
+
+@pytest.mark.parametrize(
+    "name,args,kwargs,shape",
+    [
+        ("MaxPool2d", (2,), {}, (2, 3, 6, 7)),
+        ("MaxPool2d", (3,), dict(stride=2, padding=1, dilation=1), (2, 3, 6, 7)),
+        ("MaxPool1d", (3,), dict(stride=1, padding=1), (2, 3, 8)),
+        ("AvgPool2d", (2,), dict(stride=1, padding=1, count_include_pad=False), (2, 3, 6, 7)),
+        ("AvgPool2d", ((2, 3),), {}, (2, 3, 6, 7)),
+        ("AvgPool1d", (3,), dict(stride=2, padding=1), (2, 3, 8)),
+        ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
+        ("AdaptiveAvgPool1d", (3,), {}, (2, 3, 8)),
+    ],
+)
 def test_modules_match_torch(name, args, kwargs, shape):
     m, tm = getattr(M, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert m.extra_repr() == tm.extra_repr()
@@ -181,16 +222,32 @@ def test_max_pool_module_return_indices():
 
 # ---- errors ----
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda: F.max_pool2d(cr.randn(4, 4), 2), ValueError, r"max_pool2d.*\(N, C, H, W\).*\(4, 4\)"),
-    (lambda: F.avg_pool1d(cr.randn(2, 3, 4, 4), 2), ValueError, r"avg_pool1d.*\(N, C, L\)"),
-    (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 2, padding=2), ValueError, "at most half"),
-    (lambda: F.avg_pool2d(cr.randn(1, 1, 2, 2), 3), ValueError, "too small"),
-    (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 2, ceil_mode=True), NotImplementedError, "ceil_mode"),
-    (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 0), ValueError, "kernel_size"),
-    (lambda: F.adaptive_avg_pool2d(cr.randn(1, 1, 4, 4), (1, 2, 3)), ValueError, "output_size"),
-    (lambda: F.max_pool2d(cr.tensor(np.ones((1, 1, 4, 4), dtype=np.int64)), 2), TypeError, "floating"),
-])
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (
+            lambda: F.max_pool2d(cr.randn(4, 4), 2),
+            ValueError,
+            r"max_pool2d.*\(N, C, H, W\).*\(4, 4\)",
+        ),
+        (lambda: F.avg_pool1d(cr.randn(2, 3, 4, 4), 2), ValueError, r"avg_pool1d.*\(N, C, L\)"),
+        (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 2, padding=2), ValueError, "at most half"),
+        (lambda: F.avg_pool2d(cr.randn(1, 1, 2, 2), 3), ValueError, "too small"),
+        (
+            lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 2, ceil_mode=True),
+            NotImplementedError,
+            "ceil_mode",
+        ),
+        (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 0), ValueError, "kernel_size"),
+        (lambda: F.adaptive_avg_pool2d(cr.randn(1, 1, 4, 4), (1, 2, 3)), ValueError, "output_size"),
+        (
+            lambda: F.max_pool2d(cr.tensor(np.ones((1, 1, 4, 4), dtype=np.int64)), 2),
+            TypeError,
+            "floating",
+        ),
+    ],
+)
 def test_clear_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

@@ -1,4 +1,5 @@
 """RNN / LSTM / GRU layers and cells against PyTorch with the same weights."""
+
 import itertools
 import math
 
@@ -13,7 +14,6 @@ from chainrule.nn.modules import rnn as M
 torch = pytest.importorskip("torch")
 rng = np.random.default_rng(2)
 T, B, I, H = 5, 3, 4, 6
-
 
 
 def _both(shape):
@@ -31,7 +31,7 @@ def _twins(name, *args, **kwargs):
     """Our module and PyTorch's with the same weights (copied from PyTorch's)."""
     ours, theirs = getattr(M, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert [k for k, _ in ours.named_parameters()] == [k for k, _ in theirs.named_parameters()]
-    for (_, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (_, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
         p.numpy()[...] = tp.detach().numpy()
     return ours, theirs
 
@@ -39,7 +39,7 @@ def _twins(name, *args, **kwargs):
 def _loss(outputs, weights):
     """Sum of <output, fixed random weight> over a nest of outputs (works for both libraries)."""
     if isinstance(outputs, (tuple, list)):
-        return sum(_loss(o, w) for o, w in zip(outputs, weights))
+        return sum(_loss(o, w) for o, w in zip(outputs, weights, strict=True))
     return (outputs * weights).sum()
 
 
@@ -66,11 +66,11 @@ def _check_against_torch(m, tm, x, tx, hx=None, thx=None, states=()):
     w = _random_like(tout)
     _loss(out, _as(w, "cr")).backward()
     _loss(tout, _as(w, "torch")).backward()
-    for a, b in zip(_flat(out), _flat(tout)):
+    for a, b in zip(_flat(out), _flat(tout), strict=True):
         _close(a, b)
         assert a.dtype == np.float32
     _close(x.grad, tx.grad)
-    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters(), strict=True):
         _close(p.grad, tp.grad)
     for ours, theirs in states:
         _close(ours.grad, theirs.grad)
@@ -121,8 +121,16 @@ def test_unbatched_sequence_matches_torch(name):
         _check_against_torch(m, tm, x, tx, h0, th0, [(h0, th0)])
 
 
-@pytest.mark.parametrize("name,kwargs", [("RNNCell", {}), ("RNNCell", dict(nonlinearity="relu")),
-                                         ("LSTMCell", {}), ("GRUCell", {}), ("GRUCell", dict(bias=False))])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("RNNCell", {}),
+        ("RNNCell", dict(nonlinearity="relu")),
+        ("LSTMCell", {}),
+        ("GRUCell", {}),
+        ("GRUCell", dict(bias=False)),
+    ],
+)
 @pytest.mark.parametrize("with_state", [False, True])
 @pytest.mark.parametrize("batched", [True, False])
 def test_cells_match_torch(name, kwargs, with_state, batched):
@@ -142,12 +150,16 @@ def test_cells_match_torch(name, kwargs, with_state, batched):
 
 
 def test_parameter_names_shapes_and_repr_match_torch():
-    for args, kwargs in [((3, 5), {}), ((3, 5, 3), dict(bidirectional=True, batch_first=True)),
-                         ((2, 4), dict(bias=False, dropout=0.5, num_layers=2))]:
+    for args, kwargs in [
+        ((3, 5), {}),
+        ((3, 5, 3), dict(bidirectional=True, batch_first=True)),
+        ((2, 4), dict(bias=False, dropout=0.5, num_layers=2)),
+    ]:
         for name in ("RNN", "LSTM", "GRU"):
             m, tm = M.__dict__[name](*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-            assert [(k, p.shape) for k, p in m.named_parameters()] == \
-                [(k, tuple(p.shape)) for k, p in tm.named_parameters()]
+            assert [(k, p.shape) for k, p in m.named_parameters()] == [
+                (k, tuple(p.shape)) for k, p in tm.named_parameters()
+            ]
             assert m.extra_repr() == tm.extra_repr()
             assert set(m.state_dict()) == set(tm.state_dict())
 
@@ -163,6 +175,7 @@ def test_default_init_bounds():
 
 # ---- gradient checks in float64 ----
 
+
 def _t64(*shape):
     return cr.tensor(rng.standard_normal(shape) * 0.5, dtype=cr.float64, requires_grad=True)
 
@@ -170,8 +183,10 @@ def _t64(*shape):
 @pytest.mark.parametrize("mode,gates", [("RNN_TANH", 1), ("LSTM", 4), ("GRU", 3)])
 def test_gradcheck_two_layer_sequences(mode, gates):
     h = 2
-    ws = [(_t64(gates * h, 3), _t64(gates * h, h), _t64(gates * h), _t64(gates * h)),
-          (_t64(gates * h, h), _t64(gates * h, h), None, None)]
+    ws = [
+        (_t64(gates * h, 3), _t64(gates * h, h), _t64(gates * h), _t64(gates * h)),
+        (_t64(gates * h, h), _t64(gates * h, h), None, None),
+    ]
     x, h0, c0 = _t64(4, 2, 3), _t64(2, 2, h), _t64(2, 2, h)
 
     def run(x, h0, c0, *flat):
@@ -202,6 +217,7 @@ def test_split_steps_values_and_gradient():
 
 # ---- the fused whole-sequence path (the default) ----
 
+
 def _states(name, shape):
     """(ours, theirs, pairs to compare) initial states requiring grad, (h0, c0) for LSTM."""
     h0, th0 = _both(shape)
@@ -211,8 +227,9 @@ def _states(name, shape):
     return (h0, c0), (th0, tc0), [(h0, th0), (c0, tc0)]
 
 
-@pytest.mark.parametrize("name,kwargs", [("RNN", {}), ("RNN", dict(nonlinearity="relu")),
-                                         ("LSTM", {}), ("GRU", {})])
+@pytest.mark.parametrize(
+    "name,kwargs", [("RNN", {}), ("RNN", dict(nonlinearity="relu")), ("LSTM", {}), ("GRU", {})]
+)
 def test_fused_bidirectional_batch_first_with_states_match_torch(name, kwargs):
     m, tm = _twins(name, I, H, num_layers=2, bidirectional=True, batch_first=True, **kwargs)
     x, tx = _both((B, T, I))
@@ -230,8 +247,16 @@ def _graph_size(t):
     return len(seen)
 
 
-@pytest.mark.parametrize("name,kwargs", [("RNN", {}), ("RNN", dict(nonlinearity="relu")),
-                                         ("LSTM", {}), ("GRU", {}), ("GRU", dict(bias=False))])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("RNN", {}),
+        ("RNN", dict(nonlinearity="relu")),
+        ("LSTM", {}),
+        ("GRU", {}),
+        ("GRU", dict(bias=False)),
+    ],
+)
 def test_fused_path_equals_per_step_path(name, kwargs):
     m = getattr(M, name)(I, H, num_layers=2, bidirectional=True, **kwargs)
     x = cr.tensor(rng.standard_normal((T, B, I)).astype(np.float32), requires_grad=True)
@@ -241,14 +266,17 @@ def test_fused_path_equals_per_step_path(name, kwargs):
         m.record_steps = record_steps
         out, state = m(x, hx)
         outs, nodes = _flat((out, state)), _graph_size(out)
-        w = results[0][2] if results else [
-            cr.tensor(rng.standard_normal(o.shape).astype(np.float32)) for o in outs]
+        w = (
+            results[0][2]
+            if results
+            else [cr.tensor(rng.standard_normal(o.shape).astype(np.float32)) for o in outs]
+        )
         grads = cr.grad(_loss(outs, w), [x, *_flat(hx), *m.parameters()])
         results.append(([o.numpy() for o in outs], [g.numpy() for g in grads], w, nodes))
     (fused, fused_grads, _, fused_nodes), (steps, step_grads, _, step_nodes) = results
     # the fused path records O(1) nodes per layer and direction, the per-step path O(T)
     assert fused_nodes <= 24 and step_nodes >= 4 * 3 * T
-    for a, b in zip(fused + fused_grads, steps + step_grads):
+    for a, b in zip(fused + fused_grads, steps + step_grads, strict=True):
         assert a.dtype == b.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
 
@@ -262,11 +290,13 @@ def _fused_inputs(mode, bias=True, hidden=3, n_in=2, steps=4, batch=2):
 
 def _fused_fn(mode, reverse, present):
     """fused_layer as a function of the tensors that are not None (for gradcheck)."""
+
     def fn(*ts):
         it = iter(ts)
         args = [next(it) if p else None for p in present]
         hs, h_n, c_n = R.fused_layer(mode, *args, reverse=reverse)
         return (hs, h_n) + ((c_n,) if c_n is not None else ())
+
     return fn
 
 
@@ -279,8 +309,9 @@ def test_gradcheck_fused_layer(mode, reverse, bias):
     assert gradcheck(_fused_fn(mode, reverse, present), [a for a in args if a is not None])
 
 
-@pytest.mark.parametrize("mode,reverse", [("RNN_TANH", True), ("LSTM", False), ("LSTM", True),
-                                          ("GRU", False)])
+@pytest.mark.parametrize(
+    "mode,reverse", [("RNN_TANH", True), ("LSTM", False), ("LSTM", True), ("GRU", False)]
+)
 def test_second_derivatives_of_fused_layer(mode, reverse):
     # create_graph=True rebuilds the layer step by step and differentiates that
     args = _fused_inputs(mode, hidden=2, steps=3)
@@ -294,6 +325,7 @@ def test_fused_layer_with_one_tensor_in_two_slots():
     def run(x, h0, c0, w_ih, w_hh, b):
         hs, _, c_n = R.fused_layer("LSTM", x, h0, c0, w_ih, w_hh, b, b)
         return (hs * hs).sum() + (c_n * c_n).sum()
+
     assert gradcheck(run, (x, h0, c0, w_ih, w_hh, b))
     assert gradgradcheck(run, (x, h0, c0, w_ih, w_hh, b))
 
@@ -303,7 +335,7 @@ def test_weight_gradient_products_in_serial_chunks():
     chunks = R._step_chunks(2000, 10, 64 * 64 * 10)
     assert len(chunks) > 1 and all(64 * 64 * len(range(2000)[c]) <= R._SERIAL_GEMM for c in chunks)
     np.testing.assert_allclose(R._products_nt(a, b, 10), a @ b.T, rtol=1e-12, atol=1e-10)
-    assert R._step_chunks(2000, 10, R._SERIAL_GEMM + 1) == [slice(None)]   # big: one product
+    assert R._step_chunks(2000, 10, R._SERIAL_GEMM + 1) == [slice(None)]  # big: one product
 
 
 def test_fused_matches_torch_with_chunked_gradient_products():
@@ -321,10 +353,10 @@ def test_fused_scratch_buffers_survive_retained_graphs_and_other_passes():
     loss.backward(retain_graph=True)
     first = [p.grad.numpy().copy() for p in m.parameters()]
     m.zero_grad()
-    (m(2 * x)[0] ** 2).sum().backward()          # reuses pooled buffers meanwhile
+    (m(2 * x)[0] ** 2).sum().backward()  # reuses pooled buffers meanwhile
     m.zero_grad()
     loss.backward()
-    for a, p in zip(first, m.parameters()):
+    for a, p in zip(first, m.parameters(), strict=True):
         np.testing.assert_array_equal(a, p.grad.numpy())
 
 
@@ -350,6 +382,7 @@ def test_fused_forward_under_no_grad_matches():
 
 # ---- per-step hidden states for diagnostics ----
 
+
 def test_record_steps_exposes_per_step_states_with_torch_gradients():
     m, tm = _twins("LSTM", I, H)
     cell = torch.nn.LSTMCell(I, H)
@@ -363,14 +396,14 @@ def test_record_steps_exposes_per_step_states_with_torch_gradients():
     assert len(m.last_hidden_states) == 1 and len(hs) == T and len(m.last_cell_states[0]) == T
     for h in hs:
         h.retain_grad()
-    (out[-1] ** 2).sum().backward()        # only the last output: gradient flows back in time
+    (out[-1] ** 2).sum().backward()  # only the last output: gradient flows back in time
     th, tc, th_list = torch.zeros(B, H), torch.zeros(B, H), []
     for t in range(T):
         th, tc = cell(tx[t], (th, tc))
         th.retain_grad()
         th_list.append(th)
-    (th ** 2).sum().backward()
-    for ours, theirs in zip(hs, th_list):
+    (th**2).sum().backward()
+    for ours, theirs in zip(hs, th_list, strict=True):
         _close(ours, theirs)
         _close(ours.grad, theirs.grad)
 
@@ -387,6 +420,7 @@ def test_record_steps_off_keeps_nothing():
 
 # ---- dropout between layers ----
 
+
 def test_dropout_between_layers_only_in_training():
     cr.manual_seed(0)
     m = M.LSTM(I, H, num_layers=2, dropout=0.5)
@@ -399,8 +433,8 @@ def test_dropout_between_layers_only_in_training():
     c = m(x)[0]
     cr.manual_seed(1)
     d = m(x)[0]
-    np.testing.assert_array_equal(c.numpy(), d.numpy())           # reproducible under manual_seed
-    assert np.abs(c.numpy() - a.numpy()).max() > 1e-3              # and different from eval mode
+    np.testing.assert_array_equal(c.numpy(), d.numpy())  # reproducible under manual_seed
+    assert np.abs(c.numpy() - a.numpy()).max() > 1e-3  # and different from eval mode
 
 
 def test_dropout_with_one_layer_warns():
@@ -410,17 +444,30 @@ def test_dropout_with_one_layer_warns():
 
 # ---- errors ----
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: M.LSTM(10, 20)(cr.randn(5, 3, 8)), r"LSTM\(10, 20\).*10 features.*\(5, 3, 8\)"),
-    (lambda: M.GRU(4, 6)(cr.randn(5, 3, 4, 1)), r"GRU\(4, 6\).*\(seq_len, batch, input_size\)"),
-    (lambda: M.RNN(4, 6)(cr.randn(5, 3, 4), cr.zeros(2, 3, 6)), r"RNN\(4, 6\).*h0.*\(1, 3, 6\).*\(2, 3, 6\)"),
-    (lambda: M.LSTM(4, 6)(cr.randn(5, 3, 4), cr.zeros(1, 3, 6)), r"\(h0, c0\)"),
-    (lambda: M.LSTM(4, 6)(cr.randn(5, 3, 4), (cr.zeros(1, 3, 6), cr.zeros(1, 2, 6))), "c0"),
-    (lambda: M.LSTMCell(4, 6)(cr.randn(3, 5)), r"LSTMCell\(4, 6\).*\(batch, 4\).*\(3, 5\)"),
-    (lambda: M.GRUCell(4, 6)(cr.randn(3, 4), cr.zeros(2, 6)), r"hidden state.*\(3, 6\).*\(2, 6\)"),
-    (lambda: M.RNN(4, 6, nonlinearity="sigmoid"), "nonlinearity"),
-    (lambda: M.GRU(4, 6, batch_first=True)(cr.randn(3, 0, 4)), r"at least one step.*\(3, 0, 4\)"),
-])
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: M.LSTM(10, 20)(cr.randn(5, 3, 8)), r"LSTM\(10, 20\).*10 features.*\(5, 3, 8\)"),
+        (lambda: M.GRU(4, 6)(cr.randn(5, 3, 4, 1)), r"GRU\(4, 6\).*\(seq_len, batch, input_size\)"),
+        (
+            lambda: M.RNN(4, 6)(cr.randn(5, 3, 4), cr.zeros(2, 3, 6)),
+            r"RNN\(4, 6\).*h0.*\(1, 3, 6\).*\(2, 3, 6\)",
+        ),
+        (lambda: M.LSTM(4, 6)(cr.randn(5, 3, 4), cr.zeros(1, 3, 6)), r"\(h0, c0\)"),
+        (lambda: M.LSTM(4, 6)(cr.randn(5, 3, 4), (cr.zeros(1, 3, 6), cr.zeros(1, 2, 6))), "c0"),
+        (lambda: M.LSTMCell(4, 6)(cr.randn(3, 5)), r"LSTMCell\(4, 6\).*\(batch, 4\).*\(3, 5\)"),
+        (
+            lambda: M.GRUCell(4, 6)(cr.randn(3, 4), cr.zeros(2, 6)),
+            r"hidden state.*\(3, 6\).*\(2, 6\)",
+        ),
+        (lambda: M.RNN(4, 6, nonlinearity="sigmoid"), "nonlinearity"),
+        (
+            lambda: M.GRU(4, 6, batch_first=True)(cr.randn(3, 0, 4)),
+            r"at least one step.*\(3, 0, 4\)",
+        ),
+    ],
+)
 def test_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -439,13 +486,14 @@ def test_public_names():
 
 def test_serial_blas_runs_one_thread_and_restores_the_count():
     from chainrule.nn.functional import _blas
+
     if _blas._SET_LOCAL is None:
         pytest.skip("NumPy's BLAS has no openblas_set_num_threads_local (serial_blas is a no-op)")
-    start = _blas._SET_LOCAL(3)              # this thread now asks for 3
+    start = _blas._SET_LOCAL(3)  # this thread now asks for 3
     try:
         with _blas.serial_blas():
             assert _blas._SET_LOCAL(1) == 1  # inside: one thread
-        assert _blas._SET_LOCAL(3) == 3      # restored after the block
+        assert _blas._SET_LOCAL(3) == 3  # restored after the block
         with _blas.serial_blas(enabled=False):
             assert _blas._SET_LOCAL(3) == 3  # disabled: untouched
     finally:

@@ -1,5 +1,6 @@
 """MultiheadAttention and the Transformer layers against PyTorch: same state-dict keys and
 shapes; with torch's weights loaded, the same outputs and gradients (float64, dropout off)."""
+
 import warnings
 
 import numpy as np
@@ -23,8 +24,10 @@ def _load(ours, theirs):
 def _pair(seed, *shapes, requires_grad=True):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(s) for s in shapes]
-    return ([cr.tensor(a, requires_grad=requires_grad) for a in arrays],
-            [torch.tensor(a, requires_grad=requires_grad) for a in arrays])
+    return (
+        [cr.tensor(a, requires_grad=requires_grad) for a in arrays],
+        [torch.tensor(a, requires_grad=requires_grad) for a in arrays],
+    )
 
 
 def _check(ours_module, theirs_module, ours_out, theirs_out, ours_in, theirs_in, atol=1e-10):
@@ -32,12 +35,13 @@ def _check(ours_module, theirs_module, ours_out, theirs_out, ours_in, theirs_in,
     weights = np.random.default_rng(0).standard_normal(tuple(theirs_out.shape))
     (ours_out * cr.tensor(weights)).sum().backward()
     (theirs_out * torch.tensor(weights)).sum().backward()
-    for a, b in zip(ours_in, theirs_in):
+    for a, b in zip(ours_in, theirs_in, strict=True):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=atol, rtol=1e-7)
     theirs_params = dict(theirs_module.named_parameters())
     for name, p in ours_module.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), theirs_params[name].grad.numpy(), atol=atol,
-                                   rtol=1e-7, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), theirs_params[name].grad.numpy(), atol=atol, rtol=1e-7, err_msg=name
+        )
 
 
 def _masks(L, S, N, kind, seed=0):
@@ -50,10 +54,20 @@ def _masks(L, S, N, kind, seed=0):
     if kind == "none":
         return {}, {}
     if kind == "bool":
-        return ({"key_padding_mask": cr.tensor(pad), "attn_mask": cr.tensor(causal)},
-                {"key_padding_mask": torch.tensor(pad), "attn_mask": torch.tensor(causal)})
-    return ({"key_padding_mask": cr.tensor(np.where(pad, -1e4, 0.0)), "attn_mask": cr.tensor(float_mask)},
-            {"key_padding_mask": torch.tensor(np.where(pad, -1e4, 0.0)), "attn_mask": torch.tensor(float_mask)})
+        return (
+            {"key_padding_mask": cr.tensor(pad), "attn_mask": cr.tensor(causal)},
+            {"key_padding_mask": torch.tensor(pad), "attn_mask": torch.tensor(causal)},
+        )
+    return (
+        {
+            "key_padding_mask": cr.tensor(np.where(pad, -1e4, 0.0)),
+            "attn_mask": cr.tensor(float_mask),
+        },
+        {
+            "key_padding_mask": torch.tensor(np.where(pad, -1e4, 0.0)),
+            "attn_mask": torch.tensor(float_mask),
+        },
+    )
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -75,11 +89,16 @@ def test_multihead_attention_matches_torch(batch_first, masks, average):
 
 def test_multihead_attention_kdim_vdim_bias_kv_zero_attn_and_unbatched():
     E, H = 6, 3
-    theirs = torch.nn.MultiheadAttention(E, H, kdim=4, vdim=5, add_bias_kv=True,
-                                         add_zero_attn=True).double()
-    ours = nn.MultiheadAttention(E, H, kdim=4, vdim=5, add_bias_kv=True, add_zero_attn=True).to(cr.float64)
+    theirs = torch.nn.MultiheadAttention(
+        E, H, kdim=4, vdim=5, add_bias_kv=True, add_zero_attn=True
+    ).double()
+    ours = nn.MultiheadAttention(E, H, kdim=4, vdim=5, add_bias_kv=True, add_zero_attn=True).to(
+        cr.float64
+    )
     _load(ours, theirs)
-    assert {"q_proj_weight", "k_proj_weight", "v_proj_weight", "bias_k", "bias_v"} <= set(ours.state_dict())
+    assert {"q_proj_weight", "k_proj_weight", "v_proj_weight", "bias_k", "bias_v"} <= set(
+        ours.state_dict()
+    )
     (q, k, v), (tq, tk, tv) = _pair(2, (4, 2, E), (7, 2, 4), (7, 2, 5))
     pad = np.zeros((2, 7), bool)
     pad[1, :3] = True
@@ -103,7 +122,7 @@ def test_multihead_attention_init_and_errors():
     m = nn.MultiheadAttention(16, 4)
     assert m.in_proj_weight.shape == (48, 16) and m.in_proj_bias.shape == (48,)
     assert np.all(m.in_proj_bias.numpy() == 0) and np.all(m.out_proj.bias.numpy() == 0)
-    bound = np.sqrt(6 / (48 + 16))          # xavier-uniform over the stacked (3E, E) matrix
+    bound = np.sqrt(6 / (48 + 16))  # xavier-uniform over the stacked (3E, E) matrix
     assert np.abs(m.in_proj_weight.numpy()).max() <= bound
     with pytest.raises(AssertionError, match="divisible"):
         nn.MultiheadAttention(10, 3)
@@ -117,11 +136,22 @@ def test_multihead_attention_init_and_errors():
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_encoder_layer_and_stack_match_torch(norm_first, activation, batch_first):
     E, H, S, N = 8, 2, 6, 3
-    kw = dict(dim_feedforward=16, dropout=0.0, activation=activation, batch_first=batch_first,
-              norm_first=norm_first)
-    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(E, H, **kw), 2,
-                                         norm=torch.nn.LayerNorm(E), enable_nested_tensor=False).double()
-    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, H, **kw), 2, norm=nn.LayerNorm(E)).to(cr.float64)
+    kw = dict(
+        dim_feedforward=16,
+        dropout=0.0,
+        activation=activation,
+        batch_first=batch_first,
+        norm_first=norm_first,
+    )
+    theirs = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(E, H, **kw),
+        2,
+        norm=torch.nn.LayerNorm(E),
+        enable_nested_tensor=False,
+    ).double()
+    ours = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(E, H, **kw), 2, norm=nn.LayerNorm(E)
+    ).to(cr.float64)
     _load(ours, theirs)
     shape = (N, S, E) if batch_first else (S, N, E)
     (x,), (tx,) = _pair(4, shape)
@@ -150,25 +180,40 @@ def test_decoder_layer_matches_torch(norm_first):
 
 
 def test_full_transformer_matches_torch_and_keys_are_identical():
-    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16,
-              dropout=0.0, batch_first=True)
+    kw = dict(
+        d_model=8,
+        nhead=2,
+        num_encoder_layers=2,
+        num_decoder_layers=1,
+        dim_feedforward=16,
+        dropout=0.0,
+        batch_first=True,
+    )
     theirs = torch.nn.Transformer(**kw).double()
     ours = nn.Transformer(**kw).to(cr.float64)
     _load(ours, theirs)
     (src, tgt), (tsrc, ttgt) = _pair(6, (2, 7, 8), (2, 4, 8))
     mask = nn.Transformer.generate_square_subsequent_mask(4).to(cr.float64)
     out = ours(src, tgt, tgt_mask=mask)
-    tout = theirs(tsrc, ttgt, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(4).double())
+    tout = theirs(
+        tsrc, ttgt, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(4).double()
+    )
     _check(ours, theirs, out, tout, [src, tgt], [tsrc, ttgt])
 
 
 def test_transformer_defaults_and_dropout_in_training():
-    model = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
-                           dim_feedforward=8, dropout=0.5)
+    model = nn.Transformer(
+        d_model=8,
+        nhead=2,
+        num_encoder_layers=1,
+        num_decoder_layers=1,
+        dim_feedforward=8,
+        dropout=0.5,
+    )
     src, tgt = cr.randn(5, 2, 8), cr.randn(3, 2, 8)
     model.train()
     a, b = model(src, tgt), model(src, tgt)
-    assert not np.allclose(a.numpy(), b.numpy())        # dropout draws differ
+    assert not np.allclose(a.numpy(), b.numpy())  # dropout draws differ
     model.eval()
     np.testing.assert_array_equal(model(src, tgt).numpy(), model(src, tgt).numpy())
     with pytest.raises(RuntimeError, match="d_model"):
@@ -180,6 +225,7 @@ def test_transformer_defaults_and_dropout_in_training():
 @pytest.mark.parametrize("mask", ["none", "causal", "bool", "float"])
 def test_scaled_dot_product_attention_matches_torch(mask):
     import chainrule.nn.functional as F
+
     (q, k, v), (tq, tk, tv) = _pair(7, (2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 2))
     kw, tkw = {}, {}
     if mask == "causal":
@@ -197,13 +243,16 @@ def test_scaled_dot_product_attention_matches_torch(mask):
     g = np.random.default_rng(3).standard_normal(tuple(tout.shape))
     (out * cr.tensor(g)).sum().backward()
     (tout * torch.tensor(g)).sum().backward()
-    for a, b in zip((q, k, v), (tq, tk, tv)):
+    for a, b in zip((q, k, v), (tq, tk, tv), strict=True):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-10)
 
 
 def test_scaled_dot_product_attention_gqa_and_errors():
     import chainrule.nn.functional as F
-    (q, k, v), (tq, tk, tv) = _pair(8, (1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2), requires_grad=False)
+
+    (q, k, v), (tq, tk, tv) = _pair(
+        8, (1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2), requires_grad=False
+    )
     out = F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
     tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, enable_gqa=True)
     np.testing.assert_allclose(out.numpy(), tout.numpy(), atol=1e-12)
@@ -217,9 +266,18 @@ def test_encoder_eval_fast_path_zeros_padding_like_torch(left_aligned, grad):
     """torch's inference fast path outputs 0 (then the final norm) at padded positions."""
     E, H, S, N = 8, 2, 6, 3
     kw = dict(dim_feedforward=16, dropout=0.1, batch_first=True)
-    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(E, H, **kw), 2,
-                                         norm=torch.nn.LayerNorm(E)).double().eval()
-    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, H, **kw), 2, norm=nn.LayerNorm(E)).to(cr.float64).eval()
+    theirs = (
+        torch.nn.TransformerEncoder(
+            torch.nn.TransformerEncoderLayer(E, H, **kw), 2, norm=torch.nn.LayerNorm(E)
+        )
+        .double()
+        .eval()
+    )
+    ours = (
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(E, H, **kw), 2, norm=nn.LayerNorm(E))
+        .to(cr.float64)
+        .eval()
+    )
     _load(ours, theirs)
     pad = np.zeros((N, S), bool)
     pad[0, -2:] = True
@@ -228,11 +286,11 @@ def test_encoder_eval_fast_path_zeros_padding_like_torch(left_aligned, grad):
         pad[2, 0] = True
     (x,), (tx,) = _pair(9, (N, S, E), requires_grad=False)
     with warnings.catch_warnings(), torch.set_grad_enabled(grad), cr.set_grad_enabled(grad):
-        warnings.simplefilter("ignore")          # torch: "nested tensors are a prototype"
+        warnings.simplefilter("ignore")  # torch: "nested tensors are a prototype"
         out = ours(x, src_key_padding_mask=cr.tensor(pad))
         tout = theirs(tx, src_key_padding_mask=torch.tensor(pad))
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-10)
-    if left_aligned and not grad:    # the fast path: padded positions are the norm of zeros
+    if left_aligned and not grad:  # the fast path: padded positions are the norm of zeros
         np.testing.assert_allclose(out.numpy()[0, -1], ours.norm.bias.numpy(), atol=1e-12)
 
 
@@ -240,10 +298,13 @@ def test_fully_masked_queries_match_torch():
     """A query that may see no key: zeros through SDPA and the need_weights=False path, NaN with
     need_weights=True -- torch's (uneven) rules, each matched; gradients stay finite."""
     import chainrule.nn.functional as F
+
     (q,), (tq,) = _pair(10, (1, 1, 3, 4))
     allowed = np.array([[True, True, False], [False, False, False], [True, False, True]])
     out = F.scaled_dot_product_attention(q, q, q, attn_mask=cr.tensor(allowed))
-    tout = torch.nn.functional.scaled_dot_product_attention(tq, tq, tq, attn_mask=torch.tensor(allowed))
+    tout = torch.nn.functional.scaled_dot_product_attention(
+        tq, tq, tq, attn_mask=torch.tensor(allowed)
+    )
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), atol=1e-12)
     out.sum().backward()
     tout.sum().backward()
@@ -257,7 +318,7 @@ def test_fully_masked_queries_match_torch():
     pad = np.zeros((N, S), bool)
     pad[1, :] = True
     for need_weights in (False, True):
-        with np.errstate(invalid="ignore"):          # the NaN row of need_weights=True
+        with np.errstate(invalid="ignore"):  # the NaN row of need_weights=True
             o, _ = ours(x, x, x, key_padding_mask=cr.tensor(pad), need_weights=need_weights)
         t, _ = theirs(tx, tx, tx, key_padding_mask=torch.tensor(pad), need_weights=need_weights)
         np.testing.assert_allclose(o.numpy(), t.detach().numpy(), atol=1e-12)

@@ -1,4 +1,5 @@
 """Under no_grad, linear computes (W @ x.T).T (faster in OpenBLAS): same values, usable output."""
+
 import numpy as np
 
 import chainrule as cr

@@ -6,6 +6,7 @@
 - forward values and gradients against PyTorch in float32, when PyTorch is installed;
 - float32 in, float32 out (no silent upcast), for values and gradients.
 """
+
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ try:
     import torch
 except ImportError:  # the PyTorch comparison skips; everything else still runs
     torch = None
+
 
 def _arrays(shapes, domain, dtype, seed):
     rng = np.random.default_rng(seed)
@@ -32,7 +34,9 @@ def _arrays(shapes, domain, dtype, seed):
     return out
 
 
-GRID = [(name, fn, shapes, domain, flags) for name, fn, grid, domain, flags in CASES for shapes in grid]
+GRID = [
+    (name, fn, shapes, domain, flags) for name, fn, grid, domain, flags in CASES for shapes in grid
+]
 IDS = [f"{name}-{shapes}".replace(" ", "") for name, _, shapes, _, _ in GRID]
 
 
@@ -45,18 +49,24 @@ def test_gradcheck(name, fn, shapes, domain, flags):
 SMOOTH_GRID = [g for g in GRID if SMOOTH in g[4].split()]
 
 
-@pytest.mark.parametrize("name,fn,shapes,domain,flags", SMOOTH_GRID,
-                         ids=[f"{g[0]}-{g[2]}".replace(" ", "") for g in SMOOTH_GRID])
+@pytest.mark.parametrize(
+    "name,fn,shapes,domain,flags",
+    SMOOTH_GRID,
+    ids=[f"{g[0]}-{g[2]}".replace(" ", "") for g in SMOOTH_GRID],
+)
 def test_gradgradcheck(name, fn, shapes, domain, flags):
     xs = [cr.tensor(a, requires_grad=True) for a in _arrays(shapes, domain, np.float64, 1)]
     assert cr.autograd.gradgradcheck(lambda *t: fn(cr, *t), xs)
 
 
-TORCH_GRID = [g for g in GRID if CR_ONLY not in g[4].split()]   # not random masks
+TORCH_GRID = [g for g in GRID if CR_ONLY not in g[4].split()]  # not random masks
 
 
-@pytest.mark.parametrize("name,fn,shapes,domain,flags", TORCH_GRID,
-                         ids=[f"{g[0]}-{g[2]}".replace(" ", "") for g in TORCH_GRID])
+@pytest.mark.parametrize(
+    "name,fn,shapes,domain,flags",
+    TORCH_GRID,
+    ids=[f"{g[0]}-{g[2]}".replace(" ", "") for g in TORCH_GRID],
+)
 def test_matches_torch_and_keeps_float32(name, fn, shapes, domain, flags):
     if torch is None:
         pytest.skip("PyTorch is not installed")
@@ -70,7 +80,7 @@ def test_matches_torch_and_keeps_float32(name, fn, shapes, domain, flags):
     (tout * torch.tensor(v)).sum().backward()
     if name != "to_float64":
         assert cout.dtype == np.float32, f"{name} upcast its float32 result to {cout.dtype}"
-    for c, t in zip(cx, tx):
+    for c, t in zip(cx, tx, strict=True):
         expected = np.zeros(c.shape, np.float32) if t.grad is None else t.grad.numpy()
         got = np.zeros(c.shape, np.float32) if c.grad is None else c.grad.numpy()
         assert got.dtype == np.float32 and got.shape == c.shape

@@ -5,6 +5,7 @@ their forward results on integer and edge inputs, the non-differentiable ones (l
 reductions, closeness, histograms, sorting indices), the factories ``new_*``, formatting, the
 dtype aliases, and the errors bad input gets.
 """
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ def same(got, want):
     """Same dtype, shape and values (NaN equals NaN); tuples compared item by item."""
     if isinstance(want, tuple):
         assert isinstance(got, tuple) and len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             same(g, w)
         return
     if isinstance(want, torch.Tensor):
@@ -38,8 +39,12 @@ FORWARD = [
     ("any_dim_neg", lambda m, x, i: (x > 4).any(-1)),
     ("isclose", lambda m, x, i: m.isclose(x, x + 1e-6)),
     ("isclose_tol", lambda m, x, i: x.isclose(x * 1.01, rtol=0.02, atol=0)),
-    ("isclose_nan", lambda m, x, i: m.isclose(m.tensor([float("nan"), 1.0]),
-                                              m.tensor([float("nan"), 1.0]), equal_nan=True)),
+    (
+        "isclose_nan",
+        lambda m, x, i: m.isclose(
+            m.tensor([float("nan"), 1.0]), m.tensor([float("nan"), 1.0]), equal_nan=True
+        ),
+    ),
     ("allclose", lambda m, x, i: m.allclose(x, x + 1e-6)),
     ("allclose_false", lambda m, x, i: x.allclose(x + 1e-3)),
     ("equal", lambda m, x, i: m.equal(x, x.clone())),
@@ -56,8 +61,10 @@ FORWARD = [
     ("sort_desc_ties", lambda m, x, i: tuple(x.sort(dim=1, descending=True, stable=True))),
     ("sort_ties_stable", lambda m, x, i: tuple(m.sort(i, dim=0, stable=True))),
     ("sort_nan", lambda m, x, i: tuple(m.sort(m.tensor([1.0, float("nan"), -1.0])))),
-    ("sort_nan_desc", lambda m, x, i: tuple(m.sort(m.tensor([1.0, float("nan"), -1.0]),
-                                                   descending=True))),
+    (
+        "sort_nan_desc",
+        lambda m, x, i: tuple(m.sort(m.tensor([1.0, float("nan"), -1.0]), descending=True)),
+    ),
     ("argsort", lambda m, x, i: m.argsort(x, dim=0)),
     ("argsort_desc", lambda m, x, i: x.argsort(descending=True)),
     ("topk", lambda m, x, i: tuple(m.topk(x, 2))),
@@ -69,13 +76,17 @@ FORWARD = [
     ("cumprod_int", lambda m, x, i: m.cumprod(i + 1, 1)),
     ("gather_int", lambda m, x, i: m.gather(i, 1, m.tensor([[2, 2], [0, 1]]))),
     ("scatter_int", lambda m, x, i: i.scatter(1, m.tensor([[0], [2]]), 9)),
-    ("scatter_add_big_src", lambda m, x, i: m.zeros(2, 3).scatter_add(
-        1, m.tensor([[0, 0], [2, 1]]), m.ones(3, 3))),
+    (
+        "scatter_add_big_src",
+        lambda m, x, i: m.zeros(2, 3).scatter_add(1, m.tensor([[0, 0], [2, 1]]), m.ones(3, 3)),
+    ),
     ("scatter_one_hot", lambda m, x, i: m.zeros(3, 4).scatter(1, m.tensor([[1], [3], [0]]), 1.0)),
     ("index_select_int", lambda m, x, i: i.index_select(0, m.tensor([1, 1, 0]))),
     ("masked_fill_int", lambda m, x, i: i.masked_fill(i > 0, -1)),
-    ("masked_fill_broadcast", lambda m, x, i: x.masked_fill(m.tensor([True, False, True, False]),
-                                                            float("-inf"))),
+    (
+        "masked_fill_broadcast",
+        lambda m, x, i: x.masked_fill(m.tensor([True, False, True, False]), float("-inf")),
+    ),
     ("masked_fill_keeps_dtype", lambda m, x, i: i.masked_fill(i == 0, 2.7)),
     ("mm_int", lambda m, x, i: m.mm(i, i.t())),
     ("bmm", lambda m, x, i: m.bmm(x.reshape(3, 1, 4), x.reshape(3, 4, 1))),
@@ -83,22 +94,28 @@ FORWARD = [
     ("einsum_implicit", lambda m, x, i: m.einsum("ij,kj", x, x)),
     ("einsum_spaces", lambda m, x, i: m.einsum("i j , j -> i", x, x[0])),
     ("einsum_int", lambda m, x, i: m.einsum("ij,ij->i", i, i)),
-    ("einsum_broadcast", lambda m, x, i: m.einsum("...j,...j->...", x.reshape(3, 1, 4),
-                                                  x.reshape(1, 3, 4))),
+    (
+        "einsum_broadcast",
+        lambda m, x, i: m.einsum("...j,...j->...", x.reshape(3, 1, 4), x.reshape(1, 3, 4)),
+    ),
     ("narrow_neg", lambda m, x, i: x.narrow(-1, -3, 2)),
     ("t_vector", lambda m, x, i: m.t(x[0])),
     ("roll_neg", lambda m, x, i: m.roll(i, -1, 1)),
     ("tril_neg", lambda m, x, i: m.tril(x, -1)),
     ("triu_int", lambda m, x, i: i.triu(1)),
     ("meshgrid_ij", lambda m, x, i: m.meshgrid(m.arange(3), m.arange(2), indexing="ij")),
-    ("meshgrid_xy", lambda m, x, i: m.meshgrid([m.arange(3), m.arange(2), m.arange(4)],
-                                               indexing="xy")),
+    (
+        "meshgrid_xy",
+        lambda m, x, i: m.meshgrid([m.arange(3), m.arange(2), m.arange(4)], indexing="xy"),
+    ),
     ("log10", lambda m, x, i: m.log10(i + 1)),
     ("log2", lambda m, x, i: (i + 1).log2()),
     ("sinh_cosh", lambda m, x, i: (m.sinh(x), x.cosh())),
     ("trig", lambda m, x, i: (m.tan(x), m.atan(i), (x / 10).asin(), m.acos(x / 10))),
-    ("logical", lambda m, x, i: (m.logical_and(i, x[:2, :3]), m.logical_or(i, i[0]),
-                                 m.logical_not(i))),
+    (
+        "logical",
+        lambda m, x, i: (m.logical_and(i, x[:2, :3]), m.logical_or(i, i[0]), m.logical_not(i)),
+    ),
     ("nan_checks", lambda m, x, i: (m.isnan(x / 0), m.isinf(x / 0), (x / 0).isfinite())),
 ]
 
@@ -133,8 +150,10 @@ def test_cumprod_gradient_through_zeros_matches_torch():
 def test_masked_fill_gradient_to_a_0d_tensor_value():
     x = np.array([[0.5, -1.0], [2.0, -3.0]])
     cx, cv = cr.tensor(x, requires_grad=True), cr.tensor(1.5, dtype=cr.float64, requires_grad=True)
-    tx, tv = torch.tensor(x, requires_grad=True), torch.tensor(1.5, dtype=torch.float64,
-                                                               requires_grad=True)
+    tx, tv = (
+        torch.tensor(x, requires_grad=True),
+        torch.tensor(1.5, dtype=torch.float64, requires_grad=True),
+    )
     (cx.masked_fill(cx < 0, cv) * cr.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
     (tx.masked_fill(tx < 0, tv) * torch.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
     np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy())
@@ -149,9 +168,14 @@ def test_new_factories_keep_the_tensors_dtype():
     for dtype in ("float64", "int32", "bool"):
         c = cr.zeros(2, dtype=getattr(cr, dtype))
         t = torch.zeros(2, dtype=getattr(torch, dtype))
-        makers = {"zeros": lambda x: x.new_zeros(2, 3), "ones": lambda x: x.new_ones((3,)),
-                  "full": lambda x: x.new_full((2, 2), 1), "tensor": lambda x: x.new_tensor([1, 0]),
-                  "empty": lambda x: x.new_empty(4), "as": lambda x: x.new_zeros(2, dtype=_f32(x))}
+        makers = {
+            "zeros": lambda x: x.new_zeros(2, 3),
+            "ones": lambda x: x.new_ones((3,)),
+            "full": lambda x: x.new_full((2, 2), 1),
+            "tensor": lambda x: x.new_tensor([1, 0]),
+            "empty": lambda x: x.new_empty(4),
+            "as": lambda x: x.new_zeros(2, dtype=_f32(x)),
+        }
         for name, make in makers.items():
             got, want = make(c), make(t)
             assert got.shape == tuple(want.shape)
@@ -199,12 +223,19 @@ def test_in_place_forms_match_torch():
 BAD = [
     (lambda: cr.mm(cr.ones(2, 3, 4), cr.ones(4, 2)), ValueError, "mm: both operands"),
     (lambda: cr.bmm(cr.ones(2, 3, 4), cr.ones(3, 4, 2)), ValueError, "bmm"),
-    (lambda: cr.gather(cr.ones(2, 3), 1, cr.tensor([[3]])), IndexError, "gather: index out of range"),
+    (
+        lambda: cr.gather(cr.ones(2, 3), 1, cr.tensor([[3]])),
+        IndexError,
+        "gather: index out of range",
+    ),
     (lambda: cr.gather(cr.ones(2, 3), 1, cr.tensor([0])), ValueError, "gather: index has 1 dims"),
     (lambda: cr.gather(cr.ones(2, 3), 1, cr.tensor([[0.0]])), TypeError, "integer"),
     (lambda: cr.gather(cr.ones(2, 3), 2, cr.tensor([[0]])), IndexError, "dim 2 is out of range"),
-    (lambda: cr.ones(2, 3).scatter(1, cr.tensor([[0]]), cr.ones(2, 3), reduce="add"),
-     NotImplementedError, "scatter_add"),
+    (
+        lambda: cr.ones(2, 3).scatter(1, cr.tensor([[0]]), cr.ones(2, 3), reduce="add"),
+        NotImplementedError,
+        "scatter_add",
+    ),
     (lambda: cr.index_select(cr.ones(2, 3), 0, cr.tensor([[0]])), ValueError, "1-d"),
     (lambda: cr.ones(2, 3).masked_fill(cr.ones(2, 3), 0), TypeError, "bool"),
     (lambda: cr.ones(2, 3).masked_fill(cr.tensor([True, False]), 0), ValueError, "broadcast"),
@@ -229,11 +260,20 @@ def test_bad_input_gets_a_clear_error(case):
         fn()
 
 
-EINSUM = [("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]), ("i,i->", [(4,), (4,)]),
-          ("ij->j", [(3, 4)]), ("...ii->...i", [(2, 3, 3)]), ("bij,jk", [(2, 3, 4), (4, 5)]),
-          ("ii->", [(3, 3)]), ("iij->j", [(2, 2, 3)]), ("ij,ij,ij->i", [(2, 3)] * 3),
-          ("b...,b->...", [(2, 3, 4), (2,)]), ("...,...->...", [(3, 1), (1, 4)]),
-          ("ik,jk->ijk", [(2, 3), (4, 3)]), ("ijk->kji", [(2, 3, 4)])]
+EINSUM = [
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),
+    ("i,i->", [(4,), (4,)]),
+    ("ij->j", [(3, 4)]),
+    ("...ii->...i", [(2, 3, 3)]),
+    ("bij,jk", [(2, 3, 4), (4, 5)]),
+    ("ii->", [(3, 3)]),
+    ("iij->j", [(2, 2, 3)]),
+    ("ij,ij,ij->i", [(2, 3)] * 3),
+    ("b...,b->...", [(2, 3, 4), (2,)]),
+    ("...,...->...", [(3, 1), (1, 4)]),
+    ("ik,jk->ijk", [(2, 3), (4, 3)]),
+    ("ijk->kji", [(2, 3, 4)]),
+]
 
 
 @pytest.mark.parametrize("equation,shapes", EINSUM, ids=[e for e, _ in EINSUM])
@@ -247,5 +287,5 @@ def test_einsum_values_and_gradients_match_torch(equation, shapes):
     v = rng.standard_normal(tuple(tout.shape))
     (cout * cr.tensor(v)).sum().backward()
     (tout * torch.tensor(v)).sum().backward()
-    for a, b in zip(c, t):
+    for a, b in zip(c, t, strict=True):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)

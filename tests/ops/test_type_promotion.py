@@ -5,6 +5,7 @@ raise too; otherwise both the dtype and the values must match (exactly for integ
 Operand kinds: tensor with tensor, tensor with a Python number (both orders), and a 0-d tensor
 with a tensor (both orders). Gradients of promoted float results flow back in each input's dtype.
 """
+
 import operator
 import warnings
 
@@ -29,11 +30,22 @@ VALUES = {
 SCALARS = [2, -3, 2.5, True]
 
 BINARY = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
-    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
-    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
-    "gt": operator.gt, "ge": operator.ge,
-    "and": operator.and_, "or": operator.or_, "xor": operator.xor,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": operator.truediv,
+    "floordiv": operator.floordiv,
+    "mod": operator.mod,
+    "pow": operator.pow,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "and": operator.and_,
+    "or": operator.or_,
+    "xor": operator.xor,
 }
 KINDS = ["tensor_tensor", "tensor_scalar", "scalar_tensor", "zerodim_tensor", "tensor_zerodim"]
 
@@ -46,7 +58,7 @@ def _run(fn, *args):
     """``fn(*args)``'s result, or the exception it raised."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)   # log(-1) is nan in both
+            warnings.simplefilter("ignore", RuntimeWarning)  # log(-1) is nan in both
             return fn(*args)
     except Exception as e:  # noqa: BLE001 (any error counts as "raised")
         return e
@@ -55,8 +67,11 @@ def _run(fn, *args):
 def _mismatch(label, got, want):
     """A description of how chainrule's result ``got`` differs from torch's ``want``, or None."""
     if isinstance(want, Exception):
-        return None if isinstance(got, Exception) else \
-            f"{label}: torch raises {type(want).__name__} ({want}), chainrule returns {got!r}"
+        return (
+            None
+            if isinstance(got, Exception)
+            else f"{label}: torch raises {type(want).__name__} ({want}), chainrule returns {got!r}"
+        )
     if isinstance(got, Exception):
         return f"{label}: chainrule raises {type(got).__name__}: {got}"
     want_dtype = str(want.dtype).replace("torch.", "")
@@ -81,7 +96,7 @@ def _operands(kind, lib, da, db):
         return db, _pair(lib, da, VALUES[da][1])
     if kind == "zerodim_tensor":
         return _pair(lib, da, left[0]), _pair(lib, db, right)
-    return _pair(lib, da, left), _pair(lib, db, right[1])       # tensor_zerodim
+    return _pair(lib, da, left), _pair(lib, db, right[1])  # tensor_zerodim
 
 
 def _cases(kind):
@@ -106,8 +121,34 @@ def _unary(lib, name, make, arg, dtype):
     return getattr(lib, name)(make(arg, dtype=getattr(lib, dtype)))
 
 
-UNARY = ["exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sigmoid", "tanh", "sin", "cos", "erf",
-         "abs", "neg", "sign", "floor", "ceil", "trunc", "round", "log10", "log2", "sinh", "cosh", "tan", "asin", "acos", "atan"]
+UNARY = [
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "sigmoid",
+    "tanh",
+    "sin",
+    "cos",
+    "erf",
+    "abs",
+    "neg",
+    "sign",
+    "floor",
+    "ceil",
+    "trunc",
+    "round",
+    "log10",
+    "log2",
+    "sinh",
+    "cosh",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+]
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -120,7 +161,7 @@ def test_unary_function_dtype_and_values_match_torch(name):
         got = _run(_unary, cr, name, cr.tensor, values, dtype)
         want = _run(_unary, torch, name, torch.tensor, values, dtype)
         errors.append(_mismatch(f"{name}({dtype})", got, want))
-        for shape in [(), (2, 0)]:                                      # 0-d and empty inputs
+        for shape in [(), (2, 0)]:  # 0-d and empty inputs
             got = _run(_unary, cr, name, cr.ones, shape, dtype)
             want = _run(_unary, torch, name, torch.ones, shape, dtype)
             errors.append(_mismatch(f"{name}({dtype}, shape {shape})", got, want))
@@ -152,16 +193,20 @@ def test_default_dtype_decides_int_and_float_scalar_results():
 
 
 def test_integer_division_by_zero_raises_as_torch_and_float_gives_inf():
-    for expr in (lambda m: m.tensor([5, -5]) // 0, lambda m: m.tensor([5, -5]) % 0,
-                 lambda m: m.tensor([1]) // m.tensor([0])):
+    for expr in (
+        lambda m: m.tensor([5, -5]) // 0,
+        lambda m: m.tensor([5, -5]) % 0,
+        lambda m: m.tensor([1]) // m.tensor([0]),
+    ):
         assert isinstance(_run(expr, torch), Exception)
         with pytest.raises(RuntimeError, match="division by zero"):
             expr(cr)
     got = cr.tensor([5.0, -5.0, 0.0]) // 0
     want = torch.tensor([5.0, -5.0, 0.0]) // 0
     np.testing.assert_array_equal(got.numpy(), want.numpy())
-    np.testing.assert_array_equal((cr.tensor([5.0, -5.0]) % 0.0).numpy(),
-                                  (torch.tensor([5.0, -5.0]) % 0.0).numpy())
+    np.testing.assert_array_equal(
+        (cr.tensor([5.0, -5.0]) % 0.0).numpy(), (torch.tensor([5.0, -5.0]) % 0.0).numpy()
+    )
 
 
 def test_integer_tensor_to_negative_tensor_powers_as_torch():
@@ -181,8 +226,9 @@ def test_div_rounding_modes_match_torch(mode):
         assert str(got.dtype) == str(want.dtype).replace("torch.", "")
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
     fmod = cr.fmod(cr.tensor([7, -7, 7.5]), cr.tensor([3, 3, -2]))
-    np.testing.assert_allclose(fmod.numpy(), torch.fmod(torch.tensor([7, -7, 7.5]),
-                                                        torch.tensor([3, 3, -2])).numpy())
+    np.testing.assert_allclose(
+        fmod.numpy(), torch.fmod(torch.tensor([7, -7, 7.5]), torch.tensor([3, 3, -2])).numpy()
+    )
 
 
 GRAD_CASES = [
@@ -190,11 +236,11 @@ GRAD_CASES = [
     (lambda x, i, m: x * i, ["float32"]),
     (lambda x, i, m: i / x, ["float32"]),
     (lambda x, i, m: (x + m) ** 2, ["float64"]),
-    (lambda x, y, i, m: x * y, ["float32", "float64"]),              # 1-d float32, 1-d float64
+    (lambda x, y, i, m: x * y, ["float32", "float64"]),  # 1-d float32, 1-d float64
     (lambda x, i, m: x % 0.7 + (x // 0.3).detach(), ["float32"]),
     (lambda x, y, i, m: x % y, ["float64", "float64"]),
-    (lambda x, y, i, m: x * y[0], ["float32", "float64"]),           # 0-d float64 stays float32
-    (lambda x, i, m: x ** i, ["float32"]),
+    (lambda x, y, i, m: x * y[0], ["float32", "float64"]),  # 0-d float64 stays float32
+    (lambda x, i, m: x**i, ["float32"]),
 ]
 
 
@@ -212,7 +258,7 @@ def test_gradients_flow_through_promotion_in_each_inputs_dtype(case):
     np.testing.assert_allclose(cout.detach().numpy(), tout.detach().numpy(), rtol=1e-5)
     cout.sum().backward()
     tout.sum().backward()
-    for c, t in zip(cx, tx):
+    for c, t in zip(cx, tx, strict=True):
         assert c.grad.dtype == c.dtype
         np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-5)
 
@@ -228,7 +274,10 @@ def test_result_type_and_promote_types_match_torch():
             want = torch.promote_types(getattr(torch, da), getattr(torch, db))
             assert str(cr.promote_types(getattr(cr, da), getattr(cr, db))) == str(want)[6:]
             a, b = cr.ones(2, dtype=getattr(cr, da)), cr.ones((), dtype=getattr(cr, db))
-            ta, tb = torch.ones(2, dtype=getattr(torch, da)), torch.ones((), dtype=getattr(torch, db))
+            ta, tb = (
+                torch.ones(2, dtype=getattr(torch, da)),
+                torch.ones((), dtype=getattr(torch, db)),
+            )
             assert str(cr.result_type(a, b)) == str(torch.result_type(ta, tb))[6:]
             for s in SCALARS:
                 assert str(cr.result_type(a, s)) == str(torch.result_type(ta, s))[6:]

@@ -1,6 +1,7 @@
 """Type-promotion corners checked against PyTorch: where, clamp, minimum/maximum on small
 integer and bool dtypes, the int64 accumulator of sum/prod/cumsum, in-place casts, 0-d tensors,
 and pow's derivative at 0 ** 0."""
+
 import numpy as np
 import pytest
 
@@ -12,7 +13,9 @@ DTYPES = ["bool", "uint8", "int32", "int64", "float32", "float64"]
 
 
 def _pair(values, dtype):
-    return cr.tensor(values, dtype=getattr(cr, dtype)), torch.tensor(values, dtype=getattr(torch, dtype))
+    return cr.tensor(values, dtype=getattr(cr, dtype)), torch.tensor(
+        values, dtype=getattr(torch, dtype)
+    )
 
 
 def _same(c, t):
@@ -26,7 +29,10 @@ def test_where_promotes_like_torch(dtype, other):
     mask = [True, False, True]
     c, t = _pair([1, 0, 1], dtype)
     if other == "tensor64":
-        co, to = cr.tensor([2.0, 3.0, 4.0], dtype=cr.float64), torch.tensor([2.0, 3.0, 4.0], dtype=torch.float64)
+        co, to = (
+            cr.tensor([2.0, 3.0, 4.0], dtype=cr.float64),
+            torch.tensor([2.0, 3.0, 4.0], dtype=torch.float64),
+        )
     else:
         co = to = other
     _same(cr.where(cr.tensor(mask), c, co), torch.where(torch.tensor(mask), t, to))
@@ -69,7 +75,7 @@ def test_inplace_float_into_integer_raises_like_torch(dtype):
         t += 0.5
     with pytest.raises(RuntimeError, match="can't be cast"):
         c += 0.5
-    np.testing.assert_array_equal(c.numpy(), t.numpy())     # left unchanged
+    np.testing.assert_array_equal(c.numpy(), t.numpy())  # left unchanged
 
 
 @pytest.mark.parametrize("op", ["mul", "add", "sub", "div"])
@@ -86,12 +92,12 @@ def test_pow_derivative_at_zero_to_the_zero_matches_torch():
     cb = cr.tensor(values_b, requires_grad=True)
     ta = torch.tensor(values_a, requires_grad=True)
     tb = torch.tensor(values_b, requires_grad=True)
-    (ca ** cb).sum().backward()
-    (ta ** tb).sum().backward()
+    (ca**cb).sum().backward()
+    (ta**tb).sum().backward()
     np.testing.assert_allclose(ca.grad.numpy(), ta.grad.numpy())
     np.testing.assert_allclose(cb.grad.numpy(), tb.grad.numpy())
     # and the same with the backward recorded
-    ga, gb = cr.autograd.grad((ca ** cb).sum(), (ca, cb), create_graph=True)
+    ga, gb = cr.autograd.grad((ca**cb).sum(), (ca, cb), create_graph=True)
     np.testing.assert_allclose(ga.numpy(), ta.grad.numpy())
     np.testing.assert_allclose(gb.numpy(), tb.grad.numpy())
 

@@ -1,4 +1,5 @@
 """LBFGS against torch.optim.LBFGS: the same trajectory on small problems, both line searches."""
+
 import numpy as np
 import pytest
 
@@ -8,7 +9,12 @@ torch = pytest.importorskip("torch")
 
 
 def _rosenbrock(lib, x):
-    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[2]) ** 2 + 100 * (x[2] - x[1] ** 2) ** 2
+    return (
+        (1 - x[0]) ** 2
+        + 100 * (x[1] - x[0] ** 2) ** 2
+        + (1 - x[2]) ** 2
+        + 100 * (x[2] - x[1] ** 2) ** 2
+    )
 
 
 def _run(lib, opt_cls, start, steps, **kw):
@@ -30,7 +36,9 @@ def _run(lib, opt_cls, start, steps, **kw):
 
 
 @pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
-@pytest.mark.parametrize("kw", [dict(), dict(history_size=3, max_iter=5), dict(lr=0.5, max_iter=7, max_eval=9)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(history_size=3, max_iter=5), dict(lr=0.5, max_iter=7, max_eval=9)]
+)
 def test_rosenbrock_trajectory_matches_torch(line_search, kw):
     start = np.array([-1.2, 1.0, 0.5])
     lr = kw.pop("lr", 1 if line_search else 0.1)
@@ -40,12 +48,13 @@ def test_rosenbrock_trajectory_matches_torch(line_search, kw):
     # iterations of Rosenbrock's valley: agreement to ~1e-7 relative, far from a different path.
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6, atol=1e-9)
-    assert ours[2:] == theirs[2:]           # the same number of evaluations and iterations
+    assert ours[2:] == theirs[2:]  # the same number of evaluations and iterations
 
 
 def test_strong_wolfe_converges_on_rosenbrock():
-    losses, points, _, _ = _run(cr, cr.optim.LBFGS, np.array([-1.2, 1.0, 0.5]), 10, lr=1,
-                                line_search_fn="strong_wolfe")
+    losses, points, _, _ = _run(
+        cr, cr.optim.LBFGS, np.array([-1.2, 1.0, 0.5]), 10, lr=1, line_search_fn="strong_wolfe"
+    )
     np.testing.assert_allclose(points[-1], [1, 1, 1], atol=1e-4)
     assert losses[-1] < 1e-8
 
@@ -55,8 +64,9 @@ def _fit_least_squares(lib, X, y):
     with lib.no_grad():
         model.weight.copy_(lib.tensor([[0.1, -0.2, 0.3]], dtype=lib.float64))
         model.bias.copy_(lib.tensor([0.05], dtype=lib.float64))
-    opt = lib.optim.LBFGS(model.parameters(), lr=1, history_size=2, max_iter=4,
-                          line_search_fn="strong_wolfe")
+    opt = lib.optim.LBFGS(
+        model.parameters(), lr=1, history_size=2, max_iter=4, line_search_fn="strong_wolfe"
+    )
     Xt, yt = lib.tensor(X), lib.tensor(y)
 
     def closure():
@@ -73,7 +83,9 @@ def _fit_least_squares(lib, X, y):
 def test_least_squares_model_matches_torch():
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 1))
-    np.testing.assert_allclose(_fit_least_squares(cr, X, y), _fit_least_squares(torch, X, y), rtol=1e-9)
+    np.testing.assert_allclose(
+        _fit_least_squares(cr, X, y), _fit_least_squares(torch, X, y), rtol=1e-9
+    )
 
 
 def test_lbfgs_checks_and_state_roundtrip():
@@ -88,7 +100,7 @@ def test_lbfgs_checks_and_state_roundtrip():
 
     def closure():
         opt.zero_grad()
-        loss = (x ** 2).sum()
+        loss = (x**2).sum()
         loss.backward()
         return loss
 
@@ -101,7 +113,7 @@ def test_lbfgs_checks_and_state_roundtrip():
 
     def twin_closure():
         twin.zero_grad()
-        loss = (twin_x ** 2).sum()
+        loss = (twin_x**2).sum()
         loss.backward()
         return loss
 

@@ -1,4 +1,5 @@
 """LR schedulers against torch.optim.lr_scheduler: same learning-rate sequences over 50 steps."""
+
 import math
 import warnings
 
@@ -18,17 +19,19 @@ METRICS = [1.0 / (1 + k) if k < 12 else 0.08 + 0.001 * math.sin(k) for k in rang
 
 def optimizers(kind="SGD"):
     """A chainrule and a torch optimizer, each with two groups (lr 0.1 and 0.02)."""
+
     def make(lib, tensor):
         params = [tensor(np.zeros(2, np.float32)), tensor(np.zeros(3, np.float32))]
         groups = [{"params": [params[0]]}, {"params": [params[1]], "lr": 0.02}]
         if kind == "SGD":
             return lib.SGD(groups, lr=0.1, momentum=0.9)
         return lib.Adam(groups, lr=0.1)
+
     return make(optim, cr.tensor), make(torch.optim, torch.tensor)
 
 
 def lr_lambda(epoch):
-    return 0.9 ** epoch + 0.01 * epoch
+    return 0.9**epoch + 0.01 * epoch
 
 
 class Warmup:
@@ -50,23 +53,42 @@ SCHEDULERS = {
     "LambdaLR": lambda m, o: m.LambdaLR(o, lr_lambda=[lr_lambda, Warmup(6)]),
     "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.1], total_steps=STEPS + 1),
     "OneCycleLR-3phase-linear": lambda m, o: m.OneCycleLR(
-        o, max_lr=0.4, epochs=6, steps_per_epoch=9, pct_start=0.25, anneal_strategy="linear",
-        three_phase=True),
+        o,
+        max_lr=0.4,
+        epochs=6,
+        steps_per_epoch=9,
+        pct_start=0.25,
+        anneal_strategy="linear",
+        three_phase=True,
+    ),
     "SequentialLR": lambda m, o: m.SequentialLR(
-        o, schedulers=[m.LinearLR(o, start_factor=0.1, total_iters=5),
-                       m.CosineAnnealingLR(o, T_max=20)], milestones=[5]),
+        o,
+        schedulers=[
+            m.LinearLR(o, start_factor=0.1, total_iters=5),
+            m.CosineAnnealingLR(o, T_max=20),
+        ],
+        milestones=[5],
+    ),
     "SequentialLR-3": lambda m, o: m.SequentialLR(
-        o, schedulers=[m.ExponentialLR(o, gamma=0.9), m.StepLR(o, step_size=3, gamma=0.5),
-                       m.LambdaLR(o, lr_lambda=lr_lambda)], milestones=[10, 25]),
-    "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(o, factor=0.5, patience=2,
-                                                          cooldown=1, min_lr=[0.001, 0.0]),
+        o,
+        schedulers=[
+            m.ExponentialLR(o, gamma=0.9),
+            m.StepLR(o, step_size=3, gamma=0.5),
+            m.LambdaLR(o, lr_lambda=lr_lambda),
+        ],
+        milestones=[10, 25],
+    ),
+    "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(
+        o, factor=0.5, patience=2, cooldown=1, min_lr=[0.001, 0.0]
+    ),
     "ReduceLROnPlateau-max-abs": lambda m, o: m.ReduceLROnPlateau(
-        o, mode="max", factor=0.7, patience=1, threshold=0.01, threshold_mode="abs"),
+        o, mode="max", factor=0.7, patience=1, threshold=0.01, threshold_mode="abs"
+    ),
 }
 
 
 def step(sched, opt, k):
-    opt.step()     # no gradients: updates nothing, but keeps the documented call order
+    opt.step()  # no gradients: updates nothing, but keeps the documented call order
     if isinstance(sched, (crs.ReduceLROnPlateau, ts.ReduceLROnPlateau)):
         sign = -1 if sched.mode == "max" else 1
         sched.step(sign * METRICS[k])
@@ -79,8 +101,11 @@ def trace(sched, opt, start, steps):
     out = []
     for k in range(start, start + steps):
         step(sched, opt, k)
-        out.append([g["lr"] for g in opt.param_groups] + list(sched.get_last_lr()) +
-                   [g.get("momentum", g.get("betas", (0,))[0]) for g in opt.param_groups])
+        out.append(
+            [g["lr"] for g in opt.param_groups]
+            + list(sched.get_last_lr())
+            + [g.get("momentum", g.get("betas", (0,))[0]) for g in opt.param_groups]
+        )
     return np.array(out, dtype=np.float64)
 
 
@@ -94,7 +119,7 @@ def test_matches_torch(name, kind):
     steps = 53 if name == "OneCycleLR-3phase-linear" else STEPS
     mine, theirs = trace(cr_sched, cr_opt, 0, steps), trace(th_sched, th_opt, 0, steps)
     np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=0)
-    assert len(np.unique(mine[:, 0])) > 2          # the schedule really moved
+    assert len(np.unique(mine[:, 0])) > 2  # the schedule really moved
 
 
 def test_two_chained_schedulers_match_torch():
@@ -105,7 +130,8 @@ def test_two_chained_schedulers_match_torch():
         cr_opt.step(), th_opt.step()
         cr_a.step(), cr_b.step(), th_a.step(), th_b.step()
         assert [g["lr"] for g in cr_opt.param_groups] == pytest.approx(
-            [g["lr"] for g in th_opt.param_groups], rel=1e-12)
+            [g["lr"] for g in th_opt.param_groups], rel=1e-12
+        )
 
 
 @pytest.mark.parametrize("name", list(SCHEDULERS))
@@ -114,8 +140,9 @@ def test_state_dict_round_trip(name, tmp_path):
     sched = SCHEDULERS[name](crs, cr_opt)
     trace(sched, cr_opt, 0, 20)
     # Through a checkpoint file, as a training loop would do it.
-    cr.serialization.save({"opt": cr_opt.state_dict(), "sched": sched.state_dict()},
-                          tmp_path / "ckpt.npz")
+    cr.serialization.save(
+        {"opt": cr_opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt.npz"
+    )
     ckpt = cr.serialization.load(tmp_path / "ckpt.npz")
     expected = trace(sched, cr_opt, 20, 30)
 
@@ -169,8 +196,9 @@ def test_closed_form_resume_matches_torch():
             g["initial_lr"] = g["lr"]
     cr_sched = crs.CosineAnnealingLR(cr_opt, T_max=12, last_epoch=4)
     th_sched = ts.CosineAnnealingLR(th_opt, T_max=12, last_epoch=4)
-    np.testing.assert_allclose(trace(cr_sched, cr_opt, 0, 20), trace(th_sched, th_opt, 0, 20),
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        trace(cr_sched, cr_opt, 0, 20), trace(th_sched, th_opt, 0, 20), rtol=1e-9
+    )
 
 
 def test_bad_arguments():

@@ -1,4 +1,5 @@
 """CosineAnnealingWarmRestarts and CyclicLR against torch.optim.lr_scheduler."""
+
 import numpy as np
 import pytest
 
@@ -15,6 +16,7 @@ def _pair(kind="SGD"):
         if kind == "SGD":
             return lib.SGD(groups, lr=0.1, momentum=0.9)
         return lib.Adam(groups, lr=0.1)
+
     return make(optim, cr.tensor), make(torch.optim, torch.tensor)
 
 
@@ -22,12 +24,15 @@ CASES = {
     "warm_restarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=5, eta_min=0.001),
     "warm_restarts_mult": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
     "cyclic": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4),
-    "cyclic_tri2": lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.001], max_lr=0.1, step_size_up=3,
-                                           step_size_down=5, mode="triangular2"),
-    "cyclic_exp": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3,
-                                          mode="exp_range", gamma=0.95),
-    "cyclic_custom": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=2,
-                                             scale_fn=lambda x: 1 / (x + 1), scale_mode="iterations"),
+    "cyclic_tri2": lambda m, o: m.CyclicLR(
+        o, base_lr=[0.01, 0.001], max_lr=0.1, step_size_up=3, step_size_down=5, mode="triangular2"
+    ),
+    "cyclic_exp": lambda m, o: m.CyclicLR(
+        o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=0.95
+    ),
+    "cyclic_custom": lambda m, o: m.CyclicLR(
+        o, 0.01, 0.1, step_size_up=2, scale_fn=lambda x: 1 / (x + 1), scale_mode="iterations"
+    ),
 }
 
 
@@ -43,7 +48,7 @@ def test_matches_torch_for_40_steps(name, kind):
         ours.step()
         theirs.step()
         np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
-        for a, b in zip(ours_opt.param_groups, theirs_opt.param_groups):
+        for a, b in zip(ours_opt.param_groups, theirs_opt.param_groups, strict=True):
             key = "momentum" if kind == "SGD" else "betas"
             np.testing.assert_allclose(np.ravel(a[key]), np.ravel(b[key]), rtol=1e-12)
 

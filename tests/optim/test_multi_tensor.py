@@ -5,6 +5,7 @@ everything a user does to parameters (rebinding ``p.data``, holding ``p.numpy()`
 ``p.grad``, a parameter missing its gradient, load_state_dict of the model or the optimizer,
 copies), and keep PyTorch's state_dict layout.
 """
+
 import copy
 import pickle
 
@@ -52,8 +53,9 @@ class Pair:
 
     def step(self, skip=()):
         self.k += 1
-        for i, (p, q, g) in enumerate(zip(self.cr, self.th, arrays(self.k, [p.shape for p in
-                                                                            self.cr]))):
+        for i, (p, q, g) in enumerate(
+            zip(self.cr, self.th, arrays(self.k, [p.shape for p in self.cr]), strict=True)
+        ):
             g = g.astype(p.dtype)
             p.grad = None if i in skip else cr.tensor(g.copy())
             q.grad = None if i in skip else torch.tensor(g.copy())
@@ -61,7 +63,7 @@ class Pair:
         self.th_opt.step()
 
     def check(self):
-        for p, q in zip(self.cr, self.th):
+        for p, q in zip(self.cr, self.th, strict=True):
             np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -80,8 +82,8 @@ def test_flat_steps_match_torch_and_the_per_parameter_loop_exactly(name, options
     assert flattened(flat.cr_opt, flat.cr)
     assert not flattened(loop.cr_opt, loop.cr)
     flat.check()
-    for p, q in zip(flat.cr, loop.cr):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())      # bit-identical
+    for p, q in zip(flat.cr, loop.cr, strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())  # bit-identical
     a, b = flat.cr_opt.state_dict(), loop.cr_opt.state_dict()
     assert a["state"].keys() == b["state"].keys()
     assert len(a["state"]) == (0 if name == "SGD" and not options.get("momentum") else len(SHAPES))
@@ -93,8 +95,9 @@ def test_flat_steps_match_torch_and_the_per_parameter_loop_exactly(name, options
                 assert value.shape == SHAPES[i]
 
 
-@pytest.mark.parametrize("name,options", [OPTIONS[1], OPTIONS[5], OPTIONS[8]],
-                         ids=["SGD", "Adam", "RMSprop"])
+@pytest.mark.parametrize(
+    "name,options", [OPTIONS[1], OPTIONS[5], OPTIONS[8]], ids=["SGD", "Adam", "RMSprop"]
+)
 def test_state_dict_matches_torch_layout_and_values(name, options):
     pair = Pair(name, options)
     for _ in range(5):
@@ -105,8 +108,9 @@ def test_state_dict_matches_torch_layout_and_values(name, options):
         assert set(mine["state"][i]) == set(state)
         for key, value in state.items():
             # State accumulates float32 rounding of differently ordered formulas.
-            np.testing.assert_allclose(np.asarray(mine["state"][i][key]), value.numpy(),
-                                       rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(
+                np.asarray(mine["state"][i][key]), value.numpy(), rtol=1e-4, atol=1e-5
+            )
 
 
 def test_missing_gradient_falls_back_and_stays_exact():
@@ -124,7 +128,7 @@ def test_rebinding_parameter_data_is_followed():
         pair.step()
     new = arrays(99, [SHAPES[2]])[0]
     held = cr.tensor(new.copy())
-    pair.cr[2].data = held                 # as torch: the parameter now shares held's memory
+    pair.cr[2].data = held  # as torch: the parameter now shares held's memory
     pair.th[2].data = torch.tensor(new.copy())
     for _ in range(3):
         pair.step()
@@ -136,7 +140,7 @@ def test_rebinding_parameter_data_is_followed():
 def test_rebinding_to_a_fresh_array_reflattens():
     pair = Pair("Adam", dict(lr=0.01))
     pair.step()
-    pair.cr[0].data = cr.tensor(arrays(5, [SHAPES[0]])[0])    # nothing else holds the array
+    pair.cr[0].data = cr.tensor(arrays(5, [SHAPES[0]])[0])  # nothing else holds the array
     pair.th[0].data = torch.tensor(arrays(5, [SHAPES[0]])[0])
     for _ in range(3):
         pair.step()
@@ -146,7 +150,7 @@ def test_rebinding_to_a_fresh_array_reflattens():
 
 def test_arrays_held_by_the_user_keep_aliasing_the_parameters():
     pair = Pair("SGD", dict(lr=0.05, momentum=0.9))
-    held = pair.cr[0].numpy()               # held before the first step
+    held = pair.cr[0].numpy()  # held before the first step
     detached = pair.cr[3].data
     for _ in range(3):
         pair.step()
@@ -166,7 +170,7 @@ def test_arrays_held_by_the_user_keep_aliasing_the_parameters():
 def test_user_replaced_gradient_is_used():
     pair = Pair("SGD", dict(lr=0.1))
     pair.step()
-    for p, q in zip(pair.cr, pair.th):
+    for p, q in zip(pair.cr, pair.th, strict=True):
         g = np.full(p.shape, 0.5, np.float32)
         p.grad = cr.tensor(g)
         q.grad = torch.tensor(g)
@@ -178,7 +182,7 @@ def test_user_replaced_gradient_is_used():
 def test_wrong_gradient_shape_is_a_clear_error():
     pair = Pair("SGD", dict(lr=0.1))
     pair.step()
-    pair.cr[0].grad = cr.tensor(np.zeros(SHAPES[0][::-1], np.float32))    # transposed
+    pair.cr[0].grad = cr.tensor(np.zeros(SHAPES[0][::-1], np.float32))  # transposed
     with pytest.raises(ValueError, match="shape"):
         pair.cr_opt.step()
 
@@ -193,14 +197,15 @@ def test_model_load_state_dict_between_steps():
         opt.zero_grad()
         cr.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
+
     step()
     assert flattened(opt, list(model.parameters()))
     model.load_state_dict(reference.state_dict())
-    for p, q in zip(model.parameters(), reference.parameters()):
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
     buf = {i: s["momentum_buffer"].copy() for i, s in opt.state.items()}
     step()
-    for (i, p), q in zip(enumerate(model.parameters()), reference.parameters()):
+    for (i, p), q in zip(enumerate(model.parameters()), reference.parameters(), strict=True):
         expected = q.numpy() - 0.1 * (0.9 * buf[i] + p.grad.numpy())
         np.testing.assert_allclose(p.numpy(), expected, rtol=1e-6, atol=1e-7)
 
@@ -216,10 +221,10 @@ def test_optimizer_load_state_dict_resumes_exactly(name, options):
     resumed.load_state_dict(saved)
     for _ in range(4):
         a.step()
-        for p, g in zip(params, arrays(a.k, SHAPES)):
+        for p, g in zip(params, arrays(a.k, SHAPES), strict=True):
             p.grad = cr.tensor(g)
         resumed.step()
-    for p, q in zip(a.cr, params):
+    for p, q in zip(a.cr, params, strict=True):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
     a.check()
 
@@ -235,19 +240,20 @@ def test_state_edited_by_the_user_is_used():
         pair.check()
 
 
-@pytest.mark.parametrize("clone", [copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))],
-                         ids=["deepcopy", "pickle"])
+@pytest.mark.parametrize(
+    "clone", [copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))], ids=["deepcopy", "pickle"]
+)
 def test_copies_of_model_and_optimizer_step_independently(clone):
     pair = Pair("Adam", dict(lr=0.01))
     for _ in range(3):
         pair.step()
     params2, opt2 = clone((pair.cr, pair.cr_opt))
-    for p, g in zip(params2, arrays(50, SHAPES)):
+    for p, g in zip(params2, arrays(50, SHAPES), strict=True):
         p.grad = cr.tensor(g)
     opt2.step()
     for _ in range(2):
         pair.step()
-    pair.check()              # the original is unaffected by the copy's step
+    pair.check()  # the original is unaffected by the copy's step
     assert not np.array_equal(params2[0].numpy(), pair.cr[0].numpy())
 
 
@@ -265,7 +271,7 @@ def test_parameter_groups_each_get_their_own_buffer():
     init = arrays(0)
     params = [cr.nn.Parameter(cr.tensor(a)) for a in init]
     opt = optim.Adam([{"params": params[:3]}, {"params": params[3:], "lr": 0.1}], lr=0.01)
-    for p, g in zip(params, arrays(1)):
+    for p, g in zip(params, arrays(1), strict=True):
         p.grad = cr.tensor(g)
     opt.step()
     assert opt._flats[0].buffer is not opt._flats[1].buffer
@@ -277,17 +283,19 @@ def test_parameters_added_to_a_group_later_are_updated():
     init = arrays(0)
     params = [cr.nn.Parameter(cr.tensor(a.copy())) for a in init]
     th = [torch.nn.Parameter(torch.tensor(a.copy())) for a in init]
-    opt, th_opt = optim.SGD(params[:4], lr=0.1, momentum=0.9), torch.optim.SGD(th[:4], lr=0.1,
-                                                                                momentum=0.9)
+    opt, th_opt = (
+        optim.SGD(params[:4], lr=0.1, momentum=0.9),
+        torch.optim.SGD(th[:4], lr=0.1, momentum=0.9),
+    )
     for k in range(4):
-        if k == 2:                       # the user appends to the group, as torch allows
+        if k == 2:  # the user appends to the group, as torch allows
             opt.param_groups[0]["params"].extend(params[4:])
             th_opt.param_groups[0]["params"].extend(th[4:])
         n = len(opt.param_groups[0]["params"])
-        for p, q, g in zip(params[:n], th[:n], arrays(k + 10)):
+        for p, q, g in zip(params[:n], th[:n], arrays(k + 10), strict=False):
             p.grad, q.grad = cr.tensor(g.copy()), torch.tensor(g.copy())
         opt.step()
         th_opt.step()
-    for p, q in zip(params, th):
+    for p, q in zip(params, th, strict=True):
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert flattened(opt, params)

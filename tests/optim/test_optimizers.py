@@ -1,4 +1,5 @@
 """Optimizers against torch.optim: same parameters, same hand-made gradients, 100 steps."""
+
 import numpy as np
 import pytest
 
@@ -8,7 +9,7 @@ from chainrule import optim
 torch = pytest.importorskip("torch")
 
 RTOL, ATOL = 1e-5, 1e-6
-SHAPES = [(5, 3), (3,), (4,)]          # the third parameter never gets a gradient
+SHAPES = [(5, 3), (3,), (4,)]  # the third parameter never gets a gradient
 
 CASES = [
     ("SGD", dict(lr=0.1)),
@@ -38,8 +39,7 @@ def make_problem(seed=0):
     init = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
     scale = [rng.uniform(0.5, 2.0, s).astype(np.float32) for s in SHAPES]
     target = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
-    noise = [[0.1 * rng.standard_normal(s).astype(np.float32) for s in SHAPES]
-             for _ in range(200)]
+    noise = [[0.1 * rng.standard_normal(s).astype(np.float32) for s in SHAPES] for _ in range(200)]
     return init, scale, target, noise
 
 
@@ -64,7 +64,7 @@ def build(name, options, init):
 
 
 def set_grads(cr_params, th_params, grads):
-    for p, q, g in zip(cr_params, th_params, grads):
+    for p, q, g in zip(cr_params, th_params, grads, strict=False):
         p.grad = cr.tensor(g.copy())
         q.grad = torch.tensor(g.copy())
 
@@ -76,15 +76,18 @@ def run(cr_params, cr_opt, th_params, th_opt, problem, steps, start=0, check_eve
         cr_opt.step()
         th_opt.step()
         if check_every_step:
-            for p, q in zip(cr_params, th_params):
-                np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=RTOL, atol=ATOL,
-                                           err_msg=f"step {k}")
+            for p, q in zip(cr_params, th_params, strict=True):
+                np.testing.assert_allclose(
+                    p.numpy(), q.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {k}"
+                )
 
 
 def torch_state_to_numpy(state_dict):
     """torch.optim's state_dict with every tensor replaced by a NumPy array."""
-    state = {i: {k: (v.detach().numpy().copy() if torch.is_tensor(v) else v)
-                 for k, v in s.items()} for i, s in state_dict["state"].items()}
+    state = {
+        i: {k: (v.detach().numpy().copy() if torch.is_tensor(v) else v) for k, v in s.items()}
+        for i, s in state_dict["state"].items()
+    }
     return {"state": state, "param_groups": [dict(g) for g in state_dict["param_groups"]]}
 
 
@@ -95,9 +98,9 @@ def test_matches_torch_for_100_steps(name, options):
     run(cr_params, cr_opt, th_params, th_opt, problem, 100)
 
     assert all(p.numpy().dtype == np.float32 for p in cr_params)
-    np.testing.assert_array_equal(cr_params[2].numpy(), problem[0][2])   # no grad: untouched
+    np.testing.assert_array_equal(cr_params[2].numpy(), problem[0][2])  # no grad: untouched
     mine, theirs = cr_opt.state_dict()["state"], th_opt.state_dict()["state"]
-    assert sorted(mine) == sorted(theirs)                              # same keys: 0, 1
+    assert sorted(mine) == sorted(theirs)  # same keys: 0, 1
     for i in theirs:
         assert sorted(mine[i]) == sorted(theirs[i])
         for key, value in theirs[i].items():
@@ -121,11 +124,11 @@ def test_state_dict_round_trip_continues_identically(name, options):
     assert opt_b.param_groups[1]["lr"] == opt_a.param_groups[1]["lr"]
     for k in range(10, 20):
         grads = quadratic_grads([p.numpy() for p in params_a], problem, k)
-        for pa, pb, g in zip(params_a, params_b, grads):
+        for pa, pb, g in zip(params_a, params_b, grads, strict=False):
             pa.grad, pb.grad = cr.tensor(g.copy()), cr.tensor(g.copy())
         opt_a.step()
         opt_b.step()
-    for pa, pb in zip(params_a, params_b):
+    for pa, pb in zip(params_a, params_b, strict=True):
         np.testing.assert_array_equal(pa.numpy(), pb.numpy())
 
 
@@ -142,21 +145,24 @@ def test_state_dict_is_a_snapshot():
     assert saved["param_groups"][1]["params"] == [1, 2]
 
 
-@pytest.mark.parametrize("name,options", [CASES[2], CASES[6], CASES[11], CASES[15], CASES[17]],
-                         ids=["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"])
+@pytest.mark.parametrize(
+    "name,options",
+    [CASES[2], CASES[6], CASES[11], CASES[15], CASES[17]],
+    ids=["SGD", "Adam", "RMSprop", "Adagrad", "Adadelta"],
+)
 def test_load_torch_state_dict_continues_like_torch(name, options):
     problem = make_problem(2)
     _, _, th_params, th_opt = build(name, options, problem[0])
-    for k in range(10):   # torch alone for 10 steps
+    for k in range(10):  # torch alone for 10 steps
         grads = quadratic_grads([q.detach().numpy() for q in th_params], problem, k)
-        for q, g in zip(th_params, grads):
+        for q, g in zip(th_params, grads, strict=False):
             q.grad = torch.tensor(g)
         th_opt.step()
 
     cr_params = [cr.tensor(q.detach().numpy().copy(), requires_grad=True) for q in th_params]
     cr_opt = getattr(optim, name)(groups(cr_params, 1.0), **options)
     cr_opt.load_state_dict(torch_state_to_numpy(th_opt.state_dict()))
-    assert cr_opt.state[0].get("step", 10) == 10          # SGD keeps no step count
+    assert cr_opt.state[0].get("step", 10) == 10  # SGD keeps no step count
     run(cr_params, cr_opt, th_params, th_opt, problem, 10, start=10)
 
 
@@ -173,17 +179,21 @@ def test_skips_params_without_grad_and_bumps_versions():
     assert list(opt.state) == [0]
 
 
-@pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1,
-                                                        maximize=True)),
-                                           ("Adam", dict(weight_decay=0.1, maximize=True)),
-                                           ("AdamW", dict(maximize=True)),
-                                           ("RMSprop", dict(weight_decay=0.1, centered=True)),
-                                           ("Adagrad", dict(weight_decay=0.1)),
-                                           ("Adadelta", dict(weight_decay=0.1))])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1, maximize=True)),
+        ("Adam", dict(weight_decay=0.1, maximize=True)),
+        ("AdamW", dict(maximize=True)),
+        ("RMSprop", dict(weight_decay=0.1, centered=True)),
+        ("Adagrad", dict(weight_decay=0.1)),
+        ("Adadelta", dict(weight_decay=0.1)),
+    ],
+)
 def test_never_writes_into_grad(name, options):
     p = cr.tensor(np.arange(4, dtype=np.float32), requires_grad=True)
     shared = np.array([0.5, -1.0, 2.0, 0.0], np.float32)
-    p.grad = cr.from_numpy(shared)   # shares the array
+    p.grad = cr.from_numpy(shared)  # shares the array
     opt = getattr(optim, name)([p], **options)
     for _ in range(3):
         opt.step()
@@ -205,10 +215,10 @@ def test_zero_grad():
     p = cr.tensor(np.ones(2, np.float32), requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
     shared = np.ones(2, np.float32)
-    p.grad = cr.from_numpy(shared)   # shares the array
+    p.grad = cr.from_numpy(shared)  # shares the array
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(p.grad.numpy(), 0.0)
-    np.testing.assert_array_equal(shared, 1.0)          # the old array was not written into
+    np.testing.assert_array_equal(shared, 1.0)  # the old array was not written into
     opt.zero_grad()
     assert p.grad is None
 
@@ -278,7 +288,6 @@ def test_load_state_dict_rejects_mismatches():
         opt.load_state_dict({"state": {}})
 
 
-
 def _stepped_adam():
     a = cr.tensor(np.ones(2, np.float32), requires_grad=True)
     b = cr.tensor(np.ones(3, np.float32), requires_grad=True)
@@ -290,6 +299,7 @@ def _stepped_adam():
 
 def _corrupt(saved, where):
     import copy
+
     bad = copy.deepcopy(saved)
     if where == "last state shape":
         bad["state"][1]["exp_avg"] = np.zeros(7, np.float32)
@@ -310,9 +320,19 @@ def _corrupt(saved, where):
     return bad
 
 
-@pytest.mark.parametrize("where", ["last state shape", "last state dtype", "step nan",
-                                   "lr not a number", "flag not a bool", "group not a dict",
-                                   "state key not an index", "state entry not a dict"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "last state shape",
+        "last state dtype",
+        "step nan",
+        "lr not a number",
+        "flag not a bool",
+        "group not a dict",
+        "state key not an index",
+        "state entry not a dict",
+    ],
+)
 def test_load_state_dict_is_all_or_nothing(where):
     """A bad late entry used to leave the state replaced and the groups half merged."""
     source = _stepped_adam()
@@ -328,8 +348,9 @@ def test_load_state_dict_is_all_or_nothing(where):
     for i, s in before_state.items():
         for k, v in s.items():
             np.testing.assert_array_equal(opt.state[i][k], v)
-    opt.load_state_dict(saved)           # the intact dict still loads
+    opt.load_state_dict(saved)  # the intact dict still loads
     assert opt.param_groups[0]["lr"] == 0.5
+
 
 def test_state_dict_survives_save_and_load(tmp_path):
     problem = make_problem(3)
@@ -341,14 +362,14 @@ def test_state_dict_survives_save_and_load(tmp_path):
     assert loaded["param_groups"][0]["betas"] == (0.9, 0.999)
     fresh = optim.Adam(groups([cr.tensor(p.numpy().copy()) for p in params], 0.01), amsgrad=True)
     fresh.load_state_dict(loaded)
-    np.testing.assert_array_equal(fresh.state[1]["max_exp_avg_sq"],
-                                  opt.state[1]["max_exp_avg_sq"])
+    np.testing.assert_array_equal(fresh.state[1]["max_exp_avg_sq"], opt.state[1]["max_exp_avg_sq"])
 
 
 def test_large_parameter_update_in_chunks_is_exact():
     from chainrule.optim.optimizer import add_scaled_
+
     rng = np.random.default_rng(0)
-    p = rng.standard_normal((300, 500)).astype(np.float32)       # 150,000 > one chunk
+    p = rng.standard_normal((300, 500)).astype(np.float32)  # 150,000 > one chunk
     g = rng.standard_normal((300, 500)).astype(np.float32)
     expected = p - np.float32(0.1) * g
     add_scaled_(p, -0.1, g)

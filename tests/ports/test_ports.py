@@ -6,6 +6,7 @@ The test runs it under PyTorch, then renames every ``torch`` to ``chainrule`` â€
 runs it again, and compares each result its ``COMPARE`` names: ``0`` means equal, a number is
 the tolerance (relative and absolute) for floats.
 """
+
 import pathlib
 import re
 import runpy
@@ -29,7 +30,9 @@ def renamed(path, folder):
 
 
 def assert_same(key, ours, theirs, tol):
-    if isinstance(theirs, str) or (isinstance(theirs, list) and theirs and isinstance(theirs[0], str)):
+    if isinstance(theirs, str) or (
+        isinstance(theirs, list) and theirs and isinstance(theirs[0], str)
+    ):
         assert ours == theirs, f"{key}: chainrule {ours!r}, PyTorch {theirs!r}"
         return
     a = np.asarray(ours, dtype=np.float64)

@@ -1,14 +1,24 @@
 """Reverse-mode automatic differentiation: the engine, grad modes, custom functions, checks."""
+
 from . import engine
 from .engine import AnomalyError
 from .function import Function, FunctionCtx
-from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled,
-                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(
+    outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False
+):
     """Gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched).
 
     Example::
@@ -17,6 +27,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     from ..backend import xp as np
     from ..tensor import Tensor
+
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if grad_outputs is None:
@@ -24,13 +35,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
     grads = []
-    for o, g in zip(outputs, grad_outputs):
+    for o, g in zip(outputs, grad_outputs, strict=True):
         if not o.requires_grad:
             raise RuntimeError("grad: an output does not require grad and has no grad_fn")
         if g is None:
             if o._data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
-                                   f"(got shape {o.shape}); pass grad_outputs")
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs "
+                    f"(got shape {o.shape}); pass grad_outputs"
+                )
             g = np.ones_like(o._data)
         g = g if isinstance(g, Tensor) else Tensor(g)
         grads.append(g if create_graph else g._data)
@@ -38,23 +51,45 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not t.requires_grad:
             raise RuntimeError(f"grad: an input (shape {t.shape}) does not require grad")
     retain = create_graph if retain_graph is None else retain_graph
-    return engine.backward(outputs, grads, retain, create_graph, inputs=inputs,
-                           allow_unused=allow_unused)
+    return engine.backward(
+        outputs, grads, retain, create_graph, inputs=inputs, allow_unused=allow_unused
+    )
 
 
 def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False):
     """``cr.autograd.backward([a, b], [ga, gb])``: several roots in one pass."""
     from ..tensor import Tensor
+
     tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
     grad_tensors = grad_tensors or [None] * len(tensors)
     from ..backend import xp as np
-    grads = [np.ones_like(t._data) if g is None else (g._data if isinstance(g, Tensor) else np.asarray(g))
-             for t, g in zip(tensors, grad_tensors)]
+
+    grads = [
+        np.ones_like(t._data)
+        if g is None
+        else (g._data if isinstance(g, Tensor) else np.asarray(g))
+        for t, g in zip(tensors, grad_tensors, strict=True)
+    ]
     if create_graph:
         grads = [Tensor._wrap(g) for g in grads]
     engine.backward(tensors, grads, retain_graph or create_graph, create_graph)
 
 
-__all__ = ["AnomalyError", "Function", "FunctionCtx", "backward", "detect_anomaly", "enable_grad", "grad",
-           "gradcheck", "gradgradcheck", "GradcheckError", "inference_mode", "is_anomaly_enabled",
-           "is_grad_enabled", "is_inference_mode_enabled", "no_grad", "set_grad_enabled"]
+__all__ = [
+    "AnomalyError",
+    "Function",
+    "FunctionCtx",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
+    "inference_mode",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_grad_enabled",
+]

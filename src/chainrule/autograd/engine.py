@@ -16,12 +16,12 @@ made before backward (``y.mul_(3)``, through a view or ``.detach()`` too, which 
 makes backward raise instead of returning a wrong gradient. In-place ops recorded in a graph
 (``h += x``) replace the tensor's node with :func:`rebase`; see ``chainrule/ops/inplace.py``.
 """
+
 import os
 import traceback
 import weakref
 
 from ..backend import xp as np
-
 from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
 
 
@@ -34,9 +34,23 @@ class Node:
     read its old value must still send their gradient to the old one.
     """
 
-    __slots__ = ("vjp", "inputs", "needs", "next", "saved", "out_data", "out_ref", "name",
-                 "versions", "out_vc", "out_version", "graph", "created_at", "hooks",
-                 "__weakref__")
+    __slots__ = (
+        "vjp",
+        "inputs",
+        "needs",
+        "next",
+        "saved",
+        "out_data",
+        "out_ref",
+        "name",
+        "versions",
+        "out_vc",
+        "out_version",
+        "graph",
+        "created_at",
+        "hooks",
+        "__weakref__",
+    )
 
     def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly, save_output=True):
         self.vjp = vjp
@@ -53,16 +67,18 @@ class Node:
         # made before backward; views and .detach() share the counter list with their base.
         if save_inputs is True:
             self.versions = [t._vc[0] for t in inputs]
-        elif save_inputs:       # one flag per input: only those the vjp will read
-            self.versions = [t._vc[0] if s else None for t, s in zip(inputs, save_inputs)]
+        elif save_inputs:  # one flag per input: only those the vjp will read
+            self.versions = [
+                t._vc[0] if s else None for t, s in zip(inputs, save_inputs, strict=True)
+            ]
         else:
             self.versions = None
         if save_output:
             self.out_data, self.out_vc, self.out_version = out._data, out._vc, out._vc[0]
         else:
             self.out_data = self.out_vc = self.out_version = None
-        self.graph = False       # True while its vjp runs under create_graph=True
-        self.hooks = None        # the output tensor's hooks: they outlive the tensor object
+        self.graph = False  # True while its vjp runs under create_graph=True
+        self.hooks = None  # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
 
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
@@ -75,8 +91,10 @@ class Node:
             return self.out_data
         out = self.out_ref()
         if out is None or out._node is not self or out._data is not self.out_data:
-            raise RuntimeError(f"{self.name}: its output was freed, detached or replaced; cannot "
-                               "build a graph of its backward (create_graph=True)")
+            raise RuntimeError(
+                f"{self.name}: its output was freed, detached or replaced; cannot "
+                "build a graph of its backward (create_graph=True)"
+            )
         return out
 
     def __repr__(self):
@@ -94,7 +112,7 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
     result's memory goes as soon as nothing else holds it.
     """
     out = _tensor_class._wrap(data)
-    if _MODE.get() is PLAIN_NO_GRAD:      # inference: nothing to record or check
+    if _MODE.get() is PLAIN_NO_GRAD:  # inference: nothing to record or check
         return out
     return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
 
@@ -134,7 +152,7 @@ def rebase(t, result, copy=True):
     t.requires_grad = result.requires_grad
     if node is not None:
         node.out_ref = weakref.ref(t)
-        if node.out_data is not None:     # the vjp reads the result: it now lives in t
+        if node.out_data is not None:  # the vjp reads the result: it now lives in t
             node.out_data, node.out_vc, node.out_version = t._data, t._vc, t._vc[0]
     if t._hooks is not None:
         t._hooks = None
@@ -151,7 +169,7 @@ def _dead_ref():
 # base got a new history after the view was made), and is refreshed when used. Until then the
 # check costs nothing.
 _INPLACE_RECORDED = [False]
-VIEW_REPLAY = {}     # a view op's vjp -> replay(base, node, view): the view re-made from base
+VIEW_REPLAY = {}  # a view op's vjp -> replay(base, node, view): the view re-made from base
 
 
 def _refresh_view(t):
@@ -174,8 +192,10 @@ def _refresh_view(t):
             continue
         replay = VIEW_REPLAY.get(node.vjp)
         if replay is None:
-            raise RuntimeError(f"a view made by {node.name} is used after its base was changed by "
-                               "an in-place operation in the graph; make the view again after that")
+            raise RuntimeError(
+                f"a view made by {node.name} is used after its base was changed by "
+                "an in-place operation in the graph; make the view again after that"
+            )
         fresh = replay(base, node, v)
         v._node, v.requires_grad = fresh._node, fresh.requires_grad
         if fresh._node is not None:
@@ -185,6 +205,7 @@ def _refresh_view(t):
 # ----------------------------------------------------------------------------------------------
 # backward
 # ----------------------------------------------------------------------------------------------
+
 
 def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
     """Propagate ``grads`` (one per root tensor) back through the graph.
@@ -198,16 +219,27 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
     # Leaves with post-accumulate hooks get their .grad as soon as their last consumer has run,
     # so that a hook can start work (DDP's all-reduce) while the rest of backward goes on.
     early = _last_consumers(order) if inputs is None and _POST_HOOKS else None
-    handed_out = set()       # arrays given to a leaf already: a second leaf gets a copy
-    pending = {}             # node -> summed gradient of its output, freed once consumed
-    leaf_grads = {}          # leaf tensor -> summed gradient
-    captured = {}            # requested non-leaf tensor's node -> its gradient
-    for root, g in zip(roots, grads):
+    handed_out = set()  # arrays given to a leaf already: a second leaf gets a copy
+    pending = {}  # node -> summed gradient of its output, freed once consumed
+    leaf_grads = {}  # leaf tensor -> summed gradient
+    captured = {}  # requested non-leaf tensor's node -> its gradient
+    for root, g in zip(roots, grads, strict=True):
         _send(root._node, root, g, pending, leaf_grads)
-    _CALLBACKS.append([])            # what queue_callback adds during this pass
+    _CALLBACKS.append([])  # what queue_callback adds during this pass
     try:
-        _walk(order, pending, leaf_grads, captured, early, handed_out, retain_graph,
-              create_graph, inputs, wanted, targets)
+        _walk(
+            order,
+            pending,
+            leaf_grads,
+            captured,
+            early,
+            handed_out,
+            retain_graph,
+            create_graph,
+            inputs,
+            wanted,
+            targets,
+        )
         if inputs is None:
             _accumulate_into_leaves(leaf_grads, create_graph, handed_out)
             if early is not None:
@@ -215,7 +247,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
                     _run_post_hooks(leaf)
     finally:
         callbacks = _CALLBACKS.pop()
-    for callback in callbacks:           # queue_callback: after every .grad is in place
+    for callback in callbacks:  # queue_callback: after every .grad is in place
         callback()
     if inputs is None:
         return None
@@ -227,7 +259,7 @@ def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, 
 # id(leaf) -> (weak reference, {handle id: hook(leaf)}). Keyed by id, not by tensor: a Tensor's
 # == is elementwise. The entry goes when the leaf dies.
 _POST_HOOKS = {}
-_CALLBACKS = []                             # one list per running backward (innermost last)
+_CALLBACKS = []  # one list per running backward (innermost last)
 
 
 def queue_callback(callback):
@@ -277,8 +309,19 @@ def _run_post_hooks(leaf):
             hook(leaf)
 
 
-def _walk(order, pending, leaf_grads, captured, early, handed_out, retain_graph, create_graph,
-          inputs, wanted, targets):
+def _walk(
+    order,
+    pending,
+    leaf_grads,
+    captured,
+    early,
+    handed_out,
+    retain_graph,
+    create_graph,
+    inputs,
+    wanted,
+    targets,
+):
     """Run every node in topological order, each once the gradient of its output is summed."""
     token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
     prev = None
@@ -313,20 +356,25 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
     if node.inputs is None:
         raise RuntimeError(
             f"Trying to backward through the graph a second time ({node.name}): its saved values "
-            "were freed by the first backward. Pass retain_graph=True to the first call.")
+            "were freed by the first backward. Pass retain_graph=True to the first call."
+        )
     if node.versions is not None or node.out_vc is not None:
         _check_versions(node)
     node.graph = create_graph
-    for t, nxt, need, gi in zip(node.inputs, node.next, node.needs, node.vjp(node, g)):
+    for t, nxt, need, gi in zip(
+        node.inputs, node.next, node.needs, node.vjp(node, g), strict=False
+    ):
         if not need or gi is None:
             continue
         if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
-            gi = np.asarray(gi)           # NumPy returns scalars for 0-d results
+            gi = np.asarray(gi)  # NumPy returns scalars for 0-d results
         data = t._data
         if gi.shape != data.shape:
-            raise RuntimeError(f"{node.name}: gradient of shape {gi.shape} for an input of shape "
-                               f"{data.shape} (bug in the op's vjp)")
-        if gi.dtype != data.dtype:        # a gradient has its tensor's dtype (float16 stays so)
+            raise RuntimeError(
+                f"{node.name}: gradient of shape {gi.shape} for an input of shape "
+                f"{data.shape} (bug in the op's vjp)"
+            )
+        if gi.dtype != data.dtype:  # a gradient has its tensor's dtype (float16 stays so)
             gi = _cast(gi, data.dtype)
         if node.created_at is not None:
             dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
@@ -373,9 +421,11 @@ def _leads_to(order, inputs):
     targets = {t._node for t in inputs if t._node is not None}
     leaves = {id(t) for t in inputs if t._node is None}
     useful = set()
-    for node in reversed(order):          # dependencies come first in reversed order
-        if any((nxt in useful or nxt in targets) if nxt is not None else id(t) in leaves
-               for t, nxt in zip(node.inputs or (), node.next or ())):
+    for node in reversed(order):  # dependencies come first in reversed order
+        if any(
+            (nxt in useful or nxt in targets) if nxt is not None else id(t) in leaves
+            for t, nxt in zip(node.inputs or (), node.next or (), strict=True)
+        ):
             useful.add(node)
     return useful, targets
 
@@ -399,7 +449,7 @@ def _accumulate_into_leaves(leaf_grads, create_graph, handed_out):
             g = g.dense()
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, create_graph)
-        if g.dtype != leaf.dtype:         # a hook may return another dtype
+        if g.dtype != leaf.dtype:  # a hook may return another dtype
             g = _cast(g, leaf.dtype)
         if create_graph:
             leaf.grad = g if leaf.grad is None else leaf.grad + g
@@ -417,8 +467,10 @@ def _collect(inputs, captured, leaf_grads, allow_unused):
         if type(g) is SliceGrad:
             g = g.dense()
         if g is None and not allow_unused:
-            raise RuntimeError(f"One of the differentiated tensors (input {i}, shape {t.shape}) "
-                               "was not used in the graph. Set allow_unused=True if this is intended.")
+            raise RuntimeError(
+                f"One of the differentiated tensors (input {i}, shape {t.shape}) "
+                "was not used in the graph. Set allow_unused=True if this is intended."
+            )
         result.append(None if g is None else _as_grad_tensor(g))
     return tuple(result)
 
@@ -431,14 +483,14 @@ class SliceGrad:
     """
 
     __slots__ = ("shape", "dtype", "parts")
-    __array_ufunc__ = None       # ndarray + SliceGrad goes to __radd__
+    __array_ufunc__ = None  # ndarray + SliceGrad goes to __radd__
 
     def __init__(self, shape, dtype, index, value):
         self.shape, self.dtype, self.parts = shape, dtype, [(index, value)]
 
     def __add__(self, other):
         if type(other) is SliceGrad:
-            self.parts.extend(other.parts)     # both were made by this backward pass: safe
+            self.parts.extend(other.parts)  # both were made by this backward pass: safe
             return self
         out = np.array(other, dtype=np.result_type(other, self.dtype), copy=True)
         return self._add_into(out)
@@ -458,11 +510,18 @@ class SliceGrad:
 # safety checks
 # ----------------------------------------------------------------------------------------------
 
+
 def _check_versions(node):
     """Refuse to backward through a node whose saved input or output was overwritten in place."""
-    checks = [] if node.versions is None else [
-        (f"input {i}", t._data, t._vc[0], v)
-        for i, (t, v) in enumerate(zip(node.inputs, node.versions)) if v is not None]
+    checks = (
+        []
+        if node.versions is None
+        else [
+            (f"input {i}", t._data, t._vc[0], v)
+            for i, (t, v) in enumerate(zip(node.inputs, node.versions, strict=True))
+            if v is not None
+        ]
+    )
     if node.out_vc is not None:
         checks.append(("output 0", node.out_data, node.out_vc[0], node.out_version))
     for what, data, now, expected in checks:
@@ -472,7 +531,8 @@ def _check_versions(node):
                 f"in-place operation: the {data.dtype} tensor of shape {data.shape}, {what} of "
                 f"{node.name}Backward, is at version {now}; expected version {expected} instead. "
                 "Its gradient would be wrong: use an out-of-place operation (x = x * 3 instead of "
-                "x *= 3) or .clone() the value before changing it.")
+                "x *= 3) or .clone() the value before changing it."
+            )
 
 
 def _check_finite(data, name, phase, node):
@@ -480,8 +540,9 @@ def _check_finite(data, name, phase, node):
         return
     where = f", created at {node.created_at}" if node is not None and node.created_at else ""
     kind = "NaN" if np.isnan(data).any() else "Inf"
-    raise AnomalyError(f"detect_anomaly: '{name}' produced {kind} in its {phase} pass{where}",
-                       name, phase, node)
+    raise AnomalyError(
+        f"detect_anomaly: '{name}' produced {kind} in its {phase} pass{where}", name, phase, node
+    )
 
 
 class AnomalyError(FloatingPointError):
@@ -514,7 +575,7 @@ def _user_frame():
     return None
 
 
-_tensor_class = None   # set by chainrule.tensor at import (the engine must not import it back)
+_tensor_class = None  # set by chainrule.tensor at import (the engine must not import it back)
 
 
 def _as_grad_tensor(g):

@@ -15,6 +15,7 @@ Example::
 
     y = Cube.apply(x)
 """
+
 from ..tensor import Tensor
 from .engine import attach
 from .grad_mode import enable_grad, no_grad
@@ -53,7 +54,9 @@ class Function:
         with no_grad():
             out = cls.forward(ctx, *args)
         if not isinstance(out, Tensor):
-            raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
+            raise TypeError(
+                f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}"
+            )
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         inputs = tuple(args[i] for i in positions)
         out = Tensor._wrap(out._data)
@@ -62,11 +65,14 @@ class Function:
 
 def _vjp_of(cls, ctx, positions):
     def vjp(node, g):
-        with (enable_grad() if node.graph else no_grad()):
+        with enable_grad() if node.graph else no_grad():
             grads = cls.backward(ctx, g if node.graph else Tensor._wrap(g))
         grads = grads if isinstance(grads, tuple) else (grads,)
         picked = [grads[i] if i < len(grads) else None for i in positions]
         if node.graph:
             return tuple(picked)
-        return tuple(None if p is None else (p._data if isinstance(p, Tensor) else p) for p in picked)
+        return tuple(
+            None if p is None else (p._data if isinstance(p, Tensor) else p) for p in picked
+        )
+
     return vjp

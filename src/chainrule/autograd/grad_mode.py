@@ -5,6 +5,7 @@ switch object (``no_grad()``, ...) keeps what it must restore in a context varia
 so one object may be entered by several threads at once, or nested, and each ``with`` restores
 exactly what was there before it.
 """
+
 import contextvars
 import functools
 import inspect
@@ -12,8 +13,8 @@ from typing import NamedTuple
 
 
 class Mode(NamedTuple):
-    grad: bool = True       # record operations for backward
-    anomaly: bool = False   # check every op's output for NaN/Inf and remember where it was made
+    grad: bool = True  # record operations for backward
+    anomaly: bool = False  # check every op's output for NaN/Inf and remember where it was made
 
 
 # One instance per combination, so that the hot path can test a mode with ``is``.
@@ -92,12 +93,14 @@ class _ModeSwitch:
         def wrapper(*args, **kwargs):
             with self._fresh():
                 return fn(*args, **kwargs)
+
         return wrapper
 
 
 def _wrap_generator(fn, make_switch):
     """A generator function whose body runs under the switch at every resume (as torch does),
     while the caller's code between two ``next`` calls runs under the caller's own mode."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         gen = fn(*args, **kwargs)
@@ -117,8 +120,9 @@ def _wrap_generator(fn, make_switch):
                 else:
                     with make_switch():
                         response = gen.send(request)
-        except StopIteration as stop:     # the wrapped generator returned
+        except StopIteration as stop:  # the wrapped generator returned
             return stop.value
+
     return wrapper
 
 
@@ -180,7 +184,7 @@ class set_grad_enabled(_ModeSwitch):
 
     def __init__(self, mode=True):
         super().__init__(grad=bool(mode))
-        self._before = _MODE.get()        # what the block form restores
+        self._before = _MODE.get()  # what the block form restores
         _set_mode(self._before._replace(grad=bool(mode)))
 
     def __enter__(self):
@@ -189,7 +193,7 @@ class set_grad_enabled(_ModeSwitch):
         return self
 
     def __call__(self, fn):
-        _MODE.set(self._before)           # the decorator form does not switch anything now
+        _MODE.set(self._before)  # the decorator form does not switch anything now
         return super().__call__(fn)
 
 

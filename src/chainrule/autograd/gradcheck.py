@@ -5,8 +5,8 @@ backward gives the analytic gradient of ``s`` for every input element, and each 
 numerical derivative is ``(s(x + eps) - s(x - eps)) / 2 eps``. Large inputs are checked along a
 few random directions instead of element by element.
 """
-from ..backend import xp as np
 
+from ..backend import xp as np
 from ..tensor import Tensor
 from .engine import backward as _engine_backward
 from .grad_mode import set_grad_enabled
@@ -28,7 +28,7 @@ def _scalarize(fn, inputs, directions):
         rng = np.random.default_rng(1234)
         directions = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
     total = None
-    for o, v in zip(outs, directions):
+    for o, v in zip(outs, directions, strict=True):
         if o.dtype.kind != "f":
             continue
         term = (o * Tensor._wrap(v)).sum()
@@ -49,7 +49,10 @@ def _analytic(fn, inputs, create_graph=False):
     if s is None or not s.requires_grad:
         return {t: np.zeros_like(t._data) for t in wanted}, directions
     grads = _engine_backward((s,), (np.ones_like(s._data),), inputs=wanted, allow_unused=True)
-    return {t: (np.zeros_like(t._data) if g is None else g._data) for t, g in zip(wanted, grads)}, directions
+    return {
+        t: (np.zeros_like(t._data) if g is None else g._data)
+        for t, g in zip(wanted, grads, strict=True)
+    }, directions
 
 
 def _fail(message, raise_exception):
@@ -76,8 +79,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             continue
         if t.dtype != np.float64:
             import warnings
-            warnings.warn(f"gradcheck: input {k} is {t.dtype}; use float64 for reliable results",
-                          stacklevel=2)
+
+            warnings.warn(
+                f"gradcheck: input {k} is {t.dtype}; use float64 for reliable results", stacklevel=2
+            )
         ok = _check_input(fn, inputs, directions, k, analytic[t], eps, atol, rtol, raise_exception)
         if not ok:
             return False
@@ -88,7 +93,7 @@ def _check_input(fn, inputs, directions, k, analytic, eps, atol, rtol, raise_exc
     t = inputs[k]
     if t._data.size <= _MAX_ELEMENTWISE:
         numeric = np.zeros_like(t._data)
-        flat = t._data.reshape(-1)        # a view: perturbing it perturbs the input in place
+        flat = t._data.reshape(-1)  # a view: perturbing it perturbs the input in place
         for j in range(flat.size):
             old = flat[j]
             flat[j] = old + eps
@@ -113,9 +118,11 @@ def _check_directions(fn, inputs, directions, k, analytic, eps, atol, rtol, rais
         t._data[...] = base
         numeric, exact = (hi - lo) / (2 * eps), float((analytic * d).sum())
         if abs(numeric - exact) > atol + rtol * abs(numeric):
-            return _fail(f"gradcheck: input {k} (shape {t.shape}): directional derivative analytic "
-                         f"{exact:.6g} vs numerical {numeric:.6g} (difference {exact - numeric:.3g})",
-                         raise_exception)
+            return _fail(
+                f"gradcheck: input {k} (shape {t.shape}): directional derivative analytic "
+                f"{exact:.6g} vs numerical {numeric:.6g} (difference {exact - numeric:.3g})",
+                raise_exception,
+            )
     return True
 
 
@@ -125,9 +132,12 @@ def _compare(k, analytic, numeric, atol, rtol, raise_exception):
         return True
     worst = np.unravel_index(np.argmax(excess), analytic.shape)
     a, n = analytic[worst], numeric[worst]
-    return _fail(f"gradcheck: input {k} (shape {analytic.shape}), element {tuple(int(i) for i in worst)}: "
-                 f"analytic {a:.6g} vs numerical {n:.6g} (difference {a - n:.3g}; "
-                 f"atol={atol}, rtol={rtol})", raise_exception)
+    return _fail(
+        f"gradcheck: input {k} (shape {analytic.shape}), element {tuple(int(i) for i in worst)}: "
+        f"analytic {a:.6g} vs numerical {n:.6g} (difference {a - n:.3g}; "
+        f"atol={atol}, rtol={rtol})",
+        raise_exception,
+    )
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -137,8 +147,14 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tr
 
     def first_derivative(*xs):
         s, _ = _scalarize(fn, xs, fixed)
-        grads = _engine_backward((s,), (Tensor._wrap(np.ones_like(s._data)),), True, True,
-                                 inputs=[x for x in xs if any(x is w for w in wanted)], allow_unused=True)
+        grads = _engine_backward(
+            (s,),
+            (Tensor._wrap(np.ones_like(s._data)),),
+            True,
+            True,
+            inputs=[x for x in xs if any(x is w for w in wanted)],
+            allow_unused=True,
+        )
         return tuple(g for g in grads if g is not None and g.requires_grad)
 
     _, fixed = _scalarize(fn, inputs, None)

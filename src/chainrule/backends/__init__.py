@@ -4,6 +4,7 @@
 and change nothing; ``cr.backends.mps.is_available()`` and ``cr.backends.cuda.is_built()`` are
 False.
 """
+
 from . import cpu, cuda, cudnn, mps
 
 __all__ = ["cpu", "cuda", "cudnn", "mps"]

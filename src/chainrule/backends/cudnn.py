@@ -1,4 +1,5 @@
 """``cr.backends.cudnn``: cuDNN flags, accepted and ignored (no cuDNN on the CPU)."""
+
 enabled = True
 benchmark = False
 deterministic = False

@@ -9,6 +9,7 @@ Example::
     from chainrule.cli import main
     main(["train", "--epochs", "5", "--name", "demo"])     # exits like the command would
 """
+
 from . import cmd_compare, cmd_doctor, cmd_gradcheck, cmd_tools, cmd_train, experiments  # noqa: F401  (importing registers the commands)
 from .app import cli, main
 

@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 failure, 2 usage error (unknown or inconsistent options
 key, a missing data file), 130 interrupted (Ctrl-C). Errors are one line on stderr; ``--debug``
 (anywhere on the command line, or ``CHAINRULE_DEBUG=1``) adds the Python traceback.
 """
+
 import os
 import sys
 import traceback
@@ -43,8 +44,9 @@ class ChainruleGroup(click.Group):
     def _run(self, args, prog_name, complete_var, **extra):
         debug = _debug_requested(args)
         try:
-            code = super().main(args or ["--help"], prog_name, complete_var,
-                                standalone_mode=False, **extra)
+            code = super().main(
+                args or ["--help"], prog_name, complete_var, standalone_mode=False, **extra
+            )
         except click.UsageError as e:
             click.echo(f"Error: {_one_line(e.format_message())}{_usage_hint(e)}", err=True)
             return e.exit_code
@@ -57,8 +59,11 @@ class ChainruleGroup(click.Group):
         except Exception as e:  # noqa: BLE001  (the one place every failure is reported)
             if debug:
                 traceback.print_exc()
-            click.echo(f"Error: {type(e).__name__}: {_one_line(e)}"
-                       + ("" if debug else " (run with --debug for the traceback)"), err=True)
+            click.echo(
+                f"Error: {type(e).__name__}: {_one_line(e)}"
+                + ("" if debug else " (run with --debug for the traceback)"),
+                err=True,
+            )
             return 1
         # Without an error, click returns what ctx.exit() set, else the command's return value.
         return code if isinstance(code, int) else 0
@@ -66,12 +71,15 @@ class ChainruleGroup(click.Group):
 
 def debug_option(f):
     """``--debug`` on a subcommand (read from the raw arguments by the group)."""
-    return click.option("--debug", is_flag=True, expose_value=False,
-                        help="Show the Python traceback of an error.")(f)
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, help="Show the Python traceback of an error."
+    )(f)
 
 
-@click.group(cls=ChainruleGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                                    "max_content_width": 100})
+@click.group(
+    cls=ChainruleGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="chainrule")
 @debug_option
 def cli():

@@ -5,6 +5,7 @@ Reads the run folders ``chainrule train`` writes (``config.json``, ``summary.jso
 differ, each run's result and verdict, the gradient flow per layer (first and last recorded
 step) and the learning curves, all runs in the same axes.
 """
+
 import csv
 import html
 import json
@@ -18,7 +19,7 @@ from ..diagnostics.names import labels_from_rows
 from .app import cli, debug_option
 from .common import matplotlib_available, new_figure, note, percent, table, unique_file, write_text
 
-IGNORED = ("name", "runs_dir", "plots", "tensorboard", "monitor_every")   # not about the model
+IGNORED = ("name", "runs_dir", "plots", "tensorboard", "monitor_every")  # not about the model
 
 
 class Run:
@@ -38,8 +39,9 @@ class Run:
         return self.summary.get("health") or {}
 
     def verdict(self):
-        serious = [f for f in self.health.get("findings", [])
-                   if f.get("severity") in ("error", "warning")]
+        serious = [
+            f for f in self.health.get("findings", []) if f.get("severity") in ("error", "warning")
+        ]
         return ", ".join(dict.fromkeys(f["kind"] for f in serious)) or "healthy"
 
     def first_remedy(self):
@@ -63,8 +65,9 @@ class Run:
 def _json(folder, name):
     path = os.path.join(folder, name)
     if not os.path.isfile(path):
-        raise click.UsageError(f"{folder}: no {name} there (not a run folder written by "
-                               "chainrule train)")
+        raise click.UsageError(
+            f"{folder}: no {name} there (not a run folder written by chainrule train)"
+        )
     with open(path, encoding="utf-8") as f:
         try:
             return json.load(f)
@@ -115,12 +118,15 @@ def differing_settings(runs):
 
 
 @cli.command("compare")
-@click.argument("runs", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), default="compare.html",
-              show_default=True,
-              help="Where to write the page; an existing file is never overwritten: a number "
-                   "is added (compare-2.html).")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default="compare.html",
+    show_default=True,
+    help="Where to write the page; an existing file is never overwritten: a number "
+    "is added (compare-2.html).",
+)
 @debug_option
 def compare_command(runs, out):
     """Compare run folders of chainrule train on one page.
@@ -141,15 +147,29 @@ def compare_command(runs, out):
     loaded = [Run(r) for r in runs]
     names = _unique_names(loaded)
     diff = differing_settings(loaded)
-    rows = [{"setting": k, **{n: fmt(v) for n, v in zip(names, vals)}} for k, vals in diff.items()]
+    rows = [
+        {"setting": k, **{n: fmt(v) for n, v in zip(names, vals, strict=True)}}
+        for k, vals in diff.items()
+    ]
     click.echo("settings that differ:" if rows else "the runs have the same settings")
     if rows:
         click.echo(table(rows, [("setting", "setting")] + [(n, n) for n in names]))
     click.echo("")
-    results = [{"run": n, "status": r.summary.get("status", "-"), "result": r.result(),
-                "verdict": r.verdict()} for n, r in zip(names, loaded)]
-    click.echo(table(results, [("run", "run"), ("status", "status"), ("result", "result"),
-                               ("verdict", "verdict")]))
+    results = [
+        {
+            "run": n,
+            "status": r.summary.get("status", "-"),
+            "result": r.result(),
+            "verdict": r.verdict(),
+        }
+        for n, r in zip(names, loaded, strict=True)
+    ]
+    click.echo(
+        table(
+            results,
+            [("run", "run"), ("status", "status"), ("result", "result"), ("verdict", "verdict")],
+        )
+    )
     path = unique_file(out)
     write_text(path, _page(loaded, names, diff))
     click.echo("")
@@ -172,53 +192,88 @@ def _e(x):
 def _page(runs, names, diff):
     head = "".join(f"<th>{_e(n)}</th>" for n in names)
     if diff:
-        body = "".join(f'<tr><td class="text">{_e(k)}</td>'
-                       + "".join(f"<td>{_e(fmt(v))}</td>" for v in vals) + "</tr>"
-                       for k, vals in diff.items())
-        settings = (f'<div class="table-wrap"><table><tr><th class="text">setting</th>{head}'
-                    f"</tr>{body}</table></div>")
+        body = "".join(
+            f'<tr><td class="text">{_e(k)}</td>'
+            + "".join(f"<td>{_e(fmt(v))}</td>" for v in vals)
+            + "</tr>"
+            for k, vals in diff.items()
+        )
+        settings = (
+            f'<div class="table-wrap"><table><tr><th class="text">setting</th>{head}'
+            f"</tr>{body}</table></div>"
+        )
     else:
         settings = "<p>The runs have the same settings.</p>"
     verdicts = "".join(
         f'<section class="finding {"info" if r.verdict() == "healthy" else "error"}">'
         f"<p><strong>{_e(n)}</strong>: {_e(r.summary.get('status', '-'))}, {_e(r.result())}</p>"
         f"<p>{_e(', '.join(kind_words(k) for k in r.verdict().split(', ')))}</p>"
-        + (f"<p>First thing to try:</p>{markdown_html(r.first_remedy())}" if r.first_remedy()
-           else "") + "</section>" for n, r in zip(names, runs))
+        + (
+            f"<p>First thing to try:</p>{markdown_html(r.first_remedy())}"
+            if r.first_remedy()
+            else ""
+        )
+        + "</section>"
+        for n, r in zip(names, runs, strict=True)
+    )
     figures = _figures(runs, names)
     title = "chainrule compare: " + " vs ".join(names)
-    return page(title, f"<h2>Settings that differ</h2>{settings}<h2>Results and verdicts</h2>"
-                f'<div class="findings">{verdicts}</div><h2>Gradient flow and learning curves'
-                f"</h2>{figures}")
+    return page(
+        title,
+        f"<h2>Settings that differ</h2>{settings}<h2>Results and verdicts</h2>"
+        f'<div class="findings">{verdicts}</div><h2>Gradient flow and learning curves'
+        f"</h2>{figures}",
+    )
 
 
 def _figures(runs, names):
     from ..diagnostics.html import figures_html
+
     if not matplotlib_available():
         note("figures need matplotlib: pip install matplotlib")
         return "<p><em>No figures: matplotlib is not installed.</em></p>"
     with np.errstate(all="ignore"):
-        figs = [("flow", "Gradient at each layer's output, first (dotted) and last (solid) "
-                 "recorded step", _plot_flow(runs, names)),
-                ("loss", "Loss per epoch: training (solid) and test (dashed)",
-                 _plot_curves(runs, names, "loss"))]
-        metric = next((m for m in ("accuracy", "mse") if any(
-            f"test_{m}" in (r.epochs[0] if r.epochs else {}) for r in runs)), None)
+        figs = [
+            (
+                "flow",
+                "Gradient at each layer's output, first (dotted) and last (solid) recorded step",
+                _plot_flow(runs, names),
+            ),
+            (
+                "loss",
+                "Loss per epoch: training (solid) and test (dashed)",
+                _plot_curves(runs, names, "loss"),
+            ),
+        ]
+        metric = next(
+            (
+                m
+                for m in ("accuracy", "mse")
+                if any(f"test_{m}" in (r.epochs[0] if r.epochs else {}) for r in runs)
+            ),
+            None,
+        )
         if metric:
-            figs.append((metric, f"Test {metric} per epoch",
-                         _plot_curves(runs, names, metric)))
+            figs.append((metric, f"Test {metric} per epoch", _plot_curves(runs, names, metric)))
     return figures_html(figs)
 
 
 def _plot_flow(runs, names):
     fig, ax = new_figure((7, 4.2))
-    for k, (r, n) in enumerate(zip(runs, names)):
+    for k, (r, n) in enumerate(zip(runs, names, strict=True)):
         order = r.layer_order() or list(r.flow["last"])
         for when, style in (("first", ":"), ("last", "-")):
             values = np.array([r.flow[when].get(name, np.nan) for name in order], dtype=float)
             values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
-            ax.plot(np.arange(1, len(order) + 1), values, ls=style, marker="o", ms=3,
-                    color=f"C{k}", label=n if when == "last" else None)
+            ax.plot(
+                np.arange(1, len(order) + 1),
+                values,
+                ls=style,
+                marker="o",
+                ms=3,
+                color=f"C{k}",
+                label=n if when == "last" else None,
+            )
     ax.set_yscale("log")
     ax.set_xlabel("layer (1 = input side)")
     ax.set_ylabel("||dL / d layer output|| (L2 norm, log scale)")
@@ -229,7 +284,7 @@ def _plot_flow(runs, names):
 
 def _plot_curves(runs, names, what):
     fig, ax = new_figure((7, 4.2))
-    for k, (r, n) in enumerate(zip(runs, names)):
+    for k, (r, n) in enumerate(zip(runs, names, strict=True)):
         epochs = [row["epoch"] for row in r.epochs]
         for prefix, style in (("train", "-"), ("test", "--")):
             key = f"{prefix}_{what}"
@@ -237,9 +292,17 @@ def _plot_curves(runs, names, what):
                 values = np.array([row[key] for row in r.epochs], dtype=float)
                 if what == "accuracy":
                     values = 100 * values
-                ax.plot(epochs, values, ls=style, marker="o", ms=3, color=f"C{k}",
-                        label=n if prefix == ("train" if what == "loss" else "test") else None)
+                ax.plot(
+                    epochs,
+                    values,
+                    ls=style,
+                    marker="o",
+                    ms=3,
+                    color=f"C{k}",
+                    label=n if prefix == ("train" if what == "loss" else "test") else None,
+                )
     from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel({"loss": "loss", "accuracy": "test accuracy (%)", "mse": "test MSE"}[what])
@@ -248,4 +311,3 @@ def _plot_curves(runs, names, what):
     ax.set_title(f"{what} per epoch", fontsize=9)
     ax.legend(fontsize=7)
     return fig
-

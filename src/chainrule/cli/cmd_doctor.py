@@ -1,4 +1,5 @@
 """``chainrule doctor``: diagnose a training configuration and prove which remedy fixes it."""
+
 import json
 
 import click
@@ -15,17 +16,41 @@ from .run import make_optimizer
 
 @cli.command("doctor")
 @options("model", "data", "optim")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="Read options from a JSON or TOML file (the keys of 'chainrule train'); "
-                   "options on the command line override it.")
-@click.option("--steps", type=click.IntRange(min=2), default=100, show_default=True,
-              help="Training steps of each trial (the short budget; the same for every trial).")
-@click.option("--max-trials", type=click.IntRange(min=0), default=6, show_default=True,
-              help="Remedies trained at most (in the report's order).")
-@click.option("--monitor-every", "every", type=click.IntRange(min=1), default=1,
-              show_default=True, help="Record the gradient statistics every N steps.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
-              help="Also write the result (every trial, verdicts, loss, accuracy) as JSON.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read options from a JSON or TOML file (the keys of 'chainrule train'); "
+    "options on the command line override it.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=2),
+    default=100,
+    show_default=True,
+    help="Training steps of each trial (the short budget; the same for every trial).",
+)
+@click.option(
+    "--max-trials",
+    type=click.IntRange(min=0),
+    default=6,
+    show_default=True,
+    help="Remedies trained at most (in the report's order).",
+)
+@click.option(
+    "--monitor-every",
+    "every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Record the gradient statistics every N steps.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the result (every trial, verdicts, loss, accuracy) as JSON.",
+)
 @debug_option
 def doctor_command(config_path, steps, max_trials, every, json_path, **params):
     """Diagnose a network's training, try the remedies, and recommend only proven ones.
@@ -48,8 +73,9 @@ def doctor_command(config_path, steps, max_trials, every, json_path, **params):
     config = merge(ctx, params, config_path)
     for text in validate(config):
         note(text)
-    config = config.replace(lr=config.learning_rate, activation=activation_name(config),
-                            init=init_name(config))
+    config = config.replace(
+        lr=config.learning_rate, activation=activation_name(config), init=init_name(config)
+    )
     X_train, y_train, X_test, y_test, kind = load_arrays(config)
     X_train, X_test = (shape_for(config.model, X) for X in (X_train, X_test))
     regression = kind == "sequence"
@@ -63,13 +89,25 @@ def doctor_command(config_path, steps, max_trials, every, json_path, **params):
         return make_optimizer(config.replace(lr=lr), params)
 
     loss_fn = nn.MSELoss() if regression else nn.CrossEntropyLoss()
-    click.echo(f"doctor: {config.model} depth {config.depth} width {config.width} "
-               f"({config.activation or 'fixed gates'}, init {config.init}), "
-               f"{config.optimizer} lr {config.lr:g} on {config.data}; {steps} steps per trial")
-    result = repair(build, loss_fn, (X_train, y_train), eval_data=(X_test, y_test),
-                                optimizer=optimizer, lr=config.lr, clip=config.clip_norm,
-                                steps=steps, batch_size=config.batch_size, every=every,
-                                seed=config.seed, max_trials=max_trials)
+    click.echo(
+        f"doctor: {config.model} depth {config.depth} width {config.width} "
+        f"({config.activation or 'fixed gates'}, init {config.init}), "
+        f"{config.optimizer} lr {config.lr:g} on {config.data}; {steps} steps per trial"
+    )
+    result = repair(
+        build,
+        loss_fn,
+        (X_train, y_train),
+        eval_data=(X_test, y_test),
+        optimizer=optimizer,
+        lr=config.lr,
+        clip=config.clip_norm,
+        steps=steps,
+        batch_size=config.batch_size,
+        every=every,
+        seed=config.seed,
+        max_trials=max_trials,
+    )
     click.echo("")
     click.echo(str(result.report))
     click.echo("")

@@ -1,4 +1,5 @@
 """``chainrule gradcheck``: every built-in op's gradient against central finite differences."""
+
 import time
 
 import click
@@ -12,7 +13,7 @@ from .config import closest_key
 from .gradcheck_ops import CASES
 
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
-MAX_ELEMENTS = 256          # per input; larger inputs are checked on a random subset
+MAX_ELEMENTS = 256  # per input; larger inputs are checked on a random subset
 
 
 def check_case(case, seed=0):
@@ -28,16 +29,20 @@ def check_case(case, seed=0):
     v = rng.standard_normal(out.shape)
     analytic = grad((out * tensor(v, dtype=out.dtype)).sum(), inputs, allow_unused=True)
     worst_abs, worst_ratio = 0.0, 0.0
-    for x, g in zip(inputs, analytic):
+    for x, g in zip(inputs, analytic, strict=True):
         g = np.zeros_like(x._data) if g is None else g.numpy()
         for i in _elements(x._data, rng):
             numeric = _central(fn, x, i, v)
             err = abs(g[i] - numeric)
             worst_abs = max(worst_abs, err)
             worst_ratio = max(worst_ratio, err / (ATOL + RTOL * abs(numeric)))
-    return {"op": case.name, "inputs": _shapes(inputs),
-            "max_abs_error": worst_abs, "error_over_tolerance": worst_ratio,
-            "passed": worst_ratio <= 1.0 and np.isfinite(worst_ratio)}
+    return {
+        "op": case.name,
+        "inputs": _shapes(inputs),
+        "max_abs_error": worst_abs,
+        "error_over_tolerance": worst_ratio,
+        "passed": worst_ratio <= 1.0 and np.isfinite(worst_ratio),
+    }
 
 
 def _shapes(inputs, shown=3):
@@ -67,14 +72,21 @@ def _selected(names):
     known = {c.name: c for c in CASES}
     for name in names:
         if name not in known:
-            raise click.UsageError(f"--op {name!r}: no such op (did you mean "
-                                   f"{closest_key(name, tuple(known))!r}? --list shows them all)")
+            raise click.UsageError(
+                f"--op {name!r}: no such op (did you mean "
+                f"{closest_key(name, tuple(known))!r}? --list shows them all)"
+            )
     return [known[n] for n in names] if names else CASES
 
 
 @cli.command("gradcheck")
-@click.option("--op", "ops", multiple=True, metavar="NAME",
-              help="Check only this op (repeatable); --list shows the names.")
+@click.option(
+    "--op",
+    "ops",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this op (repeatable); --list shows the names.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the ops and exit.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the test inputs.")
 @debug_option
@@ -102,12 +114,23 @@ def gradcheck_command(ops, list_only, seed):
         rows = [check_case(c, seed) for c in cases]
     for r in rows:
         r["result"] = "ok" if r["passed"] else "FAIL"
-    click.echo(table(rows, [("op", "op"), ("inputs", "input shapes"),
-                            ("max_abs_error", "max |backward - numeric|"),
-                            ("error_over_tolerance", "error / tolerance"), ("result", "result")]))
+    click.echo(
+        table(
+            rows,
+            [
+                ("op", "op"),
+                ("inputs", "input shapes"),
+                ("max_abs_error", "max |backward - numeric|"),
+                ("error_over_tolerance", "error / tolerance"),
+                ("result", "result"),
+            ],
+        )
+    )
     failed = [r["op"] for r in rows if not r["passed"]]
     click.echo("")
-    click.echo(f"{len(rows)} ops checked in {time.perf_counter() - start:.1f} s: "
-               f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    click.echo(
+        f"{len(rows)} ops checked in {time.perf_counter() - start:.1f} s: "
+        f"{len(rows) - len(failed)} passed, {len(failed)} failed"
+    )
     if failed:
         raise click.ClickException(f"gradient check failed for: {', '.join(failed)}")

@@ -1,4 +1,5 @@
 """``chainrule check``, ``chainrule lr-find`` and ``chainrule explain``."""
+
 import os
 
 import click
@@ -9,25 +10,29 @@ from .. import random as crrandom
 from ..autograd import no_grad
 from ..creation import tensor
 from .app import cli, debug_option
-from .common import (PLOT_HINT, matplotlib_available, new_figure, note, save_png, table,
-                     unique_file)
+from .common import PLOT_HINT, matplotlib_available, new_figure, note, save_png, table, unique_file
 from .config import FiniteFloatRange, merge, options, validate
 from .models import ACTIVATION_MODULES, describe
 from .run import Session
 
 FLOAT64 = np.dtype(np.float64)
 CONFIG_OPTION = click.option(
-    "--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
     help="Read options from a JSON or TOML file (as for chainrule train); the command line "
-         "overrides it.")
+    "overrides it.",
+)
 
 
 def _session(params, config_path):
     ctx = click.get_current_context()
     config = merge(ctx, params, config_path)
     if config.lr == "auto":
-        raise click.UsageError(f"--lr auto is for chainrule train (it runs the range test "
-                               f"first); {ctx.command_path} needs a number")
+        raise click.UsageError(
+            f"--lr auto is for chainrule train (it runs the range test "
+            f"first); {ctx.command_path} needs a number"
+        )
     notes = validate(config)
     session = Session(config, monitor=False)
     click.echo(f"model: {describe(config)}")
@@ -39,17 +44,21 @@ def _session(params, config_path):
 
 # ---- check ----
 
-GAINS_NOTE = ("How to read the gains: fwd_gain, bwd_gain and theory in the table are variance "
-              "gains, Var(out)/Var(in) of one layer, forward for the signal and backward for the "
-              "gradient (1 keeps the scale; theory = fan_in * Var(W) * E[f'(z)^2]). The "
-              "findings speak of norms, which scale as the square root: a variance gain of 8 "
-              "per layer is a norm gain of about 2.8x per layer.")
+GAINS_NOTE = (
+    "How to read the gains: fwd_gain, bwd_gain and theory in the table are variance "
+    "gains, Var(out)/Var(in) of one layer, forward for the signal and backward for the "
+    "gradient (1 keeps the scale; theory = fan_in * Var(W) * E[f'(z)^2]). The "
+    "findings speak of norms, which scale as the square root: a variance gain of 8 "
+    "per layer is a norm gain of about 2.8x per layer."
+)
+
 
 @cli.command("check")
 @options("model", "data", "optim")
 @CONFIG_OPTION
-@click.option("--strict", is_flag=True,
-              help="Exit with code 1 when the report has a warning or an error.")
+@click.option(
+    "--strict", is_flag=True, help="Exit with code 1 when the report has a warning or an error."
+)
 @debug_option
 def check_command(config_path, strict, **params):
     """Pre-flight check of a configuration on one batch, without training.
@@ -75,8 +84,7 @@ def check_command(config_path, strict, **params):
     click.echo(f"one batch of {len(y)} examples")
     click.echo("")
     click.echo(str(report))
-    if any(r.get("bwd_gain") is not None or r.get("fwd_gain") is not None
-           for r in report.layers):
+    if any(r.get("bwd_gain") is not None or r.get("fwd_gain") is not None for r in report.layers):
         click.echo("")
         click.echo(GAINS_NOTE)
     if strict and not report.healthy:
@@ -85,18 +93,39 @@ def check_command(config_path, strict, **params):
 
 # ---- lr-find ----
 
+
 @cli.command("lr-find")
 @options("model", "data", "optim")
 @CONFIG_OPTION
-@click.option("--start-lr", type=FiniteFloatRange(min=0, min_open=True), default=1e-7,
-              show_default=True, help="First learning rate of the sweep.")
-@click.option("--end-lr", type=FiniteFloatRange(min=0, min_open=True), default=10.0,
-              show_default=True, help="Last learning rate of the sweep.")
-@click.option("--steps", type=click.IntRange(min=3), default=100, show_default=True,
-              help="Steps of the sweep (one batch each).")
-@click.option("--out", type=click.Path(dir_okay=False), default="lr_find.png",
-              show_default=True, help="Where to save the plot (PNG). An existing file is never "
-              "overwritten: a number is added (lr_find-2.png).")
+@click.option(
+    "--start-lr",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=1e-7,
+    show_default=True,
+    help="First learning rate of the sweep.",
+)
+@click.option(
+    "--end-lr",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Last learning rate of the sweep.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=3),
+    default=100,
+    show_default=True,
+    help="Steps of the sweep (one batch each).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default="lr_find.png",
+    show_default=True,
+    help="Where to save the plot (PNG). An existing file is never "
+    "overwritten: a number is added (lr_find-2.png).",
+)
 @debug_option
 def lr_find_command(config_path, start_lr, end_lr, steps, out, **params):
     """The learning-rate range test: sweep the rate, read off a good one.
@@ -116,18 +145,28 @@ def lr_find_command(config_path, start_lr, end_lr, steps, out, **params):
         raise click.UsageError(f"--start-lr ({start_lr:g}) must be below --end-lr ({end_lr:g})")
     session = _session(params, config_path)
     with np.errstate(all="ignore"):
-        result = diagnostics.lr_range_test(session.model, session.loss_fn, session.optimizer,
-                                           session.bundle.train, start_lr=start_lr,
-                                           end_lr=end_lr, num_steps=steps)
+        result = diagnostics.lr_range_test(
+            session.model,
+            session.loss_fn,
+            session.optimizer,
+            session.bundle.train,
+            start_lr=start_lr,
+            end_lr=end_lr,
+            num_steps=steps,
+        )
     click.echo("")
     click.echo(_curve_table(result))
     click.echo("")
-    click.echo(f"suggested learning rate: {result.suggested_lr:.3g} (range "
-               f"{result.suggested_range[0]:.3g} to {result.suggested_range[1]:.3g})")
+    click.echo(
+        f"suggested learning rate: {result.suggested_lr:.3g} (range "
+        f"{result.suggested_range[0]:.3g} to {result.suggested_range[1]:.3g})"
+    )
     click.echo(result.reasoning)
     if result.suggested_lr <= result.lrs[0] * 1.0001:
-        note("the suggestion is the first rate of the sweep, where the loss had barely begun to "
-             "move: it is not reliable; run again with a larger --start-lr or more --steps")
+        note(
+            "the suggestion is the first rate of the sweep, where the loss had barely begun to "
+            "move: it is not reliable; run again with a larger --start-lr or more --steps"
+        )
     _save_lr_plot(result, out)
     click.echo(f"train with it: chainrule train [the same options] --lr {result.suggested_lr:.3g}")
 
@@ -137,10 +176,18 @@ def _curve_table(result, rows=12):
     n = len(result.lrs)
     picks = sorted(set(np.linspace(0, n - 1, min(rows, n)).round().astype(int)))
     marks = {int(np.argmin(np.abs(result.lrs - result.suggested_lr))): "<- suggested"}
-    data = [{"lr": result.lrs[i], "loss": result.losses[i], "smoothed": result.smoothed_losses[i],
-             "mark": marks.get(i, "")} for i in sorted(set(picks) | set(marks))]
-    return table(data, [("lr", "lr"), ("loss", "loss"), ("smoothed", "smoothed loss"),
-                        ("mark", "note")])
+    data = [
+        {
+            "lr": result.lrs[i],
+            "loss": result.losses[i],
+            "smoothed": result.smoothed_losses[i],
+            "mark": marks.get(i, ""),
+        }
+        for i in sorted(set(picks) | set(marks))
+    ]
+    return table(
+        data, [("lr", "lr"), ("loss", "loss"), ("smoothed", "smoothed loss"), ("mark", "note")]
+    )
 
 
 def _save_lr_plot(result, out):
@@ -161,19 +208,50 @@ def _save_lr_plot(result, out):
 
 # ---- explain ----
 
+
 @cli.command("explain")
-@click.option("--activation", type=click.Choice(["tanh", "sigmoid", "relu", "gelu", "elu"]),
-              default="tanh", show_default=True, help="Activation between the layers.")
-@click.option("--depth", type=click.IntRange(min=1, max=50), default=2, show_default=True,
-              help="Hidden layers.")
-@click.option("--width", type=click.IntRange(min=1, max=8), default=1, show_default=True,
-              help="Units per hidden layer (1: every factor is a plain number).")
-@click.option("--layer", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Which Linear layer's weight to follow (1 = the first).")
-@click.option("--index", default="0,0", show_default=True, metavar="ROW,COL",
-              help="Which element of that weight.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed of the tiny network's weights.")
+@click.option(
+    "--activation",
+    type=click.Choice(["tanh", "sigmoid", "relu", "gelu", "elu"]),
+    default="tanh",
+    show_default=True,
+    help="Activation between the layers.",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1, max=50),
+    default=2,
+    show_default=True,
+    help="Hidden layers.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=1, max=8),
+    default=1,
+    show_default=True,
+    help="Units per hidden layer (1: every factor is a plain number).",
+)
+@click.option(
+    "--layer",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Which Linear layer's weight to follow (1 = the first).",
+)
+@click.option(
+    "--index",
+    default="0,0",
+    show_default=True,
+    metavar="ROW,COL",
+    help="Which element of that weight.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Random seed of the tiny network's weights.",
+)
 @debug_option
 def explain_command(activation, depth, width, layer, index, seed):
     """The chain rule on a tiny network: one weight, every factor, checked.
@@ -193,12 +271,19 @@ def explain_command(activation, depth, width, layer, index, seed):
     """
     model, x, target = _tiny_network(activation, depth, width, seed)
     weight, (row, col) = _pick_weight(model, layer, index)
-    click.echo(f"network: 2 inputs -> {depth} x [Linear({width}) -> {activation}] -> Linear(1); "
-               f"loss L = (y - t)^2 with t = {target:g}")
+    click.echo(
+        f"network: 2 inputs -> {depth} x [Linear({width}) -> {activation}] -> Linear(1); "
+        f"loss L = (y - t)^2 with t = {target:g}"
+    )
     _print_forward(model, x, target)
     loss = _loss(model, x, target)
-    path = _forward_names(diagnostics.explain_gradient(loss, weight, index=(row, col)), depth,
-                          layer, (row, col), target)
+    path = _forward_names(
+        diagnostics.explain_gradient(loss, weight, index=(row, col)),
+        depth,
+        layer,
+        (row, col),
+        target,
+    )
     click.echo("")
     click.echo(f"following dL/dW{layer}[{row}, {col}] back from the loss:")
     click.echo(str(path))
@@ -210,7 +295,7 @@ def _tiny_network(activation, depth, width, seed):
     crrandom.manual_seed(seed)
     dims = [2] + [width] * depth + [1]
     layers = []
-    for k, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+    for k, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if k < depth:
             layers.append(ACTIVATION_MODULES[activation]())
@@ -229,8 +314,9 @@ def _pick_weight(model, layer, index):
     except ValueError:
         raise click.UsageError(f"--index {index!r}: give ROW,COL, e.g. 0,1") from None
     if not (0 <= row < w.shape[0] and 0 <= col < w.shape[1]):
-        raise click.UsageError(f"--index {index}: layer {layer}'s weight has shape "
-                               f"{tuple(w.shape)}")
+        raise click.UsageError(
+            f"--index {index}: layer {layer}'s weight has shape {tuple(w.shape)}"
+        )
     return w, (row, col)
 
 
@@ -269,14 +355,14 @@ def _forward_names(path, depth, layer, index, target):
             ops.append(step.op)
         else:
             ops.append(f"{step.op} → h{k}")
-    path.steps = [s._replace(op=o) for s, o in zip(path.steps, ops)]
+    path.steps = [s._replace(op=o) for s, o in zip(path.steps, ops, strict=True)]
     if path.chain is None:
         return path
     # Op names repeat (every Linear output is 'Linear[0, 0]'), so name by position: each
     # factor's top is the previous factor's bottom.
     k, above, chain = depth + 1, None, []
     loss_parts = {"Sub": f"(z{depth + 1} - {target:g})", "Pow": f"(z{depth + 1} - {target:g})^2"}
-    for f in path.chain:                     # top (loss side) first
+    for f in path.chain:  # top (loss side) first
         op, _, element = f.bottom.partition("[")
         unit = element.rstrip("]").split(",")[-1].strip() if element else ""
         if op == "Linear":
@@ -316,7 +402,10 @@ def _compare(path, weight, index, loss_at, eps=1e-6):
     click.echo(f"finite difference    {numeric:.10g}  ((L(w+e) - L(w-e)) / 2e, e = {eps:g})")
     agree = path.chain_matches and np.isclose(numeric, backward, rtol=1e-5, atol=1e-8)
     if not agree:
-        raise click.ClickException("the chain-rule product, backward and the finite difference "
-                                   "disagree")
-    click.echo("all three agree (to finite-difference precision): backpropagation is the chain "
-               "rule, applied op by op.")
+        raise click.ClickException(
+            "the chain-rule product, backward and the finite difference disagree"
+        )
+    click.echo(
+        "all three agree (to finite-difference precision): backpropagation is the chain "
+        "rule, applied op by op."
+    )

@@ -1,4 +1,5 @@
 """Helpers shared by the commands: text tables, files written whole, figures, interrupts."""
+
 import contextlib
 import math
 import os
@@ -40,10 +41,13 @@ def percent(x):
 def table(rows, columns):
     """A plain-text table. ``columns``: ``[(key, title), ...]``; cells formatted by :func:`fmt`."""
     cells = [[title for _, title in columns]]
-    cells += [[r[k] if isinstance(r.get(k), str) else fmt(r.get(k)) for k, _ in columns]
-              for r in rows]
+    cells += [
+        [r[k] if isinstance(r.get(k), str) else fmt(r.get(k)) for k, _ in columns] for r in rows
+    ]
     widths = [max(len(row[j]) for row in cells) for j in range(len(columns))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -82,6 +86,7 @@ def matplotlib_available():
 def new_figure(size=(7, 4)):
     """A matplotlib Figure (no pyplot, no window) and its axes."""
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.subplots()
 

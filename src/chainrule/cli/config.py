@@ -15,6 +15,7 @@ Example config (TOML)::
     optimizer = "sgd"
     lr = 0.05
 """
+
 import dataclasses
 import difflib
 import json
@@ -54,11 +55,14 @@ class DataSpec(click.ParamType):
         if value not in DATASETS:
             close = difflib.get_close_matches(value, DATASETS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            if "mnist" in value.lower():          # MNIST-like: read from IDX files
-                hint = (f" (for {value}, download its IDX files and give idx:FOLDER, e.g. "
-                        f"idx:~/data/{value.lower()})")
-            self.fail(f"{value!r} is not one of {', '.join(DATASETS)} or idx:FOLDER{hint}",
-                      param, ctx)
+            if "mnist" in value.lower():  # MNIST-like: read from IDX files
+                hint = (
+                    f" (for {value}, download its IDX files and give idx:FOLDER, e.g. "
+                    f"idx:~/data/{value.lower()})"
+                )
+            self.fail(
+                f"{value!r} is not one of {', '.join(DATASETS)} or idx:FOLDER{hint}", param, ctx
+            )
         return value
 
 
@@ -92,79 +96,211 @@ class LearningRate(click.ParamType):
 @dataclass(frozen=True)
 class Spec:
     """One option: its config key, command-line flag(s), click type, default and help."""
+
     key: str
     flags: str
     type: object
     default: object
     help: str
-    group: str                       # 'model', 'data', 'optim', 'train' or 'run'
+    group: str  # 'model', 'data', 'optim', 'train' or 'run'
     meta: str = field(default=None)
 
 
 SPECS = [
-    Spec("model", "--model", click.Choice(MODELS), "mlp",
-         "Network: mlp, cnn, or a recurrent rnn|lstm|gru (these read sequences: on digits each "
-         "8x8 image is fed as 8 time steps of 8 features, its rows).", "model"),
-    Spec("depth", "--depth", click.IntRange(min=1), 2,
-         "Hidden layers (mlp), conv layers (cnn) or stacked recurrent layers.", "model"),
-    Spec("width", "--width", click.IntRange(min=1), 128,
-         "Units per hidden layer, channels per conv layer, or the recurrent hidden size.", "model"),
-    Spec("activation", "--activation", click.Choice(ACTIVATIONS), None,
-         "Activation between layers [default: relu; tanh for rnn; fixed gates for lstm/gru].",
-         "model"),
-    Spec("init", "--init", click.Choice(INITS), "auto",
-         "Weight initialisation: auto (he after ReLU-like activations, xavier after tanh, "
-         "sigmoid or linear, default for rnn/lstm/gru), default (the layers' own, PyTorch's), "
-         "normal N(0,1), xavier (Glorot), he (Kaiming), lecun, orthogonal. Biases start at 0 "
-         "except with default.", "model"),
-    Spec("recurrent_gain", "--recurrent-gain", _positive(float), None,
-         "rnn/lstm/gru: re-initialise each recurrent matrix as orthogonal times this gain (its "
-         "largest singular value; above 1 gradients can explode through time).", "model"),
-    Spec("norm", "--norm", click.Choice(NORMS), "none",
-         "Normalisation after each hidden layer (mlp, cnn): none, batch (BatchNorm), layer "
-         "(LayerNorm).", "model"),
-    Spec("residual", "--residual/--no-residual", click.BOOL, False,
-         "Make hidden layers 2..depth residual blocks x + layer(activation(norm(x))) (mlp, "
-         "cnn; pre-activation, He et al. 2016).", "model"),
-    Spec("dropout", "--dropout", FiniteFloatRange(0, 1, max_open=True), 0.0,
-         "Dropout probability after each hidden activation.", "model"),
-    Spec("data", "--data", DataSpec(), "digits",
-         "digits (bundled 8x8 images), spirals, moons, circles (2-D points), adding (the adding "
-         "problem, regression on sequences) or idx:FOLDER (MNIST-format IDX files "
-         "train-/t10k-images/labels in FOLDER).", "data"),
-    Spec("samples", "--samples", click.IntRange(min=10), None,
-         "Training examples to use [default: all digits/IDX; 600 spirals, 400 moons/circles, "
-         "2000 adding].", "data"),
-    Spec("seq_len", "--seq-len", click.IntRange(min=2), 50,
-         "Sequence length of the adding problem.", "data"),
+    Spec(
+        "model",
+        "--model",
+        click.Choice(MODELS),
+        "mlp",
+        "Network: mlp, cnn, or a recurrent rnn|lstm|gru (these read sequences: on digits each "
+        "8x8 image is fed as 8 time steps of 8 features, its rows).",
+        "model",
+    ),
+    Spec(
+        "depth",
+        "--depth",
+        click.IntRange(min=1),
+        2,
+        "Hidden layers (mlp), conv layers (cnn) or stacked recurrent layers.",
+        "model",
+    ),
+    Spec(
+        "width",
+        "--width",
+        click.IntRange(min=1),
+        128,
+        "Units per hidden layer, channels per conv layer, or the recurrent hidden size.",
+        "model",
+    ),
+    Spec(
+        "activation",
+        "--activation",
+        click.Choice(ACTIVATIONS),
+        None,
+        "Activation between layers [default: relu; tanh for rnn; fixed gates for lstm/gru].",
+        "model",
+    ),
+    Spec(
+        "init",
+        "--init",
+        click.Choice(INITS),
+        "auto",
+        "Weight initialisation: auto (he after ReLU-like activations, xavier after tanh, "
+        "sigmoid or linear, default for rnn/lstm/gru), default (the layers' own, PyTorch's), "
+        "normal N(0,1), xavier (Glorot), he (Kaiming), lecun, orthogonal. Biases start at 0 "
+        "except with default.",
+        "model",
+    ),
+    Spec(
+        "recurrent_gain",
+        "--recurrent-gain",
+        _positive(float),
+        None,
+        "rnn/lstm/gru: re-initialise each recurrent matrix as orthogonal times this gain (its "
+        "largest singular value; above 1 gradients can explode through time).",
+        "model",
+    ),
+    Spec(
+        "norm",
+        "--norm",
+        click.Choice(NORMS),
+        "none",
+        "Normalisation after each hidden layer (mlp, cnn): none, batch (BatchNorm), layer "
+        "(LayerNorm).",
+        "model",
+    ),
+    Spec(
+        "residual",
+        "--residual/--no-residual",
+        click.BOOL,
+        False,
+        "Make hidden layers 2..depth residual blocks x + layer(activation(norm(x))) (mlp, "
+        "cnn; pre-activation, He et al. 2016).",
+        "model",
+    ),
+    Spec(
+        "dropout",
+        "--dropout",
+        FiniteFloatRange(0, 1, max_open=True),
+        0.0,
+        "Dropout probability after each hidden activation.",
+        "model",
+    ),
+    Spec(
+        "data",
+        "--data",
+        DataSpec(),
+        "digits",
+        "digits (bundled 8x8 images), spirals, moons, circles (2-D points), adding (the adding "
+        "problem, regression on sequences) or idx:FOLDER (MNIST-format IDX files "
+        "train-/t10k-images/labels in FOLDER).",
+        "data",
+    ),
+    Spec(
+        "samples",
+        "--samples",
+        click.IntRange(min=10),
+        None,
+        "Training examples to use [default: all digits/IDX; 600 spirals, 400 moons/circles, "
+        "2000 adding].",
+        "data",
+    ),
+    Spec(
+        "seq_len",
+        "--seq-len",
+        click.IntRange(min=2),
+        50,
+        "Sequence length of the adding problem.",
+        "data",
+    ),
     Spec("optimizer", "--optimizer", click.Choice(OPTIMIZERS), "adam", "Optimizer.", "optim"),
-    Spec("lr", "--lr", LearningRate(), None,
-         "Learning rate, or auto (train: run the learning-rate range test first and train at "
-         "its suggestion) [default: 0.1 sgd, 0.01 adagrad, 0.001 otherwise].", "optim"),
-    Spec("momentum", "--momentum", FiniteFloatRange(0, 1, max_open=True), 0.0,
-         "Momentum (sgd, rmsprop).", "optim"),
-    Spec("weight_decay", "--weight-decay", FiniteFloatRange(min=0), 0.0, "L2 weight decay.",
-         "optim"),
-    Spec("schedule", "--schedule", click.Choice(SCHEDULES), "none",
-         "Learning-rate schedule: step (x0.1 every third of the epochs), cosine, exponential "
-         "(x0.95 per epoch), onecycle (per batch), plateau (halve when the test loss stalls).",
-         "optim"),
-    Spec("clip_norm", "--clip-norm", _positive(float), None,
-         "Clip the gradients' total 2-norm to this value before each step.", "optim"),
+    Spec(
+        "lr",
+        "--lr",
+        LearningRate(),
+        None,
+        "Learning rate, or auto (train: run the learning-rate range test first and train at "
+        "its suggestion) [default: 0.1 sgd, 0.01 adagrad, 0.001 otherwise].",
+        "optim",
+    ),
+    Spec(
+        "momentum",
+        "--momentum",
+        FiniteFloatRange(0, 1, max_open=True),
+        0.0,
+        "Momentum (sgd, rmsprop).",
+        "optim",
+    ),
+    Spec(
+        "weight_decay", "--weight-decay", FiniteFloatRange(min=0), 0.0, "L2 weight decay.", "optim"
+    ),
+    Spec(
+        "schedule",
+        "--schedule",
+        click.Choice(SCHEDULES),
+        "none",
+        "Learning-rate schedule: step (x0.1 every third of the epochs), cosine, exponential "
+        "(x0.95 per epoch), onecycle (per batch), plateau (halve when the test loss stalls).",
+        "optim",
+    ),
+    Spec(
+        "clip_norm",
+        "--clip-norm",
+        _positive(float),
+        None,
+        "Clip the gradients' total 2-norm to this value before each step.",
+        "optim",
+    ),
     Spec("batch_size", "--batch-size", click.IntRange(min=1), 64, "Examples per batch.", "optim"),
-    Spec("seed", "--seed", click.IntRange(min=0), 0,
-         "Random seed (weights, shuffling, dropout, synthetic data).", "optim"),
+    Spec(
+        "seed",
+        "--seed",
+        click.IntRange(min=0),
+        0,
+        "Random seed (weights, shuffling, dropout, synthetic data).",
+        "optim",
+    ),
     Spec("epochs", "--epochs", click.IntRange(min=1), 30, "Epochs to train.", "train"),
-    Spec("monitor_every", "--monitor-every", click.IntRange(min=1), 1,
-         "Record the gradient statistics every N steps.", "train"),
-    Spec("name", "--name", click.STRING, None,
-         "Run folder name under --runs-dir [default: the date and time].", "run"),
-    Spec("runs_dir", "--runs-dir", click.Path(file_okay=False), "runs",
-         "Folder that holds the run folders.", "run"),
-    Spec("tensorboard", "--tensorboard/--no-tensorboard", click.BOOL, False,
-         "Also write TensorBoard logs to RUN/tensorboard (needs tensorboardX).", "run"),
-    Spec("plots", "--plots/--no-plots", click.BOOL, True,
-         "Draw the figures (PNG files and the HTML report's plots; needs matplotlib).", "run"),
+    Spec(
+        "monitor_every",
+        "--monitor-every",
+        click.IntRange(min=1),
+        1,
+        "Record the gradient statistics every N steps.",
+        "train",
+    ),
+    Spec(
+        "name",
+        "--name",
+        click.STRING,
+        None,
+        "Run folder name under --runs-dir [default: the date and time].",
+        "run",
+    ),
+    Spec(
+        "runs_dir",
+        "--runs-dir",
+        click.Path(file_okay=False),
+        "runs",
+        "Folder that holds the run folders.",
+        "run",
+    ),
+    Spec(
+        "tensorboard",
+        "--tensorboard/--no-tensorboard",
+        click.BOOL,
+        False,
+        "Also write TensorBoard logs to RUN/tensorboard (needs tensorboardX).",
+        "run",
+    ),
+    Spec(
+        "plots",
+        "--plots/--no-plots",
+        click.BOOL,
+        True,
+        "Draw the figures (PNG files and the HTML report's plots; needs matplotlib).",
+        "run",
+    ),
 ]
 SPEC = {s.key: s for s in SPECS}
 KEYS = tuple(SPEC)
@@ -175,6 +311,7 @@ RESUME_FREE = ("epochs", "monitor_every", "tensorboard", "plots")
 @dataclass
 class TrainConfig:
     """Every option of a run; see ``SPECS`` for their meaning."""
+
     model: str = "mlp"
     depth: int = 2
     width: int = 128
@@ -227,15 +364,22 @@ def options(*groups):
 
     def decorate(f):
         for s in reversed(specs):
-            flag = "/" in s.flags            # --x/--no-x: a boolean flag
-            f = click.option(s.flags, s.key, type=None if flag else s.type,
-                             default=s.default, help=s.help,
-                             show_default=s.default is not None)(f)
+            flag = "/" in s.flags  # --x/--no-x: a boolean flag
+            f = click.option(
+                s.flags,
+                s.key,
+                type=None if flag else s.type,
+                default=s.default,
+                help=s.help,
+                show_default=s.default is not None,
+            )(f)
         return f
+
     return decorate
 
 
 # ---- config files ----
+
 
 def read_config_file(path):
     """The raw key -> value dict of a JSON or TOML file, keys with underscores."""
@@ -251,38 +395,61 @@ def read_config_file(path):
                 data = _toml().load(f)
     except OSError as e:
         raise click.UsageError(f"config file {path}: {e.strerror}") from None
-    except ValueError as e:       # json.JSONDecodeError and tomllib.TOMLDecodeError
-        raise click.UsageError(f"config file {path} is not valid {suffix[1:].upper()}: "
-                               f"{str(e).splitlines()[0]}") from None
-    except RecursionError:        # both parsers recurse into nested lists
-        raise click.UsageError(f"config file {path}: values are nested too deeply (a config "
-                               "holds flat keys)") from None
+    except ValueError as e:  # json.JSONDecodeError and tomllib.TOMLDecodeError
+        raise click.UsageError(
+            f"config file {path} is not valid {suffix[1:].upper()}: {str(e).splitlines()[0]}"
+        ) from None
+    except RecursionError:  # both parsers recurse into nested lists
+        raise click.UsageError(
+            f"config file {path}: values are nested too deeply (a config holds flat keys)"
+        ) from None
     if not isinstance(data, dict):
-        raise click.UsageError(f"config file {path}: expected a table of keys, got "
-                               f"{type(data).__name__}")
+        raise click.UsageError(
+            f"config file {path}: expected a table of keys, got {type(data).__name__}"
+        )
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
 def _toml():
     try:
-        import tomllib                       # Python 3.11+
+        import tomllib  # Python 3.11+
     except ImportError:
         try:
             import tomli as tomllib
         except ImportError:
-            raise click.UsageError("TOML config files need Python 3.11 or the tomli package "
-                                   "(pip install tomli); a .json config works anywhere") from None
+            raise click.UsageError(
+                "TOML config files need Python 3.11 or the tomli package "
+                "(pip install tomli); a .json config works anywhere"
+            ) from None
     return tomllib
 
 
 # Other names people use for the same settings.
-SYNONYMS = {"learning_rate": "lr", "optimiser": "optimizer", "layers": "depth",
-            "num_layers": "depth", "n_layers": "depth", "hidden": "width", "hidden_size": "width",
-            "units": "width", "batch": "batch_size", "dataset": "data", "initialization": "init",
-            "initialisation": "init", "normalization": "norm", "normalisation": "norm",
-            "grad_clip": "clip_norm", "max_grad_norm": "clip_norm", "clip": "clip_norm",
-            "num_epochs": "epochs", "n_epochs": "epochs", "scheduler": "schedule",
-            "lr_schedule": "schedule", "lr_scheduler": "schedule", "architecture": "model"}
+SYNONYMS = {
+    "learning_rate": "lr",
+    "optimiser": "optimizer",
+    "layers": "depth",
+    "num_layers": "depth",
+    "n_layers": "depth",
+    "hidden": "width",
+    "hidden_size": "width",
+    "units": "width",
+    "batch": "batch_size",
+    "dataset": "data",
+    "initialization": "init",
+    "initialisation": "init",
+    "normalization": "norm",
+    "normalisation": "norm",
+    "grad_clip": "clip_norm",
+    "max_grad_norm": "clip_norm",
+    "clip": "clip_norm",
+    "num_epochs": "epochs",
+    "n_epochs": "epochs",
+    "scheduler": "schedule",
+    "lr_schedule": "schedule",
+    "lr_scheduler": "schedule",
+    "architecture": "model",
+}
 
 
 def closest_key(key, valid=KEYS):
@@ -300,8 +467,10 @@ def check_config_values(raw, path, ctx=None, valid=KEYS):
     values = {}
     for key, value in raw.items():
         if key not in valid:
-            raise click.UsageError(f"config file {path}: unknown key {key!r} (did you mean "
-                                   f"{closest_key(key, valid)!r}?)")
+            raise click.UsageError(
+                f"config file {path}: unknown key {key!r} (did you mean "
+                f"{closest_key(key, valid)!r}?)"
+            )
         values[key] = _convert(SPEC[key], value, path, ctx)
     return values
 
@@ -312,25 +481,34 @@ def _convert(spec, value, path, ctx):
             raise click.UsageError(f"config file {path}: key {spec.key!r} cannot be null")
         return None
     if isinstance(value, (dict, list)):
-        raise click.UsageError(f"config file {path}: key {spec.key!r} must be a single value, "
-                               f"got a {'table' if isinstance(value, dict) else 'list'}")
+        raise click.UsageError(
+            f"config file {path}: key {spec.key!r} must be a single value, "
+            f"got a {'table' if isinstance(value, dict) else 'list'}"
+        )
     if spec.type is click.BOOL and not isinstance(value, bool):
-        raise click.UsageError(f"config file {path}: key {spec.key!r} must be true or false, "
-                               f"got {value!r}")
+        raise click.UsageError(
+            f"config file {path}: key {spec.key!r} must be true or false, got {value!r}"
+        )
     kind = _value_kind(spec.type)
     if isinstance(spec.type, LearningRate) and isinstance(value, str):
-        return spec.type.convert(value, None, ctx) if value.strip().lower() == "auto" else \
-            _convert_failed(spec, value, path)
+        return (
+            spec.type.convert(value, None, ctx)
+            if value.strip().lower() == "auto"
+            else _convert_failed(spec, value, path)
+        )
     # No silent coercion: 1.7 epochs is not 1, true is not a depth of 1, 0.5 is not seed 0.
     if kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
-        raise click.UsageError(f"config file {path}: key {spec.key!r} must be an integer, got "
-                               f"{value!r}")
+        raise click.UsageError(
+            f"config file {path}: key {spec.key!r} must be an integer, got {value!r}"
+        )
     if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise click.UsageError(f"config file {path}: key {spec.key!r} must be a number, got "
-                               f"{value!r}")
+        raise click.UsageError(
+            f"config file {path}: key {spec.key!r} must be a number, got {value!r}"
+        )
     if kind == "string" and not isinstance(value, str):
-        raise click.UsageError(f"config file {path}: key {spec.key!r} must be a string, got "
-                               f"{value!r}")
+        raise click.UsageError(
+            f"config file {path}: key {spec.key!r} must be a string, got {value!r}"
+        )
     try:
         return spec.type.convert(value, None, ctx)
     except click.BadParameter as e:
@@ -338,8 +516,10 @@ def _convert(spec, value, path, ctx):
 
 
 def _convert_failed(spec, value, path):
-    raise click.UsageError(f"config file {path}: key {spec.key!r} must be a number, got "
-                           f"{value!r} (or the string \"auto\")")
+    raise click.UsageError(
+        f"config file {path}: key {spec.key!r} must be a number, got "
+        f'{value!r} (or the string "auto")'
+    )
 
 
 def _value_kind(param_type):
@@ -349,13 +529,15 @@ def _value_kind(param_type):
     if isinstance(param_type, click.types.IntParamType):
         return "integer"
     if isinstance(param_type, (click.types.FloatParamType, LearningRate)):
-        return "number"         # --lr also takes "auto" (checked before the kind)
+        return "number"  # --lr also takes "auto" (checked before the kind)
     return "string"
 
 
 def given_on_command_line(ctx, key):
-    return ctx.get_parameter_source(key) in (ParameterSource.COMMANDLINE,
-                                             ParameterSource.ENVIRONMENT)
+    return ctx.get_parameter_source(key) in (
+        ParameterSource.COMMANDLINE,
+        ParameterSource.ENVIRONMENT,
+    )
 
 
 def merge(ctx, params, config_path=None):
@@ -381,31 +563,41 @@ def config_text(config, exclude=("name",)):
 
 # ---- consistency ----
 
+
 def _refuse(message):
     raise click.UsageError(message)
 
 
 def _check_recurrent(c):
     if c.activation is not None and (c.model != "rnn" or c.activation not in ("tanh", "relu")):
-        _refuse(f"--activation {c.activation} does not apply to --model {c.model}: an rnn takes "
-                "tanh or relu, lstm and gru have fixed gate activations")
+        _refuse(
+            f"--activation {c.activation} does not apply to --model {c.model}: an rnn takes "
+            "tanh or relu, lstm and gru have fixed gate activations"
+        )
     if c.norm != "none" or c.residual:
-        _refuse(f"--norm and --residual apply to mlp and cnn, not to --model {c.model} (an lstm "
-                "or gru is the recurrent way to keep gradients flowing)")
+        _refuse(
+            f"--norm and --residual apply to mlp and cnn, not to --model {c.model} (an lstm "
+            "or gru is the recurrent way to keep gradients flowing)"
+        )
     if c.dropout and c.depth < 2:
-        _refuse(f"--dropout with --model {c.model} acts between stacked layers: it needs "
-                "--depth 2 or more")
+        _refuse(
+            f"--dropout with --model {c.model} acts between stacked layers: it needs "
+            "--depth 2 or more"
+        )
     if c.data in ("spirals", "moons", "circles"):
-        _refuse(f"--model {c.model} reads sequences but --data {c.data} gives 2-D points: use "
-                "--data digits (rows as time steps), adding or idx:FOLDER")
+        _refuse(
+            f"--model {c.model} reads sequences but --data {c.data} gives 2-D points: use "
+            "--data digits (rows as time steps), adding or idx:FOLDER"
+        )
 
 
 def _check_feedforward(c):
     if c.recurrent_gain is not None:
         _refuse(f"--recurrent-gain applies to rnn, lstm and gru, not to --model {c.model}")
     if c.model == "cnn" and not (c.data == "digits" or c.data.startswith("idx:")):
-        _refuse(f"--model cnn needs images but --data {c.data} is not: use --data digits or "
-                "idx:FOLDER")
+        _refuse(
+            f"--model cnn needs images but --data {c.data} is not: use --data digits or idx:FOLDER"
+        )
     if c.residual and c.depth < 2:
         _refuse("--residual wraps hidden layers 2..depth: it needs --depth 2 or more")
 
@@ -434,12 +626,17 @@ def validate(c):
 def _notes(c):
     notes = []
     if c.recurrent and c.data == "digits":
-        notes.append(f"--model {c.model} on digits: each 8x8 image is fed as a sequence of 8 "
-                     "time steps (its rows) of 8 features")
+        notes.append(
+            f"--model {c.model} on digits: each 8x8 image is fed as a sequence of 8 "
+            "time steps (its rows) of 8 features"
+        )
     if c.recurrent and c.data.startswith("idx:"):
-        notes.append(f"--model {c.model} on images: each image is fed row by row, one row per "
-                     "time step")
+        notes.append(
+            f"--model {c.model} on images: each image is fed row by row, one row per time step"
+        )
     if c.model == "mlp" and c.data == "adding":
-        notes.append("--model mlp on the adding problem: each sequence is flattened into one "
-                     "vector (no recurrence)")
+        notes.append(
+            "--model mlp on the adding problem: each sequence is flattened into one "
+            "vector (no recurrence)"
+        )
     return notes

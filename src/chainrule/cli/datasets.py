@@ -10,6 +10,7 @@ Example::
     bundle = load_data(TrainConfig(model="lstm"))
     bundle.sample_shape        # (8, 8): 8 steps of 8 features
 """
+
 import os
 from dataclasses import dataclass
 
@@ -25,11 +26,12 @@ EVAL_BATCH = 512
 @dataclass
 class DataBundle:
     """Loaders and what the model and the loss need to know."""
-    train: object                 # DataLoader of (x, y), shuffled each epoch
-    test: object                  # DataLoader of the held-out part, in order
-    task: str                     # 'classification' or 'regression'
+
+    train: object  # DataLoader of (x, y), shuffled each epoch
+    test: object  # DataLoader of the held-out part, in order
+    task: str  # 'classification' or 'regression'
     n_outputs: int
-    sample_shape: tuple           # shape of one example as the model receives it
+    sample_shape: tuple  # shape of one example as the model receives it
     description: str
 
     @property
@@ -49,9 +51,11 @@ def _split(X, y, test_fraction=0.2):
 
 
 def _points(name, n, seed):
-    make = {"spirals": lambda: crdata.make_spirals(n, n_classes=3, noise=0.1, seed=seed),
-            "moons": lambda: crdata.make_moons(n, noise=0.15, seed=seed),
-            "circles": lambda: crdata.make_circles(n, noise=0.05, factor=0.5, seed=seed)}[name]
+    make = {
+        "spirals": lambda: crdata.make_spirals(n, n_classes=3, noise=0.1, seed=seed),
+        "moons": lambda: crdata.make_moons(n, noise=0.15, seed=seed),
+        "circles": lambda: crdata.make_circles(n, noise=0.05, factor=0.5, seed=seed),
+    }[name]
     X, y = make()
     return (*_split(X, y), "points")
 
@@ -69,8 +73,13 @@ def _idx(folder):
     except (FileNotFoundError, ValueError) as e:
         raise click.UsageError(f"--data idx:{folder}: {e}") from None
     scale = np.float32(1 / 255)
-    return (train.data.astype(np.float32) * scale, train.targets,
-            test.data.astype(np.float32) * scale, test.targets, "image")
+    return (
+        train.data.astype(np.float32) * scale,
+        train.targets,
+        test.data.astype(np.float32) * scale,
+        test.targets,
+        "image",
+    )
 
 
 def load_arrays(config):
@@ -86,7 +95,7 @@ def load_arrays(config):
         arrays = _points(name, config.samples or SIZES[name], config.seed)
     X_train, y_train, X_test, y_test, kind = arrays
     if config.samples and (name == "digits" or name.startswith("idx:")):
-        X_train, y_train = X_train[:config.samples], y_train[:config.samples]
+        X_train, y_train = X_train[: config.samples], y_train[: config.samples]
     return X_train, y_train, X_test, y_test, kind
 
 
@@ -105,14 +114,23 @@ def load_data(config):
     X_train, X_test = (shape_for(config.model, X) for X in (X_train, X_test))
     regression = kind == "sequence"
     n_out = 1 if regression else int(max(y_train.max(), y_test.max())) + 1
-    train = crdata.DataLoader(crdata.TensorDataset(X_train, y_train),
-                              batch_size=config.batch_size, shuffle=True)
+    train = crdata.DataLoader(
+        crdata.TensorDataset(X_train, y_train), batch_size=config.batch_size, shuffle=True
+    )
     test = crdata.DataLoader(crdata.TensorDataset(X_test, y_test), batch_size=EVAL_BATCH)
     what = "regression" if regression else f"{n_out} classes"
-    description = (f"{_label(config)}: {len(X_train)} training / {len(X_test)} test examples of "
-                   f"shape {tuple(X_train.shape[1:])}, {what}")
-    return DataBundle(train, test, "regression" if regression else "classification", n_out,
-                      tuple(X_train.shape[1:]), description)
+    description = (
+        f"{_label(config)}: {len(X_train)} training / {len(X_test)} test examples of "
+        f"shape {tuple(X_train.shape[1:])}, {what}"
+    )
+    return DataBundle(
+        train,
+        test,
+        "regression" if regression else "classification",
+        n_out,
+        tuple(X_train.shape[1:]),
+        description,
+    )
 
 
 def _label(config):

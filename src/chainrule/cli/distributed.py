@@ -6,6 +6,7 @@ share (:class:`~chainrule.data.DistributedSampler`, ``--batch-size`` per rank, a
 the model is wrapped in :class:`~chainrule.nn.parallel.DistributedDataParallel`, and only rank
 0 prints, writes the run folder, checkpoints, metrics and the report.
 """
+
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from .. import data as crdata
 from .. import distributed as dist
 
 _RANK_VARS = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "SLURM_PROCID")
-MARKER = "CHAINRULE_NPROC"      # set by --nproc's relaunch: we are one of its ranks
+MARKER = "CHAINRULE_NPROC"  # set by --nproc's relaunch: we are one of its ranks
 
 
 def under_mpi():
@@ -27,13 +28,16 @@ def under_mpi():
 def relaunch(nproc, argv=None):
     """Run this command again as ``mpiexec -n nproc python -m chainrule ...``; its exit code."""
     from ..distributed.launch import mpiexec_command, rank_env
+
     if not dist.is_available():
         raise click.ClickException('--nproc needs mpi4py and an MPI: pip install "chainrule[mpi]"')
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--nproc" not in argv and not any(a.startswith("--nproc=") for a in argv):
         # e.g. called in-process (CliRunner): sys.argv is not this command's line
-        raise click.ClickException("--nproc relaunches the command line it was given: run "
-                                   "chainrule from a shell, or mpiexec -n N chainrule ...")
+        raise click.ClickException(
+            "--nproc relaunches the command line it was given: run "
+            "chainrule from a shell, or mpiexec -n N chainrule ..."
+        )
     try:
         cmd = mpiexec_command(nproc, ["-m", "chainrule", *argv])
     except RuntimeError as e:
@@ -55,7 +59,7 @@ def join(nproc):
     if nproc not in (None, world) and MARKER in os.environ:
         raise click.ClickException(f"--nproc {nproc} but mpiexec started {world} ranks")
     if dist.get_rank() != 0:
-        sys.stdout = open(os.devnull, "w")      # one report, not N
+        sys.stdout = open(os.devnull, "w")  # one report, not N
     return dist.get_rank(), world
 
 
@@ -63,8 +67,9 @@ def shard(bundle, seed):
     """Replace the bundle's training loader by this rank's share of it (per-rank batch size)."""
     loader = bundle.train
     sampler = crdata.DistributedSampler(loader.dataset, shuffle=True, seed=seed)
-    bundle.train = crdata.DataLoader(loader.dataset, batch_size=loader.batch_size,
-                                     sampler=sampler, drop_last=loader.drop_last)
+    bundle.train = crdata.DataLoader(
+        loader.dataset, batch_size=loader.batch_size, sampler=sampler, drop_last=loader.drop_last
+    )
     return bundle
 
 
@@ -72,6 +77,7 @@ def wrap(session):
     """Train through DistributedDataParallel; ``session.model`` stays the plain model (what the
     monitor watches, the checkpoint stores and the report evaluates)."""
     from ..nn.parallel import DistributedDataParallel
+
     session.train_model = DistributedDataParallel(session.model)
     return session
 
@@ -84,6 +90,7 @@ def share_folder(folder):
 
 
 # ---- experiments: setups spread over the ranks, results gathered on rank 0 ----
+
 
 class MonitorView:
     """What an experiment's figures read from a finished monitor, without the model (picklable):
@@ -118,6 +125,7 @@ def gather_results(pairs, world):
     if world == 1:
         return [value for _, value in sorted(pairs, key=lambda p: p[0])]
     from dataclasses import replace
+
     portable = [(i, (replace(o, session=SessionView(o.session)), row)) for i, (o, row) in pairs]
     everyone = [None] * world
     dist.all_gather_object(everyone, portable)

@@ -15,6 +15,7 @@ Ctrl-C):
 * ``.lock``: held (``flock``) by the process writing the folder, so that a ``--resume`` of a
   run still training is refused.
 """
+
 import contextlib
 import csv
 import io
@@ -36,15 +37,20 @@ GRADIENT_HEADER = "step,scope,name,metric,value\n"
 
 
 def _named_path(config):
-    if os.sep in config.name or (os.altsep and os.altsep in config.name) \
-            or config.name in (".", ".."):
+    if (
+        os.sep in config.name
+        or (os.altsep and os.altsep in config.name)
+        or config.name in (".", "..")
+    ):
         raise click.UsageError(f"--name {config.name!r}: use a plain folder name")
     return os.path.join(config.runs_dir, config.name)
 
 
 def _taken(path):
-    return click.UsageError(f"run folder {path} already exists: continue it with --resume "
-                            f"{path}, or choose another --name")
+    return click.UsageError(
+        f"run folder {path} already exists: continue it with --resume "
+        f"{path}, or choose another --name"
+    )
 
 
 def check_run_name(config):
@@ -102,28 +108,38 @@ def run_lock(folder):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise click.ClickException(f"run folder {folder} is in use by another chainrule "
-                                       "train process; wait for it to finish (or stop it) "
-                                       "before resuming") from None
+            raise click.ClickException(
+                f"run folder {folder} is in use by another chainrule "
+                "train process; wait for it to finish (or stop it) "
+                "before resuming"
+            ) from None
         yield
     finally:
-        os.close(fd)          # closing releases the lock
+        os.close(fd)  # closing releases the lock
 
 
 def metrics_csv(history, flags):
     """One row per epoch; ``val_*`` of the History are the ``test_*`` columns."""
     names = list(history.metrics)
-    header = ["epoch", "train_loss", *[n for n in names if n.startswith("train_")],
-              "test_loss", *[n.replace("val_", "test_") for n in names if n.startswith("val_")],
-              "lr", "epoch_time", "health"]
+    header = [
+        "epoch",
+        "train_loss",
+        *[n for n in names if n.startswith("train_")],
+        "test_loss",
+        *[n.replace("val_", "test_") for n in names if n.startswith("val_")],
+        "lr",
+        "epoch_time",
+        "health",
+    ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for i, epoch in enumerate(history.epochs):
         row = [epoch + 1, history.train_loss[i]]
         row += [history.metrics[n][i] for n in names if n.startswith("train_")]
-        row += [history.val_loss[i]] + [history.metrics[n][i] for n in names
-                                        if n.startswith("val_")]
+        row += [history.val_loss[i]] + [
+            history.metrics[n][i] for n in names if n.startswith("val_")
+        ]
         row += [history.lr[i], round(history.epoch_time[i], 4), flags.get(epoch, "")]
         w.writerow(row)
     return buf.getvalue()
@@ -142,8 +158,9 @@ def gradient_rows(history, after, offset=0):
         for m, data in series.items():
             scope = history.scope(m)
             names = history.names(scope) if scope != "global" else [""]
-            rows += [(int(step) + offset, scope, n, m, float(data[i, j]))
-                     for j, n in enumerate(names)]
+            rows += [
+                (int(step) + offset, scope, n, m, float(data[i, j])) for j, n in enumerate(names)
+            ]
     return rows
 
 
@@ -193,17 +210,26 @@ class RunWriter(crtrain.Callback):
         self._checkpoint(epoch + 1)
 
     def on_train_end(self):
-        self._flush_gradients()           # the steps of an interrupted epoch too
+        self._flush_gradients()  # the steps of an interrupted epoch too
         if self.tb is not None:
             self.tb.flush()
 
     def _checkpoint(self, epochs_done):
         s = self.session
-        extra = {"global_step": self.offset + s.monitor.steps_seen,
-                 "health": {int(k): v for k, v in self.flags.flags.items()}}
-        crtrain.save_checkpoint(self.path(CHECKPOINT), s.model, s.optimizer, s.scheduler,
-                                epoch=epochs_done, history=self.history, extra=extra,
-                                loader=s.bundle.train)
+        extra = {
+            "global_step": self.offset + s.monitor.steps_seen,
+            "health": {int(k): v for k, v in self.flags.flags.items()},
+        }
+        crtrain.save_checkpoint(
+            self.path(CHECKPOINT),
+            s.model,
+            s.optimizer,
+            s.scheduler,
+            epoch=epochs_done,
+            history=self.history,
+            extra=extra,
+            loader=s.bundle.train,
+        )
         self.epochs_saved = epochs_done
 
     def _flush_gradients(self):
@@ -212,7 +238,8 @@ class RunWriter(crtrain.Callback):
             return
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(
-            (step, scope, name, metric, f"{value:.6g}") for step, scope, name, metric, value in rows)
+            (step, scope, name, metric, f"{value:.6g}") for step, scope, name, metric, value in rows
+        )
         with interrupts_deferred(), open(self.path("gradients.csv"), "a", encoding="utf-8") as f:
             f.write(buf.getvalue())
         self.written_step = rows[-1][0] - self.offset

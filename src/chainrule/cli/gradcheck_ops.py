@@ -7,6 +7,7 @@ the op's output from ``inputs`` (Tensors requiring grad, perturbed in place by t
 Inputs are drawn away from the ops' kinks (0 for relu/abs, the clamp bounds, ties for max), so
 finite differences are meaningful everywhere.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,28 +21,72 @@ from ..testing import op_table
 
 F64 = np.dtype(np.float64)
 # Ops without a gradient to check: integer results, or an encoding of labels.
-NOT_DIFFERENTIABLE = ("argmax", "argmin", "one_hot",
-                      # comparisons, logical and bitwise ops: bool or integer results
-                      "all", "any", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
-                      "less", "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor",
-                      "bitwise_not", "rbitwise_and", "rbitwise_or", "rbitwise_xor", "isclose",
-                      "allclose", "equal", "isnan", "isinf", "isfinite", "logical_and",
-                      "logical_or", "logical_not",
-                      # integer results: counts and sorting indices
-                      "histc", "histogram", "argsort",
-                      # dtype rules, not ops
-                      "result_type", "promote_types",
-                      # predicates, sizes, limits and indices
-                      "Size", "finfo", "iinfo", "is_floating_point", "is_tensor", "numel", "nonzero",
-                      "unique", "bincount",
-                      # legacy constructors
-                      "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
-                      "ByteTensor", "BoolTensor")
+NOT_DIFFERENTIABLE = (
+    "argmax",
+    "argmin",
+    "one_hot",
+    # comparisons, logical and bitwise ops: bool or integer results
+    "all",
+    "any",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
+    "rbitwise_and",
+    "rbitwise_or",
+    "rbitwise_xor",
+    "isclose",
+    "allclose",
+    "equal",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    # integer results: counts and sorting indices
+    "histc",
+    "histogram",
+    "argsort",
+    # dtype rules, not ops
+    "result_type",
+    "promote_types",
+    # predicates, sizes, limits and indices
+    "Size",
+    "finfo",
+    "iinfo",
+    "is_floating_point",
+    "is_tensor",
+    "numel",
+    "nonzero",
+    "unique",
+    "bincount",
+    # legacy constructors
+    "FloatTensor",
+    "DoubleTensor",
+    "HalfTensor",
+    "LongTensor",
+    "IntTensor",
+    "ByteTensor",
+    "BoolTensor",
+)
 
 
 @dataclass
 class Case:
     """One op to check: ``make(rng) -> (fn, inputs)``; ``covers``: the op names it exercises."""
+
     name: str
     make: object
     covers: tuple
@@ -73,19 +118,22 @@ def op(name, f, *shapes, domain="any", covers=None):
     domains = domain if isinstance(domain, tuple) else (domain,) * len(shapes)
 
     def make(rng):
-        inputs = [leaf(rng, s, d) for s, d in zip(shapes, domains)]
+        inputs = [leaf(rng, s, d) for s, d in zip(shapes, domains, strict=True)]
         return (lambda: f(*inputs)), inputs
+
     return Case(name, make, tuple(covers or (name,)))
 
 
 def module(name, build, input_shape, covers=None):
     """A case over a layer: its input and every parameter are checked."""
+
     def make(rng):
         crrandom.manual_seed(int(rng.integers(1 << 30)))
         layer = build().to(F64)
         x = leaf(rng, input_shape)
         inputs = [x] + list(layer.parameters())
         return (lambda: _first(layer(x))), inputs
+
     return Case(name, make, tuple(covers or (name,)))
 
 
@@ -98,11 +146,16 @@ def from_table(entry):
     largest input shapes of its grid."""
     name, fn, grid, domain, _ = entry
     shapes = max(grid, key=lambda g: sum(int(np.prod(s, dtype=np.int64)) for s in g))
-    return op(name, lambda *xs: fn(chainrule, *xs), *shapes,
-              domain=_DOMAINS.get(domain, domain), covers=op_table.covers(name))
+    return op(
+        name,
+        lambda *xs: fn(chainrule, *xs),
+        *shapes,
+        domain=_DOMAINS.get(domain, domain),
+        covers=op_table.covers(name),
+    )
 
 
-_DOMAINS = {"nonzero": "any"}      # draw() keeps every value away from 0 anyway
+_DOMAINS = {"nonzero": "any"}  # draw() keeps every value away from 0 anyway
 
 
 # The ops: one table with the tests (add an op there); then the layers, checked with every
@@ -112,10 +165,13 @@ CASES = [from_table(entry) for entry in op_table.CASES] + [
     module("RNN", lambda: nn.RNN(3, 4, batch_first=True), (2, 5, 3)),
     module("LSTM", lambda: nn.LSTM(3, 4, batch_first=True), (2, 5, 3)),
     module("GRU", lambda: nn.GRU(3, 4, batch_first=True), (2, 5, 3)),
-    module("RNN_2layers_bidirectional", lambda: nn.RNN(3, 2, num_layers=2, bidirectional=True),
-           (4, 2, 3), covers=("RNN",)),
+    module(
+        "RNN_2layers_bidirectional",
+        lambda: nn.RNN(3, 2, num_layers=2, bidirectional=True),
+        (4, 2, 3),
+        covers=("RNN",),
+    ),
     module("RNNCell", lambda: nn.RNNCell(3, 4), (2, 3)),
     module("LSTMCell", lambda: nn.LSTMCell(3, 4), (2, 3)),
     module("GRUCell", lambda: nn.GRUCell(3, 4), (2, 3)),
 ]
-

@@ -13,13 +13,21 @@ Example::
 
     model = build_model(TrainConfig(depth=3, activation="tanh", init="xavier"), (64,), 10)
 """
+
 import math
 
 from .. import nn
 
-ACTIVATION_MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-                      "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU,
-                      "linear": nn.Identity}
+ACTIVATION_MODULES = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "linear": nn.Identity,
+}
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
@@ -32,12 +40,14 @@ class SequenceModel(nn.Module):
         model(cr.randn(32, 8, 8)).shape      # (32, 10)
     """
 
-    def __init__(self, kind, n_features, hidden, n_outputs, layers=1, nonlinearity="tanh",
-                 dropout=0.0):
+    def __init__(
+        self, kind, n_features, hidden, n_outputs, layers=1, nonlinearity="tanh", dropout=0.0
+    ):
         super().__init__()
         extra = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
-        self.rnn = CELLS[kind](n_features, hidden, num_layers=layers, batch_first=True,
-                               dropout=dropout, **extra)
+        self.rnn = CELLS[kind](
+            n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout, **extra
+        )
         self.head = nn.Linear(hidden, n_outputs)
 
     def forward(self, x):
@@ -112,8 +122,11 @@ def _cnn(config, sample_shape, n_out, act):
     body = first + [nn.MaxPool2d(2)]
     for _ in range(config.depth - 1):
         conv = nn.Conv2d(c, c, 3, padding=1)
-        body += (_preactivation(conv, (c, h, w), config, act) if config.residual
-                 else _block(conv, (c, h, w), config, act))
+        body += (
+            _preactivation(conv, (c, h, w), config, act)
+            if config.residual
+            else _block(conv, (c, h, w), config, act)
+        )
     if config.residual:
         body += _after((c, h, w), config, act)
     return nn.Sequential(*body, nn.Flatten(), nn.Linear(c * h * w, n_out))
@@ -131,8 +144,15 @@ def build_model(config, sample_shape, n_outputs):
     elif config.model == "cnn":
         model = _cnn(config, sample_shape, n_outputs, act)
     else:
-        model = SequenceModel(config.model, sample_shape[-1], config.width, n_outputs,
-                              config.depth, act or "tanh", config.dropout)
+        model = SequenceModel(
+            config.model,
+            sample_shape[-1],
+            config.width,
+            n_outputs,
+            config.depth,
+            act or "tanh",
+            config.dropout,
+        )
     initialise(model, init_name(config), act)
     if config.recurrent_gain is not None:
         scale_recurrent(model, config.recurrent_gain)
@@ -158,8 +178,9 @@ def initialise(model, scheme, activation=None):
     """
     if scheme in ("default", "auto"):
         return
-    gain = nn.init.calculate_gain(activation if activation in ("tanh", "relu", "sigmoid",
-                                                                 "leaky_relu") else "linear")
+    gain = nn.init.calculate_gain(
+        activation if activation in ("tanh", "relu", "sigmoid", "leaky_relu") else "linear"
+    )
     for weight, bias in _weights(model):
         if weight is not None:
             _init_weight(weight, scheme, gain)

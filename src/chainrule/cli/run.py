@@ -11,6 +11,7 @@ Example::
     session.evaluate()               # {'loss': ..., 'accuracy': ...}
     print(session.monitor.report())
 """
+
 import math
 import sys
 import time
@@ -43,8 +44,9 @@ def make_scheduler(config, optimizer, steps_per_epoch):
     if s == "none":
         return None, "epoch"
     if s == "onecycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
-                                       total_steps=epochs * steps_per_epoch), "step"
+        return lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.learning_rate, total_steps=epochs * steps_per_epoch
+        ), "step"
     if s == "step":
         return lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1), "epoch"
     if s == "cosine":
@@ -80,20 +82,33 @@ class Session:
         # The ring buffer holds at least one epoch: the run folder writes each epoch's rows.
         per_epoch = -(-len(self.bundle.train) // self.config.monitor_every) + 1
         return diagnostics.GradientMonitor(
-            self.model, every=self.config.monitor_every, optimizer=self.optimizer,
-            capacity=max(1024, per_epoch), clip_norm=self.config.clip_norm)
+            self.model,
+            every=self.config.monitor_every,
+            optimizer=self.optimizer,
+            capacity=max(1024, per_epoch),
+            clip_norm=self.config.clip_norm,
+        )
 
     def fit(self, callbacks=(), start_epoch=0, history=None):
         """Train to the config's epochs (from ``start_epoch``); returns the History."""
-        with np.errstate(all="ignore"):   # overflow is reported by the monitor, not by NumPy
+        with np.errstate(all="ignore"):  # overflow is reported by the monitor, not by NumPy
             self.history = crtrain.fit(
-                getattr(self, "train_model", None) or self.model,   # DDP under --nproc
-                self.loss_fn, self.optimizer, self.bundle.train,
-                self.config.epochs, val_loader=self.bundle.test,
-                scheduler=self.scheduler, scheduler_interval=self.interval,
-                clip_grad_norm=self.config.clip_norm, callbacks=list(callbacks),
-                metrics=(self.metric,), monitor=self.monitor, progress=False,
-                start_epoch=start_epoch, history=history)
+                getattr(self, "train_model", None) or self.model,  # DDP under --nproc
+                self.loss_fn,
+                self.optimizer,
+                self.bundle.train,
+                self.config.epochs,
+                val_loader=self.bundle.test,
+                scheduler=self.scheduler,
+                scheduler_interval=self.interval,
+                clip_grad_norm=self.config.clip_norm,
+                callbacks=list(callbacks),
+                metrics=(self.metric,),
+                monitor=self.monitor,
+                progress=False,
+                start_epoch=start_epoch,
+                history=history,
+            )
         return self.history
 
     def evaluate(self):
@@ -116,6 +131,7 @@ def health_flag(report):
 
 
 # ---- callbacks ----
+
 
 class HealthFlags(crtrain.Callback):
     """After each epoch: the monitor's verdict on the latest steps (``flags[epoch]``)."""
@@ -150,8 +166,13 @@ class Progress(crtrain.Callback):
     def on_epoch_begin(self, epoch):
         self.losses, self.start = [], time.perf_counter()
         if self.use_bar:
-            self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}",
-                            file=sys.stderr, leave=True, dynamic_ncols=True)
+            self.bar = tqdm(
+                total=self.steps,
+                desc=f"epoch {epoch + 1}/{self.epochs}",
+                file=sys.stderr,
+                leave=True,
+                dynamic_ncols=True,
+            )
 
     def on_step_end(self, info):
         self.losses.append(info["loss"])
@@ -166,9 +187,13 @@ class Progress(crtrain.Callback):
             self.bar.close()
             self.bar = None
         else:
-            print(f"epoch {epoch + 1}/{self.epochs}  " + "  ".join(
-                f"{k} {v}" for k, v in fields.items()) + f"  ({seconds_text(logs['epoch_time'])})",
-                file=self.out, flush=True)
+            print(
+                f"epoch {epoch + 1}/{self.epochs}  "
+                + "  ".join(f"{k} {v}" for k, v in fields.items())
+                + f"  ({seconds_text(logs['epoch_time'])})",
+                file=self.out,
+                flush=True,
+            )
 
     def on_train_end(self):
         if self.bar is not None:

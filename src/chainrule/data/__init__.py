@@ -11,15 +11,29 @@ Example::
     for xb, yb in loader:                             # Tensors (64, 64) float32, (64,) int64
         ...
 """
+
 from .collate import default_collate, default_convert
-from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
-                      random_split)
-from .distributed import DistributedSampler
+from .dataset import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from .digits import digits_split, load_digits
+from .distributed import DistributedSampler
 from .idx import MNIST, FashionMNIST, load_idx
 from .loader import DataLoader
-from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
-                      WeightedRandomSampler)
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .synthetic import (
     TEMPORAL_ORDER_SYMBOLS,
     adding_problem,
@@ -31,11 +45,34 @@ from .synthetic import (
 from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
-    "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
-    "random_split", "DataLoader", "default_collate", "default_convert", "Sampler",
-    "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-    "BatchSampler", "get_worker_info", "WorkerInfo", "DistributedSampler",
-    "load_digits", "digits_split", "load_idx", "MNIST", "FashionMNIST",
-    "make_spirals", "make_moons", "make_circles", "adding_problem", "temporal_order",
+    "Dataset",
+    "IterableDataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "ChainDataset",
+    "random_split",
+    "DataLoader",
+    "default_collate",
+    "default_convert",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+    "get_worker_info",
+    "WorkerInfo",
+    "DistributedSampler",
+    "load_digits",
+    "digits_split",
+    "load_idx",
+    "MNIST",
+    "FashionMNIST",
+    "make_spirals",
+    "make_moons",
+    "make_circles",
+    "adding_problem",
+    "temporal_order",
     "TEMPORAL_ORDER_SYMBOLS",
 ]

@@ -1,4 +1,5 @@
 """Pick the numpy Generator a data routine draws from."""
+
 import numpy as np
 
 from .. import random as _random

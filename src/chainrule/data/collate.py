@@ -5,13 +5,16 @@ ints) is int64, one that starts with a Python float is float64, a mix of ints an
 is the default float dtype, NumPy arrays and Tensors are stacked with type promotion (an
 int64 and a float32 sample give float32).
 """
+
 import collections.abc
 
 import numpy as np
 
 from ..tensor import Tensor, get_default_dtype
 
-_ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+_ERR = (
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+)
 
 
 def _wrap(array):
@@ -45,8 +48,10 @@ def _scalar_dtype(x):
         return get_default_dtype()
     if isinstance(x, complex):
         return np.dtype(np.complex64)
-    raise TypeError(f"default_collate: cannot put {type(x).__name__} into a tensor of numbers "
-                    f"(batch mixes numbers with {type(x).__name__}); pass a collate_fn")
+    raise TypeError(
+        f"default_collate: cannot put {type(x).__name__} into a tensor of numbers "
+        f"(batch mixes numbers with {type(x).__name__}); pass a collate_fn"
+    )
 
 
 def _numbers(batch, dtype=None):
@@ -62,8 +67,10 @@ def _numbers(batch, dtype=None):
 def _stack(arrays):
     shapes = [a.shape for a in arrays]
     if len(set(shapes)) > 1:
-        raise RuntimeError(f"default_collate: stack expects each sample to have the same shape, got "
-                           f"{', '.join(str(s) for s in shapes)}; pad them or pass a collate_fn")
+        raise RuntimeError(
+            f"default_collate: stack expects each sample to have the same shape, got "
+            f"{', '.join(str(s) for s in shapes)}; pad them or pass a collate_fn"
+        )
     dtype = _promote([a.dtype for a in arrays])
     return _wrap(np.stack([a.astype(dtype, copy=False) for a in arrays]))
 
@@ -96,7 +103,7 @@ def default_collate(batch):
     if not batch:
         raise ValueError("default_collate: got an empty batch")
     elem = batch[0]
-    if isinstance(elem, (str, bytes)):           # before NumPy: np.str_ is a str
+    if isinstance(elem, (str, bytes)):  # before NumPy: np.str_ is a str
         return list(batch)
     if isinstance(elem, Tensor):
         return _stack([_array_of(b) for b in batch])
@@ -108,7 +115,7 @@ def default_collate(batch):
         return _numbers(batch)
     if isinstance(elem, float):
         return _numbers(batch, np.float64)
-    if isinstance(elem, (int, complex)):         # bool is an int: [True, 7] is int64, as in torch
+    if isinstance(elem, (int, complex)):  # bool is an int: [True, 7] is int64, as in torch
         return _numbers(batch)
     if isinstance(elem, collections.abc.Mapping):
         for sample in batch:
@@ -119,14 +126,16 @@ def default_collate(batch):
             return type(elem)(out)
         except TypeError:
             return out
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):          # namedtuple
-        return type(elem)(*(default_collate(list(field)) for field in zip(*batch)))
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return type(elem)(*(default_collate(list(field)) for field in zip(*batch, strict=True)))
     if isinstance(elem, collections.abc.Sequence):
         if any(len(sample) != len(elem) for sample in batch):
-            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
-        fields = [default_collate(list(field)) for field in zip(*batch)]
+            raise RuntimeError(
+                "default_collate: each element in list of batch should be of equal size"
+            )
+        fields = [default_collate(list(field)) for field in zip(*batch, strict=True)]
         if isinstance(elem, tuple):
-            return fields                       # torch returns a list for tuple samples
+            return fields  # torch returns a list for tuple samples
         try:
             return type(elem)(fields)
         except TypeError:

@@ -1,4 +1,5 @@
 """Datasets: map-style and iterable bases, in-memory tensors, subsets, concatenation, splits."""
+
 import bisect
 import math
 from typing import Generic, TypeVar
@@ -61,7 +62,9 @@ class IterableDataset(Dataset):
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
     def __getitem__(self, index):
-        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing")
+        raise TypeError(
+            f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing"
+        )
 
     def __add__(self, other):
         return ChainDataset([self, other])
@@ -88,12 +91,16 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         self.arrays = tuple(_as_array(t) for t in tensors)
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor._wrap(a)
-                             for t, a in zip(tensors, self.arrays))
+        self.tensors = tuple(
+            t if isinstance(t, Tensor) else Tensor._wrap(a)
+            for t, a in zip(tensors, self.arrays, strict=True)
+        )
         sizes = [a.shape[0] if a.ndim else None for a in self.arrays]
         if None in sizes or len(set(sizes)) != 1:
             shapes = ", ".join(str(a.shape) for a in self.arrays)
-            raise ValueError(f"TensorDataset tensors must share the first dimension, got shapes {shapes}")
+            raise ValueError(
+                f"TensorDataset tensors must share the first dimension, got shapes {shapes}"
+            )
 
     def __getitem__(self, index):
         return tuple(Tensor._wrap(np.asarray(a[index])) for a in self.arrays)
@@ -199,9 +206,13 @@ def _split_lengths(n, lengths):
             counts[i % len(counts)] += 1
         return counts
     if any(int(c) != c or c < 0 for c in lengths):
-        raise ValueError(f"random_split lengths must be non-negative integers or fractions summing to 1, got {lengths}")
+        raise ValueError(
+            f"random_split lengths must be non-negative integers or fractions summing to 1, got {lengths}"
+        )
     if sum(lengths) != n:
-        raise ValueError(f"random_split lengths sum to {sum(lengths)} but the dataset has {n} samples")
+        raise ValueError(
+            f"random_split lengths sum to {sum(lengths)} but the dataset has {n} samples"
+        )
     return [int(c) for c in lengths]
 
 
@@ -222,4 +233,4 @@ def random_split(dataset, lengths, generator=None):
     counts = _split_lengths(n, lengths)
     order = resolve_rng(generator).permutation(n)
     bounds = np.cumsum([0] + counts)
-    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -1,4 +1,5 @@
 """The bundled 8x8 handwritten digits (UCI optical recognition of handwritten digits)."""
+
 import io
 from importlib import resources
 
@@ -53,7 +54,7 @@ def digits_split(test_fraction=0.2, seed=0):
     test = []
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
-        test.append(members[:int(round(test_fraction * len(members)))])
+        test.append(members[: int(round(test_fraction * len(members)))])
     is_test = np.zeros(len(y), dtype=bool)
     is_test[np.concatenate(test)] = True
     train_idx = rng.permutation(np.flatnonzero(~is_test))

@@ -1,4 +1,5 @@
 """DistributedSampler: each rank reads its own share of a dataset, every epoch (as torch's)."""
+
 import math
 
 import numpy as np
@@ -25,20 +26,25 @@ class DistributedSampler:
                 ...
     """
 
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
-                 drop_last=False):
+    def __init__(
+        self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False
+    ):
         if num_replicas is None or rank is None:
             from .. import distributed as dist
+
             if not dist.is_initialized():
-                raise RuntimeError("DistributedSampler: pass num_replicas and rank, or call "
-                                   "chainrule.distributed.init_process_group() first")
+                raise RuntimeError(
+                    "DistributedSampler: pass num_replicas and rank, or call "
+                    "chainrule.distributed.init_process_group() first"
+                )
             num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
             rank = dist.get_rank() if rank is None else rank
         if num_replicas < 1:
             raise ValueError(f"DistributedSampler: num_replicas must be >= 1, got {num_replicas}")
         if not 0 <= rank < num_replicas:
-            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
-                             f"[0, {num_replicas - 1}]")
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
         self.dataset = dataset
         self.num_replicas, self.rank = int(num_replicas), int(rank)
         self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
@@ -66,8 +72,9 @@ class DistributedSampler:
 
     def indices(self):
         """This rank's indices for the current epoch, ``(num_samples,)`` int64."""
-        return partition(self.order(), self.num_replicas, self.rank, self.total_size,
-                         self.drop_last)
+        return partition(
+            self.order(), self.num_replicas, self.rank, self.total_size, self.drop_last
+        )
 
     def __len__(self):
         return self.num_samples
@@ -80,5 +87,5 @@ def partition(order, num_replicas, rank, total_size, drop_last):
         order = order[:total_size]
     elif total_size > len(order):
         repeats = math.ceil(total_size / len(order))
-        order = np.concatenate([order, np.tile(order, repeats)[:total_size - len(order)]])
+        order = np.concatenate([order, np.tile(order, repeats)[: total_size - len(order)]])
     return order[rank:total_size:num_replicas]

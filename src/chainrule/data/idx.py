@@ -1,4 +1,5 @@
 """IDX files (the MNIST / Fashion-MNIST format) and the MNIST datasets built on them."""
+
 import gzip
 import os
 import zlib
@@ -22,25 +23,31 @@ IDX_DTYPES = {
 # this many times n bytes: a header declaring more is refused before anything is inflated.
 _MAX_GZIP_RATIO = 1100
 _CHUNK = 1 << 20
-_TRAILING_CHECK = 64 << 20    # bytes past the declared payload that are counted, at most
+_TRAILING_CHECK = 64 << 20  # bytes past the declared payload that are counted, at most
 
 
 def _parse_header(stream, path):
     """(dtype, shape, header length) from the magic number ``00 00 type ndim`` and the dims."""
     head = stream.read(4)
     if len(head) < 4 or head[:2] != b"\x00\x00":
-        raise ValueError(f"{path}: not an IDX file (expected magic bytes 00 00 <type> <ndim>, "
-                         f"got {head[:4].hex(' ')})")
+        raise ValueError(
+            f"{path}: not an IDX file (expected magic bytes 00 00 <type> <ndim>, "
+            f"got {head[:4].hex(' ')})"
+        )
     type_code, ndim = head[2], head[3]
     if type_code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
-        raise ValueError(f"{path}: unknown IDX type code 0x{type_code:02X} (expected one of {known})")
+        raise ValueError(
+            f"{path}: unknown IDX type code 0x{type_code:02X} (expected one of {known})"
+        )
     end = 4 + 4 * ndim
     dims = stream.read(4 * ndim)
     if len(dims) < 4 * ndim:
-        raise ValueError(f"{path}: truncated header, expected {ndim} dimension sizes ({end} bytes), "
-                         f"file has {4 + len(dims)}")
-    shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
+        raise ValueError(
+            f"{path}: truncated header, expected {ndim} dimension sizes ({end} bytes), "
+            f"file has {4 + len(dims)}"
+        )
+    shape = tuple(int.from_bytes(dims[4 * i : 4 * i + 4], "big") for i in range(ndim))
     return IDX_DTYPES[type_code], shape, end
 
 
@@ -54,17 +61,21 @@ def _read_payload(stream, expected, path):
         chunks.append(chunk)
         have += len(chunk)
     extra = 0
-    while have == expected and extra <= _TRAILING_CHECK:     # count, don't keep, what follows
+    while have == expected and extra <= _TRAILING_CHECK:  # count, don't keep, what follows
         chunk = stream.read(_CHUNK)
         if not chunk:
             break
         extra += len(chunk)
     if have != expected or extra:
         problem = "truncated" if have < expected else "has trailing bytes"
-        found = f"more than {expected + _TRAILING_CHECK}" if extra > _TRAILING_CHECK \
+        found = (
+            f"more than {expected + _TRAILING_CHECK}"
+            if extra > _TRAILING_CHECK
             else str(have + extra)
-        raise ValueError(f"{path}: payload {problem}: needs {expected} bytes after the header, "
-                         f"found {found}")
+        )
+        raise ValueError(
+            f"{path}: payload {problem}: needs {expected} bytes after the header, found {found}"
+        )
     return b"".join(chunks)
 
 
@@ -109,17 +120,21 @@ def _read_file(stream, path, file_size, compressed):
             dtype, shape, offset = _parse_header(stream, path)
             count = 1
             for dim in shape:
-                count *= dim         # Python ints: no overflow, however absurd the dimensions
+                count *= dim  # Python ints: no overflow, however absurd the dimensions
             expected = count * dtype.itemsize
             if not compressed and expected != file_size - offset:
                 problem = "truncated" if file_size - offset < expected else "has trailing bytes"
-                raise ValueError(f"{path}: payload {problem}: header shape {shape} of {dtype.name} "
-                                 f"needs {expected} bytes after the header, found "
-                                 f"{file_size - offset}")
+                raise ValueError(
+                    f"{path}: payload {problem}: header shape {shape} of {dtype.name} "
+                    f"needs {expected} bytes after the header, found "
+                    f"{file_size - offset}"
+                )
             if compressed and expected > _MAX_GZIP_RATIO * file_size:
-                raise ValueError(f"{path}: header shape {shape} of {dtype.name} declares "
-                                 f"{expected} bytes, more than a gzip file of {file_size} bytes "
-                                 "can hold")
+                raise ValueError(
+                    f"{path}: header shape {shape} of {dtype.name} declares "
+                    f"{expected} bytes, more than a gzip file of {file_size} bytes "
+                    "can hold"
+                )
             return _read_payload(stream, expected, path), dtype, shape
     except (OSError, EOFError, zlib.error) as e:
         if not compressed:
@@ -165,17 +180,23 @@ class MNIST(Dataset):
         image_path = _find(folders, f"{prefix}-images-idx3-ubyte")
         label_path = _find(folders, f"{prefix}-labels-idx1-ubyte")
         self.data = self._check(load_idx(image_path), 3, image_path, "images (N, rows, cols)")
-        self.targets = self._check(load_idx(label_path), 1, label_path, "labels (N,)").astype(np.int64)
+        self.targets = self._check(load_idx(label_path), 1, label_path, "labels (N,)").astype(
+            np.int64
+        )
         if len(self.data) != len(self.targets):
-            raise ValueError(f"{image_path} holds {len(self.data)} images but {label_path} holds "
-                             f"{len(self.targets)} labels; expected the same count")
+            raise ValueError(
+                f"{image_path} holds {len(self.data)} images but {label_path} holds "
+                f"{len(self.targets)} labels; expected the same count"
+            )
         self.train = train
         self.transform = transform
 
     @staticmethod
     def _check(array, ndim, path, what):
         if array.ndim != ndim or array.dtype != np.uint8:
-            raise ValueError(f"{path}: expected uint8 {what}, got {array.dtype.name} of shape {array.shape}")
+            raise ValueError(
+                f"{path}: expected uint8 {what}, got {array.dtype.name} of shape {array.shape}"
+            )
         return array
 
     def __len__(self):

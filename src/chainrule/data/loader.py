@@ -1,4 +1,5 @@
 """DataLoader: batches of chainrule Tensors from a dataset, in this process or in workers."""
+
 import multiprocessing
 import os
 import pickle
@@ -52,20 +53,41 @@ class DataLoader:
         len(loader)               # number of batches
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
-                 in_order=True, seed=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=1,
+        shuffle=None,
+        sampler=None,
+        batch_sampler=None,
+        num_workers=0,
+        collate_fn=None,
+        pin_memory=False,
+        drop_last=False,
+        timeout=0,
+        worker_init_fn=None,
+        multiprocessing_context=None,
+        generator=None,
+        *,
+        prefetch_factor=None,
+        persistent_workers=False,
+        pin_memory_device="",
+        in_order=True,
+        seed=None,
+    ):
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
-                             "disable multiprocessing.")
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to "
+                "disable multiprocessing."
+            )
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
         if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError("prefetch_factor option could only be specified in multiprocessing."
-                             "let num_workers > 0 to enable multiprocessing, otherwise set "
-                             "prefetch_factor to None.")
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing."
+                "let num_workers > 0 to enable multiprocessing, otherwise set "
+                "prefetch_factor to None."
+            )
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
         if prefetch_factor is not None and prefetch_factor < 0:
@@ -73,8 +95,10 @@ class DataLoader:
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         if multiprocessing_context is not None and num_workers == 0:
-            raise ValueError("multiprocessing_context can only be used with multi-process loading "
-                             f"(num_workers > 0), but got num_workers={num_workers}")
+            raise ValueError(
+                "multiprocessing_context can only be used with multi-process loading "
+                f"(num_workers > 0), but got num_workers={num_workers}"
+            )
         resolve_rng(generator, seed)  # validate early
         # A seed makes one private generator, so successive epochs still differ.
         generator = resolve_rng(seed=seed) if seed is not None else generator
@@ -82,32 +106,45 @@ class DataLoader:
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             if shuffle not in (False, None):
-                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle "
-                                 f"option, but got shuffle={shuffle}")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified shuffle "
+                    f"option, but got shuffle={shuffle}"
+                )
             if sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler "
-                                 f"option, but got sampler={sampler}")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified sampler "
+                    f"option, but got sampler={sampler}"
+                )
             if batch_sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified "
-                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified "
+                    f"batch_sampler option, but got batch_sampler={batch_sampler}"
+                )
         shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
-                                 "shuffle, sampler, and drop_last")
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, "
+                    "shuffle, sampler, and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually "
+                "exclusive with drop_last"
+            )
         if sampler is None and not iterable:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
         if batch_size is not None and batch_sampler is None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         elif batch_size is not None and iterable:
-            BatchSampler([], batch_size, drop_last)        # the same checks of the two values
+            BatchSampler([], batch_size, drop_last)  # the same checks of the two values
         auto_collation = batch_sampler is not None or (iterable and batch_size is not None)
 
         self.dataset = dataset
@@ -117,7 +154,7 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.num_workers = num_workers
         self.collate_fn = collate_fn or (default_collate if auto_collation else default_convert)
-        self.pin_memory = pin_memory            # no-op: there is no GPU memory to pin for
+        self.pin_memory = pin_memory  # no-op: there is no GPU memory to pin for
         self.pin_memory_device = pin_memory_device
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
@@ -143,7 +180,7 @@ class DataLoader:
 
     def __len__(self):
         if self._iterable:
-            n = len(self.dataset)           # TypeError when the iterable dataset has no length
+            n = len(self.dataset)  # TypeError when the iterable dataset has no length
             if self.batch_size is None:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
@@ -166,13 +203,19 @@ class _SingleProcessIter:
 
     def __init__(self, loader):
         if loader._iterable:
-            self._fetcher = IterFetcher(loader.dataset, loader._auto_collation, loader.collate_fn,
-                                        loader.batch_size, loader.drop_last)
+            self._fetcher = IterFetcher(
+                loader.dataset,
+                loader._auto_collation,
+                loader.collate_fn,
+                loader.batch_size,
+                loader.drop_last,
+            )
             self._indices = None
         else:
-            self._fetcher = MapFetcher(loader.dataset, loader._auto_collation, loader.collate_fn,
-                                       loader._fast)
-            self._indices = iter(loader._index_sampler)   # a random order is drawn now
+            self._fetcher = MapFetcher(
+                loader.dataset, loader._auto_collation, loader.collate_fn, loader._fast
+            )
+            self._indices = iter(loader._index_sampler)  # a random order is drawn now
 
     def __iter__(self):
         return self
@@ -196,10 +239,17 @@ class _MultiProcessIter:
         ctx = loader.multiprocessing_context
         if ctx is None or isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
-        spec = {"dataset": loader.dataset, "iterable": loader._iterable,
-                "auto_collation": loader._auto_collation, "collate_fn": loader.collate_fn,
-                "batch_size": loader.batch_size, "drop_last": loader.drop_last,
-                "fast": loader._fast, "num_workers": n, "worker_init_fn": loader.worker_init_fn}
+        spec = {
+            "dataset": loader.dataset,
+            "iterable": loader._iterable,
+            "auto_collation": loader._auto_collation,
+            "collate_fn": loader.collate_fn,
+            "batch_size": loader.batch_size,
+            "drop_last": loader.drop_last,
+            "fast": loader._fast,
+            "num_workers": n,
+            "worker_init_fn": loader.worker_init_fn,
+        }
         base_seed = int(resolve_rng(loader.generator).integers(0, 1 << 62))
         self._result_queue = ctx.Queue()
         self._index_queues, self._workers = [], []
@@ -207,9 +257,18 @@ class _MultiProcessIter:
         for worker_id in range(n):
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()
-            worker = ctx.Process(target=worker_loop, daemon=True,
-                                 args=(spec, index_queue, self._result_queue, worker_id,
-                                       base_seed + worker_id, os.getpid()))
+            worker = ctx.Process(
+                target=worker_loop,
+                daemon=True,
+                args=(
+                    spec,
+                    index_queue,
+                    self._result_queue,
+                    worker_id,
+                    base_seed + worker_id,
+                    os.getpid(),
+                ),
+            )
             worker.start()
             self._index_queues.append(index_queue)
             self._workers.append(worker)
@@ -220,8 +279,8 @@ class _MultiProcessIter:
         """Start a new pass (persistent workers keep running between passes)."""
         self._epoch += 1
         self._send_idx = self._rcvd_idx = 0
-        self._outstanding = {}             # batch number -> worker id, sent and not yet answered
-        self._buffer = {}                  # batch number -> (status, pickled payload)
+        self._outstanding = {}  # batch number -> worker id, sent and not yet answered
+        self._buffer = {}  # batch number -> (status, pickled payload)
         self._active = [True] * len(self._workers)
         self._next_worker = 0
         if self._iterable:
@@ -230,7 +289,7 @@ class _MultiProcessIter:
                     q.put(("reset", self._epoch, None, None))
             self._indices = None
         else:
-            self._indices = iter(self._loader._index_sampler)   # a random order is drawn now
+            self._indices = iter(self._loader._index_sampler)  # a random order is drawn now
         for _ in range(max(1, self._loader.prefetch_factor) * len(self._workers)):
             if not self._dispatch():
                 break
@@ -271,7 +330,7 @@ class _MultiProcessIter:
             else:
                 self._receive()
                 continue
-            if status == "stop":           # that worker's pass is over; its slot carries nothing
+            if status == "stop":  # that worker's pass is over; its slot carries nothing
                 continue
             self._dispatch()
             payload = pickle.loads(blob)
@@ -290,12 +349,16 @@ class _MultiProcessIter:
                 dead = [w.pid for w in self._workers if not w.is_alive()]
                 if dead:
                     self._shutdown()
-                    raise RuntimeError(f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) "
-                                       "exited unexpectedly") from None
+                    raise RuntimeError(
+                        f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) "
+                        "exited unexpectedly"
+                    ) from None
                 if self._timeout > 0 and time.monotonic() - start >= self._timeout:
-                    raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds") from None
+                    raise RuntimeError(
+                        f"DataLoader timed out after {self._timeout} seconds"
+                    ) from None
                 continue
-            if epoch != self._epoch:       # an answer for an abandoned pass
+            if epoch != self._epoch:  # an answer for an abandoned pass
                 continue
             del self._outstanding[idx]
             if status == "stop":

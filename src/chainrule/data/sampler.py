@@ -4,6 +4,7 @@ Random samplers draw from their ``generator`` (a ``cr.Generator`` or ``numpy.ran
 or else from chainrule's default generator, once per epoch when ``iter()`` is called, so the
 order of an epoch depends only on the generator state at its start.
 """
+
 import numbers
 from typing import Generic, TypeVar
 
@@ -117,7 +118,9 @@ class SubsetRandomSampler(Sampler):
         _random.resolve(generator, "SubsetRandomSampler")
 
     def __iter__(self):
-        order = _random.resolve(self.generator, "SubsetRandomSampler").permutation(len(self.indices))
+        order = _random.resolve(self.generator, "SubsetRandomSampler").permutation(
+            len(self.indices)
+        )
         return iter([self.indices[i] for i in order.tolist()])
 
     def __len__(self):
@@ -142,18 +145,23 @@ class WeightedRandomSampler(Sampler):
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         self.num_samples = _positive_int(num_samples, "num_samples")
         if not isinstance(replacement, bool):
-            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement!r}")
+            raise ValueError(
+                f"replacement should be a boolean value, but got replacement={replacement!r}"
+            )
         self.replacement = replacement
         w = np.asarray(weights._data if hasattr(weights, "_data") else weights, dtype=np.float64)
         if w.ndim != 1:
-            raise ValueError(f"weights should be a 1d sequence but given weights have shape {w.shape}")
+            raise ValueError(
+                f"weights should be a 1d sequence but given weights have shape {w.shape}"
+            )
         self.weights = w
         self.generator = generator
         _random.resolve(generator, "WeightedRandomSampler")
 
     def __iter__(self):
-        draws = _random.multinomial(self.weights, self.num_samples, self.replacement,
-                                    generator=self.generator)
+        draws = _random.multinomial(
+            self.weights, self.num_samples, self.replacement, generator=self.generator
+        )
         return iter(draws._data.tolist())
 
     def __len__(self):
@@ -173,11 +181,13 @@ class BatchSampler(Sampler):
         self.sampler = sampler
         self.batch_size = _positive_int(batch_size, "batch_size")
         if not isinstance(drop_last, bool):
-            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
+            raise ValueError(
+                f"drop_last should be a boolean value, but got drop_last={drop_last!r}"
+            )
         self.drop_last = drop_last
 
     def __iter__(self):
-        return self._batches(iter(self.sampler))   # iter() now: a random order is drawn here
+        return self._batches(iter(self.sampler))  # iter() now: a random order is drawn here
 
     def _batches(self, indices):
         batch = []

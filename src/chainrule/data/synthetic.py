@@ -3,6 +3,7 @@
 All return NumPy arrays and draw from ``np.random.default_rng(seed)`` when ``seed`` is given,
 otherwise from chainrule's global generator (so ``cr.manual_seed`` makes them reproducible).
 """
+
 import numpy as np
 
 from ._rng import resolve_rng
@@ -11,7 +12,9 @@ from ._rng import resolve_rng
 def _class_sizes(n_samples, n_classes):
     """Split ``n_samples`` as evenly as possible; the first classes get the remainder."""
     if n_samples < n_classes:
-        raise ValueError(f"n_samples={n_samples} is smaller than the number of classes ({n_classes})")
+        raise ValueError(
+            f"n_samples={n_samples} is smaller than the number of classes ({n_classes})"
+        )
     return [n_samples // n_classes + (k < n_samples % n_classes) for k in range(n_classes)]
 
 
@@ -90,7 +93,7 @@ def make_circles(n_samples=200, noise=0.05, factor=0.5, seed=None):
     rng = resolve_rng(seed=seed)
     sizes = _class_sizes(n_samples, 2)
     rings = []
-    for radius, m in zip((1.0, factor), sizes):
+    for radius, m in zip((1.0, factor), sizes, strict=True):
         t = np.linspace(0.0, 2 * np.pi, m, endpoint=False)
         rings.append(radius * np.stack([np.cos(t), np.sin(t)], axis=1))
     return _finish(rings, sizes, noise, rng)
@@ -156,7 +159,9 @@ def temporal_order(seq_len, n, seed=None):
         X, y = cr.data.temporal_order(seq_len=100, n=2000, seed=0)
     """
     if seq_len < 4:
-        raise ValueError(f"temporal_order needs seq_len >= 4 (B, two relevant symbols, E), got {seq_len}")
+        raise ValueError(
+            f"temporal_order needs seq_len >= 4 (B, two relevant symbols, E), got {seq_len}"
+        )
     rng = resolve_rng(seed=seed)
     (lo1, hi1), (lo2, hi2) = _temporal_order_windows(seq_len)
     symbols = rng.integers(0, 4, (n, seq_len))

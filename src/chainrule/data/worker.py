@@ -5,6 +5,7 @@ Every answer is pickled inside the worker, so a sample that cannot be pickled be
 error in the main process instead of a lost message (and a hang). Workers exit when told to,
 or when the process that started them is gone.
 """
+
 import itertools
 import os
 import pickle
@@ -59,11 +60,12 @@ class WorkerError:
         exc_type, exc, _ = __import__("sys").exc_info()
         try:
             pickle.dumps(exc_type)
-        except Exception:                  # e.g. an exception class defined inside a function
+        except Exception:  # e.g. an exception class defined inside a function
             exc_type = RuntimeError
         self.exc_type = exc_type
-        self.message = (f"Caught {type(exc).__name__} {what} {worker_id}.\n"
-                        f"Original {traceback.format_exc()}")
+        self.message = (
+            f"Caught {type(exc).__name__} {what} {worker_id}.\nOriginal {traceback.format_exc()}"
+        )
 
     def reraise(self):
         message = _KeyErrorMessage(self.message) if self.exc_type is KeyError else self.message
@@ -74,7 +76,7 @@ class WorkerError:
         try:
             raise exc
         finally:
-            exc = None        # no frame -> exception -> traceback -> frame cycle keeps the loader alive
+            exc = None  # no frame -> exception -> traceback -> frame cycle keeps the loader alive
 
 
 class MapFetcher:
@@ -116,7 +118,7 @@ class IterFetcher:
 def _seed_worker(seed):
     random.seed(seed)
     _random.manual_seed(seed)
-    np.random.seed(seed % (1 << 32))         # NumPy's legacy global generator, as PyTorch does
+    np.random.seed(seed % (1 << 32))  # NumPy's legacy global generator, as PyTorch does
 
 
 def worker_loop(spec, index_queue, result_queue, worker_id, seed, parent_pid):
@@ -142,7 +144,7 @@ def worker_loop(spec, index_queue, result_queue, worker_id, seed, parent_pid):
             try:
                 msg = index_queue.get(timeout=1.0)
             except queue.Empty:
-                if os.getppid() != parent_pid:       # the main process died: do not linger
+                if os.getppid() != parent_pid:  # the main process died: do not linger
                     break
                 continue
             if msg is None:
@@ -169,16 +171,22 @@ def worker_loop(spec, index_queue, result_queue, worker_id, seed, parent_pid):
                 blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:
                 status = "error"
-                blob = pickle.dumps(WorkerError(worker_id, "while sending a batch from DataLoader "
-                                                "worker process"))
+                blob = pickle.dumps(
+                    WorkerError(worker_id, "while sending a batch from DataLoader worker process")
+                )
             result_queue.put((epoch, idx, worker_id, status, blob))
     except KeyboardInterrupt:
         pass
-    result_queue.cancel_join_thread()         # nothing left that the main process waits for
+    result_queue.cancel_join_thread()  # nothing left that the main process waits for
 
 
 def _make_fetcher(spec):
     if spec["iterable"]:
-        return IterFetcher(spec["dataset"], spec["auto_collation"], spec["collate_fn"],
-                           spec["batch_size"], spec["drop_last"])
+        return IterFetcher(
+            spec["dataset"],
+            spec["auto_collation"],
+            spec["collate_fn"],
+            spec["batch_size"],
+            spec["drop_last"],
+        )
     return MapFetcher(spec["dataset"], spec["auto_collation"], spec["collate_fn"], spec["fast"])

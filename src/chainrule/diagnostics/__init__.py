@@ -16,21 +16,45 @@ Example::
 
     print(cr.diagnostics.check(model, loss_fn, (x, y)))   # one-batch pre-flight at init
 """
+
 from . import activations, plots
 from .explain import GradientPath, explain_gradient
 from .export import add_histograms, to_csv, to_dict, to_numpy, to_tensorboard
+from .findings import Finding, HealthReport
 from .graph import GraphDrawing, draw_graph
 from .lr_finder import LRRangeResult, lr_range_test
 from .monitor import GradientMonitor, History
 from .nonfinite import NonfiniteOrigin, NonfiniteTracer, trace_nonfinite
 from .preflight import check
 from .repair import RepairResult, repair
-from .findings import Finding, HealthReport
 from .sharpness import sharpness
 from .thresholds import SOURCES, THRESHOLDS
 
-__all__ = ["GradientMonitor", "History", "HealthReport", "Finding", "THRESHOLDS", "SOURCES",
-           "check", "lr_range_test", "LRRangeResult", "explain_gradient", "GradientPath",
-           "draw_graph", "GraphDrawing", "trace_nonfinite", "NonfiniteTracer", "NonfiniteOrigin",
-           "plots", "activations", "sharpness", "repair", "RepairResult", "to_csv", "to_dict",
-           "to_numpy", "to_tensorboard", "add_histograms"]
+__all__ = [
+    "GradientMonitor",
+    "History",
+    "HealthReport",
+    "Finding",
+    "THRESHOLDS",
+    "SOURCES",
+    "check",
+    "lr_range_test",
+    "LRRangeResult",
+    "explain_gradient",
+    "GradientPath",
+    "draw_graph",
+    "GraphDrawing",
+    "trace_nonfinite",
+    "NonfiniteTracer",
+    "NonfiniteOrigin",
+    "plots",
+    "activations",
+    "sharpness",
+    "repair",
+    "RepairResult",
+    "to_csv",
+    "to_dict",
+    "to_numpy",
+    "to_tensorboard",
+    "add_histograms",
+]

@@ -25,12 +25,13 @@ Example::
     saturation_band("sigmoid")      # (0.02565, 0.97435)
     ACTIVATIONS["sigmoid"].max_slope   # 0.25
 """
+
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-SLOPE_FRACTION = 0.1      # "saturated": the slope is below 10 % of the activation's maximum
+SLOPE_FRACTION = 0.1  # "saturated": the slope is below 10 % of the activation's maximum
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Activation:
             LeCun/Xavier 1 otherwise; sigmoid would need 16, which nobody uses).
         factor: E[f'(z)^2] near z = 0 (1/2 for ReLU: half the units pass).
     """
+
     name: str
     max_slope: float
     slope: object = None
@@ -56,20 +58,23 @@ class Activation:
     factor: float = 1.0
 
 
-ACTIVATIONS = {a.name: a for a in (
-    Activation("sigmoid", 0.25, lambda y: y * (1 - y), saturating=True, factor=1 / 16),
-    Activation("tanh", 1.0, lambda y: 1 - y * y, saturating=True),
-    Activation("softsign", 1.0, lambda y: (1 - np.abs(y)) ** 2, saturating=True),
-    Activation("hardtanh", 1.0, saturating=True),
-    Activation("relu", 1.0, relu_like=True, init_gain=2.0, factor=0.5),
-    Activation("relu6", 1.0, relu_like=True, init_gain=2.0, factor=0.5),
-    Activation("leaky_relu", 1.0, init_gain=2.0, factor=0.5),
-    Activation("elu", 1.0, init_gain=2.0, factor=0.5),
-    Activation("selu", 1.0),
-    Activation("gelu", 1.13, init_gain=2.0, factor=0.5),
-    Activation("silu", 1.1, init_gain=2.0, factor=0.5),
-    Activation("softplus", 1.0, init_gain=2.0, factor=0.25),
-)}
+ACTIVATIONS = {
+    a.name: a
+    for a in (
+        Activation("sigmoid", 0.25, lambda y: y * (1 - y), saturating=True, factor=1 / 16),
+        Activation("tanh", 1.0, lambda y: 1 - y * y, saturating=True),
+        Activation("softsign", 1.0, lambda y: (1 - np.abs(y)) ** 2, saturating=True),
+        Activation("hardtanh", 1.0, saturating=True),
+        Activation("relu", 1.0, relu_like=True, init_gain=2.0, factor=0.5),
+        Activation("relu6", 1.0, relu_like=True, init_gain=2.0, factor=0.5),
+        Activation("leaky_relu", 1.0, init_gain=2.0, factor=0.5),
+        Activation("elu", 1.0, init_gain=2.0, factor=0.5),
+        Activation("selu", 1.0),
+        Activation("gelu", 1.13, init_gain=2.0, factor=0.5),
+        Activation("silu", 1.1, init_gain=2.0, factor=0.5),
+        Activation("softplus", 1.0, init_gain=2.0, factor=0.25),
+    )
+}
 
 SATURATING = tuple(k for k, a in ACTIVATIONS.items() if a.saturating)
 RELU_LIKE = tuple(k for k, a in ACTIVATIONS.items() if a.relu_like)
@@ -78,23 +83,33 @@ RECOMMENDED_GAIN = {**{k: a.init_gain for k, a in ACTIVATIONS.items()}, None: 1.
 ACTIVATION_FACTOR = {**{k: a.factor for k, a in ACTIVATIONS.items()}, None: 1.0}
 
 # Activation modules by class name (subclasses are matched through their bases).
-ACTIVATION_MODULES = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh",
-                      "Hardtanh": "hardtanh", "Softsign": "softsign", "LeakyReLU": "leaky_relu",
-                      "ELU": "elu", "SELU": "selu", "GELU": "gelu", "SiLU": "silu",
-                      "Softplus": "softplus"}
+ACTIVATION_MODULES = {
+    "ReLU": "relu",
+    "ReLU6": "relu6",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "Hardtanh": "hardtanh",
+    "Softsign": "softsign",
+    "LeakyReLU": "leaky_relu",
+    "ELU": "elu",
+    "SELU": "selu",
+    "GELU": "gelu",
+    "SiLU": "silu",
+    "Softplus": "softplus",
+}
 
 
 def saturation_band(kind, fraction=SLOPE_FRACTION):
     """(lo, hi): outputs of ``kind`` outside this open interval have slope < ``fraction`` * max.
 
     Derived from the formula of f' in terms of the output (see the module docstring)."""
-    if kind == "sigmoid":          # y (1 - y) = fraction / 4
+    if kind == "sigmoid":  # y (1 - y) = fraction / 4
         r = math.sqrt(1 - fraction)
         return (1 - r) / 2, (1 + r) / 2
-    if kind == "tanh":             # 1 - y^2 = fraction
+    if kind == "tanh":  # 1 - y^2 = fraction
         r = math.sqrt(1 - fraction)
         return -r, r
-    if kind == "softsign":         # (1 - |y|)^2 = fraction
+    if kind == "softsign":  # (1 - |y|)^2 = fraction
         r = 1 - math.sqrt(fraction)
         return -r, r
     if kind == "hardtanh":
@@ -125,7 +140,7 @@ def _bounds_of(module):
 
 # ---- functional activations: the vjp function object of their graph node ----
 
-_VJP_KINDS = None       # vjp code -> kind, probed on first use
+_VJP_KINDS = None  # vjp code -> kind, probed on first use
 
 
 def _identity(node):
@@ -136,37 +151,55 @@ def _identity(node):
 def _probe():
     """Record each activation once on a tiny tensor and keep its node's vjp function."""
     from .. import nn, tensor
+
     F = nn.functional
     x = tensor(np.array([0.5, -0.5]), requires_grad=True)
-    probes = {"sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu, "hardtanh": F.hardtanh,
-              "leaky_relu": F.leaky_relu, "elu": F.elu, "gelu": F.gelu,
-              "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"), "silu": F.silu,
-              "softplus": F.softplus, "div": lambda t: t / (t.abs() + 1),
-              "abs": lambda t: t.abs(), "add": lambda t: t + 1}
+    probes = {
+        "sigmoid": F.sigmoid,
+        "tanh": F.tanh,
+        "relu": F.relu,
+        "hardtanh": F.hardtanh,
+        "leaky_relu": F.leaky_relu,
+        "elu": F.elu,
+        "gelu": F.gelu,
+        "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
+        "silu": F.silu,
+        "softplus": F.softplus,
+        "div": lambda t: t / (t.abs() + 1),
+        "abs": lambda t: t.abs(),
+        "add": lambda t: t + 1,
+    }
     kinds = {}
     for kind, fn in probes.items():
         node = fn(x)._node
         if node is not None:
-            kinds.setdefault(_identity(node), kind.replace("_tanh", "") if kind == "gelu_tanh" else kind)
+            kinds.setdefault(
+                _identity(node), kind.replace("_tanh", "") if kind == "gelu_tanh" else kind
+            )
     return kinds
 
 
-_OUTPUT_KINDS = None    # vjp function -> 'softmax', 'log_softmax', 'sigmoid' / loss kinds
+_OUTPUT_KINDS = None  # vjp function -> 'softmax', 'log_softmax', 'sigmoid' / loss kinds
 
 
 def _probe_outputs():
     """The vjps of the ops that end a model (probabilities) and of the losses."""
     from .. import nn, tensor
+
     F = nn.functional
     x = tensor(np.array([[0.5, -0.5, 0.1], [0.2, 0.3, -1.0]]), requires_grad=True)
     y = tensor(np.array([0, 2]))
     p = tensor(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
-    probes = {"softmax": lambda: F.softmax(x, dim=1), "log_softmax": lambda: F.log_softmax(x, 1),
-              "sigmoid": lambda: F.sigmoid(x), "cross_entropy": lambda: F.cross_entropy(x, y),
-              "cross_entropy_w": lambda: F.cross_entropy(x, y, label_smoothing=0.1),
-              "nll": lambda: F.nll_loss(x, y),
-              "bce_logits": lambda: F.binary_cross_entropy_with_logits(x, p),
-              "bce": lambda: F.binary_cross_entropy(F.sigmoid(x), p)}
+    probes = {
+        "softmax": lambda: F.softmax(x, dim=1),
+        "log_softmax": lambda: F.log_softmax(x, 1),
+        "sigmoid": lambda: F.sigmoid(x),
+        "cross_entropy": lambda: F.cross_entropy(x, y),
+        "cross_entropy_w": lambda: F.cross_entropy(x, y, label_smoothing=0.1),
+        "nll": lambda: F.nll_loss(x, y),
+        "bce_logits": lambda: F.binary_cross_entropy_with_logits(x, p),
+        "bce": lambda: F.binary_cross_entropy(F.sigmoid(x), p),
+    }
     kinds = {}
     for kind, fn in probes.items():
         node = fn()._node
@@ -218,8 +251,11 @@ def node_kind(node):
         return ("softsign", node.inputs[0], None) if _is_softsign(node) else (None, None, None)
     if kind == "hardtanh":
         lo, hi = (float(b) for b in node.saved)
-        return ("relu6", node.inputs[0], None) if (lo, hi) == (0.0, 6.0) else (
-            "hardtanh", node.inputs[0], (lo, hi))
+        return (
+            ("relu6", node.inputs[0], None)
+            if (lo, hi) == (0.0, 6.0)
+            else ("hardtanh", node.inputs[0], (lo, hi))
+        )
     if kind == "elu" and isinstance(node.saved, tuple) and node.saved[1] != 1.0:
         kind = "selu"
     return kind, (node.inputs[0] if kind else None), None
@@ -233,24 +269,32 @@ def _is_softsign(node):
         return False
     ab = add.inputs[0]._node
     one = add.inputs[1]._data if len(add.inputs) > 1 else None
-    return (ab is not None and _vjp_kind(ab) == "abs" and ab.inputs[0] is x
-            and one is not None and one.size == 1 and float(one.reshape(())) == 1.0)
+    return (
+        ab is not None
+        and _vjp_kind(ab) == "abs"
+        and ab.inputs[0] is x
+        and one is not None
+        and one.size == 1
+        and float(one.reshape(())) == 1.0
+    )
 
 
 # ---- measured shares ----
+
 
 def saturated_share(kind, a, bounds=None, out=None):
     """Share of entries of the activation output ``a`` in the saturation band of ``kind``.
 
     ``out``: an optional bool buffer of ``a``'s shape (no temporaries)."""
-    if kind == "hardtanh":                        # flat at and beyond [min_val, max_val]
+    if kind == "hardtanh":  # flat at and beyond [min_val, max_val]
         (lo, hi), below, above = bounds or (-1.0, 1.0), np.less_equal, np.greater_equal
     else:
         (lo, hi), below, above = saturation_band(kind), np.less, np.greater
     if out is None:
         out = np.empty(a.shape, dtype=bool)
-    return (np.count_nonzero(below(a, lo, out=out)) + np.count_nonzero(above(a, hi, out=out))
-            ) / a.size
+    return (
+        np.count_nonzero(below(a, lo, out=out)) + np.count_nonzero(above(a, hi, out=out))
+    ) / a.size
 
 
 def dead_share(a, sequence=False):

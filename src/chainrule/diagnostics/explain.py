@@ -15,6 +15,7 @@ Example::
     path.chain_matches           # True: the chain rule, checked by hand
     loss.backward()              # the graph is still there
 """
+
 import math
 from typing import NamedTuple
 
@@ -23,24 +24,26 @@ import numpy as np
 from ..tensor import Tensor
 from .graph import HOOK_OPS, grad_leaves, graph_nodes, norm, output_grads
 
-COLLAPSE = 1e-3       # cumulative gain below this: the signal reaching the parameter collapsed
-BLOWUP = 1e3          # cumulative gain above this: it blew up
-MAX_PATHS = 16        # paths enumerated in full; beyond, only the dominant one is followed
-MAX_CHAIN_ELEMENTS = 4096   # the scalar chain costs one vjp per output element: small nets only
+COLLAPSE = 1e-3  # cumulative gain below this: the signal reaching the parameter collapsed
+BLOWUP = 1e3  # cumulative gain above this: it blew up
+MAX_PATHS = 16  # paths enumerated in full; beyond, only the dominant one is followed
+MAX_CHAIN_ELEMENTS = 4096  # the scalar chain costs one vjp per output element: small nets only
 
 
 class GradientStep(NamedTuple):
     """One op on the path: the gradient enters at its output and leaves towards its input."""
+
     op: str
-    shape: tuple          # the op's output shape
-    grad_in_norm: float   # ‖dL/d(output of the op)‖
+    shape: tuple  # the op's output shape
+    grad_in_norm: float  # ‖dL/d(output of the op)‖
     grad_out_norm: float  # ‖this op's share of dL/d(its input on the path)‖
-    local_gain: float     # grad_out_norm / grad_in_norm
-    cumulative: float     # product of the local gains from the loss down to here
+    local_gain: float  # grad_out_norm / grad_in_norm
+    cumulative: float  # product of the local gains from the loss down to here
 
 
 class ChainFactor(NamedTuple):
     """One scalar factor ∂top/∂bottom of the chain rule, with its value."""
+
     top: str
     bottom: str
     value: float
@@ -74,20 +77,27 @@ class GradientPath:
         self.chain_note = ""
 
     def __repr__(self):
-        return (f"<GradientPath: {len(self.steps)} ops, {self.n_paths} path(s), "
-                f"‖grad‖ {norm(self.gradient._data):.3g}>")
+        return (
+            f"<GradientPath: {len(self.steps)} ops, {self.n_paths} path(s), "
+            f"‖grad‖ {norm(self.gradient._data):.3g}>"
+        )
 
     def __str__(self):
         paths = "1 path" if self.n_paths == 1 else f"{self.n_paths} paths, the dominant one shown"
-        lines = [f"Backward path from the loss to a parameter of shape "
-                 f"{tuple(self.gradient.shape)} ({paths})",
-                 f"{'#':>3}  {'op':<14}{'output shape':<16}{'|grad in|':>11}{'|grad out|':>12}"
-                 f"{'local gain':>12}{'cumulative':>12}"]
+        lines = [
+            f"Backward path from the loss to a parameter of shape "
+            f"{tuple(self.gradient.shape)} ({paths})",
+            f"{'#':>3}  {'op':<14}{'output shape':<16}{'|grad in|':>11}{'|grad out|':>12}"
+            f"{'local gain':>12}{'cumulative':>12}",
+        ]
         for i, s in enumerate(self.steps):
-            mark = _mark(i, self.collapsed_at, " <- collapsed") + _mark(i, self.exploded_at,
-                                                                        " <- blew up")
-            lines.append(f"{i + 1:>3}  {s.op:<14}{str(s.shape):<16}{s.grad_in_norm:>11.3g}"
-                         f"{s.grad_out_norm:>12.3g}{s.local_gain:>12.3g}{s.cumulative:>12.3g}{mark}")
+            mark = _mark(i, self.collapsed_at, " <- collapsed") + _mark(
+                i, self.exploded_at, " <- blew up"
+            )
+            lines.append(
+                f"{i + 1:>3}  {s.op:<14}{str(s.shape):<16}{s.grad_in_norm:>11.3g}"
+                f"{s.grad_out_norm:>12.3g}{s.local_gain:>12.3g}{s.cumulative:>12.3g}{mark}"
+            )
         lines.append(f"parameter gradient norm: {norm(self.gradient._data):.4g}")
         lines += self._verdict()
         if self.chain is not None:
@@ -100,12 +110,16 @@ class GradientPath:
         out = []
         if self.collapsed_at is not None:
             s = self.steps[self.collapsed_at]
-            out.append(f"signal collapsed at step {self.collapsed_at + 1} ({s.op}): cumulative "
-                       f"gain {s.cumulative:.3g} < {COLLAPSE:g}")
+            out.append(
+                f"signal collapsed at step {self.collapsed_at + 1} ({s.op}): cumulative "
+                f"gain {s.cumulative:.3g} < {COLLAPSE:g}"
+            )
         if self.exploded_at is not None:
             s = self.steps[self.exploded_at]
-            out.append(f"signal blew up at step {self.exploded_at + 1} ({s.op}): cumulative "
-                       f"gain {s.cumulative:.3g} > {BLOWUP:g}")
+            out.append(
+                f"signal blew up at step {self.exploded_at + 1} ({s.op}): cumulative "
+                f"gain {s.cumulative:.3g} > {BLOWUP:g}"
+            )
         return out
 
     def _chain_lines(self):
@@ -113,9 +127,13 @@ class GradientPath:
         symbols = " · ".join(f"∂{f.top}/∂{f.bottom}" for f in self.chain)
         numbers = " × ".join(f"({f.value:.6g})" for f in self.chain)
         verdict = "matches" if self.chain_matches else "DOES NOT match"
-        lines = ["scalar chain rule:", f"  ∂L/∂{w} = {symbols}",
-                 f"  = {numbers}", f"  = {self.chain_product:.8g}",
-                 f"  backward computed {self.backward_value:.8g}: {verdict}"]
+        lines = [
+            "scalar chain rule:",
+            f"  ∂L/∂{w} = {symbols}",
+            f"  = {numbers}",
+            f"  = {self.chain_product:.8g}",
+            f"  backward computed {self.backward_value:.8g}: {verdict}",
+        ]
         if self.chain_note:
             lines.append("  " + self.chain_note)
         return lines
@@ -157,17 +175,18 @@ def explain_gradient(loss, param, index=None):
     nodes = graph_nodes(loss)
     if param._node is None:
         node_grads, (param_grad,) = output_grads(loss, nodes, [param])
-    else:                       # an intermediate tensor: its gradient is seen by a hook
+    else:  # an intermediate tensor: its gradient is seen by a hook
         node_grads, _ = output_grads(loss, nodes, grad_leaves(nodes))
         param_grad = node_grads.get(param._node)
     if param_grad is None:
-        raise ValueError(f"explain_gradient: the loss does not depend on the parameter of shape "
-                         f"{tuple(param.shape)} (no path in the recorded graph leads to it)")
+        raise ValueError(
+            f"explain_gradient: the loss does not depend on the parameter of shape "
+            f"{tuple(param.shape)} (no path in the recorded graph leads to it)"
+        )
     counts = _path_counts(nodes, param)
     local = _LocalGrads(node_grads)
     raw_paths = _enumerate_paths(loss._node, param, counts, local)
-    paths = sorted((_steps(p, node_grads, local) for p in raw_paths),
-                   key=lambda s: -_final(s))
+    paths = sorted((_steps(p, node_grads, local) for p in raw_paths), key=lambda s: -_final(s))
     result = GradientPath(paths[0], paths, counts[loss._node], Tensor(param_grad), index)
     if index is not None:
         _scalar_chain(result, raw_paths, counts[loss._node], node_grads, param_grad, index)
@@ -176,24 +195,35 @@ def explain_gradient(loss, param, index=None):
 
 # ---- checks ----
 
+
 def _check_args(loss, param, index):
     if not isinstance(loss, Tensor) or not isinstance(param, Tensor):
-        raise TypeError("explain_gradient(loss, param): both must be Tensors, got "
-                        f"{type(loss).__name__} and {type(param).__name__}")
+        raise TypeError(
+            "explain_gradient(loss, param): both must be Tensors, got "
+            f"{type(loss).__name__} and {type(param).__name__}"
+        )
     if loss._data.size != 1 or loss._node is None:
-        raise ValueError(f"explain_gradient: loss must be a scalar computed from the parameters "
-                         f"(got shape {tuple(loss.shape)}, grad_fn={loss._node!r})")
+        raise ValueError(
+            f"explain_gradient: loss must be a scalar computed from the parameters "
+            f"(got shape {tuple(loss.shape)}, grad_fn={loss._node!r})"
+        )
     if not param.requires_grad:
-        raise ValueError(f"explain_gradient: the parameter of shape {tuple(param.shape)} does "
-                         "not require grad")
+        raise ValueError(
+            f"explain_gradient: the parameter of shape {tuple(param.shape)} does not require grad"
+        )
     if index is not None:
         idx = index if isinstance(index, tuple) else (index,)
-        if len(idx) != param.ndim or any(not -n <= i < n for i, n in zip(idx, param.shape)):
-            raise IndexError(f"explain_gradient: index {index} is not an element of a parameter "
-                             f"of shape {tuple(param.shape)}")
+        if len(idx) != param.ndim or any(
+            not -n <= i < n for i, n in zip(idx, param.shape, strict=True)
+        ):
+            raise IndexError(
+                f"explain_gradient: index {index} is not an element of a parameter "
+                f"of shape {tuple(param.shape)}"
+            )
 
 
 # ---- paths ----
+
 
 class _LocalGrads:
     """Each node's vjp applied to the gradient that arrived at its output (computed once).
@@ -217,14 +247,18 @@ def _path_counts(nodes, param):
     """node -> number of distinct paths from it down to ``param`` (dependencies first)."""
     counts = {}
     for node in reversed(nodes):
-        counts[node] = sum(1 if t is param else counts.get(t._node, 0) if t._node else 0
-                           for t in node.inputs)
+        counts[node] = sum(
+            1 if t is param else counts.get(t._node, 0) if t._node else 0 for t in node.inputs
+        )
     return counts
 
 
 def _slots_towards(node, param, counts):
-    return [k for k, t in enumerate(node.inputs)
-            if t is param or (t._node is not None and counts.get(t._node, 0) > 0)]
+    return [
+        k
+        for k, t in enumerate(node.inputs)
+        if t is param or (t._node is not None and counts.get(t._node, 0) > 0)
+    ]
 
 
 def _enumerate_paths(root, param, counts, local):
@@ -283,32 +317,39 @@ def _mark(i, where, text):
 
 # ---- the scalar chain ----
 
+
 def _scalar_chain(result, raw_paths, n_paths, node_grads, param_grad, index):
     idx = _norm_index(index if isinstance(index, tuple) else (index,), param_grad.shape)
     result.backward_value = float(param_grad[idx])
     if n_paths != 1:
-        result.chain_note = (f"no scalar chain: {n_paths} paths join the loss to this weight, "
-                             "so dL/dw is a sum of chains, one per path")
+        result.chain_note = (
+            f"no scalar chain: {n_paths} paths join the loss to this weight, "
+            "so dL/dw is a sum of chains, one per path"
+        )
         return
     path = [(n, k) for n, k in raw_paths[0] if n.name not in HOOK_OPS]
     factors, element, below = [], idx, "w" + _fmt_index(idx)
-    for depth in reversed(range(len(path))):        # from the parameter up to the loss
+    for depth in reversed(range(len(path))):  # from the parameter up to the loss
         node, k = path[depth]
         shape = node_grads[node].shape
         if int(np.prod(shape)) > MAX_CHAIN_ELEMENTS:
-            result.chain_note = (f"the chain stops at {below}: the output of {node.name} has "
-                                 f"{int(np.prod(shape))} elements (> {MAX_CHAIN_ELEMENTS})")
+            result.chain_note = (
+                f"the chain stops at {below}: the output of {node.name} has "
+                f"{int(np.prod(shape))} elements (> {MAX_CHAIN_ELEMENTS})"
+            )
             break
         column = _jacobian_column(node, k, element, shape, node_grads[node].dtype)
         hit = np.flatnonzero(column)
-        if len(hit) == 0:               # e.g. a ReLU that is off: the whole chain is zero
+        if len(hit) == 0:  # e.g. a ReLU that is off: the whole chain is zero
             result.chain_note = f"no element of the output of {node.name} depends on {below}"
             factors.append(ChainFactor(node.name, below, 0.0))
             return _finish_chain(result, factors[::-1], param_grad)
         if len(hit) > 1:
-            result.chain_note = (f"the chain stops at {below}: it reaches {len(hit)} elements of "
-                                 f"the output of {node.name}; ∂L/∂{below} is their sum, "
-                                 "taken from backward")
+            result.chain_note = (
+                f"the chain stops at {below}: it reaches {len(hit)} elements of "
+                f"the output of {node.name}; ∂L/∂{below} is their sum, "
+                "taken from backward"
+            )
             break
         top = tuple(int(i) for i in np.unravel_index(hit[0], shape))
         top_name = "L" if depth == 0 else node.name + _fmt_index(top)
@@ -316,7 +357,7 @@ def _scalar_chain(result, raw_paths, n_paths, node_grads, param_grad, index):
         below, element = top_name, top
     else:
         return _finish_chain(result, factors[::-1], param_grad)
-    if not factors:                 # nothing to multiply: the influence fans out at once
+    if not factors:  # nothing to multiply: the influence fans out at once
         result.chain_note = "no scalar chain: " + result.chain_note
         return None
     # Stopped below path[depth]: the rest of the chain is the gradient backward found there.
@@ -346,12 +387,11 @@ def _finish_chain(result, factors, param_grad):
         product *= f.value
     result.chain_product = product
     rtol = 1e-4 if param_grad.dtype.itemsize <= 4 else 1e-9
-    result.chain_matches = bool(np.isclose(product, result.backward_value, rtol=rtol,
-                                           atol=1e-30))
+    result.chain_matches = bool(np.isclose(product, result.backward_value, rtol=rtol, atol=1e-30))
 
 
 def _norm_index(idx, shape):
-    return tuple(i % n for i, n in zip(idx, shape))
+    return tuple(i % n for i, n in zip(idx, shape, strict=True))
 
 
 def _fmt_index(idx):

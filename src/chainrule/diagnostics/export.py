@@ -10,6 +10,7 @@ Example::
     cr.diagnostics.to_tensorboard(monitor, "runs/x")   # needs tensorboardX
     add_histograms(writer, model, step, batch=x)        # weights, gradients, activations
 """
+
 import csv
 import math
 
@@ -82,8 +83,9 @@ def _writer(writer_or_logdir, needs="add_scalar"):
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
-        raise ImportError("TensorBoard export needs tensorboardX: "
-                          "pip install chainrule[tensorboard]") from None
+        raise ImportError(
+            "TensorBoard export needs tensorboardX: pip install chainrule[tensorboard]"
+        ) from None
     return SummaryWriter(str(writer_or_logdir)), True
 
 
@@ -110,8 +112,10 @@ def add_histograms(writer_or_logdir, model, step, batch=None):
     count = 0
     try:
         for name, p in model.named_parameters():
-            for tag, array in ((f"weights/{name}", p._data),
-                               (f"gradients/{name}", None if p.grad is None else p.grad._data)):
+            for tag, array in (
+                (f"weights/{name}", p._data),
+                (f"gradients/{name}", None if p.grad is None else p.grad._data),
+            ):
                 values = None if array is None else _finite_values(array)
                 if values is not None and values.size:
                     writer.add_histogram(tag, values, step)
@@ -130,6 +134,7 @@ def add_histograms(writer_or_logdir, model, step, batch=None):
 def _activations(model, batch):
     """{module name: finite output values} of every submodule (not the model itself)."""
     from ..autograd import no_grad
+
     outputs, handles = {}, []
 
     def keep(name):
@@ -137,10 +142,11 @@ def _activations(model, batch):
             first = output[0] if isinstance(output, tuple) else output
             if hasattr(first, "_data"):
                 outputs[name] = _finite_values(first._data)
+
         return hook
 
     for name, module in model.named_modules():
-        if name and not any(True for _ in module.children()):       # leaf modules only
+        if name and not any(True for _ in module.children()):  # leaf modules only
             handles.append(module.register_forward_hook(keep(name)))
     modes = [(m, m.training) for m in model.modules()]
     try:
@@ -169,7 +175,7 @@ def to_tensorboard(history, writer_or_logdir):
         for step, scope, name, metric, value in _rows(h):
             tag = metric if scope == "global" else f"{scope}/{name}/{metric}"
             if scope == "global" and math.isnan(value) and metric.startswith("clip"):
-                continue      # clipping series are empty unless clipping was reported
+                continue  # clipping series are empty unless clipping was reported
             writer.add_scalar(tag, value, step)
             count += 1
     finally:

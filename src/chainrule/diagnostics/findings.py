@@ -1,4 +1,5 @@
 """``Finding`` and ``HealthReport``: the verdicts as data."""
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,7 @@ class Finding:
         remedies: concrete fixes naming the layer, most promising first.
         severity: ``'error'``, ``'warning'`` or ``'info'``.
     """
+
     kind: str
     layers: list
     message: str
@@ -31,9 +33,14 @@ class Finding:
     severity: str = "warning"
 
     def to_dict(self):
-        return {"kind": self.kind, "severity": self.severity, "layers": list(self.layers),
-                "message": self.message, "evidence": _plain(self.evidence),
-                "remedies": list(self.remedies)}
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "layers": list(self.layers),
+            "message": self.message,
+            "evidence": _plain(self.evidence),
+            "remedies": list(self.remedies),
+        }
 
     def __str__(self):
         lines = [f"[{self.severity}] {self.kind}: {self.message}"]
@@ -62,8 +69,9 @@ class HealthReport:
         report.to_dict()                    # JSON-friendly
     """
 
-    def __init__(self, findings, layers=(), source="monitor", steps=0, clipping=None,
-                 thresholds=None):
+    def __init__(
+        self, findings, layers=(), source="monitor", steps=0, clipping=None, thresholds=None
+    ):
         rank = {s: i for i, s in enumerate(SEVERITIES)}
         self.findings = sorted(findings, key=lambda f: rank.get(f.severity, 9))
         self.layers = list(layers)
@@ -96,10 +104,15 @@ class HealthReport:
         return len(self.findings)
 
     def to_dict(self):
-        return {"source": self.source, "steps": self.steps, "healthy": self.healthy,
-                "findings": [f.to_dict() for f in self.findings],
-                "layers": _plain(self.layers), "clipping": _plain(self.clipping),
-                "thresholds": dict(self.thresholds)}
+        return {
+            "source": self.source,
+            "steps": self.steps,
+            "healthy": self.healthy,
+            "findings": [f.to_dict() for f in self.findings],
+            "layers": _plain(self.layers),
+            "clipping": _plain(self.clipping),
+            "thresholds": dict(self.thresholds),
+        }
 
     def __str__(self):
         return render_text(self)
@@ -109,8 +122,8 @@ class HealthReport:
 
     def _repr_html_(self):
         from .html import report_html
-        return report_html(self)
 
+        return report_html(self)
 
 
 def _plain(x):
@@ -124,4 +137,3 @@ def _plain(x):
     if isinstance(x, np.generic):
         return x.item()
     return x
-

@@ -11,6 +11,7 @@ Example::
     print(g.source)              # digraph chainrule { ... }
     g.render("graph.svg")        # needs Graphviz's `dot` program
 """
+
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,7 +38,7 @@ def graph_nodes(root):
         raise TypeError(f"expected a Tensor, got {type(root).__name__}")
     order, seen = [], set()
     stack = [(root._node, False)] if root._node is not None else []
-    while stack:                       # iterative DFS: deep graphs (long RNNs) do not recurse
+    while stack:  # iterative DFS: deep graphs (long RNNs) do not recurse
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
@@ -47,10 +48,12 @@ def graph_nodes(root):
                 raise RuntimeError(
                     f"the graph behind this tensor was freed by backward() ({node.name} has no "
                     "saved inputs): call the diagnostic before backward(), or call "
-                    "backward(retain_graph=True)")
+                    "backward(retain_graph=True)"
+                )
             stack.append((node, True))
-            stack.extend((t._node, False) for t in node.inputs
-                         if t._node is not None and t._node not in seen)
+            stack.extend(
+                (t._node, False) for t in node.inputs if t._node is not None and t._node not in seen
+            )
     order.reverse()
     return order
 
@@ -132,9 +135,11 @@ class GraphDrawing:
             raise RuntimeError(
                 "render: Graphviz's 'dot' program is not on the PATH. Install Graphviz "
                 "(apt install graphviz / brew install graphviz / conda install graphviz), or "
-                "save the DOT text with .save('graph.dot') and render it elsewhere.")
-        done = subprocess.run([dot, f"-T{format}", "-o", str(path)], input=self.source.encode(),
-                              capture_output=True)
+                "save the DOT text with .save('graph.dot') and render it elsewhere."
+            )
+        done = subprocess.run(
+            [dot, f"-T{format}", "-o", str(path)], input=self.source.encode(), capture_output=True
+        )
         if done.returncode != 0:
             raise RuntimeError(f"render: dot failed on {path}: {done.stderr.decode().strip()}")
         return path
@@ -173,16 +178,20 @@ def draw_graph(tensor, show_grad=True, params=None):
     names = {id(t): name for name, t in (params or {}).items()}
     ids = {node: f"op{i}" for i, node in enumerate(nodes)}
     ids.update({id(t): f"leaf{i}" for i, t in enumerate(leaves)})
-    lines = ["digraph chainrule {",
-             '  node [shape=box, style="rounded,filled", fillcolor="#eeeeee", '
-             'fontname="Helvetica", fontsize=10];']
+    lines = [
+        "digraph chainrule {",
+        '  node [shape=box, style="rounded,filled", fillcolor="#eeeeee", '
+        'fontname="Helvetica", fontsize=10];',
+    ]
     for i, node in enumerate(nodes):
         extra = ", peripheries=2" if i == 0 else ""
         lines.append(_dot_node(ids[node], [node.name, _shape(node)], node_grads.get(node), extra))
-    for t, g in zip(leaves, leaf_grads):
-        label = [names.get(id(t), "parameter" if t.__class__.__name__ == "Parameter" else "leaf"),
-                 str(tuple(t.shape))]
-        lines.append(_dot_node(ids[id(t)], label, g, ", shape=ellipse, fillcolor=\"#d6e6ff\""))
+    for t, g in zip(leaves, leaf_grads, strict=True):
+        label = [
+            names.get(id(t), "parameter" if t.__class__.__name__ == "Parameter" else "leaf"),
+            str(tuple(t.shape)),
+        ]
+        lines.append(_dot_node(ids[id(t)], label, g, ', shape=ellipse, fillcolor="#d6e6ff"'))
     for node in nodes:
         for t in node.inputs:
             t = see_through(t)

@@ -6,21 +6,45 @@ Example::
     h.series("loss")                  # (n,) chronological
     h.series("out_grad_norm")[-1]     # per layer, last recorded step
 """
+
 import numpy as np
 
-PARAM_METRICS = ("grad_norm", "grad_rms", "grad_max", "weight_norm", "update_ratio", "zero_frac",
-                 "nonfinite_frac", "has_grad")
+PARAM_METRICS = (
+    "grad_norm",
+    "grad_rms",
+    "grad_max",
+    "weight_norm",
+    "update_ratio",
+    "zero_frac",
+    "nonfinite_frac",
+    "has_grad",
+)
 LAYER_METRICS = ("out_grad_norm", "out_rms", "act_mean", "act_std", "saturated_frac", "dead_frac")
 RECURRENT_METRICS = ("time_grad_first", "time_grad_last", "time_ratio", "time_steps")
 GLOBAL_METRICS = ("loss", "clip_total_norm", "clip_max_norm")
-_SCOPES = (("global", GLOBAL_METRICS), ("param", PARAM_METRICS), ("layer", LAYER_METRICS),
-           ("recurrent", RECURRENT_METRICS))
+_SCOPES = (
+    ("global", GLOBAL_METRICS),
+    ("param", PARAM_METRICS),
+    ("layer", LAYER_METRICS),
+    ("recurrent", RECURRENT_METRICS),
+)
 # The order in which a parameter's row is measured and stored (see _ParamMeter).
-_PARAM_ROW = ("grad_norm", "grad_rms", "grad_max", "zero_frac", "nonfinite_frac", "weight_norm",
-              "update_ratio", "has_grad")
-_LAYOUT = {"global": GLOBAL_METRICS, "param": _PARAM_ROW, "layer": LAYER_METRICS,
-           "recurrent": RECURRENT_METRICS}
-
+_PARAM_ROW = (
+    "grad_norm",
+    "grad_rms",
+    "grad_max",
+    "zero_frac",
+    "nonfinite_frac",
+    "weight_norm",
+    "update_ratio",
+    "has_grad",
+)
+_LAYOUT = {
+    "global": GLOBAL_METRICS,
+    "param": _PARAM_ROW,
+    "layer": LAYER_METRICS,
+    "recurrent": RECURRENT_METRICS,
+}
 
 
 class History:
@@ -47,10 +71,15 @@ class History:
         self.recurrent_names = list(recurrent_names)
         # One block per scope, (capacity, columns, metrics): a recorded step writes each
         # block's row in one assignment (_write) instead of one per metric.
-        widths = {"global": 1, "param": len(self.param_names), "layer": len(self.layer_names),
-                  "recurrent": len(self.recurrent_names)}
-        self._blocks = {s: np.full((self.capacity, widths[s], len(ms)), np.nan)
-                        for s, ms in _SCOPES}
+        widths = {
+            "global": 1,
+            "param": len(self.param_names),
+            "layer": len(self.layer_names),
+            "recurrent": len(self.recurrent_names),
+        }
+        self._blocks = {
+            s: np.full((self.capacity, widths[s], len(ms)), np.nan) for s, ms in _SCOPES
+        }
         self._flat = {s: b.reshape(self.capacity, -1) for s, b in self._blocks.items()}
         self._where = {m: (s, _LAYOUT[s].index(m)) for s, ms in _SCOPES for m in ms}
         self._steps = np.zeros(self.capacity, dtype=np.int64)
@@ -74,8 +103,11 @@ class History:
 
     def names(self, scope):
         """Column names of a scope ('param', 'layer', 'recurrent'); [] for 'global'."""
-        return {"param": self.param_names, "layer": self.layer_names,
-                "recurrent": self.recurrent_names}.get(scope, [])
+        return {
+            "param": self.param_names,
+            "layer": self.layer_names,
+            "recurrent": self.recurrent_names,
+        }.get(scope, [])
 
     def _order(self):
         if self._n <= self.capacity:
@@ -114,35 +146,39 @@ class History:
             if flat.shape[1]:
                 flat[row] = rows.get(scope, np.nan)
 
-
     # ---- persistence (GradientMonitor.state_dict) ----
 
     def state_dict(self):
         """The buffer as plain arrays and lists (a copy)."""
-        return {"capacity": self.capacity, "param_names": list(self.param_names),
-                "layer_names": list(self.layer_names),
-                "recurrent_names": list(self.recurrent_names),
-                "blocks": {s: b.copy() for s, b in self._blocks.items()},
-                "steps": self._steps.copy(), "n": self._n,
-                "time_profiles": {k: np.asarray(v).copy() for k, v in self.time_profiles.items()}}
+        return {
+            "capacity": self.capacity,
+            "param_names": list(self.param_names),
+            "layer_names": list(self.layer_names),
+            "recurrent_names": list(self.recurrent_names),
+            "blocks": {s: b.copy() for s, b in self._blocks.items()},
+            "steps": self._steps.copy(),
+            "n": self._n,
+            "time_profiles": {k: np.asarray(v).copy() for k, v in self.time_profiles.items()},
+        }
 
     def load_state_dict(self, state):
         """Restore what :meth:`state_dict` returned; the names must match this model's."""
         for key in ("param_names", "layer_names", "recurrent_names"):
             if list(state[key]) != getattr(self, key):
-                raise ValueError(f"History.load_state_dict: {key} differ: the state is of "
-                                 f"another model ({list(state[key])[:4]}... vs "
-                                 f"{getattr(self, key)[:4]}...)")
-        old = History(state["capacity"], self.param_names, self.layer_names,
-                      self.recurrent_names)
+                raise ValueError(
+                    f"History.load_state_dict: {key} differ: the state is of "
+                    f"another model ({list(state[key])[:4]}... vs "
+                    f"{getattr(self, key)[:4]}...)"
+                )
+        old = History(state["capacity"], self.param_names, self.layer_names, self.recurrent_names)
         old._blocks = {s: np.asarray(b, dtype=np.float64) for s, b in state["blocks"].items()}
         old._steps, old._n = np.asarray(state["steps"], dtype=np.int64), int(state["n"])
         order = old._order()
-        rows = order[-self.capacity:]
+        rows = order[-self.capacity :]
         for s in self._blocks:
             self._blocks[s][:] = np.nan
-            self._blocks[s][:len(rows)] = old._blocks[s][rows]
+            self._blocks[s][: len(rows)] = old._blocks[s][rows]
         self._steps[:] = 0
-        self._steps[:len(rows)] = old._steps[rows]
+        self._steps[: len(rows)] = old._steps[rows]
         self._n = len(rows)
         self.time_profiles = {k: np.asarray(v) for k, v in state["time_profiles"].items()}

@@ -13,6 +13,7 @@ Example::
     monitor.save_report("health.html")
     page = render_page(report, figures, "my run", labels=layer_labels(monitor))
 """
+
 import base64
 import html
 import io
@@ -64,11 +65,16 @@ code { background: #f4f4f4; padding: 0 .2em; word-break: break-word; }
 
 SEVERITY_WORDS = {"error": "problem", "warning": "warning", "info": "note"}
 KIND_WORDS = {
-    "vanishing": "Vanishing gradients", "exploding": "Exploding gradients",
-    "saturated": "Saturated units", "dead": "Dead ReLU units",
-    "lr_too_high": "Learning rate too high", "lr_too_low": "Learning rate too low",
-    "no_gradient": "Parameters that get no gradient", "nonfinite": "NaN/Inf values",
-    "clipping": "Gradient clipping", "layer_gain": "Layer gain out of range",
+    "vanishing": "Vanishing gradients",
+    "exploding": "Exploding gradients",
+    "saturated": "Saturated units",
+    "dead": "Dead ReLU units",
+    "lr_too_high": "Learning rate too high",
+    "lr_too_low": "Learning rate too low",
+    "no_gradient": "Parameters that get no gradient",
+    "nonfinite": "NaN/Inf values",
+    "clipping": "Gradient clipping",
+    "layer_gain": "Layer gain out of range",
 }
 
 
@@ -101,8 +107,10 @@ def fmt(x):
 
 # ---- markdown (the small subset messages use) ----
 
-_INLINE = [(re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
-           (re.compile(r"\*\*([^*]+)\*\*"), r"<strong>\1</strong>")]
+_INLINE = [
+    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*\*([^*]+)\*\*"), r"<strong>\1</strong>"),
+]
 
 
 def _inline(text):
@@ -127,8 +135,9 @@ def markdown_html(text):
             blocks.append(f"<p>{_inline(' '.join(para))}</p>")
         if items:
             tag = "ol" if kind == "ol" else "ul"
-            blocks.append(f"<{tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items)
-                          + f"</{tag}>")
+            blocks.append(
+                f"<{tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{tag}>"
+            )
         para, items, kind = [], [], None
 
     for raw in lines:
@@ -143,7 +152,7 @@ def markdown_html(text):
                 flush()
             kind = new
             items.append((bullet or number).group(1))
-        elif items and raw[:1].isspace():          # continuation of a bullet
+        elif items and raw[:1].isspace():  # continuation of a bullet
             items[-1] += " " + line
         else:
             if items:
@@ -154,6 +163,7 @@ def markdown_html(text):
 
 
 # ---- findings ----
+
 
 def _unit(key):
     k = str(key).lower()
@@ -191,17 +201,24 @@ def evidence_table(evidence, labels=None):
         shown = _value(k, v, unit)
         if labels and "layer" in str(k) and str(v) in labels:
             shown = labels[str(v)]
-        rows.append(f'<tr><td class="text">{_e(metric_words(k))}</td><td>{_e(shown)}'
-                    f'</td><td class="text unit">{_e(unit if unit != "share" else "")}</td></tr>')
-    return ('<div class="table-wrap"><table class="evidence"><tr><th class="text">evidence</th>'
-            '<th>value</th><th class="text">unit</th></tr>' + "".join(rows) + "</table></div>")
+        rows.append(
+            f'<tr><td class="text">{_e(metric_words(k))}</td><td>{_e(shown)}'
+            f'</td><td class="text unit">{_e(unit if unit != "share" else "")}</td></tr>'
+        )
+    return (
+        '<div class="table-wrap"><table class="evidence"><tr><th class="text">evidence</th>'
+        '<th>value</th><th class="text">unit</th></tr>' + "".join(rows) + "</table></div>"
+    )
 
 
 def _layer_names(names, labels, limit=6):
     shown = [labels.get(n, n) if labels else n for n in names]
     if len(shown) > limit:
-        shown = shown[:limit // 2] + [f"… {len(shown) - limit + limit // 2 * 2} more …"] \
-            + shown[-(limit // 2):]
+        shown = (
+            shown[: limit // 2]
+            + [f"… {len(shown) - limit + limit // 2 * 2} more …"]
+            + shown[-(limit // 2) :]
+        )
     return shown
 
 
@@ -220,15 +237,17 @@ def finding_html(f, number, labels=None):
     remedies); ``labels`` maps module names to readable layer names."""
     layers = ", ".join(_e(n) for n in _layer_names(f.layers, labels)) or "the whole model"
     remedies = "".join(f"<li>{_inline(_named(r, labels))}</li>" for r in f.remedies)
-    return (f'<section class="finding {_e(f.severity)}" id="finding-{number}" '
-            f'data-kind="{_e(f.kind)}">'
-            f'<p><span class="sev">{_e(SEVERITY_WORDS.get(f.severity, f.severity))}</span> '
-            f'<span class="kind">{_e(kind_words(f.kind))}</span> '
-            f'<span class="muted">({_e(f.kind)})</span><br><span class="muted">where: {layers}'
-            f"</span></p>{markdown_html(_named(f.message, labels))}"
-            + evidence_table(f.evidence, labels)
-            + (f"<p>What to try, most promising first:</p><ol>{remedies}</ol>" if remedies else "")
-            + "</section>")
+    return (
+        f'<section class="finding {_e(f.severity)}" id="finding-{number}" '
+        f'data-kind="{_e(f.kind)}">'
+        f'<p><span class="sev">{_e(SEVERITY_WORDS.get(f.severity, f.severity))}</span> '
+        f'<span class="kind">{_e(kind_words(f.kind))}</span> '
+        f'<span class="muted">({_e(f.kind)})</span><br><span class="muted">where: {layers}'
+        f"</span></p>{markdown_html(_named(f.message, labels))}"
+        + evidence_table(f.evidence, labels)
+        + (f"<p>What to try, most promising first:</p><ol>{remedies}</ol>" if remedies else "")
+        + "</section>"
+    )
 
 
 def verdict_banner(report, labels=None):
@@ -238,31 +257,44 @@ def verdict_banner(report, labels=None):
     if not serious:
         notes = len(report.findings)
         extra = f" ({notes} note{'s' if notes != 1 else ''} below)" if notes else ""
-        return (f'<div class="banner ok" id="verdict" data-verdict="healthy"><p class="head">'
-                f"Healthy</p><p>No problem found in the gradients over {steps} recorded "
-                f"step{'s' if steps != 1 else ''}{extra}.</p></div>")
+        return (
+            f'<div class="banner ok" id="verdict" data-verdict="healthy"><p class="head">'
+            f"Healthy</p><p>No problem found in the gradients over {steps} recorded "
+            f"step{'s' if steps != 1 else ''}{extra}.</p></div>"
+        )
     f = serious[0]
     cls = "bad" if f.severity == "error" else "warn"
     where = ", ".join(_layer_names(f.layers, labels, limit=4)) or "the whole model"
     more = len(serious) - 1
-    fix = (f"<p><strong>First thing to try:</strong> {_inline(_named(f.remedies[0], labels))}</p>"
-           if f.remedies else "")
-    return (f'<div class="banner {cls}" id="verdict" data-verdict="{_e(f.kind)}">'
-            f'<p class="head">{_e(kind_words(f.kind))}</p>'
-            f"<p><strong>Where:</strong> {_e(where)}</p>{fix}"
-            + (f'<p class="muted">{more} more finding{"s" if more != 1 else ""} below.</p>'
-               if more else "")
-            + "</div>")
+    fix = (
+        f"<p><strong>First thing to try:</strong> {_inline(_named(f.remedies[0], labels))}</p>"
+        if f.remedies
+        else ""
+    )
+    return (
+        f'<div class="banner {cls}" id="verdict" data-verdict="{_e(f.kind)}">'
+        f'<p class="head">{_e(kind_words(f.kind))}</p>'
+        f"<p><strong>Where:</strong> {_e(where)}</p>{fix}"
+        + (
+            f'<p class="muted">{more} more finding{"s" if more != 1 else ""} below.</p>'
+            if more
+            else ""
+        )
+        + "</div>"
+    )
 
 
 # ---- layers ----
 
 LAYER_TITLES = {
-    "layer": ("layer", ""), "type": ("type", ""), "activation": ("activation after it", ""),
+    "layer": ("layer", ""),
+    "type": ("type", ""),
+    "activation": ("activation after it", ""),
     "grad_at_output": ("gradient at its output", "L2 norm"),
     "weight_grad": ("weight gradient", "L2 norm"),
     "update_ratio": ("update / weight per step", "ratio"),
-    "saturated": ("saturated units", "share"), "dead": ("dead units", "share"),
+    "saturated": ("saturated units", "share"),
+    "dead": ("dead units", "share"),
 }
 
 
@@ -270,8 +302,9 @@ def layer_table_html(rows, labels=None):
     """The report's per-layer rows as a table (scrolls sideways rather than overflow)."""
     if not rows:
         return ""
-    keys = list(LAYER_TITLES) + [k for k in dict.fromkeys(k for r in rows for k in r)
-                                 if k not in LAYER_TITLES]
+    keys = list(LAYER_TITLES) + [
+        k for k in dict.fromkeys(k for r in rows for k in r) if k not in LAYER_TITLES
+    ]
     keys = [k for k in keys if any(r.get(k) is not None for r in rows)]
     if labels and "layer" in keys:
         keys.remove("layer")
@@ -284,14 +317,20 @@ def layer_table_html(rows, labels=None):
     def cell(r, k):
         v = r.get(k)
         if k == "layer" and labels:
-            return (f'<td class="text">{_e(labels.get(v, v))}<br><span class="unit">module '
-                    f"{_e(v)}</span></td>")
+            return (
+                f'<td class="text">{_e(labels.get(v, v))}<br><span class="unit">module '
+                f"{_e(v)}</span></td>"
+            )
         unit = LAYER_TITLES.get(k, ("", _unit(k)))[1]
         cls = ' class="text"' if isinstance(v, str) else ""
         return f"<td{cls}>{_e(_value(k, v, unit))}</td>"
 
-    head = "".join(f'<th class="text">{title(k)}</th>' if k in ("layer", "type", "activation")
-                   else f"<th>{title(k)}</th>" for k in keys)
+    head = "".join(
+        f'<th class="text">{title(k)}</th>'
+        if k in ("layer", "type", "activation")
+        else f"<th>{title(k)}</th>"
+        for k in keys
+    )
     body = "".join("<tr>" + "".join(cell(r, k) for k in keys) + "</tr>" for r in rows)
     return f'<div class="table-wrap"><table class="layers"><tr>{head}</tr>{body}</table></div>'
 
@@ -304,9 +343,11 @@ def findings_html(report, labels=None):
     else:
         blocks = '<p class="muted">No findings.</p>'
     steps = report.steps
-    return (f"<h2>Findings ({len(report.findings)}, from {steps} recorded "
-            f"step{'s' if steps != 1 else ''}, {_e(report.source)})</h2>{blocks}"
-            f"<h2>Layers</h2>{layer_table_html(report.layers, labels)}")
+    return (
+        f"<h2>Findings ({len(report.findings)}, from {steps} recorded "
+        f"step{'s' if steps != 1 else ''}, {_e(report.source)})</h2>{blocks}"
+        f"<h2>Layers</h2>{layer_table_html(report.layers, labels)}"
+    )
 
 
 def report_html(report, labels=None):
@@ -319,6 +360,7 @@ def report_html(report, labels=None):
 
 # ---- figures and the page ----
 
+
 def png_base64(fig, dpi=100):
     """A matplotlib figure as base64-encoded PNG text."""
     buf = io.BytesIO()
@@ -328,9 +370,11 @@ def png_base64(fig, dpi=100):
 
 def figure_html(key, caption, fig):
     """One figure: the PNG inline (a data: URI) and its caption."""
-    return (f'<figure id="fig-{_e(key)}"><img alt="{_e(caption)}" '
-            f'src="data:image/png;base64,{png_base64(fig)}"><figcaption>{_e(caption)}'
-            "</figcaption></figure>")
+    return (
+        f'<figure id="fig-{_e(key)}"><img alt="{_e(caption)}" '
+        f'src="data:image/png;base64,{png_base64(fig)}"><figcaption>{_e(caption)}'
+        "</figcaption></figure>"
+    )
 
 
 def figures_html(figures):
@@ -342,30 +386,40 @@ def figures_html(figures):
 
 def page(title, body):
     """A complete, self-contained page around ``body`` (HTML)."""
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>{_e(title)}</h1>{body}</body></html>")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{_e(title)}</h1>{body}</body></html>"
+    )
 
 
-def render_page(report, figures, title="chainrule health report", note=None, run_html="",
-                labels=None):
+def render_page(
+    report, figures, title="chainrule health report", note=None, run_html="", labels=None
+):
     """The whole page as a string: banner, ``run_html`` (settings, learning curves), findings,
     layers, plots. ``figures``: ``[(key, caption, Figure), ...]``; ``labels``: readable layer
     names by module name (:func:`~chainrule.diagnostics.names.layer_labels`)."""
     figs = figures_html(figures)
     if note:
         figs += f"<p><em>{_e(note)}</em></p>"
-    return page(title, verdict_banner(report, labels) + run_html
-                + findings_html(report, labels) + f"<h2>Plots</h2>{figs}")
+    return page(
+        title,
+        verdict_banner(report, labels)
+        + run_html
+        + findings_html(report, labels)
+        + f"<h2>Plots</h2>{figs}",
+    )
 
 
 def save_html(monitor, path, report=None, title="chainrule health report"):
     """Write ``monitor``'s report and plots to ``path`` (one self-contained file); returns it."""
     from .names import layer_labels
+
     report = monitor.report() if report is None else report
     try:
         from .plots import figures
+
         figs, note = figures(monitor, report=report), None
     except ImportError as e:
         figs, note = [], f"No plots: {e}"

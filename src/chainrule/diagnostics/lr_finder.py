@@ -12,6 +12,7 @@ Example::
     print(result)                  # suggested lr, range and the reasoning
     result.plot()                  # needs matplotlib (pip install chainrule[plot])
 """
+
 import copy
 import math
 
@@ -37,8 +38,9 @@ class LRRangeResult:
             (shape (S,); NaN where no update was made: the step that diverged).
     """
 
-    def __init__(self, lrs, losses, smoothed, diverged_at, update_ratios, diverge_factor=4.0,
-                 smooth=0.05):
+    def __init__(
+        self, lrs, losses, smoothed, diverged_at, update_ratios, diverge_factor=4.0, smooth=0.05
+    ):
         self.lrs = np.asarray(lrs, dtype=np.float64)
         self.losses = np.asarray(losses, dtype=np.float64)
         self.smoothed_losses = np.asarray(smoothed, dtype=np.float64)
@@ -50,8 +52,10 @@ class LRRangeResult:
 
     def __repr__(self):
         lo, hi = self.suggested_range
-        return (f"LRRangeResult(suggested_lr={self.suggested_lr:.3g}, suggested_range=({lo:.3g}, "
-                f"{hi:.3g}), steps={len(self.lrs)}, diverged_at={self.diverged_at!r})")
+        return (
+            f"LRRangeResult(suggested_lr={self.suggested_lr:.3g}, suggested_range=({lo:.3g}, "
+            f"{hi:.3g}), steps={len(self.lrs)}, diverged_at={self.diverged_at!r})"
+        )
 
     def __str__(self):
         return f"{self!r}\n{self.reasoning}"
@@ -66,11 +70,14 @@ class LRRangeResult:
         finite = lambda a: np.where(np.isfinite(a), a, np.nan)
         ax.plot(self.lrs, finite(self.losses), color="C0", alpha=0.3, label="loss")
         ax.plot(self.lrs, finite(self.smoothed_losses), color="C0", label="smoothed loss")
-        ax.axvline(self.suggested_lr, color="C2", ls="--",
-                   label=f"suggested lr {self.suggested_lr:.2g}")
+        ax.axvline(
+            self.suggested_lr, color="C2", ls="--", label=f"suggested lr {self.suggested_lr:.2g}"
+        )
         ax.axvspan(*self.suggested_range, color="C2", alpha=0.12, label="suggested range")
         if self.diverged_at is not None:
-            ax.axvline(self.diverged_at, color="C3", ls=":", label=f"diverged {self.diverged_at:.2g}")
+            ax.axvline(
+                self.diverged_at, color="C3", ls=":", label=f"diverged {self.diverged_at:.2g}"
+            )
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
@@ -80,8 +87,17 @@ class LRRangeResult:
         return ax
 
 
-def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, num_steps=100,
-                  smooth=0.05, diverge_factor=4.0):
+def lr_range_test(
+    model,
+    loss_fn,
+    optimizer,
+    loader,
+    start_lr=1e-7,
+    end_lr=10,
+    num_steps=100,
+    smooth=0.05,
+    diverge_factor=4.0,
+):
     """Sweep the learning rate exponentially, one batch per step, and suggest a good one.
 
     Step ``i`` sets every parameter group's ``lr`` to ``start_lr * (end_lr/start_lr)**(i/(S-1))``,
@@ -113,17 +129,27 @@ def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, n
         res.suggested_lr          # e.g. 0.2
     """
     _check_args(start_lr, end_lr, num_steps, smooth, diverge_factor)
-    from . import torch_adapter                   # a torch model: the same sweep, torch's state
-    torch_adapter.adapt(model, where="lr_range_test")   # a TypeError for a non-module
+    from . import torch_adapter  # a torch model: the same sweep, torch's state
+
+    torch_adapter.adapt(model, where="lr_range_test")  # a TypeError for a non-module
     if torch_adapter.is_torch_module(model):
-        return torch_adapter.lr_range_test(model, loss_fn, optimizer, loader, start_lr, end_lr,
-                                           num_steps, smooth, diverge_factor)
+        return torch_adapter.lr_range_test(
+            model, loss_fn, optimizer, loader, start_lr, end_lr, num_steps, smooth, diverge_factor
+        )
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     snapshot = _Snapshot(model, optimizer, loader)
     try:
         model.train()
-        curve = _sweep(model, loss_fn, optimizer, loader, named,
-                       _schedule(start_lr, end_lr, num_steps), smooth, diverge_factor)
+        curve = _sweep(
+            model,
+            loss_fn,
+            optimizer,
+            loader,
+            named,
+            _schedule(start_lr, end_lr, num_steps),
+            smooth,
+            diverge_factor,
+        )
     finally:
         snapshot.restore()
     return LRRangeResult(*curve, diverge_factor=diverge_factor, smooth=smooth)
@@ -131,8 +157,9 @@ def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, n
 
 def _check_args(start_lr, end_lr, num_steps, smooth, diverge_factor):
     if not 0 < start_lr < end_lr:
-        raise ValueError(f"lr_range_test: need 0 < start_lr < end_lr, got start_lr={start_lr}, "
-                         f"end_lr={end_lr}")
+        raise ValueError(
+            f"lr_range_test: need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}"
+        )
     if int(num_steps) != num_steps or num_steps < 3:
         raise ValueError(f"lr_range_test: num_steps must be an integer >= 3, got {num_steps}")
     if not 0 < smooth <= 1:
@@ -156,7 +183,7 @@ def _sweep(model, loss_fn, optimizer, loader, named, schedule, smooth, diverge_f
         loss = loss_fn(model(*inputs), target)
         value = float(loss.item())
         avg = (1 - smooth) * avg + smooth * value
-        s = avg / (1 - (1 - smooth) ** (i + 1))          # bias correction of the average
+        s = avg / (1 - (1 - smooth) ** (i + 1))  # bias correction of the average
         lrs.append(float(lr))
         losses.append(value)
         smoothed.append(s)
@@ -169,7 +196,7 @@ def _sweep(model, loss_fn, optimizer, loader, named, schedule, smooth, diverge_f
         loss.backward()
         before = [p._data.copy() for _, p in named]
         optimizer.step()
-        for (n, p), old in zip(named, before):
+        for (n, p), old in zip(named, before, strict=True):
             ratios[n].append(_ratio(p._data, old))
     return lrs, losses, smoothed, diverged_at, ratios
 
@@ -187,9 +214,11 @@ def _cycle(loader):
 def _split(batch):
     if isinstance(batch, (tuple, list)) and len(batch) >= 2:
         return tuple(batch[:-1]), batch[-1]
-    raise TypeError(f"lr_range_test: each batch must be a tuple (inputs..., target), got "
-                    f"{type(batch).__name__}" + (f" of length {len(batch)}"
-                                                 if isinstance(batch, (tuple, list)) else ""))
+    raise TypeError(
+        f"lr_range_test: each batch must be a tuple (inputs..., target), got "
+        f"{type(batch).__name__}"
+        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+    )
 
 
 def _ratio(new, old):
@@ -205,10 +234,16 @@ class _Snapshot:
     def __init__(self, model, optimizer, loader):
         tensors = {id(p): p for p in model.parameters()}
         tensors.update({id(p): p for g in optimizer.param_groups for p in g["params"]})
-        self.tensors = [(t, t._data.copy(), None if t.grad is None else t.grad._data.copy())
-                        for t in tensors.values()]
-        self.buffers = [(m, name, b, b._data.copy()) for _, m in model.named_modules()
-                        for name, b in m.named_buffers(recurse=False) if b is not None]
+        self.tensors = [
+            (t, t._data.copy(), None if t.grad is None else t.grad._data.copy())
+            for t in tensors.values()
+        ]
+        self.buffers = [
+            (m, name, b, b._data.copy())
+            for _, m in model.named_modules()
+            for name, b in m.named_buffers(recurse=False)
+            if b is not None
+        ]
         self.modes = [(m, m.training) for m in model.modules()]
         self.optimizer, self.opt_state = optimizer, copy.deepcopy(optimizer.state_dict())
         self.rng = copy.deepcopy(_random.get_rng_state())
@@ -223,7 +258,7 @@ class _Snapshot:
                 t.grad = None if grad is None else Tensor(grad.copy())
             for module, name, b, data in self.buffers:
                 _put(b, data)
-                if getattr(module, name, None) is not b:   # the sweep rebound the buffer
+                if getattr(module, name, None) is not b:  # the sweep rebound the buffer
                     setattr(module, name, b)
         for module, mode in self.modes:
             module.training = mode
@@ -235,12 +270,13 @@ class _Snapshot:
 
 def _put(t, data):
     if t._data.shape == data.shape and t._data.dtype == data.dtype:
-        t.copy_(data)                # in place: the optimizer and any views keep the same array
+        t.copy_(data)  # in place: the optimizer and any views keep the same array
     else:
         t._data = data.copy()
 
 
 # ---- reading the curve ----
+
 
 def _suggest(res):
     """Steepest descent of the smoothed loss (per decade of lr) before its minimum.
@@ -252,34 +288,50 @@ def _suggest(res):
     """
     usable = len(res.lrs) - (1 if res.diverged_at is not None else 0)
     lrs, s = res.lrs[:usable], res.smoothed_losses[:usable]
-    lines = [f"Swept {len(res.lrs)} learning rates from {res.lrs[0]:.3g} to {res.lrs[-1]:.3g} "
-             "(exponentially, one batch each)."]
+    lines = [
+        f"Swept {len(res.lrs)} learning rates from {res.lrs[0]:.3g} to {res.lrs[-1]:.3g} "
+        "(exponentially, one batch each)."
+    ]
     if usable < 3 or not np.isfinite(s).any():
         lr = float(res.lrs[0])
-        lines.append(f"The loss diverged almost at once: even {lr:.3g} is too high; lower "
-                     "start_lr.")
+        lines.append(
+            f"The loss diverged almost at once: even {lr:.3g} is too high; lower start_lr."
+        )
         return lr, (lr / 10, lr), " ".join(lines)
     k_min = int(np.nanargmin(s))
     if k_min < 2:
         lr = float(lrs[0])
-        lines.append(f"The smoothed loss never fell; it was lowest at the first rate, {lr:.3g}: "
-                     "lower start_lr to see where it starts falling.")
+        lines.append(
+            f"The smoothed loss never fell; it was lowest at the first rate, {lr:.3g}: "
+            "lower start_lr to see where it starts falling."
+        )
         return lr, (lr / 10, lr), " ".join(lines)
-    k, slope = _steepest(np.log10(lrs[:k_min + 1]), s[:k_min + 1], res.smooth)
+    k, slope = _steepest(np.log10(lrs[: k_min + 1]), s[: k_min + 1], res.smooth)
     lr, onset = float(lrs[k]), float(lrs[k_min])
     low, high = lr / 10, max(onset / 10, lr)
-    lines.append(f"The smoothed loss fell fastest at lr = {lr:.3g} ({slope:.3g} per decade "
-                 "of lr): that is the suggested rate (steepest descent).")
-    lines.append(f"It was lowest ({s[k_min]:.4g}) at lr = {onset:.3g}"
-                 + (f" and diverged (the smoothed loss passed {res.diverge_factor:g} x its best, "
-                    f"or was not finite) at lr = {res.diverged_at:.3g}."
-                    if res.diverged_at is not None else
-                    "; it never diverged, raise end_lr to find the upper limit."))
-    top = ("a decade below where it stopped falling (the largest rate with a safety margin)"
-           if high > lr else "the suggestion itself (a decade below where the loss stopped "
-           f"falling, {onset / 10:.3g}, would lie under it)")
-    lines.append(f"Range {low:.3g} to {high:.3g}: from a decade below the steepest descent (the "
-                 f"loss still falls there, slowly) up to {top}.")
+    lines.append(
+        f"The smoothed loss fell fastest at lr = {lr:.3g} ({slope:.3g} per decade "
+        "of lr): that is the suggested rate (steepest descent)."
+    )
+    lines.append(
+        f"It was lowest ({s[k_min]:.4g}) at lr = {onset:.3g}"
+        + (
+            f" and diverged (the smoothed loss passed {res.diverge_factor:g} x its best, "
+            f"or was not finite) at lr = {res.diverged_at:.3g}."
+            if res.diverged_at is not None
+            else "; it never diverged, raise end_lr to find the upper limit."
+        )
+    )
+    top = (
+        "a decade below where it stopped falling (the largest rate with a safety margin)"
+        if high > lr
+        else "the suggestion itself (a decade below where the loss stopped "
+        f"falling, {onset / 10:.3g}, would lie under it)"
+    )
+    lines.append(
+        f"Range {low:.3g} to {high:.3g}: from a decade below the steepest descent (the "
+        f"loss still falls there, slowly) up to {top}."
+    )
     return lr, (low, high), " ".join(lines)
 
 
@@ -300,7 +352,7 @@ def _steepest(log_lr, smoothed, smooth):
         slope = (smoothed[k + half] - smoothed[k - half]) / (log_lr[k + half] - log_lr[k - half])
         if slope < best:
             best_k, best = k, slope
-    if best_k is None:                     # too few points for windows: neighbouring slopes
+    if best_k is None:  # too few points for windows: neighbouring slopes
         slopes = np.gradient(smoothed, log_lr)
         best_k = int(np.argmin(slopes))
         best = slopes[best_k]
@@ -309,7 +361,7 @@ def _steepest(log_lr, smoothed, smooth):
 
 def _clip_ylim(ax, smoothed):
     finite = smoothed[np.isfinite(smoothed)]
-    if finite.size:     # show the fall in full, not the whole blow-up at the end
+    if finite.size:  # show the fall in full, not the whole blow-up at the end
         lo = finite.min()
         hi = min(finite.max(), 2 * finite[0] - lo) if finite[0] > lo else finite.max()
         pad = 0.05 * (hi - lo) if hi > lo else 1.0

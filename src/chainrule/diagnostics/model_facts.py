@@ -2,6 +2,7 @@
 a recurrent matrix's largest singular value, the learning rate, optimizer membership, and the
 input statistics (dtype, RMS, NaN share) behind ``unscaled_input``.
 """
+
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ def _input_facts(x, old):
     a = x._data
     facts = {"dtype": str(a.dtype), "float": a.dtype.kind in "fc", "shape": tuple(a.shape)}
     if a.dtype.kind in "fc" and a.size:
-        ss = _sumsq(a)                      # finite exactly when every entry is
+        ss = _sumsq(a)  # finite exactly when every entry is
         bad, vals = 0.0, a
         if not math.isfinite(ss):
             finite = np.isfinite(a)
@@ -79,5 +80,3 @@ def _optimizer_membership(optimizer, params):
         return [None] * len(params)
     held = {id(p) for g in optimizer.param_groups for p in g["params"]}
     return [id(p) in held for _, p in params]
-
-

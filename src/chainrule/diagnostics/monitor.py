@@ -35,6 +35,7 @@ Example::
             monitor.step(loss, grad_norm=total, max_norm=1.0)
         print(monitor.report())
 """
+
 import functools
 import itertools
 import math
@@ -46,26 +47,49 @@ from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import rules as _rules
-from .activations import (ACTIVATION_MODULES, RELU_LIKE, SATURATING, dead_share, module_bounds,
-                          module_kind, node_kind, output_kind, saturated_share)
-from .history import GLOBAL_METRICS  # noqa: F401  (re-exported names)
-from .history import (_PARAM_ROW, LAYER_METRICS, PARAM_METRICS, RECURRENT_METRICS, History)
-from .model_facts import (_init_gain, _input_facts, _lr, _optimizer_membership,
-                          _sigma_max)
+from .activations import (
+    ACTIVATION_MODULES,
+    RELU_LIKE,
+    SATURATING,
+    dead_share,
+    module_bounds,
+    module_kind,
+    node_kind,
+    output_kind,
+    saturated_share,
+)
+from .history import (
+    _PARAM_ROW,
+    GLOBAL_METRICS,  # noqa: F401  (re-exported names)
+    LAYER_METRICS,
+    PARAM_METRICS,
+    RECURRENT_METRICS,
+    History,
+)
+from .model_facts import _init_gain, _input_facts, _lr, _optimizer_membership, _sigma_max
 from .origin import _all_finite, _loss_origin, trace_op
 from .statistics import ParamMeter, _column_sums, _Scratch, _sumsq
 from .step_quality import StepQuality
 
-__all__ = ["GradientMonitor", "History", "ACTIVATION_MODULES", "PARAM_METRICS", "LAYER_METRICS",
-           "RECURRENT_METRICS", "GLOBAL_METRICS", "trace_op"]
+__all__ = [
+    "GradientMonitor",
+    "History",
+    "ACTIVATION_MODULES",
+    "PARAM_METRICS",
+    "LAYER_METRICS",
+    "RECURRENT_METRICS",
+    "GLOBAL_METRICS",
+    "trace_op",
+]
 
 # The monitor's own arithmetic meets NaN, Inf and huge values by design (that is what it
 # reports): NumPy's warnings about them would only repeat the report. Scoped to this module.
-warnings.filterwarnings("ignore", category=RuntimeWarning,
-                        module=r"chainrule\.diagnostics\.(monitor|statistics)")
+warnings.filterwarnings(
+    "ignore", category=RuntimeWarning, module=r"chainrule\.diagnostics\.(monitor|statistics)"
+)
 
 NAN = float("nan")
-LOSS_LOG = 1 << 17            # losses kept (every step); the oldest half is dropped when full
+LOSS_LOG = 1 << 17  # losses kept (every step); the oldest half is dropped when full
 
 
 class _Layer:
@@ -77,14 +101,14 @@ class _Layer:
         self.param_columns = param_columns
         self.activation = None
         self.act_bounds = None
-        self.rec_index = None              # column in the recurrent series
-        self.fused = hasattr(module, "record_steps")   # RNN/LSTM/GRU (not a cell)
-        self.ordered = False               # seen in a forward pass (self._order holds it)
-        self.on_grad = None                # its output's gradient hook, made once
-        self.feeder = None                 # index of the layer whose output feeds it directly
+        self.rec_index = None  # column in the recurrent series
+        self.fused = hasattr(module, "record_steps")  # RNN/LSTM/GRU (not a cell)
+        self.ordered = False  # seen in a forward pass (self._order holds it)
+        self.on_grad = None  # its output's gradient hook, made once
+        self.feeder = None  # index of the layer whose output feeds it directly
         nonlin = getattr(module, "nonlinearity", None)
         if self.type in ("RNN", "RNNCell") and nonlin in ("tanh", "relu"):
-            self.activation = nonlin       # the output of a plain RNN is its activation
+            self.activation = nonlin  # the output of a plain RNN is its activation
         self.own_activation = self.activation is not None
 
 
@@ -103,10 +127,10 @@ class _StepData:
         self.sat, self.sat_n, self.dead, self.dead_n = zeros[:], zeros[:], zeros[:], zeros[:]
         self.calls = [0] * n_layers
         self.time_ss = [None] * n_recurrent
-        self.replay = [None] * n_recurrent         # (rng state, args) of a fused recurrent layer
-        self.replay_grads = [None] * n_recurrent   # output index -> incoming gradient
-        self.outputs = {}                         # id(layer output) -> (layer, tensor)
-        self.outputs_of_acts = {}                 # id(activation output) -> layer index
+        self.replay = [None] * n_recurrent  # (rng state, args) of a fused recurrent layer
+        self.replay_grads = [None] * n_recurrent  # output index -> incoming gradient
+        self.outputs = {}  # id(layer output) -> (layer, tensor)
+        self.outputs_of_acts = {}  # id(activation output) -> layer index
         self.acts_seen = set()
         self.forward_event = None
         self.forwards = 0
@@ -148,53 +172,85 @@ class GradientMonitor:
         monitor.close()
     """
 
-    def __init__(self, model, every=1, capacity=1024, optimizer=None, clip_norm=None,
-                 time_every=10, baseline=None, step_quality=False, replica_every=100):
-        from .torch_adapter import adapt          # a torch model is read through a facade
+    def __init__(
+        self,
+        model,
+        every=1,
+        capacity=1024,
+        optimizer=None,
+        clip_norm=None,
+        time_every=10,
+        baseline=None,
+        step_quality=False,
+        replica_every=100,
+    ):
+        from .torch_adapter import adapt  # a torch model is read through a facade
+
         model, optimizer = adapt(model, optimizer)
         _check_model(model, "GradientMonitor")
         for name, value in (("every", every), ("time_every", time_every)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"GradientMonitor: {name} must be a positive int, got {value!r}")
         if optimizer is not None and not hasattr(optimizer, "param_groups"):
-            raise TypeError(f"GradientMonitor: optimizer must have param_groups, got "
-                            f"{type(optimizer).__name__}")
+            raise TypeError(
+                f"GradientMonitor: optimizer must have param_groups, got {type(optimizer).__name__}"
+            )
         self.model, self.every, self.optimizer = model, int(every), optimizer
         self.time_every = int(time_every)
-        if isinstance(replica_every, bool) or not isinstance(replica_every, (int, np.integer)) \
-                or replica_every < 0:
-            raise ValueError(f"GradientMonitor: replica_every must be an int >= 0, got "
-                             f"{replica_every!r}")
+        if (
+            isinstance(replica_every, bool)
+            or not isinstance(replica_every, (int, np.integer))
+            or replica_every < 0
+        ):
+            raise ValueError(
+                f"GradientMonitor: replica_every must be an int >= 0, got {replica_every!r}"
+            )
         self.replica_every = int(replica_every)
         self.baseline = None if baseline is None else float(baseline)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self._params = list(model.named_parameters())
         self._layers, self._acts, self._recurrent = self._discover(model)
-        self.history = History(capacity, [n for n, _ in self._params],
-                               [lay.name for lay in self._layers],
-                               [lay.name for lay in self._recurrent])
+        self.history = History(
+            capacity,
+            [n for n, _ in self._params],
+            [lay.name for lay in self._layers],
+            [lay.name for lay in self._recurrent],
+        )
         self._init_gain = [_init_gain(lay, self._params) for lay in self._layers]
-        self._order = []                  # layer indices in forward order (first call)
+        self._order = []  # layer indices in forward order (first call)
         self._step = 0
-        self._recorded = 0                # recorded steps so far (for time_every)
+        self._recorded = 0  # recorded steps so far (for time_every)
         self._scratch = _Scratch()
-        self._meter = ParamMeter(self._params, self._scratch)   # + the weights before the step
+        self._meter = ParamMeter(self._params, self._scratch)  # + the weights before the step
         self._snapshot_valid = False
         self._last_layer = None
         self.first_nonfinite = None
         self._clip = {"seen": 0, "acted": 0, "max_norm": self.clip_norm, "norms": []}
         self._losses, self._loss_steps = [], []
         self._val_losses, self._val_steps = [], []
-        self._facts = {"stale_seen": 0, "stale_checked": 0, "inputs": None, "output": None,
-                       "sharpness": [], "replica_checks": 0, "replica_diverged": [],
-                       "replica_first_step": None}
+        self._facts = {
+            "stale_seen": 0,
+            "stale_checked": 0,
+            "inputs": None,
+            "output": None,
+            "sharpness": [],
+            "replica_checks": 0,
+            "replica_diverged": [],
+            "replica_first_step": None,
+        }
         # one small parameter (held by the optimizer, which zeroes it) shows stale gradients
         held = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else None
         self._quality = StepQuality([p for _, p in self._params]) if step_quality else None
-        self._probe = next((p for _, p in sorted(self._params, key=lambda np_: np_[1]._data.size)
-                            if p.requires_grad and (held is None or id(p) in held)), None)
+        self._probe = next(
+            (
+                p
+                for _, p in sorted(self._params, key=lambda np_: np_[1]._data.size)
+                if p.requires_grad and (held is None or id(p) in held)
+            ),
+            None,
+        )
         self._handles = []
-        self._plan = None                 # the hooks to register (see _hook_plan)
+        self._plan = None  # the hooks to register (see _hook_plan)
         self._closed = False
         self._recording = False
         self._data = None
@@ -211,8 +267,9 @@ class GradientMonitor:
             kind = module_kind(module)
             if kind:
                 acts.append((module, kind))
-            own = [column[id(p)] for _, p in module.named_parameters(recurse=False)
-                   if id(p) in column]
+            own = [
+                column[id(p)] for _, p in module.named_parameters(recurse=False) if id(p) in column
+            ]
             if not own:
                 continue
             layer = _Layer(len(layers), name or type(module).__name__, module, own)
@@ -231,18 +288,27 @@ class GradientMonitor:
 
     def _hook_plan(self):
         """(register method, hook) of every hook, made once so that attaching is cheap."""
-        plan = [(layer.module.register_forward_hook, functools.partial(self._after_layer, layer))
-                for layer in self._layers]
-        plan += [(lay.module.register_forward_pre_hook, functools.partial(self._before_fused, lay))
-                 for lay in self._recurrent if lay.fused]
-        plan += [(module.register_forward_hook, functools.partial(self._after_activation, kind))
-                 for module, kind in self._acts]
+        plan = [
+            (layer.module.register_forward_hook, functools.partial(self._after_layer, layer))
+            for layer in self._layers
+        ]
+        plan += [
+            (lay.module.register_forward_pre_hook, functools.partial(self._before_fused, lay))
+            for lay in self._recurrent
+            if lay.fused
+        ]
+        plan += [
+            (module.register_forward_hook, functools.partial(self._after_activation, kind))
+            for module, kind in self._acts
+        ]
         # Containers (and other modules) only for functional activations at their output;
         # layers and activation modules see their own outputs already.
         seen = {id(lay.module) for lay in self._layers} | {id(m) for m, _ in self._acts}
-        plan += [(module.register_forward_hook, self._after_container)
-                 for _, module in self.model.named_modules()
-                 if id(module) not in seen and module is not self.model]
+        plan += [
+            (module.register_forward_hook, self._after_container)
+            for _, module in self.model.named_modules()
+            if id(module) not in seen and module is not self.model
+        ]
         plan.append((self.model.register_forward_pre_hook, self._new_forward))
         plan.append((self.model.register_forward_hook, self._after_model))
         if self._probe is not None:
@@ -287,7 +353,7 @@ class GradientMonitor:
         the step's first forward, copy the weights (the update ratio's 'before') and look at
         the input."""
         d = self._data
-        if not is_grad_enabled():         # evaluation (no_grad): not a training forward
+        if not is_grad_enabled():  # evaluation (no_grad): not a training forward
             return
         d.outputs.clear()
         d.outputs_of_acts.clear()
@@ -299,7 +365,7 @@ class GradientMonitor:
             if self._quality is not None:
                 self._quality.start()
             x = _first_tensor(args)
-            if x is not None and self._recorded % 16 == 0:      # data statistics drift slowly
+            if x is not None and self._recorded % 16 == 0:  # data statistics drift slowly
                 self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
         d.forwards += 1
 
@@ -312,7 +378,7 @@ class GradientMonitor:
             self._facts["output"] = {"kind": output_kind(t._node), "shape": tuple(t.shape)}
 
     def _after_layer(self, layer, module, args, out):
-        if args:                       # its input may be a functional activation of a layer
+        if args:  # its input may be a functional activation of a layer
             self._inspect(args[0])
         t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad:
@@ -407,8 +473,11 @@ class GradientMonitor:
             d.sat_n[i] += 1
         elif kind in RELU_LIKE:
             exact = cols is not None and math.isfinite(total) and kind == "relu"
-            d.dead[i] += ((cols.size - np.count_nonzero(cols)) / cols.size if exact
-                          else dead_share(a, layer.rec_index is not None))
+            d.dead[i] += (
+                (cols.size - np.count_nonzero(cols)) / cols.size
+                if exact
+                else dead_share(a, layer.rec_index is not None)
+            )
             d.dead_n[i] += 1
 
     # ------------------------------------------------------------------------------------------
@@ -454,7 +523,7 @@ class GradientMonitor:
         if d.time_ss[r] is None or call >= len(d.time_ss[r]):
             grown = np.zeros(call + 1)
             if d.time_ss[r] is not None:
-                grown[:len(d.time_ss[r])] = d.time_ss[r]
+                grown[: len(d.time_ss[r])] = d.time_ss[r]
             d.time_ss[r] = grown
         out = out if type(out) is Tensor else _first_tensor(out)
         out.register_hook(functools.partial(self._on_time_grad, r, call))
@@ -486,15 +555,17 @@ class GradientMonitor:
                 with enable_grad():
                     outs = _tensors(module.forward(*args))
                     hs = [h for h in (module.last_hidden_states or [[]])[0] if h.requires_grad]
-                    pairs = [(outs[k], g) for k, g in d.replay_grads[r].items() if k < len(outs)
-                             and outs[k].requires_grad]
+                    pairs = [
+                        (outs[k], g)
+                        for k, g in d.replay_grads[r].items()
+                        if k < len(outs) and outs[k].requires_grad
+                    ]
                     if not hs or not pairs:
                         continue
                     grads = _grad([o for o, _ in pairs], hs, [Tensor(g) for _, g in pairs])
                 d.time_ss[r] = np.array([0.0 if g is None else _sumsq(g._data) for g in grads])
             finally:
-                (module.record_steps, module.last_hidden_states,
-                 module.last_cell_states) = kept
+                (module.record_steps, module.last_hidden_states, module.last_cell_states) = kept
                 set_rng_state(now)
 
     # ------------------------------------------------------------------------------------------
@@ -524,8 +595,9 @@ class GradientMonitor:
         if val_loss is not None:
             self._log(self._val_losses, self._val_steps, _loss_value(val_loss))
         next_due = (self._step + 1) % self.every == 0
-        if self._recording or (value is not None and not math.isfinite(value)
-                               and self.first_nonfinite is None):
+        if self._recording or (
+            value is not None and not math.isfinite(value) and self.first_nonfinite is None
+        ):
             if self._recording and isinstance(loss, Tensor) and self._facts["output"]:
                 self._facts["output"]["loss_kind"] = _loss_kind(loss)
             self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
@@ -541,10 +613,11 @@ class GradientMonitor:
     def _check_replicas(self):
         """Data-parallel runs: do the ranks still hold the same weights? (``rank_divergence``)"""
         from .. import distributed as dist
+
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
             return
         names = dist.rank_divergence(self.model)
-        facts = self._facts                    # (a state saved before this check: keys missing)
+        facts = self._facts  # (a state saved before this check: keys missing)
         facts["replica_checks"] = facts.get("replica_checks", 0) + 1
         if names:
             if facts.get("replica_first_step") is None:
@@ -567,7 +640,7 @@ class GradientMonitor:
         values.append(value)
         steps.append(self._step)
         if len(values) > LOSS_LOG:
-            del values[:LOSS_LOG // 2], steps[:LOSS_LOG // 2]
+            del values[: LOSS_LOG // 2], steps[: LOSS_LOG // 2]
 
     def note_clipping(self, total_norm, max_norm=None):
         """Tell the monitor what gradient clipping saw: ``total_norm`` before clipping.
@@ -583,9 +656,9 @@ class GradientMonitor:
         total = _loss_value(total_norm)
         self._clip["max_norm"] = max_norm
         self._clip["seen"] += 1
-        self._clip["acted"] += int(not total <= max_norm)    # NaN counts as clipped, as torch does
+        self._clip["acted"] += int(not total <= max_norm)  # NaN counts as clipped, as torch does
         self._clip["norms"].append(total)
-        del self._clip["norms"][:-self.history.capacity]
+        del self._clip["norms"][: -self.history.capacity]
         self._clip["pending"] = total
 
     def _record(self, value, loss, keep=False):
@@ -600,8 +673,11 @@ class GradientMonitor:
         if self._recurrent:
             rows["recurrent"] = self._time_stats(d)
         rows["global"] = [NAN if value is None else value, *self._clip_stats(params)]
-        if self.first_nonfinite is None and (d.forward_event is not None or not finite
-                                             or (value is not None and not math.isfinite(value))):
+        if self.first_nonfinite is None and (
+            d.forward_event is not None
+            or not finite
+            or (value is not None and not math.isfinite(value))
+        ):
             self._check_nonfinite(d, params, value, loss)
         self.history._write(self._step, rows)
         self._recorded += 1
@@ -619,12 +695,27 @@ class GradientMonitor:
         """LAYER_METRICS of every layer, layer-major in one flat list."""
         out = []
         for grad_ss, seen, out_ss, out_n, mean, std, n, sat, sat_n, dead, dead_n in zip(
-                d.grad_ss, d.grad_seen, d.out_ss, d.out_n, d.act_mean, d.act_std, d.act_n,
-                d.sat, d.sat_n, d.dead, d.dead_n):
-            out += (math.sqrt(grad_ss) if seen else NAN,
-                    math.sqrt(out_ss / out_n) if out_n else NAN,
-                    mean / n if n else NAN, std / n if n else NAN,
-                    sat / sat_n if sat_n else NAN, dead / dead_n if dead_n else NAN)
+            d.grad_ss,
+            d.grad_seen,
+            d.out_ss,
+            d.out_n,
+            d.act_mean,
+            d.act_std,
+            d.act_n,
+            d.sat,
+            d.sat_n,
+            d.dead,
+            d.dead_n,
+            strict=True,
+        ):
+            out += (
+                math.sqrt(grad_ss) if seen else NAN,
+                math.sqrt(out_ss / out_n) if out_n else NAN,
+                mean / n if n else NAN,
+                std / n if n else NAN,
+                sat / sat_n if sat_n else NAN,
+                dead / dead_n if dead_n else NAN,
+            )
         return out
 
     def _time_stats(self, d):
@@ -645,7 +736,7 @@ class GradientMonitor:
         """(clip_total_norm, clip_max_norm) of this step, NaN when clipping is not known."""
         total = self._clip.pop("pending", None)
         if total is None and self.clip_norm is not None:
-            grad_norms = np.array(params[_PARAM_ROW.index("grad_norm")::len(_PARAM_ROW)])
+            grad_norms = np.array(params[_PARAM_ROW.index("grad_norm") :: len(_PARAM_ROW)])
             total = _inferred_total(grad_norms, self.clip_norm)
             if total is not None:
                 self.note_clipping(total, self.clip_norm)
@@ -661,13 +752,14 @@ class GradientMonitor:
     def _check_nonfinite(self, d, params, value, loss):
         """Find where the first NaN/Inf came from (only called when something was not finite)."""
         block = np.array(params, dtype=np.float64).reshape(len(self._params), len(_PARAM_ROW))
-        values = dict(zip(_PARAM_ROW, block.T))
+        values = dict(zip(_PARAM_ROW, block.T, strict=True))
         event = d.forward_event
         if event is None and _all_finite(values, value):
             return
         if event is None and value is not None and not math.isfinite(value):
-            event = _loss_origin(loss, value, np.asarray(self._losses[:-1]),
-                                 self._facts.get("output"))
+            event = _loss_origin(
+                loss, value, np.asarray(self._losses[:-1]), self._facts.get("output")
+            )
         if event is None:
             event = self._backward_origin(d, values)
         if event is not None:
@@ -681,19 +773,28 @@ class GradientMonitor:
         inputs = [a for a in args if isinstance(a, Tensor)]
         bad = [a for a in inputs if a._data.dtype.kind in "fc" and not np.isfinite(a._data).all()]
         if bad and bad[0]._node is None:
-            return {"phase": "forward", "layer": layer.name, "cause": "non-finite input",
-                    "explanation": f"the input of {layer.name!r} already held NaN/Inf"}
-        event, node = trace_op(bad[0] if bad else out, {id(p) for _, p in self._params},
-                               with_node=True)
+            return {
+                "phase": "forward",
+                "layer": layer.name,
+                "cause": "non-finite input",
+                "explanation": f"the input of {layer.name!r} already held NaN/Inf",
+            }
+        event, node = trace_op(
+            bad[0] if bad else out, {id(p) for _, p in self._params}, with_node=True
+        )
         producer = layer.name
-        if bad:            # made between two layers (a functional op in the parent's forward)
+        if bad:  # made between two layers (a functional op in the parent's forward)
             upstream = self._upstream_layer(node)
             producer = upstream or producer
-            where = (f"applied to the output of {upstream!r}" if upstream else
-                     f"in the computation of the input of {layer.name!r}")
+            where = (
+                f"applied to the output of {upstream!r}"
+                if upstream
+                else f"in the computation of the input of {layer.name!r}"
+            )
             event["explanation"] = f"{event['explanation']}, {where}"
-        event.update(phase="update" if event["cause"] == "non-finite weights" else "forward",
-                     layer=producer)
+        event.update(
+            phase="update" if event["cause"] == "non-finite weights" else "forward", layer=producer
+        )
         return event
 
     def _upstream_layer(self, node, limit=64):
@@ -714,22 +815,33 @@ class GradientMonitor:
         order = self._order + [i for i in range(len(self._layers)) if i not in self._order]
         bad_out = [i for i in order if d.grad_seen[i] and not math.isfinite(d.grad_ss[i])]
         if bad_out:
-            return {"phase": "backward", "layer": self._layers[bad_out[-1]].name,
-                    "cause": "overflow", "explanation": "the back-propagated gradient overflowed "
-                    "(exploding gradients)"}
+            return {
+                "phase": "backward",
+                "layer": self._layers[bad_out[-1]].name,
+                "cause": "overflow",
+                "explanation": "the back-propagated gradient overflowed (exploding gradients)",
+            }
         owner = self._param_layer()
         bad = [k for k in range(len(self._params)) if values["nonfinite_frac"][k] > 0]
         if bad:
             name = self._params[bad[-1]][0]
-            return {"phase": "backward", "layer": owner.get(name), "param": name,
-                    "cause": "overflow", "explanation": f"the gradient of {name!r} overflowed "
-                    "(exploding gradients)"}
+            return {
+                "phase": "backward",
+                "layer": owner.get(name),
+                "param": name,
+                "cause": "overflow",
+                "explanation": f"the gradient of {name!r} overflowed (exploding gradients)",
+            }
         bad = [k for k in range(len(self._params)) if not math.isfinite(values["weight_norm"][k])]
         if bad:
             name = self._params[bad[0]][0]
-            return {"phase": "update", "layer": owner.get(name), "param": name,
-                    "cause": "non-finite weights", "explanation": f"the optimizer step made "
-                    f"{name!r} non-finite"}
+            return {
+                "phase": "update",
+                "layer": owner.get(name),
+                "param": name,
+                "cause": "non-finite weights",
+                "explanation": f"the optimizer step made {name!r} non-finite",
+            }
         return None
 
     def _param_layer(self):
@@ -750,19 +862,23 @@ class GradientMonitor:
 
     def val_losses(self):
         """(steps, validation losses) given to :meth:`step`."""
-        return np.asarray(self._val_steps, dtype=np.int64), np.asarray(self._val_losses,
-                                                                       dtype=float)
+        return np.asarray(self._val_steps, dtype=np.int64), np.asarray(
+            self._val_losses, dtype=float
+        )
 
     def step_alphas(self):
         """(steps, α) of Cockpit's step-size quality (``step_quality=True``), as arrays."""
         values = [] if self._quality is None else self._quality.values
-        return (np.array([s for s, _ in values], dtype=np.int64),
-                np.array([a for _, a in values], dtype=np.float64))
+        return (
+            np.array([s for s, _ in values], dtype=np.int64),
+            np.array([a for _, a in values], dtype=np.float64),
+        )
 
     def measure_sharpness(self, loss_fn, batch, iters=20):
         """Measure the loss surface's sharpness λ_max now (see :func:`~chainrule.diagnostics.
         sharpness`) and keep it for the learning-rate verdicts. Returns the result dict."""
         from .sharpness import sharpness
+
         result = sharpness(self.model, loss_fn, batch, optimizer=self.optimizer, iters=iters)
         result["step"] = self._step
         self._facts["sharpness"].append(result)
@@ -773,26 +889,46 @@ class GradientMonitor:
         owner = self._param_layer()
         in_opt = _optimizer_membership(self.optimizer, self._params)
         layers = [self._layer_info(lay) for lay in self._layers]
-        params = [{"name": n, "layer": owner.get(n, n), "ndim": p._data.ndim,
-                   "requires_grad": bool(p.requires_grad), "in_optimizer": in_opt[k]}
-                  for k, (n, p) in enumerate(self._params)]
+        params = [
+            {
+                "name": n,
+                "layer": owner.get(n, n),
+                "ndim": p._data.ndim,
+                "requires_grad": bool(p.requires_grad),
+                "in_optimizer": in_opt[k],
+            }
+            for k, (n, p) in enumerate(self._params)
+        ]
         recurrent = [layers[lay.index] for lay in self._recurrent]
         order = self._order + [i for i in range(len(self._layers)) if i not in self._order]
         facts = self._facts
-        return {"layers": layers, "layer_order": order, "params": params,
-                "recurrent": recurrent, "lr": _lr(self.optimizer),
-                "optimizer": type(self.optimizer).__name__ if self.optimizer else None,
-                "first_nonfinite": self.first_nonfinite, "clipping": self._clip_summary(),
-                "steps_seen": self._step, "losses": self.losses(),
-                "val_losses": self.val_losses(), "baseline": self._baseline(),
-                "stale": (facts["stale_seen"], facts["stale_checked"]),
-                "replicas": (facts.get("replica_checks", 0), facts.get("replica_diverged", []),
-                             facts.get("replica_first_step")),
-                "inputs": facts["inputs"], "output": facts["output"],
-                "sharpness": list(facts["sharpness"]),
-                "step_alpha": [] if self._quality is None else list(self._quality.values),
-                "normalised": any(lay.type.startswith(("BatchNorm", "LayerNorm", "GroupNorm"))
-                                  for lay in self._layers)}
+        return {
+            "layers": layers,
+            "layer_order": order,
+            "params": params,
+            "recurrent": recurrent,
+            "lr": _lr(self.optimizer),
+            "optimizer": type(self.optimizer).__name__ if self.optimizer else None,
+            "first_nonfinite": self.first_nonfinite,
+            "clipping": self._clip_summary(),
+            "steps_seen": self._step,
+            "losses": self.losses(),
+            "val_losses": self.val_losses(),
+            "baseline": self._baseline(),
+            "stale": (facts["stale_seen"], facts["stale_checked"]),
+            "replicas": (
+                facts.get("replica_checks", 0),
+                facts.get("replica_diverged", []),
+                facts.get("replica_first_step"),
+            ),
+            "inputs": facts["inputs"],
+            "output": facts["output"],
+            "sharpness": list(facts["sharpness"]),
+            "step_alpha": [] if self._quality is None else list(self._quality.values),
+            "normalised": any(
+                lay.type.startswith(("BatchNorm", "LayerNorm", "GroupNorm")) for lay in self._layers
+            ),
+        }
 
     def _baseline(self):
         """The loss of a trivial predictor: given, or log(K) for a K-class classifier."""
@@ -805,11 +941,16 @@ class GradientMonitor:
         return None
 
     def _layer_info(self, lay):
-        return {"name": lay.name, "type": lay.type, "activation": lay.activation,
-                "init_gain": self._init_gain[lay.index], "recurrent": lay.rec_index is not None,
-                "param_columns": list(lay.param_columns),
-                "feeder": None if lay.feeder is None else self._layers[lay.feeder].name,
-                "sigma_max": _sigma_max(lay.module) if lay.rec_index is not None else None}
+        return {
+            "name": lay.name,
+            "type": lay.type,
+            "activation": lay.activation,
+            "init_gain": self._init_gain[lay.index],
+            "recurrent": lay.rec_index is not None,
+            "param_columns": list(lay.param_columns),
+            "feeder": None if lay.feeder is None else self._layers[lay.feeder].name,
+            "sigma_max": _sigma_max(lay.module) if lay.rec_index is not None else None,
+        }
 
     def _clip_summary(self):
         c = self._clip
@@ -817,9 +958,13 @@ class GradientMonitor:
             return None
         norms = np.asarray(c["norms"], dtype=np.float64)
         finite = norms[np.isfinite(norms)]
-        return {"seen": c["seen"], "acted": c["acted"], "max_norm": c["max_norm"],
-                "median_norm": float(np.median(finite)) if finite.size else float("nan"),
-                "max_seen_norm": float(finite.max()) if finite.size else float("nan")}
+        return {
+            "seen": c["seen"],
+            "acted": c["acted"],
+            "max_norm": c["max_norm"],
+            "median_norm": float(np.median(finite)) if finite.size else float("nan"),
+            "max_seen_norm": float(finite.max()) if finite.size else float("nan"),
+        }
 
     def report(self, **thresholds):
         """A :class:`~chainrule.diagnostics.HealthReport` on the recorded steps.
@@ -845,23 +990,31 @@ class GradientMonitor:
             monitor.load_state_dict(cr.load(path)["monitor"])
         """
         facts = dict(self._facts, sharpness=list(self._facts["sharpness"]))
-        return {"version": 1, "step": self._step, "recorded": self._recorded,
-                "history": self.history.state_dict(),
-                "losses": (list(self._loss_steps), list(self._losses)),
-                "val_losses": (list(self._val_steps), list(self._val_losses)),
-                "first_nonfinite": None if self.first_nonfinite is None
-                else dict(self.first_nonfinite),
-                "clip": {k: (list(v) if isinstance(v, list) else v)
-                         for k, v in self._clip.items() if k != "pending"},
-                "order": [self._layers[i].name for i in self._order],
-                "activations": {lay.name: lay.activation for lay in self._layers},
-                "facts": facts}
+        return {
+            "version": 1,
+            "step": self._step,
+            "recorded": self._recorded,
+            "history": self.history.state_dict(),
+            "losses": (list(self._loss_steps), list(self._losses)),
+            "val_losses": (list(self._val_steps), list(self._val_losses)),
+            "first_nonfinite": None if self.first_nonfinite is None else dict(self.first_nonfinite),
+            "clip": {
+                k: (list(v) if isinstance(v, list) else v)
+                for k, v in self._clip.items()
+                if k != "pending"
+            },
+            "order": [self._layers[i].name for i in self._order],
+            "activations": {lay.name: lay.activation for lay in self._layers},
+            "facts": facts,
+        }
 
     def load_state_dict(self, state):
         """Continue from :meth:`state_dict` (the same model's layer and parameter names)."""
         if not isinstance(state, dict) or state.get("version") != 1:
-            raise ValueError("GradientMonitor.load_state_dict: not a GradientMonitor state "
-                             "(from monitor.state_dict())")
+            raise ValueError(
+                "GradientMonitor.load_state_dict: not a GradientMonitor state "
+                "(from monitor.state_dict())"
+            )
         self.history.load_state_dict(state["history"])
         self._step, self._recorded = int(state["step"]), int(state["recorded"])
         self._loss_steps, self._losses = (list(x) for x in state["losses"])
@@ -876,7 +1029,7 @@ class GradientMonitor:
             lay.activation = lay.activation or state["activations"].get(lay.name)
         self._facts = dict(state["facts"])
         self._facts["sharpness"] = list(self._facts.get("sharpness", []))
-        if self._recording:            # the next step is due at the restored step count
+        if self._recording:  # the next step is due at the restored step count
             self._data = _StepData(len(self._layers), len(self._recurrent))
         if self._step % self.every != 0 and self._recording:
             self._recording = False
@@ -887,50 +1040,62 @@ class GradientMonitor:
     def save_report(self, path, report=None, title="chainrule health report"):
         """Write one self-contained HTML page (findings on top, plots inline). Returns the path."""
         from .html import save_html
+
         return save_html(self, path, report=report, title=title)
 
     def to_numpy(self):
         """The history as a dict of NumPy arrays (see :func:`~chainrule.diagnostics.to_numpy`)."""
         from .export import to_numpy
+
         return to_numpy(self.history)
 
     def to_dict(self):
         """The history as nested plain-Python dicts and lists (JSON-friendly)."""
         from .export import to_dict
+
         return to_dict(self.history)
 
     def to_csv(self, path):
         """Write the history as long-format CSV (``step,scope,name,metric,value``)."""
         from .export import to_csv
+
         return to_csv(self.history, path)
 
     def to_tensorboard(self, writer_or_logdir):
         """Write the history as TensorBoard scalars (needs tensorboardX for a directory)."""
         from .export import to_tensorboard
+
         return to_tensorboard(self.history, writer_or_logdir)
 
     def __repr__(self):
-        return (f"GradientMonitor({len(self._layers)} layers, {len(self._params)} parameters, "
-                f"every={self.every}, {len(self.history)} steps recorded)")
+        return (
+            f"GradientMonitor({len(self._layers)} layers, {len(self._params)} parameters, "
+            f"every={self.every}, {len(self.history)} steps recorded)"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
 
+
 def _check_model(model, who):
     """A chainrule Module, or a clear error (a PyTorch module has the same method names but
     other tensors: without this it fails deep inside with an unrelated message)."""
     if type(model).__module__.split(".")[0] == "torch" or any(
-            type(c).__module__.split(".")[0] == "torch" for c in type(model).__mro__):
-        raise TypeError(f"{who}: {type(model).__name__} is a PyTorch module; the diagnostics "
-                        "work on chainrule models (cr.nn.Module) only for now")
+        type(c).__module__.split(".")[0] == "torch" for c in type(model).__mro__
+    ):
+        raise TypeError(
+            f"{who}: {type(model).__name__} is a PyTorch module; the diagnostics "
+            "work on chainrule models (cr.nn.Module) only for now"
+        )
     if not hasattr(model, "named_modules") or not hasattr(model, "register_forward_hook"):
         raise TypeError(f"{who}: model must be a cr.nn.Module, got {type(model).__name__}")
 
 
 def _grad(outputs, inputs, grad_outputs):
     from ..autograd import grad
+
     return grad(outputs, inputs, grad_outputs=grad_outputs, allow_unused=True)
 
 
@@ -955,6 +1120,7 @@ def _tensors(obj):
 
 def _loss_kind(loss):
     from .activations import loss_kind
+
     return loss_kind(loss._node)
 
 
@@ -965,7 +1131,7 @@ def _loss_value(loss):
         if loss._data.size != 1:
             raise ValueError(f"GradientMonitor.step: loss must be a scalar, got shape {loss.shape}")
         return float(loss._data.reshape(()))
-    return float(loss.detach() if hasattr(loss, "detach") else loss)     # (a torch tensor)
+    return float(loss.detach() if hasattr(loss, "detach") else loss)  # (a torch tensor)
 
 
 def _inferred_total(grad_norms, max_norm):
@@ -973,7 +1139,5 @@ def _inferred_total(grad_norms, max_norm):
     finite = grad_norms[np.isfinite(grad_norms)]
     if not finite.size:
         return None
-    total = float(np.sqrt(np.sum(finite ** 2)))
+    total = float(np.sqrt(np.sum(finite**2)))
     return total if total < max_norm * (1 - 1e-4) else float("nan")
-
-

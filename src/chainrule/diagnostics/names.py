@@ -10,6 +10,7 @@ Example::
     labels = layer_labels(monitor)        # {'0': 'Linear 1 · 64→128 · relu', ...}
     metric_words("out_grad_norm")         # 'gradient at the layer output (norm)'
 """
+
 import re
 
 # Metric key -> (plain words, unit). The unit is shown next to numbers; "" when unitless.
@@ -46,8 +47,12 @@ def metric_unit(key):
 
 def _shape(module):
     """``'64→128'`` from a module's sizes (Linear, Conv, recurrent, norm, embedding), or ''."""
-    pairs = (("in_features", "out_features"), ("in_channels", "out_channels"),
-             ("input_size", "hidden_size"), ("num_embeddings", "embedding_dim"))
+    pairs = (
+        ("in_features", "out_features"),
+        ("in_channels", "out_channels"),
+        ("input_size", "hidden_size"),
+        ("num_embeddings", "embedding_dim"),
+    )
     for a, b in pairs:
         if hasattr(module, a) and hasattr(module, b):
             return f"{getattr(module, a)}→{getattr(module, b)}"
@@ -81,9 +86,9 @@ def layer_labels(monitor):
         name, kind = info["name"], info.get("type") or "layer"
         counts[kind] = counts.get(kind, 0) + 1
         shape = _shape(modules[name]) if name in modules else ""
-        if is_index_path(name):         # 'Linear 2 · 128→128 · relu'
+        if is_index_path(name):  # 'Linear 2 · 128→128 · relu'
             parts = [f"{kind} {counts[kind]}"] + ([shape] if shape else [])
-        else:                           # 'fc1 · Linear 64→128 · tanh'
+        else:  # 'fc1 · Linear 64→128 · tanh'
             parts = [name, f"{kind} {shape}".strip()]
         if info.get("activation"):
             parts.append(str(info["activation"]))
@@ -108,4 +113,4 @@ def labels_from_rows(rows):
 
 def short_label(label, limit=34):
     """A label cut to ``limit`` characters (for axis ticks)."""
-    return label if len(label) <= limit else label[:limit - 1] + "…"
+    return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -31,6 +31,7 @@ Example::
         loss_fn(model(x), y).backward()
     t.origin          # None when everything stayed finite
 """
+
 import linecache
 import os
 import re
@@ -46,23 +47,23 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _REMEDIES = {
     "log of zero": "add a small epsilon (log(x + 1e-8) or x.clamp(min=1e-8)); for probabilities "
-                   "use log_softmax / cross_entropy on logits instead of log(softmax)",
+    "use log_softmax / cross_entropy on logits instead of log(softmax)",
     "log of a negative number": "the argument of log must be positive: check its sign, or "
-                                "clamp(min=1e-8)",
+    "clamp(min=1e-8)",
     "overflow in exp": "exp overflows above ~88 in float32: use the stable forms (logsumexp, "
-                       "log_softmax, sigmoid), clamp the argument, or lower the learning rate "
-                       "if the values grew during training",
+    "log_softmax, sigmoid), clamp the argument, or lower the learning rate "
+    "if the values grew during training",
     "near-zero variance": "add an epsilon inside the square root (sqrt(var + 1e-5)), as "
-                          "BatchNorm/LayerNorm do",
+    "BatchNorm/LayerNorm do",
     "division by zero": "add an epsilon to the denominator, or mask the zero entries",
     "sqrt of a negative number": "clamp the argument at 0 (or a small epsilon) before sqrt",
     "power of a negative": "a fractional power needs a non-negative base: clamp or use abs()",
     "non-finite input": "the NaN/Inf was already there: check the input data with np.isfinite "
-                        "and the previous optimizer step (lower the learning rate, clip the "
-                        "gradient norm)",
+    "and the previous optimizer step (lower the learning rate, clip the "
+    "gradient norm)",
     "non-finite gradient": "a backward hook or the initial gradient passed NaN/Inf: check them",
     "overflow": "values exceed the floating range: lower the learning rate, clip the gradient "
-                "norm (clip_grad_norm_), normalise the inputs and activations",
+    "norm (clip_grad_norm_), normalise the inputs and activations",
     "unknown": "inspect the op's inputs at the line shown",
 }
 
@@ -81,6 +82,7 @@ class NonfiniteOrigin:
         detail (str): the numbers behind the cause.
         remedy (str): what to try.
     """
+
     op: object
     layer: object
     phase: str
@@ -126,7 +128,7 @@ class NonfiniteTracer:
 
     def __enter__(self):
         self.origin = None
-        self._stack = []                            # (module name, inputs finite, input nodes)
+        self._stack = []  # (module name, inputs finite, input nodes)
         self._labels = weakref.WeakKeyDictionary()  # node -> name of the module that made it
         self._handles = []
         self._params = {}
@@ -138,7 +140,7 @@ class NonfiniteTracer:
                 self._handles.append(module.register_forward_hook(self._post_hook(name)))
         self._anomaly = detect_anomaly()
         self._anomaly.__enter__()
-        self._quiet = np.errstate(all="ignore")   # the origin report replaces NumPy's warnings
+        self._quiet = np.errstate(all="ignore")  # the origin report replaces NumPy's warnings
         self._quiet.__enter__()
         return self
 
@@ -158,8 +160,14 @@ class NonfiniteTracer:
     def _pre_hook(self, name):
         def hook(module, args):
             tensors = _tensors(args)
-            self._stack.append((name, all(_finite(t) for t in tensors),
-                                {t._node for t in tensors if t._node is not None}))
+            self._stack.append(
+                (
+                    name,
+                    all(_finite(t) for t in tensors),
+                    {t._node for t in tensors if t._node is not None},
+                )
+            )
+
         return hook
 
     def _post_hook(self, name):
@@ -171,10 +179,15 @@ class NonfiniteTracer:
             self._label(outputs, stop, name)
             if self.origin is None and inputs_finite and not all(_finite(t) for t in outputs):
                 self.origin = NonfiniteOrigin(
-                    None, name, "forward", "unknown",
+                    None,
+                    name,
+                    "forward",
+                    "unknown",
                     detail="the module's inputs were finite and its output was not, without any "
-                           "recorded op failing (was ._data changed in place?)",
-                    remedy=_REMEDIES["unknown"])
+                    "recorded op failing (was ._data changed in place?)",
+                    remedy=_REMEDIES["unknown"],
+                )
+
         return hook
 
     def _label(self, outputs, stop, name):
@@ -202,10 +215,14 @@ class NonfiniteTracer:
         else:
             layer = self._labels.get(node) if node is not None else None
             cause, detail = _backward_cause(info["op"], node, info.get("grad"), info.get("slot"))
-        created = (node.created_at if node is not None else None) or info.get("at") \
+        created = (
+            (node.created_at if node is not None else None)
+            or info.get("at")
             or _user_line(exc.__traceback__)
-        return NonfiniteOrigin(info["op"], layer, info["phase"], cause, created, detail,
-                               _REMEDIES[cause])
+        )
+        return NonfiniteOrigin(
+            info["op"], layer, info["phase"], cause, created, detail, _REMEDIES[cause]
+        )
 
 
 def trace_nonfinite(fn, *args, model=None, backward=True, **kwargs):
@@ -229,16 +246,25 @@ def trace_nonfinite(fn, *args, model=None, backward=True, **kwargs):
         model = next((m for m in (fn, *args) if hasattr(m, "named_modules")), None)
     with NonfiniteTracer(model) as tracer:
         out = fn(*args, **kwargs)
-        if (backward and isinstance(out, Tensor) and out.requires_grad and out._data.size == 1
-                and out._node is not None and out._node.inputs is not None):
+        if (
+            backward
+            and isinstance(out, Tensor)
+            and out.requires_grad
+            and out._data.size == 1
+            and out._node is not None
+            and out._node.inputs is not None
+        ):
             out.backward()
     return tracer.origin
 
 
 # ---- reading the anomaly error ----
 
-_MESSAGE = re.compile(r"'(?P<op>[^']+)' produced (?:NaN|Inf) in its (?P<phase>forward|backward) "
-                      r"pass(?:, created at (?P<at>.*))?", re.S)
+_MESSAGE = re.compile(
+    r"'(?P<op>[^']+)' produced (?:NaN|Inf) in its (?P<phase>forward|backward) "
+    r"pass(?:, created at (?P<at>.*))?",
+    re.S,
+)
 
 
 def _anomaly_info(exc):
@@ -247,9 +273,11 @@ def _anomaly_info(exc):
     Read from the frames of the engine's check when they are there, else from the message.
     """
     match = _MESSAGE.search(str(exc))
-    info = {"op": match["op"] if match else None,
-            "phase": match["phase"] if match else "forward",
-            "at": match["at"] if match else None}
+    info = {
+        "op": match["op"] if match else None,
+        "phase": match["phase"] if match else "forward",
+        "at": match["at"] if match else None,
+    }
     frames = _frames(exc.__traceback__)
     for i, frame in enumerate(frames):
         if frame.f_code.co_name == "_check_finite" and "node" in frame.f_locals:
@@ -289,9 +317,10 @@ def _user_line(tb):
 
 # ---- the rules ----
 
+
 def _forward_cause(op, inputs, params):
     arrays = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in (inputs or ())]
-    for t, a in zip(inputs or (), arrays):
+    for t, a in zip(inputs or (), arrays, strict=True):
         if a.dtype.kind in "fc" and not np.isfinite(a).all():
             name = params.get(id(t))
             what = f"parameter '{name}'" if name else "an input"
@@ -301,8 +330,11 @@ def _forward_cause(op, inputs, params):
     x = arrays[0].astype(np.float64)
     rule = _FORWARD_RULES.get(op)
     found = rule(x, arrays, inputs) if rule else None
-    return found or ("overflow", f"{op} produced Inf from finite inputs (largest |input| "
-                                 f"{max(_absmax(a) for a in arrays):.3g})")
+    return found or (
+        "overflow",
+        f"{op} produced Inf from finite inputs (largest |input| "
+        f"{max(_absmax(a) for a in arrays):.3g})",
+    )
 
 
 def classify_op(op, inputs, params):
@@ -326,8 +358,10 @@ def _log1p_rule(x, arrays, inputs):
 
 def _exp_rule(x, arrays, inputs):
     limit = np.log(np.finfo(arrays[0].dtype).max) if arrays[0].dtype.kind == "f" else 709.0
-    return "overflow in exp", (f"largest input {x.max():.4g} > {limit:.4g}, the largest "
-                               f"argument exp can take in {arrays[0].dtype}")
+    return "overflow in exp", (
+        f"largest input {x.max():.4g} > {limit:.4g}, the largest "
+        f"argument exp can take in {arrays[0].dtype}"
+    )
 
 
 def _sqrt_rule(x, arrays, inputs):
@@ -357,14 +391,25 @@ def _pow_rule(x, arrays, inputs):
     return None
 
 
-_FORWARD_RULES = {"Log": _log_rule, "BinaryCrossEntropy": _log_rule, "Log1p": _log1p_rule,
-                  "Exp": _exp_rule, "Expm1": _exp_rule, "Sqrt": _sqrt_rule,
-                  "Rsqrt": _sqrt_rule, "Div": _div_rule, "Pow": _pow_rule}
+_FORWARD_RULES = {
+    "Log": _log_rule,
+    "BinaryCrossEntropy": _log_rule,
+    "Log1p": _log1p_rule,
+    "Exp": _exp_rule,
+    "Expm1": _exp_rule,
+    "Sqrt": _sqrt_rule,
+    "Rsqrt": _sqrt_rule,
+    "Div": _div_rule,
+    "Pow": _pow_rule,
+}
 
 
 def _made_by_sqrt(t):
-    return isinstance(t, Tensor) and t._node is not None and \
-        t._node.name in ("Sqrt", "Rsqrt", "Std", "Var", "Norm")
+    return (
+        isinstance(t, Tensor)
+        and t._node is not None
+        and t._node.name in ("Sqrt", "Rsqrt", "Std", "Var", "Norm")
+    )
 
 
 def _backward_cause(op, node, grad, slot):
@@ -375,8 +420,9 @@ def _backward_cause(op, node, grad, slot):
     x = node.inputs[0]._data.astype(np.float64)
     near_zero = np.abs(x) < 1e-12
     if op in ("Sqrt", "Norm") and (near_zero.any() or (np.asarray(node.out_data) == 0).any()):
-        return "near-zero variance", (f"{op} of 0 has an infinite derivative (e.g. the norm or "
-                                      "std of identical values)")
+        return "near-zero variance", (
+            f"{op} of 0 has an infinite derivative (e.g. the norm or std of identical values)"
+        )
     if op == "Rsqrt" and near_zero.any():
         return "near-zero variance", "Rsqrt of ~0 has an infinite derivative"
     if op in ("Log", "BinaryCrossEntropy") and (x == 0).any():
@@ -387,11 +433,13 @@ def _backward_cause(op, node, grad, slot):
         return "division by zero", "the derivative of a/b is infinite where b = 0"
     if op == "Pow" and slot == 0 and (x == 0).any():
         return "division by zero", "x**p with p < 1 has an infinite derivative at x = 0"
-    return "overflow", (f"the gradient through {op} exceeded the floating range (exploding "
-                        "gradients)")
+    return "overflow", (
+        f"the gradient through {op} exceeded the floating range (exploding gradients)"
+    )
 
 
 # ---- small helpers ----
+
 
 def _tensors(obj):
     if isinstance(obj, Tensor):

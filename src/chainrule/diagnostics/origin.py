@@ -7,6 +7,7 @@ Example::
 
     event = trace_op(bad_tensor, param_ids=set())   # {'op': 'Log', 'cause': 'log of zero', ...}
 """
+
 import math
 
 import numpy as np
@@ -17,9 +18,12 @@ from .nonfinite import classify_op
 
 def _all_finite(values, loss):
     """Loss, weights and gradients all finite (the usual case: nothing to trace)."""
-    return ((loss is None or math.isfinite(loss)) and not np.any(values["nonfinite_frac"] > 0)
-            and bool(np.isfinite(values["weight_norm"]).all())
-            and not np.any(np.isinf(values["grad_norm"])))
+    return (
+        (loss is None or math.isfinite(loss))
+        and not np.any(values["nonfinite_frac"] > 0)
+        and bool(np.isfinite(values["weight_norm"]).all())
+        and not np.any(np.isinf(values["grad_norm"]))
+    )
 
 
 def _loss_origin(loss, value, past, output):
@@ -30,19 +34,27 @@ def _loss_origin(loss, value, past, output):
     if isinstance(loss, Tensor) and loss._node is not None and loss._node.inputs is not None:
         event = trace_op(loss, set())
     elif past.size >= 2 and abs(past[-1]) > 1e6 * max(abs(past[0]), 1e-12):
-        event = {"cause": "overflow", "diverged": True,
-                 "explanation": f"the loss grew from {past[0]:.3g} to {past[-1]:.3g} over "
-                 f"{past.size} steps and overflowed: training diverged"}
+        event = {
+            "cause": "overflow",
+            "diverged": True,
+            "explanation": f"the loss grew from {past[0]:.3g} to {past[-1]:.3g} over "
+            f"{past.size} steps and overflowed: training diverged",
+        }
     elif math.isinf(value):
         probs = (output or {}).get("kind") in ("softmax", "sigmoid")
-        event = {"cause": "log of zero", "explanation": "every layer's output was finite and "
-                 "the loss is Inf: the loss function took the log of 0" +
-                 (" (of a probability from the model's softmax/sigmoid output)" if probs
-                  else "")}
+        event = {
+            "cause": "log of zero",
+            "explanation": "every layer's output was finite and "
+            "the loss is Inf: the loss function took the log of 0"
+            + (" (of a probability from the model's softmax/sigmoid output)" if probs else ""),
+        }
     else:
-        event = {"cause": "invalid operation", "explanation": "every layer's output was finite "
-                 "and the loss is NaN: the loss function made an invalid operation (log or "
-                 "sqrt of a negative number, 0 * Inf, Inf - Inf)"}
+        event = {
+            "cause": "invalid operation",
+            "explanation": "every layer's output was finite "
+            "and the loss is NaN: the loss function made an invalid operation (log or "
+            "sqrt of a negative number, 0 * Inf, Inf - Inf)",
+        }
     event.update(phase="loss", layer=None)
     return event
 
@@ -58,19 +70,26 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
     for _ in range(limit):
         if node is None or node.inputs is None:
             break
-        bad = [x for x in node.inputs
-               if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()]
+        bad = [
+            x for x in node.inputs if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()
+        ]
         if not bad:
             cause, detail = classify_op(node.name, node.inputs, {})
-            event = {"op": node.name, "cause": cause,
-                     "explanation": f"{cause} ({detail})" if detail else cause}
+            event = {
+                "op": node.name,
+                "cause": cause,
+                "explanation": f"{cause} ({detail})" if detail else cause,
+            }
             return (event, node) if with_node else event
         if bad[0]._node is None:
             leaf = bad[0]
             cause = "non-finite weights" if id(leaf) in param_ids else "non-finite input"
             what = "weights" if id(leaf) in param_ids else "input"
-            event = {"op": node.name, "cause": cause,
-                     "explanation": f"its {what} (shape {tuple(leaf.shape)}) already held NaN/Inf"}
+            event = {
+                "op": node.name,
+                "cause": cause,
+                "explanation": f"its {what} (shape {tuple(leaf.shape)}) already held NaN/Inf",
+            }
             return (event, node) if with_node else event
         node = bad[0]._node
     event = {"op": None, "cause": None, "explanation": None}

@@ -11,6 +11,7 @@ Example::
     plots.plot_grad_heatmap(monitor).savefig("heatmap.png")
     plots.plot_grad_flow(monitor, step=-1).savefig("flow.png")
 """
+
 import warnings
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .names import layer_labels, metric_unit, metric_words, short_label
 from .report import RELU_LIKE, SATURATING, THRESHOLDS, nanmedian
 
-BAD = "red"          # colour of NaN/Inf everywhere
+BAD = "red"  # colour of NaN/Inf everywhere
 
 
 def _matplotlib():
@@ -26,8 +27,9 @@ def _matplotlib():
         import matplotlib  # noqa: F401
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("chainrule's plots need matplotlib: "
-                          "pip install chainrule[plot]") from None
+        raise ImportError(
+            "chainrule's plots need matplotlib: pip install chainrule[plot]"
+        ) from None
     return Figure
 
 
@@ -123,25 +125,36 @@ def plot_grad_heatmap(monitor, metric="out_grad_norm", ax=None):
     steps = history.steps
     logs = np.ma.masked_invalid(_log10(values))
     import matplotlib
+
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="lightgrey")
     extent = _extent(steps, len(names))
     words = metric_words(metric)
     if values.size and logs.count():
-        im = ax.imshow(logs, aspect="auto", cmap=cmap, interpolation="nearest", extent=extent,
-                       origin="upper")
+        im = ax.imshow(
+            logs, aspect="auto", cmap=cmap, interpolation="nearest", extent=extent, origin="upper"
+        )
         unit = metric_unit(metric)
         fig.colorbar(im, ax=ax, label=f"log10 {unit or words}")
     bad = _nonfinite(values, axis=1)
     if bad.any():
         overlay = np.ma.masked_where(~bad, np.ones_like(values))
-        ax.imshow(overlay, aspect="auto", cmap=matplotlib.colors.ListedColormap([BAD]),
-                  interpolation="nearest", extent=extent, origin="upper", vmin=0, vmax=1)
+        ax.imshow(
+            overlay,
+            aspect="auto",
+            cmap=matplotlib.colors.ListedColormap([BAD]),
+            interpolation="nearest",
+            extent=extent,
+            origin="upper",
+            vmin=0,
+            vmax=1,
+        )
     ax.set_yticks(np.arange(len(names)) + 0.5 if names else [])
     ax.set_yticklabels(ticks[::-1] if names else [], fontsize=7)
     ax.set_xlabel("training step")
     ax.set_ylabel("layer (input side at the top)")
-    ax.set_title(f"{words} per layer over training (log10; red: NaN/Inf, grey: 0 or missing)",
-                 fontsize=9)
+    ax.set_title(
+        f"{words} per layer over training (log10; red: NaN/Inf, grey: 0 or missing)", fontsize=9
+    )
     return fig
 
 
@@ -174,21 +187,31 @@ def plot_grad_flow(monitor, step=None, ax=None, thresholds=None):
     x = np.arange(len(names))
     both = np.concatenate([out, wgrad])
     top = _finite_positive(both).max() * 10 if _finite_positive(both).size else 1.0
-    for shift, vals, label in ((-0.2, out, "gradient at the layer output"),
-                               (0.2, wgrad, "weight gradient")):
+    for shift, vals, label in (
+        (-0.2, out, "gradient at the layer output"),
+        (0.2, wgrad, "weight gradient"),
+    ):
         ok = np.isfinite(vals) & (vals > 0)
         ax.bar(x[ok] + shift, vals[ok], width=0.4, label=label)
         _bad_bars(ax, x + shift, vals, top)
     last = out[np.isfinite(out) & (out > 0)]
     if last.size:
-        ref = float(last[-1])           # the layer nearest the loss
-        low, high = (_threshold(thresholds, "vanishing_ratio"),
-                     _threshold(thresholds, "exploding_ratio"))
-        ax.axhline(ref * low, color="C3", ls="--", lw=1,
-                   label=f"vanishing below: {low:g} x last layer's")
+        ref = float(last[-1])  # the layer nearest the loss
+        low, high = (
+            _threshold(thresholds, "vanishing_ratio"),
+            _threshold(thresholds, "exploding_ratio"),
+        )
+        ax.axhline(
+            ref * low, color="C3", ls="--", lw=1, label=f"vanishing below: {low:g} x last layer's"
+        )
         if np.nanmax(np.where(np.isfinite(out), out, np.nan)) > ref * high / 10:
-            ax.axhline(ref * high, color="C4", ls=":", lw=1,
-                       label=f"exploding above: {high:g} x last layer's")
+            ax.axhline(
+                ref * high,
+                color="C4",
+                ls=":",
+                lw=1,
+                label=f"exploding above: {high:g} x last layer's",
+            )
         both = np.append(both, ref * low)
     _set_log(ax, both)
     ax.set_xticks(x)
@@ -204,9 +227,17 @@ def _bad_bars(ax, x, vals, top):
     bad = ~np.isfinite(vals)
     if bad.any():
         ax.bar(x[bad], np.full(bad.sum(), top), width=0.4, color=BAD, alpha=0.6)
-        for xi, v in zip(x[bad], vals[bad]):
-            ax.text(xi, top, "NaN" if np.isnan(v) else "Inf", color=BAD, ha="center",
-                    va="bottom", fontsize=6, rotation=90)
+        for xi, v in zip(x[bad], vals[bad], strict=True):
+            ax.text(
+                xi,
+                top,
+                "NaN" if np.isnan(v) else "Inf",
+                color=BAD,
+                ha="center",
+                va="bottom",
+                fontsize=6,
+                rotation=90,
+            )
 
 
 def _layer_weight_metric(history, context, metric, step):
@@ -257,13 +288,22 @@ def _param_label(monitor, p):
 
 def _update_heatmap(monitor, history, params, cols, ax):
     import matplotlib
+
     values = history.series("update_ratio")[:, cols].T
     fig, ax = _axes(ax, (8, max(3, 0.25 * len(cols) + 1.5)))
     logs = np.ma.masked_invalid(_log10(values))
     cmap = matplotlib.colormaps["coolwarm"].with_extremes(bad="lightgrey")
     # centred on Karpathy's 1e-3: blue too slow, red too fast, white about right
-    im = ax.imshow(logs, aspect="auto", cmap=cmap, vmin=-5, vmax=-1, interpolation="nearest",
-                   extent=_extent(history.steps, len(cols)), origin="upper")
+    im = ax.imshow(
+        logs,
+        aspect="auto",
+        cmap=cmap,
+        vmin=-5,
+        vmax=-1,
+        interpolation="nearest",
+        extent=_extent(history.steps, len(cols)),
+        origin="upper",
+    )
     bar = fig.colorbar(im, ax=ax, label="log10 ||ΔW|| / ||W|| per step")
     for level, style in ((-4, ":"), (-3, "--"), (-2, ":")):
         bar.ax.axhline(level, color="black", ls=style, lw=1)
@@ -272,8 +312,11 @@ def _update_heatmap(monitor, history, params, cols, ax):
     ax.set_yticklabels(ticks[::-1], fontsize=7)
     ax.set_xlabel("training step")
     ax.set_ylabel("weight (input side at the top)")
-    ax.set_title("update-to-weight ratio per weight (colour bar: --- target 1e-3, ··· healthy "
-                 "band 1e-4 to 1e-2)", fontsize=9)
+    ax.set_title(
+        "update-to-weight ratio per weight (colour bar: --- target 1e-3, ··· healthy "
+        "band 1e-4 to 1e-2)",
+        fontsize=9,
+    )
     return fig
 
 
@@ -287,7 +330,7 @@ def plot_loss(monitor, ax=None):
     n_bad = _mark_nonfinite_steps(ax, steps, loss)
     shown = _finite_positive(loss)
     if shown.size == np.isfinite(loss).sum() and shown.size and shown.max() > 1e3 * shown.min():
-        ax.set_yscale("log")          # a loss spanning decades (divergence) reads on a log axis
+        ax.set_yscale("log")  # a loss spanning decades (divergence) reads on a log axis
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss (per batch)")
     title = "loss"
@@ -310,8 +353,12 @@ def plot_saturation(monitor, ax=None, window=20, thresholds=None):
     dead = nanmedian(history.series("dead_frac")[rows])
     x = np.arange(len(names))
     acts = [context["layers"][i].get("activation") for i in order]
-    sat_v = np.array([sat[i] if a in SATURATING else np.nan for i, a in zip(order, acts)])
-    dead_v = np.array([dead[i] if a in RELU_LIKE else np.nan for i, a in zip(order, acts)])
+    sat_v = np.array(
+        [sat[i] if a in SATURATING else np.nan for i, a in zip(order, acts, strict=True)]
+    )
+    dead_v = np.array(
+        [dead[i] if a in RELU_LIKE else np.nan for i, a in zip(order, acts, strict=True)]
+    )
     ax.bar(x - 0.2, np.nan_to_num(sat_v), width=0.4, label="saturated (sigmoid/tanh)")
     ax.bar(x + 0.2, np.nan_to_num(dead_v), width=0.4, label="dead (ReLU)")
     s_th, d_th = _threshold(thresholds, "saturated_share"), _threshold(thresholds, "dead_share")
@@ -358,12 +405,19 @@ def plot_lr_test(result, ax=None):
     losses = np.asarray(result.losses, dtype=np.float64)
     smoothed = getattr(result, "smoothed_losses", None)
     ok = np.isfinite(losses)
-    ax.plot(lrs[ok], losses[ok], lw=1, alpha=0.35 if smoothed is not None else 1, color="C0",
-            label="loss per step")
+    ax.plot(
+        lrs[ok],
+        losses[ok],
+        lw=1,
+        alpha=0.35 if smoothed is not None else 1,
+        color="C0",
+        label="loss per step",
+    )
     if smoothed is not None:
         sm = np.asarray(smoothed, dtype=np.float64)
-        ax.plot(lrs, np.where(np.isfinite(sm), sm, np.nan), lw=1.5, color="C0",
-                label="smoothed loss")
+        ax.plot(
+            lrs, np.where(np.isfinite(sm), sm, np.nan), lw=1.5, color="C0", label="smoothed loss"
+        )
     if (~ok).any():
         for k, lr in enumerate(lrs[~ok]):
             ax.axvline(lr, color=BAD, alpha=0.4, label="NaN/Inf" if k == 0 else None)
@@ -412,8 +466,7 @@ def plot_learning_curves(history, metric=None, fig=None):
     epochs = np.asarray(history.epochs) + 1
     names = list(getattr(history, "metrics", {}) or {})
     if metric is None:
-        metric = next((n.split("_", 1)[1] for n in names if n.startswith(("train_", "val_"))),
-                      None)
+        metric = next((n.split("_", 1)[1] for n in names if n.startswith(("train_", "val_"))), None)
     axes = fig.subplots(1, 2 if metric else 1, squeeze=False)[0]
     ax = axes[0]
     ax.plot(epochs, _finite(history.train_loss), marker="o", ms=3, label="training")
@@ -426,13 +479,15 @@ def plot_learning_curves(history, metric=None, fig=None):
     ax.legend(fontsize=7)
     if metric:
         ax = axes[1]
-        for key, label, mark in ((f"train_{metric}", "training", "o"),
-                                 (f"val_{metric}", "validation", "s")):
+        for key, label, mark in (
+            (f"train_{metric}", "training", "o"),
+            (f"val_{metric}", "validation", "s"),
+        ):
             if key in history.metrics:
                 values = _finite(history.metrics[key])
                 if metric == "accuracy":
                     values = 100 * values
-                ax.plot(epochs[:len(values)], values, marker=mark, ms=3, label=label)
+                ax.plot(epochs[: len(values)], values, marker=mark, ms=3, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)" if metric == "accuracy" else metric)
         if metric == "accuracy":
@@ -441,6 +496,7 @@ def plot_learning_curves(history, metric=None, fig=None):
         ax.legend(fontsize=7)
     for a in axes:
         from matplotlib.ticker import MaxNLocator
+
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
@@ -459,22 +515,45 @@ def figures(monitor, report=None):
 
 def _figures(monitor, thresholds):
     history, context = _source(monitor)
-    out = [("grad_flow", "Gradient flow per layer at the last recorded step, with the "
-            "vanishing threshold", plot_grad_flow(monitor, thresholds=thresholds)),
-           ("grad_heatmap", "Gradient at each layer's output over training, one row per "
-            "layer (log scale)", plot_grad_heatmap(monitor))]
+    out = [
+        (
+            "grad_flow",
+            "Gradient flow per layer at the last recorded step, with the vanishing threshold",
+            plot_grad_flow(monitor, thresholds=thresholds),
+        ),
+        (
+            "grad_heatmap",
+            "Gradient at each layer's output over training, one row per layer (log scale)",
+            plot_grad_heatmap(monitor),
+        ),
+    ]
     if not np.isnan(history.series("loss")).all():
         out.append(("loss", "Training loss per recorded step", plot_loss(monitor)))
     if np.isfinite(history.series("update_ratio")).any():
-        out.append(("update_ratios", "Update-to-weight ratio per weight matrix",
-                    plot_update_ratios(monitor)))
+        out.append(
+            (
+                "update_ratios",
+                "Update-to-weight ratio per weight matrix",
+                plot_update_ratios(monitor),
+            )
+        )
     acts = {info.get("activation") for info in context["layers"]}
     if acts & (set(SATURATING) | set(RELU_LIKE)):
-        out.append(("saturation", "Saturated and dead units per layer",
-                    plot_saturation(monitor, thresholds=thresholds)))
+        out.append(
+            (
+                "saturation",
+                "Saturated and dead units per layer",
+                plot_saturation(monitor, thresholds=thresholds),
+            )
+        )
     if history.time_profiles:
-        out.append(("time_gradients", "Gradient norm through time in recurrent layers",
-                    plot_time_gradients(monitor)))
+        out.append(
+            (
+                "time_gradients",
+                "Gradient norm through time in recurrent layers",
+                plot_time_gradients(monitor),
+            )
+        )
     return out
 
 

@@ -19,6 +19,7 @@ Example::
     report = cr.diagnostics.check(model, cr.nn.CrossEntropyLoss(), (x, y))
     print(report)                       # findings + per-layer gains vs theory
 """
+
 import math
 
 import numpy as np
@@ -44,7 +45,8 @@ def check(model, loss_fn, batch, **thresholds):
         batch: ``(x, y)``, or ``x`` alone. ``x`` may be a tuple of model inputs.
         **thresholds: overrides of ``cr.diagnostics.THRESHOLDS``.
     """
-    from . import torch_adapter                   # a torch model: the same check, torch's passes
+    from . import torch_adapter  # a torch model: the same check, torch's passes
+
     if torch_adapter.is_torch_module(model):
         return torch_adapter.check(model, loss_fn, batch, **thresholds)
     _check_model(model, "check")
@@ -60,15 +62,15 @@ def check(model, loss_fn, batch, **thresholds):
         loss = _forward(model, loss_fn, x, target)
         if loss.requires_grad:
             loss.backward(retain_graph=not math.isfinite(float(loss._data.reshape(()))))
-        monitor._snapshot_valid = False            # no optimizer step: no update ratios
+        monitor._snapshot_valid = False  # no optimizer step: no update ratios
         _note_labels(monitor, loss_fn, target)
         monitor.step(loss)
         if monitor.first_nonfinite is not None:
-            set_rng_state(rng)                     # the same dropout masks as the first pass
+            set_rng_state(rng)  # the same dropout masks as the first pass
             _trace_origin(monitor, model, lambda: _forward(model, loss_fn, x, target))
     finally:
         monitor.close()
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             p.grad = g
         with no_grad():
             for b, saved in buffers:
@@ -87,22 +89,40 @@ def _trace_origin(monitor, model, run):
     if origin is None:
         return
     monitor.first_nonfinite = {
-        "phase": origin.phase, "layer": origin.layer, "op": origin.op, "cause": origin.cause,
+        "phase": origin.phase,
+        "layer": origin.layer,
+        "op": origin.op,
+        "cause": origin.cause,
         "explanation": f"{origin.cause} ({origin.detail})" if origin.detail else origin.cause,
-        "created_at": origin.created_at, "remedy": origin.remedy, "step": 0,
-        "diverged": False}
+        "created_at": origin.created_at,
+        "remedy": origin.remedy,
+        "step": 0,
+        "diverged": False,
+    }
 
 
-_REGRESSION = ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "mse_loss", "l1_loss",
-               "smooth_l1_loss", "huber_loss")
+_REGRESSION = (
+    "MSELoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+)
 
 
 def _note_labels(monitor, loss_fn, target):
     """Integer class labels given to a regression loss (MSE, L1...)."""
     name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
     out = monitor._facts.get("output")
-    if (out is not None and isinstance(target, Tensor) and target._data.dtype.kind in "iub"
-            and name in _REGRESSION):
+    if (
+        out is not None
+        and isinstance(target, Tensor)
+        and target._data.dtype.kind in "iub"
+        and name in _REGRESSION
+    ):
         out["labels_into_regression"] = name
 
 
@@ -122,11 +142,15 @@ def _forward(model, loss_fn, x, target):
     out = model(*x) if isinstance(x, tuple) else model(x)
     loss = loss_fn(out) if target is None else loss_fn(out, target)
     if not isinstance(loss, Tensor) or loss._data.size != 1:
-        raise ValueError(f"check: loss_fn must return a scalar Tensor, got "
-                         f"{getattr(loss, 'shape', type(loss).__name__)}")
+        raise ValueError(
+            f"check: loss_fn must return a scalar Tensor, got "
+            f"{getattr(loss, 'shape', type(loss).__name__)}"
+        )
     if not loss.requires_grad:
-        raise ValueError("check: the loss does not require grad: no parameter of the model "
-                         "reaches it (is the model under cr.no_grad(), or frozen?)")
+        raise ValueError(
+            "check: the loss does not require grad: no parameter of the model "
+            "reaches it (is the model under cr.no_grad(), or frozen?)"
+        )
     return loss
 
 
@@ -147,24 +171,36 @@ def layer_gains(history, context):
     rows = []
     for i in order:
         prev = index.get(layers[i].get("feeder")) if layers[i].get("feeder") else None
-        if prev is None and "feeder" not in layers[i]:       # a hand-made context: chain order
+        if prev is None and "feeder" not in layers[i]:  # a hand-made context: chain order
             k = order.index(i)
             prev = order[k - 1] if k else None
         if prev is None or not all(_usable(layers[j], rms[j], grad[j]) for j in (prev, i)):
             continue
         act = layers[prev].get("activation")
         factor = ACTIVATION_FACTOR.get(act, 1.0)
-        rows.append({"layer": layers[i]["name"], "forward_gain": float((rms[i] / rms[prev]) ** 2),
-                     "backward_gain": float((grad[prev] / grad[i]) ** 2),
-                     "theory_gain": float(layers[i]["init_gain"] * factor),
-                     "activation_before": act, "output": i == last,
-                     "feeder": layers[prev]["name"]})
+        rows.append(
+            {
+                "layer": layers[i]["name"],
+                "forward_gain": float((rms[i] / rms[prev]) ** 2),
+                "backward_gain": float((grad[prev] / grad[i]) ** 2),
+                "theory_gain": float(layers[i]["init_gain"] * factor),
+                "activation_before": act,
+                "output": i == last,
+                "feeder": layers[prev]["name"],
+            }
+        )
     return rows
 
 
 def _usable(info, rms, grad):
-    return bool(info.get("init_gain") and not info.get("recurrent") and np.isfinite(rms)
-                and rms > 0 and np.isfinite(grad) and grad > 0)
+    return bool(
+        info.get("init_gain")
+        and not info.get("recurrent")
+        and np.isfinite(rms)
+        and rms > 0
+        and np.isfinite(grad)
+        and grad > 0
+    )
 
 
 def _verdict(row, th):
@@ -187,6 +223,7 @@ def _trigger(row, th):
 
     def off(g):
         return max(low / g, g / high, 1.0) if g > 0 else math.inf
+
     f, b = row["forward_gain"], row["backward_gain"]
     return ("forward", f) if off(f) > off(b) else ("backward", b)
 
@@ -198,13 +235,29 @@ def _preflight_report(monitor, thresholds, extra=()):
     rows = layer_gains(monitor.history, context)
     for r in rows:
         r["verdict"] = _verdict(r, th)
-    columns = {r["layer"]: {"fwd_gain": r["forward_gain"], "bwd_gain": r["backward_gain"],
-                            "theory": r["theory_gain"], "verdict": r["verdict"]} for r in rows}
-    base = _rules.analyze(monitor.history, context, thresholds, source="preflight",
-                          extra_columns=columns, extra_findings=extra)
+    columns = {
+        r["layer"]: {
+            "fwd_gain": r["forward_gain"],
+            "bwd_gain": r["backward_gain"],
+            "theory": r["theory_gain"],
+            "verdict": r["verdict"],
+        }
+        for r in rows
+    }
+    base = _rules.analyze(
+        monitor.history,
+        context,
+        thresholds,
+        source="preflight",
+        extra_columns=columns,
+        extra_findings=extra,
+    )
     flagged = [r for r in rows if r["verdict"] in ("shrinks", "amplifies")]
-    depth = [f for f in base.findings if f.kind in ("vanishing", "exploding")
-             and f.evidence.get("direction") == "depth"]
+    depth = [
+        f
+        for f in base.findings
+        if f.kind in ("vanishing", "exploding") and f.evidence.get("direction") == "depth"
+    ]
     for f in depth:
         f.evidence["flagged_layers"] = [r["layer"] for r in flagged]
         f.evidence["backward_gain_per_layer"] = [r["backward_gain"] for r in rows]
@@ -221,7 +274,7 @@ def _chain_gain(rows, th):
     layers (a layer continues the chain of the layer that feeds it; a residual sum, pooling
     or normalisation starts a new chain, so per-block gains do not compound)."""
     product = {}
-    for r in rows:                      # forward order: a feeder's chain is already known
+    for r in rows:  # forward order: a feeder's chain is already known
         g = _trigger(r, th)[1]
         if not g > 0 or not math.isfinite(g):
             continue
@@ -241,27 +294,43 @@ def _gain_finding(flagged, rows, th):
     parts = []
     for group, verb in ((shrink, "shrink"), (grow, "amplify")):
         if group:
-            gains = ", ".join(f"{r['layer']!r} {_trigger(r, th)[0]} x{fmt(_trigger(r, th)[1])}"
-                              for r in group[:4])
-            parts.append(f"{len(group)} layer{'s' if len(group) > 1 else ''} {verb} the "
-                         f"signal's variance ({gains})")
-    msg = ("; ".join(parts) + f": outside [{th['layer_gain_low']}, {th['layer_gain_high']}] per "
-           f"layer; over the chain of {len(judged)} judged layers the variance changes "
-           f"{fmt(total)}x")
+            gains = ", ".join(
+                f"{r['layer']!r} {_trigger(r, th)[0]} x{fmt(_trigger(r, th)[1])}" for r in group[:4]
+            )
+            parts.append(
+                f"{len(group)} layer{'s' if len(group) > 1 else ''} {verb} the "
+                f"signal's variance ({gains})"
+            )
+    msg = (
+        "; ".join(parts) + f": outside [{th['layer_gain_low']}, {th['layer_gain_high']}] per "
+        f"layer; over the chain of {len(judged)} judged layers the variance changes "
+        f"{fmt(total)}x"
+    )
     msg += ", which compounds with depth." if compounding else ", which stays harmless here."
-    evidence = {r["layer"]: f"forward {fmt(r['forward_gain'])}, backward "
-                f"{fmt(r['backward_gain'])}, theory {fmt(r['theory_gain'])}"
-                for r in flagged}
+    evidence = {
+        r["layer"]: f"forward {fmt(r['forward_gain'])}, backward "
+        f"{fmt(r['backward_gain'])}, theory {fmt(r['theory_gain'])}"
+        for r in flagged
+    }
     evidence["chain_gain"] = total
     remedies = []
     off = [r for r in flagged if not 0.5 <= r["theory_gain"] <= 2]
     if off:
         names = ", ".join(repr(r["layer"]) for r in off[:4])
-        remedies.append(f"Re-initialise {names}: their fan_in*Var(W)*E[f'^2] is "
-                        f"{fmt(off[0]['theory_gain'])} where 1 keeps the scale: He init "
-                        "(kaiming_normal_) after ReLU, Xavier (xavier_uniform_) after tanh or "
-                        "nothing (Glorot & Bengio 2010; He et al. 2015).")
-    remedies.append("Add normalisation (cr.nn.LayerNorm / cr.nn.BatchNorm1d) after the flagged "
-                    "layers.")
-    return Finding("layer_gain", [r["layer"] for r in flagged], msg, evidence, remedies,
-                   "warning" if compounding else "info")
+        remedies.append(
+            f"Re-initialise {names}: their fan_in*Var(W)*E[f'^2] is "
+            f"{fmt(off[0]['theory_gain'])} where 1 keeps the scale: He init "
+            "(kaiming_normal_) after ReLU, Xavier (xavier_uniform_) after tanh or "
+            "nothing (Glorot & Bengio 2010; He et al. 2015)."
+        )
+    remedies.append(
+        "Add normalisation (cr.nn.LayerNorm / cr.nn.BatchNorm1d) after the flagged layers."
+    )
+    return Finding(
+        "layer_gain",
+        [r["layer"] for r in flagged],
+        msg,
+        evidence,
+        remedies,
+        "warning" if compounding else "info",
+    )

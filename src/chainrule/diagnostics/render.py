@@ -1,9 +1,9 @@
 """Text rendering of a ``HealthReport``: findings, then one line per layer."""
+
 import math
 import textwrap
 
 import numpy as np
-
 
 
 def fmt(x):
@@ -30,15 +30,24 @@ def _evidence_text(evidence):
     return "; ".join(f"{k}={fmt(v)}" for k, v in evidence.items())
 
 
-LAYER_COLUMNS = (("layer", "layer"), ("type", "type"), ("activation", "act"),
-                 ("grad_at_output", "|dL/dout|"), ("weight_grad", "|grad W|"),
-                 ("update_ratio", "update/W"), ("saturated", "saturated"), ("dead", "dead"))
+LAYER_COLUMNS = (
+    ("layer", "layer"),
+    ("type", "type"),
+    ("activation", "act"),
+    ("grad_at_output", "|dL/dout|"),
+    ("weight_grad", "|grad W|"),
+    ("update_ratio", "update/W"),
+    ("saturated", "saturated"),
+    ("dead", "dead"),
+)
 
 
 def render_text(report):
     """The report as a plain-text table: findings first, then one line per layer."""
-    head = (f"HealthReport ({report.source}, {report.steps} recorded step"
-            f"{'s' if report.steps != 1 else ''}): ")
+    head = (
+        f"HealthReport ({report.source}, {report.steps} recorded step"
+        f"{'s' if report.steps != 1 else ''}): "
+    )
     if not report.findings:
         head += "healthy, no findings"
     else:
@@ -52,8 +61,12 @@ def render_text(report):
         if f.evidence:
             lines += wrap.wrap("evidence: " + _evidence_text(f.evidence))
         for k, r in enumerate(f.remedies, 1):
-            lines += textwrap.wrap(f"fix {k}: {r}", width=100, initial_indent="      ",
-                                   subsequent_indent="             ")
+            lines += textwrap.wrap(
+                f"fix {k}: {r}",
+                width=100,
+                initial_indent="      ",
+                subsequent_indent="             ",
+            )
     if report.layers:
         lines.append("")
         lines += _layer_table(report.layers)
@@ -63,7 +76,7 @@ def render_text(report):
 def _layer_list(layers, limit=6):
     names = [repr(n) for n in layers]
     if len(names) > limit:
-        names = names[:limit // 2] + ["..."] + names[-(limit // 2):]
+        names = names[: limit // 2] + ["..."] + names[-(limit // 2) :]
     return ", ".join(names)
 
 
@@ -73,5 +86,6 @@ def _layer_table(rows):
     cols = [(k, title) for k, title in cols if any(r.get(k) is not None for r in rows)]
     cells = [[title for _, title in cols]] + [[fmt(r.get(k)) for k, _ in cols] for r in rows]
     widths = [max(len(row[j]) for row in cells) for j in range(len(cols))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]

@@ -31,6 +31,7 @@ Example::
     print(result.table())         # remedy | verdicts after | loss | accuracy | recommended
     result.best                   # the proven remedy (a RepairTrial), or None
 """
+
 import math
 import time
 from dataclasses import dataclass, field
@@ -42,17 +43,20 @@ __all__ = ["repair", "RepairResult", "RepairTrial", "REMEDIES"]
 
 # ---- the frameworks: the same PyTorch-style API, two namespaces ----
 
+
 class _Framework:
     """What the trials need from chainrule or torch: nn, init, optimizers, tensors, seeding."""
 
     def __init__(self, name):
         self.name = name
-        self.device = None                    # torch: where the model's parameters live
+        self.device = None  # torch: where the model's parameters live
         if name == "torch":
             import torch
+
             self.lib, self.nn = torch, torch.nn
         else:
             import chainrule
+
             self.lib, self.nn = chainrule, chainrule.nn
 
     def tensor(self, a):
@@ -86,17 +90,22 @@ class _Framework:
 
 def _framework_of(model):
     from ..nn import Module
+
     if isinstance(model, Module):
         return _Framework("chainrule")
     import sys
+
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(model, torch.nn.Module):
         return _Framework("torch")
-    raise TypeError(f"repair: build_model() must return a cr.nn.Module or a torch.nn.Module, "
-                    f"got {type(model).__name__}")
+    raise TypeError(
+        f"repair: build_model() must return a cr.nn.Module or a torch.nn.Module, "
+        f"got {type(model).__name__}"
+    )
 
 
 # ---- the setup a remedy may change ----
+
 
 @dataclass
 class _Setup:
@@ -124,18 +133,22 @@ def _sequentials(model):
 def _pairs(seq):
     """(name, module, next name, next module) of consecutive children of a Sequential."""
     kids = list(seq.named_children())
-    return [(a, ma, b, mb) for (a, ma), (b, mb) in zip(kids, kids[1:])]
+    return [(a, ma, b, mb) for (a, ma), (b, mb) in zip(kids, kids[1:], strict=False)]
 
 
 def _hidden_layers(model, acts=None):
     """(seq, name, layer, act name, act) for each Linear/Conv directly followed by an activation
     (of a class in ``acts`` when given): the hidden layers, never the output layer."""
     from .activations import module_kind
+
     out = []
     for seq in _sequentials(model):
         for a, ma, b, mb in _pairs(seq):
-            if type(ma).__name__ in LINEAR and module_kind(mb) is not None and (
-                    acts is None or type(mb).__name__ in acts):
+            if (
+                type(ma).__name__ in LINEAR
+                and module_kind(mb) is not None
+                and (acts is None or type(mb).__name__ in acts)
+            ):
                 out.append((seq, a, ma, b, mb))
     return out
 
@@ -149,8 +162,10 @@ def _he_init(fw, layer):
 def _relu_he(fw, model, setup):
     hits = _hidden_layers(model, SQUASHING)
     if not hits:
-        raise _NotApplicable("no Sigmoid/Tanh module after a layer (functional activations "
-                             "are code: change them by hand)")
+        raise _NotApplicable(
+            "no Sigmoid/Tanh module after a layer (functional activations "
+            "are code: change them by hand)"
+        )
     with fw.no_grad():
         for seq, _, layer, b, _ in hits:
             setattr(seq, b, fw.nn.ReLU())
@@ -175,8 +190,9 @@ def _out_shape(layer):
 
 def _norm_after(kind):
     def apply(fw, model, setup):
-        hits = [h for h in _hidden_layers(model) if type(h[2]).__name__ == "Linear"
-                or kind == "batch"]
+        hits = [
+            h for h in _hidden_layers(model) if type(h[2]).__name__ == "Linear" or kind == "batch"
+        ]
         if not hits:
             raise _NotApplicable("no hidden Linear/Conv layer inside a Sequential")
         for seq, a, layer, _, _ in hits:
@@ -189,6 +205,7 @@ def _norm_after(kind):
                 norm = fw.nn.BatchNorm1d(n)
             setattr(seq, a, fw.nn.Sequential(layer, norm))
         return model
+
     return apply
 
 
@@ -205,32 +222,39 @@ def _residual_class(fw):
 
         def forward(self, x):
             return x + self.f(x)
+
     return Residual
 
 
 def _residual(fw, model, setup):
-    hits = [h for h in _hidden_layers(model) if type(h[2]).__name__ == "Linear"
-            and h[2].in_features == h[2].out_features]
+    hits = [
+        h
+        for h in _hidden_layers(model)
+        if type(h[2]).__name__ == "Linear" and h[2].in_features == h[2].out_features
+    ]
     if not hits:
         raise _NotApplicable("no square hidden Linear layer (in = out) to wrap")
     residual = _residual_class(fw)
     for seq, a, layer, b, act in hits:
-        setattr(seq, a, residual(fw.nn.Sequential(layer, act)))    # x + act(W x + b)
+        setattr(seq, a, residual(fw.nn.Sequential(layer, act)))  # x + act(W x + b)
         setattr(seq, b, fw.nn.Identity())
     return model
 
 
 def _reinit(scheme):
     def apply(fw, model, setup):
-        weights = [m for _, m in model.named_modules()
-                   if type(m).__name__ in LINEAR + ("RNN", "LSTM", "GRU")]
+        weights = [
+            m
+            for _, m in model.named_modules()
+            if type(m).__name__ in LINEAR + ("RNN", "LSTM", "GRU")
+        ]
         if not weights:
             raise _NotApplicable("no Linear/Conv/recurrent layer")
         hidden = {id(h[2]) for h in _hidden_layers(model)}
         with fw.no_grad():
             for m in weights:
                 if type(m).__name__ in LINEAR and id(m) not in hidden:
-                    continue                      # never the output layer's init
+                    continue  # never the output layer's init
                 for p in m.parameters(recurse=False):
                     if p.ndim < 2:
                         fw.nn.init.zeros_(p)
@@ -238,10 +262,11 @@ def _reinit(scheme):
                         fw.nn.init.xavier_normal_(p)
                     elif scheme == "he":
                         fw.nn.init.kaiming_normal_(p, nonlinearity="relu")
-                    else:                          # PyTorch's default: U(-1/sqrt(fan_in), ...)
+                    else:  # PyTorch's default: U(-1/sqrt(fan_in), ...)
                         bound = 1.0 / math.sqrt(p.shape[1])
                         fw.nn.init.uniform_(p, -bound, bound)
         return model
+
     return apply
 
 
@@ -269,14 +294,22 @@ def _reinit_hidden(fw, model, setup):
 
 
 def _lstm(fw, model, setup):
-    hits = [(parent, name, m) for parent in model.modules()
-            for name, m in parent.named_children()
-            if type(m).__name__ == "RNN" and getattr(m, "nonlinearity", "tanh") == "tanh"]
+    hits = [
+        (parent, name, m)
+        for parent in model.modules()
+        for name, m in parent.named_children()
+        if type(m).__name__ == "RNN" and getattr(m, "nonlinearity", "tanh") == "tanh"
+    ]
     if not hits:
         raise _NotApplicable("no tanh RNN module")
     for parent, name, m in hits:
-        setattr(parent, name, fw.nn.LSTM(m.input_size, m.hidden_size, num_layers=m.num_layers,
-                                         batch_first=m.batch_first))
+        setattr(
+            parent,
+            name,
+            fw.nn.LSTM(
+                m.input_size, m.hidden_size, num_layers=m.num_layers, batch_first=m.batch_first
+            ),
+        )
     return model
 
 
@@ -288,14 +321,17 @@ def _logits(fw, model, setup):
         if type(last).__name__ in ("Softmax", "LogSoftmax", "Sigmoid"):
             setattr(seq, name, fw.nn.Identity())
             return model
-    raise _NotApplicable("no trailing Softmax/LogSoftmax/Sigmoid module (a softmax in the loss code "
-                         "is code: call cross_entropy on the logits by hand)")
+    raise _NotApplicable(
+        "no trailing Softmax/LogSoftmax/Sigmoid module (a softmax in the loss code "
+        "is code: call cross_entropy on the logits by hand)"
+    )
 
 
 def _lr(factor):
     def apply(fw, model, setup):
         setup.lr *= factor
         return model
+
     return apply
 
 
@@ -312,8 +348,9 @@ def _standardize(fw, model, setup):
 
 
 def _zero_grad(fw, model, setup):
-    raise _NotApplicable("repair's own training loop calls optimizer.zero_grad() every step; "
-                         "add it to your loop")
+    raise _NotApplicable(
+        "repair's own training loop calls optimizer.zero_grad() every step; add it to your loop"
+    )
 
 
 # key -> (description, transformation); "lr_range", "lr_measured" and "clip_up" are built by
@@ -333,12 +370,13 @@ REMEDIES = {
     "lr_down100": ("learning rate / 100", _lr(0.01)),
     "lr_up": ("learning rate x 10", _lr(10.0)),
     "lr_measured": ("learning rate raised by the factor the update ratios call for", None),
-    "lr_measured10": ("learning rate raised by 10x the factor the update ratios call for",
-                      None),
+    "lr_measured10": ("learning rate raised by 10x the factor the update ratios call for", None),
     "lr_range": ("learning rate from the LR range test", None),
     "clip_up": ("a higher max_norm (clipping acted on most steps)", None),
-    "reinit_hidden": ("re-initialise hidden layers (He after ReLU, Xavier otherwise)",
-                      _reinit_hidden),
+    "reinit_hidden": (
+        "re-initialise hidden layers (He after ReLU, Xavier otherwise)",
+        _reinit_hidden,
+    ),
     "lstm": ("LSTM in place of the tanh RNN", _lstm),
     "logits": ("cross_entropy on logits (drop the trailing softmax)", _logits),
     "standardize": ("standardised inputs (zero mean, unit variance)", _standardize),
@@ -411,6 +449,7 @@ def remedy_key(text):
 
 # ---- results ----
 
+
 @dataclass
 class RepairTrial:
     """One training run: the original (``remedy is None``) or one remedy applied.
@@ -426,6 +465,7 @@ class RepairTrial:
         recommended: ``fixed and better``.
         error: why the run failed (a trial that raised), else None.
     """
+
     remedy: str
     description: str
     targets: tuple = ()
@@ -441,8 +481,11 @@ class RepairTrial:
     report: object = None
 
     def to_dict(self):
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
-                if k != "report"}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.__dict__.items()
+            if k != "report"
+        }
 
 
 class RepairResult:
@@ -457,9 +500,14 @@ class RepairResult:
     """
 
     def __init__(self, original, trials, not_tried, report):
-        self.original, self.trials, self.not_tried, self.report = original, trials, not_tried, report
+        self.original, self.trials, self.not_tried, self.report = (
+            original,
+            trials,
+            not_tried,
+            report,
+        )
         good = [t for t in trials if t.recommended]
-        key = (lambda t: (-(t.accuracy if t.accuracy is not None else 0.0), t.loss))
+        key = lambda t: (-(t.accuracy if t.accuracy is not None else 0.0), t.loss)
         self.best = min(good, key=key) if good else None
 
     @property
@@ -468,23 +516,42 @@ class RepairResult:
 
     def table(self):
         """The results as a text table: remedy, verdicts after, loss, accuracy, verdict."""
-        rows = [("original", _kinds(self.original.problems), _num(self.original.loss),
-                 _acc(self.original.accuracy), "")]
+        rows = [
+            (
+                "original",
+                _kinds(self.original.problems),
+                _num(self.original.loss),
+                _acc(self.original.accuracy),
+                "",
+            )
+        ]
         for t in self.trials:
             remains = set(t.targets) & set(t.problems) or not math.isfinite(t.loss)
-            verdict = ("RECOMMENDED" if t.recommended else f"error: {t.error}" if t.error
-                       else "problem remains" if remains else "new problem" if not t.fixed
-                       else "no better")
-            rows.append((t.description, _kinds(t.problems), _num(t.loss), _acc(t.accuracy),
-                         verdict))
+            verdict = (
+                "RECOMMENDED"
+                if t.recommended
+                else f"error: {t.error}"
+                if t.error
+                else "problem remains"
+                if remains
+                else "new problem"
+                if not t.fixed
+                else "no better"
+            )
+            rows.append(
+                (t.description, _kinds(t.problems), _num(t.loss), _acc(t.accuracy), verdict)
+            )
         head = ("remedy", "verdicts after", "loss", "accuracy", "result")
         widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         out = [line.format(*head).rstrip(), line.format(*("-" * w for w in widths))]
         out += [line.format(*r).rstrip() for r in rows]
         out += [f"not tried: {text} ({why})" for text, why in self.not_tried]
-        out.append(f"best: {self.best.description}" if self.best else
-                   "best: none (no remedy both removed the problem and learned better)")
+        out.append(
+            f"best: {self.best.description}"
+            if self.best
+            else "best: none (no remedy both removed the problem and learned better)"
+        )
         return "\n".join(out)
 
     def __str__(self):
@@ -492,13 +559,18 @@ class RepairResult:
 
     def __repr__(self):
         best = self.best.remedy if self.best else None
-        return (f"<RepairResult original={list(self.original.problems)} "
-                f"tried={len(self.trials)} best={best!r}>")
+        return (
+            f"<RepairResult original={list(self.original.problems)} "
+            f"tried={len(self.trials)} best={best!r}>"
+        )
 
     def to_dict(self):
-        return {"original": self.original.to_dict(), "trials": [t.to_dict() for t in self.trials],
-                "not_tried": [list(x) for x in self.not_tried],
-                "best": self.best.remedy if self.best else None}
+        return {
+            "original": self.original.to_dict(),
+            "trials": [t.to_dict() for t in self.trials],
+            "not_tried": [list(x) for x in self.not_tried],
+            "best": self.best.remedy if self.best else None,
+        }
 
 
 def _kinds(kinds):
@@ -515,6 +587,7 @@ def _acc(a):
 
 # ---- the runs ----
 
+
 def _make_optimizer(fw, optimizer, params, lr):
     if callable(optimizer):
         return optimizer(params, lr)
@@ -525,8 +598,10 @@ def _make_optimizer(fw, optimizer, params, lr):
         return fw.lib.optim.SGD(params, lr=lr, momentum=0.9)
     if name == "adam":
         return fw.lib.optim.Adam(params, lr=lr)
-    raise ValueError(f"repair: optimizer must be 'sgd', 'momentum', 'adam' or a callable "
-                     f"(params, lr) -> optimizer, got {optimizer!r}")
+    raise ValueError(
+        f"repair: optimizer must be 'sgd', 'momentum', 'adam' or a callable "
+        f"(params, lr) -> optimizer, got {optimizer!r}"
+    )
 
 
 def _batches(n, batch_size, steps, seed):
@@ -544,6 +619,7 @@ def _batches(n, batch_size, steps, seed):
 def _run(cfg, key, description, targets, transform):
     """Build (seeded), transform, train with the monitor, evaluate. Returns a RepairTrial."""
     from .monitor import GradientMonitor
+
     trial = RepairTrial(key, description, tuple(targets))
     started = time.perf_counter()
     setup = _Setup(cfg["lr"], cfg["clip"], cfg["x"])
@@ -554,15 +630,15 @@ def _run(cfg, key, description, targets, transform):
     if transform is not None:
         model = transform(fw, model, setup) or model
         if fw.device is not None:
-            model = model.to(fw.device)          # new modules (BatchNorm, LSTM) join the model
-    if key is None:                # the untrained model's loss: a run must end below it
+            model = model.to(fw.device)  # new modules (BatchNorm, LSTM) join the model
+    if key is None:  # the untrained model's loss: a run must end below it
         trial.initial_loss = _evaluate(fw, model, cfg["loss_fn"], setup, cfg)[0]
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _make_optimizer(fw, cfg["optimizer"], params, setup.lr)
     loss_fn, y = cfg["loss_fn"], cfg["y"]
     monitor = GradientMonitor(model, optimizer=opt, every=cfg["every"], clip_norm=setup.clip)
-    clip_fn = fw.lib.nn.utils.clip_grad_norm_          # the same in both frameworks
+    clip_fn = fw.lib.nn.utils.clip_grad_norm_  # the same in both frameworks
     try:
         for idx in cfg["batches"]:
             opt.zero_grad()
@@ -572,7 +648,7 @@ def _run(cfg, key, description, targets, transform):
             opt.step()
             monitor.step(loss, grad_norm=total, max_norm=setup.clip)
             if not math.isfinite(fw.item(loss)):
-                break                                    # diverged: nothing more to learn
+                break  # diverged: nothing more to learn
         report = monitor.report()
     finally:
         monitor.close()
@@ -587,7 +663,7 @@ def _run(cfg, key, description, targets, transform):
 def _evaluate(fw, model, loss_fn, setup, cfg):
     x, y = cfg["eval"]
     if x is cfg["x_raw_eval"] and setup.x is not cfg["x"]:
-        x = _restandardize(cfg["x"], x)          # the same standardisation as the training data
+        x = _restandardize(cfg["x"], x)  # the same standardisation as the training data
     model.eval()
     try:
         with fw.no_grad():
@@ -611,8 +687,13 @@ def _restandardize(train_x, x):
 # kinds that cause others (bad inputs, a softmax before the loss, stale gradients, a learning
 # rate so high that it pins units in saturation): their remedies are tried first, whatever the
 # severity order of the report
-ROOT_CAUSES = ("unscaled_input", "output_loss_mismatch", "stale_gradients", "nonfinite",
-               "lr_too_high")
+ROOT_CAUSES = (
+    "unscaled_input",
+    "output_loss_mismatch",
+    "stale_gradients",
+    "nonfinite",
+    "lr_too_high",
+)
 
 
 def _candidates(report, include_defaults=True):
@@ -648,9 +729,25 @@ def _candidates(report, include_defaults=True):
     return [(k, texts.get(k, REMEDIES[k][0]), tuple(targets[k])) for k in order], unique
 
 
-def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.1, clip=None,
-           steps=100, batch_size=64, every=1, seed=0, max_trials=8, loss_margin=0.05,
-           acc_margin=0.02, lr_range=True, verbose=False):
+def repair(
+    build_model,
+    loss_fn,
+    data,
+    *,
+    eval_data=None,
+    optimizer="sgd",
+    lr=0.1,
+    clip=None,
+    steps=100,
+    batch_size=64,
+    every=1,
+    seed=0,
+    max_trials=8,
+    loss_margin=0.05,
+    acc_margin=0.02,
+    lr_range=True,
+    verbose=False,
+):
     """Diagnose ``build_model()``'s training, try the remedies, and recommend only proven ones.
 
     Args:
@@ -677,19 +774,31 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
     """
     x, y = (np.asarray(a) for a in data)
     if len(x) != len(y):
-        raise ValueError(f"repair: data's inputs and targets differ in length: {len(x)} vs "
-                         f"{len(y)}")
+        raise ValueError(
+            f"repair: data's inputs and targets differ in length: {len(x)} vs {len(y)}"
+        )
     if x.dtype == np.float64:
         x = x.astype(np.float32)
     ex, ey = (x, y) if eval_data is None else (np.asarray(a) for a in eval_data)
     if ex.dtype == np.float64:
         ex = ex.astype(np.float32)
     classify = y.dtype.kind in "iu"
-    cfg = {"build": build_model, "loss_fn": loss_fn, "x": x, "y": y, "eval": (ex, ey),
-           "x_raw_eval": ex, "optimizer": optimizer, "lr": float(lr), "clip": clip,
-           "every": every, "seed": seed, "classify": classify,
-           "batches": _batches(len(x), min(batch_size, len(x)), steps, seed)}
-    cfg["fw"] = _framework_of(build_model())        # (each trial seeds before building)
+    cfg = {
+        "build": build_model,
+        "loss_fn": loss_fn,
+        "x": x,
+        "y": y,
+        "eval": (ex, ey),
+        "x_raw_eval": ex,
+        "optimizer": optimizer,
+        "lr": float(lr),
+        "clip": clip,
+        "every": every,
+        "seed": seed,
+        "classify": classify,
+        "batches": _batches(len(x), min(batch_size, len(x)), steps, seed),
+    }
+    cfg["fw"] = _framework_of(build_model())  # (each trial seeds before building)
     say = print if verbose else (lambda *a: None)
 
     original = _run(cfg, None, "original", (), None)
@@ -716,7 +825,7 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
         elif key in ("lr_measured", "lr_measured10"):
             # the 1e-3 update ratio is a rule of thumb; a short budget may need 10x more
             factor = _measured_lr_factor(original.report) * (10 if key == "lr_measured10" else 1)
-            if factor in (1.0, 10.0, 0.1):     # the original again, or lr_up / lr_down
+            if factor in (1.0, 10.0, 0.1):  # the original again, or lr_up / lr_down
                 not_tried.append((description, f"the measured factor is {factor:g}"))
                 continue
             transform = _lr(factor)
@@ -740,8 +849,10 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
             trials.append(trial)
             continue
         _judge(trial, original, loss_margin, acc_margin)
-        say(f"{description}: {_kinds(trial.problems)}, loss {_num(trial.loss)}"
-            + (" RECOMMENDED" if trial.recommended else ""))
+        say(
+            f"{description}: {_kinds(trial.problems)}, loss {_num(trial.loss)}"
+            + (" RECOMMENDED" if trial.recommended else "")
+        )
         trials.append(trial)
     return RepairResult(original, trials, not_tried, original.report)
 
@@ -749,8 +860,10 @@ def repair(build_model, loss_fn, data, *, eval_data=None, optimizer="sgd", lr=0.
 def _measured_lr_factor(report):
     """The power of 10 that brings the median update ratio |dW|/|W| to about 1e-3 (what the
     ``lr_too_low`` finding measures); 100 when the report has no such ratio."""
-    med = next((f.evidence.get("update_ratio_median") for f in report.findings
-                if f.kind == "lr_too_low"), None)
+    med = next(
+        (f.evidence.get("update_ratio_median") for f in report.findings if f.kind == "lr_too_low"),
+        None,
+    )
     if med is None or not med > 0:
         return 100.0
     return float(10 ** round(math.log10(1e-3 / med)))
@@ -759,8 +872,9 @@ def _measured_lr_factor(report):
 def _relaxed_max_norm(report, clip):
     """Twice the median gradient norm before clipping (so clipping only catches spikes), and at
     least 10x the old max_norm."""
-    med = next((f.evidence.get("median_norm") for f in report.findings
-                if f.kind == "clipping"), None)
+    med = next(
+        (f.evidence.get("median_norm") for f in report.findings if f.kind == "clipping"), None
+    )
     return float(max(10 * clip, 2 * med)) if med is not None and med > 0 else 10.0 * clip
 
 
@@ -768,6 +882,7 @@ def _set_clip(value):
     def apply(fw, model, setup):
         setup.clip = value
         return model
+
     return apply
 
 
@@ -775,20 +890,24 @@ def _set_lr(value):
     def apply(fw, model, setup):
         setup.lr = value
         return model
+
     return apply
 
 
 def _lr_range_suggestion(cfg):
     from .lr_finder import lr_range_test
+
     fw = cfg["fw"]
     fw.seed(cfg["seed"])
     model = cfg["build"]()
     fw.follow(model)
-    opt = _make_optimizer(fw, cfg["optimizer"], [p for p in model.parameters()
-                                                  if p.requires_grad], cfg["lr"])
+    opt = _make_optimizer(
+        fw, cfg["optimizer"], [p for p in model.parameters() if p.requires_grad], cfg["lr"]
+    )
     loader = [(fw.tensor(cfg["x"][i]), fw.tensor(cfg["y"][i])) for i in cfg["batches"][:50]]
-    res = lr_range_test(model, cfg["loss_fn"], opt, loader, start_lr=1e-5, end_lr=10,
-                        num_steps=min(50, len(loader)))
+    res = lr_range_test(
+        model, cfg["loss_fn"], opt, loader, start_lr=1e-5, end_lr=10, num_steps=min(50, len(loader))
+    )
     if not (res.suggested_lr > 0 and math.isfinite(res.suggested_lr)):
         raise ValueError("no usable suggestion")
     return float(res.suggested_lr)
@@ -814,7 +933,9 @@ def _judge(trial, original, loss_margin, acc_margin):
     if not finite:
         better = False
     elif not math.isfinite(ref):
-        better = start is None or not math.isfinite(start) or loss < start - loss_margin * abs(start)
+        better = (
+            start is None or not math.isfinite(start) or loss < start - loss_margin * abs(start)
+        )
     else:
         loss_better = loss < ref - loss_margin * abs(ref)
         loss_not_worse = loss <= ref + loss_margin * abs(ref)

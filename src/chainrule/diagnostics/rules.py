@@ -2,6 +2,7 @@
 
 ``analyze(history, context, thresholds)`` runs them all and returns a ``HealthReport``.
 """
+
 import copy
 import math
 
@@ -22,8 +23,10 @@ _names, _finite_pos, _per_layer = names, finite_pos, per_layer
 # rules
 # ----------------------------------------------------------------------------------------------
 
-def analyze(history, context, thresholds=None, source="monitor", extra_findings=(),
-            extra_columns=None):
+
+def analyze(
+    history, context, thresholds=None, source="monitor", extra_findings=(), extra_columns=None
+):
     """Run every rule on ``history``; return a :class:`HealthReport`."""
     th = dict(THRESHOLDS)
     unknown = set(thresholds or {}) - set(th)
@@ -52,23 +55,35 @@ def _explain_away(view, findings):
     through time never explains it (at init it is common, and training removes it).
     """
     if any(f.kind == "lr_too_low" for f in findings):
-        for f in findings:            # a gated cell's init-time ratio persists at a low rate
-            if (f.kind == "vanishing" and f.evidence.get("direction") == "time"
-                    and f.evidence.get("cell") in ("LSTM", "GRU", "LSTMCell", "GRUCell")):
+        for f in findings:  # a gated cell's init-time ratio persists at a low rate
+            if (
+                f.kind == "vanishing"
+                and f.evidence.get("direction") == "time"
+                and f.evidence.get("cell") in ("LSTM", "GRU", "LSTMCell", "GRUCell")
+            ):
                 f.severity = "info"
-                f.message += (" Its weights barely move (the learning rate is too low), so this "
-                              "is still the ratio at initialisation, which training removes.")
-    vanishing = [f for f in findings if f.kind == "vanishing" and f.severity == "error"
-                 and f.evidence.get("direction") == "depth"]
+                f.message += (
+                    " Its weights barely move (the learning rate is too low), so this "
+                    "is still the ratio at initialisation, which training removes."
+                )
+    vanishing = [
+        f
+        for f in findings
+        if f.kind == "vanishing"
+        and f.severity == "error"
+        and f.evidence.get("direction") == "depth"
+    ]
     out = view.output_layer()
     if not vanishing or out is None or not view.updates_healthy([out]):
         return findings
     for f in findings:
         if f.kind == "lr_too_low":
             vanishing[0].evidence["update_ratio_median"] = f.evidence.get("update_ratio_median")
-            vanishing[0].remedies.append("The starved layers' weights barely move (tiny update "
-                                         "ratios): fix the gradient flow before touching the "
-                                         "learning rate.")
+            vanishing[0].remedies.append(
+                "The starved layers' weights barely move (tiny update "
+                "ratios): fix the gradient flow before touching the "
+                "learning rate."
+            )
     return [f for f in findings if f.kind != "lr_too_low"]
 
 
@@ -80,11 +95,16 @@ def layer_summary(view, extra_columns=None):
     rows = []
     for i in view.order():
         info = view.layer(i)
-        row = {"layer": info["name"], "type": info["type"], "activation": info.get("activation"),
-               "grad_at_output": _num(grad_out[i]), "weight_grad": _num(wgrad[i]),
-               "update_ratio": _num(ratio[i]),
-               "saturated": _num(sat[i]) if info.get("activation") in SATURATING else None,
-               "dead": _num(dead[i]) if info.get("activation") in RELU_LIKE else None}
+        row = {
+            "layer": info["name"],
+            "type": info["type"],
+            "activation": info.get("activation"),
+            "grad_at_output": _num(grad_out[i]),
+            "weight_grad": _num(wgrad[i]),
+            "update_ratio": _num(ratio[i]),
+            "saturated": _num(sat[i]) if info.get("activation") in SATURATING else None,
+            "dead": _num(dead[i]) if info.get("activation") in RELU_LIKE else None,
+        }
         row.update((extra_columns or {}).get(info["name"], {}))
         rows.append(row)
     return rows
@@ -147,25 +167,38 @@ def _rule_depth(view):
         hit = [view.name(i) for i in idx if med[i] / last > th["exploding_ratio"]]
         kind, verb = "exploding", "grows"
     wratio = _weight_grad_ratio(view, idx)
-    evidence = {"direction": "depth", "ratio_first_to_last": ratio,
-                "first_layer": view.name(idx[0]), "last_layer": view.name(idx[-1]),
-                "gain_per_layer": per_layer,
-                "grad_at_output_relative_to_last": list(rel.values()),
-                "weight_grad_ratio_first_to_last": wratio}
-    msg = (f"The gradient arriving at the output of layer {view.name(idx[0])!r} is "
-           f"{fmt(ratio)} times the one at {view.name(idx[-1])!r}: it {verb} by about "
-           f"{fmt(per_layer)}x per layer over {len(idx)} layers.")
+    evidence = {
+        "direction": "depth",
+        "ratio_first_to_last": ratio,
+        "first_layer": view.name(idx[0]),
+        "last_layer": view.name(idx[-1]),
+        "gain_per_layer": per_layer,
+        "grad_at_output_relative_to_last": list(rel.values()),
+        "weight_grad_ratio_first_to_last": wratio,
+    }
+    msg = (
+        f"The gradient arriving at the output of layer {view.name(idx[0])!r} is "
+        f"{fmt(ratio)} times the one at {view.name(idx[-1])!r}: it {verb} by about "
+        f"{fmt(per_layer)}x per layer over {len(idx)} layers."
+    )
     if _finite_pos(wratio) and 0.1 <= wratio <= 10:
-        msg += (f" The weight-gradient norms look flat (first/last {fmt(wratio)}); the "
-                "back-propagated signal shows the problem.")
-    remedies = (_vanishing_remedies(view, idx, hit) if kind == "vanishing"
-                else _exploding_remedies(view, idx, hit))
+        msg += (
+            f" The weight-gradient norms look flat (first/last {fmt(wratio)}); the "
+            "back-propagated signal shows the problem."
+        )
+    remedies = (
+        _vanishing_remedies(view, idx, hit)
+        if kind == "vanishing"
+        else _exploding_remedies(view, idx, hit)
+    )
     severity = "error"
     hit_idx = [i for i in idx if view.name(i) in hit]
     if view.harmless(hit_idx):
         severity = "info"
-        msg += (" The model learns anyway and these layers' updates are healthy (an adaptive "
-                "optimizer or normalisation compensates), so this is a note, not a problem.")
+        msg += (
+            " The model learns anyway and these layers' updates are healthy (an adaptive "
+            "optimizer or normalisation compensates), so this is a note, not a problem."
+        )
     return [Finding(kind, hit, msg, evidence, remedies, severity)]
 
 
@@ -200,13 +233,17 @@ def _init_remedy(view, idx, low):
     info = view.layer(bad[0])
     act = info.get("activation")
     want = RECOMMENDED_GAIN.get(act, 1.0)
-    scheme = ("He (Kaiming) init: cr.nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')"
-              if act in RELU_LIKE else
-              "Xavier (Glorot) init: cr.nn.init.xavier_uniform_(layer.weight)")
-    return (f"Initialise layers {_names(view.name(i) for i in bad)} with {scheme}: their "
-            f"fan_in*Var(W) is {fmt(info['init_gain'])} where {act or 'a linear layer'} needs "
-            "about "
-            f"{fmt(want)} to keep the signal's scale (Glorot & Bengio 2010; He et al. 2015).")
+    scheme = (
+        "He (Kaiming) init: cr.nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')"
+        if act in RELU_LIKE
+        else "Xavier (Glorot) init: cr.nn.init.xavier_uniform_(layer.weight)"
+    )
+    return (
+        f"Initialise layers {_names(view.name(i) for i in bad)} with {scheme}: their "
+        f"fan_in*Var(W) is {fmt(info['init_gain'])} where {act or 'a linear layer'} needs "
+        "about "
+        f"{fmt(want)} to keep the signal's scale (Glorot & Bengio 2010; He et al. 2015)."
+    )
 
 
 def _activations(view, idx):
@@ -218,28 +255,35 @@ def _vanishing_remedies(view, idx, hit):
     most 1/4) shrinks the gradient whatever the init, so the first remedy replaces it; init
     comes first only when the activation could pass the gradient unchanged."""
     where = _names(hit)
-    weak = sorted(a for a in _activations(view, idx) & set(SATURATING)
-                  if ACTIVATIONS[a].max_slope < 1)
+    weak = sorted(
+        a for a in _activations(view, idx) & set(SATURATING) if ACTIVATIONS[a].max_slope < 1
+    )
     init = _init_remedy(view, view.order(), low=True)
     remedies = []
     if weak:
         act = weak[0]
-        remedies.append(f"Replace {act} with ReLU in layers {where} and initialise them with He "
-                        "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): "
-                        f"{act}'s slope is at most {fmt(ACTIVATIONS[act].max_slope)}, so each "
-                        "layer shrinks the gradient at least that much whatever the init.")
+        remedies.append(
+            f"Replace {act} with ReLU in layers {where} and initialise them with He "
+            "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): "
+            f"{act}'s slope is at most {fmt(ACTIVATIONS[act].max_slope)}, so each "
+            "layer shrinks the gradient at least that much whatever the init."
+        )
     elif init:
         remedies.append(init)
     acts = _activations(view, idx) & set(SATURATING)
     if acts and not weak:
         act = sorted(acts)[0]
-        remedies.append(f"Replace {act} with ReLU in layers {where} and initialise them with He "
-                        "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): ReLU passes "
-                        f"the gradient with slope 1 where {act}'s slope is below 1 away from 0.")
-    remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers "
-                    f"{where}.")
-    remedies.append(f"Add residual connections (cr.nn.Residual) around the blocks of layers "
-                    f"{where}.")
+        remedies.append(
+            f"Replace {act} with ReLU in layers {where} and initialise them with He "
+            "init (cr.nn.init.kaiming_normal_(w, nonlinearity='relu')): ReLU passes "
+            f"the gradient with slope 1 where {act}'s slope is below 1 away from 0."
+        )
+    remedies.append(
+        f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers {where}."
+    )
+    remedies.append(
+        f"Add residual connections (cr.nn.Residual) around the blocks of layers {where}."
+    )
     remedies.append(f"Use fewer layers: the signal shrinks over {len(idx)} layers.")
     return remedies
 
@@ -248,11 +292,15 @@ def _clip_remedy(view):
     """Clipping, unless it is already on (then: the threshold or the learning rate)."""
     clip = view.c.get("clipping")
     if clip and clip.get("seen"):
-        return (f"Clipping is already on (max_norm {fmt(clip.get('max_norm'))}, it acted on "
-                f"{clip.get('acted')} of {clip.get('seen')} steps): lower the learning rate so "
-                "that the clipped steps stay small, or lower max_norm.")
-    return ("Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
-            "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).")
+        return (
+            f"Clipping is already on (max_norm {fmt(clip.get('max_norm'))}, it acted on "
+            f"{clip.get('acted')} of {clip.get('seen')} steps): lower the learning rate so "
+            "that the clipped steps stay small, or lower max_norm."
+        )
+    return (
+        "Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
+        "max_norm=1.0) between backward() and step() (Pascanu et al. 2013)."
+    )
 
 
 def _exploding_remedies(view, idx, hit):
@@ -262,8 +310,9 @@ def _exploding_remedies(view, idx, hit):
     if init:
         remedies.append(init)
     remedies.append(_clip_remedy(view))
-    remedies.append(f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers "
-                    f"{where}.")
+    remedies.append(
+        f"Add normalisation (cr.nn.LayerNorm or cr.nn.BatchNorm1d) after layers {where}."
+    )
     remedies.append("Lower the learning rate while the weights are this large.")
     return remedies
 
@@ -292,12 +341,19 @@ def _time_finding(view, info, ratio, T):
     kind = "vanishing" if ratio < th["vanishing_ratio"] else "exploding"
     per_step = ratio ** (1 / (T - 1))
     name = info["name"]
-    evidence = {"direction": "time", "steps": T, "ratio_first_to_last_step": ratio,
-                "gain_per_step": per_step, "cell": info.get("type")}
+    evidence = {
+        "direction": "time",
+        "steps": T,
+        "ratio_first_to_last_step": ratio,
+        "gain_per_step": per_step,
+        "cell": info.get("type"),
+    }
     if info.get("sigma_max") is not None:
         evidence["sigma_max_weight_hh"] = info["sigma_max"]
-    msg = (f"Through time in {name!r}: |dL/dh_1| is {fmt(ratio)} times |dL/dh_{T}| "
-           f"({fmt(per_step)}x per step over {T} steps)")
+    msg = (
+        f"Through time in {name!r}: |dL/dh_1| is {fmt(ratio)} times |dL/dh_{T}| "
+        f"({fmt(per_step)}x per step over {T} steps)"
+    )
     sigma = info.get("sigma_max")
     if sigma is not None:
         msg += f"; the largest singular value of its recurrent matrix is {fmt(sigma)}"
@@ -311,14 +367,18 @@ def _time_finding(view, info, ratio, T):
     # Through time the bar is higher: a model can lower its loss on what it sees last (the
     # mean of the targets, the recent inputs) while the long-range gradient is gone, so only
     # a loss far below its start makes the ratio harmless.
-    if view.harmless([view.c["layers"].index(info)] if info in view.c["layers"] else []) \
-            and view.learned_well():
+    if (
+        view.harmless([view.c["layers"].index(info)] if info in view.c["layers"] else [])
+        and view.learned_well()
+    ):
         severity = "info"
         msg += " The model learned well anyway and the layer's updates are healthy: a note."
     elif kind == "vanishing" and gated and view.c.get("source") == "preflight":
         severity = "info"
-        msg += (f" Common for a freshly initialised {info.get('type')}: its gates learn to keep "
-                "the memory during training; watch it with a GradientMonitor.")
+        msg += (
+            f" Common for a freshly initialised {info.get('type')}: its gates learn to keep "
+            "the memory during training; watch it with a GradientMonitor."
+        )
     return Finding(kind, [name], msg, evidence, remedies, severity)
 
 
@@ -326,16 +386,22 @@ def _time_vanishing_remedies(info, sigma):
     name = info["name"]
     remedies = []
     if info.get("type") in ("RNN", "RNNCell"):
-        remedies.append(f"Use an LSTM or GRU instead of the plain {info['type']} {name!r}: their "
-                        "additive cell state carries the gradient across many steps.")
+        remedies.append(
+            f"Use an LSTM or GRU instead of the plain {info['type']} {name!r}: their "
+            "additive cell state carries the gradient across many steps."
+        )
     elif info.get("type") in ("LSTM", "LSTMCell"):
-        remedies.append(f"Initialise the forget-gate bias of {name!r} to 1 so the cell keeps its "
-                        "memory (Jozefowicz et al. 2015).")
+        remedies.append(
+            f"Initialise the forget-gate bias of {name!r} to 1 so the cell keeps its "
+            "memory (Jozefowicz et al. 2015)."
+        )
     if sigma is not None and sigma < 1:
-        remedies.append(f"Initialise weight_hh of {name!r} orthogonal with gain 1 "
-                        f"(cr.nn.init.orthogonal_): its largest singular value is {fmt(sigma)} "
-                        "< 1, "
-                        "which makes tanh gradients vanish (Pascanu et al. 2013).")
+        remedies.append(
+            f"Initialise weight_hh of {name!r} orthogonal with gain 1 "
+            f"(cr.nn.init.orthogonal_): its largest singular value is {fmt(sigma)} "
+            "< 1, "
+            "which makes tanh gradients vanish (Pascanu et al. 2013)."
+        )
     remedies.append(f"Shorten the sequences {name!r} backpropagates through (truncated BPTT).")
     return remedies
 
@@ -344,9 +410,11 @@ def _time_exploding_remedies(view, info, sigma):
     name = info["name"]
     remedies = [_clip_remedy(view)]
     if sigma is not None and sigma > 1:
-        remedies.append(f"Rescale weight_hh of {name!r}: its largest singular value is "
-                        f"{fmt(sigma)} > 1; orthogonal init with gain 1 (cr.nn.init.orthogonal_) "
-                        "keeps it at 1.")
+        remedies.append(
+            f"Rescale weight_hh of {name!r}: its largest singular value is "
+            f"{fmt(sigma)} > 1; orthogonal init with gain 1 (cr.nn.init.orthogonal_) "
+            "keeps it at 1."
+        )
     if info.get("type") in ("RNN", "RNNCell"):
         remedies.append(f"Use an LSTM or GRU instead of the plain {info['type']} {name!r}.")
     remedies.append("Lower the learning rate.")
@@ -364,46 +432,70 @@ def rule_saturated(view):
     tiny; otherwise a note. Pinned units (nearly all outputs on the ends, after the loss blew
     up) are an error: no gradient passes and the zeros downstream are their doing."""
     share = view.median("saturated_frac")
-    hit = [i for i in view.order() if view.layer(i).get("activation") in SATURATING
-           and np.isfinite(share[i]) and share[i] >= view.th["saturated_share"]]
+    hit = [
+        i
+        for i in view.order()
+        if view.layer(i).get("activation") in SATURATING
+        and np.isfinite(share[i])
+        and share[i] >= view.th["saturated_share"]
+    ]
     if not hit:
         return []
     names = [view.name(i) for i in hit]
     act = view.layer(hit[0]).get("activation")
-    evidence = {"saturated_share": [float(share[i]) for i in hit], "activation": act,
-                "threshold": view.th["saturated_share"]}
+    evidence = {
+        "saturated_share": [float(share[i]) for i in hit],
+        "activation": act,
+        "threshold": view.th["saturated_share"],
+    }
     worst = max(hit, key=lambda i: share[i])
     pinned = _pinned_layers(view)
     prog = view.progress()
-    blew_up = bool(prog and prog["loss_first"] > 0
-                   and prog["max"] > view.th["loss_spike"] * prog["loss_first"])
-    msg = (f"{len(hit)} {act} layer{'s saturate' if len(hit) > 1 else ' saturates'}: up to "
-           f"{share[worst]:.0%} of the outputs of {view.name(worst)!r} sit where the slope is "
-           "under 10% of its maximum, so little gradient passes.")
+    blew_up = bool(
+        prog and prog["loss_first"] > 0 and prog["max"] > view.th["loss_spike"] * prog["loss_first"]
+    )
+    msg = (
+        f"{len(hit)} {act} layer{'s saturate' if len(hit) > 1 else ' saturates'}: up to "
+        f"{share[worst]:.0%} of the outputs of {view.name(worst)!r} sit where the slope is "
+        "under 10% of its maximum, so little gradient passes."
+    )
     remedies = []
     severity = "warning"
     if pinned:
         severity = "error"
-        msg += (" The units are pinned at the flat ends: almost no gradient passes, the layers "
-                "before them stop learning")
-        msg += (f" (the loss rose to {fmt(prog['max'])} from {fmt(prog['loss_first'])}: a "
-                "too-large step drove the pre-activations out)." if blew_up else ".")
+        msg += (
+            " The units are pinned at the flat ends: almost no gradient passes, the layers "
+            "before them stop learning"
+        )
+        msg += (
+            f" (the loss rose to {fmt(prog['max'])} from {fmt(prog['loss_first'])}: a "
+            "too-large step drove the pre-activations out)."
+            if blew_up
+            else "."
+        )
         if blew_up:
             evidence["cause"] = "exploding updates (learning rate)"
-        remedies += ["Lower the learning rate (about 10x) and restart from the weights before "
-                     "the blow-up: saturated units do not recover by themselves.",
-                     _clip_remedy(view)]
+        remedies += [
+            "Lower the learning rate (about 10x) and restart from the weights before "
+            "the blow-up: saturated units do not recover by themselves.",
+            _clip_remedy(view),
+        ]
     else:
         init = _init_remedy(view, view.order(), low=False)
         if init:
             remedies.append(init)
-    remedies += [f"Normalise the inputs of the activations of {_names(names)} (cr.nn.LayerNorm or "
-                 "cr.nn.BatchNorm1d before the activation).",
-                 f"Replace {act} with ReLU and He init in {_names(names)}."]
+    remedies += [
+        f"Normalise the inputs of the activations of {_names(names)} (cr.nn.LayerNorm or "
+        "cr.nn.BatchNorm1d before the activation).",
+        f"Replace {act} with ReLU and He init in {_names(names)}.",
+    ]
     if not pinned:
         remedies.append("Lower the learning rate if the saturation grew during training.")
-    if severity == "warning" and view.harmless(hit) and (
-            share[worst] < view.th["saturated_severe"] or view.learned_well()):
+    if (
+        severity == "warning"
+        and view.harmless(hit)
+        and (share[worst] < view.th["saturated_severe"] or view.learned_well())
+    ):
         severity = "info"
         msg += " The model learns and these layers' updates are healthy: a note, not a problem."
     return [Finding("saturated", names, msg, evidence, remedies, severity)]
@@ -423,18 +515,25 @@ def rule_dead(view):
     worst = max(hit, key=lambda i: share[i])
     evidence = {"dead_share": [float(share[i]) for i in hit], "threshold": view.th["dead_share"]}
     zero = view.series("zero_frac")
-    starved = [p["name"] for k, p in enumerate(view.c.get("params", []))
-               if len(view.rows) and np.all(np.nan_to_num(zero[:, k], nan=0.0) >= 1.0)]
+    starved = [
+        p["name"]
+        for k, p in enumerate(view.c.get("params", []))
+        if len(view.rows) and np.all(np.nan_to_num(zero[:, k], nan=0.0) >= 1.0)
+    ]
     if starved:
         evidence["params_with_only_zero_grads"] = starved
-    msg = (f"{share[worst]:.0%} of the ReLU units after {view.name(worst)!r} output 0 for every "
-           f"example of a batch (in {len(hit)} layer{'s' if len(hit) > 1 else ''}): they pass no "
-           "gradient and their weights stop learning.")
-    remedies = ["Lower the learning rate: one large update can push a unit's bias so far down "
-                "that it never fires again.",
-                f"Use LeakyReLU, ELU or GELU instead of ReLU after {_names(names)}.",
-                f"Initialise {_names(names)} with He init and zero (or slightly positive) biases.",
-                f"Add BatchNorm before the ReLU of {_names(names)}."]
+    msg = (
+        f"{share[worst]:.0%} of the ReLU units after {view.name(worst)!r} output 0 for every "
+        f"example of a batch (in {len(hit)} layer{'s' if len(hit) > 1 else ''}): they pass no "
+        "gradient and their weights stop learning."
+    )
+    remedies = [
+        "Lower the learning rate: one large update can push a unit's bias so far down "
+        "that it never fires again.",
+        f"Use LeakyReLU, ELU or GELU instead of ReLU after {_names(names)}.",
+        f"Initialise {_names(names)} with He init and zero (or slightly positive) biases.",
+        f"Add BatchNorm before the ReLU of {_names(names)}.",
+    ]
     severity = "warning"
     if view.harmless(hit) and not starved:
         severity = "info"
@@ -443,6 +542,7 @@ def rule_dead(view):
 
 
 # ---- missing gradients ----
+
 
 def rule_no_gradient(view):
     """Parameters that never received a gradient, or only zeros, or are not in the optimizer."""
@@ -472,8 +572,11 @@ def _no_grad_finding(view, none, zeros):
         return None
     params = none + zeros
     layers = list(dict.fromkeys(p["layer"] for p in params))
-    evidence = {"no_grad": [p["name"] for p in none], "zero_grad": [p["name"] for p in zeros],
-                "steps_checked": len(view.rows)}
+    evidence = {
+        "no_grad": [p["name"] for p in none],
+        "zero_grad": [p["name"] for p in zeros],
+        "steps_checked": len(view.rows),
+    }
     parts = []
     if none:
         parts.append(f"{_names(p['name'] for p in none)} received no gradient at all")
@@ -481,10 +584,12 @@ def _no_grad_finding(view, none, zeros):
         parts.append(f"{_names(p['name'] for p in zeros)} received only zeros")
     msg = " and ".join(parts) + f" in {len(view.rows)} recorded steps: they cannot learn."
     where = _names(layers)
-    remedies = [f"Check the forward path through {where}: a .detach(), ._data, .numpy(), "
-                "cr.no_grad() or an integer cast cuts it off from the loss.",
-                f"Check that {where} is used in forward() and its output reaches the loss.",
-                f"If {where} is frozen on purpose, call requires_grad_(False) on its parameters."]
+    remedies = [
+        f"Check the forward path through {where}: a .detach(), ._data, .numpy(), "
+        "cr.no_grad() or an integer cast cuts it off from the loss.",
+        f"Check that {where} is used in forward() and its output reaches the loss.",
+        f"If {where} is frozen on purpose, call requires_grad_(False) on its parameters.",
+    ]
     return Finding("no_gradient", layers, msg, evidence, remedies, "error")
 
 
@@ -492,41 +597,64 @@ def _missing_finding(missing):
     if not missing:
         return None
     layers = list(dict.fromkeys(p["layer"] for p in missing))
-    msg = (f"{_names(p['name'] for p in missing)} require a gradient but are missing from the "
-           "optimizer, so they are never updated.")
-    remedies = [f"Give the optimizer every parameter: cr.optim.SGD(model.parameters(), ...), or "
-                f"optimizer.add_param_group({{'params': <{_names(layers)}>.parameters()}}).",
-                "If they are frozen on purpose, call requires_grad_(False) on them."]
-    return Finding("no_gradient", layers, msg, {"not_in_optimizer": [p["name"] for p in missing]},
-                   remedies, "error")
+    msg = (
+        f"{_names(p['name'] for p in missing)} require a gradient but are missing from the "
+        "optimizer, so they are never updated."
+    )
+    remedies = [
+        f"Give the optimizer every parameter: cr.optim.SGD(model.parameters(), ...), or "
+        f"optimizer.add_param_group({{'params': <{_names(layers)}>.parameters()}}).",
+        "If they are frozen on purpose, call requires_grad_(False) on them.",
+    ]
+    return Finding(
+        "no_gradient",
+        layers,
+        msg,
+        {"not_in_optimizer": [p["name"] for p in missing]},
+        remedies,
+        "error",
+    )
 
 
 # ---- non-finite values ----
 
 # Keys: the causes named by ``nonfinite.py`` (and the monitor's "non-finite weights").
 _CAUSE_REMEDIES = {
-    "log of zero": ["Compute log-probabilities with cr.nn.functional.log_softmax or the loss "
-                    "from logits (cross_entropy, binary_cross_entropy_with_logits), never "
-                    "log(softmax(x)).",
-                    "Clamp the argument of the log: cr.log(p.clamp(min=1e-12))."],
-    "log of a negative number": ["The argument of the log became negative: check its sign "
-                                 "(abs, softplus or exp before the log)."],
-    "overflow in exp": ["Subtract the maximum before exp (cr.logsumexp, log_softmax), or clamp "
-                        "the input of exp (x.clamp(max=80)).",
-                        "Lower the learning rate: large logits grow from large updates."],
-    "division by zero": ["Add an epsilon to the denominator (x / (s + 1e-8)), or mask the "
-                         "zero entries."],
-    "near-zero variance": ["Add an epsilon inside the square root (sqrt(var + 1e-5)), as "
-                           "LayerNorm/BatchNorm do."],
+    "log of zero": [
+        "Compute log-probabilities with cr.nn.functional.log_softmax or the loss "
+        "from logits (cross_entropy, binary_cross_entropy_with_logits), never "
+        "log(softmax(x)).",
+        "Clamp the argument of the log: cr.log(p.clamp(min=1e-12)).",
+    ],
+    "log of a negative number": [
+        "The argument of the log became negative: check its sign "
+        "(abs, softplus or exp before the log)."
+    ],
+    "overflow in exp": [
+        "Subtract the maximum before exp (cr.logsumexp, log_softmax), or clamp "
+        "the input of exp (x.clamp(max=80)).",
+        "Lower the learning rate: large logits grow from large updates.",
+    ],
+    "division by zero": [
+        "Add an epsilon to the denominator (x / (s + 1e-8)), or mask the zero entries."
+    ],
+    "near-zero variance": [
+        "Add an epsilon inside the square root (sqrt(var + 1e-5)), as LayerNorm/BatchNorm do."
+    ],
     "sqrt of a negative number": ["Clamp the argument of sqrt at 0 (or a small epsilon)."],
     "power of a negative": ["A fractional power needs a non-negative base: clamp it or use abs()."],
-    "overflow": ["Lower the learning rate and clip the gradient norm "
-                 "(cr.nn.utils.clip_grad_norm_(model.parameters(), 1.0))."],
-    "non-finite weights": ["Clip the gradient norm (cr.nn.utils.clip_grad_norm_(model."
-                           "parameters(), 1.0)) between backward() and step().",
-                           "Lower the learning rate."],
-    "non-finite input": ["The input already held NaN/Inf: clean the data (np.isfinite) before "
-                         "training."],
+    "overflow": [
+        "Lower the learning rate and clip the gradient norm "
+        "(cr.nn.utils.clip_grad_norm_(model.parameters(), 1.0))."
+    ],
+    "non-finite weights": [
+        "Clip the gradient norm (cr.nn.utils.clip_grad_norm_(model."
+        "parameters(), 1.0)) between backward() and step().",
+        "Lower the learning rate.",
+    ],
+    "non-finite input": [
+        "The input already held NaN/Inf: clean the data (np.isfinite) before training."
+    ],
 }
 
 
@@ -548,14 +676,18 @@ def rule_nonfinite(view):
     if event.get("created_at"):
         msg += f" (created at {event['created_at']})"
     remedies = list(_CAUSE_REMEDIES.get(cause) or [])
-    if not remedies and event.get("remedy"):        # a cause only nonfinite.py knows
+    if not remedies and event.get("remedy"):  # a cause only nonfinite.py knows
         remedies.append(event["remedy"][0].upper() + event["remedy"][1:] + ".")
     remedies = remedies or list(_CAUSE_REMEDIES["overflow"])
     if phase == "loss" and not event.get("op") and not event.get("diverged"):
-        remedies.append("Find the op with cr.diagnostics.trace_nonfinite(lambda: "
-                        "loss_fn(model(x), y)).")
-    evidence = {k: v for k, v in event.items()
-                if k not in ("explanation", "remedy", "created_at") and v is not None}
+        remedies.append(
+            "Find the op with cr.diagnostics.trace_nonfinite(lambda: loss_fn(model(x), y))."
+        )
+    evidence = {
+        k: v
+        for k, v in event.items()
+        if k not in ("explanation", "remedy", "created_at") and v is not None
+    }
     findings = [Finding("nonfinite", layers, msg, evidence, remedies, "error")]
     if event.get("diverged"):
         findings.append(_exploding_steps(view, event))
@@ -573,9 +705,11 @@ def _exploding_steps(view, event):
         evidence.update(grad_norm_first=float(finite[0]), grad_norm_peak=float(finite.max()))
         msg += f" (total gradient norm {fmt(finite[0])} at first, {fmt(finite.max())} at its peak)"
     layers = _growing_layers(view) or ([event["layer"]] if event.get("layer") else [])
-    remedies = ["Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
-                "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).",
-                "Lower the learning rate."]
+    remedies = [
+        "Clip the gradient norm: cr.nn.utils.clip_grad_norm_(model.parameters(), "
+        "max_norm=1.0) between backward() and step() (Pascanu et al. 2013).",
+        "Lower the learning rate.",
+    ]
     if any(r.get("type") in ("RNN", "RNNCell") for r in view.c.get("recurrent", [])):
         remedies.append("Use an LSTM or GRU instead of the plain RNN.")
     return Finding("exploding", layers, msg + ".", evidence, remedies, "error")
@@ -601,6 +735,7 @@ def _growing_layers(view):
 
 # ---- clipping ----
 
+
 def rule_clipping(view):
     """How often gradient clipping acted (when the monitor was told about it)."""
     clip = view.c.get("clipping")
@@ -608,18 +743,29 @@ def rule_clipping(view):
         return []
     share = clip["acted"] / clip["seen"]
     evidence = dict(clip, share=share)
-    msg = (f"Gradient clipping acted on {clip['acted']} of {clip['seen']} steps ({share:.0%}); "
-           f"the total gradient norm before clipping had median {fmt(clip.get('median_norm'))} "
-           f"and maximum {fmt(clip.get('max_seen_norm'))} (max_norm {fmt(clip.get('max_norm'))}).")
+    msg = (
+        f"Gradient clipping acted on {clip['acted']} of {clip['seen']} steps ({share:.0%}); "
+        f"the total gradient norm before clipping had median {fmt(clip.get('median_norm'))} "
+        f"and maximum {fmt(clip.get('max_seen_norm'))} (max_norm {fmt(clip.get('max_norm'))})."
+    )
     remedies = []
     severity = "info"
     if share > view.th["clip_often"]:
         severity = "warning"
-        remedies = ["Clipping acts on most steps, so max_norm, not the learning rate, sets the "
-                    "step size: lower the learning rate until clipping only catches spikes.",
-                    f"Or raise max_norm towards the typical norm ({fmt(clip.get('median_norm'))})."]
+        remedies = [
+            "Clipping acts on most steps, so max_norm, not the learning rate, sets the "
+            "step size: lower the learning rate until clipping only catches spikes.",
+            f"Or raise max_norm towards the typical norm ({fmt(clip.get('median_norm'))}).",
+        ]
     return [Finding("clipping", [], msg, evidence, remedies, severity)]
 
 
-RULES = (rule_nonfinite, rule_depth, rule_time, rule_saturated, rule_dead, rule_no_gradient,
-         rule_clipping) + rules_training.RULES
+RULES = (
+    rule_nonfinite,
+    rule_depth,
+    rule_time,
+    rule_saturated,
+    rule_dead,
+    rule_no_gradient,
+    rule_clipping,
+) + rules_training.RULES

@@ -17,6 +17,7 @@ Example::
     out = cr.diagnostics.sharpness(model, F.cross_entropy, (x, y))
     out["lambda_max"], out["stable_lr"]      # λ_max and 2 / λ_max
 """
+
 import math
 
 import numpy as np
@@ -54,13 +55,19 @@ def sharpness(model, loss_fn, batch, optimizer=None, iters=20, tol=1e-3, seed=0)
     v = _normalised(v)
     lam, it = 0.0, 0
     for it in range(1, iters + 1):
-        w = [vi / s if s is not None else vi for vi, s in zip(v, scale)]     # P^-1/2 v
-        dot = sum((g * Tensor(wi.astype(g._data.dtype))).sum() for g, wi in zip(grads, w))
+        w = [vi / s if s is not None else vi for vi, s in zip(v, scale, strict=True)]  # P^-1/2 v
+        dot = sum(
+            (g * Tensor(wi.astype(g._data.dtype))).sum() for g, wi in zip(grads, w, strict=True)
+        )
         hv = grad(dot, params, retain_graph=True, allow_unused=True)
-        hv = [np.zeros(p.shape) if h is None else h._data.astype(np.float64)
-              for h, p in zip(hv, params)]
-        hv = [h / s if s is not None else h for h, s in zip(hv, scale)]      # P^-1/2 H P^-1/2 v
-        new = float(sum(float((a * b).sum()) for a, b in zip(hv, v)))
+        hv = [
+            np.zeros(p.shape) if h is None else h._data.astype(np.float64)
+            for h, p in zip(hv, params, strict=True)
+        ]
+        hv = [
+            h / s if s is not None else h for h, s in zip(hv, scale, strict=True)
+        ]  # P^-1/2 H P^-1/2 v
+        new = float(sum(float((a * b).sum()) for a, b in zip(hv, v, strict=True)))
         v = _normalised(hv)
         if v is None:
             lam = 0.0
@@ -72,8 +79,13 @@ def sharpness(model, loss_fn, batch, optimizer=None, iters=20, tol=1e-3, seed=0)
     lr = None
     if optimizer is not None and optimizer.param_groups:
         lr = optimizer.param_groups[0].get("lr")
-    return {"lambda_max": lam, "stable_lr": 2 / lam if lam > 0 else math.inf, "lr": lr,
-            "iterations": it, "preconditioned": any(s is not None for s in scale)}
+    return {
+        "lambda_max": lam,
+        "stable_lr": 2 / lam if lam > 0 else math.inf,
+        "lr": lr,
+        "iterations": it,
+        "preconditioned": any(s is not None for s in scale),
+    }
 
 
 def _normalised(vs):
@@ -96,7 +108,6 @@ def _preconditioner(optimizer, params):
         if v is None or id(p) not in where:
             continue
         beta2 = (group.get("betas") or (0.9, 0.999))[1]
-        v_hat = np.asarray(v, dtype=np.float64) / max(1 - beta2 ** max(st.get("step", 1), 1),
-                                                      1e-12)
+        v_hat = np.asarray(v, dtype=np.float64) / max(1 - beta2 ** max(st.get("step", 1), 1), 1e-12)
         out[where[id(p)]] = np.sqrt(np.sqrt(v_hat) + group.get("eps", 1e-8))
     return out

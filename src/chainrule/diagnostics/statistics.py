@@ -4,6 +4,7 @@ zero and non-finite shares, weight norm and the update ratio, measured with few 
 Parameters up to ``GROUP_PARAM`` elements are measured together in flat buffers; larger ones in
 place. See :class:`ParamMeter`.
 """
+
 import math
 import operator
 
@@ -33,8 +34,8 @@ class ParamMeter:
     def __init__(self, params, scratch):
         self.params = [p for _, p in params]
         self.scratch = scratch
-        self.units = None                # made when first needed (and again on a change)
-        self.kept = None                 # versions of the weights the snapshot holds
+        self.units = None  # made when first needed (and again on a change)
+        self.kept = None  # versions of the weights the snapshot holds
 
     def release(self):
         """Free the buffers (the monitor is closed)."""
@@ -69,10 +70,9 @@ class ParamMeter:
                 finite &= unit.measure(rows, arrays, have_snapshot, keep_snapshot)
             else:
                 stale.append(unit)
-        for unit in stale:                        # (remade units have no snapshot yet)
+        for unit in stale:  # (remade units have no snapshot yet)
             for fresh in self._remake(unit):
-                finite &= fresh.measure(rows, [p._data for p in fresh.params], False,
-                                        keep_snapshot)
+                finite &= fresh.measure(rows, [p._data for p in fresh.params], False, keep_snapshot)
         self.kept = self._versions() if keep_snapshot else None
         return rows, finite
 
@@ -80,7 +80,7 @@ class ParamMeter:
         """Replace a unit whose parameters changed size or dtype; returns the new units."""
         fresh = _units(unit.params, self.scratch, unit.columns)
         i = self.units.index(unit)
-        self.units[i:i + 1] = fresh
+        self.units[i : i + 1] = fresh
         return fresh
 
 
@@ -94,8 +94,8 @@ def _units(params, scratch, columns=None):
     """Split the parameters (``columns``: their row numbers, default 0, 1, ...) into flat
     groups of small ones (one dtype each) and single large ones."""
     columns = range(len(params)) if columns is None else columns
-    units, filling = [], {}          # dtype -> (group being filled, its elements)
-    for k, p in zip(columns, params):
+    units, filling = [], {}  # dtype -> (group being filled, its elements)
+    for k, p in zip(columns, params, strict=True):
         a = p._data
         if not 0 < a.size <= GROUP_PARAM or a.dtype.kind != "f":
             units.append(_Single(k, p, scratch))
@@ -106,8 +106,9 @@ def _units(params, scratch, columns=None):
             units.append(group)
         group.append((k, p))
         filling[a.dtype] = (group, size + a.size)
-    return [u if isinstance(u, _Single) else _Group([k for k, _ in u], [p for _, p in u])
-            for u in units]
+    return [
+        u if isinstance(u, _Single) else _Group([k for k, _ in u], [p for _, p in u]) for u in units
+    ]
 
 
 class _Single:
@@ -155,17 +156,19 @@ class _Group:
         self.old, self.new, self.grad = (np.empty(n, self.dtype) for _ in range(3))
         self.zero = np.empty(n, dtype=bool)
         self.old_views, self.new_views, self.grad_views, self.zero_views = (
-            self._views(b) for b in (self.old, self.new, self.grad, self.zero))
+            self._views(b) for b in (self.old, self.new, self.grad, self.zero)
+        )
 
     def _views(self, buf):
-        return [buf[o:o + n] for o, n in zip(self.offsets, self.sizes)]
+        return [buf[o : o + n] for o, n in zip(self.offsets, self.sizes, strict=True)]
 
     def fits(self, arrays):
         """Same sizes and dtype as when the buffers were made (cheap: runs every step)."""
         try:
             return list(map(_SIZE, arrays)) == self.sizes and set(map(_DTYPE, arrays)) == {
-                self.dtype}
-        except AttributeError:                    # a gradient is None
+                self.dtype
+            }
+        except AttributeError:  # a gradient is None
             return False
 
     def snapshot(self, arrays):
@@ -182,13 +185,15 @@ class _Group:
             updates = _sums_of_squares(self.old_views)
         self.old, self.new = self.new, self.old
         self.old_views, self.new_views = self.new_views, self.old_views
-        if not self.fits(grads):                  # some gradient is missing or changed
+        if not self.fits(grads):  # some gradient is missing or changed
             stats = [_NO_GRAD if g is None else _grad_stats(g) for g in grads]
-            finite = all(g is None or s[4] == 0 and s[0] != math.inf
-                         for g, s in zip(grads, stats))
+            finite = all(
+                g is None or s[4] == 0 and s[0] != math.inf
+                for g, s in zip(grads, stats, strict=True)
+            )
         else:
             stats, finite = self._grad_stats(grads)
-        for k, s, w, u, g in zip(self.columns, stats, weights, updates, grads):
+        for k, s, w, u, g in zip(self.columns, stats, weights, updates, grads, strict=True):
             rows[k] = s + _weight_part(w, u, g is not None)
         return finite and math.isfinite(sum(weights))
 
@@ -196,16 +201,17 @@ class _Group:
         """(``_grad_stats`` of each gradient, all finite) for gradients that all fit."""
         flat = np.concatenate(grads, axis=None, out=self.grad)
         sums = _sums_of_squares(self.grad_views)
-        if not math.isfinite(sum(sums)):          # NaN/Inf entries: look at each gradient
+        if not math.isfinite(sum(sums)):  # NaN/Inf entries: look at each gradient
             return [_grad_stats(g) for g in grads], False
         highs = np.maximum.reduceat(flat, self.offsets).tolist()
         lows = np.minimum.reduceat(flat, self.offsets).tolist()
         np.equal(flat, 0, out=self.zero)
-        return [(math.sqrt(ss), math.sqrt(ss / n), max(high, -low),
-                 np.count_nonzero(z) / n, 0.0)
-                for ss, n, z, high, low in zip(sums, self.sizes, self.zero_views, highs,
-                                               lows)], True
-
+        return [
+            (math.sqrt(ss), math.sqrt(ss / n), max(high, -low), np.count_nonzero(z) / n, 0.0)
+            for ss, n, z, high, low in zip(
+                sums, self.sizes, self.zero_views, highs, lows, strict=True
+            )
+        ], True
 
 
 def _sumsq(a):
@@ -228,7 +234,7 @@ def _sums_of_squares(views):
     second look (``_sumsq``: NaN/Inf, or float64 where float32 overflowed) only if needed."""
     sums = [float(v.dot(v)) for v in views]
     if not math.isfinite(sum(sums)):
-        sums = [s if math.isfinite(s) else _sumsq(v) for s, v in zip(sums, views)]
+        sums = [s if math.isfinite(s) else _sumsq(v) for s, v in zip(sums, views, strict=True)]
     return sums
 
 
@@ -247,8 +253,9 @@ def _grad_stats(g, scratch=None):
     peak = max(float(np.maximum.reduce(g, axis=None)), -float(np.minimum.reduce(g, axis=None)))
     # (g == 0) then a count of bools is several times faster than counting nonzero floats;
     # == 0 also counts -0.0.
-    zeros = np.count_nonzero(np.equal(g, 0, out=None if scratch is None else scratch.bools(
-        g.shape)))
+    zeros = np.count_nonzero(
+        np.equal(g, 0, out=None if scratch is None else scratch.bools(g.shape))
+    )
     return math.sqrt(ss), math.sqrt(ss / n), peak, zeros / n, 0.0
 
 
@@ -302,8 +309,7 @@ def _column_sums(a):
     key = (a.shape[0], a.dtype)
     ones = _ONES.get(key)
     if ones is None:
-        if len(_ONES) > 32:               # batch sizes vary little; keep the cache small
+        if len(_ONES) > 32:  # batch sizes vary little; keep the cache small
             _ONES.clear()
         ones = _ONES[key] = np.ones(a.shape[0], dtype=a.dtype)
     return ones.dot(a)
-

@@ -12,6 +12,7 @@ Example::
 
     alpha(2.0, -4.0, 0.5, 1.0)     # q(τ) = 2 - 4τ + ... : a step that overshoots a little
 """
+
 import math
 
 import numpy as np
@@ -40,8 +41,8 @@ class StepQuality:
     def __init__(self, params):
         self.params = [p for p in params if p.requires_grad]
         self.before = None
-        self.prev = None          # (step, loss, slope0, direction) of the previous step
-        self.values = []          # (step, alpha)
+        self.prev = None  # (step, loss, slope0, direction) of the previous step
+        self.values = []  # (step, alpha)
 
     def start(self):
         """At the step's first forward: copy the weights."""
@@ -55,8 +56,12 @@ class StepQuality:
             return
         if self.prev is not None and self.prev[0] == step - 1:
             pstep, ploss, pslope, pdir = self.prev
-            slope1 = sum(float(np.dot(g.ravel(), d.ravel())) for g, d in zip(grads, pdir))
+            slope1 = sum(
+                float(np.dot(g.ravel(), d.ravel())) for g, d in zip(grads, pdir, strict=True)
+            )
             self.values.append((pstep, alpha(ploss, pslope, loss, slope1)))
-        direction = [p._data - w for p, w in zip(self.params, self.before)]
-        slope0 = sum(float(np.dot(g.ravel(), d.ravel())) for g, d in zip(grads, direction))
+        direction = [p._data - w for p, w in zip(self.params, self.before, strict=True)]
+        slope0 = sum(
+            float(np.dot(g.ravel(), d.ravel())) for g, d in zip(grads, direction, strict=True)
+        )
         self.prev, self.before = (step, loss, slope0, direction), None

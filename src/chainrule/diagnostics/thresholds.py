@@ -108,19 +108,19 @@ SOURCES = {
     "clip_often": "Pascanu et al. 2013 (clipping is meant for rare gradient spikes)",
     "window": "convention",
     "saturated_severe": "convention: half the units saturated is a warning even while the "
-                        "model learns (DeepDiagnosis: > 50 % of sigmoid/tanh pre-activations "
-                        "saturated)",
+    "model learns (DeepDiagnosis: > 50 % of sigmoid/tanh pre-activations "
+    "saturated)",
     "learned_share": "convention: the loss fell below a quarter of a trivial predictor's",
     "saturated_pinned": "convention: (almost) every unit on the flat ends passes no gradient",
     "learning_improvement": "convention: the loss fell 10 % (AUTOTRAINER reports gradient "
-                            "problems only when the model also fails to converge)",
+    "problems only when the model also fails to converge)",
     "loss_slow": "convention: under 20 % improvement over the run is slow",
     "min_steps_learning": "convention",
     "baseline_margin": "convention: within 10 % of a trivial predictor's loss (DeepDiagnosis, "
-                       "UMLAUT)",
+    "UMLAUT)",
     "oscillation_window": "convention",
     "oscillation_swing": "AUTOTRAINER's unstable-loss check, on the loss: step-to-step changes "
-                         "of 30 % of its level",
+    "of 30 % of its level",
     "overfit_rise": "UMLAUT: validation loss rising while the training loss falls",
     "input_rms_high": "UMLAUT: inputs far outside the unit range",
 }

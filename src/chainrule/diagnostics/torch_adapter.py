@@ -30,6 +30,7 @@ Example::
     monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)   # adapted here
     ...  # the usual torch loop, then monitor.step(loss)
 """
+
 import sys
 
 from ..tensor import Tensor
@@ -56,18 +57,24 @@ def adapt(model, optimizer=None, where="GradientMonitor"):
     """``(model, optimizer)`` as the diagnostics read them: a torch model (and its torch
     optimizer) wrapped in the facade; a chainrule model returned unchanged; anything else is a
     TypeError naming ``where``."""
-    if not is_torch_module(model) and not (hasattr(model, "named_modules")
-                                           and hasattr(model, "register_forward_hook")):
-        raise TypeError(f"{where}: model must be a cr.nn.Module or a torch.nn.Module, got "
-                        f"{type(model).__name__}")
+    if not is_torch_module(model) and not (
+        hasattr(model, "named_modules") and hasattr(model, "register_forward_hook")
+    ):
+        raise TypeError(
+            f"{where}: model must be a cr.nn.Module or a torch.nn.Module, got "
+            f"{type(model).__name__}"
+        )
     if isinstance(model, TorchModel) or not is_torch_module(model):
         if is_torch_optimizer(optimizer):
-            raise TypeError(f"diagnostics: a torch optimizer needs a torch.nn.Module model, got "
-                            f"{type(model).__name__}")
+            raise TypeError(
+                f"diagnostics: a torch optimizer needs a torch.nn.Module model, got "
+                f"{type(model).__name__}"
+            )
         return model, optimizer
     if optimizer is not None and not is_torch_optimizer(optimizer):
-        raise TypeError(f"{where}: a torch model needs its torch optimizer, got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(
+            f"{where}: a torch model needs its torch optimizer, got {type(optimizer).__name__}"
+        )
     facade = TorchModel(model)
     if optimizer is not None:
         # a class with the torch optimizer's name: the report names the optimizer (SGD, Adam)
@@ -82,7 +89,7 @@ def _numpy(t):
     if t.device.type != "cpu":
         t = t.cpu()
     if t.dtype.is_floating_point and t.dtype not in (_torch().float32, _torch().float64):
-        t = t.float()                       # float16/bfloat16: NumPy has no bfloat16
+        t = t.float()  # float16/bfloat16: NumPy has no bfloat16
     return t.numpy()
 
 
@@ -90,11 +97,11 @@ class _TorchTensor(Tensor):
     """A torch tensor seen as a chainrule Tensor: ``._data`` is its NumPy view; hooks are
     torch's. Gradients given to hooks are wrapped the same way."""
 
-    def __init__(self, t):                   # noqa: D107  (Tensor.__init__ is not called)
+    def __init__(self, t):  # noqa: D107  (Tensor.__init__ is not called)
         self._t = t
         self._node = None
         self._hooks = None
-        self._view = None                    # (data_ptr, array) of a CPU tensor
+        self._view = None  # (data_ptr, array) of a CPU tensor
 
     @property
     def _data(self):
@@ -125,7 +132,8 @@ class _TorchTensor(Tensor):
 
     def register_hook(self, hook):
         def call(grad):
-            hook(_TorchTensor(grad))         # the monitor only reads: torch keeps its gradient
+            hook(_TorchTensor(grad))  # the monitor only reads: torch keeps its gradient
+
         return self._t.register_hook(call)
 
     def __repr__(self):
@@ -157,7 +165,7 @@ class _Outputs:
         if isinstance(x, torch.Tensor):
             w = self.by_id.get(id(x))
             if w is None or w._t is not x:
-                w = self.by_id[id(x)] = _TorchTensor(x)   # it keeps x alive: ids stay unique
+                w = self.by_id[id(x)] = _TorchTensor(x)  # it keeps x alive: ids stay unique
             return w
         if isinstance(x, tuple):
             return tuple(self.wrap(v) for v in x)
@@ -194,8 +202,9 @@ class _TorchModule:
         return [(n, self._root._module(m)) for n, m in self._m.named_children()]
 
     def named_parameters(self, recurse=True):
-        return [(n, self._root._params.get(p)) for n, p in
-                self._m.named_parameters(recurse=recurse)]
+        return [
+            (n, self._root._params.get(p)) for n, p in self._m.named_parameters(recurse=recurse)
+        ]
 
     def parameters(self, recurse=True):
         return [p for _, p in self.named_parameters(recurse)]
@@ -220,6 +229,7 @@ class _TorchModule:
         def call(module, args, out):
             if _torch().is_grad_enabled():
                 hook(self, outputs.wrap(args), outputs.wrap(out))
+
         return self._m.register_forward_hook(call)
 
     def register_forward_pre_hook(self, hook):
@@ -229,8 +239,9 @@ class _TorchModule:
             if not _torch().is_grad_enabled():
                 return
             if self is root:
-                root._outputs = _Outputs()      # a new forward: forget the last one's tensors
+                root._outputs = _Outputs()  # a new forward: forget the last one's tensors
             hook(self, root._outputs.wrap(args))
+
         return self._m.register_forward_pre_hook(call)
 
     def __call__(self, *args, **kwargs):
@@ -303,12 +314,14 @@ class _TorchOptimizer:
 
 # ---- check() and lr_range_test() on torch models ----
 
+
 def check(model, loss_fn, batch, **thresholds):
     """:func:`chainrule.diagnostics.check` for a torch model: one forward and backward of
     ``batch`` under the monitor; gradients, buffers, train/eval mode and torch's random state
     are restored afterwards."""
     from .monitor import GradientMonitor
     from .preflight import _preflight_report, _split
+
     torch = _torch()
     x, target = _split(batch)
     params = list(model.parameters())
@@ -322,18 +335,22 @@ def check(model, loss_fn, batch, **thresholds):
         out = model(*x) if isinstance(x, tuple) else model(x)
         loss = loss_fn(out) if target is None else loss_fn(out, target)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-            raise ValueError(f"check: loss_fn must return a scalar torch tensor, got "
-                             f"{getattr(loss, 'shape', type(loss).__name__)}")
+            raise ValueError(
+                f"check: loss_fn must return a scalar torch tensor, got "
+                f"{getattr(loss, 'shape', type(loss).__name__)}"
+            )
         if not loss.requires_grad:
-            raise ValueError("check: the loss does not require grad: no parameter of the "
-                             "model reaches it (under torch.no_grad(), or frozen?)")
+            raise ValueError(
+                "check: the loss does not require grad: no parameter of the "
+                "model reaches it (under torch.no_grad(), or frozen?)"
+            )
         loss.backward()
-        monitor._snapshot_valid = False            # no optimizer step: no update ratios
+        monitor._snapshot_valid = False  # no optimizer step: no update ratios
         _note_torch_labels(monitor, loss_fn, target)
         monitor.step(float(loss.detach()))
     finally:
         monitor.close()
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             p.grad = g
         with torch.no_grad():
             for b, saved in buffers:
@@ -344,16 +361,30 @@ def check(model, loss_fn, batch, **thresholds):
 
 def _note_torch_labels(monitor, loss_fn, target):
     from .preflight import _REGRESSION
+
     name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
     out = monitor._facts.get("output")
     torch = _torch()
-    if (out is not None and isinstance(target, torch.Tensor)
-            and not target.dtype.is_floating_point and name in _REGRESSION):
+    if (
+        out is not None
+        and isinstance(target, torch.Tensor)
+        and not target.dtype.is_floating_point
+        and name in _REGRESSION
+    ):
         out["labels_into_regression"] = name
 
 
-def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, num_steps=100,
-                  smooth=0.05, diverge_factor=4.0):
+def lr_range_test(
+    model,
+    loss_fn,
+    optimizer,
+    loader,
+    start_lr=1e-7,
+    end_lr=10,
+    num_steps=100,
+    smooth=0.05,
+    diverge_factor=4.0,
+):
     """:func:`chainrule.diagnostics.lr_range_test` for a torch model and torch optimizer: the
     same sweep (the update ratios read through the facade); the model's weights and buffers, its
     modes, the gradients, the optimizer's state and options and torch's random state are
@@ -361,6 +392,7 @@ def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, n
     import copy
 
     from .lr_finder import LRRangeResult, _check_args, _schedule, _sweep
+
     torch = _torch()
     _check_args(start_lr, end_lr, num_steps, smooth, diverge_factor)
     facade = TorchModel(model)
@@ -372,8 +404,16 @@ def lr_range_test(model, loss_fn, optimizer, loader, start_lr=1e-7, end_lr=10, n
     rng = torch.get_rng_state()
     try:
         model.train()
-        curve = _sweep(model, loss_fn, optimizer, loader, named,
-                       _schedule(start_lr, end_lr, num_steps), smooth, diverge_factor)
+        curve = _sweep(
+            model,
+            loss_fn,
+            optimizer,
+            loader,
+            named,
+            _schedule(start_lr, end_lr, num_steps),
+            smooth,
+            diverge_factor,
+        )
     finally:
         with torch.no_grad():
             model.load_state_dict(saved)

@@ -7,6 +7,7 @@ Example::
     view.median("update_ratio")       # per parameter, over the window
     view.progress()["improvement"]    # relative loss improvement over the whole run
 """
+
 import math
 import warnings
 
@@ -43,7 +44,7 @@ class View:
         if first_bad is not None and n:
             rows = rows[history.steps < first_bad]
         self.finite_rows = rows
-        self.rows = rows[-int(thresholds["window"]):]
+        self.rows = rows[-int(thresholds["window"]) :]
         self._progress = None
 
     def series(self, metric, rows=None):
@@ -70,15 +71,25 @@ class View:
     def dead_layers(self):
         """ReLU-like layers with at least ``dead_share`` of units dead (median over the window)."""
         share = self.median("dead_frac")
-        return [i for i in self.order() if self.layer(i).get("activation") in RELU_LIKE
-                and np.isfinite(share[i]) and share[i] >= self.th["dead_share"]]
+        return [
+            i
+            for i in self.order()
+            if self.layer(i).get("activation") in RELU_LIKE
+            and np.isfinite(share[i])
+            and share[i] >= self.th["dead_share"]
+        ]
 
     def pinned_layers(self):
         """Saturating layers with almost every output on the flat ends (tanh at exactly +-1
         after a blow-up): no gradient passes them at all."""
         share = self.median("saturated_frac")
-        return [i for i in self.order() if self.layer(i).get("activation") in SATURATING
-                and np.isfinite(share[i]) and share[i] >= self.th["saturated_pinned"]]
+        return [
+            i
+            for i in self.order()
+            if self.layer(i).get("activation") in SATURATING
+            and np.isfinite(share[i])
+            and share[i] >= self.th["saturated_pinned"]
+        ]
 
     # ---- the loss ----
 
@@ -109,13 +120,21 @@ class View:
         known = base is not None and base > 0
         # learning: the loss fell, and (when a trivial predictor's loss is known) it is below
         # that too: falling from a blown-up start to chance level is not learning
-        learning = (improve >= self.th["learning_improvement"]
-                    and not (known and last >= self.th["baseline_margin"] * base)) or (
-            known and last < 0.5 * base)
-        self._progress = {"first": first, "last": last, "improvement": improve,
-                          "max": float(loss.max()), "n": int(loss.size), "baseline": base,
-                          "learning": bool(learning), "loss_first": float(loss[0]),
-                          "loss_last": float(loss[-1])}
+        learning = (
+            improve >= self.th["learning_improvement"]
+            and not (known and last >= self.th["baseline_margin"] * base)
+        ) or (known and last < 0.5 * base)
+        self._progress = {
+            "first": first,
+            "last": last,
+            "improvement": improve,
+            "max": float(loss.max()),
+            "n": int(loss.size),
+            "baseline": base,
+            "learning": bool(learning),
+            "loss_first": float(loss[0]),
+            "loss_last": float(loss[-1]),
+        }
         return self._progress
 
     def learned_well(self):
@@ -143,14 +162,16 @@ class View:
         """True when every layer in ``layers`` (indices) moves at least ``update_ratio_low``
         per step (unknown ratios, without an optimizer step, count as healthy)."""
         low = self.th["update_ratio_low"]
-        return all(not math.isfinite(r) or r >= low
-                   for r in (self.layer_update_ratio(i) for i in layers))
+        return all(
+            not math.isfinite(r) or r >= low for r in (self.layer_update_ratio(i) for i in layers)
+        )
 
     def harmless(self, layers):
         """A symptom in ``layers`` does not hurt learning: the model learns and these layers'
         updates are healthy. Only a monitor (training steps) can tell; a pre-flight cannot."""
-        return (self.c.get("source") != "preflight" and self.learning()
-                and self.updates_healthy(layers))
+        return (
+            self.c.get("source") != "preflight" and self.learning() and self.updates_healthy(layers)
+        )
 
 
 def names(items, limit=4):

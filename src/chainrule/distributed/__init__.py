@@ -14,6 +14,7 @@ Example::
     dist.all_reduce(t, op=dist.ReduceOp.SUM)      # every rank: 0 + 1 + ... + (world - 1)
     dist.destroy_process_group()
 """
+
 from .checks import parameters_checksum, rank_divergence, replicas_agree
 from .collectives import (
     ReduceOp,
@@ -35,8 +36,21 @@ from .group import (
 )
 
 __all__ = [
-    "init_process_group", "destroy_process_group", "is_available", "is_initialized",
-    "get_rank", "get_world_size", "ReduceOp", "Work", "all_reduce", "broadcast", "all_gather",
-    "barrier", "all_gather_object", "broadcast_object_list",
-    "parameters_checksum", "replicas_agree", "rank_divergence",
+    "init_process_group",
+    "destroy_process_group",
+    "is_available",
+    "is_initialized",
+    "get_rank",
+    "get_world_size",
+    "ReduceOp",
+    "Work",
+    "all_reduce",
+    "broadcast",
+    "all_gather",
+    "barrier",
+    "all_gather_object",
+    "broadcast_object_list",
+    "parameters_checksum",
+    "replicas_agree",
+    "rank_divergence",
 ]

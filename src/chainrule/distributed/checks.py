@@ -5,6 +5,7 @@ weights, so the replicas stay bit-identical. When they drift (a buffer that is n
 synchronised, a rank-dependent seed, a gradient changed after the all-reduce) training silently
 becomes N different models: these helpers catch it, e.g. every k steps.
 """
+
 import numpy as np
 
 from .collectives import all_gather_object
@@ -55,9 +56,10 @@ def replicas_agree(model, rtol=0.0, atol=0.0):
 
 
 def _named(model):
-    module = getattr(model, "module", model)     # a DDP wrapper: compare what it wraps
-    return list(module.named_parameters()) + [(n, b) for n, b in module.named_buffers()
-                                              if b is not None]
+    module = getattr(model, "module", model)  # a DDP wrapper: compare what it wraps
+    return list(module.named_parameters()) + [
+        (n, b) for n, b in module.named_buffers() if b is not None
+    ]
 
 
 def _tensors(model):

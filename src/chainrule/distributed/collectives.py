@@ -1,5 +1,6 @@
 """Collectives on chainrule Tensors (in place, as torch.distributed): all_reduce, broadcast,
 all_gather, barrier, and the pickling ``*_object`` variants."""
+
 import numpy as np
 
 from .group import _comm, _mpi
@@ -16,8 +17,12 @@ class ReduceOp:
 
 def _mpi_op(op):
     MPI = _mpi()
-    ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.MAX: MPI.MAX,
-           ReduceOp.MIN: MPI.MIN}
+    ops = {
+        ReduceOp.SUM: MPI.SUM,
+        ReduceOp.AVG: MPI.SUM,
+        ReduceOp.MAX: MPI.MAX,
+        ReduceOp.MIN: MPI.MIN,
+    }
     if op not in ops:
         raise ValueError(f"all_reduce: unknown op {op!r}; use ReduceOp.SUM, AVG, MAX or MIN")
     return ops[op]
@@ -82,7 +87,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     def finish():
         if op == ReduceOp.AVG and size > 1:
             np.divide(data, size, out=data)
-        tensor._vc[0] += 1        # an in-place change, as any other
+        tensor._vc[0] += 1  # an in-place change, as any other
 
     if async_op:
         return Work(comm.Iallreduce(MPI.IN_PLACE, data, op=mpi_op), finish)
@@ -119,15 +124,18 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     comm = _comm()
     size = comm.Get_size()
     if len(tensor_list) != size:
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} tensors for a world "
-                         f"of {size}")
+        raise ValueError(
+            f"all_gather: tensor_list has {len(tensor_list)} tensors for a world of {size}"
+        )
     for i, t in enumerate(tensor_list):
         if _array(t, "all_gather").shape != data.shape or t.dtype != data.dtype:
-            raise ValueError(f"all_gather: tensor_list[{i}] has shape {t.shape} {t.dtype}, the "
-                             f"input {data.shape} {data.dtype}")
+            raise ValueError(
+                f"all_gather: tensor_list[{i}] has shape {t.shape} {t.dtype}, the "
+                f"input {data.shape} {data.dtype}"
+            )
     gathered = np.empty((size,) + data.shape, data.dtype)
     comm.Allgather(data, gathered)
-    for t, part in zip(tensor_list, gathered):
+    for t, part in zip(tensor_list, gathered, strict=True):
         t._data[...] = part
         t._vc[0] += 1
     return Work(None) if async_op else None
@@ -150,8 +158,10 @@ def all_gather_object(object_list, obj, group=None):
     """Fill ``object_list[r]`` with rank r's ``obj`` (any picklable object), on every rank."""
     comm = _comm()
     if len(object_list) != comm.Get_size():
-        raise ValueError(f"all_gather_object: object_list has {len(object_list)} items for a "
-                         f"world of {comm.Get_size()}")
+        raise ValueError(
+            f"all_gather_object: object_list has {len(object_list)} items for a "
+            f"world of {comm.Get_size()}"
+        )
     object_list[:] = comm.allgather(obj)
 
 

@@ -1,4 +1,5 @@
 """The default process group: MPI's world communicator, and the abort-on-failure hook."""
+
 import os
 import signal
 import sys
@@ -22,8 +23,10 @@ def _mpi():
         try:
             from mpi4py import MPI
         except ImportError as e:
-            raise RuntimeError("chainrule.distributed needs mpi4py and an MPI library: "
-                               'pip install "chainrule[mpi]"') from e
+            raise RuntimeError(
+                "chainrule.distributed needs mpi4py and an MPI library: "
+                'pip install "chainrule[mpi]"'
+            ) from e
         _STATE["MPI"] = MPI
     return _STATE["MPI"]
 
@@ -46,15 +49,19 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
         dist.get_rank(), dist.get_world_size()     # (0, 4) on rank 0 under mpiexec -n 4
     """
     if backend != "mpi":
-        raise ValueError(f"init_process_group: backend {backend!r} is not supported; chainrule "
-                         "runs on MPI: backend='mpi'")
+        raise ValueError(
+            f"init_process_group: backend {backend!r} is not supported; chainrule "
+            "runs on MPI: backend='mpi'"
+        )
     if is_initialized():
         raise RuntimeError("init_process_group: the default process group is already initialized")
     MPI = _mpi()
-    comm = MPI.COMM_WORLD.Dup()      # our own context: user MPI calls cannot mix with ours
+    comm = MPI.COMM_WORLD.Dup()  # our own context: user MPI calls cannot mix with ours
     if world_size not in (-1, None) and world_size != comm.Get_size():
-        raise ValueError(f"init_process_group: world_size={world_size} but MPI started "
-                         f"{comm.Get_size()} processes")
+        raise ValueError(
+            f"init_process_group: world_size={world_size} but MPI started "
+            f"{comm.Get_size()} processes"
+        )
     if rank not in (-1, None) and rank != comm.Get_rank():
         raise ValueError(f"init_process_group: rank={rank} but MPI says {comm.Get_rank()}")
     _STATE["comm"] = comm
@@ -66,7 +73,7 @@ def _limit_blas_threads(comm, MPI):
     """N ranks on a machine of C cores: C // N BLAS threads each, unless the user chose."""
     if any(os.environ.get(v) for v in THREAD_VARS):
         return None
-    local = comm.Split_type(MPI.COMM_TYPE_SHARED)       # the ranks on this machine
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)  # the ranks on this machine
     ranks_here = local.Get_size()
     local.Free()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -87,8 +94,10 @@ def is_initialized():
 def _comm():
     comm = _STATE["comm"]
     if comm is None:
-        raise RuntimeError("Default process group has not been initialized, please make sure to "
-                           "call init_process_group.")
+        raise RuntimeError(
+            "Default process group has not been initialized, please make sure to "
+            "call init_process_group."
+        )
     return comm
 
 
@@ -115,6 +124,7 @@ def destroy_process_group(group=None):
 
 # ---- one failing rank ends them all ----
 
+
 def _install_abort_hook():
     if _STATE["excepthook"] is None:
         _STATE["excepthook"] = sys.excepthook
@@ -135,6 +145,7 @@ def _remove_abort_hook():
 
 def _is_main_thread():
     import threading
+
     return threading.current_thread() is threading.main_thread()
 
 
@@ -159,9 +170,11 @@ def _abort_on_exception(exc_type, exc, tb):
         what = f"failed with {exc_type.__name__}: {exc}"
     lines = "".join(traceback.format_exception(exc_type, exc, tb))
     sys.stderr.write(f"[rank {rank}] {lines}")
-    sys.stderr.write(f"chainrule.distributed: rank {rank} of {size} {what}; aborting all ranks "
-                     "(MPI_Abort) so that none waits forever.\n")
+    sys.stderr.write(
+        f"chainrule.distributed: rank {rank} of {size} {what}; aborting all ranks "
+        "(MPI_Abort) so that none waits forever.\n"
+    )
     sys.stderr.flush()
     sys.stdout.flush()
     _mpi().COMM_WORLD.Abort(1)
-    os._exit(1)     # not reached: Abort does not return
+    os._exit(1)  # not reached: Abort does not return

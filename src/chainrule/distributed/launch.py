@@ -1,4 +1,5 @@
 """Finding ``mpiexec`` and building the command that starts N ranks of a Python program."""
+
 import os
 import shutil
 import sys
@@ -26,8 +27,10 @@ def mpiexec_command(nproc, argv):
     """
     mpiexec = find_mpiexec()
     if mpiexec is None:
-        raise RuntimeError('mpiexec not found: pip install "chainrule[mpi]" (the mpich wheel '
-                           "brings it) or load your cluster's MPI")
+        raise RuntimeError(
+            'mpiexec not found: pip install "chainrule[mpi]" (the mpich wheel '
+            "brings it) or load your cluster's MPI"
+        )
     return [mpiexec, "-n", str(int(nproc)), sys.executable, *argv]
 
 

@@ -8,6 +8,7 @@ Example::
     a = m.sample()                    # (N,) int64
     loss = -(m.log_prob(a) * returns).sum()
 """
+
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .distribution import Distribution

@@ -1,4 +1,5 @@
 """``Bernoulli``: 0/1 outcomes with probability ``probs`` (or ``logits``)."""
+
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
@@ -46,8 +47,9 @@ class Bernoulli(Distribution):
     def log_prob(self, value):
         logits, value = self.logits, as_param(value, self.logits)
         shape = np.broadcast_shapes(tuple(logits.shape), tuple(value.shape))
-        return -binary_cross_entropy_with_logits(logits.expand(*shape), value.expand(*shape),
-                                                 reduction="none")
+        return -binary_cross_entropy_with_logits(
+            logits.expand(*shape), value.expand(*shape), reduction="none"
+        )
 
     def entropy(self):
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")

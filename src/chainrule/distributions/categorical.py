@@ -1,4 +1,5 @@
 """``Categorical``: one of K classes (policy-gradient agents, samplers)."""
+
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
@@ -49,7 +50,7 @@ class Categorical(Distribution):
         n = int(np.prod(shape)) if shape else 1
         with no_grad():
             flat = self.probs.detach().reshape(-1, self._num_events)
-            draws = multinomial(flat, n, replacement=True)          # (B, n)
+            draws = multinomial(flat, n, replacement=True)  # (B, n)
             return draws.T.reshape(*(shape + self._batch_shape))
 
     def log_prob(self, value):

@@ -1,4 +1,5 @@
 """The base class of ``chainrule.distributions``: shapes, sampling and what subclasses provide."""
+
 import numpy as np
 
 from ..autograd.grad_mode import no_grad

@@ -1,4 +1,5 @@
 """``kl_divergence(p, q)`` for the pairs with a closed form here."""
+
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .normal import Normal
@@ -17,13 +18,17 @@ def _categorical_categorical(p, q):
 
 def _bernoulli_bernoulli(p, q):
     from ..nn.functional import softplus
+
     t1 = p.probs * (softplus(-q.logits) - softplus(-p.logits))
     t2 = (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
     return t1 + t2
 
 
-_KL = {(Normal, Normal): _normal_normal, (Categorical, Categorical): _categorical_categorical,
-       (Bernoulli, Bernoulli): _bernoulli_bernoulli}
+_KL = {
+    (Normal, Normal): _normal_normal,
+    (Categorical, Categorical): _categorical_categorical,
+    (Bernoulli, Bernoulli): _bernoulli_bernoulli,
+}
 
 
 def kl_divergence(p, q):
@@ -36,6 +41,8 @@ def kl_divergence(p, q):
     """
     fn = _KL.get((type(p), type(q)))
     if fn is None:
-        raise NotImplementedError(f"kl_divergence: no closed form for {type(p).__name__} and "
-                                  f"{type(q).__name__} in chainrule")
+        raise NotImplementedError(
+            f"kl_divergence: no closed form for {type(p).__name__} and "
+            f"{type(q).__name__} in chainrule"
+        )
     return fn(p, q)

@@ -1,4 +1,5 @@
 """``Normal``: the Gaussian, with reparameterized sampling (VAEs, continuous-action policies)."""
+
 import math
 
 from ..autograd.grad_mode import no_grad
@@ -39,7 +40,7 @@ class Normal(Distribution):
 
     @property
     def variance(self):
-        return self.scale ** 2
+        return self.scale**2
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
@@ -48,14 +49,18 @@ class Normal(Distribution):
         return self.loc + eps * self.scale
 
     def log_prob(self, value):
-        return (-((value - self.loc) ** 2) / (2 * self.variance) - self.scale.log()
-                - math.log(math.sqrt(2 * math.pi)))
+        return (
+            -((value - self.loc) ** 2) / (2 * self.variance)
+            - self.scale.log()
+            - math.log(math.sqrt(2 * math.pi))
+        )
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
 
     def cdf(self, value):
         from ..ops.special import erf
+
         return 0.5 * (1 + erf((value - self.loc) / (self.scale * math.sqrt(2))))
 
     def sample(self, sample_shape=()):

@@ -9,11 +9,19 @@ Example::
     loss = nn.CrossEntropyLoss()(model(x), y)     # x (N, 64) float32, y (N,) int64
     loss.backward()
 """
+
 from . import functional, init, parallel, utils
 from .module import Module, RemovableHandle
 from .modules import *  # noqa: F401,F403  (every layer: nn.Linear, nn.ReLU, ...)
 from .modules import __all__ as _layers
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter", "RemovableHandle", "functional", "init", "parallel",
-           "utils"] + _layers
+__all__ = [
+    "Module",
+    "Parameter",
+    "RemovableHandle",
+    "functional",
+    "init",
+    "parallel",
+    "utils",
+] + _layers

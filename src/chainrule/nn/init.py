@@ -10,6 +10,7 @@ Example::
     w = cr.nn.Parameter(cr.empty(256, 128))
     cr.nn.init.kaiming_normal_(w, nonlinearity="relu")   # std = sqrt(2 / 128)
 """
+
 import math
 
 import numpy as np
@@ -17,8 +18,16 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..random import default_generator
 
-_LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                "conv_transpose3d", "sigmoid")
+_LINEAR_LIKE = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
 
 
 def default_layer_init_(weight, bias=None):
@@ -52,15 +61,17 @@ def calculate_gain(nonlinearity, param=None):
             slope = param
         else:
             raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
 def _calculate_fan_in_and_fan_out(tensor):
     shape = tuple(tensor.shape)
     if len(shape) < 2:
-        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
-                         f"dimensions (got shape {shape})")
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 "
+            f"dimensions (got shape {shape})"
+        )
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -101,7 +112,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     rng = _rng(generator)
     values = rng.normal(mean, std, tensor.shape)
     bad = (values < a) | (values > b)
-    for _ in range(1000):   # each round keeps the draws that landed inside [a, b]
+    for _ in range(1000):  # each round keeps the draws that landed inside [a, b]
         if not bad.any():
             break
         values[bad] = rng.normal(mean, std, int(bad.sum()))
@@ -169,8 +180,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     Tensors with more than 2 dims are flattened to (shape[0], rest) first.
     """
     if tensor.ndim < 2:
-        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
-                         f"got shape {tensor.shape}")
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dimensions are supported, "
+            f"got shape {tensor.shape}"
+        )
     if tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
@@ -179,7 +192,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))      # makes the decomposition unique, so q is uniformly distributed
+    q *= np.sign(np.diag(r))  # makes the decomposition unique, so q is uniformly distributed
     if rows < cols:
         q = q.T
     return _write(tensor, gain * q.reshape(tensor.shape))

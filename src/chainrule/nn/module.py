@@ -5,6 +5,7 @@ it, so that ``parameters()``, ``state_dict()``, ``train()``, ``to()``... reach t
 Hooks let code outside the model watch it run: forward pre-hooks and forward hooks see each
 call, full backward hooks see the gradients flowing in and out of a module.
 """
+
 import functools
 import itertools
 from collections import OrderedDict, namedtuple
@@ -67,15 +68,22 @@ class Module:
 
     def __init__(self):
         # object.__setattr__: our own __setattr__ needs these dicts to exist already.
-        for name in ("_parameters", "_buffers", "_modules", "_forward_hooks",
-                     "_forward_pre_hooks", "_backward_hooks"):
+        for name in (
+            "_parameters",
+            "_buffers",
+            "_modules",
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+        ):
             object.__setattr__(self, name, OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "training", True)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
-                                  '"forward" function')
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     # ------------------------------------------------------------------------------------------
     # attribute registration
@@ -83,8 +91,10 @@ class Module:
 
     def _require_init(self, what):
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"cannot assign {what} before Module.__init__() call "
-                                 f"(call super().__init__() first in {type(self).__name__})")
+            raise AttributeError(
+                f"cannot assign {what} before Module.__init__() call "
+                f"(call super().__init__() first in {type(self).__name__})"
+            )
 
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
@@ -97,18 +107,24 @@ class Module:
             self._modules[name] = value
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' of "
-                                f"{type(self).__name__} (a Parameter or None is required)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter '{name}' of "
+                    f"{type(self).__name__} (a Parameter or None is required)"
+                )
             self._parameters[name] = None
         elif "_modules" in self.__dict__ and name in self._modules:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
-                                f"of {type(self).__name__} (a Module or None is required)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module '{name}' "
+                    f"of {type(self).__name__} (a Module or None is required)"
+                )
             self._modules[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' of "
-                                f"{type(self).__name__} (a Tensor or None is required)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer '{name}' of "
+                    f"{type(self).__name__} (a Tensor or None is required)"
+                )
             self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -140,8 +156,9 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        )
 
     def _check_name(self, name, kind):
         if not isinstance(name, str):
@@ -156,8 +173,10 @@ class Module:
         self._require_init("parameters")
         self._check_name(name, "parameter")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' "
-                            "(a Parameter or None is required)")
+            raise TypeError(
+                f"cannot assign {type(param).__name__} as parameter '{name}' "
+                "(a Parameter or None is required)"
+            )
         self._forget(name, self._parameters)
         self._parameters[name] = param
 
@@ -169,8 +188,10 @@ class Module:
         self._require_init("buffers")
         self._check_name(name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer '{name}' "
-                            "(a Tensor or None is required)")
+            raise TypeError(
+                f"cannot assign {type(tensor).__name__} as buffer '{name}' "
+                "(a Tensor or None is required)"
+            )
         self._forget(name, self._buffers)
         self._buffers[name] = tensor
         if not persistent:
@@ -193,8 +214,9 @@ class Module:
         for part in target.split(".") if target else []:
             child = module._modules.get(part)
             if child is None:
-                raise AttributeError(f"{type(module).__name__} has no submodule '{part}' "
-                                     f"(looking up '{target}')")
+                raise AttributeError(
+                    f"{type(module).__name__} has no submodule '{part}' (looking up '{target}')"
+                )
             module = child
         return module
 
@@ -203,8 +225,9 @@ class Module:
         module = self.get_submodule(module_path)
         value = getattr(module, registry).get(name)
         if value is None:
-            raise AttributeError(f"{type(module).__name__} has no {kind} '{name}' "
-                                 f"(looking up '{target}')")
+            raise AttributeError(
+                f"{type(module).__name__} has no {kind} '{name}' (looking up '{target}')"
+            )
         return value
 
     def get_parameter(self, target):
@@ -316,7 +339,8 @@ class Module:
         Parameters keep their identity (an optimizer holding them still works).
         """
         from ..devices import parse_to
-        dtype, _ = parse_to(args, kwargs, "Module.to")   # any device but the CPU raises
+
+        dtype, _ = parse_to(args, kwargs, "Module.to")  # any device but the CPU raises
         if dtype is not None:
             self._cast(np.dtype(dtype))
         return self
@@ -336,6 +360,7 @@ class Module:
     def cuda(self, device=None):
         """Raises RuntimeError: chainrule has no CUDA support."""
         from ..devices import check_device
+
         check_device("cuda", "Module.cuda")
 
     def double(self):
@@ -403,10 +428,12 @@ class Module:
         if strict and missing:
             errors.insert(0, "Missing key(s) in state_dict: " + _quoted(missing) + ".")
         if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
+            )
         with no_grad():
-            for key, array in arrays.items():   # same shapes and dtypes: copying cannot fail
+            for key, array in arrays.items():  # same shapes and dtypes: copying cannot fail
                 target = own[key]
                 np.copyto(target._data, array)
                 target._bump_version()
@@ -447,7 +474,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
-            return self.forward(*args, **kwargs)     # the common case, kept cheap
+            return self.forward(*args, **kwargs)  # the common case, kept cheap
         for hook in tuple(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
@@ -478,8 +505,10 @@ class Module:
 
     def __repr__(self):
         extra = self.extra_repr().split("\n") if self.extra_repr() else []
-        children = [f"({name}): " + repr(child).replace("\n", "\n  ")
-                    for name, child in self._modules.items()]
+        children = [
+            f"({name}): " + repr(child).replace("\n", "\n  ")
+            for name, child in self._modules.items()
+        ]
         if len(extra) == 1 and not children:
             return f"{self._get_name()}({extra[0]})"
         if not extra and not children:
@@ -495,23 +524,30 @@ def _converted(key, value, target):
     """``(array of target's shape and dtype, None)`` or ``(None, error message)``."""
     try:
         array = np.asarray(value._data if isinstance(value, Tensor) else value)
-    except Exception as err:        # noqa: BLE001 - any unconvertible object is reported
+    except Exception as err:  # noqa: BLE001 - any unconvertible object is reported
         return None, f"value for {key} cannot be read as an array ({err})"
     if array.dtype.kind not in "biufc":
-        return None, (f"value for {key} is not numeric (dtype {array.dtype}, "
-                      f"{type(value).__name__})")
+        return None, (
+            f"value for {key} is not numeric (dtype {array.dtype}, {type(value).__name__})"
+        )
     if array.dtype.kind == "c" and target.dtype.kind != "c":
-        return None, f"value for {key} is complex ({array.dtype}) but the parameter is {target.dtype}"
+        return (
+            None,
+            f"value for {key} is complex ({array.dtype}) but the parameter is {target.dtype}",
+        )
     if array.shape != target.shape:
-        return None, (f"size mismatch for {key}: copying a param with shape {array.shape} from "
-                      f"checkpoint, the shape in current model is {target.shape}.")
-    with np.errstate(all="ignore"):     # e.g. float -> int truncation, as copy_ does
+        return None, (
+            f"size mismatch for {key}: copying a param with shape {array.shape} from "
+            f"checkpoint, the shape in current model is {target.shape}."
+        )
+    with np.errstate(all="ignore"):  # e.g. float -> int truncation, as copy_ does
         return array.astype(target.dtype, copy=False), None
 
 
 # ----------------------------------------------------------------------------------------------
 # full backward hooks
 # ----------------------------------------------------------------------------------------------
+
 
 def _hook_vjp(ctx, g):
     # The gradient reaching this identity is exactly the one flowing through the module's
@@ -533,7 +569,7 @@ def _hooked_identity(t, callback):
     ops that consumed them have run their backward.
     """
     out = record(t._data, (t,), _hook_vjp, "BackwardHook", saved=callback, save_inputs=False)
-    out._vc = t._vc      # same memory, same version counter
+    out._vc = t._vc  # same memory, same version counter
     return out
 
 
@@ -566,7 +602,7 @@ class _BackwardHookCall:
                 self.outputs_needed += 1
         if not isinstance(out, tuple):
             return outs[0]
-        return type(out)(*outs) if hasattr(out, "_fields") else type(out)(outs)   # namedtuple
+        return type(out)(*outs) if hasattr(out, "_fields") else type(out)(outs)  # namedtuple
 
     def _on_output(self, k, grad):
         self.grad_outputs[k] = grad
@@ -584,12 +620,16 @@ class _BackwardHookCall:
             return None
         new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
         if len(new) != len(self.grad_inputs):
-            raise RuntimeError(f"backward hook of {type(self.module).__name__} returned "
-                               f"{len(new)} gradients for {len(self.grad_inputs)} inputs")
+            raise RuntimeError(
+                f"backward hook of {type(self.module).__name__} returned "
+                f"{len(new)} gradients for {len(self.grad_inputs)} inputs"
+            )
         if self.inputs_needed > 1:
-            raise RuntimeError(f"backward hook of {type(self.module).__name__}: replacing "
-                               "grad_input is only supported for modules with one tensor input "
-                               "that needs a gradient")
+            raise RuntimeError(
+                f"backward hook of {type(self.module).__name__}: replacing "
+                "grad_input is only supported for modules with one tensor input "
+                "that needs a gradient"
+            )
         return new[k]
 
     def _fire(self):

@@ -1,4 +1,5 @@
 """``Parameter``: a Tensor that a Module registers as a learnable weight."""
+
 import numpy as np
 
 from ..tensor import Tensor, to_array

@@ -1,39 +1,178 @@
 """Every differentiable op, and the binding of operators and methods onto ``Tensor``."""
-from ..backend import xp as _np
 
+from ..backend import xp as _np
 from ..tensor import Tensor
+from . import compat as _compat
+from . import inplace
+from ._util import promote_types, result_type
 from .activation import log_softmax, softmax
-from .comparison import (all, allclose, any, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq,
-                         equal, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan, le,
-                         less, less_equal, logical_and, logical_not, logical_or, lt, ne, not_equal,
-                         rbitwise_and, rbitwise_or, rbitwise_xor)
+from .comparison import (
+    all,
+    allclose,
+    any,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    eq,
+    equal,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    less,
+    less_equal,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    ne,
+    not_equal,
+    rbitwise_and,
+    rbitwise_or,
+    rbitwise_xor,
+)
+from .compat import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    Size,
+    addmm,
+    bincount,
+    clamp_max,
+    clamp_min,
+    diag,
+    diagonal,
+    finfo,
+    iinfo,
+    index_add,
+    is_floating_point,
+    is_tensor,
+    lerp,
+    nonzero,
+    numel,
+    reciprocal,
+    repeat_interleave,
+    std_mean,
+    tile,
+    trace,
+    type_as,
+    unique,
+    var_mean,
+)
 from .cumulative import cumprod, cumsum
 from .histogram import histc, histogram
-from . import inplace
 from .indexing import gather, index_select, masked_fill, scatter, scatter_add
 from .linalg import bmm, dot, einsum, linear, matmul, mm, outer
-from ._util import promote_types, result_type
-from .pointwise import (abs, acos, add, arccos, arcsin, arctan, asin, atan, ceil, clamp, clip, clone,
-                        cos, cosh, div, exp, expm1, floor, floor_divide, fmod, log, log1p, log2,
-                        log10, maximum, minimum, mul, neg, pow, rdiv, relu, remainder,
-                        rfloor_divide, round, rpow, rremainder, rsqrt, rsub, sigmoid, sign, sin,
-                        sinh, sqrt, square, sub, tan, tanh, to_dtype, trunc)
-from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum,
-                        var)
-from .shape import (broadcast_to, cat, chunk, concatenate, expand, expand_as, flatten, flip,
-                    getitem, index_add_into_zeros, meshgrid, narrow, pad, permute, repeat, reshape,
-                    roll, split, squeeze, stack, swapaxes, t, transpose, tril, triu, unbind,
-                    unsqueeze, view)
+from .pointwise import (
+    abs,
+    acos,
+    add,
+    arccos,
+    arcsin,
+    arctan,
+    asin,
+    atan,
+    ceil,
+    clamp,
+    clip,
+    clone,
+    cos,
+    cosh,
+    div,
+    exp,
+    expm1,
+    floor,
+    floor_divide,
+    fmod,
+    log,
+    log1p,
+    log2,
+    log10,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    rdiv,
+    relu,
+    remainder,
+    rfloor_divide,
+    round,
+    rpow,
+    rremainder,
+    rsqrt,
+    rsub,
+    sigmoid,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    sub,
+    tan,
+    tanh,
+    to_dtype,
+    trunc,
+)
+from .reduction import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+)
+from .shape import (
+    broadcast_to,
+    cat,
+    chunk,
+    concatenate,
+    expand,
+    expand_as,
+    flatten,
+    flip,
+    getitem,
+    index_add_into_zeros,
+    meshgrid,
+    narrow,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    roll,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    t,
+    transpose,
+    tril,
+    triu,
+    unbind,
+    unsqueeze,
+    view,
+)
 from .sorting import argsort, sort, topk
 from .special import erf
-from .compat import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
-                     LongTensor, index_add, std_mean, var_mean)
-from . import compat as _compat
-from .compat import (Size, addmm, bincount, clamp_max, clamp_min, diag, diagonal, finfo, iinfo,
-                     is_floating_point, is_tensor, lerp, nonzero, numel, reciprocal,
-                     repeat_interleave, tile, trace, type_as, unique)
 
-where = _compat.where          # also where(cond) alone, as torch.where
+where = _compat.where  # also where(cond) alone, as torch.where
 true_divide = divide = div
 multiply = mul
 subtract = sub
@@ -56,8 +195,10 @@ def _check_device(device):
 def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
     """A tensor of ``data`` with this tensor's dtype unless ``dtype`` is given (torch's rule)."""
     _check_device(device)
-    arr = _np.array(data._data if isinstance(data, Tensor) else data,
-                    dtype=self.dtype if dtype is None else dtype)
+    arr = _np.array(
+        data._data if isinstance(data, Tensor) else data,
+        dtype=self.dtype if dtype is None else dtype,
+    )
     return Tensor(arr, requires_grad=requires_grad)
 
 
@@ -65,8 +206,8 @@ def _new_filled(value):
     def new(self, *size, dtype=None, device=None, requires_grad=False):
         """A tensor of ``size`` filled with the value, with this tensor's dtype by default."""
         size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-        return _new_full(self, size, value, dtype=dtype, device=device,
-                         requires_grad=requires_grad)
+        return _new_full(self, size, value, dtype=dtype, device=device, requires_grad=requires_grad)
+
     return new
 
 
@@ -97,31 +238,137 @@ def _bind_methods():
     T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
     T.__rand__, T.__ror__, T.__rxor__ = rbitwise_and, rbitwise_or, rbitwise_xor
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
-    for fn in (floor, ceil, trunc, round, log10, log2, sinh, cosh, tan, asin, acos, atan,
-               floor_divide, remainder, fmod,
-               bitwise_and, bitwise_or, bitwise_xor, bitwise_not, all, any, isclose, allclose,
-               equal, isnan, isinf, isfinite, logical_not, logical_and, logical_or, cumsum,
-               cumprod, histc, histogram, gather, scatter, scatter_add, index_select, masked_fill,
-               mm, bmm, narrow, t, roll, tril, triu, sort, argsort, topk):
+    for fn in (
+        floor,
+        ceil,
+        trunc,
+        round,
+        log10,
+        log2,
+        sinh,
+        cosh,
+        tan,
+        asin,
+        acos,
+        atan,
+        floor_divide,
+        remainder,
+        fmod,
+        bitwise_and,
+        bitwise_or,
+        bitwise_xor,
+        bitwise_not,
+        all,
+        any,
+        isclose,
+        allclose,
+        equal,
+        isnan,
+        isinf,
+        isfinite,
+        logical_not,
+        logical_and,
+        logical_or,
+        cumsum,
+        cumprod,
+        histc,
+        histogram,
+        gather,
+        scatter,
+        scatter_add,
+        index_select,
+        masked_fill,
+        mm,
+        bmm,
+        narrow,
+        t,
+        roll,
+        tril,
+        triu,
+        sort,
+        argsort,
+        topk,
+    ):
         setattr(T, fn.__name__, fn)
     T.__format__ = _format
     # In-place forms: the out-of-place op run through the tensor's in-place path (recorded
     # inside a graph, a plain write outside one). masked_fill_ is defined on Tensor itself.
     T.scatter_ = lambda self, dim, index, src=None, value=None, reduce=None: inplace.apply(
-        self, "scatter_", lambda t: scatter(t, dim, index, src, value, reduce), (src,),
-        casting="unsafe")
+        self,
+        "scatter_",
+        lambda t: scatter(t, dim, index, src, value, reduce),
+        (src,),
+        casting="unsafe",
+    )
     T.scatter_add_ = lambda self, dim, index, src: inplace.apply(
-        self, "scatter_add_", lambda t: scatter_add(t, dim, index, src), (src,), casting="unsafe")
+        self, "scatter_add_", lambda t: scatter_add(t, dim, index, src), (src,), casting="unsafe"
+    )
     T.nelement = T.numel
     T.new_tensor = _new_tensor
     T.new_zeros, T.new_ones, T.new_empty = _new_filled(0), _new_filled(1), _new_filled(0)
     T.new_full = _new_full
-    for fn in (erf, exp, log, log1p, expm1, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu,
-               clamp, clip, maximum, minimum, sum, mean, var, std, amax, amin, max, min, prod,
-               logsumexp, norm, argmax, argmin, reshape, view, flatten, squeeze, unsqueeze,
-               permute, transpose, swapaxes, expand, expand_as, broadcast_to, repeat, flip,
-               split, chunk, unbind, matmul, softmax, log_softmax, clone, square, add, sub, mul,
-               div, pow, neg, dot, outer):
+    for fn in (
+        erf,
+        exp,
+        log,
+        log1p,
+        expm1,
+        sqrt,
+        rsqrt,
+        abs,
+        sign,
+        sin,
+        cos,
+        tanh,
+        sigmoid,
+        relu,
+        clamp,
+        clip,
+        maximum,
+        minimum,
+        sum,
+        mean,
+        var,
+        std,
+        amax,
+        amin,
+        max,
+        min,
+        prod,
+        logsumexp,
+        norm,
+        argmax,
+        argmin,
+        reshape,
+        view,
+        flatten,
+        squeeze,
+        unsqueeze,
+        permute,
+        transpose,
+        swapaxes,
+        expand,
+        expand_as,
+        broadcast_to,
+        repeat,
+        flip,
+        split,
+        chunk,
+        unbind,
+        matmul,
+        softmax,
+        log_softmax,
+        clone,
+        square,
+        add,
+        sub,
+        mul,
+        div,
+        pow,
+        neg,
+        dot,
+        outer,
+    ):
         setattr(T, fn.__name__, fn)
     T.view = reshape
     T.swapaxes = transpose
@@ -144,14 +391,31 @@ _bind_methods()
 
 
 def _bind_compat_methods():
-    for fn in (type_as, is_floating_point, reciprocal, clamp_min, clamp_max, lerp, nonzero, tile,
-               repeat_interleave, diagonal, diag, trace, unique, bincount, index_add):
+    for fn in (
+        type_as,
+        is_floating_point,
+        reciprocal,
+        clamp_min,
+        clamp_max,
+        lerp,
+        nonzero,
+        tile,
+        repeat_interleave,
+        diagonal,
+        diag,
+        trace,
+        unique,
+        bincount,
+        index_add,
+    ):
         setattr(Tensor, fn.__name__, fn)
     Tensor.where = lambda self, condition, other: where(condition, self, other)
     Tensor.index_add_ = lambda self, dim, index, source, *, alpha=1: inplace.apply(
-        self, "index_add_", lambda t: index_add(t, dim, index, source, alpha=alpha), (source,))
-    Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(self, mat1, mat2, beta=beta,
-                                                                      alpha=alpha)
+        self, "index_add_", lambda t: index_add(t, dim, index, source, alpha=alpha), (source,)
+    )
+    Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(
+        self, mat1, mat2, beta=beta, alpha=alpha
+    )
 
 
 _bind_compat_methods()

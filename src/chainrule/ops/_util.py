@@ -2,12 +2,11 @@
 
 The arithmetic a vjp does on arrays or Tensors lives in :mod:`chainrule.ops.dispatch`.
 """
-from ..backend import xp as np
 
+from ..backend import xp as np
 from ..tensor import Tensor, get_default_dtype
 from . import dispatch
 from .dispatch import broadcast_to, sum_to  # noqa: F401  (re-exported for older imports)
-
 
 # ---- type promotion (PyTorch's rules, in one place) ----
 #
@@ -58,7 +57,7 @@ def result_type(*operands):
 
     Example: ``result_type(cr.arange(3), 2.5) == float32``; ``result_type(uint8_t, 300) == uint8``.
     """
-    groups = [None, None, None]       # tensors with dims, 0-d tensors, Python numbers
+    groups = [None, None, None]  # tensors with dims, 0-d tensors, Python numbers
     for x in operands:
         if isinstance(x, (Tensor, np.ndarray)):
             dt, kind = x.dtype, 0 if x.ndim else 1
@@ -84,6 +83,7 @@ def cast(x, dtype):
     if not x.requires_grad or dtype.kind not in "fc":
         return Tensor._wrap(x._data.astype(dtype))
     from .pointwise import to_dtype
+
     return to_dtype(x, dtype)
 
 

@@ -1,7 +1,7 @@
 """Softmax and log-softmax: numerically stable primitives (the max is subtracted first)."""
-from ..backend import xp as np
 
 from ..autograd.engine import record
+from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor
 
@@ -22,8 +22,9 @@ def softmax(x, dim=-1):
     x = as_tensor(x)
     if x.ndim == 0:
         return record(np.ones_like(x._data), (x,), lambda ctx, g: (g * 0,), "Softmax")
-    return record(_softmax_array(x._data, dim), (x,), _softmax_vjp, "Softmax", saved=dim,
-                  save_inputs=False)
+    return record(
+        _softmax_array(x._data, dim), (x,), _softmax_vjp, "Softmax", saved=dim, save_inputs=False
+    )
 
 
 def _log_softmax_array(x, dim):
@@ -42,5 +43,11 @@ def log_softmax(x, dim=-1):
     x = as_tensor(x)
     if x.ndim == 0:
         return record(np.zeros_like(x._data), (x,), lambda ctx, g: (g * 0,), "LogSoftmax")
-    return record(_log_softmax_array(x._data, dim), (x,), _log_softmax_vjp, "LogSoftmax",
-                  saved=dim, save_inputs=False)
+    return record(
+        _log_softmax_array(x._data, dim),
+        (x,),
+        _log_softmax_vjp,
+        "LogSoftmax",
+        saved=dim,
+        save_inputs=False,
+    )

@@ -2,8 +2,8 @@
 
 Operands are promoted as in arithmetic (``_util.result_type``) before they are compared.
 """
-from ..backend import xp as np
 
+from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor, normalize_dims, result_type, scalar_array
 
@@ -14,28 +14,34 @@ def _promoted(a, b, op):
     """The arrays of ``a`` (a Tensor) and ``b`` cast to their promoted dtype (no graph)."""
     dt = result_type(a, b)
     x = a._data.astype(dt, copy=False)
-    y = (b._data if isinstance(b, Tensor) else np.asarray(b)).astype(dt, copy=False) \
-        if isinstance(b, (Tensor, np.ndarray)) else scalar_array(b, dt)
+    y = (
+        (b._data if isinstance(b, Tensor) else np.asarray(b)).astype(dt, copy=False)
+        if isinstance(b, (Tensor, np.ndarray))
+        else scalar_array(b, dt)
+    )
     return x, y, dt
 
 
 def _compare(fn):
     """A comparison: operands promoted first (``uint8_t > -1`` compares with 255, as PyTorch)."""
+
     def method(self, other):
         dt = self._data.dtype
         if isinstance(other, Tensor) and other._data.dtype == dt:
             return Tensor._wrap(fn(self._data, other._data))
         if type(other) in (float, int) and dt.kind == "f":
-            return Tensor._wrap(fn(self._data, other))     # NumPy casts the number to dt too
+            return Tensor._wrap(fn(self._data, other))  # NumPy casts the number to dt too
         if not isinstance(other, (Tensor, np.ndarray) + _NUMBER):
-            return NotImplemented               # t == None is False, as in PyTorch
+            return NotImplemented  # t == None is False, as in PyTorch
         x, y, _ = _promoted(self, other, fn.__name__)
         return Tensor._wrap(fn(x, y))
+
     return method
 
 
 def _bitwise(fn, op, reflected=False):
     """``&``, ``|``, ``^``: logical on bools, bitwise on integers (``6 & 3 == 2``)."""
+
     def method(self, other):
         if not isinstance(other, (Tensor, np.ndarray) + _NUMBER):
             return NotImplemented
@@ -43,6 +49,7 @@ def _bitwise(fn, op, reflected=False):
         if dt.kind not in "biu":
             raise TypeError(f"{op}: only integer and bool tensors, got {dt}")
         return Tensor._wrap(fn(y, x) if reflected else fn(x, y))
+
     method.__name__ = op
     return method
 
@@ -59,6 +66,7 @@ def _bool_reduction(fn, op):
         x = as_tensor(x)
         axis = None if dim is None else normalize_dims(dim, x.ndim, op)
         return Tensor._wrap(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
+
     reduce.__name__ = op
     return reduce
 
@@ -73,8 +81,12 @@ rbitwise_and = _bitwise(np.bitwise_and, "bitwise_and", reflected=True)
 rbitwise_or = _bitwise(np.bitwise_or, "bitwise_or", reflected=True)
 rbitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", reflected=True)
 eq, ne = _compare(np.equal), _compare(np.not_equal)
-lt, le, gt, ge = _compare(np.less), _compare(np.less_equal), _compare(np.greater), \
-    _compare(np.greater_equal)
+lt, le, gt, ge = (
+    _compare(np.less),
+    _compare(np.less_equal),
+    _compare(np.greater),
+    _compare(np.greater_equal),
+)
 for _name, _fn in [("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)]:
     _fn.__name__ = _name
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
@@ -85,8 +97,11 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     a = as_tensor(a)
     x, y, dt = _promoted(a, b, "isclose")
     if dt.kind not in "fc":
-        return Tensor._wrap(np.asarray(x == y) if rtol == 0 and atol == 0 else
-                            np.isclose(x, y, rtol=rtol, atol=atol))
+        return Tensor._wrap(
+            np.asarray(x == y)
+            if rtol == 0 and atol == 0
+            else np.isclose(x, y, rtol=rtol, atol=atol)
+        )
     return Tensor._wrap(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 

@@ -2,8 +2,8 @@
 are those ops'): ``is_tensor``, ``numel``, ``type_as``, ``is_floating_point``, ``reciprocal``,
 ``clamp_min`` / ``clamp_max``, ``lerp``, ``addmm``, ``tile``, ``nonzero``, ``finfo`` / ``iinfo``,
 ``Size``."""
-from ..backend import xp as np
 
+from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor
 from .linalg import mm
@@ -89,7 +89,7 @@ def nonzero(input, *, as_tuple=False):
     Example: ``cr.tensor([0, 3, 0, 5]).nonzero()``  -> [[1], [3]]
     """
     arr = as_tensor(input)._data
-    if arr.ndim == 0:                      # PyTorch: shape (1, 0) or (0, 0); as a tuple, 1-d
+    if arr.ndim == 0:  # PyTorch: shape (1, 0) or (0, 0); as a tuple, 1-d
         if as_tuple:
             return (Tensor(np.zeros(int(arr != 0), np.int64)),)
         return Tensor(np.zeros((int(arr != 0), 0), np.int64))
@@ -105,6 +105,7 @@ def finfo(dtype=None):
     Example: ``cr.finfo(cr.float32).eps``
     """
     from ..tensor import get_default_dtype
+
     return np.finfo(get_default_dtype() if dtype is None else dtype)
 
 
@@ -129,6 +130,7 @@ def repeat_interleave(input, repeats, dim=None):
         raise ValueError(f"repeat_interleave: {counts.size} repeats for dim {dim} of size {n}")
     index = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
     from .indexing import index_select
+
     return index_select(x, dim, Tensor(index.astype(np.int64)))
 
 
@@ -138,6 +140,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     Example: ``cr.diagonal(cr.eye(3) * 2)``  -> [2, 2, 2]
     """
     from .shape import getitem, permute
+
     x = as_tensor(input)
     dim1, dim2 = dim1 % x.ndim, dim2 % x.ndim
     rest = [d for d in range(x.ndim) if d not in (dim1, dim2)]
@@ -166,6 +169,7 @@ def diag(input, diagonal=0):
     cols = np.arange(x.shape[0]) + max(diagonal, 0)
     place[np.arange(x.shape[0]), rows * n + cols] = 1
     from .linalg import matmul
+
     return matmul(x, Tensor(place)).reshape(n, n)
 
 
@@ -212,14 +216,17 @@ def index_add(input, dim, index, source, *, alpha=1):
     Example: ``cr.zeros(3).index_add(0, cr.tensor([0, 0]), cr.ones(2))``  -> [2, 0, 0]
     """
     from .shape import index_add_into_zeros
+
     x, src = as_tensor(input), as_tensor(source)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     dim = dim % max(x.ndim, 1)
-    expected = tuple(x.shape[:dim]) + idx.shape + tuple(x.shape[dim + 1:])
+    expected = tuple(x.shape[:dim]) + idx.shape + tuple(x.shape[dim + 1 :])
     if idx.ndim != 1 or (src.ndim and tuple(src.shape) != expected):
-        raise ValueError(f"index_add: index must be 1-d with one entry per slice of source along "
-                         f"dim {dim} (source {expected}), got index {idx.shape} and source "
-                         f"{tuple(src.shape)} for input {tuple(x.shape)}")
+        raise ValueError(
+            f"index_add: index must be 1-d with one entry per slice of source along "
+            f"dim {dim} (source {expected}), got index {idx.shape} and source "
+            f"{tuple(src.shape)} for input {tuple(x.shape)}"
+        )
     key = (slice(None),) * dim + (idx.astype(np.int64),)
     added = index_add_into_zeros(src if alpha == 1 else src * alpha, key, tuple(x.shape))
     return x + added
@@ -228,13 +235,20 @@ def index_add(input, dim, index, source, *, alpha=1):
 def _legacy_constructor(name, dtype):
     def make(*args):
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            return as_tensor(args[0]).to(dtype) if isinstance(args[0], Tensor) else Tensor(np.array(args[0], dtype=dtype))
+            return (
+                as_tensor(args[0]).to(dtype)
+                if isinstance(args[0], Tensor)
+                else Tensor(np.array(args[0], dtype=dtype))
+            )
         if all(isinstance(a, (int, np.integer)) for a in args):
             return Tensor(np.zeros(tuple(int(a) for a in args), dtype=dtype))
         raise TypeError(f"{name}: expected data (a list, array or tensor) or sizes, got {args!r}")
+
     make.__name__ = make.__qualname__ = name
-    make.__doc__ = (f"Legacy constructor ``{name}(data)`` or ``{name}(*sizes)`` (zeros): a tensor of "
-                    f"{np.dtype(dtype).name}. Example: ``cr.{name}([1, 2])``")
+    make.__doc__ = (
+        f"Legacy constructor ``{name}(data)`` or ``{name}(*sizes)`` (zeros): a tensor of "
+        f"{np.dtype(dtype).name}. Example: ``cr.{name}([1, 2])``"
+    )
     return make
 
 
@@ -254,6 +268,7 @@ def where(condition, input=None, other=None):
     Example: ``cr.where(x > 0, x, 0.0)``; ``rows, cols = cr.where(mask)``
     """
     from .pointwise import where as choose
+
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     if input is None or other is None:
@@ -264,12 +279,16 @@ def where(condition, input=None, other=None):
 def std_mean(input, dim=None, *, correction=1, keepdim=False):
     """``(std, mean)`` over ``dim``, as ``torch.std_mean``. Example: ``s, m = cr.std_mean(x, 0)``."""
     x = as_tensor(input)
-    return (x.std(dim=dim, correction=correction, keepdim=keepdim),
-            x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean())
+    return (
+        x.std(dim=dim, correction=correction, keepdim=keepdim),
+        x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean(),
+    )
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False):
     """``(var, mean)`` over ``dim``, as ``torch.var_mean``. Example: ``v, m = cr.var_mean(x, 0)``."""
     x = as_tensor(input)
-    return (x.var(dim=dim, correction=correction, keepdim=keepdim),
-            x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean())
+    return (
+        x.var(dim=dim, correction=correction, keepdim=keepdim),
+        x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean(),
+    )

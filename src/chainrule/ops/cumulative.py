@@ -1,7 +1,7 @@
 """Running sums and products along a dim: ``cumsum`` and ``cumprod``."""
-from ..backend import xp as np
 
 from ..autograd.engine import record
+from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from ._util import as_tensor
@@ -31,8 +31,15 @@ def cumsum(x, dim, dtype=None):
     if x.ndim == 0:
         return x.clone()
     dim = _dim(dim, x.ndim, "cumsum")
-    return record(np.cumsum(x._data, dim), (x,), _cumsum_vjp, "Cumsum", saved=dim,
-                  save_inputs=False, save_output=False)
+    return record(
+        np.cumsum(x._data, dim),
+        (x,),
+        _cumsum_vjp,
+        "Cumsum",
+        saved=dim,
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def _cumprod_grad_with_zeros(x, g, dim):
@@ -51,8 +58,9 @@ def _cumprod_vjp(ctx, g):
     x_data = ctx.inputs[0]._data
     if not np.all(x_data):
         if d.is_recorded(g):
-            raise NotImplementedError("cumprod: second derivatives through zeros of the input "
-                                      "are not supported")
+            raise NotImplementedError(
+                "cumprod: second derivatives through zeros of the input are not supported"
+            )
         return (_cumprod_grad_with_zeros(x_data, g, dim),)
     # No zeros: sum_{j >= i} g[j] * out[j] / x[i].
     return (d.reverse_cumsum(g * ctx.output(), dim) / ctx.input(0),)

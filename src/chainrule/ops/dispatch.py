@@ -17,8 +17,8 @@ Example::
     def _sin_vjp(ctx, g):
         return (g * d.cos(ctx.input(0)),)
 """
-from ..backend import xp as np
 
+from ..backend import xp as np
 from ..tensor import Tensor
 
 
@@ -26,8 +26,10 @@ def primitive(array_fn, recorded_fn):
     """One function from a pair: ``array_fn`` on arrays, ``recorded_fn`` (which records a node,
     so it is differentiable again) when any argument is a Tensor. For the functions that are
     each other's vjp (a convolution and its input gradient, a gather and its scatter)."""
+
     def fn(*args):
         return recorded_fn(*args) if is_recorded(*args) else array_fn(*args)
+
     fn.__name__ = getattr(array_fn, "__name__", "primitive")
     fn.__doc__ = array_fn.__doc__
     return fn
@@ -42,15 +44,18 @@ def is_recorded(*xs):
 
 
 def _ops():
-    from .. import ops      # the ops import this module: resolved at call time (Tensor path only)
+    from .. import ops  # the ops import this module: resolved at call time (Tensor path only)
+
     return ops
 
 
 # ---- elementwise functions ----
 
+
 def _unary(name, array_fn):
     def fn(x):
         return getattr(_ops(), name)(x) if isinstance(x, Tensor) else array_fn(x)
+
     fn.__name__ = name
     fn.__doc__ = f"``{name}(x)`` on an array or a Tensor (same kind back)."
     return fn
@@ -58,11 +63,13 @@ def _unary(name, array_fn):
 
 def _sigmoid_array(x):
     from .pointwise import sigmoid_array
+
     return sigmoid_array(x)
 
 
 def _erf_array(x):
     from .special import erf_array
+
     return erf_array(x)
 
 
@@ -119,13 +126,15 @@ def astype(x, dtype):
 
 # ---- shapes ----
 
+
 def sum_to(g, shape):
     """Sum a broadcast gradient back down to ``shape`` (the one place broadcasting is undone)."""
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
     g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape) if lead else g
 
@@ -178,16 +187,19 @@ def prod_of_others(x, dims):
     """For each element, the product of the other elements of its group over ``dims`` (exact
     with zeros: products only, no division)."""
     from .reduction import _prod_of_others, _prod_of_others_recorded
+
     return (_prod_of_others_recorded if isinstance(x, Tensor) else _prod_of_others)(x, dims)
 
 
 # ---- indexing ----
+
 
 def gather(x, dim, index):
     """``x`` picked along ``dim`` at ``index`` (an int array)."""
     if isinstance(x, Tensor):
         return _ops().gather(x, dim, index)
     from .indexing import gather_array
+
     return gather_array(x, dim, index)
 
 
@@ -196,6 +208,7 @@ def scatter_add(x, dim, index, src):
     if is_recorded(x, src):
         return _ops().scatter_add(x, dim, index, src)
     from .indexing import scatter_add_array
+
     return scatter_add_array(x, dim, index, src)
 
 
@@ -203,4 +216,5 @@ def einsum(spec, *operands):
     if is_recorded(*operands):
         return _ops().einsum(spec, *operands)
     from .linalg import _einsum_array
+
     return _einsum_array(spec, *operands)

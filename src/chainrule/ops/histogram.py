@@ -2,10 +2,10 @@
 
 Results carry no gradient (counts are piecewise constant), as in PyTorch.
 """
+
 from collections import namedtuple
 
 from ..backend import xp as np
-
 from ..tensor import Tensor
 from ._util import as_tensor
 
@@ -29,7 +29,7 @@ def histc(x, bins=100, min=0, max=0):
     lo, hi = float(min), float(max)
     if lo == hi and data.size:
         lo, hi = float(data.min()), float(data.max())
-    if lo == hi:                       # one value (or none): PyTorch widens the range by 1
+    if lo == hi:  # one value (or none): PyTorch widens the range by 1
         lo, hi = lo - 1, hi + 1
     if lo > hi:
         raise ValueError(f"histc: max ({hi}) must be larger than min ({lo})")
@@ -47,8 +47,9 @@ def histogram(x, bins=100, range=None, weight=None, density=False):
         lo, hi = float(data.min()), float(data.max())
         range = (lo, hi) if lo < hi else (lo - 0.5, hi + 0.5)
     hist, bin_edges = np.histogram(data, bins=edges, range=range, weights=w, density=density)
-    return HistogramResult(Tensor._wrap(hist.astype(data.dtype)),
-                           Tensor._wrap(bin_edges.astype(data.dtype)))
+    return HistogramResult(
+        Tensor._wrap(hist.astype(data.dtype)), Tensor._wrap(bin_edges.astype(data.dtype))
+    )
 
 
 __all__ = ["histc", "histogram"]

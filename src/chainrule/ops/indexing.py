@@ -4,10 +4,10 @@
 ``gather`` and ``scatter_add`` are each other's vjp, so one pair of array functions serves the
 plain backward (arrays) and the recorded one (Tensors, through :mod:`.dispatch`).
 """
-from .. import backend
-from ..backend import xp as np
 
+from .. import backend
 from ..autograd.engine import record
+from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from ._util import as_tensor
@@ -39,11 +39,15 @@ def _check_index(x_shape, index, dim, op, src_shape=None):
         raise ValueError(f"{op}: index has {index.ndim} dims but the tensor has {len(x_shape)}")
     for k, n in enumerate(index.shape):
         if k != dim and n > x_shape[k]:
-            raise ValueError(f"{op}: index shape {index.shape} is larger than the tensor's "
-                             f"{tuple(x_shape)} at dim {k}")
+            raise ValueError(
+                f"{op}: index shape {index.shape} is larger than the tensor's "
+                f"{tuple(x_shape)} at dim {k}"
+            )
         if src_shape is not None and n > src_shape[k]:
-            raise ValueError(f"{op}: index shape {index.shape} is larger than src's "
-                             f"{tuple(src_shape)} at dim {k}")
+            raise ValueError(
+                f"{op}: index shape {index.shape} is larger than src's "
+                f"{tuple(src_shape)} at dim {k}"
+            )
     if index.size and (index.min() < -x_shape[dim] or index.max() >= x_shape[dim]):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x_shape[dim]}")
 
@@ -73,8 +77,15 @@ def gather(x, dim, index):
     index = _index_array(index, "gather")
     dim = _dim(dim, x.ndim, "gather")
     _check_index(x.shape, index, dim, "gather")
-    return record(gather_array(x._data, dim, index), (x,), _gather_vjp, "Gather",
-                  saved=(dim, index), save_inputs=False, save_output=False)
+    return record(
+        gather_array(x._data, dim, index),
+        (x,),
+        _gather_vjp,
+        "Gather",
+        saved=(dim, index),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def _scatter_add_vjp(ctx, g):
@@ -92,8 +103,15 @@ def scatter_add(x, dim, index, src):
     if src.shape != index.shape:
         src = getitem(src, tuple(slice(n) for n in index.shape))
     out = scatter_add_array(x._data, dim, index, src._data.astype(x.dtype, copy=False))
-    return record(out, (x, src), _scatter_add_vjp, "ScatterAdd", saved=(dim, index),
-                  save_inputs=False, save_output=False)
+    return record(
+        out,
+        (x, src),
+        _scatter_add_vjp,
+        "ScatterAdd",
+        saved=(dim, index),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def _scatter_vjp(ctx, g):
@@ -117,19 +135,33 @@ def scatter(x, dim, index, src=None, value=None, reduce=None):
     dim = _dim(dim, x.ndim, "scatter")
     where = _positions(index, dim)
     kept = np.ones(x.shape, x.dtype)
-    kept[where] = 0                       # the overwritten entries get no gradient
+    kept[where] = 0  # the overwritten entries get no gradient
     out = x._data.copy()
     if isinstance(src, Tensor) and src.ndim:
         _check_index(x.shape, index, dim, "scatter", src.shape)
         if src.shape != index.shape:
             src = getitem(src, tuple(slice(n) for n in index.shape))
         out[where] = src._data
-        return record(out, (x, src), _scatter_vjp, "Scatter", saved=(dim, index, kept),
-                      save_inputs=False, save_output=False)
+        return record(
+            out,
+            (x, src),
+            _scatter_vjp,
+            "Scatter",
+            saved=(dim, index, kept),
+            save_inputs=False,
+            save_output=False,
+        )
     _check_index(x.shape, index, dim, "scatter")
     out[where] = src._data if isinstance(src, Tensor) else src
-    return record(out, (x,), _scatter_vjp, "Scatter", saved=(dim, index, kept),
-                  save_inputs=False, save_output=False)
+    return record(
+        out,
+        (x,),
+        _scatter_vjp,
+        "Scatter",
+        saved=(dim, index, kept),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def index_select(x, dim, index):
@@ -169,16 +201,25 @@ def masked_fill(x, mask, value):
     try:
         mask = np.broadcast_to(mask, x.shape)
     except ValueError:
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
-                         f"tensor's {x.shape}") from None
+        raise ValueError(
+            f"masked_fill: mask of shape {mask.shape} does not broadcast to the tensor's {x.shape}"
+        ) from None
     if isinstance(value, Tensor) and value.ndim:
-        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
-                         f"{value.shape}")
+        raise ValueError(
+            f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}"
+        )
     fill = value._data if isinstance(value, Tensor) else value
     out = np.where(mask, np.asarray(fill).astype(x.dtype), x._data)
     inputs = (x, value) if isinstance(value, Tensor) and value.requires_grad else (x,)
-    return record(out, inputs, _masked_fill_vjp, "MaskedFill", saved=mask, save_inputs=False,
-                  save_output=False)
+    return record(
+        out,
+        inputs,
+        _masked_fill_vjp,
+        "MaskedFill",
+        saved=mask,
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "masked_fill"]

@@ -19,21 +19,23 @@ Example::
     h[0] = w.sum()          # h now depends on x (except entry 0) and on w
     h.relu_()               # recorded; h.grad_fn is <ReluBackward>
 """
-import sys
 
-from ..backend import xp as np
+import sys
 
 from ..autograd import engine
 from ..autograd.grad_mode import is_grad_enabled
+from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from . import shape
 from ._util import sum_to
 from .shape import _getitem_vjp, getitem
 
-_LEAF_ERROR = ("a leaf Variable that requires grad is being used in an in-place operation "
-               "({op}); wrap it in `with cr.no_grad():` (as an optimizer does) or use the "
-               "out-of-place form")
+_LEAF_ERROR = (
+    "a leaf Variable that requires grad is being used in an in-place operation "
+    "({op}); wrap it in `with cr.no_grad():` (as an optimizer does) or use the "
+    "out-of-place form"
+)
 
 
 def apply(t, op, compute, operands=(), write=None, casting="same_kind"):
@@ -54,13 +56,13 @@ def apply(t, op, compute, operands=(), write=None, casting="same_kind"):
     if t.requires_grad and t._node is None:
         raise RuntimeError(_LEAF_ERROR.format(op=op))
     base, index = _view_base(t, op)
-    if index is _WHOLE_RESHAPE:           # a reshape view (d2l's masked_softmax): the new view,
-        result = compute(t)               # reshaped back, is the base's new value
+    if index is _WHOLE_RESHAPE:  # a reshape view (d2l's masked_softmax): the new view,
+        result = compute(t)  # reshaped back, is the base's new value
         _keep_old_value(result._node, t)
         apply(base, op, lambda b: shape.reshape(result, b.shape), (result,), casting=casting)
         engine.rebase(t, shape.reshape(base, t.shape), copy=False)
         return t
-    if base is not None:                  # record on the base, then re-read the view from it
+    if base is not None:  # record on the base, then re-read the view from it
         result = compute(t)
         _keep_old_value(result._node, t)
         setitem(base, index, result)
@@ -95,11 +97,13 @@ def _store(t, values, op, casting):
 
 def _check_cast(dtype, t, op, casting):
     if casting != "unsafe" and not np.can_cast(dtype, t.dtype, casting=casting):
-        raise RuntimeError(f"{op}: result type {dtype} can't be cast to the desired output type "
-                           f"{t.dtype} (the tensor being modified in place)")
+        raise RuntimeError(
+            f"{op}: result type {dtype} can't be cast to the desired output type "
+            f"{t.dtype} (the tensor being modified in place)"
+        )
 
 
-_WHOLE_RESHAPE = object()   # _view_base's index for a view made by reshape/view of its base
+_WHOLE_RESHAPE = object()  # _view_base's index for a view made by reshape/view of its base
 
 
 def _view_base(t, op):
@@ -109,15 +113,16 @@ def _view_base(t, op):
         # No history, so no way to find tensors sharing its memory (its base, its views): if
         # any is alive (it holds the same version counter), writing a graph value here would
         # leave their histories wrong. With none alive, t simply becomes part of the graph.
-        if sys.getrefcount(t._vc) > 2:     # t's own reference and the call's argument
+        if sys.getrefcount(t._vc) > 2:  # t's own reference and the call's argument
             raise RuntimeError(
                 f"{op}: in-place operation with an operand that requires grad on a tensor without "
                 "history that shares its memory with another live tensor (a view, its base or a "
-                ".detach()); apply it to a tensor that owns its memory (e.g. a .clone())")
+                ".detach()); apply it to a tensor that owns its memory (e.g. a .clone())"
+            )
         return None, None
     base = node.inputs[0] if node.inputs is not None and len(node.inputs) == 1 else None
     if base is None or base is t or base._vc is not t._vc:
-        return None, None                 # owns its memory (base is t: an earlier in-place op)
+        return None, None  # owns its memory (base is t: an earlier in-place op)
     if node.vjp is shape._reshape_vjp:
         if base.requires_grad and base._node is None:
             raise RuntimeError("a view of " + _LEAF_ERROR.format(op=op))
@@ -126,7 +131,8 @@ def _view_base(t, op):
         raise RuntimeError(
             f"{op}: in-place operation on a view made by {node.name} of a tensor in a graph is "
             "not supported; change the base tensor through indexing (base[idx] = ...) or work on "
-            "a .clone()")
+            "a .clone()"
+        )
     if base.requires_grad and base._node is None:
         raise RuntimeError("a view of " + _LEAF_ERROR.format(op=op))
     return base, node.saved[0]
@@ -134,9 +140,10 @@ def _view_base(t, op):
 
 # ---- x[index] = value ----
 
+
 def _index_put_vjp(ctx, g):
     index, mask = ctx.saved
-    g_old = d.where(mask, 0, g) if ctx.needs[0] else None   # overwritten entries get 0
+    g_old = d.where(mask, 0, g) if ctx.needs[0] else None  # overwritten entries get 0
     g_value = sum_to(g[index], ctx.inputs[1].shape) if ctx.needs[1] else None
     return g_old, g_value
 
@@ -148,8 +155,15 @@ def index_put(x, index, value):
     out[index] = value._data
     mask = np.zeros(x.shape, dtype=bool)
     mask[index] = True
-    return engine.record(out, (x, value), _index_put_vjp, "IndexPut", saved=(index, mask),
-                         save_inputs=False, save_output=False)
+    return engine.record(
+        out,
+        (x, value),
+        _index_put_vjp,
+        "IndexPut",
+        saved=(index, mask),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def setitem(t, index, value):
@@ -159,8 +173,14 @@ def setitem(t, index, value):
     def write():
         t._data[index] = value._data if isinstance(value, Tensor) else value
 
-    apply(t, "__setitem__", lambda old: index_put(old, index, value), (value,), write=write,
-          casting="unsafe")
+    apply(
+        t,
+        "__setitem__",
+        lambda old: index_put(old, index, value),
+        (value,),
+        write=write,
+        casting="unsafe",
+    )
 
 
 def _raw_index(index):
@@ -181,15 +201,18 @@ def fill(t, op, value):
         np.copyto(t._data, value._data if isinstance(value, Tensor) else value, casting="unsafe")
 
     everywhere = np.ones(t.shape, dtype=bool)
-    return apply(t, op, lambda old: where(everywhere, value, old), (value,), write=write,
-                 casting="unsafe")
+    return apply(
+        t, op, lambda old: where(everywhere, value, old), (value,), write=write, casting="unsafe"
+    )
 
 
 # How each view op is re-made from its base (engine._refresh_view).
-engine.VIEW_REPLAY.update({
-    shape._getitem_vjp: lambda base, node, view: getitem(base, node.saved[0]),
-    shape._reshape_vjp: lambda base, node, view: shape.reshape(base, view.shape),
-    shape._permute_vjp: lambda base, node, view: shape.permute(base, node.saved),
-    shape._expand_vjp: lambda base, node, view: shape.broadcast_to(base, view.shape),
-    shape._flip_vjp: lambda base, node, view: shape.flip(base, node.saved),
-})
+engine.VIEW_REPLAY.update(
+    {
+        shape._getitem_vjp: lambda base, node, view: getitem(base, node.saved[0]),
+        shape._reshape_vjp: lambda base, node, view: shape.reshape(base, view.shape),
+        shape._permute_vjp: lambda base, node, view: shape.permute(base, node.saved),
+        shape._expand_vjp: lambda base, node, view: shape.broadcast_to(base, view.shape),
+        shape._flip_vjp: lambda base, node, view: shape.flip(base, node.saved),
+    }
+)

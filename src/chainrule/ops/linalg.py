@@ -1,9 +1,9 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, ``mm``, ``bmm``, ``einsum``, and the
 fused ``linear``."""
-from ..backend import xp as np
 
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
+from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor, shape_error, sum_to
 
@@ -33,8 +33,12 @@ def matmul(a, b):
     try:
         out = a._data @ b._data
     except ValueError:
-        raise shape_error("matmul", a.shape, b.shape,
-                          f": inner dims {a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ") from None
+        raise shape_error(
+            "matmul",
+            a.shape,
+            b.shape,
+            f": inner dims {a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]} differ",
+        ) from None
     return record(out, (a, b), _matmul_vjp, "Matmul", save_output=False)
 
 
@@ -82,7 +86,6 @@ def dot(a, b):
     return matmul(as_tensor(a), as_tensor(b))
 
 
-
 def mm(a, b):
     """Matrix product of two matrices: (n, k) @ (k, m) -> (n, m) (no broadcasting, as torch.mm)."""
     a, b = as_tensor(a), as_tensor(b)
@@ -95,8 +98,9 @@ def bmm(a, b):
     """Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m) (no broadcasting, as torch.bmm)."""
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"bmm: expected (B, n, k) and (B, k, m) with the same B, got {a.shape} "
-                         f"and {b.shape}")
+        raise ValueError(
+            f"bmm: expected (B, n, k) and (B, k, m) with the same B, got {a.shape} and {b.shape}"
+        )
     return matmul(a, b)
 
 
@@ -120,22 +124,26 @@ def _parse_einsum(equation, tensors):
     ell = ""
     if "..." in eq:
         free = [c for c in _LETTERS if c not in eq]
-        counts = [t.ndim - (len(s) - 3) if "..." in s else 0 for s, t in zip(subs, tensors)]
-        ell = "".join(free[:max(counts)])
-        shapes = [t.shape[s.index("..."):s.index("...") + n] if "..." in s else ()
-                  for s, t, n in zip(subs, tensors, counts)]
+        counts = [
+            t.ndim - (len(s) - 3) if "..." in s else 0 for s, t in zip(subs, tensors, strict=True)
+        ]
+        ell = "".join(free[: max(counts)])
+        shapes = [
+            t.shape[s.index("...") : s.index("...") + n] if "..." in s else ()
+            for s, t, n in zip(subs, tensors, counts, strict=True)
+        ]
         full = np.broadcast_shapes(*shapes)
-        for i, (s, t, n) in enumerate(zip(subs, tensors, counts)):
+        for i, (s, t, n) in enumerate(zip(subs, tensors, counts, strict=True)):
             if "..." not in s:
                 continue
             at = s.index("...")
-            subs[i] = s.replace("...", ell[len(ell) - n:] if n else "")
-            if shapes[i] != full[len(full) - n:] or n < len(full):
+            subs[i] = s.replace("...", ell[len(ell) - n :] if n else "")
+            if shapes[i] != full[len(full) - n :] or n < len(full):
                 lead = t.shape[:at] + (1,) * (len(full) - n) + t.shape[at:]
-                target = t.shape[:at] + full + t.shape[at + n:]
+                target = t.shape[:at] + full + t.shape[at + n :]
                 tensors[i] = t.reshape(lead).expand(*target)
-                subs[i] = subs[i][:at] + ell + subs[i][at + n:]
-    for s, t in zip(subs, tensors):
+                subs[i] = subs[i][:at] + ell + subs[i][at + n :]
+    for s, t in zip(subs, tensors, strict=True):
         if len(s) != t.ndim:
             raise ValueError(f"einsum: subscripts {s!r} do not match an operand of shape {t.shape}")
     if rhs is None:
@@ -148,7 +156,9 @@ def _parse_einsum(equation, tensors):
 
 def _einsum_vjp(ctx, g):
     subs, rhs = ctx.saved
-    sizes = {c: n for s, t in zip(subs, ctx.inputs) for c, n in zip(s, t.shape)}
+    sizes = {
+        c: n for s, t in zip(subs, ctx.inputs, strict=True) for c, n in zip(s, t.shape, strict=True)
+    }
     free = iter(c for c in _LETTERS if c not in sizes)
     grads = []
     for i, need in enumerate(ctx.needs):
@@ -194,7 +204,9 @@ def einsum(equation, *operands):
     try:
         out = _einsum_array(spec, *(t._data for t in tensors))
     except ValueError as e:
-        raise ValueError(f"einsum: {equation!r} with shapes {[t.shape for t in tensors]}: "
-                         f"{e}") from None
-    return record(np.asarray(out), tuple(tensors), _einsum_vjp, "Einsum", saved=(subs, rhs),
-                  save_output=False)
+        raise ValueError(
+            f"einsum: {equation!r} with shapes {[t.shape for t in tensors]}: {e}"
+        ) from None
+    return record(
+        np.asarray(out), tuple(tensors), _einsum_vjp, "Einsum", saved=(subs, rhs), save_output=False
+    )

@@ -5,13 +5,21 @@ and its result with ``ctx.output()``: arrays on the fast path, Tensors when the 
 itself recorded (``create_graph=True``). Masks and signs are constants, so they always come from
 ``._data``.
 """
-from ..backend import xp as np
 
 from ..autograd.engine import record
+from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
-from ._util import (as_tensor, cast, coerce, float_operand, result_type, shape_error,
-                    tensor_operand, unbroadcast)
+from ._util import (
+    as_tensor,
+    cast,
+    coerce,
+    float_operand,
+    result_type,
+    shape_error,
+    tensor_operand,
+    unbroadcast,
+)
 
 
 def _binary(a, b, fn, op, floating=False):
@@ -30,10 +38,15 @@ _NO_BOOL = ("pow", "floor_divide", "remainder")
 
 
 def _is_bool(x):
-    return (x.dtype.kind == "b") if isinstance(x, (Tensor, np.ndarray)) else isinstance(x, (bool, np.bool_))
+    return (
+        (x.dtype.kind == "b")
+        if isinstance(x, (Tensor, np.ndarray))
+        else isinstance(x, (bool, np.bool_))
+    )
 
 
 # ---- arithmetic ----
+
 
 def _add_vjp(ctx, g):
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, g)
@@ -50,8 +63,10 @@ def _sub_vjp(ctx, g):
 
 def sub(a, b):
     if _is_bool(a) or _is_bool(b):
-        raise RuntimeError("sub: subtraction (the - operator) with a bool tensor or number is not "
-                           "supported (as in PyTorch); to invert a mask use ~ or logical_not()")
+        raise RuntimeError(
+            "sub: subtraction (the - operator) with a bool tensor or number is not "
+            "supported (as in PyTorch); to invert a mask use ~ or logical_not()"
+        )
     a, b, out = _binary(a, b, np.subtract, "sub")
     return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False, save_output=False)
 
@@ -69,8 +84,14 @@ def _mul_vjp(ctx, g):
 def mul(a, b):
     a, b, out = _binary(a, b, np.multiply, "mul")
     # a is read only for b's gradient and b for a's: only those versions are checked (as torch)
-    return record(out, (a, b), _mul_vjp, "Mul", save_inputs=(b.requires_grad, a.requires_grad),
-                  save_output=False)
+    return record(
+        out,
+        (a, b),
+        _mul_vjp,
+        "Mul",
+        save_inputs=(b.requires_grad, a.requires_grad),
+        save_output=False,
+    )
 
 
 def _div_vjp(ctx, g):
@@ -91,10 +112,13 @@ def div(a, b, rounding_mode=None):
     if rounding_mode == "trunc":
         return _trunc_divide(a, b)
     if rounding_mode is not None:
-        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        raise ValueError(
+            f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
+        )
     a, b, out = _binary(a, b, np.true_divide, "div", floating=True)
-    return record(out, (a, b), _div_vjp, "Div", save_inputs=(b.requires_grad, True),
-                  save_output=False)
+    return record(
+        out, (a, b), _div_vjp, "Div", save_inputs=(b.requires_grad, True), save_output=False
+    )
 
 
 def rdiv(a, b):
@@ -107,7 +131,7 @@ def _pow_vjp(ctx, g):
     if ctx.needs[0]:
         # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
         zero_b = ctx.inputs[1]._data == 0
-        if zero_b.any():        # rare: 0 ** -1 there is inf and is not used (no warning)
+        if zero_b.any():  # rare: 0 ** -1 there is inf and is not used (no warning)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ga = d.where(zero_b, 0, g * b * a ** (b - 1))
         else:
@@ -137,10 +161,11 @@ def pow(a, b):
     if isinstance(a, Tensor) and a.dtype.kind in "iub" and isinstance(b, (int, np.integer)):
         if b < 0:
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
-        if a.dtype.kind == "b" and isinstance(b, (bool, np.bool_)):     # mask ** True is mask
+        if a.dtype.kind == "b" and isinstance(b, (bool, np.bool_)):  # mask ** True is mask
             return Tensor._wrap(a._data.copy() if b else np.ones_like(a._data))
-    a, b, out = _binary(a, b, lambda x, y: (_int_power if x.dtype.kind in "iu" else np.power)(x, y),
-                        "pow")
+    a, b, out = _binary(
+        a, b, lambda x, y: (_int_power if x.dtype.kind in "iu" else np.power)(x, y), "pow"
+    )
     return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
@@ -159,7 +184,7 @@ def _check_int_divisor(b, op):
 
 def _floor_divide_array(a, b):
     _check_int_divisor(b, "floor_divide")
-    with np.errstate(divide="ignore", invalid="ignore"):   # x // 0.0 is +-inf or nan, as in PyTorch
+    with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is +-inf or nan, as in PyTorch
         return np.floor_divide(a, b)
 
 
@@ -187,9 +212,10 @@ def _trunc_divide(a, b):
         _check_int_divisor(y, "div")
         if x.dtype.kind in "iu":
             q = np.floor_divide(x, y)
-            return q + ((q < 0) & (q * y != x))      # floor -> toward zero for inexact negatives
+            return q + ((q < 0) & (q * y != x))  # floor -> toward zero for inexact negatives
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.trunc(x / y)
+
     a, b, out = _binary(a, b, trunc_div, "floor_divide")
     return record(out, (a, b), _zero_vjp, "TruncDivide", save_inputs=False, save_output=False)
 
@@ -218,8 +244,15 @@ def remainder(a, b):
     if b.requires_grad:
         with np.errstate(divide="ignore", invalid="ignore"):
             quotient = np.floor_divide(a._data, b._data)
-    return record(out, (a, b), _remainder_vjp, "Remainder", saved=quotient, save_inputs=False,
-                  save_output=False)
+    return record(
+        out,
+        (a, b),
+        _remainder_vjp,
+        "Remainder",
+        saved=quotient,
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def rremainder(a, b):
@@ -229,17 +262,20 @@ def rremainder(a, b):
 def fmod(a, b):
     """C's remainder: the sign of ``a`` (``fmod(-7, 3) == -1``). Gradient as ``remainder`` with
     the quotient truncated toward zero."""
+
     def fmod_array(x, y):
         _check_int_divisor(y, "fmod")
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.fmod(x, y)
+
     a, b, out = _binary(a, b, fmod_array, "remainder")
     quotient = None
     if b.requires_grad:
         with np.errstate(divide="ignore", invalid="ignore"):
             quotient = np.trunc(a._data / b._data).astype(out.dtype)
-    return record(out, (a, b), _remainder_vjp, "Fmod", saved=quotient, save_inputs=False,
-                  save_output=False)
+    return record(
+        out, (a, b), _remainder_vjp, "Fmod", saved=quotient, save_inputs=False, save_output=False
+    )
 
 
 def _maximum_vjp(ctx, g):
@@ -288,18 +324,20 @@ def where(condition, a, b):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = (tensor_operand(a, b), b) if not isinstance(a, Tensor) else (a, tensor_operand(b, a))
-    if a.dtype != b.dtype:      # where(mask, int_tensor, 0.5) is float32, as in PyTorch
+    if a.dtype != b.dtype:  # where(mask, int_tensor, 0.5) is float32, as in PyTorch
         dt = result_type(a, b)
         a, b = cast(a, dt), cast(b, dt)
     try:
         out = np.where(cond, a._data, b._data)
     except ValueError:
         raise shape_error("where", a.shape, b.shape, f" (condition {cond.shape})") from None
-    return record(out, (a, b), _where_vjp, "Where", saved=cond, save_inputs=False,
-                  save_output=False)
+    return record(
+        out, (a, b), _where_vjp, "Where", saved=cond, save_inputs=False, save_output=False
+    )
 
 
 # ---- unary ----
+
 
 def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floating=True):
     """``floating``: a float function, so integer and bool inputs become the default float dtype
@@ -307,13 +345,21 @@ def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floa
     x = float_operand(x) if floating else as_tensor(x)
     # These vjps read their input or their output, not both: keep only what is read.
     keep_output = not save_input if save_output is None else save_output
-    return record(fn(x._data), (x,), vjp, name, saved=saved, save_inputs=save_input,
-                  save_output=keep_output)
+    return record(
+        fn(x._data), (x,), vjp, name, saved=saved, save_inputs=save_input, save_output=keep_output
+    )
 
 
 def neg(x):
-    return _unary(x, np.negative, lambda ctx, g: (-g,), "Neg", save_input=False, save_output=False,
-                  floating=False)
+    return _unary(
+        x,
+        np.negative,
+        lambda ctx, g: (-g,),
+        "Neg",
+        save_input=False,
+        save_output=False,
+        floating=False,
+    )
 
 
 def exp(x):
@@ -348,7 +394,7 @@ def rsqrt(x):
 
 def _abs_vjp(ctx, g):
     x = ctx.inputs[0]._data
-    return (g * ((x > 0).astype(x.dtype) - (x < 0)),)   # sign, 0 at NaN (as PyTorch's sgn)
+    return (g * ((x > 0).astype(x.dtype) - (x < 0)),)  # sign, 0 at NaN (as PyTorch's sgn)
 
 
 def abs(x):
@@ -359,9 +405,16 @@ def abs(x):
 
 def sign(x):
     if as_tensor(x).dtype.kind == "b":
-        return as_tensor(x).clone()         # sign of a bool is itself, as in PyTorch
-    return _unary(x, np.sign, lambda ctx, g: (g * 0,), "Sign", save_input=False,
-                  save_output=False, floating=False)
+        return as_tensor(x).clone()  # sign of a bool is itself, as in PyTorch
+    return _unary(
+        x,
+        np.sign,
+        lambda ctx, g: (g * 0,),
+        "Sign",
+        save_input=False,
+        save_output=False,
+        floating=False,
+    )
 
 
 def sin(x):
@@ -419,8 +472,9 @@ def _rounding(x, fn, name):
     # Piecewise constant: zero gradient (as PyTorch); integers are returned as they are.
     if as_tensor(x).dtype.kind == "b":
         raise RuntimeError(f"{name.lower()}: not supported for bool tensors (as in PyTorch)")
-    return _unary(x, fn, lambda ctx, g: (g * 0,), name, save_input=False, save_output=False,
-                  floating=False)
+    return _unary(
+        x, fn, lambda ctx, g: (g * 0,), name, save_input=False, save_output=False, floating=False
+    )
 
 
 def floor(x):
@@ -467,7 +521,6 @@ def sigmoid(x):
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
-
 def _relu_vjp(ctx, g):
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
     return (d.where(ctx.out_data <= 0, 0, g),)
@@ -482,7 +535,7 @@ def relu(x):
 def _clamp_vjp(ctx, g):
     lo, hi = ctx.saved
     x = ctx.inputs[0]._data
-    return (d.where((x >= lo) & (x <= hi), g, 0),)     # inside [min, max]; NaN is not inside
+    return (d.where((x >= lo) & (x <= hi), g, 0),)  # inside [min, max]; NaN is not inside
 
 
 def clamp(x, min=None, max=None):
@@ -493,7 +546,7 @@ def clamp(x, min=None, max=None):
     # The result takes the promoted dtype of x and the bounds: clamp(int_tensor, 0.5) is float32.
     if x.dtype.kind != "f" or isinstance(min, Tensor) or isinstance(max, Tensor):
         dt = result_type(x, *(v for v in (min, max) if v is not None))
-        if dt != x.dtype:       # (a Python number never widens a float tensor)
+        if dt != x.dtype:  # (a Python number never widens a float tensor)
             x = cast(x, dt)
     lo = -np.inf if min is None else (min._data if isinstance(min, Tensor) else min)
     hi = np.inf if max is None else (max._data if isinstance(max, Tensor) else max)
@@ -518,12 +571,15 @@ def to_dtype(x, dtype):
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    out = record(x._data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False, save_output=False)
+    out = record(
+        x._data.astype(dtype), (x,), _cast_vjp, "Cast", save_inputs=False, save_output=False
+    )
     if dtype.kind not in "fc":
         out.requires_grad, out._node = False, None
     return out
 
 
 def clone(x):
-    return record(x._data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False,
-                  save_output=False)
+    return record(
+        x._data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False, save_output=False
+    )

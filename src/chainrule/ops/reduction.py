@@ -1,11 +1,11 @@
 """Reductions over dimensions (``dim``/``keepdim``, NumPy's ``axis``/``keepdims`` accepted)."""
+
 import builtins
 import math
 from collections import namedtuple
 
-from ..backend import xp as np
-
 from ..autograd.engine import record
+from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from ._util import as_tensor, dim_kwargs, keepdim_shape, normalize_dims
@@ -21,15 +21,23 @@ def _expand_back(ctx, g):
 
 def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_output=True):
     shape = x._data.shape
-    if dim is None and extra is None:          # the common full reduction: no dim bookkeeping
+    if dim is None and extra is None:  # the common full reduction: no dim bookkeeping
         out = fn(x._data, None, keepdims=keepdim)
-        return record(out, (x,), vjp, name, saved=(shape, (1,) * len(shape)),
-                      save_inputs=save_inputs, save_output=save_output)
+        return record(
+            out,
+            (x,),
+            vjp,
+            name,
+            saved=(shape, (1,) * len(shape)),
+            save_inputs=save_inputs,
+            save_output=save_output,
+        )
     dims = normalize_dims(dim, len(shape), name.lower())
     out = fn(x._data, dims, keepdims=keepdim)
     saved = (shape, keepdim_shape(shape, dims)) if extra is None else extra(dims)
-    return record(out, (x,), vjp, name, saved=saved, save_inputs=save_inputs,
-                  save_output=save_output)
+    return record(
+        out, (x,), vjp, name, saved=saved, save_inputs=save_inputs, save_output=save_output
+    )
 
 
 def _int64_accumulator(x):
@@ -104,8 +112,14 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
     n = math.prod(x.shape[d] for d in dims)
     dof = builtins.max(0, n - correction)
     out = _var_array(x._data, dims, keepdim, dof)
-    return record(out, (x,), _var_vjp, "Var", saved=(x.shape, keepdim_shape(x.shape, dims), dims, dof),
-                  save_output=False)
+    return record(
+        out,
+        (x,),
+        _var_vjp,
+        "Var",
+        saved=(x.shape, keepdim_shape(x.shape, dims), dims, dof),
+        save_output=False,
+    )
 
 
 def _std_vjp(ctx, g):
@@ -140,8 +154,16 @@ def _extreme(x, fn, name, dim, keepdim, kwargs):
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name.lower())
     if x._data.size == 0:
         raise RuntimeError(f"{name.lower()}: cannot reduce an empty tensor of shape {x.shape}")
-    return _reduce(x, fn, _extreme_vjp, name, dim, keepdim, save_inputs=True,
-                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims))
+    return _reduce(
+        x,
+        fn,
+        _extreme_vjp,
+        name,
+        dim,
+        keepdim,
+        save_inputs=True,
+        extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims),
+    )
 
 
 def amax(x, dim=None, keepdim=False, **kwargs):
@@ -167,8 +189,15 @@ def _select(x, dim, keepdim, arg_fn, name):
     kept = values.shape
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
-    out = record(values, (x,), _pick_vjp, name, saved=(x.shape, kept, onehot),
-                 save_inputs=False, save_output=False)
+    out = record(
+        values,
+        (x,),
+        _pick_vjp,
+        name,
+        saved=(x.shape, kept, onehot),
+        save_inputs=False,
+        save_output=False,
+    )
     return MaxResult(out, Tensor._wrap(idx.astype(np.int64)))
 
 
@@ -185,12 +214,14 @@ def _max_or_min(x, dim, keepdim, kwargs, pairwise, whole, arg_fn, name):
 def max(x, dim=None, keepdim=False, **kwargs):
     """Largest value; with ``dim``, a ``(values, indices)`` pair like ``torch.max``."""
     from .pointwise import maximum
+
     return _max_or_min(x, dim, keepdim, kwargs, maximum, amax, np.argmax, "Max")
 
 
 def min(x, dim=None, keepdim=False, **kwargs):
     """Smallest value; with ``dim``, a ``(values, indices)`` pair like ``torch.min``."""
     from .pointwise import minimum
+
     return _max_or_min(x, dim, keepdim, kwargs, minimum, amin, np.argmin, "Min")
 
 
@@ -235,7 +266,7 @@ def _prod_vjp(ctx, g):
 def _prod_of_others(x, dims):
     """For each element, the product of the other elements of its reduction group (zeros allowed)."""
     moved = np.moveaxis(x, dims, tuple(range(-len(dims), 0)))
-    flat = moved.reshape(moved.shape[:moved.ndim - len(dims)] + (-1,))
+    flat = moved.reshape(moved.shape[: moved.ndim - len(dims)] + (-1,))
     ones = np.ones_like(flat[..., :1])
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -246,9 +277,10 @@ def _prod_of_others_recorded(x, dims):
     """``_prod_of_others`` with recorded ops (differentiable again): exclusive prefix and suffix
     products by a log-depth scan, ``s[i] *= s[i - d]`` for d = 1, 2, 4, ... (Hillis-Steele)."""
     from .shape import cat, getitem, permute, reshape
+
     rest = [d for d in range(x.ndim) if d not in dims]
     moved = permute(x, rest + list(dims))
-    lead = moved.shape[:len(rest)]
+    lead = moved.shape[: len(rest)]
     flat = reshape(moved, lead + (-1,))
     n = flat.shape[-1]
 
@@ -272,13 +304,21 @@ def prod(x, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
     x = _int64_accumulator(x)
-    return _reduce(x, np.prod, _prod_vjp, "Prod", dim, keepdim, save_inputs=True,
-                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims, dim is None))
+    return _reduce(
+        x,
+        np.prod,
+        _prod_vjp,
+        "Prod",
+        dim,
+        keepdim,
+        save_inputs=True,
+        extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims), dims, dim is None),
+    )
 
 
 def _logsumexp_vjp(ctx, g):
     x_shape, kept = ctx.saved
-    softmax = d.exp( ctx.input(0) - ctx.output().reshape(kept))
+    softmax = d.exp(ctx.input(0) - ctx.output().reshape(kept))
     return (d.broadcast_to(g.reshape(kept), x_shape) * softmax,)
 
 
@@ -293,15 +333,23 @@ def logsumexp(x, dim=None, keepdim=False, **kwargs):
     """log(sum(exp(x))) computed without overflow (the max is subtracted first)."""
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "logsumexp")
-    return _reduce(x, _logsumexp_array, _logsumexp_vjp, "Logsumexp", dim, keepdim, save_inputs=True,
-                   extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims)))
+    return _reduce(
+        x,
+        _logsumexp_array,
+        _logsumexp_vjp,
+        "Logsumexp",
+        dim,
+        keepdim,
+        save_inputs=True,
+        extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims)),
+    )
 
 
 def _norm2_vjp(ctx, g):
     # PyTorch's rule, as it is: g * (x / norm), with x / norm set to 0 where the norm is 0.
     x_shape, kept = ctx.saved
     zero = ctx.out_data.reshape(kept) == 0
-    with np.errstate(divide="ignore", invalid="ignore"):     # 0 / 0 where the norm is 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 where the norm is 0
         unit = ctx.input(0) / ctx.output().reshape(kept)
     return (d.broadcast_to(g.reshape(kept), x_shape) * d.where(zero, 0, unit),)
 
@@ -315,9 +363,18 @@ def norm(x, p=2, dim=None, keepdim=False, **kwargs):
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "norm")
     if p in (2, "fro"):
-        return _reduce(x, _norm2_array, _norm2_vjp, "Norm", dim, keepdim, save_inputs=True,
-                       extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims)))
+        return _reduce(
+            x,
+            _norm2_array,
+            _norm2_vjp,
+            "Norm",
+            dim,
+            keepdim,
+            save_inputs=True,
+            extra=lambda dims: (x.shape, keepdim_shape(x.shape, dims)),
+        )
     from .pointwise import abs as abs_
+
     if p == np.inf:
         return amax(abs_(x), dim, keepdim)
     if p == -np.inf:
@@ -325,4 +382,3 @@ def norm(x, p=2, dim=None, keepdim=False, **kwargs):
     if p == 1:
         return sum(abs_(x), dim, keepdim)
     return sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
-

@@ -1,8 +1,8 @@
 """Shape ops: views, transposes, broadcasting, indexing, joining and splitting."""
-from .. import backend
-from ..backend import xp as np
 
+from .. import backend
 from ..autograd.engine import SliceGrad, record
+from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from ._util import as_tensor, normalize_dims, sum_to
@@ -34,8 +34,10 @@ def reshape(x, *shape):
     try:
         out = x._data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x._data.size} elements) into shape {shape}") from None
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} "
+            f"({x._data.size} elements) into shape {shape}"
+        ) from None
     return _view(x, out, _reshape_vjp, "Reshape")
 
 
@@ -47,7 +49,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = start_dim % x.ndim, end_dim % x.ndim
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:])
+    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
 
 
 def squeeze(x, dim=None):
@@ -114,7 +116,7 @@ def expand_as(x, other):
 
 def _repeat_vjp(ctx, g):
     shape, reps = ctx.saved
-    split = tuple(v for r, n in zip(reps, shape) for v in (r, n))
+    split = tuple(v for r, n in zip(reps, shape, strict=True) for v in (r, n))
     return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx.inputs[0].shape),)
 
 
@@ -125,8 +127,15 @@ def repeat(x, *reps):
     if len(reps) < x.ndim:
         raise ValueError(f"repeat: {len(reps)} repeat counts for a tensor with {x.ndim} dims")
     shape = (1,) * (len(reps) - x.ndim) + x.shape
-    return record(np.tile(x._data, reps), (x,), _repeat_vjp, "Repeat", saved=(shape, reps),
-                  save_inputs=False, save_output=False)
+    return record(
+        np.tile(x._data, reps),
+        (x,),
+        _repeat_vjp,
+        "Repeat",
+        saved=(shape, reps),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def _flip_vjp(ctx, g):
@@ -151,14 +160,18 @@ def pad(x, pad, mode="constant", value=0.0):
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-               "circular": "wrap"}.get(mode)
+    np_mode = {
+        "constant": "constant",
+        "reflect": "reflect",
+        "replicate": "edge",
+        "circular": "wrap",
+    }.get(mode)
     if np_mode is None:
         raise ValueError(f"pad: unknown mode {mode!r}")
     if np_mode != "constant":
         return _pad_by_index(x, widths, np_mode)
     out = np.pad(x._data, widths, mode="constant", constant_values=value)
-    crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+    crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape, strict=True))
     return record(out, (x,), _pad_vjp, "Pad", saved=crop, save_inputs=False, save_output=False)
 
 
@@ -169,6 +182,7 @@ def _pad_by_index(x, widths, mode):
 
 
 # ---- indexing ----
+
 
 def _is_basic(index):
     items = index if isinstance(index, tuple) else (index,)
@@ -187,7 +201,7 @@ def _raw_index(index):
 
 def _getitem_vjp(ctx, g):
     index, basic = ctx.saved
-    if basic and not d.is_recorded(g):     # kept sparse until used: slicing every time step stays O(T)
+    if basic and not d.is_recorded(g):  # kept sparse until used: slicing every time step stays O(T)
         return (SliceGrad(ctx.inputs[0].shape, g.dtype, index, g),)
     return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
 
@@ -201,8 +215,9 @@ def getitem(x, index):
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from None
     basic = _is_basic(index)
-    t = record(out, (x,), _getitem_vjp, "Index", saved=(index, basic), save_inputs=False,
-               save_output=False)
+    t = record(
+        out, (x,), _getitem_vjp, "Index", saved=(index, basic), save_inputs=False, save_output=False
+    )
     if basic:
         t._vc = x._vc
     return t
@@ -228,11 +243,14 @@ def index_add_into_zeros(g, index, shape, basic=False):
 
 # ---- joining and splitting ----
 
+
 def _cat_vjp(ctx, g):
     dim, bounds = ctx.saved
     lead = (slice(None),) * dim
-    return tuple(g[lead + (slice(a, b),)] if need else None
-                 for need, a, b in zip(ctx.needs, bounds[:-1], bounds[1:]))
+    return tuple(
+        g[lead + (slice(a, b),)] if need else None
+        for need, a, b in zip(ctx.needs, bounds[:-1], bounds[1:], strict=True)
+    )
 
 
 def cat(tensors, dim=0):
@@ -244,10 +262,13 @@ def cat(tensors, dim=0):
     try:
         out = np.concatenate([t._data for t in tensors], axis=dim)
     except ValueError:
-        raise ValueError(f"cat: shapes {[t.shape for t in tensors]} differ outside dim {dim}") from None
+        raise ValueError(
+            f"cat: shapes {[t.shape for t in tensors]} differ outside dim {dim}"
+        ) from None
     bounds = tuple(np.cumsum([0] + [t.shape[dim] for t in tensors]).tolist())
-    return record(out, tensors, _cat_vjp, "Cat", saved=(dim, bounds), save_inputs=False,
-                  save_output=False)
+    return record(
+        out, tensors, _cat_vjp, "Cat", saved=(dim, bounds), save_inputs=False, save_output=False
+    )
 
 
 concatenate = cat
@@ -264,11 +285,14 @@ def stack(tensors, dim=0):
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
     if len({t.shape for t in tensors}) > 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}")
+        raise ValueError(
+            f"stack: all tensors must have the same shape, got {[t.shape for t in tensors]}"
+        )
     dim = dim % (tensors[0].ndim + 1)
     out = np.stack([t._data for t in tensors], axis=dim)
-    return record(out, tensors, _stack_vjp, "Stack", saved=dim, save_inputs=False,
-                  save_output=False)
+    return record(
+        out, tensors, _stack_vjp, "Stack", saved=dim, save_inputs=False, save_output=False
+    )
 
 
 def split(x, split_size_or_sections, dim=0):
@@ -284,7 +308,9 @@ def split(x, split_size_or_sections, dim=0):
             raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {dim} of {x.shape})")
     lead = (slice(None),) * (dim % x.ndim)
     bounds = np.cumsum([0] + sizes).tolist()
-    return tuple(getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:]))
+    return tuple(
+        getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    )
 
 
 def chunk(x, chunks, dim=0):
@@ -300,14 +326,16 @@ def unbind(x, dim=0):
 
 # ---- slices, rolls, triangles, grids ----
 
+
 def narrow(x, dim, start, length):
     """``length`` entries of ``x`` along ``dim`` from ``start`` (a view, as torch.narrow)."""
     x = as_tensor(x)
     n = x.shape[dim]
     start = int(start) + (n if int(start) < 0 else 0)
     if not (0 <= start and 0 <= length and start + length <= n):
-        raise IndexError(f"narrow: start {start} and length {length} are out of range for dim "
-                         f"{dim} of size {n}")
+        raise IndexError(
+            f"narrow: start {start} and length {length} are out of range for dim {dim} of size {n}"
+        )
     return getitem(x, (slice(None),) * (dim % x.ndim) + (slice(start, start + length),))
 
 
@@ -315,8 +343,10 @@ def t(x):
     """Transpose of a matrix (vectors and 0-d tensors are returned as they are), as torch.t."""
     x = as_tensor(x)
     if x.ndim > 2:
-        raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {x.shape}; use "
-                         "transpose(dim0, dim1)")
+        raise ValueError(
+            f"t: expects a tensor with at most 2 dims, got shape {x.shape}; use "
+            "transpose(dim0, dim1)"
+        )
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
@@ -340,8 +370,15 @@ def roll(x, shifts, dims=None):
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
-    return record(np.roll(x._data, shifts, dims), (x,), _roll_vjp, "Roll", saved=(shifts, dims),
-                  save_inputs=False, save_output=False)
+    return record(
+        np.roll(x._data, shifts, dims),
+        (x,),
+        _roll_vjp,
+        "Roll",
+        saved=(shifts, dims),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
 def _triangle_vjp(ctx, g):
@@ -355,8 +392,9 @@ def _triangle(x, diagonal, lower, op):
     n, m = x.shape[-2:]
     keep = np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
     out = np.where(keep, x._data, np.zeros((), x.dtype))
-    return record(out, (x,), _triangle_vjp, op.capitalize(), saved=keep, save_inputs=False,
-                  save_output=False)
+    return record(
+        out, (x,), _triangle_vjp, op.capitalize(), saved=keep, save_inputs=False, save_output=False
+    )
 
 
 def tril(x, diagonal=0):
@@ -390,6 +428,33 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(grids)
 
 
-__all__ = ["narrow", "t", "roll", "tril", "triu", "meshgrid", "reshape", "view", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "swapaxes",
-           "broadcast_to", "expand", "expand_as", "repeat", "flip", "pad", "getitem",
-           "index_add_into_zeros", "cat", "concatenate", "stack", "split", "chunk", "unbind"]
+__all__ = [
+    "narrow",
+    "t",
+    "roll",
+    "tril",
+    "triu",
+    "meshgrid",
+    "reshape",
+    "view",
+    "flatten",
+    "squeeze",
+    "unsqueeze",
+    "permute",
+    "transpose",
+    "swapaxes",
+    "broadcast_to",
+    "expand",
+    "expand_as",
+    "repeat",
+    "flip",
+    "pad",
+    "getitem",
+    "index_add_into_zeros",
+    "cat",
+    "concatenate",
+    "stack",
+    "split",
+    "chunk",
+    "unbind",
+]

@@ -3,10 +3,10 @@
 The values are gathered from the input with the sorting indices, so their gradient flows back to
 the places they came from (through ``gather``).
 """
+
 from collections import namedtuple
 
 from ..backend import xp as np
-
 from ..tensor import Tensor
 from ._util import as_tensor
 from .indexing import _dim, gather
@@ -28,8 +28,9 @@ def _order(a, dim, descending):
     order = np.argsort(key, axis=dim, kind="stable")
     if a.dtype.kind == "f" and np.isnan(a).any():
         # -inf ties between NaN and a real +inf: NaN goes first.
-        nan_first = np.argsort(~np.isnan(np.take_along_axis(a, order, dim)), axis=dim,
-                               kind="stable")
+        nan_first = np.argsort(
+            ~np.isnan(np.take_along_axis(a, order, dim)), axis=dim, kind="stable"
+        )
         order = np.take_along_axis(order, nan_first, dim)
     return order
 
@@ -42,8 +43,10 @@ def sort(x, dim=-1, descending=False, stable=False):
     """
     x = as_tensor(x)
     if x.ndim == 0:
-        return SortResult(gather(x.reshape(1), 0, np.zeros(1, np.int64)).reshape(()),
-                          Tensor._wrap(np.zeros((), np.int64)))
+        return SortResult(
+            gather(x.reshape(1), 0, np.zeros(1, np.int64)).reshape(()),
+            Tensor._wrap(np.zeros((), np.int64)),
+        )
     dim = _dim(dim, x.ndim, "sort")
     order = _order(x._data, dim, descending)
     return SortResult(gather(x, dim, order), Tensor._wrap(order))
@@ -63,7 +66,11 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     if x.ndim == 0:
         if k not in (0, 1):
             raise ValueError(f"topk: k={k} is out of range for a 0-d tensor")
-        return TopkResult(*sort(x)) if k else TopkResult(x.reshape(0), Tensor._wrap(np.zeros(0, np.int64)))
+        return (
+            TopkResult(*sort(x))
+            if k
+            else TopkResult(x.reshape(0), Tensor._wrap(np.zeros(0, np.int64)))
+        )
     dim = _dim(dim, x.ndim, "topk")
     if not 0 <= k <= x.shape[dim]:
         raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[dim]}")

@@ -1,12 +1,11 @@
 """Special functions: the error function (needed by the exact GELU)."""
+
 import math
 
-from ..backend import xp as np
-
 from ..autograd.engine import record
+from ..backend import xp as np
 from . import dispatch as d
 from ._util import float_operand
-
 
 # ----------------------------------------------------------------------------------------------
 # erf: Chebyshev interpolants of math.erf, built once on first use
@@ -30,8 +29,9 @@ def _power_series(f, a, b, deg):
 
 def _erf_fits():
     if not _ERF_FITS:
-        small = np.vectorize(lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0
-                             else 2 / math.sqrt(math.pi))
+        small = np.vectorize(
+            lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0 else 2 / math.sqrt(math.pi)
+        )
         large = np.vectorize(lambda x: math.erfc(x) * math.exp(x * x))
         in_u = _power_series(small, 0.0, 1.0, 12)
         # Re-expand in t itself (u = 2t - 1), so the small range needs no mapping.
@@ -57,12 +57,12 @@ def erf_array(x):
     m = z <= 1
     zm = z[m]
     out[m] = zm * _horner(fits["small"], zm * zm)
-    for (a, b, _), coefs in zip(_ERF_INTERVALS, fits["large"]):
+    for (a, b, _), coefs in zip(_ERF_INTERVALS, fits["large"], strict=True):
         m = (z > a) & (z <= b)
         zm = z[m]
         out[m] = 1 - _horner(coefs, (2 / (b - a)) * zm - (a + b) / (b - a)) * np.exp(-zm * zm)
     np.copysign(out, x, out=out)
-    np.copyto(out, z, where=np.isnan(z))     # NaN in, NaN out (no mask above selects it)
+    np.copyto(out, z, where=np.isnan(z))  # NaN in, NaN out (no mask above selects it)
     return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
 
 
@@ -75,4 +75,3 @@ def erf(x):
     """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape)."""
     x = float_operand(x)
     return record(erf_array(x._data), (x,), _erf_vjp, "Erf")
-

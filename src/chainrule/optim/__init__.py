@@ -1,5 +1,6 @@
 """Optimizers (``cr.optim.SGD``, ``Adam``, ...) and learning-rate schedulers
 (``cr.optim.lr_scheduler``), with PyTorch's names, options and update formulas."""
+
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -12,6 +13,15 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
-           "LBFGS", "lr_scheduler"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "LBFGS",
+    "lr_scheduler",
+]
 __all__ += ["Adamax", "NAdam", "RAdam"]

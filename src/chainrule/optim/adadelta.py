@@ -1,4 +1,5 @@
 """Adadelta, as in ``torch.optim.Adadelta``."""
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -39,13 +40,13 @@ class Adadelta(Optimizer):
         state["step"] += 1
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
 
-        tmp = np.multiply(g, g)            # scratch 1
+        tmp = np.multiply(g, g)  # scratch 1
         tmp *= 1.0 - rho
         square_avg *= rho
         square_avg += tmp
         np.add(square_avg, eps, out=tmp)
-        np.sqrt(tmp, out=tmp)              # tmp = std of the gradients
-        delta = np.add(acc_delta, eps)     # scratch 2
+        np.sqrt(tmp, out=tmp)  # tmp = std of the gradients
+        delta = np.add(acc_delta, eps)  # scratch 2
         np.sqrt(delta, out=delta)
         delta /= tmp
         delta *= g

@@ -1,4 +1,5 @@
 """Adagrad, as in ``torch.optim.Adagrad``."""
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -21,12 +22,32 @@ class Adagrad(Optimizer):
         opt = cr.optim.Adagrad(model.parameters(), lr=1e-2)
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, *, maximize=False):
-        check_nonnegative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                          initial_accumulator_value=initial_accumulator_value, eps=eps)
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay=0,
+        weight_decay=0,
+        initial_accumulator_value=0,
+        eps=1e-10,
+        *,
+        maximize=False,
+    ):
+        check_nonnegative(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
         # Like torch, state exists from the start (it shows in state_dict before any step).
         for index, group, p in self._indexed_params():
@@ -35,12 +56,12 @@ class Adagrad(Optimizer):
     def _update(self, param, grad, state, group):
         lr, eps = float(group["lr"]), float(group["eps"])
         g = effective_grad(param, grad, group)
-        if not state:   # a parameter added later with add_param_group
+        if not state:  # a parameter added later with add_param_group
             _init_state(state, param, group)
         state["step"] += 1
         clr = lr / (1.0 + (state["step"] - 1) * float(group["lr_decay"]))
 
-        tmp = np.multiply(g, g)            # the only scratch array of the step
+        tmp = np.multiply(g, g)  # the only scratch array of the step
         state["sum"] += tmp
         np.sqrt(state["sum"], out=tmp)
         tmp += eps

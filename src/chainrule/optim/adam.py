@@ -1,4 +1,5 @@
 """Adam and AdamW (decoupled weight decay), as in ``torch.optim.Adam`` / ``torch.optim.AdamW``."""
+
 import math
 
 import numpy as np
@@ -26,22 +27,42 @@ class Adam(Optimizer):
         opt = cr.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
     """
 
-    _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
-    _flat_scratch = 1 << 62     # a scratch as large as any piece
+    _flat = True  # elementwise update: one call runs on a whole group (see Optimizer)
+    _flat_scratch = 1 << 62  # a scratch as large as any piece
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        maximize=False,
+        decoupled_weight_decay=False,
+    ):
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group, scratch=None):
-        lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        lr, eps, weight_decay = (
+            float(group["lr"]),
+            float(group["eps"]),
+            float(group["weight_decay"]),
+        )
         beta1, beta2 = (float(b) for b in group["betas"])
         if group["decoupled_weight_decay"]:
             if weight_decay:
@@ -54,9 +75,9 @@ class Adam(Optimizer):
         state["step"] += 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
 
-        tmp = np.subtract(g, m, out=scratch)   # the only scratch array of the step
+        tmp = np.subtract(g, m, out=scratch)  # the only scratch array of the step
         tmp *= 1.0 - beta1
-        m += tmp                           # m <- m + (1 - beta1) (g - m), a lerp like torch's
+        m += tmp  # m <- m + (1 - beta1) (g - m), a lerp like torch's
         v *= beta2
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - beta2
@@ -65,9 +86,9 @@ class Adam(Optimizer):
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
 
         step = state["step"]
-        step_size = lr / (1.0 - beta1 ** step)
+        step_size = lr / (1.0 - beta1**step)
         np.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1.0 - beta2 ** step)
+        tmp /= math.sqrt(1.0 - beta2**step)
         tmp += eps
         np.divide(m, tmp, out=tmp)
         tmp *= step_size
@@ -82,10 +103,27 @@ class AdamW(Adam):
         opt = cr.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=1e-2,
+        amsgrad=False,
+        *,
+        maximize=False,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
 
 
 def _init_state(state, param, amsgrad):

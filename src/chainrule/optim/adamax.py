@@ -1,4 +1,5 @@
 """Adamax: Adam with the infinity norm in place of the squared-gradient average (``torch.optim.Adamax``)."""
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -19,12 +20,15 @@ class Adamax(Optimizer):
         opt = cr.optim.Adamax(model.parameters(), lr=2e-3)
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
-                 maximize=False):
+    def __init__(
+        self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=False
+    ):
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize),
+        )
 
     def _update(self, param, grad, state, group):
         lr, eps = float(group["lr"]), float(group["eps"])

@@ -5,6 +5,7 @@ The algorithm and its stopping rules are PyTorch's (after Nocedal & Wright, *Num
 Optimization*, algorithms 7.4 and 3.5-3.6, and minFunc's cubic interpolation), so a run takes the
 same steps as PyTorch's.
 """
+
 import copy
 
 import numpy as np
@@ -55,8 +56,9 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
             bracket_g, bracket_gtd = [g_prev, g_new], [gtd_prev, gtd_new]
             break
         # Extrapolate: the next trial step lies beyond t (at most 10 t).
-        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                                bounds=(t + 0.01 * (t - t_prev), t * 10))
+        t_next = _cubic_minimum(
+            t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(t + 0.01 * (t - t_prev), t * 10)
+        )
         t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
         t = t_next
         f_new, g_new = evaluate(t)
@@ -71,8 +73,9 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
-        t = _cubic_minimum(bracket[0], bracket_f[0], bracket_gtd[0],
-                           bracket[1], bracket_f[1], bracket_gtd[1])
+        t = _cubic_minimum(
+            bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]
+        )
         # Stay at least 10% of the bracket away from its ends, unless that already failed.
         top, bottom = max(bracket), min(bracket)
         eps = 0.1 * (top - bottom)
@@ -89,7 +92,12 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
         gtd_new = float(g_new @ d)
         ls_iter += 1
         if f_new > f + c1 * t * gtd or f_new >= bracket_f[low]:
-            bracket[high], bracket_f[high], bracket_g[high], bracket_gtd[high] = t, f_new, g_new, gtd_new
+            bracket[high], bracket_f[high], bracket_g[high], bracket_gtd[high] = (
+                t,
+                f_new,
+                g_new,
+                gtd_new,
+            )
             low, high = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
         else:
             if abs(gtd_new) <= -c2 * gtd:
@@ -97,7 +105,12 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
             elif gtd_new * (bracket[high] - bracket[low]) >= 0:
                 bracket[high], bracket_f[high] = bracket[low], bracket_f[low]
                 bracket_g[high], bracket_gtd[high] = bracket_g[low], bracket_gtd[low]
-            bracket[low], bracket_f[low], bracket_g[low], bracket_gtd[low] = t, f_new, g_new, gtd_new
+            bracket[low], bracket_f[low], bracket_g[low], bracket_gtd[low] = (
+                t,
+                f_new,
+                g_new,
+                gtd_new,
+            )
     return bracket_f[low], bracket_g[low], bracket[low], evals
 
 
@@ -127,18 +140,34 @@ class LBFGS(Optimizer):
         opt.step(closure)
     """
 
-    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn=None):
+    def __init__(
+        self,
+        params,
+        lr=1,
+        max_iter=20,
+        max_eval=None,
+        tolerance_grad=1e-7,
+        tolerance_change=1e-9,
+        history_size=100,
+        line_search_fn=None,
+    ):
         if isinstance(lr, (int, float)) and lr < 0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
-                             f"{line_search_fn!r}")
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
-                        tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
-                        history_size=history_size, line_search_fn=line_search_fn)
+            raise ValueError(
+                f"LBFGS: line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}"
+            )
+        defaults = dict(
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_eval,
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+            history_size=history_size,
+            line_search_fn=line_search_fn,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
@@ -146,21 +175,26 @@ class LBFGS(Optimizer):
 
     # ---- flat views of all parameters ----
     def _flat_grad(self):
-        parts = [np.zeros(p._data.size, p._data.dtype) if p.grad is None
-                 else p.grad._data.reshape(-1).astype(p._data.dtype, copy=False)
-                 for p in self._params]
+        parts = [
+            np.zeros(p._data.size, p._data.dtype)
+            if p.grad is None
+            else p.grad._data.reshape(-1).astype(p._data.dtype, copy=False)
+            for p in self._params
+        ]
         return np.concatenate(parts)
 
     def _add_step(self, t, d):
         start = 0
         for p in self._params:
             n = p._data.size
-            p._data += (t * d[start:start + n]).reshape(p._data.shape).astype(p._data.dtype, copy=False)
+            p._data += (
+                (t * d[start : start + n]).reshape(p._data.shape).astype(p._data.dtype, copy=False)
+            )
             p._bump_version()
             start += n
 
     def _set_params(self, arrays):
-        for p, a in zip(self._params, arrays):
+        for p, a in zip(self._params, arrays, strict=True):
             np.copyto(p._data, a)
             p._bump_version()
 
@@ -201,7 +235,7 @@ class LBFGS(Optimizer):
             else:
                 y, s = g - g_prev, d * t
                 ys = float(y @ s)
-                if ys > 1e-10:                     # keep the pair only if curvature is positive
+                if ys > 1e-10:  # keep the pair only if curvature is positive
                     if len(dirs) == history_size:
                         dirs.pop(0), steps.pop(0), rho.pop(0)
                     dirs.append(y), steps.append(s), rho.append(1.0 / ys)
@@ -210,7 +244,7 @@ class LBFGS(Optimizer):
             g_prev, loss_prev = g.copy(), loss
             t = min(1.0, 1.0 / np.abs(g).sum()) * lr if state["n_iter"] == 1 else lr
             gtd = float(g @ d)
-            if gtd > -tol_change:                  # not a descent direction
+            if gtd > -tol_change:  # not a descent direction
                 break
 
             ls_evals = 0
@@ -241,16 +275,25 @@ class LBFGS(Optimizer):
             if np.abs(d * t).max() <= tol_change or abs(loss - loss_prev) < tol_change:
                 break
 
-        state.update(d=d, t=t, old_dirs=dirs, old_stps=steps, ro=rho, H_diag=h_diag,
-                     prev_flat_grad=g_prev, prev_loss=loss_prev)
+        state.update(
+            d=d,
+            t=t,
+            old_dirs=dirs,
+            old_stps=steps,
+            ro=rho,
+            H_diag=h_diag,
+            prev_flat_grad=g_prev,
+            prev_loss=loss_prev,
+        )
         return orig_loss
 
     def load_state_dict(self, state_dict):
         """Restore a ``state_dict()`` of an LBFGS (its state is one flat history, not per
         parameter)."""
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError("optimizer state_dict must be a dict with the keys 'state' and "
-                             "'param_groups'")
+            raise ValueError(
+                "optimizer state_dict must be a dict with the keys 'state' and 'param_groups'"
+            )
         self._match_groups(state_dict["param_groups"])
         self.state = {int(k): copy.deepcopy(v) for k, v in state_dict["state"].items()}
         saved = state_dict["param_groups"][0]

@@ -14,6 +14,7 @@ Example::
         train_one_epoch(model, opt)
         sched.step()
 """
+
 import math
 import types
 import warnings
@@ -21,8 +22,18 @@ from bisect import bisect_right
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LinearLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]
+__all__ = [
+    "LRScheduler",
+    "LambdaLR",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "OneCycleLR",
+    "SequentialLR",
+    "ReduceLROnPlateau",
+]
 
 
 def _lrs(optimizer):
@@ -38,7 +49,7 @@ class LRScheduler:
             Other values resume one and need ``'initial_lr'`` in every group.
     """
 
-    _is_initial = False   # True only during the step made by __init__
+    _is_initial = False  # True only during the step made by __init__
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
@@ -48,9 +59,11 @@ class LRScheduler:
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
             elif "initial_lr" not in group:
-                raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when "
-                               f"resuming a scheduler with last_epoch={last_epoch}: load the "
-                               "optimizer's state_dict first, or use last_epoch=-1")
+                raise KeyError(
+                    f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                    f"resuming a scheduler with last_epoch={last_epoch}: load the "
+                    "optimizer's state_dict first, or use last_epoch=-1"
+                )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -77,13 +90,19 @@ class LRScheduler:
         ``epoch`` (deprecated, as in PyTorch) jumps to that epoch using the closed form.
         """
         if self._step_count == 1 and not self.optimizer._opt_called:
-            warnings.warn("lr_scheduler.step() was called before optimizer.step(): the first "
-                          "learning rate of the schedule is skipped. Call optimizer.step() first.",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "lr_scheduler.step() was called before optimizer.step(): the first "
+                "learning rate of the schedule is skipped. Call optimizer.step() first.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._step_count += 1
         if epoch is not None:
-            warnings.warn("passing an epoch to step() is deprecated; call step() once per epoch",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "passing an epoch to step() is deprecated; call step() once per epoch",
+                UserWarning,
+                stacklevel=2,
+            )
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
@@ -94,7 +113,7 @@ class LRScheduler:
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
 
@@ -121,28 +140,33 @@ class LambdaLR(LRScheduler):
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"Expected {n} lr_lambdas (one per param group), "
-                                 f"but got {len(lr_lambda)}")
+                raise ValueError(
+                    f"Expected {n} lr_lambdas (one per param group), but got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+        return [
+            base * fn(self.last_epoch)
+            for fn, base in zip(self.lr_lambdas, self.base_lrs, strict=True)
+        ]
 
     def state_dict(self):
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         # Plain functions cannot be saved; callable objects keep their attributes, like torch.
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn))
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(vars(fn)) for fn in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict):
         state = dict(state_dict)
         saved_lambdas = state.pop("lr_lambdas", [])
         self.__dict__.update(state)
-        for fn, saved in zip(self.lr_lambdas, saved_lambdas):
+        for fn, saved in zip(self.lr_lambdas, saved_lambdas, strict=True):
             if saved is not None:
                 fn.__dict__.update(saved)
 
@@ -178,7 +202,7 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = sorted(int(m) for m in milestones)   # repeats multiply repeatedly
+        self.milestones = sorted(int(m) for m in milestones)  # repeats multiply repeatedly
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -186,11 +210,11 @@ class MultiStepLR(LRScheduler):
         hits = self.milestones.count(self.last_epoch)
         if hits == 0:
             return _lrs(self.optimizer)
-        return [lr * self.gamma ** hits for lr in _lrs(self.optimizer)]
+        return [lr * self.gamma**hits for lr in _lrs(self.optimizer)]
 
     def _get_closed_form_lr(self):
         passed = bisect_right(self.milestones, self.last_epoch)
-        return [base * self.gamma ** passed for base in self.base_lrs]
+        return [base * self.gamma**passed for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -211,7 +235,7 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in _lrs(self.optimizer)]
 
     def _get_closed_form_lr(self):
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -234,11 +258,13 @@ class CosineAnnealingLR(LRScheduler):
         e, T, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return _lrs(self.optimizer)
-        if self._step_count == 1 and e > 0:     # resumed at a later epoch: use the closed form
+        if self._step_count == 1 and e > 0:  # resumed at a later epoch: use the closed form
             return self._get_closed_form_lr()
-        if (e - 1 - T) % (2 * T) == 0:          # at the bottom of the cosine: ratio would be 0/0
-            return [lr + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
-                    for base, lr in zip(self.base_lrs, _lrs(self.optimizer))]
+        if (e - 1 - T) % (2 * T) == 0:  # at the bottom of the cosine: ratio would be 0/0
+            return [
+                lr + (base - eta_min) * (1 - math.cos(math.pi / T)) / 2
+                for base, lr in zip(self.base_lrs, _lrs(self.optimizer), strict=True)
+            ]
         ratio = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
         return [ratio * (lr - eta_min) + eta_min for lr in _lrs(self.optimizer)]
 
@@ -256,8 +282,9 @@ class LinearLR(LRScheduler):
         sched = LinearLR(opt, start_factor=0.1, total_iters=5)   # 5 warm-up epochs
     """
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
-                 last_epoch=-1):
+    def __init__(
+        self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1
+    ):
         if not 0 < start_factor <= 1.0:
             raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1.0:
@@ -274,8 +301,9 @@ class LinearLR(LRScheduler):
             return _lrs(self.optimizer)
         # ratio of consecutive factors start + (end - start) * e / total_iters
         change = self.end_factor - self.start_factor
-        ratio = 1.0 + change / (self.total_iters * self.start_factor
-                                + (self.last_epoch - 1) * change)
+        ratio = 1.0 + change / (
+            self.total_iters * self.start_factor + (self.last_epoch - 1) * change
+        )
         return [lr * ratio for lr in _lrs(self.optimizer)]
 
     def _get_closed_form_lr(self):
@@ -295,10 +323,23 @@ class OneCycleLR(LRScheduler):
         sched = OneCycleLR(opt, max_lr=0.1, total_steps=1000)
     """
 
-    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
-                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
-                 last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        cycle_momentum=True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+        last_epoch=-1,
+    ):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
@@ -310,7 +351,9 @@ class OneCycleLR(LRScheduler):
         self._anneal_func_type = anneal_strategy
         self._schedule_phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
         if last_epoch == -1:
-            for group, top in zip(optimizer.param_groups, _per_group("max_lr", optimizer, max_lr)):
+            for group, top in zip(
+                optimizer.param_groups, _per_group("max_lr", optimizer, max_lr), strict=True
+            ):
                 group["initial_lr"] = top / div_factor
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -322,13 +365,14 @@ class OneCycleLR(LRScheduler):
     def _init_momentum(self, max_momentum, base_momentum, last_epoch):
         defaults = self.optimizer.defaults
         if "momentum" not in defaults and "betas" not in defaults:
-            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                             "option enabled")
+            raise ValueError(
+                "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+            )
         self.use_beta1 = "betas" in defaults
         tops = _per_group("max_momentum", self.optimizer, max_momentum)
         bottoms = _per_group("base_momentum", self.optimizer, base_momentum)
         if last_epoch == -1:
-            for group, top, bottom in zip(self.optimizer.param_groups, tops, bottoms):
+            for group, top, bottom in zip(self.optimizer.param_groups, tops, bottoms, strict=True):
                 self._set_momentum(group, top)
                 group["max_momentum"] = top
                 group["base_momentum"] = bottom
@@ -347,15 +391,19 @@ class OneCycleLR(LRScheduler):
     def get_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"Tried to step {step} times. The specified number of total steps "
-                             f"is {self.total_steps}")
+            raise ValueError(
+                f"Tried to step {step} times. The specified number of total steps "
+                f"is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             phase, pct = self._phase_at(step)
             lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
             if self.cycle_momentum:
-                self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
-                                                       group[phase["end_momentum"]], pct))
+                self._set_momentum(
+                    group,
+                    self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct),
+                )
         return lrs
 
     def _phase_at(self, step):
@@ -383,25 +431,40 @@ def _total_steps(total_steps, epochs, steps_per_epoch):
 
 def _one_cycle_phases(total_steps, pct_start, three_phase):
     """Phase boundaries (last step of each) and which group keys they go between."""
+
     def phase(end_step, start_lr, end_lr, start_momentum, end_momentum):
-        return dict(end_step=end_step, start_lr=start_lr, end_lr=end_lr,
-                    start_momentum=start_momentum, end_momentum=end_momentum)
+        return dict(
+            end_step=end_step,
+            start_lr=start_lr,
+            end_lr=end_lr,
+            start_momentum=start_momentum,
+            end_momentum=end_momentum,
+        )
+
     warm_end = float(pct_start * total_steps) - 1
     if not three_phase:
-        return [phase(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
-    return [phase(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-            phase(float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
-                  "base_momentum", "max_momentum"),
-            phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        return [
+            phase(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+        ]
+    return [
+        phase(warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+        phase(
+            float(2 * pct_start * total_steps) - 2,
+            "max_lr",
+            "initial_lr",
+            "base_momentum",
+            "max_momentum",
+        ),
+        phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+    ]
 
 
 def _per_group(name, optimizer, value):
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name} must have one value per param group ({n}), "
-                             f"got {len(value)}")
+            raise ValueError(f"{name} must have one value per param group ({n}), got {len(value)}")
         return list(value)
     return [value] * n
 
@@ -436,7 +499,7 @@ class SequentialLR(LRScheduler):
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
         if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            scheduler._update_lr(0)      # a fresh start of the next scheduler
+            scheduler._update_lr(0)  # a fresh start of the next scheduler
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
@@ -450,7 +513,7 @@ class SequentialLR(LRScheduler):
         state = dict(state_dict)
         saved = state.pop("_schedulers")
         self.__dict__.update(state)
-        for scheduler, sub_state in zip(self._schedulers, saved):
+        for scheduler, sub_state in zip(self._schedulers, saved, strict=True):
             scheduler.load_state_dict(sub_state)
 
 
@@ -459,14 +522,20 @@ def _check_sequence(optimizer, schedulers, milestones):
         raise ValueError("SequentialLR expects at least one scheduler, but got none")
     for i, scheduler in enumerate(schedulers):
         if isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError(f"SequentialLR does not support ReduceLROnPlateau (scheduler {i}): "
-                             "its step() needs a metric")
+            raise ValueError(
+                f"SequentialLR does not support ReduceLROnPlateau (scheduler {i}): "
+                "its step() needs a metric"
+            )
         if getattr(scheduler, "optimizer", None) is not optimizer:
-            raise ValueError(f"SequentialLR expects all schedulers to belong to the same "
-                             f"optimizer, but scheduler {i} ({type(scheduler).__name__}) does not")
+            raise ValueError(
+                f"SequentialLR expects all schedulers to belong to the same "
+                f"optimizer, but scheduler {i} ({type(scheduler).__name__}) does not"
+            )
     if len(milestones) != len(schedulers) - 1:
-        raise ValueError(f"SequentialLR expects one milestone fewer than schedulers, but got "
-                         f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+        raise ValueError(
+            f"SequentialLR expects one milestone fewer than schedulers, but got "
+            f"{len(schedulers)} schedulers and {len(milestones)} milestones"
+        )
 
 
 def _undo_one_epoch(scheduler):
@@ -493,8 +562,18 @@ class ReduceLROnPlateau(LRScheduler):
             sched.step(validation_loss())
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode="min",
+        factor=0.1,
+        patience=10,
+        threshold=1e-4,
+        threshold_mode="rel",
+        cooldown=0,
+        min_lr=0,
+        eps=1e-8,
+    ):
         if factor >= 1.0:
             raise ValueError(f"Factor should be < 1.0, got {factor}")
         if not isinstance(optimizer, Optimizer):
@@ -532,7 +611,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.num_bad_epochs += 1
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
-            self.num_bad_epochs = 0      # bad epochs during cooldown do not count
+            self.num_bad_epochs = 0  # bad epochs during cooldown do not count
         if self.num_bad_epochs > self.patience:
             self._reduce_lr()
             self.cooldown_counter = self.cooldown
@@ -547,10 +626,12 @@ class ReduceLROnPlateau(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f"the optimizer has {len(groups)} param groups but min_lr "
-                                   f"has {len(self.min_lrs)} values; update `min_lrs`")
+                raise RuntimeError(
+                    f"the optimizer has {len(groups)} param groups but min_lr "
+                    f"has {len(self.min_lrs)} values; update `min_lrs`"
+                )
             self.min_lrs = [self.default_min_lr] * len(groups)
-        for group, min_lr in zip(groups, self.min_lrs):
+        for group, min_lr in zip(groups, self.min_lrs, strict=True):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:

@@ -1,5 +1,6 @@
 """``CosineAnnealingWarmRestarts`` (SGDR) and ``CyclicLR``, with PyTorch's formulas; exported from
 ``chainrule.optim.lr_scheduler``."""
+
 import math
 
 from .lr_scheduler import LRScheduler, _lrs
@@ -21,9 +22,13 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
         if T_0 <= 0 or not isinstance(T_0, int):
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected a positive integer T_0, got {T_0!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: expected a positive integer T_0, got {T_0!r}"
+            )
         if T_mult < 1 or not isinstance(T_mult, int):
-            raise ValueError(f"CosineAnnealingWarmRestarts: expected an integer T_mult >= 1, got {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: expected an integer T_mult >= 1, got {T_mult!r}"
+            )
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
@@ -45,18 +50,20 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i *= self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}")
+                raise ValueError(
+                    f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}"
+                )
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
                 else:
                     n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
             else:
                 self.T_i, self.T_cur = self.T_0, epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
 
@@ -74,35 +81,54 @@ class CyclicLR(LRScheduler):
         sched = CyclicLR(opt, base_lr=1e-3, max_lr=1e-1, step_size_up=200)
     """
 
-    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
-                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+    def __init__(
+        self,
+        optimizer,
+        base_lr,
+        max_lr,
+        step_size_up=2000,
+        step_size_down=None,
+        mode="triangular",
+        gamma=1.0,
+        scale_fn=None,
+        scale_mode="cycle",
+        cycle_momentum=True,
+        base_momentum=0.8,
+        max_momentum=0.9,
+        last_epoch=-1,
+    ):
         groups = optimizer.param_groups
         base_lrs = _per_group(base_lr, groups, "base_lr")
         if last_epoch == -1:
-            for lr, group in zip(base_lrs, groups):
+            for lr, group in zip(base_lrs, groups, strict=True):
                 group["lr"] = lr
         self.max_lrs = _per_group(max_lr, groups, "max_lr")
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
         self.total_size, self.step_ratio = up + down, up / (up + down)
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
-                             f"(or give scale_fn), got {mode!r}")
+            raise ValueError(
+                f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
+                f"(or give scale_fn), got {mode!r}"
+            )
         self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
-        self.scale_mode = scale_mode if scale_fn is not None else (
-            "iterations" if mode == "exp_range" else "cycle")
+        self.scale_mode = (
+            scale_mode
+            if scale_fn is not None
+            else ("iterations" if mode == "exp_range" else "cycle")
+        )
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             defaults = optimizer.defaults
             if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("CyclicLR: optimizer must support momentum or beta1 with "
-                                 "cycle_momentum enabled")
+                raise ValueError(
+                    "CyclicLR: optimizer must support momentum or beta1 with cycle_momentum enabled"
+                )
             self.use_beta1 = "betas" in defaults
             self.base_momentums = _per_group(base_momentum, groups, "base_momentum")
             self.max_momentums = _per_group(max_momentum, groups, "max_momentum")
             if last_epoch == -1:
-                for m, group in zip(self.max_momentums, groups):
+                for m, group in zip(self.max_momentums, groups, strict=True):
                     self._set_momentum(group, m)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
@@ -120,7 +146,7 @@ class CyclicLR(LRScheduler):
             return 1.0
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
-        return self.gamma ** x
+        return self.gamma**x
 
     def get_lr(self):
         cycle = math.floor(1 + self.last_epoch / self.total_size)
@@ -130,11 +156,14 @@ class CyclicLR(LRScheduler):
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
         scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base + (top - base) * scale_factor * scale
-               for base, top in zip(self.base_lrs, self.max_lrs)]
+        lrs = [
+            base + (top - base) * scale_factor * scale
+            for base, top in zip(self.base_lrs, self.max_lrs, strict=True)
+        ]
         if self.cycle_momentum:
-            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
-                                        self.max_momentums):
+            for group, low, high in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums, strict=True
+            ):
                 self._set_momentum(group, high - (high - low) * scale_factor * scale)
         return lrs
 
@@ -148,6 +177,8 @@ class CyclicLR(LRScheduler):
 def _per_group(value, groups, name):
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
-            raise ValueError(f"CyclicLR: expected {len(groups)} values for {name}, got {len(value)}")
+            raise ValueError(
+                f"CyclicLR: expected {len(groups)} values for {name}, got {len(value)}"
+            )
         return list(value)
     return [value] * len(groups)

@@ -1,4 +1,5 @@
 """NAdam: Adam with Nesterov momentum (``torch.optim.NAdam``)."""
+
 import numpy as np
 
 from .adamax import _check_betas
@@ -22,14 +23,32 @@ class NAdam(Optimizer):
         opt = cr.optim.NAdam(model.parameters(), lr=2e-3)
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+    def __init__(
+        self,
+        params,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        momentum_decay=4e-3,
+        decoupled_weight_decay=False,
+        *,
+        maximize=False,
+    ):
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
         _check_betas(betas)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum_decay=momentum_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+            ),
+        )
 
     def _update(self, param, grad, state, group):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -37,8 +56,12 @@ class NAdam(Optimizer):
         decay = float(group["momentum_decay"])
         g = _decayed_grad(param, grad, group, lr, wd)
         if not state:
-            state.update(step=0, mu_product=1.0, exp_avg=np.zeros_like(param),
-                         exp_avg_sq=np.zeros_like(param))
+            state.update(
+                step=0,
+                mu_product=1.0,
+                exp_avg=np.zeros_like(param),
+                exp_avg_sq=np.zeros_like(param),
+            )
         state["step"] += 1
         t = state["step"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * decay))
@@ -49,7 +72,7 @@ class NAdam(Optimizer):
         m += (g - m) * (1.0 - beta1)
         v *= beta2
         v += (1.0 - beta2) * g * g
-        denom = np.sqrt(v / (1.0 - beta2 ** t)) + eps
+        denom = np.sqrt(v / (1.0 - beta2**t)) + eps
         param -= (lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
         param -= (lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom
 

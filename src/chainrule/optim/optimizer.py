@@ -11,6 +11,7 @@ runs ``_update`` once on the whole group, a handful of NumPy calls instead of a 
 parameter. Elementwise arithmetic gives bit-identical results either way. See ``_FlatGroup``
 for when a group falls back to the per-parameter loop.
 """
+
 import sys
 from operator import is_
 
@@ -40,11 +41,13 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
-        self._opt_called = False   # read by LR schedulers to warn about a wrong step order
-        self._flats = {}           # group position -> _FlatGroup (multi-tensor steps)
+        self._opt_called = False  # read by LR schedulers to warn about a wrong step order
+        self._flats = {}  # group position -> _FlatGroup (multi-tensor steps)
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of "
-                            f"Tensors or dicts, but got {type(params).__name__}")
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of "
+                f"Tensors or dicts, but got {type(params).__name__}"
+            )
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -65,15 +68,19 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, "
-                            "but the ordering of tensors in sets changes between runs")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, "
+                "but the ordering of tensors in sets changes between runs"
+            )
         elif params is None:
             raise ValueError("param_group has no 'params' entry")
         group["params"] = list(params)
         for i, p in enumerate(group["params"]):
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but params[{i}] of the "
-                                f"new group is a {type(p).__name__}")
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but params[{i}] of the "
+                    f"new group is a {type(p).__name__}"
+                )
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._check_no_duplicates(group["params"])
@@ -84,8 +91,10 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in new_params:
             if id(p) in seen:
-                raise ValueError("some parameters appear more than once in the optimizer's "
-                                 "parameter groups (each would be updated twice)")
+                raise ValueError(
+                    "some parameters appear more than once in the optimizer's "
+                    "parameter groups (each would be updated twice)"
+                )
             seen.add(id(p))
 
     def _indexed_params(self):
@@ -130,8 +139,8 @@ class Optimizer:
             start += len(params)
         return loss
 
-    _flat = False    # subclasses whose _update is elementwise with per-group scalars set True
-    _flat_scratch = 0   # elements of reusable ``scratch`` a flat _update may take (0: none)
+    _flat = False  # subclasses whose _update is elementwise with per-group scalars set True
+    _flat_scratch = 0  # elements of reusable ``scratch`` a flat _update may take (0: none)
 
     def _step_flat(self, position, group, start):
         """One multi-tensor update of a whole group; False (nothing done) where it cannot run.
@@ -146,18 +155,20 @@ class Optimizer:
         if len(params) < 2 or _NoneType in map(type, grads):
             return False
         flat = self._flats.get(position)
-        if (flat is None or len(params) != len(flat.views) or
-                not all(map(is_, [p._data for p in params], flat.views))):
+        if (
+            flat is None
+            or len(params) != len(flat.views)
+            or not all(map(is_, [p._data for p in params], flat.views))
+        ):
             flat = _FlatGroup.create(params, flat, self._flat_scratch)
             if flat is None:
                 return False
             self._flats[position] = flat
         arrays = [g._data for g in grads]
         if [a.shape for a in arrays] != flat.shapes:
-            return False                    # the per-parameter loop raises the clear error
+            return False  # the per-parameter loop raises the clear error
         indices = range(start, start + len(params))
-        if not flat.state_in_sync(self.state, indices) and not flat.load_state(self.state,
-                                                                             indices):
+        if not flat.state_in_sync(self.state, indices) and not flat.load_state(self.state, indices):
             return False
         flat.update(self._update, group, arrays)
         for p in params:
@@ -181,8 +192,7 @@ class Optimizer:
             packed["params"] = list(range(start, start + len(group["params"])))
             start += len(group["params"])
             groups.append(packed)
-        state = {i: {k: _copy(v) for k, v in s.items()}
-                 for i, s in sorted(self.state.items()) if s}
+        state = {i: {k: _copy(v) for k, v in s.items()} for i, s in sorted(self.state.items()) if s}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -197,28 +207,38 @@ class Optimizer:
             opt.load_state_dict(cr.load('run.ckpt')['optimizer'])
         """
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError("optimizer state_dict must be a dict with the keys 'state' and "
-                             "'param_groups'")
+            raise ValueError(
+                "optimizer state_dict must be a dict with the keys 'state' and 'param_groups'"
+            )
         saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
         if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
-            raise ValueError("optimizer state_dict: 'param_groups' must be a list and 'state' a "
-                             f"dict, got {type(saved_groups).__name__} and "
-                             f"{type(saved_state).__name__}")
+            raise ValueError(
+                "optimizer state_dict: 'param_groups' must be a list and 'state' a "
+                f"dict, got {type(saved_groups).__name__} and "
+                f"{type(saved_state).__name__}"
+            )
         index_map = self._match_groups(saved_groups)
-        new_groups = [self._checked_group(i, mine, saved)
-                      for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups))]
+        new_groups = [
+            self._checked_group(i, mine, saved)
+            for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True))
+        ]
         params = [p for _, _, p in self._indexed_params()]
         new_state = {}
         for key, saved in saved_state.items():
             position = index_map.get(_as_index(key, "state key"))
             if position is None:
-                raise ValueError(f"optimizer state_dict has state for parameter {key}, which is "
-                                 "in none of its param_groups")
+                raise ValueError(
+                    f"optimizer state_dict has state for parameter {key}, which is "
+                    "in none of its param_groups"
+                )
             if not isinstance(saved, dict):
-                raise ValueError(f"optimizer state of parameter {key} must be a dict, got "
-                                 f"{type(saved).__name__}")
-            new_state[position] = {name: _load_value(name, value, params[position], position)
-                                   for name, value in saved.items()}
+                raise ValueError(
+                    f"optimizer state of parameter {key} must be a dict, got {type(saved).__name__}"
+                )
+            new_state[position] = {
+                name: _load_value(name, value, params[position], position)
+                for name, value in saved.items()
+            }
         # Everything is checked: only now is anything replaced.
         self.state = new_state
         self.param_groups = new_groups
@@ -235,16 +255,21 @@ class Optimizer:
     def _match_groups(self, saved_groups):
         """Check group sizes agree; map each saved parameter index to our position."""
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, but "
-                             f"the optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, but "
+                f"the optimizer has {len(self.param_groups)}"
+            )
         saved_ids = []
-        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
+        for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
             if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
-                raise ValueError(f"loaded state dict's group {i} must be a dict with a 'params' "
-                                 "list")
+                raise ValueError(
+                    f"loaded state dict's group {i} must be a dict with a 'params' list"
+                )
             if len(saved["params"]) != len(mine["params"]):
-                raise ValueError(f"loaded state dict's group {i} has {len(saved['params'])} "
-                                 f"parameters, but the optimizer's has {len(mine['params'])}")
+                raise ValueError(
+                    f"loaded state dict's group {i} has {len(saved['params'])} "
+                    f"parameters, but the optimizer's has {len(mine['params'])}"
+                )
             saved_ids.extend(_as_index(k, f"group {i} parameter index") for k in saved["params"])
         if len(set(saved_ids)) != len(saved_ids):
             raise ValueError("loaded state dict lists a parameter index in more than one place")
@@ -258,11 +283,15 @@ class Optimizer:
                 continue
             ours = mine[key]
             if _is_number(ours) and not _is_number(value):
-                raise ValueError(f"loaded state dict's group {i} option {key!r} must be a number "
-                                 f"(like {ours!r}), got {value!r}")
+                raise ValueError(
+                    f"loaded state dict's group {i} option {key!r} must be a number "
+                    f"(like {ours!r}), got {value!r}"
+                )
             if isinstance(ours, bool) and not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"loaded state dict's group {i} option {key!r} must be True or "
-                                 f"False, got {value!r}")
+                raise ValueError(
+                    f"loaded state dict's group {i} option {key!r} must be True or "
+                    f"False, got {value!r}"
+                )
         return {**mine, **saved, "params": mine["params"]}
 
     def __repr__(self):
@@ -299,24 +328,24 @@ class _FlatGroup:
         self.buffer = buffer
         self.shapes = [p._data.shape for p in params]
         self.views = _split(buffer, self.shapes)
-        for p, view in zip(params, self.views):
+        for p, view in zip(params, self.views, strict=True):
             p._data = view
-        self.plan = _plan([p._data.size for p in params])       # (start, stop, first, last)
+        self.plan = _plan([p._data.size for p in params])  # (start, stop, first, last)
         gathered = sum(b - a for a, b, k0, k1 in self.plan if k1 - k0 > 1)
         self.grad = np.empty(gathered, buffer.dtype)
-        self.grad_at, offset = [], 0                              # a piece's part of ``grad``
+        self.grad_at, offset = [], 0  # a piece's part of ``grad``
         for a, b, k0, k1 in self.plan:
-            self.grad_at.append(self.grad[offset:offset + b - a] if k1 - k0 > 1 else None)
+            self.grad_at.append(self.grad[offset : offset + b - a] if k1 - k0 > 1 else None)
             offset += b - a if k1 - k0 > 1 else 0
         self.param_at = [buffer[a:b] for a, b, _, _ in self.plan]
         largest = max(b - a for a, b, _, _ in self.plan)
-        size = min(largest, with_scratch)      # the optimizer's cap (0: it takes none)
+        size = min(largest, with_scratch)  # the optimizer's cap (0: it takes none)
         self.scratch = np.empty(size, buffer.dtype) if size else None
-        self.state = None        # flat state arrays and scalars, once in sync
-        self.slots = []          # the per-parameter state dicts that share it
-        self.split = {}          # key -> the flat array whose views the dicts hold
-        self.shared = ([], [], [])   # dicts, keys, views: d[k] is v for every view handed out
-        self.pieces = None       # each piece's state: views of the flat state arrays
+        self.state = None  # flat state arrays and scalars, once in sync
+        self.slots = []  # the per-parameter state dicts that share it
+        self.split = {}  # key -> the flat array whose views the dicts hold
+        self.shared = ([], [], [])  # dicts, keys, views: d[k] is v for every view handed out
+        self.pieces = None  # each piece's state: views of the flat state arrays
 
     def update(self, update, group, grads):
         """Run ``update(param, grad, state, group, scratch=...)`` on every piece.
@@ -330,8 +359,9 @@ class _FlatGroup:
         scalars = [k for k, v in state.items() if type(v) is not np.ndarray]
         scratch = self.scratch
         room = 0 if scratch is None else scratch.size
-        for (a, b, k0, k1), param, out, piece in zip(self.plan, self.param_at, self.grad_at,
-                                                      pieces):
+        for (a, b, k0, k1), param, out, piece in zip(
+            self.plan, self.param_at, self.grad_at, pieces, strict=True
+        ):
             if out is None:
                 grad = grads[k0].reshape(-1)
                 if grad.dtype != dtype:
@@ -340,11 +370,10 @@ class _FlatGroup:
                 grad = np.concatenate(grads[k0:k1], axis=None, out=out)
             for k in scalars:
                 piece[k] = state[k]
-            update(param, grad, piece, group, scratch=scratch[:b - a] if b - a <= room else None)
+            update(param, grad, piece, group, scratch=scratch[: b - a] if b - a <= room else None)
         if fresh:
             for k, v in pieces[-1].items():
-                state[k] = (np.concatenate([p[k] for p in pieces]) if type(v) is np.ndarray
-                            else v)
+                state[k] = np.concatenate([p[k] for p in pieces]) if type(v) is np.ndarray else v
             self.share_state()
             return
         for k in scalars:
@@ -380,8 +409,9 @@ class _FlatGroup:
         dicts, keys, views = self.shared
         if not all(map(is_, map(dict.get, dicts, keys), views)):
             return False
-        return all(d[k] == v for k, v in self.state.items() if type(v) is not np.ndarray
-                   for d in slots)
+        return all(
+            d[k] == v for k, v in self.state.items() if type(v) is not np.ndarray for d in slots
+        )
 
     def load_state(self, state, indices):
         """(Re)build the flat state from the per-parameter states; False if they differ in
@@ -395,8 +425,10 @@ class _FlatGroup:
             values = [d[key] for d in slots]
             first = values[0]
             if type(first) is np.ndarray:
-                if any(type(v) is not np.ndarray or v.dtype != self.buffer.dtype or
-                       v.shape != s for v, s in zip(values, self.shapes)):
+                if any(
+                    type(v) is not np.ndarray or v.dtype != self.buffer.dtype or v.shape != s
+                    for v, s in zip(values, self.shapes, strict=True)
+                ):
                     return False
                 flat[key] = np.concatenate([v.reshape(-1) for v in values])
             elif all(type(v) is type(first) and v == first for v in values):
@@ -415,20 +447,19 @@ class _FlatGroup:
             if type(value) is not np.ndarray:
                 for d in self.slots:
                     d[key] = value
-            elif self.split.get(key) is not value:     # new (first step) or replaced
+            elif self.split.get(key) is not value:  # new (first step) or replaced
                 self.split[key] = value
-                for d, view in zip(self.slots, _split(value, self.shapes)):
+                for d, view in zip(self.slots, _split(value, self.shapes), strict=True):
                     d[key] = view
                 changed = True
         if changed:
             pairs = [(d, k) for k in self.split for d in self.slots]
-            self.shared = ([d for d, _ in pairs], [k for _, k in pairs],
-                           [d[k] for d, k in pairs])
+            self.shared = ([d for d, _ in pairs], [k for _, k in pairs], [d[k] for d, k in pairs])
         if changed or self.pieces is None:
             arrays = [(k, v) for k, v in self.state.items() if type(v) is np.ndarray]
             self.pieces = [{k: v[a:b] for k, v in arrays} for a, b, _, _ in self.plan]
             if not arrays:
-                self.pieces = None        # nothing to share yet: the next update creates it
+                self.pieces = None  # nothing to share yet: the next update creates it
 
 
 def _plan(sizes):
@@ -454,7 +485,7 @@ def _split(flat, shapes):
     views, offset = [], 0
     for shape in shapes:
         size = int(np.prod(shape, dtype=np.int64))
-        views.append(flat[offset:offset + size].reshape(shape))
+        views.append(flat[offset : offset + size].reshape(shape))
         offset += size
     return views
 
@@ -466,15 +497,16 @@ def _only_held_by(p, old, i):
     if old is not None and i < len(old.views) and p._data is old.views[i]:
         # Held by the parameter and the old views list; and no view of the old buffer but
         # its own bookkeeping (views and pieces) may exist: each refers to it as its base.
-        return (sys.getrefcount(p._data) == 3 and
-                sys.getrefcount(old.buffer) == 2 + len(old.views) + len(old.param_at))
+        return sys.getrefcount(p._data) == 3 and sys.getrefcount(old.buffer) == 2 + len(
+            old.views
+        ) + len(old.param_at)
     return p._data.base is None and sys.getrefcount(p._data) == 2
 
 
 # ---- helpers shared by the optimizers ----
 _CHUNK = 1 << 16
 _NoneType = type(None)
-_SMALL = 1 << 15     # elements: parameters up to this size share pieces of a multi-tensor update
+_SMALL = 1 << 15  # elements: parameters up to this size share pieces of a multi-tensor update
 
 
 def add_scaled_(param, alpha, g, scratch=None):
@@ -490,9 +522,9 @@ def add_scaled_(param, alpha, g, scratch=None):
     if param.size <= _CHUNK or not (param.flags.c_contiguous and g.flags.c_contiguous):
         param += alpha * g
         return
-    flat_p, flat_g = param.reshape(-1), g.reshape(-1)     # views: both are contiguous
+    flat_p, flat_g = param.reshape(-1), g.reshape(-1)  # views: both are contiguous
     for start in range(0, flat_p.size, _CHUNK):
-        flat_p[start:start + _CHUNK] += alpha * flat_g[start:start + _CHUNK]
+        flat_p[start : start + _CHUNK] += alpha * flat_g[start : start + _CHUNK]
 
 
 def effective_grad(param, grad, group):
@@ -515,13 +547,15 @@ def effective_grad(param, grad, group):
 def _grad_array(index, p):
     grad = p.grad._data
     if grad.shape != p._data.shape:
-        raise ValueError(f"parameter {index} has shape {p._data.shape} but its .grad has shape "
-                         f"{grad.shape}")
+        raise ValueError(
+            f"parameter {index} has shape {p._data.shape} but its .grad has shape {grad.shape}"
+        )
     return grad if grad.dtype == p._data.dtype else grad.astype(p._data.dtype)
 
 
 def _call_with_grad(closure):
-    import chainrule   # lazy: the package imports optim while it is being built
+    import chainrule  # lazy: the package imports optim while it is being built
+
     enable_grad = getattr(chainrule, "enable_grad", None)
     if enable_grad is None:
         return closure()
@@ -538,7 +572,7 @@ def _is_number(value):
         return False
     if isinstance(value, (int, float, np.integer, np.floating)):
         return True
-    if getattr(value, "shape", None) != ():      # a 0-d array or tensor may hold a number
+    if getattr(value, "shape", None) != ():  # a 0-d array or tensor may hold a number
         return False
     try:
         return np.dtype(str(value.dtype).replace("torch.", "")).kind in "iuf"
@@ -562,21 +596,27 @@ def _as_index(key, what):
 def _load_value(name, value, param, position):
     """One saved state entry as we store it: ``step`` an int, arrays copied in the param's dtype."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        value = value.numpy()          # a chainrule (or CPU torch) tensor
+        value = value.numpy()  # a chainrule (or CPU torch) tensor
     if name == "step":
         step = np.asarray(value)
         if step.shape != () or step.dtype.kind not in "iuf" or not np.isfinite(step):
-            raise ValueError(f"optimizer state 'step' of parameter {position} must be a finite "
-                             f"number, got {value!r}")
+            raise ValueError(
+                f"optimizer state 'step' of parameter {position} must be a finite "
+                f"number, got {value!r}"
+            )
         return int(round(float(step)))
     if not isinstance(value, np.ndarray):
         return value
     if value.dtype.kind not in "biuf":
-        raise ValueError(f"optimizer state '{name}' of parameter {position} has dtype "
-                         f"{value.dtype}, not a real number type")
+        raise ValueError(
+            f"optimizer state '{name}' of parameter {position} has dtype "
+            f"{value.dtype}, not a real number type"
+        )
     if value.shape != param._data.shape:
-        raise ValueError(f"optimizer state '{name}' of parameter {position} has shape "
-                         f"{value.shape}, but the parameter has shape {param._data.shape}")
+        raise ValueError(
+            f"optimizer state '{name}' of parameter {position} has shape "
+            f"{value.shape}, but the parameter has shape {param._data.shape}"
+        )
     dtype = param._data.dtype if value.dtype.kind == "f" else value.dtype
     return np.array(value, dtype=dtype, copy=True)
 

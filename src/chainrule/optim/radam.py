@@ -1,4 +1,5 @@
 """RAdam: Adam with a rectified adaptive step (``torch.optim.RAdam``)."""
+
 import math
 
 import numpy as np
@@ -25,13 +26,30 @@ class RAdam(Optimizer):
         opt = cr.optim.RAdam(model.parameters(), lr=1e-3)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, maximize=False):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        decoupled_weight_decay=False,
+        *,
+        maximize=False,
+    ):
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+            ),
+        )
 
     def _update(self, param, grad, state, group):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -45,12 +63,14 @@ class RAdam(Optimizer):
         m += (g - m) * (1.0 - beta1)
         v *= beta2
         v += (1.0 - beta2) * g * g
-        bc1, bc2 = 1.0 - beta1 ** t, 1.0 - beta2 ** t
+        bc1, bc2 = 1.0 - beta1**t, 1.0 - beta2**t
         m_hat = m / bc1
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
-        rho_t = rho_inf - 2.0 * t * beta2 ** t / bc2
+        rho_t = rho_inf - 2.0 * t * beta2**t / bc2
         if rho_t > 5.0:
-            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            rect = math.sqrt(
+                (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            )
             param -= m_hat * lr * (math.sqrt(bc2) / (np.sqrt(v) + eps)) * rect
         else:
             param -= m_hat * lr

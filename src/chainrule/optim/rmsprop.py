@@ -1,4 +1,5 @@
 """RMSprop, as in ``torch.optim.RMSprop``."""
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -24,15 +25,31 @@ class RMSprop(Optimizer):
         opt = cr.optim.RMSprop(model.parameters(), lr=1e-2, alpha=0.99, centered=True)
     """
 
-    _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
-    _flat_scratch = 1 << 62     # a scratch as large as any piece
+    _flat = True  # elementwise update: one call runs on a whole group (see Optimizer)
+    _flat_scratch = 1 << 62  # a scratch as large as any piece
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
-        check_nonnegative(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                          momentum=momentum)
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0,
+        momentum=0,
+        centered=False,
+        *,
+        maximize=False,
+    ):
+        check_nonnegative(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group, scratch=None):
@@ -49,7 +66,7 @@ class RMSprop(Optimizer):
         state["step"] += 1
         square_avg = state["square_avg"]
 
-        tmp = np.multiply(g, g, out=scratch)   # the only scratch array of the step
+        tmp = np.multiply(g, g, out=scratch)  # the only scratch array of the step
         tmp *= 1.0 - alpha
         square_avg *= alpha
         square_avg += tmp
@@ -57,7 +74,7 @@ class RMSprop(Optimizer):
             grad_avg = state["grad_avg"]
             np.subtract(g, grad_avg, out=tmp)
             tmp *= 1.0 - alpha
-            grad_avg += tmp                # lerp towards g, like torch's
+            grad_avg += tmp  # lerp towards g, like torch's
             np.multiply(grad_avg, grad_avg, out=tmp)
             np.subtract(square_avg, tmp, out=tmp)
             np.sqrt(tmp, out=tmp)

@@ -1,4 +1,5 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum, as in ``torch.optim.SGD``."""
+
 import numpy as np
 
 from .optimizer import _CHUNK, Optimizer, add_scaled_, check_nonnegative, effective_grad
@@ -21,16 +22,31 @@ class SGD(Optimizer):
         opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     """
 
-    _flat = True     # elementwise update: one call runs on a whole group (see Optimizer)
+    _flat = True  # elementwise update: one call runs on a whole group (see Optimizer)
     _flat_scratch = _CHUNK
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        momentum=0,
+        dampening=0,
+        weight_decay=0,
+        nesterov=False,
+        *,
+        maximize=False,
+    ):
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group, scratch=None):

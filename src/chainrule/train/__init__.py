@@ -13,6 +13,7 @@ Example::
                            val_loader=val_loader, callbacks=[cr.train.EarlyStopping(patience=3)])
     history['val_accuracy'][-1]
 """
+
 import warnings
 
 from .callbacks import Callback, EarlyStopping, LambdaCallback, MonitorCallback
@@ -22,16 +23,31 @@ from .loop import Trainer, evaluate, fit
 from .metrics import accuracy, mae, mse
 
 # ``History`` (deprecated) stays importable by name but out of ``*`` imports.
-__all__ = ["fit", "evaluate", "Trainer", "TrainingHistory", "Callback", "EarlyStopping",
-           "LambdaCallback", "MonitorCallback", "accuracy", "mse", "mae", "save_checkpoint",
-           "load_checkpoint"]
+__all__ = [
+    "fit",
+    "evaluate",
+    "Trainer",
+    "TrainingHistory",
+    "Callback",
+    "EarlyStopping",
+    "LambdaCallback",
+    "MonitorCallback",
+    "accuracy",
+    "mse",
+    "mae",
+    "save_checkpoint",
+    "load_checkpoint",
+]
 
 
 def __getattr__(name):
     # ``History`` was renamed: ``chainrule.diagnostics.History`` is another class (the gradient
     # monitor's per-step record), and two public classes of one name confuse readers.
     if name == "History":
-        warnings.warn("chainrule.train.History is deprecated: use chainrule.train.TrainingHistory",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "chainrule.train.History is deprecated: use chainrule.train.TrainingHistory",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return TrainingHistory
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ Example::
     cr.train.fit(model, loss_fn, opt, loader, 5, callbacks=[cr.train.MonitorCallback(monitor)])
     monitor.report()
 """
+
 import math
 
 __all__ = ["Callback", "LambdaCallback", "EarlyStopping", "MonitorCallback"]
@@ -74,11 +75,23 @@ class LambdaCallback(Callback):
         printer = cr.train.LambdaCallback(on_epoch_end=lambda epoch, logs: print(logs))
     """
 
-    def __init__(self, on_train_begin=None, on_epoch_begin=None, on_step_end=None,
-                 on_epoch_end=None, on_train_end=None, on_optimizer_step=None):
-        hooks = dict(on_train_begin=on_train_begin, on_epoch_begin=on_epoch_begin,
-                     on_optimizer_step=on_optimizer_step, on_step_end=on_step_end,
-                     on_epoch_end=on_epoch_end, on_train_end=on_train_end)
+    def __init__(
+        self,
+        on_train_begin=None,
+        on_epoch_begin=None,
+        on_step_end=None,
+        on_epoch_end=None,
+        on_train_end=None,
+        on_optimizer_step=None,
+    ):
+        hooks = dict(
+            on_train_begin=on_train_begin,
+            on_epoch_begin=on_epoch_begin,
+            on_optimizer_step=on_optimizer_step,
+            on_step_end=on_step_end,
+            on_epoch_end=on_epoch_end,
+            on_train_end=on_train_end,
+        )
         for name, fn in hooks.items():
             if fn is not None:
                 setattr(self, name, fn)
@@ -100,13 +113,15 @@ class EarlyStopping(Callback):
         cr.train.fit(model, loss_fn, opt, train, 100, val_loader=val, callbacks=[stop])
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="min",
-                 restore_best=True):
+    def __init__(
+        self, monitor="val_loss", patience=5, min_delta=0.0, mode="min", restore_best=True
+    ):
         if mode not in ("min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
         if patience < 0 or min_delta < 0:
-            raise ValueError(f"EarlyStopping: patience ({patience}) and min_delta ({min_delta}) "
-                             "must be >= 0")
+            raise ValueError(
+                f"EarlyStopping: patience ({patience}) and min_delta ({min_delta}) must be >= 0"
+            )
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.mode, self.restore_best = mode, restore_best
         self.on_train_begin()
@@ -124,8 +139,10 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs):
         value = logs.get(self.monitor)
         if value is None:
-            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not in the epoch logs "
-                           f"{sorted(logs)} (val_* entries need a val_loader)")
+            raise KeyError(
+                f"EarlyStopping: monitor {self.monitor!r} is not in the epoch logs "
+                f"{sorted(logs)} (val_* entries need a val_loader)"
+            )
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
@@ -163,8 +180,7 @@ class MonitorCallback(Callback):
 
     def __init__(self, monitor):
         if not callable(getattr(monitor, "step", None)):
-            raise TypeError(f"monitor must have a step(loss) method, got "
-                            f"{type(monitor).__name__}")
+            raise TypeError(f"monitor must have a step(loss) method, got {type(monitor).__name__}")
         self.monitor = monitor
 
     def on_optimizer_step(self, loss, grad_norm):

@@ -7,6 +7,7 @@ Example::
     cr.train.save_checkpoint('run.ckpt', model, opt, sched, epoch=5, history=history)
     state = cr.train.load_checkpoint('run.ckpt', model, opt, sched)
 """
+
 import copy
 import warnings
 
@@ -28,8 +29,18 @@ def _loader_generator(loader):
     return generator if isinstance(generator, np.random.Generator) else None
 
 
-def save_checkpoint(path, model, optimizer, scheduler=None, epoch=0, history=None, extra=None,
-                    loader=None, callbacks=(), monitor=None):
+def save_checkpoint(
+    path,
+    model,
+    optimizer,
+    scheduler=None,
+    epoch=0,
+    history=None,
+    extra=None,
+    loader=None,
+    callbacks=(),
+    monitor=None,
+):
     """Save everything needed to resume training exactly, with ``cr.save`` (atomic, checksummed).
 
     Stored: the model's and optimizer's state dicts, the scheduler's (if any), ``epoch`` (the
@@ -45,17 +56,34 @@ def save_checkpoint(path, model, optimizer, scheduler=None, epoch=0, history=Non
     """
     generator = _loader_generator(loader)
     states = {cb.state_key: cb.state_dict() for cb in _stateful(callbacks, monitor)}
-    save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "epoch": int(epoch),
-          "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-          "scheduler": scheduler.state_dict() if scheduler is not None else None,
-          "history": history.to_dict() if isinstance(history, TrainingHistory) else history,
-          "rng_state": get_rng_state(),
-          "loader_rng_state": generator.bit_generator.state if generator is not None else None,
-          "extra": extra, "callbacks": states}, path)
+    save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "epoch": int(epoch),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "history": history.to_dict() if isinstance(history, TrainingHistory) else history,
+            "rng_state": get_rng_state(),
+            "loader_rng_state": generator.bit_generator.state if generator is not None else None,
+            "extra": extra,
+            "callbacks": states,
+        },
+        path,
+    )
 
 
-def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None, restore_rng=True,
-                    callbacks=(), monitor=None):
+def load_checkpoint(
+    path,
+    model,
+    optimizer=None,
+    scheduler=None,
+    loader=None,
+    restore_rng=True,
+    callbacks=(),
+    monitor=None,
+):
     """Load a :func:`save_checkpoint` file into ``model`` (and ``optimizer``, ``scheduler``,
     ``loader``'s shuffling generator) and restore the global random state.
 
@@ -99,20 +127,34 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None, re
     return {"epoch": ckpt["epoch"], "extra": ckpt["extra"], "history": history}
 
 
-_CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "scheduler", "history", "rng_state",
-                    "loader_rng_state", "extra")
+_CHECKPOINT_KEYS = (
+    "epoch",
+    "model",
+    "optimizer",
+    "scheduler",
+    "history",
+    "rng_state",
+    "loader_rng_state",
+    "extra",
+)
 
 
 def _check_checkpoint(path, ckpt, optimizer, scheduler):
     """Refuse a file that is not a complete training checkpoint, before anything is loaded."""
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         keys = sorted(map(str, ckpt)) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise ValueError(f"load_checkpoint: {path!r} is not a training checkpoint written by "
-                         f"save_checkpoint (found {keys}); read it with cr.load")
+        raise ValueError(
+            f"load_checkpoint: {path!r} is not a training checkpoint written by "
+            f"save_checkpoint (found {keys}); read it with cr.load"
+        )
     if ckpt.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"load_checkpoint: {path!r} has training-checkpoint version "
-                         f"{ckpt.get('version')!r}; this chainrule reads {CHECKPOINT_VERSION}")
-    missing = [k for k in _CHECKPOINT_KEYS if k not in ckpt]  # 'callbacks' may be absent (older files)
+        raise ValueError(
+            f"load_checkpoint: {path!r} has training-checkpoint version "
+            f"{ckpt.get('version')!r}; this chainrule reads {CHECKPOINT_VERSION}"
+        )
+    missing = [
+        k for k in _CHECKPOINT_KEYS if k not in ckpt
+    ]  # 'callbacks' may be absent (older files)
     if missing:
         raise ValueError(f"load_checkpoint: {path!r} lacks {missing}")
     epoch = ckpt["epoch"]
@@ -123,8 +165,9 @@ def _check_checkpoint(path, ckpt, optimizer, scheduler):
     if optimizer is not None and not isinstance(ckpt["optimizer"], dict):
         raise ValueError(f"load_checkpoint: {path!r} holds no optimizer state dict")
     if scheduler is not None and ckpt["scheduler"] is None:
-        raise ValueError(f"load_checkpoint: a scheduler was given but {path!r} holds no "
-                         "scheduler state")
+        raise ValueError(
+            f"load_checkpoint: a scheduler was given but {path!r} holds no scheduler state"
+        )
     if ckpt["scheduler"] is not None and not isinstance(ckpt["scheduler"], dict):
         raise ValueError(f"load_checkpoint: {path!r} has a scheduler state that is not a dict")
     if scheduler is not None:
@@ -132,9 +175,11 @@ def _check_checkpoint(path, ckpt, optimizer, scheduler):
         # (a state of another scheduler kind, or a crafted 'optimizer' entry, is refused).
         unexpected = set(ckpt["scheduler"]) - set(scheduler.state_dict())
         if unexpected:
-            raise ValueError(f"load_checkpoint: the scheduler state in {path!r} does not fit "
-                             f"{type(scheduler).__name__} (unexpected entries "
-                             f"{sorted(map(str, unexpected))})")
+            raise ValueError(
+                f"load_checkpoint: the scheduler state in {path!r} does not fit "
+                f"{type(scheduler).__name__} (unexpected entries "
+                f"{sorted(map(str, unexpected))})"
+            )
     if not isinstance(ckpt.get("callbacks", {}), dict):
         raise ValueError(f"load_checkpoint: {path!r} has callback states that are not a dict")
     history = ckpt["history"]
@@ -162,16 +207,20 @@ def _snapshot(model, optimizer, scheduler, generator, callbacks):
         if generator is not None:
             generator.bit_generator.state = gen_state
         set_rng_state(rng_state)
-        for cb, state in zip(callbacks, cb_states):
+        for cb, state in zip(callbacks, cb_states, strict=True):
             cb.load_state_dict(state)
+
     return undo
 
 
 def _load_scheduler(path, scheduler, state):
     if scheduler is None:
         if state is not None:
-            warnings.warn(f"load_checkpoint: {path!r} holds a scheduler state but no scheduler "
-                          "was given; it is not restored", stacklevel=3)
+            warnings.warn(
+                f"load_checkpoint: {path!r} holds a scheduler state but no scheduler "
+                "was given; it is not restored",
+                stacklevel=3,
+            )
         return
     scheduler.load_state_dict(state)
 
@@ -193,5 +242,8 @@ def _load_callbacks(path, callbacks, states):
         if cb.state_key in states:
             cb.load_state_dict(states[cb.state_key])
         else:
-            warnings.warn(f"load_checkpoint: {path!r} holds no {cb.state_key!r} state; "
-                          f"{type(cb).__name__} starts afresh", stacklevel=3)
+            warnings.warn(
+                f"load_checkpoint: {path!r} holds no {cb.state_key!r} state; "
+                f"{type(cb).__name__} starts afresh",
+                stacklevel=3,
+            )

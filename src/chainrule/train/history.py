@@ -65,11 +65,16 @@ class TrainingHistory:
 
     def to_dict(self):
         """Everything as plain dicts and lists (JSON-friendly; :meth:`from_dict` inverts)."""
-        return {"epochs": list(self.epochs), "train_loss": list(self.train_loss),
-                "val_loss": list(self.val_loss),
-                "metrics": {k: list(v) for k, v in self.metrics.items()},
-                "lr": list(self.lr), "epoch_time": list(self.epoch_time),
-                "interrupted": self.interrupted, "stopped_epoch": self.stopped_epoch}
+        return {
+            "epochs": list(self.epochs),
+            "train_loss": list(self.train_loss),
+            "val_loss": list(self.val_loss),
+            "metrics": {k: list(v) for k, v in self.metrics.items()},
+            "lr": list(self.lr),
+            "epoch_time": list(self.epoch_time),
+            "interrupted": self.interrupted,
+            "stopped_epoch": self.stopped_epoch,
+        }
 
     @classmethod
     def from_dict(cls, data):
@@ -111,4 +116,3 @@ def history_problem(history):
     if stopped is not None and (isinstance(stopped, bool) or not isinstance(stopped, int)):
         return "'stopped_epoch' is not an epoch number"
     return None
-

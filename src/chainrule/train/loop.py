@@ -16,6 +16,7 @@ Example::
                            callbacks=[cr.train.EarlyStopping(patience=3)])
     history.val_loss[-1], history['val_accuracy'][-1]
 """
+
 import sys
 import time
 
@@ -38,8 +39,9 @@ def _split_batch(batch):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch
     size = f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""
-    raise ValueError(f"each batch must be an (inputs, targets) pair, got a "
-                     f"{type(batch).__name__}{size}")
+    raise ValueError(
+        f"each batch must be an (inputs, targets) pair, got a {type(batch).__name__}{size}"
+    )
 
 
 def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
@@ -72,7 +74,6 @@ def evaluate(model, loss_fn, loader, metrics=("accuracy",)):
     return meter.means()
 
 
-
 class Trainer:
     """The settings of a training run; ``fit(train_loader, epochs, ...)`` runs it.
 
@@ -85,23 +86,37 @@ class Trainer:
         history = trainer.fit(train_loader, epochs=10, val_loader=val_loader)
     """
 
-    def __init__(self, model, loss_fn, optimizer, scheduler=None, scheduler_interval="epoch",
-                 clip_grad_norm=None, callbacks=(), metrics=("accuracy",), monitor=None,
-                 progress=True, checkpoint=None):
+    def __init__(
+        self,
+        model,
+        loss_fn,
+        optimizer,
+        scheduler=None,
+        scheduler_interval="epoch",
+        clip_grad_norm=None,
+        callbacks=(),
+        metrics=("accuracy",),
+        monitor=None,
+        progress=True,
+        checkpoint=None,
+    ):
         if scheduler_interval not in ("epoch", "step"):
-            raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got "
-                             f"{scheduler_interval!r}")
+            raise ValueError(
+                f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+            )
         if scheduler_interval == "step" and isinstance(scheduler, ReduceLROnPlateau):
-            raise ValueError("ReduceLROnPlateau needs an epoch's loss: use "
-                             "scheduler_interval='epoch'")
+            raise ValueError(
+                "ReduceLROnPlateau needs an epoch's loss: use scheduler_interval='epoch'"
+            )
         if clip_grad_norm is not None and not clip_grad_norm > 0:
-            raise ValueError(f"clip_grad_norm must be a positive number or None, got "
-                             f"{clip_grad_norm!r}")
+            raise ValueError(
+                f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}"
+            )
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.scheduler, self.scheduler_interval = scheduler, scheduler_interval
         self.clip_grad_norm, self.monitor = clip_grad_norm, monitor
         self.callbacks = [callbacks] if isinstance(callbacks, Callback) else list(callbacks)
-        if monitor is not None:    # shorthand: the monitor follows the run as a callback
+        if monitor is not None:  # shorthand: the monitor follows the run as a callback
             self.callbacks.insert(0, MonitorCallback(monitor))
         self.metric_fns = resolve_metrics(metrics)
         # Under chainrule.distributed only rank 0 shows a bar and writes checkpoints.
@@ -116,8 +131,9 @@ class Trainer:
         See :func:`fit` for the KeyboardInterrupt behaviour.
         """
         if not 0 <= start_epoch <= epochs:
-            raise ValueError(f"need 0 <= start_epoch <= epochs, got start_epoch={start_epoch}, "
-                             f"epochs={epochs}")
+            raise ValueError(
+                f"need 0 <= start_epoch <= epochs, got start_epoch={start_epoch}, epochs={epochs}"
+            )
         self.history = history if history is not None else TrainingHistory()
         self.history.interrupted, self._epochs_done = False, start_epoch
         for cb in self.callbacks:
@@ -129,7 +145,7 @@ class Trainer:
         except KeyboardInterrupt:
             self._on_interrupt(train_loader)
             if self._world > 1:
-                raise     # the other ranks wait in a collective: the abort hook ends them all
+                raise  # the other ranks wait in a collective: the abort hook ends them all
         self._call("on_train_end")
         return self.history
 
@@ -150,7 +166,7 @@ class Trainer:
         self.model.train()
         sampler = getattr(train_loader, "sampler", None)
         if callable(getattr(sampler, "set_epoch", None)):
-            sampler.set_epoch(epoch)      # DistributedSampler: this epoch's shuffle, all ranks
+            sampler.set_epoch(epoch)  # DistributedSampler: this epoch's shuffle, all ranks
         self._call("on_epoch_begin", epoch)
         logs = self._train_epoch(epoch, epochs, train_loader, val_loader)
         self.history.append(epoch, logs)
@@ -167,8 +183,14 @@ class Trainer:
         # The bar is updated by hand (not wrapped around the loader) so that it is still open
         # to show the validation results once the last batch is done.
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
-        with tqdm(total=total, desc=f"epoch {epoch + 1}/{epochs}", disable=not self.progress,
-                  leave=True, dynamic_ncols=True, file=sys.stderr) as bar:
+        with tqdm(
+            total=total,
+            desc=f"epoch {epoch + 1}/{epochs}",
+            disable=not self.progress,
+            leave=True,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        ) as bar:
             for step, batch in enumerate(train_loader):
                 self._train_step(epoch, step, batch, meter)
                 bar.update(1)
@@ -193,9 +215,17 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
         loss_value = meter.update(output, targets, loss)
-        self._call("on_step_end", {"epoch": epoch, "step": step, "loss": loss_value,
-                                   "batch_size": batch_size(targets), "grad_norm": grad_norm,
-                                   "lr": lr})
+        self._call(
+            "on_step_end",
+            {
+                "epoch": epoch,
+                "step": step,
+                "loss": loss_value,
+                "batch_size": batch_size(targets),
+                "grad_norm": grad_norm,
+                "lr": lr,
+            },
+        )
 
     def _clip(self):
         if self.clip_grad_norm is None:
@@ -224,9 +254,17 @@ class Trainer:
 
     def _save(self, train_loader, extra=None):
         if self._rank == 0:
-            save_checkpoint(self.checkpoint, self.model, self.optimizer, self.scheduler,
-                            epoch=self._epochs_done, history=self.history, extra=extra,
-                            loader=train_loader, callbacks=self.callbacks)
+            save_checkpoint(
+                self.checkpoint,
+                self.model,
+                self.optimizer,
+                self.scheduler,
+                epoch=self._epochs_done,
+                history=self.history,
+                extra=extra,
+                loader=train_loader,
+                callbacks=self.callbacks,
+            )
 
     def _on_interrupt(self, train_loader):
         self.history.interrupted = True
@@ -240,6 +278,7 @@ class Trainer:
 def _process_group():
     """(rank, world size) under chainrule.distributed, else (0, 1)."""
     from .. import distributed as dist
+
     if dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
@@ -248,12 +287,13 @@ def _process_group():
 def _average_over_ranks(logs):
     """Each rank's epoch logs -> their mean over ranks (epoch_time: the slowest rank's)."""
     from .. import distributed as dist
+
     keys = sorted(logs)
     values = Tensor(np.array([float(logs[k]) for k in keys], dtype=np.float64))
     dist.all_reduce(values, op=dist.ReduceOp.AVG)
     slowest = Tensor(np.array([float(logs.get("epoch_time", 0.0))], dtype=np.float64))
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
-    out = dict(zip(keys, (float(v) for v in values.numpy())))
+    out = dict(zip(keys, (float(v) for v in values.numpy()), strict=True))
     if "epoch_time" in logs:
         out["epoch_time"] = float(slowest.numpy()[0])
     if "lr" in logs:
@@ -261,9 +301,24 @@ def _average_over_ranks(logs):
     return out
 
 
-def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, scheduler=None,
-        clip_grad_norm=None, callbacks=(), metrics=("accuracy",), monitor=None, progress=True,
-        start_epoch=0, checkpoint=None, scheduler_interval="epoch", history=None):
+def fit(
+    model,
+    loss_fn,
+    optimizer,
+    train_loader,
+    epochs,
+    val_loader=None,
+    scheduler=None,
+    clip_grad_norm=None,
+    callbacks=(),
+    metrics=("accuracy",),
+    monitor=None,
+    progress=True,
+    start_epoch=0,
+    checkpoint=None,
+    scheduler_interval="epoch",
+    history=None,
+):
     """Train ``model`` to minimise ``loss_fn(model(inputs), targets)``; returns a
     :class:`TrainingHistory`.
 
@@ -315,9 +370,19 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, val_loader=None, schedu
         cr.train.fit(model, loss_fn, opt, train_loader, epochs=20, scheduler=sched,
                      start_epoch=state['epoch'], history=state['history'])
     """
-    trainer = Trainer(model, loss_fn, optimizer, scheduler=scheduler,
-                      scheduler_interval=scheduler_interval, clip_grad_norm=clip_grad_norm,
-                      callbacks=callbacks, metrics=metrics, monitor=monitor, progress=progress,
-                      checkpoint=checkpoint)
-    return trainer.fit(train_loader, epochs, val_loader=val_loader, start_epoch=start_epoch,
-                       history=history)
+    trainer = Trainer(
+        model,
+        loss_fn,
+        optimizer,
+        scheduler=scheduler,
+        scheduler_interval=scheduler_interval,
+        clip_grad_norm=clip_grad_norm,
+        callbacks=callbacks,
+        metrics=metrics,
+        monitor=monitor,
+        progress=progress,
+        checkpoint=checkpoint,
+    )
+    return trainer.fit(
+        train_loader, epochs, val_loader=val_loader, start_epoch=start_epoch, history=history
+    )

@@ -5,6 +5,7 @@ Example::
 
     cr.train.accuracy(cr.tensor([[2., 1.], [0., 3.]]), cr.tensor([0, 0]))    # 0.5
 """
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -42,18 +43,23 @@ def accuracy(output, target):
 
 def _check_labels(tgt, shape):
     if tgt.shape != shape:
-        raise ValueError(f"accuracy: targets of shape {tgt.shape} do not match predictions of "
-                         f"shape {shape}")
+        raise ValueError(
+            f"accuracy: targets of shape {tgt.shape} do not match predictions of shape {shape}"
+        )
     if np.issubdtype(tgt.dtype, np.floating) and not np.all(tgt == np.round(tgt)):
-        raise ValueError("accuracy: targets are not class labels (they have fractional values); "
-                         "for regression use metrics=('mse',) or metrics=()")
+        raise ValueError(
+            "accuracy: targets are not class labels (they have fractional values); "
+            "for regression use metrics=('mse',) or metrics=()"
+        )
 
 
 def _paired(output, target, name):
     out, tgt = _array(output), _array(target)
     if out.size != tgt.size:
-        raise ValueError(f"{name}: output of shape {out.shape} and target of shape {tgt.shape} "
-                         "have different sizes")
+        raise ValueError(
+            f"{name}: output of shape {out.shape} and target of shape {tgt.shape} "
+            "have different sizes"
+        )
     return out.astype(np.float64).reshape(-1), tgt.astype(np.float64).reshape(-1)
 
 
@@ -84,8 +90,10 @@ def resolve_metrics(metrics):
     for metric in metrics:
         if isinstance(metric, str):
             if metric not in _METRICS:
-                raise ValueError(f"unknown metric {metric!r}: use one of {sorted(_METRICS)} or a "
-                                 "callable fn(output, target) -> float")
+                raise ValueError(
+                    f"unknown metric {metric!r}: use one of {sorted(_METRICS)} or a "
+                    "callable fn(output, target) -> float"
+                )
             resolved[metric] = _METRICS[metric]
         elif callable(metric):
             resolved[getattr(metric, "__name__", type(metric).__name__)] = metric

@@ -1,4 +1,5 @@
 """Every collective on 2+ ranks, checked against what it must give."""
+
 import os
 
 import numpy as np
@@ -8,23 +9,28 @@ import chainrule.distributed as dist
 
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
-if os.environ.get("CHECK_BLAS_THREADS"):            # started without any thread variable
+if os.environ.get("CHECK_BLAS_THREADS"):  # started without any thread variable
     from threadpoolctl import threadpool_info
+
     cores = len(os.sched_getaffinity(0))
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == max(1, cores // world) for p in blas), blas
 assert dist.is_initialized() and world >= 2
 
 base = np.array([1.0, -2.0, 3.0], np.float32)
-expect = {"sum": sum(base * (r + 1) for r in range(world)), "avg": None,
-          "max": base * np.where(base > 0, world, 1), "min": base * np.where(base > 0, 1, world)}
+expect = {
+    "sum": sum(base * (r + 1) for r in range(world)),
+    "avg": None,
+    "max": base * np.where(base > 0, world, 1),
+    "min": base * np.where(base > 0, 1, world),
+}
 expect["avg"] = expect["sum"] / world
 for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.MIN):
     t = cr.tensor(base * (rank + 1))
     version = t._vc[0]
     dist.all_reduce(t, op=op)
     np.testing.assert_allclose(t.numpy(), expect[op], rtol=1e-6)
-    assert t._vc[0] == version + 1          # recorded as an in-place change
+    assert t._vc[0] == version + 1  # recorded as an in-place change
 
 t = cr.tensor(base * (rank + 1))
 work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
@@ -57,7 +63,7 @@ dist.broadcast_object_list(lst, src=0)
 assert lst == [0, "x"]
 
 model = cr.nn.Linear(3, 2)
-assert dist.replicas_agree(model)           # same default seed on every rank
+assert dist.replicas_agree(model)  # same default seed on every rank
 if rank == 1:
     with cr.no_grad():
         model.bias.add_(1e-3)

@@ -1,5 +1,6 @@
 """The monitor's rank_divergence finding: replicas seeded by rank drift apart ("plain"); the same
 model under DistributedDataParallel stays one model ("ddp"). Prints each rank's verdict kinds."""
+
 import sys
 
 import numpy as np
@@ -11,7 +12,7 @@ from chainrule import nn
 mode = sys.argv[1]
 dist.init_process_group("mpi")
 rank = dist.get_rank()
-cr.manual_seed(0 if mode == "ddp" else rank)          # "plain": the rank-dependent seed bug
+cr.manual_seed(0 if mode == "ddp" else rank)  # "plain": the rank-dependent seed bug
 model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
 train_model = nn.parallel.DistributedDataParallel(model) if mode == "ddp" else model
 opt = cr.optim.SGD(model.parameters(), lr=0.1)

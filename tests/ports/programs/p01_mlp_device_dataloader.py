@@ -1,5 +1,6 @@
 """Classic MLP training loop: device selection, TensorDataset/DataLoader, CrossEntropyLoss, SGD,
 accuracy with integer division, formatted loss printing."""
+
 import numpy as np
 import torch
 import torch.nn as nn

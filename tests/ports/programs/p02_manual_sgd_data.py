@@ -1,4 +1,5 @@
 """Linear regression with hand-written SGD through .data and .grad.zero_(), as in many tutorials."""
+
 import numpy as np
 import torch
 
@@ -20,5 +21,9 @@ def main():
         b.data += -lr * b.grad
         w.grad.zero_()
         b.grad.data.zero_()
-    return {"w": w.detach().numpy().ravel().tolist(), "b": b.item(), "loss": loss.item(),
-            "w_std": w.data.std().item()}
+    return {
+        "w": w.detach().numpy().ravel().tolist(),
+        "b": b.item(),
+        "loss": loss.item(),
+        "w_std": w.data.std().item(),
+    }

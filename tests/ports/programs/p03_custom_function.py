@@ -1,4 +1,5 @@
 """A custom autograd Function (straight-through clamp) and a gradient check by hand."""
+
 import numpy as np
 import torch
 

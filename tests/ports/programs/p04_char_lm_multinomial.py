@@ -1,5 +1,6 @@
 """Character-level language model (embedding + GRU) trained briefly, then sampled with
 torch.multinomial from a seeded Generator."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -27,16 +28,18 @@ def main():
     data = torch.tensor([stoi[c] for c in TEXT], dtype=torch.long)
     model = CharModel(len(chars))
     rng = np.random.default_rng(0)
-    sd = {k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
-          for k, v in model.state_dict().items()}
+    sd = {
+        k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
+        for k, v in model.state_dict().items()
+    }
     model.load_state_dict(sd)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     seq = 20
     losses = []
     for step in range(15):
         i = (step * 7) % (len(data) - seq - 1)
-        x = data[i:i + seq].unsqueeze(0)
-        y = data[i + 1:i + seq + 1].unsqueeze(0)
+        x = data[i : i + seq].unsqueeze(0)
+        y = data[i + 1 : i + seq + 1].unsqueeze(0)
         logits, _ = model(x)
         loss = F.cross_entropy(logits.view(-1, len(chars)), y.view(-1))
         opt.zero_grad()
@@ -56,5 +59,8 @@ def main():
             idx = torch.multinomial(probs, num_samples=1, generator=g)
             out.append(chars[idx.item()])
     sample = "".join(out)
-    return {"losses": losses, "sample_len": len(sample),
-            "sample_in_vocab": int(all(c in chars for c in sample))}
+    return {
+        "losses": losses,
+        "sample_len": len(sample),
+        "sample_in_vocab": int(all(c in chars for c in sample)),
+    }

@@ -1,4 +1,5 @@
 """Scaled dot-product self-attention written by hand, next to nn.MultiheadAttention."""
+
 import math
 
 import numpy as np
@@ -21,13 +22,17 @@ def main():
     mask = torch.tril(torch.ones(5, 5))
     manual = attention(x, x, x, mask)
     mha = nn.MultiheadAttention(embed_dim=8, num_heads=2, batch_first=True)
-    sd = {k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-          for k, v in mha.state_dict().items()}
+    sd = {
+        k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+        for k, v in mha.state_dict().items()
+    }
     mha.load_state_dict(sd)
     causal = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
     out, weights = mha(x, x, x, attn_mask=causal)
     (out.sum() + manual.sum()).backward()
-    return {"manual": manual.detach().numpy().ravel().tolist(),
-            "mha": out.detach().numpy().ravel().tolist(),
-            "weights": weights.detach().numpy().ravel().tolist(),
-            "grad_norm": x.grad.norm().item()}
+    return {
+        "manual": manual.detach().numpy().ravel().tolist(),
+        "mha": out.detach().numpy().ravel().tolist(),
+        "weights": weights.detach().numpy().ravel().tolist(),
+        "grad_norm": x.grad.norm().item(),
+    }

@@ -1,4 +1,5 @@
 """Save a model's and optimizer's state dicts to a file object and a path, reload, continue."""
+
 import io
 import os
 import tempfile
@@ -13,8 +14,12 @@ COMPARE = {"before": 1e-5, "after": 1e-5, "same": 0}
 def main():
     rng = np.random.default_rng(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     x = torch.tensor(rng.standard_normal((16, 4)), dtype=torch.float32)
     y = x.sum(dim=1, keepdim=True)
@@ -34,7 +39,10 @@ def main():
         opt2 = torch.optim.Adam(clone.parameters(), lr=0.01)
         checkpoint = torch.load(path, weights_only=True)
         opt2.load_state_dict(checkpoint["optimizer"])
-    same = all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), clone.state_dict().values()))
+    same = all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), clone.state_dict().values(), strict=True)
+    )
     before = loss.item()
     for _ in range(5):
         opt2.zero_grad()

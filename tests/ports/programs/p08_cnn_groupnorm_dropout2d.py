@@ -1,4 +1,5 @@
 """A small CNN with Conv2d, GroupNorm, Dropout2d (eval mode for comparison), MaxPool, flatten."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -26,14 +27,21 @@ class Net(nn.Module):
 def main():
     rng = np.random.default_rng(0)
     net = Net()
-    net.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                         for k, v in net.state_dict().items()})
+    net.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in net.state_dict().items()
+        }
+    )
     net.eval()
     x = torch.tensor(rng.standard_normal((4, 1, 10, 10)), dtype=torch.float32)
     target = torch.tensor([1, 0, 4, 9])
     out = net(x)
     loss = F.nll_loss(out, target)
     loss.backward()
-    total = torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))
-    return {"out": out.detach().numpy().ravel().tolist(), "loss": loss.item(),
-            "grad_norm": total.item()}
+    total = torch.sqrt(sum((p.grad**2).sum() for p in net.parameters()))
+    return {
+        "out": out.detach().numpy().ravel().tolist(),
+        "loss": loss.item(),
+        "grad_norm": total.item(),
+    }

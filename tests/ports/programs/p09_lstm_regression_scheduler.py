@@ -1,4 +1,5 @@
 """LSTM sequence regression with Adam, StepLR and gradient clipping."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -20,8 +21,12 @@ class Model(nn.Module):
 def main():
     rng = np.random.default_rng(0)
     model = Model()
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     x = torch.tensor(rng.uniform(0, 1, (32, 10, 2)), dtype=torch.float32)
     y = (x[:, :, 0] * x[:, :, 1]).sum(dim=1)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)

@@ -1,10 +1,23 @@
 """A custom Dataset with a WeightedRandomSampler, a BatchSampler, workers and random_split."""
-import torch
-from torch.utils.data import (BatchSampler, DataLoader, Dataset, SequentialSampler,
-                              SubsetRandomSampler, WeightedRandomSampler, random_split)
 
-COMPARE = {"sum_sequential": 0, "n_batches": 0, "split_sizes": 0, "weighted_share": 0.06,
-           "subset_covered": 0}
+import torch
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+    random_split,
+)
+
+COMPARE = {
+    "sum_sequential": 0,
+    "n_batches": 0,
+    "split_sizes": 0,
+    "weighted_share": 0.06,
+    "subset_covered": 0,
+}
 
 
 class Squares(Dataset):
@@ -32,8 +45,14 @@ def main():
     picks = torch.tensor(list(sampler))
     share = float((picks < 10).float().mean())
     train, val = random_split(ds, [30, 10], generator=torch.Generator().manual_seed(1))
-    batches = list(BatchSampler(SubsetRandomSampler(list(range(10))), batch_size=3, drop_last=False))
+    batches = list(
+        BatchSampler(SubsetRandomSampler(list(range(10))), batch_size=3, drop_last=False)
+    )
     covered = sorted(i for b in batches for i in b) == list(range(10))
-    return {"sum_sequential": total, "n_batches": n_batches,
-            "split_sizes": [len(train), len(val)], "weighted_share": share,
-            "subset_covered": int(covered)}
+    return {
+        "sum_sequential": total,
+        "n_batches": n_batches,
+        "split_sizes": [len(train), len(val)],
+        "weighted_share": share,
+        "subset_covered": int(covered),
+    }

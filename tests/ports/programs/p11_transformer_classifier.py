@@ -1,4 +1,5 @@
 """A tiny sequence classifier on nn.TransformerEncoder (batch_first, padding mask, eval mode)."""
+
 import math
 
 import numpy as np
@@ -12,8 +13,9 @@ class Classifier(nn.Module):
     def __init__(self, vocab=20, d_model=16, nhead=4, n_classes=3):
         super().__init__()
         self.embed = nn.Embedding(vocab, d_model)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=32, dropout=0.1,
-                                           batch_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model, nhead, dim_feedforward=32, dropout=0.1, batch_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, num_layers=2)
         self.head = nn.Linear(d_model, n_classes)
         self.scale = math.sqrt(d_model)
@@ -29,8 +31,12 @@ def main():
     rng = np.random.default_rng(0)
     model = Classifier()
     sd = model.state_dict()
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                           for k, v in sd.items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in sd.items()
+        }
+    )
     model.eval()
     tokens = torch.tensor(rng.integers(0, 20, (3, 6)))
     lengths = torch.tensor([6, 4, 2])
@@ -38,6 +44,12 @@ def main():
     logits = model(tokens, padding_mask)
     loss = nn.functional.cross_entropy(logits, torch.tensor([0, 2, 1]))
     loss.backward()
-    grad_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in model.parameters() if p.grad is not None))
-    return {"logits": logits.detach().numpy().ravel().tolist(), "loss": loss.item(),
-            "grad_norm": grad_norm.item(), "keys": sorted(sd.keys())}
+    grad_norm = torch.sqrt(
+        sum(p.grad.pow(2).sum() for p in model.parameters() if p.grad is not None)
+    )
+    return {
+        "logits": logits.detach().numpy().ravel().tolist(),
+        "loss": loss.item(),
+        "grad_norm": grad_norm.item(),
+        "keys": sorted(sd.keys()),
+    }

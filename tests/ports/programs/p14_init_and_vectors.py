@@ -1,4 +1,5 @@
 """Weight initialisation with nn.init and module.apply, parameters_to_vector round trip."""
+
 import torch
 import torch.nn as nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
@@ -18,6 +19,11 @@ def main():
     vec = parameters_to_vector(model.parameters())
     vector_to_parameters(torch.arange(vec.numel(), dtype=torch.float32) / 100, model.parameters())
     numel = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return {"n": vec.numel(), "vec_head": vec[:5].tolist(), "zeros": int((vec == 0).sum()),
-            "ones": int((vec == 0.01).sum()), "bias_after": model[2].bias.tolist(),
-            "numel": numel}
+    return {
+        "n": vec.numel(),
+        "vec_head": vec[:5].tolist(),
+        "zeros": int((vec == 0).sum()),
+        "ones": int((vec == 0.01).sum()),
+        "bias_after": model[2].bias.tolist(),
+        "numel": numel,
+    }

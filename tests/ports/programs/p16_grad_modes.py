@@ -1,9 +1,16 @@
 """Gradient switches: no_grad as a decorator (also on a generator), set_grad_enabled as a
 plain call, inference_mode, enable_grad inside no_grad."""
+
 import torch
 
-COMPARE = {"decorated": 0, "generator": 0, "plain_call": 0, "inference": 0, "enabled_inside": 0,
-           "restored": 0}
+COMPARE = {
+    "decorated": 0,
+    "generator": 0,
+    "plain_call": 0,
+    "inference": 0,
+    "enabled_inside": 0,
+    "restored": 0,
+}
 
 
 @torch.no_grad()
@@ -30,6 +37,11 @@ def main():
         with torch.enable_grad():
             enabled_inside = (w * 2).requires_grad
     restored = (w * 2).requires_grad
-    return {"decorated": int(decorated), "generator": [int(g) for g in generator],
-            "plain_call": int(plain_call), "inference": int(inference),
-            "enabled_inside": int(enabled_inside), "restored": int(restored)}
+    return {
+        "decorated": int(decorated),
+        "generator": [int(g) for g in generator],
+        "plain_call": int(plain_call),
+        "inference": int(inference),
+        "enabled_inside": int(enabled_inside),
+        "restored": int(restored),
+    }

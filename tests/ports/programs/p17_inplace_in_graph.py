@@ -1,5 +1,6 @@
 """In-place ops inside a recorded graph, as PyTorch allows them: residual `h += x`, index
 assignment into a buffer, relu_ on a non-leaf."""
+
 import numpy as np
 import torch
 
@@ -18,5 +19,8 @@ def main():
     buf[0] = x[0]
     out = buf.sum(0)
     (out * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
-    return {"out": out.detach().tolist(), "grad_x": x.grad.numpy().ravel().tolist(),
-            "grad_w": w.grad.numpy().ravel().tolist()}
+    return {
+        "out": out.detach().tolist(),
+        "grad_x": x.grad.numpy().ravel().tolist(),
+        "grad_w": w.grad.numpy().ravel().tolist(),
+    }

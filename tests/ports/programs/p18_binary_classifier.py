@@ -1,4 +1,5 @@
 """Binary classification with BCEWithLogitsLoss, AdamW, CosineAnnealingLR and weight decay."""
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -11,8 +12,12 @@ def main():
     X = torch.tensor(rng.standard_normal((128, 2)), dtype=torch.float32)
     y = ((X[:, 0] ** 2 + X[:, 1] ** 2) < 1.0).float()
     model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=1e-2)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30)
     loss_fn = nn.BCEWithLogitsLoss()

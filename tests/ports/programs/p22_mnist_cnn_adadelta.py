@@ -1,6 +1,7 @@
 """The official mnist example, shrunk to 12x12 images: Conv2d/Dropout/max_pool2d, Adadelta with
 StepLR, train()/test() loops over DataLoaders. Dropout masks are random, so the numbers compared
 come from an eval-mode step on shared weights, the schedule and the test pass."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -10,13 +11,19 @@ import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torch.utils.data import DataLoader, TensorDataset
 
-COMPARE = {"eval_loss": 1e-4, "grad_norm": 1e-3, "lrs": 1e-7, "test_loss_eval_trained": 1e-3,
-           "n_train_batches": 0, "correct_type": 0}
+COMPARE = {
+    "eval_loss": 1e-4,
+    "grad_norm": 1e-3,
+    "lrs": 1e-7,
+    "test_loss_eval_trained": 1e-3,
+    "n_train_batches": 0,
+    "correct_type": 0,
+}
 
 
 class Net(nn.Module):
     def __init__(self):
-        super(Net, self).__init__()
+        super().__init__()
         self.conv1 = nn.Conv2d(1, 8, 3, 1)
         self.conv2 = nn.Conv2d(8, 16, 3, 1)
         self.dropout1 = nn.Dropout(0.25)
@@ -62,7 +69,7 @@ def test(model, device, test_loader):
         for data, target in test_loader:
             data, target = data.to(device), target.to(device)
             output = model(data)
-            test_loss += F.nll_loss(output, target, reduction='sum').item()
+            test_loss += F.nll_loss(output, target, reduction="sum").item()
             pred = output.argmax(dim=1, keepdim=True)
             correct += pred.eq(target.view_as(pred)).sum().item()
     test_loss /= len(test_loader.dataset)
@@ -82,13 +89,17 @@ def main():
     test_loader = DataLoader(dataset, batch_size=32)
 
     model = Net().to(device)
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     model.eval()
     out = model(x[:16])
     eval_loss = F.nll_loss(out, torch.from_numpy(labels[:16]))
     eval_loss.backward()
-    grad_norm = torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters())).item()
+    grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters())).item()
 
     optimizer = optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
@@ -99,9 +110,18 @@ def main():
         scheduler.step()
         lrs.append(scheduler.get_last_lr()[0])
     # the trained weights differ (random dropout and shuffling); evaluate shared weights again
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     test_loss, correct = test(model, device, test_loader)
-    return {"eval_loss": eval_loss.item(), "grad_norm": grad_norm, "lrs": lrs,
-            "test_loss_eval_trained": test_loss, "n_train_batches": n,
-            "correct_type": type(correct).__name__}
+    return {
+        "eval_loss": eval_loss.item(),
+        "grad_norm": grad_norm,
+        "lrs": lrs,
+        "test_loss_eval_trained": test_loss,
+        "n_train_batches": n,
+        "correct_type": type(correct).__name__,
+    }

@@ -1,29 +1,39 @@
 """The official dcgan example's models (ConvTranspose2d generator, strided-conv discriminator,
 BatchNorm2d, weights_init through apply and .data.normal_), shrunk to 16x16, one training
 iteration of both networks with BCELoss and Adam(betas=(0.5, 0.999))."""
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.optim as optim
 
-COMPARE = {"errD": 1e-4, "errG": 1e-4, "D_x": 1e-4, "D_G_z1": 1e-4, "D_G_z2": 1e-4,
-           "fake_shape": 0, "fake_sum": 1e-3, "init_std_ok": 0, "keys": 0}
+COMPARE = {
+    "errD": 1e-4,
+    "errG": 1e-4,
+    "D_x": 1e-4,
+    "D_G_z1": 1e-4,
+    "D_G_z2": 1e-4,
+    "fake_shape": 0,
+    "fake_sum": 1e-3,
+    "init_std_ok": 0,
+    "keys": 0,
+}
 
 nz, ngf, ndf, nc = 8, 8, 8, 1
 
 
 def weights_init(m):
     classname = m.__class__.__name__
-    if classname.find('Conv') != -1:
+    if classname.find("Conv") != -1:
         torch.nn.init.normal_(m.weight, 0.0, 0.02)
-    elif classname.find('BatchNorm') != -1:
+    elif classname.find("BatchNorm") != -1:
         torch.nn.init.normal_(m.weight, 1.0, 0.02)
         torch.nn.init.zeros_(m.bias)
 
 
 class Generator(nn.Module):
     def __init__(self):
-        super(Generator, self).__init__()
+        super().__init__()
         self.main = nn.Sequential(
             nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),
             nn.BatchNorm2d(ngf * 4),
@@ -32,7 +42,7 @@ class Generator(nn.Module):
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),
             nn.ConvTranspose2d(ngf * 2, nc, 4, 2, 1, bias=False),
-            nn.Tanh()
+            nn.Tanh(),
         )
 
     def forward(self, input):
@@ -41,7 +51,7 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     def __init__(self):
-        super(Discriminator, self).__init__()
+        super().__init__()
         self.main = nn.Sequential(
             nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
             nn.LeakyReLU(0.2, inplace=True),
@@ -49,7 +59,7 @@ class Discriminator(nn.Module):
             nn.BatchNorm2d(ndf * 2),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False),
-            nn.Sigmoid()
+            nn.Sigmoid(),
         )
 
     def forward(self, input):
@@ -109,6 +119,14 @@ def main():
     errG.backward()
     D_G_z2 = output.mean().item()
     optimizerG.step()
-    return {"errD": errD.item(), "errG": errG.item(), "D_x": D_x, "D_G_z1": D_G_z1, "D_G_z2": D_G_z2,
-            "fake_shape": list(fake.shape), "fake_sum": netG(noise).sum().item(),
-            "init_std_ok": init_std_ok, "keys": list(netG.state_dict().keys())}
+    return {
+        "errD": errD.item(),
+        "errG": errG.item(),
+        "D_x": D_x,
+        "D_G_z1": D_G_z1,
+        "D_G_z2": D_G_z2,
+        "fake_shape": list(fake.shape),
+        "fake_sum": netG(noise).sum().item(),
+        "init_std_ok": init_std_ok,
+        "keys": list(netG.state_dict().keys()),
+    }

@@ -1,5 +1,6 @@
 """The official vae example (fc encoder, reparameterize, BCE(reduction='sum') + KLD), shrunk to
 64-pixel inputs, a few Adam steps; the noise is drawn from shared numbers."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ COMPARE = {"losses": 1e-4, "recon_shape": 0, "mu": 1e-4, "sample_mean": 1e-4}
 
 class VAE(nn.Module):
     def __init__(self):
-        super(VAE, self).__init__()
+        super().__init__()
         self.fc1 = nn.Linear(64, 32)
         self.fc21 = nn.Linear(32, 4)
         self.fc22 = nn.Linear(32, 4)
@@ -39,7 +40,7 @@ class VAE(nn.Module):
 
 
 def loss_function(recon_x, x, mu, logvar):
-    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 64), reduction='sum')
+    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 64), reduction="sum")
     KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return BCE + KLD
 
@@ -47,8 +48,12 @@ def loss_function(recon_x, x, mu, logvar):
 def main():
     rng = np.random.default_rng(0)
     model = VAE()
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     data = torch.from_numpy(rng.random((8, 1, 8, 8)).astype(np.float32))
     model.train()
@@ -68,5 +73,9 @@ def main():
         sample = model.decode(sample)
         model.noise = torch.zeros(8, 4)
         recon, mu, _ = model(data)
-    return {"losses": losses, "recon_shape": list(recon.view(8, 1, 8, 8).shape),
-            "mu": mu.flatten().tolist(), "sample_mean": float(sample.shape[0])}
+    return {
+        "losses": losses,
+        "recon_shape": list(recon.view(8, 1, 8, 8).shape),
+        "mu": mu.flatten().tolist(),
+        "sample_mean": float(sample.shape[0]),
+    }

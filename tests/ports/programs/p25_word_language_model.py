@@ -2,6 +2,7 @@
 batchify with narrow/view/t/contiguous, an LSTM model with tied encoder/decoder weights,
 repackage_hidden, clip_grad_norm_ and the manual SGD update ``p.data.add_(p.grad, alpha=-lr)``;
 plus its TransformerModel's positional encoding buffers and square subsequent mask."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import math
 
@@ -10,8 +11,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-COMPARE = {"losses": 1e-4, "val_ppl": 1e-3, "ntokens": 0, "tied": 0, "mask": 0, "pe": 1e-6,
-           "transformer_loss": 1e-4}
+COMPARE = {
+    "losses": 1e-4,
+    "val_ppl": 1e-3,
+    "ntokens": 0,
+    "tied": 0,
+    "mask": 0,
+    "pe": 1e-6,
+    "transformer_loss": 1e-4,
+}
 
 TEXT = """the quick brown fox jumps over the lazy dog
 a lazy dog sleeps in the sun and the fox runs
@@ -19,7 +27,7 @@ the sun is warm and the dog is lazy
 """
 
 
-class Dictionary(object):
+class Dictionary:
     def __init__(self):
         self.word2idx = {}
         self.idx2word = []
@@ -34,7 +42,7 @@ class Dictionary(object):
         return len(self.idx2word)
 
 
-class Corpus(object):
+class Corpus:
     def __init__(self, text):
         self.dictionary = Dictionary()
         self.train = self.tokenize(text)
@@ -42,7 +50,7 @@ class Corpus(object):
     def tokenize(self, text):
         idss = []
         for line in text.splitlines():
-            words = line.split() + ['<eos>']
+            words = line.split() + ["<eos>"]
             ids = []
             for word in words:
                 ids.append(self.dictionary.add_word(word))
@@ -52,7 +60,7 @@ class Corpus(object):
 
 class RNNModel(nn.Module):
     def __init__(self, rnn_type, ntoken, ninp, nhid, nlayers, dropout=0.5, tie_weights=False):
-        super(RNNModel, self).__init__()
+        super().__init__()
         self.ntoken = ntoken
         self.drop = nn.Dropout(dropout)
         self.encoder = nn.Embedding(ntoken, ninp)
@@ -79,15 +87,17 @@ class RNNModel(nn.Module):
 
     def init_hidden(self, bsz):
         weight = next(self.parameters())
-        if self.rnn_type == 'LSTM':
-            return (weight.new_zeros(self.nlayers, bsz, self.nhid),
-                    weight.new_zeros(self.nlayers, bsz, self.nhid))
+        if self.rnn_type == "LSTM":
+            return (
+                weight.new_zeros(self.nlayers, bsz, self.nhid),
+                weight.new_zeros(self.nlayers, bsz, self.nhid),
+            )
         return weight.new_zeros(self.nlayers, bsz, self.nhid)
 
 
 class PositionalEncoding(nn.Module):
     def __init__(self, d_model, dropout=0.1, max_len=5000):
-        super(PositionalEncoding, self).__init__()
+        super().__init__()
         self.dropout = nn.Dropout(p=dropout)
         pe = torch.zeros(max_len, d_model)
         position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
@@ -95,18 +105,19 @@ class PositionalEncoding(nn.Module):
         pe[:, 0::2] = torch.sin(position * div_term)
         pe[:, 1::2] = torch.cos(position * div_term)
         pe = pe.unsqueeze(0).transpose(0, 1)
-        self.register_buffer('pe', pe)
+        self.register_buffer("pe", pe)
 
     def forward(self, x):
-        x = x + self.pe[:x.size(0), :]
+        x = x + self.pe[: x.size(0), :]
         return self.dropout(x)
 
 
 class TransformerModel(nn.Transformer):
     def __init__(self, ntoken, ninp, nhead, nhid, nlayers, dropout=0.5):
-        super(TransformerModel, self).__init__(d_model=ninp, nhead=nhead, dim_feedforward=nhid,
-                                               num_encoder_layers=nlayers)
-        self.model_type = 'Transformer'
+        super().__init__(
+            d_model=ninp, nhead=nhead, dim_feedforward=nhid, num_encoder_layers=nlayers
+        )
+        self.model_type = "Transformer"
         self.src_mask = None
         self.pos_encoder = PositionalEncoding(ninp, dropout)
         self.input_emb = nn.Embedding(ntoken, ninp)
@@ -145,8 +156,8 @@ def repackage_hidden(h):
 
 def get_batch(source, i, bptt=5):
     seq_len = min(bptt, len(source) - 1 - i)
-    data = source[i:i + seq_len]
-    target = source[i + 1:i + 1 + seq_len].view(-1)
+    data = source[i : i + seq_len]
+    target = source[i + 1 : i + 1 + seq_len].view(-1)
     return data, target
 
 
@@ -156,9 +167,13 @@ def main():
     corpus = Corpus(TEXT)
     train_data = batchify(corpus.train, 4)
     ntokens = len(corpus.dictionary)
-    model = RNNModel('LSTM', ntokens, 8, 8, 2, dropout=0.0, tie_weights=True)
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model = RNNModel("LSTM", ntokens, 8, 8, 2, dropout=0.0, tie_weights=True)
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     tied = model.decoder.weight is model.encoder.weight
     criterion = nn.NLLLoss()
     lr, clip, bptt = 5.0, 0.25, 5
@@ -177,7 +192,7 @@ def main():
             p.data.add_(p.grad, alpha=-lr)
         losses.append(loss.item())
     model.eval()
-    total_loss = 0.
+    total_loss = 0.0
     hidden = model.init_hidden(4)
     with torch.no_grad():
         for i in range(0, train_data.size(0) - 1, bptt):
@@ -188,13 +203,27 @@ def main():
     val_ppl = math.exp(total_loss / (len(train_data) - 1))
 
     tmodel = TransformerModel(ntokens, 8, 2, 16, 1, dropout=0.0)
-    tmodel.load_state_dict({k: (torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
-                                if k != "pos_encoder.pe" else v) for k, v in tmodel.state_dict().items()})
+    tmodel.load_state_dict(
+        {
+            k: (
+                torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
+                if k != "pos_encoder.pe"
+                else v
+            )
+            for k, v in tmodel.state_dict().items()
+        }
+    )
     tmodel.eval()
     data, targets = get_batch(train_data, 0, bptt)
     out = tmodel(data)
     tloss = criterion(out.view(-1, ntokens), targets)
     mask = nn.Transformer.generate_square_subsequent_mask(4)
-    return {"losses": losses, "val_ppl": val_ppl, "ntokens": ntokens, "tied": tied,
-            "mask": mask.tolist(), "pe": tmodel.pos_encoder.pe[:6].flatten().tolist(),
-            "transformer_loss": tloss.item()}
+    return {
+        "losses": losses,
+        "val_ppl": val_ppl,
+        "ntokens": ntokens,
+        "tied": tied,
+        "mask": mask.tolist(),
+        "pe": tmodel.pos_encoder.pe[:6].flatten().tolist(),
+        "transformer_loss": tloss.item(),
+    }

@@ -1,5 +1,6 @@
 """The official time_sequence_prediction example, shrunk: two LSTMCells and a Linear in float64,
 trained by LBFGS with a closure, then predicting the future."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ COMPARE = {"losses": 1e-6, "test_loss": 1e-6, "future": 1e-6}
 
 class Sequence(nn.Module):
     def __init__(self):
-        super(Sequence, self).__init__()
+        super().__init__()
         self.lstm1 = nn.LSTMCell(1, 12)
         self.lstm2 = nn.LSTMCell(12, 12)
         self.linear = nn.Linear(12, 1)
@@ -40,9 +41,9 @@ class Sequence(nn.Module):
 def main():
     np.random.seed(2)
     T, L, N = 20, 16, 6
-    x = np.empty((N, L), 'int64')
+    x = np.empty((N, L), "int64")
     x[:] = np.array(range(L)) + np.random.randint(-4 * T, 4 * T, N).reshape(N, 1)
-    data = np.sin(x / 1.0 / T).astype('float64')
+    data = np.sin(x / 1.0 / T).astype("float64")
     input = torch.from_numpy(data[2:, :-1])
     target = torch.from_numpy(data[2:, 1:])
     test_input = torch.from_numpy(data[:2, :-1])
@@ -50,12 +51,17 @@ def main():
     seq = Sequence()
     seq.double()
     rng = np.random.default_rng(0)
-    seq.load_state_dict({k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)))
-                         for k, v in seq.state_dict().items()})
+    seq.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)))
+            for k, v in seq.state_dict().items()
+        }
+    )
     criterion = nn.MSELoss()
     optimizer = optim.LBFGS(seq.parameters(), lr=0.8, max_iter=10)
     losses = []
     for i in range(2):
+
         def closure():
             optimizer.zero_grad()
             out = seq(input)
@@ -63,6 +69,7 @@ def main():
             losses.append(loss.item())
             loss.backward()
             return loss
+
         optimizer.step(closure)
         with torch.no_grad():
             future = 5

@@ -2,6 +2,7 @@
 environment: a policy with action and value heads, Categorical sampling, returns normalized with
 the float32 eps, smooth_l1_loss for the critic, Adam. Sampled episodes differ between libraries
 (different random streams), so the update compared uses a fixed action sequence."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 from collections import namedtuple
 
@@ -12,10 +13,17 @@ import torch.nn.functional as F
 import torch.optim as optim
 from torch.distributions import Categorical
 
-COMPARE = {"loss": 1e-4, "grad_norm": 1e-4, "entropy": 1e-5, "returns": 1e-5, "episode_len": 0,
-           "reinforce_loss": 1e-4, "action_type": 0}
+COMPARE = {
+    "loss": 1e-4,
+    "grad_norm": 1e-4,
+    "entropy": 1e-5,
+    "returns": 1e-5,
+    "episode_len": 0,
+    "reinforce_loss": 1e-4,
+    "action_type": 0,
+}
 
-SavedAction = namedtuple('SavedAction', ['log_prob', 'value'])
+SavedAction = namedtuple("SavedAction", ["log_prob", "value"])
 eps = np.finfo(np.float32).eps.item()
 gamma = 0.99
 
@@ -40,7 +48,7 @@ class LineWorld:
 
 class Policy(nn.Module):
     def __init__(self):
-        super(Policy, self).__init__()
+        super().__init__()
         self.affine1 = nn.Linear(4, 16)
         self.action_head = nn.Linear(16, 2)
         self.value_head = nn.Linear(16, 1)
@@ -74,14 +82,14 @@ def finish_episode(model, optimizer):
         returns.insert(0, R)
     returns = torch.tensor(returns)
     returns = (returns - returns.mean()) / (returns.std() + eps)
-    for (log_prob, value), R in zip(saved_actions, returns):
+    for (log_prob, value), R in zip(saved_actions, returns, strict=True):
         advantage = R - value.item()
         policy_losses.append(-log_prob * advantage)
         value_losses.append(F.smooth_l1_loss(value, torch.tensor([R])))
     optimizer.zero_grad()
     loss = torch.stack(policy_losses).sum() + torch.stack(value_losses).sum()
     loss.backward()
-    grad_norm = torch.sqrt(sum((p.grad ** 2).sum() for p in model.parameters())).item()
+    grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters())).item()
     optimizer.step()
     del model.rewards[:]
     del model.saved_actions[:]
@@ -93,11 +101,15 @@ def main():
     env = LineWorld()
     model = Policy()
     rng = np.random.default_rng(0)
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.5, 0.5, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     optimizer = optim.Adam(model.parameters(), lr=3e-2)
     state = env.reset()
-    for t in range(1, 50):                       # a sampled episode: it must run
+    for t in range(1, 50):  # a sampled episode: it must run
         action, _ = select_action(model, state)
         state, reward, done, _ = env.step(action)
         model.rewards.append(reward)
@@ -124,8 +136,14 @@ def main():
     m = Categorical(probs)
     log_probs = m.log_prob(torch.tensor([1, 0]))
     rewards = torch.tensor([1.0, -0.5])
-    policy_loss = [(-lp * r).unsqueeze(0) for lp, r in zip(log_probs, rewards)]
+    policy_loss = [(-lp * r).unsqueeze(0) for lp, r in zip(log_probs, rewards, strict=True)]
     reinforce_loss = torch.cat(policy_loss).sum()
-    return {"loss": loss, "grad_norm": grad_norm, "entropy": entropy, "returns": returns,
-            "episode_len": episode_len, "reinforce_loss": reinforce_loss.item(),
-            "action_type": action_type}
+    return {
+        "loss": loss,
+        "grad_norm": grad_norm,
+        "entropy": entropy,
+        "returns": returns,
+        "episode_len": episode_len,
+        "reinforce_loss": reinforce_loss.item(),
+        "action_type": action_type,
+    }

@@ -1,5 +1,6 @@
 """The official super_resolution example: Conv2d stack with orthogonal init and
 calculate_gain('relu'), PixelShuffle upscaling, MSELoss, Adam, PSNR with log10."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import math
 
@@ -14,12 +15,12 @@ COMPARE = {"losses": 1e-4, "psnr": 1e-4, "out_shape": 0, "orthogonal": 0}
 
 class Net(nn.Module):
     def __init__(self, upscale_factor):
-        super(Net, self).__init__()
+        super().__init__()
         self.relu = nn.ReLU()
         self.conv1 = nn.Conv2d(1, 16, (5, 5), (1, 1), (2, 2))
         self.conv2 = nn.Conv2d(16, 16, (3, 3), (1, 1), (1, 1))
         self.conv3 = nn.Conv2d(16, 8, (3, 3), (1, 1), (1, 1))
-        self.conv4 = nn.Conv2d(8, upscale_factor ** 2, (3, 3), (1, 1), (1, 1))
+        self.conv4 = nn.Conv2d(8, upscale_factor**2, (3, 3), (1, 1), (1, 1))
         self.pixel_shuffle = nn.PixelShuffle(upscale_factor)
         self._initialize_weights()
 
@@ -31,9 +32,9 @@ class Net(nn.Module):
         return x
 
     def _initialize_weights(self):
-        init.orthogonal_(self.conv1.weight, init.calculate_gain('relu'))
-        init.orthogonal_(self.conv2.weight, init.calculate_gain('relu'))
-        init.orthogonal_(self.conv3.weight, init.calculate_gain('relu'))
+        init.orthogonal_(self.conv1.weight, init.calculate_gain("relu"))
+        init.orthogonal_(self.conv2.weight, init.calculate_gain("relu"))
+        init.orthogonal_(self.conv3.weight, init.calculate_gain("relu"))
         init.orthogonal_(self.conv4.weight)
 
 
@@ -42,8 +43,12 @@ def main():
     model = Net(upscale_factor=3)
     w = model.conv2.weight.view(16, -1)
     orthogonal = bool(torch.allclose(w @ w.t(), 2.0 * torch.eye(16), atol=1e-4))
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     criterion = nn.MSELoss()
     optimizer = optim.Adam(model.parameters(), lr=0.01)
     inputs = torch.from_numpy(rng.random((4, 1, 6, 6)).astype(np.float32))
@@ -60,5 +65,9 @@ def main():
         mse = criterion(prediction, target)
         psnr = 10 * math.log10(1 / mse.item())
         psnr_t = 10 * torch.log10(1 / mse)
-    return {"losses": losses, "psnr": [psnr, psnr_t.item()], "out_shape": list(prediction.shape),
-            "orthogonal": orthogonal}
+    return {
+        "losses": losses,
+        "psnr": [psnr, psnr_t.item()],
+        "out_shape": list(prediction.shape),
+        "orthogonal": orthogonal,
+    }

@@ -2,6 +2,7 @@
 InstanceNorm2d(affine=True), residual blocks, nearest upsampling through F.interpolate,
 gram_matrix with bmm, normalize_batch with new_tensor and div_, Adam; plus ConvTranspose
 deconvolution as in the older version of the net."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ COMPARE = {"losses": 1e-4, "gram": 1e-4, "out_shape": 0, "keys": 0, "deconv": 1e
 
 class ConvLayer(torch.nn.Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride):
-        super(ConvLayer, self).__init__()
+        super().__init__()
         reflection_padding = kernel_size // 2
         self.reflection_pad = torch.nn.ReflectionPad2d(reflection_padding)
         self.conv2d = torch.nn.Conv2d(in_channels, out_channels, kernel_size, stride)
@@ -24,7 +25,7 @@ class ConvLayer(torch.nn.Module):
 
 class ResidualBlock(torch.nn.Module):
     def __init__(self, channels):
-        super(ResidualBlock, self).__init__()
+        super().__init__()
         self.conv1 = ConvLayer(channels, channels, kernel_size=3, stride=1)
         self.in1 = torch.nn.InstanceNorm2d(channels, affine=True)
         self.conv2 = ConvLayer(channels, channels, kernel_size=3, stride=1)
@@ -41,7 +42,7 @@ class ResidualBlock(torch.nn.Module):
 
 class UpsampleConvLayer(torch.nn.Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, upsample=None):
-        super(UpsampleConvLayer, self).__init__()
+        super().__init__()
         self.upsample = upsample
         reflection_padding = kernel_size // 2
         self.reflection_pad = torch.nn.ReflectionPad2d(reflection_padding)
@@ -50,7 +51,7 @@ class UpsampleConvLayer(torch.nn.Module):
     def forward(self, x):
         x_in = x
         if self.upsample:
-            x_in = torch.nn.functional.interpolate(x_in, mode='nearest', scale_factor=self.upsample)
+            x_in = torch.nn.functional.interpolate(x_in, mode="nearest", scale_factor=self.upsample)
         out = self.reflection_pad(x_in)
         out = self.conv2d(out)
         return out
@@ -58,7 +59,7 @@ class UpsampleConvLayer(torch.nn.Module):
 
 class TransformerNet(torch.nn.Module):
     def __init__(self):
-        super(TransformerNet, self).__init__()
+        super().__init__()
         self.conv1 = ConvLayer(3, 8, kernel_size=5, stride=1)
         self.in1 = torch.nn.InstanceNorm2d(8, affine=True)
         self.conv2 = ConvLayer(8, 16, kernel_size=3, stride=2)
@@ -96,8 +97,12 @@ def normalize_batch(batch):
 def main():
     rng = np.random.default_rng(0)
     transformer = TransformerNet()
-    transformer.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                                 for k, v in transformer.state_dict().items()})
+    transformer.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in transformer.state_dict().items()
+        }
+    )
     optimizer = torch.optim.Adam(transformer.parameters(), 1e-3)
     mse_loss = torch.nn.MSELoss()
     x = torch.from_numpy(rng.uniform(0, 255, (2, 3, 12, 12)).astype(np.float32))
@@ -110,17 +115,29 @@ def main():
         y = normalize_batch(y.clamp(0, 255) * 1.0 + y * 0.01)
         xc = normalize_batch(x.clone())
         content_loss = 1e5 * mse_loss(y, xc)
-        style_loss = 0.
+        style_loss = 0.0
         gm_y = gram_matrix(y)
         style_loss += mse_loss(gm_y, gram_style[:2, :, :].expand_as(gm_y))
         total_loss = content_loss + 1e10 * style_loss
         total_loss.backward()
         optimizer.step()
         losses.append(total_loss.item())
-    deconv = torch.nn.Sequential(torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
-                                 torch.nn.InstanceNorm2d(4), torch.nn.ReLU())
-    deconv.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                            for k, v in deconv.state_dict().items()})
+    deconv = torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+        torch.nn.InstanceNorm2d(4),
+        torch.nn.ReLU(),
+    )
+    deconv.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in deconv.state_dict().items()
+        }
+    )
     d = deconv(x / 255)
-    return {"losses": losses, "gram": gram_style.flatten().tolist(), "out_shape": list(y.shape),
-            "keys": list(transformer.state_dict().keys()), "deconv": d.sum().item()}
+    return {
+        "losses": losses,
+        "gram": gram_style.flatten().tolist(),
+        "out_shape": list(y.shape),
+        "keys": list(transformer.state_dict().keys()),
+        "deconv": d.sum().item(),
+    }

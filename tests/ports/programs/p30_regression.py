@@ -1,5 +1,6 @@
 """The official regression example: fit a degree-4 polynomial with one Linear layer,
 smooth_l1_loss and the manual update ``param.data.add_(-0.1 * param.grad)``."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ b_target = torch.from_numpy(rng.standard_normal(1).astype(np.float32)) * 5
 def make_features(x):
     """Builds features i.e. a matrix with columns [x, x^2, x^3, x^4]."""
     x = x.unsqueeze(1)
-    return torch.cat([x ** i for i in range(1, POLY_DEGREE + 1)], 1)
+    return torch.cat([x**i for i in range(1, POLY_DEGREE + 1)], 1)
 
 
 def f(x):
@@ -26,10 +27,10 @@ def f(x):
 
 def poly_desc(W, b):
     """Creates a string description of a polynomial."""
-    result = 'y = '
+    result = "y = "
     for i, w in enumerate(W):
-        result += '{:+.2f} x^{} '.format(w, i + 1)
-    result += '{:+.2f}'.format(b[0])
+        result += f"{w:+.2f} x^{i + 1} "
+    result += f"{b[0]:+.2f}"
     return result
 
 
@@ -55,5 +56,9 @@ def main():
         if loss < 1e-3:
             break
     desc = poly_desc(fc.weight.view(-1), fc.bias)
-    return {"steps": batch_idx, "loss": loss, "weights": fc.weight.view(-1).tolist() + [fc.bias.item()],
-            "desc": desc}
+    return {
+        "steps": batch_idx,
+        "loss": loss,
+        "weights": fc.weight.view(-1).tolist() + [fc.bias.item()],
+        "desc": desc,
+    }

@@ -1,6 +1,7 @@
 """The official siamese_network example (a small CNN in place of resnet18): twin towers, features
 concatenated into a sigmoid head trained with BCELoss, Adadelta + StepLR; plus the contrastive
 variant with CosineSimilarity / PairwiseDistance and F.normalize, and xavier init through apply."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -9,15 +10,26 @@ import torch.nn.functional as F
 import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 
-COMPARE = {"losses": 1e-4, "cos": 1e-5, "dist": 1e-5, "contrastive": 1e-4, "lr": 1e-7,
-           "normalized_norms": 1e-5}
+COMPARE = {
+    "losses": 1e-4,
+    "cos": 1e-5,
+    "dist": 1e-5,
+    "contrastive": 1e-4,
+    "lr": 1e-7,
+    "normalized_norms": 1e-5,
+}
 
 
 class SiameseNetwork(nn.Module):
     def __init__(self):
-        super(SiameseNetwork, self).__init__()
-        self.cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-                                 nn.Flatten(), nn.Linear(4 * 4 * 4, 16))
+        super().__init__()
+        self.cnn = nn.Sequential(
+            nn.Conv2d(1, 4, 3),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * 4 * 4, 16),
+        )
         self.fc_in_features = 16
         self.fc = nn.Sequential(
             nn.Linear(self.fc_in_features * 2, 16),
@@ -50,8 +62,12 @@ class SiameseNetwork(nn.Module):
 def main():
     rng = np.random.default_rng(0)
     model = SiameseNetwork()
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     optimizer = optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
     criterion = nn.BCELoss()
@@ -73,10 +89,17 @@ def main():
     cos = nn.CosineSimilarity(dim=1, eps=1e-6)(f1, f2)
     dist = nn.PairwiseDistance(p=2)(f1, f2)
     margin = 1.0
-    contrastive = torch.mean((1 - targets) * torch.pow(dist, 2) +
-                             targets * torch.pow(torch.clamp(margin - dist, min=0.0), 2))
+    contrastive = torch.mean(
+        (1 - targets) * torch.pow(dist, 2)
+        + targets * torch.pow(torch.clamp(margin - dist, min=0.0), 2)
+    )
     contrastive = contrastive + (1 - F.cosine_similarity(f1, f2)).mean()
     normalized = F.normalize(f1, p=2, dim=1)
-    return {"losses": losses, "cos": cos.tolist(), "dist": dist.tolist(),
-            "contrastive": contrastive.item(), "lr": optimizer.param_groups[0]["lr"],
-            "normalized_norms": normalized.norm(dim=1).tolist()}
+    return {
+        "losses": losses,
+        "cos": cos.tolist(),
+        "dist": dist.tolist(),
+        "contrastive": contrastive.item(),
+        "lr": optimizer.param_groups[0]["lr"],
+        "normalized_norms": normalized.norm(dim=1).tolist(),
+    }

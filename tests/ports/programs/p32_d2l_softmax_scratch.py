@@ -3,14 +3,21 @@
 update under no_grad, then grad.zero_()), data.TensorDataset(*arrays) / DataLoader, and
 synthetic_data with torch.normal / torch.matmul; then the concise version with nn.Sequential,
 init_weights applied, CrossEntropyLoss(reduction='none')."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
 from torch import nn
 from torch.utils import data
 
-COMPARE = {"train_loss": 1e-4, "train_acc": 1e-6, "test_acc": 1e-6, "concise_loss": 1e-4,
-           "normal_shape": 0, "lin_w": 1e-4}
+COMPARE = {
+    "train_loss": 1e-4,
+    "train_acc": 1e-6,
+    "test_acc": 1e-6,
+    "concise_loss": 1e-4,
+    "normal_shape": 0,
+    "lin_w": 1e-4,
+}
 
 
 class Accumulator:
@@ -18,7 +25,7 @@ class Accumulator:
         self.data = [0.0] * n
 
     def add(self, *args):
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        self.data = [a + float(b) for a, b in zip(self.data, args, strict=True)]
 
     def __getitem__(self, idx):
         return self.data[idx]
@@ -43,7 +50,7 @@ def softmax(X):
 
 
 def cross_entropy(y_hat, y):
-    return - torch.log(y_hat[range(len(y_hat)), y])
+    return -torch.log(y_hat[range(len(y_hat)), y])
 
 
 def accuracy(y_hat, y):
@@ -73,14 +80,18 @@ def evaluate_accuracy(net, data_iter):
 def main():
     rng = np.random.default_rng(0)
     num_inputs, num_outputs = 12, 3
-    W = torch.tensor(rng.normal(0, 0.01, (num_inputs, num_outputs)), dtype=torch.float32, requires_grad=True)
+    W = torch.tensor(
+        rng.normal(0, 0.01, (num_inputs, num_outputs)), dtype=torch.float32, requires_grad=True
+    )
     b = torch.zeros(num_outputs, requires_grad=True)
 
     def net(X):
         return softmax(torch.matmul(X.reshape((-1, W.shape[0])), W) + b)
 
     features = torch.from_numpy(rng.standard_normal((60, num_inputs)).astype(np.float32))
-    labels = torch.from_numpy((rng.standard_normal(60) > 0).astype(np.int64) + (rng.standard_normal(60) > 1))
+    labels = torch.from_numpy(
+        (rng.standard_normal(60) > 0).astype(np.int64) + (rng.standard_normal(60) > 1)
+    )
     train_iter = load_array((features, labels), 16)
     metric = Accumulator(3)
     for epoch in range(2):
@@ -99,10 +110,15 @@ def main():
     def init_weights(m):
         if type(m) == nn.Linear:
             nn.init.normal_(m.weight, std=0.01)
+
     concise.apply(init_weights)
-    concise.load_state_dict({k: torch.from_numpy(rng.normal(0, 0.1, tuple(v.shape)).astype(np.float32))
-                             for k, v in concise.state_dict().items()})
-    loss = nn.CrossEntropyLoss(reduction='none')
+    concise.load_state_dict(
+        {
+            k: torch.from_numpy(rng.normal(0, 0.1, tuple(v.shape)).astype(np.float32))
+            for k, v in concise.state_dict().items()
+        }
+    )
+    loss = nn.CrossEntropyLoss(reduction="none")
     trainer = torch.optim.SGD(concise.parameters(), lr=0.1)
     for X, y in train_iter:
         l = loss(concise(X), y)
@@ -124,6 +140,11 @@ def main():
         opt.zero_grad()
         l.backward()
         opt.step()
-    return {"train_loss": train_loss, "train_acc": train_acc, "test_acc": test_acc,
-            "concise_loss": concise_loss, "normal_shape": list(synthetic_data(true_w, 4.2, 5)[1].shape),
-            "lin_w": lin.weight.data.flatten().tolist() + [lin.bias.data.item()]}
+    return {
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+        "test_acc": test_acc,
+        "concise_loss": concise_loss,
+        "normal_shape": list(synthetic_data(true_w, 4.2, 5)[1].shape),
+        "lin_w": lin.weight.data.flatten().tolist() + [lin.bias.data.item()],
+    }

@@ -2,6 +2,7 @@
 F.one_hot(X.T, vocab), state tuples, grad_clipping with ``param.grad[:] *= theta / norm``,
 ``state.detach_()``, predict with argmax, perplexity with math.exp; then nn.RNN through the
 concise RNNModel."""
+
 import math
 
 import numpy as np
@@ -11,7 +12,9 @@ from torch.nn import functional as F
 
 COMPARE = {"ppl": 1e-4, "prediction": 0, "gru_ppl": 1e-4, "concise_ppl": 1e-4}
 
-TEXT = "the time machine by h g wells the time traveller for so it will be convenient to speak of him "
+TEXT = (
+    "the time machine by h g wells the time traveller for so it will be convenient to speak of him "
+)
 
 
 def get_params(vocab_size, num_hiddens, rng, gates=1):
@@ -21,8 +24,11 @@ def get_params(vocab_size, num_hiddens, rng, gates=1):
         return torch.tensor(rng.standard_normal(shape) * 0.1, dtype=torch.float32)
 
     def three():
-        return (normal((num_inputs, num_hiddens)), normal((num_hiddens, num_hiddens)),
-                torch.zeros(num_hiddens))
+        return (
+            normal((num_inputs, num_hiddens)),
+            normal((num_hiddens, num_hiddens)),
+            torch.zeros(num_hiddens),
+        )
 
     params = []
     for _ in range(gates):
@@ -34,12 +40,12 @@ def get_params(vocab_size, num_hiddens, rng, gates=1):
 
 
 def init_rnn_state(batch_size, num_hiddens):
-    return (torch.zeros((batch_size, num_hiddens)), )
+    return (torch.zeros((batch_size, num_hiddens)),)
 
 
 def rnn(inputs, state, params):
     W_xh, W_hh, b_h, W_hq, b_q = params
-    H, = state
+    (H,) = state
     outputs = []
     for X in inputs:
         H = torch.tanh(torch.mm(X, W_xh) + torch.mm(H, W_hh) + b_h)
@@ -50,7 +56,7 @@ def rnn(inputs, state, params):
 
 def gru(inputs, state, params):
     W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q = params
-    H, = state
+    (H,) = state
     outputs = []
     for X in inputs:
         Z = torch.sigmoid((X @ W_xz) + (H @ W_hz) + b_z)
@@ -78,7 +84,7 @@ class RNNModelScratch:
 
 class RNNModel(nn.Module):
     def __init__(self, rnn_layer, vocab_size):
-        super(RNNModel, self).__init__()
+        super().__init__()
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
@@ -101,7 +107,7 @@ class RNNModel(nn.Module):
 
 def grad_clipping(net, theta):
     params = net.params
-    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    norm = torch.sqrt(sum(torch.sum(p.grad**2) for p in params))
     if norm > theta:
         for param in params:
             param.grad[:] *= theta / norm
@@ -113,7 +119,7 @@ def train_epoch(net, corpus, lr, batch_size=4, num_steps=5):
     loss = nn.CrossEntropyLoss()
     updater = torch.optim.SGD(net.parameters(), lr) if isinstance(net, nn.Module) else None
     for i in range(0, len(corpus) - num_steps * batch_size - 1, num_steps * batch_size):
-        block = corpus[i:i + num_steps * batch_size + 1]
+        block = corpus[i : i + num_steps * batch_size + 1]
         X = torch.tensor(block[:-1]).reshape(batch_size, num_steps)
         Y = torch.tensor(block[1:]).reshape(batch_size, num_steps)
         if state is None:
@@ -150,13 +156,14 @@ def predict(prefix, num_preds, net, vocab, idx_to_char):
 
     def get_input():
         return torch.tensor([outputs[-1]]).reshape((1, 1))
+
     for y in prefix[1:]:
         _, state = net(get_input(), state)
         outputs.append(vocab[y])
     for _ in range(num_preds):
         y, state = net(get_input(), state)
         outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return ''.join([idx_to_char[i] for i in outputs])
+    return "".join([idx_to_char[i] for i in outputs])
 
 
 def main():
@@ -167,11 +174,15 @@ def main():
     V, H = len(vocab), 16
     net = RNNModelScratch(V, H, get_params(V, H, rng), init_rnn_state, rnn)
     ppl = [train_epoch(net, corpus, 1.0) for _ in range(2)]
-    prediction = predict('the ', 8, net, vocab, idx_to_char)
+    prediction = predict("the ", 8, net, vocab, idx_to_char)
     gnet = RNNModelScratch(V, H, get_params(V, H, rng, gates=3), init_rnn_state, gru)
     gru_ppl = train_epoch(gnet, corpus, 1.0)
     concise = RNNModel(nn.RNN(V, H), V)
-    concise.load_state_dict({k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)).astype(np.float32))
-                             for k, v in concise.state_dict().items()})
+    concise.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.25, 0.25, tuple(v.shape)).astype(np.float32))
+            for k, v in concise.state_dict().items()
+        }
+    )
     concise_ppl = train_epoch(concise, corpus, 1.0)
     return {"ppl": ppl, "prediction": prediction, "gru_ppl": gru_ppl, "concise_ppl": concise_ppl}

@@ -1,6 +1,7 @@
 """A variable-length sequence classifier as people write it: pad_sequence, pack_padded_sequence
 (enforce_sorted=False) through a bidirectional GRU, pad_packed_sequence, masked mean pooling,
 the final hidden state of both directions; trained with NAdam, RAdam and Adamax in turn."""
+
 # ruff: noqa: B007, E721  (written as in the original examples)
 import numpy as np
 import torch
@@ -36,12 +37,18 @@ def main():
     lengths = torch.tensor([len(s) for s in seqs])
     tokens = pad_sequence(seqs, batch_first=True, padding_value=0)
     model = Classifier(20, 6, 5, 3)
-    model.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                           for k, v in model.state_dict().items()})
+    model.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in model.state_dict().items()
+        }
+    )
     losses = []
-    for make in (lambda p: torch.optim.NAdam(p, lr=0.01),
-                 lambda p: torch.optim.RAdam(p, lr=0.01, weight_decay=0.01),
-                 lambda p: torch.optim.Adamax(p, lr=0.01)):
+    for make in (
+        lambda p: torch.optim.NAdam(p, lr=0.01),
+        lambda p: torch.optim.RAdam(p, lr=0.01, weight_decay=0.01),
+        lambda p: torch.optim.Adamax(p, lr=0.01),
+    ):
         optimizer = make(model.parameters())
         for step in range(3):
             optimizer.zero_grad()
@@ -50,5 +57,9 @@ def main():
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-    return {"losses": losses, "lengths": lengths.tolist(), "padded_shape": list(out.shape),
-            "batch_sizes": batch_sizes.tolist()}
+    return {
+        "losses": losses,
+        "lengths": lengths.tolist(),
+        "padded_shape": list(out.shape),
+        "batch_sizes": batch_sizes.tolist(),
+    }

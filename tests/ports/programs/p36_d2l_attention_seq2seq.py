@@ -3,6 +3,7 @@ reshape, masked_softmax with repeat_interleave, additive and scaled dot-product 
 sinusoidal positional encoding filled by strided slice assignment, a GRU decoder fed its context
 with ``state[-1].repeat``, xavier init through ``_flat_weights_names``, MaskedSoftmaxCELoss
 subclassing CrossEntropyLoss with (N, C, L) logits, grad_clipping and Adam."""
+
 # ruff: noqa: B007, E721  (written as in the original chapters)
 import math
 
@@ -15,7 +16,9 @@ COMPARE = {"attn": 1e-5, "pos": 1e-6, "losses": 1e-4, "dot_attn": 1e-5}
 
 def sequence_mask(X, valid_len, value=0):
     maxlen = X.size(1)
-    mask = torch.arange((maxlen), dtype=torch.float32, device=X.device)[None, :] < valid_len[:, None]
+    mask = (
+        torch.arange((maxlen), dtype=torch.float32, device=X.device)[None, :] < valid_len[:, None]
+    )
     X[~mask] = value
     return X
 
@@ -35,7 +38,7 @@ def masked_softmax(X, valid_lens):
 
 class AdditiveAttention(nn.Module):
     def __init__(self, num_hiddens, dropout, **kwargs):
-        super(AdditiveAttention, self).__init__(**kwargs)
+        super().__init__(**kwargs)
         self.W_k = nn.LazyLinear(num_hiddens, bias=False)
         self.W_q = nn.LazyLinear(num_hiddens, bias=False)
         self.w_v = nn.LazyLinear(1, bias=False)
@@ -67,14 +70,14 @@ class PositionalEncoding(nn.Module):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.P = torch.zeros((1, max_len, num_hiddens))
-        X = torch.arange(max_len, dtype=torch.float32).reshape(
-            -1, 1) / torch.pow(10000, torch.arange(
-                0, num_hiddens, 2, dtype=torch.float32) / num_hiddens)
+        X = torch.arange(max_len, dtype=torch.float32).reshape(-1, 1) / torch.pow(
+            10000, torch.arange(0, num_hiddens, 2, dtype=torch.float32) / num_hiddens
+        )
         self.P[:, :, 0::2] = torch.sin(X)
         self.P[:, :, 1::2] = torch.cos(X)
 
     def forward(self, X):
-        X = X + self.P[:, :X.shape[1], :].to(X.device)
+        X = X + self.P[:, : X.shape[1], :].to(X.device)
         return self.dropout(X)
 
 
@@ -114,8 +117,8 @@ class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):
     def forward(self, pred, label, valid_len):
         weights = torch.ones_like(label)
         weights = sequence_mask(weights, valid_len)
-        self.reduction = 'none'
-        unweighted_loss = super(MaskedSoftmaxCELoss, self).forward(pred.permute(0, 2, 1), label)
+        self.reduction = "none"
+        unweighted_loss = super().forward(pred.permute(0, 2, 1), label)
         weighted_loss = (unweighted_loss * weights).mean(dim=1)
         return weighted_loss
 
@@ -130,15 +133,19 @@ def xavier_init_weights(m):
 
 
 def grad_clipping(params, theta):
-    norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
+    norm = torch.sqrt(sum(torch.sum(p.grad**2) for p in params))
     if norm > theta:
         for param in params:
             param.grad[:] *= theta / norm
 
 
 def shared(module, rng):
-    module.load_state_dict({k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
-                            for k, v in module.state_dict().items()})
+    module.load_state_dict(
+        {
+            k: torch.from_numpy(rng.uniform(-0.3, 0.3, tuple(v.shape)).astype(np.float32))
+            for k, v in module.state_dict().items()
+        }
+    )
 
 
 def main():
@@ -181,5 +188,9 @@ def main():
         grad_clipping(params, 1)
         optimizer.step()
         losses.append(l.sum().item())
-    return {"attn": attn.detach().flatten().tolist(), "pos": pos.tolist(), "losses": losses,
-            "dot_attn": dot_attn.flatten().tolist()}
+    return {
+        "attn": attn.detach().flatten().tolist(),
+        "pos": pos.tolist(),
+        "losses": losses,
+        "dot_attn": dot_attn.flatten().tolist(),
+    }

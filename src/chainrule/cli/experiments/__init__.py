@@ -4,6 +4,7 @@ Each subcommand trains a few setups side by side, prints its results table, and 
 ``results.csv``, ``results.json``, ``figures/*.png`` and ``index.html`` to its output folder
 (``runs/experiment-<name>`` unless ``--out`` says otherwise). ``--quick`` runs a small version.
 """
+
 import click
 
 from ..app import cli, debug_option

@@ -9,6 +9,7 @@ the range in brackets, and a prediction counts as holding only when it holds for
 Ctrl-C stops the experiment: the rows measured so far are written, the cut setup is marked
 ``interrupted``, and the command exits with code 130.
 """
+
 import csv
 import io
 import math
@@ -28,6 +29,7 @@ from ..run import HealthFlags, Session, StopOnNonFinite
 @dataclass
 class Outcome:
     """One trained setup: its label, session, history, report, pre-flight report and numbers."""
+
     label: str
     session: object
     history: object
@@ -40,6 +42,7 @@ class Outcome:
 def run_setup(label, config, bundle=None, preflight=False, echo=True, callbacks=()):
     """Train ``config`` (sharing ``bundle``'s data) with the monitor; stop on a NaN epoch."""
     from ... import diagnostics
+
     start = time.perf_counter()
     session = Session(config, bundle=bundle)
     before = None
@@ -49,8 +52,9 @@ def run_setup(label, config, bundle=None, preflight=False, echo=True, callbacks=
             before = diagnostics.check(session.model, session.loss_fn, (x, y))
     flags = HealthFlags(session.monitor)
     history = session.fit([flags, StopOnNonFinite(), *callbacks])
-    outcome = Outcome(label, session, history, session.report(), before,
-                      time.perf_counter() - start)
+    outcome = Outcome(
+        label, session, history, session.report(), before, time.perf_counter() - start
+    )
     session.close()
     if echo:
         click.echo(f"  {label}: {len(history)} epoch(s), {outcome.seconds:.1f} s")
@@ -102,11 +106,15 @@ def combine(rows, numbers, formats=None):
     for key in numbers:
         values = np.array([_float(r.get(key)) for r in done], dtype=np.float64)
         finite = values[np.isfinite(values)]
-        med = float(np.median(finite)) if finite.size else (float(values[0]) if values.size
-                                                              else float("nan"))
+        med = (
+            float(np.median(finite))
+            if finite.size
+            else (float(values[0]) if values.size else float("nan"))
+        )
         out[key] = med
-        out[f"{key}_range"] = ([float(finite.min()), float(finite.max())] if finite.size
-                               else [med, med])
+        out[f"{key}_range"] = (
+            [float(finite.min()), float(finite.max())] if finite.size else [med, med]
+        )
         out[f"{key}_seeds"] = [float(v) for v in values]
         if key in formats:
             text = formats[key](med)
@@ -122,8 +130,9 @@ def combine(rows, numbers, formats=None):
         out["as_expected"] = "-"
     else:
         hits = sum(j == "yes" for j in judged)
-        out["as_expected"] = ("yes" if hits == len(done) else "no" if hits == 0
-                              else f"{hits} of {len(done)} seeds")
+        out["as_expected"] = (
+            "yes" if hits == len(done) else "no" if hits == 0 else f"{hits} of {len(done)} seeds"
+        )
     if len(done) < len(rows):
         out["as_expected"] += " (interrupted)"
         out["interrupted"] = True
@@ -158,8 +167,12 @@ def run_seeds(label, config, seeds, measure_one, bundle=None, **kwargs):
     ``interrupted`` and stops the loop."""
     outcomes, rows = [], []
     for seed in seeds:
-        outcome = run_setup(f"{label} (seed {seed})" if len(seeds) > 1 else label,
-                            config.replace(seed=seed), bundle, **kwargs)
+        outcome = run_setup(
+            f"{label} (seed {seed})" if len(seeds) > 1 else label,
+            config.replace(seed=seed),
+            bundle,
+            **kwargs,
+        )
         outcome.label = label
         row = measure_one(outcome)
         row["seed"] = seed
@@ -175,8 +188,11 @@ def run_seeds(label, config, seeds, measure_one, bundle=None, **kwargs):
 
 def interrupted_exit(folder):
     """After the files are written: say so and exit with code 130 (as Ctrl-C does)."""
-    click.echo(f"Interrupted: the rows measured so far are in {folder} (the cut setup is "
-               "marked interrupted).", err=True)
+    click.echo(
+        f"Interrupted: the rows measured so far are in {folder} (the cut setup is "
+        "marked interrupted).",
+        err=True,
+    )
     click.get_current_context().exit(130)
 
 
@@ -198,6 +214,7 @@ def results_csv(rows, columns):
 @dataclass
 class Page:
     """The experiment's HTML page, built up piece by piece (one self-contained file)."""
+
     title: str
     intro: str
     parts: list = field(default_factory=list)
@@ -207,12 +224,15 @@ class Page:
 
     def add_table(self, rows, columns):
         head = "".join(f"<th>{_escape(t)}</th>" for _, t in columns)
+
         def td(r, k):
             numeric = isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
             return f"<td{'' if numeric else ' class=text'}>{_escape(_cell(r, k))}</td>"
+
         body = "".join("<tr>" + "".join(td(r, k) for k, _ in columns) + "</tr>" for r in rows)
-        self.parts.append(f'<div class="table-wrap"><table class="results"><tr>{head}</tr>'
-                          f"{body}</table></div>")
+        self.parts.append(
+            f'<div class="table-wrap"><table class="results"><tr>{head}</tr>{body}</table></div>'
+        )
 
     def add_paragraph(self, text):
         """A paragraph (markdown); one already on the page is not printed again."""
@@ -226,17 +246,22 @@ class Page:
 
     def add_findings(self, outcomes):
         from ...diagnostics.names import layer_labels
+
         self.findings.append("<h2>Findings per setup</h2>")
         for o in outcomes:
             try:
                 labels = layer_labels(o.session.monitor)
             except Exception:  # noqa: BLE001  (names are a nicety: the findings still show)
                 labels = None
-            blocks = "".join(finding_html(f, i, labels)
-                             for i, f in enumerate(o.report.findings, 1))
-            self.findings.append(f"<h3>{_escape(o.label)}</h3>"
-                                 + (f'<div class="findings">{blocks}</div>' if blocks
-                                    else '<p class="muted">No findings.</p>'))
+            blocks = "".join(finding_html(f, i, labels) for i, f in enumerate(o.report.findings, 1))
+            self.findings.append(
+                f"<h3>{_escape(o.label)}</h3>"
+                + (
+                    f'<div class="findings">{blocks}</div>'
+                    if blocks
+                    else '<p class="muted">No findings.</p>'
+                )
+            )
 
     def html(self):
         figs = figures_html(self.figures)
@@ -256,14 +281,17 @@ def _cell(row, key):
 
 def _escape(text):
     import html
+
     return html.escape(str(text), quote=True)
 
 
-REPRODUCIBLE = ("Numbers are medians over the seeds, with their range in brackets. Every run is "
-                "seeded: the same command on the same machine with the same NumPy and BLAS "
-                "prints the same table; elsewhere the last digits differ and unstable runs can "
-                "end elsewhere, which is why a prediction counts only when it holds for every "
-                "seed.")
+REPRODUCIBLE = (
+    "Numbers are medians over the seeds, with their range in brackets. Every run is "
+    "seeded: the same command on the same machine with the same NumPy and BLAS "
+    "prints the same table; elsewhere the last digits differ and unstable runs can "
+    "end elsewhere, which is why a prediction counts only when it holds for every "
+    "seed."
+)
 
 
 def text_rows(rows, columns):
@@ -286,9 +314,11 @@ def finish(folder, page, rows, columns, figures, verdicts, extra=None):
     for line in verdicts:
         page.add_paragraph(line)
     saved = _figures(folder, page, figures)
-    write_text(os.path.join(folder, "results.csv"), results_csv(rows, columns))   # medians
-    write_json(os.path.join(folder, "results.json"), {"rows": rows, "verdicts": verdicts,
-                                                       "figures": saved, **(extra or {})})
+    write_text(os.path.join(folder, "results.csv"), results_csv(rows, columns))  # medians
+    write_json(
+        os.path.join(folder, "results.json"),
+        {"rows": rows, "verdicts": verdicts, "figures": saved, **(extra or {})},
+    )
     return saved
 
 

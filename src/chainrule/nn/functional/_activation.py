@@ -4,18 +4,19 @@ Each is an elementwise primitive (one NumPy forward, one analytic vjp) unless it
 of existing ops. The vjps dispatch through ``ops._util.call`` and read masks from ``._data``, so they also
 work when the backward pass is recorded (``create_graph=True``).
 """
+
 import math
 import warnings
 
 import numpy as np
 
 from ...autograd.engine import record
+from ...ops import dispatch as d
 from ...ops import log_softmax as _log_softmax
 from ...ops import relu as _relu
 from ...ops import sigmoid as _sigmoid
 from ...ops import softmax as _softmax
 from ...ops import tanh as _tanh
-from ...ops import dispatch as d
 from ...ops._util import as_tensor
 from ...ops.pointwise import sigmoid_array
 from ...ops.special import erf_array
@@ -49,8 +50,13 @@ def _leaky_relu_vjp(ctx, g):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, ``negative_slope * x`` otherwise."""
-    return _elementwise(input, lambda x: np.where(x > 0, x, x * _scalar(x, negative_slope)),
-                        _leaky_relu_vjp, "LeakyRelu", saved=negative_slope)
+    return _elementwise(
+        input,
+        lambda x: np.where(x > 0, x, x * _scalar(x, negative_slope)),
+        _leaky_relu_vjp,
+        "LeakyRelu",
+        saved=negative_slope,
+    )
 
 
 def _elu_vjp(ctx, g):
@@ -64,6 +70,7 @@ def _elu(input, alpha, scale, name):
     def forward(x):
         neg = np.expm1(np.minimum(x, 0)) * _scalar(x, alpha)
         return np.where(x > 0, x, neg) * _scalar(x, scale)
+
     return _elementwise(input, forward, _elu_vjp, name, saved=(alpha, scale))
 
 
@@ -100,8 +107,12 @@ def _gelu_tanh_array(x):
 def gelu(input, approximate="none"):
     """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula."""
     if approximate == "none":
-        return _elementwise(input, lambda x: _scalar(x, 0.5) * x * (1 + erf_array(x / _scalar(x, math.sqrt(2.0)))),
-                            _gelu_exact_vjp, "Gelu")
+        return _elementwise(
+            input,
+            lambda x: _scalar(x, 0.5) * x * (1 + erf_array(x / _scalar(x, math.sqrt(2.0)))),
+            _gelu_exact_vjp,
+            "Gelu",
+        )
     if approximate == "tanh":
         return _elementwise(input, _gelu_tanh_array, _gelu_tanh_vjp, "GeluTanh")
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -135,10 +146,12 @@ def _softplus_vjp(ctx, g):
 
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta * x)) / beta``; linear (x) where ``beta * x > threshold``."""
+
     def forward(x):
         bx = x * _scalar(x, beta)
         smooth = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / _scalar(x, beta)
         return np.where(bx > threshold, x, smooth)
+
     return _elementwise(input, forward, _softplus_vjp, "Softplus", saved=(beta, threshold))
 
 
@@ -158,9 +171,16 @@ def _hardtanh_vjp(ctx, g):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clipped to [min_val, max_val]."""
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    return _elementwise(input, lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
-                        _hardtanh_vjp, "Hardtanh", saved=(min_val, max_val))
+        raise ValueError(
+            f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+        )
+    return _elementwise(
+        input,
+        lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
+        _hardtanh_vjp,
+        "Hardtanh",
+        saved=(min_val, max_val),
+    )
 
 
 def relu6(input, inplace=False):
@@ -169,8 +189,11 @@ def relu6(input, inplace=False):
 
 
 def _implicit_dim(name, ndim):
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
-                  "to include dim=X as an argument.", stacklevel=3)
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call "
+        "to include dim=X as an argument.",
+        stacklevel=3,
+    )
     return 0 if ndim in (0, 1, 3) else 1
 
 
@@ -196,5 +219,9 @@ def _logsigmoid_vjp(ctx, g):
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
-    return _elementwise(input, lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
-                        _logsigmoid_vjp, "LogSigmoid")
+    return _elementwise(
+        input,
+        lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+        _logsigmoid_vjp,
+        "LogSigmoid",
+    )

@@ -1,5 +1,6 @@
 """More activations, built from recorded ops: ``mish``, ``hardswish``, ``hardsigmoid``, ``prelu``,
 ``softmin``. Their gradients (of any order) are those of the ops they are made of."""
+
 from ...ops import where
 from ...ops._util import as_tensor
 from ._activation import hardtanh, softmax, softplus, tanh
@@ -49,8 +50,10 @@ def prelu(input, weight):
         raise ValueError(f"prelu: weight must be 1-d, got shape {tuple(w.shape)}")
     if w.shape[0] != 1:
         if x.ndim < 2 or x.shape[1] != w.shape[0]:
-            raise ValueError(f"prelu: weight has {w.shape[0]} entries but input {tuple(x.shape)} "
-                             f"has {x.shape[1] if x.ndim > 1 else 1} channels (dim 1)")
+            raise ValueError(
+                f"prelu: weight has {w.shape[0]} entries but input {tuple(x.shape)} "
+                f"has {x.shape[1] if x.ndim > 1 else 1} channels (dim 1)"
+            )
         w = w.reshape((1, -1) + (1,) * (x.ndim - 2))
     return x.clamp(min=0) + w * x.clamp(max=0)
 

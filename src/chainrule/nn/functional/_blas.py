@@ -10,6 +10,7 @@ under a few microseconds through ctypes, so it can be switched around every laye
 Where NumPy does not use a bundled OpenBLAS with that function (MKL, Accelerate, an older
 OpenBLAS), :func:`serial_blas` does nothing.
 """
+
 import ctypes
 import glob
 import os

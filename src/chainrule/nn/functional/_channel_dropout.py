@@ -1,4 +1,5 @@
 """``dropout1d`` / ``dropout2d``: zero whole channels (feature maps) at random, as torch."""
+
 import warnings
 
 import numpy as np
@@ -11,8 +12,10 @@ def _channel_dropout(input, p, training, batched_ndim, name):
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (batched_ndim - 1, batched_ndim):
-        raise RuntimeError(f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
-                           f"received a {input.ndim}D input of shape {tuple(input.shape)}")
+        raise RuntimeError(
+            f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
+            f"received a {input.ndim}D input of shape {tuple(input.shape)}"
+        )
     if not training or p == 0.0:
         return input
     # One draw per (sample, channel), broadcast over the spatial dims.
@@ -38,8 +41,11 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
     A 3-D input is read as (N, C, L), with a warning, as torch does."""
     if input.ndim == 3:
-        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
-                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L). "
-                      "Use dropout1d for that.", stacklevel=2)
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L). "
+            "Use dropout1d for that.",
+            stacklevel=2,
+        )
         return _channel_dropout(input, p, training, 3, "dropout2d")
     return _channel_dropout(input, p, training, 4, "dropout2d")

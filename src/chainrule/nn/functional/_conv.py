@@ -8,6 +8,7 @@ work (``create_graph=True`` through a convolution is supported).
 Layouts are PyTorch's: input (N, C, H, W), weight (out, in/groups, kh, kw), output (N, out, Ho, Wo).
 1-d convolutions are 2-d ones with H = 1.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -21,6 +22,7 @@ from ...ops.shape import pad as _pad_op
 
 class Geometry(NamedTuple):
     """Everything about a convolution but its operands: ((top, bottom), (left, right)) padding."""
+
     stride: tuple
     padding: tuple
     dilation: tuple
@@ -62,8 +64,10 @@ SMALL_PLANE = 100
 
 def _out_hw(x_shape, w_shape, geo):
     (t, b), (l, r) = geo.padding
-    return (out_size(x_shape[2], w_shape[2], geo.stride[0], t + b, geo.dilation[0]),
-            out_size(x_shape[3], w_shape[3], geo.stride[1], l + r, geo.dilation[1]))
+    return (
+        out_size(x_shape[2], w_shape[2], geo.stride[0], t + b, geo.dilation[0]),
+        out_size(x_shape[3], w_shape[3], geo.stride[1], l + r, geo.dilation[1]),
+    )
 
 
 def _batch_last(out_hw):
@@ -84,9 +88,15 @@ def _tap_slices(kh, kw, geo, out_hw):
     """
     (st_h, st_w), (d_h, d_w) = geo.stride, geo.dilation
     ho, wo = out_hw
-    return [((i, j), slice(i * d_h, i * d_h + st_h * (ho - 1) + 1, st_h),
-             slice(j * d_w, j * d_w + st_w * (wo - 1) + 1, st_w))
-            for i in range(kh) for j in range(kw)]
+    return [
+        (
+            (i, j),
+            slice(i * d_h, i * d_h + st_h * (ho - 1) + 1, st_h),
+            slice(j * d_w, j * d_w + st_w * (wo - 1) + 1, st_w),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    ]
 
 
 def _pad_planes(x, geo):
@@ -96,7 +106,7 @@ def _pad_planes(x, geo):
         return x
     n, c, h, w = x.shape
     xp = np.zeros((n, c, h + t + b, w + l + r), x.dtype)
-    xp[:, :, t:t + h, l:l + w] = x
+    xp[:, :, t : t + h, l : l + w] = x
     return xp
 
 
@@ -105,7 +115,7 @@ def _pad_batch_last(x, geo):
     (t, b), (l, r) = geo.padding
     n, c, h, w = x.shape
     xb = np.zeros((c, h + t + b, w + l + r, n), x.dtype)
-    xb[:, t:t + h, l:l + w] = x.transpose(1, 2, 3, 0)
+    xb[:, t : t + h, l : l + w] = x.transpose(1, 2, 3, 0)
     return xb
 
 
@@ -116,8 +126,12 @@ def _im2col(x, kh, kw, geo, out_hw):
     sn, sc, sh, sw = xp.strides
     cg = c // geo.groups
     (st_h, st_w), (d_h, d_w) = geo.stride, geo.dilation
-    win = as_strided(xp, (n, geo.groups, cg, kh, kw) + out_hw,
-                     (sn, sc * cg, sc, sh * d_h, sw * d_w, sh * st_h, sw * st_w), writeable=False)
+    win = as_strided(
+        xp,
+        (n, geo.groups, cg, kh, kw) + out_hw,
+        (sn, sc * cg, sc, sh * d_h, sw * d_w, sh * st_h, sw * st_w),
+        writeable=False,
+    )
     return win.reshape(n, geo.groups, cg * kh * kw, out_hw[0] * out_hw[1])
 
 
@@ -128,8 +142,12 @@ def _im2col_batch_last(x, kh, kw, geo, out_hw):
     sc, sh, sw, sn = xb.strides
     cg = c // geo.groups
     (st_h, st_w), (d_h, d_w) = geo.stride, geo.dilation
-    win = as_strided(xb, (geo.groups, cg, kh, kw) + out_hw + (n,),
-                     (sc * cg, sc, sh * d_h, sw * d_w, sh * st_h, sw * st_w, sn), writeable=False)
+    win = as_strided(
+        xb,
+        (geo.groups, cg, kh, kw) + out_hw + (n,),
+        (sc * cg, sc, sh * d_h, sw * d_w, sh * st_h, sw * st_w, sn),
+        writeable=False,
+    )
     return win.reshape(geo.groups, cg * kh * kw, -1)
 
 
@@ -145,8 +163,10 @@ def _conv_forward(x, w, geo):
         if batch_last:
             res = np.matmul(wg, _im2col_batch_last(x[s], kh, kw, geo, out_hw))  # (G, O/G, L*n)
             out[s] = res.reshape((o,) + out_hw + (-1,)).transpose(3, 0, 1, 2)
-        else:                                                            # (n, G, O/G, L)
-            np.matmul(wg, _im2col(x[s], kh, kw, geo, out_hw), out=out[s].reshape(-1, grp, o // grp, plane))
+        else:  # (n, G, O/G, L)
+            np.matmul(
+                wg, _im2col(x[s], kh, kw, geo, out_hw), out=out[s].reshape(-1, grp, o // grp, plane)
+            )
     return out
 
 
@@ -162,7 +182,7 @@ def _weight_grad(x, g, w_shape, geo):
         return _weight_grad_batch_last(x, g, w_shape, geo)
     o, cg, kh, kw = w_shape
     n, grp, out_hw = g.shape[0], geo.groups, g.shape[2:]
-    gg = g.reshape(n, grp, o // grp, out_hw[0] * out_hw[1])              # (N, G, O/G, L)
+    gg = g.reshape(n, grp, o // grp, out_hw[0] * out_hw[1])  # (N, G, O/G, L)
     gwt = np.zeros((grp, cg * kh * kw, o // grp), g.dtype)
     for s in _chunks(n, x.shape[1] * kh * kw * gg.shape[3] * x.itemsize):
         # Per sample (K, L) @ (L, O/G), summed: faster in OpenBLAS than (O/G, L) @ (L, K).
@@ -189,7 +209,7 @@ def _input_grad(g, w, x_shape, geo):
     o, cg, kh, kw = w.shape
     (n, c, h, wd), grp, out_hw = x_shape, geo.groups, g.shape[2:]
     (t, b), (l, r) = geo.padding
-    wk = w.reshape(grp, o // grp, cg * kh * kw).swapaxes(1, 2)           # (G, K, O/G)
+    wk = w.reshape(grp, o // grp, cg * kh * kw).swapaxes(1, 2)  # (G, K, O/G)
     gg = g.reshape(n, grp, o // grp, out_hw[0] * out_hw[1])
     padded = t or b or l or r
     gx = (np.empty if padded else np.zeros)(x_shape, g.dtype)
@@ -199,7 +219,7 @@ def _input_grad(g, w, x_shape, geo):
         for (i, j), rows, cols in _tap_slices(kh, kw, geo, out_hw):
             gxp[:, :, rows, cols] += gcols[:, :, i, j]
         if padded:
-            gx[s] = gxp[:, :, t:t + h, l:l + wd]
+            gx[s] = gxp[:, :, t : t + h, l : l + wd]
     return gx
 
 
@@ -208,17 +228,18 @@ def _input_grad_batch_last(g, w, x_shape, geo):
     o, cg, kh, kw = w.shape
     (n, c, h, wd), grp, out_hw = x_shape, geo.groups, g.shape[2:]
     (t, b), (l, r) = geo.padding
-    wt = w.reshape(grp, o // grp, cg, kh, kw).swapaxes(1, 2)             # (G, Cg, O/G, kh, kw)
+    wt = w.reshape(grp, o // grp, cg, kh, kw).swapaxes(1, 2)  # (G, Cg, O/G, kh, kw)
     gb = _to_batch_last(g, grp)
     gxb = np.zeros((c, h + t + b, wd + l + r, n), g.dtype)
     for (i, j), rows, cols in _tap_slices(kh, kw, geo, out_hw):
         gxb[:, rows, cols] += np.matmul(wt[..., i, j], gb).reshape((c,) + out_hw + (n,))
-    return np.ascontiguousarray(gxb[:, t:t + h, l:l + wd].transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(gxb[:, t : t + h, l : l + wd].transpose(3, 0, 1, 2))
 
 
 # ---------------------------------------------------------------------------------------------
 # recorded primitives (arrays on the fast path, Tensors when a backward is itself recorded)
 # ---------------------------------------------------------------------------------------------
+
 
 def _conv_vjp(ctx, g):
     geo = ctx.saved
@@ -255,8 +276,13 @@ def _input_grad_vjp(ctx, h):
 
 def _input_grad_recorded(g, w, x_shape, geo):
     g, w = as_tensor(g), as_tensor(w)
-    return record(_input_grad(g._data, w._data, x_shape, geo), (g, w), _input_grad_vjp,
-                  "ConvInputGrad", saved=(geo, x_shape))
+    return record(
+        _input_grad(g._data, w._data, x_shape, geo),
+        (g, w),
+        _input_grad_vjp,
+        "ConvInputGrad",
+        saved=(geo, x_shape),
+    )
 
 
 def _weight_grad_vjp(ctx, k):
@@ -269,8 +295,13 @@ def _weight_grad_vjp(ctx, k):
 
 def _weight_grad_recorded(x, g, w_shape, geo):
     x, g = as_tensor(x), as_tensor(g)
-    return record(_weight_grad(x._data, g._data, w_shape, geo), (x, g), _weight_grad_vjp,
-                  "ConvWeightGrad", saved=(geo, w_shape))
+    return record(
+        _weight_grad(x._data, g._data, w_shape, geo),
+        (x, g),
+        _weight_grad_vjp,
+        "ConvWeightGrad",
+        saved=(geo, w_shape),
+    )
 
 
 # Gradients of a convolution with respect to its input (shape ``x_shape``) and its weight
@@ -283,9 +314,10 @@ conv_weight_grad = d.primitive(_weight_grad, _weight_grad_recorded)
 # public functions
 # ---------------------------------------------------------------------------------------------
 
+
 def _same_padding(k, dilation):
     total = dilation * (k - 1)
-    return (total // 2, total - total // 2)      # the odd extra pixel goes last, as in PyTorch
+    return (total // 2, total - total // 2)  # the odd extra pixel goes last, as in PyTorch
 
 
 def _geometry(padding, kernel_hw, stride, dilation, groups, op):
@@ -297,11 +329,15 @@ def _geometry(padding, kernel_hw, stride, dilation, groups, op):
             pads = ((0, 0), (0, 0))
         elif padding == "same":
             if stride != (1, 1):
-                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
-                                 f"(stride={stride})")
-            pads = tuple(_same_padding(k, d) for k, d in zip(kernel_hw, dilation))
+                raise ValueError(
+                    f"{op}: padding='same' is not supported for strided convolutions "
+                    f"(stride={stride})"
+                )
+            pads = tuple(_same_padding(k, d) for k, d in zip(kernel_hw, dilation, strict=True))
         else:
-            raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            raise ValueError(
+                f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}"
+            )
     else:
         p = _pair(padding, "padding", op)
         if min(p) < 0:
@@ -316,24 +352,32 @@ def _check(x, w, b, geo, op, spatial):
     if x.ndim != spatial + 2:
         raise ValueError(f"{op}: expected input of shape {dims}, got {x.shape}")
     if w.ndim != spatial + 2:
-        raise ValueError(f"{op}: weight must have {spatial + 2} dims (out, in/groups, "
-                         f"{'kh, kw' if spatial == 2 else 'k'}), got {w.shape}")
+        raise ValueError(
+            f"{op}: weight must have {spatial + 2} dims (out, in/groups, "
+            f"{'kh, kw' if spatial == 2 else 'k'}), got {w.shape}"
+        )
     if geo.groups < 1 or w.shape[0] % geo.groups:
         raise ValueError(f"{op}: out_channels {w.shape[0]} is not divisible by groups={geo.groups}")
     if x.shape[1] != w.shape[1] * geo.groups:
-        raise ValueError(f"{op}: input has {x.shape[1]} channels but weight {w.shape} with "
-                         f"groups={geo.groups} expects {w.shape[1] * geo.groups} (input {x.shape})")
+        raise ValueError(
+            f"{op}: input has {x.shape[1]} channels but weight {w.shape} with "
+            f"groups={geo.groups} expects {w.shape[1] * geo.groups} (input {x.shape})"
+        )
     if b is not None and b.shape != (w.shape[0],):
         raise ValueError(f"{op}: bias must have shape ({w.shape[0]},), got {b.shape}")
     if x.dtype.kind != "f" or w.dtype != x.dtype:
-        raise TypeError(f"{op}: input and weight must share a floating dtype, got {x.dtype} and {w.dtype}")
+        raise TypeError(
+            f"{op}: input and weight must share a floating dtype, got {x.dtype} and {w.dtype}"
+        )
 
 
 def _check_size(x_shape, w_shape, geo, op):
     ho, wo = _out_hw(x_shape, w_shape, geo)
     if ho < 1 or wo < 1:
-        raise ValueError(f"{op}: kernel {w_shape[2:]} (dilation {geo.dilation}) is larger than the "
-                         f"padded input {x_shape[2:]} (padding {geo.padding})")
+        raise ValueError(
+            f"{op}: kernel {w_shape[2:]} (dilation {geo.dilation}) is larger than the "
+            f"padded input {x_shape[2:]} (padding {geo.padding})"
+        )
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -351,7 +395,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """
     x, w = as_tensor(input), as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
-    if x.ndim == 3:                               # unbatched (C, H, W), as PyTorch allows
+    if x.ndim == 3:  # unbatched (C, H, W), as PyTorch allows
         return conv2d(x.unsqueeze(0), w, b, stride, padding, dilation, groups).squeeze(0)
     kernel = w.shape[2:] if w.ndim == 4 else (1, 1)
     geo = _geometry(padding, kernel, stride, dilation, groups, "conv2d")
@@ -372,8 +416,14 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if x.ndim == 2:
         return conv1d(x.unsqueeze(0), w, b, stride, padding, dilation, groups).squeeze(0)
     pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
-    geo = _geometry(pad2, (1, w.shape[-1]), (1, _single(stride, "stride")),
-                    (1, _single(dilation, "dilation")), groups, "conv1d")
+    geo = _geometry(
+        pad2,
+        (1, w.shape[-1]),
+        (1, _single(stride, "stride")),
+        (1, _single(dilation, "dilation")),
+        groups,
+        "conv1d",
+    )
     _check(x, w, b, geo, "conv1d", 1)
     x4, w4 = x.unsqueeze(2), w.unsqueeze(2)
     _check_size(x4.shape, w4.shape, geo, "conv1d")
@@ -393,5 +443,5 @@ def pad_input(x, padding, mode):
 
     ``padding`` is ((top, bottom), (left, right)) for 2-d or ((left, right),) for 1-d.
     """
-    flat = tuple(p for pair in reversed(padding) for p in pair)   # F.pad order: last dim first
+    flat = tuple(p for pair in reversed(padding) for p in pair)  # F.pad order: last dim first
     return _pad_op(x, flat, mode=mode)

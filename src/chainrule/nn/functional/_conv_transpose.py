@@ -6,6 +6,7 @@ order of gradient works. Layouts are PyTorch's: input (N, C_in, H, W), weight
 (C_in, C_out/groups, kh, kw), output (N, C_out, Ho, Wo) with
 ``Ho = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1``.
 """
+
 from ...ops._util import as_tensor
 from ._conv import Geometry, _pair, conv_input_grad
 
@@ -20,30 +21,47 @@ def _single(v, name, op):
 
 def _transposed(x, w, b, stride, padding, output_padding, groups, dilation, op):
     stride, padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
-    output_padding, dilation = _pair(output_padding, "output_padding", op), _pair(dilation, "dilation", op)
+    output_padding, dilation = (
+        _pair(output_padding, "output_padding", op),
+        _pair(dilation, "dilation", op),
+    )
     if x.ndim != 4:
         raise ValueError(f"{op}: expected input of shape (N, C, H, W), got {tuple(x.shape)}")
     if w.ndim != 4:
-        raise ValueError(f"{op}: weight must have shape (C_in, C_out/groups, kh, kw), got {tuple(w.shape)}")
+        raise ValueError(
+            f"{op}: weight must have shape (C_in, C_out/groups, kh, kw), got {tuple(w.shape)}"
+        )
     if groups < 1 or w.shape[0] % groups or x.shape[1] != w.shape[0]:
-        raise ValueError(f"{op}: input has {x.shape[1]} channels but weight {tuple(w.shape)} "
-                         f"with groups={groups} expects {w.shape[0]}")
+        raise ValueError(
+            f"{op}: input has {x.shape[1]} channels but weight {tuple(w.shape)} "
+            f"with groups={groups} expects {w.shape[0]}"
+        )
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise ValueError(f"{op}: stride and dilation must be >= 1 and padding >= 0")
-    for op_, s, d in zip(output_padding, stride, dilation):
+    for op_, s, d in zip(output_padding, stride, dilation, strict=True):
         if op_ < 0 or (op_ >= s and op_ >= d):
-            raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
-                             f"stride {stride} or dilation {dilation}")
+            raise ValueError(
+                f"{op}: output_padding {output_padding} must be smaller than either "
+                f"stride {stride} or dilation {dilation}"
+            )
     if x.dtype.kind != "f" or w.dtype != x.dtype:
-        raise TypeError(f"{op}: input and weight must share a floating dtype, got {x.dtype} and {w.dtype}")
+        raise TypeError(
+            f"{op}: input and weight must share a floating dtype, got {x.dtype} and {w.dtype}"
+        )
     c_out = w.shape[1] * groups
     if b is not None and tuple(b.shape) != (c_out,):
         raise ValueError(f"{op}: bias must have shape ({c_out},), got {tuple(b.shape)}")
-    size = [(n - 1) * s - 2 * p + d * (k - 1) + o + 1
-            for n, s, p, d, k, o in zip(x.shape[2:], stride, padding, dilation, w.shape[2:], output_padding)]
+    size = [
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            x.shape[2:], stride, padding, dilation, w.shape[2:], output_padding, strict=True
+        )
+    ]
     if min(size) < 1:
-        raise ValueError(f"{op}: output size {tuple(size)} is too small (input {tuple(x.shape)}, "
-                         f"weight {tuple(w.shape)}, padding {padding})")
+        raise ValueError(
+            f"{op}: output size {tuple(size)} is too small (input {tuple(x.shape)}, "
+            f"weight {tuple(w.shape)}, padding {padding})"
+        )
     geo = Geometry(stride, tuple((p, p) for p in padding), dilation, int(groups))
     out = conv_input_grad(x, w, (x.shape[0], c_out, *size), geo)
     if b is not None:
@@ -51,8 +69,9 @@ def _transposed(x, w, b, stride, padding, output_padding, groups, dilation, op):
     return out
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
     """2-d transposed convolution: (N, C_in, H, W) x (C_in, C_out/groups, kh, kw) -> (N, C_out, Ho, Wo).
 
     ``Ho = (H - 1)*stride - 2*padding + dilation*(kh - 1) + output_padding + 1``; unbatched
@@ -66,13 +85,17 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, w = as_tensor(input), as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
     if x.ndim == 3:
-        return conv_transpose2d(x.unsqueeze(0), w, b, stride, padding, output_padding, groups,
-                                dilation).squeeze(0)
-    return _transposed(x, w, b, stride, padding, output_padding, groups, dilation, "conv_transpose2d")
+        return conv_transpose2d(
+            x.unsqueeze(0), w, b, stride, padding, output_padding, groups, dilation
+        ).squeeze(0)
+    return _transposed(
+        x, w, b, stride, padding, output_padding, groups, dilation, "conv_transpose2d"
+    )
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
     """1-d transposed convolution: (N, C_in, L) x (C_in, C_out/groups, k) -> (N, C_out, Lo).
 
     Example::
@@ -83,13 +106,23 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, w = as_tensor(input), as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
     if x.ndim == 2:
-        return conv_transpose1d(x.unsqueeze(0), w, b, stride, padding, output_padding, groups,
-                                dilation).squeeze(0)
+        return conv_transpose1d(
+            x.unsqueeze(0), w, b, stride, padding, output_padding, groups, dilation
+        ).squeeze(0)
     if x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"{op}: expected input (N, C, L) and weight (C_in, C_out/groups, k), got "
-                         f"{tuple(x.shape)} and {tuple(w.shape)}")
-    out = _transposed(x.unsqueeze(2), w.unsqueeze(2), b, (1, _single(stride, "stride", op)),
-                      (0, _single(padding, "padding", op)),
-                      (0, _single(output_padding, "output_padding", op)), groups,
-                      (1, _single(dilation, "dilation", op)), op)
+        raise ValueError(
+            f"{op}: expected input (N, C, L) and weight (C_in, C_out/groups, k), got "
+            f"{tuple(x.shape)} and {tuple(w.shape)}"
+        )
+    out = _transposed(
+        x.unsqueeze(2),
+        w.unsqueeze(2),
+        b,
+        (1, _single(stride, "stride", op)),
+        (0, _single(padding, "padding", op)),
+        (0, _single(output_padding, "output_padding", op)),
+        groups,
+        (1, _single(dilation, "dilation", op)),
+        op,
+    )
     return out.squeeze(2)

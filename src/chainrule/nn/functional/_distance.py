@@ -1,5 +1,6 @@
 """Similarities and distances between rows: ``cosine_similarity``, ``pairwise_distance``,
 ``normalize``. Built from recorded ops; formulas as PyTorch's (eps placement included)."""
+
 from ...ops._util import as_tensor
 
 

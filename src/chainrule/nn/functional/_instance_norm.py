@@ -3,13 +3,22 @@
 The per-plane statistics are those of ``layer_norm`` over the spatial dims, so the fused
 layer-norm primitive does the work (and gives exact gradients of any order).
 """
+
 from ...autograd.grad_mode import no_grad
 from ...ops._util import as_tensor
 from ._norm import layer_norm
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats=True, momentum=0.1, eps=1e-5):
+def instance_norm(
+    input,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats=True,
+    momentum=0.1,
+    eps=1e-5,
+):
     """Normalize each (n, c) plane of (N, C, *spatial) over its spatial dims.
 
     With ``use_input_stats`` the plane's own (biased) statistics are used and, when given,
@@ -42,7 +51,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                     running_var.mul_(1 - momentum).add_(var.mean(dim=0) * momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+            raise ValueError(
+                "instance_norm: use_input_stats=False needs running_mean and running_var"
+            )
         y = (x - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
     if weight is not None:
         y = y * as_tensor(weight).reshape(shape)

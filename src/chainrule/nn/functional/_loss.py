@@ -12,6 +12,7 @@ probabilities, class weights, ignore_index, label smoothing) is written as
 (``create_graph=True``) it is rebuilt from chainrule ops, so second derivatives w.r.t. the
 logits are exact; ``A`` counts as a constant there, except for probability targets.
 """
+
 import numpy as np
 
 from ...autograd.engine import record
@@ -34,8 +35,9 @@ def _legacy_reduction(size_average, reduce, reduction):
 
 def _check_reduction(name, reduction, allowed=_REDUCTIONS):
     if reduction not in allowed:
-        raise ValueError(f"{name}: reduction must be one of {', '.join(map(repr, allowed))}, "
-                         f"got {reduction!r}")
+        raise ValueError(
+            f"{name}: reduction must be one of {', '.join(map(repr, allowed))}, got {reduction!r}"
+        )
 
 
 def _reduce(loss, reduction, name):
@@ -49,8 +51,10 @@ def _pair(name, input, target):
     """Input and target as Tensors of the same shape, the target in the input's float dtype."""
     input, target = as_tensor(input), as_tensor(target)
     if input.shape != target.shape:
-        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} "
-                         "differ; they must be equal (chainrule does not broadcast losses)")
+        raise ValueError(
+            f"{name}: input shape {input.shape} and target shape {target.shape} "
+            "differ; they must be equal (chainrule does not broadcast losses)"
+        )
     if input.dtype.kind == "f" and target.dtype != input.dtype:
         target = target.to(input.dtype)
     return input, target
@@ -70,6 +74,7 @@ def _constant(value, dtype, name, what):
 # regression losses
 # ----------------------------------------------------------------------------------------------
 
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error, ``(input - target)^2`` reduced. Shapes: input and target equal."""
     input, target = _pair("mse_loss", input, target)
@@ -80,8 +85,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean absolute error, ``|input - target|`` reduced (gradient 0 where they are equal)."""
     input, target = _pair("l1_loss", input, target)
-    return _reduce((input - target).abs(), _legacy_reduction(size_average, reduce, reduction),
-                   "l1_loss")
+    return _reduce(
+        (input - target).abs(), _legacy_reduction(size_average, reduce, reduction), "l1_loss"
+    )
 
 
 def _huber_vjp(ctx, g):
@@ -113,13 +119,15 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta == 0:
         return _reduce((input - target).abs(), reduction, "smooth_l1_loss")
-    return _reduce(_huber(input - target, beta, 1.0 / beta, "SmoothL1"), reduction,
-                   "smooth_l1_loss")
+    return _reduce(
+        _huber(input - target, beta, 1.0 / beta, "SmoothL1"), reduction, "smooth_l1_loss"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # cross-entropy and NLL
 # ----------------------------------------------------------------------------------------------
+
 
 def _n_classes(shape):
     return shape[1] if len(shape) > 1 else shape[0]
@@ -130,7 +138,7 @@ def _to_rows(x):
     if x.ndim == 1:
         return x.reshape((1, x.shape[0]))
     if x.ndim == 2:
-        return x                       # already rows: the common case, no copy
+        return x  # already rows: the common case, no copy
     return d.moveaxis(x, 1, -1).reshape((-1, x.shape[1]))
 
 
@@ -151,7 +159,7 @@ class _Coefficients:
     def __init__(self, n_rows, dense=None, index=None, index_weight=None, valid=None):
         self.rows = np.arange(n_rows)
         self.dense, self.index, self.index_weight = dense, index, index_weight
-        self.valid = valid      # bool (M,) of rows not ignored (ignore_index); None: all rows
+        self.valid = valid  # bool (M,) of rows not ignored (ignore_index); None: all rows
 
     def row_dot(self, logp):
         """``sum_c A_ic logp_ic`` for each row (logp an array, or a Tensor when recorded)."""
@@ -181,7 +189,7 @@ class _Coefficients:
         """d loss / d logits for rows of softmax ``p``: ``(p * sum_c A_ic - A) * gs``."""
         row_sum = self.row_sum()
         row_sum = row_sum.reshape((-1, 1)) if not isinstance(row_sum, int) else row_sum
-        if d.is_recorded(p):     # recorded: dense; the plain path edits its own arrays in place
+        if d.is_recorded(p):  # recorded: dense; the plain path edits its own arrays in place
             return (p * row_sum - self.as_dense(p.shape, p.dtype)) * gs
         g = p * row_sum
         if self.dense is not None:
@@ -196,8 +204,10 @@ def _index_coefficients(name, shape, target, weight, ignore_index, smoothing, dt
     """Coefficients and 'mean' divisor for class-index targets (see the module docstring)."""
     expected = () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
     if target.shape != expected:
-        raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
-                         f"{tuple(shape)}: class indices of shape {expected} were expected")
+        raise ValueError(
+            f"{name}: target shape {target.shape} does not match input shape "
+            f"{tuple(shape)}: class indices of shape {expected} were expected"
+        )
     n_classes = _n_classes(shape)
     t = target.reshape(-1).astype(np.int64, copy=False)
     valid = t != ignore_index
@@ -215,8 +225,13 @@ def _index_coefficients(name, shape, target, weight, ignore_index, smoothing, dt
     if smoothing:
         w = np.ones(n_classes, dtype) if weight is None else weight
         dense = (valid[:, None] * w[None, :] * (smoothing / n_classes)).astype(dtype)
-    coef = _Coefficients(t.size, dense, safe, target_weight * dtype.type(1 - smoothing),
-                         valid=None if all_valid else valid)
+    coef = _Coefficients(
+        t.size,
+        dense,
+        safe,
+        target_weight * dtype.type(1 - smoothing),
+        valid=None if all_valid else valid,
+    )
     return coef, float(target_weight.sum())
 
 
@@ -252,7 +267,7 @@ def _reduce_rows(per_row, reduction, divisor, target_shape):
     total = per_row.sum()
     if reduction == "sum":
         return total
-    if not divisor:     # a mean over nothing (no rows, all ignored or weighted 0): NaN, as torch
+    if not divisor:  # a mean over nothing (no rows, all ignored or weighted 0): NaN, as torch
         return per_row.dtype.type(np.nan)
     return total / per_row.dtype.type(divisor)
 
@@ -265,9 +280,11 @@ def _cross_entropy_vjp(ctx, g):
     if d.is_recorded(g):
         logp = _to_rows(ctx.input(0)).log_softmax(-1)
         if len(ctx.inputs) > 1:
-            coef = _Coefficients(logp.shape[0], _prob_coefficients(
-                _to_rows(ctx.input(1)), w, smoothing, _n_classes(shape)))
-    with np.errstate(invalid="ignore", over="ignore"):    # inf * 0 when 'mean' is over nothing
+            coef = _Coefficients(
+                logp.shape[0],
+                _prob_coefficients(_to_rows(ctx.input(1)), w, smoothing, _n_classes(shape)),
+            )
+    with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 when 'mean' is over nothing
         gs = _per_row_grad(g, reduction, divisor, coef.valid)
         p = d.exp(logp)
         gx = _from_rows(coef.grad(p, gs), shape) if ctx.needs[0] else None
@@ -280,7 +297,7 @@ def _cross_entropy_vjp(ctx, g):
 
 def _plain_cross_entropy_vjp(ctx, g):
     rows, t, p = ctx.saved
-    if d.is_recorded(g):        # recorded backward: through the composed formula
+    if d.is_recorded(g):  # recorded backward: through the composed formula
         logp = ctx.input(0).log_softmax(-1)
         onehot = np.zeros(p.shape, p.dtype)
         onehot[rows, t] = 1
@@ -299,19 +316,34 @@ def _plain_cross_entropy(input, target):
     if x.ndim != 2 or x.dtype.kind != "f" or t.shape != x.shape[:1] or t.dtype.kind not in "iu":
         return None
     if not t.size or t.min() < 0 or t.max() >= x.shape[1]:
-        return None             # empty batch or bad index: the general path says why
+        return None  # empty batch or bad index: the general path says why
     rows = np.arange(len(t))
     shifted = x - x.max(axis=1, keepdims=True)
     p = np.exp(shifted)
     total = p.sum(axis=1, keepdims=True)
     loss = (np.log(total).sum() - shifted[rows, t].sum()) / len(t)
     p /= total
-    return record(np.asarray(loss, dtype=x.dtype), (input,), _plain_cross_entropy_vjp,
-                  "CrossEntropy", saved=(rows, t, p), save_inputs=False, save_output=False)
+    return record(
+        np.asarray(loss, dtype=x.dtype),
+        (input,),
+        _plain_cross_entropy_vjp,
+        "CrossEntropy",
+        saved=(rows, t, p),
+        save_inputs=False,
+        save_output=False,
+    )
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                  reduction="mean", label_smoothing=0.0):
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index=-100,
+    reduce=None,
+    reduction="mean",
+    label_smoothing=0.0,
+):
     """Softmax cross-entropy of logits, fused (stable log-softmax forward, one-step backward).
 
     Shapes: input (N, C) or (N, C, d1, ...) or (C,); target class indices (N,) / (N, d1, ...)
@@ -324,16 +356,24 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     name = "cross_entropy"
     input = as_tensor(input)
-    if (weight is None and not label_smoothing and reduction == "mean" and size_average is None
-            and reduce is None and ignore_index < 0):
+    if (
+        weight is None
+        and not label_smoothing
+        and reduction == "mean"
+        and size_average is None
+        and reduce is None
+        and ignore_index < 0
+    ):
         fast = _plain_cross_entropy(input, target)
         if fast is not None:
             return fast
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(name, reduction)
     if input.ndim == 0 or input.dtype.kind != "f":
-        raise ValueError(f"{name}: input must be floating logits (C,) or (N, C, ...), got "
-                         f"shape {input.shape} dtype {input.dtype}")
+        raise ValueError(
+            f"{name}: input must be floating logits (C,) or (N, C, ...), got "
+            f"shape {input.shape} dtype {input.dtype}"
+        )
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     dtype, shape = input.dtype, input.shape
@@ -346,33 +386,40 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     inputs = (input,)
     if target.dtype.kind == "f":
         if target.shape != shape:
-            raise ValueError(f"{name}: probability target shape {target.shape} must equal the "
-                             f"input shape {shape} (or give integer class indices)")
+            raise ValueError(
+                f"{name}: probability target shape {target.shape} must equal the "
+                f"input shape {shape} (or give integer class indices)"
+            )
         target = target.to(dtype)
-        coef = _Coefficients(logp.shape[0], _prob_coefficients(_to_rows(target._data), w,
-                                                                label_smoothing, n_classes))
+        coef = _Coefficients(
+            logp.shape[0], _prob_coefficients(_to_rows(target._data), w, label_smoothing, n_classes)
+        )
         divisor, target_shape = logp.shape[0], shape[:1] + shape[2:]
         inputs = (input, target)
     elif target.dtype.kind in "iu":
-        coef, divisor = _index_coefficients(name, shape, target._data, w, ignore_index,
-                                            label_smoothing, dtype)
+        coef, divisor = _index_coefficients(
+            name, shape, target._data, w, ignore_index, label_smoothing, dtype
+        )
         target_shape = target.shape
     else:
-        raise TypeError(f"{name}: target must hold integer class indices or float "
-                        f"probabilities, got {target.dtype}")
+        raise TypeError(
+            f"{name}: target must hold integer class indices or float "
+            f"probabilities, got {target.dtype}"
+        )
     out = _reduce_rows(-coef.row_dot(logp), reduction, divisor, target_shape)
     saved = (coef, divisor, reduction, logp, w, label_smoothing)
-    return record(np.asarray(out, dtype=dtype), inputs, _cross_entropy_vjp, "CrossEntropy",
-                  saved=saved)
+    return record(
+        np.asarray(out, dtype=dtype), inputs, _cross_entropy_vjp, "CrossEntropy", saved=saved
+    )
 
 
 def _nll_vjp(ctx, g):
     coef, divisor, reduction = ctx.saved
     shape = ctx.inputs[0].shape
     M, C = coef.rows.size, _n_classes(shape)
-    with np.errstate(invalid="ignore", over="ignore"):   # 'mean' over nothing: g / 0
+    with np.errstate(invalid="ignore", over="ignore"):  # 'mean' over nothing: g / 0
         gs = _per_row_grad(g, reduction, divisor, coef.valid)
-        if d.is_recorded(g):                               # recorded backward: dense
+        if d.is_recorded(g):  # recorded backward: dense
             A = coef.as_dense((M, C), ctx.inputs[0].dtype)
             return (_from_rows(-(A * gs), shape),)
         # Only each row's target entry gets a gradient (as in PyTorch): the others stay exactly
@@ -384,8 +431,9 @@ def _nll_vjp(ctx, g):
     return (_from_rows(grad, shape),)
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-             reduction="mean"):
+def nll_loss(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
+):
     """Negative log-likelihood of log-probabilities: ``-input[n, target[n]]`` (weighted).
 
     Shapes: input (N, C) or (N, C, d1, ...) or (C,); target int (N,) / (N, d1, ...) / ().
@@ -396,8 +444,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(name, reduction)
     if input.ndim == 0 or input.dtype.kind != "f":
-        raise ValueError(f"{name}: input must be floating log-probabilities (C,) or (N, C, ...), "
-                         f"got shape {input.shape} dtype {input.dtype}")
+        raise ValueError(
+            f"{name}: input must be floating log-probabilities (C,) or (N, C, ...), "
+            f"got shape {input.shape} dtype {input.dtype}"
+        )
     target = np.asarray(target._data if isinstance(target, Tensor) else target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got {target.dtype}")
@@ -405,16 +455,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     w = _constant(weight, input.dtype, name, "weight")
     if w is not None and w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
-    coef, divisor = _index_coefficients(name, input.shape, target, w, ignore_index, 0.0,
-                                        input.dtype)
+    coef, divisor = _index_coefficients(
+        name, input.shape, target, w, ignore_index, 0.0, input.dtype
+    )
     out = _reduce_rows(-coef.row_dot(_to_rows(input._data)), reduction, divisor, target.shape)
-    return record(np.asarray(out, dtype=input.dtype), (input,), _nll_vjp, "NllLoss",
-                  saved=(coef, divisor, reduction), save_inputs=False)
+    return record(
+        np.asarray(out, dtype=input.dtype),
+        (input,),
+        _nll_vjp,
+        "NllLoss",
+        saved=(coef, divisor, reduction),
+        save_inputs=False,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # binary cross-entropy
 # ----------------------------------------------------------------------------------------------
+
 
 def _clamped_log(x):
     """log(x) floored at -100, as PyTorch's BCE does (so log(0) stays finite)."""
@@ -441,12 +499,15 @@ def _check_probabilities(name, what, array):
     inside = (array >= 0) & (array <= 1)
     if not inside.all():
         bad = array[~inside][0]
-        raise ValueError(f"{name}: all elements of {what} should be between 0 and 1 "
-                         f"(got {bad} at flat index {int(np.argmin(inside.reshape(-1)))})")
+        raise ValueError(
+            f"{name}: all elements of {what} should be between 0 and 1 "
+            f"(got {bad} at flat index {int(np.argmin(inside.reshape(-1)))})"
+        )
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
+def binary_cross_entropy(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
+):
     """``-w (y log x + (1 - y) log(1 - x))`` for probabilities x in [0, 1] (logs >= -100).
 
     Shapes: input and target equal; ``weight`` broadcastable to them. Prefer
@@ -462,10 +523,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if w is not None:
         loss = loss * w
     if loss.shape != x.shape:
-        raise ValueError(f"{name}: weight of shape {w.shape} does not broadcast to {x.shape} "
-                         "without growing it")
-    out = record(loss.astype(x.dtype, copy=False), (input, target), _bce_vjp, "BinaryCrossEntropy",
-                 saved=w)
+        raise ValueError(
+            f"{name}: weight of shape {w.shape} does not broadcast to {x.shape} without growing it"
+        )
+    out = record(
+        loss.astype(x.dtype, copy=False), (input, target), _bce_vjp, "BinaryCrossEntropy", saved=w
+    )
     return _reduce(out, _legacy_reduction(size_average, reduce, reduction), name)
 
 
@@ -484,8 +547,9 @@ def _bce_logits_vjp(ctx, g):
     return gx, gy
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+):
     """Sigmoid + binary cross-entropy in one stable formula (finite for logits of +-1000).
 
     Elementwise ``(1 - y) x + lw * softplus(-x)`` with ``lw = 1 + (pos_weight - 1) y``, which
@@ -503,14 +567,20 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = loss * w
     if loss.shape != x.shape:
         raise ValueError(f"{name}: weight/pos_weight do not broadcast to the input shape {x.shape}")
-    out = record(loss.astype(x.dtype, copy=False), (input, target), _bce_logits_vjp,
-                 "BinaryCrossEntropyWithLogits", saved=(w, pw))
+    out = record(
+        loss.astype(x.dtype, copy=False),
+        (input, target),
+        _bce_logits_vjp,
+        "BinaryCrossEntropyWithLogits",
+        saved=(w, pw),
+    )
     return _reduce(out, _legacy_reduction(size_average, reduce, reduction), name)
 
 
 # ----------------------------------------------------------------------------------------------
 # KL divergence
 # ----------------------------------------------------------------------------------------------
+
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL(target || exp(input)) pointwise: ``target (log target - input)``; input is log-probs.

@@ -1,6 +1,7 @@
 """Metric-learning and ranking losses (siamese and triplet networks): ``margin_ranking_loss``,
 ``cosine_embedding_loss``, ``triplet_margin_loss``, ``soft_margin_loss``. Built from recorded
 ops with PyTorch's formulas (eps placement included)."""
+
 from ...ops import where
 from ...ops._util import as_tensor
 from ._activation import softplus
@@ -47,8 +48,9 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
-                        reduction="mean"):
+def triplet_margin_loss(
+    anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean"
+):
     """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm distance (+eps), (N, D) each.
 
     With ``swap`` the negative distance is ``min(d(a, n), d(p, n))``.

@@ -3,6 +3,7 @@ and a few array/Tensor helpers the other functional files share.
 
 What a vjp computes on arrays or Tensors goes through ``chainrule.ops.dispatch``.
 """
+
 import numpy as np
 
 from ...autograd.engine import record
@@ -11,10 +12,10 @@ from ...ops._util import as_tensor
 from ...random import default_generator
 from ...tensor import Tensor
 
-
 # ----------------------------------------------------------------------------------------------
 # array-or-Tensor helpers
 # ----------------------------------------------------------------------------------------------
+
 
 def softplus_array(x):
     """log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|))."""
@@ -26,11 +27,10 @@ def log_softmax_array(x, axis=-1):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-
-
 # ----------------------------------------------------------------------------------------------
 # dropout, embedding, one_hot
 # ----------------------------------------------------------------------------------------------
+
 
 def _scale_vjp(ctx, g):
     return (g * ctx.saved,)
@@ -53,12 +53,14 @@ def dropout(input, p=0.5, training=True, inplace=False):
     else:
         keep = default_generator().random(input.shape, dtype=np.float32) >= p
         mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    return record(input._data * mask, (input,), _scale_vjp, "Dropout", saved=mask,
-                  save_inputs=False)
+    return record(
+        input._data * mask, (input,), _scale_vjp, "Dropout", saved=mask, save_inputs=False
+    )
 
 
 def _embedding_vjp(ctx, g):
     from ...ops import index_add_into_zeros
+
     index, padding_idx = ctx.saved
     if padding_idx is not None:
         # The padding row gets no gradient (it stays the "empty" vector).
@@ -85,8 +87,14 @@ def embedding(input, weight, padding_idx=None):
         raise IndexError(f"embedding: index {bad} is out of range for {num} embeddings")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
-    return record(weight._data[index], (weight,), _embedding_vjp, "Embedding",
-                  saved=(index, padding_idx), save_inputs=False)
+    return record(
+        weight._data[index],
+        (weight,),
+        _embedding_vjp,
+        "Embedding",
+        saved=(index, padding_idx),
+        save_inputs=False,
+    )
 
 
 def one_hot(tensor, num_classes=-1):
@@ -102,6 +110,7 @@ def one_hot(tensor, num_classes=-1):
     if num_classes == -1:
         num_classes = int(index.max()) + 1 if index.size else 0
     if index.size and index.max() >= num_classes:
-        raise ValueError(f"one_hot: class value {index.max()} is out of range for "
-                         f"num_classes={num_classes}")
+        raise ValueError(
+            f"one_hot: class value {index.max()} is out of range for num_classes={num_classes}"
+        )
     return Tensor(np.eye(num_classes, dtype=np.int64)[index])

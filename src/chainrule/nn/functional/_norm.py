@@ -10,6 +10,7 @@ on the saved ``xhat`` and ``rstd``. When the backward pass is recorded (``create
 the statistics are recomputed from the input Tensor with chainrule ops, so the same formula
 becomes differentiable and second derivatives are exact (slower, but only then).
 """
+
 import math
 
 import numpy as np
@@ -39,22 +40,24 @@ class _NormSpec:
     """What the shared vjp needs to know about one normalization call."""
 
     def __init__(self, axes, eps, param_shape, has_weight, has_bias, running=None):
-        self.axes = axes                  # the axes statistics are taken over
+        self.axes = axes  # the axes statistics are taken over
         self.eps = eps
-        self.param_shape = param_shape    # weight/bias reshaped to broadcast against x
+        self.param_shape = param_shape  # weight/bias reshaped to broadcast against x
         self.has_weight, self.has_bias = has_weight, has_bias
-        self.running = running            # (mean, rstd) arrays in eval-mode batch norm
-        self.stats = None                 # (xhat, rstd) arrays from the forward
+        self.running = running  # (mean, rstd) arrays in eval-mode batch norm
+        self.stats = None  # (xhat, rstd) arrays from the forward
 
     def param_axes(self, ndim):
         lead = ndim - len(self.param_shape)
-        return tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.param_shape) if n == 1)
+        return tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(self.param_shape) if n == 1
+        )
 
 
 def _norm_vjp(ctx, g):
     spec = ctx.saved
     x = ctx.input(0)
-    if not d.is_recorded(x):       # plain backward: the forward's statistics, as arrays
+    if not d.is_recorded(x):  # plain backward: the forward's statistics, as arrays
         xhat, rstd = spec.stats
     elif spec.running is None:
         xhat, rstd = _normalize(x, spec.axes, spec.eps)[:2]
@@ -67,9 +70,9 @@ def _norm_vjp(ctx, g):
     grads = [None] * len(ctx.inputs)
     if ctx.needs[0]:
         scale = rstd if weight is None else rstd * weight
-        if spec.running is not None:            # eval-mode batch norm: an affine map of x
+        if spec.running is not None:  # eval-mode batch norm: an affine map of x
             grads[0] = g * scale
-        elif spec.axes == param_axes:           # batch norm: reuse the parameter sums
+        elif spec.axes == param_axes:  # batch norm: reuse the parameter sums
             n = math.prod(ctx.inputs[0].shape[a] for a in spec.axes)
             grads[0] = scale * (g - g_sum * (1 / n) - xhat * (gxhat_sum * (1 / n)))
         else:
@@ -93,8 +96,14 @@ def _affine_record(x, xhat, rstd, weight, bias, spec, name):
         out = out + bias._data.reshape(spec.param_shape)
         inputs.append(bias)
     spec.stats = (xhat, rstd)
-    return record(out.astype(x.dtype, copy=False), tuple(inputs), _norm_vjp, name, saved=spec,
-                  save_output=False)
+    return record(
+        out.astype(x.dtype, copy=False),
+        tuple(inputs),
+        _norm_vjp,
+        name,
+        saved=spec,
+        save_output=False,
+    )
 
 
 def _optional(t):
@@ -108,16 +117,21 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     Example: ``F.layer_norm(x, (64,), w, b)`` for x (N, T, 64).
     """
     x = as_tensor(input)
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    normalized_shape = (
+        (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    )
     k = len(normalized_shape)
-    if k == 0 or x.shape[x.ndim - k:] != normalized_shape or x.ndim < k:
-        raise ValueError(f"layer_norm: input shape {x.shape} does not end with normalized_shape "
-                         f"{normalized_shape}")
+    if k == 0 or x.shape[x.ndim - k :] != normalized_shape or x.ndim < k:
+        raise ValueError(
+            f"layer_norm: input shape {x.shape} does not end with normalized_shape "
+            f"{normalized_shape}"
+        )
     weight, bias = _optional(weight), _optional(bias)
     for what, p in (("weight", weight), ("bias", bias)):
         if p is not None and p.shape != normalized_shape:
-            raise ValueError(f"layer_norm: {what} shape {p.shape} must equal normalized_shape "
-                             f"{normalized_shape}")
+            raise ValueError(
+                f"layer_norm: {what} shape {p.shape} must equal normalized_shape {normalized_shape}"
+            )
     axes = tuple(range(x.ndim - k, x.ndim))
     xhat, rstd, _, _ = _normalize(x._data, axes, eps)
     spec = _NormSpec(axes, eps, normalized_shape, weight is not None, bias is not None)
@@ -133,8 +147,9 @@ def _update_running(buffer, value, momentum):
         buffer._bump_version()
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(
+    input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
+):
     """Normalize each channel (dim 1) over the batch and spatial dims.
 
     Shapes: input (N, C) or (N, C, *); running stats, weight, bias (C,). With ``training``
@@ -147,16 +162,24 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm: input must be (N, C) or (N, C, *), got shape {x.shape}")
     channels = x.shape[1]
     weight, bias = _optional(weight), _optional(bias)
-    for what, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for what, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is not None and tuple(t.shape) != (channels,):
-            raise ValueError(f"batch_norm: {what} has shape {tuple(t.shape)} but the input "
-                             f"{x.shape} has {channels} channels")
+            raise ValueError(
+                f"batch_norm: {what} has shape {tuple(t.shape)} but the input "
+                f"{x.shape} has {channels} channels"
+            )
     axes = (0,) + tuple(range(2, x.ndim))
     param_shape = (1, channels) + (1,) * (x.ndim - 2)
     if not training:
         if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when not training")
+            raise ValueError(
+                "batch_norm: running_mean and running_var are required when not training"
+            )
         mean = np.asarray(running_mean._data if isinstance(running_mean, Tensor) else running_mean)
         var = np.asarray(running_var._data if isinstance(running_var, Tensor) else running_var)
         mean = mean.astype(x.dtype).reshape(param_shape)
@@ -165,8 +188,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _affine_record(x, (x._data - mean) * rstd, rstd, weight, bias, spec, "BatchNorm")
     n = x._data.size // channels
     if n <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
-                         f"got input size {x.shape}")
+        raise ValueError(
+            f"batch_norm: expected more than 1 value per channel when training, "
+            f"got input size {x.shape}"
+        )
     xhat, rstd, mean, var = _normalize(x._data, axes, eps)
     if running_mean is not None:
         _update_running(running_mean, mean.reshape(channels), momentum)

@@ -11,6 +11,7 @@ Average pooling is linear and separable: ``y = P_h @ x @ P_w^T`` with constant p
 Both are built from recorded ops (matmul, reshape, mean), so every derivative order works.
 1-d pooling is 2-d pooling with H = 1.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -24,11 +25,17 @@ from ._conv import _pair, _tap_slices, out_size
 
 def _pool_args(kernel_size, stride, padding, dilation, op):
     k = _pair(kernel_size, "kernel_size", op)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _pair(stride, "stride", op)
+    s = (
+        k
+        if stride is None or (isinstance(stride, (tuple, list)) and not stride)
+        else _pair(stride, "stride", op)
+    )
     p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
     if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
-        raise ValueError(f"{op}: kernel_size {k}, stride {s} and dilation {d} must be positive and "
-                         f"padding {p} non-negative")
+        raise ValueError(
+            f"{op}: kernel_size {k}, stride {s} and dilation {d} must be positive and "
+            f"padding {p} non-negative"
+        )
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
     return k, s, p, d
@@ -47,8 +54,9 @@ def _check_input(x, op, spatial, ceil_mode):
 def _output_hw(x_shape, k, s, p, d, op):
     hw = tuple(out_size(x_shape[i - 2], k[i], s[i], 2 * p[i], d[i]) for i in (0, 1))
     if min(hw) < 1:
-        raise ValueError(f"{op}: input {x_shape} is too small for kernel_size {k} "
-                         f"(padding {p}, dilation {d})")
+        raise ValueError(
+            f"{op}: input {x_shape} is too small for kernel_size {k} (padding {p}, dilation {d})"
+        )
     return hw
 
 
@@ -56,8 +64,10 @@ def _output_hw(x_shape, k, s, p, d, op):
 # max pooling
 # ---------------------------------------------------------------------------------------------
 
+
 class Window(NamedTuple):
     """A pooling window: (h, w) pairs of kernel size, stride, padding and dilation."""
+
     kernel: tuple
     stride: tuple
     padding: tuple
@@ -73,13 +83,17 @@ def _taps(x, win, out_hw):
     """
     (kh, kw), (s0, s1), (p0, p1), (d0, d1) = win
     xp = x
-    if p0 or p1:                        # implicit -inf padding
+    if p0 or p1:  # implicit -inf padding
         n, c, h, w = x.shape
         xp = np.full((n, c, h + 2 * p0, w + 2 * p1), -np.inf, x.dtype)
-        xp[:, :, p0:p0 + h, p1:p1 + w] = x
+        xp[:, :, p0 : p0 + h, p1 : p1 + w] = x
     sn, sc, sh, sw = xp.strides
-    view = as_strided(xp, (kh, kw) + x.shape[:2] + out_hw,
-                      (sh * d0, sw * d1, sn, sc, sh * s0, sw * s1), writeable=False)
+    view = as_strided(
+        xp,
+        (kh, kw) + x.shape[:2] + out_hw,
+        (sh * d0, sw * d1, sn, sc, sh * s0, sw * s1),
+        writeable=False,
+    )
     return np.ascontiguousarray(view).reshape((kh * kw,) + x.shape[:2] + out_hw)
 
 
@@ -87,9 +101,9 @@ def _max_and_argmax(taps):
     """Max over the taps (axis 0) and the tap that holds it, PyTorch's choice: the first maximum,
     or the last NaN (NaN propagates)."""
     best = taps.max(axis=0)
-    still = taps[0] != best             # no maximum seen yet, up to tap t
+    still = taps[0] != best  # no maximum seen yet, up to tap t
     arg = still.astype(np.min_scalar_type(len(taps) - 1))
-    for tap in taps[1:-1]:              # arg = how many leading taps miss the maximum
+    for tap in taps[1:-1]:  # arg = how many leading taps miss the maximum
         still &= tap != best
         arg += still
     nan = np.isnan(best)
@@ -104,13 +118,15 @@ def _scatter_taps(g, arg, win, x_shape):
     p0, p1 = win.padding
     gx = np.zeros((n, c, h + 2 * p0, w + 2 * p1), g.dtype)
     # Windows that do not overlap own disjoint slices: those are written, not added to.
-    apart = all((k - 1) * d < s for k, s, d in zip(win.kernel, win.stride, win.dilation))
+    apart = all(
+        (k - 1) * d < s for k, s, d in zip(win.kernel, win.stride, win.dilation, strict=True)
+    )
     for t, (_, rows, cols) in enumerate(_tap_slices(*win.kernel, win, arg.shape[2:])):
         if apart:
             np.multiply(arg == t, g, out=gx[:, :, rows, cols])
         else:
             gx[:, :, rows, cols] += (arg == t) * g
-    return gx[:, :, p0:p0 + h, p1:p1 + w] if p0 or p1 else gx
+    return gx[:, :, p0 : p0 + h, p1 : p1 + w] if p0 or p1 else gx
 
 
 def _gather_taps(x, arg, win):
@@ -130,13 +146,25 @@ def _scatter_vjp(ctx, h):
 
 
 def _gather_recorded(x, arg, win):
-    return record(_gather_taps(x._data, arg, win), (x,), _gather_vjp, "MaxPool",
-                  saved=(arg, win, x.shape), save_inputs=False)
+    return record(
+        _gather_taps(x._data, arg, win),
+        (x,),
+        _gather_vjp,
+        "MaxPool",
+        saved=(arg, win, x.shape),
+        save_inputs=False,
+    )
 
 
 def _scatter_recorded(g, arg, win, x_shape):
-    return record(_scatter_taps(g._data, arg, win, x_shape), (g,), _scatter_vjp,
-                  "MaxPoolInputGrad", saved=(arg, win, x_shape), save_inputs=False)
+    return record(
+        _scatter_taps(g._data, arg, win, x_shape),
+        (g,),
+        _scatter_vjp,
+        "MaxPoolInputGrad",
+        saved=(arg, win, x_shape),
+        save_inputs=False,
+    )
 
 
 _gather = d.primitive(_gather_taps, _gather_recorded)
@@ -160,8 +188,9 @@ def _max_pool(x, k, s, p, d, return_indices, op):
     return (out, _int_tensor(_plane_indices(arg, win, x.shape[3]))) if return_indices else out
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """Maximum over each window: (N, C, H, W) -> (N, C, Ho, Wo) (or unbatched (C, H, W)).
 
     ``stride`` defaults to ``kernel_size``; padding is implicit -inf. With ``return_indices`` also
@@ -182,11 +211,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _int_tensor(a):
     from ...tensor import Tensor
+
     return Tensor._wrap(a.astype(np.int64, copy=False))
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """Maximum over each window: (N, C, L) -> (N, C, Lo) (or unbatched (C, L)).
 
     Example::
@@ -196,8 +227,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     x = as_tensor(input)
     _check_input(x, "max_pool1d", 1, ceil_mode)
     x4 = x.unsqueeze(-2) if x.ndim == 3 else x.unsqueeze(0).unsqueeze(-2)
-    out = _max_pool(x4, *_as_2d_args(kernel_size, stride, padding, dilation), return_indices,
-                    "max_pool1d")
+    out = _max_pool(
+        x4, *_as_2d_args(kernel_size, stride, padding, dilation), return_indices, "max_pool1d"
+    )
     lead = (0,) if x.ndim == 2 else (slice(None),)
     if return_indices:
         return out[0][lead + (slice(None), 0)], out[1][lead + (slice(None), 0)]
@@ -206,8 +238,10 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _as_2d_args(kernel_size, stride, padding, dilation):
     """1-d pooling arguments as 2-d ones acting on a height of 1."""
+
     def first(v):
         return v[0] if isinstance(v, (tuple, list)) else v
+
     k = first(kernel_size)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else first(stride)
     return (1, k), (1, s), (0, first(padding)), (1, first(dilation))
@@ -216,6 +250,7 @@ def _as_2d_args(kernel_size, stride, padding, dilation):
 # ---------------------------------------------------------------------------------------------
 # average pooling
 # ---------------------------------------------------------------------------------------------
+
 
 def _window_matrix(n_in, n_out, k, s, p, count_include_pad, dtype):
     """(n_out, n_in) matrix averaging each window of ``k`` taps (padding counts as zeros)."""
@@ -240,8 +275,8 @@ def _adaptive_matrix(n_in, n_out, dtype):
 def _apply_separable(x, mh, mw):
     """``mh @ x @ mw.T`` on the last two dims of a 4-d tensor, as recorded matmuls."""
     n, c, h, w = x.shape
-    y = x.reshape(n * c * h, w) @ mw.T                 # one GEMM over all rows
-    y = mh @ y.reshape(n * c, h, -1)                   # (n*c, Ho, Wo)
+    y = x.reshape(n * c * h, w) @ mw.T  # one GEMM over all rows
+    y = mh @ y.reshape(n * c, h, -1)  # (n*c, Ho, Wo)
     return y.reshape(n, c, mh.shape[0], mw.shape[0])
 
 
@@ -249,7 +284,7 @@ def _block_mean(x, kh, kw, ho, wo):
     """Mean over non-overlapping kh x kw blocks (stride = kernel, no padding)."""
     n, c = x.shape[:2]
     if x.shape[2] != ho * kh or x.shape[3] != wo * kw:
-        x = x[:, :, :ho * kh, :wo * kw]                # PyTorch drops the incomplete last window
+        x = x[:, :, : ho * kh, : wo * kw]  # PyTorch drops the incomplete last window
     return x.reshape(n, c, ho, kh, wo, kw).mean(axis=(3, 5))
 
 
@@ -266,13 +301,21 @@ def _avg_pool(x, k, s, p, count_include_pad, divisor_override, op):
     if divisor_override is None:
         return out
     if not count_include_pad and p != (0, 0):
-        raise NotImplementedError(f"{op}: divisor_override with count_include_pad=False and "
-                                  "padding is not supported")
+        raise NotImplementedError(
+            f"{op}: divisor_override with count_include_pad=False and padding is not supported"
+        )
     return out * np.asarray(k[0] * k[1] / divisor_override, dtype=x.dtype)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None):
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     """Mean over each window: (N, C, H, W) -> (N, C, Ho, Wo) (or unbatched (C, H, W)).
 
     Zero padding is counted in the mean unless ``count_include_pad=False`` (PyTorch's default is
@@ -285,13 +328,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     x = as_tensor(input)
     _check_input(x, "avg_pool2d", 2, ceil_mode)
     x4 = x.unsqueeze(0) if x.ndim == 3 else x
-    out = _avg_pool(x4, kernel_size, stride, padding, count_include_pad, divisor_override,
-                    "avg_pool2d")
+    out = _avg_pool(
+        x4, kernel_size, stride, padding, count_include_pad, divisor_override, "avg_pool2d"
+    )
     return out.squeeze(0) if x.ndim == 3 else out
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True):
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over each window: (N, C, L) -> (N, C, Lo) (or unbatched (C, L)).
 
     Example::
@@ -310,7 +353,9 @@ def _adaptive_size(output_size, in_hw, op):
     size = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * len(in_hw)
     if len(size) != len(in_hw):
         raise ValueError(f"{op}: output_size {output_size!r} must have {len(in_hw)} entries")
-    size = tuple(n if o is None else int(o) for o, n in zip(size, in_hw))   # None keeps the size
+    size = tuple(
+        n if o is None else int(o) for o, n in zip(size, in_hw, strict=True)
+    )  # None keeps the size
     if min(size) < 1:
         raise ValueError(f"{op}: output_size must be positive, got {size}")
     return size
@@ -330,7 +375,7 @@ def adaptive_avg_pool2d(input, output_size):
     if x.ndim == 3:
         return adaptive_avg_pool2d(x.unsqueeze(0), output_size).squeeze(0)
     (h, w), (ho, wo) = x.shape[2:], _adaptive_size(output_size, x.shape[2:], "adaptive_avg_pool2d")
-    if h % ho == 0 and w % wo == 0:        # equal bins: a plain block mean
+    if h % ho == 0 and w % wo == 0:  # equal bins: a plain block mean
         return _block_mean(x, h // ho, w // wo, ho, wo)
     return _apply_separable(x, _adaptive_matrix(h, ho, x.dtype), _adaptive_matrix(w, wo, x.dtype))
 

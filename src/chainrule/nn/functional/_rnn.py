@@ -17,6 +17,7 @@ work on both: the fused backward then rebuilds the layer step by step and differ
 Gates (PyTorch's order): LSTM rows of W are [i, f, g, o]; GRU rows are [r, z, n] and
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
 """
+
 import threading
 import weakref
 
@@ -28,10 +29,10 @@ from ...ops._util import as_tensor, call, is_array
 from ...random import default_generator
 from ._blas import serial_blas
 
-
 # ---------------------------------------------------------------------------------------------
 # helpers that accept arrays (fast backward) and Tensors (recorded backward) alike
 # ---------------------------------------------------------------------------------------------
+
 
 def _cat(parts):
     return np.concatenate(parts, axis=-1) if is_array(parts[0]) else cat(parts, dim=-1)
@@ -39,17 +40,18 @@ def _cat(parts):
 
 def _chunks(a, n):
     size = a.shape[-1] // n
-    return [a[..., k * size:(k + 1) * size] for k in range(n)]
+    return [a[..., k * size : (k + 1) * size] for k in range(n)]
 
 
 # ---------------------------------------------------------------------------------------------
 # fused cell primitives
 # ---------------------------------------------------------------------------------------------
 
+
 def _lstm_gates(xg, hh, c):
     """Gate activations and the new cell state, from the two projections (B, 4H) and c (B, H)."""
     a = xg + hh
-    i, f, _, o = _chunks(call("sigmoid", a), 4)         # one pass over all gates (g's is unused)
+    i, f, _, o = _chunks(call("sigmoid", a), 4)  # one pass over all gates (g's is unused)
     g = call("tanh", _chunks(a, 4)[2])
     return i, f, g, o, f * c + i * g
 
@@ -57,15 +59,24 @@ def _lstm_gates(xg, hh, c):
 def _lstm_vjp(ctx, grad):
     if is_array(grad):
         i, f, g, o, tc = ctx.saved
-    else:   # recorded backward: recompute from the inputs so second derivatives see them
+    else:  # recorded backward: recompute from the inputs so second derivatives see them
         i, f, g, o, c_new = _lstm_gates(ctx.input(0), ctx.input(1), ctx.input(2))
         tc = call("tanh", c_new)
     gh, gc = grad[0], grad[1]
     dc = gc + gh * o * (1 - tc * tc)
-    da = _cat([dc * g * i * (1 - i), dc * ctx.input(2) * f * (1 - f), dc * i * (1 - g * g),
-               gh * tc * o * (1 - o)])
-    return (da if ctx.needs[0] else None, da if ctx.needs[1] else None,
-            dc * f if ctx.needs[2] else None)
+    da = _cat(
+        [
+            dc * g * i * (1 - i),
+            dc * ctx.input(2) * f * (1 - f),
+            dc * i * (1 - g * g),
+            gh * tc * o * (1 - o),
+        ]
+    )
+    return (
+        da if ctx.needs[0] else None,
+        da if ctx.needs[1] else None,
+        dc * f if ctx.needs[2] else None,
+    )
 
 
 def lstm_cell_core(xg, hh, c):
@@ -91,7 +102,7 @@ def _gru_vjp(ctx, grad):
         r, z, n, hn = ctx.saved
     else:
         r, z, n, hn = _gru_gates(ctx.input(0), ctx.input(1))
-    dan = grad * (1 - z) * (1 - n * n)           # through n = tanh(a_n)
+    dan = grad * (1 - z) * (1 - n * n)  # through n = tanh(a_n)
     dr = dan * hn * r * (1 - r)
     dz = grad * (h - n) * z * (1 - z)
     dxg = _cat([dr, dz, dan]) if ctx.needs[0] else None
@@ -102,7 +113,7 @@ def _gru_vjp(ctx, grad):
 def gru_cell_core(xg, hh, h):
     """One GRU step from the projections: (B, 3H), (B, 3H), h (B, H) -> h' (B, H)."""
     r, z, n, hn = _gru_gates(xg._data, hh._data)
-    out = n + z * (h._data - n)                   # (1 - z) * n + z * h
+    out = n + z * (h._data - n)  # (1 - z) * n + z * h
     return record(out, (xg, hh, h), _gru_vjp, "GRUCell", saved=(r, z, n, hn))
 
 
@@ -110,6 +121,7 @@ def _simple_step(nonlinearity):
     def step(xg, hh, h):
         a = xg + hh
         return a.tanh() if nonlinearity == "tanh" else a.relu()
+
     return step
 
 
@@ -117,22 +129,27 @@ def _simple_step(nonlinearity):
 # cells (one time step from the raw input)
 # ---------------------------------------------------------------------------------------------
 
+
 def _cell_input(x, hx, hidden, op):
     x = as_tensor(x)
     if x.ndim not in (1, 2):
-        raise ValueError(f"{op}: expected input of shape (batch, input_size) or (input_size,), "
-                         f"got {x.shape}")
+        raise ValueError(
+            f"{op}: expected input of shape (batch, input_size) or (input_size,), got {x.shape}"
+        )
     batch = x.shape[:-1]
     if hx is None:
         return x, None, batch
     hx = as_tensor(hx)
     if hx.shape != batch + (hidden,):
-        raise ValueError(f"{op}: expected hidden state of shape {batch + (hidden,)}, got {hx.shape}")
+        raise ValueError(
+            f"{op}: expected hidden state of shape {batch + (hidden,)}, got {hx.shape}"
+        )
     return x, hx, batch
 
 
 def _zeros(shape, like):
     from ...tensor import Tensor
+
     return Tensor._wrap(np.zeros(shape, dtype=like.dtype))
 
 
@@ -147,7 +164,9 @@ def rnn_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlin
         raise ValueError(f"rnn_cell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     x, hx, batch = _cell_input(input, hx, weight_hh.shape[1], "rnn_cell")
     hx = _zeros(batch + (weight_hh.shape[1],), x) if hx is None else hx
-    return _simple_step(nonlinearity)(linear(x, weight_ih, bias_ih), linear(hx, weight_hh, bias_hh), hx)
+    return _simple_step(nonlinearity)(
+        linear(x, weight_ih, bias_ih), linear(hx, weight_hh, bias_hh), hx
+    )
 
 
 def lstm_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
@@ -231,7 +250,7 @@ class _Scratch:
         with self.lock:
             self.arrays.extend(arrays)
             total = sum(a.nbytes for a in self.arrays)
-            while total > self.max_bytes:         # the oldest go first
+            while total > self.max_bytes:  # the oldest go first
                 total -= self.arrays.pop(0).nbytes
 
 
@@ -241,11 +260,11 @@ _SCRATCH = _Scratch(64 << 20)
 def _row_blocks(w, n):
     """``w`` cut into ``n`` blocks of rows, as (block, first row, end row)."""
     bounds = np.linspace(0, len(w), n + 1).astype(int)
-    return [(w[lo:hi], lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [(w[lo:hi], lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-_SERIAL_GEMM = 1 << 18     # OpenBLAS keeps products up to about this many multiply-adds serial
-_SERIAL_STEP = 1 << 22     # multiply-adds of one time step's product run on one BLAS thread
+_SERIAL_GEMM = 1 << 18  # OpenBLAS keeps products up to about this many multiply-adds serial
+_SERIAL_STEP = 1 << 22  # multiply-adds of one time step's product run on one BLAS thread
 
 
 def _step_chunks(n_cols, step_cols, per_step):
@@ -280,9 +299,9 @@ def _gate_scale(mode, hidden, dtype):
     """(G, 1): -1 on the rows of sigmoid gates (computed as 1 / (1 + exp(a)) from the negated
     pre-activation a), 1 elsewhere."""
     scale = np.ones((_GATES[mode] * hidden, 1), dtype=dtype)
-    sigmoid = {"LSTM": (0, 1, 3), "GRU": (0, 1)}.get(mode, ())      # [i, f, g, o], [r, z, n]
+    sigmoid = {"LSTM": (0, 1, 3), "GRU": (0, 1)}.get(mode, ())  # [i, f, g, o], [r, z, n]
     for k in sigmoid:
-        scale[k * hidden:(k + 1) * hidden] = -1
+        scale[k * hidden : (k + 1) * hidden] = -1
     return scale
 
 
@@ -303,11 +322,11 @@ class _FusedRun:
         hidden = w_hh.shape[1]
         self.mode, self.reverse, self.hidden, self.x_shape = mode, reverse, hidden, x.shape
         self.dtype = dtype = np.result_type(x, w_ih, w_hh)
-        self.w_ih = w_ih                                              # for dL/dx
+        self.w_ih = w_ih  # for dL/dx
         self.scale = _gate_scale(mode, hidden, dtype)
         self.w_fwd = _row_blocks((w_hh * self.scale).astype(dtype, copy=False), _GATES[mode])
-        self.w_back = np.ascontiguousarray(w_hh.T, dtype=dtype)       # (H, G): dh = W^T e
-        self.scratch = []                  # pooled arrays, given back when this run is freed
+        self.w_back = np.ascontiguousarray(w_hh.T, dtype=dtype)  # (H, G): dh = W^T e
+        self.scratch = []  # pooled arrays, given back when this run is freed
         weakref.finalize(self, _SCRATCH.give, self.scratch)
         # rows [h_{t-1}; x_t; 1] of every step: operand of the input projection (rows H:) now
         # and of the weight-gradient GEMM (all rows) in backward, which fills rows :H
@@ -316,14 +335,14 @@ class _FusedRun:
         self.operand[-1] = 1
         self.pre = self._input_part(b_ih, b_hh)
         self.b_hn = None
-        if mode == "GRU":      # b_hn stays inside r * (W_hn h + b_hn): added per step
-            b_hn = b_hh[2 * hidden:] if b_hh is not None else np.zeros(hidden, dtype)
+        if mode == "GRU":  # b_hn stays inside r * (W_hn h + b_hn): added per step
+            b_hn = b_hh[2 * hidden :] if b_hh is not None else np.zeros(hidden, dtype)
             self.b_hn = b_hn.astype(dtype)[:, None]
         self.hs = np.empty((n_steps + 2, hidden, batch), dtype=dtype)
         self.steps = range(n_steps - 1, -1, -1) if reverse else range(n_steps)
         # per-step products this small run on one BLAS thread (see _blas.serial_blas)
         self.serial = _GATES[mode] * hidden * hidden * batch <= _SERIAL_STEP
-        self.back = 1 if reverse else -1     # h_{t-1} (in processing order) is row t + 1 + back
+        self.back = 1 if reverse else -1  # h_{t-1} (in processing order) is row t + 1 + back
 
     def take(self, shape, keep=True):
         """A scratch array from the pool; ``keep``: it goes back only when this run is freed."""
@@ -340,37 +359,37 @@ class _FusedRun:
         weights[:, :-1] = self.w_ih
         if b_ih is not None:
             weights[:, -1] = b_ih
-        if b_hh is not None:             # GRU's b_hn is added per step, inside r * (...)
+        if b_hh is not None:  # GRU's b_hn is added per step, inside r * (...)
             n_const = 2 * self.hidden if self.mode == "GRU" else len(b_hh)
             weights[:n_const, -1] += b_hh[:n_const]
         weights *= self.scale
         pre = self.take((n_steps, len(self.w_ih), batch), keep=False)
-        with serial_blas(len(weights) * (n_in + 1) * batch <= _SERIAL_STEP):   # T products
-            np.matmul(weights, self.operand[self.hidden:].transpose(1, 0, 2), out=pre)
+        with serial_blas(len(weights) * (n_in + 1) * batch <= _SERIAL_STEP):  # T products
+            np.matmul(weights, self.operand[self.hidden :].transpose(1, 0, 2), out=pre)
         return pre
 
     def forward(self, h0, c0):
         """Run the recurrence; the packed output (T, B, H), for LSTM (T + 1, B, H) with c_T."""
         self.hs[self.steps[0] + 1 + self.back] = h0.T
-        with np.errstate(over="ignore"), serial_blas(self.serial):   # exp(a) -> inf: sigmoid's 0
+        with np.errstate(over="ignore"), serial_blas(self.serial):  # exp(a) -> inf: sigmoid's 0
             if self.mode == "LSTM":
                 _lstm_forward(self, c0)
             elif self.mode == "GRU":
                 _gru_forward(self)
             else:
                 _simple_forward(self)
-        _SCRATCH.give([self.pre])                 # backward does not need it
+        _SCRATCH.give([self.pre])  # backward does not need it
         del self.pre
         n, out = len(self.steps), self.hs.transpose(0, 2, 1)
         if self.mode != "LSTM":
-            return out[1:n + 1]
-        return out[0:n + 1] if self.reverse else out[1:n + 2]
+            return out[1 : n + 1]
+        return out[0 : n + 1] if self.reverse else out[1 : n + 2]
 
     def unpack(self, packed):
         """(hidden states (T, B, H), h_T, c_T or None) of the packed output (Tensor or array)."""
         n, lo = len(self.steps), self.first_row()
         c_n = packed[n if not self.reverse else 0] if self.mode == "LSTM" else None
-        return packed[lo:lo + n], packed[lo + self.steps[-1]], c_n
+        return packed[lo : lo + n], packed[lo + self.steps[-1]], c_n
 
     def first_row(self):
         return 1 if self.mode == "LSTM" and self.reverse else 0
@@ -385,7 +404,7 @@ class _FusedRun:
     def full_operand(self):
         """The operand rows [h_{t-1}; x_t; 1] of every step in time order, as (H + I + 1, T * B)."""
         start, n = 1 + self.back, len(self.steps)
-        np.copyto(self.operand[:self.hidden], self.hs[start:start + n].transpose(1, 0, 2))
+        np.copyto(self.operand[: self.hidden], self.hs[start : start + n].transpose(1, 0, 2))
         return self.operand.reshape(len(self.operand), -1)
 
 
@@ -401,17 +420,17 @@ def _lstm_forward(run, c0):
         _matmul(run.w_fwd, hs[t + 1 + back], out=a)
         a += pre[t]
         # i, f, o = sigmoid(...) from their negated pre-activations, then g = tanh(...)
-        _sigmoid_of_negated(a[:2 * n_h])
-        _sigmoid_of_negated(a[3 * n_h:])
-        np.tanh(a[2 * n_h:3 * n_h], out=a[2 * n_h:3 * n_h])
+        _sigmoid_of_negated(a[: 2 * n_h])
+        _sigmoid_of_negated(a[3 * n_h :])
+        np.tanh(a[2 * n_h : 3 * n_h], out=a[2 * n_h : 3 * n_h])
         c = cs[t + 1]
-        np.multiply(a[n_h:2 * n_h], cs[t + 1 + back], out=c)        # f * c_{t-1}
-        np.multiply(a[:n_h], a[2 * n_h:3 * n_h], out=tmp)           # + i * g
+        np.multiply(a[n_h : 2 * n_h], cs[t + 1 + back], out=c)  # f * c_{t-1}
+        np.multiply(a[:n_h], a[2 * n_h : 3 * n_h], out=tmp)  # + i * g
         c += tmp
         np.tanh(c, out=tanh_c[t])
-        np.multiply(a[3 * n_h:], tanh_c[t], out=hs[t + 1])          # h = o * tanh(c)
+        np.multiply(a[3 * n_h :], tanh_c[t], out=hs[t + 1])  # h = o * tanh(c)
     last = run.steps[-1] + 1
-    hs[last - back] = cs[last]                                      # c_T beside the h's
+    hs[last - back] = cs[last]  # c_T beside the h's
 
 
 def _lstm_backward(run, gh, dc, need_h0):
@@ -426,18 +445,18 @@ def _lstm_backward(run, gh, dc, need_h0):
         dh += gh[t].T
         a, tc = gates[t], tanh_c[t]
         i, f, g, o = a[:n_h], a[n_h:s2], a[s2:s3], a[s3:]
-        np.multiply(hs[t + 1], tc, out=tmp)                 # o * tanh(c)^2
+        np.multiply(hs[t + 1], tc, out=tmp)  # o * tanh(c)^2
         np.subtract(o, tmp, out=tmp)
         tmp *= dh
-        dc += tmp                                           # dc += dh * o * (1 - tanh(c)^2)
-        np.multiply(dc, g, out=q[:n_h])                     # dL/di, dL/df, dL/dg, dL/do
+        dc += tmp  # dc += dh * o * (1 - tanh(c)^2)
+        np.multiply(dc, g, out=q[:n_h])  # dL/di, dL/df, dL/dg, dL/do
         np.multiply(dc, cs[t + 1 + back], out=q[n_h:s2])
         np.multiply(dc, i, out=q[s2:s3])
         np.multiply(dh, tc, out=q[s3:])
-        for lo, hi in ((0, s2), (s3, None)):                # sigmoid' = s (1 - s)
+        for lo, hi in ((0, s2), (s3, None)):  # sigmoid' = s (1 - s)
             np.subtract(1, a[lo:hi], out=der[lo:hi])
             der[lo:hi] *= a[lo:hi]
-        np.multiply(g, g, out=der[s2:s3])                   # tanh' = 1 - g^2
+        np.multiply(g, g, out=der[s2:s3])  # tanh' = 1 - g^2
         np.subtract(1, der[s2:s3], out=der[s2:s3])
         np.multiply(q, der, out=e[t])
         dc *= f
@@ -454,18 +473,18 @@ def _gru_forward(run):
     for t in run.steps:
         a = gates[t]
         _matmul(run.w_fwd, hs[t + 1 + back], out=a)
-        np.add(a[s2:], run.b_hn, out=hns[t])                # W_hn h + b_hn
+        np.add(a[s2:], run.b_hn, out=hns[t])  # W_hn h + b_hn
         rz = a[:s2]
         rz += pre[t, :s2]
-        _sigmoid_of_negated(rz)                             # r, z = sigmoid(...)
+        _sigmoid_of_negated(rz)  # r, z = sigmoid(...)
         n = a[s2:]
         np.multiply(a[:n_h], hns[t], out=n)
         n += pre[t, s2:]
-        np.tanh(n, out=n)                                   # n = tanh(W_in x + b_in + r * hn)
+        np.tanh(n, out=n)  # n = tanh(W_in x + b_in + r * hn)
         h = hs[t + 1]
         np.subtract(hs[t + 1 + back], n, out=h)
         h *= a[n_h:s2]
-        h += n                                              # h = n + z * (h_{t-1} - n)
+        h += n  # h = n + z * (h_{t-1} - n)
 
 
 def _gru_backward(run, gh, need_h0):
@@ -485,10 +504,10 @@ def _gru_backward(run, gh, need_h0):
         tmp *= dh
         dan = ex[t, s2:]
         np.subtract(1, z, out=dan)
-        dan *= tmp                                          # dL/da_n = dh (1 - z) (1 - n^2)
-        np.multiply(dan, hns[t], out=q[:n_h])               # dL/dr
+        dan *= tmp  # dL/da_n = dh (1 - z) (1 - n^2)
+        np.multiply(dan, hns[t], out=q[:n_h])  # dL/dr
         np.subtract(hs[t + 1 + back], n, out=q[n_h:])
-        q[n_h:] *= dh                                       # dL/dz
+        q[n_h:] *= dh  # dL/dz
         np.subtract(1, a[:s2], out=der)
         der *= a[:s2]
         np.multiply(q, der, out=ex[t, :s2])
@@ -523,7 +542,7 @@ def _simple_backward(run, gh, need_h0):
         if run.mode == "RNN_TANH":
             np.multiply(h, h, out=tmp)
             np.subtract(1, tmp, out=tmp)
-            np.multiply(tmp, dh, out=e[t])                  # dh * (1 - h^2)
+            np.multiply(tmp, dh, out=e[t])  # dh * (1 - h^2)
         else:
             np.multiply(dh, h > 0, out=e[t])
         if t != run.steps[0] or need_h0:
@@ -535,9 +554,9 @@ def _fused_vjp(ctx, grad):
     if ctx.graph:
         return _recorded_fused_vjp(ctx, grad)
     run = ctx.saved
-    need = dict(zip(run.slots, ctx.needs))
+    need = dict(zip(run.slots, ctx.needs, strict=True))
     n, lo = len(run.steps), run.first_row()
-    gh = grad[lo:lo + n]
+    gh = grad[lo : lo + n]
     with serial_blas(run.serial):
         if run.mode == "LSTM":
             gc = np.array(grad[n if not run.reverse else 0].T, dtype=run.dtype, order="C")
@@ -558,15 +577,15 @@ def _weight_grads(run, ex, eh, need):
     GRU the different one of the hidden side): GEMMs against the operand rows [h_{t-1}; x_t; 1]."""
     _, batch, n_in = run.x_shape
     n_h, out = run.hidden, dict.fromkeys(_SLOTS)
-    if need["x"]:                     # dL/dx = ex^T W_ih
+    if need["x"]:  # dL/dx = ex^T W_ih
         dx = np.empty((ex.shape[1], n_in), dtype=run.dtype)
         for c in _step_chunks(len(dx), batch, len(ex) * n_in * batch):
             np.matmul(ex[:, c].T, run.w_ih, out=dx[c])
         out["x"] = dx.reshape(run.x_shape)
     if not any(need.get(k) for k in ("w_ih", "w_hh", "b_ih", "b_hh")):
-        return out                    # frozen layer
+        return out  # frozen layer
     operand = run.full_operand()
-    if eh is None:                    # one GEMM: [dW_hh | dW_ih | db] (G, H + I + 1)
+    if eh is None:  # one GEMM: [dW_hh | dW_ih | db] (G, H + I + 1)
         d_ih = _products_nt(ex, operand, batch)
         d_hh, db_hh, d_ih = d_ih[:, :n_h], d_ih[:, -1], d_ih[:, n_h:]
     else:
@@ -583,19 +602,27 @@ def _recorded_fused_vjp(ctx, grad):
     so the layer is rebuilt from its inputs through the per-step path (cells with differentiable
     backward) and differentiated; the gradients then carry their own graph."""
     from ...autograd.engine import backward
+
     run = ctx.saved
-    args = dict(zip(run.slots, ctx.inputs))
+    args = dict(zip(run.slots, ctx.inputs, strict=True))
     xproj = linear(args["x"], args["w_ih"], args.get("b_ih"))
-    hs, _, _, c = _run_direction(run.mode, xproj, args["h0"], args.get("c0"), args["w_hh"],
-                                 args.get("b_hh"), run.reverse)
+    hs, _, _, c = _run_direction(
+        run.mode, xproj, args["h0"], args.get("c0"), args["w_hh"], args.get("b_hh"), run.reverse
+    )
     if run.mode == "LSTM":
         hs = [c] + hs if run.reverse else hs + [c]
-    wanted = list({id(t): t for t, need in zip(ctx.inputs, ctx.needs) if need}.values())
-    grads = backward([stack(hs)], [grad], retain_graph=True, create_graph=True, inputs=wanted,
-                     allow_unused=True)
-    by_id = dict(zip(map(id, wanted), grads))
+    wanted = list(
+        {id(t): t for t, need in zip(ctx.inputs, ctx.needs, strict=True) if need}.values()
+    )
+    grads = backward(
+        [stack(hs)], [grad], retain_graph=True, create_graph=True, inputs=wanted, allow_unused=True
+    )
+    by_id = dict(zip(map(id, wanted), grads, strict=True))
     # a tensor passed in two slots gets its whole gradient once
-    return tuple(by_id.pop(id(t), None) if need else None for t, need in zip(ctx.inputs, ctx.needs))
+    return tuple(
+        by_id.pop(id(t), None) if need else None
+        for t, need in zip(ctx.inputs, ctx.needs, strict=True)
+    )
 
 
 def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
@@ -612,14 +639,20 @@ def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False
         hs, h_n, c_n = F.fused_layer("LSTM", cr.randn(7, 4, 3), cr.zeros(4, 5), cr.zeros(4, 5),
                                      cr.randn(20, 3), cr.randn(20, 5))
     """
-    tensors = dict(zip(_SLOTS, (x, w_ih, w_hh, b_ih, b_hh, h0, c0)))
+    tensors = dict(zip(_SLOTS, (x, w_ih, w_hh, b_ih, b_hh, h0, c0), strict=True))
     tensors = {k: as_tensor(t) for k, t in tensors.items() if t is not None}
     data = {k: t._data for k, t in tensors.items()}
-    run = _FusedRun(mode, data["x"], data["w_ih"], data["w_hh"], data.get("b_ih"),
-                    data.get("b_hh"), reverse)
+    run = _FusedRun(
+        mode, data["x"], data["w_ih"], data["w_hh"], data.get("b_ih"), data.get("b_hh"), reverse
+    )
     run.slots = tuple(tensors)
-    packed = record(run.forward(data["h0"], data.get("c0")), tuple(tensors.values()), _fused_vjp,
-                    _LAYER_NAMES[mode], saved=run)
+    packed = record(
+        run.forward(data["h0"], data.get("c0")),
+        tuple(tensors.values()),
+        _fused_vjp,
+        _LAYER_NAMES[mode],
+        saved=run,
+    )
     return run.unpack(packed)
 
 
@@ -627,12 +660,13 @@ def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False
 # layers (whole sequences)
 # ---------------------------------------------------------------------------------------------
 
+
 def split_steps(seq):
     """``[seq[0], ..., seq[T-1]]`` as graph nodes; halving keeps the backward O(T log T)."""
     n = seq.shape[0]
     if n <= 2:
         return [seq[t] for t in range(n)]
-    return split_steps(seq[:n // 2]) + split_steps(seq[n // 2:])
+    return split_steps(seq[: n // 2]) + split_steps(seq[n // 2 :])
 
 
 def _run_direction(mode, xproj, h, c, w_hh, b_hh, reverse):
@@ -666,8 +700,19 @@ def _check_state(state, expected, what, op):
     return state
 
 
-def recurrent(mode, input, hx, weights, num_layers=1, dropout=0.0, training=False,
-              bidirectional=False, batch_first=False, steps=None, name=None):
+def recurrent(
+    mode,
+    input,
+    hx,
+    weights,
+    num_layers=1,
+    dropout=0.0,
+    training=False,
+    bidirectional=False,
+    batch_first=False,
+    steps=None,
+    name=None,
+):
     """Run a multi-layer RNN ('RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU') over a sequence.
 
     Shapes: input (T, B, I) ((B, T, I) with ``batch_first``; (T, I) unbatched); ``hx`` the
@@ -689,14 +734,19 @@ def recurrent(mode, input, hx, weights, num_layers=1, dropout=0.0, training=Fals
     dirs = 2 if bidirectional else 1
     hidden = weights[0][1].shape[1]
     if x.ndim not in (2, 3):
-        raise ValueError(f"{op}: expected input of shape (seq_len, batch, input_size) or "
-                         f"(seq_len, input_size), got {x.shape}")
+        raise ValueError(
+            f"{op}: expected input of shape (seq_len, batch, input_size) or "
+            f"(seq_len, input_size), got {x.shape}"
+        )
     if x.shape[-1] != weights[0][0].shape[1]:
-        raise ValueError(f"{op}: expected input with {weights[0][0].shape[1]} features "
-                         f"(last dim), got input of shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{op}: expected input with {weights[0][0].shape[1]} features "
+            f"(last dim), got input of shape {tuple(x.shape)}"
+        )
     if x.shape[1 if batch_first and x.ndim == 3 else 0] == 0:
-        raise ValueError(f"{op}: expected a sequence of at least one step, got input of shape "
-                         f"{tuple(x.shape)}")
+        raise ValueError(
+            f"{op}: expected a sequence of at least one step, got input of shape {tuple(x.shape)}"
+        )
     unbatched = x.ndim == 2
     if unbatched:
         x = x.unsqueeze(1)
@@ -715,8 +765,9 @@ def recurrent(mode, input, hx, weights, num_layers=1, dropout=0.0, training=Fals
             if steps is None:
                 seq, h, c = fused_layer(mode, x, h0[k], c, w_ih, w_hh, b_ih, b_hh, d == 1)
             else:
-                hs, cs, h, c = _run_direction(mode, linear(x, w_ih, b_ih), h0[k], c, w_hh, b_hh,
-                                              d == 1)
+                hs, cs, h, c = _run_direction(
+                    mode, linear(x, w_ih, b_ih), h0[k], c, w_hh, b_hh, d == 1
+                )
                 steps.append({"h": hs, "c": cs if mode == "LSTM" else None})
                 seq = stack(hs)
             outs.append(seq)

@@ -10,6 +10,7 @@ any order come from theirs. Source positions follow PyTorch's rules exactly:
 where ``scale = 1 / scale_factor`` when a scale factor is given (and not recomputed), else
 ``in / out``.
 """
+
 import math
 
 import numpy as np
@@ -22,7 +23,9 @@ _MODES = {"nearest": None, "linear": 1, "bilinear": 2}
 def _per_dim(value, n, name):
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            raise ValueError(f"interpolate: {name} must have {n} entries for this input, got {value!r}")
+            raise ValueError(
+                f"interpolate: {name} must have {n} entries for this input, got {value!r}"
+            )
         return tuple(value)
     return (value,) * n
 
@@ -33,13 +36,13 @@ def _sizes_and_scales(in_sizes, size, scale_factor, recompute):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if size is not None:
         out = tuple(int(s) for s in _per_dim(size, n, "size"))
-        return out, tuple(i / o for i, o in zip(in_sizes, out))
+        return out, tuple(i / o for i, o in zip(in_sizes, out, strict=True))
     factors = tuple(float(f) for f in _per_dim(scale_factor, n, "scale_factor"))
     if min(factors) <= 0:
         raise ValueError(f"interpolate: scale_factor must be positive, got {scale_factor!r}")
-    out = tuple(int(math.floor(i * f)) for i, f in zip(in_sizes, factors))
+    out = tuple(int(math.floor(i * f)) for i, f in zip(in_sizes, factors, strict=True))
     if recompute:
-        return out, tuple(i / o for i, o in zip(in_sizes, out))
+        return out, tuple(i / o for i, o in zip(in_sizes, out, strict=True))
     return out, tuple(1.0 / f for f in factors)
 
 
@@ -64,8 +67,15 @@ def _linear(x, dim, n_in, n_out, scale, align_corners):
     return lo * as_tensor(1 - lam) + hi * as_tensor(lam)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+def interpolate(
+    input,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias=False,
+):
     """Resize the spatial dims of (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``.
 
     ``mode`` is 'nearest', 'linear' (3-d input) or 'bilinear' (4-d input); ``align_corners``
@@ -78,15 +88,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     x = as_tensor(input)
     if mode not in _MODES:
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in chainrule "
-                                  f"(available: {sorted(_MODES)})")
+        raise NotImplementedError(
+            f"interpolate: mode {mode!r} is not implemented in chainrule "
+            f"(available: {sorted(_MODES)})"
+        )
     spatial = x.ndim - 2
     if spatial not in (1, 2):
-        raise ValueError(f"interpolate: expected a 3-d (N, C, L) or 4-d (N, C, H, W) input, "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"interpolate: expected a 3-d (N, C, L) or 4-d (N, C, H, W) input, "
+            f"got shape {tuple(x.shape)}"
+        )
     if _MODES[mode] is not None and _MODES[mode] != spatial:
-        raise ValueError(f"interpolate: mode {mode!r} needs a {_MODES[mode] + 2}-d input, "
-                         f"got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"interpolate: mode {mode!r} needs a {_MODES[mode] + 2}-d input, "
+            f"got shape {tuple(x.shape)}"
+        )
     if align_corners is not None and mode == "nearest":
         raise ValueError("interpolate: align_corners can only be set with the linear modes")
     if antialias:
@@ -94,7 +110,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     out_sizes, scales = _sizes_and_scales(x.shape[2:], size, scale_factor, recompute_scale_factor)
     if min(out_sizes) < 1:
         raise ValueError(f"interpolate: output size {out_sizes} must be positive")
-    for k, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_sizes, scales)):
+    for k, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_sizes, scales, strict=True)):
         dim = k + 2
         if mode == "nearest":
             x = _nearest(x, dim, n_in, n_out, scale)

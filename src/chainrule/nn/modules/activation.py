@@ -1,4 +1,5 @@
 """Activation layers: thin modules over ``chainrule.nn.functional`` (same names as PyTorch)."""
+
 from .. import functional as F
 from ..module import Module
 
@@ -128,14 +129,18 @@ class Hardtanh(Module):
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         if min_val > max_val:
-            raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+            raise ValueError(
+                f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+            )
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
         return F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 class ReLU6(Hardtanh):

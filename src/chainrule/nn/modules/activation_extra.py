@@ -1,5 +1,6 @@
 """More activation layers: ``PReLU`` (learnable slope), ``Mish``, ``Hardswish``, ``Hardsigmoid``,
 ``Softmin``."""
+
 from ...creation import full
 from ...devices import check_device
 from ..functional import _activation_extra as A

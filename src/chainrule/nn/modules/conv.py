@@ -22,30 +22,49 @@ class _ConvNd(Module):
 
     n = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
         layer = type(self).__name__
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"{layer}: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must be divisible by groups ({groups})"
+            )
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{layer}: padding_mode must be one of {_PADDING_MODES}, "
-                             f"got {padding_mode!r}")
+            raise ValueError(
+                f"{layer}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
+            )
         if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(f"{layer}: padding must be 'same', 'valid', an int or a tuple, "
-                             f"got {padding!r}")
+            raise ValueError(
+                f"{layer}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}"
+            )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _ntuple(kernel_size, self.n, "kernel_size", layer)
         self.stride = _ntuple(stride, self.n, "stride", layer)
-        self.padding = padding if isinstance(padding, str) else _ntuple(padding, self.n, "padding", layer)
+        self.padding = (
+            padding if isinstance(padding, str) else _ntuple(padding, self.n, "padding", layer)
+        )
         self.dilation = _ntuple(dilation, self.n, "dilation", layer)
         if padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError(f"{layer}: padding='same' is not supported for strided convolutions")
         self.groups, self.padding_mode = int(groups), padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
-                                      dtype=dtype))
+        self.weight = Parameter(
+            empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
+        )
         if bias:
             self.bias = Parameter(empty(out_channels, dtype=dtype))
         else:
@@ -58,14 +77,21 @@ class _ConvNd(Module):
 
     def _check_input(self, input):
         dims = ", ".join((str(self.in_channels),) + (("L",) if self.n == 1 else ("H", "W")))
-        if input.ndim not in (self.n + 1, self.n + 2) or input.shape[-self.n - 1] != self.in_channels:
-            raise ValueError(f"{self._get_name()}({self.extra_repr()}): expected input of shape "
-                             f"(N, {dims}) or ({dims}), got {tuple(input.shape)}")
+        if (
+            input.ndim not in (self.n + 1, self.n + 2)
+            or input.shape[-self.n - 1] != self.in_channels
+        ):
+            raise ValueError(
+                f"{self._get_name()}({self.extra_repr()}): expected input of shape "
+                f"(N, {dims}) or ({dims}), got {tuple(input.shape)}"
+            )
 
     def _explicit_padding(self):
         """Per spatial dim (before, after) padding: what F.pad adds for non-zero padding modes."""
         if self.padding == "same":
-            return [C._same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation)]
+            return [
+                C._same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation, strict=True)
+            ]
         if self.padding == "valid":
             return [(0, 0)] * self.n
         return [(p, p) for p in self.padding]
@@ -80,8 +106,10 @@ class _ConvNd(Module):
         return fn(input, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self.n:
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self.n:

@@ -1,5 +1,6 @@
 """``ConvTranspose1d`` and ``ConvTranspose2d``: learnable upsampling with PyTorch's parameters,
 initialisation and state-dict layout (weight (C_in, C_out/groups, *kernel))."""
+
 from ...creation import empty
 from ...devices import check_device
 from .. import init
@@ -12,18 +13,34 @@ from .conv import _ntuple
 class _ConvTransposeNd(Module):
     n = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         layer = type(self).__name__
         check_device(device, layer)
         if padding_mode != "zeros":
-            raise ValueError(f"{layer}: only padding_mode='zeros' is supported (as in PyTorch), "
-                             f"got {padding_mode!r}")
+            raise ValueError(
+                f"{layer}: only padding_mode='zeros' is supported (as in PyTorch), "
+                f"got {padding_mode!r}"
+            )
         if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{layer}: in_channels ({in_channels}) and out_channels "
-                             f"({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"{layer}: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must be divisible by groups ({groups})"
+            )
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _ntuple(kernel_size, self.n, "kernel_size", layer)
         self.stride = _ntuple(stride, self.n, "stride", layer)
@@ -31,8 +48,9 @@ class _ConvTransposeNd(Module):
         self.output_padding = _ntuple(output_padding, self.n, "output_padding", layer)
         self.dilation = _ntuple(dilation, self.n, "dilation", layer)
         self.groups, self.padding_mode = int(groups), padding_mode
-        self.weight = Parameter(empty(in_channels, out_channels // groups, *self.kernel_size,
-                                      dtype=dtype))
+        self.weight = Parameter(
+            empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype)
+        )
         if bias:
             self.bias = Parameter(empty(out_channels, dtype=dtype))
         else:
@@ -47,30 +65,51 @@ class _ConvTransposeNd(Module):
     def _output_padding(self, input, output_size):
         if output_size is None:
             return self.output_padding
-        size = tuple(output_size)[-self.n:]
+        size = tuple(output_size)[-self.n :]
         pads = []
         for k in range(self.n):
-            smallest = ((input.shape[-self.n + k] - 1) * self.stride[k] - 2 * self.padding[k]
-                        + self.dilation[k] * (self.kernel_size[k] - 1) + 1)
+            smallest = (
+                (input.shape[-self.n + k] - 1) * self.stride[k]
+                - 2 * self.padding[k]
+                + self.dilation[k] * (self.kernel_size[k] - 1)
+                + 1
+            )
             extra = size[k] - smallest
             if not 0 <= extra < max(self.stride[k], self.dilation[k]):
-                raise ValueError(f"{self._get_name()}: output_size {tuple(output_size)} is not "
-                                 f"reachable from input {tuple(input.shape)}")
+                raise ValueError(
+                    f"{self._get_name()}: output_size {tuple(output_size)} is not "
+                    f"reachable from input {tuple(input.shape)}"
+                )
             pads.append(extra)
         return tuple(pads)
 
     def forward(self, input, output_size=None):
-        if input.ndim not in (self.n + 1, self.n + 2) or input.shape[-self.n - 1] != self.in_channels:
-            raise ValueError(f"{self._get_name()}({self.extra_repr()}): expected input with "
-                             f"{self.in_channels} channels and {self.n} spatial dims, got "
-                             f"{tuple(input.shape)}")
+        if (
+            input.ndim not in (self.n + 1, self.n + 2)
+            or input.shape[-self.n - 1] != self.in_channels
+        ):
+            raise ValueError(
+                f"{self._get_name()}({self.extra_repr()}): expected input with "
+                f"{self.in_channels} channels and {self.n} spatial dims, got "
+                f"{tuple(input.shape)}"
+            )
         fn = T.conv_transpose2d if self.n == 2 else T.conv_transpose1d
-        return fn(input, self.weight, self.bias, self.stride, self.padding,
-                  self._output_padding(input, output_size), self.groups, self.dilation)
+        return fn(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
 
     def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self.n:
             s += f", padding={self.padding}"
         if self.output_padding != (0,) * self.n:

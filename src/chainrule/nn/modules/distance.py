@@ -1,4 +1,5 @@
 """``CosineSimilarity`` and ``PairwiseDistance`` layers (siamese networks, metric learning)."""
+
 from ..functional import _distance as D
 from ..module import Module
 

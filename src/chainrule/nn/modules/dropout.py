@@ -1,4 +1,5 @@
 """``Dropout``, ``Dropout1d``, ``Dropout2d``: randomly zero activations (or channels) while training."""
+
 from .. import functional as F
 from ..module import Module
 

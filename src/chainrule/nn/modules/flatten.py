@@ -1,4 +1,5 @@
 """``Identity``, ``Flatten`` and ``Unflatten``: shape-only layers."""
+
 from ..module import Module
 
 
@@ -35,7 +36,7 @@ class Unflatten(Module):
 
     def forward(self, input):
         dim = self.dim % input.ndim
-        return input.reshape(input.shape[:dim] + self.unflattened_size + input.shape[dim + 1:])
+        return input.reshape(input.shape[:dim] + self.unflattened_size + input.shape[dim + 1 :])
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

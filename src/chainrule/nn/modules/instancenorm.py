@@ -1,5 +1,6 @@
 """``InstanceNorm1d`` / ``InstanceNorm2d``: each (sample, channel) normalized over its own
 positions. PyTorch's defaults: no affine parameters, no running statistics."""
+
 import numpy as np
 
 from ...creation import ones, tensor, zeros
@@ -13,14 +14,26 @@ from ..parameter import Parameter
 class _InstanceNorm(Module):
     spatial = 2
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
-                 track_running_stats=False, device=None, dtype=None):
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=False,
+        track_running_stats=False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.register_parameter("weight", Parameter(ones(self.num_features, dtype=dtype)) if affine else None)
-        self.register_parameter("bias", Parameter(zeros(self.num_features, dtype=dtype)) if affine else None)
+        self.register_parameter(
+            "weight", Parameter(ones(self.num_features, dtype=dtype)) if affine else None
+        )
+        self.register_parameter(
+            "bias", Parameter(zeros(self.num_features, dtype=dtype)) if affine else None
+        )
         if track_running_stats:
             self.register_buffer("running_mean", zeros(self.num_features, dtype=dtype))
             self.register_buffer("running_var", ones(self.num_features, dtype=dtype))
@@ -37,20 +50,32 @@ class _InstanceNorm(Module):
 
     def forward(self, input):
         dims = self.spatial + 2
-        if input.ndim == dims - 1:               # unbatched (C, *spatial)
+        if input.ndim == dims - 1:  # unbatched (C, *spatial)
             return self.forward(input.unsqueeze(0)).squeeze(0)
         if input.ndim != dims or input.shape[1] != self.num_features:
-            raise ValueError(f"{self._get_name()}({self.num_features}): expected input of shape "
-                             f"(N, {self.num_features}, {'L' if self.spatial == 1 else 'H, W'}), "
-                             f"got {tuple(input.shape)}")
+            raise ValueError(
+                f"{self._get_name()}({self.num_features}): expected input of shape "
+                f"(N, {self.num_features}, {'L' if self.spatial == 1 else 'H, W'}), "
+                f"got {tuple(input.shape)}"
+            )
         use_input_stats = self.training or not self.track_running_stats
         # PyTorch keeps num_batches_tracked at 0 for instance norm (momentum is always used)
-        return instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                             use_input_stats, self.momentum, self.eps)
+        return instance_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            use_input_stats,
+            self.momentum,
+            self.eps,
+        )
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class InstanceNorm1d(_InstanceNorm):

@@ -5,6 +5,7 @@ Until that first call the weight is an empty placeholder Parameter; it is filled
 an optimizer built before the first call still holds the real parameters. Run one batch before
 ``load_state_dict`` (PyTorch recommends the same dry run).
 """
+
 from ...creation import empty
 from .conv import Conv1d, Conv2d
 from .linear import Linear
@@ -12,7 +13,7 @@ from .linear import Linear
 
 class _LazyMixin:
     cls_to_become = None
-    _uninitialized = True           # class default; the materialized layer stops being lazy
+    _uninitialized = True  # class default; the materialized layer stops being lazy
 
     def has_uninitialized_params(self):
         return self._uninitialized
@@ -58,19 +59,45 @@ class LazyLinear(_LazyMixin, Linear):
 
 
 class _LazyConv(_LazyMixin):
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device=device, dtype=dtype)
+    def __init__(
+        self,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            0,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
     def _materialize(self, input):
         if input.ndim not in (self.n + 1, self.n + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self.n + 1}-D or {self.n + 2}-D "
-                             f"input, got shape {tuple(input.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected a {self.n + 1}-D or {self.n + 2}-D "
+                f"input, got shape {tuple(input.shape)}"
+            )
         in_channels = int(input.shape[-self.n - 1])
         if in_channels % self.groups:
-            raise ValueError(f"{type(self).__name__}: in_channels ({in_channels}) must be "
-                             f"divisible by groups ({self.groups})")
+            raise ValueError(
+                f"{type(self).__name__}: in_channels ({in_channels}) must be "
+                f"divisible by groups ({self.groups})"
+            )
         self.in_channels = in_channels
         self._fill(self.weight, (self.out_channels, in_channels // self.groups) + self.kernel_size)
         if self.bias is not None:

@@ -38,11 +38,15 @@ class Linear(Module):
     def forward(self, input):
         shape = input._data.shape
         if not shape or shape[-1] != self.in_features:
-            raise ValueError(f"Linear(in_features={self.in_features}, out_features="
-                             f"{self.out_features}): input of shape {tuple(shape)} does not "
-                             f"end with {self.in_features} features")
+            raise ValueError(
+                f"Linear(in_features={self.in_features}, out_features="
+                f"{self.out_features}): input of shape {tuple(shape)} does not "
+                f"end with {self.in_features} features"
+            )
         return linear(input, self.weight, self.bias)
 
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

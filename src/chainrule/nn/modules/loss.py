@@ -3,6 +3,7 @@
 Regression and binary losses require input and target of equal shape and raise a ValueError
 naming the loss and both shapes otherwise (PyTorch only warns, then broadcasts).
 """
+
 import numpy as np
 
 from ...tensor import Tensor
@@ -21,9 +22,11 @@ class _Loss(Module):
 
     def _same_shape(self, input, target):
         if tuple(input.shape) != tuple(np.shape(target)):
-            raise ValueError(f"{type(self).__name__}: input shape {tuple(input.shape)} and target "
-                             f"shape {tuple(np.shape(target))} differ; they must be equal (no "
-                             "broadcasting, e.g. squeeze an (N, 1) output or unsqueeze the target)")
+            raise ValueError(
+                f"{type(self).__name__}: input shape {tuple(input.shape)} and target "
+                f"shape {tuple(np.shape(target))} differ; they must be equal (no "
+                "broadcasting, e.g. squeeze an (N, 1) output or unsqueeze the target)"
+            )
 
 
 def _as_buffer(value):
@@ -87,27 +90,46 @@ class CrossEntropyLoss(_WeightedLoss):
         loss = cr.nn.CrossEntropyLoss(label_smoothing=0.1)(logits, labels)
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction="mean", label_smoothing=0.0):
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index=-100,
+        reduce=None,
+        reduction="mean",
+        label_smoothing=0.0,
+    ):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities (use after LogSoftmax)."""
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction="mean"):
+    def __init__(
+        self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
+    ):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
 
 
 class BCELoss(_WeightedLoss):
@@ -121,17 +143,18 @@ class BCELoss(_WeightedLoss):
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy in one stable formula; ``pos_weight`` (C,) weighs positives."""
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
-                 pos_weight=None):
+    def __init__(
+        self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+    ):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", _as_buffer(weight))
         self.register_buffer("pos_weight", _as_buffer(pos_weight))
 
     def forward(self, input, target):
         self._same_shape(input, target)
-        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,
-                                                  reduction=self.reduction,
-                                                  pos_weight=self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
 class KLDivLoss(_Loss):

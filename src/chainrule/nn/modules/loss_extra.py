@@ -1,5 +1,6 @@
 """Ranking and metric-learning loss layers: ``MarginRankingLoss``, ``CosineEmbeddingLoss``,
 ``TripletMarginLoss``, ``SoftMarginLoss`` (see ``nn.functional._loss_extra``)."""
+
 from ..functional import _loss_extra as L
 from ..module import Module
 
@@ -37,8 +38,9 @@ class TripletMarginLoss(Module):
         self.margin, self.p, self.eps, self.swap, self.reduction = margin, p, eps, swap, reduction
 
     def forward(self, anchor, positive, negative):
-        return L.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
-                                     self.swap, self.reduction)
+        return L.triplet_margin_loss(
+            anchor, positive, negative, self.margin, self.p, self.eps, self.swap, self.reduction
+        )
 
 
 class SoftMarginLoss(Module):

@@ -1,4 +1,5 @@
 """Normalization layers: ``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` (fused primitives)."""
+
 import numpy as np
 
 from ...creation import ones, tensor, zeros
@@ -16,8 +17,15 @@ class LayerNorm(Module):
     (ones and zeros at first). Example: ``LayerNorm(64)(x)`` for x (N, T, 64).
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        normalized_shape,
+        eps=1e-5,
+        elementwise_affine=True,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
         if isinstance(normalized_shape, int):
@@ -26,8 +34,12 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         weight = Parameter(ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
         self.register_parameter("weight", weight)
-        self.register_parameter("bias", Parameter(zeros(self.normalized_shape, dtype=dtype))
-                                if elementwise_affine and bias else None)
+        self.register_parameter(
+            "bias",
+            Parameter(zeros(self.normalized_shape, dtype=dtype))
+            if elementwise_affine and bias
+            else None,
+        )
 
     def reset_parameters(self):
         if self.weight is not None:
@@ -39,8 +51,10 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
 
 
 class _BatchNorm(Module):
@@ -49,16 +63,28 @@ class _BatchNorm(Module):
     _input_dims = ()
     _layout = ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        device=None,
+        dtype=None,
+        *,
+        bias=True,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.register_parameter("weight", Parameter(ones(self.num_features, dtype=dtype))
-                                if affine else None)
-        self.register_parameter("bias", Parameter(zeros(self.num_features, dtype=dtype))
-                                if affine and bias else None)
+        self.register_parameter(
+            "weight", Parameter(ones(self.num_features, dtype=dtype)) if affine else None
+        )
+        self.register_parameter(
+            "bias", Parameter(zeros(self.num_features, dtype=dtype)) if affine and bias else None
+        )
         if track_running_stats:
             self.register_buffer("running_mean", zeros(self.num_features, dtype=dtype))
             self.register_buffer("running_var", ones(self.num_features, dtype=dtype))
@@ -82,11 +108,15 @@ class _BatchNorm(Module):
 
     def _check_input(self, input):
         if input.ndim not in self._input_dims:
-            raise ValueError(f"{type(self).__name__}: expected {self._layout} input, got shape "
-                             f"{tuple(input.shape)}")
+            raise ValueError(
+                f"{type(self).__name__}: expected {self._layout} input, got shape "
+                f"{tuple(input.shape)}"
+            )
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): input of shape "
-                             f"{tuple(input.shape)} has {input.shape[1]} channels in dim 1")
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}): input of shape "
+                f"{tuple(input.shape)} has {input.shape[1]} channels in dim 1"
+            )
 
     def forward(self, input):
         self._check_input(input)
@@ -94,19 +124,28 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
             self.num_batches_tracked._bump_version()
-            if self.momentum is None:     # cumulative moving average over all batches so far
+            if self.momentum is None:  # cumulative moving average over all batches so far
                 factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch_stats = self.training or self.running_mean is None
         # Running stats are updated only when they are tracked and batch stats are used.
         update = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if update else None,
-                            self.running_var if update else None, self.weight, self.bias,
-                            use_batch_stats, factor, self.eps)
+        return F.batch_norm(
+            input,
+            self.running_mean if update else None,
+            self.running_var if update else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -146,10 +185,12 @@ class GroupNorm(Module):
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = eps, affine
-        self.register_parameter("weight", Parameter(ones(self.num_channels, dtype=dtype))
-                                if affine else None)
-        self.register_parameter("bias", Parameter(zeros(self.num_channels, dtype=dtype))
-                                if affine else None)
+        self.register_parameter(
+            "weight", Parameter(ones(self.num_channels, dtype=dtype)) if affine else None
+        )
+        self.register_parameter(
+            "bias", Parameter(zeros(self.num_channels, dtype=dtype)) if affine else None
+        )
 
     def reset_parameters(self):
         if self.affine:
@@ -159,8 +200,10 @@ class GroupNorm(Module):
     def forward(self, input):
         shape = tuple(input.shape)
         if input.ndim < 2 or shape[1] != self.num_channels:
-            raise RuntimeError(f"GroupNorm({self.extra_repr()}): expected input of shape "
-                               f"(N, {self.num_channels}, *), got {shape}")
+            raise RuntimeError(
+                f"GroupNorm({self.extra_repr()}): expected input of shape "
+                f"(N, {self.num_channels}, *), got {shape}"
+            )
         x = input.reshape(shape[0], self.num_groups, -1)
         mean = x.mean(dim=2, keepdim=True)
         var = ((x - mean) ** 2).mean(dim=2, keepdim=True)

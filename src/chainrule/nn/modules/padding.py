@@ -1,5 +1,6 @@
 """Padding layers: ``ReflectionPad1d/2d``, ``ReplicationPad1d/2d``, ``ZeroPad1d/2d``,
 ``ConstantPad1d/2d`` — ``F.pad`` with a fixed mode and PyTorch's argument order."""
+
 from ..functional import pad
 from ..module import Module
 
@@ -14,20 +15,26 @@ class _PadNd(Module):
             padding = (padding,) * (2 * self.n)
         padding = tuple(int(p) for p in padding)
         if len(padding) != 2 * self.n:
-            raise ValueError(f"{type(self).__name__}: padding must be an int or a "
-                             f"{2 * self.n}-tuple, got {padding!r}")
+            raise ValueError(
+                f"{type(self).__name__}: padding must be an int or a "
+                f"{2 * self.n}-tuple, got {padding!r}"
+            )
         self.padding, self.value = padding, value
 
     def forward(self, input):
         if input.ndim not in (self.n + 1, self.n + 2):
-            raise ValueError(f"{self._get_name()}: expected a {self.n + 1}-d or {self.n + 2}-d "
-                             f"input, got shape {tuple(input.shape)}")
+            raise ValueError(
+                f"{self._get_name()}: expected a {self.n + 1}-d or {self.n + 2}-d "
+                f"input, got shape {tuple(input.shape)}"
+            )
         if self.mode == "constant":
             return pad(input, self.padding, mode="constant", value=self.value)
         return pad(input, self.padding, mode=self.mode)
 
     def extra_repr(self):
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" and self.value else "")
+        return f"{self.padding}" + (
+            f", value={self.value}" if self.mode == "constant" and self.value else ""
+        )
 
 
 class ReflectionPad1d(_PadNd):

@@ -1,6 +1,7 @@
 """``ParameterList`` and ``ParameterDict``: parameters held by position or by key, registered on
 the module (so ``parameters()``, optimizers and ``state_dict()`` see them as "0", "1", ... or by
 key, as in PyTorch)."""
+
 import operator
 
 from ..module import Module
@@ -14,9 +15,9 @@ def _as_parameter(value):
 class ParameterList(Module):
     """A list of parameters. Example::
 
-        self.ws = cr.nn.ParameterList([cr.nn.Parameter(cr.randn(4, 4)) for _ in range(3)])
-        for w in self.ws:
-            x = x @ w
+    self.ws = cr.nn.ParameterList([cr.nn.Parameter(cr.randn(4, 4)) for _ in range(3)])
+    for w in self.ws:
+        x = x @ w
     """
 
     def __init__(self, values=None):
@@ -58,8 +59,10 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for i, p in enumerate(self))
+        return "\n".join(
+            f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+            for i, p in enumerate(self)
+        )
 
     def forward(self, *args, **kwargs):
         raise RuntimeError("ParameterList is a container: index it, do not call it")
@@ -68,8 +71,8 @@ class ParameterList(Module):
 class ParameterDict(Module):
     """A dict of parameters. Example::
 
-        self.scales = cr.nn.ParameterDict({"a": cr.nn.Parameter(cr.ones(3))})
-        y = x * self.scales["a"]
+    self.scales = cr.nn.ParameterDict({"a": cr.nn.Parameter(cr.ones(3))})
+    y = x * self.scales["a"]
     """
 
     def __init__(self, parameters=None):

@@ -1,20 +1,24 @@
 """Pooling layers: max, average and adaptive average, in 1-d and 2-d (PyTorch's arguments)."""
+
 from ..functional import _pool as P
 from ..module import Module
 
 
 class _MaxPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
         super().__init__()
         self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size   # as PyTorch stores it
+        self.stride = stride if stride is not None else kernel_size  # as PyTorch stores it
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -29,8 +33,15 @@ class MaxPool2d(_MaxPoolNd):
     """
 
     def forward(self, input):
-        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+        return P.max_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -42,13 +53,21 @@ class MaxPool1d(_MaxPoolNd):
     """
 
     def forward(self, input):
-        return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+        return P.max_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class _AvgPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -69,14 +88,28 @@ class AvgPool2d(_AvgPoolNd):
         y = cr.nn.AvgPool2d(2)(cr.randn(8, 16, 28, 28))   # (8, 16, 14, 14)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return P.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class AvgPool1d(_AvgPoolNd):
@@ -87,15 +120,27 @@ class AvgPool1d(_AvgPoolNd):
         y = cr.nn.AvgPool1d(3, stride=1, padding=1)(cr.randn(4, 3, 10))   # (4, 3, 10)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
-        one = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,))  # stored as 1-tuples
-        super().__init__(one(kernel_size), None if stride is None else one(stride), one(padding),
-                         ceil_mode, count_include_pad)
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # stored as 1-tuples
+        super().__init__(
+            one(kernel_size),
+            None if stride is None else one(stride),
+            one(padding),
+            ceil_mode,
+            count_include_pad,
+        )
 
     def forward(self, input):
-        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+        return P.avg_pool1d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
 
 
 class _AdaptiveAvgPoolNd(Module):

@@ -1,4 +1,5 @@
 """``Residual``: a skip connection around a block (chainrule's own layer, not in PyTorch)."""
+
 from ..module import Module
 
 
@@ -22,6 +23,8 @@ class Residual(Module):
     def forward(self, x):
         out = self.block(x)
         if out.shape != x.shape:
-            raise ValueError(f"Residual: the block maps shape {x.shape} to {out.shape}; a residual "
-                             "block must keep the shape")
+            raise ValueError(
+                f"Residual: the block maps shape {x.shape} to {out.shape}; a residual "
+                "block must keep the shape"
+            )
         return x + out

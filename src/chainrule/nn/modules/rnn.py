@@ -13,14 +13,15 @@ in time order (also for the reverse direction). They are nodes of the graph: cal
 LSTMs also store ``last_cell_states`` the same way. With ``record_steps = False`` (default)
 nothing is kept.
 """
+
 import math
 import warnings
 
 import numpy as np
 
 from ...creation import empty, tensor, zeros
-from ...ops import cat
 from ...devices import check_device
+from ...ops import cat
 from .. import init
 from ..functional import _rnn as R
 from ..module import Module
@@ -33,9 +34,21 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 class RNNBase(Module):
     """Shared parts of RNN, LSTM and GRU: parameters ``weight_ih_l{k}[_reverse]`` and friends."""
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, record_steps=False, device=None,
-                 dtype=None):
+    def __init__(
+        self,
+        mode,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        record_steps=False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
         name = type(self).__name__
@@ -44,13 +57,22 @@ class RNNBase(Module):
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if hidden_size < 1 or num_layers < 1:
-            raise ValueError(f"{name}: hidden_size and num_layers must be positive, got "
-                             f"{hidden_size} and {num_layers}")
+            raise ValueError(
+                f"{name}: hidden_size and num_layers must be positive, got "
+                f"{hidden_size} and {num_layers}"
+            )
         if dropout > 0 and num_layers == 1:
-            warnings.warn(f"{name}: dropout={dropout} has no effect with num_layers=1 (it acts "
-                          "between layers)", stacklevel=2)
+            warnings.warn(
+                f"{name}: dropout={dropout} has no effect with num_layers=1 (it acts "
+                "between layers)",
+                stacklevel=2,
+            )
         self.mode, self.input_size, self.hidden_size = mode, int(input_size), int(hidden_size)
-        self.num_layers, self.bias, self.batch_first = int(num_layers), bool(bias), bool(batch_first)
+        self.num_layers, self.bias, self.batch_first = (
+            int(num_layers),
+            bool(bias),
+            bool(batch_first),
+        )
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
         self.record_steps = record_steps
         self.last_hidden_states = self.last_cell_states = None
@@ -82,7 +104,7 @@ class RNNBase(Module):
         """Per layer and direction, ``[weight_ih, weight_hh, bias_ih, bias_hh]`` (no biases if bias=False)."""
         per = 4 if self.bias else 2
         ws = [getattr(self, n) for n in self._flat_weights_names]
-        return [ws[i:i + per] for i in range(0, len(ws), per)]
+        return [ws[i : i + per] for i in range(0, len(ws), per)]
 
     def _weights(self):
         return [tuple(ws) + (None, None) if len(ws) == 2 else tuple(ws) for ws in self.all_weights]
@@ -91,9 +113,19 @@ class RNNBase(Module):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
         steps = [] if self.record_steps else None
-        out = R.recurrent(self.mode, input, hx, self._weights(), self.num_layers, self.dropout,
-                          self.training, self.bidirectional, self.batch_first, steps,
-                          name=f"{self._get_name()}({self.extra_repr()})")
+        out = R.recurrent(
+            self.mode,
+            input,
+            hx,
+            self._weights(),
+            self.num_layers,
+            self.dropout,
+            self.training,
+            self.bidirectional,
+            self.batch_first,
+            steps,
+            name=f"{self._get_name()}({self.extra_repr()})",
+        )
         if steps is not None:
             self.last_hidden_states = [s["h"] for s in steps]
             self.last_cell_states = [s["c"] for s in steps] if self.mode == "LSTM" else None
@@ -102,7 +134,7 @@ class RNNBase(Module):
     def _forward_packed(self, packed, hx):
         """A PackedSequence: the sequences of each length run together as one plain batch (so a
         reverse direction starts at each sequence's true end); results go back in batch order."""
-        padded, lengths = pad_packed_sequence(packed)            # (T, B, *), original order
+        padded, lengths = pad_packed_sequence(packed)  # (T, B, *), original order
         lens = lengths.numpy()
         steps = padded.shape[0]
         outs, h_parts, c_parts, order = [], [], [], []
@@ -111,12 +143,24 @@ class RNNBase(Module):
             rows = tensor(idx)
             h_g = None
             if hx is not None:
-                h_g = (tuple(h.index_select(1, rows) for h in hx) if self.mode == "LSTM"
-                       else hx.index_select(1, rows))
-            out, h = R.recurrent(self.mode, padded[:length].index_select(1, rows), h_g,
-                                 self._weights(), self.num_layers, self.dropout, self.training,
-                                 self.bidirectional, False, None,
-                                 name=f"{self._get_name()}({self.extra_repr()})")
+                h_g = (
+                    tuple(h.index_select(1, rows) for h in hx)
+                    if self.mode == "LSTM"
+                    else hx.index_select(1, rows)
+                )
+            out, h = R.recurrent(
+                self.mode,
+                padded[:length].index_select(1, rows),
+                h_g,
+                self._weights(),
+                self.num_layers,
+                self.dropout,
+                self.training,
+                self.bidirectional,
+                False,
+                None,
+                name=f"{self._get_name()}({self.extra_repr()})",
+            )
             if length < steps:
                 out = cat([out, zeros(steps - length, *out.shape[1:], dtype=out.dtype)], 0)
             outs.append(out)
@@ -160,13 +204,32 @@ class RNN(RNNBase):
         out, h_n = rnn(cr.randn(4, 10, 3))     # (4, 10, 8), (2, 4, 8)
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, **kwargs):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, **kwargs)
+        super().__init__(
+            "RNN_" + nonlinearity.upper(),
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            **kwargs,
+        )
 
 
 class LSTM(RNNBase):
@@ -183,10 +246,28 @@ class LSTM(RNNBase):
         out, (h_n, c_n) = lstm(cr.randn(10, 4, 3))   # (10, 4, 8), (1, 4, 8), (1, 4, 8)
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, **kwargs):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, **kwargs)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            **kwargs,
+        )
 
 
 class GRU(RNNBase):
@@ -201,15 +282,34 @@ class GRU(RNNBase):
         out, h_n = gru(cr.randn(10, 4, 3))     # (10, 4, 16), (2, 4, 8)
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, **kwargs):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, **kwargs)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            **kwargs,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # cells
 # ---------------------------------------------------------------------------------------------
+
 
 class RNNCellBase(Module):
     """Shared parts of the cells: ``weight_ih`` (G*H, I), ``weight_hh`` (G*H, H), biases (G*H,)."""
@@ -232,9 +332,11 @@ class RNNCellBase(Module):
 
     def _check_input(self, input):
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{self._get_name()}({self.extra_repr()}): expected input of shape "
-                             f"(batch, {self.input_size}) or ({self.input_size},), "
-                             f"got {tuple(input.shape)}")
+            raise ValueError(
+                f"{self._get_name()}({self.extra_repr()}): expected input of shape "
+                f"(batch, {self.input_size}) or ({self.input_size},), "
+                f"got {tuple(input.shape)}"
+            )
 
     def _params(self):
         return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
@@ -259,7 +361,9 @@ class RNNCell(RNNCellBase):
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", **kwargs):
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(
+                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+            )
         super().__init__(input_size, hidden_size, bias, 1, **kwargs)
         self.nonlinearity = nonlinearity
 

@@ -7,19 +7,20 @@ Parameter names, shapes and layouts are PyTorch's, so a PyTorch state dict loads
 Masks follow PyTorch: a bool mask marks with True the positions that may *not* be attended to;
 a float mask is added to the attention scores (``-inf`` blocks a position).
 """
+
 import copy
 import math
 
 import numpy as np
 
-from ...creation import empty, full, zeros
 from ...autograd import is_grad_enabled
+from ...creation import empty, full, zeros
 from ...devices import check_device
 from ...ops import cat, softmax, where
 from ...tensor import Tensor
 from .. import functional as F
-from ..functional._attention import safe_softmax
 from .. import init
+from ..functional._attention import safe_softmax
 from ..module import Module
 from ..parameter import Parameter
 from .container import ModuleList
@@ -37,8 +38,10 @@ def _float_mask(mask, name, dtype):
     if mask.dtype == np.bool_:
         return Tensor._wrap(np.where(mask._data, -np.inf, 0.0).astype(dtype))
     if mask.dtype.kind != "f":
-        raise TypeError(f"MultiheadAttention: only bool and floating types of {name} are "
-                        f"supported, got {mask.dtype}")
+        raise TypeError(
+            f"MultiheadAttention: only bool and floating types of {name} are "
+            f"supported, got {mask.dtype}"
+        )
     return mask
 
 
@@ -70,14 +73,27 @@ class MultiheadAttention(Module):
         out, w = mha(x, x, x, key_padding_mask=pad)      # x (N, L, 64), pad (N, L) bool
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
-                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
-                 dtype=None):
+    def __init__(
+        self,
+        embed_dim,
+        num_heads,
+        dropout=0.0,
+        bias=True,
+        add_bias_kv=False,
+        add_zero_attn=False,
+        kdim=None,
+        vdim=None,
+        batch_first=False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
-                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got "
+                f"embed_dim={embed_dim} and num_heads={num_heads} instead"
+            )
         if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
@@ -126,25 +142,38 @@ class MultiheadAttention(Module):
     def _projections(self, query, key, value):
         E = self.embed_dim
         b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
+        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E : 2 * E], b[2 * E :])
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
-            wq, wk, wv = w[:E], w[E:2 * E], w[2 * E:]
+            wq, wk, wv = w[:E], w[E : 2 * E], w[2 * E :]
         else:
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
-                attn_mask=None, average_attn_weights=True, is_causal=False):
+    def forward(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights=True,
+        attn_mask=None,
+        average_attn_weights=True,
+        is_causal=False,
+    ):
         if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
-                               "Transformer module method `generate_square_subsequent_mask` to "
-                               "create this mask.")
+            raise RuntimeError(
+                "Need attn_mask if specifying the is_causal hint. You may use the "
+                "Transformer module method `generate_square_subsequent_mask` to "
+                "create this mask."
+            )
         batched = query.ndim == 3
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise ValueError(f"MultiheadAttention: query, key and value must all be 2-D "
-                             f"(unbatched) or 3-D, got shapes {tuple(query.shape)}, "
-                             f"{tuple(key.shape)}, {tuple(value.shape)}")
+            raise ValueError(
+                f"MultiheadAttention: query, key and value must all be 2-D "
+                f"(unbatched) or 3-D, got shapes {tuple(query.shape)}, "
+                f"{tuple(key.shape)}, {tuple(value.shape)}"
+            )
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
@@ -153,11 +182,13 @@ class MultiheadAttention(Module):
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         L, N, E = query.shape
         if E != self.embed_dim:
-            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
-                                 f"got {E}")
+            raise AssertionError(
+                f"was expecting embedding dimension of {self.embed_dim}, but got {E}"
+            )
         if key.shape[:2] != value.shape[:2]:
-            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
-                                 f"{tuple(value.shape)}")
+            raise AssertionError(
+                f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}"
+            )
         H, hd = self.num_heads, self.head_dim
         dtype = query.dtype
         attn_mask = _float_mask(attn_mask, "attn_mask", dtype)
@@ -169,8 +200,8 @@ class MultiheadAttention(Module):
             v = cat([v, self.bias_v.expand(1, N, E)])
             attn_mask = _pad_last(attn_mask)
             key_padding_mask = _pad_last(key_padding_mask)
-        q = q.reshape(L, N * H, hd).transpose(0, 1)                  # (N*H, L, hd)
-        k = k.reshape(k.shape[0], N * H, hd).transpose(0, 1)         # (N*H, S, hd)
+        q = q.reshape(L, N * H, hd).transpose(0, 1)  # (N*H, L, hd)
+        k = k.reshape(k.shape[0], N * H, hd).transpose(0, 1)  # (N*H, S, hd)
         v = v.reshape(v.shape[0], N * H, hd).transpose(0, 1)
         if self.add_zero_attn:
             k = cat([k, zeros(N * H, 1, hd, dtype=k.dtype)], dim=1)
@@ -179,23 +210,29 @@ class MultiheadAttention(Module):
             key_padding_mask = _pad_last(key_padding_mask)
         S = k.shape[1]
         if key_padding_mask is not None and tuple(key_padding_mask.shape) != (N, S):
-            raise AssertionError(f"expecting key_padding_mask shape of {(N, S)}, but got "
-                                 f"{tuple(key_padding_mask.shape)}")
+            raise AssertionError(
+                f"expecting key_padding_mask shape of {(N, S)}, but got "
+                f"{tuple(key_padding_mask.shape)}"
+            )
 
-        scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)     # (N*H, L, S)
+        scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(1, 2)  # (N*H, L, S)
         if attn_mask is not None or key_padding_mask is not None:
             scores = scores.reshape(N, H, L, S)
             if attn_mask is not None:
                 if attn_mask.ndim == 2:
                     if tuple(attn_mask.shape) != (L, S):
-                        raise RuntimeError(f"The shape of the 2D attn_mask is "
-                                           f"{tuple(attn_mask.shape)}, but should be {(L, S)}.")
+                        raise RuntimeError(
+                            f"The shape of the 2D attn_mask is "
+                            f"{tuple(attn_mask.shape)}, but should be {(L, S)}."
+                        )
                     scores = scores + attn_mask
                 elif tuple(attn_mask.shape) == (N * H, L, S):
                     scores = scores + attn_mask.reshape(N, H, L, S)
                 else:
-                    raise RuntimeError(f"The shape of the 3D attn_mask is "
-                                       f"{tuple(attn_mask.shape)}, but should be {(N * H, L, S)}.")
+                    raise RuntimeError(
+                        f"The shape of the 3D attn_mask is "
+                        f"{tuple(attn_mask.shape)}, but should be {(N * H, L, S)}."
+                    )
             if key_padding_mask is not None:
                 scores = scores + key_padding_mask.reshape(N, 1, 1, S)
             scores = scores.reshape(N * H, L, S)
@@ -204,7 +241,7 @@ class MultiheadAttention(Module):
         weights = softmax(scores, -1) if need_weights else safe_softmax(scores)
         if self.dropout > 0.0 and self.training:
             weights = F.dropout(weights, self.dropout)
-        out = (weights @ v).transpose(0, 1).reshape(L * N, E)        # heads side by side
+        out = (weights @ v).transpose(0, 1).reshape(L * N, E)  # heads side by side
         out = self.out_proj(out).reshape(L, N, E)
         if batched and self.batch_first:
             out = out.transpose(0, 1)
@@ -220,8 +257,10 @@ class MultiheadAttention(Module):
         return out, weights
 
     def extra_repr(self):
-        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
-                f"dropout={self.dropout}, batch_first={self.batch_first}")
+        return (
+            f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
+            f"dropout={self.dropout}, batch_first={self.batch_first}"
+        )
 
 
 def _pad_last(mask):
@@ -257,13 +296,25 @@ class TransformerEncoderLayer(Module):
         y = layer(cr.randn(8, 10, 64))      # (8, 10, 64)
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation="relu",
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
@@ -272,8 +323,9 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        self.activation_relu_or_gelu = (activation in ("relu", "gelu", F.relu, F.gelu)
-                                        or type(activation).__name__ in ("ReLU", "GELU"))
+        self.activation_relu_or_gelu = activation in ("relu", "gelu", F.relu, F.gelu) or type(
+            activation
+        ).__name__ in ("ReLU", "GELU")
         self.activation = _activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -287,8 +339,9 @@ class TransformerEncoderLayer(Module):
         return x
 
     def _sa_block(self, x, attn_mask, key_padding_mask):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False)[0]
+        x = self.self_attn(
+            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )[0]
         return self.dropout1(x)
 
     def _ff_block(self, x):
@@ -311,15 +364,28 @@ class TransformerDecoderLayer(Module):
         y = layer(cr.randn(7, 2, 64), cr.randn(10, 2, 64))      # (7, 2, 64)
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        d_model,
+        nhead,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation="relu",
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                            batch_first=batch_first, dtype=dtype)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, dtype=dtype)
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
+        self.multihead_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
@@ -332,8 +398,17 @@ class TransformerDecoderLayer(Module):
         self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal=False,
+        memory_is_causal=False,
+    ):
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask)
@@ -346,13 +421,15 @@ class TransformerDecoderLayer(Module):
         return x
 
     def _sa_block(self, x, attn_mask, key_padding_mask):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False)[0]
+        x = self.self_attn(
+            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )[0]
         return self.dropout1(x)
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask):
-        x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
-                                key_padding_mask=key_padding_mask, need_weights=False)[0]
+        x = self.multihead_attn(
+            x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False
+        )[0]
         return self.dropout2(x)
 
     def _ff_block(self, x):
@@ -368,8 +445,9 @@ class TransformerEncoder(Module):
         y = enc(cr.randn(10, 8, 64), src_key_padding_mask=pad)     # pad (8, 10) bool
     """
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
-                 mask_check=True):
+    def __init__(
+        self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True
+    ):
         super().__init__()
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers = num_layers
@@ -378,10 +456,16 @@ class TransformerEncoder(Module):
         attn = getattr(layer, "self_attn", None)
         # torch's rule for its inference fast path ("nested tensors"), see forward.
         self.use_nested_tensor = bool(
-            enable_nested_tensor and isinstance(layer, TransformerEncoderLayer)
-            and not layer.norm_first and attn.batch_first and attn._qkv_same_embed_dim
-            and attn.in_proj_bias is not None and layer.activation_relu_or_gelu
-            and layer.norm1.eps == layer.norm2.eps and attn.num_heads % 2 == 0)
+            enable_nested_tensor
+            and isinstance(layer, TransformerEncoderLayer)
+            and not layer.norm_first
+            and attn.batch_first
+            and attn._qkv_same_embed_dim
+            and attn.in_proj_bias is not None
+            and layer.activation_relu_or_gelu
+            and layer.norm1.eps == layer.norm2.eps
+            and attn.num_heads % 2 == 0
+        )
         self.mask_check = mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
@@ -402,18 +486,25 @@ class TransformerEncoder(Module):
         layers compute there. Reproduced here so eval-mode outputs match torch's exactly.
         """
         first = self.layers[0]
-        if (not self.use_nested_tensor or first.training or src.ndim != 3
-                or key_padding_mask is None or mask is not None):
+        if (
+            not self.use_nested_tensor
+            or first.training
+            or src.ndim != 3
+            or key_padding_mask is None
+            or mask is not None
+        ):
             return None
-        pad = np.asarray(key_padding_mask._data if isinstance(key_padding_mask, Tensor)
-                         else key_padding_mask)
+        pad = np.asarray(
+            key_padding_mask._data if isinstance(key_padding_mask, Tensor) else key_padding_mask
+        )
         keep = pad == 0 if pad.dtype != np.bool_ else ~pad
         lengths = keep.sum(axis=1)
         left_aligned = np.array_equal(keep, np.arange(keep.shape[1]) < lengths[:, None])
         if self.mask_check and not left_aligned:
             return None
-        if is_grad_enabled() and (src.requires_grad or any(p.requires_grad
-                                                           for p in first.parameters())):
+        if is_grad_enabled() and (
+            src.requires_grad or any(p.requires_grad for p in first.parameters())
+        ):
             return None
         return Tensor._wrap(keep[:, :, None])
 
@@ -433,13 +524,27 @@ class TransformerDecoder(Module):
         self.num_layers = num_layers
         self.norm = norm
 
-    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal=None,
+        memory_is_causal=False,
+    ):
         out = tgt
         for layer in self.layers:
-            out = layer(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                        tgt_key_padding_mask=tgt_key_padding_mask,
-                        memory_key_padding_mask=memory_key_padding_mask)
+            out = layer(
+                out,
+                memory,
+                tgt_mask=tgt_mask,
+                memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+            )
         return self.norm(out) if self.norm is not None else out
 
 
@@ -475,42 +580,82 @@ class Transformer(Module):
 
     generate_square_subsequent_mask = staticmethod(generate_square_subsequent_mask)
 
-    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
-                 dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
-                 custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
-                 bias=True, device=None, dtype=None):
+    def __init__(
+        self,
+        d_model=512,
+        nhead=8,
+        num_encoder_layers=6,
+        num_decoder_layers=6,
+        dim_feedforward=2048,
+        dropout=0.1,
+        activation="relu",
+        custom_encoder=None,
+        custom_decoder=None,
+        layer_norm_eps=1e-5,
+        batch_first=False,
+        norm_first=False,
+        bias=True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         check_device(device, type(self).__name__)
-        options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
-                       layer_norm_eps=layer_norm_eps, batch_first=batch_first,
-                       norm_first=norm_first, bias=bias, dtype=dtype)
+        options = dict(
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_eps=layer_norm_eps,
+            batch_first=batch_first,
+            norm_first=norm_first,
+            bias=bias,
+            dtype=dtype,
+        )
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
             self.encoder = TransformerEncoder(
-                TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+                TransformerEncoderLayer(d_model, nhead, **options),
+                num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype),
+            )
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             self.decoder = TransformerDecoder(
-                TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+                TransformerDecoderLayer(d_model, nhead, **options),
+                num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype),
+            )
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
         for p in self.parameters():
             if p.ndim > 1:
                 init.xavier_uniform_(p)
 
-    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
-                src_key_padding_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
-                memory_is_causal=False):
+    def forward(
+        self,
+        src,
+        tgt,
+        src_mask=None,
+        tgt_mask=None,
+        memory_mask=None,
+        src_key_padding_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        src_is_causal=None,
+        tgt_is_causal=None,
+        memory_is_causal=False,
+    ):
         batch_dim = 0 if self.batch_first else 1
         if src.ndim == 3 and src.shape[batch_dim] != tgt.shape[batch_dim]:
             raise RuntimeError("the batch number of src and tgt must be equal")
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
             raise RuntimeError("the feature number of src and tgt must be equal to d_model")
         memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask)
-        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
-                            tgt_key_padding_mask=tgt_key_padding_mask,
-                            memory_key_padding_mask=memory_key_padding_mask)
+        return self.decoder(
+            tgt,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+        )

@@ -1,5 +1,6 @@
 """Resizing layers: ``Upsample`` (and its two fixed-mode aliases), ``PixelShuffle``,
 ``PixelUnshuffle``."""
+
 from ..functional import _upsample as U
 from ..module import Module
 
@@ -13,19 +14,37 @@ class Upsample(Module):
         y = up(cr.randn(1, 3, 8, 8))           # (1, 3, 16, 16)
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None):
+    def __init__(
+        self,
+        size=None,
+        scale_factor=None,
+        mode="nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+    ):
         super().__init__()
         self.size, self.mode, self.align_corners = size, mode, align_corners
-        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
+        self.scale_factor = (
+            float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
+        )
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
-        return U.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
-                             recompute_scale_factor=self.recompute_scale_factor)
+        return U.interpolate(
+            input,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            recompute_scale_factor=self.recompute_scale_factor,
+        )
 
     def extra_repr(self):
-        what = f"scale_factor={self.scale_factor}" if self.scale_factor is not None else f"size={self.size}"
+        what = (
+            f"scale_factor={self.scale_factor}"
+            if self.scale_factor is not None
+            else f"size={self.size}"
+        )
         return f"{what}, mode='{self.mode}'"
 
 

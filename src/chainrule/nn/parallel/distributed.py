@@ -20,6 +20,7 @@ How a step goes (as PyTorch's DDP):
 * With ``broadcast_buffers=True`` (default) every forward first copies rank 0's buffers
   (BatchNorm running statistics) to the other ranks.
 """
+
 import contextlib
 import time
 
@@ -57,16 +58,26 @@ class DistributedDataParallel(Module):
         opt.step()
     """
 
-    def __init__(self, module, device_ids=None, output_device=None, broadcast_buffers=True,
-                 bucket_cap_mb=25, find_unused_parameters=False, process_group=None,
-                 gradient_as_bucket_view=False):
+    def __init__(
+        self,
+        module,
+        device_ids=None,
+        output_device=None,
+        broadcast_buffers=True,
+        bucket_cap_mb=25,
+        find_unused_parameters=False,
+        process_group=None,
+        gradient_as_bucket_view=False,
+    ):
         super().__init__()
         if not dist.is_initialized():
-            raise RuntimeError("DistributedDataParallel: call chainrule.distributed."
-                               "init_process_group() first")
+            raise RuntimeError(
+                "DistributedDataParallel: call chainrule.distributed.init_process_group() first"
+            )
         if not isinstance(module, Module):
-            raise TypeError(f"DistributedDataParallel: expected a Module, got "
-                            f"{type(module).__name__}")
+            raise TypeError(
+                f"DistributedDataParallel: expected a Module, got {type(module).__name__}"
+            )
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
         self.comm_seconds = 0.0
@@ -77,9 +88,10 @@ class DistributedDataParallel(Module):
         self._sync_module_states()
         params = [p for p in module.parameters() if p.requires_grad]
         self._buckets = _make_buckets(params, int(bucket_cap_mb * 1024 * 1024))
-        self._where = {id(p): (bucket, i) for bucket in self._buckets
-                       for i, p in enumerate(bucket.params)}
-        self._backward = None               # the backward pass (its callback list) being synced
+        self._where = {
+            id(p): (bucket, i) for bucket in self._buckets for i, p in enumerate(bucket.params)
+        }
+        self._backward = None  # the backward pass (its callback list) being synced
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
 
     # ---- forward ----
@@ -107,8 +119,10 @@ class DistributedDataParallel(Module):
     # ---- startup: every replica starts from rank 0's state ----
     def _sync_module_states(self):
         if self._world > 1:
-            self._broadcast(list(self.module.parameters()) +
-                            [b for _, b in self.module.named_buffers() if b is not None])
+            self._broadcast(
+                list(self.module.parameters())
+                + [b for _, b in self.module.named_buffers() if b is not None]
+            )
 
     def _broadcast(self, tensors):
         for t in tensors:
@@ -118,11 +132,11 @@ class DistributedDataParallel(Module):
     def _grad_ready(self, param):
         if not self._sync or self._world == 1:
             return
-        if self._backward is not engine._CALLBACKS[-1]:   # first gradient of this backward
+        if self._backward is not engine._CALLBACKS[-1]:  # first gradient of this backward
             self._backward = engine._CALLBACKS[-1]
             for bucket in self._buckets:
                 bucket.reset()
-            self._next = 0                  # next bucket to start: the same order everywhere
+            self._next = 0  # next bucket to start: the same order everywhere
             engine.queue_callback(self._finish)
         bucket, i = self._where[id(param)]
         bucket.put(i, param.grad._data)
@@ -137,12 +151,12 @@ class DistributedDataParallel(Module):
                 break
             bucket.start()
             self._next += 1
-        for bucket in self._buckets[:self._next]:
-            bucket.poke()                   # lets MPI progress the ones already started
+        for bucket in self._buckets[: self._next]:
+            bucket.poke()  # lets MPI progress the ones already started
 
     def _finish(self):
         self._backward = None
-        self.buckets_started_early = self._next   # started during backward, before the end
+        self.buckets_started_early = self._next  # started during backward, before the end
         started = time.perf_counter()
         self._start_ready_buckets(force=True)
         for bucket in self._buckets:
@@ -152,11 +166,11 @@ class DistributedDataParallel(Module):
         self.wait_seconds += waited
         for bucket in self._buckets:
             np.divide(bucket.buffer, self._world, out=bucket.buffer)
-            for p, offset in zip(bucket.params, bucket.offsets):
-                avg = bucket.buffer[offset:offset + p._data.size].reshape(p.shape)
+            for p, offset in zip(bucket.params, bucket.offsets, strict=True):
+                avg = bucket.buffer[offset : offset + p._data.size].reshape(p.shape)
                 if p.grad is None:
                     if not avg.any():
-                        continue            # unused on every rank: stays None, as in torch
+                        continue  # unused on every rank: stays None, as in torch
                     p.grad = Tensor._wrap(avg.copy())
                 elif p.grad._data.flags.writeable:
                     np.copyto(p.grad._data, avg)
@@ -178,7 +192,7 @@ class _Bucket:
         self.params = params
         self.offsets = list(np.cumsum([0] + [p._data.size for p in params[:-1]]))
         self.buffer = np.zeros(sum(p._data.size for p in params), dtype)
-        self.have = set()                    # indices of the parameters whose gradient is in
+        self.have = set()  # indices of the parameters whose gradient is in
         self.request = None
 
     def reset(self):
@@ -187,14 +201,15 @@ class _Bucket:
 
     def put(self, i, grad):
         offset = self.offsets[i]
-        self.buffer[offset:offset + grad.size] = grad.ravel()
+        self.buffer[offset : offset + grad.size] = grad.ravel()
         self.have.add(i)
 
     def start(self):
-        for i, (p, offset) in enumerate(zip(self.params, self.offsets)):
-            if i not in self.have:           # no gradient on this rank (unused here): zero
-                self.buffer[offset:offset + p._data.size] = 0
+        for i, (p, offset) in enumerate(zip(self.params, self.offsets, strict=True)):
+            if i not in self.have:  # no gradient on this rank (unused here): zero
+                self.buffer[offset : offset + p._data.size] = 0
         from mpi4py import MPI
+
         comm = dist.group._comm()
         self.request = comm.Iallreduce(MPI.IN_PLACE, self.buffer, op=MPI.SUM)
 

@@ -3,6 +3,7 @@
 Both replace ``p.grad._data`` with a new array instead of writing into it: a gradient array may be
 shared with other tensors, which must not change.
 """
+
 import math
 
 import numpy as np
@@ -29,7 +30,7 @@ def _vector_norm(array, norm_type):
         return flat.dtype.type(np.count_nonzero(flat))
     if norm_type == 2:
         return np.sqrt(np.dot(flat, flat))
-    return np.sum(flat ** norm_type) ** (1.0 / norm_type)
+    return np.sum(flat**norm_type) ** (1.0 / norm_type)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -63,12 +64,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     norms = np.stack([_vector_norm(g._data, norm_type) for g in grads])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
-                           "is non-finite, so it cannot be clipped. To scale the gradients by the "
-                           "non-finite norm anyway, set `error_if_nonfinite=False`")
-    clip_coef = max_norm / (total + 1e-6)     # computed in the gradients' dtype, like torch
-    if not clip_coef >= 1.0:                  # also scales when NaN, as torch does
-        with np.errstate(invalid="ignore"):   # inf * 0 -> NaN is torch's result too
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` "
+            "is non-finite, so it cannot be clipped. To scale the gradients by the "
+            "non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    clip_coef = max_norm / (total + 1e-6)  # computed in the gradients' dtype, like torch
+    if not clip_coef >= 1.0:  # also scales when NaN, as torch does
+        with np.errstate(invalid="ignore"):  # inf * 0 -> NaN is torch's result too
             for g in grads:
                 g._data = g._data * clip_coef.astype(g._data.dtype)
     return Tensor(np.asarray(total))

@@ -1,4 +1,5 @@
 """``parameters_to_vector`` / ``vector_to_parameters``: all parameters as one flat vector."""
+
 import numpy as np
 
 from ...ops import cat
@@ -33,11 +34,13 @@ def vector_to_parameters(vec, parameters):
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     total = sum(p.numel() for p in params)
     if vec.ndim != 1 or vec.shape[0] != total:
-        raise RuntimeError(f"vector_to_parameters: vec has shape {tuple(vec.shape)}, the "
-                           f"parameters hold {total} numbers")
+        raise RuntimeError(
+            f"vector_to_parameters: vec has shape {tuple(vec.shape)}, the "
+            f"parameters hold {total} numbers"
+        )
     start = 0
     for p in params:
         n = p.numel()
         # As torch's ``param.data = ...``: new values without recording, the same Parameter object.
-        p.data = np.array(vec._data[start:start + n].reshape(p.shape), dtype=p.dtype)
+        p.data = np.array(vec._data[start : start + n].reshape(p.shape), dtype=p.dtype)
         start += n

@@ -7,7 +7,8 @@ major: ``data`` (sum(lengths), *) has, for step t, the ``batch_sizes[t]`` sequen
 was already sorted), ``unsorted_indices`` its inverse. All functions are made of recorded ops, so
 gradients flow through packing and unpacking.
 """
-from typing import NamedTuple, Optional
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,8 +29,8 @@ class PackedSequence(NamedTuple):
 
     data: Tensor
     batch_sizes: Tensor
-    sorted_indices: Optional[Tensor] = None
-    unsorted_indices: Optional[Tensor] = None
+    sorted_indices: Tensor | None = None
+    unsorted_indices: Tensor | None = None
 
     def to(self, *args, **kwargs):
         return self._replace(data=self.data.to(*args, **kwargs))
@@ -49,7 +50,11 @@ class PackedSequence(NamedTuple):
 
 
 def _lengths_array(lengths, op):
-    arr = np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths).astype(np.int64).ravel()
+    arr = (
+        np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)
+        .astype(np.int64)
+        .ravel()
+    )
     if arr.size == 0 or arr.min() < 1:
         raise ValueError(f"{op}: every length must be at least 1, got {arr.tolist()}")
     return arr
@@ -70,13 +75,19 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     x = input.transpose(0, 1) if batch_first else input
     lens = _lengths_array(lengths, op)
     if lens.size != x.shape[1]:
-        raise ValueError(f"{op}: {lens.size} lengths for a batch of {x.shape[1]} (input {tuple(input.shape)})")
+        raise ValueError(
+            f"{op}: {lens.size} lengths for a batch of {x.shape[1]} (input {tuple(input.shape)})"
+        )
     if lens.max() > x.shape[0]:
-        raise ValueError(f"{op}: a length {lens.max()} is longer than the padded input ({x.shape[0]} steps)")
+        raise ValueError(
+            f"{op}: a length {lens.max()} is longer than the padded input ({x.shape[0]} steps)"
+        )
     if enforce_sorted:
         if np.any(np.diff(lens) > 0):
-            raise RuntimeError(f"{op}: lengths {lens.tolist()} must be sorted in decreasing order "
-                               "when enforce_sorted=True (or pass enforce_sorted=False)")
+            raise RuntimeError(
+                f"{op}: lengths {lens.tolist()} must be sorted in decreasing order "
+                "when enforce_sorted=True (or pass enforce_sorted=False)"
+            )
         order = None
     else:
         order = np.argsort(-lens, kind="stable")
@@ -89,7 +100,7 @@ def _pack(x, lens, order):
         x = x.index_select(1, tensor(order))
         lens = lens[order]
     batch_sizes = np.array([(lens > t).sum() for t in range(int(lens.max()))], dtype=np.int64)
-    data = cat([x[t, :int(b)] for t, b in enumerate(batch_sizes)], 0)
+    data = cat([x[t, : int(b)] for t, b in enumerate(batch_sizes)], 0)
     if order is None:
         return PackedSequence(data, tensor(batch_sizes))
     return PackedSequence(data, tensor(batch_sizes), tensor(order), tensor(np.argsort(order)))
@@ -113,14 +124,16 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     batch, steps = int(sizes[0]), len(sizes)
     if total_length is not None:
         if total_length < steps:
-            raise ValueError(f"pad_packed_sequence: total_length={total_length} is shorter than the "
-                             f"longest sequence ({steps})")
+            raise ValueError(
+                f"pad_packed_sequence: total_length={total_length} is shorter than the "
+                f"longest sequence ({steps})"
+            )
         steps = int(total_length)
     rows, start = [], 0
     feature = tuple(data.shape[1:])
     for t in range(steps):
         b = int(sizes[t]) if t < len(sizes) else 0
-        part = data[start:start + b]
+        part = data[start : start + b]
         start += b
         if b < batch:
             part = cat([part, full((batch - b,) + feature, padding_value, dtype=data.dtype)], 0)
@@ -143,7 +156,9 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         padded = pad_sequence([cr.ones(3, 2), cr.ones(1, 2)], batch_first=True)    # (2, 3, 2)
     """
     if padding_side not in ("right", "left"):
-        raise ValueError(f"pad_sequence: padding_side must be 'right' or 'left', got {padding_side!r}")
+        raise ValueError(
+            f"pad_sequence: padding_side must be 'right' or 'left', got {padding_side!r}"
+        )
     sequences = list(sequences)
     if not sequences:
         raise ValueError("pad_sequence: got no sequences")
@@ -166,8 +181,9 @@ def pack_sequence(sequences, enforce_sorted=True):
         packed = pack_sequence([cr.randn(3, 2), cr.randn(2, 2)])
     """
     sequences = list(sequences)
-    return pack_padded_sequence(pad_sequence(sequences), [s.shape[0] for s in sequences],
-                                enforce_sorted=enforce_sorted)
+    return pack_padded_sequence(
+        pad_sequence(sequences), [s.shape[0] for s in sequences], enforce_sorted=enforce_sorted
+    )
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
@@ -178,7 +194,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
         seqs = unpad_sequence(padded, cr.tensor([3, 1]), batch_first=True)
     """
     x = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
-    return [x[i, :int(n)] for i, n in enumerate(_lengths_array(lengths, "unpad_sequence"))]
+    return [x[i, : int(n)] for i, n in enumerate(_lengths_array(lengths, "unpad_sequence"))]
 
 
 def unpack_sequence(packed_sequences):

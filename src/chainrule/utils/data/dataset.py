@@ -1,6 +1,21 @@
 """``chainrule.utils.data.dataset``: torch's module path for the dataset classes."""
-from ...data import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
-                     random_split)
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
-           "ChainDataset", "random_split"]
+from ...data import (
+    ChainDataset,
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
+
+__all__ = [
+    "Dataset",
+    "IterableDataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "ChainDataset",
+    "random_split",
+]
