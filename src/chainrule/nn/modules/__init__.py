@@ -74,6 +74,7 @@ from .pooling import (
 )
 from .residual import Residual
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .syncbatchnorm import SyncBatchNorm
 from .transformer import (
     MultiheadAttention,
     Transformer,
@@ -190,4 +191,5 @@ __all__ = [
     "Tanhshrink",
     "Threshold",
     "TripletMarginLoss",
+    "SyncBatchNorm",
 ]
