@@ -10,6 +10,7 @@ the model is wrapped in :class:`~chainrule.nn.parallel.DistributedDataParallel`,
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import click
 
@@ -92,13 +93,43 @@ def share_folder(folder):
 # ---- experiments: setups spread over the ranks, results gathered on rank 0 ----
 
 
+# the module attributes the findings' layer labels show ("Linear 2 · 128→128")
+_SIZES = (
+    "in_features",
+    "out_features",
+    "in_channels",
+    "out_channels",
+    "input_size",
+    "hidden_size",
+    "num_embeddings",
+    "embedding_dim",
+    "num_features",
+    "normalized_shape",
+)
+
+
+class ModuleSizes:
+    """A model's module names and sizes without its weights: ``named_modules()`` as the
+    diagnostics' layer labels read it."""
+
+    def __init__(self, model):
+        self._modules = [
+            (name, SimpleNamespace(**{a: getattr(m, a) for a in _SIZES if hasattr(m, a)}))
+            for name, m in model.named_modules()
+        ]
+
+    def named_modules(self):
+        return iter(self._modules)
+
+
 class MonitorView:
-    """What an experiment's figures read from a finished monitor, without the model (picklable):
-    ``history`` and ``context()``."""
+    """What an experiment's figures and findings read from a finished monitor, without the
+    weights (picklable): ``history``, ``context()`` and the model's module sizes."""
 
     def __init__(self, monitor):
         self.history = monitor.history
         self._context = monitor.context()
+        self.model = ModuleSizes(monitor.model)
 
     def context(self):
         return self._context
@@ -117,6 +148,29 @@ class SessionView:
 def mine(index, world, rank):
     """Setup ``index`` runs on rank ``index % world``."""
     return index % world == rank
+
+
+def alone(world):
+    """Context in which this rank trains its own setups (no data-parallel collective)."""
+    from contextlib import nullcontext
+
+    from ..distributed.group import alone as detached
+
+    return nullcontext() if world == 1 else detached()
+
+
+def from_rank0(compute, world):
+    """``compute()`` run on rank 0 alone, its (picklable) result sent to every rank: for what
+    every rank needs and one computation suffices (``compute()`` itself with one rank)."""
+    if world == 1:
+        return compute()
+    if dist.get_rank() == 0:
+        with alone(world):
+            box = [compute()]
+    else:
+        box = [None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def gather_results(pairs, world):

@@ -1,5 +1,6 @@
 """The default process group: MPI's world communicator, and the abort-on-failure hook."""
 
+import contextlib
 import os
 import signal
 import sys
@@ -120,6 +121,29 @@ def destroy_process_group(group=None):
     if _STATE["blas_limit"] is not None:
         _STATE["blas_limit"].restore_original_limits()
         _STATE["blas_limit"] = None
+
+
+@contextlib.contextmanager
+def alone():
+    """Inside, this rank works on its own: ``is_initialized()`` is False, so ``fit``, the
+    monitor, ``SyncBatchNorm`` and ``DistributedSampler`` act as in a single process and start
+    no collective. For task parallelism (each rank trains different setups, as the
+    experiments' ``--nproc`` does): collectives of data-parallel training would pair unrelated
+    runs and hang when they take different numbers of steps. The group comes back on exit,
+    before an exception reaches the abort hook, so a failure still ends every rank.
+
+    Example::
+
+        with chainrule.distributed.group.alone():
+            history = trainer.fit(loader, epochs)   # this rank's own setup
+        dist.all_gather_object(results, history.metrics)
+    """
+    comm = _comm()
+    _STATE["comm"] = None
+    try:
+        yield
+    finally:
+        _STATE["comm"] = comm
 
 
 # ---- one failing rank ends them all ----

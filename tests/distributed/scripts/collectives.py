@@ -6,6 +6,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.distributed as dist
+from chainrule.distributed.group import alone
 
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
@@ -69,6 +70,21 @@ if rank == 1:
         model.bias.add_(1e-3)
 assert dist.rank_divergence(model) == ["bias"]
 assert not dist.replicas_agree(model)
+
+# alone(): a rank trains on its own (no collective; fit and the monitor see one process)
+with alone():
+    assert not dist.is_initialized()
+    trainer = cr.train.Trainer(model, cr.nn.MSELoss(), cr.optim.SGD(model.parameters(), lr=0.1))
+    assert trainer._world == 1
+    # rank 1 trains twice as long: under the group, the epoch averages would hang
+    data = cr.data.TensorDataset(cr.ones(4, 3), cr.zeros(4, 2))
+    trainer.fit(cr.data.DataLoader(data, batch_size=2), epochs=1 + rank)
+try:
+    with alone():
+        raise KeyError("inside")
+except KeyError:
+    pass
+assert dist.is_initialized() and dist.get_world_size() == world  # back after an exception
 
 dist.barrier()
 dist.destroy_process_group()

@@ -24,6 +24,7 @@ import click
 import numpy as np
 
 from ... import train as crtrain
+from .. import distributed
 from ..common import fmt, new_figure
 from ..config import TrainConfig
 from ..datasets import load_data
@@ -216,7 +217,17 @@ def judge(row, learned_mse, learns, learn_phase):
     default=None,
     help="Output folder [default: runs/experiment-exploding].",
 )
-def exploding(seq_len, samples, width, gain, epochs, learn_epochs, lr, seed, seeds, quick, out):
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Spread the setups over N MPI ranks (mpiexec -n N, one setup and its learning "
+    'phase per rank at a time); rank 0 gathers one table. Needs pip install "chainrule[mpi]".',
+)
+def exploding(
+    seq_len, samples, width, gain, epochs, learn_epochs, lr, seed, seeds, quick, out, nproc
+):
     """Exploding gradients: a plain RNN on the adding problem, with and without clipping.
 
     Gradient phase: trains a tanh RNN whose recurrent matrix is orthogonal x GAIN (largest
@@ -232,12 +243,16 @@ def exploding(seq_len, samples, width, gain, epochs, learn_epochs, lr, seed, see
       chainrule experiment exploding
       chainrule experiment exploding --seq-len 50 --gain 2 --learn-epochs 25
       chainrule experiment exploding --quick --out /tmp/exploding
+      chainrule experiment exploding --nproc 2
     """
+    if nproc > 1 and not distributed.under_mpi():
+        click.get_current_context().exit(distributed.relaunch(nproc))
+    rank, world = distributed.join(nproc) if distributed.under_mpi() else (0, 1)
     if quick:
         seq_len, samples, width, epochs, learn_epochs, seeds = (
             QUICK[k] for k in ("seq_len", "samples", "width", "epochs", "learn_epochs", "seeds")
         )
-    folder = output_folder(out, "exploding")
+    folder = output_folder(out, "exploding") if rank == 0 else None
     base = TrainConfig(
         model="rnn",
         data="adding",
@@ -263,48 +278,54 @@ def exploding(seq_len, samples, width, gain, epochs, learn_epochs, lr, seed, see
         f"{learn_epochs} epochs; seeds {', '.join(map(str, seeds))} (always predicting "
         f"1.0 scores MSE {BASELINE_MSE:.3f}; 'learns' means below {LEARNED:g} of that)"
     )
-    outcomes, rows, cut = [], [], False
-    for label, changes, expected, learn_phase, learns in setups(gain):
-        keep = FirstProfile()
-        runs, per_seed, cut = run_seeds(
-            label,
-            base.replace(**changes),
-            seeds,
-            lambda o, e=expected, c=changes.get("clip_norm"): measure(o, e, c),
-            bundle,
-            callbacks=[keep],
-        )
-        runs[0].numbers["time_profile"] = keep.profile  # measured at its first step
-        outcomes.append(runs[0])
-        if not cut and learn_phase:
-            trained, learned, cut = run_seeds(
-                f"{label}, learning phase",
-                learn.replace(**changes),
+    done, cut = [], False
+    # each rank trains its own setups: no data-parallel collective between them
+    with distributed.alone(world):
+        for i, (label, changes, expected, learn_phase, learns) in enumerate(setups(gain)):
+            if not distributed.mine(i, world, rank):  # setup i (both phases) runs on rank i % world
+                continue
+            keep = FirstProfile()
+            runs, per_seed, cut = run_seeds(
+                label,
+                base.replace(**changes),
                 seeds,
-                lambda o: {
-                    "test_mse": o.session.evaluate()["mse"],
-                    "after_learning": verdict(o.report),
-                },
+                lambda o, e=expected, c=changes.get("clip_norm"): measure(o, e, c),
                 bundle,
+                callbacks=[keep],
             )
-            for row, lrow in zip(per_seed, learned, strict=True):
-                row.update(test_mse=lrow["test_mse"], after_learning=lrow["after_learning"])
-                if lrow.get("interrupted"):
-                    row["interrupted"] = True
-        for row in per_seed:
-            if not row.get("interrupted"):
-                row["as_expected"] = judge(row, row.get("test_mse"), learns, learn_phase)
-            else:
-                row["as_expected"] = "interrupted"
-        rows.append(
-            combine(
+            runs[0].numbers["time_profile"] = keep.profile  # measured at its first step
+            if not cut and learn_phase:
+                trained, learned, cut = run_seeds(
+                    f"{label}, learning phase",
+                    learn.replace(**changes),
+                    seeds,
+                    lambda o: {
+                        "test_mse": o.session.evaluate()["mse"],
+                        "after_learning": verdict(o.report),
+                    },
+                    bundle,
+                )
+                for row, lrow in zip(per_seed, learned, strict=True):
+                    row.update(test_mse=lrow["test_mse"], after_learning=lrow["after_learning"])
+                    if lrow.get("interrupted"):
+                        row["interrupted"] = True
+            for row in per_seed:
+                if not row.get("interrupted"):
+                    row["as_expected"] = judge(row, row.get("test_mse"), learns, learn_phase)
+                else:
+                    row["as_expected"] = "interrupted"
+            row = combine(
                 per_seed,
                 ["max_grad_norm", "growth", "first_nan_step", "time_ratio", "test_mse", "sgd_mse"],
                 FORMATS,
             )
-        )
-        if cut:
-            break
+            done.append((i, (runs[0], row)))
+            if cut:
+                break
+    gathered = distributed.gather_results(done, world)
+    if gathered is None:  # not rank 0: rank 0 writes
+        return
+    outcomes, rows = [o for o, _ in gathered], [r for _, r in gathered]
     page = Page("Exploding gradients through time", __doc__.split("\n\n", 1)[1].strip())
     finish(
         folder,

@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from ... import diagnostics
+from .. import distributed
 from ..common import fmt, new_figure, percent
 from ..config import TrainConfig
 from ..datasets import load_data
@@ -175,7 +176,16 @@ def measure(outcome, lr, expected):
     default=None,
     help="Output folder [default: runs/experiment-learning-rate].",
 )
-def learning_rate(lrs, epochs, width, depth, steps, seed, seeds, quick, out):
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Spread the trainings over N MPI ranks (mpiexec -n N, one learning rate per rank "
+    "at a time; rank 0 runs the range test first); rank 0 gathers one table. Needs pip "
+    'install "chainrule[mpi]".',
+)
+def learning_rate(lrs, epochs, width, depth, steps, seed, seeds, quick, out, nproc):
     """Learning rate too large, too small, and the LR range test's suggestion in between.
 
     Runs the learning-rate range test on the digits MLP, then trains it with plain SGD at each
@@ -189,11 +199,15 @@ def learning_rate(lrs, epochs, width, depth, steps, seed, seeds, quick, out):
       chainrule experiment learning-rate
       chainrule experiment learning-rate --lrs 0.01,0.1,1 --epochs 5
       chainrule experiment learning-rate --quick --out /tmp/lr
+      chainrule experiment learning-rate --nproc 2
     """
     rates = QUICK["lrs"] if quick else parse_lrs(lrs)
+    if nproc > 1 and not distributed.under_mpi():
+        click.get_current_context().exit(distributed.relaunch(nproc))
+    rank, world = distributed.join(nproc) if distributed.under_mpi() else (0, 1)
     if quick:
         epochs, steps, seeds = QUICK["epochs"], QUICK["steps"], QUICK["seeds"]
-    folder = output_folder(out, "learning-rate")
+    folder = output_folder(out, "learning-rate") if rank == 0 else None
     base = TrainConfig(
         depth=depth, width=width, epochs=epochs, optimizer="sgd", lr=0.1, seed=seed, plots=False
     )
@@ -203,26 +217,35 @@ def learning_rate(lrs, epochs, width, depth, steps, seed, seeds, quick, out):
         f"learning rate: MLP with {depth} hidden layers of {width}, plain SGD, {epochs} "
         f"epochs on {bundle.description}; seeds {', '.join(map(str, seeds))}"
     )
-    result = _range_test(base, bundle, steps)
+    # the rates trained at depend on the range test: rank 0 runs it, every rank gets its result
+    result = distributed.from_rank0(lambda: _range_test(base, bundle, steps), world)
     click.echo(
         f"LR range test: suggested lr {result.suggested_lr:.3g}, range "
         f"{result.suggested_range[0]:.3g} to {result.suggested_range[1]:.3g}"
     )
-    outcomes, rows, cut = [], [], False
-    for label, lr, expected in predictions(rates, result):
-        runs, per_seed, cut = run_seeds(
-            label,
-            base.replace(lr=float(lr)),
-            seeds,
-            lambda o, r=float(lr), e=expected: measure(o, r, e),
-            bundle,
-        )
-        outcomes.append(runs[0])
-        rows.append(
-            combine(per_seed, ["first_loss", "last_loss", "accuracy", "update_ratio"], FORMATS)
-        )
-        if cut:
-            break
+    done, cut = [], False
+    # each rank trains its own setups: no data-parallel collective between them
+    with distributed.alone(world):
+        for i, (label, lr, expected) in enumerate(predictions(rates, result)):
+            if not distributed.mine(i, world, rank):  # setup i runs on rank i % world
+                continue
+            runs, per_seed, cut = run_seeds(
+                label,
+                base.replace(lr=float(lr)),
+                seeds,
+                lambda o, r=float(lr), e=expected: measure(o, r, e),
+                bundle,
+            )
+            row = combine(
+                per_seed, ["first_loss", "last_loss", "accuracy", "update_ratio"], FORMATS
+            )
+            done.append((i, (runs[0], row)))
+            if cut:
+                break
+    gathered = distributed.gather_results(done, world)
+    if gathered is None:  # not rank 0: rank 0 writes
+        return
+    outcomes, rows = [o for o, _ in gathered], [r for _, r in gathered]
     page = Page(
         "Learning rate: too large, too small, and the range test",
         __doc__.split("\n\n", 1)[1].strip(),

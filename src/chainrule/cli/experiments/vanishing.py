@@ -229,22 +229,23 @@ def vanishing(depth, width, epochs, lr, seed, seeds, quick, out, nproc):
         f"{', '.join(map(str, seeds))}"
     )
     done, cut = [], False
-    for i, (label, changes, expected, prediction) in enumerate(SETUPS):
-        if not distributed.mine(i, world, rank):  # setup i runs on rank i % world
-            continue
-        runs, per_seed, cut = run_seeds(
-            label,
-            base.replace(**changes),
-            seeds,
-            lambda o, e=expected, p=prediction: measure(o, e, p),
-            bundle,
-            preflight=True,
-        )
-        done.append(
-            (i, (runs[0], combine(per_seed, ["grad_ratio_init", "grad_ratio_end", "acc"], FORMATS)))
-        )
-        if cut:
-            break
+    # each rank trains its own setups: no data-parallel collective between them
+    with distributed.alone(world):
+        for i, (label, changes, expected, prediction) in enumerate(SETUPS):
+            if not distributed.mine(i, world, rank):  # setup i runs on rank i % world
+                continue
+            runs, per_seed, cut = run_seeds(
+                label,
+                base.replace(**changes),
+                seeds,
+                lambda o, e=expected, p=prediction: measure(o, e, p),
+                bundle,
+                preflight=True,
+            )
+            row = combine(per_seed, ["grad_ratio_init", "grad_ratio_end", "acc"], FORMATS)
+            done.append((i, (runs[0], row)))
+            if cut:
+                break
     gathered = distributed.gather_results(done, world)
     if gathered is None:  # not rank 0: rank 0 writes
         return
