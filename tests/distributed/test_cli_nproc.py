@@ -52,6 +52,14 @@ def test_train_nproc_2_and_exact_resume(tmp_path):
 
     part = train("--nproc", "2", "--epochs", "2", "--runs-dir", runs, "--name", "part")
     assert part.returncode == 0, part.stderr
+    alone = train("--resume", str(tmp_path / "part"), "--epochs", "3", model=())  # 1 process
+    assert alone.returncode != 0
+    assert "trained on 2 MPI ranks (--nproc 2), this resume would run on 1 process" in " ".join(
+        alone.stderr.split()
+    )
+    three = train("--nproc", "3", "--resume", str(tmp_path / "part"), "--epochs", "3", model=())
+    assert three.returncode != 0
+    assert "this resume would run on 3 MPI ranks (--nproc 3)" in " ".join(three.stderr.split())
     resumed = train("--nproc", "2", "--resume", str(tmp_path / "part"), "--epochs", "3", model=())
     assert resumed.returncode == 0, resumed.stderr
     a, b = weights(tmp_path / "full"), weights(tmp_path / "part")

@@ -29,6 +29,14 @@ def test_two_epochs_of_ddp_fit_equal_single_process_and_resume_is_exact(tmp_path
     # one progress bar per epoch: rank 1's are silent
     assert done.stderr.count("epoch 1/2:   0%") == 1
     assert sorted(os.listdir(tmp_path)) == ["full-0.ckpt", "half.ckpt"]
+    # the checkpoint knows it was written by 2 ranks: a resume in one process is refused
+    import chainrule as cr
+
+    assert cr.load(tmp_path / "half.ckpt")["world_size"] == 2
+    model = cr.nn.Sequential(cr.nn.Linear(12, 32), cr.nn.Tanh(), cr.nn.Linear(32, 3))
+    opt = cr.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    with pytest.raises(ValueError, match="world size 2 .* this run has world size 1"):
+        cr.train.load_checkpoint(tmp_path / "half.ckpt", _Prefixed(model), opt)
 
 
 def _ends_promptly(done, started, limit=20):

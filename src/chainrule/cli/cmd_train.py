@@ -116,6 +116,7 @@ def train_command(config_path, resume, progress, nproc, **params):
     with contextlib.ExitStack() as held:
         if resume:
             config, state = _resume_config(ctx, resume, config_path, params)
+            distributed.check_resume_world(resume, state, world)
             if rank == 0:
                 held.enter_context(run_lock(resume))  # no second process in this folder
         else:
@@ -248,7 +249,11 @@ def _checkpoint_epochs(run_dir):
             f"--resume {run_dir}: {path} is not a training checkpoint of chainrule train"
         )
     extra = ckpt.get("extra")
-    return {"epoch": epoch, "extra": extra if isinstance(extra, dict) else {}}
+    return {
+        "epoch": epoch,
+        "extra": extra if isinstance(extra, dict) else {},
+        "world_size": ckpt.get("world_size"),
+    }
 
 
 def _restore(run_dir, session, state):

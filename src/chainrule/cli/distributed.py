@@ -64,6 +64,24 @@ def join(nproc):
     return dist.get_rank(), world
 
 
+def check_resume_world(run_dir, state, world):
+    """``--resume`` refuses another number of ranks than the run's checkpoint was written by:
+    the data split, the per-rank batches and the random states depend on it."""
+    saved = state.get("world_size")
+    if saved is None or saved == world:  # (checkpoints before the size was recorded: unknown)
+        return
+
+    def ranks(n):
+        return f"{n} MPI ranks (--nproc {n})" if n > 1 else "1 process (no --nproc)"
+
+    raise click.ClickException(
+        f"--resume {run_dir}: the run was trained on {ranks(saved)}, this resume would run on "
+        f"{ranks(world)}; resume it with {f'--nproc {saved}' if saved > 1 else 'no --nproc'}: "
+        "the data split, the per-rank batches and the random states depend on the number of "
+        "ranks, so a resume is exact only with the same number"
+    )
+
+
 def shard(bundle, seed):
     """Replace the bundle's training loader by this rank's share of it (per-rank batch size)."""
     loader = bundle.train

@@ -69,6 +69,7 @@ def save_checkpoint(
             "loader_rng_state": generator.bit_generator.state if generator is not None else None,
             "extra": extra,
             "callbacks": states,
+            "world_size": _world_size(),  # a resume must run on as many ranks
         },
         path,
     )
@@ -83,6 +84,7 @@ def load_checkpoint(
     restore_rng=True,
     callbacks=(),
     monitor=None,
+    check_world_size=True,
 ):
     """Load a :func:`save_checkpoint` file into ``model`` (and ``optimizer``, ``scheduler``,
     ``loader``'s shuffling generator) and restore the global random state.
@@ -97,6 +99,12 @@ def load_checkpoint(
     part is refused (a wrong shape, a missing scheduler state...), every object loaded so far
     is put back as it was before the call, and the error is raised.
 
+    A resume (an ``optimizer`` given) must run with the world size that saved the file (the
+    number of ``chainrule.distributed`` ranks, 1 without a process group): the data split,
+    the per-rank batches and the random states depend on it, so another size is refused
+    with both sizes named; ``check_world_size=False`` allows it (the run is then not exact).
+    Weights alone (``optimizer=None``) load at any world size.
+
     Returns:
         dict: ``{'epoch': int, 'history': TrainingHistory or None, 'extra': ...}``.
 
@@ -106,6 +114,8 @@ def load_checkpoint(
     """
     ckpt = load(path)
     _check_checkpoint(path, ckpt, optimizer, scheduler)
+    if check_world_size and optimizer is not None:
+        _check_world_size(path, ckpt)
     history = ckpt["history"]
     history = TrainingHistory.from_dict(history) if isinstance(history, dict) else history
     generator = _loader_generator(loader)
@@ -187,6 +197,28 @@ def _check_checkpoint(path, ckpt, optimizer, scheduler):
         problem = history_problem(history)
         if problem:
             raise ValueError(f"load_checkpoint: {path!r} has a malformed history: {problem}")
+
+
+def _world_size():
+    """Ranks of the chainrule.distributed process group; 1 without one."""
+    from .. import distributed as dist
+
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def _check_world_size(path, ckpt):
+    """Refuse to resume at another world size than the checkpoint's (files before the world
+    size was recorded are not checked)."""
+    saved, now = ckpt.get("world_size"), _world_size()
+    if saved is None or saved == now:
+        return
+    raise ValueError(
+        f"load_checkpoint: {path!r} was saved by a run with world size {saved} "
+        f"({saved} rank{'s' if saved != 1 else ''}) but this run has world size {now}: "
+        f"resume it with {saved} rank{'s' if saved != 1 else ''} (mpiexec -n {saved}), "
+        "since the data split, the per-rank batches and the random states depend on it "
+        "(check_world_size=False loads it anyway, and the run is no longer exact)"
+    )
 
 
 def _snapshot(model, optimizer, scheduler, generator, callbacks):
