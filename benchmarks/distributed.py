@@ -11,7 +11,9 @@ rank keeps the per-process batch, so a step of 2 ranks trains on twice the sampl
 is samples/s over the 1 x 1 process. *Same global batch* (strong scaling): the batch is split
 over the ranks; the speedup is steps/s. ``comm`` is the share of a rank's step time spent in
 MPI for the gradients (starting, progressing and waiting for the bucket all-reduces);
-``exposed`` the part of it spent blocked at the end of backward.
+``exposed`` the part of it spent blocked at the end of backward. *Overlap*: the throughput run
+again with every bucket's all-reduce started only at the end of backward (``2 ranks, no
+overlap``); the step time it adds is what starting buckets during backward saves.
 
 It also times a blocking all-reduce of several sizes on 2 ranks and fits
 ``t = latency + bytes / bandwidth`` for the cost model of docs/distributed.md.
@@ -86,7 +88,11 @@ def main(argv=None):
     for r in range(rounds):
         loads.append(os.getloadavg()[0])
         for label, nproc, threads in CONFIGS:
-            splits = ("throughput", "split") if nproc > 1 and not args.quick else ("throughput",)
+            splits = ("throughput",)
+            if nproc > 1:
+                splits = (
+                    ("throughput", "serial") if args.quick else ("throughput", "split", "serial")
+                )
             for split in splits:
                 result = spawn(nproc, threads, split, args)
                 runs.setdefault((label, split), []).append(result)
@@ -171,10 +177,10 @@ def report(summary, allreduce, machine_text):
         )
         for s in rows:
             ratio = s["best_steps_per_s"] / base["best_steps_per_s"]
-            if s["split"] == "throughput":
+            if s["split"] in ("throughput", "serial"):
                 speed = s["samples_per_s"] / base["samples_per_s"]
                 best = ratio * s["batch"] * s.get("world", 1) / base["batch"]
-                name = s["config"]
+                name = s["config"] if s["split"] == "throughput" else "2 ranks, no overlap"
             else:
                 speed = s["steps_per_s"] / base["steps_per_s"]
                 best = ratio
@@ -186,6 +192,7 @@ def report(summary, allreduce, machine_text):
                 f"{s['samples_per_s']:>11.0f}{speed:>8.2f}x{best:>6.2f}x{comm:>7}"
                 f"{exposed:>9}{cpu_estimate(s, base):>8.2f}x"
             )
+        lines += overlap(rows)
         lines.append("")
     lines.append(
         "speedup: samples/s over 1 proc x 1 thread (each rank keeps the batch, so 2 "
@@ -198,6 +205,10 @@ def report(summary, allreduce, machine_text):
     lines.append(
         "  comm: share of step time in MPI for gradients; exposed: of which blocked at "
         "the end of backward (includes waiting for a slower rank)."
+    )
+    lines.append(
+        "  no overlap: the 2-rank throughput run with every all-reduce started after "
+        "backward instead of as its bucket fills."
     )
     lines.append(
         "  cpu est: the speedup an otherwise idle machine with a core per process would "
@@ -228,6 +239,24 @@ def report(summary, allreduce, machine_text):
             )
         lines += [""] + projection(summary, allreduce)
     return "\n".join(lines)
+
+
+def overlap(rows):
+    """What starting buckets during backward saves: the step time of the 2-rank run with it
+    and without it (every all-reduce after backward), against the MPI time without it."""
+    on = next((s for s in rows if s["split"] == "throughput" and s.get("world", 1) > 1), None)
+    off = next((s for s in rows if s["split"] == "serial"), None)
+    if on is None or off is None:
+        return []
+    t_on, t_off = 1.0 / on["steps_per_s"], 1.0 / off["steps_per_s"]
+    mpi_off = off["comm_share"] * t_off
+    saved = t_off - t_on
+    share = f" ({100 * saved / mpi_off:.0f}% of the {mpi_off * 1e3:.2f} ms in MPI without it)"
+    return [
+        f"  overlap: {on['early_buckets']:.0f} of {on['buckets']:.0f} buckets start as they "
+        f"fill; step {t_on * 1e3:.2f} ms with, {t_off * 1e3:.2f} ms without: it saves "
+        f"{saved * 1e3:.2f} ms per step" + (share if mpi_off > 0 else "")
+    ]
 
 
 # Across machines the loopback numbers above are optimistic: also project for a common link.
@@ -284,7 +313,7 @@ def cpu_estimate(s, base):
     per_step = s["cpu_s_per_step"]
     if s["config"] == CONFIGS[1][0]:  # 2 threads: wall time = CPU time / 2 at best
         per_step /= 2
-    samples = s["batch"] * world if s["split"] == "throughput" else base["batch"]
+    samples = s["batch"] * world if s["split"] in ("throughput", "serial") else base["batch"]
     return (samples / per_step) / (base["batch"] / base["cpu_s_per_step"])
 
 
@@ -322,7 +351,7 @@ def child(args):
     results = {"threads": n_threads, "world": world, "cases": {}}
     for key, case in CASES.items():
         batch = case["batch"] // world if split == "split" else case["batch"]
-        results["cases"][key] = time_case(case, batch, world, args, np, cr, dist, nn, mlp)
+        results["cases"][key] = time_case(case, batch, world, split, args, np, cr, dist, nn, mlp)
     if world > 1:
         results["allreduce"] = time_allreduce(np, dist, cr, args.quick)
     if rank == 0:
@@ -333,11 +362,13 @@ def child(args):
     return 0
 
 
-def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
+def time_case(case, batch, world, split, args, np, cr, dist, nn, mlp):
     cr.manual_seed(0)
     model = mlp(nn, case["sizes"])
     params = sum(p._data.size for p in model.parameters())
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    if split == "serial":
+        net._overlap = False  # every bucket's all-reduce after backward
     opt = (
         cr.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         if case["optimizer"] == "sgd"
@@ -384,6 +415,7 @@ def time_case(case, batch, world, args, np, cr, dist, nn, mlp):
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
         elapsed = float(slowest.numpy()[0])
         out["comm_share"], out["wait_share"] = (float(v) for v in shares.numpy())
+        out["buckets"], out["early_buckets"] = len(net._buckets), net.buckets_started_early
         worst = cr.tensor([cpu], dtype=cr.float64)
         dist.all_reduce(worst, op=dist.ReduceOp.MAX)
         cpu = float(worst.numpy()[0])

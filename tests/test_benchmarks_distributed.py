@@ -32,8 +32,14 @@ def test_distributed_benchmark_quick(tmp_path):
     for label in ("1 proc x 1 thread", "1 proc x 2 threads", "2 ranks x 1 thread"):
         assert label in done.stdout
     results = json.loads(out.read_text())
-    rows = {(r["config"], r["case"]): r for r in results["summary"]}
-    ddp = rows[("2 ranks x 1 thread", "784-512-512")]
+    rows = {(r["config"], r["split"], r["case"]): r for r in results["summary"]}
+    ddp = rows[("2 ranks x 1 thread", "throughput", "784-512-512")]
     assert ddp["world"] == 2 and ddp["steps_per_s"] > 0 and 0 <= ddp["comm_share"] <= 1
-    assert rows[("1 proc x 1 thread", "20x256")]["params"] == 19 * 256 * 257 + 257 * 10
+    assert (
+        rows[("1 proc x 1 thread", "throughput", "20x256")]["params"] == 19 * 256 * 257 + 257 * 10
+    )
     assert results["allreduce"]["latency_s"] > 0
+    serial = rows[("2 ranks x 1 thread", "serial", "784-512-512")]
+    assert serial["early_buckets"] == 0 and ddp["early_buckets"] == ddp["buckets"] >= 2
+    assert "2 ranks, no overlap" in done.stdout
+    assert done.stdout.count("  overlap: ") == 2  # one line per model

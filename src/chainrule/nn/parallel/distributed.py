@@ -47,7 +47,9 @@ class DistributedDataParallel(Module):
     Attributes: ``module`` (the wrapped model); ``comm_seconds`` (time spent in MPI calls for
     gradients since creation, a float) and ``wait_seconds`` (of which blocked waiting at the end
     of backward) for benchmarks; ``buckets_started_early``: how many buckets of the last
-    backward started their all-reduce before backward reached its end.
+    backward started their all-reduce before backward reached its end. Setting ``_overlap =
+    False`` starts every bucket at the end of backward instead (what the overlap saves, for
+    the benchmark; the averages are the same).
 
     Example::
 
@@ -85,6 +87,7 @@ class DistributedDataParallel(Module):
         self.wait_seconds = 0.0
         self._world = dist.get_world_size()
         self._sync = True
+        self._overlap = True  # start full buckets during backward (False: all at its end)
         self._sync_module_states()
         params = [p for p in module.parameters() if p.requires_grad]
         self._buckets = _make_buckets(params, int(bucket_cap_mb * 1024 * 1024))
@@ -140,6 +143,8 @@ class DistributedDataParallel(Module):
             engine.queue_callback(self._finish)
         bucket, i = self._where[id(param)]
         bucket.put(i, param.grad._data)
+        if not self._overlap:
+            return
         started = time.perf_counter()
         self._start_ready_buckets()
         self.comm_seconds += time.perf_counter() - started
