@@ -6,6 +6,8 @@ itself recorded (``create_graph=True``). Masks and signs are constants, so they 
 ``._data``.
 """
 
+import functools
+
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
@@ -35,6 +37,18 @@ def _binary(a, b, fn, op, floating=False):
 
 
 _NO_BOOL = ("pow", "floor_divide", "remainder")
+
+
+def _ieee(fn):
+    """``fn`` with NumPy's divide-by-zero and invalid-value warnings off. Its Inf and NaN results
+    are IEEE's answers, which PyTorch returns silently (``log(0)`` is -inf, ``sqrt(-1)`` NaN)."""
+
+    @functools.wraps(fn)
+    def quiet(*args):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*args)
+
+    return quiet
 
 
 def _is_bool(x):
@@ -94,12 +108,16 @@ def mul(a, b):
     )
 
 
+@_ieee
 def _div_vjp(ctx, g):
     b = ctx.input(1)
     ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
     # PyTorch's form -g * ((a / b) / b): no b * b, which overflows and, recorded, gives 0 * Inf
     gb = unbroadcast(ctx, 1, -g * ((ctx.input(0) / b) / b)) if ctx.needs[1] else None
     return ga, gb
+
+
+_true_divide = _ieee(np.true_divide)
 
 
 def div(a, b, rounding_mode=None):
@@ -115,7 +133,7 @@ def div(a, b, rounding_mode=None):
         raise ValueError(
             f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
         )
-    a, b, out = _binary(a, b, np.true_divide, "div", floating=True)
+    a, b, out = _binary(a, b, _true_divide, "div", floating=True)
     return record(
         out, (a, b), _div_vjp, "Div", save_inputs=(b.requires_grad, True), save_output=False
     )
@@ -125,24 +143,29 @@ def rdiv(a, b):
     return div(b, a)
 
 
+@_ieee
 def _pow_vjp(ctx, g):
     a, b = ctx.input(0), ctx.input(1)
+    a_data, b_data = ctx.inputs[0]._data, ctx.inputs[1]._data
     ga = None
     if ctx.needs[0]:
-        # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
-        zero_b = ctx.inputs[1]._data == 0
-        if zero_b.any():  # rare: 0 ** -1 there is inf and is not used (no warning)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ga = d.where(zero_b, 0, g * b * a ** (b - 1))
+        # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention). There the base is
+        # replaced by 1, so the branch not chosen stays finite: 0 ** -1 = inf would give
+        # 0 * inf = NaN in its own derivative when this backward is recorded.
+        zero_b = b_data == 0
+        if zero_b.any():
+            ga = d.where(zero_b, 0, g * b * d.where(zero_b, 1, a) ** (b - 1))
         else:
             ga = g * b * a ** (b - 1)
         ga = unbroadcast(ctx, 0, ga)
     if not ctx.needs[1]:
         return ga, None
-    # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
-    positive = (ctx.inputs[0]._data > 0).astype(ctx.inputs[0].dtype)
-    safe_a = a * positive + (1 - positive)
-    return ga, unbroadcast(ctx, 1, g * ctx.output() * d.log(safe_a))
+    # d(a^b)/db = a^b log a. PyTorch's convention: 0 where a = 0 and b >= 0 (the limit; never
+    # 0 * -inf), log's own answer elsewhere (-inf at 0 ** negative, NaN for a negative base).
+    # The base is again replaced by 1 where the answer is 0, so the recorded path has no NaN.
+    limit = (a_data == 0) & (b_data >= 0)
+    log_a = d.log(d.where(limit, 1, a)) if limit.any() else d.log(a)
+    return ga, unbroadcast(ctx, 1, g * ctx.output() * log_a)
 
 
 def _int_power(a, b):
@@ -157,15 +180,18 @@ def _int_power(a, b):
     return np.where(negative, at_neg, out)
 
 
+@_ieee
+def _power(x, y):
+    return (_int_power if x.dtype.kind in "iu" else np.power)(x, y)
+
+
 def pow(a, b):
     if isinstance(a, Tensor) and a.dtype.kind in "iub" and isinstance(b, (int, np.integer)):
         if b < 0:
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
         if a.dtype.kind == "b" and isinstance(b, (bool, np.bool_)):  # mask ** True is mask
             return Tensor._wrap(a._data.copy() if b else np.ones_like(a._data))
-    a, b, out = _binary(
-        a, b, lambda x, y: (_int_power if x.dtype.kind in "iu" else np.power)(x, y), "pow"
-    )
+    a, b, out = _binary(a, b, _power, "pow")
     return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
@@ -367,11 +393,11 @@ def exp(x):
 
 
 def log(x):
-    return _unary(x, np.log, lambda ctx, g: (g / ctx.input(0),), "Log")
+    return _unary(x, _ieee(np.log), _ieee(lambda ctx, g: (g / ctx.input(0),)), "Log")
 
 
 def log1p(x):
-    return _unary(x, np.log1p, lambda ctx, g: (g / (ctx.input(0) + 1),), "Log1p")
+    return _unary(x, _ieee(np.log1p), _ieee(lambda ctx, g: (g / (ctx.input(0) + 1),)), "Log1p")
 
 
 def expm1(x):
@@ -379,9 +405,12 @@ def expm1(x):
 
 
 def sqrt(x):
-    return _unary(x, np.sqrt, lambda ctx, g: (g / (2 * ctx.output()),), "Sqrt", save_input=False)
+    return _unary(
+        x, _ieee(np.sqrt), _ieee(lambda ctx, g: (g / (2 * ctx.output()),)), "Sqrt", save_input=False
+    )
 
 
+@_ieee
 def _rsqrt_vjp(ctx, g):
     y = ctx.output()
     return (-0.5 * g * y * y * y,)
@@ -389,7 +418,9 @@ def _rsqrt_vjp(ctx, g):
 
 def rsqrt(x):
     x = float_operand(x)
-    return record(1 / np.sqrt(x._data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rsqrt(0) is inf, as in PyTorch
+        out = 1 / np.sqrt(x._data)
+    return record(out, (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
 def _abs_vjp(ctx, g):
@@ -429,11 +460,11 @@ _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
 
 
 def log10(x):
-    return _unary(x, np.log10, lambda ctx, g: (g / (ctx.input(0) * _LN10),), "Log10")
+    return _unary(x, _ieee(np.log10), _ieee(lambda ctx, g: (g / (ctx.input(0) * _LN10),)), "Log10")
 
 
 def log2(x):
-    return _unary(x, np.log2, lambda ctx, g: (g / (ctx.input(0) * _LN2),), "Log2")
+    return _unary(x, _ieee(np.log2), _ieee(lambda ctx, g: (g / (ctx.input(0) * _LN2),)), "Log2")
 
 
 def sinh(x):
@@ -454,11 +485,15 @@ def tan(x):
 
 
 def asin(x):
-    return _unary(x, np.arcsin, lambda ctx, g: (g / d.sqrt(1 - ctx.input(0) ** 2),), "Asin")
+    return _unary(
+        x, _ieee(np.arcsin), _ieee(lambda ctx, g: (g / d.sqrt(1 - ctx.input(0) ** 2),)), "Asin"
+    )
 
 
 def acos(x):
-    return _unary(x, np.arccos, lambda ctx, g: (-g / d.sqrt(1 - ctx.input(0) ** 2),), "Acos")
+    return _unary(
+        x, _ieee(np.arccos), _ieee(lambda ctx, g: (-g / d.sqrt(1 - ctx.input(0) ** 2),)), "Acos"
+    )
 
 
 def atan(x):
@@ -512,9 +547,32 @@ def sigmoid_array(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _sigmoid_grad_array(g, y):
+    return g * y * (1 - y)
+
+
+def _sigmoid_grad_vjp(ctx, gg):
+    # PyTorch's formula: d/dy is g * (1 - 2y) in one term. The product rule on g * y * (1 - y)
+    # gives two, g * (1 - y) - g * y, which is inf - inf = NaN when g is infinite.
+    g, y = ctx.input(0), ctx.input(1)
+    return (
+        _sigmoid_grad(gg, y) if ctx.needs[0] else None,
+        gg * g * (1 - 2 * y) if ctx.needs[1] else None,
+    )
+
+
+def _sigmoid_grad_recorded(g, y):
+    g, y = as_tensor(g), as_tensor(y)
+    data = _sigmoid_grad_array(g._data, y._data)
+    return record(data, (g, y), _sigmoid_grad_vjp, "SigmoidBackward", save_output=False)
+
+
+# sigmoid's backward g * y * (1 - y) as one op, so that its own derivative is PyTorch's
+_sigmoid_grad = d.primitive(_sigmoid_grad_array, _sigmoid_grad_recorded)
+
+
 def _sigmoid_vjp(ctx, g):
-    y = ctx.output()
-    return (g * y * (1 - y),)
+    return (_sigmoid_grad(g, ctx.output()),)
 
 
 def sigmoid(x):
