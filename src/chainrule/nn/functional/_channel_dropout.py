@@ -35,7 +35,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
     Example:
         >>> y = F.dropout1d(cr.ones(2, 3, 4), 0.5)
-        >>> sorted({float(v) for v in y.numpy().ravel()}) in ([0.0, 2.0], [0.0], [2.0])
+        >>> bool(((y == 0) | (y == 2)).all())  # kept entries scaled by 1 / (1 - p)
         True
         >>> bool((y.numpy() == y.numpy()[:, :, :1]).all())  # whole channels
         True
