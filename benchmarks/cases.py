@@ -142,7 +142,7 @@ def deep_sizes(quick):
 
 
 def all_cases(quick=False):
-    """Every case of issue 6, in table order. ``quick`` shrinks the deep MLP and the sequence."""
+    """Every benchmark case (MLPs, LeNet, LSTM, inference), in table order. ``quick`` shrinks the deep MLP and the sequence."""
     seq = 5 if quick else SEQ_LEN
     deep = deep_sizes(quick)
     small = lambda nn, q: mlp(nn, SMALL)

@@ -1,4 +1,4 @@
-"""Overhead of ``GradientMonitor`` on a training step (issue 4: goal under 15 % on the digits MLP).
+"""Overhead of ``GradientMonitor`` on a training step (the goal: under 15 % on the digits MLP).
 
 Times full SGD steps (zero_grad, forward, cross-entropy, backward, step, monitor.step) of the
 digits MLP 64-128-128-10 (ReLU) without a monitor, with ``every=1`` and with ``every=10``, and

@@ -1,5 +1,5 @@
-"""Overhead of ``GradientMonitor`` at ``every=1`` and ``every=10`` on the training cases of
-issue 11: the digits MLP at batch 32 and 256, a small CNN and an LSTM.
+"""Overhead of ``GradientMonitor`` at ``every=1`` and ``every=10`` on four training cases:
+the digits MLP at batch 32 and 256, a small CNN and an LSTM.
 
 CPU time (``time.process_time``) of full steps (zero_grad, forward, loss, backward, step,
 monitor.step), blocks of steps interleaved in rounds (plain, every=1, every=10, plain...); a

@@ -40,9 +40,14 @@ def _size(size, kwargs_size, where):
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (lists and numbers get the default float dtype).
 
-    Example::
-
-        cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)   # (2, 2) float32
+    Example:
+        >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        tensor([[1., 2.],
+                [3., 4.]], requires_grad=True)
+        >>> cr.tensor([1, 2]).dtype
+        dtype('int64')
+        >>> cr.tensor(3.5)
+        tensor(3.5)
     """
     from .tensor import to_array
 
@@ -55,9 +60,12 @@ def as_tensor(data, dtype=None, device=None):
     """``data`` itself when it already is a Tensor of that dtype, else a Tensor sharing memory
     with an ndarray when possible (as torch.as_tensor).
 
-    Example::
-
-        cr.as_tensor(np.arange(3))     # int64, shares memory with the array
+    Example:
+        >>> a = np.arange(3)
+        >>> t = cr.as_tensor(a)
+        >>> a[0] = 7
+        >>> t
+        tensor([7, 1, 2])
     """
     check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
@@ -66,7 +74,15 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(array):
-    """A tensor sharing memory with ``array`` (its dtype kept)."""
+    """A tensor sharing memory with ``array`` (its dtype kept).
+
+    Example:
+        >>> a = np.array([1.0, 2.0])
+        >>> t = cr.from_numpy(a)
+        >>> a[0] = 5.0
+        >>> t
+        tensor([5., 2.], dtype=float64)
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor(array)
@@ -77,7 +93,15 @@ def _dtype(dtype):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, **kw):
-    """Zeros of shape ``size`` (default float dtype). Example: ``cr.zeros(2, 3)``."""
+    """Zeros of shape ``size`` (default float dtype).
+
+    Example:
+        >>> cr.zeros(2, 3)
+        tensor([[0., 0., 0.],
+                [0., 0., 0.]])
+        >>> cr.zeros((2,), dtype=cr.bool)
+        tensor([False, False])
+    """
     check_device(device, "zeros")
     shape = _size(size, kw.pop("size", None), "zeros")
     _no_extra(kw, "zeros")
@@ -85,7 +109,15 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, **kw):
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, **kw):
-    """Ones of shape ``size`` (default float dtype). Example: ``cr.ones(2, 3)``."""
+    """Ones of shape ``size`` (default float dtype).
+
+    Example:
+        >>> cr.ones(2, 3)
+        tensor([[1., 1., 1.],
+                [1., 1., 1.]])
+        >>> cr.ones((2,), dtype=cr.int64)
+        tensor([1, 1])
+    """
     check_device(device, "ones")
     shape = _size(size, kw.pop("size", None), "ones")
     _no_extra(kw, "ones")
@@ -93,7 +125,12 @@ def ones(*size, dtype=None, device=None, requires_grad=False, **kw):
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, **kw):
-    """Uninitialised tensor of shape ``size``. Example: ``cr.empty(2, 3)``."""
+    """Uninitialised tensor of shape ``size`` (default float dtype).
+
+    Example:
+        >>> cr.empty(2, 3).shape
+        (2, 3)
+    """
     check_device(device, "empty")
     shape = _size(size, kw.pop("size", None), "empty")
     _no_extra(kw, "empty")
@@ -110,9 +147,12 @@ def _no_extra(kw, where):
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     """``fill_value`` everywhere; bool and int fills give bool / int64 tensors, as in torch.
 
-    Example::
-
-        cr.full((2, 2), 7)      # int64
+    Example:
+        >>> cr.full((2, 2), 7)
+        tensor([[7, 7],
+                [7, 7]])
+        >>> cr.full((2,), 0.5)
+        tensor([0.5, 0.5])
     """
     check_device(device, "full")
     if isinstance(fill_value, Tensor):
@@ -129,25 +169,58 @@ def _like(t, dtype):
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    """Zeros with ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    Example:
+        >>> cr.zeros_like(cr.tensor([1.5, 2.5]))
+        tensor([0., 0.])
+    """
     return zeros(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False):
+    """Ones with ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    Example:
+        >>> cr.ones_like(cr.tensor([1, 2]))
+        tensor([1, 1])
+    """
     return ones(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False):
+    """Uninitialised tensor with ``t``'s shape (and dtype, unless ``dtype`` is given).
+
+    Example:
+        >>> cr.empty_like(cr.zeros(2, 3)).shape
+        (2, 3)
+    """
     return empty(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` everywhere, with ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    Example:
+        >>> cr.full_like(cr.zeros(2), 3.0)
+        tensor([3., 3.])
+    """
     return full(
         t.shape, fill_value, dtype=_like(t, dtype), device=device, requires_grad=requires_grad
     )
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
-    """Like torch.arange: int64 for integer arguments, the default float dtype otherwise."""
+    """Like torch.arange: int64 for integer arguments, the default float dtype otherwise.
+
+    Shape: (ceil((end - start) / step),); ``arange(n)`` counts from 0.
+
+    Example:
+        >>> cr.arange(4)
+        tensor([0, 1, 2, 3])
+        >>> cr.arange(1, 2, 0.25)
+        tensor([1.  , 1.25, 1.5 , 1.75])
+    """
     check_device(device, "arange")
     if end is None:
         start, end = 0, start
@@ -161,11 +234,27 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+
+    Shape: (steps,), the default float dtype.
+
+    Example:
+        >>> cr.linspace(0, 1, 5)
+        tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
     check_device(device, "linspace")
     return _make(np.linspace(start, end, steps, dtype=_dtype(dtype)), None, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent.
+
+    Shape: (steps,), the default float dtype.
+
+    Example:
+        >>> cr.logspace(0, 2, 3)
+        tensor([  1.,  10., 100.])
+    """
     check_device(device, "logspace")
     return _make(
         np.logspace(start, end, steps, base=base).astype(_dtype(dtype)), None, requires_grad
@@ -173,12 +262,28 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """Identity matrix: ones on the main diagonal. Shape: (n, n), or (n, m) when ``m`` is given.
+
+    Example:
+        >>> cr.eye(2)
+        tensor([[1., 0.],
+                [0., 1.]])
+        >>> cr.eye(2, 3).shape
+        (2, 3)
+    """
     check_device(device, "eye")
     return _make(np.eye(n, m, dtype=_dtype(dtype)), None, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
-    """Uniform on [0, 1), drawn from ``generator`` or the default one (see ``cr.manual_seed``)."""
+    """Uniform on [0, 1), drawn from ``generator`` or the default one (see ``cr.manual_seed``).
+
+    Example:
+        >>> g = cr.Generator().manual_seed(0)
+        >>> x = cr.rand(2, 3, generator=g)
+        >>> x.shape, bool((x >= 0).all() and (x < 1).all())
+        ((2, 3), True)
+    """
     check_device(device, "rand")
     shape = _size(size, kw.pop("size", None), "rand")
     _no_extra(kw, "rand")
@@ -187,7 +292,15 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
-    """Standard normal draws of shape ``size``. Example: ``cr.randn(3, 4)``."""
+    """Standard normal draws of shape ``size`` (default float dtype).
+
+    Example:
+        >>> _ = cr.manual_seed(0)
+        >>> a = cr.randn(3, 4)
+        >>> _ = cr.manual_seed(0)
+        >>> cr.equal(a, cr.randn(3, 4))
+        True
+    """
     check_device(device, "randn")
     shape = _size(size, kw.pop("size", None), "randn")
     _no_extra(kw, "randn")
@@ -198,10 +311,10 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
 def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers uniform in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``.
 
-    Example::
-
-        cr.randint(10, (3,))          # int64, values in 0..9
-        cr.randint(3, 10, size=(2, 2))
+    Example:
+        >>> x = cr.randint(3, 10, size=(2, 2))
+        >>> x.dtype, bool(((x >= 3) & (x < 10)).all())
+        (dtype('int64'), True)
     """
     check_device(device, "randint")
     args = list(args)
@@ -228,13 +341,24 @@ def randint(*args, size=None, generator=None, dtype=None, device=None, requires_
 
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
-    """A random permutation of 0..n-1 (int64). Example: ``cr.randperm(5)``."""
+    """A random permutation of 0..n-1 (int64). Shape: (n,).
+
+    Example:
+        >>> cr.randperm(5).sort().values
+        tensor([0, 1, 2, 3, 4])
+    """
     check_device(device, "randperm")
     data = resolve(generator, "randperm").permutation(int(n))
     return _make(data, np.dtype(dtype or np.int64), requires_grad)
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    """Uniform draws on [0, 1) with ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    Example:
+        >>> cr.rand_like(cr.zeros(2, 3)).shape
+        (2, 3)
+    """
     return rand(
         t.shape,
         dtype=_like(t, dtype),
@@ -245,6 +369,12 @@ def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
 
 
 def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+    """Standard normal draws with ``t``'s shape and dtype (unless ``dtype`` is given).
+
+    Example:
+        >>> cr.randn_like(cr.zeros(2, 3)).shape
+        (2, 3)
+    """
     return randn(
         t.shape,
         dtype=_like(t, dtype),
@@ -255,6 +385,13 @@ def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
 
 
 def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False, generator=None):
+    """Integers uniform in [low, high) with ``t``'s shape (and dtype, unless ``dtype`` is given).
+
+    Example:
+        >>> x = cr.randint_like(cr.zeros(4, dtype=cr.int64), 0, 2)
+        >>> x.shape, bool(((x == 0) | (x == 1)).all())
+        ((4,), True)
+    """
     if high is None:
         low, high = 0, low
     return randint(

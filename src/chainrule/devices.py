@@ -38,10 +38,13 @@ class device:
         type: ``"cpu"``, ``"cuda"``, ...
         index: the device number, or None.
 
-    Example::
-
-        dev = cr.device("cuda" if cr.cuda.is_available() else "cpu")   # device(type='cpu')
-        x = cr.zeros(3, device=dev)
+    Example:
+        >>> cr.device("cpu")
+        device(type='cpu')
+        >>> cr.device("cuda:1").index
+        1
+        >>> cr.zeros(2, device=cr.device("cpu")).device
+        device(type='cpu')
     """
 
     __slots__ = ("type", "index")
@@ -144,11 +147,23 @@ _default_device = [CPU]
 
 
 def set_default_device(dev):
-    """Accepts ``"cpu"`` (or None), the only device; anything else raises RuntimeError."""
+    """Accepts ``"cpu"`` (or None), the only device; anything else raises RuntimeError.
+
+    Example:
+        >>> cr.set_default_device("cpu")
+        >>> cr.zeros(1).device
+        device(type='cpu')
+    """
     _default_device[0] = check_device(dev, "set_default_device")
 
 
 def get_default_device():
+    """The device new tensors are made on: always ``cpu`` here.
+
+    Example:
+        >>> cr.get_default_device()
+        device(type='cpu')
+    """
     return _default_device[0]
 
 

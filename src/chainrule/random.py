@@ -18,12 +18,12 @@ class Generator(np.random.Generator):
     It is also a ``numpy.random.Generator``: ``g.random(3)``, ``g.permutation(5)`` work.
     ``device`` may only be ``"cpu"``.
 
-    Example::
-
-        g = cr.Generator().manual_seed(0)
-        a = cr.rand(3, generator=g)
-        g.manual_seed(0)
-        b = cr.rand(3, generator=g)          # equal to a
+    Example:
+        >>> g = cr.Generator().manual_seed(0)
+        >>> a = cr.rand(3, generator=g)
+        >>> _ = g.manual_seed(0)
+        >>> cr.equal(a, cr.rand(3, generator=g))
+        True
     """
 
     def __init__(self, device="cpu"):
@@ -101,16 +101,40 @@ _default = Generator().manual_seed(0)
 
 
 def manual_seed(seed):
-    """Reseed the default generator so every later random draw is reproducible; returns it."""
+    """Reseed the default generator so every later random draw is reproducible; returns it.
+
+    Example:
+        >>> _ = cr.manual_seed(0)
+        >>> a = cr.rand(2)
+        >>> _ = cr.manual_seed(0)
+        >>> cr.equal(a, cr.rand(2))
+        True
+    """
     return _default.manual_seed(seed)
 
 
 def seed():
-    """Reseed the default generator from OS entropy; returns the seed."""
+    """Reseed the default generator from OS entropy; returns the seed.
+
+    Example:
+        >>> s = cr.seed()
+        >>> s == cr.initial_seed()
+        True
+    """
     return _default.seed()
 
 
 def initial_seed():
+    """The seed last given to ``manual_seed`` (negative seeds map onto uint64, as in PyTorch).
+
+    Example:
+        >>> _ = cr.manual_seed(7)
+        >>> cr.initial_seed()
+        7
+        >>> _ = cr.manual_seed(-1)
+        >>> cr.initial_seed()
+        18446744073709551615
+    """
     return _default.initial_seed()
 
 
@@ -120,12 +144,28 @@ def default_generator():
 
 
 def get_rng_state():
-    """A JSON-friendly snapshot of the default generator (for checkpoints)."""
+    """A JSON-friendly snapshot of the default generator (for checkpoints).
+
+    Example:
+        >>> state = cr.get_rng_state()
+        >>> a = cr.rand(2)
+        >>> cr.set_rng_state(state)
+        >>> cr.equal(a, cr.rand(2))
+        True
+    """
     return _default.bit_generator.state
 
 
 def set_rng_state(state):
-    """Restore a snapshot taken by :func:`get_rng_state` (or a ``Generator.get_state()`` tensor)."""
+    """Restore a snapshot taken by :func:`get_rng_state` (or a ``Generator.get_state()`` tensor).
+
+    Example:
+        >>> state = cr.get_rng_state()
+        >>> a = cr.randn(2)
+        >>> cr.set_rng_state(state)
+        >>> cr.equal(a, cr.randn(2))
+        True
+    """
     if isinstance(state, dict):
         _default.bit_generator.state = state
     else:
@@ -180,10 +220,12 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     shape (num_samples,) or (N, num_samples). Without replacement an index is drawn at most once,
     so ``num_samples`` may not exceed the number of non-zero weights.
 
-    Example::
-
-        probs = cr.tensor([0.1, 0.0, 0.9])
-        cr.multinomial(probs, 4, replacement=True)     # e.g. tensor([2, 2, 0, 2])
+    Example:
+        >>> cr.multinomial(cr.tensor([0.0, 0.0, 1.0]), 3, replacement=True)
+        tensor([2, 2, 2])
+        >>> cr.multinomial(cr.tensor([[1.0, 0.0], [0.0, 1.0]]), 1)
+        tensor([[0],
+                [1]])
     """
     from .tensor import Tensor
 
@@ -248,10 +290,11 @@ def normal(
     """Normal draws: ``normal(mean_tensor, std_tensor)`` elementwise (broadcast), or
     ``normal(mean, std, size)`` with float mean and std.
 
-    Example::
-
-        cr.normal(cr.zeros(3), cr.tensor([1.0, 2.0, 3.0]))
-        cr.normal(2.0, 0.5, size=(4, 4))
+    Example:
+        >>> cr.normal(2.0, 0.5, size=(4, 4)).shape
+        (4, 4)
+        >>> cr.normal(cr.zeros(3), cr.zeros(3))
+        tensor([0., 0., 0.])
     """
     from .devices import check_device
     from .tensor import Tensor, get_default_dtype
@@ -282,9 +325,10 @@ def normal(
 def bernoulli(input, p=None, *, generator=None):
     """0/1 draws with probabilities ``input`` (or the scalar ``p``), in ``input``'s dtype.
 
-    Example::
-
-        cr.bernoulli(cr.full((2, 3), 0.25))
+    Example:
+        >>> x = cr.bernoulli(cr.tensor([0.0, 1.0, 0.0]))
+        >>> x
+        tensor([0., 1., 0.])
     """
     from .tensor import Tensor
 
@@ -301,9 +345,12 @@ def bernoulli(input, p=None, *, generator=None):
 def poisson(input, generator=None):
     """Poisson draws with rates ``input`` (same shape and dtype).
 
-    Example::
-
-        cr.poisson(cr.full((3,), 4.0))
+    Example:
+        >>> x = cr.poisson(cr.full((3,), 4.0))
+        >>> x.shape, x.dtype
+        ((3,), dtype('float32'))
+        >>> cr.poisson(cr.zeros(2))
+        tensor([0., 0.])
     """
     from .tensor import Tensor
 

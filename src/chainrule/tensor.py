@@ -12,11 +12,24 @@ _DEFAULT_DTYPE = [np.dtype(np.float32)]
 
 
 def get_default_dtype():
+    """The dtype Python floats and lists get (float32 unless changed).
+
+    Example:
+        >>> cr.get_default_dtype()
+        dtype('float32')
+    """
     return _DEFAULT_DTYPE[0]
 
 
 def set_default_dtype(dtype):
-    """Dtype given to Python floats and lists (float32 unless changed), as in PyTorch."""
+    """Dtype given to Python floats and lists (float32 unless changed), as in PyTorch.
+
+    Example:
+        >>> cr.set_default_dtype(cr.float64)
+        >>> cr.tensor([1.5]).dtype
+        dtype('float64')
+        >>> cr.set_default_dtype(cr.float32)
+    """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {dtype}")
@@ -67,12 +80,12 @@ def _describe(data):
 class Tensor:
     """A differentiable n-dimensional array.
 
-    Example::
-
-        x = cr.tensor([[1.0, 2.0]], requires_grad=True)   # shape (1, 2), float32
-        y = (x * x).sum()
-        y.backward()
-        x.grad                                             # tensor([[2., 4.]])
+    Example:
+        >>> x = cr.tensor([[1.0, 2.0]], requires_grad=True)
+        >>> y = (x * x).sum()
+        >>> y.backward()
+        >>> x.grad
+        tensor([[2., 4.]])
     """
 
     __slots__ = (
@@ -146,12 +159,32 @@ class Tensor:
         self._vc[0] += 1
 
     def size(self, dim=None):
+        """The shape, or the size of dim ``dim`` (as ``torch.Tensor.size``).
+
+        Example:
+            >>> cr.zeros(2, 3).size()
+            (2, 3)
+            >>> cr.zeros(2, 3).size(-1)
+            3
+        """
         return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self):
+        """The number of dims (``ndim``).
+
+        Example:
+            >>> cr.zeros(2, 3).dim()
+            2
+        """
         return self._data.ndim
 
     def numel(self):
+        """The number of elements (``nelement`` is the same).
+
+        Example:
+            >>> cr.zeros(2, 3).numel()
+            6
+        """
         return self._data.size
 
     def __len__(self):
@@ -186,6 +219,13 @@ class Tensor:
         return self.clone() if copy else self
 
     def cpu(self):
+        """``self``: chainrule's tensors are always on the CPU.
+
+        Example:
+            >>> x = cr.zeros(2)
+            >>> x.cpu() is x
+            True
+        """
         return self
 
     def cuda(self, device=None, non_blocking=False):
@@ -195,13 +235,33 @@ class Tensor:
         check_device("cuda", "Tensor.cuda")
 
     def get_device(self):
+        """-1, PyTorch's answer for a CPU tensor.
+
+        Example:
+            >>> cr.zeros(2).get_device()
+            -1
+        """
         return -1  # torch's answer for a CPU tensor
 
     # ---- conversion ----
     def numpy(self):
+        """The underlying ndarray, sharing memory (no copy); writes show in the tensor.
+
+        Example:
+            >>> x = cr.zeros(2)
+            >>> x.numpy()[0] = 3.0
+            >>> x
+            tensor([3., 0.])
+        """
         return self._data
 
     def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        Example:
+            >>> cr.tensor([[2.5]]).item()
+            2.5
+        """
         if self._data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted, shape is {self.shape}"
@@ -209,6 +269,12 @@ class Tensor:
         return self._data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists of Python numbers.
+
+        Example:
+            >>> cr.tensor([[1, 2], [3, 4]]).tolist()
+            [[1, 2], [3, 4]]
+        """
         return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -233,6 +299,13 @@ class Tensor:
 
     # ---- autograd ----
     def requires_grad_(self, requires_grad=True):
+        """Switch gradient tracking of a leaf on or off (floating dtypes only); returns ``self``.
+
+        Example:
+            >>> x = cr.zeros(2).requires_grad_()
+            >>> x.requires_grad
+            True
+        """
         if requires_grad and self.dtype.kind == "c":
             raise RuntimeError(
                 f"complex tensors ({self.dtype}) cannot require gradients in "
@@ -254,6 +327,13 @@ class Tensor:
         return t
 
     def detach_(self):
+        """Cut ``self`` from its graph in place (no history, no gradient); returns ``self``.
+
+        Example:
+            >>> y = cr.ones(2, requires_grad=True) * 2
+            >>> y.detach_().requires_grad
+            False
+        """
         self._node = None
         self.requires_grad = False
         return self
@@ -337,70 +417,182 @@ class Tensor:
         _inplace().setitem(self, index, value)
 
     def add_(self, other, alpha=1):
+        """In place ``self += alpha * other`` (broadcast to ``self``'s shape); recorded in a graph.
+
+        Example:
+            >>> x = cr.ones(2)
+            >>> x.add_(cr.tensor([1.0, 2.0]), alpha=10)
+            tensor([11., 21.])
+        """
         return _inplace().apply(
             self, "add_", lambda t: t + (other if alpha == 1 else other * alpha), (other,)
         )
 
     def sub_(self, other, alpha=1):
+        """In place ``self -= alpha * other`` (broadcast to ``self``'s shape).
+
+        Example:
+            >>> cr.ones(2).sub_(3)
+            tensor([-2., -2.])
+        """
         return _inplace().apply(
             self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha), (other,)
         )
 
     def mul_(self, other):
+        """In place ``self *= other`` (broadcast to ``self``'s shape).
+
+        Example:
+            >>> cr.ones(2).mul_(cr.tensor([2.0, 3.0]))
+            tensor([2., 3.])
+        """
         return _inplace().apply(self, "mul_", lambda t: t * other, (other,))
 
     def div_(self, other):
+        """In place ``self /= other`` (broadcast to ``self``'s shape).
+
+        Example:
+            >>> cr.ones(2).div_(4)
+            tensor([0.25, 0.25])
+        """
         return _inplace().apply(self, "div_", lambda t: t / other, (other,))
 
     def pow_(self, exponent):
+        """In place ``self **= exponent``.
+
+        Example:
+            >>> cr.tensor([2.0, 3.0]).pow_(2)
+            tensor([4., 9.])
+        """
         return _inplace().apply(self, "pow_", lambda t: t**exponent, (exponent,))
 
     def clamp_(self, min=None, max=None):
+        """In place ``clamp(self, min, max)``; ``clip_`` is the same.
+
+        Example:
+            >>> cr.tensor([-1.0, 0.5, 2.0]).clamp_(0.0, 1.0)
+            tensor([0. , 0.5, 1. ])
+        """
         return _inplace().apply(self, "clamp_", lambda t: t.clamp(min, max), (min, max))
 
     clip_ = clamp_
 
     def relu_(self):
+        """In place ``relu(self)``.
+
+        Example:
+            >>> cr.tensor([-1.0, 2.0]).relu_()
+            tensor([0., 2.])
+        """
         return _inplace().apply(self, "relu_", lambda t: t.relu())
 
     def sigmoid_(self):
+        """In place ``sigmoid(self)``.
+
+        Example:
+            >>> cr.tensor([0.0]).sigmoid_()
+            tensor([0.5])
+        """
         return _inplace().apply(self, "sigmoid_", lambda t: t.sigmoid())
 
     def tanh_(self):
+        """In place ``tanh(self)``.
+
+        Example:
+            >>> cr.tensor([0.0]).tanh_()
+            tensor([0.])
+        """
         return _inplace().apply(self, "tanh_", lambda t: t.tanh())
 
     def exp_(self):
+        """In place ``exp(self)``.
+
+        Example:
+            >>> cr.tensor([0.0]).exp_()
+            tensor([1.])
+        """
         return _inplace().apply(self, "exp_", lambda t: t.exp())
 
     def neg_(self):
+        """In place ``-self``.
+
+        Example:
+            >>> cr.tensor([1.0, -2.0]).neg_()
+            tensor([-1.,  2.])
+        """
         return _inplace().apply(self, "neg_", lambda t: -t)
 
     def masked_fill_(self, mask, value):
+        """In place: ``value`` where ``mask`` (bool, broadcast to ``self``'s shape) is True.
+
+        Example:
+            >>> x = cr.tensor([1.0, 2.0, 3.0])
+            >>> x.masked_fill_(x > 1.5, 0.0)
+            tensor([1., 0., 0.])
+        """
         return _inplace().apply(
             self, "masked_fill_", lambda t: t.masked_fill(mask, value), (value,), casting="unsafe"
         )
 
     def fill_(self, value):
+        """In place: ``value`` everywhere (cast to ``self``'s dtype).
+
+        Example:
+            >>> cr.zeros(3).fill_(7)
+            tensor([7., 7., 7.])
+        """
         return _inplace().fill(self, "fill_", value)
 
     def zero_(self):
+        """In place: zeros everywhere.
+
+        Example:
+            >>> cr.ones(2).zero_()
+            tensor([0., 0.])
+        """
         return _inplace().fill(self, "zero_", 0)
 
     def copy_(self, src):
+        """In place: the values of ``src`` (broadcast to ``self``'s shape, cast to its dtype).
+
+        Example:
+            >>> cr.zeros(2, 2).copy_(cr.tensor([1.0, 2.0]))
+            tensor([[1., 2.],
+                    [1., 2.]])
+        """
         return _inplace().fill(self, "copy_", src)
 
     # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """In place: uniform draws on [a, b) from ``generator`` or the default one.
+
+        Example:
+            >>> x = cr.zeros(100).uniform_(2.0, 3.0)
+            >>> bool(((x >= 2) & (x < 3)).all())
+            True
+        """
         from .random import resolve
 
         return _inplace().fill(self, "uniform_", resolve(generator).uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """In place: normal draws with ``mean`` and ``std`` from ``generator`` or the default one.
+
+        Example:
+            >>> cr.zeros(3).normal_(5.0, 0.0)
+            tensor([5., 5., 5.])
+        """
         from .random import resolve
 
         return _inplace().fill(self, "normal_", resolve(generator).normal(mean, std, self.shape))
 
     def bernoulli_(self, p=0.5, *, generator=None):
+        """In place: 1 with probability ``p``, else 0 (in ``self``'s dtype).
+
+        Example:
+            >>> cr.zeros(3).bernoulli_(1.0)
+            tensor([1., 1., 1.])
+        """
         from .random import resolve
 
         return _inplace().fill(
@@ -408,6 +600,13 @@ class Tensor:
         )
 
     def exponential_(self, lambd=1.0, *, generator=None):
+        """In place: exponential draws with rate ``lambd``.
+
+        Example:
+            >>> x = cr.zeros(100).exponential_(2.0)
+            >>> bool((x >= 0).all())
+            True
+        """
         from .random import resolve
 
         return _inplace().fill(
@@ -432,11 +631,23 @@ class Tensor:
         return _inplace().fill(self, "random_", resolve(generator).integers(from_, to, self.shape))
 
     def bernoulli(self, p=None, *, generator=None):
+        """0/1 draws with probabilities ``self`` (or the scalar ``p``): ``cr.bernoulli``.
+
+        Example:
+            >>> cr.tensor([0.0, 1.0]).bernoulli()
+            tensor([0., 1.])
+        """
         from .random import bernoulli
 
         return bernoulli(self, p, generator=generator)
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """Indices drawn from the categorical distributions in ``self``'s rows (``cr.multinomial``).
+
+        Example:
+            >>> cr.tensor([0.0, 1.0]).multinomial(2, replacement=True)
+            tensor([1, 1])
+        """
         from .random import multinomial
 
         return multinomial(self, num_samples, replacement, generator=generator)

@@ -127,3 +127,14 @@ def test_gradcheck_covers_every_built_in_op():
     wanted = (ops | set(F.__all__) | layers) - set(gradcheck_ops.NOT_DIFFERENTIABLE)
     missing = sorted(name for name in wanted if _function(name) not in covered)
     assert not missing, f"ops without a gradcheck case: {missing}"
+
+
+def test_negative_seeds_explain_as_torch_gradcheck_refuses(chainrule):
+    # explain seeds the generator, which maps -1 onto 2**64 - 1 as torch.manual_seed does
+    negative = chainrule("explain", "--seed", "-1")
+    assert negative.exit_code == 0, negative.output
+    assert negative.output == chainrule("explain", "--seed", str(2**64 - 1)).output
+    # gradcheck's seed feeds NumPy's generator directly: a clear usage error, not NumPy's
+    bad = chainrule("gradcheck", "--op", "tanh", "--seed", "-1")
+    assert bad.exit_code == 2
+    assert "Invalid value for '--seed': -1 is not in the range x>=0." in bad.output

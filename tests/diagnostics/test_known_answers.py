@@ -1,4 +1,4 @@
-"""Known answers of the gradient-flow diagnostics (issue 4, "Proof").
+"""Known answers of the gradient-flow diagnostics.
 
 Each model is one whose behaviour the literature predicts: deep sigmoid/tanh stacks (Glorot &
 Bengio 2010), ReLU with He init (He et al. 2015), tanh RNNs with a scaled orthogonal recurrent

@@ -1,4 +1,4 @@
-"""Verdicts people can trust (issue 11): symptoms gated on evidence that matters, the right
+"""Verdicts people can trust: symptoms gated on evidence that matters, the right
 kind and remedy for the cases that went wrong, the new kinds, and a monitor whose state
 persists."""
 
@@ -73,7 +73,7 @@ def warnings_of(report):
 
 
 def test_moderately_saturated_tanh_that_learns_is_a_note_not_a_warning():
-    # 30 % of the units in the low-slope band, as in the healthy tanh nets of the issue, while
+    # 30 % of the units in the low-slope band, as in healthy tanh nets, while
     # the loss falls from 2.3 to 0.3 and the updates are ~1e-3
     h = History(64, ["0.weight", "2.weight"], ["0", "2"])
     for k in range(40):

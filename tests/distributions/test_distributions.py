@@ -9,8 +9,18 @@ from chainrule.distributions import Bernoulli, Categorical, Normal, kl_divergenc
 
 torch = pytest.importorskip("torch")
 
-RNG = np.random.default_rng(0)
-P = RNG.uniform(0.1, 1.0, (3, 4))
+RNG = None  # this test's generator, seeded afresh by the fixture below
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Each test draws from its own generator, seeded the same: its inputs do not depend on
+    which tests ran before it."""
+    global RNG
+    RNG = np.random.default_rng(0)
+
+
+P = np.random.default_rng(0).uniform(0.1, 1.0, (3, 4))
 
 
 def _both(fn, *arrays):

@@ -15,7 +15,15 @@ from chainrule.nn.modules.conv import Conv1d, Conv2d
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-rng = np.random.default_rng(0)
+rng = None  # this test's generator, seeded afresh by the fixture below
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Each test draws from its own generator, seeded the same: its inputs do not depend on
+    which tests ran before it."""
+    global rng
+    rng = np.random.default_rng(0)
 
 
 @pytest.fixture(params=["planes", "batch_last"])

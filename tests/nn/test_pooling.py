@@ -14,7 +14,15 @@ from chainrule.nn.modules import pooling as M
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-rng = np.random.default_rng(1)
+rng = None  # this test's generator, seeded afresh by the fixture below
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Each test draws from its own generator, seeded the same: its inputs do not depend on
+    which tests ran before it."""
+    global rng
+    rng = np.random.default_rng(1)
 
 
 def _compare(fn, tfn, shape, ties=False):

@@ -12,7 +12,17 @@ from chainrule.nn.functional import _rnn as R
 from chainrule.nn.modules import rnn as M
 
 torch = pytest.importorskip("torch")
-rng = np.random.default_rng(2)
+rng = None  # this test's generator, seeded afresh by the fixture below
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Each test draws from its own generator, seeded the same: its inputs do not depend on
+    which tests ran before it."""
+    global rng
+    rng = np.random.default_rng(2)
+
+
 T, B, I, H = 5, 3, 4, 6
 
 

@@ -7,7 +7,15 @@ import pytest
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
-RNG = np.random.default_rng(0)
+RNG = None  # this test's generator, seeded afresh by the fixture below
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Each test draws from its own generator, seeded the same: its inputs do not depend on
+    which tests ran before it."""
+    global RNG
+    RNG = np.random.default_rng(0)
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])

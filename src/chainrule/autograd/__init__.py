@@ -21,9 +21,13 @@ def grad(
 ):
     """Gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched).
 
-    Example::
-
-        (dx,) = cr.grad(y.sum(), [x], create_graph=True)   # dx is itself differentiable
+    Example:
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (dx,) = cr.grad((x ** 3).sum(), [x], create_graph=True)
+        >>> dx
+        tensor([ 3., 12.], grad_fn=<MulBackward>)
+        >>> cr.grad(dx.sum(), [x])
+        (tensor([ 6., 12.]),)
     """
     from ..backend import xp as np
     from ..tensor import Tensor

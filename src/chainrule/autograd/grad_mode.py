@@ -24,7 +24,16 @@ PLAIN_NO_GRAD = _MODES[False, False]
 
 
 def is_grad_enabled():
-    """True when operations are recorded for backward (not inside ``no_grad``)."""
+    """True when operations are recorded for backward (not inside ``no_grad``).
+
+    Example:
+        >>> cr.is_grad_enabled()
+        True
+        >>> with cr.no_grad():
+        ...     cr.is_grad_enabled()
+        ...
+        False
+    """
     return _MODE.get().grad
 
 
@@ -33,7 +42,16 @@ def is_anomaly_enabled():
 
 
 def is_inference_mode_enabled():
-    """True inside ``inference_mode()`` (here: grad recording is off, as in ``no_grad``)."""
+    """True inside ``inference_mode()`` (here: grad recording is off, as in ``no_grad``).
+
+    Example:
+        >>> cr.is_inference_mode_enabled()
+        False
+        >>> with cr.inference_mode():
+        ...     cr.is_inference_mode_enabled()
+        ...
+        True
+    """
     return _INFERENCE.get()
 
 
@@ -131,10 +149,13 @@ class no_grad(_ModeSwitch):
 
     Works as a context manager and as a decorator (also of generator functions).
 
-    Example::
-
-        with cr.no_grad():
-            y = model(x)          # inference, no memory kept for backward
+    Example:
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> with cr.no_grad():
+        ...     y = x * 2
+        ...
+        >>> y.requires_grad
+        False
     """
 
     def __init__(self):
@@ -142,7 +163,17 @@ class no_grad(_ModeSwitch):
 
 
 class enable_grad(_ModeSwitch):
-    """Turn recording back on inside a ``no_grad`` block (context manager or decorator)."""
+    """Turn recording back on inside a ``no_grad`` block (context manager or decorator).
+
+    Example:
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> with cr.no_grad():
+        ...     with cr.enable_grad():
+        ...         y = x * 2
+        ...
+        >>> y.requires_grad
+        True
+    """
 
     def __init__(self):
         super().__init__(grad=True)
@@ -153,11 +184,13 @@ class inference_mode(_ModeSwitch):
 
     ``inference_mode(False)`` changes nothing. Context manager or decorator.
 
-    Example::
-
-        @cr.inference_mode()
-        def predict(x):
-            return model(x)
+    Example:
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> with cr.inference_mode():
+        ...     y = x * 2
+        ...
+        >>> y.requires_grad, cr.is_inference_mode_enabled()
+        (False, False)
     """
 
     def __init__(self, mode=True):
@@ -180,6 +213,14 @@ class set_grad_enabled(_ModeSwitch):
     ``cr.set_grad_enabled(False)`` as a plain statement switches recording off until switched
     back on; ``with cr.set_grad_enabled(False):`` restores the previous mode at the end of the
     block; as a decorator it applies to each call of the function only.
+
+    Example:
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> with cr.set_grad_enabled(False):
+        ...     y = x * 2
+        ...
+        >>> y.requires_grad, cr.is_grad_enabled()
+        (False, True)
     """
 
     def __init__(self, mode=True):
@@ -202,10 +243,14 @@ class detect_anomaly(_ModeSwitch):
 
     The error names the op and the line of user code that created it.
 
-    Example::
-
-        with cr.autograd.detect_anomaly():
-            loss = cr.log(x - x).sum()     # raises: 'log' produced -inf, created at file.py:12
+    Example:
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> with cr.detect_anomaly():
+        ...     y = cr.log(x - x)
+        ...
+        Traceback (most recent call last):
+            ...
+        chainrule.autograd.engine.AnomalyError: detect_anomaly: 'Log' produced Inf in its forward ...
     """
 
     def __init__(self, mode=True):

@@ -88,7 +88,13 @@ def _selected(names):
     help="Check only this op (repeatable); --list shows the names.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the ops and exit.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the test inputs.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the test inputs (a non-negative integer).",
+)
 @debug_option
 def gradcheck_command(ops, list_only, seed):
     """Check every built-in op's gradient against finite differences.

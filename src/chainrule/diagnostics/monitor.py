@@ -19,9 +19,10 @@ Every step, recorded or not, the loss is logged (one float), so divergence betwe
 steps is never missed; ``step(loss, val_loss=...)`` logs a validation loss too.
 
 The monitor never changes what the model computes: hooks only read. Recurrent layers keep their
-fused path; on a recorded step (every ``time_every``-th) the layer is replayed step by step,
-apart from training, on the same input, random state and incoming gradient, to measure
-``||dL/dh_t||``; training stays bit for bit as without the monitor.
+fused path; on a recorded step (every ``time_every``-th) the layer is replayed step by step
+(``record_steps`` switched on for the replay, then restored), apart from training, on the same
+input, random state and incoming gradient, to measure ``||dL/dh_t||``; training stays bit for
+bit as without the monitor.
 
 Example::
 
@@ -141,8 +142,12 @@ class GradientMonitor:
     """Watch gradients flow through ``model`` during training, through hooks only.
 
     Args:
-        model: a ``cr.nn.Module``; what it computes is not changed (hooks only read; they are
-            removed by :meth:`close`).
+        model: a ``cr.nn.Module``. The monitor does attach to it: forward hooks on its
+            modules and a gradient hook on one parameter (removed by :meth:`close`), gradient
+            hooks on each step's layer outputs, and, to replay a fused recurrent layer on a
+            recorded step, it switches that layer's ``record_steps`` on for the replay and
+            restores it after. What the model computes in training is unchanged: the hooks
+            only read.
         every (int): record every ``every``-th step (1 = all). Other steps cost one float (the
             loss).
         capacity (int): recorded steps kept (a ring buffer: the oldest are dropped).

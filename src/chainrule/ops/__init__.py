@@ -385,6 +385,50 @@ def _bind_methods():
     T.contiguous = lambda self: self
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
+    _document_methods(T)
+
+
+def _document_methods(T):
+    """Docstrings of the methods bound above as lambdas (casts and in-place forms)."""
+    for name, dtype in [
+        ("float", "float32"),
+        ("half", "float16"),
+        ("double", "float64"),
+        ("long", "int64"),
+        ("int", "int32"),
+        ("bool", "bool"),
+    ]:
+        getattr(T, name).__doc__ = f"""``self`` cast to {dtype} (``self`` when it already is).
+
+        Example:
+            >>> cr.tensor([1.7, 0.0]).{name}().dtype
+            dtype('{dtype}')
+        """
+    T.contiguous.__doc__ = """``self``: every tensor here is usable as contiguous.
+
+    Example:
+        >>> x = cr.zeros(2, 3).t()
+        >>> x.contiguous() is x
+        True
+    """
+    T.view_as.__doc__ = """``self`` reshaped to ``other``'s shape (``reshape_as`` is the same).
+
+    Example:
+        >>> cr.arange(6).view_as(cr.zeros(2, 3)).shape
+        (2, 3)
+    """
+    T.scatter_.__doc__ = """In place ``scatter``: ``src`` (or ``value``) written at ``index``.
+
+    Example:
+        >>> cr.zeros(3).scatter_(0, cr.tensor([2]), cr.tensor([5.0]))
+        tensor([0., 0., 5.])
+    """
+    T.scatter_add_.__doc__ = """In place ``scatter_add``: ``src`` added at ``index`` along ``dim``.
+
+    Example:
+        >>> cr.zeros(3).scatter_add_(0, cr.tensor([2, 2]), cr.tensor([1.0, 2.0]))
+        tensor([0., 0., 3.])
+    """
 
 
 _bind_methods()
@@ -416,6 +460,24 @@ def _bind_compat_methods():
     Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(
         self, mat1, mat2, beta=beta, alpha=alpha
     )
+    Tensor.where.__doc__ = """``self`` where ``condition`` else ``other`` (``cr.where``).
+
+    Example:
+        >>> cr.tensor([1.0, 2.0]).where(cr.tensor([True, False]), 0.0)
+        tensor([1., 0.])
+    """
+    Tensor.index_add_.__doc__ = """In place ``index_add``: ``alpha * source`` added at ``index``.
+
+    Example:
+        >>> cr.zeros(3).index_add_(0, cr.tensor([0, 0]), cr.ones(2))
+        tensor([2., 0., 0.])
+    """
+    Tensor.addmm.__doc__ = """``beta * self + alpha * mat1 @ mat2``: ``cr.addmm(self, mat1, mat2)``.
+
+    Example:
+        >>> cr.zeros(2).addmm(cr.ones(3, 4), cr.ones(4, 2))[0]
+        tensor([4., 4.])
+    """
 
 
 _bind_compat_methods()

@@ -24,7 +24,14 @@ def _category(dtype):
 
 
 def promote_types(a, b):
-    """The smallest dtype holding both: a float beats any integer (int64 + float32 is float32)."""
+    """The smallest dtype holding both: a float beats any integer (int64 + float32 is float32).
+
+    Example:
+        >>> cr.promote_types(cr.int64, cr.float32)
+        dtype('float32')
+        >>> cr.promote_types(cr.uint8, cr.int8)
+        dtype('int16')
+    """
     if a == b:
         return a
     ca, cb = _category(a), _category(b)
@@ -55,7 +62,11 @@ def _scalar_dtype(x):
 def result_type(*operands):
     """The dtype PyTorch gives an op over ``operands`` (Tensors, arrays, Python numbers).
 
-    Example: ``result_type(cr.arange(3), 2.5) == float32``; ``result_type(uint8_t, 300) == uint8``.
+    Example:
+        >>> cr.result_type(cr.tensor([1, 2]), 2.5)
+        dtype('float32')
+        >>> cr.result_type(cr.tensor([1.0], dtype=cr.float16), cr.tensor(2.0))
+        dtype('float16')
     """
     groups = [None, None, None]  # tensors with dims, 0-d tensors, Python numbers
     for x in operands:
@@ -137,6 +148,7 @@ def float_operand(x):
 
 
 def as_tensor(x):
+    """``x`` itself when it is a Tensor, else a new Tensor holding it (numbers, lists, arrays)."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -185,4 +197,5 @@ def dim_kwargs(dim, keepdim, kwargs, op):
 
 
 def shape_error(op, a, b, why=""):
+    """The ValueError naming ``op`` and both shapes: ``add: incompatible shapes (2, 3) and (4,)``."""
     return ValueError(f"{op}: incompatible shapes {tuple(a)} and {tuple(b)}{why}")

@@ -18,7 +18,14 @@ def _softmax_vjp(ctx, g):
 
 
 def softmax(x, dim=-1):
-    """exp(x) / sum(exp(x)) along ``dim``; same shape as ``x``."""
+    """exp(x) / sum(exp(x)) along ``dim``; same shape as ``x``.
+
+    Example:
+        >>> cr.softmax(cr.tensor([0.0, 0.0, 0.6931472]), dim=0)
+        tensor([0.25, 0.25, 0.5 ])
+        >>> cr.softmax(cr.zeros(2, 4), dim=1).sum(1)
+        tensor([1., 1.])
+    """
     x = as_tensor(x)
     if x.ndim == 0:
         return record(np.ones_like(x._data), (x,), lambda ctx, g: (g * 0,), "Softmax")
@@ -39,7 +46,14 @@ def _log_softmax_vjp(ctx, g):
 
 
 def log_softmax(x, dim=-1):
-    """log(softmax(x)) without forming softmax (no log of 0); same shape as ``x``."""
+    """log(softmax(x)) without forming softmax (no log of 0); same shape as ``x``.
+
+    Example:
+        >>> cr.log_softmax(cr.tensor([0.0, 0.0]), dim=0)
+        tensor([-0.6931, -0.6931])
+        >>> cr.log_softmax(cr.tensor([0.0, 1000.0]), dim=0)
+        tensor([-1000.,     0.])
+    """
     x = as_tensor(x)
     if x.ndim == 0:
         return record(np.zeros_like(x._data), (x,), lambda ctx, g: (g * 0,), "LogSoftmax")

@@ -11,7 +11,14 @@ from .pointwise import clamp, rdiv, to_dtype
 
 
 class Size(tuple):
-    """A shape, as ``torch.Size``: a tuple of ints. Example: ``cr.Size([2, 3]) == (2, 3)``."""
+    """A shape, as ``torch.Size``: a tuple of ints.
+
+    Example:
+        >>> cr.Size([2, 3]) == (2, 3)
+        True
+        >>> cr.zeros(cr.Size([2, 3])).shape
+        (2, 3)
+    """
 
     def numel(self):
         return int(np.prod(self)) if self else 1
@@ -21,51 +28,104 @@ class Size(tuple):
 
 
 def is_tensor(obj):
-    """True for a chainrule Tensor. Example: ``cr.is_tensor(cr.zeros(2))``."""
+    """True for a chainrule Tensor.
+
+    Example:
+        >>> cr.is_tensor(cr.zeros(2))
+        True
+        >>> cr.is_tensor([1.0])
+        False
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(input):
-    """Number of elements. Example: ``cr.numel(cr.zeros(2, 3)) == 6``."""
+    """Number of elements.
+
+    Example:
+        >>> cr.numel(cr.zeros(2, 3))
+        6
+    """
     return as_tensor(input).numel()
 
 
 def type_as(self, other):
-    """``self`` in ``other``'s dtype. Example: ``mask.type_as(x)``."""
+    """``self`` in ``other``'s dtype (differentiable between float dtypes).
+
+    Example:
+        >>> mask = cr.tensor([True, False])
+        >>> mask.type_as(cr.zeros(1))
+        tensor([1., 0.])
+    """
     return to_dtype(self, other.dtype)
 
 
 def is_floating_point(input):
-    """True when the dtype is a float. Example: ``cr.zeros(2).is_floating_point()``."""
+    """True when the dtype is a float.
+
+    Example:
+        >>> cr.is_floating_point(cr.zeros(2))
+        True
+        >>> cr.tensor([1, 2]).is_floating_point()
+        False
+    """
     return as_tensor(input).dtype.kind == "f"
 
 
 def reciprocal(input):
     """``1 / x`` elementwise (integers give the default float dtype, as in PyTorch).
 
-    Example: ``cr.tensor([2.0, 4.0]).reciprocal()``  -> [0.5, 0.25]
+    Example:
+        >>> cr.reciprocal(cr.tensor([2, 4]))
+        tensor([0.5 , 0.25])
     """
     return rdiv(as_tensor(input), 1.0)
 
 
 def clamp_min(input, min):
-    """``max(x, min)``. Example: ``x.clamp_min(1e-8)``."""
+    """``max(x, min)`` elementwise. Shape: same as ``input``.
+
+    Example:
+        >>> cr.clamp_min(cr.tensor([0.0, 2.0]), 1e-8)
+        tensor([1.e-08, 2.e+00])
+    """
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):
-    """``min(x, max)``. Example: ``x.clamp_max(1.0)``."""
+    """``min(x, max)`` elementwise. Shape: same as ``input``.
+
+    Example:
+        >>> cr.clamp_max(cr.tensor([0.5, 2.0]), 1.0)
+        tensor([0.5, 1. ])
+    """
     return clamp(input, max=max)
 
 
 def lerp(input, end, weight):
-    """``input + weight * (end - input)``. Example: ``cr.lerp(a, b, 0.5)``."""
+    """``input + weight * (end - input)``, broadcast (``weight`` a number or a tensor).
+
+    Shapes: the broadcast shape of the three.
+
+    Example:
+        >>> cr.lerp(cr.tensor([0.0, 10.0]), cr.tensor([1.0, 20.0]), 0.5)
+        tensor([ 0.5, 15. ])
+    """
     start = as_tensor(input)
     return start + weight * (end - start)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """``beta * input + alpha * mat1 @ mat2``. Example: ``cr.addmm(b, x, w)``."""
+    """``beta * input + alpha * mat1 @ mat2``.
+
+    Shapes: input broadcast to (n, m); mat1 (n, k); mat2 (k, m) -> (n, m).
+
+    Example:
+        >>> cr.addmm(cr.tensor([1.0, 2.0]), cr.ones(3, 4), cr.ones(4, 2))
+        tensor([[5., 6.],
+                [5., 6.],
+                [5., 6.]])
+    """
     prod = mm(mat1, mat2)
     prod = prod if alpha == 1 else prod * alpha
     return prod + (input if beta == 1 else as_tensor(input) * beta)
@@ -74,7 +134,12 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 def tile(input, dims):
     """Repeat ``input`` along each dim; fewer ``dims`` than dims count from the last one.
 
-    Example: ``cr.tile(cr.tensor([1, 2]), (2,))``  -> [1, 2, 1, 2]
+    Example:
+        >>> cr.tile(cr.tensor([1, 2]), (2,))
+        tensor([1, 2, 1, 2])
+        >>> cr.tile(cr.tensor([[1, 2]]), (2, 1))
+        tensor([[1, 2],
+                [1, 2]])
     """
     x = as_tensor(input)
     dims = tuple(dims)
@@ -86,7 +151,12 @@ def tile(input, dims):
 def nonzero(input, *, as_tuple=False):
     """Indices of the non-zero entries: (count, ndim) int64, or a tuple of 1-d index tensors.
 
-    Example: ``cr.tensor([0, 3, 0, 5]).nonzero()``  -> [[1], [3]]
+    Example:
+        >>> cr.nonzero(cr.tensor([0, 3, 0, 5]))
+        tensor([[1],
+                [3]])
+        >>> cr.tensor([[0, 1], [1, 0]]).nonzero(as_tuple=True)
+        (tensor([0, 1]), tensor([1, 0]))
     """
     arr = as_tensor(input)._data
     if arr.ndim == 0:  # PyTorch: shape (1, 0) or (0, 0); as a tuple, 1-d
@@ -102,7 +172,11 @@ def nonzero(input, *, as_tuple=False):
 def finfo(dtype=None):
     """Machine limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``), as ``torch.finfo``.
 
-    Example: ``cr.finfo(cr.float32).eps``
+    Example:
+        >>> cr.finfo(cr.float32).eps
+        np.float32(1.1920929e-07)
+        >>> cr.finfo(cr.float16).max
+        np.float16(6.55e+04)
     """
     from ..tensor import get_default_dtype
 
@@ -110,7 +184,14 @@ def finfo(dtype=None):
 
 
 def iinfo(dtype):
-    """Limits of an integer dtype (``max``, ``min``, ``bits``). Example: ``cr.iinfo(cr.int64).max``."""
+    """Limits of an integer dtype (``max``, ``min``, ``bits``), as ``torch.iinfo``.
+
+    Example:
+        >>> cr.iinfo(cr.int64).max
+        9223372036854775807
+        >>> cr.iinfo(cr.uint8).bits
+        8
+    """
     return np.iinfo(dtype)
 
 
@@ -118,7 +199,11 @@ def repeat_interleave(input, repeats, dim=None):
     """Repeat each element ``repeats`` times (an int or one count per element) along ``dim``
     (the flattened input when ``dim`` is None), as ``torch.repeat_interleave``.
 
-    Example: ``cr.tensor([1, 2]).repeat_interleave(2)``  -> [1, 1, 2, 2]
+    Example:
+        >>> cr.tensor([1, 2]).repeat_interleave(2)
+        tensor([1, 1, 2, 2])
+        >>> cr.repeat_interleave(cr.tensor([1, 2]), cr.tensor([1, 3]))
+        tensor([1, 2, 2, 2])
     """
     x = as_tensor(input)
     if dim is None:
@@ -137,7 +222,11 @@ def repeat_interleave(input, repeats, dim=None):
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal of dims ``dim1``/``dim2`` (moved to the last dim), as ``torch.diagonal``.
 
-    Example: ``cr.diagonal(cr.eye(3) * 2)``  -> [2, 2, 2]
+    Example:
+        >>> cr.diagonal(cr.eye(3) * 2)
+        tensor([2., 2., 2.])
+        >>> cr.diagonal(cr.zeros(4, 2, 3), dim1=1, dim2=2).shape
+        (4, 2)
     """
     from .shape import getitem, permute
 
@@ -156,7 +245,12 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 def diag(input, diagonal=0):
     """1-d input: a square matrix with it on the ``diagonal``; 2-d input: that diagonal (1-d).
 
-    Example: ``cr.diag(cr.tensor([1.0, 2.0]))``  -> [[1, 0], [0, 2]]
+    Example:
+        >>> cr.diag(cr.tensor([1.0, 2.0]))
+        tensor([[1., 0.],
+                [0., 2.]])
+        >>> cr.diag(cr.tensor([[1, 2], [3, 4]]))
+        tensor([1, 4])
     """
     x = as_tensor(input)
     if x.ndim == 2:
@@ -174,7 +268,12 @@ def diag(input, diagonal=0):
 
 
 def trace(input):
-    """Sum of the main diagonal of a 2-d input. Example: ``cr.trace(cr.eye(3))``  -> 3."""
+    """Sum of the main diagonal of a 2-d input, a 0-d tensor.
+
+    Example:
+        >>> cr.trace(cr.eye(3))
+        tensor(3.)
+    """
     x = as_tensor(input)
     if x.ndim != 2:
         raise ValueError(f"trace: expected a 2-d input, got shape {tuple(x.shape)}")
@@ -184,7 +283,11 @@ def trace(input):
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values (sorted), optionally with the inverse indices and the counts.
 
-    Example: ``cr.unique(cr.tensor([3, 1, 3]))``  -> [1, 3]
+    Example:
+        >>> cr.unique(cr.tensor([3, 1, 3]))
+        tensor([1, 3])
+        >>> cr.unique(cr.tensor([3, 1, 3]), return_inverse=True, return_counts=True)
+        (tensor([1, 3]), tensor([1, 0, 1]), tensor([1, 2]))
     """
     arr = as_tensor(input)._data
     if dim is not None:
@@ -201,7 +304,11 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def bincount(input, weights=None, minlength=0):
     """Counts of each non-negative integer (weighted sums with ``weights``), as ``torch.bincount``.
 
-    Example: ``cr.bincount(cr.tensor([0, 2, 2]))``  -> [1, 0, 2]
+    Example:
+        >>> cr.bincount(cr.tensor([0, 2, 2]))
+        tensor([1, 0, 2])
+        >>> cr.bincount(cr.tensor([0, 2]), weights=cr.tensor([0.5, 2.0]), minlength=4)
+        tensor([0.5, 0. , 2. , 0. ])
     """
     arr = as_tensor(input)._data
     w = None if weights is None else as_tensor(weights)._data
@@ -213,7 +320,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``
     (repeated indices accumulate), as ``torch.index_add``.
 
-    Example: ``cr.zeros(3).index_add(0, cr.tensor([0, 0]), cr.ones(2))``  -> [2, 0, 0]
+    Example:
+        >>> cr.index_add(cr.zeros(3), 0, cr.tensor([0, 0]), cr.ones(2))
+        tensor([2., 0., 0.])
     """
     from .shape import index_add_into_zeros
 
@@ -247,7 +356,9 @@ def _legacy_constructor(name, dtype):
     make.__name__ = make.__qualname__ = name
     make.__doc__ = (
         f"Legacy constructor ``{name}(data)`` or ``{name}(*sizes)`` (zeros): a tensor of "
-        f"{np.dtype(dtype).name}. Example: ``cr.{name}([1, 2])``"
+        f"{np.dtype(dtype).name}.\n\nShapes: the shape of ``data``, or ``sizes``.\n\n"
+        f"Example:\n    >>> cr.{name}(2, 3).shape\n    (2, 3)\n"
+        f"    >>> cr.{name}([1, 0]).dtype\n    dtype('{np.dtype(dtype).name}')\n"
     )
     return make
 
@@ -265,7 +376,12 @@ def where(condition, input=None, other=None):
     """``where(cond, a, b)``: elementwise choice (see ``ops.pointwise.where``); ``where(cond)``
     alone: the indices of the true entries, as ``nonzero(cond, as_tuple=True)``.
 
-    Example: ``cr.where(x > 0, x, 0.0)``; ``rows, cols = cr.where(mask)``
+    Example:
+        >>> x = cr.tensor([-1.0, 2.0])
+        >>> cr.where(x > 0, x, 0.0)
+        tensor([0., 2.])
+        >>> cr.where(cr.tensor([[True, False], [False, True]]))
+        (tensor([0, 1]), tensor([0, 1]))
     """
     from .pointwise import where as choose
 
@@ -277,7 +393,14 @@ def where(condition, input=None, other=None):
 
 
 def std_mean(input, dim=None, *, correction=1, keepdim=False):
-    """``(std, mean)`` over ``dim``, as ``torch.std_mean``. Example: ``s, m = cr.std_mean(x, 0)``."""
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean``.
+
+    Shapes: each the input with ``dim`` removed (or kept as 1).
+
+    Example:
+        >>> cr.std_mean(cr.tensor([1.0, 2.0, 3.0]))
+        (tensor(1.), tensor(2.))
+    """
     x = as_tensor(input)
     return (
         x.std(dim=dim, correction=correction, keepdim=keepdim),
@@ -286,7 +409,14 @@ def std_mean(input, dim=None, *, correction=1, keepdim=False):
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False):
-    """``(var, mean)`` over ``dim``, as ``torch.var_mean``. Example: ``v, m = cr.var_mean(x, 0)``."""
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean``.
+
+    Shapes: each the input with ``dim`` removed (or kept as 1).
+
+    Example:
+        >>> cr.var_mean(cr.tensor([[1.0, 3.0], [2.0, 2.0]]), 1)
+        (tensor([2., 0.]), tensor([2., 2.]))
+    """
     x = as_tensor(input)
     return (
         x.var(dim=dim, correction=correction, keepdim=keepdim),

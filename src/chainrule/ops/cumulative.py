@@ -25,7 +25,9 @@ def _cumsum_vjp(ctx, g):
 def cumsum(x, dim, dtype=None):
     """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]``; same shape as ``x``.
 
-    Example: ``cr.cumsum(cr.tensor([1, 2, 3]), 0)`` is ``tensor([1, 3, 6])``.
+    Example:
+        >>> cr.cumsum(cr.tensor([1, 2, 3]), 0)
+        tensor([1, 3, 6])
     """
     x = _accumulator_input(x, dtype)
     if x.ndim == 0:
@@ -68,7 +70,12 @@ def _cumprod_vjp(ctx, g):
 
 def cumprod(x, dim, dtype=None):
     """Running product along ``dim``: ``out[i] = x[0] * ... * x[i]``; zeros in x are handled
-    exactly in the gradient. Example: ``cr.cumprod(cr.tensor([1., 2., 3.]), 0)`` is [1, 2, 6]."""
+    exactly in the gradient.
+
+    Example:
+        >>> cr.cumprod(cr.tensor([1.0, 2.0, 3.0]), 0)
+        tensor([1., 2., 6.])
+    """
     x = _accumulator_input(x, dtype)
     if x.ndim == 0:
         return x.clone()

@@ -150,10 +150,12 @@ def broadcast_to(g, shape):
 
 
 def permute(g, axes):
+    """``g`` with its dims reordered to ``axes`` (array or Tensor, same kind back)."""
     return g.permute(axes) if isinstance(g, Tensor) else g.transpose(axes)
 
 
 def moveaxis(g, source, dest):
+    """``g`` with dim ``source`` moved to position ``dest``, the others in order."""
     if not isinstance(g, Tensor):
         return np.moveaxis(g, source, dest)
     order = list(range(g.ndim))
@@ -162,10 +164,12 @@ def moveaxis(g, source, dest):
 
 
 def flip(g, dims):
+    """``g`` reversed along each dim in ``dims``."""
     return _ops().flip(g, dims) if isinstance(g, Tensor) else np.flip(g, dims)
 
 
 def roll(g, shifts, dims):
+    """``g`` shifted circularly by ``shifts`` along ``dims``."""
     return _ops().roll(g, shifts, dims) if isinstance(g, Tensor) else np.roll(g, shifts, dims)
 
 
@@ -213,6 +217,7 @@ def scatter_add(x, dim, index, src):
 
 
 def einsum(spec, *operands):
+    """Einstein summation ``spec`` over arrays or Tensors (recorded when any is a Tensor)."""
     if is_recorded(*operands):
         return _ops().einsum(spec, *operands)
     from .linalg import _einsum_array

@@ -23,7 +23,9 @@ def histc(x, bins=100, min=0, max=0):
     """Counts of ``x`` in ``bins`` equal bins over [min, max] (x's own range when both are 0);
     values outside are ignored, the last bin includes ``max``. Shape (bins,), x's dtype.
 
-    Example: ``cr.histc(cr.tensor([1., 2., 1.]), bins=4, min=0, max=3)`` is [0, 2, 1, 0].
+    Example:
+        >>> cr.histc(cr.tensor([1.0, 2.0, 1.0]), bins=4, min=0, max=3)
+        tensor([0., 2., 1., 0.])
     """
     data = _float_data(x, "histc").ravel()
     lo, hi = float(min), float(max)
@@ -39,7 +41,15 @@ def histc(x, bins=100, min=0, max=0):
 
 def histogram(x, bins=100, range=None, weight=None, density=False):
     """``(hist, bin_edges)``: counts (or weighted sums, or a density) of ``x`` in ``bins`` (a
-    number of equal bins, or a 1-d tensor of increasing edges), as torch.histogram."""
+    number of equal bins, or a 1-d tensor of increasing edges), as torch.histogram.
+
+    Example:
+        >>> hist, edges = cr.histogram(cr.tensor([1.0, 2.0, 1.0, 4.0]), bins=3)
+        >>> hist
+        tensor([2., 1., 1.])
+        >>> edges
+        tensor([1., 2., 3., 4.])
+    """
     data = _float_data(x, "histogram").ravel()
     edges = bins._data if isinstance(bins, Tensor) else int(bins)
     w = None if weight is None else as_tensor(weight)._data.ravel()

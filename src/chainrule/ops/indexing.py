@@ -53,10 +53,12 @@ def _check_index(x_shape, index, dim, op, src_shape=None):
 
 
 def gather_array(x, dim, index):
+    """``gather`` on arrays: ``x`` picked along ``dim`` at ``index``; the result has its shape."""
     return x[_positions(index, dim)]
 
 
 def scatter_add_array(x, dim, index, src):
+    """``scatter_add`` on arrays: a copy of ``x`` with ``src`` added at ``index`` along ``dim``."""
     out = x.copy()
     backend.scatter_add(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
     return out
@@ -71,7 +73,13 @@ def gather(x, dim, index):
     """``out[i][j][k] = x[index[i][j][k]][j][k]`` (for ``dim=0``): values picked along ``dim``.
 
     Shapes: ``index`` has x's number of dims and is no larger than x outside ``dim``; the result
-    has ``index``'s shape. Example: ``cr.gather(x, 1, labels[:, None])`` picks one value per row.
+    has ``index``'s shape.
+
+    Example:
+        >>> x = cr.tensor([[1, 2], [3, 4]])
+        >>> cr.gather(x, 1, cr.tensor([[0, 0], [1, 0]]))
+        tensor([[1, 1],
+                [4, 3]])
     """
     x = as_tensor(x)
     index = _index_array(index, "gather")
@@ -95,7 +103,12 @@ def _scatter_add_vjp(ctx, g):
 
 def scatter_add(x, dim, index, src):
     """A copy of ``x`` with ``src[i][j][k]`` added at ``[index[i][j][k]][j][k]`` (``dim=0``);
-    repeated indices add up. ``src`` may be larger than ``index`` (its first entries are used)."""
+    repeated indices add up. ``src`` may be larger than ``index`` (its first entries are used).
+
+    Example:
+        >>> cr.scatter_add(cr.zeros(3), 0, cr.tensor([0, 2, 0]), cr.tensor([1.0, 2.0, 3.0]))
+        tensor([4., 0., 2.])
+    """
     x, src = as_tensor(x), as_tensor(src)
     index = _index_array(index, "scatter_add")
     dim = _dim(dim, x.ndim, "scatter_add")
@@ -123,8 +136,13 @@ def _scatter_vjp(ctx, g):
 
 def scatter(x, dim, index, src=None, value=None, reduce=None):
     """A copy of ``x`` with ``x[index[i][j][k]][j][k] = src[i][j][k]`` (``dim=0``); ``src`` may
-    be a number (or pass ``value=``). Example: one-hot rows,
-    ``cr.zeros(4, 3).scatter(1, labels[:, None], 1.0)``."""
+    be a number (or pass ``value=``).
+
+    Example:
+        >>> cr.scatter(cr.zeros(2, 3), 1, cr.tensor([[2], [0]]), cr.tensor([[5.0], [7.0]]))
+        tensor([[0., 0., 5.],
+                [7., 0., 0.]])
+    """
     if reduce is not None:
         raise NotImplementedError("scatter: reduce= is not supported; use scatter_add")
     x = as_tensor(x)
@@ -167,7 +185,11 @@ def scatter(x, dim, index, src=None, value=None, reduce=None):
 def index_select(x, dim, index):
     """The entries ``index`` (1-d integers) of ``x`` along ``dim``; repeats allowed.
 
-    Example: ``cr.index_select(x, 0, cr.tensor([2, 0]))`` is rows 2 and 0 of x.
+    Example:
+        >>> cr.index_select(cr.tensor([[1, 2], [3, 4], [5, 6]]), 0, cr.tensor([2, 0, 2]))
+        tensor([[5, 6],
+                [1, 2],
+                [5, 6]])
     """
     x = as_tensor(x)
     index = _index_array(index, "index_select")
@@ -192,7 +214,12 @@ def masked_fill(x, mask, value):
     """A copy of ``x`` with ``value`` where ``mask`` (bool, broadcast to x's shape) is True.
 
     ``value`` is a number or a 0-d tensor (whose gradient is the sum over the filled places); the
-    result keeps x's dtype, as in PyTorch. Example: ``scores.masked_fill(~keep, float("-inf"))``.
+    result keeps x's dtype, as in PyTorch.
+
+    Example:
+        >>> x = cr.tensor([1.0, 2.0, 3.0])
+        >>> cr.masked_fill(x, x > 1.5, 0.0)
+        tensor([1., 0., 0.])
     """
     x = as_tensor(x)
     mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)

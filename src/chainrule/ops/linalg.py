@@ -26,7 +26,14 @@ def _matmul_vjp(ctx, g):
 
 
 def matmul(a, b):
-    """Matrix product with NumPy's rules: (n,k)@(k,m), batched (..., n, k)@(..., k, m), vectors."""
+    """Matrix product with NumPy's rules: (n,k)@(k,m), batched (..., n, k)@(..., k, m), vectors.
+
+    Example:
+        >>> cr.matmul(cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0], [4.0]]))
+        tensor([[11.]])
+        >>> (cr.ones(5, 2, 3) @ cr.ones(3, 4)).shape
+        (5, 2, 4)
+    """
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dim, got {a.shape} and {b.shape}")
@@ -55,6 +62,14 @@ def linear(x, weight, bias=None):
     """``x @ weight.T + bias``, fused: one GEMM forward, two GEMMs and a sum backward.
 
     Shapes: x (..., in), weight (out, in), bias (out,) -> (..., out).
+
+    Example:
+        >>> x, w, b = cr.ones(8, 3), cr.ones(2, 3), cr.tensor([0.0, 1.0])
+        >>> y = cr.linear(x, w, b)
+        >>> y.shape
+        (8, 2)
+        >>> y[0]
+        tensor([3., 4.])
     """
     x, weight = as_tensor(x), as_tensor(weight)
     xs, ws = x._data.shape, weight._data.shape
@@ -78,16 +93,39 @@ def linear(x, weight, bias=None):
 
 
 def outer(a, b):
+    """Outer product of two 1-d tensors: ``out[i, j] = a[i] * b[j]``.
+
+    Shapes: (n,), (m,) -> (n, m).
+
+    Example:
+        >>> cr.outer(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 10.0, 100.0]))
+        tensor([[  1.,  10., 100.],
+                [  2.,  20., 200.]])
+    """
     a, b = as_tensor(a), as_tensor(b)
     return matmul(a.reshape(-1, 1), b.reshape(1, -1))
 
 
 def dot(a, b):
+    """Inner product of two 1-d tensors of the same length, a 0-d tensor.
+
+    Shapes: (n,), (n,) -> ().
+
+    Example:
+        >>> cr.dot(cr.tensor([1.0, 2.0, 3.0]), cr.tensor([4.0, 5.0, 6.0]))
+        tensor(32.)
+    """
     return matmul(as_tensor(a), as_tensor(b))
 
 
 def mm(a, b):
-    """Matrix product of two matrices: (n, k) @ (k, m) -> (n, m) (no broadcasting, as torch.mm)."""
+    """Matrix product of two matrices: (n, k) @ (k, m) -> (n, m) (no broadcasting, as torch.mm).
+
+    Example:
+        >>> cr.mm(cr.eye(2), cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([[1., 2.],
+                [3., 4.]])
+    """
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"mm: both operands must be matrices, got shapes {a.shape} and {b.shape}")
@@ -95,7 +133,12 @@ def mm(a, b):
 
 
 def bmm(a, b):
-    """Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m) (no broadcasting, as torch.bmm)."""
+    """Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m) (no broadcasting, as torch.bmm).
+
+    Example:
+        >>> cr.bmm(cr.ones(4, 2, 3), cr.ones(4, 3, 5)).shape
+        (4, 2, 5)
+    """
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise ValueError(
@@ -195,6 +238,13 @@ def einsum(equation, *operands):
 
     Supports implicit output (``"ij,jk"``), ``...`` broadcasting, repeated subscripts (diagonals
     and traces) and any number of operands; differentiable in every operand.
+
+    Example:
+        >>> a, b = cr.ones(2, 3, 4), cr.ones(2, 4, 5)
+        >>> cr.einsum("bij,bjk->bik", a, b).shape
+        (2, 3, 5)
+        >>> cr.einsum("ii->", cr.eye(3))
+        tensor(3.)
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]

@@ -6,6 +6,8 @@ itself recorded (``create_graph=True``). Masks and signs are constants, so they 
 ``._data``.
 """
 
+import functools
+
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
@@ -37,6 +39,24 @@ def _binary(a, b, fn, op, floating=False):
 _NO_BOOL = ("pow", "floor_divide", "remainder")
 
 
+def _quiet():
+    """NumPy's divide-by-zero and invalid-value warnings off: the Inf and NaN results are IEEE's
+    answers, which PyTorch returns silently (``log(0)`` is -inf, ``sqrt(-1)`` NaN)."""
+    return np.errstate(divide="ignore", invalid="ignore")
+
+
+def _ieee(fn):
+    """A forward ``fn`` on arrays, run under :func:`_quiet`. (Only forwards: the diagnostics
+    tell ops apart by their vjp's code, so each vjp quiets NumPy in its own body.)"""
+
+    @functools.wraps(fn)
+    def quiet(*args):
+        with _quiet():
+            return fn(*args)
+
+    return quiet
+
+
 def _is_bool(x):
     return (
         (x.dtype.kind == "b")
@@ -53,6 +73,15 @@ def _add_vjp(ctx, g):
 
 
 def add(a, b):
+    """Elementwise ``a + b`` (the ``+`` operator), with PyTorch's broadcasting and type promotion.
+
+    Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
+
+    Example:
+        >>> cr.add(cr.tensor([[1.0], [2.0]]), cr.tensor([10.0, 20.0]))
+        tensor([[11., 21.],
+                [12., 22.]])
+    """
     a, b, out = _binary(a, b, np.add, "add")
     return record(out, (a, b), _add_vjp, "Add", save_inputs=False, save_output=False)
 
@@ -62,6 +91,14 @@ def _sub_vjp(ctx, g):
 
 
 def sub(a, b):
+    """Elementwise ``a - b`` (the ``-`` operator); refused for bool operands, as in PyTorch.
+
+    Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
+
+    Example:
+        >>> cr.sub(cr.tensor([5.0, 7.0]), 2)
+        tensor([3., 5.])
+    """
     if _is_bool(a) or _is_bool(b):
         raise RuntimeError(
             "sub: subtraction (the - operator) with a bool tensor or number is not "
@@ -72,6 +109,14 @@ def sub(a, b):
 
 
 def rsub(a, b):
+    """``b - a``: the reflected subtraction behind ``number - tensor``.
+
+    Shapes: the broadcast shape of ``a`` and ``b``.
+
+    Example:
+        >>> cr.rsub(cr.tensor([1.0, 2.0]), 10)
+        tensor([9., 8.])
+    """
     return sub(b, a)
 
 
@@ -82,6 +127,14 @@ def _mul_vjp(ctx, g):
 
 
 def mul(a, b):
+    """Elementwise ``a * b`` (the ``*`` operator), broadcast.
+
+    Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
+
+    Example:
+        >>> cr.mul(cr.tensor([1.0, 2.0, 3.0]), 2)
+        tensor([2., 4., 6.])
+    """
     a, b, out = _binary(a, b, np.multiply, "mul")
     # a is read only for b's gradient and b for a's: only those versions are checked (as torch)
     return record(
@@ -102,10 +155,27 @@ def _div_vjp(ctx, g):
     return ga, gb
 
 
+_log_array = _ieee(np.log)
+_log1p_array = _ieee(np.log1p)
+_sqrt_array = _ieee(np.sqrt)
+_log10_array = _ieee(np.log10)
+_log2_array = _ieee(np.log2)
+_arcsin_array = _ieee(np.arcsin)
+_arccos_array = _ieee(np.arccos)
+
+
 def div(a, b, rounding_mode=None):
     """True division: always floating (``int_tensor / 2`` is float32, as in PyTorch).
 
     ``rounding_mode="floor"`` is ``floor_divide``; ``"trunc"`` rounds toward zero (C division).
+
+    Example:
+        >>> cr.tensor([3, -3]) / 2
+        tensor([ 1.5, -1.5])
+        >>> cr.div(cr.tensor([7.0, -7.0]), 2, rounding_mode="floor")
+        tensor([ 3., -4.])
+        >>> cr.div(cr.tensor([7.0, -7.0]), 2, rounding_mode="trunc")
+        tensor([ 3., -3.])
     """
     if rounding_mode == "floor":
         return floor_divide(a, b)
@@ -122,27 +192,44 @@ def div(a, b, rounding_mode=None):
 
 
 def rdiv(a, b):
+    """``b / a``: the reflected division behind ``number / tensor``.
+
+    Shapes: the broadcast shape of ``a`` and ``b``.
+
+    Example:
+        >>> cr.rdiv(cr.tensor([2.0, 4.0]), 1)
+        tensor([0.5 , 0.25])
+    """
     return div(b, a)
 
 
 def _pow_vjp(ctx, g):
+    with _quiet():  # 0 ** -1 and log(0) give inf, a negative base NaN, as in PyTorch
+        return _pow_vjp_quiet(ctx, g)
+
+
+def _pow_vjp_quiet(ctx, g):
     a, b = ctx.input(0), ctx.input(1)
+    a_data, b_data = ctx.inputs[0]._data, ctx.inputs[1]._data
     ga = None
     if ctx.needs[0]:
-        # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
-        zero_b = ctx.inputs[1]._data == 0
-        if zero_b.any():  # rare: 0 ** -1 there is inf and is not used (no warning)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ga = d.where(zero_b, 0, g * b * a ** (b - 1))
+        # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention). There the base is
+        # replaced by 1, so the branch not chosen stays finite: 0 ** -1 = inf would give
+        # 0 * inf = NaN in its own derivative when this backward is recorded.
+        zero_b = b_data == 0
+        if zero_b.any():
+            ga = d.where(zero_b, 0, g * b * d.where(zero_b, 1, a) ** (b - 1))
         else:
             ga = g * b * a ** (b - 1)
         ga = unbroadcast(ctx, 0, ga)
     if not ctx.needs[1]:
         return ga, None
-    # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
-    positive = (ctx.inputs[0]._data > 0).astype(ctx.inputs[0].dtype)
-    safe_a = a * positive + (1 - positive)
-    return ga, unbroadcast(ctx, 1, g * ctx.output() * d.log(safe_a))
+    # d(a^b)/db = a^b log a. PyTorch's convention: 0 where a = 0 and b >= 0 (the limit; never
+    # 0 * -inf), log's own answer elsewhere (-inf at 0 ** negative, NaN for a negative base).
+    # The base is again replaced by 1 where the answer is 0, so the recorded path has no NaN.
+    limit = (a_data == 0) & (b_data >= 0)
+    log_a = d.log(d.where(limit, 1, a)) if limit.any() else d.log(a)
+    return ga, unbroadcast(ctx, 1, g * ctx.output() * log_a)
 
 
 def _int_power(a, b):
@@ -157,19 +244,45 @@ def _int_power(a, b):
     return np.where(negative, at_neg, out)
 
 
+def _power(x, y):
+    if x.dtype.kind in "iu":
+        return _int_power(x, y)
+    if y.ndim == 0 and y >= 0 and float(y).is_integer():  # x ** 2: no inf or NaN can arise
+        return np.power(x, y)
+    with _quiet():  # 0 ** -1 is inf, (-8) ** (1/3) NaN, as in PyTorch
+        return np.power(x, y)
+
+
 def pow(a, b):
+    """Elementwise ``a ** b``, broadcast. Integers to negative integer powers are refused.
+
+    Shapes: the broadcast shape. The derivative in ``b`` is 0 at ``a = 0, b >= 0``, as in
+    PyTorch.
+
+    Example:
+        >>> cr.pow(cr.tensor([1.0, 2.0, 3.0]), 2)
+        tensor([1., 4., 9.])
+        >>> cr.tensor([2.0]) ** cr.tensor([0.5, 3.0])
+        tensor([1.4142, 8.    ])
+    """
     if isinstance(a, Tensor) and a.dtype.kind in "iub" and isinstance(b, (int, np.integer)):
         if b < 0:
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
         if a.dtype.kind == "b" and isinstance(b, (bool, np.bool_)):  # mask ** True is mask
             return Tensor._wrap(a._data.copy() if b else np.ones_like(a._data))
-    a, b, out = _binary(
-        a, b, lambda x, y: (_int_power if x.dtype.kind in "iu" else np.power)(x, y), "pow"
-    )
+    a, b, out = _binary(a, b, _power, "pow")
     return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
 def rpow(a, b):
+    """``b ** a``: the reflected power behind ``number ** tensor``.
+
+    Shapes: the broadcast shape of ``a`` and ``b``.
+
+    Example:
+        >>> cr.rpow(cr.tensor([0.0, 1.0, 3.0]), 2)
+        tensor([1., 2., 8.])
+    """
     return pow(b, a)
 
 
@@ -197,13 +310,24 @@ def floor_divide(a, b):
     """``a // b`` rounded toward minus infinity, as Python's ``//`` (``-7 // 2 == -4``).
 
     Integers stay integers; dividing an integer by 0 raises. Gradient: 0 (piecewise constant).
-    Example: ``cr.tensor([5, -5]) // 3`` is ``tensor([1, -2])``.
+
+    Example:
+        >>> cr.tensor([5, -5]) // 3
+        tensor([ 1, -2])
     """
     a, b, out = _binary(a, b, _floor_divide_array, "floor_divide")
     return record(out, (a, b), _zero_vjp, "FloorDivide", save_inputs=False, save_output=False)
 
 
 def rfloor_divide(a, b):
+    """``b // a``: the reflected floor division behind ``number // tensor``.
+
+    Shapes: the broadcast shape of ``a`` and ``b``.
+
+    Example:
+        >>> cr.rfloor_divide(cr.tensor([2, 3]), 7)
+        tensor([3, 2])
+    """
     return floor_divide(b, a)
 
 
@@ -236,8 +360,11 @@ def _remainder_vjp(ctx, g):
 def remainder(a, b):
     """``a % b`` with the sign of ``b``, as Python's ``%`` (``-7 % 3 == 2``); also for floats.
 
-    Gradient: 1 for ``a``, ``-floor(a / b)`` for ``b``. Example: ``cr.tensor([5, -5]) % 3`` is
-    ``tensor([2, 1])``.
+    Gradient: 1 for ``a``, ``-floor(a / b)`` for ``b``.
+
+    Example:
+        >>> cr.tensor([5, -5]) % 3
+        tensor([2, 1])
     """
     a, b, out = _binary(a, b, _remainder_array, "remainder")
     quotient = None
@@ -256,12 +383,25 @@ def remainder(a, b):
 
 
 def rremainder(a, b):
+    """``b % a``: the reflected remainder behind ``number % tensor`` (the sign of ``a``).
+
+    Shapes: the broadcast shape of ``a`` and ``b``.
+
+    Example:
+        >>> cr.rremainder(cr.tensor([3, -3]), 7)
+        tensor([ 1, -2])
+    """
     return remainder(b, a)
 
 
 def fmod(a, b):
     """C's remainder: the sign of ``a`` (``fmod(-7, 3) == -1``). Gradient as ``remainder`` with
-    the quotient truncated toward zero."""
+    the quotient truncated toward zero.
+
+    Example:
+        >>> cr.fmod(cr.tensor([-7.0, 7.0]), 3)
+        tensor([-1.,  1.])
+    """
 
     def fmod_array(x, y):
         _check_int_divisor(y, "fmod")
@@ -292,9 +432,9 @@ def _maximum_vjp(ctx, g):
 def maximum(a, b):
     """Elementwise maximum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
 
-    Example::
-
-        cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))   # tensor([3., 5.])
+    Example:
+        >>> cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
+        tensor([3., 5.])
     """
     a, b, out = _binary(a, b, np.maximum, "maximum")
     return record(out, (a, b), _maximum_vjp, "Maximum", saved="max", save_output=False)
@@ -303,9 +443,9 @@ def maximum(a, b):
 def minimum(a, b):
     """Elementwise minimum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
 
-    Example::
-
-        cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))   # tensor([1., 2.])
+    Example:
+        >>> cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
+        tensor([1., 2.])
     """
     a, b, out = _binary(a, b, np.minimum, "minimum")
     return record(out, (a, b), _maximum_vjp, "Minimum", saved="min", save_output=False)
@@ -319,7 +459,14 @@ def _where_vjp(ctx, g):
 
 
 def where(condition, a, b):
-    """Elementwise ``a`` where ``condition`` else ``b`` (broadcast); no gradient to condition."""
+    """Elementwise ``a`` where ``condition`` else ``b``; no gradient to condition.
+
+    Shapes: ``condition``, ``a`` and ``b`` broadcast together -> the broadcast shape.
+
+    Example:
+        >>> cr.where(cr.tensor([True, False]), cr.tensor([1.0, 2.0]), 0.0)
+        tensor([1., 0.])
+    """
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
@@ -351,6 +498,12 @@ def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floa
 
 
 def neg(x):
+    """Elementwise ``-x`` (the unary ``-``). Shape: same as ``x``.
+
+    Example:
+        >>> cr.neg(cr.tensor([1.0, -2.0]))
+        tensor([-1.,  2.])
+    """
     return _unary(
         x,
         np.negative,
@@ -363,33 +516,89 @@ def neg(x):
 
 
 def exp(x):
+    """Elementwise ``e ** x``. Shape: same as ``x``; integers give the default float dtype.
+
+    Example:
+        >>> cr.exp(cr.tensor([0.0, 1.0]))
+        tensor([1.    , 2.7183])
+    """
     return _unary(x, np.exp, lambda ctx, g: (g * ctx.output(),), "Exp", save_input=False)
 
 
+def _log_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (g / ctx.input(0),)
+
+
 def log(x):
-    return _unary(x, np.log, lambda ctx, g: (g / ctx.input(0),), "Log")
+    """Elementwise natural logarithm: -inf at 0 and NaN below 0 (IEEE, no warning).
+
+    Shape: same as ``x``; integers give the default float dtype.
+
+    Example:
+        >>> cr.log(cr.tensor([1.0, 0.0, -1.0]))
+        tensor([  0., -inf,  nan])
+    """
+    return _unary(x, _log_array, _log_vjp, "Log")
+
+
+def _log1p_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (g / (ctx.input(0) + 1),)
 
 
 def log1p(x):
-    return _unary(x, np.log1p, lambda ctx, g: (g / (ctx.input(0) + 1),), "Log1p")
+    """Elementwise ``log(1 + x)``, accurate for small ``x``. Shape: same as ``x``.
+
+    Example:
+        >>> cr.log1p(cr.tensor([0.0, 1e-8]))
+        tensor([0.e+00, 1.e-08])
+    """
+    return _unary(x, _log1p_array, _log1p_vjp, "Log1p")
 
 
 def expm1(x):
+    """Elementwise ``exp(x) - 1``, accurate for small ``x``. Shape: same as ``x``.
+
+    Example:
+        >>> cr.expm1(cr.tensor([0.0, 1e-8]))
+        tensor([0.e+00, 1.e-08])
+    """
     return _unary(x, np.expm1, lambda ctx, g: (g * (ctx.output() + 1),), "Expm1", save_input=False)
 
 
+def _sqrt_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (g / (2 * ctx.output()),)
+
+
 def sqrt(x):
-    return _unary(x, np.sqrt, lambda ctx, g: (g / (2 * ctx.output()),), "Sqrt", save_input=False)
+    """Elementwise square root: NaN below 0 (no warning). Shape: same as ``x``.
+
+    Example:
+        >>> cr.sqrt(cr.tensor([4.0, 2.0]))
+        tensor([2.    , 1.4142])
+    """
+    return _unary(x, _sqrt_array, _sqrt_vjp, "Sqrt", save_input=False)
 
 
 def _rsqrt_vjp(ctx, g):
     y = ctx.output()
-    return (-0.5 * g * y * y * y,)
+    with _quiet():
+        return (-0.5 * g * y * y * y,)
 
 
 def rsqrt(x):
+    """Elementwise ``1 / sqrt(x)``: inf at 0. Shape: same as ``x``.
+
+    Example:
+        >>> cr.rsqrt(cr.tensor([4.0, 0.0]))
+        tensor([0.5, inf])
+    """
     x = float_operand(x)
-    return record(1 / np.sqrt(x._data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
+    with np.errstate(divide="ignore", invalid="ignore"):  # rsqrt(0) is inf, as in PyTorch
+        out = 1 / np.sqrt(x._data)
+    return record(out, (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
 def _abs_vjp(ctx, g):
@@ -398,12 +607,24 @@ def _abs_vjp(ctx, g):
 
 
 def abs(x):
+    """Elementwise ``|x|``; the gradient is ``sign(x)`` (0 at 0). Shape: same as ``x``.
+
+    Example:
+        >>> cr.abs(cr.tensor([-2.0, 0.0, 3.0]))
+        tensor([2., 0., 3.])
+    """
     if as_tensor(x).dtype.kind == "b":
         raise RuntimeError("abs: not supported for bool tensors (as in PyTorch)")
     return _unary(x, np.abs, _abs_vjp, "Abs", floating=False)
 
 
 def sign(x):
+    """Elementwise sign: -1, 0 or 1 (NaN stays NaN); zero gradient. Shape: same as ``x``.
+
+    Example:
+        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+    """
     if as_tensor(x).dtype.kind == "b":
         return as_tensor(x).clone()  # sign of a bool is itself, as in PyTorch
     return _unary(
@@ -418,29 +639,75 @@ def sign(x):
 
 
 def sin(x):
+    """Elementwise sine (radians). Shape: same as ``x``.
+
+    Example:
+        >>> cr.sin(cr.tensor([0.0, 1.5707964]))
+        tensor([0., 1.])
+    """
     return _unary(x, np.sin, lambda ctx, g: (g * d.cos(ctx.input(0)),), "Sin")
 
 
 def cos(x):
+    """Elementwise cosine (radians). Shape: same as ``x``.
+
+    Example:
+        >>> cr.cos(cr.tensor([0.0, 3.1415927]))
+        tensor([ 1., -1.])
+    """
     return _unary(x, np.cos, lambda ctx, g: (-g * d.sin(ctx.input(0)),), "Cos")
 
 
 _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
 
 
+def _log10_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (g / (ctx.input(0) * _LN10),)
+
+
 def log10(x):
-    return _unary(x, np.log10, lambda ctx, g: (g / (ctx.input(0) * _LN10),), "Log10")
+    """Elementwise base-10 logarithm. Shape: same as ``x``.
+
+    Example:
+        >>> cr.log10(cr.tensor([1.0, 100.0]))
+        tensor([0., 2.])
+    """
+    return _unary(x, _log10_array, _log10_vjp, "Log10")
+
+
+def _log2_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (g / (ctx.input(0) * _LN2),)
 
 
 def log2(x):
-    return _unary(x, np.log2, lambda ctx, g: (g / (ctx.input(0) * _LN2),), "Log2")
+    """Elementwise base-2 logarithm. Shape: same as ``x``.
+
+    Example:
+        >>> cr.log2(cr.tensor([1.0, 8.0]))
+        tensor([0., 3.])
+    """
+    return _unary(x, _log2_array, _log2_vjp, "Log2")
 
 
 def sinh(x):
+    """Elementwise hyperbolic sine. Shape: same as ``x``.
+
+    Example:
+        >>> cr.sinh(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 1.1752])
+    """
     return _unary(x, np.sinh, lambda ctx, g: (g * d.cosh(ctx.input(0)),), "Sinh")
 
 
 def cosh(x):
+    """Elementwise hyperbolic cosine. Shape: same as ``x``.
+
+    Example:
+        >>> cr.cosh(cr.tensor([0.0, 1.0]))
+        tensor([1.    , 1.5431])
+    """
     return _unary(x, np.cosh, lambda ctx, g: (g * d.sinh(ctx.input(0)),), "Cosh")
 
 
@@ -450,18 +717,52 @@ def _tan_vjp(ctx, g):
 
 
 def tan(x):
+    """Elementwise tangent (radians). Shape: same as ``x``.
+
+    Example:
+        >>> cr.tan(cr.tensor([0.0, 0.7853982]))
+        tensor([0., 1.])
+    """
     return _unary(x, np.tan, _tan_vjp, "Tan", save_input=False)
 
 
+def _asin_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (g / d.sqrt(1 - ctx.input(0) ** 2),)
+
+
 def asin(x):
-    return _unary(x, np.arcsin, lambda ctx, g: (g / d.sqrt(1 - ctx.input(0) ** 2),), "Asin")
+    """Elementwise inverse sine (NaN outside [-1, 1]). Shape: same as ``x``.
+
+    Example:
+        >>> cr.asin(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 1.5708])
+    """
+    return _unary(x, _arcsin_array, _asin_vjp, "Asin")
+
+
+def _acos_vjp(ctx, g):
+    with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
+        return (-g / d.sqrt(1 - ctx.input(0) ** 2),)
 
 
 def acos(x):
-    return _unary(x, np.arccos, lambda ctx, g: (-g / d.sqrt(1 - ctx.input(0) ** 2),), "Acos")
+    """Elementwise inverse cosine (NaN outside [-1, 1]). Shape: same as ``x``.
+
+    Example:
+        >>> cr.acos(cr.tensor([1.0, 0.0]))
+        tensor([0.    , 1.5708])
+    """
+    return _unary(x, _arccos_array, _acos_vjp, "Acos")
 
 
 def atan(x):
+    """Elementwise inverse tangent. Shape: same as ``x``.
+
+    Example:
+        >>> cr.atan(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.7854])
+    """
     return _unary(x, np.arctan, lambda ctx, g: (g / (1 + ctx.input(0) ** 2),), "Atan")
 
 
@@ -478,22 +779,44 @@ def _rounding(x, fn, name):
 
 
 def floor(x):
-    """Largest integer <= x, elementwise (float in, float out; integers unchanged)."""
+    """Largest integer <= x, elementwise (float in, float out; integers unchanged).
+
+    Example:
+        >>> cr.floor(cr.tensor([1.5, -1.5]))
+        tensor([ 1., -2.])
+    """
     return _rounding(x, np.floor, "Floor")
 
 
 def ceil(x):
-    """Smallest integer >= x, elementwise."""
+    """Smallest integer >= x, elementwise.
+
+    Example:
+        >>> cr.ceil(cr.tensor([1.5, -1.5]))
+        tensor([ 2., -1.])
+    """
     return _rounding(x, np.ceil, "Ceil")
 
 
 def trunc(x):
-    """x rounded toward zero, elementwise."""
+    """x rounded toward zero, elementwise.
+
+    Example:
+        >>> cr.trunc(cr.tensor([1.5, -1.5]))
+        tensor([ 1., -1.])
+    """
     return _rounding(x, np.trunc, "Trunc")
 
 
 def round(x, decimals=0):
-    """x rounded to ``decimals`` places; halves go to the even neighbour, as in PyTorch."""
+    """x rounded to ``decimals`` places; halves go to the even neighbour, as in PyTorch.
+
+    Example:
+        >>> cr.round(cr.tensor([0.5, 1.5, 2.25]))
+        tensor([0., 2., 2.])
+        >>> cr.round(cr.tensor([2.25]), decimals=1)
+        tensor([2.2])
+    """
     return _rounding(x, lambda a: np.round(a, decimals), "Round")
 
 
@@ -503,21 +826,58 @@ def _tanh_vjp(ctx, g):
 
 
 def tanh(x):
+    """Elementwise hyperbolic tangent, in (-1, 1). Shape: same as ``x``.
+
+    Example:
+        >>> cr.tanh(cr.tensor([0.0, 100.0]))
+        tensor([0., 1.])
+    """
     return _unary(x, np.tanh, _tanh_vjp, "Tanh", save_input=False)
 
 
 def sigmoid_array(x):
+    """``1 / (1 + exp(-x))`` on an array, in its dtype (the forward of ``sigmoid``)."""
     # exp of a negative number only: no overflow warning for large |x|.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _sigmoid_grad_array(g, y):
+    return g * y * (1 - y)
+
+
+def _sigmoid_grad_vjp(ctx, gg):
+    # PyTorch's formula: d/dy is g * (1 - 2y) in one term. The product rule on g * y * (1 - y)
+    # gives two, g * (1 - y) - g * y, which is inf - inf = NaN when g is infinite.
+    g, y = ctx.input(0), ctx.input(1)
+    return (
+        _sigmoid_grad(gg, y) if ctx.needs[0] else None,
+        gg * g * (1 - 2 * y) if ctx.needs[1] else None,
+    )
+
+
+def _sigmoid_grad_recorded(g, y):
+    g, y = as_tensor(g), as_tensor(y)
+    data = _sigmoid_grad_array(g._data, y._data)
+    return record(data, (g, y), _sigmoid_grad_vjp, "SigmoidBackward", save_output=False)
+
+
+# sigmoid's backward g * y * (1 - y) as one op, so that its own derivative is PyTorch's
+_sigmoid_grad = d.primitive(_sigmoid_grad_array, _sigmoid_grad_recorded)
+
+
 def _sigmoid_vjp(ctx, g):
-    y = ctx.output()
-    return (g * y * (1 - y),)
+    return (_sigmoid_grad(g, ctx.output()),)
 
 
 def sigmoid(x):
+    """Elementwise logistic function ``1 / (1 + exp(-x))``, without overflow. Shape: same as
+    ``x``.
+
+    Example:
+        >>> cr.sigmoid(cr.tensor([0.0, 100.0]))
+        tensor([0.5, 1. ])
+    """
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
@@ -527,6 +887,14 @@ def _relu_vjp(ctx, g):
 
 
 def relu(x):
+    """Elementwise ``max(x, 0)``; the gradient is blocked where the result is <= 0.
+
+    Shape: same as ``x``.
+
+    Example:
+        >>> cr.relu(cr.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
     x = as_tensor(x)
     # maximum(0, x), not (x, 0): NumPy returns the second on a tie, so relu(-0.0) is -0.0 (torch)
     return record(np.maximum(0, x._data), (x,), _relu_vjp, "Relu", save_inputs=False)
@@ -539,7 +907,12 @@ def _clamp_vjp(ctx, g):
 
 
 def clamp(x, min=None, max=None):
-    """Limit values to [min, max]; the gradient passes where min <= x <= max (as in PyTorch)."""
+    """Limit values to [min, max]; the gradient passes where min <= x <= max (as in PyTorch).
+
+    Example:
+        >>> cr.clamp(cr.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
+        tensor([0. , 0.5, 1. ])
+    """
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
@@ -558,6 +931,12 @@ clip = clamp
 
 
 def square(x):
+    """Elementwise ``x * x``. Shape: same as ``x``.
+
+    Example:
+        >>> cr.square(cr.tensor([-2.0, 3.0]))
+        tensor([4., 9.])
+    """
     return mul(x, x)
 
 
@@ -567,7 +946,12 @@ def _cast_vjp(ctx, g):
 
 
 def to_dtype(x, dtype):
-    """Cast; differentiable between floating dtypes."""
+    """Cast; differentiable between floating dtypes.
+
+    Example:
+        >>> cr.to_dtype(cr.tensor([1.7, -1.7]), cr.int64)
+        tensor([ 1, -1])
+    """
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
@@ -580,6 +964,17 @@ def to_dtype(x, dtype):
 
 
 def clone(x):
+    """A copy of ``x`` that is still in the graph (the gradient passes through unchanged).
+
+    Shape: same as ``x``.
+
+    Example:
+        >>> x = cr.tensor([1.0, 2.0])
+        >>> y = cr.clone(x)
+        >>> y[0] = 5.0
+        >>> x
+        tensor([1., 2.])
+    """
     return record(
         x._data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False, save_output=False
     )

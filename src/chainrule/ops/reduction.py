@@ -52,7 +52,17 @@ def _sum_vjp(ctx, g):
 
 
 def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
-    """Sum over ``dim`` (all dims when None). Shape: input with ``dim`` removed (or kept as 1)."""
+    """Sum over ``dim`` (all dims when None). Shape: input with ``dim`` removed (or kept as 1).
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.sum(x)
+        tensor(21.)
+        >>> cr.sum(x, dim=1)
+        tensor([ 8., 13.])
+        >>> x.sum(0, keepdim=True).shape
+        (1, 3)
+    """
     x = as_tensor(x)
     if kwargs:
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "sum")
@@ -68,6 +78,17 @@ def _mean_vjp(ctx, g):
 
 
 def mean(x, dim=None, keepdim=False, **kwargs):
+    """Mean over ``dim`` (all elements when None); floating inputs only, as in PyTorch.
+
+    Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.mean(x)
+        tensor(3.5)
+        >>> cr.mean(x, dim=0)
+        tensor([2.5, 4. , 4. ])
+    """
     x = as_tensor(x)
     if kwargs:
         dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "mean")
@@ -98,9 +119,11 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
 
     Shape: input with ``dim`` removed (or kept as 1). NaN when ``n <= correction``.
 
-    Example::
-
-        cr.tensor([1.0, 2.0, 3.0]).var()     # tensor(1.)
+    Example:
+        >>> cr.var(cr.tensor([1.0, 2.0, 3.0]))
+        tensor(1.)
+        >>> cr.tensor([[1.0, 3.0], [2.0, 2.0]]).var(dim=1)
+        tensor([2., 0.])
     """
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "var")
@@ -132,7 +155,14 @@ def _std_vjp(ctx, g):
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
-    """Standard deviation (Bessel-corrected by default); its gradient is 0 where it is 0."""
+    """Standard deviation (Bessel-corrected by default); its gradient is 0 where it is 0.
+
+    Example:
+        >>> cr.std(cr.tensor([1.0, 2.0, 3.0]))
+        tensor(1.)
+        >>> cr.std(cr.tensor([1.0, 2.0, 3.0]), correction=0)
+        tensor(0.8165)
+    """
     v = var(x, dim, unbiased, keepdim, correction, **kwargs)
     return record(np.sqrt(v._data), (v,), _std_vjp, "Std", save_inputs=False)
 
@@ -167,10 +197,28 @@ def _extreme(x, fn, name, dim, keepdim, kwargs):
 
 
 def amax(x, dim=None, keepdim=False, **kwargs):
+    """Largest values over ``dim`` (all when None), values only; ties share the gradient.
+
+    Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.amax(x, dim=1)
+        tensor([5., 6.])
+    """
     return _extreme(x, np.max, "Amax", dim, keepdim, kwargs)
 
 
 def amin(x, dim=None, keepdim=False, **kwargs):
+    """Smallest values over ``dim`` (all when None), values only; ties share the gradient.
+
+    Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.amin(x, dim=1)
+        tensor([1., 3.])
+    """
     return _extreme(x, np.min, "Amin", dim, keepdim, kwargs)
 
 
@@ -212,14 +260,31 @@ def _max_or_min(x, dim, keepdim, kwargs, pairwise, whole, arg_fn, name):
 
 
 def max(x, dim=None, keepdim=False, **kwargs):
-    """Largest value; with ``dim``, a ``(values, indices)`` pair like ``torch.max``."""
+    """Largest value; with ``dim``, a ``(values, indices)`` pair like ``torch.max``.
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.max(x)
+        tensor(6.)
+        >>> values, indices = cr.max(x, dim=1)
+        >>> values, indices
+        (tensor([5., 6.]), tensor([1, 2]))
+    """
     from .pointwise import maximum
 
     return _max_or_min(x, dim, keepdim, kwargs, maximum, amax, np.argmax, "Max")
 
 
 def min(x, dim=None, keepdim=False, **kwargs):
-    """Smallest value; with ``dim``, a ``(values, indices)`` pair like ``torch.min``."""
+    """Smallest value; with ``dim``, a ``(values, indices)`` pair like ``torch.min``.
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.min(x)
+        tensor(1.)
+        >>> cr.min(x, dim=0).indices
+        tensor([0, 1, 0])
+    """
     from .pointwise import minimum
 
     return _max_or_min(x, dim, keepdim, kwargs, minimum, amin, np.argmin, "Min")
@@ -234,12 +299,26 @@ def _index_of(x, dim, keepdim, kwargs, arg_fn, name):
 
 
 def argmax(x, dim=None, keepdim=False, **kwargs):
-    """Index of the largest value (flattened when ``dim`` is None); int64, no gradient."""
+    """Index of the largest value (flattened when ``dim`` is None); int64, no gradient.
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.argmax(x)
+        tensor(5)
+        >>> cr.argmax(x, dim=1)
+        tensor([1, 2])
+    """
     return _index_of(x, dim, keepdim, kwargs, np.argmax, "argmax")
 
 
 def argmin(x, dim=None, keepdim=False, **kwargs):
-    """Index of the smallest value (flattened when ``dim`` is None); int64, no gradient."""
+    """Index of the smallest value (flattened when ``dim`` is None); int64, no gradient.
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.argmin(x, dim=1)
+        tensor([0, 1])
+    """
     return _index_of(x, dim, keepdim, kwargs, np.argmin, "argmin")
 
 
@@ -301,6 +380,17 @@ def _prod_of_others_recorded(x, dims):
 
 
 def prod(x, dim=None, keepdim=False, **kwargs):
+    """Product over ``dim`` (all elements when None); exact gradients with zeros.
+
+    Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
+
+    Example:
+        >>> x = cr.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
+        >>> cr.prod(x, dim=1)
+        tensor([10., 72.])
+        >>> cr.prod(cr.tensor([0.0, 2.0, 3.0]))
+        tensor(0.)
+    """
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "prod")
     x = _int64_accumulator(x)
@@ -330,7 +420,12 @@ def _logsumexp_array(x, axis, keepdims):
 
 
 def logsumexp(x, dim=None, keepdim=False, **kwargs):
-    """log(sum(exp(x))) computed without overflow (the max is subtracted first)."""
+    """log(sum(exp(x))) computed without overflow (the max is subtracted first).
+
+    Example:
+        >>> cr.logsumexp(cr.tensor([1000.0, 1000.0]), dim=0)
+        tensor(1000.6932)
+    """
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "logsumexp")
     return _reduce(
@@ -359,7 +454,14 @@ def _norm2_array(x, axis, keepdims):
 
 
 def norm(x, p=2, dim=None, keepdim=False, **kwargs):
-    """Vector p-norm over ``dim`` (all elements when None); p may be a number, inf or -inf."""
+    """Vector p-norm over ``dim`` (all elements when None); p may be a number, inf or -inf.
+
+    Example:
+        >>> cr.norm(cr.tensor([3.0, 4.0]))
+        tensor(5.)
+        >>> cr.norm(cr.tensor([3.0, -4.0]), p=float("inf"))
+        tensor(4.)
+    """
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, "norm")
     if p in (2, "fro"):

@@ -28,7 +28,15 @@ def _reshape_vjp(ctx, g):
 
 
 def reshape(x, *shape):
-    """Same elements, new shape (one dim may be -1). A view when the memory allows."""
+    """Same elements, new shape (one dim may be -1). A view when the memory allows.
+
+    Example:
+        >>> cr.arange(6).reshape(2, 3)
+        tensor([[0, 1, 2],
+                [3, 4, 5]])
+        >>> cr.reshape(cr.zeros(2, 3, 4), (4, -1)).shape
+        (4, 6)
+    """
     x = as_tensor(x)
     shape = _shape_arg(shape)
     try:
@@ -45,6 +53,16 @@ view = reshape
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim``..``end_dim`` into one (a view when the memory allows).
+
+    Shapes: (a, b, c, d) with start_dim=1, end_dim=-1 -> (a, b*c*d).
+
+    Example:
+        >>> cr.flatten(cr.zeros(2, 3, 4)).shape
+        (24,)
+        >>> cr.flatten(cr.zeros(2, 3, 4), start_dim=1).shape
+        (2, 12)
+    """
     x = as_tensor(x)
     if x.ndim == 0:
         return reshape(x, 1)
@@ -53,12 +71,33 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def squeeze(x, dim=None):
+    """Remove dims of size 1: all of them, or only ``dim`` (an int or a tuple; kept if not 1).
+
+    Shapes: (1, 3, 1) -> (3,); with dim=0 -> (3, 1).
+
+    Example:
+        >>> cr.squeeze(cr.zeros(1, 3, 1)).shape
+        (3,)
+        >>> cr.squeeze(cr.zeros(1, 3, 1), 0).shape
+        (3, 1)
+    """
     x = as_tensor(x)
     dims = normalize_dims(dim, x.ndim, "squeeze")
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
 def unsqueeze(x, dim):
+    """``x`` with a new dim of size 1 at ``dim`` (negative counts from the end of the result).
+
+    Shapes: (a, b) with dim=1 -> (a, 1, b).
+
+    Example:
+        >>> cr.unsqueeze(cr.zeros(2, 3), 1).shape
+        (2, 1, 3)
+        >>> cr.tensor([1, 2]).unsqueeze(-1)
+        tensor([[1],
+                [2]])
+    """
     x = as_tensor(x)
     dim = dim % (x.ndim + 1)
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
@@ -69,6 +108,16 @@ def _permute_vjp(ctx, g):
 
 
 def permute(x, *dims):
+    """The dims of ``x`` reordered (a view): dim ``i`` of the result is dim ``dims[i]`` of ``x``.
+
+    Shapes: (a, b, c) with dims (2, 0, 1) -> (c, a, b).
+
+    Example:
+        >>> cr.permute(cr.zeros(2, 3, 4), (2, 0, 1)).shape
+        (4, 2, 3)
+        >>> cr.zeros(2, 3, 4).permute(1, 2, 0).shape
+        (3, 4, 2)
+    """
     x = as_tensor(x)
     dims = _shape_arg(dims)
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
@@ -78,6 +127,17 @@ def permute(x, *dims):
 
 
 def transpose(x, dim0, dim1):
+    """``x`` with dims ``dim0`` and ``dim1`` swapped (a view); ``swapaxes`` is the same.
+
+    Shapes: (a, b, c) with (0, 2) -> (c, b, a).
+
+    Example:
+        >>> cr.transpose(cr.zeros(2, 3, 4), 0, 2).shape
+        (4, 3, 2)
+        >>> cr.tensor([[1, 2], [3, 4]]).transpose(0, 1)
+        tensor([[1, 3],
+                [2, 4]])
+    """
     x = as_tensor(x)
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
@@ -92,6 +152,15 @@ def _expand_vjp(ctx, g):
 
 
 def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` without copying (size-1 dims repeat, new dims in front).
+
+    Shapes: ``x`` -> ``shape``; the gradient is summed back to ``x``'s shape.
+
+    Example:
+        >>> cr.broadcast_to(cr.tensor([1.0, 2.0]), (2, 2))
+        tensor([[1., 2.],
+                [1., 2.]])
+    """
     x = as_tensor(x)
     shape = tuple(shape)
     try:
@@ -102,7 +171,15 @@ def broadcast_to(x, shape):
 
 
 def expand(x, *sizes):
-    """Broadcast to ``sizes``; -1 keeps a dim's size. No copy."""
+    """Broadcast to ``sizes``; -1 keeps a dim's size. No copy.
+
+    Example:
+        >>> cr.tensor([[1.0], [2.0]]).expand(2, 3)
+        tensor([[1., 1., 1.],
+                [2., 2., 2.]])
+        >>> cr.expand(cr.zeros(3, 1), -1, 4).shape
+        (3, 4)
+    """
     x = as_tensor(x)
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
@@ -111,6 +188,14 @@ def expand(x, *sizes):
 
 
 def expand_as(x, other):
+    """``x`` broadcast to ``other``'s shape (a view, as ``expand``).
+
+    Shapes: ``x`` -> ``other.shape``.
+
+    Example:
+        >>> cr.expand_as(cr.tensor([1.0, 2.0]), cr.zeros(3, 2)).shape
+        (3, 2)
+    """
     return broadcast_to(x, other.shape)
 
 
@@ -121,7 +206,13 @@ def _repeat_vjp(ctx, g):
 
 
 def repeat(x, *reps):
-    """Tile ``x``; ``reps`` per dim (as torch.Tensor.repeat, i.e. numpy.tile)."""
+    """Tile ``x``; ``reps`` per dim (as torch.Tensor.repeat, i.e. numpy.tile).
+
+    Example:
+        >>> cr.tensor([1, 2]).repeat(2, 2)
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
     x = as_tensor(x)
     reps = _shape_arg(reps)
     if len(reps) < x.ndim:
@@ -143,6 +234,13 @@ def _flip_vjp(ctx, g):
 
 
 def flip(x, dims):
+    """Reverse the order of the entries along each dim in ``dims``. Shape: same as ``x``.
+
+    Example:
+        >>> cr.flip(cr.tensor([[1, 2], [3, 4]]), (1,))
+        tensor([[2, 1],
+                [4, 3]])
+    """
     x = as_tensor(x)
     dims = normalize_dims(dims, x.ndim, "flip")
     return _view(x, np.flip(x._data, dims), _flip_vjp, "Flip", saved=dims)
@@ -153,7 +251,14 @@ def _pad_vjp(ctx, g):
 
 
 def pad(x, pad, mode="constant", value=0.0):
-    """Pad the last dims: ``pad = (left_last, right_last, left_2nd_last, ...)`` as in PyTorch."""
+    """Pad the last dims: ``pad = (left_last, right_last, left_2nd_last, ...)`` as in PyTorch.
+
+    Example:
+        >>> cr.pad(cr.tensor([[1.0, 2.0]]), (1, 2))
+        tensor([[0., 1., 2., 0., 0.]])
+        >>> F.pad(cr.zeros(1, 2, 3), (1, 1, 2, 0)).shape
+        (1, 4, 5)
+    """
     x = as_tensor(x)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: {pad} must hold a pair per padded dim (tensor has {x.ndim} dims)")
@@ -207,7 +312,15 @@ def _getitem_vjp(ctx, g):
 
 
 def getitem(x, index):
-    """``x[index]``: basic and advanced indexing; repeated indices accumulate their gradients."""
+    """``x[index]``: basic and advanced indexing; repeated indices accumulate their gradients.
+
+    Example:
+        >>> x = cr.tensor([[1, 2, 3], [4, 5, 6]])
+        >>> cr.getitem(x, (slice(None), 1))
+        tensor([2, 5])
+        >>> x[[1, 0], 2]
+        tensor([6, 3])
+    """
     x = as_tensor(x)
     index = _raw_index(index)
     try:
@@ -229,7 +342,12 @@ def _scatter_vjp(ctx, g):
 
 
 def index_add_into_zeros(g, index, shape, basic=False):
-    """Zeros of ``shape`` with ``g`` added at ``index``: the vjp of indexing (and differentiable)."""
+    """Zeros of ``shape`` with ``g`` added at ``index``: the vjp of indexing (and differentiable).
+
+    Example:
+        >>> cr.index_add_into_zeros(cr.tensor([1.0, 2.0]), ([0, 0],), (3,))
+        tensor([3., 0., 0.])
+    """
     if not d.is_recorded(g):
         out = np.zeros(shape, dtype=g.dtype)
         if basic:
@@ -254,7 +372,15 @@ def _cat_vjp(ctx, g):
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dim; all other dims must match."""
+    """Join tensors along an existing dim; all other dims must match.
+
+    Example:
+        >>> a, b = cr.zeros(2, 3), cr.ones(1, 3)
+        >>> cr.cat([a, b]).shape
+        (3, 3)
+        >>> cr.cat([a, a], dim=1).shape
+        (2, 6)
+    """
     tensors = tuple(as_tensor(t) for t in tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -280,7 +406,15 @@ def _stack_vjp(ctx, g):
 
 
 def stack(tensors, dim=0):
-    """Join same-shape tensors along a new dim."""
+    """Join same-shape tensors along a new dim.
+
+    Example:
+        >>> cr.stack([cr.tensor([1, 2]), cr.tensor([3, 4])])
+        tensor([[1, 2],
+                [3, 4]])
+        >>> cr.stack([cr.zeros(2, 3)] * 4, dim=1).shape
+        (2, 4, 3)
+    """
     tensors = tuple(as_tensor(t) for t in tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
@@ -296,7 +430,14 @@ def stack(tensors, dim=0):
 
 
 def split(x, split_size_or_sections, dim=0):
-    """Pieces of ``x`` along ``dim``: equal ``split_size`` pieces (last may be smaller) or sizes."""
+    """Pieces of ``x`` along ``dim``: equal ``split_size`` pieces (last may be smaller) or sizes.
+
+    Example:
+        >>> [p.shape for p in cr.split(cr.zeros(5, 2), 2)]
+        [(2, 2), (2, 2), (1, 2)]
+        >>> [p.shape for p in cr.split(cr.zeros(5, 2), [1, 4])]
+        [(1, 2), (4, 2)]
+    """
     x = as_tensor(x)
     n = x.shape[dim]
     if isinstance(split_size_or_sections, int):
@@ -314,11 +455,27 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    """Split ``x`` into ``chunks`` nearly equal pieces along ``dim`` (the last may be smaller).
+
+    Shapes: views of ``x`` whose sizes along ``dim`` add up to ``x.shape[dim]``.
+
+    Example:
+        >>> cr.chunk(cr.arange(5), 2)
+        (tensor([0, 1, 2]), tensor([3, 4]))
+    """
     n = as_tensor(x).shape[dim]
     return split(x, -(-n // chunks), dim)
 
 
 def unbind(x, dim=0):
+    """The slices of ``x`` along ``dim``, as a tuple (each one without that dim).
+
+    Shapes: (a, b) with dim=0 -> ``a`` tensors of shape (b,).
+
+    Example:
+        >>> cr.unbind(cr.tensor([[1, 2], [3, 4]]))
+        (tensor([1, 2]), tensor([3, 4]))
+    """
     x = as_tensor(x)
     lead = (slice(None),) * (dim % x.ndim)
     return tuple(getitem(x, lead + (i,)) for i in range(x.shape[dim]))
@@ -328,7 +485,13 @@ def unbind(x, dim=0):
 
 
 def narrow(x, dim, start, length):
-    """``length`` entries of ``x`` along ``dim`` from ``start`` (a view, as torch.narrow)."""
+    """``length`` entries of ``x`` along ``dim`` from ``start`` (a view, as torch.narrow).
+
+    Example:
+        >>> cr.narrow(cr.tensor([[1, 2, 3], [4, 5, 6]]), 1, 1, 2)
+        tensor([[2, 3],
+                [5, 6]])
+    """
     x = as_tensor(x)
     n = x.shape[dim]
     start = int(start) + (n if int(start) < 0 else 0)
@@ -340,7 +503,14 @@ def narrow(x, dim, start, length):
 
 
 def t(x):
-    """Transpose of a matrix (vectors and 0-d tensors are returned as they are), as torch.t."""
+    """Transpose of a matrix (vectors and 0-d tensors are returned as they are), as torch.t.
+
+    Example:
+        >>> cr.t(cr.tensor([[1, 2, 3]]))
+        tensor([[1],
+                [2],
+                [3]])
+    """
     x = as_tensor(x)
     if x.ndim > 2:
         raise ValueError(
@@ -359,7 +529,12 @@ def _roll_vjp(ctx, g):
 def roll(x, shifts, dims=None):
     """Shift entries circularly by ``shifts`` along ``dims`` (flattened when dims is None).
 
-    Example: ``cr.roll(cr.tensor([1, 2, 3]), 1)`` is ``tensor([3, 1, 2])``.
+    Example:
+        >>> cr.roll(cr.tensor([1, 2, 3]), 1)
+        tensor([3, 1, 2])
+        >>> cr.roll(cr.tensor([[1, 2], [3, 4]]), 1, dims=0)
+        tensor([[3, 4],
+                [1, 2]])
     """
     x = as_tensor(x)
     if dims is None:
@@ -399,19 +574,42 @@ def _triangle(x, diagonal, lower, op):
 
 def tril(x, diagonal=0):
     """The lower triangle of the last two dims (entries with ``col - row <= diagonal``), zeros
-    above. Example: a causal mask, ``cr.tril(cr.ones(T, T))``."""
+    above.
+
+    Example:
+        >>> cr.tril(cr.ones(3, 3))
+        tensor([[1., 0., 0.],
+                [1., 1., 0.],
+                [1., 1., 1.]])
+    """
     return _triangle(x, diagonal, True, "tril")
 
 
 def triu(x, diagonal=0):
-    """The upper triangle of the last two dims (entries with ``col - row >= diagonal``)."""
+    """The upper triangle of the last two dims (entries with ``col - row >= diagonal``).
+
+    Example:
+        >>> cr.triu(cr.ones(3, 3), diagonal=1)
+        tensor([[0., 1., 1.],
+                [0., 0., 1.],
+                [0., 0., 0.]])
+    """
     return _triangle(x, diagonal, False, "triu")
 
 
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-d tensors: with ``indexing="ij"`` (the default, as torch's) output
     ``k`` has shape ``(len(t0), len(t1), ...)`` and varies along dim ``k``; ``"xy"`` swaps the
-    first two dims (as NumPy's default). Differentiable (each grid is an expanded view)."""
+    first two dims (as NumPy's default). Differentiable (each grid is an expanded view).
+
+    Example:
+        >>> ii, jj = cr.meshgrid(cr.tensor([1, 2]), cr.tensor([3, 4, 5]))
+        >>> ii
+        tensor([[1, 1, 1],
+                [2, 2, 2]])
+        >>> jj.shape
+        (2, 3)
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):

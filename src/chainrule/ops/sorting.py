@@ -39,7 +39,12 @@ def sort(x, dim=-1, descending=False, stable=False):
     """``(values, indices)`` of ``x`` sorted along ``dim``; ``x[indices] == values`` along dim.
 
     Ties keep their original order. NaN sorts as the largest value, as in PyTorch. Gradients flow
-    to ``values``' original places. Example: ``v, i = cr.sort(cr.tensor([3., 1., 2.]))``.
+    to ``values``' original places.
+
+    Example:
+        >>> values, indices = cr.sort(cr.tensor([3.0, 1.0, 2.0]))
+        >>> values, indices
+        (tensor([1., 2., 3.]), tensor([1, 2, 0]))
     """
     x = as_tensor(x)
     if x.ndim == 0:
@@ -53,14 +58,23 @@ def sort(x, dim=-1, descending=False, stable=False):
 
 
 def argsort(x, dim=-1, descending=False, stable=False):
-    """Indices that sort ``x`` along ``dim`` (the ``indices`` of :func:`sort`)."""
+    """Indices that sort ``x`` along ``dim`` (the ``indices`` of :func:`sort`).
+
+    Example:
+        >>> cr.argsort(cr.tensor([3.0, 1.0, 2.0]))
+        tensor([1, 2, 0])
+        >>> cr.argsort(cr.tensor([3.0, 1.0, 2.0]), descending=True)
+        tensor([0, 2, 1])
+    """
     return sort(x, dim, descending, stable).indices
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) entries along ``dim``: ``(values, indices)``, in order.
 
-    Example: ``cr.topk(logits, 5).indices`` are the 5 best classes per row.
+    Example:
+        >>> cr.topk(cr.tensor([1.0, 5.0, 3.0, 4.0]), 2)
+        topk(values=tensor([5., 4.]), indices=tensor([1, 3]))
     """
     x = as_tensor(x)
     if x.ndim == 0:

@@ -72,6 +72,11 @@ def _erf_vjp(ctx, g):
 
 
 def erf(x):
-    """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape)."""
+    """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape).
+
+    Example:
+        >>> cr.erf(cr.tensor([0.0, 1.0, -3.0]))
+        tensor([ 0.    ,  0.8427, -1.    ])
+    """
     x = float_operand(x)
     return record(erf_array(x._data), (x,), _erf_vjp, "Erf")

@@ -193,7 +193,7 @@ def judge(row, learned_mse, learns, learn_phase):
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="First random seed (weights, shuffling, data).",

@@ -154,7 +154,7 @@ def measure(outcome, lr, expected):
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="First random seed (weights, shuffling, data).",

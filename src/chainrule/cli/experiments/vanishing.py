@@ -157,7 +157,7 @@ def measure(outcome, expected, prediction):
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="First random seed (weights, shuffling, data).",

@@ -38,7 +38,13 @@ def _scalar(x, value):
 
 
 def relu(input, inplace=False):
-    """max(x, 0) elementwise. ``inplace`` is accepted for compatibility (never in place)."""
+    """max(x, 0) elementwise. ``inplace`` is accepted for compatibility (never in place).
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.relu(x)
+        tensor([0., 0., 3.])
+    """
     return _relu(input)
 
 
@@ -49,7 +55,13 @@ def _leaky_relu_vjp(ctx, g):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x for x > 0, ``negative_slope * x`` otherwise."""
+    """x for x > 0, ``negative_slope * x`` otherwise.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.leaky_relu(x, 0.1)
+        tensor([-0.2,  0. ,  3. ])
+    """
     return _elementwise(
         input,
         lambda x: np.where(x > 0, x, x * _scalar(x, negative_slope)),
@@ -75,12 +87,24 @@ def _elu(input, alpha, scale, name):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    """x for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
+    """x for x > 0, ``alpha * (exp(x) - 1)`` otherwise.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.elu(x)
+        tensor([-0.8647,  0.    ,  3.    ])
+    """
     return _elu(input, alpha, 1.0, "Elu")
 
 
 def selu(input, inplace=False):
-    """``scale * elu(x, alpha)`` with the self-normalising constants of Klambauer et al."""
+    """``scale * elu(x, alpha)`` with the self-normalising constants of Klambauer et al.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.selu(x)
+        tensor([-1.5202,  0.    ,  3.1521])
+    """
     return _elu(input, SELU_ALPHA, SELU_SCALE, "Selu")
 
 
@@ -105,7 +129,15 @@ def _gelu_tanh_array(x):
 
 
 def gelu(input, approximate="none"):
-    """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula."""
+    """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses the tanh formula.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.gelu(x)
+        tensor([-0.0455,  0.    ,  2.996 ])
+        >>> F.gelu(x, approximate="tanh")
+        tensor([-0.0454,  0.    ,  2.9964])
+    """
     if approximate == "none":
         return _elementwise(
             input,
@@ -125,15 +157,33 @@ def _silu_vjp(ctx, g):
 
 
 def silu(input, inplace=False):
-    """x * sigmoid(x) (also called swish)."""
+    """x * sigmoid(x) (also called swish).
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.silu(x)
+        tensor([-0.2384,  0.    ,  2.8577])
+    """
     return _elementwise(input, lambda x: x * sigmoid_array(x), _silu_vjp, "Silu")
 
 
 def sigmoid(input):
+    """Elementwise logistic function ``1 / (1 + exp(-x))`` (``cr.sigmoid``). Shape: as input.
+
+    Example:
+        >>> F.sigmoid(cr.tensor([0.0, 100.0]))
+        tensor([0.5, 1. ])
+    """
     return _sigmoid(input)
 
 
 def tanh(input):
+    """Elementwise hyperbolic tangent (``cr.tanh``). Shape: same as the input.
+
+    Example:
+        >>> F.tanh(cr.tensor([0.0, 100.0]))
+        tensor([0., 1.])
+    """
     return _tanh(input)
 
 
@@ -145,7 +195,15 @@ def _softplus_vjp(ctx, g):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    """``log(1 + exp(beta * x)) / beta``; linear (x) where ``beta * x > threshold``."""
+    """``log(1 + exp(beta * x)) / beta``; linear (x) where ``beta * x > threshold``.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.softplus(x)
+        tensor([0.1269, 0.6931, 3.0486])
+        >>> F.softplus(cr.tensor([100.0]))
+        tensor([100.])
+    """
 
     def forward(x):
         bx = x * _scalar(x, beta)
@@ -156,7 +214,13 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def softsign(input):
-    """x / (1 + |x|)."""
+    """x / (1 + |x|).
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.softsign(x)
+        tensor([-0.6667,  0.    ,  0.75  ])
+    """
     input = as_tensor(input)
     return input / (input.abs() + 1)
 
@@ -169,7 +233,15 @@ def _hardtanh_vjp(ctx, g):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """x clipped to [min_val, max_val]."""
+    """x clipped to [min_val, max_val].
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.hardtanh(x)
+        tensor([-1.,  0.,  1.])
+        >>> F.hardtanh(x, 0.0, 2.0)
+        tensor([0., 0., 2.])
+    """
     if min_val > max_val:
         raise ValueError(
             f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
@@ -184,7 +256,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def relu6(input, inplace=False):
-    """min(max(x, 0), 6)."""
+    """min(max(x, 0), 6).
+
+    Example:
+        >>> F.relu6(cr.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
     return hardtanh(input, 0.0, 6.0)
 
 
@@ -198,7 +275,12 @@ def _implicit_dim(name, ndim):
 
 
 def softmax(input, dim=None, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim`` (numerically stable)."""
+    """exp(x) / sum(exp(x)) along ``dim`` (numerically stable).
+
+    Example:
+        >>> F.softmax(cr.tensor([[0.0, 0.6931472]]), dim=1)
+        tensor([[0.3333, 0.6667]])
+    """
     input = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)
     if dim is None:
         dim = _implicit_dim("softmax", input.ndim)
@@ -206,7 +288,12 @@ def softmax(input, dim=None, dtype=None):
 
 
 def log_softmax(input, dim=None, dtype=None):
-    """log(softmax(x)) along ``dim``, computed without forming softmax."""
+    """log(softmax(x)) along ``dim``, computed without forming softmax.
+
+    Example:
+        >>> F.log_softmax(cr.tensor([[0.0, 0.0]]), dim=1)
+        tensor([[-0.6931, -0.6931]])
+    """
     input = as_tensor(input) if dtype is None else as_tensor(input).to(dtype)
     if dim is None:
         dim = _implicit_dim("log_softmax", input.ndim)
@@ -218,7 +305,12 @@ def _logsigmoid_vjp(ctx, g):
 
 
 def logsigmoid(input):
-    """log(sigmoid(x)) = -softplus(-x), stable for large |x|."""
+    """log(sigmoid(x)) = -softplus(-x), stable for large |x|.
+
+    Example:
+        >>> F.logsigmoid(cr.tensor([0.0, -200.0]))
+        tensor([  -0.6931, -200.    ])
+    """
     return _elementwise(
         input,
         lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),

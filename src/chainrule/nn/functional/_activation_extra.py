@@ -9,9 +9,10 @@ from ._activation import hardtanh, softmax, softplus, tanh
 def mish(input, inplace=False):
     """``x * tanh(softplus(x))`` elementwise (Misra, 2019).
 
-    Example::
-
-        y = F.mish(cr.randn(4, 8))
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.mish(x)
+        tensor([-0.2525,  0.    ,  2.9865])
     """
     x = as_tensor(input)
     return x * tanh(softplus(x))
@@ -20,9 +21,9 @@ def mish(input, inplace=False):
 def hardsigmoid(input, inplace=False):
     """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, linear between.
 
-    Example::
-
-        y = F.hardsigmoid(cr.randn(4, 8))
+    Example:
+        >>> F.hardsigmoid(cr.tensor([-4.0, 0.0, 4.0]))
+        tensor([0. , 0.5, 1. ])
     """
     return hardtanh(as_tensor(input) + 3.0, 0.0, 6.0) / 6.0
 
@@ -30,9 +31,9 @@ def hardsigmoid(input, inplace=False):
 def hardswish(input, inplace=False):
     """``x * relu6(x + 3) / 6`` (MobileNetV3).
 
-    Example::
-
-        y = F.hardswish(cr.randn(4, 8))
+    Example:
+        >>> F.hardswish(cr.tensor([-4.0, 0.0, 4.0]))
+        tensor([-0.,  0.,  4.])
     """
     x = as_tensor(input)
     return x * hardsigmoid(x)
@@ -41,9 +42,10 @@ def hardswish(input, inplace=False):
 def prelu(input, weight):
     """``x`` where ``x > 0``, else ``weight * x``; ``weight`` has 1 entry or one per channel (dim 1).
 
-    Example::
-
-        y = F.prelu(cr.randn(4, 3, 5), cr.full((3,), 0.25))
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.prelu(x, cr.tensor([0.25]))
+        tensor([-0.5,  0. ,  3. ])
     """
     x, w = as_tensor(input), as_tensor(weight)
     if w.ndim != 1:
@@ -61,15 +63,21 @@ def prelu(input, weight):
 def softmin(input, dim=None, dtype=None):
     """``softmax(-x, dim)``.
 
-    Example::
-
-        p = F.softmin(cr.randn(2, 5), dim=1)
+    Example:
+        >>> F.softmin(cr.tensor([0.0, 0.6931472]), dim=0)
+        tensor([0.6667, 0.3333])
     """
     return softmax(-as_tensor(input), dim=dim, dtype=dtype)
 
 
 def celu(input, alpha=1.0, inplace=False):
-    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``. Example: ``F.celu(x, alpha=0.5)``."""
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 0.0, 3.0])
+        >>> F.celu(x, alpha=0.5)
+        tensor([-0.4908,  0.    ,  3.    ])
+    """
     x = as_tensor(input)
     return x.clamp(min=0) + ((x.clamp(max=0) / alpha).exp() - 1) * alpha
 
@@ -77,9 +85,9 @@ def celu(input, alpha=1.0, inplace=False):
 def glu(input, dim=-1):
     """Gated linear unit: the first half of ``dim`` times the sigmoid of the second half.
 
-    Example::
-
-        y = F.glu(cr.randn(4, 10))      # (4, 5)
+    Example:
+        >>> F.glu(cr.tensor([[1.0, 2.0, 0.0, 100.0]]))
+        tensor([[0.5, 2. ]])
     """
     x = as_tensor(input)
     if x.shape[dim] % 2:
@@ -89,24 +97,44 @@ def glu(input, dim=-1):
 
 
 def softshrink(input, lambd=0.5):
-    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0. Example: ``F.softshrink(x)``."""
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0.
+
+    Example:
+        >>> F.softshrink(cr.tensor([-1.0, 0.25, 0.75]))
+        tensor([-0.5 ,  0.  ,  0.25])
+    """
     x = as_tensor(input)
     return (x - lambd).clamp(min=0) + (x + lambd).clamp(max=0)
 
 
 def hardshrink(input, lambd=0.5):
-    """``x`` where ``|x| > lambd``, else 0. Example: ``F.hardshrink(x)``."""
+    """``x`` where ``|x| > lambd``, else 0.
+
+    Example:
+        >>> F.hardshrink(cr.tensor([-1.0, 0.25, 0.75]))
+        tensor([-1.  ,  0.  ,  0.75])
+    """
     x = as_tensor(input)
     return where((x > lambd) | (x < -lambd), x, x * 0)
 
 
 def tanhshrink(input):
-    """``x - tanh(x)``. Example: ``F.tanhshrink(x)``."""
+    """``x - tanh(x)``.
+
+    Example:
+        >>> F.tanhshrink(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.2384])
+    """
     x = as_tensor(input)
     return x - tanh(x)
 
 
 def threshold(input, threshold, value, inplace=False):
-    """``x`` where ``x > threshold``, else ``value``. Example: ``F.threshold(x, 0.1, 20.0)``."""
+    """``x`` where ``x > threshold``, else ``value``.
+
+    Example:
+        >>> F.threshold(cr.tensor([0.0, 0.5, 2.0]), 0.1, 20.0)
+        tensor([20. ,  0.5,  2. ])
+    """
     x = as_tensor(input)
     return where(x > threshold, x, x * 0 + value)

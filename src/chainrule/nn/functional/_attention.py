@@ -22,9 +22,14 @@ def scaled_dot_product_attention(
     pass ``dropout_p=p if self.training else 0``). ``enable_gqa`` lets H_q be a multiple of the
     key/value heads (dim -3), which are then repeated.
 
-    Example::
-
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)   # q, k, v (N, H, T, D)
+    Example:
+        >>> q, k, v = cr.ones(2, 4, 8), cr.ones(2, 6, 8), cr.ones(2, 6, 3)
+        >>> F.scaled_dot_product_attention(q, k, v).shape
+        (2, 4, 3)
+        >>> q, k, v = cr.ones(1, 2, 8), cr.ones(1, 2, 8), cr.ones(1, 2, 1)
+        >>> F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        tensor([[[1.],
+                 [1.]]])
     """
     L, S = query.shape[-2], key.shape[-2]
     if is_causal and attn_mask is not None:

@@ -31,15 +31,31 @@ def _channel_dropout(input, p, training, batched_ndim, name):
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero each channel of (N, C, L) or (C, L) with probability ``p``; scale kept ones by
-    1 / (1 - p). Example: ``F.dropout1d(x, 0.2, training=True)``."""
+    1 / (1 - p). Identity when ``training`` is False. Shape: same as the input.
+
+    Example:
+        >>> y = F.dropout1d(cr.ones(2, 3, 4), 0.5)
+        >>> bool(((y == 0) | (y == 2)).all())  # kept entries scaled by 1 / (1 - p)
+        True
+        >>> bool((y.numpy() == y.numpy()[:, :, :1]).all())  # whole channels
+        True
+    """
     return _channel_dropout(input, p, training, 3, "dropout1d")
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero each channel of (N, C, H, W) or (C, H, W) with probability ``p``; scale kept ones
-    by 1 / (1 - p). Example: ``F.dropout2d(x, 0.2, training=True)``.
+    by 1 / (1 - p). Identity when ``training`` is False. Shape: same as the input.
 
-    A 3-D input is read as (N, C, L), with a warning, as torch does."""
+    A 3-D input is read as (N, C, L), with a warning, as torch does.
+
+    Example:
+        >>> F.dropout2d(cr.ones(2, 3, 4, 4), 0.5, training=False).sum()
+        tensor(96.)
+        >>> y = F.dropout2d(cr.ones(2, 3, 4, 4), 0.5)
+        >>> bool((y.numpy() == y.numpy()[:, :, :1, :1]).all())  # whole channels
+        True
+    """
     if input.ndim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "

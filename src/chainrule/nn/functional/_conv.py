@@ -387,11 +387,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (N, out, Ho, Wo) with Ho = (H + 2*pad - dilation*(kh-1) - 1) // stride + 1.
     ``padding`` is an int, a pair, ``'valid'`` (none) or ``'same'`` (output size = input size).
 
-    Example::
-
-        x = cr.randn(8, 3, 32, 32)
-        w = cr.randn(16, 3, 3, 3, requires_grad=True)
-        y = F.conv2d(x, w, padding=1)       # (8, 16, 32, 32)
+    Example:
+        >>> x, w = cr.ones(8, 3, 32, 32), cr.ones(16, 3, 3, 3)
+        >>> F.conv2d(x, w, padding=1).shape
+        (8, 16, 32, 32)
+        >>> F.conv2d(x, w, stride=2).shape
+        (8, 16, 15, 15)
     """
     x, w = as_tensor(input), as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
@@ -407,9 +408,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-d convolution: input (N, C, L) or (C, L), weight (out, C/groups, k) -> (N, out, Lo).
 
-    Example::
-
-        y = F.conv1d(cr.randn(4, 2, 50), cr.randn(6, 2, 5), padding="same")   # (4, 6, 50)
+    Example:
+        >>> F.conv1d(cr.ones(4, 2, 50), cr.ones(6, 2, 5), padding="same").shape
+        (4, 6, 50)
+        >>> F.conv1d(cr.tensor([[[1.0, 2.0, 3.0]]]), cr.tensor([[[1.0, -1.0]]]))
+        tensor([[[-1., -1.]]])
     """
     x, w = as_tensor(input), as_tensor(weight)
     b = None if bias is None else as_tensor(bias)

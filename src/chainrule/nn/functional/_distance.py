@@ -9,9 +9,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
     Shapes: (N, D) and (N, D) -> (N,) for ``dim=1``.
 
-    Example::
-
-        s = F.cosine_similarity(cr.randn(5, 16), cr.randn(5, 16))     # (5,)
+    Example:
+        >>> a, b = cr.tensor([[1.0, 0.0], [1.0, 1.0]]), cr.tensor([[2.0, 0.0], [-1.0, -1.0]])
+        >>> F.cosine_similarity(a, b)
+        tensor([ 1., -1.])
     """
     a, b = as_tensor(x1), as_tensor(x2)
     na = (a * a).sum(dim=dim, keepdim=True).sqrt().clamp(min=eps)
@@ -22,9 +23,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """``||x1 - x2 + eps||_p`` over the last dim: (N, D), (N, D) -> (N,).
 
-    Example::
-
-        d = F.pairwise_distance(cr.randn(5, 16), cr.randn(5, 16))      # (5,)
+    Example:
+        >>> F.pairwise_distance(cr.tensor([[0.0, 0.0]]), cr.tensor([[3.0, 4.0]]), eps=0.0)
+        tensor([5.])
     """
     a, b = as_tensor(x1), as_tensor(x2)
     diff = a - b + eps
@@ -34,9 +35,9 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """``x / max(||x||_p, eps)`` along ``dim``.
 
-    Example::
-
-        u = F.normalize(cr.randn(5, 16), dim=1)     # unit rows
+    Example:
+        >>> F.normalize(cr.tensor([[3.0, 4.0]]))
+        tensor([[0.6, 0.8]])
     """
     x = as_tensor(input)
     return x / x.norm(p, dim=dim, keepdim=True).clamp(min=eps)

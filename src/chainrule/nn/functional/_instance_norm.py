@@ -26,9 +26,11 @@ def instance_norm(
     variance unbiased), as in PyTorch; otherwise the running statistics normalize.
     ``weight`` / ``bias`` (C,) scale and shift per channel.
 
-    Example::
-
-        y = F.instance_norm(cr.randn(2, 3, 8, 8))       # zero mean, unit variance per plane
+    Example:
+        >>> y = F.instance_norm(cr.tensor([[[1.0, 3.0], [0.0, 10.0]]]))
+        >>> y
+        tensor([[[-1.,  1.],
+                 [-1.,  1.]]])
     """
     x = as_tensor(input)
     if x.ndim < 3:

@@ -76,14 +76,28 @@ def _constant(value, dtype, name, what):
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error, ``(input - target)^2`` reduced. Shapes: input and target equal."""
+    """Mean squared error, ``(input - target)^2`` reduced. Shapes: input and target equal.
+
+    Example:
+        >>> pred, target = cr.tensor([1.0, 2.0, 5.0]), cr.tensor([1.0, 0.0, 2.0])
+        >>> F.mse_loss(pred, target)
+        tensor(4.3333)
+        >>> F.mse_loss(pred, target, reduction="sum")
+        tensor(13.)
+    """
     input, target = _pair("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, _legacy_reduction(size_average, reduce, reduction), "mse_loss")
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean absolute error, ``|input - target|`` reduced (gradient 0 where they are equal)."""
+    """Mean absolute error, ``|input - target|`` reduced (gradient 0 where they are equal).
+
+    Example:
+        >>> pred, target = cr.tensor([1.0, 2.0, 5.0]), cr.tensor([1.0, 0.0, 2.0])
+        >>> F.l1_loss(pred, target)
+        tensor(1.6667)
+    """
     input, target = _pair("l1_loss", input, target)
     return _reduce(
         (input - target).abs(), _legacy_reduction(size_average, reduce, reduction), "l1_loss"
@@ -104,7 +118,13 @@ def _huber(diff, delta, scale, name):
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
-    """Quadratic for |input - target| < delta, linear (slope delta) beyond; reduced."""
+    """Quadratic for |input - target| < delta, linear (slope delta) beyond; reduced.
+
+    Example:
+        >>> pred, target = cr.tensor([1.0, 2.0, 5.0]), cr.tensor([1.0, 0.0, 2.0])
+        >>> F.huber_loss(pred, target, reduction="none")
+        tensor([0. , 1.5, 2.5])
+    """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair("huber_loss", input, target)
@@ -112,7 +132,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """``0.5 d^2 / beta`` for |d| < beta, ``|d| - beta / 2`` beyond (huber / beta); beta=0 is L1."""
+    """``0.5 d^2 / beta`` for |d| < beta, ``|d| - beta / 2`` beyond (huber / beta); beta=0 is L1.
+
+    Example:
+        >>> pred, target = cr.tensor([1.0, 2.0, 5.0]), cr.tensor([1.0, 0.0, 2.0])
+        >>> F.smooth_l1_loss(pred, target, reduction="none")
+        tensor([0. , 1.5, 2.5])
+    """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     input, target = _pair("smooth_l1_loss", input, target)
@@ -350,9 +376,15 @@ def cross_entropy(
     / () of an integer dtype, or class probabilities of the input's shape. ``weight`` (C,)
     rescales classes; 'mean' then divides by the summed weights of the (non-ignored) targets.
     ``ignore_index`` targets contribute nothing. ``label_smoothing`` mixes the target with the
-    uniform distribution. No gradient flows into ``weight``. Example::
+    uniform distribution. No gradient flows into ``weight``.
 
-        loss = F.cross_entropy(logits, labels)          # (N, C) float32, (N,) int64 -> ()
+    Example:
+        >>> logits = cr.tensor([[0.0, 0.0], [0.0, 0.0]])
+        >>> F.cross_entropy(logits, cr.tensor([0, 1]))
+        tensor(0.6931)
+        >>> per_place = cr.zeros(4, 5, dtype=cr.int64)  # (N, d1) class indices
+        >>> F.cross_entropy(cr.zeros(4, 3, 5), per_place, reduction="none").shape
+        (4, 5)
     """
     name = "cross_entropy"
     input = as_tensor(input)
@@ -438,6 +470,11 @@ def nll_loss(
 
     Shapes: input (N, C) or (N, C, d1, ...) or (C,); target int (N,) / (N, d1, ...) / ().
     'mean' divides by the summed weights of the non-ignored targets. Pair with log_softmax.
+
+    Example:
+        >>> logp = cr.log(cr.tensor([[0.25, 0.75], [0.5, 0.5]]))
+        >>> F.nll_loss(logp, cr.tensor([1, 0]), reduction="none")
+        tensor([0.2877, 0.6931])
     """
     name = "nll_loss"
     input = as_tensor(input)
@@ -512,6 +549,10 @@ def binary_cross_entropy(
 
     Shapes: input and target equal; ``weight`` broadcastable to them. Prefer
     :func:`binary_cross_entropy_with_logits`, which is stable.
+
+    Example:
+        >>> F.binary_cross_entropy(cr.tensor([0.5, 0.5]), cr.tensor([1.0, 0.0]))
+        tensor(0.6931)
     """
     name = "binary_cross_entropy"
     input, target = _pair(name, input, target)
@@ -555,6 +596,10 @@ def binary_cross_entropy_with_logits(
     Elementwise ``(1 - y) x + lw * softplus(-x)`` with ``lw = 1 + (pos_weight - 1) y``, which
     for ``pos_weight=None`` is ``max(x, 0) - x y + log1p(exp(-|x|))``. Shapes: input and target
     equal; ``weight`` broadcastable to them, ``pos_weight`` (C,) broadcast over the last dim.
+
+    Example:
+        >>> F.binary_cross_entropy_with_logits(cr.tensor([0.0, 1000.0]), cr.tensor([1.0, 1.0]))
+        tensor(0.3466)
     """
     name = "binary_cross_entropy_with_logits"
     input, target = _pair(name, input, target)
@@ -587,6 +632,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
     ``log_target=True`` takes the target as log-probabilities. Reductions: 'batchmean' (sum /
     batch size, the true KL divergence per sample), 'sum', 'mean' (over all elements), 'none'.
+
+    Example:
+        >>> log_q = cr.log(cr.tensor([[0.5, 0.5]]))
+        >>> F.kl_div(log_q, cr.tensor([[0.5, 0.5]]), reduction="batchmean")
+        tensor(0.)
     """
     name = "kl_div"
     reduction = _legacy_reduction(size_average, reduce, reduction)

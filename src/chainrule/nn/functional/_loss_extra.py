@@ -21,9 +21,10 @@ def _reduce(loss, reduction, op):
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """``max(0, -y * (x1 - x2) + margin)`` with ``y`` in {1, -1}: (N,), (N,), (N,) -> scalar.
 
-    Example::
-
-        loss = F.margin_ranking_loss(s_pos, s_neg, cr.ones(8), margin=0.5)
+    Example:
+        >>> x1, x2, y = cr.tensor([3.0, 1.0]), cr.tensor([1.0, 2.0]), cr.tensor([1.0, 1.0])
+        >>> F.margin_ranking_loss(x1, x2, y, reduction="none")
+        tensor([0., 1.])
     """
     x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
     return _reduce((-y * (x1 - x2) + margin).clamp(min=0), reduction, "margin_ranking_loss")
@@ -35,9 +36,10 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     Shapes (N, D), (N, D), (N,) -> scalar; the cosine is PyTorch's
     ``sum(x1 x2) / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))``.
 
-    Example::
-
-        loss = F.cosine_embedding_loss(a, b, cr.tensor([1, -1, 1]))
+    Example:
+        >>> a = cr.tensor([[1.0, 0.0], [1.0, 0.0]])
+        >>> F.cosine_embedding_loss(a, a, cr.tensor([1, -1]), reduction="none")
+        tensor([0., 1.])
     """
     x1, x2, y = as_tensor(input1), as_tensor(input2), as_tensor(target)
     eps = 1e-12
@@ -55,9 +57,12 @@ def triplet_margin_loss(
 
     With ``swap`` the negative distance is ``min(d(a, n), d(p, n))``.
 
-    Example::
-
-        loss = F.triplet_margin_loss(emb_a, emb_p, emb_n, margin=1.0)
+    Example:
+        >>> a, p, n = cr.tensor([[0.0, 0.0]]), cr.tensor([[0.0, 1.0]]), cr.tensor([[0.0, 3.0]])
+        >>> F.triplet_margin_loss(a, p, n, eps=0.0)
+        tensor(0.)
+        >>> F.triplet_margin_loss(a, n, p, eps=0.0)
+        tensor(3.)
     """
     a, pos, neg = as_tensor(anchor), as_tensor(positive), as_tensor(negative)
     d_ap = pairwise_distance(a, pos, p, eps)
@@ -71,9 +76,9 @@ def triplet_margin_loss(
 def soft_margin_loss(input, target, reduction="mean"):
     """``log(1 + exp(-y x))`` with ``y`` in {1, -1}.
 
-    Example::
-
-        loss = F.soft_margin_loss(scores, cr.tensor([1.0, -1.0]))
+    Example:
+        >>> F.soft_margin_loss(cr.tensor([0.0, 0.0]), cr.tensor([1.0, -1.0]))
+        tensor(0.6931)
     """
     x, y = as_tensor(input), as_tensor(target)
     return _reduce(softplus(-y * x), reduction, "soft_margin_loss")

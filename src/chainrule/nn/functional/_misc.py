@@ -23,6 +23,7 @@ def softplus_array(x):
 
 
 def log_softmax_array(x, axis=-1):
+    """``log(softmax(x))`` along ``axis`` on an array, the max subtracted first (no overflow)."""
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -41,7 +42,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
     Identity when ``training`` is False. Draws from ``chainrule.random.default_generator()``.
     ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor.
-    Example: ``F.dropout(x, 0.2, training=model.training)`` (any shape, same shape out).
+
+    Example:
+        >>> y = F.dropout(cr.ones(1000), 0.2)
+        >>> sorted({float(v) for v in y.numpy()})
+        [0.0, 1.25]
+        >>> F.dropout(cr.ones(3), 0.2, training=False)
+        tensor([1., 1., 1.])
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -73,7 +80,13 @@ def embedding(input, weight, padding_idx=None):
     """Rows of ``weight`` picked by integer ``input``: (*) indices, (V, D) weight -> (*, D).
 
     The gradient of a row is the sum over every place it was picked; ``padding_idx``'s row
-    gets none. Example: ``F.embedding(cr.tensor([[0, 2]]), w)`` has shape (1, 2, D).
+    gets none.
+
+    Example:
+        >>> w = cr.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+        >>> F.embedding(cr.tensor([[0, 2]]), w)
+        tensor([[[0., 0.],
+                 [2., 2.]]])
     """
     weight = as_tensor(weight)
     index = np.asarray(input._data if isinstance(input, Tensor) else input)
@@ -100,7 +113,12 @@ def embedding(input, weight, padding_idx=None):
 def one_hot(tensor, num_classes=-1):
     """Integer class indices (*) -> int64 one-hot (*, num_classes); -1 infers max + 1.
 
-    Example: ``F.one_hot(cr.tensor([0, 2]), 3)`` is ``[[1, 0, 0], [0, 0, 1]]``.
+    Example:
+        >>> F.one_hot(cr.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+        >>> F.one_hot(cr.tensor([1, 3])).shape
+        (2, 4)
     """
     index = np.asarray(tensor._data if isinstance(tensor, Tensor) else tensor)
     if index.dtype.kind not in "iu":

@@ -114,7 +114,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last ``len(normalized_shape)`` dims of each sample.
 
     Shapes: input (*, *normalized_shape); weight and bias ``normalized_shape``; out as input.
-    Example: ``F.layer_norm(x, (64,), w, b)`` for x (N, T, 64).
+
+    Example:
+        >>> F.layer_norm(cr.tensor([[1.0, 3.0], [10.0, 30.0]]), (2,))
+        tensor([[-1.,  1.],
+                [-1.,  1.]])
+        >>> F.layer_norm(cr.ones(4, 7, 64), (64,)).shape
+        (4, 7, 64)
     """
     x = as_tensor(input)
     normalized_shape = (
@@ -156,6 +162,15 @@ def batch_norm(
     the batch statistics are used and the running stats (when given) are updated in place
     with ``momentum``, the variance unbiased (n / (n - 1)) as in PyTorch; otherwise the running
     stats are used.
+
+    Example:
+        >>> x = cr.tensor([[1.0, 10.0], [3.0, 30.0]])
+        >>> F.batch_norm(x, None, None, training=True)
+        tensor([[-1., -1.],
+                [ 1.,  1.]])
+        >>> F.batch_norm(x, cr.zeros(2), cr.ones(2))
+        tensor([[ 1.    , 10.    ],
+                [ 3.    , 29.9998]])
     """
     x = as_tensor(input)
     if x.ndim < 2:

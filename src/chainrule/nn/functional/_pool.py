@@ -196,9 +196,12 @@ def max_pool2d(
     ``stride`` defaults to ``kernel_size``; padding is implicit -inf. With ``return_indices`` also
     returns each maximum's flat index within its (H, W) plane (int64), as PyTorch does.
 
-    Example::
-
-        y = F.max_pool2d(cr.randn(8, 16, 28, 28), 2)       # (8, 16, 14, 14)
+    Example:
+        >>> x = cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]])
+        >>> F.max_pool2d(x, 2, return_indices=True)
+        (tensor([[[[4.]]]]), tensor([[[[2]]]]))
+        >>> F.max_pool2d(cr.ones(8, 16, 28, 28), 2).shape
+        (8, 16, 14, 14)
     """
     x = as_tensor(input)
     _check_input(x, "max_pool2d", 2, ceil_mode)
@@ -220,9 +223,9 @@ def max_pool1d(
 ):
     """Maximum over each window: (N, C, L) -> (N, C, Lo) (or unbatched (C, L)).
 
-    Example::
-
-        y = F.max_pool1d(cr.randn(4, 3, 10), 2)            # (4, 3, 5)
+    Example:
+        >>> F.max_pool1d(cr.tensor([[[1.0, 3.0, 5.0, 2.0]]]), 2)
+        tensor([[[3., 5.]]])
     """
     x = as_tensor(input)
     _check_input(x, "max_pool1d", 1, ceil_mode)
@@ -321,9 +324,11 @@ def avg_pool2d(
     Zero padding is counted in the mean unless ``count_include_pad=False`` (PyTorch's default is
     True). ``divisor_override`` replaces the window size as divisor.
 
-    Example::
-
-        y = F.avg_pool2d(cr.randn(8, 16, 28, 28), 2)       # (8, 16, 14, 14)
+    Example:
+        >>> F.avg_pool2d(cr.ones(8, 16, 28, 28), 2).shape
+        (8, 16, 14, 14)
+        >>> F.avg_pool2d(cr.tensor([[[[1.0, 2.0], [3.0, 6.0]]]]), 2)
+        tensor([[[[3.]]]])
     """
     x = as_tensor(input)
     _check_input(x, "avg_pool2d", 2, ceil_mode)
@@ -337,9 +342,11 @@ def avg_pool2d(
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over each window: (N, C, L) -> (N, C, Lo) (or unbatched (C, L)).
 
-    Example::
-
-        y = F.avg_pool1d(cr.randn(4, 3, 10), 3, stride=1, padding=1)   # (4, 3, 10)
+    Example:
+        >>> F.avg_pool1d(cr.tensor([[[1.0, 3.0, 5.0, 7.0]]]), 2)
+        tensor([[[2., 6.]]])
+        >>> F.avg_pool1d(cr.ones(4, 3, 10), 3, stride=1, padding=1).shape
+        (4, 3, 10)
     """
     x = as_tensor(input)
     _check_input(x, "avg_pool1d", 1, ceil_mode)
@@ -366,9 +373,9 @@ def adaptive_avg_pool2d(input, output_size):
 
     ``output_size`` is an int or a pair (None keeps that input size).
 
-    Example::
-
-        y = F.adaptive_avg_pool2d(cr.randn(8, 16, 7, 7), 1)   # (8, 16, 1, 1): global average
+    Example:
+        >>> F.adaptive_avg_pool2d(cr.ones(8, 16, 7, 7), 1).shape
+        (8, 16, 1, 1)
     """
     x = as_tensor(input)
     _check_input(x, "adaptive_avg_pool2d", 2, False)
@@ -383,9 +390,9 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_avg_pool1d(input, output_size):
     """Average into ``output_size`` adaptive bins: (N, C, L) -> (N, C, output_size).
 
-    Example::
-
-        y = F.adaptive_avg_pool1d(cr.randn(4, 3, 10), 4)      # (4, 3, 4)
+    Example:
+        >>> F.adaptive_avg_pool1d(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]), 2)
+        tensor([[[1.5, 3.5]]])
     """
     x = as_tensor(input)
     _check_input(x, "adaptive_avg_pool1d", 1, False)

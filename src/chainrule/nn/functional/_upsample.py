@@ -81,10 +81,11 @@ def interpolate(
     ``mode`` is 'nearest', 'linear' (3-d input) or 'bilinear' (4-d input); ``align_corners``
     applies to the linear modes only, as in PyTorch.
 
-    Example::
-
-        y = F.interpolate(cr.randn(1, 3, 8, 8), scale_factor=2, mode="nearest")        # (1, 3, 16, 16)
-        z = F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=False)
+    Example:
+        >>> F.interpolate(cr.tensor([[[1.0, 2.0]]]), scale_factor=2)
+        tensor([[[1., 1., 2., 2.]]])
+        >>> F.interpolate(cr.ones(1, 3, 4, 4), size=(8, 6), mode="bilinear").shape
+        (1, 3, 8, 6)
     """
     x = as_tensor(input)
     if mode not in _MODES:
@@ -122,9 +123,9 @@ def interpolate(
 def pixel_shuffle(input, upscale_factor):
     """(..., C*r*r, H, W) -> (..., C, H*r, W*r), the sub-pixel convolution's rearrangement.
 
-    Example::
-
-        y = F.pixel_shuffle(cr.randn(1, 9, 4, 4), 3)     # (1, 1, 12, 12)
+    Example:
+        >>> F.pixel_shuffle(cr.ones(1, 8, 3, 3), 2).shape
+        (1, 2, 6, 6)
     """
     x, r = as_tensor(input), int(upscale_factor)
     if x.ndim < 3 or x.shape[-3] % (r * r):
@@ -137,9 +138,9 @@ def pixel_shuffle(input, upscale_factor):
 def pixel_unshuffle(input, downscale_factor):
     """(..., C, H*r, W*r) -> (..., C*r*r, H, W), the inverse of ``pixel_shuffle``.
 
-    Example::
-
-        y = F.pixel_unshuffle(cr.randn(1, 1, 12, 12), 3)   # (1, 9, 4, 4)
+    Example:
+        >>> F.pixel_unshuffle(cr.ones(1, 2, 6, 6), 2).shape
+        (1, 8, 3, 3)
     """
     x, r = as_tensor(input), int(downscale_factor)
     if x.ndim < 3 or x.shape[-1] % r or x.shape[-2] % r:
