@@ -19,9 +19,10 @@ Every step, recorded or not, the loss is logged (one float), so divergence betwe
 steps is never missed; ``step(loss, val_loss=...)`` logs a validation loss too.
 
 The monitor never changes what the model computes: hooks only read. Recurrent layers keep their
-fused path; on a recorded step (every ``time_every``-th) the layer is replayed step by step,
-apart from training, on the same input, random state and incoming gradient, to measure
-``||dL/dh_t||``; training stays bit for bit as without the monitor.
+fused path; on a recorded step (every ``time_every``-th) the layer's own backward reports
+``dL/dh_t`` at each step t to a read-only observer (``observe_time_gradients``), which costs
+one dot product per step; training stays bit for bit as without the monitor. (A layer that
+the user set to ``record_steps`` is replayed step by step apart from training instead.)
 
 Example::
 
@@ -44,6 +45,7 @@ import warnings
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..nn.functional._rnn import observe_time_gradients
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import rules as _rules
@@ -89,6 +91,7 @@ warnings.filterwarnings(
 )
 
 NAN = float("nan")
+_OBSERVING = "observing"  # a fused layer reports dL/dh_t from its own backward this step
 LOSS_LOG = 1 << 17  # losses kept (every step); the oldest half is dropped when full
 
 
@@ -151,8 +154,8 @@ class GradientMonitor:
         clip_norm (float): optional max_norm you clip the gradient norm at; when
             :meth:`step` gets no ``grad_norm``, clipping is inferred from the clipped norm.
         time_every (int): recurrent layers' ``||dL/dh_t||`` is measured on every
-            ``time_every``-th recorded step (a replay of the layer: it costs about one more
-            forward and backward of it).
+            ``time_every``-th recorded step (read off the layer's fused backward: one dot
+            product per time step).
         baseline (float): optional loss of a trivial predictor (the majority class, the mean);
             default for classifiers: log(number of classes).
         step_quality (bool): measure Cockpit's step-size quality α of each recorded step
@@ -501,9 +504,16 @@ class GradientMonitor:
         d.probe_calls += 1
 
     def _before_fused(self, layer, module, args):
-        """Keep what a replay of this recurrent layer needs (only on steps that measure time)."""
-        if self._time_due():
-            self._data.replay[layer.rec_index] = (get_rng_state(), args)
+        """On steps that measure time, ask the layer's fused backward for dL/dh_t (read only,
+        see ``observe_time_gradients``); a layer set to run step by step is replayed instead."""
+        d, r = self._data, layer.rec_index
+        if not self._time_due() or d.calls[layer.index]:
+            return
+        if getattr(module, "record_steps", False):
+            d.replay[r] = (get_rng_state(), args)
+            return
+        d.replay[r] = _OBSERVING
+        observe_time_gradients(functools.partial(self._on_time_step, r))
 
     def _time_due(self):
         return self._recorded % self.time_every == 0
@@ -513,6 +523,10 @@ class GradientMonitor:
         cell's per-call output gradient."""
         r, d = layer.rec_index, self._data
         if layer.fused:
+            if d.replay[r] is _OBSERVING:
+                if not call:  # taken by the layer's first fused run, or withdrawn here
+                    observe_time_gradients(None)
+                return
             if d.replay[r] is None or call:
                 return
             d.replay_grads[r] = {}
@@ -527,6 +541,17 @@ class GradientMonitor:
             d.time_ss[r] = grown
         out = out if type(out) is Tensor else _first_tensor(out)
         out.register_hook(functools.partial(self._on_time_grad, r, call))
+
+    def _on_time_step(self, r, t, dh):
+        """dL/dh_t of a fused layer, during its backward (t = T-1 first)."""
+        ss = self._data.time_ss[r]
+        if ss is None or t >= len(ss):
+            grown = np.zeros(t + 1)
+            if ss is not None:
+                grown[: len(ss)] = ss
+            ss = self._data.time_ss[r] = grown
+        flat = dh.reshape(-1)
+        ss[t] += float(flat.dot(flat))
 
     def _on_fused_grad(self, r, k, grad):
         grads = self._data.replay_grads[r]
@@ -544,7 +569,7 @@ class GradientMonitor:
         back-propagate the gradients its outputs received."""
         for lay in self._recurrent:
             r = lay.rec_index
-            if not lay.fused or d.replay[r] is None or not d.replay_grads[r]:
+            if not lay.fused or d.replay[r] in (None, _OBSERVING) or not d.replay_grads[r]:
                 continue
             rng, args = d.replay[r]
             module, now = lay.module, get_rng_state()
