@@ -54,6 +54,7 @@ from .activations import (
     RELU_LIKE,
     SATURATING,
     dead_share,
+    loss_kind,
     module_bounds,
     module_kind,
     node_kind,
@@ -70,7 +71,7 @@ from .history import (
 )
 from .model_facts import _init_gain, _input_facts, _lr, _optimizer_membership, _sigma_max
 from .origin import _all_finite, _loss_origin, trace_op
-from .statistics import ParamMeter, _column_sums, _Scratch, _sumsq
+from .statistics import ParamMeter, _Scratch, _sumsq, _unit_sums
 from .step_quality import StepQuality
 
 __all__ = [
@@ -91,6 +92,7 @@ warnings.filterwarnings(
 )
 
 NAN = float("nan")
+_FACTS_EVERY = 16  # recorded steps between two looks at the input, the output and the loss
 _OBSERVING = "observing"  # a fused layer reports dL/dh_t from its own backward this step
 LOSS_LOG = 1 << 17  # losses kept (every step); the oldest half is dropped when full
 
@@ -368,7 +370,7 @@ class GradientMonitor:
             if self._quality is not None:
                 self._quality.start()
             x = _first_tensor(args)
-            if x is not None and self._recorded % 16 == 0:  # data statistics drift slowly
+            if x is not None and self._recorded % _FACTS_EVERY == 0:  # (they drift slowly)
                 self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
         d.forwards += 1
 
@@ -376,13 +378,17 @@ class GradientMonitor:
         if not is_grad_enabled():
             return
         self._inspect(out)
+        if self._recorded % _FACTS_EVERY and self._facts["output"] is not None:
+            return  # what the model outputs does not change from step to step
         t = _first_tensor(out)
         if t is not None:
             self._facts["output"] = {"kind": output_kind(t._node), "shape": tuple(t.shape)}
 
     def _after_layer(self, layer, module, args, out):
-        if args:  # its input may be a functional activation of a layer
-            self._inspect(args[0])
+        if args:  # its input may be a functional activation of a layer (not a leaf: the data)
+            x = args[0]
+            if type(x) is not Tensor or x._node is not None:
+                self._inspect(x)
         t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad:
             return
@@ -462,9 +468,9 @@ class GradientMonitor:
         if n == 0:
             return
         d, i = self._data, layer.index
-        # Column sums (one BLAS call) give the mean and, for ReLU units (outputs >= 0), the
-        # dead ones too: a unit is 0 on the whole batch exactly when its column sums to 0.
-        cols = _column_sums(a) if a.ndim == 2 else None
+        # Sums per unit (one BLAS call) give the mean and, for ReLU units (outputs >= 0), the
+        # dead ones too: a unit is 0 on the whole batch exactly when its sum is 0.
+        cols = _unit_sums(a, layer.rec_index is not None)
         total = float(np.add.reduce(cols)) if cols is not None else float(a.sum())
         mean = total / n
         var = _sumsq(a) / n - mean * mean
@@ -623,8 +629,14 @@ class GradientMonitor:
         if self._recording or (
             value is not None and not math.isfinite(value) and self.first_nonfinite is None
         ):
-            if self._recording and isinstance(loss, Tensor) and self._facts["output"]:
-                self._facts["output"]["loss_kind"] = _loss_kind(loss)
+            output = self._facts["output"]
+            if (
+                self._recording
+                and output
+                and isinstance(loss, Tensor)
+                and (self._recorded % _FACTS_EVERY == 0 or "loss_kind" not in output)
+            ):
+                output["loss_kind"] = _loss_kind(loss)
             self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
         self._step += 1
         if self.replica_every and self._step % self.replica_every == 0:
@@ -639,7 +651,7 @@ class GradientMonitor:
         """Data-parallel runs: do the ranks still hold the same weights? (``rank_divergence``)"""
         from .. import distributed as dist
 
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        if not (dist.is_initialized() and dist.is_available()) or dist.get_world_size() < 2:
             return
         names = dist.rank_divergence(self.model)
         facts = self._facts  # (a state saved before this check: keys missing)
@@ -1144,8 +1156,6 @@ def _tensors(obj):
 
 
 def _loss_kind(loss):
-    from .activations import loss_kind
-
     return loss_kind(loss._node)
 
 
