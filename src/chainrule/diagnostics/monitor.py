@@ -459,7 +459,8 @@ class GradientMonitor:
         self._data.acts_seen.add(id(t))
         if owner is not None and owner[1] is x:
             self._data.outputs_of_acts[id(t)] = layer.index
-        self._activation_stats(layer, kind, t._data, module_bounds(module, kind))
+        bounds = module_bounds(module, kind) if kind == "hardtanh" else None
+        self._activation_stats(layer, kind, t._data, bounds)
 
     def _activation_stats(self, layer, kind, a, bounds=None):
         if layer.activation is None:

@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 NAN = float("nan")
+_INF = math.inf
 
 # Parameters up to GROUP_PARAM elements are measured in flat groups of up to GROUP_SIZE: on
 # arrays this small a NumPy call costs more than its arithmetic, and a group needs a few calls
@@ -222,9 +223,9 @@ def _sumsq(a):
     """Sum of squares as a Python float (float64 if float32 would overflow)."""
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
-    flat = a.ravel()
+    flat = a.reshape(-1)
     s = float(flat.dot(flat))
-    if math.isfinite(s) or not np.isfinite(flat).all():
+    if s < _INF or s != s or not np.isfinite(flat).all():  # (finite, NaN: the cheap tests)
         return s
     flat = flat.astype(np.float64)
     return float(flat.dot(flat))
