@@ -389,10 +389,13 @@ class GradientMonitor:
             x = args[0]
             if type(x) is not Tensor or x._node is not None:
                 self._inspect(x)
+        d = self._data
+        if layer.fused and d.replay[layer.rec_index] is _OBSERVING and not d.calls[layer.index]:
+            observe_time_gradients(None)  # taken by the layer's first fused run, or withdrawn
         t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad:
             return
-        d, i, a = self._data, layer.index, t._data
+        i, a = layer.index, t._data
         if not layer.ordered:
             layer.ordered = True
             self._order.append(i)
@@ -514,7 +517,7 @@ class GradientMonitor:
         """On steps that measure time, ask the layer's fused backward for dL/dh_t (read only,
         see ``observe_time_gradients``); a layer set to run step by step is replayed instead."""
         d, r = self._data, layer.rec_index
-        if not self._time_due() or d.calls[layer.index]:
+        if not self._time_due() or d.calls[layer.index] or not is_grad_enabled():
             return
         if getattr(module, "record_steps", False):
             d.replay[r] = (get_rng_state(), args)
@@ -531,8 +534,6 @@ class GradientMonitor:
         r, d = layer.rec_index, self._data
         if layer.fused:
             if d.replay[r] is _OBSERVING:
-                if not call:  # taken by the layer's first fused run, or withdrawn here
-                    observe_time_gradients(None)
                 return
             if d.replay[r] is None or call:
                 return
