@@ -187,3 +187,30 @@ def test_an_evaluation_forward_leaves_no_time_observer_behind():
     loss.backward()
     monitor.step(loss)
     assert monitor.history.time_profiles["rnn"].shape == (5,)
+
+
+def test_relu_dead_channels_from_one_blas_sum_match_the_direct_count():
+    from chainrule.diagnostics.activations import dead_share
+    from chainrule.diagnostics.statistics import _unit_sums
+
+    rng = np.random.default_rng(0)
+    a = np.maximum(rng.standard_normal((5, 6, 3, 4)).astype(np.float32), 0)
+    a[:, [1, 4]] = 0  # two dead channels
+    sums = _unit_sums(a)
+    np.testing.assert_allclose(sums, a.sum(axis=(0, 2, 3)), rtol=1e-5)
+    assert (sums.size - np.count_nonzero(sums)) / sums.size == dead_share(a) == 2 / 6
+    assert _unit_sums(a[:, :, :, ::2]) is None  # not contiguous: no copy, the direct count
+    assert _unit_sums(a[0, 0, 0]) is None
+
+
+def test_monitor_dead_share_of_a_cnn_counts_dead_channels():
+    cr.manual_seed(0)
+    conv = nn.Conv2d(1, 4, 3, padding=1)
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    with cr.no_grad():
+        conv.bias[:2] = -100.0  # channels 0 and 1 never fire
+    monitor = GradientMonitor(model)
+    loss = F.cross_entropy(model(cr.randn(3, 1, 6, 6)), cr.tensor(np.array([0, 1, 0])))
+    loss.backward()
+    monitor.step(loss)
+    assert monitor.history.series("dead_frac")[0, 0] == 0.5
