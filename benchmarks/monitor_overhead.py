@@ -1,4 +1,4 @@
-"""Overhead of ``GradientMonitor`` on a training step (the goal: under 15 % on the digits MLP).
+"""Overhead of ``GradientMonitor`` on a training step of the digits MLP (goal: under 15 %).
 
 Times full SGD steps (zero_grad, forward, cross-entropy, backward, step, monitor.step) of the
 digits MLP 64-128-128-10 (ReLU) without a monitor, with ``every=1`` and with ``every=10``, and
@@ -97,6 +97,13 @@ def measure(batch, steps, blocks, deep):
     }
 
 
+def _load():
+    try:
+        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, nargs="+", default=[32, 256])
@@ -107,7 +114,7 @@ def main(argv=None):
     models = [False, True] if args.deep else [False]
     print(
         f"threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-        f"medians over {args.blocks} rounds of {args.steps}-step blocks"
+        f"medians over {args.blocks} rounds of {args.steps}-step blocks; {_load()}"
     )
     print(
         f"{'model':<22}{'batch':>6}{'plain ms':>10}{'every=1 ms':>12}{'overhead':>10}"
@@ -122,6 +129,7 @@ def main(argv=None):
                 f"{t['every=1'][0] * 1e3:>12.3f}{t['every=1'][1]:>10.1%}"
                 f"{t['every=10'][0] * 1e3:>13.3f}{t['every=10'][1]:>10.1%}"
             )
+    print(_load())
 
 
 if __name__ == "__main__":

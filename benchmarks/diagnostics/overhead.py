@@ -4,7 +4,8 @@ the digits MLP at batch 32 and 256, a small CNN and an LSTM.
 CPU time (``time.process_time``) of full steps (zero_grad, forward, loss, backward, step,
 monitor.step), blocks of steps interleaved in rounds (plain, every=1, every=10, plain...); a
 round's overhead is its monitored block against its own plain block, the figure is the median
-over rounds. One BLAS thread.
+over rounds. One BLAS thread. It prints the machine, the load average before and after, and the
+table of ``docs/diagnostics.md`` (markdown).
 
 Run::
 
@@ -13,6 +14,7 @@ Run::
 
 import argparse
 import os
+import platform
 import sys
 import time
 
@@ -81,21 +83,46 @@ def measure(build, batch, seq, steps, blocks):
     }
 
 
+def machine():
+    """One line naming the machine: CPU model, cores, NumPy, BLAS threads."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}"
+    )
+
+
+def load():
+    try:
+        return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--blocks", type=int, default=7)
+    p.add_argument("--steps", type=int, default=40, help="steps per timed block")
+    p.add_argument("--blocks", type=int, default=7, help="rounds of timed blocks")
     args = p.parse_args(argv)
-    print(f"{'case':<30}{'plain ms':>10}{'every=1':>10}{'every=10':>10}")
+    print(f"machine: {machine()}")
+    print(f"start: {load()}; medians over {args.blocks} rounds of {args.steps}-step blocks")
+    print("| case | plain step | `every=1` | `every=10` |")
+    print("|---|---|---|---|")
     rows = {}
     for name, (build, batch, seq) in CASES.items():
         t = measure(build, batch, seq, args.steps, args.blocks)
         rows[name] = t
         print(
-            f"{name:<30}{t['plain'][0] * 1e3:>10.2f}{t['every=1'][1]:>10.1%}"
-            f"{t['every=10'][1]:>10.1%}",
+            f"| {name} | {t['plain'][0] * 1e3:.2f} ms | {t['every=1'][1]:+.0%} "
+            f"| {t['every=10'][1]:+.0%} |",
             flush=True,
         )
+    print(f"end: {load()}")
     return rows
 
 

@@ -81,6 +81,7 @@ class History:
             s: np.full((self.capacity, widths[s], len(ms)), np.nan) for s, ms in _SCOPES
         }
         self._flat = {s: b.reshape(self.capacity, -1) for s, b in self._blocks.items()}
+        self._written = [(s, f) for s, f in self._flat.items() if f.shape[1]]  # (non-empty)
         self._where = {m: (s, _LAYOUT[s].index(m)) for s, ms in _SCOPES for m in ms}
         self._steps = np.zeros(self.capacity, dtype=np.int64)
         self._n = 0
@@ -142,9 +143,8 @@ class History:
         parameter's or layer's metrics together, in ``_LAYOUT`` order); a scope left out
         stays NaN."""
         row = self._next_row(step)
-        for scope, flat in self._flat.items():
-            if flat.shape[1]:
-                flat[row] = rows.get(scope, np.nan)
+        for scope, flat in self._written:
+            flat[row] = rows.get(scope, np.nan)
 
     # ---- persistence (GradientMonitor.state_dict) ----
 

@@ -19,10 +19,10 @@ Every step, recorded or not, the loss is logged (one float), so divergence betwe
 steps is never missed; ``step(loss, val_loss=...)`` logs a validation loss too.
 
 The monitor never changes what the model computes: hooks only read. Recurrent layers keep their
-fused path; on a recorded step (every ``time_every``-th) the layer is replayed step by step
-(``record_steps`` switched on for the replay, then restored), apart from training, on the same
-input, random state and incoming gradient, to measure ``||dL/dh_t||``; training stays bit for
-bit as without the monitor.
+fused path; on a recorded step (every ``time_every``-th) the layer's own backward reports
+``dL/dh_t`` at each step t to a read-only observer (``observe_time_gradients``), which costs
+one dot product per step; training stays bit for bit as without the monitor. (A layer that
+the user set to ``record_steps`` is replayed step by step apart from training instead.)
 
 Example::
 
@@ -45,6 +45,7 @@ import warnings
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..nn.functional._rnn import observe_time_gradients
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import rules as _rules
@@ -53,6 +54,7 @@ from .activations import (
     RELU_LIKE,
     SATURATING,
     dead_share,
+    loss_kind,
     module_bounds,
     module_kind,
     node_kind,
@@ -69,7 +71,7 @@ from .history import (
 )
 from .model_facts import _init_gain, _input_facts, _lr, _optimizer_membership, _sigma_max
 from .origin import _all_finite, _loss_origin, trace_op
-from .statistics import ParamMeter, _column_sums, _Scratch, _sumsq
+from .statistics import ParamMeter, _Scratch, _sumsq, _unit_sums
 from .step_quality import StepQuality
 
 __all__ = [
@@ -90,6 +92,8 @@ warnings.filterwarnings(
 )
 
 NAN = float("nan")
+_FACTS_EVERY = 16  # recorded steps between two looks at the input, the output and the loss
+_OBSERVING = "observing"  # a fused layer reports dL/dh_t from its own backward this step
 LOSS_LOG = 1 << 17  # losses kept (every step); the oldest half is dropped when full
 
 
@@ -156,8 +160,8 @@ class GradientMonitor:
         clip_norm (float): optional max_norm you clip the gradient norm at; when
             :meth:`step` gets no ``grad_norm``, clipping is inferred from the clipped norm.
         time_every (int): recurrent layers' ``||dL/dh_t||`` is measured on every
-            ``time_every``-th recorded step (a replay of the layer: it costs about one more
-            forward and backward of it).
+            ``time_every``-th recorded step (read off the layer's fused backward: one dot
+            product per time step).
         baseline (float): optional loss of a trivial predictor (the majority class, the mean);
             default for classifiers: log(number of classes).
         step_quality (bool): measure Cockpit's step-size quality α of each recorded step
@@ -370,7 +374,7 @@ class GradientMonitor:
             if self._quality is not None:
                 self._quality.start()
             x = _first_tensor(args)
-            if x is not None and self._recorded % 16 == 0:  # data statistics drift slowly
+            if x is not None and self._recorded % _FACTS_EVERY == 0:  # (they drift slowly)
                 self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
         d.forwards += 1
 
@@ -378,17 +382,24 @@ class GradientMonitor:
         if not is_grad_enabled():
             return
         self._inspect(out)
+        if self._recorded % _FACTS_EVERY and self._facts["output"] is not None:
+            return  # what the model outputs does not change from step to step
         t = _first_tensor(out)
         if t is not None:
             self._facts["output"] = {"kind": output_kind(t._node), "shape": tuple(t.shape)}
 
     def _after_layer(self, layer, module, args, out):
-        if args:  # its input may be a functional activation of a layer
-            self._inspect(args[0])
+        if args:  # its input may be a functional activation of a layer (not a leaf: the data)
+            x = args[0]
+            if type(x) is not Tensor or x._node is not None:
+                self._inspect(x)
+        d = self._data
+        if layer.fused and d.replay[layer.rec_index] is _OBSERVING and not d.calls[layer.index]:
+            observe_time_gradients(None)  # taken by the layer's first fused run, or withdrawn
         t = out if type(out) is Tensor else _first_tensor(out)
         if t is None or not t.requires_grad:
             return
-        d, i, a = self._data, layer.index, t._data
+        i, a = layer.index, t._data
         if not layer.ordered:
             layer.ordered = True
             self._order.append(i)
@@ -455,7 +466,8 @@ class GradientMonitor:
         self._data.acts_seen.add(id(t))
         if owner is not None and owner[1] is x:
             self._data.outputs_of_acts[id(t)] = layer.index
-        self._activation_stats(layer, kind, t._data, module_bounds(module, kind))
+        bounds = module_bounds(module, kind) if kind == "hardtanh" else None
+        self._activation_stats(layer, kind, t._data, bounds)
 
     def _activation_stats(self, layer, kind, a, bounds=None):
         if layer.activation is None:
@@ -464,9 +476,9 @@ class GradientMonitor:
         if n == 0:
             return
         d, i = self._data, layer.index
-        # Column sums (one BLAS call) give the mean and, for ReLU units (outputs >= 0), the
-        # dead ones too: a unit is 0 on the whole batch exactly when its column sums to 0.
-        cols = _column_sums(a) if a.ndim == 2 else None
+        # Sums per unit (one BLAS call) give the mean and, for ReLU units (outputs >= 0), the
+        # dead ones too: a unit is 0 on the whole batch exactly when its sum is 0.
+        cols = _unit_sums(a, layer.rec_index is not None)
         total = float(np.add.reduce(cols)) if cols is not None else float(a.sum())
         mean = total / n
         var = _sumsq(a) / n - mean * mean
@@ -506,9 +518,16 @@ class GradientMonitor:
         d.probe_calls += 1
 
     def _before_fused(self, layer, module, args):
-        """Keep what a replay of this recurrent layer needs (only on steps that measure time)."""
-        if self._time_due():
-            self._data.replay[layer.rec_index] = (get_rng_state(), args)
+        """On steps that measure time, ask the layer's fused backward for dL/dh_t (read only,
+        see ``observe_time_gradients``); a layer set to run step by step is replayed instead."""
+        d, r = self._data, layer.rec_index
+        if not self._time_due() or d.calls[layer.index] or not is_grad_enabled():
+            return
+        if getattr(module, "record_steps", False):
+            d.replay[r] = (get_rng_state(), args)
+            return
+        d.replay[r] = _OBSERVING
+        observe_time_gradients(functools.partial(self._on_time_step, r))
 
     def _time_due(self):
         return self._recorded % self.time_every == 0
@@ -518,6 +537,8 @@ class GradientMonitor:
         cell's per-call output gradient."""
         r, d = layer.rec_index, self._data
         if layer.fused:
+            if d.replay[r] is _OBSERVING:
+                return
             if d.replay[r] is None or call:
                 return
             d.replay_grads[r] = {}
@@ -532,6 +553,17 @@ class GradientMonitor:
             d.time_ss[r] = grown
         out = out if type(out) is Tensor else _first_tensor(out)
         out.register_hook(functools.partial(self._on_time_grad, r, call))
+
+    def _on_time_step(self, r, t, dh):
+        """dL/dh_t of a fused layer, during its backward (t = T-1 first)."""
+        ss = self._data.time_ss[r]
+        if ss is None or t >= len(ss):
+            grown = np.zeros(t + 1)
+            if ss is not None:
+                grown[: len(ss)] = ss
+            ss = self._data.time_ss[r] = grown
+        flat = dh.reshape(-1)
+        ss[t] += float(flat.dot(flat))
 
     def _on_fused_grad(self, r, k, grad):
         grads = self._data.replay_grads[r]
@@ -549,7 +581,7 @@ class GradientMonitor:
         back-propagate the gradients its outputs received."""
         for lay in self._recurrent:
             r = lay.rec_index
-            if not lay.fused or d.replay[r] is None or not d.replay_grads[r]:
+            if not lay.fused or d.replay[r] in (None, _OBSERVING) or not d.replay_grads[r]:
                 continue
             rng, args = d.replay[r]
             module, now = lay.module, get_rng_state()
@@ -603,8 +635,14 @@ class GradientMonitor:
         if self._recording or (
             value is not None and not math.isfinite(value) and self.first_nonfinite is None
         ):
-            if self._recording and isinstance(loss, Tensor) and self._facts["output"]:
-                self._facts["output"]["loss_kind"] = _loss_kind(loss)
+            output = self._facts["output"]
+            if (
+                self._recording
+                and output
+                and isinstance(loss, Tensor)
+                and (self._recorded % _FACTS_EVERY == 0 or "loss_kind" not in output)
+            ):
+                output["loss_kind"] = _loss_kind(loss)
             self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
         self._step += 1
         if self.replica_every and self._step % self.replica_every == 0:
@@ -619,7 +657,7 @@ class GradientMonitor:
         """Data-parallel runs: do the ranks still hold the same weights? (``rank_divergence``)"""
         from .. import distributed as dist
 
-        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        if not (dist.is_initialized() and dist.is_available()) or dist.get_world_size() < 2:
             return
         names = dist.rank_divergence(self.model)
         facts = self._facts  # (a state saved before this check: keys missing)
@@ -1124,8 +1162,6 @@ def _tensors(obj):
 
 
 def _loss_kind(loss):
-    from .activations import loss_kind
-
     return loss_kind(loss._node)
 
 

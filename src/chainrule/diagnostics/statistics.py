@@ -11,6 +11,7 @@ import operator
 import numpy as np
 
 NAN = float("nan")
+_INF = math.inf
 
 # Parameters up to GROUP_PARAM elements are measured in flat groups of up to GROUP_SIZE: on
 # arrays this small a NumPy call costs more than its arithmetic, and a group needs a few calls
@@ -193,8 +194,12 @@ class _Group:
             )
         else:
             stats, finite = self._grad_stats(grads)
+        sqrt = math.sqrt
         for k, s, w, u, g in zip(self.columns, stats, weights, updates, grads, strict=True):
-            rows[k] = s + _weight_part(w, u, g is not None)
+            if u is not None and w > 0 and g is not None:  # (the common case, inline)
+                rows[k] = (*s, sqrt(w), sqrt(u / w), 1.0)
+            else:
+                rows[k] = s + _weight_part(w, u, g is not None)
         return finite and math.isfinite(sum(weights))
 
     def _grad_stats(self, grads):
@@ -218,9 +223,9 @@ def _sumsq(a):
     """Sum of squares as a Python float (float64 if float32 would overflow)."""
     if a.dtype.kind != "f":
         a = a.astype(np.float64)
-    flat = a.ravel()
+    flat = a.reshape(-1)
     s = float(flat.dot(flat))
-    if math.isfinite(s) or not np.isfinite(flat).all():
+    if s < _INF or s != s or not np.isfinite(flat).all():  # (finite, NaN: the cheap tests)
         return s
     flat = flat.astype(np.float64)
     return float(flat.dot(flat))
@@ -313,3 +318,15 @@ def _column_sums(a):
             _ONES.clear()
         ones = _ONES[key] = np.ones(a.shape[0], dtype=a.dtype)
     return ones.dot(a)
+
+
+def _unit_sums(a, sequence=False):
+    """Sums of an activation over everything but its units (axis 1: features or channels;
+    the last axis of a recurrent layer's ``sequence`` output), or None where that would cost
+    a copy. One BLAS product over the batch, then a small sum over positions for a map."""
+    if a.ndim == 2:
+        return _column_sums(a)
+    if a.ndim < 2 or sequence or a.dtype.kind != "f" or not a.flags.c_contiguous:
+        return None
+    per_position = _column_sums(a.reshape(a.shape[0], -1))  # (C * positions,)
+    return np.add.reduce(per_position.reshape(a.shape[1], -1), axis=1)

@@ -6,17 +6,20 @@ import signal
 import sys
 import traceback
 
-_STATE = {"comm": None, "MPI": None, "excepthook": None, "sigterm": None, "blas_limit": None}
+_STATE = {"comm": None, "MPI": None, "excepthook": None, "sigterm": None, "blas_limit": None, "available": None}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def is_available():
     """True when ``mpi4py`` (and so an MPI library) can be imported: ``pip install chainrule[mpi]``."""
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    if _STATE.get("available") is None:  # a failed import is retried on every call: ask once
+        try:
+            import mpi4py  # noqa: F401
+        except ImportError:
+            _STATE["available"] = False
+        else:
+            _STATE["available"] = True
+    return _STATE["available"]
 
 
 def _mpi():

@@ -317,6 +317,8 @@ def _sigmoid_of_negated(a):
 class _FusedRun:
     """One fused forward pass (one layer and direction) and the arrays its backward reads."""
 
+    observer = None  # callback(t, dh) of observe_time_gradients
+
     def __init__(self, mode, x, w_ih, w_hh, b_ih, b_hh, reverse):
         n_steps, batch, n_in = x.shape
         hidden = w_hh.shape[1]
@@ -443,6 +445,8 @@ def _lstm_backward(run, gh, dc, need_h0):
     q, der = np.empty_like(gates[0]), np.empty_like(gates[0])
     for t in reversed(run.steps):
         dh += gh[t].T
+        if run.observer is not None:
+            run.observer(t, dh)
         a, tc = gates[t], tanh_c[t]
         i, f, g, o = a[:n_h], a[n_h:s2], a[s2:s3], a[s3:]
         np.multiply(hs[t + 1], tc, out=tmp)  # o * tanh(c)^2
@@ -497,6 +501,8 @@ def _gru_backward(run, gh, need_h0):
     q, der = np.empty_like(gates[0, :s2]), np.empty_like(gates[0, :s2])
     for t in reversed(run.steps):
         dh += gh[t].T
+        if run.observer is not None:
+            run.observer(t, dh)
         a = gates[t]
         r, z, n = a[:n_h], a[n_h:s2], a[s2:]
         np.multiply(n, n, out=tmp)
@@ -538,6 +544,8 @@ def _simple_backward(run, gh, need_h0):
     dh, tmp = np.zeros_like(hs[0]), np.empty_like(hs[0])
     for t in reversed(run.steps):
         dh += gh[t].T
+        if run.observer is not None:
+            run.observer(t, dh)
         h = hs[t + 1]
         if run.mode == "RNN_TANH":
             np.multiply(h, h, out=tmp)
@@ -625,6 +633,29 @@ def _recorded_fused_vjp(ctx, grad):
     )
 
 
+_OBSERVER = threading.local()
+
+
+def observe_time_gradients(callback):
+    """Report gradients through time of the next fused layer, read only (for diagnostics).
+
+    The first forward-direction :func:`fused_layer` run on this thread after the call takes
+    ``callback`` (one shot; ``None`` withdraws it) and, during its backward, calls
+    ``callback(t, dh)`` for each step t = T-1, ..., 0, where ``dh`` (H, B) is dL/dh_t
+    transposed: the whole gradient reaching the hidden state h_t, from the output at t and
+    through time. ``dh`` is the backward's own buffer: read it, never write it. This lets
+    ``GradientMonitor`` measure ||dL/dh_t|| with the layer staying fused.
+
+    Example::
+
+        norms = {}
+        observe_time_gradients(lambda t, dh: norms.__setitem__(t, float(np.vdot(dh, dh))))
+        out, _ = lstm(x)
+        out.sum().backward()  # norms[t] = ||dL/dh_t||^2
+    """
+    _OBSERVER.callback = callback
+
+
 def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     """One layer and direction over a whole sequence as ONE graph node (fast; no per-step nodes).
 
@@ -646,6 +677,8 @@ def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False
         mode, data["x"], data["w_ih"], data["w_hh"], data.get("b_ih"), data.get("b_hh"), reverse
     )
     run.slots = tuple(tensors)
+    if not reverse:  # (see observe_time_gradients)
+        run.observer, _OBSERVER.callback = getattr(_OBSERVER, "callback", None), None
     packed = record(
         run.forward(data["h0"], data.get("c0")),
         tuple(tensors.values()),
