@@ -6,16 +6,26 @@ themselves live in :mod:`chainrule.ops`; this module only holds the container an
 operators and methods to those ops.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._typing import DTypeLike, TensorLike
+
+if TYPE_CHECKING:
+    from . import ops as _ops
+
 import numpy as np
 
-_DEFAULT_DTYPE = [np.dtype(np.float32)]
+_DEFAULT_DTYPE: list[np.dtype] = [np.dtype(np.float32)]
 
 
-def get_default_dtype():
+def get_default_dtype() -> Any:
     return _DEFAULT_DTYPE[0]
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Dtype given to Python floats and lists (float32 unless changed), as in PyTorch."""
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
@@ -23,7 +33,7 @@ def set_default_dtype(dtype):
     _DEFAULT_DTYPE[0] = dtype
 
 
-def to_array(data, dtype=None):
+def to_array(data: Any, dtype: DTypeLike | None = None) -> Any:
     """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default.
 
     Only numbers (bool, int, float, complex) are accepted: strings, None and other objects raise
@@ -47,7 +57,7 @@ def to_array(data, dtype=None):
     return arr
 
 
-def _numeric_dtype(dtype, data):
+def _numeric_dtype(dtype: DTypeLike, data: Any) -> Any:
     dtype = np.dtype(dtype)
     if dtype.kind not in "biufc":
         raise TypeError(
@@ -56,7 +66,7 @@ def _numeric_dtype(dtype, data):
     return dtype
 
 
-def _describe(data):
+def _describe(data: Any) -> Any:
     if isinstance(data, np.ndarray):
         return f"an array of dtype {data.dtype}"
     if isinstance(data, (list, tuple)) and data:
@@ -85,10 +95,19 @@ class Tensor:
         "_retain",
         "__weakref__",
     )
+    _data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    _node: Any  # the Node that made it, None for a leaf (Any: the engine knows which)
+    _vc: list[int]  # version counter, shared with views
+    _hooks: dict[int, Callable[..., Any]] | None
+    _retain: bool
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __hash__ = object.__hash__  # tensors are hashable by identity, like torch's
 
-    def __init__(self, data, dtype=None, requires_grad=False):
+    def __init__(
+        self, data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False
+    ) -> None:
         self._data = to_array(data, dtype)
         self.grad = None
         self._node = None
@@ -100,7 +119,7 @@ class Tensor:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, data):
+    def _wrap(cls, data: Any) -> Any:
         """Fast constructor for op results: ``data`` is already the array to hold."""
         t = object.__new__(Tensor)
         t._data = data if type(data) is np.ndarray else np.asarray(data)
@@ -114,7 +133,7 @@ class Tensor:
 
     # ---- attributes ----
     @property
-    def data(self):
+    def data(self) -> Any:
         """This tensor's values as a Tensor that shares its memory and has no history (as torch).
 
         Edits through it (``p.data.add_(...)``, ``p.data += ...``) change this tensor without
@@ -124,7 +143,7 @@ class Tensor:
         return self.detach()
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
         self._vc = [self._vc[0] + 1]  # new memory: saved reads of the old values are stale
 
@@ -139,35 +158,35 @@ class Tensor:
     mT = property(lambda self: self.transpose(-2, -1))
 
     @property
-    def _version(self):
+    def _version(self) -> Any:
         return self._vc[0]
 
-    def _bump_version(self):
+    def _bump_version(self) -> None:
         self._vc[0] += 1
 
-    def size(self, dim=None):
+    def size(self, dim: int | None = None) -> Any:
         return self._data.shape if dim is None else self._data.shape[dim]
 
-    def dim(self):
+    def dim(self) -> Any:
         return self._data.ndim
 
-    def numel(self):
+    def numel(self) -> Any:
         return self._data.size
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
     # ---- device and dtype conversion ----
     @property
-    def device(self):
+    def device(self) -> Any:
         """Always ``cr.device('cpu')``: chainrule computes on the CPU only."""
         from .devices import CPU
 
         return CPU
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Any:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``, as torch.
 
         Returns ``self`` when nothing changes (unless ``copy=True``); a dtype change is recorded
@@ -185,54 +204,54 @@ class Tensor:
             return to_dtype(self, dtype)
         return self.clone() if copy else self
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> None:
         """Raises RuntimeError: chainrule has no CUDA support."""
         from .devices import check_device
 
         check_device("cuda", "Tensor.cuda")
 
-    def get_device(self):
+    def get_device(self) -> Any:
         return -1  # torch's answer for a CPU tensor
 
     # ---- conversion ----
-    def numpy(self):
+    def numpy(self) -> Any:
         return self._data
 
-    def item(self):
+    def item(self) -> Any:
         if self._data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted, shape is {self.shape}"
             )
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._data.tolist()
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Any:
         return self._data if dtype is None else self._data.astype(dtype)
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.dtype.kind not in "iu":
             raise TypeError("only integer tensors can be used as an index")
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.item())
 
-    def __iter__(self):
+    def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))
 
     # ---- autograd ----
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind == "c":
             raise RuntimeError(
                 f"complex tensors ({self.dtype}) cannot require gradients in "
@@ -247,18 +266,18 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def detach(self):
+    def detach(self) -> Any:
         """Same memory (and version counter), no history, no gradient."""
         t = Tensor._wrap(self._data)
         t._vc = self._vc
         return t
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         self._node = None
         self.requires_grad = False
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
@@ -266,7 +285,7 @@ class Tensor:
         self._hook_dict()
         return self
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[..., Any]) -> Any:
         """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed.
 
         Returns a handle with ``.remove()``.
@@ -275,7 +294,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         return _HookHandle(self._hook_dict(), hook)
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[..., Any]) -> Any:
         """``hook(tensor) -> None`` runs once this leaf's ``.grad`` holds this backward's result.
 
         It runs during backward, as soon as no remaining node can add to the gradient (as
@@ -289,7 +308,7 @@ class Tensor:
             )
         return _HookHandle(engine.post_hooks_of(self), hook)
 
-    def _hook_dict(self):
+    def _hook_dict(self) -> Any:
         """This tensor's hooks, shared with the node that made it (which outlives the tensor)."""
         if self._hooks is None:
             self._hooks = {}
@@ -297,7 +316,13 @@ class Tensor:
             self._node.hooks = self._hooks
         return self._hooks
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool = False,
+        create_graph: bool = False,
+        inputs: Sequence[Tensor] | None = None,
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (the chain rule, backwards)."""
         if not self.requires_grad:
             raise RuntimeError(
@@ -333,88 +358,88 @@ class Tensor:
                 t.grad = g if t.grad is None else t.grad + g
 
     # ---- in-place operations: plain writes outside a graph, recorded inside (ops/inplace.py) ----
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: Any) -> None:
         _inplace().setitem(self, index, value)
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: Tensor | float, alpha: float = 1) -> Tensor:
         return _inplace().apply(
             self, "add_", lambda t: t + (other if alpha == 1 else other * alpha), (other,)
         )
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: Tensor | float, alpha: float = 1) -> Tensor:
         return _inplace().apply(
             self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha), (other,)
         )
 
-    def mul_(self, other):
+    def mul_(self, other: TensorLike) -> Any:
         return _inplace().apply(self, "mul_", lambda t: t * other, (other,))
 
-    def div_(self, other):
+    def div_(self, other: TensorLike) -> Any:
         return _inplace().apply(self, "div_", lambda t: t / other, (other,))
 
-    def pow_(self, exponent):
+    def pow_(self, exponent: TensorLike) -> Any:
         return _inplace().apply(self, "pow_", lambda t: t**exponent, (exponent,))
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min: Any = None, max: Any = None) -> Any:
         return _inplace().apply(self, "clamp_", lambda t: t.clamp(min, max), (min, max))
 
     clip_ = clamp_
 
-    def relu_(self):
+    def relu_(self) -> Any:
         return _inplace().apply(self, "relu_", lambda t: t.relu())
 
-    def sigmoid_(self):
+    def sigmoid_(self) -> Any:
         return _inplace().apply(self, "sigmoid_", lambda t: t.sigmoid())
 
-    def tanh_(self):
+    def tanh_(self) -> Any:
         return _inplace().apply(self, "tanh_", lambda t: t.tanh())
 
-    def exp_(self):
+    def exp_(self) -> Any:
         return _inplace().apply(self, "exp_", lambda t: t.exp())
 
-    def neg_(self):
+    def neg_(self) -> Any:
         return _inplace().apply(self, "neg_", lambda t: -t)
 
-    def masked_fill_(self, mask, value):
+    def masked_fill_(self, mask: TensorLike, value: Any) -> Any:
         return _inplace().apply(
             self, "masked_fill_", lambda t: t.masked_fill(mask, value), (value,), casting="unsafe"
         )
 
-    def fill_(self, value):
+    def fill_(self, value: Any) -> Any:
         return _inplace().fill(self, "fill_", value)
 
-    def zero_(self):
+    def zero_(self) -> Any:
         return _inplace().fill(self, "zero_", 0)
 
-    def copy_(self, src):
+    def copy_(self, src: TensorLike) -> Any:
         return _inplace().fill(self, "copy_", src)
 
     # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    def uniform_(self, a: TensorLike = 0.0, b: TensorLike = 1.0, *, generator: Any = None) -> Any:
         from .random import resolve
 
         return _inplace().fill(self, "uniform_", resolve(generator).uniform(a, b, self.shape))
 
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
         from .random import resolve
 
         return _inplace().fill(self, "normal_", resolve(generator).normal(mean, std, self.shape))
 
-    def bernoulli_(self, p=0.5, *, generator=None):
+    def bernoulli_(self, p: TensorLike = 0.5, *, generator: Any = None) -> Tensor:
         from .random import resolve
 
         return _inplace().fill(
             self, "bernoulli_", resolve(generator).random(self.shape) < np.asarray(p)
         )
 
-    def exponential_(self, lambd=1.0, *, generator=None):
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Any:
         from .random import resolve
 
         return _inplace().fill(
             self, "exponential_", resolve(generator).exponential(1.0 / lambd, self.shape)
         )
 
-    def random_(self, from_=0, to=None, *, generator=None):
+    def random_(self, from_: Any = 0, to: Any = None, *, generator: Any = None) -> Any:
         """Integers uniform in [from_, to - 1] (``random_(to)`` means [0, to - 1])."""
         from .random import resolve
 
@@ -431,12 +456,14 @@ class Tensor:
             )
         return _inplace().fill(self, "random_", resolve(generator).integers(from_, to, self.shape))
 
-    def bernoulli(self, p=None, *, generator=None):
+    def bernoulli(self, p: Tensor | None = None, *, generator: Any = None) -> Any:
         from .random import bernoulli
 
         return bernoulli(self, p, generator=generator)
 
-    def multinomial(self, num_samples, replacement=False, *, generator=None):
+    def multinomial(
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Any:
         from .random import multinomial
 
         return multinomial(self, num_samples, replacement, generator=generator)
@@ -447,7 +474,7 @@ class Tensor:
     __itruediv__ = div_
 
     # ---- display ----
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extra = ""
         if self.dtype not in (_DEFAULT_DTYPE[0], np.dtype(np.int64), np.dtype(np.bool_)):
@@ -458,27 +485,68 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    if TYPE_CHECKING:
+        # The operators and methods bound by chainrule/ops/__init__.py at import, as mypy sees
+        # them: the operators take their types from the ops; other methods are looked up loosely.
+        __add__ = __radd__ = _ops.add
+        __sub__ = _ops.sub
+        __rsub__ = _ops.rsub
+        __mul__ = __rmul__ = _ops.mul
+        __truediv__ = _ops.div
+        __rtruediv__ = _ops.rdiv
+        __pow__ = _ops.pow
+        __rpow__ = _ops.rpow
+        __matmul__ = _ops.matmul
+        __neg__ = _ops.neg
+        __abs__ = _ops.abs
+        __getitem__ = _ops.getitem
+        __floordiv__ = _ops.floor_divide
+        __rfloordiv__ = _ops.rfloor_divide
+        __mod__ = _ops.remainder
+        __rmod__ = _ops.rremainder
+
+        def __rmatmul__(self, other: TensorLike) -> Tensor: ...
+        def __lt__(self, other: TensorLike) -> Tensor: ...
+        def __le__(self, other: TensorLike) -> Tensor: ...
+        def __gt__(self, other: TensorLike) -> Tensor: ...
+        def __ge__(self, other: TensorLike) -> Tensor: ...
+        def __eq__(self, other: object) -> Tensor: ...  # type: ignore[override]  # elementwise
+        def __ne__(self, other: object) -> Tensor: ...  # type: ignore[override]
+        def __invert__(self) -> Tensor: ...
+        def __and__(self, other: TensorLike) -> Tensor: ...
+        def __or__(self, other: TensorLike) -> Tensor: ...
+        def __xor__(self, other: TensorLike) -> Tensor: ...
+        def __rand__(self, other: TensorLike) -> Tensor: ...
+        def __ror__(self, other: TensorLike) -> Tensor: ...
+        def __rxor__(self, other: TensorLike) -> Tensor: ...
+        def __getattr__(self, name: str) -> Any: ...
+
+        # set by ops/__init__.py's _bind_compat_methods
+        where: Callable[..., Any]
+        index_add_: Callable[..., Tensor]
+        addmm: Callable[..., Tensor]
+
 
 class _HookHandle:
     _next_id = 0
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks: Any, hook: Callable[..., Any]) -> None:
         _HookHandle._next_id += 1
         self.id = _HookHandle._next_id
         self._hooks = hooks
         hooks[self.id] = hook
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
 
-def _inplace():
+def _inplace() -> Any:
     from .ops import inplace  # the ops import this module: bound on first use
 
     return inplace
 
 
-def _grad_array(gradient, t):
+def _grad_array(gradient: Any, t: Tensor) -> Any:
     g = to_array(gradient, t.dtype)
     if g.shape != t.shape:
         raise RuntimeError(

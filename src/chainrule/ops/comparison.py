@@ -3,6 +3,12 @@
 Operands are promoted as in arithmetic (``_util.result_type``) before they are compared.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._typing import Dims, TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor, normalize_dims, result_type, scalar_array
@@ -10,7 +16,7 @@ from ._util import as_tensor, normalize_dims, result_type, scalar_array
 _NUMBER = (int, float, bool, np.number, np.bool_)
 
 
-def _promoted(a, b, op):
+def _promoted(a: Tensor, b: TensorLike, op: str) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     """The arrays of ``a`` (a Tensor) and ``b`` cast to their promoted dtype (no graph)."""
     dt = result_type(a, b)
     x = a._data.astype(dt, copy=False)
@@ -22,10 +28,10 @@ def _promoted(a, b, op):
     return x, y, dt
 
 
-def _compare(fn):
+def _compare(fn: Callable[..., Any]) -> Callable[[Tensor, Any], Tensor]:
     """A comparison: operands promoted first (``uint8_t > -1`` compares with 255, as PyTorch)."""
 
-    def method(self, other):
+    def method(self: Tensor, other: Any) -> Tensor:
         dt = self._data.dtype
         if isinstance(other, Tensor) and other._data.dtype == dt:
             return Tensor._wrap(fn(self._data, other._data))
@@ -39,10 +45,12 @@ def _compare(fn):
     return method
 
 
-def _bitwise(fn, op, reflected=False):
+def _bitwise(
+    fn: Callable[..., Any], op: str, reflected: bool = False
+) -> Callable[[Tensor, Any], Tensor]:
     """``&``, ``|``, ``^``: logical on bools, bitwise on integers (``6 & 3 == 2``)."""
 
-    def method(self, other):
+    def method(self: Tensor, other: Any) -> Tensor:
         if not isinstance(other, (Tensor, np.ndarray) + _NUMBER):
             return NotImplemented
         x, y, dt = _promoted(self, other, op)
@@ -54,14 +62,14 @@ def _bitwise(fn, op, reflected=False):
     return method
 
 
-def _invert(self):
+def _invert(self: Tensor) -> Tensor:
     if self.dtype.kind not in "biu":
         raise TypeError(f"bitwise_not (~): only integer and bool tensors, got {self.dtype}")
     return Tensor._wrap(np.invert(self._data))
 
 
-def _bool_reduction(fn, op):
-    def reduce(x, dim=None, keepdim=False):
+def _bool_reduction(fn: Callable[..., Any], op: str) -> Callable[..., Tensor]:
+    def reduce(x: TensorLike, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """True where every (``all``) or some (``any``) element along ``dim`` is nonzero."""
         x = as_tensor(x)
         axis = None if dim is None else normalize_dims(dim, x.ndim, op)
@@ -92,7 +100,9 @@ for _name, _fn in [("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), (
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(
+    a: TensorLike, b: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """``|a - b| <= atol + rtol * |b|`` elementwise (bool), as torch.isclose; inf equals inf."""
     a = as_tensor(a)
     x, y, dt = _promoted(a, b, "isclose")
@@ -105,12 +115,14 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return Tensor._wrap(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(
+    a: TensorLike, b: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """True when :func:`isclose` holds everywhere (a Python bool, as torch.allclose)."""
     return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 
 
-def equal(a, b):
+def equal(a: TensorLike, b: TensorLike) -> bool:
     """True when ``a`` and ``b`` have the same shape and the same values (a Python bool)."""
     a, b = as_tensor(a), as_tensor(b)
     if a.shape != b.shape:
@@ -119,27 +131,27 @@ def equal(a, b):
     return bool(np.array_equal(x, y))
 
 
-def isnan(x):
+def isnan(x: TensorLike) -> Tensor:
     return Tensor._wrap(np.isnan(as_tensor(x)._data))
 
 
-def isinf(x):
+def isinf(x: TensorLike) -> Tensor:
     return Tensor._wrap(np.isinf(as_tensor(x)._data))
 
 
-def isfinite(x):
+def isfinite(x: TensorLike) -> Tensor:
     return Tensor._wrap(np.isfinite(as_tensor(x)._data))
 
 
-def logical_not(x):
+def logical_not(x: TensorLike) -> Tensor:
     return Tensor._wrap(np.logical_not(as_tensor(x)._data))
 
 
-def logical_and(a, b):
+def logical_and(a: TensorLike, b: TensorLike) -> Tensor:
     x, y, _ = _promoted(as_tensor(a), b, "logical_and")
     return Tensor._wrap(np.logical_and(x, y))
 
 
-def logical_or(a, b):
+def logical_or(a: TensorLike, b: TensorLike) -> Tensor:
     x, y, _ = _promoted(as_tensor(a), b, "logical_or")
     return Tensor._wrap(np.logical_or(x, y))

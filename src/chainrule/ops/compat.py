@@ -3,6 +3,12 @@ are those ops'): ``is_tensor``, ``numel``, ``type_as``, ``is_floating_point``, `
 ``clamp_min`` / ``clamp_max``, ``lerp``, ``addmm``, ``tile``, ``nonzero``, ``finfo`` / ``iinfo``,
 ``Size``."""
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._typing import Dims, DTypeLike, TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor
@@ -13,34 +19,34 @@ from .pointwise import clamp, rdiv, to_dtype
 class Size(tuple):
     """A shape, as ``torch.Size``: a tuple of ints. Example: ``cr.Size([2, 3]) == (2, 3)``."""
 
-    def numel(self):
+    def numel(self) -> int:
         return int(np.prod(self)) if self else 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"chainrule.Size({list(self)})"
 
 
-def is_tensor(obj):
+def is_tensor(obj: Any) -> bool:
     """True for a chainrule Tensor. Example: ``cr.is_tensor(cr.zeros(2))``."""
     return isinstance(obj, Tensor)
 
 
-def numel(input):
+def numel(input: Tensor) -> int:
     """Number of elements. Example: ``cr.numel(cr.zeros(2, 3)) == 6``."""
     return as_tensor(input).numel()
 
 
-def type_as(self, other):
+def type_as(self: Tensor, other: Tensor) -> Tensor:
     """``self`` in ``other``'s dtype. Example: ``mask.type_as(x)``."""
     return to_dtype(self, other.dtype)
 
 
-def is_floating_point(input):
+def is_floating_point(input: Tensor) -> bool:
     """True when the dtype is a float. Example: ``cr.zeros(2).is_floating_point()``."""
     return as_tensor(input).dtype.kind == "f"
 
 
-def reciprocal(input):
+def reciprocal(input: TensorLike) -> Tensor:
     """``1 / x`` elementwise (integers give the default float dtype, as in PyTorch).
 
     Example: ``cr.tensor([2.0, 4.0]).reciprocal()``  -> [0.5, 0.25]
@@ -48,30 +54,32 @@ def reciprocal(input):
     return rdiv(as_tensor(input), 1.0)
 
 
-def clamp_min(input, min):
+def clamp_min(input: TensorLike, min: TensorLike) -> Tensor:
     """``max(x, min)``. Example: ``x.clamp_min(1e-8)``."""
     return clamp(input, min=min)
 
 
-def clamp_max(input, max):
+def clamp_max(input: TensorLike, max: TensorLike) -> Tensor:
     """``min(x, max)``. Example: ``x.clamp_max(1.0)``."""
     return clamp(input, max=max)
 
 
-def lerp(input, end, weight):
+def lerp(input: TensorLike, end: TensorLike, weight: TensorLike) -> Tensor:
     """``input + weight * (end - input)``. Example: ``cr.lerp(a, b, 0.5)``."""
     start = as_tensor(input)
     return start + weight * (end - start)
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(
+    input: TensorLike, mat1: TensorLike, mat2: TensorLike, *, beta: float = 1, alpha: float = 1
+) -> Tensor:
     """``beta * input + alpha * mat1 @ mat2``. Example: ``cr.addmm(b, x, w)``."""
     prod = mm(mat1, mat2)
     prod = prod if alpha == 1 else prod * alpha
     return prod + (input if beta == 1 else as_tensor(input) * beta)
 
 
-def tile(input, dims):
+def tile(input: TensorLike, dims: Sequence[int]) -> Tensor:
     """Repeat ``input`` along each dim; fewer ``dims`` than dims count from the last one.
 
     Example: ``cr.tile(cr.tensor([1, 2]), (2,))``  -> [1, 2, 1, 2]
@@ -83,7 +91,7 @@ def tile(input, dims):
     return x.repeat(*dims)
 
 
-def nonzero(input, *, as_tuple=False):
+def nonzero(input: TensorLike, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """Indices of the non-zero entries: (count, ndim) int64, or a tuple of 1-d index tensors.
 
     Example: ``cr.tensor([0, 3, 0, 5]).nonzero()``  -> [[1], [3]]
@@ -99,7 +107,7 @@ def nonzero(input, *, as_tuple=False):
     return Tensor(np.stack(idx, axis=1).astype(np.int64))
 
 
-def finfo(dtype=None):
+def finfo(dtype: DTypeLike | None = None) -> np.finfo:
     """Machine limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``), as ``torch.finfo``.
 
     Example: ``cr.finfo(cr.float32).eps``
@@ -109,12 +117,14 @@ def finfo(dtype=None):
     return np.finfo(get_default_dtype() if dtype is None else dtype)
 
 
-def iinfo(dtype):
+def iinfo(dtype: DTypeLike) -> np.iinfo:
     """Limits of an integer dtype (``max``, ``min``, ``bits``). Example: ``cr.iinfo(cr.int64).max``."""
     return np.iinfo(dtype)
 
 
-def repeat_interleave(input, repeats, dim=None):
+def repeat_interleave(
+    input: TensorLike, repeats: int | TensorLike, dim: int | None = None
+) -> Tensor:
     """Repeat each element ``repeats`` times (an int or one count per element) along ``dim``
     (the flattened input when ``dim`` is None), as ``torch.repeat_interleave``.
 
@@ -134,7 +144,7 @@ def repeat_interleave(input, repeats, dim=None):
     return index_select(x, dim, Tensor(index.astype(np.int64)))
 
 
-def diagonal(input, offset=0, dim1=0, dim2=1):
+def diagonal(input: TensorLike, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of dims ``dim1``/``dim2`` (moved to the last dim), as ``torch.diagonal``.
 
     Example: ``cr.diagonal(cr.eye(3) * 2)``  -> [2, 2, 2]
@@ -153,7 +163,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return getitem(x, (Ellipsis, Tensor(r), Tensor(c)))
 
 
-def diag(input, diagonal=0):
+def diag(input: TensorLike, diagonal: int = 0) -> Tensor:
     """1-d input: a square matrix with it on the ``diagonal``; 2-d input: that diagonal (1-d).
 
     Example: ``cr.diag(cr.tensor([1.0, 2.0]))``  -> [[1, 0], [0, 2]]
@@ -173,7 +183,7 @@ def diag(input, diagonal=0):
     return matmul(x, Tensor(place)).reshape(n, n)
 
 
-def trace(input):
+def trace(input: TensorLike) -> Tensor:
     """Sum of the main diagonal of a 2-d input. Example: ``cr.trace(cr.eye(3))``  -> 3."""
     x = as_tensor(input)
     if x.ndim != 2:
@@ -181,7 +191,13 @@ def trace(input):
     return diagonal(x).sum()
 
 
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+def unique(
+    input: TensorLike,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Tensor | tuple[Tensor, ...]:
     """The distinct values (sorted), optionally with the inverse indices and the counts.
 
     Example: ``cr.unique(cr.tensor([3, 1, 3]))``  -> [1, 3]
@@ -198,7 +214,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def bincount(input, weights=None, minlength=0):
+def bincount(input: TensorLike, weights: TensorLike | None = None, minlength: int = 0) -> Tensor:
     """Counts of each non-negative integer (weighted sums with ``weights``), as ``torch.bincount``.
 
     Example: ``cr.bincount(cr.tensor([0, 2, 2]))``  -> [1, 0, 2]
@@ -209,7 +225,9 @@ def bincount(input, weights=None, minlength=0):
     return Tensor(out.astype(w.dtype) if w is not None else out.astype(np.int64))
 
 
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(
+    input: TensorLike, dim: int, index: Any, source: TensorLike, *, alpha: float = 1
+) -> Tensor:
     """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``
     (repeated indices accumulate), as ``torch.index_add``.
 
@@ -232,8 +250,8 @@ def index_add(input, dim, index, source, *, alpha=1):
     return x + added
 
 
-def _legacy_constructor(name, dtype):
-    def make(*args):
+def _legacy_constructor(name: str, dtype: DTypeLike) -> Callable[..., Tensor]:
+    def make(*args: Any) -> Tensor:
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             return (
                 as_tensor(args[0]).to(dtype)
@@ -261,7 +279,9 @@ ByteTensor = _legacy_constructor("ByteTensor", np.uint8)
 BoolTensor = _legacy_constructor("BoolTensor", np.bool_)
 
 
-def where(condition, input=None, other=None):
+def where(
+    condition: TensorLike, input: TensorLike | None = None, other: TensorLike | None = None
+) -> Tensor | tuple[Tensor, ...]:
     """``where(cond, a, b)``: elementwise choice (see ``ops.pointwise.where``); ``where(cond)``
     alone: the indices of the true entries, as ``nonzero(cond, as_tuple=True)``.
 
@@ -276,7 +296,9 @@ def where(condition, input=None, other=None):
     return choose(condition, input, other)
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False):
+def std_mean(
+    input: TensorLike, dim: Dims = None, *, correction: float = 1, keepdim: bool = False
+) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` over ``dim``, as ``torch.std_mean``. Example: ``s, m = cr.std_mean(x, 0)``."""
     x = as_tensor(input)
     return (
@@ -285,7 +307,9 @@ def std_mean(input, dim=None, *, correction=1, keepdim=False):
     )
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
+def var_mean(
+    input: TensorLike, dim: Dims = None, *, correction: float = 1, keepdim: bool = False
+) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` over ``dim``, as ``torch.var_mean``. Example: ``v, m = cr.var_mean(x, 0)``."""
     x = as_tensor(input)
     return (

@@ -6,6 +6,12 @@ itself recorded (``create_graph=True``). Masks and signs are constants, so they 
 ``._data``.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._typing import DTypeLike, Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
@@ -21,8 +27,16 @@ from ._util import (
     unbroadcast,
 )
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
 
-def _binary(a, b, fn, op, floating=False):
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+
+
+def _binary(
+    a: TensorLike, b: TensorLike, fn: Callable[..., Any], op: str, floating: bool = False
+) -> tuple[Tensor, Tensor, Any]:
     """Promote both operands (PyTorch's rules, see ``_util.result_type``), then ``fn`` on arrays."""
     a, b, dt = coerce(a, b, floating)
     if dt.kind == "b" and op in _NO_BOOL:
@@ -37,7 +51,7 @@ def _binary(a, b, fn, op, floating=False):
 _NO_BOOL = ("pow", "floor_divide", "remainder")
 
 
-def _is_bool(x):
+def _is_bool(x: object) -> bool:
     return (
         (x.dtype.kind == "b")
         if isinstance(x, (Tensor, np.ndarray))
@@ -48,20 +62,20 @@ def _is_bool(x):
 # ---- arithmetic ----
 
 
-def _add_vjp(ctx, g):
+def _add_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, g)
 
 
-def add(a, b):
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     a, b, out = _binary(a, b, np.add, "add")
     return record(out, (a, b), _add_vjp, "Add", save_inputs=False, save_output=False)
 
 
-def _sub_vjp(ctx, g):
+def _sub_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, -g) if ctx.needs[1] else None
 
 
-def sub(a, b):
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     if _is_bool(a) or _is_bool(b):
         raise RuntimeError(
             "sub: subtraction (the - operator) with a bool tensor or number is not "
@@ -71,17 +85,17 @@ def sub(a, b):
     return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False, save_output=False)
 
 
-def rsub(a, b):
+def rsub(a: TensorLike, b: TensorLike) -> Tensor:
     return sub(b, a)
 
 
-def _mul_vjp(ctx, g):
+def _mul_vjp(ctx: Node, g: Grad) -> Grads:
     ga = unbroadcast(ctx, 0, g * ctx.input(1)) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, g * ctx.input(0)) if ctx.needs[1] else None
     return ga, gb
 
 
-def mul(a, b):
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     a, b, out = _binary(a, b, np.multiply, "mul")
     # a is read only for b's gradient and b for a's: only those versions are checked (as torch)
     return record(
@@ -94,7 +108,7 @@ def mul(a, b):
     )
 
 
-def _div_vjp(ctx, g):
+def _div_vjp(ctx: Node, g: Grad) -> Grads:
     b = ctx.input(1)
     ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
     # PyTorch's form -g * ((a / b) / b): no b * b, which overflows and, recorded, gives 0 * Inf
@@ -102,7 +116,7 @@ def _div_vjp(ctx, g):
     return ga, gb
 
 
-def div(a, b, rounding_mode=None):
+def div(a: TensorLike, b: TensorLike, rounding_mode: str | None = None) -> Tensor:
     """True division: always floating (``int_tensor / 2`` is float32, as in PyTorch).
 
     ``rounding_mode="floor"`` is ``floor_divide``; ``"trunc"`` rounds toward zero (C division).
@@ -121,11 +135,11 @@ def div(a, b, rounding_mode=None):
     )
 
 
-def rdiv(a, b):
+def rdiv(a: TensorLike, b: TensorLike) -> Tensor:
     return div(b, a)
 
 
-def _pow_vjp(ctx, g):
+def _pow_vjp(ctx: Node, g: Grad) -> Grads:
     a, b = ctx.input(0), ctx.input(1)
     ga = None
     if ctx.needs[0]:
@@ -145,7 +159,7 @@ def _pow_vjp(ctx, g):
     return ga, unbroadcast(ctx, 1, g * ctx.output() * d.log(safe_a))
 
 
-def _int_power(a, b):
+def _int_power(a: Any, b: Any) -> Any:
     """Integer powers; a negative exponent gives 1/a**|b| truncated, i.e. 0 unless |a| == 1 (as
     PyTorch's tensor exponents; NumPy refuses them)."""
     negative = b < 0
@@ -157,7 +171,7 @@ def _int_power(a, b):
     return np.where(negative, at_neg, out)
 
 
-def pow(a, b):
+def pow(a: TensorLike, b: TensorLike) -> Tensor:
     if isinstance(a, Tensor) and a.dtype.kind in "iub" and isinstance(b, (int, np.integer)):
         if b < 0:
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
@@ -169,7 +183,7 @@ def pow(a, b):
     return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
-def rpow(a, b):
+def rpow(a: TensorLike, b: TensorLike) -> Tensor:
     return pow(b, a)
 
 
@@ -177,23 +191,23 @@ def rpow(a, b):
 # gradient must not reach the entries or the branch that were not chosen.
 
 
-def _check_int_divisor(b, op):
+def _check_int_divisor(b: Any, op: str) -> None:
     if b.dtype.kind in "iub" and not np.all(b):
         raise RuntimeError(f"{op}: integer division by zero (ZeroDivisionError)")
 
 
-def _floor_divide_array(a, b):
+def _floor_divide_array(a: Any, b: Any) -> Any:
     _check_int_divisor(b, "floor_divide")
     with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is +-inf or nan, as in PyTorch
         return np.floor_divide(a, b)
 
 
-def _zero_vjp(ctx, g):
+def _zero_vjp(ctx: Node, g: Grad) -> Grads:
     # Piecewise constant: the derivative is 0 wherever it exists.
     return tuple(unbroadcast(ctx, i, g * 0) for i in range(2))
 
 
-def floor_divide(a, b):
+def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     """``a // b`` rounded toward minus infinity, as Python's ``//`` (``-7 // 2 == -4``).
 
     Integers stay integers; dividing an integer by 0 raises. Gradient: 0 (piecewise constant).
@@ -203,12 +217,12 @@ def floor_divide(a, b):
     return record(out, (a, b), _zero_vjp, "FloorDivide", save_inputs=False, save_output=False)
 
 
-def rfloor_divide(a, b):
+def rfloor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     return floor_divide(b, a)
 
 
-def _trunc_divide(a, b):
-    def trunc_div(x, y):
+def _trunc_divide(a: TensorLike, b: TensorLike) -> Tensor:
+    def trunc_div(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         _check_int_divisor(y, "div")
         if x.dtype.kind in "iu":
             q = np.floor_divide(x, y)
@@ -220,20 +234,20 @@ def _trunc_divide(a, b):
     return record(out, (a, b), _zero_vjp, "TruncDivide", save_inputs=False, save_output=False)
 
 
-def _remainder_array(a, b):
+def _remainder_array(a: Any, b: Any) -> Any:
     _check_int_divisor(b, "remainder")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.remainder(a, b)
 
 
-def _remainder_vjp(ctx, g):
+def _remainder_vjp(ctx: Node, g: Grad) -> Grads:
     # a % b = a - b * floor(a / b); the quotient is piecewise constant.
     ga = unbroadcast(ctx, 0, g) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, -g * ctx.saved) if ctx.needs[1] else None
     return ga, gb
 
 
-def remainder(a, b):
+def remainder(a: TensorLike, b: TensorLike) -> Tensor:
     """``a % b`` with the sign of ``b``, as Python's ``%`` (``-7 % 3 == 2``); also for floats.
 
     Gradient: 1 for ``a``, ``-floor(a / b)`` for ``b``. Example: ``cr.tensor([5, -5]) % 3`` is
@@ -255,15 +269,15 @@ def remainder(a, b):
     )
 
 
-def rremainder(a, b):
+def rremainder(a: TensorLike, b: TensorLike) -> Tensor:
     return remainder(b, a)
 
 
-def fmod(a, b):
+def fmod(a: TensorLike, b: TensorLike) -> Tensor:
     """C's remainder: the sign of ``a`` (``fmod(-7, 3) == -1``). Gradient as ``remainder`` with
     the quotient truncated toward zero."""
 
-    def fmod_array(x, y):
+    def fmod_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         _check_int_divisor(y, "fmod")
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.fmod(x, y)
@@ -278,7 +292,7 @@ def fmod(a, b):
     )
 
 
-def _maximum_vjp(ctx, g):
+def _maximum_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's rule: ties share the gradient; a NaN on either side sends it to both (neither
     # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
     a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
@@ -289,7 +303,7 @@ def _maximum_vjp(ctx, g):
     return ga, gb
 
 
-def maximum(a, b):
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise maximum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
 
     Example::
@@ -300,7 +314,7 @@ def maximum(a, b):
     return record(out, (a, b), _maximum_vjp, "Maximum", saved="max", save_output=False)
 
 
-def minimum(a, b):
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise minimum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
 
     Example::
@@ -311,14 +325,14 @@ def minimum(a, b):
     return record(out, (a, b), _maximum_vjp, "Minimum", saved="min", save_output=False)
 
 
-def _where_vjp(ctx, g):
+def _where_vjp(ctx: Node, g: Grad) -> Grads:
     cond = ctx.saved
     ga = unbroadcast(ctx, 0, d.where(cond, g, 0)) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, d.where(cond, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
-def where(condition, a, b):
+def where(condition: TensorLike, a: Any, b: Any) -> Tensor:
     """Elementwise ``a`` where ``condition`` else ``b`` (broadcast); no gradient to condition."""
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
@@ -339,7 +353,16 @@ def where(condition, a, b):
 # ---- unary ----
 
 
-def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floating=True):
+def _unary(
+    x: Any,
+    fn: Callable[..., Any],
+    vjp: Callable[..., Any],
+    name: str,
+    saved: Any = None,
+    save_input: bool = True,
+    save_output: bool | None = None,
+    floating: bool = True,
+) -> Tensor:
     """``floating``: a float function, so integer and bool inputs become the default float dtype
     first (``exp(int_tensor)`` is float32, as in PyTorch)."""
     x = float_operand(x) if floating else as_tensor(x)
@@ -350,7 +373,7 @@ def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floa
     )
 
 
-def neg(x):
+def neg(x: TensorLike) -> Tensor:
     return _unary(
         x,
         np.negative,
@@ -362,48 +385,48 @@ def neg(x):
     )
 
 
-def exp(x):
+def exp(x: TensorLike) -> Tensor:
     return _unary(x, np.exp, lambda ctx, g: (g * ctx.output(),), "Exp", save_input=False)
 
 
-def log(x):
+def log(x: TensorLike) -> Tensor:
     return _unary(x, np.log, lambda ctx, g: (g / ctx.input(0),), "Log")
 
 
-def log1p(x):
+def log1p(x: TensorLike) -> Tensor:
     return _unary(x, np.log1p, lambda ctx, g: (g / (ctx.input(0) + 1),), "Log1p")
 
 
-def expm1(x):
+def expm1(x: TensorLike) -> Tensor:
     return _unary(x, np.expm1, lambda ctx, g: (g * (ctx.output() + 1),), "Expm1", save_input=False)
 
 
-def sqrt(x):
+def sqrt(x: TensorLike) -> Tensor:
     return _unary(x, np.sqrt, lambda ctx, g: (g / (2 * ctx.output()),), "Sqrt", save_input=False)
 
 
-def _rsqrt_vjp(ctx, g):
+def _rsqrt_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (-0.5 * g * y * y * y,)
 
 
-def rsqrt(x):
+def rsqrt(x: TensorLike) -> Tensor:
     x = float_operand(x)
     return record(1 / np.sqrt(x._data), (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
-def _abs_vjp(ctx, g):
+def _abs_vjp(ctx: Node, g: Grad) -> Grads:
     x = ctx.inputs[0]._data
     return (g * ((x > 0).astype(x.dtype) - (x < 0)),)  # sign, 0 at NaN (as PyTorch's sgn)
 
 
-def abs(x):
+def abs(x: TensorLike) -> Tensor:
     if as_tensor(x).dtype.kind == "b":
         raise RuntimeError("abs: not supported for bool tensors (as in PyTorch)")
     return _unary(x, np.abs, _abs_vjp, "Abs", floating=False)
 
 
-def sign(x):
+def sign(x: TensorLike) -> Tensor:
     if as_tensor(x).dtype.kind == "b":
         return as_tensor(x).clone()  # sign of a bool is itself, as in PyTorch
     return _unary(
@@ -417,58 +440,58 @@ def sign(x):
     )
 
 
-def sin(x):
+def sin(x: TensorLike) -> Tensor:
     return _unary(x, np.sin, lambda ctx, g: (g * d.cos(ctx.input(0)),), "Sin")
 
 
-def cos(x):
+def cos(x: TensorLike) -> Tensor:
     return _unary(x, np.cos, lambda ctx, g: (-g * d.sin(ctx.input(0)),), "Cos")
 
 
 _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
 
 
-def log10(x):
+def log10(x: TensorLike) -> Tensor:
     return _unary(x, np.log10, lambda ctx, g: (g / (ctx.input(0) * _LN10),), "Log10")
 
 
-def log2(x):
+def log2(x: TensorLike) -> Tensor:
     return _unary(x, np.log2, lambda ctx, g: (g / (ctx.input(0) * _LN2),), "Log2")
 
 
-def sinh(x):
+def sinh(x: TensorLike) -> Tensor:
     return _unary(x, np.sinh, lambda ctx, g: (g * d.cosh(ctx.input(0)),), "Sinh")
 
 
-def cosh(x):
+def cosh(x: TensorLike) -> Tensor:
     return _unary(x, np.cosh, lambda ctx, g: (g * d.sinh(ctx.input(0)),), "Cosh")
 
 
-def _tan_vjp(ctx, g):
+def _tan_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (g * (1 + y * y),)
 
 
-def tan(x):
+def tan(x: TensorLike) -> Tensor:
     return _unary(x, np.tan, _tan_vjp, "Tan", save_input=False)
 
 
-def asin(x):
+def asin(x: TensorLike) -> Tensor:
     return _unary(x, np.arcsin, lambda ctx, g: (g / d.sqrt(1 - ctx.input(0) ** 2),), "Asin")
 
 
-def acos(x):
+def acos(x: TensorLike) -> Tensor:
     return _unary(x, np.arccos, lambda ctx, g: (-g / d.sqrt(1 - ctx.input(0) ** 2),), "Acos")
 
 
-def atan(x):
+def atan(x: TensorLike) -> Tensor:
     return _unary(x, np.arctan, lambda ctx, g: (g / (1 + ctx.input(0) ** 2),), "Atan")
 
 
 arcsin, arccos, arctan = asin, acos, atan
 
 
-def _rounding(x, fn, name):
+def _rounding(x: TensorLike, fn: Callable[..., Any], name: str) -> Tensor:
     # Piecewise constant: zero gradient (as PyTorch); integers are returned as they are.
     if as_tensor(x).dtype.kind == "b":
         raise RuntimeError(f"{name.lower()}: not supported for bool tensors (as in PyTorch)")
@@ -477,68 +500,68 @@ def _rounding(x, fn, name):
     )
 
 
-def floor(x):
+def floor(x: TensorLike) -> Tensor:
     """Largest integer <= x, elementwise (float in, float out; integers unchanged)."""
     return _rounding(x, np.floor, "Floor")
 
 
-def ceil(x):
+def ceil(x: TensorLike) -> Tensor:
     """Smallest integer >= x, elementwise."""
     return _rounding(x, np.ceil, "Ceil")
 
 
-def trunc(x):
+def trunc(x: TensorLike) -> Tensor:
     """x rounded toward zero, elementwise."""
     return _rounding(x, np.trunc, "Trunc")
 
 
-def round(x, decimals=0):
+def round(x: TensorLike, decimals: int = 0) -> Tensor:
     """x rounded to ``decimals`` places; halves go to the even neighbour, as in PyTorch."""
     return _rounding(x, lambda a: np.round(a, decimals), "Round")
 
 
-def _tanh_vjp(ctx, g):
+def _tanh_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (g * (1 - y * y),)
 
 
-def tanh(x):
+def tanh(x: TensorLike) -> Tensor:
     return _unary(x, np.tanh, _tanh_vjp, "Tanh", save_input=False)
 
 
-def sigmoid_array(x):
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
     # exp of a negative number only: no overflow warning for large |x|.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-def _sigmoid_vjp(ctx, g):
+def _sigmoid_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (g * y * (1 - y),)
 
 
-def sigmoid(x):
+def sigmoid(x: TensorLike) -> Tensor:
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
-def _relu_vjp(ctx, g):
+def _relu_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
     return (d.where(ctx.out_data <= 0, 0, g),)
 
 
-def relu(x):
+def relu(x: TensorLike) -> Tensor:
     x = as_tensor(x)
     # maximum(0, x), not (x, 0): NumPy returns the second on a tie, so relu(-0.0) is -0.0 (torch)
     return record(np.maximum(0, x._data), (x,), _relu_vjp, "Relu", save_inputs=False)
 
 
-def _clamp_vjp(ctx, g):
+def _clamp_vjp(ctx: Node, g: Grad) -> Grads:
     lo, hi = ctx.saved
     x = ctx.inputs[0]._data
     return (d.where((x >= lo) & (x <= hi), g, 0),)  # inside [min, max]; NaN is not inside
 
 
-def clamp(x, min=None, max=None):
+def clamp(x: TensorLike, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
     """Limit values to [min, max]; the gradient passes where min <= x <= max (as in PyTorch)."""
     x = as_tensor(x)
     if min is None and max is None:
@@ -557,16 +580,16 @@ def clamp(x, min=None, max=None):
 clip = clamp
 
 
-def square(x):
+def square(x: TensorLike) -> Tensor:
     return mul(x, x)
 
 
-def _cast_vjp(ctx, g):
+def _cast_vjp(ctx: Node, g: Grad) -> Grads:
     dtype = ctx.inputs[0].dtype
     return (d.astype(g, dtype),)
 
 
-def to_dtype(x, dtype):
+def to_dtype(x: Tensor, dtype: DTypeLike) -> Tensor:
     """Cast; differentiable between floating dtypes."""
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
@@ -579,7 +602,7 @@ def to_dtype(x, dtype):
     return out
 
 
-def clone(x):
+def clone(x: Tensor) -> Tensor:
     return record(
         x._data.copy(), (x,), lambda ctx, g: (g,), "Clone", save_inputs=False, save_output=False
     )
