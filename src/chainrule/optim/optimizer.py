@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
 
@@ -567,12 +568,7 @@ def _grad_array(index: int, p: Tensor) -> np.ndarray:
 
 
 def _call_with_grad(closure: Callable[[], Any]) -> Any:
-    import chainrule  # lazy: the package imports optim while it is being built
-
-    enable_grad = getattr(chainrule, "enable_grad", None)
-    if enable_grad is None:
-        return closure()
-    with enable_grad():
+    with enable_grad():  # the closure records its graph even when step() runs under no_grad
         return closure()
 
 
