@@ -21,7 +21,7 @@ import numpy as np
 _DEFAULT_DTYPE: list[np.dtype] = [np.dtype(np.float32)]
 
 
-def get_default_dtype() -> Any:
+def get_default_dtype() -> np.dtype:
     return _DEFAULT_DTYPE[0]
 
 
@@ -33,7 +33,7 @@ def set_default_dtype(dtype: DTypeLike) -> None:
     _DEFAULT_DTYPE[0] = dtype
 
 
-def to_array(data: Any, dtype: DTypeLike | None = None) -> Any:
+def to_array(data: TensorLike, dtype: DTypeLike | None = None) -> np.ndarray:
     """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default.
 
     Only numbers (bool, int, float, complex) are accepted: strings, None and other objects raise
@@ -133,7 +133,7 @@ class Tensor:
 
     # ---- attributes ----
     @property
-    def data(self) -> Any:
+    def data(self) -> Tensor:
         """This tensor's values as a Tensor that shares its memory and has no history (as torch).
 
         Edits through it (``p.data.add_(...)``, ``p.data += ...``) change this tensor without
@@ -167,10 +167,10 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         return self._data.shape if dim is None else self._data.shape[dim]
 
-    def dim(self) -> Any:
+    def dim(self) -> int:
         return self._data.ndim
 
-    def numel(self) -> Any:
+    def numel(self) -> int:
         return self._data.size
 
     def __len__(self) -> int:
@@ -186,7 +186,7 @@ class Tensor:
 
         return CPU
 
-    def to(self, *args: Any, **kwargs: Any) -> Any:
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``, as torch.
 
         Returns ``self`` when nothing changes (unless ``copy=True``); a dtype change is recorded
@@ -213,11 +213,11 @@ class Tensor:
 
         check_device("cuda", "Tensor.cuda")
 
-    def get_device(self) -> Any:
+    def get_device(self) -> int:
         return -1  # torch's answer for a CPU tensor
 
     # ---- conversion ----
-    def numpy(self) -> Any:
+    def numpy(self) -> np.ndarray:
         return self._data
 
     def item(self) -> Any:
@@ -266,7 +266,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def detach(self) -> Any:
+    def detach(self) -> Tensor:
         """Same memory (and version counter), no history, no gradient."""
         t = Tensor._wrap(self._data)
         t._vc = self._vc
@@ -285,7 +285,7 @@ class Tensor:
         self._hook_dict()
         return self
 
-    def register_hook(self, hook: Callable[..., Any]) -> Any:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
         """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed.
 
         Returns a handle with ``.remove()``.
@@ -294,7 +294,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         return _HookHandle(self._hook_dict(), hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[..., Any]) -> Any:
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _HookHandle:
         """``hook(tensor) -> None`` runs once this leaf's ``.grad`` holds this backward's result.
 
         It runs during backward, as soon as no remaining node can add to the gradient (as
@@ -371,56 +371,56 @@ class Tensor:
             self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha), (other,)
         )
 
-    def mul_(self, other: TensorLike) -> Any:
+    def mul_(self, other: Tensor | float) -> Tensor:
         return _inplace().apply(self, "mul_", lambda t: t * other, (other,))
 
-    def div_(self, other: TensorLike) -> Any:
+    def div_(self, other: Tensor | float) -> Tensor:
         return _inplace().apply(self, "div_", lambda t: t / other, (other,))
 
-    def pow_(self, exponent: TensorLike) -> Any:
+    def pow_(self, exponent: Tensor | float) -> Tensor:
         return _inplace().apply(self, "pow_", lambda t: t**exponent, (exponent,))
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Any:
+    def clamp_(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
         return _inplace().apply(self, "clamp_", lambda t: t.clamp(min, max), (min, max))
 
     clip_ = clamp_
 
-    def relu_(self) -> Any:
+    def relu_(self) -> Tensor:
         return _inplace().apply(self, "relu_", lambda t: t.relu())
 
-    def sigmoid_(self) -> Any:
+    def sigmoid_(self) -> Tensor:
         return _inplace().apply(self, "sigmoid_", lambda t: t.sigmoid())
 
-    def tanh_(self) -> Any:
+    def tanh_(self) -> Tensor:
         return _inplace().apply(self, "tanh_", lambda t: t.tanh())
 
-    def exp_(self) -> Any:
+    def exp_(self) -> Tensor:
         return _inplace().apply(self, "exp_", lambda t: t.exp())
 
-    def neg_(self) -> Any:
+    def neg_(self) -> Tensor:
         return _inplace().apply(self, "neg_", lambda t: -t)
 
-    def masked_fill_(self, mask: TensorLike, value: Any) -> Any:
+    def masked_fill_(self, mask: TensorLike, value: float) -> Tensor:
         return _inplace().apply(
             self, "masked_fill_", lambda t: t.masked_fill(mask, value), (value,), casting="unsafe"
         )
 
-    def fill_(self, value: Any) -> Any:
+    def fill_(self, value: TensorLike) -> Tensor:
         return _inplace().fill(self, "fill_", value)
 
-    def zero_(self) -> Any:
+    def zero_(self) -> Tensor:
         return _inplace().fill(self, "zero_", 0)
 
-    def copy_(self, src: TensorLike) -> Any:
+    def copy_(self, src: TensorLike) -> Tensor:
         return _inplace().fill(self, "copy_", src)
 
     # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
-    def uniform_(self, a: TensorLike = 0.0, b: TensorLike = 1.0, *, generator: Any = None) -> Any:
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         from .random import resolve
 
         return _inplace().fill(self, "uniform_", resolve(generator).uniform(a, b, self.shape))
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         from .random import resolve
 
         return _inplace().fill(self, "normal_", resolve(generator).normal(mean, std, self.shape))
@@ -432,14 +432,14 @@ class Tensor:
             self, "bernoulli_", resolve(generator).random(self.shape) < np.asarray(p)
         )
 
-    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Any:
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
         from .random import resolve
 
         return _inplace().fill(
             self, "exponential_", resolve(generator).exponential(1.0 / lambd, self.shape)
         )
 
-    def random_(self, from_: Any = 0, to: Any = None, *, generator: Any = None) -> Any:
+    def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
         """Integers uniform in [from_, to - 1] (``random_(to)`` means [0, to - 1])."""
         from .random import resolve
 
@@ -456,14 +456,14 @@ class Tensor:
             )
         return _inplace().fill(self, "random_", resolve(generator).integers(from_, to, self.shape))
 
-    def bernoulli(self, p: Tensor | None = None, *, generator: Any = None) -> Any:
+    def bernoulli(self, p: TensorLike | None = None, *, generator: Any = None) -> Tensor:
         from .random import bernoulli
 
         return bernoulli(self, p, generator=generator)
 
     def multinomial(
         self, num_samples: int, replacement: bool = False, *, generator: Any = None
-    ) -> Any:
+    ) -> Tensor:
         from .random import multinomial
 
         return multinomial(self, num_samples, replacement, generator=generator)

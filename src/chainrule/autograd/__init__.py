@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._typing import TensorLike
 from . import engine
 from .engine import AnomalyError
 from .function import Function, FunctionCtx
@@ -23,18 +24,15 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-if TYPE_CHECKING:
-    from ..tensor import Tensor
-
 
 def grad(
-    outputs: Sequence[Tensor],
-    inputs: Sequence[Tensor],
-    grad_outputs: Any = None,
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[TensorLike | None] | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool = False,
-) -> Any:
+) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched).
 
     Example::
@@ -73,8 +71,8 @@ def grad(
 
 
 def backward(
-    tensors: Sequence[Tensor],
-    grad_tensors: Any = None,
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Sequence[TensorLike | None] | None = None,
     retain_graph: bool = False,
     create_graph: bool = False,
 ) -> None:

@@ -32,9 +32,6 @@ from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-if TYPE_CHECKING:
-    from ..tensor import Tensor
-
 
 class Node:
     """One recorded operation: the ``grad_fn`` of the tensor it produced.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import OrderedDict, namedtuple
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -25,10 +25,8 @@ from .parameter import Parameter
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_M = TypeVar("_M", bound="Module")  # methods that return self keep the subclass's type
 
 
 class RemovableHandle:
@@ -36,7 +34,7 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks: Any) -> None:
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
         self._hooks = hooks
         self.id = next(RemovableHandle._ids)
 
@@ -50,7 +48,7 @@ class RemovableHandle:
         self.remove()
 
 
-def _add_hook(hooks: Any, hook: Callable[..., Any]) -> Any:
+def _add_hook(hooks: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> RemovableHandle:
     if not callable(hook):
         raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
     handle = RemovableHandle(hooks)
@@ -179,7 +177,7 @@ class Module:
         if hasattr(self, name) and name not in getattr(self, f"_{kind}s", {}):
             raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
 
-    def register_parameter(self, name: str, param: Tensor) -> None:
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add ``param`` (a Parameter, or None for an absent one such as a disabled bias)."""
         self._require_init("parameters")
         self._check_name(name, "parameter")
@@ -191,7 +189,9 @@ class Module:
         self._forget(name, self._parameters)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: TensorLike, persistent: bool = True) -> None:
+    def register_buffer(
+        self, name: str, tensor: TensorLike | None, persistent: bool = True
+    ) -> None:
         """Add a tensor that is state but not learnt (e.g. BatchNorm's running mean).
 
         Buffers follow ``to()`` and, when ``persistent``, appear in ``state_dict()``.
@@ -208,7 +208,7 @@ class Module:
         if not persistent:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name: str, module: Module) -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (None leaves an empty slot, as in PyTorch)."""
         self._require_init("a submodule")
         if module is not None and not isinstance(module, Module):
@@ -219,7 +219,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target: str) -> Any:
+    def get_submodule(self, target: str) -> Module:
         """The submodule at dotted path ``target`` (``""`` is the module itself)."""
         module = self
         for part in target.split(".") if target else []:
@@ -241,11 +241,11 @@ class Module:
             )
         return value
 
-    def get_parameter(self, target: str) -> Any:
+    def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target``, e.g. ``"0.weight"``."""
         return self._get_member(target, "_parameters", "parameter")
 
-    def get_buffer(self, target: str) -> Any:
+    def get_buffer(self, target: str) -> Tensor:
         """The buffer at dotted path ``target``, e.g. ``"bn.running_mean"``."""
         return self._get_member(target, "_buffers", "buffer")
 
@@ -254,8 +254,8 @@ class Module:
     # ------------------------------------------------------------------------------------------
 
     def named_modules(
-        self, memo: Any = None, prefix: str = "", remove_duplicate: bool = True
-    ) -> Iterator[Any]:
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """``(dotted name, module)`` for this module and every descendant, depth first."""
         memo = set() if memo is None else memo
         if remove_duplicate:
@@ -268,18 +268,18 @@ class Module:
                 sub = f"{prefix}.{name}" if prefix else name
                 yield from child.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self) -> Iterator[Any]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[Any]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self) -> Iterator[Any]:
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
@@ -297,20 +297,20 @@ class Module:
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
-    ) -> Any:
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, Parameter)`` pairs; a shared parameter is listed once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse: bool = True) -> Iterator[Any]:
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
-    ) -> Any:
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -318,7 +318,7 @@ class Module:
     # modes, gradients, dtypes
     # ------------------------------------------------------------------------------------------
 
-    def train(self, mode: Any = True) -> Module:
+    def train(self: _M, mode: bool = True) -> _M:
         """Set training mode (dropout active, batch norm uses batch statistics) recursively."""
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
@@ -326,10 +326,10 @@ class Module:
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self) -> Any:
+    def eval(self: _M) -> _M:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -341,7 +341,7 @@ class Module:
                 # A new array, not an in-place write: the old gradient array may be shared.
                 p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad._data))
 
-    def apply(self, fn: Callable[..., Any]) -> Module:
+    def apply(self: _M, fn: Callable[[Module], Any]) -> _M:
         """Call ``fn(module)`` on every child (recursively), then on this module; returns self.
 
         Example: ``model.apply(lambda m: init.zeros_(m.bias) if isinstance(m, Linear) else None)``
@@ -351,7 +351,7 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args: Any, **kwargs: Any) -> Module:
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
         """Cast floating parameters and buffers in place: ``to(cr.float64)``, ``to('cpu')``,
         ``to(cr.device('cpu'))``; ``to('cuda')`` raises RuntimeError (CPU only).
 
@@ -373,7 +373,7 @@ class Module:
                 if t.grad is not None:
                     t.grad = Tensor(t.grad._data.astype(dtype))
 
-    def float(self) -> Any:
+    def float(self: _M) -> _M:
         return self.to(np.float32)
 
     def cuda(self, device: Any = None) -> None:
@@ -382,10 +382,10 @@ class Module:
 
         check_device("cuda", "Module.cuda")
 
-    def double(self) -> Any:
+    def double(self: _M) -> _M:
         return self.to(np.float64)
 
-    def cpu(self) -> Module:
+    def cpu(self: _M) -> _M:
         return self
 
     # ------------------------------------------------------------------------------------------
@@ -404,7 +404,12 @@ class Module:
             if child is not None:
                 yield from child._state_items(f"{prefix}{name}.")
 
-    def state_dict(self, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Any:
+    def state_dict(
+        self,
+        destination: dict[str, Tensor] | None = None,
+        prefix: str = "",
+        keep_vars: bool = False,
+    ) -> dict[str, Tensor]:
         """OrderedDict of parameters and persistent buffers by dotted name (PyTorch's names).
 
         Values are detached tensors sharing memory with the module (``keep_vars=True`` gives
@@ -416,7 +421,9 @@ class Module:
             out[name] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> Any:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers, in place.
 
         All or nothing: every value is checked and converted before the first one is written,
@@ -462,18 +469,18 @@ class Module:
     # calling and hooks
     # ------------------------------------------------------------------------------------------
 
-    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> Any:
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, args) -> None or new args`` runs before ``forward``.
 
         ``args`` is the tuple of positional arguments; a returned non-tuple becomes ``(value,)``.
         """
         return _add_hook(self._forward_pre_hooks, hook)
 
-    def register_forward_hook(self, hook: Callable[..., Any]) -> Any:
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, args, output) -> None or new output`` runs after ``forward``."""
         return _add_hook(self._forward_hooks, hook)
 
-    def register_full_backward_hook(self, hook: Callable[..., Any]) -> Any:
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, grad_input, grad_output) -> None or new grad_input`` during backward.
 
         ``grad_output`` holds the gradients w.r.t. the module's tensor outputs (top level of
@@ -535,7 +542,7 @@ class Module:
         return f"{self._get_name()}(\n  " + "\n  ".join(extra + children) + "\n)"
 
 
-def _quoted(keys: Any) -> Any:
+def _quoted(keys: Iterable[str]) -> str:
     return ", ".join(f'"{k}"' for k in keys)
 
 
@@ -580,7 +587,7 @@ def _hook_vjp(ctx: Node, g: Grad) -> Grads:
     return (np.asarray(new._data if isinstance(new, Tensor) else new, dtype=g.dtype),)
 
 
-def _hooked_identity(t: Tensor, callback: Callable[..., Any]) -> Any:
+def _hooked_identity(t: Tensor, callback: Callable[[Grad], Any]) -> Tensor:
     """A copy-free identity op whose backward calls ``callback(grad)`` first.
 
     The callback lives on the graph node, not on a tensor: the engine runs tensor hooks only

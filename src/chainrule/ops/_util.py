@@ -17,9 +17,6 @@ from .dispatch import broadcast_to, sum_to  # noqa: F401  (re-exported for older
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 # ---- type promotion (PyTorch's rules, in one place) ----
 #
 # Dtypes fall in categories bool < integer < floating. Operands come in three kinds, from strongest

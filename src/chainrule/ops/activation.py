@@ -14,10 +14,6 @@ if TYPE_CHECKING:
     from ..autograd.engine import Node
     from ..tensor import Tensor
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-    from ..tensor import Tensor
-
 
 def _softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
     e = np.exp(x - x.max(axis=dim, keepdims=True))

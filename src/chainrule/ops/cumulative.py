@@ -15,9 +15,6 @@ from .indexing import _dim
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 
 def _accumulator_input(x: TensorLike, dtype: DTypeLike | None) -> Tensor:
     """Integers and bools accumulate in int64 (as PyTorch); ``dtype=`` casts first."""

@@ -22,9 +22,6 @@ from .shape import getitem
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 
 def _dim(dim: int, ndim: int, op: str) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):

@@ -39,9 +39,6 @@ from .shape import _getitem_vjp, getitem
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 _LEAF_ERROR = (
     "a leaf Variable that requires grad is being used in an in-place operation "
     "({op}); wrap it in `with cr.no_grad():` (as an optimizer does) or use the "

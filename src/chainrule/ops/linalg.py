@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from ..autograd.engine import Node
     from ..tensor import Tensor
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-    from ..tensor import Tensor
-
 
 def _mT(a: Grad) -> Grad:
     return a.swapaxes(-1, -2)

@@ -30,9 +30,6 @@ from ._util import (
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 
 def _binary(
     a: TensorLike, b: TensorLike, fn: Callable[..., Any], op: str, floating: bool = False

@@ -18,9 +18,6 @@ from ._util import as_tensor, dim_kwargs, keepdim_shape, normalize_dims
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 

@@ -16,9 +16,6 @@ from ._util import as_tensor, normalize_dims, sum_to
 if TYPE_CHECKING:
     from ..autograd.engine import Node
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-
 
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""

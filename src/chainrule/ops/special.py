@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from ..autograd.engine import Node
     from ..tensor import Tensor
 
-if TYPE_CHECKING:
-    from ..autograd.engine import Node
-    from ..tensor import Tensor
-
 # ----------------------------------------------------------------------------------------------
 # erf: Chebyshev interpolants of math.erf, built once on first use
 # ----------------------------------------------------------------------------------------------
