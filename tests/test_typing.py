@@ -44,7 +44,8 @@ def test_the_public_core_type_checks():
 
 
 def test_a_wrong_use_of_the_typed_api_is_reported(tmp_path):
-    # The annotations must mean something: misuses of Tensor, record and an optimizer fail.
+    # The annotations must mean something: misuses of Tensor, record and an optimizer fail,
+    # and a correct use passes.
     user = tmp_path / "user_code.py"
     user.write_text(
         "import numpy as np\n"
@@ -57,6 +58,9 @@ def test_a_wrong_use_of_the_typed_api_is_reported(tmp_path):
         'record(np.zeros(1), (t,), "not a vjp", "Op")\n'  # line 8: the vjp must be callable
         'SGD([t], lr="0.1")\n'  # line 9: lr is a number
         "t.backward(retain_graph=1.5)\n"  # line 10: a flag is a bool
+        't.sum(dim="0")\n'  # line 11: a dim is an int or ints
+        "t.no_such_method()\n"  # line 12: Tensor's methods are all declared
+        "ok: Tensor = t.exp().sum(dim=(0,)) * 2 + t.reshape(1, 1)[0]\n"  # line 13: fine
     )
     result = _mypy(str(user))
     assert result.returncode == 1, result.stdout + result.stderr
@@ -65,4 +69,4 @@ def test_a_wrong_use_of_the_typed_api_is_reported(tmp_path):
         for line in result.stdout.splitlines()
         if line.startswith(str(user)) and ": error:" in line
     }
-    assert reported == {7, 8, 9, 10}, result.stdout
+    assert reported == {7, 8, 9, 10, 11, 12}, result.stdout

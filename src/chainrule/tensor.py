@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._typing import DTypeLike, TensorLike
+import numpy as np
+
+from ._typing import Dims, DTypeLike, TensorLike
 
 if TYPE_CHECKING:
     from . import ops as _ops
-
-import numpy as np
 
 _DEFAULT_DTYPE: list[np.dtype] = [np.dtype(np.float32)]
 
@@ -487,7 +487,7 @@ class Tensor:
 
     if TYPE_CHECKING:
         # The operators and methods bound by chainrule/ops/__init__.py at import, as mypy sees
-        # them: the operators take their types from the ops; other methods are looked up loosely.
+        # them, with the types of the ops they are.
         __add__ = __radd__ = _ops.add
         __sub__ = _ops.sub
         __rsub__ = _ops.rsub
@@ -519,12 +519,210 @@ class Tensor:
         def __rand__(self, other: TensorLike) -> Tensor: ...
         def __ror__(self, other: TensorLike) -> Tensor: ...
         def __rxor__(self, other: TensorLike) -> Tensor: ...
-        def __getattr__(self, name: str) -> Any: ...
 
-        # set by ops/__init__.py's _bind_compat_methods
+        # Methods bound by ops/__init__.py, typed as the ops they are.
+        floor = _ops.floor
+        ceil = _ops.ceil
+        trunc = _ops.trunc
+        round = _ops.round
+        log10 = _ops.log10
+        log2 = _ops.log2
+        sinh = _ops.sinh
+        cosh = _ops.cosh
+        tan = _ops.tan
+        asin = _ops.asin
+        acos = _ops.acos
+        atan = _ops.atan
+        floor_divide = _ops.floor_divide
+        remainder = _ops.remainder
+        fmod = _ops.fmod
+        isclose = _ops.isclose
+        allclose = _ops.allclose
+        equal = _ops.equal
+        isnan = _ops.isnan
+        isinf = _ops.isinf
+        isfinite = _ops.isfinite
+        logical_not = _ops.logical_not
+        logical_and = _ops.logical_and
+        logical_or = _ops.logical_or
+        cumsum = _ops.cumsum
+        cumprod = _ops.cumprod
+        histc = _ops.histc
+        histogram = _ops.histogram
+        gather = _ops.gather
+        scatter = _ops.scatter
+        scatter_add = _ops.scatter_add
+        index_select = _ops.index_select
+        masked_fill = _ops.masked_fill
+        mm = _ops.mm
+        bmm = _ops.bmm
+        narrow = _ops.narrow
+        t = _ops.t
+        roll = _ops.roll
+        tril = _ops.tril
+        triu = _ops.triu
+        sort = _ops.sort
+        argsort = _ops.argsort
+        topk = _ops.topk
+        erf = _ops.erf
+        exp = _ops.exp
+        log = _ops.log
+        log1p = _ops.log1p
+        expm1 = _ops.expm1
+        sqrt = _ops.sqrt
+        rsqrt = _ops.rsqrt
+        sign = _ops.sign
+        sin = _ops.sin
+        cos = _ops.cos
+        tanh = _ops.tanh
+        sigmoid = _ops.sigmoid
+        relu = _ops.relu
+        clamp = _ops.clamp
+        maximum = _ops.maximum
+        minimum = _ops.minimum
+        mean = _ops.mean
+        var = _ops.var
+        std = _ops.std
+        amax = _ops.amax
+        amin = _ops.amin
+        prod = _ops.prod
+        logsumexp = _ops.logsumexp
+        norm = _ops.norm
+        argmax = _ops.argmax
+        argmin = _ops.argmin
+        reshape = _ops.reshape
+        flatten = _ops.flatten
+        squeeze = _ops.squeeze
+        unsqueeze = _ops.unsqueeze
+        permute = _ops.permute
+        transpose = _ops.transpose
+        expand = _ops.expand
+        expand_as = _ops.expand_as
+        broadcast_to = _ops.broadcast_to
+        repeat = _ops.repeat
+        flip = _ops.flip
+        split = _ops.split
+        chunk = _ops.chunk
+        unbind = _ops.unbind
+        matmul = _ops.matmul
+        softmax = _ops.softmax
+        log_softmax = _ops.log_softmax
+        clone = _ops.clone
+        square = _ops.square
+        add = _ops.add
+        sub = _ops.sub
+        mul = _ops.mul
+        div = _ops.div
+        neg = _ops.neg
+        dot = _ops.dot
+        outer = _ops.outer
+        type_as = _ops.type_as
+        is_floating_point = _ops.is_floating_point
+        reciprocal = _ops.reciprocal
+        clamp_min = _ops.clamp_min
+        clamp_max = _ops.clamp_max
+        lerp = _ops.lerp
+        nonzero = _ops.nonzero
+        tile = _ops.tile
+        repeat_interleave = _ops.repeat_interleave
+        diagonal = _ops.diagonal
+        diag = _ops.diag
+        trace = _ops.trace
+        unique = _ops.unique
+        bincount = _ops.bincount
+        index_add = _ops.index_add
+        view = _ops.reshape
+        swapaxes = _ops.transpose
+        clip = _ops.clamp
+        negative = _ops.neg
+        astype = _ops.to_dtype
+        nelement = numel
+
+        def eq(self, other: TensorLike) -> Tensor: ...
+        def ne(self, other: TensorLike) -> Tensor: ...
+        def lt(self, other: TensorLike) -> Tensor: ...
+        def le(self, other: TensorLike) -> Tensor: ...
+        def gt(self, other: TensorLike) -> Tensor: ...
+        def ge(self, other: TensorLike) -> Tensor: ...
+        def bitwise_and(self, other: TensorLike) -> Tensor: ...
+        def bitwise_or(self, other: TensorLike) -> Tensor: ...
+        def bitwise_xor(self, other: TensorLike) -> Tensor: ...
+        def bitwise_not(self) -> Tensor: ...
+        def all(self, dim: Dims = None, keepdim: bool = False) -> Tensor: ...
+        def any(self, dim: Dims = None, keepdim: bool = False) -> Tensor: ...
+        def sum(
+            self,
+            dim: Dims = None,
+            keepdim: bool = False,
+            dtype: DTypeLike | None = None,
+            **kwargs: Any,
+        ) -> Tensor: ...
+        def max(self, dim: Dims | Tensor = None, keepdim: bool = False, **kwargs: Any) -> Any: ...
+        def min(self, dim: Dims | Tensor = None, keepdim: bool = False, **kwargs: Any) -> Any: ...
+        def abs(self) -> Tensor: ...
+        def pow(self, exponent: TensorLike) -> Tensor: ...
+        def scatter_(
+            self,
+            dim: int,
+            index: TensorLike,
+            src: TensorLike | None = None,
+            value: Any = None,
+            reduce: str | None = None,
+        ) -> Tensor: ...
+        def scatter_add_(self, dim: int, index: TensorLike, src: TensorLike) -> Tensor: ...
+        def new_tensor(
+            self,
+            data: TensorLike,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_zeros(
+            self,
+            *size: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_ones(
+            self,
+            *size: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_empty(
+            self,
+            *size: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_full(
+            self,
+            size: Any,
+            fill_value: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def contiguous(self) -> Tensor: ...
+
+        # assigned by ops/__init__.py's _bind_compat_methods
         where: Callable[..., Any]
         index_add_: Callable[..., Tensor]
         addmm: Callable[..., Tensor]
+
+        def view_as(self, other: Tensor) -> Tensor: ...
+        def reshape_as(self, other: Tensor) -> Tensor: ...
+        # Last: these names shadow builtins in the rest of the class body.
+        def type(self, dtype: DTypeLike) -> Tensor: ...
+        def half(self) -> Tensor: ...
+        def double(self) -> Tensor: ...
+        def long(self) -> Tensor: ...
+        def float(self) -> Tensor: ...
+        def int(self) -> Tensor: ...
+        def bool(self) -> Tensor: ...
 
 
 class _HookHandle:
