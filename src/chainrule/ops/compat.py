@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from ._util import as_tensor
 from .linalg import mm
 from .pointwise import clamp, rdiv, to_dtype
+from .shape import _shape_arg
 
 
 class Size(tuple):
@@ -79,13 +80,14 @@ def addmm(
     return prod + (input if beta == 1 else as_tensor(input) * beta)
 
 
-def tile(input: TensorLike, dims: Sequence[int]) -> Tensor:
+def tile(input: TensorLike, *dims: int | Sequence[int]) -> Tensor:
     """Repeat ``input`` along each dim; fewer ``dims`` than dims count from the last one.
 
+    ``dims`` is a tuple, or separate ints as in the method form ``t.tile(2, 1)`` (as torch).
     Example: ``cr.tile(cr.tensor([1, 2]), (2,))``  -> [1, 2, 1, 2]
     """
     x = as_tensor(input)
-    dims = tuple(dims)
+    dims = _shape_arg(dims)
     if len(dims) < x.ndim:
         dims = (1,) * (x.ndim - len(dims)) + dims
     return x.repeat(*dims)
