@@ -318,10 +318,10 @@ class Tensor:
 
     def backward(
         self,
-        gradient: Any = None,
+        gradient: TensorLike | None = None,
         retain_graph: bool = False,
         create_graph: bool = False,
-        inputs: Sequence[Tensor] | None = None,
+        inputs: Tensor | Sequence[Tensor] | None = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (the chain rule, backwards)."""
         if not self.requires_grad:
