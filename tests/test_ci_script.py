@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, ".ci", "run")
 
-# Stands in for python3: `python3 -m venv DIR` makes an activate script whose python and ruff
+# Stands in for python3: `python3 -m venv DIR` makes an activate script whose python, ruff and mypy
 # only record what they were asked to run, and where.
 FAKE_PYTHON3 = """#!/usr/bin/env bash
 if [ "$1 $2" = "-m venv" ]; then
@@ -17,6 +17,7 @@ if [ "$1 $2" = "-m venv" ]; then
   cat > "$3/bin/activate" <<'EOS'
 python() { echo "python $* @ $PWD" >> "$CI_LOG"; }
 ruff() { echo "ruff $* @ $PWD" >> "$CI_LOG"; }
+mypy() { echo "mypy${*:+ $*} @ $PWD" >> "$CI_LOG"; }
 EOS
 fi
 """
@@ -54,6 +55,8 @@ def test_ci_runs_from_a_clone_named_chainrule(tmp_path):
     assert "python -m pip install -e .[dev,plot,tensorboard,bench,mpi]" in commands
     assert "ruff check src tests benchmarks examples" in commands
     assert "ruff format --check src tests benchmarks examples" in commands
+    assert "mypy" in commands  # files and options from pyproject.toml
+    assert commands.index("mypy") < commands.index("python -m pytest -q -p no:cacheprovider")
     assert "python -m pytest -q -p no:cacheprovider" in commands  # fast tier
     assert "python -m pytest -q -p no:cacheprovider -m slow --durations=20" in commands
     assert not os.path.exists(place)  # the temporary clone is removed afterwards

@@ -6,12 +6,22 @@ themselves live in :mod:`chainrule.ops`; this module only holds the container an
 operators and methods to those ops.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-_DEFAULT_DTYPE = [np.dtype(np.float32)]
+from ._typing import Dims, DTypeLike, TensorLike
+
+if TYPE_CHECKING:
+    from . import ops as _ops
+
+_DEFAULT_DTYPE: list[np.dtype] = [np.dtype(np.float32)]
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype:
     """The dtype Python floats and lists get (float32 unless changed).
 
     Example:
@@ -21,7 +31,7 @@ def get_default_dtype():
     return _DEFAULT_DTYPE[0]
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Dtype given to Python floats and lists (float32 unless changed), as in PyTorch.
 
     Example:
@@ -36,7 +46,7 @@ def set_default_dtype(dtype):
     _DEFAULT_DTYPE[0] = dtype
 
 
-def to_array(data, dtype=None):
+def to_array(data: TensorLike, dtype: DTypeLike | None = None) -> np.ndarray:
     """NumPy array for ``data``: arrays keep their dtype, Python numbers and lists get the default.
 
     Only numbers (bool, int, float, complex) are accepted: strings, None and other objects raise
@@ -60,7 +70,7 @@ def to_array(data, dtype=None):
     return arr
 
 
-def _numeric_dtype(dtype, data):
+def _numeric_dtype(dtype: DTypeLike, data: Any) -> Any:
     dtype = np.dtype(dtype)
     if dtype.kind not in "biufc":
         raise TypeError(
@@ -69,7 +79,7 @@ def _numeric_dtype(dtype, data):
     return dtype
 
 
-def _describe(data):
+def _describe(data: Any) -> Any:
     if isinstance(data, np.ndarray):
         return f"an array of dtype {data.dtype}"
     if isinstance(data, (list, tuple)) and data:
@@ -98,10 +108,19 @@ class Tensor:
         "_retain",
         "__weakref__",
     )
+    _data: np.ndarray
+    grad: Tensor | None
+    requires_grad: bool
+    _node: Any  # the Node that made it, None for a leaf (Any: the engine knows which)
+    _vc: list[int]  # version counter, shared with views
+    _hooks: dict[int, Callable[..., Any]] | None
+    _retain: bool
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
     __hash__ = object.__hash__  # tensors are hashable by identity, like torch's
 
-    def __init__(self, data, dtype=None, requires_grad=False):
+    def __init__(
+        self, data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False
+    ) -> None:
         self._data = to_array(data, dtype)
         self.grad = None
         self._node = None
@@ -113,7 +132,7 @@ class Tensor:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, data):
+    def _wrap(cls, data: Any) -> Any:
         """Fast constructor for op results: ``data`` is already the array to hold."""
         t = object.__new__(Tensor)
         t._data = data if type(data) is np.ndarray else np.asarray(data)
@@ -127,7 +146,7 @@ class Tensor:
 
     # ---- attributes ----
     @property
-    def data(self):
+    def data(self) -> Tensor:
         """This tensor's values as a Tensor that shares its memory and has no history (as torch).
 
         Edits through it (``p.data.add_(...)``, ``p.data += ...``) change this tensor without
@@ -137,7 +156,7 @@ class Tensor:
         return self.detach()
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
         self._vc = [self._vc[0] + 1]  # new memory: saved reads of the old values are stale
 
@@ -152,13 +171,13 @@ class Tensor:
     mT = property(lambda self: self.transpose(-2, -1))
 
     @property
-    def _version(self):
+    def _version(self) -> Any:
         return self._vc[0]
 
-    def _bump_version(self):
+    def _bump_version(self) -> None:
         self._vc[0] += 1
 
-    def size(self, dim=None):
+    def size(self, dim: int | None = None) -> Any:
         """The shape, or the size of dim ``dim`` (as ``torch.Tensor.size``).
 
         Example:
@@ -169,7 +188,7 @@ class Tensor:
         """
         return self._data.shape if dim is None else self._data.shape[dim]
 
-    def dim(self):
+    def dim(self) -> int:
         """The number of dims (``ndim``).
 
         Example:
@@ -178,7 +197,7 @@ class Tensor:
         """
         return self._data.ndim
 
-    def numel(self):
+    def numel(self) -> int:
         """The number of elements (``nelement`` is the same).
 
         Example:
@@ -187,20 +206,20 @@ class Tensor:
         """
         return self._data.size
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
     # ---- device and dtype conversion ----
     @property
-    def device(self):
+    def device(self) -> Any:
         """Always ``cr.device('cpu')``: chainrule computes on the CPU only."""
         from .devices import CPU
 
         return CPU
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``, as torch.
 
         Returns ``self`` when nothing changes (unless ``copy=True``); a dtype change is recorded
@@ -218,7 +237,7 @@ class Tensor:
             return to_dtype(self, dtype)
         return self.clone() if copy else self
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         """``self``: chainrule's tensors are always on the CPU.
 
         Example:
@@ -228,13 +247,13 @@ class Tensor:
         """
         return self
 
-    def cuda(self, device=None, non_blocking=False):
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> None:
         """Raises RuntimeError: chainrule has no CUDA support."""
         from .devices import check_device
 
         check_device("cuda", "Tensor.cuda")
 
-    def get_device(self):
+    def get_device(self) -> int:
         """-1, PyTorch's answer for a CPU tensor.
 
         Example:
@@ -244,7 +263,7 @@ class Tensor:
         return -1  # torch's answer for a CPU tensor
 
     # ---- conversion ----
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The underlying ndarray, sharing memory (no copy); writes show in the tensor.
 
         Example:
@@ -255,7 +274,7 @@ class Tensor:
         """
         return self._data
 
-    def item(self):
+    def item(self) -> Any:
         """The value of a one-element tensor as a Python number.
 
         Example:
@@ -268,7 +287,7 @@ class Tensor:
             )
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The values as (nested) Python lists of Python numbers.
 
         Example:
@@ -277,28 +296,28 @@ class Tensor:
         """
         return self._data.tolist()
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> Any:
         return self._data if dtype is None else self._data.astype(dtype)
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.dtype.kind not in "iu":
             raise TypeError("only integer tensors can be used as an index")
         return int(self.item())
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.item())
 
-    def __iter__(self):
+    def __iter__(self) -> Any:
         return (self[i] for i in range(len(self)))
 
     # ---- autograd ----
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf on or off (floating dtypes only); returns ``self``.
 
         Example:
@@ -320,13 +339,13 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """Same memory (and version counter), no history, no gradient."""
         t = Tensor._wrap(self._data)
         t._vc = self._vc
         return t
 
-    def detach_(self):
+    def detach_(self) -> Tensor:
         """Cut ``self`` from its graph in place (no history, no gradient); returns ``self``.
 
         Example:
@@ -338,7 +357,7 @@ class Tensor:
         self.requires_grad = False
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
@@ -346,7 +365,7 @@ class Tensor:
         self._hook_dict()
         return self
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
         """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed.
 
         Returns a handle with ``.remove()``.
@@ -355,7 +374,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         return _HookHandle(self._hook_dict(), hook)
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> _HookHandle:
         """``hook(tensor) -> None`` runs once this leaf's ``.grad`` holds this backward's result.
 
         It runs during backward, as soon as no remaining node can add to the gradient (as
@@ -369,7 +388,7 @@ class Tensor:
             )
         return _HookHandle(engine.post_hooks_of(self), hook)
 
-    def _hook_dict(self):
+    def _hook_dict(self) -> Any:
         """This tensor's hooks, shared with the node that made it (which outlives the tensor)."""
         if self._hooks is None:
             self._hooks = {}
@@ -377,7 +396,13 @@ class Tensor:
             self._node.hooks = self._hooks
         return self._hooks
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+    def backward(
+        self,
+        gradient: TensorLike | None = None,
+        retain_graph: bool = False,
+        create_graph: bool = False,
+        inputs: Tensor | Sequence[Tensor] | None = None,
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (the chain rule, backwards)."""
         if not self.requires_grad:
             raise RuntimeError(
@@ -413,10 +438,10 @@ class Tensor:
                 t.grad = g if t.grad is None else t.grad + g
 
     # ---- in-place operations: plain writes outside a graph, recorded inside (ops/inplace.py) ----
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: Any) -> None:
         _inplace().setitem(self, index, value)
 
-    def add_(self, other, alpha=1):
+    def add_(self, other: Tensor | float, alpha: float = 1) -> Tensor:
         """In place ``self += alpha * other`` (broadcast to ``self``'s shape); recorded in a graph.
 
         Example:
@@ -428,7 +453,7 @@ class Tensor:
             self, "add_", lambda t: t + (other if alpha == 1 else other * alpha), (other,)
         )
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other: Tensor | float, alpha: float = 1) -> Tensor:
         """In place ``self -= alpha * other`` (broadcast to ``self``'s shape).
 
         Example:
@@ -439,7 +464,7 @@ class Tensor:
             self, "sub_", lambda t: t - (other if alpha == 1 else other * alpha), (other,)
         )
 
-    def mul_(self, other):
+    def mul_(self, other: Tensor | float) -> Tensor:
         """In place ``self *= other`` (broadcast to ``self``'s shape).
 
         Example:
@@ -448,7 +473,7 @@ class Tensor:
         """
         return _inplace().apply(self, "mul_", lambda t: t * other, (other,))
 
-    def div_(self, other):
+    def div_(self, other: Tensor | float) -> Tensor:
         """In place ``self /= other`` (broadcast to ``self``'s shape).
 
         Example:
@@ -457,7 +482,7 @@ class Tensor:
         """
         return _inplace().apply(self, "div_", lambda t: t / other, (other,))
 
-    def pow_(self, exponent):
+    def pow_(self, exponent: Tensor | float) -> Tensor:
         """In place ``self **= exponent``.
 
         Example:
@@ -466,7 +491,7 @@ class Tensor:
         """
         return _inplace().apply(self, "pow_", lambda t: t**exponent, (exponent,))
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
         """In place ``clamp(self, min, max)``; ``clip_`` is the same.
 
         Example:
@@ -477,7 +502,7 @@ class Tensor:
 
     clip_ = clamp_
 
-    def relu_(self):
+    def relu_(self) -> Tensor:
         """In place ``relu(self)``.
 
         Example:
@@ -486,7 +511,7 @@ class Tensor:
         """
         return _inplace().apply(self, "relu_", lambda t: t.relu())
 
-    def sigmoid_(self):
+    def sigmoid_(self) -> Tensor:
         """In place ``sigmoid(self)``.
 
         Example:
@@ -495,7 +520,7 @@ class Tensor:
         """
         return _inplace().apply(self, "sigmoid_", lambda t: t.sigmoid())
 
-    def tanh_(self):
+    def tanh_(self) -> Tensor:
         """In place ``tanh(self)``.
 
         Example:
@@ -504,7 +529,7 @@ class Tensor:
         """
         return _inplace().apply(self, "tanh_", lambda t: t.tanh())
 
-    def exp_(self):
+    def exp_(self) -> Tensor:
         """In place ``exp(self)``.
 
         Example:
@@ -513,7 +538,7 @@ class Tensor:
         """
         return _inplace().apply(self, "exp_", lambda t: t.exp())
 
-    def neg_(self):
+    def neg_(self) -> Tensor:
         """In place ``-self``.
 
         Example:
@@ -522,7 +547,7 @@ class Tensor:
         """
         return _inplace().apply(self, "neg_", lambda t: -t)
 
-    def masked_fill_(self, mask, value):
+    def masked_fill_(self, mask: TensorLike, value: float) -> Tensor:
         """In place: ``value`` where ``mask`` (bool, broadcast to ``self``'s shape) is True.
 
         Example:
@@ -534,7 +559,7 @@ class Tensor:
             self, "masked_fill_", lambda t: t.masked_fill(mask, value), (value,), casting="unsafe"
         )
 
-    def fill_(self, value):
+    def fill_(self, value: TensorLike) -> Tensor:
         """In place: ``value`` everywhere (cast to ``self``'s dtype).
 
         Example:
@@ -543,7 +568,7 @@ class Tensor:
         """
         return _inplace().fill(self, "fill_", value)
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         """In place: zeros everywhere.
 
         Example:
@@ -552,7 +577,7 @@ class Tensor:
         """
         return _inplace().fill(self, "zero_", 0)
 
-    def copy_(self, src):
+    def copy_(self, src: TensorLike) -> Tensor:
         """In place: the values of ``src`` (broadcast to ``self``'s shape, cast to its dtype).
 
         Example:
@@ -563,7 +588,7 @@ class Tensor:
         return _inplace().fill(self, "copy_", src)
 
     # Random fills draw from ``generator`` or chainrule's default one (see chainrule.random).
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         """In place: uniform draws on [a, b) from ``generator`` or the default one.
 
         Example:
@@ -575,7 +600,7 @@ class Tensor:
 
         return _inplace().fill(self, "uniform_", resolve(generator).uniform(a, b, self.shape))
 
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         """In place: normal draws with ``mean`` and ``std`` from ``generator`` or the default one.
 
         Example:
@@ -586,7 +611,7 @@ class Tensor:
 
         return _inplace().fill(self, "normal_", resolve(generator).normal(mean, std, self.shape))
 
-    def bernoulli_(self, p=0.5, *, generator=None):
+    def bernoulli_(self, p: TensorLike = 0.5, *, generator: Any = None) -> Tensor:
         """In place: 1 with probability ``p``, else 0 (in ``self``'s dtype).
 
         Example:
@@ -599,7 +624,7 @@ class Tensor:
             self, "bernoulli_", resolve(generator).random(self.shape) < np.asarray(p)
         )
 
-    def exponential_(self, lambd=1.0, *, generator=None):
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
         """In place: exponential draws with rate ``lambd``.
 
         Example:
@@ -613,7 +638,7 @@ class Tensor:
             self, "exponential_", resolve(generator).exponential(1.0 / lambd, self.shape)
         )
 
-    def random_(self, from_=0, to=None, *, generator=None):
+    def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
         """Integers uniform in [from_, to - 1] (``random_(to)`` means [0, to - 1])."""
         from .random import resolve
 
@@ -630,7 +655,7 @@ class Tensor:
             )
         return _inplace().fill(self, "random_", resolve(generator).integers(from_, to, self.shape))
 
-    def bernoulli(self, p=None, *, generator=None):
+    def bernoulli(self, p: TensorLike | None = None, *, generator: Any = None) -> Tensor:
         """0/1 draws with probabilities ``self`` (or the scalar ``p``): ``cr.bernoulli``.
 
         Example:
@@ -641,7 +666,9 @@ class Tensor:
 
         return bernoulli(self, p, generator=generator)
 
-    def multinomial(self, num_samples, replacement=False, *, generator=None):
+    def multinomial(
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Tensor:
         """Indices drawn from the categorical distributions in ``self``'s rows (``cr.multinomial``).
 
         Example:
@@ -658,7 +685,7 @@ class Tensor:
     __itruediv__ = div_
 
     # ---- display ----
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extra = ""
         if self.dtype not in (_DEFAULT_DTYPE[0], np.dtype(np.int64), np.dtype(np.bool_)):
@@ -669,27 +696,266 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    if TYPE_CHECKING:
+        # The operators and methods bound by chainrule/ops/__init__.py at import, as mypy sees
+        # them, with the types of the ops they are.
+        __add__ = __radd__ = _ops.add
+        __sub__ = _ops.sub
+        __rsub__ = _ops.rsub
+        __mul__ = __rmul__ = _ops.mul
+        __truediv__ = _ops.div
+        __rtruediv__ = _ops.rdiv
+        __pow__ = _ops.pow
+        __rpow__ = _ops.rpow
+        __matmul__ = _ops.matmul
+        __neg__ = _ops.neg
+        __abs__ = _ops.abs
+        __getitem__ = _ops.getitem
+        __floordiv__ = _ops.floor_divide
+        __rfloordiv__ = _ops.rfloor_divide
+        __mod__ = _ops.remainder
+        __rmod__ = _ops.rremainder
+
+        def __rmatmul__(self, other: TensorLike) -> Tensor: ...
+        def __lt__(self, other: TensorLike) -> Tensor: ...
+        def __le__(self, other: TensorLike) -> Tensor: ...
+        def __gt__(self, other: TensorLike) -> Tensor: ...
+        def __ge__(self, other: TensorLike) -> Tensor: ...
+        def __eq__(self, other: object) -> Tensor: ...  # type: ignore[override]  # elementwise
+        def __ne__(self, other: object) -> Tensor: ...  # type: ignore[override]
+        def __invert__(self) -> Tensor: ...
+        def __and__(self, other: TensorLike) -> Tensor: ...
+        def __or__(self, other: TensorLike) -> Tensor: ...
+        def __xor__(self, other: TensorLike) -> Tensor: ...
+        def __rand__(self, other: TensorLike) -> Tensor: ...
+        def __ror__(self, other: TensorLike) -> Tensor: ...
+        def __rxor__(self, other: TensorLike) -> Tensor: ...
+
+        # Methods bound by ops/__init__.py, typed as the ops they are.
+        floor = _ops.floor
+        ceil = _ops.ceil
+        trunc = _ops.trunc
+        round = _ops.round
+        log10 = _ops.log10
+        log2 = _ops.log2
+        sinh = _ops.sinh
+        cosh = _ops.cosh
+        tan = _ops.tan
+        asin = _ops.asin
+        acos = _ops.acos
+        atan = _ops.atan
+        floor_divide = _ops.floor_divide
+        remainder = _ops.remainder
+        fmod = _ops.fmod
+        isclose = _ops.isclose
+        allclose = _ops.allclose
+        equal = _ops.equal
+        isnan = _ops.isnan
+        isinf = _ops.isinf
+        isfinite = _ops.isfinite
+        logical_not = _ops.logical_not
+        logical_and = _ops.logical_and
+        logical_or = _ops.logical_or
+        cumsum = _ops.cumsum
+        cumprod = _ops.cumprod
+        histc = _ops.histc
+        histogram = _ops.histogram
+        gather = _ops.gather
+        scatter = _ops.scatter
+        scatter_add = _ops.scatter_add
+        index_select = _ops.index_select
+        masked_fill = _ops.masked_fill
+        mm = _ops.mm
+        bmm = _ops.bmm
+        narrow = _ops.narrow
+        t = _ops.t
+        roll = _ops.roll
+        tril = _ops.tril
+        triu = _ops.triu
+        sort = _ops.sort
+        argsort = _ops.argsort
+        topk = _ops.topk
+        erf = _ops.erf
+        exp = _ops.exp
+        log = _ops.log
+        log1p = _ops.log1p
+        expm1 = _ops.expm1
+        sqrt = _ops.sqrt
+        rsqrt = _ops.rsqrt
+        sign = _ops.sign
+        sin = _ops.sin
+        cos = _ops.cos
+        tanh = _ops.tanh
+        sigmoid = _ops.sigmoid
+        relu = _ops.relu
+        clamp = _ops.clamp
+        maximum = _ops.maximum
+        minimum = _ops.minimum
+        mean = _ops.mean
+        var = _ops.var
+        std = _ops.std
+        amax = _ops.amax
+        amin = _ops.amin
+        prod = _ops.prod
+        logsumexp = _ops.logsumexp
+        norm = _ops.norm
+        argmax = _ops.argmax
+        argmin = _ops.argmin
+        reshape = _ops.reshape
+        flatten = _ops.flatten
+        squeeze = _ops.squeeze
+        unsqueeze = _ops.unsqueeze
+        permute = _ops.permute
+        transpose = _ops.transpose
+        expand = _ops.expand
+        expand_as = _ops.expand_as
+        broadcast_to = _ops.broadcast_to
+        repeat = _ops.repeat
+        flip = _ops.flip
+        split = _ops.split
+        chunk = _ops.chunk
+        unbind = _ops.unbind
+        matmul = _ops.matmul
+        softmax = _ops.softmax
+        log_softmax = _ops.log_softmax
+        clone = _ops.clone
+        square = _ops.square
+        add = _ops.add
+        sub = _ops.sub
+        mul = _ops.mul
+        div = _ops.div
+        neg = _ops.neg
+        dot = _ops.dot
+        outer = _ops.outer
+        type_as = _ops.type_as
+        is_floating_point = _ops.is_floating_point
+        reciprocal = _ops.reciprocal
+        clamp_min = _ops.clamp_min
+        clamp_max = _ops.clamp_max
+        lerp = _ops.lerp
+        nonzero = _ops.nonzero
+        tile = _ops.tile
+        repeat_interleave = _ops.repeat_interleave
+        diagonal = _ops.diagonal
+        diag = _ops.diag
+        trace = _ops.trace
+        unique = _ops.unique
+        bincount = _ops.bincount
+        index_add = _ops.index_add
+        view = _ops.reshape
+        swapaxes = _ops.transpose
+        clip = _ops.clamp
+        negative = _ops.neg
+        astype = _ops.to_dtype
+        nelement = numel
+
+        def eq(self, other: TensorLike) -> Tensor: ...
+        def ne(self, other: TensorLike) -> Tensor: ...
+        def lt(self, other: TensorLike) -> Tensor: ...
+        def le(self, other: TensorLike) -> Tensor: ...
+        def gt(self, other: TensorLike) -> Tensor: ...
+        def ge(self, other: TensorLike) -> Tensor: ...
+        def bitwise_and(self, other: TensorLike) -> Tensor: ...
+        def bitwise_or(self, other: TensorLike) -> Tensor: ...
+        def bitwise_xor(self, other: TensorLike) -> Tensor: ...
+        def bitwise_not(self) -> Tensor: ...
+        def all(self, dim: Dims = None, keepdim: bool = False) -> Tensor: ...
+        def any(self, dim: Dims = None, keepdim: bool = False) -> Tensor: ...
+        def sum(
+            self,
+            dim: Dims = None,
+            keepdim: bool = False,
+            dtype: DTypeLike | None = None,
+            **kwargs: Any,
+        ) -> Tensor: ...
+        def max(self, dim: Dims | Tensor = None, keepdim: bool = False, **kwargs: Any) -> Any: ...
+        def min(self, dim: Dims | Tensor = None, keepdim: bool = False, **kwargs: Any) -> Any: ...
+        def abs(self) -> Tensor: ...
+        def pow(self, exponent: TensorLike) -> Tensor: ...
+        def scatter_(
+            self,
+            dim: int,
+            index: TensorLike,
+            src: TensorLike | None = None,
+            value: Any = None,
+            reduce: str | None = None,
+        ) -> Tensor: ...
+        def scatter_add_(self, dim: int, index: TensorLike, src: TensorLike) -> Tensor: ...
+        def new_tensor(
+            self,
+            data: TensorLike,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_zeros(
+            self,
+            *size: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_ones(
+            self,
+            *size: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_empty(
+            self,
+            *size: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def new_full(
+            self,
+            size: Any,
+            fill_value: Any,
+            dtype: DTypeLike | None = None,
+            device: Any = None,
+            requires_grad: bool = False,
+        ) -> Tensor: ...
+        def contiguous(self) -> Tensor: ...
+
+        # assigned by ops/__init__.py's _bind_compat_methods
+        where: Callable[..., Any]
+        index_add_: Callable[..., Tensor]
+        addmm: Callable[..., Tensor]
+
+        def view_as(self, other: Tensor) -> Tensor: ...
+        def reshape_as(self, other: Tensor) -> Tensor: ...
+        # Last: these names shadow builtins in the rest of the class body.
+        def type(self, dtype: DTypeLike) -> Tensor: ...
+        def half(self) -> Tensor: ...
+        def double(self) -> Tensor: ...
+        def long(self) -> Tensor: ...
+        def float(self) -> Tensor: ...
+        def int(self) -> Tensor: ...
+        def bool(self) -> Tensor: ...
+
 
 class _HookHandle:
     _next_id = 0
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks: Any, hook: Callable[..., Any]) -> None:
         _HookHandle._next_id += 1
         self.id = _HookHandle._next_id
         self._hooks = hooks
         hooks[self.id] = hook
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
 
-def _inplace():
+def _inplace() -> Any:
     from .ops import inplace  # the ops import this module: bound on first use
 
     return inplace
 
 
-def _grad_array(gradient, t):
+def _grad_array(gradient: Any, t: Tensor) -> Any:
     g = to_array(gradient, t.dtype)
     if g.shape != t.shape:
         raise RuntimeError(

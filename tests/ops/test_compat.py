@@ -42,6 +42,7 @@ def test_values_dtypes_and_gradients_match_torch():
         lambda t, x, y, z: (
             t.tile(x, (2,)) * t.tile(y, (1, 2)) + t.tile(x, (2, 1, 1)).sum(0)[:, :4].repeat(1, 2)
         ),
+        lambda t, x, y, z: x.tile(2) + y.tile(1, 2) * x.tile((1, 2)),  # method: ints too
     ]
     for fn in cases:
         grads = []

@@ -238,6 +238,27 @@ def test_step_with_closure_returns_its_loss():
     np.testing.assert_allclose(p.numpy(), [3.0 - 0.25 * 6.0])
 
 
+def test_step_runs_the_closure_with_grad_enabled_inside_no_grad():
+    # As torch's step: the closure records its graph even when step() is called under no_grad.
+    p = cr.tensor(np.array([3.0], np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.25)
+    modes = []
+
+    def closure():
+        modes.append(cr.is_grad_enabled())
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    with cr.no_grad():
+        loss = opt.step(closure)
+        assert not cr.is_grad_enabled()  # restored after the closure
+    assert modes == [True]
+    assert loss.item() == pytest.approx(9.0)
+    np.testing.assert_allclose(p.numpy(), [3.0 - 0.25 * 6.0])
+
+
 def test_add_param_group_fills_defaults():
     a = cr.tensor(np.ones(2, np.float32), requires_grad=True)
     b = cr.tensor(np.ones(2, np.float32), requires_grad=True)

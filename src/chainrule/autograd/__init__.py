@@ -1,5 +1,11 @@
 """Reverse-mode automatic differentiation: the engine, grad modes, custom functions, checks."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._typing import TensorLike
 from . import engine
 from .engine import AnomalyError
 from .function import Function, FunctionCtx
@@ -15,10 +21,18 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
 
 def grad(
-    outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False
-):
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[TensorLike | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (no ``.grad`` is touched).
 
     Example:
@@ -60,7 +74,12 @@ def grad(
     )
 
 
-def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False):
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Sequence[TensorLike | None] | None = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
     """``cr.autograd.backward([a, b], [ga, gb])``: several roots in one pass."""
     from ..tensor import Tensor
 

@@ -17,12 +17,20 @@ makes backward raise instead of returning a wrong gradient. In-place ops recorde
 (``h += x``) replace the tensor's node with :func:`rebase`; see ``chainrule/ops/inplace.py``.
 """
 
+from __future__ import annotations
+
 import os
 import traceback
 import weakref
+from collections.abc import Callable, Container, Sequence
+from typing import TYPE_CHECKING, Any
 
+from .._typing import VJP, ArrayLike, DTypeLike, Grad
 from ..backend import xp as np
 from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 class Node:
@@ -51,8 +59,34 @@ class Node:
         "hooks",
         "__weakref__",
     )
+    vjp: VJP
+    # Sequence[Tensor], list[Node | None] and the output array, or None once backward has freed
+    # the node: Any, because the walks know when they are set and mypy cannot.
+    inputs: Any
+    needs: list[bool]
+    next: Any
+    saved: Any
+    out_data: Any
+    out_ref: Callable[[], Tensor | None]
+    name: str
+    versions: list[int | None] | None
+    out_vc: Any  # list[int] and int when the vjp reads the output, else None
+    out_version: Any
+    graph: bool
+    created_at: str | None
+    hooks: dict[int, Callable[..., Any]] | None
 
-    def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly, save_output=True):
+    def __init__(
+        self,
+        vjp: VJP,
+        inputs: Sequence[Tensor],
+        saved: Any,
+        out: Tensor,
+        name: str,
+        save_inputs: bool | Sequence[bool],
+        anomaly: bool,
+        save_output: bool = True,
+    ) -> None:
         self.vjp = vjp
         self.inputs = inputs
         if _INPLACE_RECORDED[0]:
@@ -82,11 +116,11 @@ class Node:
         self.created_at = _user_frame() if anomaly else None
 
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
-    def input(self, i):
+    def input(self, i: int) -> Grad:
         t = self.inputs[i]
         return t if self.graph else t._data
 
-    def output(self):
+    def output(self) -> Grad:
         if not self.graph:
             return self.out_data
         out = self.out_ref()
@@ -97,11 +131,19 @@ class Node:
             )
         return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self.name}Backward>"
 
 
-def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
+def record(
+    data: ArrayLike,
+    inputs: Sequence[Tensor],
+    vjp: VJP,
+    name: str,
+    saved: Any = None,
+    save_inputs: bool | Sequence[bool] = True,
+    save_output: bool = True,
+) -> Tensor:
     """Wrap ``data`` in a Tensor; attach a Node when grad mode is on and an input needs a gradient.
 
     ``vjp(ctx, grad)`` returns one gradient per input (None where ``ctx.needs[i]`` is False);
@@ -117,7 +159,15 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
     return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
 
 
-def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
+def attach(
+    out: Tensor,
+    inputs: Sequence[Tensor],
+    vjp: VJP,
+    name: str,
+    saved: Any = None,
+    save_inputs: bool | Sequence[bool] = True,
+    save_output: bool = True,
+) -> Tensor:
     """Make the tensor ``out`` the result of a recorded op (see :func:`record`)."""
     grad_on, anomaly = _MODE.get()
     if grad_on:
@@ -131,7 +181,7 @@ def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tru
     return out
 
 
-def rebase(t, result, copy=True):
+def rebase(t: Tensor, result: Tensor, copy: bool = True) -> Tensor:
     """Make tensor ``t`` hold ``result``: the last step of an in-place op recorded in a graph.
 
     ``result`` was computed out of place from ``t`` (its node's edges point at ``t``'s old
@@ -161,7 +211,7 @@ def rebase(t, result, copy=True):
     return t
 
 
-def _dead_ref():
+def _dead_ref() -> None:
     return None
 
 
@@ -172,7 +222,7 @@ _INPLACE_RECORDED = [False]
 VIEW_REPLAY = {}  # a view op's vjp -> replay(base, node, view): the view re-made from base
 
 
-def _refresh_view(t):
+def _refresh_view(t: Tensor) -> None:
     """If ``t`` is a view whose base was changed in place by a recorded op after ``t`` was made,
     give ``t`` the history of the view re-made from the base as it is now (PyTorch's view replay);
     otherwise gradients through ``t`` would go to the base's old history. A view of a view is
@@ -207,7 +257,14 @@ def _refresh_view(t):
 # ----------------------------------------------------------------------------------------------
 
 
-def backward(roots, grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
+def backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Grad],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+    allow_unused: bool = False,
+) -> Any:
     """Propagate ``grads`` (one per root tensor) back through the graph.
 
     With ``inputs=None`` gradients accumulate into every leaf's ``.grad`` (``Tensor.backward``).
@@ -262,7 +319,7 @@ _POST_HOOKS = {}
 _CALLBACKS = []  # one list per running backward (innermost last)
 
 
-def queue_callback(callback):
+def queue_callback(callback: Callable[[], Any]) -> None:
     """Run ``callback()`` once, when the backward pass now running has finished (as torch's
     ``Variable._execution_engine.queue_callback``). Call it from a hook during backward."""
     if not _CALLBACKS:
@@ -270,7 +327,7 @@ def queue_callback(callback):
     _CALLBACKS[-1].append(callback)
 
 
-def post_hooks_of(leaf):
+def post_hooks_of(leaf: Tensor) -> dict[int, Callable[[Tensor], Any]]:
     """The (mutable) dict of ``leaf``'s post-accumulate hooks, created on first use."""
     entry = _POST_HOOKS.get(id(leaf))
     if entry is None:
@@ -279,7 +336,7 @@ def post_hooks_of(leaf):
     return entry[1]
 
 
-def _last_consumers(order):
+def _last_consumers(order: list[Node]) -> dict[Node, list[Tensor]]:
     """node -> the hooked leaves for which it is the last node (in ``order``) that reads them."""
     last = {}
     for node in order:
@@ -292,7 +349,9 @@ def _last_consumers(order):
     return early
 
 
-def _flush_early(leaves, leaf_grads, create_graph, handed_out):
+def _flush_early(
+    leaves: list[Tensor], leaf_grads: dict[Tensor, Grad], create_graph: bool, handed_out: set[int]
+) -> None:
     """Accumulate these leaves' finished gradients into .grad now, then run their hooks."""
     for leaf in leaves:
         g = leaf_grads.pop(leaf, None)
@@ -301,7 +360,7 @@ def _flush_early(leaves, leaf_grads, create_graph, handed_out):
             _run_post_hooks(leaf)
 
 
-def _run_post_hooks(leaf):
+def _run_post_hooks(leaf: Tensor) -> None:
     entry = _POST_HOOKS.get(id(leaf))
     hooks = entry[1] if entry is not None else None
     if hooks and leaf.requires_grad:
@@ -310,18 +369,18 @@ def _run_post_hooks(leaf):
 
 
 def _walk(
-    order,
-    pending,
-    leaf_grads,
-    captured,
-    early,
-    handed_out,
-    retain_graph,
-    create_graph,
-    inputs,
-    wanted,
-    targets,
-):
+    order: list[Node],
+    pending: dict[Node, Grad],
+    leaf_grads: dict[Tensor, Grad],
+    captured: dict[Node, Grad],
+    early: dict[Any, list[Tensor]] | None,
+    handed_out: set[int],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None,
+    wanted: set[Node] | None,
+    targets: Container[Node],
+) -> None:
     """Run every node in topological order, each once the gradient of its output is summed."""
     token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
     prev = None
@@ -351,7 +410,15 @@ def _walk(
         _MODE.reset(token)
 
 
-def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
+def _apply(
+    node: Node,
+    g: Grad,
+    create_graph: bool,
+    pending: dict[Node, Grad],
+    leaf_grads: dict[Tensor, Grad],
+    wanted: set[Node] | None,
+    targets: Container[Node] = (),
+) -> None:
     """Run one node's vjp and send each input its share of the gradient."""
     if node.inputs is None:
         raise RuntimeError(
@@ -377,26 +444,28 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
         if gi.dtype != data.dtype:  # a gradient has its tensor's dtype (float16 stays so)
             gi = _cast(gi, data.dtype)
         if node.created_at is not None:
-            dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
+            dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)  # type: ignore[union-attr]
             _check_finite(dense, node.name, "backward", node)
         if nxt is None or wanted is None or nxt in wanted or nxt in targets:
             _send(nxt, t, gi, pending, leaf_grads)
 
 
-def _cast(g, dtype):
+def _cast(g: Grad, dtype: DTypeLike) -> Grad:
     if type(g) is SliceGrad:
         g = g.dense()
     return g.astype(dtype) if type(g) is np.ndarray else g.to(dtype)
 
 
-def _send(node, t, g, pending, leaf_grads):
+def _send(
+    node: Node | None, t: Tensor, g: Grad, pending: dict[Any, Grad], leaf_grads: dict[Any, Grad]
+) -> None:
     """Add ``g`` to what ``node`` (or the leaf ``t`` when node is None) has received so far."""
     key, store = (node, pending) if node is not None else (t, leaf_grads)
     prev = store.get(key)
     store[key] = g if prev is None else prev + g
 
 
-def _topological_order(roots):
+def _topological_order(roots: Sequence[Tensor]) -> list[Node]:
     """Nodes reachable from the roots, each before all nodes it depends on. Iterative DFS."""
     order, seen = [], set()
     stack = [(r._node, False) for r in roots if r._node is not None]
@@ -416,7 +485,7 @@ def _topological_order(roots):
     return order
 
 
-def _leads_to(order, inputs):
+def _leads_to(order: list[Node], inputs: Sequence[Tensor]) -> tuple[set[Node], set[Node]]:
     """Nodes whose vjp must run to reach a requested input (the rest need no work)."""
     targets = {t._node for t in inputs if t._node is not None}
     leaves = {id(t) for t in inputs if t._node is None}
@@ -430,7 +499,7 @@ def _leads_to(order, inputs):
     return useful, targets
 
 
-def _run_hooks(hooks, g, create_graph):
+def _run_hooks(hooks: dict[int, Callable[..., Any]], g: Grad, create_graph: bool) -> Grad:
     Tensor = _tensor_class
     gt = g if create_graph else Tensor._wrap(g)
     for hook in list(hooks.values()):
@@ -440,7 +509,9 @@ def _run_hooks(hooks, g, create_graph):
     return gt if create_graph else gt._data
 
 
-def _accumulate_into_leaves(leaf_grads, create_graph, handed_out):
+def _accumulate_into_leaves(
+    leaf_grads: dict[Tensor, Grad], create_graph: bool, handed_out: set[int]
+) -> None:
     wrap = _tensor_class._wrap
     for leaf, g in leaf_grads.items():
         if not leaf.requires_grad:
@@ -460,7 +531,12 @@ def _accumulate_into_leaves(leaf_grads, create_graph, handed_out):
         leaf.grad = wrap(g if leaf.grad is None else leaf.grad._data + g)
 
 
-def _collect(inputs, captured, leaf_grads, allow_unused):
+def _collect(
+    inputs: Sequence[Tensor],
+    captured: dict[Node, Grad],
+    leaf_grads: dict[Tensor, Grad],
+    allow_unused: bool,
+) -> tuple[Tensor | None, ...]:
     result = []
     for i, t in enumerate(inputs):
         g = captured.get(t._node) if t._node is not None else leaf_grads.get(t)
@@ -485,10 +561,12 @@ class SliceGrad:
     __slots__ = ("shape", "dtype", "parts")
     __array_ufunc__ = None  # ndarray + SliceGrad goes to __radd__
 
-    def __init__(self, shape, dtype, index, value):
+    def __init__(
+        self, shape: tuple[int, ...], dtype: np.dtype, index: Any, value: np.ndarray
+    ) -> None:
         self.shape, self.dtype, self.parts = shape, dtype, [(index, value)]
 
-    def __add__(self, other):
+    def __add__(self, other: Any) -> Any:
         if type(other) is SliceGrad:
             self.parts.extend(other.parts)  # both were made by this backward pass: safe
             return self
@@ -497,12 +575,12 @@ class SliceGrad:
 
     __radd__ = __add__
 
-    def _add_into(self, out):
+    def _add_into(self, out: np.ndarray) -> np.ndarray:
         for index, value in self.parts:
             out[index] += value
         return out
 
-    def dense(self):
+    def dense(self) -> np.ndarray:
         return self._add_into(np.zeros(self.shape, self.dtype))
 
 
@@ -511,7 +589,7 @@ class SliceGrad:
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_versions(node):
+def _check_versions(node: Node) -> None:
     """Refuse to backward through a node whose saved input or output was overwritten in place."""
     checks = (
         []
@@ -535,7 +613,7 @@ def _check_versions(node):
             )
 
 
-def _check_finite(data, name, phase, node):
+def _check_finite(data: Any, name: str, phase: str, node: Node | None) -> None:
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "fc" or np.isfinite(data).all():
         return
     where = f", created at {node.created_at}" if node is not None and node.created_at else ""
@@ -549,7 +627,7 @@ class AnomalyError(FloatingPointError):
     """Raised in ``detect_anomaly`` mode; carries the op's ``name``, the ``phase`` and its ``node``
     (``node.inputs`` are the op's inputs, ``node.created_at`` the user's line)."""
 
-    def __init__(self, message, name, phase, node):
+    def __init__(self, message: str, name: str, phase: str, node: Node | None) -> None:
         super().__init__(message)
         self.op, self.phase, self.node = name, phase, node
         self.created_at = node.created_at if node is not None else None
@@ -561,13 +639,13 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NN_DIR = os.path.join(_PACKAGE_DIR, "nn")
 
 
-def is_library_file(filename):
+def is_library_file(filename: str) -> bool:
     """True for chainrule's own source files, except ``nn`` (whose layers are user-level code)."""
     path = os.path.abspath(filename)
     return path.startswith(_PACKAGE_DIR + os.sep) and not path.startswith(_NN_DIR + os.sep)
 
 
-def _user_frame():
+def _user_frame() -> str | None:
     """'file:line in function' of the innermost frame outside chainrule's engine and ops."""
     for frame in reversed(traceback.extract_stack()[:-2]):
         if not is_library_file(frame.filename):
@@ -575,8 +653,8 @@ def _user_frame():
     return None
 
 
-_tensor_class = None  # set by chainrule.tensor at import (the engine must not import it back)
+_tensor_class: type[Tensor] = None  # type: ignore[assignment]  # set by chainrule.tensor at import (the engine must not import it back)
 
 
-def _as_grad_tensor(g):
+def _as_grad_tensor(g: Grad) -> Tensor:
     return g if isinstance(g, _tensor_class) else _tensor_class(g)

@@ -6,10 +6,13 @@ so one object may be entered by several threads at once, or nested, and each ``w
 exactly what was there before it.
 """
 
+from __future__ import annotations
+
 import contextvars
 import functools
 import inspect
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, NamedTuple
 
 
 class Mode(NamedTuple):
@@ -23,7 +26,7 @@ _MODE = contextvars.ContextVar("chainrule_autograd_mode", default=_MODES[True, F
 PLAIN_NO_GRAD = _MODES[False, False]
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when operations are recorded for backward (not inside ``no_grad``).
 
     Example:
@@ -37,11 +40,11 @@ def is_grad_enabled():
     return _MODE.get().grad
 
 
-def is_anomaly_enabled():
+def is_anomaly_enabled() -> bool:
     return _MODE.get().anomaly
 
 
-def is_inference_mode_enabled():
+def is_inference_mode_enabled() -> bool:
     """True inside ``inference_mode()`` (here: grad recording is off, as in ``no_grad``).
 
     Example:
@@ -58,7 +61,7 @@ def is_inference_mode_enabled():
 _INFERENCE = contextvars.ContextVar("chainrule_inference_mode", default=False)  # noqa: B039
 
 
-def _set_mode(mode):
+def _set_mode(mode: Mode) -> None:
     _MODE.set(_MODES[bool(mode.grad), bool(mode.anomaly)])
 
 
@@ -69,24 +72,26 @@ class _ModeSwitch:
     variable: a stack per thread and per context, so sharing one object is safe.
     """
 
-    def __init__(self, **fields):
+    _saved: contextvars.ContextVar[tuple[Any, ...]]
+
+    def __init__(self, **fields: Any) -> None:
         self._fields = fields
         self._saved = contextvars.ContextVar("chainrule_switch_saved", default=())  # noqa: B039
 
-    def _push(self, restore):
+    def _push(self, restore: Mode) -> None:
         stack = self._saved.get()
         # At the outermost level remember how to unset the variable again: a context must not
         # keep one entry per switch object ever used (a training loop makes thousands).
         unset = self._saved.set(()) if not stack else None
         self._saved.set(stack + ((restore, _INFERENCE.get(), unset),))
 
-    def __enter__(self):
+    def __enter__(self) -> _ModeSwitch:
         mode = _MODE.get()
         self._push(mode)
         _set_mode(mode._replace(**self._fields))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         stack = self._saved.get()
         if not stack:
             raise RuntimeError(f"{type(self).__name__}: __exit__ without a matching __enter__")
@@ -99,28 +104,28 @@ class _ModeSwitch:
         _INFERENCE.set(inference)
         return False
 
-    def _fresh(self):
+    def _fresh(self) -> _ModeSwitch:
         """A new switch with the same settings (one per decorated call: safe under recursion)."""
         return _ModeSwitch(**self._fields)
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.isgeneratorfunction(fn):
             return _wrap_generator(fn, self._fresh)
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-def _wrap_generator(fn, make_switch):
+def _wrap_generator(fn: Callable[..., Any], make_switch: Callable[[], _ModeSwitch]) -> Any:
     """A generator function whose body runs under the switch at every resume (as torch does),
     while the caller's code between two ``next`` calls runs under the caller's own mode."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
         gen = fn(*args, **kwargs)
         try:
             with make_switch():
@@ -158,7 +163,7 @@ class no_grad(_ModeSwitch):
         False
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(grad=False)
 
 
@@ -175,7 +180,7 @@ class enable_grad(_ModeSwitch):
         True
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(grad=True)
 
 
@@ -193,17 +198,17 @@ class inference_mode(_ModeSwitch):
         (False, False)
     """
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self._inference = bool(mode)
         super().__init__(**({"grad": False} if mode else {}))
 
-    def __enter__(self):
+    def __enter__(self) -> inference_mode:
         super().__enter__()
         if self._inference:
             _INFERENCE.set(True)
         return self
 
-    def _fresh(self):
+    def _fresh(self) -> inference_mode:
         return inference_mode(self._inference)
 
 
@@ -223,17 +228,17 @@ class set_grad_enabled(_ModeSwitch):
         (False, True)
     """
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         super().__init__(grad=bool(mode))
         self._before = _MODE.get()  # what the block form restores
         _set_mode(self._before._replace(grad=bool(mode)))
 
-    def __enter__(self):
+    def __enter__(self) -> set_grad_enabled:
         self._push(self._before)
         _set_mode(_MODE.get()._replace(**self._fields))
         return self
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         _MODE.set(self._before)  # the decorator form does not switch anything now
         return super().__call__(fn)
 
@@ -253,5 +258,5 @@ class detect_anomaly(_ModeSwitch):
         chainrule.autograd.engine.AnomalyError: detect_anomaly: 'Log' produced Inf in its forward ...
     """
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         super().__init__(anomaly=bool(mode))

@@ -6,7 +6,14 @@ import signal
 import sys
 import traceback
 
-_STATE = {"comm": None, "MPI": None, "excepthook": None, "sigterm": None, "blas_limit": None, "available": None}
+_STATE = {
+    "comm": None,
+    "MPI": None,
+    "excepthook": None,
+    "sigterm": None,
+    "blas_limit": None,
+    "available": None,
+}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -6,18 +6,27 @@ Hooks let code outside the model watch it run: forward pre-hooks and forward hoo
 call, full backward hooks see the gradients flowing in and out of a module.
 """
 
+from __future__ import annotations
+
 import functools
 import itertools
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from .parameter import Parameter
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_M = TypeVar("_M", bound="Module")  # methods that return self keep the subclass's type
 
 
 class RemovableHandle:
@@ -25,21 +34,21 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks):
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
         self._hooks = hooks
         self.id = next(RemovableHandle._ids)
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks.pop(self.id, None)
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.remove()
 
 
-def _add_hook(hooks, hook):
+def _add_hook(hooks: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> RemovableHandle:
     if not callable(hook):
         raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
     handle = RemovableHandle(hooks)
@@ -66,7 +75,7 @@ class Module:
         # ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         # object.__setattr__: our own __setattr__ needs these dicts to exist already.
         for name in (
             "_parameters",
@@ -80,7 +89,7 @@ class Module:
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "training", True)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
@@ -89,14 +98,14 @@ class Module:
     # attribute registration
     # ------------------------------------------------------------------------------------------
 
-    def _require_init(self, what):
+    def _require_init(self, what: str) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot assign {what} before Module.__init__() call "
                 f"(call super().__init__() first in {type(self).__name__})"
             )
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Parameter):
             self._require_init("parameters")
             self._forget(name, self._parameters)
@@ -129,7 +138,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name, keep=None):
+    def _forget(self, name: str, keep: Any = None) -> None:
         """Drop ``name`` from the instance dict and every registry but ``keep`` (where it is
         about to be re-registered: assigning in place keeps its position in the order)."""
         self.__dict__.pop(name, None)
@@ -138,7 +147,7 @@ class Module:
                 registry.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: registered names live in the three dicts.
         d = self.__dict__
         for registry in ("_parameters", "_modules", "_buffers"):
@@ -147,7 +156,7 @@ class Module:
                 return found[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
@@ -155,12 +164,12 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
+    def __dir__(self) -> Any:
         return sorted(
             set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
         )
 
-    def _check_name(self, name, kind):
+    def _check_name(self, name: str, kind: str) -> None:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
         if not name or "." in name:
@@ -168,7 +177,7 @@ class Module:
         if hasattr(self, name) and name not in getattr(self, f"_{kind}s", {}):
             raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add ``param`` (a Parameter, or None for an absent one such as a disabled bias)."""
         self._require_init("parameters")
         self._check_name(name, "parameter")
@@ -180,7 +189,9 @@ class Module:
         self._forget(name, self._parameters)
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(
+        self, name: str, tensor: TensorLike | None, persistent: bool = True
+    ) -> None:
         """Add a tensor that is state but not learnt (e.g. BatchNorm's running mean).
 
         Buffers follow ``to()`` and, when ``persistent``, appear in ``state_dict()``.
@@ -197,7 +208,7 @@ class Module:
         if not persistent:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (None leaves an empty slot, as in PyTorch)."""
         self._require_init("a submodule")
         if module is not None and not isinstance(module, Module):
@@ -208,7 +219,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The submodule at dotted path ``target`` (``""`` is the module itself)."""
         module = self
         for part in target.split(".") if target else []:
@@ -220,7 +231,7 @@ class Module:
             module = child
         return module
 
-    def _get_member(self, target, registry, kind):
+    def _get_member(self, target: str, registry: Any, kind: str) -> Any:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         value = getattr(module, registry).get(name)
@@ -230,11 +241,11 @@ class Module:
             )
         return value
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target``, e.g. ``"0.weight"``."""
         return self._get_member(target, "_parameters", "parameter")
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         """The buffer at dotted path ``target``, e.g. ``"bn.running_mean"``."""
         return self._get_member(target, "_buffers", "buffer")
 
@@ -242,7 +253,9 @@ class Module:
     # iteration
     # ------------------------------------------------------------------------------------------
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """``(dotted name, module)`` for this module and every descendant, depth first."""
         memo = set() if memo is None else memo
         if remove_duplicate:
@@ -255,22 +268,24 @@ class Module:
                 sub = f"{prefix}.{name}" if prefix else name
                 yield from child.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
-    def _named_members(self, registry, prefix, recurse, remove_duplicate=True):
+    def _named_members(
+        self, registry: Any, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ) -> Iterator[Any]:
         seen = set()
         modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
@@ -280,18 +295,22 @@ class Module:
                 seen.add(id(value))
                 yield (f"{module_prefix}.{name}" if module_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, Parameter)`` pairs; a shared parameter is listed once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -299,7 +318,7 @@ class Module:
     # modes, gradients, dtypes
     # ------------------------------------------------------------------------------------------
 
-    def train(self, mode=True):
+    def train(self: _M, mode: bool = True) -> _M:
         """Set training mode (dropout active, batch norm uses batch statistics) recursively."""
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
@@ -307,22 +326,22 @@ class Module:
             object.__setattr__(m, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self: _M) -> _M:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad`` (to None, or to a fresh array of zeros)."""
         for p in self.parameters():
             if p.grad is not None:
                 # A new array, not an in-place write: the old gradient array may be shared.
                 p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad._data))
 
-    def apply(self, fn):
+    def apply(self: _M, fn: Callable[[Module], Any]) -> _M:
         """Call ``fn(module)`` on every child (recursively), then on this module; returns self.
 
         Example: ``model.apply(lambda m: init.zeros_(m.bias) if isinstance(m, Linear) else None)``
@@ -332,7 +351,7 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
         """Cast floating parameters and buffers in place: ``to(cr.float64)``, ``to('cpu')``,
         ``to(cr.device('cpu'))``; ``to('cuda')`` raises RuntimeError (CPU only).
 
@@ -345,7 +364,7 @@ class Module:
             self._cast(np.dtype(dtype))
         return self
 
-    def _cast(self, dtype):
+    def _cast(self, dtype: np.dtype) -> None:
         if dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
         for t in itertools.chain(self.parameters(), self.buffers()):
@@ -354,26 +373,26 @@ class Module:
                 if t.grad is not None:
                     t.grad = Tensor(t.grad._data.astype(dtype))
 
-    def float(self):
+    def float(self: _M) -> _M:
         return self.to(np.float32)
 
-    def cuda(self, device=None):
+    def cuda(self, device: Any = None) -> None:
         """Raises RuntimeError: chainrule has no CUDA support."""
         from ..devices import check_device
 
         check_device("cuda", "Module.cuda")
 
-    def double(self):
+    def double(self: _M) -> _M:
         return self.to(np.float64)
 
-    def cpu(self):
+    def cpu(self: _M) -> _M:
         return self
 
     # ------------------------------------------------------------------------------------------
     # state dict
     # ------------------------------------------------------------------------------------------
 
-    def _state_items(self, prefix=""):
+    def _state_items(self, prefix: str = "") -> Iterator[Any]:
         """Every (name, tensor) of the state dict, shared tensors under each of their names."""
         for name, p in self._parameters.items():
             if p is not None:
@@ -385,7 +404,12 @@ class Module:
             if child is not None:
                 yield from child._state_items(f"{prefix}{name}.")
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(
+        self,
+        destination: dict[str, Tensor] | None = None,
+        prefix: str = "",
+        keep_vars: bool = False,
+    ) -> dict[str, Tensor]:
         """OrderedDict of parameters and persistent buffers by dotted name (PyTorch's names).
 
         Values are detached tensors sharing memory with the module (``keep_vars=True`` gives
@@ -397,7 +421,9 @@ class Module:
             out[name] = t if keep_vars else t.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers, in place.
 
         All or nothing: every value is checked and converted before the first one is written,
@@ -443,18 +469,18 @@ class Module:
     # calling and hooks
     # ------------------------------------------------------------------------------------------
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, args) -> None or new args`` runs before ``forward``.
 
         ``args`` is the tuple of positional arguments; a returned non-tuple becomes ``(value,)``.
         """
         return _add_hook(self._forward_pre_hooks, hook)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, args, output) -> None or new output`` runs after ``forward``."""
         return _add_hook(self._forward_hooks, hook)
 
-    def register_full_backward_hook(self, hook):
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, grad_input, grad_output) -> None or new grad_input`` during backward.
 
         ``grad_output`` holds the gradients w.r.t. the module's tensor outputs (top level of
@@ -472,7 +498,7 @@ class Module:
         """
         return _add_hook(self._backward_hooks, hook)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
             return self.forward(*args, **kwargs)  # the common case, kept cheap
         for hook in tuple(self._forward_pre_hooks.values()):
@@ -496,14 +522,14 @@ class Module:
     # display
     # ------------------------------------------------------------------------------------------
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text inside the parentheses of this module's repr (its settings)."""
         return ""
 
-    def _get_name(self):
+    def _get_name(self) -> str:
         return type(self).__name__
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = self.extra_repr().split("\n") if self.extra_repr() else []
         children = [
             f"({name}): " + repr(child).replace("\n", "\n  ")
@@ -516,11 +542,11 @@ class Module:
         return f"{self._get_name()}(\n  " + "\n  ".join(extra + children) + "\n)"
 
 
-def _quoted(keys):
+def _quoted(keys: Iterable[str]) -> str:
     return ", ".join(f'"{k}"' for k in keys)
 
 
-def _converted(key, value, target):
+def _converted(key: str, value: Any, target: Tensor) -> tuple[Any, str | None]:
     """``(array of target's shape and dtype, None)`` or ``(None, error message)``."""
     try:
         array = np.asarray(value._data if isinstance(value, Tensor) else value)
@@ -549,7 +575,7 @@ def _converted(key, value, target):
 # ----------------------------------------------------------------------------------------------
 
 
-def _hook_vjp(ctx, g):
+def _hook_vjp(ctx: Node, g: Grad) -> Grads:
     # The gradient reaching this identity is exactly the one flowing through the module's
     # input or output; the callback may replace it. Arrays are shown to hooks as Tensors.
     recorded = isinstance(g, Tensor)
@@ -561,7 +587,7 @@ def _hook_vjp(ctx, g):
     return (np.asarray(new._data if isinstance(new, Tensor) else new, dtype=g.dtype),)
 
 
-def _hooked_identity(t, callback):
+def _hooked_identity(t: Tensor, callback: Callable[[Grad], Any]) -> Tensor:
     """A copy-free identity op whose backward calls ``callback(grad)`` first.
 
     The callback lives on the graph node, not on a tensor: the engine runs tensor hooks only
@@ -576,13 +602,13 @@ def _hooked_identity(t, callback):
 class _BackwardHookCall:
     """The gradient bookkeeping of one call of a module that has full backward hooks."""
 
-    def __init__(self, module):
+    def __init__(self, module: Module) -> None:
         self.module = module
         self.grad_inputs, self.grad_outputs = [], []
         self.inputs_needed = self.outputs_needed = 0
         self.inputs_seen = self.outputs_seen = 0
 
-    def wrap_inputs(self, args):
+    def wrap_inputs(self, args: Any) -> Any:
         args = list(args)
         slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.grad_inputs = [None] * len(slots)
@@ -592,7 +618,7 @@ class _BackwardHookCall:
                 self.inputs_needed += 1
         return tuple(args)
 
-    def wrap_outputs(self, out):
+    def wrap_outputs(self, out: Any) -> Any:
         outs = list(out) if isinstance(out, tuple) else [out]
         slots = [i for i, o in enumerate(outs) if isinstance(o, Tensor)]
         self.grad_outputs = [None] * len(slots)
@@ -604,13 +630,13 @@ class _BackwardHookCall:
             return outs[0]
         return type(out)(*outs) if hasattr(out, "_fields") else type(out)(outs)  # namedtuple
 
-    def _on_output(self, k, grad):
+    def _on_output(self, k: int, grad: Any) -> None:
         self.grad_outputs[k] = grad
         self.outputs_seen += 1
         if self.inputs_needed == 0 and self.outputs_seen == self.outputs_needed:
             self._fire()
 
-    def _on_input(self, k, grad):
+    def _on_input(self, k: int, grad: Any) -> Any:
         self.grad_inputs[k] = grad
         self.inputs_seen += 1
         if self.inputs_seen < self.inputs_needed:
@@ -632,7 +658,7 @@ class _BackwardHookCall:
             )
         return new[k]
 
-    def _fire(self):
+    def _fire(self) -> Any:
         grad_in, grad_out = tuple(self.grad_inputs), tuple(self.grad_outputs)
         # Reset first: with retain_graph a second backward pass fires the hooks again.
         self.grad_inputs = [None] * len(self.grad_inputs)

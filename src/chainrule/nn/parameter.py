@@ -1,5 +1,9 @@
 """``Parameter``: a Tensor that a Module registers as a learnable weight."""
 
+from __future__ import annotations
+
+from typing import Any, SupportsIndex
+
 import numpy as np
 
 from ..tensor import Tensor, to_array
@@ -19,20 +23,20 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=np.float32)
         array = data._data if isinstance(data, Tensor) else to_array(data)
         super().__init__(array, requires_grad=requires_grad)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         # Rebuild through the constructor: a pickle or deepcopy stays a Parameter with its flag.
         return (Parameter, (self._data, self.requires_grad))
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: Any) -> Any:
         if id(self) in memo:
             return memo[id(self)]
         out = Parameter(self._data.copy(), self.requires_grad)

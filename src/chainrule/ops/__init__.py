@@ -1,5 +1,9 @@
 """Every differentiable op, and the binding of operators and methods onto ``Tensor``."""
 
+from __future__ import annotations
+
+import typing as _typing
+
 from ..backend import xp as _np
 from ..tensor import Tensor
 from . import compat as _compat
@@ -172,6 +176,12 @@ from .shape import (
 from .sorting import argsort, sort, topk
 from .special import erf
 
+if _typing.TYPE_CHECKING:  # names for annotations only: `from chainrule.ops import *` stays ops
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from .._typing import DTypeLike, TensorLike
+
 where = _compat.where  # also where(cond) alone, as torch.where
 true_divide = divide = div
 multiply = mul
@@ -180,19 +190,25 @@ negative = neg
 absolute = abs
 
 
-def _format(self, spec):
+def _format(self: Tensor, spec: str) -> str:
     """``f"{loss:.2f}"``: a 0-d tensor formats as its number, as in PyTorch."""
     if self._data.ndim == 0:
         return format(self._data.item(), spec)
     return format(str(self), spec)
 
 
-def _check_device(device):
+def _check_device(device: Any) -> None:
     if device is not None and not str(device).startswith("cpu"):
         raise RuntimeError(f"device {device!r} is not available: chainrule runs on the CPU only")
 
 
-def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+def _new_tensor(
+    self: Tensor,
+    data: TensorLike,
+    dtype: DTypeLike | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of ``data`` with this tensor's dtype unless ``dtype`` is given (torch's rule)."""
     _check_device(device)
     arr = _np.array(
@@ -202,8 +218,14 @@ def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def _new_filled(value):
-    def new(self, *size, dtype=None, device=None, requires_grad=False):
+def _new_filled(value: float) -> Callable[..., Tensor]:
+    def new(
+        self: Tensor,
+        *size: Any,
+        dtype: DTypeLike | None = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         """A tensor of ``size`` filled with the value, with this tensor's dtype by default."""
         size = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
         return _new_full(self, size, value, dtype=dtype, device=device, requires_grad=requires_grad)
@@ -211,7 +233,14 @@ def _new_filled(value):
     return new
 
 
-def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+def _new_full(
+    self: Tensor,
+    size: int | Sequence[int],
+    fill_value: float,
+    dtype: DTypeLike | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype by default."""
     _check_device(device)
     size = (size,) if isinstance(size, int) else tuple(size)
@@ -219,8 +248,8 @@ def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fal
     return Tensor(arr, requires_grad=requires_grad)
 
 
-def _bind_methods():
-    T = Tensor
+def _bind_methods() -> None:
+    T: Any = Tensor  # methods are added to the class: not checked
     T.__add__ = T.__radd__ = add
     T.__sub__, T.__rsub__ = sub, rsub
     T.__mul__ = T.__rmul__ = mul
@@ -388,7 +417,7 @@ def _bind_methods():
     _document_methods(T)
 
 
-def _document_methods(T):
+def _document_methods(T: Any) -> None:
     """Docstrings of the methods bound above as lambdas (casts and in-place forms)."""
     for name, dtype in [
         ("float", "float32"),
@@ -434,7 +463,7 @@ def _document_methods(T):
 _bind_methods()
 
 
-def _bind_compat_methods():
+def _bind_compat_methods() -> None:
     for fn in (
         type_as,
         is_floating_point,

@@ -3,10 +3,19 @@
 The arithmetic a vjp does on arrays or Tensors lives in :mod:`chainrule.ops.dispatch`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._typing import Dims, DTypeLike, Grad, TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor, get_default_dtype
 from . import dispatch
 from .dispatch import broadcast_to, sum_to  # noqa: F401  (re-exported for older imports)
+
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
 
 # ---- type promotion (PyTorch's rules, in one place) ----
 #
@@ -19,11 +28,11 @@ from .dispatch import broadcast_to, sum_to  # noqa: F401  (re-exported for older
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
 
 
-def _category(dtype):
+def _category(dtype: np.dtype) -> int:
     return 0 if dtype.kind == "b" else 1 if dtype.kind in "iu" else 2
 
 
-def promote_types(a, b):
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     """The smallest dtype holding both: a float beats any integer (int64 + float32 is float32).
 
     Example:
@@ -40,7 +49,7 @@ def promote_types(a, b):
     return np.promote_types(a, b)
 
 
-def _combine(higher, lower):
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> Any:
     """Result of a stronger operand group ``higher`` with a weaker group ``lower`` (None: empty)."""
     if higher is None:
         return lower
@@ -49,7 +58,7 @@ def _combine(higher, lower):
     return promote_types(higher, lower)
 
 
-def _scalar_dtype(x):
+def _scalar_dtype(x: object) -> np.dtype:
     if isinstance(x, (bool, np.bool_)):
         return _BOOL
     if isinstance(x, (int, np.integer)):
@@ -59,7 +68,7 @@ def _scalar_dtype(x):
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
 
 
-def result_type(*operands):
+def result_type(*operands: TensorLike) -> np.dtype:
     """The dtype PyTorch gives an op over ``operands`` (Tensors, arrays, Python numbers).
 
     Example:
@@ -68,7 +77,7 @@ def result_type(*operands):
         >>> cr.result_type(cr.tensor([1.0], dtype=cr.float16), cr.tensor(2.0))
         dtype('float16')
     """
-    groups = [None, None, None]  # tensors with dims, 0-d tensors, Python numbers
+    groups: list[Any] = [None, None, None]  # tensors with dims, 0-d tensors, Python numbers
     for x in operands:
         if isinstance(x, (Tensor, np.ndarray)):
             dt, kind = x.dtype, 0 if x.ndim else 1
@@ -78,7 +87,7 @@ def result_type(*operands):
     return _combine(groups[0], _combine(groups[1], groups[2]))
 
 
-def scalar_array(x, dtype):
+def scalar_array(x: TensorLike, dtype: DTypeLike) -> np.ndarray:
     """A Python number as a 0-d array of ``dtype``; integers wrap around as in PyTorch (-1 -> 255
     for uint8)."""
     try:
@@ -87,7 +96,7 @@ def scalar_array(x, dtype):
         return np.asarray(x).astype(dtype)
 
 
-def cast(x, dtype):
+def cast(x: Tensor, dtype: np.dtype) -> Tensor:
     """``x`` (a Tensor) as ``dtype``; differentiable between floating dtypes."""
     if x.dtype == dtype:
         return x
@@ -98,14 +107,14 @@ def cast(x, dtype):
     return to_dtype(x, dtype)
 
 
-def _operand(x):
+def _operand(x: TensorLike) -> Any:
     """Arrays and lists count as tensors with dims; numbers stay numbers (they promote weakly)."""
     if isinstance(x, np.ndarray):
         return Tensor._wrap(x)
     return Tensor(x) if isinstance(x, (list, tuple)) else x
 
 
-def coerce(a, b, floating=False):
+def coerce(a: TensorLike, b: TensorLike, floating: bool = False) -> tuple[Tensor, Tensor, np.dtype]:
     """Both operands of a binary op as Tensors of their promoted dtype (``floating``: at least the
     default float dtype, as true division needs). Returns ``(a, b, dtype)``."""
     # The common cases first: same dtypes, or a float tensor with a Python number.
@@ -129,7 +138,7 @@ def coerce(a, b, floating=False):
     return a, b, dt
 
 
-def tensor_operand(x, like):
+def tensor_operand(x: TensorLike, like: TensorLike) -> Tensor:
     """``x`` as a Tensor; a Python number takes the dtype it promotes to with ``like``."""
     if isinstance(x, Tensor):
         return x
@@ -140,34 +149,34 @@ def tensor_operand(x, like):
     return Tensor(x)
 
 
-def float_operand(x):
+def float_operand(x: TensorLike) -> Tensor:
     """``x`` as a Tensor of a floating dtype: integers and bools become the default float dtype,
     as PyTorch's float functions (exp, sqrt, sigmoid, ...) do."""
     x = as_tensor(x)
     return x if x.dtype.kind in "fc" else Tensor._wrap(x._data.astype(get_default_dtype()))
 
 
-def as_tensor(x):
+def as_tensor(x: TensorLike) -> Tensor:
     """``x`` itself when it is a Tensor, else a new Tensor holding it (numbers, lists, arrays)."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def unbroadcast(ctx, i, g):
+def unbroadcast(ctx: Node, i: int, g: Grad) -> Grad:
     """Gradient for input ``i`` reduced to its shape, or None when it needs none."""
     return sum_to(g, ctx.inputs[i].shape) if ctx.needs[i] else None
 
 
-def is_array(x):
+def is_array(x: object) -> bool:
     """Kept for ``nn/functional/_rnn.py``; vjps use :mod:`chainrule.ops.dispatch` instead."""
     return isinstance(x, (np.ndarray, np.generic))
 
 
-def call(name, *args):
+def call(name: str, *args: Any) -> Grad:
     """``dispatch.<name>(*args)``; kept for ``nn/functional/_rnn.py`` (vjps call ``d.<name>``)."""
     return getattr(dispatch, name)(*args)
 
 
-def normalize_dims(dim, ndim, op):
+def normalize_dims(dim: Dims, ndim: int, op: str) -> tuple[int, ...]:
     """``dim`` (int, tuple or None) as a sorted tuple of non-negative axes; None means all."""
     if dim is None:
         return tuple(range(ndim))
@@ -180,12 +189,12 @@ def normalize_dims(dim, ndim, op):
     return tuple(sorted({d for d in out if d is not None}))
 
 
-def keepdim_shape(shape, dims):
+def keepdim_shape(shape: Sequence[int], dims: Sequence[int]) -> tuple[int, ...]:
     """``shape`` with the reduced ``dims`` kept as size 1."""
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def dim_kwargs(dim, keepdim, kwargs, op):
+def dim_kwargs(dim: Dims, keepdim: bool, kwargs: dict[str, Any], op: str) -> tuple[Any, bool]:
     """Accept NumPy's ``axis``/``keepdims`` as aliases of PyTorch's ``dim``/``keepdim``."""
     if "axis" in kwargs:
         dim = kwargs.pop("axis")
@@ -196,6 +205,6 @@ def dim_kwargs(dim, keepdim, kwargs, op):
     return dim, bool(keepdim)
 
 
-def shape_error(op, a, b, why=""):
+def shape_error(op: str, a: Sequence[int], b: Sequence[int], why: str = "") -> ValueError:
     """The ValueError naming ``op`` and both shapes: ``add: incompatible shapes (2, 3) and (4,)``."""
     return ValueError(f"{op}: incompatible shapes {tuple(a)} and {tuple(b)}{why}")

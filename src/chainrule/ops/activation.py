@@ -1,23 +1,32 @@
 """Softmax and log-softmax: numerically stable primitives (the max is subtracted first)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+    from ..tensor import Tensor
 
-def _softmax_array(x, dim):
+
+def _softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
     e = np.exp(x - x.max(axis=dim, keepdims=True))
     e /= e.sum(axis=dim, keepdims=True)
     return e
 
 
-def _softmax_vjp(ctx, g):
+def _softmax_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (y * (g - (g * y).sum(axis=ctx.saved, keepdims=True)),)
 
 
-def softmax(x, dim=-1):
+def softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``; same shape as ``x``.
 
     Example:
@@ -34,18 +43,18 @@ def softmax(x, dim=-1):
     )
 
 
-def _log_softmax_array(x, dim):
+def _log_softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
     shifted = x - x.max(axis=dim, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
     return shifted
 
 
-def _log_softmax_vjp(ctx, g):
+def _log_softmax_vjp(ctx: Node, g: Grad) -> Grads:
     p = d.exp(ctx.output())
     return (g - p * g.sum(axis=ctx.saved, keepdims=True),)
 
 
-def log_softmax(x, dim=-1):
+def log_softmax(x: TensorLike, dim: int = -1) -> Tensor:
     """log(softmax(x)) without forming softmax (no log of 0); same shape as ``x``.
 
     Example:

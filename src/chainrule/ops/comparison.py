@@ -3,6 +3,12 @@
 Operands are promoted as in arithmetic (``_util.result_type``) before they are compared.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._typing import Dims, TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor, normalize_dims, result_type, scalar_array
@@ -10,7 +16,7 @@ from ._util import as_tensor, normalize_dims, result_type, scalar_array
 _NUMBER = (int, float, bool, np.number, np.bool_)
 
 
-def _promoted(a, b, op):
+def _promoted(a: Tensor, b: TensorLike, op: str) -> tuple[np.ndarray, np.ndarray, np.dtype]:
     """The arrays of ``a`` (a Tensor) and ``b`` cast to their promoted dtype (no graph)."""
     dt = result_type(a, b)
     x = a._data.astype(dt, copy=False)
@@ -22,10 +28,10 @@ def _promoted(a, b, op):
     return x, y, dt
 
 
-def _compare(fn):
+def _compare(fn: Callable[..., Any]) -> Callable[[Tensor, Any], Tensor]:
     """A comparison: operands promoted first (``uint8_t > -1`` compares with 255, as PyTorch)."""
 
-    def method(self, other):
+    def method(self: Tensor, other: Any) -> Tensor:
         dt = self._data.dtype
         if isinstance(other, Tensor) and other._data.dtype == dt:
             return Tensor._wrap(fn(self._data, other._data))
@@ -39,10 +45,12 @@ def _compare(fn):
     return method
 
 
-def _bitwise(fn, op, reflected=False):
+def _bitwise(
+    fn: Callable[..., Any], op: str, reflected: bool = False
+) -> Callable[[Tensor, Any], Tensor]:
     """``&``, ``|``, ``^``: logical on bools, bitwise on integers (``6 & 3 == 2``)."""
 
-    def method(self, other):
+    def method(self: Tensor, other: Any) -> Tensor:
         if not isinstance(other, (Tensor, np.ndarray) + _NUMBER):
             return NotImplemented
         x, y, dt = _promoted(self, other, op)
@@ -54,7 +62,7 @@ def _bitwise(fn, op, reflected=False):
     return method
 
 
-def _invert(self):
+def _invert(self: Tensor) -> Tensor:
     """Elementwise ``~x``: logical not on bools, bitwise not on integers; no gradient.
 
     Shape: same as ``x``.
@@ -70,8 +78,10 @@ def _invert(self):
     return Tensor._wrap(np.invert(self._data))
 
 
-def _bool_reduction(fn, op, example):
-    def reduce(x, dim=None, keepdim=False):
+def _bool_reduction(
+    fn: Callable[..., Any], op: str, example: tuple[str, str]
+) -> Callable[..., Tensor]:
+    def reduce(x: TensorLike, dim: Dims = None, keepdim: bool = False) -> Tensor:
         x = as_tensor(x)
         axis = None if dim is None else normalize_dims(dim, x.ndim, op)
         return Tensor._wrap(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)))
@@ -92,7 +102,13 @@ def _bool_reduction(fn, op, example):
     return reduce
 
 
-def _bitwise_doc(method, op, symbol, results, reflected=False):
+def _bitwise_doc(
+    method: Callable[..., Any],
+    op: str,
+    symbol: str,
+    results: tuple[str, str],
+    reflected: bool = False,
+) -> Callable[..., Any]:
     """The docstring of a bitwise op and its example (``results``: bools, then integers)."""
     a, b = ("b", "a") if reflected else ("a", "b")
     name = f"r{op}" if reflected else op
@@ -158,7 +174,9 @@ for _name, _fn, _op, _result in [
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(
+    a: TensorLike, b: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """``|a - b| <= atol + rtol * |b|`` elementwise (bool), as torch.isclose; inf equals inf.
 
     Example:
@@ -176,7 +194,9 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return Tensor._wrap(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(
+    a: TensorLike, b: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """True when :func:`isclose` holds everywhere (a Python bool, as torch.allclose).
 
     Example:
@@ -186,7 +206,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
 
 
-def equal(a, b):
+def equal(a: TensorLike, b: TensorLike) -> bool:
     """True when ``a`` and ``b`` have the same shape and the same values (a Python bool).
 
     Example:
@@ -202,7 +222,7 @@ def equal(a, b):
     return bool(np.array_equal(x, y))
 
 
-def isnan(x):
+def isnan(x: TensorLike) -> Tensor:
     """Elementwise test for NaN, a bool tensor (no gradient). Shape: same as ``x``.
 
     Example:
@@ -212,7 +232,7 @@ def isnan(x):
     return Tensor._wrap(np.isnan(as_tensor(x)._data))
 
 
-def isinf(x):
+def isinf(x: TensorLike) -> Tensor:
     """Elementwise test for +-inf, a bool tensor (no gradient). Shape: same as ``x``.
 
     Example:
@@ -222,7 +242,7 @@ def isinf(x):
     return Tensor._wrap(np.isinf(as_tensor(x)._data))
 
 
-def isfinite(x):
+def isfinite(x: TensorLike) -> Tensor:
     """Elementwise test for a finite value (not NaN, not +-inf), a bool tensor.
 
     Shape: same as ``x``.
@@ -234,7 +254,7 @@ def isfinite(x):
     return Tensor._wrap(np.isfinite(as_tensor(x)._data))
 
 
-def logical_not(x):
+def logical_not(x: TensorLike) -> Tensor:
     """Elementwise logical not (zero is False), a bool tensor. Shape: same as ``x``.
 
     Example:
@@ -244,7 +264,7 @@ def logical_not(x):
     return Tensor._wrap(np.logical_not(as_tensor(x)._data))
 
 
-def logical_and(a, b):
+def logical_and(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise logical and (zero is False), a bool tensor.
 
     Shapes: the broadcast shape of ``a`` and ``b``.
@@ -257,7 +277,7 @@ def logical_and(a, b):
     return Tensor._wrap(np.logical_and(x, y))
 
 
-def logical_or(a, b):
+def logical_or(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise logical or (zero is False), a bool tensor.
 
     Shapes: the broadcast shape of ``a`` and ``b``.

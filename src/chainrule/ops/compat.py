@@ -3,11 +3,18 @@ are those ops'): ``is_tensor``, ``numel``, ``type_as``, ``is_floating_point``, `
 ``clamp_min`` / ``clamp_max``, ``lerp``, ``addmm``, ``tile``, ``nonzero``, ``finfo`` / ``iinfo``,
 ``Size``."""
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._typing import Dims, DTypeLike, TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor
 from .linalg import mm
 from .pointwise import clamp, rdiv, to_dtype
+from .shape import _shape_arg
 
 
 class Size(tuple):
@@ -20,14 +27,14 @@ class Size(tuple):
         (2, 3)
     """
 
-    def numel(self):
+    def numel(self) -> int:
         return int(np.prod(self)) if self else 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"chainrule.Size({list(self)})"
 
 
-def is_tensor(obj):
+def is_tensor(obj: Any) -> bool:
     """True for a chainrule Tensor.
 
     Example:
@@ -39,7 +46,7 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(input):
+def numel(input: Tensor) -> int:
     """Number of elements.
 
     Example:
@@ -49,7 +56,7 @@ def numel(input):
     return as_tensor(input).numel()
 
 
-def type_as(self, other):
+def type_as(self: Tensor, other: Tensor) -> Tensor:
     """``self`` in ``other``'s dtype (differentiable between float dtypes).
 
     Example:
@@ -60,7 +67,7 @@ def type_as(self, other):
     return to_dtype(self, other.dtype)
 
 
-def is_floating_point(input):
+def is_floating_point(input: Tensor) -> bool:
     """True when the dtype is a float.
 
     Example:
@@ -72,7 +79,7 @@ def is_floating_point(input):
     return as_tensor(input).dtype.kind == "f"
 
 
-def reciprocal(input):
+def reciprocal(input: TensorLike) -> Tensor:
     """``1 / x`` elementwise (integers give the default float dtype, as in PyTorch).
 
     Example:
@@ -82,7 +89,7 @@ def reciprocal(input):
     return rdiv(as_tensor(input), 1.0)
 
 
-def clamp_min(input, min):
+def clamp_min(input: TensorLike, min: TensorLike) -> Tensor:
     """``max(x, min)`` elementwise. Shape: same as ``input``.
 
     Example:
@@ -92,7 +99,7 @@ def clamp_min(input, min):
     return clamp(input, min=min)
 
 
-def clamp_max(input, max):
+def clamp_max(input: TensorLike, max: TensorLike) -> Tensor:
     """``min(x, max)`` elementwise. Shape: same as ``input``.
 
     Example:
@@ -102,7 +109,7 @@ def clamp_max(input, max):
     return clamp(input, max=max)
 
 
-def lerp(input, end, weight):
+def lerp(input: TensorLike, end: TensorLike, weight: TensorLike) -> Tensor:
     """``input + weight * (end - input)``, broadcast (``weight`` a number or a tensor).
 
     Shapes: the broadcast shape of the three.
@@ -115,7 +122,9 @@ def lerp(input, end, weight):
     return start + weight * (end - start)
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(
+    input: TensorLike, mat1: TensorLike, mat2: TensorLike, *, beta: float = 1, alpha: float = 1
+) -> Tensor:
     """``beta * input + alpha * mat1 @ mat2``.
 
     Shapes: input broadcast to (n, m); mat1 (n, k); mat2 (k, m) -> (n, m).
@@ -131,7 +140,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return prod + (input if beta == 1 else as_tensor(input) * beta)
 
 
-def tile(input, dims):
+def tile(input: TensorLike, *dims: int | Sequence[int]) -> Tensor:
     """Repeat ``input`` along each dim; fewer ``dims`` than dims count from the last one.
 
     Example:
@@ -142,13 +151,13 @@ def tile(input, dims):
                 [1, 2]])
     """
     x = as_tensor(input)
-    dims = tuple(dims)
+    dims = _shape_arg(dims)
     if len(dims) < x.ndim:
         dims = (1,) * (x.ndim - len(dims)) + dims
     return x.repeat(*dims)
 
 
-def nonzero(input, *, as_tuple=False):
+def nonzero(input: TensorLike, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """Indices of the non-zero entries: (count, ndim) int64, or a tuple of 1-d index tensors.
 
     Example:
@@ -169,7 +178,7 @@ def nonzero(input, *, as_tuple=False):
     return Tensor(np.stack(idx, axis=1).astype(np.int64))
 
 
-def finfo(dtype=None):
+def finfo(dtype: DTypeLike | None = None) -> np.finfo:
     """Machine limits of a float dtype (``eps``, ``max``, ``min``, ``tiny``), as ``torch.finfo``.
 
     Example:
@@ -183,7 +192,7 @@ def finfo(dtype=None):
     return np.finfo(get_default_dtype() if dtype is None else dtype)
 
 
-def iinfo(dtype):
+def iinfo(dtype: DTypeLike) -> np.iinfo:
     """Limits of an integer dtype (``max``, ``min``, ``bits``), as ``torch.iinfo``.
 
     Example:
@@ -195,7 +204,9 @@ def iinfo(dtype):
     return np.iinfo(dtype)
 
 
-def repeat_interleave(input, repeats, dim=None):
+def repeat_interleave(
+    input: TensorLike, repeats: int | TensorLike, dim: int | None = None
+) -> Tensor:
     """Repeat each element ``repeats`` times (an int or one count per element) along ``dim``
     (the flattened input when ``dim`` is None), as ``torch.repeat_interleave``.
 
@@ -219,7 +230,7 @@ def repeat_interleave(input, repeats, dim=None):
     return index_select(x, dim, Tensor(index.astype(np.int64)))
 
 
-def diagonal(input, offset=0, dim1=0, dim2=1):
+def diagonal(input: TensorLike, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of dims ``dim1``/``dim2`` (moved to the last dim), as ``torch.diagonal``.
 
     Example:
@@ -242,7 +253,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return getitem(x, (Ellipsis, Tensor(r), Tensor(c)))
 
 
-def diag(input, diagonal=0):
+def diag(input: TensorLike, diagonal: int = 0) -> Tensor:
     """1-d input: a square matrix with it on the ``diagonal``; 2-d input: that diagonal (1-d).
 
     Example:
@@ -267,7 +278,7 @@ def diag(input, diagonal=0):
     return matmul(x, Tensor(place)).reshape(n, n)
 
 
-def trace(input):
+def trace(input: TensorLike) -> Tensor:
     """Sum of the main diagonal of a 2-d input, a 0-d tensor.
 
     Example:
@@ -280,7 +291,13 @@ def trace(input):
     return diagonal(x).sum()
 
 
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+def unique(
+    input: TensorLike,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Tensor | tuple[Tensor, ...]:
     """The distinct values (sorted), optionally with the inverse indices and the counts.
 
     Example:
@@ -301,7 +318,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def bincount(input, weights=None, minlength=0):
+def bincount(input: TensorLike, weights: TensorLike | None = None, minlength: int = 0) -> Tensor:
     """Counts of each non-negative integer (weighted sums with ``weights``), as ``torch.bincount``.
 
     Example:
@@ -316,7 +333,9 @@ def bincount(input, weights=None, minlength=0):
     return Tensor(out.astype(w.dtype) if w is not None else out.astype(np.int64))
 
 
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(
+    input: TensorLike, dim: int, index: Any, source: TensorLike, *, alpha: float = 1
+) -> Tensor:
     """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``
     (repeated indices accumulate), as ``torch.index_add``.
 
@@ -341,8 +360,8 @@ def index_add(input, dim, index, source, *, alpha=1):
     return x + added
 
 
-def _legacy_constructor(name, dtype):
-    def make(*args):
+def _legacy_constructor(name: str, dtype: DTypeLike) -> Callable[..., Tensor]:
+    def make(*args: Any) -> Tensor:
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             return (
                 as_tensor(args[0]).to(dtype)
@@ -372,7 +391,9 @@ ByteTensor = _legacy_constructor("ByteTensor", np.uint8)
 BoolTensor = _legacy_constructor("BoolTensor", np.bool_)
 
 
-def where(condition, input=None, other=None):
+def where(
+    condition: TensorLike, input: TensorLike | None = None, other: TensorLike | None = None
+) -> Tensor | tuple[Tensor, ...]:
     """``where(cond, a, b)``: elementwise choice (see ``ops.pointwise.where``); ``where(cond)``
     alone: the indices of the true entries, as ``nonzero(cond, as_tuple=True)``.
 
@@ -392,7 +413,9 @@ def where(condition, input=None, other=None):
     return choose(condition, input, other)
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False):
+def std_mean(
+    input: TensorLike, dim: Dims = None, *, correction: float = 1, keepdim: bool = False
+) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` over ``dim``, as ``torch.std_mean``.
 
     Shapes: each the input with ``dim`` removed (or kept as 1).
@@ -408,7 +431,9 @@ def std_mean(input, dim=None, *, correction=1, keepdim=False):
     )
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
+def var_mean(
+    input: TensorLike, dim: Dims = None, *, correction: float = 1, keepdim: bool = False
+) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` over ``dim``, as ``torch.var_mean``.
 
     Shapes: each the input with ``dim`` removed (or kept as 1).

@@ -1,5 +1,10 @@
 """Running sums and products along a dim: ``cumsum`` and ``cumprod``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._typing import DTypeLike, Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
@@ -7,8 +12,11 @@ from . import dispatch as d
 from ._util import as_tensor
 from .indexing import _dim
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
 
-def _accumulator_input(x, dtype):
+
+def _accumulator_input(x: TensorLike, dtype: DTypeLike | None) -> Tensor:
     """Integers and bools accumulate in int64 (as PyTorch); ``dtype=`` casts first."""
     x = as_tensor(x)
     if dtype is not None:
@@ -18,11 +26,11 @@ def _accumulator_input(x, dtype):
     return x
 
 
-def _cumsum_vjp(ctx, g):
+def _cumsum_vjp(ctx: Node, g: Grad) -> Grads:
     return (d.reverse_cumsum(g, ctx.saved),)
 
 
-def cumsum(x, dim, dtype=None):
+def cumsum(x: TensorLike, dim: int, dtype: DTypeLike | None = None) -> Tensor:
     """Running sum along ``dim``: ``out[i] = x[0] + ... + x[i]``; same shape as ``x``.
 
     Example:
@@ -44,7 +52,7 @@ def cumsum(x, dim, dtype=None):
     )
 
 
-def _cumprod_grad_with_zeros(x, g, dim):
+def _cumprod_grad_with_zeros(x: Grad, g: Grad, dim: int) -> Grad:
     """Exact gradient when ``x`` has zeros: d out[j] / d x[i] = prod_{k <= j, k != i} x[k]."""
     xm, gm = np.moveaxis(x, dim, -1), np.moveaxis(g, dim, -1)
     out = np.empty_like(xm)
@@ -55,7 +63,7 @@ def _cumprod_grad_with_zeros(x, g, dim):
     return np.moveaxis(out, -1, dim)
 
 
-def _cumprod_vjp(ctx, g):
+def _cumprod_vjp(ctx: Node, g: Grad) -> Grads:
     dim = ctx.saved
     x_data = ctx.inputs[0]._data
     if not np.all(x_data):
@@ -68,7 +76,7 @@ def _cumprod_vjp(ctx, g):
     return (d.reverse_cumsum(g * ctx.output(), dim) / ctx.input(0),)
 
 
-def cumprod(x, dim, dtype=None):
+def cumprod(x: TensorLike, dim: int, dtype: DTypeLike | None = None) -> Tensor:
     """Running product along ``dim``: ``out[i] = x[0] * ... * x[i]``; zeros in x are handled
     exactly in the gradient.
 

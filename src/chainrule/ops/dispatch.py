@@ -18,16 +18,22 @@ Example::
         return (g * d.cos(ctx.input(0)),)
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .._typing import Dims, DTypeLike, Grad
 from ..backend import xp as np
 from ..tensor import Tensor
 
 
-def primitive(array_fn, recorded_fn):
+def primitive(array_fn: Callable[..., Any], recorded_fn: Callable[..., Any]) -> Callable[..., Any]:
     """One function from a pair: ``array_fn`` on arrays, ``recorded_fn`` (which records a node,
     so it is differentiable again) when any argument is a Tensor. For the functions that are
     each other's vjp (a convolution and its input gradient, a gather and its scatter)."""
 
-    def fn(*args):
+    def fn(*args: Any) -> Grad:
         return recorded_fn(*args) if is_recorded(*args) else array_fn(*args)
 
     fn.__name__ = getattr(array_fn, "__name__", "primitive")
@@ -35,7 +41,7 @@ def primitive(array_fn, recorded_fn):
     return fn
 
 
-def is_recorded(*xs):
+def is_recorded(*xs: Any) -> bool:
     """True when any of ``xs`` is a Tensor (the backward is being recorded)."""
     for x in xs:
         if isinstance(x, Tensor):
@@ -43,7 +49,7 @@ def is_recorded(*xs):
     return False
 
 
-def _ops():
+def _ops() -> Any:
     from .. import ops  # the ops import this module: resolved at call time (Tensor path only)
 
     return ops
@@ -52,8 +58,8 @@ def _ops():
 # ---- elementwise functions ----
 
 
-def _unary(name, array_fn):
-    def fn(x):
+def _unary(name: str, array_fn: Callable[..., Any]) -> Callable[[Grad], Grad]:
+    def fn(x: Grad) -> Grad:
         return getattr(_ops(), name)(x) if isinstance(x, Tensor) else array_fn(x)
 
     fn.__name__ = name
@@ -61,13 +67,13 @@ def _unary(name, array_fn):
     return fn
 
 
-def _sigmoid_array(x):
+def _sigmoid_array(x: Any) -> Any:
     from .pointwise import sigmoid_array
 
     return sigmoid_array(x)
 
 
-def _erf_array(x):
+def _erf_array(x: Any) -> Any:
     from .special import erf_array
 
     return erf_array(x)
@@ -85,19 +91,19 @@ sigmoid = _unary("sigmoid", _sigmoid_array)
 erf = _unary("erf", _erf_array)
 
 
-def rsqrt(x):
+def rsqrt(x: Grad) -> Grad:
     """``1 / sqrt(x)``."""
     return x.rsqrt() if isinstance(x, Tensor) else 1 / np.sqrt(x)
 
 
-def softplus(x):
+def softplus(x: Grad) -> Grad:
     """``log(1 + exp(x))`` without overflow."""
     if isinstance(x, Tensor):
         return x.relu() + (-(x.abs())).exp().log1p()
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def softmax(x, axis=-1):
+def softmax(x: Grad, axis: int = -1) -> Grad:
     """``exp(x) / sum(exp(x))`` along ``axis`` (the max subtracted first)."""
     if isinstance(x, Tensor):
         return x.softmax(axis)
@@ -105,21 +111,21 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def where(mask, a, b):
+def where(mask: Any, a: Grad, b: Grad) -> Grad:
     """``a`` where ``mask`` else ``b`` (a select: a NaN in the branch not chosen stays out)."""
     if is_recorded(a, b):
         return _ops().where(mask, a, b)
     return np.where(mask, a, b)
 
 
-def clip(x, lo, hi):
+def clip(x: Grad, lo: float | None, hi: float | None) -> Grad:
     """``x`` limited to ``[lo, hi]`` (either may be None)."""
     if isinstance(x, Tensor):
         return x.clamp(lo, hi)
     return np.clip(x, lo, hi)
 
 
-def astype(x, dtype):
+def astype(x: Grad, dtype: DTypeLike) -> Grad:
     """``x`` cast to ``dtype`` (differentiable between floating dtypes)."""
     return x.to(dtype) if isinstance(x, Tensor) else x.astype(dtype)
 
@@ -127,7 +133,7 @@ def astype(x, dtype):
 # ---- shapes ----
 
 
-def sum_to(g, shape):
+def sum_to(g: Grad, shape: Sequence[int]) -> Grad:
     """Sum a broadcast gradient back down to ``shape`` (the one place broadcasting is undone)."""
     if g.shape == shape:
         return g
@@ -139,7 +145,7 @@ def sum_to(g, shape):
     return g.reshape(shape) if lead else g
 
 
-def broadcast_to(g, shape):
+def broadcast_to(g: Grad, shape: Sequence[int]) -> Grad:
     """``g`` broadcast to ``shape``; an array is materialised (faster downstream than NumPy's
     read-only view)."""
     if isinstance(g, Tensor):
@@ -149,12 +155,12 @@ def broadcast_to(g, shape):
     return out
 
 
-def permute(g, axes):
+def permute(g: Grad, axes: Sequence[int]) -> Grad:
     """``g`` with its dims reordered to ``axes`` (array or Tensor, same kind back)."""
     return g.permute(axes) if isinstance(g, Tensor) else g.transpose(axes)
 
 
-def moveaxis(g, source, dest):
+def moveaxis(g: Grad, source: int, dest: int) -> Grad:
     """``g`` with dim ``source`` moved to position ``dest``, the others in order."""
     if not isinstance(g, Tensor):
         return np.moveaxis(g, source, dest)
@@ -163,23 +169,23 @@ def moveaxis(g, source, dest):
     return g.permute(order)
 
 
-def flip(g, dims):
+def flip(g: Grad, dims: int | tuple[int, ...]) -> Grad:
     """``g`` reversed along each dim in ``dims``."""
     return _ops().flip(g, dims) if isinstance(g, Tensor) else np.flip(g, dims)
 
 
-def roll(g, shifts, dims):
+def roll(g: Grad, shifts: int | Sequence[int], dims: Dims) -> Grad:
     """``g`` shifted circularly by ``shifts`` along ``dims``."""
     return _ops().roll(g, shifts, dims) if isinstance(g, Tensor) else np.roll(g, shifts, dims)
 
 
-def zeros(shape, like):
+def zeros(shape: Sequence[int], like: Grad) -> Grad:
     """Zeros of ``shape`` with ``like``'s dtype and kind (a constant Tensor on the recorded path)."""
     out = np.zeros(shape, like.dtype)
     return Tensor._wrap(out) if isinstance(like, Tensor) else out
 
 
-def reverse_cumsum(g, dim):
+def reverse_cumsum(g: Grad, dim: int) -> Grad:
     """``out[i] = sum_{j >= i} g[j]`` along ``dim``: the vjp of ``cumsum``."""
     if isinstance(g, Tensor):
         ops = _ops()
@@ -187,7 +193,7 @@ def reverse_cumsum(g, dim):
     return np.flip(np.cumsum(np.flip(g, dim), dim), dim)
 
 
-def prod_of_others(x, dims):
+def prod_of_others(x: Grad, dims: Sequence[int]) -> Grad:
     """For each element, the product of the other elements of its group over ``dims`` (exact
     with zeros: products only, no division)."""
     from .reduction import _prod_of_others, _prod_of_others_recorded
@@ -198,7 +204,7 @@ def prod_of_others(x, dims):
 # ---- indexing ----
 
 
-def gather(x, dim, index):
+def gather(x: Grad, dim: int, index: Any) -> Grad:
     """``x`` picked along ``dim`` at ``index`` (an int array)."""
     if isinstance(x, Tensor):
         return _ops().gather(x, dim, index)
@@ -207,7 +213,7 @@ def gather(x, dim, index):
     return gather_array(x, dim, index)
 
 
-def scatter_add(x, dim, index, src):
+def scatter_add(x: Grad, dim: int, index: Any, src: Grad) -> Grad:
     """A copy of ``x`` with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
     if is_recorded(x, src):
         return _ops().scatter_add(x, dim, index, src)
@@ -216,7 +222,7 @@ def scatter_add(x, dim, index, src):
     return scatter_add_array(x, dim, index, src)
 
 
-def einsum(spec, *operands):
+def einsum(spec: str, *operands: Grad) -> Grad:
     """Einstein summation ``spec`` over arrays or Tensors (recorded when any is a Tensor)."""
     if is_recorded(*operands):
         return _ops().einsum(spec, *operands)

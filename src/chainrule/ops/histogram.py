@@ -3,23 +3,26 @@
 Results carry no gradient (counts are piecewise constant), as in PyTorch.
 """
 
+from __future__ import annotations
+
 from collections import namedtuple
 
+from .._typing import TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor
 
-HistogramResult = namedtuple("histogram", ["hist", "bin_edges"])
+HistogramResult = namedtuple("histogram", ["hist", "bin_edges"])  # type: ignore[name-match]
 
 
-def _float_data(x, op):
+def _float_data(x: TensorLike, op: str) -> np.ndarray:
     x = as_tensor(x)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: needs a floating point tensor, got {x.dtype}")
     return x._data
 
 
-def histc(x, bins=100, min=0, max=0):
+def histc(x: TensorLike, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Counts of ``x`` in ``bins`` equal bins over [min, max] (x's own range when both are 0);
     values outside are ignored, the last bin includes ``max``. Shape (bins,), x's dtype.
 
@@ -39,7 +42,13 @@ def histc(x, bins=100, min=0, max=0):
     return Tensor._wrap(counts.astype(data.dtype))
 
 
-def histogram(x, bins=100, range=None, weight=None, density=False):
+def histogram(
+    x: TensorLike,
+    bins: int | Tensor = 100,
+    range: tuple[float, float] | None = None,
+    weight: TensorLike | None = None,
+    density: bool = False,
+) -> HistogramResult:
     """``(hist, bin_edges)``: counts (or weighted sums, or a density) of ``x`` in ``bins`` (a
     number of equal bins, or a 1-d tensor of increasing edges), as torch.histogram.
 

@@ -5,7 +5,13 @@
 plain backward (arrays) and the recorded one (Tensors, through :mod:`.dispatch`).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from .. import backend
+from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
@@ -13,28 +19,33 @@ from . import dispatch as d
 from ._util import as_tensor
 from .shape import getitem
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
 
-def _dim(dim, ndim, op):
+
+def _dim(dim: int, ndim: int, op: str) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims")
     return dim % max(ndim, 1)
 
 
-def _index_array(index, op):
+def _index_array(index: TensorLike, op: str) -> np.ndarray:
     index = index._data if isinstance(index, Tensor) else np.asarray(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
     return index
 
 
-def _positions(index, dim):
+def _positions(index: Any, dim: int) -> Any:
     """NumPy index tuple addressing, for every entry of ``index``, the element it names along
     ``dim`` (and its own position along every other dim)."""
     grids = np.ogrid[tuple(slice(n) for n in index.shape)]
     return tuple(index if d == dim else g for d, g in enumerate(grids))
 
 
-def _check_index(x_shape, index, dim, op, src_shape=None):
+def _check_index(
+    x_shape: Sequence[int], index: Any, dim: int, op: str, src_shape: Sequence[int] | None = None
+) -> None:
     if index.ndim != len(x_shape) and not (index.ndim <= 1 and len(x_shape) <= 1):
         raise ValueError(f"{op}: index has {index.ndim} dims but the tensor has {len(x_shape)}")
     for k, n in enumerate(index.shape):
@@ -52,24 +63,24 @@ def _check_index(x_shape, index, dim, op, src_shape=None):
         raise IndexError(f"{op}: index out of range for dim {dim} of size {x_shape[dim]}")
 
 
-def gather_array(x, dim, index):
+def gather_array(x: np.ndarray, dim: int, index: np.ndarray) -> np.ndarray:
     """``gather`` on arrays: ``x`` picked along ``dim`` at ``index``; the result has its shape."""
     return x[_positions(index, dim)]
 
 
-def scatter_add_array(x, dim, index, src):
+def scatter_add_array(x: np.ndarray, dim: int, index: np.ndarray, src: np.ndarray) -> np.ndarray:
     """``scatter_add`` on arrays: a copy of ``x`` with ``src`` added at ``index`` along ``dim``."""
     out = x.copy()
     backend.scatter_add(out, _positions(index, dim), src[tuple(slice(n) for n in index.shape)])
     return out
 
 
-def _gather_vjp(ctx, g):
+def _gather_vjp(ctx: Node, g: Grad) -> Grads:
     dim, index = ctx.saved
     return (d.scatter_add(d.zeros(ctx.inputs[0].shape, g), dim, index, g),)
 
 
-def gather(x, dim, index):
+def gather(x: TensorLike, dim: int, index: Any) -> Tensor:
     """``out[i][j][k] = x[index[i][j][k]][j][k]`` (for ``dim=0``): values picked along ``dim``.
 
     Shapes: ``index`` has x's number of dims and is no larger than x outside ``dim``; the result
@@ -96,12 +107,12 @@ def gather(x, dim, index):
     )
 
 
-def _scatter_add_vjp(ctx, g):
+def _scatter_add_vjp(ctx: Node, g: Grad) -> Grads:
     dim, index = ctx.saved
     return g if ctx.needs[0] else None, d.gather(g, dim, index) if ctx.needs[1] else None
 
 
-def scatter_add(x, dim, index, src):
+def scatter_add(x: TensorLike, dim: int, index: Any, src: TensorLike) -> Tensor:
     """A copy of ``x`` with ``src[i][j][k]`` added at ``[index[i][j][k]][j][k]`` (``dim=0``);
     repeated indices add up. ``src`` may be larger than ``index`` (its first entries are used).
 
@@ -127,14 +138,21 @@ def scatter_add(x, dim, index, src):
     )
 
 
-def _scatter_vjp(ctx, g):
+def _scatter_vjp(ctx: Node, g: Grad) -> Grads:
     dim, index, kept = ctx.saved
     gx = g * kept if ctx.needs[0] else None
     gsrc = d.gather(g, dim, index) if len(ctx.needs) > 1 and ctx.needs[1] else None
     return (gx, gsrc) if len(ctx.needs) > 1 else (gx,)
 
 
-def scatter(x, dim, index, src=None, value=None, reduce=None):
+def scatter(
+    x: TensorLike,
+    dim: int,
+    index: Any,
+    src: TensorLike | None = None,
+    value: Any = None,
+    reduce: str | None = None,
+) -> Tensor:
     """A copy of ``x`` with ``x[index[i][j][k]][j][k] = src[i][j][k]`` (``dim=0``); ``src`` may
     be a number (or pass ``value=``).
 
@@ -182,7 +200,7 @@ def scatter(x, dim, index, src=None, value=None, reduce=None):
     )
 
 
-def index_select(x, dim, index):
+def index_select(x: TensorLike, dim: int, index: Any) -> Tensor:
     """The entries ``index`` (1-d integers) of ``x`` along ``dim``; repeats allowed.
 
     Example:
@@ -201,7 +219,7 @@ def index_select(x, dim, index):
     return getitem(x, (slice(None),) * dim + (index.reshape(-1),))
 
 
-def _masked_fill_vjp(ctx, g):
+def _masked_fill_vjp(ctx: Node, g: Grad) -> Grads:
     mask = ctx.saved
     gx = g * ~mask if ctx.needs[0] else None
     if len(ctx.needs) == 1:
@@ -210,7 +228,7 @@ def _masked_fill_vjp(ctx, g):
     return gx, masked.sum() if ctx.needs[1] else None
 
 
-def masked_fill(x, mask, value):
+def masked_fill(x: TensorLike, mask: TensorLike, value: Any) -> Tensor:
     """A copy of ``x`` with ``value`` where ``mask`` (bool, broadcast to x's shape) is True.
 
     ``value`` is a number or a 0-d tensor (whose gradient is the sum over the filled places); the

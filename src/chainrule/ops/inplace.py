@@ -20,8 +20,13 @@ Example::
     h.relu_()               # recorded; h.grad_fn is <ReluBackward>
 """
 
-import sys
+from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .._typing import ArrayLike, Casting, Grad, Grads
 from ..autograd import engine
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp as np
@@ -31,6 +36,9 @@ from . import shape
 from ._util import sum_to
 from .shape import _getitem_vjp, getitem
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+
 _LEAF_ERROR = (
     "a leaf Variable that requires grad is being used in an in-place operation "
     "({op}); wrap it in `with cr.no_grad():` (as an optimizer does) or use the "
@@ -38,7 +46,14 @@ _LEAF_ERROR = (
 )
 
 
-def apply(t, op, compute, operands=(), write=None, casting="same_kind"):
+def apply(
+    t: Tensor,
+    op: str,
+    compute: Callable[[Tensor], Tensor],
+    operands: Sequence[Any] = (),
+    write: Callable[[], None] | None = None,
+    casting: Casting = "same_kind",
+) -> Tensor:
     """Run the in-place op ``op`` on tensor ``t``.
 
     ``compute(t)`` returns the new value as a Tensor, computed out of place with recorded ops
@@ -76,7 +91,7 @@ def apply(t, op, compute, operands=(), write=None, casting="same_kind"):
     return engine.rebase(t, result)
 
 
-def _keep_old_value(node, t):
+def _keep_old_value(node: Node, t: Tensor) -> None:
     """If the op's vjp reads ``t``'s value (``h.mul_(w)`` needs the old ``h`` for ``w``'s
     gradient), give it a copy: ``t`` is about to be overwritten (PyTorch saves a copy too)."""
     if node is None or node.versions is None or not any(x is t for x in node.inputs):
@@ -86,16 +101,16 @@ def _keep_old_value(node, t):
     node.inputs = tuple(old if x is t else x for x in node.inputs)
 
 
-def _needs_grad(x):
+def _needs_grad(x: Any) -> bool:
     return isinstance(x, Tensor) and x.requires_grad
 
 
-def _store(t, values, op, casting):
+def _store(t: Tensor, values: ArrayLike, op: str, casting: Casting) -> None:
     _check_cast(np.asarray(values).dtype, t, op, casting)
     np.copyto(t._data, values, casting="unsafe")
 
 
-def _check_cast(dtype, t, op, casting):
+def _check_cast(dtype: np.dtype, t: Tensor, op: str, casting: Casting) -> None:
     if casting != "unsafe" and not np.can_cast(dtype, t.dtype, casting=casting):
         raise RuntimeError(
             f"{op}: result type {dtype} can't be cast to the desired output type "
@@ -106,7 +121,7 @@ def _check_cast(dtype, t, op, casting):
 _WHOLE_RESHAPE = object()  # _view_base's index for a view made by reshape/view of its base
 
 
-def _view_base(t, op):
+def _view_base(t: Tensor, op: str) -> Any:
     """(base, index) when ``t`` is a basic-indexing view of a tensor in a graph, else (None, None)."""
     node = t._node
     if node is None:
@@ -141,14 +156,14 @@ def _view_base(t, op):
 # ---- x[index] = value ----
 
 
-def _index_put_vjp(ctx, g):
+def _index_put_vjp(ctx: Node, g: Grad) -> Grads:
     index, mask = ctx.saved
     g_old = d.where(mask, 0, g) if ctx.needs[0] else None  # overwritten entries get 0
     g_value = sum_to(g[index], ctx.inputs[1].shape) if ctx.needs[1] else None
     return g_old, g_value
 
 
-def index_put(x, index, value):
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """``x`` with ``x[index]`` replaced by ``value`` (out of place; the recorded form of setitem)."""
     value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=x.dtype))
     out = x._data.copy()
@@ -166,11 +181,11 @@ def index_put(x, index, value):
     )
 
 
-def setitem(t, index, value):
+def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value`` (``Tensor.__setitem__``): a plain write, or recorded in a graph."""
     index = _raw_index(index)
 
-    def write():
+    def write() -> None:
         t._data[index] = value._data if isinstance(value, Tensor) else value
 
     apply(
@@ -183,7 +198,7 @@ def setitem(t, index, value):
     )
 
 
-def _raw_index(index):
+def _raw_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, Tensor):
@@ -193,11 +208,11 @@ def _raw_index(index):
     return index
 
 
-def fill(t, op, value):
+def fill(t: Tensor, op: str, value: Any) -> Tensor:
     """``t`` filled with ``value`` (a number, an array or a Tensor broadcast to ``t``'s shape)."""
     from .pointwise import where
 
-    def write():
+    def write() -> None:
         np.copyto(t._data, value._data if isinstance(value, Tensor) else value, casting="unsafe")
 
     everywhere = np.ones(t.shape, dtype=bool)

@@ -1,18 +1,27 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, ``mm``, ``bmm``, ``einsum``, and the
 fused ``linear``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
 from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor, shape_error, sum_to
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+    from ..tensor import Tensor
 
-def _mT(a):
+
+def _mT(a: Grad) -> Grad:
     return a.swapaxes(-1, -2)
 
 
-def _matmul_vjp(ctx, g):
+def _matmul_vjp(ctx: Node, g: Grad) -> Grads:
     a, b = ctx.input(0), ctx.input(1)
     sa, sb = ctx.inputs[0].shape, ctx.inputs[1].shape
     # Promote vectors to matrices as matmul does, so one pair of formulas covers every rank.
@@ -25,7 +34,7 @@ def _matmul_vjp(ctx, g):
     return ga, gb
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product with NumPy's rules: (n,k)@(k,m), batched (..., n, k)@(..., k, m), vectors.
 
     Example:
@@ -49,7 +58,7 @@ def matmul(a, b):
     return record(out, (a, b), _matmul_vjp, "Matmul", save_output=False)
 
 
-def _linear_vjp(ctx, g):
+def _linear_vjp(ctx: Node, g: Grad) -> Grads:
     x, w = ctx.input(0), ctx.input(1)
     g2 = g.reshape((-1, g.shape[-1]))
     gx = (g2 @ w).reshape(ctx.inputs[0].shape) if ctx.needs[0] else None
@@ -58,7 +67,7 @@ def _linear_vjp(ctx, g):
     return gx, gw, gb
 
 
-def linear(x, weight, bias=None):
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """``x @ weight.T + bias``, fused: one GEMM forward, two GEMMs and a sum backward.
 
     Shapes: x (..., in), weight (out, in), bias (out,) -> (..., out).
@@ -92,7 +101,7 @@ def linear(x, weight, bias=None):
     return record(out, (x, weight, bias), _linear_vjp, "Linear", save_output=False)
 
 
-def outer(a, b):
+def outer(a: TensorLike, b: TensorLike) -> Tensor:
     """Outer product of two 1-d tensors: ``out[i, j] = a[i] * b[j]``.
 
     Shapes: (n,), (m,) -> (n, m).
@@ -106,7 +115,7 @@ def outer(a, b):
     return matmul(a.reshape(-1, 1), b.reshape(1, -1))
 
 
-def dot(a, b):
+def dot(a: TensorLike, b: TensorLike) -> Tensor:
     """Inner product of two 1-d tensors of the same length, a 0-d tensor.
 
     Shapes: (n,), (n,) -> ().
@@ -118,7 +127,7 @@ def dot(a, b):
     return matmul(as_tensor(a), as_tensor(b))
 
 
-def mm(a, b):
+def mm(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product of two matrices: (n, k) @ (k, m) -> (n, m) (no broadcasting, as torch.mm).
 
     Example:
@@ -132,7 +141,7 @@ def mm(a, b):
     return matmul(a, b)
 
 
-def bmm(a, b):
+def bmm(a: TensorLike, b: TensorLike) -> Tensor:
     """Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m) (no broadcasting, as torch.bmm).
 
     Example:
@@ -152,11 +161,11 @@ def bmm(a, b):
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _einsum_array(spec, *arrays):
+def _einsum_array(spec: str, *arrays: np.ndarray) -> np.ndarray:
     return np.einsum(spec, *arrays, optimize=len(arrays) > 2)
 
 
-def _parse_einsum(equation, tensors):
+def _parse_einsum(equation: str, tensors: list[Tensor]) -> tuple[list[str], str]:
     """Operand subscripts and output subscript with ``...`` spelt out as letters; operands whose
     ``...`` dims broadcast are expanded first (so every letter has one size)."""
     eq = equation.replace(" ", "")
@@ -197,7 +206,7 @@ def _parse_einsum(equation, tensors):
     return subs, rhs
 
 
-def _einsum_vjp(ctx, g):
+def _einsum_vjp(ctx: Node, g: Grad) -> Grads:
     subs, rhs = ctx.saved
     sizes = {
         c: n for s, t in zip(subs, ctx.inputs, strict=True) for c, n in zip(s, t.shape, strict=True)
@@ -233,7 +242,7 @@ def _einsum_vjp(ctx, g):
     return tuple(grads)
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, as torch.einsum: ``einsum("bij,bjk->bik", a, b)`` is a batched matmul.
 
     Supports implicit output (``"ij,jk"``), ``...`` broadcasting, repeated subscripts (diagonals

@@ -6,8 +6,13 @@ itself recorded (``create_graph=True``). Masks and signs are constants, so they 
 ``._data``.
 """
 
-import functools
+from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._typing import DTypeLike, Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
@@ -23,8 +28,13 @@ from ._util import (
     unbroadcast,
 )
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
 
-def _binary(a, b, fn, op, floating=False):
+
+def _binary(
+    a: TensorLike, b: TensorLike, fn: Callable[..., Any], op: str, floating: bool = False
+) -> tuple[Tensor, Tensor, Any]:
     """Promote both operands (PyTorch's rules, see ``_util.result_type``), then ``fn`` on arrays."""
     a, b, dt = coerce(a, b, floating)
     if dt.kind == "b" and op in _NO_BOOL:
@@ -39,25 +49,25 @@ def _binary(a, b, fn, op, floating=False):
 _NO_BOOL = ("pow", "floor_divide", "remainder")
 
 
-def _quiet():
+def _quiet() -> Any:
     """NumPy's divide-by-zero and invalid-value warnings off: the Inf and NaN results are IEEE's
     answers, which PyTorch returns silently (``log(0)`` is -inf, ``sqrt(-1)`` NaN)."""
     return np.errstate(divide="ignore", invalid="ignore")
 
 
-def _ieee(fn):
+def _ieee(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A forward ``fn`` on arrays, run under :func:`_quiet`. (Only forwards: the diagnostics
     tell ops apart by their vjp's code, so each vjp quiets NumPy in its own body.)"""
 
     @functools.wraps(fn)
-    def quiet(*args):
+    def quiet(*args: Any) -> Any:
         with _quiet():
             return fn(*args)
 
     return quiet
 
 
-def _is_bool(x):
+def _is_bool(x: object) -> bool:
     return (
         (x.dtype.kind == "b")
         if isinstance(x, (Tensor, np.ndarray))
@@ -68,11 +78,11 @@ def _is_bool(x):
 # ---- arithmetic ----
 
 
-def _add_vjp(ctx, g):
+def _add_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, g)
 
 
-def add(a, b):
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``a + b`` (the ``+`` operator), with PyTorch's broadcasting and type promotion.
 
     Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
@@ -86,11 +96,11 @@ def add(a, b):
     return record(out, (a, b), _add_vjp, "Add", save_inputs=False, save_output=False)
 
 
-def _sub_vjp(ctx, g):
+def _sub_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, -g) if ctx.needs[1] else None
 
 
-def sub(a, b):
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``a - b`` (the ``-`` operator); refused for bool operands, as in PyTorch.
 
     Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
@@ -108,7 +118,7 @@ def sub(a, b):
     return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False, save_output=False)
 
 
-def rsub(a, b):
+def rsub(a: TensorLike, b: TensorLike) -> Tensor:
     """``b - a``: the reflected subtraction behind ``number - tensor``.
 
     Shapes: the broadcast shape of ``a`` and ``b``.
@@ -120,13 +130,13 @@ def rsub(a, b):
     return sub(b, a)
 
 
-def _mul_vjp(ctx, g):
+def _mul_vjp(ctx: Node, g: Grad) -> Grads:
     ga = unbroadcast(ctx, 0, g * ctx.input(1)) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, g * ctx.input(0)) if ctx.needs[1] else None
     return ga, gb
 
 
-def mul(a, b):
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``a * b`` (the ``*`` operator), broadcast.
 
     Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
@@ -147,7 +157,7 @@ def mul(a, b):
     )
 
 
-def _div_vjp(ctx, g):
+def _div_vjp(ctx: Node, g: Grad) -> Grads:
     b = ctx.input(1)
     ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
     # PyTorch's form -g * ((a / b) / b): no b * b, which overflows and, recorded, gives 0 * Inf
@@ -164,7 +174,7 @@ _arcsin_array = _ieee(np.arcsin)
 _arccos_array = _ieee(np.arccos)
 
 
-def div(a, b, rounding_mode=None):
+def div(a: TensorLike, b: TensorLike, rounding_mode: str | None = None) -> Tensor:
     """True division: always floating (``int_tensor / 2`` is float32, as in PyTorch).
 
     ``rounding_mode="floor"`` is ``floor_divide``; ``"trunc"`` rounds toward zero (C division).
@@ -191,7 +201,7 @@ def div(a, b, rounding_mode=None):
     )
 
 
-def rdiv(a, b):
+def rdiv(a: TensorLike, b: TensorLike) -> Tensor:
     """``b / a``: the reflected division behind ``number / tensor``.
 
     Shapes: the broadcast shape of ``a`` and ``b``.
@@ -203,12 +213,12 @@ def rdiv(a, b):
     return div(b, a)
 
 
-def _pow_vjp(ctx, g):
+def _pow_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # 0 ** -1 and log(0) give inf, a negative base NaN, as in PyTorch
         return _pow_vjp_quiet(ctx, g)
 
 
-def _pow_vjp_quiet(ctx, g):
+def _pow_vjp_quiet(ctx: Node, g: Grad) -> Grads:
     a, b = ctx.input(0), ctx.input(1)
     a_data, b_data = ctx.inputs[0]._data, ctx.inputs[1]._data
     ga = None
@@ -232,7 +242,7 @@ def _pow_vjp_quiet(ctx, g):
     return ga, unbroadcast(ctx, 1, g * ctx.output() * log_a)
 
 
-def _int_power(a, b):
+def _int_power(a: Any, b: Any) -> Any:
     """Integer powers; a negative exponent gives 1/a**|b| truncated, i.e. 0 unless |a| == 1 (as
     PyTorch's tensor exponents; NumPy refuses them)."""
     negative = b < 0
@@ -244,7 +254,7 @@ def _int_power(a, b):
     return np.where(negative, at_neg, out)
 
 
-def _power(x, y):
+def _power(x: Any, y: Any) -> Any:
     if x.dtype.kind in "iu":
         return _int_power(x, y)
     if y.ndim == 0 and y >= 0 and float(y).is_integer():  # x ** 2: no inf or NaN can arise
@@ -253,7 +263,7 @@ def _power(x, y):
         return np.power(x, y)
 
 
-def pow(a, b):
+def pow(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``a ** b``, broadcast. Integers to negative integer powers are refused.
 
     Shapes: the broadcast shape. The derivative in ``b`` is 0 at ``a = 0, b >= 0``, as in
@@ -274,7 +284,7 @@ def pow(a, b):
     return record(out, (a, b), _pow_vjp, "Pow", save_output=b.requires_grad)
 
 
-def rpow(a, b):
+def rpow(a: TensorLike, b: TensorLike) -> Tensor:
     """``b ** a``: the reflected power behind ``number ** tensor``.
 
     Shapes: the broadcast shape of ``a`` and ``b``.
@@ -290,23 +300,23 @@ def rpow(a, b):
 # gradient must not reach the entries or the branch that were not chosen.
 
 
-def _check_int_divisor(b, op):
+def _check_int_divisor(b: Any, op: str) -> None:
     if b.dtype.kind in "iub" and not np.all(b):
         raise RuntimeError(f"{op}: integer division by zero (ZeroDivisionError)")
 
 
-def _floor_divide_array(a, b):
+def _floor_divide_array(a: Any, b: Any) -> Any:
     _check_int_divisor(b, "floor_divide")
     with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is +-inf or nan, as in PyTorch
         return np.floor_divide(a, b)
 
 
-def _zero_vjp(ctx, g):
+def _zero_vjp(ctx: Node, g: Grad) -> Grads:
     # Piecewise constant: the derivative is 0 wherever it exists.
     return tuple(unbroadcast(ctx, i, g * 0) for i in range(2))
 
 
-def floor_divide(a, b):
+def floor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     """``a // b`` rounded toward minus infinity, as Python's ``//`` (``-7 // 2 == -4``).
 
     Integers stay integers; dividing an integer by 0 raises. Gradient: 0 (piecewise constant).
@@ -319,7 +329,7 @@ def floor_divide(a, b):
     return record(out, (a, b), _zero_vjp, "FloorDivide", save_inputs=False, save_output=False)
 
 
-def rfloor_divide(a, b):
+def rfloor_divide(a: TensorLike, b: TensorLike) -> Tensor:
     """``b // a``: the reflected floor division behind ``number // tensor``.
 
     Shapes: the broadcast shape of ``a`` and ``b``.
@@ -331,8 +341,8 @@ def rfloor_divide(a, b):
     return floor_divide(b, a)
 
 
-def _trunc_divide(a, b):
-    def trunc_div(x, y):
+def _trunc_divide(a: TensorLike, b: TensorLike) -> Tensor:
+    def trunc_div(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         _check_int_divisor(y, "div")
         if x.dtype.kind in "iu":
             q = np.floor_divide(x, y)
@@ -344,20 +354,20 @@ def _trunc_divide(a, b):
     return record(out, (a, b), _zero_vjp, "TruncDivide", save_inputs=False, save_output=False)
 
 
-def _remainder_array(a, b):
+def _remainder_array(a: Any, b: Any) -> Any:
     _check_int_divisor(b, "remainder")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.remainder(a, b)
 
 
-def _remainder_vjp(ctx, g):
+def _remainder_vjp(ctx: Node, g: Grad) -> Grads:
     # a % b = a - b * floor(a / b); the quotient is piecewise constant.
     ga = unbroadcast(ctx, 0, g) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, -g * ctx.saved) if ctx.needs[1] else None
     return ga, gb
 
 
-def remainder(a, b):
+def remainder(a: TensorLike, b: TensorLike) -> Tensor:
     """``a % b`` with the sign of ``b``, as Python's ``%`` (``-7 % 3 == 2``); also for floats.
 
     Gradient: 1 for ``a``, ``-floor(a / b)`` for ``b``.
@@ -382,7 +392,7 @@ def remainder(a, b):
     )
 
 
-def rremainder(a, b):
+def rremainder(a: TensorLike, b: TensorLike) -> Tensor:
     """``b % a``: the reflected remainder behind ``number % tensor`` (the sign of ``a``).
 
     Shapes: the broadcast shape of ``a`` and ``b``.
@@ -394,7 +404,7 @@ def rremainder(a, b):
     return remainder(b, a)
 
 
-def fmod(a, b):
+def fmod(a: TensorLike, b: TensorLike) -> Tensor:
     """C's remainder: the sign of ``a`` (``fmod(-7, 3) == -1``). Gradient as ``remainder`` with
     the quotient truncated toward zero.
 
@@ -403,7 +413,7 @@ def fmod(a, b):
         tensor([-1.,  1.])
     """
 
-    def fmod_array(x, y):
+    def fmod_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         _check_int_divisor(y, "fmod")
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.fmod(x, y)
@@ -418,7 +428,7 @@ def fmod(a, b):
     )
 
 
-def _maximum_vjp(ctx, g):
+def _maximum_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's rule: ties share the gradient; a NaN on either side sends it to both (neither
     # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
     a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
@@ -429,7 +439,7 @@ def _maximum_vjp(ctx, g):
     return ga, gb
 
 
-def maximum(a, b):
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise maximum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
 
     Example:
@@ -440,7 +450,7 @@ def maximum(a, b):
     return record(out, (a, b), _maximum_vjp, "Maximum", saved="max", save_output=False)
 
 
-def minimum(a, b):
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise minimum (NaN if either is NaN), broadcast. Shape: the broadcast shape.
 
     Example:
@@ -451,14 +461,14 @@ def minimum(a, b):
     return record(out, (a, b), _maximum_vjp, "Minimum", saved="min", save_output=False)
 
 
-def _where_vjp(ctx, g):
+def _where_vjp(ctx: Node, g: Grad) -> Grads:
     cond = ctx.saved
     ga = unbroadcast(ctx, 0, d.where(cond, g, 0)) if ctx.needs[0] else None
     gb = unbroadcast(ctx, 1, d.where(cond, 0, g)) if ctx.needs[1] else None
     return ga, gb
 
 
-def where(condition, a, b):
+def where(condition: TensorLike, a: Any, b: Any) -> Tensor:
     """Elementwise ``a`` where ``condition`` else ``b``; no gradient to condition.
 
     Shapes: ``condition``, ``a`` and ``b`` broadcast together -> the broadcast shape.
@@ -486,7 +496,16 @@ def where(condition, a, b):
 # ---- unary ----
 
 
-def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floating=True):
+def _unary(
+    x: Any,
+    fn: Callable[..., Any],
+    vjp: Callable[..., Any],
+    name: str,
+    saved: Any = None,
+    save_input: bool = True,
+    save_output: bool | None = None,
+    floating: bool = True,
+) -> Tensor:
     """``floating``: a float function, so integer and bool inputs become the default float dtype
     first (``exp(int_tensor)`` is float32, as in PyTorch)."""
     x = float_operand(x) if floating else as_tensor(x)
@@ -497,7 +516,7 @@ def _unary(x, fn, vjp, name, saved=None, save_input=True, save_output=None, floa
     )
 
 
-def neg(x):
+def neg(x: TensorLike) -> Tensor:
     """Elementwise ``-x`` (the unary ``-``). Shape: same as ``x``.
 
     Example:
@@ -515,7 +534,7 @@ def neg(x):
     )
 
 
-def exp(x):
+def exp(x: TensorLike) -> Tensor:
     """Elementwise ``e ** x``. Shape: same as ``x``; integers give the default float dtype.
 
     Example:
@@ -525,12 +544,12 @@ def exp(x):
     return _unary(x, np.exp, lambda ctx, g: (g * ctx.output(),), "Exp", save_input=False)
 
 
-def _log_vjp(ctx, g):
+def _log_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (g / ctx.input(0),)
 
 
-def log(x):
+def log(x: TensorLike) -> Tensor:
     """Elementwise natural logarithm: -inf at 0 and NaN below 0 (IEEE, no warning).
 
     Shape: same as ``x``; integers give the default float dtype.
@@ -542,12 +561,12 @@ def log(x):
     return _unary(x, _log_array, _log_vjp, "Log")
 
 
-def _log1p_vjp(ctx, g):
+def _log1p_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (g / (ctx.input(0) + 1),)
 
 
-def log1p(x):
+def log1p(x: TensorLike) -> Tensor:
     """Elementwise ``log(1 + x)``, accurate for small ``x``. Shape: same as ``x``.
 
     Example:
@@ -557,7 +576,7 @@ def log1p(x):
     return _unary(x, _log1p_array, _log1p_vjp, "Log1p")
 
 
-def expm1(x):
+def expm1(x: TensorLike) -> Tensor:
     """Elementwise ``exp(x) - 1``, accurate for small ``x``. Shape: same as ``x``.
 
     Example:
@@ -567,12 +586,12 @@ def expm1(x):
     return _unary(x, np.expm1, lambda ctx, g: (g * (ctx.output() + 1),), "Expm1", save_input=False)
 
 
-def _sqrt_vjp(ctx, g):
+def _sqrt_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (g / (2 * ctx.output()),)
 
 
-def sqrt(x):
+def sqrt(x: TensorLike) -> Tensor:
     """Elementwise square root: NaN below 0 (no warning). Shape: same as ``x``.
 
     Example:
@@ -582,13 +601,13 @@ def sqrt(x):
     return _unary(x, _sqrt_array, _sqrt_vjp, "Sqrt", save_input=False)
 
 
-def _rsqrt_vjp(ctx, g):
+def _rsqrt_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     with _quiet():
         return (-0.5 * g * y * y * y,)
 
 
-def rsqrt(x):
+def rsqrt(x: TensorLike) -> Tensor:
     """Elementwise ``1 / sqrt(x)``: inf at 0. Shape: same as ``x``.
 
     Example:
@@ -601,12 +620,12 @@ def rsqrt(x):
     return record(out, (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 
 
-def _abs_vjp(ctx, g):
+def _abs_vjp(ctx: Node, g: Grad) -> Grads:
     x = ctx.inputs[0]._data
     return (g * ((x > 0).astype(x.dtype) - (x < 0)),)  # sign, 0 at NaN (as PyTorch's sgn)
 
 
-def abs(x):
+def abs(x: TensorLike) -> Tensor:
     """Elementwise ``|x|``; the gradient is ``sign(x)`` (0 at 0). Shape: same as ``x``.
 
     Example:
@@ -618,7 +637,7 @@ def abs(x):
     return _unary(x, np.abs, _abs_vjp, "Abs", floating=False)
 
 
-def sign(x):
+def sign(x: TensorLike) -> Tensor:
     """Elementwise sign: -1, 0 or 1 (NaN stays NaN); zero gradient. Shape: same as ``x``.
 
     Example:
@@ -638,7 +657,7 @@ def sign(x):
     )
 
 
-def sin(x):
+def sin(x: TensorLike) -> Tensor:
     """Elementwise sine (radians). Shape: same as ``x``.
 
     Example:
@@ -648,7 +667,7 @@ def sin(x):
     return _unary(x, np.sin, lambda ctx, g: (g * d.cos(ctx.input(0)),), "Sin")
 
 
-def cos(x):
+def cos(x: TensorLike) -> Tensor:
     """Elementwise cosine (radians). Shape: same as ``x``.
 
     Example:
@@ -661,12 +680,12 @@ def cos(x):
 _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
 
 
-def _log10_vjp(ctx, g):
+def _log10_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (g / (ctx.input(0) * _LN10),)
 
 
-def log10(x):
+def log10(x: TensorLike) -> Tensor:
     """Elementwise base-10 logarithm. Shape: same as ``x``.
 
     Example:
@@ -676,12 +695,12 @@ def log10(x):
     return _unary(x, _log10_array, _log10_vjp, "Log10")
 
 
-def _log2_vjp(ctx, g):
+def _log2_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (g / (ctx.input(0) * _LN2),)
 
 
-def log2(x):
+def log2(x: TensorLike) -> Tensor:
     """Elementwise base-2 logarithm. Shape: same as ``x``.
 
     Example:
@@ -691,7 +710,7 @@ def log2(x):
     return _unary(x, _log2_array, _log2_vjp, "Log2")
 
 
-def sinh(x):
+def sinh(x: TensorLike) -> Tensor:
     """Elementwise hyperbolic sine. Shape: same as ``x``.
 
     Example:
@@ -701,7 +720,7 @@ def sinh(x):
     return _unary(x, np.sinh, lambda ctx, g: (g * d.cosh(ctx.input(0)),), "Sinh")
 
 
-def cosh(x):
+def cosh(x: TensorLike) -> Tensor:
     """Elementwise hyperbolic cosine. Shape: same as ``x``.
 
     Example:
@@ -711,12 +730,12 @@ def cosh(x):
     return _unary(x, np.cosh, lambda ctx, g: (g * d.sinh(ctx.input(0)),), "Cosh")
 
 
-def _tan_vjp(ctx, g):
+def _tan_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (g * (1 + y * y),)
 
 
-def tan(x):
+def tan(x: TensorLike) -> Tensor:
     """Elementwise tangent (radians). Shape: same as ``x``.
 
     Example:
@@ -726,12 +745,12 @@ def tan(x):
     return _unary(x, np.tan, _tan_vjp, "Tan", save_input=False)
 
 
-def _asin_vjp(ctx, g):
+def _asin_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (g / d.sqrt(1 - ctx.input(0) ** 2),)
 
 
-def asin(x):
+def asin(x: TensorLike) -> Tensor:
     """Elementwise inverse sine (NaN outside [-1, 1]). Shape: same as ``x``.
 
     Example:
@@ -741,12 +760,12 @@ def asin(x):
     return _unary(x, _arcsin_array, _asin_vjp, "Asin")
 
 
-def _acos_vjp(ctx, g):
+def _acos_vjp(ctx: Node, g: Grad) -> Grads:
     with _quiet():  # at the edge of the domain: inf or NaN, as in PyTorch
         return (-g / d.sqrt(1 - ctx.input(0) ** 2),)
 
 
-def acos(x):
+def acos(x: TensorLike) -> Tensor:
     """Elementwise inverse cosine (NaN outside [-1, 1]). Shape: same as ``x``.
 
     Example:
@@ -756,7 +775,7 @@ def acos(x):
     return _unary(x, _arccos_array, _acos_vjp, "Acos")
 
 
-def atan(x):
+def atan(x: TensorLike) -> Tensor:
     """Elementwise inverse tangent. Shape: same as ``x``.
 
     Example:
@@ -769,7 +788,7 @@ def atan(x):
 arcsin, arccos, arctan = asin, acos, atan
 
 
-def _rounding(x, fn, name):
+def _rounding(x: TensorLike, fn: Callable[..., Any], name: str) -> Tensor:
     # Piecewise constant: zero gradient (as PyTorch); integers are returned as they are.
     if as_tensor(x).dtype.kind == "b":
         raise RuntimeError(f"{name.lower()}: not supported for bool tensors (as in PyTorch)")
@@ -778,7 +797,7 @@ def _rounding(x, fn, name):
     )
 
 
-def floor(x):
+def floor(x: TensorLike) -> Tensor:
     """Largest integer <= x, elementwise (float in, float out; integers unchanged).
 
     Example:
@@ -788,7 +807,7 @@ def floor(x):
     return _rounding(x, np.floor, "Floor")
 
 
-def ceil(x):
+def ceil(x: TensorLike) -> Tensor:
     """Smallest integer >= x, elementwise.
 
     Example:
@@ -798,7 +817,7 @@ def ceil(x):
     return _rounding(x, np.ceil, "Ceil")
 
 
-def trunc(x):
+def trunc(x: TensorLike) -> Tensor:
     """x rounded toward zero, elementwise.
 
     Example:
@@ -808,7 +827,7 @@ def trunc(x):
     return _rounding(x, np.trunc, "Trunc")
 
 
-def round(x, decimals=0):
+def round(x: TensorLike, decimals: int = 0) -> Tensor:
     """x rounded to ``decimals`` places; halves go to the even neighbour, as in PyTorch.
 
     Example:
@@ -820,12 +839,12 @@ def round(x, decimals=0):
     return _rounding(x, lambda a: np.round(a, decimals), "Round")
 
 
-def _tanh_vjp(ctx, g):
+def _tanh_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (g * (1 - y * y),)
 
 
-def tanh(x):
+def tanh(x: TensorLike) -> Tensor:
     """Elementwise hyperbolic tangent, in (-1, 1). Shape: same as ``x``.
 
     Example:
@@ -835,18 +854,18 @@ def tanh(x):
     return _unary(x, np.tanh, _tanh_vjp, "Tanh", save_input=False)
 
 
-def sigmoid_array(x):
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-x))`` on an array, in its dtype (the forward of ``sigmoid``)."""
     # exp of a negative number only: no overflow warning for large |x|.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-def _sigmoid_grad_array(g, y):
+def _sigmoid_grad_array(g: Any, y: Any) -> Any:
     return g * y * (1 - y)
 
 
-def _sigmoid_grad_vjp(ctx, gg):
+def _sigmoid_grad_vjp(ctx: Node, gg: Grad) -> Grads:
     # PyTorch's formula: d/dy is g * (1 - 2y) in one term. The product rule on g * y * (1 - y)
     # gives two, g * (1 - y) - g * y, which is inf - inf = NaN when g is infinite.
     g, y = ctx.input(0), ctx.input(1)
@@ -856,7 +875,7 @@ def _sigmoid_grad_vjp(ctx, gg):
     )
 
 
-def _sigmoid_grad_recorded(g, y):
+def _sigmoid_grad_recorded(g: Grad, y: Grad) -> Tensor:
     g, y = as_tensor(g), as_tensor(y)
     data = _sigmoid_grad_array(g._data, y._data)
     return record(data, (g, y), _sigmoid_grad_vjp, "SigmoidBackward", save_output=False)
@@ -866,11 +885,11 @@ def _sigmoid_grad_recorded(g, y):
 _sigmoid_grad = d.primitive(_sigmoid_grad_array, _sigmoid_grad_recorded)
 
 
-def _sigmoid_vjp(ctx, g):
+def _sigmoid_vjp(ctx: Node, g: Grad) -> Grads:
     return (_sigmoid_grad(g, ctx.output()),)
 
 
-def sigmoid(x):
+def sigmoid(x: TensorLike) -> Tensor:
     """Elementwise logistic function ``1 / (1 + exp(-x))``, without overflow. Shape: same as
     ``x``.
 
@@ -881,12 +900,12 @@ def sigmoid(x):
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
-def _relu_vjp(ctx, g):
+def _relu_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
     return (d.where(ctx.out_data <= 0, 0, g),)
 
 
-def relu(x):
+def relu(x: TensorLike) -> Tensor:
     """Elementwise ``max(x, 0)``; the gradient is blocked where the result is <= 0.
 
     Shape: same as ``x``.
@@ -900,13 +919,13 @@ def relu(x):
     return record(np.maximum(0, x._data), (x,), _relu_vjp, "Relu", save_inputs=False)
 
 
-def _clamp_vjp(ctx, g):
+def _clamp_vjp(ctx: Node, g: Grad) -> Grads:
     lo, hi = ctx.saved
     x = ctx.inputs[0]._data
     return (d.where((x >= lo) & (x <= hi), g, 0),)  # inside [min, max]; NaN is not inside
 
 
-def clamp(x, min=None, max=None):
+def clamp(x: TensorLike, min: TensorLike | None = None, max: TensorLike | None = None) -> Tensor:
     """Limit values to [min, max]; the gradient passes where min <= x <= max (as in PyTorch).
 
     Example:
@@ -930,7 +949,7 @@ def clamp(x, min=None, max=None):
 clip = clamp
 
 
-def square(x):
+def square(x: TensorLike) -> Tensor:
     """Elementwise ``x * x``. Shape: same as ``x``.
 
     Example:
@@ -940,12 +959,12 @@ def square(x):
     return mul(x, x)
 
 
-def _cast_vjp(ctx, g):
+def _cast_vjp(ctx: Node, g: Grad) -> Grads:
     dtype = ctx.inputs[0].dtype
     return (d.astype(g, dtype),)
 
 
-def to_dtype(x, dtype):
+def to_dtype(x: Tensor, dtype: DTypeLike) -> Tensor:
     """Cast; differentiable between floating dtypes.
 
     Example:
@@ -963,7 +982,7 @@ def to_dtype(x, dtype):
     return out
 
 
-def clone(x):
+def clone(x: Tensor) -> Tensor:
     """A copy of ``x`` that is still in the graph (the gradient passes through unchanged).
 
     Shape: same as ``x``.

@@ -1,25 +1,43 @@
 """Reductions over dimensions (``dim``/``keepdim``, NumPy's ``axis``/``keepdims`` accepted)."""
 
+from __future__ import annotations
+
 import builtins
 import math
 from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from .._typing import Dims, DTypeLike, Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from ._util import as_tensor, dim_kwargs, keepdim_shape, normalize_dims
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-def _expand_back(ctx, g):
+def _expand_back(ctx: Node, g: Grad) -> Grad:
     """Gradient of a reduction broadcast back to the input's shape."""
     x_shape, kept = ctx.saved
     return d.broadcast_to(g.reshape(kept), x_shape)
 
 
-def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_output=True):
+def _reduce(
+    x: Tensor,
+    fn: Callable[..., Any],
+    vjp: Callable[..., Any],
+    name: str,
+    dim: Dims,
+    keepdim: bool,
+    save_inputs: bool = False,
+    extra: Any = None,
+    save_output: bool = True,
+) -> Tensor:
     shape = x._data.shape
     if dim is None and extra is None:  # the common full reduction: no dim bookkeeping
         out = fn(x._data, None, keepdims=keepdim)
@@ -40,18 +58,24 @@ def _reduce(x, fn, vjp, name, dim, keepdim, save_inputs=False, extra=None, save_
     )
 
 
-def _int64_accumulator(x):
+def _int64_accumulator(x: Tensor) -> Tensor:
     """Bools and unsigned integers sum and multiply in int64, as in PyTorch (NumPy: uint64)."""
     if x._data.dtype.kind in "bu":
         return Tensor._wrap(x._data.astype(np.int64))
     return x
 
 
-def _sum_vjp(ctx, g):
+def _sum_vjp(ctx: Node, g: Grad) -> Grads:
     return (_expand_back(ctx, g),)
 
 
-def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
+def sum(
+    x: TensorLike,
+    dim: Dims = None,
+    keepdim: bool = False,
+    dtype: DTypeLike | None = None,
+    **kwargs: Any,
+) -> Tensor:
     """Sum over ``dim`` (all dims when None). Shape: input with ``dim`` removed (or kept as 1).
 
     Example:
@@ -71,13 +95,13 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
     return out if dtype is None else out.to(dtype)
 
 
-def _mean_vjp(ctx, g):
+def _mean_vjp(ctx: Node, g: Grad) -> Grads:
     x_shape, kept = ctx.saved
     n = ctx.inputs[0]._data.size // builtins.max(math.prod(kept), 1)
     return (d.broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
 
 
-def mean(x, dim=None, keepdim=False, **kwargs):
+def mean(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """Mean over ``dim`` (all elements when None); floating inputs only, as in PyTorch.
 
     Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
@@ -97,7 +121,7 @@ def mean(x, dim=None, keepdim=False, **kwargs):
     return _reduce(x, np.ndarray.mean, _mean_vjp, "Mean", dim, keepdim, save_output=False)
 
 
-def _var_vjp(ctx, g):
+def _var_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's formula: 2 / (n - correction) * g * (x - mean). Written out rather than
     # differentiated through the mean, whose term is zero but would turn an Inf input into NaN
     # for every entry.
@@ -108,13 +132,20 @@ def _var_vjp(ctx, g):
     return ((d.broadcast_to(g.reshape(kept), x_shape) * factor) * centred,)
 
 
-def _var_array(x, dims, keepdims, dof):
+def _var_array(x: np.ndarray, dims: tuple[int, ...], keepdims: bool, dof: float) -> np.ndarray:
     centred = x - x.mean(axis=dims, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray((centred * centred).sum(axis=dims, keepdims=keepdims) / dof, x.dtype)
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
+def var(
+    x: TensorLike,
+    dim: Dims = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    correction: float | None = None,
+    **kwargs: Any,
+) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``), as in PyTorch.
 
     Shape: input with ``dim`` removed (or kept as 1). NaN when ``n <= correction``.
@@ -145,7 +176,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
     )
 
 
-def _std_vjp(ctx, g):
+def _std_vjp(ctx: Node, g: Grad) -> Grads:
     # d sqrt(v) = g / (2 sqrt(v)), set to 0 where the std is 0: PyTorch's rule, so a constant
     # input normalised as (x - mean) / (std + eps) gets gradient 0, not NaN. Selected after an
     # unguarded division, as PyTorch does, so second derivatives agree with PyTorch's too.
@@ -154,7 +185,14 @@ def _std_vjp(ctx, g):
         return (d.where(zero, 0, g / (2 * ctx.output())),)
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
+def std(
+    x: TensorLike,
+    dim: Dims = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    correction: float | None = None,
+    **kwargs: Any,
+) -> Tensor:
     """Standard deviation (Bessel-corrected by default); its gradient is 0 where it is 0.
 
     Example:
@@ -167,7 +205,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None, **kwargs):
     return record(np.sqrt(v._data), (v,), _std_vjp, "Std", save_inputs=False)
 
 
-def _extreme_vjp(ctx, g):
+def _extreme_vjp(ctx: Node, g: Grad) -> Grads:
     """amax/amin and the whole-tensor max/min: the gradient is shared equally among the entries
     equal to the result (ties, as in PyTorch); when the result is NaN, among the NaN entries
     (PyTorch's max() rule, also used for amax, where PyTorch gives NaN to every entry)."""
@@ -179,7 +217,14 @@ def _extreme_vjp(ctx, g):
     return (d.where(hit, d.broadcast_to(g.reshape(kept) / count, x_shape), 0),)
 
 
-def _extreme(x, fn, name, dim, keepdim, kwargs):
+def _extreme(
+    x: TensorLike,
+    fn: Callable[..., Any],
+    name: str,
+    dim: Dims,
+    keepdim: bool,
+    kwargs: dict[str, Any],
+) -> Tensor:
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name.lower())
     if x._data.size == 0:
@@ -196,7 +241,7 @@ def _extreme(x, fn, name, dim, keepdim, kwargs):
     )
 
 
-def amax(x, dim=None, keepdim=False, **kwargs):
+def amax(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """Largest values over ``dim`` (all when None), values only; ties share the gradient.
 
     Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
@@ -209,7 +254,7 @@ def amax(x, dim=None, keepdim=False, **kwargs):
     return _extreme(x, np.max, "Amax", dim, keepdim, kwargs)
 
 
-def amin(x, dim=None, keepdim=False, **kwargs):
+def amin(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """Smallest values over ``dim`` (all when None), values only; ties share the gradient.
 
     Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
@@ -222,13 +267,13 @@ def amin(x, dim=None, keepdim=False, **kwargs):
     return _extreme(x, np.min, "Amin", dim, keepdim, kwargs)
 
 
-def _pick_vjp(ctx, g):
+def _pick_vjp(ctx: Node, g: Grad) -> Grads:
     """max(dim)/min(dim): the gradient goes to the returned index only."""
     x_shape, kept, onehot = ctx.saved
     return (d.where(onehot, d.broadcast_to(g.reshape(kept), x_shape), 0),)
 
 
-def _select(x, dim, keepdim, arg_fn, name):
+def _select(x: TensorLike, dim: int, keepdim: bool, arg_fn: Callable[..., Any], name: str) -> Any:
     x = as_tensor(x)
     (d,) = normalize_dims(dim, x.ndim, name.lower())
     idx = arg_fn(x._data, axis=d, keepdims=True)
@@ -249,7 +294,16 @@ def _select(x, dim, keepdim, arg_fn, name):
     return MaxResult(out, Tensor._wrap(idx.astype(np.int64)))
 
 
-def _max_or_min(x, dim, keepdim, kwargs, pairwise, whole, arg_fn, name):
+def _max_or_min(
+    x: TensorLike,
+    dim: Any,
+    keepdim: Any,
+    kwargs: dict[str, Any],
+    pairwise: Callable[..., Tensor],
+    whole: Callable[..., Tensor],
+    arg_fn: Callable[..., Any],
+    name: str,
+) -> Any:
     """``max``/``min``: elementwise with a tensor, whole-tensor, or (values, indices) per dim."""
     if isinstance(dim, Tensor):
         return pairwise(x, dim)
@@ -259,7 +313,7 @@ def _max_or_min(x, dim, keepdim, kwargs, pairwise, whole, arg_fn, name):
     return _select(x, dim, keepdim, arg_fn, name)
 
 
-def max(x, dim=None, keepdim=False, **kwargs):
+def max(x: TensorLike, dim: Dims | Tensor = None, keepdim: bool = False, **kwargs: Any) -> Any:
     """Largest value; with ``dim``, a ``(values, indices)`` pair like ``torch.max``.
 
     Example:
@@ -275,7 +329,7 @@ def max(x, dim=None, keepdim=False, **kwargs):
     return _max_or_min(x, dim, keepdim, kwargs, maximum, amax, np.argmax, "Max")
 
 
-def min(x, dim=None, keepdim=False, **kwargs):
+def min(x: TensorLike, dim: Dims | Tensor = None, keepdim: bool = False, **kwargs: Any) -> Any:
     """Smallest value; with ``dim``, a ``(values, indices)`` pair like ``torch.min``.
 
     Example:
@@ -290,7 +344,14 @@ def min(x, dim=None, keepdim=False, **kwargs):
     return _max_or_min(x, dim, keepdim, kwargs, minimum, amin, np.argmin, "Min")
 
 
-def _index_of(x, dim, keepdim, kwargs, arg_fn, name):
+def _index_of(
+    x: TensorLike,
+    dim: Dims,
+    keepdim: bool,
+    kwargs: dict[str, Any],
+    arg_fn: Callable[..., Any],
+    name: str,
+) -> Tensor:
     x = as_tensor(x)
     dim, keepdim = dim_kwargs(dim, keepdim, kwargs, name)
     if dim is None:
@@ -298,7 +359,7 @@ def _index_of(x, dim, keepdim, kwargs, arg_fn, name):
     return Tensor._wrap(arg_fn(x._data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
-def argmax(x, dim=None, keepdim=False, **kwargs):
+def argmax(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """Index of the largest value (flattened when ``dim`` is None); int64, no gradient.
 
     Example:
@@ -311,7 +372,7 @@ def argmax(x, dim=None, keepdim=False, **kwargs):
     return _index_of(x, dim, keepdim, kwargs, np.argmax, "argmax")
 
 
-def argmin(x, dim=None, keepdim=False, **kwargs):
+def argmin(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """Index of the smallest value (flattened when ``dim`` is None); int64, no gradient.
 
     Example:
@@ -322,7 +383,7 @@ def argmin(x, dim=None, keepdim=False, **kwargs):
     return _index_of(x, dim, keepdim, kwargs, np.argmin, "argmin")
 
 
-def _prod_vjp(ctx, g):
+def _prod_vjp(ctx: Node, g: Grad) -> Grads:
     # d prod / d x_i is the product of the other elements. PyTorch's rule, followed exactly:
     # result / x when the input holds no zero; otherwise the product of the others, computed by
     # products only (exact at zeros, the same in the plain and the recorded backward).
@@ -342,7 +403,7 @@ def _prod_vjp(ctx, g):
     return (g * d.prod_of_others(x, dims),)
 
 
-def _prod_of_others(x, dims):
+def _prod_of_others(x: np.ndarray, dims: Sequence[int]) -> np.ndarray:
     """For each element, the product of the other elements of its reduction group (zeros allowed)."""
     moved = np.moveaxis(x, dims, tuple(range(-len(dims), 0)))
     flat = moved.reshape(moved.shape[: moved.ndim - len(dims)] + (-1,))
@@ -352,7 +413,7 @@ def _prod_of_others(x, dims):
     return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(dims), 0)), dims)
 
 
-def _prod_of_others_recorded(x, dims):
+def _prod_of_others_recorded(x: Tensor, dims: Sequence[int]) -> Tensor:
     """``_prod_of_others`` with recorded ops (differentiable again): exclusive prefix and suffix
     products by a log-depth scan, ``s[i] *= s[i - d]`` for d = 1, 2, 4, ... (Hillis-Steele)."""
     from .shape import cat, getitem, permute, reshape
@@ -363,7 +424,7 @@ def _prod_of_others_recorded(x, dims):
     flat = reshape(moved, lead + (-1,))
     n = flat.shape[-1]
 
-    def exclusive_scan(seq):
+    def exclusive_scan(seq: Tensor) -> Tensor:
         ones = Tensor._wrap(np.ones(lead + (1,), x.dtype))
         acc = cat([ones, getitem(seq, (Ellipsis, slice(0, n - 1)))], -1)
         d = 1
@@ -379,7 +440,7 @@ def _prod_of_others_recorded(x, dims):
     return permute(reshape(others, moved.shape), inverse)
 
 
-def prod(x, dim=None, keepdim=False, **kwargs):
+def prod(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """Product over ``dim`` (all elements when None); exact gradients with zeros.
 
     Shape: input with ``dim`` removed (or kept as 1 with ``keepdim=True``).
@@ -406,20 +467,20 @@ def prod(x, dim=None, keepdim=False, **kwargs):
     )
 
 
-def _logsumexp_vjp(ctx, g):
+def _logsumexp_vjp(ctx: Node, g: Grad) -> Grads:
     x_shape, kept = ctx.saved
     softmax = d.exp(ctx.input(0) - ctx.output().reshape(kept))
     return (d.broadcast_to(g.reshape(kept), x_shape) * softmax,)
 
 
-def _logsumexp_array(x, axis, keepdims):
+def _logsumexp_array(x: np.ndarray, axis: Dims, keepdims: bool) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else out.squeeze(axis)
 
 
-def logsumexp(x, dim=None, keepdim=False, **kwargs):
+def logsumexp(x: TensorLike, dim: Dims = None, keepdim: bool = False, **kwargs: Any) -> Tensor:
     """log(sum(exp(x))) computed without overflow (the max is subtracted first).
 
     Example:
@@ -440,7 +501,7 @@ def logsumexp(x, dim=None, keepdim=False, **kwargs):
     )
 
 
-def _norm2_vjp(ctx, g):
+def _norm2_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's rule, as it is: g * (x / norm), with x / norm set to 0 where the norm is 0.
     x_shape, kept = ctx.saved
     zero = ctx.out_data.reshape(kept) == 0
@@ -449,11 +510,13 @@ def _norm2_vjp(ctx, g):
     return (d.broadcast_to(g.reshape(kept), x_shape) * d.where(zero, 0, unit),)
 
 
-def _norm2_array(x, axis, keepdims):
+def _norm2_array(x: np.ndarray, axis: Dims, keepdims: bool) -> np.ndarray:
     return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
 
 
-def norm(x, p=2, dim=None, keepdim=False, **kwargs):
+def norm(
+    x: TensorLike, p: Any = 2, dim: Dims = None, keepdim: bool = False, **kwargs: Any
+) -> Tensor:
     """Vector p-norm over ``dim`` (all elements when None); p may be a number, inf or -inf.
 
     Example:

@@ -1,21 +1,32 @@
 """Shape ops: views, transposes, broadcasting, indexing, joining and splitting."""
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 from .. import backend
+from .._typing import Dims, Grad, Grads, TensorLike
 from ..autograd.engine import SliceGrad, record
 from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
 from ._util import as_tensor, normalize_dims, sum_to
 
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
 
-def _shape_arg(shape):
+
+def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
 
 
-def _view(x, out, vjp, name, saved=None):
+def _view(
+    x: Tensor, out: np.ndarray, vjp: Callable[..., Any], name: str, saved: Any = None
+) -> Tensor:
     """Record an op whose result may share memory with ``x`` (so it shares the version counter)."""
     t = record(out, (x,), vjp, name, saved=saved, save_inputs=False, save_output=False)
     if out.base is not None:
@@ -23,11 +34,11 @@ def _view(x, out, vjp, name, saved=None):
     return t
 
 
-def _reshape_vjp(ctx, g):
+def _reshape_vjp(ctx: Node, g: Grad) -> Grads:
     return (g.reshape(ctx.inputs[0].shape),)
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: int | Sequence[int]) -> Tensor:
     """Same elements, new shape (one dim may be -1). A view when the memory allows.
 
     Example:
@@ -52,7 +63,7 @@ def reshape(x, *shape):
 view = reshape
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim``..``end_dim`` into one (a view when the memory allows).
 
     Shapes: (a, b, c, d) with start_dim=1, end_dim=-1 -> (a, b*c*d).
@@ -70,7 +81,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1 :])
 
 
-def squeeze(x, dim=None):
+def squeeze(x: TensorLike, dim: Dims = None) -> Tensor:
     """Remove dims of size 1: all of them, or only ``dim`` (an int or a tuple; kept if not 1).
 
     Shapes: (1, 3, 1) -> (3,); with dim=0 -> (3, 1).
@@ -86,7 +97,7 @@ def squeeze(x, dim=None):
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
 
 
-def unsqueeze(x, dim):
+def unsqueeze(x: TensorLike, dim: int) -> Tensor:
     """``x`` with a new dim of size 1 at ``dim`` (negative counts from the end of the result).
 
     Shapes: (a, b) with dim=1 -> (a, 1, b).
@@ -103,11 +114,11 @@ def unsqueeze(x, dim):
     return reshape(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
-def _permute_vjp(ctx, g):
+def _permute_vjp(ctx: Node, g: Grad) -> Grads:
     return (d.permute(g, tuple(np.argsort(ctx.saved))),)
 
 
-def permute(x, *dims):
+def permute(x: TensorLike, *dims: Any) -> Tensor:
     """The dims of ``x`` reordered (a view): dim ``i`` of the result is dim ``dims[i]`` of ``x``.
 
     Shapes: (a, b, c) with dims (2, 0, 1) -> (c, a, b).
@@ -126,7 +137,7 @@ def permute(x, *dims):
     return _view(x, x._data.transpose(dims), _permute_vjp, "Permute", saved=dims)
 
 
-def transpose(x, dim0, dim1):
+def transpose(x: TensorLike, dim0: int, dim1: int) -> Tensor:
     """``x`` with dims ``dim0`` and ``dim1`` swapped (a view); ``swapaxes`` is the same.
 
     Shapes: (a, b, c) with (0, 2) -> (c, b, a).
@@ -147,11 +158,11 @@ def transpose(x, dim0, dim1):
 swapaxes = transpose
 
 
-def _expand_vjp(ctx, g):
+def _expand_vjp(ctx: Node, g: Grad) -> Grads:
     return (sum_to(g, ctx.inputs[0].shape),)
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Sequence[int]) -> Tensor:
     """``x`` broadcast to ``shape`` without copying (size-1 dims repeat, new dims in front).
 
     Shapes: ``x`` -> ``shape``; the gradient is summed back to ``x``'s shape.
@@ -170,7 +181,7 @@ def broadcast_to(x, shape):
     return _view(x, out, _expand_vjp, "Expand")
 
 
-def expand(x, *sizes):
+def expand(x: TensorLike, *sizes: int | Sequence[int]) -> Tensor:
     """Broadcast to ``sizes``; -1 keeps a dim's size. No copy.
 
     Example:
@@ -187,7 +198,7 @@ def expand(x, *sizes):
     return broadcast_to(x, shape)
 
 
-def expand_as(x, other):
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` broadcast to ``other``'s shape (a view, as ``expand``).
 
     Shapes: ``x`` -> ``other.shape``.
@@ -199,13 +210,13 @@ def expand_as(x, other):
     return broadcast_to(x, other.shape)
 
 
-def _repeat_vjp(ctx, g):
+def _repeat_vjp(ctx: Node, g: Grad) -> Grads:
     shape, reps = ctx.saved
     split = tuple(v for r, n in zip(reps, shape, strict=True) for v in (r, n))
     return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx.inputs[0].shape),)
 
 
-def repeat(x, *reps):
+def repeat(x: TensorLike, *reps: int | Sequence[int]) -> Tensor:
     """Tile ``x``; ``reps`` per dim (as torch.Tensor.repeat, i.e. numpy.tile).
 
     Example:
@@ -229,11 +240,11 @@ def repeat(x, *reps):
     )
 
 
-def _flip_vjp(ctx, g):
+def _flip_vjp(ctx: Node, g: Grad) -> Grads:
     return (d.flip(g, ctx.saved),)
 
 
-def flip(x, dims):
+def flip(x: TensorLike, dims: int | Sequence[int]) -> Tensor:
     """Reverse the order of the entries along each dim in ``dims``. Shape: same as ``x``.
 
     Example:
@@ -246,11 +257,11 @@ def flip(x, dims):
     return _view(x, np.flip(x._data, dims), _flip_vjp, "Flip", saved=dims)
 
 
-def _pad_vjp(ctx, g):
+def _pad_vjp(ctx: Node, g: Grad) -> Grads:
     return (g[ctx.saved],)
 
 
-def pad(x, pad, mode="constant", value=0.0):
+def pad(x: TensorLike, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last dims: ``pad = (left_last, right_last, left_2nd_last, ...)`` as in PyTorch.
 
     Example:
@@ -280,7 +291,7 @@ def pad(x, pad, mode="constant", value=0.0):
     return record(out, (x,), _pad_vjp, "Pad", saved=crop, save_inputs=False, save_output=False)
 
 
-def _pad_by_index(x, widths, mode):
+def _pad_by_index(x: Tensor, widths: Any, mode: Any) -> Tensor:
     """Non-constant padding is a gather: pad an index grid, then index (gradients accumulate)."""
     idx = np.pad(np.arange(x._data.size).reshape(x.shape), widths, mode=mode)
     return getitem(reshape(x, -1), idx)
@@ -289,12 +300,12 @@ def _pad_by_index(x, widths, mode):
 # ---- indexing ----
 
 
-def _is_basic(index):
+def _is_basic(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
-def _raw_index(index):
+def _raw_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, Tensor):
@@ -304,14 +315,14 @@ def _raw_index(index):
     return index
 
 
-def _getitem_vjp(ctx, g):
+def _getitem_vjp(ctx: Node, g: Grad) -> Grads:
     index, basic = ctx.saved
     if basic and not d.is_recorded(g):  # kept sparse until used: slicing every time step stays O(T)
         return (SliceGrad(ctx.inputs[0].shape, g.dtype, index, g),)
     return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
 
 
-def getitem(x, index):
+def getitem(x: TensorLike, index: Any) -> Tensor:
     """``x[index]``: basic and advanced indexing; repeated indices accumulate their gradients.
 
     Example:
@@ -336,12 +347,12 @@ def getitem(x, index):
     return t
 
 
-def _scatter_vjp(ctx, g):
+def _scatter_vjp(ctx: Node, g: Grad) -> Grads:
     index, _ = ctx.saved
     return (g[index],)
 
 
-def index_add_into_zeros(g, index, shape, basic=False):
+def index_add_into_zeros(g: Grad, index: Any, shape: Sequence[int], basic: bool = False) -> Grad:
     """Zeros of ``shape`` with ``g`` added at ``index``: the vjp of indexing (and differentiable).
 
     Example:
@@ -362,7 +373,7 @@ def index_add_into_zeros(g, index, shape, basic=False):
 # ---- joining and splitting ----
 
 
-def _cat_vjp(ctx, g):
+def _cat_vjp(ctx: Node, g: Grad) -> Grads:
     dim, bounds = ctx.saved
     lead = (slice(None),) * dim
     return tuple(
@@ -371,7 +382,7 @@ def _cat_vjp(ctx, g):
     )
 
 
-def cat(tensors, dim=0):
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim; all other dims must match.
 
     Example:
@@ -400,12 +411,12 @@ def cat(tensors, dim=0):
 concatenate = cat
 
 
-def _stack_vjp(ctx, g):
+def _stack_vjp(ctx: Node, g: Grad) -> Grads:
     lead = (slice(None),) * ctx.saved
     return tuple(g[lead + (i,)] if need else None for i, need in enumerate(ctx.needs))
 
 
-def stack(tensors, dim=0):
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join same-shape tensors along a new dim.
 
     Example:
@@ -429,7 +440,9 @@ def stack(tensors, dim=0):
     )
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(
+    x: TensorLike, split_size_or_sections: int | Sequence[int], dim: int = 0
+) -> tuple[Tensor, ...]:
     """Pieces of ``x`` along ``dim``: equal ``split_size`` pieces (last may be smaller) or sizes.
 
     Example:
@@ -454,7 +467,7 @@ def split(x, split_size_or_sections, dim=0):
     )
 
 
-def chunk(x, chunks, dim=0):
+def chunk(x: TensorLike, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """Split ``x`` into ``chunks`` nearly equal pieces along ``dim`` (the last may be smaller).
 
     Shapes: views of ``x`` whose sizes along ``dim`` add up to ``x.shape[dim]``.
@@ -467,7 +480,7 @@ def chunk(x, chunks, dim=0):
     return split(x, -(-n // chunks), dim)
 
 
-def unbind(x, dim=0):
+def unbind(x: TensorLike, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices of ``x`` along ``dim``, as a tuple (each one without that dim).
 
     Shapes: (a, b) with dim=0 -> ``a`` tensors of shape (b,).
@@ -484,7 +497,7 @@ def unbind(x, dim=0):
 # ---- slices, rolls, triangles, grids ----
 
 
-def narrow(x, dim, start, length):
+def narrow(x: TensorLike, dim: int, start: int, length: int) -> Tensor:
     """``length`` entries of ``x`` along ``dim`` from ``start`` (a view, as torch.narrow).
 
     Example:
@@ -502,7 +515,7 @@ def narrow(x, dim, start, length):
     return getitem(x, (slice(None),) * (dim % x.ndim) + (slice(start, start + length),))
 
 
-def t(x):
+def t(x: TensorLike) -> Tensor:
     """Transpose of a matrix (vectors and 0-d tensors are returned as they are), as torch.t.
 
     Example:
@@ -520,13 +533,13 @@ def t(x):
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
-def _roll_vjp(ctx, g):
+def _roll_vjp(ctx: Node, g: Grad) -> Grads:
     shifts, dims = ctx.saved
     back = tuple(-s for s in shifts)
     return (d.roll(g, back, dims),)
 
 
-def roll(x, shifts, dims=None):
+def roll(x: TensorLike, shifts: int | Sequence[int], dims: Dims = None) -> Tensor:
     """Shift entries circularly by ``shifts`` along ``dims`` (flattened when dims is None).
 
     Example:
@@ -556,11 +569,11 @@ def roll(x, shifts, dims=None):
     )
 
 
-def _triangle_vjp(ctx, g):
+def _triangle_vjp(ctx: Node, g: Grad) -> Grads:
     return (g * ctx.saved,)
 
 
-def _triangle(x, diagonal, lower, op):
+def _triangle(x: TensorLike, diagonal: int, lower: bool, op: str) -> Tensor:
     x = as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"{op}: expects a tensor with at least 2 dims, got shape {x.shape}")
@@ -572,7 +585,7 @@ def _triangle(x, diagonal, lower, op):
     )
 
 
-def tril(x, diagonal=0):
+def tril(x: TensorLike, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims (entries with ``col - row <= diagonal``), zeros
     above.
 
@@ -585,7 +598,7 @@ def tril(x, diagonal=0):
     return _triangle(x, diagonal, True, "tril")
 
 
-def triu(x, diagonal=0):
+def triu(x: TensorLike, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims (entries with ``col - row >= diagonal``).
 
     Example:
@@ -597,7 +610,7 @@ def triu(x, diagonal=0):
     return _triangle(x, diagonal, False, "triu")
 
 
-def meshgrid(*tensors, indexing="ij"):
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
     """Coordinate grids from 1-d tensors: with ``indexing="ij"`` (the default, as torch's) output
     ``k`` has shape ``(len(t0), len(t1), ...)`` and varies along dim ``k``; ``"xy"`` swaps the
     first two dims (as NumPy's default). Differentiable (each grid is an expanded view).

@@ -4,18 +4,21 @@ The values are gathered from the input with the sorting indices, so their gradie
 the places they came from (through ``gather``).
 """
 
+from __future__ import annotations
+
 from collections import namedtuple
 
+from .._typing import TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
 from ._util import as_tensor
 from .indexing import _dim, gather
 
-SortResult = namedtuple("sort", ["values", "indices"])
-TopkResult = namedtuple("topk", ["values", "indices"])
+SortResult = namedtuple("sort", ["values", "indices"])  # type: ignore[name-match]  # torch's
+TopkResult = namedtuple("topk", ["values", "indices"])  # type: ignore[name-match]
 
 
-def _order(a, dim, descending):
+def _order(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     """Indices sorting ``a`` along ``dim``; ties keep their order (stable), in both directions."""
     if not descending:
         return np.argsort(a, axis=dim, kind="stable")
@@ -35,7 +38,9 @@ def _order(a, dim, descending):
     return order
 
 
-def sort(x, dim=-1, descending=False, stable=False):
+def sort(
+    x: TensorLike, dim: int = -1, descending: bool = False, stable: bool = False
+) -> SortResult:
     """``(values, indices)`` of ``x`` sorted along ``dim``; ``x[indices] == values`` along dim.
 
     Ties keep their original order. NaN sorts as the largest value, as in PyTorch. Gradients flow
@@ -57,7 +62,7 @@ def sort(x, dim=-1, descending=False, stable=False):
     return SortResult(gather(x, dim, order), Tensor._wrap(order))
 
 
-def argsort(x, dim=-1, descending=False, stable=False):
+def argsort(x: TensorLike, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim`` (the ``indices`` of :func:`sort`).
 
     Example:
@@ -69,7 +74,9 @@ def argsort(x, dim=-1, descending=False, stable=False):
     return sort(x, dim, descending, stable).indices
 
 
-def topk(x, k, dim=-1, largest=True, sorted=True):
+def topk(
+    x: TensorLike, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+) -> TopkResult:
     """The ``k`` largest (or smallest) entries along ``dim``: ``(values, indices)``, in order.
 
     Example:

@@ -1,11 +1,20 @@
 """Special functions: the error function (needed by the exact GELU)."""
 
-import math
+from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from . import dispatch as d
 from ._util import float_operand
+
+if TYPE_CHECKING:
+    from ..autograd.engine import Node
+    from ..tensor import Tensor
 
 # ----------------------------------------------------------------------------------------------
 # erf: Chebyshev interpolants of math.erf, built once on first use
@@ -21,13 +30,13 @@ _ERF_FITS = {}
 _ERF_INTERVALS = ((1.0, 3.0, 18), (3.0, 6.0, 14))
 
 
-def _power_series(f, a, b, deg):
+def _power_series(f: Callable[..., Any], a: float, b: float, deg: int) -> Any:
     """Power-series coefficients, in u = (2x - a - b) / (b - a), of f's interpolant on [a, b]."""
     cheb = np.polynomial.chebyshev
     return cheb.cheb2poly(cheb.chebinterpolate(lambda u: f(a + (u + 1) * (b - a) / 2), deg))
 
 
-def _erf_fits():
+def _erf_fits() -> Any:
     if not _ERF_FITS:
         small = np.vectorize(
             lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0 else 2 / math.sqrt(math.pi)
@@ -40,7 +49,7 @@ def _erf_fits():
     return _ERF_FITS
 
 
-def _horner(coefs, u):
+def _horner(coefs: Any, u: Any) -> Any:
     out = np.full_like(u, coefs[-1])
     for c in coefs[-2::-1]:
         out *= u
@@ -48,7 +57,7 @@ def _horner(coefs, u):
     return out
 
 
-def erf_array(x):
+def erf_array(x: np.ndarray) -> np.ndarray:
     """The error function of a NumPy array, computed in float64 and returned in x's dtype."""
     x = np.asarray(x)
     fits = _erf_fits()
@@ -66,12 +75,12 @@ def erf_array(x):
     return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
 
 
-def _erf_vjp(ctx, g):
+def _erf_vjp(ctx: Node, g: Grad) -> Grads:
     x = ctx.input(0)
     return (g * (2 / math.sqrt(math.pi)) * d.exp(-(x * x)),)
 
 
-def erf(x):
+def erf(x: TensorLike) -> Tensor:
     """Differentiable error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt (any shape).
 
     Example:

@@ -1,5 +1,9 @@
 """Adadelta, as in ``torch.optim.Adadelta``."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -23,14 +27,25 @@ class Adadelta(Optimizer):
         opt = cr.optim.Adadelta(model.parameters(), lr=1.0, rho=0.9)
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+    ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho} (must be in [0, 1])")
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
         g = effective_grad(param, grad, group)
         if not state:

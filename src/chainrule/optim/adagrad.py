@@ -1,5 +1,9 @@
 """Adagrad, as in ``torch.optim.Adagrad``."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -24,15 +28,15 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        params,
-        lr=1e-2,
-        lr_decay=0,
-        weight_decay=0,
-        initial_accumulator_value=0,
-        eps=1e-10,
+        params: Any,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
         *,
-        maximize=False,
-    ):
+        maximize: bool = False,
+    ) -> None:
         check_nonnegative(
             lr=lr,
             lr_decay=lr_decay,
@@ -53,7 +57,9 @@ class Adagrad(Optimizer):
         for index, group, p in self._indexed_params():
             _init_state(self.state.setdefault(index, {}), p._data, group)
 
-    def _update(self, param, grad, state, group):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, eps = float(group["lr"]), float(group["eps"])
         g = effective_grad(param, grad, group)
         if not state:  # a parameter added later with add_param_group
@@ -70,6 +76,6 @@ class Adagrad(Optimizer):
         param -= tmp
 
 
-def _init_state(state, param, group):
+def _init_state(state: dict[str, Any], param: np.ndarray, group: dict[str, Any]) -> None:
     state["step"] = 0
     state["sum"] = np.full_like(param, float(group["initial_accumulator_value"]))

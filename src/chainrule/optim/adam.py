@@ -1,6 +1,9 @@
 """Adam and AdamW (decoupled weight decay), as in ``torch.optim.Adam`` / ``torch.optim.AdamW``."""
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
 
@@ -32,16 +35,16 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        params,
-        lr=1e-3,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        weight_decay=0,
-        amsgrad=False,
+        params: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
         *,
-        maximize=False,
-        decoupled_weight_decay=False,
-    ):
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
@@ -57,7 +60,14 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group, scratch=None):
+    def _update(
+        self,
+        param: np.ndarray,
+        grad: np.ndarray,
+        state: dict[str, Any],
+        group: dict[str, Any],
+        scratch: np.ndarray | None = None,
+    ) -> None:
         lr, eps, weight_decay = (
             float(group["lr"]),
             float(group["eps"]),
@@ -105,15 +115,15 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params,
-        lr=1e-3,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        weight_decay=1e-2,
-        amsgrad=False,
+        params: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
         *,
-        maximize=False,
-    ):
+        maximize: bool = False,
+    ) -> None:
         super().__init__(
             params,
             lr=lr,
@@ -126,7 +136,7 @@ class AdamW(Adam):
         )
 
 
-def _init_state(state, param, amsgrad):
+def _init_state(state: dict[str, Any], param: np.ndarray, amsgrad: bool) -> None:
     state["step"] = 0
     state["exp_avg"] = np.zeros_like(param)
     state["exp_avg_sq"] = np.zeros_like(param)

@@ -1,5 +1,9 @@
 """Adamax: Adam with the infinity norm in place of the squared-gradient average (``torch.optim.Adamax``)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
@@ -21,8 +25,15 @@ class Adamax(Optimizer):
     """
 
     def __init__(
-        self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=False
-    ):
+        self,
+        params: Any,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+    ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
         super().__init__(
@@ -30,7 +41,9 @@ class Adamax(Optimizer):
             dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize),
         )
 
-    def _update(self, param, grad, state, group):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         g = effective_grad(param, grad, group)
@@ -44,7 +57,7 @@ class Adamax(Optimizer):
         param -= (lr / (1.0 - beta1 ** state["step"])) * m / u
 
 
-def _check_betas(betas):
+def _check_betas(betas: tuple[float, float]) -> None:
     for i, beta in enumerate(betas):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta} (must be in [0, 1))")

@@ -6,14 +6,26 @@ Optimization*, algorithms 7.4 and 3.5-3.6, and minFunc's cubic interpolation), s
 same steps as PyTorch's.
 """
 
+from __future__ import annotations
+
 import copy
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .optimizer import Optimizer, _call_with_grad
 
 
-def _cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None):
+def _cubic_minimum(
+    x1: float,
+    f1: float,
+    g1: float,
+    x2: float,
+    f2: float,
+    g2: float,
+    bounds: tuple[float, float] | None = None,
+) -> float:
     """Minimiser of the cubic through (x1, f1, slope g1) and (x2, f2, slope g2), clipped to
     ``bounds`` (default: between x1 and x2); the midpoint when the cubic has no minimum."""
     lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
@@ -29,7 +41,18 @@ def _cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None):
     return min(max(x, lo), hi)
 
 
-def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
+def _strong_wolfe(
+    evaluate: Callable[[float], tuple[float, np.ndarray]],
+    t: float,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: float,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_ls: int = 25,
+) -> tuple[float, np.ndarray, float, int]:
     """Find a step ``t`` along ``d`` meeting the strong Wolfe conditions.
 
     ``evaluate(t)`` returns (loss, flat gradient) at ``x + t d``. Returns
@@ -142,15 +165,15 @@ class LBFGS(Optimizer):
 
     def __init__(
         self,
-        params,
-        lr=1,
-        max_iter=20,
-        max_eval=None,
-        tolerance_grad=1e-7,
-        tolerance_change=1e-9,
-        history_size=100,
-        line_search_fn=None,
-    ):
+        params: Any,
+        lr: float = 1,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: Any = None,
+    ) -> None:
         if isinstance(lr, (int, float)) and lr < 0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:
@@ -174,7 +197,7 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     # ---- flat views of all parameters ----
-    def _flat_grad(self):
+    def _flat_grad(self) -> np.ndarray:
         parts = [
             np.zeros(p._data.size, p._data.dtype)
             if p.grad is None
@@ -183,7 +206,7 @@ class LBFGS(Optimizer):
         ]
         return np.concatenate(parts)
 
-    def _add_step(self, t, d):
+    def _add_step(self, t: float, d: np.ndarray) -> None:
         start = 0
         for p in self._params:
             n = p._data.size
@@ -193,15 +216,15 @@ class LBFGS(Optimizer):
             p._bump_version()
             start += n
 
-    def _set_params(self, arrays):
+    def _set_params(self, arrays: Sequence[np.ndarray]) -> None:
         for p, a in zip(self._params, arrays, strict=True):
             np.copyto(p._data, a)
             p._bump_version()
 
-    def _evaluate(self, closure):
+    def _evaluate(self, closure: Callable[[], Any]) -> tuple[float, np.ndarray]:
         return float(_call_with_grad(closure)), self._flat_grad()
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One call: up to ``max_iter`` L-BFGS iterations. Returns the first loss."""
         if closure is None:
             raise RuntimeError("LBFGS.step needs a closure that recomputes the loss")
@@ -251,7 +274,9 @@ class LBFGS(Optimizer):
             if group["line_search_fn"] == "strong_wolfe":
                 start = [p._data.copy() for p in self._params]
 
-                def evaluate(step, d=d, start=start):
+                def evaluate(
+                    step: float, d: np.ndarray = d, start: list[np.ndarray] = start
+                ) -> tuple[float, np.ndarray]:
                     self._add_step(step, d)
                     out = self._evaluate(closure)
                     self._set_params(start)
@@ -287,7 +312,7 @@ class LBFGS(Optimizer):
         )
         return orig_loss
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a ``state_dict()`` of an LBFGS (its state is one flat history, not per
         parameter)."""
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
@@ -300,7 +325,13 @@ class LBFGS(Optimizer):
         self.param_groups[0].update({k: v for k, v in saved.items() if k != "params"})
 
     @staticmethod
-    def _two_loop(g, dirs, steps, rho, h_diag):
+    def _two_loop(
+        g: np.ndarray,
+        dirs: list[np.ndarray],
+        steps: list[np.ndarray],
+        rho: list[float],
+        h_diag: float,
+    ) -> np.ndarray:
         """-H g for the L-BFGS inverse-Hessian estimate H (Nocedal & Wright, algorithm 7.4)."""
         q = -g
         alpha = [0.0] * len(dirs)

@@ -1,5 +1,9 @@
 """NAdam: Adam with Nesterov momentum (``torch.optim.NAdam``)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .adamax import _check_betas
@@ -25,16 +29,16 @@ class NAdam(Optimizer):
 
     def __init__(
         self,
-        params,
-        lr=2e-3,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        weight_decay=0,
-        momentum_decay=4e-3,
-        decoupled_weight_decay=False,
+        params: Any,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
         *,
-        maximize=False,
-    ):
+        maximize: bool = False,
+    ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
         _check_betas(betas)
         super().__init__(
@@ -50,7 +54,9 @@ class NAdam(Optimizer):
             ),
         )
 
-    def _update(self, param, grad, state, group):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         decay = float(group["momentum_decay"])
@@ -77,7 +83,9 @@ class NAdam(Optimizer):
         param -= (lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom
 
 
-def _decayed_grad(param, grad, group, lr, wd):
+def _decayed_grad(
+    param: np.ndarray, grad: np.ndarray, group: dict[str, Any], lr: float, wd: float
+) -> np.ndarray:
     """Decoupled decay shrinks ``param`` in place; otherwise the L2 term joins the gradient."""
     if group["decoupled_weight_decay"]:
         if wd:

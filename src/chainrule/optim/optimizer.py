@@ -12,11 +12,16 @@ parameter. Elementwise arithmetic gives bit-identical results either way. See ``
 for when a group falls back to the per-parameter loop.
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import is_
+from typing import Any
 
 import numpy as np
 
+from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
 
@@ -37,7 +42,7 @@ class Optimizer:
         opt.zero_grad(); loss.backward(); opt.step()
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
@@ -56,7 +61,7 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Append a group (a dict with ``'params'`` and optional options) to ``param_groups``.
 
         Missing options are filled from ``defaults``. Useful to unfreeze layers while training.
@@ -86,7 +91,7 @@ class Optimizer:
         self._check_no_duplicates(group["params"])
         self.param_groups.append(group)
 
-    def _check_no_duplicates(self, new_params):
+    def _check_no_duplicates(self, new_params: Sequence[Tensor]) -> None:
         # id() is only used for this membership test, never to key state.
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in new_params:
@@ -97,7 +102,7 @@ class Optimizer:
                 )
             seen.add(id(p))
 
-    def _indexed_params(self):
+    def _indexed_params(self) -> Iterator[tuple[int, dict[str, Any], Tensor]]:
         """Yield ``(position, group, param)`` for every parameter, in state_dict order."""
         index = 0
         for group in self.param_groups:
@@ -105,7 +110,7 @@ class Optimizer:
                 yield index, group, p
                 index += 1
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget gradients: ``p.grad = None`` (default), or zero them with ``set_to_none=False``."""
         for _, _, p in self._indexed_params():
             if p.grad is None:
@@ -116,7 +121,7 @@ class Optimizer:
                 # A fresh array: the old one may be shared with other tensors.
                 p.grad._data = np.zeros_like(p.grad._data)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a ``.grad``, in place. Returns ``closure()`` if given.
 
         ``closure`` (optional) re-evaluates the model and returns the loss; it runs with grad
@@ -142,7 +147,7 @@ class Optimizer:
     _flat = False  # subclasses whose _update is elementwise with per-group scalars set True
     _flat_scratch = 0  # elements of reusable ``scratch`` a flat _update may take (0: none)
 
-    def _step_flat(self, position, group, start):
+    def _step_flat(self, position: int, group: dict[str, Any], start: int) -> bool:
         """One multi-tensor update of a whole group; False (nothing done) where it cannot run.
 
         It runs when every parameter of the group has a gradient of its shape and one floating
@@ -175,12 +180,14 @@ class Optimizer:
             p._bump_version()
         return True
 
-    def _update(self, param, grad, state, group):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         """Update ``param`` (ndarray) in place from ``grad`` (read only) and ``state`` (mutable)."""
         raise NotImplementedError
 
     # ---- checkpoints ----
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """A snapshot in PyTorch's layout: ``{'state': {index: {...}}, 'param_groups': [...]}``.
 
         Each group holds its options and ``'params'``: the positions of its parameters. Arrays are
@@ -195,7 +202,7 @@ class Optimizer:
         state = {i: {k: _copy(v) for k, v in s.items()} for i, s in sorted(self.state.items()) if s}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a ``state_dict()`` (ours or PyTorch's, with tensors converted to NumPy).
 
         Parameters are matched by position; floating state is cast to the parameter's dtype.
@@ -243,16 +250,16 @@ class Optimizer:
         self.state = new_state
         self.param_groups = new_groups
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # Copies and pickles keep the per-parameter state; the flat buffers are rebuilt from
         # it at the next step (a deep copy would not keep the views tied to their buffers).
         return {k: v for k, v in self.__dict__.items() if k != "_flats"}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._flats = {}
 
-    def _match_groups(self, saved_groups):
+    def _match_groups(self, saved_groups: Any) -> Any:
         """Check group sizes agree; map each saved parameter index to our position."""
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -276,7 +283,7 @@ class Optimizer:
         return {saved_id: position for position, saved_id in enumerate(saved_ids)}
 
     @staticmethod
-    def _checked_group(i, mine, saved):
+    def _checked_group(i: int, mine: Any, saved: Any) -> Any:
         """Our group with the saved options; an option must keep its kind (number, flag...)."""
         for key, value in saved.items():
             if key == "params" or key not in mine:
@@ -294,7 +301,7 @@ class Optimizer:
                 )
         return {**mine, **saved, "params": mine["params"]}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -324,7 +331,12 @@ class _FlatGroup:
     parameters' arrays and rebuilds (or falls back to the per-parameter loop) when not.
     """
 
-    def __init__(self, params, buffer, with_scratch):
+    # Set once the flat state is in sync (None before): Any, as update() runs only then.
+    state: Any
+    pieces: Any
+    scratch: Any
+
+    def __init__(self, params: Sequence[Tensor], buffer: np.ndarray, with_scratch: int) -> None:
         self.buffer = buffer
         self.shapes = [p._data.shape for p in params]
         self.views = _split(buffer, self.shapes)
@@ -347,7 +359,7 @@ class _FlatGroup:
         self.shared = ([], [], [])  # dicts, keys, views: d[k] is v for every view handed out
         self.pieces = None  # each piece's state: views of the flat state arrays
 
-    def update(self, update, group, grads):
+    def update(self, update: Any, group: dict[str, Any], grads: Any) -> None:
         """Run ``update(param, grad, state, group, scratch=...)`` on every piece.
 
         Scalars (``step``) are the same in every piece. On the first update each piece creates
@@ -383,7 +395,7 @@ class _FlatGroup:
                 d[k] = state[k]
 
     @classmethod
-    def create(cls, params, old, with_scratch):
+    def create(cls, params: Sequence[Tensor], old: Any, with_scratch: int) -> _FlatGroup | None:
         """Move ``params`` into a new buffer (copying their current values), or None when one
         of them cannot move (shared array, not a plain float array, mixed dtypes)."""
         dtype = params[0]._data.dtype
@@ -396,7 +408,7 @@ class _FlatGroup:
                 return None
         return cls(params, np.concatenate([p._data.reshape(-1) for p in params]), with_scratch)
 
-    def state_in_sync(self, state, indices):
+    def state_in_sync(self, state: Any, indices: Sequence[int]) -> bool:
         """Do the per-parameter states still share this group's flat state?"""
         if self.state is None:
             return False
@@ -413,7 +425,7 @@ class _FlatGroup:
             d[k] == v for k, v in self.state.items() if type(v) is not np.ndarray for d in slots
         )
 
-    def load_state(self, state, indices):
+    def load_state(self, state: dict[int, Any], indices: Sequence[int]) -> bool:
         """(Re)build the flat state from the per-parameter states; False if they differ in
         keys, step count or dtype (then the per-parameter loop runs)."""
         slots = [state.setdefault(i, {}) for i in indices]
@@ -440,7 +452,7 @@ class _FlatGroup:
         self.share_state()
         return True
 
-    def share_state(self):
+    def share_state(self) -> None:
         """Give each per-parameter state dict views of the flat state (and its scalars)."""
         changed = False
         for key, value in self.state.items():
@@ -462,7 +474,7 @@ class _FlatGroup:
                 self.pieces = None  # nothing to share yet: the next update creates it
 
 
-def _plan(sizes):
+def _plan(sizes: Sequence[int]) -> list[tuple[int, int, int, int]]:
     """Pieces of a multi-tensor update: ``(start, stop, first, last)`` flat ranges covering
     parameters ``first..last-1``: a large parameter alone, consecutive small ones together."""
     plan, first = [], 0
@@ -480,7 +492,7 @@ def _plan(sizes):
     return plan
 
 
-def _split(flat, shapes):
+def _split(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
     """Views of consecutive pieces of the 1-d ``flat`` with the given shapes."""
     views, offset = [], 0
     for shape in shapes:
@@ -490,7 +502,7 @@ def _split(flat, shapes):
     return views
 
 
-def _only_held_by(p, old, i):
+def _only_held_by(p: Tensor, old: Any, i: int) -> bool:
     """True if nothing but the parameter ``p`` refers to its array (and, for a view of the
     ``old`` flat buffer, nothing but the buffer's bookkeeping), so moving it is invisible."""
     # sys.getrefcount counts its own argument: the parameter's slot plus that argument = 2.
@@ -509,7 +521,9 @@ _NoneType = type(None)
 _SMALL = 1 << 15  # elements: parameters up to this size share pieces of a multi-tensor update
 
 
-def add_scaled_(param, alpha, g, scratch=None):
+def add_scaled_(
+    param: np.ndarray, alpha: float, g: np.ndarray, scratch: np.ndarray | None = None
+) -> None:
     """``param += alpha * g`` in place, through a temporary of at most 64K elements (or
     ``scratch``, an array of param's size, when given: then nothing is allocated).
 
@@ -527,7 +541,7 @@ def add_scaled_(param, alpha, g, scratch=None):
         flat_p[start : start + _CHUNK] += alpha * flat_g[start : start + _CHUNK]
 
 
-def effective_grad(param, grad, group):
+def effective_grad(param: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
     """``grad`` with ``maximize`` and L2 ``weight_decay`` applied; never writes into ``grad``.
 
     Returns ``grad`` itself when there is nothing to apply (no copy), else a new array.
@@ -544,8 +558,8 @@ def effective_grad(param, grad, group):
     return g
 
 
-def _grad_array(index, p):
-    grad = p.grad._data
+def _grad_array(index: int, p: Tensor) -> np.ndarray:
+    grad = p.grad._data  # type: ignore[union-attr]  # only called for params with a .grad
     if grad.shape != p._data.shape:
         raise ValueError(
             f"parameter {index} has shape {p._data.shape} but its .grad has shape {grad.shape}"
@@ -553,21 +567,16 @@ def _grad_array(index, p):
     return grad if grad.dtype == p._data.dtype else grad.astype(p._data.dtype)
 
 
-def _call_with_grad(closure):
-    import chainrule  # lazy: the package imports optim while it is being built
-
-    enable_grad = getattr(chainrule, "enable_grad", None)
-    if enable_grad is None:
-        return closure()
-    with enable_grad():
+def _call_with_grad(closure: Callable[[], Any]) -> Any:
+    with enable_grad():  # the closure records its graph even when step() runs under no_grad
         return closure()
 
 
-def _copy(value):
+def _copy(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
-def _is_number(value):
+def _is_number(value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return False
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -580,7 +589,7 @@ def _is_number(value):
         return False
 
 
-def _as_index(key, what):
+def _as_index(key: Any, what: str) -> int:
     """A saved parameter index (an int, or a str/array of one) as an int."""
     if isinstance(key, (bool, np.bool_)):
         raise ValueError(f"optimizer state_dict: {what} {key!r} is not a parameter index")
@@ -593,7 +602,7 @@ def _as_index(key, what):
     return index
 
 
-def _load_value(name, value, param, position):
+def _load_value(name: str, value: Any, param: Tensor, position: int) -> Any:
     """One saved state entry as we store it: ``step`` an int, arrays copied in the param's dtype."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()  # a chainrule (or CPU torch) tensor
@@ -621,7 +630,7 @@ def _load_value(name, value, param, position):
     return np.array(value, dtype=dtype, copy=True)
 
 
-def check_nonnegative(**options):
+def check_nonnegative(**options: Any) -> None:
     """Raise ``ValueError`` naming the first option that is negative."""
     for name, value in options.items():
         if value < 0.0:

@@ -1,6 +1,9 @@
 """RAdam: Adam with a rectified adaptive step (``torch.optim.RAdam``)."""
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import numpy as np
 
@@ -28,15 +31,15 @@ class RAdam(Optimizer):
 
     def __init__(
         self,
-        params,
-        lr=1e-3,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        weight_decay=0,
-        decoupled_weight_decay=False,
+        params: Any,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
         *,
-        maximize=False,
-    ):
+        maximize: bool = False,
+    ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
         super().__init__(
@@ -51,7 +54,9 @@ class RAdam(Optimizer):
             ),
         )
 
-    def _update(self, param, grad, state, group):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         g = _decayed_grad(param, grad, group, lr, wd)

@@ -1,5 +1,9 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum, as in ``torch.optim.SGD``."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .optimizer import _CHUNK, Optimizer, add_scaled_, check_nonnegative, effective_grad
@@ -27,15 +31,15 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params,
-        lr=1e-3,
-        momentum=0,
-        dampening=0,
-        weight_decay=0,
-        nesterov=False,
+        params: Any,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
         *,
-        maximize=False,
-    ):
+        maximize: bool = False,
+    ) -> None:
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
@@ -49,7 +53,14 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _update(self, param, grad, state, group, scratch=None):
+    def _update(
+        self,
+        param: np.ndarray,
+        grad: np.ndarray,
+        state: dict[str, Any],
+        group: dict[str, Any],
+        scratch: np.ndarray | None = None,
+    ) -> None:
         lr, momentum = float(group["lr"]), float(group["momentum"])
         g = effective_grad(param, grad, group)
         if momentum:
