@@ -25,17 +25,19 @@ import numpy as np
 
 from ...autograd.engine import record
 from ...ops import cat, linear, stack
-from ...ops._util import as_tensor, call, is_array
+from ...ops import dispatch as d
+from ...ops._util import as_tensor
 from ...random import default_generator
 from ._blas import serial_blas
 
 # ---------------------------------------------------------------------------------------------
-# helpers that accept arrays (fast backward) and Tensors (recorded backward) alike
+# helpers that accept arrays (fast backward) and Tensors (recorded backward) alike: the vjp
+# contract of chainrule.ops.dispatch
 # ---------------------------------------------------------------------------------------------
 
-
-def _cat(parts):
-    return np.concatenate(parts, axis=-1) if is_array(parts[0]) else cat(parts, dim=-1)
+_cat = d.primitive(
+    lambda *parts: np.concatenate(parts, axis=-1), lambda *parts: cat(list(parts), dim=-1)
+)
 
 
 def _chunks(a, n):
@@ -51,26 +53,24 @@ def _chunks(a, n):
 def _lstm_gates(xg, hh, c):
     """Gate activations and the new cell state, from the two projections (B, 4H) and c (B, H)."""
     a = xg + hh
-    i, f, _, o = _chunks(call("sigmoid", a), 4)  # one pass over all gates (g's is unused)
-    g = call("tanh", _chunks(a, 4)[2])
+    i, f, _, o = _chunks(d.sigmoid(a), 4)  # one pass over all gates (g's is unused)
+    g = d.tanh(_chunks(a, 4)[2])
     return i, f, g, o, f * c + i * g
 
 
 def _lstm_vjp(ctx, grad):
-    if is_array(grad):
+    if d.is_recorded(grad):  # recorded backward: recompute from the inputs so that second
+        i, f, g, o, c_new = _lstm_gates(ctx.input(0), ctx.input(1), ctx.input(2))  # derivatives
+        tc = d.tanh(c_new)  # see them
+    else:
         i, f, g, o, tc = ctx.saved
-    else:  # recorded backward: recompute from the inputs so second derivatives see them
-        i, f, g, o, c_new = _lstm_gates(ctx.input(0), ctx.input(1), ctx.input(2))
-        tc = call("tanh", c_new)
     gh, gc = grad[0], grad[1]
     dc = gc + gh * o * (1 - tc * tc)
     da = _cat(
-        [
-            dc * g * i * (1 - i),
-            dc * ctx.input(2) * f * (1 - f),
-            dc * i * (1 - g * g),
-            gh * tc * o * (1 - o),
-        ]
+        dc * g * i * (1 - i),
+        dc * ctx.input(2) * f * (1 - f),
+        dc * i * (1 - g * g),
+        gh * tc * o * (1 - o),
     )
     return (
         da if ctx.needs[0] else None,
@@ -91,22 +91,22 @@ def lstm_cell_core(xg, hh, c):
 
 def _gru_gates(xg, hh):
     two = xg.shape[-1] * 2 // 3
-    r, z = _chunks(call("sigmoid", xg[..., :two] + hh[..., :two]), 2)
+    r, z = _chunks(d.sigmoid(xg[..., :two] + hh[..., :two]), 2)
     hn = hh[..., two:]
-    return r, z, call("tanh", xg[..., two:] + r * hn), hn
+    return r, z, d.tanh(xg[..., two:] + r * hn), hn
 
 
 def _gru_vjp(ctx, grad):
     h = ctx.input(2)
-    if is_array(grad):
-        r, z, n, hn = ctx.saved
-    else:
+    if d.is_recorded(grad):  # recorded backward: recomputed, as in _lstm_vjp
         r, z, n, hn = _gru_gates(ctx.input(0), ctx.input(1))
+    else:
+        r, z, n, hn = ctx.saved
     dan = grad * (1 - z) * (1 - n * n)  # through n = tanh(a_n)
     dr = dan * hn * r * (1 - r)
     dz = grad * (h - n) * z * (1 - z)
-    dxg = _cat([dr, dz, dan]) if ctx.needs[0] else None
-    dhh = _cat([dr, dz, dan * r]) if ctx.needs[1] else None
+    dxg = _cat(dr, dz, dan) if ctx.needs[0] else None
+    dhh = _cat(dr, dz, dan * r) if ctx.needs[1] else None
     return dxg, dhh, grad * z if ctx.needs[2] else None
 
 
@@ -389,11 +389,11 @@ class _FusedRun:
         return 1 if self.mode == "LSTM" and self.reverse else 0
 
     def gate_major(self, e):
-        """(T, G, B) -> (G, T * B), the GEMM operand layout (e goes back to the pool)."""
+        """(T, G, B) -> (G, T, B), the GEMM operand layout (e goes back to the pool)."""
         out = self.take((e.shape[1], e.shape[0], e.shape[2]), keep=False)
         np.copyto(out, e.transpose(1, 0, 2))
         _SCRATCH.give([e])
-        return out.reshape(len(out), -1)
+        return out
 
     def full_operand(self):
         """The operand rows [h_{t-1}; x_t; 1] of every step in time order, as (H + I + 1, T * B)."""
@@ -440,10 +440,12 @@ def _nonzero_steps(gh):
 
 def _lstm_backward(run, gh, dc, need_h0):
     """BPTT. gh (T, B, H): gradients of the hidden states; dc (H, B): of c_T (updated in place).
-    Returns dL/d(pre-activations) (T, 4H, B) and dL/dh0^T, dL/dc0^T."""
+    Returns dL/d(pre-activations) gate-major (4H, T, B) and dL/dh0^T, dL/dc0^T."""
     gates, hs, cs, tanh_c, back, n_h = run.gates, run.hs, run.cs, run.tanh_c, run.back, run.hidden
     s2, s3 = 2 * n_h, 3 * n_h
-    e = run.take(gates.shape, keep=False)
+    # e is written gate-major, the layout of the weight-gradient GEMM: a step's (4H, B) block is
+    # strided (rows of B), which costs the per-step product nothing and saves a copy of all of e
+    e = run.take((gates.shape[1], gates.shape[0], gates.shape[2]), keep=False)
     dh, tmp = np.zeros_like(dc), np.empty_like(dc)
     q, der = np.empty_like(gates[0]), np.empty_like(gates[0])
     q_i, q_f, q_g, q_o = q[:n_h], q[n_h:s2], q[s2:s3], q[s3:]
@@ -466,10 +468,11 @@ def _lstm_backward(run, gh, dc, need_h0):
         der *= a
         np.multiply(g, g, out=der_g)
         np.subtract(1, der_g, out=der_g)
-        np.multiply(q, der, out=e[t])
+        e_t = e[:, t]
+        np.multiply(q, der, out=e_t)
         dc *= f
         if t != first or need_h0:
-            np.matmul(w, e[t], out=dh)
+            np.matmul(w, e_t, out=dh)
     return e, e, dh, dc
 
 
@@ -527,7 +530,7 @@ def _gru_backward(run, gh, need_h0):
             np.multiply(dh, z, out=tmp)
             np.matmul(run.w_back, eh[t], out=dh)
             dh += tmp
-    return ex, eh, dh, None
+    return run.gate_major(ex), run.gate_major(eh), dh, None
 
 
 def _simple_forward(run):
@@ -559,11 +562,12 @@ def _simple_backward(run, gh, need_h0):
             np.multiply(dh, h > 0, out=e[t])
         if t != run.steps[0] or need_h0:
             np.matmul(run.w_back, e[t], out=dh)
+    e = run.gate_major(e)
     return e, e, dh, None
 
 
 def _fused_vjp(ctx, grad):
-    if ctx.graph:
+    if d.is_recorded(grad):  # create_graph=True: differentiable backward, step by step
         return _recorded_fused_vjp(ctx, grad)
     run = ctx.saved
     need = dict(zip(run.slots, ctx.needs, strict=True))
@@ -577,7 +581,7 @@ def _fused_vjp(ctx, grad):
             ex, eh, dh0, dc0 = _gru_backward(run, gh, need["h0"])
         else:
             ex, eh, dh0, dc0 = _simple_backward(run, gh, need["h0"])
-    ex, eh = run.gate_major(ex), (None if eh is ex else run.gate_major(eh))
+    ex, eh = ex.reshape(len(ex), -1), (None if eh is ex else eh.reshape(len(eh), -1))
     grads = _weight_grads(run, ex, eh, need)
     _SCRATCH.give([ex.base] if eh is None else [ex.base, eh.base])
     grads.update(h0=dh0.T, c0=None if dc0 is None else dc0.T)
@@ -770,15 +774,15 @@ def recurrent(
         if layer and dropout and training:
             x = _dropout(x, dropout)
         outs = []
-        for d in range(dirs):
-            k = layer * dirs + d
+        for direction in range(dirs):
+            k = layer * dirs + direction
             w_ih, w_hh, b_ih, b_hh = weights[k]
             c = None if c0 is None else c0[k]
             if steps is None:
-                seq, h, c = fused_layer(mode, x, h0[k], c, w_ih, w_hh, b_ih, b_hh, d == 1)
+                seq, h, c = fused_layer(mode, x, h0[k], c, w_ih, w_hh, b_ih, b_hh, direction == 1)
             else:
                 hs, cs, h, c = _run_direction(
-                    mode, linear(x, w_ih, b_ih), h0[k], c, w_hh, b_hh, d == 1
+                    mode, linear(x, w_ih, b_ih), h0[k], c, w_hh, b_hh, direction == 1
                 )
                 steps.append({"h": hs, "c": cs if mode == "LSTM" else None})
                 seq = stack(hs)
