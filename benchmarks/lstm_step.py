@@ -8,8 +8,9 @@ Usage::
 
     python -m benchmarks.lstm_step OLD_SRC NEW_SRC [--rounds 5] [--case lstm|mlp]
 
-Each round prints, per tree: ms per training step (chainrule, torch), their ratio, and the split
-of a chainrule step into forward, backward and optimizer (zero_grad + step) time.
+Each round prints, per tree: ms per training step (chainrule, torch; the fastest of several
+interleaved blocks, CPU time), their ratio, and the split of a chainrule step into forward,
+backward and optimizer (zero_grad + step) time (fastest of its steps).
 """
 
 import argparse
@@ -23,7 +24,7 @@ from time import process_time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _child(case_name, steps):
+def _child(case_name, steps, blocks):
     import numpy as np
     import torch
 
@@ -40,13 +41,13 @@ def _child(case_name, steps):
     for side in (cr_side, torch_side):
         side.run(3)
     rates = {"chainrule": [], "torch": []}
-    for r in range(3):
+    for r in range(blocks):
         for side in (cr_side, torch_side) if r % 2 == 0 else (torch_side, cr_side):
             rates[side.name].append(side.run(steps, process_time) / steps)
     # split of the chainrule step
     model, loss_fn, opt = cr_side.parts
     parts = {"forward": [], "backward": [], "optimizer": []}
-    for _ in range(steps):
+    for _ in range(steps * blocks):
         x, y = cr_side.next_batch()
         t0 = process_time()
         opt.zero_grad()
@@ -60,8 +61,10 @@ def _child(case_name, steps):
         parts["forward"].append(t2 - t1)
         parts["backward"].append(t3 - t2)
         parts["optimizer"].append(t4 - t3 + t1 - t0)
-    out = {k: statistics.median(v) for k, v in rates.items()}
-    out.update({k: statistics.median(v) for k, v in parts.items()})
+    # the least-disturbed block of each side: on a machine shared with other work the minimum
+    # is the best estimate of undisturbed speed (medians swing with the load)
+    out = {k: min(v) for k, v in rates.items()}
+    out.update({k: min(v) for k, v in parts.items()})
     out["load"] = os.getloadavg()[0]
     out["file"] = cr.__file__
     del np
@@ -72,12 +75,13 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("trees", nargs="*", help="src folders to compare (default: this checkout)")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--steps", type=int, default=3, help="steps per timed block")
+    p.add_argument("--blocks", type=int, default=12, help="timed blocks per side and process")
     p.add_argument("--case", default="lstm", choices=("lstm", "mlp"))
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        return _child(a.case, a.steps)
+        return _child(a.case, a.steps, a.blocks)
     trees = a.trees or [os.path.join(ROOT, "src")]
     results = {t: [] for t in trees}
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -85,7 +89,7 @@ def main():
         for tree in trees if r % 2 == 0 else trees[::-1]:
             env["PYTHONPATH"] = os.pathsep.join([tree, ROOT])
             cmd = [sys.executable, "-m", "benchmarks.lstm_step", "--child"]
-            cmd += ["--case", a.case, "--steps", str(a.steps)]
+            cmd += ["--case", a.case, "--steps", str(a.steps), "--blocks", str(a.blocks)]
             out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
             if out.returncode:
                 raise SystemExit(out.stderr)
