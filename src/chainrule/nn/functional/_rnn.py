@@ -211,9 +211,11 @@ def gru_cell(input, hx, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 # is a contiguous array (NumPy runs it as one flat loop; (B, G*H) column slices cost a loop per
 # row). ``hs`` (T + 2, H, B) holds h_t^T at row t + 1, h0 in the row before the first step (0
 # forward, T + 1 reverse) and c_T (LSTM) in the row after the last one, so the packed output
-# (hidden states in time order, then/before c_T) is one transposed view of it. dL/d(gates) is
-# written per step into (T, G*H, B) and transposed once after the loop into the (G*H, T*B)
-# operand of the weight-gradient GEMM (per-step writes into that layout would be strided).
+# (hidden states in time order, then/before c_T) is one transposed view of it. dL/d(gates) goes
+# into the (G*H, T*B) operand of the weight-gradient GEMM: LSTM writes each step's (4H, B) block
+# there directly (strided rows of B: one multiply a step, cheaper than a transposing copy of it
+# all); GRU and the plain RNN, which write several pieces a step, use (T, G*H, B) and one
+# transposing copy after the loop.
 #
 # Big scratch arrays come from a small pool (``_SCRATCH``) and go back to it when no longer
 # needed: fresh multi-MB arrays cost page faults comparable to the arithmetic.
