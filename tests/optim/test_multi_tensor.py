@@ -299,3 +299,51 @@ def test_parameters_added_to_a_group_later_are_updated():
     for p, q in zip(params, th, strict=True):
         np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert flattened(opt, params)
+
+
+def test_a_new_optimizer_flattens_the_parameters_once_the_old_one_is_gone():
+    import gc
+
+    pair = Pair("SGD", dict(lr=0.05, momentum=0.9))
+    for _ in range(2):
+        pair.step()
+    old_buffer = pair.cr_opt._flats[0].buffer
+    assert flattened(pair.cr_opt, pair.cr)
+    # A second optimizer while the first one lives: it must not take the parameters away
+    # (the two would copy them back and forth every step); it runs the per-parameter loop.
+    pair.cr_opt = optim.Adam(pair.cr, lr=0.01)
+    pair.th_opt = torch.optim.Adam(pair.th, lr=0.01)
+    first = pair.cr_opt
+    pair.step()
+    pair.check()
+    assert all(p._data.base is old_buffer for p in pair.cr)
+    # Once no optimizer owns the buffer, a new one moves the parameters into its own.
+    del old_buffer
+    pair.cr_opt = optim.Adam(pair.cr, lr=0.01)
+    pair.th_opt = torch.optim.Adam(pair.th, lr=0.01)
+    del first
+    gc.collect()
+    for _ in range(3):
+        pair.step()
+        pair.check()
+    assert flattened(pair.cr_opt, pair.cr)
+
+
+def test_a_view_held_by_the_user_keeps_parameters_in_a_released_buffer():
+    import gc
+
+    pair = Pair("SGD", dict(lr=0.05))
+    pair.step()
+    part = pair.cr[1].numpy()[2:4]  # a view of a view: NumPy bases it on the flat buffer
+    whole = pair.cr[4].numpy()
+    pair.cr_opt = optim.SGD(pair.cr, lr=0.05)
+    gc.collect()
+    for _ in range(2):
+        pair.step()
+        pair.check()
+    assert not flattened(pair.cr_opt, pair.cr)
+    assert np.shares_memory(part, pair.cr[1].numpy()) and whole is pair.cr[4].numpy()
+    del part, whole
+    pair.step()
+    pair.check()
+    assert flattened(pair.cr_opt, pair.cr)

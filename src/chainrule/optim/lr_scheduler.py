@@ -19,6 +19,9 @@ import math
 import types
 import warnings
 from bisect import bisect_right
+from collections.abc import Mapping
+
+import numpy as np
 
 from .optimizer import Optimizer
 
@@ -122,8 +125,110 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
-        """Restore attributes saved by ``state_dict()``."""
-        self.__dict__.update(state_dict)
+        """Restore attributes saved by ``state_dict()``.
+
+        All or nothing: the keys must be exactly those of this scheduler's ``state_dict()`` and
+        every value of the kind found there (a number, a flag, a string from the allowed ones, a
+        list with one value per parameter group, ...). Otherwise ``ValueError`` (``TypeError``
+        when ``state_dict`` is not a dict) names the entry, and the scheduler is unchanged.
+
+        Example::
+
+            sched.load_state_dict(cr.load("ckpt.npz")["scheduler"])
+        """
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict):
+        """Check ``state_dict`` completely; return the function that then applies it."""
+        state = self._checked_state(state_dict)
+        return lambda: self.__dict__.update(state)
+
+    def _choices(self):
+        """The allowed values of the string attributes that have a fixed set of them."""
+        return {}
+
+    def _checked_state(self, state_dict, skip=()):
+        """``state_dict`` checked against ``self.state_dict()`` (see :meth:`load_state_dict`),
+        with NumPy scalars as Python numbers; the keys in ``skip`` are checked by the caller."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: expected a dict, got {type(state_dict).__name__}")
+        mine = self.state_dict()
+        unexpected = sorted(map(repr, set(state_dict) - set(mine)))
+        missing = sorted(map(repr, set(mine) - set(state_dict)))
+        if unexpected or missing:
+            raise ValueError(
+                f"{where}: the state does not fit a {type(self).__name__} "
+                f"(unexpected entries: {', '.join(unexpected) or 'none'}; "
+                f"missing entries: {', '.join(missing) or 'none'})"
+            )
+        groups, choices, out = len(self.optimizer.param_groups), self._choices(), {}
+        for key, like in mine.items():
+            if key in skip:
+                continue
+            value = _checked_value(state_dict[key], like, f"{where}: entry {key!r}")
+            if key in _PER_GROUP and len(value) != groups:
+                raise ValueError(
+                    f"{where}: entry {key!r} must hold one value per parameter group "
+                    f"({groups}), got {len(value)}"
+                )
+            if key in choices and value not in choices[key]:
+                raise ValueError(
+                    f"{where}: entry {key!r} must be one of {list(choices[key])}, got {value!r}"
+                )
+            out[key] = value
+        return out
+
+
+# entries that hold one value per parameter group
+_PER_GROUP = frozenset(
+    ("base_lrs", "_last_lr", "min_lrs", "max_lrs", "base_momentums", "max_momentums")
+)
+
+
+def _is_real(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _checked_value(value, like, what):
+    """``value`` if it is of the kind of ``like`` (the scheduler's own value), else ValueError.
+
+    Numbers (int or float, None where the scheduler holds None) stand for each other, since a
+    hyperparameter may be given as either; lists are checked item by item against the first
+    item of ``like``, dicts key by key."""
+    if isinstance(like, (bool, np.bool_)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{what} must be True or False, got {value!r}")
+        return bool(value)
+    if like is None or _is_real(like):
+        if value is None or _is_real(value):
+            return value.item() if isinstance(value, np.generic) else value
+        if like is None and isinstance(value, (list, tuple)):  # e.g. per-group momentums
+            return [_checked_value(v, None, f"{what}[{i}]") for i, v in enumerate(value)]
+        raise ValueError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    if isinstance(like, str):
+        if not isinstance(value, str):
+            raise ValueError(f"{what} must be a string, got {type(value).__name__} {value!r}")
+        return value
+    if isinstance(like, (list, tuple)):
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{what} must be a list, got {type(value).__name__} {value!r}")
+        if not like:
+            return type(like)(value)
+        return type(like)(_checked_value(v, like[0], f"{what}[{i}]") for i, v in enumerate(value))
+    if isinstance(like, dict):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
+        if set(value) != set(like):
+            raise ValueError(
+                f"{what} must have the keys {sorted(map(str, like))}, got {sorted(map(str, value))}"
+            )
+        return {k: _checked_value(value[k], v, f"{what}[{k!r}]") for k, v in like.items()}
+    return value
 
 
 class LambdaLR(LRScheduler):
@@ -162,13 +267,32 @@ class LambdaLR(LRScheduler):
         ]
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        saved_lambdas = state.pop("lr_lambdas", [])
-        self.__dict__.update(state)
-        for fn, saved in zip(self.lr_lambdas, saved_lambdas, strict=True):
-            if saved is not None:
-                fn.__dict__.update(saved)
+    def _prepare_load(self, state_dict):
+        state = self._checked_state(state_dict, skip=("lr_lambdas",))
+        saved_lambdas = state_dict["lr_lambdas"]
+        where = "LambdaLR.load_state_dict: entry 'lr_lambdas'"
+        if not isinstance(saved_lambdas, (list, tuple)) or len(saved_lambdas) != len(
+            self.lr_lambdas
+        ):
+            raise ValueError(
+                f"{where} must be a list of {len(self.lr_lambdas)} (one per parameter "
+                f"group), got {saved_lambdas!r}"
+            )
+        for i, saved in enumerate(saved_lambdas):
+            if saved is not None and not (
+                isinstance(saved, Mapping) and all(isinstance(k, str) for k in saved)
+            ):
+                raise ValueError(
+                    f"{where}[{i}] must be None or a dict of attributes, got {saved!r}"
+                )
+
+        def apply():
+            self.__dict__.update(state)
+            for fn, saved in zip(self.lr_lambdas, saved_lambdas, strict=True):
+                if saved is not None:
+                    fn.__dict__.update(saved)
+
+        return apply
 
 
 class StepLR(LRScheduler):
@@ -388,6 +512,9 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
+    def _choices(self):
+        return {"_anneal_func_type": ("cos", "linear")}
+
     def get_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
@@ -509,12 +636,23 @@ class SequentialLR(LRScheduler):
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, sub_state in zip(self._schedulers, saved, strict=True):
-            scheduler.load_state_dict(sub_state)
+    def _prepare_load(self, state_dict):
+        state = self._checked_state(state_dict, skip=("_schedulers",))
+        saved = state_dict["_schedulers"]
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(self._schedulers):
+            raise ValueError(
+                f"SequentialLR.load_state_dict: entry '_schedulers' must be a list of "
+                f"{len(self._schedulers)} scheduler states, got {type(saved).__name__}"
+            )
+        # every scheduler's state is checked before any of them (or this one) changes
+        loads = [s._prepare_load(sub) for s, sub in zip(self._schedulers, saved, strict=True)]
+
+        def apply():
+            self.__dict__.update(state)
+            for load in loads:
+                load()
+
+        return apply
 
 
 def _check_sequence(optimizer, schedulers, milestones):
@@ -655,9 +793,17 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold = threshold
         self.threshold_mode = threshold_mode
 
-    def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
-        self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+    def _choices(self):
+        return {"mode": ("min", "max"), "threshold_mode": ("rel", "abs")}
+
+    def _prepare_load(self, state_dict):
+        state = self._checked_state(state_dict)
+
+        def apply():
+            self.__dict__.update(state)
+            self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+        return apply
 
 
 from .lr_scheduler_extra import CosineAnnealingWarmRestarts, CyclicLR  # noqa: E402  (they subclass LRScheduler)

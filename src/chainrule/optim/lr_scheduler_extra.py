@@ -148,6 +148,11 @@ class CyclicLR(LRScheduler):
             return 1 / (2.0 ** (x - 1))
         return self.gamma**x
 
+    def _choices(self):
+        if self._scale_fn_custom is not None:  # a custom scale_fn makes ``mode`` unused
+            return {}
+        return {"mode": ("triangular", "triangular2", "exp_range")}
+
     def get_lr(self):
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle

@@ -15,6 +15,7 @@ for when a group falls back to the per-parameter loop.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import is_
 from typing import Any
@@ -329,6 +330,8 @@ class _FlatGroup:
     nothing but the parameter refers to it (its reference count), so no array or tensor the
     user holds stops aliasing the parameter; each step checks the views are still the
     parameters' arrays and rebuilds (or falls back to the per-parameter loop) when not.
+    The views of a buffer whose optimizer is gone (a new optimizer over the same parameters)
+    move the same way, when nothing but their parameters refers to them or to the buffer.
     """
 
     # Set once the flat state is in sync (None before): Any, as update() runs only then.
@@ -342,6 +345,8 @@ class _FlatGroup:
         self.views = _split(buffer, self.shapes)
         for p, view in zip(params, self.views, strict=True):
             p._data = view
+        _BUFFERS[id(buffer)] = (weakref.ref(self), [weakref.ref(v) for v in self.views])
+        weakref.finalize(buffer, _BUFFERS.pop, id(buffer), None)
         self.plan = _plan([p._data.size for p in params])  # (start, stop, first, last)
         gathered = sum(b - a for a, b, k0, k1 in self.plan if k1 - k0 > 1)
         self.grad = np.empty(gathered, buffer.dtype)
@@ -512,7 +517,32 @@ def _only_held_by(p: Tensor, old: Any, i: int) -> bool:
         return sys.getrefcount(p._data) == 3 and sys.getrefcount(old.buffer) == 2 + len(
             old.views
         ) + len(old.param_at)
-    return p._data.base is None and sys.getrefcount(p._data) == 2
+    if p._data.base is None:
+        return sys.getrefcount(p._data) == 2
+    return _in_released_buffer(p)
+
+
+# id(buffer) -> (weak reference to the _FlatGroup that made it, weak references to the views it
+# gave the parameters); an entry lives as long as its buffer (a weakref.finalize removes it)
+_BUFFERS: dict[int, Any] = {}
+
+
+def _in_released_buffer(p: Tensor) -> bool:
+    """True if ``p``'s array is a view a _FlatGroup made, that group is gone (its optimizer was
+    dropped), and nothing refers to the array but ``p`` nor to the buffer but such views.
+
+    Without this a second optimizer over the same parameters (a new one per phase, an LR sweep)
+    could never flatten them: their arrays are views, so the plain reference count says
+    nothing about who else holds the memory."""
+    entry = _BUFFERS.get(id(p._data.base))
+    if entry is None or entry[0]() is not None:
+        return False  # not a buffer of ours, or its optimizer still uses it: stay out
+    if sys.getrefcount(p._data) != 2:
+        return False  # a user holds this array (p.numpy(), a detached tensor)
+    # Each live view refers to the buffer as its base; anything else (a view of a view, which
+    # NumPy bases on the buffer too) is someone else's: then nothing moves.
+    live = sum(ref() is not None for ref in entry[1])
+    return sys.getrefcount(p._data.base) == 1 + live
 
 
 # ---- helpers shared by the optimizers ----
