@@ -163,6 +163,8 @@ class MonitorCallback(Callback):
 
     After every ``optimizer.step()`` it calls ``monitor.step(loss)``, or, when the trainer
     clips gradients, ``monitor.step(loss, grad_norm=norm_before_clipping, max_norm=clip)``.
+    At the end of an epoch validated on a ``val_loader`` it passes the epoch's validation loss
+    to ``monitor.note_val_loss`` (for the ``overfitting`` verdict).
     Its ``state_key`` is ``'monitor'``: training checkpoints carry ``monitor.state_dict()``
     (when the monitor has one), and ``load_checkpoint(..., monitor=monitor)`` gives it back,
     so that a resumed run is judged on its whole history.
@@ -189,6 +191,11 @@ class MonitorCallback(Callback):
         else:
             max_norm = self.trainer.clip_grad_norm if self.trainer is not None else None
             self.monitor.step(loss, grad_norm=grad_norm, max_norm=max_norm)
+
+    def on_epoch_end(self, epoch, logs):
+        note = getattr(self.monitor, "note_val_loss", None)
+        if callable(note) and logs.get("val_loss") is not None:
+            note(logs["val_loss"])
 
     def state_dict(self):
         """The monitor's ``state_dict()``, or None for a monitor without one."""
