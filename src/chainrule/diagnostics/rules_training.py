@@ -148,10 +148,15 @@ def _lr_high(view, evidence, med, top, diverged, spike):
             f"{fmt(target)} is healthy)"
         )
     if "lambda_max" in evidence and lr:
+        over = (
+            f"the learning rate {fmt(lr)} is {lr / evidence['stable_lr']:.3g}x that limit"
+            if evidence["stable_lr"] < lr
+            else f"the learning rate is {fmt(lr)}"
+        )
         why.append(
             f"the sharpest direction of the loss has curvature λ_max = "
             f"{fmt(evidence['lambda_max'])}, so steps above 2/λ_max = "
-            f"{fmt(evidence['stable_lr'])} are unstable along it"
+            f"{fmt(evidence['stable_lr'])} are unstable along it ({over})"
         )
     top = update_ratio(view, view.finite_rows)[1] if diverged or spike else top
     ratio = top if np.isfinite(top) and top > target else med
