@@ -354,6 +354,18 @@ def test_not_learning_against_the_trivial_baseline(digits):
     assert f[0].evidence["baseline"] == pytest.approx(math.log(10))
 
 
+@pytest.mark.parametrize("steps", [30, 40, 50])
+def test_a_slow_start_is_not_not_learning(digits, steps):
+    # Adam at 1e-3 moves a 2-layer ReLU classifier off log(10) slowly (it reaches 87 % in 200
+    # steps): after 30-50 steps the loss has improved < 20 % but falls steadily.
+    model = mlp((64, 32, 10))
+    monitor = train(model, digits, cr.optim.Adam(model.parameters(), lr=1e-3), steps=steps)
+    report = monitor.report()
+    assert not report.find("not_learning"), str(report)
+    _, loss = monitor.losses()
+    assert loss[-10:].mean() > 0.9 * math.log(10)  # still above the trivial baseline's margin
+
+
 def test_overfitting_from_validation_losses():
     monitor = GradientMonitor(mlp((4, 8, 3)))
     for k in range(60):

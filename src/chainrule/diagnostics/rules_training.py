@@ -301,8 +301,17 @@ def rule_not_learning(view):
         return []
     if base is not None and prog["last"] < th["baseline_margin"] * base:
         return []
+    # A loss that still falls steadily, fast enough to matter, is a slow start (Adam at 1e-3
+    # takes ~100 steps to move a classifier off log K), not a model that does not learn:
+    # judge only a loss that has stopped falling.
+    slope, t = _trend(view)
+    still = -slope * prog["n"] / abs(prog["first"]) if prog["first"] else 0.0
+    if t < -th["trend_t"] and still >= th["loss_still_falling"]:
+        return []
     evidence = {
         "relative_improvement": prog["improvement"],
+        "loss_slope": slope,
+        "loss_slope_t": t,
         "loss_first": prog["loss_first"],
         "loss_last": prog["loss_last"],
         "steps": prog["n"],
