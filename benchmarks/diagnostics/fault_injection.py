@@ -1,4 +1,4 @@
-"""Fault-injection benchmark of the gradient-flow diagnostics (issue 11).
+"""Fault-injection benchmark of the gradient-flow diagnostics.
 
 Each run trains a small model on digits (8x8 images, 10 classes) or a small sequence task, with
 or without an injected fault. Its label comes from measured physics only, decided and written
