@@ -438,3 +438,24 @@ def test_state_dict_round_trip_covers_the_whole_run(digits):
     assert len(resumed.losses()[1]) == 18
     with pytest.raises(ValueError, match="another model"):
         GradientMonitor(mlp((64, 32, 32, 10)), every=2).load_state_dict(state)
+
+
+def test_units_killed_by_stale_gradients_are_their_consequence(digits):
+    # a forgotten zero_grad: every step adds all past gradients, the steps grow and ReLU units
+    # alive at the start die; the cause is reported, the dead units are its consequence
+    model = mlp(seed=58)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    report = train(model, digits, opt, steps=150, zero_grad=False, seed=58).report()
+    assert "stale_gradients" in warnings_of(report)
+    dead = report.find("dead")
+    assert dead and dead[0].severity == "info" and "stale" in dead[0].evidence["cause"]
+    assert "dead" not in warnings_of(report)
+
+
+def test_units_dead_from_the_start_stay_a_warning_whatever_else(digits):
+    model = mlp((64, 96, 96, 10), seed=48)
+    for layer in (model[0], model[2]):
+        nn.init.constant_(layer.bias, -3.5)
+    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=0.1), steps=60).report()
+    assert "dead" in warnings_of(report)
+    assert "cause" not in report.find("dead")[0].evidence
