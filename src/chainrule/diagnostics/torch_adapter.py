@@ -40,6 +40,7 @@ Example::
     ...  # the usual torch loop, then monitor.step(loss)
 """
 
+import contextlib
 import sys
 
 import numpy as np
@@ -245,7 +246,8 @@ class _TorchModule:
         def call(module, args, out):
             if _torch().is_grad_enabled():
                 outputs = root._outputs  # this forward's (the root's pre-hook renews it)
-                hook(self, outputs.wrap(args), outputs.wrap(out))
+                with root._watch_paused():  # the monitor's own torch calls are not watched
+                    hook(self, outputs.wrap(args), outputs.wrap(out))
 
         return self._m.register_forward_hook(call)
 
@@ -257,8 +259,11 @@ class _TorchModule:
                 return
             if self is root:
                 root._outputs = _Outputs()  # a new forward: forget the last one's tensors
+                hook(self, root._outputs.wrap(args))
                 root._watch_start()
-            hook(self, root._outputs.wrap(args))
+                return
+            with root._watch_paused():
+                hook(self, root._outputs.wrap(args))
 
         handle = self._m.register_forward_pre_hook(call)
         if self is not root:
@@ -313,6 +318,18 @@ class TorchModel(_TorchModule):
     def _watch_end(self):
         if self._watches:
             self._watches.pop().__exit__(None, None, None)
+
+    @contextlib.contextmanager
+    def _watch_paused(self):
+        """Off while a monitor hook runs (its torch calls would each pass through the mode)."""
+        watch = self._watches[-1] if self._watches else None
+        if watch is not None:
+            watch.__exit__(None, None, None)
+        try:
+            yield
+        finally:
+            if watch is not None:
+                watch.__enter__()
 
     def _module(self, m):
         facade = self._modules_by_id.get(id(m))
