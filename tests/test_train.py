@@ -717,3 +717,36 @@ def test_digit_examples_learn(name, epochs, expected, capsys):
 @pytest.mark.parametrize("name, expected", [("mlp_digits", 0.986), ("cnn_digits", 0.994)])
 def test_digit_examples_reach_the_readme_accuracy(name, expected, capsys):
     assert _example(name).main() == pytest.approx(expected, abs=0.006)
+
+
+def _monitored_fit(n_train, width, epochs, lr):
+    """A digits classifier trained by fit with a GradientMonitor and a validation loader."""
+    cr.random.manual_seed(0)
+    X, y, Xv, yv = cr.data.digits_split()
+    train_loader = cr.data.DataLoader(
+        cr.data.TensorDataset(X[:n_train], y[:n_train]), batch_size=20, shuffle=True, seed=0
+    )
+    val_loader = cr.data.DataLoader(cr.data.TensorDataset(Xv, yv), batch_size=256)
+    model = cr.nn.Sequential(cr.nn.Linear(64, width), cr.nn.ReLU(), cr.nn.Linear(width, 10))
+    opt = cr.optim.Adam(model.parameters(), lr=lr)
+    monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
+    history = train.fit(
+        model, cr.nn.CrossEntropyLoss(), opt, train_loader, epochs, val_loader=val_loader,
+        monitor=monitor, progress=False,
+    )  # fmt: skip
+    return monitor, history
+
+
+def test_fit_gives_the_monitor_each_epochs_validation_loss():
+    # 40 examples, 256 hidden units, 40 epochs: the training loss goes to ~0 while the
+    # validation loss climbs back from its minimum.
+    monitor, history = _monitored_fit(n_train=40, width=256, epochs=40, lr=1e-2)
+    steps, val = monitor.val_losses()
+    assert val.tolist() == pytest.approx(history.val_loss)
+    assert len(steps) == 40 and steps[-1] == monitor.steps_seen - 1
+    found = monitor.report().find("overfitting")
+    assert found and found[0].evidence["val_rise"] > 0.2
+    # the same model size on all the training data, a few epochs: not overfitting
+    healthy, _ = _monitored_fit(n_train=1438, width=32, epochs=8, lr=1e-3)
+    assert len(healthy.val_losses()[1]) == 8
+    assert not healthy.report().find("overfitting")

@@ -1,4 +1,4 @@
-"""Fault-injection benchmark of the gradient-flow diagnostics (issue 11).
+"""Fault-injection benchmark of the gradient-flow diagnostics.
 
 Each run trains a small model on digits (8x8 images, 10 classes) or a small sequence task, with
 or without an injected fault. Its label comes from measured physics only, decided and written
@@ -15,9 +15,17 @@ its repaired control) is labelled healthy, and a "healthy" run that does not lea
 The monitor cannot change the runs (training is bit for bit the same with it; tested in
 tests/diagnostics/test_monitor.py), so one run gives both the physics and the diagnosis.
 
+Two sets: ``tuned`` (:func:`specs`), the runs the rules and thresholds were developed on, and
+``heldout`` (:func:`heldout_specs`), new seeds, widths, depths, optimizers and architectures
+never used for tuning, whose labels were measured and committed (``labels_heldout.json``,
+``--labels-only``) before any of their reports was read. A full run scores against the
+committed labels file and says so if a run measures otherwise.
+
 Run::
 
-    python -m benchmarks.diagnostics.fault_injection            # all runs, a table
+    python -m benchmarks.diagnostics.fault_injection                  # the tuned set, a table
+    python -m benchmarks.diagnostics.fault_injection --set heldout    # the held-out set
+    python -m benchmarks.diagnostics.fault_injection --set heldout --labels-only  # freeze labels
     python -m benchmarks.diagnostics.fault_injection --json out.json --only dead
 """
 
@@ -239,7 +247,7 @@ def run(spec):
     monitor = GradientMonitor(
         model, optimizer=opt, every=spec.get("every", 1), clip_norm=spec.get("clip")
     )
-    losses, val, grad_norms, clipped = [], [], [], 0
+    losses, val, grad_norms, clipped, early = [], [], [], 0, None
     steps = spec.get("steps", 150)
     val_every = spec.get("val_every")
     with np.errstate(all="ignore"):
@@ -282,6 +290,8 @@ def run(spec):
                 val.append(v)
             monitor.step(loss, grad_norm=total, max_norm=spec.get("clip"), val_loss=v)
             losses.append(float(loss.numpy()))
+            if k + 1 == spec.get("report_at"):
+                early = monitor.report()  # what a user who looks this early is told
     acc = evaluate(model, seq=seq, scale=scale) if math.isfinite(losses[-1]) else 0.0
     frozen = sum(
         np.array_equal(w, p.numpy()) for w, p in zip(start, model.parameters(), strict=True)
@@ -294,6 +304,7 @@ def run(spec):
         "frozen": frozen,
         "clipped": clipped,
         "monitor": monitor,
+        "early": early,
         "check": pre,
     }
 
@@ -417,6 +428,14 @@ def specs():
             opt=ADAM(3e-3),
         ),
         dict(name="mlp_selu", model=lambda: mlp(act=nn.SELU), opt=SGD(0.05)),
+        # a slow start read early: the report after 40 steps, the label from all 200
+        dict(
+            name="mlp2_relu_adam1e-3_early",
+            model=lambda: mlp((64, 32, 10)),
+            opt=ADAM(1e-3),
+            steps=200,
+            report_at=40,
+        ),
         # ---- vanishing ----
         dict(
             name="deep_sigmoid_xavier",
@@ -700,6 +719,269 @@ def specs():
     return out
 
 
+def heldout_specs():
+    """The held-out set: runs the thresholds were never tuned on (new seeds, widths, depths,
+    optimizers and architectures), labelled by the same physics and frozen in
+    ``labels_heldout.json`` (``--labels-only``) before any report was read."""
+    deep_sig = (64,) + (96,) * 14 + (10,)
+    deep = (64,) + (96,) * 11 + (10,)
+    random_labels = np.random.default_rng(61).integers(0, 10, len(digits()[0]))
+    return [
+        # ---- healthy ----
+        dict(name="h_mlp96_relu_sgd", model=lambda: mlp((64, 96, 10), seed=21)),
+        dict(
+            name="h_mlp48x2_tanh_xavier",
+            model=lambda: mlp((64, 48, 48, 10), act=nn.Tanh, init=nn.init.xavier_uniform_, seed=22),
+        ),
+        dict(name="h_mlp_gelu_adam3e-3", model=lambda: mlp(act=nn.GELU, seed=23), opt=ADAM(3e-3)),
+        dict(
+            name="h_mlp_leaky_adam",
+            model=lambda: mlp((64, 128, 64, 10), act=nn.LeakyReLU, seed=24),
+            opt=ADAM(1e-3),
+        ),
+        dict(
+            name="h_mlp_batchnorm_momentum",
+            model=lambda: mlp((64, 64, 64, 10), norm=nn.BatchNorm1d, seed=25),
+            opt=SGD(0.05, momentum=0.9),
+        ),
+        dict(
+            name="h_mlp_layernorm_adam",
+            model=lambda: mlp((64, 96, 96, 10), norm=nn.LayerNorm, seed=26),
+            opt=ADAM(1e-3),
+        ),
+        dict(name="h_resmlp_8x48", model=lambda: ResMLP(8, 48, seed=27), opt=ADAM(1e-3)),
+        dict(name="h_cnn_adam", model=lambda: CNN(seed=28), opt=ADAM(1e-3)),
+        dict(
+            name="h_gru48",
+            model=lambda: SeqNet(nn.GRU, hidden=48, seed=29),
+            opt=ADAM(5e-3),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="h_lstm24",
+            model=lambda: SeqNet(nn.LSTM, hidden=24, seed=30),
+            opt=ADAM(1e-2),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="h_mlp_dropout_adam",
+            model=lambda: mlp((64, 96, 96, 10), dropout=0.2, seed=31),
+            opt=ADAM(1e-3),
+        ),
+        dict(
+            name="h_mlp_sigmoid_adam1e-2",
+            model=lambda: mlp(act=nn.Sigmoid, seed=32),
+            opt=ADAM(1e-2),
+        ),
+        dict(
+            name="h_mlp_elu_rmsprop",
+            model=lambda: mlp(act=nn.ELU, seed=33),
+            opt=lambda p: cr.optim.RMSprop(p, lr=1e-3),
+        ),
+        dict(
+            name="h_mlp_silu_momentum",
+            model=lambda: mlp(act=nn.SiLU, seed=34),
+            opt=SGD(0.05, momentum=0.9),
+        ),
+        dict(name="h_mlp_tanh_every5", model=lambda: mlp(act=nn.Tanh, seed=35), every=5, steps=300),
+        dict(name="h_mlp_clip2_adam", model=lambda: mlp(seed=36), opt=ADAM(1e-3), clip=2.0),
+        dict(
+            name="h_mlp2_adam_early60",
+            model=lambda: mlp((64, 48, 10), seed=37),
+            opt=ADAM(1e-3),
+            steps=250,
+            report_at=60,
+        ),
+        dict(
+            name="h_deep_relu_he",
+            model=lambda: mlp((64,) + (96,) * 8 + (10,), init=he, seed=38),
+            opt=SGD(0.02),
+        ),
+        dict(
+            name="h_mlp_softplus_adam", model=lambda: mlp(act=nn.Softplus, seed=39), opt=ADAM(1e-3)
+        ),
+        dict(name="h_tanh_fn", model=lambda: FunctionalActs(F.tanh, seed=40)),
+        dict(
+            name="h_rnn48",
+            model=lambda: SeqNet(nn.RNN, hidden=48, seed=41),
+            opt=ADAM(3e-3),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="h_mlp_adamw_b32",
+            model=lambda: mlp(seed=42),
+            batch=32,
+            opt=lambda p: cr.optim.AdamW(p, lr=1e-3),
+        ),
+        # ---- faults ----
+        dict(
+            name="h_deep_sigmoid",
+            fault="vanishing",
+            model=lambda: mlp(deep_sig, act=nn.Sigmoid, seed=43),
+            control=dict(model=lambda: mlp(deep_sig, init=he, seed=43)),
+        ),
+        dict(
+            name="h_deep_tanh_tiny_init",
+            fault="vanishing",
+            model=lambda: mlp(
+                deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 0.01), seed=44
+            ),
+            control=dict(
+                model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_, seed=44)
+            ),
+        ),
+        dict(
+            name="h_deep_relu_big_init",
+            fault="exploding",
+            model=lambda: mlp(deep, init=lambda w: nn.init.normal_(w, 0, 0.25), seed=45),
+            opt=SGD(0.01),
+            control=dict(model=lambda: mlp(deep, init=he, seed=45)),
+        ),
+        dict(
+            name="h_deep_tanh_normal1",
+            fault="exploding",
+            model=lambda: mlp(
+                deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0), seed=46
+            ),
+            control=dict(
+                model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_, seed=46)
+            ),
+        ),
+        dict(
+            name="h_tanh_big_init",
+            fault="saturated",
+            model=lambda: mlp(
+                (64, 96, 96, 10), act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 2.5), seed=47
+            ),
+            control=dict(
+                model=lambda: mlp(
+                    (64, 96, 96, 10), act=nn.Tanh, init=nn.init.xavier_uniform_, seed=47
+                )
+            ),
+        ),
+        dict(
+            name="h_relu_negative_bias",
+            fault="dead",
+            model=lambda: mlp((64, 96, 96, 10), bias=-3.5, seed=48),
+            control=dict(model=lambda: mlp((64, 96, 96, 10), seed=48)),
+        ),
+        dict(
+            name="h_sgd_lr20",
+            fault="lr_too_high",
+            model=lambda: mlp(seed=49),
+            opt=SGD(20.0),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="h_adam_lr0.5",
+            fault="lr_too_high",
+            model=lambda: mlp(seed=50),
+            opt=ADAM(0.5),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="h_sgd_lr3e-4",
+            fault="lr_too_low",
+            model=lambda: mlp(seed=51),
+            opt=SGD(3e-4),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="h_adam_lr3e-6",
+            fault="lr_too_low",
+            model=lambda: mlp(seed=52),
+            opt=ADAM(3e-6),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="h_gru_lr_low",
+            fault="lr_too_low",
+            model=lambda: SeqNet(nn.GRU, seed=53),
+            opt=SGD(0.01),
+            seq=True,
+            control=dict(opt=SGD(1.0)),
+        ),
+        dict(name="h_detached_branch", fault="no_gradient", model=lambda: Detached(seed=54)),
+        dict(
+            name="h_first_layer_not_in_optimizer",
+            fault="no_gradient",
+            model=lambda: mlp(seed=55),
+            opt=lambda p: cr.optim.SGD(list(p)[2:], lr=0.1),
+        ),
+        dict(name="h_log_of_relu", fault="nonfinite", model=lambda: LogRelu(seed=56)),
+        dict(
+            name="h_sqrt_negative",
+            fault="nonfinite",
+            model=lambda: mlp((64, 48, 10), seed=57),
+            loss=lambda out, y: cr.sqrt(out.mean(dim=1) - 2.0).mean() + F.cross_entropy(out, y),
+        ),
+        dict(
+            name="h_forgot_zero_grad",
+            fault="stale_gradients",
+            model=lambda: mlp(seed=58),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="h_forgot_zero_grad_adam",
+            fault="stale_gradients",
+            model=lambda: mlp((64, 96, 10), seed=59),
+            opt=ADAM(1e-3),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="h_random_labels",
+            fault="not_learning",
+            model=lambda: mlp((64, 48, 10), seed=60),
+            labels=random_labels,
+            train=1797,
+        ),
+        dict(
+            name="h_overfit_small_train",
+            fault="overfitting",
+            model=lambda: mlp((64, 192, 10), seed=62),
+            opt=ADAM(3e-3),
+            train=35,
+            steps=400,
+            val_every=20,
+        ),
+        dict(
+            name="h_pixels_x200",
+            fault="unscaled_input",
+            model=lambda: mlp(seed=63),
+            scale=200.0,
+            control=dict(scale=1.0),
+        ),
+        dict(
+            name="h_softmax_before_ce",
+            fault="output_loss_mismatch",
+            model=lambda: mlp((64, 96, 10), final=nn.Softmax(dim=1), seed=64),
+            control=dict(model=lambda: mlp((64, 96, 10), seed=64)),
+        ),
+        dict(
+            name="h_momentum_oscillating",
+            fault="oscillating",
+            model=lambda: mlp(act=nn.Tanh, seed=65),
+            opt=SGD(1.0, momentum=0.9),
+            control=dict(opt=SGD(0.2, momentum=0.9)),
+        ),
+        dict(
+            name="h_clip_tiny",
+            fault="clipping",
+            model=lambda: mlp(seed=66),
+            clip=0.02,
+            opt=SGD(0.1),
+        ),
+    ]
+
+
+SETS = {"tuned": ("labels.json", specs), "heldout": ("labels_heldout.json", heldout_specs)}
+
+
 REPAIRABLE = (
     "vanishing",
     "exploding",
@@ -779,6 +1061,13 @@ def repair_rows(specs_, labels):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--set",
+        choices=sorted(SETS),
+        default="tuned",
+        help="tuned: the runs the thresholds were developed on; heldout: runs never used "
+        "for tuning (labels frozen in labels_heldout.json before scoring)",
+    )
     ap.add_argument("--only", default=None, help="run only names or faults containing this")
     ap.add_argument("--json", default=None, help="write the per-run results here")
     ap.add_argument(
@@ -789,17 +1078,27 @@ def main(argv=None):
     ap.add_argument(
         "--labels",
         default=None,
-        help="where the frozen labels are written before diagnosis (default "
-        "benchmarks/diagnostics/labels.json for a full run)",
+        help="where the labels are written (default: the set's labels file for a full run)",
+    )
+    ap.add_argument(
+        "--labels-only",
+        action="store_true",
+        help="measure the physics and write the labels; read no report (to freeze the "
+        "labels before any scoring)",
     )
     args = ap.parse_args(argv)
+    labels_name, make_specs = SETS[args.set]
     runs = [
         s
-        for s in specs()
+        for s in make_specs()
         if args.only is None or args.only in s["name"] or args.only == s.get("fault")
     ]
     if args.labels is None and args.only is None:
-        args.labels = os.path.join(os.path.dirname(__file__), "labels.json")
+        args.labels = os.path.join(os.path.dirname(__file__), labels_name)
+    frozen = {}
+    if args.labels and not args.labels_only and os.path.exists(args.labels):
+        with open(args.labels) as f:
+            frozen = json.load(f)  # scored against these; a run that measures otherwise is said
     results, labels = [], {}
     t0 = time.time()
     for spec in runs:
@@ -808,11 +1107,17 @@ def main(argv=None):
         if spec.get("control"):
             control = run({**spec, **spec["control"], "fault": None})
         lab = label(spec, phys, control)
-        labels[spec["name"]] = lab  # frozen before the reports are read
-        if args.labels:
+        labels[spec["name"]] = lab  # decided before the report is read
+        if frozen.get(spec["name"], lab) != lab:
+            print(f"{spec['name']}: measured {lab}, frozen {frozen[spec['name']]}: scored frozen")
+            lab = frozen[spec["name"]]
+        if args.labels_only:
+            print(f"{spec['name']:<32} label={lab}", flush=True)
+            continue
+        if args.labels and not frozen:
             with open(args.labels, "w") as f:
                 json.dump(labels, f, indent=1)
-        report = phys["monitor"].report()
+        report = phys["early"] if phys["early"] is not None else phys["monitor"].report()
         results.append(
             {
                 "name": spec["name"],
@@ -828,10 +1133,15 @@ def main(argv=None):
         )
         r = results[-1]
         print(
-            f"{r['name']:<28} label={lab:<22} monitor={r['monitor']} check={r['check']} "
+            f"{r['name']:<32} label={lab:<22} monitor={r['monitor']} check={r['check']} "
             f"acc={r['acc']:.2f}",
             flush=True,
         )
+    if args.labels_only:
+        if args.labels:
+            with open(args.labels, "w") as f:
+                json.dump(labels, f, indent=1)
+        return labels
     print(summary(results, time.time() - t0))
     if args.repair:
         repair_rows(runs, labels)

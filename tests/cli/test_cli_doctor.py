@@ -47,3 +47,14 @@ def test_doctor_refuses_inconsistent_options_like_train(chainrule):
     result = chainrule("doctor", "--model", "lstm", "--norm", "batch")
     assert result.exit_code == 2
     assert "--norm" in result.output
+
+
+def test_doctor_and_repair_try_the_same_number_of_remedies_by_default():
+    import inspect
+
+    from chainrule.cli import cli
+    from chainrule.diagnostics import repair
+
+    option = next(p for p in cli.commands["doctor"].params if p.name == "max_trials")
+    default = inspect.signature(repair).parameters["max_trials"].default
+    assert option.default == default == 8

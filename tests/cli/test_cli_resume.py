@@ -26,6 +26,7 @@ RUN = [
     "--no-plots",
 ]
 STEPS_PER_EPOCH = 23
+RUNS = ("full", "part")
 
 
 def weights(run):
@@ -74,6 +75,15 @@ def test_interrupt_then_resume_ends_at_the_uninterrupted_weights(chainrule, work
     rows = list(csv.DictReader(open(workdir / "runs/part/gradients.csv")))
     steps = [int(r["step"]) for r in rows]
     assert steps == sorted(steps) and steps[-1] == 4 * STEPS_PER_EPOCH - 1
+    # the checkpoint carried the monitor: the resumed report judges the whole run, as the
+    # uninterrupted one does (same steps, same findings, same per-epoch health flags)
+    full, part = (json.loads((workdir / f"runs/{r}/summary.json").read_text()) for r in RUNS)
+    assert part["health"]["steps"] == full["health"]["steps"] == 4 * STEPS_PER_EPOCH
+    assert part["health"]["findings"] == full["health"]["findings"]
+    assert (workdir / "runs/part/gradients.csv").read_text() == (
+        workdir / "runs/full/gradients.csv"
+    ).read_text()
+    assert "since the resume" not in resumed.output
 
 
 def test_resume_with_more_epochs_equals_a_longer_run(chainrule, workdir):
@@ -155,3 +165,22 @@ def test_ctrl_c_in_a_real_process_saves_and_resumes(module, workdir):
     resumed = module("train", "--resume", "runs/sig", "--epochs", str(done + 1))
     assert resumed.returncode == 0, resumed.stderr
     assert f"epoch {done + 1}/{done + 1}" in resumed.stdout
+
+
+def test_resume_from_a_checkpoint_without_monitor_state(chainrule, workdir):
+    # Checkpoints written before the monitor was saved: the run resumes, the monitor's series
+    # start at the resume, and gradients.csv still counts steps from the start of the run.
+    run = ["--epochs", "1", "--width", "16", "--no-plots", "--name", "old"]
+    assert chainrule("train", *run).exit_code == 0
+    path = workdir / "runs/old/checkpoint.npz"
+    state = cr.load(str(path))
+    assert state["callbacks"]["monitor"]["step"] == STEPS_PER_EPOCH
+    state["callbacks"] = {}
+    cr.save(state, str(path))
+    result = chainrule("train", "--resume", "runs/old", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((workdir / "runs/old/summary.json").read_text())
+    assert summary["health"]["steps"] == STEPS_PER_EPOCH  # the resumed epoch only
+    steps = [int(r["step"]) for r in csv.DictReader(open(workdir / "runs/old/gradients.csv"))]
+    assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == 2 * STEPS_PER_EPOCH - 1
+    assert len(set(steps)) == 2 * STEPS_PER_EPOCH

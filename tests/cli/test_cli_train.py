@@ -208,3 +208,20 @@ def test_a_vanishing_network_is_flagged_per_epoch_and_in_the_report(chainrule, w
     metrics = read_csv(workdir / "runs" / "deep" / "metrics.csv")
     assert "vanishing" in metrics[0]["health"]
     assert 'data-kind="vanishing"' in (workdir / "runs" / "deep" / "report.html").read_text()
+
+
+def _kinds(workdir, name):
+    summary = json.loads((workdir / "runs" / name / "summary.json").read_text())
+    return {f["kind"] for f in summary["health"]["findings"]}
+
+
+def test_an_overfitting_run_is_reported_and_a_healthy_one_is_not(chainrule, workdir):
+    # 40 training examples, 256 units, 40 epochs: memorised, the test loss climbs back up.
+    small = ["--samples", "40", "--width", "256", "--epochs", "40", "--batch-size", "20"]
+    result = chainrule("train", *small, "--lr", "0.01", "--no-plots", "--name", "over")
+    assert result.exit_code == 0, result.output
+    assert "overfitting" in _kinds(workdir, "over")
+    assert "WARNING overfitting" in result.output
+    result = chainrule("train", "--epochs", "10", "--width", "32", "--no-plots", "--name", "fine")
+    assert result.exit_code == 0, result.output
+    assert "overfitting" not in _kinds(workdir, "fine")

@@ -136,3 +136,45 @@ def test_render_svg_with_real_graphviz(tmp_path):
     _, loss = _model_and_loss()
     out = draw_graph(loss).render(tmp_path / "g.svg")
     assert "<svg" in out.read_text()
+
+
+def _in_place_graph():
+    """exp reads a = 2w; then a += 1 in place: a's node is now the in-place add, but exp's
+    input edge still leads to the multiplication that made the value it read."""
+    w = cr.tensor([0.5, -1.0], requires_grad=True)
+    a = w * 2
+    b = a.exp()
+    a.add_(1.0)
+    return w, a, b, (b + a).sum()
+
+
+def test_graph_walks_follow_the_recorded_edges_after_an_in_place_op():
+    w, a, b, loss = _in_place_graph()
+    nodes = graph_module.graph_nodes(loss)
+    assert a._node is not b._node.next[0]  # the in-place op gave a a new node
+    exp = b._node
+    assert exp.next[0] in nodes and a._node in nodes
+    assert nodes.index(exp) < nodes.index(exp.next[0])  # users before their producers
+    leaves = graph_module.grad_leaves(nodes)
+    assert len(leaves) == 1 and leaves[0] is w
+    names, edges = _parse(draw_graph(loss, params={"w": w}).source)
+    label = {k: v.split("\\n")[0] for k, v in names.items()}
+    into_exp = [label[s] for s, d in edges if label[d] == exp.name]
+    assert into_exp == [exp.next[0].name]  # the multiplication, not the in-place add
+    assert a._node.name not in into_exp
+    # the gradient the drawing shows at w is the true one: d/dw sum(exp(2w) + 2w + 1)
+    out, (gw,) = graph_module.output_grads(loss, nodes, leaves)
+    np.testing.assert_allclose(gw, 2 * np.exp(2 * w.numpy()) + 2)
+
+
+def test_nan_origin_follows_the_recorded_edges_after_an_in_place_op():
+    from chainrule.diagnostics.origin import trace_op
+
+    w = cr.tensor([1.0, -1.0], requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        a = cr.log(w * 1.0)  # log(-1): NaN, the NaN that c reads
+        c = a * 2.0
+        a.copy_(cr.sqrt(w * 1.0))  # another NaN, from sqrt, written over a afterwards
+    assert a._node.name != "Log"
+    event = trace_op(c.sum(), set())
+    assert event["op"] == "Log" and "negative" in event["explanation"]

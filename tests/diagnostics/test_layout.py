@@ -87,3 +87,25 @@ def test_benchmark_labels_and_scoring_run_on_two_small_cases():
         }
     ]
     assert "healthy runs flagged by the monitor: 0 of 1" in fi.summary(results)
+
+
+def test_benchmark_sets_match_their_frozen_labels_and_do_not_overlap():
+    import json
+    import sys
+
+    root = os.path.abspath(os.path.join(PACKAGE, "..", "..", ".."))
+    sys.path.insert(0, root)
+    try:
+        from benchmarks.diagnostics import fault_injection as fi
+    finally:
+        sys.path.pop(0)
+    names, frozen = {}, {}
+    for name, (labels_file, make) in fi.SETS.items():
+        with open(os.path.join(root, "benchmarks", "diagnostics", labels_file)) as f:
+            labels = frozen[name] = json.load(f)
+        names[name] = [s["name"] for s in make()]
+        assert len(set(names[name])) == len(names[name])
+        assert set(names[name]) == set(labels), name  # every run has its frozen label
+        assert set(labels.values()) <= set(fi.ACCEPTS)
+    assert not set(names["tuned"]) & set(names["heldout"])
+    assert sum(v == "healthy" for v in frozen["heldout"].values()) >= 20

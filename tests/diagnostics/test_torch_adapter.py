@@ -307,3 +307,188 @@ def test_check_and_lr_range_test_refuse_a_non_module_clearly():
         check(object(), TF.cross_entropy, (torch.zeros(2, 2), torch.zeros(2)))
     with pytest.raises(TypeError, match="lr_range_test: model must be a cr.nn.Module"):
         lr_range_test("model", TF.cross_entropy, None, [])
+
+
+# ---- functional activations and fused RNNs in torch models ----
+
+
+class CrActs(nn.Module):
+    def __init__(self, act, std, seed=0):
+        super().__init__()
+        cr.manual_seed(seed)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 10)
+        for fc in (self.fc1, self.fc2):
+            nn.init.normal_(fc.weight, 0.0, std)
+        self.act = act
+
+    def forward(self, x):
+        return self.fc3(self.act(self.fc2(self.act(self.fc1(x)))))
+
+
+class TorchActs(tnn.Module):
+    """The twin of CrActs with the same weights; ``act`` is a torch function, not a module."""
+
+    def __init__(self, twin, act):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = tnn.Linear(64, 32), tnn.Linear(32, 32), tnn.Linear(32, 10)
+        _copy_parameters(self, twin)
+        self.act = act
+
+    def forward(self, x):
+        return self.fc3(self.act(self.fc2(self.act(self.fc1(x)))))
+
+
+def _copy_parameters(torch_model, cr_model):
+    theirs = dict(cr_model.named_parameters())
+    with torch.no_grad():
+        for name, p in torch_model.named_parameters():
+            p.copy_(torch.from_numpy(theirs[name].numpy().copy()))
+
+
+def _one_step(model, x, y, tensor, loss_fn, **kw):
+    monitor = GradientMonitor(model, **kw)
+    loss = loss_fn(model(tensor(x)), tensor(y))
+    loss.backward()
+    monitor.step(loss)
+    monitor.close()
+    return monitor
+
+
+FUNCTIONAL = {
+    "tanh": (F.tanh, torch.tanh),
+    "sigmoid": (F.sigmoid, TF.sigmoid),
+    "relu": (F.relu, lambda t: t.relu()),  # a Tensor method
+    "relu6": (F.relu6, TF.relu6),
+    "softsign": (F.softsign, TF.softsign),
+    "hardtanh": (lambda t: F.hardtanh(t, -0.5, 0.5), lambda t: TF.hardtanh(t, -0.5, 0.5)),
+    "gelu": (F.gelu, TF.gelu),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FUNCTIONAL))
+def test_functional_activations_in_a_torch_forward_are_seen(digits, kind):
+    X, y = digits
+    cr_act, torch_act = FUNCTIONAL[kind]
+    model = CrActs(cr_act, std=0.4)
+    twin = TorchActs(model, torch_act)
+    a = _one_step(model, X[:128], y[:128], cr.tensor, F.cross_entropy)
+    b = _one_step(twin, X[:128], y[:128], torch.from_numpy, TF.cross_entropy)
+    acts = [[lay["activation"] for lay in m.context()["layers"]] for m in (a, b)]
+    assert acts[0] == acts[1] == [kind, kind, None]
+    for metric in ("saturated_frac", "dead_frac", "act_mean", "act_std"):
+        np.testing.assert_allclose(
+            b.history.series(metric), a.history.series(metric), atol=0.01, err_msg=metric
+        )
+
+
+def test_functional_tanh_saturation_is_reported_for_a_torch_model(digits):
+    X, y = digits
+    model = CrActs(F.tanh, std=2.0)
+    twin = TorchActs(model, torch.tanh)
+    reports = []
+    for m, tensor, loss_fn in (
+        (model, cr.tensor, F.cross_entropy),
+        (twin, torch.from_numpy, TF.cross_entropy),
+    ):
+        reports.append(_one_step(m, X[:256], y[:256], tensor, loss_fn).report())
+    assert "saturated" in problems(reports[0])
+    assert problems(reports[1]) == problems(reports[0])
+
+
+def test_the_activation_watch_leaves_torch_training_unchanged_and_ends(digits):
+    X, y = digits
+    idx = batches(digits, 4)
+
+    class Net(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.fc1, self.fc2 = tnn.Linear(64, 32), tnn.Linear(32, 10)
+
+        def forward(self, x):
+            return self.fc2(torch.tanh(self.fc1(TF.dropout(x, 0.2, self.training))))
+
+    runs = []
+    for watch in (False, True):
+        m = Net()
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        monitor = GradientMonitor(m, optimizer=opt) if watch else None
+        for i in idx:
+            opt.zero_grad()
+            loss = TF.cross_entropy(m(torch.from_numpy(X[i])), torch.from_numpy(y[i]))
+            loss.backward()
+            opt.step()
+            if monitor:
+                monitor.step(loss)
+                assert torch._C._len_torch_function_stack() == 0  # the watch ended
+        runs.append([p.detach().clone() for p in m.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
+    assert monitor.context()["layers"][0]["activation"] == "tanh"
+
+
+def test_the_activation_watch_ends_when_the_forward_raises():
+    class Broken(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = tnn.Linear(4, 4)
+
+        def forward(self, x):
+            torch.relu(self.fc(x))
+            raise RuntimeError("boom")
+
+    m = Broken()
+    monitor = GradientMonitor(m)
+    with pytest.raises(RuntimeError, match="boom"):
+        m(torch.zeros(2, 4))
+    assert torch._C._len_torch_function_stack() == 0
+    monitor.close()
+
+
+class CrSeq(nn.Module):
+    def __init__(self, cell, seed=0):
+        super().__init__()
+        cr.manual_seed(seed)
+        self.rnn = cell(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class TorchSeq(tnn.Module):
+    def __init__(self, twin, cell):
+        super().__init__()
+        self.rnn = cell(8, 16, batch_first=True)
+        self.head = tnn.Linear(16, 10)
+        _copy_parameters(self, twin)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_fused_torch_rnn_gets_the_time_profile_of_chainrule(digits, cell):
+    X, y = digits
+    x = X[:64].reshape(-1, 8, 8)
+    model = CrSeq(getattr(nn, cell))
+    twin = TorchSeq(model, getattr(tnn, cell))
+    a = _one_step(model, x, y[:64], cr.tensor, F.cross_entropy, time_every=1)
+    b = _one_step(twin, x, y[:64], torch.from_numpy, TF.cross_entropy, time_every=1)
+    assert [lay["recurrent"] for lay in b.context()["layers"]] == [True, False]
+    for metric in ("time_grad_first", "time_grad_last", "time_ratio", "time_steps"):
+        np.testing.assert_allclose(
+            b.history.series(metric), a.history.series(metric), rtol=1e-4, err_msg=metric
+        )
+    assert b.history.series("time_steps")[-1, 0] == 8
+
+
+def test_stacked_torch_rnn_is_an_ordinary_layer():
+    m = tnn.LSTM(8, 16, num_layers=2, batch_first=True)
+    monitor = GradientMonitor(m)
+    out, _ = m(torch.randn(4, 8, 8))
+    out.sum().backward()
+    monitor.step(out.sum())
+    assert [lay["recurrent"] for lay in monitor.context()["layers"]] == [False]
+    monitor.close()

@@ -354,6 +354,18 @@ def test_not_learning_against_the_trivial_baseline(digits):
     assert f[0].evidence["baseline"] == pytest.approx(math.log(10))
 
 
+@pytest.mark.parametrize("steps", [30, 40, 50])
+def test_a_slow_start_is_not_not_learning(digits, steps):
+    # Adam at 1e-3 moves a 2-layer ReLU classifier off log(10) slowly (it reaches 87 % in 200
+    # steps): after 30-50 steps the loss has improved < 20 % but falls steadily.
+    model = mlp((64, 32, 10))
+    monitor = train(model, digits, cr.optim.Adam(model.parameters(), lr=1e-3), steps=steps)
+    report = monitor.report()
+    assert not report.find("not_learning"), str(report)
+    _, loss = monitor.losses()
+    assert loss[-10:].mean() > 0.9 * math.log(10)  # still above the trivial baseline's margin
+
+
 def test_overfitting_from_validation_losses():
     monitor = GradientMonitor(mlp((4, 8, 3)))
     for k in range(60):
@@ -426,3 +438,24 @@ def test_state_dict_round_trip_covers_the_whole_run(digits):
     assert len(resumed.losses()[1]) == 18
     with pytest.raises(ValueError, match="another model"):
         GradientMonitor(mlp((64, 32, 32, 10)), every=2).load_state_dict(state)
+
+
+def test_units_killed_by_stale_gradients_are_their_consequence(digits):
+    # a forgotten zero_grad: every step adds all past gradients, the steps grow and ReLU units
+    # alive at the start die; the cause is reported, the dead units are its consequence
+    model = mlp(seed=58)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    report = train(model, digits, opt, steps=150, zero_grad=False, seed=58).report()
+    assert "stale_gradients" in warnings_of(report)
+    dead = report.find("dead")
+    assert dead and dead[0].severity == "info" and "stale" in dead[0].evidence["cause"]
+    assert "dead" not in warnings_of(report)
+
+
+def test_units_dead_from_the_start_stay_a_warning_whatever_else(digits):
+    model = mlp((64, 96, 96, 10), seed=48)
+    for layer in (model[0], model[2]):
+        nn.init.constant_(layer.bias, -3.5)
+    report = train(model, digits, cr.optim.SGD(model.parameters(), lr=0.1), steps=60).report()
+    assert "dead" in warnings_of(report)
+    assert "cause" not in report.find("dead")[0].evidence

@@ -5,7 +5,7 @@ import json
 import click
 
 from .. import nn
-from ..diagnostics.repair import repair
+from ..diagnostics.repair import MAX_TRIALS, repair
 from .app import cli, debug_option
 from .common import note, write_text
 from .config import merge, options, validate
@@ -33,7 +33,7 @@ from .run import make_optimizer
 @click.option(
     "--max-trials",
     type=click.IntRange(min=0),
-    default=6,
+    default=MAX_TRIALS,  # the same default as cr.diagnostics.repair
     show_default=True,
     help="Remedies trained at most (in the report's order).",
 )

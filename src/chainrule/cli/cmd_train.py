@@ -249,28 +249,36 @@ def _checkpoint_epochs(run_dir):
             f"--resume {run_dir}: {path} is not a training checkpoint of chainrule train"
         )
     extra = ckpt.get("extra")
+    saved = ckpt.get("callbacks")
     return {
         "epoch": epoch,
         "extra": extra if isinstance(extra, dict) else {},
         "world_size": ckpt.get("world_size"),
+        "has_monitor": isinstance(saved, dict) and saved.get("monitor") is not None,
     }
 
 
 def _restore(run_dir, session, state):
     """Load the checkpoint into the session's objects (all or nothing); the loaded state."""
+    path = os.path.join(run_dir, CHECKPOINT)
+    # Checkpoints carry the monitor's state (older ones do not: then its series start afresh).
+    monitor = session.monitor if state.get("has_monitor") else None
     try:
         loaded = crtrain.load_checkpoint(
-            os.path.join(run_dir, CHECKPOINT),
+            path,
             session.model,
             session.optimizer,
             session.scheduler,
             loader=session.bundle.train,
+            monitor=monitor,
         )
     except (ValueError, RuntimeError, TypeError) as err:
         raise click.ClickException(
             f"--resume {run_dir}: the checkpoint does not fit its config.json: {err}"
         ) from None
-    return dict(state, epoch=loaded["epoch"], history=loaded["history"])
+    return dict(
+        state, epoch=loaded["epoch"], history=loaded["history"], monitor=monitor is not None
+    )
 
 
 def _check_epochs(config, base, state, run_dir):
@@ -313,17 +321,22 @@ def _n_params(model):
 
 
 def _train(config, session, folder, state, progress, started, rank=0):
-    start_epoch, history, offset, flags = 0, None, 0, {}
+    start_epoch, history, offset, flags, written = 0, None, 0, {}, -1
     if state is not None:
         start_epoch, history = state["epoch"], state["history"]
-        offset = int(state["extra"].get("global_step", 0))
+        done = int(state["extra"].get("global_step", 0))
         flags = dict(state["extra"].get("health") or {})
         if rank == 0:
-            truncate_gradients(os.path.join(folder, "gradients.csv"), offset)
+            truncate_gradients(os.path.join(folder, "gradients.csv"), done)
+        # A restored monitor counts steps from the start of the run (its rows up to the
+        # checkpoint are on disk already); a fresh one (an older checkpoint) from the resume.
+        offset, written = (0, done - 1) if state.get("monitor") else (done, -1)
+    session.monitor_restored = bool(state and state.get("monitor"))
     health = HealthFlags(session.monitor, flags)
     stop = StopOnNonFinite()
     tb = _tensorboard(folder) if config.tensorboard and rank == 0 else None
     writer = RunWriter(folder, session, health, offset, tb)
+    writer.written_step = written
     bar = sys.stderr.isatty() if progress is None else progress
     callbacks = [
         health,
@@ -378,7 +391,8 @@ def _finish(config, session, folder, writer, stop, history, started, start_epoch
         if stop.stopped_at is not None
         else "completed"
     )
-    title = _title(folder, session, final, start_epoch)
+    # a restored monitor's series cover the whole run; a fresh one's start at the resume
+    title = _title(folder, session, final, 0 if session.monitor_restored else start_epoch)
     figures = _write_report(config, session, folder, report, title)
     seconds = time.perf_counter() - started
     write_json(

@@ -229,6 +229,7 @@ class RunWriter(crtrain.Callback):
             history=self.history,
             extra=extra,
             loader=s.bundle.train,
+            monitor=s.monitor,  # --resume gives it back: the report covers the whole run
         )
         self.epochs_saved = epochs_done
 

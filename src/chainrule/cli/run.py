@@ -76,6 +76,7 @@ class Session:
         self.optimizer = make_optimizer(config, self.model.parameters())
         self.scheduler, self.interval = make_scheduler(config, self.optimizer, len(b.train))
         self.monitor = self._monitor() if monitor else None
+        self.monitor_restored = False  # True once --resume gave it the checkpoint's state
         self.history = None
 
     def _monitor(self):

@@ -4,6 +4,10 @@ Also holds the two graph walks the other diagnostics share: :func:`graph_nodes` 
 op behind a tensor, outputs before inputs) and :func:`output_grads` (the gradient arriving at each
 op's output, measured by a side backward pass that leaves every ``.grad`` untouched).
 
+The walks follow each node's ``next`` edges (the node that produced input ``i`` when the op was
+recorded), as backward does, never ``inputs[i]._node``: an in-place op gives a tensor a new
+node afterwards, and the op that read its old value depends on the old node.
+
 Example::
 
     loss = cr.nn.functional.cross_entropy(model(x), y)
@@ -21,9 +25,9 @@ import numpy as np
 from ..autograd import grad as _grad
 from ..tensor import Tensor
 
-# Identity ops that Module full backward hooks wrap around a module's inputs and outputs: they
-# carry no computation, so the drawings and tables see through them.
-HOOK_OPS = frozenset({"BackwardHook", "BackwardHookIdentity"})
+# The identity op that Module full backward hooks wrap around a module's inputs and outputs:
+# it carries no computation, so the drawings and tables see through it.
+HOOK_OPS = frozenset({"BackwardHook"})
 
 _FORMATS = ("svg", "png", "pdf")
 
@@ -51,9 +55,7 @@ def graph_nodes(root):
                     "backward(retain_graph=True)"
                 )
             stack.append((node, True))
-            stack.extend(
-                (t._node, False) for t in node.inputs if t._node is not None and t._node not in seen
-            )
+            stack.extend((n, False) for n in node.next if n is not None and n not in seen)
     order.reverse()
     return order
 
@@ -79,21 +81,23 @@ def output_grads(root, nodes, leaves):
 
 
 def grad_leaves(nodes):
-    """The distinct leaf tensors that need a gradient, in the order the walk meets them."""
+    """The distinct leaf tensors that need a gradient, in the order the walk meets them
+    (inputs that were leaves needing a gradient when the op was recorded)."""
     leaves, ids = [], set()
     for node in nodes:
-        for t in node.inputs:
-            if t._node is None and t.requires_grad and id(t) not in ids:
+        for t, nxt, needs in zip(node.inputs, node.next, node.needs, strict=True):
+            if nxt is None and needs and id(t) not in ids:
                 ids.add(id(t))
                 leaves.append(t)
     return leaves
 
 
-def see_through(t):
-    """The tensor behind any chain of hook identity ops (``t`` itself when there is none)."""
-    while t._node is not None and t._node.name in HOOK_OPS and t._node.inputs:
-        t = t._node.inputs[0]
-    return t
+def see_through(t, nxt):
+    """Input ``t`` of an op and the node that had produced it (``nxt``, from ``node.next``):
+    the same pair behind any chain of hook identity ops."""
+    while nxt is not None and nxt.name in HOOK_OPS and nxt.inputs:
+        t, nxt = nxt.inputs[0], nxt.next[0]
+    return t, nxt
 
 
 def norm(a):
@@ -193,9 +197,9 @@ def draw_graph(tensor, show_grad=True, params=None):
         ]
         lines.append(_dot_node(ids[id(t)], label, g, ', shape=ellipse, fillcolor="#d6e6ff"'))
     for node in nodes:
-        for t in node.inputs:
-            t = see_through(t)
-            src = ids.get(t._node) if t._node is not None else ids.get(id(t))
+        for t, nxt in zip(node.inputs, node.next, strict=True):
+            t, nxt = see_through(t, nxt)
+            src = ids.get(nxt) if nxt is not None else ids.get(id(t))
             if src is not None:
                 lines.append(f"  {src} -> {ids[node]};")
     lines.append("}")

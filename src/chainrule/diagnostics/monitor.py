@@ -1139,6 +1139,10 @@ def _check_model(model, who):
 def _grad(outputs, inputs, grad_outputs):
     from ..autograd import grad
 
+    if outputs and hasattr(outputs[0], "_t"):  # a torch model's tensors (torch_adapter.py)
+        from .torch_adapter import torch_grad
+
+        return torch_grad(outputs, inputs, grad_outputs)
     return grad(outputs, inputs, grad_outputs=grad_outputs, allow_unused=True)
 
 

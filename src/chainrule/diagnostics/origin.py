@@ -70,8 +70,12 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
     for _ in range(limit):
         if node is None or node.inputs is None:
             break
+        # follow node.next (the producer when the op was recorded), not x._node: an in-place
+        # op may have given the input a new node since
         bad = [
-            x for x in node.inputs if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()
+            (x, nxt)
+            for x, nxt in zip(node.inputs, node.next, strict=True)
+            if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()
         ]
         if not bad:
             cause, detail = classify_op(node.name, node.inputs, {})
@@ -81,8 +85,8 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
                 "explanation": f"{cause} ({detail})" if detail else cause,
             }
             return (event, node) if with_node else event
-        if bad[0]._node is None:
-            leaf = bad[0]
+        leaf, producer = bad[0]
+        if producer is None:
             cause = "non-finite weights" if id(leaf) in param_ids else "non-finite input"
             what = "weights" if id(leaf) in param_ids else "input"
             event = {
@@ -91,6 +95,6 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
                 "explanation": f"its {what} (shape {tuple(leaf.shape)}) already held NaN/Inf",
             }
             return (event, node) if with_node else event
-        node = bad[0]._node
+        node = producer
     event = {"op": None, "cause": None, "explanation": None}
     return (event, None) if with_node else event

@@ -31,6 +31,7 @@ from . import rules as _rules
 from .activations import ACTIVATION_FACTOR
 from .findings import Finding
 from .monitor import GradientMonitor, _check_model
+from .nonfinite import trace_nonfinite
 from .render import fmt
 from .thresholds import THRESHOLDS
 
@@ -80,11 +81,7 @@ def check(model, loss_fn, batch, **thresholds):
 
 
 def _trace_origin(monitor, model, run):
-    """Re-run the batch under ``trace_nonfinite`` (op, layer, pass, code line) when present."""
-    try:
-        from .nonfinite import trace_nonfinite
-    except ImportError:
-        return
+    """Re-run the batch under ``trace_nonfinite`` (op, layer, pass, code line)."""
     origin = trace_nonfinite(run, model=model)
     if origin is None:
         return

@@ -38,7 +38,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["repair", "RepairResult", "RepairTrial", "REMEDIES"]
+__all__ = ["repair", "RepairResult", "RepairTrial", "REMEDIES", "MAX_TRIALS"]
+
+# Remedies trained at most by default, by repair() and by `chainrule doctor` alike.
+MAX_TRIALS = 8
 
 
 # ---- the frameworks: the same PyTorch-style API, two namespaces ----
@@ -742,7 +745,7 @@ def repair(
     batch_size=64,
     every=1,
     seed=0,
-    max_trials=8,
+    max_trials=MAX_TRIALS,
     loss_margin=0.05,
     acc_margin=0.02,
     lr_range=True,

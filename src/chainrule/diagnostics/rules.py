@@ -535,10 +535,39 @@ def rule_dead(view):
         f"Add BatchNorm before the ReLU of {_names(names)}.",
     ]
     severity = "warning"
+    cause = _what_killed_units(view, hit)
     if view.harmless(hit) and not starved:
         severity = "info"
         msg += " The model learns and these layers' updates are healthy: a note, not a problem."
+    elif cause:
+        # units alive at the start, killed by oversized updates that another finding reports:
+        # the cause is the problem (fixing it keeps them alive), these are its consequence
+        severity = "info"
+        evidence["cause"] = cause
+        msg += f" They were alive at the start and died after {cause}: a consequence, fix that."
     return [Finding("dead", names, msg, evidence, remedies, severity)]
+
+
+def _what_killed_units(view, hit):
+    """Why units of layers ``hit`` died during training, when another finding explains it:
+    'the loss blew up' (divergence, or the loss above ``loss_spike`` times its start) or
+    'stale gradients' (a forgotten zero_grad makes every step the sum of all past ones).
+    None when they were dead at the first recorded step (init or bias), or nothing did."""
+    early = view.median("dead_frac", view.finite_rows[:1])
+    if any(not np.isfinite(early[i]) or early[i] >= view.th["dead_share"] for i in hit):
+        return None
+    seen, checked = view.c.get("stale") or (0, 0)
+    if checked >= 2 and seen / checked >= 0.5:
+        return "stale gradients (updates that add up all past gradients)"
+    prog = view.progress()
+    diverged = bool((view.c.get("first_nonfinite") or {}).get("diverged"))
+    nonfinite = view.c.get("first_nonfinite") is not None
+    spike = bool(
+        prog and prog["loss_first"] > 0 and prog["max"] > view.th["loss_spike"] * prog["loss_first"]
+    )
+    if diverged or nonfinite or spike:
+        return "the loss blew up (oversized updates)"
+    return None
 
 
 # ---- missing gradients ----

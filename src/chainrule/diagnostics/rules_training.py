@@ -148,10 +148,15 @@ def _lr_high(view, evidence, med, top, diverged, spike):
             f"{fmt(target)} is healthy)"
         )
     if "lambda_max" in evidence and lr:
+        over = (
+            f"the learning rate {fmt(lr)} is {lr / evidence['stable_lr']:.3g}x that limit"
+            if evidence["stable_lr"] < lr
+            else f"the learning rate is {fmt(lr)}"
+        )
         why.append(
             f"the sharpest direction of the loss has curvature λ_max = "
             f"{fmt(evidence['lambda_max'])}, so steps above 2/λ_max = "
-            f"{fmt(evidence['stable_lr'])} are unstable along it"
+            f"{fmt(evidence['stable_lr'])} are unstable along it ({over})"
         )
     top = update_ratio(view, view.finite_rows)[1] if diverged or spike else top
     ratio = top if np.isfinite(top) and top > target else med
@@ -296,8 +301,17 @@ def rule_not_learning(view):
         return []
     if base is not None and prog["last"] < th["baseline_margin"] * base:
         return []
+    # A loss that still falls steadily, fast enough to matter, is a slow start (Adam at 1e-3
+    # takes ~100 steps to move a classifier off log K), not a model that does not learn:
+    # judge only a loss that has stopped falling.
+    slope, t = _trend(view)
+    still = -slope * prog["n"] / abs(prog["first"]) if prog["first"] else 0.0
+    if t < -th["trend_t"] and still >= th["loss_still_falling"]:
+        return []
     evidence = {
         "relative_improvement": prog["improvement"],
+        "loss_slope": slope,
+        "loss_slope_t": t,
         "loss_first": prog["loss_first"],
         "loss_last": prog["loss_last"],
         "steps": prog["n"],

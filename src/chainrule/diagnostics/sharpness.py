@@ -18,10 +18,12 @@ Example::
     out["lambda_max"], out["stable_lr"]      # λ_max and 2 / λ_max
 """
 
+import contextlib
 import math
 
 import numpy as np
 
+from .. import random as crrandom
 from ..autograd import grad
 from ..tensor import Tensor
 
@@ -39,12 +41,19 @@ def sharpness(model, loss_fn, batch, optimizer=None, iters=20, tol=1e-3, seed=0)
 
     Returns:
         ``{'lambda_max', 'stable_lr', 'lr', 'iterations', 'preconditioned'}``; ``stable_lr``
-        = 2 / λ_max (inf when λ_max <= 0). The parameters' ``.grad`` are left untouched.
+        = 2 / λ_max (inf when λ_max <= 0). The parameters' ``.grad``, the buffers (BatchNorm's
+        running statistics) and the global random state (dropout) are left as they were, so a
+        measurement in the middle of training leaves the run's trajectory unchanged.
     """
     x, y = batch
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("sharpness: the model has no parameter that requires grad")
+    with _untouched(model):
+        return _power_iteration(model, loss_fn, x, y, params, optimizer, iters, tol, seed)
+
+
+def _power_iteration(model, loss_fn, x, y, params, optimizer, iters, tol, seed):
     loss = loss_fn(model(x), y)
     if not isinstance(loss, Tensor) or loss._data.size != 1:
         raise ValueError("sharpness: loss_fn must return a scalar Tensor")
@@ -86,6 +95,43 @@ def sharpness(model, loss_fn, batch, optimizer=None, iters=20, tol=1e-3, seed=0)
         "iterations": it,
         "preconditioned": any(s is not None for s in scale),
     }
+
+
+@contextlib.contextmanager
+def _untouched(model):
+    """Put the model's buffers and the global random state back afterwards: the measuring
+    forward in train mode would update BatchNorm's running statistics and draw dropout masks."""
+    rng = crrandom.get_rng_state()
+    saved = [
+        (m, k, b, None if b is None else b._data.copy())
+        for m in model.modules()
+        for k, b in getattr(m, "_buffers", {}).items()
+    ]
+    try:
+        yield
+    finally:
+        for m, k, b, data in saved:
+            m._buffers[k] = b
+            if b is not None:
+                if b._data.shape == data.shape:
+                    b._data[...] = data
+                else:
+                    b._data = data
+        crrandom.set_rng_state(rng)
+
+
+@contextlib.contextmanager
+def hooks_paused(monitor):
+    """Take a gradient monitor's hooks off for a measurement of its own (a sharpness
+    forward and backward must not count as the training step it is recording)."""
+    handles = list(getattr(monitor, "_handles", None) or [])
+    if handles:
+        monitor._detach()
+    try:
+        yield
+    finally:
+        if handles and not getattr(monitor, "_closed", False):
+            monitor._attach()
 
 
 def _normalised(vs):

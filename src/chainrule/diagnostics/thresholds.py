@@ -51,6 +51,10 @@ reports gradient problems only when the model also fails to converge):
 * ``loss_slow = 0.2``: under 20 % improvement over the run is slow (``lr_too_low``,
   ``not_learning``); ``min_steps_learning = 30`` steps before ``not_learning``;
   ``baseline_margin = 0.9``: within 10 % of the trivial predictor's loss (log K for K classes).
+* ``trend_t = 3``, ``loss_still_falling = 0.05``: the loss still falls when the least-squares
+  slope of its last half is significant (t-statistic below -3) and, kept up for as many steps
+  again, would take another 5 % off its start; such a run learns slowly, it is not
+  ``not_learning``.
 * ``saturated_severe = 0.5``: half the units saturated is a warning even while the model learns
   (DeepDiagnosis' > 50 %); ``saturated_pinned = 0.95``: the units pass no gradient (an error).
 * ``oscillation_window = 50``, ``oscillation_swing = 0.3``: the loss changes by 30 % of its
@@ -84,6 +88,8 @@ THRESHOLDS = {
     "loss_slow": 0.2,
     "min_steps_learning": 30,
     "baseline_margin": 0.9,
+    "trend_t": 3.0,
+    "loss_still_falling": 0.05,
     "oscillation_window": 50,
     "oscillation_swing": 0.3,
     "overfit_rise": 0.1,
@@ -118,6 +124,9 @@ SOURCES = {
     "min_steps_learning": "convention",
     "baseline_margin": "convention: within 10 % of a trivial predictor's loss (DeepDiagnosis, "
     "UMLAUT)",
+    "trend_t": "statistics: a slope three standard errors below zero",
+    "loss_still_falling": "convention: the current slope would take another 5 % off the loss "
+    "in as many steps again",
     "oscillation_window": "convention",
     "oscillation_swing": "AUTOTRAINER's unstable-loss check, on the loss: step-to-step changes "
     "of 30 % of its level",

@@ -17,10 +17,19 @@ a torch model in a facade with exactly that surface:
 torch is never imported here: a model is a torch model when ``torch`` is already imported and the
 model is an instance of ``torch.nn.Module``.
 
-Limits: functional activations in a torch ``forward`` (``torch.tanh(self.fc(x))``) are not seen
-(their graph is torch's): use activation modules for saturation and dead-unit statistics; torch's
-fused RNN/LSTM/GRU layers get no per-time-step profile (loops over RNNCell/LSTMCell/GRUCell
-do); the sharpness measurement and Cockpit's step quality need a chainrule model.
+Functional activations in a torch ``forward`` (``torch.tanh(self.fc(x))``, ``F.relu``,
+``x.sigmoid()``...) are not modules, so no module hook sees them: during recorded steps (only
+then: the hooks live only then) a ``torch.overrides.TorchFunctionMode`` notes each activation
+call's input and output, and the output's facade tensor gets a stand-in graph node of the
+chainrule activation, so the monitor classifies it as it does a chainrule functional activation
+(saturation, dead units). The mode only looks: it calls the function unchanged.
+
+Torch's fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one layer, one direction, no projection)
+get the per-time-step profile ``||dL/dh_t||`` like chainrule's: on the steps that measure
+time, the layer is replayed step by step in torch from its input, apart from training, and the
+gradients its outputs received are sent back through the replay. Stacked or bidirectional
+torch RNNs get no time profile (their output statistics still come). The sharpness
+measurement and Cockpit's step quality need a chainrule model.
 
 Example::
 
@@ -31,7 +40,10 @@ Example::
     ...  # the usual torch loop, then monitor.step(loss)
 """
 
+import contextlib
 import sys
+
+import numpy as np
 
 from ..tensor import Tensor
 
@@ -155,10 +167,12 @@ class _Params:
 
 class _Outputs:
     """The facade tensors of one forward pass, so that the same torch tensor is the same facade
-    tensor in every hook (a layer's output is the next activation's input)."""
+    tensor in every hook (a layer's output is the next activation's input). ``acts`` holds the
+    functional activation calls of the pass (see :class:`_ActivationWatch`)."""
 
     def __init__(self):
         self.by_id = {}
+        self.acts = {}  # id(output) -> (output, kind, input, bounds)
 
     def wrap(self, x):
         torch = _torch()
@@ -166,6 +180,9 @@ class _Outputs:
             w = self.by_id.get(id(x))
             if w is None or w._t is not x:
                 w = self.by_id[id(x)] = _TorchTensor(x)  # it keeps x alive: ids stay unique
+                act = self.acts.get(id(x))
+                if act is not None and act[0] is x:
+                    w._node = _stand_in(act[1], self.wrap(act[2]), act[3])
             return w
         if isinstance(x, tuple):
             return tuple(self.wrap(v) for v in x)
@@ -224,11 +241,13 @@ class _TorchModule:
         return self.train(False)
 
     def register_forward_hook(self, hook):
-        outputs = self._root._outputs
+        root = self._root
 
         def call(module, args, out):
             if _torch().is_grad_enabled():
-                hook(self, outputs.wrap(args), outputs.wrap(out))
+                outputs = root._outputs  # this forward's (the root's pre-hook renews it)
+                with root._watch_paused():  # the monitor's own torch calls are not watched
+                    hook(self, outputs.wrap(args), outputs.wrap(out))
 
         return self._m.register_forward_hook(call)
 
@@ -240,9 +259,18 @@ class _TorchModule:
                 return
             if self is root:
                 root._outputs = _Outputs()  # a new forward: forget the last one's tensors
-            hook(self, root._outputs.wrap(args))
+                hook(self, root._outputs.wrap(args))
+                root._watch_start()
+                return
+            with root._watch_paused():
+                hook(self, root._outputs.wrap(args))
 
-        return self._m.register_forward_pre_hook(call)
+        handle = self._m.register_forward_pre_hook(call)
+        if self is not root:
+            return handle
+        # the activation watch ends with the forward, even one that raises
+        end = self._m.register_forward_hook(lambda m, a, o: root._watch_end(), always_call=True)
+        return _Handles(handle, end)
 
     def __call__(self, *args, **kwargs):
         return self._m(*args, **kwargs)
@@ -276,17 +304,295 @@ class TorchModel(_TorchModule):
         self._params = _Params()
         self._outputs = _Outputs()
         self._modules_by_id = {id(module): self}
+        self._watches = []  # the activation watches of forwards in progress
 
     @property
     def torch_module(self):
         return self._m
 
+    def _watch_start(self):
+        watch = _ActivationWatch(self._outputs)
+        watch.__enter__()
+        self._watches.append(watch)
+
+    def _watch_end(self):
+        if self._watches:
+            self._watches.pop().__exit__(None, None, None)
+
+    @contextlib.contextmanager
+    def _watch_paused(self):
+        """Off while a monitor hook runs (its torch calls would each pass through the mode)."""
+        watch = self._watches[-1] if self._watches else None
+        if watch is not None:
+            watch.__exit__(None, None, None)
+        try:
+            yield
+        finally:
+            if watch is not None:
+                watch.__enter__()
+
     def _module(self, m):
         facade = self._modules_by_id.get(id(m))
         if facade is None:
-            facade = _facade_class(type(m))(m, self)
+            cls = _recurrent_class(type(m)) if _replayable(m) else _facade_class(type(m))
+            facade = cls(m, self)
             self._modules_by_id[id(m)] = facade
         return facade
+
+
+# ---- torch's fused RNN / LSTM / GRU: replayed step by step for the time profile ----
+
+
+def _replayable(m):
+    """A torch RNN/LSTM/GRU the replay covers: one layer, one direction, no projection."""
+    torch = _torch()
+    return (
+        isinstance(m, torch.nn.RNNBase)
+        and m.mode in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
+        and m.num_layers == 1
+        and not m.bidirectional
+        and not getattr(m, "proj_size", 0)
+    )
+
+
+_RECURRENT_CLASSES = {}
+
+
+def _recurrent_class(torch_cls):
+    cls = _RECURRENT_CLASSES.get(torch_cls)
+    if cls is None:
+        cls = _RECURRENT_CLASSES[torch_cls] = type(torch_cls.__name__, (_TorchRecurrent,), {})
+    return cls
+
+
+class _TorchRecurrent(_TorchModule):
+    """A fused torch RNN/LSTM/GRU with chainrule's ``record_steps`` protocol: the monitor sets
+    ``record_steps = True`` and calls :meth:`forward` to replay the layer step by step
+    (outputs as the layer's, ``last_hidden_states = [[h_1 .. h_T]]``)."""
+
+    record_steps = False
+    last_hidden_states = last_cell_states = None
+
+    def forward(self, x, hx=None):
+        """The layer's outputs computed one time step at a time in torch, from its current
+        weights (the per-step hidden states kept when ``record_steps``)."""
+        torch = _torch()
+        m = self._m
+        x = x._t.detach() if isinstance(x, _TorchTensor) else x
+        hx = _unwrap(hx)
+        batched = x.dim() == 3
+        if not batched:
+            x = x.unsqueeze(1)
+        elif m.batch_first:
+            x = x.transpose(0, 1)  # (T, B, F)
+        lstm = m.mode == "LSTM"
+        if hx is None:
+            zeros = x.new_zeros(x.shape[1], m.hidden_size)
+            h, c = zeros, zeros
+        elif lstm:
+            h, c = (t.detach().reshape(-1, m.hidden_size) for t in hx)
+        else:
+            h, c = hx.detach().reshape(-1, m.hidden_size), None
+        with torch.enable_grad():
+            hs, cs = [], []
+            for t in range(x.shape[0]):
+                h, c = _cell_step(m, x[t], h, c)
+                hs.append(h)
+                cs.append(c)
+            out = torch.stack(hs)
+        if not batched:
+            out = out.squeeze(1)
+            h_n, c_n = h.unsqueeze(0).squeeze(1), None if c is None else c.unsqueeze(0).squeeze(1)
+        else:
+            out = out.transpose(0, 1) if m.batch_first else out
+            h_n, c_n = h.unsqueeze(0), None if c is None else c.unsqueeze(0)
+        if self.record_steps:
+            self.last_hidden_states = [[_TorchTensor(v) for v in hs]]
+            self.last_cell_states = [[_TorchTensor(v) for v in cs]] if lstm else None
+        if lstm:
+            return _TorchTensor(out), (_TorchTensor(h_n), _TorchTensor(c_n))
+        return _TorchTensor(out), _TorchTensor(h_n)
+
+
+def _cell_step(m, x, h, c):
+    """One time step of torch layer ``m`` (layer 0): the equations of torch's documentation."""
+    torch = _torch()
+    gi = x @ m.weight_ih_l0.T
+    gh = h @ m.weight_hh_l0.T
+    if m.bias:
+        gi, gh = gi + m.bias_ih_l0, gh + m.bias_hh_l0
+    if m.mode == "LSTM":
+        i, f, g, o = (gi + gh).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+    if m.mode == "GRU":
+        ir, iz, in_ = gi.chunk(3, dim=1)
+        hr, hz, hn = gh.chunk(3, dim=1)
+        r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+        n = torch.tanh(in_ + r * hn)
+        return (1 - z) * n + z * h, None
+    act = torch.tanh if m.mode == "RNN_TANH" else torch.relu
+    return act(gi + gh), None
+
+
+def _unwrap(x):
+    if isinstance(x, _TorchTensor):
+        return x._t
+    if isinstance(x, (tuple, list)):
+        return type(x)(_unwrap(v) for v in x)
+    return x
+
+
+def torch_grad(outputs, inputs, grad_outputs):
+    """``cr.grad`` for facade tensors: torch's autograd between the wrapped torch tensors
+    (None for an input the outputs do not depend on)."""
+    torch = _torch()
+    grads = torch.autograd.grad(
+        [o._t for o in outputs],
+        [i._t for i in inputs],
+        [
+            torch.from_numpy(np.asarray(g._data)).to(o._t.dtype)
+            for o, g in zip(outputs, grad_outputs, strict=True)
+        ],
+        allow_unused=True,
+    )
+    return [None if g is None else _TorchTensor(g) for g in grads]
+
+
+class _Handles:
+    """Several hook handles removed as one."""
+
+    def __init__(self, *handles):
+        self.handles = handles
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+# ---- functional activations: seen through a TorchFunctionMode ----
+
+# torch function name -> activation kind (the chainrule kinds of activations.py)
+_FUNCTIONAL = {
+    "relu": "relu",
+    "relu6": "relu6",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "softsign": "softsign",
+    "gelu": "gelu",
+    "hardtanh": "hardtanh",
+    "leaky_relu": "leaky_relu",
+    "silu": "silu",
+    "elu": "elu",
+    "selu": "selu",
+    "softplus": "softplus",
+}
+
+
+def _ActivationWatch(outputs):
+    """A ``TorchFunctionMode`` that notes each functional activation call in ``outputs.acts``
+    (made on first use: torch is imported only for torch models)."""
+    global _WATCH_CLASS
+    if _WATCH_CLASS is None:
+        from torch.overrides import TorchFunctionMode
+
+        class Watch(TorchFunctionMode):
+            def __init__(self, outputs):
+                super().__init__()
+                self.outputs = outputs
+
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                out = func(*args, **kwargs)  # unchanged: the mode only looks
+                kind = _FUNCTIONAL.get(getattr(func, "__name__", None))
+                if kind is not None and args:
+                    x = args[0]
+                    torch = _torch()
+                    if isinstance(out, torch.Tensor) and out is not x and out.requires_grad:
+                        bounds = _hardtanh_bounds(args, kwargs) if kind == "hardtanh" else None
+                        if bounds == (0.0, 6.0):
+                            kind, bounds = "relu6", None
+                        self.outputs.acts[id(out)] = (out, kind, x, bounds)
+                return out
+
+        _WATCH_CLASS = Watch
+    return _WATCH_CLASS(outputs)
+
+
+_WATCH_CLASS = None
+
+
+def _hardtanh_bounds(args, kwargs):
+    lo = kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)
+    hi = kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)
+    return float(lo), float(hi)
+
+
+class _StandIn:
+    """A graph node as the diagnostics read it (``vjp``, ``inputs``, ``next``, ``saved``,
+    ``name``), standing for a torch activation call: the vjp is the chainrule activation's own
+    function, so the kind is read exactly as for a chainrule model."""
+
+    __slots__ = ("vjp", "inputs", "next", "needs", "saved", "name")
+
+    def __init__(self, probe, inputs, saved):
+        self.vjp, _, self.name = probe
+        self.inputs, self.saved = inputs, saved
+        self.next = [getattr(t, "_node", None) for t in inputs]
+        self.needs = [False] * len(inputs)  # leaves of no gradient walk
+
+
+class _Bare:
+    """A tensor between stand-in nodes: its node and array only."""
+
+    requires_grad = False
+
+    def __init__(self, node, data):
+        self._node, self._data = node, data
+
+
+_CHAINRULE_NODES = None
+
+
+def _chainrule_node(kind):
+    """(vjp, saved) of the chainrule op of ``kind``, probed once on a tiny tensor."""
+    global _CHAINRULE_NODES
+    if _CHAINRULE_NODES is None:
+        from .. import nn, tensor
+
+        F = nn.functional
+        x = tensor(np.array([0.5, -0.5]), requires_grad=True)
+        made = {
+            "sigmoid": F.sigmoid(x),
+            "tanh": F.tanh(x),
+            "relu": F.relu(x),
+            "hardtanh": F.hardtanh(x),
+            "leaky_relu": F.leaky_relu(x),
+            "elu": F.elu(x),
+            "selu": F.selu(x),
+            "gelu": F.gelu(x),
+            "silu": F.silu(x),
+            "softplus": F.softplus(x),
+            "abs": x.abs(),
+            "add": x + 1,
+            "div": x / (x.abs() + 1),
+        }
+        _CHAINRULE_NODES = {k: (t._node.vjp, t._node.saved, t._node.name) for k, t in made.items()}
+    return _CHAINRULE_NODES[kind]
+
+
+def _stand_in(kind, x, bounds):
+    """The stand-in node of activation ``kind`` applied to facade tensor ``x``."""
+    if kind == "softsign":  # x / (|x| + 1), the graph activations.py recognises
+        a = np.abs(x._data)
+        absolute = _Bare(_StandIn(_chainrule_node("abs"), [x], None), a)
+        one = _Bare(None, np.array(1.0, dtype=a.dtype))
+        den = _Bare(_StandIn(_chainrule_node("add"), [absolute, one], None), a + 1)
+        return _StandIn(_chainrule_node("div"), [x, den], None)
+    if kind in ("relu6", "hardtanh"):
+        return _StandIn(_chainrule_node("hardtanh"), [x], bounds or (0.0, 6.0))
+    probe = _chainrule_node(kind)
+    return _StandIn(probe, [x], probe[1])
 
 
 class _TorchOptimizer:

@@ -23,7 +23,8 @@ class Callback:
     stepped yet) and ``on_step_end(step_info)``, then ``on_epoch_end(epoch, logs)``; finally
     ``on_train_end()`` (also after an interrupt). Any object with some of these methods works
     as a callback; instances of this class also get ``.trainer``, ``.model``, ``.optimizer``
-    and ``.history`` set before ``on_train_begin``. Setting ``self.stop_training = True`` ends
+    and ``.history`` set before ``on_train_begin`` (``trainer.batch`` is the current step's
+    ``(inputs, targets)``). Setting ``self.stop_training = True`` ends
     training after the current epoch.
 
     A callback with a ``state_key`` (a str) and ``state_dict()`` / ``load_state_dict(state)``
@@ -163,25 +164,50 @@ class MonitorCallback(Callback):
 
     After every ``optimizer.step()`` it calls ``monitor.step(loss)``, or, when the trainer
     clips gradients, ``monitor.step(loss, grad_norm=norm_before_clipping, max_norm=clip)``.
+    At the end of an epoch validated on a ``val_loader`` it passes the epoch's validation loss
+    to ``monitor.note_val_loss`` (for the ``overfitting`` verdict).
     Its ``state_key`` is ``'monitor'``: training checkpoints carry ``monitor.state_dict()``
     (when the monitor has one), and ``load_checkpoint(..., monitor=monitor)`` gives it back,
     so that a resumed run is judged on its whole history.
 
     ``fit(..., monitor=m)`` is a shorthand for ``callbacks=[MonitorCallback(m), ...]``.
 
+    Args:
+        monitor: a ``GradientMonitor`` (or any object with ``step(loss)``).
+        sharpness_every (int): every this many steps, measure the loss surface's sharpness
+            λ_max on the step's batch at the updated weights
+            (``monitor.measure_sharpness``, power iteration on Hessian-vector products), so
+            that ``lr_too_high`` / ``lr_too_low`` cite λ_max and 2/λ_max. Each measurement
+            costs about ``2 * sharpness_iters`` training steps; 0 (default) never measures.
+            The measurement leaves the training trajectory unchanged (hooks paused, buffers
+            and random state restored).
+        sharpness_iters (int): Hessian-vector products per measurement, at most.
+
     Example::
 
         monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt, clip_norm=1.0)
         cr.train.fit(model, loss_fn, opt, loader, 5, clip_grad_norm=1.0,
-                     callbacks=[cr.train.MonitorCallback(monitor)])
+                     callbacks=[cr.train.MonitorCallback(monitor, sharpness_every=200)])
     """
 
     state_key = "monitor"
 
-    def __init__(self, monitor):
+    def __init__(self, monitor, sharpness_every=0, sharpness_iters=20):
         if not callable(getattr(monitor, "step", None)):
             raise TypeError(f"monitor must have a step(loss) method, got {type(monitor).__name__}")
+        for name, value, low in (
+            ("sharpness_every", sharpness_every, 0),
+            ("sharpness_iters", sharpness_iters, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"MonitorCallback: {name} must be an int >= {low}, got {value!r}")
+        if sharpness_every and not callable(getattr(monitor, "measure_sharpness", None)):
+            raise TypeError(
+                f"MonitorCallback: sharpness_every needs a monitor with measure_sharpness, "
+                f"got {type(monitor).__name__}"
+            )
         self.monitor = monitor
+        self.sharpness_every, self.sharpness_iters = sharpness_every, sharpness_iters
 
     def on_optimizer_step(self, loss, grad_norm):
         if grad_norm is None:
@@ -189,6 +215,25 @@ class MonitorCallback(Callback):
         else:
             max_norm = self.trainer.clip_grad_norm if self.trainer is not None else None
             self.monitor.step(loss, grad_norm=grad_norm, max_norm=max_norm)
+        if self.sharpness_every and self.trainer is not None:
+            steps = getattr(self.monitor, "steps_seen", 0)
+            value = float(loss.item() if hasattr(loss, "item") else loss)
+            if steps % self.sharpness_every == 0 and math.isfinite(value):
+                self._measure_sharpness()
+
+    def _measure_sharpness(self):
+        from ..diagnostics.sharpness import hooks_paused
+
+        batch = getattr(self.trainer, "batch", None)
+        if batch is None:
+            return
+        with hooks_paused(self.monitor):
+            self.monitor.measure_sharpness(self.trainer.loss_fn, batch, iters=self.sharpness_iters)
+
+    def on_epoch_end(self, epoch, logs):
+        note = getattr(self.monitor, "note_val_loss", None)
+        if callable(note) and logs.get("val_loss") is not None:
+            note(logs["val_loss"])
 
     def state_dict(self):
         """The monitor's ``state_dict()``, or None for a monitor without one."""

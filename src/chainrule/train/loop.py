@@ -123,6 +123,7 @@ class Trainer:
         self._rank, self._world = _process_group()
         self.progress, self.checkpoint = progress and self._rank == 0, checkpoint
         self.history = TrainingHistory()
+        self.batch = None  # the (inputs, targets) of the current step
 
     def fit(self, train_loader, epochs, val_loader=None, start_epoch=0, history=None):
         """Train epochs ``start_epoch .. epochs - 1``; returns the :class:`TrainingHistory`.
@@ -204,6 +205,7 @@ class Trainer:
 
     def _train_step(self, epoch, step, batch, meter):
         inputs, targets = _split_batch(batch)
+        self.batch = (inputs, targets)  # for callbacks that measure on it (sharpness)
         self.optimizer.zero_grad()
         output = self.model(inputs)
         loss = self.loss_fn(output, targets)
