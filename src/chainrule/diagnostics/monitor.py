@@ -519,11 +519,12 @@ class GradientMonitor:
 
     def _before_fused(self, layer, module, args):
         """On steps that measure time, ask the layer's fused backward for dL/dh_t (read only,
-        see ``observe_time_gradients``); a layer set to run step by step is replayed instead."""
+        see ``observe_time_gradients``); a layer set to run step by step, or a torch layer (no
+        such observer), is replayed instead."""
         d, r = self._data, layer.rec_index
         if not self._time_due() or d.calls[layer.index] or not is_grad_enabled():
             return
-        if getattr(module, "record_steps", False):
+        if getattr(module, "record_steps", False) or getattr(module, "time_by_replay", False):
             d.replay[r] = (get_rng_state(), args)
             return
         d.replay[r] = _OBSERVING

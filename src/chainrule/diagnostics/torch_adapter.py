@@ -371,6 +371,8 @@ class _TorchRecurrent(_TorchModule):
     (outputs as the layer's, ``last_hidden_states = [[h_1 .. h_T]]``)."""
 
     record_steps = False
+    # torch's fused kernel has no dL/dh_t observer like chainrule's: the monitor replays it
+    time_by_replay = True
     last_hidden_states = last_cell_states = None
 
     def forward(self, x, hx=None):
