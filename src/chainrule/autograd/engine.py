@@ -36,7 +36,8 @@ class Node:
 
     __slots__ = (
         "vjp",
-        "inputs",
+        "_inputs",
+        "_partial",
         "needs",
         "next",
         "saved",
@@ -54,12 +55,18 @@ class Node:
 
     def __init__(self, vjp, inputs, saved, out, name, save_inputs, anomaly, save_output=True):
         self.vjp = vjp
-        self.inputs = inputs
         if _INPLACE_RECORDED[0]:
             for t in inputs:
                 _refresh_view(t)
         self.needs = [t.requires_grad for t in inputs]
         self.next = [t._node for t in inputs]
+        # What backward reads: the inputs, with an Unsaved stand-in for each one whose values
+        # the vjp does not read (so the memory of, e.g., ReLU's input goes with its last user).
+        if save_inputs is True or anomaly:
+            self._inputs, self._partial = inputs, False
+        else:
+            self._inputs = _unsaved(inputs, save_inputs, out._data)
+            self._partial = self._inputs is not inputs
         self.saved = saved
         self.out_ref = weakref.ref(out)
         self.name = name
@@ -81,24 +88,112 @@ class Node:
         self.hooks = None  # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
 
+    @property
+    def inputs(self):
+        """The op's inputs (None once backward has freed them): each input tensor, or for one
+        whose values the vjp does not read and that nothing else holds any more, an
+        :class:`Unsaved` stand-in with its ``shape``, ``dtype``, ``requires_grad`` and ``_node``."""
+        ins = self._inputs
+        if not self._partial or ins is None:
+            return ins
+        return tuple((x if (t := x()) is None else t) if type(x) is Unsaved else x for x in ins)
+
+    @inputs.setter
+    def inputs(self, value):
+        self._inputs, self._partial = value, value is not None
+
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
     def input(self, i):
-        t = self.inputs[i]
+        t = self._inputs[i]
         return t if self.graph else t._data
 
     def output(self):
         if not self.graph:
             return self.out_data
         out = self.out_ref()
-        if out is None or out._node is not self or out._data is not self.out_data:
+        if out is None:
+            # Nothing holds the result any more (the ops that consumed it did not keep it): a
+            # tensor of the saved values with this node as its history stands in for it, as
+            # PyTorch unpacks a saved output.
+            out = _tensor_class._wrap(self.out_data)
+            out._node, out.requires_grad, out._vc = self, True, self.out_vc
+            self.out_ref = weakref.ref(out)
+        elif out._node is not self or out._data is not self.out_data:
             raise RuntimeError(
-                f"{self.name}: its output was freed, detached or replaced; cannot "
+                f"{self.name}: its output was detached or replaced; cannot "
                 "build a graph of its backward (create_graph=True)"
             )
         return out
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+class Unsaved(weakref.ref):
+    """Stands in a node for an input whose values its vjp never reads (ReLU's pre-activation,
+    both sides of an add): its ``shape``, ``dtype``, ``requires_grad`` and producer ``_node``,
+    which is all the vjp and the engine read, so the input's memory goes as soon as nothing
+    else holds it (PyTorch saves only what a backward formula needs, too).
+
+    It is a weak reference to the tensor: while the tensor is alive other attributes (``_data``)
+    are read from it, so tools that inspect a graph (``chainrule.diagnostics``) still see the
+    values of tensors the user holds; after, reading them raises AttributeError.
+    """
+
+    __slots__ = ("shape", "dtype", "requires_grad", "_node")
+
+    def __getattr__(self, name):
+        t = self()
+        if t is None:
+            raise AttributeError(
+                f"{name}: this input's values were not saved for backward (its op's vjp does "
+                "not read them) and the tensor has been freed"
+            )
+        return getattr(t, name)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<unsaved input of shape {self.shape}, dtype {self.dtype}>"
+
+
+def input_values(x):
+    """The array of a node's input ``x`` (an item of ``node.inputs``), or None when it was not
+    saved for backward and is gone (then its producer's saved output, if it kept one)."""
+    if type(x) is not Unsaved:
+        return x._data
+    t = x()
+    if t is not None:
+        return t._data
+    return x._node.out_data if x._node is not None else None
+
+
+def _unsaved(inputs, save_inputs, out_data):
+    """``inputs`` with an :class:`Unsaved` stand-in for each one the vjp does not read.
+
+    Only intermediate results are replaced: a leaf (a parameter, whose gradient goes to its
+    ``.grad``; a constant, small and read by graph tools) is kept whole, and so is every input
+    when the result may share memory with one (a view: in-place ops and view replay walk from a
+    view to its base, and keeping a base costs no memory then)."""
+    if out_data.base is not None:
+        return inputs
+    kept = list(inputs)
+    for i, t in enumerate(inputs):
+        if (
+            t._node is not None
+            and (save_inputs is False or not save_inputs[i])
+            and t._data is not out_data
+        ):
+            u = kept[i] = Unsaved(t)
+            u.shape, u.dtype, u.requires_grad, u._node = (
+                t._data.shape,
+                t._data.dtype,
+                t.requires_grad,
+                t._node,
+            )
+    return tuple(kept)
 
 
 def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
@@ -152,6 +247,11 @@ def rebase(t, result, copy=True):
     t.requires_grad = result.requires_grad
     if node is not None:
         node.out_ref = weakref.ref(t)
+        ins = node._inputs
+        if node._partial and ins is not None and any(type(x) is Unsaved and x() is t for x in ins):
+            # t is its own input here (relu_): keep it whole, so that later in-place ops and view
+            # checks see "base is t" (it costs nothing: t lives on as the output)
+            node._inputs = tuple(t if type(x) is Unsaved and x() is t else x for x in ins)
         if node.out_data is not None:  # the vjp reads the result: it now lives in t
             node.out_data, node.out_vc, node.out_version = t._data, t._vc, t._vc[0]
     if t._hooks is not None:
@@ -159,6 +259,18 @@ def rebase(t, result, copy=True):
         if t._retain:
             t._hook_dict()
     return t
+
+
+def node_hooks(node):
+    """The dict of hooks run on the gradient of ``node``'s output: its tensor's hooks, or the
+    node's own when nothing holds that tensor any more (graph tools hook every node with it).
+    Add ``{key: hook(grad) -> Tensor or None}``; remove the key after."""
+    out = node.out_ref()
+    if out is not None and out._node is node:
+        return out._hook_dict()
+    if node.hooks is None:
+        node.hooks = {}
+    return node.hooks
 
 
 def _dead_ref():
@@ -179,15 +291,15 @@ def _refresh_view(t):
     refreshed from the one nearest its base down."""
     chain = []
     v = t
-    while v._node is not None and v._node.inputs is not None and len(v._node.inputs) == 1:
-        base = v._node.inputs[0]
-        if base is v or base._vc is not v._vc:
-            break
+    while v._node is not None and v._node._inputs is not None and len(v._node._inputs) == 1:
+        base = v._node._inputs[0]
+        if type(base) is Unsaved or base is v or base._vc is not v._vc:
+            break  # not a view (a view keeps its base whole)
         chain.append(v)
         v = base
     for v in reversed(chain):
         node = v._node
-        base = node.inputs[0]
+        base = node._inputs[0]
         if node.next[0] is base._node:
             continue
         replay = VIEW_REPLAY.get(node.vjp)
@@ -283,7 +395,7 @@ def _last_consumers(order):
     """node -> the hooked leaves for which it is the last node (in ``order``) that reads them."""
     last = {}
     for node in order:
-        for t in node.inputs or ():
+        for t in node._inputs or ():
             if t._node is None and id(t) in _POST_HOOKS:
                 last[t] = node
     early = {}
@@ -346,14 +458,14 @@ def _walk(
                 continue
             _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
             if not retain_graph:
-                node.inputs = node.next = node.saved = node.out_data = None
+                node._inputs = node.next = node.saved = node.out_data = None
     finally:
         _MODE.reset(token)
 
 
 def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
     """Run one node's vjp and send each input its share of the gradient."""
-    if node.inputs is None:
+    if node._inputs is None:
         raise RuntimeError(
             f"Trying to backward through the graph a second time ({node.name}): its saved values "
             "were freed by the first backward. Pass retain_graph=True to the first call."
@@ -362,13 +474,13 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
         _check_versions(node)
     node.graph = create_graph
     for t, nxt, need, gi in zip(
-        node.inputs, node.next, node.needs, node.vjp(node, g), strict=False
+        node._inputs, node.next, node.needs, node.vjp(node, g), strict=False
     ):
         if not need or gi is None:
             continue
         if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
             gi = np.asarray(gi)  # NumPy returns scalars for 0-d results
-        data = t._data
+        data = t._data if type(t) is not Unsaved else t
         if gi.shape != data.shape:
             raise RuntimeError(
                 f"{node.name}: gradient of shape {gi.shape} for an input of shape "
@@ -424,7 +536,7 @@ def _leads_to(order, inputs):
     for node in reversed(order):  # dependencies come first in reversed order
         if any(
             (nxt in useful or nxt in targets) if nxt is not None else id(t) in leaves
-            for t, nxt in zip(node.inputs or (), node.next or (), strict=True)
+            for t, nxt in zip(node._inputs or (), node.next or (), strict=True)
         ):
             useful.add(node)
     return useful, targets
@@ -518,7 +630,7 @@ def _check_versions(node):
         if node.versions is None
         else [
             (f"input {i}", t._data, t._vc[0], v)
-            for i, (t, v) in enumerate(zip(node.inputs, node.versions, strict=True))
+            for i, (t, v) in enumerate(zip(node._inputs, node.versions, strict=True))
             if v is not None
         ]
     )

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..autograd.engine import input_values
 from ..tensor import Tensor
 from .nonfinite import classify_op
 
@@ -70,8 +71,11 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
     for _ in range(limit):
         if node is None or node.inputs is None:
             break
+        # an intermediate value the graph did not keep (its op does not read it) is unknown:
+        # followed, so that the walk reaches the op that made it
+        values = [(x, input_values(x)) for x in node.inputs]
         bad = [
-            x for x in node.inputs if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()
+            x for x, v in values if v is None or (v.dtype.kind in "fc" and not np.isfinite(v).all())
         ]
         if not bad:
             cause, detail = classify_op(node.name, node.inputs, {})

@@ -63,7 +63,7 @@ def sum(x, dim=None, keepdim=False, dtype=None, **kwargs):
 
 def _mean_vjp(ctx, g):
     x_shape, kept = ctx.saved
-    n = ctx.inputs[0]._data.size // builtins.max(math.prod(kept), 1)
+    n = math.prod(x_shape) // builtins.max(math.prod(kept), 1)
     return (d.broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
 
 
