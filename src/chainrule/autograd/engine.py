@@ -17,12 +17,18 @@ makes backward raise instead of returning a wrong gradient. In-place ops recorde
 (``h += x``) replace the tensor's node with :func:`rebase`; see ``chainrule/ops/inplace.py``.
 """
 
+import itertools
+import operator
 import os
 import traceback
 import weakref
 
 from ..backend import xp as np
 from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
+
+_PLAIN_GRAD = _MODES[True, False]
+
+_SEQ = itertools.count()  # creation sequence numbers of nodes
 
 
 class Node:
@@ -47,7 +53,8 @@ class Node:
         "versions",
         "out_vc",
         "out_version",
-        "graph",
+        "create_graph",
+        "seq",
         "created_at",
         "hooks",
         "__weakref__",
@@ -84,7 +91,10 @@ class Node:
             self.out_data, self.out_vc, self.out_version = out._data, out._vc, out._vc[0]
         else:
             self.out_data = self.out_vc = self.out_version = None
-        self.graph = False  # True while its vjp runs under create_graph=True
+        self.create_graph = False  # True while its vjp runs under create_graph=True
+        # Creation order: an op's inputs were made before it, so decreasing seq is a
+        # topological order of any set of nodes (backward sorts by it instead of a DFS).
+        self.seq = next(_SEQ)
         self.hooks = None  # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
 
@@ -92,7 +102,10 @@ class Node:
     def inputs(self):
         """The op's inputs (None once backward has freed them): each input tensor, or for one
         whose values the vjp does not read and that nothing else holds any more, an
-        :class:`Unsaved` stand-in with its ``shape``, ``dtype``, ``requires_grad`` and ``_node``."""
+        :class:`Unsaved` stand-in with its ``shape``, ``dtype``, ``requires_grad`` and ``_node``.
+
+        The library's own vjps read ``_inputs`` (stand-ins left in place: no tuple is built),
+        for the shapes and the values they declared."""
         ins = self._inputs
         if not self._partial or ins is None:
             return ins
@@ -102,13 +115,18 @@ class Node:
     def inputs(self, value):
         self._inputs, self._partial = value, value is not None
 
+    @property
+    def graph(self):
+        # kept for _rnn.py until it moves to dispatch: read create_graph instead
+        return self.create_graph
+
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
     def input(self, i):
         t = self._inputs[i]
-        return t if self.graph else t._data
+        return t if self.create_graph else t._data
 
     def output(self):
-        if not self.graph:
+        if not self.create_graph:
             return self.out_data
         out = self.out_ref()
         if out is None:
@@ -179,21 +197,21 @@ def _unsaved(inputs, save_inputs, out_data):
     view to its base, and keeping a base costs no memory then)."""
     if out_data.base is not None:
         return inputs
-    kept = list(inputs)
+    kept = None
     for i, t in enumerate(inputs):
-        if (
-            t._node is not None
-            and (save_inputs is False or not save_inputs[i])
-            and t._data is not out_data
-        ):
-            u = kept[i] = Unsaved(t)
-            u.shape, u.dtype, u.requires_grad, u._node = (
-                t._data.shape,
-                t._data.dtype,
-                t.requires_grad,
-                t._node,
-            )
-    return tuple(kept)
+        if t._node is None or (save_inputs is not False and save_inputs[i]) or t._data is out_data:
+            continue
+        if kept is None:
+            kept = list(inputs)
+        data = t._data
+        u = kept[i] = Unsaved(t)
+        u.shape, u.dtype, u.requires_grad, u._node = (
+            data.shape,
+            data.dtype,
+            t.requires_grad,
+            t._node,
+        )
+    return inputs if kept is None else tuple(kept)
 
 
 def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
@@ -207,9 +225,17 @@ def record(data, inputs, vjp, name, saved=None, save_inputs=True, save_output=Tr
     result's memory goes as soon as nothing else holds it.
     """
     out = _tensor_class._wrap(data)
-    if _MODE.get() is PLAIN_NO_GRAD:  # inference: nothing to record or check
+    mode = _MODE.get()
+    if mode is PLAIN_NO_GRAD:  # inference: nothing to record or check
         return out
-    return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
+    if mode is not _PLAIN_GRAD:  # anomaly detection
+        return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
+    for t in inputs:
+        if t.requires_grad:
+            out.requires_grad = True
+            out._node = Node(vjp, inputs, saved, out, name, save_inputs, False, save_output)
+            break
+    return out
 
 
 def attach(out, inputs, vjp, name, saved=None, save_inputs=True, save_output=True):
@@ -437,12 +463,13 @@ def _walk(
     """Run every node in topological order, each once the gradient of its output is summed."""
     token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
     prev = None
+    pop = pending.pop
     try:
         for node in order:
             if early is not None and prev in early:
                 _flush_early(early.pop(prev), leaf_grads, create_graph, handed_out)
             prev = node
-            g = pending.pop(node, None)
+            g = pop(node, None)
             if g is None:
                 continue
             if type(g) is SliceGrad:
@@ -452,10 +479,11 @@ def _walk(
                 out = node.out_ref()
                 if out is not None and out._retain and inputs is None:
                     out.grad = _as_grad_tensor(g)
-            if node in targets:
-                captured[node] = g
-            if wanted is not None and node not in wanted:
-                continue
+            if wanted is not None:
+                if node in targets:
+                    captured[node] = g
+                if node not in wanted:
+                    continue
             _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
             if not retain_graph:
                 node._inputs = node.next = node.saved = node.out_data = None
@@ -470,15 +498,22 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
             f"Trying to backward through the graph a second time ({node.name}): its saved values "
             "were freed by the first backward. Pass retain_graph=True to the first call."
         )
-    if node.versions is not None or node.out_vc is not None:
+    versions = node.versions
+    if versions is not None:
+        for t, v in zip(node._inputs, versions, strict=True):
+            if v is not None and t._vc[0] != v:
+                _check_versions(node)  # raises, naming the value
+    if node.out_vc is not None and node.out_vc[0] != node.out_version:
         _check_versions(node)
-    node.graph = create_graph
+    node.create_graph = create_graph
+    anomaly = node.created_at is not None
     for t, nxt, need, gi in zip(
         node._inputs, node.next, node.needs, node.vjp(node, g), strict=False
     ):
         if not need or gi is None:
             continue
-        if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
+        tg = type(gi)
+        if tg is not np.ndarray and not create_graph and tg is not SliceGrad:
             gi = np.asarray(gi)  # NumPy returns scalars for 0-d results
         data = t._data if type(t) is not Unsaved else t
         if gi.shape != data.shape:
@@ -488,11 +523,18 @@ def _apply(node, g, create_graph, pending, leaf_grads, wanted, targets=()):
             )
         if gi.dtype != data.dtype:  # a gradient has its tensor's dtype (float16 stays so)
             gi = _cast(gi, data.dtype)
-        if node.created_at is not None:
+        if anomaly:
             dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)
             _check_finite(dense, node.name, "backward", node)
-        if nxt is None or wanted is None or nxt in wanted or nxt in targets:
-            _send(nxt, t, gi, pending, leaf_grads)
+        if wanted is not None and not (nxt is None or nxt in wanted or nxt in targets):
+            continue
+        # _send, inlined (it runs once per edge)
+        if nxt is not None:
+            prev = pending.get(nxt)
+            pending[nxt] = gi if prev is None else prev + gi
+        else:
+            prev = leaf_grads.get(t)
+            leaf_grads[t] = gi if prev is None else prev + gi
 
 
 def _cast(g, dtype):
@@ -509,23 +551,20 @@ def _send(node, t, g, pending, leaf_grads):
 
 
 def _topological_order(roots):
-    """Nodes reachable from the roots, each before all nodes it depends on. Iterative DFS."""
-    order, seen = [], set()
-    stack = [(r._node, False) for r in roots if r._node is not None]
+    """Nodes reachable from the roots, each before all nodes it depends on: newest first (a
+    node's inputs were all made before it)."""
+    seen = {r._node for r in roots if r._node is not None}
+    stack = list(seen)
+    add, push, pop = seen.add, stack.append, stack.pop
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for nxt in node.next or ():
+        for nxt in pop().next or ():
             if nxt is not None and nxt not in seen:
-                stack.append((nxt, False))
-    order.reverse()
-    return order
+                add(nxt)
+                push(nxt)
+    return sorted(seen, key=_by_seq, reverse=True)
+
+
+_by_seq = operator.attrgetter("seq")
 
 
 def _leads_to(order, inputs):

@@ -55,7 +55,7 @@ def _cumprod_grad_with_zeros(x, g, dim):
 
 def _cumprod_vjp(ctx, g):
     dim = ctx.saved
-    x_data = ctx.inputs[0]._data
+    x_data = ctx._inputs[0]._data
     if not np.all(x_data):
         if d.is_recorded(g):
             raise NotImplementedError(

@@ -64,7 +64,7 @@ def scatter_add_array(x, dim, index, src):
 
 def _gather_vjp(ctx, g):
     dim, index = ctx.saved
-    return (d.scatter_add(d.zeros(ctx.inputs[0].shape, g), dim, index, g),)
+    return (d.scatter_add(d.zeros(ctx._inputs[0].shape, g), dim, index, g),)
 
 
 def gather(x, dim, index):

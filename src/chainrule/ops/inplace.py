@@ -144,7 +144,7 @@ def _view_base(t, op):
 def _index_put_vjp(ctx, g):
     index, mask = ctx.saved
     g_old = d.where(mask, 0, g) if ctx.needs[0] else None  # overwritten entries get 0
-    g_value = sum_to(g[index], ctx.inputs[1].shape) if ctx.needs[1] else None
+    g_value = sum_to(g[index], ctx._inputs[1].shape) if ctx.needs[1] else None
     return g_old, g_value
 
 

@@ -14,7 +14,7 @@ def _mT(a):
 
 def _matmul_vjp(ctx, g):
     a, b = ctx.input(0), ctx.input(1)
-    sa, sb = ctx.inputs[0].shape, ctx.inputs[1].shape
+    sa, sb = ctx._inputs[0].shape, ctx._inputs[1].shape
     # Promote vectors to matrices as matmul does, so one pair of formulas covers every rank.
     a2 = a.reshape((1,) + sa) if len(sa) == 1 else a
     b2 = b.reshape(sb + (1,)) if len(sb) == 1 else b
@@ -45,7 +45,7 @@ def matmul(a, b):
 def _linear_vjp(ctx, g):
     x, w = ctx.input(0), ctx.input(1)
     g2 = g.reshape((-1, g.shape[-1]))
-    gx = (g2 @ w).reshape(ctx.inputs[0].shape) if ctx.needs[0] else None
+    gx = (g2 @ w).reshape(ctx._inputs[0].shape) if ctx.needs[0] else None
     gw = _mT(g2) @ x.reshape((-1, x.shape[-1])) if ctx.needs[1] else None
     gb = g2.sum(axis=0) if len(ctx.needs) > 2 and ctx.needs[2] else None
     return gx, gw, gb
@@ -157,7 +157,9 @@ def _parse_einsum(equation, tensors):
 def _einsum_vjp(ctx, g):
     subs, rhs = ctx.saved
     sizes = {
-        c: n for s, t in zip(subs, ctx.inputs, strict=True) for c, n in zip(s, t.shape, strict=True)
+        c: n
+        for s, t in zip(subs, ctx._inputs, strict=True)
+        for c, n in zip(s, t.shape, strict=True)
     }
     free = iter(c for c in _LETTERS if c not in sizes)
     grads = []

@@ -130,7 +130,7 @@ def _pow_vjp(ctx, g):
     ga = None
     if ctx.needs[0]:
         # b * a^(b-1) is 0 where b = 0, also at a = 0 (PyTorch's convention), never 0 * inf.
-        zero_b = ctx.inputs[1]._data == 0
+        zero_b = ctx._inputs[1]._data == 0
         if zero_b.any():  # rare: 0 ** -1 there is inf and is not used (no warning)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ga = d.where(zero_b, 0, g * b * a ** (b - 1))
@@ -140,7 +140,7 @@ def _pow_vjp(ctx, g):
     if not ctx.needs[1]:
         return ga, None
     # d(a^b)/db = a^b log a; the limit at a = 0 is 0 (PyTorch's convention), never 0 * -inf.
-    positive = (ctx.inputs[0]._data > 0).astype(ctx.inputs[0].dtype)
+    positive = (ctx._inputs[0]._data > 0).astype(ctx._inputs[0].dtype)
     safe_a = a * positive + (1 - positive)
     return ga, unbroadcast(ctx, 1, g * ctx.output() * d.log(safe_a))
 
@@ -281,7 +281,7 @@ def fmod(a, b):
 def _maximum_vjp(ctx, g):
     # PyTorch's rule: ties share the gradient; a NaN on either side sends it to both (neither
     # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
-    a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
+    a, b = ctx._inputs[0]._data, ctx._inputs[1]._data
     a_lost, b_lost = (a < b, a > b) if ctx.saved == "max" else (a > b, a < b)
     g = d.where(a == b, g * 0.5, g)
     ga = unbroadcast(ctx, 0, d.where(a_lost, 0, g)) if ctx.needs[0] else None
@@ -393,7 +393,7 @@ def rsqrt(x):
 
 
 def _abs_vjp(ctx, g):
-    x = ctx.inputs[0]._data
+    x = ctx._inputs[0]._data
     return (g * ((x > 0).astype(x.dtype) - (x < 0)),)  # sign, 0 at NaN (as PyTorch's sgn)
 
 
@@ -534,7 +534,7 @@ def relu(x):
 
 def _clamp_vjp(ctx, g):
     lo, hi = ctx.saved
-    x = ctx.inputs[0]._data
+    x = ctx._inputs[0]._data
     return (d.where((x >= lo) & (x <= hi), g, 0),)  # inside [min, max]; NaN is not inside
 
 
@@ -562,7 +562,7 @@ def square(x):
 
 
 def _cast_vjp(ctx, g):
-    dtype = ctx.inputs[0].dtype
+    dtype = ctx._inputs[0].dtype
     return (d.astype(g, dtype),)
 
 

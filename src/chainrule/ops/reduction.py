@@ -142,7 +142,7 @@ def _extreme_vjp(ctx, g):
     equal to the result (ties, as in PyTorch); when the result is NaN, among the NaN entries
     (PyTorch's max() rule, also used for amax, where PyTorch gives NaN to every entry)."""
     x_shape, kept, dims = ctx.saved
-    x = ctx.inputs[0]._data
+    x = ctx._inputs[0]._data
     out = ctx.out_data.reshape(kept)
     hit = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
     count = hit.sum(axis=dims, keepdims=True).astype(x.dtype)
@@ -248,7 +248,7 @@ def _prod_vjp(ctx, g):
     # result / x when the input holds no zero; otherwise the product of the others, computed by
     # products only (exact at zeros, the same in the plain and the recorded backward).
     x_shape, kept, dims, whole = ctx.saved
-    data = ctx.inputs[0]._data
+    data = ctx._inputs[0]._data
     if data.ndim == 0:
         return (g,)
     x = ctx.input(0)

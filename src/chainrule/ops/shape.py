@@ -24,7 +24,7 @@ def _view(x, out, vjp, name, saved=None):
 
 
 def _reshape_vjp(ctx, g):
-    return (g.reshape(ctx.inputs[0].shape),)
+    return (g.reshape(ctx._inputs[0].shape),)
 
 
 def reshape(x, *shape):
@@ -88,7 +88,7 @@ swapaxes = transpose
 
 
 def _expand_vjp(ctx, g):
-    return (sum_to(g, ctx.inputs[0].shape),)
+    return (sum_to(g, ctx._inputs[0].shape),)
 
 
 def broadcast_to(x, shape):
@@ -117,7 +117,9 @@ def expand_as(x, other):
 def _repeat_vjp(ctx, g):
     shape, reps = ctx.saved
     split = tuple(v for r, n in zip(reps, shape, strict=True) for v in (r, n))
-    return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx.inputs[0].shape),)
+    return (
+        g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx._inputs[0].shape),
+    )
 
 
 def repeat(x, *reps):
@@ -202,8 +204,8 @@ def _raw_index(index):
 def _getitem_vjp(ctx, g):
     index, basic = ctx.saved
     if basic and not d.is_recorded(g):  # kept sparse until used: slicing every time step stays O(T)
-        return (SliceGrad(ctx.inputs[0].shape, g.dtype, index, g),)
-    return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
+        return (SliceGrad(ctx._inputs[0].shape, g.dtype, index, g),)
+    return (index_add_into_zeros(g, index, ctx._inputs[0].shape, basic),)
 
 
 def getitem(x, index):
