@@ -6,7 +6,7 @@ themselves live in :mod:`chainrule.ops`; this module only holds the container an
 operators and methods to those ops.
 """
 
-import numpy as np
+from .backend import xp as np
 
 _DEFAULT_DTYPE = [np.dtype(np.float32)]
 

@@ -3,6 +3,7 @@ fused ``linear``."""
 
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
+from ..backend import gemm
 from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor, shape_error, sum_to
@@ -45,8 +46,12 @@ def matmul(a, b):
 def _linear_vjp(ctx, g):
     x, w = ctx.input(0), ctx.input(1)
     g2 = g.reshape((-1, g.shape[-1]))
-    gx = (g2 @ w).reshape(ctx._inputs[0].shape) if ctx.needs[0] else None
-    gw = _mT(g2) @ x.reshape((-1, x.shape[-1])) if ctx.needs[1] else None
+    if ctx.create_graph:  # Tensors: recorded products
+        gx = (g2 @ w).reshape(ctx._inputs[0].shape) if ctx.needs[0] else None
+        gw = _mT(g2) @ x.reshape((-1, x.shape[-1])) if ctx.needs[1] else None
+    else:  # arrays: each product on the BLAS thread count that suits its size
+        gx = gemm(g2, w).reshape(ctx._inputs[0].shape) if ctx.needs[0] else None
+        gw = gemm(_mT(g2), x.reshape((-1, x.shape[-1]))) if ctx.needs[1] else None
     gb = g2.sum(axis=0) if len(ctx.needs) > 2 and ctx.needs[2] else None
     return gx, gw, gb
 
@@ -65,9 +70,9 @@ def linear(x, weight, bias=None):
         # The result is a transposed (F-ordered) view; elementwise ops and the next layer keep
         # that layout cheaply. Training keeps the row-major product: its backward and the
         # elementwise ops between layers are faster on row-major arrays.
-        out = (weight._data @ x._data.T).T
+        out = gemm(weight._data, x._data.T).T
     else:
-        out = x._data @ weight._data.T
+        out = gemm(x._data, weight._data.T)
     if bias is None:
         return record(out, (x, weight), _linear_vjp, "Linear", save_output=False)
     bias = as_tensor(bias)
