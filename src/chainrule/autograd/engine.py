@@ -1,9 +1,10 @@
 """The autograd engine: how operations are recorded and how backward applies the chain rule.
 
 Every differentiable op computes its result on arrays and, when some input needs a gradient,
-calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs and,
-per input, the node that produced it (its edge: what backward walks), and only a weak reference
-to its output, so a graph has no reference cycles and is freed as soon as the user drops the result.
+calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps the inputs its
+vjp reads (for the others only their shape and dtype, see :class:`Unsaved`) and, per input, the
+node that produced it (its edge: what backward walks), and only a weak reference to its output,
+so a graph has no reference cycles and is freed as soon as the user drops the result.
 
 ``backward`` is an iterative topological walk from the root: each node receives the sum of the
 gradients of its output, calls its op's vector-Jacobian product ``vjp(ctx, grad)`` and passes one
