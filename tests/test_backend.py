@@ -27,7 +27,11 @@ def _numpy_imports(path):
 
 
 def test_autograd_and_ops_import_numpy_only_through_the_backend():
-    files = sorted((SRC / "autograd").glob("*.py")) + sorted((SRC / "ops").glob("*.py"))
+    files = (
+        sorted((SRC / "autograd").glob("*.py"))
+        + sorted((SRC / "ops").glob("*.py"))
+        + [SRC / "tensor.py"]
+    )
     assert len(files) > 10
     offenders = [
         f"{p.relative_to(SRC)}:{line}: {text}" for p in files for line, text in _numpy_imports(p)
@@ -36,6 +40,24 @@ def test_autograd_and_ops_import_numpy_only_through_the_backend():
         "import the array module from chainrule.backend "
         "(from ..backend import xp as np):\n" + "\n".join(offenders)
     )
+
+
+def test_gemm_is_a_matmul_that_leaves_the_thread_count_as_it_was():
+    rng = np.random.default_rng(0)
+    for m, k, n in ((3, 4, 5), (32, 64, 128), (128, 256, 64)):  # under and over the threshold
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k)).astype(np.float32)
+        np.testing.assert_array_equal(backend.gemm(a, b.T), a @ b.T)
+    if backend._SET_LOCAL is None:
+        return  # not NumPy's OpenBLAS: gemm is a plain a @ b
+    start = backend._SET_LOCAL(2)  # this thread asks for 2
+    try:
+        backend._THREADS[1] = -1.0  # read the count again
+        a, b = np.ones((32, 128), np.float32), np.ones((128, 128), np.float32)
+        np.testing.assert_array_equal(backend.gemm(a, b), a @ b)  # 524k: one thread inside
+        assert backend._SET_LOCAL(2) == 2
+    finally:
+        backend._SET_LOCAL(start)
 
 
 def test_the_checker_sees_numpy_imports(tmp_path):

@@ -12,6 +12,11 @@ Example::
     scatter_add(out, xp.array([0, 0, 2]), xp.ones(3))     # out == [2., 0., 1.]
 """
 
+import ctypes
+import glob
+import os
+from time import perf_counter
+
 import numpy as xp
 from numpy.lib.stride_tricks import as_strided as _as_strided
 
@@ -33,3 +38,62 @@ def as_strided(x, shape, strides, writeable=False):
 def is_array(x):
     """True for the backend's arrays and scalars (what a vjp gets on the plain backward)."""
     return isinstance(x, (xp.ndarray, xp.generic))
+
+
+# ---- BLAS threads per product ----
+
+
+def _find_openblas():
+    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous n`` (0.3.27+: the calling
+    thread only, a few microseconds through ctypes) and ``openblas_get_num_threads()``, from
+    the OpenBLAS bundled with NumPy; (None, None) with another BLAS (MKL, Accelerate)."""
+    root = os.path.dirname(os.path.dirname(xp.__file__))
+    for pattern in ("numpy.libs/*openblas*.so*", "numpy/.dylibs/*openblas*.dylib"):
+        for path in glob.glob(os.path.join(root, pattern)):
+            try:
+                lib = ctypes.CDLL(path)
+                set_local, get = lib.openblas_set_num_threads_local, lib.openblas_get_num_threads
+            except (OSError, AttributeError):
+                continue
+            set_local.argtypes, set_local.restype = [ctypes.c_int], ctypes.c_int
+            get.argtypes, get.restype = [], ctypes.c_int
+            return set_local, get
+    return None, None
+
+
+_SET_LOCAL, _GET_THREADS = _find_openblas()
+
+# Products with fewer multiply-adds than this run on one BLAS thread. Measured on a 2-core
+# machine (float32, OpenBLAS): below about a million the hand-off to a second thread costs
+# more than it saves (up to 1.4x slower; far worse when the cores are busy), above a few
+# million two threads win (51M: 2.9x faster).
+SERIAL_GEMM_MACS = 1 << 20
+# OpenBLAS itself runs a product of at most 65536 * 4 multiply-adds on one thread (its
+# GEMM_MULTITHREAD_THRESHOLD): switching for those would only add the two calls' cost.
+_OPENBLAS_SERIAL = 1 << 18
+_THREADS = [1, -1.0]  # [BLAS thread count, when read]: re-read at most every half second
+
+
+def _blas_threads():
+    now = perf_counter()
+    if now - _THREADS[1] > 0.5:  # the count may change (threadpoolctl): read it again
+        _THREADS[0], _THREADS[1] = _GET_THREADS(), now
+    return _THREADS[0]
+
+
+def gemm(a, b):
+    """``a @ b``, on one BLAS thread when the product is small (see ``SERIAL_GEMM_MACS``) and
+    on all of BLAS's threads otherwise. Shapes as ``matmul``; ``b`` has at least 2 dims.
+
+    Example::
+
+        y = gemm(x, w.T)        # (32, 64) @ (64, 128): 262k multiply-adds, one thread
+    """
+    macs = a.size * b.shape[-1]
+    if _SET_LOCAL is None or not _OPENBLAS_SERIAL < macs < SERIAL_GEMM_MACS or _blas_threads() < 2:
+        return a @ b
+    previous = _SET_LOCAL(1)
+    try:
+        return a @ b
+    finally:
+        _SET_LOCAL(previous)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ._typing import Dims, DTypeLike, TensorLike
+from .backend import xp as np
 
 if TYPE_CHECKING:
     from . import ops as _ops

@@ -23,13 +23,53 @@ def test_graph_is_released_after_backward_and_has_no_cycles():
     hidden = x.exp()
     probe = weakref.ref(hidden)
     node_probe = weakref.ref(hidden.grad_fn)
-    loss = (hidden * 2).sum()
+    loss = (hidden * x).sum()  # mul reads hidden (for x's gradient)
     del hidden
-    assert probe() is not None, "the graph keeps intermediates alive until backward"
+    assert probe() is not None, "the graph keeps the values its backward reads"
     loss.backward()
     del loss
     assert probe() is None and node_probe() is None  # freed by refcounting alone, no gc pass
     gc.collect()
+
+
+def test_a_node_keeps_only_what_its_backward_reads():
+    # ReLU reads its output, add reads nothing: their intermediate inputs are freed at once
+    # (PyTorch's saved tensors), while their nodes stay to carry the gradient.
+    x = cr.randn(4, 3, requires_grad=True)
+    w = cr.randn(3, 3, requires_grad=True)
+    h = x @ w
+    h_probe, h_node = weakref.ref(h), weakref.ref(h.grad_fn)
+    y = cr.relu(h)
+    out = (y + h).sum()
+    del h, y
+    assert h_probe() is None and h_node() is not None
+    out.backward()
+    xn, wn = x.numpy().astype(np.float64), w.numpy().astype(np.float64)
+    hn = xn @ wn
+    g = (hn > 0) + 1.0  # d(relu(h) + h)/dh
+    np.testing.assert_allclose(x.grad.numpy(), g @ wn.T, rtol=1e-5)
+    np.testing.assert_allclose(w.grad.numpy(), xn.T @ g, rtol=1e-5)
+
+
+def test_an_unsaved_input_is_still_seen_while_it_is_alive():
+    x = cr.randn(3, requires_grad=True)
+    h = x * 2
+    node = cr.relu(h).grad_fn
+    assert node.inputs[0] is h  # a graph tool sees the tensor itself while someone holds it
+    del h
+    (stand_in,) = node.inputs
+    assert stand_in.shape == (3,) and stand_in.dtype == np.float32 and stand_in.requires_grad
+    with pytest.raises(AttributeError, match="not saved for backward"):
+        _ = stand_in._data
+
+
+def test_create_graph_through_an_output_nothing_holds():
+    # exp's vjp reads its output; the sum after it does not keep it: the saved values stand in
+    x = cr.tensor([0.5, 1.0], dtype=cr.float64, requires_grad=True)
+    loss = x.exp().sum()
+    (g,) = cr.grad(loss, [x], create_graph=True)
+    (gg,) = cr.grad(g.sum(), [x])
+    np.testing.assert_allclose(gg.numpy(), np.exp([0.5, 1.0]), rtol=1e-12)
 
 
 def test_graph_without_backward_is_freed_when_result_is_dropped():

@@ -1,9 +1,10 @@
 """The autograd engine: how operations are recorded and how backward applies the chain rule.
 
 Every differentiable op computes its result on arrays and, when some input needs a gradient,
-calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps its inputs and,
-per input, the node that produced it (its edge: what backward walks), and only a weak reference
-to its output, so a graph has no reference cycles and is freed as soon as the user drops the result.
+calls :func:`record`, which attaches a :class:`Node` to the result. A node keeps the inputs its
+vjp reads (for the others only their shape and dtype, see :class:`Unsaved`) and, per input, the
+node that produced it (its edge: what backward walks), and only a weak reference to its output,
+so a graph has no reference cycles and is freed as soon as the user drops the result.
 
 ``backward`` is an iterative topological walk from the root: each node receives the sum of the
 gradients of its output, calls its op's vector-Jacobian product ``vjp(ctx, grad)`` and passes one
@@ -19,6 +20,8 @@ makes backward raise instead of returning a wrong gradient. In-place ops recorde
 
 from __future__ import annotations
 
+import itertools
+import operator
 import os
 import traceback
 import weakref
@@ -32,6 +35,10 @@ from .grad_mode import _MODE, _MODES, PLAIN_NO_GRAD
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
+_PLAIN_GRAD = _MODES[True, False]
+
+_SEQ = itertools.count()  # creation sequence numbers of nodes
+
 
 class Node:
     """One recorded operation: the ``grad_fn`` of the tensor it produced.
@@ -44,7 +51,8 @@ class Node:
 
     __slots__ = (
         "vjp",
-        "inputs",
+        "_inputs",
+        "_partial",
         "needs",
         "next",
         "saved",
@@ -54,7 +62,8 @@ class Node:
         "versions",
         "out_vc",
         "out_version",
-        "graph",
+        "create_graph",
+        "seq",
         "created_at",
         "hooks",
         "__weakref__",
@@ -62,7 +71,8 @@ class Node:
     vjp: VJP
     # Sequence[Tensor], list[Node | None] and the output array, or None once backward has freed
     # the node: Any, because the walks know when they are set and mypy cannot.
-    inputs: Any
+    _inputs: Any
+    _partial: bool
     needs: list[bool]
     next: Any
     saved: Any
@@ -72,7 +82,8 @@ class Node:
     versions: list[int | None] | None
     out_vc: Any  # list[int] and int when the vjp reads the output, else None
     out_version: Any
-    graph: bool
+    create_graph: bool
+    seq: int
     created_at: str | None
     hooks: dict[int, Callable[..., Any]] | None
 
@@ -88,12 +99,18 @@ class Node:
         save_output: bool = True,
     ) -> None:
         self.vjp = vjp
-        self.inputs = inputs
         if _INPLACE_RECORDED[0]:
             for t in inputs:
                 _refresh_view(t)
         self.needs = [t.requires_grad for t in inputs]
         self.next = [t._node for t in inputs]
+        # What backward reads: the inputs, with an Unsaved stand-in for each one whose values
+        # the vjp does not read (so the memory of, e.g., ReLU's input goes with its last user).
+        if save_inputs is True or anomaly or vjp not in _READS_NO_INPUT_VALUES:
+            self._inputs, self._partial = inputs, False
+        else:
+            self._inputs = _unsaved(inputs, save_inputs, out._data)
+            self._partial = self._inputs is not inputs
         self.saved = saved
         self.out_ref = weakref.ref(out)
         self.name = name
@@ -111,28 +128,140 @@ class Node:
             self.out_data, self.out_vc, self.out_version = out._data, out._vc, out._vc[0]
         else:
             self.out_data = self.out_vc = self.out_version = None
-        self.graph = False  # True while its vjp runs under create_graph=True
+        self.create_graph = False  # True while its vjp runs under create_graph=True
+        # Creation order: an op's inputs were made before it, so decreasing seq is a
+        # topological order of any set of nodes (backward sorts by it instead of a DFS).
+        self.seq = next(_SEQ)
         self.hooks = None  # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
 
+    @property
+    def inputs(self) -> Any:
+        """The op's inputs (None once backward has freed them): each input tensor, or for one
+        whose values the vjp does not read and that nothing else holds any more, an
+        :class:`Unsaved` stand-in with its ``shape``, ``dtype``, ``requires_grad`` and ``_node``.
+
+        The library's own vjps read ``_inputs`` (stand-ins left in place: no tuple is built),
+        for the shapes and the values they declared."""
+        ins = self._inputs
+        if not self._partial or ins is None:
+            return ins
+        return tuple((x if (t := x()) is None else t) if type(x) is Unsaved else x for x in ins)
+
+    @inputs.setter
+    def inputs(self, value: Any) -> None:
+        self._inputs, self._partial = value, value is not None
+
     # --- what a vjp reads: arrays on the fast path, Tensors when the backward is recorded ---
     def input(self, i: int) -> Grad:
-        t = self.inputs[i]
-        return t if self.graph else t._data
+        t = self._inputs[i]
+        return t if self.create_graph else t._data
 
     def output(self) -> Grad:
-        if not self.graph:
+        if not self.create_graph:
             return self.out_data
         out = self.out_ref()
-        if out is None or out._node is not self or out._data is not self.out_data:
+        if out is None:
+            # Nothing holds the result any more (the ops that consumed it did not keep it): a
+            # tensor of the saved values with this node as its history stands in for it, as
+            # PyTorch unpacks a saved output.
+            out = _tensor_class._wrap(self.out_data)
+            out._node, out.requires_grad, out._vc = self, True, self.out_vc
+            self.out_ref = weakref.ref(out)
+        elif out._node is not self or out._data is not self.out_data:
             raise RuntimeError(
-                f"{self.name}: its output was freed, detached or replaced; cannot "
+                f"{self.name}: its output was detached or replaced; cannot "
                 "build a graph of its backward (create_graph=True)"
             )
         return out
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+class Unsaved(weakref.ref):
+    """Stands in a node for an input whose values its vjp never reads (ReLU's pre-activation,
+    both sides of an add): its ``shape``, ``dtype``, ``requires_grad`` and producer ``_node``,
+    which is all the vjp and the engine read, so the input's memory goes as soon as nothing
+    else holds it (PyTorch saves only what a backward formula needs, too).
+
+    It is a weak reference to the tensor: while the tensor is alive other attributes (``_data``)
+    are read from it, so tools that inspect a graph (``chainrule.diagnostics``) still see the
+    values of tensors the user holds; after, reading them raises AttributeError.
+    """
+
+    __slots__ = ("shape", "dtype", "requires_grad", "_node")
+    shape: tuple[int, ...]
+    dtype: Any
+    requires_grad: bool
+    _node: Node | None
+
+    def __getattr__(self, name: str) -> Any:
+        t = self()
+        if t is None:
+            raise AttributeError(
+                f"{name}: this input's values were not saved for backward (its op's vjp does "
+                "not read them) and the tensor has been freed"
+            )
+        return getattr(t, name)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<unsaved input of shape {self.shape}, dtype {self.dtype}>"
+
+
+def input_values(x: Any) -> Any:
+    """The array of a node's input ``x`` (an item of ``node.inputs``), or None when it was not
+    saved for backward and is gone (then its producer's saved output, if it kept one)."""
+    if type(x) is not Unsaved:
+        return x._data
+    t = x()
+    if t is not None:
+        return t._data
+    return x._node.out_data if x._node is not None else None
+
+
+# vjps that read no input values on either path (plain or create_graph): only their ops drop
+# inputs. `save_inputs=False` alone is not enough: it says what the plain backward reads, and
+# some recorded backwards recompute from the inputs (cross-entropy's double backward).
+_READS_NO_INPUT_VALUES: set[Any] = set()
+
+
+def reads_no_input_values(vjp: VJP) -> VJP:
+    """Mark ``vjp`` as reading only its inputs' shapes and dtypes and its own output (never an
+    input's values, also when the backward is recorded): its op's node then keeps no input that
+    nothing else holds, so e.g. ReLU's pre-activation is freed with its last other user."""
+    _READS_NO_INPUT_VALUES.add(vjp)
+    return vjp
+
+
+def _unsaved(inputs: Sequence[Tensor], save_inputs: Any, out_data: Any) -> Sequence[Any]:
+    """``inputs`` with an :class:`Unsaved` stand-in for each one the vjp does not read.
+
+    Only intermediate results are replaced: a leaf (a parameter, whose gradient goes to its
+    ``.grad``; a constant, small and read by graph tools) is kept whole, and so is every input
+    when the result may share memory with one (a view: in-place ops and view replay walk from a
+    view to its base, and keeping a base costs no memory then)."""
+    if out_data.base is not None:
+        return inputs
+    kept: list[Any] | None = None
+    for i, t in enumerate(inputs):
+        if t._node is None or (save_inputs is not False and save_inputs[i]) or t._data is out_data:
+            continue
+        if kept is None:
+            kept = list(inputs)
+        data = t._data
+        u = kept[i] = Unsaved(t)
+        u.shape, u.dtype, u.requires_grad, u._node = (
+            data.shape,
+            data.dtype,
+            t.requires_grad,
+            t._node,
+        )
+    return inputs if kept is None else tuple(kept)
 
 
 def record(
@@ -154,9 +283,17 @@ def record(
     result's memory goes as soon as nothing else holds it.
     """
     out = _tensor_class._wrap(data)
-    if _MODE.get() is PLAIN_NO_GRAD:  # inference: nothing to record or check
+    mode = _MODE.get()
+    if mode is PLAIN_NO_GRAD:  # inference: nothing to record or check
         return out
-    return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
+    if mode is not _PLAIN_GRAD:  # anomaly detection
+        return attach(out, inputs, vjp, name, saved, save_inputs, save_output)
+    for t in inputs:
+        if t.requires_grad:
+            out.requires_grad = True
+            out._node = Node(vjp, inputs, saved, out, name, save_inputs, False, save_output)
+            break
+    return out
 
 
 def attach(
@@ -202,6 +339,11 @@ def rebase(t: Tensor, result: Tensor, copy: bool = True) -> Tensor:
     t.requires_grad = result.requires_grad
     if node is not None:
         node.out_ref = weakref.ref(t)
+        ins = node._inputs
+        if node._partial and ins is not None and any(type(x) is Unsaved and x() is t for x in ins):
+            # t is its own input here (relu_): keep it whole, so that later in-place ops and view
+            # checks see "base is t" (it costs nothing: t lives on as the output)
+            node._inputs = tuple(t if type(x) is Unsaved and x() is t else x for x in ins)
         if node.out_data is not None:  # the vjp reads the result: it now lives in t
             node.out_data, node.out_vc, node.out_version = t._data, t._vc, t._vc[0]
     if t._hooks is not None:
@@ -209,6 +351,18 @@ def rebase(t: Tensor, result: Tensor, copy: bool = True) -> Tensor:
         if t._retain:
             t._hook_dict()
     return t
+
+
+def node_hooks(node: Node) -> dict[int, Callable[..., Any]]:
+    """The dict of hooks run on the gradient of ``node``'s output: its tensor's hooks, or the
+    node's own when nothing holds that tensor any more (graph tools hook every node with it).
+    Add ``{key: hook(grad) -> Tensor or None}``; remove the key after."""
+    out = node.out_ref()
+    if out is not None and out._node is node:
+        return out._hook_dict()
+    if node.hooks is None:
+        node.hooks = {}
+    return node.hooks
 
 
 def _dead_ref() -> None:
@@ -229,15 +383,15 @@ def _refresh_view(t: Tensor) -> None:
     refreshed from the one nearest its base down."""
     chain = []
     v = t
-    while v._node is not None and v._node.inputs is not None and len(v._node.inputs) == 1:
-        base = v._node.inputs[0]
-        if base is v or base._vc is not v._vc:
-            break
+    while v._node is not None and v._node._inputs is not None and len(v._node._inputs) == 1:
+        base = v._node._inputs[0]
+        if type(base) is Unsaved or base is v or base._vc is not v._vc:
+            break  # not a view (a view keeps its base whole)
         chain.append(v)
         v = base
     for v in reversed(chain):
         node = v._node
-        base = node.inputs[0]
+        base = node._inputs[0]
         if node.next[0] is base._node:
             continue
         replay = VIEW_REPLAY.get(node.vjp)
@@ -340,7 +494,7 @@ def _last_consumers(order: list[Node]) -> dict[Node, list[Tensor]]:
     """node -> the hooked leaves for which it is the last node (in ``order``) that reads them."""
     last = {}
     for node in order:
-        for t in node.inputs or ():
+        for t in node._inputs or ():
             if t._node is None and id(t) in _POST_HOOKS:
                 last[t] = node
     early = {}
@@ -384,12 +538,13 @@ def _walk(
     """Run every node in topological order, each once the gradient of its output is summed."""
     token = _MODE.set(_MODES[bool(create_graph), _MODE.get().anomaly])
     prev = None
+    pop = pending.pop
     try:
         for node in order:
             if early is not None and prev in early:
                 _flush_early(early.pop(prev), leaf_grads, create_graph, handed_out)
             prev = node
-            g = pending.pop(node, None)
+            g = pop(node, None)
             if g is None:
                 continue
             if type(g) is SliceGrad:
@@ -399,13 +554,14 @@ def _walk(
                 out = node.out_ref()
                 if out is not None and out._retain and inputs is None:
                     out.grad = _as_grad_tensor(g)
-            if node in targets:
-                captured[node] = g
-            if wanted is not None and node not in wanted:
-                continue
+            if wanted is not None:
+                if node in targets:
+                    captured[node] = g
+                if node not in wanted:
+                    continue
             _apply(node, g, create_graph, pending, leaf_grads, wanted, targets)
             if not retain_graph:
-                node.inputs = node.next = node.saved = node.out_data = None
+                node._inputs = node.next = node.saved = node.out_data = None
     finally:
         _MODE.reset(token)
 
@@ -420,22 +576,29 @@ def _apply(
     targets: Container[Node] = (),
 ) -> None:
     """Run one node's vjp and send each input its share of the gradient."""
-    if node.inputs is None:
+    if node._inputs is None:
         raise RuntimeError(
             f"Trying to backward through the graph a second time ({node.name}): its saved values "
             "were freed by the first backward. Pass retain_graph=True to the first call."
         )
-    if node.versions is not None or node.out_vc is not None:
+    versions = node.versions
+    if versions is not None:
+        for t, v in zip(node._inputs, versions, strict=True):
+            if v is not None and t._vc[0] != v:
+                _check_versions(node)  # raises, naming the value
+    if node.out_vc is not None and node.out_vc[0] != node.out_version:
         _check_versions(node)
-    node.graph = create_graph
+    node.create_graph = create_graph
+    anomaly = node.created_at is not None
     for t, nxt, need, gi in zip(
-        node.inputs, node.next, node.needs, node.vjp(node, g), strict=False
+        node._inputs, node.next, node.needs, node.vjp(node, g), strict=False
     ):
         if not need or gi is None:
             continue
-        if not create_graph and type(gi) is not np.ndarray and type(gi) is not SliceGrad:
+        tg = type(gi)
+        if tg is not np.ndarray and not create_graph and tg is not SliceGrad:
             gi = np.asarray(gi)  # NumPy returns scalars for 0-d results
-        data = t._data
+        data = t._data if type(t) is not Unsaved else t
         if gi.shape != data.shape:
             raise RuntimeError(
                 f"{node.name}: gradient of shape {gi.shape} for an input of shape "
@@ -443,11 +606,18 @@ def _apply(
             )
         if gi.dtype != data.dtype:  # a gradient has its tensor's dtype (float16 stays so)
             gi = _cast(gi, data.dtype)
-        if node.created_at is not None:
+        if anomaly:
             dense = gi._data if create_graph else (gi.dense() if type(gi) is SliceGrad else gi)  # type: ignore[union-attr]
             _check_finite(dense, node.name, "backward", node)
-        if nxt is None or wanted is None or nxt in wanted or nxt in targets:
-            _send(nxt, t, gi, pending, leaf_grads)
+        if wanted is not None and not (nxt is None or nxt in wanted or nxt in targets):
+            continue
+        # _send, inlined (it runs once per edge)
+        if nxt is not None:
+            prev = pending.get(nxt)
+            pending[nxt] = gi if prev is None else prev + gi
+        else:
+            prev = leaf_grads.get(t)
+            leaf_grads[t] = gi if prev is None else prev + gi
 
 
 def _cast(g: Grad, dtype: DTypeLike) -> Grad:
@@ -466,23 +636,20 @@ def _send(
 
 
 def _topological_order(roots: Sequence[Tensor]) -> list[Node]:
-    """Nodes reachable from the roots, each before all nodes it depends on. Iterative DFS."""
-    order, seen = [], set()
-    stack = [(r._node, False) for r in roots if r._node is not None]
+    """Nodes reachable from the roots, each before all nodes it depends on: newest first (a
+    node's inputs were all made before it)."""
+    seen = {r._node for r in roots if r._node is not None}
+    stack = list(seen)
+    add, push, pop = seen.add, stack.append, stack.pop
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for nxt in node.next or ():
+        for nxt in pop().next or ():
             if nxt is not None and nxt not in seen:
-                stack.append((nxt, False))
-    order.reverse()
-    return order
+                add(nxt)
+                push(nxt)
+    return sorted(seen, key=_by_seq, reverse=True)
+
+
+_by_seq = operator.attrgetter("seq")
 
 
 def _leads_to(order: list[Node], inputs: Sequence[Tensor]) -> tuple[set[Node], set[Node]]:
@@ -493,7 +660,7 @@ def _leads_to(order: list[Node], inputs: Sequence[Tensor]) -> tuple[set[Node], s
     for node in reversed(order):  # dependencies come first in reversed order
         if any(
             (nxt in useful or nxt in targets) if nxt is not None else id(t) in leaves
-            for t, nxt in zip(node.inputs or (), node.next or (), strict=True)
+            for t, nxt in zip(node._inputs or (), node.next or (), strict=True)
         ):
             useful.add(node)
     return useful, targets
@@ -596,7 +763,7 @@ def _check_versions(node: Node) -> None:
         if node.versions is None
         else [
             (f"input {i}", t._data, t._vc[0], v)
-            for i, (t, v) in enumerate(zip(node.inputs, node.versions, strict=True))
+            for i, (t, v) in enumerate(zip(node._inputs, node.versions, strict=True))
             if v is not None
         ]
     )

@@ -65,11 +65,11 @@ class Function:
 
 def _vjp_of(cls, ctx, positions):
     def vjp(node, g):
-        with enable_grad() if node.graph else no_grad():
-            grads = cls.backward(ctx, g if node.graph else Tensor._wrap(g))
+        with enable_grad() if node.create_graph else no_grad():
+            grads = cls.backward(ctx, g if node.create_graph else Tensor._wrap(g))
         grads = grads if isinstance(grads, tuple) else (grads,)
         picked = [grads[i] if i < len(grads) else None for i in positions]
-        if node.graph:
+        if node.create_graph:
             return tuple(picked)
         return tuple(
             None if p is None else (p._data if isinstance(p, Tensor) else p) for p in picked

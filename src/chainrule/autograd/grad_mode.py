@@ -76,6 +76,10 @@ class _ModeSwitch:
 
     def __init__(self, **fields: Any) -> None:
         self._fields = fields
+        # each field's new value, None where the switch leaves it (read by __enter__: no
+        # NamedTuple._replace on the way in, which cost most of a with-block)
+        self._grad = None if "grad" not in fields else bool(fields["grad"])
+        self._anomaly = None if "anomaly" not in fields else bool(fields["anomaly"])
         self._saved = contextvars.ContextVar("chainrule_switch_saved", default=())  # noqa: B039
 
     def _push(self, restore: Mode) -> None:
@@ -88,7 +92,13 @@ class _ModeSwitch:
     def __enter__(self) -> _ModeSwitch:
         mode = _MODE.get()
         self._push(mode)
-        _set_mode(mode._replace(**self._fields))
+        grad, anomaly = self._grad, self._anomaly
+        _MODE.set(
+            _MODES[
+                mode.grad if grad is None else grad,
+                mode.anomaly if anomaly is None else anomaly,
+            ]
+        )
         return self
 
     def __exit__(self, *exc: object) -> Literal[False]:
@@ -101,7 +111,8 @@ class _ModeSwitch:
         else:
             self._saved.set(stack[:-1])
         _MODE.set(mode)
-        _INFERENCE.set(inference)
+        if inference is not _INFERENCE.get():
+            _INFERENCE.set(inference)
         return False
 
     def _fresh(self) -> _ModeSwitch:

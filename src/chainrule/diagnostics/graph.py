@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import grad as _grad
+from ..autograd.engine import node_hooks
 from ..tensor import Tensor
 
 # The identity op that Module full backward hooks wrap around a module's inputs and outputs:
@@ -66,17 +67,18 @@ def output_grads(root, nodes, leaves):
     Returns ``({node: ndarray}, [ndarray or None per leaf])``. Runs one backward with
     ``retain_graph=True`` through tensor hooks; no ``.grad`` attribute is written.
     """
-    seen, handles = {}, []
+    seen, handles, key = {}, [], object()
     for node in nodes:
-        out = node.out_ref()
-        if out is not None and out.requires_grad:
-            handles.append(out.register_hook(lambda g, n=node: seen.__setitem__(n, g._data)))
+        # the node's hooks, not its tensor's: the graph may not keep an intermediate tensor
+        hooks = node_hooks(node)
+        hooks[key] = lambda g, n=node: seen.__setitem__(n, g._data)
+        handles.append(hooks)
     try:
         with np.errstate(all="ignore"):
             leaf_grads = _grad(root, list(leaves), retain_graph=True, allow_unused=True)
     finally:
         for h in handles:
-            h.remove()
+            h.pop(key, None)
     return seen, [None if g is None else g._data for g in leaf_grads]
 
 

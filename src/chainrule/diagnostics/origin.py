@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..autograd.engine import input_values
 from ..tensor import Tensor
 from .nonfinite import classify_op
 
@@ -71,11 +72,13 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
         if node is None or node.inputs is None:
             break
         # follow node.next (the producer when the op was recorded), not x._node: an in-place
-        # op may have given the input a new node since
+        # op may have given the input a new node since. An intermediate value the graph did not
+        # keep (its op does not read it) is unknown: followed, so the walk reaches its maker.
+        values = [(x, nxt, input_values(x)) for x, nxt in zip(node.inputs, node.next, strict=True)]
         bad = [
             (x, nxt)
-            for x, nxt in zip(node.inputs, node.next, strict=True)
-            if x._data.dtype.kind in "fc" and not np.isfinite(x._data).all()
+            for x, nxt, v in values
+            if v is None or (v.dtype.kind in "fc" and not np.isfinite(v).all())
         ]
         if not bad:
             cause, detail = classify_op(node.name, node.inputs, {})

@@ -163,7 +163,7 @@ def as_tensor(x: TensorLike) -> Tensor:
 
 def unbroadcast(ctx: Node, i: int, g: Grad) -> Grad:
     """Gradient for input ``i`` reduced to its shape, or None when it needs none."""
-    return sum_to(g, ctx.inputs[i].shape) if ctx.needs[i] else None
+    return sum_to(g, ctx._inputs[i].shape) if ctx.needs[i] else None
 
 
 def is_array(x: object) -> bool:

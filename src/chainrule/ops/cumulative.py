@@ -65,7 +65,7 @@ def _cumprod_grad_with_zeros(x: Grad, g: Grad, dim: int) -> Grad:
 
 def _cumprod_vjp(ctx: Node, g: Grad) -> Grads:
     dim = ctx.saved
-    x_data = ctx.inputs[0]._data
+    x_data = ctx._inputs[0]._data
     if not np.all(x_data):
         if d.is_recorded(g):
             raise NotImplementedError(

@@ -77,7 +77,7 @@ def scatter_add_array(x: np.ndarray, dim: int, index: np.ndarray, src: np.ndarra
 
 def _gather_vjp(ctx: Node, g: Grad) -> Grads:
     dim, index = ctx.saved
-    return (d.scatter_add(d.zeros(ctx.inputs[0].shape, g), dim, index, g),)
+    return (d.scatter_add(d.zeros(ctx._inputs[0].shape, g), dim, index, g),)
 
 
 def gather(x: TensorLike, dim: int, index: Any) -> Tensor:

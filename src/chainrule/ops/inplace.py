@@ -94,11 +94,11 @@ def apply(
 def _keep_old_value(node: Node, t: Tensor) -> None:
     """If the op's vjp reads ``t``'s value (``h.mul_(w)`` needs the old ``h`` for ``w``'s
     gradient), give it a copy: ``t`` is about to be overwritten (PyTorch saves a copy too)."""
-    if node is None or node.versions is None or not any(x is t for x in node.inputs):
+    if node is None or node.versions is None or not any(x is t for x in node._inputs):
         return
     old = Tensor._wrap(t._data.copy())
     old._node, old.requires_grad, old._vc = t._node, t.requires_grad, [t._vc[0]]
-    node.inputs = tuple(old if x is t else x for x in node.inputs)
+    node._inputs = tuple(old if x is t else x for x in node._inputs)
 
 
 def _needs_grad(x: Any) -> bool:
@@ -135,8 +135,8 @@ def _view_base(t: Tensor, op: str) -> Any:
                 ".detach()); apply it to a tensor that owns its memory (e.g. a .clone())"
             )
         return None, None
-    base = node.inputs[0] if node.inputs is not None and len(node.inputs) == 1 else None
-    if base is None or base is t or base._vc is not t._vc:
+    base = node._inputs[0] if node._inputs is not None and len(node._inputs) == 1 else None
+    if base is None or type(base) is engine.Unsaved or base is t or base._vc is not t._vc:
         return None, None  # owns its memory (base is t: an earlier in-place op)
     if node.vjp is shape._reshape_vjp:
         if base.requires_grad and base._node is None:
@@ -159,7 +159,7 @@ def _view_base(t: Tensor, op: str) -> Any:
 def _index_put_vjp(ctx: Node, g: Grad) -> Grads:
     index, mask = ctx.saved
     g_old = d.where(mask, 0, g) if ctx.needs[0] else None  # overwritten entries get 0
-    g_value = sum_to(g[index], ctx.inputs[1].shape) if ctx.needs[1] else None
+    g_value = sum_to(g[index], ctx._inputs[1].shape) if ctx.needs[1] else None
     return g_old, g_value
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..autograd.grad_mode import _MODE, PLAIN_NO_GRAD
+from ..backend import gemm
 from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor, shape_error, sum_to
@@ -23,7 +24,7 @@ def _mT(a: Grad) -> Grad:
 
 def _matmul_vjp(ctx: Node, g: Grad) -> Grads:
     a, b = ctx.input(0), ctx.input(1)
-    sa, sb = ctx.inputs[0].shape, ctx.inputs[1].shape
+    sa, sb = ctx._inputs[0].shape, ctx._inputs[1].shape
     # Promote vectors to matrices as matmul does, so one pair of formulas covers every rank.
     a2 = a.reshape((1,) + sa) if len(sa) == 1 else a
     b2 = b.reshape(sb + (1,)) if len(sb) == 1 else b
@@ -61,8 +62,12 @@ def matmul(a: TensorLike, b: TensorLike) -> Tensor:
 def _linear_vjp(ctx: Node, g: Grad) -> Grads:
     x, w = ctx.input(0), ctx.input(1)
     g2 = g.reshape((-1, g.shape[-1]))
-    gx = (g2 @ w).reshape(ctx.inputs[0].shape) if ctx.needs[0] else None
-    gw = _mT(g2) @ x.reshape((-1, x.shape[-1])) if ctx.needs[1] else None
+    if ctx.create_graph:  # Tensors: recorded products
+        gx = (g2 @ w).reshape(ctx._inputs[0].shape) if ctx.needs[0] else None
+        gw = _mT(g2) @ x.reshape((-1, x.shape[-1])) if ctx.needs[1] else None
+    else:  # arrays: each product on the BLAS thread count that suits its size
+        gx = gemm(g2, w).reshape(ctx._inputs[0].shape) if ctx.needs[0] else None
+        gw = gemm(_mT(g2), x.reshape((-1, x.shape[-1]))) if ctx.needs[1] else None
     gb = g2.sum(axis=0) if len(ctx.needs) > 2 and ctx.needs[2] else None
     return gx, gw, gb
 
@@ -89,9 +94,9 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
         # The result is a transposed (F-ordered) view; elementwise ops and the next layer keep
         # that layout cheaply. Training keeps the row-major product: its backward and the
         # elementwise ops between layers are faster on row-major arrays.
-        out = (weight._data @ x._data.T).T
+        out = gemm(weight._data, x._data.T).T
     else:
-        out = x._data @ weight._data.T
+        out = gemm(x._data, weight._data.T)
     if bias is None:
         return record(out, (x, weight), _linear_vjp, "Linear", save_output=False)
     bias = as_tensor(bias)
@@ -209,7 +214,9 @@ def _parse_einsum(equation: str, tensors: list[Tensor]) -> tuple[list[str], str]
 def _einsum_vjp(ctx: Node, g: Grad) -> Grads:
     subs, rhs = ctx.saved
     sizes = {
-        c: n for s, t in zip(subs, ctx.inputs, strict=True) for c, n in zip(s, t.shape, strict=True)
+        c: n
+        for s, t in zip(subs, ctx._inputs, strict=True)
+        for c, n in zip(s, t.shape, strict=True)
     }
     free = iter(c for c in _LETTERS if c not in sizes)
     grads = []

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._typing import DTypeLike, Grad, Grads, TensorLike
-from ..autograd.engine import record
+from ..autograd.engine import reads_no_input_values, record
 from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
@@ -78,6 +78,7 @@ def _is_bool(x: object) -> bool:
 # ---- arithmetic ----
 
 
+@reads_no_input_values
 def _add_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, g)
 
@@ -96,6 +97,7 @@ def add(a: TensorLike, b: TensorLike) -> Tensor:
     return record(out, (a, b), _add_vjp, "Add", save_inputs=False, save_output=False)
 
 
+@reads_no_input_values
 def _sub_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, -g) if ctx.needs[1] else None
 
@@ -431,7 +433,7 @@ def fmod(a: TensorLike, b: TensorLike) -> Tensor:
 def _maximum_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's rule: ties share the gradient; a NaN on either side sends it to both (neither
     # a < b nor a > b holds); upstream NaNs reach only the side that was chosen.
-    a, b = ctx.inputs[0]._data, ctx.inputs[1]._data
+    a, b = ctx._inputs[0]._data, ctx._inputs[1]._data
     a_lost, b_lost = (a < b, a > b) if ctx.saved == "max" else (a > b, a < b)
     g = d.where(a == b, g * 0.5, g)
     ga = unbroadcast(ctx, 0, d.where(a_lost, 0, g)) if ctx.needs[0] else None
@@ -621,7 +623,7 @@ def rsqrt(x: TensorLike) -> Tensor:
 
 
 def _abs_vjp(ctx: Node, g: Grad) -> Grads:
-    x = ctx.inputs[0]._data
+    x = ctx._inputs[0]._data
     return (g * ((x > 0).astype(x.dtype) - (x < 0)),)  # sign, 0 at NaN (as PyTorch's sgn)
 
 
@@ -839,6 +841,7 @@ def round(x: TensorLike, decimals: int = 0) -> Tensor:
     return _rounding(x, lambda a: np.round(a, decimals), "Round")
 
 
+@reads_no_input_values
 def _tanh_vjp(ctx: Node, g: Grad) -> Grads:
     y = ctx.output()
     return (g * (1 - y * y),)
@@ -885,6 +888,7 @@ def _sigmoid_grad_recorded(g: Grad, y: Grad) -> Tensor:
 _sigmoid_grad = d.primitive(_sigmoid_grad_array, _sigmoid_grad_recorded)
 
 
+@reads_no_input_values
 def _sigmoid_vjp(ctx: Node, g: Grad) -> Grads:
     return (_sigmoid_grad(g, ctx.output()),)
 
@@ -900,6 +904,7 @@ def sigmoid(x: TensorLike) -> Tensor:
     return _unary(x, sigmoid_array, _sigmoid_vjp, "Sigmoid", save_input=False)
 
 
+@reads_no_input_values
 def _relu_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
     return (d.where(ctx.out_data <= 0, 0, g),)
@@ -921,7 +926,7 @@ def relu(x: TensorLike) -> Tensor:
 
 def _clamp_vjp(ctx: Node, g: Grad) -> Grads:
     lo, hi = ctx.saved
-    x = ctx.inputs[0]._data
+    x = ctx._inputs[0]._data
     return (d.where((x >= lo) & (x <= hi), g, 0),)  # inside [min, max]; NaN is not inside
 
 
@@ -960,7 +965,7 @@ def square(x: TensorLike) -> Tensor:
 
 
 def _cast_vjp(ctx: Node, g: Grad) -> Grads:
-    dtype = ctx.inputs[0].dtype
+    dtype = ctx._inputs[0].dtype
     return (d.astype(g, dtype),)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._typing import Dims, DTypeLike, Grad, Grads, TensorLike
-from ..autograd.engine import record
+from ..autograd.engine import reads_no_input_values, record
 from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
@@ -65,6 +65,7 @@ def _int64_accumulator(x: Tensor) -> Tensor:
     return x
 
 
+@reads_no_input_values
 def _sum_vjp(ctx: Node, g: Grad) -> Grads:
     return (_expand_back(ctx, g),)
 
@@ -95,9 +96,10 @@ def sum(
     return out if dtype is None else out.to(dtype)
 
 
+@reads_no_input_values
 def _mean_vjp(ctx: Node, g: Grad) -> Grads:
     x_shape, kept = ctx.saved
-    n = ctx.inputs[0]._data.size // builtins.max(math.prod(kept), 1)
+    n = math.prod(x_shape) // builtins.max(math.prod(kept), 1)
     return (d.broadcast_to(g.reshape(kept) * (1.0 / builtins.max(n, 1)), x_shape),)
 
 
@@ -210,7 +212,7 @@ def _extreme_vjp(ctx: Node, g: Grad) -> Grads:
     equal to the result (ties, as in PyTorch); when the result is NaN, among the NaN entries
     (PyTorch's max() rule, also used for amax, where PyTorch gives NaN to every entry)."""
     x_shape, kept, dims = ctx.saved
-    x = ctx.inputs[0]._data
+    x = ctx._inputs[0]._data
     out = ctx.out_data.reshape(kept)
     hit = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
     count = hit.sum(axis=dims, keepdims=True).astype(x.dtype)
@@ -388,7 +390,7 @@ def _prod_vjp(ctx: Node, g: Grad) -> Grads:
     # result / x when the input holds no zero; otherwise the product of the others, computed by
     # products only (exact at zeros, the same in the plain and the recorded backward).
     x_shape, kept, dims, whole = ctx.saved
-    data = ctx.inputs[0]._data
+    data = ctx._inputs[0]._data
     if data.ndim == 0:
         return (g,)
     x = ctx.input(0)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import backend
 from .._typing import Dims, Grad, Grads, TensorLike
-from ..autograd.engine import SliceGrad, record
+from ..autograd.engine import SliceGrad, reads_no_input_values, record
 from ..backend import xp as np
 from ..tensor import Tensor
 from . import dispatch as d
@@ -34,8 +34,9 @@ def _view(
     return t
 
 
+@reads_no_input_values
 def _reshape_vjp(ctx: Node, g: Grad) -> Grads:
-    return (g.reshape(ctx.inputs[0].shape),)
+    return (g.reshape(ctx._inputs[0].shape),)
 
 
 def reshape(x: TensorLike, *shape: int | Sequence[int]) -> Tensor:
@@ -158,8 +159,9 @@ def transpose(x: TensorLike, dim0: int, dim1: int) -> Tensor:
 swapaxes = transpose
 
 
+@reads_no_input_values
 def _expand_vjp(ctx: Node, g: Grad) -> Grads:
-    return (sum_to(g, ctx.inputs[0].shape),)
+    return (sum_to(g, ctx._inputs[0].shape),)
 
 
 def broadcast_to(x: TensorLike, shape: Sequence[int]) -> Tensor:
@@ -213,7 +215,9 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 def _repeat_vjp(ctx: Node, g: Grad) -> Grads:
     shape, reps = ctx.saved
     split = tuple(v for r, n in zip(reps, shape, strict=True) for v in (r, n))
-    return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx.inputs[0].shape),)
+    return (
+        g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(ctx._inputs[0].shape),
+    )
 
 
 def repeat(x: TensorLike, *reps: int | Sequence[int]) -> Tensor:
@@ -315,11 +319,12 @@ def _raw_index(index: Any) -> Any:
     return index
 
 
+@reads_no_input_values
 def _getitem_vjp(ctx: Node, g: Grad) -> Grads:
     index, basic = ctx.saved
     if basic and not d.is_recorded(g):  # kept sparse until used: slicing every time step stays O(T)
-        return (SliceGrad(ctx.inputs[0].shape, g.dtype, index, g),)
-    return (index_add_into_zeros(g, index, ctx.inputs[0].shape, basic),)
+        return (SliceGrad(ctx._inputs[0].shape, g.dtype, index, g),)
+    return (index_add_into_zeros(g, index, ctx._inputs[0].shape, basic),)
 
 
 def getitem(x: TensorLike, index: Any) -> Tensor:

@@ -11,29 +11,9 @@ Where NumPy does not use a bundled OpenBLAS with that function (MKL, Accelerate,
 OpenBLAS), :func:`serial_blas` does nothing.
 """
 
-import ctypes
-import glob
-import os
 from contextlib import contextmanager
 
-import numpy as np
-
-
-def _find_set_local():
-    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous n``, or None."""
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    for pattern in ("numpy.libs/*openblas*.so*", "numpy/.dylibs/*openblas*.dylib"):
-        for path in glob.glob(os.path.join(root, pattern)):
-            try:
-                fn = ctypes.CDLL(path).openblas_set_num_threads_local
-            except (OSError, AttributeError):
-                continue
-            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-            return fn
-    return None
-
-
-_SET_LOCAL = _find_set_local()
+from ...backend import _SET_LOCAL  # OpenBLAS's per-thread count switch, or None
 
 
 @contextmanager
