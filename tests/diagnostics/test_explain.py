@@ -165,3 +165,17 @@ def test_errors_name_the_problem():
     loss.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         explain_gradient(loss, W1)
+
+
+def test_paths_follow_the_producer_of_each_input_when_the_op_ran():
+    # h feeds `h + 1`, then is scaled in place: the add read h before the in-place mul, so its
+    # path goes straight to the matmul; only the second use of h passes through the mul
+    cr.manual_seed(0)
+    w = cr.randn(3, 2, requires_grad=True)
+    h = cr.randn(4, 3) @ w
+    y = h + 1
+    h.mul_(3)
+    result = explain_gradient(y.sum() + h.sum(), w)
+    assert result.n_paths == 2
+    ops = sorted([s.op for s in path] for path in result.paths)
+    assert ops == [["Add", "Sum", "Add", "Matmul"], ["Add", "Sum", "Mul", "Matmul"]]

@@ -248,7 +248,8 @@ def _path_counts(nodes, param):
     counts = {}
     for node in reversed(nodes):
         counts[node] = sum(
-            1 if t is param else counts.get(t._node, 0) if t._node else 0 for t in node.inputs
+            1 if t is param else counts.get(nxt, 0) if nxt is not None else 0
+            for t, nxt in zip(node.inputs, node.next, strict=True)
         )
     return counts
 
@@ -256,8 +257,8 @@ def _path_counts(nodes, param):
 def _slots_towards(node, param, counts):
     return [
         k
-        for k, t in enumerate(node.inputs)
-        if t is param or (t._node is not None and counts.get(t._node, 0) > 0)
+        for k, (t, nxt) in enumerate(zip(node.inputs, node.next, strict=True))
+        if t is param or (nxt is not None and counts.get(nxt, 0) > 0)
     ]
 
 
@@ -274,7 +275,7 @@ def _enumerate_paths(root, param, counts, local):
             if t is param:
                 paths.append(path)
             else:
-                stack.append((t._node, path))
+                stack.append((node.next[k], path))  # the producer when the op ran
     return paths
 
 
@@ -286,7 +287,7 @@ def _greedy_path(node, param, counts, local):
         path.append((node, k))
         if node.inputs[k] is param:
             return path
-        node = node.inputs[k]._node
+        node = node.next[k]
 
 
 def _steps(path, node_grads, local):

@@ -851,7 +851,7 @@ class GradientMonitor:
                 owner = outputs.get(id(x))
                 if owner is not None and owner[1] is x:
                     return owner[0].name
-            node = node.inputs[0]._node
+            node = node.next[0]  # the producer when the op ran, also after in-place ops
         return None
 
     def _backward_origin(self, d, values):

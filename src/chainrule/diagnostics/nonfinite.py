@@ -203,7 +203,8 @@ class NonfiniteTracer:
                 continue
             seen.add(node)
             self._labels.setdefault(node, name)
-            todo.extend(t._node for t in node.inputs if t._node is not None)
+            # node.next: the producers when the op ran (an in-place op may have moved x._node)
+            todo.extend(n for n in node.next if n is not None)
 
     # ---- the error ----
     def _origin_from_error(self, exc):
