@@ -102,7 +102,7 @@ class Tensor:
         "grad",
         "requires_grad",
         "_node",
-        "_vc",
+        "_version_counter",
         "_hooks",
         "_retain",
         "__weakref__",
@@ -111,7 +111,7 @@ class Tensor:
     grad: Tensor | None
     requires_grad: bool
     _node: Any  # the Node that made it, None for a leaf (Any: the engine knows which)
-    _vc: list[int]  # version counter, shared with views
+    _version_counter: list[int]  # version counter, shared with views
     _hooks: dict[int, Callable[..., Any]] | None
     _retain: bool
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (ndarray * Tensor)
@@ -123,7 +123,7 @@ class Tensor:
         self._data = to_array(data, dtype)
         self.grad = None
         self._node = None
-        self._vc = [0]  # version counter, shared with views of the same memory
+        self._version_counter = [0]  # version counter, shared with views of the same memory
         self._hooks = None
         self._retain = False
         self.requires_grad = False
@@ -138,7 +138,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = False
         t._node = None
-        t._vc = [0]
+        t._version_counter = [0]
         t._hooks = None
         t._retain = False
         return t
@@ -157,7 +157,9 @@ class Tensor:
     @data.setter
     def data(self, value: Any) -> None:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
-        self._vc = [self._vc[0] + 1]  # new memory: saved reads of the old values are stale
+        self._version_counter = [
+            self._version_counter[0] + 1
+        ]  # new memory: saved reads of the old values are stale
 
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
@@ -171,10 +173,10 @@ class Tensor:
 
     @property
     def _version(self) -> Any:
-        return self._vc[0]
+        return self._version_counter[0]
 
     def _bump_version(self) -> None:
-        self._vc[0] += 1
+        self._version_counter[0] += 1
 
     def size(self, dim: int | None = None) -> Any:
         """The shape, or the size of dim ``dim`` (as ``torch.Tensor.size``).
@@ -341,7 +343,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """Same memory (and version counter), no history, no gradient."""
         t = Tensor._wrap(self._data)
-        t._vc = self._vc
+        t._version_counter = self._version_counter
         return t
 
     def detach_(self) -> Tensor:

@@ -60,7 +60,7 @@ class Node:
         "out_ref",
         "name",
         "versions",
-        "out_vc",
+        "out_version_counter",
         "out_version",
         "create_graph",
         "seq",
@@ -80,7 +80,7 @@ class Node:
     out_ref: Callable[[], Tensor | None]
     name: str
     versions: list[int | None] | None
-    out_vc: Any  # list[int] and int when the vjp reads the output, else None
+    out_version_counter: Any  # list[int] and int when the vjp reads the output, else None
     out_version: Any
     create_graph: bool
     seq: int
@@ -117,17 +117,22 @@ class Node:
         # Versions of every value the vjp reads (inputs and output), to catch in-place edits
         # made before backward; views and .detach() share the counter list with their base.
         if save_inputs is True:
-            self.versions = [t._vc[0] for t in inputs]
+            self.versions = [t._version_counter[0] for t in inputs]
         elif save_inputs:  # one flag per input: only those the vjp will read
             self.versions = [
-                t._vc[0] if s else None for t, s in zip(inputs, save_inputs, strict=True)
+                t._version_counter[0] if s else None
+                for t, s in zip(inputs, save_inputs, strict=True)
             ]
         else:
             self.versions = None
         if save_output:
-            self.out_data, self.out_vc, self.out_version = out._data, out._vc, out._vc[0]
+            self.out_data, self.out_version_counter, self.out_version = (
+                out._data,
+                out._version_counter,
+                out._version_counter[0],
+            )
         else:
-            self.out_data = self.out_vc = self.out_version = None
+            self.out_data = self.out_version_counter = self.out_version = None
         self.create_graph = False  # True while its vjp runs under create_graph=True
         # Creation order: an op's inputs were made before it, so decreasing seq is a
         # topological order of any set of nodes (backward sorts by it instead of a DFS).
@@ -166,7 +171,11 @@ class Node:
             # tensor of the saved values with this node as its history stands in for it, as
             # PyTorch unpacks a saved output.
             out = _tensor_class._wrap(self.out_data)
-            out._node, out.requires_grad, out._vc = self, True, self.out_vc
+            out._node, out.requires_grad, out._version_counter = (
+                self,
+                True,
+                self.out_version_counter,
+            )
             self.out_ref = weakref.ref(out)
         elif out._node is not self or out._data is not self.out_data:
             raise RuntimeError(
@@ -331,7 +340,7 @@ def rebase(t: Tensor, result: Tensor, copy: bool = True) -> Tensor:
     _INPLACE_RECORDED[0] = True
     if copy:
         np.copyto(t._data, result._data, casting="unsafe")
-        t._vc[0] += 1
+        t._version_counter[0] += 1
     old, node = t._node, result._node
     if old is not None:
         old.out_ref = _dead_ref
@@ -345,7 +354,11 @@ def rebase(t: Tensor, result: Tensor, copy: bool = True) -> Tensor:
             # checks see "base is t" (it costs nothing: t lives on as the output)
             node._inputs = tuple(t if type(x) is Unsaved and x() is t else x for x in ins)
         if node.out_data is not None:  # the vjp reads the result: it now lives in t
-            node.out_data, node.out_vc, node.out_version = t._data, t._vc, t._vc[0]
+            node.out_data, node.out_version_counter, node.out_version = (
+                t._data,
+                t._version_counter,
+                t._version_counter[0],
+            )
     if t._hooks is not None:
         t._hooks = None
         if t._retain:
@@ -385,7 +398,7 @@ def _refresh_view(t: Tensor) -> None:
     v = t
     while v._node is not None and v._node._inputs is not None and len(v._node._inputs) == 1:
         base = v._node._inputs[0]
-        if type(base) is Unsaved or base is v or base._vc is not v._vc:
+        if type(base) is Unsaved or base is v or base._version_counter is not v._version_counter:
             break  # not a view (a view keeps its base whole)
         chain.append(v)
         v = base
@@ -584,9 +597,9 @@ def _apply(
     versions = node.versions
     if versions is not None:
         for t, v in zip(node._inputs, versions, strict=True):
-            if v is not None and t._vc[0] != v:
+            if v is not None and t._version_counter[0] != v:
                 _check_versions(node)  # raises, naming the value
-    if node.out_vc is not None and node.out_vc[0] != node.out_version:
+    if node.out_version_counter is not None and node.out_version_counter[0] != node.out_version:
         _check_versions(node)
     node.create_graph = create_graph
     anomaly = node.created_at is not None
@@ -762,13 +775,13 @@ def _check_versions(node: Node) -> None:
         []
         if node.versions is None
         else [
-            (f"input {i}", t._data, t._vc[0], v)
+            (f"input {i}", t._data, t._version_counter[0], v)
             for i, (t, v) in enumerate(zip(node._inputs, node.versions, strict=True))
             if v is not None
         ]
     )
-    if node.out_vc is not None:
-        checks.append(("output 0", node.out_data, node.out_vc[0], node.out_version))
+    if node.out_version_counter is not None:
+        checks.append(("output 0", node.out_data, node.out_version_counter[0], node.out_version))
     for what, data, now, expected in checks:
         if now != expected:
             raise RuntimeError(

@@ -43,7 +43,7 @@ class ParamMeter:
         self.units, self.kept = None, None
 
     def _versions(self):
-        return [(id(p._data), p._vc[0]) for p in self.params]
+        return [(id(p._data), p._version_counter[0]) for p in self.params]
 
     def snapshot(self):
         """Copy the weights (before an optimizer step). Skipped when the last measure kept

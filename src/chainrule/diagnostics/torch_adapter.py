@@ -129,8 +129,8 @@ class _TorchTensor(Tensor):
         return view[1]
 
     @property
-    def _vc(self):
-        """torch's version counter (bumped by in-place changes), as chainrule's ``_vc[0]``."""
+    def _version_counter(self):
+        """torch's version counter (bumped by in-place changes), as chainrule's ``_version_counter[0]``."""
         return (self._t._version,)
 
     @property

@@ -87,7 +87,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     def finish():
         if op == ReduceOp.AVG and size > 1:
             np.divide(data, size, out=data)
-        tensor._vc[0] += 1  # an in-place change, as any other
+        tensor._version_counter[0] += 1  # an in-place change, as any other
 
     if async_op:
         return Work(comm.Iallreduce(MPI.IN_PLACE, data, op=mpi_op), finish)
@@ -103,7 +103,7 @@ def broadcast(tensor, src, group=None, async_op=False):
     _check_rank(src, comm, "broadcast")
 
     def finish():
-        tensor._vc[0] += 1
+        tensor._version_counter[0] += 1
 
     if async_op:
         return Work(comm.Ibcast(data, root=src), finish)
@@ -137,7 +137,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     comm.Allgather(data, gathered)
     for t, part in zip(tensor_list, gathered, strict=True):
         t._data[...] = part
-        t._vc[0] += 1
+        t._version_counter[0] += 1
     return Work(None) if async_op else None
 
 

@@ -595,7 +595,7 @@ def _hooked_identity(t: Tensor, callback: Callable[[Grad], Any]) -> Tensor:
     ops that consumed them have run their backward.
     """
     out = record(t._data, (t,), _hook_vjp, "BackwardHook", saved=callback, save_inputs=False)
-    out._vc = t._vc  # same memory, same version counter
+    out._version_counter = t._version_counter  # same memory, same version counter
     return out
 
 

@@ -66,7 +66,7 @@ def apply(
             write()
         else:
             _store(t, compute(t)._data, op, casting)
-        t._vc[0] += 1
+        t._version_counter[0] += 1
         return t
     if t.requires_grad and t._node is None:
         raise RuntimeError(_LEAF_ERROR.format(op=op))
@@ -97,7 +97,11 @@ def _keep_old_value(node: Node, t: Tensor) -> None:
     if node is None or node.versions is None or not any(x is t for x in node._inputs):
         return
     old = Tensor._wrap(t._data.copy())
-    old._node, old.requires_grad, old._vc = t._node, t.requires_grad, [t._vc[0]]
+    old._node, old.requires_grad, old._version_counter = (
+        t._node,
+        t.requires_grad,
+        [t._version_counter[0]],
+    )
     node._inputs = tuple(old if x is t else x for x in node._inputs)
 
 
@@ -128,7 +132,7 @@ def _view_base(t: Tensor, op: str) -> Any:
         # No history, so no way to find tensors sharing its memory (its base, its views): if
         # any is alive (it holds the same version counter), writing a graph value here would
         # leave their histories wrong. With none alive, t simply becomes part of the graph.
-        if sys.getrefcount(t._vc) > 2:  # t's own reference and the call's argument
+        if sys.getrefcount(t._version_counter) > 2:  # t's own reference and the call's argument
             raise RuntimeError(
                 f"{op}: in-place operation with an operand that requires grad on a tensor without "
                 "history that shares its memory with another live tensor (a view, its base or a "
@@ -136,7 +140,12 @@ def _view_base(t: Tensor, op: str) -> Any:
             )
         return None, None
     base = node._inputs[0] if node._inputs is not None and len(node._inputs) == 1 else None
-    if base is None or type(base) is engine.Unsaved or base is t or base._vc is not t._vc:
+    if (
+        base is None
+        or type(base) is engine.Unsaved
+        or base is t
+        or base._version_counter is not t._version_counter
+    ):
         return None, None  # owns its memory (base is t: an earlier in-place op)
     if node.vjp is shape._reshape_vjp:
         if base.requires_grad and base._node is None:

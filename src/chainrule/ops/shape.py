@@ -30,7 +30,7 @@ def _view(
     """Record an op whose result may share memory with ``x`` (so it shares the version counter)."""
     t = record(out, (x,), vjp, name, saved=saved, save_inputs=False, save_output=False)
     if out.base is not None:
-        t._vc = x._vc
+        t._version_counter = x._version_counter
     return t
 
 
@@ -348,7 +348,7 @@ def getitem(x: TensorLike, index: Any) -> Tensor:
         out, (x,), _getitem_vjp, "Index", saved=(index, basic), save_inputs=False, save_output=False
     )
     if basic:
-        t._vc = x._vc
+        t._version_counter = x._version_counter
     return t
 
 

@@ -28,10 +28,10 @@ expect = {
 expect["avg"] = expect["sum"] / world
 for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.MIN):
     t = cr.tensor(base * (rank + 1))
-    version = t._vc[0]
+    version = t._version_counter[0]
     dist.all_reduce(t, op=op)
     np.testing.assert_allclose(t.numpy(), expect[op], rtol=1e-6)
-    assert t._vc[0] == version + 1  # recorded as an in-place change
+    assert t._version_counter[0] == version + 1  # recorded as an in-place change
 
 t = cr.tensor(base * (rank + 1))
 work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
