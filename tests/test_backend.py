@@ -4,6 +4,7 @@ import ast
 import pathlib
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 from chainrule import backend
@@ -77,3 +78,18 @@ def test_backend_functions():
     np.testing.assert_array_equal(windows[2], [2.0, 3.0, 4.0])
     assert not windows.flags.writeable
     assert backend.is_array(x) and backend.is_array(x.sum()) and not backend.is_array(cr.tensor(x))
+
+
+def test_numpys_bundled_openblas_is_found():
+    # NumPy's wheels bundle OpenBLAS with prefixed symbol names: the thread switch and the
+    # count must still be found there, or gemm and serial_blas silently do nothing
+    import glob
+    import os
+
+    root = os.path.dirname(os.path.dirname(np.__file__))
+    if not glob.glob(os.path.join(root, "numpy.libs", "*openblas*.so*")):
+        pytest.skip("NumPy here does not bundle OpenBLAS")
+    assert backend._SET_LOCAL is not None
+    count = backend._GET_THREADS()
+    assert isinstance(count, int) and count >= 1
+    assert backend._SET_LOCAL(count) == count  # the getter reads what the setter set

@@ -13,6 +13,7 @@ Example::
 """
 
 import ctypes
+import functools
 import glob
 import os
 from time import perf_counter
@@ -52,13 +53,33 @@ def _find_openblas():
         for path in glob.glob(os.path.join(root, pattern)):
             try:
                 lib = ctypes.CDLL(path)
-                set_local, get = lib.openblas_set_num_threads_local, lib.openblas_get_num_threads
+                set_local = lib.openblas_set_num_threads_local
             except (OSError, AttributeError):
                 continue
             set_local.argtypes, set_local.restype = [ctypes.c_int], ctypes.c_int
-            get.argtypes, get.restype = [], ctypes.c_int
-            return set_local, get
+            # the getter's name depends on the build (NumPy's wheels prefix and suffix it)
+            for name in _GET_THREADS_NAMES:
+                get = getattr(lib, name, None)
+                if get is not None:
+                    get.argtypes, get.restype = [], ctypes.c_int
+                    return set_local, get
+            return set_local, functools.partial(_count_by_setting, set_local)
     return None, None
+
+
+_GET_THREADS_NAMES = (
+    "openblas_get_num_threads",
+    "scipy_openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+    "openblas_get_num_threads64_",
+)
+
+
+def _count_by_setting(set_local):
+    """This thread's BLAS thread count, read by setting it (the setter returns the old one)."""
+    previous = set_local(1)
+    set_local(previous)
+    return previous
 
 
 _SET_LOCAL, _GET_THREADS = _find_openblas()
