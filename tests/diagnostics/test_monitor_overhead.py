@@ -214,3 +214,68 @@ def test_monitor_dead_share_of_a_cnn_counts_dead_channels():
     loss.backward()
     monitor.step(loss)
     assert monitor.history.series("dead_frac")[0, 0] == 0.5
+
+
+class _Mixed(nn.Module):
+    """Small parameters (measured together in flat groups), one large one (measured on its
+    own), ReLU zeros in the gradients, and optionally a layer that is never used (no gradient:
+    its group is then measured parameter by parameter)."""
+
+    def __init__(self, unused):
+        super().__init__()
+        cr.manual_seed(0)
+        self.a = nn.Linear(6, 40)
+        self.big = nn.Linear(40, 500)  # 20000 weights: above statistics.GROUP_PARAM
+        self.c = nn.Linear(500, 3)
+        if unused:
+            self.unused = nn.Linear(3, 3)
+        with cr.no_grad():
+            self.a.bias[:5] = -100.0  # five units never fire: zero rows in a.weight's gradient
+
+    def forward(self, x):
+        return self.c(F.relu(self.big(F.relu(self.a(x)))))
+
+
+@pytest.mark.parametrize("unused", [False, True], ids=["all-used", "one-unused"])
+@pytest.mark.parametrize("optimizer", [cr.optim.SGD, cr.optim.Adam])
+def test_grouped_parameter_statistics_equal_the_per_parameter_formulas(optimizer, unused):
+    from chainrule.diagnostics.statistics import GROUP_PARAM, _Group, _Single
+
+    model = _Mixed(unused)
+    assert model.big.weight.numpy().size > GROUP_PARAM >= model.c.weight.numpy().size
+    opt = optimizer(model.parameters(), lr=0.05)
+    monitor = GradientMonitor(model, every=1, optimizer=opt)
+    names = [n for n, _ in model.named_parameters()]
+    rng = np.random.default_rng(3)
+    expected = []
+    for _ in range(4):
+        x = cr.tensor(rng.standard_normal((16, 6)).astype(np.float32))
+        y = cr.tensor(rng.integers(0, 3, 16))
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        before = [p.numpy().copy() for p in model.parameters()]
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+        row = {}
+        for name, p, w0 in zip(names, model.parameters(), before, strict=True):
+            w = p.numpy().astype(np.float64)
+            g = None if p.grad is None else p.grad.numpy().astype(np.float64)
+            row[name] = {
+                "weight_norm": np.linalg.norm(w),
+                "update_ratio": np.linalg.norm(w - w0) / np.linalg.norm(w),
+                "has_grad": float(g is not None),
+                "grad_norm": np.nan if g is None else np.linalg.norm(g),
+                "grad_rms": np.nan if g is None else np.sqrt(np.mean(g * g)),
+                "grad_max": np.nan if g is None else np.abs(g).max(),
+                "zero_frac": np.nan if g is None else np.mean(g == 0),
+                "nonfinite_frac": np.nan if g is None else 0.0,
+            }
+        expected.append(row)
+    assert all(r["a.weight"]["zero_frac"] >= 5 / 40 for r in expected)
+    for metric in expected[0]["a.weight"]:
+        got = monitor.history.series(metric)
+        want = np.array([[r[n][metric] for n in names] for r in expected])
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=0, equal_nan=True, err_msg=metric)
+    kinds = {type(u) for u in monitor._meter.units}
+    assert kinds == {_Group, _Single}  # both ways of measuring were exercised
