@@ -8,8 +8,8 @@ from ..backend import xp as _np
 from ..tensor import Tensor
 from . import compat as _compat
 from . import inplace
+from ._softmax import log_softmax, softmax
 from ._util import promote_types, result_type
-from .activation import log_softmax, softmax
 from .comparison import (
     all,
     allclose,

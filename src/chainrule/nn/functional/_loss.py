@@ -17,9 +17,10 @@ import numpy as np
 
 from ...autograd.engine import record
 from ...ops import dispatch as d
+from ...ops._softmax import _log_softmax_array
 from ...ops._util import as_tensor
 from ...tensor import Tensor
-from ._misc import log_softmax_array, softplus_array
+from ._misc import softplus_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -414,7 +415,7 @@ def cross_entropy(
     if w is not None and w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
-    logp = log_softmax_array(_to_rows(input._data))
+    logp = _log_softmax_array(_to_rows(input._data), -1)
     inputs = (input,)
     if target.dtype.kind == "f":
         if target.shape != shape:

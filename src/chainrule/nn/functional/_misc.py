@@ -22,12 +22,6 @@ def softplus_array(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def log_softmax_array(x, axis=-1):
-    """``log(softmax(x))`` along ``axis`` on an array, the max subtracted first (no overflow)."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
 # ----------------------------------------------------------------------------------------------
 # dropout, embedding, one_hot
 # ----------------------------------------------------------------------------------------------

@@ -28,8 +28,6 @@ from ..module import Module
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence, _pack, pad_packed_sequence
 
-_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
 
 class RNNBase(Module):
     """Shared parts of RNN, LSTM and GRU: parameters ``weight_ih_l{k}[_reverse]`` and friends."""
@@ -76,7 +74,7 @@ class RNNBase(Module):
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
         self.record_steps = record_steps
         self.last_hidden_states = self.last_cell_states = None
-        gates = _GATES[mode] * hidden_size
+        gates = R._GATES[mode] * hidden_size
         self._flat_weights_names = []
         for layer in range(num_layers):
             for d in range(2 if bidirectional else 1):
