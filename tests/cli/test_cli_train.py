@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -65,6 +66,19 @@ def test_monitor_every_records_fewer_steps(chainrule, workdir, fast):
     assert chainrule("train", *fast, "--monitor-every", "5", "--name", "m").exit_code == 0
     rows = read_csv(workdir / "runs" / "m" / "gradients.csv")
     assert sorted({int(r["step"]) for r in rows}) == list(range(0, 46, 5))
+
+
+def test_sharpness_every_puts_the_stability_limit_in_the_learning_rate_verdict(chainrule):
+    # SGD at 5e-4 on the digits MLP crawls: the low-learning-rate finding cites 2/λ_max only
+    # when the sharpness is measured
+    args = ("train", "--epochs", "2", "--width", "32", "--optimizer", "sgd", "--lr", "0.0005")
+    args += ("--no-plots",)
+    plain = chainrule(*args, "--name", "plain")
+    measured = chainrule(*args, "--sharpness-every", "10", "--name", "sharp")
+    assert plain.exit_code == 0 and measured.exit_code == 0, measured.output
+    assert "lr_too_low" in plain.output and "2/λ_max" not in plain.output
+    assert "lr_too_low" in measured.output
+    assert re.search(r"2/λ_max = [0-9.]+ against the learning rate 0.0005", measured.output)
 
 
 def test_config_json_round_trips_to_the_same_run(chainrule, workdir, fast):

@@ -19,7 +19,14 @@ from ..diagnostics.names import labels_from_rows
 from .app import cli, debug_option
 from .common import matplotlib_available, new_figure, note, percent, table, unique_file, write_text
 
-IGNORED = ("name", "runs_dir", "plots", "tensorboard", "monitor_every")  # not about the model
+IGNORED = (
+    "name",
+    "runs_dir",
+    "plots",
+    "tensorboard",
+    "monitor_every",
+    "sharpness_every",
+)  # not about the model
 
 
 class Run:

@@ -270,6 +270,16 @@ SPECS = [
         "train",
     ),
     Spec(
+        "sharpness_every",
+        "--sharpness-every",
+        click.IntRange(min=0),
+        0,
+        "Every N steps, measure the loss surface's sharpness (largest Hessian eigenvalue "
+        "λ_max; plain gradient descent is unstable above lr = 2/λ_max) for the learning-rate "
+        "verdicts. 0: off.",
+        "train",
+    ),
+    Spec(
         "name",
         "--name",
         click.STRING,
@@ -305,7 +315,7 @@ SPECS = [
 SPEC = {s.key: s for s in SPECS}
 KEYS = tuple(SPEC)
 # Options a resumed run may set anew: they do not change what the finished epochs computed.
-RESUME_FREE = ("epochs", "monitor_every", "tensorboard", "plots")
+RESUME_FREE = ("epochs", "monitor_every", "sharpness_every", "tensorboard", "plots")
 
 
 @dataclass
@@ -334,6 +344,7 @@ class TrainConfig:
     seed: int = 0
     epochs: int = 30
     monitor_every: int = 1
+    sharpness_every: int = 0
     name: str = None
     runs_dir: str = "runs"
     tensorboard: bool = False

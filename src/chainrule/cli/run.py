@@ -92,6 +92,11 @@ class Session:
 
     def fit(self, callbacks=(), start_epoch=0, history=None):
         """Train to the config's epochs (from ``start_epoch``); returns the History."""
+        monitor, callbacks = self.monitor, list(callbacks)
+        if monitor is not None and self.config.sharpness_every:
+            # the monitor as fit would attach it, with sharpness measured every N steps
+            watch = crtrain.MonitorCallback(monitor, sharpness_every=self.config.sharpness_every)
+            monitor, callbacks = None, [watch] + callbacks
         with np.errstate(all="ignore"):  # overflow is reported by the monitor, not by NumPy
             self.history = crtrain.fit(
                 getattr(self, "train_model", None) or self.model,  # DDP under --nproc
@@ -103,9 +108,9 @@ class Session:
                 scheduler=self.scheduler,
                 scheduler_interval=self.interval,
                 clip_grad_norm=self.config.clip_norm,
-                callbacks=list(callbacks),
+                callbacks=callbacks,
                 metrics=(self.metric,),
-                monitor=self.monitor,
+                monitor=monitor,
                 progress=False,
                 start_epoch=start_epoch,
                 history=history,
