@@ -309,7 +309,7 @@ def _check_int_divisor(b: Any, op: str) -> None:
 
 def _floor_divide_array(a: Any, b: Any) -> Any:
     _check_int_divisor(b, "floor_divide")
-    with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is +-inf or nan, as in PyTorch
+    with _quiet():  # x // 0.0 is +-inf or nan, as in PyTorch
         return np.floor_divide(a, b)
 
 
@@ -349,7 +349,7 @@ def _trunc_divide(a: TensorLike, b: TensorLike) -> Tensor:
         if x.dtype.kind in "iu":
             q = np.floor_divide(x, y)
             return q + ((q < 0) & (q * y != x))  # floor -> toward zero for inexact negatives
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _quiet():
             return np.trunc(x / y)
 
     a, b, out = _binary(a, b, trunc_div, "floor_divide")
@@ -358,7 +358,7 @@ def _trunc_divide(a: TensorLike, b: TensorLike) -> Tensor:
 
 def _remainder_array(a: Any, b: Any) -> Any:
     _check_int_divisor(b, "remainder")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with _quiet():
         return np.remainder(a, b)
 
 
@@ -381,7 +381,7 @@ def remainder(a: TensorLike, b: TensorLike) -> Tensor:
     a, b, out = _binary(a, b, _remainder_array, "remainder")
     quotient = None
     if b.requires_grad:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _quiet():
             quotient = np.floor_divide(a._data, b._data)
     return record(
         out,
@@ -417,13 +417,13 @@ def fmod(a: TensorLike, b: TensorLike) -> Tensor:
 
     def fmod_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         _check_int_divisor(y, "fmod")
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _quiet():
             return np.fmod(x, y)
 
     a, b, out = _binary(a, b, fmod_array, "remainder")
     quotient = None
     if b.requires_grad:
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _quiet():
             quotient = np.trunc(a._data / b._data).astype(out.dtype)
     return record(
         out, (a, b), _remainder_vjp, "Fmod", saved=quotient, save_inputs=False, save_output=False
@@ -617,7 +617,7 @@ def rsqrt(x: TensorLike) -> Tensor:
         tensor([0.5, inf])
     """
     x = float_operand(x)
-    with np.errstate(divide="ignore", invalid="ignore"):  # rsqrt(0) is inf, as in PyTorch
+    with _quiet():  # rsqrt(0) is inf, as in PyTorch
         out = 1 / np.sqrt(x._data)
     return record(out, (x,), _rsqrt_vjp, "Rsqrt", save_inputs=False)
 

@@ -118,14 +118,20 @@ class _BatchNorm(Module):
                 f"{tuple(input.shape)} has {input.shape[1]} channels in dim 1"
             )
 
-    def forward(self, input):
-        self._check_input(input)
+    def _running_factor(self):
+        """The running statistics' update factor for this forward; in training with tracked
+        statistics, counts the batch first (``momentum=None``: 1 / batches so far)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data += 1
             self.num_batches_tracked._bump_version()
             if self.momentum is None:  # cumulative moving average over all batches so far
                 factor = 1.0 / float(self.num_batches_tracked._data)
+        return factor
+
+    def forward(self, input):
+        self._check_input(input)
+        factor = self._running_factor()
         use_batch_stats = self.training or self.running_mean is None
         # Running stats are updated only when they are tracked and batch stats are used.
         update = not self.training or self.track_running_stats

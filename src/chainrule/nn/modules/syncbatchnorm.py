@@ -99,12 +99,7 @@ class SyncBatchNorm(_BatchNorm):
         if not self.training or _world_size() == 1:
             return super().forward(input)  # eval, or one rank: BatchNorm itself
         self._check_input(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.track_running_stats:
-            self.num_batches_tracked._data += 1
-            self.num_batches_tracked._bump_version()
-            if self.momentum is None:  # cumulative moving average, as BatchNorm
-                factor = 1.0 / float(self.num_batches_tracked._data)
+        factor = self._running_factor()
         running = (self.running_mean, self.running_var) if self.track_running_stats else None
         return _sync_batch_norm(as_tensor(input), self.weight, self.bias, running, factor, self.eps)
 
