@@ -115,7 +115,38 @@ def where(mask: Any, a: Grad, b: Grad) -> Grad:
     """``a`` where ``mask`` else ``b`` (a select: a NaN in the branch not chosen stays out)."""
     if is_recorded(a, b):
         return _ops().where(mask, a, b)
+    if type(b) is int and b == 0 and type(a) is np.ndarray:
+        return _keep_where(mask, a, invert=False)
+    if type(a) is int and a == 0 and type(b) is np.ndarray:
+        return _keep_where(mask, b, invert=True)
     return np.where(mask, a, b)
+
+
+# Float dtype -> the integer dtype of its bits, for the branch-free select below.
+_BITS = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32}
+_BITS[np.dtype(np.float64)] = np.int64
+_SELECT_MIN_SIZE = 1024  # below this np.where's one call is cheaper than three
+
+
+def _keep_where(mask: Any, g: np.ndarray, invert: bool) -> np.ndarray:
+    """``where(mask, g, 0)`` (``where(mask, 0, g)`` with ``invert``) without np.where's branch.
+
+    np.where branches on every element, and a ReLU mask is as unpredictable as a coin: on
+    (256, 128) float32 it runs 3x slower than an AND of the gradient's bits with a mask of all
+    ones (keep) or all zeros (drop, giving +0.0 exactly as the select). The result is the
+    same bit for bit, NaN and -0.0 included."""
+    bits = _BITS.get(g.dtype)
+    if (
+        bits is None
+        or g.size < _SELECT_MIN_SIZE
+        or type(mask) is not np.ndarray
+        or mask.dtype != np.bool_
+        or mask.shape != g.shape
+    ):
+        return np.where(mask, 0, g) if invert else np.where(mask, g, 0)
+    flags = mask.view(np.int8)  # 1 where mask, 0 elsewhere
+    keep = flags - 1 if invert else -flags  # all bits set (-1) where g is kept, 0 where dropped
+    return np.bitwise_and(g.view(bits), keep, dtype=bits).view(g.dtype)
 
 
 def clip(x: Grad, lo: float | None, hi: float | None) -> Grad:
