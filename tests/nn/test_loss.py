@@ -466,3 +466,27 @@ def test_bce_refuses_values_outside_unit_interval_like_torch(p, y, what):
         F.binary_cross_entropy(cr.tensor(p), cr.tensor(y))
     with pytest.raises(ValueError, match=what):
         nn.BCELoss()(cr.tensor(p), cr.tensor(y))
+
+
+@pytest.mark.parametrize("classes", [3, 10, 32, 33, 100])  # both layouts of the fast path
+@pytest.mark.parametrize("target_dtype", [np.int64, np.int32, np.uint8])
+def test_plain_cross_entropy_fast_path_matches_torch(classes, target_dtype):
+    rng = np.random.default_rng(classes)
+    x = (3 * rng.standard_normal((70, classes))).astype(np.float32)
+    t = rng.integers(0, classes, 70).astype(target_dtype)
+    ours = cr.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    loss = cr.nn.functional.cross_entropy(ours, cr.tensor(t))
+    expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(t.astype(np.int64)))
+    (loss * 3).backward()
+    (expected * 3).backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("bad", [-1, 10])
+def test_plain_cross_entropy_refuses_a_class_index_out_of_range(bad):
+    t = np.zeros(8, dtype=np.int64)
+    t[3] = bad
+    with pytest.raises((IndexError, ValueError), match="out of|range|bound"):
+        cr.nn.functional.cross_entropy(cr.zeros(8, 10, requires_grad=True), cr.tensor(t))

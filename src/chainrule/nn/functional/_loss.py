@@ -329,10 +329,13 @@ def _plain_cross_entropy_vjp(ctx, g):
         onehot = np.zeros(p.shape, p.dtype)
         onehot[rows, t] = 1
         return ((logp.exp() - onehot) * (g * (1.0 / len(t))),)
-    grad = p.copy()
+    grad = p.copy(order="K")  # keeps the class-major layout (no transposing copy)
     grad[rows, t] -= 1
     grad *= g * (1.0 / len(t))
     return (grad,)
+
+
+_FEW_CLASSES = 32  # up to this many classes the fast path works class-major
 
 
 def _plain_cross_entropy(input, target):
@@ -342,14 +345,28 @@ def _plain_cross_entropy(input, target):
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if x.ndim != 2 or x.dtype.kind != "f" or t.shape != x.shape[:1] or t.dtype.kind not in "iu":
         return None
-    if not t.size or t.min() < 0 or t.max() >= x.shape[1]:
+    # one reduction checks both ends: a negative index read as unsigned is huge
+    if not t.size or t.view(f"u{t.itemsize}").max() >= x.shape[1]:
         return None  # empty batch or bad index: the general path says why
     rows = np.arange(len(t))
-    shifted = x - x.max(axis=1, keepdims=True)
-    p = np.exp(shifted)
-    total = p.sum(axis=1, keepdims=True)
-    loss = (np.log(total).sum() - shifted[rows, t].sum()) / len(t)
-    p /= total
+    if x.shape[1] <= _FEW_CLASSES:
+        # Class-major: NumPy reduces a row of 10 classes slowly (a (256, 10) row-wise max
+        # takes 12 us), while over the first axis each reduction is one elementwise pass.
+        # The probabilities come back as the (N, C) transposed view.
+        shifted = np.ascontiguousarray(x.T)
+        shifted -= shifted.max(axis=0)
+        target_sum = shifted[t, rows].sum()
+        p = np.exp(shifted, out=shifted)
+        total = p.sum(axis=0)
+        loss = (np.log(total).sum() - target_sum) / len(t)
+        p /= total
+        p = p.T
+    else:
+        shifted = x - x.max(axis=1, keepdims=True)
+        p = np.exp(shifted)
+        total = p.sum(axis=1, keepdims=True)
+        loss = (np.log(total).sum() - shifted[rows, t].sum()) / len(t)
+        p /= total
     return record(
         np.asarray(loss, dtype=x.dtype),
         (input,),
