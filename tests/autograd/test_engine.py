@@ -63,6 +63,21 @@ def test_an_unsaved_input_is_still_seen_while_it_is_alive():
         _ = stand_in._data
 
 
+def test_keep_input_values_makes_nodes_keep_every_input():
+    from chainrule.autograd.engine import KEEP_INPUT_VALUES
+
+    x = cr.randn(3, requires_grad=True)
+    token = KEEP_INPUT_VALUES.set(True)
+    try:
+        kept = cr.relu(x * 2).grad_fn
+    finally:
+        KEEP_INPUT_VALUES.reset(token)
+    dropped = cr.relu(x * 2).grad_fn
+    np.testing.assert_array_equal(kept.inputs[0]._data, x.detach().numpy() * 2)
+    with pytest.raises(AttributeError, match="not saved for backward"):
+        _ = dropped.inputs[0]._data
+
+
 def test_create_graph_through_an_output_nothing_holds():
     # exp's vjp reads its output; the sum after it does not keep it: the saved values stand in
     x = cr.tensor([0.5, 1.0], dtype=cr.float64, requires_grad=True)

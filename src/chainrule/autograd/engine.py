@@ -20,6 +20,7 @@ makes backward raise instead of returning a wrong gradient. In-place ops recorde
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import operator
 import os
@@ -106,7 +107,12 @@ class Node:
         self.next = [t._node for t in inputs]
         # What backward reads: the inputs, with an Unsaved stand-in for each one whose values
         # the vjp does not read (so the memory of, e.g., ReLU's input goes with its last user).
-        if save_inputs is True or anomaly or vjp not in _READS_NO_INPUT_VALUES:
+        if (
+            save_inputs is True
+            or anomaly
+            or vjp not in _READS_NO_INPUT_VALUES
+            or KEEP_INPUT_VALUES.get()
+        ):
             self._inputs, self._partial = inputs, False
         else:
             self._inputs = _unsaved(inputs, save_inputs, out._data)
@@ -237,6 +243,14 @@ def input_values(x: Any) -> Any:
 # inputs. `save_inputs=False` alone is not enough: it says what the plain backward reads, and
 # some recorded backwards recompute from the inputs (cross-entropy's double backward).
 _READS_NO_INPUT_VALUES: set[Any] = set()
+
+
+# While True, nodes keep every input whole, also those their vjp does not read: the NaN/Inf
+# tracer then sees every intermediate value (GradientMonitor sets it for its recorded forwards;
+# anomaly mode keeps them too). It costs memory only: the values live until backward.
+KEEP_INPUT_VALUES: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "chainrule_keep_input_values", default=False
+)
 
 
 def reads_no_input_values(vjp: VJP) -> VJP:

@@ -44,6 +44,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.engine import KEEP_INPUT_VALUES
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..nn.functional._rnn import observe_time_gradients
 from ..random import get_rng_state, set_rng_state
@@ -229,6 +230,7 @@ class GradientMonitor:
         self._order = []  # layer indices in forward order (first call)
         self._step = 0
         self._recorded = 0  # recorded steps so far (for time_every)
+        self._keep_token = None  # KEEP_INPUT_VALUES set by the running recorded forward
         self._scratch = _Scratch()
         self._meter = ParamMeter(self._params, self._scratch)  # + the weights before the step
         self._snapshot_valid = False
@@ -328,6 +330,7 @@ class GradientMonitor:
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._release_values()  # a forward that raised did not reach _after_model
 
     def _start_recording(self):
         """Prepare a recorded step: hooks on, fresh accumulators."""
@@ -364,6 +367,10 @@ class GradientMonitor:
         d = self._data
         if not is_grad_enabled():  # evaluation (no_grad): not a training forward
             return
+        # The graph keeps every intermediate value during this forward, so that a NaN/Inf is
+        # traced to the op that made it (memory until backward; recorded steps only).
+        self._release_values()
+        self._keep_token = KEEP_INPUT_VALUES.set(True)
         d.outputs.clear()
         d.outputs_of_acts.clear()
         d.acts_seen.clear()
@@ -378,9 +385,19 @@ class GradientMonitor:
                 self._facts["inputs"] = _input_facts(x, self._facts["inputs"])
         d.forwards += 1
 
+    def _release_values(self):
+        """End the keeping of intermediate values that :meth:`_new_forward` started."""
+        token, self._keep_token = self._keep_token, None
+        if token is not None:
+            try:
+                KEEP_INPUT_VALUES.reset(token)
+            except (ValueError, RuntimeError):  # made in another context (thread), or used
+                pass
+
     def _after_model(self, module, args, out):
         if not is_grad_enabled():
             return
+        self._release_values()
         self._inspect(out)
         if self._recorded % _FACTS_EVERY and self._facts["output"] is not None:
             return  # what the model outputs does not change from step to step

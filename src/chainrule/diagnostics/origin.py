@@ -60,6 +60,11 @@ def _loss_origin(loss, value, past, output):
     return event
 
 
+# Ops whose output is finite wherever their input is: a NaN/Inf after one came from its input.
+# (Of the ops that may drop an input's values, all but Add, Sub, Sum and Mean, which overflow.)
+_FINITE_IN_FINITE_OUT = frozenset({"Relu", "Tanh", "Sigmoid", "Reshape", "Expand", "Index"})
+
+
 def trace_op(t, param_ids, limit=100000, with_node=False):
     """Walk back from non-finite ``t`` to the op whose inputs were finite but output was not.
 
@@ -78,8 +83,23 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
         bad = [
             (x, nxt)
             for x, nxt, v in values
-            if v is None or (v.dtype.kind in "fc" and not np.isfinite(v).all())
+            if v is not None and v.dtype.kind in "fc" and not np.isfinite(v).all()
         ]
+        unknown = [(x, nxt) for x, nxt, v in values if v is None]
+        if not bad and unknown:
+            if node.name not in _FINITE_IN_FINITE_OUT:
+                # An Add of two values it did not keep: did it overflow, or was an operand
+                # already Inf? Following the operand would blame its maker for what may be
+                # this op's overflow, so say what cannot be known instead.
+                event = {
+                    "op": node.name,
+                    "cause": "unknown",
+                    "explanation": f"{node.name} or the op that made its input: that input's "
+                    "values were not kept (trace inside GradientMonitor's recorded steps or "
+                    "cr.autograd.detect_anomaly() to keep them)",
+                }
+                return (event, node) if with_node else event
+            bad = unknown  # this op cannot make NaN/Inf of finite values: it came from there
         if not bad:
             cause, detail = classify_op(node.name, node.inputs, {})
             event = {
