@@ -51,11 +51,12 @@ def test_monitor_traces_an_overflow_to_the_add_that_made_it():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_without_kept_values_the_tracer_says_it_cannot_tell_instead_of_blaming_the_producer():
+def test_without_kept_values_the_tracer_names_both_candidates_instead_of_one_wrong_op():
     model = _overflowing_net()
     out = model(cr.ones(3, 4))
     event = trace_op(out, set())
-    assert event["op"] == "Add" and event["cause"] == "unknown", event
+    # the Mul's output (the Add's input) is gone: Mul or Add made the Inf, and the tracer says so
+    assert event["op"] == "Mul" and event["or_op_after"] == "Add", event
     assert "not kept" in event["explanation"]
 
 
@@ -83,3 +84,24 @@ def test_monitor_keeps_values_only_during_its_recorded_forwards():
     assert seen == [True, False, True, False]
     monitor.close()
     assert np.isfinite(loss.item())
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_an_off_cycle_nan_loss_names_the_op_without_claiming_certainty():
+    model = _overflowing_net()
+    monitor = cr.diagnostics.GradientMonitor(model, every=2)
+    with cr.no_grad():
+        saved = model.inp.weight.clone()
+        model.inp.weight.fill_(0.1)
+    healthy = model(cr.ones(3, 4)).sum()  # step 0: recorded, finite
+    healthy.backward()
+    monitor.step(healthy)
+    with cr.no_grad():
+        model.inp.weight.copy_(saved)
+    loss = model(cr.ones(3, 4)).sum()  # step 1: not recorded, the values are not kept
+    monitor.step(loss)
+    assert monitor.first_nonfinite["or_op_after"] == "Add"
+    (finding,) = [f for f in monitor.report().findings if f.kind == "nonfinite"]
+    assert "produced by the op 'Mul' or the 'Add' after it" in finding.message
+    assert any("trace_nonfinite" in r for r in finding.remedies)
+    monitor.close()

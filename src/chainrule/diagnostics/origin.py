@@ -73,6 +73,7 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
     :func:`chainrule.diagnostics.nonfinite.classify_op`.
     """
     node = t._node
+    after = None  # a later op that may have made the NaN/Inf instead (see below)
     for _ in range(limit):
         if node is None or node.inputs is None:
             break
@@ -86,20 +87,15 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
             if v is not None and v.dtype.kind in "fc" and not np.isfinite(v).all()
         ]
         unknown = [(x, nxt) for x, nxt, v in values if v is None]
-        if not bad and unknown:
+        if bad:
+            after = None  # this op's input was already bad: it did not make the NaN/Inf
+        elif unknown:
+            # An input whose values the graph did not keep: it is followed (it is where the
+            # NaN/Inf most often comes from), but if this op can make NaN/Inf of finite values
+            # (an Add that overflows) the origin found upstream may instead be this op.
             if node.name not in _FINITE_IN_FINITE_OUT:
-                # An Add of two values it did not keep: did it overflow, or was an operand
-                # already Inf? Following the operand would blame its maker for what may be
-                # this op's overflow, so say what cannot be known instead.
-                event = {
-                    "op": node.name,
-                    "cause": "unknown",
-                    "explanation": f"{node.name} or the op that made its input: that input's "
-                    "values were not kept (trace inside GradientMonitor's recorded steps or "
-                    "cr.autograd.detect_anomaly() to keep them)",
-                }
-                return (event, node) if with_node else event
-            bad = unknown  # this op cannot make NaN/Inf of finite values: it came from there
+                after = node.name
+            bad = unknown
         if not bad:
             cause, detail = classify_op(node.name, node.inputs, {})
             event = {
@@ -107,6 +103,12 @@ def trace_op(t, param_ids, limit=100000, with_node=False):
                 "cause": cause,
                 "explanation": f"{cause} ({detail})" if detail else cause,
             }
+            if after is not None:
+                event["or_op_after"] = after
+                event["explanation"] += (
+                    f"; or the {after} after it: the values between them were not kept "
+                    "(GradientMonitor's recorded steps and cr.autograd.detect_anomaly() keep them)"
+                )
             return (event, node) if with_node else event
         leaf, producer = bad[0]
         if producer is None:

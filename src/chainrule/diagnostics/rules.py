@@ -699,7 +699,9 @@ def rule_nonfinite(view):
     msg = f"The first NaN/Inf appeared at step {event.get('step')} in the {phase} pass"
     if where:
         msg += f", in layer {where!r}"
-    if event.get("op"):
+    if event.get("op") and event.get("or_op_after"):  # values in between were gone
+        msg += f", produced by the op {event['op']!r} or the {event['or_op_after']!r} after it"
+    elif event.get("op"):
         msg += f", produced by the op {event['op']!r} from finite inputs"
     msg += f": {event.get('explanation') or cause.replace('_', ' ')}."
     if event.get("created_at"):
@@ -708,7 +710,9 @@ def rule_nonfinite(view):
     if not remedies and event.get("remedy"):  # a cause only nonfinite.py knows
         remedies.append(event["remedy"][0].upper() + event["remedy"][1:] + ".")
     remedies = remedies or list(_CAUSE_REMEDIES["overflow"])
-    if phase == "loss" and not event.get("op") and not event.get("diverged"):
+    if (phase == "loss" and not event.get("op") and not event.get("diverged")) or event.get(
+        "or_op_after"
+    ):
         remedies.append(
             "Find the op with cr.diagnostics.trace_nonfinite(lambda: loss_fn(model(x), y))."
         )
