@@ -152,3 +152,76 @@ def test_softmax_implicit_dim_warns_like_torch():
 def test_hardtanh_invalid_range():
     with pytest.raises(ValueError, match="min_val"):
         nn.Hardtanh(2.0, 1.0)
+
+
+# ---- inplace=True: the result is written into the input, as PyTorch does ----
+
+INPLACE = {
+    "relu": ("relu", {}),
+    "leaky_relu": ("leaky_relu", {"negative_slope": 0.2}),
+    "elu": ("elu", {"alpha": 0.7}),
+    "selu": ("selu", {}),
+    "silu": ("silu", {}),
+    "hardtanh": ("hardtanh", {"min_val": -0.5, "max_val": 0.8}),
+    "relu6": ("relu6", {}),
+    "mish": ("mish", {}),
+    "hardsigmoid": ("hardsigmoid", {}),
+    "hardswish": ("hardswish", {}),
+    "celu": ("celu", {"alpha": 0.5}),
+    "threshold": ("threshold", {"threshold": 0.1, "value": 20.0}),
+}
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_functional_inplace_writes_into_the_input_and_backpropagates_as_torch(name):
+    fn, kwargs = INPLACE[name]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5)) * 3
+    ours_leaf, theirs_leaf = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours_h, theirs_h = ours_leaf * 2, theirs_leaf * 2  # intermediates: in place is allowed
+    ours = getattr(F, fn)(ours_h, inplace=True, **kwargs)
+    theirs = getattr(TF, fn)(theirs_h, inplace=True, **kwargs)
+    assert ours is ours_h  # the input itself, now holding the result
+    np.testing.assert_allclose(ours_h.detach().numpy(), theirs_h.detach().numpy(), rtol=1e-6)
+    weights = rng.standard_normal((4, 5))
+    (ours * cr.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(
+        ours_leaf.grad.numpy(), theirs_leaf.grad.numpy(), rtol=1e-6, atol=1e-12
+    )
+    with pytest.raises(RuntimeError, match="in-place"):  # a leaf that requires grad refuses
+        getattr(F, fn)(cr.tensor(x, requires_grad=True), inplace=True, **kwargs)
+    with cr.no_grad():  # outside a graph it just writes
+        plain = cr.tensor(2 * x)
+        assert getattr(F, fn)(plain, inplace=True, **kwargs) is plain
+    np.testing.assert_allclose(plain.numpy(), theirs_h.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda: nn.ReLU(inplace=True), lambda: torch.nn.ReLU(inplace=True)),
+        (lambda: nn.LeakyReLU(0.1, True), lambda: torch.nn.LeakyReLU(0.1, True)),
+        (lambda: nn.ReLU6(inplace=True), lambda: torch.nn.ReLU6(inplace=True)),
+        (lambda: nn.Hardswish(inplace=True), lambda: torch.nn.Hardswish(inplace=True)),
+        (lambda: nn.CELU(0.5, inplace=True), lambda: torch.nn.CELU(0.5, inplace=True)),
+        (lambda: nn.Threshold(0.1, 2.0, True), lambda: torch.nn.Threshold(0.1, 2.0, True)),
+    ],
+)
+def test_activation_modules_with_inplace_modify_their_input(ours, theirs):
+    x = np.linspace(-4, 4, 12).reshape(3, 4)
+    a, b = cr.tensor(x), torch.tensor(x)
+    assert ours()(a) is a
+    theirs()(b)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_dropout_inplace_modifies_its_input_in_training_only():
+    x = cr.ones(200)
+    y = nn.Dropout(0.5, inplace=True)(x)
+    assert y is x and set(np.unique(x.numpy())) == {0.0, 2.0}
+    z = cr.ones(4, 3, 5, 2)
+    assert F.dropout2d(z, 0.5, inplace=True) is z and set(np.unique(z.numpy())) <= {0.0, 2.0}
+    kept = cr.ones(5)
+    evaluated = nn.Dropout(0.5, inplace=True).eval()(kept)
+    assert evaluated is kept and kept.numpy().tolist() == [1.0] * 5

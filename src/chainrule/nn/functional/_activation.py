@@ -18,6 +18,7 @@ from ...ops import sigmoid as _sigmoid
 from ...ops import softmax as _softmax
 from ...ops import tanh as _tanh
 from ...ops._util import as_tensor
+from ...ops.inplace import apply as _apply_in_place
 from ...ops.pointwise import sigmoid_array
 from ...ops.special import erf_array
 
@@ -32,19 +33,28 @@ def _elementwise(x, forward, vjp, name, saved=None):
     return record(forward(x._data), (x,), vjp, name, saved=saved)
 
 
+def _in_place(input, name, compute):
+    """PyTorch's ``inplace=True``: ``compute(input)`` is written into ``input``, which is
+    returned. In a graph it is recorded as the in-place op ``name`` (a leaf that requires grad
+    refuses; a node that saved the old value refuses to backward), as ``x.relu_()`` is."""
+    return _apply_in_place(as_tensor(input), name, compute)
+
+
 def _scalar(x, value):
     """``value`` as a NumPy scalar of x's dtype, so float32 arrays stay float32."""
     return x.dtype.type(value) if x.dtype.kind == "f" else value
 
 
 def relu(input, inplace=False):
-    """max(x, 0) elementwise. ``inplace`` is accepted for compatibility (never in place).
+    """max(x, 0) elementwise; with ``inplace=True`` written into ``input`` (returned).
 
     Example:
         >>> x = cr.tensor([-2.0, 0.0, 3.0])
         >>> F.relu(x)
         tensor([0., 0., 3.])
     """
+    if inplace:
+        return _in_place(input, "relu_", _relu)
     return _relu(input)
 
 
@@ -62,6 +72,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
         >>> F.leaky_relu(x, 0.1)
         tensor([-0.2,  0. ,  3. ])
     """
+    if inplace:
+        return _in_place(input, "leaky_relu_", lambda x: leaky_relu(x, negative_slope))
     return _elementwise(
         input,
         lambda x: np.where(x > 0, x, x * _scalar(x, negative_slope)),
@@ -94,6 +106,8 @@ def elu(input, alpha=1.0, inplace=False):
         >>> F.elu(x)
         tensor([-0.8647,  0.    ,  3.    ])
     """
+    if inplace:
+        return _in_place(input, "elu_", lambda x: _elu(x, alpha, 1.0, "Elu"))
     return _elu(input, alpha, 1.0, "Elu")
 
 
@@ -105,6 +119,8 @@ def selu(input, inplace=False):
         >>> F.selu(x)
         tensor([-1.5202,  0.    ,  3.1521])
     """
+    if inplace:
+        return _in_place(input, "selu_", selu)
     return _elu(input, SELU_ALPHA, SELU_SCALE, "Selu")
 
 
@@ -164,6 +180,8 @@ def silu(input, inplace=False):
         >>> F.silu(x)
         tensor([-0.2384,  0.    ,  2.8577])
     """
+    if inplace:
+        return _in_place(input, "silu_", silu)
     return _elementwise(input, lambda x: x * sigmoid_array(x), _silu_vjp, "Silu")
 
 
@@ -246,6 +264,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError(
             f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
         )
+    if inplace:
+        return _in_place(input, "hardtanh_", lambda x: hardtanh(x, min_val, max_val))
     return _elementwise(
         input,
         lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
@@ -262,7 +282,7 @@ def relu6(input, inplace=False):
         >>> F.relu6(cr.tensor([-1.0, 3.0, 8.0]))
         tensor([0., 3., 6.])
     """
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def _implicit_dim(name, ndim):

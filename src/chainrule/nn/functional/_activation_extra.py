@@ -3,7 +3,7 @@
 
 from ...ops import where
 from ...ops._util import as_tensor
-from ._activation import hardtanh, softmax, softplus, tanh
+from ._activation import _in_place, hardtanh, softmax, softplus, tanh
 
 
 def mish(input, inplace=False):
@@ -14,6 +14,9 @@ def mish(input, inplace=False):
         >>> F.mish(x)
         tensor([-0.2525,  0.    ,  2.9865])
     """
+    if inplace:
+        # (a composition that saves its input at several nodes: computed from a copy)
+        return _in_place(input, "mish_", lambda x: mish(x.clone()))
     x = as_tensor(input)
     return x * tanh(softplus(x))
 
@@ -25,6 +28,8 @@ def hardsigmoid(input, inplace=False):
         >>> F.hardsigmoid(cr.tensor([-4.0, 0.0, 4.0]))
         tensor([0. , 0.5, 1. ])
     """
+    if inplace:
+        return _in_place(input, "hardsigmoid_", hardsigmoid)
     return hardtanh(as_tensor(input) + 3.0, 0.0, 6.0) / 6.0
 
 
@@ -35,6 +40,8 @@ def hardswish(input, inplace=False):
         >>> F.hardswish(cr.tensor([-4.0, 0.0, 4.0]))
         tensor([-0.,  0.,  4.])
     """
+    if inplace:
+        return _in_place(input, "hardswish_", hardswish)
     x = as_tensor(input)
     return x * hardsigmoid(x)
 
@@ -78,6 +85,8 @@ def celu(input, alpha=1.0, inplace=False):
         >>> F.celu(x, alpha=0.5)
         tensor([-0.4908,  0.    ,  3.    ])
     """
+    if inplace:
+        return _in_place(input, "celu_", lambda x: celu(x.clone(), alpha))
     x = as_tensor(input)
     return x.clamp(min=0) + ((x.clamp(max=0) / alpha).exp() - 1) * alpha
 
@@ -136,5 +145,7 @@ def threshold(input, threshold, value, inplace=False):
         >>> F.threshold(cr.tensor([0.0, 0.5, 2.0]), 0.1, 20.0)
         tensor([20. ,  0.5,  2. ])
     """
+    if inplace:
+        return _in_place(input, "threshold_", lambda x: where(x > threshold, x, x * 0 + value))
     x = as_tensor(input)
     return where(x > threshold, x, x * 0 + value)

@@ -6,9 +6,10 @@ import numpy as np
 
 from ...random import default_generator
 from ...tensor import Tensor
+from ._activation import _in_place
 
 
-def _channel_dropout(input, p, training, batched_ndim, name):
+def _channel_dropout(input, p, training, batched_ndim, name, inplace=False):
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (batched_ndim - 1, batched_ndim):
@@ -26,6 +27,8 @@ def _channel_dropout(input, p, training, batched_ndim, name):
     else:
         keep = default_generator().random(shape) >= p
         mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    if inplace:  # PyTorch's: the result is written into input, which is returned
+        return _in_place(input, name + "_", lambda x: x * Tensor._wrap(mask))
     return input * Tensor._wrap(mask)
 
 
@@ -40,7 +43,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
         >>> bool((y.numpy() == y.numpy()[:, :, :1]).all())  # whole channels
         True
     """
-    return _channel_dropout(input, p, training, 3, "dropout1d")
+    return _channel_dropout(input, p, training, 3, "dropout1d", inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -63,5 +66,5 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
             "Use dropout1d for that.",
             stacklevel=2,
         )
-        return _channel_dropout(input, p, training, 3, "dropout2d")
-    return _channel_dropout(input, p, training, 4, "dropout2d")
+        return _channel_dropout(input, p, training, 3, "dropout2d", inplace)
+    return _channel_dropout(input, p, training, 4, "dropout2d", inplace)

@@ -11,6 +11,7 @@ from ...ops import linear, pad  # noqa: F401  (re-exported by nn.functional)
 from ...ops._util import as_tensor
 from ...random import default_generator
 from ...tensor import Tensor
+from ._activation import _in_place
 
 # ----------------------------------------------------------------------------------------------
 # array-or-Tensor helpers
@@ -35,7 +36,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
     Identity when ``training`` is False. Draws from ``chainrule.random.default_generator()``.
-    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor.
+    With ``inplace=True`` the result is written into ``input``, which is returned (PyTorch's).
 
     Example:
         >>> y = F.dropout(cr.ones(1000), 0.2)
@@ -49,6 +50,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     input = as_tensor(input)
     if not training or p == 0.0:
         return input
+    if inplace:
+        return _in_place(input, "dropout_", lambda x: dropout(x, p, training))
     if p == 1.0:
         mask = np.zeros(input.shape, dtype=input.dtype)
     else:

@@ -43,6 +43,8 @@ class _Elementwise(Module):
         self.inplace = inplace
 
     def forward(self, input):
+        if self.inplace:
+            return type(self).fn(input, inplace=True)
         return type(self).fn(input)
 
 
@@ -83,10 +85,10 @@ class CELU(Module):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return A.celu(input, self.alpha)
+        return A.celu(input, self.alpha, self.inplace)
 
 
 class GLU(Module):
@@ -133,7 +135,7 @@ class Threshold(Module):
 
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
-        self.threshold, self.value = threshold, value
+        self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input):
-        return A.threshold(input, self.threshold, self.value)
+        return A.threshold(input, self.threshold, self.value, self.inplace)

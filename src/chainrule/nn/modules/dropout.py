@@ -19,7 +19,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -30,7 +30,7 @@ class Dropout1d(Dropout):
     rest by 1 / (1 - p); the identity in eval mode. Example: ``nn.Dropout1d(0.2)(x)``."""
 
     def forward(self, input):
-        return F.dropout1d(input, self.p, self.training)
+        return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(Dropout):
@@ -39,4 +39,4 @@ class Dropout2d(Dropout):
     Example: ``nn.Dropout2d(0.25)(feature_maps)``."""
 
     def forward(self, input):
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
