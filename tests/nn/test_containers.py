@@ -100,3 +100,20 @@ def test_residual_adds_block_output_and_passes_gradient_both_ways():
         nn.Residual(nn.Linear(3, 2))(cr.randn(2, 3))
     with pytest.raises(TypeError):
         nn.Residual(lambda x: x)
+
+
+def test_sequential_without_graph_gives_the_same_values_and_never_changes_a_seen_tensor():
+    import numpy as np
+
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    x = cr.randn(16, 4)
+    with_graph = model(x).detach().numpy()
+    with cr.no_grad():
+        without = model(x).numpy()
+    np.testing.assert_array_equal(with_graph, without)  # bit for bit
+    seen = []  # a hook on the Linear keeps its output: the ReLU must not write into it
+    model[2].register_forward_hook(lambda m, args, out: seen.append(out))
+    with cr.no_grad():
+        np.testing.assert_array_equal(model(x).numpy(), with_graph)
+    assert (seen[0].numpy() < 0).any()  # still the pre-activation
