@@ -50,9 +50,10 @@ _NO_BOOL = ("pow", "floor_divide", "remainder")
 
 
 def _quiet() -> Any:
-    """NumPy's divide-by-zero and invalid-value warnings off: the Inf and NaN results are IEEE's
-    answers, which PyTorch returns silently (``log(0)`` is -inf, ``sqrt(-1)`` NaN)."""
-    return np.errstate(divide="ignore", invalid="ignore")
+    """NumPy's divide-by-zero, invalid-value and overflow warnings off: the Inf and NaN results
+    are IEEE's answers, which PyTorch returns silently (``log(0)`` is -inf, ``sqrt(-1)`` NaN,
+    ``1 / 0`` inf, ``exp(1000)`` inf)."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
 
 
 def _ieee(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -161,9 +162,10 @@ def mul(a: TensorLike, b: TensorLike) -> Tensor:
 
 def _div_vjp(ctx: Node, g: Grad) -> Grads:
     b = ctx.input(1)
-    ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
-    # PyTorch's form -g * ((a / b) / b): no b * b, which overflows and, recorded, gives 0 * Inf
-    gb = unbroadcast(ctx, 1, -g * ((ctx.input(0) / b) / b)) if ctx.needs[1] else None
+    with _quiet():  # a zero divisor gives inf or NaN, as in PyTorch
+        ga = unbroadcast(ctx, 0, g / b) if ctx.needs[0] else None
+        # PyTorch's form -g * ((a / b) / b): no b * b, which overflows and, recorded, 0 * Inf
+        gb = unbroadcast(ctx, 1, -g * ((ctx.input(0) / b) / b)) if ctx.needs[1] else None
     return ga, gb
 
 
@@ -174,6 +176,11 @@ _log10_array = _ieee(np.log10)
 _log2_array = _ieee(np.log2)
 _arcsin_array = _ieee(np.arcsin)
 _arccos_array = _ieee(np.arccos)
+_true_divide_array = _ieee(np.true_divide)
+_exp_array = _ieee(np.exp)
+_expm1_array = _ieee(np.expm1)
+_sin_array, _cos_array = _ieee(np.sin), _ieee(np.cos)  # of +-inf: NaN
+_sinh_array, _cosh_array = _ieee(np.sinh), _ieee(np.cosh)  # overflow to +-inf
 
 
 def div(a: TensorLike, b: TensorLike, rounding_mode: str | None = None) -> Tensor:
@@ -197,7 +204,7 @@ def div(a: TensorLike, b: TensorLike, rounding_mode: str | None = None) -> Tenso
         raise ValueError(
             f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
         )
-    a, b, out = _binary(a, b, np.true_divide, "div", floating=True)
+    a, b, out = _binary(a, b, _true_divide_array, "div", floating=True)
     return record(
         out, (a, b), _div_vjp, "Div", save_inputs=(b.requires_grad, True), save_output=False
     )
@@ -536,6 +543,11 @@ def neg(x: TensorLike) -> Tensor:
     )
 
 
+def _exp_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # 0 * inf past an overflow is NaN, as in PyTorch
+        return (g * ctx.output(),)
+
+
 def exp(x: TensorLike) -> Tensor:
     """Elementwise ``e ** x``. Shape: same as ``x``; integers give the default float dtype.
 
@@ -543,7 +555,7 @@ def exp(x: TensorLike) -> Tensor:
         >>> cr.exp(cr.tensor([0.0, 1.0]))
         tensor([1.    , 2.7183])
     """
-    return _unary(x, np.exp, lambda ctx, g: (g * ctx.output(),), "Exp", save_input=False)
+    return _unary(x, _exp_array, _exp_vjp, "Exp", save_input=False)
 
 
 def _log_vjp(ctx: Node, g: Grad) -> Grads:
@@ -578,6 +590,11 @@ def log1p(x: TensorLike) -> Tensor:
     return _unary(x, _log1p_array, _log1p_vjp, "Log1p")
 
 
+def _expm1_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # 0 * inf past an overflow is NaN, as in PyTorch
+        return (g * (ctx.output() + 1),)
+
+
 def expm1(x: TensorLike) -> Tensor:
     """Elementwise ``exp(x) - 1``, accurate for small ``x``. Shape: same as ``x``.
 
@@ -585,7 +602,7 @@ def expm1(x: TensorLike) -> Tensor:
         >>> cr.expm1(cr.tensor([0.0, 1e-8]))
         tensor([0.e+00, 1.e-08])
     """
-    return _unary(x, np.expm1, lambda ctx, g: (g * (ctx.output() + 1),), "Expm1", save_input=False)
+    return _unary(x, _expm1_array, _expm1_vjp, "Expm1", save_input=False)
 
 
 def _sqrt_vjp(ctx: Node, g: Grad) -> Grads:
@@ -659,6 +676,11 @@ def sign(x: TensorLike) -> Tensor:
     )
 
 
+def _sin_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # at +-inf: NaN or inf, as in PyTorch
+        return (g * d.cos(ctx.input(0)),)
+
+
 def sin(x: TensorLike) -> Tensor:
     """Elementwise sine (radians). Shape: same as ``x``.
 
@@ -666,7 +688,12 @@ def sin(x: TensorLike) -> Tensor:
         >>> cr.sin(cr.tensor([0.0, 1.5707964]))
         tensor([0., 1.])
     """
-    return _unary(x, np.sin, lambda ctx, g: (g * d.cos(ctx.input(0)),), "Sin")
+    return _unary(x, _sin_array, _sin_vjp, "Sin")
+
+
+def _cos_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # at +-inf: NaN or inf, as in PyTorch
+        return (-g * d.sin(ctx.input(0)),)
 
 
 def cos(x: TensorLike) -> Tensor:
@@ -676,7 +703,7 @@ def cos(x: TensorLike) -> Tensor:
         >>> cr.cos(cr.tensor([0.0, 3.1415927]))
         tensor([ 1., -1.])
     """
-    return _unary(x, np.cos, lambda ctx, g: (-g * d.sin(ctx.input(0)),), "Cos")
+    return _unary(x, _cos_array, _cos_vjp, "Cos")
 
 
 _LN10, _LN2 = float(np.log(10.0)), float(np.log(2.0))
@@ -712,6 +739,11 @@ def log2(x: TensorLike) -> Tensor:
     return _unary(x, _log2_array, _log2_vjp, "Log2")
 
 
+def _sinh_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # at +-inf: NaN or inf, as in PyTorch
+        return (g * d.cosh(ctx.input(0)),)
+
+
 def sinh(x: TensorLike) -> Tensor:
     """Elementwise hyperbolic sine. Shape: same as ``x``.
 
@@ -719,7 +751,12 @@ def sinh(x: TensorLike) -> Tensor:
         >>> cr.sinh(cr.tensor([0.0, 1.0]))
         tensor([0.    , 1.1752])
     """
-    return _unary(x, np.sinh, lambda ctx, g: (g * d.cosh(ctx.input(0)),), "Sinh")
+    return _unary(x, _sinh_array, _sinh_vjp, "Sinh")
+
+
+def _cosh_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # at +-inf: NaN or inf, as in PyTorch
+        return (g * d.sinh(ctx.input(0)),)
 
 
 def cosh(x: TensorLike) -> Tensor:
@@ -729,7 +766,7 @@ def cosh(x: TensorLike) -> Tensor:
         >>> cr.cosh(cr.tensor([0.0, 1.0]))
         tensor([1.    , 1.5431])
     """
-    return _unary(x, np.cosh, lambda ctx, g: (g * d.sinh(ctx.input(0)),), "Cosh")
+    return _unary(x, _cosh_array, _cosh_vjp, "Cosh")
 
 
 def _tan_vjp(ctx: Node, g: Grad) -> Grads:
