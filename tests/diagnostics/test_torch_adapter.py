@@ -4,6 +4,7 @@ Each case is built in chainrule, then copied weight for weight into the same tor
 architecture, trained on the same batches with the same optimizer, and both reports compared.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -445,11 +446,11 @@ def test_the_activation_watch_ends_when_the_forward_raises():
 
 
 class CrSeq(nn.Module):
-    def __init__(self, cell, seed=0):
+    def __init__(self, cell, seed=0, **kw):
         super().__init__()
         cr.manual_seed(seed)
-        self.rnn = cell(8, 16, batch_first=True)
-        self.head = nn.Linear(16, 10)
+        self.rnn = cell(8, 16, batch_first=True, **kw)
+        self.head = nn.Linear(16 * (2 if kw.get("bidirectional") else 1), 10)
 
     def forward(self, x):
         out, _ = self.rnn(x)
@@ -457,10 +458,10 @@ class CrSeq(nn.Module):
 
 
 class TorchSeq(tnn.Module):
-    def __init__(self, twin, cell):
+    def __init__(self, twin, cell, **kw):
         super().__init__()
-        self.rnn = cell(8, 16, batch_first=True)
-        self.head = tnn.Linear(16, 10)
+        self.rnn = cell(8, 16, batch_first=True, **kw)
+        self.head = tnn.Linear(twin.head.in_features, 10)
         _copy_parameters(self, twin)
 
     def forward(self, x):
@@ -468,12 +469,21 @@ class TorchSeq(tnn.Module):
         return self.head(out[:, -1])
 
 
+LAYOUTS = {
+    "one layer": {},
+    "stacked": {"num_layers": 2},
+    "bidirectional": {"bidirectional": True},
+    "stacked bidirectional": {"num_layers": 3, "bidirectional": True},
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
-def test_fused_torch_rnn_gets_the_time_profile_of_chainrule(digits, cell):
+def test_fused_torch_rnn_gets_the_time_profile_of_chainrule(digits, cell, layout):
     X, y = digits
     x = X[:64].reshape(-1, 8, 8)
-    model = CrSeq(getattr(nn, cell))
-    twin = TorchSeq(model, getattr(tnn, cell))
+    model = CrSeq(getattr(nn, cell), **LAYOUTS[layout])
+    twin = TorchSeq(model, getattr(tnn, cell), **LAYOUTS[layout])
     a = _one_step(model, x, y[:64], cr.tensor, F.cross_entropy, time_every=1)
     b = _one_step(twin, x, y[:64], torch.from_numpy, TF.cross_entropy, time_every=1)
     assert [lay["recurrent"] for lay in b.context()["layers"]] == [True, False]
@@ -482,9 +492,237 @@ def test_fused_torch_rnn_gets_the_time_profile_of_chainrule(digits, cell):
             b.history.series(metric), a.history.series(metric), rtol=1e-4, err_msg=metric
         )
     assert b.history.series("time_steps")[-1, 0] == 8
+    np.testing.assert_allclose(
+        b.history.time_profiles["rnn"], a.history.time_profiles["rnn"], rtol=1e-4
+    )
 
 
-def test_stacked_torch_rnn_is_an_ordinary_layer():
+def _replay(m, x, hx=None):
+    """The facade's step-by-step replay of torch layer ``m`` (as the monitor runs it), with
+    torch's random state as it was before ``m``'s forward, checked against the forward:
+    ``(torch's output, the replay's hidden states, its cell states)``."""
+    from chainrule.diagnostics.torch_adapter import TorchModel, _TorchTensor
+
+    layer = TorchModel(tnn.Sequential(m))._module(m)
+    xf = _TorchTensor(x)
+    xf._torch_rng = torch.get_rng_state()
+    expected = m(x, hx)
+    after = torch.get_rng_state()
+    layer.record_steps = True
+    if hx is not None:
+        hx = tuple(map(_TorchTensor, hx)) if isinstance(hx, tuple) else _TorchTensor(hx)
+    got = layer.forward(xf, hx)
+    assert torch.equal(torch.get_rng_state(), after)  # the replay leaves torch's stream alone
+    flat = [expected[0], *(expected[1] if isinstance(expected[1], tuple) else [expected[1]])]
+    mine = [got[0], *(got[1] if isinstance(got[1], tuple) else [got[1]])]
+    for a, b in zip(flat, mine, strict=True):
+        assert a.shape == b._t.shape
+        torch.testing.assert_close(b._t, a, rtol=1e-5, atol=1e-5)
+    return expected[0], layer.last_hidden_states, layer.last_cell_states
+
+
+def _rnn(mode, **kw):
+    if mode == "RNN_RELU":
+        return tnn.RNN(4, 5, nonlinearity="relu", **kw)
+    return getattr(tnn, mode)(4, 5, **kw)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "RNN_RELU", "LSTM", "GRU"])
+def test_the_replay_equals_torchs_fused_layer(mode):
+    torch.manual_seed(0)
+    layouts = [(1, False, 0, True), (3, False, 0, True), (1, True, 0, False), (2, True, 0, True)]
+    if mode == "LSTM":
+        layouts += [(1, False, 3, True), (2, True, 3, False)]
+    for (layers, bi, proj, bias), batch_first, unbatched, given in itertools.product(
+        layouts, (False, True), (False, True), (False, True)
+    ):
+        kw = {"num_layers": layers, "bidirectional": bi, "batch_first": batch_first, "bias": bias}
+        m = _rnn(mode, **kw, **({"proj_size": proj} if proj else {})).double()
+        shape = (7, 4) if unbatched else ((2, 7, 4) if batch_first else (7, 2, 4))
+        dirs = 2 if bi else 1
+        states = (layers * dirs,) + (() if unbatched else (2,))
+        hx = None
+        if given:
+            h0 = torch.randn(*states, proj or 5, dtype=torch.float64)
+            hx = (h0, torch.randn(*states, 5, dtype=torch.float64)) if mode == "LSTM" else h0
+        out, hs, cs = _replay(m, torch.randn(*shape, dtype=torch.float64), hx)
+        # chainrule's layout: one list of T states (B, H_out) per layer and direction, in time
+        # order for the reverse direction too: the last layer's make the output
+        assert len(hs) == layers * dirs and all(len(v) == 7 for v in hs)
+        assert hs[0][0]._t.shape == (1 if unbatched else 2, proj or 5)
+        assert (cs is not None) == (mode == "LSTM")
+        last = torch.cat([torch.stack([h._t for h in v]) for v in hs[-dirs:]], dim=-1)
+        out = out.unsqueeze(1) if unbatched else (out.transpose(0, 1) if batch_first else out)
+        torch.testing.assert_close(last, out)
+
+
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_the_replay_draws_torchs_own_dropout_masks(mode):
+    """In training, a stacked layer's dropout masks come from torch's random state before the
+    forward: the replay equals the fused forward, and torch's stream is not moved."""
+    torch.manual_seed(0)
+    m = _rnn(mode, num_layers=3, dropout=0.5, bidirectional=True)
+    x = torch.randn(6, 3, 4)
+    _replay(m, x)
+    m.eval()  # no masks in eval mode
+    _replay(m, x)
+
+
+class TorchSeqDropout(TorchSeq):
+    """Dropout between the LSTM's layers and after it: the replay's masks are drawn between
+    two of training's, from a forked random stream."""
+
+    def __init__(self):
+        super().__init__(CrSeq(nn.LSTM, num_layers=2), tnn.LSTM, num_layers=2, dropout=0.3)
+        self.drop = tnn.Dropout(0.3)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(self.drop(out[:, -1]))
+
+
+def test_the_monitor_leaves_a_torch_rnn_with_dropout_unchanged(digits):
+    X, y = digits
+    x = torch.from_numpy(X[:32].reshape(-1, 8, 8))
+    runs = []
+    for watch in (False, True):
+        torch.manual_seed(0)
+        m = TorchSeqDropout()
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        monitor = GradientMonitor(m, optimizer=opt, time_every=1) if watch else None
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = TF.cross_entropy(m(x), torch.from_numpy(y[:32]))
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if monitor:
+                monitor.step(loss)
+        runs.append((losses, [p.detach().clone() for p in m.parameters()]))
+        if monitor:
+            steps = monitor.history.series("time_steps")
+            assert steps.shape == (3, 1) and np.all(steps == 8)
+            monitor.close()
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1], strict=True))
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_a_projected_torch_lstm_gets_a_time_profile(digits):
+    X, y = digits
+
+    class Projected(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = tnn.LSTM(8, 16, num_layers=2, proj_size=4, batch_first=True)
+            self.head = tnn.Linear(4, 10)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    torch.manual_seed(0)
+    monitor = _one_step(
+        Projected(),
+        X[:64].reshape(-1, 8, 8),
+        y[:64],
+        torch.from_numpy,
+        TF.cross_entropy,
+        time_every=1,
+    )
+    profile = monitor.history.time_profiles["rnn"]
+    assert profile.shape == (8,) and np.all(profile > 0)
+
+
+class CrDeepRNN(nn.Module):
+    """A 2-layer tanh RNN whose recurrent matrices are orthogonal with ``gain``, a head on the
+    last step."""
+
+    def __init__(self, gain, bidirectional):
+        super().__init__()
+        cr.manual_seed(0)
+        self.rnn = nn.RNN(2, 32, num_layers=2, batch_first=True, bidirectional=bidirectional)
+        for name, p in self.rnn.named_parameters():
+            if name.startswith("weight_hh"):
+                nn.init.orthogonal_(p, gain=gain)
+        self.head = nn.Linear(32 * (2 if bidirectional else 1), 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class TorchDeepRNN(tnn.Module):
+    def __init__(self, twin):
+        super().__init__()
+        r = twin.rnn
+        self.rnn = tnn.RNN(2, 32, num_layers=2, batch_first=True, bidirectional=r.bidirectional)
+        self.head = tnn.Linear(twin.head.in_features, 1)
+        _copy_parameters(self, twin)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("gain,vanishes", [(0.5, True), (1.0, False)])
+def test_a_deep_torch_rnn_vanishes_through_time_as_in_chainrule(gain, vanishes, bidirectional):
+    # 20 steps: gain 0.5 gives |dL/dh_1| / |dL/dh_20| about 1e-6, gain 1 about 0.2-0.3
+    model = CrDeepRNN(gain, bidirectional)
+    twin = TorchDeepRNN(model)
+    X, Y = cr.data.adding_problem(20, 64, seed=0)
+    reports, ratios = [], []
+    for m, tensor in ((model, cr.tensor), (twin, torch.from_numpy)):
+        monitor = GradientMonitor(m)
+        for _ in range(2):
+            loss = ((m(tensor(X)) - tensor(Y)) ** 2).mean()
+            loss.backward()
+            monitor.step(loss)
+        reports.append(monitor.report())
+        ratios.append(monitor.history.series("time_ratio")[0, 0])  # the measured step
+        monitor.close()
+    # the torch model is measured (a healthy ratio is not a missing one), as chainrule's
+    assert ratios[1] == pytest.approx(ratios[0], rel=1e-3)
+    assert (ratios[1] < 1e-4) if vanishes else (ratios[1] > 0.1)
+    found = [
+        [f for f in r.find("vanishing") if f.evidence.get("direction") == "time"] for r in reports
+    ]
+    assert bool(found[0]) == bool(found[1]) == vanishes, "\n".join(map(str, reports))
+    if vanishes:
+        a, b = found[0][0], found[1][0]
+        assert a.layers == b.layers == ["rnn"] and a.evidence["steps"] == b.evidence["steps"] == 20
+        assert b.evidence["ratio_first_to_last_step"] == pytest.approx(
+            a.evidence["ratio_first_to_last_step"], rel=1e-3
+        )
+        assert b.evidence["sigma_max_weight_hh"] == pytest.approx(0.5, rel=1e-4)
+    assert not any(r.find("exploding") for r in reports)
+
+
+def test_a_packed_sequence_gets_no_time_profile_and_no_error():
+    class Packed(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = tnn.LSTM(3, 4, num_layers=2, bidirectional=True)
+            self.head = tnn.Linear(8, 1)
+
+        def forward(self, x):
+            packed = tnn.utils.rnn.pack_padded_sequence(x, [5, 3], enforce_sorted=False)
+            out, _ = self.rnn(packed)
+            return self.head(tnn.utils.rnn.pad_packed_sequence(out)[0][0])
+
+    m = Packed()
+    monitor = GradientMonitor(m, time_every=1)
+    for _ in range(2):
+        loss = m(torch.randn(5, 2, 3)).sum()
+        loss.backward()
+        monitor.step(loss)
+    assert np.isnan(monitor.history.series("time_steps")).all()
+    monitor.close()
+
+
+def test_a_bare_torch_rnn_is_an_ordinary_layer():
+    # the model itself (no parent module): its facade is the root's, without the replay
     m = tnn.LSTM(8, 16, num_layers=2, batch_first=True)
     monitor = GradientMonitor(m)
     out, _ = m(torch.randn(4, 8, 8))

@@ -24,11 +24,18 @@ call's input and output, and the output's facade tensor gets a stand-in graph no
 chainrule activation, so the monitor classifies it as it does a chainrule functional activation
 (saturation, dead units). The mode only looks: it calls the function unchanged.
 
-Torch's fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one layer, one direction, no projection)
-get the per-time-step profile ``||dL/dh_t||`` like chainrule's: on the steps that measure
-time, the layer is replayed step by step in torch from its input, apart from training, and the
-gradients its outputs received are sent back through the replay. Stacked or bidirectional
-torch RNNs get no time profile (their output statistics still come). The sharpness
+Torch's fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` get the per-time-step profile
+``||dL/dh_t||`` like chainrule's: on the steps that measure time, the layer is replayed step by
+step in torch from its input, apart from training, and the gradients its outputs received are
+sent back through the replay. The replay runs every layer and direction (``weight_ih_l{k}``,
+``weight_hh_l{k}``, their ``_reverse`` twins, biases, an LSTM's ``weight_hr_l{k}`` for
+``proj_size``) and keeps chainrule's layout of per-step hidden states (one list per layer and
+direction); as for a chainrule layer, the profile is that of the first layer's forward
+direction, whose dL/dh_t gathers the gradient from the layers above and from later steps.
+Dropout between layers (training mode) is replayed with torch's own masks on the CPU (torch's
+random state is noted before the layer's forward); on a GPU, cuDNN's masks cannot be redrawn
+and the replay's are others at the same rate. A PackedSequence input gets no profile. A torch
+RNN passed as the model itself (no parent module) is an ordinary layer. The sharpness
 measurement and Cockpit's step quality need a chainrule model.
 
 Example::
@@ -114,6 +121,7 @@ class _TorchTensor(Tensor):
         self._node = None
         self._hooks = None
         self._view = None  # (data_ptr, array) of a CPU tensor
+        self._torch_rng = None  # torch's random state before the RNN it enters (replay)
 
     @property
     def _data(self):
@@ -344,15 +352,10 @@ class TorchModel(_TorchModule):
 
 
 def _replayable(m):
-    """A torch RNN/LSTM/GRU the replay covers: one layer, one direction, no projection."""
+    """A torch RNN/LSTM/GRU the replay covers: any number of layers, either direction, LSTM
+    projections (``proj_size``)."""
     torch = _torch()
-    return (
-        isinstance(m, torch.nn.RNNBase)
-        and m.mode in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
-        and m.num_layers == 1
-        and not m.bidirectional
-        and not getattr(m, "proj_size", 0)
-    )
+    return isinstance(m, torch.nn.RNNBase) and m.mode in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 
 
 _RECURRENT_CLASSES = {}
@@ -368,72 +371,150 @@ def _recurrent_class(torch_cls):
 class _TorchRecurrent(_TorchModule):
     """A fused torch RNN/LSTM/GRU with chainrule's ``record_steps`` protocol: the monitor sets
     ``record_steps = True`` and calls :meth:`forward` to replay the layer step by step
-    (outputs as the layer's, ``last_hidden_states = [[h_1 .. h_T]]``)."""
+    (outputs as the layer's). ``last_hidden_states`` then has chainrule's layout: one list of
+    the T per-step hidden states h_t (B, H_out) per layer and direction, index
+    ``layer * num_directions + direction``, in time order also for the reverse direction
+    (``last_cell_states`` the same for an LSTM); the monitor profiles entry 0, the first
+    layer's forward direction, as it does for a chainrule layer."""
 
     record_steps = False
     # torch's fused kernel has no dL/dh_t observer like chainrule's: the monitor replays it
     time_by_replay = True
     last_hidden_states = last_cell_states = None
 
+    def register_forward_pre_hook(self, hook):
+        """As for any module; and when the layer draws dropout masks on the CPU, torch's random
+        state is noted on the input's facade tensor first (the first call of a forward keeps
+        it: the monitor replays a step's first call), so that the replay draws the same
+        masks."""
+
+        def noting(module, args):
+            x = args[0] if args else None
+            if (
+                isinstance(x, _TorchTensor)
+                and x._torch_rng is None
+                and x._t.device.type == "cpu"
+                and _drops(self._m)
+            ):
+                x._torch_rng = _torch().get_rng_state()
+            hook(module, args)
+
+        return super().register_forward_pre_hook(noting)
+
     def forward(self, x, hx=None):
         """The layer's outputs computed one time step at a time in torch, from its current
-        weights (the per-step hidden states kept when ``record_steps``)."""
+        weights (the per-step hidden states kept when ``record_steps``). Shapes as torch's:
+        x (T, B, I) ((B, T, I) with ``batch_first``, (T, I) unbatched), hx as torch's or None.
+        A PackedSequence is not replayed: None, and no hidden states.
+
+        Dropout between layers (training mode, ``dropout > 0``) is drawn with ``F.dropout``
+        in torch's order, from the random state noted before the layer's forward: on the CPU
+        the masks are torch's own, so the replay equals the forward. Elsewhere (a GPU: cuDNN
+        draws them inside its kernel) the replay's masks are others at the same rate, so the
+        profile is that of another draw. The replay never moves torch's random state."""
         torch = _torch()
         m = self._m
-        x = x._t.detach() if isinstance(x, _TorchTensor) else x
-        hx = _unwrap(hx)
+        rng = x._torch_rng if isinstance(x, _TorchTensor) else None
+        x = _unwrap(x)
+        if not isinstance(x, torch.Tensor):
+            if self.record_steps:
+                self.last_hidden_states = self.last_cell_states = None
+            return None
+        x, hx = x.detach(), _unwrap(hx)
         batched = x.dim() == 3
         if not batched:
             x = x.unsqueeze(1)
         elif m.batch_first:
             x = x.transpose(0, 1)  # (T, B, F)
         lstm = m.mode == "LSTM"
+        dirs = 2 if m.bidirectional else 1
+        n_states, batch = m.num_layers * dirs, x.shape[1]
+        h_size = m.proj_size or m.hidden_size
         if hx is None:
-            zeros = x.new_zeros(x.shape[1], m.hidden_size)
-            h, c = zeros, zeros
-        elif lstm:
-            h, c = (t.detach().reshape(-1, m.hidden_size) for t in hx)
+            h0 = x.new_zeros(n_states, batch, h_size)
+            c0 = x.new_zeros(n_states, batch, m.hidden_size) if lstm else None
         else:
-            h, c = hx.detach().reshape(-1, m.hidden_size), None
-        with torch.enable_grad():
-            hs, cs = [], []
-            for t in range(x.shape[0]):
-                h, c = _cell_step(m, x[t], h, c)
-                hs.append(h)
-                cs.append(c)
-            out = torch.stack(hs)
+            h0, c0 = hx if lstm else (hx, None)
+            h0 = h0.detach().reshape(n_states, batch, h_size)
+            c0 = None if c0 is None else c0.detach().reshape(n_states, batch, m.hidden_size)
+        drops = _drops(m)
+        devices = [x.device] if drops and x.device.type == "cuda" else []
+        with torch.enable_grad(), torch.random.fork_rng(devices, enabled=drops):
+            if drops and rng is not None:
+                torch.set_rng_state(rng)
+            out, h_n, c_n, steps = _replay_layers(m, x, h0, c0, dirs)
+        h_n = torch.stack(h_n)
+        c_n = torch.stack(c_n) if lstm else None
         if not batched:
-            out = out.squeeze(1)
-            h_n, c_n = h.unsqueeze(0).squeeze(1), None if c is None else c.unsqueeze(0).squeeze(1)
-        else:
-            out = out.transpose(0, 1) if m.batch_first else out
-            h_n, c_n = h.unsqueeze(0), None if c is None else c.unsqueeze(0)
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+            c_n = None if c_n is None else c_n.squeeze(1)
+        elif m.batch_first:
+            out = out.transpose(0, 1)
         if self.record_steps:
-            self.last_hidden_states = [[_TorchTensor(v) for v in hs]]
-            self.last_cell_states = [[_TorchTensor(v) for v in cs]] if lstm else None
+            self.last_hidden_states = [[_TorchTensor(h) for h in hs] for hs, _ in steps]
+            self.last_cell_states = (
+                [[_TorchTensor(c) for c in cs] for _, cs in steps] if lstm else None
+            )
         if lstm:
             return _TorchTensor(out), (_TorchTensor(h_n), _TorchTensor(c_n))
         return _TorchTensor(out), _TorchTensor(h_n)
 
 
-def _cell_step(m, x, h, c):
-    """One time step of torch layer ``m`` (layer 0): the equations of torch's documentation."""
+def _drops(m):
+    """Whether torch layer ``m`` draws dropout masks between its layers in its forward."""
+    return bool(m.training and m.dropout and m.num_layers > 1)
+
+
+def _replay_layers(m, x, h0, c0, dirs):
+    """Every layer and direction of torch layer ``m`` over x (T, B, I), one step at a time, in
+    torch's order (dropout on each layer's input but the first's). Returns ``(output (T, B,
+    D*H_out), [h_T per layer and direction], [c_T ...], [(hs, cs) per layer and direction])``."""
     torch = _torch()
-    gi = x @ m.weight_ih_l0.T
-    gh = h @ m.weight_hh_l0.T
-    if m.bias:
-        gi, gh = gi + m.bias_ih_l0, gh + m.bias_hh_l0
-    if m.mode == "LSTM":
+    linear = torch.nn.functional.linear
+    steps, h_n, c_n = [], [], []
+    n_steps = x.shape[0]
+    for layer in range(m.num_layers):
+        if layer and _drops(m):
+            x = torch.nn.functional.dropout(x, m.dropout, training=True)
+        outs = []
+        for direction in range(dirs):
+            k = layer * dirs + direction
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            w_ih, w_hh, b_ih, b_hh, w_hr = (
+                getattr(m, name + suffix, None)
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+            )
+            gi = linear(x, w_ih, b_ih).unbind(0)  # the input side: one GEMM for all steps
+            h, c = h0[k], None if c0 is None else c0[k]
+            hs, cs = [None] * n_steps, [None] * n_steps
+            for t in range(n_steps - 1, -1, -1) if direction else range(n_steps):
+                h, c = _cell_step(m.mode, gi[t], linear(h, w_hh, b_hh), c, h)
+                if w_hr is not None:  # an LSTM with proj_size: h_t = W_hr (o * tanh(c_t))
+                    h = linear(h, w_hr)
+                hs[t], cs[t] = h, c
+            steps.append((hs, cs))
+            outs.append(torch.stack(hs))
+            h_n.append(h)
+            c_n.append(c)
+        x = outs[0] if dirs == 1 else torch.cat(outs, dim=2)
+    return x, h_n, c_n, steps
+
+
+def _cell_step(mode, gi, gh, c, h):
+    """One time step from the input and hidden projections gi, gh (B, G*H): the equations of
+    torch's documentation. Returns ``(h_t, c_t)`` (c_t None but for an LSTM)."""
+    torch = _torch()
+    if mode == "LSTM":
         i, f, g, o = (gi + gh).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c
-    if m.mode == "GRU":
+    if mode == "GRU":
         ir, iz, in_ = gi.chunk(3, dim=1)
         hr, hz, hn = gh.chunk(3, dim=1)
         r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
         n = torch.tanh(in_ + r * hn)
         return (1 - z) * n + z * h, None
-    act = torch.tanh if m.mode == "RNN_TANH" else torch.relu
+    act = torch.tanh if mode == "RNN_TANH" else torch.relu
     return act(gi + gh), None
 
 
