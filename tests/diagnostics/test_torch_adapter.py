@@ -730,3 +730,35 @@ def test_a_bare_torch_rnn_is_an_ordinary_layer():
     monitor.step(out.sum())
     assert [lay["recurrent"] for lay in monitor.context()["layers"]] == [False]
     monitor.close()
+
+
+class _TorchWithState(tnn.Module):
+    """A GRU started from a learned-looking state, passed positionally or as ``hx=``."""
+
+    def __init__(self, twin, keyword):
+        super().__init__()
+        self.rnn = tnn.GRU(8, 16, batch_first=True)
+        self.head = tnn.Linear(16, 10)
+        _copy_parameters(self, twin)
+        self.keyword = keyword
+
+    def forward(self, x):
+        h0 = torch.full((1, x.shape[0], 16), 0.9)
+        out, _ = self.rnn(x, hx=h0) if self.keyword else self.rnn(x, h0)
+        return self.head(out[:, -1])
+
+
+def test_an_initial_state_given_as_a_keyword_reaches_the_replay(digits):
+    X, y = digits
+    x = X[:32].reshape(-1, 8, 8)
+    twin = CrSeq(nn.GRU)
+    profiles = []
+    for keyword in (False, True):
+        model = _TorchWithState(twin, keyword)
+        monitor = _one_step(model, x, y[:32], torch.from_numpy, TF.cross_entropy, time_every=1)
+        profiles.append(monitor.history.time_profiles["rnn"])
+    np.testing.assert_allclose(profiles[1], profiles[0], rtol=1e-6)
+    zero_state = _one_step(
+        TorchSeq(twin, tnn.GRU), x, y[:32], torch.from_numpy, TF.cross_entropy, time_every=1
+    )
+    assert not np.allclose(zero_state.history.time_profiles["rnn"], profiles[0], rtol=1e-3)

@@ -262,9 +262,12 @@ class _TorchModule:
     def register_forward_pre_hook(self, hook):
         root = self._root
 
-        def call(module, args):
+        def call(module, args, kwargs):
             if not _torch().is_grad_enabled():
                 return
+            if kwargs.get("hx") is not None and len(args) == 1:
+                # rnn(x, hx=h): the replay must start from h, not from zeros
+                args = (*args, kwargs["hx"])
             if self is root:
                 root._outputs = _Outputs()  # a new forward: forget the last one's tensors
                 hook(self, root._outputs.wrap(args))
@@ -273,7 +276,7 @@ class _TorchModule:
             with root._watch_paused():
                 hook(self, root._outputs.wrap(args))
 
-        handle = self._m.register_forward_pre_hook(call)
+        handle = self._m.register_forward_pre_hook(call, with_kwargs=True)
         if self is not root:
             return handle
         # the activation watch ends with the forward, even one that raises
