@@ -118,3 +118,46 @@ def gemm(a, b):
         return a @ b
     finally:
         _SET_LOCAL(previous)
+
+
+# ---- the C heap: keep freed array memory instead of faulting it back in every step ----
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+HEAP_KEEP_BYTES = 64 << 20  # free memory at the top of the heap kept for reuse
+MMAP_FROM_BYTES = 32 << 20  # allocations at least this large get their own mapping
+
+
+def tune_malloc():
+    """Make glibc's malloc keep the memory of freed arrays for the next step.
+
+    A training step frees and allocates the same arrays again. By default glibc returns the
+    free top of its heap to the OS as soon as it passes twice its (adaptive) mmap threshold,
+    about 256 KB, and serves arrays above that threshold from fresh mappings; either way each
+    step touches new pages, and each page costs a fault that zeroes it. Measured on this
+    project's machine: 96 faults and 20 % of a batch-256 MLP step (1,036 -> 826 us), 650 faults
+    a step on the 784-512-512 MLP with only the trim threshold raised. With arrays under 32 MiB
+    on the heap and up to 64 MiB of it kept, steady training makes no page faults. Memory that
+    the process keeps this way shows in its RSS, not in what the arrays use.
+
+    Applied once at import on Linux with glibc; ``CHAINRULE_MALLOC_TUNING=0`` leaves malloc
+    alone. Returns True when applied.
+    """
+    if os.environ.get("CHAINRULE_MALLOC_TUNING", "1") == "0" or not _is_glibc():
+        return False
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # both, or neither: a fixed trim threshold alone stops the mmap threshold from adapting,
+    # and every array above 128 KB would then get a fresh mapping (worse than the default)
+    return bool(
+        mallopt(_M_MMAP_THRESHOLD, MMAP_FROM_BYTES) and mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES)
+    )
+
+
+def _is_glibc():
+    import platform
+    import sys
+
+    return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
+MALLOC_TUNED = tune_malloc()
