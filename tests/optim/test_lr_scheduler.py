@@ -44,6 +44,20 @@ class Warmup:
         return min(1.0, (epoch + 1) / self.n)
 
 
+def lr_factor(epoch):
+    return 1.02 if epoch % 3 == 0 else 0.9
+
+
+class Decay:
+    """A callable object for MultiplicativeLR (its ``gamma`` is saved by ``state_dict``)."""
+
+    def __init__(self, gamma):
+        self.gamma = gamma
+
+    def __call__(self, epoch):
+        return self.gamma
+
+
 SCHEDULERS = {
     "StepLR": lambda m, o: m.StepLR(o, step_size=7, gamma=0.5),
     "MultiStepLR": lambda m, o: m.MultiStepLR(o, milestones=[5, 12, 12, 30], gamma=0.3),
@@ -77,6 +91,28 @@ SCHEDULERS = {
             m.LambdaLR(o, lr_lambda=lr_lambda),
         ],
         milestones=[10, 25],
+    ),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=30, power=0.9),
+    "ConstantLR": lambda m, o: m.ConstantLR(o, factor=0.25, total_iters=4),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lr_lambda=[lr_factor, Decay(0.97)]),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler(
+        [m.ConstantLR(o, factor=0.1, total_iters=5), m.ExponentialLR(o, gamma=0.9)]
+    ),
+    "ChainedScheduler-3": lambda m, o: m.ChainedScheduler(
+        [
+            m.PolynomialLR(o, total_iters=12, power=2.0),
+            m.MultiplicativeLR(o, lr_lambda=lr_factor),
+            m.StepLR(o, step_size=4, gamma=0.5),
+        ],
+        optimizer=o,
+    ),
+    "SequentialLR-constant-polynomial": lambda m, o: m.SequentialLR(
+        o,
+        schedulers=[
+            m.ConstantLR(o, factor=0.5, total_iters=3),
+            m.PolynomialLR(o, total_iters=8, power=1.5),
+        ],
+        milestones=[6],
     ),
     "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(
         o, factor=0.5, patience=2, cooldown=1, min_lr=[0.001, 0.0]
@@ -119,7 +155,8 @@ def test_matches_torch(name, kind):
     steps = 53 if name == "OneCycleLR-3phase-linear" else STEPS
     mine, theirs = trace(cr_sched, cr_opt, 0, steps), trace(th_sched, th_opt, 0, steps)
     np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=0)
-    assert len(np.unique(mine[:, 0])) > 2  # the schedule really moved
+    moves = 1 if name == "ConstantLR" else 2  # ConstantLR has two rates: factor * lr, then lr
+    assert len(np.unique(mine[:, 0])) > moves  # the schedule really moved
 
 
 def test_two_chained_schedulers_match_torch():
@@ -188,6 +225,45 @@ def test_initial_lr_and_resume_errors():
         crs.StepLR(object(), step_size=3)
 
 
+@pytest.mark.parametrize("name", ["PolynomialLR", "ConstantLR", "StepLR"])
+def test_step_with_epoch_uses_the_closed_form_like_torch(name):
+    cr_opt, th_opt = optimizers()
+    cr_sched, th_sched = SCHEDULERS[name](crs, cr_opt), SCHEDULERS[name](ts, th_opt)
+    mine, theirs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # step(epoch) is deprecated, in torch too
+        for epoch in [3, 1, 7, 4, 40, 2]:
+            for opt, sched, out in ((cr_opt, cr_sched, mine), (th_opt, th_sched, theirs)):
+                opt.step()
+                sched.step(epoch)
+                out.append(sched.get_last_lr())
+    np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+
+
+def test_chained_scheduler_state_holds_each_scheduler_and_no_epoch():
+    cr_opt, th_opt = optimizers()
+    mine = SCHEDULERS["ChainedScheduler"](crs, cr_opt)
+    theirs = SCHEDULERS["ChainedScheduler"](ts, th_opt)
+    assert sorted(mine.state_dict()) == sorted(theirs.state_dict()) == ["_last_lr", "_schedulers"]
+    for opt, sched in ((cr_opt, mine), (th_opt, theirs)):
+        opt.step()
+        sched.step()
+    assert [s["last_epoch"] for s in mine.state_dict()["_schedulers"]] == [
+        s["last_epoch"] for s in theirs.state_dict()["_schedulers"]
+    ]
+
+
+def test_multiplicative_lr_saves_callable_objects_only():
+    cr_opt, _ = optimizers()
+    decay = Decay(0.5)
+    sched = crs.MultiplicativeLR(cr_opt, lr_lambda=[lr_factor, decay])
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [None, {"gamma": 0.5}]
+    decay.gamma = 0.1
+    sched.load_state_dict(state)
+    assert decay.gamma == 0.5
+
+
 def test_closed_form_resume_matches_torch():
     # last_epoch > 0 at construction: CosineAnnealingLR jumps with its closed form, like torch.
     cr_opt, th_opt = optimizers()
@@ -218,6 +294,17 @@ def test_bad_arguments():
         for _ in range(4):
             cr_opt.step()
             sched.step()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        crs.ConstantLR(cr_opt, factor=1.5)
+    with pytest.raises(TypeError, match="should be a function"):
+        crs.MultiplicativeLR(cr_opt, lr_lambda=0.9)
+    with pytest.raises(ValueError, match="at least one"):
+        crs.ChainedScheduler([])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        crs.ChainedScheduler([crs.StepLR(cr_opt, 2), crs.ReduceLROnPlateau(cr_opt)])
+    other, _ = optimizers()
+    with pytest.raises(ValueError, match="same optimizer"):
+        crs.ChainedScheduler([crs.StepLR(cr_opt, 2), crs.StepLR(other, 2)])
     adagrad = optim.Adagrad([cr.tensor(np.zeros(2, np.float32))])
     with pytest.raises(ValueError, match="momentum or beta1"):
         crs.OneCycleLR(adagrad, max_lr=0.1, total_steps=10)

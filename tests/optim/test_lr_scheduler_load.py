@@ -23,6 +23,9 @@ KINDS = {
     "ReduceLROnPlateau": lambda o: crs.ReduceLROnPlateau(o, patience=1),
     "CyclicLR": lambda o: crs.CyclicLR(o, base_lr=0.01, max_lr=0.1),
     "CosineAnnealingWarmRestarts": lambda o: crs.CosineAnnealingWarmRestarts(o, T_0=4),
+    "PolynomialLR": lambda o: crs.PolynomialLR(o, total_iters=8),
+    "ConstantLR": lambda o: crs.ConstantLR(o, factor=0.5, total_iters=2),
+    "MultiplicativeLR": lambda o: crs.MultiplicativeLR(o, lr_lambda=lambda e: 0.9),
     "SequentialLR": lambda o: crs.SequentialLR(
         o, [crs.LinearLR(o, start_factor=0.5, total_iters=2), crs.ExponentialLR(o, 0.9)], [2]
     ),
@@ -173,3 +176,27 @@ def test_sequential_checks_every_scheduler_before_changing_any():
     assert (_snapshot(seq2, opt2), a.state_dict(), b.state_dict()) == before
     seq2.load_state_dict(state)
     assert seq2.last_epoch == seq.last_epoch and b.last_epoch == second.last_epoch
+
+
+def test_chained_checks_every_scheduler_before_changing_any():
+    def chained(opt):
+        return crs.ChainedScheduler(
+            [crs.ConstantLR(opt, factor=0.5, total_iters=2), crs.ExponentialLR(opt, 0.9)]
+        )
+
+    opt = _opt()
+    sched = chained(opt)
+    _advance(sched, opt, 4)
+    state = copy.deepcopy(sched.state_dict())
+    opt2 = _opt()
+    other = chained(opt2)
+    before = [copy.deepcopy(s.state_dict()) for s in other._schedulers]
+    broken = copy.deepcopy(state)
+    broken["_schedulers"][1]["gamma"] = "0.9"
+    with pytest.raises(ValueError, match=r"ExponentialLR.load_state_dict: entry 'gamma'"):
+        other.load_state_dict(broken)
+    assert [s.state_dict() for s in other._schedulers] == before
+    with pytest.raises(ValueError, match=r"ChainedScheduler.load_state_dict: entry '_schedulers'"):
+        other.load_state_dict(dict(state, _schedulers=state["_schedulers"][:1]))
+    other.load_state_dict(state)
+    assert [s.last_epoch for s in other._schedulers] == [4, 4]

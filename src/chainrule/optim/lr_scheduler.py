@@ -260,39 +260,44 @@ class LambdaLR(LRScheduler):
         ]
 
     def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        # Plain functions cannot be saved; callable objects keep their attributes, like torch.
-        state["lr_lambdas"] = [
-            None if isinstance(fn, types.FunctionType) else dict(vars(fn)) for fn in self.lr_lambdas
-        ]
-        return state
+        return _lambda_state_dict(self)
 
     def _prepare_load(self, state_dict):
-        state = self._checked_state(state_dict, skip=("lr_lambdas",))
-        saved_lambdas = state_dict["lr_lambdas"]
-        where = "LambdaLR.load_state_dict: entry 'lr_lambdas'"
-        if not isinstance(saved_lambdas, (list, tuple)) or len(saved_lambdas) != len(
-            self.lr_lambdas
+        return _prepare_lambda_load(self, state_dict)
+
+
+def _lambda_state_dict(sched):
+    state = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+    # Plain functions cannot be saved; callable objects keep their attributes, like torch.
+    state["lr_lambdas"] = [
+        None if isinstance(fn, types.FunctionType) else dict(vars(fn)) for fn in sched.lr_lambdas
+    ]
+    return state
+
+
+def _prepare_lambda_load(sched, state_dict):
+    """``_prepare_load`` of the schedulers with ``lr_lambdas`` (LambdaLR, MultiplicativeLR)."""
+    state = sched._checked_state(state_dict, skip=("lr_lambdas",))
+    saved_lambdas = state_dict["lr_lambdas"]
+    where = f"{type(sched).__name__}.load_state_dict: entry 'lr_lambdas'"
+    if not isinstance(saved_lambdas, (list, tuple)) or len(saved_lambdas) != len(sched.lr_lambdas):
+        raise ValueError(
+            f"{where} must be a list of {len(sched.lr_lambdas)} (one per parameter "
+            f"group), got {saved_lambdas!r}"
+        )
+    for i, saved in enumerate(saved_lambdas):
+        if saved is not None and not (
+            isinstance(saved, Mapping) and all(isinstance(k, str) for k in saved)
         ):
-            raise ValueError(
-                f"{where} must be a list of {len(self.lr_lambdas)} (one per parameter "
-                f"group), got {saved_lambdas!r}"
-            )
-        for i, saved in enumerate(saved_lambdas):
-            if saved is not None and not (
-                isinstance(saved, Mapping) and all(isinstance(k, str) for k in saved)
-            ):
-                raise ValueError(
-                    f"{where}[{i}] must be None or a dict of attributes, got {saved!r}"
-                )
+            raise ValueError(f"{where}[{i}] must be None or a dict of attributes, got {saved!r}")
 
-        def apply():
-            self.__dict__.update(state)
-            for fn, saved in zip(self.lr_lambdas, saved_lambdas, strict=True):
-                if saved is not None:
-                    fn.__dict__.update(saved)
+    def apply():
+        sched.__dict__.update(state)
+        for fn, saved in zip(sched.lr_lambdas, saved_lambdas, strict=True):
+            if saved is not None:
+                fn.__dict__.update(saved)
 
-        return apply
+    return apply
 
 
 class StepLR(LRScheduler):
@@ -632,27 +637,36 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+        return _list_state_dict(self)
 
     def _prepare_load(self, state_dict):
-        state = self._checked_state(state_dict, skip=("_schedulers",))
-        saved = state_dict["_schedulers"]
-        if not isinstance(saved, (list, tuple)) or len(saved) != len(self._schedulers):
-            raise ValueError(
-                f"SequentialLR.load_state_dict: entry '_schedulers' must be a list of "
-                f"{len(self._schedulers)} scheduler states, got {type(saved).__name__}"
-            )
-        # every scheduler's state is checked before any of them (or this one) changes
-        loads = [s._prepare_load(sub) for s, sub in zip(self._schedulers, saved, strict=True)]
+        return _prepare_list_load(self, state_dict)
 
-        def apply():
-            self.__dict__.update(state)
-            for load in loads:
-                load()
 
-        return apply
+def _list_state_dict(sched):
+    """``state_dict`` of a scheduler made of ``_schedulers`` (SequentialLR, ChainedScheduler)."""
+    state = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [s.state_dict() for s in sched._schedulers]
+    return state
+
+
+def _prepare_list_load(sched, state_dict):
+    state = sched._checked_state(state_dict, skip=("_schedulers",))
+    saved = state_dict["_schedulers"]
+    if not isinstance(saved, (list, tuple)) or len(saved) != len(sched._schedulers):
+        raise ValueError(
+            f"{type(sched).__name__}.load_state_dict: entry '_schedulers' must be a list of "
+            f"{len(sched._schedulers)} scheduler states, got {type(saved).__name__}"
+        )
+    # every scheduler's state is checked before any of them (or this one) changes
+    loads = [s._prepare_load(sub) for s, sub in zip(sched._schedulers, saved, strict=True)]
+
+    def apply():
+        sched.__dict__.update(state)
+        for load in loads:
+            load()
+
+    return apply
 
 
 def _check_sequence(optimizer, schedulers, milestones):
@@ -806,6 +820,14 @@ class ReduceLROnPlateau(LRScheduler):
         return apply
 
 
-from .lr_scheduler_extra import CosineAnnealingWarmRestarts, CyclicLR  # noqa: E402  (they subclass LRScheduler)
+from .lr_scheduler_extra import (  # noqa: E402  (they subclass LRScheduler)
+    ChainedScheduler,
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    MultiplicativeLR,
+    PolynomialLR,
+)
 
 __all__ += ["CosineAnnealingWarmRestarts", "CyclicLR"]
+__all__ += ["ChainedScheduler", "ConstantLR", "MultiplicativeLR", "PolynomialLR"]

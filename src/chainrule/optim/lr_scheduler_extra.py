@@ -1,9 +1,18 @@
-"""``CosineAnnealingWarmRestarts`` (SGDR) and ``CyclicLR``, with PyTorch's formulas; exported from
+"""``CosineAnnealingWarmRestarts`` (SGDR), ``CyclicLR``, ``PolynomialLR``, ``ConstantLR``,
+``MultiplicativeLR`` and ``ChainedScheduler``, with PyTorch's formulas; exported from
 ``chainrule.optim.lr_scheduler``."""
 
 import math
 
-from .lr_scheduler import LRScheduler, _lrs
+from .lr_scheduler import (
+    LRScheduler,
+    ReduceLROnPlateau,
+    _lambda_state_dict,
+    _list_state_dict,
+    _lrs,
+    _prepare_lambda_load,
+    _prepare_list_load,
+)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -187,3 +196,156 @@ def _per_group(value, groups, name):
             )
         return list(value)
     return [value] * len(groups)
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the learning rate polynomially to 0 over ``total_iters`` epochs::
+
+        lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power
+
+    Chainable: each step multiplies the current ``lr`` by the ratio of consecutive factors.
+
+    Example::
+
+        sched = PolynomialLR(opt, total_iters=50, power=0.9)   # lr 0 from epoch 50 on
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _lrs(self.optimizer)
+        e, n = self.last_epoch, self.total_iters
+        ratio = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [lr * ratio for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (1.0 - frac) ** self.power for base in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the learning rate by ``factor`` for the first ``total_iters`` epochs, then
+    restore it (a constant warm-up). Chainable.
+
+    Example::
+
+        sched = ConstantLR(opt, factor=0.5, total_iters=4)   # lr/2 for epochs 0-3, then lr
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1.0:
+            raise ValueError(
+                f"ConstantLR: expected a multiplicative factor between 0 and 1, got {factor}"
+            )
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in _lrs(self.optimizer)]
+        if self.last_epoch != self.total_iters:
+            return _lrs(self.optimizer)
+        return [lr * (1.0 / self.factor) for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        factor = self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor)
+        return [base * factor for base in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply the current learning rate by ``lr_lambda(epoch)`` every epoch after the first
+    (one function, or one per group).
+
+    As for ``LambdaLR``, functions are not saved by ``state_dict()`` (only the attributes of
+    callable objects).
+
+    Example::
+
+        sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.95)
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(
+                    f"Expected {n} lr_lambdas (one per param group), but got {len(lr_lambda)}"
+                )
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [
+            lr * fn(self.last_epoch)
+            for fn, lr in zip(self.lr_lambdas, _lrs(self.optimizer), strict=True)
+        ]
+
+    def state_dict(self):
+        return _lambda_state_dict(self)
+
+    def _prepare_load(self, state_dict):
+        return _prepare_lambda_load(self, state_dict)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several chainable schedulers of one optimizer together: ``step()`` calls each one's
+    ``step()`` in order, so their factors multiply.
+
+    Args:
+        schedulers (sequence): the schedulers, all of the same optimizer (no ReduceLROnPlateau).
+        optimizer (Optimizer, optional): that optimizer; by default the first scheduler's.
+
+    Example::
+
+        warm = ConstantLR(opt, factor=0.1, total_iters=2)
+        decay = ExponentialLR(opt, gamma=0.9)
+        sched = ChainedScheduler([warm, decay])
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler to be chained, got none")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(f"{name}: the scheduler at index {i} has no `optimizer`")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{name} does not support ReduceLROnPlateau (scheduler {i}): its step() "
+                    "needs a metric"
+                )
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(
+                    f"{name} expects all schedulers to belong to the same optimizer, but "
+                    f"scheduler {i} ({type(scheduler).__name__}) does not"
+                )
+        # like torch: no base_lrs or last_epoch of its own, and no step at construction
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = _lrs(optimizer)
+
+    def step(self):
+        """Step every scheduler once, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = _lrs(self.optimizer)
+
+    def state_dict(self):
+        """This scheduler's attributes, and under ``'_schedulers'`` each scheduler's state."""
+        return _list_state_dict(self)
+
+    def _prepare_load(self, state_dict):
+        return _prepare_list_load(self, state_dict)
