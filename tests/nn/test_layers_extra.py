@@ -1,4 +1,4 @@
-"""GroupNorm, Dropout1d/2d, lazy layers and parameters_to_vector, against PyTorch."""
+"""GroupNorm, Dropout1d/2d/3d, lazy layers and parameters_to_vector, against PyTorch."""
 
 import warnings
 
@@ -47,14 +47,21 @@ def test_group_norm_errors():
 
 @pytest.mark.parametrize(
     "layer,shape",
-    [(nn.Dropout1d, (40, 30, 7)), (nn.Dropout1d, (30, 7)), (nn.Dropout2d, (40, 30, 3, 3))],
+    [
+        (nn.Dropout1d, (40, 30, 7)),
+        (nn.Dropout1d, (30, 7)),
+        (nn.Dropout2d, (40, 30, 3, 3)),
+        (nn.Dropout3d, (40, 30, 2, 3, 2)),
+        (nn.Dropout3d, (60, 2, 3, 2)),
+    ],
 )
 def test_channel_dropout_zeros_whole_channels(layer, shape):
     cr.manual_seed(0)
     drop = layer(p=0.3)
     x = cr.ones(*shape, requires_grad=True)
     y = drop(x)
-    lead = 2 if len(shape) == (3 if layer is nn.Dropout1d else 4) else 1
+    batched = {nn.Dropout1d: 3, nn.Dropout2d: 4, nn.Dropout3d: 5}[layer]
+    lead = 2 if len(shape) == batched else 1
     per_channel = y.numpy().reshape(shape[:lead] + (-1,))
     assert np.all((per_channel == 0).all(-1) | np.isclose(per_channel, 1 / 0.7).all(-1))
     assert abs((per_channel[..., 0] == 0).mean() - 0.3) < 0.06
@@ -136,3 +143,11 @@ def test_parameters_to_vector_roundtrip_and_gradient():
     np.testing.assert_array_equal(model[2].bias.numpy(), tmodel[2].bias.detach().numpy())
     with pytest.raises(RuntimeError, match="hold"):
         nn.utils.vector_to_parameters(cr.zeros(3), model.parameters())
+
+
+def test_dropout3d_functional_and_torch_names():
+    x = cr.ones(2, 3, 2, 2, 2)
+    assert cr.nn.functional.dropout3d(x, 0.5, training=False) is x
+    assert repr(nn.Dropout3d(0.2)) == repr(torch.nn.Dropout3d(0.2))
+    y = cr.nn.functional.dropout3d(x, 1.0)
+    assert not y.numpy().any()

@@ -490,3 +490,91 @@ def test_plain_cross_entropy_refuses_a_class_index_out_of_range(bad):
     t[3] = bad
     with pytest.raises((IndexError, ValueError), match="out of|range|bound"):
         cr.nn.functional.cross_entropy(cr.zeros(8, 10, requires_grad=True), cr.tensor(t))
+
+
+# ---- likelihood losses ----
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize(
+    "var_shape", [(4, 3), (4,), (4, 1), "float"], ids=["hetero", "short", "one", "float"]
+)
+def test_gaussian_nll_loss_matches_torch(reduction, full, var_shape):
+    x, y = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
+    if var_shape == "float":
+        var = 0.7
+    else:
+        var = RNG.uniform(0.1, 2.0, var_shape)
+        var.flat[0] = 1e-9  # below eps: clamped in value, not in gradient (as torch)
+    compare_with_torch(
+        lambda x, y, v: F.gaussian_nll_loss(x, y, v, full=full, reduction=reduction),
+        lambda x, y, v: TF.gaussian_nll_loss(x, y, v, full=full, reduction=reduction),
+        [x, y, var],
+        atol=1e-8,
+        rtol=1e-6,
+    )
+    ours, theirs = (
+        nn.GaussianNLLLoss(full=full, reduction=reduction),
+        torch.nn.GaussianNLLLoss(full=full, reduction=reduction),
+    )
+    compare_with_torch(ours, theirs, [x.astype(np.float32), y.astype(np.float32), 0.5])
+
+
+def test_gaussian_nll_loss_gradcheck_and_errors():
+    shape = tuple(RNG.integers(2, 5, size=2))
+    x, y, v = RNG.standard_normal(shape), RNG.standard_normal(shape), RNG.uniform(0.5, 2, shape)
+    check_grad(lambda x, y, v: F.gaussian_nll_loss(x, y, v, full=True), x, y, v, gradgrad=True)
+    with pytest.raises(ValueError, match="negative"):
+        F.gaussian_nll_loss(cr.zeros(2), cr.zeros(2), cr.tensor([1.0, -1.0]))
+    with pytest.raises(ValueError, match="incorrect size"):
+        F.gaussian_nll_loss(cr.zeros(4, 3), cr.zeros(4, 3), cr.ones(2, 2))
+    with pytest.raises(ValueError, match="not valid"):
+        F.gaussian_nll_loss(cr.zeros(2), cr.zeros(2), 1.0, reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("log_input", [True, False])
+@pytest.mark.parametrize("full", [False, True])
+def test_poisson_nll_loss_matches_torch(reduction, log_input, full):
+    x = RNG.standard_normal((5, 3)) if log_input else RNG.uniform(0.1, 3.0, (5, 3))
+    target = RNG.poisson(2.0, (5, 3)).astype(np.float64)  # 0 and 1 too: Stirling masked there
+    assert (target == 0).any()
+    if full:  # torch's target gradient is NaN where target == 0 (0 * log 0): only x's is compared
+        compare_with_torch(
+            lambda x: F.poisson_nll_loss(
+                x, cr.tensor(target), log_input, full, reduction=reduction
+            ),
+            lambda x: TF.poisson_nll_loss(
+                x, torch.tensor(target), log_input, full, reduction=reduction
+            ),
+            [x],
+            atol=1e-8,
+            rtol=1e-6,
+        )
+    else:
+        compare_with_torch(
+            lambda x, t: F.poisson_nll_loss(x, t, log_input, full, reduction=reduction),
+            lambda x, t: TF.poisson_nll_loss(x, t, log_input, full, reduction=reduction),
+            [x, target],
+            atol=1e-8,
+            rtol=1e-6,
+        )
+    ours = nn.PoissonNLLLoss(log_input, full, reduction=reduction)
+    theirs = torch.nn.PoissonNLLLoss(log_input, full, reduction=reduction)
+    compare_with_torch(ours, theirs, [x.astype(np.float32), target.astype(np.float32)], grad=False)
+
+
+def test_poisson_nll_loss_gradcheck_and_legacy_flags():
+    shape = tuple(RNG.integers(2, 5, size=2))
+    x, t = RNG.uniform(0.5, 2, shape), RNG.poisson(3.0, shape).astype(np.float64)
+    t = cr.tensor(t)  # counts: not differentiated (Stirling's term switches on at t > 1)
+    check_grad(lambda x: F.poisson_nll_loss(x, t, full=True), x, gradgrad=True)
+    check_grad(lambda x: F.poisson_nll_loss(x, t, log_input=False), x, gradgrad=True)
+    t2 = RNG.uniform(1.5, 3.0, shape)  # the target's gradient, away from the switch
+    check_grad(lambda x, t: F.poisson_nll_loss(x, t, full=True), x, t2, gradgrad=True)
+    loss = nn.PoissonNLLLoss(reduce=False)
+    assert loss.reduction == "none"
+    assert loss(cr.zeros(3), cr.ones(3)).shape == (3,)
+    with pytest.raises(ValueError, match="not a valid value"):
+        F.poisson_nll_loss(cr.zeros(2), cr.zeros(2), reduction="avg")

@@ -1,6 +1,12 @@
 import numpy as np
 import pytest
-from helpers import assert_state_dicts_match, check_grad, compare_modules, copy_torch_to_cr
+from helpers import (
+    assert_state_dicts_match,
+    check_grad,
+    compare_modules,
+    compare_with_torch,
+    copy_torch_to_cr,
+)
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -150,3 +156,86 @@ def test_batch_norm_double():
     bn = nn.BatchNorm1d(3).double()
     out = bn(cr.randn(4, 3, dtype=cr.float64))
     assert out.dtype == cr.float64 and bn.running_mean.dtype == cr.float64
+
+
+# ---- RMSNorm / rms_norm ----
+
+
+@pytest.mark.parametrize(
+    "shape, normalized, kwargs",
+    [
+        ((4, 6), 6, {}),
+        ((2, 3, 5), (5,), {"eps": 1e-3}),
+        ((2, 3, 4), (3, 4), {}),
+        ((3, 8), [8], {"elementwise_affine": False}),
+    ],
+)
+def test_rms_norm_matches_torch(shape, normalized, kwargs):
+    x = (RNG.standard_normal(shape) * 3 + 1).astype(np.float32)
+    ours, theirs = (
+        nn.RMSNorm(normalized, **kwargs),
+        _randomize(torch.nn.RMSNorm(normalized, **kwargs)),
+    )
+    out, *_ = compare_modules(ours, theirs, [x], atol=1e-5, rtol=1e-4)
+    assert out[0].dtype == cr.float32
+    assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rms_norm_default_eps_is_finfo_eps_like_torch(dtype):
+    # a tiny input shows the eps: with finfo eps the output stays far below 1
+    x = np.full((2, 4), 1e-5, dtype)
+    ours = F.rms_norm(cr.tensor(x), (4,)).numpy()
+    theirs = torch.nn.functional.rms_norm(torch.tensor(x), (4,)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    assert ours.dtype == dtype
+
+
+def test_rms_norm_functional_matches_torch_and_gradchecks():
+    shape = tuple(RNG.integers(2, 5, size=3))
+    x, w = RNG.standard_normal(shape), RNG.standard_normal(shape[-2:])
+    compare_with_torch(
+        lambda x, w: F.rms_norm(x, shape[-2:], w, 1e-6),
+        lambda x, w: torch.nn.functional.rms_norm(x, shape[-2:], w, 1e-6),
+        [x, w],
+        atol=1e-10,
+        rtol=1e-8,
+    )
+    check_grad(lambda x, w: F.rms_norm(x, shape[-1:], w), x, w[0], gradgrad=True)
+
+
+def test_rms_norm_shape_errors():
+    with pytest.raises(RuntimeError, match="does not end with normalized_shape"):
+        F.rms_norm(cr.randn(2, 4), (5,))
+    with pytest.raises(RuntimeError, match="weight shape"):
+        F.rms_norm(cr.randn(2, 4), (4,), cr.ones(3))
+
+
+# ---- group_norm ----
+
+
+@pytest.mark.parametrize("shape, groups", [((3, 6, 5), 3), ((2, 4, 3, 3), 2), ((2, 4), 4)])
+def test_group_norm_functional_matches_torch_and_gradchecks(shape, groups):
+    x = RNG.standard_normal(shape) * 2 + 1
+    w, b = RNG.standard_normal(shape[1]), RNG.standard_normal(shape[1])
+    compare_with_torch(
+        lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-4),
+        lambda x, w, b: torch.nn.functional.group_norm(x, groups, w, b, eps=1e-4),
+        [x, w, b],
+        atol=1e-10,
+        rtol=1e-8,
+    )
+    compare_with_torch(
+        lambda x: F.group_norm(x, groups),
+        lambda x: torch.nn.functional.group_norm(x, groups),
+        [x.astype(np.float32)],
+        atol=1e-4,  # one value per group (2, 4): torch's gradient is float32 rounding noise
+    )
+    check_grad(lambda x, w, b: F.group_norm(x, groups, w, b), x, w, b, gradgrad=True)
+
+
+def test_group_norm_functional_errors():
+    with pytest.raises(RuntimeError, match="divisible by num_groups"):
+        F.group_norm(cr.randn(2, 6, 3), 4)
+    with pytest.raises(RuntimeError, match="weight shape"):
+        F.group_norm(cr.randn(2, 6, 3), 3, cr.ones(4))

@@ -213,6 +213,9 @@ def test_float64_is_kept():
         ("AvgPool1d", (3,), dict(stride=2, padding=1), (2, 3, 8)),
         ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
         ("AdaptiveAvgPool1d", (3,), {}, (2, 3, 8)),
+        ("AdaptiveMaxPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
+        ("AdaptiveMaxPool2d", ((None, 3),), {}, (2, 3, 4, 7)),
+        ("AdaptiveMaxPool1d", (3,), {}, (2, 3, 8)),
     ],
 )
 def test_modules_match_torch(name, args, kwargs, shape):
@@ -266,3 +269,60 @@ def test_public_names():
         assert getattr(cr.nn, name) is getattr(M, name)
     for name in ("max_pool2d", "max_pool1d", "avg_pool2d", "avg_pool1d", "adaptive_avg_pool2d"):
         assert getattr(F, name) is getattr(P, name)
+
+
+# ---- adaptive max pooling ----
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, (4, 2), (5, 7), (None, 2)])
+def test_adaptive_max_pool2d_matches_torch_including_ties_and_indices(size):
+    for ties in (False, True):
+        _compare(
+            lambda x: F.adaptive_max_pool2d(x, size),
+            lambda x: TF.adaptive_max_pool2d(x, size),
+            (2, 3, 5, 7),
+            ties=ties,
+        )
+    x = np.round(rng.standard_normal((2, 3, 5, 7)))
+    ours = F.adaptive_max_pool2d(cr.tensor(x), size, return_indices=True)
+    theirs = TF.adaptive_max_pool2d(torch.tensor(x), size, return_indices=True)
+    np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+    assert ours[1].dtype == np.int64
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 9])
+def test_adaptive_max_pool1d_matches_torch(size):
+    _compare(
+        lambda x: F.adaptive_max_pool1d(x, size),
+        lambda x: TF.adaptive_max_pool1d(x, size),
+        (2, 3, 9),
+        ties=True,
+    )
+    x = rng.standard_normal((3, 9))  # unbatched, with indices
+    ours = F.adaptive_max_pool1d(cr.tensor(x), size, return_indices=True)
+    theirs = TF.adaptive_max_pool1d(torch.tensor(x), size, return_indices=True)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_adaptive_max_pool_unbatched_nan_and_gradcheck():
+    x = rng.standard_normal((3, 6, 5))
+    x[0, 1, 1] = x[1, 4, 4] = np.nan
+    ours = F.adaptive_max_pool2d(cr.tensor(x), (2, 3), return_indices=True)
+    theirs = TF.adaptive_max_pool2d(torch.tensor(x), (2, 3), return_indices=True)
+    np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
+    np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+    a = rng.standard_normal(tuple(rng.integers(2, 7, size=4)))  # distinct values: smooth
+    for fn in (
+        lambda x: F.adaptive_max_pool2d(x, (2, 3)),
+        lambda x: F.adaptive_max_pool1d(x.reshape(x.shape[0], x.shape[1], -1), 4),
+    ):
+        assert gradcheck(fn, [cr.tensor(a, requires_grad=True)])
+        assert gradgradcheck(fn, [cr.tensor(a, requires_grad=True)])
+
+
+def test_adaptive_max_pool_module_return_indices():
+    out, idx = M.AdaptiveMaxPool2d(2, return_indices=True)(cr.randn(1, 2, 5, 5))
+    assert out.shape == idx.shape == (1, 2, 2, 2)
+    assert cr.nn.AdaptiveMaxPool1d is M.AdaptiveMaxPool1d
+    assert F.adaptive_max_pool2d is P.adaptive_max_pool2d

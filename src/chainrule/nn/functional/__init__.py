@@ -37,10 +37,11 @@ from ._activation_extra import (
     threshold,
 )
 from ._attention import scaled_dot_product_attention
-from ._channel_dropout import dropout1d, dropout2d
+from ._channel_dropout import dropout1d, dropout2d, dropout3d
 from ._conv import conv1d, conv2d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d
 from ._distance import cosine_similarity, normalize, pairwise_distance
+from ._fold import fold, unfold
 from ._instance_norm import instance_norm
 from ._loss import (
     binary_cross_entropy,
@@ -55,15 +56,20 @@ from ._loss import (
 )
 from ._loss_extra import (
     cosine_embedding_loss,
+    gaussian_nll_loss,
     margin_ranking_loss,
+    poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
 )
 from ._misc import dropout, embedding, linear, one_hot, pad
 from ._norm import batch_norm, layer_norm
+from ._norm_extra import group_norm, rms_norm
 from ._pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
@@ -138,4 +144,13 @@ __all__ = [
     "tanhshrink",
     "threshold",
     "triplet_margin_loss",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "dropout3d",
+    "fold",
+    "gaussian_nll_loss",
+    "group_norm",
+    "poisson_nll_loss",
+    "rms_norm",
+    "unfold",
 ]

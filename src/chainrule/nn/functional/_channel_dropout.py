@@ -1,4 +1,4 @@
-"""``dropout1d`` / ``dropout2d``: zero whole channels (feature maps) at random, as torch."""
+"""``dropout1d`` / ``dropout2d`` / ``dropout3d``: zero whole channels (feature maps) at random, as torch."""
 
 import warnings
 
@@ -68,3 +68,16 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
         )
         return _channel_dropout(input, p, training, 3, "dropout2d", inplace)
     return _channel_dropout(input, p, training, 4, "dropout2d", inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero each channel (a 3-d feature map) of (N, C, D, H, W) or (C, D, H, W) with probability
+    ``p``; scale kept ones by 1 / (1 - p). Identity when ``training`` is False.
+    Shape: same as the input.
+
+    Example:
+        >>> y = F.dropout3d(cr.ones(2, 3, 2, 2, 2), 0.5)
+        >>> bool((y.numpy() == y.numpy()[:, :, :1, :1, :1]).all())  # whole channels
+        True
+    """
+    return _channel_dropout(input, p, training, 5, "dropout3d", inplace)

@@ -1,11 +1,15 @@
 """Metric-learning and ranking losses (siamese and triplet networks): ``margin_ranking_loss``,
-``cosine_embedding_loss``, ``triplet_margin_loss``, ``soft_margin_loss``. Built from recorded
-ops with PyTorch's formulas (eps placement included)."""
+``cosine_embedding_loss``, ``triplet_margin_loss``, ``soft_margin_loss``; and the likelihood
+losses ``gaussian_nll_loss`` and ``poisson_nll_loss``. Built from recorded ops with PyTorch's
+formulas (eps placement included)."""
+
+import math
 
 from ...ops import where
 from ...ops._util import as_tensor
 from ._activation import softplus
 from ._distance import pairwise_distance
+from ._loss import _legacy_reduction
 
 
 def _reduce(loss, reduction, op):
@@ -82,3 +86,82 @@ def soft_margin_loss(input, target, reduction="mean"):
     """
     x, y = as_tensor(input), as_tensor(target)
     return _reduce(softplus(-y * x), reduction, "soft_margin_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log likelihood of ``target`` under N(``input``, ``var``)::
+
+        loss = (log(max(var, eps)) + (input - target) ** 2 / max(var, eps)) / 2  (+ log(2 pi) / 2)
+
+    ``var`` (positive) has the input's shape, or one dim fewer, or size 1 in one dim (shared
+    variance), or is a float. As in PyTorch, the clamp at ``eps`` does not stop ``var``'s
+    gradient. Shapes: input, target (N, *) -> scalar (``reduction='none'``: as input).
+
+    Example:
+        >>> F.gaussian_nll_loss(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 1.0]), cr.tensor([1.0, 2.0]))
+        tensor(0.4233)
+    """
+    x, y = as_tensor(input), as_tensor(target)
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+        var = x.detach() * 0 + float(var)
+    else:
+        var = as_tensor(var)
+        if bool((var.detach() < 0).any()):
+            raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+    if tuple(var.shape) != tuple(x.shape):
+        if tuple(x.shape[:-1]) == tuple(var.shape):  # one variance per row of the last dim
+            var = var.unsqueeze(-1)
+        elif not (
+            x.ndim == var.ndim
+            and sum(v for n, v in zip(x.shape, var.shape, strict=True) if n != v) == 1
+        ):
+            raise ValueError(
+                f"gaussian_nll_loss: var of shape {tuple(var.shape)} is of incorrect size for "
+                f"input of shape {tuple(x.shape)}"
+            )
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"gaussian_nll_loss: {reduction} is not valid")
+    # torch clamps a copy under no_grad: the value is clamped, the gradient passes unchanged
+    var = var + (var.detach().clamp(min=eps) - var.detach())
+    diff = x - y
+    loss = 0.5 * (var.log() + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def poisson_nll_loss(
+    input,
+    target,
+    log_input=True,
+    full=False,
+    size_average=None,
+    eps=1e-8,
+    reduce=None,
+    reduction="mean",
+):
+    """Negative log likelihood of ``target`` under Poisson(rate), up to a constant::
+
+        exp(input) - target * input           (log_input=True: input is the log rate)
+        input - target * log(input + eps)     (log_input=False: input is the rate)
+
+    With ``full`` Stirling's term ``target log(target) - target + log(2 pi target) / 2`` is
+    added where target > 1. Shapes: input, target (*) -> scalar (``reduction='none'``: (*)).
+
+    Example:
+        >>> F.poisson_nll_loss(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 2.0]), reduction="none")
+        tensor([1.    , 0.7183])
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"poisson_nll_loss: {reduction} is not a valid value for reduction")
+    x, y = as_tensor(input), as_tensor(target)
+    loss = x.exp() - y * x if log_input else x - y * (x + eps).log()
+    if full:
+        big = y > 1
+        safe = where(big, y, y * 0 + 2)  # keeps log finite where the term is not used
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        loss = loss + where(big, stirling, stirling * 0)
+    return _reduce(loss, reduction, "poisson_nll_loss")

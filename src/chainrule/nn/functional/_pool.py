@@ -6,6 +6,10 @@ that tap index (one byte per output for windows of up to 256 taps) is kept for b
 writes each gradient into its tap's strided slice of the input. The recorded op is a gather and
 its vjp a scatter, each the other's vjp, so second derivatives come for free.
 
+Adaptive max pooling finds each bin's maximum the same way over gathered bins, then picks it
+with the differentiable ``gather`` op (whose vjp is a scatter-add), so its derivatives come from
+there.
+
 Average pooling is linear and separable: ``y = P_h @ x @ P_w^T`` with constant pooling matrices
 (one nonzero band per row). Non-overlapping windows, the common case, are a reshape and a mean.
 Both are built from recorded ops (matmul, reshape, mean), so every derivative order works.
@@ -398,3 +402,69 @@ def adaptive_avg_pool1d(input, output_size):
     _check_input(x, "adaptive_avg_pool1d", 1, False)
     size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     return adaptive_avg_pool2d(x.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def _adaptive_taps(n_in, n_out):
+    """(n_out, k) input positions of PyTorch's adaptive bins [floor(i*n/m), ceil((i+1)*n/m)),
+    each padded to the longest bin's k by repeating its last position (a repeat never changes
+    a bin's maximum or which tap holds it first)."""
+    i = np.arange(n_out)
+    start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    k = int((end - start).max())
+    return np.minimum(start.reshape(-1, 1) + np.arange(k), end.reshape(-1, 1) - 1)
+
+
+def _adaptive_max_pool(x, output_size, return_indices, op):
+    """Adaptive max pooling of a 4-d tensor (see :func:`adaptive_max_pool2d`)."""
+    from ...ops.indexing import gather
+
+    n, c, h, w = x.shape
+    ho, wo = _adaptive_size(output_size, (h, w), op)
+    rows, cols = _adaptive_taps(h, ho), _adaptive_taps(w, wo)
+    # flat (H, W)-plane position of every tap of every bin: (ho * wo, kh * kw)
+    flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(ho * wo, -1)
+    taps = np.moveaxis(x._data.reshape(n, c, h * w)[:, :, flat], -1, 0)  # (T, n, c, ho*wo)
+    _, arg = _max_and_argmax(np.ascontiguousarray(taps))
+    index = flat[np.arange(ho * wo), arg.astype(np.intp)]  # (n, c, ho * wo)
+    out = gather(x.reshape(n, c, h * w), 2, index).reshape(n, c, ho, wo)
+    return (out, _int_tensor(index.reshape(n, c, ho, wo))) if return_indices else out
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over a fixed (Ho, Wo) grid of PyTorch's adaptive bins:
+    (N, C, H, W) -> (N, C, Ho, Wo) (or unbatched (C, H, W)).
+
+    ``output_size`` is an int or a pair (None keeps that input size). With ``return_indices``
+    also returns each maximum's flat index within its (H, W) plane (int64). The gradient goes
+    to each bin's (first) maximum.
+
+    Example:
+        >>> x = cr.tensor([[[[1.0, 2.0, 0.0], [4.0, 3.0, 5.0]]]])
+        >>> F.adaptive_max_pool2d(x, (1, 2), return_indices=True)
+        (tensor([[[[4., 5.]]]]), tensor([[[[3, 5]]]]))
+        >>> F.adaptive_max_pool2d(cr.ones(8, 16, 7, 7), 1).shape
+        (8, 16, 1, 1)
+    """
+    x = as_tensor(input)
+    _check_input(x, "adaptive_max_pool2d", 2, False)
+    if x.ndim == 3:
+        out = _adaptive_max_pool(x.unsqueeze(0), output_size, return_indices, "adaptive_max_pool2d")
+        return (out[0].squeeze(0), out[1][0]) if return_indices else out.squeeze(0)
+    return _adaptive_max_pool(x, output_size, return_indices, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maximum over ``output_size`` adaptive bins: (N, C, L) -> (N, C, output_size) (or
+    unbatched (C, L)); ``return_indices`` also gives each maximum's index along L (int64).
+
+    Example:
+        >>> F.adaptive_max_pool1d(cr.tensor([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2)
+        tensor([[[3., 5.]]])
+    """
+    x = as_tensor(input)
+    _check_input(x, "adaptive_max_pool1d", 1, False)
+    size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    out = adaptive_max_pool2d(x.unsqueeze(-2), (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)

@@ -34,9 +34,9 @@ from .container import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d
 from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import Dropout, Dropout1d, Dropout2d
+from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .embedding import Embedding
-from .flatten import Flatten, Identity, Unflatten
+from .flatten import Flatten, Fold, Identity, Unflatten, Unfold
 from .instancenorm import InstanceNorm1d, InstanceNorm2d
 from .lazy import LazyConv1d, LazyConv2d, LazyLinear
 from .linear import Linear
@@ -51,8 +51,15 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .loss_extra import CosineEmbeddingLoss, MarginRankingLoss, SoftMarginLoss, TripletMarginLoss
-from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .loss_extra import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    MarginRankingLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from .padding import (
     ConstantPad1d,
     ConstantPad2d,
@@ -67,6 +74,8 @@ from .parameter_containers import ParameterDict, ParameterList
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     MaxPool1d,
@@ -192,4 +201,12 @@ __all__ = [
     "Threshold",
     "TripletMarginLoss",
     "SyncBatchNorm",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "Dropout3d",
+    "Fold",
+    "GaussianNLLLoss",
+    "PoissonNLLLoss",
+    "RMSNorm",
+    "Unfold",
 ]

@@ -1,4 +1,4 @@
-"""``Dropout``, ``Dropout1d``, ``Dropout2d``: randomly zero activations (or channels) while training."""
+"""``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``: randomly zero activations (or channels) while training."""
 
 from .. import functional as F
 from ..module import Module
@@ -40,3 +40,12 @@ class Dropout2d(Dropout):
 
     def forward(self, input):
         return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels (3-d feature maps) of (N, C, D, H, W) or (C, D, H, W) with probability
+    ``p`` in training, scaling the rest by 1 / (1 - p); the identity in eval mode.
+    Example: ``nn.Dropout3d(0.25)(volumes)``."""
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)

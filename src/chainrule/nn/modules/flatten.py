@@ -1,5 +1,7 @@
-"""``Identity``, ``Flatten`` and ``Unflatten``: shape-only layers."""
+"""``Identity``, ``Flatten`` and ``Unflatten``: shape-only layers; ``Unfold`` and ``Fold``
+(sliding blocks to columns and back)."""
 
+from .. import functional as F
 from ..module import Module
 
 
@@ -40,3 +42,52 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Unfold(Module):
+    """Sliding blocks as columns (im2col): (N, C, H, W) -> (N, C * kh * kw, L); see ``F.unfold``.
+
+    Example::
+
+        cols = nn.Unfold(kernel_size=3, padding=1)(cr.randn(8, 3, 32, 32))   # (8, 27, 1024)
+    """
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (
+            f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+            f"padding={self.padding}, stride={self.stride}"
+        )
+
+
+class Fold(Module):
+    """Columns of sliding blocks summed back into an image (col2im):
+    (N, C * kh * kw, L) -> (N, C, *output_size); see ``F.fold``.
+
+    Example::
+
+        img = nn.Fold((4, 4), kernel_size=2)(cr.randn(1, 12, 9))   # (1, 3, 4, 4)
+    """
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input):
+        return F.fold(
+            input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride
+        )
+
+    def extra_repr(self):
+        return (
+            f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+            f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+        )

@@ -1,7 +1,9 @@
 """Ranking and metric-learning loss layers: ``MarginRankingLoss``, ``CosineEmbeddingLoss``,
-``TripletMarginLoss``, ``SoftMarginLoss`` (see ``nn.functional._loss_extra``)."""
+``TripletMarginLoss``, ``SoftMarginLoss``; likelihood losses ``GaussianNLLLoss`` and
+``PoissonNLLLoss`` (see ``nn.functional._loss_extra``)."""
 
 from ..functional import _loss_extra as L
+from ..functional._loss import _legacy_reduction
 from ..module import Module
 
 
@@ -52,3 +54,32 @@ class SoftMarginLoss(Module):
 
     def forward(self, input, target):
         return L.soft_margin_loss(input, target, self.reduction)
+
+
+class GaussianNLLLoss(Module):
+    """Gaussian negative log likelihood of ``target`` with mean ``input`` and variance ``var``;
+    see ``F.gaussian_nll_loss``. Example: ``cr.nn.GaussianNLLLoss()(mean, target, var)``."""
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__()
+        self.full, self.eps, self.reduction = full, eps, reduction
+
+    def forward(self, input, target, var):
+        return L.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class PoissonNLLLoss(Module):
+    """Poisson negative log likelihood of ``target`` with (log) rate ``input``; see
+    ``F.poisson_nll_loss``. Example: ``cr.nn.PoissonNLLLoss()(log_rate, counts)``."""
+
+    def __init__(
+        self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None, reduction="mean"
+    ):
+        super().__init__()
+        self.log_input, self.full, self.eps = log_input, full, eps
+        self.reduction = _legacy_reduction(size_average, reduce, reduction)
+
+    def forward(self, log_input, target):
+        return L.poisson_nll_loss(
+            log_input, target, self.log_input, self.full, eps=self.eps, reduction=self.reduction
+        )

@@ -1,4 +1,5 @@
-"""Normalization layers: ``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` (fused primitives)."""
+"""Normalization layers: ``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` (fused primitives),
+``GroupNorm`` and ``RMSNorm``."""
 
 import numpy as np
 
@@ -210,14 +211,44 @@ class GroupNorm(Module):
                 f"GroupNorm({self.extra_repr()}): expected input of shape "
                 f"(N, {self.num_channels}, *), got {shape}"
             )
-        x = input.reshape(shape[0], self.num_groups, -1)
-        mean = x.mean(dim=2, keepdim=True)
-        var = ((x - mean) ** 2).mean(dim=2, keepdim=True)
-        y = ((x - mean) / (var + self.eps).sqrt()).reshape(shape)
-        if self.affine:
-            per_channel = (1, self.num_channels) + (1,) * (len(shape) - 2)
-            y = y * self.weight.reshape(per_channel) + self.bias.reshape(per_channel)
-        return y
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization over the last dims: ``x / sqrt(mean(x**2) + eps) * weight``
+    (Zhang & Sennrich, 2019); ``eps=None`` means ``finfo(x.dtype).eps``. See ``F.rms_norm``.
+
+    Shapes: input (*, *normalized_shape) -> same; weight ``normalized_shape`` (ones at first).
+
+    Example::
+
+        norm = nn.RMSNorm(64)
+        y = norm(cr.randn(4, 7, 64))      # (4, 7, 64)
+    """
+
+    def __init__(
+        self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None
+    ):
+        super().__init__()
+        check_device(device, type(self).__name__)
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        self.elementwise_affine = elementwise_affine
+        weight = Parameter(ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        self.register_parameter("weight", weight)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

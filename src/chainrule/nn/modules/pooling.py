@@ -1,4 +1,5 @@
-"""Pooling layers: max, average and adaptive average, in 1-d and 2-d (PyTorch's arguments)."""
+"""Pooling layers: max, average, adaptive average and adaptive max, in 1-d and 2-d (PyTorch's
+arguments)."""
 
 from ..functional import _pool as P
 from ..module import Module
@@ -174,3 +175,37 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
 
     def forward(self, input):
         return P.adaptive_avg_pool1d(input, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(Module):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Maximum over a fixed output grid of bins: (N, C, H, W) -> (N, C, *output_size); see
+    ``F.adaptive_max_pool2d``.
+
+    Example::
+
+        y = cr.nn.AdaptiveMaxPool2d((2, 3))(cr.randn(8, 16, 7, 7))   # (8, 16, 2, 3)
+    """
+
+    def forward(self, input):
+        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Maximum over ``output_size`` bins: (N, C, L) -> (N, C, output_size).
+
+    Example::
+
+        y = cr.nn.AdaptiveMaxPool1d(4)(cr.randn(4, 3, 10))   # (4, 3, 4)
+    """
+
+    def forward(self, input):
+        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
