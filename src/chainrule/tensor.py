@@ -843,6 +843,14 @@ class Tensor:
         unique = _ops.unique
         bincount = _ops.bincount
         index_add = _ops.index_add
+        masked_select = _ops.masked_select
+        median = _ops.median
+        nan_to_num = _ops.nan_to_num
+        diff = _ops.diff
+        cummax = _ops.cummax
+        cummin = _ops.cummin
+        heaviside = _ops.heaviside
+        dist = _ops.dist
         view = _ops.reshape
         swapaxes = _ops.transpose
         clip = _ops.clamp
@@ -924,6 +932,7 @@ class Tensor:
         where: Callable[..., Any]
         index_add_: Callable[..., Tensor]
         addmm: Callable[..., Tensor]
+        baddbmm: Callable[..., Tensor]
 
         def view_as(self, other: Tensor) -> Tensor: ...
         def reshape_as(self, other: Tensor) -> Tensor: ...

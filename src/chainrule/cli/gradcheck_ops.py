@@ -59,6 +59,9 @@ NOT_DIFFERENTIABLE = (
     "histc",
     "histogram",
     "argsort",
+    "searchsorted",
+    # a step function: PyTorch defines no gradient either
+    "heaviside",
     # dtype rules, not ops
     "result_type",
     "promote_types",

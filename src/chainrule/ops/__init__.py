@@ -73,6 +73,18 @@ from .compat import (
     unique,
     var_mean,
 )
+from .compat_extra import (
+    baddbmm,
+    cummax,
+    cummin,
+    diff,
+    dist,
+    heaviside,
+    masked_select,
+    median,
+    nan_to_num,
+    searchsorted,
+)
 from .cumulative import cumprod, cumsum
 from .histogram import histc, histogram
 from .indexing import gather, index_select, masked_fill, scatter, scatter_add
@@ -480,6 +492,14 @@ def _bind_compat_methods() -> None:
         unique,
         bincount,
         index_add,
+        masked_select,
+        median,
+        nan_to_num,
+        diff,
+        cummax,
+        cummin,
+        heaviside,
+        dist,
     ):
         setattr(Tensor, fn.__name__, fn)
     Tensor.where = lambda self, condition, other: where(condition, self, other)
@@ -489,6 +509,15 @@ def _bind_compat_methods() -> None:
     Tensor.addmm = lambda self, mat1, mat2, *, beta=1, alpha=1: addmm(
         self, mat1, mat2, beta=beta, alpha=alpha
     )
+    Tensor.baddbmm = lambda self, batch1, batch2, *, beta=1, alpha=1: baddbmm(
+        self, batch1, batch2, beta=beta, alpha=alpha
+    )
+    Tensor.baddbmm.__doc__ = """``beta * self + alpha * batch1 @ batch2``: ``cr.baddbmm``.
+
+    Example:
+        >>> cr.zeros(2, 2).baddbmm(cr.ones(1, 2, 3), cr.ones(1, 3, 2))[0, 0]
+        tensor([3., 3.])
+    """
     Tensor.where.__doc__ = """``self`` where ``condition`` else ``other`` (``cr.where``).
 
     Example:

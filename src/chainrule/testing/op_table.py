@@ -692,6 +692,100 @@ CASES = [
         "any",
         SMOOTH,
     ),
+    # nn.functional layers of the second parity round
+    ("rms_norm", lambda m, x, w: F(m).rms_norm(x, (4,), w), [((3, 4), (4,))], "any", SMOOTH),
+    (
+        "group_norm",
+        lambda m, x, w, b: F(m).group_norm(x, 2, w, b),
+        [((2, 4, 3), (4,), (4,))],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "adaptive_max_pool2d",
+        lambda m, x: F(m).adaptive_max_pool2d(x, (2, 3)),
+        [((1, 2, 5, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "adaptive_max_pool1d",
+        lambda m, x: F(m).adaptive_max_pool1d(x, 3),
+        [((2, 2, 7),)],
+        "any",
+        "",
+    ),
+    (
+        "dropout3d",
+        lambda m, x: _seeded(m, F(m).dropout3d, x),
+        [((2, 3, 2, 2, 1),)],
+        "any",
+        f"{SMOOTH} {CR_ONLY}",
+    ),
+    (
+        "gaussian_nll_loss",
+        lambda m, a, b, v: F(m).gaussian_nll_loss(a, b, v * v + 0.5, full=True),
+        [((3, 2), (3, 2), (3, 2)), ((3, 2), (3, 2), (3,))],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "poisson_nll_loss",
+        lambda m, x: F(m).poisson_nll_loss(x, m.tensor([0.0, 2.0, 5.0]), full=True),
+        [((3,),), ((2, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "poisson_nll_loss_rate",
+        lambda m, x: F(m).poisson_nll_loss(x, m.tensor([1.0, 3.0]), log_input=False),
+        [((2,),)],
+        "pos",
+        SMOOTH,
+    ),
+    (
+        "unfold",
+        lambda m, x: F(m).unfold(x, 2, padding=1, stride=(1, 2)),
+        [((1, 2, 4, 5),), ((2, 3, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "fold",
+        lambda m, x: F(m).fold(x, (4, 5), 2, padding=1, stride=(1, 2)),
+        [((1, 8, 15),), ((4, 15),)],
+        "any",
+        SMOOTH,
+    ),
+    # tensor functions of the second parity round
+    (
+        "baddbmm",
+        lambda m, c, a, b: m.baddbmm(c, a, b, beta=0.5, alpha=2.0),
+        [((2, 3, 4), (2, 3, 5), (2, 5, 4)), ((4,), (2, 3, 5), (2, 5, 4))],
+        "any",
+        SMOOTH,
+    ),
+    ("cummax", lambda m, x: m.cummax(x, 0).values * 2, [(s,) for s in ND], "any", ""),
+    ("cummin", lambda m, x: x.cummin(-1)[0] * 2, [(s,) for s in ND], "any", ""),
+    (
+        "diff",
+        lambda m, x, p: m.diff(x, 2, 0, p, x[:1]),
+        [((4, 3), (1, 3)), ((3,), (2,))],
+        "any",
+        SMOOTH,
+    ),
+    ("dist", lambda m, a, b: m.dist(a, b), B[:7], "any", SMOOTH),
+    ("dist_p3", lambda m, a, b: a.dist(b, 3), B[:7], "nonzero", ""),
+    (
+        "masked_select",
+        lambda m, x: m.masked_select(x, m.tensor([[True, False, True]])) * 2,
+        [((2, 3),), ((3,),)],
+        "any",
+        SMOOTH,
+    ),
+    ("median", lambda m, x: m.median(x) * x, [((5,),), ((2, 3),)], "any", SMOOTH),
+    ("median_dim", lambda m, x: x.median(1).values * 2, [((2, 4),), ((3, 5, 2),)], "any", ""),
+    ("nan_to_num", lambda m, x: m.nan_to_num(x) * x, [(s,) for s in U], "any", SMOOTH),
 ]
 
 
@@ -771,6 +865,9 @@ COVERS = {
     "interpolate_linear": ("interpolate",),
     "clamp_min_max": ("clamp_min", "clamp_max"),
     "std_var_mean": ("std_mean", "var_mean"),
+    "poisson_nll_loss_rate": ("poisson_nll_loss",),
+    "dist_p3": ("dist",),
+    "median_dim": ("median",),
 }
 
 
