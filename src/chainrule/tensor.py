@@ -118,9 +118,25 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are hashable by identity, like torch's
 
     def __init__(
-        self, data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False
+        self, *args: Any, dtype: DTypeLike | None = None, requires_grad: bool = False
     ) -> None:
-        self._data = to_array(data, dtype)
+        # torch.Tensor's legacy forms: Tensor(2, 3) is an uninitialised tensor of that shape
+        # and Tensor() an empty one, both of the default float dtype; Tensor(list) is that dtype
+        # too (Tensor([1, 2]) holds floats). Arrays and tensors keep their dtype: the library
+        # builds its results with Tensor(array).
+        if len(args) == 1 and isinstance(args[0], tuple) and type(args[0]) is not tuple:
+            args = args[0]  # a Size (x.size()): sizes, as torch.Tensor(torch.Size(...))
+        if len(args) == 1 and type(args[0]) is not int:
+            data = self._data = to_array(args[0], dtype)
+            if dtype is None and isinstance(args[0], (list, tuple)) and data.dtype.kind in "biu":
+                self._data = data.astype(_DEFAULT_DTYPE[0])
+        elif all(type(a) is int for a in args):
+            self._data = np.empty(args if args else (0,), dtype or _DEFAULT_DTYPE[0])
+        else:
+            raise TypeError(
+                "Tensor: expected data (a list, array or tensor) or sizes (ints), got "
+                f"{', '.join(_describe(a) for a in args)}"
+            )
         self.grad = None
         self._node = None
         self._version_counter = [0]  # version counter, shared with views of the same memory
@@ -928,7 +944,7 @@ class Tensor:
         def view_as(self, other: Tensor) -> Tensor: ...
         def reshape_as(self, other: Tensor) -> Tensor: ...
         # Last: these names shadow builtins in the rest of the class body.
-        def type(self, dtype: DTypeLike) -> Tensor: ...
+        def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any: ...
         def half(self) -> Tensor: ...
         def double(self) -> Tensor: ...
         def long(self) -> Tensor: ...

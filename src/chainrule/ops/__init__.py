@@ -404,7 +404,7 @@ def _bind_methods() -> None:
     T.clip = clamp
     T.negative = neg
     T.astype = to_dtype
-    T.type = to_dtype
+    T.type = _compat.tensor_type
     T.float = lambda self: to_dtype(self, _np.float32)
     T.half = lambda self: to_dtype(self, _np.float16)
     T.double = lambda self: to_dtype(self, _np.float64)
