@@ -519,6 +519,57 @@ class Tensor:
 
     clip_ = clamp_
 
+    # In-place shape changes: the same memory, a new shape (see ops/inplace.py's reshape_).
+    def unsqueeze_(self, dim: int) -> Tensor:
+        """In place ``unsqueeze(self, dim)``: a new dim of size 1 at ``dim``.
+
+        Shapes: (a, b) with dim=1 -> (a, 1, b).
+
+        Example:
+            >>> x = cr.zeros(2, 3)
+            >>> x.unsqueeze_(1).shape
+            (2, 1, 3)
+        """
+        return _inplace().reshape_(self, "unsqueeze_", lambda t: t.unsqueeze(dim))
+
+    def squeeze_(self, dim: Dims = None) -> Tensor:
+        """In place ``squeeze(self, dim)``: dims of size 1 removed (all, or those in ``dim``).
+
+        Shapes: (1, 3, 1) -> (3,); with dim=0 -> (3, 1).
+
+        Example:
+            >>> x = cr.zeros(1, 3, 1)
+            >>> x.squeeze_(0).shape
+            (3, 1)
+        """
+        return _inplace().reshape_(self, "squeeze_", lambda t: t.squeeze(dim))
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        """In place ``transpose(self, dim0, dim1)``; ``swapaxes_`` and ``swapdims_`` are the same.
+
+        Shapes: (a, b, c) with (0, 2) -> (c, b, a).
+
+        Example:
+            >>> x = cr.zeros(2, 3)
+            >>> x.transpose_(0, 1).shape
+            (3, 2)
+        """
+        return _inplace().reshape_(self, "transpose_", lambda t: t.transpose(dim0, dim1))
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def t_(self) -> Tensor:
+        """In place ``t(self)``: a matrix transposed (vectors and 0-d tensors stay as they are).
+
+        Shapes: (a, b) -> (b, a).
+
+        Example:
+            >>> x = cr.tensor([[1, 2, 3]])
+            >>> x.t_().shape
+            (3, 1)
+        """
+        return _inplace().reshape_(self, "t_", lambda t: t.t())
+
     def relu_(self) -> Tensor:
         """In place ``relu(self)``.
 
