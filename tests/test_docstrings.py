@@ -1,4 +1,5 @@
-"""Every public callable of ``chainrule``, ``chainrule.nn.functional`` and ``chainrule.ops`` has a
+"""Every public callable of ``chainrule``, ``chainrule.nn.functional``, ``chainrule.ops`` and
+``chainrule.linalg`` has a
 docstring with a ``>>>`` example, and every example runs (doctest), so a wrong one fails here.
 Public Tensor methods have a docstring."""
 
@@ -12,7 +13,12 @@ import chainrule as cr
 import chainrule.nn.functional as F
 import chainrule.ops as ops
 
-MODULES = {"chainrule": cr, "chainrule.nn.functional": F, "chainrule.ops": ops}
+MODULES = {
+    "chainrule": cr,
+    "chainrule.nn.functional": F,
+    "chainrule.ops": ops,
+    "chainrule.linalg": cr.linalg,
+}
 
 
 def _public_callables():

@@ -916,6 +916,10 @@ class Tensor:
         negative = _ops.neg
         astype = _ops.to_dtype
         nelement = numel
+        det = _ops.det
+        inverse = _ops.inverse
+        slogdet = _ops.slogdet
+        logdet = _ops.logdet
 
         def eq(self, other: TensorLike) -> Tensor: ...
         def ne(self, other: TensorLike) -> Tensor: ...

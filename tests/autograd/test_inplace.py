@@ -6,6 +6,7 @@ or checks that both refuse.
 
 import numpy as np
 import pytest
+from helpers import check_grad
 
 import chainrule as cr
 
@@ -404,8 +405,6 @@ def test_in_place_shape_changes_match_torch(program):
 
 
 def test_in_place_shape_changes_gradcheck():
-    from tests.helpers import check_grad
-
     def fn(x, w):
         h = (x * w).reshape(2, 2)
         h.t_()
