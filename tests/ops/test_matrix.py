@@ -42,6 +42,21 @@ def test_det_gradient_of_singular_matrices_matches_torch():
     compare_with_torch(cr.linalg.det, torch.linalg.det, [np.stack([rank2, rank3])], atol=1e-10)
 
 
+def test_det_gradient_of_a_rank_deficient_matrix_is_its_cofactor_matrix():
+    # torch returns zeros here; the derivative of det (a polynomial) is the cofactor matrix
+    a = np.array([[-1.0, 0.5, 0.0], [-0.5, 0.0, 0.0], [0.0, -0.5, 0.0]])
+    x = cr.tensor(a, requires_grad=True)
+    cr.linalg.det(x).backward()
+    expected = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            minor = np.delete(np.delete(a, i, 0), j, 1)
+            expected[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
+    np.testing.assert_allclose(x.grad.numpy(), expected, atol=1e-12)
+    assert np.abs(expected).max() == 0.5
+    check_grad(cr.linalg.det, a)
+
+
 @pytest.mark.parametrize(
     "b_shape",
     [(3, 4, 2), (4,), (3, 4), (2, 3, 4, 1)],

@@ -5,8 +5,8 @@ exposed as ``chainrule.linalg.*`` (with ``matmul``, from ``linalg.py``), and ``d
 
 Every function takes a batch of matrices ``(..., n, n)`` (or ``(..., m, n)`` for the norms),
 computes with NumPy's LAPACK routines and records one node whose vjp is the standard formula:
-``inv``: ``-Y^T g Y^T``; ``det``: ``g det(A) A^-T`` (the cofactor matrix, by SVD so that it holds
-for singular matrices too); ``logabsdet``: ``g A^-T``; ``solve``: ``gB = A^-T g``,
+``inv``: ``-Y^T g Y^T``; ``det``: ``g`` times the cofactor matrix ``det(A) A^-T``, computed by SVD
+so that it holds for singular matrices too; ``logabsdet``: ``g A^-T``; ``solve``: ``gB = A^-T g``,
 ``gA = -gB X^T``; singular values: ``U diag(g) V^T``. Under ``create_graph=True`` the vjps of
 ``inv``, ``det``, ``slogdet`` and ``solve`` are recorded (second derivatives work); those of
 singular values (``svdvals``, the nuclear and spectral norms) are not and refuse.
@@ -120,11 +120,25 @@ def _cofactor(a: np.ndarray) -> np.ndarray:
     return (u * (sign[..., None] * others)[..., None, :]) @ vh
 
 
+def _cofactor_vjp(ctx: Node, g: Grad) -> Grads:
+    # C = det(A) A^-T, so <G, dC> = det (<G, A^-T> tr(A^-1 dA) - <G, A^-T dA^T A^-T>): the
+    # second derivative of det, for invertible matrices (a singular one raises LinAlgError)
+    a = ctx.input(0)
+    inv_t = _mT(_inv_any(a))
+    det_a = det(a) if isinstance(a, Tensor) else np.linalg.det(a)
+    s = (g * inv_t).sum((-2, -1))
+    return (_with_matrix_dims(det_a) * (_with_matrix_dims(s) * inv_t - inv_t @ _mT(g) @ inv_t),)
+
+
+def _cofactor_recorded(a: Tensor) -> Tensor:
+    return record(_cofactor(a._data), (a,), _cofactor_vjp, "LinalgCofactor", save_output=False)
+
+
 def _det_vjp(ctx: Node, g: Grad) -> Grads:
     a = ctx.input(0)
-    if isinstance(a, Tensor):  # recorded: det(A) A^-T, differentiable again
-        return (_with_matrix_dims(g * ctx.output()) * _mT(inv(a)),)
-    return (_with_matrix_dims(g) * _cofactor(a),)
+    # the same cofactor matrix on both paths; recorded, it is differentiable again
+    cofactor = _cofactor_recorded(a) if isinstance(a, Tensor) else _cofactor(a)
+    return (_with_matrix_dims(g) * cofactor,)
 
 
 def det(A: TensorLike) -> Tensor:
@@ -137,7 +151,7 @@ def det(A: TensorLike) -> Tensor:
         tensor(-2.)
     """
     a = _float_input(A, "det", square=True)
-    return record(np.linalg.det(a._data), (a,), _det_vjp, "LinalgDet")
+    return record(np.linalg.det(a._data), (a,), _det_vjp, "LinalgDet", save_output=False)
 
 
 class SlogdetResult(NamedTuple):
