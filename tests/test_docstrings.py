@@ -1,7 +1,7 @@
-"""Every public callable of ``chainrule``, ``chainrule.nn.functional``, ``chainrule.ops`` and
-``chainrule.linalg`` has a
-docstring with a ``>>>`` example, and every example runs (doctest), so a wrong one fails here.
-Public Tensor methods have a docstring."""
+"""Every public callable of ``chainrule``, ``chainrule.nn.functional``, ``chainrule.ops``,
+``chainrule.linalg``, ``chainrule.amp`` and ``chainrule.compiler`` has a docstring with a ``>>>``
+example, and every example runs (doctest), so a wrong one fails here. Public Tensor methods have
+a docstring."""
 
 import doctest
 import inspect
@@ -18,6 +18,8 @@ MODULES = {
     "chainrule.nn.functional": F,
     "chainrule.ops": ops,
     "chainrule.linalg": cr.linalg,
+    "chainrule.amp": cr.amp,
+    "chainrule.compiler": cr.compiler,
 }
 
 
