@@ -69,6 +69,29 @@ def to_array(data: TensorLike, dtype: DTypeLike | None = None) -> np.ndarray:
     return arr
 
 
+_NO_DATA: Any = object()  # Tensor() without arguments
+
+
+def _legacy_data(args: tuple[Any, ...], dtype: DTypeLike | None) -> np.ndarray:
+    """The array of ``Tensor(*args)`` for what is not an array or a tensor: torch.Tensor's
+    legacy forms. ``Tensor(2, 3)`` is an uninitialised tensor of that shape (also from a Size,
+    ``Tensor(x.size())``) and ``Tensor()`` an empty one, both of the default float dtype;
+    ``Tensor(list)`` holds that dtype too (``Tensor([1, 2])`` holds floats)."""
+    if len(args) == 1 and isinstance(args[0], tuple) and type(args[0]) is not tuple:
+        args = args[0]  # a Size: sizes, as torch.Tensor(torch.Size(...))
+    if len(args) == 1 and type(args[0]) is not int:
+        data = to_array(args[0], dtype)
+        if dtype is None and isinstance(args[0], (list, tuple)) and data.dtype.kind in "biu":
+            return data.astype(_DEFAULT_DTYPE[0])
+        return data
+    if all(type(a) is int for a in args):
+        return np.empty(args if args else (0,), dtype or _DEFAULT_DTYPE[0])
+    raise TypeError(
+        "Tensor: expected data (a list, array or tensor) or sizes (ints), got "
+        f"{', '.join(_describe(a) for a in args)}"
+    )
+
+
 def _numeric_dtype(dtype: DTypeLike, data: Any) -> Any:
     dtype = np.dtype(dtype)
     if dtype.kind not in "biufc":
@@ -118,25 +141,16 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are hashable by identity, like torch's
 
     def __init__(
-        self, *args: Any, dtype: DTypeLike | None = None, requires_grad: bool = False
+        self,
+        data: Any = _NO_DATA,
+        *sizes: int,
+        dtype: DTypeLike | None = None,
+        requires_grad: bool = False,
     ) -> None:
-        # torch.Tensor's legacy forms: Tensor(2, 3) is an uninitialised tensor of that shape
-        # and Tensor() an empty one, both of the default float dtype; Tensor(list) is that dtype
-        # too (Tensor([1, 2]) holds floats). Arrays and tensors keep their dtype: the library
-        # builds its results with Tensor(array).
-        if len(args) == 1 and isinstance(args[0], tuple) and type(args[0]) is not tuple:
-            args = args[0]  # a Size (x.size()): sizes, as torch.Tensor(torch.Size(...))
-        if len(args) == 1 and type(args[0]) is not int:
-            data = self._data = to_array(args[0], dtype)
-            if dtype is None and isinstance(args[0], (list, tuple)) and data.dtype.kind in "biu":
-                self._data = data.astype(_DEFAULT_DTYPE[0])
-        elif all(type(a) is int for a in args):
-            self._data = np.empty(args if args else (0,), dtype or _DEFAULT_DTYPE[0])
+        if (type(data) is np.ndarray or isinstance(data, Tensor)) and not sizes:
+            self._data = to_array(data, dtype)  # the library's own calls: first, and fast
         else:
-            raise TypeError(
-                "Tensor: expected data (a list, array or tensor) or sizes (ints), got "
-                f"{', '.join(_describe(a) for a in args)}"
-            )
+            self._data = _legacy_data((data, *sizes) if data is not _NO_DATA else (), dtype)
         self.grad = None
         self._node = None
         self._version_counter = [0]  # version counter, shared with views of the same memory
