@@ -1,6 +1,7 @@
-"""Every public callable of ``chainrule``, ``chainrule.nn.functional`` and ``chainrule.ops`` has a
-docstring with a ``>>>`` example, and every example runs (doctest), so a wrong one fails here.
-Public Tensor methods have a docstring."""
+"""Every public callable of ``chainrule``, ``chainrule.nn.functional``, ``chainrule.ops``,
+``chainrule.linalg``, ``chainrule.amp`` and ``chainrule.compiler`` has a docstring with a ``>>>``
+example, and every example runs (doctest), so a wrong one fails here. Public Tensor methods have
+a docstring."""
 
 import doctest
 import inspect
@@ -12,7 +13,14 @@ import chainrule as cr
 import chainrule.nn.functional as F
 import chainrule.ops as ops
 
-MODULES = {"chainrule": cr, "chainrule.nn.functional": F, "chainrule.ops": ops}
+MODULES = {
+    "chainrule": cr,
+    "chainrule.nn.functional": F,
+    "chainrule.ops": ops,
+    "chainrule.linalg": cr.linalg,
+    "chainrule.amp": cr.amp,
+    "chainrule.compiler": cr.compiler,
+}
 
 
 def _public_callables():

@@ -177,3 +177,41 @@ def test_tensor_refuses_non_numbers(bad):
 def test_tensor_refuses_non_numeric_dtype():
     with pytest.raises(TypeError, match="not a numeric dtype"):
         cr.tensor([1, 2], dtype=object)
+
+
+def test_legacy_tensor_constructor_as_torch():
+    torch = pytest.importorskip("torch")
+    for args in [(2, 3), (4,), (), (0, 2)]:
+        ours, theirs = cr.Tensor(*args), torch.Tensor(*args)
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == cr.float32
+    assert cr.Tensor(cr.Size([2, 3])).shape == (2, 3)
+    # data: lists become the default float dtype as in torch; arrays and tensors keep theirs
+    for data in ([1, 2], [[1.5], [2.0]], [True, False]):
+        np.testing.assert_array_equal(cr.Tensor(data).numpy(), torch.Tensor(data).numpy())
+        assert cr.Tensor(data).dtype == cr.float32
+    assert cr.Tensor(np.arange(3)).dtype == cr.int64
+    try:
+        cr.set_default_dtype(cr.float64)
+        assert cr.Tensor(2).dtype == cr.float64 and cr.Tensor([1]).dtype == cr.float64
+    finally:
+        cr.set_default_dtype(cr.float32)
+    with pytest.raises(TypeError, match="sizes"):
+        cr.Tensor(2, "a")
+    # internal callers that pass a Python number still get a scalar, not a size
+    assert cr.as_tensor(3).shape == () and cr.as_tensor(3).item() == 3
+    assert cr.where(cr.tensor([True, False]), 1, 0).tolist() == [1, 0]
+
+
+def test_type_names_as_torch():
+    torch = pytest.importorskip("torch")
+    for dt in ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8"]:
+        ours = cr.zeros(2, dtype=getattr(cr, dt)).type()
+        assert ours == torch.zeros(2, dtype=getattr(torch, dt)).type()
+    assert cr.tensor([True]).type() == torch.tensor([True]).type() == "torch.BoolTensor"
+    x = cr.tensor([1.5, 2.0])
+    assert x.type("torch.DoubleTensor").dtype == cr.float64
+    assert x.type("chainrule.LongTensor").tolist() == [1, 2]
+    assert x.type(cr.IntTensor).dtype == cr.int32
+    assert x.type(cr.float16).dtype == cr.float16
+    with pytest.raises(ValueError, match="invalid type"):
+        x.type("torch.NoSuchTensor")

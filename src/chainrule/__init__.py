@@ -14,6 +14,7 @@ import importlib
 import numpy as np
 
 from . import ops
+from .amp import autocast, is_autocast_enabled
 from .autograd import (  # noqa: F401
     detect_anomaly,
     enable_grad,
@@ -24,6 +25,7 @@ from .autograd import (  # noqa: F401
     no_grad,
     set_grad_enabled,
 )
+from .compiler import compile  # noqa: A004  (torch.compile; it shadows the builtin, as in torch)
 from .creation import (
     arange,
     as_tensor,
@@ -94,6 +96,8 @@ _SUBMODULES = (
     "backends",
     "accelerator",
     "distributions",
+    "amp",
+    "compiler",
 )
 
 

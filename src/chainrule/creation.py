@@ -9,7 +9,7 @@ import numpy as np
 
 from .devices import check_device
 from .random import resolve
-from .tensor import Tensor, get_default_dtype
+from .tensor import Tensor, get_default_dtype, to_array
 
 
 def _shape(size, where="size"):
@@ -49,7 +49,6 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         >>> cr.tensor(3.5)
         tensor(3.5)
     """
-    from .tensor import to_array
 
     check_device(device, "tensor")
     arr = np.array(to_array(data, dtype), copy=True)
@@ -70,7 +69,7 @@ def as_tensor(data, dtype=None, device=None):
     check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
-    return Tensor(data, dtype=dtype)
+    return Tensor._wrap(to_array(data, dtype))  # Tensor(3) would be a size
 
 
 def from_numpy(array):

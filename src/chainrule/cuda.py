@@ -71,3 +71,13 @@ def get_device_name(device=None):
 
 def get_device_properties(device=None):
     _no_cuda("get_device_properties()")
+
+
+def __getattr__(name):
+    # cr.cuda.amp: torch.cuda.amp's GradScaler and autocast, disabled as torch's are without CUDA
+    if name == "amp":
+        from .amp import _cuda_amp
+
+        module = globals()["amp"] = _cuda_amp()
+        return module
+    raise AttributeError(f"module 'chainrule.cuda' has no attribute {name!r}")

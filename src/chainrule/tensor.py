@@ -69,6 +69,29 @@ def to_array(data: TensorLike, dtype: DTypeLike | None = None) -> np.ndarray:
     return arr
 
 
+_NO_DATA: Any = object()  # Tensor() without arguments
+
+
+def _legacy_data(args: tuple[Any, ...], dtype: DTypeLike | None) -> np.ndarray:
+    """The array of ``Tensor(*args)`` for what is not an array or a tensor: torch.Tensor's
+    legacy forms. ``Tensor(2, 3)`` is an uninitialised tensor of that shape (also from a Size,
+    ``Tensor(x.size())``) and ``Tensor()`` an empty one, both of the default float dtype;
+    ``Tensor(list)`` holds that dtype too (``Tensor([1, 2])`` holds floats)."""
+    if len(args) == 1 and isinstance(args[0], tuple) and type(args[0]) is not tuple:
+        args = args[0]  # a Size: sizes, as torch.Tensor(torch.Size(...))
+    if len(args) == 1 and type(args[0]) is not int:
+        data = to_array(args[0], dtype)
+        if dtype is None and isinstance(args[0], (list, tuple)) and data.dtype.kind in "biu":
+            return data.astype(_DEFAULT_DTYPE[0])
+        return data
+    if all(type(a) is int for a in args):
+        return np.empty(args if args else (0,), dtype or _DEFAULT_DTYPE[0])
+    raise TypeError(
+        "Tensor: expected data (a list, array or tensor) or sizes (ints), got "
+        f"{', '.join(_describe(a) for a in args)}"
+    )
+
+
 def _numeric_dtype(dtype: DTypeLike, data: Any) -> Any:
     dtype = np.dtype(dtype)
     if dtype.kind not in "biufc":
@@ -118,9 +141,16 @@ class Tensor:
     __hash__ = object.__hash__  # tensors are hashable by identity, like torch's
 
     def __init__(
-        self, data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False
+        self,
+        data: Any = _NO_DATA,
+        *sizes: int,
+        dtype: DTypeLike | None = None,
+        requires_grad: bool = False,
     ) -> None:
-        self._data = to_array(data, dtype)
+        if (type(data) is np.ndarray or isinstance(data, Tensor)) and not sizes:
+            self._data = to_array(data, dtype)  # the library's own calls: first, and fast
+        else:
+            self._data = _legacy_data((data, *sizes) if data is not _NO_DATA else (), dtype)
         self.grad = None
         self._node = None
         self._version_counter = [0]  # version counter, shared with views of the same memory
@@ -503,6 +533,57 @@ class Tensor:
 
     clip_ = clamp_
 
+    # In-place shape changes: the same memory, a new shape (see ops/inplace.py's reshape_).
+    def unsqueeze_(self, dim: int) -> Tensor:
+        """In place ``unsqueeze(self, dim)``: a new dim of size 1 at ``dim``.
+
+        Shapes: (a, b) with dim=1 -> (a, 1, b).
+
+        Example:
+            >>> x = cr.zeros(2, 3)
+            >>> x.unsqueeze_(1).shape
+            (2, 1, 3)
+        """
+        return _inplace().reshape_(self, "unsqueeze_", lambda t: t.unsqueeze(dim))
+
+    def squeeze_(self, dim: Dims = None) -> Tensor:
+        """In place ``squeeze(self, dim)``: dims of size 1 removed (all, or those in ``dim``).
+
+        Shapes: (1, 3, 1) -> (3,); with dim=0 -> (3, 1).
+
+        Example:
+            >>> x = cr.zeros(1, 3, 1)
+            >>> x.squeeze_(0).shape
+            (3, 1)
+        """
+        return _inplace().reshape_(self, "squeeze_", lambda t: t.squeeze(dim))
+
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
+        """In place ``transpose(self, dim0, dim1)``; ``swapaxes_`` and ``swapdims_`` are the same.
+
+        Shapes: (a, b, c) with (0, 2) -> (c, b, a).
+
+        Example:
+            >>> x = cr.zeros(2, 3)
+            >>> x.transpose_(0, 1).shape
+            (3, 2)
+        """
+        return _inplace().reshape_(self, "transpose_", lambda t: t.transpose(dim0, dim1))
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def t_(self) -> Tensor:
+        """In place ``t(self)``: a matrix transposed (vectors and 0-d tensors stay as they are).
+
+        Shapes: (a, b) -> (b, a).
+
+        Example:
+            >>> x = cr.tensor([[1, 2, 3]])
+            >>> x.t_().shape
+            (3, 1)
+        """
+        return _inplace().reshape_(self, "t_", lambda t: t.t())
+
     def relu_(self) -> Tensor:
         """In place ``relu(self)``.
 
@@ -857,6 +938,10 @@ class Tensor:
         negative = _ops.neg
         astype = _ops.to_dtype
         nelement = numel
+        det = _ops.det
+        inverse = _ops.inverse
+        slogdet = _ops.slogdet
+        logdet = _ops.logdet
 
         def eq(self, other: TensorLike) -> Tensor: ...
         def ne(self, other: TensorLike) -> Tensor: ...
@@ -937,7 +1022,7 @@ class Tensor:
         def view_as(self, other: Tensor) -> Tensor: ...
         def reshape_as(self, other: Tensor) -> Tensor: ...
         # Last: these names shadow builtins in the rest of the class body.
-        def type(self, dtype: DTypeLike) -> Tensor: ...
+        def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any: ...
         def half(self) -> Tensor: ...
         def double(self) -> Tensor: ...
         def long(self) -> Tensor: ...

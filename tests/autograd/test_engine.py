@@ -405,3 +405,54 @@ def test_hook_on_an_intermediate_runs_after_the_tensor_object_is_gone():
     build().backward()
     assert len(seen) == 1
     np.testing.assert_allclose(seen[0], [3, 3, 3])
+
+
+def _structure(fn):
+    """A grad_fn graph as nested (name, [children]) lists: AccumulateGrad as ("leaf", index of
+    its variable in `leaves`), constants as None."""
+
+    def walk(node, leaves):
+        if node is None:
+            return None
+        if not node.next_functions and hasattr(node, "variable"):
+            return ("leaf", next(i for i, t in enumerate(leaves) if t is node.variable))
+        return (node.name(), [(walk(n, leaves), k) for n, k in node.next_functions])
+
+    return walk
+
+
+def test_next_functions_and_name_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def program(lib, a, b):
+        h = lib.exp(a * 2) + b  # a constant 2, two leaves
+        return (h * h.sigmoid()).sum() - lib.ones(3).sum()  # a shared intermediate
+
+    graphs = []
+    for lib in (cr, torch):
+        a, b = lib.ones(3, requires_grad=True), lib.ones(3, requires_grad=True)
+        out = program(lib, a, b)
+        graphs.append(_structure(out.grad_fn)(out.grad_fn, [a, b]))
+    assert graphs[0] == graphs[1]
+    assert graphs[0][0] == "SubBackward0"
+    y = cr.ones(2, requires_grad=True) * 3
+    assert y.grad_fn.name == "Mul" and y.grad_fn.name() == "MulBackward0"
+    (acc, k), (const, _) = y.grad_fn.next_functions
+    assert k == 0 and const is None and acc.name() == "torch::autograd::AccumulateGrad"
+    assert acc == y.grad_fn.next_functions[0][0] and acc.next_functions == ()
+    y.sum().backward()
+    assert y.grad_fn.next_functions == ()  # freed by backward, with the saved values
+
+
+def test_next_functions_make_no_reference_cycle():
+    gc.collect()
+    gc.disable()
+    try:
+        x = cr.ones(3, requires_grad=True)
+        y = (x * 2).exp()
+        edges = y.grad_fn.next_functions
+        node = weakref.ref(y.grad_fn)
+        del y, edges
+        assert node() is None  # freed by reference counting alone
+    finally:
+        gc.enable()

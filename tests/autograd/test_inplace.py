@@ -6,6 +6,7 @@ or checks that both refuse.
 
 import numpy as np
 import pytest
+from helpers import check_grad
 
 import chainrule as cr
 
@@ -211,8 +212,19 @@ def test_in_place_on_a_reshaped_view_in_a_graph_is_recorded_on_its_base():
     np.testing.assert_array_equal(h.numpy(), 2 * x.numpy())
     h.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 2.0))
-    with pytest.raises(RuntimeError, match="view made by Permute"):
-        (x * 1).permute(1, 0).mul_(2)
+    with pytest.raises(RuntimeError, match="view made by Flip"):
+        (x * 1).flip(0).mul_(2)
+
+
+def _in_place_through_a_permuted_view(lib, x, w):
+    h = (x * 1).reshape(2, 2)
+    p = h.permute(1, 0)
+    p.mul_(w.reshape(2, 2))  # recorded on h, as for a reshaped view
+    return h * p.sum()
+
+
+def test_in_place_on_a_permuted_view_in_a_graph_is_recorded_on_its_base():
+    same_as_torch(_in_place_through_a_permuted_view)
 
 
 def test_no_grad_in_place_just_writes_and_bumps_the_version():
@@ -311,3 +323,124 @@ def test_writing_graph_values_into_memory_a_live_view_shares_is_refused():
     with pytest.raises(RuntimeError, match="shares its memory with another live tensor"):
         z[0:2] = w * 2  # view would silently miss its new dependence on w
     assert view.grad_fn is None and not z.requires_grad
+
+
+# ---- in-place shape changes: unsqueeze_, squeeze_, t_, transpose_, swapaxes_, swapdims_ ----
+
+
+def _unsqueeze_(lib, x, w):
+    h = x * w
+    h.unsqueeze_(0)
+    return h * x
+
+
+def _t_then_mul_(lib, x, w):
+    h = (x * w).reshape(2, 2)
+    h.t_()
+    h.mul_(x.reshape(2, 2))  # reads the old h for x's gradient
+    return h
+
+
+def _transpose_then_matmul(lib, x, w):
+    h = x.reshape(2, 2) * 1
+    h.transpose_(0, 1)
+    return h @ w.reshape(2, 2)
+
+
+def _squeeze_(lib, x, w):
+    h = x.reshape(1, 4, 1) * w.reshape(1, 4, 1)
+    h.squeeze_(0)
+    h.squeeze_()
+    return h.exp()
+
+
+def _swapaxes_and_swapdims_(lib, x, w):
+    h = x.reshape(2, 2).exp()  # exp's saved output is unaffected: its grad reads no h later
+    g = h * 1
+    g.swapaxes_(0, 1)
+    g.add_(w.reshape(2, 2))
+    g.swapdims_(1, 0)
+    return g * w.reshape(2, 2)
+
+
+def _chain_then_value_op(lib, x, w):
+    h = x * w
+    h.unsqueeze_(0).unsqueeze_(2)
+    h.mul_(3)
+    h.squeeze_()
+    return h.sin()
+
+
+def _unsqueeze_a_view_then_change_base(lib, x, w):
+    h = x * 1
+    v = h[1:]
+    v.unsqueeze_(0)
+    h += w  # v is re-made from the changed base, in its new shape
+    return v.sum() * h
+
+
+def _unsqueeze_a_view_then_write_through_it(lib, x, w):
+    h = x * 1
+    v = h[1:]
+    v.unsqueeze_(0)
+    v.mul_(w[1:])  # recorded on the base h
+    return h
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        _unsqueeze_,
+        _t_then_mul_,
+        _transpose_then_matmul,
+        _squeeze_,
+        _swapaxes_and_swapdims_,
+        _chain_then_value_op,
+        _unsqueeze_a_view_then_change_base,
+        _unsqueeze_a_view_then_write_through_it,
+    ],
+)
+def test_in_place_shape_changes_match_torch(program):
+    same_as_torch(program)
+
+
+def test_in_place_shape_changes_gradcheck():
+    def fn(x, w):
+        h = (x * w).reshape(2, 2)
+        h.t_()
+        h.mul_(x.reshape(2, 2))
+        h.unsqueeze_(1)
+        return h.squeeze_(1).transpose_(0, 1) @ w.reshape(2, 2)
+
+    check_grad(fn, X.copy(), W.copy())
+
+
+def test_in_place_shape_changes_bump_the_version_and_refuse_like_torch():
+    for lib in (cr, torch):
+        w = lib.ones(3, requires_grad=True)
+        h = w * 2
+        y = h * w  # saves h in its old shape
+        before = h._version
+        assert h.unsqueeze_(0) is h and tuple(h.shape) == (1, 3) and h._version == before + 1
+        with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
+            y.sum().backward()
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            w.unsqueeze_(0)
+        with lib.no_grad():
+            w.unsqueeze_(0).t_()
+        assert tuple(w.shape) == (3, 1)
+    x = cr.zeros(2, 3)
+    x.t_()
+    assert x.shape == (3, 2) and x._version == 1
+
+
+def test_in_place_shape_change_of_a_tensor_with_live_views_is_refused():
+    # torch re-makes such views by strides; chainrule's views would keep the old shape's
+    # history, so it refuses instead of risking a wrong gradient
+    h = cr.ones(2, 3, requires_grad=True) * 2
+    view = h[0]
+    with pytest.raises(RuntimeError, match="shares its memory with another live tensor"):
+        h.t_()
+    assert h.shape == (2, 3) and view.shape == (3,)
+    del view
+    assert h.t_().shape == (3, 2)

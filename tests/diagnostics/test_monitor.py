@@ -494,3 +494,35 @@ def test_monitoring_leaves_recurrent_training_bit_for_bit_identical(cell):
         profile = monitor.history.time_profiles["rnn"]
         assert profile.shape == (6,) and np.all(profile > 0)
         assert monitor.model.rnn.record_steps is False
+
+
+class _StateGRU(nn.Module):
+    """A GRU run step by step (record_steps: the monitor replays it), from a given state."""
+
+    def __init__(self, keyword, zero_state=False):
+        super().__init__()
+        cr.manual_seed(0)
+        self.rnn = nn.GRU(8, 16, batch_first=True, record_steps=True)
+        self.head = nn.Linear(16, 10)
+        self.keyword, self.zero_state = keyword, zero_state
+
+    def forward(self, x):
+        h0 = cr.full((1, x.shape[0], 16), 0.0 if self.zero_state else 0.9)
+        out, _ = self.rnn(x, hx=h0) if self.keyword else self.rnn(x, h0)
+        return self.head(out[:, -1])
+
+
+def test_a_replayed_layer_starts_from_the_state_given_as_a_keyword():
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((16, 8, 8)).astype(np.float32))
+    y = cr.tensor(rng.integers(0, 10, 16))
+    profiles = []
+    for model in (_StateGRU(False), _StateGRU(True), _StateGRU(True, zero_state=True)):
+        monitor = GradientMonitor(model, time_every=1)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        monitor.step(loss)
+        profiles.append(monitor.history.time_profiles["rnn"])
+        monitor.close()
+    np.testing.assert_allclose(profiles[1], profiles[0], rtol=1e-6)  # hx= reached the replay
+    assert not np.allclose(profiles[2], profiles[0], rtol=1e-3)  # (the state matters)

@@ -161,7 +161,13 @@ def test_saturated_and_dead_rules():
     assert f.layers == ["fc0"] and "90%" in f.message
     dead = [{"dead_frac": np.array([0.8, np.nan])}] * 3
     f = analyze(history(dead), context()).find("dead")[0]
-    assert f.layers == ["fc0"] and "LeakyReLU" in f.remedies[1]
+    # dead from the first step: no update killed them, the initialisation is the fix
+    assert f.layers == ["fc0"] and "He init" in f.remedies[0] and "learning rate" in f.remedies[-1]
+    assert f.evidence["dead_at_first_step"] and "already at the first recorded step" in f.message
+    dying = [{"dead_frac": np.array([v, np.nan])} for v in (0.1, 0.8, 0.8, 0.8)]
+    f = analyze(history(dying), context()).find("dead")[0]
+    assert "learning rate" in f.remedies[0] and "LeakyReLU" in f.remedies[1]
+    assert "dead_at_first_step" not in f.evidence
     few = [{"dead_frac": np.array([0.3, np.nan])}] * 3
     assert "dead" not in analyze(history(few), context())
 

@@ -225,3 +225,28 @@ def test_dropout_inplace_modifies_its_input_in_training_only():
     kept = cr.ones(5)
     evaluated = nn.Dropout(0.5, inplace=True).eval()(kept)
     assert evaluated is kept and kept.numpy().tolist() == [1.0] * 5
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["max_pool", "elu", "selu", "gelu", "silu", "leaky_relu", "softplus", "hardtanh", "embedding"],
+)
+def test_an_op_whose_backward_reads_only_its_input_allows_inplace_after_it_as_torch(before):
+    # (PyTorch saves what each backward reads; an op that saved its output too refused this)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 4))
+    grads = []
+    for lib in (cr, torch):
+        leaf = lib.tensor(x, requires_grad=True)
+        h = leaf * 1.0
+        fn = lib.nn.functional
+        if before == "max_pool":
+            y = fn.max_pool2d(h, 2)
+        elif before == "embedding":
+            y = fn.embedding(lib.tensor([[0, 2], [1, 1]]), h[0, 0])
+        else:
+            y = getattr(fn, before)(h)
+        fn.relu(y, inplace=True)
+        (y * lib.tensor(np.arange(y.numel(), dtype=np.float64).reshape(y.shape))).sum().backward()
+        grads.append(leaf.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6, atol=1e-12)

@@ -396,3 +396,45 @@ def test_repr_matches_torch_format():
         torch.nn.Flatten(),
     )
     assert repr(ours) == repr(theirs)
+
+
+# ---- forward hook options: with_kwargs, prepend, always_call (PyTorch's) ----
+
+
+class _Scale(nn.Module):
+    def forward(self, x, scale=1.0):
+        if scale == 0:
+            raise ValueError("scale 0")
+        return x * scale
+
+
+@pytest.mark.parametrize("lib", ["cr", "torch"])
+def test_forward_hook_options_behave_as_in_pytorch(lib):
+    torch = pytest.importorskip("torch")
+    m = _Scale() if lib == "cr" else type("S", (torch.nn.Module,), {"forward": _Scale.forward})()
+    tensor = cr.tensor if lib == "cr" else torch.tensor
+    seen = []
+
+    def pre(module, args, kwargs):
+        seen.append(("pre", dict(kwargs)))
+        return args, {**kwargs, "scale": kwargs.get("scale", 1.0) * 2}
+
+    def post(module, args, kwargs, out):
+        seen.append(("post", kwargs["scale"], float(out.sum())))
+
+    m.register_forward_pre_hook(pre, with_kwargs=True)
+    m.register_forward_hook(post, with_kwargs=True)
+    m.register_forward_hook(lambda mod, a, o: seen.append(("first",)), prepend=True)
+    out = m(tensor([1.0, 2.0]), scale=3.0)
+    assert float(out.sum()) == 18.0  # the pre-hook doubled the keyword
+    assert seen == [("pre", {"scale": 3.0}), ("first",), ("post", 6.0, 18.0)]
+    failed = []
+    m.register_forward_hook(lambda mod, a, o: failed.append(o), always_call=True)
+    with pytest.raises(ValueError, match="scale 0"):
+        m(tensor([1.0]), scale=0.0)
+    assert failed == [None]  # ran although forward raised, with no output
+    bad = _Scale() if lib == "cr" else None
+    if bad is not None:  # chainrule's message for a wrong return value
+        bad.register_forward_pre_hook(lambda mod, a, k: a, with_kwargs=True)
+        with pytest.raises(RuntimeError, match="with_kwargs"):
+            bad(cr.tensor([1.0]))

@@ -24,6 +24,10 @@ VALUES = {
 # torch.topk does not say which of tied entries it returns (it is not stable; chainrule's is):
 # there only the two chainrule paths are compared.
 TIES_UNSPECIFIED = {"topk", "topk_smallest"}
+# torch's det backward returns zeros for some exactly singular matrices of rank n - 1, whose
+# derivative (the cofactor matrix) is not 0: chainrule's equals finite differences there
+# (tests/ops/test_matrix.py), so only the two chainrule paths are compared.
+TORCH_WRONG_WHEN_SINGULAR = {"det"}
 
 
 def _tied_arrays(shapes, domain, seed):
@@ -57,7 +61,11 @@ def test_plain_and_recorded_backward_agree_on_ties_and_zeros(name, fn, shapes, d
         np.testing.assert_allclose(
             r, p, rtol=1e-12, atol=1e-12, err_msg=f"{name}: input {i}, create_graph=True vs plain"
         )
-    if torch is None or name in TIES_UNSPECIFIED or "cr-only" in flags.split():
+    if (
+        torch is None
+        or name in TIES_UNSPECIFIED | TORCH_WRONG_WHEN_SINGULAR
+        or "cr-only" in flags.split()
+    ):
         return  # cr-only: drawn differently in torch (e.g. dropout's mask)
     tx = [torch.tensor(a, requires_grad=True) for a in arrays]
     tout = fn(torch, *tx)

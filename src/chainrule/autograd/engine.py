@@ -59,7 +59,7 @@ class Node:
         "saved",
         "out_data",
         "out_ref",
-        "name",
+        "_name",
         "versions",
         "out_version_counter",
         "out_version",
@@ -79,7 +79,7 @@ class Node:
     saved: Any
     out_data: Any
     out_ref: Callable[[], Tensor | None]
-    name: str
+    _name: str
     versions: list[int | None] | None
     out_version_counter: Any  # list[int] and int when the vjp reads the output, else None
     out_version: Any
@@ -119,7 +119,7 @@ class Node:
             self._partial = self._inputs is not inputs
         self.saved = saved
         self.out_ref = weakref.ref(out)
-        self.name = name
+        self._name = name
         # Versions of every value the vjp reads (inputs and output), to catch in-place edits
         # made before backward; views and .detach() share the counter list with their base.
         if save_inputs is True:
@@ -145,6 +145,26 @@ class Node:
         self.seq = next(_SEQ)
         self.hooks = None  # the output tensor's hooks: they outlive the tensor object
         self.created_at = _user_frame() if anomaly else None
+
+    @property
+    def name(self) -> OpName:
+        """The op's name (``"Mul"``); called, PyTorch's node name: ``y.grad_fn.name()`` is
+        ``"MulBackward0"``."""
+        return OpName(self._name)
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | AccumulateGrad | None, int], ...]:
+        """PyTorch's edges of this node: per input, ``(node, 0)`` for the node that produced it,
+        ``(AccumulateGrad, 0)`` for a leaf that requires grad (its ``.variable`` is the leaf)
+        and ``(None, 0)`` for a constant. Empty once backward has freed the node (torch keeps
+        the edges; chainrule frees them with the saved values)."""
+        nxt, ins = self.next, self._inputs
+        if nxt is None or ins is None:
+            return ()
+        return tuple(
+            (n, 0) if n is not None else (AccumulateGrad(t) if need else None, 0)
+            for n, t, need in zip(nxt, ins, self.needs, strict=True)
+        )
 
     @property
     def inputs(self) -> Any:
@@ -192,6 +212,41 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+class OpName(str):
+    """A node's op name (``"Mul"``): a str, which called gives PyTorch's name of the node
+    (``"MulBackward0"``), so that both ``node.name == "Mul"`` and torch's ``grad_fn.name()``
+    work."""
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        return f"{self}Backward0"
+
+
+class AccumulateGrad:
+    """What PyTorch's ``next_functions`` show for a leaf that requires grad: ``.variable`` is
+    the leaf (its ``.grad`` receives the gradient). Made when read, not recorded: two reads give
+    equal objects, not the same one."""
+
+    __slots__ = ("variable",)
+    next_functions: tuple[()] = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is AccumulateGrad and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 class Unsaved(weakref.ref):

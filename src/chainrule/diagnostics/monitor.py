@@ -47,6 +47,7 @@ import numpy as np
 from ..autograd.engine import KEEP_INPUT_VALUES
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..nn.functional._rnn import observe_time_gradients
+from ..nn.module import Module
 from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from . import rules as _rules
@@ -304,7 +305,7 @@ class GradientMonitor:
             for layer in self._layers
         ]
         plan += [
-            (lay.module.register_forward_pre_hook, functools.partial(self._before_fused, lay))
+            (_pre_hook_with_kwargs(lay.module), functools.partial(self._before_fused, lay))
             for lay in self._recurrent
             if lay.fused
         ]
@@ -534,15 +535,15 @@ class GradientMonitor:
                 self._facts["stale_seen"] += 1
         d.probe_calls += 1
 
-    def _before_fused(self, layer, module, args):
+    def _before_fused(self, layer, module, args, kwargs=None):
         """On steps that measure time, ask the layer's fused backward for dL/dh_t (read only,
         see ``observe_time_gradients``); a layer set to run step by step, or a torch layer (no
-        such observer), is replayed instead."""
+        such observer), is replayed instead (with the call's keywords: ``rnn(x, hx=h)``)."""
         d, r = self._data, layer.rec_index
         if not self._time_due() or d.calls[layer.index] or not is_grad_enabled():
             return
         if getattr(module, "record_steps", False) or getattr(module, "time_by_replay", False):
-            d.replay[r] = (get_rng_state(), args)
+            d.replay[r] = (get_rng_state(), args, dict(kwargs or {}))
             return
         d.replay[r] = _OBSERVING
         observe_time_gradients(functools.partial(self._on_time_step, r))
@@ -601,14 +602,14 @@ class GradientMonitor:
             r = lay.rec_index
             if not lay.fused or d.replay[r] in (None, _OBSERVING) or not d.replay_grads[r]:
                 continue
-            rng, args = d.replay[r]
+            rng, args, kwargs = d.replay[r]
             module, now = lay.module, get_rng_state()
             kept = (module.record_steps, module.last_hidden_states, module.last_cell_states)
             try:
                 set_rng_state(rng)
                 module.record_steps = True
                 with enable_grad():
-                    outs = _tensors(module.forward(*args))
+                    outs = _tensors(module.forward(*args, **kwargs))
                     hs = [h for h in (module.last_hidden_states or [[]])[0] if h.requires_grad]
                     pairs = [
                         (outs[k], g)
@@ -1162,6 +1163,14 @@ def _grad(outputs, inputs, grad_outputs):
 
         return torch_grad(outputs, inputs, grad_outputs)
     return grad(outputs, inputs, grad_outputs=grad_outputs, allow_unused=True)
+
+
+def _pre_hook_with_kwargs(module):
+    """``module``'s way to register a forward pre-hook that also sees keyword arguments (a
+    chainrule Module's ``with_kwargs=True``; a torch facade passes ``hx=`` on by itself)."""
+    if isinstance(module, Module):
+        return functools.partial(module.register_forward_pre_hook, with_kwargs=True)
+    return module.register_forward_pre_hook
 
 
 def _first_tensor(x):

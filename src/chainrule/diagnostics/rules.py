@@ -527,13 +527,25 @@ def rule_dead(view):
         f"example of a batch (in {len(hit)} layer{'s' if len(hit) > 1 else ''}): they pass no "
         "gradient and their weights stop learning."
     )
-    remedies = [
+    lower_lr = (
         "Lower the learning rate: one large update can push a unit's bias so far down "
-        "that it never fires again.",
-        f"Use LeakyReLU, ELU or GELU instead of ReLU after {_names(names)}.",
-        f"Initialise {_names(names)} with He init and zero (or slightly positive) biases.",
-        f"Add BatchNorm before the ReLU of {_names(names)}.",
-    ]
+        "that it never fires again."
+    )
+    other_activation = f"Use LeakyReLU, ELU or GELU instead of ReLU after {_names(names)}."
+    he_init = f"Initialise {_names(names)} with He init and zero (or slightly positive) biases."
+    batchnorm = f"Add BatchNorm before the ReLU of {_names(names)}."
+    remedies = [lower_lr, other_activation, he_init, batchnorm]
+    if _dead_from_start(view, hit):
+        # No update killed them: their inputs never reach the threshold (weights too small or
+        # biases too negative for what comes in), so a smaller step changes nothing and the
+        # initialisation is what to fix (a deep ReLU net at PyTorch's default init: He init
+        # took it off chance, a lower rate or LeakyReLU did not)
+        evidence["dead_at_first_step"] = True
+        msg += (
+            " They were dead already at the first recorded step, before any large update: "
+            "their inputs do not reach zero (weights too small or biases too negative)."
+        )
+        remedies = [he_init, batchnorm, other_activation, lower_lr]
     severity = "warning"
     cause = _what_killed_units(view, hit)
     if view.harmless(hit) and not starved:
@@ -548,6 +560,13 @@ def rule_dead(view):
     return [Finding("dead", names, msg, evidence, remedies, severity)]
 
 
+def _dead_from_start(view, hit):
+    """Every layer of ``hit`` had its dead share above the threshold at the first recorded
+    step."""
+    early = view.median("dead_frac", view.finite_rows[:1])
+    return all(np.isfinite(early[i]) and early[i] >= view.th["dead_share"] for i in hit)
+
+
 def _what_killed_units(view, hit):
     """Why units of layers ``hit`` died during training, when another finding explains it:
     'the loss blew up' (divergence, or the loss above ``loss_spike`` times its start) or
@@ -555,7 +574,7 @@ def _what_killed_units(view, hit):
     None when they were dead at the first recorded step (init or bias), or nothing did."""
     early = view.median("dead_frac", view.finite_rows[:1])
     if any(not np.isfinite(early[i]) or early[i] >= view.th["dead_share"] for i in hit):
-        return None
+        return None  # dead from the start: nothing during training killed them
     seen, checked = view.c.get("stale") or (0, 0)
     if checked >= 2 and seen / checked >= 0.5:
         return "stale gradients (updates that add up all past gradients)"

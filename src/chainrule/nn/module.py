@@ -8,6 +8,7 @@ call, full backward hooks see the gradients flowing in and out of a module.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 from collections import OrderedDict, namedtuple
@@ -48,12 +49,44 @@ class RemovableHandle:
         self.remove()
 
 
-def _add_hook(hooks: dict[int, Callable[..., Any]], hook: Callable[..., Any]) -> RemovableHandle:
+def _add_hook(
+    hooks: dict[int, Callable[..., Any]],
+    hook: Callable[..., Any],
+    prepend: bool = False,
+    with_kwargs: bool = False,
+    always_call: bool = False,
+) -> RemovableHandle:
     if not callable(hook):
         raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
     handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
+    entry: Any = (
+        _HookWithOptions(hook, with_kwargs, always_call) if with_kwargs or always_call else hook
+    )
+    if prepend:  # first to run; the dict object stays the one the handles know
+        rest = list(hooks.items())
+        hooks.clear()
+        hooks[handle.id] = entry
+        hooks.update(rest)
+    else:
+        hooks[handle.id] = entry
     return handle
+
+
+def _call_forward_hook(hook: Any, module: Any, args: Any, kwargs: Any, out: Any) -> Any:
+    if type(hook) is not _HookWithOptions:
+        return hook(module, args, out)
+    if hook.with_kwargs:
+        return hook.hook(module, args, kwargs, out)
+    return hook.hook(module, args, out)
+
+
+class _HookWithOptions:
+    """A forward (pre-)hook registered with PyTorch's ``with_kwargs`` or ``always_call``."""
+
+    __slots__ = ("hook", "with_kwargs", "always_call")
+
+    def __init__(self, hook: Callable[..., Any], with_kwargs: bool, always_call: bool) -> None:
+        self.hook, self.with_kwargs, self.always_call = hook, with_kwargs, always_call
 
 
 class Module:
@@ -469,16 +502,32 @@ class Module:
     # calling and hooks
     # ------------------------------------------------------------------------------------------
 
-    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """``hook(module, args) -> None or new args`` runs before ``forward``.
 
         ``args`` is the tuple of positional arguments; a returned non-tuple becomes ``(value,)``.
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs) -> None or (new args, new
+        kwargs)``; ``prepend=True`` runs it before the hooks already registered (PyTorch's).
         """
-        return _add_hook(self._forward_pre_hooks, hook)
+        return _add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
-        """``hook(module, args, output) -> None or new output`` runs after ``forward``."""
-        return _add_hook(self._forward_hooks, hook)
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """``hook(module, args, output) -> None or new output`` runs after ``forward``.
+
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs, output)``; with
+        ``always_call=True`` it also runs when ``forward`` raises (then with ``output`` None,
+        and the error goes on); ``prepend=True`` runs it first (PyTorch's options).
+        """
+        return _add_hook(self._forward_hooks, hook, prepend, with_kwargs, always_call)
 
     def register_full_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
         """``hook(module, grad_input, grad_output) -> None or new grad_input`` during backward.
@@ -502,6 +551,16 @@ class Module:
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
             return self.forward(*args, **kwargs)  # the common case, kept cheap
         for hook in tuple(self._forward_pre_hooks.values()):
+            if type(hook) is _HookWithOptions:
+                result = hook.hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "a forward pre-hook registered with_kwargs=True must return None "
+                            f"or a tuple (new_args, new_kwargs), got {type(result).__name__}"
+                        )
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
@@ -509,9 +568,16 @@ class Module:
         if self._backward_hooks and is_grad_enabled():
             watcher = _BackwardHookCall(self)
             args = watcher.wrap_inputs(args)
-        out = self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+        except BaseException:
+            for hook in tuple(self._forward_hooks.values()):
+                if type(hook) is _HookWithOptions and hook.always_call:
+                    with contextlib.suppress(Exception):  # the forward's error is the one
+                        _call_forward_hook(hook, self, args, kwargs, None)
+            raise
         for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, out)
+            result = _call_forward_hook(hook, self, args, kwargs, out)
             if result is not None:
                 out = result
         if watcher is not None:

@@ -89,6 +89,8 @@ from .cumulative import cumprod, cumsum
 from .histogram import histc, histogram
 from .indexing import gather, index_select, masked_fill, scatter, scatter_add
 from .linalg import bmm, dot, einsum, linear, matmul, mm, outer
+from .matrix import det, logdet, slogdet
+from .matrix import inv as inverse
 from .pointwise import (
     abs,
     acos,
@@ -416,7 +418,7 @@ def _bind_methods() -> None:
     T.clip = clamp
     T.negative = neg
     T.astype = to_dtype
-    T.type = to_dtype
+    T.type = _compat.tensor_type
     T.float = lambda self: to_dtype(self, _np.float32)
     T.half = lambda self: to_dtype(self, _np.float16)
     T.double = lambda self: to_dtype(self, _np.float64)
@@ -424,6 +426,7 @@ def _bind_methods() -> None:
     T.int = lambda self: to_dtype(self, _np.int32)
     T.bool = lambda self: to_dtype(self, _np.bool_)
     T.contiguous = lambda self: self
+    T.det, T.inverse, T.slogdet, T.logdet = det, inverse, slogdet, logdet
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
     _document_methods(T)

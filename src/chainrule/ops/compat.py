@@ -360,6 +360,52 @@ def index_add(
     return x + added
 
 
+# torch's legacy type names, for x.type(): dtype -> "torch.FloatTensor" and back.
+_TYPE_NAMES: dict[Any, str] = {
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+    np.dtype(np.complex64): "ComplexFloatTensor",
+    np.dtype(np.complex128): "ComplexDoubleTensor",
+}
+_TYPE_DTYPES: dict[str, Any] = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+
+
+def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+    """``x.type()``: the type name, as torch's (``'torch.FloatTensor'``: ported code compares
+    it with torch's strings); ``x.type(dtype)``: ``x`` cast to ``dtype``, which may also be such
+    a name (``'torch.DoubleTensor'``, ``'chainrule.DoubleTensor'``) or a legacy constructor.
+
+    Shape: same as ``x``.
+
+    Example:
+        >>> cr.tensor([1, 2]).type()
+        'torch.LongTensor'
+        >>> cr.tensor([1, 2]).type(cr.float64)
+        tensor([1., 2.], dtype=float64)
+        >>> cr.tensor([1, 2]).type("torch.FloatTensor").dtype
+        dtype('float32')
+    """
+    if dtype is None:
+        name = _TYPE_NAMES.get(self.dtype)
+        if name is None:
+            raise TypeError(f"type: no torch type name for dtype {self.dtype}")
+        return f"torch.{name}"
+    if isinstance(dtype, str) or callable(dtype) and dtype.__name__ in _TYPE_DTYPES:
+        name = dtype if isinstance(dtype, str) else dtype.__name__
+        found = _TYPE_DTYPES.get(name.rpartition(".")[2])
+        if found is None or name.count(".") > 1:
+            raise ValueError(f"type: invalid type {name!r} (expected e.g. 'torch.FloatTensor')")
+        dtype = found
+    return to_dtype(self, dtype)
+
+
 def _legacy_constructor(name: str, dtype: DTypeLike) -> Callable[..., Tensor]:
     def make(*args: Any) -> Tensor:
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):

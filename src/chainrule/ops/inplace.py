@@ -11,7 +11,10 @@ PyTorch:
   a wrong gradient); nodes that did not need it are unaffected;
 * a leaf that requires grad (or a view of one) refuses in-place ops while grad mode is on;
 * an in-place op on a basic-indexing view ``h[1:]`` is recorded on its base as
-  ``h[1:] = op(h[1:])``, and the view is re-read from the base (PyTorch's CopySlices).
+  ``h[1:] = op(h[1:])``, and the view is re-read from the base (PyTorch's CopySlices); on a
+  reshape or permutation of a whole base the same, mapped back to the base's shape;
+* in-place shape changes (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``) record the
+  view op on an alias of the tensor's old self (:func:`reshape_`).
 
 Example::
 
@@ -71,11 +74,11 @@ def apply(
     if t.requires_grad and t._node is None:
         raise RuntimeError(_LEAF_ERROR.format(op=op))
     base, index = _view_base(t, op)
-    if index is _WHOLE_RESHAPE:  # a reshape view (d2l's masked_softmax): the new view,
-        result = compute(t)  # reshaped back, is the base's new value
+    if type(index) is _Whole:  # a reshape (d2l's masked_softmax) or permute view of all of
+        result = compute(t)  # base: the new view, turned back, is the base's new value
         _keep_old_value(result._node, t)
-        apply(base, op, lambda b: shape.reshape(result, b.shape), (result,), casting=casting)
-        engine.rebase(t, shape.reshape(base, t.shape), copy=False)
+        apply(base, op, lambda b: index.to_base(result, b), (result,), casting=casting)
+        engine.rebase(t, index.from_base(base, t), copy=False)
         return t
     if base is not None:  # record on the base, then re-read the view from it
         result = compute(t)
@@ -122,7 +125,24 @@ def _check_cast(dtype: np.dtype, t: Tensor, op: str, casting: Casting) -> None:
         )
 
 
-_WHOLE_RESHAPE = object()  # _view_base's index for a view made by reshape/view of its base
+class _Whole:
+    """_view_base's index for a view of the whole base, made by reshape/view or a permutation
+    (transpose, t, or in place t_): how a view's value maps back to the base and back again."""
+
+    __slots__ = ("dims",)
+
+    def __init__(self, dims: tuple[int, ...] | None) -> None:
+        self.dims = dims  # the permutation, None for a reshape
+
+    def to_base(self, view: Tensor, base: Tensor) -> Tensor:
+        if self.dims is None:
+            return shape.reshape(view, base.shape)
+        return shape.permute(view, tuple(int(i) for i in np.argsort(self.dims)))
+
+    def from_base(self, base: Tensor, view: Tensor) -> Tensor:
+        if self.dims is None:
+            return shape.reshape(base, view.shape)
+        return shape.permute(base, self.dims)
 
 
 def _view_base(t: Tensor, op: str) -> Any:
@@ -147,10 +167,10 @@ def _view_base(t: Tensor, op: str) -> Any:
         or base._version_counter is not t._version_counter
     ):
         return None, None  # owns its memory (base is t: an earlier in-place op)
-    if node.vjp is shape._reshape_vjp:
+    if node.vjp is shape._reshape_vjp or node.vjp is shape._permute_vjp:
         if base.requires_grad and base._node is None:
             raise RuntimeError("a view of " + _LEAF_ERROR.format(op=op))
-        return base, _WHOLE_RESHAPE
+        return base, _Whole(None if node.vjp is shape._reshape_vjp else node.saved)
     if node.vjp is not _getitem_vjp:
         raise RuntimeError(
             f"{op}: in-place operation on a view made by {node.name} of a tensor in a graph is "
@@ -160,6 +180,68 @@ def _view_base(t: Tensor, op: str) -> Any:
     if base.requires_grad and base._node is None:
         raise RuntimeError("a view of " + _LEAF_ERROR.format(op=op))
     return base, node.saved[0]
+
+
+# ---- in-place shape changes: unsqueeze_, squeeze_, t_, transpose_ ----
+
+
+def reshape_(t: Tensor, op: str, view: Callable[[Tensor], Tensor]) -> Tensor:
+    """Give ``t`` the shape of ``view(t)`` (a view op: unsqueeze, squeeze, transpose) in place.
+
+    The values do not change, but the version goes up as in PyTorch: a node that saved ``t``
+    would read it in its new shape, so it refuses to backward. In a graph ``t`` becomes the
+    output of ``view`` applied to an alias of its old self (the old shape and history, the same
+    memory), so the gradient goes back through the view op. When ``t`` owns its memory the alias
+    gets a version counter of its own (its values are never read: view ops' vjps read shapes),
+    so that ``t`` still owns it for later in-place ops; when ``t`` is a view of a base, the alias
+    shares the counter and ``t`` stays a view of that base. A tensor that other live tensors
+    view is refused in a graph: their recorded views assume its old shape.
+    """
+    if not (is_grad_enabled() and t.requires_grad):
+        t._data = view(Tensor._wrap(t._data))._data
+        t._version_counter[0] += 1
+        return t
+    if t._node is None:
+        raise RuntimeError(_LEAF_ERROR.format(op=op))
+    refs, is_view = _own_counter_refs(t)
+    if sys.getrefcount(t._version_counter) > 2 + refs:  # t's own reference, the call's argument
+        raise RuntimeError(
+            f"{op}: in-place shape change of a tensor in a graph that shares its memory with "
+            "another live tensor (a view made from it, a .detach(), a view of the same base); "
+            f"use the out-of-place form (x = x.{op[:-1]}(...))"
+        )
+    old = Tensor._wrap(t._data)
+    old._node, old.requires_grad = t._node, True
+    old._version_counter = t._version_counter if is_view else [t._version_counter[0]]
+    result = view(old)
+    t._version_counter[0] += 1
+    if result is old:  # nothing to change (t_ of a vector)
+        return t
+    t._data = result._data
+    return engine.rebase(t, result, copy=False)
+
+
+def _own_counter_refs(t: Tensor) -> tuple[int, bool]:
+    """How many references to ``t``'s version counter ``t``'s own history explains, besides
+    ``t`` itself (the bases ``t`` is a view of, each a tensor sharing it, and the nodes that
+    saved their output's version), and whether ``t`` is a view of a base."""
+    counter, refs, x = t._version_counter, 0, t
+    while True:
+        node = x._node
+        if node is None:
+            return refs, x is not t
+        refs += node.out_version_counter is counter
+        ins = node._inputs
+        base = ins[0] if ins is not None and len(ins) == 1 else None
+        if (
+            base is None
+            or type(base) is engine.Unsaved
+            or base is x
+            or base._version_counter is not counter
+        ):
+            return refs, x is not t
+        refs += 1
+        x = base
 
 
 # ---- x[index] = value ----

@@ -1,5 +1,6 @@
 """Matrix products: ``matmul`` for every rank NumPy accepts, ``mm``, ``bmm``, ``einsum``, and the
-fused ``linear``."""
+fused ``linear``. This module is also ``chainrule.linalg``: it re-exports ``torch.linalg``'s
+functions of matrices from ``matrix.py`` (``inv``, ``det``, ``solve``, the norms...)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,39 @@ from ..backend import gemm
 from ..backend import xp as np
 from . import dispatch as d
 from ._util import as_tensor, shape_error, sum_to
+from .matrix import (
+    LinAlgError,
+    SlogdetResult,
+    det,
+    inv,
+    matrix_norm,
+    norm,
+    slogdet,
+    solve,
+    svdvals,
+    vector_norm,
+)
+
+# What chainrule.linalg offers (torch.linalg's names), besides the products.
+__all__ = [
+    "LinAlgError",
+    "SlogdetResult",
+    "bmm",
+    "det",
+    "dot",
+    "einsum",
+    "inv",
+    "linear",
+    "matmul",
+    "matrix_norm",
+    "mm",
+    "norm",
+    "outer",
+    "slogdet",
+    "solve",
+    "svdvals",
+    "vector_norm",
+]
 
 if TYPE_CHECKING:
     from ..autograd.engine import Node

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .._typing import DTypeLike, Grad, Grads, TensorLike
 from ..autograd.engine import reads_no_input_values, record
 from ..backend import xp as np
-from ..tensor import Tensor
+from ..tensor import Tensor, to_array
 from . import dispatch as d
 from ._util import (
     as_tensor,
@@ -488,7 +488,7 @@ def where(condition: TensorLike, a: Any, b: Any) -> Tensor:
     """
     cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition, dtype=bool)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
+        a = Tensor._wrap(to_array(a))  # Tensor(3) would be a size
     a, b = (tensor_operand(a, b), b) if not isinstance(a, Tensor) else (a, tensor_operand(b, a))
     if a.dtype != b.dtype:  # where(mask, int_tensor, 0.5) is float32, as in PyTorch
         dt = result_type(a, b)

@@ -692,6 +692,50 @@ CASES = [
         "any",
         SMOOTH,
     ),
+    # linear algebra: matrices kept well conditioned by adding 4 I (x @ x.mT + I for logdet)
+    ("det", lambda m, x: m.det(x), [((3, 3),), ((2, 3, 3),)], "any", SMOOTH),
+    (
+        "inverse",
+        lambda m, x: m.inverse(_well_posed(m, x)),
+        [((3, 3),), ((2, 3, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "slogdet",
+        lambda m, x: m.slogdet(_well_posed(m, x)).logabsdet,
+        [((3, 3),), ((2, 3, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "logdet",
+        lambda m, x: m.logdet(x @ x.mT + m.eye(x.shape[-1], dtype=x.dtype)),
+        [((3, 3),), ((2, 3, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "linalg_solve",
+        lambda m, a, b: m.linalg.solve(_well_posed(m, a), b),
+        [((3, 3), (3, 2)), ((2, 3, 3), (3,)), ((3, 3), (2, 3, 1))],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "linalg_vector_norm",
+        lambda m, x: m.linalg.vector_norm(x, 3, dim=-1),
+        [(s,) for s in ND],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "linalg_matrix_norm",
+        lambda m, x: m.linalg.matrix_norm(x) + m.linalg.matrix_norm(x, 1),
+        [((3, 4),), ((2, 3, 2),)],
+        "any",
+        "",
+    ),
     # nn.functional layers of the second parity round
     ("rms_norm", lambda m, x, w: F(m).rms_norm(x, (4,), w), [((3, 4), (4,))], "any", SMOOTH),
     (
@@ -787,6 +831,10 @@ CASES = [
     ("median_dim", lambda m, x: x.median(1).values * 2, [((2, 4),), ((3, 5, 2),)], "any", ""),
     ("nan_to_num", lambda m, x: m.nan_to_num(x) * x, [(s,) for s in U], "any", SMOOTH),
 ]
+
+
+def _well_posed(m, x):
+    return x + 4 * m.eye(x.shape[-1], dtype=x.dtype)  # diagonally dominant: invertible
 
 
 def _seeded(m, dropout, x):

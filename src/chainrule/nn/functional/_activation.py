@@ -29,8 +29,11 @@ _GELU_TANH_C = 0.044715
 
 
 def _elementwise(x, forward, vjp, name, saved=None):
+    # the vjps here read the input, never the output: the output is not kept (nor version
+    # checked), so an in-place op after it (ReLU(inplace=True), Dropout(inplace=True)) is
+    # allowed, as in PyTorch
     x = as_tensor(x)
-    return record(forward(x._data), (x,), vjp, name, saved=saved)
+    return record(forward(x._data), (x,), vjp, name, saved=saved, save_output=False)
 
 
 def _in_place(input, name, compute):
@@ -85,9 +88,11 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def _elu_vjp(ctx, g):
     alpha, scale = ctx.saved
+    x = ctx.input(0)
     positive = ctx.inputs[0]._data > 0
-    # For x <= 0 the derivative scale * alpha * exp(x) equals output + scale * alpha.
-    return (g * d.where(positive, scale, ctx.output() + scale * alpha),)
+    # From the input, as PyTorch's non-in-place ELU: its output may be changed in place later.
+    # The exp of a positive x is not used (and may overflow: min keeps it finite).
+    return (g * d.where(positive, scale, d.exp(d.clip(x, None, 0)) * (scale * alpha)),)
 
 
 def _elu(input, alpha, scale, name):

@@ -58,7 +58,13 @@ def dropout(input, p=0.5, training=True, inplace=False):
         keep = default_generator().random(input.shape, dtype=np.float32) >= p
         mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
     return record(
-        input._data * mask, (input,), _scale_vjp, "Dropout", saved=mask, save_inputs=False
+        input._data * mask,
+        (input,),
+        _scale_vjp,
+        "Dropout",
+        saved=mask,
+        save_inputs=False,
+        save_output=False,
     )
 
 
@@ -104,6 +110,7 @@ def embedding(input, weight, padding_idx=None):
         "Embedding",
         saved=(index, padding_idx),
         save_inputs=False,
+        save_output=False,
     )
 
 

@@ -188,7 +188,15 @@ def _max_pool(x, k, s, p, d, return_indices, op):
     win = Window(*_pool_args(k, s, p, d, op))
     out_hw = _output_hw(x.shape, *win, op)
     best, arg = _max_and_argmax(_taps(x._data, win, out_hw))
-    out = record(best, (x,), _gather_vjp, "MaxPool", saved=(arg, win, x.shape), save_inputs=False)
+    out = record(
+        best,
+        (x,),
+        _gather_vjp,
+        "MaxPool",
+        saved=(arg, win, x.shape),
+        save_inputs=False,
+        save_output=False,
+    )
     return (out, _int_tensor(_plane_indices(arg, win, x.shape[3]))) if return_indices else out
 
 
