@@ -1018,6 +1018,8 @@ class Tensor:
         index_add_: Callable[..., Tensor]
         addmm: Callable[..., Tensor]
         baddbmm: Callable[..., Tensor]
+        baddbmm_: Callable[..., Tensor]
+        nan_to_num_: Callable[..., Tensor]
 
         def view_as(self, other: Tensor) -> Tensor: ...
         def reshape_as(self, other: Tensor) -> Tensor: ...

@@ -223,3 +223,27 @@ def test_heaviside_and_searchsorted_are_not_differentiable():
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_in_place_forms_match_torch_and_record_gradients():
+    rng = np.random.default_rng(3)
+    c, a, b = (
+        rng.standard_normal((2, 3, 4)),
+        rng.standard_normal((2, 3, 5)),
+        rng.standard_normal((2, 5, 4)),
+    )
+    compare_with_torch(
+        lambda c, a, b: (c * 1).baddbmm_(a, b, beta=0.5, alpha=2.0),
+        lambda c, a, b: (c * 1).baddbmm_(a, b, beta=0.5, alpha=2.0),
+        [c, a, b],
+        atol=1e-10,
+        rtol=1e-10,
+    )
+    data = np.array([NAN, 1.5, INF, -INF])
+    compare_with_torch(
+        lambda x: (x * 2).nan_to_num_(1.0, 5.0, -5.0),
+        lambda x: (x * 2).nan_to_num_(1.0, 5.0, -5.0),
+        [data],
+    )
+    x = cr.tensor(data)
+    assert x.nan_to_num_() is x and np.isfinite(x.numpy()).all()

@@ -521,6 +521,29 @@ def _bind_compat_methods() -> None:
         >>> cr.zeros(2, 2).baddbmm(cr.ones(1, 2, 3), cr.ones(1, 3, 2))[0, 0]
         tensor([3., 3.])
     """
+    Tensor.baddbmm_ = lambda self, batch1, batch2, *, beta=1, alpha=1: inplace.apply(
+        self,
+        "baddbmm_",
+        lambda t: baddbmm(t, batch1, batch2, beta=beta, alpha=alpha),
+        (batch1, batch2),
+    )
+    Tensor.baddbmm_.__doc__ = """In place ``baddbmm``: ``self`` (B, n, m) becomes
+    ``beta * self + alpha * batch1 @ batch2``.
+
+    Example:
+        >>> cr.ones(1, 2, 2).baddbmm_(cr.ones(1, 2, 3), cr.ones(1, 3, 2), beta=0.5)
+        tensor([[[3.5, 3.5],
+                 [3.5, 3.5]]])
+    """
+    Tensor.nan_to_num_ = lambda self, nan=0.0, posinf=None, neginf=None: inplace.apply(
+        self, "nan_to_num_", lambda t: nan_to_num(t, nan, posinf, neginf)
+    )
+    Tensor.nan_to_num_.__doc__ = """In place ``nan_to_num``: NaN and infinities replaced.
+
+    Example:
+        >>> cr.tensor([float("nan"), 2.0]).nan_to_num_(nan=-1.0)
+        tensor([-1.,  2.])
+    """
     Tensor.where.__doc__ = """``self`` where ``condition`` else ``other`` (``cr.where``).
 
     Example:
