@@ -151,3 +151,12 @@ def test_dropout3d_functional_and_torch_names():
     assert repr(nn.Dropout3d(0.2)) == repr(torch.nn.Dropout3d(0.2))
     y = cr.nn.functional.dropout3d(x, 1.0)
     assert not y.numpy().any()
+
+
+@pytest.mark.parametrize("shape", [(40, 4), (40, 4, 3), (40, 2, 2, 2, 2, 1)])
+def test_dropout3d_other_dims_warn_and_drop_along_dim0_like_torch(shape):
+    cr.manual_seed(2)
+    with pytest.warns(UserWarning, match=f"Received a {len(shape)}-D input to dropout3d"):
+        y = cr.nn.functional.dropout3d(cr.ones(*shape), 0.5).numpy().reshape(shape[0], -1)
+    assert np.all(y.min(-1) == y.max(-1))  # one draw per entry of dim 0
+    assert 0 < (y[:, 0] == 0).sum() < shape[0]

@@ -9,10 +9,11 @@ from ...tensor import Tensor
 from ._activation import _in_place
 
 
-def _channel_dropout(input, p, training, batched_ndim, name, inplace=False):
+def _channel_dropout(input, p, training, batched_ndim, name, inplace=False, strict=True):
+    """``strict=False``: other dims are read as unbatched (channels in dim 0), as dropout3d."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if input.ndim not in (batched_ndim - 1, batched_ndim):
+    if strict and input.ndim not in (batched_ndim - 1, batched_ndim):
         raise RuntimeError(
             f"{name}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but "
             f"received a {input.ndim}D input of shape {tuple(input.shape)}"
@@ -73,11 +74,21 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero each channel (a 3-d feature map) of (N, C, D, H, W) or (C, D, H, W) with probability
     ``p``; scale kept ones by 1 / (1 - p). Identity when ``training`` is False.
-    Shape: same as the input.
+    Shape: same as the input. Other inputs are read as unbatched (channels in dim 0), with a
+    warning, as torch does.
 
     Example:
         >>> y = F.dropout3d(cr.ones(2, 3, 2, 2, 2), 0.5)
         >>> bool((y.numpy() == y.numpy()[:, :, :1, :1, :1]).all())  # whole channels
         True
     """
-    return _channel_dropout(input, p, training, 5, "dropout3d", inplace)
+    if input.ndim not in (4, 5):  # torch: deprecated, channels in dim 0, with this warning
+        warnings.warn(
+            f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout3d "
+            "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2,
+        )
+    return _channel_dropout(input, p, training, 5, "dropout3d", inplace, strict=False)
