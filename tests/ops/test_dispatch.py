@@ -33,3 +33,15 @@ def test_where_broadcast_mask_and_other_branches_fall_back_to_np_where():
     np.testing.assert_array_equal(d.where(g > 5, g, 1), np.where(g > 5, g, 1))
     ints = np.arange(2048)
     np.testing.assert_array_equal(d.where(ints > 5, ints, 0), np.where(ints > 5, ints, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_zero_where_consumes_its_mask_and_gives_np_where_bit_for_bit(dtype):
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal((64, 48)).astype(dtype)
+    g.flat[::7], g.flat[::11] = np.nan, -0.0
+    blocked = rng.random((64, 48)) < 0.5
+    want = np.where(blocked, 0, g)
+    got = d.zero_where_(blocked.copy(), g)
+    bits = np.dtype(f"u{got.itemsize}")
+    assert got.dtype == want.dtype and np.array_equal(got.view(bits), want.view(bits))

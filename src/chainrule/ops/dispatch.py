@@ -128,6 +128,28 @@ _BITS[np.dtype(np.float64)] = np.int64
 _SELECT_MIN_SIZE = 1024  # below this np.where's one call is cheaper than three
 
 
+def zero_where_(blocked: Any, g: Grad) -> Grad:
+    """``where(blocked, 0, g)`` for a bool array ``blocked`` made for this call alone: its
+    memory is reused for the select's mask (no temporary beyond the result; ReLU's backward)."""
+    if is_recorded(g):
+        return _ops().where(blocked, 0, g)
+    if type(g) is np.ndarray and _selects_by_bits(blocked, g):
+        flags = blocked.view(np.int8)
+        flags -= 1  # 0 where blocked, -1 (all bits set) where g is kept
+        return np.bitwise_and(g.view(_BITS[g.dtype]), flags, dtype=_BITS[g.dtype]).view(g.dtype)
+    return np.where(blocked, 0, g)
+
+
+def _selects_by_bits(mask: Any, g: np.ndarray) -> bool:
+    return (
+        g.dtype in _BITS
+        and g.size >= _SELECT_MIN_SIZE
+        and type(mask) is np.ndarray
+        and mask.dtype == np.bool_
+        and mask.shape == g.shape
+    )
+
+
 def _keep_where(mask: Any, g: np.ndarray, invert: bool) -> np.ndarray:
     """``where(mask, g, 0)`` (``where(mask, 0, g)`` with ``invert``) without np.where's branch.
 
@@ -135,15 +157,9 @@ def _keep_where(mask: Any, g: np.ndarray, invert: bool) -> np.ndarray:
     (256, 128) float32 it runs 3x slower than an AND of the gradient's bits with a mask of all
     ones (keep) or all zeros (drop, giving +0.0 exactly as the select). The result is the
     same bit for bit, NaN and -0.0 included."""
-    bits = _BITS.get(g.dtype)
-    if (
-        bits is None
-        or g.size < _SELECT_MIN_SIZE
-        or type(mask) is not np.ndarray
-        or mask.dtype != np.bool_
-        or mask.shape != g.shape
-    ):
+    if not _selects_by_bits(mask, g):
         return np.where(mask, 0, g) if invert else np.where(mask, g, 0)
+    bits = _BITS[g.dtype]
     flags = mask.view(np.int8)  # 1 where mask, 0 elsewhere
     keep = flags - 1 if invert else -flags  # all bits set (-1) where g is kept, 0 where dropped
     return np.bitwise_and(g.view(bits), keep, dtype=bits).view(g.dtype)

@@ -944,7 +944,7 @@ def sigmoid(x: TensorLike) -> Tensor:
 @reads_no_input_values
 def _relu_vjp(ctx: Node, g: Grad) -> Grads:
     # PyTorch's threshold rule: blocked where the result is <= 0, so a NaN input passes g on.
-    return (d.where(ctx.out_data <= 0, 0, g),)
+    return (d.zero_where_(ctx.out_data <= 0, g),)
 
 
 def relu(x: TensorLike) -> Tensor:
