@@ -456,3 +456,18 @@ def test_next_functions_make_no_reference_cycle():
         assert node() is None  # freed by reference counting alone
     finally:
         gc.enable()
+
+
+def test_a_leaf_has_one_accumulate_grad_while_it_lives_and_it_goes_with_the_leaf():
+    from chainrule.autograd import engine
+
+    w = cr.randn(3, requires_grad=True)
+    y = (w * 2).sum()
+    (first,) = [f for f, _ in y.grad_fn.next_functions[0][0].next_functions if f is not None]
+    (again,) = [f for f, _ in y.grad_fn.next_functions[0][0].next_functions if f is not None]
+    assert first is again and first.variable is w  # graph walkers may key on id()
+    probe = weakref.ref(w)
+    del w, y, again
+    gc.collect()
+    assert probe() is None and first.variable is None  # held weakly: no leak
+    assert all(acc.variable is not None for acc in engine._ACCUMULATORS.values())

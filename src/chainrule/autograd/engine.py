@@ -162,7 +162,7 @@ class Node:
         if nxt is None or ins is None:
             return ()
         return tuple(
-            (n, 0) if n is not None else (AccumulateGrad(t) if need else None, 0)
+            (n, 0) if n is not None else (AccumulateGrad.of(t) if need else None, 0)
             for n, t, need in zip(nxt, ins, self.needs, strict=True)
         )
 
@@ -227,26 +227,37 @@ class OpName(str):
 
 class AccumulateGrad:
     """What PyTorch's ``next_functions`` show for a leaf that requires grad: ``.variable`` is
-    the leaf (its ``.grad`` receives the gradient). Made when read, not recorded: two reads give
-    equal objects, not the same one."""
+    the leaf (its ``.grad`` receives the gradient). One object per leaf while the leaf lives (as
+    torch's), so graph walkers that key on ``id()`` see each leaf once; made on first read, not
+    when the graph is recorded, and it holds the leaf weakly (no cycle, no leak)."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("_leaf", "__weakref__")
     next_functions: tuple[()] = ()
 
-    def __init__(self, variable: Tensor) -> None:
-        self.variable = variable
+    def __init__(self, leaf: Tensor) -> None:
+        key = id(leaf)
+        self._leaf = weakref.ref(leaf, lambda _: _ACCUMULATORS.pop(key, None))
+
+    @staticmethod
+    def of(leaf: Tensor) -> AccumulateGrad:
+        """The leaf's one AccumulateGrad."""
+        acc = _ACCUMULATORS.get(id(leaf))
+        if acc is None or acc._leaf() is not leaf:
+            acc = _ACCUMULATORS[id(leaf)] = AccumulateGrad(leaf)
+        return acc
+
+    @property
+    def variable(self) -> Tensor | None:
+        return self._leaf()
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is AccumulateGrad and other.variable is self.variable
-
-    def __hash__(self) -> int:
-        return id(self.variable)
-
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
+
+
+_ACCUMULATORS: dict[int, AccumulateGrad] = {}  # id(leaf) -> its AccumulateGrad, while it lives
 
 
 class Unsaved(weakref.ref):
