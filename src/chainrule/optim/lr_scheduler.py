@@ -231,6 +231,19 @@ def _checked_value(value, like, what):
     return value
 
 
+def _lambdas_per_group(optimizer, lr_lambda):
+    """One function per parameter group: ``lr_lambda`` itself for each, or its items (a list
+    or tuple of one per group)."""
+    n = len(optimizer.param_groups)
+    if isinstance(lr_lambda, (list, tuple)):
+        if len(lr_lambda) != n:
+            raise ValueError(
+                f"Expected {n} lr_lambdas (one per param group), but got {len(lr_lambda)}"
+            )
+        return list(lr_lambda)
+    return [lr_lambda] * n
+
+
 class LambdaLR(LRScheduler):
     """``lr = initial_lr * lr_lambda(epoch)``, with one function or one per group.
 
@@ -242,15 +255,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"Expected {n} lr_lambdas (one per param group), but got {len(lr_lambda)}"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):

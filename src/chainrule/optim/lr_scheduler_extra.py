@@ -8,6 +8,7 @@ from .lr_scheduler import (
     LRScheduler,
     ReduceLROnPlateau,
     _lambda_state_dict,
+    _lambdas_per_group,
     _list_state_dict,
     _lrs,
     _prepare_lambda_load,
@@ -270,15 +271,7 @@ class MultiplicativeLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"Expected {n} lr_lambdas (one per param group), but got {len(lr_lambda)}"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n
+        self.lr_lambdas = _lambdas_per_group(optimizer, lr_lambda)
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
