@@ -97,6 +97,7 @@ def _unfold_recorded(x, b):
         "Im2Col",
         saved=(b, x.shape[2:]),
         save_inputs=False,
+        save_output=False,
     )
 
 
@@ -108,6 +109,7 @@ def _fold_recorded(cols, hw, b):
         "Col2Im",
         saved=(b, hw),
         save_inputs=False,
+        save_output=False,
     )
 
 
