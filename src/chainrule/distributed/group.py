@@ -4,6 +4,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 import traceback
 
 _STATE = {
@@ -210,5 +211,9 @@ def _abort_on_exception(exc_type, exc, tb):
     )
     sys.stderr.flush()
     sys.stdout.flush()
+    # mpiexec forwards each rank's output from a pipe; MPI_Abort tears the job down at once, and
+    # a message still in that pipe was sometimes lost (the job ended with an empty stderr and
+    # no reason given). A moment lets the launcher pass it on; only failing jobs wait.
+    time.sleep(0.25)
     _mpi().COMM_WORLD.Abort(1)
     os._exit(1)  # not reached: Abort does not return
