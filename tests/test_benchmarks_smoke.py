@@ -80,3 +80,18 @@ def test_perf_report_lines_are_parsed_and_classified():
         "copies:",
         "OS",
     ]
+
+
+def test_levers_quick_run_prints_every_lever():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.levers", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for start in ("select (256, 128)", "cross-entropy (256, 10)", "malloc tuned, mlp"):
+        assert start in done.stdout
+    # the tuned child made no page faults on the temporaries that fault untuned every step
+    assert "malloc tuned, temporaries: 0 faults" in done.stdout

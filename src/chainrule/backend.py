@@ -133,11 +133,11 @@ def tune_malloc():
     A training step frees and allocates the same arrays again. By default glibc returns the
     free top of its heap to the OS as soon as it passes twice its (adaptive) mmap threshold,
     about 256 KB, and serves arrays above that threshold from fresh mappings; either way each
-    step touches new pages, and each page costs a fault that zeroes it. Measured on this
-    project's machine: 96 faults and 20 % of a batch-256 MLP step (1,036 -> 826 us), 650 faults
-    a step on the 784-512-512 MLP with only the trim threshold raised. With arrays under 32 MiB
-    on the heap and up to 64 MiB of it kept, steady training makes no page faults. Memory that
-    the process keeps this way shows in its RSS, not in what the arrays use.
+    step touches new pages, and each page costs a fault that zeroes it (``python -m
+    benchmarks.levers`` counts them: three 1 MiB temporaries a step fault 736 times untuned).
+    With arrays under 32 MiB on the heap and up to 64 MiB of it kept, steady training makes no
+    page faults. Memory that the process keeps this way shows in its RSS, not in what the arrays
+    use.
 
     Applied once at import on Linux with glibc; ``CHAINRULE_MALLOC_TUNING=0`` leaves malloc
     alone. Returns True when applied.

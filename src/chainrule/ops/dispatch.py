@@ -123,8 +123,11 @@ def where(mask: Any, a: Grad, b: Grad) -> Grad:
 
 
 # Float dtype -> the integer dtype of its bits, for the branch-free select below.
-_BITS = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32}
-_BITS[np.dtype(np.float64)] = np.int64
+_BITS = {
+    np.dtype(np.float16): np.int16,
+    np.dtype(np.float32): np.int32,
+    np.dtype(np.float64): np.int64,
+}
 _SELECT_MIN_SIZE = 1024  # below this np.where's one call is cheaper than three
 
 
@@ -133,35 +136,33 @@ def zero_where_(blocked: Any, g: Grad) -> Grad:
     memory is reused for the select's mask (no temporary beyond the result; ReLU's backward)."""
     if is_recorded(g):
         return _ops().where(blocked, 0, g)
-    if type(g) is np.ndarray and _selects_by_bits(blocked, g):
-        flags = blocked.view(np.int8)
-        flags -= 1  # 0 where blocked, -1 (all bits set) where g is kept
-        return np.bitwise_and(g.view(_BITS[g.dtype]), flags, dtype=_BITS[g.dtype]).view(g.dtype)
-    return np.where(blocked, 0, g)
+    if type(g) is not np.ndarray:
+        return np.where(blocked, 0, g)
+    return _keep_where(blocked, g, invert=True, reuse_mask=True)
 
 
-def _selects_by_bits(mask: Any, g: np.ndarray) -> bool:
-    return (
+def _keep_where(mask: Any, g: np.ndarray, invert: bool, reuse_mask: bool = False) -> np.ndarray:
+    """``where(mask, g, 0)`` (``where(mask, 0, g)`` with ``invert``) without np.where's branch;
+    ``reuse_mask``: ``mask`` is a temporary of the caller's, overwritten here.
+
+    np.where branches on every element, and a ReLU mask is as unpredictable as a coin: on
+    (256, 128) float32 it runs 3x slower than an AND of the gradient's bits with a mask of all
+    ones (keep) or all zeros (drop, giving +0.0 exactly as the select). The result is the
+    same bit for bit, NaN and -0.0 included (``python -m benchmarks.levers`` times both)."""
+    if not (
         g.dtype in _BITS
         and g.size >= _SELECT_MIN_SIZE
         and type(mask) is np.ndarray
         and mask.dtype == np.bool_
         and mask.shape == g.shape
-    )
-
-
-def _keep_where(mask: Any, g: np.ndarray, invert: bool) -> np.ndarray:
-    """``where(mask, g, 0)`` (``where(mask, 0, g)`` with ``invert``) without np.where's branch.
-
-    np.where branches on every element, and a ReLU mask is as unpredictable as a coin: on
-    (256, 128) float32 it runs 3x slower than an AND of the gradient's bits with a mask of all
-    ones (keep) or all zeros (drop, giving +0.0 exactly as the select). The result is the
-    same bit for bit, NaN and -0.0 included."""
-    if not _selects_by_bits(mask, g):
+    ):
         return np.where(mask, 0, g) if invert else np.where(mask, g, 0)
     bits = _BITS[g.dtype]
     flags = mask.view(np.int8)  # 1 where mask, 0 elsewhere
-    keep = flags - 1 if invert else -flags  # all bits set (-1) where g is kept, 0 where dropped
+    if reuse_mask:  # all bits set (-1) where g is kept, 0 where dropped, in the mask's memory
+        keep = np.subtract(flags, 1, out=flags) if invert else np.negative(flags, out=flags)
+    else:
+        keep = flags - 1 if invert else -flags
     return np.bitwise_and(g.view(bits), keep, dtype=bits).view(g.dtype)
 
 
