@@ -185,14 +185,30 @@ def test_legacy_tensor_constructor_as_torch():
         ours, theirs = cr.Tensor(*args), torch.Tensor(*args)
         assert ours.shape == tuple(theirs.shape) and ours.dtype == cr.float32
     assert cr.Tensor(cr.Size([2, 3])).shape == (2, 3)
-    # data: lists become the default float dtype as in torch; arrays and tensors keep theirs
-    for data in ([1, 2], [[1.5], [2.0]], [True, False]):
+    # data: lists and arrays of any dtype become the default float dtype as in torch
+    arrays = [np.arange(3), np.array([1.5, 2.0]), np.array([True, False]), np.array(3.0)]
+    arrays.append(np.arange(4, dtype=np.uint8).reshape(2, 2))
+    for data in ([1, 2], [[1.5], [2.0]], [True, False], *arrays):
         np.testing.assert_array_equal(cr.Tensor(data).numpy(), torch.Tensor(data).numpy())
-        assert cr.Tensor(data).dtype == cr.float32
-    assert cr.Tensor(np.arange(3)).dtype == cr.int64
+        assert cr.Tensor(data).dtype == cr.float32 and cr.Tensor(data).shape == np.shape(data)
+    # an array of the default dtype is shared, as torch shares it; other dtypes are copied
+    shared, copied = np.zeros(2, np.float32), np.zeros(2, np.float64)
+    cr.Tensor(shared).add_(1.0)
+    cr.Tensor(copied).add_(1.0)
+    assert shared.tolist() == [1.0, 1.0] and copied.tolist() == [0.0, 0.0]
+    # a tensor keeps its dtype and memory (torch.Tensor(t) is an alias of t)
+    ints = cr.tensor([1, 2])
+    assert (
+        cr.Tensor(ints).dtype == cr.int64
+        and torch.Tensor(torch.tensor([1, 2])).dtype == torch.int64
+    )
+    # the library's own arrays keep their dtype where torch's results have it
+    assert cr.from_numpy(np.arange(3)).dtype == cr.int64
+    assert cr.nn.Parameter(np.zeros(2)).dtype == cr.float64
     try:
         cr.set_default_dtype(cr.float64)
         assert cr.Tensor(2).dtype == cr.float64 and cr.Tensor([1]).dtype == cr.float64
+        assert cr.Tensor(np.arange(2)).dtype == cr.float64
     finally:
         cr.set_default_dtype(cr.float32)
     with pytest.raises(TypeError, match="sizes"):

@@ -24,7 +24,7 @@ def _shape(size, where="size"):
 
 
 def _make(data, dtype, requires_grad):
-    t = Tensor(data if dtype is None else data.astype(dtype, copy=False))
+    t = Tensor._wrap(data if dtype is None else data.astype(dtype, copy=False))
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -84,7 +84,7 @@ def from_numpy(array):
     """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    return Tensor(array)
+    return Tensor._wrap(array)
 
 
 def _dtype(dtype):

@@ -68,7 +68,7 @@ class Generator(np.random.Generator):
         from .tensor import Tensor
 
         state = {"bit_generator": self.bit_generator.state, "initial_seed": self._initial_seed}
-        return Tensor(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy())
+        return Tensor._wrap(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy())
 
     def set_state(self, new_state):
         """Restore a state from :meth:`get_state`; returns ``self``."""
@@ -273,7 +273,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
         with np.errstate(divide="ignore"):
             keys = rng.standard_exponential(p.shape) / p
         out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    return Tensor(out.astype(np.int64).reshape(w.shape[:-1] + (num_samples,)))
+    return Tensor._wrap(out.astype(np.int64).reshape(w.shape[:-1] + (num_samples,)))
 
 
 def normal(
@@ -318,7 +318,7 @@ def normal(
         dtype = np.result_type(*floats) if floats else get_default_dtype()
     rng = resolve(generator, "normal")
     data = mean_a + std_a * rng.standard_normal(shape)
-    t = Tensor(np.asarray(data, dtype=np.dtype(dtype)))
+    t = Tensor._wrap(np.asarray(data, dtype=np.dtype(dtype)))
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -339,7 +339,7 @@ def bernoulli(input, p=None, *, generator=None):
         raise RuntimeError("bernoulli: expected all probabilities in [0, 1]")
     rng = resolve(generator, "bernoulli")
     dtype = _array(input).dtype
-    return Tensor((rng.random(probs.shape) < probs).astype(dtype))
+    return Tensor._wrap((rng.random(probs.shape) < probs).astype(dtype))
 
 
 def poisson(input, generator=None):
@@ -357,4 +357,4 @@ def poisson(input, generator=None):
     rates = _array(input)
     if np.any(rates < 0) or np.any(np.isnan(rates)):
         raise RuntimeError("poisson: expected all rates >= 0")
-    return Tensor(resolve(generator, "poisson").poisson(rates).astype(rates.dtype))
+    return Tensor._wrap(resolve(generator, "poisson").poisson(rates).astype(rates.dtype))

@@ -38,7 +38,7 @@ import zipfile
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, to_array
 
 FORMAT = "chainrule"
 VERSION = 1
@@ -584,7 +584,9 @@ def _decode(node, arrays, name):
         if isinstance(index, bool) or not 0 <= index < len(arrays):
             raise CheckpointError(f"load: {name} refers to array {index}, but holds {len(arrays)}")
         if kind == "tensor":
-            return Tensor(arrays[index], requires_grad=_field(node, "requires_grad", bool, name))
+            return Tensor._wrap(to_array(arrays[index])).requires_grad_(
+                _field(node, "requires_grad", bool, name)
+            )
         return arrays[index][()] if _field(node, "scalar", bool, name) else arrays[index]
     raise CheckpointError(f"load: {name} has an unknown node type {kind!r} in {_META}")
 
@@ -892,7 +894,7 @@ class _Plain:
                 from .nn.parameter import Parameter
 
                 return Parameter(obj.array, requires_grad=obj.requires_grad)
-            return Tensor(obj.array, requires_grad=obj.requires_grad)
+            return Tensor._wrap(to_array(obj.array)).requires_grad_(obj.requires_grad)
         if isinstance(obj, dict):
             items = [
                 (self.convert(k, depth + 1), self.convert(v, depth + 1)) for k, v in obj.items()

@@ -76,13 +76,15 @@ def _legacy_data(args: tuple[Any, ...], dtype: DTypeLike | None) -> np.ndarray:
     """The array of ``Tensor(*args)`` for what is not an array or a tensor: torch.Tensor's
     legacy forms. ``Tensor(2, 3)`` is an uninitialised tensor of that shape (also from a Size,
     ``Tensor(x.size())``) and ``Tensor()`` an empty one, both of the default float dtype;
-    ``Tensor(list)`` holds that dtype too (``Tensor([1, 2])`` holds floats)."""
+    ``Tensor(list)`` and ``Tensor(array)`` hold that dtype too, whatever the values' type
+    (``Tensor([1, 2])`` and ``Tensor(np.arange(3))`` hold floats; an array that already has
+    the default dtype is shared, not copied). The library's own calls use ``Tensor._wrap``."""
     if len(args) == 1 and isinstance(args[0], tuple) and type(args[0]) is not tuple:
         args = args[0]  # a Size: sizes, as torch.Tensor(torch.Size(...))
     if len(args) == 1 and type(args[0]) is not int:
         data = to_array(args[0], dtype)
-        if dtype is None and isinstance(args[0], (list, tuple)) and data.dtype.kind in "biu":
-            return data.astype(_DEFAULT_DTYPE[0])
+        if dtype is None and (isinstance(args[0], np.ndarray) or data.dtype.kind in "biu"):
+            return data.astype(_DEFAULT_DTYPE[0], copy=False)
         return data
     if all(type(a) is int for a in args):
         return np.empty(args if args else (0,), dtype or _DEFAULT_DTYPE[0])
@@ -147,8 +149,8 @@ class Tensor:
         dtype: DTypeLike | None = None,
         requires_grad: bool = False,
     ) -> None:
-        if (type(data) is np.ndarray or isinstance(data, Tensor)) and not sizes:
-            self._data = to_array(data, dtype)  # the library's own calls: first, and fast
+        if isinstance(data, Tensor) and not sizes:
+            self._data = to_array(data, dtype)  # torch.Tensor(t) shares t's memory and dtype
         else:
             self._data = _legacy_data((data, *sizes) if data is not _NO_DATA else (), dtype)
         self.grad = None

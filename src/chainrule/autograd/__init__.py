@@ -44,7 +44,7 @@ def grad(
         (tensor([ 6., 12.]),)
     """
     from ..backend import xp as np
-    from ..tensor import Tensor
+    from ..tensor import Tensor, to_array
 
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -63,7 +63,7 @@ def grad(
                     f"(got shape {o.shape}); pass grad_outputs"
                 )
             g = np.ones_like(o._data)
-        g = g if isinstance(g, Tensor) else Tensor(g)
+        g = g if isinstance(g, Tensor) else Tensor._wrap(to_array(g))
         grads.append(g if create_graph else g._data)
     for t in inputs:
         if not t.requires_grad:

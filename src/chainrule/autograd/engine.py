@@ -765,7 +765,7 @@ def _run_hooks(hooks: dict[int, Callable[..., Any]], g: Grad, create_graph: bool
     for hook in list(hooks.values()):
         new = hook(gt)
         if new is not None:
-            gt = new if isinstance(new, Tensor) else Tensor(np.asarray(new))
+            gt = new if isinstance(new, Tensor) else Tensor._wrap(np.asarray(new))
     return gt if create_graph else gt._data
 
 
@@ -917,4 +917,4 @@ _tensor_class: type[Tensor] = None  # type: ignore[assignment]  # set by chainru
 
 
 def _as_grad_tensor(g: Grad) -> Tensor:
-    return g if isinstance(g, _tensor_class) else _tensor_class(g)
+    return g if isinstance(g, _tensor_class) else _tensor_class._wrap(g)

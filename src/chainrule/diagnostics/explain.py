@@ -187,7 +187,7 @@ def explain_gradient(loss, param, index=None):
     local = _LocalGrads(node_grads)
     raw_paths = _enumerate_paths(loss._node, param, counts, local)
     paths = sorted((_steps(p, node_grads, local) for p in raw_paths), key=lambda s: -_final(s))
-    result = GradientPath(paths[0], paths, counts[loss._node], Tensor(param_grad), index)
+    result = GradientPath(paths[0], paths, counts[loss._node], Tensor._wrap(param_grad), index)
     if index is not None:
         _scalar_chain(result, raw_paths, counts[loss._node], node_grads, param_grad, index)
     return result

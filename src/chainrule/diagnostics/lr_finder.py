@@ -255,7 +255,7 @@ class _Snapshot:
         with no_grad():
             for t, data, grad in self.tensors:
                 _put(t, data)
-                t.grad = None if grad is None else Tensor(grad.copy())
+                t.grad = None if grad is None else Tensor._wrap(grad.copy())
             for module, name, b, data in self.buffers:
                 _put(b, data)
                 if getattr(module, name, None) is not b:  # the sweep rebound the buffer

@@ -618,7 +618,7 @@ class GradientMonitor:
                     ]
                     if not hs or not pairs:
                         continue
-                    grads = _grad([o for o, _ in pairs], hs, [Tensor(g) for _, g in pairs])
+                    grads = _grad([o for o, _ in pairs], hs, [Tensor._wrap(g) for _, g in pairs])
                 d.time_ss[r] = np.array([0.0 if g is None else _sumsq(g._data) for g in grads])
             finally:
                 (module.record_steps, module.last_hidden_states, module.last_cell_states) = kept

@@ -66,7 +66,8 @@ def _power_iteration(model, loss_fn, x, y, params, optimizer, iters, tol, seed):
     for it in range(1, iters + 1):
         w = [vi / s if s is not None else vi for vi, s in zip(v, scale, strict=True)]  # P^-1/2 v
         dot = sum(
-            (g * Tensor(wi.astype(g._data.dtype))).sum() for g, wi in zip(grads, w, strict=True)
+            (g * Tensor._wrap(wi.astype(g._data.dtype))).sum()
+            for g, wi in zip(grads, w, strict=True)
         )
         hv = grad(dot, params, retain_graph=True, allow_unused=True)
         hv = [

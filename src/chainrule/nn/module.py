@@ -20,7 +20,7 @@ import numpy as np
 from .._typing import Grad, Grads, TensorLike
 from ..autograd.engine import record
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, to_array
 from .parameter import Parameter
 
 if TYPE_CHECKING:
@@ -372,7 +372,7 @@ class Module:
         for p in self.parameters():
             if p.grad is not None:
                 # A new array, not an in-place write: the old gradient array may be shared.
-                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad._data))
+                p.grad = None if set_to_none else Tensor._wrap(np.zeros_like(p.grad._data))
 
     def apply(self: _M, fn: Callable[[Module], Any]) -> _M:
         """Call ``fn(module)`` on every child (recursively), then on this module; returns self.
@@ -404,7 +404,7 @@ class Module:
             if t.dtype.kind == "f" and t.dtype != dtype:
                 t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad._data.astype(dtype))
+                    t.grad = Tensor._wrap(t.grad._data.astype(dtype))
 
     def float(self: _M) -> _M:
         return self.to(np.float32)
@@ -649,7 +649,7 @@ def _hook_vjp(ctx: Node, g: Grad) -> Grads:
     if new is None:
         return (g,)
     if recorded:
-        return (new if isinstance(new, Tensor) else Tensor(new),)
+        return (new if isinstance(new, Tensor) else Tensor._wrap(to_array(new)),)
     return (np.asarray(new._data if isinstance(new, Tensor) else new, dtype=g.dtype),)
 
 

@@ -26,8 +26,10 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        array = data._data if isinstance(data, Tensor) else to_array(data)
-        super().__init__(array, requires_grad=requires_grad)
+        # A Tensor: Tensor.__init__ shares its memory and dtype (an array would get the default
+        # float dtype there, as torch.Tensor(array) does; a Parameter keeps the array's dtype).
+        tensor = data if isinstance(data, Tensor) else Tensor._wrap(to_array(data))
+        super().__init__(tensor, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -41,6 +43,6 @@ class Parameter(Tensor):
             return memo[id(self)]
         out = Parameter(self._data.copy(), self.requires_grad)
         if self.grad is not None:
-            out.grad = Tensor(self.grad._data.copy())
+            out.grad = Tensor._wrap(self.grad._data.copy())
         memo[id(self)] = out
         return out

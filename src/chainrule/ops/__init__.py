@@ -229,7 +229,7 @@ def _new_tensor(
         data._data if isinstance(data, Tensor) else data,
         dtype=self.dtype if dtype is None else dtype,
     )
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._wrap(arr).requires_grad_(requires_grad)
 
 
 def _new_filled(value: float) -> Callable[..., Tensor]:
@@ -259,7 +259,7 @@ def _new_full(
     _check_device(device)
     size = (size,) if isinstance(size, int) else tuple(size)
     arr = _np.full(size, fill_value, dtype=self.dtype if dtype is None else dtype)
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._wrap(arr).requires_grad_(requires_grad)
 
 
 def _bind_methods() -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._typing import Dims, DTypeLike, Grad, TensorLike
 from ..backend import xp as np
-from ..tensor import Tensor, get_default_dtype
+from ..tensor import Tensor, get_default_dtype, to_array
 from . import dispatch
 from .dispatch import broadcast_to, sum_to  # noqa: F401  (re-exported for older imports)
 
@@ -146,7 +146,7 @@ def tensor_operand(x: TensorLike, like: TensorLike) -> Tensor:
         return Tensor._wrap(x)
     if isinstance(x, (int, float, bool, np.number, np.bool_)):
         return Tensor._wrap(scalar_array(x, result_type(like, x)))
-    return Tensor(x)
+    return Tensor._wrap(to_array(x))
 
 
 def float_operand(x: TensorLike) -> Tensor:
@@ -158,7 +158,9 @@ def float_operand(x: TensorLike) -> Tensor:
 
 def as_tensor(x: TensorLike) -> Tensor:
     """``x`` itself when it is a Tensor, else a new Tensor holding it (numbers, lists, arrays)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
+    if isinstance(x, Tensor):
+        return x
+    return Tensor._wrap(x) if isinstance(x, np.ndarray) else Tensor(x)  # lists: default dtype
 
 
 def unbroadcast(ctx: Node, i: int, g: Grad) -> Grad:

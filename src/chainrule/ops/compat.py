@@ -170,12 +170,12 @@ def nonzero(input: TensorLike, *, as_tuple: bool = False) -> Tensor | tuple[Tens
     arr = as_tensor(input)._data
     if arr.ndim == 0:  # PyTorch: shape (1, 0) or (0, 0); as a tuple, 1-d
         if as_tuple:
-            return (Tensor(np.zeros(int(arr != 0), np.int64)),)
-        return Tensor(np.zeros((int(arr != 0), 0), np.int64))
+            return (Tensor._wrap(np.zeros(int(arr != 0), np.int64)),)
+        return Tensor._wrap(np.zeros((int(arr != 0), 0), np.int64))
     idx = np.nonzero(arr)
     if as_tuple:
-        return tuple(Tensor(i.astype(np.int64)) for i in idx)
-    return Tensor(np.stack(idx, axis=1).astype(np.int64))
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
+    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64))
 
 
 def finfo(dtype: DTypeLike | None = None) -> np.finfo:
@@ -227,7 +227,7 @@ def repeat_interleave(
     index = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
     from .indexing import index_select
 
-    return index_select(x, dim, Tensor(index.astype(np.int64)))
+    return index_select(x, dim, Tensor._wrap(index.astype(np.int64)))
 
 
 def diagonal(input: TensorLike, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
@@ -250,7 +250,7 @@ def diagonal(input: TensorLike, offset: int = 0, dim1: int = 0, dim2: int = 1) -
     length = max(0, min(rows - start_r, cols - start_c))
     r = np.arange(length) + start_r
     c = np.arange(length) + start_c
-    return getitem(x, (Ellipsis, Tensor(r), Tensor(c)))
+    return getitem(x, (Ellipsis, Tensor._wrap(r), Tensor._wrap(c)))
 
 
 def diag(input: TensorLike, diagonal: int = 0) -> Tensor:
@@ -275,7 +275,7 @@ def diag(input: TensorLike, diagonal: int = 0) -> Tensor:
     place[np.arange(x.shape[0]), rows * n + cols] = 1
     from .linalg import matmul
 
-    return matmul(x, Tensor(place)).reshape(n, n)
+    return matmul(x, Tensor._wrap(place)).reshape(n, n)
 
 
 def trace(input: TensorLike) -> Tensor:
@@ -310,11 +310,11 @@ def unique(
     if dim is not None:
         raise NotImplementedError("unique: dim= is not implemented in chainrule")
     values, inverse, counts = np.unique(arr, return_inverse=True, return_counts=True)
-    out = [Tensor(values)]
+    out = [Tensor._wrap(values)]
     if return_inverse:
-        out.append(Tensor(inverse.reshape(arr.shape).astype(np.int64)))
+        out.append(Tensor._wrap(inverse.reshape(arr.shape).astype(np.int64)))
     if return_counts:
-        out.append(Tensor(counts.astype(np.int64)))
+        out.append(Tensor._wrap(counts.astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -330,7 +330,7 @@ def bincount(input: TensorLike, weights: TensorLike | None = None, minlength: in
     arr = as_tensor(input)._data
     w = None if weights is None else as_tensor(weights)._data
     out = np.bincount(arr, weights=w, minlength=minlength)
-    return Tensor(out.astype(w.dtype) if w is not None else out.astype(np.int64))
+    return Tensor._wrap(out.astype(w.dtype) if w is not None else out.astype(np.int64))
 
 
 def index_add(
@@ -412,10 +412,10 @@ def _legacy_constructor(name: str, dtype: DTypeLike) -> Callable[..., Tensor]:
             return (
                 as_tensor(args[0]).to(dtype)
                 if isinstance(args[0], Tensor)
-                else Tensor(np.array(args[0], dtype=dtype))
+                else Tensor._wrap(np.array(args[0], dtype=dtype))
             )
         if all(isinstance(a, (int, np.integer)) for a in args):
-            return Tensor(np.zeros(tuple(int(a) for a in args), dtype=dtype))
+            return Tensor._wrap(np.zeros(tuple(int(a) for a in args), dtype=dtype))
         raise TypeError(f"{name}: expected data (a list, array or tensor) or sizes, got {args!r}")
 
     make.__name__ = make.__qualname__ = name

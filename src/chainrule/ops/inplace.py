@@ -256,7 +256,7 @@ def _index_put_vjp(ctx: Node, g: Grad) -> Grads:
 
 def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """``x`` with ``x[index]`` replaced by ``value`` (out of place; the recorded form of setitem)."""
-    value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=x.dtype))
+    value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=x.dtype))
     out = x._data.copy()
     out[index] = value._data
     mask = np.zeros(x.shape, dtype=bool)

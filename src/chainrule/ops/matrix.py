@@ -185,7 +185,7 @@ def slogdet(A: TensorLike) -> SlogdetResult:
     a = _float_input(A, "slogdet", square=True)
     sign, logabsdet = np.linalg.slogdet(a._data)
     out = record(logabsdet, (a,), _logabsdet_vjp, "LinalgSlogdet", save_output=False)
-    return SlogdetResult(Tensor(np.asarray(sign)), out)
+    return SlogdetResult(Tensor._wrap(np.asarray(sign)), out)
 
 
 def logdet(A: TensorLike) -> Tensor:
@@ -311,7 +311,7 @@ def vector_norm(
     if ord == 0:
         dims = None if dim is None else normalize_dims(dim, t.ndim, "vector_norm")
         count = (t._data != 0).sum(axis=dims, keepdims=keepdim)
-        return Tensor(np.asarray(count, dtype=t.dtype))
+        return Tensor._wrap(np.asarray(count, dtype=t.dtype))
     if dim is None and keepdim:  # reduce everything, keep every dim as 1
         dim = tuple(range(t.ndim))
     return _pnorm(t, p=ord, dim=dim, keepdim=keepdim)

@@ -291,9 +291,9 @@ def _average_over_ranks(logs):
     from .. import distributed as dist
 
     keys = sorted(logs)
-    values = Tensor(np.array([float(logs[k]) for k in keys], dtype=np.float64))
+    values = Tensor._wrap(np.array([float(logs[k]) for k in keys], dtype=np.float64))
     dist.all_reduce(values, op=dist.ReduceOp.AVG)
-    slowest = Tensor(np.array([float(logs.get("epoch_time", 0.0))], dtype=np.float64))
+    slowest = Tensor._wrap(np.array([float(logs.get("epoch_time", 0.0))], dtype=np.float64))
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
     out = dict(zip(keys, (float(v) for v in values.numpy()), strict=True))
     if "epoch_time" in logs:

@@ -45,7 +45,7 @@ def scaled_dot_product_attention(
         attn_mask = Tensor._wrap(np.tril(np.ones((L, S), dtype=bool)))
     if attn_mask is not None:
         if not isinstance(attn_mask, Tensor):
-            attn_mask = Tensor(np.asarray(attn_mask))
+            attn_mask = Tensor._wrap(np.asarray(attn_mask))
         if attn_mask.dtype == np.bool_:
             attn_mask = Tensor._wrap(np.where(attn_mask._data, 0.0, -np.inf).astype(scores.dtype))
         scores = scores + attn_mask

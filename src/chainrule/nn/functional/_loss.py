@@ -19,7 +19,7 @@ from ...autograd.engine import record
 from ...ops import dispatch as d
 from ...ops._softmax import _log_softmax_array
 from ...ops._util import as_tensor
-from ...tensor import Tensor
+from ...tensor import Tensor, to_array
 from ._misc import softplus_array
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -431,7 +431,7 @@ def cross_entropy(
     w = _constant(weight, dtype, name, "weight")
     if w is not None and w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have shape ({n_classes},), got {w.shape}")
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    target = target if isinstance(target, Tensor) else Tensor._wrap(to_array(target))
     logp = _log_softmax_array(_to_rows(input._data), -1)
     inputs = (input,)
     if target.dtype.kind == "f":

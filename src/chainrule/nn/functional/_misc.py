@@ -135,4 +135,4 @@ def one_hot(tensor, num_classes=-1):
         raise ValueError(
             f"one_hot: class value {index.max()} is out of range for num_classes={num_classes}"
         )
-    return Tensor(np.eye(num_classes, dtype=np.int64)[index])
+    return Tensor._wrap(np.eye(num_classes, dtype=np.int64)[index])

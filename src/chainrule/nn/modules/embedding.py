@@ -66,7 +66,11 @@ class Embedding(Module):
         if data.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got {data.shape}")
         return cls(
-            data.shape[0], data.shape[1], padding_idx, _weight=Tensor(data.copy()), _freeze=freeze
+            data.shape[0],
+            data.shape[1],
+            padding_idx,
+            _weight=Tensor._wrap(data.copy()),
+            _freeze=freeze,
         )
 
     def forward(self, input):

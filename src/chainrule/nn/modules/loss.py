@@ -6,7 +6,7 @@ naming the loss and both shapes otherwise (PyTorch only warns, then broadcasts).
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, to_array
 from .. import functional as F
 from ..functional._loss import _check_reduction, _legacy_reduction
 from ..module import Module
@@ -30,7 +30,7 @@ class _Loss(Module):
 
 
 def _as_buffer(value):
-    return value if value is None or isinstance(value, Tensor) else Tensor(np.asarray(value))
+    return value if value is None or isinstance(value, Tensor) else Tensor._wrap(to_array(value))
 
 
 class _WeightedLoss(_Loss):

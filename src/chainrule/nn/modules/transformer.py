@@ -34,7 +34,7 @@ def _float_mask(mask, name, dtype):
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
-        mask = Tensor(np.asarray(mask))
+        mask = Tensor._wrap(np.asarray(mask))
     if mask.dtype == np.bool_:
         return Tensor._wrap(np.where(mask._data, -np.inf, 0.0).astype(dtype))
     if mask.dtype.kind != "f":

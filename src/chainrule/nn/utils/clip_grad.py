@@ -60,7 +60,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:
-        return Tensor(np.zeros((), dtype=np.float32))
+        return Tensor._wrap(np.zeros((), dtype=np.float32))
     norms = np.stack([_vector_norm(g._data, norm_type) for g in grads])
     total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not np.isfinite(total):
@@ -74,7 +74,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         with np.errstate(invalid="ignore"):  # inf * 0 -> NaN is torch's result too
             for g in grads:
                 g._data = g._data * clip_coef.astype(g._data.dtype)
-    return Tensor(np.asarray(total))
+    return Tensor._wrap(np.asarray(total))
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
