@@ -231,3 +231,32 @@ def test_type_names_as_torch():
     assert x.type(cr.float16).dtype == cr.float16
     with pytest.raises(ValueError, match="invalid type"):
         x.type("torch.NoSuchTensor")
+
+
+@pytest.mark.parametrize(
+    "shape, view",
+    [
+        ((2, 3), lambda t: t.t()),
+        ((2, 3, 4), lambda t: t.permute(2, 0, 1)),
+        ((4, 6), lambda t: t[:, ::2]),
+        ((3, 1, 2), lambda t: t.transpose(0, 1)),
+        ((5,), lambda t: t[1:3]),
+        ((2, 3), lambda t: t.expand(4, 2, 3)),
+    ],
+)
+def test_strides_and_contiguity_as_torch(shape, view):
+    torch = pytest.importorskip("torch")
+    ours, theirs = view(cr.zeros(*shape)), view(torch.zeros(*shape))
+    assert ours.stride() == theirs.stride() and ours.stride(-1) == theirs.stride(-1)
+    assert ours.is_contiguous() == theirs.is_contiguous()
+    made, made_torch = ours.contiguous(), theirs.contiguous()
+    assert made.stride() == made_torch.stride() and made.is_contiguous()
+    assert (made is ours) == (made_torch is theirs) == ours.is_contiguous()
+    assert ours.element_size() == theirs.element_size()
+
+
+def test_contiguous_copy_stays_in_the_graph():
+    x = cr.randn(3, 4, requires_grad=True)
+    y = x.t().contiguous()
+    (y * cr.arange(3.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(np.arange(3.0)[:, None], (3, 4)))

@@ -221,6 +221,35 @@ class Tensor:
         """
         return self._data.shape if dim is None else self._data.shape[dim]
 
+    def stride(self, dim: int | None = None) -> Any:
+        """Steps in elements between neighbours along each dim, or along ``dim`` (as torch).
+
+        Example:
+            >>> x = cr.zeros(2, 3)
+            >>> x.stride(), x.t().stride(), x.stride(-1)
+            ((3, 1), (1, 3), 1)
+        """
+        steps = tuple(s // self._data.itemsize for s in self._data.strides)
+        return steps if dim is None else steps[dim]
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Whether the elements lie in memory in row-major order without gaps (as torch).
+
+        Example:
+            >>> cr.zeros(2, 3).is_contiguous(), cr.zeros(2, 3).t().is_contiguous()
+            (True, False)
+        """
+        return bool(self._data.flags.c_contiguous)
+
+    def element_size(self) -> int:
+        """Bytes per element (as ``torch.Tensor.element_size``).
+
+        Example:
+            >>> cr.zeros(2, dtype=cr.float64).element_size()
+            8
+        """
+        return self._data.itemsize
+
     def dim(self) -> int:
         """The number of dims (``ndim``).
 
@@ -1013,7 +1042,7 @@ class Tensor:
             device: Any = None,
             requires_grad: bool = False,
         ) -> Tensor: ...
-        def contiguous(self) -> Tensor: ...
+        def contiguous(self, memory_format: Any = None) -> Tensor: ...
 
         # assigned by ops/__init__.py's _bind_compat_methods
         where: Callable[..., Any]

@@ -379,6 +379,42 @@ def test_fused_backward_detects_weights_changed_in_place():
         out.sum().backward()
 
 
+@pytest.mark.parametrize(
+    "name, bidirectional, edit",
+    [("GRU", False, "out"), ("RNN", True, "out"), ("LSTM", True, "out"), ("LSTM", False, "h_n")],
+)
+def test_in_place_ops_on_fused_outputs_as_torch(name, bidirectional, edit):
+    # torch allows these (its unidirectional LSTM output alone refuses, an artefact of its
+    # oneDNN path); the fused layer's backward must still read the states it computed
+    m, tm = _twins(name, I, H, num_layers=2, bidirectional=bidirectional)
+    x, tx = _both((T, B, I))
+    grads = []
+    for mod, inp in ((m, x), (tm, tx)):
+        out, state = mod(inp)
+        h_n = state[0] if name == "LSTM" else state
+        if edit == "out":
+            out.relu_()
+        else:
+            h_n.mul_(2.0)
+        (out.sum() + (h_n * h_n).sum()).backward()
+        grads.append([p.grad for p in mod.parameters()] + [inp.grad])
+    for ours, theirs in zip(*grads, strict=True):
+        _close(ours, theirs)
+
+
+def test_fused_output_keeps_its_layout():
+    # the handed-out copy has the strides of the view it replaces, so later products give the
+    # same bits with and without grad mode (where no copy is made)
+    m = M.LSTM(I, H)
+    x = cr.randn(T, B, I)
+    out, _ = m(x)
+    with cr.no_grad():
+        plain, _ = m(x)
+    assert out.stride() == plain.stride()
+    w = cr.randn(H, 7)
+    np.testing.assert_array_equal((out @ w).detach().numpy(), (plain @ w).numpy())
+
+
 def test_fused_forward_under_no_grad_matches():
     m = M.LSTM(I, H, num_layers=2)
     x = cr.randn(T, B, I)

@@ -425,7 +425,7 @@ def _bind_methods() -> None:
     T.long = lambda self: to_dtype(self, _np.int64)
     T.int = lambda self: to_dtype(self, _np.int32)
     T.bool = lambda self: to_dtype(self, _np.bool_)
-    T.contiguous = lambda self: self
+    T.contiguous = lambda self, memory_format=None: self if self.is_contiguous() else clone(self)
     T.det, T.inverse, T.slogdet, T.logdet = det, inverse, slogdet, logdet
     T.view_as = lambda self, other: reshape(self, other.shape)
     T.reshape_as = T.view_as
@@ -448,12 +448,13 @@ def _document_methods(T: Any) -> None:
             >>> cr.tensor([1.7, 0.0]).{name}().dtype
             dtype('{dtype}')
         """
-    T.contiguous.__doc__ = """``self``: every tensor here is usable as contiguous.
+    T.contiguous.__doc__ = """``self`` when its memory is in row-major order, else a row-major
+    copy that stays in the graph (as ``torch.Tensor.contiguous``).
 
     Example:
         >>> x = cr.zeros(2, 3).t()
-        >>> x.contiguous() is x
-        True
+        >>> x.is_contiguous(), x.contiguous().is_contiguous()
+        (False, True)
     """
     T.view_as.__doc__ = """``self`` reshaped to ``other``'s shape (``reshape_as`` is the same).
 

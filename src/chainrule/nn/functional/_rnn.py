@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 
 from ...autograd.engine import record
+from ...autograd.grad_mode import is_grad_enabled
 from ...backend import SERIAL_GEMM_MACS
 from ...ops import cat, linear, stack
 from ...ops import dispatch as d
@@ -701,12 +702,15 @@ def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False
     run.slots = tuple(tensors)
     if not reverse:  # (see observe_time_gradients)
         run.observer, _OBSERVER.callback = getattr(_OBSERVER, "callback", None), None
+    out = run.forward(data["h0"], data.get("c0"))
+    if is_grad_enabled() and any(t.requires_grad for t in tensors.values()):
+        # The output is a view of run.hs, which backward reads. Hand out a copy so that an
+        # in-place op on it (or on h_n, c_n) cannot change what backward reads, as torch allows
+        # such ops. order="K" keeps the view's strides, so later products run the same BLAS
+        # calls and give the same bits as on the view.
+        out = out.copy(order="K")
     packed = record(
-        run.forward(data["h0"], data.get("c0")),
-        tuple(tensors.values()),
-        _fused_vjp,
-        _LAYER_NAMES[mode],
-        saved=run,
+        out, tuple(tensors.values()), _fused_vjp, _LAYER_NAMES[mode], saved=run, save_output=False
     )
     return run.unpack(packed)
 
