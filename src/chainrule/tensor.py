@@ -679,6 +679,10 @@ class Tensor:
             >>> cr.zeros(3).fill_(7)
             tensor([7., 7., 7.])
         """
+        if np.ndim(value._data if isinstance(value, Tensor) else value) != 0:
+            raise RuntimeError(  # as torch: copy_ broadcasts a tensor of values, fill_ does not
+                f"fill_: the value must be a number or a 0-dim tensor, got shape {np.shape(value)}"
+            )
         return _inplace().fill(self, "fill_", value)
 
     def zero_(self) -> Tensor:

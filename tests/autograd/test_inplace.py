@@ -444,3 +444,32 @@ def test_in_place_shape_change_of_a_tensor_with_live_views_is_refused():
     assert h.shape == (2, 3) and view.shape == (3,)
     del view
     assert h.t_().shape == (3, 2)
+
+
+@pytest.mark.parametrize("grad_mode", [False, True])
+@pytest.mark.parametrize(
+    "write, message",
+    [
+        (lambda t: t.copy_(cr.randn(4, 5)), r"copy_: .*shape \(4, 5\).*\(2, 3\)"),
+        (lambda t: t.copy_(cr.randn(4, 2, 3)), r"copy_: .*shape \(4, 2, 3\).*\(2, 3\)"),
+        (lambda t: t.__setitem__(0, cr.randn(5)), r"__setitem__: .*shape \(5,\).*\(3,\)"),
+        (lambda t: t.__setitem__((slice(None), 0), [1.0, 2.0, 3.0]), r"\(3,\).*\(2,\)"),
+    ],
+)
+def test_writes_of_the_wrong_shape_name_the_op_and_both_shapes(write, message, grad_mode):
+    x = cr.randn(2, 3, requires_grad=grad_mode)
+    t = x * 1.0
+    before = t.numpy().copy()
+    with pytest.raises(ValueError, match=message):
+        write(t)
+    np.testing.assert_array_equal(t.numpy(), before)  # nothing written
+    assert t._version == 0
+
+
+def test_fill_takes_a_number_or_a_zero_dim_tensor_like_torch():
+    torch = pytest.importorskip("torch")
+    assert cr.zeros(3).fill_(cr.tensor(2.0)).tolist() == torch.zeros(3).fill_(2.0).tolist()
+    with pytest.raises(RuntimeError):
+        torch.zeros(3).fill_(torch.ones(3))
+    with pytest.raises(RuntimeError, match=r"fill_: .*shape \(3,\)"):
+        cr.zeros(3).fill_(cr.ones(3))

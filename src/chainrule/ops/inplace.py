@@ -258,7 +258,7 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     """``x`` with ``x[index]`` replaced by ``value`` (out of place; the recorded form of setitem)."""
     value = value if isinstance(value, Tensor) else Tensor._wrap(np.asarray(value, dtype=x.dtype))
     out = x._data.copy()
-    out[index] = value._data
+    _put(out, index, value._data)
     mask = np.zeros(x.shape, dtype=bool)
     mask[index] = True
     return engine.record(
@@ -277,7 +277,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     index = _raw_index(index)
 
     def write() -> None:
-        t._data[index] = value._data if isinstance(value, Tensor) else value
+        _put(t._data, index, value._data if isinstance(value, Tensor) else value)
 
     apply(
         t,
@@ -287,6 +287,27 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         write=write,
         casting="unsafe",
     )
+
+
+def _put(array: np.ndarray, index: Any, value: Any) -> None:
+    """``array[index] = value`` with an error naming both shapes when they do not fit."""
+    try:
+        array[index] = value
+    except ValueError:
+        shape, target = np.shape(value), array[index].shape
+        if _broadcasts_to(shape, target):
+            raise
+        raise ValueError(
+            f"__setitem__: cannot assign a value of shape {shape} to the indexed part of shape "
+            f"{target} (of a tensor of shape {array.shape})"
+        ) from None
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _raw_index(index: Any) -> Any:
@@ -302,6 +323,12 @@ def _raw_index(index: Any) -> Any:
 def fill(t: Tensor, op: str, value: Any) -> Tensor:
     """``t`` filled with ``value`` (a number, an array or a Tensor broadcast to ``t``'s shape)."""
     from .pointwise import where
+
+    shape = np.shape(value._data if isinstance(value, Tensor) else value)
+    if not _broadcasts_to(shape, t.shape):
+        raise ValueError(
+            f"{op}: cannot broadcast a value of shape {shape} to the tensor's shape {t.shape}"
+        )
 
     def write() -> None:
         np.copyto(t._data, value._data if isinstance(value, Tensor) else value, casting="unsafe")
