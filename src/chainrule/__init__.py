@@ -80,6 +80,9 @@ int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
 bool_ = bool = np.dtype(np.bool_)
+complex64 = cfloat = np.dtype(np.complex64)
+complex128 = cdouble = np.dtype(np.complex128)
+dtype = np.dtype  # the type of every dtype above (isinstance(x.dtype, cr.dtype))
 
 _SUBMODULES = (
     "nn",
@@ -107,4 +110,6 @@ def __getattr__(name):
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
+    if name in ("cosine_similarity", "pairwise_distance"):  # torch has them at the top too
+        return getattr(importlib.import_module(".nn.functional", __name__), name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -16,6 +16,7 @@ import ctypes
 import functools
 import glob
 import os
+import warnings
 from time import perf_counter
 
 import numpy as xp
@@ -100,6 +101,39 @@ def _blas_threads():
     if now - _THREADS[1] > 0.5:  # the count may change (threadpoolctl): read it again
         _THREADS[0], _THREADS[1] = _GET_THREADS(), now
     return _THREADS[0]
+
+
+def set_blas_threads(n):
+    """Let BLAS products on this thread use ``n`` threads (OpenBLAS's per-thread setting; with
+    another BLAS, ``threadpoolctl`` when installed). ``cr.set_num_threads`` calls it."""
+    if _SET_LOCAL is not None:
+        _SET_LOCAL(n)
+    else:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            warnings.warn(
+                "set_num_threads: this BLAS is not OpenBLAS and threadpoolctl is not installed; "
+                "set OMP_NUM_THREADS before starting Python instead",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        threadpool_limits(n, user_api="blas")
+    _THREADS[1] = -1.0  # read the count again at the next product
+
+
+def get_blas_threads():
+    """The number of threads BLAS products on this thread may use (1 if unknown)."""
+    if _GET_THREADS is not None:
+        return _GET_THREADS()
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return 1
+    return max(
+        (info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"), default=1
+    )
 
 
 def gemm(a, b):

@@ -71,6 +71,15 @@ def to_array(data: TensorLike, dtype: DTypeLike | None = None) -> np.ndarray:
 
 _NO_DATA: Any = object()  # Tensor() without arguments
 
+# How tensors print (``cr.set_printoptions`` changes it; torch's defaults)
+PRINT_OPTIONS: dict[str, Any] = {
+    "precision": 4,
+    "threshold": 1000,
+    "edgeitems": 3,
+    "linewidth": 80,
+    "sci_mode": None,
+}
+
 
 def _legacy_data(args: tuple[Any, ...], dtype: DTypeLike | None) -> np.ndarray:
     """The array of ``Tensor(*args)`` for what is not an array or a tensor: torch.Tensor's
@@ -803,7 +812,20 @@ class Tensor:
 
     # ---- display ----
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
+        options = PRINT_OPTIONS
+        sci = options["sci_mode"]
+        body = np.array2string(
+            self._data,
+            separator=", ",
+            prefix="tensor(",
+            precision=options["precision"],
+            threshold=options["threshold"],
+            edgeitems=options["edgeitems"],
+            max_line_width=options["linewidth"],
+            suppress_small=sci is False,
+            floatmode=None if sci is None else "maxprec",
+            formatter=None if not sci else {"float_kind": f"{{:.{options['precision']}e}}".format},
+        )
         extra = ""
         if self.dtype not in (_DEFAULT_DTYPE[0], np.dtype(np.int64), np.dtype(np.bool_)):
             extra += f", dtype={self.dtype}"

@@ -23,7 +23,7 @@ VALUES = {
 }
 # torch.topk does not say which of tied entries it returns (it is not stable; chainrule's is):
 # there only the two chainrule paths are compared.
-TIES_UNSPECIFIED = {"topk", "topk_smallest"}
+TIES_UNSPECIFIED = {"topk", "topk_smallest", "kthvalue"}  # (kthvalue: a quickselect)
 # torch's det backward returns zeros for some exactly singular matrices of rank n - 1, whose
 # derivative (the cofactor matrix) is not 0: chainrule's equals finite differences there
 # (tests/ops/test_matrix.py), so only the two chainrule paths are compared.

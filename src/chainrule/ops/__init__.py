@@ -7,6 +7,7 @@ import typing as _typing
 from ..backend import xp as _np
 from ..tensor import Tensor
 from . import compat as _compat
+from . import composite as _composite
 from . import inplace
 from ._softmax import log_softmax, softmax
 from ._util import promote_types, result_type
@@ -85,6 +86,7 @@ from .compat_extra import (
     nan_to_num,
     searchsorted,
 )
+from .composite import *  # noqa: F403  (torch functions composed from the ops above)
 from .cumulative import cumprod, cumsum
 from .histogram import histc, histogram
 from .indexing import gather, index_select, masked_fill, scatter, scatter_add
@@ -94,12 +96,20 @@ from .matrix import inv as inverse
 from .pointwise import (
     abs,
     acos,
+    acosh,
     add,
     arccos,
+    arccosh,
     arcsin,
+    arcsinh,
     arctan,
+    arctan2,
+    arctanh,
     asin,
+    asinh,
     atan,
+    atan2,
+    atanh,
     ceil,
     clamp,
     clip,
@@ -566,3 +576,4 @@ def _bind_compat_methods() -> None:
 
 
 _bind_compat_methods()
+_composite.bind_methods()

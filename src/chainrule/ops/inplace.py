@@ -99,13 +99,22 @@ def _keep_old_value(node: Node, t: Tensor) -> None:
     gradient), give it a copy: ``t`` is about to be overwritten (PyTorch saves a copy too)."""
     if node is None or node.versions is None or not any(x is t for x in node._inputs):
         return
+    old = old_value(t)
+    node._inputs = tuple(old if x is t else x for x in node._inputs)
+
+
+def old_value(t: Tensor) -> Tensor:
+    """A copy of ``t``'s values with ``t``'s place in the graph, for ops recorded before ``t``
+    is overwritten in place (``t`` itself when nothing is recorded)."""
+    if not is_grad_enabled() or not t.requires_grad:
+        return t
     old = Tensor._wrap(t._data.copy())
     old._node, old.requires_grad, old._version_counter = (
         t._node,
         t.requires_grad,
         [t._version_counter[0]],
     )
-    node._inputs = tuple(old if x is t else x for x in node._inputs)
+    return old
 
 
 def _needs_grad(x: Any) -> bool:

@@ -31,6 +31,7 @@ __all__ = [
     "LinAlgError",
     "SlogdetResult",
     "bmm",
+    "cross",
     "det",
     "dot",
     "einsum",
@@ -38,6 +39,7 @@ __all__ = [
     "linear",
     "matmul",
     "matrix_norm",
+    "matrix_power",
     "mm",
     "norm",
     "outer",
@@ -310,3 +312,29 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     return record(
         np.asarray(out), tuple(tensors), _einsum_vjp, "Einsum", saved=(subs, rhs), save_output=False
     )
+
+
+def cross(input: TensorLike, other: TensorLike, *, dim: int = -1) -> Tensor:
+    """Cross product of 3-vectors along ``dim`` (default the last), broadcast (as
+    ``torch.linalg.cross``).
+
+    Example:
+        >>> cr.linalg.cross(cr.tensor([0.0, 1.0, 0.0]), cr.tensor([0.0, 0.0, 1.0]))
+        tensor([1., 0., 0.])
+    """
+    from .composite import cross as cross_along  # (composite builds on this module)
+
+    return cross_along(input, other, dim)
+
+
+def matrix_power(A: TensorLike, n: int) -> Tensor:
+    """``A`` multiplied by itself ``n`` times (see ``cr.matrix_power``).
+
+    Example:
+        >>> cr.linalg.matrix_power(cr.eye(2) * 2, 2)
+        tensor([[4., 0.],
+                [0., 4.]])
+    """
+    from .composite import matrix_power as power
+
+    return power(A, n)

@@ -827,6 +827,71 @@ def atan(x: TensorLike) -> Tensor:
 arcsin, arccos, arctan = asin, acos, atan
 
 
+def asinh(x: TensorLike) -> Tensor:
+    """Elementwise inverse hyperbolic sine. Shape: same as ``x``.
+
+    Example:
+        >>> cr.asinh(cr.tensor([0.0, 1.0]))
+        tensor([0.    , 0.8814])
+    """
+    return _unary(x, np.arcsinh, lambda ctx, g: (g / d.sqrt(ctx.input(0) ** 2 + 1),), "Asinh")
+
+
+def _acosh_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # at 1 and below: inf or NaN, as in PyTorch
+        return (g / d.sqrt(ctx.input(0) ** 2 - 1),)
+
+
+def acosh(x: TensorLike) -> Tensor:
+    """Elementwise inverse hyperbolic cosine (NaN below 1). Shape: same as ``x``.
+
+    Example:
+        >>> cr.acosh(cr.tensor([1.0, 2.0]))
+        tensor([0.   , 1.317])
+    """
+    return _unary(x, _ieee(np.arccosh), _acosh_vjp, "Acosh")
+
+
+def _atanh_vjp(ctx: Node, g: Grad) -> Grads:
+    with _quiet():  # at +-1: inf, outside: NaN, as in PyTorch
+        return (g / (1 - ctx.input(0) ** 2),)
+
+
+def atanh(x: TensorLike) -> Tensor:
+    """Elementwise inverse hyperbolic tangent (+-inf at +-1, NaN outside). Shape: same as ``x``.
+
+    Example:
+        >>> cr.atanh(cr.tensor([0.0, 0.5]))
+        tensor([0.    , 0.5493])
+    """
+    return _unary(x, _ieee(np.arctanh), _atanh_vjp, "Atanh")
+
+
+def _atan2_vjp(ctx: Node, g: Grad) -> Grads:
+    y, x = ctx.input(0), ctx.input(1)
+    with _quiet():  # at (0, 0): NaN, as in PyTorch
+        scale = g / (x * x + y * y)
+        gy = unbroadcast(ctx, 0, scale * x) if ctx.needs[0] else None
+        gx = unbroadcast(ctx, 1, -scale * y) if ctx.needs[1] else None
+    return gy, gx
+
+
+def atan2(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise angle of the point (other, input) = (x, y), in [-pi, pi]; broadcast.
+
+    Shapes: input and other broadcast together.
+
+    Example:
+        >>> cr.atan2(cr.tensor([1.0, -1.0]), cr.tensor([0.0, -1.0]))
+        tensor([ 1.5708, -2.3562])
+    """
+    y, x, out = _binary(input, other, np.arctan2, "atan2", floating=True)
+    return record(out, (y, x), _atan2_vjp, "Atan2", save_output=False)
+
+
+arcsinh, arccosh, arctanh, arctan2 = asinh, acosh, atanh, atan2
+
+
 def _rounding(x: TensorLike, fn: Callable[..., Any], name: str) -> Tensor:
     # Piecewise constant: zero gradient (as PyTorch); integers are returned as they are.
     if as_tensor(x).dtype.kind == "b":
