@@ -115,6 +115,12 @@ CASES = [
         [np.array([NAN, 1.0]), r(2, 3), r(3)],
         True,
     ),
+    (
+        "addmm_beta0",
+        lambda m, a, b, c: m.addmm(a, b, c, beta=0, alpha=2),
+        [np.array([NAN, 1.0]), r(2, 3), r(3, 2)],
+        True,
+    ),
     ("addr", lambda m, a, b, c: m.addr(a, b, c, alpha=3), [r(2, 3), r(2), r(3)], True),
     (
         "addbmm",

@@ -210,3 +210,23 @@ def dim_kwargs(dim: Dims, keepdim: bool, kwargs: dict[str, Any], op: str) -> tup
 def shape_error(op: str, a: Sequence[int], b: Sequence[int], why: str = "") -> ValueError:
     """The ValueError naming ``op`` and both shapes: ``add: incompatible shapes (2, 3) and (4,)``."""
     return ValueError(f"{op}: incompatible shapes {tuple(a)} and {tuple(b)}{why}")
+
+
+def scaled_sum(op: str, input: TensorLike, product: Tensor, beta: float, alpha: float) -> Tensor:
+    """``beta * input + alpha * product`` for the add-product ops (``addmm``, ``baddbmm``,
+    ``addmv``...): ``input`` must broadcast to the product's shape, and with ``beta == 0`` its
+    values are ignored, NaN included (as torch)."""
+    x = as_tensor(input)
+    try:
+        fits = np.broadcast_shapes(tuple(x.shape), tuple(product.shape)) == tuple(product.shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(
+            f"{op}: input of shape {tuple(x.shape)} does not broadcast to the product's "
+            f"{tuple(product.shape)}"
+        )
+    product = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return product
+    return product + (x if beta == 1 else x * beta)

@@ -11,7 +11,7 @@ from typing import Any
 from .._typing import Dims, DTypeLike, TensorLike
 from ..backend import xp as np
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import as_tensor, scaled_sum
 from .linalg import mm
 from .pointwise import clamp, rdiv, to_dtype
 from .shape import _shape_arg
@@ -135,9 +135,7 @@ def addmm(
                 [5., 6.],
                 [5., 6.]])
     """
-    prod = mm(mat1, mat2)
-    prod = prod if alpha == 1 else prod * alpha
-    return prod + (input if beta == 1 else as_tensor(input) * beta)
+    return scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
 def tile(input: TensorLike, *dims: int | Sequence[int]) -> Tensor:

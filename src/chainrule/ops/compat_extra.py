@@ -12,7 +12,7 @@ from .._typing import TensorLike
 from ..autograd.engine import record
 from ..backend import xp as np
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import as_tensor, scaled_sum
 from .indexing import _dim, gather
 from .reduction import _extreme_vjp
 
@@ -317,21 +317,7 @@ def baddbmm(
     """
     from .linalg import bmm
 
-    prod = bmm(batch1, batch2)
-    prod = prod if alpha == 1 else prod * alpha
-    x = as_tensor(input)
-    try:
-        fits = np.broadcast_shapes(tuple(x.shape), tuple(prod.shape)) == tuple(prod.shape)
-    except ValueError:
-        fits = False
-    if not fits:
-        raise RuntimeError(
-            f"baddbmm: input of shape {tuple(x.shape)} does not broadcast to the product's "
-            f"{tuple(prod.shape)}"
-        )
-    if beta == 0:
-        return prod
-    return prod + (x if beta == 1 else x * beta)
+    return scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from .._typing import DTypeLike, TensorLike
 from ..backend import xp as np
 from ..tensor import PRINT_OPTIONS, Tensor, to_array
 from . import inplace, pointwise
-from ._util import as_tensor, float_operand, normalize_dims
+from ._util import as_tensor, float_operand, normalize_dims, scaled_sum
 from .comparison import isnan, logical_not, ne
 from .indexing import _dim, gather, index_select, scatter
 from .linalg import einsum, matmul, outer
@@ -643,15 +643,6 @@ def addcdiv(
     return as_tensor(input) + (quotient if value == 1 else quotient * value)
 
 
-def _scaled_sum(input: TensorLike, product: Tensor, beta: float, alpha: float) -> Tensor:
-    """``beta * input + alpha * product``; with beta 0 the input is ignored (its NaN too)."""
-    product = product if alpha == 1 else product * alpha
-    if beta == 0:  # broadcast as if added, but nothing of input's values (NaN included)
-        shape = np.broadcast_shapes(product.shape, as_tensor(input).shape)
-        return product if product.shape == shape else product.broadcast_to(shape)
-    return product + (as_tensor(input) if beta == 1 else as_tensor(input) * beta)
-
-
 def addmv(
     input: TensorLike, mat: TensorLike, vec: TensorLike, *, beta: float = 1, alpha: float = 1
 ) -> Tensor:
@@ -661,7 +652,7 @@ def addmv(
         >>> cr.addmv(cr.ones(2), cr.ones(2, 3), cr.ones(3))
         tensor([4., 4.])
     """
-    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+    return scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
 
 
 def addr(
@@ -673,7 +664,7 @@ def addr(
         >>> cr.addr(cr.zeros(2, 2), cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])).tolist()
         [[3.0, 4.0], [6.0, 8.0]]
     """
-    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+    return scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 
 def addbmm(
@@ -689,7 +680,7 @@ def addbmm(
     b1, b2 = as_tensor(batch1), as_tensor(batch2)
     if b1.ndim != 3 or b2.ndim != 3:
         raise RuntimeError(f"addbmm: expected 3-d batches, got {b1.shape} and {b2.shape}")
-    return _scaled_sum(input, sum(matmul(b1, b2), 0), beta, alpha)
+    return scaled_sum("addbmm", input, sum(matmul(b1, b2), 0), beta, alpha)
 
 
 def logical_xor(input: TensorLike, other: TensorLike) -> Tensor:
