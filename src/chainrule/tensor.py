@@ -211,6 +211,129 @@ class Tensor:
     is_cpu = property(lambda self: True)
     T = property(lambda self: self.permute(tuple(range(self.ndim - 1, -1, -1))))
     mT = property(lambda self: self.transpose(-2, -1))
+    # Real tensors only: the conjugate transposes are the transposes, conj is the tensor itself.
+    H = property(lambda self: self.t())
+    mH = property(lambda self: self.transpose(-2, -1))
+    real = property(lambda self: self)
+    nbytes = property(lambda self: self._data.nbytes)
+    itemsize = property(lambda self: self._data.itemsize)
+    retains_grad = property(lambda self: bool(self._retain))
+
+    @property
+    def imag(self) -> Any:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes (as torch)")
+
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of the last two dims (the transpose, for real tensors).
+
+        Example:
+            >>> cr.ones(2, 3).adjoint().shape
+            (3, 2)
+        """
+        return self.transpose(-2, -1)
+
+    def conj(self) -> Tensor:
+        """The complex conjugate: ``self`` for a real tensor (as torch).
+
+        Example:
+            >>> x = cr.ones(2)
+            >>> x.conj() is x
+            True
+        """
+        return self
+
+    resolve_conj = resolve_neg = conj
+
+    def is_conj(self) -> bool:
+        """False: no lazy conjugation here (as torch for real tensors).
+
+        Example:
+            >>> cr.ones(2).is_conj()
+            False
+        """
+        return False
+
+    is_neg = is_conj
+
+    def is_inference(self) -> bool:
+        """False: ``inference_mode`` is ``no_grad`` here, with no separate tensor kind.
+
+        Example:
+            >>> cr.ones(2).is_inference()
+            False
+        """
+        return False
+
+    def data_ptr(self) -> int:
+        """The address of the first element (tensors sharing memory share addresses).
+
+        Example:
+            >>> x = cr.ones(4)
+            >>> x[1:].data_ptr() - x.data_ptr()
+            4
+        """
+        return int(self._data.__array_interface__["data"][0])
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the memory this tensor views and its first element.
+
+        Example:
+            >>> cr.ones(4)[1:].storage_offset()
+            1
+        """
+        base = self._data
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        start = base.__array_interface__["data"][0]
+        return (self.data_ptr() - start) // self._data.itemsize
+
+    def pin_memory(self) -> Tensor:
+        """``self``: there is no device memory to pin for (as a CPU-only torch build).
+
+        Example:
+            >>> x = cr.ones(2)
+            >>> x.pin_memory() is x
+            True
+        """
+        return self
+
+    def is_pinned(self) -> bool:
+        """False (see :meth:`pin_memory`).
+
+        Example:
+            >>> cr.ones(2).is_pinned()
+            False
+        """
+        return False
+
+    def share_memory_(self) -> Tensor:
+        """``self``: the memory is already shared with every thread of this process.
+
+        Example:
+            >>> x = cr.ones(2)
+            >>> x.share_memory_() is x
+            True
+        """
+        return self
+
+    def is_shared(self) -> bool:
+        """False: no memory is shared with other processes.
+
+        Example:
+            >>> cr.ones(2).is_shared()
+            False
+        """
+        return False
+
+    def new(self, *args: Any) -> Tensor:
+        """The legacy constructor with this tensor's dtype: ``x.new(2, 3)`` is uninitialised,
+        ``x.new([1, 2])`` holds the values, ``x.new()`` is empty.
+
+        Example:
+            >>> cr.zeros(1, dtype=cr.float64).new([1, 2]).dtype
+            dtype('float64')
+        """
+        return Tensor(*args, dtype=self.dtype) if args else Tensor(dtype=self.dtype)
 
     @property
     def _version(self) -> Any:

@@ -282,6 +282,36 @@ CASES = [
         [r(4, 2), np.array([3, 0]), r(2, 2)],
         True,
     ),
+    ("unfold", lambda m, a: a.unfold(1, 2, 2), [r(2, 5)], True),
+    ("unfold_overlap", lambda m, a: a.unfold(0, 3, 1), [r(5, 2)], True),
+    ("unfold_full", lambda m, a: a.unfold(-1, 4, 3), [r(2, 4)], True),
+    (
+        "masked_scatter",
+        lambda m, a, b: a.masked_scatter(m.tensor([[True, False, True], [False, True, False]]), b),
+        [r(2, 3), r(5)],
+        True,
+    ),
+    (
+        "index_put_accumulate",
+        lambda m, a, b: a.index_put((m.tensor([0, 0, 2]), m.tensor([1, 1, 0])), b, accumulate=True),
+        [r(3, 2), r(3)],
+        True,
+    ),
+    ("index_put", lambda m, a, b: a.index_put((m.tensor([2, 0]),), b), [r(3, 2), r(2)], True),
+    ("sum_to_size", lambda m, a: a.sum_to_size(1, 3), [r(4, 2, 3)], True),
+    ("argwhere", lambda m, a: m.argwhere(a), [np.array([[0.0, 1.0], [2.0, 0.0]])], False),
+    (
+        "unique_consecutive",
+        lambda m, a: m.unique_consecutive(a, return_inverse=True, return_counts=True),
+        [np.array([1, 1, 2, 2, 3, 1, 1])],
+        False,
+    ),
+    (
+        "unique_consecutive_dim",
+        lambda m, a: m.unique_consecutive(a, return_counts=True, dim=0),
+        [np.array([[1, 2], [1, 2], [3, 4], [1, 2]])],
+        False,
+    ),
     ("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), [r(3, 4), r(3, 4)], True),
     ("pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b), [r(3, 4), r(3, 4)], True),
 ]
@@ -449,3 +479,46 @@ def test_sinc_and_logaddexp_gradients_at_their_special_points():
     x = cr.tensor([math.log(2.0)] * 2, requires_grad=True)
     cr.logaddexp(x[0], x[1]).backward()
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5])
+
+
+def test_fill_diagonal_and_apply_and_map_as_torch():
+    for shape, wrap in (((2, 3), False), ((7, 3), True), ((7, 3), False), ((3, 3, 3), False)):
+        ours, theirs = cr.zeros(*shape), torch.zeros(*shape)
+        ours.fill_diagonal_(2.0, wrap=wrap)
+        theirs.fill_diagonal_(2.0, wrap=wrap)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    leaf = cr.ones(2, 2, requires_grad=True)
+    x = leaf * 3.0
+    x.fill_diagonal_(0.0)
+    x.sum().backward()
+    assert leaf.grad.tolist() == [[0.0, 3.0], [3.0, 0.0]]
+    assert cr.tensor([1.0, 2.0]).apply_(lambda v: v + 1).tolist() == [2.0, 3.0]
+    assert cr.tensor([1.0, 2.0]).map_(cr.tensor(3.0), lambda a, b: a * b).tolist() == [3.0, 6.0]
+    with pytest.raises(RuntimeError, match="requires grad"):
+        cr.ones(2, requires_grad=True).apply_(abs)
+
+
+def test_tensor_attributes_of_real_tensors_as_torch():
+    ours, theirs = cr.arange(6.0).reshape(2, 3), torch.arange(6.0).reshape(2, 3)
+    for name in ("H", "mH", "real"):
+        np.testing.assert_array_equal(getattr(ours, name).numpy(), getattr(theirs, name).numpy())
+    for name in ("adjoint", "conj", "resolve_conj", "resolve_neg", "is_conj", "is_neg"):
+        a, b = getattr(ours, name)(), getattr(theirs, name)()
+        assert (a == b) if isinstance(b, bool) else np.array_equal(a.numpy(), b.numpy())
+    assert ours.nbytes == theirs.nbytes and ours.itemsize == theirs.itemsize
+    assert ours[1:, 1:].storage_offset() == theirs[1:, 1:].storage_offset()
+    assert ours[1].data_ptr() - ours.data_ptr() == theirs[1].data_ptr() - theirs.data_ptr()
+    with pytest.raises(RuntimeError, match="non-complex"):
+        getattr(ours, "imag")  # noqa: B009
+    with pytest.raises(RuntimeError):
+        getattr(theirs, "imag")  # noqa: B009
+    assert ours.new(2, 3).shape == tuple(theirs.new(2, 3).shape)
+    assert ours.new([1, 2]).tolist() == theirs.new([1, 2]).tolist()
+    assert ours.pin_memory() is ours and not ours.is_pinned() and ours.share_memory_() is ours
+    leaf = cr.ones(2, requires_grad=True)
+    y = leaf * 2
+    assert not y.retains_grad
+    y.retain_grad()
+    assert y.retains_grad
+    for name in ("absolute", "arccos", "divide", "multiply", "subtract", "greater", "not_equal"):
+        assert hasattr(ours, name) and hasattr(ours, name + "_"), name

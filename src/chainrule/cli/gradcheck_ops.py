@@ -96,6 +96,12 @@ NOT_DIFFERENTIABLE = (
     "get_num_threads",
     "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled",
+    "argwhere",
+    "unique_consecutive",
+    "apply_",
+    "map_",
+    # an in-place write of constants (its gradient: zero on the diagonal, tested)
+    "fill_diagonal_",
     # legacy constructors
     "FloatTensor",
     "DoubleTensor",

@@ -438,6 +438,11 @@ def _bind_methods() -> None:
     T.contiguous = lambda self, memory_format=None: self if self.is_contiguous() else clone(self)
     T.det, T.inverse, T.slogdet, T.logdet = det, inverse, slogdet, logdet
     T.view_as = lambda self, other: reshape(self, other.shape)
+    # torch's other names of the same methods
+    T.absolute, T.arccos, T.arcsin, T.arctan = abs, acos, asin, atan
+    T.divide, T.true_divide, T.multiply, T.subtract = div, div, mul, sub
+    T.greater, T.greater_equal, T.less, T.less_equal = gt, ge, lt, le
+    T.not_equal, T.bitwise_not = ne, bitwise_not
     T.reshape_as = T.view_as
     _document_methods(T)
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._typing import DTypeLike, TensorLike
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp as np
 from ..tensor import PRINT_OPTIONS, Tensor, to_array
 from . import inplace, pointwise
@@ -1649,6 +1650,218 @@ def index_copy(input: TensorLike, dim: int, index: TensorLike, source: TensorLik
     return scatter(x, d, full, src)
 
 
+def unfold(input: TensorLike, dimension: int, size: int, step: int) -> Tensor:
+    """Sliding windows of ``size`` along ``dimension``, ``step`` apart, as a new last dim
+    (``Tensor.unfold``). Shapes: that dim n -> (n - size) // step + 1, plus a last dim ``size``.
+
+    Example:
+        >>> cr.arange(5.0).unfold(0, 2, 2)
+        tensor([[0., 1.],
+                [2., 3.]])
+    """
+    x = as_tensor(input)
+    d = _dim(dimension, x.ndim, "unfold") if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if size < 0 or size > n or step <= 0:
+        raise RuntimeError(
+            f"unfold: size {size} and step {step} do not fit dim {dimension} of size {n} "
+            "(need 0 <= size <= that size and step > 0)"
+        )
+    if x.ndim == 0:
+        return reshape(x, (size,))
+    windows = (n - size) // step + 1
+    index = (np.arange(windows)[:, None] * step + np.arange(size)[None, :]).reshape(-1)
+    picked = index_select(x, d, Tensor._wrap(index.astype(np.int64)))
+    picked = reshape(picked, (*x.shape[:d], windows, size, *x.shape[d + 1 :]))
+    return movedim(picked, d + 1, -1)
+
+
+def masked_scatter(input: TensorLike, mask: TensorLike, source: TensorLike) -> Tensor:
+    """``input`` with the positions where ``mask`` is True filled, in row-major order, by the
+    first elements of ``source``. Shapes: mask broadcasts to input; source has enough elements.
+
+    Example:
+        >>> cr.zeros(4).masked_scatter(cr.tensor([True, False, True, False]), cr.tensor([1.0, 2.0]))
+        tensor([1., 0., 2., 0.])
+    """
+    x, src = as_tensor(input), as_tensor(source)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
+    where_true = np.flatnonzero(np.broadcast_to(m, x.shape))
+    if len(where_true) > src.numel():
+        raise RuntimeError(
+            f"masked_scatter: the mask selects {len(where_true)} elements, the source has "
+            f"{src.numel()}"
+        )
+    values = ravel(src)[: len(where_true)]
+    return reshape(
+        index_copy(ravel(x), 0, Tensor._wrap(where_true.astype(np.int64)), values), x.shape
+    )
+
+
+def index_put(
+    input: TensorLike, indices: Sequence[Any], values: TensorLike, accumulate: bool = False
+) -> Tensor:
+    """``input`` with ``input[indices]`` set to ``values`` (added when ``accumulate``, repeated
+    indices then adding up), out of place.
+
+    Example:
+        >>> cr.zeros(3).index_put((cr.tensor([0, 0]),), cr.tensor(1.0), accumulate=True)
+        tensor([2., 0., 0.])
+    """
+    x, v = as_tensor(input), as_tensor(values)
+    if not accumulate:
+        out = x.clone()
+        out[tuple(indices)] = v
+        return out
+    from .compat import index_add
+
+    index = tuple(i._data if isinstance(i, Tensor) else i for i in indices)
+    positions = np.arange(x.numel()).reshape(x.shape)[index]  # flat position of each element
+    v = v if v.shape == positions.shape else v.broadcast_to(positions.shape)
+    flat = index_add(ravel(x), 0, Tensor._wrap(positions.reshape(-1).astype(np.int64)), ravel(v))
+    return reshape(flat, x.shape)
+
+
+def fill_diagonal_(input: Tensor, fill_value: float, wrap: bool = False) -> Tensor:
+    """In place: ``fill_value`` on the main diagonal (all dims of equal size, or 2-d; ``wrap``:
+    a tall matrix's diagonal restarts every ``cols + 1`` rows, as NumPy's and torch's).
+
+    Example:
+        >>> cr.zeros(2, 3).fill_diagonal_(5.0)
+        tensor([[5., 0., 0.],
+                [0., 5., 0.]])
+    """
+    t = input
+    if t.ndim < 2 or (t.ndim > 2 and len(set(t.shape)) != 1):
+        raise RuntimeError(
+            f"fill_diagonal_: expected 2 dims or all dims equal, got shape {t.shape}"
+        )
+    mask = np.zeros(t.shape, dtype=bool)
+    np.fill_diagonal(mask, True, wrap=wrap)
+
+    def write() -> None:
+        t._data[mask] = fill_value
+
+    return inplace.apply(
+        t, "fill_diagonal_", lambda old: where(Tensor._wrap(mask), fill_value, old), write=write
+    )
+
+
+def unique_consecutive(
+    input: TensorLike,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    """Each run of equal consecutive values (or slices along ``dim``) kept once; optionally the
+    run each element belongs to and each run's length. No gradient.
+
+    Example:
+        >>> cr.unique_consecutive(cr.tensor([1, 1, 2, 2, 3, 1, 1]))
+        tensor([1, 2, 3, 1])
+    """
+    a = as_tensor(input)._data
+    if dim is None:
+        a = a.reshape(-1)
+        axis = 0
+    else:
+        axis = _dim(dim, a.ndim, "unique_consecutive")
+    moved = np.moveaxis(a, axis, 0)
+    n = moved.shape[0]
+    if n:
+        changed = np.any(moved[1:].reshape(n - 1, -1) != moved[:-1].reshape(n - 1, -1), axis=1)
+        starts = np.flatnonzero(np.concatenate([[True], changed]))
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    values = Tensor._wrap(np.ascontiguousarray(np.moveaxis(moved[starts], 0, axis)))
+    out: list[Tensor] = [values]
+    if return_inverse:
+        run = np.cumsum(np.concatenate([[True], changed])) - 1 if n else np.zeros(0, np.int64)
+        inverse = run.astype(np.int64)
+        out.append(
+            Tensor._wrap(inverse.reshape(as_tensor(input).shape) if dim is None else inverse)
+        )
+    if return_counts:
+        out.append(Tensor._wrap(np.diff(np.append(starts, n)).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def sum_to_size(input: TensorLike, *size: Any) -> Tensor:
+    """``input`` summed down to ``size`` (which must broadcast to its shape): the reverse of
+    ``expand``.
+
+    Example:
+        >>> cr.ones(2, 3).sum_to_size(1, 3)
+        tensor([[2., 2., 2.]])
+    """
+    x = as_tensor(input)
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    try:
+        fits = np.broadcast_shapes(shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"sum_to_size: size {shape} is not expandable to the shape {x.shape}")
+    lead = x.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    out = sum(x, dims, keepdim=True) if dims else x
+    return reshape(out, shape)
+
+
+def apply_(input: Tensor, callable: Any) -> Tensor:
+    """In place, no gradient: ``callable`` applied to each element (a Python function of a
+    number; slow, as torch's).
+
+    Example:
+        >>> cr.tensor([1.0, 2.0]).apply_(lambda v: v * 10)
+        tensor([10., 20.])
+    """
+    if input.requires_grad and is_grad_enabled():
+        raise RuntimeError("apply_: not supported on a tensor that requires grad (as torch)")
+    flat = input._data.reshape(-1)
+    for i, v in enumerate(flat.tolist()):
+        flat[i] = callable(v)
+    input._version_counter[0] += 1
+    return input
+
+
+def map_(input: Tensor, other: TensorLike, callable: Any) -> Tensor:
+    """In place, no gradient: ``callable(a, b)`` for each element of ``input`` and of ``other``
+    broadcast to it.
+
+    Example:
+        >>> cr.tensor([1.0, 2.0]).map_(cr.tensor([3.0, 4.0]), lambda a, b: a * b)
+        tensor([3., 8.])
+    """
+    if input.requires_grad and is_grad_enabled():
+        raise RuntimeError("map_: not supported on a tensor that requires grad (as torch)")
+    b = np.broadcast_to(as_tensor(other)._data, input.shape).reshape(-1).tolist()
+    flat = input._data.reshape(-1)
+    for i, (va, vb) in enumerate(zip(flat.tolist(), b, strict=True)):
+        flat[i] = callable(va, vb)
+    input._version_counter[0] += 1
+    return input
+
+
+def argwhere(input: TensorLike) -> Tensor:
+    """Indices of the nonzero entries, one row each: ``nonzero(input)``.
+
+    Example:
+        >>> cr.argwhere(cr.tensor([0, 3, 5]))
+        tensor([[1],
+                [2]])
+    """
+    from .compat import nonzero
+
+    rows = nonzero(input)
+    assert isinstance(rows, Tensor)
+    return rows
+
+
 # ---- binding ----
 
 _METHODS = """
@@ -1658,7 +1871,8 @@ addcdiv addmv addr addbmm logical_xor hypot deg2rad rad2deg sinc logit xlogy log
 logaddexp2 exp2 float_power copysign signbit sgn positive isposinf isneginf isreal erfc nansum
 nanmean count_nonzero aminmax msort kthvalue mode quantile nanquantile nanmedian cov corrcoef mv
 inner kron cross vdot ger matrix_power is_complex is_nonzero is_same_size is_signed index_fill
-index_copy
+index_copy unfold masked_scatter index_put fill_diagonal_ unique_consecutive sum_to_size apply_
+map_ argwhere
 """.split()  # Tensor methods of the same names
 
 # In-place forms ``x.op_(...)``: the out-of-place op written back through the in-place path
@@ -1670,7 +1884,8 @@ acosh atanh arcsinh arccosh arctanh atan2 arctan2 erf erfc logit sinc deg2rad ra
 xlogy copysign float_power fmod remainder lerp addcmul addcdiv addmv addr addbmm addmm
 logical_not logical_and logical_or logical_xor eq ne lt le gt ge index_fill index_copy
 floor_divide divide true_divide multiply subtract tril triu cumsum cumprod clamp_min clamp_max
-clip
+clip index_put masked_scatter greater greater_equal less less_equal not_equal bitwise_and
+bitwise_or bitwise_xor bitwise_not heaviside
 """.split()
 
 
@@ -1687,12 +1902,18 @@ def _in_place_form(name: str) -> Any:
     method.__doc__ = f"""In place ``{name}``: ``self`` becomes ``self.{name}(...)``.
 
     Example:
-        >>> x = cr.tensor([[4.0]])
+        >>> x = {_EXAMPLE_SELF.get(name, "cr.tensor([[4.0]])")}
         >>> _ = x.{name}_{_EXAMPLE_ARGS.get(name, "()")}
     """
     return method
 
 
+_EXAMPLE_SELF = {
+    "addmv": "cr.tensor([4.0])",
+    **dict.fromkeys(
+        ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"], "cr.tensor([[4]])"
+    ),
+}
 _EXAMPLE_ARGS = {
     "atan2": "(cr.tensor([1.0]))",
     "arctan2": "(cr.tensor([1.0]))",
@@ -1720,6 +1941,17 @@ _EXAMPLE_ARGS = {
     "ge": "(3.0)",
     "index_fill": "(0, cr.tensor([0]), 1.0)",
     "index_copy": "(0, cr.tensor([0]), cr.tensor([[1.0]]))",
+    "index_put": "((cr.tensor([0]),), cr.tensor(1.0))",
+    "bitwise_and": "(6)",
+    "bitwise_or": "(1)",
+    "bitwise_xor": "(1)",
+    "masked_scatter": "(cr.tensor([[True]]), cr.tensor([1.0]))",
+    "greater": "(3.0)",
+    "greater_equal": "(3.0)",
+    "less": "(5.0)",
+    "less_equal": "(5.0)",
+    "not_equal": "(4.0)",
+    "heaviside": "(cr.tensor([0.5]))",
     "floor_divide": "(3)",
     "divide": "(2)",
     "true_divide": "(2)",

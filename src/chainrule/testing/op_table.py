@@ -998,6 +998,22 @@ CASES = [
         SMOOTH,
     ),
     ("ravel", lambda m, x: x.t().ravel() * 2, [((2, 3),)], "any", SMOOTH),
+    ("unfold", lambda m, x: x.unfold(0, 3, 1) * 2, [((5, 2),), ((7,),)], "any", SMOOTH),
+    (
+        "masked_scatter",
+        lambda m, x, s: x.masked_scatter(m.tensor([[True, False, True], [False, True, False]]), s),
+        [((2, 3), (5,))],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "index_put",
+        lambda m, x, v: x.index_put((m.tensor([0, 0, 2]),), v, accumulate=True),
+        [((3, 2), (3, 2))],
+        "any",
+        SMOOTH,
+    ),
+    ("sum_to_size", lambda m, x: x.sum_to_size(1, 3) * 2, [((4, 2, 3),)], "any", SMOOTH),
 ]
 
 
