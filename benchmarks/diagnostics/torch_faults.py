@@ -1,0 +1,419 @@
+"""Fault-injection benchmark of the diagnostics on PyTorch models (through the torch adapter).
+
+The same protocol as :mod:`benchmarks.diagnostics.fault_injection`, whose labelling (``label``,
+``learns``), scoring (``flagged``, ``ACCEPTS``, ``summary``) and data (``digits``) it reuses:
+each run trains a small torch model on digits, with or without an injected fault; its label
+comes from measured physics only (does it learn, does the repaired control learn clearly
+better), frozen in ``labels_torch.json`` (``--labels-only``) before any report is read; then
+``GradientMonitor(...).report()`` and ``check()`` are scored.
+
+Every run is seeded (``torch.manual_seed``, the batches from NumPy) and single-threaded.
+
+Run::
+
+    python -m benchmarks.diagnostics.torch_faults                  # all runs, the table
+    python -m benchmarks.diagnostics.torch_faults --labels-only    # freeze the labels
+    python -m benchmarks.diagnostics.torch_faults --only dead      # names or faults with "dead"
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
+from torch import nn  # noqa: E402
+
+from benchmarks.diagnostics.fault_injection import digits, flagged, label, summary  # noqa: E402
+from chainrule.diagnostics import GradientMonitor, check  # noqa: E402
+
+LABELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels_torch.json")
+
+
+def batches(n_steps, batch=64, seed=0, train=1400, scale=1.0, seq=False):
+    """The same batches as fault_injection's, as torch tensors."""
+    X, y = digits()
+    rng = np.random.default_rng(seed)
+    for _ in range(n_steps):
+        i = rng.integers(0, min(train, len(X)), batch)
+        x = X[i] * scale
+        yield torch.from_numpy(x.reshape(-1, 8, 8) if seq else x), torch.from_numpy(y[i])
+
+
+def evaluate(model, seq=False, scale=1.0, start=1400):
+    X, y = digits()
+    x = X[start:] * scale
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.from_numpy(x.reshape(-1, 8, 8) if seq else x))
+    model.train()
+    return float((out.argmax(1).numpy() == y[start:]).mean())
+
+
+# ---- models ----
+
+
+def mlp(widths=(64, 64, 10), act=nn.ReLU, init=None, bias=None, norm=None, seed=0, final=None):
+    torch.manual_seed(seed)
+    layers = []
+    for k, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        lin = nn.Linear(a, b)
+        if init is not None:
+            init(lin.weight)
+            nn.init.zeros_(lin.bias)
+        if bias is not None and k < len(widths) - 2:
+            nn.init.constant_(lin.bias, bias)
+        layers.append(lin)
+        if k < len(widths) - 2:
+            if norm is not None:
+                layers.append(norm(b))
+            layers.append(act())
+    if final is not None:
+        layers.append(final)
+    return nn.Sequential(*layers)
+
+
+class ResMLP(nn.Module):
+    def __init__(self, depth=8, width=64, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.inp = nn.Linear(64, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.LayerNorm(width), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)
+            )
+            for _ in range(depth)
+        )
+        self.out = nn.Linear(width, 10)
+
+    def forward(self, x):
+        h = self.inp(x)
+        for b in self.blocks:
+            h = h + b(h)
+        return self.out(h)
+
+
+class CNN(nn.Module):
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.c1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = x.reshape(-1, 1, 8, 8)
+        x = TF.relu(self.c1(x))  # functional: seen by the adapter's activation watch
+        x = self.pool(TF.relu(self.c2(x)))
+        return self.fc(x.flatten(1))
+
+
+class SeqNet(nn.Module):
+    """An RNN over the 8 rows of a digit (8 steps of 8 pixels), classified from the last step."""
+
+    def __init__(self, cell=nn.LSTM, hidden=32, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.rnn = cell(8, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class Detached(nn.Module):
+    """A hidden layer whose output is detached: its weights never receive a gradient."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 10)
+        self.skip = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)).detach()) + self.skip(x)
+
+
+# ---- one run ----
+
+
+def run(spec):
+    """Train as ``spec`` says (keys as in fault_injection.run, torch factories); returns the
+    physics (losses, accuracy, gradient norms, frozen tensors) and the monitor."""
+    torch.set_num_threads(1)
+    model = spec["model"]()
+    opt = spec.get("opt", SGD(0.1))(model.parameters())
+    sched = spec["sched"](opt) if spec.get("sched") else None
+    seq, scale = spec.get("seq", False), spec.get("scale", 1.0)
+    loss_fn = spec.get("loss", TF.cross_entropy)
+    start = [p.detach().clone() for p in model.parameters()]
+    x0, y0 = next(batches(1, seed=99, seq=seq, scale=scale))
+    pre = check(model, loss_fn, (x0, y0))
+    monitor = GradientMonitor(model, optimizer=opt, every=spec.get("every", 1))
+    losses, grad_norms = [], []
+    data = batches(
+        spec.get("steps", 150),
+        batch=spec.get("batch", 64),
+        seed=spec.get("seed", 0),
+        seq=seq,
+        scale=scale,
+        train=spec.get("train", 1400),
+    )
+    for x, y in data:
+        if spec.get("zero_grad", True):
+            opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        grads = [p.grad.double() for p in model.parameters() if p.grad is not None]
+        grad_norms.append(math.sqrt(sum(float((g * g).sum()) for g in grads)))
+        opt.step()
+        if sched is not None:
+            sched.step()
+        monitor.step(loss)
+        losses.append(float(loss.detach()))
+    acc = evaluate(model, seq=seq, scale=scale) if math.isfinite(losses[-1]) else 0.0
+    frozen = sum(torch.equal(w, p.detach()) for w, p in zip(start, model.parameters(), strict=True))
+    return {
+        "losses": losses,
+        "val": [],
+        "acc": acc,
+        "grad_norms": grad_norms,
+        "frozen": frozen,
+        "clipped": 0,
+        "monitor": monitor,
+        "check": pre,
+    }
+
+
+# ---- the runs ----
+
+SGD = lambda lr, **kw: lambda p: torch.optim.SGD(p, lr=lr, **kw)  # noqa: E731
+ADAM = lambda lr, **kw: lambda p: torch.optim.Adam(p, lr=lr, **kw)  # noqa: E731
+he = lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")  # noqa: E731
+DEEP_SIG = (64,) + (128,) * 12 + (10,)
+DEEP = (64,) + (128,) * 11 + (10,)
+
+
+def log_softmax_nll(out, y):
+    """log(softmax) by hand before NLL: the softmax of sharp logits underflows to 0, log gives
+    -inf, the loss inf and the gradient NaN."""
+    return TF.nll_loss(torch.log(torch.softmax(out * 1e4, dim=1)), y)
+
+
+def specs():
+    """Every run: name, how to build and train it, the injected fault and the repaired control
+    (the same run with the fault removed) that decides whether it hurts."""
+    return [
+        # ---- healthy ----
+        dict(name="t_mlp_relu_sgd", model=lambda: mlp(seed=1)),
+        dict(name="t_mlp_relu_adam", model=lambda: mlp(seed=2), opt=ADAM(1e-3)),
+        dict(
+            name="t_mlp_batchnorm",
+            model=lambda: mlp((64, 128, 128, 10), norm=nn.BatchNorm1d, seed=3),
+        ),
+        dict(name="t_cnn", model=lambda: CNN(seed=4), opt=SGD(0.05, momentum=0.9)),
+        dict(name="t_resmlp_8", model=lambda: ResMLP(8, seed=5), opt=ADAM(1e-3)),
+        dict(
+            name="t_lstm_rows",
+            model=lambda: SeqNet(nn.LSTM, seed=6),
+            opt=ADAM(1e-2),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="t_gru_rows",
+            model=lambda: SeqNet(nn.GRU, seed=7),
+            opt=ADAM(1e-2),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="t_mlp_tanh_xavier",
+            model=lambda: mlp(act=nn.Tanh, init=nn.init.xavier_uniform_, seed=8),
+        ),
+        dict(
+            name="t_plateau_100",
+            model=lambda: mlp((64, 128, 10), seed=9),
+            opt=ADAM(1e-2),
+            train=200,
+            steps=400,
+        ),
+        dict(
+            name="t_adamw_cosine",
+            model=lambda: mlp((64, 96, 10), seed=10),
+            opt=lambda p: torch.optim.AdamW(p, lr=3e-3, weight_decay=1e-2),
+            sched=lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=150),
+        ),
+        dict(
+            name="t_mlp_gelu_momentum",
+            model=lambda: mlp(act=nn.GELU, seed=11),
+            opt=SGD(0.05, momentum=0.9),
+        ),
+        dict(
+            name="t_mlp_layernorm_adam",
+            model=lambda: mlp((64, 96, 96, 10), norm=nn.LayerNorm, seed=12),
+            opt=ADAM(1e-3),
+        ),
+        # ---- faults ----
+        dict(
+            name="t_deep_sigmoid",
+            fault="vanishing",
+            model=lambda: mlp(DEEP_SIG, act=nn.Sigmoid, seed=20),
+            control=dict(model=lambda: mlp(DEEP_SIG, init=he, seed=20)),
+        ),
+        dict(
+            name="t_sgd_lr10_nan",
+            fault="lr_too_high",
+            model=lambda: mlp(seed=21),
+            opt=SGD(10.0),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="t_adam_lr1",
+            fault="lr_too_high",
+            model=lambda: mlp(seed=22),
+            opt=ADAM(1.0),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="t_sgd_lr1e-4",
+            fault="lr_too_low",
+            model=lambda: mlp(seed=23),
+            opt=SGD(1e-4),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="t_adam_lr1e-6",
+            fault="lr_too_low",
+            model=lambda: mlp(seed=24),
+            opt=ADAM(1e-6),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="t_relu_negative_bias",
+            fault="dead",
+            model=lambda: mlp((64, 128, 128, 10), bias=-3.0, seed=25),
+            control=dict(model=lambda: mlp((64, 128, 128, 10), seed=25)),
+        ),
+        dict(
+            name="t_deep_relu_big_init",
+            fault="exploding",
+            model=lambda: mlp(DEEP, init=lambda w: nn.init.normal_(w, 0, 0.3), seed=26),
+            opt=SGD(0.01),
+            control=dict(model=lambda: mlp(DEEP, init=he, seed=26)),
+        ),
+        dict(
+            name="t_forgot_zero_grad",
+            fault="stale_gradients",
+            model=lambda: mlp(seed=27),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="t_log_softmax_nll",
+            fault="nonfinite",
+            model=lambda: mlp(seed=28),
+            loss=log_softmax_nll,
+        ),
+        dict(
+            name="t_softmax_before_ce",
+            fault="output_loss_mismatch",
+            model=lambda: mlp(final=nn.Softmax(dim=1), seed=29),
+            control=dict(model=lambda: mlp(seed=29)),
+        ),
+        dict(
+            name="t_pixels_x255",
+            fault="unscaled_input",
+            model=lambda: mlp(seed=30),
+            scale=255.0,
+            control=dict(scale=1.0),
+        ),
+        dict(name="t_detached_layer", fault="no_gradient", model=lambda: Detached(seed=31)),
+    ]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default=None, help="run only names or faults containing this")
+    ap.add_argument("--json", default=None, help="write the per-run results here")
+    ap.add_argument(
+        "--labels",
+        default=None,
+        help="the labels file (default: labels_torch.json for a full run)",
+    )
+    ap.add_argument(
+        "--labels-only",
+        action="store_true",
+        help="measure the physics and write the labels; read no report",
+    )
+    args = ap.parse_args(argv)
+    runs = [
+        s
+        for s in specs()
+        if args.only is None or args.only in s["name"] or args.only == s.get("fault")
+    ]
+    if args.labels is None and args.only is None:
+        args.labels = LABELS
+    frozen = {}
+    if args.labels and not args.labels_only and os.path.exists(args.labels):
+        with open(args.labels) as f:
+            frozen = json.load(f)
+    results, labels = [], {}
+    t0 = time.time()
+    for spec in runs:
+        t1 = time.time()
+        phys = run(spec)
+        control = run({**spec, **spec["control"], "fault": None}) if spec.get("control") else None
+        lab = labels[spec["name"]] = label(spec, phys, control)  # before the report is read
+        if frozen.get(spec["name"], lab) != lab:
+            print(f"{spec['name']}: measured {lab}, frozen {frozen[spec['name']]}: scored frozen")
+            lab = frozen[spec["name"]]
+        seconds = time.time() - t1
+        if args.labels_only:
+            print(f"{spec['name']:<26} label={lab:<22} acc={phys['acc']:.2f} {seconds:.1f} s")
+            continue
+        report = phys["monitor"].report()
+        results.append(
+            {
+                "name": spec["name"],
+                "fault": spec.get("fault"),
+                "label": lab,
+                "monitor": flagged(report),
+                "check": flagged(phys["check"]),
+                "acc": phys["acc"],
+                "control_acc": None if control is None else control["acc"],
+                "report": str(report) if args.json else None,
+            }
+        )
+        r = results[-1]
+        print(
+            f"{r['name']:<26} label={lab:<22} monitor={r['monitor']} check={r['check']} "
+            f"acc={r['acc']:.2f} {seconds:.1f} s",
+            flush=True,
+        )
+    if args.labels and (args.labels_only or not frozen):
+        with open(args.labels, "w") as f:
+            json.dump(labels, f, indent=1)
+    if args.labels_only:
+        return labels
+    print(summary(results, time.time() - t0))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()
