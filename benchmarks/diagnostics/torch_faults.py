@@ -36,7 +36,9 @@ from torch import nn  # noqa: E402
 from benchmarks.diagnostics.fault_injection import digits, flagged, label, summary  # noqa: E402
 from chainrule.diagnostics import GradientMonitor, check  # noqa: E402
 
-LABELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "labels_torch.json")
+HERE = os.path.dirname(os.path.abspath(__file__))
+LABELS = os.path.join(HERE, "labels_torch.json")
+LABELS_HELDOUT = os.path.join(HERE, "labels_torch_heldout.json")
 
 
 def batches(n_steps, batch=64, seed=0, train=1400, scale=1.0, seq=False):
@@ -344,14 +346,309 @@ def specs():
     ]
 
 
+class FnMLP(nn.Module):
+    """An MLP whose activation is a function in ``forward`` (no module for the hooks)."""
+
+    def __init__(self, widths=(64, 96, 96, 10), act=torch.relu, bias=None, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        pairs = zip(widths[:-1], widths[1:], strict=True)
+        self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+        if bias is not None:
+            for fc in self.fcs[:-1]:
+                nn.init.constant_(fc.bias, bias)
+        self.act = act
+
+    def forward(self, x):
+        for fc in self.fcs[:-1]:
+            x = self.act(fc(x))
+        return self.fcs[-1](x)
+
+
+class ResBN(nn.Module):
+    """Residual blocks Linear-BatchNorm-ReLU-Linear."""
+
+    def __init__(self, depth=4, width=64, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.inp = nn.Linear(64, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(), nn.Linear(width, width)
+            )
+            for _ in range(depth)
+        )
+        self.out = nn.Linear(width, 10)
+
+    def forward(self, x):
+        h = self.inp(x)
+        for b in self.blocks:
+            h = torch.relu(h + b(h))
+        return self.out(h)
+
+
+class BNCNN(nn.Module):
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(32, 10),
+        )
+
+    def forward(self, x):
+        return self.body(x.reshape(-1, 1, 8, 8))
+
+
+class SeqNet2(nn.Module):
+    """A 2-layer LSTM over the rows."""
+
+    def __init__(self, hidden=32, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.rnn = nn.LSTM(8, hidden, num_layers=2, batch_first=True)
+        self.head = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        _, (h, _) = self.rnn(x)
+        return self.head(h[-1])
+
+
+def heldout_specs():
+    """Runs never used while fixing the adapter: new seeds, widths, optimizers, schedulers,
+    losses and architectures; labels frozen in labels_torch_heldout.json before scoring."""
+    deep_sig = (64,) + (64,) * 10 + (10,)
+    deep_tanh = (64,) + (96,) * 12 + (10,)
+    ce_smooth = nn.CrossEntropyLoss(label_smoothing=0.1)
+    rms = lambda lr: lambda p: torch.optim.RMSprop(p, lr=lr)  # noqa: E731
+    return [
+        # ---- healthy ----
+        dict(
+            name="u_mlp128x2_adam_b32",
+            model=lambda: mlp((64, 128, 128, 10), seed=101),
+            opt=ADAM(1e-3),
+            batch=32,
+        ),
+        dict(name="u_bn_cnn_adam", model=lambda: BNCNN(seed=102), opt=ADAM(1e-3)),
+        dict(
+            name="u_gru64",
+            model=lambda: SeqNet(nn.GRU, hidden=64, seed=103),
+            opt=ADAM(3e-3),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="u_lstm_2layer",
+            model=lambda: SeqNet2(seed=104),
+            opt=ADAM(5e-3),
+            seq=True,
+            steps=200,
+            acc=0.6,
+        ),
+        dict(
+            name="u_adamw_smooth_steplr",
+            model=lambda: mlp((64, 128, 10), seed=105),
+            opt=lambda p: torch.optim.AdamW(p, lr=2e-3, weight_decay=5e-2),
+            sched=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=50, gamma=0.5),
+            loss=ce_smooth,
+        ),
+        dict(
+            name="u_tanh_momentum",
+            model=lambda: mlp((64, 96, 96, 10), act=nn.Tanh, seed=106),
+            opt=SGD(0.05, momentum=0.9),
+        ),
+        dict(
+            name="u_plateau_100_train100",
+            model=lambda: mlp((64, 128, 10), seed=107),
+            opt=ADAM(3e-3),
+            train=100,
+            steps=500,
+            acc=0.7,
+        ),
+        dict(name="u_resbn", model=lambda: ResBN(seed=108), opt=SGD(0.05, momentum=0.9)),
+        dict(name="u_fn_silu", model=lambda: FnMLP(act=TF.silu, seed=109), opt=ADAM(1e-3)),
+        dict(
+            name="u_sigmoid_adam",
+            model=lambda: mlp((64, 64, 10), act=nn.Sigmoid, seed=110),
+            opt=ADAM(5e-3),
+        ),
+        dict(name="u_leaky_rmsprop", model=lambda: mlp(act=nn.LeakyReLU, seed=111), opt=rms(1e-3)),
+        dict(
+            name="u_onecycle_sgd",
+            model=lambda: mlp((64, 128, 10), seed=112),
+            opt=SGD(0.1, momentum=0.9),
+            sched=lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.2, total_steps=150),
+        ),
+        # ---- faults ----
+        dict(
+            name="u_deep_sigmoid_momentum",
+            fault="vanishing",
+            model=lambda: mlp(deep_sig, act=nn.Sigmoid, seed=120),
+            opt=SGD(0.05, momentum=0.9),
+            control=dict(model=lambda: mlp(deep_sig, init=he, seed=120)),
+        ),
+        dict(
+            name="u_deep_tanh_tiny_init",
+            fault="vanishing",
+            model=lambda: mlp(
+                deep_tanh, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 0.01), seed=121
+            ),
+            control=dict(
+                model=lambda: mlp(deep_tanh, act=nn.Tanh, init=nn.init.xavier_uniform_, seed=121)
+            ),
+        ),
+        dict(
+            name="u_sgd_lr5_momentum",
+            fault="lr_too_high",
+            model=lambda: mlp(seed=122),
+            opt=SGD(5.0, momentum=0.9),
+            control=dict(opt=SGD(0.05, momentum=0.9)),
+        ),
+        dict(
+            name="u_adam_lr0.3",
+            fault="lr_too_high",
+            model=lambda: mlp((64, 128, 10), seed=123),
+            opt=ADAM(0.3),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="u_rmsprop_lr1",
+            fault="lr_too_high",
+            model=lambda: mlp(seed=124),
+            opt=rms(1.0),
+            control=dict(opt=rms(1e-3)),
+        ),
+        dict(
+            name="u_sgd_lr1e-5",
+            fault="lr_too_low",
+            model=lambda: mlp((64, 128, 10), seed=125),
+            opt=SGD(1e-5),
+            control=dict(opt=SGD(0.1)),
+        ),
+        dict(
+            name="u_adam_lr1e-5",
+            fault="lr_too_low",
+            model=lambda: mlp(seed=126),
+            opt=ADAM(1e-5),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="u_relu_bias-5_adam",
+            fault="dead",
+            model=lambda: mlp((64, 96, 96, 10), bias=-5.0, seed=127),
+            opt=ADAM(1e-3),
+            control=dict(model=lambda: mlp((64, 96, 96, 10), seed=127)),
+        ),
+        dict(
+            name="u_fn_relu_bias-3",
+            fault="dead",
+            model=lambda: FnMLP(bias=-3.0, seed=128),
+            control=dict(model=lambda: FnMLP(seed=128)),
+        ),
+        dict(
+            name="u_deep_tanh_normal1",
+            fault="exploding",
+            model=lambda: mlp(
+                deep_tanh, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0), seed=129
+            ),
+            control=dict(
+                model=lambda: mlp(deep_tanh, act=nn.Tanh, init=nn.init.xavier_uniform_, seed=129)
+            ),
+        ),
+        dict(
+            name="u_deep_relu_big_init_adam",
+            fault="exploding",
+            model=lambda: mlp(DEEP, init=lambda w: nn.init.normal_(w, 0, 0.25), seed=130),
+            opt=ADAM(1e-3),
+            control=dict(model=lambda: mlp(DEEP, init=he, seed=130)),
+        ),
+        dict(
+            name="u_forgot_zero_grad_momentum",
+            fault="stale_gradients",
+            model=lambda: mlp((64, 128, 10), seed=131),
+            opt=SGD(0.05, momentum=0.9),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="u_forgot_zero_grad_adam",
+            fault="stale_gradients",
+            model=lambda: mlp(seed=132),
+            opt=ADAM(1e-3),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(
+            name="u_log_softmax_nll_adam",
+            fault="nonfinite",
+            model=lambda: mlp((64, 128, 10), seed=133),
+            opt=ADAM(1e-3),
+            loss=log_softmax_nll,
+        ),
+        dict(
+            name="u_softmax_before_ce_adam",
+            fault="output_loss_mismatch",
+            model=lambda: mlp((64, 128, 10), final=nn.Softmax(dim=1), seed=134),
+            opt=ADAM(1e-3),
+            control=dict(model=lambda: mlp((64, 128, 10), seed=134)),
+        ),
+        dict(
+            name="u_softmax_before_ce_deep",
+            fault="output_loss_mismatch",
+            model=lambda: mlp((64, 96, 96, 10), final=nn.Softmax(dim=1), seed=135),
+            control=dict(model=lambda: mlp((64, 96, 96, 10), seed=135)),
+        ),
+        dict(
+            name="u_pixels_x255_adam",
+            fault="unscaled_input",
+            model=lambda: mlp(seed=136),
+            opt=ADAM(1e-3),
+            scale=255.0,
+            control=dict(scale=1.0),
+        ),
+        dict(
+            name="u_pixels_x100_tanh",
+            fault="unscaled_input",
+            model=lambda: mlp(act=nn.Tanh, seed=137),
+            scale=100.0,
+            control=dict(scale=1.0),
+        ),
+        dict(name="u_detached_layer", fault="no_gradient", model=lambda: Detached(seed=138)),
+        dict(
+            name="u_first_layer_not_in_optimizer",
+            fault="no_gradient",
+            model=lambda: mlp(seed=139),
+            opt=lambda p: torch.optim.SGD(list(p)[2:], lr=0.1),
+        ),
+    ]
+
+
+SETS = {"tuned": (LABELS, specs), "heldout": (LABELS_HELDOUT, heldout_specs)}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--set",
+        choices=sorted(SETS),
+        default="tuned",
+        help="tuned: the runs the adapter was fixed on; heldout: runs never used for that "
+        "(labels frozen in labels_torch_heldout.json before scoring)",
+    )
     ap.add_argument("--only", default=None, help="run only names or faults containing this")
     ap.add_argument("--json", default=None, help="write the per-run results here")
     ap.add_argument(
         "--labels",
         default=None,
-        help="the labels file (default: labels_torch.json for a full run)",
+        help="the labels file (default: the set's labels file for a full run)",
     )
     ap.add_argument(
         "--labels-only",
@@ -359,13 +656,14 @@ def main(argv=None):
         help="measure the physics and write the labels; read no report",
     )
     args = ap.parse_args(argv)
+    labels_file, make_specs = SETS[args.set]
     runs = [
         s
-        for s in specs()
+        for s in make_specs()
         if args.only is None or args.only in s["name"] or args.only == s.get("fault")
     ]
     if args.labels is None and args.only is None:
-        args.labels = LABELS
+        args.labels = labels_file
     frozen = {}
     if args.labels and not args.labels_only and os.path.exists(args.labels):
         with open(args.labels) as f:
