@@ -158,3 +158,35 @@ def test_unscaled_input_that_blows_up_to_chance_is_a_warning(digits):
     assert losses[0] > 10 and abs(np.mean(losses[-10:]) - math.log(10)) < 0.2  # the premise
     found = report.find("unscaled_input")
     assert found and found[0].severity == "warning", str(report)
+
+
+def test_blow_up_within_the_first_steps_is_lr_too_high(digits):
+    """Adam at lr 0.3: the loss jumps from 2.3 to about 50 at step 2 and is back near chance by
+    step 10. The mean of the first ten losses holds the blow-up itself, so measured from it the
+    spike was hidden; measured from the trivial baseline (log 10) it is lr_too_high."""
+    X, y = digits
+    order = np.random.default_rng(0).permutation(len(X))  # as benchmarks/diagnostics shuffles
+    X, y = X[order], y[order]
+    torch.manual_seed(123)
+    model = tnn.Sequential(tnn.Linear(64, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.3)
+    monitor = GradientMonitor(model, optimizer=opt)
+    rng = np.random.default_rng(0)
+    losses = []
+    for _ in range(60):
+        i = rng.integers(0, 1400, 64)
+        opt.zero_grad()
+        loss = TF.cross_entropy(model(torch.from_numpy(X[i])), torch.from_numpy(y[i]))
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+        losses.append(float(loss.detach()))
+    report = monitor.report()
+    monitor.close()
+    first10 = np.mean(losses[:10])
+    assert max(losses) > 2 * losses[0] and max(losses) < 2 * first10  # the premise
+    assert "lr_too_high" in problems(report), str(report)
+
+
+def problems(report):
+    return {f.kind for f in report.findings if f.severity in ("error", "warning")}
