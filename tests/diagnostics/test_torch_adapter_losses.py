@@ -190,3 +190,47 @@ def test_blow_up_within_the_first_steps_is_lr_too_high(digits):
 
 def problems(report):
     return {f.kind for f in report.findings if f.severity in ("error", "warning")}
+
+
+def test_oscillation_from_a_depth_explosion_is_exploding(digits):
+    """12 ReLU layers with N(0, 0.25) weights (fan_in*Var(W) = 8, He wants 2) under Adam 1e-3:
+    the loss falls from ~2000 to ~2 but swings by ~70% from step to step (the He-initialised
+    twin trains smoothly at the same rate). That is the explosion's doing: one exploding
+    error, no oscillating warning telling to lower the learning rate."""
+    X, y = digits
+    order = np.random.default_rng(0).permutation(len(X))
+    X, y = X[order], y[order]
+    torch.manual_seed(130)
+    layers = []
+    for k in range(12):
+        lin = tnn.Linear(64 if k == 0 else 128, 10 if k == 11 else 128)
+        tnn.init.normal_(lin.weight, 0, 0.25)
+        tnn.init.zeros_(lin.bias)
+        layers += [lin, tnn.ReLU()] if k < 11 else [lin]
+    model = tnn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    monitor = GradientMonitor(model, optimizer=opt)
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        i = rng.integers(0, 1400, 64)
+        opt.zero_grad()
+        loss = TF.cross_entropy(model(torch.from_numpy(X[i])), torch.from_numpy(y[i]))
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+    report = monitor.report()
+    monitor.close()
+    assert problems(report) == {"exploding"}, str(report)
+    assert report.find("exploding")[0].evidence["loss_step_change_relative"] > 0.3
+
+
+def test_oscillation_alone_stays():
+    from chainrule.diagnostics.findings import Finding
+    from chainrule.diagnostics.rules import _oscillation_from_depth
+
+    swing = Finding("oscillating", [], "swings", {"median_step_change_relative": 0.5})
+    time = Finding("exploding", [], "through time", {"direction": "time"}, severity="info")
+    assert _oscillation_from_depth([swing, time]) == [swing, time]
+    depth = Finding("exploding", [], "depth", {"direction": "depth"}, severity="info")
+    out = _oscillation_from_depth([swing, depth])
+    assert out == [depth] and depth.severity == "error"
