@@ -77,6 +77,8 @@ class LogSoftmaxNet(tnn.Module):
     [
         (None, TF.cross_entropy, None, "cross_entropy"),
         (None, tnn.CrossEntropyLoss(), None, "cross_entropy"),
+        (None, tnn.CrossEntropyLoss(label_smoothing=0.1), None, "cross_entropy"),
+        ("softmax", tnn.CrossEntropyLoss(label_smoothing=0.1), "softmax", "cross_entropy"),
         ("softmax", TF.cross_entropy, "softmax", "cross_entropy"),
         ("log_softmax", TF.nll_loss, "log_softmax", "nll"),
         ("log_softmax", TF.cross_entropy, "log_softmax", "cross_entropy"),

@@ -781,7 +781,7 @@ def loss_kind(loss, model):
 
     >>> # loss_kind(F.cross_entropy(model(x), y), facade) -> 'cross_entropy'
     """
-    fn = getattr(loss, "grad_fn", None)
+    fn = _smoothed_nll(getattr(loss, "grad_fn", None))
     kind = _LOSS_NODES.get(type(fn).__name__) if fn is not None else None
     if kind != "nll":
         return kind
@@ -790,6 +790,19 @@ def loss_kind(loss, model):
         return "nll"
     out = _first_torch_tensor(model._outputs.model_out)
     return "nll" if out is not None and out.grad_fn is before else "cross_entropy"
+
+
+def _smoothed_nll(fn):
+    """The NLL node inside a label-smoothed cross_entropy (torch builds it as
+    ``(1 - eps) * nll + eps * smoothing term``, an Add of two Muls), else ``fn`` itself."""
+    if type(fn).__name__ != "AddBackward0":
+        return fn
+    for part, _ in fn.next_functions:
+        if type(part).__name__.startswith("MulBackward") and part.next_functions:
+            inner = part.next_functions[0][0]
+            if type(inner).__name__ in ("NllLossBackward0", "NllLoss2DBackward0"):
+                return inner
+    return fn
 
 
 def _first_torch_tensor(x):
