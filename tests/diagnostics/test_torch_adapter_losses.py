@@ -236,3 +236,33 @@ def test_oscillation_alone_stays():
     depth = Finding("exploding", [], "depth", {"direction": "depth"}, severity="info")
     out = _oscillation_from_depth([swing, depth])
     assert out == [depth] and depth.severity == "error"
+
+
+def test_pinned_from_the_start_but_learned_well_is_a_note(digits):
+    """Pixels x100 into a tanh MLP: the first tanh layer is pinned (~99% of outputs on the
+    flat ends) from step 1, yet it acts as sign units and the model learns (loss far below
+    log 10, held-out accuracy ~0.9 in the benchmark): a note. Units pinned by a blow-up stay
+    an error (test_verdicts)."""
+    X, y = digits
+    order = np.random.default_rng(0).permutation(len(X))
+    X, y = X[order], y[order]
+    torch.manual_seed(137)
+    model = tnn.Sequential(tnn.Linear(64, 64), tnn.Tanh(), tnn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    monitor = GradientMonitor(model, optimizer=opt)
+    rng = np.random.default_rng(0)
+    losses = []
+    for _ in range(150):
+        i = rng.integers(0, 1400, 64)
+        opt.zero_grad()
+        loss = TF.cross_entropy(model(torch.from_numpy(X[i] * 100)), torch.from_numpy(y[i]))
+        loss.backward()
+        opt.step()
+        monitor.step(loss)
+        losses.append(float(loss.detach()))
+    report = monitor.report()
+    monitor.close()
+    assert np.mean(losses[-10:]) < 0.25 * math.log(10) and max(losses) < 2 * losses[0]
+    found = report.find("saturated")
+    assert found and found[0].evidence["saturated_share"][0] > 0.95, str(report)
+    assert found[0].severity == "info" and not problems(report), str(report)

@@ -532,6 +532,15 @@ def rule_saturated(view):
     ):
         severity = "info"
         msg += " The model learns and these layers' updates are healthy: a note, not a problem."
+    elif pinned and not blew_up and view.learned_well() and view.harmless(hit):
+        # pinned from the start (inputs far too large, say) and yet the loss fell far below
+        # the trivial predictor's with these layers' weights moving: the pinned units act as
+        # sign units and the rest of the model learns; the harm the error names is not there
+        severity = "info"
+        msg += (
+            " Yet the model learned well and these layers' updates are healthy: a note, not "
+            "a problem."
+        )
     return [Finding("saturated", names, msg, evidence, remedies, severity)]
 
 
