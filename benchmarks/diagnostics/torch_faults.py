@@ -631,7 +631,160 @@ def heldout_specs():
     ]
 
 
-SETS = {"tuned": (LABELS, specs), "heldout": (LABELS_HELDOUT, heldout_specs)}
+class LogRelu(nn.Module):
+    """log of a ReLU output: -inf at the first unit that does not fire."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc1, self.fc2 = nn.Linear(64, 48), nn.Linear(48, 10)
+
+    def forward(self, x):
+        return self.fc2(torch.log(torch.relu(self.fc1(x))))
+
+
+def fresh_specs():
+    """A second held-out set, written after the adapter fixes and scored once: labels frozen
+    in labels_torch_fresh.json before any report was read; nothing was changed after."""
+    deep_sig = (64,) + (80,) * 12 + (10,)
+    deep = (64,) + (80,) * 12 + (10,)
+    nesterov = SGD(0.05, momentum=0.9, nesterov=True)
+    adamax = lambda lr: lambda p: torch.optim.Adamax(p, lr=lr)  # noqa: E731
+    return [
+        # ---- healthy ----
+        dict(name="f_mlp80_nesterov", model=lambda: mlp((64, 80, 10), seed=201), opt=nesterov),
+        dict(name="f_cnn_adamax", model=lambda: CNN(seed=202), opt=adamax(2e-3)),
+        dict(name="f_bn_cnn_sgd", model=lambda: BNCNN(seed=203), opt=SGD(0.1, momentum=0.9)),
+        dict(
+            name="f_gru24_rmsprop",
+            model=lambda: SeqNet(nn.GRU, hidden=24, seed=204),
+            opt=lambda p: torch.optim.RMSprop(p, lr=3e-3),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(
+            name="f_lstm48_adam",
+            model=lambda: SeqNet(nn.LSTM, hidden=48, seed=205),
+            opt=ADAM(5e-3),
+            seq=True,
+            acc=0.6,
+        ),
+        dict(name="f_resmlp4_sgd", model=lambda: ResMLP(4, 48, seed=206), opt=SGD(0.05)),
+        dict(
+            name="f_tanh_fn_adam",
+            model=lambda: FnMLP((64, 64, 64, 10), act=torch.tanh, seed=207),
+            opt=ADAM(2e-3),
+        ),
+        dict(
+            name="f_bn_sigmoid_sgd",
+            model=lambda: mlp((64, 96, 96, 10), act=nn.Sigmoid, norm=nn.BatchNorm1d, seed=208),
+            opt=SGD(0.2),
+        ),
+        dict(
+            name="f_plateau_train50",
+            model=lambda: mlp((64, 64, 10), seed=209),
+            opt=ADAM(5e-3),
+            train=50,
+            steps=400,
+            acc=0.5,
+        ),
+        dict(
+            name="f_adamw_linear_warmup",
+            model=lambda: mlp((64, 128, 64, 10), act=nn.GELU, seed=210),
+            opt=lambda p: torch.optim.AdamW(p, lr=2e-3, weight_decay=0.05),
+            sched=lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=30),
+        ),
+        # ---- faults ----
+        dict(
+            name="f_deep_sigmoid_sgd",
+            fault="vanishing",
+            model=lambda: mlp(deep_sig, act=nn.Sigmoid, seed=220),
+            opt=SGD(0.2),
+            control=dict(model=lambda: mlp(deep_sig, init=he, seed=220)),
+        ),
+        dict(
+            name="f_cnn_sgd_lr3",
+            fault="lr_too_high",
+            model=lambda: CNN(seed=221),
+            opt=SGD(3.0, momentum=0.9),
+            control=dict(opt=SGD(0.05, momentum=0.9)),
+        ),
+        dict(
+            name="f_lstm_lr_low",
+            fault="lr_too_low",
+            model=lambda: SeqNet(nn.LSTM, seed=222),
+            opt=ADAM(1e-5),
+            seq=True,
+            control=dict(opt=ADAM(1e-2)),
+        ),
+        dict(
+            name="f_relu_bias-4_sgd",
+            fault="dead",
+            model=lambda: mlp((64, 80, 80, 10), bias=-4.0, seed=223),
+            control=dict(model=lambda: mlp((64, 80, 80, 10), seed=223)),
+        ),
+        dict(
+            name="f_deep_tanh_normal1_momentum",
+            fault="exploding",
+            model=lambda: mlp(
+                deep, act=nn.Tanh, init=lambda w: nn.init.normal_(w, 0, 1.0), seed=224
+            ),
+            opt=SGD(0.02, momentum=0.9),
+            control=dict(
+                model=lambda: mlp(deep, act=nn.Tanh, init=nn.init.xavier_uniform_, seed=224)
+            ),
+        ),
+        dict(
+            name="f_cnn_forgot_zero_grad",
+            fault="stale_gradients",
+            model=lambda: CNN(seed=225),
+            opt=SGD(0.05),
+            zero_grad=False,
+            control=dict(zero_grad=True),
+        ),
+        dict(name="f_log_of_relu", fault="nonfinite", model=lambda: LogRelu(seed=226)),
+        dict(
+            name="f_softmax_before_ce_smooth",
+            fault="output_loss_mismatch",
+            model=lambda: mlp((64, 80, 10), final=nn.Softmax(dim=1), seed=227),
+            loss=nn.CrossEntropyLoss(label_smoothing=0.1),
+            control=dict(model=lambda: mlp((64, 80, 10), seed=227)),
+        ),
+        dict(
+            name="f_cnn_pixels_x255",
+            fault="unscaled_input",
+            model=lambda: CNN(seed=228),
+            scale=255.0,
+            control=dict(scale=1.0),
+        ),
+        dict(
+            name="f_detached_branch_adam",
+            fault="no_gradient",
+            model=lambda: Detached(seed=229),
+            opt=ADAM(1e-3),
+        ),
+        dict(
+            name="f_adam_lr2",
+            fault="lr_too_high",
+            model=lambda: mlp((64, 80, 10), seed=230),
+            opt=ADAM(2.0),
+            control=dict(opt=ADAM(1e-3)),
+        ),
+        dict(
+            name="f_sgd_lr3e-5_momentum",
+            fault="lr_too_low",
+            model=lambda: mlp((64, 80, 80, 10), seed=231),
+            opt=SGD(3e-5, momentum=0.9),
+            control=dict(opt=SGD(0.05, momentum=0.9)),
+        ),
+    ]
+
+
+SETS = {
+    "tuned": (LABELS, specs),
+    "heldout": (LABELS_HELDOUT, heldout_specs),
+    "fresh": (os.path.join(HERE, "labels_torch_fresh.json"), fresh_specs),
+}
 
 
 def main(argv=None):
