@@ -7,12 +7,20 @@ comes from measured physics only (does it learn, does the repaired control learn
 better), frozen in ``labels_torch.json`` (``--labels-only``) before any report is read; then
 ``GradientMonitor(...).report()`` and ``check()`` are scored.
 
-Every run is seeded (``torch.manual_seed``, the batches from NumPy) and single-threaded.
+Every run is seeded (``torch.manual_seed``, the batches from NumPy) and single-threaded; each
+takes a few seconds at most, a set well under a minute.
+
+Three sets: ``tuned`` (:func:`specs`, 24 runs: the adapter's bugs were found and fixed on
+them), ``heldout`` (:func:`heldout_specs`, 32 runs: first scored after the first fix; the
+later rule fixes were found on it, so it is held out no longer) and ``fresh``
+(:func:`fresh_specs`, 22 runs written after every fix and scored once). Each set's labels were
+frozen before any of its reports was read.
 
 Run::
 
-    python -m benchmarks.diagnostics.torch_faults                  # all runs, the table
-    python -m benchmarks.diagnostics.torch_faults --labels-only    # freeze the labels
+    python -m benchmarks.diagnostics.torch_faults                  # the tuned set, a table
+    python -m benchmarks.diagnostics.torch_faults --set fresh      # the second held-out set
+    python -m benchmarks.diagnostics.torch_faults --set fresh --labels-only  # freeze labels
     python -m benchmarks.diagnostics.torch_faults --only dead      # names or faults with "dead"
 """
 
