@@ -658,10 +658,10 @@ class GradientMonitor:
             if (
                 self._recording
                 and output
-                and isinstance(loss, Tensor)
+                and (isinstance(loss, Tensor) or hasattr(loss, "grad_fn"))  # (or a torch loss)
                 and (self._recorded % _FACTS_EVERY == 0 or "loss_kind" not in output)
             ):
-                output["loss_kind"] = _loss_kind(loss)
+                output["loss_kind"] = _loss_kind(loss, self.model)
             self._record(value, loss, next_due)  # (a NaN/Inf loss is recorded even off-cycle)
         self._step += 1
         if self.replica_every and self._step % self.replica_every == 0:
@@ -1192,8 +1192,14 @@ def _tensors(obj):
     return []
 
 
-def _loss_kind(loss):
-    return loss_kind(loss._node)
+def _loss_kind(loss, model):
+    """The loss's kind from its graph: a chainrule node, or a torch loss's ``grad_fn``."""
+    if isinstance(loss, Tensor):
+        return loss_kind(loss._node)
+    from .torch_adapter import TorchModel
+    from .torch_adapter import loss_kind as torch_loss_kind
+
+    return torch_loss_kind(loss, model) if isinstance(model, TorchModel) else None
 
 
 def _loss_value(loss):

@@ -38,6 +38,7 @@ def analyze(
     for rule in RULES:
         findings += rule(view)
     findings = _explain_away(view, findings)
+    findings = _oscillation_from_depth(findings)
     if not any(f.severity in ("error", "warning") for f in findings):
         findings += rules_training.rule_not_learning(view)
     layers = layer_summary(view, extra_columns)
@@ -87,6 +88,35 @@ def _explain_away(view, findings):
     return [f for f in findings if f.kind != "lr_too_low"]
 
 
+def _oscillation_from_depth(findings):
+    """An oscillating loss next to a gradient that explodes across depth: the explosion is the
+    cause, not the step size (as for units saturated from the start, see rule_oscillating).
+
+    Weights far too large make the logits huge, so each step's loss swings with the batch
+    whatever the learning rate; the same optimizer on a well-initialised net trains smoothly.
+    The exploding finding is then no harmless note (the loss does not settle) and keeps the
+    oscillation as its evidence; the oscillating finding, whose remedy (a lower learning rate)
+    misses the cause, is dropped.
+    """
+    exploding = [
+        f for f in findings if f.kind == "exploding" and f.evidence.get("direction") == "depth"
+    ]
+    swinging = [f for f in findings if f.kind == "oscillating"]
+    if not exploding or not swinging:
+        return findings
+    f, o = exploding[0], swinging[0]
+    if f.severity == "info":
+        f.severity = "error"
+        f.message = f.message.replace(_HARMLESS_NOTE, "")
+    swing = o.evidence.get("median_step_change_relative")
+    f.evidence["loss_step_change_relative"] = swing
+    f.message += (
+        f" The loss swings by {swing:.0%} of its level from step to step: the oversized "
+        "signal, not the learning rate, makes it oscillate."
+    )
+    return [g for g in findings if g is not o]
+
+
 def layer_summary(view, extra_columns=None):
     """One row per layer (forward order): the medians over the window."""
     grad_out = view.median("out_grad_norm")
@@ -128,6 +158,13 @@ def _depth_ratio(view, idx):
         logs = np.log10(g[:, 0]) - np.log10(g[:, 1])
     logs = logs[np.isfinite(logs)]
     return float(10 ** np.median(logs)) if logs.size else float("nan")
+
+
+# what a harmless depth finding says (dropped again when the loss oscillates)
+_HARMLESS_NOTE = (
+    " The model learns anyway and these layers' updates are healthy (an adaptive "
+    "optimizer or normalisation compensates), so this is a note, not a problem."
+)
 
 
 def rule_depth(view):
@@ -195,10 +232,7 @@ def _rule_depth(view):
     hit_idx = [i for i in idx if view.name(i) in hit]
     if view.harmless(hit_idx):
         severity = "info"
-        msg += (
-            " The model learns anyway and these layers' updates are healthy (an adaptive "
-            "optimizer or normalisation compensates), so this is a note, not a problem."
-        )
+        msg += _HARMLESS_NOTE
     return [Finding(kind, hit, msg, evidence, remedies, severity)]
 
 
@@ -498,6 +532,15 @@ def rule_saturated(view):
     ):
         severity = "info"
         msg += " The model learns and these layers' updates are healthy: a note, not a problem."
+    elif pinned and not blew_up and view.learned_well() and view.harmless(hit):
+        # pinned from the start (inputs far too large, say) and yet the loss fell far below
+        # the trivial predictor's with these layers' weights moving: the pinned units act as
+        # sign units and the rest of the model learns; the harm the error names is not there
+        severity = "info"
+        msg += (
+            " Yet the model learned well and these layers' updates are healthy: a note, not "
+            "a problem."
+        )
     return [Finding("saturated", names, msg, evidence, remedies, severity)]
 
 

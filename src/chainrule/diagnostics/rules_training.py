@@ -74,8 +74,13 @@ def rule_lr(view):
     th = view.th
     enough = prog["n"] >= th["min_steps_lr"]
     diverged = bool((view.c.get("first_nonfinite") or {}).get("diverged"))
+    # a spike is measured from the first loss, or from a steadier start when one is known: the
+    # trivial predictor's loss (log K), else the mean of the first losses. That mean holds the
+    # first steps themselves, so it is the reference only without a baseline: it hides a blow-up
+    # within them (Adam at lr 0.3: 2.3, 50, 39, 47, ... back to 2.3 by step 10)
+    start = prog["baseline"] if prog["baseline"] else prog["first"]
     spike = prog["loss_first"] > 0 and prog["max"] > th["loss_spike"] * max(
-        prog["loss_first"], prog["first"]
+        prog["loss_first"], start
     )
     stalled = prog["improvement"] < th["loss_flat"]
     slow = prog["improvement"] < th["loss_slow"]

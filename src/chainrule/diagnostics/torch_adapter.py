@@ -181,6 +181,7 @@ class _Outputs:
     def __init__(self):
         self.by_id = {}
         self.acts = {}  # id(output) -> (output, kind, input, bounds)
+        self.model_out = None  # what the model's forward returned (torch tensors)
 
     def wrap(self, x):
         torch = _torch()
@@ -254,6 +255,8 @@ class _TorchModule:
         def call(module, args, out):
             if _torch().is_grad_enabled():
                 outputs = root._outputs  # this forward's (the root's pre-hook renews it)
+                if self is root:  # the model's output: where the loss's own ops begin
+                    outputs.model_out = out
                 with root._watch_paused():  # the monitor's own torch calls are not watched
                     hook(self, outputs.wrap(args), outputs.wrap(out))
 
@@ -572,6 +575,10 @@ _FUNCTIONAL = {
     "elu": "elu",
     "selu": "selu",
     "softplus": "softplus",
+    # not activations, but what a classifier may end with: the output's kind (output_kind)
+    # against the loss's kind tells a softmax given to cross_entropy (output_loss_mismatch)
+    "softmax": "softmax",
+    "log_softmax": "log_softmax",
 }
 
 
@@ -663,6 +670,9 @@ def _chainrule_node(kind):
             "add": x + 1,
             "div": x / (x.abs() + 1),
         }
+        rows = tensor(np.array([[0.5, -0.5]]), requires_grad=True)  # (as output_kind probes)
+        made["softmax"] = F.softmax(rows, dim=1)
+        made["log_softmax"] = F.log_softmax(rows, dim=1)
         _CHAINRULE_NODES = {k: (t._node.vjp, t._node.saved, t._node.name) for k, t in made.items()}
     return _CHAINRULE_NODES[kind]
 
@@ -739,7 +749,7 @@ def check(model, loss_fn, batch, **thresholds):
         loss.backward()
         monitor._snapshot_valid = False  # no optimizer step: no update ratios
         _note_torch_labels(monitor, loss_fn, target)
-        monitor.step(float(loss.detach()))
+        monitor.step(loss)  # the tensor: its graph tells the loss's kind (see loss_kind)
     finally:
         monitor.close()
         for p, g in zip(params, grads, strict=True):
@@ -749,6 +759,56 @@ def check(model, loss_fn, batch, **thresholds):
                 b.copy_(saved)
         torch.set_rng_state(rng)
     return _preflight_report(monitor, thresholds)
+
+
+# torch's backward node of a loss -> the chainrule loss kind (activations.loss_kind)
+_LOSS_NODES = {
+    "NllLossBackward0": "nll",
+    "NllLoss2DBackward0": "nll",
+    "BinaryCrossEntropyWithLogitsBackward0": "bce_logits",
+    "BinaryCrossEntropyBackward0": "bce",
+}
+
+
+def loss_kind(loss, model):
+    """'cross_entropy', 'nll', 'bce_logits' or 'bce' for a torch loss tensor (else None), read
+    off its ``grad_fn`` as :func:`activations.loss_kind` reads a chainrule loss's node.
+
+    torch's cross_entropy is log_softmax then nll_loss, so it is told from an explicit
+    ``nll_loss(log_softmax(x))`` by where the model's output is: an NLL whose input is a
+    log_softmax of the model's output (not the output itself) is a cross_entropy. ``model`` is
+    the :class:`TorchModel` whose last training forward made the loss.
+
+    >>> # loss_kind(F.cross_entropy(model(x), y), facade) -> 'cross_entropy'
+    """
+    fn = _smoothed_nll(getattr(loss, "grad_fn", None))
+    kind = _LOSS_NODES.get(type(fn).__name__) if fn is not None else None
+    if kind != "nll":
+        return kind
+    before = fn.next_functions[0][0] if fn.next_functions else None
+    if type(before).__name__ != "LogSoftmaxBackward0":
+        return "nll"
+    out = _first_torch_tensor(model._outputs.model_out)
+    return "nll" if out is not None and out.grad_fn is before else "cross_entropy"
+
+
+def _smoothed_nll(fn):
+    """The NLL node inside a label-smoothed cross_entropy (torch builds it as
+    ``(1 - eps) * nll + eps * smoothing term``, an Add of two Muls), else ``fn`` itself."""
+    if type(fn).__name__ != "AddBackward0":
+        return fn
+    for part, _ in fn.next_functions:
+        if type(part).__name__.startswith("MulBackward") and part.next_functions:
+            inner = part.next_functions[0][0]
+            if type(inner).__name__ in ("NllLossBackward0", "NllLoss2DBackward0"):
+                return inner
+    return fn
+
+
+def _first_torch_tensor(x):
+    if isinstance(x, (tuple, list)):
+        return next((t for t in map(_first_torch_tensor, x) if t is not None), None)
+    return x if isinstance(x, _torch().Tensor) else None
 
 
 def _note_torch_labels(monitor, loss_fn, target):
