@@ -29,12 +29,19 @@ from .compiler import compile  # noqa: A004  (torch.compile; it shadows the buil
 from .creation import (
     arange,
     as_tensor,
+    bartlett_window,
+    blackman_window,
     empty,
     empty_like,
+    empty_strided,
     eye,
     from_numpy,
+    frombuffer,
     full,
     full_like,
+    hamming_window,
+    hann_window,
+    kaiser_window,
     linspace,
     logspace,
     ones,
@@ -46,6 +53,7 @@ from .creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     tensor,
     zeros,
     zeros_like,
@@ -104,12 +112,33 @@ _SUBMODULES = (
 )
 
 
+# nn.functional's functions that torch also has at the top level with the same arguments (not
+# those whose order or reduction argument differ there: batch_norm, embedding, the losses)
+_FUNCTIONAL_AT_TOP = frozenset(
+    """cosine_similarity pairwise_distance conv1d conv2d conv3d conv_transpose1d conv_transpose2d
+    conv_transpose3d max_pool1d max_pool2d max_pool3d avg_pool1d adaptive_avg_pool1d dropout
+    alpha_dropout feature_alpha_dropout layer_norm group_norm rms_norm pixel_shuffle
+    pixel_unshuffle channel_shuffle selu celu prelu rrelu threshold hardshrink bilinear""".split()
+)
+
+
+def _in_place_function(name):
+    def in_place(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = f"``input.{name}(...)``, as ``torch.{name}``."
+    return in_place
+
+
 def __getattr__(name):
     # Submodules load on first use: the engine never pays for what it does not need.
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
-    if name in ("cosine_similarity", "pairwise_distance"):  # torch has them at the top too
+    if name in _FUNCTIONAL_AT_TOP:  # torch has them at the top level too, same signatures
         return getattr(importlib.import_module(".nn.functional", __name__), name)
+    if name.endswith("_") and name[0] != "_" and callable(getattr(Tensor, name, None)):
+        return _in_place_function(name)  # torch.relu_(x) is x.relu_()
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -402,3 +402,134 @@ def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=Fal
         requires_grad=requires_grad,
         generator=generator,
     )
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    """A 0-dim tensor of the number ``s``, of the default float dtype unless ``dtype`` is given.
+
+    Example:
+        >>> cr.scalar_tensor(3)
+        tensor(3.)
+    """
+    check_device(device, "scalar_tensor")
+    return _make(np.asarray(s, dtype=_dtype(dtype)), None, requires_grad)
+
+
+def empty_strided(size, stride, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor of ``size`` whose memory steps are ``stride`` (in elements), as
+    torch's; the values are undefined until written.
+
+    Example:
+        >>> cr.empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
+    """
+    check_device(device, "empty_strided")
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride) or any(s < 0 for s in stride):
+        raise ValueError(f"empty_strided: size {size} and stride {stride} do not match")
+    dtype = _dtype(dtype)
+    extent = 1 + sum((n - 1) * s for n, s in zip(size, stride, strict=True)) if all(size) else 0
+    memory = np.empty(extent, dtype=dtype)
+    steps = tuple(s * dtype.itemsize for s in stride)
+    view = np.lib.stride_tricks.as_strided(memory, size, steps, writeable=True)
+    return _make(view, None, requires_grad)
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-d tensor sharing memory with a Python buffer (``bytes`` give a read-only array),
+    ``count`` elements of ``dtype`` from byte ``offset``.
+
+    Example:
+        >>> cr.frombuffer(bytearray(b"\\x01\\x02"), dtype=cr.uint8)
+        tensor([1, 2], dtype=uint8)
+    """
+    return _make(
+        np.frombuffer(buffer, dtype=dtype, count=count, offset=offset), None, requires_grad
+    )
+
+
+def _window(name, length, periodic, dtype, values):
+    """A window of ``length`` samples; ``periodic`` drops the last sample of a window one longer
+    (for spectral analysis), as torch's windows."""
+    if length < 0:
+        raise RuntimeError(f"{name}: window_length must be non-negative, got {length}")
+    dtype = _dtype(dtype)
+    if dtype.kind != "f":
+        raise RuntimeError(f"{name}: expected a floating point dtype, got {dtype}")
+    if length <= 1:
+        return Tensor._wrap(np.ones(length, dtype=dtype))
+    n = length + 1 if periodic else length
+    return Tensor._wrap(values(n)[:length].astype(dtype))
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """The Hann window ``0.5 - 0.5 cos(2 pi k / (N - 1))``. Shape: (window_length,).
+
+    Example:
+        >>> cr.hann_window(4)
+        tensor([0. , 0.5, 1. , 0.5])
+    """
+    check_device(device, "hann_window")
+    out = _window("hann_window", window_length, periodic, dtype, np.hanning)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def hamming_window(
+    window_length,
+    periodic=True,
+    alpha=0.54,
+    beta=0.46,
+    *,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+):
+    """The Hamming window ``alpha - beta cos(2 pi k / (N - 1))``. Shape: (window_length,).
+
+    Example:
+        >>> cr.hamming_window(3, periodic=False)
+        tensor([0.08, 1.  , 0.08])
+    """
+    check_device(device, "hamming_window")
+    values = lambda n: alpha - beta * np.cos(2 * np.pi * np.arange(n) / (n - 1))  # noqa: E731
+    out = _window("hamming_window", window_length, periodic, dtype, values)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """The Blackman window. Shape: (window_length,).
+
+    Example:
+        >>> cr.blackman_window(3, periodic=False)[1]
+        tensor(1.)
+    """
+    check_device(device, "blackman_window")
+    out = _window("blackman_window", window_length, periodic, dtype, np.blackman)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """The Bartlett (triangular) window. Shape: (window_length,).
+
+    Example:
+        >>> cr.bartlett_window(5, periodic=False)
+        tensor([0. , 0.5, 1. , 0.5, 0. ])
+    """
+    check_device(device, "bartlett_window")
+    out = _window("bartlett_window", window_length, periodic, dtype, np.bartlett)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def kaiser_window(
+    window_length, periodic=True, beta=12.0, *, dtype=None, device=None, requires_grad=False
+):
+    """The Kaiser window with shape parameter ``beta``. Shape: (window_length,).
+
+    Example:
+        >>> cr.kaiser_window(3, periodic=False, beta=0.0)
+        tensor([1., 1., 1.])
+    """
+    check_device(device, "kaiser_window")
+    values = lambda n: np.kaiser(n, beta)  # noqa: E731
+    out = _window("kaiser_window", window_length, periodic, dtype, values)
+    return out.requires_grad_(True) if requires_grad else out

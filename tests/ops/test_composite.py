@@ -312,6 +312,25 @@ CASES = [
         [np.array([[1, 2], [1, 2], [3, 4], [1, 2]])],
         False,
     ),
+    ("isin", lambda m, a, b: m.isin(a, b), [ints(3, 4), np.array([1, 3])], False),
+    ("isin_invert", lambda m, a, b: m.isin(a, b, invert=True), [ints(5), np.array([0])], False),
+    ("bucketize", lambda m, a, b: m.bucketize(a, b), [r(3, 4), np.array([-1.0, 0.0, 1.0])], False),
+    (
+        "bucketize_right",
+        lambda m, a, b: m.bucketize(a, b, right=True),
+        [np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0])],
+        False,
+    ),
+    ("unravel_index", lambda m, a: m.unravel_index(a, (3, 4)), [np.array([0, 5, 11, -1])], False),
+    ("trapezoid", lambda m, a: m.trapezoid(a), [r(3, 5)], True),
+    ("trapezoid_x", lambda m, a, x: m.trapezoid(a, x, dim=1), [r(2, 4), np.sort(r(4))], True),
+    ("trapz_dx", lambda m, a: m.trapz(a, dx=0.5, dim=0), [r(4, 2)], True),
+    (
+        "cumulative_trapezoid",
+        lambda m, a, x: m.cumulative_trapezoid(a, x),
+        [r(2, 5), np.sort(r(5))],
+        True,
+    ),
     ("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), [r(3, 4), r(3, 4)], True),
     ("pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b), [r(3, 4), r(3, 4)], True),
 ]
@@ -522,3 +541,57 @@ def test_tensor_attributes_of_real_tensors_as_torch():
     assert y.retains_grad
     for name in ("absolute", "arccos", "divide", "multiply", "subtract", "greater", "not_equal"):
         assert hasattr(ours, name) and hasattr(ours, name + "_"), name
+
+
+def test_creation_and_settings_of_torch_programs():
+    for name in (
+        "hann_window",
+        "hamming_window",
+        "blackman_window",
+        "bartlett_window",
+        "kaiser_window",
+    ):
+        for n, periodic in ((0, True), (1, False), (5, True), (6, False)):
+            ours, theirs = getattr(cr, name)(n, periodic), getattr(torch, name)(n, periodic)
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6, err_msg=name)
+            assert ours.dtype == theirs.numpy().dtype
+    assert cr.scalar_tensor(3).dtype == torch.scalar_tensor(3).numpy().dtype
+    assert cr.empty_strided((2, 3), (1, 2)).stride() == torch.empty_strided((2, 3), (1, 2)).stride()
+    data = bytearray(b"\x01\x00\x02\x00")
+    assert cr.frombuffer(data, dtype=cr.int16).tolist() == [1, 2]
+    assert cr.broadcast_shapes((2, 1), (3,), 1) == tuple(torch.broadcast_shapes((2, 1), (3,), 1))
+    with pytest.raises(RuntimeError, match="broadcast"):
+        cr.broadcast_shapes((2,), (3,))
+    assert cr.typename(cr.ones(1, dtype=cr.float64)) == torch.typename(
+        torch.ones(1, dtype=torch.float64)
+    )
+    assert cr.typename(cr.nn.Linear(1, 1)) == "chainrule.nn.modules.linear.Linear"
+    cr.set_float32_matmul_precision("medium")
+    assert cr.get_float32_matmul_precision() == "medium"
+    cr.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError):
+        cr.set_float32_matmul_precision("low")
+    try:
+        cr.set_default_tensor_type(cr.DoubleTensor)
+        assert cr.tensor([1.0]).dtype == cr.float64
+    finally:
+        cr.set_default_tensor_type("torch.FloatTensor")
+    assert cr.tensor([1.0]).dtype == cr.float32
+    assert cr.set_flush_denormal(True) is False and cr.get_num_interop_threads() >= 1
+
+
+def test_functions_torch_has_at_the_top_level():
+    x = cr.tensor([-1.0, 2.0])
+    assert cr.relu_(x) is x and x.tolist() == [0.0, 2.0]
+    assert cr.sigmoid_(cr.zeros(1)).tolist() == [0.5]
+    images = cr.ones(1, 1, 4, 4)
+    np.testing.assert_allclose(
+        cr.conv2d(images, cr.ones(2, 1, 3, 3)).numpy(),
+        torch.conv2d(torch.ones(1, 1, 4, 4), torch.ones(2, 1, 3, 3)).numpy(),
+    )
+    assert cr.layer_norm(cr.ones(2, 3), (3,)).shape == (2, 3)
+    assert cr.max_pool2d(images, 2).shape == tuple(
+        torch.max_pool2d(torch.ones(1, 1, 4, 4), 2).shape
+    )
+    with pytest.raises(AttributeError):
+        getattr(cr, "no_such_function_")  # noqa: B009

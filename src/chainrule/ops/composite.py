@@ -1862,6 +1862,249 @@ def argwhere(input: TensorLike) -> Tensor:
     return rows
 
 
+def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
+    """The shape the given shapes broadcast to (an error naming them if they do not).
+
+    Example:
+        >>> cr.broadcast_shapes((2, 1), (3,))
+        (2, 3)
+    """
+    try:
+        return tuple(
+            np.broadcast_shapes(*((s,) if isinstance(s, int) else tuple(s) for s in shapes))
+        )
+    except ValueError:
+        raise RuntimeError(
+            f"broadcast_shapes: shapes {list(shapes)} do not broadcast together"
+        ) from None
+
+
+def isin(
+    elements: TensorLike,
+    test_elements: TensorLike,
+    *,
+    assume_unique: bool = False,
+    invert: bool = False,
+) -> Tensor:
+    """Whether each element of ``elements`` is in ``test_elements`` (bool, ``elements``' shape).
+
+    Example:
+        >>> cr.isin(cr.tensor([1, 2, 3]), cr.tensor([2, 5]))
+        tensor([False,  True, False])
+    """
+    a = as_tensor(elements)._data
+    b = as_tensor(test_elements)._data
+    return Tensor._wrap(np.isin(a, b, assume_unique=assume_unique, invert=invert))
+
+
+def bucketize(
+    input: TensorLike, boundaries: TensorLike, *, out_int32: bool = False, right: bool = False
+) -> Tensor:
+    """The index of the bucket each value falls in, for sorted 1-d ``boundaries``: i with
+    ``boundaries[i-1] < x <= boundaries[i]`` (``right``: ``<= x <``). No gradient.
+
+    Example:
+        >>> cr.bucketize(cr.tensor([0.5, 1.0, 3.0]), cr.tensor([1.0, 2.0]))
+        tensor([0, 0, 2])
+    """
+    b = as_tensor(boundaries)._data
+    if b.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-d, got shape {b.shape}")
+    out = np.searchsorted(b, as_tensor(input)._data, side="right" if right else "left")
+    return Tensor._wrap(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+
+
+def unravel_index(indices: TensorLike, shape: Any) -> tuple[Tensor, ...]:
+    """Flat (row-major) ``indices`` as one index tensor per dim of ``shape``.
+
+    Example:
+        >>> cr.unravel_index(cr.tensor([4, 1]), (2, 3))
+        (tensor([1, 0]), tensor([1, 1]))
+    """
+    flat = as_tensor(indices)._data
+    if flat.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: expected integer indices, got {flat.dtype}")
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    size = int(np.prod(dims, dtype=np.int64))
+    if flat.size and (flat.max() >= size or flat.min() < -size):
+        raise RuntimeError(f"unravel_index: index out of range for shape {dims}")
+    flat = np.where(flat < 0, flat + size, flat)
+    return tuple(Tensor._wrap(np.asarray(i, dtype=np.int64)) for i in np.unravel_index(flat, dims))
+
+
+def _spacing(y: Tensor, x: Any, dx: Any, d: int) -> Any:
+    if x is None:
+        return 1.0 if dx is None else dx
+    xs = as_tensor(x)
+    if xs.ndim == 1:
+        shape = [1] * y.ndim
+        shape[d] = -1
+        xs = reshape(xs, shape)
+    return xs.diff(dim=d if xs.ndim == y.ndim else -1)
+
+
+def trapezoid(
+    y: TensorLike, x: TensorLike | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """The trapezoidal rule along ``dim``: samples ``y`` at points ``x`` (or spaced ``dx``, 1 by
+    default). ``trapz`` is the same.
+
+    Example:
+        >>> cr.trapezoid(cr.tensor([1.0, 2.0, 3.0]))
+        tensor(4.)
+    """
+    v = float_operand(y)
+    d = _dim(dim, v.ndim, "trapezoid")
+    if v.shape[d] == 0:
+        return sum(v, d)
+    pairs = v.narrow(d, 1, v.shape[d] - 1) + v.narrow(d, 0, v.shape[d] - 1)
+    return sum(pairs * _spacing(v, x, dx, d), d) / 2
+
+
+trapz = trapezoid
+
+
+def cumulative_trapezoid(
+    y: TensorLike, x: TensorLike | None = None, *, dx: float | None = None, dim: int = -1
+) -> Tensor:
+    """The running trapezoidal integral along ``dim`` (one value fewer than ``y`` has).
+
+    Example:
+        >>> cr.cumulative_trapezoid(cr.tensor([1.0, 2.0, 3.0]))
+        tensor([1.5, 4. ])
+    """
+    v = float_operand(y)
+    d = _dim(dim, v.ndim, "cumulative_trapezoid")
+    if v.shape[d] == 0:
+        return v
+    pairs = v.narrow(d, 1, v.shape[d] - 1) + v.narrow(d, 0, v.shape[d] - 1)
+    return (pairs * _spacing(v, x, dx, d) / 2).cumsum(d)
+
+
+_SETTINGS: dict[str, Any] = {"matmul_precision": "highest", "warn_always": False, "interop": 1}
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Accepted for torch programs: "highest", "high" or "medium". NumPy's float32 products
+    always run in full float32 precision here (no TF32 or bfloat16 passes).
+
+    Example:
+        >>> cr.set_float32_matmul_precision("high")
+        >>> cr.get_float32_matmul_precision()
+        'high'
+        >>> cr.set_float32_matmul_precision("highest")
+    """
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(
+            f"set_float32_matmul_precision: expected highest, high or medium, got {precision!r}"
+        )
+    _SETTINGS["matmul_precision"] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """What :func:`set_float32_matmul_precision` last set ("highest" by default).
+
+    Example:
+        >>> cr.get_float32_matmul_precision()
+        'highest'
+    """
+    return _SETTINGS["matmul_precision"]
+
+
+def set_num_interop_threads(n: int) -> None:
+    """Accepted for torch programs: chainrule runs ops one after the other on the calling
+    thread (no inter-op pool).
+
+    Example:
+        >>> cr.set_num_interop_threads(1)
+    """
+    if int(n) < 1:
+        raise ValueError(f"set_num_interop_threads: expected a positive number, got {n}")
+    _SETTINGS["interop"] = int(n)
+
+
+def get_num_interop_threads() -> int:
+    """What :func:`set_num_interop_threads` last set (1 by default).
+
+    Example:
+        >>> cr.get_num_interop_threads()
+        1
+    """
+    return _SETTINGS["interop"]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """Not supported by NumPy: returns False, as torch does where the CPU cannot.
+
+    Example:
+        >>> cr.set_flush_denormal(True)
+        False
+    """
+    return False
+
+
+def set_warn_always(b: bool) -> None:
+    """Accepted for torch programs (chainrule's warnings follow Python's ``warnings`` filters).
+
+    Example:
+        >>> cr.set_warn_always(False)
+        >>> cr.is_warn_always_enabled()
+        False
+    """
+    _SETTINGS["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """What :func:`set_warn_always` last set.
+
+    Example:
+        >>> cr.is_warn_always_enabled()
+        False
+    """
+    return _SETTINGS["warn_always"]
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """The legacy form of :func:`set_default_dtype`: ``torch.FloatTensor`` / ``DoubleTensor``
+    (or their names) set float32 / float64.
+
+    Example:
+        >>> cr.set_default_tensor_type(cr.DoubleTensor)
+        >>> cr.tensor([1.0]).dtype
+        dtype('float64')
+        >>> cr.set_default_tensor_type("torch.FloatTensor")
+    """
+    from ..tensor import set_default_dtype
+
+    name = t if isinstance(t, str) else getattr(t, "__name__", "")
+    kinds = {"FloatTensor": np.float32, "DoubleTensor": np.float64, "HalfTensor": np.float16}
+    kind = kinds.get(name.rsplit(".", 1)[-1])
+    if kind is None:
+        raise TypeError(
+            f"set_default_tensor_type: expected FloatTensor, DoubleTensor or HalfTensor, got {t!r}"
+        )
+    set_default_dtype(kind)
+
+
+def typename(obj: Any) -> str:
+    """torch's type name: ``torch.FloatTensor``-style for tensors, the qualified class name
+    otherwise.
+
+    Example:
+        >>> cr.typename(cr.ones(1))
+        'torch.FloatTensor'
+    """
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = obj if isinstance(obj, type) else type(obj)
+    module = cls.__module__
+    return (
+        cls.__qualname__
+        if module in ("builtins", "__builtin__")
+        else f"{module}.{cls.__qualname__}"
+    )
+
+
 # ---- binding ----
 
 _METHODS = """

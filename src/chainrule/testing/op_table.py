@@ -1014,6 +1014,14 @@ CASES = [
         SMOOTH,
     ),
     ("sum_to_size", lambda m, x: x.sum_to_size(1, 3) * 2, [((4, 2, 3),)], "any", SMOOTH),
+    ("trapezoid", lambda m, y, x: m.trapezoid(y, x, dim=0), [((4, 2), (4,))], "any", SMOOTH),
+    (
+        "cumulative_trapezoid",
+        lambda m, y: m.cumulative_trapezoid(y, dx=0.5),
+        [((2, 5),)],
+        "any",
+        SMOOTH,
+    ),
 ]
 
 
@@ -1117,6 +1125,7 @@ COVERS = {
     "cdist_p1": ("cdist",),
     "matrix_power_neg": ("matrix_power",),
     "ravel": ("ravel", "swapdims"),
+    "trapezoid": ("trapezoid", "trapz"),
 }
 
 
