@@ -76,6 +76,9 @@ from .random import (
 from .random import _default as default_generator
 from .tensor import Tensor, get_default_dtype, set_default_dtype
 
+# torch.special (after ``from .ops import *``, which brought ops.special under this name)
+special = importlib.import_module(".special", __name__)
+
 __version__ = "0.1.0"
 
 # PyTorch's names, aliases included: cr.float is float32 and cr.int is int32, as torch.float/int.

@@ -198,7 +198,7 @@ from .shape import (
     view,
 )
 from .sorting import argsort, sort, topk
-from .special import erf
+from .special import digamma, erf, erfc, erfinv, lgamma, mvlgamma, polygamma
 
 if _typing.TYPE_CHECKING:  # names for annotations only: `from chainrule.ops import *` stays ops
     from collections.abc import Callable, Sequence

@@ -19,7 +19,7 @@ from .._typing import DTypeLike, TensorLike
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import xp as np
 from ..tensor import PRINT_OPTIONS, Tensor, to_array
-from . import inplace, pointwise
+from . import inplace, pointwise, special
 from ._util import as_tensor, float_operand, normalize_dims, scaled_sum
 from .comparison import isnan, logical_not, ne
 from .indexing import _dim, gather, index_select, scatter
@@ -883,16 +883,6 @@ def isreal(input: TensorLike) -> Tensor:
         tensor([ True,  True])
     """
     return Tensor._wrap(np.isreal(as_tensor(input)._data))
-
-
-def erfc(input: TensorLike) -> Tensor:
-    """The complementary error function ``1 - erf(x)``.
-
-    Example:
-        >>> cr.erfc(cr.tensor([0.0]))
-        tensor([1.])
-    """
-    return 1 - float_operand(input).erf()
 
 
 # ---- reductions ----
@@ -2111,7 +2101,7 @@ _METHODS = """
 hsplit vsplit dsplit tensor_split split_with_sizes unflatten movedim moveaxis swapdims select
 ravel take take_along_dim fliplr flipud rot90 diag_embed diagflat fmax fmin frac fix addcmul
 addcdiv addmv addr addbmm logical_xor hypot deg2rad rad2deg sinc logit xlogy logaddexp
-logaddexp2 exp2 float_power copysign signbit sgn positive isposinf isneginf isreal erfc nansum
+logaddexp2 exp2 float_power copysign signbit sgn positive isposinf isneginf isreal nansum
 nanmean count_nonzero aminmax msort kthvalue mode quantile nanquantile nanmedian cov corrcoef mv
 inner kron cross vdot ger matrix_power is_complex is_nonzero is_same_size is_signed index_fill
 index_copy unfold masked_scatter index_put fill_diagonal_ unique_consecutive sum_to_size apply_
@@ -2123,7 +2113,7 @@ map_ argwhere
 _IN_PLACE = """
 abs absolute ceil floor round trunc fix frac sign sgn neg negative reciprocal sqrt rsqrt square
 log log2 log10 log1p expm1 exp2 sin cos tan asin acos atan arcsin arccos arctan sinh cosh asinh
-acosh atanh arcsinh arccosh arctanh atan2 arctan2 erf erfc logit sinc deg2rad rad2deg hypot
+acosh atanh arcsinh arccosh arctanh atan2 arctan2 erf erfc erfinv lgamma digamma polygamma mvlgamma logit sinc deg2rad rad2deg hypot
 xlogy copysign float_power fmod remainder lerp addcmul addcdiv addmv addr addbmm addmm
 logical_not logical_and logical_or logical_xor eq ne lt le gt ge index_fill index_copy
 floor_divide divide true_divide multiply subtract tril triu cumsum cumprod clamp_min clamp_max
@@ -2153,11 +2143,14 @@ def _in_place_form(name: str) -> Any:
 
 _EXAMPLE_SELF = {
     "addmv": "cr.tensor([4.0])",
+    "erfinv": "cr.tensor([[0.5]])",
     **dict.fromkeys(
         ["bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"], "cr.tensor([[4]])"
     ),
 }
 _EXAMPLE_ARGS = {
+    "polygamma": "(1)",
+    "mvlgamma": "(2)",
     "atan2": "(cr.tensor([1.0]))",
     "arctan2": "(cr.tensor([1.0]))",
     "hypot": "(cr.tensor([3.0]))",
@@ -2211,12 +2204,25 @@ _EXAMPLE_ARGS = {
 }
 
 
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``polygamma(n, self)``: the n-th derivative of digamma.
+
+    Example:
+        >>> cr.tensor([1.0]).polygamma(1)
+        tensor([1.6449])
+    """
+    return special.polygamma(n, self)
+
+
 def bind_methods() -> None:
     """Put the functions above on ``Tensor`` as methods, and the in-place forms it lacks."""
     for name in _METHODS:
         setattr(Tensor, name, globals()[name])
     for name in "asinh acosh atanh arcsinh arccosh arctanh atan2 arctan2".split():
         setattr(Tensor, name, getattr(pointwise, name))
+    for name in "erfc erfinv lgamma digamma mvlgamma".split():
+        setattr(Tensor, name, getattr(special, name))
+    Tensor.polygamma = _polygamma_method  # type: ignore[attr-defined]
     Tensor.ndimension = Tensor.dim  # type: ignore[attr-defined]
     for name, dtype in (("byte", np.uint8), ("char", np.int8), ("short", np.int16)):
         setattr(Tensor, name, lambda self, dtype=dtype: self.to(dtype))

@@ -1015,6 +1015,20 @@ CASES = [
     ),
     ("sum_to_size", lambda m, x: x.sum_to_size(1, 3) * 2, [((4, 2, 3),)], "any", SMOOTH),
     ("trapezoid", lambda m, y, x: m.trapezoid(y, x, dim=0), [((4, 2), (4,))], "any", SMOOTH),
+    # special functions (ops/special.py)
+    ("lgamma", lambda m, x: m.lgamma(x), [(s,) for s in U], "pos", SMOOTH),
+    ("lgamma_negative", lambda m, x: m.lgamma(-x - 0.5), [((2, 3),)], "prob", SMOOTH),
+    ("digamma", lambda m, x: m.digamma(x), [(s,) for s in U], "pos", SMOOTH),
+    (
+        "polygamma",
+        lambda m, x: m.polygamma(1, x) + x.polygamma(2),
+        [(s,) for s in U],
+        "pos",
+        SMOOTH,
+    ),
+    ("erfinv", lambda m, x: m.erfinv(1.6 * x - 0.8), [(s,) for s in U], "prob", SMOOTH),
+    ("erfc", lambda m, x: m.erfc(x * 3), [(s,) for s in U], "any", SMOOTH),
+    ("mvlgamma", lambda m, x: m.mvlgamma(x + 1.5, 3), [((2, 3),)], "pos", SMOOTH),
     (
         "cumulative_trapezoid",
         lambda m, y: m.cumulative_trapezoid(y, dx=0.5),
@@ -1126,6 +1140,7 @@ COVERS = {
     "matrix_power_neg": ("matrix_power",),
     "ravel": ("ravel", "swapdims"),
     "trapezoid": ("trapezoid", "trapz"),
+    "lgamma_negative": ("lgamma",),
 }
 
 
