@@ -32,6 +32,42 @@ def test_conv_transpose2d_matches_torch(args, kwargs, shape):
     )
 
 
+@pytest.mark.parametrize(
+    "args,kwargs,shape",
+    [
+        ((4, 6, 3), {}, (2, 4, 3, 4, 2)),
+        ((4, 6, 2), dict(stride=2, bias=False), (1, 4, 2, 3, 2)),
+        (
+            (4, 6, (3, 2, 2)),
+            dict(stride=(2, 1, 3), padding=(1, 0, 1), output_padding=(1, 0, 2), groups=2),
+            (2, 4, 3, 3, 2),
+        ),
+        ((2, 3, (2, 3, 1)), dict(dilation=(2, 1, 3), padding=1), (2, 2, 3, 4, 3)),
+        ((2, 3, 2), {}, (2, 3, 3, 3)),  # unbatched
+    ],
+)
+def test_conv_transpose3d_matches_torch(args, kwargs, shape):
+    torch.manual_seed(0)
+    ours, theirs = nn.ConvTranspose3d(*args, **kwargs), torch.nn.ConvTranspose3d(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [_x(*shape)])
+    x = _x(*shape).astype(np.float64)
+    compare_modules(ours.double(), theirs.double(), [x], copy=None)
+
+
+def test_conv_transpose3d_gradchecks_to_second_order_and_output_size():
+    from tests.helpers import check_grad
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 2, 3, 2)), rng.standard_normal((2, 2, 2, 2, 2))
+    fn = lambda x, w: nn.functional.conv_transpose3d(x, w, stride=(2, 1, 1), padding=(1, 0, 1))
+    check_grad(fn, x, w, gradgrad=True)
+    up = nn.ConvTranspose3d(2, 3, 3, stride=2, padding=1)
+    assert up(cr.randn(1, 2, 3, 4, 5), output_size=(6, 8, 10)).shape == (1, 3, 6, 8, 10)
+    with pytest.raises(ValueError, match=r"conv_transpose3d: input has 3 channels but weight"):
+        nn.functional.conv_transpose3d(cr.ones(1, 3, 2, 2, 2), cr.ones(2, 2, 2, 2, 2))
+
+
 def test_conv_transpose1d_and_output_size_match_torch():
     torch.manual_seed(0)
     compare_modules(
@@ -144,17 +180,30 @@ def test_distances_match_torch():
 
 
 @pytest.mark.parametrize(
-    "cls,shape", [("InstanceNorm2d", (3, 4, 5, 5)), ("InstanceNorm1d", (3, 4, 7))]
+    "cls,shape",
+    [
+        ("InstanceNorm2d", (3, 4, 5, 5)),
+        ("InstanceNorm1d", (3, 4, 7)),
+        ("InstanceNorm3d", (2, 4, 3, 4, 2)),
+    ],
 )
 @pytest.mark.parametrize(
-    "kwargs", [{}, dict(affine=True), dict(affine=True, track_running_stats=True)]
+    "kwargs",
+    [
+        {},
+        dict(affine=True),
+        dict(affine=True, track_running_stats=True),
+        dict(affine=True, bias=False),
+    ],
 )
 def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
     ours, theirs = getattr(nn, cls)(4, **kwargs), getattr(torch.nn, cls)(4, **kwargs)
+    assert repr(ours) == repr(theirs)
     if kwargs.get("affine"):
         with torch.no_grad():
             theirs.weight.copy_(torch.tensor(_x(4, seed=3)))
-            theirs.bias.copy_(torch.tensor(_x(4, seed=4)))
+            if theirs.bias is not None:
+                theirs.bias.copy_(torch.tensor(_x(4, seed=4)))
     x = _x(*shape) * 2 + 1
     compare_modules(ours, theirs, [x])
     for name, buf in theirs.named_buffers():
@@ -178,10 +227,27 @@ def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
         (lambda m: m.ConstantPad2d((1, 0, 0, 2), 3.5), (1, 2, 3, 3)),
         (lambda m: m.ConstantPad1d(2, -1.0), (2, 3, 4)),
         (lambda m: m.ZeroPad1d((0, 2)), (2, 3, 4)),
+        (lambda m: m.ReflectionPad3d((1, 0, 2, 1, 1, 1)), (1, 2, 3, 4, 5)),
+        (lambda m: m.ReflectionPad3d(1), (2, 3, 4, 5)),  # unbatched
+        (lambda m: m.ReplicationPad3d((2, 0, 1, 1, 0, 3)), (1, 2, 3, 4, 5)),
+        (lambda m: m.ZeroPad3d((1, 2, 0, 1, 2, 0)), (1, 2, 3, 4, 5)),
+        (lambda m: m.ConstantPad3d(1, -2.5), (1, 2, 3, 3, 3)),
+        (lambda m: m.CircularPad1d((2, 1)), (2, 3, 4)),
+        (lambda m: m.CircularPad2d((1, 2, 2, 0)), (1, 2, 3, 4)),
+        (lambda m: m.CircularPad3d(1), (1, 2, 3, 3, 3)),
     ],
 )
 def test_padding_layers_match_torch(make, shape):
-    compare_modules(make(nn), make(torch.nn), [_x(*shape)])
+    ours, theirs = make(nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [_x(*shape)])
+
+
+def test_padding_layer_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"ReflectionPad3d: expected a 4-d or 5-d input.*\(2, 3\)"):
+        nn.ReflectionPad3d(1)(cr.ones(2, 3))
+    with pytest.raises(ValueError, match="6-tuple"):
+        nn.ZeroPad3d((1, 2))
 
 
 def test_parameter_list_and_dict_register_like_torch():

@@ -67,6 +67,7 @@ BN_CASES = [
     (nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 3)),
     (nn.BatchNorm1d, torch.nn.BatchNorm1d, (4, 3, 5)),
     (nn.BatchNorm2d, torch.nn.BatchNorm2d, (4, 3, 5, 2)),
+    (nn.BatchNorm3d, torch.nn.BatchNorm3d, (3, 3, 2, 4, 2)),
 ]
 
 

@@ -326,3 +326,110 @@ def test_adaptive_max_pool_module_return_indices():
     assert out.shape == idx.shape == (1, 2, 2, 2)
     assert cr.nn.AdaptiveMaxPool1d is M.AdaptiveMaxPool1d
     assert F.adaptive_max_pool2d is P.adaptive_max_pool2d
+
+
+# ---- 3-d ----
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=(2, 3, 2), stride=(1, 2, 1), padding=(1, 1, 0), dilation=(2, 1, 2)),
+    ],
+)
+def test_max_pool3d_matches_torch_with_indices(kwargs):
+    for ties in (False, True):
+        _compare(
+            lambda x: F.max_pool3d(x, **kwargs),
+            lambda x: TF.max_pool3d(x, **kwargs),
+            (2, 3, 5, 6, 7),
+            ties=ties,
+        )
+    a = rng.standard_normal((3, 5, 6, 7)).astype(np.float32)  # unbatched
+    out, idx = F.max_pool3d(cr.tensor(a), return_indices=True, **kwargs)
+    tout, tidx = TF.max_pool3d(torch.tensor(a), return_indices=True, **kwargs)
+    np.testing.assert_array_equal(out.numpy(), tout.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    assert idx.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=2),
+        dict(kernel_size=3, stride=2, padding=1),
+        dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+        dict(kernel_size=(1, 2, 3), stride=1, divisor_override=4),
+    ],
+)
+def test_avg_pool3d_matches_torch(kwargs):
+    _compare(
+        lambda x: F.avg_pool3d(x, **kwargs), lambda x: TF.avg_pool3d(x, **kwargs), (2, 3, 5, 6, 7)
+    )
+    _compare(
+        lambda x: F.avg_pool3d(x, **kwargs), lambda x: TF.avg_pool3d(x, **kwargs), (3, 4, 5, 6)
+    )
+
+
+@pytest.mark.parametrize("size", [1, 2, (3, 4, 5), (None, 2, 3), (5, 6, 7)])
+def test_adaptive_pool3d_matches_torch(size):
+    _compare(
+        lambda x: F.adaptive_avg_pool3d(x, size),
+        lambda x: TF.adaptive_avg_pool3d(x, size),
+        (2, 3, 5, 6, 7),
+    )
+    _compare(
+        lambda x: F.adaptive_max_pool3d(x, size),
+        lambda x: TF.adaptive_max_pool3d(x, size),
+        (2, 3, 5, 6, 7),
+        ties=True,
+    )
+    a = np.round(rng.standard_normal((3, 5, 6, 7)))
+    out, idx = F.adaptive_max_pool3d(cr.tensor(a), size, return_indices=True)
+    tout, tidx = TF.adaptive_max_pool3d(torch.tensor(a), size, return_indices=True)
+    np.testing.assert_array_equal(out.numpy(), tout.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    assert out.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: F.max_pool3d(x, 2, 1, 1),
+        lambda x: F.avg_pool3d(x, 3, 2, 1),
+        lambda x: F.adaptive_avg_pool3d(x, (2, 3, 2)),
+        lambda x: F.adaptive_max_pool3d(x, (2, 3, 2)),
+    ],
+)
+def test_pool3d_gradcheck_and_second_derivatives(fn):
+    x = cr.tensor(rng.standard_normal((1, 2, 3, 4, 3)), requires_grad=True)
+    assert gradcheck(fn, [x]) and gradgradcheck(fn, [x])
+
+
+@pytest.mark.parametrize(
+    "name,args,kwargs",
+    [
+        ("MaxPool3d", (2,), {}),
+        ("MaxPool3d", (3,), dict(stride=2, padding=1, dilation=1)),
+        ("AvgPool3d", (2,), dict(stride=1, padding=1, count_include_pad=False)),
+        ("AdaptiveAvgPool3d", ((3, 2, 1),), {}),
+        ("AdaptiveMaxPool3d", ((None, 3, 2),), {}),
+    ],
+)
+def test_pool3d_modules_match_torch(name, args, kwargs):
+    m, tm = getattr(cr.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(m) == repr(tm)
+    _compare(m, tm, (2, 3, 4, 5, 6), ties=name.startswith("Max"))
+
+
+def test_pool3d_errors_name_the_op_and_shape():
+    with pytest.raises(ValueError, match=r"max_pool3d: expected input of shape \(N, C, D, H, W\)"):
+        F.max_pool3d(cr.ones(2, 3, 4), 2)
+    with pytest.raises(ValueError, match=r"avg_pool3d: kernel_size must be an int or a triple"):
+        F.avg_pool3d(cr.ones(1, 1, 4, 4, 4), (2, 2))
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool3d: output_size .* must have 3"):
+        F.adaptive_avg_pool3d(cr.ones(1, 1, 4, 4, 4), (2, 2))
+    with pytest.raises(ValueError, match=r"max_pool3d: input .* is too small"):
+        F.max_pool3d(cr.ones(1, 1, 1, 4, 4), 2)

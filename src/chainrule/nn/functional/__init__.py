@@ -38,8 +38,8 @@ from ._activation_extra import (
 )
 from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d, dropout3d
-from ._conv import conv1d, conv2d
-from ._conv_transpose import conv_transpose1d, conv_transpose2d
+from ._conv import conv1d, conv2d, conv3d
+from ._conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
 from ._distance import cosine_similarity, normalize, pairwise_distance
 from ._fold import fold, unfold
 from ._instance_norm import instance_norm
@@ -68,12 +68,16 @@ from ._norm_extra import group_norm, rms_norm
 from ._pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
 )
 from ._upsample import interpolate, pixel_shuffle, pixel_unshuffle
 
@@ -153,4 +157,10 @@ __all__ = [
     "poisson_nll_loss",
     "rms_norm",
     "unfold",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "avg_pool3d",
+    "conv3d",
+    "conv_transpose3d",
+    "max_pool3d",
 ]

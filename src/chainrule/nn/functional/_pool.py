@@ -13,9 +13,10 @@ there.
 Average pooling is linear and separable: ``y = P_h @ x @ P_w^T`` with constant pooling matrices
 (one nonzero band per row). Non-overlapping windows, the common case, are a reshape and a mean.
 Both are built from recorded ops (matmul, reshape, mean), so every derivative order works.
-1-d pooling is 2-d pooling with H = 1.
+1-d pooling is 2-d pooling with H = 1; 3-d pooling runs the same code with three spatial dims.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -24,39 +25,50 @@ from ...autograd.engine import record
 from ...backend import as_strided
 from ...ops import dispatch as d
 from ...ops._util import as_tensor
-from ._conv import _pair, _tap_slices, out_size
+from ._conv import _ntuple, out_size, tap_windows
 
 
-def _pool_args(kernel_size, stride, padding, dilation, op):
-    k = _pair(kernel_size, "kernel_size", op)
+def _pool_args(kernel_size, stride, padding, dilation, op, n=2):
+    """Kernel, stride, padding and dilation as n-tuples (stride defaults to the kernel)."""
+    k = _ntuple(kernel_size, n, "kernel_size", op)
     s = (
         k
         if stride is None or (isinstance(stride, (tuple, list)) and not stride)
-        else _pair(stride, "stride", op)
+        else _ntuple(stride, n, "stride", op)
     )
-    p, d = _pair(padding, "padding", op), _pair(dilation, "dilation", op)
+    p, d = _ntuple(padding, n, "padding", op), _ntuple(dilation, n, "dilation", op)
     if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
         raise ValueError(
             f"{op}: kernel_size {k}, stride {s} and dilation {d} must be positive and "
             f"padding {p} non-negative"
         )
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+    if any(pi > ki // 2 for pi, ki in zip(p, k, strict=True)):
         raise ValueError(f"{op}: padding {p} should be at most half of kernel_size {k}")
     return k, s, p, d
+
+
+_LAYOUTS = {
+    1: "(N, C, L) or (C, L)",
+    2: "(N, C, H, W) or (C, H, W)",
+    3: "(N, C, D, H, W) or (C, D, H, W)",
+}
 
 
 def _check_input(x, op, spatial, ceil_mode):
     if ceil_mode:
         raise NotImplementedError(f"{op}: ceil_mode=True is not supported")
-    dims = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
     if x.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{op}: expected input of shape {dims}, got {x.shape}")
+        raise ValueError(f"{op}: expected input of shape {_LAYOUTS[spatial]}, got {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got {x.dtype}")
 
 
 def _output_hw(x_shape, k, s, p, d, op):
-    hw = tuple(out_size(x_shape[i - 2], k[i], s[i], 2 * p[i], d[i]) for i in (0, 1))
+    """Output size of every spatial dim (the dims after N, C)."""
+    hw = tuple(
+        out_size(n, ki, si, 2 * pi, di)
+        for n, ki, si, pi, di in zip(x_shape[2:], k, s, p, d, strict=True)
+    )
     if min(hw) < 1:
         raise ValueError(
             f"{op}: input {x_shape} is too small for kernel_size {k} (padding {p}, dilation {d})"
@@ -70,7 +82,7 @@ def _output_hw(x_shape, k, s, p, d, op):
 
 
 class Window(NamedTuple):
-    """A pooling window: (h, w) pairs of kernel size, stride, padding and dilation."""
+    """A pooling window: kernel size, stride, padding and dilation, one entry per spatial dim."""
 
     kernel: tuple
     stride: tuple
@@ -78,27 +90,38 @@ class Window(NamedTuple):
     dilation: tuple
 
 
-def _taps(x, win, out_hw):
-    """(T, N, C, Ho, Wo): the T taps of every window, tap-major and contiguous (one copy).
+def _inner(x_shape, padding):
+    """Slices of the padded spatial dims that hold the input."""
+    return (slice(None), slice(None)) + tuple(
+        slice(p, p + n) for p, n in zip(padding, x_shape[2:], strict=True)
+    )
 
-    Tap ``t = i * kw + j`` is the window's element at row ``i``, column ``j``. After this copy
-    every pass of the max and the argmax runs over long contiguous rows, which NumPy does several
-    times faster than over the input's short strided ones.
+
+def _taps(x, win, out_hw):
+    """(T, N, C, *out): the T taps of every window, tap-major and contiguous (one copy).
+
+    Tap ``t = i * kw + j`` is the window's element at row ``i``, column ``j`` (row-major over the
+    kernel in any number of dims). After this copy every pass of the max and the argmax runs over
+    long contiguous rows, which NumPy does several times faster than over the input's short
+    strided ones.
     """
-    (kh, kw), (s0, s1), (p0, p1), (d0, d1) = win
     xp = x
-    if p0 or p1:  # implicit -inf padding
-        n, c, h, w = x.shape
-        xp = np.full((n, c, h + 2 * p0, w + 2 * p1), -np.inf, x.dtype)
-        xp[:, :, p0 : p0 + h, p1 : p1 + w] = x
-    sn, sc, sh, sw = xp.strides
+    if any(win.padding):  # implicit -inf padding
+        padded = x.shape[:2] + tuple(
+            n + 2 * p for n, p in zip(x.shape[2:], win.padding, strict=True)
+        )
+        xp = np.full(padded, -np.inf, x.dtype)
+        xp[_inner(x.shape, win.padding)] = x
+    spatial = xp.strides[2:]
     view = as_strided(
         xp,
-        (kh, kw) + x.shape[:2] + out_hw,
-        (sh * d0, sw * d1, sn, sc, sh * s0, sw * s1),
+        win.kernel + x.shape[:2] + out_hw,
+        tuple(st * d for st, d in zip(spatial, win.dilation, strict=True))
+        + xp.strides[:2]
+        + tuple(st * s for st, s in zip(spatial, win.stride, strict=True)),
         writeable=False,
     )
-    return np.ascontiguousarray(view).reshape((kh * kw,) + x.shape[:2] + out_hw)
+    return np.ascontiguousarray(view).reshape((math.prod(win.kernel),) + x.shape[:2] + out_hw)
 
 
 def _max_and_argmax(taps):
@@ -118,19 +141,20 @@ def _max_and_argmax(taps):
 
 def _scatter_taps(g, arg, win, x_shape):
     """Adjoint of the gather: each window's gradient goes to its argmax tap (arrays)."""
-    n, c, h, w = x_shape
-    p0, p1 = win.padding
-    gx = np.zeros((n, c, h + 2 * p0, w + 2 * p1), g.dtype)
+    padded = x_shape[:2] + tuple(n + 2 * p for n, p in zip(x_shape[2:], win.padding, strict=True))
+    gx = np.zeros(padded, g.dtype)
     # Windows that do not overlap own disjoint slices: those are written, not added to.
     apart = all(
         (k - 1) * d < s for k, s, d in zip(win.kernel, win.stride, win.dilation, strict=True)
     )
-    for t, (_, rows, cols) in enumerate(_tap_slices(*win.kernel, win, arg.shape[2:])):
+    taps = tap_windows(win.kernel, win.stride, win.dilation, arg.shape[2:])
+    for t, (_, where) in enumerate(taps):
+        at = (slice(None), slice(None)) + where
         if apart:
-            np.multiply(arg == t, g, out=gx[:, :, rows, cols])
+            np.multiply(arg == t, g, out=gx[at])
         else:
-            gx[:, :, rows, cols] += (arg == t) * g
-    return gx[:, :, p0 : p0 + h, p1 : p1 + w] if p0 or p1 else gx
+            gx[at] += (arg == t) * g
+    return gx[_inner(x_shape, win.padding)] if any(win.padding) else gx
 
 
 def _gather_taps(x, arg, win):
@@ -175,17 +199,23 @@ _gather = d.primitive(_gather_taps, _gather_recorded)
 _scatter = d.primitive(_scatter_taps, _scatter_recorded)
 
 
-def _plane_indices(arg, win, width):
-    """PyTorch's ``return_indices``: each maximum's flat index within its (H, W) plane."""
-    (_, kw), (s0, s1), (p0, p1), (d0, d1) = win
-    i, j = np.divmod(arg.astype(np.int64), kw)
-    rows = (np.arange(arg.shape[2]) * s0 - p0).reshape(-1, 1) + i * d0
-    return rows * width + np.arange(arg.shape[3]) * s1 - p1 + j * d1
+def _plane_indices(arg, win, sizes):
+    """PyTorch's ``return_indices``: each maximum's flat index within its spatial plane (or
+    volume) of ``sizes``."""
+    taps = np.unravel_index(arg.astype(np.int64), win.kernel)
+    flat = np.zeros(arg.shape, np.int64)
+    nd = len(sizes)
+    for a, (t, n, st, pad, dil) in enumerate(
+        zip(taps, sizes, win.stride, win.padding, win.dilation, strict=True)
+    ):
+        start = (np.arange(arg.shape[2 + a]) * st - pad).reshape((-1,) + (1,) * (nd - 1 - a))
+        flat = flat * n + start + t * dil
+    return flat
 
 
 def _max_pool(x, k, s, p, d, return_indices, op):
-    """Max pooling of a 4-d tensor with 2-d window arguments (see :func:`max_pool2d`)."""
-    win = Window(*_pool_args(k, s, p, d, op))
+    """Max pooling of a (N, C, *spatial) tensor (see :func:`max_pool2d`)."""
+    win = Window(*_pool_args(k, s, p, d, op, x.ndim - 2))
     out_hw = _output_hw(x.shape, *win, op)
     best, arg = _max_and_argmax(_taps(x._data, win, out_hw))
     out = record(
@@ -197,7 +227,7 @@ def _max_pool(x, k, s, p, d, return_indices, op):
         save_inputs=False,
         save_output=False,
     )
-    return (out, _int_tensor(_plane_indices(arg, win, x.shape[3]))) if return_indices else out
+    return (out, _int_tensor(_plane_indices(arg, win, x.shape[2:]))) if return_indices else out
 
 
 def max_pool2d(
@@ -287,39 +317,48 @@ def _adaptive_matrix(n_in, n_out, dtype):
     return (inside / (end - start).reshape(-1, 1)).astype(dtype)
 
 
-def _apply_separable(x, mh, mw):
-    """``mh @ x @ mw.T`` on the last two dims of a 4-d tensor, as recorded matmuls."""
-    n, c, h, w = x.shape
-    y = x.reshape(n * c * h, w) @ mw.T  # one GEMM over all rows
-    y = mh @ y.reshape(n * c, h, -1)  # (n*c, Ho, Wo)
-    return y.reshape(n, c, mh.shape[0], mw.shape[0])
+def _apply_separable(x, *mats):
+    """Each (n_out, n_in) matrix applied along its spatial dim of (N, C, *spatial), as recorded
+    matmuls: ``mh @ x @ mw.T`` in 2-d."""
+    lead, sizes = x.shape[:2], list(x.shape[2:])
+    y = x.reshape(-1, sizes[-1]) @ mats[-1].T  # the last dim: one GEMM over all rows
+    sizes[-1] = mats[-1].shape[0]
+    for a in range(len(mats) - 2, -1, -1):  # the others: (n_out, n_in) @ (before, n_in, after)
+        before, after = math.prod(lead) * math.prod(sizes[:a]), math.prod(sizes[a + 1 :])
+        y = mats[a] @ y.reshape(before, sizes[a], after)
+        sizes[a] = mats[a].shape[0]
+    return y.reshape(lead + tuple(sizes))
 
 
-def _block_mean(x, kh, kw, ho, wo):
-    """Mean over non-overlapping kh x kw blocks (stride = kernel, no padding)."""
-    n, c = x.shape[:2]
-    if x.shape[2] != ho * kh or x.shape[3] != wo * kw:
-        x = x[:, :, : ho * kh, : wo * kw]  # PyTorch drops the incomplete last window
-    return x.reshape(n, c, ho, kh, wo, kw).mean(axis=(3, 5))
+def _block_mean(x, kernel, out):
+    """Mean over non-overlapping blocks of ``kernel`` (stride = kernel, no padding)."""
+    used = tuple(o * k for o, k in zip(out, kernel, strict=True))
+    if x.shape[2:] != used:  # PyTorch drops the incomplete last window
+        x = x[(slice(None), slice(None)) + tuple(slice(0, u) for u in used)]
+    blocks = tuple(v for o, k in zip(out, kernel, strict=True) for v in (o, k))
+    return x.reshape(x.shape[:2] + blocks).mean(axis=tuple(range(3, 3 + 2 * len(out), 2)))
 
 
 def _avg_pool(x, k, s, p, count_include_pad, divisor_override, op):
-    """Average pooling of a 4-d tensor with 2-d window arguments (see :func:`avg_pool2d`)."""
-    k, s, p, _ = _pool_args(k, s, p, 1, op)
-    ho, wo = _output_hw(x.shape, k, s, p, (1, 1), op)
-    if s == k and p == (0, 0):
-        out = _block_mean(x, k[0], k[1], ho, wo)
+    """Average pooling of a (N, C, *spatial) tensor (see :func:`avg_pool2d`)."""
+    nd = x.ndim - 2
+    k, s, p, _ = _pool_args(k, s, p, 1, op, nd)
+    out_size = _output_hw(x.shape, k, s, p, (1,) * nd, op)
+    if s == k and not any(p):
+        out = _block_mean(x, k, out_size)
     else:
-        mh = _window_matrix(x.shape[2], ho, k[0], s[0], p[0], count_include_pad, x.dtype)
-        mw = _window_matrix(x.shape[3], wo, k[1], s[1], p[1], count_include_pad, x.dtype)
-        out = _apply_separable(x, mh, mw)
+        mats = [
+            _window_matrix(n, o, ki, si, pi, count_include_pad, x.dtype)
+            for n, o, ki, si, pi in zip(x.shape[2:], out_size, k, s, p, strict=True)
+        ]
+        out = _apply_separable(x, *mats)
     if divisor_override is None:
         return out
-    if not count_include_pad and p != (0, 0):
+    if not count_include_pad and any(p):
         raise NotImplementedError(
             f"{op}: divisor_override with count_include_pad=False and padding is not supported"
         )
-    return out * np.asarray(k[0] * k[1] / divisor_override, dtype=x.dtype)
+    return out * np.asarray(math.prod(k) / divisor_override, dtype=x.dtype)
 
 
 def avg_pool2d(
@@ -393,10 +432,18 @@ def adaptive_avg_pool2d(input, output_size):
     _check_input(x, "adaptive_avg_pool2d", 2, False)
     if x.ndim == 3:
         return adaptive_avg_pool2d(x.unsqueeze(0), output_size).squeeze(0)
-    (h, w), (ho, wo) = x.shape[2:], _adaptive_size(output_size, x.shape[2:], "adaptive_avg_pool2d")
-    if h % ho == 0 and w % wo == 0:  # equal bins: a plain block mean
-        return _block_mean(x, h // ho, w // wo, ho, wo)
-    return _apply_separable(x, _adaptive_matrix(h, ho, x.dtype), _adaptive_matrix(w, wo, x.dtype))
+    return _adaptive_avg_pool(x, output_size, "adaptive_avg_pool2d")
+
+
+def _adaptive_avg_pool(x, output_size, op):
+    """Adaptive average pooling of a (N, C, *spatial) tensor."""
+    sizes = x.shape[2:]
+    out = _adaptive_size(output_size, sizes, op)
+    if all(n % o == 0 for n, o in zip(sizes, out, strict=True)):  # equal bins: a block mean
+        return _block_mean(x, tuple(n // o for n, o in zip(sizes, out, strict=True)), out)
+    return _apply_separable(
+        x, *(_adaptive_matrix(n, o, x.dtype) for n, o in zip(sizes, out, strict=True))
+    )
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -423,19 +470,25 @@ def _adaptive_taps(n_in, n_out):
 
 
 def _adaptive_max_pool(x, output_size, return_indices, op):
-    """Adaptive max pooling of a 4-d tensor (see :func:`adaptive_max_pool2d`)."""
+    """Adaptive max pooling of a (N, C, *spatial) tensor (see :func:`adaptive_max_pool2d`)."""
     from ...ops.indexing import gather
 
-    n, c, h, w = x.shape
-    ho, wo = _adaptive_size(output_size, (h, w), op)
-    rows, cols = _adaptive_taps(h, ho), _adaptive_taps(w, wo)
-    # flat (H, W)-plane position of every tap of every bin: (ho * wo, kh * kw)
-    flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(ho * wo, -1)
-    taps = np.moveaxis(x._data.reshape(n, c, h * w)[:, :, flat], -1, 0)  # (T, n, c, ho*wo)
+    (n, c), sizes = x.shape[:2], x.shape[2:]
+    out = _adaptive_size(output_size, sizes, op)
+    nd, plane, bins = len(sizes), math.prod(sizes), math.prod(out)
+    # flat position within the plane of every tap of every bin: (*out, *taps) -> (bins, T)
+    flat = 0
+    for a, (size, o) in enumerate(zip(sizes, out, strict=True)):
+        taps = _adaptive_taps(size, o)
+        shape = [1] * (2 * nd)
+        shape[a], shape[nd + a] = taps.shape
+        flat = flat * size + taps.reshape(shape)
+    flat = np.asarray(flat).reshape(bins, -1)
+    taps = np.moveaxis(x._data.reshape(n, c, plane)[:, :, flat], -1, 0)  # (T, n, c, bins)
     _, arg = _max_and_argmax(np.ascontiguousarray(taps))
-    index = flat[np.arange(ho * wo), arg.astype(np.intp)]  # (n, c, ho * wo)
-    out = gather(x.reshape(n, c, h * w), 2, index).reshape(n, c, ho, wo)
-    return (out, _int_tensor(index.reshape(n, c, ho, wo))) if return_indices else out
+    index = flat[np.arange(bins), arg.astype(np.intp)]  # (n, c, bins)
+    res = gather(x.reshape(n, c, plane), 2, index).reshape((n, c) + out)
+    return (res, _int_tensor(index.reshape((n, c) + out))) if return_indices else res
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
@@ -476,3 +529,90 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3-d pooling: the code above with three spatial dims
+# ---------------------------------------------------------------------------------------------
+
+
+def _batched_3d(x, op, ceil_mode=False):
+    """The input as (N, C, D, H, W) and whether it was unbatched (C, D, H, W)."""
+    _check_input(x, op, 3, ceil_mode)
+    return (x.unsqueeze(0), True) if x.ndim == 4 else (x, False)
+
+
+def _unbatch(out, unbatched, return_indices):
+    if not unbatched:
+        return out
+    return (out[0].squeeze(0), out[1][0]) if return_indices else out.squeeze(0)
+
+
+def max_pool3d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """Maximum over each window: (N, C, D, H, W) -> (N, C, Do, Ho, Wo) (or unbatched
+    (C, D, H, W)); arguments as in :func:`max_pool2d`. ``return_indices`` gives each maximum's
+    flat index within its (D, H, W) volume (int64).
+
+    Example:
+        >>> F.max_pool3d(cr.ones(2, 4, 8, 8, 8), 2).shape
+        (2, 4, 4, 4, 4)
+        >>> F.max_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+        (tensor([[[[[7.]]]]]), tensor([[[[[7]]]]]))
+    """
+    x, unbatched = _batched_3d(as_tensor(input), "max_pool3d", ceil_mode)
+    out = _max_pool(x, kernel_size, stride, padding, dilation, return_indices, "max_pool3d")
+    return _unbatch(out, unbatched, return_indices)
+
+
+def avg_pool3d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    """Mean over each window: (N, C, D, H, W) -> (N, C, Do, Ho, Wo) (or unbatched
+    (C, D, H, W)); arguments as in :func:`avg_pool2d`.
+
+    Example:
+        >>> F.avg_pool3d(cr.ones(2, 4, 8, 8, 8), 2).shape
+        (2, 4, 4, 4, 4)
+        >>> F.avg_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2)
+        tensor([[[[[3.5]]]]])
+    """
+    x, unbatched = _batched_3d(as_tensor(input), "avg_pool3d", ceil_mode)
+    out = _avg_pool(
+        x, kernel_size, stride, padding, count_include_pad, divisor_override, "avg_pool3d"
+    )
+    return _unbatch(out, unbatched, False)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Average into a fixed (Do, Ho, Wo) grid of PyTorch's adaptive bins:
+    (N, C, D, H, W) -> (N, C, Do, Ho, Wo). ``output_size`` is an int or a triple (None keeps
+    that input size).
+
+    Example:
+        >>> F.adaptive_avg_pool3d(cr.ones(2, 4, 5, 6, 7), 1).shape
+        (2, 4, 1, 1, 1)
+    """
+    x, unbatched = _batched_3d(as_tensor(input), "adaptive_avg_pool3d")
+    return _unbatch(_adaptive_avg_pool(x, output_size, "adaptive_avg_pool3d"), unbatched, False)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Maximum over a fixed (Do, Ho, Wo) grid of PyTorch's adaptive bins:
+    (N, C, D, H, W) -> (N, C, Do, Ho, Wo); ``return_indices`` also gives each maximum's flat
+    index within its (D, H, W) volume (int64).
+
+    Example:
+        >>> F.adaptive_max_pool3d(cr.ones(2, 4, 5, 6, 7), (1, 2, 3)).shape
+        (2, 4, 1, 2, 3)
+    """
+    x, unbatched = _batched_3d(as_tensor(input), "adaptive_max_pool3d")
+    out = _adaptive_max_pool(x, output_size, return_indices, "adaptive_max_pool3d")
+    return _unbatch(out, unbatched, return_indices)

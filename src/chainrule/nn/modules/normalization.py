@@ -1,4 +1,4 @@
-"""Normalization layers: ``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` (fused primitives),
+"""Normalization layers: ``LayerNorm``, ``BatchNorm1d/2d/3d`` (fused primitives),
 ``GroupNorm`` and ``RMSNorm``."""
 
 import numpy as np
@@ -172,6 +172,18 @@ class BatchNorm2d(_BatchNorm):
 
     _input_dims = (4,)
     _layout = "4D (N, C, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of (N, C, D, H, W) inputs per channel C (see BatchNorm1d).
+
+    Example::
+
+        y = cr.nn.BatchNorm3d(4)(cr.randn(2, 4, 3, 5, 5))   # (2, 4, 3, 5, 5)
+    """
+
+    _input_dims = (5,)
+    _layout = "5D (N, C, D, H, W)"
 
 
 class GroupNorm(Module):

@@ -1,5 +1,5 @@
-"""Pooling layers: max, average, adaptive average and adaptive max, in 1-d and 2-d (PyTorch's
-arguments)."""
+"""Pooling layers: max, average, adaptive average and adaptive max, in 1-d, 2-d and 3-d
+(PyTorch's arguments)."""
 
 from ..functional import _pool as P
 from ..module import Module
@@ -209,3 +209,67 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
     def forward(self, input):
         return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Maximum over sliding windows: (N, C, D, H, W) -> (N, C, Do, Ho, Wo); see ``F.max_pool3d``.
+
+    Example::
+
+        y = cr.nn.MaxPool3d(2)(cr.randn(2, 4, 8, 8, 8))   # (2, 4, 4, 4, 4)
+    """
+
+    def forward(self, input):
+        return P.max_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over sliding windows: (N, C, D, H, W) -> (N, C, Do, Ho, Wo); see ``F.avg_pool3d``.
+
+    Example::
+
+        y = cr.nn.AvgPool3d(2)(cr.randn(2, 4, 8, 8, 8))   # (2, 4, 4, 4, 4)
+    """
+
+    def forward(self, input):
+        return P.avg_pool3d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Average into a fixed output grid: (N, C, D, H, W) -> (N, C, *output_size).
+
+    Example::
+
+        y = cr.nn.AdaptiveAvgPool3d(1)(cr.randn(2, 4, 5, 6, 7))   # (2, 4, 1, 1, 1)
+    """
+
+    def forward(self, input):
+        return P.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Maximum over a fixed output grid of bins: (N, C, D, H, W) -> (N, C, *output_size).
+
+    Example::
+
+        y = cr.nn.AdaptiveMaxPool3d((1, 2, 3))(cr.randn(2, 4, 5, 6, 7))   # (2, 4, 1, 2, 3)
+    """
+
+    def forward(self, input):
+        return P.adaptive_max_pool3d(input, self.output_size, self.return_indices)
