@@ -250,3 +250,38 @@ def test_an_op_whose_backward_reads_only_its_input_allows_inplace_after_it_as_to
         (y * lib.tensor(np.arange(y.numel(), dtype=np.float64).reshape(y.shape))).sum().backward()
         grads.append(leaf.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("relu_", ()),
+        ("leaky_relu_", (0.2,)),
+        ("elu_", (0.7,)),
+        ("selu_", ()),
+        ("celu_", (0.5,)),
+        ("hardtanh_", (-0.5, 0.8)),
+        ("threshold_", (0.1, 20.0)),
+    ],
+)
+def test_trailing_underscore_functionals_are_in_place_like_torch(name, args):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4)) * 3
+    for dtype in (np.float32, np.float64):
+        ours_leaf = cr.tensor(x.astype(dtype), requires_grad=True)
+        theirs_leaf = torch.tensor(x.astype(dtype), requires_grad=True)
+        ours_h, theirs_h = ours_leaf * 2, theirs_leaf * 2
+        assert getattr(F, name)(ours_h, *args) is ours_h
+        getattr(TF, name)(theirs_h, *args)
+        assert ours_h.dtype == dtype
+        np.testing.assert_allclose(ours_h.detach().numpy(), theirs_h.detach().numpy(), rtol=1e-6)
+        w = rng.standard_normal((3, 4)).astype(dtype)
+        (ours_h * cr.tensor(w)).sum().backward()
+        (theirs_h * torch.tensor(w)).sum().backward()
+        # float32: torch's in-place backward reads the output, ours may read the input
+        atol = 1e-6 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(
+            ours_leaf.grad.numpy(), theirs_leaf.grad.numpy(), rtol=1e-6, atol=atol
+        )
+    with pytest.raises(RuntimeError, match="in-place"):
+        getattr(F, name)(cr.tensor(x, requires_grad=True), *args)

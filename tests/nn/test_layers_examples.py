@@ -324,3 +324,95 @@ def test_ranking_losses_match_torch(reduction):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="reduction"):
         nn.MarginRankingLoss(reduction="avg")(cr.tensor(a[:, 0]), cr.tensor(b[:, 0]), cr.tensor(y))
+
+
+# ---- hinge and multi-class / multi-label margin losses ----
+
+_LABELS = np.array([0, 3, 1, 1, 2])
+_MULTI = np.array([[3, 0, -1, 1], [0, 1, 2, 3], [-1, 1, 1, 1], [2, 2, -1, 0], [1, -1, 3, 3]])
+_W4 = np.array([0.5, 1.0, 2.0, 1.5], np.float32)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name,kwargs,target",
+    [
+        ("HingeEmbeddingLoss", {}, "sign"),
+        ("HingeEmbeddingLoss", dict(margin=0.5), "sign"),
+        ("HingeEmbeddingLoss", {}, "any"),  # neither 1 nor -1: both terms, as in torch
+        ("MultiMarginLoss", {}, "labels"),
+        ("MultiMarginLoss", dict(p=2, margin=0.7, weight=_W4), "labels"),
+        ("MultiLabelMarginLoss", {}, "multi"),
+        ("MultiLabelSoftMarginLoss", {}, "binary"),
+        ("MultiLabelSoftMarginLoss", dict(weight=_W4), "binary"),
+    ],
+)
+def test_margin_losses_match_torch(name, kwargs, target, dtype, reduction):
+    x = _x(5, 4, seed=5).astype(dtype)
+    y = {
+        "sign": np.sign(_x(5, 4, seed=6)).astype(dtype),
+        "any": np.round(_x(5, 4, seed=6)).astype(dtype),
+        "labels": _LABELS,
+        "multi": _MULTI,
+        "binary": (_x(5, 4, seed=6) > 0).astype(dtype),
+    }[target]
+    theirs_kw = {k: torch.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+    ours_kw = {k: cr.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+    ours = getattr(nn, name)(reduction=reduction, **ours_kw)
+    theirs = getattr(torch.nn, name)(reduction=reduction, **theirs_kw)
+    if "weight" in kwargs and dtype == np.float64:
+        ours, theirs = ours.double(), theirs.double()
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [x, y], copy=None, atol=1e-6, rtol=1e-5)
+    if target in ("labels", "multi"):  # unbatched (C,) input
+        compare_modules(ours, theirs, [x[1], np.asarray(y[1])], copy=None, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "fn,target",
+    [
+        (lambda x, y: nn.functional.hinge_embedding_loss(x, y, 0.4), np.sign(_x(3, 4, seed=6))),
+        (lambda x, y: nn.functional.multi_margin_loss(x, y, p=2), _LABELS[:3]),
+        (lambda x, y: nn.functional.multilabel_margin_loss(x, y), _MULTI[:3]),
+        (lambda x, y: nn.functional.multilabel_soft_margin_loss(x, y), _x(3, 4, seed=6) > 0),
+    ],
+)
+def test_margin_losses_gradcheck(fn, target):
+    from tests.helpers import check_grad
+
+    # x away from the hinges' kinks, where finite differences are exact
+    x = np.round(_x(3, 4, seed=7).astype(np.float64) * 4) / 4 + 0.1
+    check_grad(fn, x, target.astype(np.float64) if target.dtype == bool else target)
+
+
+def test_margin_loss_errors_name_the_op_and_shapes():
+    f = nn.functional
+    with pytest.raises(ValueError, match=r"multi_margin_loss: only p == 1 and p == 2"):
+        f.multi_margin_loss(cr.randn(3, 4), cr.tensor([0, 1, 2]), p=3)
+    with pytest.raises(ValueError, match=r"multi_margin_loss: target .* \(2,\) for input \(3, 4\)"):
+        f.multi_margin_loss(cr.randn(3, 4), cr.tensor([0, 1]))
+    with pytest.raises(IndexError, match=r"multi_margin_loss: target out of range"):
+        f.multi_margin_loss(cr.randn(3, 4), cr.tensor([0, 1, 5]))
+    with pytest.raises(ValueError, match=r"multilabel_margin_loss: .*\(3, 4\).*\(3,\)"):
+        f.multilabel_margin_loss(cr.randn(3, 4), cr.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"hinge_embedding_loss: input shape \(3, 4\) and target"):
+        f.hinge_embedding_loss(cr.randn(3, 4), cr.ones(3, 5))
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=0.0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss_matches_torch(reduction, swap):
+    a, p, n = _x(5, 6, seed=1), _x(5, 6, seed=2), _x(5, 6, seed=3)
+    ours = nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)
+    theirs = torch.nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [a, p, n])
+    cos = lambda lib: lambda u, v: 1 - lib.nn.functional.cosine_similarity(u, v)
+    compare_modules(
+        nn.TripletMarginWithDistanceLoss(distance_function=cos(cr), margin=0.5, swap=swap),
+        torch.nn.TripletMarginWithDistanceLoss(distance_function=cos(torch), margin=0.5, swap=swap),
+        [a.astype(np.float64), p.astype(np.float64), n.astype(np.float64)],
+    )

@@ -8,14 +8,19 @@ Example::
 
 from ._activation import (
     elu,
+    elu_,
     gelu,
     hardtanh,
+    hardtanh_,
     leaky_relu,
+    leaky_relu_,
     log_softmax,
     logsigmoid,
     relu,
     relu6,
+    relu_,
     selu,
+    selu_,
     sigmoid,
     silu,
     softmax,
@@ -25,6 +30,7 @@ from ._activation import (
 )
 from ._activation_extra import (
     celu,
+    celu_,
     glu,
     hardshrink,
     hardsigmoid,
@@ -35,6 +41,7 @@ from ._activation_extra import (
     softshrink,
     tanhshrink,
     threshold,
+    threshold_,
 )
 from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d, dropout3d
@@ -57,12 +64,17 @@ from ._loss import (
 from ._loss_extra import (
     cosine_embedding_loss,
     gaussian_nll_loss,
+    hinge_embedding_loss,
     margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
     poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
-from ._misc import dropout, embedding, linear, one_hot, pad
+from ._misc import bilinear, dropout, embedding, linear, one_hot, pad
 from ._norm import batch_norm, layer_norm
 from ._norm_extra import group_norm, rms_norm
 from ._pool import (
@@ -163,4 +175,17 @@ __all__ = [
     "conv3d",
     "conv_transpose3d",
     "max_pool3d",
+    "bilinear",
+    "relu_",
+    "leaky_relu_",
+    "elu_",
+    "selu_",
+    "hardtanh_",
+    "celu_",
+    "threshold_",
+    "hinge_embedding_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]

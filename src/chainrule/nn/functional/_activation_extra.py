@@ -149,3 +149,27 @@ def threshold(input, threshold, value, inplace=False):
         return _in_place(input, "threshold_", lambda x: where(x > threshold, x, x * 0 + value))
     x = as_tensor(input)
     return where(x > threshold, x, x * 0 + value)
+
+
+def celu_(input, alpha=1.0):
+    """In-place :func:`celu`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.celu_(cr.tensor([-2.0, 3.0]), 0.5)
+        tensor([-0.4908,  3.    ])
+    """
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    """In-place :func:`threshold`.
+
+    Example:
+        >>> x = cr.tensor([0.0, 2.0])
+        >>> F.threshold_(x, 0.1, 20.0) is x, x
+        (True, tensor([20.,  2.]))
+    """
+    return _threshold(input, threshold, value, inplace=True)
+
+
+_threshold = threshold  # the argument named ``threshold`` hides the function in threshold_

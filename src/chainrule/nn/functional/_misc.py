@@ -136,3 +136,34 @@ def one_hot(tensor, num_classes=-1):
             f"one_hot: class value {index.max()} is out of range for num_classes={num_classes}"
         )
     return Tensor._wrap(np.eye(num_classes, dtype=np.int64)[index])
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = x1 @ weight[o] @ x2 + bias[o]``: (*, in1), (*, in2), weight
+    (out, in1, in2), bias (out,) -> (*, out).
+
+    Example:
+        >>> F.bilinear(cr.ones(4, 2), cr.ones(4, 3), cr.ones(5, 2, 3)).shape
+        (4, 5)
+        >>> F.bilinear(cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0]]), cr.tensor([[[1.0], [1.0]]]))
+        tensor([[9.]])
+    """
+    x1, x2, w = as_tensor(input1), as_tensor(input2), as_tensor(weight)
+    if w.ndim != 3 or x1.ndim < 1 or x2.ndim < 1:
+        raise ValueError(
+            f"bilinear: expected weight (out, in1, in2) and inputs (*, in1), (*, in2), got "
+            f"weight {tuple(w.shape)}, input1 {tuple(x1.shape)}, input2 {tuple(x2.shape)}"
+        )
+    out, in1, in2 = w.shape
+    if x1.shape[:-1] != x2.shape[:-1] or x1.shape[-1] != in1 or x2.shape[-1] != in2:
+        raise ValueError(
+            f"bilinear: input1 {tuple(x1.shape)} and input2 {tuple(x2.shape)} must be "
+            f"(*, {in1}) and (*, {in2}) with the same leading dims, for weight {tuple(w.shape)}"
+        )
+    if bias is not None and tuple(as_tensor(bias).shape) != (out,):
+        raise ValueError(f"bilinear: bias must have shape ({out},), got {tuple(bias.shape)}")
+    lead = x1.shape[:-1]
+    # x1 against every weight slice in one GEMM: (rows, in1) @ (in1, out*in2)
+    t = x1.reshape(-1, in1) @ w.permute(1, 0, 2).reshape(in1, out * in2)
+    y = (t.reshape(-1, out, in2) * x2.reshape(-1, 1, in2)).sum(-1).reshape(lead + (out,))
+    return y if bias is None else y + as_tensor(bias)

@@ -39,7 +39,7 @@ from .embedding import Embedding
 from .flatten import Flatten, Fold, Identity, Unflatten, Unfold
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .lazy import LazyConv1d, LazyConv2d, LazyLinear
-from .linear import Linear
+from .linear import Bilinear, Linear
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -54,10 +54,15 @@ from .loss import (
 from .loss_extra import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
+    HingeEmbeddingLoss,
     MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     PoissonNLLLoss,
     SoftMarginLoss,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, RMSNorm
 from .padding import (
@@ -235,4 +240,10 @@ __all__ = [
     "CircularPad1d",
     "CircularPad2d",
     "CircularPad3d",
+    "Bilinear",
+    "HingeEmbeddingLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "TripletMarginWithDistanceLoss",
 ]
