@@ -6,11 +6,13 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
@@ -24,4 +26,4 @@ __all__ = [
     "LBFGS",
     "lr_scheduler",
 ]
-__all__ += ["Adamax", "NAdam", "RAdam"]
+__all__ += ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD"]
