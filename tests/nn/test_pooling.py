@@ -433,3 +433,92 @@ def test_pool3d_errors_name_the_op_and_shape():
         F.adaptive_avg_pool3d(cr.ones(1, 1, 4, 4, 4), (2, 2))
     with pytest.raises(ValueError, match=r"max_pool3d: input .* is too small"):
         F.max_pool3d(cr.ones(1, 1, 1, 4, 4), 2)
+
+
+# ---- *_with_indices, max unpooling, LP pooling ----
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_with_indices_names_match_torch(nd):
+    a = rng.standard_normal((2, 3) + (6,) * nd).astype(np.float32)
+    ours = getattr(F, f"max_pool{nd}d_with_indices")(cr.tensor(a), 3, 2, 1)
+    theirs = getattr(TF, f"max_pool{nd}d_with_indices")(torch.tensor(a), 3, 2, 1)
+    for o, t in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "nd,shape,k,s,p,size",
+    [
+        (1, (2, 3, 8), 2, None, 0, None),
+        (1, (3, 9), 3, 2, 1, (9,)),  # unbatched
+        (2, (2, 3, 6, 8), 2, None, 0, None),
+        (2, (2, 3, 7, 6), 3, 2, 1, (2, 3, 7, 6)),  # output_size with N, C, as torch allows
+        (3, (1, 2, 4, 5, 4), 2, None, 0, (4, 5, 4)),
+    ],
+)
+def test_max_unpool_matches_torch(nd, shape, k, s, p, size, dtype):
+    a = rng.standard_normal(shape).astype(dtype)
+    y, i = getattr(F, f"max_pool{nd}d")(cr.tensor(a), k, s, p, return_indices=True)
+    ty, ti = getattr(TF, f"max_pool{nd}d")(torch.tensor(a), k, s, p, return_indices=True)
+    unpool = (
+        lambda x: getattr(F, f"max_unpool{nd}d")(x, i, k, s, p, size),
+        lambda x: getattr(TF, f"max_unpool{nd}d")(x, ti, k, s, p, size),
+    )
+    x, tx = cr.tensor(y.numpy(), requires_grad=True), torch.tensor(ty.numpy(), requires_grad=True)
+    u, tu = unpool[0](x), unpool[1](tx)
+    np.testing.assert_array_equal(u.numpy(), tu.detach().numpy())
+    assert u.dtype == dtype
+    g = rng.standard_normal(tu.shape).astype(dtype)
+    u.backward(g)
+    tu.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    m, tm = (
+        getattr(cr.nn, f"MaxUnpool{nd}d")(k, s, p),
+        getattr(torch.nn, f"MaxUnpool{nd}d")(k, s, p),
+    )
+    assert repr(m) == repr(tm)
+    np.testing.assert_array_equal(m(y, i, size).numpy(), tm(ty, ti, size).numpy())
+
+
+def test_max_unpool_gradcheck_and_errors():
+    y, i = F.max_pool2d(cr.randn(1, 2, 4, 4), 2, return_indices=True)
+    x = cr.tensor(y.numpy().astype(np.float64), requires_grad=True)
+    assert gradcheck(lambda t: F.max_unpool2d(t, i, 2), [x])
+    with pytest.raises(ValueError, match=r"max_unpool2d: output_size \(9, 9\) must be"):
+        F.max_unpool2d(y, i, 2, output_size=(9, 9))
+    with pytest.raises(IndexError, match="max_unpool2d: found an invalid max index"):
+        F.max_unpool2d(y, i * 10, 2)
+    with pytest.raises(ValueError, match=r"max_unpool1d: expected input .* \(1, 2, 2, 2\)"):
+        F.max_unpool1d(y, i, 2)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3.0, 1.5])
+@pytest.mark.parametrize(
+    "nd,k,s", [(1, 3, 2), (1, 2, None), (2, 2, None), (2, (3, 2), (2, 1)), (3, 2, 1)]
+)
+def test_lp_pool_matches_torch(p, nd, k, s):
+    shape = (2, 3) + (6, 5, 4)[:nd]
+    positive = p != 1  # (a negative window sum has no real p-th root: NaN in both)
+    fn = lambda lib: lambda x: getattr(lib.nn.functional, f"lp_pool{nd}d")(x, p, k, s)
+    a = rng.standard_normal(shape).astype(np.float32)
+    a = np.abs(a) + 0.1 if positive else a
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = fn(cr)(x), fn(torch)(tx)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = rng.standard_normal(ty.shape).astype(np.float32)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    m, tm = getattr(cr.nn, f"LPPool{nd}d")(p, k, s), getattr(torch.nn, f"LPPool{nd}d")(p, k, s)
+    assert repr(m) == repr(tm)
+    np.testing.assert_allclose(
+        m(cr.tensor(a)).numpy(), tm(torch.tensor(a)).numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_lp_pool_gradcheck():
+    x = cr.tensor(np.abs(rng.standard_normal((1, 2, 4, 5))) + 0.5, requires_grad=True)
+    assert gradcheck(lambda t: F.lp_pool2d(t, 2.5, (2, 3), 1), [x])
+    assert gradgradcheck(lambda t: F.lp_pool2d(t, 2, 2), [x])

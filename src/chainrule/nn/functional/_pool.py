@@ -616,3 +616,168 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     x, unbatched = _batched_3d(as_tensor(input), "adaptive_max_pool3d")
     out = _adaptive_max_pool(x, output_size, return_indices, "adaptive_max_pool3d")
     return _unbatch(out, unbatched, return_indices)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch's ``*_with_indices`` names, max unpooling and power-average (LP) pooling
+# ---------------------------------------------------------------------------------------------
+
+
+def max_pool1d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """:func:`max_pool1d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> F.max_pool1d_with_indices(cr.tensor([[[1.0, 3.0, 5.0, 2.0]]]), 2)
+        (tensor([[[3., 5.]]]), tensor([[[1, 2]]]))
+    """
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """:func:`max_pool2d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> F.max_pool2d_with_indices(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2)
+        (tensor([[[[4.]]]]), tensor([[[[2]]]]))
+    """
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """:func:`max_pool3d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> F.max_pool3d_with_indices(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2)[1]
+        tensor([[[[[7]]]]])
+    """
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _max_unpool(x, indices, kernel_size, stride, padding, output_size, nd, op):
+    """Each value of ``x`` (N, C, *in) written at its flat ``indices`` position in a zero
+    (N, C, *out) output: the recorded ``scatter`` op, whose vjp gathers the gradient back."""
+    from ...creation import zeros
+
+    x, indices = as_tensor(x), as_tensor(indices)
+    if x.ndim not in (nd + 1, nd + 2) or tuple(indices.shape) != tuple(x.shape):
+        raise ValueError(
+            f"{op}: expected input {_LAYOUTS[nd]} and indices of the same shape, got input "
+            f"{tuple(x.shape)} and indices {tuple(indices.shape)}"
+        )
+    if indices.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: indices must be integers (from return_indices), got {indices.dtype}"
+        )
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x, indices = x.unsqueeze(0), indices.unsqueeze(0)
+    k, s, p, _ = _pool_args(kernel_size, stride, padding, 1, op, nd)
+    default = tuple(
+        (n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(x.shape[2:], s, p, k, strict=True)
+    )
+    if output_size is None:
+        out = default
+    else:
+        out = tuple(int(o) for o in output_size)[-nd:]
+        if len(out) != nd or any(
+            not d - si < o < d + si for o, d, si in zip(out, default, s, strict=True)
+        ):
+            raise ValueError(
+                f"{op}: output_size {tuple(output_size)} must be {nd} sizes within a stride of "
+                f"the default {default}"
+            )
+    n, c, plane = x.shape[0], x.shape[1], math.prod(out)
+    flat = indices.numpy().reshape(n, c, -1)
+    if flat.size and (flat.min() < 0 or flat.max() >= plane):
+        raise IndexError(f"{op}: found an invalid max index {int(flat.max())} for output {out}")
+    y = zeros((n, c, plane), dtype=x.dtype).scatter(2, as_tensor(flat), x.reshape(n, c, -1))
+    y = y.reshape((n, c) + out)
+    return y.squeeze(0) if unbatched else y
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of :func:`max_pool1d` with ``return_indices``: (N, C, L) values put back at
+    their indices in a zero (N, C, Lout), ``Lout = (L - 1)*stride - 2*padding + kernel`` (or
+    ``output_size``).
+
+    Example:
+        >>> y, i = F.max_pool1d(cr.tensor([[[1.0, 3.0, 5.0, 2.0]]]), 2, return_indices=True)
+        >>> F.max_unpool1d(y, i, 2)
+        tensor([[[0., 3., 5., 0.]]])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of :func:`max_pool2d` with ``return_indices``: (N, C, H, W) values put back
+    at their indices in a zero (N, C, Ho, Wo); sizes as in :func:`max_unpool1d`.
+
+    Example:
+        >>> y, i = F.max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2, return_indices=True)
+        >>> F.max_unpool2d(y, i, 2)
+        tensor([[[[0., 0.],
+                  [4., 0.]]]])
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of :func:`max_pool3d` with ``return_indices``: (N, C, D, H, W) values put
+    back at their indices in a zero (N, C, Do, Ho, Wo); sizes as in :func:`max_unpool1d`.
+
+    Example:
+        >>> y, i = F.max_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+        >>> F.max_unpool3d(y, i, 2).sum()
+        tensor(7.)
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")
+
+
+def _lp_pool(x, norm_type, kernel_size, stride, ceil_mode, nd, op):
+    """``(sum over each window of x**p) ** (1/p)``, as torch computes it: an average of x**p
+    times the window size; ``sign * relu(|.|)`` keeps a negative sum (odd p) at 0."""
+    from ._activation import relu
+
+    x = as_tensor(x)
+    _check_input(x, op, nd, ceil_mode)
+    k = _ntuple(kernel_size, nd, "kernel_size", op)
+    pooled = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd](x**norm_type, k, stride, 0)
+    return (pooled.sign() * relu(pooled.abs()) * math.prod(k)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling ``(sum_window x**p) ** (1/p)``: (N, C, L) -> (N, C, Lo). p = 1 is
+    sum pooling, p = inf would be max pooling.
+
+    Example:
+        >>> F.lp_pool1d(cr.tensor([[[3.0, 4.0, 1.0, 1.0]]]), 2, 2)
+        tensor([[[5.    , 1.4142]]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1, "lp_pool1d")
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling over (kh, kw) windows: (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Example:
+        >>> F.lp_pool2d(cr.ones(1, 1, 4, 4), 2, 2)
+        tensor([[[[2., 2.],
+                  [2., 2.]]]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2, "lp_pool2d")
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling over (kd, kh, kw) windows: (N, C, D, H, W) -> (N, C, Do, Ho, Wo).
+
+    Example:
+        >>> F.lp_pool3d(cr.ones(1, 1, 2, 2, 2), 1, 2)
+        tensor([[[[[8.]]]]])
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d")

@@ -273,3 +273,106 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
 
     def forward(self, input):
         return P.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _MaxUnpoolNd(Module):
+    n = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * self.n  # noqa: E731
+        self.kernel_size = one(kernel_size)
+        self.stride = one(stride if stride is not None else kernel_size)
+        self.padding = one(padding)
+
+    def forward(self, input, indices, output_size=None):
+        fn = {1: P.max_unpool1d, 2: P.max_unpool2d, 3: P.max_unpool3d}[self.n]
+        return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Puts the maxima of a ``MaxPool1d(..., return_indices=True)`` back in place, zeros
+    elsewhere: (N, C, L) -> (N, C, Lout); see ``F.max_unpool1d``.
+
+    Example::
+
+        pool, unpool = cr.nn.MaxPool1d(2, return_indices=True), cr.nn.MaxUnpool1d(2)
+        y, i = pool(x)
+        z = unpool(y, i)                       # x's shape, the maxima kept, zeros elsewhere
+    """
+
+    n = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Puts the maxima of a ``MaxPool2d(..., return_indices=True)`` back in place, zeros
+    elsewhere: (N, C, H, W) -> (N, C, Ho, Wo); ``output_size`` resolves odd input sizes.
+
+    Example::
+
+        pool, unpool = cr.nn.MaxPool2d(2, return_indices=True), cr.nn.MaxUnpool2d(2)
+        y, i = pool(x)
+        z = unpool(y, i, output_size=x.shape)
+    """
+
+    n = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Puts the maxima of a ``MaxPool3d(..., return_indices=True)`` back in place, zeros
+    elsewhere: (N, C, D, H, W) -> (N, C, Do, Ho, Wo).
+
+    Example::
+
+        y, i = cr.nn.MaxPool3d(2, return_indices=True)(x)
+        z = cr.nn.MaxUnpool3d(2)(y, i)
+    """
+
+    n = 3
+
+
+class _LPPoolNd(Module):
+    n = 2
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input):
+        fn = {1: P.lp_pool1d, 2: P.lp_pool2d, 3: P.lp_pool3d}[self.n]
+        return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling ``(sum_window x**p) ** (1/p)``: (N, C, L) -> (N, C, Lo); see
+    ``F.lp_pool1d``. Example: ``cr.nn.LPPool1d(2, 3, stride=2)(x)``."""
+
+    n = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling over (kh, kw) windows: (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Example: ``cr.nn.LPPool2d(2, 3, stride=2)(x)``.
+    """
+
+    n = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling over (kd, kh, kw) windows: (N, C, D, H, W) -> (N, C, Do, Ho, Wo).
+
+    Example: ``cr.nn.LPPool3d(2, 2)(x)``.
+    """
+
+    n = 3
