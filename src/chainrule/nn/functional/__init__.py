@@ -32,11 +32,14 @@ from ._activation_extra import (
     celu,
     celu_,
     glu,
+    gumbel_softmax,
     hardshrink,
     hardsigmoid,
     hardswish,
     mish,
     prelu,
+    rrelu,
+    rrelu_,
     softmin,
     softshrink,
     tanhshrink,
@@ -74,9 +77,19 @@ from ._loss_extra import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from ._misc import bilinear, dropout, embedding, linear, one_hot, pad
+from ._misc import (
+    alpha_dropout,
+    bilinear,
+    channel_shuffle,
+    dropout,
+    embedding,
+    feature_alpha_dropout,
+    linear,
+    one_hot,
+    pad,
+)
 from ._norm import batch_norm, layer_norm
-from ._norm_extra import group_norm, rms_norm
+from ._norm_extra import group_norm, local_response_norm, rms_norm
 from ._pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -206,4 +219,11 @@ __all__ = [
     "lp_pool1d",
     "lp_pool2d",
     "lp_pool3d",
+    "channel_shuffle",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "rrelu",
+    "rrelu_",
+    "gumbel_softmax",
+    "local_response_norm",
 ]

@@ -264,3 +264,25 @@ class RMSNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
+
+
+class LocalResponseNorm(Module):
+    """Normalization across neighbouring channels (AlexNet); see ``F.local_response_norm``.
+
+    Shapes: input (N, C, *) -> same.
+
+    Example::
+
+        lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+        y = lrn(cr.randn(8, 96, 27, 27))
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
