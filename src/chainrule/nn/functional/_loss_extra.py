@@ -201,6 +201,11 @@ def hinge_embedding_loss(
     return _reduce(loss, reduction, "hinge_embedding_loss")
 
 
+def _positive_part(z):
+    """max(z, 0) with gradient 0 at z == 0 (clamp passes it there; torch's margin kernels not)."""
+    return where(z > 0, z, z * 0)
+
+
 def _class_scores(x, y, op):
     """(N, C) scores and (N,) int targets, checked; an unbatched (C,) input has a 0-d target."""
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
@@ -247,7 +252,8 @@ def multi_margin_loss(
     c = x2.shape[1]
     index = np.asarray(labels, np.int64).reshape(-1, 1)
     own = gather(x2, 1, index)  # (N, 1): each sample's score for its class
-    terms = (x2 - own + margin).clamp(min=0)
+    # as torch's kernel: a term counts (and has a gradient) only where it is > 0
+    terms = _positive_part(x2 - own + margin)
     if p == 2:
         terms = terms * terms
     if weight is not None:
@@ -295,7 +301,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     is_target[np.nonzero(used)[0], labels[used]] = True
     mask = used[:, :, None] & ~is_target[:, None, :]  # (N, slot, class)
     own = gather(x2, 1, safe)  # (N, slot): the score of each slot's target class
-    terms = (1 - own.unsqueeze(2) + x2.unsqueeze(1)).clamp(min=0)
+    terms = _positive_part(1 - own.unsqueeze(2) + x2.unsqueeze(1))
     loss = (terms * as_tensor(mask.astype(x.dtype))).sum((1, 2)) / c
     return _reduce(loss.reshape(()) if x.ndim == 1 else loss, reduction, op)
 
