@@ -1,4 +1,4 @@
-"""Adamax, NAdam, RAdam, Rprop and ASGD against torch.optim: 100 steps on the shared quadratic problem, state
+"""Adamax, NAdam, RAdam, Rprop, ASGD and Adafactor against torch.optim: 100 steps on the shared quadratic problem, state
 keys and values, and a torch state dict loaded mid-run."""
 
 import numpy as np
@@ -32,6 +32,11 @@ CASES = [
     ("ASGD", dict(lr=0.01)),
     ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.6, t0=20, weight_decay=0.1)),  # averaging on
     ("ASGD", dict(lr=0.05, t0=0, maximize=True)),
+    ("Adafactor", dict(lr=0.01)),
+    (
+        "Adafactor",
+        dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=1.5, weight_decay=0.1, maximize=True),
+    ),
 ]
 
 
@@ -56,8 +61,8 @@ def test_matches_torch_for_100_steps(name, options):
 
 @pytest.mark.parametrize(
     "name,options",
-    [CASES[1], CASES[4], CASES[7], CASES[10], CASES[12]],
-    ids=["Adamax", "NAdam", "RAdam", "Rprop", "ASGD"],
+    [CASES[1], CASES[4], CASES[7], CASES[10], CASES[12], CASES[15]],
+    ids=["Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor"],
 )
 def test_load_torch_state_dict_continues_like_torch(name, options):
     problem = make_problem(2)
@@ -102,3 +107,22 @@ def test_asgd_average_is_the_mean_of_the_iterates_after_t0():
     ax = opt.state_dict()["state"][0]["ax"]
     np.testing.assert_allclose(ax, np.mean(seen[1:], axis=0), rtol=1e-6)
     assert repr(opt).startswith("ASGD (")
+
+
+def test_adafactor_factors_the_last_two_dims_of_a_batch_of_matrices_like_torch():
+    rng = np.random.default_rng(0)
+    init = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    p, q = cr.tensor(init.copy(), requires_grad=True), torch.tensor(init.copy(), requires_grad=True)
+    ours, theirs = optim.Adafactor([p], lr=0.05), torch.optim.Adafactor([q], lr=0.05)
+    for _ in range(20):
+        g = rng.standard_normal((2, 3, 4)).astype(np.float32)
+        p.grad, q.grad = cr.tensor(g), torch.tensor(g)
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-6)
+    state = ours.state_dict()["state"][0]
+    assert state["row_var"].shape == (2, 3, 1) and state["col_var"].shape == (2, 1, 4)
+    with pytest.raises(ValueError, match="beta2_decay should be <= 0"):
+        optim.Adafactor([p], beta2_decay=0.5)
+    with pytest.raises(ValueError, match="Clipping threshold d should be >= 1"):
+        optim.Adafactor([p], d=0.5)

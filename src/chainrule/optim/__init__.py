@@ -3,6 +3,7 @@
 
 from . import lr_scheduler
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -26,4 +27,4 @@ __all__ = [
     "LBFGS",
     "lr_scheduler",
 ]
-__all__ += ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD"]
+__all__ += ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor"]
