@@ -416,3 +416,17 @@ def test_triplet_margin_with_distance_loss_matches_torch(reduction, swap):
         torch.nn.TripletMarginWithDistanceLoss(distance_function=cos(torch), margin=0.5, swap=swap),
         [a.astype(np.float64), p.astype(np.float64), n.astype(np.float64)],
     )
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pdist_matches_torch(p, dtype):
+    from tests.helpers import check_grad, compare_with_torch
+
+    x = _x(5, 3, seed=8).astype(dtype)
+    x[3] = x[1]  # a zero distance: zero gradient, as torch
+    compare_with_torch(lambda t: nn.functional.pdist(t, p), lambda t: torch.pdist(t, p), [x])
+    check_grad(lambda t: nn.functional.pdist(t, p), _x(4, 2, seed=9))
+    assert nn.functional.pdist(cr.ones(1, 3)).shape == (0,)
+    with pytest.raises(ValueError, match=r"pdist: expected a 2-d input \(N, M\), got shape"):
+        nn.functional.pdist(cr.ones(2, 3, 4))

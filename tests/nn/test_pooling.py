@@ -522,3 +522,12 @@ def test_lp_pool_gradcheck():
     x = cr.tensor(np.abs(rng.standard_normal((1, 2, 4, 5))) + 0.5, requires_grad=True)
     assert gradcheck(lambda t: F.lp_pool2d(t, 2.5, (2, 3), 1), [x])
     assert gradgradcheck(lambda t: F.lp_pool2d(t, 2, 2), [x])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_adaptive_with_indices_names_match_torch(nd):
+    a = rng.standard_normal((2, 3) + (5,) * nd).astype(np.float32)
+    ours = getattr(F, f"adaptive_max_pool{nd}d_with_indices")(cr.tensor(a), 3)
+    theirs = getattr(TF, f"adaptive_max_pool{nd}d_with_indices")(torch.tensor(a), 3)
+    for o, t in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(o.numpy(), t.numpy())

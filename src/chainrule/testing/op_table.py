@@ -830,6 +830,24 @@ CASES = [
     ),
     ("avg_pool3d", lambda m, x: F(m).avg_pool3d(x, 2, 1, 1), [((1, 2, 3, 4, 3),)], "any", SMOOTH),
     (
+        "adaptive_max_pool_with_indices",
+        lambda m, x: (
+            F(m).adaptive_max_pool1d_with_indices(x[:, :, 0, 0], 2)[0].sum(-1, keepdim=True)
+            + F(m).adaptive_max_pool2d_with_indices(x[:, :, 0], 2)[0].sum((2, 3)).unsqueeze(-1)
+            + F(m).adaptive_max_pool3d_with_indices(x, 2)[0].sum((2, 3, 4)).unsqueeze(-1)
+        ),
+        [((1, 2, 3, 5, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "pdist",
+        lambda m, x: F(m).pdist(x) + F(m).pdist(x, 1.5),
+        [((4, 3),), ((2, 1),)],
+        "any",
+        SMOOTH,
+    ),
+    (
         "adaptive_avg_pool3d",
         lambda m, x: F(m).adaptive_avg_pool3d(x, (2, 3, 2)),
         [((1, 2, 3, 5, 4),)],
@@ -1086,6 +1104,11 @@ COVERS = {
     ),
     "max_unpool": ("max_unpool1d", "max_unpool2d", "max_unpool3d"),
     "lp_pool": ("lp_pool1d", "lp_pool2d", "lp_pool3d"),
+    "adaptive_max_pool_with_indices": (
+        "adaptive_max_pool1d_with_indices",
+        "adaptive_max_pool2d_with_indices",
+        "adaptive_max_pool3d_with_indices",
+    ),
     "inplace_activations": (
         "relu_",
         "leaky_relu_",

@@ -50,7 +50,7 @@ from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d, dropout3d
 from ._conv import conv1d, conv2d, conv3d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
-from ._distance import cosine_similarity, normalize, pairwise_distance
+from ._distance import cosine_similarity, normalize, pairwise_distance, pdist
 from ._fold import fold, unfold
 from ._instance_norm import instance_norm
 from ._loss import (
@@ -95,8 +95,11 @@ from ._pool import (
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
     adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
@@ -226,4 +229,8 @@ __all__ = [
     "rrelu_",
     "gumbel_softmax",
     "local_response_norm",
+    "pdist",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
 ]

@@ -781,3 +781,33 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
         tensor([[[[[8.]]]]])
     """
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d")
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    """:func:`adaptive_max_pool1d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> F.adaptive_max_pool1d_with_indices(cr.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2)
+        (tensor([[[3., 2.]]]), tensor([[[1, 2]]]))
+    """
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    """:func:`adaptive_max_pool2d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> F.adaptive_max_pool2d_with_indices(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 1)
+        (tensor([[[[4.]]]]), tensor([[[[2]]]]))
+    """
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    """:func:`adaptive_max_pool3d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> F.adaptive_max_pool3d_with_indices(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 1)[1]
+        tensor([[[[[7]]]]])
+    """
+    return adaptive_max_pool3d(input, output_size, True)

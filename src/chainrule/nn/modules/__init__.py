@@ -66,6 +66,7 @@ from .loss import (
     L1Loss,
     MSELoss,
     NLLLoss,
+    NLLLoss2d,
     SmoothL1Loss,
 )
 from .loss_extra import (
@@ -299,4 +300,5 @@ __all__ = [
     "ChannelShuffle",
     "AlphaDropout",
     "FeatureAlphaDropout",
+    "NLLLoss2d",
 ]
