@@ -245,11 +245,6 @@ def test_max_pool_module_return_indices():
         (lambda: F.avg_pool1d(cr.randn(2, 3, 4, 4), 2), ValueError, r"avg_pool1d.*\(N, C, L\)"),
         (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 2, padding=2), ValueError, "at most half"),
         (lambda: F.avg_pool2d(cr.randn(1, 1, 2, 2), 3), ValueError, "too small"),
-        (
-            lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 2, ceil_mode=True),
-            NotImplementedError,
-            "ceil_mode",
-        ),
         (lambda: F.max_pool2d(cr.randn(1, 1, 4, 4), 0), ValueError, "kernel_size"),
         (lambda: F.adaptive_avg_pool2d(cr.randn(1, 1, 4, 4), (1, 2, 3)), ValueError, "output_size"),
         (
@@ -531,3 +526,52 @@ def test_adaptive_with_indices_names_match_torch(nd):
     theirs = getattr(TF, f"adaptive_max_pool{nd}d_with_indices")(torch.tensor(a), 3)
     for o, t in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(o.numpy(), t.numpy())
+
+
+# ---- ceil_mode ----
+
+CEIL_WINDOWS = [(2, 2, 0, 1), (3, 2, 1, 1), (3, 3, 1, 1), (2, 3, 0, 2), (3, 2, 0, 2)]
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("k,s,p,d", CEIL_WINDOWS)
+def test_ceil_mode_max_pool_matches_torch_with_indices(nd, k, s, p, d):
+    shape = (2, 2) + (7, 6, 5)[:nd]
+    fn = lambda lib: (
+        lambda x: getattr(lib.nn.functional, f"max_pool{nd}d")(x, k, s, p, d, ceil_mode=True)
+    )
+    _compare(fn(cr), fn(torch), shape, ties=True)
+    a = rng.standard_normal(shape).astype(np.float32)
+    ours = getattr(F, f"max_pool{nd}d")(cr.tensor(a), k, s, p, d, True, True)
+    theirs = getattr(TF, f"max_pool{nd}d")(torch.tensor(a), k, s, p, d, True, True)
+    np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 2, 1), (3, 3, 1), (2, 3, 0)])
+@pytest.mark.parametrize("include_pad", [True, False])
+def test_ceil_mode_avg_pool_matches_torch(nd, k, s, p, include_pad):
+    shape = (2, 2) + (7, 6, 5)[:nd]
+    fn = lambda lib: (
+        lambda x: getattr(lib.nn.functional, f"avg_pool{nd}d")(x, k, s, p, True, include_pad)
+    )
+    _compare(fn(cr), fn(torch), shape)
+    if nd > 1:  # divisor_override: window sums over the part inside, divided by it (as torch)
+        fn = lambda lib: (
+            lambda x: getattr(lib.nn.functional, f"avg_pool{nd}d")(x, k, s, p, True, include_pad, 3)
+        )
+        _compare(fn(cr), fn(torch), shape)
+
+
+def test_ceil_mode_modules_and_lp_pool_match_torch():
+    for name, args in [("MaxPool2d", (3, 2)), ("AvgPool2d", (3, 2, 1)), ("LPPool2d", (2, 3, 2))]:
+        kwargs = dict(ceil_mode=True)
+        m, tm = getattr(cr.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+        assert m.extra_repr() == tm.extra_repr()
+        a = np.abs(rng.standard_normal((2, 3, 6, 7))).astype(np.float32) + 0.5
+        np.testing.assert_allclose(
+            m(cr.tensor(a)).numpy(), tm(torch.tensor(a)).numpy(), rtol=1e-5, atol=1e-6
+        )
+    x = cr.tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
+    assert gradcheck(lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True), [x])
+    assert gradcheck(lambda t: F.max_pool2d(t, 2, 2, ceil_mode=True), [x])

@@ -54,19 +54,26 @@ _LAYOUTS = {
 }
 
 
-def _check_input(x, op, spatial, ceil_mode):
-    if ceil_mode:
-        raise NotImplementedError(f"{op}: ceil_mode=True is not supported")
+def _check_input(x, op, spatial):
     if x.ndim not in (spatial + 1, spatial + 2):
         raise ValueError(f"{op}: expected input of shape {_LAYOUTS[spatial]}, got {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point input, got {x.dtype}")
 
 
-def _output_hw(x_shape, k, s, p, d, op):
+def _pooled_size(n, k, s, p, d, ceil_mode):
+    """Windows along one dim; ``ceil_mode`` adds a last partial window that starts inside the
+    input or its left padding (torch's rule)."""
+    if not ceil_mode:
+        return out_size(n, k, s, 2 * p, d)
+    o = -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
+    return o - 1 if (o - 1) * s >= n + p else o
+
+
+def _output_hw(x_shape, k, s, p, d, op, ceil_mode=False):
     """Output size of every spatial dim (the dims after N, C)."""
     hw = tuple(
-        out_size(n, ki, si, 2 * pi, di)
+        _pooled_size(n, ki, si, pi, di, ceil_mode)
         for n, ki, si, pi, di in zip(x_shape[2:], k, s, p, d, strict=True)
     )
     if min(hw) < 1:
@@ -82,12 +89,22 @@ def _output_hw(x_shape, k, s, p, d, op):
 
 
 class Window(NamedTuple):
-    """A pooling window: kernel size, stride, padding and dilation, one entry per spatial dim."""
+    """A pooling window: kernel size, stride, padding and dilation, one entry per spatial dim;
+    ``extra``: more padding after the end, where ``ceil_mode``'s last windows reach past it."""
 
     kernel: tuple
     stride: tuple
     padding: tuple
     dilation: tuple
+    extra: tuple = ()
+
+
+def _padded(x_shape, win):
+    """(N, C, *spatial) with the window's padding on both sides and its extra one after."""
+    extra = win.extra or (0,) * len(win.padding)
+    return x_shape[:2] + tuple(
+        n + 2 * p + e for n, p, e in zip(x_shape[2:], win.padding, extra, strict=True)
+    )
 
 
 def _inner(x_shape, padding):
@@ -106,11 +123,8 @@ def _taps(x, win, out_hw):
     strided ones.
     """
     xp = x
-    if any(win.padding):  # implicit -inf padding
-        padded = x.shape[:2] + tuple(
-            n + 2 * p for n, p in zip(x.shape[2:], win.padding, strict=True)
-        )
-        xp = np.full(padded, -np.inf, x.dtype)
+    if any(win.padding) or any(win.extra):  # implicit -inf padding
+        xp = np.full(_padded(x.shape, win), -np.inf, x.dtype)
         xp[_inner(x.shape, win.padding)] = x
     spatial = xp.strides[2:]
     view = as_strided(
@@ -141,8 +155,7 @@ def _max_and_argmax(taps):
 
 def _scatter_taps(g, arg, win, x_shape):
     """Adjoint of the gather: each window's gradient goes to its argmax tap (arrays)."""
-    padded = x_shape[:2] + tuple(n + 2 * p for n, p in zip(x_shape[2:], win.padding, strict=True))
-    gx = np.zeros(padded, g.dtype)
+    gx = np.zeros(_padded(x_shape, win), g.dtype)
     # Windows that do not overlap own disjoint slices: those are written, not added to.
     apart = all(
         (k - 1) * d < s for k, s, d in zip(win.kernel, win.stride, win.dilation, strict=True)
@@ -154,7 +167,7 @@ def _scatter_taps(g, arg, win, x_shape):
             np.multiply(arg == t, g, out=gx[at])
         else:
             gx[at] += (arg == t) * g
-    return gx[_inner(x_shape, win.padding)] if any(win.padding) else gx
+    return gx[_inner(x_shape, win.padding)] if any(win.padding) or any(win.extra) else gx
 
 
 def _gather_taps(x, arg, win):
@@ -213,10 +226,18 @@ def _plane_indices(arg, win, sizes):
     return flat
 
 
-def _max_pool(x, k, s, p, d, return_indices, op):
+def _max_pool(x, k, s, p, d, ceil_mode, return_indices, op):
     """Max pooling of a (N, C, *spatial) tensor (see :func:`max_pool2d`)."""
     win = Window(*_pool_args(k, s, p, d, op, x.ndim - 2))
-    out_hw = _output_hw(x.shape, *win, op)
+    out_hw = _output_hw(x.shape, *win[:4], op, ceil_mode)
+    extra = tuple(  # ceil_mode: how far the last window reaches past the padded input
+        max(0, (o - 1) * st + dl * (kk - 1) + 1 - (n + 2 * pd))
+        for o, st, dl, kk, n, pd in zip(
+            out_hw, win.stride, win.dilation, win.kernel, x.shape[2:], win.padding, strict=True
+        )
+    )
+    if any(extra):
+        win = win._replace(extra=extra)
     best, arg = _max_and_argmax(_taps(x._data, win, out_hw))
     out = record(
         best,
@@ -237,6 +258,8 @@ def max_pool2d(
 
     ``stride`` defaults to ``kernel_size``; padding is implicit -inf. With ``return_indices`` also
     returns each maximum's flat index within its (H, W) plane (int64), as PyTorch does.
+    ``ceil_mode`` rounds the output size up: a last partial window, if it starts inside the
+    input or its left padding.
 
     Example:
         >>> x = cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]])
@@ -246,9 +269,11 @@ def max_pool2d(
         (8, 16, 14, 14)
     """
     x = as_tensor(input)
-    _check_input(x, "max_pool2d", 2, ceil_mode)
+    _check_input(x, "max_pool2d", 2)
     x4 = x.unsqueeze(0) if x.ndim == 3 else x
-    out = _max_pool(x4, kernel_size, stride, padding, dilation, return_indices, "max_pool2d")
+    out = _max_pool(
+        x4, kernel_size, stride, padding, dilation, ceil_mode, return_indices, "max_pool2d"
+    )
     if x.ndim == 3:
         return (out[0].squeeze(0), out[1][0]) if return_indices else out.squeeze(0)
     return out
@@ -270,10 +295,14 @@ def max_pool1d(
         tensor([[[3., 5.]]])
     """
     x = as_tensor(input)
-    _check_input(x, "max_pool1d", 1, ceil_mode)
+    _check_input(x, "max_pool1d", 1)
     x4 = x.unsqueeze(-2) if x.ndim == 3 else x.unsqueeze(0).unsqueeze(-2)
     out = _max_pool(
-        x4, *_as_2d_args(kernel_size, stride, padding, dilation), return_indices, "max_pool1d"
+        x4,
+        *_as_2d_args(kernel_size, stride, padding, dilation),
+        ceil_mode,
+        return_indices,
+        "max_pool1d",
     )
     lead = (0,) if x.ndim == 2 else (slice(None),)
     if return_indices:
@@ -297,12 +326,20 @@ def _as_2d_args(kernel_size, stride, padding, dilation):
 # ---------------------------------------------------------------------------------------------
 
 
-def _window_matrix(n_in, n_out, k, s, p, count_include_pad, dtype):
-    """(n_out, n_in) matrix averaging each window of ``k`` taps (padding counts as zeros)."""
-    taps = np.arange(n_out).reshape(-1, 1) * s - p + np.arange(k)
+def _window_matrix(n_in, n_out, k, s, p, count_include_pad, dtype, sum_only=False):
+    """(n_out, n_in) matrix averaging each window of ``k`` taps (padding counts as zeros; a
+    ``ceil_mode`` window reaching past the padding counts only up to its end, as torch).
+    ``sum_only``: the window sums."""
+    start = np.arange(n_out) * s - p
+    taps = start.reshape(-1, 1) + np.arange(k)
     inside = (taps >= 0) & (taps < n_in)
     rows = np.broadcast_to(np.arange(n_out).reshape(-1, 1), taps.shape)
-    count = np.full(n_out, k) if count_include_pad else inside.sum(axis=1)
+    if sum_only:
+        count = np.ones(n_out)
+    elif count_include_pad:
+        count = np.minimum(start + k, n_in + p) - start
+    else:
+        count = inside.sum(axis=1)
     m = np.zeros((n_out, n_in), dtype=dtype)
     m[rows[inside], taps[inside]] = 1
     return m / count.reshape(-1, 1).astype(dtype)
@@ -339,26 +376,25 @@ def _block_mean(x, kernel, out):
     return x.reshape(x.shape[:2] + blocks).mean(axis=tuple(range(3, 3 + 2 * len(out), 2)))
 
 
-def _avg_pool(x, k, s, p, count_include_pad, divisor_override, op):
+def _avg_pool(x, k, s, p, ceil_mode, count_include_pad, divisor_override, op):
     """Average pooling of a (N, C, *spatial) tensor (see :func:`avg_pool2d`)."""
     nd = x.ndim - 2
     k, s, p, _ = _pool_args(k, s, p, 1, op, nd)
-    out_size = _output_hw(x.shape, k, s, p, (1,) * nd, op)
-    if s == k and not any(p):
+    out_size = _output_hw(x.shape, k, s, p, (1,) * nd, op, ceil_mode)
+    whole = all(o * ki <= n for o, ki, n in zip(out_size, k, x.shape[2:], strict=True))
+    if s == k and not any(p) and whole:
         out = _block_mean(x, k, out_size)
-    else:
+        scale = None if divisor_override is None else math.prod(k) / divisor_override
+    else:  # with divisor_override: window sums, then divided
         mats = [
-            _window_matrix(n, o, ki, si, pi, count_include_pad, x.dtype)
+            _window_matrix(
+                n, o, ki, si, pi, count_include_pad, x.dtype, divisor_override is not None
+            )
             for n, o, ki, si, pi in zip(x.shape[2:], out_size, k, s, p, strict=True)
         ]
         out = _apply_separable(x, *mats)
-    if divisor_override is None:
-        return out
-    if not count_include_pad and any(p):
-        raise NotImplementedError(
-            f"{op}: divisor_override with count_include_pad=False and padding is not supported"
-        )
-    return out * np.asarray(math.prod(k) / divisor_override, dtype=x.dtype)
+        scale = None if divisor_override is None else 1.0 / divisor_override
+    return out if scale is None else out * np.asarray(scale, dtype=x.dtype)
 
 
 def avg_pool2d(
@@ -373,7 +409,8 @@ def avg_pool2d(
     """Mean over each window: (N, C, H, W) -> (N, C, Ho, Wo) (or unbatched (C, H, W)).
 
     Zero padding is counted in the mean unless ``count_include_pad=False`` (PyTorch's default is
-    True). ``divisor_override`` replaces the window size as divisor.
+    True). ``divisor_override`` replaces the window size as divisor. ``ceil_mode`` adds a last
+    partial window, as in :func:`max_pool2d` (its divisor stops at the padding's end, as torch).
 
     Example:
         >>> F.avg_pool2d(cr.ones(8, 16, 28, 28), 2).shape
@@ -382,10 +419,17 @@ def avg_pool2d(
         tensor([[[[3.]]]])
     """
     x = as_tensor(input)
-    _check_input(x, "avg_pool2d", 2, ceil_mode)
+    _check_input(x, "avg_pool2d", 2)
     x4 = x.unsqueeze(0) if x.ndim == 3 else x
     out = _avg_pool(
-        x4, kernel_size, stride, padding, count_include_pad, divisor_override, "avg_pool2d"
+        x4,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+        "avg_pool2d",
     )
     return out.squeeze(0) if x.ndim == 3 else out
 
@@ -400,10 +444,10 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         (4, 3, 10)
     """
     x = as_tensor(input)
-    _check_input(x, "avg_pool1d", 1, ceil_mode)
+    _check_input(x, "avg_pool1d", 1)
     x4 = x.unsqueeze(-2) if x.ndim == 3 else x.unsqueeze(0).unsqueeze(-2)
     k, s, p, _ = _as_2d_args(kernel_size, stride, padding, 1)
-    out = _avg_pool(x4, k, s, p, count_include_pad, None, "avg_pool1d")
+    out = _avg_pool(x4, k, s, p, ceil_mode, count_include_pad, None, "avg_pool1d")
     return out[(0, slice(None), 0) if x.ndim == 2 else (slice(None), slice(None), 0)]
 
 
@@ -429,7 +473,7 @@ def adaptive_avg_pool2d(input, output_size):
         (8, 16, 1, 1)
     """
     x = as_tensor(input)
-    _check_input(x, "adaptive_avg_pool2d", 2, False)
+    _check_input(x, "adaptive_avg_pool2d", 2)
     if x.ndim == 3:
         return adaptive_avg_pool2d(x.unsqueeze(0), output_size).squeeze(0)
     return _adaptive_avg_pool(x, output_size, "adaptive_avg_pool2d")
@@ -454,7 +498,7 @@ def adaptive_avg_pool1d(input, output_size):
         tensor([[[1.5, 3.5]]])
     """
     x = as_tensor(input)
-    _check_input(x, "adaptive_avg_pool1d", 1, False)
+    _check_input(x, "adaptive_avg_pool1d", 1)
     size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     return adaptive_avg_pool2d(x.unsqueeze(-2), (1, size)).squeeze(-2)
 
@@ -507,7 +551,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
         (8, 16, 1, 1)
     """
     x = as_tensor(input)
-    _check_input(x, "adaptive_max_pool2d", 2, False)
+    _check_input(x, "adaptive_max_pool2d", 2)
     if x.ndim == 3:
         out = _adaptive_max_pool(x.unsqueeze(0), output_size, return_indices, "adaptive_max_pool2d")
         return (out[0].squeeze(0), out[1][0]) if return_indices else out.squeeze(0)
@@ -523,7 +567,7 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
         tensor([[[3., 5.]]])
     """
     x = as_tensor(input)
-    _check_input(x, "adaptive_max_pool1d", 1, False)
+    _check_input(x, "adaptive_max_pool1d", 1)
     size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     out = adaptive_max_pool2d(x.unsqueeze(-2), (1, size), return_indices)
     if return_indices:
@@ -536,9 +580,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
 # ---------------------------------------------------------------------------------------------
 
 
-def _batched_3d(x, op, ceil_mode=False):
+def _batched_3d(x, op):
     """The input as (N, C, D, H, W) and whether it was unbatched (C, D, H, W)."""
-    _check_input(x, op, 3, ceil_mode)
+    _check_input(x, op, 3)
     return (x.unsqueeze(0), True) if x.ndim == 4 else (x, False)
 
 
@@ -561,8 +605,10 @@ def max_pool3d(
         >>> F.max_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
         (tensor([[[[[7.]]]]]), tensor([[[[[7]]]]]))
     """
-    x, unbatched = _batched_3d(as_tensor(input), "max_pool3d", ceil_mode)
-    out = _max_pool(x, kernel_size, stride, padding, dilation, return_indices, "max_pool3d")
+    x, unbatched = _batched_3d(as_tensor(input), "max_pool3d")
+    out = _max_pool(
+        x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, "max_pool3d"
+    )
     return _unbatch(out, unbatched, return_indices)
 
 
@@ -584,9 +630,16 @@ def avg_pool3d(
         >>> F.avg_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2)
         tensor([[[[[3.5]]]]])
     """
-    x, unbatched = _batched_3d(as_tensor(input), "avg_pool3d", ceil_mode)
+    x, unbatched = _batched_3d(as_tensor(input), "avg_pool3d")
     out = _avg_pool(
-        x, kernel_size, stride, padding, count_include_pad, divisor_override, "avg_pool3d"
+        x,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+        "avg_pool3d",
     )
     return _unbatch(out, unbatched, False)
 
@@ -745,9 +798,10 @@ def _lp_pool(x, norm_type, kernel_size, stride, ceil_mode, nd, op):
     from ._activation import relu
 
     x = as_tensor(x)
-    _check_input(x, op, nd, ceil_mode)
+    _check_input(x, op, nd)
     k = _ntuple(kernel_size, nd, "kernel_size", op)
-    pooled = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd](x**norm_type, k, stride, 0)
+    pool = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd]
+    pooled = pool(x**norm_type, k, stride, 0, ceil_mode)
     return (pooled.sign() * relu(pooled.abs()) * math.prod(k)) ** (1.0 / norm_type)
 
 
