@@ -575,3 +575,60 @@ def test_ceil_mode_modules_and_lp_pool_match_torch():
     x = cr.tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
     assert gradcheck(lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True), [x])
     assert gradcheck(lambda t: F.max_pool2d(t, 2, 2, ceil_mode=True), [x])
+
+
+# ---- fractional max pooling ----
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "nd,shape,k,kwargs",
+    [
+        (2, (2, 3, 10, 9), 3, dict(output_ratio=(0.5, 0.5))),
+        (2, (2, 3, 10, 9), (2, 3), dict(output_size=(6, 4))),
+        (2, (3, 7, 8), 2, dict(output_size=5)),  # unbatched
+        (3, (2, 2, 6, 7, 8), 2, dict(output_size=(4, 5, 3))),
+        (3, (1, 2, 6, 7, 8), (3, 2, 2), dict(output_ratio=(0.5, 0.6, 0.7))),
+    ],
+)
+def test_fractional_max_pool_matches_torch_given_the_samples(nd, shape, k, kwargs, dtype):
+    a = (np.round(rng.standard_normal(shape) * 2) / 2).astype(dtype)  # ties
+    channels = shape[-nd - 1]
+    samples = rng.random((shape[0] if len(shape) == nd + 2 else 1, channels, nd)).astype(dtype)
+    fn = lambda lib, s: (
+        lambda x: getattr(lib.nn.functional, f"fractional_max_pool{nd}d")(
+            x, k, return_indices=True, _random_samples=s, **kwargs
+        )
+    )
+    x, tx = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (y, i), (ty, ti) = fn(cr, samples)(x), fn(torch, torch.tensor(samples))(tx)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    assert y.dtype == dtype and i.dtype == np.int64
+    g = rng.standard_normal(ty.shape).astype(dtype)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_fractional_max_pool_modules_draw_fresh_windows_and_check_arguments():
+    cr.manual_seed(0)
+    pool = cr.nn.FractionalMaxPool2d(2, output_size=(5, 5), return_indices=True)
+    assert repr(pool) == repr(torch.nn.FractionalMaxPool2d(2, output_size=(5, 5)))
+    x = cr.randn(1, 4, 9, 9)
+    first, second = pool(x)[1].numpy(), pool(x)[1].numpy()
+    assert not np.array_equal(first, second)  # new draws at every call
+    samples = cr.tensor(rng.random((1, 4, 3)).astype(np.float32))
+    fixed = cr.nn.FractionalMaxPool3d(2, output_ratio=0.5, _random_samples=samples)
+    y = cr.randn(1, 4, 8, 8, 8)
+    np.testing.assert_array_equal(fixed(y).numpy(), fixed(y).numpy())
+    assert fixed(y).shape == (1, 4, 4, 4, 4)
+    with pytest.raises(ValueError, match="either an output size, or a pooling ratio"):
+        cr.nn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="output_ratio must be between 0 and 1"):
+        cr.nn.FractionalMaxPool2d(2, output_ratio=1.5)
+    with pytest.raises(ValueError, match=r"fractional_max_pool2d: output_size \(9, 9\) with"):
+        F.fractional_max_pool2d(x, 2, output_size=9)
+    z = cr.tensor(rng.standard_normal((1, 2, 6, 6)), requires_grad=True)
+    s = rng.random((1, 2, 2))
+    assert gradcheck(lambda t: F.fractional_max_pool2d(t, 2, 4, _random_samples=s), [z])

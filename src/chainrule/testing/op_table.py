@@ -841,6 +841,28 @@ CASES = [
         "",
     ),
     (
+        "fractional_max_pool",
+        lambda m, x: (
+            F(m)
+            .fractional_max_pool2d(x[:, :, 0], 2, 3, _random_samples=_samples(m, x, 2))
+            .sum((2, 3))
+            + F(m)
+            .fractional_max_pool2d_with_indices(
+                x[:, :, 1], 2, (3, 2), _random_samples=_samples(m, x, 2)
+            )[0]
+            .sum((2, 3))
+            + F(m)
+            .fractional_max_pool3d(x, 2, (2, 3, 2), _random_samples=_samples(m, x, 3))
+            .sum((2, 3, 4))
+            + F(m)
+            .fractional_max_pool3d_with_indices(x, 2, 2, _random_samples=_samples(m, x, 3))[0]
+            .sum((2, 3, 4))
+        ),
+        [((1, 2, 4, 5, 4),)],
+        "any",
+        "",
+    ),
+    (
         "pdist",
         lambda m, x: F(m).pdist(x) + F(m).pdist(x, 1.5),
         [((4, 3),), ((2, 1),)],
@@ -1027,6 +1049,11 @@ def _seeded_call(m, fn, *args):
     return fn(*args)
 
 
+def _samples(m, x, nd):
+    """Fixed draws for fractional max pooling of a (1, 2, ...) input."""
+    return m.tensor([[[0.3, 0.7, 0.55][:nd], [0.9, 0.1, 0.45][:nd]]], dtype=x.dtype)
+
+
 def _pool_indices(m, nd):
     """Indices of 2-wide max pooling over a fixed (1, 2, *(4,) * nd) input, for unpooling."""
     shape = (1, 2) + (4,) * nd
@@ -1104,6 +1131,12 @@ COVERS = {
     ),
     "max_unpool": ("max_unpool1d", "max_unpool2d", "max_unpool3d"),
     "lp_pool": ("lp_pool1d", "lp_pool2d", "lp_pool3d"),
+    "fractional_max_pool": (
+        "fractional_max_pool2d",
+        "fractional_max_pool3d",
+        "fractional_max_pool2d_with_indices",
+        "fractional_max_pool3d_with_indices",
+    ),
     "adaptive_max_pool_with_indices": (
         "adaptive_max_pool1d_with_indices",
         "adaptive_max_pool2d_with_indices",

@@ -25,6 +25,7 @@ from ...autograd.engine import record
 from ...backend import as_strided
 from ...ops import dispatch as d
 from ...ops._util import as_tensor
+from ...random import default_generator
 from ._conv import _ntuple, out_size, tap_windows
 
 
@@ -865,3 +866,161 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
         tensor([[[[[7]]]]])
     """
     return adaptive_max_pool3d(input, output_size, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# fractional max pooling (Graham, 2014): windows at pseudo-random, increasing starts
+# ---------------------------------------------------------------------------------------------
+
+
+def _fractional_starts(sample, n_in, n_out, k, dtype):
+    """Window starts along one dim for each (sample, channel): torch's interval sequence,
+    ``int((i + u) * alpha) - int(u * alpha)`` with ``alpha = (n_in - k) / (n_out - 1)`` computed
+    in the input's dtype, and the last window flush with the end. ``sample``: (N, C) in [0, 1)."""
+    u = sample.astype(dtype)[..., None]
+    starts = np.empty(sample.shape + (n_out,), np.int64)
+    if n_out > 1:
+        alpha = dtype.type(n_in - k) / dtype.type(n_out - 1)
+        i = np.arange(n_out - 1, dtype=dtype)
+        starts[..., :-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
+    starts[..., -1] = n_in - k
+    return starts
+
+
+def _fractional_max_pool(x, kernel_size, output_size, output_ratio, return_indices, samples, nd):
+    from ...ops.indexing import gather
+
+    op = f"fractional_max_pool{nd}d"
+    x = as_tensor(x)
+    _check_input(x, op, nd)
+    unbatched = x.ndim == nd + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    k = _ntuple(kernel_size, nd, "kernel_size", op)
+    sizes = x.shape[2:]
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        ratio = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio,) * nd
+        output_size = tuple(int(n * r) for n, r in zip(sizes, ratio, strict=True))
+    out = _ntuple(output_size, nd, "output_size", op)
+    # torch's limits: output + kernel - 1 <= input in 2-d, < input in 3-d
+    for n, o, kk in zip(sizes, out, k, strict=True):
+        if o < 1 or o + kk - 1 > n - (nd == 3):
+            raise ValueError(
+                f"{op}: output_size {out} with kernel_size {k} does not fit input {tuple(sizes)} "
+                f"(need output + kernel - 1 {'<=' if nd == 2 else '<'} input)"
+            )
+    n, c = x.shape[:2]
+    if samples is None:
+        samples = default_generator().random((n, c, nd)).astype(x.dtype)
+    samples = np.asarray(samples.numpy() if hasattr(samples, "numpy") else samples)
+    if samples.shape != (n, c, nd):
+        raise ValueError(f"{op}: _random_samples must have shape {(n, c, nd)}, got {samples.shape}")
+    # torch reads the samples from the last dim backwards in 2-d (w, h) and forwards in 3-d
+    order = (1, 0) if nd == 2 else tuple(range(nd))
+    # flat position of every tap of every window: (N, C, *out, *kernel) -> (N, C, bins, T)
+    flat = np.zeros((n, c) + (1,) * (2 * nd), np.int64)
+    for a in range(nd):
+        starts = _fractional_starts(samples[:, :, order[a]], sizes[a], out[a], k[a], x.dtype)
+        shape = [n, c] + [1] * (2 * nd)
+        shape[2 + a], shape[2 + nd + a] = out[a], 1
+        pos = starts.reshape(shape) + np.arange(k[a]).reshape(
+            [1] * (2 + nd + a) + [k[a]] + [1] * (nd - a - 1)
+        )
+        flat = flat * sizes[a] + pos
+    bins = math.prod(out)
+    flat = np.broadcast_to(flat, (n, c) + out + k).reshape(n, c, bins, -1)
+    plane = x._data.reshape(n, c, -1)
+    taps = np.take_along_axis(plane, flat.reshape(n, c, -1), axis=2).reshape(flat.shape)
+    _, arg = _max_and_argmax(np.ascontiguousarray(np.moveaxis(taps, -1, 0)))
+    index = np.take_along_axis(flat, arg.astype(np.int64)[..., None], axis=3)[..., 0]
+    res = gather(x.reshape(n, c, -1), 2, index).reshape((n, c) + out)
+    idx = _int_tensor(index.reshape((n, c) + out))
+    if unbatched:
+        res, idx = res.squeeze(0), idx[0]
+    return (res, idx) if return_indices else res
+
+
+def fractional_max_pool2d(
+    input,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices=False,
+    _random_samples=None,
+):
+    """Fractional max pooling (Graham, 2014): maxima over ``kernel_size`` windows whose starts
+    step pseudo-randomly by 1 or 2, shrinking (N, C, H, W) to ``output_size`` (or
+    ``output_ratio`` of the input). ``_random_samples`` (N, C, 2) in [0, 1) fixes the draw (as
+    torch's, with which the windows are the same); by default it is drawn from the generator.
+    With ``return_indices`` also returns the flat index of each maximum in its plane.
+
+    Example:
+        >>> y = F.fractional_max_pool2d(cr.randn(2, 3, 10, 10), 3, output_ratio=0.5)
+        >>> y.shape
+        (2, 3, 5, 5)
+    """
+    return _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, return_indices, _random_samples, 2
+    )
+
+
+def fractional_max_pool3d(
+    input,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices=False,
+    _random_samples=None,
+):
+    """Fractional max pooling of (N, C, D, H, W); see :func:`fractional_max_pool2d`
+    (``_random_samples`` (N, C, 3)).
+
+    Example:
+        >>> F.fractional_max_pool3d(cr.randn(1, 2, 8, 8, 8), 2, output_size=5).shape
+        (1, 2, 5, 5, 5)
+    """
+    return _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, return_indices, _random_samples, 3
+    )
+
+
+def fractional_max_pool2d_with_indices(
+    input,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices=False,
+    _random_samples=None,
+):
+    """:func:`fractional_max_pool2d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> y, i = F.fractional_max_pool2d_with_indices(cr.randn(1, 1, 6, 6), 2, output_size=4)
+        >>> i.shape
+        (1, 1, 4, 4)
+    """
+    return _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, True, _random_samples, 2
+    )
+
+
+def fractional_max_pool3d_with_indices(
+    input,
+    kernel_size,
+    output_size=None,
+    output_ratio=None,
+    return_indices=False,
+    _random_samples=None,
+):
+    """:func:`fractional_max_pool3d` returning (values, indices), torch's name for it.
+
+    Example:
+        >>> y, i = F.fractional_max_pool3d_with_indices(cr.randn(1, 1, 5, 5, 5), 2, output_size=3)
+        >>> i.shape
+        (1, 1, 3, 3, 3)
+    """
+    return _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, True, _random_samples, 3
+    )

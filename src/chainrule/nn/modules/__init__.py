@@ -119,6 +119,8 @@ from .pooling import (
     AvgPool1d,
     AvgPool2d,
     AvgPool3d,
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
     LPPool1d,
     LPPool2d,
     LPPool3d,
@@ -301,4 +303,6 @@ __all__ = [
     "AlphaDropout",
     "FeatureAlphaDropout",
     "NLLLoss2d",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
 ]

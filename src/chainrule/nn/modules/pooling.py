@@ -376,3 +376,66 @@ class LPPool3d(_LPPoolNd):
     """
 
     n = 3
+
+
+class _FractionalMaxPoolNd(Module):
+    n = 2
+
+    def __init__(
+        self,
+        kernel_size,
+        output_size=None,
+        output_ratio=None,
+        return_indices=False,
+        _random_samples=None,
+    ):
+        super().__init__()
+        name, n = type(self).__name__, self.n
+        tup = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * n  # noqa: E731
+        self.kernel_size, self.return_indices = tup(kernel_size), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = tup(output_size) if output_size is not None else None
+        self.output_ratio = tup(output_ratio) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(
+                f"{name} requires specifying either an output size, or a pooling ratio"
+            )
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        fn = P.fractional_max_pool2d if self.n == 2 else P.fractional_max_pool3d
+        return fn(
+            input,
+            self.kernel_size,
+            self.output_size,
+            self.output_ratio,
+            self.return_indices,
+            _random_samples=self._random_samples,
+        )
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling of (N, C, H, W) to ``output_size`` or ``output_ratio`` of the
+    input, with fresh pseudo-random windows at every call; see ``F.fractional_max_pool2d``.
+
+    Example::
+
+        pool = cr.nn.FractionalMaxPool2d(3, output_ratio=0.5)
+        y = pool(cr.randn(8, 16, 32, 32))      # (8, 16, 16, 16)
+    """
+
+    n = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling of (N, C, D, H, W); see ``F.fractional_max_pool3d``.
+
+    Example::
+
+        y = cr.nn.FractionalMaxPool3d(2, output_size=(4, 5, 6))(cr.randn(1, 2, 8, 9, 10))
+    """
+
+    n = 3
