@@ -425,6 +425,7 @@ def test_pdist_matches_torch(p, dtype):
 
     x = _x(5, 3, seed=8).astype(dtype)
     x[3] = x[1]  # a zero distance: zero gradient, as torch
+    x[4, 0] = x[0, 0]  # a zero coordinate (p < 1: no gradient there, as torch)
     compare_with_torch(lambda t: nn.functional.pdist(t, p), lambda t: torch.pdist(t, p), [x])
     check_grad(lambda t: nn.functional.pdist(t, p), _x(4, 2, seed=9))
     assert nn.functional.pdist(cr.ones(1, 3)).shape == (0,)

@@ -64,5 +64,11 @@ def pdist(input, p=2.0):
     diff = x[i] - x[j]
     # equal rows: the norm's derivative at 0 is undefined (NaN for p != 1, 2); torch's is 0
     same = Tensor._wrap(~diff.detach().numpy().any(axis=-1, keepdims=True))
-    dist = where(same, diff * 0 + 1, diff).norm(p, dim=-1)
+    safe = where(same, diff * 0 + 1, diff)
+    if 0 < p < 1:  # |0| ** (p - 1) is infinite: as torch, a zero coordinate gets no gradient
+        a = safe.abs()
+        zero = Tensor._wrap(a.detach().numpy() == 0)
+        dist = where(zero, a * 0, where(zero, a * 0 + 1, a) ** p).sum(-1) ** (1.0 / p)
+    else:
+        dist = safe.norm(p, dim=-1)
     return where(same.squeeze(-1), dist * 0, dist)
