@@ -95,7 +95,7 @@ def test_gradcheck_select_and_list(chainrule):
     assert one.exit_code == 0 and "2 ops checked" in one.output
     listed = chainrule("gradcheck", "--list")
     assert listed.output.split() == [c.name for c in gradcheck_ops.CASES]
-    bad = chainrule("gradcheck", "--op", "conv3d")
+    bad = chainrule("gradcheck", "--op", "conv2dd")
     assert bad.exit_code == 2 and "did you mean 'conv2d'?" in bad.output
 
 

@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import check_grad, compare_with_torch
+from helpers import check_grad, compare_modules, compare_with_torch
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -250,3 +250,93 @@ def test_an_op_whose_backward_reads_only_its_input_allows_inplace_after_it_as_to
         (y * lib.tensor(np.arange(y.numel(), dtype=np.float64).reshape(y.shape))).sum().backward()
         grads.append(leaf.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("relu_", ()),
+        ("leaky_relu_", (0.2,)),
+        ("elu_", (0.7,)),
+        ("selu_", ()),
+        ("celu_", (0.5,)),
+        ("hardtanh_", (-0.5, 0.8)),
+        ("threshold_", (0.1, 20.0)),
+    ],
+)
+def test_trailing_underscore_functionals_are_in_place_like_torch(name, args):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4)) * 3
+    for dtype in (np.float32, np.float64):
+        ours_leaf = cr.tensor(x.astype(dtype), requires_grad=True)
+        theirs_leaf = torch.tensor(x.astype(dtype), requires_grad=True)
+        ours_h, theirs_h = ours_leaf * 2, theirs_leaf * 2
+        assert getattr(F, name)(ours_h, *args) is ours_h
+        getattr(TF, name)(theirs_h, *args)
+        assert ours_h.dtype == dtype
+        np.testing.assert_allclose(ours_h.detach().numpy(), theirs_h.detach().numpy(), rtol=1e-6)
+        w = rng.standard_normal((3, 4)).astype(dtype)
+        (ours_h * cr.tensor(w)).sum().backward()
+        (theirs_h * torch.tensor(w)).sum().backward()
+        # float32: torch's in-place backward reads the output, ours may read the input
+        atol = 1e-6 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(
+            ours_leaf.grad.numpy(), theirs_leaf.grad.numpy(), rtol=1e-6, atol=atol
+        )
+    with pytest.raises(RuntimeError, match="in-place"):
+        getattr(F, name)(cr.tensor(x, requires_grad=True), *args)
+
+
+# ---- RReLU, Softmax2d, gumbel_softmax ----
+
+
+def test_rrelu_eval_matches_torch_and_training_draws_slopes_in_range():
+    x = np.random.default_rng(5).standard_normal((20, 30))
+    for dtype in (np.float32, np.float64):
+        compare_with_torch(
+            lambda t: F.rrelu(t, 0.1, 0.3), lambda t: TF.rrelu(t, 0.1, 0.3), [x.astype(dtype)]
+        )
+    ours, theirs = nn.RReLU(0.1, 0.3, inplace=True), torch.nn.RReLU(0.1, 0.3, inplace=True)
+    assert repr(ours) == repr(theirs) and repr(nn.RReLU()) == repr(torch.nn.RReLU())
+    cr.manual_seed(0)
+    t = cr.tensor(x, requires_grad=True)
+    y = nn.RReLU(0.1, 0.3)(t)
+    slope = y.numpy() / x
+    neg = x <= 0
+    assert (slope[~neg] == 1).all() and (slope[neg] >= 0.1).all() and (slope[neg] <= 0.3).all()
+    assert len(np.unique(slope[neg].round(8))) > 100  # one draw per element
+    y.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), slope)
+    h = cr.tensor(x, requires_grad=True) * 1
+    assert F.rrelu_(h, training=True) is h
+
+
+def test_softmax2d_matches_torch():
+    x = np.random.default_rng(6).standard_normal((2, 4, 3, 3)).astype(np.float32)
+    compare_modules(nn.Softmax2d(), torch.nn.Softmax2d(), [x])
+    compare_modules(nn.Softmax2d(), torch.nn.Softmax2d(), [x[0]])
+    with pytest.raises(ValueError, match=r"Softmax2d: expected input to be 3D or 4D, got 2D"):
+        nn.Softmax2d()(cr.ones(2, 3))
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax_samples_the_categorical_and_passes_the_soft_gradient(hard):
+    cr.manual_seed(0)
+    logits = np.log(np.array([0.2, 0.5, 0.3]))
+    x = cr.tensor(np.tile(logits, (4000, 1)), requires_grad=True)
+    y = F.gumbel_softmax(x, tau=0.5, hard=hard)
+    assert y.shape == (4000, 3) and y.dtype == np.float64
+    np.testing.assert_allclose(y.numpy().sum(-1), 1.0)
+    freq = np.bincount(y.numpy().argmax(-1), minlength=3) / 4000
+    np.testing.assert_allclose(freq, [0.2, 0.5, 0.3], atol=0.03)  # argmax ~ Categorical(p)
+    if hard:
+        assert set(np.unique(y.numpy())) == {0.0, 1.0}
+    w = np.random.default_rng(0).standard_normal((4000, 3))
+    (y * cr.tensor(w)).sum().backward()
+    # the gradient is the soft sample's: softmax'(z / tau) / tau, rebuilt from the soft sample
+    cr.manual_seed(0)
+    soft = F.gumbel_softmax(cr.tensor(np.tile(logits, (4000, 1))), tau=0.5).numpy()
+    expected = soft * (w - (w * soft).sum(-1, keepdims=True)) / 0.5
+    np.testing.assert_allclose(x.grad.numpy(), expected, atol=1e-10)
+    z = F.gumbel_softmax(cr.zeros(5, 2, 3), dim=1, hard=True)
+    np.testing.assert_array_equal(z.numpy().sum(1), 1.0)

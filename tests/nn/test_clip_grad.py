@@ -117,3 +117,42 @@ def test_tiny_norm_uses_the_epsilon_like_torch():
     torch.nn.utils.clip_grad_norm_(q, 1e-6)
     np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=0)
     np.testing.assert_allclose(p.grad.numpy(), g / 3, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 3.0])
+def test_get_total_norm_and_clip_grads_with_norm_match_torch(norm_type):
+    from chainrule.nn.utils import clip_grads_with_norm_, get_total_norm
+
+    ours, theirs = pair(seed=3, scale=2.0)
+    total = get_total_norm([p.grad for p in ours if p.grad is not None], norm_type)
+    t_total = torch.nn.utils.get_total_norm(
+        [p.grad for p in theirs if p.grad is not None], norm_type
+    )
+    np.testing.assert_allclose(total.numpy(), t_total.numpy(), rtol=1e-6)
+    assert total.dtype == np.float32 and total.shape == ()
+    assert clip_grads_with_norm_(ours, 1.0, total) is None
+    torch.nn.utils.clip_grads_with_norm_(theirs, 1.0, t_total)
+    assert_same_grads(ours, theirs)
+    # a total norm below max_norm leaves the gradients alone
+    before = [None if p.grad is None else p.grad.numpy().copy() for p in ours]
+    clip_grads_with_norm_(ours, 10.0, cr.tensor(1.0))
+    for b, p in zip(before, ours, strict=True):
+        assert b is None or np.array_equal(b, p.grad.numpy())
+
+
+def test_get_total_norm_edge_cases():
+    from chainrule.nn.utils import get_total_norm
+
+    assert get_total_norm([]).item() == 0.0
+    assert get_total_norm(cr.tensor([3.0, 4.0])).item() == pytest.approx(5.0)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        get_total_norm([cr.tensor([math.inf])], error_if_nonfinite=True)
+
+
+def test_clip_grad_norm_deprecated_alias_warns_and_clips():
+    ours, theirs = pair(seed=4, scale=3.0)
+    with pytest.warns(FutureWarning, match="`torch.nn.utils.clip_grad_norm` is now deprecated"):
+        total = cr.nn.utils.clip_grad_norm(ours, 0.5)
+    t_total = torch.nn.utils.clip_grad_norm_(theirs, 0.5)
+    np.testing.assert_allclose(total.numpy(), t_total.numpy(), rtol=1e-6)
+    assert_same_grads(ours, theirs)

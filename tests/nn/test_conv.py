@@ -323,3 +323,78 @@ def test_dtype_mismatch_is_an_error():
 def test_public_names():
     assert cr.nn.Conv2d is Conv2d and cr.nn.Conv1d is Conv1d
     assert F.conv2d is not None and F.conv1d is not None
+
+
+# ---- 3-d ----
+
+GRID_3D = [
+    (1, 0, 1, 1),
+    (2, 1, 1, 2),
+    ((1, 2, 3), (1, 0, 2), (2, 1, 1), 1),
+    (1, "same", (1, 2, 1), 2),
+    (2, "valid", 1, 1),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride,padding,dilation,groups", GRID_3D)
+def test_conv3d_matches_torch(stride, padding, dilation, groups, dtype):
+    x, tx = _pair((2, 4, 5, 6, 7), dtype)
+    w, tw = _pair((6, 4 // groups, 3, 2, 3), dtype)
+    b, tb = _pair((6,), dtype)
+    y = F.conv3d(x, w, b, stride, padding, dilation, groups)
+    ty = TF.conv3d(tx, tw, tb, stride, padding, dilation, groups)
+    _assert_close(y, ty)
+    _backward_both(y, ty)
+    for ours, theirs in ((x, tx), (w, tw), (b, tb)):
+        _assert_close(ours.grad, theirs.grad)
+        assert ours.grad.dtype == dtype
+    assert y.dtype == dtype
+
+
+def test_conv3d_unbatched_kernel_of_one_and_gradchecks():
+    x, tx = _pair((2, 3, 4, 5))
+    w, tw = _pair((3, 2, 1, 1, 1))
+    _assert_close(F.conv3d(x, w), TF.conv3d(tx, tw))
+    a, k = rng.standard_normal((1, 2, 3, 3, 4)), rng.standard_normal((2, 1, 2, 2, 2))
+    xs = [cr.tensor(a, requires_grad=True), cr.tensor(k, requires_grad=True)]
+    fn = lambda x, w: F.conv3d(x, w, None, (2, 1, 1), (1, 0, 1), (1, 1, 2), groups=2)
+    assert gradcheck(fn, xs) and gradgradcheck(fn, xs)
+
+
+@pytest.mark.parametrize(
+    "kwargs,shape",
+    [
+        (dict(kernel_size=3, padding=1), (2, 3, 4, 5, 4)),
+        (dict(kernel_size=(1, 2, 3), stride=(1, 2, 1), groups=3, bias=False), (1, 3, 3, 5, 6)),
+        (dict(kernel_size=2, padding="same", dilation=(2, 1, 1)), (1, 3, 4, 4, 4)),
+        (dict(kernel_size=3, padding=1, padding_mode="reflect"), (1, 3, 3, 4, 5)),
+        (dict(kernel_size=3, padding=(0, 1, 2), padding_mode="circular"), (1, 3, 3, 4, 5)),
+        (dict(kernel_size=3, padding=1, padding_mode="replicate"), (3, 4, 4, 4)),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+def test_conv3d_module_matches_torch(kwargs, shape):
+    m, tm = cr.nn.Conv3d(3, 6, **kwargs), torch.nn.Conv3d(3, 6, **kwargs)
+    assert [k for k, _ in m.named_parameters()] == [k for k, _ in tm.named_parameters()]
+    assert repr(m) == repr(tm)
+    _copy_params(m, tm)
+    x, tx = _pair(shape)
+    y, ty = m(x), tm(tx)
+    _assert_close(y, ty)
+    _backward_both(y, ty)
+    _assert_close(x.grad, tx.grad)
+    for (_, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters(), strict=True):
+        _assert_close(p.grad, tp.grad)
+
+
+def test_conv3d_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"Conv3d\(3, 8.*\(N, 3, D, H, W\).*\(2, 4, 5, 5, 5\)"):
+        cr.nn.Conv3d(3, 8, 3)(cr.randn(2, 4, 5, 5, 5))
+    with pytest.raises(ValueError, match=r"conv3d: weight must have 5 dims.*\(4, 3, 3, 3\)"):
+        F.conv3d(cr.randn(1, 3, 4, 4, 4), cr.randn(4, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"conv3d: kernel \(3, 3, 3\).*larger.*\(2, 4, 4\)"):
+        F.conv3d(cr.randn(1, 3, 2, 4, 4), cr.randn(4, 3, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"conv3d: stride must be an int or a triple"):
+        F.conv3d(cr.randn(1, 3, 4, 4, 4), cr.randn(4, 3, 3, 3, 3), stride=(1, 2))

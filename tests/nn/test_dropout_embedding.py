@@ -123,3 +123,62 @@ def test_pad_and_linear_reexported():
         lambda x: torch.nn.functional.pad(x, (1, 2)),
         [np.ones((2, 3), np.float32)],
     )
+
+
+# ---- channel_shuffle, alpha dropout ----
+
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 3), 3), ((1, 4, 2, 2), 2), ((2, 6, 1, 2, 2), 6)])
+def test_channel_shuffle_matches_torch(shape, groups):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours, theirs = nn.ChannelShuffle(groups), torch.nn.ChannelShuffle(groups)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [x])
+    compare_with_torch(lambda t: F.channel_shuffle(t, groups), lambda t: TF_cs(t, groups), [x])
+    with pytest.raises(ValueError, match=r"Got 5 channels and 2 groups \(input \(2, 5, 3\)\)"):
+        F.channel_shuffle(cr.ones(2, 5, 3), 2)
+
+
+def TF_cs(t, groups):
+    return torch.nn.functional.channel_shuffle(t, groups)
+
+
+_SELU_NEG_SAT = 1.7580993408473766
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_alpha_dropout_keeps_mean_and_variance_and_uses_torchs_affine_map(p):
+    cr.manual_seed(0)
+    x = cr.randn(400, 500, requires_grad=True)
+    y = F.alpha_dropout(x, p, training=True)
+    a = 1 / np.sqrt((_SELU_NEG_SAT**2 * p + 1) * (1 - p))
+    y.sum().backward()
+    kept = x.grad.numpy() != 0
+    np.testing.assert_allclose(x.grad.numpy()[kept], a, rtol=1e-6)  # d y / d x = a where kept
+    kept_values = a * x.numpy()[kept] + _SELU_NEG_SAT * a * p
+    np.testing.assert_allclose(y.numpy()[kept], kept_values, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.numpy()[~kept], -_SELU_NEG_SAT * a * (1 - p), rtol=1e-6)
+    assert abs((~kept).mean() - p) < 0.01
+    assert abs(float(y.mean())) < 0.01 and abs(float(y.std()) - 1) < 0.01  # as torch's output
+    assert y.dtype == np.float32
+    theirs = torch.nn.functional.alpha_dropout(torch.randn(400, 500), p, training=True)
+    assert abs(float(theirs.std()) - float(y.std())) < 0.01
+
+
+def test_alpha_dropout_modes_and_modules():
+    x = cr.randn(3, 4)
+    assert F.alpha_dropout(x, 0.5) is x  # training=False by default, as torch
+    np.testing.assert_array_equal(F.alpha_dropout(x, 1.0, training=True).numpy(), 0)
+    for ours, theirs in [
+        (nn.AlphaDropout(0.2), torch.nn.AlphaDropout(0.2)),
+        (nn.FeatureAlphaDropout(), torch.nn.FeatureAlphaDropout()),
+    ]:
+        assert repr(ours) == repr(theirs)
+        assert ours.eval()(x) is x
+    cr.manual_seed(1)
+    y = nn.FeatureAlphaDropout(0.5)(cr.ones(4, 6, 5))
+    assert (y.numpy() == y.numpy()[:, :, :1]).all()  # one draw per (sample, channel)
+    h = cr.randn(2, 3, requires_grad=True) * 1
+    assert F.alpha_dropout(h, 0.3, training=True, inplace=True) is h
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.AlphaDropout(1.5)

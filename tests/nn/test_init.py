@@ -106,3 +106,88 @@ def test_reproducible_with_seed_and_generator():
     np.testing.assert_array_equal(
         init.uniform_(_w(3), generator=g1).numpy(), init.uniform_(_w(3), generator=g2).numpy()
     )
+
+
+# ---- dirac_, sparse_, the deprecated names, skip_init ----
+
+
+@pytest.mark.parametrize(
+    "shape,groups", [((4, 4, 3), 1), ((6, 3, 3, 2), 2), ((3, 5, 1, 3, 3), 1), ((2, 2, 2, 4), 1)]
+)
+def test_dirac_matches_torch(shape, groups):
+    torch = pytest.importorskip("torch")
+    ours = init.dirac_(_w(*shape), groups)
+    theirs = torch.nn.init.dirac_(torch.empty(shape), groups)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = cr.randn(2, shape[1], *[5] * (len(shape) - 2))  # a conv with it passes channels through
+    if groups == 1 and shape[0] <= shape[1] and all(k % 2 for k in shape[2:]):
+        conv = getattr(nn.functional, f"conv{len(shape) - 2}d")
+        y = conv(x, ours, padding=tuple(k // 2 for k in shape[2:]))
+        np.testing.assert_allclose(y.numpy()[:, : shape[0]], x.numpy()[:, : shape[0]])
+
+
+def test_dirac_and_sparse_errors():
+    with pytest.raises(ValueError, match=r"dirac_: only tensors with 3, 4, or 5 dim.*\(3, 3\)"):
+        init.dirac_(_w(3, 3))
+    with pytest.raises(ValueError, match=r"dirac_: dim 0 \(5\) must be divisible by groups"):
+        init.dirac_(_w(5, 2, 3), groups=2)
+    with pytest.raises(ValueError, match=r"sparse_: only tensors with 2 dim.*\(3,\)"):
+        init.sparse_(_w(3), 0.5)
+
+
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_sparse_zeros_per_column_and_std(dtype):
+    cr.manual_seed(0)
+    w = init.sparse_(_w(200, 50, dtype=dtype), sparsity=0.25, std=0.5)
+    values = w.numpy()
+    assert values.dtype == dtype
+    assert ((values == 0).sum(axis=0) == 50).all()  # ceil(0.25 * 200) per column, as torch
+    assert abs(values[values != 0].std() - 0.5) < 0.02
+
+
+@pytest.mark.parametrize(
+    "old,args",
+    [
+        ("uniform", ()),
+        ("normal", ()),
+        ("constant", (0.3,)),
+        ("eye", ()),
+        ("xavier_uniform", ()),
+        ("xavier_normal", ()),
+        ("kaiming_uniform", ()),
+        ("kaiming_normal", ()),
+        ("orthogonal", ()),
+        ("sparse", (0.5,)),
+    ],
+)
+def test_deprecated_names_warn_like_torch_and_fill_the_same(old, args):
+    cr.manual_seed(1)
+    with pytest.warns(FutureWarning, match=rf"`nn.init.{old}` is now deprecated in favor of"):
+        a = getattr(init, old)(_w(4, 6), *args)
+    cr.manual_seed(1)
+    b = getattr(init, old + "_")(_w(4, 6), *args)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert getattr(init, old).__name__ == old
+
+
+def test_dirac_deprecated_name():
+    with pytest.warns(FutureWarning, match="nn.init.dirac_"):
+        w = init.dirac(_w(2, 2, 3))
+    assert w.numpy()[1, 1, 1] == 1
+
+
+def test_skip_init_builds_the_module_without_filling_it():
+    cr.manual_seed(0)
+    before = cr.randn(1).item()
+    cr.manual_seed(0)
+    layer = nn.utils.skip_init(nn.Linear, 4, 3, bias=False)
+    assert cr.randn(1).item() == before  # no draw was made
+    assert type(layer) is nn.Linear and layer.weight.shape == (3, 4) and layer.bias is None
+    assert init.kaiming_uniform_(_w(2, 2)).numpy().any()  # fills work again afterwards
+
+    class NoDevice(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+
+    with pytest.raises(RuntimeError, match="must support a 'device' arg"):
+        nn.utils.skip_init(NoDevice, 3)

@@ -32,6 +32,42 @@ def test_conv_transpose2d_matches_torch(args, kwargs, shape):
     )
 
 
+@pytest.mark.parametrize(
+    "args,kwargs,shape",
+    [
+        ((4, 6, 3), {}, (2, 4, 3, 4, 2)),
+        ((4, 6, 2), dict(stride=2, bias=False), (1, 4, 2, 3, 2)),
+        (
+            (4, 6, (3, 2, 2)),
+            dict(stride=(2, 1, 3), padding=(1, 0, 1), output_padding=(1, 0, 2), groups=2),
+            (2, 4, 3, 3, 2),
+        ),
+        ((2, 3, (2, 3, 1)), dict(dilation=(2, 1, 3), padding=1), (2, 2, 3, 4, 3)),
+        ((2, 3, 2), {}, (2, 3, 3, 3)),  # unbatched
+    ],
+)
+def test_conv_transpose3d_matches_torch(args, kwargs, shape):
+    torch.manual_seed(0)
+    ours, theirs = nn.ConvTranspose3d(*args, **kwargs), torch.nn.ConvTranspose3d(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [_x(*shape)])
+    x = _x(*shape).astype(np.float64)
+    compare_modules(ours.double(), theirs.double(), [x], copy=None)
+
+
+def test_conv_transpose3d_gradchecks_to_second_order_and_output_size():
+    from tests.helpers import check_grad
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 2, 2, 3, 2)), rng.standard_normal((2, 2, 2, 2, 2))
+    fn = lambda x, w: nn.functional.conv_transpose3d(x, w, stride=(2, 1, 1), padding=(1, 0, 1))
+    check_grad(fn, x, w, gradgrad=True)
+    up = nn.ConvTranspose3d(2, 3, 3, stride=2, padding=1)
+    assert up(cr.randn(1, 2, 3, 4, 5), output_size=(6, 8, 10)).shape == (1, 3, 6, 8, 10)
+    with pytest.raises(ValueError, match=r"conv_transpose3d: input has 3 channels but weight"):
+        nn.functional.conv_transpose3d(cr.ones(1, 3, 2, 2, 2), cr.ones(2, 2, 2, 2, 2))
+
+
 def test_conv_transpose1d_and_output_size_match_torch():
     torch.manual_seed(0)
     compare_modules(
@@ -144,17 +180,30 @@ def test_distances_match_torch():
 
 
 @pytest.mark.parametrize(
-    "cls,shape", [("InstanceNorm2d", (3, 4, 5, 5)), ("InstanceNorm1d", (3, 4, 7))]
+    "cls,shape",
+    [
+        ("InstanceNorm2d", (3, 4, 5, 5)),
+        ("InstanceNorm1d", (3, 4, 7)),
+        ("InstanceNorm3d", (2, 4, 3, 4, 2)),
+    ],
 )
 @pytest.mark.parametrize(
-    "kwargs", [{}, dict(affine=True), dict(affine=True, track_running_stats=True)]
+    "kwargs",
+    [
+        {},
+        dict(affine=True),
+        dict(affine=True, track_running_stats=True),
+        dict(affine=True, bias=False),
+    ],
 )
 def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
     ours, theirs = getattr(nn, cls)(4, **kwargs), getattr(torch.nn, cls)(4, **kwargs)
+    assert repr(ours) == repr(theirs)
     if kwargs.get("affine"):
         with torch.no_grad():
             theirs.weight.copy_(torch.tensor(_x(4, seed=3)))
-            theirs.bias.copy_(torch.tensor(_x(4, seed=4)))
+            if theirs.bias is not None:
+                theirs.bias.copy_(torch.tensor(_x(4, seed=4)))
     x = _x(*shape) * 2 + 1
     compare_modules(ours, theirs, [x])
     for name, buf in theirs.named_buffers():
@@ -178,10 +227,27 @@ def test_instance_norm_matches_torch_in_train_and_eval(cls, shape, kwargs):
         (lambda m: m.ConstantPad2d((1, 0, 0, 2), 3.5), (1, 2, 3, 3)),
         (lambda m: m.ConstantPad1d(2, -1.0), (2, 3, 4)),
         (lambda m: m.ZeroPad1d((0, 2)), (2, 3, 4)),
+        (lambda m: m.ReflectionPad3d((1, 0, 2, 1, 1, 1)), (1, 2, 3, 4, 5)),
+        (lambda m: m.ReflectionPad3d(1), (2, 3, 4, 5)),  # unbatched
+        (lambda m: m.ReplicationPad3d((2, 0, 1, 1, 0, 3)), (1, 2, 3, 4, 5)),
+        (lambda m: m.ZeroPad3d((1, 2, 0, 1, 2, 0)), (1, 2, 3, 4, 5)),
+        (lambda m: m.ConstantPad3d(1, -2.5), (1, 2, 3, 3, 3)),
+        (lambda m: m.CircularPad1d((2, 1)), (2, 3, 4)),
+        (lambda m: m.CircularPad2d((1, 2, 2, 0)), (1, 2, 3, 4)),
+        (lambda m: m.CircularPad3d(1), (1, 2, 3, 3, 3)),
     ],
 )
 def test_padding_layers_match_torch(make, shape):
-    compare_modules(make(nn), make(torch.nn), [_x(*shape)])
+    ours, theirs = make(nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [_x(*shape)])
+
+
+def test_padding_layer_rejects_wrong_rank():
+    with pytest.raises(ValueError, match=r"ReflectionPad3d: expected a 4-d or 5-d input.*\(2, 3\)"):
+        nn.ReflectionPad3d(1)(cr.ones(2, 3))
+    with pytest.raises(ValueError, match="6-tuple"):
+        nn.ZeroPad3d((1, 2))
 
 
 def test_parameter_list_and_dict_register_like_torch():
@@ -258,3 +324,110 @@ def test_ranking_losses_match_torch(reduction):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="reduction"):
         nn.MarginRankingLoss(reduction="avg")(cr.tensor(a[:, 0]), cr.tensor(b[:, 0]), cr.tensor(y))
+
+
+# ---- hinge and multi-class / multi-label margin losses ----
+
+_LABELS = np.array([0, 3, 1, 1, 2])
+_MULTI = np.array([[3, 0, -1, 1], [0, 1, 2, 3], [-1, 1, 1, 1], [2, 2, -1, 0], [1, -1, 3, 3]])
+_W4 = np.array([0.5, 1.0, 2.0, 1.5], np.float32)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name,kwargs,target",
+    [
+        ("HingeEmbeddingLoss", {}, "sign"),
+        ("HingeEmbeddingLoss", dict(margin=0.5), "sign"),
+        ("HingeEmbeddingLoss", {}, "any"),  # neither 1 nor -1: both terms, as in torch
+        ("MultiMarginLoss", {}, "labels"),
+        ("MultiMarginLoss", dict(p=2, margin=0.7, weight=_W4), "labels"),
+        ("MultiLabelMarginLoss", {}, "multi"),
+        ("MultiLabelSoftMarginLoss", {}, "binary"),
+        ("MultiLabelSoftMarginLoss", dict(weight=_W4), "binary"),
+    ],
+)
+def test_margin_losses_match_torch(name, kwargs, target, dtype, reduction):
+    x = _x(5, 4, seed=5).astype(dtype)
+    y = {
+        "sign": np.sign(_x(5, 4, seed=6)).astype(dtype),
+        "any": np.round(_x(5, 4, seed=6)).astype(dtype),
+        "labels": _LABELS,
+        "multi": _MULTI,
+        "binary": (_x(5, 4, seed=6) > 0).astype(dtype),
+    }[target]
+    theirs_kw = {k: torch.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+    ours_kw = {k: cr.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+    ours = getattr(nn, name)(reduction=reduction, **ours_kw)
+    theirs = getattr(torch.nn, name)(reduction=reduction, **theirs_kw)
+    if "weight" in kwargs and dtype == np.float64:
+        ours, theirs = ours.double(), theirs.double()
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [x, y], copy=None, atol=1e-6, rtol=1e-5)
+    if target in ("labels", "multi"):  # unbatched (C,) input
+        compare_modules(ours, theirs, [x[1], np.asarray(y[1])], copy=None, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "fn,target",
+    [
+        (lambda x, y: nn.functional.hinge_embedding_loss(x, y, 0.4), np.sign(_x(3, 4, seed=6))),
+        (lambda x, y: nn.functional.multi_margin_loss(x, y, p=2), _LABELS[:3]),
+        (lambda x, y: nn.functional.multilabel_margin_loss(x, y), _MULTI[:3]),
+        (lambda x, y: nn.functional.multilabel_soft_margin_loss(x, y), _x(3, 4, seed=6) > 0),
+    ],
+)
+def test_margin_losses_gradcheck(fn, target):
+    from tests.helpers import check_grad
+
+    # x away from the hinges' kinks, where finite differences are exact
+    x = np.round(_x(3, 4, seed=7).astype(np.float64) * 4) / 4 + 0.1
+    check_grad(fn, x, target.astype(np.float64) if target.dtype == bool else target)
+
+
+def test_margin_loss_errors_name_the_op_and_shapes():
+    f = nn.functional
+    with pytest.raises(ValueError, match=r"multi_margin_loss: only p == 1 and p == 2"):
+        f.multi_margin_loss(cr.randn(3, 4), cr.tensor([0, 1, 2]), p=3)
+    with pytest.raises(ValueError, match=r"multi_margin_loss: target .* \(2,\) for input \(3, 4\)"):
+        f.multi_margin_loss(cr.randn(3, 4), cr.tensor([0, 1]))
+    with pytest.raises(IndexError, match=r"multi_margin_loss: target out of range"):
+        f.multi_margin_loss(cr.randn(3, 4), cr.tensor([0, 1, 5]))
+    with pytest.raises(ValueError, match=r"multilabel_margin_loss: .*\(3, 4\).*\(3,\)"):
+        f.multilabel_margin_loss(cr.randn(3, 4), cr.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"hinge_embedding_loss: input shape \(3, 4\) and target"):
+        f.hinge_embedding_loss(cr.randn(3, 4), cr.ones(3, 5))
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        nn.TripletMarginWithDistanceLoss(margin=0.0)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss_matches_torch(reduction, swap):
+    a, p, n = _x(5, 6, seed=1), _x(5, 6, seed=2), _x(5, 6, seed=3)
+    ours = nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)
+    theirs = torch.nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction)
+    assert repr(ours) == repr(theirs)
+    compare_modules(ours, theirs, [a, p, n])
+    cos = lambda lib: lambda u, v: 1 - lib.nn.functional.cosine_similarity(u, v)
+    compare_modules(
+        nn.TripletMarginWithDistanceLoss(distance_function=cos(cr), margin=0.5, swap=swap),
+        torch.nn.TripletMarginWithDistanceLoss(distance_function=cos(torch), margin=0.5, swap=swap),
+        [a.astype(np.float64), p.astype(np.float64), n.astype(np.float64)],
+    )
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pdist_matches_torch(p, dtype):
+    from tests.helpers import check_grad, compare_with_torch
+
+    x = _x(5, 3, seed=8).astype(dtype)
+    x[3] = x[1]  # a zero distance: zero gradient, as torch
+    x[4, 0] = x[0, 0]  # a zero coordinate (p < 1: no gradient there, as torch)
+    compare_with_torch(lambda t: nn.functional.pdist(t, p), lambda t: torch.pdist(t, p), [x])
+    check_grad(lambda t: nn.functional.pdist(t, p), _x(4, 2, seed=9))
+    assert nn.functional.pdist(cr.ones(1, 3)).shape == (0,)
+    with pytest.raises(ValueError, match=r"pdist: expected a 2-d input \(N, M\), got shape"):
+        nn.functional.pdist(cr.ones(2, 3, 4))

@@ -160,3 +160,73 @@ def test_dropout3d_other_dims_warn_and_drop_along_dim0_like_torch(shape):
         y = cr.nn.functional.dropout3d(cr.ones(*shape), 0.5).numpy().reshape(shape[0], -1)
     assert np.all(y.min(-1) == y.max(-1))  # one draw per entry of dim 0
     assert 0 < (y[:, 0] == 0).sum() < shape[0]
+
+
+@pytest.mark.parametrize(
+    "name,args,kwargs,shape",
+    [
+        ("LazyConv3d", (4, 3), dict(padding=1), (2, 3, 4, 5, 4)),
+        ("LazyConvTranspose1d", (2, 3), dict(stride=2), (2, 5, 6)),
+        ("LazyConvTranspose2d", (4, 3), dict(stride=2, padding=1, groups=2), (2, 6, 4, 4)),
+        ("LazyConvTranspose3d", (2, 2), dict(stride=2, bias=False), (1, 3, 2, 3, 2)),
+    ],
+)
+def test_lazy_conv_3d_and_transposed_infer_channels_like_torch(name, args, kwargs, shape):
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert ours.has_uninitialized_params()
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours(cr.tensor(x))
+    theirs(torch.tensor(x))
+    assert type(ours).__name__ == type(theirs).__name__ == name[4:]
+    assert repr(ours) == repr(theirs)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    assert ours.weight.numpy().std() > 0  # initialised after materialising
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    np.testing.assert_allclose(
+        ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), atol=1e-5
+    )
+
+
+def test_lazy_conv_transpose_passes_output_size_on_the_first_call():
+    up = nn.LazyConvTranspose2d(4, 3, stride=2)
+    assert up(cr.randn(1, 5, 3, 3), output_size=(8, 8)).shape == (1, 4, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,shape",
+    [
+        ("LazyBatchNorm1d", {}, (6, 4)),
+        ("LazyBatchNorm1d", dict(affine=False), (3, 4, 5)),
+        ("LazyBatchNorm2d", dict(momentum=None), (3, 4, 2, 3)),
+        ("LazyBatchNorm3d", dict(track_running_stats=False), (2, 4, 2, 3, 2)),
+        ("LazyInstanceNorm1d", {}, (2, 4, 5)),
+        ("LazyInstanceNorm2d", dict(affine=False, track_running_stats=False), (2, 4, 3, 3)),
+        ("LazyInstanceNorm3d", dict(bias=False), (2, 4, 2, 3, 2)),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:input's size at dim=1 does not match")  # torch's 0 features
+def test_lazy_norms_infer_features_like_torch(name, kwargs, shape):
+    ours, theirs = getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 2 + 1
+    for _ in range(2):  # the first call materialises, the second runs the plain layer
+        y, ty = ours(cr.tensor(x)), theirs(torch.tensor(x))
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), atol=1e-5)
+    assert type(ours).__name__ == type(theirs).__name__ == name[4:]
+    if ours.weight is not None or ours.running_mean is not None:  # else torch keeps 0 features
+        assert repr(ours) == repr(theirs)
+    assert ours.num_features == shape[1]
+    for (k, v), (tk, tv) in zip(
+        ours.state_dict().items(), theirs.state_dict().items(), strict=True
+    ):
+        assert k == tk
+        np.testing.assert_allclose(v.numpy(), tv.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_instance_norm_reads_the_channels_of_an_unbatched_input():
+    norm = nn.LazyInstanceNorm2d()
+    assert norm(cr.randn(3, 4, 4)).shape == (3, 4, 4)
+    assert norm.num_features == 3 and norm.weight.shape == (3,)

@@ -66,3 +66,36 @@ def test_linear_dtype_argument_and_state_dict():
         "weight": (2, 3),
         "bias": (2,),
     }
+
+
+# ---- Bilinear ----
+
+
+@pytest.mark.parametrize("lead", [(5,), (2, 3), ()])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bilinear_matches_torch(lead, bias, dtype):
+    rng = np.random.default_rng(0)
+    x1, x2 = (rng.standard_normal(lead + (n,)).astype(dtype) for n in (4, 3))
+    ours, theirs = nn.Bilinear(4, 3, 2, bias=bias), torch.nn.Bilinear(4, 3, 2, bias=bias)
+    if dtype == np.float64:
+        ours, theirs = ours.double(), theirs.double()
+    assert repr(ours) == repr(theirs)
+    out, *_ = compare_modules(ours, theirs, [x1, x2])
+    assert out[0].dtype == dtype and out[0].shape == lead + (2,)
+
+
+def test_bilinear_gradcheck_init_and_errors():
+    rng = np.random.default_rng(1)
+    x1, x2, w, b = (rng.standard_normal(s) for s in ((3, 4), (3, 2), (5, 4, 2), (5,)))
+    check_grad(nn.functional.bilinear, x1, x2, w, b, gradgrad=True)
+    cr.manual_seed(0)
+    layer = nn.Bilinear(16, 3, 8)
+    bound = 1 / math.sqrt(16)  # U(+-1/sqrt(in1_features)), weight and bias, as in torch
+    assert bound * 0.95 < np.abs(layer.weight.numpy()).max() <= bound  # 384 draws
+    assert np.abs(layer.bias.numpy()).max() <= bound
+    assert layer.weight.shape == (8, 16, 3) and layer.weight.dtype == np.float32
+    with pytest.raises(ValueError, match=r"bilinear: input1 \(2, 4\) and input2 \(3, 3\)"):
+        nn.functional.bilinear(cr.ones(2, 4), cr.ones(3, 3), cr.ones(5, 4, 3))
+    with pytest.raises(ValueError, match=r"bilinear: bias must have shape \(5,\)"):
+        nn.functional.bilinear(cr.ones(2, 4), cr.ones(2, 3), cr.ones(5, 4, 3), cr.ones(4))

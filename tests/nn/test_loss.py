@@ -578,3 +578,14 @@ def test_poisson_nll_loss_gradcheck_and_legacy_flags():
     assert loss(cr.zeros(3), cr.ones(3)).shape == (3,)
     with pytest.raises(ValueError, match="not a valid value"):
         F.poisson_nll_loss(cr.zeros(2), cr.zeros(2), reduction="avg")
+
+
+def test_nll_loss_2d_is_the_deprecated_nll_loss_with_torchs_warning():
+    x = np.log(np.abs(_f32(2, 3, 4, 2)) + 0.1)
+    t = RNG.integers(0, 3, (2, 4, 2))
+    with pytest.warns(FutureWarning, match="`NLLLoss2d` has been deprecated"):
+        ours = nn.NLLLoss2d(ignore_index=1)
+    with pytest.warns(FutureWarning):
+        theirs = torch.nn.NLLLoss2d(ignore_index=1)
+    assert isinstance(ours, nn.NLLLoss)
+    compare_with_torch(ours, theirs, [x, t])

@@ -67,6 +67,7 @@ BN_CASES = [
     (nn.BatchNorm1d, torch.nn.BatchNorm1d, (8, 3)),
     (nn.BatchNorm1d, torch.nn.BatchNorm1d, (4, 3, 5)),
     (nn.BatchNorm2d, torch.nn.BatchNorm2d, (4, 3, 5, 2)),
+    (nn.BatchNorm3d, torch.nn.BatchNorm3d, (3, 3, 2, 4, 2)),
 ]
 
 
@@ -239,3 +240,32 @@ def test_group_norm_functional_errors():
         F.group_norm(cr.randn(2, 6, 3), 4)
     with pytest.raises(RuntimeError, match="weight shape"):
         F.group_norm(cr.randn(2, 6, 3), 3, cr.ones(4))
+
+
+# ---- LocalResponseNorm ----
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape,size,kwargs",
+    [
+        ((2, 5, 4), 3, {}),
+        ((2, 6, 3, 4), 2, dict(alpha=1e-2, beta=0.5, k=2.0)),
+        ((1, 4, 2, 2, 3), 5, dict(alpha=0.3)),
+        ((2, 3, 4), 1, {}),
+        ((2, 3, 4), 7, dict(alpha=1.0)),  # window wider than the channels
+    ],
+)
+def test_local_response_norm_matches_torch(shape, size, kwargs, dtype):
+    x = RNG.standard_normal(shape).astype(dtype)
+    ours, theirs = nn.LocalResponseNorm(size, **kwargs), torch.nn.LocalResponseNorm(size, **kwargs)
+    assert repr(ours) == repr(theirs)
+    out, *_ = compare_modules(ours, theirs, [x], atol=1e-6)
+    assert out[0].dtype == dtype
+    check_grad(lambda t: F.local_response_norm(t, size, 0.5, 0.75, 1.0), x[:1])
+
+
+def test_local_response_norm_errors_and_empty():
+    with pytest.raises(ValueError, match=r"local_response_norm: expected 3D .*\(2, 5\)"):
+        F.local_response_norm(cr.ones(2, 5), 2)
+    assert F.local_response_norm(cr.ones(0, 3, 2), 2).shape == (0, 3, 2)

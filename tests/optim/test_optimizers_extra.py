@@ -1,4 +1,4 @@
-"""Adamax, NAdam and RAdam against torch.optim: 100 steps on the shared quadratic problem, state
+"""Adamax, NAdam, RAdam, Rprop, ASGD and Adafactor against torch.optim: 100 steps on the shared quadratic problem, state
 keys and values, and a torch state dict loaded mid-run."""
 
 import numpy as np
@@ -27,6 +27,16 @@ CASES = [
     ("RAdam", dict(lr=0.01)),
     ("RAdam", dict(lr=0.01, betas=(0.9, 0.9), weight_decay=0.1)),  # rectified from step 6
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
+    ("ASGD", dict(lr=0.01)),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.6, t0=20, weight_decay=0.1)),  # averaging on
+    ("ASGD", dict(lr=0.05, t0=0, maximize=True)),
+    ("Adafactor", dict(lr=0.01)),
+    (
+        "Adafactor",
+        dict(lr=0.05, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=1.5, weight_decay=0.1, maximize=True),
+    ),
 ]
 
 
@@ -50,7 +60,9 @@ def test_matches_torch_for_100_steps(name, options):
 
 
 @pytest.mark.parametrize(
-    "name,options", [CASES[1], CASES[4], CASES[7]], ids=["Adamax", "NAdam", "RAdam"]
+    "name,options",
+    [CASES[1], CASES[4], CASES[7], CASES[10], CASES[12], CASES[15]],
+    ids=["Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor"],
 )
 def test_load_torch_state_dict_continues_like_torch(name, options):
     problem = make_problem(2)
@@ -64,9 +76,9 @@ def test_load_torch_state_dict_continues_like_torch(name, options):
     cr_opt = getattr(optim, name)(groups(cr_params, 1.0), **options)
     state = torch_state_to_numpy(th_opt.state_dict())
     for s in state["state"].values():  # torch keeps step and mu_product as 0-d tensors
-        for k in ("step", "mu_product"):
+        for k in ("step", "mu_product", "eta", "mu"):
             if k in s:
-                s[k] = s[k].item() if k == "mu_product" else int(s[k])
+                s[k] = int(s[k]) if k == "step" else s[k].item()
     cr_opt.load_state_dict(state)
     run(cr_params, cr_opt, th_params, th_opt, problem, 10, start=10)
 
@@ -76,3 +88,41 @@ def test_bad_betas_are_refused():
     for cls in (optim.Adamax, optim.NAdam, optim.RAdam):
         with pytest.raises(ValueError, match="beta"):
             cls(p, betas=(1.0, 0.9))
+    with pytest.raises(ValueError, match="Invalid eta values: 1.0, 1.2"):
+        optim.Rprop(p, etas=(1.0, 1.2))
+    with pytest.raises(ValueError, match="lr"):
+        optim.ASGD(p, lr=-1.0)
+
+
+def test_asgd_average_is_the_mean_of_the_iterates_after_t0():
+    # mu = 1 / max(1, t - t0) set after step t is used at step t + 1: ax copies p up to step
+    # t0 + 2, then averages the iterates from that step on
+    p = cr.zeros(3, requires_grad=True)
+    opt = optim.ASGD([p], lr=0.1, lambd=0.0, t0=0)
+    seen = []
+    for k in range(5):
+        p.grad = cr.tensor(np.full(3, float(k + 1), np.float32))
+        opt.step()
+        seen.append(p.numpy().copy())
+    ax = opt.state_dict()["state"][0]["ax"]
+    np.testing.assert_allclose(ax, np.mean(seen[1:], axis=0), rtol=1e-6)
+    assert repr(opt).startswith("ASGD (")
+
+
+def test_adafactor_factors_the_last_two_dims_of_a_batch_of_matrices_like_torch():
+    rng = np.random.default_rng(0)
+    init = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    p, q = cr.tensor(init.copy(), requires_grad=True), torch.tensor(init.copy(), requires_grad=True)
+    ours, theirs = optim.Adafactor([p], lr=0.05), torch.optim.Adafactor([q], lr=0.05)
+    for _ in range(20):
+        g = rng.standard_normal((2, 3, 4)).astype(np.float32)
+        p.grad, q.grad = cr.tensor(g), torch.tensor(g)
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-4, atol=1e-6)
+    state = ours.state_dict()["state"][0]
+    assert state["row_var"].shape == (2, 3, 1) and state["col_var"].shape == (2, 1, 4)
+    with pytest.raises(ValueError, match="beta2_decay should be <= 0"):
+        optim.Adafactor([p], beta2_decay=0.5)
+    with pytest.raises(ValueError, match="Clipping threshold d should be >= 1"):
+        optim.Adafactor([p], d=0.5)

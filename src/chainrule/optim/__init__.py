@@ -3,14 +3,17 @@
 
 from . import lr_scheduler
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
@@ -24,4 +27,4 @@ __all__ = [
     "LBFGS",
     "lr_scheduler",
 ]
-__all__ += ["Adamax", "NAdam", "RAdam"]
+__all__ += ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor"]

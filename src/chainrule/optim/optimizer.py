@@ -188,6 +188,11 @@ class Optimizer:
         raise NotImplementedError
 
     # ---- checkpoints ----
+    def _state_shape(self, name: str, param_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of state array ``name`` of a parameter: the parameter's, unless an
+        optimizer keeps a reduced one (Adafactor's factored variances)."""
+        return param_shape
+
     def state_dict(self) -> dict[str, Any]:
         """A snapshot in PyTorch's layout: ``{'state': {index: {...}}, 'param_groups': [...]}``.
 
@@ -244,7 +249,13 @@ class Optimizer:
                     f"optimizer state of parameter {key} must be a dict, got {type(saved).__name__}"
                 )
             new_state[position] = {
-                name: _load_value(name, value, params[position], position)
+                name: _load_value(
+                    name,
+                    value,
+                    params[position],
+                    position,
+                    self._state_shape(name, params[position]._data.shape),
+                )
                 for name, value in saved.items()
             }
         # Everything is checked: only now is anything replaced.
@@ -632,8 +643,9 @@ def _as_index(key: Any, what: str) -> int:
     return index
 
 
-def _load_value(name: str, value: Any, param: Tensor, position: int) -> Any:
-    """One saved state entry as we store it: ``step`` an int, arrays copied in the param's dtype."""
+def _load_value(name: str, value: Any, param: Tensor, position: int, shape: tuple[int, ...]) -> Any:
+    """One saved state entry as we store it: ``step`` an int, arrays (of ``shape``) copied in the
+    param's dtype."""
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()  # a chainrule (or CPU torch) tensor
     if name == "step":
@@ -651,10 +663,11 @@ def _load_value(name: str, value: Any, param: Tensor, position: int) -> Any:
             f"optimizer state '{name}' of parameter {position} has dtype "
             f"{value.dtype}, not a real number type"
         )
-    if value.shape != param._data.shape:
+    if value.shape != shape:
         raise ValueError(
             f"optimizer state '{name}' of parameter {position} has shape "
             f"{value.shape}, but the parameter has shape {param._data.shape}"
+            + ("" if shape == param._data.shape else f" (expected {shape})")
         )
     dtype = param._data.dtype if value.dtype.kind == "f" else value.dtype
     return np.array(value, dtype=dtype, copy=True)

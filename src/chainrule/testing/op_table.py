@@ -801,6 +801,208 @@ CASES = [
         "any",
         SMOOTH,
     ),
+    # nn parity: 3-d layers, bilinear, margin losses, in-place and random functionals, pooling
+    (
+        "conv3d",
+        lambda m, x, w, b: F(m).conv3d(x, w, b, padding=(1, 0, 1), stride=(1, 2, 1)),
+        [((1, 2, 3, 4, 3), (3, 2, 2, 2, 2), (3,))],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "conv_transpose3d",
+        lambda m, x, w, b: F(m).conv_transpose3d(x, w, b, stride=(2, 1, 2), padding=(0, 1, 0)),
+        [((1, 2, 2, 3, 2), (2, 3, 2, 2, 2), (3,))],
+        "any",
+        SMOOTH,
+    ),
+    ("max_pool3d", lambda m, x: F(m).max_pool3d(x, 2, 1), [((1, 2, 3, 4, 3),)], "any", ""),
+    (
+        "max_pool_with_indices",
+        lambda m, x: (
+            F(m).max_pool1d_with_indices(x.flatten(2), 2)[0].sum(-1, keepdim=True)
+            + F(m).max_pool2d_with_indices(x.flatten(3), 2)[0].sum((2, 3)).unsqueeze(-1)
+            + F(m).max_pool3d_with_indices(x, 2)[0].sum((2, 3, 4)).unsqueeze(-1)
+        ),
+        [((1, 2, 4, 4, 2),)],
+        "any",
+        "",
+    ),
+    ("avg_pool3d", lambda m, x: F(m).avg_pool3d(x, 2, 1, 1), [((1, 2, 3, 4, 3),)], "any", SMOOTH),
+    (
+        "adaptive_max_pool_with_indices",
+        lambda m, x: (
+            F(m).adaptive_max_pool1d_with_indices(x[:, :, 0, 0], 2)[0].sum(-1, keepdim=True)
+            + F(m).adaptive_max_pool2d_with_indices(x[:, :, 0], 2)[0].sum((2, 3)).unsqueeze(-1)
+            + F(m).adaptive_max_pool3d_with_indices(x, 2)[0].sum((2, 3, 4)).unsqueeze(-1)
+        ),
+        [((1, 2, 3, 5, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "fractional_max_pool",
+        lambda m, x: (
+            F(m)
+            .fractional_max_pool2d(x[:, :, 0], 2, 3, _random_samples=_samples(m, x, 2))
+            .sum((2, 3))
+            + F(m)
+            .fractional_max_pool2d_with_indices(
+                x[:, :, 1], 2, (3, 2), _random_samples=_samples(m, x, 2)
+            )[0]
+            .sum((2, 3))
+            + F(m)
+            .fractional_max_pool3d(x, 2, (2, 3, 2), _random_samples=_samples(m, x, 3))
+            .sum((2, 3, 4))
+            + F(m)
+            .fractional_max_pool3d_with_indices(x, 2, 2, _random_samples=_samples(m, x, 3))[0]
+            .sum((2, 3, 4))
+        ),
+        [((1, 2, 4, 5, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "pdist",
+        lambda m, x: F(m).pdist(x) + F(m).pdist(x, 1.5),
+        [((4, 3),), ((2, 1),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "adaptive_avg_pool3d",
+        lambda m, x: F(m).adaptive_avg_pool3d(x, (2, 3, 2)),
+        [((1, 2, 3, 5, 4),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "adaptive_max_pool3d",
+        lambda m, x: F(m).adaptive_max_pool3d(x, (2, 3, 2)),
+        [((1, 2, 3, 5, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "max_unpool",
+        lambda m, x: (
+            F(m).max_unpool1d(x[:, :, 0, 0], _pool_indices(m, 1), 2).sum(-1, keepdim=True)
+            + F(m).max_unpool2d(x[:, :, 0], _pool_indices(m, 2), 2).sum((2, 3)).unsqueeze(-1)
+            + F(m).max_unpool3d(x, _pool_indices(m, 3), 2).sum((2, 3, 4)).unsqueeze(-1)
+        ),
+        [((1, 2, 2, 2, 2),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "lp_pool",
+        lambda m, x: (
+            F(m).lp_pool1d(x[:, :, 0, 0], 3, 2).sum(-1, keepdim=True)
+            + F(m).lp_pool2d(x[:, :, 0], 2, (2, 3), 1).sum((2, 3)).unsqueeze(-1)
+            + F(m).lp_pool3d(x, 1.5, 2).sum((2, 3, 4)).unsqueeze(-1)
+        ),
+        [((1, 2, 4, 4, 4),)],
+        "pos",
+        SMOOTH,
+    ),
+    (
+        "bilinear",
+        lambda m, a, b, w, c: F(m).bilinear(a, b, w, c),
+        [((3, 4), (3, 2), (5, 4, 2), (5,)), ((2, 1, 3), (2, 1, 2), (4, 3, 2), (4,))],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "local_response_norm",
+        lambda m, x: F(m).local_response_norm(x, 3, alpha=0.5, k=1.5),
+        [((2, 5, 3),), ((1, 4, 2, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    ("channel_shuffle", lambda m, x: F(m).channel_shuffle(x, 3), [((2, 6, 2),)], "any", SMOOTH),
+    (
+        "hinge_embedding_loss",
+        lambda m, x: F(m).hinge_embedding_loss(x, m.tensor([[1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])),
+        [((2, 3),)],
+        "any",
+        "",
+    ),
+    (
+        "multi_margin_loss",
+        lambda m, x: (
+            F(m).multi_margin_loss(x, m.tensor([0, 3, 1]), p=2, margin=3.0)
+            + F(m).multi_margin_loss(
+                x, m.tensor([2, 1, 1]), weight=m.tensor([0.5, 2.0, 1.0, 1.5], dtype=x.dtype)
+            )
+        ),
+        [((3, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "multilabel_margin_loss",
+        lambda m, x: F(m).multilabel_margin_loss(x * 0.1, m.tensor([[3, 0, -1, 1], [0, 1, 2, 3]])),
+        [((2, 4),)],
+        "any",
+        "",
+    ),
+    (
+        "multilabel_soft_margin_loss",
+        lambda m, x: F(m).multilabel_soft_margin_loss(
+            x, m.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+        ),
+        [((2, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "triplet_margin_with_distance_loss",
+        lambda m, a, p, n: F(m).triplet_margin_with_distance_loss(a, p, n, margin=9.0, swap=True),
+        [((3, 4), (3, 4), (3, 4))],
+        "any",
+        "",
+    ),
+    (
+        "inplace_activations",
+        lambda m, x: (
+            F(m).relu_(x * 1)
+            + F(m).leaky_relu_(x * 1, 0.2)
+            + F(m).elu_(x * 1)
+            + F(m).selu_(x * 1)
+            + F(m).celu_(x * 1, 0.5)
+            + F(m).hardtanh_(x * 2, -1.0, 1.0)
+            + F(m).threshold_(x * 1, 0.1, 2.0) * x
+            + F(m).rrelu_(x * 1, 0.1, 0.3)
+        ),
+        [((2, 3),)],
+        "nonzero",
+        "",
+    ),
+    (
+        "rrelu",
+        lambda m, x: _seeded_call(m, F(m).rrelu, x, 0.1, 0.3, True),
+        [((3, 4),)],
+        "nonzero",
+        CR_ONLY,
+    ),
+    (
+        "alpha_dropout",
+        lambda m, x: (
+            _seeded_call(m, F(m).alpha_dropout, x, 0.3, True)
+            + _seeded_call(m, F(m).feature_alpha_dropout, x.unsqueeze(-1), 0.3, True).squeeze(-1)
+        ),
+        [((3, 4),)],
+        "any",
+        f"{SMOOTH} {CR_ONLY}",
+    ),
+    (
+        "gumbel_softmax",
+        # (the hard sample's straight-through gradient is not its derivative: tested elsewhere)
+        lambda m, x: _seeded_call(m, F(m).gumbel_softmax, x, 0.7),
+        [((3, 4),)],
+        "any",
+        f"{SMOOTH} {CR_ONLY}",
+    ),
     # tensor functions of the second parity round
     (
         "baddbmm",
@@ -1048,6 +1250,24 @@ def _seeded(m, dropout, x):
     return dropout(x, 0.5, training=True)
 
 
+def _seeded_call(m, fn, *args):
+    m.manual_seed(0)  # the same draws at every evaluation
+    return fn(*args)
+
+
+def _samples(m, x, nd):
+    """Fixed draws for fractional max pooling of a (1, 2, ...) input."""
+    return m.tensor([[[0.3, 0.7, 0.55][:nd], [0.9, 0.1, 0.45][:nd]]], dtype=x.dtype)
+
+
+def _pool_indices(m, nd):
+    """Indices of 2-wide max pooling over a fixed (1, 2, *(4,) * nd) input, for unpooling."""
+    shape = (1, 2) + (4,) * nd
+    n = 2 * 4**nd
+    values = m.tensor([float((i * 37) % n) for i in range(n)]).reshape(shape)
+    return getattr(F(m), f"max_pool{nd}d")(values, 2, return_indices=True)[1]
+
+
 # The functions each case exercises, where its name is not one (for the coverage check of
 # `chainrule gradcheck`); every other case covers the function of its own name.
 COVERS = {
@@ -1110,6 +1330,35 @@ COVERS = {
     "scatter_value": ("scatter",),
     "to_float64": ("to_dtype",),
     "conv2d_stride": ("conv2d",),
+    "max_pool_with_indices": (
+        "max_pool1d_with_indices",
+        "max_pool2d_with_indices",
+        "max_pool3d_with_indices",
+    ),
+    "max_unpool": ("max_unpool1d", "max_unpool2d", "max_unpool3d"),
+    "lp_pool": ("lp_pool1d", "lp_pool2d", "lp_pool3d"),
+    "fractional_max_pool": (
+        "fractional_max_pool2d",
+        "fractional_max_pool3d",
+        "fractional_max_pool2d_with_indices",
+        "fractional_max_pool3d_with_indices",
+    ),
+    "adaptive_max_pool_with_indices": (
+        "adaptive_max_pool1d_with_indices",
+        "adaptive_max_pool2d_with_indices",
+        "adaptive_max_pool3d_with_indices",
+    ),
+    "inplace_activations": (
+        "relu_",
+        "leaky_relu_",
+        "elu_",
+        "selu_",
+        "celu_",
+        "hardtanh_",
+        "threshold_",
+        "rrelu_",
+    ),
+    "alpha_dropout": ("alpha_dropout", "feature_alpha_dropout"),
     "floor_divide": ("floor_divide", "div"),
     "conv_transpose2d_groups": ("conv_transpose2d",),
     "interpolate_nearest": ("interpolate",),

@@ -8,14 +8,19 @@ Example::
 
 from ._activation import (
     elu,
+    elu_,
     gelu,
     hardtanh,
+    hardtanh_,
     leaky_relu,
+    leaky_relu_,
     log_softmax,
     logsigmoid,
     relu,
     relu6,
+    relu_,
     selu,
+    selu_,
     sigmoid,
     silu,
     softmax,
@@ -25,22 +30,27 @@ from ._activation import (
 )
 from ._activation_extra import (
     celu,
+    celu_,
     glu,
+    gumbel_softmax,
     hardshrink,
     hardsigmoid,
     hardswish,
     mish,
     prelu,
+    rrelu,
+    rrelu_,
     softmin,
     softshrink,
     tanhshrink,
     threshold,
+    threshold_,
 )
 from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d, dropout3d
-from ._conv import conv1d, conv2d
-from ._conv_transpose import conv_transpose1d, conv_transpose2d
-from ._distance import cosine_similarity, normalize, pairwise_distance
+from ._conv import conv1d, conv2d, conv3d
+from ._conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from ._distance import cosine_similarity, normalize, pairwise_distance, pdist
 from ._fold import fold, unfold
 from ._instance_norm import instance_norm
 from ._loss import (
@@ -57,23 +67,58 @@ from ._loss import (
 from ._loss_extra import (
     cosine_embedding_loss,
     gaussian_nll_loss,
+    hinge_embedding_loss,
     margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
     poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
-from ._misc import dropout, embedding, linear, one_hot, pad
+from ._misc import (
+    alpha_dropout,
+    bilinear,
+    channel_shuffle,
+    dropout,
+    embedding,
+    feature_alpha_dropout,
+    linear,
+    one_hot,
+    pad,
+)
 from ._norm import batch_norm, layer_norm
-from ._norm_extra import group_norm, rms_norm
+from ._norm_extra import group_norm, local_response_norm, rms_norm
 from ._pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+    lp_pool1d,
+    lp_pool2d,
+    lp_pool3d,
     max_pool1d,
+    max_pool1d_with_indices,
     max_pool2d,
+    max_pool2d_with_indices,
+    max_pool3d,
+    max_pool3d_with_indices,
+    max_unpool1d,
+    max_unpool2d,
+    max_unpool3d,
 )
 from ._upsample import interpolate, pixel_shuffle, pixel_unshuffle
 
@@ -153,4 +198,47 @@ __all__ = [
     "poisson_nll_loss",
     "rms_norm",
     "unfold",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "avg_pool3d",
+    "conv3d",
+    "conv_transpose3d",
+    "max_pool3d",
+    "bilinear",
+    "relu_",
+    "leaky_relu_",
+    "elu_",
+    "selu_",
+    "hardtanh_",
+    "celu_",
+    "threshold_",
+    "hinge_embedding_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
+    "channel_shuffle",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "rrelu",
+    "rrelu_",
+    "gumbel_softmax",
+    "local_response_norm",
+    "pdist",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
 ]

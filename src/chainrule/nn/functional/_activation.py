@@ -342,3 +342,57 @@ def logsigmoid(input):
         _logsigmoid_vjp,
         "LogSigmoid",
     )
+
+
+# In-place forms with torch's names: each is its function with ``inplace=True``.
+
+
+def relu_(input):
+    """In-place :func:`relu`: writes ``max(x, 0)`` into ``input`` and returns it.
+
+    Example:
+        >>> x = cr.tensor([-2.0, 3.0])
+        >>> F.relu_(x) is x, x
+        (True, tensor([0., 3.]))
+    """
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """In-place :func:`leaky_relu`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.leaky_relu_(cr.tensor([-2.0, 3.0]), 0.2)
+        tensor([-0.4,  3. ])
+    """
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    """In-place :func:`elu`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.elu_(cr.tensor([-2.0, 3.0]))
+        tensor([-0.8647,  3.    ])
+    """
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """In-place :func:`selu`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.selu_(cr.tensor([-2.0, 3.0]))
+        tensor([-1.5202,  3.1521])
+    """
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In-place :func:`hardtanh`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.hardtanh_(cr.tensor([-2.0, 3.0]), -1.0, 2.0)
+        tensor([-1.,  2.])
+    """
+    return hardtanh(input, min_val, max_val, inplace=True)

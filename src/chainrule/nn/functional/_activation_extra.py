@@ -1,6 +1,8 @@
 """More activations, built from recorded ops: ``mish``, ``hardswish``, ``hardsigmoid``, ``prelu``,
 ``softmin``. Their gradients (of any order) are those of the ops they are made of."""
 
+import numpy as np
+
 from ...ops import where
 from ...ops._util import as_tensor
 from ._activation import _in_place, hardtanh, softmax, softplus, tanh
@@ -149,3 +151,87 @@ def threshold(input, threshold, value, inplace=False):
         return _in_place(input, "threshold_", lambda x: where(x > threshold, x, x * 0 + value))
     x = as_tensor(input)
     return where(x > threshold, x, x * 0 + value)
+
+
+def celu_(input, alpha=1.0):
+    """In-place :func:`celu`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.celu_(cr.tensor([-2.0, 3.0]), 0.5)
+        tensor([-0.4908,  3.    ])
+    """
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    """In-place :func:`threshold`.
+
+    Example:
+        >>> x = cr.tensor([0.0, 2.0])
+        >>> F.threshold_(x, 0.1, 20.0) is x, x
+        (True, tensor([20.,  2.]))
+    """
+    return _threshold(input, threshold, value, inplace=True)
+
+
+_threshold = threshold  # the argument named ``threshold`` hides the function in threshold_
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU (Xu et al., 2015): in training each element ``x <= 0`` is
+    multiplied by its own slope drawn from U(lower, upper); otherwise by the fixed slope
+    ``(lower + upper) / 2`` (a leaky ReLU). The gradient is that slope.
+
+    Example:
+        >>> F.rrelu(cr.tensor([-3.0, 2.0]), 0.1, 0.3)
+        tensor([-0.6,  2. ])
+    """
+    from ...random import default_generator
+    from ...tensor import Tensor
+    from ._activation import leaky_relu
+
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu: expected 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    x = as_tensor(input)
+    draw = default_generator().uniform(lower, upper, x.shape).astype(x.dtype)
+    slope = Tensor._wrap(np.where(x.numpy() <= 0, draw, x.dtype.type(1)))
+    if inplace:
+        return _in_place(x, "rrelu_", lambda t: t * slope)
+    return x * slope
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In-place :func:`rrelu`: writes the result into ``input`` and returns it.
+
+    Example:
+        >>> F.rrelu_(cr.tensor([-3.0, 2.0]), 0.1, 0.3)
+        tensor([-0.6,  2. ])
+    """
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample of the Gumbel-softmax (concrete) distribution (Jang et al., 2016):
+    ``softmax((logits + g) / tau)`` with ``g`` standard Gumbel noise. With ``hard`` the result
+    is the one-hot of its argmax in the forward pass and the soft sample's gradient in the
+    backward (straight-through). Shape: as ``logits``.
+
+    Example:
+        >>> y = F.gumbel_softmax(cr.zeros(4, 3), tau=0.5, hard=True)
+        >>> y.sum(-1)
+        tensor([1., 1., 1., 1.])
+    """
+    from ...random import default_generator
+    from ...tensor import Tensor
+
+    x = as_tensor(logits)
+    gumbels = -np.log(default_generator().standard_exponential(x.shape))
+    y = softmax((x + Tensor._wrap(gumbels.astype(x.dtype))) / tau, dim)
+    if not hard:
+        return y
+    index = np.expand_dims(np.argmax(y.numpy(), axis=dim), dim)
+    one_hot = np.zeros(x.shape, x.dtype)
+    np.put_along_axis(one_hot, index, 1, axis=dim)
+    return Tensor._wrap(one_hot) - y.detach() + y

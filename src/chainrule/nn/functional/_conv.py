@@ -6,9 +6,11 @@ Three primitives make a convolution: the forward ``y = conv(x, w)`` and its two 
 work (``create_graph=True`` through a convolution is supported).
 
 Layouts are PyTorch's: input (N, C, H, W), weight (out, in/groups, kh, kw), output (N, out, Ho, Wo).
-1-d convolutions are 2-d ones with H = 1.
+1-d convolutions are 2-d ones with H = 1. A 3-d convolution is one 2-d convolution over the
+(H, W) planes of every output depth, with the kd depth taps stacked as extra input channels.
 """
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +20,7 @@ from ...backend import as_strided
 from ...ops import dispatch as d
 from ...ops._util import as_tensor
 from ...ops.shape import pad as _pad_op
+from ...ops.shape import stack
 
 
 class Geometry(NamedTuple):
@@ -29,11 +32,19 @@ class Geometry(NamedTuple):
     groups: int
 
 
-def _pair(v, name, op):
-    v = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(v) != 2 or not all(isinstance(i, (int, np.integer)) for i in v):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {v!r}")
+_TUPLE_WORD = {1: "1-tuple", 2: "pair", 3: "triple"}
+
+
+def _ntuple(v, n, name, op):
+    """``v`` as an n-tuple of ints (an int is repeated n times)."""
+    v = tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+    if len(v) != n or not all(isinstance(i, (int, np.integer)) for i in v):
+        raise ValueError(f"{op}: {name} must be an int or a {_TUPLE_WORD[n]} of ints, got {v!r}")
     return tuple(int(i) for i in v)
+
+
+def _pair(v, name, op):
+    return _ntuple(v, 2, name, op)
 
 
 def out_size(n, k, stride, pad, dilation):
@@ -81,21 +92,29 @@ def _chunks(n, bytes_per_sample):
     return [slice(i, i + step) for i in range(0, n, step)]
 
 
+def tap_windows(kernel, stride, dilation, out_size):
+    """Per kernel tap, in row-major order: (the tap's index per dim, the slice per spatial dim of
+    the padded input that the tap reads for every output position). Any number of dims."""
+    return [
+        (
+            tap,
+            tuple(
+                slice(t * d, t * d + s * (o - 1) + 1, s)
+                for t, s, d, o in zip(tap, stride, dilation, out_size, strict=True)
+            ),
+        )
+        for tap in itertools.product(*(range(k) for k in kernel))
+    ]
+
+
 def _tap_slices(kh, kw, geo, out_hw):
     """Per kernel tap (i, j): the (rows, cols) slices of the padded input that it reads.
 
     ``geo`` is anything with ``stride`` and ``dilation`` pairs (max pooling passes its window).
     """
-    (st_h, st_w), (d_h, d_w) = geo.stride, geo.dilation
-    ho, wo = out_hw
     return [
-        (
-            (i, j),
-            slice(i * d_h, i * d_h + st_h * (ho - 1) + 1, st_h),
-            slice(j * d_w, j * d_w + st_w * (wo - 1) + 1, st_w),
-        )
-        for i in range(kh)
-        for j in range(kw)
+        (tap, rows, cols)
+        for tap, (rows, cols) in tap_windows((kh, kw), geo.stride, geo.dilation, out_hw)
     ]
 
 
@@ -321,14 +340,16 @@ def _same_padding(k, dilation):
 
 
 def _geometry(padding, kernel_hw, stride, dilation, groups, op):
-    stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
+    """Geometry of a convolution with ``len(kernel_hw)`` spatial dims."""
+    n = len(kernel_hw)
+    stride, dilation = _ntuple(stride, n, "stride", op), _ntuple(dilation, n, "dilation", op)
     if min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: stride and dilation must be >= 1, got {stride} and {dilation}")
     if isinstance(padding, str):
         if padding == "valid":
-            pads = ((0, 0), (0, 0))
+            pads = ((0, 0),) * n
         elif padding == "same":
-            if stride != (1, 1):
+            if stride != (1,) * n:
                 raise ValueError(
                     f"{op}: padding='same' is not supported for strided convolutions "
                     f"(stride={stride})"
@@ -339,22 +360,25 @@ def _geometry(padding, kernel_hw, stride, dilation, groups, op):
                 f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}"
             )
     else:
-        p = _pair(padding, "padding", op)
+        p = _ntuple(padding, n, "padding", op)
         if min(p) < 0:
             raise ValueError(f"{op}: padding must be >= 0, got {p}")
-        pads = ((p[0], p[0]), (p[1], p[1]))
+        pads = tuple((i, i) for i in p)
     return Geometry(stride, pads, dilation, int(groups))
+
+
+_DIMS = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL = {1: "k", 2: "kh, kw", 3: "kd, kh, kw"}
 
 
 def _check(x, w, b, geo, op, spatial):
     """Shape checks with messages that say what was expected and what was given."""
-    dims = "(N, C, H, W)" if spatial == 2 else "(N, C, L)"
     if x.ndim != spatial + 2:
-        raise ValueError(f"{op}: expected input of shape {dims}, got {x.shape}")
+        raise ValueError(f"{op}: expected input of shape (N, C, {_DIMS[spatial]}), got {x.shape}")
     if w.ndim != spatial + 2:
         raise ValueError(
-            f"{op}: weight must have {spatial + 2} dims (out, in/groups, "
-            f"{'kh, kw' if spatial == 2 else 'k'}), got {w.shape}"
+            f"{op}: weight must have {spatial + 2} dims (out, in/groups, {_KERNEL[spatial]}), "
+            f"got {w.shape}"
         )
     if geo.groups < 1 or w.shape[0] % geo.groups:
         raise ValueError(f"{op}: out_channels {w.shape[0]} is not divisible by groups={geo.groups}")
@@ -431,6 +455,53 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x4, w4 = x.unsqueeze(2), w.unsqueeze(2)
     _check_size(x4.shape, w4.shape, geo, "conv1d")
     return _conv_core(x4, w4, b, geo).squeeze(2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution: input (N, C, D, H, W) or (C, D, H, W), weight (out, C/groups, kd, kh, kw),
+    bias (out,) -> (N, out, Do, Ho, Wo), each size as in :func:`conv2d`.
+
+    Computed as one 2-d convolution over the (H, W) planes of every output depth, the kd depth
+    taps read by that depth stacked as input channels (weight (out, kd*C/groups, kh, kw)), so
+    gradients of every order come from the 2-d primitive.
+
+    Example:
+        >>> F.conv3d(cr.ones(2, 3, 8, 8, 8), cr.ones(4, 3, 3, 3, 3), padding=1).shape
+        (2, 4, 8, 8, 8)
+        >>> F.conv3d(cr.ones(1, 1, 2, 2, 2), cr.ones(1, 1, 2, 2, 2))
+        tensor([[[[[8.]]]]])
+    """
+    op = "conv3d"
+    x, w = as_tensor(input), as_tensor(weight)
+    b = None if bias is None else as_tensor(bias)
+    if x.ndim == 4:  # unbatched (C, D, H, W)
+        return conv3d(x.unsqueeze(0), w, b, stride, padding, dilation, groups).squeeze(0)
+    kernel = w.shape[2:] if w.ndim == 5 else (1, 1, 1)
+    geo = _geometry(padding, kernel, stride, dilation, groups, op)
+    _check(x, w, b, geo, op, 3)
+    (sd, *s_hw), ((p0, p1), *p_hw), (dd, *d_hw) = geo.stride, geo.padding, geo.dilation
+    plane = Geometry(tuple(s_hw), tuple(p_hw), tuple(d_hw), geo.groups)
+    n, c, depth = x.shape[:3]
+    o, cg, kd, kh, kw = w.shape
+    do = out_size(depth, kd, sd, p0 + p1, dd)
+    ho, wo = _out_hw((n, c) + x.shape[3:], (o, cg, kh, kw), plane)
+    if min(do, ho, wo) < 1:
+        raise ValueError(
+            f"{op}: kernel {w.shape[2:]} (dilation {geo.dilation}) is larger than the padded "
+            f"input {x.shape[2:]} (padding {geo.padding})"
+        )
+    if p0 or p1:
+        x = _pad_op(x, (0, 0, 0, 0, p0, p1))
+    h, wd, grp = x.shape[3], x.shape[4], geo.groups
+    # (N, C, kd, Do, H, W): tap i reads depths i*dd, i*dd + sd, ... (one strided slice per tap)
+    taps = stack([x[:, :, i * dd : i * dd + sd * (do - 1) + 1 : sd] for i in range(kd)], dim=2)
+    taps = taps.reshape(n, grp, cg, kd, do, h, wd).permute(0, 4, 1, 3, 2, 5, 6)
+    w2 = w.reshape(grp, o // grp, cg, kd, kh, kw).permute(0, 1, 3, 2, 4, 5)
+    out = _conv_core(
+        taps.reshape(n * do, grp * kd * cg, h, wd), w2.reshape(o, kd * cg, kh, kw), None, plane
+    )
+    out = out.reshape(n, do, o, ho, wo).permute(0, 2, 1, 3, 4)
+    return out if b is None else out + b.reshape(1, -1, 1, 1, 1)
 
 
 def _single(v, name):

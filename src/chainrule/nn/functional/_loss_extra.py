@@ -5,6 +5,8 @@ formulas (eps placement included)."""
 
 import math
 
+import numpy as np
+
 from ...ops import where
 from ...ops._util import as_tensor
 from ._activation import softplus
@@ -165,3 +167,195 @@ def poisson_nll_loss(
         stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
         loss = loss + where(big, stirling, stirling * 0)
     return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+# ---------------------------------------------------------------------------------------------
+# hinge and multi-class / multi-label margin losses
+# ---------------------------------------------------------------------------------------------
+
+
+def _same_shape(x, y, op):
+    if tuple(x.shape) != tuple(y.shape):
+        raise ValueError(
+            f"{op}: input shape {tuple(x.shape)} and target shape {tuple(y.shape)} must be equal"
+        )
+
+
+def hinge_embedding_loss(
+    input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
+):
+    """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1`` (x: distances).
+
+    As in PyTorch, a target that is neither 1 nor -1 gets both terms. Shapes: input and target
+    (*) -> scalar (``reduction='none'``: (*)).
+
+    Example:
+        >>> F.hinge_embedding_loss(cr.tensor([0.3, 0.3]), cr.tensor([1.0, -1.0]), reduction="none")
+        tensor([0.3, 0.7])
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x, y = as_tensor(input), as_tensor(target)
+    _same_shape(x, y, "hinge_embedding_loss")
+    zeros = x * 0
+    loss = where(y != 1, (margin - x).clamp(min=0), zeros) + where(y != -1, x, zeros)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def _positive_part(z):
+    """max(z, 0) with gradient 0 at z == 0 (clamp passes it there; torch's margin kernels not)."""
+    return where(z > 0, z, z * 0)
+
+
+def _class_scores(x, y, op):
+    """(N, C) scores and (N,) int targets, checked; an unbatched (C,) input has a 0-d target."""
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ValueError(f"{op}: expected input of shape (N, C) or (C,), got {tuple(x.shape)}")
+    x2 = x.reshape(1, -1) if x.ndim == 1 else x
+    if y.dtype.kind not in "iu" or y.numel() != x2.shape[0] or y.ndim > 1:
+        raise ValueError(
+            f"{op}: target must hold one int class index per sample, got {y.dtype} "
+            f"{tuple(y.shape)} for input {tuple(x.shape)}"
+        )
+    labels = y.numpy().reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= x2.shape[1]):
+        raise IndexError(f"{op}: target out of range [0, {x2.shape[1]}): {labels.tolist()}")
+    return x2, labels
+
+
+def multi_margin_loss(
+    input,
+    target,
+    p=1,
+    margin=1.0,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction="mean",
+):
+    """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i])**p / C`` per sample,
+    each term scaled by ``weight[y]`` when given. ``p`` is 1 or 2.
+
+    Shapes: input (N, C) or (C,), target (N,) or () int64, weight (C,) -> scalar
+    (``reduction='none'``: (N,) or ()).
+
+    Example:
+        >>> F.multi_margin_loss(cr.tensor([[0.1, 0.2, 0.4, 0.8]]), cr.tensor([3]))
+        tensor(0.325)
+    """
+    from ...ops.indexing import gather
+
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p}")
+    x, y = as_tensor(input), as_tensor(target)
+    x2, labels = _class_scores(x, y, "multi_margin_loss")
+    c = x2.shape[1]
+    index = np.asarray(labels, np.int64).reshape(-1, 1)
+    own = gather(x2, 1, index)  # (N, 1): each sample's score for its class
+    # as torch's kernel: a term counts (and has a gradient) only where it is > 0
+    terms = _positive_part(x2 - own + margin)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        w = as_tensor(weight)
+        if tuple(w.shape) != (c,):
+            raise ValueError(f"multi_margin_loss: weight must have shape ({c},), got {w.shape}")
+        terms = terms * gather(w, 0, index.reshape(-1)).reshape(-1, 1)
+    others = np.arange(c) != index  # the target's own term (margin**p) is not counted
+    loss = (terms * as_tensor(others.astype(x.dtype))).sum(-1) / c
+    return _reduce(loss.reshape(()) if x.ndim == 1 else loss, reduction, "multi_margin_loss")
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss: ``sum_{j, i} max(0, 1 - (x[y_j] - x[i])) / C`` per sample, over
+    its target classes ``y_j`` (the leading entries of its target row, up to the first -1) and
+    its non-target classes ``i``.
+
+    Shapes: input (N, C) or (C,), target int64 of the same shape -> scalar
+    (``reduction='none'``: (N,) or ()).
+
+    Example:
+        >>> x = cr.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> F.multilabel_margin_loss(x, cr.tensor([[3, 0, -1, 1]]))
+        tensor(0.85)
+    """
+    from ...ops.indexing import gather
+
+    op = "multilabel_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x, y = as_tensor(input), as_tensor(target)
+    if x.ndim not in (1, 2) or tuple(y.shape) != tuple(x.shape) or y.dtype.kind not in "iu":
+        raise ValueError(
+            f"{op}: expected input (N, C) or (C,) and an int target of the same shape, got "
+            f"input {tuple(x.shape)} and target {y.dtype} {tuple(y.shape)}"
+        )
+    x2 = x.reshape(1, -1) if x.ndim == 1 else x
+    labels = y.numpy().reshape(x2.shape).astype(np.int64)
+    n, c = x2.shape
+    # slot j of a row is used while no -1 came before it (the target list ends at the first -1)
+    used = np.cumprod(labels >= 0, axis=1).astype(bool)
+    if (labels[used] >= c).any():
+        raise IndexError(f"{op}: target out of range [0, {c}): {labels.tolist()}")
+    safe = np.where(used, labels, 0)
+    is_target = np.zeros((n, c), bool)
+    is_target[np.nonzero(used)[0], labels[used]] = True
+    mask = used[:, :, None] & ~is_target[:, None, :]  # (N, slot, class)
+    own = gather(x2, 1, safe)  # (N, slot): the score of each slot's target class
+    terms = _positive_part(1 - own.unsqueeze(2) + x2.unsqueeze(1))
+    loss = (terms * as_tensor(mask.astype(x.dtype))).sum((1, 2)) / c
+    return _reduce(loss.reshape(()) if x.ndim == 1 else loss, reduction, op)
+
+
+def multilabel_soft_margin_loss(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
+):
+    """Per-class logistic loss averaged over the C classes:
+    ``-mean_c(y log sigmoid(x) + (1 - y) log sigmoid(-x))``, each class scaled by ``weight``.
+
+    Shapes: input and target (N, C), weight (C,) -> scalar (``reduction='none'``: (N,)).
+
+    Example:
+        >>> F.multilabel_soft_margin_loss(cr.tensor([[0.0, 0.0]]), cr.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
+    op = "multilabel_soft_margin_loss"
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x, y = as_tensor(input), as_tensor(target)
+    _same_shape(x, y, op)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: expected input of shape (N, C), got {tuple(x.shape)}")
+    loss = y * softplus(-x) + (1 - y) * softplus(x)
+    if weight is not None:
+        loss = loss * as_tensor(weight)
+    return _reduce(loss.sum(-1) / x.shape[-1], reduction, op)
+
+
+def triplet_margin_with_distance_loss(
+    anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False, reduction="mean"
+):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with any distance ``d`` (default
+    :func:`pairwise_distance`); with ``swap`` the negative distance is ``min(d(a, n), d(p, n))``.
+
+    Shapes: anchor, positive, negative (N, D) or (D,) -> scalar (``reduction='none'``: (N,)).
+
+    Example:
+        >>> a, p, n = cr.tensor([[0.0, 0.0]]), cr.tensor([[0.0, 1.0]]), cr.tensor([[0.0, 3.0]])
+        >>> cos = lambda u, v: 1 - F.cosine_similarity(u, v)
+        >>> F.triplet_margin_with_distance_loss(a, p, n, distance_function=cos)
+        tensor(1.)
+    """
+    op = "triplet_margin_with_distance_loss"
+    if margin <= 0:
+        raise ValueError(f"{op}: expected margin to be greater than 0, got {margin} instead")
+    a, pos, neg = as_tensor(anchor), as_tensor(positive), as_tensor(negative)
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ValueError(
+            f"{op}: anchor {tuple(a.shape)}, positive {tuple(pos.shape)} and negative "
+            f"{tuple(neg.shape)} must have the same number of dims"
+        )
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_ap, d_an = dist(a, pos), dist(a, neg)
+    if swap:
+        d_pn = dist(pos, neg)
+        d_an = where(d_pn < d_an, d_pn, d_an)
+    return _reduce((margin + d_ap - d_an).clamp(min=0), reduction, op)

@@ -136,3 +136,122 @@ def one_hot(tensor, num_classes=-1):
             f"one_hot: class value {index.max()} is out of range for num_classes={num_classes}"
         )
     return Tensor._wrap(np.eye(num_classes, dtype=np.int64)[index])
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = x1 @ weight[o] @ x2 + bias[o]``: (*, in1), (*, in2), weight
+    (out, in1, in2), bias (out,) -> (*, out).
+
+    Example:
+        >>> F.bilinear(cr.ones(4, 2), cr.ones(4, 3), cr.ones(5, 2, 3)).shape
+        (4, 5)
+        >>> F.bilinear(cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0]]), cr.tensor([[[1.0], [1.0]]]))
+        tensor([[9.]])
+    """
+    x1, x2, w = as_tensor(input1), as_tensor(input2), as_tensor(weight)
+    if w.ndim != 3 or x1.ndim < 1 or x2.ndim < 1:
+        raise ValueError(
+            f"bilinear: expected weight (out, in1, in2) and inputs (*, in1), (*, in2), got "
+            f"weight {tuple(w.shape)}, input1 {tuple(x1.shape)}, input2 {tuple(x2.shape)}"
+        )
+    out, in1, in2 = w.shape
+    if x1.shape[:-1] != x2.shape[:-1] or x1.shape[-1] != in1 or x2.shape[-1] != in2:
+        raise ValueError(
+            f"bilinear: input1 {tuple(x1.shape)} and input2 {tuple(x2.shape)} must be "
+            f"(*, {in1}) and (*, {in2}) with the same leading dims, for weight {tuple(w.shape)}"
+        )
+    if bias is not None and tuple(as_tensor(bias).shape) != (out,):
+        raise ValueError(f"bilinear: bias must have shape ({out},), got {tuple(bias.shape)}")
+    lead = x1.shape[:-1]
+    # x1 against every weight slice in one GEMM: (rows, in1) @ (in1, out*in2)
+    t = x1.reshape(-1, in1) @ w.permute(1, 0, 2).reshape(in1, out * in2)
+    y = (t.reshape(-1, out, in2) * x2.reshape(-1, 1, in2)).sum(-1).reshape(lead + (out,))
+    return y if bias is None else y + as_tensor(bias)
+
+
+def channel_shuffle(input, groups):
+    """Interleave the channels of ``groups`` groups (ShuffleNet): (N, C, *) -> (N, C, *), channel
+    ``g * (C // groups) + i`` moving to ``i * groups + g``.
+
+    Example:
+        >>> F.channel_shuffle(cr.arange(4.0).reshape(1, 4, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    x, groups = as_tensor(input), int(groups)
+    if x.ndim < 3:
+        raise ValueError(
+            f"channel_shuffle: expected an input of shape (N, C, *) with at least 3 dims, got "
+            f"{tuple(x.shape)}"
+        )
+    if groups <= 0:
+        raise ValueError(
+            f"channel_shuffle: number of groups to divide channels in must be "
+            f"positive. Value of groups:{groups}"
+        )
+    n, c, *rest = x.shape
+    if c % groups:
+        raise ValueError(
+            f"channel_shuffle: Number of channels must be divisible by groups. Got {c} channels "
+            f"and {groups} groups (input {tuple(x.shape)})."
+        )
+    x = x.reshape(n, groups, c // groups, *rest).transpose(1, 2)
+    return x.reshape(n, c, *rest)
+
+
+# Alpha dropout keeps SELU's fixed point (mean 0, variance 1): dropped units are set to SELU's
+# negative saturation -alpha' and an affine map a * x + b restores mean and variance.
+_SELU_NEG_SAT = 1.7580993408473766  # SELU's scale * alpha
+
+
+def _alpha_dropout(x, p, training, mask_shape, name, inplace):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:  # torch: everything dropped, the output is zeros
+        keep = np.zeros(mask_shape, x.dtype)
+        a = b = 0.0
+    else:
+        keep = (default_generator().random(mask_shape) >= p).astype(x.dtype)
+        a = 1.0 / np.sqrt((_SELU_NEG_SAT**2 * p + 1) * (1 - p))
+        b = _SELU_NEG_SAT * a * p
+    # kept: a * x + b; dropped: a * (-alpha') + b
+    scale = Tensor._wrap(keep * x.dtype.type(a))
+    shift = Tensor._wrap(((keep - 1) * (_SELU_NEG_SAT * a) + b).astype(x.dtype))
+    if inplace:
+        return _in_place(x, name + "_", lambda t: t * scale + shift)
+    return x * scale + shift
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks (Klambauer et al., 2017): each element is set, with
+    probability ``p``, to SELU's negative saturation, then ``a * x + b`` keeps the mean and
+    variance of a standard normal input. Identity when ``training`` is False (the default,
+    as in torch). Shape: unchanged.
+
+    Example:
+        >>> y = F.alpha_dropout(cr.randn(10000), 0.2, training=True)
+        >>> abs(float(y.mean())) < 0.05, abs(float(y.std()) - 1) < 0.05
+        (True, True)
+    """
+    x = as_tensor(input)
+    return _alpha_dropout(x, p, training, x.shape, "alpha_dropout", inplace)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """:func:`alpha_dropout` of whole channels: one draw per (sample, channel) of
+    (N, C, *) input, shared over the other dims. Identity when ``training`` is False.
+
+    Example:
+        >>> y = F.feature_alpha_dropout(cr.ones(2, 3, 4), 0.5, training=True)
+        >>> bool((y.numpy() == y.numpy()[:, :, :1]).all())  # whole channels
+        True
+    """
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(
+            f"feature_alpha_dropout: expected an input of shape (N, C, *), got {tuple(x.shape)}"
+        )
+    shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
+    return _alpha_dropout(x, p, training, shape, "feature_alpha_dropout", inplace)

@@ -86,3 +86,37 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         y = y + as_tensor(bias).reshape(per_channel)
     return y
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Normalize each value by its neighbours across channels (AlexNet)::
+
+        y[:, c] = x[:, c] / (k + alpha / size * sum_{c' in window(c)} x[:, c']**2) ** beta
+
+    The window holds ``size`` channels, ``size // 2`` before c and ``(size - 1) // 2`` after,
+    zero beyond the ends (as torch: the average over the window is taken with the zeros).
+    Shapes: input (N, C, *) with at least 3 dims -> same.
+
+    Example:
+        >>> F.local_response_norm(cr.ones(1, 3, 1), size=3, alpha=3.0, beta=1.0, k=0.0)
+        tensor([[[0.5   ],
+                 [0.3333],
+                 [0.5   ]]])
+    """
+    from ...ops import pad
+    from ._pool import avg_pool2d
+
+    x = as_tensor(input)
+    if x.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: expected 3D or higher dimensionality input (got {x.ndim} "
+            f"dimensions, shape {tuple(x.shape)})"
+        )
+    if x.numel() == 0:
+        return x
+    n, c = x.shape[:2]
+    # the channel window as a (size, 1) average pool over (C + pads, rest), zero padded
+    sq = (x * x).reshape(n, 1, c, -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(x.shape)
+    return x / (div * alpha + k) ** beta

@@ -139,3 +139,43 @@ class Threshold(Module):
 
     def forward(self, input):
         return A.threshold(input, self.threshold, self.value, self.inplace)
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training, a slope from U(lower, upper) per element for
+    ``x <= 0``; in eval the slope ``(lower + upper) / 2``. See ``F.rrelu``.
+
+    Example::
+
+        act = cr.nn.RReLU(0.1, 0.3)
+        y = act(cr.randn(8, 16))
+    """
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return A.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (
+            ", inplace=True" if self.inplace else ""
+        )
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W) input, at every position.
+
+    Example::
+
+        probs = cr.nn.Softmax2d()(cr.randn(2, 4, 8, 8))    # sums to 1 over dim 1
+    """
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(
+                f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead "
+                f"(shape {tuple(input.shape)})"
+            )
+        return A.softmax(input, -3)

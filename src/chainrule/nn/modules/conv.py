@@ -1,4 +1,4 @@
-"""``Conv1d`` and ``Conv2d``: convolution layers with PyTorch's parameters and initialisation."""
+"""``Conv1d``, ``Conv2d`` and ``Conv3d``: convolution layers with PyTorch's parameters and initialisation."""
 
 from ...creation import empty
 from ...devices import check_device
@@ -76,7 +76,7 @@ class _ConvNd(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def _check_input(self, input):
-        dims = ", ".join((str(self.in_channels),) + (("L",) if self.n == 1 else ("H", "W")))
+        dims = f"{self.in_channels}, {C._DIMS[self.n]}"
         if (
             input.ndim not in (self.n + 1, self.n + 2)
             or input.shape[-self.n - 1] != self.in_channels
@@ -98,7 +98,7 @@ class _ConvNd(Module):
 
     def forward(self, input):
         self._check_input(input)
-        fn = C.conv2d if self.n == 2 else C.conv1d
+        fn = {1: C.conv1d, 2: C.conv2d, 3: C.conv3d}[self.n]
         padding = self.padding
         if self.padding_mode != "zeros":
             input = C.pad_input(input, self._explicit_padding(), self.padding_mode)
@@ -151,3 +151,18 @@ class Conv1d(_ConvNd):
     """
 
     n = 1
+
+
+class Conv3d(_ConvNd):
+    """3-d convolution layer: (N, C_in, D, H, W) -> (N, C_out, Do, Ho, Wo); see ``F.conv3d``.
+
+    Parameters ``weight`` (C_out, C_in/groups, kd, kh, kw) and ``bias`` (C_out,), initialised as
+    in PyTorch.
+
+    Example::
+
+        conv = cr.nn.Conv3d(1, 8, kernel_size=3, padding=1)
+        y = conv(cr.randn(2, 1, 16, 16, 16))   # (2, 8, 16, 16, 16)
+    """
+
+    n = 3

@@ -1,4 +1,4 @@
-"""``ConvTranspose1d`` and ``ConvTranspose2d``: learnable upsampling with PyTorch's parameters,
+"""``ConvTranspose1d``, ``ConvTranspose2d`` and ``ConvTranspose3d``: learnable upsampling with PyTorch's parameters,
 initialisation and state-dict layout (weight (C_in, C_out/groups, *kernel))."""
 
 from ...creation import empty
@@ -93,7 +93,7 @@ class _ConvTransposeNd(Module):
                 f"{self.in_channels} channels and {self.n} spatial dims, got "
                 f"{tuple(input.shape)}"
             )
-        fn = T.conv_transpose2d if self.n == 2 else T.conv_transpose1d
+        fn = {1: T.conv_transpose1d, 2: T.conv_transpose2d, 3: T.conv_transpose3d}[self.n]
         return fn(
             input,
             self.weight,
@@ -146,3 +146,16 @@ class ConvTranspose1d(_ConvTransposeNd):
     """
 
     n = 1
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution: (N, C_in, D, H, W) -> (N, C_out, Do, Ho, Wo); see
+    ``F.conv_transpose3d``.
+
+    Example::
+
+        up = cr.nn.ConvTranspose3d(8, 4, 2, stride=2)
+        y = up(cr.randn(2, 8, 4, 4, 4))        # (2, 4, 8, 8, 8)
+    """
+
+    n = 3

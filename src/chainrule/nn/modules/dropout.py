@@ -1,4 +1,5 @@
-"""``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``: randomly zero activations (or channels) while training."""
+"""``Dropout``, ``Dropout1d``, ``Dropout2d``, ``Dropout3d``: randomly zero activations (or channels)
+while training; ``AlphaDropout`` and ``FeatureAlphaDropout`` for SELU networks."""
 
 from .. import functional as F
 from ..module import Module
@@ -49,3 +50,26 @@ class Dropout3d(Dropout):
 
     def forward(self, input):
         return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(Dropout):
+    """Dropout that keeps the self-normalizing property of SELU networks (mean 0, variance 1);
+    see ``F.alpha_dropout``. The identity in eval mode.
+
+    Example::
+
+        net = cr.nn.Sequential(cr.nn.Linear(64, 64), cr.nn.SELU(), cr.nn.AlphaDropout(0.1))
+    """
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels of (N, C, *) input; see ``F.feature_alpha_dropout``.
+
+    Example: ``cr.nn.FeatureAlphaDropout(0.2)(feature_maps)``.
+    """
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)

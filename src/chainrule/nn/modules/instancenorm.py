@@ -1,4 +1,4 @@
-"""``InstanceNorm1d`` / ``InstanceNorm2d``: each (sample, channel) normalized over its own
+"""``InstanceNorm1d`` / ``InstanceNorm2d`` / ``InstanceNorm3d``: each (sample, channel) normalized over its own
 positions. PyTorch's defaults: no affine parameters, no running statistics."""
 
 import numpy as np
@@ -6,6 +6,7 @@ import numpy as np
 from ...creation import ones, tensor, zeros
 from ...devices import check_device
 from .. import init
+from ..functional._conv import _DIMS
 from ..functional._instance_norm import instance_norm
 from ..module import Module
 from ..parameter import Parameter
@@ -23,6 +24,8 @@ class _InstanceNorm(Module):
         track_running_stats=False,
         device=None,
         dtype=None,
+        *,
+        bias=True,
     ):
         super().__init__()
         check_device(device, type(self).__name__)
@@ -32,7 +35,7 @@ class _InstanceNorm(Module):
             "weight", Parameter(ones(self.num_features, dtype=dtype)) if affine else None
         )
         self.register_parameter(
-            "bias", Parameter(zeros(self.num_features, dtype=dtype)) if affine else None
+            "bias", Parameter(zeros(self.num_features, dtype=dtype)) if affine and bias else None
         )
         if track_running_stats:
             self.register_buffer("running_mean", zeros(self.num_features, dtype=dtype))
@@ -44,8 +47,9 @@ class _InstanceNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_parameters(self):
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input):
@@ -55,7 +59,7 @@ class _InstanceNorm(Module):
         if input.ndim != dims or input.shape[1] != self.num_features:
             raise ValueError(
                 f"{self._get_name()}({self.num_features}): expected input of shape "
-                f"(N, {self.num_features}, {'L' if self.spatial == 1 else 'H, W'}), "
+                f"(N, {self.num_features}, {_DIMS[self.spatial]}), "
                 f"got {tuple(input.shape)}"
             )
         use_input_stats = self.training or not self.track_running_stats
@@ -74,7 +78,8 @@ class _InstanceNorm(Module):
     def extra_repr(self):
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -94,3 +99,14 @@ class InstanceNorm2d(_InstanceNorm):
     """
 
     spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W).
+
+    Example::
+
+        y = cr.nn.InstanceNorm3d(4)(cr.randn(2, 4, 3, 5, 5))   # (2, 4, 3, 5, 5)
+    """
+
+    spatial = 3

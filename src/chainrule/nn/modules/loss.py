@@ -4,6 +4,8 @@ Regression and binary losses require input and target of equal shape and raise a
 naming the loss and both shapes otherwise (PyTorch only warns, then broadcasts).
 """
 
+import warnings
+
 import numpy as np
 
 from ...tensor import Tensor, to_array
@@ -130,6 +132,25 @@ class NLLLoss(_WeightedLoss):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
         )
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of ``NLLLoss`` (warns, as torch does); NLLLoss takes (N, C, H, W) input.
+
+    Example: ``cr.nn.NLLLoss2d()(log_probs, target)`` (use ``cr.nn.NLLLoss``).
+    """
+
+    def __init__(
+        self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"
+    ):
+        warnings.warn(
+            "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in "
+            "replacement and see https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for "
+            "more details.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class BCELoss(_WeightedLoss):

@@ -1,4 +1,4 @@
-"""Normalization layers: ``LayerNorm``, ``BatchNorm1d``, ``BatchNorm2d`` (fused primitives),
+"""Normalization layers: ``LayerNorm``, ``BatchNorm1d/2d/3d`` (fused primitives),
 ``GroupNorm`` and ``RMSNorm``."""
 
 import numpy as np
@@ -174,6 +174,18 @@ class BatchNorm2d(_BatchNorm):
     _layout = "4D (N, C, H, W)"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of (N, C, D, H, W) inputs per channel C (see BatchNorm1d).
+
+    Example::
+
+        y = cr.nn.BatchNorm3d(4)(cr.randn(2, 4, 3, 5, 5))   # (2, 4, 3, 5, 5)
+    """
+
+    _input_dims = (5,)
+    _layout = "5D (N, C, D, H, W)"
+
+
 class GroupNorm(Module):
     """Normalize over groups of channels: input (N, C, *) is split into ``num_groups`` groups of
     C / num_groups channels; each (sample, group) is normalized by its own mean and (biased)
@@ -252,3 +264,25 @@ class RMSNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
+
+
+class LocalResponseNorm(Module):
+    """Normalization across neighbouring channels (AlexNet); see ``F.local_response_norm``.
+
+    Shapes: input (N, C, *) -> same.
+
+    Example::
+
+        lrn = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+        y = lrn(cr.randn(8, 96, 27, 27))
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,5 +1,6 @@
-"""Padding layers: ``ReflectionPad1d/2d``, ``ReplicationPad1d/2d``, ``ZeroPad1d/2d``,
-``ConstantPad1d/2d`` — ``F.pad`` with a fixed mode and PyTorch's argument order."""
+"""Padding layers: ``ReflectionPad1d/2d/3d``, ``ReplicationPad1d/2d/3d``, ``ZeroPad1d/2d/3d``,
+``ConstantPad1d/2d/3d``, ``CircularPad1d/2d/3d`` — ``F.pad`` with a fixed mode and PyTorch's
+argument order."""
 
 from ..functional import pad
 from ..module import Module
@@ -32,9 +33,10 @@ class _PadNd(Module):
         return pad(input, self.padding, mode=self.mode)
 
     def extra_repr(self):
-        return f"{self.padding}" + (
-            f", value={self.value}" if self.mode == "constant" and self.value else ""
-        )
+        # torch: ConstantPadNd names both fields; ZeroPad and the other modes show the padding
+        if self.mode == "constant" and not type(self).__name__.startswith("ZeroPad"):
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 class ReflectionPad1d(_PadNd):
@@ -100,3 +102,57 @@ class ZeroPad2d(_PadNd):
 
     def __init__(self, padding):
         super().__init__(padding, 0.0)
+
+
+class ReflectionPad3d(_PadNd):
+    """Mirror padding of (N, C, D, H, W) by (left, right, top, bottom, front, back).
+
+    Example: ``cr.nn.ReflectionPad3d(1)(cr.randn(1, 2, 4, 4, 4))`` has shape (1, 2, 6, 6, 6).
+    """
+
+    n, mode = 3, "reflect"
+
+
+class ReplicationPad3d(_PadNd):
+    """Edge-repeating padding of (N, C, D, H, W). Example: ``cr.nn.ReplicationPad3d(1)(x)``."""
+
+    n, mode = 3, "replicate"
+
+
+class ConstantPad3d(_PadNd):
+    """Padding of (N, C, D, H, W) with ``value``. Example: ``cr.nn.ConstantPad3d(1, 0.5)(x)``."""
+
+    n = 3
+
+    def __init__(self, padding, value):
+        super().__init__(padding, value)
+
+
+class ZeroPad3d(_PadNd):
+    """Zero padding of (N, C, D, H, W). Example: ``cr.nn.ZeroPad3d((1, 1, 2, 0, 1, 0))(x)``."""
+
+    n = 3
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+
+class CircularPad1d(_PadNd):
+    """Wrap-around padding of (N, C, L): the left pad is copied from the right end.
+
+    Example: ``cr.nn.CircularPad1d(2)(x)``.
+    """
+
+    n, mode = 1, "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Wrap-around padding of (N, C, H, W). Example: ``cr.nn.CircularPad2d(1)(x)``."""
+
+    n, mode = 2, "circular"
+
+
+class CircularPad3d(_PadNd):
+    """Wrap-around padding of (N, C, D, H, W). Example: ``cr.nn.CircularPad3d(1)(x)``."""
+
+    n, mode = 3, "circular"

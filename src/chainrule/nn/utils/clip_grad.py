@@ -1,10 +1,12 @@
-"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``, as in ``torch.nn.utils``.
+"""Gradient clipping: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm`` and
+``clip_grads_with_norm_``, as in ``torch.nn.utils``.
 
 Both replace ``p.grad._data`` with a new array instead of writing into it: a gradient array may be
 shared with other tensors, which must not change.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -33,6 +35,54 @@ def _vector_norm(array, norm_type):
     return np.sum(flat**norm_type) ** (1.0 / norm_type)
 
 
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The ``norm_type``-norm of the norms of ``tensors`` (a Tensor or an iterable of them), as a
+    0-d tensor: the norm of all their entries taken together (``inf``: the largest |entry|).
+
+    ``error_if_nonfinite`` raises ``RuntimeError`` for a NaN or infinite total; ``foreach`` is
+    accepted for PyTorch compatibility and ignored.
+
+    Example:
+        >>> cr.nn.utils.get_total_norm([cr.tensor([3.0]), cr.tensor([4.0])])
+        tensor(5.)
+    """
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = [t for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if not tensors:
+        return Tensor._wrap(np.zeros((), dtype=np.float32))
+    norms = np.stack([_vector_norm(t._data, norm_type) for t in tensors])
+    total = _vector_norm(norms, norm_type)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` "
+            "is non-finite, so it cannot be clipped. To scale the gradients by the "
+            "non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    return Tensor._wrap(np.asarray(total))
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients of ``parameters`` by ``max_norm / (total_norm + 1e-6)`` when that is
+    below 1; ``total_norm`` is given (e.g. by :func:`get_total_norm`, maybe reduced across
+    processes first). Returns None.
+
+    Example:
+        >>> w = cr.nn.Parameter(cr.zeros(2))
+        >>> w.grad = cr.tensor([3.0, 4.0])
+        >>> cr.nn.utils.clip_grads_with_norm_([w], 1.0, cr.nn.utils.get_total_norm([w.grad]))
+        >>> w.grad
+        tensor([0.6, 0.8])
+    """
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    clip_coef = float(max_norm) / (total + 1e-6)  # computed in the gradients' dtype, like torch
+    if not clip_coef >= 1.0:  # also scales when NaN, as torch does
+        with np.errstate(invalid="ignore"):  # inf * 0 -> NaN is torch's result too
+            for g in _grads(parameters):
+                g._data = g._data * np.asarray(clip_coef).astype(g._data.dtype)
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
@@ -57,24 +107,21 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         total = cr.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
         opt.step()
     """
-    grads = _grads(parameters)
-    norm_type = float(norm_type)
-    if not grads:
-        return Tensor._wrap(np.zeros((), dtype=np.float32))
-    norms = np.stack([_vector_norm(g._data, norm_type) for g in grads])
-    total = _vector_norm(norms, norm_type)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` "
-            "is non-finite, so it cannot be clipped. To scale the gradients by the "
-            "non-finite norm anyway, set `error_if_nonfinite=False`"
-        )
-    clip_coef = max_norm / (total + 1e-6)  # computed in the gradients' dtype, like torch
-    if not clip_coef >= 1.0:  # also scales when NaN, as torch does
-        with np.errstate(invalid="ignore"):  # inf * 0 -> NaN is torch's result too
-            for g in grads:
-                g._data = g._data * clip_coef.astype(g._data.dtype)
-    return Tensor._wrap(np.asarray(total))
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Deprecated alias of :func:`clip_grad_norm_` (warns with a FutureWarning, as torch does)."""
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+        "`torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
