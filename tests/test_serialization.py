@@ -786,3 +786,50 @@ def test_instance_building_opcodes_are_refused_even_for_allowed_classes(tmp_path
     _torch_layout(tmp_path / "inst.pt", pickle.dumps({"w": _Plain()}, protocol=0))  # INST
     with pytest.raises(CheckpointError, match="inst.pt"):
         load(tmp_path / "inst.pt")
+
+
+# ---- crafted files found by fuzzing (one case each; all refused with the file named) ----
+
+_STORAGE_RECORD = (
+    b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x06tQ"
+)
+_TENSOR_RECORD = (
+    b"ctorch._utils\n_rebuild_tensor_v2\n(" + _STORAGE_RECORD + b"K\x00K\x06\x85K\x01\x85\x89}tR"
+)
+_SET_X = b"}X\x01\x00\x00\x00xK\x01sb."  # BUILD with the state {'x': 1}
+
+CRAFTED_PICKLES = {
+    # the C unpickler sizes its memo table by the largest index: 32 GiB for 2**32 - 1
+    "LONG_BINPUT 2**32-1": (b"\x80\x02]r\xff\xff\xff\xff.", "memo entry 4294967295"),
+    "LONG_BINPUT 2**31": (b"\x80\x02]r\x00\x00\x00\x80.", "memo entry 2147483648"),
+    "PUT 2**32-1 (protocol 0)": (b"(lp4294967295\n.", "memo entry 4294967295"),
+    # BUILD used to set a storage type's dtype (e.g. to object), or failed without the file name
+    "BUILD on a storage type": (
+        b"\x80\x02ctorch\nFloatStorage\n}X\x04\x00\x00\x00kindX\x02\x00\x00\x00|Osb.",
+        "change a storage type",
+    ),
+    "BUILD on a storage": (b"\x80\x02" + _STORAGE_RECORD + _SET_X, "change a storage "),
+    "BUILD on a tensor": (b"\x80\x02" + _TENSOR_RECORD + _SET_X, "change a tensor"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED_PICKLES))
+def test_crafted_pickles_are_refused_naming_the_file(tmp_path, case):
+    pickled, message = CRAFTED_PICKLES[case]
+    storage = ("archive/data/0", np.arange(6, dtype=np.float32).tobytes())
+    _torch_layout(tmp_path / "crafted.pt", pickled, extra=[storage])
+    with pytest.raises(CheckpointError, match=f"crafted.pt.*{message}"):
+        load(tmp_path / "crafted.pt")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+@pytest.mark.parametrize("kind", ["fifo", "/dev/null"])
+def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    """A named pipe or a device used to be reported as a missing file."""
+    path = tmp_path / "pipe"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path = kind
+    with pytest.raises(CheckpointError, match=f"{path}.*not a regular file"):
+        load(path)
