@@ -14,6 +14,7 @@ for when a group falls back to the per-parameter loop.
 
 from __future__ import annotations
 
+import copy
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -247,9 +248,34 @@ class Optimizer:
                 name: _load_value(name, value, params[position], position)
                 for name, value in saved.items()
             }
+        self._check_trial_step(new_groups, new_state)
         # Everything is checked: only now is anything replaced.
         self.state = new_state
         self.param_groups = new_groups
+
+    def _check_trial_step(self, groups: list[dict[str, Any]], state: dict[int, Any]) -> None:
+        """Run one update of every parameter on copies (zero gradient) with the loaded options
+        and state, and refuse the dict if one fails.
+
+        A state of the right shapes can still not fit this optimizer: an entry missing
+        (``exp_avg``), of the wrong kind (``None``, a list, an int array), options of the wrong
+        form (``betas=0.9``). Such a dict used to load, and the next ``step()`` then raised
+        half-way, with some parameters already updated.
+        """
+        index = 0
+        for g, group in enumerate(groups):
+            for p in group["params"]:
+                trial = copy.deepcopy(state.get(index, {}))
+                try:
+                    with np.errstate(all="ignore"):  # values (NaN, overflow) are not checked
+                        self._update(p._data.copy(), np.zeros_like(p._data), trial, group)
+                except Exception as err:  # noqa: BLE001 - whatever fails, the dict does not fit
+                    raise ValueError(
+                        f"loaded state dict does not fit this {type(self).__name__}: a step of "
+                        f"parameter {index} (group {g}) with it fails "
+                        f"({type(err).__name__}: {err})"
+                    ) from None
+                index += 1
 
     def __getstate__(self) -> dict[str, Any]:
         # Copies and pickles keep the per-parameter state; the flat buffers are rebuilt from
@@ -638,10 +664,10 @@ def _load_value(name: str, value: Any, param: Tensor, position: int) -> Any:
         value = value.numpy()  # a chainrule (or CPU torch) tensor
     if name == "step":
         step = np.asarray(value)
-        if step.shape != () or step.dtype.kind not in "iuf" or not np.isfinite(step):
+        if step.shape != () or step.dtype.kind not in "iuf" or not np.isfinite(step) or step < 0:
             raise ValueError(
                 f"optimizer state 'step' of parameter {position} must be a finite "
-                f"number, got {value!r}"
+                f"number >= 0, got {value!r}"
             )
         return int(round(float(step)))
     if not isinstance(value, np.ndarray):
