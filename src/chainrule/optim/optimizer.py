@@ -671,7 +671,13 @@ def _load_value(name: str, value: Any, param: Tensor, position: int) -> Any:
             )
         return int(round(float(step)))
     if not isinstance(value, np.ndarray):
-        return value
+        if value is None or _is_number(value):
+            return value
+        # a list would load and then be read as a frozen buffer by every later step
+        raise ValueError(
+            f"optimizer state '{name}' of parameter {position} must be an array, a number "
+            f"or None, got {type(value).__name__} {value!r:.40}"
+        )
     if value.dtype.kind not in "biuf":
         raise ValueError(
             f"optimizer state '{name}' of parameter {position} has dtype "
