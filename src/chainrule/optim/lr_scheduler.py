@@ -136,7 +136,44 @@ class LRScheduler:
 
             sched.load_state_dict(cr.load("ckpt.npz")["scheduler"])
         """
+        self._check_trial(self._prepare_load(state_dict))
         self._prepare_load(state_dict)()
+
+    def _check_trial(self, apply):
+        """Apply a checked state, compute the learning rates it gives, then put this scheduler
+        (its sub-schedulers) and the optimizer's groups back as they were.
+
+        Values of the right kinds can still not work: ``step_size=0``, ``gamma=nan``, more
+        milestones than schedulers. Such a state used to load, and the next ``step()`` raised
+        or wrote NaN learning rates into the optimizer.
+        """
+        owners = [self, *getattr(self, "_schedulers", ())]
+        saved = [dict(owner.__dict__) for owner in owners]
+        groups = [dict(group) for group in self.optimizer.param_groups]
+        try:
+            apply()
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                lrs = self._trial_lrs()
+            bad = [lr for lr in lrs if not (_is_real(lr) and math.isfinite(lr))]
+            if bad:
+                raise ValueError(f"it gives the learning rate {bad[0]!r}")
+        except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state does not work "
+                f"({type(err).__name__}: {err})"
+            ) from None
+        finally:
+            for owner, attributes in zip(owners, saved, strict=True):
+                owner.__dict__.clear()
+                owner.__dict__.update(attributes)
+            for group, entries in zip(self.optimizer.param_groups, groups, strict=True):
+                group.clear()
+                group.update(entries)
+
+    def _trial_lrs(self):
+        """The learning rates for the current state (``_check_trial``); may change things."""
+        return self.get_lr()
 
     def _prepare_load(self, state_dict):
         """Check ``state_dict`` completely; return the function that then applies it."""
@@ -195,15 +232,17 @@ def _is_real(value):
 def _checked_value(value, like, what):
     """``value`` if it is of the kind of ``like`` (the scheduler's own value), else ValueError.
 
-    Numbers (int or float, None where the scheduler holds None) stand for each other, since a
-    hyperparameter may be given as either; lists are checked item by item against the first
+    Numbers (int or float, not NaN; None only where the scheduler holds None) stand for each
+    other, since a hyperparameter may be given as either; lists are checked item by item against the first
     item of ``like``, dicts key by key."""
     if isinstance(like, (bool, np.bool_)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{what} must be True or False, got {value!r}")
         return bool(value)
     if like is None or _is_real(like):
-        if value is None or _is_real(value):
+        if _is_real(value) and value != value:
+            raise ValueError(f"{what} must be a number, got {value!r}")
+        if (value is None and like is None) or _is_real(value):
             return value.item() if isinstance(value, np.generic) else value
         if like is None and isinstance(value, (list, tuple)):  # e.g. per-group momentums
             return [_checked_value(v, None, f"{what}[{i}]") for i, v in enumerate(value)]
@@ -647,6 +686,15 @@ class SequentialLR(LRScheduler):
     def _prepare_load(self, state_dict):
         return _prepare_list_load(self, state_dict)
 
+    def _trial_lrs(self):
+        if len(self._milestones) != len(self._schedulers) - 1:
+            raise ValueError(
+                f"{len(self._milestones)} milestones for {len(self._schedulers)} schedulers"
+            )
+        for scheduler in self._schedulers:
+            scheduler._trial_lrs()
+        return self._schedulers[bisect_right(self._milestones, self.last_epoch)]._trial_lrs()
+
 
 def _list_state_dict(sched):
     """``state_dict`` of a scheduler made of ``_schedulers`` (SequentialLR, ChainedScheduler)."""
@@ -774,6 +822,11 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = _lrs(self.optimizer)
+
+    def _trial_lrs(self):
+        self.step(0.0)
+        self._reduce_lr()
+        return _lrs(self.optimizer)
 
     @property
     def in_cooldown(self):

@@ -342,3 +342,8 @@ class ChainedScheduler(LRScheduler):
 
     def _prepare_load(self, state_dict):
         return _prepare_list_load(self, state_dict)
+
+    def _trial_lrs(self):
+        for scheduler in self._schedulers:
+            scheduler._trial_lrs()
+        return _lrs(self.optimizer)
