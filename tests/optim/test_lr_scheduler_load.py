@@ -206,7 +206,8 @@ def test_chained_checks_every_scheduler_before_changing_any():
 # wrote a NaN learning rate into the optimizer.
 UNWORKABLE = [
     ("StepLR", "step_size", 0, "ZeroDivisionError"),
-    ("StepLR", "gamma", float("nan"), "must be a number, got nan"),
+    ("StepLR", "gamma", float("nan"), "must be a finite number, got nan"),
+    ("CosineAnnealingLR", "eta_min", float("inf"), "must be a finite number, got inf"),
     ("StepLR", "last_epoch", None, "must be a number, got NoneType"),
     ("CosineAnnealingLR", "T_max", 0, "ZeroDivisionError"),
     ("CosineAnnealingWarmRestarts", "T_i", 0, "ZeroDivisionError"),

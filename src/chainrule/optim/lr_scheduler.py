@@ -232,16 +232,18 @@ def _is_real(value):
 def _checked_value(value, like, what):
     """``value`` if it is of the kind of ``like`` (the scheduler's own value), else ValueError.
 
-    Numbers (int or float, not NaN; None only where the scheduler holds None) stand for each
-    other, since a hyperparameter may be given as either; lists are checked item by item against the first
+    Numbers (int or float; not NaN; infinite or None only where the scheduler holds that)
+    stand for each other, since a hyperparameter may be given as either; lists are checked item by item against the first
     item of ``like``, dicts key by key."""
     if isinstance(like, (bool, np.bool_)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{what} must be True or False, got {value!r}")
         return bool(value)
     if like is None or _is_real(like):
-        if _is_real(value) and value != value:
-            raise ValueError(f"{what} must be a number, got {value!r}")
+        if _is_real(value) and (
+            value != value or (math.isinf(value) and not (like is None or math.isinf(like)))
+        ):  # infinite only where the scheduler holds infinity (ReduceLROnPlateau's best)
+            raise ValueError(f"{what} must be a finite number, got {value!r}")
         if (value is None and like is None) or _is_real(value):
             return value.item() if isinstance(value, np.generic) else value
         if like is None and isinstance(value, (list, tuple)):  # e.g. per-group momentums
