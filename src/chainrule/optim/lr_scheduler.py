@@ -184,6 +184,8 @@ class LRScheduler:
         """The allowed values of the string attributes that have a fixed set of them."""
         return {}
 
+    _infinite = ()  # the attributes that may hold an infinite number
+
     def _checked_state(self, state_dict, skip=()):
         """``state_dict`` checked against ``self.state_dict()`` (see :meth:`load_state_dict`),
         with NumPy scalars as Python numbers; the keys in ``skip`` are checked by the caller."""
@@ -203,7 +205,9 @@ class LRScheduler:
         for key, like in mine.items():
             if key in skip:
                 continue
-            value = _checked_value(state_dict[key], like, f"{where}: entry {key!r}")
+            value = _checked_value(
+                state_dict[key], like, f"{where}: entry {key!r}", key in self._infinite
+            )
             if key in _PER_GROUP and len(value) != groups:
                 raise ValueError(
                     f"{where}: entry {key!r} must hold one value per parameter group "
@@ -229,20 +233,18 @@ def _is_real(value):
     )
 
 
-def _checked_value(value, like, what):
+def _checked_value(value, like, what, infinite=False):
     """``value`` if it is of the kind of ``like`` (the scheduler's own value), else ValueError.
 
-    Numbers (int or float; not NaN; infinite or None only where the scheduler holds that)
-    stand for each other, since a hyperparameter may be given as either; lists are checked item by item against the first
+    Numbers (int or float; not NaN; infinite only if ``infinite``; None only where the
+    scheduler holds None) stand for each other, since a hyperparameter may be given as either; lists are checked item by item against the first
     item of ``like``, dicts key by key."""
     if isinstance(like, (bool, np.bool_)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{what} must be True or False, got {value!r}")
         return bool(value)
     if like is None or _is_real(like):
-        if _is_real(value) and (
-            value != value or (math.isinf(value) and not (like is None or math.isinf(like)))
-        ):  # infinite only where the scheduler holds infinity (ReduceLROnPlateau's best)
+        if _is_real(value) and (value != value or (math.isinf(value) and not infinite)):
             raise ValueError(f"{what} must be a finite number, got {value!r}")
         if (value is None and like is None) or _is_real(value):
             return value.item() if isinstance(value, np.generic) else value
@@ -824,6 +826,8 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = _lrs(self.optimizer)
+
+    _infinite = ("best", "mode_worse")  # the worst value until a metric comes in
 
     def _trial_lrs(self):
         self.step(0.0)
