@@ -233,3 +233,14 @@ def test_a_state_that_cannot_step_is_refused_and_nothing_changes(kind, entry, va
     assert _snapshot(other, other_opt) == before
     other.load_state_dict(sched.state_dict())  # the intact state still loads, and steps
     _advance(other, other_opt, 1)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_fresh_state_loads_into_an_advanced_scheduler(kind):
+    """What load_checkpoint's undo does; ReduceLROnPlateau's best=inf was refused once."""
+    fresh = KINDS[kind](_opt()).state_dict()
+    opt = _opt()
+    sched = KINDS[kind](opt)
+    _advance(sched, opt)
+    sched.load_state_dict(fresh)
+    assert sched.state_dict().keys() == fresh.keys() and sched.last_epoch == fresh["last_epoch"]
