@@ -10,6 +10,9 @@ Example::
 """
 
 import math
+import warnings
+
+import numpy as np
 
 __all__ = ["Callback", "LambdaCallback", "EarlyStopping", "MonitorCallback"]
 
@@ -241,6 +244,24 @@ class MonitorCallback(Callback):
         return state_dict() if callable(state_dict) else None
 
     def load_state_dict(self, state):
-        """Give the monitor back a state saved by :meth:`state_dict` (None: nothing to load)."""
-        if state is not None:
-            self.monitor.load_state_dict(state)
+        """Give the monitor back a state saved by :meth:`state_dict` (None: nothing to load).
+
+        The monitor's report is then computed once, on trial: it reads every part of the
+        state (losses, facts, events), so a damaged one is refused (``ValueError``, the
+        monitor as before) rather than failing at the end of the resumed training.
+        """
+        if state is None:
+            return
+        report = getattr(self.monitor, "report", None)
+        before = self.monitor.state_dict() if callable(report) else None
+        self.monitor.load_state_dict(state)
+        if callable(report):
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    report()
+            except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
+                self.monitor.load_state_dict(before)
+                raise ValueError(
+                    f"the gradient monitor's state does not work ({type(err).__name__}: {err})"
+                ) from None
