@@ -833,3 +833,34 @@ def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
         path = kind
     with pytest.raises(CheckpointError, match=f"{path}.*not a regular file"):
         load(path)
+
+
+_QUOTES = '\\"' * 100_000  # 100,000 escaped quotes: quadratic for a regular expression
+CRAFTED_METADATA = {
+    "unterminated string of escaped quotes": ('"' + _QUOTES, "truncated or corrupted"),
+    "string of escaped quotes": ('"' + _QUOTES + '"', None),
+    "nesting 101 deep in dict nodes": (
+        '{"type": "tuple", "items": [' * 50 + "1" + "]}" * 50,
+        "nested deeper than 100",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED_METADATA))
+def test_crafted_metadata_is_read_in_linear_time(tmp_path, case):
+    import hashlib
+    import time
+
+    root, message = CRAFTED_METADATA[case]
+    meta = ('{"format": "chainrule", "version": 1, "root": ' + root + "}").encode()
+    _chainrule_zip(
+        tmp_path / "meta.npz",
+        {"chainrule.json": meta, "chainrule.sha256": hashlib.sha256(meta).hexdigest()},
+    )
+    start = time.perf_counter()
+    if message is None:
+        assert load(tmp_path / "meta.npz") == '"' * 100_000
+    else:
+        with pytest.raises(CheckpointError, match=f"meta.npz.*{message}"):
+            load(tmp_path / "meta.npz")
+    assert time.perf_counter() - start < 2.0  # the text-based depth count took minutes
