@@ -864,3 +864,22 @@ def test_crafted_metadata_is_read_in_linear_time(tmp_path, case):
         with pytest.raises(CheckpointError, match=f"meta.npz.*{message}"):
             load(tmp_path / "meta.npz")
     assert time.perf_counter() - start < 2.0  # the text-based depth count took minutes
+
+
+CRAFTED_NPY3_HEADERS = {
+    # Python's parser raised MemoryError on these, which load() passes on as a real shortage
+    "unary minus 9,990 deep": ("-" * 9990 + "1", "nested too deeply"),
+    "bitwise not 9,990 deep": ("~" * 9990 + "1", "nested too deeply"),
+    "99,000 bytes": ("-" * 99_000 + "1", "99001-byte .npy header"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED_NPY3_HEADERS))
+def test_crafted_npy3_headers_are_refused(tmp_path, good_file, case):
+    text, message = CRAFTED_NPY3_HEADERS[case]
+    members = _members(good_file)
+    header = text.encode()
+    members["arr_0.npy"] = b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little") + header
+    _chainrule_zip(tmp_path / "npy3.npz", members)
+    with pytest.raises(CheckpointError, match=f"npy3.npz.*{message}"):
+        load(tmp_path / "npy3.npz")

@@ -522,9 +522,16 @@ def _npy3_header(name, stream, member):
     """Version 3.0 ``.npy`` header (UTF-8; written for non-Latin-1 structured field names),
     which NumPy reads only through a private function."""
     length = int.from_bytes(stream.read(4), "little")
-    if length > 100_000:
+    if length > 10_000:  # NumPy's own limit for versions 1 and 2 (max_header_size)
         raise CheckpointError(f"load: {name}: {member} has a {length}-byte .npy header")
-    header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    try:
+        header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    except (MemoryError, RecursionError):
+        # Python's parser says MemoryError for text nested too deeply ('-' * 9990 + '1'),
+        # not a shortage: the header is at most 10 kB
+        raise CheckpointError(
+            f"load: {name}: {member} has a malformed .npy header (nested too deeply)"
+        ) from None
     if (
         not isinstance(header, dict)
         or set(header) != {"descr", "fortran_order", "shape"}
