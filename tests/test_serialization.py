@@ -788,7 +788,7 @@ def test_instance_building_opcodes_are_refused_even_for_allowed_classes(tmp_path
         load(tmp_path / "inst.pt")
 
 
-# ---- crafted files found by fuzzing (one case each; all refused with the file named) ----
+# ---- crafted files found by fuzzing: each refused naming the file (or loaded), in linear time ----
 
 _STORAGE_RECORD = (
     b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x06tQ"
@@ -797,89 +797,97 @@ _TENSOR_RECORD = (
     b"ctorch._utils\n_rebuild_tensor_v2\n(" + _STORAGE_RECORD + b"K\x00K\x06\x85K\x01\x85\x89}tR"
 )
 _SET_X = b"}X\x01\x00\x00\x00xK\x01sb."  # BUILD with the state {'x': 1}
+_QUOTES = '\\"' * 100_000  # 100,000 escaped quotes: quadratic for a regular expression
 
-CRAFTED_PICKLES = {
+
+def _pickle_file(pickled):
+    def write(path, good_file):
+        storage = ("archive/data/0", np.arange(6, dtype=np.float32).tobytes())
+        _torch_layout(path, pickled, extra=[storage])
+        return path
+
+    return write
+
+
+def _metadata_file(root):
+    def write(path, good_file):
+        import hashlib
+
+        meta = ('{"format": "chainrule", "version": 1, "root": ' + root + "}").encode()
+        digest = hashlib.sha256(meta).hexdigest()
+        _chainrule_zip(path, {"chainrule.json": meta, "chainrule.sha256": digest})
+        return path
+
+    return write
+
+
+def _npy3_file(header_text):
+    def write(path, good_file):
+        members = _members(good_file)
+        header = header_text.encode()
+        members["arr_0.npy"] = b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little") + header
+        _chainrule_zip(path, members)
+        return path
+
+    return write
+
+
+def _fifo(path, good_file):
+    os.mkfifo(path)
+    return path
+
+
+_NEEDS_FIFO = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+
+# id: (writes the file and returns its path, what the error says; None: it loads to `value`)
+CRAFTED_FILES = {
     # the C unpickler sizes its memo table by the largest index: 32 GiB for 2**32 - 1
-    "LONG_BINPUT 2**32-1": (b"\x80\x02]r\xff\xff\xff\xff.", "memo entry 4294967295"),
-    "LONG_BINPUT 2**31": (b"\x80\x02]r\x00\x00\x00\x80.", "memo entry 2147483648"),
-    "PUT 2**32-1 (protocol 0)": (b"(lp4294967295\n.", "memo entry 4294967295"),
-    # BUILD used to set a storage type's dtype (e.g. to object), or failed without the file name
+    "LONG_BINPUT 2**32-1": (_pickle_file(b"\x80\x02]r\xff\xff\xff\xff."), "memo entry 4294967295"),
+    "LONG_BINPUT 2**31": (_pickle_file(b"\x80\x02]r\x00\x00\x00\x80."), "memo entry 2147483648"),
+    "PUT 2**32-1 (protocol 0)": (_pickle_file(b"(lp4294967295\n."), "memo entry 4294967295"),
+    # BUILD could set a storage type's dtype (to object...), or failed without the file name
     "BUILD on a storage type": (
-        b"\x80\x02ctorch\nFloatStorage\n}X\x04\x00\x00\x00kindX\x02\x00\x00\x00|Osb.",
+        _pickle_file(b"\x80\x02ctorch\nFloatStorage\n}X\x04\x00\x00\x00kindX\x02\x00\x00\x00|Osb."),
         "change a storage type",
     ),
-    "BUILD on a storage": (b"\x80\x02" + _STORAGE_RECORD + _SET_X, "change a storage "),
-    "BUILD on a tensor": (b"\x80\x02" + _TENSOR_RECORD + _SET_X, "change a tensor"),
-}
-
-
-@pytest.mark.parametrize("case", list(CRAFTED_PICKLES))
-def test_crafted_pickles_are_refused_naming_the_file(tmp_path, case):
-    pickled, message = CRAFTED_PICKLES[case]
-    storage = ("archive/data/0", np.arange(6, dtype=np.float32).tobytes())
-    _torch_layout(tmp_path / "crafted.pt", pickled, extra=[storage])
-    with pytest.raises(CheckpointError, match=f"crafted.pt.*{message}"):
-        load(tmp_path / "crafted.pt")
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
-@pytest.mark.parametrize("kind", ["fifo", "/dev/null"])
-def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
-    """A named pipe or a device used to be reported as a missing file."""
-    path = tmp_path / "pipe"
-    if kind == "fifo":
-        os.mkfifo(path)
-    else:
-        path = kind
-    with pytest.raises(CheckpointError, match=f"{path}.*not a regular file"):
-        load(path)
-
-
-_QUOTES = '\\"' * 100_000  # 100,000 escaped quotes: quadratic for a regular expression
-CRAFTED_METADATA = {
-    "unterminated string of escaped quotes": ('"' + _QUOTES, "truncated or corrupted"),
-    "string of escaped quotes": ('"' + _QUOTES + '"', None),
-    "nesting 101 deep in dict nodes": (
-        '{"type": "tuple", "items": [' * 50 + "1" + "]}" * 50,
+    "BUILD on a storage": (
+        _pickle_file(b"\x80\x02" + _STORAGE_RECORD + _SET_X),
+        "change a storage ",
+    ),
+    "BUILD on a tensor": (_pickle_file(b"\x80\x02" + _TENSOR_RECORD + _SET_X), "change a tensor"),
+    # the nesting of chainrule.json was counted with a quadratic regular expression
+    "unterminated string of escaped quotes": (_metadata_file('"' + _QUOTES), "corrupted"),
+    "string of escaped quotes": (_metadata_file('"' + _QUOTES + '"'), None),
+    "nesting 101 deep in tuple nodes": (
+        _metadata_file('{"type": "tuple", "items": [' * 50 + "1" + "]}" * 50),
         "nested deeper than 100",
     ),
+    # Python's parser raised MemoryError, which load() passes on as a real shortage
+    "npy 3.0 header: unary minus 9,990 deep": (_npy3_file("-" * 9990 + "1"), "nested too deeply"),
+    "npy 3.0 header: bitwise not 9,990 deep": (_npy3_file("~" * 9990 + "1"), "nested too deeply"),
+    "npy 3.0 header of 99,000 bytes": (_npy3_file("-" * 99_000 + "1"), "99001-byte .npy header"),
+    # a named pipe or a device was reported as a missing file
+    "named pipe": (_fifo, "not a regular file"),
+    "/dev/null": (lambda path, good_file: "/dev/null", "not a regular file"),
 }
 
 
-@pytest.mark.parametrize("case", list(CRAFTED_METADATA))
-def test_crafted_metadata_is_read_in_linear_time(tmp_path, case):
-    import hashlib
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=_NEEDS_FIFO if c in ("named pipe", "/dev/null") else ())
+        for c in CRAFTED_FILES
+    ],
+)
+def test_crafted_file_is_refused_naming_it(tmp_path, good_file, case):
     import time
 
-    root, message = CRAFTED_METADATA[case]
-    meta = ('{"format": "chainrule", "version": 1, "root": ' + root + "}").encode()
-    _chainrule_zip(
-        tmp_path / "meta.npz",
-        {"chainrule.json": meta, "chainrule.sha256": hashlib.sha256(meta).hexdigest()},
-    )
+    write, message = CRAFTED_FILES[case]
+    path = write(tmp_path / "crafted.bin", good_file)
     start = time.perf_counter()
     if message is None:
-        assert load(tmp_path / "meta.npz") == '"' * 100_000
+        assert load(path) == '"' * 100_000
     else:
-        with pytest.raises(CheckpointError, match=f"meta.npz.*{message}"):
-            load(tmp_path / "meta.npz")
-    assert time.perf_counter() - start < 2.0  # the text-based depth count took minutes
-
-
-CRAFTED_NPY3_HEADERS = {
-    # Python's parser raised MemoryError on these, which load() passes on as a real shortage
-    "unary minus 9,990 deep": ("-" * 9990 + "1", "nested too deeply"),
-    "bitwise not 9,990 deep": ("~" * 9990 + "1", "nested too deeply"),
-    "99,000 bytes": ("-" * 99_000 + "1", "99001-byte .npy header"),
-}
-
-
-@pytest.mark.parametrize("case", list(CRAFTED_NPY3_HEADERS))
-def test_crafted_npy3_headers_are_refused(tmp_path, good_file, case):
-    text, message = CRAFTED_NPY3_HEADERS[case]
-    members = _members(good_file)
-    header = text.encode()
-    members["arr_0.npy"] = b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little") + header
-    _chainrule_zip(tmp_path / "npy3.npz", members)
-    with pytest.raises(CheckpointError, match=f"npy3.npz.*{message}"):
-        load(tmp_path / "npy3.npz")
+        with pytest.raises(CheckpointError, match=f"{os.path.basename(path)}.*{message}"):
+            load(path)
+    assert time.perf_counter() - start < 2.0  # the quadratic cases took minutes
