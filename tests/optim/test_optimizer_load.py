@@ -97,3 +97,26 @@ def test_sgd_momentum_buffer_none_still_loads():
     opt.load_state_dict(saved)
     opt.step()
     assert opt.state[1]["momentum_buffer"].shape == (3,)
+
+
+def test_a_torch_nadam_state_with_its_0d_mu_product_loads_and_steps_as_torch():
+    """PyTorch keeps mu_product as a 0-d tensor; it was refused for the parameter's shape."""
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Parameter(torch.ones(3))
+    their_opt = torch.optim.NAdam([theirs], lr=0.1)
+    for _ in range(2):
+        theirs.grad = torch.arange(3.0)
+        their_opt.step()
+    saved = their_opt.state_dict()
+    saved["state"] = {
+        k: {n: v.numpy() if torch.is_tensor(v) else v for n, v in s.items()}
+        for k, s in saved["state"].items()
+    }
+    ours = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    ours._data[...] = theirs.detach().numpy()
+    opt = optim.NAdam([ours], lr=0.1)
+    opt.load_state_dict(saved)
+    theirs.grad, ours.grad = torch.arange(3.0), cr.tensor(np.arange(3, dtype=np.float32))
+    their_opt.step()
+    opt.step()
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-5)

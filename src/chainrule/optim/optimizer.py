@@ -683,6 +683,9 @@ def _load_value(name: str, value: Any, param: Tensor, position: int) -> Any:
             f"optimizer state '{name}' of parameter {position} has dtype "
             f"{value.dtype}, not a real number type"
         )
+    if value.shape == () != param._data.shape:
+        # a per-parameter scalar that PyTorch keeps as a 0-d tensor (NAdam's mu_product)
+        return value.item()
     if value.shape != param._data.shape:
         raise ValueError(
             f"optimizer state '{name}' of parameter {position} has shape "
