@@ -47,6 +47,8 @@ def _mutate(saved, case):
         last[entry] = np.zeros(3, np.int64)
     elif case == "array entry a string":
         last[entry] = "abc"
+    elif case == "array entry a number":
+        last[entry] = 0.5  # the update would rebind it and never change the saved one
     elif case == "negative step":
         last["step"] = -1
     elif case == "betas not a pair":
@@ -65,6 +67,7 @@ CASES = [
         "array entry a list",
         "array entry an int array",
         "array entry a string",
+        "array entry a number",
         "negative step",
     )
     if not (kind == "SGD" and case in ("array entry missing", "array entry None", "negative step"))

@@ -255,7 +255,8 @@ class Optimizer:
 
     def _check_trial_step(self, groups: list[dict[str, Any]], state: dict[int, Any]) -> None:
         """Run one update of every parameter on copies (zero gradient) with the loaded options
-        and state, and refuse the dict if one fails.
+        and state, and refuse the dict if one fails or if a loaded entry is a number where
+        this optimizer keeps an array (the update would then leave it as it is, for ever).
 
         A state of the right shapes can still not fit this optimizer: an entry missing
         (``exp_avg``), of the wrong kind (``None``, a list, an int array), options of the wrong
@@ -265,16 +266,30 @@ class Optimizer:
         index = 0
         for g, group in enumerate(groups):
             for p in group["params"]:
-                trial = copy.deepcopy(state.get(index, {}))
+                loaded = state.get(index, {})
+                own: dict[str, Any] = {}  # the state this optimizer itself starts
                 try:
                     with np.errstate(all="ignore"):  # values (NaN, overflow) are not checked
-                        self._update(p._data.copy(), np.zeros_like(p._data), trial, group)
+                        zeros = np.zeros_like(p._data)
+                        self._update(p._data.copy(), zeros, copy.deepcopy(loaded), group)
+                        if loaded:
+                            self._update(p._data.copy(), zeros, own, group)
                 except Exception as err:  # noqa: BLE001 - whatever fails, the dict does not fit
                     raise ValueError(
                         f"loaded state dict does not fit this {type(self).__name__}: a step of "
                         f"parameter {index} (group {g}) with it fails "
                         f"({type(err).__name__}: {err})"
                     ) from None
+                for name, like in own.items():
+                    value = loaded.get(name)
+                    if isinstance(like, np.ndarray) and not isinstance(
+                        value, (np.ndarray, _NoneType)
+                    ):
+                        raise ValueError(
+                            f"loaded state dict does not fit this {type(self).__name__}: state "
+                            f"'{name}' of parameter {index} is {value!r:.40}, not an array of "
+                            f"shape {like.shape}"
+                        )
                 index += 1
 
     def __getstate__(self) -> dict[str, Any]:
