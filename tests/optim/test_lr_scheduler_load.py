@@ -210,8 +210,11 @@ UNWORKABLE = [
     ("CosineAnnealingLR", "eta_min", float("inf"), "must be a finite number, got inf"),
     ("StepLR", "last_epoch", None, "must be a number, got NoneType"),
     ("CosineAnnealingLR", "T_max", 0, "ZeroDivisionError"),
-    ("CosineAnnealingWarmRestarts", "T_i", 0, "ZeroDivisionError"),
-    ("CyclicLR", "total_size", 0, "ZeroDivisionError"),
+    # out of the constructor's range: loaded, then a later step divided by zero
+    ("CosineAnnealingWarmRestarts", "T_i", 0, r"'T_i' must be an integer >= 1, got 0"),
+    ("CosineAnnealingWarmRestarts", "T_mult", 0, r"'T_mult' must be an integer >= 1, got 0"),
+    ("CyclicLR", "total_size", 0, "'total_size' must be positive, got 0"),
+    ("CyclicLR", "step_ratio", 0, r"'step_ratio' must be in \(0, 1\], got 0"),
     ("OneCycleLR", "use_beta1", True, "KeyError: 'betas'"),
     ("ReduceLROnPlateau", "factor", None, "must be a number, got NoneType"),
     ("SequentialLR", "_milestones", [1, 2], "2 milestones for 2 schedulers"),

@@ -186,6 +186,10 @@ class LRScheduler:
 
     _infinite = ()  # the attributes that may hold an infinite number
 
+    # attribute: (test, the range in words), as the constructor checks it; a value out of range
+    # loads and only fails steps later (LinearLR's start_factor=-1.5 divides by zero)
+    _ranges: dict = {}
+
     def _checked_state(self, state_dict, skip=()):
         """``state_dict`` checked against ``self.state_dict()`` (see :meth:`load_state_dict`),
         with NumPy scalars as Python numbers; the keys in ``skip`` are checked by the caller."""
@@ -216,6 +220,10 @@ class LRScheduler:
             if key in choices and value not in choices[key]:
                 raise ValueError(
                     f"{where}: entry {key!r} must be one of {list(choices[key])}, got {value!r}"
+                )
+            if key in self._ranges and not self._ranges[key][0](value):
+                raise ValueError(
+                    f"{where}: entry {key!r} must be {self._ranges[key][1]}, got {value!r}"
                 )
             out[key] = value
         return out
@@ -458,6 +466,11 @@ class LinearLR(LRScheduler):
 
         sched = LinearLR(opt, start_factor=0.1, total_iters=5)   # 5 warm-up epochs
     """
+
+    _ranges = {
+        "start_factor": (lambda v: 0 < v <= 1, "in (0, 1]"),
+        "end_factor": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    }
 
     def __init__(
         self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1
