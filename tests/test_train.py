@@ -774,6 +774,16 @@ CRAFTED = {
         r"\['param'\] is not an array of 3 dimensions",
     ),
     "monitor losses not a pair of lists": (("callbacks", "monitor", "losses"), 3, "not a list"),
+    "monitor loss not a number": (
+        ("callbacks", "monitor", "losses"),
+        ([0, 1], [[1.0, 2.0], 3.0]),
+        "monitor's state does not work",
+    ),
+    "monitor text with a lone surrogate": (
+        ("callbacks", "monitor", "first_nonfinite"),
+        {"where": "\ud800"},
+        "cannot be written",
+    ),
 }
 
 

@@ -260,6 +260,8 @@ class MonitorCallback(Callback):
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     report()
+                    for series in ("losses", "val_losses"):  # the loss plots' arrays
+                        getattr(self.monitor, series, lambda: None)()
             except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
                 self.monitor.load_state_dict(before)
                 raise ValueError(

@@ -287,13 +287,20 @@ def _stateful(callbacks, monitor):
 def _load_callbacks(path, callbacks, states):
     for cb in callbacks:
         if cb.state_key in states:
-            problem = _misfit(states[cb.state_key], cb.state_dict())
+            problem = _misfit(states[cb.state_key], cb.state_dict()) or _unwritable(
+                states[cb.state_key]
+            )
             if problem:
                 raise ValueError(
                     f"load_checkpoint: the {cb.state_key!r} state in {path!r} does not fit "
                     f"this {type(cb).__name__}: {problem}"
                 )
-            cb.load_state_dict(states[cb.state_key])
+            try:
+                cb.load_state_dict(states[cb.state_key])
+            except (ValueError, TypeError) as err:
+                raise ValueError(
+                    f"load_checkpoint: the {cb.state_key!r} state in {path!r} does not load: {err}"
+                ) from err
         else:
             warnings.warn(
                 f"load_checkpoint: {path!r} holds no {cb.state_key!r} state; "
@@ -351,3 +358,20 @@ def _misfit(saved, own, where="state"):
     else:
         return None
     return None if ok else f"{where} is {saved!r:.40}, not like {own!r:.40}"
+
+
+def _unwritable(value):
+    """A text in ``value`` (a string or a dict key, at any depth) that cannot be written as
+    UTF-8 (a lone surrogate such as '\\ud800', which JSON lets in), as a short text, or None;
+    the resumed run's report would fail on it at the very end."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, str) and node.encode("utf-8", "replace").decode() != node:
+            return f"the text {node!r:.40} cannot be written (a lone surrogate)"
+    return None
