@@ -779,6 +779,11 @@ CRAFTED = {
         ([0, 1], [[1.0, 2.0], 3.0]),
         "monitor's state does not work",
     ),
+    "monitor loss step not a number": (
+        ("callbacks", "monitor", "losses"),
+        ([[]], [1.0]),
+        "losses are not two series of numbers",
+    ),
     "monitor text with a lone surrogate": (
         ("callbacks", "monitor", "first_nonfinite"),
         {"where": "\ud800"},

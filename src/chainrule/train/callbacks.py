@@ -261,7 +261,9 @@ class MonitorCallback(Callback):
                     warnings.simplefilter("ignore")
                     report()
                     for series in ("losses", "val_losses"):  # the loss plots' arrays
-                        getattr(self.monitor, series, lambda: None)()
+                        steps, values = getattr(self.monitor, series, lambda: ((), ()))()
+                        if np.ndim(steps) != 1 or np.shape(steps) != np.shape(values):
+                            raise ValueError(f"its {series} are not two series of numbers")
             except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
                 self.monitor.load_state_dict(before)
                 raise ValueError(
