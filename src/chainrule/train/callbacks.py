@@ -253,19 +253,21 @@ class MonitorCallback(Callback):
         if state is None:
             return
         report = getattr(self.monitor, "report", None)
-        before = self.monitor.state_dict() if callable(report) else None
-        self.monitor.load_state_dict(state)
-        if callable(report):
-            try:
-                with np.errstate(all="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    report()
-                    for series in ("losses", "val_losses"):  # the loss plots' arrays
-                        steps, values = getattr(self.monitor, series, lambda: ((), ()))()
-                        if np.ndim(steps) != 1 or np.shape(steps) != np.shape(values):
-                            raise ValueError(f"its {series} are not two series of numbers")
-            except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
-                self.monitor.load_state_dict(before)
-                raise ValueError(
-                    f"the gradient monitor's state does not work ({type(err).__name__}: {err})"
-                ) from None
+        if not callable(report):
+            self.monitor.load_state_dict(state)
+            return
+        before = self.monitor.state_dict()
+        try:
+            self.monitor.load_state_dict(state)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                report()
+                for series in ("losses", "val_losses"):  # the loss plots' arrays
+                    steps, values = getattr(self.monitor, series, lambda: ((), ()))()
+                    if np.ndim(steps) != 1 or np.shape(steps) != np.shape(values):
+                        raise ValueError(f"its {series} are not two series of numbers")
+        except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
+            self.monitor.load_state_dict(before)
+            raise ValueError(
+                f"the gradient monitor's state does not work ({type(err).__name__}: {err})"
+            ) from None

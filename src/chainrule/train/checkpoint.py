@@ -315,10 +315,11 @@ def _misfit(saved, own, where="state"):
 
     A state saved by the same callback has every dict entry the present one has, and each of
     the same kind (a dict, a list, an array of as many dimensions, a number, a string); its
-    data may differ, and where the present state holds None or an empty list anything goes.
-    A state of another form used to load and then fail in the middle of the resumed training.
+    data may differ, and where either holds None (not known yet) or the present one an empty
+    list, anything goes. A state of another form used to load and then fail in the middle of
+    the resumed training.
     """
-    if own is None:
+    if own is None or saved is None:
         return None
     if isinstance(own, dict):
         if not isinstance(saved, dict):
@@ -348,9 +349,9 @@ def _misfit(saved, own, where="state"):
         return None
     if isinstance(own, (bool, np.bool_)):
         ok = isinstance(saved, (bool, np.bool_))
-    elif isinstance(own, numbers.Integral):  # a counter: an int that NumPy can hold
-        ok = isinstance(saved, numbers.Integral) and not isinstance(saved, (bool, np.bool_))
-        ok = ok and -(2**63) <= saved < 2**63
+    elif isinstance(own, numbers.Integral):  # a counter: a whole number that NumPy can hold
+        ok = isinstance(saved, numbers.Real) and not isinstance(saved, (bool, np.bool_))
+        ok = ok and -(2**63) <= saved < 2**63 and float(saved).is_integer()
     elif isinstance(own, numbers.Real):
         ok = isinstance(saved, numbers.Real) and not isinstance(saved, (bool, np.bool_))
     elif isinstance(own, str):  # a lone surrogate ('\ud800', which JSON allows) cannot be written
