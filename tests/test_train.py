@@ -826,3 +826,21 @@ def test_a_metric_first_logged_later_is_none_for_the_earlier_epochs():
     history.append(0, {"train_loss": 1.0, "lr": 0.1, "epoch_time": 1.0})
     history.append(1, {"train_loss": 0.5, "lr": 0.1, "epoch_time": 1.0, "val_accuracy": 0.9})
     assert history.metrics == {"val_accuracy": [None, 0.9]}
+
+
+def test_an_earlier_monitor_state_loads_into_a_monitor_that_has_run(tmp_path):
+    """The form check compares with the present state: values it has and the file had not
+    yet (None then) must not make the file refused."""
+    path = tmp_path / "run.ckpt"
+    _monitored_run(1, checkpoint=path)
+    model = _model()
+    opt = cr.optim.SGD(model.parameters(), lr=0.05)
+    monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
+    try:
+        train.fit(
+            model, cr.nn.CrossEntropyLoss(), opt, _loader(), 2, monitor=monitor, progress=False
+        )
+        train.load_checkpoint(path, model, opt, monitor=monitor)
+        assert monitor.steps_seen == len(_loader())
+    finally:
+        monitor.close()
