@@ -315,11 +315,11 @@ def _misfit(saved, own, where="state"):
 
     A state saved by the same callback has every dict entry the present one has, and each of
     the same kind (a dict, a list, an array of as many dimensions, a number, a string); its
-    data may differ, and where either holds None (not known yet) or the present one an empty
-    list, anything goes. A state of another form used to load and then fail in the middle of
-    the resumed training.
+    data may differ; where the present state holds None or an empty list anything goes, and
+    where it holds a dict, list or array the saved one may hold None (not known yet then). A
+    state of another form used to load and then fail in the middle of the resumed training.
     """
-    if own is None or saved is None:
+    if own is None or (saved is None and isinstance(own, (dict, list, tuple, np.ndarray))):
         return None
     if isinstance(own, dict):
         if not isinstance(saved, dict):
