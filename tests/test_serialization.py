@@ -786,3 +786,108 @@ def test_instance_building_opcodes_are_refused_even_for_allowed_classes(tmp_path
     _torch_layout(tmp_path / "inst.pt", pickle.dumps({"w": _Plain()}, protocol=0))  # INST
     with pytest.raises(CheckpointError, match="inst.pt"):
         load(tmp_path / "inst.pt")
+
+
+# ---- crafted files found by fuzzing: each refused naming the file (or loaded), in linear time ----
+
+_STORAGE_RECORD = (
+    b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x06tQ"
+)
+_TENSOR_RECORD = (
+    b"ctorch._utils\n_rebuild_tensor_v2\n(" + _STORAGE_RECORD + b"K\x00K\x06\x85K\x01\x85\x89}tR"
+)
+_SET_X = b"}X\x01\x00\x00\x00xK\x01sb."  # BUILD with the state {'x': 1}
+_QUOTES = '\\"' * 100_000  # 100,000 escaped quotes: quadratic for a regular expression
+
+
+def _pickle_file(pickled):
+    def write(path, good_file):
+        storage = ("archive/data/0", np.arange(6, dtype=np.float32).tobytes())
+        _torch_layout(path, pickled, extra=[storage])
+        return path
+
+    return write
+
+
+def _metadata_file(root):
+    def write(path, good_file):
+        import hashlib
+
+        meta = ('{"format": "chainrule", "version": 1, "root": ' + root + "}").encode()
+        digest = hashlib.sha256(meta).hexdigest()
+        _chainrule_zip(path, {"chainrule.json": meta, "chainrule.sha256": digest})
+        return path
+
+    return write
+
+
+def _npy3_file(header_text):
+    def write(path, good_file):
+        members = _members(good_file)
+        header = header_text.encode()
+        members["arr_0.npy"] = b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little") + header
+        _chainrule_zip(path, members)
+        return path
+
+    return write
+
+
+def _fifo(path, good_file):
+    os.mkfifo(path)
+    return path
+
+
+_NEEDS_FIFO = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+
+# id: (writes the file and returns its path, what the error says; None: it loads to `value`)
+CRAFTED_FILES = {
+    # the C unpickler sizes its memo table by the largest index: 32 GiB for 2**32 - 1
+    "LONG_BINPUT 2**32-1": (_pickle_file(b"\x80\x02]r\xff\xff\xff\xff."), "memo entry 4294967295"),
+    "LONG_BINPUT 2**31": (_pickle_file(b"\x80\x02]r\x00\x00\x00\x80."), "memo entry 2147483648"),
+    "PUT 2**32-1 (protocol 0)": (_pickle_file(b"(lp4294967295\n."), "memo entry 4294967295"),
+    # BUILD could set a storage type's dtype (to object...), or failed without the file name
+    "BUILD on a storage type": (
+        _pickle_file(b"\x80\x02ctorch\nFloatStorage\n}X\x04\x00\x00\x00kindX\x02\x00\x00\x00|Osb."),
+        "change a storage type",
+    ),
+    "BUILD on a storage": (
+        _pickle_file(b"\x80\x02" + _STORAGE_RECORD + _SET_X),
+        "change a storage ",
+    ),
+    "BUILD on a tensor": (_pickle_file(b"\x80\x02" + _TENSOR_RECORD + _SET_X), "change a tensor"),
+    # the nesting of chainrule.json was counted with a quadratic regular expression
+    "unterminated string of escaped quotes": (_metadata_file('"' + _QUOTES), "corrupted"),
+    "string of escaped quotes": (_metadata_file('"' + _QUOTES + '"'), None),
+    "nesting 101 deep in tuple nodes": (
+        _metadata_file('{"type": "tuple", "items": [' * 50 + "1" + "]}" * 50),
+        "nested deeper than 100",
+    ),
+    # Python's parser raised MemoryError, which load() passes on as a real shortage
+    "npy 3.0 header: unary minus 9,990 deep": (_npy3_file("-" * 9990 + "1"), "nested too deeply"),
+    "npy 3.0 header: bitwise not 9,990 deep": (_npy3_file("~" * 9990 + "1"), "nested too deeply"),
+    "npy 3.0 header of 99,000 bytes": (_npy3_file("-" * 99_000 + "1"), "99001-byte .npy header"),
+    # a named pipe or a device was reported as a missing file
+    "named pipe": (_fifo, "not a regular file"),
+    "/dev/null": (lambda path, good_file: "/dev/null", "not a regular file"),
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=_NEEDS_FIFO if c in ("named pipe", "/dev/null") else ())
+        for c in CRAFTED_FILES
+    ],
+)
+def test_crafted_file_is_refused_naming_it(tmp_path, good_file, case):
+    import time
+
+    write, message = CRAFTED_FILES[case]
+    path = write(tmp_path / "crafted.bin", good_file)
+    start = time.perf_counter()
+    if message is None:
+        assert load(path) == '"' * 100_000
+    else:
+        with pytest.raises(CheckpointError, match=f"{os.path.basename(path)}.*{message}"):
+            load(path)
+    assert time.perf_counter() - start < 2.0  # the quadratic cases took minutes

@@ -750,3 +750,97 @@ def test_fit_gives_the_monitor_each_epochs_validation_loss():
     healthy, _ = _monitored_fit(n_train=1438, width=32, epochs=8, lr=1e-3)
     assert len(healthy.val_losses()[1]) == 8
     assert not healthy.report().find("overfitting")
+
+
+# Crafted checkpoints (valid checksum) that used to load and then fail, or fail with a bare
+# KeyError/OverflowError: each is now refused by load_checkpoint with nothing changed.
+CRAFTED = {
+    "rng state without its state": (
+        ("rng_state", "state"),
+        None,
+        "malformed 'rng_state'.*KeyError",
+    ),
+    "rng state out of range": (("rng_state", "uinteger"), -1, "malformed 'rng_state'"),
+    "history loss not a number": (("history", "train_loss"), ["x"], "other than numbers"),
+    "history series missing": (("history", "lr"), None, "different lengths"),
+    "monitor state missing facts": (
+        ("callbacks", "monitor", "facts"),
+        None,
+        r"\['facts'\] is missing",
+    ),
+    "monitor blocks not arrays": (
+        ("callbacks", "monitor", "history", "blocks", "param"),
+        "x",
+        r"\['param'\] is not an array of 3 dimensions",
+    ),
+    "monitor losses not a pair of lists": (("callbacks", "monitor", "losses"), 3, "not a list"),
+    "monitor loss not a number": (
+        ("callbacks", "monitor", "losses"),
+        ([0, 1], [[1.0, 2.0], 3.0]),
+        "monitor's state does not work",
+    ),
+    "monitor loss step not a number": (
+        ("callbacks", "monitor", "losses"),
+        ([[]], [1.0]),
+        "losses are not two series of numbers",
+    ),
+    "monitor text with a lone surrogate": (
+        ("callbacks", "monitor", "first_nonfinite"),
+        {"where": "\ud800"},
+        "cannot be written",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_crafted_checkpoint_is_refused_and_nothing_changes(tmp_path, case):
+    keys, value, message = CRAFTED[case]
+    path = tmp_path / "run.ckpt"
+    _monitored_run(1, checkpoint=path)
+    ckpt = cr.load(path)
+    holder = ckpt
+    for key in keys[:-1]:
+        holder = holder[key]
+    if value is None:
+        del holder[keys[-1]]
+    else:
+        holder[keys[-1]] = value
+    cr.save(ckpt, path)
+    model = _model()
+    opt = cr.optim.SGD(model.parameters(), lr=0.05)
+    monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
+    try:
+        cr.manual_seed(5)
+        before = _weights(model), cr.random.get_rng_state(), monitor.state_dict()["step"]
+        with pytest.raises(ValueError, match=f"run.ckpt.*{message}|{message}.*run.ckpt"):
+            train.load_checkpoint(path, model, opt, monitor=monitor)
+        after = _weights(model), cr.random.get_rng_state(), monitor.state_dict()["step"]
+    finally:
+        monitor.close()
+    assert all(np.array_equal(before[0][k], after[0][k]) for k in before[0])
+    assert before[1:] == after[1:]
+
+
+def test_a_metric_first_logged_later_is_none_for_the_earlier_epochs():
+    history = train.TrainingHistory()
+    history.append(0, {"train_loss": 1.0, "lr": 0.1, "epoch_time": 1.0})
+    history.append(1, {"train_loss": 0.5, "lr": 0.1, "epoch_time": 1.0, "val_accuracy": 0.9})
+    assert history.metrics == {"val_accuracy": [None, 0.9]}
+
+
+def test_an_earlier_monitor_state_loads_into_a_monitor_that_has_run(tmp_path):
+    """The form check compares with the present state: values it has and the file had not
+    yet (None then) must not make the file refused."""
+    path = tmp_path / "run.ckpt"
+    _monitored_run(1, checkpoint=path)
+    model = _model()
+    opt = cr.optim.SGD(model.parameters(), lr=0.05)
+    monitor = cr.diagnostics.GradientMonitor(model, optimizer=opt)
+    try:
+        train.fit(
+            model, cr.nn.CrossEntropyLoss(), opt, _loader(), 2, monitor=monitor, progress=False
+        )
+        train.load_checkpoint(path, model, opt, monitor=monitor)
+        assert monitor.steps_seen == len(_loader())
+    finally:
+        monitor.close()

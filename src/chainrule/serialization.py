@@ -305,8 +305,9 @@ def load(f, map_location=None, weights_only=None, mmap=None):
 
     Raises :class:`CheckpointError` (a ``ValueError``) naming the file when it is empty,
     truncated, corrupted (checksum mismatch), oversized for what it declares, a plain pickle
-    or an unsupported PyTorch file, or not a checkpoint; :class:`CheckpointNotFoundError`
-    (a ``FileNotFoundError`` and ``ValueError``) when missing.
+    or an unsupported PyTorch file, not a checkpoint, or not a regular file (a pipe, a
+    device); :class:`CheckpointNotFoundError` (a ``FileNotFoundError`` and ``ValueError``)
+    when missing.
 
     Example::
 
@@ -323,8 +324,11 @@ def load(f, map_location=None, weights_only=None, mmap=None):
     path = os.fspath(f)
     if os.path.isdir(path):
         raise CheckpointError(f"load: {path!r} is a folder, not a checkpoint file")
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise CheckpointNotFoundError(2, f"load: no checkpoint file at {path!r}", path)
+    if not os.path.isfile(path):
+        # a pipe would block, /dev/zero would never end
+        raise CheckpointError(f"load: {path!r} is not a regular file (a device, pipe or socket)")
     with open(path, "rb") as stream:
         return _load_stream(stream, repr(path))
 
@@ -518,9 +522,16 @@ def _npy3_header(name, stream, member):
     """Version 3.0 ``.npy`` header (UTF-8; written for non-Latin-1 structured field names),
     which NumPy reads only through a private function."""
     length = int.from_bytes(stream.read(4), "little")
-    if length > 100_000:
+    if length > 10_000:  # NumPy's own limit for versions 1 and 2 (max_header_size)
         raise CheckpointError(f"load: {name}: {member} has a {length}-byte .npy header")
-    header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    try:
+        header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    except (MemoryError, RecursionError):
+        # Python's parser says MemoryError for text nested too deeply ('-' * 9990 + '1'),
+        # not a shortage: the header is at most 10 kB
+        raise CheckpointError(
+            f"load: {name}: {member} has a malformed .npy header (nested too deeply)"
+        ) from None
     if (
         not isinstance(header, dict)
         or set(header) != {"descr", "fortran_order", "shape"}
@@ -533,21 +544,30 @@ def _npy3_header(name, stream, member):
     return header["shape"], header["fortran_order"], dtype
 
 
-def _json_depth(text):
-    """The deepest nesting of ``[``/``{`` in JSON ``text`` (strings skipped), without recursion."""
-    skeleton = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
-    codes = np.frombuffer(skeleton.encode("utf-8"), np.uint8)
-    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int64) - np.isin(
-        codes, (ord("]"), ord("}"))
-    )
-    return int(np.cumsum(step).max(initial=0))
+def _json_depth(value):
+    """The deepest nesting of lists and dicts in a parsed JSON ``value``, without recursion.
+
+    (It used to be counted on the text, with a regular expression for the strings that took
+    quadratic time on a string of escaped quotes: 16,000 characters took 4 s.)
+    """
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _parse_meta(name, meta_bytes):
-    text = meta_bytes.decode("utf-8")
-    if _json_depth(text) > MAX_JSON_DEPTH:
-        raise CheckpointError(f"load: {name}: {_META} is nested deeper than {MAX_JSON_DEPTH}")
-    meta = json.loads(text)
+    deep = CheckpointError(f"load: {name}: {_META} is nested deeper than {MAX_JSON_DEPTH}")
+    try:
+        meta = json.loads(meta_bytes.decode("utf-8"))  # linear time; bounded recursion
+    except RecursionError:
+        raise deep from None
+    if _json_depth(meta) > MAX_JSON_DEPTH:
+        raise deep
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "root" not in meta:
         raise CheckpointError(f"load: {name} is not a chainrule checkpoint (bad {_META})")
     if meta.get("version") != VERSION:
@@ -618,33 +638,46 @@ _TORCH_DTYPES = {
 }
 
 
-class _StorageType:
+class _Frozen:
+    """The objects the unpickler hands out: a pickle's BUILD instruction cannot change them
+    (it would otherwise set, say, a storage type's dtype to ``object``)."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise _BuildRefused(type(self).what)
+
+
+class _BuildRefused(Exception):
+    """A BUILD instruction aimed at a storage or tensor record; ``_load_torch`` names the file."""
+
+
+class _StorageType(_Frozen):
     """What ``find_class`` gives for ``torch.FloatStorage`` etc.: a dtype, nothing callable."""
+
+    __slots__ = ("kind",)
+    what = "storage type"
 
     def __init__(self, kind):
         self.kind = kind
 
 
-class _Storage:
+class _Storage(_Frozen):
     __slots__ = ("array", "kind")
+    what = "storage"
 
     def __init__(self, array, kind):
         self.array, self.kind = array, kind
 
-    def __setstate__(self, state):
-        raise CheckpointError("a pickle instruction tried to change a storage")
 
-
-class _Rebuilt:
+class _Rebuilt(_Frozen):
     """A tensor record of the pickle; turned into a Tensor once the whole pickle is read."""
 
     __slots__ = ("array", "requires_grad", "parameter")
+    what = "tensor"
 
     def __init__(self, array, requires_grad, parameter=False):
         self.array, self.requires_grad, self.parameter = array, requires_grad, parameter
-
-    def __setstate__(self, state):
-        raise CheckpointError("a pickle instruction tried to change a tensor")
 
 
 class _TorchReader:
@@ -828,10 +861,23 @@ def _prescan_pickle(name, data):
 
     Python's unpickler allocates the length a bytes/str opcode declares before reading it, so
     a 20-byte pickle can ask for 1 TiB; ``pickletools`` checks every length against the bytes
-    present. Opcodes that instantiate classes are refused outright.
+    present, and memo indices are checked to count up as picklers write them. Opcodes that
+    instantiate classes are refused outright.
     """
     strings = []  # the last strings pushed: STACK_GLOBAL takes its names from them
+    memo = 0  # entries memoized so far
     for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            # Picklers number memo entries 0, 1, 2...; the C unpickler sizes its memo table
+            # by the largest index, so LONG_BINPUT 2**32-1 alone would claim 32 GiB.
+            if not 0 <= arg <= memo:
+                raise CheckpointError(
+                    f"load: {name}: the pickle stores memo entry {arg} after only {memo} "
+                    "(a crafted index: the unpickler would allocate a table that large)"
+                )
+            memo += arg == memo
+        elif opcode.name == "MEMOIZE":
+            memo += 1
         if opcode.name == "GLOBAL":
             _check_global(name, *arg.split(" ", 1))
         elif opcode.name == "STACK_GLOBAL" and len(strings) == 2:
@@ -856,7 +902,13 @@ def _load_torch(name, zf, members):
     reader = _TorchReader(name, zf, members, prefix)
     data = zf.read(pickles[0])
     _prescan_pickle(name, data)
-    obj = _AllowListUnpickler(io.BytesIO(data), reader).load()
+    try:
+        obj = _AllowListUnpickler(io.BytesIO(data), reader).load()
+    except _BuildRefused as err:
+        raise CheckpointError(
+            f"load: {name}: the pickle tries to change a {err} (BUILD instruction); "
+            "chainrule loads only tensors and plain values"
+        ) from None
     return _Plain(name).convert(obj, 0)
 
 

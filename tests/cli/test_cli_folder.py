@@ -10,6 +10,7 @@ import threading
 import click
 import pytest
 
+import chainrule as cr
 from chainrule.cli import folder as run_folder
 from chainrule.cli.config import TrainConfig
 
@@ -183,3 +184,36 @@ def test_resume_while_the_run_trains_in_another_process_is_refused(module, workd
     # the kernel dropped the killed process's lock: the folder can be taken again
     with run_folder.run_lock(str(workdir / "runs" / "live")):
         pass
+
+
+# Checkpoints with a valid checksum but crafted entries: each used to fail in the middle of the
+# resumed training ("Error: KeyError: ..." after config.json was rewritten).
+CRAFTED = {
+    "global step not a count": (("extra", "global_step"), "x", "global_step"),
+    "health flag not printable": (("extra", "health", 0), "\ud800", "health"),
+    "world size not a count": (("world_size",), "2", "world_size"),
+    "random state without its state": (("rng_state", "state"), None, "malformed 'rng_state'"),
+    "monitor state without facts": (("callbacks", "monitor", "facts"), None, "'facts'"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_resume_of_a_crafted_checkpoint_is_one_line_and_changes_nothing(chainrule, workdir, case):
+    keys, value, message = CRAFTED[case]
+    assert chainrule("train", *TINY, "--name", "c").exit_code == 0
+    run = workdir / "runs" / "c"
+    ckpt = cr.load(run / "checkpoint.npz")
+    holder = ckpt
+    for key in keys[:-1]:
+        holder = holder[key]
+    if value is None:
+        del holder[keys[-1]]
+    else:
+        holder[keys[-1]] = value
+    cr.save(ckpt, run / "checkpoint.npz")
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    result = chainrule("train", "--resume", "runs/c", "--epochs", "2")
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "--resume runs/c" in lines[0] and message in lines[0] and "--debug" not in lines[0]
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

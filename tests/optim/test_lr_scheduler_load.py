@@ -200,3 +200,50 @@ def test_chained_checks_every_scheduler_before_changing_any():
         other.load_state_dict(dict(state, _schedulers=state["_schedulers"][:1]))
     other.load_state_dict(state)
     assert [s.last_epoch for s in other._schedulers] == [4, 4]
+
+
+# Values of the right kind that do not work: each used to load, and the next step() raised or
+# wrote a NaN learning rate into the optimizer.
+UNWORKABLE = [
+    ("StepLR", "step_size", 0, "ZeroDivisionError"),
+    ("StepLR", "gamma", float("nan"), "must be a finite number, got nan"),
+    ("CosineAnnealingLR", "eta_min", float("inf"), "must be a finite number, got inf"),
+    ("StepLR", "last_epoch", None, "must be a number, got NoneType"),
+    ("CosineAnnealingLR", "T_max", 0, "ZeroDivisionError"),
+    # out of the constructor's range: loaded, then a later step divided by zero
+    ("CosineAnnealingWarmRestarts", "T_i", 0, r"'T_i' must be an integer >= 1, got 0"),
+    ("CosineAnnealingWarmRestarts", "T_mult", 0, r"'T_mult' must be an integer >= 1, got 0"),
+    ("CyclicLR", "total_size", 0, "'total_size' must be positive, got 0"),
+    ("CyclicLR", "step_ratio", 0, r"'step_ratio' must be in \(0, 1\], got 0"),
+    ("OneCycleLR", "use_beta1", True, "KeyError: 'betas'"),
+    ("ReduceLROnPlateau", "factor", None, "must be a number, got NoneType"),
+    ("SequentialLR", "_milestones", [1, 2], "2 milestones for 2 schedulers"),
+]
+
+
+@pytest.mark.parametrize(("kind", "entry", "value", "message"), UNWORKABLE)
+def test_a_state_that_cannot_step_is_refused_and_nothing_changes(kind, entry, value, message):
+    opt = _opt()
+    sched = KINDS[kind](opt)
+    _advance(sched, opt)
+    bad = dict(sched.state_dict(), **{entry: value})
+    other_opt = _opt()
+    other = KINDS[kind](other_opt)
+    _advance(other, other_opt, 1)
+    before = _snapshot(other, other_opt)
+    with pytest.raises(ValueError, match=f"{kind}.load_state_dict.*{message}"):
+        other.load_state_dict(bad)
+    assert _snapshot(other, other_opt) == before
+    other.load_state_dict(sched.state_dict())  # the intact state still loads, and steps
+    _advance(other, other_opt, 1)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_fresh_state_loads_into_an_advanced_scheduler(kind):
+    """What load_checkpoint's undo does; ReduceLROnPlateau's best=inf was refused once."""
+    fresh = KINDS[kind](_opt()).state_dict()
+    opt = _opt()
+    sched = KINDS[kind](opt)
+    _advance(sched, opt)
+    sched.load_state_dict(fresh)
+    assert sched.state_dict().keys() == fresh.keys() and sched.last_epoch == fresh["last_epoch"]

@@ -249,13 +249,41 @@ def _checkpoint_epochs(run_dir):
             f"--resume {run_dir}: {path} is not a training checkpoint of chainrule train"
         )
     extra = ckpt.get("extra")
+    extra = extra if isinstance(extra, dict) else {}
     saved = ckpt.get("callbacks")
+    problem = _run_state_problem(extra, ckpt.get("world_size"))
+    if problem:
+        # read during the resumed training: refused now, before anything is written
+        raise click.ClickException(f"--resume {run_dir}: {path} is damaged: {problem}")
     return {
         "epoch": epoch,
-        "extra": extra if isinstance(extra, dict) else {},
+        "extra": extra,
         "world_size": ckpt.get("world_size"),
         "has_monitor": isinstance(saved, dict) and saved.get("monitor") is not None,
     }
+
+
+def _is_count(value, least=0):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _is_text(value):
+    """A str that can be written to a file (JSON lets a lone surrogate such as '\\ud800' in)."""
+    return isinstance(value, str) and value.isprintable()
+
+
+def _run_state_problem(extra, world_size):
+    """What is wrong with the run's own entries of a checkpoint (``extra``, ``world_size``)."""
+    if not _is_count(extra.get("global_step", 0)):
+        return f"extra['global_step'] is {extra.get('global_step')!r:.40}, not a step count"
+    health = extra.get("health")
+    if health is not None and not (
+        isinstance(health, dict) and all(_is_count(k) and _is_text(v) for k, v in health.items())
+    ):
+        return f"extra['health'] is {health!r:.40}, not health flags by epoch"
+    if world_size is not None and not _is_count(world_size, 1):
+        return f"world_size is {world_size!r:.40}, not a number of ranks"
+    return None
 
 
 def _restore(run_dir, session, state):

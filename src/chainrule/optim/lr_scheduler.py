@@ -136,7 +136,44 @@ class LRScheduler:
 
             sched.load_state_dict(cr.load("ckpt.npz")["scheduler"])
         """
+        self._check_trial(self._prepare_load(state_dict))
         self._prepare_load(state_dict)()
+
+    def _check_trial(self, apply):
+        """Apply a checked state, compute the learning rates it gives, then put this scheduler
+        (its sub-schedulers) and the optimizer's groups back as they were.
+
+        Values of the right kinds can still not work: ``step_size=0``, ``gamma=nan``, more
+        milestones than schedulers. Such a state used to load, and the next ``step()`` raised
+        or wrote NaN learning rates into the optimizer.
+        """
+        owners = [self, *getattr(self, "_schedulers", ())]
+        saved = [dict(owner.__dict__) for owner in owners]
+        groups = [dict(group) for group in self.optimizer.param_groups]
+        try:
+            apply()
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                lrs = self._trial_lrs()
+            bad = [lr for lr in lrs if not (_is_real(lr) and math.isfinite(lr))]
+            if bad:
+                raise ValueError(f"it gives the learning rate {bad[0]!r}")
+        except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state does not work "
+                f"({type(err).__name__}: {err})"
+            ) from None
+        finally:
+            for owner, attributes in zip(owners, saved, strict=True):
+                owner.__dict__.clear()
+                owner.__dict__.update(attributes)
+            for group, entries in zip(self.optimizer.param_groups, groups, strict=True):
+                group.clear()
+                group.update(entries)
+
+    def _trial_lrs(self):
+        """The learning rates for the current state (``_check_trial``); may change things."""
+        return self.get_lr()
 
     def _prepare_load(self, state_dict):
         """Check ``state_dict`` completely; return the function that then applies it."""
@@ -146,6 +183,12 @@ class LRScheduler:
     def _choices(self):
         """The allowed values of the string attributes that have a fixed set of them."""
         return {}
+
+    _infinite = ()  # the attributes that may hold an infinite number
+
+    # attribute: (test, the range in words), as the constructor checks it; a value out of range
+    # loads and only fails steps later (LinearLR's start_factor=-1.5 divides by zero)
+    _ranges: dict = {}
 
     def _checked_state(self, state_dict, skip=()):
         """``state_dict`` checked against ``self.state_dict()`` (see :meth:`load_state_dict`),
@@ -166,7 +209,9 @@ class LRScheduler:
         for key, like in mine.items():
             if key in skip:
                 continue
-            value = _checked_value(state_dict[key], like, f"{where}: entry {key!r}")
+            value = _checked_value(
+                state_dict[key], like, f"{where}: entry {key!r}", key in self._infinite
+            )
             if key in _PER_GROUP and len(value) != groups:
                 raise ValueError(
                     f"{where}: entry {key!r} must hold one value per parameter group "
@@ -175,6 +220,10 @@ class LRScheduler:
             if key in choices and value not in choices[key]:
                 raise ValueError(
                     f"{where}: entry {key!r} must be one of {list(choices[key])}, got {value!r}"
+                )
+            if key in self._ranges and not self._ranges[key][0](value):
+                raise ValueError(
+                    f"{where}: entry {key!r} must be {self._ranges[key][1]}, got {value!r}"
                 )
             out[key] = value
         return out
@@ -192,18 +241,20 @@ def _is_real(value):
     )
 
 
-def _checked_value(value, like, what):
+def _checked_value(value, like, what, infinite=False):
     """``value`` if it is of the kind of ``like`` (the scheduler's own value), else ValueError.
 
-    Numbers (int or float, None where the scheduler holds None) stand for each other, since a
-    hyperparameter may be given as either; lists are checked item by item against the first
+    Numbers (int or float; not NaN; infinite only if ``infinite``; None only where the
+    scheduler holds None) stand for each other, since a hyperparameter may be given as either; lists are checked item by item against the first
     item of ``like``, dicts key by key."""
     if isinstance(like, (bool, np.bool_)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{what} must be True or False, got {value!r}")
         return bool(value)
     if like is None or _is_real(like):
-        if value is None or _is_real(value):
+        if _is_real(value) and (value != value or (math.isinf(value) and not infinite)):
+            raise ValueError(f"{what} must be a finite number, got {value!r}")
+        if (value is None and like is None) or _is_real(value):
             return value.item() if isinstance(value, np.generic) else value
         if like is None and isinstance(value, (list, tuple)):  # e.g. per-group momentums
             return [_checked_value(v, None, f"{what}[{i}]") for i, v in enumerate(value)]
@@ -415,6 +466,11 @@ class LinearLR(LRScheduler):
 
         sched = LinearLR(opt, start_factor=0.1, total_iters=5)   # 5 warm-up epochs
     """
+
+    _ranges = {
+        "start_factor": (lambda v: 0 < v <= 1, "in (0, 1]"),
+        "end_factor": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    }
 
     def __init__(
         self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1
@@ -647,6 +703,15 @@ class SequentialLR(LRScheduler):
     def _prepare_load(self, state_dict):
         return _prepare_list_load(self, state_dict)
 
+    def _trial_lrs(self):
+        if len(self._milestones) != len(self._schedulers) - 1:
+            raise ValueError(
+                f"{len(self._milestones)} milestones for {len(self._schedulers)} schedulers"
+            )
+        for scheduler in self._schedulers:
+            scheduler._trial_lrs()
+        return self._schedulers[bisect_right(self._milestones, self.last_epoch)]._trial_lrs()
+
 
 def _list_state_dict(sched):
     """``state_dict`` of a scheduler made of ``_schedulers`` (SequentialLR, ChainedScheduler)."""
@@ -774,6 +839,13 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = _lrs(self.optimizer)
+
+    _infinite = ("best", "mode_worse")  # the worst value until a metric comes in
+
+    def _trial_lrs(self):
+        self.step(0.0)
+        self._reduce_lr()
+        return _lrs(self.optimizer)
 
     @property
     def in_cooldown(self):

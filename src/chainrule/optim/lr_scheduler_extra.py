@@ -30,6 +30,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         sched = CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2, eta_min=1e-5)
     """
 
+    _ranges = {
+        name: (lambda v: isinstance(v, int) and v >= 1, "an integer >= 1")
+        for name in ("T_0", "T_i", "T_mult")
+    }
+
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(
@@ -90,6 +95,11 @@ class CyclicLR(LRScheduler):
 
         sched = CyclicLR(opt, base_lr=1e-3, max_lr=1e-1, step_size_up=200)
     """
+
+    _ranges = {
+        "total_size": (lambda v: v > 0, "positive"),
+        "step_ratio": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    }
 
     def __init__(
         self,
@@ -342,3 +352,8 @@ class ChainedScheduler(LRScheduler):
 
     def _prepare_load(self, state_dict):
         return _prepare_list_load(self, state_dict)
+
+    def _trial_lrs(self):
+        for scheduler in self._schedulers:
+            scheduler._trial_lrs()
+        return _lrs(self.optimizer)

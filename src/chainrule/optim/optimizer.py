@@ -14,6 +14,7 @@ for when a group falls back to the per-parameter loop.
 
 from __future__ import annotations
 
+import copy
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -258,9 +259,49 @@ class Optimizer:
                 )
                 for name, value in saved.items()
             }
+        self._check_trial_step(new_groups, new_state)
         # Everything is checked: only now is anything replaced.
         self.state = new_state
         self.param_groups = new_groups
+
+    def _check_trial_step(self, groups: list[dict[str, Any]], state: dict[int, Any]) -> None:
+        """Run one update of every parameter on copies (zero gradient) with the loaded options
+        and state, and refuse the dict if one fails or if a loaded entry is a number where
+        this optimizer keeps an array (the update would then leave it as it is, for ever).
+
+        A state of the right shapes can still not fit this optimizer: an entry missing
+        (``exp_avg``), of the wrong kind (``None``, a list, an int array), options of the wrong
+        form (``betas=0.9``). Such a dict used to load, and the next ``step()`` then raised
+        half-way, with some parameters already updated.
+        """
+        index = 0
+        for g, group in enumerate(groups):
+            for p in group["params"]:
+                loaded = state.get(index, {})
+                own: dict[str, Any] = {}  # the state this optimizer itself starts
+                try:
+                    with np.errstate(all="ignore"):  # values (NaN, overflow) are not checked
+                        zeros = np.zeros_like(p._data)
+                        self._update(p._data.copy(), zeros, copy.deepcopy(loaded), group)
+                        if loaded:
+                            self._update(p._data.copy(), zeros, own, group)
+                except Exception as err:  # noqa: BLE001 - whatever fails, the dict does not fit
+                    raise ValueError(
+                        f"loaded state dict does not fit this {type(self).__name__}: a step of "
+                        f"parameter {index} (group {g}) with it fails "
+                        f"({type(err).__name__}: {err})"
+                    ) from None
+                for name, like in own.items():
+                    value = loaded.get(name)
+                    if isinstance(like, np.ndarray) and not isinstance(
+                        value, (np.ndarray, _NoneType)
+                    ):
+                        raise ValueError(
+                            f"loaded state dict does not fit this {type(self).__name__}: state "
+                            f"'{name}' of parameter {index} is {value!r:.40}, not an array of "
+                            f"shape {like.shape}"
+                        )
+                index += 1
 
     def __getstate__(self) -> dict[str, Any]:
         # Copies and pickles keep the per-parameter state; the flat buffers are rebuilt from
@@ -650,19 +691,28 @@ def _load_value(name: str, value: Any, param: Tensor, position: int, shape: tupl
         value = value.numpy()  # a chainrule (or CPU torch) tensor
     if name == "step":
         step = np.asarray(value)
-        if step.shape != () or step.dtype.kind not in "iuf" or not np.isfinite(step):
+        if step.shape != () or step.dtype.kind not in "iuf" or not np.isfinite(step) or step < 0:
             raise ValueError(
                 f"optimizer state 'step' of parameter {position} must be a finite "
-                f"number, got {value!r}"
+                f"number >= 0, got {value!r}"
             )
         return int(round(float(step)))
     if not isinstance(value, np.ndarray):
-        return value
+        if value is None or _is_number(value):
+            return value
+        # a list would load and then be read as a frozen buffer by every later step
+        raise ValueError(
+            f"optimizer state '{name}' of parameter {position} must be an array, a number "
+            f"or None, got {type(value).__name__} {value!r:.40}"
+        )
     if value.dtype.kind not in "biuf":
         raise ValueError(
             f"optimizer state '{name}' of parameter {position} has dtype "
             f"{value.dtype}, not a real number type"
         )
+    if value.shape == () != shape:
+        # a per-parameter scalar that PyTorch keeps as a 0-d tensor (NAdam's mu_product)
+        return value.item()
     if value.shape != shape:
         raise ValueError(
             f"optimizer state '{name}' of parameter {position} has shape "

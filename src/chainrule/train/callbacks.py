@@ -10,6 +10,9 @@ Example::
 """
 
 import math
+import warnings
+
+import numpy as np
 
 __all__ = ["Callback", "LambdaCallback", "EarlyStopping", "MonitorCallback"]
 
@@ -241,6 +244,30 @@ class MonitorCallback(Callback):
         return state_dict() if callable(state_dict) else None
 
     def load_state_dict(self, state):
-        """Give the monitor back a state saved by :meth:`state_dict` (None: nothing to load)."""
-        if state is not None:
+        """Give the monitor back a state saved by :meth:`state_dict` (None: nothing to load).
+
+        The monitor's report is then computed once, on trial: it reads every part of the
+        state (losses, facts, events), so a damaged one is refused (``ValueError``, the
+        monitor as before) rather than failing at the end of the resumed training.
+        """
+        if state is None:
+            return
+        report = getattr(self.monitor, "report", None)
+        if not callable(report):
             self.monitor.load_state_dict(state)
+            return
+        before = self.monitor.state_dict()
+        try:
+            self.monitor.load_state_dict(state)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                report()
+                for series in ("losses", "val_losses"):  # the loss plots' arrays
+                    steps, values = getattr(self.monitor, series, lambda: ((), ()))()
+                    if np.ndim(steps) != 1 or np.shape(steps) != np.shape(values):
+                        raise ValueError(f"its {series} are not two series of numbers")
+        except Exception as err:  # noqa: BLE001 - whatever fails, the state does not work
+            self.monitor.load_state_dict(before)
+            raise ValueError(
+                f"the gradient monitor's state does not work ({type(err).__name__}: {err})"
+            ) from None

@@ -9,6 +9,7 @@ Example::
 """
 
 import copy
+import numbers
 import warnings
 
 import numpy as np
@@ -121,18 +122,32 @@ def load_checkpoint(
     generator = _loader_generator(loader)
     stateful = _stateful(callbacks, monitor)
     undo = _snapshot(model, optimizer, scheduler, generator, stateful)
+    part = "model"  # the entry being loaded, named when it fails in an unforeseen way
     try:
         model.load_state_dict(ckpt["model"])
+        part = "optimizer"
         if optimizer is not None:
             optimizer.load_state_dict(ckpt["optimizer"])
+        part = "scheduler"
         _load_scheduler(path, scheduler, ckpt["scheduler"])
+        part = "loader_rng_state"
         if generator is not None and ckpt["loader_rng_state"] is not None:
             generator.bit_generator.state = ckpt["loader_rng_state"]
+        part = "rng_state"
         if restore_rng:
             set_rng_state(ckpt["rng_state"])
+        part = "callbacks"
         _load_callbacks(path, stateful, ckpt.get("callbacks") or {})
-    except BaseException:
+    except BaseException as err:
         undo()
+        if isinstance(err, Exception) and not isinstance(
+            err, (ValueError, TypeError, RuntimeError)
+        ):
+            # e.g. a KeyError from a random state or monitor state with an entry missing
+            raise ValueError(
+                f"load_checkpoint: {path!r} has a malformed {part!r} entry "
+                f"({type(err).__name__}: {err})"
+            ) from err
         raise
     return {"epoch": ckpt["epoch"], "extra": ckpt["extra"], "history": history}
 
@@ -272,10 +287,92 @@ def _stateful(callbacks, monitor):
 def _load_callbacks(path, callbacks, states):
     for cb in callbacks:
         if cb.state_key in states:
-            cb.load_state_dict(states[cb.state_key])
+            problem = _misfit(states[cb.state_key], cb.state_dict()) or _unwritable(
+                states[cb.state_key]
+            )
+            if problem:
+                raise ValueError(
+                    f"load_checkpoint: the {cb.state_key!r} state in {path!r} does not fit "
+                    f"this {type(cb).__name__}: {problem}"
+                )
+            try:
+                cb.load_state_dict(states[cb.state_key])
+            except (ValueError, TypeError) as err:
+                raise ValueError(
+                    f"load_checkpoint: the {cb.state_key!r} state in {path!r} does not load: {err}"
+                ) from err
         else:
             warnings.warn(
                 f"load_checkpoint: {path!r} holds no {cb.state_key!r} state; "
                 f"{type(cb).__name__} starts afresh",
                 stacklevel=3,
             )
+
+
+def _misfit(saved, own, where="state"):
+    """Where ``saved`` (a callback's state from a file) does not have the form of ``own`` (the
+    callback's present state), as a short text, or None.
+
+    A state saved by the same callback has every dict entry the present one has, and each of
+    the same kind (a dict, a list, an array of as many dimensions, a number, a string); its
+    data may differ; where the present state holds None or an empty list anything goes, and
+    where it holds a dict, list or array the saved one may hold None (not known yet then). A
+    state of another form used to load and then fail in the middle of the resumed training.
+    """
+    if own is None or (saved is None and isinstance(own, (dict, list, tuple, np.ndarray))):
+        return None
+    if isinstance(own, dict):
+        if not isinstance(saved, dict):
+            return f"{where} is a {type(saved).__name__}, not a dict"
+        for key, value in own.items():
+            if key not in saved:
+                return f"{where}[{key!r}] is missing"
+            problem = _misfit(saved[key], value, f"{where}[{key!r}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(own, (list, tuple)):
+        if not isinstance(saved, (list, tuple)):
+            return f"{where} is a {type(saved).__name__}, not a list"
+        if isinstance(own, tuple) and len(own) == len(saved):  # a record: item by item
+            pairs = zip(saved, own, strict=True)
+        else:  # a series: every item like the present first one
+            pairs = ((item, own[0]) for item in saved) if own else ()
+        for i, (item, like) in enumerate(pairs):
+            problem = _misfit(item, like, f"{where}[{i}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(own, np.ndarray):
+        if not isinstance(saved, np.ndarray) or saved.ndim != own.ndim:
+            return f"{where} is not an array of {own.ndim} dimensions"
+        return None
+    if isinstance(own, (bool, np.bool_)):
+        ok = isinstance(saved, (bool, np.bool_))
+    elif isinstance(own, numbers.Integral):  # a counter: a whole number that NumPy can hold
+        ok = isinstance(saved, numbers.Real) and not isinstance(saved, (bool, np.bool_))
+        ok = ok and -(2**63) <= saved < 2**63 and float(saved).is_integer()
+    elif isinstance(own, numbers.Real):
+        ok = isinstance(saved, numbers.Real) and not isinstance(saved, (bool, np.bool_))
+    elif isinstance(own, str):  # a lone surrogate ('\ud800', which JSON allows) cannot be written
+        ok = isinstance(saved, str) and saved.encode("utf-8", "replace").decode() == saved
+    else:
+        return None
+    return None if ok else f"{where} is {saved!r:.40}, not like {own!r:.40}"
+
+
+def _unwritable(value):
+    """A text in ``value`` (a string or a dict key, at any depth) that cannot be written as
+    UTF-8 (a lone surrogate such as '\\ud800', which JSON lets in), as a short text, or None;
+    the resumed run's report would fail on it at the very end."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, str) and node.encode("utf-8", "replace").decode() != node:
+            return f"the text {node!r:.40} cannot be written (a lone surrogate)"
+    return None

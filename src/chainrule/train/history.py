@@ -9,6 +9,10 @@ Example::
     best = min(history.val_loss); history['val_accuracy'][-1]; history.to_dict()
 """
 
+import numbers
+
+import numpy as np
+
 __all__ = ["TrainingHistory"]
 
 _BASE_KEYS = ("train_loss", "val_loss", "lr", "epoch_time")
@@ -50,7 +54,9 @@ class TrainingHistory:
         self.epoch_time.append(logs["epoch_time"])
         for key, value in logs.items():
             if key not in _BASE_KEYS:
-                self.metrics.setdefault(key, []).append(value)
+                # a metric first logged now (or missing from a resumed history) is None for
+                # the earlier epochs, so every series keeps one entry per epoch
+                self.metrics.setdefault(key, [None] * (len(self.epochs) - 1)).append(value)
 
     def __len__(self):
         return len(self.epochs)
@@ -96,17 +102,26 @@ def history_problem(history):
     or None."""
     if not isinstance(history, dict):
         return f"a {type(history).__name__}, not a dict"
-    series = {k: v for k, v in history.items() if k in ("epochs", *_BASE_KEYS)}
-    series.update((f"metrics[{k!r}]", v) for k, v in (history.get("metrics") or {}).items())
+    # a series left out counts as empty: from_dict leaves it so, and the next epoch appends
+    series = {k: history.get(k, []) for k in ("epochs", *_BASE_KEYS)}
     unknown = set(history) - {"epochs", *_BASE_KEYS, "metrics", "interrupted", "stopped_epoch"}
     if unknown:
         return f"unknown keys {sorted(map(str, unknown))}"
     if not isinstance(history.get("metrics", {}), dict):
         return "'metrics' is not a dict"
+    series.update((f"metrics[{k!r}]", v) for k, v in (history.get("metrics") or {}).items())
     lengths = set()
     for key, values in series.items():
         if not isinstance(values, list):
             return f"{key} is not a list"
+        if key == "epochs":
+            kinds = numbers.Integral
+        elif key in ("train_loss", "lr", "epoch_time"):
+            kinds = numbers.Real
+        else:  # val_loss and the metrics are None without validation data
+            kinds = (numbers.Real, type(None))
+        if not all(isinstance(v, kinds) and not isinstance(v, (bool, np.bool_)) for v in values):
+            return f"{key} holds something other than numbers"
         lengths.add(len(values))
     if len(lengths) > 1:
         return "its series have different lengths"
