@@ -1292,17 +1292,17 @@ def cross(input: TensorLike, other: TensorLike, dim: int | None = None) -> Tenso
 
 
 def _distance(diff: Tensor, p: float) -> Tensor:
-    """p-norm over the last dim, with gradient 0 where the distance is 0 (as torch's)."""
-    if p == 0:
-        return sum((diff != 0).to(diff.dtype), -1)
-    if p == math.inf:
-        return amax(abs(diff), -1)
-    a = abs(diff)
-    if p == 1:
-        return sum(a, -1)
-    powered = sum(a**p, -1)
-    safe = where(powered == 0, 1.0, powered)
-    return where(powered == 0, 0.0, safe ** (1.0 / p))
+    """p-norm over the last dim of row differences, with torch's gradients where the norm has
+    none: 0 for a zero distance and, for p < 1, none through a zero coordinate."""
+    same = Tensor._wrap(~diff._data.any(axis=-1, keepdims=True))
+    safe = where(same, 1.0, diff)
+    if 0 < p < 1:  # |0| ** (p - 1) is infinite
+        a = abs(safe)
+        zero = Tensor._wrap(a._data == 0)
+        dist = sum(where(zero, 0.0, where(zero, 1.0, a) ** p), -1) ** (1.0 / p)
+    else:
+        dist = safe.norm(p, dim=-1)
+    return where(same.squeeze(-1), 0.0, dist)
 
 
 def cdist(
@@ -1336,7 +1336,9 @@ def pdist(input: TensorLike, p: float = 2.0) -> Tensor:
     """
     x = float_operand(input)
     if x.ndim != 2:
-        raise RuntimeError(f"pdist: expected a 2-d input, got shape {x.shape}")
+        raise ValueError(f"pdist: expected a 2-d input (N, M), got shape {tuple(x.shape)}")
+    if p < 0:
+        raise ValueError(f"pdist: only supports non-negative p values, got {p}")
     i, j = np.triu_indices(x.shape[0], 1)
     rows_i = index_select(x, 0, Tensor._wrap(i.astype(np.int64)))
     rows_j = index_select(x, 0, Tensor._wrap(j.astype(np.int64)))
