@@ -112,6 +112,7 @@ _SUBMODULES = (
     "distributions",
     "amp",
     "compiler",
+    "testing",
 )
 
 

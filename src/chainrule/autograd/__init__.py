@@ -74,6 +74,16 @@ def grad(
     )
 
 
+def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802
+    """The legacy wrapper (torch < 0.4): ``data`` itself, requiring grad when asked.
+
+    Example:
+        >>> cr.autograd.Variable(cr.ones(2), requires_grad=True).requires_grad
+        True
+    """
+    return data.requires_grad_(True) if requires_grad else data
+
+
 def backward(
     tensors: Tensor | Sequence[Tensor],
     grad_tensors: Sequence[TensorLike | None] | None = None,
@@ -100,6 +110,8 @@ def backward(
 
 __all__ = [
     "AnomalyError",
+    "Variable",
+    "functional",
     "Function",
     "FunctionCtx",
     "backward",
@@ -116,3 +128,5 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
 ]
+
+from . import functional  # noqa: E402  (it builds on grad above)

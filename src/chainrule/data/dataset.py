@@ -142,6 +142,38 @@ class Subset(Dataset):
         return inner(self.indices[indices]) if inner is not None else None
 
 
+class StackDataset(Dataset):
+    """Samples of several datasets of one length side by side: ``StackDataset(a, b)[i]`` is
+    ``(a[i], b[i])``, ``StackDataset(image=a, label=b)[i]`` is ``{"image": a[i], "label": b[i]}``.
+
+    Example::
+
+        pairs = StackDataset(images, labels)       # pairs[0] == (images[0], labels[0])
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: give datasets as positional or keyword arguments, not both"
+            )
+        self.datasets = kwargs if kwargs else args
+        parts = list(self.datasets.values()) if kwargs else list(args)
+        if not parts:
+            raise ValueError("StackDataset: at least one dataset is required")
+        lengths = {len(d) for d in parts}
+        if len(lengths) != 1:
+            raise ValueError(f"StackDataset: the datasets differ in length: {sorted(lengths)}")
+        self._length = lengths.pop()
+
+    def __len__(self):
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: d[index] for key, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+
 class ConcatDataset(Dataset):
     """The samples of several datasets one after the other.
 

@@ -908,3 +908,6 @@ from .lr_scheduler_extra import (  # noqa: E402  (they subclass LRScheduler)
 
 __all__ += ["CosineAnnealingWarmRestarts", "CyclicLR"]
 __all__ += ["ChainedScheduler", "ConstantLR", "MultiplicativeLR", "PolynomialLR"]
+
+
+_LRScheduler = LRScheduler  # torch's name before 2.0, still used by custom schedulers

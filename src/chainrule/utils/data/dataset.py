@@ -5,6 +5,7 @@ from ...data import (
     ConcatDataset,
     Dataset,
     IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,
@@ -16,6 +17,7 @@ __all__ = [
     "TensorDataset",
     "Subset",
     "ConcatDataset",
+    "StackDataset",
     "ChainDataset",
     "random_split",
 ]
