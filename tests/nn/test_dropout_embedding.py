@@ -101,6 +101,94 @@ def test_embedding_errors_and_from_pretrained():
     assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
 
 
+# ---- embedding_bag ----
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+def test_embedding_bag_with_offsets_matches_torch(mode, padding_idx):
+    # Bags [1, 2], [] (empty), [0, 3, 3, 2], [2] (all padding when padding_idx=2).
+    idx = np.array([1, 2, 0, 3, 3, 2, 2])
+    offsets = np.array([0, 2, 2, 6])
+    ours = nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx)
+    theirs = torch.nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx)
+    out, *_ = compare_modules(ours, theirs, [idx, offsets])
+    assert out[0].shape == (4, 3) and out[0].dtype == cr.float32
+    assert repr(ours) == repr(theirs)
+    if padding_idx is not None:
+        np.testing.assert_array_equal(out[0].numpy()[[1, 3]], 0)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_2d_input_and_last_offset_match_torch(mode):
+    weight = np.random.default_rng(1).standard_normal((6, 4)).astype(np.float32)
+    idx = np.array([[0, 5, 2], [4, 4, 1]])
+    compare_with_torch(
+        lambda w: F.embedding_bag(cr.tensor(idx), w, mode=mode),
+        lambda w: torch.nn.functional.embedding_bag(torch.tensor(idx), w, mode=mode),
+        [weight],
+    )
+    flat, offsets = np.array([3, 1, 1, 0]), np.array([0, 1, 4])
+    compare_with_torch(
+        lambda w: F.embedding_bag(
+            cr.tensor(flat), w, cr.tensor(offsets), mode=mode, include_last_offset=True
+        ),
+        lambda w: torch.nn.functional.embedding_bag(
+            torch.tensor(flat), w, torch.tensor(offsets), mode=mode, include_last_offset=True
+        ),
+        [weight],
+    )
+
+
+def test_embedding_bag_per_sample_weights_match_torch_and_gradcheck():
+    idx, offsets = np.array([1, 2, 0, 3, 3]), np.array([0, 2])
+    weight = np.random.default_rng(2).standard_normal((4, 3)).astype(np.float32)
+    psw = np.linspace(0.5, 1.5, 5).astype(np.float32)
+    compare_with_torch(
+        lambda w, p: F.embedding_bag(
+            cr.tensor(idx), w, cr.tensor(offsets), mode="sum", per_sample_weights=p, padding_idx=0
+        ),
+        lambda w, p: torch.nn.functional.embedding_bag(
+            torch.tensor(idx),
+            w,
+            torch.tensor(offsets),
+            mode="sum",
+            per_sample_weights=p,
+            padding_idx=0,
+        ),
+        [weight, psw],
+    )
+    check_grad(
+        lambda w, p: F.embedding_bag(
+            cr.tensor(idx), w, cr.tensor(offsets), mode="sum", per_sample_weights=p
+        ),
+        weight,
+        psw,
+        gradgrad=True,
+    )
+    check_grad(lambda w: F.embedding_bag(cr.tensor(idx), w, cr.tensor(offsets)), weight)
+
+
+def test_embedding_bag_errors_and_from_pretrained():
+    w = cr.randn(4, 3)
+    with pytest.raises(ValueError, match="offsets"):
+        F.embedding_bag(cr.tensor([0, 1]), w)
+    with pytest.raises(ValueError, match="offsets must be None"):
+        F.embedding_bag(cr.tensor([[0, 1]]), w, cr.tensor([0]))
+    with pytest.raises(RuntimeError, match="has to be 0"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([1]))
+    with pytest.raises(NotImplementedError, match="mode='sum'"):
+        F.embedding_bag(cr.tensor([0, 1]), w, cr.tensor([0]), per_sample_weights=cr.ones(2))
+    with pytest.raises(IndexError, match="out of range"):
+        F.embedding_bag(cr.tensor([0, 4]), w, cr.tensor([0]))
+    frozen = nn.EmbeddingBag.from_pretrained(w, mode="sum")
+    assert not frozen.weight.requires_grad and frozen.mode == "sum"
+    np.testing.assert_allclose(
+        frozen(cr.tensor([[1, 2]])).numpy(), w.numpy()[[1]] + w.numpy()[[2]], rtol=1e-6
+    )
+    assert nn.EmbeddingBag.from_pretrained(w, freeze=False).weight.requires_grad
+
+
 # ---- one_hot ----
 
 

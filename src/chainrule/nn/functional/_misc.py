@@ -1,5 +1,5 @@
-"""Functional pieces that are not activations, losses or norms: dropout, embedding, one_hot,
-and a few array/Tensor helpers the other functional files share.
+"""Functional pieces that are not activations, losses or norms: dropout, embedding,
+embedding_bag, one_hot, and a few array/Tensor helpers the other functional files share.
 
 What a vjp computes on arrays or Tensors goes through ``chainrule.ops.dispatch``.
 """
@@ -112,6 +112,121 @@ def embedding(input, weight, padding_idx=None):
         save_inputs=False,
         save_output=False,
     )
+
+
+def _bags(index, offsets, include_last_offset):
+    """Flat indices, the bag of each, and the bag count for embedding_bag's two input forms."""
+    if index.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "embedding_bag: with 2-D input (a batch of fixed-length bags), offsets must be None"
+            )
+        bags, length = index.shape
+        return index.reshape(-1), np.repeat(np.arange(bags), length), bags
+    if index.ndim != 1:
+        raise ValueError(f"embedding_bag: input must be 1-D or 2-D, got {index.ndim}-D")
+    if offsets is None:
+        raise ValueError("embedding_bag: 1-D input needs offsets (a 1-D tensor), got None")
+    starts = np.asarray(offsets._data if isinstance(offsets, Tensor) else offsets)
+    if starts.ndim != 1 or starts.dtype.kind not in "iu":
+        raise ValueError("embedding_bag: offsets must be a 1-D integer tensor")
+    starts = starts.astype(np.int64)
+    if starts.size and starts[0] != 0:
+        raise RuntimeError(f"embedding_bag: offsets[0] has to be 0, got {starts[0]}")
+    if include_last_offset:
+        # The last offset closes the last bag; indices after it belong to no bag.
+        if starts.size == 0:
+            raise ValueError("embedding_bag: include_last_offset needs at least one offset")
+        starts, ends = starts[:-1], starts[1:]
+    else:
+        ends = np.append(starts[1:], index.size)
+    lengths = ends - starts
+    if (lengths < 0).any() or (ends.size and ends[-1] > index.size):
+        raise ValueError("embedding_bag: offsets must be non-decreasing and within the input")
+    used = int(ends[-1]) if ends.size else 0
+    return index[:used], np.repeat(np.arange(starts.size), lengths), starts.size
+
+
+def embedding_bag(
+    input,
+    weight,
+    offsets=None,
+    max_norm=None,
+    norm_type=2,
+    scale_grad_by_freq=False,
+    mode="mean",
+    sparse=False,
+    per_sample_weights=None,
+    include_last_offset=False,
+    padding_idx=None,
+):
+    """Sum, mean or max of the ``weight`` rows in each bag of indices, without the (*, D)
+    intermediate a user would build with ``embedding(...).sum(1)``.
+
+    Shapes: ``input`` (B, L) int is B bags of L indices (``offsets`` None); ``input`` (N,) int
+    is cut into bags at ``offsets`` (B,) (or (B + 1,) with ``include_last_offset``, the last
+    entry closing the last bag). Weight (V, D) -> (B, D). An empty bag gives zeros; indices equal
+    to ``padding_idx`` are left out of their bag (and of a mean's count). ``per_sample_weights``
+    (same shape as ``input``, mode 'sum' only) scales each row before the sum. ``sparse=True``
+    is accepted but the gradient is dense; ``max_norm`` and ``scale_grad_by_freq`` are not
+    supported.
+
+    Example:
+        >>> w = cr.tensor([[1.0, 1.0], [2.0, 2.0], [4.0, 4.0]])
+        >>> F.embedding_bag(cr.tensor([0, 1, 2]), w, cr.tensor([0, 2]), mode="sum")
+        tensor([[3., 3.],
+                [4., 4.]])
+    """
+    from ...ops import index_add_into_zeros, where
+
+    if max_norm is not None or scale_grad_by_freq:
+        raise NotImplementedError(
+            "embedding_bag: max_norm and scale_grad_by_freq are not supported"
+        )
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights is only supported for mode='sum' (got {mode!r})"
+        )
+    weight = as_tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding_bag: weight must be (num_embeddings, dim), got {weight.shape}")
+    index = np.asarray(input._data if isinstance(input, Tensor) else input)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"embedding_bag: indices must be an integer tensor, got {index.dtype}")
+    if per_sample_weights is not None:
+        per_sample_weights = as_tensor(per_sample_weights)
+        if tuple(per_sample_weights.shape) != index.shape:
+            raise ValueError(
+                f"embedding_bag: per_sample_weights has shape {tuple(per_sample_weights.shape)}, "
+                f"expected the input's {index.shape}"
+            )
+    flat, bag_of, bags = _bags(index, offsets, include_last_offset)
+    keep = np.arange(flat.size)
+    if padding_idx is not None:
+        keep = np.flatnonzero(flat != padding_idx % weight.shape[0])
+    bag_of = bag_of[keep]
+    rows = embedding(flat[keep], weight)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1)[keep].unsqueeze(1)
+    dim = weight.shape[1]
+    counts = np.bincount(bag_of, minlength=bags)
+    if mode == "max" and keep.size:
+        # Scatter each bag's rows into a (B, longest, D) block padded with -inf, then max over
+        # the bag axis; max's gradient then reaches the chosen row only.
+        first = np.cumsum(counts) - counts
+        place = np.arange(keep.size) - first[bag_of]
+        block = index_add_into_zeros(rows, (bag_of, place), (bags, int(counts.max()), dim))
+        filled = np.zeros(block.shape[:2], dtype=bool)
+        filled[bag_of, place] = True
+        block = block.masked_fill(Tensor._wrap(~filled[..., None]), float("-inf"))
+        best = block.max(dim=1).values
+        return where(Tensor._wrap(counts[:, None] > 0), best, 0.0)
+    total = index_add_into_zeros(rows, (bag_of,), (bags, dim))
+    if mode == "mean":
+        total = total / Tensor._wrap(np.maximum(counts, 1)[:, None].astype(weight.dtype))
+    return total
 
 
 def one_hot(tensor, num_classes=-1):
