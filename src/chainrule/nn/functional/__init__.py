@@ -50,6 +50,7 @@ from ._attention import scaled_dot_product_attention
 from ._channel_dropout import dropout1d, dropout2d, dropout3d
 from ._conv import conv1d, conv2d, conv3d
 from ._conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3d
+from ._ctc import ctc_loss
 from ._distance import cosine_similarity, normalize, pairwise_distance, pdist
 from ._fold import fold, unfold
 from ._instance_norm import instance_norm
@@ -124,6 +125,7 @@ from ._pool import (
 from ._upsample import interpolate, pixel_shuffle, pixel_unshuffle
 
 __all__ = [
+    "ctc_loss",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "avg_pool1d",

@@ -5,6 +5,7 @@
 ``nn.functional._loss_extra``)."""
 
 from ..functional import _loss_extra as L
+from ..functional._ctc import ctc_loss
 from ..functional._loss import _legacy_reduction
 from ..module import Module
 from .distance import PairwiseDistance
@@ -181,4 +182,26 @@ class TripletMarginWithDistanceLoss(_Loss):
             margin=self.margin,
             swap=self.swap,
             reduction=self.reduction,
+        )
+
+
+class CTCLoss(Module):
+    """Connectionist Temporal Classification loss; see ``F.ctc_loss`` for the shapes.
+
+    Example: ``cr.nn.CTCLoss(blank=0)(log_probs, targets, input_lengths, target_lengths)``
+    """
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__()
+        self.blank, self.reduction, self.zero_infinity = blank, reduction, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            self.blank,
+            self.reduction,
+            self.zero_infinity,
         )
