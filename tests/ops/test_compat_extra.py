@@ -247,3 +247,17 @@ def test_in_place_forms_match_torch_and_record_gradients():
     )
     x = cr.tensor(data)
     assert x.nan_to_num_() is x and np.isfinite(x.numpy()).all()
+
+
+def test_lerp_in_place_matches_torch_and_records_in_a_graph():
+    a = np.array([0.0, 1.0, 4.0], dtype=np.float32)
+    b = np.array([2.0, 2.0, 2.0], dtype=np.float32)
+    ours, theirs = cr.tensor(a), torch.tensor(a)
+    assert ours.lerp_(cr.tensor(b), 0.25) is ours
+    theirs.lerp_(torch.tensor(b), 0.25)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    w = cr.tensor(b, requires_grad=True)
+    h = cr.tensor(a) * 1
+    h.lerp_(w, 0.5)
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [0.5, 0.5, 0.5])

@@ -1,7 +1,7 @@
 """Optimizers (``cr.optim.SGD``, ``Adam``, ...) and learning-rate schedulers
 (``cr.optim.lr_scheduler``), with PyTorch's names, options and update formulas."""
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -26,5 +26,6 @@ __all__ = [
     "Adadelta",
     "LBFGS",
     "lr_scheduler",
+    "swa_utils",
 ]
 __all__ += ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor"]
