@@ -1,7 +1,7 @@
 """Utilities that act on a model's parameters (gradient clipping, flattening, BatchNorm fusion,
-``skip_init``)."""
+weight and spectral normalization, parametrizations, ``skip_init``)."""
 
-from . import rnn
+from . import parametrizations, parametrize, rnn
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -17,9 +17,13 @@ from .fusion import (
     fuse_linear_bn_weights,
 )
 from .init import skip_init
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
     "rnn",
+    "parametrize",
+    "parametrizations",
     "clip_grad_norm_",
     "clip_grad_value_",
     "parameters_to_vector",
@@ -32,4 +36,8 @@ __all__ = [
     "fuse_linear_bn_weights",
     "get_total_norm",
     "skip_init",
+    "spectral_norm",
+    "remove_spectral_norm",
+    "weight_norm",
+    "remove_weight_norm",
 ]
