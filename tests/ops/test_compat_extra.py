@@ -261,3 +261,60 @@ def test_lerp_in_place_matches_torch_and_records_in_a_graph():
     h.lerp_(w, 0.5)
     h.sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), [0.5, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+def test_addcmul_addcdiv_match_torch_with_gradients(name):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((1, 3))
+    c = rng.uniform(0.5, 2.0, (2, 1))
+    compare_with_torch(
+        lambda x, y, z: getattr(cr, name)(x, y, z, value=-0.5),
+        lambda x, y, z: getattr(torch, name)(x, y, z, value=-0.5),
+        [a, b, c],
+    )
+    ours, theirs = cr.tensor(a), torch.tensor(a)
+    getattr(ours, name + "_")(cr.tensor(b), cr.tensor(c), value=2)
+    getattr(theirs, name + "_")(torch.tensor(b), torch.tensor(c), value=2)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+    check_grad(lambda x, y, z: getattr(cr, name)(x, y, z, value=0.3), a, b, c)
+    with pytest.raises(RuntimeError, match="Integer division"):
+        cr.addcdiv(cr.ones(2), cr.tensor([1, 2]), cr.tensor([1, 2]))
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("sqrt_", ()),
+        ("log1p_", ()),
+        ("clamp_min_", (0.2,)),
+        ("lt_", (0.5,)),
+        ("logical_not_", ()),
+        ("cumsum_", (1,)),
+        ("tril_", (-1,)),
+        ("remainder_", (0.3,)),
+        ("round_", ()),
+    ],
+)
+def test_in_place_forms_match_torch(name, args):
+    x = np.random.default_rng(4).uniform(0.1, 1.0, (3, 3)).astype(np.float32)
+    ours, theirs = cr.tensor(x), torch.tensor(x)
+    assert getattr(ours, name)(*args) is ours
+    getattr(theirs, name)(*args)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        cr.tensor([1, 2]).sqrt_()
+
+
+def test_add_and_sub_alpha_match_torch():
+    a, b = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    for fn in ("add", "sub"):
+        compare_with_torch(
+            lambda x, y, f=fn: getattr(cr, f)(x, y, alpha=-3),
+            lambda x, y, f=fn: getattr(torch, f)(x, y, alpha=-3),
+            [a, b],
+        )
+    np.testing.assert_array_equal(
+        cr.tensor([1, 2]).add(cr.tensor([1, 1]), alpha=2).numpy(),
+        torch.tensor([1, 2]).add(torch.tensor([1, 1]), alpha=2).numpy(),
+    )

@@ -470,7 +470,7 @@ def test_in_place_comparison_writes_ones_and_zeros_as_torch():
         (lambda: cr.quantile(cr.ones(3), 1.5), RuntimeError, r"\[0, 1\]"),
         (lambda: cr.matrix_power(cr.ones(2, 3), 2), RuntimeError, "square"),
         (lambda: cr.broadcast_tensors(cr.ones(2), cr.ones(3)), ValueError, "broadcast"),
-        (lambda: cr.addcdiv(cr.ones(2), cr.tensor([1]), cr.tensor([2])), RuntimeError, "integer"),
+        (lambda: cr.addcdiv(cr.ones(2), cr.tensor([1]), cr.tensor([2])), RuntimeError, "Integer"),
     ],
 )
 def test_errors_name_the_op(call, error, message):

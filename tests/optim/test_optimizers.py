@@ -1,5 +1,7 @@
 """Optimizers against torch.optim: same parameters, same hand-made gradients, 100 steps."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -396,3 +398,51 @@ def test_large_parameter_update_in_chunks_is_exact():
     add_scaled_(p, -0.1, g)
     np.testing.assert_array_equal(p, expected)
     assert p.dtype == np.float32
+
+
+class _HandWrittenSGD(cr.optim.Optimizer):
+    """An optimizer written as in PyTorch tutorials: its own step, state keyed by parameter."""
+
+    def __init__(self, params, lr=0.1, momentum=0.9):
+        super().__init__(params, dict(lr=lr, momentum=momentum))
+
+    @cr.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "buf" not in state:
+                    state["buf"] = p.grad.clone()
+                else:
+                    state["buf"].mul_(group["momentum"]).add_(p.grad)
+                p.add_(state["buf"], alpha=-group["lr"])
+
+
+def test_subclass_with_its_own_step_keys_state_by_parameter_like_torch():
+    torch = pytest.importorskip("torch")
+    w0 = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    ours = cr.nn.Parameter(cr.tensor(w0))
+    theirs = torch.nn.Parameter(torch.tensor(w0))
+    opt = _HandWrittenSGD([ours])
+    ref = torch.optim.SGD([theirs], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad()
+        (ours**2).sum().backward()
+        opt.step()
+        ref.zero_grad()
+        (theirs**2).sum().backward()
+        ref.step()
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6)
+    assert ours in opt.state and 0 in opt.state and opt.state[ours] is opt.state[0]
+    assert list(opt.state_dict()["state"]) == [0]
+    twin = _HandWrittenSGD([ours])
+    twin.load_state_dict(opt.state_dict())
+    np.testing.assert_allclose(twin.state[ours]["buf"].numpy(), opt.state[0]["buf"].numpy())
+    assert cr.zeros(1) not in opt.state  # a tensor the optimizer does not hold
+    sched = cr.optim.lr_scheduler.StepLR(opt, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the subclass's step counts as optimizer.step()
+        opt.step()
+        sched.step()

@@ -111,12 +111,12 @@ def backward(
 __all__ = [
     "AnomalyError",
     "Variable",
-    "functional",
     "Function",
     "FunctionCtx",
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",

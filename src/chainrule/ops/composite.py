@@ -639,7 +639,10 @@ def addcdiv(
     """
     t1, t2 = as_tensor(tensor1), as_tensor(tensor2)
     if t1.dtype.kind in "biu" and t2.dtype.kind in "biu":
-        raise RuntimeError("addcdiv: integer division of tensors is not supported (as torch)")
+        raise RuntimeError(
+            "addcdiv: Integer division of tensors is not supported (as torch): divide with "
+            "true_divide or floor_divide"
+        )
     quotient = t1 / t2
     return as_tensor(input) + (quotient if value == 1 else quotient * value)
 

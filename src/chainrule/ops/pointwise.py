@@ -84,8 +84,9 @@ def _add_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, g)
 
 
-def add(a: TensorLike, b: TensorLike) -> Tensor:
-    """Elementwise ``a + b`` (the ``+`` operator), with PyTorch's broadcasting and type promotion.
+def add(a: TensorLike, b: TensorLike, *, alpha: Any = 1) -> Tensor:
+    """Elementwise ``a + alpha * b`` (the ``+`` operator), with PyTorch's broadcasting and type
+    promotion.
 
     Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
 
@@ -93,7 +94,11 @@ def add(a: TensorLike, b: TensorLike) -> Tensor:
         >>> cr.add(cr.tensor([[1.0], [2.0]]), cr.tensor([10.0, 20.0]))
         tensor([[11., 21.],
                 [12., 22.]])
+        >>> cr.tensor([1.0, 2.0]).add(cr.tensor([1.0, 1.0]), alpha=-2)
+        tensor([-1.,  0.])
     """
+    if alpha != 1:
+        b = b * alpha
     a, b, out = _binary(a, b, np.add, "add")
     return record(out, (a, b), _add_vjp, "Add", save_inputs=False, save_output=False)
 
@@ -103,8 +108,9 @@ def _sub_vjp(ctx: Node, g: Grad) -> Grads:
     return unbroadcast(ctx, 0, g), unbroadcast(ctx, 1, -g) if ctx.needs[1] else None
 
 
-def sub(a: TensorLike, b: TensorLike) -> Tensor:
-    """Elementwise ``a - b`` (the ``-`` operator); refused for bool operands, as in PyTorch.
+def sub(a: TensorLike, b: TensorLike, *, alpha: Any = 1) -> Tensor:
+    """Elementwise ``a - alpha * b`` (the ``-`` operator); refused for bool operands, as in
+    PyTorch.
 
     Shapes: ``a`` and ``b`` broadcast together -> the broadcast shape.
 
@@ -117,6 +123,8 @@ def sub(a: TensorLike, b: TensorLike) -> Tensor:
             "sub: subtraction (the - operator) with a bool tensor or number is not "
             "supported (as in PyTorch); to invert a mask use ~ or logical_not()"
         )
+    if alpha != 1:
+        b = b * alpha
     a, b, out = _binary(a, b, np.subtract, "sub")
     return record(out, (a, b), _sub_vjp, "Sub", save_inputs=False, save_output=False)
 

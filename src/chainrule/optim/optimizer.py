@@ -15,6 +15,7 @@ for when a group falls back to the per-parameter loop.
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,6 +28,51 @@ from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
 
+class _ParamState(dict):
+    """``Optimizer.state``: keyed by parameter position (the ``state_dict`` keys), and also
+    reachable by the parameter itself with ``defaultdict(dict)`` behaviour, as PyTorch's is, so
+    that an optimizer written by subclassing (``state = self.state[p]`` in its own ``step``)
+    works: ``self.state[p]`` is ``self.state[position of p]``, created empty when missing."""
+
+    def __init__(self, owner: Optimizer, items: Any = ()) -> None:
+        super().__init__(items)
+        self._owner = owner
+        self._positions: dict[int, int] = {}  # id(param) -> position, rebuilt when stale
+
+    def _key(self, key: Any) -> Any:
+        if not isinstance(key, Tensor):
+            return key
+        position = self._positions.get(id(key))
+        if position is None or self._param_at(position) is not key:
+            self._positions = {id(p): i for i, _, p in self._owner._indexed_params()}
+            position = self._positions.get(id(key))
+        return key if position is None else position
+
+    def _param_at(self, position: int) -> Any:
+        for group in self._owner.param_groups:
+            if position < len(group["params"]):
+                return group["params"][position]
+            position -= len(group["params"])
+        return None
+
+    def __missing__(self, key: Any) -> dict[str, Any]:
+        key = self._key(key)
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        value: dict[str, Any] = {}
+        dict.__setitem__(self, key, value)
+        return value
+
+    def __contains__(self, key: Any) -> bool:
+        return dict.__contains__(self, self._key(key))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, self._key(key), value)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return dict.get(self, self._key(key), default)
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -36,7 +82,10 @@ class Optimizer:
         defaults (dict): default options (``lr``, ...) for groups that do not set them.
 
     Per-parameter state lives in ``self.state``, a dict keyed by the parameter's position in the
-    groups (0, 1, ... counting through all groups in order), exactly the keys of ``state_dict()``.
+    groups (0, 1, ... counting through all groups in order), exactly the keys of ``state_dict()``;
+    ``self.state[p]`` with the parameter itself reaches the same entry (created empty when
+    missing, as PyTorch's ``defaultdict``), for optimizers that subclass this one and write
+    their own ``step`` as in PyTorch.
 
     Example::
 
@@ -44,10 +93,25 @@ class Optimizer:
         opt.zero_grad(); loss.backward(); opt.step()
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass's own step() marks the optimizer as stepped, for the schedulers' check of
+        # the call order (PyTorch wraps step the same way).
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_marks_called", False):
+
+            @functools.wraps(step)
+            def marked(self: Optimizer, *args: Any, **kw: Any) -> Any:
+                self._opt_called = True
+                return step(self, *args, **kw)
+
+            marked._marks_called = True  # type: ignore[attr-defined]
+            cls.step = marked  # type: ignore[method-assign]
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups = []
-        self.state = {}
+        self.state: dict[Any, Any] = _ParamState(self)
         self._opt_called = False  # read by LR schedulers to warn about a wrong step order
         self._flats = {}  # group position -> _FlatGroup (multi-tensor steps)
         if isinstance(params, Tensor):
@@ -237,6 +301,7 @@ class Optimizer:
             for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True))
         ]
         params = [p for _, _, p in self._indexed_params()]
+        own_step = type(self)._update is Optimizer._update
         new_state = {}
         for key, saved in saved_state.items():
             position = index_map.get(_as_index(key, "state key"))
@@ -259,9 +324,15 @@ class Optimizer:
                 )
                 for name, value in saved.items()
             }
-        self._check_trial_step(new_groups, new_state)
+            if own_step:  # a subclass with its own step() keeps tensors in its state, as torch
+                new_state[position] = {
+                    name: Tensor._wrap(value) if isinstance(value, np.ndarray) else value
+                    for name, value in new_state[position].items()
+                }
+        if not own_step:  # (a subclass's own step() cannot be tried on copies)
+            self._check_trial_step(new_groups, new_state)
         # Everything is checked: only now is anything replaced.
-        self.state = new_state
+        self.state = _ParamState(self, new_state)
         self.param_groups = new_groups
 
     def _check_trial_step(self, groups: list[dict[str, Any]], state: dict[int, Any]) -> None:
