@@ -113,6 +113,13 @@ def test_conv_transpose_errors():
         (dict(scale_factor=2, mode="nearest"), (2, 2, 5)),
         (dict(size=(7, 5), mode="bilinear", align_corners=False), (1, 2, 3, 4)),
         (dict(scale_factor=3, mode="bilinear", align_corners=True), (1, 1, 3, 3)),
+        (dict(size=(7, 5), mode="bicubic", align_corners=False), (1, 2, 3, 4)),
+        (dict(scale_factor=1.5, mode="bicubic", align_corners=True), (2, 1, 4, 5)),
+        (dict(size=(2, 3), mode="bicubic"), (1, 2, 5, 7)),
+        (dict(scale_factor=1.5, mode="nearest-exact"), (1, 2, 3, 4)),
+        (dict(size=7, mode="nearest-exact"), (2, 2, 5)),
+        (dict(size=(2, 3), mode="area"), (1, 2, 5, 7)),
+        (dict(scale_factor=0.5, mode="area"), (2, 2, 6)),
     ],
 )
 def test_upsample_matches_torch(kwargs, shape):
@@ -138,8 +145,10 @@ def test_interpolate_errors():
     F = cr.nn.functional
     with pytest.raises(ValueError, match="exactly one"):
         F.interpolate(cr.randn(1, 1, 4, 4))
-    with pytest.raises(NotImplementedError, match="bicubic"):
-        F.interpolate(cr.randn(1, 1, 4, 4), scale_factor=2, mode="bicubic")
+    with pytest.raises(NotImplementedError, match="trilinear"):
+        F.interpolate(cr.randn(1, 1, 4, 4), scale_factor=2, mode="trilinear")
+    with pytest.raises(ValueError, match="align_corners"):
+        F.interpolate(cr.randn(1, 1, 4, 4), scale_factor=2, mode="area", align_corners=True)
     with pytest.raises(ValueError, match="4-d"):
         F.interpolate(cr.randn(1, 1, 4), scale_factor=2, mode="bilinear")
     with pytest.raises(ValueError, match="pixel_shuffle"):

@@ -53,6 +53,7 @@ from ._conv_transpose import conv_transpose1d, conv_transpose2d, conv_transpose3
 from ._ctc import ctc_loss
 from ._distance import cosine_similarity, normalize, pairwise_distance, pdist
 from ._fold import fold, unfold
+from ._grid_sample import affine_grid, grid_sample
 from ._instance_norm import instance_norm
 from ._loss import (
     binary_cross_entropy,
@@ -141,6 +142,8 @@ __all__ = [
     "dropout2d",
     "elu",
     "embedding",
+    "affine_grid",
+    "grid_sample",
     "embedding_bag",
     "gelu",
     "hardtanh",

@@ -1,11 +1,16 @@
-"""Resizing: ``interpolate`` (nearest, linear, bilinear), ``pixel_shuffle`` and ``pixel_unshuffle``.
+"""Resizing: ``interpolate`` (nearest, nearest-exact, linear, bilinear, bicubic, area),
+``pixel_shuffle`` and ``pixel_unshuffle``.
 
 Interpolation is built from recorded ops (``index_select``, products, sums), so its gradients of
 any order come from theirs. Source positions follow PyTorch's rules exactly:
 
 * nearest: ``src = min(floor(dst * scale), in - 1)``
+* nearest-exact: ``src = min(floor((dst + 0.5) * scale), in - 1)``
 * (bi)linear, ``align_corners=True``: ``src = dst * (in - 1) / (out - 1)``
 * (bi)linear, ``align_corners=False``: ``src = max((dst + 0.5) * scale - 0.5, 0)``
+* bicubic: as (bi)linear without the clamp at 0, then Keys' cubic convolution (A = -0.75) over
+  the four neighbours ``floor(src) - 1 .. floor(src) + 2``, clamped to the border
+* area: adaptive average pooling to the output size
 
 where ``scale = 1 / scale_factor`` when a scale factor is given (and not recomputed), else
 ``in / out``.
@@ -17,7 +22,15 @@ import numpy as np
 
 from ...ops._util import as_tensor
 
-_MODES = {"nearest": None, "linear": 1, "bilinear": 2}
+_MODES = {
+    "nearest": None,
+    "nearest-exact": None,
+    "area": None,
+    "linear": 1,
+    "bilinear": 2,
+    "bicubic": 2,
+}
+_CUBIC_A = -0.75
 
 
 def _per_dim(value, n, name):
@@ -46,9 +59,40 @@ def _sizes_and_scales(in_sizes, size, scale_factor, recompute):
     return out, tuple(1.0 / f for f in factors)
 
 
-def _nearest(x, dim, n_in, n_out, scale):
-    src = np.minimum(np.floor(np.arange(n_out) * np.float32(scale)).astype(np.int64), n_in - 1)
+def _nearest(x, dim, n_in, n_out, scale, exact=False):
+    dst = np.arange(n_out, dtype=np.float32) + (np.float32(0.5) if exact else np.float32(0))
+    src = np.minimum(np.floor(dst * np.float32(scale)).astype(np.int64), n_in - 1)
     return x.index_select(dim, as_tensor(src))
+
+
+def _cubic_weights(t):
+    """Keys' cubic convolution weights of the four neighbours at fractional offset ``t``."""
+    a = _CUBIC_A
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _cubic(x, dim, n_in, n_out, scale, align_corners):
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        src = (dst + 0.5) * scale - 0.5
+    base = np.floor(src).astype(np.int64)
+    shape = [1] * x.ndim
+    shape[dim] = n_out
+    out = None
+    for k, w in enumerate(_cubic_weights(src - base)):
+        index = np.clip(base - 1 + k, 0, n_in - 1)
+        term = x.index_select(dim, as_tensor(index)) * as_tensor(w.astype(x.dtype).reshape(shape))
+        out = term if out is None else out + term
+    return out
 
 
 def _linear(x, dim, n_in, n_out, scale, align_corners):
@@ -78,8 +122,9 @@ def interpolate(
 ):
     """Resize the spatial dims of (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``.
 
-    ``mode`` is 'nearest', 'linear' (3-d input) or 'bilinear' (4-d input); ``align_corners``
-    applies to the linear modes only, as in PyTorch.
+    ``mode`` is 'nearest', 'nearest-exact', 'area', 'linear' (3-d input), 'bilinear' or
+    'bicubic' (4-d input); ``align_corners`` applies to the linear and cubic modes only, as in
+    PyTorch.
 
     Example:
         >>> F.interpolate(cr.tensor([[[1.0, 2.0]]]), scale_factor=2)
@@ -104,17 +149,26 @@ def interpolate(
             f"interpolate: mode {mode!r} needs a {_MODES[mode] + 2}-d input, "
             f"got shape {tuple(x.shape)}"
         )
-    if align_corners is not None and mode == "nearest":
-        raise ValueError("interpolate: align_corners can only be set with the linear modes")
+    if align_corners is not None and mode in ("nearest", "nearest-exact", "area"):
+        raise ValueError(
+            "interpolate: align_corners can only be set with the linear and cubic modes"
+        )
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not implemented in chainrule")
     out_sizes, scales = _sizes_and_scales(x.shape[2:], size, scale_factor, recompute_scale_factor)
     if min(out_sizes) < 1:
         raise ValueError(f"interpolate: output size {out_sizes} must be positive")
+    if mode == "area":
+        from ._pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+        pool = adaptive_avg_pool1d if spatial == 1 else adaptive_avg_pool2d
+        return pool(x, out_sizes if spatial == 2 else out_sizes[0])
     for k, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_sizes, scales, strict=True)):
         dim = k + 2
-        if mode == "nearest":
-            x = _nearest(x, dim, n_in, n_out, scale)
+        if mode in ("nearest", "nearest-exact"):
+            x = _nearest(x, dim, n_in, n_out, scale, exact=mode == "nearest-exact")
+        elif mode == "bicubic":
+            x = _cubic(x, dim, n_in, n_out, scale, bool(align_corners))
         else:
             x = _linear(x, dim, n_in, n_out, scale, bool(align_corners))
     return x
