@@ -71,7 +71,7 @@ def test_tensor_dataset_rejects_mismatched_lengths():
 
 
 def test_base_dataset_methods_must_be_overridden():
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(TypeError, match="has no len"):  # torch's Dataset has no __len__
         len(Dataset())
     with pytest.raises(NotImplementedError):
         Dataset()[0]
@@ -289,3 +289,48 @@ def test_random_split_fraction_lengths_match_torch(n, fractions):
 def test_random_split_bad_lengths_raise(lengths):
     with pytest.raises(ValueError, match="random_split"):
         random_split(TensorDataset(np.zeros(10)), lengths)
+
+
+def test_iterable_datasets_without_len_chain_and_list_like_torch():
+    torch = pytest.importorskip("torch")
+
+    def make(base):
+        class Stream(base):
+            def __init__(self, a, b):
+                self.a, self.b = a, b
+
+            def __iter__(self):
+                return iter(range(self.a, self.b))
+
+        return Stream
+
+    ours, theirs = make(cr.data.IterableDataset), make(torch.utils.data.IterableDataset)
+    chained = cr.data.ChainDataset([ours(0, 3), ours(7, 9)])
+    assert (
+        list(chained)
+        == list(torch.utils.data.ChainDataset([theirs(0, 3), theirs(7, 9)]))
+        == [0, 1, 2, 7, 8]
+    )
+    with pytest.raises(TypeError):
+        len(chained)
+
+
+def test_stack_dataset_zips_like_torch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(12.0).reshape(6, 2)
+    ours = cr.data.StackDataset(TensorDataset(x), list(range(6)))
+    theirs = torch.utils.data.StackDataset(
+        torch.utils.data.TensorDataset(torch.tensor(x)), list(range(6))
+    )
+    assert len(ours) == len(theirs) == 6
+    assert ours[4][1] == theirs[4][1] == 4
+    np.testing.assert_array_equal(ours[4][0][0].numpy(), theirs[4][0][0].numpy())
+    named = cr.data.StackDataset(a=list("abcdef"), b=list(range(6)))
+    assert named[2] == {"a": "c", "b": 2}
+    with pytest.raises(ValueError, match="Size mismatch"):
+        cr.data.StackDataset([1, 2], [1])
+    with pytest.raises(ValueError, match="either"):
+        cr.data.StackDataset([1], b=[1])
+    loader = cr.data.DataLoader(named, batch_size=3)
+    first = next(iter(loader))
+    assert first["a"] == ["a", "b", "c"] and first["b"].tolist() == [0, 1, 2]

@@ -12,5 +12,5 @@ def test_stack_dataset_as_torch():
     assert len(ours) == len(theirs) and ours[1] == theirs[1]
     ours = cr.utils.data.StackDataset(num=a, letter=b)
     assert ours[2] == torch.utils.data.StackDataset(num=a, letter=b)[2]
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ValueError, match="Size mismatch"):
         cr.utils.data.StackDataset(a, b[:2])

@@ -32,11 +32,11 @@ class Dataset(Generic[T_co]):
                 return np.float32(i), np.float32(i * i)
     """
 
+    # No __len__ here, as in PyTorch: len() of a dataset without one raises TypeError, which
+    # list() and length hints expect (an iterable dataset rarely knows its length).
+
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
-
-    def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
     def __add__(self, other):
         return ConcatDataset([self, other])
@@ -142,38 +142,6 @@ class Subset(Dataset):
         return inner(self.indices[indices]) if inner is not None else None
 
 
-class StackDataset(Dataset):
-    """Samples of several datasets of one length side by side: ``StackDataset(a, b)[i]`` is
-    ``(a[i], b[i])``, ``StackDataset(image=a, label=b)[i]`` is ``{"image": a[i], "label": b[i]}``.
-
-    Example::
-
-        pairs = StackDataset(images, labels)       # pairs[0] == (images[0], labels[0])
-    """
-
-    def __init__(self, *args, **kwargs):
-        if args and kwargs:
-            raise ValueError(
-                "StackDataset: give datasets as positional or keyword arguments, not both"
-            )
-        self.datasets = kwargs if kwargs else args
-        parts = list(self.datasets.values()) if kwargs else list(args)
-        if not parts:
-            raise ValueError("StackDataset: at least one dataset is required")
-        lengths = {len(d) for d in parts}
-        if len(lengths) != 1:
-            raise ValueError(f"StackDataset: the datasets differ in length: {sorted(lengths)}")
-        self._length = lengths.pop()
-
-    def __len__(self):
-        return self._length
-
-    def __getitem__(self, index):
-        if isinstance(self.datasets, dict):
-            return {key: d[index] for key, d in self.datasets.items()}
-        return tuple(d[index] for d in self.datasets)
-
-
 class ConcatDataset(Dataset):
     """The samples of several datasets one after the other.
 
@@ -225,6 +193,40 @@ class ChainDataset(IterableDataset):
 
     def __len__(self):
         return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Datasets of equal length zipped: sample ``i`` is the tuple (positional datasets) or the
+    dict (keyword datasets) of their ``i``-th samples.
+
+    Example::
+
+        pairs = StackDataset(images, labels)           # pairs[i] == (images[i], labels[i])
+        named = StackDataset(image=images, label=labels)   # named[i]["label"]
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                "input/output, but both types are given."
+            )
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        length = len(datasets[0])
+        if any(len(d) != length for d in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self._length = length
+        self.datasets = args if args else dict(kwargs)
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 def _split_lengths(n, lengths):
