@@ -126,3 +126,62 @@ def test_adafactor_factors_the_last_two_dims_of_a_batch_of_matrices_like_torch()
         optim.Adafactor([p], beta2_decay=0.5)
     with pytest.raises(ValueError, match="Clipping threshold d should be >= 1"):
         optim.Adafactor([p], d=0.5)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SGD",
+        "Adam",
+        "AdamW",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "Adamax",
+        "NAdam",
+        "RAdam",
+        "Rprop",
+        "ASGD",
+    ],
+)
+def test_implementation_flags_are_accepted_and_kept_like_torch(name):
+    p, q = cr.nn.Parameter(cr.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    ours, theirs = getattr(optim, name)([p]), getattr(torch.optim, name)([q])
+    assert ours.param_groups[0].keys() == theirs.param_groups[0].keys()
+    for key in ("foreach", "capturable", "differentiable", "fused"):
+        if key in theirs.param_groups[0]:
+            assert ours.param_groups[0][key] == theirs.param_groups[0][key]
+    getattr(optim, name)([p], foreach=False)
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        getattr(optim, name)([p], differentiable=True)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        getattr(optim, name)([p], fast=True)
+
+
+def test_step_hooks_run_around_every_step_and_can_be_removed():
+    import copy
+
+    p = cr.nn.Parameter(cr.ones(2))
+    opt = optim.SGD([p], lr=0.1)
+    calls = []
+    pre = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", args)))
+    opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", args)))
+    p.grad = cr.ones(2)
+    opt.step()
+    pre.remove()
+    opt.step()
+    assert [c[0] for c in calls] == ["pre", "post", "post"]
+
+    def closure():
+        return cr.tensor(3.0)
+
+    swapped = optim.SGD([p], lr=0.1)
+    swapped.register_step_pre_hook(lambda o, args, kwargs: ((closure,), {}))
+    assert float(swapped.step()) == 3.0  # the hook replaced the arguments
+    twin = copy.deepcopy(opt)  # hooks are not copied, as in torch
+    assert not twin._step_pre_hooks and not twin._step_post_hooks
+    lbfgs = optim.LBFGS([p])
+    seen = []
+    lbfgs.register_step_post_hook(lambda o, a, k: seen.append(1))
+    lbfgs.step(lambda: (p**2).sum())
+    assert seen == [1]

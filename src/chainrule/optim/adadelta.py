@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class Adadelta(Optimizer):
@@ -36,11 +36,14 @@ class Adadelta(Optimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho} (must be in [0, 1])")
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        flags = ("foreach", "capturable", "differentiable")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(params, defaults)
 
     def _update(

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class Adagrad(Optimizer):
@@ -36,6 +36,7 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(
             lr=lr,
@@ -52,6 +53,8 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             maximize=maximize,
         )
+        flags = ("foreach", "differentiable", "fused")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(params, defaults)
         # Like torch, state exists from the start (it shows in state_dict before any step).
         for index, group, p in self._indexed_params():

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class Adam(Optimizer):
@@ -44,6 +44,7 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         for i, beta in enumerate(betas):
@@ -58,6 +59,8 @@ class Adam(Optimizer):
             maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay,
         )
+        flags = ("foreach", "capturable", "differentiable", "fused")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(params, defaults)
 
     def _update(
@@ -123,6 +126,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         super().__init__(
             params,
@@ -133,6 +137,7 @@ class AdamW(Adam):
             amsgrad=amsgrad,
             maximize=maximize,
             decoupled_weight_decay=True,
+            **options,
         )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class Adamax(Optimizer):
@@ -33,12 +33,18 @@ class Adamax(Optimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
+        )
+        flags = ("foreach", "differentiable", "capturable")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(
             params,
-            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize),
+            defaults,
         )
 
     def _update(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .adamax import _check_betas
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class NAdam(Optimizer):
@@ -38,20 +38,24 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay)
         _check_betas(betas)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
+        flags = ("foreach", "capturable", "differentiable")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(
             params,
-            dict(
-                lr=lr,
-                betas=tuple(betas),
-                eps=eps,
-                weight_decay=weight_decay,
-                momentum_decay=momentum_decay,
-                decoupled_weight_decay=decoupled_weight_decay,
-                maximize=maximize,
-            ),
+            defaults,
         )
 
     def _update(

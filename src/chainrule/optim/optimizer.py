@@ -94,25 +94,20 @@ class Optimizer:
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # A subclass's own step() marks the optimizer as stepped, for the schedulers' check of
-        # the call order (PyTorch wraps step the same way).
+        # A subclass's own step() runs the step hooks and marks the optimizer as stepped, for
+        # the schedulers' check of the call order (PyTorch wraps step the same way).
         super().__init_subclass__(**kwargs)
         step = cls.__dict__.get("step")
         if step is not None and not getattr(step, "_marks_called", False):
-
-            @functools.wraps(step)
-            def marked(self: Optimizer, *args: Any, **kw: Any) -> Any:
-                self._opt_called = True
-                return step(self, *args, **kw)
-
-            marked._marks_called = True  # type: ignore[attr-defined]
-            cls.step = marked  # type: ignore[method-assign]
+            cls.step = _with_hooks(step)  # type: ignore[method-assign]
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state: dict[Any, Any] = _ParamState(self)
         self._opt_called = False  # read by LR schedulers to warn about a wrong step order
+        self._step_pre_hooks: dict[int, Callable[..., Any]] = {}
+        self._step_post_hooks: dict[int, Callable[..., Any]] = {}
         self._flats = {}  # group position -> _FlatGroup (multi-tensor steps)
         if isinstance(params, Tensor):
             raise TypeError(
@@ -156,6 +151,24 @@ class Optimizer:
             group.setdefault(key, value)
         self._check_no_duplicates(group["params"])
         self.param_groups.append(group)
+
+    def register_step_pre_hook(self, hook: Callable[..., Any]) -> Any:
+        """``hook(optimizer, args, kwargs)`` runs before each ``step``; it may return
+        ``(new_args, new_kwargs)``. Returns a handle whose ``remove()`` unregisters it."""
+        from ..nn.module import RemovableHandle
+
+        handle = RemovableHandle(self._step_pre_hooks)
+        self._step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Callable[..., Any]) -> Any:
+        """``hook(optimizer, args, kwargs)`` runs after each ``step``. Returns a handle whose
+        ``remove()`` unregisters it."""
+        from ..nn.module import RemovableHandle
+
+        handle = RemovableHandle(self._step_post_hooks)
+        self._step_post_hooks[handle.id] = hook
+        return handle
 
     def _check_no_duplicates(self, new_params: Sequence[Tensor]) -> None:
         # id() is only used for this membership test, never to key state.
@@ -377,10 +390,14 @@ class Optimizer:
     def __getstate__(self) -> dict[str, Any]:
         # Copies and pickles keep the per-parameter state; the flat buffers are rebuilt from
         # it at the next step (a deep copy would not keep the views tied to their buffers).
-        return {k: v for k, v in self.__dict__.items() if k != "_flats"}
+        # Hooks are not kept, as in PyTorch (a lambda cannot be pickled).
+        skip = ("_flats", "_step_pre_hooks", "_step_post_hooks")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_flats", {})
+        self._step_pre_hooks, self._step_post_hooks = {}, {}
         self._flats = {}
 
     def _match_groups(self, saved_groups: Any) -> Any:
@@ -431,6 +448,34 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _with_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
+    """``step`` wrapped to run the optimizer's step pre- and post-hooks around it and to mark
+    the optimizer as stepped."""
+
+    @functools.wraps(step)
+    def run(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        for hook in list(getattr(self, "_step_pre_hooks", {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(
+                        "optimizer step pre-hook must return None or a tuple of "
+                        f"(new_args, new_kwargs), but got {result}."
+                    )
+                args, kwargs = result
+        self._opt_called = True
+        out = step(self, *args, **kwargs)
+        for hook in list(getattr(self, "_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
+
+    run._marks_called = True  # type: ignore[attr-defined]
+    return run
+
+
+Optimizer.step = _with_hooks(Optimizer.step)  # type: ignore[method-assign]
 
 
 class _FlatGroup:
@@ -692,6 +737,29 @@ def add_scaled_(
     flat_p, flat_g = param.reshape(-1), g.reshape(-1)  # views: both are contiguous
     for start in range(0, flat_p.size, _CHUNK):
         flat_p[start : start + _CHUNK] += alpha * flat_g[start : start + _CHUNK]
+
+
+_FLAG_DEFAULTS = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
+
+
+def implementation_flags(name: str, allowed: Sequence[str], options: dict[str, Any]) -> dict:
+    """PyTorch's implementation switches (``foreach``, ``fused``, ``capturable``,
+    ``differentiable``) that ``name`` accepts, with their defaults, to keep in the parameter
+    groups as PyTorch does. They choose how PyTorch computes a step, not what it computes, so
+    they change nothing here; ``differentiable=True`` (a step recorded in the autograd graph) is
+    refused."""
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(f"{name}.__init__() got an unexpected keyword argument {unknown[0]!r}")
+    flags = {key: options.get(key, _FLAG_DEFAULTS[key]) for key in allowed}
+    if flags.get("differentiable"):
+        raise NotImplementedError(
+            f"{name}: differentiable=True (an optimizer step recorded in the autograd graph) "
+            "is not supported in chainrule"
+        )
+    if flags.get("fused") and flags.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    return flags
 
 
 def effective_grad(param: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .adamax import _check_betas
 from .nadam import _decayed_grad
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, implementation_flags
 
 
 class RAdam(Optimizer):
@@ -39,19 +39,23 @@ class RAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
+        flags = ("foreach", "capturable", "differentiable")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(
             params,
-            dict(
-                lr=lr,
-                betas=tuple(betas),
-                eps=eps,
-                weight_decay=weight_decay,
-                decoupled_weight_decay=decoupled_weight_decay,
-                maximize=maximize,
-            ),
+            defaults,
         )
 
     def _update(

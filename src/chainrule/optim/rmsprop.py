@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class RMSprop(Optimizer):
@@ -43,6 +43,7 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         defaults = dict(
@@ -54,6 +55,8 @@ class RMSprop(Optimizer):
             centered=centered,
             maximize=maximize,
         )
+        flags = ("capturable", "foreach", "differentiable")
+        defaults.update(implementation_flags(type(self).__name__, flags, options))
         super().__init__(params, defaults)
 
     def _update(

@@ -6,7 +6,14 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import _CHUNK, Optimizer, add_scaled_, check_nonnegative, effective_grad
+from .optimizer import (
+    _CHUNK,
+    Optimizer,
+    add_scaled_,
+    check_nonnegative,
+    effective_grad,
+    implementation_flags,
+)
 
 
 class SGD(Optimizer):
@@ -39,6 +46,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        **options: Any,
     ) -> None:
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -51,6 +59,8 @@ class SGD(Optimizer):
             nesterov=nesterov,
             maximize=maximize,
         )
+        flags = ("foreach", "differentiable", "fused")
+        defaults.update(implementation_flags("SGD", flags, options))
         super().__init__(params, defaults)
 
     def _update(
