@@ -152,6 +152,13 @@ def test_implementation_flags_are_accepted_and_kept_like_torch(name):
         if key in theirs.param_groups[0]:
             assert ours.param_groups[0][key] == theirs.param_groups[0][key]
     getattr(optim, name)([p], foreach=False)
+    # nanoGPT checks `"fused" in inspect.signature(torch.optim.AdamW).parameters`
+    import inspect
+
+    theirs_sig = inspect.signature(getattr(torch.optim, name)).parameters
+    ours_sig = inspect.signature(getattr(optim, name)).parameters
+    for key in ("foreach", "capturable", "differentiable", "fused"):
+        assert (key in ours_sig) == (key in theirs_sig), key
     with pytest.raises(NotImplementedError, match="differentiable"):
         getattr(optim, name)([p], differentiable=True)
     with pytest.raises(TypeError, match="unexpected keyword"):

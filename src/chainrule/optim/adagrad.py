@@ -36,7 +36,9 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
-        **options: Any,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         check_nonnegative(
             lr=lr,
@@ -53,8 +55,12 @@ class Adagrad(Optimizer):
             initial_accumulator_value=initial_accumulator_value,
             maximize=maximize,
         )
-        flags = ("foreach", "differentiable", "fused")
-        defaults.update(implementation_flags(type(self).__name__, flags, options))
+        defaults.update(
+            implementation_flags(
+                type(self).__name__,
+                dict(foreach=foreach, differentiable=differentiable, fused=fused),
+            )
+        )
         super().__init__(params, defaults)
         # Like torch, state exists from the start (it shows in state_dict before any step).
         for index, group, p in self._indexed_params():

@@ -44,7 +44,10 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
-        **options: Any,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         for i, beta in enumerate(betas):
@@ -59,8 +62,17 @@ class Adam(Optimizer):
             maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay,
         )
-        flags = ("foreach", "capturable", "differentiable", "fused")
-        defaults.update(implementation_flags(type(self).__name__, flags, options))
+        defaults.update(
+            implementation_flags(
+                type(self).__name__,
+                dict(
+                    foreach=foreach,
+                    capturable=capturable,
+                    differentiable=differentiable,
+                    fused=fused,
+                ),
+            )
+        )
         super().__init__(params, defaults)
 
     def _update(
@@ -126,7 +138,10 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
-        **options: Any,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params,
@@ -137,7 +152,10 @@ class AdamW(Adam):
             amsgrad=amsgrad,
             maximize=maximize,
             decoupled_weight_decay=True,
-            **options,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
         )
 
 

@@ -33,15 +33,21 @@ class Adamax(Optimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
-        **options: Any,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        capturable: bool = False,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
         )
-        flags = ("foreach", "differentiable", "capturable")
-        defaults.update(implementation_flags(type(self).__name__, flags, options))
+        defaults.update(
+            implementation_flags(
+                type(self).__name__,
+                dict(foreach=foreach, differentiable=differentiable, capturable=capturable),
+            )
+        )
         super().__init__(
             params,
             defaults,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, effective_grad, implementation_flags
 
 
 class ASGD(Optimizer):
@@ -37,10 +37,18 @@ class ASGD(Optimizer):
         weight_decay: float = 0,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        capturable: bool = False,
     ) -> None:
         check_nonnegative(lr=lr, weight_decay=weight_decay)
         defaults = dict(
             lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize
+        )
+        defaults.update(
+            implementation_flags(
+                "ASGD", dict(foreach=foreach, differentiable=differentiable, capturable=capturable)
+            )
         )
         super().__init__(params, defaults)
 

@@ -739,19 +739,11 @@ def add_scaled_(
         flat_p[start : start + _CHUNK] += alpha * flat_g[start : start + _CHUNK]
 
 
-_FLAG_DEFAULTS = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
-
-
-def implementation_flags(name: str, allowed: Sequence[str], options: dict[str, Any]) -> dict:
+def implementation_flags(name: str, flags: dict[str, Any]) -> dict[str, Any]:
     """PyTorch's implementation switches (``foreach``, ``fused``, ``capturable``,
-    ``differentiable``) that ``name`` accepts, with their defaults, to keep in the parameter
-    groups as PyTorch does. They choose how PyTorch computes a step, not what it computes, so
-    they change nothing here; ``differentiable=True`` (a step recorded in the autograd graph) is
-    refused."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise TypeError(f"{name}.__init__() got an unexpected keyword argument {unknown[0]!r}")
-    flags = {key: options.get(key, _FLAG_DEFAULTS[key]) for key in allowed}
+    ``differentiable``) as given, to keep in the parameter groups as PyTorch does. They choose
+    how PyTorch computes a step, not what it computes, so they change nothing here;
+    ``differentiable=True`` (a step recorded in the autograd graph) is refused."""
     if flags.get("differentiable"):
         raise NotImplementedError(
             f"{name}: differentiable=True (an optimizer step recorded in the autograd graph) "
@@ -759,7 +751,7 @@ def implementation_flags(name: str, allowed: Sequence[str], options: dict[str, A
         )
     if flags.get("fused") and flags.get("foreach"):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-    return flags
+    return dict(flags)
 
 
 def effective_grad(param: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:

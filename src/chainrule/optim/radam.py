@@ -39,7 +39,9 @@ class RAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
-        **options: Any,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
         check_nonnegative(lr=lr, eps=eps, weight_decay=weight_decay)
         _check_betas(betas)
@@ -51,8 +53,12 @@ class RAdam(Optimizer):
             decoupled_weight_decay=decoupled_weight_decay,
             maximize=maximize,
         )
-        flags = ("foreach", "capturable", "differentiable")
-        defaults.update(implementation_flags(type(self).__name__, flags, options))
+        defaults.update(
+            implementation_flags(
+                type(self).__name__,
+                dict(foreach=foreach, capturable=capturable, differentiable=differentiable),
+            )
+        )
         super().__init__(
             params,
             defaults,

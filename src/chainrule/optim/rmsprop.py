@@ -43,7 +43,9 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
-        **options: Any,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
     ) -> None:
         check_nonnegative(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         defaults = dict(
@@ -55,8 +57,12 @@ class RMSprop(Optimizer):
             centered=centered,
             maximize=maximize,
         )
-        flags = ("capturable", "foreach", "differentiable")
-        defaults.update(implementation_flags(type(self).__name__, flags, options))
+        defaults.update(
+            implementation_flags(
+                type(self).__name__,
+                dict(capturable=capturable, foreach=foreach, differentiable=differentiable),
+            )
+        )
         super().__init__(params, defaults)
 
     def _update(

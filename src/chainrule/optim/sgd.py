@@ -46,7 +46,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
-        **options: Any,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
@@ -59,8 +61,11 @@ class SGD(Optimizer):
             nesterov=nesterov,
             maximize=maximize,
         )
-        flags = ("foreach", "differentiable", "fused")
-        defaults.update(implementation_flags("SGD", flags, options))
+        defaults.update(
+            implementation_flags(
+                "SGD", dict(foreach=foreach, differentiable=differentiable, fused=fused)
+            )
+        )
         super().__init__(params, defaults)
 
     def _update(
