@@ -331,6 +331,28 @@ CASES = [
         [r(2, 5), np.sort(r(5))],
         True,
     ),
+    (
+        "logcumsumexp",
+        lambda m, a: m.logcumsumexp(a, 1),
+        [np.array([[-1000.0, -1000.0, 0.0], [5.0, 1.0, 800.0]])],
+        True,
+    ),
+    (
+        "scatter_reduce_ties",
+        lambda m, a, b: [
+            a.scatter_reduce(0, m.tensor([0, 0, 1, 1]), b, r, include_self=inc)
+            for r in ("sum", "mean", "amax", "amin")
+            for inc in (True, False)
+        ],
+        [np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 2.0, 5.0])],
+        True,
+    ),
+    (
+        "scatter_reduce_prod",
+        lambda m, a, b: a.scatter_reduce(1, m.tensor([[0, 0, 2]]), b, "prod"),
+        [r(1, 3), r(1, 3)],
+        False,
+    ),
     ("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), [r(3, 4), r(3, 4)], True),
     ("pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b), [r(3, 4), r(3, 4)], True),
 ]

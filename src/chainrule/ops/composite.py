@@ -22,7 +22,7 @@ from ..tensor import PRINT_OPTIONS, Tensor, to_array
 from . import inplace, pointwise, special
 from ._util import as_tensor, float_operand, normalize_dims, scaled_sum
 from .comparison import isnan, logical_not, ne
-from .indexing import _dim, gather, index_select, scatter
+from .indexing import _dim, gather, index_select, scatter, scatter_add
 from .linalg import einsum, matmul, outer
 from .pointwise import (
     abs,
@@ -1857,6 +1857,115 @@ def argwhere(input: TensorLike) -> Tensor:
     return rows
 
 
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(
+    input: TensorLike,
+    dim: int,
+    index: TensorLike,
+    src: TensorLike,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    """``input`` with ``src`` reduced into it at ``index`` along ``dim`` by ``reduce`` ('sum',
+    'prod', 'mean', 'amax', 'amin'); without ``include_self`` the positions written to forget
+    their value first (the others keep it). Gradients as PyTorch's for every reduction but
+    'prod' (not differentiable here); for 'amax'/'amin' ties share the gradient evenly.
+
+    Example:
+        >>> cr.zeros(2).scatter_reduce(0, cr.tensor([0, 0, 1]), cr.tensor([1.0, 3.0, 2.0]),
+        ...                            reduce="amax", include_self=False)
+        tensor([3., 2.])
+    """
+    x, s = as_tensor(input), as_tensor(src)
+    if reduce not in _REDUCES:
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    idx = np.asarray(index.numpy() if isinstance(index, Tensor) else index).astype(np.int64)
+    d = _dim(dim, x.ndim, "scatter_reduce")
+    s = s[tuple(slice(0, n) for n in idx.shape)] if tuple(s.shape) != idx.shape else s
+    idx_t = Tensor._wrap(idx)
+    hits = scatter_add(
+        Tensor._wrap(np.zeros(x.shape, dtype=np.int64)),
+        d,
+        idx_t,
+        Tensor._wrap(np.ones(idx.shape, dtype=np.int64)),
+    ).numpy()
+    touched = Tensor._wrap(hits > 0)
+    zeros = Tensor._wrap(np.zeros(x.shape, dtype=x.dtype))
+    if reduce in ("sum", "mean"):
+        total = scatter_add(zeros, d, idx_t, s.to(x.dtype))
+        if include_self:
+            total = total + x
+        if reduce == "sum":
+            return where(touched, total, x)
+        count = hits + (1 if include_self else 0)
+        count = np.maximum(count, 1).astype(x.dtype)
+        mean = total / Tensor._wrap(count)
+        if x.dtype.kind in "iu":  # integer means round down, as PyTorch
+            mean = Tensor._wrap(np.floor_divide(total.numpy(), count.astype(x.dtype)))
+        return where(touched, mean, x)
+    # amax / amin / prod: the values with NumPy, the gradient (amax, amin) routed to the
+    # entries equal to the result
+    data = x.numpy().copy()
+    src_data = s.numpy().astype(x.dtype)
+    if not include_self:
+        fill = {"prod": 1, "amax": -np.inf, "amin": np.inf}[reduce]
+        if x.dtype.kind in "iu" and reduce != "prod":
+            info = np.iinfo(x.dtype)
+            fill = info.min if reduce == "amax" else info.max
+        data = np.where(hits > 0, fill, data).astype(x.dtype)
+    positions: list[Any] = list(np.indices(idx.shape))
+    positions[d] = idx
+    ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+    ufunc.at(data, tuple(positions), src_data)
+    result = Tensor._wrap(data)
+    if reduce == "prod":
+        if x.requires_grad or s.requires_grad:
+            raise NotImplementedError("scatter_reduce: the gradient of 'prod' is not implemented")
+        return result
+    at_src = gather(result, d, idx_t).numpy()
+    src_is = src_data == at_src
+    self_equal = data == x.numpy()
+    self_is = self_equal & (include_self | (hits == 0))
+    # torch counts a tied input entry even without include_self (it then gets no share)
+    ties = scatter_add(
+        Tensor._wrap(self_equal.astype(x.dtype)), d, idx_t, Tensor._wrap(src_is.astype(x.dtype))
+    ).numpy()
+    ties = np.maximum(ties, 1)
+    share_src = np.where(src_is, 1 / np.take_along_axis(ties, idx, d), 0).astype(x.dtype)
+    share_self = np.where(self_is, 1 / ties, 0).astype(x.dtype)
+    # zero-valued terms that carry the gradient of the chosen entries
+    src_zero = where(Tensor._wrap(src_is), s - s.detach(), 0.0) * Tensor._wrap(share_src)
+    grad_src = scatter_add(zeros, d, idx_t, src_zero)
+    grad_self = where(Tensor._wrap(self_is), x - x.detach(), 0.0) * Tensor._wrap(share_self)
+    return result + where(Tensor._wrap(np.isfinite(data)), grad_src + grad_self, 0.0)
+
+
+def logcumsumexp(input: TensorLike, dim: int) -> Tensor:
+    """``log(cumsum(exp(x)))`` along ``dim`` without overflow or underflow: a running
+    :func:`logaddexp` (a shift by the overall max would underflow the early entries).
+
+    Example:
+        >>> cr.logcumsumexp(cr.tensor([-1000.0, -1000.0]), 0)
+        tensor([-1000.    ,  -999.3068])
+    """
+    x = float_operand(input)
+    d = _dim(dim, x.ndim, "logcumsumexp") if x.ndim else 0
+    if x.ndim == 0 or x.shape[d] == 0:
+        return x * 1
+    lead = (slice(None),) * d
+    running = x[lead + (slice(0, 1),)]
+    parts = [running]
+    for i in range(1, x.shape[d]):
+        running = logaddexp(running, x[lead + (slice(i, i + 1),)])
+        parts.append(running)
+    return cat(parts, d)
+
+
 def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
     """The shape the given shapes broadcast to (an error naming them if they do not).
 
@@ -2109,7 +2218,7 @@ addcdiv addmv addr addbmm logical_xor hypot deg2rad rad2deg sinc logit xlogy log
 logaddexp2 exp2 float_power copysign signbit sgn positive isposinf isneginf isreal nansum
 nanmean count_nonzero aminmax msort kthvalue mode quantile nanquantile nanmedian cov corrcoef mv
 inner kron cross vdot ger matrix_power is_complex is_nonzero is_same_size is_signed index_fill
-index_copy unfold masked_scatter index_put fill_diagonal_ unique_consecutive sum_to_size apply_
+index_copy scatter_reduce logcumsumexp unfold masked_scatter index_put fill_diagonal_ unique_consecutive sum_to_size apply_
 map_ argwhere
 """.split()  # Tensor methods of the same names
 
@@ -2122,7 +2231,7 @@ acosh atanh arcsinh arccosh arctanh atan2 arctan2 erf erfc erfinv lgamma digamma
 xlogy copysign float_power fmod remainder lerp addcmul addcdiv addmv addr addbmm addmm
 logical_not logical_and logical_or logical_xor eq ne lt le gt ge index_fill index_copy
 floor_divide divide true_divide multiply subtract tril triu cumsum cumprod clamp_min clamp_max
-clip index_put masked_scatter greater greater_equal less less_equal not_equal bitwise_and
+clip index_put masked_scatter scatter_reduce greater greater_equal less less_equal not_equal bitwise_and
 bitwise_or bitwise_xor bitwise_not heaviside
 """.split()
 

@@ -1217,6 +1217,54 @@ CASES = [
     ),
     ("sum_to_size", lambda m, x: x.sum_to_size(1, 3) * 2, [((4, 2, 3),)], "any", SMOOTH),
     ("trapezoid", lambda m, y, x: m.trapezoid(y, x, dim=0), [((4, 2), (4,))], "any", SMOOTH),
+    (
+        "scatter_reduce",
+        lambda m, x, s: sum(
+            x.scatter_reduce(0, m.tensor([[0, 1], [0, 2], [1, 1]]), s, r, include_self=inc)
+            for r, inc in (("sum", True), ("mean", False), ("amax", True), ("amin", True))
+        ),
+        [((3, 2), (3, 2))],
+        "any",
+        "",
+    ),
+    ("logcumsumexp", lambda m, x: m.logcumsumexp(x, -1), [((2, 5),), ((4,),)], "any", SMOOTH),
+    (
+        "embedding_bag",
+        lambda m, w: F(m).embedding_bag(m.tensor([0, 2, 1, 2]), w, m.tensor([0, 1])),
+        [((3, 2),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "embedding_bag_max",
+        lambda m, w: F(m).embedding_bag(m.tensor([[0, 2], [1, 2]]), w, mode="max"),
+        [((3, 2),)],
+        "any",
+        "",
+    ),
+    (
+        "ctc_loss",
+        lambda m, x: F(m).ctc_loss(
+            x.log_softmax(2), m.tensor([[1, 2], [2, 2]]), m.tensor([5, 4]), m.tensor([2, 2])
+        ),
+        [((5, 2, 3),)],
+        "any",
+        "",
+    ),
+    (
+        "affine_grid",
+        lambda m, t: F(m).affine_grid(t, (2, 1, 3, 4), align_corners=False),
+        [((2, 2, 3),)],
+        "any",
+        SMOOTH,
+    ),
+    (
+        "grid_sample",
+        lambda m, x, g: F(m).grid_sample(x, g * 0.3, align_corners=True),
+        [((1, 2, 4, 5), (1, 3, 2, 2))],
+        "any",
+        "",
+    ),
     # special functions (ops/special.py)
     ("lgamma", lambda m, x: m.lgamma(x), [(s,) for s in U], "pos", SMOOTH),
     ("lgamma_negative", lambda m, x: m.lgamma(-x - 0.5), [((2, 3),)], "prob", SMOOTH),
@@ -1390,6 +1438,7 @@ COVERS = {
     "ravel": ("ravel", "swapdims"),
     "trapezoid": ("trapezoid", "trapz"),
     "lgamma_negative": ("lgamma",),
+    "embedding_bag_max": ("embedding_bag",),
 }
 
 
