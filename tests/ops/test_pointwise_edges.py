@@ -141,3 +141,23 @@ def test_division_by_zero_gives_ieee_results_and_gradients_without_warnings():
         results.append([v.detach().numpy().copy() for v in (y, a.grad, b.grad)])
     for ours, theirs in zip(*results, strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_shifts_match_torch_on_integers():
+    for dtype in ("int64", "int32", "uint8", "int8"):
+        a = np.array([7, 100, 8, 1]) if dtype == "uint8" else np.array([7, -7, 8, -9])
+        ours = cr.tensor(a, dtype=getattr(cr, dtype))
+        theirs = torch.tensor(a, dtype=getattr(torch, dtype))
+        for got, want in [
+            (ours << 2, theirs << 2),
+            (ours >> 1, theirs >> 1),
+            (3 << ours.clamp(0, 4), 3 << theirs.clamp(0, 4)),
+            (
+                ours.bitwise_left_shift(ours.clamp(0, 3)),
+                theirs.bitwise_left_shift(theirs.clamp(0, 3)),
+            ),
+        ]:
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+            assert str(got.dtype) == str(want.dtype).split(".")[-1]
+    with pytest.raises(TypeError, match="integer"):
+        cr.tensor([1.5]) << 1

@@ -16,8 +16,10 @@ from .comparison import (
     allclose,
     any,
     bitwise_and,
+    bitwise_left_shift,
     bitwise_not,
     bitwise_or,
+    bitwise_right_shift,
     bitwise_xor,
     eq,
     equal,
@@ -39,7 +41,9 @@ from .comparison import (
     ne,
     not_equal,
     rbitwise_and,
+    rbitwise_left_shift,
     rbitwise_or,
+    rbitwise_right_shift,
     rbitwise_xor,
 )
 from .compat import (
@@ -290,6 +294,9 @@ def _bind_methods() -> None:
     T.__invert__ = bitwise_not
     T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
     T.__rand__, T.__ror__, T.__rxor__ = rbitwise_and, rbitwise_or, rbitwise_xor
+    T.__lshift__, T.__rshift__ = bitwise_left_shift, bitwise_right_shift
+    T.__rlshift__, T.__rrshift__ = rbitwise_left_shift, rbitwise_right_shift
+    T.bitwise_left_shift, T.bitwise_right_shift = bitwise_left_shift, bitwise_right_shift
     T.eq, T.ne, T.lt, T.le, T.gt, T.ge = eq, ne, lt, le, gt, ge
     for fn in (
         floor,

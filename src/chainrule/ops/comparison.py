@@ -145,6 +145,35 @@ rbitwise_or = _bitwise_doc(
 rbitwise_xor = _bitwise_doc(
     _bitwise(np.bitwise_xor, "bitwise_xor", reflected=True), "bitwise_xor", "^", _XOR, True
 )
+
+
+def _shift(fn: Callable[..., Any], op: str, symbol: str, reflected: bool = False) -> Any:
+    """``<<`` and ``>>`` on integer tensors (``>>`` is arithmetic: it rounds down)."""
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, (Tensor, np.ndarray) + _NUMBER):
+            return NotImplemented
+        x, y, dt = _promoted(self, other, op)
+        if dt.kind not in "iu":
+            raise TypeError(f"{op}: only integer tensors, got {dt}")
+        return Tensor._wrap(fn(y, x) if reflected else fn(x, y))
+
+    method.__name__ = op
+    a, b = ("b", "a") if reflected else ("a", "b")
+    method.__doc__ = f"""Elementwise ``{a} {symbol} {b}`` on integers (no gradient).
+
+    Example:
+        >>> cr.tensor([5, -5]) {symbol} 1
+        {"tensor([ 10, -10])" if symbol == "<<" else "tensor([ 2, -3])"}
+    """
+    return method
+
+
+bitwise_left_shift = _shift(np.left_shift, "bitwise_left_shift", "<<")
+bitwise_right_shift = _shift(np.right_shift, "bitwise_right_shift", ">>")
+rbitwise_left_shift = _shift(np.left_shift, "bitwise_left_shift", "<<", reflected=True)
+rbitwise_right_shift = _shift(np.right_shift, "bitwise_right_shift", ">>", reflected=True)
+
 eq, ne = _compare(np.equal), _compare(np.not_equal)
 lt, le, gt, ge = (
     _compare(np.less),
