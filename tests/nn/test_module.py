@@ -438,3 +438,58 @@ def test_forward_hook_options_behave_as_in_pytorch(lib):
         bad.register_forward_pre_hook(lambda mod, a, k: a, with_kwargs=True)
         with pytest.raises(RuntimeError, match="with_kwargs"):
             bad(cr.tensor([1.0]))
+
+
+def _renaming(base):
+    """A layer that renamed its parameter ``w`` to ``weight`` and still loads old checkpoints
+    (the _load_from_state_dict override libraries write)."""
+
+    class Renamed(base.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = base.nn.Parameter(base.zeros(2))
+
+        def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+            if prefix + "w" in state_dict:
+                state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+            super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    return Renamed
+
+
+def test_load_from_state_dict_override_and_hooks_match_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (cr, torch):
+        model = lib.nn.Sequential(_renaming(lib)(), lib.nn.Linear(2, 1))
+        calls = []
+
+        def forgive(module, keys, calls=calls):
+            calls.append(sorted(keys.missing_keys))
+            keys.missing_keys.clear()
+
+        model[1].register_load_state_dict_post_hook(forgive)
+        model.register_load_state_dict_pre_hook(
+            lambda module, sd, prefix, *rest, calls=calls: calls.append(sorted(sd))
+        )
+        sd = {"0.w": np.array([1.0, 2.0], dtype=np.float32), "1.weight": np.ones((1, 2))}
+        sd = {k: lib.tensor(v, dtype=lib.float32) for k, v in sd.items()}
+        out = model.load_state_dict(sd)  # 1.bias missing, forgiven by the post hook
+        results.append((model[0].weight.tolist(), calls, out.missing_keys, out.unexpected_keys))
+        bad = dict(sd, **{"1.extra": lib.ones(1), "extra": lib.ones(1)})
+        with pytest.raises(RuntimeError, match="Unexpected key"):
+            model.load_state_dict(bad)
+        results.append(model.load_state_dict(bad, strict=False).unexpected_keys)
+    assert results[0] == results[2]
+    assert results[1] == results[3]
+
+
+def test_load_state_dict_assign_gives_new_memory():
+    lin = nn.Linear(2, 2)
+    old = lin.weight._data
+    value = np.full((2, 2), 3.0, dtype=np.float32)
+    lin.load_state_dict({"weight": value, "bias": np.zeros(2)}, assign=True)
+    assert lin.weight._data is not old and np.all(old != 3.0)
+    np.testing.assert_array_equal(lin.weight.numpy(), value)
+    value[0, 0] = 9  # the module holds its own copy
+    assert lin.weight.numpy()[0, 0] == 3.0

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..autograd.engine import Node
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_LOAD_PLANS: list[list[Any]] = []  # the writes a running load_state_dict has checked
 _M = TypeVar("_M", bound="Module")  # methods that return self keep the subclass's type
 
 
@@ -455,7 +456,7 @@ class Module:
         return out
 
     def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> IncompatibleKeys:
         """Copy values (Tensors or NumPy arrays) into the parameters and buffers, in place.
 
@@ -465,23 +466,47 @@ class Module:
         keys are errors too (RuntimeError listing every problem). Values are cast to each
         parameter's dtype. Returns ``(missing_keys, unexpected_keys)``.
 
+        As in PyTorch, each module's ``_load_from_state_dict`` handles its own entries (a
+        subclass may override it, e.g. to rename old keys, and call ``super()``), load pre-hooks
+        run first and ``register_load_state_dict_post_hook`` hooks after. ``assign=True``
+        gives each parameter new memory holding the value instead of writing into the old.
+
         Example::
 
             model.load_state_dict(cr.load('weights.npz'))
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
-        own = OrderedDict(self._state_items())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        arrays, errors = {}, []
-        for key, target in own.items():
-            if key in state_dict:
-                array, error = _converted(key, state_dict[key], target._data)
-                if error:
-                    errors.append(error)
-                else:
-                    arrays[key] = array
+        state = OrderedDict(state_dict)
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+        plan: list[tuple[Tensor, Any]] = []
+        metadata = {"assign_to_params_buffers": True} if assign else {}
+
+        def load(module: Module, local: dict[str, Any], prefix: str) -> None:
+            _LOAD_PLANS.append(plan)
+            try:
+                module._load_from_state_dict(
+                    local, prefix, dict(metadata), True, missing, unexpected, errors
+                )
+            finally:
+                _LOAD_PLANS.pop()
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = f"{prefix}{name}."
+                    child_local = {k: v for k, v in local.items() if k.startswith(child_prefix)}
+                    load(child, child_local, child_prefix)
+            keys = IncompatibleKeys(missing, unexpected)
+            for hook in getattr(module, "_load_state_dict_post_hooks", {}).values():
+                if hook(module, keys) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace."
+                    )
+
+        load(self, state, "")
         if strict and unexpected:
             errors.insert(0, "Unexpected key(s) in state_dict: " + _quoted(unexpected) + ".")
         if strict and missing:
@@ -492,11 +517,92 @@ class Module:
                 + "\n\t".join(errors)
             )
         with no_grad():
-            for key, array in arrays.items():  # same shapes and dtypes: copying cannot fail
-                target = own[key]
-                np.copyto(target._data, array)
+            for target, array in plan:  # same shapes and dtypes: copying cannot fail
+                if assign:
+                    target._data = np.array(array, copy=True)
+                else:
+                    np.copyto(target._data, array)
                 target._bump_version()
         return IncompatibleKeys(missing, unexpected)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        """Load this module's own parameters and persistent buffers from ``state_dict`` (keys
+        ``prefix + name``), as PyTorch's: the load pre-hooks run first; problems are appended
+        to the three lists. Within ``load_state_dict`` the values are only checked here and
+        written once every module has been checked (all or nothing)."""
+        for hook in list(getattr(self, "_load_state_dict_pre_hooks", {}).values()):
+            hook(
+                self,
+                state_dict,
+                prefix,
+                local_metadata,
+                strict,
+                missing_keys,
+                unexpected_keys,
+                error_msgs,
+            )
+        own = {name: p for name, p in self._parameters.items() if p is not None}
+        own.update(
+            (name, b)
+            for name, b in self._buffers.items()
+            if b is not None and name not in self._non_persistent_buffers
+        )
+        plan = _LOAD_PLANS[-1] if _LOAD_PLANS else None
+        for name, target in own.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            array, error = _converted(key, state_dict[key], target._data)
+            if error:
+                error_msgs.append(error)
+            elif plan is not None:
+                plan.append((target, array))
+            else:  # called on its own: write now
+                with no_grad():
+                    np.copyto(target._data, array)
+                    target._bump_version()
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix):
+                    first = key[len(prefix) :].split(".", 1)[0]
+                    if first not in self._modules and first not in own:
+                        unexpected_keys.append(key)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` runs before this module loads its entries; it may
+        edit ``state_dict`` (e.g. rename old keys)."""
+        return _add_hook(
+            self.__dict__.setdefault("_load_state_dict_pre_hooks", OrderedDict()), hook
+        )
+
+    def _register_load_state_dict_pre_hook(
+        self, hook: Callable[..., Any], with_module: bool = False
+    ) -> RemovableHandle:
+        """PyTorch's older form: ``hook(state_dict, prefix, ...)`` (the module first with
+        ``with_module``)."""
+        if with_module:
+            return self.register_load_state_dict_pre_hook(hook)
+        return self.register_load_state_dict_pre_hook(lambda module, *args: hook(*args))
+
+    def register_load_state_dict_post_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """``hook(module, incompatible_keys)`` runs after this module and its children have
+        been checked; it may edit the ``missing_keys`` / ``unexpected_keys`` lists in place
+        (before ``strict`` turns them into an error)."""
+        return _add_hook(
+            self.__dict__.setdefault("_load_state_dict_post_hooks", OrderedDict()), hook
+        )
 
     # ------------------------------------------------------------------------------------------
     # calling and hooks
