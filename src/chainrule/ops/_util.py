@@ -160,7 +160,9 @@ def as_tensor(x: TensorLike) -> Tensor:
     """``x`` itself when it is a Tensor, else a new Tensor holding it (numbers, lists, arrays)."""
     if isinstance(x, Tensor):
         return x
-    return Tensor._wrap(x) if isinstance(x, np.ndarray) else Tensor(x)  # lists: default dtype
+    if isinstance(x, (list, tuple)):
+        return Tensor(x)  # lists: the default float dtype, as the library's callers expect
+    return Tensor._wrap(to_array(x))  # arrays keep their dtype; a number is a 0-d tensor
 
 
 def unbroadcast(ctx: Node, i: int, g: Grad) -> Grad:

@@ -1015,7 +1015,9 @@ def _quantile(
     scalar_q = not isinstance(q, (Tensor, list, tuple)) or (isinstance(q, Tensor) and q.ndim == 0)
     qs = np.atleast_1d(np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64))
     if qs.ndim > 1 or ((qs < 0) | (qs > 1)).any():
-        raise RuntimeError(f"{op}: q must be a scalar or 1-d with values in [0, 1], got {q}")
+        raise RuntimeError(
+            f"{op}: q must be a scalar or 1-d, with values in the range [0, 1], got {q}"
+        )
     ndim = x.ndim
     if dim is None:
         x, d = reshape(x, (-1,)), 0
@@ -1037,7 +1039,8 @@ def _quantile(
     has_nan = nan.any(axis=d, keepdims=True)
     outs = []
     for i, qv in enumerate(qs):
-        rank = qv * (valid - 1).astype(np.float64)
+        # in the input's dtype, as torch computes it (float32 0.3 * 10 is 3 there, 3.0000001 in float64)
+        rank = (x.dtype.type(qv) * (valid - 1).astype(x.dtype)).astype(np.float64)
         if interpolation == "lower":
             rank = np.floor(rank)
         elif interpolation == "higher":
@@ -2263,6 +2266,7 @@ _EXAMPLE_SELF = {
     ),
 }
 _EXAMPLE_ARGS = {
+    "scatter_reduce": '(1, cr.tensor([[0]]), cr.tensor([[1.0]]), "amax")',
     "polygamma": "(1)",
     "mvlgamma": "(2)",
     "atan2": "(cr.tensor([1.0]))",

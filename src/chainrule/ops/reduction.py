@@ -548,4 +548,6 @@ def norm(
         return amin(abs_(x), dim, keepdim)
     if p == 1:
         return sum(abs_(x), dim, keepdim)
+    if p == 0:  # the count of nonzero entries (no gradient: zero, as torch's)
+        return sum((x != 0).to(x.dtype) + x * 0, dim, keepdim)
     return sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
