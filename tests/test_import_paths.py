@@ -54,3 +54,12 @@ def test_tensorboard_writer_comes_from_tensorboardx():
     from chainrule.utils.tensorboard import SummaryWriter
 
     assert SummaryWriter.__module__.startswith("tensorboardX")
+
+
+def test_memory_formats_are_accepted_as_torch():
+    t = cr.ones(2, 3)
+    for fmt in (cr.preserve_format, cr.contiguous_format, cr.channels_last):
+        for like in (cr.zeros_like, cr.ones_like, cr.empty_like, cr.rand_like, cr.randn_like):
+            assert like(t, memory_format=fmt).shape == (2, 3)
+    assert cr.full_like(t, 2.0, memory_format=cr.preserve_format).tolist() == [[2.0] * 3] * 2
+    assert t.contiguous(memory_format=cr.contiguous_format) is t

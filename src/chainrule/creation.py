@@ -163,11 +163,33 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _make(np.full(_shape((size,)), fill_value, _dtype(dtype)), None, requires_grad)
 
 
+class memory_format:  # noqa: N801  (torch's name)
+    """A layout request (``cr.preserve_format``, ``contiguous_format``, ``channels_last``...):
+    accepted wherever torch takes one; chainrule's results are always row-major.
+
+    Example:
+        >>> cr.zeros_like(cr.ones(2), memory_format=cr.preserve_format)
+        tensor([0., 0.])
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"chainrule.{self.name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
 def _like(t, dtype):
     return t.dtype if dtype is None else dtype
 
 
-def zeros_like(t, dtype=None, device=None, requires_grad=False):
+def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Zeros with ``t``'s shape and dtype (unless ``dtype`` is given).
 
     Example:
@@ -177,7 +199,7 @@ def zeros_like(t, dtype=None, device=None, requires_grad=False):
     return zeros(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, device=None, requires_grad=False):
+def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Ones with ``t``'s shape and dtype (unless ``dtype`` is given).
 
     Example:
@@ -187,7 +209,7 @@ def ones_like(t, dtype=None, device=None, requires_grad=False):
     return ones(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
-def empty_like(t, dtype=None, device=None, requires_grad=False):
+def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
     """Uninitialised tensor with ``t``'s shape (and dtype, unless ``dtype`` is given).
 
     Example:
@@ -197,7 +219,7 @@ def empty_like(t, dtype=None, device=None, requires_grad=False):
     return empty(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
     """``fill_value`` everywhere, with ``t``'s shape and dtype (unless ``dtype`` is given).
 
     Example:
@@ -351,7 +373,7 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     return _make(data, np.dtype(dtype or np.int64), requires_grad)
 
 
-def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
     """Uniform draws on [0, 1) with ``t``'s shape and dtype (unless ``dtype`` is given).
 
     Example:
@@ -367,7 +389,7 @@ def rand_like(t, dtype=None, device=None, requires_grad=False, generator=None):
     )
 
 
-def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
+def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None, memory_format=None):
     """Standard normal draws with ``t``'s shape and dtype (unless ``dtype`` is given).
 
     Example:
@@ -383,7 +405,16 @@ def randn_like(t, dtype=None, device=None, requires_grad=False, generator=None):
     )
 
 
-def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False, generator=None):
+def randint_like(
+    t,
+    low=0,
+    high=None,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    generator=None,
+    memory_format=None,
+):
     """Integers uniform in [low, high) with ``t``'s shape (and dtype, unless ``dtype`` is given).
 
     Example:
