@@ -775,7 +775,8 @@ def logaddexp(input: TensorLike, other: TensorLike) -> Tensor:
     """
     a, b = float_operand(input), float_operand(other)
     high = maximum(a, b)
-    gap = where((a == b) & (abs(a) == math.inf), 0.0, a - b)  # inf - inf: the same infinity
+    same_infinity = (a == b) & (abs(a) == math.inf)  # inf - inf would be NaN: the gap is 0
+    gap = where(same_infinity, 0.0, a) - where(same_infinity, 0.0, b)
     return high + log1p(exp(-abs(gap)))
 
 

@@ -79,9 +79,11 @@ def assert_close(
     close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan)
     if not close.all():
         bad = int((~close).sum())
-        diff = np.abs(a.astype(np.float64) - e.astype(np.float64))
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(a.astype(np.float64) - e.astype(np.float64))[~close]
+        greatest = diff[~np.isnan(diff)].max() if (~np.isnan(diff)).any() else float("nan")
         raise AssertionError(
             msg
             or f"Tensor-likes are not close: {bad} of {close.size} elements differ (greatest "
-            f"absolute difference {np.nanmax(diff):.3g}; rtol {rtol}, atol {atol})"
+            f"absolute difference {greatest:.3g}; rtol {rtol}, atol {atol})"
         )
