@@ -166,7 +166,7 @@ class EmbeddingBag(Module):
             scale_grad_by_freq,
             mode,
             sparse,
-            Tensor(data.copy()),
+            Tensor._wrap(data.copy()),
             include_last_offset,
             padding_idx,
         )
