@@ -1,5 +1,6 @@
 """Probability distributions with PyTorch's API (``chainrule.distributions``): ``Categorical``,
-``Normal``, ``Bernoulli`` and ``kl_divergence`` — what policy-gradient agents and VAEs use.
+``Normal``, ``Bernoulli``, ``Uniform``, ``Exponential``, ``Laplace``, ``Gamma``, ``Beta``,
+``Independent`` and ``kl_divergence`` — what policy-gradient agents and VAEs use.
 
 Example::
 
@@ -11,8 +12,21 @@ Example::
 
 from .bernoulli import Bernoulli
 from .categorical import Categorical
+from .continuous import Beta, Exponential, Gamma, Independent, Laplace, Uniform
 from .distribution import Distribution
 from .kl import kl_divergence
 from .normal import Normal
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Normal", "kl_divergence"]
+__all__ = [
+    "Bernoulli",
+    "Beta",
+    "Categorical",
+    "Distribution",
+    "Exponential",
+    "Gamma",
+    "Independent",
+    "Laplace",
+    "Normal",
+    "Uniform",
+    "kl_divergence",
+]
