@@ -782,7 +782,7 @@ CRAFTED = {
     "monitor loss step not a number": (
         ("callbacks", "monitor", "losses"),
         ([[]], [1.0]),
-        "losses are not two series of numbers",
+        "malformed state",
     ),
     "monitor text with a lone surrogate": (
         ("callbacks", "monitor", "first_nonfinite"),

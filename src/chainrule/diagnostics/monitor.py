@@ -1071,26 +1071,51 @@ class GradientMonitor:
         }
 
     def load_state_dict(self, state):
-        """Continue from :meth:`state_dict` (the same model's layer and parameter names)."""
+        """Continue from :meth:`state_dict` (the same model's layer and parameter names).
+
+        All or nothing: every entry is read and checked first, and a malformed or foreign
+        state raises ``ValueError`` with the monitor left as it was.
+        """
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError(
                 "GradientMonitor.load_state_dict: not a GradientMonitor state "
                 "(from monitor.state_dict())"
             )
-        self.history.load_state_dict(state["history"])
-        self._step, self._recorded = int(state["step"]), int(state["recorded"])
-        self._loss_steps, self._losses = (list(x) for x in state["losses"])
-        self._val_steps, self._val_losses = (list(x) for x in state["val_losses"])
-        self.first_nonfinite = state["first_nonfinite"]
-        self._clip = dict(state["clip"])
-        self._clip["norms"] = list(self._clip.get("norms", []))
+        h = self.history
+        history = History(h.capacity, h.param_names, h.layer_names, h.recurrent_names)
+        try:
+            history.load_state_dict(state["history"])
+            step, recorded = _count(state["step"]), _count(state["recorded"])
+            losses = _series(state["losses"])
+            val_losses = _series(state["val_losses"])
+            first = state["first_nonfinite"]
+            if first is not None and not isinstance(first, dict):
+                raise TypeError(
+                    f"first_nonfinite must be a dict or None, got {type(first).__name__}"
+                )
+            clip = dict(state["clip"])
+            clip["norms"] = [float(v) for v in clip.get("norms", [])]
+            names = [str(n) for n in state["order"]]
+            activations = dict(state["activations"])
+            facts = dict(state["facts"])
+            facts["sharpness"] = list(facts.get("sharpness", []))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+            raise ValueError(
+                f"GradientMonitor.load_state_dict: a malformed state ({type(err).__name__}: "
+                f"{err}); nothing was loaded"
+            ) from None
+        # everything read: only now is anything replaced
+        self.history = history
+        self._step, self._recorded = step, recorded
+        (self._loss_steps, self._losses), (self._val_steps, self._val_losses) = losses, val_losses
+        self.first_nonfinite = first
+        self._clip = clip
         index = {lay.name: lay.index for lay in self._layers}
-        self._order = [index[n] for n in state["order"] if n in index]
+        self._order = [index[n] for n in names if n in index]
         for lay in self._layers:
             lay.ordered = lay.index in self._order
-            lay.activation = lay.activation or state["activations"].get(lay.name)
-        self._facts = dict(state["facts"])
-        self._facts["sharpness"] = list(self._facts.get("sharpness", []))
+            lay.activation = lay.activation or activations.get(lay.name)
+        self._facts = facts
         if self._recording:  # the next step is due at the restored step count
             self._data = _StepData(len(self._layers), len(self._recurrent))
         if self._step % self.every != 0 and self._recording:
@@ -1139,6 +1164,21 @@ class GradientMonitor:
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
+
+
+def _count(value):
+    """A step counter from a state: a non-negative integer."""
+    if isinstance(value, bool) or int(value) != value or value < 0:
+        raise ValueError(f"a step count must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _series(pair):
+    """(steps, values) lists of equal length from a state."""
+    steps, values = (list(x) for x in pair)
+    if len(steps) != len(values):
+        raise ValueError(f"{len(steps)} steps for {len(values)} values")
+    return [_count(s) for s in steps], [float(v) for v in values]
 
 
 def _check_model(model, who):
