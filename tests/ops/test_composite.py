@@ -617,3 +617,33 @@ def test_functions_torch_has_at_the_top_level():
     )
     with pytest.raises(AttributeError):
         getattr(cr, "no_such_function_")  # noqa: B009
+
+
+@pytest.mark.parametrize(
+    "fn, inputs, grad",
+    [
+        (lambda m, a, b: m.gcd(a, b), [np.array([12, -18, 0]), np.array([8, 12, 5])], False),
+        (lambda m, a, b: m.lcm(a, b), [np.array([4, 6, 0]), np.array([6, -4, 3])], False),
+        # (torch's ldexp gradient is 0 for a negative integer exponent: 2 ** -1 in integers)
+        (lambda m, a, b: m.ldexp(a, b), [r(3), np.array([2, 1, 0])], True),
+        (lambda m, a, b: m.ldexp(a, b), [r(3), np.array([2, -1, 0])], False),
+        (lambda m, a: m.frexp(a), [np.array([8.0, 0.75, -3.0, 0.0])], False),
+        (
+            lambda m, a, b: m.nextafter(a, b),
+            [np.array([1.0, 1.0, 0.0]), np.array([2.0, 0.0, -1.0])],
+            False,
+        ),
+        (lambda m, a: m.renorm(a, 2, 0, 1.0), [np.array([[3.0, 4.0], [0.3, 0.4]])], True),
+        (lambda m, a: a.renorm(1, 1, 0.5), [r(3, 2)], True),
+        (lambda m, a, b: m.select_scatter(a, b, 1, -1), [r(2, 3, 4), r(2, 4)], True),
+        (lambda m, a, b: a.slice_scatter(b, 1, 1, None, 2), [r(2, 5), r(2, 2)], True),
+        (lambda m, a, b: m.diagonal_scatter(a, b), [r(3, 3), r(3)], True),
+        (lambda m, a, b: m.diagonal_scatter(a, b, 1), [r(3, 4), r(3)], True),
+        (lambda m, a, b: m.diagonal_scatter(a, b, 0, 0, 2), [r(3, 2, 3), r(2, 3)], True),
+        (lambda m, a, b: m.diagonal_scatter(a, b, -1, 1, 2), [r(2, 3, 3), r(2, 2)], True),
+        (lambda m, a, b: a.put(m.tensor([0, 5, -1]), b), [r(2, 3), r(3)], True),
+        (lambda m, a, b: a.put(m.tensor([0, 0, 4]), b, accumulate=True), [r(2, 3), r(3)], True),
+    ],
+)
+def test_bit_functions_and_functional_writes_match_torch(fn, inputs, grad):
+    compare_with_torch(lambda *t: fn(cr, *t), lambda *t: fn(torch, *t), inputs, grad=grad)

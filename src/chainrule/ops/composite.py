@@ -1399,6 +1399,177 @@ def matrix_power(input: TensorLike, n: int) -> Tensor:
     return result
 
 
+# ---- integer and float bit functions, functional writes ----
+
+
+def gcd(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise greatest common divisor of integer tensors (no gradient).
+
+    Example:
+        >>> cr.gcd(cr.tensor([12, -18]), cr.tensor([8, 12]))
+        tensor([4, 6])
+    """
+    a, b = as_tensor(input), as_tensor(other)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        raise RuntimeError(f"gcd: expected integer tensors, got {a.dtype} and {b.dtype}")
+    return Tensor._wrap(np.gcd(a._data, b._data))
+
+
+def lcm(input: TensorLike, other: TensorLike) -> Tensor:
+    """Elementwise least common multiple of integer tensors (no gradient).
+
+    Example:
+        >>> cr.lcm(cr.tensor([4, 6]), cr.tensor([6, 4]))
+        tensor([12, 12])
+    """
+    a, b = as_tensor(input), as_tensor(other)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        raise RuntimeError(f"lcm: expected integer tensors, got {a.dtype} and {b.dtype}")
+    return Tensor._wrap(np.lcm(a._data, b._data))
+
+
+def ldexp(input: TensorLike, other: TensorLike) -> Tensor:
+    """``input * 2 ** other``, elementwise (a float result).
+
+    Example:
+        >>> cr.ldexp(cr.tensor([1.0, 3.0]), cr.tensor([2, -1]))
+        tensor([4. , 1.5])
+    """
+    return float_operand(input) * (2.0 ** as_tensor(other))
+
+
+def frexp(input: TensorLike) -> tuple[Tensor, Tensor]:
+    """``(mantissa, exponent)`` with ``input = mantissa * 2 ** exponent``, |mantissa| in
+    [0.5, 1) (no gradient).
+
+    Example:
+        >>> cr.frexp(cr.tensor([8.0, 0.75]))
+        (tensor([0.5 , 0.75]), tensor([4, 0], dtype=int32))
+    """
+    x = as_tensor(input)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"frexp: expected a floating point tensor, got {x.dtype}")
+    mantissa, exponent = np.frexp(x._data)
+    return Tensor._wrap(mantissa), Tensor._wrap(exponent.astype(np.int32))
+
+
+def nextafter(input: TensorLike, other: TensorLike) -> Tensor:
+    """The next representable float after ``input`` towards ``other`` (no gradient).
+
+    Example:
+        >>> bool(cr.nextafter(cr.tensor([1.0]), cr.tensor([2.0])) > 1.0)
+        True
+    """
+    a, b = as_tensor(input), as_tensor(other)
+    return Tensor._wrap(np.nextafter(a._data, b._data.astype(a.dtype)))
+
+
+def renorm(input: TensorLike, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` scaled down so that its ``p``-norm is at most ``maxnorm``
+    (slices already within it are unchanged), as ``torch.renorm``.
+
+    Example:
+        >>> cr.renorm(cr.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0)
+        tensor([[0.6, 0.8],
+                [0.3, 0.4]])
+    """
+    x = float_operand(input)
+    d = _dim(dim, x.ndim, "renorm")
+    others = tuple(i for i in range(x.ndim) if i != d)
+    norms = x.norm(p, dim=others, keepdim=True) if others else x.abs()
+    # torch scales by maxnorm / (norm + 1e-7) where the norm exceeds maxnorm
+    scale = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return x * scale
+
+
+def _scattered(op: str, input: TensorLike, src: TensorLike, index: Any) -> Tensor:
+    x, s = as_tensor(input), as_tensor(src)
+    target = x[index]
+    if tuple(target.shape) != tuple(s.shape):
+        raise RuntimeError(
+            f"{op}: src of shape {tuple(s.shape)} does not match the slice's {tuple(target.shape)}"
+        )
+    out = x.clone()
+    out[index] = s
+    return out
+
+
+def select_scatter(input: TensorLike, src: TensorLike, dim: int, index: int) -> Tensor:
+    """``input`` with its slice ``select(dim, index)`` replaced by ``src`` (out of place).
+
+    Example:
+        >>> cr.select_scatter(cr.zeros(2, 2), cr.ones(2), 0, 1)
+        tensor([[0., 0.],
+                [1., 1.]])
+    """
+    x = as_tensor(input)
+    d = _dim(dim, x.ndim, "select_scatter")
+    return _scattered("select_scatter", x, src, (slice(None),) * d + (int(index),))
+
+
+def slice_scatter(
+    input: TensorLike,
+    src: TensorLike,
+    dim: int = 0,
+    start: int | None = None,
+    end: int | None = None,
+    step: int = 1,
+) -> Tensor:
+    """``input`` with its slice ``start:end:step`` along ``dim`` replaced by ``src``.
+
+    Example:
+        >>> cr.slice_scatter(cr.zeros(4), cr.ones(2), start=2)
+        tensor([0., 0., 1., 1.])
+    """
+    x = as_tensor(input)
+    d = _dim(dim, x.ndim, "slice_scatter")
+    return _scattered("slice_scatter", x, src, (slice(None),) * d + (slice(start, end, step),))
+
+
+def diagonal_scatter(
+    input: TensorLike, src: TensorLike, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> Tensor:
+    """``input`` with its ``offset`` diagonal (over ``dim1``, ``dim2``) replaced by ``src``.
+
+    Example:
+        >>> cr.diagonal_scatter(cr.zeros(2, 2), cr.ones(2))
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    x, s = as_tensor(input), as_tensor(src)
+    d1, d2 = _dim(dim1, x.ndim, "diagonal_scatter"), _dim(dim2, x.ndim, "diagonal_scatter")
+    n1, n2 = x.shape[d1], x.shape[d2]
+    rows = np.arange(max(0, -offset), min(n1, n2 - offset))
+    if len(rows) != s.shape[-1]:
+        raise RuntimeError(
+            f"diagonal_scatter: src of shape {tuple(s.shape)} does not fit a diagonal of "
+            f"{len(rows)} elements"
+        )
+    index: list[Any] = [slice(None)] * x.ndim
+    index[d1], index[d2] = rows, rows + offset
+    out = x.clone()
+    # src has the diagonal last (as torch.diagonal gives it); x[index] has it where NumPy puts
+    # two advanced indices: in their place when adjacent, first otherwise
+    place = min(d1, d2) if abs(d1 - d2) == 1 else 0
+    out[tuple(index)] = movedim(s, -1, place) if s.ndim > 1 else s
+    return out
+
+
+def put(
+    input: TensorLike, index: TensorLike, source: TensorLike, accumulate: bool = False
+) -> Tensor:
+    """``input`` (seen as 1-d) with ``source`` written (or added) at ``index``; out of place.
+
+    Example:
+        >>> cr.zeros(2, 2).put(cr.tensor([0, 3]), cr.tensor([5.0, 6.0]))
+        tensor([[5., 0.],
+                [0., 6.]])
+    """
+    x = as_tensor(input)
+    flat = index_put(ravel(x), (ravel(as_tensor(index)),), ravel(as_tensor(source)), accumulate)
+    return reshape(flat, x.shape)
+
+
 # ---- tensors and settings ----
 
 
@@ -2223,7 +2394,8 @@ logaddexp2 exp2 float_power copysign signbit sgn positive isposinf isneginf isre
 nanmean count_nonzero aminmax msort kthvalue mode quantile nanquantile nanmedian cov corrcoef mv
 inner kron cross vdot ger matrix_power is_complex is_nonzero is_same_size is_signed index_fill
 index_copy scatter_reduce logcumsumexp unfold masked_scatter index_put fill_diagonal_ unique_consecutive sum_to_size apply_
-map_ argwhere
+map_ argwhere gcd lcm ldexp frexp nextafter renorm put select_scatter slice_scatter
+diagonal_scatter
 """.split()  # Tensor methods of the same names
 
 # In-place forms ``x.op_(...)``: the out-of-place op written back through the in-place path
@@ -2236,7 +2408,7 @@ xlogy copysign float_power fmod remainder lerp addcmul addcdiv addmv addr addbmm
 logical_not logical_and logical_or logical_xor eq ne lt le gt ge index_fill index_copy
 floor_divide divide true_divide multiply subtract tril triu cumsum cumprod clamp_min clamp_max
 clip index_put masked_scatter scatter_reduce greater greater_equal less less_equal not_equal bitwise_and
-bitwise_or bitwise_xor bitwise_not heaviside
+bitwise_or bitwise_xor bitwise_not heaviside gcd lcm ldexp nextafter renorm put
 """.split()
 
 
@@ -2260,6 +2432,8 @@ def _in_place_form(name: str) -> Any:
 
 
 _EXAMPLE_SELF = {
+    "gcd": "cr.tensor([[4]])",
+    "lcm": "cr.tensor([[4]])",
     "addmv": "cr.tensor([4.0])",
     "erfinv": "cr.tensor([[0.5]])",
     **dict.fromkeys(
@@ -2267,6 +2441,12 @@ _EXAMPLE_SELF = {
     ),
 }
 _EXAMPLE_ARGS = {
+    "gcd": "(6)",
+    "lcm": "(6)",
+    "ldexp": "(cr.tensor([1]))",
+    "nextafter": "(cr.tensor([5.0]))",
+    "renorm": "(2, 0, 1.0)",
+    "put": "(cr.tensor([0]), cr.tensor([1.0]))",
     "scatter_reduce": '(1, cr.tensor([[0]]), cr.tensor([[1.0]]), "amax")',
     "polygamma": "(1)",
     "mvlgamma": "(2)",
