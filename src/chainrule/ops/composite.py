@@ -23,7 +23,7 @@ from . import inplace, pointwise, special
 from ._util import as_tensor, float_operand, normalize_dims, scaled_sum
 from .comparison import isnan, logical_not, ne
 from .indexing import _dim, gather, index_select, scatter, scatter_add
-from .linalg import einsum, matmul, outer
+from .linalg import matmul, outer
 from .pointwise import (
     abs,
     exp,
@@ -416,10 +416,10 @@ def diag_embed(input: TensorLike, offset: int = 0, dim1: int = -2, dim2: int = -
     x = as_tensor(input)
     n = x.shape[-1] if x.ndim else 1
     m = n + builtins.abs(offset)
-    place = np.zeros((n, m, m), dtype=x.dtype)
+    x = x if x.ndim else reshape(x, (1,))
     rows = np.arange(n) + max(-offset, 0)
-    place[np.arange(n), rows, rows + offset] = 1
-    out = einsum("...i,irc->...rc", x if x.ndim else reshape(x, (1,)), Tensor._wrap(place))
+    zeros = Tensor._wrap(np.zeros((*x.shape[:-1], m, m), dtype=x.dtype))
+    out = inplace.index_put(zeros, (Ellipsis, rows, rows + offset), x)  # (no n^3 one-hot)
     ndim = out.ndim
     d1, d2 = _dim(dim1, ndim, "diag_embed"), _dim(dim2, ndim, "diag_embed")
     if d1 == d2:

@@ -313,6 +313,8 @@ def _put(array: np.ndarray, index: Any, value: Any) -> None:
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    if tuple(shape) == tuple(target) or not shape:  # the common cases, without NumPy's call
+        return True
     try:
         return np.broadcast_shapes(shape, target) == tuple(target)
     except ValueError:
